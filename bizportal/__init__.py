@@ -1,0 +1,103 @@
+"""bizportal: business-services portal. ``create_app`` wires everything."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, session
+
+from chambers.registry import AdapterRegistry
+
+from .catalog.loader import load_catalog
+from .catalog.models import ServiceDefinition
+from .config import load_config
+from .extensions import babel, csrf, db, login_manager, migrate, oauth
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Portal:
+    """What the portal keeps on the app: the catalog, the adapter registry and adapter services."""
+
+    catalog: dict[str, ServiceDefinition]
+    registry: AdapterRegistry
+    adapter_services: dict[str, Any] = field(default_factory=dict)
+
+
+def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistry | None = None) -> Flask:
+    """Build the application: config → extensions → blueprints → catalog and adapter registry.
+
+    A broken service definition raises ``DefinitionError`` here, so the app does not start.
+    """
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=False,
+    )
+    app.config.update(load_config(app.instance_path, overrides))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    oauth.init_app(app)
+
+    from . import models  # noqa: F401  (all tables known to SQLAlchemy and Alembic)
+    from .auth import oidc, services as auth_services
+
+    login_manager.user_loader(auth_services.load_user)
+    oidc.register_clients(app)
+
+    from .auth.views import bp as auth_bp
+    from .catalog.views import bp as catalog_bp
+    from .common.views import bp as common_bp
+    from .delivery.views import bp as delivery_bp
+    from .filings.views import bp as filings_bp
+    from .inbox.views import bp as inbox_bp
+    from .stats.views import bp as stats_bp
+
+    for bp in (auth_bp, catalog_bp, common_bp, delivery_bp, filings_bp, inbox_bp, stats_bp):
+        app.register_blueprint(bp)
+
+    from .common import security, templating
+
+    security.install(app)
+    templating.install(app)
+
+    from .inbox.services import DatabaseInboxStore
+
+    if registry is None:
+        registry = AdapterRegistry()
+        registry.discover()
+    app.extensions["bizportal"] = Portal(
+        catalog=load_catalog(),
+        registry=registry,
+        adapter_services={"inbox_store": DatabaseInboxStore()},
+    )
+
+    @app.context_processor
+    def template_globals():
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale())}
+
+    from . import cli
+
+    cli.register(app)
+    return app
+
+
+def _select_locale() -> str:
+    """German unless the person switched to English (the choice is kept in the session)."""
+    lang = session.get("lang")
+    return lang if lang in ("de", "en") else "de"

@@ -1,0 +1,107 @@
+"""Companies, the persons acting for them, and staff users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..common.time import utcnow
+from ..common.types import UTCDateTime
+from ..extensions import db
+
+ROLES = ("chamber_staff", "steering", "admin")
+
+
+class Company(db.Model):
+    """A company as known to the company-login provider (issuer + organisation identifier)."""
+
+    __tablename__ = "company"
+    __table_args__ = (UniqueConstraint("issuer", "org_id", name="uq_company_issuer_org"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    org_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    legal_form: Mapped[str | None] = mapped_column(String(100))
+    street: Mapped[str | None] = mapped_column(String(255))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    tax_number: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def master_data(self) -> dict[str, Any]:
+        """The company data that filings are prefilled with and that receivers get."""
+        return {
+            "name": self.name,
+            "legal_form": self.legal_form,
+            "street": self.street,
+            "postcode": self.postcode,
+            "city": self.city,
+            "tax_number": self.tax_number,
+        }
+
+
+class Person(UserMixin, db.Model):
+    """A person logged in for a company (issuer + ``sub``); never identified by e-mail."""
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("issuer", "sub", name="uq_person_issuer_sub"),)
+
+    kind = "company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    sub: Mapped[str] = mapped_column(String(255))
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    company: Mapped[Company] = relationship(lazy="joined")
+
+    def get_id(self) -> str:
+        return f"company:{self.id}"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name or self.sub} ({self.company.name})"
+
+    def has_role(self, role: str) -> bool:
+        return False
+
+
+class StaffUser(UserMixin, db.Model):
+    """Chamber staff, steering group members and admins, from the staff-login provider."""
+
+    __tablename__ = "staff_user"
+    __table_args__ = (UniqueConstraint("issuer", "sub", name="uq_staff_user_issuer_sub"),)
+
+    kind = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    sub: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    chamber_id: Mapped[int | None] = mapped_column(ForeignKey("chamber.id"), index=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    chamber: Mapped["Chamber | None"] = relationship(lazy="joined")  # noqa: F821
+
+    def get_id(self) -> str:
+        return f"staff:{self.id}"
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.sub
+
+    def has_role(self, role: str) -> bool:
+        if role == "chamber_staff" and self.chamber_id is None:
+            return False
+        return role in (self.roles or [])

@@ -1,0 +1,115 @@
+"""Creating and updating companies, persons and staff users from verified login claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from ..auth.models import ROLES, Company, Person, StaffUser
+from ..common.time import utcnow
+from ..delivery.models import Chamber
+from ..extensions import db
+from .oidc import LoginFailed
+
+
+def _str(value: Any, limit: int) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text[:limit] or None
+
+
+def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) -> Person:
+    """Find or create the company (issuer + organisation id) and the person (issuer + sub).
+
+    Master data from the provider is refreshed on every login. Raises ``LoginFailed`` when the
+    claims name no company. Commits.
+    """
+    org_id = _str(claims.get(company_id_claim), 255)
+    if not org_id:
+        raise LoginFailed(
+            f"company login without '{company_id_claim}' claim (sub={claims.get('sub')!r})",
+            "Ihr Konto ist keinem Unternehmen zugeordnet. Bitte melden Sie sich mit einem Unternehmenskonto an.",
+        )
+    address = claims.get("org_address") if isinstance(claims.get("org_address"), dict) else {}
+    master = {
+        "name": _str(claims.get("org_name"), 255) or org_id,
+        "legal_form": _str(claims.get("org_legal_form"), 100),
+        "street": _str(address.get("street_address"), 255),
+        "postcode": _str(address.get("postal_code"), 10),
+        "city": _str(address.get("locality"), 100),
+        "tax_number": _str(claims.get("org_tax_number"), 20),
+    }
+    company = db.session.scalar(select(Company).where(Company.issuer == issuer, Company.org_id == org_id))
+    if company is None:
+        company = Company(issuer=issuer, org_id=org_id, **master)
+        db.session.add(company)
+    else:
+        for key, value in master.items():
+            setattr(company, key, value)
+    db.session.flush()
+
+    sub = _str(claims["sub"], 255)
+    person = db.session.scalar(select(Person).where(Person.issuer == issuer, Person.sub == sub))
+    if person is None:
+        person = Person(issuer=issuer, sub=sub, company_id=company.id)
+        db.session.add(person)
+    elif person.company_id != company.id:
+        db.session.rollback()
+        raise LoginFailed(
+            f"person {sub!r} of {issuer} now claims company {org_id!r}; refusing to move the account",
+            "Ihr Konto gehört laut Anmeldedienst zu einem anderen Unternehmen als bisher. "
+            "Bitte wenden Sie sich an den Support.",
+        )
+    person.name = _str(claims.get("name"), 255)
+    person.email = _str(claims.get("email"), 255)
+    person.last_login_at = utcnow()
+    db.session.commit()
+    return person
+
+
+def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_claim: str) -> StaffUser:
+    """Find or create the staff user; roles and chamber come from the claims on every login.
+
+    Raises ``LoginFailed`` when the claims carry no portal role, or a chamber role without a
+    known chamber. Commits.
+    """
+    raw_roles = claims.get(roles_claim) or []
+    if isinstance(raw_roles, str):
+        raw_roles = raw_roles.split()
+    roles = sorted({r for r in raw_roles if r in ROLES})
+    if not roles:
+        raise LoginFailed(
+            f"staff login of {claims.get('sub')!r} without a portal role (claim {roles_claim!r})",
+            "Ihr Konto hat keine Berechtigung für den Mitarbeiterbereich dieses Portals.",
+        )
+    chamber = None
+    if "chamber_staff" in roles:
+        slug = _str(claims.get(chamber_claim), 64)
+        chamber = db.session.scalar(select(Chamber).where(Chamber.slug == slug)) if slug else None
+        if chamber is None:
+            raise LoginFailed(
+                f"chamber staff {claims.get('sub')!r} with unknown chamber {slug!r}",
+                "Ihr Konto ist keiner bekannten Kammer oder Behörde zugeordnet.",
+            )
+    sub = _str(claims["sub"], 255)
+    user = db.session.scalar(select(StaffUser).where(StaffUser.issuer == issuer, StaffUser.sub == sub))
+    if user is None:
+        user = StaffUser(issuer=issuer, sub=sub)
+        db.session.add(user)
+    user.roles = roles
+    user.chamber_id = chamber.id if chamber else None
+    user.name = _str(claims.get("name"), 255)
+    user.email = _str(claims.get("email"), 255)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def load_user(user_id: str) -> Person | StaffUser | None:
+    kind, _, raw_id = user_id.partition(":")
+    if not raw_id.isdigit():
+        return None
+    model = {"company": Person, "staff": StaffUser}.get(kind)
+    return db.session.get(model, int(raw_id)) if model else None

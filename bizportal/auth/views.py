@@ -1,0 +1,108 @@
+"""Login and logout for companies (``/login``) and staff (``/staff/login``)."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from . import oidc, services
+from .access import public
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
+
+NEXT_KEY = "login_next"
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _start(name: str, callback_endpoint: str):
+    cfg = current_app.config
+    issuer = cfg[name.upper() + "_OIDC_ISSUER"]
+    try:
+        oidc.check_discovery(name, issuer)
+    except oidc.LoginFailed as exc:
+        log.warning("login start refused: %s", exc.reason)
+        return _login_error(503, _("Der Anmeldedienst ist zurzeit nicht erreichbar. Bitte versuchen Sie es später erneut."))
+    session[NEXT_KEY] = _safe_next(request.args.get("next"))
+    redirect_uri = url_for(callback_endpoint, _external=True)
+    return oidc.client(name).authorize_redirect(redirect_uri)
+
+
+def _login_error(status: int, message: str):
+    return render_template("auth/login_error.html", message=message), status
+
+
+def _finish(name: str):
+    cfg = current_app.config
+    issuer = cfg[name.upper() + "_OIDC_ISSUER"].rstrip("/")
+    next_url = session.pop(NEXT_KEY, None)
+    try:
+        if request.args.get("error"):
+            raise oidc.LoginFailed(
+                f"{name} provider returned error={request.args.get('error')!r} "
+                f"description={request.args.get('error_description')!r}",
+                _("Die Anmeldung wurde abgebrochen oder abgelehnt."),
+            )
+        claims = oidc.complete_login(name, issuer, cfg["OIDC_ALLOWED_ALGS"])
+        if name == "company":
+            user = services.company_login(issuer, claims, cfg["COMPANY_ID_CLAIM"])
+        else:
+            user = services.staff_login(issuer, claims, cfg["STAFF_ROLES_CLAIM"], cfg["STAFF_CHAMBER_CLAIM"])
+    except oidc.LoginFailed as exc:
+        log.warning("login failed: %s (from %s)", exc.reason, request.remote_addr)
+        session.clear()
+        return _login_error(401, exc.user_message or _("Die Anmeldung konnte nicht abgeschlossen werden. Bitte versuchen Sie es erneut."))
+    session.clear()  # a fresh session at login: nothing from before the login survives
+    login_user(user)
+    log.info("login %s user=%s from %s", name, user.get_id(), request.remote_addr)
+    flash(_("Sie sind angemeldet."), "success")
+    default = url_for("filings.index") if name == "company" else url_for("inbox.staff_home")
+    return redirect(next_url or default)
+
+
+@bp.get("/login")
+@public
+def login():
+    return _start("company", "auth.callback")
+
+
+@bp.get("/login/callback")
+@public
+def callback():
+    return _finish("company")
+
+
+@bp.get("/staff/login")
+@public
+def staff_login():
+    return _start("staff", "auth.staff_callback")
+
+
+@bp.get("/staff/login/callback")
+@public
+def staff_callback():
+    return _finish("staff")
+
+
+@bp.post("/logout")
+@public
+def logout():
+    if current_user.is_authenticated:
+        log.info("logout user=%s", current_user.get_id())
+    logout_user()
+    session.clear()
+    flash(_("Sie sind abgemeldet."), "info")
+    return redirect(url_for("catalog.index"))

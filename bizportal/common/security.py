@@ -1,0 +1,73 @@
+"""Response headers and error pages that every response gets."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("bizportal.security")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; form-action 'self' {form_action}; frame-ancestors 'none'; base-uri 'self'; "
+    "object-src 'none'"
+)
+
+
+def install(app: Flask) -> None:
+    # The login forms post to the login provider; allow exactly those origins as form targets.
+    providers = " ".join(sorted({app.config["COMPANY_OIDC_ISSUER"], app.config["STAFF_OIDC_ISSUER"]}))
+    csp = CSP.format(form_action=providers)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if current_user and current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    messages = {
+        400: lambda: _("Die Anfrage war fehlerhaft."),
+        403: lambda: _("Sie haben keinen Zugriff auf diese Seite."),
+        404: lambda: _("Diese Seite gibt es nicht, oder sie ist für Sie nicht sichtbar."),
+        405: lambda: _("Diese Aktion ist hier nicht möglich."),
+        413: lambda: _("Die gesendeten Daten sind zu groß."),
+        422: lambda: _("Die Angaben konnten nicht verarbeitet werden."),
+        500: lambda: _("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut."),
+        503: lambda: _("Der Dienst ist vorübergehend nicht verfügbar."),
+    }
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        log.warning("refused: CSRF check failed (%s) %s %s from %s", exc.description, request.method,
+                    request.path, request.remote_addr)
+        return render_template(
+            "errors/error.html", code=400, title=_("Sitzung abgelaufen oder Formular ungültig"),
+            message=_("Das Formular konnte nicht sicher übermittelt werden. Bitte laden Sie die Seite neu "
+                      "und senden Sie es erneut. Es wurde nichts gespeichert."),
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code in (403, 404):
+            user = current_user.get_id() if current_user and current_user.is_authenticated else "anonymous"
+            log.warning("refused: %s %s %s for %s from %s", exc.code, request.method, request.path, user,
+                        request.remote_addr)
+        message = messages.get(exc.code or 500, lambda: exc.description)()
+        return render_template("errors/error.html", code=exc.code, title=exc.name, message=message), exc.code
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return render_template("errors/error.html", code=500, title="Internal Server Error",
+                               message=messages[500]()), 500

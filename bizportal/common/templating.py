@@ -1,0 +1,35 @@
+"""Template filters shared by every page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, gettext
+
+from ..catalog.models import FieldDefinition
+
+
+def install(app: Flask) -> None:
+    @app.template_filter("datetimeformat")
+    def datetimeformat(value: datetime | None) -> str:
+        return format_datetime(value, "medium") if value else "–"
+
+    @app.template_filter("answer")
+    def answer(value: Any, fd: FieldDefinition, locale: str) -> str:
+        """An answer as a person reads it: Ja/Nein, the choice's label, a local date."""
+        if value is None or value == "":
+            return "–"
+        if fd.type == "yesno":
+            return gettext("Ja") if value else gettext("Nein")
+        if fd.type == "choice":
+            for c in fd.choices:
+                if c.value == value:
+                    return c.label.get(locale)
+        if fd.type == "date":
+            try:
+                return format_date(date.fromisoformat(value), "medium")
+            except (TypeError, ValueError):
+                return str(value)
+        return str(value)

@@ -1,0 +1,63 @@
+"""Language switch, legal pages, health endpoints."""
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from ..auth.access import public
+from ..extensions import db
+
+bp = Blueprint("common", __name__)
+
+
+@bp.get("/sprache/<lang>")
+@public
+def set_language(lang: str):
+    if lang in ("de", "en"):
+        session["lang"] = lang
+    target = request.referrer or ""
+    # Go back to the page the switch was used on, but only within this site.
+    if target.startswith(request.host_url):
+        return redirect(target)
+    return redirect(url_for("catalog.index"))
+
+
+@bp.get("/barrierefreiheit")
+@public
+def accessibility():
+    return render_template("common/accessibility.html")
+
+
+@bp.get("/leichte-sprache")
+@public
+def easy_language():
+    return render_template("common/easy_language.html")
+
+
+@bp.get("/impressum")
+@public
+def imprint():
+    return render_template("common/imprint.html")
+
+
+@bp.get("/datenschutz")
+@public
+def privacy():
+    return render_template("common/privacy.html")
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+@public
+def readyz():
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except Exception as exc:  # any driver error means: not ready
+        db.session.rollback()
+        return jsonify(status="unavailable", database="unreachable", error=type(exc).__name__), 503
+    return jsonify(status="ok", database="ok")

@@ -1,0 +1,76 @@
+"""Configuration. The only module that reads ``os.environ`` (prefix ``BIZPORTAL_``)."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PREFIX = "BIZPORTAL_"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env(name: str, default: Any = None) -> Any:
+    return os.environ.get(PREFIX + name, default)
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config from defaults, ``BIZPORTAL_*`` variables and test overrides.
+
+    ``BIZPORTAL_ENV`` is ``development`` (the embedded default) or ``production``; production
+    refuses to start without an explicit secret key and database URL.
+    """
+    env = _env("ENV", "development")
+    default_db = "sqlite:///" + str(Path(instance_path) / "bizportal.sqlite")
+    secret = _env("SECRET_KEY")
+    cfg: dict[str, Any] = {
+        "ENV_NAME": env,
+        "SECRET_KEY": secret or ("dev-only-insecure-secret" if env != "production" else None),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # OIDC: companies
+        "COMPANY_OIDC_ISSUER": _env("COMPANY_OIDC_ISSUER", "http://127.0.0.1:9400"),
+        "COMPANY_OIDC_CLIENT_ID": _env("COMPANY_OIDC_CLIENT_ID", "bizportal-company"),
+        "COMPANY_OIDC_CLIENT_SECRET": _env("COMPANY_OIDC_CLIENT_SECRET", "dev-company-secret"),
+        "COMPANY_OIDC_SCOPE": _env("COMPANY_OIDC_SCOPE", "openid profile email"),
+        "COMPANY_ID_CLAIM": _env("COMPANY_ID_CLAIM", "org_id"),
+        # OIDC: staff
+        "STAFF_OIDC_ISSUER": _env("STAFF_OIDC_ISSUER", "http://127.0.0.1:9400"),
+        "STAFF_OIDC_CLIENT_ID": _env("STAFF_OIDC_CLIENT_ID", "bizportal-staff"),
+        "STAFF_OIDC_CLIENT_SECRET": _env("STAFF_OIDC_CLIENT_SECRET", "dev-staff-secret"),
+        "STAFF_OIDC_SCOPE": _env("STAFF_OIDC_SCOPE", "openid profile email"),
+        "STAFF_ROLES_CLAIM": _env("STAFF_ROLES_CLAIM", "roles"),
+        "STAFF_CHAMBER_CLAIM": _env("STAFF_CHAMBER_CLAIM", "chamber"),
+        "OIDC_TIMEOUT": float(_env("OIDC_TIMEOUT", "10")),
+        "OIDC_ALLOWED_ALGS": [a.strip() for a in _env("OIDC_ALLOWED_ALGS", "RS256,ES256").split(",")],
+        # Delivery worker
+        "DELIVERY_MAX_ATTEMPTS": int(_env("DELIVERY_MAX_ATTEMPTS", "12")),
+        "DELIVERY_LEASE_SECONDS": int(_env("DELIVERY_LEASE_SECONDS", "120")),
+        "DELIVERY_BACKOFF_BASE_SECONDS": float(_env("DELIVERY_BACKOFF_BASE_SECONDS", "30")),
+        "DELIVERY_BACKOFF_MAX_SECONDS": float(_env("DELIVERY_BACKOFF_MAX_SECONDS", "21600")),
+        "WORKER_POLL_SECONDS": float(_env("WORKER_POLL_SECONDS", "2")),
+        "WORKER_BATCH_SIZE": int(_env("WORKER_BATCH_SIZE", "20")),
+        # Web
+        "WTF_CSRF_TIME_LIMIT": 3600 * 8,
+        "BABEL_DEFAULT_LOCALE": "de",
+        "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Europe/Berlin"),
+        "LANGUAGES": ["de", "en"],
+        "SESSION_COOKIE_NAME": "bizportal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(_env("COOKIE_SECURE", "false" if env != "production" else "true")),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
+        "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
+        # Development login provider (started by ``flask --app wsgi dev``)
+        "DEV_OIDC_PORT": int(_env("DEV_OIDC_PORT", "9400")),
+    }
+    if overrides:
+        cfg.update(overrides)
+    if env == "production" and not cfg["SECRET_KEY"]:
+        raise RuntimeError("BIZPORTAL_SECRET_KEY must be set when BIZPORTAL_ENV=production")
+    return cfg

@@ -1,0 +1,71 @@
+"""Chambers (destinations) and Delivery rows, the transactional outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..common.time import utcnow
+from ..common.types import UTCDateTime
+from ..extensions import db
+
+CHAMBER_KINDS = ("HWK", "IHK", "GEWERBEAMT")
+
+
+class Chamber(db.Model):
+    """A receiving body: Handwerkskammer, Handelskammer/IHK or Gewerbeamt, with its adapter."""
+
+    __tablename__ = "chamber"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(100))
+    #: postcode prefixes of the area the body is competent for; the longest match wins
+    postcode_prefixes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    adapter_key: Mapped[str] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    enabled: Mapped[bool] = mapped_column(default=True)
+
+
+class DeliveryState:
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DEAD = "dead"
+
+    DONE = (DELIVERED, ACCEPTED, REJECTED)
+
+
+class Delivery(db.Model):
+    """One filing to one destination. Written in the same commit as its filing (the outbox)."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("filing_id", "chamber_id", name="uq_delivery_filing_chamber"),
+        Index("ix_delivery_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id"), index=True)
+    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="primary")
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    receiver_ref: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    chamber: Mapped[Chamber] = relationship(lazy="joined")
+    filing: Mapped["Filing"] = relationship(back_populates="deliveries")  # noqa: F821

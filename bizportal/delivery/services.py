@@ -1,0 +1,206 @@
+"""Every delivery state change happens here: claim, success, failure, re-send.
+
+State machine: pending → sending → delivered (→ accepted | rejected, later issues);
+a temporary failure goes back to pending with a backoff until the attempt cap, then dead;
+a permanent failure is dead at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from chambers.base import AdapterError, Attachment, FilingPayload, PermanentFailure, TemporaryFailure
+from chambers.registry import AdapterRegistry, UnknownAdapter
+
+from ..catalog.models import ServiceDefinition
+from ..common.time import utcnow
+from ..extensions import db
+from ..filings.models import Filing, FilingStatus
+from ..stats import services as stats
+from .models import Chamber, Delivery, DeliveryState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    max_attempts: int = 12
+    lease_seconds: int = 120
+    backoff_base: float = 30.0
+    backoff_max: float = 6 * 3600.0
+
+
+def _due_clause(now):
+    return or_(
+        and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
+        and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until < now),
+    )
+
+
+def claim_due_deliveries(worker_id: str, limit: int, settings: DeliverySettings) -> list[uuid.UUID]:
+    """Lease up to ``limit`` due deliveries to ``worker_id`` and count the attempt; commits.
+
+    On PostgreSQL rows are picked with ``FOR UPDATE SKIP LOCKED`` so concurrent workers never
+    claim the same row; a row whose lease ran out (its worker died) is due again.
+    """
+    now = utcnow()
+    ids = list(
+        db.session.scalars(
+            select(Delivery.id)
+            .where(_due_clause(now))
+            .order_by(Delivery.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        db.session.rollback()
+        return []
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), _due_clause(now))
+        .values(
+            state=DeliveryState.SENDING,
+            locked_by=worker_id,
+            locked_until=now + timedelta(seconds=settings.lease_seconds),
+            attempts=Delivery.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != len(ids):  # another worker took some in between (SQLite only)
+        ids = list(
+            db.session.scalars(
+                select(Delivery.id).where(Delivery.id.in_(ids), Delivery.locked_by == worker_id,
+                                          Delivery.state == DeliveryState.SENDING)
+            )
+        )
+    return ids
+
+
+def build_payload(delivery: Delivery, service: ServiceDefinition | None) -> FilingPayload:
+    """Plain data for the adapter; nothing of the ORM leaks into ``chambers``."""
+    filing = delivery.filing
+    return FilingPayload(
+        delivery_id=delivery.id,
+        reference=filing.reference,
+        service_key=filing.service_key,
+        service_title=service.title.de if service else filing.service_key,
+        leika=service.leika if service else None,
+        company=dict(filing.company_snapshot),
+        submitted_at=filing.submitted_at,
+        data=dict(filing.data),
+        destination_role=delivery.role,
+        attachments=tuple[Attachment, ...](),
+    )
+
+
+def backoff_delay(attempts: int, settings: DeliverySettings) -> timedelta:
+    """Exponential backoff with jitter: between half and all of base·2^(attempts−1), capped."""
+    delay = min(settings.backoff_max, settings.backoff_base * (2 ** max(attempts - 1, 0)))
+    return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+
+def _finish(delivery_id: uuid.UUID, worker_id: str, **values) -> bool:
+    """Write the outcome only if this worker still holds the lease; returns whether it did."""
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.locked_by == worker_id,
+               Delivery.state == DeliveryState.SENDING)
+        .values(locked_by=None, locked_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def deliver_one(
+    delivery_id: uuid.UUID,
+    worker_id: str,
+    registry: AdapterRegistry,
+    adapter_services: dict,
+    catalog: dict[str, ServiceDefinition],
+    settings: DeliverySettings,
+) -> str:
+    """Send one claimed delivery through its chamber's adapter and record the outcome.
+
+    Returns the new state. Never raises for adapter errors: they become ``pending`` (retry) or
+    ``dead``. If the lease was lost meanwhile, nothing is written and the state is reported as
+    it is in the database.
+    """
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.locked_by != worker_id:
+        db.session.rollback()
+        return "lost"
+    chamber: Chamber = delivery.chamber
+    payload = build_payload(delivery, catalog.get(delivery.filing.service_key))
+    attempts = delivery.attempts
+    filing_id = delivery.filing_id
+    db.session.rollback()  # no transaction stays open while the adapter talks to the receiver
+
+    now = utcnow()
+    try:
+        if not chamber.enabled:
+            raise TemporaryFailure(f"chamber {chamber.slug} is disabled")
+        adapter = registry.create(chamber.adapter_key, services=adapter_services)
+        result = adapter.deliver(payload, chamber.options or {})
+    except (PermanentFailure, UnknownAdapter) as exc:
+        new_state, values = DeliveryState.DEAD, {"last_error": _describe(exc)}
+    except Exception as exc:  # TemporaryFailure, InvalidConfig and unexpected errors are retried
+        if attempts >= settings.max_attempts:
+            new_state = DeliveryState.DEAD
+            values = {"last_error": _describe(exc)}
+        else:
+            new_state = DeliveryState.PENDING
+            values = {"last_error": _describe(exc),
+                      "next_attempt_at": now + backoff_delay(attempts, settings)}
+        if not isinstance(exc, AdapterError):
+            log.exception("adapter %s raised unexpectedly for delivery %s", chamber.adapter_key, delivery_id)
+    else:
+        new_state = DeliveryState.DELIVERED
+        values = {"receiver_ref": result.receiver_ref, "delivered_at": now, "last_error": None}
+
+    if not _finish(delivery_id, worker_id, state=new_state, **values):
+        db.session.rollback()
+        log.warning("lease on delivery %s lost before the outcome was written", delivery_id)
+        return "lost"
+    if new_state == DeliveryState.DELIVERED:
+        stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, chamber.slug, now.date())
+        _mark_forwarded_if_complete(filing_id)
+    db.session.commit()
+    log.info("delivery %s to %s: %s (attempt %d)", delivery_id, chamber.slug, new_state, attempts)
+    return new_state
+
+
+def _mark_forwarded_if_complete(filing_id: int) -> None:
+    open_states = db.session.scalars(
+        select(Delivery.state).where(Delivery.filing_id == filing_id)
+    ).all()
+    if all(s in DeliveryState.DONE for s in open_states):
+        db.session.execute(
+            update(Filing).where(Filing.id == filing_id).values(status=FilingStatus.FORWARDED)
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc))
+    return text[-8000:]
+
+
+def resend(delivery_id: uuid.UUID) -> bool:
+    """Make a dead or pending delivery due now; a delivered one is left alone (returns False)."""
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id,
+               Delivery.state.in_([DeliveryState.DEAD, DeliveryState.PENDING]))
+        .values(state=DeliveryState.PENDING, next_attempt_at=utcnow(), attempts=0)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1

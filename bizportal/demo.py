@@ -1,0 +1,73 @@
+"""Demo data: chambers of Bremen and Hamburg, and the demo logins of the development provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from .delivery.models import Chamber
+from .extensions import db
+
+CHAMBERS: list[dict[str, Any]] = [
+    {"slug": "hwk-bremen", "name": "Handwerkskammer Bremen", "kind": "HWK", "region": "Bremen",
+     "postcode_prefixes": ["28", "2756", "2757", "2758"]},
+    {"slug": "hk-bremen", "name": "Handelskammer Bremen – IHK für Bremen und Bremerhaven", "kind": "IHK",
+     "region": "Bremen", "postcode_prefixes": ["28", "2756", "2757", "2758"]},
+    {"slug": "gewerbeamt-bremen", "name": "Gewerbeamt Bremen (Stadtamt)", "kind": "GEWERBEAMT",
+     "region": "Bremen", "postcode_prefixes": ["28"]},
+    {"slug": "gewerbeamt-bremerhaven", "name": "Gewerbeamt Bremerhaven (Bürger- und Ordnungsamt)",
+     "kind": "GEWERBEAMT", "region": "Bremerhaven", "postcode_prefixes": ["2756", "2757", "2758"]},
+    {"slug": "hwk-hamburg", "name": "Handwerkskammer Hamburg", "kind": "HWK", "region": "Hamburg",
+     "postcode_prefixes": ["20", "21", "22"]},
+    {"slug": "hk-hamburg", "name": "Handelskammer Hamburg", "kind": "IHK", "region": "Hamburg",
+     "postcode_prefixes": ["20", "21", "22"]},
+    {"slug": "gewerbeamt-hamburg", "name": "Gewerbeamt Hamburg (Bezirksamt)", "kind": "GEWERBEAMT",
+     "region": "Hamburg", "postcode_prefixes": ["20", "21", "22"]},
+]
+
+#: Demo users of the development login provider (sub → claims). Company users carry ``org_*``
+#: claims, staff users ``roles`` and, for chamber staff, ``chamber``.
+DEMO_USERS: dict[str, dict[str, Any]] = {
+    "anna.becker": {
+        "name": "Anna Becker", "email": "anna.becker@becker-elektro.example",
+        "org_id": "demo-org-becker", "org_name": "Becker Elektrotechnik GmbH", "org_legal_form": "GmbH",
+        "org_address": {"street_address": "Am Wall 120", "postal_code": "28195", "locality": "Bremen"},
+        "org_tax_number": "2475081508152",
+    },
+    "jonas.weber": {
+        "name": "Jonas Weber", "email": "jonas.weber@becker-elektro.example",
+        "org_id": "demo-org-becker", "org_name": "Becker Elektrotechnik GmbH", "org_legal_form": "GmbH",
+        "org_address": {"street_address": "Am Wall 120", "postal_code": "28195", "locality": "Bremen"},
+        "org_tax_number": "2475081508152",
+    },
+    "lea.hansen": {
+        "name": "Lea Hansen", "email": "lea@hansen-versicherungen.example",
+        "org_id": "demo-org-hansen", "org_name": "Hansen Versicherungsmakler e. K.", "org_legal_form": "e. K.",
+        "org_address": {"street_address": "Große Elbstraße 14", "postal_code": "22767", "locality": "Hamburg"},
+        "org_tax_number": "2247012345678",
+    },
+    "hwk.bremen": {"name": "Petra Schulz (HWK Bremen)", "email": "p.schulz@hwk-bremen.example",
+                   "roles": ["chamber_staff"], "chamber": "hwk-bremen"},
+    "hk.bremen": {"name": "Tobias Meyer (Handelskammer Bremen)", "email": "t.meyer@hk-bremen.example",
+                  "roles": ["chamber_staff"], "chamber": "hk-bremen"},
+    "gewerbeamt.bremen": {"name": "Sabine Krüger (Gewerbeamt Bremen)", "email": "s.krueger@stadtamt.example",
+                          "roles": ["chamber_staff"], "chamber": "gewerbeamt-bremen"},
+    "hk.hamburg": {"name": "Mehmet Yilmaz (Handelskammer Hamburg)", "email": "m.yilmaz@hk-hamburg.example",
+                   "roles": ["chamber_staff"], "chamber": "hk-hamburg"},
+    "steering": {"name": "Dr. Karin Vogt (Lenkungskreis)", "email": "k.vogt@lenkung.example",
+                 "roles": ["steering"]},
+    "admin": {"name": "Portal-Administration", "email": "admin@portal.example", "roles": ["admin"]},
+}
+
+
+def ensure_chambers() -> int:
+    """Create the demo chambers that are missing (all on the ``inbox`` adapter); returns how many."""
+    created = 0
+    for spec in CHAMBERS:
+        if db.session.scalar(select(Chamber.id).where(Chamber.slug == spec["slug"])) is None:
+            db.session.add(Chamber(adapter_key="inbox", options={"chamber_slug": spec["slug"]},
+                                   enabled=True, **spec))
+            created += 1
+    db.session.commit()
+    return created

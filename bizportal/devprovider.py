@@ -1,0 +1,21 @@
+"""The development login provider: ``oidc-provider-mock`` with the demo users, in a thread."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import oidc_provider_mock
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .demo import DEMO_USERS
+
+
+def start_provider(port: int = 0, host: str = "127.0.0.1") -> BaseWSGIServer:
+    """Start the provider on ``host:port`` (0 = a free port) and return the running server."""
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain HTTP on loopback only
+    users = [oidc_provider_mock.User(sub=sub, claims=claims) for sub, claims in DEMO_USERS.items()]
+    provider_app = oidc_provider_mock.app(require_nonce=True, user_claims=users)
+    server = make_server(host, port, provider_app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True, name="oidc-provider").start()
+    return server

@@ -1,0 +1,34 @@
+"""Items in a chamber's staff inbox: what the ``inbox`` adapter delivered."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..common.time import utcnow
+from ..common.types import UTCDateTime
+from ..extensions import db
+
+
+class InboxItem(db.Model):
+    """A filing as received by a chamber; unique per delivery id, so re-delivery is a no-op."""
+
+    __tablename__ = "inbox_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"), index=True)
+    reference: Mapped[str] = mapped_column(String(32))
+    service_key: Mapped[str] = mapped_column(String(100))
+    service_title: Mapped[str] = mapped_column(String(255))
+    destination_role: Mapped[str] = mapped_column(String(16))
+    company: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    chamber: Mapped["Chamber"] = relationship()  # noqa: F821

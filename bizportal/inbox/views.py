@@ -1,0 +1,39 @@
+"""The chamber staff workspace."""
+
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+
+from ..auth.access import roles_required
+from ..catalog import queries as catalog
+from . import queries
+
+bp = Blueprint("inbox", __name__)
+
+
+@bp.get("/staff")
+@roles_required("chamber_staff", "steering", "admin")
+def staff_home():
+    """Send each staff member to the workspace of their role."""
+    if current_user.has_role("chamber_staff"):
+        return redirect(url_for("inbox.index"))
+    if current_user.has_role("steering"):
+        return redirect(url_for("stats.dashboard"))
+    return redirect(url_for("delivery.admin_overview"))
+
+
+@bp.get("/staff/posteingang")
+@roles_required("chamber_staff")
+def index():
+    items = queries.chamber_items(current_user.chamber_id)
+    return render_template("inbox/index.html", items=items, chamber=current_user.chamber)
+
+
+@bp.get("/staff/posteingang/<int:item_id>")
+@roles_required("chamber_staff")
+def detail(item_id: int):
+    item = queries.chamber_item(current_user.chamber_id, item_id)
+    if item is None:
+        abort(404)
+    service = catalog.get_service(item.service_key)
+    return render_template("inbox/detail.html", item=item, service=service, locale=str(get_locale()))

@@ -1,0 +1,7 @@
+"""Imports every model module so that the metadata is complete (for Alembic and tests)."""
+
+from .auth.models import Company, Person, StaffUser  # noqa: F401
+from .delivery.models import Chamber, Delivery  # noqa: F401
+from .filings.models import Filing  # noqa: F401
+from .inbox.models import InboxItem  # noqa: F401
+from .stats.models import StatCounter  # noqa: F401

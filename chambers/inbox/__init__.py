@@ -1,0 +1,49 @@
+"""The ``inbox`` adapter: the filing appears in the chamber's staff inbox inside the portal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ..base import Adapter, DeliveryResult, FilingPayload, InvalidConfig, OptionField, TemporaryFailure
+
+
+class InboxStore(Protocol):
+    """Where inbox deliveries are kept; the host application provides it as ``services['inbox_store']``."""
+
+    def put(self, chamber_slug: str, payload: FilingPayload) -> str:
+        """Store the payload for the chamber once per ``delivery_id``; return the inbox item id."""
+
+
+class InboxAdapter(Adapter):
+    """Delivers into the portal's own staff inbox, for chambers without a system of their own."""
+
+    key = "inbox"
+    label = "Posteingang im Portal"
+    options_schema = (
+        OptionField("chamber_slug", str, help="Slug of the chamber whose staff inbox receives filings"),
+    )
+
+    def _store(self) -> InboxStore:
+        store = self.services.get("inbox_store")
+        if store is None:
+            raise InvalidConfig("inbox: the host application provides no inbox store")
+        return store
+
+    def check_config(self, options: Mapping[str, Any] | None) -> None:
+        self.validate_options(options)
+        self._store()
+
+    def deliver(self, payload: FilingPayload, options: Mapping[str, Any]) -> DeliveryResult:
+        """Put the filing into the chamber's inbox; a repeated delivery id yields the same item.
+
+        Raises ``TemporaryFailure`` when the store cannot be written (e.g. database unavailable).
+        """
+        opts = self.validate_options(options)
+        try:
+            item_id = self._store().put(opts["chamber_slug"], payload)
+        except InvalidConfig:
+            raise
+        except Exception as exc:  # the store is the portal's database: any error is worth a retry
+            raise TemporaryFailure(f"inbox store failed: {exc}") from exc
+        return DeliveryResult(receiver_ref=item_id, detail="in staff inbox")

@@ -1,0 +1,3 @@
+from bizportal import create_app
+
+app = create_app()
