@@ -1,0 +1,169 @@
+"""Fixtures: a real OIDC provider, the app on SQLite or PostgreSQL, and login helpers.
+
+Set ``BIZPORTAL_TEST_DATABASE_URL`` to run the suite on PostgreSQL (a database used only for
+tests: its tables are dropped and recreated from the migrations).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from sqlalchemy import create_engine, inspect, text
+from werkzeug.serving import make_server
+
+os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # provider and portal on plain loopback HTTP
+
+from bizportal import create_app  # noqa: E402
+from bizportal.demo import ensure_chambers  # noqa: E402
+from bizportal.devprovider import start_provider  # noqa: E402
+from bizportal.extensions import db  # noqa: E402
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+TOKEN_RE = re.compile(r'name="submit_token"[^>]*value="([^"]+)"')
+
+
+def pytest_report_header(config):
+    return f"bizportal test database: {os.environ.get('BIZPORTAL_TEST_DATABASE_URL') or 'SQLite (temporary file)'}"
+
+
+@pytest.fixture(scope="session")
+def provider():
+    server = start_provider(0)
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def issuer(provider) -> str:
+    return f"http://127.0.0.1:{provider.server_port}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("BIZPORTAL_TEST_DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    return url
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url, issuer):
+    """Drop whatever the test database holds and build the schema from the migrations."""
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            for table in inspect(conn).get_table_names():
+                conn.execute(text(f'DROP TABLE "{table}"'))
+    engine.dispose()
+    app = create_app(_overrides(database_url, issuer))
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+    return True
+
+
+def _overrides(database_url: str, issuer: str, **extra) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "COMPANY_OIDC_ISSUER": issuer,
+        "STAFF_OIDC_ISSUER": issuer,
+        "SECRET_KEY": "test-secret",
+        "DELIVERY_BACKOFF_BASE_SECONDS": 1.0,
+        **extra,
+    }
+
+
+@pytest.fixture
+def app_factory(database_url, issuer, migrated):
+    """Build an app with extra config; tables are emptied and demo chambers seeded after each test."""
+    apps = []
+
+    def factory(**extra):
+        app = create_app(_overrides(database_url, issuer, **extra))
+        apps.append(app)
+        with app.app_context():
+            ensure_chambers()
+        return app
+
+    yield factory
+    if apps:
+        with apps[0].app_context():
+            db.session.remove()
+            with db.engine.begin() as conn:
+                for table in reversed(db.metadata.sorted_tables):
+                    conn.execute(table.delete())
+        for a in apps:
+            with a.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def provider_login(authorize_url: str, sub: str, action: str | None = None) -> str:
+    """Act as the person on the provider's page: pick ``sub`` (or deny); return the callback URL."""
+    data = {"sub": sub}
+    if action:
+        data["action"] = action
+    resp = requests.post(authorize_url, data=data, allow_redirects=False, timeout=10)
+    assert resp.status_code in (302, 303), resp.text[:500]
+    return resp.headers["Location"]
+
+
+def login(client, sub: str, staff: bool = False):
+    """Log in through the real provider with the Flask test client; returns the final response."""
+    start = client.get("/staff/login" if staff else "/login")
+    assert start.status_code == 302, start.get_data(as_text=True)[:500]
+    callback = provider_login(start.headers["Location"], sub)
+    parts = urlsplit(callback)
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+@pytest.fixture
+def login_as(client):
+    def do(sub: str, staff: bool = False):
+        resp = login(client, sub, staff=staff)
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:800]
+        return resp
+
+    return do
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The portal served over real HTTP on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)

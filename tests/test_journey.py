@@ -1,0 +1,82 @@
+"""The whole way of one filing, over real HTTP against the real login provider."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from bizportal.delivery.worker import Worker
+from tests.conftest import TOKEN_RE, csrf_token, provider_login
+
+
+def browser_login(base: str, path: str, sub: str) -> requests.Session:
+    """A fresh browser session that logs in through the provider, as a person would."""
+    s = requests.Session()
+    start = s.get(base + path, allow_redirects=False, timeout=10)
+    assert start.status_code == 302
+    callback = provider_login(start.headers["Location"], sub)
+    done = s.get(callback, timeout=10)
+    assert done.status_code == 200, done.text[:500]
+    return s
+
+
+def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, live_server):
+    base = live_server
+
+    # A company person logs in and opens the service from the catalog.
+    company = browser_login(base, "/login", "anna.becker")
+    catalog = company.get(base + "/", timeout=10).text
+    assert "Gewerbeanmeldung" in catalog and "Handwerksrolle" in catalog
+    form_page = company.get(base + "/leistungen/gewerbeanmeldung/antrag", timeout=10)
+    assert form_page.status_code == 200
+    html = form_page.text
+    assert 'value="Becker Elektrotechnik GmbH"' in html  # prefilled from the company account
+    assert 'value="28195"' in html
+
+    # Submit a crafts business: Gewerbeamt Bremen gets it, the HWK Bremen a copy.
+    resp = company.post(base + "/leistungen/gewerbeanmeldung/antrag", data={
+        "csrf_token": csrf_token(html),
+        "submit_token": TOKEN_RE.search(html).group(1),
+        "business_name": "Becker Elektrotechnik GmbH",
+        "legal_form": "GmbH",
+        "street": "Am Wall 120",
+        "postcode": "28195",
+        "city": "Bremen",
+        "activity": "Elektroinstallation in Gebäuden",
+        "start_date": "2027-01-01",
+        "handwerk": "yes",
+    }, timeout=10)
+    assert resp.status_code == 200
+    reference = re.search(r"BP-\d{4}-[2-9A-Z]{6}", resp.text).group(0)
+    assert "Gewerbeamt Bremen" in resp.text and "Handwerkskammer Bremen" in resp.text
+
+    # Before the worker runs, no inbox has it.
+    hwk = browser_login(base, "/staff/login", "hwk.bremen")
+    assert reference not in hwk.get(base + "/staff/posteingang", timeout=10).text
+
+    assert Worker(app).run_once() == 2
+
+    # The Gewerbeamt and the HWK see it; the Handelskammer does not, not even by id.
+    gewerbeamt = browser_login(base, "/staff/login", "gewerbeamt.bremen")
+    assert reference in gewerbeamt.get(base + "/staff/posteingang", timeout=10).text
+    hwk_inbox = hwk.get(base + "/staff/posteingang", timeout=10).text
+    assert reference in hwk_inbox
+    item_path = re.search(r'href="(/staff/posteingang/\d+)"', hwk_inbox).group(1)
+    item = hwk.get(base + item_path, timeout=10)
+    assert item.status_code == 200 and "Elektroinstallation in Gebäuden" in item.text
+
+    hk = browser_login(base, "/staff/login", "hk.bremen")
+    assert reference not in hk.get(base + "/staff/posteingang", timeout=10).text
+    assert hk.get(base + item_path, timeout=10).status_code == 404
+
+    # The company sees the filing as forwarded.
+    status = company.get(base + "/antraege", timeout=10).text
+    assert reference in status and "Weitergeleitet" in status
+
+    # The steering group sees the count, and no company or person.
+    steering = browser_login(base, "/staff/login", "steering")
+    dashboard = steering.get(base + "/staff/statistik", timeout=10).text
+    assert re.search(r'data-testid="total">1<', dashboard)
+    assert "Gewerbeanmeldung" in dashboard and "Handwerkskammer Bremen" in dashboard
+    assert "Becker" not in dashboard and reference not in dashboard
