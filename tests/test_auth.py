@@ -1,0 +1,137 @@
+"""Company and staff login through the real provider, and the ways a login can fail."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import func, select
+
+from bizportal.auth.models import Company, Person, StaffUser
+from bizportal.extensions import db
+from tests.conftest import csrf_token, login, provider_login
+
+
+def test_login_redirect_uses_pkce_s256_state_and_nonce(client):
+    resp = client.get("/login")
+    assert resp.status_code == 302
+    query = parse_qs(urlsplit(resp.headers["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["code_challenge"][0] and query["state"][0] and query["nonce"][0]
+    assert query["response_type"] == ["code"]
+
+
+def test_company_login_creates_company_from_claims_and_colleague_joins_it(app, client):
+    resp = login(client, "anna.becker")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/antraege")
+    other = app.test_client()
+    assert login(other, "jonas.weber").status_code == 302
+    with app.app_context():
+        company = db.session.scalar(select(Company))
+        assert company.name == "Becker Elektrotechnik GmbH"
+        assert company.postcode == "28195" and company.tax_number == "2475081508152"
+        assert company.org_id == "demo-org-becker"
+        persons = db.session.scalars(select(Person).order_by(Person.sub)).all()
+        assert [p.sub for p in persons] == ["anna.becker", "jonas.weber"]
+        assert {p.company_id for p in persons} == {company.id}
+    page = client.get("/antraege").get_data(as_text=True)
+    assert "Anna Becker" in page
+
+
+def test_login_without_company_claim_is_refused_and_nothing_stored(app, client):
+    resp = login(client, "someone-without-company@example.org")  # the provider knows no claims
+    assert resp.status_code == 401
+    assert "keinem Unternehmen zugeordnet" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 0
+    assert client.get("/antraege").status_code == 302  # still not logged in
+
+
+def test_denied_consent_ends_on_clear_page_without_session(client, caplog):
+    start = client.get("/login")
+    callback = provider_login(start.headers["Location"], "anna.becker", action="deny")
+    parts = urlsplit(callback)
+    with caplog.at_level(logging.WARNING):
+        resp = client.get(f"{parts.path}?{parts.query}")
+    assert resp.status_code == 401
+    assert "abgebrochen oder abgelehnt" in resp.get_data(as_text=True)
+    assert "access_denied" in caplog.text
+    assert client.get("/antraege").status_code == 302
+
+
+def test_callback_with_foreign_state_is_refused(client):
+    start = client.get("/login")
+    callback = provider_login(start.headers["Location"], "anna.becker")
+    parts = urlsplit(callback)
+    query = parse_qs(parts.query)
+    resp = client.get(parts.path, query_string={"code": query["code"][0], "state": "forged-state"})
+    assert resp.status_code == 401
+    assert client.get("/antraege").status_code == 302
+
+
+def test_replayed_callback_is_refused(client):
+    start = client.get("/login")
+    callback = provider_login(start.headers["Location"], "anna.becker")
+    parts = urlsplit(callback)
+    assert client.get(f"{parts.path}?{parts.query}").status_code == 302
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/").get_data(as_text=True))})
+    assert client.get(f"{parts.path}?{parts.query}").status_code == 401
+
+
+def test_discovery_issuer_mismatch_refuses_to_start_login(app_factory, issuer):
+    app = app_factory(COMPANY_OIDC_ISSUER=issuer.replace("127.0.0.1", "localhost"))
+    resp = app.test_client().get("/login")
+    assert resp.status_code == 503
+    assert "Location" not in resp.headers
+
+
+def test_provider_down_gives_clear_page(app_factory):
+    app = app_factory(COMPANY_OIDC_ISSUER="http://127.0.0.1:9", OIDC_TIMEOUT=2)
+    resp = app.test_client().get("/login")
+    assert resp.status_code == 503
+    assert "nicht erreichbar" in resp.get_data(as_text=True)
+
+
+def test_staff_login_takes_roles_and_chamber_from_claims(app, client):
+    resp = login(client, "hwk.bremen", staff=True)
+    assert resp.status_code == 302
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser))
+        assert user.roles == ["chamber_staff"] and user.chamber.slug == "hwk-bremen"
+
+
+def test_company_account_cannot_log_in_as_staff(app, client):
+    resp = login(client, "anna.becker", staff=True)
+    assert resp.status_code == 401
+    assert "keine Berechtigung" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StaffUser)) == 0
+
+
+def test_next_parameter_only_follows_local_paths(client):
+    client.get("/login?next=https://evil.example/phish")
+    start = client.get("/login?next=//evil.example/")
+    callback = provider_login(start.headers["Location"], "anna.becker")
+    parts = urlsplit(callback)
+    resp = client.get(f"{parts.path}?{parts.query}")
+    assert resp.headers["Location"].endswith("/antraege")
+
+
+def test_login_then_back_to_requested_page(client):
+    resp = client.get("/leistungen/gewerbeanmeldung/antrag")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    start = client.get(resp.headers["Location"])
+    callback = provider_login(start.headers["Location"], "anna.becker")
+    parts = urlsplit(callback)
+    done = client.get(f"{parts.path}?{parts.query}")
+    assert done.headers["Location"].endswith("/leistungen/gewerbeanmeldung/antrag")
+
+
+def test_logout_needs_post_with_csrf_and_ends_session(client, login_as):
+    login_as("anna.becker")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400  # no CSRF token: refused
+    assert client.get("/antraege").status_code == 200
+    token = csrf_token(client.get("/antraege").get_data(as_text=True))
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/antraege").status_code == 302

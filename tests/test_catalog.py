@@ -1,0 +1,95 @@
+"""Service definitions: loading, validation with useful messages, catalog pages."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bizportal import create_app
+from bizportal.catalog import loader
+from bizportal.catalog.loader import DefinitionError, load_catalog
+
+
+def test_shipped_definitions_load_with_real_competent_bodies():
+    catalog = load_catalog()
+    assert {"gewerbeanmeldung", "handwerksrolle-eintragung", "versicherungsvermittler-34d"} <= set(catalog)
+    assert catalog["gewerbeanmeldung"].leika == "99050012104000"
+    assert catalog["handwerksrolle-eintragung"].leika is None  # not confirmed: left empty
+    assert catalog["handwerksrolle-eintragung"].destinations({}) == [("HWK", "primary")]
+    assert catalog["versicherungsvermittler-34d"].destinations({}) == [("IHK", "primary")]
+
+
+@pytest.mark.parametrize("answers, expected", [
+    ({"handwerk": True}, [("GEWERBEAMT", "primary"), ("HWK", "copy")]),
+    ({"handwerk": False}, [("GEWERBEAMT", "primary"), ("IHK", "copy")]),
+])
+def test_gewerbeanmeldung_routes_copy_by_crafts_answer(answers, expected):
+    assert load_catalog()["gewerbeanmeldung"].destinations(answers) == expected
+
+
+def _copy_catalog(tmp_path):
+    target = tmp_path / "services"
+    shutil.copytree(loader.DEFINITIONS_DIR, target)
+    return target
+
+
+def test_broken_field_type_names_file_and_field(tmp_path):
+    directory = _copy_catalog(tmp_path)
+    path = directory / "gewerbeanmeldung.toml"
+    path.write_text(path.read_text().replace('type = "date"', 'type = "datum"', 1))
+    with pytest.raises(DefinitionError) as exc:
+        load_catalog(directory)
+    assert "gewerbeanmeldung.toml" in str(exc.value) and "fields.start_date.type" in str(exc.value)
+
+
+def test_missing_english_title_names_the_field(tmp_path):
+    directory = _copy_catalog(tmp_path)
+    path = directory / "handwerksrolle-eintragung.toml"
+    path.write_text(path.read_text().replace(
+        'en = "Registration in the crafts register (Handwerksrolle)"', 'fr = "x"'))
+    with pytest.raises(DefinitionError, match=r"handwerksrolle-eintragung.toml: field 'title'"):
+        load_catalog(directory)
+
+
+def test_routing_on_unknown_field_is_refused(tmp_path):
+    directory = _copy_catalog(tmp_path)
+    path = directory / "gewerbeanmeldung.toml"
+    path.write_text(path.read_text().replace('field = "handwerk", equals = true', 'field = "crafts", equals = true'))
+    with pytest.raises(DefinitionError, match=r"routing\[1\].when.field"):
+        load_catalog(directory)
+
+
+def test_invalid_toml_is_reported_with_file_name(tmp_path):
+    directory = _copy_catalog(tmp_path)
+    (directory / "kaputt.toml").write_text("key = \n")
+    with pytest.raises(DefinitionError, match="kaputt.toml: not valid TOML"):
+        load_catalog(directory)
+
+
+def test_app_does_not_start_with_a_broken_definition(tmp_path, monkeypatch):
+    directory = _copy_catalog(tmp_path)
+    (directory / "gewerbeanmeldung.toml").write_text('key = "gewerbeanmeldung"\nkind = "nonsense"\n')
+    monkeypatch.setattr(loader, "DEFINITIONS_DIR", directory)
+    monkeypatch.setattr(load_catalog, "__defaults__", (directory,))
+    with pytest.raises(DefinitionError, match="gewerbeanmeldung.toml: field 'kind'"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_catalog_page_lists_services_with_competent_bodies(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "Gewerbeanmeldung" in page
+    assert "Eintragung in die Handwerksrolle" in page
+    assert "§ 34d GewO" in page
+    assert "Handwerkskammer, in deren Bezirk der Betrieb liegt" in page
+
+
+def test_service_page_has_stable_url_and_documents(client):
+    page = client.get("/leistungen/versicherungsvermittler-34d")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Berufshaftpflichtversicherung" in text and "§ 34d Gewerbeordnung (GewO)" in text
+
+
+def test_unknown_service_is_404(client):
+    assert client.get("/leistungen/gibt-es-nicht").status_code == 404

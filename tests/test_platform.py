@@ -1,0 +1,105 @@
+"""Health endpoints, schema/migration agreement, security headers, language switch, statistics."""
+
+from __future__ import annotations
+
+import re
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bizportal.extensions import db
+from tests.conftest import csrf_token
+
+
+def test_healthz_and_readyz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["database"] == "ok"
+
+
+def test_readyz_reports_unreachable_database(app_factory):
+    app = app_factory()
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://nobody@127.0.0.1:9/none"
+    from bizportal import create_app
+
+    broken = create_app({"TESTING": True,
+                         "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:9/none?connect_timeout=2"})
+    resp = broken.test_client().get("/readyz")
+    assert resp.status_code == 503 and resp.get_json()["database"] == "unreachable"
+
+
+def test_migrations_produce_exactly_the_models(app):
+    with app.app_context(), db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        diff = compare_metadata(ctx, db.metadata)
+    assert diff == []
+
+
+def test_security_headers_on_pages(client):
+    resp = client.get("/")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_signed_in_pages_are_not_cached(client, login_as):
+    login_as("anna.becker")
+    assert client.get("/antraege").headers["Cache-Control"] == "no-store"
+
+
+def test_session_cookie_is_httponly_and_lax(client, login_as):
+    resp = login_as("anna.becker")
+    cookie = resp.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pages_are_german_by_default_and_english_on_request(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="de"' in page and "Leistungen für Unternehmen" in page
+    client.get("/sprache/en")
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="en"' in page
+    assert "Leistungen für Unternehmen" not in page
+    assert "Business registration (Gewerbeanmeldung)" in page
+
+
+def test_language_switch_does_not_redirect_off_site(client):
+    resp = client.get("/sprache/en", headers={"Referer": "https://evil.example/"})
+    assert resp.headers["Location"].endswith("/")
+    assert "evil" not in resp.headers["Location"]
+
+
+def test_every_page_has_a_unique_title(client):
+    titles = set()
+    for url in ["/", "/leistungen/gewerbeanmeldung", "/barrierefreiheit", "/leichte-sprache", "/impressum",
+                "/datenschutz"]:
+        html = client.get(url).get_data(as_text=True)
+        titles.add(re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip())
+    assert len(titles) == 6
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    resp = client.get("/nicht-da")
+    assert resp.status_code == 404 and "Diese Seite gibt es nicht" in resp.get_data(as_text=True)
+
+
+def test_steering_dashboard_counts_without_personal_data(app, client, login_as):
+    company = app.test_client()
+    from tests.conftest import TOKEN_RE, login
+
+    login(company, "lea.hansen")
+    url = "/leistungen/versicherungsvermittler-34d/antrag"
+    for _ in range(2):
+        html = company.get(url).get_data(as_text=True)
+        resp = company.post(url, data={
+            "csrf_token": csrf_token(html), "submit_token": TOKEN_RE.search(html).group(1),
+            "applicant_name": "Lea Hansen", "business_name": "Hansen Versicherungsmakler e. K.",
+            "street": "Große Elbstraße 14", "postcode": "22767", "city": "Hamburg", "permit_type": "makler",
+            "expertise_proven": "yes", "liability_insurance": "yes"})
+        assert resp.status_code == 302
+    login_as("steering", staff=True)
+    page = client.get("/staff/statistik").get_data(as_text=True)
+    assert re.search(r'data-testid="total">2<', page)
+    assert "Handelskammer Hamburg" in page
+    assert "Hansen" not in page and "Lea" not in page
