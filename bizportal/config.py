@@ -65,6 +65,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SESSION_COOKIE_SECURE": _bool(_env("COOKIE_SECURE", "false" if env != "production" else "true")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
+        #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
+        "PROXY_FIX_HOPS": int(_env("PROXY_FIX_HOPS", "0")),
         "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": int(_env("DEV_OIDC_PORT", "9400")),

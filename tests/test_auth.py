@@ -135,3 +135,11 @@ def test_logout_needs_post_with_csrf_and_ends_session(client, login_as):
     token = csrf_token(client.get("/antraege").get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/antraege").status_code == 302
+
+
+def test_behind_a_proxy_the_redirect_uri_is_the_public_https_one(app_factory):
+    app = app_factory(PROXY_FIX_HOPS=1)
+    resp = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https",
+                                                     "X-Forwarded-Host": "portal.example"})
+    query = parse_qs(urlsplit(resp.headers["Location"]).query)
+    assert query["redirect_uri"] == ["https://portal.example/login/callback"]

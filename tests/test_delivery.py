@@ -279,3 +279,23 @@ def test_inbox_options_are_validated():
     with pytest.raises(InvalidConfig, match="unknown option"):
         adapter.check_config({"chamber_slug": "x", "url": "http://"})
     adapter.check_config({"chamber_slug": "hk-bremen"})
+
+
+def test_stopping_worker_releases_claimed_but_unsent_deliveries(app, registry):
+    for _ in range(3):
+        make_filing(app)
+    worker = Worker(app)
+
+    class StopAfterFirst(FlakyAdapter):
+        def deliver(self, payload, options):
+            worker.stop()  # SIGTERM arrives while the first delivery is in flight
+            return super().deliver(payload, options)
+
+    registry._classes["flaky"] = StopAfterFirst
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "ok"})
+    assert worker.run_once() == 1
+    with app.app_context():
+        states = sorted(db.session.scalars(select(Delivery.state)))
+        assert states == ["delivered", "pending", "pending"]
+        assert db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.locked_by.isnot(None))) == 0
+        assert sorted(db.session.scalars(select(Delivery.attempts))) == [0, 0, 1]

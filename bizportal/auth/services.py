@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from flask_babel import gettext as _
+
 from ..auth.models import ROLES, Company, Person, StaffUser
 from ..common.time import utcnow
 from ..delivery.models import Chamber
@@ -30,7 +32,7 @@ def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) ->
     if not org_id:
         raise LoginFailed(
             f"company login without '{company_id_claim}' claim (sub={claims.get('sub')!r})",
-            "Ihr Konto ist keinem Unternehmen zugeordnet. Bitte melden Sie sich mit einem Unternehmenskonto an.",
+            _("Ihr Konto ist keinem Unternehmen zugeordnet. Bitte melden Sie sich mit einem Unternehmenskonto an."),
         )
     address = claims.get("org_address") if isinstance(claims.get("org_address"), dict) else {}
     master = {
@@ -59,8 +61,8 @@ def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) ->
         db.session.rollback()
         raise LoginFailed(
             f"person {sub!r} of {issuer} now claims company {org_id!r}; refusing to move the account",
-            "Ihr Konto gehört laut Anmeldedienst zu einem anderen Unternehmen als bisher. "
-            "Bitte wenden Sie sich an den Support.",
+            _("Ihr Konto gehört laut Anmeldedienst zu einem anderen Unternehmen als bisher. "
+              "Bitte wenden Sie sich an den Support."),
         )
     person.name = _str(claims.get("name"), 255)
     person.email = _str(claims.get("email"), 255)
@@ -82,7 +84,7 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
     if not roles:
         raise LoginFailed(
             f"staff login of {claims.get('sub')!r} without a portal role (claim {roles_claim!r})",
-            "Ihr Konto hat keine Berechtigung für den Mitarbeiterbereich dieses Portals.",
+            _("Ihr Konto hat keine Berechtigung für den Mitarbeiterbereich dieses Portals."),
         )
     chamber = None
     if "chamber_staff" in roles:
@@ -91,7 +93,7 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
         if chamber is None:
             raise LoginFailed(
                 f"chamber staff {claims.get('sub')!r} with unknown chamber {slug!r}",
-                "Ihr Konto ist keiner bekannten Kammer oder Behörde zugeordnet.",
+                _("Ihr Konto ist keiner bekannten Kammer oder Behörde zugeordnet."),
             )
     sub = _str(claims["sub"], 255)
     user = db.session.scalar(select(StaffUser).where(StaffUser.issuer == issuer, StaffUser.sub == sub))

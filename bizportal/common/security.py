@@ -47,6 +47,17 @@ def install(app: Flask) -> None:
         503: lambda: _("Der Dienst ist vorübergehend nicht verfügbar."),
     }
 
+    titles = {
+        400: lambda: _("Fehlerhafte Anfrage"),
+        403: lambda: _("Kein Zugriff"),
+        404: lambda: _("Seite nicht gefunden"),
+        405: lambda: _("Aktion nicht möglich"),
+        413: lambda: _("Daten zu groß"),
+        422: lambda: _("Angaben nicht verarbeitbar"),
+        500: lambda: _("Interner Fehler"),
+        503: lambda: _("Dienst nicht verfügbar"),
+    }
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         log.warning("refused: CSRF check failed (%s) %s %s from %s", exc.description, request.method,
@@ -64,10 +75,11 @@ def install(app: Flask) -> None:
             log.warning("refused: %s %s %s for %s from %s", exc.code, request.method, request.path, user,
                         request.remote_addr)
         message = messages.get(exc.code or 500, lambda: exc.description)()
-        return render_template("errors/error.html", code=exc.code, title=exc.name, message=message), exc.code
+        title = titles.get(exc.code or 500, lambda: exc.name)()
+        return render_template("errors/error.html", code=exc.code, title=title, message=message), exc.code
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return render_template("errors/error.html", code=500, title="Internal Server Error",
+        return render_template("errors/error.html", code=500, title=titles[500](),
                                message=messages[500]()), 500

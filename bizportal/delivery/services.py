@@ -193,6 +193,22 @@ def _describe(exc: BaseException) -> str:
     return text[-8000:]
 
 
+def release(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
+    """Give claimed but unattempted deliveries back (graceful shutdown); they are due at once."""
+    if not delivery_ids:
+        return 0
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.locked_by == worker_id,
+               Delivery.state == DeliveryState.SENDING)
+        .values(state=DeliveryState.PENDING, locked_by=None, locked_until=None,
+                attempts=Delivery.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
 def resend(delivery_id: uuid.UUID) -> bool:
     """Make a dead or pending delivery due now; a delivered one is left alone (returns False)."""
     result = db.session.execute(

@@ -44,9 +44,11 @@ class Worker:
         with self.app.app_context():
             try:
                 ids = services.claim_due_deliveries(self.worker_id, self.batch_size, self.settings)
-                for delivery_id in ids:
+                for index, delivery_id in enumerate(ids):
                     if self._stop.is_set():
-                        break  # unclaimed rows of this batch come back when their lease ends
+                        # Shutting down: hand the rest back now instead of waiting for the lease.
+                        services.release(ids[index:], self.worker_id)
+                        return index
                     services.deliver_one(
                         delivery_id, self.worker_id, ext.registry, ext.adapter_services,
                         ext.catalog, self.settings,
