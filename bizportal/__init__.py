@@ -25,6 +25,7 @@ class Portal:
 
     catalog: dict[str, ServiceDefinition]
     registry: AdapterRegistry
+    storage: Any
     adapter_services: dict[str, Any] = field(default_factory=dict)
 
 
@@ -79,6 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     security.install(app)
     templating.install(app)
 
+    from .filings.storage import LocalStorage
     from .inbox.services import DatabaseInboxStore
 
     if registry is None:
@@ -87,6 +89,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     app.extensions["bizportal"] = Portal(
         catalog=load_catalog(),
         registry=registry,
+        storage=LocalStorage(app.config["UPLOAD_DIR"]),
         adapter_services={"inbox_store": DatabaseInboxStore()},
     )
 

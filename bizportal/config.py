@@ -68,6 +68,17 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
         "PROXY_FIX_HOPS": int(_env("PROXY_FIX_HOPS", "0")),
         "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
+        # Attachments and mail
+        "UPLOAD_DIR": _env("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
+        "MAIL_BACKEND": _env("MAIL_BACKEND", "folder" if env != "production" else "smtp"),
+        "MAIL_FOLDER": _env("MAIL_FOLDER", str(Path(instance_path) / "mail")),
+        "MAIL_FROM": _env("MAIL_FROM", "Unternehmensportal <noreply@unternehmensportal.example>"),
+        "SMTP_HOST": _env("SMTP_HOST", "localhost"),
+        "SMTP_PORT": int(_env("SMTP_PORT", "25")),
+        "SMTP_STARTTLS": _bool(_env("SMTP_STARTTLS", "false")),
+        "SMTP_USERNAME": _env("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD", ""),
+        "SMTP_TIMEOUT": float(_env("SMTP_TIMEOUT", "10")),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": int(_env("DEV_OIDC_PORT", "9400")),
     }

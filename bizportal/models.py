@@ -2,6 +2,6 @@
 
 from .auth.models import Company, Person, StaffUser  # noqa: F401
 from .delivery.models import Chamber, Delivery  # noqa: F401
-from .filings.models import Filing  # noqa: F401
+from .filings.models import Attachment, Draft, Filing, FilingEvent  # noqa: F401
 from .inbox.models import InboxItem  # noqa: F401
 from .stats.models import StatCounter  # noqa: F401

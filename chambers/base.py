@@ -50,6 +50,7 @@ class FilingPayload:
     submitted_at: datetime
     data: Mapping[str, Any]
     destination_role: str = "primary"  #: "primary" or "copy"
+    destination: str = ""  #: slug of the receiving chamber, as the portal knows it
     attachments: Sequence[Attachment] = field(default_factory=tuple)
 
 

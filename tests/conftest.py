@@ -77,6 +77,15 @@ def migrated(database_url, issuer):
     return True
 
 
+def _tmp_root():
+    import tempfile
+    from pathlib import Path
+
+    root = Path(tempfile.gettempdir()) / f"bizportal-tests-{os.getpid()}"
+    root.mkdir(exist_ok=True)
+    return root
+
+
 def _overrides(database_url: str, issuer: str, **extra) -> dict:
     return {
         "TESTING": True,
@@ -85,6 +94,9 @@ def _overrides(database_url: str, issuer: str, **extra) -> dict:
         "STAFF_OIDC_ISSUER": issuer,
         "SECRET_KEY": "test-secret",
         "DELIVERY_BACKOFF_BASE_SECONDS": 1.0,
+        "UPLOAD_DIR": str(_tmp_root() / "uploads"),
+        "MAIL_BACKEND": "folder",
+        "MAIL_FOLDER": str(_tmp_root() / "mail"),
         **extra,
     }
 

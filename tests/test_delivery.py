@@ -17,7 +17,7 @@ from bizportal.delivery.models import Chamber, Delivery, DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
-from bizportal.filings.services import submit_filing
+from bizportal.filings.services import start_draft, submit_draft
 from bizportal.inbox.models import InboxItem
 from chambers.base import Adapter, DeliveryResult, InvalidConfig, PermanentFailure, TemporaryFailure
 from chambers.inbox import InboxAdapter
@@ -64,8 +64,8 @@ def app(app_factory, registry):
     return app
 
 
-def make_filing(app, service_key="versicherungsvermittler-34d", postcode="28195") -> Filing:
-    """A submitted filing by a demo company, through the real submit use case."""
+def make_filing(app, service_key="versicherungsvermittler-34d", postcode="28195") -> int:
+    """A submitted filing by a test company, through the real draft and submit use cases."""
     with app.app_context():
         company = db.session.scalar(select(Company).where(Company.org_id == "org-test"))
         if company is None:
@@ -77,8 +77,10 @@ def make_filing(app, service_key="versicherungsvermittler-34d", postcode="28195"
         person = db.session.scalar(select(Person).where(Person.sub == "p1"))
         service = app.extensions["bizportal"].catalog[service_key]
         answers = {"postcode": postcode, "handwerk": True}
-        outcome = submit_filing(person, service, answers, uuid.uuid4().hex)
-        return outcome.filing.id
+        draft = start_draft(person, service, answers)
+        draft.completed_steps = [s.key for s in service.steps]
+        db.session.commit()
+        return submit_draft(draft, person, service).filing.id
 
 
 def set_adapter(app, slug, key, options):

@@ -1,4 +1,4 @@
-"""Filing a service: prefill, validation, idempotent submit, routing, transactional outbox."""
+"""Filing a service: drafts, steps, prefill, validation, idempotent submit, routing, outbox."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from sqlalchemy import func, select
 
 from bizportal.delivery.models import Delivery
 from bizportal.extensions import db
-from bizportal.filings.models import Filing
+from bizportal.filings.models import Draft, Filing, FilingEvent
 from bizportal.stats.models import StatCounter
-from tests.conftest import TOKEN_RE, csrf_token
-
-GEWERBE_URL = "/leistungen/gewerbeanmeldung/antrag"
+from tests.conftest import csrf_token, login
+from tests.filing_helpers import REFERENCE_RE, file_service, path_of, post_step, start_draft
 
 
 def gewerbe_answers(**changes) -> dict:
@@ -24,11 +23,6 @@ def gewerbe_answers(**changes) -> dict:
     return answers
 
 
-def open_form(client, url=GEWERBE_URL) -> tuple[str, dict]:
-    html = client.get(url).get_data(as_text=True)
-    return html, {"csrf_token": csrf_token(html), "submit_token": TOKEN_RE.search(html).group(1)}
-
-
 def count(app, model) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model))
@@ -39,6 +33,13 @@ def destinations(app) -> list[tuple[str, str]]:
         return sorted((d.chamber.slug, d.role) for d in db.session.scalars(select(Delivery)))
 
 
+def only_draft(app) -> Draft:
+    with app.app_context():
+        draft = db.session.scalar(select(Draft))
+        db.session.expunge(draft)
+        return draft
+
+
 @pytest.fixture
 def company(client, login_as):
     login_as("anna.becker")
@@ -46,147 +47,221 @@ def company(client, login_as):
 
 
 def test_form_is_prefilled_and_marked(company):
-    html, _ = open_form(company)
+    path = start_draft(company, "gewerbeanmeldung")
+    html = company.get(path).get_data(as_text=True)
     assert 'value="Am Wall 120"' in html and 'value="28195"' in html
     assert html.count("aus Ihrem Unternehmenskonto") >= 5  # name, legal form, street, postcode, city
 
 
+def test_starting_needs_a_post_with_csrf(app, company):
+    assert company.post("/leistungen/gewerbeanmeldung/antrag").status_code == 400
+    assert count(app, Draft) == 0
+
+
 def test_crafts_business_goes_to_gewerbeamt_and_hwk(app, company):
-    _, hidden = open_form(company)
-    resp = company.post(GEWERBE_URL, data={**hidden, **gewerbe_answers()})
-    assert resp.status_code == 302 and "/antraege/BP-" in resp.headers["Location"]
+    reference = file_service(company, "gewerbeanmeldung", [gewerbe_answers()])
     assert destinations(app) == [("gewerbeamt-bremen", "primary"), ("hwk-bremen", "copy")]
     with app.app_context():
         filing = db.session.scalar(select(Filing))
+        assert filing.reference == reference
         assert filing.data["handwerk"] is True and filing.data["start_date"] == "2027-01-01"
         assert filing.person.sub == "anna.becker"
+        assert [e.kind for e in filing.events] == ["submitted"]
+    assert count(app, Draft) == 0  # the draft became the filing
 
 
 def test_other_business_goes_to_gewerbeamt_and_ihk(app, company):
-    _, hidden = open_form(company)
-    company.post(GEWERBE_URL, data={**hidden, **gewerbe_answers(handwerk="no")})
+    file_service(company, "gewerbeanmeldung", [gewerbe_answers(handwerk="no")])
     assert destinations(app) == [("gewerbeamt-bremen", "primary"), ("hk-bremen", "copy")]
 
 
 def test_bremerhaven_postcode_goes_to_bremerhaven_trade_office(app, company):
-    _, hidden = open_form(company)
-    company.post(GEWERBE_URL, data={**hidden, **gewerbe_answers(postcode="27568", city="Bremerhaven")})
+    file_service(company, "gewerbeanmeldung", [gewerbe_answers(postcode="27568", city="Bremerhaven")])
     assert ("gewerbeamt-bremerhaven", "primary") in destinations(app)
 
 
-def test_handwerksrolle_goes_to_hwk_hamburg_for_hamburg_company(app, client, login_as):
-    login_as("lea.hansen")
-    url = "/leistungen/handwerksrolle-eintragung/antrag"
-    html, hidden = open_form(client, url)
-    assert 'value="22767"' in html
-    resp = client.post(url, data={**hidden, "business_name": "Hansen", "street": "Große Elbstraße 14",
-                                  "postcode": "22767", "city": "Hamburg", "trade": "tischler",
-                                  "qualification": "meisterpruefung", "manager_name": "Lea Hansen",
-                                  "start_date": "2027-03-01"})
-    assert resp.status_code == 302
-    assert destinations(app) == [("hwk-hamburg", "primary")]
-
-
-def test_invalid_values_get_messages_and_nothing_is_stored(app, company):
-    _, hidden = open_form(company)
-    resp = company.post(GEWERBE_URL, data={**hidden, **gewerbe_answers(postcode="2819", activity="",
-                                                                       handwerk="")})
+def test_invalid_values_get_messages_nothing_filed_and_input_kept(app, company):
+    path = start_draft(company, "gewerbeanmeldung")
+    resp = post_step(company, path, gewerbe_answers(postcode="2819", activity="", handwerk=""))
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert "Postleitzahl mit fünf Ziffern" in html
     assert "Bitte füllen Sie dieses Feld aus." in html
     assert "Bitte wählen Sie Ja oder Nein." in html
     assert 'id="error-summary"' in html and 'href="#postcode"' in html
-    assert 'value="Am Wall 120"' in html  # what was entered is kept
+    assert 'value="2819"' in html  # what was entered is shown again
     assert count(app, Filing) == 0 and count(app, Delivery) == 0
+    # Leaving and coming back: the unfinished input is still there, with its errors.
+    again = company.get(path).get_data(as_text=True)
+    assert 'value="2819"' in again and "Postleitzahl mit fünf Ziffern" in again
+
+
+def test_steps_cannot_be_skipped_by_url(app, company):
+    path = start_draft(company, "gewerbeanmeldung")
+    draft_path = path.rsplit("/", 1)[0]
+    review = company.get(draft_path + "/pruefen")
+    assert review.status_code == 302 and review.headers["Location"].endswith(path)
+    unknown = company.get(draft_path + "/gibt-es-nicht")
+    assert unknown.status_code == 302
+    page = company.get(path)
+    resp = company.post(draft_path + "/pruefen", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert resp.status_code == 302 and count(app, Filing) == 0
 
 
 def test_postcode_without_connected_body_is_refused_and_nothing_stored(app, company):
-    _, hidden = open_form(company)
-    resp = company.post(GEWERBE_URL, data={**hidden, **gewerbe_answers(postcode="80331", city="München")})
+    path = start_draft(company, "gewerbeanmeldung")
+    resp = post_step(company, path, gewerbe_answers(postcode="80331", city="München"))
+    review_path = path_of(resp.headers["Location"])
+    page = company.get(review_path)
+    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     assert resp.status_code == 422
     assert "keine zuständige Stelle" in resp.get_data(as_text=True)
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, StatCounter) == 0
+    assert count(app, Draft) == 1  # nothing entered is lost
 
 
 def test_missing_csrf_token_is_refused_and_nothing_stored(app, company):
-    _, hidden = open_form(company)
-    resp = company.post(GEWERBE_URL, data={"submit_token": hidden["submit_token"], **gewerbe_answers()})
+    path = start_draft(company, "gewerbeanmeldung")
+    resp = company.post(path, data={"action": "next", **gewerbe_answers()})
     assert resp.status_code == 400
     assert "Es wurde nichts gespeichert" in resp.get_data(as_text=True)
-    assert count(app, Filing) == 0
+    assert only_draft(app).completed_steps == []
 
 
 def test_double_submit_creates_one_filing(app, company):
-    _, hidden = open_form(company)
-    first = company.post(GEWERBE_URL, data={**hidden, **gewerbe_answers()})
-    second = company.post(GEWERBE_URL, data={**hidden, **gewerbe_answers()})
+    path = start_draft(company, "gewerbeanmeldung")
+    review_path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
+    token = csrf_token(company.get(review_path).get_data(as_text=True))
+    first = company.post(review_path, data={"csrf_token": token})
+    second = company.post(review_path, data={"csrf_token": token})
+    assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
     assert count(app, Filing) == 1 and count(app, Delivery) == 2
 
 
-def test_tampered_submit_token_is_refused(app, company):
-    _, hidden = open_form(company)
-    resp = company.post(GEWERBE_URL, data={**hidden, "submit_token": "x' OR 1=1", **gewerbe_answers()})
-    assert resp.status_code == 422
-    assert count(app, Filing) == 0
-
-
-def test_submit_token_of_another_company_is_refused(app, client, login_as):
+def test_foreign_draft_is_not_found(app, client, login_as):
     login_as("anna.becker")
-    _, hidden = open_form(client)
-    client.post(GEWERBE_URL, data={**hidden, **gewerbe_answers()})
+    path = start_draft(client, "gewerbeanmeldung")
     other = app.test_client()
-    from tests.conftest import login
-
     login(other, "lea.hansen")
-    _, other_hidden = open_form(other)
-    resp = other.post(GEWERBE_URL, data={**other_hidden, "submit_token": hidden["submit_token"],
-                                         **gewerbe_answers()})
-    assert resp.status_code == 400
-    assert count(app, Filing) == 1
+    assert other.get(path).status_code == 404
+    token = csrf_token(other.get("/antraege").get_data(as_text=True))
+    assert other.post(path, data={"csrf_token": token, **gewerbe_answers()}).status_code == 404
+    draft_path = path.rsplit("/", 1)[0]
+    assert other.post(draft_path + "/loeschen", data={"csrf_token": token}).status_code == 404
+    assert other.get("/antraege/entwurf/not-a-uuid/angaben").status_code == 404
+    assert count(app, Draft) == 1
+
+
+def test_colleague_continues_company_draft_and_sees_filing(app, client, login_as):
+    login_as("anna.becker")
+    path = start_draft(client, "gewerbeanmeldung")
+    post_step(client, path, gewerbe_answers(activity="Elektro"), action="save")
+    colleague = app.test_client()
+    login(colleague, "jonas.weber")
+    overview = colleague.get("/antraege").get_data(as_text=True)
+    assert "Gewerbeanmeldung" in overview and "Anna Becker" in overview
+    assert "Elektro</textarea>" in colleague.get(path).get_data(as_text=True)
+    resp = post_step(colleague, path, gewerbe_answers(activity="Elektro und Photovoltaik"))
+    review_path = path_of(resp.headers["Location"])
+    page = colleague.get(review_path)
+    location = colleague.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))}).headers["Location"]
+    detail = client.get(path_of(location))
+    assert detail.status_code == 200 and "Jonas Weber" in detail.get_data(as_text=True)
 
 
 def test_filing_of_another_company_is_not_found(app, client, login_as):
     login_as("anna.becker")
-    _, hidden = open_form(client)
-    location = client.post(GEWERBE_URL, data={**hidden, **gewerbe_answers()}).headers["Location"]
-    assert client.get(location).status_code == 200
+    reference = file_service(client, "gewerbeanmeldung", [gewerbe_answers()])
     other = app.test_client()
-    from tests.conftest import login
-
     login(other, "lea.hansen")
-    resp = other.get(location)
-    assert resp.status_code == 404
-    assert "Becker" not in resp.get_data(as_text=True)
+    for url in (f"/antraege/{reference}", f"/antraege/{reference}/eingangsbestaetigung.pdf"):
+        resp = other.get(url)
+        assert resp.status_code == 404
+        assert "Becker" not in resp.get_data(as_text=True)
 
 
-def test_colleague_sees_company_filing(app, client, login_as):
-    login_as("anna.becker")
-    _, hidden = open_form(client)
-    location = client.post(GEWERBE_URL, data={**hidden, **gewerbe_answers()}).headers["Location"]
-    colleague = app.test_client()
-    from tests.conftest import login
-
-    login(colleague, "jonas.weber")
-    page = colleague.get(location)
-    assert page.status_code == 200 and "Anna Becker" in page.get_data(as_text=True)
+def test_drafts_can_be_duplicated_and_deleted(app, company):
+    path = start_draft(company, "gewerbeanmeldung")
+    post_step(company, path, gewerbe_answers(activity="Original"), action="save")
+    draft_path = path.rsplit("/", 1)[0]
+    token = csrf_token(company.get("/antraege").get_data(as_text=True))
+    copy = company.post(draft_path + "/kopieren", data={"csrf_token": token})
+    assert copy.status_code == 302 and count(app, Draft) == 2
+    assert "Original</textarea>" in company.get(path_of(copy.headers["Location"])).get_data(as_text=True)
+    assert company.post(draft_path + "/loeschen", data={"csrf_token": token}).status_code == 302
+    assert count(app, Draft) == 1
+    assert company.get(path).status_code == 404
 
 
 def test_filing_and_deliveries_commit_together_or_not_at_all(app, company, monkeypatch):
     """If anything in the submit transaction fails, neither filing nor outbox rows remain."""
     from bizportal.filings import services
 
+    path = start_draft(company, "gewerbeanmeldung")
+    review_path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
+    page = company.get(review_path)
+
     def broken(*args, **kwargs):
         raise RuntimeError("statistics unavailable")
 
-    _, hidden = open_form(company)
     monkeypatch.setattr(services.stats, "count_event", broken)
-    resp = company.post(GEWERBE_URL, data={**hidden, **gewerbe_answers()})
+    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     assert resp.status_code == 500
-    assert count(app, Filing) == 0 and count(app, Delivery) == 0
+    assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, FilingEvent) == 0
+    assert count(app, Draft) == 1
 
 
-def test_anonymous_cannot_open_the_form(client):
-    resp = client.get(GEWERBE_URL)
+def test_withdraw_an_undecided_filing(app, company):
+    reference = file_service(company, "gewerbeanmeldung", [gewerbe_answers()])
+    page = company.get(f"/antraege/{reference}")
+    resp = company.post(f"/antraege/{reference}/zurueckziehen",
+                        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "reason": "Doppelt gestellt"})
+    assert resp.status_code == 302
+    html = company.get(f"/antraege/{reference}").get_data(as_text=True)
+    assert "Zurückgezogen" in html and "Doppelt gestellt" in html
+    assert "Antrag zurückziehen</span>" not in html
+    again = company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(html)})
+    assert again.status_code == 302
+    with app.app_context():
+        assert [e.kind for e in db.session.scalar(select(Filing)).events] == ["submitted", "withdrawn"]
+
+
+def test_receipt_pdf_names_service_reference_and_answers(app, company):
+    import io
+
+    from pypdf import PdfReader
+
+    reference = file_service(company, "gewerbeanmeldung", [gewerbe_answers(activity="Elektroinstallation")])
+    resp = company.get(f"/antraege/{reference}/eingangsbestaetigung.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(resp.data)).pages)
+    assert "Eingangsbestätigung" in text and reference in text
+    assert "Gewerbeanmeldung" in text and "Elektroinstallation" in text and "Becker Elektrotechnik GmbH" in text
+
+
+def test_acknowledgement_mail_with_receipt_goes_to_the_acting_person(app, company):
+    from email import policy
+    from email.parser import BytesParser
+    from pathlib import Path
+
+    reference = file_service(company, "gewerbeanmeldung", [gewerbe_answers()])
+    mails = list(Path(app.config["MAIL_FOLDER"]).glob("*.eml"))
+    messages = [BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in mails]
+    mine = [m for m in messages if reference in m["Subject"]]
+    assert len(mine) == 1
+    msg = mine[0]
+    assert msg["To"] == "anna.becker@becker-elektro.example"
+    pdfs = [part for part in msg.iter_attachments() if part.get_content_type() == "application/pdf"]
+    assert len(pdfs) == 1 and pdfs[0].get_content().startswith(b"%PDF-")
+    assert f"/antraege/{reference}" in msg.get_body(("plain",)).get_content()
+
+
+def test_anonymous_is_sent_to_login_for_the_form(client):
+    resp = client.get("/leistungen/gewerbeanmeldung/antrag")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_reference_format(app, company):
+    reference = file_service(company, "gewerbeanmeldung", [gewerbe_answers()])
+    assert REFERENCE_RE.fullmatch(reference)

@@ -7,7 +7,8 @@ import re
 import requests
 
 from bizportal.delivery.worker import Worker
-from tests.conftest import TOKEN_RE, csrf_token, provider_login
+from tests.conftest import provider_login
+from tests.filing_helpers import file_service, start_draft
 
 
 def browser_login(base: str, path: str, sub: str) -> requests.Session:
@@ -21,6 +22,35 @@ def browser_login(base: str, path: str, sub: str) -> requests.Session:
     return s
 
 
+class _Response:
+    """The bits of a Flask test response that the filing helpers use, for a requests response."""
+
+    def __init__(self, resp):
+        self.status_code = resp.status_code
+        self.headers = resp.headers
+        self._text = resp.text
+
+    def get_data(self, as_text=False):
+        return self._text
+
+
+class _Adapter:
+    """Lets the filing helpers (written for the Flask test client) drive a real HTTP session."""
+
+    def __init__(self, session: requests.Session, base: str):
+        self.session, self.base = session, base
+
+    def get(self, path):
+        return _Response(self.session.get(self.base + path, allow_redirects=False, timeout=10))
+
+    def post(self, path, data=None, content_type=None):
+        files = {k: v for k, v in (data or {}).items() if isinstance(v, tuple)}
+        fields = {k: v for k, v in (data or {}).items() if not isinstance(v, tuple)}
+        files = {k: (name, stream) for k, (stream, name) in files.items()} or None
+        return _Response(self.session.post(self.base + path, data=fields, files=files, allow_redirects=False,
+                                           timeout=10))
+
+
 def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, live_server):
     base = live_server
 
@@ -28,16 +58,13 @@ def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, liv
     company = browser_login(base, "/login", "anna.becker")
     catalog = company.get(base + "/", timeout=10).text
     assert "Gewerbeanmeldung" in catalog and "Handwerksrolle" in catalog
-    form_page = company.get(base + "/leistungen/gewerbeanmeldung/antrag", timeout=10)
-    assert form_page.status_code == 200
-    html = form_page.text
+    path = start_draft(company_client := _Adapter(company, base), "gewerbeanmeldung")
+    html = company.get(base + path, timeout=10).text
     assert 'value="Becker Elektrotechnik GmbH"' in html  # prefilled from the company account
     assert 'value="28195"' in html
 
     # Submit a crafts business: Gewerbeamt Bremen gets it, the HWK Bremen a copy.
-    resp = company.post(base + "/leistungen/gewerbeanmeldung/antrag", data={
-        "csrf_token": csrf_token(html),
-        "submit_token": TOKEN_RE.search(html).group(1),
+    reference = file_service(company_client, "gewerbeanmeldung", [{
         "business_name": "Becker Elektrotechnik GmbH",
         "legal_form": "GmbH",
         "street": "Am Wall 120",
@@ -46,9 +73,9 @@ def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, liv
         "activity": "Elektroinstallation in Gebäuden",
         "start_date": "2027-01-01",
         "handwerk": "yes",
-    }, timeout=10)
+    }])
+    resp = company.get(base + f"/antraege/{reference}", timeout=10)
     assert resp.status_code == 200
-    reference = re.search(r"BP-\d{4}-[2-9A-Z]{6}", resp.text).group(0)
     assert "Gewerbeamt Bremen" in resp.text and "Handwerkskammer Bremen" in resp.text
 
     # Before the worker runs, no inbox has it.

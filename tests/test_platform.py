@@ -18,8 +18,6 @@ def test_healthz_and_readyz(client):
 
 
 def test_readyz_reports_unreachable_database(app_factory):
-    app = app_factory()
-    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://nobody@127.0.0.1:9/none"
     from bizportal import create_app
 
     broken = create_app({"TESTING": True,
@@ -86,18 +84,15 @@ def test_unknown_page_is_a_friendly_404(client):
 
 def test_steering_dashboard_counts_without_personal_data(app, client, login_as):
     company = app.test_client()
-    from tests.conftest import TOKEN_RE, login
+    from tests.conftest import login
+    from tests.filing_helpers import file_service
 
     login(company, "lea.hansen")
-    url = "/leistungen/versicherungsvermittler-34d/antrag"
     for _ in range(2):
-        html = company.get(url).get_data(as_text=True)
-        resp = company.post(url, data={
-            "csrf_token": csrf_token(html), "submit_token": TOKEN_RE.search(html).group(1),
+        file_service(company, "versicherungsvermittler-34d", [{
             "applicant_name": "Lea Hansen", "business_name": "Hansen Versicherungsmakler e. K.",
             "street": "Große Elbstraße 14", "postcode": "22767", "city": "Hamburg", "permit_type": "makler",
-            "expertise_proven": "yes", "liability_insurance": "yes"})
-        assert resp.status_code == 302
+            "expertise_proven": "yes", "liability_insurance": "yes"}])
     login_as("steering", staff=True)
     page = client.get("/staff/statistik").get_data(as_text=True)
     assert re.search(r'data-testid="total">2<', page)

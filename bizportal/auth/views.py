@@ -29,16 +29,18 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def _start(name: str, callback_endpoint: str):
-    cfg = current_app.config
-    issuer = cfg[name.upper() + "_OIDC_ISSUER"]
+    redirect_uri = url_for(callback_endpoint, _external=True)
     try:
-        oidc.check_discovery(name, issuer)
+        authorize_url = oidc.start_login(name, redirect_uri)
     except oidc.LoginFailed as exc:
         log.warning("login start refused: %s", exc.reason)
-        return _login_error(503, _("Der Anmeldedienst ist zurzeit nicht erreichbar. Bitte versuchen Sie es später erneut."))
+        return _unavailable()
     session[NEXT_KEY] = _safe_next(request.args.get("next"))
-    redirect_uri = url_for(callback_endpoint, _external=True)
-    return oidc.client(name).authorize_redirect(redirect_uri)
+    return redirect(authorize_url)
+
+
+def _unavailable():
+    return _login_error(503, _("Der Anmeldedienst ist zurzeit nicht erreichbar. Bitte versuchen Sie es später erneut."))
 
 
 def _login_error(status: int, message: str):
@@ -50,13 +52,7 @@ def _finish(name: str):
     issuer = cfg[name.upper() + "_OIDC_ISSUER"].rstrip("/")
     next_url = session.pop(NEXT_KEY, None)
     try:
-        if request.args.get("error"):
-            raise oidc.LoginFailed(
-                f"{name} provider returned error={request.args.get('error')!r} "
-                f"description={request.args.get('error_description')!r}",
-                _("Die Anmeldung wurde abgebrochen oder abgelehnt."),
-            )
-        claims = oidc.complete_login(name, issuer, cfg["OIDC_ALLOWED_ALGS"])
+        claims = oidc.complete_login(name, request.args)
         if name == "company":
             user = services.company_login(issuer, claims, cfg["COMPANY_ID_CLAIM"])
         else:
@@ -64,6 +60,8 @@ def _finish(name: str):
     except oidc.LoginFailed as exc:
         log.warning("login failed: %s (from %s)", exc.reason, request.remote_addr)
         session.clear()
+        if isinstance(exc, oidc.ProviderUnavailable):
+            return _unavailable()
         return _login_error(401, exc.user_message or _("Die Anmeldung konnte nicht abgeschlossen werden. Bitte versuchen Sie es erneut."))
     session.clear()  # a fresh session at login: nothing from before the login survives
     login_user(user)

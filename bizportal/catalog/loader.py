@@ -13,11 +13,16 @@ from typing import Any
 from .models import (
     DESTINATION_KINDS,
     FIELD_TYPES,
+    FILE_TYPES,
+    LIFE_EVENTS,
     SERVICE_KINDS,
+    TEXT_FORMATS,
     Choice,
+    Condition,
     FieldDefinition,
     RoutingRule,
     ServiceDefinition,
+    StepDefinition,
     Text,
 )
 
@@ -25,9 +30,13 @@ DEFINITIONS_DIR = Path(__file__).parent / "services"
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,80}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 PREFILL_PATHS = {
-    "company.name", "company.legal_form", "company.street", "company.postcode",
-    "company.city", "company.tax_number", "person.name", "person.email",
+    "company.name", "company.legal_form", "company.street", "company.postcode", "company.city",
+    "company.tax_number", "company.address", "person.name", "person.email",
 }
+DEFAULT_STEP = "angaben"
+FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
+              "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
+              "fields", "min_items", "max_items", "item_label"}
 
 
 class DefinitionError(ValueError):
@@ -63,29 +72,63 @@ class _Ctx:
             raise self.fail(where or key, "must be a non-empty string")
         return value.strip()
 
+    def number(self, raw: dict, key: str, where: str, default: float | None, low: float, high: float):
+        value = raw.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            raise self.fail(where, f"must be a number between {low} and {high}")
+        return value
 
-def _field(ctx: _Ctx, raw: Any, index: int) -> FieldDefinition:
-    where = f"fields[{index}]"
+
+def _condition(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition]) -> Condition:
+    """A ``{ field, equals }`` table comparing with an answer to a field defined earlier."""
+    if not isinstance(raw, dict) or set(raw) != {"field", "equals"}:
+        raise ctx.fail(where, "must be a table with 'field' and 'equals'")
+    target = known.get(raw["field"])
+    if target is None:
+        raise ctx.fail(f"{where}.field", f"no earlier field named '{raw['field']}'")
+    equals = raw["equals"]
+    if target.type == "yesno" and not isinstance(equals, bool):
+        raise ctx.fail(f"{where}.equals", "a yes/no field compares with true or false")
+    if target.type == "choice" and equals not in {c.value for c in target.choices}:
+        raise ctx.fail(f"{where}.equals", f"'{equals}' is not a choice of '{target.name}'")
+    if target.type not in ("yesno", "choice"):
+        raise ctx.fail(f"{where}.field", "conditions can only test yes/no and choice fields")
+    return Condition(field=target.name, equals=equals)
+
+
+def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], steps: dict[str, int],
+           nested: bool = False) -> FieldDefinition:
     if not isinstance(raw, dict):
         raise ctx.fail(where, "must be a table")
-    allowed = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
-               "autocomplete"}
-    unknown = set(raw) - allowed
+    unknown = set(raw) - FIELD_KEYS
     if unknown:
         raise ctx.fail(where, f"unknown key(s) {sorted(unknown)}")
     name = ctx.string(raw, "name", f"{where}.name")
     if not NAME_RE.match(name):
         raise ctx.fail(f"{where}.name", f"'{name}' must be lower_snake_case")
-    where = f"fields.{name}"
+    where = f"{where.rsplit('[', 1)[0]}.{name}" if "[" in where else f"{where}.{name}"
     ftype = ctx.string(raw, "type", f"{where}.type")
     if ftype not in FIELD_TYPES:
         raise ctx.fail(f"{where}.type", f"'{ftype}' is not one of {', '.join(FIELD_TYPES)}")
+    if nested and ftype in ("group", "file"):
+        raise ctx.fail(f"{where}.type", "groups cannot contain groups or files")
     required = raw.get("required", True)
     if not isinstance(required, bool):
         raise ctx.fail(f"{where}.required", "must be true or false")
+
+    step = raw.get("step", DEFAULT_STEP if not nested else "")
+    if not nested and step not in steps:
+        raise ctx.fail(f"{where}.step", f"'{step}' is not one of the steps {sorted(steps)}")
+
     prefill = ctx.string(raw, "prefill", f"{where}.prefill", required=False)
-    if prefill is not None and prefill not in PREFILL_PATHS:
-        raise ctx.fail(f"{where}.prefill", f"'{prefill}' is not one of {sorted(PREFILL_PATHS)}")
+    if prefill is not None:
+        if prefill not in PREFILL_PATHS:
+            raise ctx.fail(f"{where}.prefill", f"'{prefill}' is not one of {sorted(PREFILL_PATHS)}")
+        if (prefill == "company.address") != (ftype == "address"):
+            raise ctx.fail(f"{where}.prefill", "only an address field takes 'company.address'")
+
     choices: list[Choice] = []
     if ftype == "choice":
         raw_choices = raw.get("choices")
@@ -100,9 +143,49 @@ def _field(ctx: _Ctx, raw: Any, index: int) -> FieldDefinition:
             raise ctx.fail(f"{where}.choices", "choice values must be unique")
     elif "choices" in raw:
         raise ctx.fail(f"{where}.choices", "only a choice field has choices")
-    max_length = raw.get("max_length", 2000 if ftype == "textarea" else 200)
-    if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= 10000:
-        raise ctx.fail(f"{where}.max_length", "must be an integer between 1 and 10000")
+
+    fmt = raw.get("format")
+    if fmt is not None and (ftype != "text" or fmt not in TEXT_FORMATS):
+        raise ctx.fail(f"{where}.format", f"only a text field has a format, one of {', '.join(TEXT_FORMATS)}")
+
+    show_if = None
+    if "show_if" in raw:
+        if nested:
+            raise ctx.fail(f"{where}.show_if", "fields inside a group cannot be conditional")
+        show_if = _condition(ctx, raw["show_if"], f"{where}.show_if", known)
+        cond_step = known[show_if.field].step
+        if steps[cond_step] >= steps[step]:
+            raise ctx.fail(f"{where}.show_if", "can only depend on a field of an earlier step")
+
+    accept: tuple[str, ...] = ()
+    if ftype == "file":
+        accept = tuple(raw.get("accept", ["pdf"]))
+        if not accept or any(a not in FILE_TYPES for a in accept):
+            raise ctx.fail(f"{where}.accept", f"must list types among {', '.join(FILE_TYPES)}")
+    elif "accept" in raw or "max_size_mb" in raw:
+        raise ctx.fail(f"{where}.accept", "only a file field accepts files")
+
+    sub_fields: tuple[FieldDefinition, ...] = ()
+    if ftype == "group":
+        raw_sub = raw.get("fields")
+        if not isinstance(raw_sub, list) or not raw_sub:
+            raise ctx.fail(f"{where}.fields", "a group needs at least one field")
+        subs: dict[str, FieldDefinition] = {}
+        for i, rs in enumerate(raw_sub):
+            sub = _field(ctx, rs, f"{where}.fields[{i}]", {}, steps, nested=True)
+            if sub.name in subs:
+                raise ctx.fail(f"{where}.fields.{sub.name}", "duplicate field name")
+            subs[sub.name] = sub
+        sub_fields = tuple(subs.values())
+    elif "fields" in raw:
+        raise ctx.fail(f"{where}.fields", "only a group has fields")
+
+    min_items = int(ctx.number(raw, "min_items", f"{where}.min_items", 1, 0, 50))
+    max_items = int(ctx.number(raw, "max_items", f"{where}.max_items", 10, 1, 50))
+    if min_items > max_items:
+        raise ctx.fail(f"{where}.min_items", "must not exceed max_items")
+
+    max_length = ctx.number(raw, "max_length", f"{where}.max_length", 2000 if ftype == "textarea" else 200, 1, 10000)
     return FieldDefinition(
         name=name,
         type=ftype,
@@ -111,45 +194,36 @@ def _field(ctx: _Ctx, raw: Any, index: int) -> FieldDefinition:
         hint=ctx.text(raw, "hint", f"{where}.hint", required=False),
         prefill=prefill,
         choices=tuple(choices),
-        max_length=max_length,
+        max_length=int(max_length),
         autocomplete=ctx.string(raw, "autocomplete", f"{where}.autocomplete", required=False),
+        step=step,
+        format=fmt,
+        show_if=show_if,
+        minimum=ctx.number(raw, "min", f"{where}.min", None, -1e12, 1e12),
+        maximum=ctx.number(raw, "max", f"{where}.max", None, -1e12, 1e12),
+        accept=accept,
+        max_size_mb=float(ctx.number(raw, "max_size_mb", f"{where}.max_size_mb", 10, 0.01, 25)),
+        fields=sub_fields,
+        min_items=min_items,
+        max_items=max_items,
+        item_label=ctx.text(raw, "item_label", f"{where}.item_label", required=False),
     )
 
 
-def _routing(ctx: _Ctx, raw: Any, index: int, fields: dict[str, FieldDefinition]) -> RoutingRule:
-    where = f"routing[{index}]"
-    if not isinstance(raw, dict):
-        raise ctx.fail(where, "must be a table")
-    unknown = set(raw) - {"kind", "role", "when"}
-    if unknown:
-        raise ctx.fail(where, f"unknown key(s) {sorted(unknown)}")
-    kind = ctx.string(raw, "kind", f"{where}.kind")
-    if kind not in DESTINATION_KINDS:
-        raise ctx.fail(f"{where}.kind", f"'{kind}' is not one of {', '.join(DESTINATION_KINDS)}")
-    role = raw.get("role", "primary")
-    if role not in ("primary", "copy"):
-        raise ctx.fail(f"{where}.role", "must be 'primary' or 'copy'")
-    when = raw.get("when")
-    when_field = when_equals = None
-    if when is not None:
-        if not isinstance(when, dict) or set(when) != {"field", "equals"}:
-            raise ctx.fail(f"{where}.when", "must be a table with 'field' and 'equals'")
-        when_field, when_equals = when["field"], when["equals"]
-        target = fields.get(when_field)
-        if target is None:
-            raise ctx.fail(f"{where}.when.field", f"no field named '{when_field}'")
-        if target.type == "yesno" and not isinstance(when_equals, bool):
-            raise ctx.fail(f"{where}.when.equals", "a yes/no field compares with true or false")
-        if target.type == "choice" and when_equals not in {c.value for c in target.choices}:
-            raise ctx.fail(f"{where}.when.equals", f"'{when_equals}' is not a choice of '{when_field}'")
-    return RoutingRule(kind=kind, role=role, when_field=when_field, when_equals=when_equals)
+def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
+    if raw is None:
+        return [{"key": DEFAULT_STEP, "title": {"de": "Angaben", "en": "Details"}}]
+    if not isinstance(raw, list) or not raw:
+        raise ctx.fail("steps", "must be a non-empty list of tables")
+    return raw
 
 
 def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     """Validate one parsed TOML document and build its ``ServiceDefinition``."""
     ctx = _Ctx(source)
-    allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika",
-               "fields", "routing", "location_field", "documents"}
+    allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
+               "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
+               "keywords", "max_total_attachments_mb"}
     unknown = set(raw) - allowed
     if unknown:
         raise ctx.fail(sorted(unknown)[0], "unknown key")
@@ -162,25 +236,69 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     leika = raw.get("leika") or None
     if leika is not None and not (isinstance(leika, str) and re.fullmatch(r"\d{14}", leika)):
         raise ctx.fail("leika", "must be empty or a 14-digit LeiKa key")
+
+    raw_steps = _steps(ctx, raw.get("steps"))
+    step_order: dict[str, int] = {}
+    for i, rs in enumerate(raw_steps):
+        if not isinstance(rs, dict) or not set(rs) <= {"key", "title", "show_if"}:
+            raise ctx.fail(f"steps[{i}]", "must be a table with key, title and optional show_if")
+        skey = ctx.string(rs, "key", f"steps[{i}].key")
+        if not NAME_RE.match(skey) or skey in step_order:
+            raise ctx.fail(f"steps[{i}].key", f"'{skey}' must be unique lower_snake_case")
+        step_order[skey] = i
+
     raw_fields = raw.get("fields")
     if not isinstance(raw_fields, list) or not raw_fields:
         raise ctx.fail("fields", "at least one field is needed")
     fields: dict[str, FieldDefinition] = {}
     for i, rf in enumerate(raw_fields):
-        fd = _field(ctx, rf, i)
+        fd = _field(ctx, rf, f"fields[{i}]", fields, step_order)
         if fd.name in fields:
             raise ctx.fail(f"fields.{fd.name}", "duplicate field name")
         fields[fd.name] = fd
+
+    steps = []
+    for i, rs in enumerate(raw_steps):
+        show_if = None
+        if "show_if" in rs:
+            show_if = _condition(ctx, rs["show_if"], f"steps[{i}].show_if", fields)
+            if step_order[fields[show_if.field].step] >= i:
+                raise ctx.fail(f"steps[{i}].show_if", "can only depend on a field of an earlier step")
+        steps.append(StepDefinition(key=rs["key"], title=ctx.text(rs, "title", f"steps[{i}].title"),
+                                    show_if=show_if))
+        if not any(fd.step == rs["key"] for fd in fields.values()):
+            raise ctx.fail(f"steps[{i}]", f"step '{rs['key']}' has no fields")
+
     raw_routing = raw.get("routing")
     if not isinstance(raw_routing, list) or not raw_routing:
         raise ctx.fail("routing", "at least one routing rule is needed")
-    routing = tuple(_routing(ctx, r, i, fields) for i, r in enumerate(raw_routing))
-    if not any(r.when_field is None and r.role == "primary" for r in routing):
-        raise ctx.fail("routing", "needs one unconditional primary destination")
+    routing = []
+    for i, r in enumerate(raw_routing):
+        where = f"routing[{i}]"
+        if not isinstance(r, dict) or not set(r) <= {"kind", "role", "when"}:
+            raise ctx.fail(where, "must be a table with kind, role and optional when")
+        rkind = ctx.string(r, "kind", f"{where}.kind")
+        if rkind not in DESTINATION_KINDS:
+            raise ctx.fail(f"{where}.kind", f"'{rkind}' is not one of {', '.join(DESTINATION_KINDS)}")
+        role = r.get("role", "primary")
+        if role not in ("primary", "copy"):
+            raise ctx.fail(f"{where}.role", "must be 'primary' or 'copy'")
+        when = _condition(ctx, r["when"], f"{where}.when", fields) if "when" in r else None
+        routing.append(RoutingRule(kind=rkind, role=role, when=when))
+    primaries = [r for r in routing if r.role == "primary"]
+    if not primaries:
+        raise ctx.fail("routing", "needs at least one primary destination")
+
     location_field = raw.get("location_field")
     if location_field is not None:
-        if location_field not in fields or fields[location_field].type != "postcode":
-            raise ctx.fail("location_field", "must name a field of type 'postcode'")
+        if location_field not in fields or fields[location_field].type not in ("postcode", "address"):
+            raise ctx.fail("location_field", "must name a field of type 'postcode' or 'address'")
+    life_events = raw.get("life_events", [])
+    if not isinstance(life_events, list) or any(e not in LIFE_EVENTS for e in life_events):
+        raise ctx.fail("life_events", f"must list values among {', '.join(LIFE_EVENTS)}")
+    keywords = raw.get("keywords", [])
+    if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
+        raise ctx.fail("keywords", "must be a list of words")
     documents = raw.get("documents", [])
     if not isinstance(documents, list):
         raise ctx.fail("documents", "must be a list")
@@ -193,9 +311,16 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         legal_basis=ctx.string(raw, "legal_basis"),
         leika=leika,
         fields=tuple(fields.values()),
-        routing=routing,
+        routing=tuple(routing),
+        steps=tuple(steps),
         location_field=location_field,
         documents=tuple(ctx.text({"d": d}, "d", f"documents[{i}]") for i, d in enumerate(documents)),
+        fee=ctx.text(raw, "fee", required=False),
+        processing_time=ctx.text(raw, "processing_time", required=False),
+        life_events=tuple(life_events),
+        keywords=tuple(k.strip() for k in keywords),
+        max_total_attachments_mb=float(ctx.number(raw, "max_total_attachments_mb", "max_total_attachments_mb",
+                                                  20, 0.1, 25)),
         source=source,
     )
 
@@ -211,8 +336,9 @@ def load_definition_file(path: Path) -> ServiceDefinition:
     return definition
 
 
-def load_catalog(directory: Path = DEFINITIONS_DIR) -> dict[str, ServiceDefinition]:
+def load_catalog(directory: Path | None = None) -> dict[str, ServiceDefinition]:
     """Load every ``*.toml`` in ``directory``; raise ``DefinitionError`` on the first broken one."""
+    directory = directory or DEFINITIONS_DIR
     catalog: dict[str, ServiceDefinition] = {}
     for path in sorted(directory.glob("*.toml")):
         definition = load_definition_file(path)

@@ -6,8 +6,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SERVICE_KINDS = ("trade", "permit", "registration")
-FIELD_TYPES = ("text", "textarea", "email", "date", "choice", "yesno", "postcode")
+FIELD_TYPES = ("text", "textarea", "email", "date", "number", "choice", "yesno", "postcode",
+               "address", "person", "group", "file")
+#: formats a text field can demand; validated in ``bizportal.common.validators``
+TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
+                "phone")
 DESTINATION_KINDS = ("HWK", "IHK", "GEWERBEAMT")
+LIFE_EVENTS = ("gruendung", "aenderung", "aufgabe", "ausbildung", "aussenhandel", "erlaubnis")
+FILE_TYPES = ("pdf", "png", "jpeg")
+#: sub-fields of the compound types, in display order
+ADDRESS_PARTS = ("street", "postcode", "city")
+PERSON_PARTS = ("family_name", "given_names", "birth_date", "birth_place", "nationality")
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,17 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """True when the answer to ``field`` equals ``equals``."""
+
+    field: str
+    equals: Any
+
+    def holds(self, answers: dict[str, Any]) -> bool:
+        return answers.get(self.field) == self.equals
+
+
+@dataclass(frozen=True)
 class FieldDefinition:
     name: str
     type: str
@@ -39,21 +59,44 @@ class FieldDefinition:
     choices: tuple[Choice, ...] = ()
     max_length: int = 200
     autocomplete: str | None = None
+    step: str = "angaben"
+    format: str | None = None
+    show_if: Condition | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    #: file fields: allowed types and size limit
+    accept: tuple[str, ...] = ()
+    max_size_mb: float = 10.0
+    #: group fields: the fields of one entry, and how many entries
+    fields: tuple["FieldDefinition", ...] = ()
+    min_items: int = 1
+    max_items: int = 10
+    item_label: Text | None = None
+
+    def visible(self, answers: dict[str, Any]) -> bool:
+        return self.show_if is None or self.show_if.holds(answers)
+
+
+@dataclass(frozen=True)
+class StepDefinition:
+    key: str
+    title: Text
+    show_if: Condition | None = None
+
+    def visible(self, answers: dict[str, Any]) -> bool:
+        return self.show_if is None or self.show_if.holds(answers)
 
 
 @dataclass(frozen=True)
 class RoutingRule:
-    """Send to a body of ``kind`` as ``role``; if ``when_field`` is set, only when it equals ``when_equals``."""
+    """Send to a body of ``kind`` as ``role``; if ``when`` is set, only when it holds."""
 
     kind: str
     role: str = "primary"
-    when_field: str | None = None
-    when_equals: Any = None
+    when: Condition | None = None
 
     def applies(self, answers: dict[str, Any]) -> bool:
-        if self.when_field is None:
-            return True
-        return answers.get(self.when_field) == self.when_equals
+        return self.when is None or self.when.holds(answers)
 
 
 @dataclass(frozen=True)
@@ -67,9 +110,15 @@ class ServiceDefinition:
     leika: str | None
     fields: tuple[FieldDefinition, ...]
     routing: tuple[RoutingRule, ...]
-    #: the answer that decides where the competent body is (postcode field), else the company's
+    steps: tuple[StepDefinition, ...] = ()
+    #: the answer that decides where the competent body is (a postcode or address field)
     location_field: str | None = None
     documents: tuple[Text, ...] = field(default_factory=tuple)
+    fee: Text | None = None
+    processing_time: Text | None = None
+    life_events: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    max_total_attachments_mb: float = 20.0
     source: str = ""
 
     def destinations(self, answers: dict[str, Any]) -> list[tuple[str, str]]:
@@ -79,3 +128,29 @@ class ServiceDefinition:
             if rule.applies(answers) and rule.kind not in seen:
                 seen[rule.kind] = rule.role
         return list(seen.items())
+
+    @property
+    def body_kinds(self) -> tuple[str, ...]:
+        """Every kind of body the service can reach (for the catalog filter)."""
+        return tuple(dict.fromkeys(r.kind for r in self.routing))
+
+    def field(self, name: str) -> FieldDefinition | None:
+        for fd in self.fields:
+            if fd.name == name:
+                return fd
+        return None
+
+    def step_fields(self, step_key: str) -> list[FieldDefinition]:
+        return [fd for fd in self.fields if fd.step == step_key]
+
+    def visible_steps(self, answers: dict[str, Any]) -> list[StepDefinition]:
+        return [s for s in self.steps if s.visible(answers)]
+
+    def postcode_from(self, answers: dict[str, Any]) -> str | None:
+        """The postcode that decides the competent body, from the location field's answer."""
+        if not self.location_field:
+            return None
+        value = answers.get(self.location_field)
+        if isinstance(value, dict):
+            return value.get("postcode")
+        return value

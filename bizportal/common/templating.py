@@ -9,6 +9,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, gettext
 
 from ..catalog.models import FieldDefinition
+from .uploads import TYPES
 
 
 def install(app: Flask) -> None:
@@ -28,8 +29,22 @@ def install(app: Flask) -> None:
                 if c.value == value:
                     return c.label.get(locale)
         if fd.type == "date":
-            try:
-                return format_date(date.fromisoformat(value), "medium")
-            except (TypeError, ValueError):
-                return str(value)
+            return _date(value)
+        if fd.type in ("address", "person") and isinstance(value, dict):
+            parts = [v for k, v in value.items() if v and k != "birth_date"]
+            if value.get("birth_date"):
+                parts.append(gettext("geboren am %(date)s", date=_date(value["birth_date"])))
+            return ", ".join(parts) or "–"
+        return str(value)
+
+    @app.template_filter("extension_of")
+    def extension_of(type_key: str) -> str:
+        """The file name extensions of an upload type, for the ``accept`` attribute."""
+        return ",".join(TYPES[type_key][1])
+
+
+def _date(value: Any) -> str:
+    try:
+        return format_date(date.fromisoformat(value), "medium")
+    except (TypeError, ValueError):
         return str(value)

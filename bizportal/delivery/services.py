@@ -16,13 +16,20 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from chambers.base import AdapterError, Attachment, FilingPayload, PermanentFailure, TemporaryFailure
+from chambers.base import (
+    AdapterError,
+    Attachment,
+    DeliveryResult,
+    FilingPayload,
+    PermanentFailure,
+    TemporaryFailure,
+)
 from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..catalog.models import ServiceDefinition
 from ..common.time import utcnow
 from ..extensions import db
-from ..filings.models import Filing, FilingStatus
+from ..filings.models import Filing, FilingEvent, FilingStatus
 from ..stats import services as stats
 from .models import Chamber, Delivery, DeliveryState
 
@@ -38,9 +45,16 @@ class DeliverySettings:
 
 
 def _due_clause(now):
-    return or_(
-        and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
-        and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until < now),
+    """Due: pending and its time has come, or sending with a lease that ran out (worker died).
+
+    Deliveries to a disabled chamber are not due: they wait, without spending attempts.
+    """
+    return and_(
+        or_(
+            and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
+            and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until < now),
+        ),
+        Delivery.chamber_id.in_(select(Chamber.id).where(Chamber.enabled.is_(True))),
     )
 
 
@@ -98,6 +112,7 @@ def build_payload(delivery: Delivery, service: ServiceDefinition | None) -> Fili
         submitted_at=filing.submitted_at,
         data=dict(filing.data),
         destination_role=delivery.role,
+        destination=delivery.chamber.slug,
         attachments=tuple[Attachment, ...](),
     )
 
@@ -120,6 +135,38 @@ def _finish(delivery_id: uuid.UUID, worker_id: str, **values) -> bool:
     return result.rowcount == 1
 
 
+def renew_lease(delivery_id: uuid.UUID, worker_id: str, settings: DeliverySettings) -> bool:
+    """Extend this worker's lease right before sending; False if another worker took the row."""
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.locked_by == worker_id,
+               Delivery.state == DeliveryState.SENDING)
+        .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What ``deliver_one`` needs of the chamber, copied so no ORM object outlives the transaction."""
+
+    chamber_id: int
+    slug: str
+    enabled: bool
+    adapter_key: str
+    options: dict
+
+
+def _prepare(delivery_id: uuid.UUID, catalog: dict[str, ServiceDefinition]) -> tuple[FilingPayload, _Target, int]:
+    delivery = db.session.get(Delivery, delivery_id)
+    chamber = delivery.chamber
+    target = _Target(chamber.id, chamber.slug, chamber.enabled, chamber.adapter_key, dict(chamber.options or {}))
+    payload = build_payload(delivery, catalog.get(delivery.filing.service_key))
+    return payload, target, delivery.filing_id
+
+
 def deliver_one(
     delivery_id: uuid.UUID,
     worker_id: str,
@@ -130,61 +177,66 @@ def deliver_one(
 ) -> str:
     """Send one claimed delivery through its chamber's adapter and record the outcome.
 
-    Returns the new state. Never raises for adapter errors: they become ``pending`` (retry) or
-    ``dead``. If the lease was lost meanwhile, nothing is written and the state is reported as
-    it is in the database.
+    Returns the new state, or ``"lost"`` when another worker holds the row (then nothing is
+    written). Never raises for adapter or data errors: they become ``pending`` (retry with
+    backoff) or ``dead``. No database transaction is open while the adapter runs.
     """
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None or delivery.locked_by != worker_id:
-        db.session.rollback()
+    if not renew_lease(delivery_id, worker_id, settings):
         return "lost"
-    chamber: Chamber = delivery.chamber
-    payload = build_payload(delivery, catalog.get(delivery.filing.service_key))
-    attempts = delivery.attempts
-    filing_id = delivery.filing_id
-    db.session.rollback()  # no transaction stays open while the adapter talks to the receiver
+    attempts = db.session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id)) or 0
+    target: _Target | None = None
+    filing_id: int | None = None
+    try:
+        payload, target, filing_id = _prepare(delivery_id, catalog)
+    except Exception as exc:  # a row whose payload cannot be built must not block the others
+        db.session.rollback()
+        log.exception("cannot build the payload of delivery %s", delivery_id)
+        outcome: BaseException | DeliveryResult = exc
+    else:
+        db.session.rollback()  # end the read transaction before talking to the receiver
+        try:
+            if not target.enabled:
+                raise TemporaryFailure(f"chamber {target.slug} is disabled")
+            adapter = registry.create(target.adapter_key, services=adapter_services)
+            outcome = adapter.deliver(payload, target.options)
+        except Exception as exc:
+            outcome = exc
+            if not isinstance(exc, AdapterError | UnknownAdapter):
+                log.exception("adapter %s raised unexpectedly for delivery %s", target.adapter_key, delivery_id)
 
     now = utcnow()
-    try:
-        if not chamber.enabled:
-            raise TemporaryFailure(f"chamber {chamber.slug} is disabled")
-        adapter = registry.create(chamber.adapter_key, services=adapter_services)
-        result = adapter.deliver(payload, chamber.options or {})
-    except (PermanentFailure, UnknownAdapter) as exc:
-        new_state, values = DeliveryState.DEAD, {"last_error": _describe(exc)}
-    except Exception as exc:  # TemporaryFailure, InvalidConfig and unexpected errors are retried
-        if attempts >= settings.max_attempts:
-            new_state = DeliveryState.DEAD
-            values = {"last_error": _describe(exc)}
-        else:
-            new_state = DeliveryState.PENDING
-            values = {"last_error": _describe(exc),
-                      "next_attempt_at": now + backoff_delay(attempts, settings)}
-        if not isinstance(exc, AdapterError):
-            log.exception("adapter %s raised unexpectedly for delivery %s", chamber.adapter_key, delivery_id)
-    else:
+    if isinstance(outcome, DeliveryResult):
         new_state = DeliveryState.DELIVERED
-        values = {"receiver_ref": result.receiver_ref, "delivered_at": now, "last_error": None}
+        values = {"receiver_ref": outcome.receiver_ref, "delivered_at": now, "last_error": None}
+    elif isinstance(outcome, PermanentFailure | UnknownAdapter) or attempts >= settings.max_attempts:
+        new_state, values = DeliveryState.DEAD, {"last_error": _describe(outcome)}
+    else:
+        new_state = DeliveryState.PENDING
+        values = {"last_error": _describe(outcome), "next_attempt_at": now + backoff_delay(attempts, settings)}
 
     if not _finish(delivery_id, worker_id, state=new_state, **values):
         db.session.rollback()
         log.warning("lease on delivery %s lost before the outcome was written", delivery_id)
         return "lost"
-    if new_state == DeliveryState.DELIVERED:
-        stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, chamber.slug, now.date())
-        _mark_forwarded_if_complete(filing_id)
+    if new_state == DeliveryState.DELIVERED and target is not None and filing_id is not None:
+        stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, target.slug, now.date())
+        _record_delivered(filing_id, target.chamber_id, now)
     db.session.commit()
-    log.info("delivery %s to %s: %s (attempt %d)", delivery_id, chamber.slug, new_state, attempts)
+    log.info("delivery %s to %s: %s (attempt %d)", delivery_id, target.slug if target else "?", new_state, attempts)
     return new_state
 
 
-def _mark_forwarded_if_complete(filing_id: int) -> None:
-    open_states = db.session.scalars(
-        select(Delivery.state).where(Delivery.filing_id == filing_id)
-    ).all()
-    if all(s in DeliveryState.DONE for s in open_states):
+def _record_delivered(filing_id: int, chamber_id: int, now) -> None:
+    """Timeline entry for the delivery; the filing is 'forwarded' once every delivery is out."""
+    db.session.add(FilingEvent(filing_id=filing_id, kind="forwarded", chamber_id=chamber_id, occurred_at=now))
+    # Lock the filing so two workers finishing its last deliveries at once cannot both miss it.
+    db.session.execute(select(Filing.id).where(Filing.id == filing_id).with_for_update())
+    states = db.session.scalars(select(Delivery.state).where(Delivery.filing_id == filing_id)).all()
+    if all(s in DeliveryState.DONE for s in states):
         db.session.execute(
-            update(Filing).where(Filing.id == filing_id).values(status=FilingStatus.FORWARDED)
+            update(Filing)
+            .where(Filing.id == filing_id, Filing.status == FilingStatus.SUBMITTED)
+            .values(status=FilingStatus.FORWARDED)
         )
 
 

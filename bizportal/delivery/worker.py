@@ -49,10 +49,16 @@ class Worker:
                         # Shutting down: hand the rest back now instead of waiting for the lease.
                         services.release(ids[index:], self.worker_id)
                         return index
-                    services.deliver_one(
-                        delivery_id, self.worker_id, ext.registry, ext.adapter_services,
-                        ext.catalog, self.settings,
-                    )
+                    try:
+                        services.deliver_one(
+                            delivery_id, self.worker_id, ext.registry, ext.adapter_services,
+                            ext.catalog, self.settings,
+                        )
+                    except Exception:
+                        # The database failed under us: give the rest back and let the loop pause.
+                        db.session.rollback()
+                        services.release(ids[index:], self.worker_id)
+                        raise
                 return len(ids)
             finally:
                 db.session.remove()

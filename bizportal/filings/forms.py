@@ -1,75 +1,34 @@
-"""WTForms forms built from service definitions."""
+"""WTForms forms built from service definitions, one form per step."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
+from flask_wtf.file import FileField
+from werkzeug.datastructures import MultiDict
+from wtforms import (
+    DateField,
+    EmailField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..catalog.models import ServiceDefinition
-from ..common.validators import Postleitzahl
-
-TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32,64}$"
-
-
-class FilingFormBase(FlaskForm):
-    #: one-time token of this form instance; the same token never creates a second filing
-    submit_token = HiddenField(validators=[DataRequired(), Regexp(TOKEN_PATTERN)])
-
-
-def new_submit_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def _required_message() -> Any:
-    return _l("Bitte füllen Sie dieses Feld aus.")
+from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, FieldDefinition, ServiceDefinition
+from ..common.validators import Format, Postleitzahl
 
 
-def build_form_class(service: ServiceDefinition, locale: str) -> type[FilingFormBase]:
-    """A form class whose fields, labels, hints and validators come from the definition."""
-
-    attrs: dict[str, Any] = {}
-    for fd in service.fields:
-        label = fd.label.get(locale)
-        description = fd.hint.get(locale) if fd.hint else ""
-        required = [InputRequired(message=_required_message())] if fd.required else [Optional()]
-        kwargs: dict[str, Any] = {"label": label, "description": description}
-        if fd.type in ("text", "textarea", "email", "postcode"):
-            validators = [*required, Length(max=fd.max_length, message=_l(
-                "Bitte kürzen Sie Ihre Angabe auf höchstens %(max)d Zeichen.", max=fd.max_length))]
-            if fd.type == "postcode":
-                validators.append(Postleitzahl())
-            if fd.type == "email":
-                validators.append(Email(message=_l("Bitte geben Sie eine gültige E-Mail-Adresse an.")))
-            cls = {"text": StringField, "textarea": TextAreaField, "email": EmailField,
-                   "postcode": StringField}[fd.type]
-            attrs[fd.name] = cls(validators=validators, filters=[_strip], **kwargs)
-        elif fd.type == "date":
-            attrs[fd.name] = DateField(
-                validators=required + [_plausible_date],
-                **kwargs,
-            )
-        elif fd.type == "choice":
-            attrs[fd.name] = SelectField(
-                choices=[("", _l("Bitte auswählen"))] + [(c.value, c.label.get(locale)) for c in fd.choices],
-                validators=[*required, _not_placeholder] if fd.required else [Optional()],
-                **kwargs,
-            )
-        elif fd.type == "yesno":
-            attrs[fd.name] = RadioField(
-                choices=[("yes", _l("Ja")), ("no", _l("Nein"))],
-                validators=[InputRequired(message=_l("Bitte wählen Sie Ja oder Nein."))]
-                if fd.required else [Optional()],
-                **kwargs,
-            )
-        else:  # pragma: no cover - the loader refuses unknown types
-            raise ValueError(fd.type)
-    return type(f"{service.key.title().replace('-', '')}Form", (FilingFormBase,), attrs)
+class StepForm(FlaskForm):
+    """Base of every step form (CSRF on)."""
 
 
 def _strip(value: Any) -> Any:
@@ -86,28 +45,175 @@ def _plausible_date(form, field) -> None:
         raise ValidationError(_l("Bitte geben Sie ein Datum zwischen 1900 und 2100 an."))
 
 
-def answers_from_form(service: ServiceDefinition, form: FilingFormBase) -> dict[str, Any]:
-    """Plain JSON-able answers: dates as ISO strings, yes/no as booleans, empty optional as None."""
+def _required(required: bool) -> list:
+    return [InputRequired(message=_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
+
+
+def _text(label: str, required: bool, max_length: int = 200, extra: list | None = None, cls=StringField,
+          description: str = "") -> Any:
+    return cls(label, description=description, filters=[_strip], validators=[
+        *_required(required),
+        Length(max=max_length, message=_l("Bitte kürzen Sie Ihre Angabe auf höchstens %(max)d Zeichen.", max=max_length)),
+        *(extra or []),
+    ])
+
+
+def _address_form(required: bool) -> type[Form]:
+    class AddressForm(Form):
+        street = _text(_l("Straße und Hausnummer"), required, 150)
+        postcode = _text(_l("Postleitzahl"), required, 5, [Postleitzahl()])
+        city = _text(_l("Ort"), required, 100)
+
+    return AddressForm
+
+
+def _person_form(required: bool) -> type[Form]:
+    class PersonForm(Form):
+        family_name = _text(_l("Familienname"), required, 100)
+        given_names = _text(_l("Vornamen"), required, 100)
+        birth_date = DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date])
+        birth_place = _text(_l("Geburtsort"), False, 100)
+        nationality = _text(_l("Staatsangehörigkeit"), False, 100)
+
+    return PersonForm
+
+
+def _field(fd: FieldDefinition, locale: str) -> Any:
+    label = fd.label.get(locale)
+    description = fd.hint.get(locale) if fd.hint else ""
+    if fd.type in ("text", "textarea", "email", "postcode"):
+        extra: list = []
+        if fd.type == "postcode":
+            extra.append(Postleitzahl())
+        if fd.format:
+            extra.append(Format(fd.format))
+        if fd.type == "email":
+            from wtforms.validators import Email
+
+            extra.append(Email(message=_l("Bitte geben Sie eine gültige E-Mail-Adresse an.")))
+        cls = {"text": StringField, "textarea": TextAreaField, "email": EmailField, "postcode": StringField}[fd.type]
+        return _text(label, fd.required, fd.max_length, extra, cls, description)
+    if fd.type == "number":
+        limits = []
+        if fd.minimum is not None or fd.maximum is not None:
+            limits.append(NumberRange(min=fd.minimum, max=fd.maximum, message=_l(
+                "Bitte geben Sie eine Zahl zwischen %(min)s und %(max)s an.",
+                min=fd.minimum if fd.minimum is not None else "–", max=fd.maximum if fd.maximum is not None else "–")))
+        return IntegerField(label, description=description, validators=[*_required(fd.required), *limits])
+    if fd.type == "date":
+        return DateField(label, description=description, validators=[*_required(fd.required), _plausible_date])
+    if fd.type == "choice":
+        return SelectField(
+            label, description=description,
+            choices=[("", _l("Bitte auswählen"))] + [(c.value, c.label.get(locale)) for c in fd.choices],
+            validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()],
+        )
+    if fd.type == "yesno":
+        return RadioField(
+            label, description=description, choices=[("yes", _l("Ja")), ("no", _l("Nein"))],
+            validators=[InputRequired(message=_l("Bitte wählen Sie Ja oder Nein."))] if fd.required else [Optional()],
+        )
+    if fd.type == "address":
+        return FormField(_address_form(fd.required), label=label, description=description)
+    if fd.type == "person":
+        return FormField(_person_form(fd.required), label=label, description=description)
+    if fd.type == "group":
+        item_cls = type(f"{fd.name.title()}Item", (Form,), {sub.name: _field(sub, locale) for sub in fd.fields})
+        return FieldList(FormField(item_cls), label=label, description=description,
+                         min_entries=max(fd.min_items, 1), max_entries=fd.max_items)
+    if fd.type == "file":
+        return FileField(label, description=description)
+    raise ValueError(fd.type)  # pragma: no cover - the loader refuses unknown types
+
+
+def build_step_form(service: ServiceDefinition, step_key: str, answers: dict[str, Any], locale: str) -> type[StepForm]:
+    """The form class for one step: its visible fields, labels, hints and validators."""
+    attrs = {fd.name: _field(fd, locale) for fd in visible_step_fields(service, step_key, answers)}
+    return type(f"{service.key.title().replace('-', '')}{step_key.title()}Form", (StepForm,), attrs)
+
+
+def visible_step_fields(service: ServiceDefinition, step_key: str, answers: dict[str, Any]) -> list[FieldDefinition]:
+    return [fd for fd in service.step_fields(step_key) if fd.visible(answers)]
+
+
+# --- between form data and stored answers ------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if value == "":
+        return None
+    return value
+
+
+def answers_from_form(fields: list[FieldDefinition], form: StepForm) -> dict[str, Any]:
+    """JSON-able answers of a validated step (files are handled separately)."""
     answers: dict[str, Any] = {}
-    for fd in service.fields:
+    for fd in fields:
+        if fd.type == "file":
+            continue
         value = form[fd.name].data
         if fd.type == "yesno":
             value = {"yes": True, "no": False}.get(value)
-        elif fd.type == "date":
-            value = value.isoformat() if value else None
-        elif value == "":
-            value = None
+        elif fd.type in ("address", "person"):
+            value = {k: _plain(v) for k, v in value.items() if k != "csrf_token"}
+            if not any(value.values()):
+                value = None
+        elif fd.type == "group":
+            items = [{k: _plain(v) for k, v in entry.items()} for entry in value]
+            value = [item for item in items if any(v not in (None, "") for v in item.values())]
+        else:
+            value = _plain(value)
         answers[fd.name] = value
     return answers
 
 
+def formdata_from_answers(fields: list[FieldDefinition], answers: dict[str, Any]) -> MultiDict:
+    """The inverse of ``answers_from_form``: stored answers as if the person had typed them."""
+    data: MultiDict = MultiDict()
+
+    def put(key: str, fd: FieldDefinition | None, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        data.add(key, str(value))
+
+    for fd in fields:
+        value = answers.get(fd.name)
+        if fd.type == "file" or value is None:
+            continue
+        if fd.type in ("address", "person"):
+            for part in ADDRESS_PARTS if fd.type == "address" else PERSON_PARTS:
+                put(f"{fd.name}-{part}", None, value.get(part))
+        elif fd.type == "group":
+            for i, item in enumerate(value):
+                for sub in fd.fields:
+                    sub_value = item.get(sub.name)
+                    if sub.type in ("address", "person"):
+                        for part in ADDRESS_PARTS if sub.type == "address" else PERSON_PARTS:
+                            put(f"{fd.name}-{i}-{sub.name}-{part}", None, (sub_value or {}).get(part))
+                    else:
+                        put(f"{fd.name}-{i}-{sub.name}", sub, sub_value)
+        else:
+            put(fd.name, fd, value)
+    return data
+
+
 def prefill_values(service: ServiceDefinition, sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Values known from the company account for fields that declare ``prefill``."""
+    """Answers known from the company account for fields that declare ``prefill``."""
     values: dict[str, Any] = {}
     for fd in service.fields:
-        if fd.prefill:
-            scope, _, attr = fd.prefill.partition(".")
-            value = sources.get(scope, {}).get(attr)
-            if value:
-                values[fd.name] = value
+        if not fd.prefill:
+            continue
+        scope, _, attr = fd.prefill.partition(".")
+        if fd.prefill == "company.address":
+            company = sources.get("company", {})
+            address = {part: company.get(part) for part in ADDRESS_PARTS}
+            if any(address.values()):
+                values[fd.name] = address
+            continue
+        value = sources.get(scope, {}).get(attr)
+        if value:
+            values[fd.name] = value
     return values

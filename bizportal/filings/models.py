@@ -1,11 +1,12 @@
-"""Filings: what a company submitted for a service."""
+"""Drafts, filings, their attachments and the events that make up a filing's timeline."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
@@ -16,6 +17,39 @@ from ..extensions import db
 class FilingStatus:
     SUBMITTED = "submitted"
     FORWARDED = "forwarded"
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    INFORMATION_REQUESTED = "information_requested"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+    DECIDED = (ACCEPTED, REJECTED)
+    CLOSED = (ACCEPTED, REJECTED, WITHDRAWN)
+
+
+class Draft(db.Model):
+    """A filing being prepared. Belongs to the company, so colleagues can continue it."""
+
+    __tablename__ = "draft"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    updated_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    service_key: Mapped[str] = mapped_column(String(100))
+    #: answers of the completed steps, keyed by field name (JSON-able values)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: keys of the steps whose answers were validated and saved
+    completed_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: raw input of a step that did not validate yet, so nothing typed is lost
+    pending_input: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    created_by: Mapped["Person"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
+    updated_by: Mapped["Person"] = relationship(foreign_keys=[updated_by_id])  # noqa: F821
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="draft")
 
 
 class Filing(db.Model):
@@ -25,7 +59,7 @@ class Filing(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
-    #: one-time token of the form that produced this filing; makes submit idempotent
+    #: id of the draft (or one-time form token) that produced this filing; makes submit idempotent
     submit_token: Mapped[str] = mapped_column(String(64), unique=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
@@ -40,3 +74,44 @@ class Filing(db.Model):
     deliveries: Mapped[list["Delivery"]] = relationship(  # noqa: F821
         back_populates="filing", order_by="Delivery.created_at"
     )
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="filing", order_by="Attachment.created_at")
+    events: Mapped[list["FilingEvent"]] = relationship(
+        back_populates="filing", order_by="FilingEvent.occurred_at, FilingEvent.id"
+    )
+
+
+class Attachment(db.Model):
+    """An uploaded file: first on a draft, then on the filing. Stored under a server-chosen key."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    draft_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("draft.id"), index=True)
+    filing_id: Mapped[int | None] = mapped_column(ForeignKey("filing.id"), index=True)
+    field_name: Mapped[str] = mapped_column(String(50))
+    original_name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    draft: Mapped[Draft | None] = relationship(back_populates="attachments")
+    filing: Mapped[Filing | None] = relationship(back_populates="attachments")
+
+
+class FilingEvent(db.Model):
+    """One entry of a filing's timeline: submitted, forwarded, received, … decided, withdrawn."""
+
+    __tablename__ = "filing_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    chamber_id: Mapped[int | None] = mapped_column(ForeignKey("chamber.id"))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    filing: Mapped[Filing] = relationship(back_populates="events")
+    chamber: Mapped["Chamber | None"] = relationship()  # noqa: F821

@@ -1,12 +1,14 @@
-"""Read-only queries for a company's filings. Every query is scoped to the company."""
+"""Read-only queries for a company's drafts and filings. Every query is scoped to the company."""
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from .models import Filing
+from .models import Attachment, Draft, Filing
 
 
 def company_filings(company_id: int) -> list[Filing]:
@@ -20,8 +22,22 @@ def company_filings(company_id: int) -> list[Filing]:
     )
 
 
+def company_drafts(company_id: int) -> list[Draft]:
+    return list(db.session.scalars(
+        select(Draft).where(Draft.company_id == company_id).order_by(Draft.updated_at.desc())
+    ))
+
+
 def company_filing(company_id: int, reference: str) -> Filing | None:
     """The filing if it belongs to the company, else None (a foreign filing looks like a missing one)."""
     return db.session.scalar(
         select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
     )
+
+
+def company_attachment(company_id: int, attachment_id: str) -> Attachment | None:
+    try:
+        key = uuid.UUID(attachment_id)
+    except ValueError:
+        return None
+    return db.session.scalar(select(Attachment).where(Attachment.id == key, Attachment.company_id == company_id))

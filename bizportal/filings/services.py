@@ -1,34 +1,60 @@
-"""Use cases for filings. Each function owns its transaction."""
+"""Use cases for drafts and filings. Each function owns its transaction."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Person
-from ..catalog.models import ServiceDefinition
+from ..catalog.models import FieldDefinition, ServiceDefinition
 from ..common.time import utcnow
+from ..common.uploads import TYPES, extension_matches, safe_display_name, sniff
 from ..delivery.models import Delivery
-from ..delivery.routing import competent_chamber
+from ..delivery.routing import NoCompetentBody, competent_chamber
 from ..extensions import db
 from ..stats import services as stats
-from .models import Filing
+from .models import Attachment, Draft, Filing, FilingEvent, FilingStatus
+from .storage import AttachmentStorage
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
+MAX_REFERENCE_TRIES = 3
 
 
 class ForeignSubmitToken(Exception):
-    """The form's one-time token belongs to another company's filing (a tampered form)."""
+    """The submit token belongs to another company's filing (a tampered form)."""
+
+
+class DraftIncomplete(Exception):
+    """A step that the answers make visible has not been completed."""
+
+    def __init__(self, step_key: str):
+        super().__init__(step_key)
+        self.step_key = step_key
+
+
+class NoDestination(Exception):
+    """The answers route the filing nowhere (a definition gap); nothing is stored."""
+
+
+class UploadRefused(ValueError):
+    """The file is not accepted; the message is for the person who uploaded it."""
+
+
+class NotWithdrawable(Exception):
+    """The filing is already decided or withdrawn."""
 
 
 @dataclass(frozen=True)
 class SubmitOutcome:
     filing: Filing
-    created: bool  #: False when the same form was submitted before (double click, retried POST)
+    created: bool  #: False when the same draft was submitted before (double click, retried POST)
 
 
 def new_reference(year: int) -> str:
@@ -36,59 +62,267 @@ def new_reference(year: int) -> str:
     return f"BP-{year}-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
 
 
-def _existing(token: str, person: Person) -> SubmitOutcome | None:
+# --- drafts -------------------------------------------------------------------------------------
+
+def start_draft(person: Person, service: ServiceDefinition, prefill: dict[str, Any]) -> Draft:
+    """A new draft of the person's company, prefilled from the account. Commits."""
+    draft = Draft(company_id=person.company_id, created_by_id=person.id, updated_by_id=person.id,
+                  service_key=service.key, data=dict(prefill), completed_steps=[], pending_input={})
+    db.session.add(draft)
+    db.session.commit()
+    return draft
+
+
+def company_draft(company_id: int, draft_id: str) -> Draft | None:
+    """The draft if it belongs to the company; a foreign or malformed id looks like a missing one."""
+    try:
+        key = uuid.UUID(draft_id)
+    except ValueError:
+        return None
+    return db.session.scalar(select(Draft).where(Draft.id == key, Draft.company_id == company_id))
+
+
+def visible_fields(service: ServiceDefinition, answers: dict[str, Any]) -> set[str]:
+    steps = {s.key for s in service.visible_steps(answers)}
+    return {fd.name for fd in service.fields if fd.step in steps and fd.visible(answers)}
+
+
+def first_open_step(service: ServiceDefinition, draft: Draft) -> str | None:
+    """The first visible step not completed yet (None when the draft is ready for review)."""
+    for step in service.visible_steps(draft.data):
+        if step.key not in draft.completed_steps:
+            return step.key
+    return None
+
+
+def step_reachable(service: ServiceDefinition, draft: Draft, step_key: str) -> bool:
+    """A step can be opened when it is visible and every visible step before it is completed."""
+    for step in service.visible_steps(draft.data):
+        if step.key == step_key:
+            return True
+        if step.key not in draft.completed_steps:
+            return False
+    return False
+
+
+def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key: str,
+              answers: dict[str, Any]) -> None:
+    """Store a validated step and mark it completed. Later steps whose visible fields change are
+    marked open again, and answers that are no longer visible are dropped. Commits."""
+    before = {s.key: _step_field_names(service, s.key, draft.data) for s in service.steps}
+    data = {**draft.data, **answers}
+    after = {s.key: _step_field_names(service, s.key, data) for s in service.steps}
+    order = [s.key for s in service.steps]
+    later = order[order.index(step_key) + 1:]
+    completed = [k for k in draft.completed_steps if k not in later or before[k] == after[k]]
+    if step_key not in completed:
+        completed.append(step_key)
+    keep = visible_fields(service, data) | {fd.name for fd in service.fields if fd.prefill}
+    draft.data = {k: v for k, v in data.items() if k in keep}
+    draft.completed_steps = completed
+    draft.pending_input = {k: v for k, v in draft.pending_input.items() if k != step_key}
+    draft.updated_by_id = person.id
+    db.session.commit()
+
+
+def save_pending_input(draft: Draft, person: Person, step_key: str, raw: dict[str, list[str]]) -> None:
+    """Keep what was typed into a step that did not validate, so leaving the page loses nothing."""
+    draft.pending_input = {**draft.pending_input, step_key: raw}
+    if step_key in draft.completed_steps:
+        draft.completed_steps = [k for k in draft.completed_steps if k != step_key]
+    draft.updated_by_id = person.id
+    db.session.commit()
+
+
+def _step_field_names(service: ServiceDefinition, step_key: str, answers: dict[str, Any]) -> tuple[str, ...]:
+    step = next(s for s in service.steps if s.key == step_key)
+    if not step.visible(answers):
+        return ()
+    return tuple(fd.name for fd in service.step_fields(step_key) if fd.visible(answers))
+
+
+def duplicate_draft(draft: Draft, person: Person) -> Draft:
+    """A copy of the answers as a new draft (attachments are not copied). Commits."""
+    copy = Draft(company_id=draft.company_id, created_by_id=person.id, updated_by_id=person.id,
+                 service_key=draft.service_key,
+                 data={k: v for k, v in draft.data.items() if not _is_attachment_answer(v)},
+                 completed_steps=[], pending_input={})
+    db.session.add(copy)
+    db.session.commit()
+    return copy
+
+
+def _is_attachment_answer(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("attachment:")
+
+
+def delete_draft(draft: Draft, storage: AttachmentStorage) -> None:
+    """Delete the draft and its files. Commits, then removes the files."""
+    keys = [a.storage_key for a in draft.attachments]
+    for attachment in list(draft.attachments):
+        db.session.delete(attachment)
+    db.session.delete(draft)
+    db.session.commit()
+    for key in keys:
+        storage.delete(key)
+
+
+# --- attachments --------------------------------------------------------------------------------
+
+def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, fd: FieldDefinition,
+                     filename: str, stream: IO[bytes], storage: AttachmentStorage) -> Attachment:
+    """Check and store an upload for a file field, replacing the field's previous file.
+
+    The type is decided by the content (magic bytes), the extension must agree, and the field's
+    and the filing's size limits hold; otherwise ``UploadRefused`` is raised before anything is
+    stored. Commits.
+    """
+    limit = int(fd.max_size_mb * 1024 * 1024)
+    content = stream.read(limit + 1)
+    if len(content) > limit:
+        raise UploadRefused(_l("Die Datei ist zu groß. Erlaubt sind höchstens %(mb)s MB.", mb=_mb(fd.max_size_mb)))
+    if not content:
+        raise UploadRefused(_l("Die Datei ist leer."))
+    type_key = sniff(content[:16])
+    allowed = ", ".join(t.upper() for t in fd.accept)
+    if type_key is None or type_key not in fd.accept:
+        raise UploadRefused(_l("Dieser Dateityp ist hier nicht erlaubt. Erlaubt: %(types)s.", types=allowed))
+    name = safe_display_name(filename or "")
+    if not extension_matches(name, type_key):
+        raise UploadRefused(_l("Die Dateiendung passt nicht zum Inhalt der Datei (erkannt: %(type)s).",
+                               type=type_key.upper()))
+    previous = [a for a in draft.attachments if a.field_name == fd.name]
+    others = sum(a.size for a in draft.attachments if a.field_name != fd.name)
+    if others + len(content) > service.max_total_attachments_mb * 1024 * 1024:
+        raise UploadRefused(_l("Alle Anhänge zusammen dürfen höchstens %(mb)s MB groß sein.",
+                               mb=_mb(service.max_total_attachments_mb)))
+    key = storage.save(content)
+    attachment = Attachment(company_id=draft.company_id, draft_id=draft.id, field_name=fd.name,
+                            original_name=name, media_type=TYPES[type_key][0], size=len(content),
+                            sha256=hashlib.sha256(content).hexdigest(), storage_key=key)
+    old_keys = [a.storage_key for a in previous]
+    for old in previous:
+        db.session.delete(old)
+    db.session.add(attachment)
+    db.session.flush()
+    draft.data = {**draft.data, fd.name: f"attachment:{attachment.id}"}
+    draft.updated_by_id = person.id
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        storage.delete(key)
+        raise
+    for old_key in old_keys:
+        storage.delete(old_key)
+    return attachment
+
+
+def remove_attachment(draft: Draft, person: Person, field_name: str, storage: AttachmentStorage) -> bool:
+    """Remove the file of a field before submit. Commits; returns whether there was one."""
+    previous = [a for a in draft.attachments if a.field_name == field_name]
+    if not previous:
+        return False
+    keys = [a.storage_key for a in previous]
+    for a in previous:
+        db.session.delete(a)
+    draft.data = {k: v for k, v in draft.data.items() if k != field_name}
+    draft.completed_steps = [k for k in draft.completed_steps]
+    draft.updated_by_id = person.id
+    db.session.commit()
+    for key in keys:
+        storage.delete(key)
+    return True
+
+
+def _mb(value: float) -> str:
+    return f"{value:g}"
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+def final_answers(service: ServiceDefinition, draft: Draft) -> dict[str, Any]:
+    """The answers that are filed: visible fields only, files as attachment references."""
+    first_open = first_open_step(service, draft)
+    if first_open:
+        raise DraftIncomplete(first_open)
+    visible = visible_fields(service, draft.data)
+    return {fd.name: draft.data.get(fd.name) for fd in service.fields if fd.name in visible}
+
+
+def _existing(token: str, company_id: int) -> SubmitOutcome | None:
     filing = db.session.scalar(select(Filing).where(Filing.submit_token == token))
     if filing is None:
         return None
-    if filing.company_id != person.company_id:
+    if filing.company_id != company_id:
         raise ForeignSubmitToken(token)
     return SubmitOutcome(filing, created=False)
 
 
-def submit_filing(
-    person: Person, service: ServiceDefinition, answers: dict[str, Any], submit_token: str
-) -> SubmitOutcome:
-    """Store the filing and one Delivery row per destination in one commit (transactional outbox).
+def previous_submit(draft_id: str, company_id: int) -> SubmitOutcome | None:
+    """The filing an earlier submit of this draft created, if any (double click, retried POST)."""
+    return _existing(draft_id, company_id)
 
-    Idempotent per ``submit_token``: a repeated submit returns the first filing. Raises
-    ``NoCompetentBody`` (nothing stored) when a destination has no enabled chamber for the
-    location, and ``ForeignSubmitToken`` when the token belongs to another company.
-    """
-    existing = _existing(submit_token, person)
+
+def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> SubmitOutcome:
+    """File the draft: the filing, its attachments, one Delivery row per destination, the first
+    timeline event and the statistics, all in one commit (transactional outbox); the draft is
+    consumed. Idempotent per draft. Raises ``DraftIncomplete``, ``NoCompetentBody`` or
+    ``NoDestination`` (nothing stored)."""
+    token = str(draft.id)
+    existing = _existing(token, person.company_id)
     if existing:
         return existing
+    answers = final_answers(service, draft)
+    destinations = service.destinations(answers)
+    if not destinations:
+        raise NoDestination(service.key)
+    postcode = service.postcode_from(answers) or person.company.postcode
+    targets = [(competent_chamber(db.session, kind, postcode), role) for kind, role in destinations]
 
-    company = person.company
-    postcode = answers.get(service.location_field) if service.location_field else None
-    postcode = postcode or company.postcode
-    targets = [
-        (competent_chamber(db.session, kind, postcode), role)
-        for kind, role in service.destinations(answers)
-    ]
+    for attempt in range(MAX_REFERENCE_TRIES):
+        now = utcnow()
+        filing = Filing(reference=new_reference(now.year), submit_token=token, company_id=person.company_id,
+                        person_id=person.id, service_key=service.key, data=answers,
+                        company_snapshot=person.company.master_data(), submitted_at=now)
+        db.session.add(filing)
+        for attachment in draft.attachments:
+            attachment.filing = filing
+            attachment.draft_id = None
+        db.session.add(FilingEvent(filing=filing, kind=FilingStatus.SUBMITTED, occurred_at=now))
+        # Counters in a fixed order, so concurrent submits cannot deadlock on them.
+        counters = sorted([(stats.FILINGS_PER_CHAMBER, c.slug) for c, _ in targets]
+                          + [(stats.FILINGS_PER_SERVICE, service.key)])
+        for chamber, role in targets:
+            db.session.add(Delivery(filing=filing, chamber_id=chamber.id, role=role, next_attempt_at=now))
+        for metric, dimension in counters:
+            stats.count_event(db.session, metric, dimension, now.date())
+        db.session.delete(draft)
+        try:
+            db.session.commit()
+            return SubmitOutcome(filing, created=True)
+        except IntegrityError:
+            db.session.rollback()
+            existing = _existing(token, person.company_id)
+            if existing:  # a concurrent submit of the same draft won the race
+                return existing
+            if db.session.scalar(select(Filing.id).where(Filing.reference == filing.reference)) is None:
+                raise  # not a reference clash: a real integrity problem
+    raise RuntimeError("could not allocate a unique reference")
 
-    now = utcnow()
-    filing = Filing(
-        reference=new_reference(now.year),
-        submit_token=submit_token,
-        company_id=company.id,
-        person_id=person.id,
-        service_key=service.key,
-        data=answers,
-        company_snapshot=company.master_data(),
-        submitted_at=now,
-    )
-    db.session.add(filing)
-    for chamber, role in targets:
-        db.session.add(Delivery(filing=filing, chamber_id=chamber.id, role=role, next_attempt_at=now))
-        stats.count_event(db.session, stats.FILINGS_PER_CHAMBER, chamber.slug, now.date())
-    stats.count_event(db.session, stats.FILINGS_PER_SERVICE, service.key, now.date())
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent submit of the same form won the race (or, very rarely, a reference clashed).
-        db.session.rollback()
-        existing = _existing(submit_token, person)
-        if existing:
-            return existing
-        return submit_filing(person, service, answers, submit_token)
-    return SubmitOutcome(filing, created=True)
+
+def withdraw_filing(filing: Filing, person: Person, reason: str | None) -> None:
+    """Withdraw a filing that is not decided yet; the timeline records who and why. Commits."""
+    if filing.status in FilingStatus.CLOSED:
+        raise NotWithdrawable(filing.reference)
+    filing.status = FilingStatus.WITHDRAWN
+    detail = (reason or "").strip()[:1000] or None
+    db.session.add(FilingEvent(filing_id=filing.id, kind=FilingStatus.WITHDRAWN, occurred_at=utcnow(),
+                               detail=detail))
+    db.session.commit()
+
+
+__all__ = [
+    "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
+    "SubmitOutcome", "UploadRefused",
+]

@@ -1,72 +1,257 @@
-"""Filing a service, and the company's list of filings."""
+"""Filing a service step by step, the company's drafts and filings, receipts and withdrawal."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import MultiDict
 
 from ..auth.access import company_required
 from ..catalog import queries as catalog
 from ..delivery.routing import NoCompetentBody
-from . import queries, services
-from .forms import answers_from_form, build_form_class, new_submit_token, prefill_values
+from . import notifications, queries, receipts, services
+from .forms import answers_from_form, build_step_form, formdata_from_answers, prefill_values, visible_step_fields
 
 bp = Blueprint("filings", __name__)
 log = logging.getLogger(__name__)
 
 
+def _storage():
+    return current_app.extensions["bizportal"].storage
+
+
+def _locale() -> str:
+    return str(get_locale())
+
+
+def _prefill(service):
+    return prefill_values(service, {
+        "company": current_user.company.master_data(),
+        "person": {"name": current_user.name, "email": current_user.email},
+    })
+
+
+def _draft_or_404(draft_id: str):
+    draft = services.company_draft(current_user.company_id, draft_id)
+    if draft is None:
+        abort(404)
+    service = catalog.get_service(draft.service_key)
+    if service is None:
+        abort(404)
+    return draft, service
+
+
 @bp.get("/antraege")
 @company_required
 def index():
-    filings = queries.company_filings(current_user.company_id)
-    return render_template("filings/index.html", filings=filings, catalog=catalog.catalog(),
-                           locale=str(get_locale()))
+    return render_template("filings/index.html", filings=queries.company_filings(current_user.company_id),
+                           drafts=queries.company_drafts(current_user.company_id), catalog=catalog.catalog(),
+                           locale=_locale(), form=FlaskForm())
 
 
 @bp.route("/leistungen/<key>/antrag", methods=["GET", "POST"])
 @company_required
-def new(key: str):
+def start(key: str):
+    """GET shows what the filing needs and a button; POST (CSRF-checked) creates the draft."""
     service = catalog.get_service(key)
     if service is None:
         abort(404)
-    locale = str(get_locale())
-    form_cls = build_form_class(service, locale)
-    prefilled = prefill_values(service, {
-        "company": current_user.company.master_data(),
-        "person": {"name": current_user.name, "email": current_user.email},
-    })
-    if request.method == "GET":
-        form = form_cls(data={**prefilled, "submit_token": new_submit_token()})
-    else:
-        form = form_cls()
+    form = FlaskForm()
     if form.validate_on_submit():
-        answers = answers_from_form(service, form)
+        draft = services.start_draft(current_user, service, _prefill(service))
+        return redirect(url_for("filings.step", draft_id=draft.id, step_key=service.steps[0].key))
+    return render_template("filings/start.html", service=service, form=form, locale=_locale())
+
+
+@bp.route("/antraege/entwurf/<draft_id>/<step_key>", methods=["GET", "POST"])
+@company_required
+def step(draft_id: str, step_key: str):
+    draft, service = _draft_or_404(draft_id)
+    if not services.step_reachable(service, draft, step_key):
+        target = services.first_open_step(service, draft)
+        if target is None:
+            return redirect(url_for("filings.review", draft_id=draft.id))
+        flash(_("Bitte bearbeiten Sie die Schritte der Reihe nach."), "info")
+        return redirect(url_for("filings.step", draft_id=draft.id, step_key=target))
+    locale = _locale()
+    fields = visible_step_fields(service, step_key, draft.data)
+    form_cls = build_step_form(service, step_key, draft.data, locale)
+    status = 200
+    upload_errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = form_cls()
+        action = request.form.get("action", "next")
+        valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
+        upload_errors = _handle_uploads(draft, service, fields)
+        if action.startswith("remove_file:"):
+            services.remove_attachment(draft, current_user, action.split(":", 1)[1], _storage())
+            return redirect(request.path)
+        if action.startswith(("add:", "remove:")):
+            return _change_group(draft, step_key, form, fields, action)
+        missing_files = _missing_files(draft, fields)
+        if valid and not upload_errors and not missing_files:
+            services.save_step(draft, current_user, service, step_key, answers_from_form(fields, form))
+            if action == "save":
+                flash(_("Ihr Entwurf wurde gespeichert."), "success")
+                return redirect(url_for("filings.index"))
+            nxt = services.first_open_step(service, draft)
+            if nxt is None:
+                return redirect(url_for("filings.review", draft_id=draft.id))
+            return redirect(url_for("filings.step", draft_id=draft.id, step_key=nxt))
+        for name, message in missing_files.items():
+            upload_errors.setdefault(name, message)
+        raw = request.form.to_dict(flat=False)
+        raw.pop("csrf_token", None)
+        raw.pop("action", None)
+        services.save_pending_input(draft, current_user, step_key, raw)
+        status = 422
+    else:
+        pending = draft.pending_input.get(step_key)
+        if pending:
+            formdata = MultiDict([(k, v) for k, vs in pending.items() for v in vs])
+        else:
+            formdata = formdata_from_answers(fields, draft.data)
+        formdata["csrf_token"] = generate_csrf()
+        form = form_cls(formdata=formdata)
+        if pending:
+            form.validate()  # show again what was wrong with the unfinished input
+    for name, message in upload_errors.items():
+        form[name].errors = [*(form[name].errors or []), message]
+    return render_template(
+        "filings/step.html", service=service, draft=draft, step_key=step_key, form=form, fields=fields,
+        steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
+        prefilled=_prefilled_names(service, draft), locale=locale,
+    ), status
+
+
+def _handle_uploads(draft, service, fields) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for fd in fields:
+        if fd.type != "file":
+            continue
+        upload = request.files.get(fd.name)
+        if upload is None or not upload.filename:
+            continue
         try:
-            outcome = services.submit_filing(current_user, service, answers, form.submit_token.data)
-        except services.ForeignSubmitToken:
-            log.warning("foreign submit token used by person %s", current_user.id)
-            abort(400)
+            services.store_attachment(draft, current_user, service, fd, upload.filename, upload.stream, _storage())
+        except services.UploadRefused as exc:
+            errors[fd.name] = str(exc)
+    return errors
+
+
+def _missing_files(draft, fields) -> dict[str, str]:
+    present = {a.field_name for a in draft.attachments}
+    return {fd.name: _("Bitte laden Sie die Datei hoch.") for fd in fields
+            if fd.type == "file" and fd.required and fd.name not in present}
+
+
+def _change_group(draft, step_key, form, fields, action):
+    """Add or remove an entry of a repeating group; what was typed is kept as pending input."""
+    verb, _, spec = action.partition(":")
+    name, _, index = spec.partition(":")
+    fd = next((f for f in fields if f.name == name and f.type == "group"), None)
+    if fd is None:
+        abort(400)
+    raw = request.form.to_dict(flat=False)
+    raw.pop("action", None)
+    raw.pop("csrf_token", None)
+    count = len(form[name].entries)
+    if verb == "add" and count < fd.max_items:
+        raw[f"{name}-{count}-__added"] = ["1"]
+    elif verb == "remove" and index.isdigit():
+        raw = _drop_group_entry(raw, name, int(index))
+    services.save_pending_input(draft, current_user, step_key, raw)
+    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key) + f"#{name}")
+
+
+def _drop_group_entry(raw: dict, name: str, index: int) -> dict:
+    prefix = f"{name}-"
+    kept: dict = {}
+    for key, values in raw.items():
+        if not key.startswith(prefix):
+            kept[key] = values
+            continue
+        pos, _, rest = key[len(prefix):].partition("-")
+        if not pos.isdigit() or int(pos) == index:
+            continue
+        new_pos = int(pos) - 1 if int(pos) > index else int(pos)
+        kept[f"{prefix}{new_pos}-{rest}"] = values
+    return kept
+
+
+def _progress(service, draft, current: str) -> list[dict]:
+    steps = []
+    reachable = True
+    for s in service.visible_steps(draft.data):
+        done = s.key in draft.completed_steps
+        steps.append({"key": s.key, "title": s.title, "done": done, "current": s.key == current,
+                      "reachable": reachable})
+        reachable = reachable and done
+    return steps
+
+
+def _prefilled_names(service, draft) -> set[str]:
+    prefill = _prefill(service)
+    return {name for name, value in prefill.items() if draft.data.get(name) == value}
+
+
+@bp.route("/antraege/entwurf/<draft_id>/pruefen", methods=["GET", "POST"])
+@company_required
+def review(draft_id: str):
+    previous = services.previous_submit(draft_id, current_user.company_id) if request.method == "POST" else None
+    if previous:  # the same draft was submitted already: show that filing, create nothing
+        return redirect(url_for("filings.detail", reference=previous.filing.reference))
+    draft, service = _draft_or_404(draft_id)
+    target = services.first_open_step(service, draft)
+    if target is not None:
+        flash(_("Bitte vervollständigen Sie zuerst alle Schritte."), "info")
+        return redirect(url_for("filings.step", draft_id=draft.id, step_key=target))
+    form = FlaskForm()
+    if form.validate_on_submit():
+        try:
+            outcome = services.submit_draft(draft, current_user, service)
         except NoCompetentBody as exc:
             log.info("no competent %s for postcode %s", exc.kind, exc.postcode)
-            field = service.location_field
-            message = _("Für diese Postleitzahl ist im Portal noch keine zuständige Stelle angeschlossen.")
-            if field:
-                form[field].errors = [*form[field].errors, message]
-            else:
-                flash(message, "danger")
-            return render_template("filings/new.html", service=service, form=form,
-                                   prefilled=prefilled, locale=locale), 422
+            flash(_("Für die angegebene Postleitzahl ist im Portal noch keine zuständige Stelle angeschlossen. "
+                    "Bitte prüfen Sie die Adresse."), "danger")
+            return render_template("filings/review.html", service=service, draft=draft, form=form,
+                                   answers=services.final_answers(service, draft),
+                                   attachments={a.field_name: a for a in draft.attachments},
+                                   steps=_progress(service, draft, ""), locale=_locale()), 422
         if outcome.created:
+            notifications.filing_received(outcome.filing, service)
             flash(_("Ihr Antrag wurde eingereicht. Ihr Aktenzeichen: %(ref)s", ref=outcome.filing.reference),
                   "success")
         return redirect(url_for("filings.detail", reference=outcome.filing.reference))
-    status = 422 if request.method == "POST" else 200
-    return render_template("filings/new.html", service=service, form=form, prefilled=prefilled,
-                           locale=locale), status
+    return render_template("filings/review.html", service=service, draft=draft, form=form,
+                           answers=services.final_answers(service, draft),
+                           attachments={a.field_name: a for a in draft.attachments},
+                           steps=_progress(service, draft, ""), locale=_locale())
+
+
+@bp.post("/antraege/entwurf/<draft_id>/kopieren")
+@company_required
+def duplicate(draft_id: str):
+    draft, service = _draft_or_404(draft_id)
+    copy = services.duplicate_draft(draft, current_user)
+    flash(_("Der Entwurf wurde kopiert."), "success")
+    return redirect(url_for("filings.step", draft_id=copy.id, step_key=service.steps[0].key))
+
+
+@bp.post("/antraege/entwurf/<draft_id>/loeschen")
+@company_required
+def delete(draft_id: str):
+    draft, _service = _draft_or_404(draft_id)
+    services.delete_draft(draft, _storage())
+    flash(_("Der Entwurf wurde gelöscht."), "success")
+    return redirect(url_for("filings.index"))
 
 
 @bp.get("/antraege/<reference>")
@@ -76,4 +261,57 @@ def detail(reference: str):
     if filing is None:
         abort(404)
     service = catalog.get_service(filing.service_key)
-    return render_template("filings/detail.html", filing=filing, service=service, locale=str(get_locale()))
+    return render_template("filings/detail.html", filing=filing, service=service, locale=_locale(),
+                           form=FlaskForm())
+
+
+@bp.post("/antraege/<reference>/zurueckziehen")
+@company_required
+def withdraw(reference: str):
+    filing = queries.company_filing(current_user.company_id, reference)
+    if filing is None:
+        abort(404)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw_filing(filing, current_user, request.form.get("reason"))
+    except services.NotWithdrawable:
+        flash(_("Dieser Antrag ist bereits entschieden oder zurückgezogen."), "warning")
+    else:
+        flash(_("Ihr Antrag wurde zurückgezogen."), "success")
+    return redirect(url_for("filings.detail", reference=reference))
+
+
+@bp.get("/antraege/<reference>/eingangsbestaetigung.pdf")
+@company_required
+def receipt(reference: str):
+    filing = queries.company_filing(current_user.company_id, reference)
+    if filing is None:
+        abort(404)
+    pdf = receipts.render_receipt(filing, catalog.get_service(filing.service_key))
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="Eingangsbestaetigung-{filing.reference}.pdf"',
+    })
+
+
+@bp.get("/antraege/anhang/<attachment_id>")
+@company_required
+def attachment(attachment_id: str):
+    item = queries.company_attachment(current_user.company_id, attachment_id)
+    if item is None:
+        abort(404)
+    return attachment_response(item, _storage())
+
+
+def attachment_response(item, storage) -> Response:
+    """Send a stored file safely: its checked type, as a download, never rendered inline."""
+    from urllib.parse import quote
+
+    content = storage.read(item.storage_key)
+    ascii_name = item.original_name.encode("ascii", "replace").decode().replace('"', "")
+    return Response(content, mimetype=item.media_type, headers={
+        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.original_name)}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    })

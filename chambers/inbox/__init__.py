@@ -40,6 +40,12 @@ class InboxAdapter(Adapter):
         Raises ``TemporaryFailure`` when the store cannot be written (e.g. database unavailable).
         """
         opts = self.validate_options(options)
+        if payload.destination and payload.destination != opts["chamber_slug"]:
+            # A mistyped option must never put a filing into another chamber's inbox.
+            raise InvalidConfig(
+                f"inbox: delivery is addressed to {payload.destination!r}, "
+                f"but the options name {opts['chamber_slug']!r}"
+            )
         try:
             item_id = self._store().put(opts["chamber_slug"], payload)
         except InvalidConfig:

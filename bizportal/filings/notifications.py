@@ -1,0 +1,42 @@
+"""E-mails to the company about its filings; sent after the commit, never blocking it."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import url_for
+
+from ..catalog.models import ServiceDefinition
+from ..common import mail
+from .models import Filing
+from .receipts import render_receipt
+
+log = logging.getLogger(__name__)
+
+
+def filing_received(filing: Filing, service: ServiceDefinition | None) -> bool:
+    """Send the acknowledgement with the receipt PDF to the acting person's address.
+
+    A failure is logged, not raised: the filing is stored, and the receipt stays downloadable
+    from its status page. Returns whether the mail went out.
+    """
+    to = filing.person.email
+    if not to:
+        log.info("no e-mail address for filing %s; receipt only on its page", filing.reference)
+        return False
+    title = service.title.de if service else filing.service_key
+    body = (
+        f"Guten Tag,\n\nIhr Antrag „{title}“ ist im Unternehmensportal eingegangen.\n\n"
+        f"Aktenzeichen: {filing.reference}\n"
+        f"Stand und Verlauf: {url_for('filings.detail', reference=filing.reference, _external=True)}\n\n"
+        "Die Eingangsbestätigung finden Sie im Anhang.\n\nIhr Unternehmensportal\n"
+    )
+    try:
+        msg = mail.build_message(to, f"Eingangsbestätigung {filing.reference}: {title}", body, [
+            (f"Eingangsbestaetigung-{filing.reference}.pdf", "application/pdf", render_receipt(filing, service)),
+        ])
+        mail.send(msg)
+    except Exception:
+        log.exception("acknowledgement mail for %s could not be sent", filing.reference)
+        return False
+    return True

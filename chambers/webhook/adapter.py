@@ -1,0 +1,129 @@
+"""The ``webhook`` adapter: the filing as signed JSON, POSTed to the chamber's own endpoint."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from ..base import (
+    Adapter,
+    DeliveryResult,
+    FilingPayload,
+    InvalidConfig,
+    OptionField,
+    PermanentFailure,
+    TemporaryFailure,
+)
+from .httputil import RETRYABLE_4XX, check_url, excerpt, read_limited
+from .payload import check_attachments, payload_to_dict, to_json_bytes
+from .signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+__all__ = ["WebhookAdapter"]
+
+USER_AGENT = "bizportal-webhook/1"
+MIN_SECRET_LENGTH = 16
+MAX_TIMEOUT = 120
+
+
+class WebhookAdapter(Adapter):
+    """POSTs each filing as JSON to the chamber's URL, signed with a shared secret.
+
+    Request: body = ``payload_to_dict(payload, include_content=True)`` as canonical UTF-8 JSON
+    (attachments inline as base64), headers ``Idempotency-Key: <delivery_id>``,
+    ``X-Bizportal-Timestamp`` and ``X-Bizportal-Signature`` (see ``chambers.webhook.signing``).
+    The receiver is expected to deduplicate on ``Idempotency-Key`` and to answer 409 for a
+    delivery it already holds; both count as delivered.
+    """
+
+    key = "webhook"
+    label = "Webhook (JSON über HTTPS)"
+    options_schema = (
+        OptionField("url", str, help="HTTPS endpoint of the chamber that receives filings"),
+        OptionField("secret", str, secret=True,
+                    help="Shared secret for the HMAC-SHA256 signature (at least 16 characters)"),
+        OptionField("timeout_seconds", int, required=False, default=10,
+                    help="Seconds to wait for the connection and for the answer (1-120)"),
+        OptionField("allow_insecure_http", bool, required=False, default=False,
+                    help="Allow plain http URLs (only for tests and local networks)"),
+    )
+
+    def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Validated options with defaults; raises ``InvalidConfig`` naming the bad option.
+
+        Beyond types: the URL must be https (http only with ``allow_insecure_http``) without
+        credentials, the secret at least 16 characters, the timeout 1-120 seconds.
+        """
+        opts = self.validate_options(options)
+        check_url(self.key, "url", opts["url"], bool(opts["allow_insecure_http"]))
+        if len(opts["secret"]) < MIN_SECRET_LENGTH:
+            raise InvalidConfig(f"webhook: option 'secret' must have at least {MIN_SECRET_LENGTH} characters")
+        if not 1 <= opts["timeout_seconds"] <= MAX_TIMEOUT:
+            raise InvalidConfig(f"webhook: option 'timeout_seconds' must be between 1 and {MAX_TIMEOUT}")
+        return opts
+
+    def check_config(self, options: Mapping[str, Any] | None) -> None:
+        """Raise ``InvalidConfig`` if the options are unusable. Does not contact the receiver:
+        a test POST would be a filing the chamber did not ask for."""
+        self.parse_options(options)
+
+    def deliver(self, payload: FilingPayload, options: Mapping[str, Any]) -> DeliveryResult:
+        """POST the filing once and map the answer.
+
+        Returns ``DeliveryResult`` for 2xx (``receiver_ref`` = the ``id`` of a JSON answer, if any)
+        and for 409 (the receiver already holds this delivery id). Raises ``TemporaryFailure`` for
+        5xx, 408/425/429, timeouts and connection errors (the body may have arrived: the retry
+        carries the same ``Idempotency-Key``); ``PermanentFailure`` for other 4xx, redirects and
+        attachments whose content does not match their checksum; ``InvalidConfig`` for unusable
+        options. Never follows redirects, so the signed body cannot be sent to another host.
+        """
+        opts = self.parse_options(options)
+        check_attachments(payload)
+        body = to_json_bytes(payload_to_dict(payload, include_content=True))
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            IDEMPOTENCY_HEADER: str(payload.delivery_id),
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(opts["secret"], timestamp, body),
+        }
+        timeout = opts["timeout_seconds"]
+        try:
+            response = requests.post(opts["url"], data=body, headers=headers, timeout=timeout,
+                                     allow_redirects=False, stream=True)
+            answer = read_limited(response)
+        except requests.Timeout as exc:
+            raise TemporaryFailure(f"webhook: no answer within {timeout} s") from exc
+        except requests.RequestException as exc:
+            raise TemporaryFailure(f"webhook: connection failed: {type(exc).__name__}") from exc
+        return _outcome(response.status_code, answer, response.headers.get("Location"))
+
+
+def _receiver_ref(answer: bytes) -> str | None:
+    try:
+        doc = json.loads(answer)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if isinstance(doc, dict) and isinstance(doc.get("id"), (str, int)) and not isinstance(doc["id"], bool):
+        return str(doc["id"])[:200]
+    return None
+
+
+def _outcome(status: int, answer: bytes, location: str | None) -> DeliveryResult:
+    """Map an HTTP answer to the adapter contract (see ``WebhookAdapter.deliver``)."""
+    if 200 <= status < 300:
+        return DeliveryResult(receiver_ref=_receiver_ref(answer), detail=f"HTTP {status}")
+    if status == 409:
+        return DeliveryResult(receiver_ref=_receiver_ref(answer),
+                              detail="HTTP 409: the receiver already holds this delivery")
+    if status >= 500 or status in RETRYABLE_4XX:
+        raise TemporaryFailure(f"webhook: HTTP {status}: {excerpt(answer)}")
+    if 300 <= status < 400:
+        raise PermanentFailure(f"webhook: HTTP {status} redirect to {excerpt(location or '?')}; "
+                               "update the chamber's URL")
+    raise PermanentFailure(f"webhook: HTTP {status}: {excerpt(answer)}")

@@ -1,0 +1,106 @@
+"""The filing as JSON: one serialisation shared by the webhook, FIT-Connect and e-mail adapters.
+
+Guarantees: the same ``FilingPayload`` always serialises to the same bytes (sorted keys, UTF-8, no
+insignificant whitespace), so a retry sends a byte-identical body. Values that JSON cannot carry
+natively are converted predictably (datetime/date → ISO 8601, UUID → string, Decimal → string,
+set/tuple → list). Anything else raises ``PermanentFailure``: a filing that cannot be serialised
+today will not serialise on a retry either.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from ..base import Attachment, FilingPayload, PermanentFailure
+
+__all__ = ["payload_to_dict", "to_json_bytes", "check_attachments", "iso_utc"]
+
+
+def iso_utc(value: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``; a naive datetime is taken to be UTC (the portal stores UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"value of type {type(value).__name__} is not JSON serialisable")
+
+
+def to_json_bytes(obj: Any) -> bytes:
+    """Canonical UTF-8 JSON of ``obj``; raises ``PermanentFailure`` for values JSON cannot carry."""
+    try:
+        text = json.dumps(obj, default=_default, sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise PermanentFailure(f"filing cannot be serialised as JSON: {exc}") from exc
+    return text.encode("utf-8")
+
+
+def check_attachments(payload: FilingPayload) -> None:
+    """Raise ``PermanentFailure`` unless every attachment's content matches its size and sha256.
+
+    A mismatch means the portal handed over the wrong or a truncated file; sending it would give
+    the receiver a document that differs from what the company uploaded.
+    """
+    for att in payload.attachments:
+        if len(att.content) != att.size:
+            raise PermanentFailure(
+                f"attachment {att.filename!r}: content has {len(att.content)} bytes, "
+                f"declared size is {att.size}"
+            )
+        if hashlib.sha256(att.content).hexdigest() != att.sha256.lower():
+            raise PermanentFailure(f"attachment {att.filename!r}: content does not match its sha256")
+
+
+def _attachment_dict(att: Attachment, include_content: bool) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "filename": att.filename,
+        "media_type": att.media_type,
+        "sha256": att.sha256.lower(),
+        "size": att.size,
+    }
+    if include_content:
+        item["content_base64"] = base64.b64encode(att.content).decode("ascii")
+    return item
+
+
+def payload_to_dict(payload: FilingPayload, *, include_content: bool) -> dict[str, Any]:
+    """The filing as a JSON-ready dict.
+
+    Keys: delivery_id, reference, service_key, service_title, leika, company, submitted_at (ISO
+    8601 UTC), data, destination_role, attachments (filename, media_type, sha256, size and — with
+    ``include_content`` — ``content_base64``). Does not check the attachments; see
+    ``check_attachments``.
+    """
+    return {
+        "delivery_id": str(payload.delivery_id),
+        "reference": payload.reference,
+        "service_key": payload.service_key,
+        "service_title": payload.service_title,
+        "leika": payload.leika,
+        "company": dict(payload.company),
+        "submitted_at": iso_utc(payload.submitted_at),
+        "data": dict(payload.data),
+        "destination_role": payload.destination_role,
+        "attachments": [_attachment_dict(a, include_content) for a in payload.attachments],
+    }

@@ -1,0 +1,83 @@
+"""Fixtures for the relying-party conformance tests: keys, the misbehaving provider, a login."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from joserfc.jwk import ECKey, RSAKey
+
+from tests.auth.fake_provider import FakeProvider
+
+PORTAL_SECRETS = ("dev-company-secret", "dev-staff-secret", "test-secret")
+
+
+@pytest.fixture(scope="session")
+def rsa_keys() -> list[RSAKey]:
+    """Three RSA signing keys with kids rsa-0, rsa-1, rsa-2 (generated once: it takes a moment)."""
+    return [RSAKey.generate_key(2048, {"kid": f"rsa-{i}", "use": "sig"}) for i in range(3)]
+
+
+@pytest.fixture(scope="session")
+def ec_key() -> ECKey:
+    return ECKey.generate_key("P-256", {"kid": "ec-0", "use": "sig"})
+
+
+@pytest.fixture
+def fake(rsa_keys):
+    provider = FakeProvider(rsa_keys[0]).start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def make_app(app_factory, fake):
+    """An app whose company login goes to the fake provider; ``make_app(OIDC_TIMEOUT=1, ...)``."""
+
+    def make(**extra):
+        return app_factory(COMPANY_OIDC_ISSUER=fake.issuer, **extra)
+
+    return make
+
+
+@pytest.fixture
+def fake_app(make_app):
+    return make_app()
+
+
+@pytest.fixture(autouse=True)
+def _log_level(caplog):
+    caplog.set_level(logging.INFO)
+
+
+def company_login(app, client=None):
+    """Run a whole company login against the fake provider; return (final response, client)."""
+    client = client or app.test_client()
+    start = client.get("/login")
+    if start.status_code != 302:
+        return start, client
+    back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    assert back.status_code == 302, back.text[:300]
+    parts = urlsplit(back.headers["Location"])
+    return client.get(f"{parts.path}?{parts.query}"), client
+
+
+def assert_logged_in(resp, client):
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:800]
+    assert resp.headers["Location"].endswith("/antraege")
+    assert client.get("/antraege").status_code == 200
+
+
+def assert_refused(resp, client, caplog, fake, reason: str, status: int = 401):
+    """A clear error page, the reason in the log, no token or secret in it, and no session."""
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == status, page[:800]
+    assert "Anmeldung nicht möglich" in page
+    assert reason in caplog.text, caplog.text[-2000:]
+    for secret in (*fake.issued, *PORTAL_SECRETS):
+        assert secret not in caplog.text
+    with client.session_transaction() as session:
+        assert "_user_id" not in session and not session.get("oidc_pending")
+    assert client.get("/antraege").status_code == 302  # not logged in

@@ -1,0 +1,61 @@
+"""Choosing the verification key: absent kid, unknown kid (one refetch), key rotation."""
+
+from __future__ import annotations
+
+from tests.auth.conftest import assert_logged_in, assert_refused, company_login
+from tests.auth.fake_provider import DROP
+
+
+def test_token_without_kid_is_accepted_when_the_key_set_has_one_key(fake, fake_app):
+    fake.header["kid"] = DROP
+    assert_logged_in(*company_login(fake_app))
+
+
+def test_token_without_kid_ignores_encryption_keys(fake, fake_app, rsa_keys):
+    fake.header["kid"] = DROP
+    fake.jwks_keys = [rsa_keys[0], {**rsa_keys[1].as_dict(private=False), "use": "enc"}]
+    assert_logged_in(*company_login(fake_app))
+
+
+def test_token_without_kid_is_refused_when_several_keys_could_have_signed_it(fake, fake_app, caplog, rsa_keys):
+    fake.header["kid"] = DROP
+    fake.jwks_keys = [rsa_keys[0], rsa_keys[1]]
+    assert_refused(*company_login(fake_app), caplog, fake, "names no kid and the key set has 2 candidate keys")
+
+
+def test_unknown_kid_refetches_the_key_set_once_then_refuses(fake, fake_app, caplog):
+    fake.header["kid"] = "ghost"
+    assert_refused(*company_login(fake_app), caplog, fake, "no key in the provider's key set for kid 'ghost'")
+    assert fake.hits["jwks"] == 2  # the first fetch and exactly one refetch
+
+
+def test_key_embedded_in_the_token_header_is_not_trusted(fake, fake_app, caplog, rsa_keys):
+    attacker = rsa_keys[2]
+    fake.signing_key = attacker
+    fake.header["jwk"] = attacker.as_dict(private=False)
+    assert_refused(*company_login(fake_app), caplog, fake, "for kid 'rsa-2'")
+
+
+def test_rotated_signing_key_is_picked_up_on_the_next_login(fake, fake_app, rsa_keys):
+    assert_logged_in(*company_login(fake_app))
+    assert_logged_in(*company_login(fake_app))
+    assert fake.hits["jwks"] == 1  # cached between logins
+
+    fake.signing_key, fake.jwks_keys = rsa_keys[1], [rsa_keys[1]]  # the provider rotates
+    assert_logged_in(*company_login(fake_app))
+    assert fake.hits["jwks"] == 2
+
+
+def test_rotated_single_key_without_kid_is_picked_up_on_the_next_login(fake, fake_app, rsa_keys):
+    fake.header["kid"] = DROP
+    assert_logged_in(*company_login(fake_app))
+    fake.signing_key, fake.jwks_keys = rsa_keys[1], [rsa_keys[1]]
+    assert_logged_in(*company_login(fake_app))
+    assert fake.hits["jwks"] == 2
+
+
+def test_key_set_and_discovery_are_refetched_after_their_max_age(fake, make_app):
+    app = make_app(OIDC_METADATA_MAX_AGE=0)
+    assert_logged_in(*company_login(app))
+    assert_logged_in(*company_login(app))
+    assert fake.hits["discovery"] >= 2 and fake.hits["jwks"] == 2

@@ -1,0 +1,131 @@
+"""Discovery, userinfo, state and a provider that is down or slow."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from tests.auth.conftest import assert_logged_in, assert_refused, company_login
+from tests.auth.fake_provider import DROP, FakeProvider
+
+
+def test_discovery_issuer_mismatch_refuses_to_start_login(fake, fake_app, caplog):
+    fake.discovery["issuer"] = "http://127.0.0.1:1"
+    resp = fake_app.test_client().get("/login")
+    assert resp.status_code == 503 and "Location" not in resp.headers
+    assert "nicht erreichbar" in resp.get_data(as_text=True)
+    assert "discovery issuer 'http://127.0.0.1:1' differs from configured" in caplog.text
+    assert fake.hits["authorize"] == 0
+
+
+def test_every_endpoint_and_the_key_set_come_from_discovery(fake, fake_app):
+    fake.paths.update(authorize="/a/auth", token="/t/token", userinfo="/u/me", jwks="/k/keys.json")
+    resp, client = company_login(fake_app)
+    assert_logged_in(resp, client)
+    assert fake.hits["unknown"] == 0
+    assert all(fake.hits[e] == 1 for e in ("discovery", "authorize", "token", "userinfo", "jwks"))
+
+
+def test_discovery_without_jwks_uri_refuses_to_start_login(fake, fake_app, caplog):
+    fake.discovery["jwks_uri"] = DROP
+    assert fake_app.test_client().get("/login").status_code == 503
+    assert "discovery lacks a usable jwks_uri" in caplog.text
+
+
+def test_no_cached_discovery_or_keys_leak_between_apps(app_factory, fake, rsa_keys):
+    other = FakeProvider(rsa_keys[1]).start()
+    try:
+        first = app_factory(COMPANY_OIDC_ISSUER=fake.issuer)
+        second = app_factory(COMPANY_OIDC_ISSUER=other.issuer)
+        assert_logged_in(*company_login(first))
+        assert_logged_in(*company_login(second))
+        assert_logged_in(*company_login(first))
+        assert (fake.hits["token"], other.hits["token"]) == (2, 1)
+    finally:
+        other.stop()
+
+
+def test_userinfo_sub_differing_from_the_id_token_is_refused(fake, fake_app, caplog):
+    fake.userinfo_sub = "mallory"
+    assert_refused(*company_login(fake_app), caplog, fake, "userinfo sub 'mallory' != ID token sub 'fiona.fake'")
+
+
+def test_userinfo_without_sub_is_refused(fake, fake_app, caplog):
+    fake.userinfo_sub = DROP
+    assert_refused(*company_login(fake_app), caplog, fake, "userinfo sub None != ID token sub")
+
+
+def test_callback_without_state_is_refused(fake, fake_app, caplog):
+    client = fake_app.test_client()
+    client.get("/login")
+    assert_refused(client.get("/login/callback?code=abc"), client, caplog, fake, "callback without state")
+
+
+def test_callback_with_state_of_the_staff_login_is_refused(fake, fake_app, caplog):
+    client = fake_app.test_client()
+    staff_start = client.get("/staff/login")  # the real provider: only its state is used here
+    state = parse_qs(urlsplit(staff_start.headers["Location"]).query)["state"][0]
+    resp = client.get("/login/callback", query_string={"code": "abc", "state": state})
+    assert_refused(resp, client, caplog, fake, "carries a state issued for the staff login")
+
+
+def test_login_started_too_long_ago_is_refused(fake, fake_app, caplog):
+    client = fake_app.test_client()
+    start = client.get("/login")
+    with client.session_transaction() as session:
+        pending = session["oidc_pending"]
+        for entry in pending.values():
+            entry["at"] -= 601
+        session["oidc_pending"] = pending
+    back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    parts = urlsplit(back.headers["Location"])
+    resp = client.get(f"{parts.path}?{parts.query}")
+    assert_refused(resp, client, caplog, fake, "longer than OIDC_LOGIN_MAX_AGE allows")
+    assert fake.hits["token"] == 0
+
+
+def test_code_refused_by_the_token_endpoint_ends_on_clear_page(fake, fake_app, caplog):
+    client = fake_app.test_client()
+    start = client.get("/login")
+    state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
+    resp = client.get("/login/callback", query_string={"code": "not-issued", "state": state})
+    assert_refused(resp, client, caplog, fake, "token endpoint refused the code: invalid_grant")
+
+
+def test_provider_gone_between_start_and_callback_ends_on_clear_page(fake, fake_app, caplog):
+    client = fake_app.test_client()
+    start = client.get("/login")
+    back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    fake.stop()
+    parts = urlsplit(back.headers["Location"])
+    resp = client.get(f"{parts.path}?{parts.query}")
+    assert_refused(resp, client, caplog, fake, "token request failed: ConnectionError", status=503)
+    assert "nicht erreichbar" in resp.get_data(as_text=True)
+
+
+def test_slow_discovery_times_out_and_refuses_to_start_login(fake, make_app, caplog):
+    fake.delays["discovery"] = 5
+    app = make_app(OIDC_TIMEOUT=0.5)
+    began = time.monotonic()
+    resp = app.test_client().get("/login")
+    assert time.monotonic() - began < 3
+    assert resp.status_code == 503 and "nicht erreichbar" in resp.get_data(as_text=True)
+    assert "discovery request timed out after 0.5s" in caplog.text
+
+
+@pytest.mark.parametrize("endpoint,reason", [
+    ("token", "token request timed out after 0.5s"),
+    ("jwks", "key set request timed out after 0.5s"),
+    ("userinfo", "userinfo request timed out after 0.5s"),
+])
+def test_slow_provider_times_out_during_callback(fake, make_app, caplog, endpoint, reason):
+    app = make_app(OIDC_TIMEOUT=0.5)
+    fake.delays[endpoint] = 5
+    began = time.monotonic()
+    resp, client = company_login(app)
+    assert time.monotonic() - began < 3
+    assert_refused(resp, client, caplog, fake, reason, status=503)
+    assert "nicht erreichbar" in resp.get_data(as_text=True)

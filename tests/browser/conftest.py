@@ -1,0 +1,118 @@
+"""Browser tests: the portal in a real Chromium, driven by Playwright.
+
+One browser per test session (Debian's ``chromium``; Playwright's own browser downloads are not
+used). Each test gets a fresh browser context (no cookies) on top of the ``app``/``live_server``
+fixtures of ``tests/conftest.py``: the portal on a loopback port, the real OIDC provider mock.
+
+- ``BIZPORTAL_CHROMIUM``: path of the Chromium binary (default ``/usr/bin/chromium``).
+- ``BIZPORTAL_SKIP_BROWSER=1``: skip these tests. Without it, a missing browser is an error:
+  CI installs ``chromium`` (see ``.ci/run``), so a missing browser must not pass silently.
+- Screenshots of the main pages go to ``test-artifacts/screenshots/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from .helpers import ROOT
+
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("BIZPORTAL_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 900}
+NARROW = {"width": 320, "height": 800}  # WCAG 1.4.10 reflow: 320 CSS px wide
+TIMEOUT_MS = 10_000
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "browser: runs in a real Chromium via Playwright (BIZPORTAL_SKIP_BROWSER=1 skips)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if os.environ.get("BIZPORTAL_SKIP_BROWSER") == "1":
+        pytest.skip("browser tests skipped: BIZPORTAL_SKIP_BROWSER=1")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        found = shutil.which("chromium")
+        pytest.fail(
+            f"browser tests need Chromium at {CHROMIUM} (not found"
+            + (f"; there is one at {found}: set BIZPORTAL_CHROMIUM" if found else "")
+            + "). Install it with `apt-get install chromium` (.ci/run does), "
+            "or set BIZPORTAL_SKIP_BROWSER=1 to skip the browser tests.",
+            pytrace=False,
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - the dev extra installs it
+        pytest.fail("browser tests need the Python package playwright: pip install -e '.[dev]'",
+                    pytrace=False)
+    with sync_playwright() as pw:
+        try:
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        except Exception as exc:
+            pytest.fail(f"could not start Chromium at {CHROMIUM}: {exc}", pytrace=False)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture
+def new_page(browser, live_server, issuer):
+    """Factory for pages in fresh browser contexts (separate cookies: one per person).
+
+    Requests may only go to the portal and the login provider; anything else (the provider's
+    page links a CSS file on a CDN) is aborted, so nothing leaves the machine and no page waits
+    for the network.
+    """
+    allowed = {urlsplit(live_server).netloc, urlsplit(issuer).netloc}
+    contexts = []
+
+    def make(viewport: dict | None = None):
+        ctx = browser.new_context(viewport=viewport or DESKTOP, locale="de-DE",
+                                  timezone_id="Europe/Berlin", reduced_motion="reduce")
+        ctx.set_default_timeout(TIMEOUT_MS)
+        ctx.set_default_navigation_timeout(TIMEOUT_MS)
+
+        def gate(route):
+            parts = urlsplit(route.request.url)
+            if parts.scheme in ("data", "blob", "about") or parts.netloc in allowed:
+                route.continue_()
+            else:
+                route.abort()
+
+        ctx.route("**/*", gate)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()

@@ -1,0 +1,194 @@
+"""Helpers for the browser tests: axe-core scans, reflow checks, keyboard-only navigation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+REF_RE = re.compile(r"BP-\d{4}-[2-9A-Z]{6}")
+
+
+@cache
+def axe_source() -> str:
+    if not AXE_JS.is_file():
+        pytest.fail(f"{AXE_JS.relative_to(ROOT)} is missing: run bin/assets (npm ci installs the "
+                    "pinned axe-core from package.json)", pytrace=False)
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    impact: str
+    help: str
+    targets: tuple[str, ...]
+    url: str
+
+    def __str__(self) -> str:
+        return f"[{self.impact}] {self.rule}: {self.help}\n      targets: {', '.join(self.targets)}"
+
+
+def axe_scan(page) -> list[Violation]:
+    """Run axe-core (WCAG 2.0/2.1 A and AA rules) on the page as it is now.
+
+    axe is evaluated through the DevTools protocol, so the portal's CSP (no inline scripts)
+    stays in force and is not bypassed for the page's own code.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source())
+    raw = page.evaluate(
+        """async (tags) => {
+            const r = await axe.run(document, {
+                runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return r.violations.map(v => ({
+                rule: v.id, impact: v.impact || '', help: v.help,
+                targets: v.nodes.map(n => n.target.map(String).join(' >>> '))}));
+        }""",
+        WCAG_TAGS,
+    )
+    return [Violation(v["rule"], v["impact"], v["help"], tuple(v["targets"]), page.url) for v in raw]
+
+
+def format_violations(violations: list[Violation]) -> str:
+    return "\n".join(f"  - {v}" for v in violations)
+
+
+def assert_no_violations(page, label: str = "") -> None:
+    found = axe_scan(page)
+    assert not found, (
+        f"axe-core found {len(found)} WCAG 2.1 A/AA violation(s) on {label or page.url}:\n"
+        + format_violations(found)
+    )
+
+
+def horizontal_overflow(page) -> dict | None:
+    """None if the page does not scroll sideways; else the widths and the widest elements."""
+    return page.evaluate(
+        """() => {
+            const doc = document.documentElement, vw = window.innerWidth;
+            if (doc.scrollWidth <= vw) return null;
+            const culprits = [];
+            for (const el of document.body.querySelectorAll('*')) {
+                const r = el.getBoundingClientRect();
+                if (r.right > vw + 0.5 && r.width > 0) {
+                    let sel = el.tagName.toLowerCase();
+                    if (el.id) sel += '#' + el.id;
+                    if (el.classList.length) sel += '.' + [...el.classList].join('.');
+                    culprits.push(sel + ' (right edge ' + Math.round(r.right) + 'px)');
+                }
+            }
+            return {scrollWidth: doc.scrollWidth, innerWidth: vw, culprits: culprits.slice(0, 10)};
+        }"""
+    )
+
+
+def assert_reflows(page, label: str = "") -> None:
+    over = horizontal_overflow(page)
+    assert over is None, (
+        f"{label or page.url} scrolls horizontally at {over['innerWidth']} px: scrollWidth "
+        f"{over['scrollWidth']}; elements past the right edge:\n    " + "\n    ".join(over["culprits"])
+    )
+
+
+def screenshot(page, directory: Path, name: str) -> None:
+    page.screenshot(path=str(directory / f"{name}.png"), full_page=True)
+
+
+# ---------- keyboard ---------------------------------------------------------------------------
+
+FOCUS_INFO_JS = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return {tag: 'body', text: '', id: '', value: '', href: '',
+                                             name: '', indicator: false, inView: false, inMain: false};
+    // a visible focus indicator: an outline or box-shadow on the element or its ::before/::after
+    const indicator = [null, '::before', '::after'].some(pseudo => {
+        const cs = getComputedStyle(el, pseudo);
+        return (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== 'none';
+    });
+    const r = el.getBoundingClientRect();
+    return {tag: el.tagName.toLowerCase(), id: el.id || '', value: el.value || '',
+            text: (el.innerText || el.getAttribute('aria-label') || '').trim().replace(/\\s+/g, ' '),
+            href: el.getAttribute('href') || '', name: el.getAttribute('name') || '', indicator,
+            inView: r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth,
+            inMain: !!el.closest('main')};
+}"""
+
+
+def focused(page) -> dict:
+    return page.evaluate(FOCUS_INFO_JS)
+
+
+def tab_to(page, matches, what: str, limit: int = 60, key: str = "Tab",
+           check_focus: bool = True) -> dict:
+    """Press ``key`` (Tab) until the focused element satisfies ``matches(info)``.
+
+    With ``check_focus`` (the portal's own pages), every element that receives focus on the way
+    must show a focus indicator (outline or box-shadow, WCAG 2.4.7) and lie in the viewport.
+    """
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press(key)
+        info = focused(page)
+        label = f"{info['tag']}#{info['id']} {info['text'][:40]!r}"
+        if check_focus and info["tag"] != "body":
+            assert info["indicator"], f"no visible focus indicator on {label} ({page.url})"
+            assert info["inView"], f"focused {label} is outside the viewport ({page.url})"
+        if matches(info):
+            return info
+        seen.append(label)
+    raise AssertionError(f"{what} not reached by {limit}x {key} on {page.url}; focus went through: "
+                         + ", ".join(seen))
+
+
+def tab_to_text(page, text: str, tag: str | None = None, **kw) -> dict:
+    return tab_to(page, lambda i: i["text"] == text and (tag is None or i["tag"] == tag),
+                  f"{tag or 'element'} {text!r}", **kw)
+
+
+def tab_to_id(page, element_id: str, **kw) -> dict:
+    return tab_to(page, lambda i: i["id"] == element_id, f"#{element_id}", **kw)
+
+
+def press_and_wait(page, key: str = "Enter") -> None:
+    """Press ``key`` on the focused element and wait for the page load it starts."""
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def wait_for_focus(page, element_id: str) -> None:
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id",
+                           arg=element_id, timeout=5000)
+
+
+# ---------- data set up over plain HTTP (fast; what is tested is the browser part) ---------------
+
+VALID_GEWERBEANMELDUNG = {
+    "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+    "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation in Gebäuden",
+    "start_date": "2027-01-01", "handwerk": "yes",
+}
+
+
+def file_over_http(base: str, sub: str = "anna.becker") -> str:
+    """Log ``sub`` in with a plain HTTP session and file a Gewerbeanmeldung; returns the reference."""
+    import requests
+
+    from tests.conftest import TOKEN_RE, csrf_token, provider_login
+
+    s = requests.Session()
+    start = s.get(base + "/login", allow_redirects=False, timeout=10)
+    assert start.status_code == 302, start.text[:300]
+    assert s.get(provider_login(start.headers["Location"], sub), timeout=10).status_code == 200
+    html = s.get(base + "/leistungen/gewerbeanmeldung/antrag", timeout=10).text
+    resp = s.post(base + "/leistungen/gewerbeanmeldung/antrag", timeout=10, data={
+        **VALID_GEWERBEANMELDUNG, "csrf_token": csrf_token(html),
+        "submit_token": TOKEN_RE.search(html).group(1)})
+    assert resp.status_code == 200, resp.text[:500]
+    return REF_RE.search(resp.text).group(0)

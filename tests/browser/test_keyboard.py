@@ -1,0 +1,133 @@
+"""The journey by keyboard alone, in Chromium, at desktop width and at 320 px.
+
+No mouse: the only page.goto is the start URL of each person; everything else is Tab, Enter,
+Space and typing. On the portal's own pages every element that takes focus on the way must show
+a focus indicator and be in view. The login provider's page is third-party: it is crossed by
+keyboard too, without those checks.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bizportal.delivery.worker import Worker
+
+from .conftest import DESKTOP, NARROW
+from .helpers import (
+    REF_RE,
+    focused,
+    press_and_wait,
+    screenshot,
+    tab_to,
+    tab_to_text,
+    wait_for_focus,
+)
+
+WIDTHS = pytest.mark.parametrize("viewport", [DESKTOP, NARROW], ids=["desktop", "320px"])
+
+
+def keyboard_login(page, base: str, sub: str, staff: bool = False) -> None:
+    """From a portal page: the header's login link, then the provider's button for ``sub``."""
+    tab_to_text(page, "Anmeldung für Mitarbeitende" if staff else "Anmelden (Unternehmen)", tag="a")
+    press_and_wait(page)
+    assert not page.url.startswith(base), "expected the login provider's page"
+    tab_to(page, lambda i: i["tag"] == "button" and i["value"] == sub, f"provider button {sub!r}",
+           check_focus=False)
+    press_and_wait(page)
+    assert page.url.startswith(base), page.url
+    assert "Sie sind angemeldet." in page.inner_text("main")
+
+
+@WIDTHS
+def test_skip_link_is_first_and_moves_focus_to_main(new_page, live_server, viewport):
+    page = new_page(viewport)
+    for path in ("/", "/leistungen/gewerbeanmeldung", "/barrierefreiheit"):
+        page.goto(live_server + path)
+        page.keyboard.press("Tab")
+        first = focused(page)
+        assert first["tag"] == "a" and first["text"] == "Zum Inhalt springen", (path, first)
+        assert first["inView"] and first["indicator"], f"skip link not visible when focused on {path}"
+        page.keyboard.press("Enter")
+        wait_for_focus(page, "main")
+        # the next Tab continues inside main, past the header
+        page.keyboard.press("Tab")
+        after = focused(page)
+        assert after["inMain"], f"Tab after the skip link left main on {path}: {after}"
+
+
+@WIDTHS
+def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, viewport):
+    base = live_server
+    suffix = "" if viewport is DESKTOP else "-320"
+
+    # --- a company person logs in and opens the Gewerbeanmeldung from the catalog
+    company = new_page(viewport)
+    company.goto(base + "/")
+    keyboard_login(company, base, "anna.becker")
+    assert company.url == base + "/antraege"
+
+    tab_to_text(company, "Leistungen", tag="a")
+    press_and_wait(company)
+    assert company.url == base + "/"
+    tab_to_text(company, "Gewerbeanmeldung", tag="a")
+    press_and_wait(company)
+    assert company.url == base + "/leistungen/gewerbeanmeldung"
+    tab_to_text(company, "Antrag online stellen", tag="a")
+    press_and_wait(company)
+    assert company.url == base + "/leistungen/gewerbeanmeldung/antrag"
+    assert company.input_value("#business_name") == "Becker Elektrotechnik GmbH"  # prefilled
+
+    # --- submitting the incomplete form: the error summary has focus
+    tab_to_text(company, "Antrag verbindlich einreichen", tag="button")
+    press_and_wait(company)
+    wait_for_focus(company, "error-summary")
+    assert company.title().startswith("Fehler:")
+    summary = company.inner_text("#error-summary")
+    assert "Angemeldete Tätigkeit" in summary, summary
+    screenshot(company, screenshot_dir, "keyboard-error-summary" + suffix)
+
+    # --- the summary's first link leads to the first field with an error
+    tab_to(company, lambda i: i["tag"] == "a" and i["href"] == "#activity", "summary link to #activity")
+    company.keyboard.press("Enter")
+    wait_for_focus(company, "activity")
+    company.keyboard.type("Elektroinstallation in Gebäuden")
+    tab_to(company, lambda i: i["id"] == "start_date", "#start_date")
+    company.keyboard.type("01012027")  # day and month are both 01: same in either field order
+    assert company.input_value("#start_date") == "2027-01-01"
+    tab_to(company, lambda i: i["id"] == "handwerk-0", "radio 'Ja'")
+    company.keyboard.press("Space")
+    assert company.is_checked("#handwerk-0")
+
+    tab_to_text(company, "Antrag verbindlich einreichen", tag="button")
+    press_and_wait(company)
+    heading = company.inner_text("h1")
+    match = REF_RE.search(heading)
+    assert match, f"no reference in {heading!r}; main: {company.inner_text('main')[:400]}"
+    reference = match.group(0)
+    assert re.search(r"/antraege/" + reference + "$", company.url), company.url
+    body = company.inner_text("main")
+    assert "Gewerbeamt Bremen" in body and "Handwerkskammer Bremen" in body
+    screenshot(company, screenshot_dir, "keyboard-filing" + suffix)
+
+    assert Worker(app).run_once() == 2
+
+    # --- the Gewerbeamt opens its inbox and the filing
+    staff = new_page(viewport)
+    staff.goto(base + "/")
+    keyboard_login(staff, base, "gewerbeamt.bremen", staff=True)
+    assert staff.url == base + "/staff/posteingang"
+    tab_to_text(staff, reference, tag="a")
+    press_and_wait(staff)
+    assert reference in staff.inner_text("h1")
+    assert "Elektroinstallation in Gebäuden" in staff.inner_text("main")
+    screenshot(staff, screenshot_dir, "keyboard-inbox-item" + suffix)
+
+    # --- the steering group opens the dashboard
+    steering = new_page(viewport)
+    steering.goto(base + "/")
+    keyboard_login(steering, base, "steering", staff=True)
+    assert steering.url == base + "/staff/statistik"
+    assert steering.inner_text("[data-testid=total]") == "1"
+    assert reference not in steering.inner_text("main")

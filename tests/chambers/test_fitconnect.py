@@ -1,0 +1,179 @@
+"""The FIT-Connect adapter against a reference delivery service on loopback HTTP."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from joserfc.jwk import RSAKey
+
+from chambers.base import InvalidConfig, PermanentFailure, TemporaryFailure
+from chambers.fitconnect import FitConnectAdapter
+
+from .conftest import make_attachment
+from .fitconnect_receiver import Keys, fitconnect_receiver
+
+REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})")
+
+
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    """Generated once per session: 4096-bit keys are slow to make."""
+    return Keys(
+        encryption=RSAKey.generate_key(4096, parameters={"kid": "dest-enc-1"}),
+        signing=RSAKey.generate_key(4096, parameters={"kid": "zustelldienst-sig-1"}),
+        forger=RSAKey.generate_key(2048, parameters={"kid": "zustelldienst-sig-1"}),
+    )
+
+
+@pytest.fixture
+def receiver(keys):
+    with fitconnect_receiver(keys) as pair:
+        yield pair
+
+
+def opts(url: str, state, **extra):
+    return {
+        "submission_api_url": url + "/v1", "token_url": url + "/token",
+        "client_id": state.client_id, "client_secret": state.client_secret,
+        "destination_id": state.destination_id, "event_signing_jwks": state.signing_jwks(),
+        "allow_insecure_http": True, "timeout_seconds": 5, **extra,
+    }
+
+
+def test_submission_lands_decrypted_and_complete(receiver, make_payload):
+    url, state = receiver
+    big = make_attachment("Grundriss.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 800, "application/pdf")
+    payload = make_payload(attachments=(*make_payload().attachments, big))
+    result = FitConnectAdapter().deliver(payload, opts(url, state))
+
+    (sub,) = state.submitted()
+    assert result.receiver_ref == f"case:{sub['caseId']}/submission:{sub['submissionId']}"
+    data = sub["data"]
+    assert data["delivery_id"] == str(payload.delivery_id)
+    assert data["reference"] == "BP-2025-000123"
+    assert data["company"]["name"] == "Bäckerei Müller & Söhne GmbH"
+    assert data["data"]["inhaber"] == "Şahin Yılmaz"
+    meta = sub["metadata"]
+    assert meta["publicServiceType"]["identifier"] == "urn:de:fim:leika:leistung:99050012104000"
+    assert sub["serviceType"]["identifier"] == "urn:de:fim:leika:leistung:99050012104000"
+    assert meta["additionalReferenceInfo"]["senderReference"] == "BP-2025-000123"
+    by_name = {a["filename"]: sub["attachments"][a["attachmentId"]]
+               for a in meta["contentStructure"]["attachments"]}
+    assert by_name == {a.filename: a.content for a in payload.attachments}
+
+
+def test_retry_after_lost_submit_answer_does_not_submit_twice(receiver, make_payload):
+    url, state = receiver
+    state.faults["submit"] = "drop-after-store"
+    adapter = FitConnectAdapter()
+    with pytest.raises(TemporaryFailure):
+        adapter.deliver(make_payload(), opts(url, state))
+    assert len(state.submitted()) == 1  # it did arrive
+    result = adapter.deliver(make_payload(), opts(url, state))
+    assert "already submitted" in result.detail
+    assert len(state.submissions) == 1 and len(state.submitted()) == 1
+    (sub,) = state.submitted()
+    assert result.receiver_ref.endswith(sub["submissionId"])
+
+
+def test_retry_after_lost_create_answer_finishes_the_same_submission(receiver, make_payload):
+    url, state = receiver
+    state.faults["create"] = "drop-after-store"
+    adapter = FitConnectAdapter()
+    with pytest.raises(TemporaryFailure):
+        adapter.deliver(make_payload(), opts(url, state))
+    adapter.deliver(make_payload(), opts(url, state))
+    assert state.creates == 2
+    assert len(state.submissions) == 1 and len(state.submitted()) == 1
+
+
+def test_server_error_is_temporary_and_retry_lands_once(receiver, make_payload):
+    url, state = receiver
+    state.faults["upload"] = 503
+    adapter = FitConnectAdapter()
+    with pytest.raises(TemporaryFailure, match="HTTP 503"):
+        adapter.deliver(make_payload(), opts(url, state))
+    adapter.deliver(make_payload(), opts(url, state))
+    assert len(state.submissions) == 1 and len(state.submitted()) == 1
+
+
+def test_client_error_is_permanent_with_the_problem_title(receiver, make_payload):
+    url, state = receiver
+    state.faults["create"] = 400
+    with pytest.raises(PermanentFailure, match="injected fault on create"):
+        FitConnectAdapter().deliver(make_payload(), opts(url, state))
+
+
+def test_metadata_that_breaks_the_schema_is_never_sent(receiver, make_payload):
+    url, state = receiver
+    with pytest.raises(PermanentFailure, match="metadata violates schema 1.0.0 at publicServiceType"):
+        FitConnectAdapter().deliver(make_payload(leika="9905001210400X"), opts(url, state))
+    with pytest.raises(PermanentFailure, match="no LeiKa key"):
+        FitConnectAdapter().deliver(make_payload(leika=None), opts(url, state))
+    assert state.creates == 0 and not state.tokens
+
+
+def test_refused_client_credentials_are_a_config_error(receiver, make_payload):
+    url, state = receiver
+    with pytest.raises(InvalidConfig, match="refused the client credentials"):
+        FitConnectAdapter().deliver(make_payload(), opts(url, state, client_secret="wrong"))
+
+
+def test_poll_reports_verified_accept_and_ignores_a_forged_one(receiver, make_payload, caplog):
+    url, state = receiver
+    adapter = FitConnectAdapter()
+    ref = adapter.deliver(make_payload(), opts(url, state)).receiver_ref
+    sid = REF_RE.fullmatch(ref).group(1)
+    state.issue(sid, "accept-submission", key=state.keys.forger)  # same kid, wrong key
+    with caplog.at_level(logging.WARNING, logger="chambers.fitconnect.events"):
+        assert [e.kind for e in adapter.poll(ref, opts(url, state))] == ["received"]
+    assert "ignoring event" in caplog.text
+    state.issue(sid, "forward-submission")
+    state.issue(sid, "accept-submission")
+    assert [e.kind for e in adapter.poll(ref, opts(url, state))] == ["received", "forwarded", "accepted"]
+
+
+def test_poll_reports_rejection_with_the_problems(receiver, make_payload):
+    url, state = receiver
+    adapter = FitConnectAdapter()
+    ref = adapter.deliver(make_payload(), opts(url, state)).receiver_ref
+    sid = REF_RE.fullmatch(ref).group(1)
+    problem = {"type": "https://schema.fitko.de/fit-connect/events/problems/missing-attachment",
+               "title": "Anlage fehlt", "detail": "Der Meisterbrief wurde nicht übermittelt.",
+               "instance": "submission"}
+    state.issue(sid, "reject-submission", {"problems": [problem]})
+    events = adapter.poll(ref, opts(url, state))
+    assert events[-1].kind == "rejected"
+    assert events[-1].detail == "Anlage fehlt: Der Meisterbrief wurde nicht übermittelt."
+
+
+def test_check_config_pings_and_accepts_a_working_setup(receiver):
+    url, state = receiver
+    FitConnectAdapter().check_config(opts(url, state))
+    assert state.tokens  # it really authenticated
+
+
+def test_check_config_names_unknown_destination_and_weak_key(receiver, keys):
+    url, state = receiver
+    with pytest.raises(InvalidConfig, match="destination: HTTP 404"):
+        FitConnectAdapter().check_config(
+            opts(url, state, destination_id="00000000-0000-4000-8000-000000000000"))
+    state.keys = Keys(encryption=keys.forger, signing=keys.signing, forger=keys.forger)  # 2048 bit
+    with pytest.raises(InvalidConfig, match="needs 4096"):
+        FitConnectAdapter().check_config(opts(url, state))
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"submission_api_url": "http://fit.example/v1", "allow_insecure_http": False}, "https"),
+    ({"destination_id": "Handwerkskammer Bremen"}, "UUID"),
+    ({"event_signing_jwks": "{}"}, "not a JWKS"),
+])
+def test_unusable_options_are_named_before_any_request(bad, message):
+    options = {"submission_api_url": "https://fit.example/v1", "token_url": "https://auth.example/token",
+               "client_id": "c", "client_secret": "s",
+               "destination_id": "7d6f8c1a-5b2e-4f3d-9a8b-1c2d3e4f5a6b",
+               "event_signing_jwks": '{"keys":[{"kty":"RSA","kid":"k","n":"AQAB","e":"AQAB"}]}', **bad}
+    with pytest.raises(InvalidConfig, match=message):
+        FitConnectAdapter().parse_options(options)

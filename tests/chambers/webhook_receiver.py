@@ -1,0 +1,83 @@
+"""A reference webhook receiver, as a chamber would run it, on loopback HTTP.
+
+It checks the signature itself (plain ``hmac``, not the adapter's helper, so a bug shared by
+signer and verifier cannot cancel out), refuses stale timestamps, deduplicates on
+``Idempotency-Key`` (409 with the stored id) and records what it accepted. ``fault`` switches
+misbehaviour on: ``"slow"`` (answer after ``slow_seconds``), ``"500-once"``, ``"400"``, ``"422"``,
+``"drop-after-store"`` (store, then close the line without an answer, once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from .loopback import QuietHandler, base_url, serve
+
+
+@dataclass
+class WebhookState:
+    secret: bytes
+    fault: str | None = None
+    slow_seconds: float = 2.5
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key → record
+    requests: int = 0
+    refused_signatures: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [rec["body"] for rec in self.stored.values()]
+
+
+class WebhookHandler(QuietHandler):
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        state: WebhookState = self.server.state
+        raw = self.read_body()
+        with state.lock:
+            state.requests += 1
+            fault = state.fault
+        if fault == "slow":
+            time.sleep(state.slow_seconds)
+        if fault == "500-once":
+            state.fault = None
+            return self.answer(500, b'{"error":"database unavailable"}')
+        if fault in ("400", "422"):
+            return self.answer(int(fault), json.dumps(
+                {"error": "field 'data.gewerbe' is required"}).encode())
+        if not self._signature_ok(state.secret, raw):
+            state.refused_signatures += 1
+            return self.answer(401, b'{"error":"bad signature"}')
+        key = self.headers.get("Idempotency-Key") or ""
+        with state.lock:
+            if key in state.stored:
+                return self.answer(409, json.dumps({"id": state.stored[key]["id"]}).encode())
+            record = {"id": f"rcv-{len(state.stored) + 1}", "body": json.loads(raw),
+                      "headers": dict(self.headers.items()), "raw": raw}
+            state.stored[key] = record
+        if fault == "drop-after-store":
+            state.fault = None
+            return self.drop()
+        self.answer(201, json.dumps({"id": record["id"]}).encode())
+
+    def _signature_ok(self, secret: bytes, raw: bytes) -> bool:
+        ts = self.headers.get("X-Bizportal-Timestamp") or ""
+        sig = self.headers.get("X-Bizportal-Signature") or ""
+        if not ts.isdigit() or abs(time.time() - int(ts)) > 300 or not sig.startswith("sha256="):
+            return False
+        expected = hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, sig[len("sha256="):])
+
+
+@contextmanager
+def webhook_receiver(secret: str) -> Iterator[tuple[str, WebhookState]]:
+    """Yield (url, state) of a running receiver that shares ``secret`` with the portal."""
+    state = WebhookState(secret=secret.encode())
+    with serve(WebhookHandler, state=state) as server:
+        yield base_url(server) + "/filings", state
