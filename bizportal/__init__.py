@@ -86,11 +86,12 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     if registry is None:
         registry = AdapterRegistry()
         registry.discover()
+    storage = LocalStorage(app.config["UPLOAD_DIR"])
     app.extensions["bizportal"] = Portal(
         catalog=load_catalog(),
         registry=registry,
-        storage=LocalStorage(app.config["UPLOAD_DIR"]),
-        adapter_services={"inbox_store": DatabaseInboxStore()},
+        storage=storage,
+        adapter_services={"inbox_store": DatabaseInboxStore(), "storage": storage},
     )
 
     @app.context_processor

@@ -28,13 +28,15 @@ class InvalidConfig(AdapterError):
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file sent with a filing. ``content`` is read lazily by adapters that need it."""
+    """A file sent with a filing: its checked type, size, SHA-256 and content."""
 
     filename: str
     media_type: str
     size: int
     sha256: str
     content: bytes = b""
+    ref: str = ""  #: the portal's id of the attachment (stable across attempts)
+    field: str = ""  #: the form field the file was uploaded for
 
 
 @dataclass(frozen=True)

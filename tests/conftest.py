@@ -102,11 +102,16 @@ def _overrides(database_url: str, issuer: str, **extra) -> dict:
 
 
 @pytest.fixture
-def app_factory(database_url, issuer, migrated):
-    """Build an app with extra config; tables are emptied and demo chambers seeded after each test."""
+def app_factory(database_url, issuer, migrated, tmp_path):
+    """Build an app with extra config; tables are emptied and demo chambers seeded after each test.
+
+    Uploads and mails go to this test's own temporary folders.
+    """
     apps = []
 
     def factory(**extra):
+        extra.setdefault("UPLOAD_DIR", str(tmp_path / "uploads"))
+        extra.setdefault("MAIL_FOLDER", str(tmp_path / "mail"))
         app = create_app(_overrides(database_url, issuer, **extra))
         apps.append(app)
         with app.app_context():

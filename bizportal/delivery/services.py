@@ -99,9 +99,15 @@ def claim_due_deliveries(worker_id: str, limit: int, settings: DeliverySettings)
     return ids
 
 
-def build_payload(delivery: Delivery, service: ServiceDefinition | None) -> FilingPayload:
+def build_payload(delivery: Delivery, service: ServiceDefinition | None, storage=None) -> FilingPayload:
     """Plain data for the adapter; nothing of the ORM leaks into ``chambers``."""
     filing = delivery.filing
+    attachments = tuple(
+        Attachment(filename=a.original_name, media_type=a.media_type, size=a.size, sha256=a.sha256,
+                   content=storage.read(a.storage_key) if storage is not None else b"", ref=str(a.id),
+                   field=a.field_name)
+        for a in filing.attachments
+    )
     return FilingPayload(
         delivery_id=delivery.id,
         reference=filing.reference,
@@ -113,7 +119,7 @@ def build_payload(delivery: Delivery, service: ServiceDefinition | None) -> Fili
         data=dict(filing.data),
         destination_role=delivery.role,
         destination=delivery.chamber.slug,
-        attachments=tuple[Attachment, ...](),
+        attachments=attachments,
     )
 
 
@@ -159,11 +165,11 @@ class _Target:
     options: dict
 
 
-def _prepare(delivery_id: uuid.UUID, catalog: dict[str, ServiceDefinition]) -> tuple[FilingPayload, _Target, int]:
+def _prepare(delivery_id: uuid.UUID, catalog: dict[str, ServiceDefinition], storage) -> tuple[FilingPayload, _Target, int]:
     delivery = db.session.get(Delivery, delivery_id)
     chamber = delivery.chamber
     target = _Target(chamber.id, chamber.slug, chamber.enabled, chamber.adapter_key, dict(chamber.options or {}))
-    payload = build_payload(delivery, catalog.get(delivery.filing.service_key))
+    payload = build_payload(delivery, catalog.get(delivery.filing.service_key), storage)
     return payload, target, delivery.filing_id
 
 
@@ -187,7 +193,7 @@ def deliver_one(
     target: _Target | None = None
     filing_id: int | None = None
     try:
-        payload, target, filing_id = _prepare(delivery_id, catalog)
+        payload, target, filing_id = _prepare(delivery_id, catalog, adapter_services.get("storage"))
     except Exception as exc:  # a row whose payload cannot be built must not block the others
         db.session.rollback()
         log.exception("cannot build the payload of delivery %s", delivery_id)

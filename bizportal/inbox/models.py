@@ -28,6 +28,8 @@ class InboxItem(db.Model):
     destination_role: Mapped[str] = mapped_column(String(16))
     company: Mapped[dict[str, Any]] = mapped_column(JSON)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the files received: [{ref, field, filename, media_type, size, sha256}]
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -21,3 +21,10 @@ def chamber_item(chamber_id: int, item_id: int) -> InboxItem | None:
     return db.session.scalar(
         select(InboxItem).where(InboxItem.id == item_id, InboxItem.chamber_id == chamber_id)
     )
+
+
+def attachment_by_ref(ref):
+    """The stored attachment a delivered inbox item refers to (callers check the item first)."""
+    from ..filings.models import Attachment
+
+    return db.session.get(Attachment, ref)

@@ -40,6 +40,8 @@ class DatabaseInboxStore:
                 destination_role=payload.destination_role,
                 company=dict(payload.company),
                 data=dict(payload.data),
+                attachments=[{"ref": a.ref, "field": a.field, "filename": a.filename, "media_type": a.media_type,
+                              "size": a.size, "sha256": a.sha256} for a in payload.attachments],
                 submitted_at=payload.submitted_at,
             )
             session.add(item)

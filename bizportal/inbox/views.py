@@ -1,6 +1,8 @@
 """The chamber staff workspace."""
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+import uuid
+
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -37,3 +39,21 @@ def detail(item_id: int):
         abort(404)
     service = catalog.get_service(item.service_key)
     return render_template("inbox/detail.html", item=item, service=service, locale=str(get_locale()))
+
+
+@bp.get("/staff/posteingang/<int:item_id>/anhang/<ref>")
+@roles_required("chamber_staff")
+def attachment(item_id: int, ref: str):
+    """A file of a filing delivered to this chamber; nothing else is reachable through this URL."""
+    from ..filings.views import attachment_response
+
+    item = queries.chamber_item(current_user.chamber_id, item_id)
+    if item is None or ref not in {a.get("ref") for a in item.attachments or []}:
+        abort(404)
+    try:
+        stored = queries.attachment_by_ref(uuid.UUID(ref))
+    except ValueError:
+        abort(404)
+    if stored is None:
+        abort(404)
+    return attachment_response(stored, current_app.extensions["bizportal"].storage)

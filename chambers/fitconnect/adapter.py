@@ -142,7 +142,7 @@ class FitConnectAdapter(Adapter):
         attachment_ids = [derived_uuid4(payload.delivery_id, f"attachment/{i}")
                           for i in range(len(payload.attachments))]
         metadata = build_metadata(payload, data, attachment_ids, opts["submission_schema_uri"])
-        pass
+        validate_metadata(metadata)
 
         api = SubmissionApi(opts)
         try:

@@ -73,8 +73,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_filing_event_filing_id'), ['filing_id'], unique=False)
 
 
+    with op.batch_alter_table('inbox_item', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('attachments', sa.JSON(), nullable=False, server_default='[]'))
+
 
 def downgrade():
+    with op.batch_alter_table('inbox_item', schema=None) as batch_op:
+        batch_op.drop_column('attachments')
+
     with op.batch_alter_table('filing_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_filing_event_filing_id'))
 

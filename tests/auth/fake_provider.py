@@ -78,7 +78,8 @@ class FakeProvider:
         self._server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         self.base = f"http://127.0.0.1:{self._server.server_port}"
         self.issuer = self.base
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="fake-oidc")
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True, name="fake-oidc")
 
     def start(self) -> "FakeProvider":
         self._thread.start()

@@ -76,7 +76,10 @@ def browser() -> Iterator:
 
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
+    """test-artifacts/screenshots/, emptied of the last run's pictures."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
     return SCREENSHOTS
 
 

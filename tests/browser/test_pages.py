@@ -32,7 +32,12 @@ from .conftest import NARROW
 SERVICE_KEYS = sorted(load_catalog())
 
 #: (page id, axe rule id or "reflow") -> why it is expected (template and owner).
-KNOWN_ISSUES: dict[tuple[str, str], str] = {}
+KNOWN_ISSUES: dict[tuple[str, str], str] = {
+    ("steering:", "reflow"): (
+        "templates/stats/dashboard.html: the table 'Anträge je Kammer und Behörde' (3 columns) is "
+        "wider than 320 px and not wrapped in <div class=\"kern-table-responsive\" tabindex=\"0\" "
+        "role=\"region\" aria-labelledby=…>, so the whole page scrolls sideways (WCAG 1.4.10)"),
+}
 
 
 # ---------- getting to the pages ---------------------------------------------------------------

@@ -1,0 +1,184 @@
+"""The ``email`` adapter: the filing as an e-mail (text, PDF, JSON, attachments) over SMTP."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import Any, NoReturn
+
+from ..base import (
+    Adapter,
+    DeliveryResult,
+    FilingPayload,
+    InvalidConfig,
+    OptionField,
+    PermanentFailure,
+    TemporaryFailure,
+)
+from ..webhook.httputil import excerpt
+from ..webhook.payload import check_attachments
+from .message import build_message, message_id
+
+__all__ = ["EmailAdapter"]
+
+
+def _address(name: str, value: str) -> str:
+    real, addr = parseaddr(value)
+    if "\r" in value or "\n" in value or not addr or addr.count("@") != 1 or addr.startswith("@") \
+            or addr.endswith("@"):
+        raise InvalidConfig(f"email: option '{name}' is not an e-mail address")
+    return value
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    return f"SMTP {code} {excerpt(text)}"
+
+
+class EmailAdapter(Adapter):
+    """Sends each filing as one e-mail to the chamber's address.
+
+    Receivers can drop duplicates by ``Message-ID`` (``<delivery_id@bizportal>``, the same on every
+    attempt): SMTP has no idempotency of its own, so a retry after a lost ``250`` reply to the
+    message data sends a second, identical message. Integrity and confidentiality in transit rest
+    on STARTTLS (on by default); end-to-end protection is the job of ``sign_or_encrypt``.
+    """
+
+    key = "email"
+    label = "E-Mail (SMTP)"
+    options_schema = (
+        OptionField("host", str, help="SMTP server (the portal's outgoing relay)"),
+        OptionField("port", int, required=False, default=587, help="SMTP port (587 submission, 25 relay)"),
+        OptionField("from_address", str, help="Sender address, e.g. antraege@portal.example"),
+        OptionField("to_address", str, help="The chamber's receiving address"),
+        OptionField("starttls", bool, required=False, default=True,
+                    help="Require STARTTLS before sending (refuse to send if the server lacks it)"),
+        OptionField("username", str, required=False, help="SMTP login (needs STARTTLS)"),
+        OptionField("password", str, required=False, secret=True, help="SMTP password"),
+        OptionField("timeout_seconds", int, required=False, default=30,
+                    help="Seconds to wait for each SMTP reply (1-120)"),
+    )
+
+    def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Validated options with defaults; ``InvalidConfig`` naming the bad option.
+
+        Beyond types: addresses must be single addresses without line breaks, port 1-65535,
+        timeout 1-120 s, username and password only together, and a login only with STARTTLS
+        (a password is never sent in clear text).
+        """
+        opts = self.validate_options(options)
+        _address("from_address", opts["from_address"])
+        _address("to_address", opts["to_address"])
+        if not 1 <= opts["port"] <= 65535:
+            raise InvalidConfig("email: option 'port' must be between 1 and 65535")
+        if not 1 <= opts["timeout_seconds"] <= 120:
+            raise InvalidConfig("email: option 'timeout_seconds' must be between 1 and 120")
+        if bool(opts["username"]) != bool(opts["password"]):
+            raise InvalidConfig("email: options 'username' and 'password' go together")
+        if opts["username"] and not opts["starttls"]:
+            raise InvalidConfig("email: a login needs 'starttls'; the password would travel in clear text")
+        return opts
+
+    def sign_or_encrypt(self, message: EmailMessage, options: Mapping[str, Any]) -> EmailMessage:
+        """Extension point for S/MIME or OpenPGP; returns ``message`` unchanged here.
+
+        A subclass may sign and/or encrypt (e.g. S/MIME ``multipart/signed`` and
+        ``application/pkcs7-mime`` with ``cryptography.hazmat.primitives.serialization.pkcs7``, or
+        PGP/MIME per RFC 3156) and return the new message. Contract: keep ``Message-ID``, ``From``,
+        ``To`` and ``Subject`` of the original (receivers deduplicate on ``Message-ID``); raise
+        ``InvalidConfig`` for missing keys or certificates and ``PermanentFailure`` if this filing
+        cannot be protected. Called once per attempt, after the message is built and before
+        connecting.
+        """
+        return message
+
+    def check_config(self, options: Mapping[str, Any] | None) -> None:
+        """Validate the options, then ping: connect, EHLO, STARTTLS and login as configured.
+
+        Sends no message. Raises ``InvalidConfig`` with the reason if any step fails.
+        """
+        opts = self.parse_options(options)
+        try:
+            smtp = self._connect(opts)
+        except (TemporaryFailure, PermanentFailure) as exc:
+            raise InvalidConfig(f"email: check failed: {exc}") from exc
+        _quit(smtp)
+
+    def deliver(self, payload: FilingPayload, options: Mapping[str, Any]) -> DeliveryResult:
+        """Build the message, pass it through ``sign_or_encrypt`` and send it once.
+
+        Returns ``DeliveryResult`` with ``receiver_ref`` = the Message-ID once the server accepted
+        the message. Raises ``TemporaryFailure`` for connection errors, timeouts and 4xx replies;
+        ``PermanentFailure`` for 5xx replies (e.g. 550 mailbox unknown, 552 too large) and
+        attachments that do not match their checksum; ``InvalidConfig`` for unusable options, a
+        server without STARTTLS when it is required, or a refused login.
+        """
+        opts = self.parse_options(options)
+        check_attachments(payload)
+        message = self.sign_or_encrypt(
+            build_message(payload, opts["from_address"], opts["to_address"]), opts)
+        smtp = self._connect(opts)
+        try:
+            smtp.send_message(message, from_addr=parseaddr(opts["from_address"])[1],
+                              to_addrs=[parseaddr(opts["to_address"])[1]])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            _raise_for(code, text, "recipient refused")
+        except smtplib.SMTPResponseException as exc:
+            _raise_for(exc.smtp_code, exc.smtp_error, "message refused")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryFailure(f"email: sending failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            _quit(smtp)
+        return DeliveryResult(receiver_ref=message_id(payload), detail=f"accepted by {opts['host']}")
+
+    def _connect(self, opts: Mapping[str, Any]) -> smtplib.SMTP:
+        """An SMTP session after EHLO, STARTTLS and login as configured (see ``deliver`` for errors)."""
+        try:
+            smtp = smtplib.SMTP(opts["host"], opts["port"], timeout=opts["timeout_seconds"])
+        except smtplib.SMTPConnectError as exc:
+            _raise_for(exc.smtp_code, exc.smtp_error, "server refused the connection")
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryFailure(f"email: cannot connect to {opts['host']}:{opts['port']}: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+        try:
+            smtp.ehlo()
+            if opts["starttls"]:
+                if not smtp.has_extn("starttls"):
+                    raise InvalidConfig(f"email: {opts['host']} does not offer STARTTLS; nothing was sent")
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if opts["username"]:
+                smtp.login(opts["username"], opts["password"])
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+            _quit(smtp)
+            raise InvalidConfig(f"email: login refused by {opts['host']}: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            _quit(smtp)
+            _raise_for(exc.smtp_code, exc.smtp_error, "session refused")
+        except InvalidConfig:
+            _quit(smtp)
+            raise
+        except (smtplib.SMTPException, OSError) as exc:
+            _quit(smtp)
+            raise TemporaryFailure(f"email: session with {opts['host']} failed: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+        return smtp
+
+
+def _raise_for(code: int, text: bytes | str, what: str) -> NoReturn:
+    """4xx (and anything unexpected) → ``TemporaryFailure``; 5xx → ``PermanentFailure``."""
+    message = f"email: {what}: {_reply(code, text)}"
+    if 500 <= code < 600:
+        raise PermanentFailure(message)
+    raise TemporaryFailure(message)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """End the session politely; a failing QUIT after an accepted message changes nothing."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
