@@ -184,3 +184,8 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
+
+
+def _catalog_links(html: str) -> list[str]:
+    """Service keys linked from a catalog page, in page order."""
+    return re.findall(r'href="/leistungen/([a-z0-9-]+)"', html)

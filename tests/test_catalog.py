@@ -93,3 +93,47 @@ def test_service_page_has_stable_url_and_documents(client):
 
 def test_unknown_service_is_404(client):
     assert client.get("/leistungen/gibt-es-nicht").status_code == 404
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("Gewerbe anmelden", "gewerbeanmeldung"),
+    ("gewerbeanmeldung", "gewerbeanmeldung"),
+    ("handwerk", "handwerksrolle-eintragung"),
+    ("Handwerksrolle", "handwerksrolle-eintragung"),
+    ("versicherung", "versicherungsvermittler-34d"),
+    ("Versicherungsmakler", "versicherungsvermittler-34d"),
+    ("insurance", "versicherungsvermittler-34d"),
+    ("register a business", "gewerbeanmeldung"),
+    ("GEWERBEANMELDUNG", "gewerbeanmeldung"),
+])
+def test_search_forgives_word_forms_case_and_language(client, query, expected):
+    from tests.conftest import _catalog_links
+
+    links = _catalog_links(client.get("/", query_string={"q": query}).get_data(as_text=True))
+    assert expected in links[:3], links
+
+
+def test_search_handles_umlauts_written_out():
+    from bizportal.catalog.search import CatalogIndex, query_terms
+
+    catalog = load_catalog()
+    assert query_terms("Gaststätte") == query_terms("Gaststaette")
+    results = CatalogIndex(list(catalog.values())).search("Handwerkskammer Bremen")
+    assert results  # "Handwerkskammer" occurs in bodies and summaries
+
+
+def test_search_without_match_says_so(client):
+    page = client.get("/", query_string={"q": "Raumfahrtgenehmigung"}).get_data(as_text=True)
+    assert "Keine Leistung passt" in page
+
+
+def test_filters_by_kind_and_body(client):
+    from tests.conftest import _catalog_links
+
+    permits = _catalog_links(client.get("/", query_string={"art": "permit"}).get_data(as_text=True))
+    assert "versicherungsvermittler-34d" in permits and "gewerbeanmeldung" not in permits
+    hwk = _catalog_links(client.get("/", query_string={"stelle": "HWK"}).get_data(as_text=True))
+    assert "handwerksrolle-eintragung" in hwk and "versicherungsvermittler-34d" not in hwk
+    assert "gewerbeanmeldung" in hwk  # its copy goes to the HWK for crafts businesses
+    bogus = _catalog_links(client.get("/", query_string={"art": "<script>"}).get_data(as_text=True))
+    assert len(bogus) == len(load_catalog())  # an unknown filter value is ignored

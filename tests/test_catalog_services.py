@@ -194,11 +194,17 @@ def test_gaststaettenerlaubnis_goes_to_the_local_office(catalog):
                "betriebsanschrift": HAMBURG, "betriebsart": "restaurant", "uebernahme": False,
                "juristische_person": True, "antragsteller": PERSON, "wohnanschrift": HAMBURG,
                "email": "anna@example.org", "telefon": "040 123456", "handelsregisternummer": "Hamburg HRB 123456",
-               "weitere_vertreter": [], "flaeche_gastraum": 120, "sitzplaetze": 60, "aussengastronomie": True,
+               "weitere_vertreter_vorhanden": True,
+               "weitere_vertreter": [{"family_name": "Petersen", "given_names": "Jens", "birth_date": "1979-11-03",
+                                      "birth_place": "Kiel", "nationality": "deutsch"}],
+               "flaeche_gastraum": 120, "sitzplaetze": 60, "aussengastronomie": True,
                "musik_veranstaltungen": False, "eroeffnung": "2025-10-01"}
     service = catalog["gaststaettenerlaubnis"]
     assert service.destinations(answers) == [("GEWERBEAMT", "primary")]
-    assert "vertretung" in [s.key for s in service.visible_steps(answers)]
+    assert [s.key for s in service.visible_steps(answers)] == [
+        "betrieb", "personen", "vertretung", "weitere_vertretung", "raeume", "unterlagen"]
+    sole_trader = {**answers, "juristische_person": False, "weitere_vertreter_vorhanden": None}
+    assert [s.key for s in service.visible_steps(sole_trader)] == ["betrieb", "personen", "raeume", "unterlagen"]
 
 
 def test_bewachungserlaubnis_goes_to_the_local_office(catalog):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from .models import ServiceDefinition
+from .search import CatalogIndex
 
 
 def catalog() -> dict[str, ServiceDefinition]:
@@ -17,3 +18,17 @@ def get_service(key: str) -> ServiceDefinition | None:
 
 def list_services(locale: str) -> list[ServiceDefinition]:
     return sorted(catalog().values(), key=lambda s: s.title.get(locale).lower())
+
+
+def find_services(locale: str, query: str = "", kind: str = "", body: str = "", event: str = "") -> list[ServiceDefinition]:
+    """Search and filter the catalog; without a query the list is alphabetical."""
+    services = list_services(locale)
+    if query.strip():
+        services = CatalogIndex(services).search(query)
+    if kind:
+        services = [s for s in services if s.kind == kind]
+    if body:
+        services = [s for s in services if body in s.body_kinds]
+    if event:
+        services = [s for s in services if event in s.life_events]
+    return services

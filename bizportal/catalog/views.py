@@ -1,10 +1,11 @@
-"""The public service catalog."""
+"""The public service catalog: search, filters and one stable page per service."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 from flask_babel import get_locale
 
 from ..auth.access import public
 from . import queries
+from .models import DESTINATION_KINDS, LIFE_EVENTS, SERVICE_KINDS
 
 bp = Blueprint("catalog", __name__)
 
@@ -13,7 +14,17 @@ bp = Blueprint("catalog", __name__)
 @public
 def index():
     locale = str(get_locale())
-    return render_template("catalog/index.html", services=queries.list_services(locale), locale=locale)
+    query = request.args.get("q", "")[:200]
+    kind = request.args.get("art", "")
+    body = request.args.get("stelle", "")
+    event = request.args.get("anlass", "")
+    kind = kind if kind in SERVICE_KINDS else ""
+    body = body if body in DESTINATION_KINDS else ""
+    event = event if event in LIFE_EVENTS else ""
+    services = queries.find_services(locale, query, kind, body, event)
+    return render_template("catalog/index.html", services=services, locale=locale, query=query, kind=kind,
+                           body=body, event=event, filtered=bool(query or kind or body or event),
+                           total=len(queries.catalog()))
 
 
 @bp.get("/leistungen/<key>")

@@ -40,3 +40,23 @@ def filing_received(filing: Filing, service: ServiceDefinition | None) -> bool:
         log.exception("acknowledgement mail for %s could not be sent", filing.reference)
         return False
     return True
+
+
+def status_changed(filing: Filing, kind: str, detail: str | None, chamber_name: str) -> bool:
+    """Tell the company that a chamber asked for information or decided; other steps show on the page."""
+    if kind not in ("information_requested", "accepted", "rejected") or not filing.person.email:
+        return False
+    what = {"information_requested": "bittet um weitere Angaben", "accepted": "hat Ihren Antrag bewilligt",
+            "rejected": "hat Ihren Antrag abgelehnt"}[kind]
+    body = (
+        f"Guten Tag,\n\n{chamber_name} {what} (Aktenzeichen {filing.reference}).\n\n"
+        + (f"Nachricht: {detail}\n\n" if detail else "")
+        + f"Stand und Verlauf: {url_for('filings.detail', reference=filing.reference, _external=True)}\n\n"
+        "Ihr Unternehmensportal\n"
+    )
+    try:
+        mail.send(mail.build_message(filing.person.email, f"Neuer Stand zu {filing.reference}", body))
+    except Exception:
+        log.exception("status mail for %s could not be sent", filing.reference)
+        return False
+    return True

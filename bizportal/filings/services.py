@@ -326,3 +326,48 @@ __all__ = [
     "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
     "SubmitOutcome", "UploadRefused",
 ]
+
+
+# --- events from the receiving chamber ----------------------------------------------------------
+
+CHAMBER_EVENTS = (FilingStatus.RECEIVED, FilingStatus.IN_PROGRESS, FilingStatus.INFORMATION_REQUESTED,
+                  FilingStatus.ACCEPTED, FilingStatus.REJECTED)
+#: events that only the primary destination may report (a copy recipient does not decide)
+PRIMARY_ONLY = (FilingStatus.IN_PROGRESS, FilingStatus.INFORMATION_REQUESTED, FilingStatus.ACCEPTED,
+                FilingStatus.REJECTED)
+
+
+class EventRefused(Exception):
+    """The event does not fit the filing (closed, wrong destination role, missing reason)."""
+
+
+def apply_chamber_event(delivery_id: uuid.UUID, kind: str, detail: str | None = None,
+                        occurred_at=None) -> Filing:
+    """Record a receiver's status event on the filing's timeline and status. Commits.
+
+    Used by the staff inbox and by adapters' status channels (callbacks, polling). A decision
+    (accepted/rejected) also closes the delivery. Raises ``EventRefused`` for an unknown kind, an
+    event on a closed filing, a copy recipient reporting a decision, or a rejection or request
+    for information without a reason.
+    """
+    if kind not in CHAMBER_EVENTS:
+        raise EventRefused(f"unknown event {kind!r}")
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise EventRefused("unknown delivery")
+    filing = db.session.execute(select(Filing).where(Filing.id == delivery.filing_id).with_for_update()).scalar_one()
+    if filing.status in FilingStatus.CLOSED:
+        raise EventRefused(f"filing {filing.reference} is closed ({filing.status})")
+    if kind in PRIMARY_ONLY and delivery.role != "primary":
+        raise EventRefused("a copy recipient cannot report this event")
+    detail = (detail or "").strip()[:2000] or None
+    if kind in (FilingStatus.REJECTED, FilingStatus.INFORMATION_REQUESTED) and not detail:
+        raise EventRefused("a reason is required")
+    db.session.add(FilingEvent(filing_id=filing.id, kind=kind, chamber_id=delivery.chamber_id,
+                               occurred_at=occurred_at or utcnow(), detail=detail))
+    if delivery.role == "primary":
+        filing.status = kind
+    if kind in FilingStatus.DECIDED:
+        delivery.state = kind  # DeliveryState.ACCEPTED / REJECTED share the names
+    db.session.commit()
+    return filing

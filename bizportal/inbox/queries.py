@@ -28,3 +28,25 @@ def attachment_by_ref(ref):
     from ..filings.models import Attachment
 
     return db.session.get(Attachment, ref)
+
+
+def filing_of(item: InboxItem):
+    """The portal's filing behind an inbox item (for its current status and timeline)."""
+    from ..delivery.models import Delivery
+    from ..filings.models import Filing
+
+    return db.session.scalar(select(Filing).join(Delivery, Delivery.filing_id == Filing.id)
+                             .where(Delivery.id == item.delivery_id))
+
+
+def statuses(items: list[InboxItem]) -> dict[int, str]:
+    """Current filing status per inbox item id."""
+    from ..delivery.models import Delivery
+    from ..filings.models import Filing
+
+    if not items:
+        return {}
+    by_delivery = {item.delivery_id: item.id for item in items}
+    rows = db.session.execute(select(Delivery.id, Filing.status).join(Filing, Filing.id == Delivery.filing_id)
+                              .where(Delivery.id.in_(list(by_delivery))))
+    return {by_delivery[d]: st for d, st in rows}

@@ -2,13 +2,17 @@
 
 import uuid
 
-from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import get_locale
 from flask_login import current_user
 
 from ..auth.access import roles_required
 from ..catalog import queries as catalog
+from ..filings import notifications
+from ..filings import services as filing_services
 from . import queries
+from .forms import StatusForm
 
 bp = Blueprint("inbox", __name__)
 
@@ -28,17 +32,35 @@ def staff_home():
 @roles_required("chamber_staff")
 def index():
     items = queries.chamber_items(current_user.chamber_id)
-    return render_template("inbox/index.html", items=items, chamber=current_user.chamber)
+    return render_template("inbox/index.html", items=items, chamber=current_user.chamber,
+                           statuses=queries.statuses(items))
 
 
-@bp.get("/staff/posteingang/<int:item_id>")
+@bp.route("/staff/posteingang/<int:item_id>", methods=["GET", "POST"])
 @roles_required("chamber_staff")
 def detail(item_id: int):
     item = queries.chamber_item(current_user.chamber_id, item_id)
     if item is None:
         abort(404)
     service = catalog.get_service(item.service_key)
-    return render_template("inbox/detail.html", item=item, service=service, locale=str(get_locale()))
+    filing = queries.filing_of(item)
+    form = StatusForm()
+    if item.destination_role != "primary":
+        form.kind.choices = [c for c in form.kind.choices if c[0] == "received"]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            updated = filing_services.apply_chamber_event(item.delivery_id, form.kind.data, form.detail.data)
+        except filing_services.EventRefused:
+            flash(_("Dieser Stand kann für diesen Antrag nicht gesetzt werden."), "warning")
+        else:
+            notifications.status_changed(updated, form.kind.data, form.detail.data, current_user.chamber.name)
+            flash(_("Der Stand wurde gespeichert und dem Unternehmen angezeigt."), "success")
+            return redirect(url_for("inbox.detail", item_id=item.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("inbox/detail.html", item=item, service=service, filing=filing, form=form,
+                           locale=str(get_locale())), status
 
 
 @bp.get("/staff/posteingang/<int:item_id>/anhang/<ref>")

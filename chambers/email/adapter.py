@@ -27,8 +27,14 @@ __all__ = ["EmailAdapter"]
 
 def _address(name: str, value: str) -> str:
     real, addr = parseaddr(value)
-    if "\r" in value or "\n" in value or not addr or addr.count("@") != 1 or addr.startswith("@") \
-            or addr.endswith("@"):
+    if (
+        "\r" in value
+        or "\n" in value
+        or not addr
+        or addr.count("@") != 1
+        or addr.startswith("@")
+        or addr.endswith("@")
+    ):
         raise InvalidConfig(f"email: option '{name}' is not an e-mail address")
     return value
 
@@ -50,15 +56,27 @@ class EmailAdapter(Adapter):
     label = "E-Mail (SMTP)"
     options_schema = (
         OptionField("host", str, help="SMTP server (the portal's outgoing relay)"),
-        OptionField("port", int, required=False, default=587, help="SMTP port (587 submission, 25 relay)"),
+        OptionField(
+            "port", int, required=False, default=587, help="SMTP port (587 submission, 25 relay)"
+        ),
         OptionField("from_address", str, help="Sender address, e.g. antraege@portal.example"),
         OptionField("to_address", str, help="The chamber's receiving address"),
-        OptionField("starttls", bool, required=False, default=True,
-                    help="Require STARTTLS before sending (refuse to send if the server lacks it)"),
+        OptionField(
+            "starttls",
+            bool,
+            required=False,
+            default=True,
+            help="Require STARTTLS before sending (refuse to send if the server lacks it)",
+        ),
         OptionField("username", str, required=False, help="SMTP login (needs STARTTLS)"),
         OptionField("password", str, required=False, secret=True, help="SMTP password"),
-        OptionField("timeout_seconds", int, required=False, default=30,
-                    help="Seconds to wait for each SMTP reply (1-120)"),
+        OptionField(
+            "timeout_seconds",
+            int,
+            required=False,
+            default=30,
+            help="Seconds to wait for each SMTP reply (1-120)",
+        ),
     )
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -78,7 +96,9 @@ class EmailAdapter(Adapter):
         if bool(opts["username"]) != bool(opts["password"]):
             raise InvalidConfig("email: options 'username' and 'password' go together")
         if opts["username"] and not opts["starttls"]:
-            raise InvalidConfig("email: a login needs 'starttls'; the password would travel in clear text")
+            raise InvalidConfig(
+                "email: a login needs 'starttls'; the password would travel in clear text"
+            )
         return opts
 
     def sign_or_encrypt(self, message: EmailMessage, options: Mapping[str, Any]) -> EmailMessage:
@@ -118,11 +138,15 @@ class EmailAdapter(Adapter):
         opts = self.parse_options(options)
         check_attachments(payload)
         message = self.sign_or_encrypt(
-            build_message(payload, opts["from_address"], opts["to_address"]), opts)
+            build_message(payload, opts["from_address"], opts["to_address"]), opts
+        )
         smtp = self._connect(opts)
         try:
-            smtp.send_message(message, from_addr=parseaddr(opts["from_address"])[1],
-                              to_addrs=[parseaddr(opts["to_address"])[1]])
+            smtp.send_message(
+                message,
+                from_addr=parseaddr(opts["from_address"])[1],
+                to_addrs=[parseaddr(opts["to_address"])[1]],
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             _raise_for(code, text, "recipient refused")
@@ -132,22 +156,28 @@ class EmailAdapter(Adapter):
             raise TemporaryFailure(f"email: sending failed: {type(exc).__name__}: {exc}") from exc
         finally:
             _quit(smtp)
-        return DeliveryResult(receiver_ref=message_id(payload), detail=f"accepted by {opts['host']}")
+        return DeliveryResult(
+            receiver_ref=message_id(payload), detail=f"accepted by {opts['host']}"
+        )
 
     def _connect(self, opts: Mapping[str, Any]) -> smtplib.SMTP:
-        """An SMTP session after EHLO, STARTTLS and login as configured (see ``deliver`` for errors)."""
+        """SMTP session after EHLO, STARTTLS and login as configured (errors: see ``deliver``)."""
         try:
             smtp = smtplib.SMTP(opts["host"], opts["port"], timeout=opts["timeout_seconds"])
         except smtplib.SMTPConnectError as exc:
             _raise_for(exc.smtp_code, exc.smtp_error, "server refused the connection")
         except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryFailure(f"email: cannot connect to {opts['host']}:{opts['port']}: "
-                                   f"{type(exc).__name__}: {exc}") from exc
+            raise TemporaryFailure(
+                f"email: cannot connect to {opts['host']}:{opts['port']}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         try:
             smtp.ehlo()
             if opts["starttls"]:
                 if not smtp.has_extn("starttls"):
-                    raise InvalidConfig(f"email: {opts['host']} does not offer STARTTLS; nothing was sent")
+                    raise InvalidConfig(
+                        f"email: {opts['host']} does not offer STARTTLS; nothing was sent"
+                    )
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if opts["username"]:
@@ -163,8 +193,9 @@ class EmailAdapter(Adapter):
             raise
         except (smtplib.SMTPException, OSError) as exc:
             _quit(smtp)
-            raise TemporaryFailure(f"email: session with {opts['host']} failed: "
-                                   f"{type(exc).__name__}: {exc}") from exc
+            raise TemporaryFailure(
+                f"email: session with {opts['host']} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         return smtp
 
 

@@ -1,4 +1,4 @@
-"""The e-mail for one delivery: text for people, PDF, ``filing.json`` and the filing's attachments."""
+"""The e-mail for one delivery: text for people, PDF, ``filing.json`` and the attachments."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def pdf_filename(payload: FilingPayload) -> str:
 def _text(payload: FilingPayload) -> str:
     company = payload.company
     where = " ".join(str(company.get(k) or "") for k in ("postcode", "city")).strip()
-    who = ", ".join(p for p in (str(company.get("name") or ""), str(company.get("street") or ""), where) if p)
+    who = ", ".join(
+        p for p in (str(company.get("name") or ""), str(company.get("street") or ""), where) if p
+    )
     lines = [
         "Guten Tag,",
         "",
@@ -58,8 +60,9 @@ def _text(payload: FilingPayload) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_message(payload: FilingPayload, from_address: str, to_address: str,
-                  now: datetime | None = None) -> EmailMessage:
+def build_message(
+    payload: FilingPayload, from_address: str, to_address: str, now: datetime | None = None
+) -> EmailMessage:
     """The complete message (multipart/mixed), not yet signed or encrypted.
 
     Parts in order: text/plain summary, the PDF, ``filing.json`` (``payload_to_dict`` without
@@ -81,14 +84,20 @@ def build_message(payload: FilingPayload, from_address: str, to_address: str,
     msg["X-Bizportal-Delivery-Id"] = str(payload.delivery_id)
     msg["X-Bizportal-Reference"] = payload.reference
     msg.set_content(_text(payload), subtype="plain", charset="utf-8")
-    msg.add_attachment(render_pdf(payload), maintype="application", subtype="pdf",
-                       filename=pdf_filename(payload))
-    msg.add_attachment(to_json_bytes(payload_to_dict(payload, include_content=False)),
-                       maintype="application", subtype="json", filename="filing.json")
+    msg.add_attachment(
+        render_pdf(payload), maintype="application", subtype="pdf", filename=pdf_filename(payload)
+    )
+    msg.add_attachment(
+        to_json_bytes(payload_to_dict(payload, include_content=False)),
+        maintype="application",
+        subtype="json",
+        filename="filing.json",
+    )
     for att in payload.attachments:
         maintype, subtype, params = _media_type(att.media_type)
-        msg.add_attachment(att.content, maintype=maintype, subtype=subtype, filename=att.filename,
-                           params=params)
+        msg.add_attachment(
+            att.content, maintype=maintype, subtype=subtype, filename=att.filename, params=params
+        )
     return msg
 
 

@@ -22,8 +22,9 @@ from .render import company_rows, flatten, human_size, local_time, role_note
 __all__ = ["render_pdf", "bundled_font"]
 
 FAMILY = "SourceSans"
-_FALLBACK_MAP = str.maketrans({"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "→": "->",
-                               "›": ">", "✓": "x"})
+_FALLBACK_MAP = str.maketrans(
+    {"ı": "i", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "→": "->", "›": ">", "✓": "x"}
+)
 
 
 def bundled_font() -> tuple[str, str] | None:
@@ -46,7 +47,9 @@ def _cp1252(text: str) -> str:
             ch.encode("cp1252")
             out.append(ch)
         except UnicodeEncodeError:
-            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+            base = "".join(
+                c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+            )
             out.append(base if base and all(_encodable(c) for c in base) else "?")
     return "".join(out)
 
@@ -107,13 +110,16 @@ def render_pdf(payload: FilingPayload) -> bytes:
     _table(pdf, family, head, txt)
     _section(pdf, family, "Unternehmen", company_rows(payload.company), txt)
     _section(pdf, family, "Angaben", list(flatten(payload.data)), txt)
-    attachments = [(a.filename, f"{a.media_type}, {human_size(a.size)}") for a in payload.attachments]
+    attachments = [
+        (a.filename, f"{a.media_type}, {human_size(a.size)}") for a in payload.attachments
+    ]
     _section(pdf, family, "Anlagen", attachments or [("—", "keine Anlagen")], txt)
     return bytes(pdf.output())
 
 
-def _section(pdf: FPDF, family: str, title: str, rows: Sequence[tuple[str, str]],
-             txt: Callable[[str], str]) -> None:
+def _section(
+    pdf: FPDF, family: str, title: str, rows: Sequence[tuple[str, str]], txt: Callable[[str], str]
+) -> None:
     pdf.ln(4)
     pdf.set_font(family, "B", 12)
     pdf.cell(0, 8, txt(title), new_x="LMARGIN", new_y="NEXT")
@@ -121,9 +127,16 @@ def _section(pdf: FPDF, family: str, title: str, rows: Sequence[tuple[str, str]]
     _table(pdf, family, rows, txt)
 
 
-def _table(pdf: FPDF, family: str, rows: Sequence[tuple[str, str]], txt: Callable[[str], str]) -> None:
-    with pdf.table(col_widths=(38, 62), text_align="LEFT", first_row_as_headings=False,
-                   line_height=5.5, padding=1.2) as table:
+def _table(
+    pdf: FPDF, family: str, rows: Sequence[tuple[str, str]], txt: Callable[[str], str]
+) -> None:
+    with pdf.table(
+        col_widths=(38, 62),
+        text_align="LEFT",
+        first_row_as_headings=False,
+        line_height=5.5,
+        padding=1.2,
+    ) as table:
         for label, value in rows:
             row = table.row()
             row.cell(txt(label))

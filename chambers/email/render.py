@@ -11,8 +11,13 @@ from ..base import FilingPayload
 __all__ = ["COMPANY_LABELS", "local_time", "flatten", "company_rows", "human_size", "role_note"]
 
 COMPANY_LABELS = {
-    "name": "Name", "legal_form": "Rechtsform", "street": "Straße", "postcode": "PLZ",
-    "city": "Ort", "tax_number": "Steuernummer", "register_number": "Registernummer",
+    "name": "Name",
+    "legal_form": "Rechtsform",
+    "street": "Straße",
+    "postcode": "PLZ",
+    "city": "Ort",
+    "tax_number": "Steuernummer",
+    "register_number": "Registernummer",
     "vat_id": "USt-IdNr.",
 }
 

@@ -33,6 +33,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from joserfc.jwk import RSAKey
+
 from ..base import (
     Adapter,
     ChamberEvent,
@@ -41,6 +43,7 @@ from ..base import (
     InvalidConfig,
     OptionField,
     PermanentFailure,
+    TemporaryFailure,
 )
 from ..webhook.httputil import check_url
 from ..webhook.payload import check_attachments, payload_to_dict, to_json_bytes
@@ -61,21 +64,43 @@ class FitConnectAdapter(Adapter):
     key = "fitconnect"
     label = "FIT-Connect"
     options_schema = (
-        OptionField("submission_api_url", str, help="Base URL of the Submission API, including /v1"),
+        OptionField(
+            "submission_api_url", str, help="Base URL of the Submission API, including /v1"
+        ),
         OptionField("token_url", str, help="OAuth2 token endpoint of the FIT-Connect auth server"),
         OptionField("client_id", str, help="Sender client id"),
         OptionField("client_secret", str, secret=True, help="Sender client secret"),
         OptionField("destination_id", str, help="Destination (Zustellpunkt) UUID of the chamber"),
-        OptionField("event_signing_jwks", str,
-                    help="JWKS (JSON) with the keys that sign event-log entries: the delivery "
-                         "service's keys and the destination's signature key"),
-        OptionField("submission_schema_uri", str, required=False, default=DEFAULT_SCHEMA_URI,
-                    help="Schema URI of the JSON data, as the destination lists it"),
-        OptionField("scope", str, required=False, help="OAuth2 scope, if the auth server wants one"),
-        OptionField("timeout_seconds", int, required=False, default=30,
-                    help="Seconds to wait for each request (1-120)"),
-        OptionField("allow_insecure_http", bool, required=False, default=False,
-                    help="Allow plain http URLs (only for tests)"),
+        OptionField(
+            "event_signing_jwks",
+            str,
+            help="JWKS (JSON) with the keys that sign event-log entries: the delivery "
+            "service's keys and the destination's signature key",
+        ),
+        OptionField(
+            "submission_schema_uri",
+            str,
+            required=False,
+            default=DEFAULT_SCHEMA_URI,
+            help="Schema URI of the JSON data, as the destination lists it",
+        ),
+        OptionField(
+            "scope", str, required=False, help="OAuth2 scope, if the auth server wants one"
+        ),
+        OptionField(
+            "timeout_seconds",
+            int,
+            required=False,
+            default=30,
+            help="Seconds to wait for each request (1-120)",
+        ),
+        OptionField(
+            "allow_insecure_http",
+            bool,
+            required=False,
+            default=False,
+            help="Allow plain http URLs (only for tests)",
+        ),
     )
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -107,20 +132,22 @@ class FitConnectAdapter(Adapter):
         try:
             api.authenticate()
             self._destination_key(api, opts)
-        except InvalidConfig:
-            raise
-        except Exception as exc:  # TemporaryFailure / PermanentFailure: report to the admin
+        except (TemporaryFailure, PermanentFailure) as exc:  # report to the admin as config
             raise InvalidConfig(f"fitconnect: check failed: {exc}") from exc
         finally:
             api.close()
 
-    def _destination_key(self, api: SubmissionApi, opts: Mapping[str, Any]) -> tuple[Any, str]:
+    def _destination_key(self, api: SubmissionApi, opts: Mapping[str, Any]) -> tuple[RSAKey, str]:
         dest_id = opts["destination_id"]
         destination = api.get_json(f"/destinations/{dest_id}", what="destination")
-        if not isinstance(destination, dict) or not isinstance(destination.get("encryptionKid"), str):
+        if not isinstance(destination, dict) or not isinstance(
+            destination.get("encryptionKid"), str
+        ):
             raise InvalidConfig("fitconnect: destination has no encryptionKid")
         if destination.get("status", "active") != "active":
-            raise InvalidConfig(f"fitconnect: destination is {destination.get('status')}, not active")
+            raise InvalidConfig(
+                f"fitconnect: destination is {destination.get('status')}, not active"
+            )
         kid = destination["encryptionKid"]
         jwk = api.get_json(f"/destinations/{dest_id}/keys/{kid}", what="destination key")
         return destination_key(jwk, kid), kid
@@ -137,10 +164,16 @@ class FitConnectAdapter(Adapter):
         """
         opts = self.parse_options(options)
         check_attachments(payload)
-        data = to_json_bytes({"$schema": opts["submission_schema_uri"],
-                              **payload_to_dict(payload, include_content=False)})
-        attachment_ids = [derived_uuid4(payload.delivery_id, f"attachment/{i}")
-                          for i in range(len(payload.attachments))]
+        data = to_json_bytes(
+            {
+                "$schema": opts["submission_schema_uri"],
+                **payload_to_dict(payload, include_content=False),
+            }
+        )
+        attachment_ids = [
+            derived_uuid4(payload.delivery_id, f"attachment/{i}")
+            for i in range(len(payload.attachments))
+        ]
         metadata = build_metadata(payload, data, attachment_ids, opts["submission_schema_uri"])
         validate_metadata(metadata)
 
@@ -151,29 +184,50 @@ class FitConnectAdapter(Adapter):
             submission_id, case_id, replayed = self._create(api, opts, payload, attachment_ids)
             ref = f"case:{case_id}/submission:{submission_id}"
             if replayed and self._already_submitted(api, opts, submission_id, case_id):
-                return DeliveryResult(receiver_ref=ref, detail="already submitted (earlier attempt)")
+                return DeliveryResult(
+                    receiver_ref=ref, detail="already submitted (earlier attempt)"
+                )
             for att, att_id in zip(payload.attachments, attachment_ids, strict=True):
-                api.call("PUT", f"/submissions/{submission_id}/attachments/{att_id}", (200, 204),
-                         what=f"attachment upload {att.filename!r}",
-                         data=encrypt(key, kid, att.content).encode("ascii"),
-                         headers={"Content-Type": "application/jose"})
-            body = {"encryptedMetadata": encrypt(key, kid, to_json_bytes(metadata)),
-                    "encryptedData": encrypt(key, kid, data)}
-            response = api.call("PUT", f"/submissions/{submission_id}", (200, 202),
-                                what="submit", **api.json_body(body))
+                api.call(
+                    "PUT",
+                    f"/submissions/{submission_id}/attachments/{att_id}",
+                    (200, 204),
+                    what=f"attachment upload {att.filename!r}",
+                    data=encrypt(key, kid, att.content).encode("ascii"),
+                    headers={"Content-Type": "application/jose"},
+                )
+            body = {
+                "encryptedMetadata": encrypt(key, kid, to_json_bytes(metadata)),
+                "encryptedData": encrypt(key, kid, data),
+            }
+            response = api.call(
+                "PUT",
+                f"/submissions/{submission_id}",
+                (200, 202),
+                what="submit",
+                **api.json_body(body),
+            )
         finally:
             api.close()
         if response.status_code == 409:
             return DeliveryResult(receiver_ref=ref, detail="already submitted (HTTP 409)")
         return DeliveryResult(receiver_ref=ref, detail="submitted to FIT-Connect")
 
-    def _create(self, api: SubmissionApi, opts: Mapping[str, Any], payload: FilingPayload,
-                attachment_ids: list[str]) -> tuple[str, str, bool]:
-        """POST /submissions; returns (submissionId, caseId, whether the server replayed an earlier one)."""
+    def _create(
+        self,
+        api: SubmissionApi,
+        opts: Mapping[str, Any],
+        payload: FilingPayload,
+        attachment_ids: list[str],
+    ) -> tuple[str, str, bool]:
+        """POST /submissions → (submissionId, caseId, whether the server replayed an old one)."""
         request = {
             "destinationId": opts["destination_id"],
             "announcedAttachments": attachment_ids,
-            "serviceType": {"identifier": service_identifier(payload), "name": payload.service_title},
+            "serviceType": {
+                "identifier": service_identifier(payload),
+                "name": payload.service_title,
+            },
         }
         kwargs = api.json_body(request)
         kwargs["headers"]["Idempotency-Key"] = str(payload.delivery_id)
@@ -185,17 +239,21 @@ class FitConnectAdapter(Adapter):
             submission_id = str(uuid.UUID(doc["submissionId"]))
             case_id = str(uuid.UUID(doc["caseId"]))
         except (ValueError, KeyError, TypeError):
-            raise PermanentFailure("fitconnect: create submission: answer lacks submissionId/caseId") from None
+            raise PermanentFailure(
+                "fitconnect: create submission: answer lacks submissionId/caseId"
+            ) from None
         return submission_id, case_id, response.status_code == 200
 
-    def _already_submitted(self, api: SubmissionApi, opts: Mapping[str, Any],
-                           submission_id: str, case_id: str) -> bool:
+    def _already_submitted(
+        self, api: SubmissionApi, opts: Mapping[str, Any], submission_id: str, case_id: str
+    ) -> bool:
         events = self._events(api, opts, submission_id, case_id)
         done = {k for k in EVENT_KINDS.values() if k and k != "notified"}
         return any(e.kind in done for e in events)
 
-    def _events(self, api: SubmissionApi, opts: Mapping[str, Any],
-                submission_id: str, case_id: str) -> list[ChamberEvent]:
+    def _events(
+        self, api: SubmissionApi, opts: Mapping[str, Any], submission_id: str, case_id: str
+    ) -> list[ChamberEvent]:
         doc = api.get_json(f"/cases/{case_id}/events", what="event log")
         tokens = doc.get("eventLog") if isinstance(doc, dict) else None
         if not isinstance(tokens, list):
@@ -213,7 +271,9 @@ class FitConnectAdapter(Adapter):
         """
         match = _REF_RE.fullmatch(receiver_ref or "")
         if match is None:
-            raise PermanentFailure(f"fitconnect: receiver_ref {receiver_ref!r} is not case:<id>/submission:<id>")
+            raise PermanentFailure(
+                f"fitconnect: receiver_ref {receiver_ref!r} is not case:<id>/submission:<id>"
+            )
         case_id, submission_id = match.group(1).lower(), match.group(2).lower()
         opts = self.parse_options(options)
         api = SubmissionApi(opts)

@@ -29,7 +29,9 @@ def _problem(response: requests.Response) -> str:
     except ValueError:
         return excerpt(response.text)
     if isinstance(doc, dict):
-        parts = [str(doc[k]) for k in ("title", "detail", "error", "error_description") if doc.get(k)]
+        parts = [
+            str(doc[k]) for k in ("title", "detail", "error", "error_description") if doc.get(k)
+        ]
         if parts:
             return excerpt(": ".join(parts))
     return excerpt(response.text)
@@ -50,30 +52,43 @@ class SubmissionApi:
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
-            return self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+            return self.session.request(
+                method, url, timeout=self.timeout, allow_redirects=False, **kwargs
+            )
         except requests.Timeout as exc:
-            raise TemporaryFailure(f"fitconnect: {method} {url}: no answer within {self.timeout} s") from exc
+            raise TemporaryFailure(
+                f"fitconnect: {method} {url}: no answer within {self.timeout} s"
+            ) from exc
         except requests.RequestException as exc:
-            raise TemporaryFailure(f"fitconnect: {method} {url}: connection failed: "
-                                   f"{type(exc).__name__}") from exc
+            raise TemporaryFailure(
+                f"fitconnect: {method} {url}: connection failed: {type(exc).__name__}"
+            ) from exc
 
     def authenticate(self) -> None:
-        """OAuth2 client credentials against ``token_url``; keeps the bearer token for later calls."""
-        form = {"grant_type": "client_credentials", "client_id": self.opts["client_id"],
-                "client_secret": self.opts["client_secret"]}
+        """OAuth2 client credentials at ``token_url``; keeps the bearer token for the session."""
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.opts["client_id"],
+            "client_secret": self.opts["client_secret"],
+        }
         if self.opts.get("scope"):
             form["scope"] = self.opts["scope"]
-        response = self._send("POST", self.opts["token_url"], data=form,
-                              headers={"Accept": "application/json"})
+        response = self._send(
+            "POST", self.opts["token_url"], data=form, headers={"Accept": "application/json"}
+        )
         if response.status_code in (400, 401, 403):
-            raise InvalidConfig(f"fitconnect: token endpoint refused the client credentials "
-                                f"(HTTP {response.status_code}: {_problem(response)})")
+            raise InvalidConfig(
+                f"fitconnect: token endpoint refused the client credentials "
+                f"(HTTP {response.status_code}: {_problem(response)})"
+            )
         if response.status_code != 200:
             self.fail(response, "token request")
         try:
             token = response.json()["access_token"]
         except (ValueError, KeyError, TypeError):
-            raise TemporaryFailure("fitconnect: token endpoint answered without an access_token") from None
+            raise TemporaryFailure(
+                "fitconnect: token endpoint answered without an access_token"
+            ) from None
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def call(
@@ -85,7 +100,7 @@ class SubmissionApi:
         what: str,
         **kwargs: Any,
     ) -> requests.Response:
-        """Send ``method path``; return the response if its status is ``expected`` or 409, else raise."""
+        """Send ``method path``; return the response if its status is ``expected`` or 409."""
         response = self._send(method, self.base + path, **kwargs)
         if response.status_code in set(expected) | {409}:
             return response
@@ -114,5 +129,7 @@ class SubmissionApi:
     @staticmethod
     def json_body(doc: Any) -> dict[str, Any]:
         """Keyword arguments that send ``doc`` as a JSON body."""
-        return {"data": json.dumps(doc).encode("utf-8"),
-                "headers": {"Content-Type": "application/json", "Accept": "application/json"}}
+        return {
+            "data": json.dumps(doc).encode("utf-8"),
+            "headers": {"Content-Type": "application/json", "Accept": "application/json"},
+        }

@@ -49,12 +49,14 @@ def destination_key(jwk: Mapping[str, Any], kid: str) -> RSAKey:
         raise InvalidConfig(f"fitconnect: destination key cannot be read: {exc}") from exc
     bits = key.raw_value.key_size
     if bits < MIN_RSA_BITS:
-        raise InvalidConfig(f"fitconnect: destination key has {bits} bit, FIT-Connect needs {MIN_RSA_BITS}")
+        raise InvalidConfig(
+            f"fitconnect: destination key has {bits} bit, FIT-Connect needs {MIN_RSA_BITS}"
+        )
     return key
 
 
 def encrypt(key: RSAKey, kid: str, plaintext: bytes) -> str:
-    """JWE compact serialisation of ``plaintext`` for the destination key (a fresh CEK each call)."""
+    """JWE compact serialisation of ``plaintext`` for the destination key (fresh CEK per call)."""
     header = {"alg": JWE_ALG, "enc": JWE_ENC, "kid": kid}
     return jwe.encrypt_compact(header, plaintext, key, algorithms=[JWE_ALG, JWE_ENC])
 
@@ -66,5 +68,7 @@ def derived_uuid4(delivery_id: uuid.UUID, label: str) -> str:
     the id reveals nothing about the delivery id. FIT-Connect asks the sender for UUIDv4 attachment
     ids; these carry the v4 version and variant bits.
     """
-    digest = hashlib.sha256(b"bizportal/fitconnect/" + delivery_id.bytes + label.encode("utf-8")).digest()
+    digest = hashlib.sha256(
+        b"bizportal/fitconnect/" + delivery_id.bytes + label.encode("utf-8")
+    ).digest()
     return str(uuid.UUID(bytes=digest[:16], version=4))

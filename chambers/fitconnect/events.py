@@ -22,7 +22,14 @@ from joserfc.jwk import KeySet
 
 from ..base import ChamberEvent, InvalidConfig
 
-__all__ = ["EVENT_PREFIX", "EVENT_KINDS", "InvalidEventToken", "load_jwks", "verify_set", "chamber_events"]
+__all__ = [
+    "EVENT_PREFIX",
+    "EVENT_KINDS",
+    "InvalidEventToken",
+    "load_jwks",
+    "verify_set",
+    "chamber_events",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +53,29 @@ class InvalidEventToken(ValueError):
 
 
 def load_jwks(text: str) -> KeySet:
-    """Parse the ``event_signing_jwks`` option (a JWKS JSON string); ``InvalidConfig`` if unusable."""
+    """Parse the ``event_signing_jwks`` option (JWKS JSON); ``InvalidConfig`` if unusable."""
     try:
         doc = json.loads(text)
         keys = doc["keys"]
     except (ValueError, KeyError, TypeError):
-        raise InvalidConfig("fitconnect: option 'event_signing_jwks' is not a JWKS JSON document") from None
+        raise InvalidConfig(
+            "fitconnect: option 'event_signing_jwks' is not a JWKS JSON document"
+        ) from None
     if not isinstance(keys, list) or not keys:
         raise InvalidConfig("fitconnect: option 'event_signing_jwks' holds no keys")
     public = []
     for key in keys:
         if not isinstance(key, dict) or key.get("kty") != "RSA" or not key.get("kid"):
-            raise InvalidConfig("fitconnect: every key in 'event_signing_jwks' must be RSA with a kid")
+            raise InvalidConfig(
+                "fitconnect: every key in 'event_signing_jwks' must be RSA with a kid"
+            )
         public.append({k: key[k] for k in ("kty", "n", "e", "kid", "alg", "use") if k in key})
     try:
         return KeySet.import_key_set({"keys": public})
     except (JoseError, ValueError, TypeError) as exc:
-        raise InvalidConfig(f"fitconnect: option 'event_signing_jwks' cannot be read: {exc}") from None
+        raise InvalidConfig(
+            f"fitconnect: option 'event_signing_jwks' cannot be read: {exc}"
+        ) from None
 
 
 def verify_set(token: str, keys: KeySet) -> dict[str, Any]:
@@ -72,7 +85,9 @@ def verify_set(token: str, keys: KeySet) -> dict[str, Any]:
     try:
         sig = jws.deserialize_compact(token, keys, algorithms=[SET_ALG])
     except (JoseError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidEventToken(f"signature not valid for the configured keys ({type(exc).__name__})") from None
+        raise InvalidEventToken(
+            f"signature not valid for the configured keys ({type(exc).__name__})"
+        ) from None
     header = sig.protected
     if header.get("typ") != SET_TYPE or header.get("alg") != SET_ALG or not header.get("kid"):
         raise InvalidEventToken("header must have typ secevent+jwt, alg PS512 and a kid")
@@ -91,7 +106,7 @@ def verify_set(token: str, keys: KeySet) -> dict[str, Any]:
     if not isinstance(events, dict) or len(events) != 1:
         raise InvalidEventToken("a SET must carry exactly one event")
     (uri,) = events
-    if not uri.startswith(EVENT_PREFIX) or uri[len(EVENT_PREFIX):] not in EVENT_KINDS:
+    if not uri.startswith(EVENT_PREFIX) or uri[len(EVENT_PREFIX) :] not in EVENT_KINDS:
         raise InvalidEventToken(f"unknown event {uri!r}")
     return claims
 
@@ -108,7 +123,9 @@ def _detail(name: str, payload: Any) -> str:
     return "; ".join(t for t in texts if t)[:2000]
 
 
-def chamber_events(tokens: Iterable[Any], keys: KeySet, submission_id: str, case_id: str) -> list[ChamberEvent]:
+def chamber_events(
+    tokens: Iterable[Any], keys: KeySet, submission_id: str, case_id: str
+) -> list[ChamberEvent]:
     """Verified events of one submission, oldest first.
 
     Tokens that fail verification are logged (warning, with the reason) and skipped; tokens about
@@ -125,11 +142,16 @@ def chamber_events(tokens: Iterable[Any], keys: KeySet, submission_id: str, case
         if claims["sub"] != f"submission:{submission_id}" or claims["txn"] != f"case:{case_id}":
             continue
         ((uri, payload),) = claims["events"].items()
-        name = uri[len(EVENT_PREFIX):]
+        name = uri[len(EVENT_PREFIX) :]
         kind = EVENT_KINDS[name]
         if kind is None:
             continue
         when = datetime.fromtimestamp(claims["iat"], tz=timezone.utc)
-        found.append((claims["iat"], ChamberEvent(kind=kind, occurred_at=when, detail=_detail(name, payload))))
+        found.append(
+            (
+                claims["iat"],
+                ChamberEvent(kind=kind, occurred_at=when, detail=_detail(name, payload)),
+            )
+        )
     found.sort(key=lambda pair: pair[0])
     return [event for _, event in found]

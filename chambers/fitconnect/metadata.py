@@ -1,4 +1,4 @@
-"""FIT-Connect metadata 1.0.0: build it from a filing and validate it against the published schema."""
+"""FIT-Connect metadata 1.0.0: built from a filing, validated against the published schema."""
 
 from __future__ import annotations
 
@@ -65,11 +65,17 @@ def build_metadata(
         "contentStructure": {
             "data": {
                 "hash": {"type": "sha512", "content": hashlib.sha512(data).hexdigest()},
-                "submissionSchema": {"schemaUri": submission_schema_uri, "mimeType": "application/json"},
+                "submissionSchema": {
+                    "schemaUri": submission_schema_uri,
+                    "mimeType": "application/json",
+                },
             },
             "attachments": attachments,
         },
-        "publicServiceType": {"identifier": service_identifier(payload), "name": payload.service_title},
+        "publicServiceType": {
+            "identifier": service_identifier(payload),
+            "name": payload.service_title,
+        },
         "additionalReferenceInfo": {
             "senderReference": payload.reference,
             "applicationDate": payload.submitted_at.date().isoformat(),

@@ -43,12 +43,26 @@ class WebhookAdapter(Adapter):
     label = "Webhook (JSON über HTTPS)"
     options_schema = (
         OptionField("url", str, help="HTTPS endpoint of the chamber that receives filings"),
-        OptionField("secret", str, secret=True,
-                    help="Shared secret for the HMAC-SHA256 signature (at least 16 characters)"),
-        OptionField("timeout_seconds", int, required=False, default=10,
-                    help="Seconds to wait for the connection and for the answer (1-120)"),
-        OptionField("allow_insecure_http", bool, required=False, default=False,
-                    help="Allow plain http URLs (only for tests and local networks)"),
+        OptionField(
+            "secret",
+            str,
+            secret=True,
+            help="Shared secret for the HMAC-SHA256 signature (at least 16 characters)",
+        ),
+        OptionField(
+            "timeout_seconds",
+            int,
+            required=False,
+            default=10,
+            help="Seconds to wait for the connection and for the answer (1-120)",
+        ),
+        OptionField(
+            "allow_insecure_http",
+            bool,
+            required=False,
+            default=False,
+            help="Allow plain http URLs (only for tests and local networks)",
+        ),
     )
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -60,9 +74,13 @@ class WebhookAdapter(Adapter):
         opts = self.validate_options(options)
         check_url(self.key, "url", opts["url"], bool(opts["allow_insecure_http"]))
         if len(opts["secret"]) < MIN_SECRET_LENGTH:
-            raise InvalidConfig(f"webhook: option 'secret' must have at least {MIN_SECRET_LENGTH} characters")
+            raise InvalidConfig(
+                f"webhook: option 'secret' must have at least {MIN_SECRET_LENGTH} characters"
+            )
         if not 1 <= opts["timeout_seconds"] <= MAX_TIMEOUT:
-            raise InvalidConfig(f"webhook: option 'timeout_seconds' must be between 1 and {MAX_TIMEOUT}")
+            raise InvalidConfig(
+                f"webhook: option 'timeout_seconds' must be between 1 and {MAX_TIMEOUT}"
+            )
         return opts
 
     def check_config(self, options: Mapping[str, Any] | None) -> None:
@@ -94,8 +112,14 @@ class WebhookAdapter(Adapter):
         }
         timeout = opts["timeout_seconds"]
         try:
-            response = requests.post(opts["url"], data=body, headers=headers, timeout=timeout,
-                                     allow_redirects=False, stream=True)
+            response = requests.post(
+                opts["url"],
+                data=body,
+                headers=headers,
+                timeout=timeout,
+                allow_redirects=False,
+                stream=True,
+            )
             answer = read_limited(response)
         except requests.Timeout as exc:
             raise TemporaryFailure(f"webhook: no answer within {timeout} s") from exc
@@ -109,7 +133,11 @@ def _receiver_ref(answer: bytes) -> str | None:
         doc = json.loads(answer)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if isinstance(doc, dict) and isinstance(doc.get("id"), (str, int)) and not isinstance(doc["id"], bool):
+    if (
+        isinstance(doc, dict)
+        and isinstance(doc.get("id"), (str, int))
+        and not isinstance(doc["id"], bool)
+    ):
         return str(doc["id"])[:200]
     return None
 
@@ -119,11 +147,15 @@ def _outcome(status: int, answer: bytes, location: str | None) -> DeliveryResult
     if 200 <= status < 300:
         return DeliveryResult(receiver_ref=_receiver_ref(answer), detail=f"HTTP {status}")
     if status == 409:
-        return DeliveryResult(receiver_ref=_receiver_ref(answer),
-                              detail="HTTP 409: the receiver already holds this delivery")
+        return DeliveryResult(
+            receiver_ref=_receiver_ref(answer),
+            detail="HTTP 409: the receiver already holds this delivery",
+        )
     if status >= 500 or status in RETRYABLE_4XX:
         raise TemporaryFailure(f"webhook: HTTP {status}: {excerpt(answer)}")
     if 300 <= status < 400:
-        raise PermanentFailure(f"webhook: HTTP {status} redirect to {excerpt(location or '?')}; "
-                               "update the chamber's URL")
+        raise PermanentFailure(
+            f"webhook: HTTP {status} redirect to {excerpt(location or '?')}; "
+            "update the chamber's URL"
+        )
     raise PermanentFailure(f"webhook: HTTP {status}: {excerpt(answer)}")

@@ -39,8 +39,7 @@ class CallbackEvent(ChamberEvent):
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
-    getter = getattr(headers, "get", None)
-    value = getter(name) if getter else None
+    value = headers.get(name)  # case-insensitive for werkzeug/requests header objects
     if value is not None:
         return value
     lowered = name.lower()
@@ -82,8 +81,14 @@ def parse_status_callback(
     subclasses; the signature is checked before the body is parsed. ``detail`` is cut to 2000
     characters.
     """
-    verify_signature(secret, _header(headers, TIMESTAMP_HEADER), body,
-                     _header(headers, SIGNATURE_HEADER), max_age=max_age, now=now)
+    verify_signature(
+        secret,
+        _header(headers, TIMESTAMP_HEADER),
+        body,
+        _header(headers, SIGNATURE_HEADER),
+        max_age=max_age,
+        now=now,
+    )
     if len(body) > MAX_BODY:
         raise MalformedCallback("callback body is too large")
     try:
@@ -102,5 +107,9 @@ def parse_status_callback(
     detail = doc.get("detail") or ""
     if not isinstance(detail, str):
         raise MalformedCallback("detail must be a string")
-    return CallbackEvent(kind=kind, occurred_at=_parse_time(doc.get("occurred_at")),
-                         detail=detail[:MAX_DETAIL], delivery_id=delivery_id)
+    return CallbackEvent(
+        kind=kind,
+        occurred_at=_parse_time(doc.get("occurred_at")),
+        detail=detail[:MAX_DETAIL],
+        delivery_id=delivery_id,
+    )

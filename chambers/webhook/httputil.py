@@ -1,4 +1,4 @@
-"""Small HTTP helpers shared by the webhook and FIT-Connect adapters (URL policy, error excerpts)."""
+"""HTTP helpers shared by the webhook and FIT-Connect adapters (URL policy, error excerpts)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def excerpt(text: str | bytes, limit: int = 200) -> str:
     """A short, single-line, printable excerpt of a response body for error messages."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
-    flat = _SPACE_RE.sub(" ", "".join(ch if ch.isprintable() or ch.isspace() else "?" for ch in text))
+    flat = _SPACE_RE.sub(
+        " ", "".join(ch if ch.isprintable() or ch.isspace() else "?" for ch in text)
+    )
     flat = flat.strip()
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

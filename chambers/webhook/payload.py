@@ -49,8 +49,14 @@ def _default(value: Any) -> Any:
 def to_json_bytes(obj: Any) -> bytes:
     """Canonical UTF-8 JSON of ``obj``; raises ``PermanentFailure`` for values JSON cannot carry."""
     try:
-        text = json.dumps(obj, default=_default, sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":"), allow_nan=False)
+        text = json.dumps(
+            obj,
+            default=_default,
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+            allow_nan=False,
+        )
     except (TypeError, ValueError) as exc:
         raise PermanentFailure(f"filing cannot be serialised as JSON: {exc}") from exc
     return text.encode("utf-8")
@@ -69,7 +75,9 @@ def check_attachments(payload: FilingPayload) -> None:
                 f"declared size is {att.size}"
             )
         if hashlib.sha256(att.content).hexdigest() != att.sha256.lower():
-            raise PermanentFailure(f"attachment {att.filename!r}: content does not match its sha256")
+            raise PermanentFailure(
+                f"attachment {att.filename!r}: content does not match its sha256"
+            )
 
 
 def _attachment_dict(att: Attachment, include_content: bool) -> dict[str, Any]:

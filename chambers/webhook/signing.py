@@ -2,8 +2,8 @@
 
 Scheme (both directions): ``X-Bizportal-Timestamp: <unix seconds>`` and
 ``X-Bizportal-Signature: sha256=<hex>``, where ``<hex>`` is HMAC-SHA256 with the shared secret over
-the bytes ``b"<timestamp>." + raw_body``. Receivers verify with ``verify_signature``; this module has
-no dependency beyond the standard library so a chamber can copy it as is.
+the bytes ``b"<timestamp>." + raw_body``. Receivers verify with ``verify_signature``; this module
+has no dependency beyond the standard library so a chamber can copy it as is.
 """
 
 from __future__ import annotations
@@ -47,11 +47,13 @@ def _key(secret: str | bytes) -> bytes:
 
 
 def _mac(secret: str | bytes, timestamp: int, body: bytes) -> str:
-    return hmac.new(_key(secret), str(timestamp).encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.new(
+        _key(secret), str(timestamp).encode("ascii") + b"." + body, hashlib.sha256
+    ).hexdigest()
 
 
 def sign(secret: str | bytes, timestamp: int, body: bytes) -> str:
-    """Return the ``X-Bizportal-Signature`` header value (``sha256=<hex>``) for ``body`` at ``timestamp``."""
+    """The ``X-Bizportal-Signature`` value (``sha256=<hex>``) for ``body`` at ``timestamp``."""
     return "sha256=" + _mac(secret, int(timestamp), body)
 
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .helpers import ROOT
+from .helpers import DESKTOP, ROOT
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("BIZPORTAL_CHROMIUM", "/usr/bin/chromium")
@@ -28,8 +28,6 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-DESKTOP = {"width": 1280, "height": 900}
-NARROW = {"width": 320, "height": 800}  # WCAG 1.4.10 reflow: 320 CSS px wide
 TIMEOUT_MS = 10_000
 
 

@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 REF_RE = re.compile(r"BP-\d{4}-[2-9A-Z]{6}")
+DESKTOP = {"width": 1280, "height": 900}
+NARROW = {"width": 320, "height": 800}  # WCAG 1.4.10 reflow: 320 CSS px wide
 
 
 @cache

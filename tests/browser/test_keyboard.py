@@ -14,8 +14,9 @@ import pytest
 
 from bizportal.delivery.worker import Worker
 
-from .conftest import DESKTOP, NARROW
 from .helpers import (
+    DESKTOP,
+    NARROW,
     REF_RE,
     focused,
     press_and_wait,

@@ -18,10 +18,11 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs
 
 from joserfc import jwe, jws
@@ -32,8 +33,11 @@ from jsonschema import Draft202012Validator
 from .loopback import QuietHandler, base_url, serve
 
 EVENT_PREFIX = "https://schema.fitko.de/fit-connect/events/"
-_SCHEMA = json.loads(resources.files("chambers.fitconnect")
-                     .joinpath("metadata.schema.v1.0.0.json").read_text(encoding="utf-8"))
+_SCHEMA = json.loads(
+    resources.files("chambers.fitconnect")
+    .joinpath("metadata.schema.v1.0.0.json")
+    .read_text(encoding="utf-8")
+)
 _REGISTRY = JWERegistry(algorithms=["RSA-OAEP-256", "A256GCM"])
 _REGISTRY.max_ciphertext_length = 64 * 1024 * 1024
 
@@ -64,8 +68,12 @@ class FitConnectState:
         return self.keys.encryption.kid
 
     def public_jwk(self) -> dict[str, Any]:
-        return {**self.keys.encryption.as_dict(private=False), "alg": "RSA-OAEP-256",
-                "use": "enc", "key_ops": ["wrapKey"]}
+        return {
+            **self.keys.encryption.as_dict(private=False),
+            "alg": "RSA-OAEP-256",
+            "use": "enc",
+            "key_ops": ["wrapKey"],
+        }
 
     def signing_jwks(self) -> str:
         return json.dumps({"keys": [{**self.keys.signing.as_dict(private=False), "alg": "PS512"}]})
@@ -73,16 +81,26 @@ class FitConnectState:
     def submitted(self) -> list[dict[str, Any]]:
         return [s for s in self.submissions.values() if s["status"] == "submitted"]
 
-    def issue(self, sid: str, name: str, payload: dict[str, Any] | None = None,
-              key: RSAKey | None = None) -> str:
+    def issue(
+        self, sid: str, name: str, payload: dict[str, Any] | None = None, key: RSAKey | None = None
+    ) -> str:
         """Append a signed SET about submission ``sid`` to its case's event log."""
         key = key or self.keys.signing
         sub = self.submissions[sid]
-        claims = {"jti": str(uuid.uuid4()), "iss": "https://zustelldienst.test", "iat": int(time.time()),
-                  "sub": f"submission:{sid}", "txn": f"case:{sub['caseId']}",
-                  "events": {EVENT_PREFIX + name: payload or {}}}
-        token = jws.serialize_compact({"typ": "secevent+jwt", "alg": "PS512", "kid": key.kid},
-                                      json.dumps(claims).encode(), key, algorithms=["PS512"])
+        claims = {
+            "jti": str(uuid.uuid4()),
+            "iss": "https://zustelldienst.test",
+            "iat": int(time.time()),
+            "sub": f"submission:{sid}",
+            "txn": f"case:{sub['caseId']}",
+            "events": {EVENT_PREFIX + name: payload or {}},
+        }
+        token = jws.serialize_compact(
+            {"typ": "secevent+jwt", "alg": "PS512", "kid": key.kid},
+            json.dumps(claims).encode(),
+            key,
+            algorithms=["PS512"],
+        )
         with self.lock:
             self.events.setdefault(sub["caseId"], []).append(token)
         return token
@@ -90,7 +108,11 @@ class FitConnectState:
     def decrypt(self, value: str) -> bytes:
         obj = jwe.decrypt_compact(value, self.keys.encryption, registry=_REGISTRY)
         header = obj.protected
-        assert (header["alg"], header["enc"], header["kid"]) == ("RSA-OAEP-256", "A256GCM", self.kid)
+        assert (header["alg"], header["enc"], header["kid"]) == (
+            "RSA-OAEP-256",
+            "A256GCM",
+            self.kid,
+        )
         assert "zip" not in header
         return obj.plaintext
 
@@ -122,12 +144,14 @@ class FitConnectHandler(QuietHandler):
     def route(self, method: str) -> None:
         state: FitConnectState = self.server.state
         body = self.read_body()
-        for verb, pattern, op in self.ROUTES:
-            match = pattern.fullmatch(self.path)
-            if verb == method and match:
-                break
-        else:
+        found = [
+            (op, m)
+            for verb, pattern, op in self.ROUTES
+            if verb == method and (m := pattern.fullmatch(self.path))
+        ]
+        if not found:
             return self.answer(*_problem(404, "no such endpoint"))
+        ((op, match),) = found
         fault = state.faults.get(op)
         if isinstance(fault, int):
             del state.faults[op]
@@ -137,7 +161,9 @@ class FitConnectHandler(QuietHandler):
         try:
             status, answer, content_type = getattr(self, "op_" + op)(state, body, *match.groups())
         except Exception as exc:  # a check failed: tell the sender why, as a real server would
-            status, answer = _problem(400, f"receiver refused the request: {type(exc).__name__}: {exc}")
+            status, answer = _problem(
+                400, f"receiver refused the request: {type(exc).__name__}: {exc}"
+            )
             content_type = "application/problem+json"
         if fault == "drop-after-store":
             del state.faults[op]
@@ -147,19 +173,31 @@ class FitConnectHandler(QuietHandler):
     def op_token(self, state: FitConnectState, body: bytes):
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         if (form.get("grant_type"), form.get("client_id"), form.get("client_secret")) != (
-                "client_credentials", state.client_id, state.client_secret):
+            "client_credentials",
+            state.client_id,
+            state.client_secret,
+        ):
             return 401, b'{"error":"invalid_client"}', "application/json"
         token = secrets.token_urlsafe(24)
         state.tokens.add(token)
-        return 200, json.dumps({"access_token": token, "token_type": "Bearer",
-                                "expires_in": 1800}).encode(), "application/json"
+        return (
+            200,
+            json.dumps(
+                {"access_token": token, "token_type": "Bearer", "expires_in": 1800}
+            ).encode(),
+            "application/json",
+        )
 
     def op_destination(self, state: FitConnectState, body: bytes, dest: str):
         if dest != state.destination_id:
             return *_problem(404, "destination not found"), "application/problem+json"
-        doc = {"destinationId": dest, "status": "active", "encryptionKid": state.kid,
-               "metadataVersions": ["1.0.0"],
-               "services": [{"identifier": "urn:de:fim:leika:leistung:99050012104000"}]}
+        doc = {
+            "destinationId": dest,
+            "status": "active",
+            "encryptionKid": state.kid,
+            "metadataVersions": ["1.0.0"],
+            "services": [{"identifier": "urn:de:fim:leika:leistung:99050012104000"}],
+        }
         return 200, json.dumps(doc).encode(), "application/json"
 
     def op_key(self, state: FitConnectState, body: bytes, dest: str, kid: str):
@@ -172,8 +210,12 @@ class FitConnectHandler(QuietHandler):
         if doc.get("destinationId") != state.destination_id:
             return *_problem(422, "destination unknown"), "application/problem+json"
         ident = doc.get("serviceType", {}).get("identifier", "")
-        if not ident.startswith("urn:") or not all(uuid.UUID(a).version == 4 for a in doc["announcedAttachments"]):
-            return *_problem(422, "invalid serviceType or attachment ids"), "application/problem+json"
+        if not ident.startswith("urn:") or not all(
+            uuid.UUID(a).version == 4 for a in doc["announcedAttachments"]
+        ):
+            return *_problem(
+                422, "invalid serviceType or attachment ids"
+            ), "application/problem+json"
         key = self.headers.get("Idempotency-Key")
         with state.lock:
             state.creates += 1
@@ -181,16 +223,24 @@ class FitConnectHandler(QuietHandler):
                 sid, status = state.by_key[key], 200
             else:
                 sid, status = str(uuid.uuid4()), 201
-                state.submissions[sid] = {"submissionId": sid, "caseId": str(uuid.uuid4()),
-                                          "announced": list(doc["announcedAttachments"]),
-                                          "serviceType": doc["serviceType"], "attachments": {},
-                                          "status": "incomplete"}
+                state.submissions[sid] = {
+                    "submissionId": sid,
+                    "caseId": str(uuid.uuid4()),
+                    "announced": list(doc["announcedAttachments"]),
+                    "serviceType": doc["serviceType"],
+                    "attachments": {},
+                    "status": "incomplete",
+                }
                 if key:
                     state.by_key[key] = sid
         sub = state.submissions[sid]
         if status == 201:
             state.issue(sid, "create-submission")
-        answer = {"destinationId": state.destination_id, "submissionId": sid, "caseId": sub["caseId"]}
+        answer = {
+            "destinationId": state.destination_id,
+            "submissionId": sid,
+            "caseId": sub["caseId"],
+        }
         return status, json.dumps(answer).encode(), "application/json"
 
     def op_upload(self, state: FitConnectState, body: bytes, sid: str, aid: str):
@@ -200,7 +250,9 @@ class FitConnectHandler(QuietHandler):
         if sub["status"] != "incomplete":
             return *_problem(409, "submission already submitted"), "application/problem+json"
         if self.headers.get("Content-Type") != "application/jose":
-            return *_problem(415, "attachments must be application/jose"), "application/problem+json"
+            return *_problem(
+                415, "attachments must be application/jose"
+            ), "application/problem+json"
         sub["attachments"][aid] = state.decrypt(body.decode("ascii"))
         return 204, b"", "application/json"
 
@@ -215,19 +267,27 @@ class FitConnectHandler(QuietHandler):
         data = state.decrypt(doc["encryptedData"])
         errors = list(Draft202012Validator(_SCHEMA).iter_errors(metadata))
         if errors:
-            return *_problem(422, f"metadata invalid: {errors[0].message}"), "application/problem+json"
+            return *_problem(
+                422, f"metadata invalid: {errors[0].message}"
+            ), "application/problem+json"
         structure = metadata["contentStructure"]
         if structure["data"]["hash"]["content"] != hashlib.sha512(data).hexdigest():
             return *_problem(422, "data hash does not match"), "application/problem+json"
         listed = {a["attachmentId"]: a for a in structure["attachments"]}
         if set(listed) != set(sub["announced"]) or set(sub["attachments"]) != set(sub["announced"]):
-            return *_problem(422, "attachments missing or not announced"), "application/problem+json"
+            return *_problem(
+                422, "attachments missing or not announced"
+            ), "application/problem+json"
         for aid, content in sub["attachments"].items():
             if listed[aid]["hash"]["content"] != hashlib.sha512(content).hexdigest():
                 return *_problem(422, f"attachment {aid} hash mismatch"), "application/problem+json"
         sub.update(status="submitted", metadata=metadata, data=json.loads(data))
         state.issue(sid, "submit-submission")
-        answer = {"destinationId": state.destination_id, "submissionId": sid, "caseId": sub["caseId"]}
+        answer = {
+            "destinationId": state.destination_id,
+            "submissionId": sid,
+            "caseId": sub["caseId"],
+        }
         return 202, json.dumps(answer).encode(), "application/json"
 
     def op_events(self, state: FitConnectState, body: bytes, case_id: str):

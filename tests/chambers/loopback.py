@@ -23,7 +23,9 @@ class QuietHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def answer(self, status: int, body: bytes = b"", content_type: str = "application/json") -> None:
+    def answer(
+        self, status: int, body: bytes = b"", content_type: str = "application/json"
+    ) -> None:
         self.send_response(status)
         if body or status not in (204, 304):
             self.send_header("Content-Type", content_type)
@@ -48,7 +50,9 @@ def serve(handler: type[BaseHTTPRequestHandler], **attrs: Any) -> Iterator[Threa
     server.daemon_threads = True
     for name, value in attrs.items():
         setattr(server, name, value)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield server

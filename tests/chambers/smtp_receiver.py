@@ -22,8 +22,9 @@ class SmtpRecorder:
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     data_reply: str | None = None
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:  # noqa: N802 - aiosmtpd hook name
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd hook name
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
         if address in self.refuse_rcpt:
             return self.refuse_rcpt[address]
         envelope.rcpt_tos.append(address)
@@ -32,7 +33,9 @@ class SmtpRecorder:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.data_reply:
             return self.data_reply
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        self.messages.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+        )
         return "250 Message accepted for delivery"
 
 

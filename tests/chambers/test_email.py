@@ -29,8 +29,15 @@ def smtp():
 
 
 def opts(port: int, **extra):
-    return {"host": "127.0.0.1", "port": port, "from_address": "bizportal <noreply@portal.example>",
-            "to_address": CHAMBER, "starttls": False, "timeout_seconds": 5, **extra}
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "from_address": "bizportal <noreply@portal.example>",
+        "to_address": CHAMBER,
+        "starttls": False,
+        "timeout_seconds": 5,
+        **extra,
+    }
 
 
 def received(recorder, index: int = -1) -> EmailMessage:
@@ -50,7 +57,7 @@ def test_chamber_receives_text_pdf_json_and_attachments(smtp, make_payload):
     payload = make_payload()
     result = EmailAdapter().deliver(payload, opts(port))
 
-    (mail_from, rcpts, _raw), = recorder.messages
+    ((mail_from, rcpts, _raw),) = recorder.messages
     assert (mail_from, rcpts) == ("noreply@portal.example", [CHAMBER])
     msg = received(recorder)
     assert msg["Message-ID"] == f"<{payload.delivery_id}@bizportal>" == result.receiver_ref
@@ -62,8 +69,16 @@ def test_chamber_receives_text_pdf_json_and_attachments(smtp, make_payload):
     pdf = attached["antrag-BP-2025-000123.pdf"].get_content()
     assert pdf.startswith(b"%PDF-")
     shown = pdf_text(pdf)
-    for expected in ("BP-2025-000123", "Gewerbe anmelden", "Bäckerei Müller & Söhne GmbH",
-                     "Hauptstraße 5", "„Brötchen“", "25.000 €", "Şahin Yılmaz", "28.11.2025, 12:30 Uhr"):
+    for expected in (
+        "BP-2025-000123",
+        "Gewerbe anmelden",
+        "Bäckerei Müller & Söhne GmbH",
+        "Hauptstraße 5",
+        "„Brötchen“",
+        "25.000 €",
+        "Şahin Yılmaz",
+        "28.11.2025, 12:30 Uhr",
+    ):
         assert expected in shown
 
     doc = json.loads(attached["filing.json"].get_content())
@@ -76,8 +91,9 @@ def test_chamber_receives_text_pdf_json_and_attachments(smtp, make_payload):
 
     for att in payload.attachments:
         part = attached[att.filename]
-        assert part.get_content_type() == att.media_type
+        assert part.get_content_type() == att.media_type.split(";")[0]
         assert part.get_payload(decode=True) == att.content
+    assert attached["notiz.txt"].get_content() == "Öffnungszeiten: 6–18 Uhr\n"  # charset kept
 
 
 def test_message_id_is_the_same_on_every_attempt(smtp, make_payload):
@@ -86,7 +102,11 @@ def test_message_id_is_the_same_on_every_attempt(smtp, make_payload):
     adapter.deliver(make_payload(), opts(port))
     adapter.deliver(make_payload(), opts(port))
     first, second = received(recorder, 0), received(recorder, 1)
-    assert first["Message-ID"] == second["Message-ID"] == "<6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f@bizportal>"
+    assert (
+        first["Message-ID"]
+        == second["Message-ID"]
+        == "<6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f@bizportal>"
+    )
     other = make_payload(delivery_id=uuid.uuid4())
     adapter.deliver(other, opts(port))
     assert received(recorder)["Message-ID"] == f"<{other.delivery_id}@bizportal>"
@@ -127,12 +147,15 @@ def test_required_starttls_missing_sends_nothing(smtp, make_payload):
     assert recorder.messages == []
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"username": "portal", "password": "pw"}, "needs 'starttls'"),
-    ({"username": "portal"}, "go together"),
-    ({"to_address": "a@b.example\r\nBcc: x@evil.example"}, "not an e-mail address"),
-    ({"to_address": "Handwerkskammer"}, "not an e-mail address"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"username": "portal", "password": "pw"}, "needs 'starttls'"),
+        ({"username": "portal"}, "go together"),
+        ({"to_address": "a@b.example\r\nBcc: x@evil.example"}, "not an e-mail address"),
+        ({"to_address": "Handwerkskammer"}, "not an e-mail address"),
+    ],
+)
 def test_unusable_options_are_named(bad, message):
     with pytest.raises(InvalidConfig, match=message):
         EmailAdapter().parse_options(opts(25, **bad))

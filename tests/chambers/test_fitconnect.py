@@ -35,16 +35,23 @@ def receiver(keys):
 
 def opts(url: str, state, **extra):
     return {
-        "submission_api_url": url + "/v1", "token_url": url + "/token",
-        "client_id": state.client_id, "client_secret": state.client_secret,
-        "destination_id": state.destination_id, "event_signing_jwks": state.signing_jwks(),
-        "allow_insecure_http": True, "timeout_seconds": 5, **extra,
+        "submission_api_url": url + "/v1",
+        "token_url": url + "/token",
+        "client_id": state.client_id,
+        "client_secret": state.client_secret,
+        "destination_id": state.destination_id,
+        "event_signing_jwks": state.signing_jwks(),
+        "allow_insecure_http": True,
+        "timeout_seconds": 5,
+        **extra,
     }
 
 
 def test_submission_lands_decrypted_and_complete(receiver, make_payload):
     url, state = receiver
-    big = make_attachment("Grundriss.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 800, "application/pdf")
+    big = make_attachment(
+        "Grundriss.pdf", b"%PDF-1.7\n" + bytes(range(256)) * 800, "application/pdf"
+    )
     payload = make_payload(attachments=(*make_payload().attachments, big))
     result = FitConnectAdapter().deliver(payload, opts(url, state))
 
@@ -59,8 +66,10 @@ def test_submission_lands_decrypted_and_complete(receiver, make_payload):
     assert meta["publicServiceType"]["identifier"] == "urn:de:fim:leika:leistung:99050012104000"
     assert sub["serviceType"]["identifier"] == "urn:de:fim:leika:leistung:99050012104000"
     assert meta["additionalReferenceInfo"]["senderReference"] == "BP-2025-000123"
-    by_name = {a["filename"]: sub["attachments"][a["attachmentId"]]
-               for a in meta["contentStructure"]["attachments"]}
+    by_name = {
+        a["filename"]: sub["attachments"][a["attachmentId"]]
+        for a in meta["contentStructure"]["attachments"]
+    }
     assert by_name == {a.filename: a.content for a in payload.attachments}
 
 
@@ -108,7 +117,9 @@ def test_client_error_is_permanent_with_the_problem_title(receiver, make_payload
 
 def test_metadata_that_breaks_the_schema_is_never_sent(receiver, make_payload):
     url, state = receiver
-    with pytest.raises(PermanentFailure, match="metadata violates schema 1.0.0 at publicServiceType"):
+    with pytest.raises(
+        PermanentFailure, match="metadata violates schema 1.0.0 at publicServiceType"
+    ):
         FitConnectAdapter().deliver(make_payload(leika="9905001210400X"), opts(url, state))
     with pytest.raises(PermanentFailure, match="no LeiKa key"):
         FitConnectAdapter().deliver(make_payload(leika=None), opts(url, state))
@@ -132,7 +143,11 @@ def test_poll_reports_verified_accept_and_ignores_a_forged_one(receiver, make_pa
     assert "ignoring event" in caplog.text
     state.issue(sid, "forward-submission")
     state.issue(sid, "accept-submission")
-    assert [e.kind for e in adapter.poll(ref, opts(url, state))] == ["received", "forwarded", "accepted"]
+    assert [e.kind for e in adapter.poll(ref, opts(url, state))] == [
+        "received",
+        "forwarded",
+        "accepted",
+    ]
 
 
 def test_poll_reports_rejection_with_the_problems(receiver, make_payload):
@@ -140,9 +155,12 @@ def test_poll_reports_rejection_with_the_problems(receiver, make_payload):
     adapter = FitConnectAdapter()
     ref = adapter.deliver(make_payload(), opts(url, state)).receiver_ref
     sid = REF_RE.fullmatch(ref).group(1)
-    problem = {"type": "https://schema.fitko.de/fit-connect/events/problems/missing-attachment",
-               "title": "Anlage fehlt", "detail": "Der Meisterbrief wurde nicht übermittelt.",
-               "instance": "submission"}
+    problem = {
+        "type": "https://schema.fitko.de/fit-connect/events/problems/missing-attachment",
+        "title": "Anlage fehlt",
+        "detail": "Der Meisterbrief wurde nicht übermittelt.",
+        "instance": "submission",
+    }
     state.issue(sid, "reject-submission", {"problems": [problem]})
     events = adapter.poll(ref, opts(url, state))
     assert events[-1].kind == "rejected"
@@ -159,21 +177,30 @@ def test_check_config_names_unknown_destination_and_weak_key(receiver, keys):
     url, state = receiver
     with pytest.raises(InvalidConfig, match="destination: HTTP 404"):
         FitConnectAdapter().check_config(
-            opts(url, state, destination_id="00000000-0000-4000-8000-000000000000"))
+            opts(url, state, destination_id="00000000-0000-4000-8000-000000000000")
+        )
     state.keys = Keys(encryption=keys.forger, signing=keys.signing, forger=keys.forger)  # 2048 bit
     with pytest.raises(InvalidConfig, match="needs 4096"):
         FitConnectAdapter().check_config(opts(url, state))
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"submission_api_url": "http://fit.example/v1", "allow_insecure_http": False}, "https"),
-    ({"destination_id": "Handwerkskammer Bremen"}, "UUID"),
-    ({"event_signing_jwks": "{}"}, "not a JWKS"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"submission_api_url": "http://fit.example/v1", "allow_insecure_http": False}, "https"),
+        ({"destination_id": "Handwerkskammer Bremen"}, "UUID"),
+        ({"event_signing_jwks": "{}"}, "not a JWKS"),
+    ],
+)
 def test_unusable_options_are_named_before_any_request(bad, message):
-    options = {"submission_api_url": "https://fit.example/v1", "token_url": "https://auth.example/token",
-               "client_id": "c", "client_secret": "s",
-               "destination_id": "7d6f8c1a-5b2e-4f3d-9a8b-1c2d3e4f5a6b",
-               "event_signing_jwks": '{"keys":[{"kty":"RSA","kid":"k","n":"AQAB","e":"AQAB"}]}', **bad}
+    options = {
+        "submission_api_url": "https://fit.example/v1",
+        "token_url": "https://auth.example/token",
+        "client_id": "c",
+        "client_secret": "s",
+        "destination_id": "7d6f8c1a-5b2e-4f3d-9a8b-1c2d3e4f5a6b",
+        "event_signing_jwks": '{"keys":[{"kty":"RSA","kid":"k","n":"AQAB","e":"AQAB"}]}',
+        **bad,
+    }
     with pytest.raises(InvalidConfig, match=message):
         FitConnectAdapter().parse_options(options)

@@ -126,14 +126,17 @@ def test_attachment_that_does_not_match_its_checksum_is_not_sent(receiver, make_
     assert state.requests == 0
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"url": "http://chamber.example/hook", "allow_insecure_http": False}, "https"),
-    ({"url": "ftp://chamber.example/hook"}, "https"),
-    ({"url": "https://user:pw@chamber.example/hook"}, "credentials"),
-    ({"secret": "short"}, "at least 16"),
-    ({"timeout_seconds": 0}, "between 1 and"),
-    ({"colour": "blue"}, "unknown option"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"url": "http://chamber.example/hook", "allow_insecure_http": False}, "https"),
+        ({"url": "ftp://chamber.example/hook"}, "https"),
+        ({"url": "https://user:pw@chamber.example/hook"}, "credentials"),
+        ({"secret": "short"}, "at least 16"),
+        ({"timeout_seconds": 0}, "between 1 and"),
+        ({"colour": "blue"}, "unknown option"),
+    ],
+)
 def test_unusable_options_are_named_to_the_admin(bad, message):
     options = {"url": "https://chamber.example/hook", "secret": SECRET, **bad}
     with pytest.raises(InvalidConfig, match=message):

@@ -30,13 +30,20 @@ def test_signature_matches_the_documented_scheme():
     verify_signature(SECRET, str(NOW), BODY, "sha256=" + expected.upper(), now=NOW + 10)
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda ts, body, sig: (ts, body + b" ", sig),                       # body changed
-    lambda ts, body, sig: (str(int(ts) + 1), body, sig),                 # timestamp changed
-    lambda ts, body, sig: (ts, body, sign("another-secret-entirely", int(ts), body)),  # wrong key
-    lambda ts, body, sig: (ts, body, sig.replace("sha256=", "sha1=")),   # wrong scheme
-    lambda ts, body, sig: (ts, body, None),                              # missing
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda ts, body, sig: (ts, body + b" ", sig),  # body changed
+        lambda ts, body, sig: (str(int(ts) + 1), body, sig),  # timestamp changed
+        lambda ts, body, sig: (
+            ts,
+            body,
+            sign("another-secret-entirely", int(ts), body),
+        ),  # wrong key
+        lambda ts, body, sig: (ts, body, sig.replace("sha256=", "sha1=")),  # wrong scheme
+        lambda ts, body, sig: (ts, body, None),  # missing
+    ],
+)
 def test_forged_or_altered_requests_are_refused(tamper):
     ts, body, sig = tamper(str(NOW), BODY, sign(SECRET, NOW, BODY))
     with pytest.raises(SignatureError):
@@ -60,8 +67,12 @@ def callback(body: dict | bytes, secret: str = SECRET, ts: int = NOW) -> tuple[d
     return {"x-bizportal-timestamp": str(ts), "x-bizportal-signature": sign(secret, ts, raw)}, raw
 
 
-REPORT = {"delivery_id": "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f", "event": "rejected",
-          "occurred_at": "2025-11-28T12:31:00+01:00", "detail": "Meisterbrief fehlt"}
+REPORT = {
+    "delivery_id": "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f",
+    "event": "rejected",
+    "occurred_at": "2025-11-28T12:31:00+01:00",
+    "detail": "Meisterbrief fehlt",
+}
 
 
 def test_status_callback_becomes_a_chamber_event():
@@ -87,16 +98,18 @@ def test_replayed_old_status_callback_is_refused():
         parse_status_callback(SECRET, headers, raw, now=NOW)
 
 
-@pytest.mark.parametrize("body, message", [
-    (b"not json", "not JSON"),
-    ({**REPORT, "event": "approved"}, "event must be one of"),
-    ({**REPORT, "delivery_id": "BP-2025-000123"}, "not a UUID"),
-    ({**REPORT, "occurred_at": "2025-11-28T12:31:00"}, "time zone"),
-    ({**REPORT, "detail": {"why": "x"}}, "detail must be a string"),
-    ([REPORT], "JSON object"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (b"not json", "not JSON"),
+        ({**REPORT, "event": "approved"}, "event must be one of"),
+        ({**REPORT, "delivery_id": "BP-2025-000123"}, "not a UUID"),
+        ({**REPORT, "occurred_at": "2025-11-28T12:31:00"}, "time zone"),
+        ({**REPORT, "detail": {"why": "x"}}, "detail must be a string"),
+        ([REPORT], "JSON object"),
+    ],
+)
 def test_malformed_but_signed_callback_is_refused(body, message):
     headers, raw = callback(body)
     with pytest.raises(MalformedCallback, match=message):
         parse_status_callback(SECRET, headers, raw, now=NOW)
-

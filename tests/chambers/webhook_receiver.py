@@ -14,9 +14,10 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .loopback import QuietHandler, base_url, serve
 
@@ -49,8 +50,9 @@ class WebhookHandler(QuietHandler):
             state.fault = None
             return self.answer(500, b'{"error":"database unavailable"}')
         if fault in ("400", "422"):
-            return self.answer(int(fault), json.dumps(
-                {"error": "field 'data.gewerbe' is required"}).encode())
+            return self.answer(
+                int(fault), json.dumps({"error": "field 'data.gewerbe' is required"}).encode()
+            )
         if not self._signature_ok(state.secret, raw):
             state.refused_signatures += 1
             return self.answer(401, b'{"error":"bad signature"}')
@@ -58,8 +60,12 @@ class WebhookHandler(QuietHandler):
         with state.lock:
             if key in state.stored:
                 return self.answer(409, json.dumps({"id": state.stored[key]["id"]}).encode())
-            record = {"id": f"rcv-{len(state.stored) + 1}", "body": json.loads(raw),
-                      "headers": dict(self.headers.items()), "raw": raw}
+            record = {
+                "id": f"rcv-{len(state.stored) + 1}",
+                "body": json.loads(raw),
+                "headers": dict(self.headers.items()),
+                "raw": raw,
+            }
             state.stored[key] = record
         if fault == "drop-after-store":
             state.fault = None
@@ -72,7 +78,7 @@ class WebhookHandler(QuietHandler):
         if not ts.isdigit() or abs(time.time() - int(ts)) > 300 or not sig.startswith("sha256="):
             return False
         expected = hmac.new(secret, ts.encode() + b"." + raw, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, sig[len("sha256="):])
+        return hmac.compare_digest(expected, sig[len("sha256=") :])
 
 
 @contextmanager

@@ -1,0 +1,106 @@
+"""Chamber staff work the filings delivered to them; the company follows each step."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bizportal.delivery.worker import Worker
+from tests.conftest import csrf_token, login
+from tests.filing_helpers import file_service
+
+
+@pytest.fixture
+def filed(app, client, login_as):
+    """A crafts business's Gewerbeanmeldung, delivered to Gewerbeamt Bremen (primary) and HWK (copy)."""
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", [{
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
+        "handwerk": "yes"}])
+    assert Worker(app).run_once() == 2
+    return reference
+
+
+def staff_client(app, sub):
+    c = app.test_client()
+    login(c, sub, staff=True)
+    return c
+
+
+def item_path(staff, reference) -> str:
+    html = staff.get("/staff/posteingang").get_data(as_text=True)
+    match = re.search(r'href="(/staff/posteingang/\d+)">' + reference, html)
+    assert match, "filing not in inbox"
+    return match.group(1)
+
+
+def set_status(staff, path, kind, detail=""):
+    token = csrf_token(staff.get(path).get_data(as_text=True))
+    return staff.post(path, data={"csrf_token": token, "kind": kind, "detail": detail})
+
+
+def test_staff_works_filing_to_a_decision_and_company_follows(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    assert set_status(staff, path, "received").status_code == 302
+    resp = set_status(staff, path, "information_requested")
+    assert resp.status_code == 422 and "Bitte begründen Sie" in resp.get_data(as_text=True)
+    assert set_status(staff, path, "information_requested", "Bitte Handwerkskarte nachreichen.").status_code == 302
+    assert set_status(staff, path, "accepted", "Gewerbe ist angemeldet.").status_code == 302
+
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Bewilligt" in page
+    for text in ("Eingang bestätigt durch", "Nachfrage von", "Bitte Handwerkskarte nachreichen.",
+                 "Bewilligt durch", "Gewerbeamt Bremen (Stadtamt)", "Gewerbe ist angemeldet."):
+        assert text in page, text
+    assert "Antrag zurückziehen</span>" not in page  # decided: nothing left to withdraw
+    # A decided filing takes no further status.
+    assert "Dieser Antrag ist abgeschlossen." in staff.get(path).get_data(as_text=True)
+
+
+def test_decision_is_mailed_to_the_company(app, filed):
+    from email import policy
+    from email.parser import BytesParser
+    from pathlib import Path
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    set_status(staff, item_path(staff, filed), "rejected", "Die Tätigkeit ist erlaubnispflichtig.")
+    messages = [BytesParser(policy=policy.default).parsebytes(p.read_bytes())
+                for p in Path(app.config["MAIL_FOLDER"]).glob("*.eml")]
+    status_mails = [m for m in messages if m["Subject"] == f"Neuer Stand zu {filed}"]
+    assert len(status_mails) == 1
+    assert "abgelehnt" in status_mails[0].get_content() and "erlaubnispflichtig" in status_mails[0].get_content()
+
+
+def test_copy_recipient_can_only_confirm_receipt(app, client, filed):
+    hwk = staff_client(app, "hwk.bremen")
+    path = item_path(hwk, filed)
+    html = hwk.get(path).get_data(as_text=True)
+    assert 'value="received"' in html and 'value="accepted"' not in html
+    resp = set_status(hwk, path, "accepted")
+    assert resp.status_code == 422  # not a choice for a copy
+    assert set_status(hwk, path, "received").status_code == 302
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Eingang bestätigt durch Handwerkskammer Bremen" in page
+    assert "Bewilligt" not in page
+
+
+def test_other_chamber_cannot_open_or_change_the_item(app, filed):
+    gewerbeamt = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(gewerbeamt, filed)
+    hk = staff_client(app, "hk.bremen")
+    assert hk.get(path).status_code == 404
+    token = csrf_token(hk.get("/staff/posteingang").get_data(as_text=True))
+    assert hk.post(path, data={"csrf_token": token, "kind": "rejected", "detail": "x"}).status_code == 404
+
+
+def test_withdrawn_filing_takes_no_decision(app, client, filed):
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    client.post(f"/antraege/{filed}/zurueckziehen", data={"csrf_token": csrf_token(page)})
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    listing = staff.get("/staff/posteingang").get_data(as_text=True)
+    assert "Zurückgezogen" in listing
+    assert "Dieser Antrag ist abgeschlossen." in staff.get(path).get_data(as_text=True)
