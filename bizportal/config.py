@@ -63,7 +63,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(_env("COOKIE_SECURE", "false" if env != "production" else "true")),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_ABSOLUTE_HOURS": int(_env("SESSION_ABSOLUTE_HOURS", "8")),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(_env("SESSION_ABSOLUTE_HOURS", "8"))),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
         #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
         "PROXY_FIX_HOPS": int(_env("PROXY_FIX_HOPS", "0")),

@@ -1,6 +1,7 @@
 """Imports every model module so that the metadata is complete (for Alembic and tests)."""
 
-from .auth.models import Company, Person, StaffUser  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401
+from .auth.models import Company, LoginSession, Person, StaffUser  # noqa: F401
 from .delivery.models import Chamber, Delivery  # noqa: F401
 from .filings.models import Attachment, Draft, Filing, FilingEvent  # noqa: F401
 from .inbox.models import InboxItem  # noqa: F401

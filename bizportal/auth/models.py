@@ -105,3 +105,21 @@ class StaffUser(UserMixin, db.Model):
         if role == "chamber_staff" and self.chamber_id is None:
             return False
         return role in (self.roles or [])
+
+
+class LoginSession(db.Model):
+    """A portal session on the server side: logout, timeouts and back-channel logout end it here,
+    so a copied cookie stops working too."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(40), index=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    sub: Mapped[str] = mapped_column(String(255))
+    #: the provider's session id (``sid`` claim), for back-channel logout
+    provider_sid: Mapped[str | None] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(40))

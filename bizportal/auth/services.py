@@ -12,7 +12,9 @@ from ..auth.models import ROLES, Company, Person, StaffUser
 from ..common.time import utcnow
 from ..delivery.models import Chamber
 from ..extensions import db
+from ..audit import services as audit
 from .oidc import LoginFailed
+from .sessions import remember_login_claims
 
 
 def _str(value: Any, limit: int) -> str | None:
@@ -68,6 +70,7 @@ def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) ->
     person.email = _str(claims.get("email"), 255)
     person.last_login_at = utcnow()
     db.session.commit()
+    remember_login_claims(issuer, claims)
     return person
 
 
@@ -100,12 +103,17 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
     if user is None:
         user = StaffUser(issuer=issuer, sub=sub)
         db.session.add(user)
+    old = (list(user.roles or []), user.chamber_id) if user.id is not None else None
     user.roles = roles
     user.chamber_id = chamber.id if chamber else None
     user.name = _str(claims.get("name"), 255)
     user.email = _str(claims.get("email"), 255)
     user.last_login_at = utcnow()
     db.session.commit()
+    if old is not None and old != (roles, user.chamber_id):
+        audit.record("role_change", user.get_id(), target=user.sub,
+                     detail=f"roles {old[0]} -> {roles}; chamber {old[1]} -> {user.chamber_id}")
+    remember_login_claims(issuer, claims)
     return user
 
 

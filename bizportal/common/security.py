@@ -10,6 +10,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..audit import services as audit
+
 log = logging.getLogger("bizportal.security")
 
 CSP = (
@@ -62,6 +64,8 @@ def install(app: Flask) -> None:
     def csrf_error(exc: CSRFError):
         log.warning("refused: CSRF check failed (%s) %s %s from %s", exc.description, request.method,
                     request.path, request.remote_addr)
+        user = current_user.get_id() if current_user and current_user.is_authenticated else "anonymous"
+        audit.record("access_refused", user, target=f"{request.method} {request.path}", detail="csrf")
         return render_template(
             "errors/error.html", code=400, title=_("Sitzung abgelaufen oder Formular ungültig"),
             message=_("Das Formular konnte nicht sicher übermittelt werden. Bitte laden Sie die Seite neu "
@@ -70,10 +74,11 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if exc.code in (403, 404):
+        if exc.code == 403 or (exc.code == 404 and current_user and current_user.is_authenticated):
             user = current_user.get_id() if current_user and current_user.is_authenticated else "anonymous"
             log.warning("refused: %s %s %s for %s from %s", exc.code, request.method, request.path, user,
                         request.remote_addr)
+            audit.record("access_refused", user, target=f"{request.method} {request.path}", detail=str(exc.code))
         message = messages.get(exc.code or 500, lambda: exc.description)()
         title = titles.get(exc.code or 500, lambda: exc.name)()
         return render_template("errors/error.html", code=exc.code, title=title, message=message), exc.code

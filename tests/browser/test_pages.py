@@ -72,14 +72,17 @@ def delivered_filing(app, base: str) -> str:
     return reference
 
 
-def anonymous(path: str):
+def anonymous(*paths: str):
     def views(app, page, base) -> Iterator[str]:
-        open_page(page, base + path, 404 if path == "/gibt-es-nicht" else 200)
-        yield "anon-" + (path.strip("/").replace("/", "-") or "catalog")
+        for path in paths:
+            open_page(page, base + path)
+            yield "anon-" + (path.strip("/").replace("/", "-") or "catalog")
     return views
 
 
-def login_error(app, page, base) -> Iterator[str]:
+def error_pages(app, page, base) -> Iterator[str]:
+    open_page(page, base + "/gibt-es-nicht", 404)
+    yield "anon-404"
     page.goto(base + "/login")
     with page.expect_navigation(url=lambda u: u.startswith(base)):
         page.click("button[value='deny']")  # the person declines on the provider's page
@@ -146,10 +149,9 @@ def admin_deliveries(app, page, base) -> Iterator[str]:
 
 
 SCENARIOS = {
-    **{f"anon:{p}": anonymous(p) for p in
-       ["/", *(f"/leistungen/{k}" for k in SERVICE_KEYS), "/barrierefreiheit", "/leichte-sprache",
-        "/impressum", "/datenschutz", "/gibt-es-nicht"]},
-    "anon:login-error": login_error,
+    "anon:catalog": anonymous("/", *(f"/leistungen/{k}" for k in SERVICE_KEYS)),
+    "anon:legal": anonymous("/barrierefreiheit", "/leichte-sprache", "/impressum", "/datenschutz"),
+    "anon:errors": error_pages,
     **{f"company:form/{k}": service_form(k) for k in SERVICE_KEYS},
     "company:filing": company_filing,
     "staff:inbox": chamber_inbox,
