@@ -213,3 +213,24 @@ def test_filed_attachment_reaches_the_chamber_and_only_it(app, company):
     assert company.get(f"/antraege/anhang/{ref}").data == PDF
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(InboxItem)) == 2
+
+
+def test_optional_group_may_stay_empty_and_nested_values_are_converted(app, company):
+    path = start_draft(company, "testantrag")
+    post_step(company, path, {**BETRIEB, "handwerk": "no"})
+    persons = step_path(path, "personen")
+    resp = post_step(company, persons, PERSONEN)  # no Prokurist entered
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    resp = post_step(company, persons, {**PERSONEN, "prokura-0-person-family_name": "Weber",
+                                        "prokura-0-person-given_names": "Jonas",
+                                        "prokura-0-person-birth_date": "1990-02-03",
+                                        "prokura-0-einzelprokura": "yes"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    from bizportal.filings.models import Draft
+
+    with app.app_context():
+        data = db.session.scalar(select(Draft)).data
+        assert data["prokura"] == [{"person": {"family_name": "Weber", "given_names": "Jonas",
+                                               "birth_date": "1990-02-03", "birth_place": None,
+                                               "nationality": None},
+                                    "einzelprokura": True}]

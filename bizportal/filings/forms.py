@@ -78,6 +78,26 @@ def _person_form(required: bool) -> type[Form]:
     return PersonForm
 
 
+class GroupField(FieldList):
+    """A repeating group. Entries left completely empty beyond ``min_items`` are not validated
+    (and not stored), so an optional group can stay empty."""
+
+    def __init__(self, *args, min_items: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.min_items = min_items
+
+    def validate(self, form, extra_validators=()):
+        self.errors = []
+        valid = True
+        for index, entry in enumerate(self.entries):
+            if index >= self.min_items and _is_empty(entry.data):
+                continue
+            if not entry.validate(form):
+                valid = False
+                self.errors.append(entry.errors)
+        return valid and not self.errors
+
+
 def _field(fd: FieldDefinition, locale: str) -> Any:
     label = fd.label.get(locale)
     description = fd.hint.get(locale) if fd.hint else ""
@@ -119,8 +139,8 @@ def _field(fd: FieldDefinition, locale: str) -> Any:
         return FormField(_person_form(fd.required), label=label, description=description)
     if fd.type == "group":
         item_cls = type(f"{fd.name.title()}Item", (Form,), {sub.name: _field(sub, locale) for sub in fd.fields})
-        return FieldList(FormField(item_cls), label=label, description=description,
-                         min_entries=max(fd.min_items, 1), max_entries=fd.max_items)
+        return GroupField(FormField(item_cls), label=label, description=description, min_items=fd.min_items,
+                          min_entries=max(fd.min_items, 1), max_entries=fd.max_items)
     if fd.type == "file":
         return FileField(label, description=description)
     raise ValueError(fd.type)  # pragma: no cover - the loader refuses unknown types
@@ -146,26 +166,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _convert(fd: FieldDefinition, value: Any) -> Any:
+    """A field's form data as a JSON-able answer, recursively for compound fields."""
+    if fd.type == "yesno":
+        return {"yes": True, "no": False}.get(value)
+    if fd.type in ("address", "person"):
+        parts = {k: _plain(v) for k, v in (value or {}).items() if k != "csrf_token"}
+        return parts if any(v not in (None, "") for v in parts.values()) else None
+    if fd.type == "group":
+        items = [{sub.name: _convert(sub, entry.get(sub.name)) for sub in fd.fields} for entry in value or []]
+        return [item for item in items if not _is_empty(item)]
+    return _plain(value)
+
+
+def _is_empty(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_is_empty(v) for v in value.values())
+    return value in (None, "", [])
+
+
 def answers_from_form(fields: list[FieldDefinition], form: StepForm) -> dict[str, Any]:
     """JSON-able answers of a validated step (files are handled separately)."""
-    answers: dict[str, Any] = {}
-    for fd in fields:
-        if fd.type == "file":
-            continue
-        value = form[fd.name].data
-        if fd.type == "yesno":
-            value = {"yes": True, "no": False}.get(value)
-        elif fd.type in ("address", "person"):
-            value = {k: _plain(v) for k, v in value.items() if k != "csrf_token"}
-            if not any(value.values()):
-                value = None
-        elif fd.type == "group":
-            items = [{k: _plain(v) for k, v in entry.items()} for entry in value]
-            value = [item for item in items if any(v not in (None, "") for v in item.values())]
-        else:
-            value = _plain(value)
-        answers[fd.name] = value
-    return answers
+    return {fd.name: _convert(fd, form[fd.name].data) for fd in fields if fd.type != "file"}
 
 
 def formdata_from_answers(fields: list[FieldDefinition], answers: dict[str, Any]) -> MultiDict:
