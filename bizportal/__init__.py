@@ -92,7 +92,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         registry.discover()
     storage = LocalStorage(app.config["UPLOAD_DIR"])
     app.extensions["bizportal"] = Portal(
-        catalog=load_catalog(),
+        catalog=load_catalog(extra=Path(app.config["CATALOG_DIR"])),
         registry=registry,
         storage=storage,
         adapter_services={"inbox_store": DatabaseInboxStore(), "storage": storage},

@@ -33,6 +33,59 @@ def register(app: Flask) -> None:
         n = ensure_chambers()
         click.echo(f"{n} demo chamber(s) created")
 
+    catalog_group = click.Group("catalog", help="Check and import service definitions.")
+    app.cli.add_command(catalog_group)
+
+    @catalog_group.command("check")
+    @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+    def catalog_check(files: tuple[str, ...]) -> None:
+        """Validate definition files (default: every loaded definition)."""
+        from pathlib import Path
+
+        from .catalog.loader import DefinitionError, load_definition_file
+
+        paths = [Path(f) for f in files]
+        if not paths:
+            click.echo(f"{len(app.extensions['bizportal'].catalog)} definition(s) loaded without error")
+            return
+        failed = False
+        for path in paths:
+            try:
+                definition = load_definition_file(path)
+                click.echo(f"ok    {path.name}: {definition.key}")
+            except DefinitionError as exc:
+                failed = True
+                click.echo(f"error {exc}", err=True)
+        if failed:
+            raise SystemExit(1)
+
+    @catalog_group.command("import")
+    @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+    @click.option("--replace", is_flag=True, help="Allow replacing a definition with the same key.")
+    def catalog_import(files: tuple[str, ...], replace: bool) -> None:
+        """Validate definition files and add them to the catalog directory (takes effect on restart)."""
+        import shutil
+        from pathlib import Path
+
+        from .catalog.loader import DefinitionError, load_definition_file
+
+        target = Path(app.config["CATALOG_DIR"])
+        loaded = app.extensions["bizportal"].catalog
+        checked = []
+        for f in files:
+            try:
+                definition = load_definition_file(Path(f))
+            except DefinitionError as exc:
+                raise click.ClickException(str(exc)) from None
+            if definition.key in loaded and not replace:
+                raise click.ClickException(f"{Path(f).name}: a service '{definition.key}' exists; use --replace")
+            checked.append((Path(f), definition))
+        target.mkdir(parents=True, exist_ok=True)
+        for path, definition in checked:  # only after every file passed: nothing is imported half
+            shutil.copyfile(path, target / f"{definition.key}.toml")
+            click.echo(f"imported {definition.key} into {target}")
+        click.echo("Restart the web and worker processes to use the new definitions.")
+
     @app.cli.command("dev")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True, type=int)

@@ -70,6 +70,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
         "PROXY_FIX_HOPS": int(_env("PROXY_FIX_HOPS", "0")),
         "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
+        #: service definitions imported by ``flask catalog import`` (in addition to the shipped ones)
+        "CATALOG_DIR": _env("CATALOG_DIR", str(Path(instance_path) / "services")),
         # Attachments and mail
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
         "MAIL_BACKEND": _env("MAIL_BACKEND", "folder" if env != "production" else "smtp"),

@@ -71,7 +71,6 @@ def test_app_does_not_start_with_a_broken_definition(tmp_path, monkeypatch):
     directory = _copy_catalog(tmp_path)
     (directory / "gewerbeanmeldung.toml").write_text('key = "gewerbeanmeldung"\nkind = "nonsense"\n')
     monkeypatch.setattr(loader, "DEFINITIONS_DIR", directory)
-    monkeypatch.setattr(load_catalog, "__defaults__", (directory,))
     with pytest.raises(DefinitionError, match="gewerbeanmeldung.toml: field 'kind'"):
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
@@ -137,3 +136,45 @@ def test_filters_by_kind_and_body(client):
     assert "gewerbeanmeldung" in hwk  # its copy goes to the HWK for crafts businesses
     bogus = _catalog_links(client.get("/", query_string={"art": "<script>"}).get_data(as_text=True))
     assert len(bogus) == len(load_catalog())  # an unknown filter value is ignored
+
+
+def test_admin_command_imports_a_valid_definition(app_factory, tmp_path):
+    target = tmp_path / "imported"
+    app = app_factory(CATALOG_DIR=str(target))
+    source = tmp_path / "meine-leistung.toml"
+    text = (loader.DEFINITIONS_DIR / "versicherungsvermittler-34d.toml").read_text()
+    source.write_text(text.replace('key = "versicherungsvermittler-34d"', 'key = "meine-leistung"'))
+    result = app.test_cli_runner().invoke(args=["catalog", "import", str(source)])
+    assert result.exit_code == 0, result.output
+    assert (target / "meine-leistung.toml").exists()
+    restarted = app_factory(CATALOG_DIR=str(target))
+    assert "meine-leistung" in restarted.extensions["bizportal"].catalog
+    assert restarted.test_client().get("/leistungen/meine-leistung").status_code == 200
+
+
+def test_admin_command_refuses_a_broken_definition_and_imports_nothing(app_factory, tmp_path):
+    target = tmp_path / "imported"
+    app = app_factory(CATALOG_DIR=str(target))
+    good = tmp_path / "gut.toml"
+    good.write_text((loader.DEFINITIONS_DIR / "versicherungsvermittler-34d.toml").read_text()
+                    .replace('key = "versicherungsvermittler-34d"', 'key = "gut"'))
+    bad = tmp_path / "kaputt.toml"
+    bad.write_text('key = "kaputt"\nkind = "trade"\n')
+    result = app.test_cli_runner().invoke(args=["catalog", "import", str(good), str(bad)])
+    assert result.exit_code != 0 and "kaputt.toml" in result.output
+    assert not target.exists() or not list(target.iterdir())
+
+
+def test_admin_command_refuses_to_overwrite_without_replace(app_factory, tmp_path):
+    app = app_factory(CATALOG_DIR=str(tmp_path / "imported"))
+    source = tmp_path / "gewerbeanmeldung.toml"
+    source.write_text((loader.DEFINITIONS_DIR / "gewerbeanmeldung.toml").read_text())
+    result = app.test_cli_runner().invoke(args=["catalog", "import", str(source)])
+    assert result.exit_code != 0 and "--replace" in result.output
+
+
+def test_catalog_check_command_reports_errors(app, tmp_path):
+    bad = tmp_path / "kaputt.toml"
+    bad.write_text('key = "kaputt"\nkind = "nonsense"\n')
+    result = app.test_cli_runner().invoke(args=["catalog", "check", str(bad)])
+    assert result.exit_code == 1 and "field 'kind'" in result.output

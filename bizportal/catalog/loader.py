@@ -336,13 +336,18 @@ def load_definition_file(path: Path) -> ServiceDefinition:
     return definition
 
 
-def load_catalog(directory: Path | None = None) -> dict[str, ServiceDefinition]:
-    """Load every ``*.toml`` in ``directory``; raise ``DefinitionError`` on the first broken one."""
+def load_catalog(directory: Path | None = None, extra: Path | None = None) -> dict[str, ServiceDefinition]:
+    """Load every ``*.toml`` of the shipped ``directory`` and then of ``extra`` (imported by an
+    admin; a definition there replaces a shipped one with the same key). Raises
+    ``DefinitionError`` on the first broken file."""
     directory = directory or DEFINITIONS_DIR
     catalog: dict[str, ServiceDefinition] = {}
-    for path in sorted(directory.glob("*.toml")):
-        definition = load_definition_file(path)
-        catalog[definition.key] = definition
+    for folder in (directory, extra):
+        if folder is None or not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.toml")):
+            definition = load_definition_file(path)
+            catalog[definition.key] = definition
     if not catalog:
         raise DefinitionError(f"{directory}: no service definitions found")
     return catalog

@@ -40,9 +40,12 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
+    skip = os.environ.get("BIZPORTAL_SKIP_BROWSER") == "1"
     for item in items:
-        if here in Path(str(item.fspath)).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
+            if skip:
+                item.add_marker(pytest.mark.skip(reason="browser tests skipped: BIZPORTAL_SKIP_BROWSER=1"))
 
 
 @pytest.fixture(scope="session")

@@ -109,6 +109,7 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     reference = match.group(0)
     assert re.search(r"/antraege/" + reference + "$", company.url), company.url
     body = company.inner_text("main")
+    assert f"Ihr Antrag wurde eingereicht. Ihr Aktenzeichen: {reference}" in body
     assert "Gewerbeamt Bremen" in body and "Handwerkskammer Bremen" in body
     screenshot(company, screenshot_dir, "keyboard-filing" + suffix)
 
