@@ -18,6 +18,12 @@ def _env(name: str, default: Any = None) -> Any:
     return os.environ.get(PREFIX + name, default)
 
 
+def _acr_mapping(text: str | None) -> dict[str, str]:
+    from .auth.trust import parse_mapping
+
+    return parse_mapping(text)
+
+
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config from defaults, ``BIZPORTAL_*`` variables and test overrides.
 
@@ -46,6 +52,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "STAFF_ROLES_CLAIM": _env("STAFF_ROLES_CLAIM", "roles"),
         "STAFF_CHAMBER_CLAIM": _env("STAFF_CHAMBER_CLAIM", "chamber"),
         "OIDC_TIMEOUT": float(_env("OIDC_TIMEOUT", "10")),
+        "OIDC_ACR_MAPPING": _acr_mapping(_env("OIDC_ACR_MAPPING")),
         "OIDC_ALLOWED_ALGS": [a.strip() for a in _env("OIDC_ALLOWED_ALGS", "RS256,ES256").split(",")],
         # Delivery worker
         "DELIVERY_MAX_ATTEMPTS": int(_env("DELIVERY_MAX_ATTEMPTS", "12")),

@@ -119,6 +119,8 @@ class LoginSession(db.Model):
     sub: Mapped[str] = mapped_column(String(255))
     #: the provider's session id (``sid`` claim), for back-channel logout
     provider_sid: Mapped[str | None] = mapped_column(String(255), index=True)
+    #: eIDAS level of this login (none, low, substantial, high), from the ``acr`` claim
+    trust_level: Mapped[str] = mapped_column(String(20), default="none")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

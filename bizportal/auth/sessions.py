@@ -16,6 +16,8 @@ from ..audit import services as audit
 from ..common.time import utcnow
 from ..extensions import db
 from .models import LoginSession
+from .trust import SESSION_KEY as TRUST_KEY
+from .trust import level_from_acr
 
 log = logging.getLogger(__name__)
 SESSION_KEY = "login_session"
@@ -25,7 +27,8 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 
 def remember_login_claims(issuer: str, claims: dict) -> None:
     """Called by the login use cases so the new session records issuer, sub and provider sid."""
-    g.login_identity = {"issuer": issuer, "sub": str(claims.get("sub")), "sid": claims.get("sid")}
+    g.login_identity = {"issuer": issuer, "sub": str(claims.get("sub")), "sid": claims.get("sid"),
+                        "trust_level": level_from_acr(claims.get("acr"))}
 
 
 def end_sessions(where, reason: str) -> int:
@@ -40,13 +43,15 @@ def end_sessions(where, reason: str) -> int:
 
 def _on_login(sender, user) -> None:
     identity = getattr(g, "login_identity", None) or {"issuer": "", "sub": "", "sid": None}
+    level = identity.get("trust_level", "none")
     row = LoginSession(id=secrets.token_urlsafe(32), user_key=user.get_id(), issuer=identity["issuer"],
-                       sub=identity["sub"], provider_sid=identity.get("sid"))
+                       sub=identity["sub"], provider_sid=identity.get("sid"), trust_level=level)
     db.session.add(row)
     db.session.commit()
     session[SESSION_KEY] = row.id
+    session[TRUST_KEY] = level
     session.permanent = True
-    audit.record("login_success", user.get_id(), detail=f"issuer={identity['issuer']}")
+    audit.record("login_success", user.get_id(), detail=f"issuer={identity['issuer']} trust_level={level}")
 
 
 def _on_logout(sender, user) -> None:

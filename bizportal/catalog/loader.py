@@ -223,7 +223,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     ctx = _Ctx(source)
     allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
-               "keywords", "max_total_attachments_mb"}
+               "keywords", "max_total_attachments_mb", "trust_level"}
     unknown = set(raw) - allowed
     if unknown:
         raise ctx.fail(sorted(unknown)[0], "unknown key")
@@ -302,6 +302,9 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     documents = raw.get("documents", [])
     if not isinstance(documents, list):
         raise ctx.fail("documents", "must be a list")
+    trust_level = raw.get("trust_level")
+    if trust_level is not None and trust_level not in ("low", "substantial", "high"):
+        raise ctx.fail("trust_level", "must be 'low', 'substantial' or 'high'")
     return ServiceDefinition(
         key=key,
         kind=kind,
@@ -321,6 +324,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         keywords=tuple(k.strip() for k in keywords),
         max_total_attachments_mb=float(ctx.number(raw, "max_total_attachments_mb", "max_total_attachments_mb",
                                                   20, 0.1, 25)),
+        trust_level=trust_level,
         source=source,
     )
 

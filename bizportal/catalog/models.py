@@ -119,6 +119,8 @@ class ServiceDefinition:
     life_events: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     max_total_attachments_mb: float = 20.0
+    #: minimum eIDAS level of the login that may file this service (None: any login)
+    trust_level: str | None = None
     source: str = ""
 
     def destinations(self, answers: dict[str, Any]) -> list[tuple[str, str]]:

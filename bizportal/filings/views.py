@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
+from ..auth import trust
 from ..auth.access import company_required
 from ..catalog import queries as catalog
 from ..delivery.routing import NoCompetentBody
@@ -38,6 +39,23 @@ def _prefill(service):
     })
 
 
+class TrustTooLow(Exception):
+    def __init__(self, service):
+        self.service = service
+
+
+def _require_trust(service) -> None:
+    """A login below the service's trust level may look but not file; it is told why."""
+    if not trust.meets(trust.current_level(), service.trust_level):
+        raise TrustTooLow(service)
+
+
+@bp.errorhandler(TrustTooLow)
+def _trust_too_low(exc: TrustTooLow):
+    return render_template("filings/trust_too_low.html", service=exc.service, locale=_locale(),
+                           level=trust.current_level()), 403
+
+
 def _draft_or_404(draft_id: str):
     draft = services.company_draft(current_user.company_id, draft_id)
     if draft is None:
@@ -45,6 +63,7 @@ def _draft_or_404(draft_id: str):
     service = catalog.get_service(draft.service_key)
     if service is None:
         abort(404)
+    _require_trust(service)
     return draft, service
 
 
@@ -63,6 +82,7 @@ def start(key: str):
     service = catalog.get_service(key)
     if service is None:
         abort(404)
+    _require_trust(service)
     form = FlaskForm()
     if form.validate_on_submit():
         draft = services.start_draft(current_user, service, _prefill(service))

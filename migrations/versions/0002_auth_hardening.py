@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('issuer', sa.String(length=255), nullable=False),
     sa.Column('sub', sa.String(length=255), nullable=False),
     sa.Column('provider_sid', sa.String(length=255), nullable=True),
+    sa.Column('trust_level', sa.String(length=20), nullable=False),
     sa.Column('created_at', bizportal.common.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_seen_at', bizportal.common.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ended_at', bizportal.common.types.UTCDateTime(timezone=True), nullable=True),
