@@ -66,6 +66,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
 
     from .audit.views import bp as audit_bp
     from .auth.views import bp as auth_bp
+    from .auth.workspace import bp as workspace_bp
+    from .auth.workspace import require_review
     from .catalog.views import bp as catalog_bp
     from .common.views import bp as common_bp
     from .delivery.views import bp as delivery_bp
@@ -73,13 +75,14 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .inbox.views import bp as inbox_bp
     from .stats.views import bp as stats_bp
 
-    for bp in (audit_bp, auth_bp, catalog_bp, common_bp, delivery_bp, filings_bp, inbox_bp, stats_bp):
+    for bp in (audit_bp, auth_bp, catalog_bp, common_bp, delivery_bp, filings_bp, inbox_bp, stats_bp, workspace_bp):
         app.register_blueprint(bp)
 
     from .auth import sessions
     from .common import security, templating
 
     sessions.install(app)
+    app.before_request(require_review)  # after the session check: only live sessions get here
 
     security.install(app)
     templating.install(app)

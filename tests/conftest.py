@@ -156,13 +156,23 @@ def provider_login(authorize_url: str, sub: str, action: str | None = None) -> s
     return resp.headers["Location"]
 
 
-def login(client, sub: str, staff: bool = False):
-    """Log in through the real provider with the Flask test client; returns the final response."""
+def login(client, sub: str, staff: bool = False, confirm: bool = True):
+    """Log in through the real provider with the Flask test client; returns the callback's response.
+
+    A company person also confirms the company data on the review page (as on a first login),
+    unless ``confirm`` is False.
+    """
     start = client.get("/staff/login" if staff else "/login")
     assert start.status_code == 302, start.get_data(as_text=True)[:500]
     callback = provider_login(start.headers["Location"], sub)
     parts = urlsplit(callback)
-    return client.get(f"{parts.path}?{parts.query}")
+    resp = client.get(f"{parts.path}?{parts.query}")
+    if confirm and not staff and resp.status_code == 302:
+        review = client.get("/unternehmen/pruefen")
+        if review.status_code == 200 and "Unternehmensdaten prüfen" in review.get_data(as_text=True):
+            confirmed = client.post("/unternehmen/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True))})
+            assert confirmed.status_code == 302
+    return resp
 
 
 @pytest.fixture

@@ -36,10 +36,17 @@ def post_step(client, step_path: str, answers: dict, files: dict | None = None, 
     return client.post(step_path, data=data, content_type="multipart/form-data")
 
 
-def file_service(client, service_key: str, steps: list[dict], files: dict | None = None) -> str:
-    """Fill every step in order and submit; returns the filing's reference."""
+def file_service(client, service_key: str, steps: list[dict] | dict[str, dict], files: dict | None = None) -> str:
+    """Fill every step in order and submit; returns the filing's reference.
+
+    ``steps`` is a list of answers, one per step; or a dict step key → answers, which also checks
+    that exactly these steps are shown, in this order (for conditional steps).
+    """
     path = start_draft(client, service_key)
-    for answers in steps:
+    keyed = list(steps.items()) if isinstance(steps, dict) else [(None, answers) for answers in steps]
+    for step_key, answers in keyed:
+        if step_key is not None:
+            assert path.rsplit("/", 1)[-1] == step_key, f"expected step {step_key!r}, the portal shows {path}"
         resp = post_step(client, path, answers, files=files)
         assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
         path = path_of(resp.headers["Location"])

@@ -7,7 +7,7 @@ import re
 import requests
 
 from bizportal.delivery.worker import Worker
-from tests.conftest import provider_login
+from tests.conftest import csrf_token, provider_login
 from tests.filing_helpers import file_service, start_draft
 
 
@@ -56,6 +56,13 @@ def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, liv
 
     # A company person logs in and opens the service from the catalog.
     company = browser_login(base, "/login", "anna.becker")
+    # First login: the person reviews the company data taken from the provider and adds an address.
+    review = company.get(base + "/antraege", timeout=10)
+    assert review.url.startswith(base + "/unternehmen/pruefen")
+    assert "Becker Elektrotechnik GmbH" in review.text and "vom Anmeldedienst" in review.text
+    confirmed = company.post(review.url, data={"csrf_token": csrf_token(review.text),
+                                               "notification_email": "antraege@becker-elektro.example"}, timeout=10)
+    assert confirmed.url == base + "/antraege"
     catalog = company.get(base + "/", timeout=10).text
     assert "Gewerbeanmeldung" in catalog and "Handwerksrolle" in catalog
     path = start_draft(company_client := _Adapter(company, base), "gewerbeanmeldung")

@@ -31,8 +31,28 @@ class Company(db.Model):
     postcode: Mapped[str | None] = mapped_column(String(10))
     city: Mapped[str | None] = mapped_column(String(100))
     tax_number: Mapped[str | None] = mapped_column(String(20))
+    #: fingerprint of the provider's master data when a person last confirmed it
+    reviewed_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: contact details the company added itself (the provider does not deliver them)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    notification_email: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    PROVIDER_FIELDS = ("name", "legal_form", "street", "postcode", "city", "tax_number")
+
+    def provider_fingerprint(self) -> str:
+        """Changes whenever the provider's master data change (then a person reviews them again)."""
+        import hashlib
+        import json
+
+        data = {k: getattr(self, k) for k in self.PROVIDER_FIELDS}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def needs_review(self) -> bool:
+        return self.reviewed_fingerprint != self.provider_fingerprint()
 
     def master_data(self) -> dict[str, Any]:
         """The company data that filings are prefilled with and that receivers get."""

@@ -123,3 +123,16 @@ def load_user(user_id: str) -> Person | StaffUser | None:
         return None
     model = {"company": Person, "staff": StaffUser}.get(kind)
     return db.session.get(model, int(raw_id)) if model else None
+
+
+def confirm_company_data(company: Company, person: Person, phone: str | None, email: str | None) -> None:
+    """Record that a person reviewed the provider's data, with the contact details the company adds.
+
+    Commits.
+    """
+    company.reviewed_fingerprint = company.provider_fingerprint()
+    company.reviewed_at = utcnow()
+    company.phone = (phone or "").strip() or None
+    company.notification_email = (email or "").strip() or None
+    db.session.commit()
+    audit.record("company_data_confirmed", person.get_id(), target=f"company:{company.id}")

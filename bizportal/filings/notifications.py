@@ -20,7 +20,7 @@ def filing_received(filing: Filing, service: ServiceDefinition | None) -> bool:
     A failure is logged, not raised: the filing is stored, and the receipt stays downloadable
     from its status page. Returns whether the mail went out.
     """
-    to = filing.person.email
+    to = filing.company.notification_email or filing.person.email
     if not to:
         log.info("no e-mail address for filing %s; receipt only on its page", filing.reference)
         return False
@@ -44,7 +44,8 @@ def filing_received(filing: Filing, service: ServiceDefinition | None) -> bool:
 
 def status_changed(filing: Filing, kind: str, detail: str | None, chamber_name: str) -> bool:
     """Tell the company that a chamber asked for information or decided; other steps show on the page."""
-    if kind not in ("information_requested", "accepted", "rejected") or not filing.person.email:
+    to = filing.company.notification_email or filing.person.email
+    if kind not in ("information_requested", "accepted", "rejected") or not to:
         return False
     what = {"information_requested": "bittet um weitere Angaben", "accepted": "hat Ihren Antrag bewilligt",
             "rejected": "hat Ihren Antrag abgelehnt"}[kind]
@@ -55,7 +56,7 @@ def status_changed(filing: Filing, kind: str, detail: str | None, chamber_name: 
         "Ihr Unternehmensportal\n"
     )
     try:
-        mail.send(mail.build_message(filing.person.email, f"Neuer Stand zu {filing.reference}", body))
+        mail.send(mail.build_message(to, f"Neuer Stand zu {filing.reference}", body))
     except Exception:
         log.exception("status mail for %s could not be sent", filing.reference)
         return False

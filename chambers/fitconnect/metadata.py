@@ -84,13 +84,16 @@ def build_metadata(
 
 
 def _attachment_entry(att: Attachment, att_id: str) -> dict[str, Any]:
-    return {
+    entry: dict[str, Any] = {
         "attachmentId": att_id,
         "hash": {"type": "sha512", "content": hashlib.sha512(att.content).hexdigest()},
         "purpose": "attachment",
         "mimeType": _media_type(att.media_type),
         "filename": att.filename,
     }
+    if getattr(att, "field", ""):
+        entry["description"] = f"Formularfeld: {att.field}"
+    return entry
 
 
 def validate_metadata(metadata: dict[str, Any]) -> None:

@@ -87,6 +87,9 @@ def _attachment_dict(att: Attachment, include_content: bool) -> dict[str, Any]:
         "sha256": att.sha256.lower(),
         "size": att.size,
     }
+    form_field = getattr(att, "field", "")  # the form field the file was uploaded for, if known
+    if form_field:
+        item["field"] = form_field
     if include_content:
         item["content_base64"] = base64.b64encode(att.content).decode("ascii")
     return item
@@ -96,9 +99,9 @@ def payload_to_dict(payload: FilingPayload, *, include_content: bool) -> dict[st
     """The filing as a JSON-ready dict.
 
     Keys: delivery_id, reference, service_key, service_title, leika, company, submitted_at (ISO
-    8601 UTC), data, destination_role, attachments (filename, media_type, sha256, size and — with
-    ``include_content`` — ``content_base64``). Does not check the attachments; see
-    ``check_attachments``.
+    8601 UTC), data, destination_role, attachments (filename, media_type, sha256, size, the form
+    ``field`` when known and — with ``include_content`` — ``content_base64``). Does not check the
+    attachments; see ``check_attachments``.
     """
     return {
         "delivery_id": str(payload.delivery_id),

@@ -16,6 +16,12 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('company', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('reviewed_fingerprint', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('reviewed_at', bizportal.common.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('phone', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('notification_email', sa.String(length=255), nullable=True))
+
     op.create_table('audit_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('occurred_at', bizportal.common.types.UTCDateTime(timezone=True), nullable=False),
@@ -49,6 +55,12 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('company', schema=None) as batch_op:
+        batch_op.drop_column('notification_email')
+        batch_op.drop_column('phone')
+        batch_op.drop_column('reviewed_at')
+        batch_op.drop_column('reviewed_fingerprint')
+
     with op.batch_alter_table('login_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_session_user_key'))
         batch_op.drop_index(batch_op.f('ix_login_session_provider_sid'))

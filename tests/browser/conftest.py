@@ -45,7 +45,8 @@ def pytest_collection_modifyitems(config, items):
         if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
             if skip:
-                item.add_marker(pytest.mark.skip(reason="browser tests skipped: BIZPORTAL_SKIP_BROWSER=1"))
+                item.add_marker(pytest.mark.skip(
+                    reason="browser tests skipped: BIZPORTAL_SKIP_BROWSER=1"))
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +111,17 @@ def new_page(browser, live_server, issuer):
 
         ctx.route("**/*", gate)
         contexts.append(ctx)
-        return ctx.new_page()
+        page = ctx.new_page()
+        # Errors the portal's own pages log (CSP refusals, missing assets, script errors).
+        page.portal_errors = []
+
+        def on_console(msg):
+            if msg.type == "error" and page.url.startswith(live_server):
+                page.portal_errors.append(f"{page.url}: {msg.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: page.portal_errors.append(f"{page.url}: {exc}"))
+        return page
 
     yield make
     for ctx in contexts:

@@ -55,7 +55,8 @@ def axe_scan(page) -> list[Violation]:
         }""",
         WCAG_TAGS,
     )
-    return [Violation(v["rule"], v["impact"], v["help"], tuple(v["targets"]), page.url) for v in raw]
+    return [Violation(v["rule"], v["impact"], v["help"], tuple(v["targets"]), page.url)
+            for v in raw]
 
 
 def format_violations(violations: list[Violation]) -> str:
@@ -95,7 +96,8 @@ def assert_reflows(page, label: str = "") -> None:
     over = horizontal_overflow(page)
     assert over is None, (
         f"{label or page.url} scrolls horizontally at {over['innerWidth']} px: scrollWidth "
-        f"{over['scrollWidth']}; elements past the right edge:\n    " + "\n    ".join(over["culprits"])
+        f"{over['scrollWidth']}; elements past the right edge:\n    "
+        + "\n    ".join(over["culprits"])
     )
 
 
@@ -107,16 +109,20 @@ def screenshot(page, directory: Path, name: str) -> None:
 
 FOCUS_INFO_JS = """() => {
     const el = document.activeElement;
-    if (!el || el === document.body) return {tag: 'body', text: '', id: '', value: '', href: '',
-                                             name: '', indicator: false, inView: false, inMain: false};
+    if (!el || el === document.body) {
+        return {tag: 'body', text: '', id: '', value: '', href: '', name: '',
+                indicator: false, inView: false, inMain: false};
+    }
     // a visible focus indicator: an outline or box-shadow on the element or its ::before/::after
     const indicator = [null, '::before', '::after'].some(pseudo => {
         const cs = getComputedStyle(el, pseudo);
-        return (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== 'none';
+        const outline = cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0;
+        return outline || cs.boxShadow !== 'none';
     });
     const r = el.getBoundingClientRect();
     return {tag: el.tagName.toLowerCase(), id: el.id || '', value: el.value || '',
-            text: (el.innerText || el.getAttribute('aria-label') || '').trim().replace(/\\s+/g, ' '),
+            text: (el.innerText || el.getAttribute('aria-label') || '')
+                  .trim().replace(/\\s+/g, ' '),
             href: el.getAttribute('href') || '', name: el.getAttribute('name') || '', indicator,
             inView: r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth,
             inMain: !!el.closest('main')};
@@ -179,7 +185,7 @@ VALID_GEWERBEANMELDUNG = {
 
 
 def file_over_http(base: str, sub: str = "anna.becker") -> str:
-    """Log ``sub`` in with a plain HTTP session and file a Gewerbeanmeldung; returns the reference."""
+    """Log ``sub`` in over plain HTTP and file a Gewerbeanmeldung; returns its reference."""
     import requests
 
     from tests.conftest import TOKEN_RE, csrf_token, provider_login

@@ -49,7 +49,7 @@ def test_skip_link_is_first_and_moves_focus_to_main(new_page, live_server, viewp
         page.keyboard.press("Tab")
         first = focused(page)
         assert first["tag"] == "a" and first["text"] == "Zum Inhalt springen", (path, first)
-        assert first["inView"] and first["indicator"], f"skip link not visible when focused on {path}"
+        assert first["inView"] and first["indicator"], f"focused skip link not visible: {path}"
         page.keyboard.press("Enter")
         wait_for_focus(page, "main")
         # the next Tab continues inside main, past the header
@@ -90,7 +90,7 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     screenshot(company, screenshot_dir, "keyboard-error-summary" + suffix)
 
     # --- the summary's first link leads to the first field with an error
-    tab_to(company, lambda i: i["tag"] == "a" and i["href"] == "#activity", "summary link to #activity")
+    tab_to(company, lambda i: i["tag"] == "a" and i["href"] == "#activity", "link to #activity")
     company.keyboard.press("Enter")
     wait_for_focus(company, "activity")
     company.keyboard.type("Elektroinstallation in Gebäuden")
@@ -133,3 +133,6 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     assert steering.url == base + "/staff/statistik"
     assert steering.inner_text("[data-testid=total]") == "1"
     assert reference not in steering.inner_text("main")
+
+    errors = company.portal_errors + staff.portal_errors + steering.portal_errors
+    assert not errors, "errors in the browser console:\n" + "\n".join(errors)

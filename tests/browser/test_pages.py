@@ -48,7 +48,7 @@ def _service_keys() -> list[str]:
 
 SERVICE_KEYS = _service_keys()
 
-#: (view, axe rule id or "reflow") -> where it is and who owns it. Only for templates this
+#: (view, axe rule id, "reflow" or "console") -> where it is and who owns it. Only for templates this
 #: test suite's owners may not change; fix the rest instead of listing it.
 KNOWN_ISSUES: dict[tuple[str, str], str] = {
     ("steering-dashboard", "reflow"): (
@@ -110,12 +110,13 @@ def service_form(key: str):
         open_page(page, f"{base}/leistungen/{key}/antrag")
         yield f"company-form-{key}"
         # the error state: every text field emptied, the postcode malformed
-        for el in page.query_selector_all("#filing-form input.kern-form-input__input, #filing-form textarea"):
+        text_fields = "#filing-form input.kern-form-input__input, #filing-form textarea"
+        for el in page.query_selector_all(text_fields):
             el.fill("")
         if page.query_selector("#postcode"):
             page.fill("#postcode", "2819")
         submit(page)
-        assert page.query_selector("#error-summary"), f"no error summary after an invalid submit of {key}"
+        assert page.query_selector("#error-summary"), f"no error summary after submitting {key}"
         yield f"company-form-{key}-error"
     return views
 
@@ -177,7 +178,8 @@ SCENARIOS = {
 # ---------- the checks -------------------------------------------------------------------------
 
 def check_view(page, view: str, screenshot_dir) -> dict[str, str]:
-    """axe at desktop width, reflow at 320 px; returns {rule or "reflow": description}."""
+    """axe at desktop width, reflow at 320 px, the browser console; returns
+    {axe rule, "reflow" or "console": description}."""
     page.set_viewport_size(DESKTOP)
     found = {v.rule: str(v) for v in axe_scan(page)}
     screenshot(page, screenshot_dir, view)
@@ -187,6 +189,9 @@ def check_view(page, view: str, screenshot_dir) -> dict[str, str]:
         found["reflow"] = (f"scrolls horizontally at 320 px (scrollWidth {over['scrollWidth']}); "
                            "past the right edge: " + ", ".join(over["culprits"]))
     screenshot(page, screenshot_dir, view + "-320")
+    if page.portal_errors:  # CSP refusals, missing assets, script errors: logged by Chromium
+        found["console"] = "errors in the browser console: " + " | ".join(page.portal_errors)
+        page.portal_errors.clear()
     return found
 
 

@@ -15,8 +15,9 @@ from chambers.base import Attachment, FilingPayload
 DELIVERY_ID = UUID("6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f")
 
 
-def make_attachment(filename: str, content: bytes, media_type: str) -> Attachment:
+def make_attachment(filename: str, content: bytes, media_type: str, **extra: Any) -> Attachment:
     return Attachment(
+        **extra,
         filename=filename,
         media_type=media_type,
         size=len(content),
@@ -51,7 +52,10 @@ def build_payload(**overrides: Any) -> FilingPayload:
         destination_role="primary",
         attachments=(
             make_attachment(
-                "Handwerkskarte.pdf", b"%PDF-1.4\n% test document\n", "application/pdf"
+                "Handwerkskarte.pdf",
+                b"%PDF-1.4\n% test document\n",
+                "application/pdf",
+                field="handwerkskarte",
             ),
             make_attachment(
                 "notiz.txt", "Öffnungszeiten: 6–18 Uhr\n".encode(), "text/plain; charset=utf-8"

@@ -71,6 +71,10 @@ def test_submission_lands_decrypted_and_complete(receiver, make_payload):
         for a in meta["contentStructure"]["attachments"]
     }
     assert by_name == {a.filename: a.content for a in payload.attachments}
+    described = {
+        a["filename"]: a.get("description") for a in meta["contentStructure"]["attachments"]
+    }
+    assert described["Handwerkskarte.pdf"] == "Formularfeld: handwerkskarte"
 
 
 def test_retry_after_lost_submit_answer_does_not_submit_twice(receiver, make_payload):

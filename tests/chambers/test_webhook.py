@@ -52,6 +52,7 @@ def test_receiver_gets_the_whole_filing_signed_and_keyed(receiver, make_payload)
         assert content == att.content
         assert item["sha256"] == hashlib.sha256(content).hexdigest()
         assert (item["media_type"], item["size"]) == (att.media_type, att.size)
+    assert sent["Handwerkskarte.pdf"]["field"] == "handwerkskarte"  # which upload is which
 
 
 def test_409_counts_as_delivered_and_receiver_keeps_one_copy(receiver, make_payload):
