@@ -125,3 +125,20 @@ def test_audit_never_stores_credentials(app):
     with app.app_context():
         event = db.session.scalar(select(AuditEvent))
         assert "abc123" not in (event.detail or "")
+
+
+def test_session_can_be_extended_before_the_idle_limit(app, client, login_as):
+    login_as("anna.becker")
+    with app.app_context():
+        db.session.execute(update(LoginSession).values(last_seen_at=utcnow() - timedelta(minutes=28)))
+        db.session.commit()
+    status = client.get("/sitzung")
+    assert status.status_code == 200 and 0 < status.get_json()["seconds_left"] <= 120
+    token = csrf_token(client.get("/unternehmen").get_data(as_text=True))
+    assert client.post("/sitzung/verlaengern").status_code == 400  # CSRF needed
+    extended = client.post("/sitzung/verlaengern", headers={"X-CSRFToken": token})
+    assert extended.status_code == 200 and extended.get_json()["seconds_left"] > 29 * 60
+
+
+def test_session_status_without_login(client):
+    assert client.get("/sitzung").status_code == 401

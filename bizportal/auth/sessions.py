@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "login_session"
 #: last-seen times are written at most this often, not on every request
 TOUCH_INTERVAL = timedelta(seconds=60)
+#: requests that do not count as activity (the page asking how long the session has left)
+PASSIVE_ENDPOINTS = {"sessions.status"}
 
 
 def remember_login_claims(issuer: str, claims: dict) -> None:
@@ -77,7 +79,7 @@ def _check_session():
     elif now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
         reason = "absolute_timeout"
     if reason is None:
-        if now - row.last_seen_at > TOUCH_INTERVAL:
+        if request.endpoint not in PASSIVE_ENDPOINTS and now - row.last_seen_at > TOUCH_INTERVAL:
             row.last_seen_at = now
             db.session.commit()
         return None
@@ -102,3 +104,26 @@ def install(app: Flask) -> None:
 def open_sessions(user_key: str) -> list[LoginSession]:
     return list(db.session.scalars(select(LoginSession).where(LoginSession.user_key == user_key,
                                                                LoginSession.ended_at.is_(None))))
+
+
+def seconds_left() -> int | None:
+    """Seconds until the current session ends by the idle or absolute limit (None if not signed in)."""
+    if not current_user.is_authenticated:
+        return None
+    row = db.session.get(LoginSession, session.get(SESSION_KEY, ""))
+    if row is None or row.ended_at is not None:
+        return 0
+    cfg = current_app.config
+    now = utcnow()
+    idle_end = row.last_seen_at + timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
+    absolute_end = row.created_at + timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"])
+    return max(0, int((min(idle_end, absolute_end) - now).total_seconds()))
+
+
+def extend() -> int | None:
+    """Count the request as activity (the idle limit starts again); returns the seconds left."""
+    row = db.session.get(LoginSession, session.get(SESSION_KEY, "")) if current_user.is_authenticated else None
+    if row is not None and row.ended_at is None:
+        row.last_seen_at = utcnow()
+        db.session.commit()
+    return seconds_left()

@@ -116,8 +116,11 @@ def new_page(browser, live_server, issuer):
         page.portal_errors = []
 
         def on_console(msg):
-            if msg.type == "error" and page.url.startswith(live_server):
-                page.portal_errors.append(f"{page.url}: {msg.text}")
+            if msg.type != "error" or not page.url.startswith(live_server):
+                return
+            if msg.text.startswith("Failed to load resource") and msg.location.get("url") == page.url:
+                return  # the page itself, sent with its error status on purpose (404, 422 …)
+            page.portal_errors.append(f"{page.url}: {msg.text}")
 
         page.on("console", on_console)
         page.on("pageerror", lambda exc: page.portal_errors.append(f"{page.url}: {exc}"))

@@ -234,3 +234,13 @@ def test_axe_scan_runs_under_the_csp_and_reports_rule_impact_targets(page, live_
     found = axe_scan(page)
     assert [v.rule for v in found] == ["label"], format_violations(found)
     assert found[0].targets == ("#unlabelled",) and found[0].impact == "critical"
+
+
+def test_console_errors_such_as_csp_refusals_are_collected(page, live_server):
+    page.goto(live_server + "/impressum")
+    assert page.portal_errors == []
+    page.evaluate("""() => { const s = document.createElement('script');
+                             s.textContent = 'window.inlineRan = true'; document.body.append(s); }""")
+    page.wait_for_timeout(100)
+    assert page.evaluate("() => window.inlineRan") is None  # the portal's CSP refused it
+    assert any("Content Security Policy" in e for e in page.portal_errors), page.portal_errors

@@ -1,0 +1,655 @@
+"""Every shipped service, filed end to end over HTTP by a demo company with realistic data.
+
+Each case logs in, fills the steps the portal shows (the helper checks their order, so a
+conditional step that appears or disappears unexpectedly fails the case), uploads the documents
+the definition asks for, submits, and checks the filing, its attachments and the chambers it was
+routed to, read from the outbox. Services with conditional steps or routing have a case for each
+branch; ``test_every_service_and_branch_is_covered`` keeps it that way when definitions change.
+
+The demo accounts are an electrical contractor in Bremen (Becker Elektrotechnik GmbH) and an
+insurance broker in Hamburg (Hansen Versicherungsmakler e. K.); where a service does not fit
+either trade exactly, the answers are still a consistent business case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import select
+
+from bizportal.catalog.loader import load_catalog
+from bizportal.delivery.models import Delivery
+from bizportal.demo import CHAMBERS
+from bizportal.extensions import db
+from bizportal.filings.models import Filing
+from tests.filing_helpers import file_service
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + b"\x00" * 64 + b"\xff\xd9"
+
+
+def pdf(name: str) -> tuple[bytes, str]:
+    return PDF, name
+
+
+def png(name: str) -> tuple[bytes, str]:
+    return PNG, name
+
+
+def jpeg(name: str) -> tuple[bytes, str]:
+    return JPEG, name
+
+
+# --- compound fields as a browser posts them ----------------------------------------------------
+
+def address(name: str, street: str, postcode: str, city: str) -> dict[str, str]:
+    return {f"{name}-street": street, f"{name}-postcode": postcode, f"{name}-city": city}
+
+
+def person(name: str, family_name: str, given_names: str, birth_date: str, birth_place: str,
+           nationality: str = "deutsch") -> dict[str, str]:
+    return {f"{name}-family_name": family_name, f"{name}-given_names": given_names,
+            f"{name}-birth_date": birth_date, f"{name}-birth_place": birth_place,
+            f"{name}-nationality": nationality}
+
+
+def group(name: str, *entries: dict[str, str]) -> dict[str, str]:
+    return {f"{name}-{i}-{sub}": value for i, entry in enumerate(entries) for sub, value in entry.items()}
+
+
+# --- the two demo companies and the places they work --------------------------------------------
+
+BECKER = {"business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH"}
+BECKER_SITZ = ("Am Wall 120", "28195", "Bremen")
+BECKER_HRB = "Bremen HRB 12345"
+BECKER_HAMBURG = ("Schloßmühlendamm 4", "21073", "Hamburg")  # branch in Hamburg-Harburg
+BREMERHAVEN = ("Bürgermeister-Smidt-Straße 150", "27568", "Bremerhaven")
+HANSEN = {"business_name": "Hansen Versicherungsmakler e. K.", "legal_form": "e. K."}
+HANSEN_SITZ = ("Große Elbstraße 14", "22767", "Hamburg")
+HANSEN_HRA = "Hamburg HRA 98765"
+
+ANNA = ("Becker", "Anna", "1978-03-14", "Bremen")
+JONAS = ("Weber", "Jonas", "1986-09-02", "Oldenburg (Oldb)")
+LEA = ("Hansen", "Lea", "1984-08-08", "Kiel")
+ANNA_WOHNUNG = ("Parkallee 12", "28209", "Bremen")
+JONAS_WOHNUNG = ("Lange Straße 37", "27580", "Bremerhaven")
+LEA_WOHNUNG = ("Elbchaussee 112", "22763", "Hamburg")
+CO_MANAGING_DIRECTOR = {"family_name": "Kowalski", "given_names": "Piotr", "birth_date": "1975-06-30",
+                        "birth_place": "Gdańsk", "nationality": "polnisch"}
+
+
+# --- answer builders, one per service: step key → the answers posted on that step ----------------
+
+def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, start: str,
+                     handwerk: str) -> dict[str, dict]:
+    street, postcode, city = place
+    return {"angaben": {**company, "street": street, "postcode": postcode, "city": city, "activity": activity,
+                        "start_date": start, "handwerk": handwerk}}
+
+
+def gewerbeummeldung_relocation_of_crafts_business() -> dict[str, dict]:
+    return {
+        "betrieb": {**BECKER, "handelsregisternummer": BECKER_HRB, **address("betriebsanschrift", *BECKER_SITZ),
+                    "handwerk": "yes"},
+        "personen": {**person("anzeigende_person", *ANNA), "email": "anna.becker@becker-elektro.example",
+                     "telefon": "0421 3378890"},
+        "aenderung": {"grund": "verlegung", "aenderung_datum": "2027-01-01"},
+        "verlegung": address("neue_anschrift", "Hastedter Heerstraße 285", "28207", "Bremen"),
+        "taetigkeit": {"taetigkeit": "Elektroinstallation in Wohn- und Gewerbebauten, Errichtung von "
+                                     "Photovoltaikanlagen und Ladeinfrastruktur",
+                       "wz2008": "43.21.0", "beschaeftigte": "14"},
+        "handwerksangaben": {"handwerk_bezeichnung": "Elektrotechniker", "handwerkskarte_vorhanden": "yes"},
+        "unterlagen": {},
+    }
+
+
+def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
+    return {
+        "betrieb": {**HANSEN, "handelsregisternummer": HANSEN_HRA, **address("betriebsanschrift", *HANSEN_SITZ),
+                    "handwerk": "no"},
+        "personen": {**person("anzeigende_person", *LEA), "email": "lea@hansen-versicherungen.example",
+                     "telefon": "040 31975520"},
+        "aenderung": {"grund": "ausdehnung", "aenderung_datum": "2027-02-01"},
+        "taetigkeit": {"taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO) und "
+                                     "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)",
+                       "wz2008": "66.22.0", "beschaeftigte": "3"},
+        "unterlagen": {},
+    }
+
+
+def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
+    return {
+        "betrieb": {**BECKER, "handelsregisternummer": BECKER_HRB, **address("betriebsanschrift", *BREMERHAVEN),
+                    "handwerk": "yes"},
+        "personen": {**person("anzeigende_person", *ANNA), "email": "jonas.weber@becker-elektro.example"},
+        "abmeldung": {"abmeldung_betrifft": "zweigstelle", "grund": "aufgabe", "abmeldung_datum": "2026-12-31"},
+        "aufgabe": {"aufgabe_ursache": "wirtschaftlich"},
+        "unterlagen": {},
+    }
+
+
+def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
+    return {
+        "betrieb": {**HANSEN, "handelsregisternummer": HANSEN_HRA, **address("betriebsanschrift", *HANSEN_SITZ),
+                    "handwerk": "no"},
+        "personen": {**person("anzeigende_person", *LEA), "email": "lea@hansen-versicherungen.example"},
+        "abmeldung": {"abmeldung_betrifft": "hauptniederlassung", "grund": "uebergabe",
+                      "abmeldung_datum": "2027-06-30"},
+        "nachfolge": {"nachfolge_name": "Nordlicht Assekuranzmakler GmbH",
+                      **address("nachfolge_anschrift", "Ballindamm 3", "20095", "Hamburg")},
+        "unterlagen": {},
+    }
+
+
+def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool, trainer: str, phone: str,
+                       trainee: dict, minor: bool, training: dict) -> dict[str, dict]:
+    steps = {
+        "betrieb": {"business_name": company["business_name"], **address("betriebsanschrift", *place),
+                    "handwerksbetrieb": "yes" if crafts else "no", "ausbilder": trainer, "telefon": phone},
+        "auszubildende": {**trainee, "minderjaehrig": "yes" if minor else "no"},
+    }
+    if minor:
+        parents = [{"family_name": "Yılmaz", "given_names": given, "street": "Vahrer Straße 112",
+                    "postcode": "28329", "city": "Bremen"} for given in ("Ayşe", "Murat")]
+        steps["vertreter"] = group("gesetzliche_vertreter", *parents)
+    return {**steps, "ausbildung": training, "unterlagen": {}}
+
+
+MINOR_ELECTRONICS_TRAINEE = {
+    **person("auszubildende_person", "Yılmaz", "Emre", "2010-05-09", "Bremen"),
+    **address("auszubildende_anschrift", "Vahrer Straße 112", "28329", "Bremen"),
+    "schulabschluss": "mittlerer",
+}
+ELECTRONICS_TRAINING = {
+    "ausbildungsberuf": "elektroniker", "beruf_sonstiger": "Elektroniker/-in – Energie- und Gebäudetechnik",
+    "vertragsschluss": "2026-11-20", "beginn": "2027-08-01", "ende": "2031-01-31", "probezeit_monate": "4",
+    "verkuerzung": "no", "verguetung_erstes_jahr": "1020",
+}
+ADULT_OFFICE_TRAINEE = {
+    **person("auszubildende_person", "Lange", "Sophie", "2004-12-03", "Delmenhorst"),
+    **address("auszubildende_anschrift", "Friedrich-Ebert-Straße 48", "28199", "Bremen"),
+    "schulabschluss": "fachhochschulreife",
+}
+OFFICE_TRAINING = {
+    "ausbildungsberuf": "kaufmann-bueromanagement", "beruf_sonstiger": "",
+    "vertragsschluss": "2026-11-24", "beginn": "2027-08-01", "ende": "2030-07-31", "probezeit_monate": "3",
+    "verkuerzung": "no", "verguetung_erstes_jahr": "980",
+}
+ADULT_INSURANCE_TRAINEE = {
+    **person("auszubildende_person", "Schröder", "Marie", "2006-02-17", "Hamburg"),
+    **address("auszubildende_anschrift", "Eppendorfer Weg 211", "20253", "Hamburg"),
+    "schulabschluss": "hochschulreife",
+}
+SHORTENED_INSURANCE_TRAINING = {
+    "ausbildungsberuf": "anderer", "beruf_sonstiger": "Kaufmann/Kauffrau für Versicherungen und Finanzanlagen",
+    "vertragsschluss": "2026-11-16", "beginn": "2027-08-01", "ende": "2029-07-31", "probezeit_monate": "3",
+    "verkuerzung": "yes", "verguetung_erstes_jahr": "1150",
+}
+
+
+def ausnahmebewilligung_takeover_restricted() -> dict[str, dict]:
+    """A journeyman takes over the technical management after the master craftsman died."""
+    return {
+        "personen": {**person("antragsteller", *JONAS), **address("wohnanschrift", *JONAS_WOHNUNG),
+                     "email": "jonas.weber@becker-elektro.example", "telefon": "0171 4455667"},
+        "betrieb": {"business_name": BECKER["business_name"], **address("betriebsanschrift", *BECKER_SITZ),
+                    "handwerk": "elektrotechniker", "handwerk_sonstiges": "", "beginn": "2027-04-01"},
+        "ausnahmegrund": {
+            "ausnahmegrund": "betriebsuebernahme",
+            "begruendung": "Der bisherige technische Betriebsleiter, Elektrotechnikermeister Horst Becker, ist im "
+                           "Oktober 2026 unerwartet verstorben. Ohne Betriebsleitung müsste der Betrieb mit "
+                           "14 Beschäftigten die Arbeit einstellen; der Meisterkurs beginnt frühestens im Herbst 2027.",
+            "befristet": "yes", "beschraenkt": "yes",
+        },
+        "teiltaetigkeiten": {"teiltaetigkeiten": "Elektroinstallation in Wohn- und Gewerbegebäuden einschließlich "
+                                                 "Photovoltaikanlagen und Ladeeinrichtungen für Elektrofahrzeuge"},
+        "qualifikation": {"gesellenpruefung": "yes", "berufsjahre": "17", "leitende_jahre": "8",
+                          "werdegang": "2003–2006 Ausbildung zum Elektroniker für Energie- und Gebäudetechnik, "
+                                       "seit 2009 bei Becker Elektrotechnik, seit 2018 Obergeselle und Bauleiter; "
+                                       "Teile III und IV der Meisterprüfung 2024 bestanden."},
+        "unterlagen": {},
+    }
+
+
+def ausnahmebewilligung_age_hamburg_branch() -> dict[str, dict]:
+    """An experienced foreman of 59 is to lead the Hamburg branch; he lives outside Bremen and Hamburg."""
+    return {
+        "personen": {**person("antragsteller", "Petersen", "Klaus", "1967-11-23", "Cuxhaven"),
+                     **address("wohnanschrift", "Bahnhofstraße 12", "21614", "Buxtehude"),
+                     "email": "k.petersen@becker-elektro.example", "telefon": "04161 555123"},
+        "betrieb": {"business_name": "Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg",
+                    **address("betriebsanschrift", *BECKER_HAMBURG), "handwerk": "elektrotechniker",
+                    "beginn": "2027-05-01"},
+        "ausnahmegrund": {
+            "ausnahmegrund": "alter",
+            "begruendung": "Herr Petersen ist 59 Jahre alt und seit 1986 ununterbrochen im Elektrohandwerk tätig, "
+                           "davon 20 Jahre als Obergeselle und Bauleiter. Die Vorbereitung auf die Meisterprüfung "
+                           "ist ihm in diesem Alter nicht mehr zumutbar.",
+            "befristet": "no", "beschraenkt": "no",
+        },
+        "qualifikation": {"gesellenpruefung": "yes", "berufsjahre": "40", "leitende_jahre": "20",
+                          "werdegang": "1983–1986 Ausbildung zum Elektroinstallateur, Gesellenprüfung 1986; "
+                                       "seit 2006 Obergeselle und Bauleiter bei der Elektro Nord GmbH, Hamburg."},
+        "unterlagen": {},
+    }
+
+
+def bewachung_company_with_second_director() -> dict[str, dict]:
+    return {
+        "betrieb": {**BECKER, **address("betriebsanschrift", *BECKER_SITZ), "juristische_person": "yes"},
+        "personen": {**person("antragsteller", *ANNA), **address("wohnanschrift", *ANNA_WOHNUNG),
+                     "email": "anna.becker@becker-elektro.example", "telefon": "0421 3378890"},
+        "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
+        "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
+        "taetigkeit": {"taetigkeit": "Alarmverfolgung und Interventionsdienst für selbst errichtete "
+                                     "Einbruchmeldeanlagen, Revierdienst (Objektschutz) für Gewerbekunden in Bremen",
+                       "beschaeftigte": "6", "beginn": "2027-04-01"},
+        "unterlagen": {},
+    }
+
+
+def bewachung_sole_trader() -> dict[str, dict]:
+    return {
+        "betrieb": {**HANSEN, **address("betriebsanschrift", *HANSEN_SITZ), "juristische_person": "no"},
+        "personen": {**person("antragsteller", *LEA), **address("wohnanschrift", *LEA_WOHNUNG),
+                     "email": "lea@hansen-versicherungen.example", "telefon": "040 31975520"},
+        "taetigkeit": {"taetigkeit": "Bewachung leerstehender Gewerbeobjekte und Baustellen, die Versicherer "
+                                     "für den Versicherungsschutz verlangen (Revierdienst)",
+                       "beschaeftigte": "2", "beginn": "2027-03-01"},
+        "unterlagen": {},
+    }
+
+
+def gaststaette_company_takes_over_cafe() -> dict[str, dict]:
+    return {
+        "betrieb": {"business_name": BECKER["business_name"], "gaststaette_name": "Café am Wall",
+                    **address("betriebsanschrift", "Am Wall 118", "28195", "Bremen"), "betriebsart": "cafe",
+                    "uebernahme": "yes"},
+        "personen": {"juristische_person": "yes", **person("antragsteller", *ANNA),
+                     **address("wohnanschrift", *ANNA_WOHNUNG), "email": "anna.becker@becker-elektro.example",
+                     "telefon": "0421 3378890"},
+        "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
+        "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
+        "raeume": {"flaeche_gastraum": "85", "sitzplaetze": "40", "aussengastronomie": "yes",
+                   "musik_veranstaltungen": "no", "eroeffnung": "2027-03-01"},
+        "unterlagen": {},
+    }
+
+
+def gaststaette_sole_trader_opens_bar() -> dict[str, dict]:
+    return {
+        "betrieb": {"business_name": HANSEN["business_name"], "gaststaette_name": "Elbblick",
+                    **address("betriebsanschrift", "Große Elbstraße 150", "22767", "Hamburg"),
+                    "betriebsart": "kneipe", "uebernahme": "no"},
+        "personen": {"juristische_person": "no", **person("antragsteller", *LEA),
+                     **address("wohnanschrift", *LEA_WOHNUNG), "email": "lea@hansen-versicherungen.example",
+                     "telefon": "040 31975520"},
+        "raeume": {"flaeche_gastraum": "60", "sitzplaetze": "35", "aussengastronomie": "yes",
+                   "musik_veranstaltungen": "yes", "eroeffnung": "2027-05-01"},
+        "unterlagen": {},
+    }
+
+
+def handwerk_verzeichnis(place: tuple[str, str, str]) -> dict[str, dict]:
+    """Cleaning of photovoltaic plants and facades: Gebäudereiniger, Anlage B1 HwO."""
+    return {
+        "betrieb": {**BECKER, **address("betriebsanschrift", *place), "handelsregisternummer": BECKER_HRB,
+                    "steuernummer": "2475081508152"},
+        "personen": {**person("inhaber", *ANNA), "email": "anna.becker@becker-elektro.example",
+                     "telefon": "0421 3378890"},
+        "taetigkeit": {"anlage": "b1", "gewerbe": "Gebäudereiniger",
+                       "taetigkeit": "Reinigung von Photovoltaikanlagen, Glas- und Fassadenflächen für Gewerbekunden",
+                       "beginn": "2027-03-01", "beschaeftigte": "2"},
+        "unterlagen": {},
+    }
+
+
+def handwerksrolle(business_name: str, place: tuple[str, str, str], qualification: str, manager: str,
+                   start: str) -> dict[str, dict]:
+    street, postcode, city = place
+    return {"angaben": {"business_name": business_name, "street": street, "postcode": postcode, "city": city,
+                        "trade": "elektrotechniker", "qualification": qualification, "manager_name": manager,
+                        "start_date": start}}
+
+
+def immobilienmakler_sole_trader() -> dict[str, dict]:
+    return {
+        "betrieb": {**HANSEN, **address("betriebsanschrift", *HANSEN_SITZ), "juristische_person": "no"},
+        "personen": {**person("antragsteller", *LEA), **address("wohnanschrift", *LEA_WOHNUNG),
+                     "email": "lea@hansen-versicherungen.example"},
+        "taetigkeit": {"immobilienmakler": "yes", "darlehensvermittler": "no", "bautraeger": "no",
+                       "wohnimmobilienverwalter": "no",
+                       "beschreibung": "Vermittlung von Wohn- und Gewerbeimmobilien in Hamburg-Altona, ergänzend "
+                                       "zur Versicherungsmaklertätigkeit",
+                       "beginn": "2027-03-01"},
+        "unterlagen": {},
+    }
+
+
+def immobilienmakler_company_as_property_manager() -> dict[str, dict]:
+    return {
+        "betrieb": {**BECKER, **address("betriebsanschrift", *BECKER_SITZ), "juristische_person": "yes"},
+        "personen": {**person("antragsteller", *ANNA), **address("wohnanschrift", *ANNA_WOHNUNG),
+                     "email": "anna.becker@becker-elektro.example"},
+        "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
+        "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
+        "taetigkeit": {"immobilienmakler": "no", "darlehensvermittler": "no", "bautraeger": "no",
+                       "wohnimmobilienverwalter": "yes",
+                       "beschreibung": "WEG- und Mietverwaltung für Wohnanlagen in Bremen, deren Haustechnik wir "
+                                       "betreuen",
+                       "beginn": "2027-07-01"},
+        "versicherung": {"versicherer": "HDI Versicherung AG"},
+        "unterlagen": {},
+    }
+
+
+def reisegewerbekarte_door_to_door_sales() -> dict[str, dict]:
+    """An employee living in Bremerhaven canvasses orders for the Bremen company."""
+    return {
+        "personen": {**person("antragsteller", *JONAS), **address("wohnanschrift", *JONAS_WOHNUNG),
+                     "email": "jonas.weber@becker-elektro.example", "telefon": "0171 4455667"},
+        "taetigkeit": {"art": "leistungen",
+                       "taetigkeit": "Aufsuchen von Bestellungen auf Elektroinstallation, Photovoltaikanlagen und "
+                                     "Wallboxen bei Privathaushalten",
+                       "beginn": "2027-03-01", "beschaeftigte": "0", "hat_niederlassung": "yes"},
+        "niederlassung": address("niederlassung_anschrift", *BECKER_SITZ),
+        "unterlagen": {},
+    }
+
+
+def reisegewerbekarte_food_truck() -> dict[str, dict]:
+    return {
+        "personen": {**person("antragsteller", *LEA), **address("wohnanschrift", *LEA_WOHNUNG),
+                     "email": "lea@hansen-versicherungen.example", "telefon": "0160 9876543"},
+        "taetigkeit": {"art": "waren_feilbieten",
+                       "taetigkeit": "Verkauf von Fischbrötchen und alkoholfreien Getränken aus einem Imbisswagen "
+                                     "an wechselnden Standorten im Hamburger Hafen",
+                       "beginn": "2027-04-15", "beschaeftigte": "1", "hat_niederlassung": "no"},
+        "unterlagen": {},
+    }
+
+
+def ursprungszeugnis_switchgear_to_dubai() -> dict[str, dict]:
+    return {
+        "exporteur": {"business_name": BECKER["business_name"], **address("anschrift", *BECKER_SITZ),
+                      "ust_idnr": "DE136695976", "eori": "DE4711234", "ansprechperson": "Jonas Weber",
+                      "telefon": "0421 3378890"},
+        "sendung": {"empfaenger": "Al Noor Electrical Contracting LLC\nP.O. Box 118822\nDubai\n"
+                                  "Vereinigte Arabische Emirate",
+                    "bestimmungsland": "Vereinigte Arabische Emirate",
+                    "ursprungsland": "Europäische Union (Deutschland)",
+                    "befoerderung": "Seefracht ab Bremerhaven nach Jebel Ali, Container MSCU 1234565",
+                    "rechnungsnummer": "RE-2026-11873", "rechnungsdatum": "2026-11-25"},
+        "waren": group("positionen",
+                       {"zeichen": "ANE 1-4, 4 Holzkisten",
+                        "warenbezeichnung": "Niederspannungs-Schaltschränke, Typ BS-400", "menge": "4 Stück"},
+                       {"zeichen": "ANE 5, 1 Palette",
+                        "warenbezeichnung": "Unterverteilungen, vormontiert und geprüft", "menge": "12 Stück"}),
+        "unterlagen": {"ursprungsnachweis": "eigene_herstellung", "kopien": "2"},
+    }
+
+
+def versicherungsvermittler_broker() -> dict[str, dict]:
+    street, postcode, city = HANSEN_SITZ
+    return {"angaben": {"applicant_name": "Lea Hansen", "business_name": HANSEN["business_name"], "street": street,
+                        "postcode": postcode, "city": city, "permit_type": "makler", "expertise_proven": "yes",
+                        "liability_insurance": "yes"}}
+
+
+# --- the cases --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    user: str
+    service: str
+    steps: dict[str, dict]
+    destinations: list[tuple[str, str]]  #: (chamber slug, role), sorted
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    expect: dict = field(default_factory=dict)  #: filed answers to check
+    absent: tuple[str, ...] = ()  #: answers the branch must not file
+
+
+CASES = [
+    Case("gewerbeanmeldung-elektro-bremen", "anna.becker", "gewerbeanmeldung",
+         gewerbeanmeldung(BECKER, BECKER_SITZ, "Elektroinstallation in Wohn- und Gewerbebauten, Errichtung von "
+                          "Photovoltaikanlagen und Ladeinfrastruktur", "2027-01-04", "yes"),
+         [("gewerbeamt-bremen", "primary"), ("hwk-bremen", "copy")],
+         expect={"handwerk": True, "postcode": "28195"}),
+    Case("gewerbeanmeldung-einzelhandel-bremerhaven", "anna.becker", "gewerbeanmeldung",
+         gewerbeanmeldung(BECKER, BREMERHAVEN, "Einzelhandel mit Elektrohaushaltsgeräten, Leuchten und Zubehör",
+                          "2027-03-01", "no"),
+         [("gewerbeamt-bremerhaven", "primary"), ("hk-bremen", "copy")],
+         expect={"handwerk": False, "postcode": "27568"}),
+    Case("gewerbeanmeldung-makler-hamburg", "lea.hansen", "gewerbeanmeldung",
+         gewerbeanmeldung(HANSEN, ("Lüneburger Straße 22", "21073", "Hamburg"),
+                          "Versicherungsvermittlung als Versicherungsmaklerin mit Erlaubnis nach § 34d Abs. 1 GewO "
+                          "(Zweigstelle Harburg)", "2027-02-01", "no"),
+         [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
+         expect={"handwerk": False}),
+
+    Case("gewerbeummeldung-verlegung-handwerk-bremen", "anna.becker", "gewerbeummeldung",
+         gewerbeummeldung_relocation_of_crafts_business(),
+         [("gewerbeamt-bremen", "primary"), ("hwk-bremen", "copy")],
+         files={"handwerkskarte": pdf("Handwerkskarte-Becker.pdf")},
+         expect={"grund": "verlegung", "wz2008": "43.21.0", "beschaeftigte": 14, "handwerkskarte_vorhanden": True,
+                 "neue_anschrift": {"street": "Hastedter Heerstraße 285", "postcode": "28207", "city": "Bremen"}}),
+    Case("gewerbeummeldung-ausdehnung-makler-hamburg", "lea.hansen", "gewerbeummeldung",
+         gewerbeummeldung_extension_of_brokerage(),
+         [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
+         files={"erlaubnis": pdf("Erlaubnis-34f-GewO.pdf")},
+         expect={"grund": "ausdehnung", "wz2008": "66.22.0", "handelsregisternummer": HANSEN_HRA},
+         absent=("neue_anschrift", "handwerk_bezeichnung", "handwerkskarte_vorhanden", "handwerkskarte")),
+
+    Case("gewerbeabmeldung-aufgabe-zweigstelle-bremerhaven", "jonas.weber", "gewerbeabmeldung",
+         gewerbeabmeldung_closing_crafts_branch(),
+         [("gewerbeamt-bremerhaven", "primary"), ("hwk-bremen", "copy")],
+         files={"vollmacht": pdf("Vollmacht-Weber.pdf")},
+         expect={"grund": "aufgabe", "aufgabe_ursache": "wirtschaftlich", "abmeldung_betrifft": "zweigstelle"},
+         absent=("nachfolge_name", "nachfolge_anschrift")),
+    Case("gewerbeabmeldung-uebergabe-makler-hamburg", "lea.hansen", "gewerbeabmeldung",
+         gewerbeabmeldung_handing_over_brokerage(),
+         [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
+         expect={"grund": "uebergabe", "nachfolge_name": "Nordlicht Assekuranzmakler GmbH"},
+         absent=("aufgabe_ursache", "vollmacht")),
+
+    Case("ausbildungsvertrag-handwerk-minderjaehrig-bremen", "anna.becker", "ausbildungsvertrag-eintragung",
+         ausbildungsvertrag(BECKER, BECKER_SITZ, True, "Jonas Weber", "0421 3378890",
+                            MINOR_ELECTRONICS_TRAINEE, True, ELECTRONICS_TRAINING),
+         [("hwk-bremen", "primary")],
+         files={"ausbildungsvertrag": pdf("Ausbildungsvertrag-Yilmaz.pdf"),
+                "ausbildungsplan": pdf("Ausbildungsplan-Elektroniker.pdf"),
+                "erstuntersuchung": jpeg("Erstuntersuchung-Yilmaz.jpg")},
+         expect={"handwerksbetrieb": True, "minderjaehrig": True, "probezeit_monate": 4, "beginn": "2027-08-01"}),
+    Case("ausbildungsvertrag-kaufmaennisch-im-handwerk-bremen", "jonas.weber", "ausbildungsvertrag-eintragung",
+         ausbildungsvertrag(BECKER, BECKER_SITZ, True, "Anna Becker", "0421 3378890",
+                            ADULT_OFFICE_TRAINEE, False, OFFICE_TRAINING),
+         [("hwk-bremen", "primary")],
+         files={"ausbildungsvertrag": pdf("Ausbildungsvertrag-Lange.pdf")},
+         expect={"ausbildungsberuf": "kaufmann-bueromanagement", "minderjaehrig": False},
+         absent=("gesetzliche_vertreter", "erstuntersuchung", "nachweis_verkuerzung", "ausbildungsplan")),
+    Case("ausbildungsvertrag-ihk-verkuerzt-hamburg", "lea.hansen", "ausbildungsvertrag-eintragung",
+         ausbildungsvertrag(HANSEN, HANSEN_SITZ, False, "Lea Hansen", "040 31975520",
+                            ADULT_INSURANCE_TRAINEE, False, SHORTENED_INSURANCE_TRAINING),
+         [("hk-hamburg", "primary")],
+         files={"ausbildungsvertrag": pdf("Ausbildungsvertrag-Schroeder.pdf"),
+                "nachweis_verkuerzung": pdf("Abiturzeugnis-Schroeder.pdf")},
+         expect={"handwerksbetrieb": False, "verkuerzung": True,
+                 "beruf_sonstiger": "Kaufmann/Kauffrau für Versicherungen und Finanzanlagen"},
+         absent=("gesetzliche_vertreter", "erstuntersuchung")),
+
+    Case("ausnahmebewilligung-uebernahme-beschraenkt-bremen", "jonas.weber", "ausnahmebewilligung-8-hwo",
+         ausnahmebewilligung_takeover_restricted(),
+         [("hwk-bremen", "primary")],
+         files={"lebenslauf": pdf("Lebenslauf-Weber.pdf"), "zeugnisse": pdf("Zeugnisse-Weber.pdf"),
+                "nachweis_ausnahmegrund": pdf("Sterbeurkunde-und-Gesellschafterbeschluss.pdf")},
+         expect={"ausnahmegrund": "betriebsuebernahme", "befristet": True, "beschraenkt": True, "berufsjahre": 17}),
+    Case("ausnahmebewilligung-alter-zweigniederlassung-hamburg", "anna.becker", "ausnahmebewilligung-8-hwo",
+         ausnahmebewilligung_age_hamburg_branch(),
+         [("hwk-hamburg", "primary")],  # the business decides, not the home in Lower Saxony
+         files={"lebenslauf": pdf("Lebenslauf-Petersen.pdf"), "zeugnisse": pdf("Zeugnisse-Petersen.pdf")},
+         expect={"ausnahmegrund": "alter", "beschraenkt": False},
+         absent=("teiltaetigkeiten", "nachweis_ausnahmegrund")),
+
+    Case("bewachung-gmbh-bremen", "anna.becker", "bewachungserlaubnis-34a",
+         bewachung_company_with_second_director(),
+         [("gewerbeamt-bremen", "primary")],
+         files={"sachkunde": pdf("Sachkundepruefung-34a-Becker.pdf"), "versicherung": pdf("Haftpflicht-34a.pdf"),
+                "steuerbescheinigung": png("Bescheinigung-in-Steuersachen.png"),
+                "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
+         expect={"juristische_person": True, "handelsregisternummer": BECKER_HRB,
+                 "weitere_vertreter": [CO_MANAGING_DIRECTOR]}),
+    Case("bewachung-einzelkauffrau-hamburg", "lea.hansen", "bewachungserlaubnis-34a",
+         bewachung_sole_trader(),
+         [("gewerbeamt-hamburg", "primary")],
+         files={"sachkunde": jpeg("Sachkunde-Hansen.jpg"), "versicherung": pdf("Haftpflicht-34a-Hansen.pdf"),
+                "steuerbescheinigung": pdf("Steuerbescheinigung-Hansen.pdf")},
+         expect={"juristische_person": False},
+         absent=("handelsregisternummer", "weitere_vertreter", "handelsregisterauszug")),
+
+    Case("gaststaette-gmbh-cafe-bremen", "anna.becker", "gaststaettenerlaubnis",
+         gaststaette_company_takes_over_cafe(),
+         [("gewerbeamt-bremen", "primary")],
+         files={"grundriss": pdf("Grundriss-Cafe-am-Wall.pdf"), "mietvertrag": pdf("Pachtvertrag-Am-Wall-118.pdf"),
+                "steuerbescheinigung": pdf("Bescheinigung-in-Steuersachen.pdf")},
+         expect={"betriebsart": "cafe", "uebernahme": True, "sitzplaetze": 40,
+                 "weitere_vertreter": [CO_MANAGING_DIRECTOR]}),
+    Case("gaststaette-einzelkauffrau-bar-hamburg", "lea.hansen", "gaststaettenerlaubnis",
+         gaststaette_sole_trader_opens_bar(),
+         [("gewerbeamt-hamburg", "primary")],
+         files={"grundriss": pdf("Grundriss-Elbblick.pdf"), "mietvertrag": pdf("Mietvertrag-Elbblick.pdf"),
+                "steuerbescheinigung": jpeg("Steuerbescheinigung-Hansen.jpg"),
+                "unterrichtungsnachweis": pdf("Unterrichtungsnachweis-IHK.pdf")},
+         expect={"juristische_person": False, "musik_veranstaltungen": True},
+         absent=("handelsregisternummer", "weitere_vertreter")),
+
+    Case("handwerk-verzeichnis-b1-bremen", "anna.becker", "handwerk-verzeichnis-eintragung",
+         handwerk_verzeichnis(BECKER_SITZ),
+         [("hwk-bremen", "primary")],
+         files={"gewerbeanmeldung": pdf("Gewerbeanmeldung-Gebaeudereinigung.pdf"),
+                "qualifikation": png("Gesellenbrief-Gebaeudereiniger.png")},
+         expect={"anlage": "b1", "steuernummer": "2475081508152"}),
+    Case("handwerk-verzeichnis-b1-bremerhaven", "jonas.weber", "handwerk-verzeichnis-eintragung",
+         handwerk_verzeichnis(BREMERHAVEN),
+         [("hwk-bremen", "primary")],  # the Bremen chamber of crafts also covers Bremerhaven
+         files={"gewerbeanmeldung": pdf("Gewerbeanmeldung-Bremerhaven.pdf")},
+         absent=("qualifikation",)),
+
+    Case("handwerksrolle-meister-bremen", "anna.becker", "handwerksrolle-eintragung",
+         handwerksrolle(BECKER["business_name"], BECKER_SITZ, "meisterpruefung", "Anna Becker", "2027-01-04"),
+         [("hwk-bremen", "primary")],
+         expect={"trade": "elektrotechniker", "qualification": "meisterpruefung"}),
+    Case("handwerksrolle-ausnahmebewilligung-hamburg", "anna.becker", "handwerksrolle-eintragung",
+         handwerksrolle("Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg", BECKER_HAMBURG,
+                        "ausnahmebewilligung", "Klaus Petersen", "2027-05-01"),
+         [("hwk-hamburg", "primary")],
+         expect={"postcode": "21073"}),
+
+    Case("immobilienmakler-einzelkauffrau-hamburg", "lea.hansen", "immobilienmakler-34c",
+         immobilienmakler_sole_trader(),
+         [("gewerbeamt-hamburg", "primary")],
+         files={"steuerbescheinigung": pdf("Steuerbescheinigung-Hansen.pdf"),
+                "insolvenzauskunft": pdf("Auskunft-Insolvenzgericht-Hamburg.pdf"),
+                "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Hansen.pdf")},
+         expect={"immobilienmakler": True, "wohnimmobilienverwalter": False},
+         absent=("handelsregisternummer", "weitere_vertreter", "versicherer", "versicherungsnachweis",
+                 "handelsregisterauszug")),
+    Case("immobilienmakler-gmbh-verwalter-bremen", "anna.becker", "immobilienmakler-34c",
+         immobilienmakler_company_as_property_manager(),
+         [("gewerbeamt-bremen", "primary")],
+         files={"versicherungsnachweis": pdf("Versicherungsbestaetigung-HDI.pdf"),
+                "steuerbescheinigung": pdf("Bescheinigung-in-Steuersachen.pdf"),
+                "insolvenzauskunft": png("Auskunft-Insolvenzgericht-Bremen.png"),
+                "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Becker.pdf"),
+                "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
+         expect={"wohnimmobilienverwalter": True, "versicherer": "HDI Versicherung AG",
+                 "weitere_vertreter": [CO_MANAGING_DIRECTOR]}),
+
+    Case("reisegewerbekarte-wohnsitz-bremerhaven", "jonas.weber", "reisegewerbekarte",
+         reisegewerbekarte_door_to_door_sales(),
+         [("gewerbeamt-bremerhaven", "primary")],  # the residence decides, not the company in Bremen
+         files={"lichtbild": jpeg("Passbild-Weber.jpg"), "ausweis": pdf("Personalausweis-Weber.pdf")},
+         expect={"art": "leistungen", "beschaeftigte": 0,
+                 "niederlassung_anschrift": {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"}}),
+    Case("reisegewerbekarte-imbisswagen-hamburg", "lea.hansen", "reisegewerbekarte",
+         reisegewerbekarte_food_truck(),
+         [("gewerbeamt-hamburg", "primary")],
+         files={"lichtbild": png("Passbild-Hansen.png"), "ausweis": jpeg("Personalausweis-Hansen.jpg")},
+         expect={"hat_niederlassung": False},
+         absent=("niederlassung_anschrift", "aufenthaltstitel")),
+
+    Case("ursprungszeugnis-schaltanlagen-dubai", "jonas.weber", "ursprungszeugnis",
+         ursprungszeugnis_switchgear_to_dubai(),
+         [("hk-bremen", "primary")],
+         files={"handelsrechnung": pdf("RE-2026-11873.pdf"), "nachweis": pdf("Herstellererklaerung-BS-400.pdf")},
+         expect={"ust_idnr": "DE136695976", "kopien": 2,
+                 "positionen": [{"zeichen": "ANE 1-4, 4 Holzkisten",
+                                 "warenbezeichnung": "Niederspannungs-Schaltschränke, Typ BS-400",
+                                 "menge": "4 Stück"},
+                                {"zeichen": "ANE 5, 1 Palette",
+                                 "warenbezeichnung": "Unterverteilungen, vormontiert und geprüft",
+                                 "menge": "12 Stück"}]}),
+
+    Case("versicherungsvermittler-makler-hamburg", "lea.hansen", "versicherungsvermittler-34d",
+         versicherungsvermittler_broker(),
+         [("hk-hamburg", "primary")],
+         expect={"permit_type": "makler", "expertise_proven": True, "liability_insurance": True}),
+]
+
+
+def destinations(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return sorted((d.chamber.slug, d.role) for d in db.session.scalars(select(Delivery)))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_service_is_filed_end_to_end(app, client, login_as, case: Case):
+    login_as(case.user)
+    reference = file_service(client, case.service, case.steps, files=case.files)
+
+    # (1) the filing exists, and the company sees it under its reference
+    detail = client.get(f"/antraege/{reference}")
+    assert detail.status_code == 200
+    html = detail.get_data(as_text=True)
+    service = app.extensions["bizportal"].catalog[case.service]
+    assert reference in html and service.title.de in html
+    assert reference in client.get("/antraege").get_data(as_text=True)
+    with app.app_context():
+        filing = db.session.scalar(select(Filing))
+        assert (filing.reference, filing.service_key, filing.person.sub) == (reference, case.service, case.user)
+        data = filing.data
+        filed = sorted((a.field_name, a.original_name) for a in filing.attachments)
+    assert filed == sorted((name, filename) for name, (_content, filename) in case.files.items())
+    for name in case.files:
+        assert str(data[name]).startswith("attachment:"), name
+
+    # (2) the chambers it goes to, with their roles
+    assert destinations(app) == case.destinations
+
+    # (3) the branch taken: answers filed as entered, answers of skipped steps and fields left out
+    for name, value in case.expect.items():
+        assert data[name] == value, name
+    for name in case.absent:
+        assert data.get(name) is None, name
+
+
+def test_every_service_and_branch_is_covered():
+    """Each service has a case; each conditional step and destination is both taken and skipped."""
+    catalog = load_catalog()
+    kind_of = {c["slug"]: c["kind"] for c in CHAMBERS}
+    assert {c.service for c in CASES} == set(catalog)
+    for key, service in catalog.items():
+        cases = [c for c in CASES if c.service == key]
+        visited = [set(c.steps) for c in cases]
+        assert [set(c.steps) for c in cases if set(c.steps) - {s.key for s in service.steps}] == [], key
+        for step in service.steps:
+            assert any(step.key in v for v in visited), f"{key}: no case shows step {step.key}"
+            if step.show_if:
+                assert any(step.key not in v for v in visited), f"{key}: no case skips step {step.key}"
+        routed = [{kind_of[slug] for slug, _role in c.destinations} for c in cases]
+        for rule in service.routing:
+            assert any(rule.kind in r for r in routed), f"{key}: no case goes to {rule.kind}"
+            if rule.when:
+                assert any(rule.kind not in r for r in routed), f"{key}: every case goes to {rule.kind}"
