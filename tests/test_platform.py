@@ -92,7 +92,9 @@ def test_steering_dashboard_counts_without_personal_data(app, client, login_as):
         file_service(company, "versicherungsvermittler-34d", [{
             "applicant_name": "Lea Hansen", "business_name": "Hansen Versicherungsmakler e. K.",
             "street": "Große Elbstraße 14", "postcode": "22767", "city": "Hamburg", "permit_type": "makler",
-            "expertise_proven": "yes", "liability_insurance": "yes"}])
+            "expertise_proven": "yes", "liability_insurance": "yes"}],
+            files={"sachkundenachweis": (b"%PDF-1.4\n%%EOF\n", "sachkunde.pdf"),
+                   "versicherungsnachweis": (b"%PDF-1.4\n%%EOF\n", "versicherung.pdf")})
     login_as("steering", staff=True)
     page = client.get("/staff/statistik").get_data(as_text=True)
     assert re.search(r'data-testid="total">2<', page)

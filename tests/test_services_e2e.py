@@ -540,11 +540,14 @@ CASES = [
     Case("handwerksrolle-meister-bremen", "anna.becker", "handwerksrolle-eintragung",
          handwerksrolle(BECKER["business_name"], BECKER_SITZ, "meisterpruefung", "Anna Becker", "2027-01-04"),
          [("hwk-bremen", "primary")],
+         files={"qualifikationsnachweis": pdf("Meisterbrief-Becker.pdf"),
+                "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"trade": "elektrotechniker", "qualification": "meisterpruefung"}),
     Case("handwerksrolle-ausnahmebewilligung-hamburg", "anna.becker", "handwerksrolle-eintragung",
          handwerksrolle("Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg", BECKER_HAMBURG,
                         "ausnahmebewilligung", "Klaus Petersen", "2027-05-01"),
          [("hwk-hamburg", "primary")],
+         files={"qualifikationsnachweis": jpeg("Ausnahmebewilligung-Petersen.jpg")},
          expect={"postcode": "21073"}),
 
     Case("immobilienmakler-einzelkauffrau-hamburg", "lea.hansen", "immobilienmakler-34c",
@@ -595,6 +598,8 @@ CASES = [
     Case("versicherungsvermittler-makler-hamburg", "lea.hansen", "versicherungsvermittler-34d",
          versicherungsvermittler_broker(),
          [("hk-hamburg", "primary")],
+         files={"sachkundenachweis": pdf("Sachkunde-34d-Hansen.pdf"),
+                "versicherungsnachweis": pdf("Haftpflicht-34d-Hansen.pdf")},
          expect={"permit_type": "makler", "expertise_proven": True, "liability_insurance": True}),
 ]
 
