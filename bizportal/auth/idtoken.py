@@ -59,6 +59,17 @@ def pinned_algorithms(configured: Iterable[str] | str | None) -> list[str]:
     return pinned
 
 
+def pinned_registry(allowed_algs: list[str]) -> JWSRegistry:
+    """The joserfc registry used for verification: it knows only ``allowed_algs``.
+
+    Never built from the provider's ``id_token_signing_alg_values_supported``. An empty list is
+    refused here because joserfc would then fall back to its own "recommended" algorithms.
+    """
+    if not allowed_algs:
+        raise InvalidIdToken("no signing algorithm is allowed (check OIDC_ALLOWED_ALGS)")
+    return JWSRegistry(algorithms=list(allowed_algs), strict_check_header=False)
+
+
 def validate_id_token(
     id_token: str,
     *,
@@ -77,7 +88,8 @@ def validate_id_token(
     Guarantees, in this order (the first failure raises ``InvalidIdToken``):
 
     1. the token is a compact JWS whose header ``alg`` is one of ``allowed_algs`` — checked
-       before any key is touched, and again by joserfc, whose registry is pinned to the same list;
+       before any key is touched, and again by joserfc, whose registry is pinned to the same list
+       (``pinned_registry``);
        ``none`` and ``HS*`` can never pass (see ``pinned_algorithms``);
     2. the signature verifies with a key from the provider's key set (see ``_select_key``;
        keys embedded in the token header — ``jwk``, ``jku``, ``x5u``, ``x5c`` — are ignored);
@@ -85,11 +97,13 @@ def validate_id_token(
     4. ``aud`` is present and contains ``client_id``; with several audiences ``azp`` must be
        present, and an ``azp`` must always equal ``client_id``;
     5. ``sub`` is a non-empty string; ``iat`` and ``exp`` are numbers; ``exp`` is not in the past
-       and ``iat`` (and ``nbf``, if present) not in the future, each give or take ``leeway`` seconds;
+       and ``iat`` (and ``nbf``, if present) not in the future, each give or take ``leeway``
+       seconds;
     6. ``nonce`` equals the nonce sent with this login (compared in constant time);
     7. ``at_hash``, if present, matches ``access_token``;
     8. ``claims_options`` (authlib style: ``{"acr": {"essential": True, "values": [...]}}``)
-       add checks for other claims; options for the claims above are ignored with a warning.
+       add checks for other claims; options for the claims above are ignored
+       (``extra_claims_options``).
     """
     if not allowed_algs:
         raise InvalidIdToken("no signing algorithm is allowed (check OIDC_ALLOWED_ALGS)")
@@ -98,13 +112,13 @@ def validate_id_token(
     if not isinstance(alg, str) or alg.lower() == "none":
         raise InvalidIdToken(f"unsigned ID token (alg {alg!r}) refused")
     if alg not in allowed_algs:
-        raise InvalidIdToken(f"signing alg {alg!r} not allowed (allowed: {', '.join(allowed_algs)})")
+        raise InvalidIdToken(f"signing alg {alg!r} not allowed "
+                             f"(allowed: {', '.join(allowed_algs)})")
     model = JWSRegistry.algorithms.get(alg)
     if model is None or model.key_type not in ASYMMETRIC_KEY_TYPES:
         raise InvalidIdToken(f"signing alg {alg!r} is not an asymmetric JWS algorithm")
 
-    registry = JWSRegistry(algorithms=list(allowed_algs), strict_check_header=False)
-    payload = _verify_signature(id_token, header, registry, load_keys)
+    payload = _verify_signature(id_token, header, pinned_registry(allowed_algs), load_keys)
     try:
         claims = json.loads(payload)
     except ValueError as exc:
@@ -129,7 +143,8 @@ def check_claims(claims: Mapping[str, Any], *, issuer: str, client_id: str, nonc
 
     aud = claims.get("aud")
     audiences = [aud] if isinstance(aud, str) else aud
-    if not audiences or not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+    if not audiences or not isinstance(audiences, list) \
+            or not all(isinstance(a, str) for a in audiences):
         raise InvalidIdToken(f"aud missing or malformed ({aud!r})")
     if client_id not in audiences:
         raise InvalidIdToken(f"aud {audiences!r} does not contain our client_id {client_id!r}")
@@ -174,7 +189,8 @@ def _b64decode(part: str) -> bytes:
 
 def _header(id_token: str) -> dict[str, Any]:
     if not isinstance(id_token, str) or id_token.count(".") != 2:
-        raise InvalidIdToken("ID token is not a compact JWS (encrypted ID tokens are not supported)")
+        raise InvalidIdToken("ID token is not a compact JWS "
+                             "(encrypted ID tokens are not supported)")
     try:
         header = json.loads(_b64decode(id_token.split(".", 1)[0]))
     except ValueError as exc:
@@ -204,8 +220,10 @@ def _verify_signature(id_token: str, header: Mapping[str, Any], registry: JWSReg
         except (JoseError, ValueError) as exc:
             if kid is None and not refreshed:
                 continue  # the single key may have been rotated: refetch once
-            raise InvalidIdToken(f"signature invalid ({type(exc).__name__}, alg {alg}, kid {kid!r})") from exc
-    raise InvalidIdToken(f"no key in the provider's key set for kid {kid!r} (key set refetched once)")
+            raise InvalidIdToken(f"signature invalid ({type(exc).__name__}, alg {alg}, "
+                                 f"kid {kid!r})") from exc
+    raise InvalidIdToken(f"no key in the provider's key set for kid {kid!r} "
+                         "(key set refetched once)")
 
 
 def _import_keys(jwks: Mapping[str, Any], key_type: str, alg: str) -> list[Key]:
@@ -219,7 +237,8 @@ def _import_keys(jwks: Mapping[str, Any], key_type: str, alg: str) -> list[Key]:
         try:
             keys.append(JWKRegistry.import_key(data))
         except (JoseError, ValueError, TypeError) as exc:
-            log.warning("ignoring unusable key %r in the provider's key set: %s", data.get("kid"), exc)
+            log.warning("ignoring unusable key %r in the provider's key set: %s",
+                        data.get("kid"), exc)
     return keys
 
 
@@ -234,7 +253,8 @@ def _select_key(keys: list[Key], kid: Any, refreshed: bool) -> Key | None:
             return keys[0]
         if not keys and not refreshed:
             return None
-        raise InvalidIdToken(f"ID token names no kid and the key set has {len(keys)} candidate keys")
+        raise InvalidIdToken(f"ID token names no kid and the key set has {len(keys)} "
+                             "candidate keys")
     for key in keys:
         if key.kid == kid:
             return key
@@ -248,19 +268,34 @@ def _check_at_hash(at_hash: Any, alg: str, access_token: str | None) -> None:
     """``at_hash`` is the left half of the hash of the access token (Core 1.0, 3.1.3.6)."""
     hash_fn = hashlib.sha512 if alg in ("EdDSA", "Ed25519") else _HASHES.get(alg[-3:])
     if hash_fn is None or not access_token:
-        raise InvalidIdToken(f"at_hash cannot be checked (alg {alg}, access token given: {bool(access_token)})")
+        raise InvalidIdToken(f"at_hash cannot be checked (alg {alg}, "
+                             f"access token given: {bool(access_token)})")
     digest = hash_fn(access_token.encode("ascii")).digest()
     expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
     if not isinstance(at_hash, str) or not hmac.compare_digest(at_hash, expected):
         raise InvalidIdToken("at_hash does not match the access token")
 
 
-def _check_claims_options(claims: Mapping[str, Any], options: Mapping[str, Mapping[str, Any]]) -> None:
-    """Extra checks in authlib's ``claims_options`` format: ``essential``, ``value``, ``values``."""
-    for name, option in options.items():
+ClaimsOptions = Mapping[str, Mapping[str, Any]]
+
+
+def extra_claims_options(options: ClaimsOptions | None) -> dict[str, Mapping[str, Any]]:
+    """The configured claims options minus those for ``CORE_CLAIMS`` (warned about, then dropped).
+
+    Options can only add checks; the checks of the core claims are fixed.
+    """
+    extra = {}
+    for name, option in (options or {}).items():
         if name in CORE_CLAIMS:
             log.warning("claims option for %r ignored: that claim is always checked in full", name)
-            continue
+        else:
+            extra[name] = option
+    return extra
+
+
+def _check_claims_options(claims: Mapping[str, Any], options: ClaimsOptions) -> None:
+    """Extra checks in authlib's ``claims_options`` format: ``essential``, ``value``, ``values``."""
+    for name, option in extra_claims_options(options).items():
         value = claims.get(name)
         if value is None:
             if option.get("essential"):

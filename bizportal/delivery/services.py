@@ -1,8 +1,8 @@
-"""Every delivery state change happens here: claim, success, failure, re-send.
+"""Every delivery state change happens here: claim, send, success, failure, re-send, release.
 
-State machine: pending → sending → delivered (→ accepted | rejected, later issues);
+State machine: pending → sending → delivered (→ accepted | rejected through chamber events);
 a temporary failure goes back to pending with a backoff until the attempt cap, then dead;
-a permanent failure is dead at once.
+a permanent failure is dead at once. See docs/architecture.md, "Delivery state machine".
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ import logging
 import random
 import traceback
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Integer, and_, column, exists, func, or_, select, true, update, values
+from sqlalchemy.orm import joinedload, selectinload
 
 from chambers.base import (
     AdapterError,
@@ -43,43 +45,101 @@ class DeliverySettings:
     backoff_base: float = 30.0
     backoff_max: float = 6 * 3600.0
 
+    @classmethod
+    def from_config(cls, cfg) -> DeliverySettings:
+        return cls(
+            max_attempts=int(cfg.get("DELIVERY_MAX_ATTEMPTS", cls.max_attempts)),
+            lease_seconds=int(cfg.get("DELIVERY_LEASE_SECONDS", cls.lease_seconds)),
+            backoff_base=float(cfg.get("DELIVERY_BACKOFF_BASE_SECONDS", cls.backoff_base)),
+            backoff_max=float(cfg.get("DELIVERY_BACKOFF_MAX_SECONDS", cls.backoff_max)),
+        )
+
+
+def _row_due(now):
+    """Due: pending and its time has come, or sending with a lease that ran out (worker died)."""
+    return or_(
+        and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
+        and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until < now),
+    )
+
 
 def _due_clause(now):
-    """Due: pending and its time has come, or sending with a lease that ran out (worker died).
+    """Due rows of enabled chambers. Deliveries to a disabled chamber wait without spending attempts."""
+    return and_(_row_due(now), Delivery.chamber_id.in_(select(Chamber.id).where(Chamber.enabled.is_(True))))
 
-    Deliveries to a disabled chamber are not due: they wait, without spending attempts.
+
+# --- claiming -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    id: uuid.UUID
+    chamber_id: int
+
+
+def claim(
+    worker_id: str,
+    capacity: int,
+    settings: DeliverySettings,
+    chamber_slots: Callable[[int], int] | None = None,
+) -> list[Claim]:
+    """Lease up to ``capacity`` due deliveries to ``worker_id``, counting the attempt; commits.
+
+    ``chamber_slots(chamber_id)`` caps how many rows of one chamber may be taken now (the
+    worker's free per-chamber slots; 0 skips the chamber, e.g. while its circuit breaker is open).
+    Rows are taken per chamber, oldest ``next_attempt_at`` first, so a backlog at one chamber
+    never hides another chamber's due rows. On PostgreSQL each chamber's rows are picked in a
+    ``LATERAL`` subquery with ``FOR UPDATE SKIP LOCKED``: concurrent workers never claim the same
+    row and never wait for each other. SQLite runs one worker and needs no row locks.
     """
-    return and_(
-        or_(
-            and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
-            and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until < now),
-        ),
-        Delivery.chamber_id.in_(select(Chamber.id).where(Chamber.enabled.is_(True))),
-    )
-
-
-def claim_due_deliveries(worker_id: str, limit: int, settings: DeliverySettings) -> list[uuid.UUID]:
-    """Lease up to ``limit`` due deliveries to ``worker_id`` and count the attempt; commits.
-
-    On PostgreSQL rows are picked with ``FOR UPDATE SKIP LOCKED`` so concurrent workers never
-    claim the same row; a row whose lease ran out (its worker died) is due again.
-    """
+    if capacity <= 0:
+        return []
     now = utcnow()
-    ids = list(
-        db.session.scalars(
-            select(Delivery.id)
-            .where(_due_clause(now))
-            .order_by(Delivery.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    if not ids:
+    chamber_ids = db.session.scalars(select(Chamber.id).where(Chamber.enabled.is_(True)).order_by(Chamber.id)).all()
+    slots = [(cid, min(capacity, chamber_slots(cid) if chamber_slots else capacity)) for cid in chamber_ids]
+    slots = [(cid, k) for cid, k in slots if k > 0]
+    if not slots:
         db.session.rollback()
         return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        wanted = values(column("chamber_id", Integer), column("k", Integer), name="slots").data(slots)
+        picked = (
+            select(Delivery.id, Delivery.chamber_id, Delivery.next_attempt_at)
+            .where(Delivery.chamber_id == wanted.c.chamber_id, _row_due(now))
+            .order_by(Delivery.next_attempt_at)
+            .limit(wanted.c.k)
+            .with_for_update(skip_locked=True)
+            .lateral("picked")
+        )
+        rows = db.session.execute(
+            select(picked.c.id, picked.c.chamber_id)
+            .select_from(wanted)
+            .join(picked, true())
+            .order_by(picked.c.next_attempt_at)
+            .limit(capacity)
+        ).all()
+    else:
+        rank = func.row_number().over(partition_by=Delivery.chamber_id, order_by=Delivery.next_attempt_at)
+        ranked = (
+            select(Delivery.id, Delivery.chamber_id, Delivery.next_attempt_at, rank.label("rank"))
+            .where(Delivery.chamber_id.in_([cid for cid, _ in slots]), _row_due(now))
+            .subquery()
+        )
+        limit_of = dict(slots)
+        rows = [
+            r for r in db.session.execute(
+                select(ranked.c.id, ranked.c.chamber_id, ranked.c.rank)
+                .where(ranked.c.rank <= max(limit_of.values()))
+                .order_by(ranked.c.next_attempt_at)
+            ).all()
+            if r.rank <= limit_of[r.chamber_id]
+        ][:capacity]
+    if not rows:
+        db.session.rollback()
+        return []
+    ids = [r.id for r in rows]
     result = db.session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(ids), _due_clause(now))
+        .where(Delivery.id.in_(ids), _row_due(now))
         .values(
             state=DeliveryState.SENDING,
             locked_by=worker_id,
@@ -89,15 +149,79 @@ def claim_due_deliveries(worker_id: str, limit: int, settings: DeliverySettings)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+    claims = [Claim(r.id, r.chamber_id) for r in rows]
     if result.rowcount != len(ids):  # another worker took some in between (SQLite only)
-        ids = list(
-            db.session.scalars(
-                select(Delivery.id).where(Delivery.id.in_(ids), Delivery.locked_by == worker_id,
-                                          Delivery.state == DeliveryState.SENDING)
-            )
-        )
-    return ids
+        mine = set(db.session.scalars(
+            select(Delivery.id).where(Delivery.id.in_(ids), Delivery.locked_by == worker_id,
+                                      Delivery.state == DeliveryState.SENDING)
+        ))
+        db.session.rollback()
+        claims = [c for c in claims if c.id in mine]
+    return claims
 
+
+def claim_due_deliveries(worker_id: str, limit: int, settings: DeliverySettings) -> list[uuid.UUID]:
+    """Lease up to ``limit`` due deliveries (no per-chamber limit); returns their ids. Commits."""
+    return [c.id for c in claim(worker_id, limit, settings)]
+
+
+def renew_leases(delivery_ids: Iterable[uuid.UUID], worker_id: str, settings: DeliverySettings) -> int:
+    """Heartbeat: extend this worker's leases on deliveries still being sent. Commits."""
+    ids = list(delivery_ids)
+    if not ids:
+        return 0
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.locked_by == worker_id, Delivery.state == DeliveryState.SENDING)
+        .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def renew_lease(delivery_id: uuid.UUID, worker_id: str, settings: DeliverySettings) -> bool:
+    """Extend this worker's lease on one delivery; False if another worker took the row."""
+    return renew_leases([delivery_id], worker_id, settings) == 1
+
+
+def release(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
+    """Give claimed but unattempted deliveries back (shutdown); due at once, attempt uncounted."""
+    if not delivery_ids:
+        return 0
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.locked_by == worker_id,
+               Delivery.state == DeliveryState.SENDING)
+        .values(state=DeliveryState.PENDING, locked_by=None, locked_until=None,
+                attempts=Delivery.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def abandon(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
+    """Give back deliveries whose send is still running when the worker must exit; due at once.
+
+    The attempt counts (the receiver may have got the filing; the retry carries the same
+    idempotency key). The running send can no longer write its outcome: the lease is gone.
+    """
+    if not delivery_ids:
+        return 0
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.locked_by == worker_id,
+               Delivery.state == DeliveryState.SENDING)
+        .values(state=DeliveryState.PENDING, locked_by=None, locked_until=None, next_attempt_at=utcnow(),
+                last_error="worker shut down while the send was in flight; retried with the same id")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+# --- sending ------------------------------------------------------------------------------------
 
 def build_payload(delivery: Delivery, service: ServiceDefinition | None, storage=None) -> FilingPayload:
     """Plain data for the adapter; nothing of the ORM leaks into ``chambers``."""
@@ -129,34 +253,9 @@ def backoff_delay(attempts: int, settings: DeliverySettings) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
-def _finish(delivery_id: uuid.UUID, worker_id: str, **values) -> bool:
-    """Write the outcome only if this worker still holds the lease; returns whether it did."""
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.locked_by == worker_id,
-               Delivery.state == DeliveryState.SENDING)
-        .values(locked_by=None, locked_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-def renew_lease(delivery_id: uuid.UUID, worker_id: str, settings: DeliverySettings) -> bool:
-    """Extend this worker's lease right before sending; False if another worker took the row."""
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.locked_by == worker_id,
-               Delivery.state == DeliveryState.SENDING)
-        .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
-
-
 @dataclass(frozen=True)
 class _Target:
-    """What ``deliver_one`` needs of the chamber, copied so no ORM object outlives the transaction."""
+    """What a send needs of the chamber, copied so no ORM object outlives the transaction."""
 
     chamber_id: int
     slug: str
@@ -165,41 +264,71 @@ class _Target:
     options: dict
 
 
-def _prepare(delivery_id: uuid.UUID, catalog: dict[str, ServiceDefinition], storage) -> tuple[FilingPayload, _Target, int]:
-    delivery = db.session.get(Delivery, delivery_id)
-    chamber = delivery.chamber
-    target = _Target(chamber.id, chamber.slug, chamber.enabled, chamber.adapter_key, dict(chamber.options or {}))
-    payload = build_payload(delivery, catalog.get(delivery.filing.service_key), storage)
-    return payload, target, delivery.filing_id
+@dataclass(frozen=True)
+class Outcome:
+    """What one send did: the new state (or ``"lost"``) and whether the receiver failed for now."""
+
+    state: str
+    chamber_id: int | None = None
+    temporary: bool = False  #: a temporary failure: counts towards the chamber's circuit breaker
 
 
-def deliver_one(
+def _start(delivery_id: uuid.UUID, worker_id: str, settings: DeliverySettings,
+           catalog: dict[str, ServiceDefinition], storage):
+    """Renew the lease and read what the send needs, in one short transaction (committed).
+
+    Returns ``None`` when the lease is lost, else (attempts, payload-or-exception, target, filing_id).
+    """
+    attempts = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.locked_by == worker_id, Delivery.state == DeliveryState.SENDING)
+        .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
+        .returning(Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if attempts is None:
+        db.session.rollback()
+        return None
+    target: _Target | None = None
+    filing_id: int | None = None
+    try:
+        delivery = db.session.get(
+            Delivery, delivery_id,
+            options=[joinedload(Delivery.filing).selectinload(Filing.attachments)],
+        )
+        chamber = delivery.chamber
+        target = _Target(chamber.id, chamber.slug, chamber.enabled, chamber.adapter_key, dict(chamber.options or {}))
+        filing_id = delivery.filing_id
+        payload: FilingPayload | Exception = build_payload(delivery, catalog.get(delivery.filing.service_key), storage)
+    except Exception as exc:  # a row whose payload cannot be built must not block the others
+        log.exception("cannot build the payload of delivery %s", delivery_id)
+        payload = exc
+    db.session.commit()  # the renewed lease; no transaction stays open during the send
+    return attempts, payload, target, filing_id
+
+
+def deliver(
     delivery_id: uuid.UUID,
     worker_id: str,
     registry: AdapterRegistry,
     adapter_services: dict,
     catalog: dict[str, ServiceDefinition],
     settings: DeliverySettings,
-) -> str:
+) -> Outcome:
     """Send one claimed delivery through its chamber's adapter and record the outcome.
 
-    Returns the new state, or ``"lost"`` when another worker holds the row (then nothing is
-    written). Never raises for adapter or data errors: they become ``pending`` (retry with
-    backoff) or ``dead``. No database transaction is open while the adapter runs.
+    Never raises for adapter or data errors: they become ``pending`` (retry with backoff) or
+    ``dead``. Writes nothing when another worker holds the row (state ``"lost"``). No database
+    transaction is open while the adapter runs.
     """
-    if not renew_lease(delivery_id, worker_id, settings):
-        return "lost"
-    attempts = db.session.scalar(select(Delivery.attempts).where(Delivery.id == delivery_id)) or 0
-    target: _Target | None = None
-    filing_id: int | None = None
-    try:
-        payload, target, filing_id = _prepare(delivery_id, catalog, adapter_services.get("storage"))
-    except Exception as exc:  # a row whose payload cannot be built must not block the others
-        db.session.rollback()
-        log.exception("cannot build the payload of delivery %s", delivery_id)
-        outcome: BaseException | DeliveryResult = exc
+    started = _start(delivery_id, worker_id, settings, catalog, adapter_services.get("storage"))
+    if started is None:
+        return Outcome("lost")
+    attempts, payload, target, filing_id = started
+    outcome: BaseException | DeliveryResult
+    if isinstance(payload, Exception):
+        outcome = payload
     else:
-        db.session.rollback()  # end the read transaction before talking to the receiver
         try:
             if not target.enabled:
                 raise TemporaryFailure(f"chamber {target.slug} is disabled")
@@ -211,25 +340,47 @@ def deliver_one(
                 log.exception("adapter %s raised unexpectedly for delivery %s", target.adapter_key, delivery_id)
 
     now = utcnow()
+    temporary = False
     if isinstance(outcome, DeliveryResult):
         new_state = DeliveryState.DELIVERED
-        values = {"receiver_ref": outcome.receiver_ref, "delivered_at": now, "last_error": None}
+        values_ = {"receiver_ref": outcome.receiver_ref, "delivered_at": now, "last_error": None}
     elif isinstance(outcome, PermanentFailure | UnknownAdapter) or attempts >= settings.max_attempts:
-        new_state, values = DeliveryState.DEAD, {"last_error": _describe(outcome)}
+        new_state, values_ = DeliveryState.DEAD, {"last_error": _describe(outcome)}
+        temporary = not isinstance(outcome, PermanentFailure | UnknownAdapter)
     else:
         new_state = DeliveryState.PENDING
-        values = {"last_error": _describe(outcome), "next_attempt_at": now + backoff_delay(attempts, settings)}
+        values_ = {"last_error": _describe(outcome), "next_attempt_at": now + backoff_delay(attempts, settings)}
+        temporary = True
 
-    if not _finish(delivery_id, worker_id, state=new_state, **values):
+    chamber_id = target.chamber_id if target else None
+    if not _finish(delivery_id, worker_id, state=new_state, **values_):
         db.session.rollback()
         log.warning("lease on delivery %s lost before the outcome was written", delivery_id)
-        return "lost"
+        return Outcome("lost", chamber_id)
     if new_state == DeliveryState.DELIVERED and target is not None and filing_id is not None:
-        stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, target.slug, now.date())
         _record_delivered(filing_id, target.chamber_id, now)
+        # Last, so the hot counter row stays locked only for the commit.
+        stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, target.slug, now.date())
     db.session.commit()
     log.info("delivery %s to %s: %s (attempt %d)", delivery_id, target.slug if target else "?", new_state, attempts)
-    return new_state
+    return Outcome(new_state, chamber_id, temporary)
+
+
+def deliver_one(delivery_id, worker_id, registry, adapter_services, catalog, settings) -> str:
+    """``deliver`` returning only the new state (``"lost"`` when the lease was lost)."""
+    return deliver(delivery_id, worker_id, registry, adapter_services, catalog, settings).state
+
+
+def _finish(delivery_id: uuid.UUID, worker_id: str, **values_) -> bool:
+    """Write the outcome only if this worker still holds the lease; returns whether it did."""
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.locked_by == worker_id,
+               Delivery.state == DeliveryState.SENDING)
+        .values(locked_by=None, locked_until=None, **values_)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def _record_delivered(filing_id: int, chamber_id: int, now) -> None:
@@ -237,13 +388,13 @@ def _record_delivered(filing_id: int, chamber_id: int, now) -> None:
     db.session.add(FilingEvent(filing_id=filing_id, kind="forwarded", chamber_id=chamber_id, occurred_at=now))
     # Lock the filing so two workers finishing its last deliveries at once cannot both miss it.
     db.session.execute(select(Filing.id).where(Filing.id == filing_id).with_for_update())
-    states = db.session.scalars(select(Delivery.state).where(Delivery.filing_id == filing_id)).all()
-    if all(s in DeliveryState.DONE for s in states):
-        db.session.execute(
-            update(Filing)
-            .where(Filing.id == filing_id, Filing.status == FilingStatus.SUBMITTED)
-            .values(status=FilingStatus.FORWARDED)
-        )
+    open_deliveries = exists().where(Delivery.filing_id == filing_id, Delivery.state.not_in(DeliveryState.DONE))
+    db.session.execute(
+        update(Filing)
+        .where(Filing.id == filing_id, Filing.status == FilingStatus.SUBMITTED, ~open_deliveries)
+        .values(status=FilingStatus.FORWARDED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -251,16 +402,24 @@ def _describe(exc: BaseException) -> str:
     return text[-8000:]
 
 
-def release(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
-    """Give claimed but unattempted deliveries back (graceful shutdown); they are due at once."""
-    if not delivery_ids:
+# --- re-sending ---------------------------------------------------------------------------------
+
+RESENDABLE = (DeliveryState.DEAD, DeliveryState.PENDING)
+
+
+def resend_many(delivery_ids: Iterable[uuid.UUID]) -> int:
+    """Make dead or pending deliveries due now with a fresh attempt budget; commits.
+
+    Delivered (and decided, and currently sending) deliveries are left alone: re-sending them is
+    a no-op. Returns how many were re-queued.
+    """
+    ids = list(delivery_ids)
+    if not ids:
         return 0
     result = db.session.execute(
         update(Delivery)
-        .where(Delivery.id.in_(delivery_ids), Delivery.locked_by == worker_id,
-               Delivery.state == DeliveryState.SENDING)
-        .values(state=DeliveryState.PENDING, locked_by=None, locked_until=None,
-                attempts=Delivery.attempts - 1)
+        .where(Delivery.id.in_(ids), Delivery.state.in_(RESENDABLE))
+        .values(state=DeliveryState.PENDING, next_attempt_at=utcnow(), attempts=0)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -269,12 +428,4 @@ def release(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
 
 def resend(delivery_id: uuid.UUID) -> bool:
     """Make a dead or pending delivery due now; a delivered one is left alone (returns False)."""
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id,
-               Delivery.state.in_([DeliveryState.DEAD, DeliveryState.PENDING]))
-        .values(state=DeliveryState.PENDING, next_attempt_at=utcnow(), attempts=0)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
+    return resend_many([delivery_id]) == 1

@@ -1,22 +1,180 @@
-"""Admin view of chambers and the state of their deliveries."""
+"""Admin pages for chambers and deliveries, and the Prometheus metrics endpoint."""
 
-from flask import Blueprint, render_template
-from sqlalchemy import func, select
+from __future__ import annotations
 
-from ..auth.access import roles_required
-from ..extensions import db
-from .models import Chamber, Delivery
+import hmac
+import json
+import uuid
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from chambers.base import InvalidConfig
+from chambers.registry import UnknownAdapter
+
+from ..audit import services as audit
+from ..auth.access import public, roles_required
+from . import queries, services, settings
+from .forms import ActionForm, ChamberForm
 
 bp = Blueprint("delivery", __name__)
 
+PAGE_SIZE = 100
+
+
+def _portal():
+    return current_app.extensions["bizportal"]
+
+
+def _back(default: str) -> str:
+    """A redirect target from the form: only pages of this admin area, never another host."""
+    target = request.form.get("next") or ""
+    if target.startswith("/staff/admin/") and "//" not in target and "\\" not in target:
+        return target
+    return default
+
+
+# --- overview and problem deliveries ------------------------------------------------------------
 
 @bp.get("/staff/admin/zustellungen")
 @roles_required("admin")
 def admin_overview():
-    chambers = list(db.session.scalars(select(Chamber).order_by(Chamber.name)))
-    counts: dict[int, dict[str, int]] = {}
-    for chamber_id, state, n in db.session.execute(
-        select(Delivery.chamber_id, Delivery.state, func.count()).group_by(Delivery.chamber_id, Delivery.state)
-    ):
-        counts.setdefault(chamber_id, {})[state] = n
-    return render_template("delivery/admin_overview.html", chambers=chambers, counts=counts)
+    metrics = queries.chamber_metrics()
+    totals = {k: sum(getattr(m, k) for m in metrics) for k in ("due", "in_flight", "delivered", "failing", "dead")}
+    return render_template("delivery/admin_overview.html", metrics=metrics, totals=totals)
+
+
+@bp.get("/staff/admin/zustellungen/probleme")
+@roles_required("admin")
+def problems():
+    kind = request.args.get("zustand", "all")
+    if kind not in queries.PROBLEM_KINDS:
+        kind = "all"
+    chamber = None
+    if request.args.get("kammer"):
+        chamber = queries.chamber_by_slug(request.args["kammer"])
+        if chamber is None:
+            abort(404)
+    page = max(1, request.args.get("seite", 1, type=int) or 1)
+    rows, total = queries.problem_deliveries(kind, chamber.id if chamber else None, PAGE_SIZE,
+                                             (page - 1) * PAGE_SIZE)
+    return render_template("delivery/problems.html", rows=rows, total=total, kind=kind, chamber=chamber,
+                           page=page, pages=max(1, -(-total // PAGE_SIZE)), form=ActionForm(),
+                           chambers=queries.chambers())
+
+
+@bp.post("/staff/admin/zustellungen/erneut-senden")
+@roles_required("admin")
+def resend():
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    raw = [request.form["one"]] if request.form.get("one") else request.form.getlist("ids")
+    ids = []
+    for value in raw:
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    if not ids:
+        flash(_("Bitte wählen Sie mindestens eine Zustellung aus."), "warning")
+        return redirect(_back(url_for("delivery.problems")))
+    n = services.resend_many(ids)
+    audit.record("delivery_resend", current_user.get_id(), target=",".join(str(i) for i in ids)[:300],
+                 detail=f"requeued={n} of {len(ids)}")
+    if n:
+        flash(_("%(n)d Zustellung(en) werden erneut gesendet.", n=n), "success")
+    if n < len(ids):
+        flash(_("%(n)d Zustellung(en) wurden nicht verändert, weil sie bereits zugestellt sind oder gerade "
+                "gesendet werden.", n=len(ids) - n), "info")
+    return redirect(_back(url_for("delivery.problems")))
+
+
+# --- chambers -----------------------------------------------------------------------------------
+
+@bp.get("/staff/admin/kammern")
+@roles_required("admin")
+def chamber_list():
+    return render_template("delivery/chambers.html", chambers=queries.chambers(), form=ActionForm(),
+                           labels=dict(_portal().registry.choices()))
+
+
+@bp.get("/staff/admin/kammern/<slug>")
+@roles_required("admin")
+def chamber_detail(slug: str):
+    chamber = queries.chamber_by_slug(slug)
+    if chamber is None:
+        abort(404)
+    (metrics,) = queries.chamber_metrics(chamber.id)
+    rows, total = queries.problem_deliveries("all", chamber.id, PAGE_SIZE)
+    options = settings.masked_options(_portal().registry, chamber)
+    return render_template("delivery/chamber.html", chamber=chamber, metrics=metrics, rows=rows, total=total,
+                           options=json.dumps(options, indent=2, ensure_ascii=False, sort_keys=True),
+                           form=ActionForm(), labels=dict(_portal().registry.choices()))
+
+
+@bp.post("/staff/admin/kammern/<slug>/pruefen")
+@roles_required("admin")
+def chamber_check(slug: str):
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    chamber = queries.chamber_by_slug(slug)
+    if chamber is None:
+        abort(404)
+    result = settings.check(_portal().registry, _portal().adapter_services, chamber)
+    if result.ok:
+        flash(_("Die Konfiguration von %(name)s ist in Ordnung.", name=result.name), "success")
+    else:
+        flash(_("Die Konfiguration von %(name)s ist fehlerhaft: %(message)s", name=result.name,
+                message=result.message), "danger")
+    return redirect(_back(url_for("delivery.chamber_detail", slug=slug)))
+
+
+@bp.route("/staff/admin/kammern/<slug>/bearbeiten", methods=["GET", "POST"])
+@roles_required("admin")
+def chamber_edit(slug: str):
+    chamber = queries.chamber_by_slug(slug)
+    if chamber is None:
+        abort(404)
+    portal = _portal()
+    form = ChamberForm(obj=None if request.method == "POST" else chamber)
+    form.adapter_key.choices = portal.registry.choices()
+    if request.method == "GET":
+        form.options.data = json.dumps(settings.masked_options(portal.registry, chamber), indent=2,
+                                       ensure_ascii=False, sort_keys=True)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            settings.update_chamber(portal.registry, portal.adapter_services, chamber, form.adapter_key.data,
+                                    form.parsed_options(), form.enabled.data)
+        except (InvalidConfig, UnknownAdapter) as exc:
+            form.options.errors.append(_("Die Optionen passen nicht zum Adapter: %(message)s",
+                                         message=str(exc).strip("'\"")))
+            status = 422
+        else:
+            audit.record("chamber_settings_changed", current_user.get_id(), target=f"chamber:{slug}",
+                         detail=f"adapter={form.adapter_key.data} enabled={form.enabled.data}")
+            flash(_("Die Einstellungen von %(name)s wurden gespeichert.", name=chamber.name), "success")
+            return redirect(url_for("delivery.chamber_detail", slug=slug))
+    elif form.is_submitted():
+        status = 422
+    return render_template("delivery/chamber_edit.html", chamber=chamber, form=form), status
+
+
+# --- Prometheus ---------------------------------------------------------------------------------
+
+@bp.get("/metrics")
+@public  # Prometheus has no session: the bearer token below is the access check
+def metrics():
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        abort(404)
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not hmac.compare_digest(given.encode(), str(token).encode()):
+        return Response("unauthorized\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'},
+                        mimetype="text/plain")
+    body = queries.prometheus_text(queries.chamber_metrics())
+    return Response(body, content_type="text/plain; version=0.0.4; charset=utf-8")

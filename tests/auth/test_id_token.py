@@ -165,6 +165,7 @@ def test_iss_is_checked_when_custom_claims_options_are_used(fake, make_app, capl
                                                 "acr": {"essential": True, "values": ["substantial"]}})
     fake.claims.update(iss="http://evil.example", acr="substantial")
     assert_refused(*company_login(app), caplog, fake, "iss 'http://evil.example' is not the issuer")
+    assert "claims option for 'iss' ignored" in caplog.text
 
 
 def test_custom_claims_options_are_enforced(fake, make_app, caplog):

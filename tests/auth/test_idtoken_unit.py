@@ -20,6 +20,22 @@ def test_pinned_algorithms_drop_none_hmac_and_unknown(caplog):
     assert "'HS256' is not an asymmetric JWS algorithm" in caplog.text
 
 
+@pytest.mark.parametrize("alg", ["HS256", "none", "RS384", "PS256"])
+def test_verification_registry_knows_only_the_pinned_algs(alg):
+    from joserfc.errors import UnsupportedAlgorithmError
+
+    registry = idtoken.pinned_registry(["RS256", "ES256"])
+    assert registry.get_alg("RS256").name == "RS256"
+    with pytest.raises(UnsupportedAlgorithmError):
+        registry.get_alg(alg)
+
+
+def test_verification_registry_refuses_an_empty_list():
+    """joserfc would fall back to its "recommended" algorithms (HS256 among them)."""
+    with pytest.raises(idtoken.InvalidIdToken, match="no signing algorithm is allowed"):
+        idtoken.pinned_registry([])
+
+
 def test_symmetric_alg_is_refused_even_if_a_caller_allows_it():
     """Defence in depth: ``validate_id_token`` never trusts an HMAC, whatever it is given."""
     key = OctKey.generate_key(256, {"kid": "oct"})

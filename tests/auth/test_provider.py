@@ -92,7 +92,7 @@ def test_code_refused_by_the_token_endpoint_ends_on_clear_page(fake, fake_app, c
     start = client.get("/login")
     state = parse_qs(urlsplit(start.headers["Location"]).query)["state"][0]
     resp = client.get("/login/callback", query_string={"code": "not-issued", "state": state})
-    assert_refused(resp, client, caplog, fake, "token endpoint refused the code: invalid_grant")
+    assert_refused(resp, client, caplog, fake, "token endpoint refused the code: 'invalid_grant'")
 
 
 def test_provider_gone_between_start_and_callback_ends_on_clear_page(fake, fake_app, caplog):

@@ -175,28 +175,67 @@ def wait_for_focus(page, element_id: str) -> None:
                            arg=element_id, timeout=5000)
 
 
-# ---------- data set up over plain HTTP (fast; what is tested is the browser part) ---------------
+# ---------- logins and data over plain HTTP (fast; what is tested is the browser part) ----------
 
-VALID_GEWERBEANMELDUNG = {
+class HttpClient:
+    """A requests session that looks like the Flask test client to ``tests/filing_helpers``."""
+
+    class _Response:
+        def __init__(self, resp):
+            self.status_code, self.headers, self._text = resp.status_code, resp.headers, resp.text
+
+        def get_data(self, as_text=False):
+            return self._text
+
+    def __init__(self, base: str):
+        import requests
+
+        self.base = base
+        self.session = requests.Session()
+
+    def get(self, path: str):
+        return self._Response(self.session.get(self.base + path, allow_redirects=False, timeout=10))
+
+    def post(self, path: str, data=None, content_type=None):
+        data = data or {}
+        files = {k: (v[1], v[0]) for k, v in data.items() if isinstance(v, tuple)} or None
+        fields = {k: v for k, v in data.items() if not isinstance(v, tuple)}
+        return self._Response(self.session.post(self.base + path, data=fields, files=files,
+                                                allow_redirects=False, timeout=10))
+
+
+def http_login(base: str, sub: str, staff: bool = False) -> HttpClient:
+    """Log ``sub`` in over HTTP through the real provider; a company person also confirms the
+    company data (the review every first login asks for)."""
+    from tests.conftest import csrf_token, provider_login
+
+    client = HttpClient(base)
+    start = client.get("/staff/login" if staff else "/login")
+    assert start.status_code == 302, start.get_data()[:300]
+    done = client.session.get(provider_login(start.headers["Location"], sub), timeout=10)
+    assert done.status_code == 200, done.text[:300]
+    if done.url.startswith(base + "/unternehmen/pruefen"):
+        confirmed = client.post("/unternehmen/pruefen", data={"csrf_token": csrf_token(done.text)})
+        assert confirmed.status_code == 302, confirmed.get_data()[:500]
+    return client
+
+
+def share_login(page, client: HttpClient) -> None:
+    """Give the browser page the HTTP client's login (its session cookie)."""
+    page.context.add_cookies([{"name": c.name, "value": c.value, "url": client.base}
+                              for c in client.session.cookies])
+
+
+GEWERBEANMELDUNG = {
     "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
     "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation in Gebäuden",
     "start_date": "2027-01-01", "handwerk": "yes",
 }
 
 
-def file_over_http(base: str, sub: str = "anna.becker") -> str:
-    """Log ``sub`` in over plain HTTP and file a Gewerbeanmeldung; returns its reference."""
-    import requests
+def file_over_http(client: HttpClient) -> str:
+    """As ``client`` (a company person): file a Gewerbeanmeldung of a crafts business, so it goes
+    to the Gewerbeamt Bremen and, as a copy, to the Handwerkskammer Bremen; returns the reference."""
+    from tests.filing_helpers import file_service
 
-    from tests.conftest import TOKEN_RE, csrf_token, provider_login
-
-    s = requests.Session()
-    start = s.get(base + "/login", allow_redirects=False, timeout=10)
-    assert start.status_code == 302, start.text[:300]
-    assert s.get(provider_login(start.headers["Location"], sub), timeout=10).status_code == 200
-    html = s.get(base + "/leistungen/gewerbeanmeldung/antrag", timeout=10).text
-    resp = s.post(base + "/leistungen/gewerbeanmeldung/antrag", timeout=10, data={
-        **VALID_GEWERBEANMELDUNG, "csrf_token": csrf_token(html),
-        "submit_token": TOKEN_RE.search(html).group(1)})
-    assert resp.status_code == 200, resp.text[:500]
-    return REF_RE.search(resp.text).group(0)
+    return file_service(client, "gewerbeanmeldung", [GEWERBEANMELDUNG])

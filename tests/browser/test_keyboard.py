@@ -22,6 +22,7 @@ from .helpers import (
     press_and_wait,
     screenshot,
     tab_to,
+    tab_to_id,
     tab_to_text,
     wait_for_focus,
 )
@@ -63,25 +64,36 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     base = live_server
     suffix = "" if viewport is DESKTOP else "-320"
 
-    # --- a company person logs in and opens the Gewerbeanmeldung from the catalog
+    # --- a company person logs in; on the first login the company data are confirmed
     company = new_page(viewport)
     company.goto(base + "/")
     keyboard_login(company, base, "anna.becker")
-    assert company.url == base + "/antraege"
+    assert company.url.startswith(base + "/unternehmen/pruefen"), company.url
+    tab_to_text(company, "Daten sind richtig – bestätigen", tag="button")
+    press_and_wait(company)
+    assert company.url == base + "/antraege", company.url
 
+    # --- searches the catalog and opens the Gewerbeanmeldung
     tab_to_text(company, "Leistungen", tag="a")
     press_and_wait(company)
     assert company.url == base + "/"
+    tab_to_id(company, "q")
+    company.keyboard.type("Gewerbe anmelden")
+    press_and_wait(company)  # Enter in the search field submits the search
+    assert "q=Gewerbe+anmelden" in company.url, company.url
     tab_to_text(company, "Gewerbeanmeldung", tag="a")
     press_and_wait(company)
     assert company.url == base + "/leistungen/gewerbeanmeldung"
     tab_to_text(company, "Antrag online stellen", tag="a")
     press_and_wait(company)
     assert company.url == base + "/leistungen/gewerbeanmeldung/antrag"
+    tab_to_text(company, "Antrag beginnen", tag="button")
+    press_and_wait(company)
+    assert "/antraege/entwurf/" in company.url, company.url
     assert company.input_value("#business_name") == "Becker Elektrotechnik GmbH"  # prefilled
 
-    # --- submitting the incomplete form: the error summary has focus
-    tab_to_text(company, "Antrag verbindlich einreichen", tag="button")
+    # --- "Weiter" with the form incomplete: the error summary has focus
+    tab_to_text(company, "Weiter", tag="button")
     press_and_wait(company)
     wait_for_focus(company, "error-summary")
     assert company.title().startswith("Fehler:")
@@ -94,20 +106,25 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     company.keyboard.press("Enter")
     wait_for_focus(company, "activity")
     company.keyboard.type("Elektroinstallation in Gebäuden")
-    tab_to(company, lambda i: i["id"] == "start_date", "#start_date")
+    tab_to_id(company, "start_date")
     company.keyboard.type("01012027")  # day and month are both 01: same in either field order
     assert company.input_value("#start_date") == "2027-01-01"
-    tab_to(company, lambda i: i["id"] == "handwerk-0", "radio 'Ja'")
+    tab_to_id(company, "handwerk-0")  # the first radio button, "Ja"
     company.keyboard.press("Space")
     assert company.is_checked("#handwerk-0")
+    tab_to_text(company, "Weiter", tag="button")
+    press_and_wait(company)
 
+    # --- the review page, then the binding submit
+    assert company.url.endswith("/pruefen"), company.url
+    assert "Elektroinstallation in Gebäuden" in company.inner_text("main")
     tab_to_text(company, "Antrag verbindlich einreichen", tag="button")
     press_and_wait(company)
     heading = company.inner_text("h1")
     match = REF_RE.search(heading)
     assert match, f"no reference in {heading!r}; main: {company.inner_text('main')[:400]}"
     reference = match.group(0)
-    assert re.search(r"/antraege/" + reference + "$", company.url), company.url
+    assert company.url == f"{base}/antraege/{reference}", company.url
     body = company.inner_text("main")
     assert f"Ihr Antrag wurde eingereicht. Ihr Aktenzeichen: {reference}" in body
     assert "Gewerbeamt Bremen" in body and "Handwerkskammer Bremen" in body

@@ -1,14 +1,18 @@
-"""Every page reachable today, in Chromium: axe-core (WCAG 2.1 A/AA) and reflow at 320 px.
+"""Every kind of page the portal has, in Chromium: axe-core (WCAG 2.1 A/AA), reflow at 320 px,
+and a clean browser console.
 
-Each test is one scenario: it reaches one or more views as the person who would see them
+Each test is one scenario: it reaches a series of views as the person who would see them
 (anonymous, company, chamber staff, steering group, admin). On every view it runs axe-core at
-desktop width, then narrows the window to 320 CSS px (WCAG 1.4.10) and checks that nothing
-scrolls sideways. Screenshots of both widths go to test-artifacts/screenshots/<view>.png and
-<view>-320.png.
+desktop width, narrows the window to 320 CSS px (WCAG 1.4.10) and checks that nothing scrolls
+sideways, and collects what the portal's pages logged to the console (CSP refusals, missing
+assets). Main pages are photographed at both widths into test-artifacts/screenshots/.
+
+Logins for the scans go over plain HTTP and hand the session cookie to the browser (quicker);
+the login pages themselves are crossed in the browser in test_keyboard.py and below.
 
 KNOWN_ISSUES lists violations that are known and sit in templates owned elsewhere; a scenario
-with such a finding (and nothing else) is reported as xfail naming them. Anything not listed
-fails; a listed issue that no longer occurs fails too (strict), so the list stays true.
+whose only findings are listed there is reported as xfail naming them. Anything not listed fails;
+a listed issue that no longer occurs fails too (strict), so the list stays true.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from .helpers import (
     file_over_http,
     format_violations,
     horizontal_overflow,
+    http_login,
     screenshot,
+    share_login,
 )
 
 
@@ -48,8 +54,24 @@ def _service_keys() -> list[str]:
 
 SERVICE_KEYS = _service_keys()
 
-#: (view, axe rule id, "reflow" or "console") -> where it is and who owns it. Only for templates this
-#: test suite's owners may not change; fix the rest instead of listing it.
+#: A service with every step kind the others lack on their first step (repeating group,
+#: numbers, uploads); the company:steps scenario walks all its steps.
+MULTI_STEP_CASE = "ausbildungsvertrag-handwerk-minderjaehrig-bremen"
+
+#: Start pages ("Antrag beginnen") scanned: one template, only the service's texts differ.
+START_PAGES_SCANNED = {"gewerbeanmeldung", "ausbildungsvertrag-eintragung"}
+
+#: Views photographed at 1280 and 320 px (all views are scanned).
+MAIN_VIEWS = {
+    "anon-catalog", "anon-search", "anon-leistungen-gewerbeanmeldung", "anon-barrierefreiheit", "anon-404",
+    "company-review", "company-filings", "company-workspace", "company-start-gewerbeanmeldung",
+    "company-step-gewerbeanmeldung", "company-step-gewerbeanmeldung-error", "company-check",
+    "company-filing", "company-steps-vertreter-error", "company-steps-unterlagen-error",
+    "staff-inbox", "staff-inbox-item", "steering-dashboard", "admin-deliveries", "admin-audit",
+}
+
+#: (view, axe rule id, "reflow", "error-summary" or "console") -> where it is and who owns it. Only for templates
+#: the owners of this suite may not change; fix the rest instead of listing it.
 KNOWN_ISSUES: dict[tuple[str, str], str] = {
     ("steering-dashboard", "reflow"): (
         "templates/stats/dashboard.html: the table 'Anträge je Kammer und Behörde' (3 columns) is "
@@ -61,40 +83,51 @@ KNOWN_ISSUES: dict[tuple[str, str], str] = {
 
 # ---------- getting to the pages ---------------------------------------------------------------
 
-def login(page, base: str, sub: str, staff: bool = False) -> None:
-    """Log in through the provider's page (its button per predefined user)."""
-    page.goto(base + ("/staff/login" if staff else "/login"))
-    with page.expect_navigation(url=lambda u: u.startswith(base)):
-        page.click(f"button[value='{sub}']")
-    assert page.url.startswith(base), page.url
-
-
-def submit(page) -> None:
-    with page.expect_navigation():
-        page.click("#filing-form button[type=submit]")
-
-
 def open_page(page, url: str, status: int = 200) -> None:
     resp = page.goto(url)
     assert resp.status == status, f"{url}: HTTP {resp.status}"
 
 
-def delivered_filing(app, base: str) -> str:
-    """A company files a Gewerbeanmeldung (crafts business) and the worker delivers it."""
-    reference = file_over_http(base)
-    assert Worker(app).run_once() == 2
-    return reference
+def click_and_wait(page, selector: str) -> None:
+    with page.expect_navigation():
+        page.click(selector)
 
 
-def anonymous(*paths: str):
-    def views(app, page, base) -> Iterator[str]:
-        for path in paths:
-            open_page(page, base + path)
-            yield "anon-" + (path.strip("/").replace("/", "-") or "catalog")
-    return views
+def submit_emptied(page, form: str, button: str = "button[type=submit]") -> None:
+    """Empty every text field of ``form`` (a selector) and submit it with ``button``."""
+    page.evaluate("""form => document.querySelectorAll(
+        `${form} input.kern-form-input__input:not([type=file]), ${form} textarea`)
+        .forEach(el => { el.value = ''; })""", form)
+    click_and_wait(page, f"{form} {button}")
+    assert page.query_selector("#error-summary"), f"no error summary after an empty submit on {page.url}"
 
 
-def error_pages(app, page, base) -> Iterator[str]:
+def as_company(page, base: str, sub: str = "anna.becker"):
+    client = http_login(base, sub)
+    share_login(page, client)
+    return client
+
+
+def anonymous_catalog(app, page, base) -> Iterator[str]:
+    open_page(page, base + "/")
+    yield "anon-catalog"
+    open_page(page, base + "/?q=Gewerbe+anmelden&art=trade")
+    assert page.query_selector("a[href='/leistungen/gewerbeanmeldung']")
+    yield "anon-search"
+    open_page(page, base + "/?q=Zzxyq")
+    yield "anon-search-empty"
+    for key in SERVICE_KEYS:
+        open_page(page, f"{base}/leistungen/{key}")
+        yield f"anon-leistungen-{key}"
+
+
+def anonymous_legal(app, page, base) -> Iterator[str]:
+    for path in ("/barrierefreiheit", "/leichte-sprache", "/impressum", "/datenschutz"):
+        open_page(page, base + path)
+        yield "anon-" + path.strip("/")
+
+
+def anonymous_errors(app, page, base) -> Iterator[str]:
     open_page(page, base + "/gibt-es-nicht", 404)
     yield "anon-404"
     page.goto(base + "/login")
@@ -104,91 +137,162 @@ def error_pages(app, page, base) -> Iterator[str]:
     yield "anon-login-error"
 
 
-def service_form(key: str):
-    def views(app, page, base) -> Iterator[str]:
-        login(page, base, "anna.becker")
+def company_first_login(app, page, base) -> Iterator[str]:
+    """In the browser: the first login of a person, the company data review, the workspace."""
+    page.goto(base + "/login")
+    with page.expect_navigation(url=lambda u: u.startswith(base)):
+        page.click("button[value='lea.hansen']")
+    assert page.url.startswith(base + "/unternehmen/pruefen"), page.url
+    yield "company-review"
+    page.fill("#notification_email", "keine-adresse")
+    click_and_wait(page, "#contact-form button[type=submit]")
+    assert page.query_selector("#error-summary"), "no error summary for a malformed address"
+    yield "company-review-error"
+    page.fill("#notification_email", "antraege@hansen-versicherungen.example")
+    click_and_wait(page, "#contact-form button[type=submit]")
+    assert page.url == base + "/antraege", page.url
+    yield "company-filings-empty"
+    open_page(page, base + "/unternehmen")
+    yield "company-workspace"
+
+
+def company_services(app, page, base) -> Iterator[str]:
+    """Each service: its first step, and that step after an empty submit. The start pages (one
+    template, the service's texts) are scanned for two services."""
+    as_company(page, base)
+    for key in SERVICE_KEYS:
         open_page(page, f"{base}/leistungen/{key}/antrag")
-        yield f"company-form-{key}"
-        # the error state: every text field emptied, the postcode malformed
-        text_fields = "#filing-form input.kern-form-input__input, #filing-form textarea"
-        for el in page.query_selector_all(text_fields):
-            el.fill("")
-        if page.query_selector("#postcode"):
-            page.fill("#postcode", "2819")
-        submit(page)
-        assert page.query_selector("#error-summary"), f"no error summary after submitting {key}"
-        yield f"company-form-{key}-error"
-    return views
+        if key in START_PAGES_SCANNED:
+            yield f"company-start-{key}"
+        click_and_wait(page, "main form button[type=submit]")  # "Antrag beginnen"
+        assert "/antraege/entwurf/" in page.url, page.url
+        yield f"company-step-{key}"
+        submit_emptied(page, "#step-form", "button[value=next]")
+        yield f"company-step-{key}-error"
+
+
+def company_steps(app, page, base) -> Iterator[str]:
+    """Every step of a long service, empty and after an empty submit, then the review page.
+
+    The answers (and uploads) that move the draft on come from tests/test_services_e2e.py and
+    are posted over HTTP with the same login.
+    """
+    from tests.filing_helpers import path_of, post_step, start_draft
+    from tests.test_services_e2e import CASES
+
+    case = next((c for c in CASES if c.id == MULTI_STEP_CASE), None)
+    assert case, f"case {MULTI_STEP_CASE} is gone from tests/test_services_e2e.py: pick another"
+    client = as_company(page, base, case.user)
+    path = start_draft(client, case.service)
+    for step_key, answers in case.steps.items():
+        assert path.rsplit("/", 1)[-1] == step_key, path
+        open_page(page, base + path)
+        yield f"company-steps-{step_key}"
+        submit_emptied(page, "#step-form", "button[value=next]")
+        yield f"company-steps-{step_key}-error"
+        files = {k: v for k, v in case.files.items() if page.query_selector(f"input[type=file][name='{k}']")}
+        resp = post_step(client, path, answers, files=files)
+        assert resp.status_code == 302, resp.get_data()[:2000]
+        path = path_of(resp.headers["Location"])
+    assert path.endswith("/pruefen"), path
+    open_page(page, base + path)
+    yield "company-steps-check"
 
 
 def company_filing(app, page, base) -> Iterator[str]:
-    login(page, base, "anna.becker")
+    """In the browser: a Gewerbeanmeldung from start to filing, then the lists."""
+    as_company(page, base)
     open_page(page, base + "/leistungen/gewerbeanmeldung/antrag")
+    click_and_wait(page, "main form button[type=submit]")
     page.fill("#activity", "Elektroinstallation in Gebäuden")
     page.fill("#start_date", "2027-01-01")
     page.check("#handwerk-0")
-    submit(page)
+    click_and_wait(page, "#step-form button[value=next]")
+    assert page.url.endswith("/pruefen"), page.url
+    yield "company-check"
+    click_and_wait(page, "main form button[type=submit]")  # "Antrag verbindlich einreichen"
     reference = REF_RE.search(page.inner_text("h1"))
     assert reference, page.inner_text("main")[:500]
     yield "company-filing"
+    open_page(page, base + "/leistungen/handwerksrolle-eintragung/antrag")
+    click_and_wait(page, "main form button[type=submit]")  # leaves a draft for the list
     open_page(page, base + "/antraege")
     assert reference.group(0) in page.inner_text("main")
     yield "company-filings"
 
 
 def chamber_inbox(app, page, base) -> Iterator[str]:
-    reference = delivered_filing(app, base)
-    login(page, base, "gewerbeamt.bremen", staff=True)
+    reference = file_over_http(http_login(base, "anna.becker"))
+    assert Worker(app).run_once() == 2
+    share_login(page, http_login(base, "gewerbeamt.bremen", staff=True))
     open_page(page, base + "/staff/posteingang")
     yield "staff-inbox"
-    with page.expect_navigation():
-        page.click(f"a:text-is('{reference}')")
+    click_and_wait(page, f"a:text-is('{reference}')")
     assert reference in page.inner_text("h1")
     yield "staff-inbox-item"
+    if page.query_selector("#status-form"):
+        click_and_wait(page, "#status-form button[type=submit]")  # no status chosen
+        assert page.query_selector("#error-summary"), "no error summary without a status"
+        yield "staff-inbox-item-error"
 
 
 def steering_dashboard(app, page, base) -> Iterator[str]:
-    delivered_filing(app, base)
-    login(page, base, "steering", staff=True)
+    file_over_http(http_login(base, "anna.becker"))
+    Worker(app).run_once()
+    share_login(page, http_login(base, "steering", staff=True))
     open_page(page, base + "/staff/statistik")
     yield "steering-dashboard"
 
 
-def admin_deliveries(app, page, base) -> Iterator[str]:
-    delivered_filing(app, base)
-    login(page, base, "admin", staff=True)
+def admin_pages(app, page, base) -> Iterator[str]:
+    file_over_http(http_login(base, "anna.becker"))
+    Worker(app).run_once()
+    share_login(page, http_login(base, "admin", staff=True))
     open_page(page, base + "/staff/admin/zustellungen")
     # the admin's page is in the main navigation, marked as the current page
     assert page.inner_text(".portal-nav a[aria-current=page]") == "Zustellungen"
     yield "admin-deliveries"
+    open_page(page, base + "/staff/admin/protokoll")
+    yield "admin-audit"
 
 
 SCENARIOS = {
-    "anon:catalog": anonymous("/", *(f"/leistungen/{k}" for k in SERVICE_KEYS)),
-    "anon:legal": anonymous("/barrierefreiheit", "/leichte-sprache", "/impressum", "/datenschutz"),
-    "anon:errors": error_pages,
-    **{f"company:form/{k}": service_form(k) for k in SERVICE_KEYS},
+    "anon:catalog": anonymous_catalog,
+    "anon:legal": anonymous_legal,
+    "anon:errors": anonymous_errors,
+    "company:first-login": company_first_login,
+    "company:services": company_services,
+    "company:steps": company_steps,
     "company:filing": company_filing,
     "staff:inbox": chamber_inbox,
     "steering:dashboard": steering_dashboard,
-    "admin:deliveries": admin_deliveries,
+    "admin:pages": admin_pages,
 }
 
 
 # ---------- the checks -------------------------------------------------------------------------
 
 def check_view(page, view: str, screenshot_dir) -> dict[str, str]:
-    """axe at desktop width, reflow at 320 px, the browser console; returns
-    {axe rule, "reflow" or "console": description}."""
+    """axe at desktop width, reflow at 320 px, the error summary's links, the browser console;
+    returns {axe rule, "reflow", "error-summary" or "console": description}."""
     page.set_viewport_size(DESKTOP)
     found = {v.rule: str(v) for v in axe_scan(page)}
-    screenshot(page, screenshot_dir, view)
+    if view in MAIN_VIEWS:
+        screenshot(page, screenshot_dir, view)
     page.set_viewport_size(NARROW)
     over = horizontal_overflow(page)
     if over:
         found["reflow"] = (f"scrolls horizontally at 320 px (scrollWidth {over['scrollWidth']}); "
                            "past the right edge: " + ", ".join(over["culprits"]))
-    screenshot(page, screenshot_dir, view + "-320")
+    if view in MAIN_VIEWS:
+        screenshot(page, screenshot_dir, view + "-320")
+    page.set_viewport_size(DESKTOP)
+    broken = page.evaluate("""() => [...document.querySelectorAll('#error-summary a[href^="#"]')]
+        .filter(a => !document.getElementById(a.getAttribute('href').slice(1))
+                     || /[{}\\[\\]]/.test(a.textContent))
+        .map(a => a.getAttribute('href') + ' ' + JSON.stringify(a.textContent.trim().slice(0, 80)))""")
+    if broken:  # every entry of the error summary leads to its field and reads as a sentence
+        found["error-summary"] = "error summary links without a target or with raw data: " + ", ".join(broken)
     if page.portal_errors:  # CSP refusals, missing assets, script errors: logged by Chromium
         found["console"] = "errors in the browser console: " + " | ".join(page.portal_errors)
         page.portal_errors.clear()
@@ -200,7 +304,9 @@ def test_pages_meet_wcag_21_aa_and_reflow(app, live_server, new_page, screenshot
     page = new_page()
     problems: list[str] = []
     expected: list[str] = []
+    views = []
     for view in SCENARIOS[scenario](app, page, live_server):
+        views.append(view)
         found = check_view(page, view, screenshot_dir)
         known = {rule: why for (v, rule), why in KNOWN_ISSUES.items() if v == view}
         unexpected = [text for rule, text in found.items() if rule not in known]
@@ -210,7 +316,8 @@ def test_pages_meet_wcag_21_aa_and_reflow(app, live_server, new_page, screenshot
         if gone:
             problems.append(f"{view}: listed in KNOWN_ISSUES but no longer found, remove: {gone}")
         expected += [f"{view}/{rule}: {why}" for rule, why in known.items() if rule in found]
-    assert not problems, "\n".join(problems)
+    assert views, "the scenario reached no page"
+    assert not problems, f"{len(problems)} of {len(views)} views have problems:\n" + "\n".join(problems)
     if expected:
         pytest.xfail("known, in templates owned elsewhere: " + " | ".join(expected))
 

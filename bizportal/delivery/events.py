@@ -1,0 +1,239 @@
+"""Status events from receivers: signed webhook callbacks and polled back channels (FIT-Connect).
+
+Both paths end in ``record_event``, which applies an event to the filing at most once.
+``filings.services.apply_chamber_event`` itself is not idempotent (every call appends a timeline
+entry and sets the status), so ``record_event`` first looks for a timeline entry with the same
+filing, chamber, kind and time and treats a match as already applied. Receivers report state,
+not commands: a replayed callback or a re-read event log changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import select, text
+
+from chambers.base import Adapter, AdapterError, ChamberEvent, InvalidConfig
+from chambers.webhook import MalformedCallback, SignatureError, parse_status_callback
+
+from ..common.time import utcnow
+from ..extensions import db
+from ..filings import services as filing_services
+from ..filings.models import Filing, FilingEvent, FilingStatus
+from .models import Chamber, Delivery, DeliveryState
+
+log = logging.getLogger(__name__)
+
+EventRefused = filing_services.EventRefused
+#: what a receiver may report about a filing (others, such as FIT-Connect's "forwarded", are skipped)
+APPLICABLE = frozenset(filing_services.CHAMBER_EVENTS)
+#: detail recorded for a rejection or request that arrived without a reason
+NO_REASON = "Die Stelle hat keine Begründung übermittelt."
+
+
+# --- applying one event -------------------------------------------------------------------------
+
+def record_event(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: datetime) -> tuple[str, Filing | None]:
+    """Apply a receiver's event once. Returns ("applied", filing) or ("duplicate", None); commits.
+
+    Raises ``EventRefused`` (from ``apply_chamber_event``) when the event does not fit the filing.
+    The filing row is locked before the duplicate check, so two copies of one event arriving at
+    once are applied once (PostgreSQL; SQLite serialises writers).
+    """
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise EventRefused("unknown delivery")
+    if kind in (FilingStatus.REJECTED, FilingStatus.INFORMATION_REQUESTED) and not (detail or "").strip():
+        detail = NO_REASON
+    db.session.execute(select(Filing.id).where(Filing.id == delivery.filing_id).with_for_update())
+    seen = db.session.scalar(
+        select(FilingEvent.id).where(
+            FilingEvent.filing_id == delivery.filing_id,
+            FilingEvent.chamber_id == delivery.chamber_id,
+            FilingEvent.kind == kind,
+            FilingEvent.occurred_at == occurred_at,
+        ).limit(1)
+    )
+    if seen is not None:
+        db.session.rollback()
+        return "duplicate", None
+    try:
+        filing = filing_services.apply_chamber_event(delivery_id, kind, detail, occurred_at=occurred_at)
+    except EventRefused:
+        db.session.rollback()
+        raise
+    return "applied", filing
+
+
+def _notify(filing: Filing, kind: str, detail: str | None, chamber_name: str) -> None:
+    """Tell the company by mail, as the staff inbox does; never fails the caller."""
+    from ..filings import notifications
+
+    try:
+        notifications.status_changed(filing, kind, detail, chamber_name)
+    except Exception:  # e.g. no SERVER_NAME outside a request: the timeline still shows it
+        log.warning("status mail for %s not sent", filing.reference, exc_info=True)
+
+
+# --- webhook callbacks --------------------------------------------------------------------------
+
+class CallbackRefused(Exception):
+    """A status callback is refused; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    result: str  #: "applied" or "duplicate"
+    delivery_id: uuid.UUID
+    kind: str
+    filing_status: str | None = None
+
+
+def receive_status_callback(slug: str, headers: Mapping[str, str], body: bytes) -> CallbackResult:
+    """Verify a chamber's signed status callback and apply it once; commits.
+
+    Raises ``CallbackRefused`` with 404 (unknown chamber, chamber without a webhook secret, or a
+    delivery that is not this chamber's), 401 (missing, forged or stale signature), 400 (signed
+    but malformed) or 409 (the event does not fit the filing). Nothing is changed when refused.
+    """
+    chamber = db.session.scalar(select(Chamber).where(Chamber.slug == slug))
+    secret = (chamber.options or {}).get("secret") if chamber is not None and chamber.adapter_key == "webhook" else None
+    if not isinstance(secret, str) or not secret:
+        db.session.rollback()
+        raise CallbackRefused(404, "unknown chamber")
+    chamber_id, chamber_name = chamber.id, chamber.name
+    db.session.rollback()  # nothing is read for writing before the signature is checked
+    try:
+        event = parse_status_callback(secret, headers, body)
+    except MalformedCallback as exc:
+        log.warning("status callback for %s refused: %s", slug, exc)
+        raise CallbackRefused(400, str(exc)) from None
+    except (SignatureError, ValueError) as exc:
+        log.warning("status callback for %s refused: %s", slug, exc)
+        raise CallbackRefused(401, "invalid signature") from None
+    owner = db.session.scalar(select(Delivery.chamber_id).where(Delivery.id == event.delivery_id))
+    if owner != chamber_id:
+        db.session.rollback()
+        log.warning("status callback for %s names a delivery it does not hold: %s", slug, event.delivery_id)
+        raise CallbackRefused(404, "unknown delivery")
+    try:
+        result, filing = record_event(event.delivery_id, event.kind, event.detail, event.occurred_at)
+    except EventRefused as exc:
+        raise CallbackRefused(409, str(exc)) from None
+    if filing is not None:
+        _notify(filing, event.kind, event.detail, chamber_name)
+        return CallbackResult(result, event.delivery_id, event.kind, filing.status)
+    return CallbackResult(result, event.delivery_id, event.kind)
+
+
+# --- polling ------------------------------------------------------------------------------------
+
+@dataclass
+class PollReport:
+    deliveries: int = 0  #: deliveries whose receiver was asked
+    applied: int = 0  #: events applied to filings
+    refused: int = 0  #: events that did not fit the filing (logged)
+    errors: list[str] = field(default_factory=list)  #: receivers that could not be asked
+    skipped: bool = False  #: another worker holds the poll lock
+
+
+def has_back_channel(adapter_class: type[Adapter]) -> bool:
+    """Whether the adapter implements ``poll`` (the base class returns nothing)."""
+    return getattr(adapter_class, "poll", Adapter.poll) is not Adapter.poll
+
+
+POLL_LOCK_KEY = 0x62697A706F6C6C  # "bizpoll": one poller at a time across all workers (PostgreSQL)
+
+
+def poll_pass(app: Flask, should_stop: Callable[[], bool] = lambda: False) -> PollReport:
+    """Ask every receiver with a back channel about its delivered filings; apply new events once.
+
+    Only deliveries in state ``delivered`` within ``DELIVERY_EVENTS_MAX_AGE_DAYS`` (default 30)
+    whose filing is not closed are asked, at most ``DELIVERY_EVENTS_POLL_LIMIT`` (default 500)
+    per pass, least recently delivered first. On PostgreSQL a session advisory lock makes sure
+    only one worker polls at a time. No transaction is open while a receiver is asked.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return _poll(app, should_stop)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if not conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": POLL_LOCK_KEY}):
+            return PollReport(skipped=True)
+        try:
+            return _poll(app, should_stop)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": POLL_LOCK_KEY})
+
+
+def _poll(app: Flask, should_stop: Callable[[], bool]) -> PollReport:
+    ext = app.extensions["bizportal"]
+    registry, services = ext.registry, ext.adapter_services
+    cfg = app.config
+    since = utcnow() - timedelta(days=float(cfg.get("DELIVERY_EVENTS_MAX_AGE_DAYS", 30)))
+    limit = int(cfg.get("DELIVERY_EVENTS_POLL_LIMIT", 500))
+    report = PollReport()
+    chambers = []
+    for chamber in db.session.scalars(select(Chamber).where(Chamber.enabled.is_(True)).order_by(Chamber.id)):
+        try:
+            if has_back_channel(registry.get_class(chamber.adapter_key)):
+                chambers.append((chamber.id, chamber.name, chamber.slug, chamber.adapter_key, dict(chamber.options or {})))
+        except KeyError:
+            continue
+    for chamber_id, name, slug, key, options in chambers:
+        rows = db.session.execute(
+            select(Delivery.id, Delivery.receiver_ref)
+            .join(Filing, Filing.id == Delivery.filing_id)
+            .where(Delivery.chamber_id == chamber_id, Delivery.state == DeliveryState.DELIVERED,
+                   Delivery.receiver_ref.isnot(None), Delivery.delivered_at >= since,
+                   Filing.status.not_in(FilingStatus.CLOSED))
+            .order_by(Delivery.delivered_at)
+            .limit(limit)
+        ).all()
+        db.session.rollback()
+        adapter = registry.create(key, services=services)
+        for delivery_id, receiver_ref in rows:
+            if should_stop():
+                return report
+            try:
+                found = adapter.poll(receiver_ref, options)
+            except InvalidConfig as exc:
+                report.errors.append(f"{slug}: {exc}")
+                log.warning("cannot poll %s: %s", slug, exc)
+                break  # the chamber's settings are broken: the other deliveries would fail alike
+            except (AdapterError, Exception) as exc:  # noqa: BLE001 - one receiver must not stop the pass
+                report.errors.append(f"{slug}/{delivery_id}: {exc}")
+                log.warning("cannot poll delivery %s at %s: %s", delivery_id, slug, exc)
+                continue
+            report.deliveries += 1
+            apply_events(delivery_id, found, name, report)
+    return report
+
+
+def apply_events(delivery_id: uuid.UUID, found: list[ChamberEvent], chamber_name: str,
+                 report: PollReport | None = None) -> int:
+    """Apply the events of one delivery (oldest first) that were not applied before."""
+    report = report or PollReport()
+    applied = 0
+    for event in found:
+        if event.kind not in APPLICABLE:
+            continue
+        try:
+            result, filing = record_event(delivery_id, event.kind, event.detail, event.occurred_at)
+        except EventRefused as exc:
+            report.refused += 1
+            log.info("event %s of delivery %s not applied: %s", event.kind, delivery_id, exc)
+            continue
+        if result == "applied":
+            applied += 1
+            report.applied += 1
+            _notify(filing, event.kind, event.detail, chamber_name)
+    return applied

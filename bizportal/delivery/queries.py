@@ -1,0 +1,170 @@
+"""Read-only queries: delivery metrics per chamber and the deliveries that need an admin."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, case, func, or_, select
+
+from ..common.time import utcnow
+from ..extensions import db
+from ..filings.models import Filing
+from ..stats import services as stats
+from ..stats.models import StatCounter
+from .models import Chamber, Delivery, DeliveryState
+
+
+@dataclass
+class ChamberMetrics:
+    chamber_id: int
+    slug: str
+    name: str
+    adapter_key: str
+    enabled: bool
+    due: int = 0  #: pending and due now, or sending with a lease that ran out
+    in_flight: int = 0  #: sending under a live lease
+    delivered: int = 0  #: delivered since records began (rollup counter, survives data deletion)
+    failing: int = 0  #: pending with an error from the last attempt
+    dead: int = 0
+    oldest_due_seconds: float = 0.0  #: how long the oldest due delivery has been waiting
+
+
+def chamber_metrics(chamber_id: int | None = None) -> list[ChamberMetrics]:
+    """Metrics of every chamber (or one), read from the open deliveries and the rollups.
+
+    Only rows that are not done are scanned (the ``state`` index), so this stays cheap with
+    millions of delivered rows; "delivered" comes from the ``StatCounter`` rollup.
+    """
+    now = utcnow()
+    chamber_query = select(Chamber).order_by(Chamber.name)
+    if chamber_id is not None:
+        chamber_query = chamber_query.where(Chamber.id == chamber_id)
+    result = {c.id: ChamberMetrics(c.id, c.slug, c.name, c.adapter_key, c.enabled)
+              for c in db.session.scalars(chamber_query)}
+    due = or_(
+        and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
+        and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until < now),
+    )
+    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
+    open_rows = (
+        select(
+            Delivery.chamber_id,
+            one(due).label("due"),
+            one(and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until >= now)).label("in_flight"),
+            one(and_(Delivery.state == DeliveryState.PENDING, Delivery.last_error.isnot(None))).label("failing"),
+            one(Delivery.state == DeliveryState.DEAD).label("dead"),
+            func.min(case((due, Delivery.next_attempt_at), else_=None)).label("oldest_due"),
+        )
+        .where(Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEAD]))
+        .group_by(Delivery.chamber_id)
+    )
+    if chamber_id is not None:
+        open_rows = open_rows.where(Delivery.chamber_id == chamber_id)
+    for row in db.session.execute(open_rows):
+        m = result.get(row.chamber_id)
+        if m is None:
+            continue
+        m.due, m.in_flight, m.failing, m.dead = int(row.due or 0), int(row.in_flight or 0), int(row.failing or 0), int(row.dead or 0)
+        if row.oldest_due is not None:
+            oldest = row.oldest_due
+            if isinstance(oldest, str):  # SQLite returns the raw value from an aggregate
+                oldest = datetime.fromisoformat(oldest)
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=now.tzinfo)
+            m.oldest_due_seconds = max(0.0, (now - oldest).total_seconds())
+    by_slug = {m.slug: m for m in result.values()}
+    for slug, n in db.session.execute(
+        select(StatCounter.dimension, func.sum(StatCounter.count))
+        .where(StatCounter.metric == stats.DELIVERED_PER_CHAMBER, StatCounter.dimension.in_(list(by_slug)))
+        .group_by(StatCounter.dimension)
+    ):
+        by_slug[slug].delivered = int(n or 0)
+    db.session.rollback()
+    return list(result.values())
+
+
+@dataclass(frozen=True)
+class ProblemDelivery:
+    id: uuid.UUID
+    chamber_slug: str
+    chamber_name: str
+    reference: str
+    state: str
+    attempts: int
+    error: str  #: first line of the last error
+    next_attempt_at: datetime | None
+    created_at: datetime
+
+
+PROBLEM_KINDS = ("all", "dead", "failing")
+
+
+def problem_deliveries(kind: str = "all", chamber_id: int | None = None, limit: int = 100,
+                       offset: int = 0) -> tuple[list[ProblemDelivery], int]:
+    """Dead deliveries and pending ones whose last attempt failed, oldest first; and the total."""
+    conditions = {
+        "dead": Delivery.state == DeliveryState.DEAD,
+        "failing": and_(Delivery.state == DeliveryState.PENDING, Delivery.last_error.isnot(None)),
+    }
+    where = conditions.get(kind) if kind in conditions else or_(*conditions.values())
+    filters = [where] + ([Delivery.chamber_id == chamber_id] if chamber_id is not None else [])
+    total = db.session.scalar(select(func.count()).select_from(Delivery).where(*filters)) or 0
+    rows = db.session.execute(
+        select(Delivery.id, Chamber.slug, Chamber.name, Filing.reference, Delivery.state, Delivery.attempts,
+               Delivery.last_error, Delivery.next_attempt_at, Delivery.created_at)
+        .join(Chamber, Chamber.id == Delivery.chamber_id)
+        .join(Filing, Filing.id == Delivery.filing_id)
+        .where(*filters)
+        .order_by(Delivery.created_at, Delivery.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    db.session.rollback()
+    return [
+        ProblemDelivery(r.id, r.slug, r.name, r.reference, r.state, r.attempts, first_line(r.last_error),
+                        r.next_attempt_at if r.state == DeliveryState.PENDING else None, r.created_at)
+        for r in rows
+    ], total
+
+
+def first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""
+
+
+def chamber_by_slug(slug: str) -> Chamber | None:
+    return db.session.scalar(select(Chamber).where(Chamber.slug == slug))
+
+
+def chambers() -> list[Chamber]:
+    return list(db.session.scalars(select(Chamber).order_by(Chamber.name)))
+
+
+# --- Prometheus ---------------------------------------------------------------------------------
+
+_METRICS = (
+    ("bizportal_delivery_due", "gauge", "Deliveries due now (pending and due, or with an expired lease)", "due"),
+    ("bizportal_delivery_in_flight", "gauge", "Deliveries being sent under a live lease", "in_flight"),
+    ("bizportal_delivery_failing", "gauge", "Pending deliveries whose last attempt failed", "failing"),
+    ("bizportal_delivery_dead", "gauge", "Dead deliveries waiting for an admin", "dead"),
+    ("bizportal_delivery_oldest_due_seconds", "gauge", "Age of the oldest due delivery", "oldest_due_seconds"),
+    ("bizportal_deliveries_delivered_total", "counter", "Deliveries delivered since records began", "delivered"),
+)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def prometheus_text(metrics: list[ChamberMetrics]) -> str:
+    """The metrics in the Prometheus text exposition format (version 0.0.4)."""
+    lines: list[str] = []
+    for name, kind, help_text, attr in _METRICS:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for m in sorted(metrics, key=lambda m: m.slug):
+            value = getattr(m, attr)
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            lines.append(f'{name}{{chamber="{_label(m.slug)}",adapter="{_label(m.adapter_key)}"}} {shown}')
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,189 @@
+"""Status events from receivers: signed webhook callbacks and the FIT-Connect poll pass."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from bizportal.delivery import events
+from bizportal.delivery.models import DeliveryState
+from bizportal.delivery.worker import Worker
+from bizportal.extensions import db
+from bizportal.filings.models import Filing, FilingEvent
+from chambers.webhook import sign
+from tests.chambers.fitconnect_receiver import fitconnect_receiver
+from tests.chambers.webhook_receiver import webhook_receiver
+
+from .conftest import SECRET, delivery_of, fit_options, make_filing, set_adapter, webhook_options
+
+OTHER_SECRET = "another-chambers-secret-0123"
+
+
+def callback(client, slug, delivery_id, event, *, secret=SECRET, detail="", occurred_at="2025-12-01T10:00:00Z",
+             timestamp=None, raw: bytes | None = None, headers=None):
+    body = raw if raw is not None else json.dumps(
+        {"delivery_id": str(delivery_id), "event": event, "occurred_at": occurred_at, "detail": detail}).encode()
+    ts = int(time.time()) if timestamp is None else timestamp
+    sent = {"X-Bizportal-Timestamp": str(ts), "X-Bizportal-Signature": sign(secret, ts, body),
+            "Content-Type": "application/json"}
+    if headers is not None:
+        sent = headers
+    return client.post(f"/api/chambers/{slug}/status", data=body, headers=sent)
+
+
+def timeline(app, filing_id) -> list[tuple[str, str | None]]:
+    with app.app_context():
+        return [(e.kind, e.detail) for e in db.session.scalars(
+            select(FilingEvent).where(FilingEvent.filing_id == filing_id).order_by(FilingEvent.id))]
+
+
+def filing_status(app, filing_id) -> str:
+    with app.app_context():
+        return db.session.get(Filing, filing_id).status
+
+
+@pytest.fixture
+def delivered(app):
+    """A filing delivered to hk-bremen through the webhook adapter and the reference receiver."""
+    with webhook_receiver(SECRET) as (url, state):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url))
+        filing_id = make_filing(app)
+        Worker(app).run_once()
+        assert len(state.stored) == 1
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.DELIVERED
+    return filing_id, d.id
+
+
+# --- webhook callbacks --------------------------------------------------------------------------
+
+def test_signed_callback_is_applied_once(app, client, delivered):
+    filing_id, delivery_id = delivered
+    resp = callback(client, "hk-bremen", delivery_id, "received")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.json == {"result": "applied", "delivery_id": str(delivery_id), "event": "received",
+                         "filing_status": "received"}
+    assert filing_status(app, filing_id) == "received"
+    with app.app_context():
+        event = db.session.scalar(select(FilingEvent).where(FilingEvent.kind == "received"))
+        assert event.occurred_at == datetime(2025, 12, 1, 10, 0, tzinfo=timezone.utc)
+    before = timeline(app, filing_id)
+    replay = callback(client, "hk-bremen", delivery_id, "received")  # replayed within the window
+    assert replay.status_code == 200 and replay.json["result"] == "duplicate"
+    assert timeline(app, filing_id) == before
+
+
+def test_decision_closes_the_filing_and_later_events_are_refused(app, client, delivered):
+    filing_id, delivery_id = delivered
+    assert callback(client, "hk-bremen", delivery_id, "in_progress").status_code == 200
+    resp = callback(client, "hk-bremen", delivery_id, "accepted", detail="Erlaubnis erteilt",
+                    occurred_at="2025-12-02T09:00:00Z")
+    assert resp.status_code == 200 and resp.json["filing_status"] == "accepted"
+    assert delivery_of(app, filing_id).state == DeliveryState.ACCEPTED
+    late = callback(client, "hk-bremen", delivery_id, "in_progress", occurred_at="2025-12-03T09:00:00Z")
+    assert late.status_code == 409 and "closed" in late.json["error"]
+    assert filing_status(app, filing_id) == "accepted"
+
+
+def test_rejection_without_reason_gets_a_placeholder(app, client, delivered):
+    filing_id, delivery_id = delivered
+    assert callback(client, "hk-bremen", delivery_id, "rejected").status_code == 200
+    assert ("rejected", events.NO_REASON) in timeline(app, filing_id)
+
+
+def test_forged_stale_or_unsigned_callbacks_change_nothing(app, client, delivered):
+    filing_id, delivery_id = delivered
+    before = timeline(app, filing_id)
+    forged = callback(client, "hk-bremen", delivery_id, "accepted", secret="not-the-chambers-secret")
+    assert forged.status_code == 401 and forged.json == {"error": "invalid signature"}
+    stale = callback(client, "hk-bremen", delivery_id, "accepted", timestamp=int(time.time()) - 600)
+    assert stale.status_code == 401
+    unsigned = callback(client, "hk-bremen", delivery_id, "accepted", headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 401
+    # A genuine signature over one body does not cover another.
+    body = json.dumps({"delivery_id": str(delivery_id), "event": "received",
+                       "occurred_at": "2025-12-01T10:00:00Z"}).encode()
+    ts = int(time.time())
+    tampered = client.post("/api/chambers/hk-bremen/status", data=body.replace(b"received", b"accepted"),
+                           headers={"X-Bizportal-Timestamp": str(ts),
+                                    "X-Bizportal-Signature": sign(SECRET, ts, body)})
+    assert tampered.status_code == 401
+    assert timeline(app, filing_id) == before and filing_status(app, filing_id) == "forwarded"
+
+
+def test_unknown_chamber_or_delivery_is_404(app, client, delivered):
+    filing_id, delivery_id = delivered
+    assert callback(client, "no-such-chamber", delivery_id, "received").status_code == 404
+    # A chamber without the webhook adapter has no callback channel.
+    assert callback(client, "hwk-bremen", delivery_id, "received").status_code == 404
+    unknown = callback(client, "hk-bremen", uuid.uuid4(), "received")
+    assert unknown.status_code == 404 and unknown.json == {"error": "unknown delivery"}
+    # Another webhook chamber, correctly signed with its own secret, cannot report on this delivery.
+    set_adapter(app, "hwk-bremen", "webhook", webhook_options("http://127.0.0.1:9/x", secret=OTHER_SECRET))
+    foreign = callback(client, "hwk-bremen", delivery_id, "accepted", secret=OTHER_SECRET)
+    assert foreign.status_code == 404
+    assert filing_status(app, filing_id) == "forwarded"
+
+
+def test_signed_but_malformed_callback_is_400(client, delivered):
+    _, delivery_id = delivered
+    resp = callback(client, "hk-bremen", delivery_id, "approved")
+    assert resp.status_code == 400 and "event must be one of" in resp.json["error"]
+    resp = callback(client, "hk-bremen", delivery_id, "received", raw=b"not json")
+    assert resp.status_code == 400
+
+
+# --- FIT-Connect poll ---------------------------------------------------------------------------
+
+REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})")
+
+
+def test_poll_applies_verified_events_once_and_ignores_forged_tokens(app, fit_keys):
+    with fitconnect_receiver(fit_keys) as (url, state):
+        set_adapter(app, "gewerbeamt-bremen", "fitconnect", fit_options(url, state))
+        filing_id = make_filing(app, service_key="gewerbeanmeldung")  # Gewerbeamt (FIT-Connect) + HWK copy (inbox)
+        Worker(app).run_once()
+        (sub,) = state.submitted()
+        with app.app_context():
+            ref = next(d.receiver_ref for d in db.session.get(Filing, filing_id).deliveries if d.receiver_ref.startswith("case:"))
+        sid = REF_RE.fullmatch(ref).group(1)
+        assert sid == sub["submissionId"]
+        state.issue(sid, "accept-submission", key=state.keys.forger)  # same kid, wrong key
+        with app.app_context():
+            report = events.poll_pass(app)
+        assert (report.deliveries, report.applied, report.errors) == (1, 1, [])
+        assert filing_status(app, filing_id) == "received"  # the forged acceptance was ignored
+        with app.app_context():
+            again = events.poll_pass(app)
+        assert again.applied == 0
+        assert [k for k, _ in timeline(app, filing_id)].count("received") == 1
+
+        state.issue(sid, "forward-submission")
+        state.issue(sid, "accept-submission")
+        with app.app_context():
+            report = events.poll_pass(app)
+        assert report.applied == 1
+        assert filing_status(app, filing_id) == "accepted"
+        with app.app_context():
+            gewerbeamt = [d for d in db.session.get(Filing, filing_id).deliveries if d.chamber.slug == "gewerbeamt-bremen"][0]
+            assert gewerbeamt.state == DeliveryState.ACCEPTED
+            assert events.poll_pass(app).deliveries == 0  # decided: not asked again
+            assert db.session.scalar(select(func.count()).select_from(FilingEvent).where(
+                FilingEvent.filing_id == filing_id, FilingEvent.kind == "accepted")) == 1
+
+
+def test_poll_reports_a_broken_chamber_and_goes_on(app, fit_keys):
+    with fitconnect_receiver(fit_keys) as (url, state):
+        set_adapter(app, "gewerbeamt-bremen", "fitconnect", fit_options(url, state))
+        make_filing(app, service_key="gewerbeanmeldung")
+        Worker(app).run_once()
+    # The receiver is gone now.
+    with app.app_context():
+        report = events.poll_pass(app)
+    assert report.applied == 0 and len(report.errors) == 1 and "gewerbeamt-bremen" in report.errors[0]

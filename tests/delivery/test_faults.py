@@ -1,0 +1,243 @@
+"""Fault tests on PostgreSQL with the reference receivers and real worker processes.
+
+Each test says which fault it injects; every one ends with the filing delivered exactly once at
+the receiver (counted per ``Idempotency-Key``) or dead with the reason, never lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from bizportal.delivery.models import Chamber, Delivery, DeliveryState
+from bizportal.delivery.worker import Worker
+from bizportal.extensions import db
+from bizportal.filings.models import Filing
+from bizportal.stats.models import StatCounter
+from tests.chambers.loopback import closed_port
+
+from .conftest import (
+    bulk_filings,
+    counting_receiver,
+    delivery_of,
+    make_due,
+    make_filing,
+    set_adapter,
+    state_counts,
+    wait_for,
+    webhook_options,
+)
+
+pytestmark = pytest.mark.postgres_only
+
+
+def one_copy_each(server, n: int) -> None:
+    """The receiver holds exactly ``n`` filings, one per idempotency key."""
+    assert len(server.state.stored) == n
+    assert set(server.state.stored) <= set(server.per_key)
+
+
+def delivered_count(app) -> int:
+    return state_counts(app).get(DeliveryState.DELIVERED, 0)
+
+
+# --- one receiver misbehaving ------------------------------------------------------------------------
+
+def test_receiver_refusing_connections_gets_the_filing_when_it_is_back(app):
+    port = closed_port()
+    set_adapter(app, "hk-bremen", "webhook", webhook_options(f"http://127.0.0.1:{port}/filings"))
+    filing_id = make_filing(app)
+    Worker(app).run_once()
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.PENDING and "connection failed" in d.last_error
+    with counting_receiver(port) as (_, server):
+        make_due(app)
+        Worker(app).run_once()
+        d = delivery_of(app, filing_id)
+        assert d.state == DeliveryState.DELIVERED and d.attempts == 2
+        one_copy_each(server, 1)
+        assert server.per_key == {str(d.id): 1}
+
+
+def test_receiver_slower_than_the_timeout_is_retried_and_keeps_one_copy(app):
+    with counting_receiver() as (url, server):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=1))
+        server.state.fault, server.state.slow_seconds = "slow", 2.0
+        filing_id = make_filing(app)
+        Worker(app).run_once()
+        d = delivery_of(app, filing_id)
+        assert d.state == DeliveryState.PENDING and "no answer within 1 s" in d.last_error
+        wait_for(lambda: len(server.state.stored) == 1, what="the slow receiver to store it")
+        server.state.fault = None
+        make_due(app)
+        Worker(app).run_once()
+        d = delivery_of(app, filing_id)
+        assert d.state == DeliveryState.DELIVERED and d.attempts == 2
+        one_copy_each(server, 1)
+        assert server.per_key[str(d.id)] == 2  # the retry was answered 409: already there
+
+
+def test_500_then_200(app):
+    with counting_receiver() as (url, server):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url))
+        server.state.fault = "500-once"
+        filing_id = make_filing(app)
+        Worker(app).run_once()
+        d = delivery_of(app, filing_id)
+        assert d.state == DeliveryState.PENDING and "HTTP 500" in d.last_error
+        make_due(app)
+        Worker(app).run_once()
+        d = delivery_of(app, filing_id)
+        assert d.state == DeliveryState.DELIVERED and d.attempts == 2 and d.receiver_ref == "rcv-1"
+        one_copy_each(server, 1)
+
+
+@pytest.mark.parametrize("status", ["400", "422"])
+def test_client_error_is_dead_with_the_reason_and_not_retried(app, status):
+    with counting_receiver() as (url, server):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url))
+        server.state.fault = status
+        filing_id = make_filing(app)
+        Worker(app).run_once()
+        d = delivery_of(app, filing_id)
+        assert d.state == DeliveryState.DEAD and d.attempts == 1
+        assert f"HTTP {status}" in d.last_error and "data.gewerbe" in d.last_error
+        make_due(app)
+        assert Worker(app).run_once() == 0
+        assert server.arrived == 1 and not server.state.stored
+
+
+def test_lost_response_after_the_receiver_stored_it_is_deduplicated(app):
+    with counting_receiver() as (url, server):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url))
+        server.state.fault = "drop-after-store"
+        filing_id = make_filing(app)
+        Worker(app).run_once()
+        d = delivery_of(app, filing_id)
+        assert d.state == DeliveryState.PENDING and "connection failed" in d.last_error
+        one_copy_each(server, 1)  # it did arrive
+        make_due(app)
+        Worker(app).run_once()
+        d = delivery_of(app, filing_id)
+        assert d.state == DeliveryState.DELIVERED and d.attempts == 2 and d.receiver_ref == "rcv-1"
+        one_copy_each(server, 1)
+        assert server.per_key[str(d.id)] == 2
+
+
+# --- chambers isolated from each other -------------------------------------------------------------
+
+def test_hanging_chamber_does_not_hold_up_another(make_app, run_worker):
+    app = make_app(WORKER_THREADS=4, DELIVERY_CHAMBER_CONCURRENCY=2, WORKER_POLL_SECONDS=0.1)
+    with counting_receiver(gate_open=False) as (url_a, a), counting_receiver() as (url_b, b):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url_a, timeout_seconds=60))
+        set_adapter(app, "hwk-bremen", "webhook", webhook_options(url_b))
+        slow = bulk_filings(app, 10, ["hk-bremen"])
+        fast = bulk_filings(app, 40, ["hwk-bremen"])
+        run_worker(app)
+        wait_for(lambda: len(b.state.stored) == len(fast), what="chamber B's filings")
+        assert a.arrived == 2  # A's receiver hangs; it holds only A's two slots
+        a.gate.set()
+        wait_for(lambda: delivered_count(app) == len(slow) + len(fast), what="all filings")
+        one_copy_each(a, len(slow))
+        assert all(n == 1 for n in a.per_key.values()) and all(n == 1 for n in b.per_key.values())
+
+
+def test_chamber_down_opens_its_breaker_while_another_keeps_flowing(make_app, run_worker):
+    app = make_app(WORKER_POLL_SECONDS=0.1, DELIVERY_BACKOFF_BASE_SECONDS=0.05, DELIVERY_BREAKER_THRESHOLD=3,
+                   DELIVERY_BREAKER_COOLDOWN_SECONDS=0.5, DELIVERY_BREAKER_MAX_COOLDOWN_SECONDS=1)
+    port = closed_port()
+    with counting_receiver() as (url_b, b):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(f"http://127.0.0.1:{port}/filings"))
+        set_adapter(app, "hwk-bremen", "webhook", webhook_options(url_b))
+        down = bulk_filings(app, 20, ["hk-bremen"])
+        fast = bulk_filings(app, 40, ["hwk-bremen"])
+        worker = run_worker(app)
+        wait_for(lambda: len(b.state.stored) == len(fast), what="chamber B's filings")
+        with app.app_context():
+            hk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
+            spent = db.session.scalar(select(func.sum(Delivery.attempts)).where(Delivery.chamber_id == hk))
+        assert worker.breakers.is_open(hk)
+        assert spent < 3 * len(down)  # the breaker stops burning attempts against a dead receiver
+        # A comes back on the same address: after the cooldown a probe finds it, the rest follow.
+        with counting_receiver(port) as (_, a):
+            make_due(app)
+            wait_for(lambda: delivered_count(app) == len(down) + len(fast), what="A's backlog")
+            one_copy_each(a, len(down))
+        assert not worker.breakers.is_open(hk)
+
+
+# --- worker processes ------------------------------------------------------------------------------
+
+def _delivered_per_chamber_counter(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.coalesce(func.sum(StatCounter.count), 0))
+                                 .where(StatCounter.metric == "delivered_per_chamber"))
+
+
+def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(app, worker_processes):
+    with counting_receiver(gate_open=False) as (url, server):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
+        ids = bulk_filings(app, 10, ["hk-bremen"])
+        victim = worker_processes(DELIVERY_LEASE_SECONDS=2, WORKER_THREADS=4, DELIVERY_CHAMBER_CONCURRENCY=2,
+                                  DELIVERY_EVENTS_POLL_SECONDS=0)
+        wait_for(lambda: server.arrived == 2, timeout=60, what="the victim's sends to reach the receiver")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        assert state_counts(app) == {"sending": 2, "pending": 8}
+        server.gate.set()  # the killed worker's requests arrive in full: the receiver stores them
+        wait_for(lambda: len(server.state.stored) == 2, what="the orphaned requests")
+        worker_processes(DELIVERY_LEASE_SECONDS=2, DELIVERY_EVENTS_POLL_SECONDS=0)
+        wait_for(lambda: delivered_count(app) == 10, timeout=60, what="delivery after the lease")
+        one_copy_each(server, 10)
+        retried = {k for k, n in server.per_key.items() if n > 1}
+        assert len(retried) == 2 and all(server.per_key[k] == 2 for k in retried)  # answered 409
+        with app.app_context():
+            rows = list(db.session.scalars(select(Delivery).where(Delivery.filing_id.in_(ids))))
+            assert sorted(d.attempts for d in rows) == [1] * 8 + [2] * 2
+            assert {str(d.id) for d in rows if d.attempts == 2} == retried
+            assert all(d.locked_by is None for d in rows)
+            assert db.session.scalar(select(func.count()).select_from(Filing).where(
+                Filing.id.in_(ids), Filing.status == "forwarded")) == 10
+        assert _delivered_per_chamber_counter(app) == 10  # bookkeeping exactly once, too
+
+
+def test_sigterm_lets_the_sends_in_flight_finish(app, worker_processes):
+    with counting_receiver(gate_open=False) as (url, server):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
+        bulk_filings(app, 6, ["hk-bremen"])
+        proc = worker_processes(DELIVERY_EVENTS_POLL_SECONDS=0)
+        wait_for(lambda: server.arrived == 2, timeout=60, what="two sends in flight")
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert proc.poll() is None  # still waiting for its sends
+        server.gate.set()
+        assert proc.wait(30) == 0
+        assert state_counts(app) == {"delivered": 2, "pending": 4}
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Delivery)
+                                     .where(Delivery.locked_by.isnot(None))) == 0
+            assert db.session.scalar(select(func.sum(Delivery.attempts))) == 2
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_several_workers_drain_1000_filings_exactly_once(app, worker_processes, workers):
+    n = 1000
+    with counting_receiver() as (url, server):
+        for slug in ("hk-bremen", "hwk-bremen"):
+            set_adapter(app, slug, "webhook", webhook_options(url))
+        ids = bulk_filings(app, n, ["hk-bremen", "hwk-bremen"])
+        procs = [worker_processes(DELIVERY_EVENTS_POLL_SECONDS=0, WORKER_POLL_SECONDS=0.1) for _ in range(workers)]
+        wait_for(lambda: delivered_count(app) == n, timeout=150, interval=0.2, what=f"{n} deliveries")
+        assert all(p.poll() is None for p in procs)
+        one_copy_each(server, n)
+        assert len(server.per_key) == n and set(server.per_key.values()) == {1}  # nobody sent twice
+        with app.app_context():
+            assert db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.attempts != 1)) == 0
+            workers_used = db.session.scalar(select(func.count(func.distinct(Delivery.locked_by))))
+            assert workers_used == 0  # every lease released
+            assert db.session.scalar(select(func.count()).select_from(Filing).where(
+                Filing.id.in_(ids), Filing.status == "forwarded")) == n
+        assert _delivered_per_chamber_counter(app) == n

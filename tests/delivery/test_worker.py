@@ -1,0 +1,371 @@
+"""The outbox worker: claiming, outcomes, backoff, leases, the thread pool and shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from bizportal.common.time import utcnow
+from bizportal.delivery import services
+from bizportal.delivery.models import Chamber, Delivery, DeliveryState
+from bizportal.delivery.worker import Worker
+from bizportal.extensions import db
+from bizportal.filings.models import Filing
+from bizportal.inbox.models import InboxItem
+
+from .conftest import (
+    FlakyAdapter,
+    GateAdapter,
+    bulk_filings,
+    delivery_of,
+    make_due,
+    make_filing,
+    set_adapter,
+    state_counts,
+    wait_for,
+)
+
+
+def test_worker_delivers_into_the_chamber_inbox(app):
+    filing_id = make_filing(app)
+    assert Worker(app).run_once() == 1
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.DELIVERED and d.attempts == 1 and d.delivered_at
+    with app.app_context():
+        item = db.session.scalar(select(InboxItem))
+        assert item.chamber.slug == "hk-bremen" and item.delivery_id == d.id
+        assert db.session.get(Filing, filing_id).status == "forwarded"
+    assert Worker(app).run_once() == 0  # nothing left to do
+
+
+def test_inbox_store_keeps_one_copy_per_delivery_id(app):
+    filing_id = make_filing(app)
+    d = delivery_of(app, filing_id)
+    with app.app_context():
+        filing = db.session.get(Filing, filing_id)
+        delivery = db.session.get(Delivery, d.id)
+        payload = services.build_payload(delivery, app.extensions["bizportal"].catalog[filing.service_key])
+        adapter = app.extensions["bizportal"].registry.create("inbox", app.extensions["bizportal"].adapter_services)
+        first = adapter.deliver(payload, {"chamber_slug": "hk-bremen"})
+        second = adapter.deliver(payload, {"chamber_slug": "hk-bremen"})
+        assert first.receiver_ref == second.receiver_ref
+        assert db.session.scalar(select(func.count()).select_from(InboxItem)) == 1
+
+
+def test_temporary_failure_is_retried_later_with_backoff(app):
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "temporary"})
+    filing_id = make_filing(app)
+    before = utcnow()
+    Worker(app).run_once()
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.PENDING and d.attempts == 1
+    assert "503" in d.last_error and d.locked_by is None
+    assert d.next_attempt_at > before
+    assert Worker(app).run_once() == 0  # not due yet
+    # The receiver is back and the delivery is due: it goes through.
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "ok"})
+    make_due(app)
+    Worker(app).run_once()
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.DELIVERED and d.attempts == 2 and d.receiver_ref == "ext-1"
+    assert d.last_error is None
+
+
+def test_backoff_grows_exponentially_with_jitter_and_is_capped():
+    settings = services.DeliverySettings(backoff_base=10, backoff_max=100)
+    for attempts, full in [(1, 10), (2, 20), (3, 40), (4, 80), (5, 100), (9, 100)]:
+        delays = {services.backoff_delay(attempts, settings).total_seconds() for _ in range(50)}
+        assert all(full / 2 <= d <= full for d in delays)
+        assert len(delays) > 1  # jitter
+
+
+def test_permanent_failure_is_dead_at_once_with_reason(app):
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "permanent"})
+    filing_id = make_filing(app)
+    Worker(app).run_once()
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.DEAD and d.attempts == 1
+    assert "422: unknown service" in d.last_error and "Traceback" in d.last_error
+
+
+def test_attempt_cap_ends_in_dead(make_app):
+    app = make_app(DELIVERY_MAX_ATTEMPTS=2)
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "crash"})
+    filing_id = make_filing(app)
+    for _ in range(2):
+        make_due(app)
+        Worker(app).run_once()
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.DEAD and d.attempts == 2 and "bug in adapter" in d.last_error
+
+
+def test_unknown_adapter_key_is_dead_not_retried_forever(app):
+    set_adapter(app, "hk-bremen", "no-such-adapter", {})
+    filing_id = make_filing(app)
+    Worker(app).run_once()
+    assert delivery_of(app, filing_id).state == DeliveryState.DEAD
+
+
+def test_disabled_chamber_waits_without_spending_attempts(app):
+    filing_id = make_filing(app)
+    set_adapter(app, "hk-bremen", "inbox", {"chamber_slug": "hk-bremen"}, enabled=False)
+    assert Worker(app).run_once() == 0
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.PENDING and d.attempts == 0
+
+
+def test_expired_lease_of_a_dead_worker_is_taken_over(app):
+    filing_id = make_filing(app)
+    settings = services.DeliverySettings(lease_seconds=60)
+    with app.app_context():
+        claimed = services.claim_due_deliveries("crashed-worker", 10, settings)
+        assert len(claimed) == 1
+        # The worker dies here. While its lease runs, nobody else takes the row.
+        assert services.claim_due_deliveries("other", 10, settings) == []
+        db.session.execute(update(Delivery).values(locked_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert Worker(app, worker_id="other").run_once() == 1
+    d = delivery_of(app, filing_id)
+    assert d.state == DeliveryState.DELIVERED and d.attempts == 2
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(InboxItem)) == 1
+
+
+def test_outcome_of_a_worker_that_lost_its_lease_is_not_written(app):
+    filing_id = make_filing(app)
+    settings = services.DeliverySettings()
+    ext = app.extensions["bizportal"]
+    with app.app_context():
+        (delivery_id,) = services.claim_due_deliveries("slow-worker", 10, settings)
+        db.session.execute(update(Delivery).values(locked_by="someone-else"))
+        db.session.commit()
+        assert services.deliver_one(delivery_id, "slow-worker", ext.registry, ext.adapter_services,
+                                    ext.catalog, settings) == "lost"
+    assert delivery_of(app, filing_id).state == DeliveryState.SENDING
+
+
+def test_resend_makes_dead_delivery_due_and_leaves_delivered_alone(app):
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "permanent"})
+    filing_id = make_filing(app)
+    Worker(app).run_once()
+    d = delivery_of(app, filing_id)
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "ok"})
+    with app.app_context():
+        assert services.resend(d.id) is True
+    Worker(app).run_once()
+    assert delivery_of(app, filing_id).state == DeliveryState.DELIVERED
+    with app.app_context():
+        assert services.resend(d.id) is False
+        assert services.resend_many([d.id]) == 0
+    assert Worker(app).run_once() == 0
+    assert FlakyAdapter.calls.count(FlakyAdapter.calls[0]) == 2
+
+
+def test_failing_chamber_does_not_block_another(app):
+    set_adapter(app, "gewerbeamt-bremen", "flaky", {"mode": "temporary"})
+    filing_id = make_filing(app, service_key="gewerbeanmeldung")
+    Worker(app).run_once()
+    with app.app_context():
+        states = dict(db.session.execute(
+            select(Chamber.slug, Delivery.state).join(Delivery.chamber).where(Delivery.filing_id == filing_id)
+        ).all())
+    assert states == {"gewerbeamt-bremen": "pending", "hwk-bremen": "delivered"}
+
+
+def test_filing_is_forwarded_only_when_every_delivery_is_out(app):
+    set_adapter(app, "gewerbeamt-bremen", "flaky", {"mode": "temporary"})
+    filing_id = make_filing(app, service_key="gewerbeanmeldung")
+    Worker(app).run_once()
+    with app.app_context():
+        assert db.session.get(Filing, filing_id).status == "submitted"
+    set_adapter(app, "gewerbeamt-bremen", "flaky", {"mode": "ok"})
+    make_due(app)
+    Worker(app).run_once()
+    with app.app_context():
+        assert db.session.get(Filing, filing_id).status == "forwarded"
+
+
+def test_worker_cli_once_drains_due_deliveries(app):
+    make_filing(app)
+    result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0 and "1 delivery attempt(s) made" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(InboxItem)) == 1
+
+
+# --- claiming per chamber -------------------------------------------------------------------------
+
+def test_claim_takes_at_most_the_free_slots_of_each_chamber(app):
+    bulk_filings(app, 6, ["hk-bremen", "hwk-bremen"])
+    settings = services.DeliverySettings()
+    with app.app_context():
+        ids = {c.slug: c.id for c in db.session.scalars(select(Chamber))}
+        slots = {ids["hk-bremen"]: 1, ids["hwk-bremen"]: 0}
+        claims = services.claim("w1", 10, settings, lambda cid: slots.get(cid, 0))
+        assert [c.chamber_id for c in claims] == [ids["hk-bremen"]]
+        claims = services.claim("w1", 3, settings, lambda cid: 5)
+        assert len(claims) == 3
+        claims = services.claim("w1", 10, settings, lambda cid: 5)
+        assert len(claims) == 2  # 6 rows in all
+        assert services.claim("w1", 10, settings) == []
+
+
+def test_a_backlog_at_one_chamber_does_not_hide_another_chambers_rows(app):
+    bulk_filings(app, 30, ["hk-bremen"])
+    (late,) = bulk_filings(app, 1, ["hwk-bremen"])
+    with app.app_context():
+        claims = services.claim("w1", 3, services.DeliverySettings(), lambda cid: 2)
+        hwk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hwk-bremen"))
+        assert sorted(c.chamber_id == hwk for c in claims) == [False, False, True]
+
+
+# --- the thread pool ------------------------------------------------------------------------------
+
+def test_slow_chamber_occupies_only_its_own_slots(make_app, run_worker):
+    app = make_app(WORKER_THREADS=4, DELIVERY_CHAMBER_CONCURRENCY=2, WORKER_POLL_SECONDS=0.1)
+    set_adapter(app, "hk-bremen", "gate", {"wait": 60})
+    set_adapter(app, "hwk-bremen", "flaky", {"mode": "ok"})
+    slow = bulk_filings(app, 5, ["hk-bremen"])
+    fast = bulk_filings(app, 8, ["hwk-bremen"])
+    run_worker(app)
+    with app.app_context():
+        hwk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hwk-bremen"))
+
+    def fast_done():
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.chamber_id == hwk, Delivery.state == DeliveryState.DELIVERED)) == len(fast)
+
+    wait_for(fast_done, what="the fast chamber's deliveries")
+    # While all of that flowed, the slow receiver never had more than its two slots.
+    assert GateAdapter.max_running == 2 and GateAdapter.started == 2
+    GateAdapter.gate.set()
+    wait_for(lambda: state_counts(app).get("delivered", 0) == len(slow) + len(fast), what="all deliveries")
+    assert GateAdapter.max_running == 2
+
+
+def test_lease_is_renewed_while_a_long_send_runs(make_app, run_worker):
+    app = make_app(DELIVERY_LEASE_SECONDS=1, WORKER_POLL_SECONDS=0.1)
+    set_adapter(app, "hk-bremen", "gate", {"wait": 60})
+    (filing_id,) = bulk_filings(app, 1, ["hk-bremen"])
+    run_worker(app)
+    wait_for(lambda: GateAdapter.started == 1, what="the send to start")
+    deadline = time.monotonic() + 2.5  # more than twice the lease
+    with app.app_context():
+        while time.monotonic() < deadline:
+            assert services.claim("intruder", 5, services.DeliverySettings()) == []
+            time.sleep(0.1)
+    GateAdapter.gate.set()
+    wait_for(lambda: delivery_of(app, filing_id).state == DeliveryState.DELIVERED, what="delivery")
+    assert delivery_of(app, filing_id).attempts == 1
+
+
+def test_stop_lets_sends_in_flight_finish_and_claims_nothing_more(make_app, registry):
+    app = make_app(WORKER_THREADS=1)
+    for _ in range(3):
+        make_filing(app)
+    worker = Worker(app)
+
+    class StopAfterFirst(FlakyAdapter):
+        def deliver(self, payload, options):
+            worker.stop()  # SIGTERM arrives while the first delivery is in flight
+            return super().deliver(payload, options)
+
+    registry._classes["flaky"] = StopAfterFirst
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "ok"})
+    assert worker.run_once() == 1
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Delivery.state))) == ["delivered", "pending", "pending"]
+        assert db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.locked_by.isnot(None))) == 0
+        assert sorted(db.session.scalars(select(Delivery.attempts))) == [0, 0, 1]
+
+
+def test_stop_with_several_sends_in_flight_waits_for_all_of_them(make_app, run_worker):
+    app = make_app(WORKER_THREADS=4, DELIVERY_CHAMBER_CONCURRENCY=4, WORKER_POLL_SECONDS=0.1)
+    set_adapter(app, "hk-bremen", "gate", {"wait": 60})
+    bulk_filings(app, 6, ["hk-bremen"])
+    worker = run_worker(app)
+    wait_for(lambda: GateAdapter.started == 4, what="four sends in flight")
+    worker.stop()
+    time.sleep(0.3)
+    GateAdapter.gate.set()
+    wait_for(lambda: not worker.in_flight() and state_counts(app).get("delivered") == 4, what="drain")
+    counts = state_counts(app)
+    assert counts == {"delivered": 4, "pending": 2}
+    assert GateAdapter.started == 4
+
+
+def test_sends_still_running_after_the_grace_period_are_handed_back(make_app, run_worker):
+    app = make_app(WORKER_SHUTDOWN_GRACE_SECONDS=0.3, WORKER_POLL_SECONDS=0.1)
+    set_adapter(app, "hk-bremen", "gate", {"wait": 60})
+    (filing_id,) = bulk_filings(app, 1, ["hk-bremen"])
+    worker = run_worker(app)
+    wait_for(lambda: GateAdapter.started == 1, what="the send to start")
+    worker.stop()
+    wait_for(lambda: delivery_of(app, filing_id).state == DeliveryState.PENDING, what="hand-back")
+    d = delivery_of(app, filing_id)
+    assert d.locked_by is None and d.attempts == 1 and "shut down" in d.last_error
+    GateAdapter.gate.set()  # the abandoned send ends: it may not write its outcome any more
+    time.sleep(0.3)
+    assert delivery_of(app, filing_id).state == DeliveryState.PENDING
+    # The next worker sends it again with the same id.
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "ok"})
+    assert Worker(app).run_once() == 1
+    assert delivery_of(app, filing_id).state == DeliveryState.DELIVERED
+
+
+# --- the circuit breaker --------------------------------------------------------------------------
+
+def test_breaker_opens_after_consecutive_failures_and_probes_after_cooldown():
+    from bizportal.delivery.breaker import CircuitBreakers
+
+    now = [0.0]
+    b = CircuitBreakers(threshold=3, cooldown=10, max_cooldown=25, clock=lambda: now[0])
+    assert b.allowance(1, 2) == 2
+    b.record(1, True)
+    b.record(1, False)  # a success resets the count
+    for _ in range(2):
+        b.record(1, True)
+    assert b.allowance(1, 2) == 2
+    b.record(1, True)
+    assert b.allowance(1, 2) == 0 and b.allowance(2, 2) == 2  # other chambers unaffected
+    now[0] = 10.0
+    assert b.allowance(1, 2) == 1  # half-open: one probe
+    b.started(1)
+    assert b.allowance(1, 2) == 0
+    b.record(1, True)  # probe failed: open again, twice as long
+    now[0] = 29.0
+    assert b.allowance(1, 2) == 0
+    now[0] = 30.0
+    assert b.allowance(1, 2) == 1
+    b.started(1)
+    b.record(1, True)
+    now[0] = 54.0
+    assert b.allowance(1, 2) == 0  # cooldown capped at 25
+    now[0] = 55.0
+    b.started(1)
+    b.record(1, False)  # probe succeeded: closed
+    assert b.allowance(1, 2) == 2 and not b.is_open(1)
+
+
+def test_open_breaker_stops_spending_attempts_on_a_failing_chamber(make_app):
+    app = make_app(DELIVERY_BREAKER_THRESHOLD=2, DELIVERY_BREAKER_COOLDOWN_SECONDS=3600,
+                   WORKER_THREADS=1, DELIVERY_BACKOFF_BASE_SECONDS=0)
+    set_adapter(app, "hk-bremen", "flaky", {"mode": "temporary"})
+    set_adapter(app, "hwk-bremen", "flaky", {"mode": "ok"})
+    bulk_filings(app, 5, ["hk-bremen"])
+    worker = Worker(app)
+    worker.run_once()
+    with app.app_context():
+        attempts = db.session.scalar(select(func.sum(Delivery.attempts)))
+    assert attempts == 2  # then the breaker opened: the other three were not even tried
+    fast = bulk_filings(app, 3, ["hwk-bremen"])
+    make_due(app)
+    assert worker.run_once() == 3  # the same worker: only the healthy chamber's deliveries
+    with app.app_context():
+        assert db.session.scalar(select(func.sum(Delivery.attempts))) == 2 + 3
+        assert db.session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.filing_id.in_(fast), Delivery.state == DeliveryState.DELIVERED)) == 3
