@@ -17,7 +17,8 @@ from .access import company_required
 bp = Blueprint("workspace", __name__)
 
 #: endpoints a company person may use before the company data are reviewed
-OPEN_ENDPOINTS = {"workspace.review", "auth.logout", "common.set_language", "static", "common.accessibility",
+OPEN_ENDPOINTS = {"workspace.review", "auth.logout", "catalog.index", "catalog.detail", "sessions.status",
+                  "sessions.extend", "common.set_language", "static", "common.accessibility",
                   "common.easy_language", "common.imprint", "common.privacy", "common.healthz", "common.readyz"}
 
 

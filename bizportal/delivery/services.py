@@ -11,12 +11,12 @@ import logging
 import random
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, column, exists, func, or_, select, true, update, values
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text, update
 
 from chambers.base import (
     AdapterError,
@@ -31,11 +31,17 @@ from chambers.registry import AdapterRegistry, UnknownAdapter
 from ..catalog.models import ServiceDefinition
 from ..common.time import utcnow
 from ..extensions import db
+from ..filings.models import Attachment as FilingAttachment
 from ..filings.models import Filing, FilingEvent, FilingStatus
 from ..stats import services as stats
 from .models import Chamber, Delivery, DeliveryState
 
 log = logging.getLogger(__name__)
+
+# The hot path uses Core statements on the tables: the ORM's unit of work and bulk-update
+# machinery cost more CPU than the database round trips they issue.
+_D, _F, _C = Delivery.__table__, Filing.__table__, Chamber.__table__
+_E, _A = FilingEvent.__table__, FilingAttachment.__table__
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,12 @@ class DeliverySettings:
         )
 
 
-def _row_due(now):
+def _row_due(now, d=Delivery):
     """Due: pending and its time has come, or sending with a lease that ran out (worker died)."""
+    state, nxt, locked = (d.state, d.next_attempt_at, d.locked_until) if d is Delivery else (d.c.state, d.c.next_attempt_at, d.c.locked_until)
     return or_(
-        and_(Delivery.state == DeliveryState.PENDING, Delivery.next_attempt_at <= now),
-        and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until < now),
+        and_(state == DeliveryState.PENDING, nxt <= now),
+        and_(state == DeliveryState.SENDING, locked < now),
     )
 
 
@@ -70,10 +77,30 @@ def _due_clause(now):
 
 # --- claiming -----------------------------------------------------------------------------------
 
+#: Per chamber the oldest due rows, at most ``k`` of each, skipping rows other workers are
+#: claiming right now. A constant statement, so it is parsed and planned once per connection.
+_CLAIM_PG = text("""
+    SELECT picked.id, picked.chamber_id
+    FROM unnest(CAST(:chamber_ids AS INTEGER[]), CAST(:ks AS INTEGER[])) AS slots(chamber_id, k)
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.chamber_id, d.next_attempt_at
+        FROM delivery AS d
+        WHERE d.chamber_id = slots.chamber_id
+          AND ((d.state = 'pending' AND d.next_attempt_at <= :now)
+               OR (d.state = 'sending' AND d.locked_until < :now))
+        ORDER BY d.next_attempt_at
+        LIMIT slots.k
+        FOR UPDATE SKIP LOCKED
+    ) AS picked
+    ORDER BY picked.next_attempt_at
+    LIMIT :capacity
+""").columns(id=Delivery.__table__.c.id.type, chamber_id=Integer)
+
 @dataclass(frozen=True)
 class Claim:
     id: uuid.UUID
     chamber_id: int
+    job: "Job | None" = None  #: what the send needs, read in the claim's transaction
 
 
 def claim(
@@ -81,6 +108,7 @@ def claim(
     capacity: int,
     settings: DeliverySettings,
     chamber_slots: Callable[[int], int] | None = None,
+    with_jobs: bool = False,
 ) -> list[Claim]:
     """Lease up to ``capacity`` due deliveries to ``worker_id``, counting the attempt; commits.
 
@@ -88,40 +116,28 @@ def claim(
     worker's free per-chamber slots; 0 skips the chamber, e.g. while its circuit breaker is open).
     Rows are taken per chamber, oldest ``next_attempt_at`` first, so a backlog at one chamber
     never hides another chamber's due rows. On PostgreSQL each chamber's rows are picked in a
-    ``LATERAL`` subquery with ``FOR UPDATE SKIP LOCKED``: concurrent workers never claim the same
+    ``LATERAL`` subquery with ``FOR UPDATE SKIP LOCKED`` (``_CLAIM_PG``): concurrent workers never claim the same
     row and never wait for each other. SQLite runs one worker and needs no row locks.
+    With ``with_jobs`` the data for the sends is read in the same transaction (``Claim.job``).
     """
     if capacity <= 0:
         return []
     now = utcnow()
-    chamber_ids = db.session.scalars(select(Chamber.id).where(Chamber.enabled.is_(True)).order_by(Chamber.id)).all()
+    chamber_ids = db.session.scalars(select(_C.c.id).where(_C.c.enabled.is_(True)).order_by(_C.c.id)).all()
     slots = [(cid, min(capacity, chamber_slots(cid) if chamber_slots else capacity)) for cid in chamber_ids]
     slots = [(cid, k) for cid, k in slots if k > 0]
     if not slots:
         db.session.rollback()
         return []
     if db.session.get_bind().dialect.name == "postgresql":
-        wanted = values(column("chamber_id", Integer), column("k", Integer), name="slots").data(slots)
-        picked = (
-            select(Delivery.id, Delivery.chamber_id, Delivery.next_attempt_at)
-            .where(Delivery.chamber_id == wanted.c.chamber_id, _row_due(now))
-            .order_by(Delivery.next_attempt_at)
-            .limit(wanted.c.k)
-            .with_for_update(skip_locked=True)
-            .lateral("picked")
-        )
-        rows = db.session.execute(
-            select(picked.c.id, picked.c.chamber_id)
-            .select_from(wanted)
-            .join(picked, true())
-            .order_by(picked.c.next_attempt_at)
-            .limit(capacity)
-        ).all()
+        rows = db.session.execute(_CLAIM_PG, {
+            "chamber_ids": [cid for cid, _ in slots], "ks": [k for _, k in slots], "now": now, "capacity": capacity,
+        }).all()
     else:
-        rank = func.row_number().over(partition_by=Delivery.chamber_id, order_by=Delivery.next_attempt_at)
+        rank = func.row_number().over(partition_by=_D.c.chamber_id, order_by=_D.c.next_attempt_at)
         ranked = (
-            select(Delivery.id, Delivery.chamber_id, Delivery.next_attempt_at, rank.label("rank"))
-            .where(Delivery.chamber_id.in_([cid for cid, _ in slots]), _row_due(now))
+            select(_D.c.id, _D.c.chamber_id, _D.c.next_attempt_at, rank.label("rank"))
+            .where(_D.c.chamber_id.in_([cid for cid, _ in slots]), _row_due(now, _D))
             .subquery()
         )
         limit_of = dict(slots)
@@ -137,23 +153,24 @@ def claim(
         db.session.rollback()
         return []
     ids = [r.id for r in rows]
+    _relax_commit()
     result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), _row_due(now))
+        _D.update()
+        .where(_D.c.id.in_(ids), _row_due(now, _D))
         .values(
             state=DeliveryState.SENDING,
             locked_by=worker_id,
             locked_until=now + timedelta(seconds=settings.lease_seconds),
-            attempts=Delivery.attempts + 1,
+            attempts=_D.c.attempts + 1,
         )
-        .execution_options(synchronize_session=False)
     )
+    jobs = _read_jobs(ids) if with_jobs else {}
     db.session.commit()
-    claims = [Claim(r.id, r.chamber_id) for r in rows]
+    claims = [Claim(r.id, r.chamber_id, jobs.get(r.id)) for r in rows]
     if result.rowcount != len(ids):  # another worker took some in between (SQLite only)
         mine = set(db.session.scalars(
-            select(Delivery.id).where(Delivery.id.in_(ids), Delivery.locked_by == worker_id,
-                                      Delivery.state == DeliveryState.SENDING)
+            select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id,
+                                  _D.c.state == DeliveryState.SENDING)
         ))
         db.session.rollback()
         claims = [c for c in claims if c.id in mine]
@@ -170,11 +187,11 @@ def renew_leases(delivery_ids: Iterable[uuid.UUID], worker_id: str, settings: De
     ids = list(delivery_ids)
     if not ids:
         return 0
+    _relax_commit()
     result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.locked_by == worker_id, Delivery.state == DeliveryState.SENDING)
+        _D.update()
+        .where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
         .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
-        .execution_options(synchronize_session=False)
     )
     db.session.commit()
     return result.rowcount
@@ -273,38 +290,216 @@ class Outcome:
     temporary: bool = False  #: a temporary failure: counts towards the chamber's circuit breaker
 
 
-def _start(delivery_id: uuid.UUID, worker_id: str, settings: DeliverySettings,
-           catalog: dict[str, ServiceDefinition], storage):
-    """Renew the lease and read what the send needs, in one short transaction (committed).
+@dataclass(frozen=True)
+class Job:
+    """What one send needs, read as plain data in the claim's transaction."""
 
-    Returns ``None`` when the lease is lost, else (attempts, payload-or-exception, target, filing_id).
+    delivery_id: uuid.UUID
+    attempts: int
+    filing_id: int
+    role: str
+    reference: str
+    service_key: str
+    company: dict
+    submitted_at: object
+    data: dict
+    target: _Target
+    attachments: tuple = ()  #: rows (id, original_name, media_type, size, sha256, storage_key, field_name)
+
+
+def _read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
+    """Read the jobs of claimed deliveries in the current transaction (two queries for any number)."""
+    rows = db.session.execute(
+        select(_D.c.id, _D.c.attempts, _D.c.role, _D.c.filing_id, _F.c.reference, _F.c.service_key,
+               _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _C.c.id.label("chamber_id"), _C.c.slug,
+               _C.c.enabled, _C.c.adapter_key, _C.c.options)
+        .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id))
+        .where(_D.c.id.in_(ids))
+    ).all()
+    attachments: dict[int, list] = {}
+    for a in db.session.execute(
+        select(_A.c.filing_id, _A.c.id, _A.c.original_name, _A.c.media_type, _A.c.size, _A.c.sha256,
+               _A.c.storage_key, _A.c.field_name)
+        .where(_A.c.filing_id.in_({r.filing_id for r in rows}))
+        .order_by(_A.c.filing_id, _A.c.created_at)
+    ):
+        attachments.setdefault(a.filing_id, []).append(a)
+    return {
+        r.id: Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
+                  r.submitted_at, r.data,
+                  _Target(r.chamber_id, r.slug, r.enabled, r.adapter_key, dict(r.options or {})),
+                  tuple(attachments.get(r.filing_id, ())))
+        for r in rows
+    }
+
+
+def _payload(job: Job, catalog: dict[str, ServiceDefinition], storage) -> FilingPayload:
+    """Plain data for the adapter; attachment contents are read from storage here."""
+    service = catalog.get(job.service_key)
+    return FilingPayload(
+        delivery_id=job.delivery_id,
+        reference=job.reference,
+        service_key=job.service_key,
+        service_title=service.title.de if service else job.service_key,
+        leika=service.leika if service else None,
+        company=dict(job.company),
+        submitted_at=job.submitted_at,
+        data=dict(job.data),
+        destination_role=job.role,
+        destination=job.target.slug,
+        attachments=tuple(
+            Attachment(filename=a.original_name, media_type=a.media_type, size=a.size, sha256=a.sha256,
+                       content=storage.read(a.storage_key) if storage is not None else b"", ref=str(a.id),
+                       field=a.field_name)
+            for a in job.attachments
+        ),
+    )
+
+
+def _start(delivery_id: uuid.UUID, worker_id: str, settings: DeliverySettings) -> Job | None:
+    """For a delivery claimed earlier: check (and if needed renew) the lease, read its job.
+
+    Returns ``None`` when the lease is lost. Ends the transaction before the send.
     """
-    attempts = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.locked_by == worker_id, Delivery.state == DeliveryState.SENDING)
-        .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
-        .returning(Delivery.attempts)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if attempts is None:
+    now = utcnow()
+    locked_until = db.session.scalar(
+        select(_D.c.locked_until)
+        .where(_D.c.id == delivery_id, _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
+    )
+    if locked_until is None:
         db.session.rollback()
         return None
-    target: _Target | None = None
-    filing_id: int | None = None
+    if locked_until < now + timedelta(seconds=settings.lease_seconds / 2):
+        if renew_leases([delivery_id], worker_id, settings) != 1:
+            return None
+    job = _read_jobs([delivery_id]).get(delivery_id)
+    db.session.rollback()  # read only: no transaction stays open during the send
+    return job
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The outcome of one send, to be written by ``record``: the new state and column values."""
+
+    delivery_id: uuid.UUID
+    chamber_id: int
+    slug: str
+    filing_id: int
+    attempts: int
+    state: str
+    temporary: bool  #: a temporary failure: counts towards the chamber's circuit breaker
+    at: datetime
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    receiver_ref: str | None = None
+
+
+def send(job: Job, registry: AdapterRegistry, adapter_services: dict, catalog: dict[str, ServiceDefinition],
+         settings: DeliverySettings) -> SendResult:
+    """Send one claimed delivery through its chamber's adapter; touches no database.
+
+    Never raises for adapter or data errors: a result is a success, a temporary failure
+    (``pending`` with a backoff, or ``dead`` at the attempt cap) or a permanent one (``dead``).
+    """
+    target = job.target
     try:
-        delivery = db.session.get(
-            Delivery, delivery_id,
-            options=[joinedload(Delivery.filing).selectinload(Filing.attachments)],
-        )
-        chamber = delivery.chamber
-        target = _Target(chamber.id, chamber.slug, chamber.enabled, chamber.adapter_key, dict(chamber.options or {}))
-        filing_id = delivery.filing_id
-        payload: FilingPayload | Exception = build_payload(delivery, catalog.get(delivery.filing.service_key), storage)
-    except Exception as exc:  # a row whose payload cannot be built must not block the others
-        log.exception("cannot build the payload of delivery %s", delivery_id)
-        payload = exc
-    db.session.commit()  # the renewed lease; no transaction stays open during the send
-    return attempts, payload, target, filing_id
+        payload = _payload(job, catalog, adapter_services.get("storage"))
+        if not target.enabled:
+            raise TemporaryFailure(f"chamber {target.slug} is disabled")
+        adapter = registry.create(target.adapter_key, services=adapter_services)
+        outcome: BaseException | DeliveryResult = adapter.deliver(payload, target.options)
+    except Exception as exc:  # a row that cannot be sent must not block the others
+        outcome = exc
+        if not isinstance(exc, AdapterError | UnknownAdapter):
+            log.exception("delivery %s to %s failed unexpectedly", job.delivery_id, target.slug)
+    now = utcnow()
+    common = dict(delivery_id=job.delivery_id, chamber_id=target.chamber_id, slug=target.slug,
+                  filing_id=job.filing_id, attempts=job.attempts, at=now)
+    if isinstance(outcome, DeliveryResult):
+        return SendResult(state=DeliveryState.DELIVERED, temporary=False, receiver_ref=outcome.receiver_ref, **common)
+    if isinstance(outcome, PermanentFailure | UnknownAdapter):
+        return SendResult(state=DeliveryState.DEAD, temporary=False, last_error=_describe(outcome), **common)
+    if job.attempts >= settings.max_attempts:
+        return SendResult(state=DeliveryState.DEAD, temporary=True, last_error=_describe(outcome), **common)
+    return SendResult(state=DeliveryState.PENDING, temporary=True, last_error=_describe(outcome),
+                      next_attempt_at=now + backoff_delay(job.attempts, settings), **common)
+
+
+# Built once: statement construction costs more CPU than executing a cached statement.
+_FINISH = (
+    _D.update()
+    .where(_D.c.id == bindparam("b_id"), _D.c.locked_by == bindparam("b_worker"),
+           _D.c.state == DeliveryState.SENDING)
+    .values(
+        state=bindparam("b_state"),
+        locked_by=None,
+        locked_until=None,
+        last_error=bindparam("b_error", type_=_D.c.last_error.type),
+        next_attempt_at=func.coalesce(bindparam("b_next", type_=_D.c.next_attempt_at.type), _D.c.next_attempt_at),
+        receiver_ref=func.coalesce(bindparam("b_ref", type_=_D.c.receiver_ref.type), _D.c.receiver_ref),
+        delivered_at=func.coalesce(bindparam("b_delivered", type_=_D.c.delivered_at.type), _D.c.delivered_at),
+    )
+)
+
+
+def record(worker_id: str, results: list[SendResult]) -> list[SendResult]:
+    """Write the outcomes of several sends in one transaction (group commit); commits.
+
+    Only rows this worker still holds are written; returns the results that were. For the
+    delivered ones the timeline gets a 'forwarded' entry, a filing whose deliveries are all out
+    becomes 'forwarded', and the per-chamber counter grows, all in the same commit.
+    """
+    if not results:
+        return []
+    _relax_commit()
+    ids = [r.delivery_id for r in results]
+    held = set(db.session.scalars(
+        select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
+        .order_by(_D.c.id).with_for_update()
+    ))
+    mine = [r for r in results if r.delivery_id in held]
+    for lost in (r for r in results if r.delivery_id not in held):
+        log.warning("lease on delivery %s lost before the outcome was written", lost.delivery_id)
+    if not mine:
+        db.session.rollback()
+        return []
+    db.session.execute(_FINISH, [
+        {"b_id": r.delivery_id, "b_worker": worker_id, "b_state": r.state, "b_error": r.last_error,
+         "b_next": r.next_attempt_at, "b_ref": r.receiver_ref,
+         "b_delivered": r.at if r.state == DeliveryState.DELIVERED else None}
+        for r in mine
+    ])
+    delivered = [r for r in mine if r.state == DeliveryState.DELIVERED]
+    if delivered:
+        _record_delivered(delivered)
+    db.session.commit()
+    for r in mine:
+        log.info("delivery %s to %s: %s (attempt %d)", r.delivery_id, r.slug, r.state, r.attempts)
+    return mine
+
+
+def _record_delivered(delivered: list[SendResult]) -> None:
+    """Timeline entries; filings whose deliveries are all out become 'forwarded'; counters."""
+    db.session.execute(_E.insert(), [
+        {"filing_id": r.filing_id, "kind": "forwarded", "chamber_id": r.chamber_id, "occurred_at": r.at}
+        for r in delivered
+    ])
+    filing_ids = sorted({r.filing_id for r in delivered})
+    # Lock the filings (in id order: no deadlocks between workers) so two workers finishing the
+    # last deliveries of one filing at once cannot both miss it; the update below then runs with
+    # a fresh snapshot that sees the other's commit.
+    db.session.execute(select(_F.c.id).where(_F.c.id.in_(filing_ids)).order_by(_F.c.id).with_for_update())
+    other = _D.alias("other")
+    open_deliveries = exists().where(other.c.filing_id == _F.c.id, other.c.state.not_in(DeliveryState.DONE))
+    db.session.execute(
+        _F.update()
+        .where(_F.c.id.in_(filing_ids), _F.c.status == FilingStatus.SUBMITTED, ~open_deliveries)
+        .values(status=FilingStatus.FORWARDED)
+    )
+    # Last and in a fixed order, so the hot counter rows stay locked only for the commit.
+    per_chamber = Counter((r.slug, r.at.date()) for r in delivered)
+    for (slug, day), n in sorted(per_chamber.items()):
+        stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, slug, day, n)
 
 
 def deliver(
@@ -314,56 +509,22 @@ def deliver(
     adapter_services: dict,
     catalog: dict[str, ServiceDefinition],
     settings: DeliverySettings,
+    job: Job | None = None,
 ) -> Outcome:
     """Send one claimed delivery through its chamber's adapter and record the outcome.
 
-    Never raises for adapter or data errors: they become ``pending`` (retry with backoff) or
-    ``dead``. Writes nothing when another worker holds the row (state ``"lost"``). No database
-    transaction is open while the adapter runs.
+    ``job`` is what ``claim`` read for the delivery; without it the job is read here. Writes
+    nothing when another worker holds the row (state ``"lost"``). No database transaction is
+    open while the adapter runs.
     """
-    started = _start(delivery_id, worker_id, settings, catalog, adapter_services.get("storage"))
-    if started is None:
-        return Outcome("lost")
-    attempts, payload, target, filing_id = started
-    outcome: BaseException | DeliveryResult
-    if isinstance(payload, Exception):
-        outcome = payload
-    else:
-        try:
-            if not target.enabled:
-                raise TemporaryFailure(f"chamber {target.slug} is disabled")
-            adapter = registry.create(target.adapter_key, services=adapter_services)
-            outcome = adapter.deliver(payload, target.options)
-        except Exception as exc:
-            outcome = exc
-            if not isinstance(exc, AdapterError | UnknownAdapter):
-                log.exception("adapter %s raised unexpectedly for delivery %s", target.adapter_key, delivery_id)
-
-    now = utcnow()
-    temporary = False
-    if isinstance(outcome, DeliveryResult):
-        new_state = DeliveryState.DELIVERED
-        values_ = {"receiver_ref": outcome.receiver_ref, "delivered_at": now, "last_error": None}
-    elif isinstance(outcome, PermanentFailure | UnknownAdapter) or attempts >= settings.max_attempts:
-        new_state, values_ = DeliveryState.DEAD, {"last_error": _describe(outcome)}
-        temporary = not isinstance(outcome, PermanentFailure | UnknownAdapter)
-    else:
-        new_state = DeliveryState.PENDING
-        values_ = {"last_error": _describe(outcome), "next_attempt_at": now + backoff_delay(attempts, settings)}
-        temporary = True
-
-    chamber_id = target.chamber_id if target else None
-    if not _finish(delivery_id, worker_id, state=new_state, **values_):
-        db.session.rollback()
-        log.warning("lease on delivery %s lost before the outcome was written", delivery_id)
-        return Outcome("lost", chamber_id)
-    if new_state == DeliveryState.DELIVERED and target is not None and filing_id is not None:
-        _record_delivered(filing_id, target.chamber_id, now)
-        # Last, so the hot counter row stays locked only for the commit.
-        stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, target.slug, now.date())
-    db.session.commit()
-    log.info("delivery %s to %s: %s (attempt %d)", delivery_id, target.slug if target else "?", new_state, attempts)
-    return Outcome(new_state, chamber_id, temporary)
+    if job is None:
+        job = _start(delivery_id, worker_id, settings)
+        if job is None:
+            return Outcome("lost")
+    result = send(job, registry, adapter_services, catalog, settings)
+    if not record(worker_id, [result]):
+        return Outcome("lost", result.chamber_id)
+    return Outcome(result.state, result.chamber_id, result.temporary)
 
 
 def deliver_one(delivery_id, worker_id, registry, adapter_services, catalog, settings) -> str:
@@ -371,30 +532,17 @@ def deliver_one(delivery_id, worker_id, registry, adapter_services, catalog, set
     return deliver(delivery_id, worker_id, registry, adapter_services, catalog, settings).state
 
 
-def _finish(delivery_id: uuid.UUID, worker_id: str, **values_) -> bool:
-    """Write the outcome only if this worker still holds the lease; returns whether it did."""
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.locked_by == worker_id,
-               Delivery.state == DeliveryState.SENDING)
-        .values(locked_by=None, locked_until=None, **values_)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+def _relax_commit() -> None:
+    """On PostgreSQL, let this transaction commit without waiting for the WAL flush (opt-in).
 
+    With ``DELIVERY_ASYNC_COMMIT`` a crash of the database server's machine can forget the last
+    fraction of a second of claims and outcomes. Nothing is lost for good: a forgotten claim or
+    outcome makes the row due again and the retry carries the same idempotency key.
+    """
+    from flask import current_app
 
-def _record_delivered(filing_id: int, chamber_id: int, now) -> None:
-    """Timeline entry for the delivery; the filing is 'forwarded' once every delivery is out."""
-    db.session.add(FilingEvent(filing_id=filing_id, kind="forwarded", chamber_id=chamber_id, occurred_at=now))
-    # Lock the filing so two workers finishing its last deliveries at once cannot both miss it.
-    db.session.execute(select(Filing.id).where(Filing.id == filing_id).with_for_update())
-    open_deliveries = exists().where(Delivery.filing_id == filing_id, Delivery.state.not_in(DeliveryState.DONE))
-    db.session.execute(
-        update(Filing)
-        .where(Filing.id == filing_id, Filing.status == FilingStatus.SUBMITTED, ~open_deliveries)
-        .values(status=FilingStatus.FORWARDED)
-        .execution_options(synchronize_session=False)
-    )
+    if current_app.config.get("DELIVERY_ASYNC_COMMIT") and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def _describe(exc: BaseException) -> str:

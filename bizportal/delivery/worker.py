@@ -1,12 +1,16 @@
-"""The delivery worker: a dispatcher thread claims due rows, a small thread pool sends them.
+"""The delivery worker: one process = a dispatcher, a pool of sender threads and a writer thread.
 
-Isolation between chambers: at most ``DELIVERY_CHAMBER_CONCURRENCY`` deliveries of one chamber
-are in flight in one worker process (of ``WORKER_THREADS``), so a slow receiver can occupy only
-its own slots; a per-chamber circuit breaker stops claiming a chamber's rows after
-``DELIVERY_BREAKER_THRESHOLD`` temporary failures in a row and probes it again after a cooldown.
-The dispatcher also renews the leases of the deliveries in flight (heartbeat), so a send that
-takes longer than the lease is not taken over while its worker lives; a killed worker's rows are
-due again once the lease has run out.
+* The dispatcher claims due rows (and reads what their sends need) in one short transaction,
+  only as many as there are free sender threads, and at most ``DELIVERY_CHAMBER_CONCURRENCY``
+  per chamber; it skips chambers whose circuit breaker is open. It also renews the leases of
+  everything it holds (heartbeat, every lease/3), so a slow send is not taken over while its
+  worker lives, and a killed worker's rows are due again once their lease has run out.
+* Sender threads (``WORKER_THREADS``) only call the adapters; they never touch the database.
+  A slow or failing chamber can occupy at most its own slots, never the others'.
+* The writer thread records outcomes in batches, one transaction per batch (group commit).
+
+``stop()`` (SIGTERM/SIGINT) stops claiming; sends in flight finish and are recorded (up to
+``WORKER_SHUTDOWN_GRACE_SECONDS``; what still runs then is handed back, due at once).
 """
 
 from __future__ import annotations
@@ -27,14 +31,13 @@ from flask import Flask
 from ..extensions import db
 from . import services
 from .breaker import CircuitBreakers
-from .services import Claim, DeliverySettings
+from .services import Claim, DeliverySettings, SendResult
 
 log = logging.getLogger(__name__)
 
 
 class Worker:
-    """Drains due deliveries. ``stop()`` (or SIGTERM/SIGINT) stops claiming; sends in flight
-    finish (up to ``WORKER_SHUTDOWN_GRACE_SECONDS``, then they are handed back)."""
+    """Drains due deliveries; see the module docstring."""
 
     def __init__(self, app: Flask, worker_id: str | None = None, threads: int | None = None):
         self.app = app
@@ -47,6 +50,8 @@ class Worker:
         self.events_poll_seconds = float(cfg.get("DELIVERY_EVENTS_POLL_SECONDS", 300))
         self.shutdown_grace = float(cfg.get("WORKER_SHUTDOWN_GRACE_SECONDS", 30))
         self.heartbeat_seconds = max(0.2, self.settings.lease_seconds / 3)
+        self.claim_batch = max(1, self.threads // 2)
+        self.write_linger = float(cfg.get("WORKER_WRITE_LINGER_SECONDS", 0.005))
         self.breakers = CircuitBreakers(
             threshold=int(cfg.get("DELIVERY_BREAKER_THRESHOLD", 5)),
             cooldown=float(cfg.get("DELIVERY_BREAKER_COOLDOWN_SECONDS", 30)),
@@ -54,9 +59,13 @@ class Worker:
         )
         self._stop = threading.Event()
         self._cond = threading.Condition(threading.RLock())  # re-entrant: stop() may run in a signal handler
-        self._in_flight: dict[uuid.UUID, int] = {}
-        self._completed = 0
+        self._sending: dict[uuid.UUID, int] = {}  # in a sender thread → chamber id
+        self._unwritten: dict[uuid.UUID, SendResult] = {}  # sent, outcome not yet recorded
+        self._completed = 0  # sends finished (the attempts made)
+        self._progress = 0  # grows whenever a send finishes or outcomes are written
         self._executor: ThreadPoolExecutor | None = None
+        self._writer: threading.Thread | None = None
+        self._writer_stop = threading.Event()
         self._last_heartbeat = time.monotonic()
 
     # --- control ----------------------------------------------------------------------------
@@ -70,23 +79,33 @@ class Worker:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def in_flight(self) -> dict[uuid.UUID, int]:
+    def in_flight(self) -> set[uuid.UUID]:
+        """Deliveries this worker holds: being sent or waiting for their outcome to be written."""
         with self._cond:
-            return dict(self._in_flight)
+            return set(self._sending) | set(self._unwritten)
 
-    # --- one round ----------------------------------------------------------------------------
+    def _busy(self) -> bool:
+        with self._cond:
+            return bool(self._sending or self._unwritten)
 
-    def _pool(self) -> ThreadPoolExecutor:
+    # --- claiming and sending -------------------------------------------------------------------
+
+    def _start_threads(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="delivery")
+            self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="delivery-send")
+        if self._writer is None:
+            self._writer_stop.clear()
+            self._writer = threading.Thread(target=self._write_loop, name="delivery-write", daemon=True)
+            self._writer.start()
         return self._executor
 
     def dispatch(self) -> int:
         """Claim as many due deliveries as there are free slots and start them; returns how many."""
         with self._cond:
-            free = self.threads - len(self._in_flight)
-            per_chamber = Counter(self._in_flight.values())
-        if free <= 0 or self._stop.is_set():
+            free = self.threads - len(self._sending)
+            per_chamber = Counter(self._sending.values())
+        # Claim in rounds of at least half the pool: fewer, larger claim transactions.
+        if free <= 0 or self._stop.is_set() or (free < self.claim_batch and self._sending):
             return 0
 
         def slots(chamber_id: int) -> int:
@@ -94,104 +113,147 @@ class Worker:
 
         with self.app.app_context():
             try:
-                claims = services.claim(self.worker_id, free, self.settings, slots)
+                claims = services.claim(self.worker_id, free, self.settings, slots, with_jobs=True)
             finally:
                 db.session.remove()
-        pool = self._pool()
+        pool = self._start_threads()
         for index, claim in enumerate(claims):
             if self._stop.is_set():
                 # Shutting down: hand the rest back now instead of waiting for the lease.
-                self._release([c.id for c in claims[index:]])
+                self._call(services.release, [c.id for c in claims[index:]], self.worker_id)
                 return index
             self.breakers.started(claim.chamber_id)
             with self._cond:
-                self._in_flight[claim.id] = claim.chamber_id
+                self._sending[claim.id] = claim.chamber_id
             pool.submit(self._send, claim)
         return len(claims)
 
     def _send(self, claim: Claim) -> None:
         ext = self.app.extensions["bizportal"]
-        outcome = None
+        result: SendResult | None = None
         try:
-            with self.app.app_context():
-                try:
-                    outcome = services.deliver(claim.id, self.worker_id, ext.registry, ext.adapter_services,
-                                               ext.catalog, self.settings)
-                except Exception:
-                    # The database failed under us: give the row back (the lease covers the worst case).
-                    log.exception("delivery %s could not be recorded", claim.id)
-                    db.session.rollback()
+            with self.app.app_context():  # adapters' host services (e.g. the inbox store) need it
+                job = claim.job
+                if job is None:  # not read at claim time: read it now
                     try:
-                        services.release([claim.id], self.worker_id)
-                    except Exception:
-                        log.exception("delivery %s could not be released; its lease will run out", claim.id)
-                finally:
-                    db.session.remove()
-            if outcome is not None and outcome.state != "lost":
-                self.breakers.record(claim.chamber_id, outcome.temporary)
+                        job = services._start(claim.id, self.worker_id, self.settings)
+                    finally:
+                        db.session.remove()
+                if job is not None:
+                    result = services.send(job, ext.registry, ext.adapter_services, ext.catalog, self.settings)
+            if result is not None:
+                self.breakers.record(claim.chamber_id, result.temporary)
+        except Exception:
+            log.exception("delivery %s: send failed; the lease will hand it back", claim.id)
         finally:
             with self._cond:
-                self._in_flight.pop(claim.id, None)
+                self._sending.pop(claim.id, None)
+                if result is not None:
+                    self._unwritten[claim.id] = result
                 self._completed += 1
+                self._progress += 1
                 self._cond.notify_all()
 
-    def _release(self, ids: list[uuid.UUID]) -> None:
+    # --- writing outcomes ---------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._unwritten or self._writer_stop.is_set(), timeout=1.0)
+                if self._unwritten and len(self._unwritten) < self.claim_batch and self._sending:
+                    # Group commit: let a few more outcomes arrive (a few milliseconds at most).
+                    self._cond.wait_for(lambda: len(self._unwritten) >= self.claim_batch or not self._sending
+                                        or self._writer_stop.is_set(), timeout=self.write_linger)
+                batch = list(self._unwritten.values())
+                if not batch and self._writer_stop.is_set():
+                    return
+            if not batch:
+                continue
+            try:
+                with self.app.app_context():
+                    try:
+                        services.record(self.worker_id, batch)
+                    finally:
+                        db.session.remove()
+            except Exception:
+                # The database failed: keep the outcomes and try again (the heartbeat keeps the
+                # leases); on shutdown give up, and the leases hand the rows back.
+                log.exception("writing %d delivery outcome(s) failed", len(batch))
+                if self._writer_stop.wait(1.0):
+                    with self._cond:
+                        for r in batch:
+                            self._unwritten.pop(r.delivery_id, None)
+                        self._progress += 1
+                        self._cond.notify_all()
+                continue
+            with self._cond:
+                for r in batch:
+                    self._unwritten.pop(r.delivery_id, None)
+                self._progress += 1
+                self._cond.notify_all()
+
+    # --- housekeeping -------------------------------------------------------------------------
+
+    def _call(self, fn, *args):
         with self.app.app_context():
             try:
-                services.release(ids, self.worker_id)
+                return fn(*args)
             finally:
                 db.session.remove()
 
     def heartbeat(self, force: bool = False) -> None:
-        """Renew the leases of the sends in flight (every lease/3 seconds)."""
+        """Renew the leases of everything this worker holds (every lease/3 seconds)."""
         now = time.monotonic()
         if not force and now - self._last_heartbeat < self.heartbeat_seconds:
             return
         self._last_heartbeat = now
-        ids = list(self.in_flight())
-        if not ids:
-            return
-        with self.app.app_context():
-            try:
-                services.renew_leases(ids, self.worker_id, self.settings)
-            finally:
-                db.session.remove()
+        ids = self.in_flight()
+        if ids:
+            self._call(services.renew_leases, list(ids), self.worker_id, self.settings)
 
-    def _wait(self, completed_before: int, timeout: float) -> None:
-        """Sleep until a send completes, ``stop()`` is called or ``timeout`` passes."""
+    def _wait(self, progress_before: int, timeout: float) -> None:
+        """Sleep until a send finishes or outcomes are written, ``stop()``, or ``timeout``."""
         with self._cond:
-            self._cond.wait_for(lambda: self._completed != completed_before or self._stop.is_set(),
+            self._cond.wait_for(lambda: self._progress != progress_before or self._stop.is_set(),
                                 timeout=max(0.0, timeout))
 
     def _drain(self) -> None:
         """Let the sends in flight finish; after the grace period hand back what still runs."""
         deadline = time.monotonic() + self.shutdown_grace
-        while self.in_flight() and time.monotonic() < deadline:
+        while True:
             with self._cond:
+                if not self._sending or time.monotonic() >= deadline:
+                    leftover = list(self._sending)
+                    break
                 self._cond.wait(timeout=max(0.0, min(deadline - time.monotonic(), self.heartbeat_seconds)))
             self.heartbeat()
-        leftover = list(self.in_flight())
         if leftover:
             log.warning("worker %s: %d send(s) still running after %.0f s; handing them back",
                         self.worker_id, len(leftover), self.shutdown_grace)
-            with self.app.app_context():
-                try:
-                    services.abandon(leftover, self.worker_id)
-                finally:
-                    db.session.remove()
+            self._call(services.abandon, leftover, self.worker_id)
+        with self._cond:  # the outcomes of the finished sends are written before the worker ends
+            self._cond.wait_for(lambda: not self._unwritten, timeout=max(5.0, self.shutdown_grace))
 
     def _close(self) -> None:
+        if self._writer is not None:
+            self._writer_stop.set()
+            with self._cond:
+                self._cond.notify_all()
+            self._writer.join(timeout=10)
+            self._writer = None
         if self._executor is not None:
-            self._executor.shutdown(wait=not self.in_flight())
+            with self._cond:
+                idle = not self._sending
+            self._executor.shutdown(wait=idle)
             self._executor = None
 
     # --- loops --------------------------------------------------------------------------------
 
     def run_batch(self) -> int:
-        """Claim one round and wait for those sends to finish; returns how many were started."""
+        """Claim one round and wait until those sends are recorded; returns how many were started."""
         n = self.dispatch()
         with self._cond:
-            self._cond.wait_for(lambda: not self._in_flight)
+            self._cond.wait_for(lambda: not self._sending and not self._unwritten)
         return n
 
     def run_once(self) -> int:
@@ -199,12 +261,12 @@ class Worker:
         start = self._completed
         try:
             while not self._stop.is_set():
-                before = self._completed
+                before = self._progress
                 n = self.dispatch()
-                with self._cond:
-                    if n == 0 and not self._in_flight:
-                        break
-                self._wait(before, self.heartbeat_seconds)
+                if n == 0 and not self._busy():
+                    break
+                if n == 0:
+                    self._wait(before, self.heartbeat_seconds)
                 self.heartbeat()
             self._drain()
         finally:
@@ -223,7 +285,7 @@ class Worker:
             poller.start()
         try:
             while not self._stop.is_set():
-                before = self._completed
+                before = self._progress
                 try:
                     self.dispatch()
                     self.heartbeat()
@@ -245,11 +307,7 @@ class Worker:
 
         while not self._stop.is_set():
             try:
-                with self.app.app_context():
-                    try:
-                        events.poll_pass(self.app, should_stop=self._stop.is_set)
-                    finally:
-                        db.session.remove()
+                self._call(events.poll_pass, self.app, self._stop.is_set)
             except Exception:
                 log.exception("polling chamber events failed")
             if self._stop.wait(self.events_poll_seconds):

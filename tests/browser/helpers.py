@@ -234,8 +234,8 @@ GEWERBEANMELDUNG = {
 
 
 def file_over_http(client: HttpClient) -> str:
-    """As ``client`` (a company person): file a Gewerbeanmeldung of a crafts business, so it goes
-    to the Gewerbeamt Bremen and, as a copy, to the Handwerkskammer Bremen; returns the reference."""
+    """As ``client`` (a company person): file a Gewerbeanmeldung of a crafts business (to the
+    Gewerbeamt Bremen, a copy to the Handwerkskammer Bremen); returns the reference."""
     from tests.filing_helpers import file_service
 
     return file_service(client, "gewerbeanmeldung", [GEWERBEANMELDUNG])

@@ -29,6 +29,7 @@ from .helpers import (
     DESKTOP,
     NARROW,
     REF_RE,
+    assert_no_violations,
     assert_reflows,
     axe_scan,
     file_over_http,
@@ -63,22 +64,17 @@ START_PAGES_SCANNED = {"gewerbeanmeldung", "ausbildungsvertrag-eintragung"}
 
 #: Views photographed at 1280 and 320 px (all views are scanned).
 MAIN_VIEWS = {
-    "anon-catalog", "anon-search", "anon-leistungen-gewerbeanmeldung", "anon-barrierefreiheit", "anon-404",
+    "anon-catalog", "anon-search", "anon-leistungen-gewerbeanmeldung", "anon-barrierefreiheit",
+    "anon-404",
     "company-review", "company-filings", "company-workspace", "company-start-gewerbeanmeldung",
     "company-step-gewerbeanmeldung", "company-step-gewerbeanmeldung-error", "company-check",
     "company-filing", "company-steps-vertreter-error", "company-steps-unterlagen-error",
     "staff-inbox", "staff-inbox-item", "steering-dashboard", "admin-deliveries", "admin-audit",
 }
 
-#: (view, axe rule id, "reflow", "error-summary" or "console") -> where it is and who owns it. Only for templates
-#: the owners of this suite may not change; fix the rest instead of listing it.
-KNOWN_ISSUES: dict[tuple[str, str], str] = {
-    ("steering-dashboard", "reflow"): (
-        "templates/stats/dashboard.html: the table 'Anträge je Kammer und Behörde' (3 columns) is "
-        "wider than 320 px and not wrapped in <div class=\"kern-table-responsive\" tabindex=\"0\" "
-        "role=\"region\" aria-labelledby=…> like the other tables, so the whole page scrolls "
-        "sideways (WCAG 1.4.10)"),
-}
+#: (view, axe rule id, "reflow", "error-summary" or "console") -> where it is and who owns it.
+#: Only for templates the owners of this suite may not change; fix the rest instead.
+KNOWN_ISSUES: dict[tuple[str, str], str] = {}
 
 
 # ---------- getting to the pages ---------------------------------------------------------------
@@ -99,7 +95,7 @@ def submit_emptied(page, form: str, button: str = "button[type=submit]") -> None
         `${form} input.kern-form-input__input:not([type=file]), ${form} textarea`)
         .forEach(el => { el.value = ''; })""", form)
     click_and_wait(page, f"{form} {button}")
-    assert page.query_selector("#error-summary"), f"no error summary after an empty submit on {page.url}"
+    assert page.query_selector("#error-summary"), f"no error summary after submitting {page.url}"
 
 
 def as_company(page, base: str, sub: str = "anna.becker"):
@@ -190,7 +186,8 @@ def company_steps(app, page, base) -> Iterator[str]:
         yield f"company-steps-{step_key}"
         submit_emptied(page, "#step-form", "button[value=next]")
         yield f"company-steps-{step_key}-error"
-        files = {k: v for k, v in case.files.items() if page.query_selector(f"input[type=file][name='{k}']")}
+        files = {k: v for k, v in case.files.items()
+                 if page.query_selector(f"input[type=file][name='{k}']")}
         resp = post_step(client, path, answers, files=files)
         assert resp.status_code == 302, resp.get_data()[:2000]
         path = path_of(resp.headers["Location"])
@@ -290,9 +287,11 @@ def check_view(page, view: str, screenshot_dir) -> dict[str, str]:
     broken = page.evaluate("""() => [...document.querySelectorAll('#error-summary a[href^="#"]')]
         .filter(a => !document.getElementById(a.getAttribute('href').slice(1))
                      || /[{}\\[\\]]/.test(a.textContent))
-        .map(a => a.getAttribute('href') + ' ' + JSON.stringify(a.textContent.trim().slice(0, 80)))""")
+        .map(a => a.getAttribute('href') + ' '
+                  + JSON.stringify(a.textContent.trim().slice(0, 80)))""")
     if broken:  # every entry of the error summary leads to its field and reads as a sentence
-        found["error-summary"] = "error summary links without a target or with raw data: " + ", ".join(broken)
+        found["error-summary"] = ("error summary links without a target or with raw data: "
+                                  + ", ".join(broken))
     if page.portal_errors:  # CSP refusals, missing assets, script errors: logged by Chromium
         found["console"] = "errors in the browser console: " + " | ".join(page.portal_errors)
         page.portal_errors.clear()
@@ -317,7 +316,8 @@ def test_pages_meet_wcag_21_aa_and_reflow(app, live_server, new_page, screenshot
             problems.append(f"{view}: listed in KNOWN_ISSUES but no longer found, remove: {gone}")
         expected += [f"{view}/{rule}: {why}" for rule, why in known.items() if rule in found]
     assert views, "the scenario reached no page"
-    assert not problems, f"{len(problems)} of {len(views)} views have problems:\n" + "\n".join(problems)
+    assert not problems, (f"{len(problems)} of {len(views)} views have problems:\n"
+                          + "\n".join(problems))
     if expected:
         pytest.xfail("known, in templates owned elsewhere: " + " | ".join(expected))
 
@@ -341,13 +341,18 @@ def test_axe_scan_runs_under_the_csp_and_reports_rule_impact_targets(page, live_
     found = axe_scan(page)
     assert [v.rule for v in found] == ["label"], format_violations(found)
     assert found[0].targets == ("#unlabelled",) and found[0].impact == "critical"
+    with pytest.raises(AssertionError) as failed:
+        assert_no_violations(page)
+    assert "[critical] label: Form elements must have labels" in str(failed.value)
+    assert "targets: #unlabelled" in str(failed.value)
 
 
 def test_console_errors_such_as_csp_refusals_are_collected(page, live_server):
     page.goto(live_server + "/impressum")
     assert page.portal_errors == []
     page.evaluate("""() => { const s = document.createElement('script');
-                             s.textContent = 'window.inlineRan = true'; document.body.append(s); }""")
+                             s.textContent = 'window.inlineRan = true';
+                             document.body.append(s); }""")
     page.wait_for_timeout(100)
     assert page.evaluate("() => window.inlineRan") is None  # the portal's CSP refused it
     assert any("Content Security Policy" in e for e in page.portal_errors), page.portal_errors
