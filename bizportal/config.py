@@ -95,6 +95,19 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     }
     if overrides:
         cfg.update(overrides)
-    if env == "production" and not cfg["SECRET_KEY"]:
-        raise RuntimeError("BIZPORTAL_SECRET_KEY must be set when BIZPORTAL_ENV=production")
+    if env == "production":
+        _check_production(cfg)
     return cfg
+
+
+#: settings production must set explicitly (the development defaults would be wrong or unsafe)
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "COMPANY_OIDC_ISSUER", "COMPANY_OIDC_CLIENT_SECRET",
+                          "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_SECRET")
+
+
+def _check_production(cfg: dict[str, Any]) -> None:
+    missing = [PREFIX + name for name in REQUIRED_IN_PRODUCTION if not os.environ.get(PREFIX + name)]
+    if missing:
+        raise RuntimeError("BIZPORTAL_ENV=production needs these settings: " + ", ".join(missing))
+    if len(cfg["SECRET_KEY"]) < 32:
+        raise RuntimeError("BIZPORTAL_SECRET_KEY must be at least 32 characters long")

@@ -100,3 +100,23 @@ def test_steering_dashboard_counts_without_personal_data(app, client, login_as):
     assert re.search(r'data-testid="total">2<', page)
     assert "Handelskammer Hamburg" in page
     assert "Hansen" not in page and "Lea" not in page
+
+
+def test_production_refuses_to_start_on_development_defaults(monkeypatch, tmp_path):
+    import pytest as _pytest
+
+    from bizportal.config import load_config
+
+    monkeypatch.setenv("BIZPORTAL_ENV", "production")
+    monkeypatch.setenv("BIZPORTAL_SECRET_KEY", "x" * 40)
+    with _pytest.raises(RuntimeError, match="BIZPORTAL_DATABASE_URL"):
+        load_config(str(tmp_path))
+    for name, value in [("DATABASE_URL", "postgresql+psycopg://db/bizportal"),
+                        ("COMPANY_OIDC_ISSUER", "https://login.example"), ("COMPANY_OIDC_CLIENT_SECRET", "s1"),
+                        ("STAFF_OIDC_ISSUER", "https://staff.example"), ("STAFF_OIDC_CLIENT_SECRET", "s2")]:
+        monkeypatch.setenv("BIZPORTAL_" + name, value)
+    cfg = load_config(str(tmp_path))
+    assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["MAIL_BACKEND"] == "smtp"
+    monkeypatch.setenv("BIZPORTAL_SECRET_KEY", "short")
+    with _pytest.raises(RuntimeError, match="32 characters"):
+        load_config(str(tmp_path))

@@ -2,11 +2,8 @@
 
 from flask import Blueprint, render_template
 from flask_babel import get_locale
-from sqlalchemy import select
-
 from ..auth.access import roles_required
 from ..catalog import queries as catalog
-from ..delivery.models import Chamber
 from ..extensions import db
 from . import queries, services
 
@@ -18,7 +15,7 @@ bp = Blueprint("stats", __name__)
 def dashboard():
     locale = str(get_locale())
     services_by_key = catalog.catalog()
-    chamber_names = dict(db.session.execute(select(Chamber.slug, Chamber.name)).all())
+    chamber_names = queries.chamber_names(db.session)
     per_service = [
         (services_by_key[k].title.get(locale) if k in services_by_key else k, n)
         for k, n in queries.totals(db.session, services.FILINGS_PER_SERVICE)
