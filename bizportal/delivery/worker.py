@@ -44,13 +44,15 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         cfg = app.config
         self.settings = DeliverySettings.from_config(cfg)
-        self.threads = max(1, int(threads or cfg.get("WORKER_THREADS", 4)))
-        self.per_chamber = max(1, min(self.threads, int(cfg.get("DELIVERY_CHAMBER_CONCURRENCY", 2))))
+        self.threads = max(1, int(threads or cfg.get("WORKER_THREADS", 8)))
+        self.per_chamber = max(1, min(self.threads, int(cfg.get("DELIVERY_CHAMBER_CONCURRENCY", 4))))
         self.poll_seconds = float(cfg.get("WORKER_POLL_SECONDS", 2))
         self.events_poll_seconds = float(cfg.get("DELIVERY_EVENTS_POLL_SECONDS", 300))
         self.shutdown_grace = float(cfg.get("WORKER_SHUTDOWN_GRACE_SECONDS", 30))
         self.heartbeat_seconds = max(0.2, self.settings.lease_seconds / 3)
         self.claim_batch = max(1, self.threads // 2)
+        self.claim_linger = float(cfg.get("WORKER_CLAIM_LINGER_SECONDS", 0.02))
+        self._hold_since: float | None = None
         self.write_linger = float(cfg.get("WORKER_WRITE_LINGER_SECONDS", 0.005))
         self.breakers = CircuitBreakers(
             threshold=int(cfg.get("DELIVERY_BREAKER_THRESHOLD", 5)),
@@ -104,9 +106,18 @@ class Worker:
         with self._cond:
             free = self.threads - len(self._sending)
             per_chamber = Counter(self._sending.values())
-        # Claim in rounds of at least half the pool: fewer, larger claim transactions.
-        if free <= 0 or self._stop.is_set() or (free < self.claim_batch and self._sending):
+        if free <= 0 or self._stop.is_set():
             return 0
+        # Claim in rounds of at least half the pool (fewer, larger claim transactions), but never
+        # hold free threads back longer than ``claim_linger``: a slow chamber holding some threads
+        # must not delay the others.
+        now = time.monotonic()
+        if free < self.claim_batch and per_chamber:
+            if self._hold_since is None:
+                self._hold_since = now
+            if now - self._hold_since < self.claim_linger:
+                return 0
+        self._hold_since = None
 
         def slots(chamber_id: int) -> int:
             return self.breakers.allowance(chamber_id, self.per_chamber - per_chamber.get(chamber_id, 0))
@@ -213,6 +224,8 @@ class Worker:
 
     def _wait(self, progress_before: int, timeout: float) -> None:
         """Sleep until a send finishes or outcomes are written, ``stop()``, or ``timeout``."""
+        if self._hold_since is not None:  # free threads are held back for a moment: look again soon
+            timeout = min(timeout, self.claim_linger)
         with self._cond:
             self._cond.wait_for(lambda: self._progress != progress_before or self._stop.is_set(),
                                 timeout=max(0.0, timeout))
