@@ -255,9 +255,11 @@ def main() -> None:
         receiver.terminate()
         receiver.wait(10)
 
-    cfg = app.config
-    threads = args.threads or cfg.get("WORKER_THREADS", 4)
-    per_chamber = args.per_chamber or cfg.get("DELIVERY_CHAMBER_CONCURRENCY", 2)
+    from bizportal.delivery.worker import Worker
+
+    probe = Worker(app, threads=args.threads)
+    threads = probe.threads
+    per_chamber = min(threads, args.per_chamber) if args.per_chamber else probe.per_chamber
     print(f"machine: {os.cpu_count()} CPU(s) ({platform.processor() or platform.machine()}), "
           f"Python {platform.python_version()}, PostgreSQL {pg_version}")
     print(f"filings: {args.filings} per run over {len(chamber_ids)} chamber(s); worker threads {threads}, "

@@ -14,7 +14,7 @@ from chambers.registry import AdapterRegistry
 from .catalog.loader import load_catalog
 from .catalog.models import ServiceDefinition
 from .config import load_config
-from .extensions import babel, csrf, db, login_manager, migrate, oauth
+from .extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,6 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
-    oauth.init_app(app)
 
     from . import models  # noqa: F401  (all tables known to SQLAlchemy and Alembic)
     from .auth import oidc, services as auth_services

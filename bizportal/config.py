@@ -18,6 +18,15 @@ def _env(name: str, default: Any = None) -> Any:
     return os.environ.get(PREFIX + name, default)
 
 
+def _json(text: str, name: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"{PREFIX}{name} is not valid JSON: {exc}") from None
+
+
 def _acr_mapping(text: str | None) -> dict[str, str]:
     from .auth.trust import parse_mapping
 
@@ -52,6 +61,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "STAFF_ROLES_CLAIM": _env("STAFF_ROLES_CLAIM", "roles"),
         "STAFF_CHAMBER_CLAIM": _env("STAFF_CHAMBER_CLAIM", "chamber"),
         "OIDC_TIMEOUT": float(_env("OIDC_TIMEOUT", "10")),
+        "OIDC_CLOCK_SKEW": int(_env("OIDC_CLOCK_SKEW", "60")),
+        "OIDC_METADATA_MAX_AGE": int(_env("OIDC_METADATA_MAX_AGE", "3600")),
+        "OIDC_LOGIN_MAX_AGE": int(_env("OIDC_LOGIN_MAX_AGE", "600")),
+        "COMPANY_OIDC_CLAIMS_OPTIONS": _json(_env("COMPANY_OIDC_CLAIMS_OPTIONS", "{}"), "COMPANY_OIDC_CLAIMS_OPTIONS"),
+        "STAFF_OIDC_CLAIMS_OPTIONS": _json(_env("STAFF_OIDC_CLAIMS_OPTIONS", "{}"), "STAFF_OIDC_CLAIMS_OPTIONS"),
         "OIDC_ACR_MAPPING": _acr_mapping(_env("OIDC_ACR_MAPPING")),
         "OIDC_ALLOWED_ALGS": [a.strip() for a in _env("OIDC_ALLOWED_ALGS", "RS256,ES256").split(",")],
         # Delivery worker

@@ -1,6 +1,5 @@
-"""Flask extensions, created unbound; ``create_app`` binds them."""
+"""Flask extensions, created unbound; ``create_app`` binds them. (OIDC lives in ``auth/oidc.py``.)"""
 
-from authlib.integrations.flask_client import OAuth
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -25,6 +24,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
-oauth = OAuth()
 csrf = CSRFProtect()
 babel = Babel()

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -178,7 +179,7 @@ def _number(claims: Mapping[str, Any], name: str) -> float:
     value = claims.get(name)
     if value is None:
         raise InvalidIdToken(f"{name} missing")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidIdToken(f"{name} is not a number")
     return float(value)
 
@@ -270,9 +271,9 @@ def _check_at_hash(at_hash: Any, alg: str, access_token: str | None) -> None:
     if hash_fn is None or not access_token:
         raise InvalidIdToken(f"at_hash cannot be checked (alg {alg}, "
                              f"access token given: {bool(access_token)})")
-    digest = hash_fn(access_token.encode("ascii")).digest()
-    expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
-    if not isinstance(at_hash, str) or not hmac.compare_digest(at_hash, expected):
+    digest = hash_fn(access_token.encode()).digest()
+    expected = base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=")
+    if not isinstance(at_hash, str) or not hmac.compare_digest(at_hash.encode(), expected):
         raise InvalidIdToken("at_hash does not match the access token")
 
 

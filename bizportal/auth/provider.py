@@ -207,6 +207,10 @@ class Provider:
                 leeway=self.leeway, access_token=access_token, claims_options=self.claims_options)
         except idtoken.InvalidIdToken as exc:
             raise LoginFailed(f"{self.name} ID token rejected: {exc}") from exc
+        except LoginFailed:
+            raise
+        except Exception as exc:  # whatever a hostile token may provoke: never a 500, never a pass
+            raise LoginFailed(f"{self.name} ID token rejected: {type(exc).__name__}") from exc
 
     def userinfo(self, access_token: str) -> dict[str, Any] | None:
         """The userinfo claims (``None`` when discovery names no userinfo endpoint).

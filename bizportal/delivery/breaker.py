@@ -79,6 +79,11 @@ class CircuitBreakers:
                 log.warning("circuit breaker for chamber %s open for %.0f s after %d temporary failure(s)",
                             chamber_id, state.cooldown, state.failures)
 
+    def tripped(self) -> set[int]:
+        """Chambers whose breaker is open or half-open (their allowance may be below the limit)."""
+        with self._lock:
+            return {cid for cid, state in self._states.items() if state.open_until is not None}
+
     def is_open(self, chamber_id: int) -> bool:
         with self._lock:
             state = self._states.get(chamber_id)

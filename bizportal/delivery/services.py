@@ -12,7 +12,7 @@ import random
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -77,24 +77,54 @@ def _due_clause(now):
 
 # --- claiming -----------------------------------------------------------------------------------
 
-#: Per chamber the oldest due rows, at most ``k`` of each, skipping rows other workers are
-#: claiming right now. A constant statement, so it is parsed and planned once per connection.
+#: One round trip claims and reads: per enabled chamber the oldest due rows (at most ``k`` of
+#: each: the override from ``:chamber_ids``/``:ks``, else ``:default_k``), skipping rows other
+#: workers are claiming right now; leases them; returns what the sends need. A constant
+#: statement, so PostgreSQL parses and plans it once per connection.
 _CLAIM_PG = text("""
-    SELECT picked.id, picked.chamber_id
-    FROM unnest(CAST(:chamber_ids AS INTEGER[]), CAST(:ks AS INTEGER[])) AS slots(chamber_id, k)
-    CROSS JOIN LATERAL (
-        SELECT d.id, d.chamber_id, d.next_attempt_at
-        FROM delivery AS d
-        WHERE d.chamber_id = slots.chamber_id
-          AND ((d.state = 'pending' AND d.next_attempt_at <= :now)
-               OR (d.state = 'sending' AND d.locked_until < :now))
-        ORDER BY d.next_attempt_at
-        LIMIT slots.k
-        FOR UPDATE SKIP LOCKED
-    ) AS picked
-    ORDER BY picked.next_attempt_at
-    LIMIT :capacity
-""").columns(id=Delivery.__table__.c.id.type, chamber_id=Integer)
+    WITH slots AS (
+        SELECT c.id AS chamber_id, COALESCE(o.k, :default_k) AS k
+        FROM chamber AS c
+        LEFT JOIN unnest(CAST(:chamber_ids AS INTEGER[]), CAST(:ks AS INTEGER[])) AS o(chamber_id, k)
+               ON o.chamber_id = c.id
+        WHERE c.enabled
+    ), picked AS (
+        SELECT p.id, p.next_attempt_at
+        FROM slots
+        CROSS JOIN LATERAL (
+            SELECT d.id, d.next_attempt_at
+            FROM delivery AS d
+            WHERE d.chamber_id = slots.chamber_id
+              AND ((d.state = 'pending' AND d.next_attempt_at <= :now)
+                   OR (d.state = 'sending' AND d.locked_until < :now))
+            ORDER BY d.next_attempt_at
+            LIMIT GREATEST(slots.k, 0)
+            FOR UPDATE SKIP LOCKED
+        ) AS p
+        ORDER BY p.next_attempt_at
+        LIMIT :capacity
+    ), claimed AS (
+        UPDATE delivery AS d
+        SET state = 'sending', locked_by = :worker, locked_until = :until, attempts = d.attempts + 1
+        FROM picked
+        WHERE d.id = picked.id
+        RETURNING d.id, d.attempts, d.role, d.filing_id, d.chamber_id, picked.next_attempt_at AS due_at
+    )
+    SELECT claimed.id, claimed.attempts, claimed.role, claimed.filing_id, f.reference, f.service_key,
+           f.company_snapshot, f.submitted_at, f.data, ch.id AS chamber_id, ch.slug, ch.enabled,
+           ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files
+    FROM claimed
+    JOIN filing AS f ON f.id = claimed.filing_id
+    JOIN chamber AS ch ON ch.id = claimed.chamber_id
+    ORDER BY claimed.due_at
+""").columns(
+    id=Delivery.__table__.c.id.type,
+    company_snapshot=Filing.__table__.c.company_snapshot.type,
+    submitted_at=Filing.__table__.c.submitted_at.type,
+    data=Filing.__table__.c.data.type,
+    options=Chamber.__table__.c.options.type,
+)
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -107,53 +137,77 @@ def claim(
     worker_id: str,
     capacity: int,
     settings: DeliverySettings,
-    chamber_slots: Callable[[int], int] | None = None,
+    chamber_slots: Callable[[int], int] | Mapping[int, int] | None = None,
+    default_slots: int | None = None,
     with_jobs: bool = False,
 ) -> list[Claim]:
     """Lease up to ``capacity`` due deliveries to ``worker_id``, counting the attempt; commits.
 
-    ``chamber_slots(chamber_id)`` caps how many rows of one chamber may be taken now (the
-    worker's free per-chamber slots; 0 skips the chamber, e.g. while its circuit breaker is open).
-    Rows are taken per chamber, oldest ``next_attempt_at`` first, so a backlog at one chamber
-    never hides another chamber's due rows. On PostgreSQL each chamber's rows are picked in a
-    ``LATERAL`` subquery with ``FOR UPDATE SKIP LOCKED`` (``_CLAIM_PG``): concurrent workers never claim the same
-    row and never wait for each other. SQLite runs one worker and needs no row locks.
-    With ``with_jobs`` the data for the sends is read in the same transaction (``Claim.job``).
+    How many rows of one chamber may be taken now (the worker's free per-chamber slots; 0 skips
+    the chamber, e.g. while its circuit breaker is open): ``chamber_slots[chamber_id]``, else
+    ``default_slots`` (default: ``capacity``); ``chamber_slots`` may also be a function of the
+    chamber id. Rows are taken per chamber, oldest ``next_attempt_at`` first, so a backlog at one
+    chamber never hides another chamber's due rows. On PostgreSQL each chamber's rows are picked
+    in a ``LATERAL`` subquery with ``FOR UPDATE SKIP LOCKED`` (``_CLAIM_PG``): concurrent workers
+    never claim the same row and never wait for each other; the same statement leases them and
+    reads what their sends need (``Claim.job``). SQLite runs one worker and needs no row locks;
+    there the jobs are read only ``with_jobs``.
     """
     if capacity <= 0:
         return []
     now = utcnow()
-    chamber_ids = db.session.scalars(select(_C.c.id).where(_C.c.enabled.is_(True)).order_by(_C.c.id)).all()
-    slots = [(cid, min(capacity, chamber_slots(cid) if chamber_slots else capacity)) for cid in chamber_ids]
-    slots = [(cid, k) for cid, k in slots if k > 0]
-    if not slots:
+    default_k = capacity if default_slots is None else default_slots
+    if callable(chamber_slots):
+        enabled = db.session.scalars(select(_C.c.id).where(_C.c.enabled.is_(True))).all()
+        overrides = {cid: chamber_slots(cid) for cid in enabled}
+    else:
+        overrides = dict(chamber_slots or {})
+    overrides = {cid: max(0, min(capacity, k)) for cid, k in overrides.items()}
+    default_k = max(0, min(capacity, default_k))
+    if db.session.get_bind().dialect.name == "postgresql":
+        claims = _claim_pg(worker_id, capacity, settings, overrides, default_k, now)
+    else:
+        claims = _claim_generic(worker_id, capacity, settings, overrides, default_k, now, with_jobs)
+    return claims
+
+
+def _claim_pg(worker_id, capacity, settings, overrides, default_k, now) -> list[Claim]:
+    _relax_commit()
+    rows = db.session.execute(_CLAIM_PG, {
+        "chamber_ids": list(overrides), "ks": list(overrides.values()), "default_k": default_k,
+        "now": now, "capacity": capacity, "worker": worker_id,
+        "until": now + timedelta(seconds=settings.lease_seconds),
+    }).all()
+    files = _attachments({r.filing_id for r in rows if r.has_files})
+    db.session.commit()
+    return [Claim(r.id, r.chamber_id, _job(r, files)) for r in rows]
+
+
+def _claim_generic(worker_id, capacity, settings, overrides, default_k, now, with_jobs) -> list[Claim]:
+    enabled = db.session.scalars(select(_C.c.id).where(_C.c.enabled.is_(True))).all()
+    limit_of = {cid: overrides.get(cid, default_k) for cid in enabled}
+    limit_of = {cid: k for cid, k in limit_of.items() if k > 0}
+    if not limit_of:
         db.session.rollback()
         return []
-    if db.session.get_bind().dialect.name == "postgresql":
-        rows = db.session.execute(_CLAIM_PG, {
-            "chamber_ids": [cid for cid, _ in slots], "ks": [k for _, k in slots], "now": now, "capacity": capacity,
-        }).all()
-    else:
-        rank = func.row_number().over(partition_by=_D.c.chamber_id, order_by=_D.c.next_attempt_at)
-        ranked = (
-            select(_D.c.id, _D.c.chamber_id, _D.c.next_attempt_at, rank.label("rank"))
-            .where(_D.c.chamber_id.in_([cid for cid, _ in slots]), _row_due(now, _D))
-            .subquery()
-        )
-        limit_of = dict(slots)
-        rows = [
-            r for r in db.session.execute(
-                select(ranked.c.id, ranked.c.chamber_id, ranked.c.rank)
-                .where(ranked.c.rank <= max(limit_of.values()))
-                .order_by(ranked.c.next_attempt_at)
-            ).all()
-            if r.rank <= limit_of[r.chamber_id]
-        ][:capacity]
+    rank = func.row_number().over(partition_by=_D.c.chamber_id, order_by=_D.c.next_attempt_at)
+    ranked = (
+        select(_D.c.id, _D.c.chamber_id, _D.c.next_attempt_at, rank.label("rank"))
+        .where(_D.c.chamber_id.in_(list(limit_of)), _row_due(now, _D))
+        .subquery()
+    )
+    rows = [
+        r for r in db.session.execute(
+            select(ranked.c.id, ranked.c.chamber_id, ranked.c.rank)
+            .where(ranked.c.rank <= max(limit_of.values()))
+            .order_by(ranked.c.next_attempt_at)
+        ).all()
+        if r.rank <= limit_of[r.chamber_id]
+    ][:capacity]
     if not rows:
         db.session.rollback()
         return []
     ids = [r.id for r in rows]
-    _relax_commit()
     result = db.session.execute(
         _D.update()
         .where(_D.c.id.in_(ids), _row_due(now, _D))
@@ -167,7 +221,7 @@ def claim(
     jobs = _read_jobs(ids) if with_jobs else {}
     db.session.commit()
     claims = [Claim(r.id, r.chamber_id, jobs.get(r.id)) for r in rows]
-    if result.rowcount != len(ids):  # another worker took some in between (SQLite only)
+    if result.rowcount != len(ids):  # another process took some in between
         mine = set(db.session.scalars(
             select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id,
                                   _D.c.state == DeliveryState.SENDING)
@@ -307,6 +361,26 @@ class Job:
     attachments: tuple = ()  #: rows (id, original_name, media_type, size, sha256, storage_key, field_name)
 
 
+def _attachments(filing_ids: set[int]) -> dict[int, list]:
+    found: dict[int, list] = {}
+    if not filing_ids:
+        return found
+    for a in db.session.execute(
+        select(_A.c.filing_id, _A.c.id, _A.c.original_name, _A.c.media_type, _A.c.size, _A.c.sha256,
+               _A.c.storage_key, _A.c.field_name)
+        .where(_A.c.filing_id.in_(filing_ids))
+        .order_by(_A.c.filing_id, _A.c.created_at)
+    ):
+        found.setdefault(a.filing_id, []).append(a)
+    return found
+
+
+def _job(r, files: dict[int, list]) -> Job:
+    return Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
+               r.submitted_at, r.data, _Target(r.chamber_id, r.slug, r.enabled, r.adapter_key, dict(r.options or {})),
+               tuple(files.get(r.filing_id, ())))
+
+
 def _read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     """Read the jobs of claimed deliveries in the current transaction (two queries for any number)."""
     rows = db.session.execute(
@@ -316,21 +390,8 @@ def _read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
         .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id))
         .where(_D.c.id.in_(ids))
     ).all()
-    attachments: dict[int, list] = {}
-    for a in db.session.execute(
-        select(_A.c.filing_id, _A.c.id, _A.c.original_name, _A.c.media_type, _A.c.size, _A.c.sha256,
-               _A.c.storage_key, _A.c.field_name)
-        .where(_A.c.filing_id.in_({r.filing_id for r in rows}))
-        .order_by(_A.c.filing_id, _A.c.created_at)
-    ):
-        attachments.setdefault(a.filing_id, []).append(a)
-    return {
-        r.id: Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
-                  r.submitted_at, r.data,
-                  _Target(r.chamber_id, r.slug, r.enabled, r.adapter_key, dict(r.options or {})),
-                  tuple(attachments.get(r.filing_id, ())))
-        for r in rows
-    }
+    files = _attachments({r.filing_id for r in rows})
+    return {r.id: _job(r, files) for r in rows}
 
 
 def _payload(job: Job, catalog: dict[str, ServiceDefinition], storage) -> FilingPayload:
@@ -452,50 +513,103 @@ def record(worker_id: str, results: list[SendResult]) -> list[SendResult]:
     if not results:
         return []
     _relax_commit()
-    ids = [r.delivery_id for r in results]
-    held = set(db.session.scalars(
-        select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
-        .order_by(_D.c.id).with_for_update()
-    ))
-    mine = [r for r in results if r.delivery_id in held]
-    for lost in (r for r in results if r.delivery_id not in held):
+    if db.session.get_bind().dialect.name == "postgresql":
+        written = _write_outcomes_pg(worker_id, results)
+    else:
+        written = _write_outcomes_generic(worker_id, results)
+    mine = [r for r in results if r.delivery_id in written]
+    for lost in (r for r in results if r.delivery_id not in written):
         log.warning("lease on delivery %s lost before the outcome was written", lost.delivery_id)
     if not mine:
         db.session.rollback()
         return []
-    db.session.execute(_FINISH, [
-        {"b_id": r.delivery_id, "b_worker": worker_id, "b_state": r.state, "b_error": r.last_error,
-         "b_next": r.next_attempt_at, "b_ref": r.receiver_ref,
-         "b_delivered": r.at if r.state == DeliveryState.DELIVERED else None}
-        for r in mine
-    ])
     delivered = [r for r in mine if r.state == DeliveryState.DELIVERED]
     if delivered:
-        _record_delivered(delivered)
+        _record_delivered(delivered, events_written=db.session.get_bind().dialect.name == "postgresql")
     db.session.commit()
     for r in mine:
         log.info("delivery %s to %s: %s (attempt %d)", r.delivery_id, r.slug, r.state, r.attempts)
     return mine
 
 
-def _record_delivered(delivered: list[SendResult]) -> None:
+#: One round trip writes a batch of outcomes (only rows this worker still holds) and the
+#: timeline entries of the delivered ones; returns the ids written.
+_RECORD_PG = text("""
+    WITH v AS (
+        SELECT * FROM unnest(CAST(:ids AS UUID[]), CAST(:states AS VARCHAR[]), CAST(:errors AS TEXT[]),
+                             CAST(:nexts AS TIMESTAMPTZ[]), CAST(:refs AS VARCHAR[]), CAST(:ats AS TIMESTAMPTZ[]))
+            AS v(id, state, last_error, next_attempt_at, receiver_ref, at)
+    ), written AS (
+        UPDATE delivery AS d
+        SET state = v.state, locked_by = NULL, locked_until = NULL, last_error = v.last_error,
+            next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
+            receiver_ref = CASE WHEN v.state = 'delivered' THEN v.receiver_ref ELSE d.receiver_ref END,
+            delivered_at = CASE WHEN v.state = 'delivered' THEN v.at ELSE d.delivered_at END
+        FROM v
+        WHERE d.id = v.id AND d.locked_by = :worker AND d.state = 'sending'
+        RETURNING d.id, d.filing_id, d.chamber_id, d.state, v.at
+    ), events AS (
+        INSERT INTO filing_event (filing_id, kind, chamber_id, occurred_at)
+        SELECT filing_id, 'forwarded', chamber_id, at FROM written WHERE state = 'delivered'
+    )
+    SELECT id FROM written
+""").columns(id=Delivery.__table__.c.id.type)
+
+
+def _write_outcomes_pg(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
+    return set(db.session.scalars(_RECORD_PG, {
+        "worker": worker_id,
+        "ids": [r.delivery_id for r in results],
+        "states": [r.state for r in results],
+        "errors": [r.last_error for r in results],
+        "nexts": [r.next_attempt_at for r in results],
+        "refs": [r.receiver_ref for r in results],
+        "ats": [r.at for r in results],
+    }))
+
+
+def _write_outcomes_generic(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
+    ids = [r.delivery_id for r in results]
+    held = set(db.session.scalars(
+        select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
+        .order_by(_D.c.id).with_for_update()
+    ))
+    mine = [r for r in results if r.delivery_id in held]
+    if mine:
+        db.session.execute(_FINISH, [
+            {"b_id": r.delivery_id, "b_worker": worker_id, "b_state": r.state, "b_error": r.last_error,
+             "b_next": r.next_attempt_at, "b_ref": r.receiver_ref,
+             "b_delivered": r.at if r.state == DeliveryState.DELIVERED else None}
+            for r in mine
+        ])
+    return held
+
+
+_LOCK_FILINGS = (
+    select(_F.c.id).where(_F.c.id.in_(bindparam("filing_ids", expanding=True))).order_by(_F.c.id).with_for_update()
+)
+_OTHER = _D.alias("other")
+_FORWARD_FILINGS = (
+    _F.update()
+    .where(_F.c.id.in_(bindparam("filing_ids", expanding=True)), _F.c.status == FilingStatus.SUBMITTED,
+           ~exists().where(_OTHER.c.filing_id == _F.c.id, _OTHER.c.state.not_in(DeliveryState.DONE)))
+    .values(status=FilingStatus.FORWARDED)
+)
+
+
+def _record_delivered(delivered: list[SendResult], events_written: bool = False) -> None:
     """Timeline entries; filings whose deliveries are all out become 'forwarded'; counters."""
-    db.session.execute(_E.insert(), [
-        {"filing_id": r.filing_id, "kind": "forwarded", "chamber_id": r.chamber_id, "occurred_at": r.at}
-        for r in delivered
-    ])
+    if not events_written:
+        db.session.execute(_E.insert(), [
+            {"filing_id": r.filing_id, "kind": "forwarded", "chamber_id": r.chamber_id, "occurred_at": r.at}
+            for r in delivered
+        ])
     filing_ids = sorted({r.filing_id for r in delivered})
     # Lock the filings (in id order: no deadlocks between workers) so two workers finishing the
-    # last deliveries of one filing at once cannot both miss it; the update below then runs with
-    # a fresh snapshot that sees the other's commit.
-    db.session.execute(select(_F.c.id).where(_F.c.id.in_(filing_ids)).order_by(_F.c.id).with_for_update())
-    other = _D.alias("other")
-    open_deliveries = exists().where(other.c.filing_id == _F.c.id, other.c.state.not_in(DeliveryState.DONE))
-    db.session.execute(
-        _F.update()
-        .where(_F.c.id.in_(filing_ids), _F.c.status == FilingStatus.SUBMITTED, ~open_deliveries)
-        .values(status=FilingStatus.FORWARDED)
-    )
+    # last deliveries of one filing at once cannot both miss it; the update then runs with a
+    # fresh snapshot that sees the other's commit.
+    db.session.execute(_LOCK_FILINGS, {"filing_ids": filing_ids})
+    db.session.execute(_FORWARD_FILINGS, {"filing_ids": filing_ids})
     # Last and in a fixed order, so the hot counter rows stay locked only for the commit.
     per_chamber = Counter((r.slug, r.at.date()) for r in delivered)
     for (slug, day), n in sorted(per_chamber.items()):

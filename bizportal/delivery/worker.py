@@ -119,12 +119,13 @@ class Worker:
                 return 0
         self._hold_since = None
 
-        def slots(chamber_id: int) -> int:
-            return self.breakers.allowance(chamber_id, self.per_chamber - per_chamber.get(chamber_id, 0))
-
+        # Chambers with sends in flight or a tripped breaker get their own limit; others the default.
+        slots = {cid: self.breakers.allowance(cid, self.per_chamber - per_chamber.get(cid, 0))
+                 for cid in set(per_chamber) | self.breakers.tripped()}
         with self.app.app_context():
             try:
-                claims = services.claim(self.worker_id, free, self.settings, slots, with_jobs=True)
+                claims = services.claim(self.worker_id, free, self.settings, slots, default_slots=self.per_chamber,
+                                        with_jobs=True)
             finally:
                 db.session.remove()
         pool = self._start_threads()

@@ -176,8 +176,9 @@ def test_custom_claims_options_are_enforced(fake, make_app, caplog):
     assert_logged_in(*company_login(app))
 
 
-def test_wrong_at_hash_is_refused(fake, fake_app, caplog):
-    fake.claims["at_hash"] = at_hash("some other access token")
+@pytest.mark.parametrize("value", [at_hash("some other access token"), "nicht-ascii-ä", 12])
+def test_wrong_at_hash_is_refused(fake, fake_app, caplog, value):
+    fake.claims["at_hash"] = value
     assert_refused(*company_login(fake_app), caplog, fake, "at_hash does not match the access token")
 
 

@@ -67,6 +67,7 @@ def test_valid_claims_pass():
     ({"exp": NOW - 61}, "expired"),
     ({"iat": NOW + 61}, "in the future"),
     ({"aud": ["c", 7]}, "aud missing or malformed"),
+    ({"exp": float("nan")}, "exp is not a number"),
 ])
 def test_claim_checks(overrides, reason):
     with pytest.raises(idtoken.InvalidIdToken, match=reason):

@@ -10,6 +10,7 @@ import requests
 
 from tests.auth.conftest import assert_logged_in, assert_refused, company_login
 from tests.auth.fake_provider import DROP, FakeProvider
+from tests.conftest import csrf_token
 
 
 def test_discovery_issuer_mismatch_refuses_to_start_login(fake, fake_app, caplog):
@@ -70,6 +71,36 @@ def test_callback_with_state_of_the_staff_login_is_refused(fake, fake_app, caplo
     state = parse_qs(urlsplit(staff_start.headers["Location"]).query)["state"][0]
     resp = client.get("/login/callback", query_string={"code": "abc", "state": state})
     assert_refused(resp, client, caplog, fake, "carries a state issued for the staff login")
+
+
+def _provider_round_trip(client) -> str:
+    """Start a login and let the fake provider answer; return the callback path and query."""
+    start = client.get("/login")
+    back = requests.get(start.headers["Location"], allow_redirects=False, timeout=10)
+    parts = urlsplit(back.headers["Location"])
+    return f"{parts.path}?{parts.query}"
+
+
+def test_replayed_callback_after_a_login_is_refused(fake, fake_app, caplog):
+    client = fake_app.test_client()
+    callback = _provider_round_trip(client)
+    assert_logged_in(client.get(callback), client)
+    review = client.get("/unternehmen/pruefen")  # a first login reviews the company data first
+    if review.status_code == 200:
+        client.post("/unternehmen/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True))})
+    resp = client.get(callback)
+    assert_refused(resp, client, caplog, fake, "callback state unknown to this session")
+    assert fake.hits["token"] == 1  # refused before the code went to the provider again
+
+
+def test_replayed_callback_after_a_failed_login_is_refused(fake, fake_app, caplog):
+    client = fake_app.test_client()
+    callback = _provider_round_trip(client)
+    fake.userinfo_sub = "mallory"
+    assert client.get(callback).status_code == 401
+    fake.userinfo_sub = None
+    assert_refused(client.get(callback), client, caplog, fake, "callback state unknown to this session")
+    assert fake.hits["token"] == 1
 
 
 def test_login_started_too_long_ago_is_refused(fake, fake_app, caplog):

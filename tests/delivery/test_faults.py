@@ -177,26 +177,36 @@ def _delivered_per_chamber_counter(app) -> int:
                                  .where(StatCounter.metric == "delivered_per_chamber"))
 
 
+def _settled_arrivals(server) -> int:
+    """Requests that reached the (closed) gate once the worker has started all it can."""
+    wait_for(lambda: server.arrived >= 1, timeout=60, what="the worker's first send")
+    while True:
+        seen = server.arrived
+        time.sleep(0.5)
+        if server.arrived == seen:
+            return seen
+
+
 def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(app, worker_processes):
     with counting_receiver(gate_open=False) as (url, server):
         set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
         ids = bulk_filings(app, 10, ["hk-bremen"])
-        victim = worker_processes(DELIVERY_LEASE_SECONDS=2, WORKER_THREADS=4, DELIVERY_CHAMBER_CONCURRENCY=2,
-                                  DELIVERY_EVENTS_POLL_SECONDS=0)
-        wait_for(lambda: server.arrived == 2, timeout=60, what="the victim's sends to reach the receiver")
+        victim = worker_processes(DELIVERY_LEASE_SECONDS=2)
+        in_flight = _settled_arrivals(server)  # the chamber's slots (DELIVERY_CHAMBER_CONCURRENCY)
+        assert 1 <= in_flight < 10
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
-        assert state_counts(app) == {"sending": 2, "pending": 8}
+        assert state_counts(app) == {"sending": in_flight, "pending": 10 - in_flight}
         server.gate.set()  # the killed worker's requests arrive in full: the receiver stores them
-        wait_for(lambda: len(server.state.stored) == 2, what="the orphaned requests")
-        worker_processes(DELIVERY_LEASE_SECONDS=2, DELIVERY_EVENTS_POLL_SECONDS=0)
+        wait_for(lambda: len(server.state.stored) == in_flight, what="the orphaned requests")
+        worker_processes(DELIVERY_LEASE_SECONDS=2)
         wait_for(lambda: delivered_count(app) == 10, timeout=60, what="delivery after the lease")
         one_copy_each(server, 10)
         retried = {k for k, n in server.per_key.items() if n > 1}
-        assert len(retried) == 2 and all(server.per_key[k] == 2 for k in retried)  # answered 409
+        assert len(retried) == in_flight and all(server.per_key[k] == 2 for k in retried)  # answered 409
         with app.app_context():
             rows = list(db.session.scalars(select(Delivery).where(Delivery.filing_id.in_(ids))))
-            assert sorted(d.attempts for d in rows) == [1] * 8 + [2] * 2
+            assert sorted(d.attempts for d in rows) == [1] * (10 - in_flight) + [2] * in_flight
             assert {str(d.id) for d in rows if d.attempts == 2} == retried
             assert all(d.locked_by is None for d in rows)
             assert db.session.scalar(select(func.count()).select_from(Filing).where(
@@ -207,19 +217,19 @@ def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(app, worker_proce
 def test_sigterm_lets_the_sends_in_flight_finish(app, worker_processes):
     with counting_receiver(gate_open=False) as (url, server):
         set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
-        bulk_filings(app, 6, ["hk-bremen"])
-        proc = worker_processes(DELIVERY_EVENTS_POLL_SECONDS=0)
-        wait_for(lambda: server.arrived == 2, timeout=60, what="two sends in flight")
+        bulk_filings(app, 12, ["hk-bremen"])
+        proc = worker_processes()
+        in_flight = _settled_arrivals(server)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         assert proc.poll() is None  # still waiting for its sends
         server.gate.set()
         assert proc.wait(30) == 0
-        assert state_counts(app) == {"delivered": 2, "pending": 4}
+        assert state_counts(app) == {"delivered": in_flight, "pending": 12 - in_flight}
         with app.app_context():
             assert db.session.scalar(select(func.count()).select_from(Delivery)
                                      .where(Delivery.locked_by.isnot(None))) == 0
-            assert db.session.scalar(select(func.sum(Delivery.attempts))) == 2
+            assert db.session.scalar(select(func.sum(Delivery.attempts))) == in_flight
 
 
 @pytest.mark.parametrize("workers", [2, 4])
@@ -229,7 +239,7 @@ def test_several_workers_drain_1000_filings_exactly_once(app, worker_processes, 
         for slug in ("hk-bremen", "hwk-bremen"):
             set_adapter(app, slug, "webhook", webhook_options(url))
         ids = bulk_filings(app, n, ["hk-bremen", "hwk-bremen"])
-        procs = [worker_processes(DELIVERY_EVENTS_POLL_SECONDS=0, WORKER_POLL_SECONDS=0.1) for _ in range(workers)]
+        procs = [worker_processes(WORKER_POLL_SECONDS=0.1) for _ in range(workers)]
         wait_for(lambda: delivered_count(app) == n, timeout=150, interval=0.2, what=f"{n} deliveries")
         assert all(p.poll() is None for p in procs)
         one_copy_each(server, n)
