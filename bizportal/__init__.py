@@ -65,6 +65,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
 
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
+    from .auth.backchannel import bp as backchannel_bp
     from .auth.session_views import bp as sessions_bp
     from .auth.views import bp as auth_bp
     from .auth.workspace import bp as workspace_bp
@@ -76,7 +77,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .inbox.views import bp as inbox_bp
     from .stats.views import bp as stats_bp
 
-    for bp in (api_bp, audit_bp, auth_bp, catalog_bp, common_bp, delivery_bp, filings_bp, inbox_bp, stats_bp, sessions_bp, workspace_bp):
+    for bp in (api_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, common_bp, delivery_bp, filings_bp, inbox_bp, stats_bp, sessions_bp, workspace_bp):
         app.register_blueprint(bp)
 
     from .auth import sessions

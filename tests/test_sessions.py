@@ -142,3 +142,11 @@ def test_session_can_be_extended_before_the_idle_limit(app, client, login_as):
 
 def test_session_status_without_login(client):
     assert client.get("/sitzung").status_code == 401
+
+
+def test_audit_blanks_jwts_and_assigned_secrets_but_keeps_the_reason(app):
+    from bizportal.audit.services import _clean
+
+    assert _clean("client_secret=s3cr3t token refused") == "client_secret=[withheld] token refused"
+    assert "eyJhbGciOi" not in _clean("got eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl back")
+    assert _clean("ID token rejected: aud wrong") == "ID token rejected: aud wrong"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import has_request_context, request
 from sqlalchemy.orm import Session
@@ -12,17 +13,18 @@ from ..extensions import db
 from .models import AuditEvent
 
 log = logging.getLogger("bizportal.audit")
-_SECRET_HINTS = ("token", "secret", "password", "code=", "assertion")
+_ASSIGNED_SECRET = re.compile(
+    r"((?:access_token|refresh_token|id_token|logout_token|client_secret|password|secret|code|state|nonce)"
+    r"\s*[=:]\s*)[^\s,;&'\"]+", re.IGNORECASE)
+_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 
 
 def _clean(detail: str | None) -> str | None:
-    """Audit details are short human text; anything that looks like a credential is cut out."""
+    """Audit details are short human text; values that look like credentials are blanked out."""
     if not detail:
         return None
-    detail = detail[:1000]
-    if any(h in detail.lower() for h in _SECRET_HINTS):
-        return "[detail withheld: may contain a credential]"
-    return detail
+    detail = _ASSIGNED_SECRET.sub(r"\1[withheld]", detail[:1000])
+    return _JWT.sub("[token withheld]", detail)
 
 
 def record(action: str, actor: str, target: str | None = None, detail: str | None = None) -> None:

@@ -118,3 +118,24 @@ def complete_login(name: str, args: Mapping[str, str]) -> dict[str, Any]:
 
 def _login_max_age() -> float:
     return float(current_app.config.get("OIDC_LOGIN_MAX_AGE", 600))
+
+
+def end_session_url(name: str, post_logout_redirect_uri: str) -> str | None:
+    """The provider's logout URL for RP-initiated logout, or None if it offers none (or is down).
+
+    The portal keeps no ID token, so the request names the client instead of an ``id_token_hint``
+    (both are allowed by OpenID Connect RP-Initiated Logout 1.0).
+    """
+    try:
+        p = provider(name)
+        endpoint = p.metadata().get("end_session_endpoint")
+    except Exception as exc:  # logging out of the portal must never fail on the provider
+        log.warning("%s provider unavailable for logout: %r", name, exc)
+        return None
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return None
+    from urllib.parse import urlencode
+
+    separator = "&" if "?" in endpoint else "?"
+    return endpoint + separator + urlencode({"client_id": p.client_id,
+                                             "post_logout_redirect_uri": post_logout_redirect_uri})

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from ..audit import services as audit
 from . import oidc, services
 from .access import public
 
@@ -59,6 +60,7 @@ def _finish(name: str):
             user = services.staff_login(issuer, claims, cfg["STAFF_ROLES_CLAIM"], cfg["STAFF_CHAMBER_CLAIM"])
     except oidc.LoginFailed as exc:
         log.warning("login failed: %s (from %s)", exc.reason, request.remote_addr)
+        audit.record("login_failure", "anonymous", target=f"{name} login", detail=exc.reason)
         session.clear()
         if isinstance(exc, oidc.ProviderUnavailable):
             return _unavailable()
@@ -98,9 +100,15 @@ def staff_callback():
 @bp.post("/logout")
 @public
 def logout():
+    """End the portal session; where the provider offers it, end the provider's session too
+    (RP-initiated logout: the browser is sent to its ``end_session_endpoint`` and back)."""
+    provider_name = None
     if current_user.is_authenticated:
         log.info("logout user=%s", current_user.get_id())
+        provider_name = "staff" if getattr(current_user, "kind", None) == "staff" else "company"
     logout_user()
     session.clear()
     flash(_("Sie sind abgemeldet."), "info")
-    return redirect(url_for("catalog.index"))
+    home = url_for("catalog.index", _external=True)
+    end_session = oidc.end_session_url(provider_name, home) if provider_name else None
+    return redirect(end_session or home)
