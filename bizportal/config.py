@@ -60,6 +60,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "STAFF_OIDC_SCOPE": _env("STAFF_OIDC_SCOPE", "openid profile email"),
         "STAFF_ROLES_CLAIM": _env("STAFF_ROLES_CLAIM", "roles"),
         "STAFF_CHAMBER_CLAIM": _env("STAFF_CHAMBER_CLAIM", "chamber"),
+        #: "provider value=portal role" pairs, e.g. "hwk-sachbearbeitung=chamber_staff,lenkungskreis=steering"
+        "STAFF_ROLE_MAPPING": _env("STAFF_ROLE_MAPPING", ""),
         "OIDC_TIMEOUT": float(_env("OIDC_TIMEOUT", "10")),
         "OIDC_CLOCK_SKEW": int(_env("OIDC_CLOCK_SKEW", "60")),
         "OIDC_METADATA_MAX_AGE": int(_env("OIDC_METADATA_MAX_AGE", "3600")),

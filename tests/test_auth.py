@@ -136,3 +136,19 @@ def test_behind_a_proxy_the_redirect_uri_is_the_public_https_one(app_factory):
                                                      "X-Forwarded-Host": "portal.example"})
     query = parse_qs(urlsplit(resp.headers["Location"]).query)
     assert query["redirect_uri"] == ["https://portal.example/login/callback"]
+
+
+def test_staff_roles_are_mapped_from_provider_values(app_factory, issuer):
+    import requests
+
+    claims = {"name": "Ole Map", "roles": ["lenkungskreis", "irgendwas"]}
+    requests.put(f"{issuer}/users/ole.map", json=claims, timeout=5).raise_for_status()
+    app = app_factory(STAFF_ROLE_MAPPING="lenkungskreis=steering, portal-admin=admin")
+    client = app.test_client()
+    assert login(client, "ole.map", staff=True).status_code == 302
+    assert client.get("/staff/statistik").status_code == 200
+    assert client.get("/staff/admin/protokoll").status_code == 403
+    # Without a mapping for it, the provider's value gives no role at all.
+    plain = app_factory()
+    resp = login(plain.test_client(), "ole.map", staff=True)
+    assert resp.status_code == 401

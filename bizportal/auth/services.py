@@ -74,6 +74,22 @@ def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) ->
     return person
 
 
+def role_mapping() -> dict[str, str]:
+    """Provider role value → portal role, from ``STAFF_ROLE_MAPPING`` ("value=role, …").
+
+    Without a setting the provider's values are the portal's role names.
+    """
+    from flask import current_app
+
+    text = current_app.config.get("STAFF_ROLE_MAPPING") or ""
+    mapping = {r: r for r in ROLES} if not text.strip() else {}
+    for pair in text.split(","):
+        value, _, role = pair.strip().rpartition("=")
+        if value and role in ROLES:
+            mapping[value.strip()] = role
+    return mapping
+
+
 def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_claim: str) -> StaffUser:
     """Find or create the staff user; roles and chamber come from the claims on every login.
 
@@ -83,7 +99,8 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
     raw_roles = claims.get(roles_claim) or []
     if isinstance(raw_roles, str):
         raw_roles = raw_roles.split()
-    roles = sorted({r for r in raw_roles if r in ROLES})
+    mapping = role_mapping()
+    roles = sorted({mapping[r] for r in raw_roles if isinstance(r, str) and r in mapping})
     if not roles:
         raise LoginFailed(
             f"staff login of {claims.get('sub')!r} without a portal role (claim {roles_claim!r})",
