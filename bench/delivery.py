@@ -10,6 +10,8 @@ until the last delivery is recorded as delivered. The baseline in the same run i
 one thread that sends the same payloads through the same ``WebhookAdapter`` with no database
 bookkeeping. The receiver (the tests' reference receiver: signature check, deduplication per
 Idempotency-Key) runs in its own process and is checked for exactly one copy per filing.
+Rounds are interleaved (bare loop, then every worker count) and medians reported, so a busy
+moment of a shared machine does not favour one side.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import platform
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -138,6 +141,7 @@ def bare_loop(app, receiver_base: str, receiver_url: str, chamber_ids: list[int]
     """Deliveries per second of one thread posting the same payloads, without any bookkeeping."""
     from chambers.webhook import WebhookAdapter
 
+    clear(app)
     insert_filings(app, n, chamber_ids, "BARE")
     items = payloads(app)
     clear(app)
@@ -213,6 +217,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--filings", type=int, default=2000)
     parser.add_argument("--chambers", type=int, default=4, help="chambers the filings are spread over (default 4)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds (bare loop, then each worker count); medians are reported (default 3)")
     parser.add_argument("--threads", type=int, help="WORKER_THREADS per worker (default: the app's default)")
     parser.add_argument("--per-chamber", type=int, help="DELIVERY_CHAMBER_CONCURRENCY (default: the app's default)")
     parser.add_argument("--database-url", default=os.environ.get("BIZPORTAL_BENCH_DATABASE_URL", DEFAULT_URL))
@@ -248,9 +254,15 @@ def main() -> None:
             from bizportal.extensions import db
 
             pg_version = db.session.scalar(text("SHOW server_version"))
-        bare = bare_loop(app, receiver_base, receiver_url, chamber_ids, args.filings)
-        results = [run_workers(app, args.database_url, receiver_base, chamber_ids, w, args.filings, env_extra, log_dir)
-                   for w in args.workers]
+        load_before = os.getloadavg()
+        bares: list[float] = []
+        runs: dict[int, list[float]] = {w: [] for w in args.workers}
+        for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits all alike
+            bares.append(bare_loop(app, receiver_base, receiver_url, chamber_ids, args.filings))
+            for w in args.workers:
+                runs[w].append(run_workers(app, args.database_url, receiver_base, chamber_ids, w, args.filings,
+                                           env_extra, log_dir)["rate"])
+        load_after = os.getloadavg()
     finally:
         receiver.terminate()
         receiver.wait(10)
@@ -260,17 +272,21 @@ def main() -> None:
     probe = Worker(app, threads=args.threads)
     threads = probe.threads
     per_chamber = min(threads, args.per_chamber) if args.per_chamber else probe.per_chamber
+    bare = statistics.median(bares)
     print(f"machine: {os.cpu_count()} CPU(s) ({platform.processor() or platform.machine()}), "
-          f"Python {platform.python_version()}, PostgreSQL {pg_version}")
+          f"Python {platform.python_version()}, PostgreSQL {pg_version}; load average "
+          f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print(f"filings: {args.filings} per run over {len(chamber_ids)} chamber(s); worker threads {threads}, "
-          f"per chamber {per_chamber}")
-    print(f"bare loop (1 thread, same payloads, same adapter, no database): {bare:8.1f} deliveries/s")
-    print(f"{'workers':>7} {'seconds':>8} {'deliveries/s':>13} {'vs bare loop':>13}")
-    for r in results:
-        print(f"{r['workers']:>7} {r['seconds']:>8.2f} {r['rate']:>13.1f} {r['rate'] / bare:>13.2f}")
+          f"per chamber {per_chamber}; {args.repeat} round(s), medians (min-max)")
+    print(f"bare loop (1 thread, same payloads, same adapter, no database): {bare:7.1f} deliveries/s "
+          f"({min(bares):.0f}-{max(bares):.0f})")
+    print(f"{'workers':>7} {'deliveries/s':>13} {'min-max':>11} {'vs bare loop':>13}")
+    for w in args.workers:
+        rate = statistics.median(runs[w])
+        print(f"{w:>7} {rate:>13.1f} {min(runs[w]):>5.0f}-{max(runs[w]):<5.0f} {rate / bare:>13.2f}")
     if args.json:
-        print(json.dumps({"bare": bare, "results": results, "filings": args.filings, "pg": pg_version}))
-
+        print(json.dumps({"bare": bares, "workers": runs, "filings": args.filings, "pg": pg_version,
+                          "threads": threads, "per_chamber": per_chamber}))
 
 if __name__ == "__main__":
     main()

@@ -45,3 +45,12 @@ def test_admin_sees_delivery_overview(client, login_as):
     login_as("admin", staff=True)
     page = client.get("/staff/admin/zustellungen")
     assert page.status_code == 200 and "Handwerkskammer Bremen" in page.get_data(as_text=True)
+
+
+def test_safe_next_only_allows_local_paths():
+    from bizportal.auth.access import safe_next
+
+    assert safe_next("/antraege?x=1") == "/antraege?x=1"
+    for bad in ("https://evil.example/", "//evil.example/", "/\\evil.example", "/\\\\evil", "javascript:alert(1)",
+                "/ok\r\nLocation: x", "", None):
+        assert safe_next(bad) is None, bad

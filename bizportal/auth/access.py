@@ -56,5 +56,20 @@ def roles_required(*roles: str) -> Callable[[Callable], Callable]:
     return decorator
 
 
+def safe_next(target: str | None) -> str | None:
+    """A same-site path to go on to after login or review; anything else (other hosts,
+    scheme-relative ``//`` or ``/\\`` tricks, control characters) gives None."""
+    from urllib.parse import urlsplit
+
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(ord(ch) < 32 for ch in target) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
 def access_rule(view: Callable) -> str | None:
     return getattr(view, ACCESS_ATTR, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -11,22 +10,12 @@ from flask_login import current_user, login_user, logout_user
 
 from ..audit import services as audit
 from . import oidc, services
-from .access import public
+from .access import public, safe_next
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
 NEXT_KEY = "login_next"
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after login."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 def _start(name: str, callback_endpoint: str):
@@ -36,7 +25,7 @@ def _start(name: str, callback_endpoint: str):
     except oidc.LoginFailed as exc:
         log.warning("login start refused: %s", exc.reason)
         return _unavailable()
-    session[NEXT_KEY] = _safe_next(request.args.get("next"))
+    session[NEXT_KEY] = safe_next(request.args.get("next"))
     return redirect(authorize_url)
 
 

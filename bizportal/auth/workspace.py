@@ -12,7 +12,7 @@ from wtforms.validators import Email, Length, Optional
 
 from ..common.validators import Format
 from . import services
-from .access import company_required
+from .access import company_required, safe_next
 
 bp = Blueprint("workspace", __name__)
 
@@ -38,26 +38,29 @@ def require_review():
     return None
 
 
-@bp.route("/unternehmen/pruefen", methods=["GET", "POST"])
-@company_required
-def review():
+def _contact_page(template: str, done_message: str, target):
+    """Show the provider's company data with the contact form; on a valid POST confirm both."""
     company = current_user.company
     form = ContactForm(obj=company)
     if form.validate_on_submit():
         services.confirm_company_data(company, current_user, form.phone.data, form.notification_email.data)
-        flash(_("Danke. Die Unternehmensdaten sind bestätigt."), "success")
-        target = request.args.get("next") or ""
-        return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("filings.index"))
-    return render_template("auth/review.html", company=company, form=form), 422 if form.errors else 200
+        flash(done_message, "success")
+        return redirect(target())
+    return render_template(template, company=company, form=form), 422 if form.errors else 200
+
+
+def _next_or_filings() -> str:
+    return safe_next(request.args.get("next")) or url_for("filings.index")
+
+
+@bp.route("/unternehmen/pruefen", methods=["GET", "POST"])
+@company_required
+def review():
+    return _contact_page("auth/review.html", _("Danke. Die Unternehmensdaten sind bestätigt."), _next_or_filings)
 
 
 @bp.route("/unternehmen", methods=["GET", "POST"])
 @company_required
 def company():
-    company = current_user.company
-    form = ContactForm(obj=company)
-    if form.validate_on_submit():
-        services.confirm_company_data(company, current_user, form.phone.data, form.notification_email.data)
-        flash(_("Die Kontaktdaten wurden gespeichert."), "success")
-        return redirect(url_for("workspace.company"))
-    return render_template("auth/company.html", company=company, form=form), 422 if form.errors else 200
+    return _contact_page("auth/company.html", _("Die Kontaktdaten wurden gespeichert."),
+                         lambda: url_for("workspace.company"))

@@ -241,15 +241,16 @@ def review(draft_id: str):
             log.info("no competent %s for postcode %s", exc.kind, exc.postcode)
             flash(_("Für die angegebene Postleitzahl ist im Portal noch keine zuständige Stelle angeschlossen. "
                     "Bitte prüfen Sie die Adresse."), "danger")
-            return render_template("filings/review.html", service=service, draft=draft, form=form,
-                                   answers=services.final_answers(service, draft),
-                                   attachments={a.field_name: a for a in draft.attachments},
-                                   steps=_progress(service, draft, ""), locale=_locale()), 422
+            return _render_review(service, draft, form), 422
         if outcome.created:
             notifications.filing_received(outcome.filing, service)
             flash(_("Ihr Antrag wurde eingereicht. Ihr Aktenzeichen: %(ref)s", ref=outcome.filing.reference),
                   "success")
         return redirect(url_for("filings.detail", reference=outcome.filing.reference))
+    return _render_review(service, draft, form)
+
+
+def _render_review(service, draft, form):
     return render_template("filings/review.html", service=service, draft=draft, form=form,
                            answers=services.final_answers(service, draft),
                            attachments={a.field_name: a for a in draft.attachments},
@@ -274,12 +275,17 @@ def delete(draft_id: str):
     return redirect(url_for("filings.index"))
 
 
-@bp.get("/antraege/<reference>")
-@company_required
-def detail(reference: str):
+def _filing_or_404(reference: str):
     filing = queries.company_filing(current_user.company_id, reference)
     if filing is None:
         abort(404)
+    return filing
+
+
+@bp.get("/antraege/<reference>")
+@company_required
+def detail(reference: str):
+    filing = _filing_or_404(reference)
     service = catalog.get_service(filing.service_key)
     return render_template("filings/detail.html", filing=filing, service=service, locale=_locale(),
                            form=FlaskForm())
@@ -288,9 +294,7 @@ def detail(reference: str):
 @bp.post("/antraege/<reference>/zurueckziehen")
 @company_required
 def withdraw(reference: str):
-    filing = queries.company_filing(current_user.company_id, reference)
-    if filing is None:
-        abort(404)
+    filing = _filing_or_404(reference)
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
@@ -306,9 +310,7 @@ def withdraw(reference: str):
 @bp.get("/antraege/<reference>/eingangsbestaetigung.pdf")
 @company_required
 def receipt(reference: str):
-    filing = queries.company_filing(current_user.company_id, reference)
-    if filing is None:
-        abort(404)
+    filing = _filing_or_404(reference)
     pdf = receipts.render_receipt(filing, catalog.get_service(filing.service_key))
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="Eingangsbestaetigung-{filing.reference}.pdf"',
