@@ -38,7 +38,8 @@ NO_REASON = "Die Stelle hat keine Begründung übermittelt."
 
 # --- applying one event -------------------------------------------------------------------------
 
-def record_event(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: datetime) -> tuple[str, Filing | None]:
+def record_event(delivery_id: uuid.UUID, kind: str, detail: str | None,
+                 occurred_at: datetime) -> tuple[str, Filing | None]:
     """Apply a receiver's event once. Returns ("applied", filing) or ("duplicate", None); commits.
 
     Raises ``EventRefused`` (from ``apply_chamber_event``) when the event does not fit the filing.
@@ -107,7 +108,9 @@ def receive_status_callback(slug: str, headers: Mapping[str, str], body: bytes) 
     but malformed) or 409 (the event does not fit the filing). Nothing is changed when refused.
     """
     chamber = db.session.scalar(select(Chamber).where(Chamber.slug == slug))
-    secret = (chamber.options or {}).get("secret") if chamber is not None and chamber.adapter_key == "webhook" else None
+    secret = None
+    if chamber is not None and chamber.adapter_key == "webhook":
+        secret = (chamber.options or {}).get("secret")
     if not isinstance(secret, str) or not secret:
         db.session.rollback()
         raise CallbackRefused(404, "unknown chamber")
@@ -185,7 +188,8 @@ def _poll(app: Flask, should_stop: Callable[[], bool]) -> PollReport:
     for chamber in db.session.scalars(select(Chamber).where(Chamber.enabled.is_(True)).order_by(Chamber.id)):
         try:
             if has_back_channel(registry.get_class(chamber.adapter_key)):
-                chambers.append((chamber.id, chamber.name, chamber.slug, chamber.adapter_key, dict(chamber.options or {})))
+                chambers.append((chamber.id, chamber.name, chamber.slug, chamber.adapter_key,
+                                 dict(chamber.options or {})))
         except KeyError:
             continue
     for chamber_id, name, slug, key, options in chambers:

@@ -66,7 +66,8 @@ def chamber_metrics(chamber_id: int | None = None) -> list[ChamberMetrics]:
         m = result.get(row.chamber_id)
         if m is None:
             continue
-        m.due, m.in_flight, m.failing, m.dead = int(row.due or 0), int(row.in_flight or 0), int(row.failing or 0), int(row.dead or 0)
+        m.due, m.in_flight = int(row.due or 0), int(row.in_flight or 0)
+        m.failing, m.dead = int(row.failing or 0), int(row.dead or 0)
         if row.oldest_due is not None:
             oldest = row.oldest_due
             if isinstance(oldest, str):  # SQLite returns the raw value from an aggregate

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, text, update
 
 from chambers.base import (
     AdapterError,
@@ -61,18 +61,15 @@ class DeliverySettings:
         )
 
 
-def _row_due(now, d=Delivery):
-    """Due: pending and its time has come, or sending with a lease that ran out (worker died)."""
-    state, nxt, locked = (d.state, d.next_attempt_at, d.locked_until) if d is Delivery else (d.c.state, d.c.next_attempt_at, d.c.locked_until)
+def _row_due(now):
+    """Due: pending and its time has come, or sending with a lease that ran out (worker died).
+
+    (Deliveries to a disabled chamber are never claimed: they wait without spending attempts.)
+    """
     return or_(
-        and_(state == DeliveryState.PENDING, nxt <= now),
-        and_(state == DeliveryState.SENDING, locked < now),
+        and_(_D.c.state == DeliveryState.PENDING, _D.c.next_attempt_at <= now),
+        and_(_D.c.state == DeliveryState.SENDING, _D.c.locked_until < now),
     )
-
-
-def _due_clause(now):
-    """Due rows of enabled chambers. Deliveries to a disabled chamber wait without spending attempts."""
-    return and_(_row_due(now), Delivery.chamber_id.in_(select(Chamber.id).where(Chamber.enabled.is_(True))))
 
 
 # --- claiming -----------------------------------------------------------------------------------
@@ -89,19 +86,32 @@ _CLAIM_PG = text("""
                ON o.chamber_id = c.id
         WHERE c.enabled
     ), picked AS (
-        SELECT p.id, p.next_attempt_at
-        FROM slots
-        CROSS JOIN LATERAL (
-            SELECT d.id, d.next_attempt_at
-            FROM delivery AS d
-            WHERE d.chamber_id = slots.chamber_id
-              AND ((d.state = 'pending' AND d.next_attempt_at <= :now)
-                   OR (d.state = 'sending' AND d.locked_until < :now))
-            ORDER BY d.next_attempt_at
-            LIMIT GREATEST(slots.k, 0)
-            FOR UPDATE SKIP LOCKED
-        ) AS p
-        ORDER BY p.next_attempt_at
+        -- Two ordered probes per chamber (due pending rows; rows whose lease ran out), each an
+        -- index range scan on (chamber_id, state, next_attempt_at) that stops after k rows.
+        SELECT u.id, u.next_attempt_at FROM (
+            SELECT p.id, p.next_attempt_at
+            FROM slots
+            CROSS JOIN LATERAL (
+                SELECT d.id, d.next_attempt_at
+                FROM delivery AS d
+                WHERE d.chamber_id = slots.chamber_id AND d.state = 'pending' AND d.next_attempt_at <= :now
+                ORDER BY d.next_attempt_at
+                LIMIT GREATEST(slots.k, 0)
+                FOR UPDATE SKIP LOCKED
+            ) AS p
+            UNION ALL
+            SELECT p.id, p.next_attempt_at
+            FROM slots
+            CROSS JOIN LATERAL (
+                SELECT d.id, d.next_attempt_at
+                FROM delivery AS d
+                WHERE d.chamber_id = slots.chamber_id AND d.state = 'sending' AND d.locked_until < :now
+                ORDER BY d.next_attempt_at
+                LIMIT GREATEST(slots.k, 0)
+                FOR UPDATE SKIP LOCKED
+            ) AS p
+        ) AS u
+        ORDER BY u.next_attempt_at
         LIMIT :capacity
     ), claimed AS (
         UPDATE delivery AS d
@@ -193,7 +203,7 @@ def _claim_generic(worker_id, capacity, settings, overrides, default_k, now, wit
     rank = func.row_number().over(partition_by=_D.c.chamber_id, order_by=_D.c.next_attempt_at)
     ranked = (
         select(_D.c.id, _D.c.chamber_id, _D.c.next_attempt_at, rank.label("rank"))
-        .where(_D.c.chamber_id.in_(list(limit_of)), _row_due(now, _D))
+        .where(_D.c.chamber_id.in_(list(limit_of)), _row_due(now))
         .subquery()
     )
     rows = [
@@ -210,7 +220,7 @@ def _claim_generic(worker_id, capacity, settings, overrides, default_k, now, wit
     ids = [r.id for r in rows]
     result = db.session.execute(
         _D.update()
-        .where(_D.c.id.in_(ids), _row_due(now, _D))
+        .where(_D.c.id.in_(ids), _row_due(now))
         .values(
             state=DeliveryState.SENDING,
             locked_by=worker_id,
@@ -527,8 +537,9 @@ def record(worker_id: str, results: list[SendResult]) -> list[SendResult]:
     if delivered:
         _record_delivered(delivered, events_written=db.session.get_bind().dialect.name == "postgresql")
     db.session.commit()
-    for r in mine:
-        log.info("delivery %s to %s: %s (attempt %d)", r.delivery_id, r.slug, r.state, r.attempts)
+    for r in mine:  # failures at INFO (their reason is on the row); successes only at DEBUG
+        (log.debug if r.state == DeliveryState.DELIVERED else log.info)(
+            "delivery %s to %s: %s (attempt %d)", r.delivery_id, r.slug, r.state, r.attempts)
     return mine
 
 

@@ -61,7 +61,8 @@ def check(registry: AdapterRegistry, services: Mapping[str, Any], chamber: Chamb
         adapter = registry.create(chamber.adapter_key, services=services)
         adapter.check_config(dict(chamber.options or {}))
     except UnknownAdapter:
-        return CheckResult(chamber.slug, chamber.name, False, f"no adapter is installed under the key '{chamber.adapter_key}'")
+        return CheckResult(chamber.slug, chamber.name, False,
+                           f"no adapter is installed under the key '{chamber.adapter_key}'")
     except InvalidConfig as exc:
         return CheckResult(chamber.slug, chamber.name, False, str(exc) or type(exc).__name__)
     except Exception as exc:  # an adapter bug must not break the admin page
@@ -70,7 +71,8 @@ def check(registry: AdapterRegistry, services: Mapping[str, Any], chamber: Chamb
     return CheckResult(chamber.slug, chamber.name, True, "")
 
 
-def check_chambers(registry: AdapterRegistry, services: Mapping[str, Any], slug: str | None = None) -> list[CheckResult]:
+def check_chambers(registry: AdapterRegistry, services: Mapping[str, Any],
+                   slug: str | None = None) -> list[CheckResult]:
     """Check one chamber (``slug``) or all; raises ``LookupError`` for an unknown slug."""
     query = select(Chamber).order_by(Chamber.slug)
     if slug:
