@@ -44,7 +44,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         cfg = app.config
         self.settings = DeliverySettings.from_config(cfg)
-        self.threads = max(1, int(threads or cfg.get("WORKER_THREADS", 12)))
+        self.threads = max(1, int(threads or cfg.get("WORKER_THREADS", 16)))
         self.per_chamber = max(1, min(self.threads, int(cfg.get("DELIVERY_CHAMBER_CONCURRENCY", 4))))
         self.poll_seconds = float(cfg.get("WORKER_POLL_SECONDS", 2))
         self.events_poll_seconds = float(cfg.get("DELIVERY_EVENTS_POLL_SECONDS", 300))
