@@ -12,6 +12,9 @@ log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
+    from .delivery.cli import register as register_delivery
+
+    register_delivery(app)
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def worker_command(once: bool) -> None:

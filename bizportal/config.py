@@ -76,7 +76,22 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "DELIVERY_BACKOFF_BASE_SECONDS": float(_env("DELIVERY_BACKOFF_BASE_SECONDS", "30")),
         "DELIVERY_BACKOFF_MAX_SECONDS": float(_env("DELIVERY_BACKOFF_MAX_SECONDS", "21600")),
         "WORKER_POLL_SECONDS": float(_env("WORKER_POLL_SECONDS", "2")),
-        "WORKER_BATCH_SIZE": int(_env("WORKER_BATCH_SIZE", "20")),
+        "WORKER_THREADS": int(_env("WORKER_THREADS", "16")),
+        "DELIVERY_CHAMBER_CONCURRENCY": int(_env("DELIVERY_CHAMBER_CONCURRENCY", "4")),
+        "DELIVERY_BREAKER_THRESHOLD": int(_env("DELIVERY_BREAKER_THRESHOLD", "5")),
+        "DELIVERY_BREAKER_COOLDOWN_SECONDS": float(_env("DELIVERY_BREAKER_COOLDOWN_SECONDS", "30")),
+        "DELIVERY_BREAKER_MAX_COOLDOWN_SECONDS": float(_env("DELIVERY_BREAKER_MAX_COOLDOWN_SECONDS", "600")),
+        "WORKER_SHUTDOWN_GRACE_SECONDS": float(_env("WORKER_SHUTDOWN_GRACE_SECONDS", "30")),
+        "WORKER_CLAIM_LINGER_SECONDS": float(_env("WORKER_CLAIM_LINGER_SECONDS", "0.02")),
+        "WORKER_WRITE_LINGER_SECONDS": float(_env("WORKER_WRITE_LINGER_SECONDS", "0.005")),
+        "DELIVERY_EVENTS_POLL_SECONDS": float(_env("DELIVERY_EVENTS_POLL_SECONDS", "300")),
+        "DELIVERY_EVENTS_MAX_AGE_DAYS": int(_env("DELIVERY_EVENTS_MAX_AGE_DAYS", "30")),
+        "DELIVERY_EVENTS_POLL_LIMIT": int(_env("DELIVERY_EVENTS_POLL_LIMIT", "500")),
+        "DELIVERY_ASYNC_COMMIT": _bool(_env("DELIVERY_ASYNC_COMMIT", "false")),
+        #: bearer token Prometheus sends to /metrics; unset: /metrics answers 404
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
+        #: the portal's public address, for links in mails sent outside a web request (worker)
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         # Web
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "BABEL_DEFAULT_LOCALE": "de",
@@ -111,6 +126,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     }
     if overrides:
         cfg.update(overrides)
+    if not str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # The worker's sender threads may each hold a connection (the inbox adapter writes).
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {**cfg["SQLALCHEMY_ENGINE_OPTIONS"],
+                                            "pool_size": int(_env("DB_POOL_SIZE", "10")),
+                                            "max_overflow": int(_env("DB_MAX_OVERFLOW", "20"))}
     if env == "production":
         _check_production(cfg)
     return cfg

@@ -51,11 +51,13 @@ class Delivery(db.Model):
     __table_args__ = (
         UniqueConstraint("filing_id", "chamber_id", name="uq_delivery_filing_chamber"),
         Index("ix_delivery_due", "state", "next_attempt_at"),
+        # the worker claims per chamber: oldest due rows of one chamber
+        Index("ix_delivery_chamber_due", "chamber_id", "state", "next_attempt_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id"), index=True)
-    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"), index=True)
+    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"))
     role: Mapped[str] = mapped_column(String(16), default="primary")
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

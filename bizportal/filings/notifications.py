@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import url_for
+from flask import current_app, has_request_context, url_for
 
 from ..catalog.models import ServiceDefinition
 from ..common import mail
@@ -12,6 +12,14 @@ from .models import Filing
 from .receipts import render_receipt
 
 log = logging.getLogger(__name__)
+
+
+def _link(endpoint: str, **values) -> str:
+    """An absolute link for a mail, also from the worker (no web request): PUBLIC_BASE_URL."""
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)
 
 
 def filing_received(filing: Filing, service: ServiceDefinition | None) -> bool:
@@ -28,7 +36,7 @@ def filing_received(filing: Filing, service: ServiceDefinition | None) -> bool:
     body = (
         f"Guten Tag,\n\nIhr Antrag „{title}“ ist im Unternehmensportal eingegangen.\n\n"
         f"Aktenzeichen: {filing.reference}\n"
-        f"Stand und Verlauf: {url_for('filings.detail', reference=filing.reference, _external=True)}\n\n"
+        f"Stand und Verlauf: {_link('filings.detail', reference=filing.reference)}\n\n"
         "Die Eingangsbestätigung finden Sie im Anhang.\n\nIhr Unternehmensportal\n"
     )
     try:
@@ -52,7 +60,7 @@ def status_changed(filing: Filing, kind: str, detail: str | None, chamber_name: 
     body = (
         f"Guten Tag,\n\n{chamber_name} {what} (Aktenzeichen {filing.reference}).\n\n"
         + (f"Nachricht: {detail}\n\n" if detail else "")
-        + f"Stand und Verlauf: {url_for('filings.detail', reference=filing.reference, _external=True)}\n\n"
+        + f"Stand und Verlauf: {_link('filings.detail', reference=filing.reference)}\n\n"
         "Ihr Unternehmensportal\n"
     )
     try:
