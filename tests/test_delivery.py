@@ -56,3 +56,33 @@ def test_inbox_options_are_validated():
     with pytest.raises(InvalidConfig, match="unknown option"):
         adapter.check_config({"chamber_slug": "x", "url": "http://"})
     adapter.check_config({"chamber_slug": "hk-bremen"})
+
+
+def test_third_party_adapter_installed_as_a_distribution_is_discovered(tmp_path, monkeypatch):
+    """An adapter shipped in its own package (a tiny distribution with an entry point) appears
+    in the registry without any change to the portal."""
+    import importlib
+    import sys
+
+    (tmp_path / "kammer_xyz_adapter.py").write_text(
+        "from chambers.base import Adapter, DeliveryResult, OptionField\n"
+        "class XyzAdapter(Adapter):\n"
+        "    key = 'xyz'\n"
+        "    label = 'Kammer XYZ (third party)'\n"
+        "    options_schema = (OptionField('endpoint', str),)\n"
+        "    def deliver(self, payload, options):\n"
+        "        return DeliveryResult(receiver_ref='xyz-' + payload.reference)\n"
+    )
+    dist = tmp_path / "kammer_xyz_adapter-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kammer-xyz-adapter\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[bizportal.chambers]\nxyz = kammer_xyz_adapter:XyzAdapter\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    registry = AdapterRegistry()
+    registry.discover()
+    assert "xyz" in registry.keys() and "inbox" in registry.keys()
+    adapter = registry.create("xyz")
+    assert adapter.validate_options({"endpoint": "https://xyz.example"}) == {"endpoint": "https://xyz.example"}
+    assert ("xyz", "Kammer XYZ (third party)") in registry.choices()
+    sys.modules.pop("kammer_xyz_adapter", None)

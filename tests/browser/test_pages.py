@@ -251,6 +251,19 @@ def admin_pages(app, page, base) -> Iterator[str]:
     yield "admin-deliveries"
     open_page(page, base + "/staff/admin/protokoll")
     yield "admin-audit"
+    open_page(page, base + "/staff/admin/zustellungen/probleme")
+    yield "admin-problems"
+    open_page(page, base + "/staff/admin/kammern")
+    yield "admin-chambers"
+    open_page(page, base + "/staff/admin/kammern/hk-bremen")
+    yield "admin-chamber"
+    open_page(page, base + "/staff/admin/kammern/hk-bremen/bearbeiten")
+    yield "admin-chamber-edit"
+    page.fill("#options", "{kein json")
+    with page.expect_navigation():
+        page.click("#chamber-form button[type=submit]")
+    assert "error-summary" in page.content()
+    yield "admin-chamber-edit-error"
 
 
 SCENARIOS = {
