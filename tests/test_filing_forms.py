@@ -234,3 +234,15 @@ def test_optional_group_may_stay_empty_and_nested_values_are_converted(app, comp
                                                "birth_date": "1990-02-03", "birth_place": None,
                                                "nationality": None},
                                     "einzelprokura": True}]
+
+
+def test_removing_a_required_file_reopens_its_step(app, company):
+    path = start_draft(company, "testantrag")
+    post_step(company, path, BETRIEB)
+    crafts = step_path(path, "handwerk")
+    post_step(company, crafts, {}, files={"meisterbrief": (PDF, "m.pdf")})
+    post_step(company, step_path(path, "personen"), PERSONEN)
+    assert company.get(step_path(path, "pruefen")).status_code == 200
+    post_step(company, crafts, {}, action="remove_file:meisterbrief")
+    review = company.get(step_path(path, "pruefen"))
+    assert review.status_code == 302 and review.headers["Location"].endswith("/handwerk")

@@ -265,3 +265,29 @@ def test_anonymous_is_sent_to_login_for_the_form(client):
 def test_reference_format(app, company):
     reference = file_service(company, "gewerbeanmeldung", [gewerbe_answers()])
     assert REFERENCE_RE.fullmatch(reference)
+
+
+def test_withdrawal_before_sending_cancels_the_deliveries(app, company):
+    from bizportal.delivery.worker import Worker
+    from bizportal.inbox.models import InboxItem
+
+    reference = file_service(company, "gewerbeanmeldung", [gewerbe_answers()])
+    page = company.get(f"/antraege/{reference}").get_data(as_text=True)
+    company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(page)})
+    assert Worker(app).run_once() == 0
+    with app.app_context():
+        assert {d.state for d in db.session.scalars(select(Delivery))} == {"cancelled"}
+        assert db.session.scalar(select(func.count()).select_from(InboxItem)) == 0
+    assert "Wird zugestellt" not in company.get(f"/antraege/{reference}").get_data(as_text=True)
+
+
+def test_submitting_another_companys_draft_id_is_not_found(app, client, login_as):
+    login_as("anna.becker")
+    path = start_draft(client, "gewerbeanmeldung")
+    review_path = path_of(post_step(client, path, gewerbe_answers()).headers["Location"])
+    page = client.get(review_path)
+    client.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    other = app.test_client()
+    login(other, "lea.hansen")
+    token = csrf_token(other.get("/antraege").get_data(as_text=True))
+    assert other.post(review_path, data={"csrf_token": token}).status_code == 404

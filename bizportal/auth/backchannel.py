@@ -26,6 +26,8 @@ from .sessions import end_sessions
 log = logging.getLogger(__name__)
 bp = Blueprint("backchannel", __name__)
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+#: a logout token older than this is refused (limits replays of a captured token)
+MAX_TOKEN_AGE = 300
 
 
 class InvalidLogoutToken(Exception):
@@ -60,6 +62,8 @@ def validate_logout_token(token: str, *, load_keys, allowed_algs: list[str], iss
     iat = claims.get("iat")
     if not isinstance(iat, int | float) or isinstance(iat, bool) or iat > now + leeway:
         raise InvalidLogoutToken("iat missing or in the future")
+    if iat < now - MAX_TOKEN_AGE:
+        raise InvalidLogoutToken("logout token too old")
     exp = claims.get("exp")
     if exp is not None and (not isinstance(exp, int | float) or exp < now - leeway):
         raise InvalidLogoutToken("token expired")
@@ -91,7 +95,7 @@ def _logout(name: str):
         return response
     conditions = []
     if claims.get("sid"):
-        conditions.append(LoginSession.provider_sid == str(claims["sid"]))
+        conditions.append(and_(LoginSession.issuer == claims["iss"], LoginSession.provider_sid == str(claims["sid"])))
     if claims.get("sub"):
         conditions.append(and_(LoginSession.issuer == claims["iss"], LoginSession.sub == str(claims["sub"])))
     ended = end_sessions(or_(*conditions), "backchannel_logout")

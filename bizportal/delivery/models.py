@@ -40,6 +40,7 @@ class DeliveryState:
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     DEAD = "dead"
+    CANCELLED = "cancelled"  #: the company withdrew the filing before it was sent
 
     DONE = (DELIVERED, ACCEPTED, REJECTED)
 

@@ -87,9 +87,13 @@ def check_chambers(registry: AdapterRegistry, services: Mapping[str, Any],
 
 def merge_secrets(registry: AdapterRegistry, chamber: Chamber, adapter_key: str,
                   options: dict[str, Any]) -> dict[str, Any]:
-    """Put the stored value back for every secret option the form left at ``MASK``."""
+    """Put the stored value back for every secret option the form left at ``MASK``.
+
+    With a new adapter there is nothing to keep: a secret left at ``MASK`` is dropped, so the
+    adapter's validation asks for the real value instead of storing the mask.
+    """
     if adapter_key != chamber.adapter_key:
-        return options
+        return {k: v for k, v in options.items() if v != MASK}
     try:
         secrets = _secret_names(registry.get_class(adapter_key))
     except UnknownAdapter:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Person
@@ -227,12 +227,21 @@ def remove_attachment(draft: Draft, person: Person, field_name: str, storage: At
     for a in previous:
         db.session.delete(a)
     draft.data = {k: v for k, v in draft.data.items() if k != field_name}
-    draft.completed_steps = [k for k in draft.completed_steps]
+    # The step that held the file must be completed again (a required file may now be missing).
+    step_key = next((fd.step for fd in _service_fields(draft) if fd.name == field_name), None)
+    draft.completed_steps = [k for k in draft.completed_steps if k != step_key]
     draft.updated_by_id = person.id
     db.session.commit()
     for key in keys:
         storage.delete(key)
     return True
+
+
+def _service_fields(draft: Draft):
+    from flask import current_app
+
+    service = current_app.extensions["bizportal"].catalog.get(draft.service_key)
+    return service.fields if service else ()
 
 
 def _mb(value: float) -> str:
@@ -312,9 +321,21 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
 
 
 def withdraw_filing(filing: Filing, person: Person, reason: str | None) -> None:
-    """Withdraw a filing that is not decided yet; the timeline records who and why. Commits."""
+    """Withdraw a filing that is not decided yet; the timeline records who and why. Deliveries not
+    sent yet are cancelled (nothing reaches a body that never saw the filing); bodies that have it
+    see the withdrawal in its status. Commits."""
+    from ..delivery.models import DeliveryState
+
+    # Lock and re-read: a decision recorded at the same moment wins, and is not overwritten.
+    db.session.execute(select(Filing.id).where(Filing.id == filing.id).with_for_update())
+    db.session.refresh(filing)
     if filing.status in FilingStatus.CLOSED:
+        db.session.rollback()
         raise NotWithdrawable(filing.reference)
+    db.session.execute(
+        update(Delivery).where(Delivery.filing_id == filing.id, Delivery.state == DeliveryState.PENDING)
+        .values(state=DeliveryState.CANCELLED, last_error="withdrawn by the company")
+        .execution_options(synchronize_session=False))
     filing.status = FilingStatus.WITHDRAWN
     detail = (reason or "").strip()[:1000] or None
     db.session.add(FilingEvent(filing_id=filing.id, kind=FilingStatus.WITHDRAWN, occurred_at=utcnow(),
@@ -360,6 +381,8 @@ def apply_chamber_event(delivery_id: uuid.UUID, kind: str, detail: str | None = 
         raise EventRefused(f"filing {filing.reference} is closed ({filing.status})")
     if kind in PRIMARY_ONLY and delivery.role != "primary":
         raise EventRefused("a copy recipient cannot report this event")
+    if delivery.state not in ("delivered", "accepted", "rejected"):
+        raise EventRefused("the delivery is not recorded as delivered yet")
     detail = (detail or "").strip()[:2000] or None
     if kind in (FilingStatus.REJECTED, FilingStatus.INFORMATION_REQUESTED) and not detail:
         raise EventRefused("a reason is required")

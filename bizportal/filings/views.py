@@ -225,7 +225,10 @@ def _prefilled_names(service, draft) -> set[str]:
 @bp.route("/antraege/entwurf/<draft_id>/pruefen", methods=["GET", "POST"])
 @company_required
 def review(draft_id: str):
-    previous = services.previous_submit(draft_id, current_user.company_id) if request.method == "POST" else None
+    try:
+        previous = services.previous_submit(draft_id, current_user.company_id) if request.method == "POST" else None
+    except services.ForeignSubmitToken:
+        abort(404)  # another company's draft id: as if it did not exist
     if previous:  # the same draft was submitted already: show that filing, create nothing
         return redirect(url_for("filings.detail", reference=previous.filing.reference))
     draft, service = _draft_or_404(draft_id)
