@@ -86,30 +86,33 @@ _CLAIM_PG = text("""
                ON o.chamber_id = c.id
         WHERE c.enabled
     ), picked AS (
-        -- Two ordered probes per chamber (due pending rows; rows whose lease ran out), each an
-        -- index range scan on (chamber_id, state, next_attempt_at) that stops after k rows.
-        SELECT u.id, u.next_attempt_at FROM (
-            SELECT p.id, p.next_attempt_at
-            FROM slots
-            CROSS JOIN LATERAL (
-                SELECT d.id, d.next_attempt_at
-                FROM delivery AS d
-                WHERE d.chamber_id = slots.chamber_id AND d.state = 'pending' AND d.next_attempt_at <= :now
-                ORDER BY d.next_attempt_at
-                LIMIT GREATEST(slots.k, 0)
-                FOR UPDATE SKIP LOCKED
-            ) AS p
-            UNION ALL
-            SELECT p.id, p.next_attempt_at
-            FROM slots
-            CROSS JOIN LATERAL (
-                SELECT d.id, d.next_attempt_at
-                FROM delivery AS d
-                WHERE d.chamber_id = slots.chamber_id AND d.state = 'sending' AND d.locked_until < :now
-                ORDER BY d.next_attempt_at
-                LIMIT GREATEST(slots.k, 0)
-                FOR UPDATE SKIP LOCKED
-            ) AS p
+        -- Per chamber: two ordered probes (due pending rows; rows whose lease ran out), each an
+        -- index range scan on (chamber_id, state, next_attempt_at) that stops after k rows, then
+        -- at most k of both together, so a chamber never gets more than its free slots.
+        SELECT u.id, u.next_attempt_at
+        FROM slots
+        CROSS JOIN LATERAL (
+            SELECT x.id, x.next_attempt_at FROM (
+                SELECT a.id, a.next_attempt_at FROM (
+                    SELECT d.id, d.next_attempt_at
+                    FROM delivery AS d
+                    WHERE d.chamber_id = slots.chamber_id AND d.state = 'pending' AND d.next_attempt_at <= :now
+                    ORDER BY d.next_attempt_at
+                    LIMIT GREATEST(slots.k, 0)
+                    FOR UPDATE SKIP LOCKED
+                ) AS a
+                UNION ALL
+                SELECT b.id, b.next_attempt_at FROM (
+                    SELECT d.id, d.next_attempt_at
+                    FROM delivery AS d
+                    WHERE d.chamber_id = slots.chamber_id AND d.state = 'sending' AND d.locked_until < :now
+                    ORDER BY d.next_attempt_at
+                    LIMIT GREATEST(slots.k, 0)
+                    FOR UPDATE SKIP LOCKED
+                ) AS b
+            ) AS x
+            ORDER BY x.next_attempt_at
+            LIMIT GREATEST(slots.k, 0)
         ) AS u
         ORDER BY u.next_attempt_at
         LIMIT :capacity

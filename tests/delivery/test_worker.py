@@ -368,3 +368,18 @@ def test_open_breaker_stops_spending_attempts_on_a_failing_chamber(make_app):
         assert db.session.scalar(select(func.sum(Delivery.attempts))) == 2 + 3
         assert db.session.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.filing_id.in_(fast), Delivery.state == DeliveryState.DELIVERED)) == 3
+
+
+def test_due_and_expired_lease_rows_together_stay_within_the_chambers_slots(app):
+    """Rows due again because a worker died count against the same slots as pending rows."""
+    bulk_filings(app, 6, ["hk-bremen"])
+    settings = services.DeliverySettings()
+    with app.app_context():
+        hk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
+        first = services.claim("dead-worker", 3, settings)
+        assert len(first) == 3
+        db.session.execute(update(Delivery).where(Delivery.locked_by == "dead-worker")
+                           .values(locked_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+        claims = services.claim("w2", 10, settings, lambda cid: 4)
+        assert len(claims) == 4 and {c.chamber_id for c in claims} == {hk}
