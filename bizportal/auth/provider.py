@@ -45,6 +45,15 @@ def clip(value: Any, limit: int = 200) -> str:
     return repr(None if value is None else str(value)[:limit])
 
 
+def _json_object(resp) -> dict[str, Any] | None:
+    """The response body if it is a JSON object, else None."""
+    try:
+        data = resp.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class Provider:
     """One configured OpenID provider for one app: settings plus verified discovery and keys.
 
@@ -144,11 +153,8 @@ class Provider:
         if resp.status_code != 200:
             raise ProviderUnavailable(f"{self.name} provider {what} answered HTTP "
                                       f"{resp.status_code} ({url})")
-        try:
-            data = resp.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+        data = _json_object(resp)
+        if data is None:
             raise ProviderUnavailable(f"{self.name} provider {what} is not a JSON object ({url})")
         return data
 
@@ -235,10 +241,7 @@ class Provider:
         content_type = resp.headers.get("Content-Type", "")
         if "json" not in content_type:
             raise LoginFailed(f"{what} answered {clip(content_type)}, only plain JSON is supported")
-        try:
-            data = resp.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
+        data = _json_object(resp)
+        if data is None:
             raise LoginFailed(f"{what} answered something other than a JSON object")
         return data

@@ -264,25 +264,24 @@ def renew_leases(delivery_ids: Iterable[uuid.UUID], worker_id: str, settings: De
     return result.rowcount
 
 
-def renew_lease(delivery_id: uuid.UUID, worker_id: str, settings: DeliverySettings) -> bool:
-    """Extend this worker's lease on one delivery; False if another worker took the row."""
-    return renew_leases([delivery_id], worker_id, settings) == 1
-
-
-def release(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
-    """Give claimed but unattempted deliveries back (shutdown); due at once, attempt uncounted."""
+def _hand_back(delivery_ids: list[uuid.UUID], worker_id: str, **values) -> int:
+    """Make this worker's claimed rows pending again (only rows it still holds); commits."""
     if not delivery_ids:
         return 0
     result = db.session.execute(
         update(Delivery)
         .where(Delivery.id.in_(delivery_ids), Delivery.locked_by == worker_id,
                Delivery.state == DeliveryState.SENDING)
-        .values(state=DeliveryState.PENDING, locked_by=None, locked_until=None,
-                attempts=Delivery.attempts - 1)
+        .values(state=DeliveryState.PENDING, locked_by=None, locked_until=None, **values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     return result.rowcount
+
+
+def release(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
+    """Give claimed but unattempted deliveries back (shutdown); due at once, attempt uncounted."""
+    return _hand_back(delivery_ids, worker_id, attempts=Delivery.attempts - 1)
 
 
 def abandon(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
@@ -291,44 +290,16 @@ def abandon(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
     The attempt counts (the receiver may have got the filing; the retry carries the same
     idempotency key). The running send can no longer write its outcome: the lease is gone.
     """
-    if not delivery_ids:
-        return 0
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(delivery_ids), Delivery.locked_by == worker_id,
-               Delivery.state == DeliveryState.SENDING)
-        .values(state=DeliveryState.PENDING, locked_by=None, locked_until=None, next_attempt_at=utcnow(),
-                last_error="worker shut down while the send was in flight; retried with the same id")
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount
+    return _hand_back(delivery_ids, worker_id, next_attempt_at=utcnow(),
+                      last_error="worker shut down while the send was in flight; retried with the same id")
 
 
 # --- sending ------------------------------------------------------------------------------------
 
 def build_payload(delivery: Delivery, service: ServiceDefinition | None, storage=None) -> FilingPayload:
-    """Plain data for the adapter; nothing of the ORM leaks into ``chambers``."""
-    filing = delivery.filing
-    attachments = tuple(
-        Attachment(filename=a.original_name, media_type=a.media_type, size=a.size, sha256=a.sha256,
-                   content=storage.read(a.storage_key) if storage is not None else b"", ref=str(a.id),
-                   field=a.field_name)
-        for a in filing.attachments
-    )
-    return FilingPayload(
-        delivery_id=delivery.id,
-        reference=filing.reference,
-        service_key=filing.service_key,
-        service_title=service.title.de if service else filing.service_key,
-        leika=service.leika if service else None,
-        company=dict(filing.company_snapshot),
-        submitted_at=filing.submitted_at,
-        data=dict(filing.data),
-        destination_role=delivery.role,
-        destination=delivery.chamber.slug,
-        attachments=attachments,
-    )
+    """The payload the worker sends for ``delivery`` (read afresh; same mapping as the worker's)."""
+    job = _read_jobs([delivery.id])[delivery.id]
+    return _payload(job, {job.service_key: service} if service else {}, storage)
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings) -> timedelta:

@@ -302,3 +302,18 @@ def fitconnect_receiver(keys: Keys) -> Iterator[tuple[str, FitConnectState]]:
     state = FitConnectState(keys=keys)
     with serve(FitConnectHandler, state=state) as server:
         yield base_url(server), state
+
+
+def fit_options(url: str, state: "FitConnectState", timeout_seconds: int = 5, **extra) -> dict:
+    """Adapter options that point the fitconnect adapter at this reference receiver."""
+    return {
+        "submission_api_url": url + "/v1",
+        "token_url": url + "/token",
+        "client_id": state.client_id,
+        "client_secret": state.client_secret,
+        "destination_id": state.destination_id,
+        "event_signing_jwks": state.signing_jwks(),
+        "allow_insecure_http": True,
+        "timeout_seconds": timeout_seconds,
+        **extra,
+    }

@@ -12,7 +12,7 @@ from chambers.base import InvalidConfig, PermanentFailure, TemporaryFailure
 from chambers.fitconnect import FitConnectAdapter
 
 from .conftest import make_attachment
-from .fitconnect_receiver import Keys, fitconnect_receiver
+from .fitconnect_receiver import Keys, fit_options, fitconnect_receiver
 
 REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})")
 
@@ -34,17 +34,7 @@ def receiver(keys):
 
 
 def opts(url: str, state, **extra):
-    return {
-        "submission_api_url": url + "/v1",
-        "token_url": url + "/token",
-        "client_id": state.client_id,
-        "client_secret": state.client_secret,
-        "destination_id": state.destination_id,
-        "event_signing_jwks": state.signing_jwks(),
-        "allow_insecure_http": True,
-        "timeout_seconds": 5,
-        **extra,
-    }
+    return fit_options(url, state, **extra)
 
 
 def test_submission_lands_decrypted_and_complete(receiver, make_payload):

@@ -32,6 +32,7 @@ from chambers.inbox import InboxAdapter
 from chambers.registry import AdapterRegistry
 from chambers.webhook import WebhookAdapter
 from tests.chambers.fitconnect_receiver import Keys
+from tests.chambers.fitconnect_receiver import fit_options as _fit_options
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-shared-with-the-chamber"
@@ -302,17 +303,7 @@ def fit_keys() -> Keys:
 
 
 def fit_options(url: str, state, **extra) -> dict:
-    return {
-        "submission_api_url": url + "/v1",
-        "token_url": url + "/token",
-        "client_id": state.client_id,
-        "client_secret": state.client_secret,
-        "destination_id": state.destination_id,
-        "event_signing_jwks": state.signing_jwks(),
-        "allow_insecure_http": True,
-        "timeout_seconds": 10,
-        **extra,
-    }
+    return _fit_options(url, state, **{"timeout_seconds": 10, **extra})
 
 
 # --- reference webhook receiver, with per-key counts and a gate -----------------------------------
