@@ -1,12 +1,16 @@
-"""The whole adapter contract: payload, result, errors and the ``Adapter`` base class."""
+"""The whole adapter contract: payload, result, errors, the options schema and the ``Adapter`` base class."""
 
 from __future__ import annotations
 
+import uuid
+import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from email.utils import parseaddr
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 from uuid import UUID
 
 
@@ -73,16 +77,160 @@ class ChamberEvent:
     detail: str = ""
 
 
+#: Value formats an ``OptionField`` of type ``str`` can declare (see ``OptionField.format``).
+OptionFormat = Literal["https_url", "uuid", "email_address"]
+
+
 @dataclass(frozen=True)
 class OptionField:
-    """One entry of an adapter's options schema."""
+    """One entry of an adapter's options schema: name, type, default and declared constraints.
+
+    ``Adapter.parse_options`` enforces every constraint and names the option in its
+    ``InvalidConfig``; a default is taken as given, unchecked. Constraints that do not fit the type
+    (``min`` on a ``str``, ``format`` on an ``int`` …) raise ``TypeError`` when the field is defined,
+    so a mistyped schema fails on import rather than on the first chamber saved with it.
+    """
 
     name: str
-    type: type
-    required: bool = True
+    type: type  #: ``str``, ``int``, ``float`` or ``bool`` (``bool`` is never taken as a number)
+    required: bool = True  #: a missing, ``None`` or empty value is refused (else ``default`` is used)
     default: Any = None
-    secret: bool = False
+    secret: bool = False  #: masked on admin screens
     help: str = ""
+    #: ``"https_url"``: absolute https URL with a host and without credentials;
+    #: ``"uuid"``: a UUID, returned in canonical lower-case form; ``"email_address"``: one address,
+    #: optionally with a display name, without line breaks
+    format: OptionFormat | None = None
+    min: float | None = None  #: smallest accepted number (inclusive)
+    max: float | None = None  #: largest accepted number (inclusive)
+    min_length: int | None = None  #: fewest characters a ``str`` must have
+    choices: tuple[Any, ...] = ()  #: the accepted values; empty: any value of the type
+    #: with ``format="https_url"``: name of a ``bool`` option that, when true, also allows plain
+    #: http (for tests and local networks; no host, loopback included, gets http without it)
+    http_allowed_by: str | None = None
+    #: a last check of the value for what cannot be declared (e.g. "parses as a JWKS"); raises
+    #: ``InvalidConfig`` or ``ValueError`` (whose text follows "option '<name>' ")
+    check: Callable[[Any], object] | None = None
+
+    def __post_init__(self) -> None:
+        numeric = self.type in (int, float)
+        if (self.min is not None or self.max is not None) and not numeric:
+            raise TypeError(f"option '{self.name}': min/max need type int or float")
+        if (self.min_length is not None or self.format is not None) and self.type is not str:
+            raise TypeError(f"option '{self.name}': min_length/format need type str")
+        if self.format not in (None, "https_url", "uuid", "email_address"):
+            raise TypeError(f"option '{self.name}': unknown format {self.format!r}")
+        if self.http_allowed_by is not None and self.format != "https_url":
+            raise TypeError(f"option '{self.name}': http_allowed_by needs format 'https_url'")
+        if not isinstance(self.choices, tuple):
+            raise TypeError(f"option '{self.name}': choices must be a tuple")
+
+
+def _fail(adapter_key: str, name: str, text: str) -> InvalidConfig:
+    return InvalidConfig(f"{adapter_key}: option '{name}' {text}")
+
+
+def _https_url_problem(value: str, http_allowed: bool, flag: str | None) -> str | None:
+    """Why ``value`` is not an acceptable receiver URL, or ``None`` if it is."""
+    try:
+        parts = urlsplit(value)
+        has_credentials = bool(parts.username or parts.password)
+        hostname = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "is not a URL"
+    if parts.scheme not in (("https", "http") if http_allowed else ("https",)):
+        hint = f" (plain http needs {flag})" if flag and not http_allowed else ""
+        return f"must be an https URL{hint}"
+    if not hostname:
+        return "has no host name"
+    if has_credentials:  # they would end up in logs and error messages
+        return "must not contain credentials"
+    return None
+
+
+def _is_email_address(value: str) -> bool:
+    _, addr = parseaddr(value)
+    # a line break would let the value add headers (e.g. Bcc) to every message
+    return (
+        "\r" not in value
+        and "\n" not in value
+        and addr.count("@") == 1
+        and not addr.startswith("@")
+        and not addr.endswith("@")
+    )
+
+
+def _range_text(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"must be between {low} and {high}"
+    return f"must be at least {low}" if low is not None else f"must be at most {high}"
+
+
+def _constrained(adapter_key: str, f: OptionField, value: Any, parsed: Mapping[str, Any]) -> Any:
+    """``value`` (already of the field's type) after the field's constraints; may normalise it."""
+    if f.choices and value not in f.choices:
+        raise _fail(adapter_key, f.name, "must be one of " + ", ".join(repr(c) for c in f.choices))
+    if (f.min is not None and value < f.min) or (f.max is not None and value > f.max):
+        raise _fail(adapter_key, f.name, _range_text(f.min, f.max))
+    if f.min_length is not None and len(value) < f.min_length:
+        raise _fail(adapter_key, f.name, f"must have at least {f.min_length} characters")
+    if f.format == "https_url":
+        http_allowed = bool(f.http_allowed_by and parsed.get(f.http_allowed_by))
+        problem = _https_url_problem(value, http_allowed, f.http_allowed_by)
+        if problem:
+            raise _fail(adapter_key, f.name, problem)
+    elif f.format == "uuid":
+        try:
+            value = str(uuid.UUID(value))
+        except ValueError:
+            raise _fail(adapter_key, f.name, "must be a UUID") from None
+    elif f.format == "email_address" and not _is_email_address(value):
+        raise _fail(adapter_key, f.name, "is not an e-mail address")
+    if f.check is not None:
+        try:
+            f.check(value)
+        except ValueError as exc:
+            raise _fail(adapter_key, f.name, str(exc)) from None
+    return value
+
+
+def _of_type(value: Any, wanted: type) -> bool:
+    if isinstance(value, bool):  # bool is an int subclass; True is no port number
+        return wanted is bool
+    if wanted is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, wanted)
+
+
+def _apply_schema(
+    adapter_key: str, schema: Sequence[OptionField], options: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The schema part of ``Adapter.parse_options`` (see there)."""
+    if options is None:
+        options = {}
+    if not isinstance(options, Mapping):
+        raise InvalidConfig(f"{adapter_key}: options must be a JSON object")
+    known = {f.name for f in schema}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidConfig(f"{adapter_key}: unknown option(s): {', '.join(unknown)}")
+    parsed: dict[str, Any] = {}
+    given: list[OptionField] = []
+    for f in schema:
+        value = options.get(f.name)
+        if value is None or value == "":
+            if f.required:
+                raise _fail(adapter_key, f.name, "is required")
+            parsed[f.name] = f.default
+            continue
+        if not _of_type(value, f.type):
+            raise _fail(adapter_key, f.name, f"must be of type {f.type.__name__}")
+        parsed[f.name] = value
+        given.append(f)
+    # second pass: a constraint may read another option (http_allowed_by) with its default applied
+    for f in given:
+        parsed[f.name] = _constrained(adapter_key, f, parsed[f.name], parsed)
+    return parsed
 
 
 class Adapter(ABC):
@@ -92,40 +240,69 @@ class Adapter(ABC):
     ``options_schema``, and implement ``deliver``. ``services`` carries collaborators the host
     application provides (for example the ``inbox`` adapter's store); adapters never reach for
     globals, the database or the web request themselves.
+
+    Options are checked in one place, ``parse_options``: the schema declares types, defaults and
+    constraints; a subclass overrides ``parse_options`` (calling ``super()``) only for rules that
+    span several options. Defining the class raises ``TypeError`` if two fields share a name or
+    ``http_allowed_by`` does not name a ``bool`` option of the schema.
     """
 
     key: ClassVar[str]  #: stable identifier stored on chamber rows
     label: ClassVar[str]  #: human-readable name for admin screens
     options_schema: ClassVar[Sequence[OptionField]] = ()  #: validates the chamber's options JSON
+    #: set for subclasses written against the first contract (they override ``validate_options``)
+    _legacy_validate_options: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields = {f.name: f for f in cls.options_schema}
+        if len(fields) != len(cls.options_schema):
+            raise TypeError(f"{cls.__qualname__}: two options share a name")
+        for f in cls.options_schema:
+            flag = fields.get(f.http_allowed_by or "")
+            if f.http_allowed_by is not None and (flag is None or flag.type is not bool):
+                raise TypeError(
+                    f"{cls.__qualname__}: option '{f.name}': http_allowed_by must name a bool option"
+                )
+        cls._legacy_validate_options = (
+            cls.validate_options is not Adapter.validate_options
+            and cls.parse_options is Adapter.parse_options
+        )
+        if cls._legacy_validate_options and "validate_options" in cls.__dict__:
+            warnings.warn(
+                f"{cls.__qualname__} overrides validate_options; override parse_options instead",
+                DeprecationWarning,
+                stacklevel=3,  # the class statement (via ABCMeta.__new__)
+            )
 
     def __init__(self, services: Mapping[str, Any] | None = None) -> None:
         self.services: Mapping[str, Any] = services or {}
 
+    def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The chamber's options, checked, with defaults applied: the one validation entry point.
+
+        Refuses unknown options, a missing required one, a value of the wrong type, and a value
+        that breaks its field's declared constraints (``choices``, ``min``/``max``,
+        ``min_length``, ``format``, ``check``). Raises ``InvalidConfig`` whose message starts with
+        the adapter key and names the option. Never contacts the receiver (``check_config`` may).
+        """
+        if self._legacy_validate_options:
+            return self.validate_options(options)
+        return _apply_schema(self.key, self.options_schema, options)
+
     def validate_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Return options with defaults applied; raise ``InvalidConfig`` naming the bad option."""
-        options = dict(options or {})
-        known = {f.name for f in self.options_schema}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise InvalidConfig(f"{self.key}: unknown option(s): {', '.join(unknown)}")
-        result: dict[str, Any] = {}
-        for f in self.options_schema:
-            if f.name not in options or options[f.name] in (None, ""):
-                if f.required:
-                    raise InvalidConfig(f"{self.key}: option '{f.name}' is required")
-                result[f.name] = f.default
-                continue
-            value = options[f.name]
-            if f.type is int and isinstance(value, bool) or not isinstance(value, f.type):
-                raise InvalidConfig(
-                    f"{self.key}: option '{f.name}' must be of type {f.type.__name__}"
-                )
-            result[f.name] = value
-        return result
+        """Deprecated alias of ``parse_options``, kept for callers and adapters of the first contract.
+
+        An adapter that still overrides this method (and not ``parse_options``) keeps working:
+        ``parse_options`` calls its override, and its ``super().validate_options`` applies the schema.
+        """
+        if self._legacy_validate_options:
+            return _apply_schema(self.key, self.options_schema, options)
+        return self.parse_options(options)
 
     def check_config(self, options: Mapping[str, Any] | None) -> None:
         """Raise ``InvalidConfig`` if the options are unusable. Subclasses may also ping the receiver."""
-        self.validate_options(options)
+        self.parse_options(options)
 
     @abstractmethod
     def deliver(self, payload: FilingPayload, options: Mapping[str, Any]) -> DeliveryResult:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -41,11 +41,28 @@ class AdapterRegistry:
         self._classes[key] = cls
         return cls
 
-    def discover(self, eps: Iterable[EntryPoint] | None = None) -> None:
-        """Load every adapter of the entry-point group; log and skip the ones that fail to load."""
+    def discover(
+        self, eps: Iterable[EntryPoint] | None = None, allowed: Collection[str] | None = None
+    ) -> None:
+        """Register the adapters of the entry-point group ``bizportal.chambers`` (or of ``eps``).
+
+        With ``allowed``, only entry points whose name is one of those keys are loaded at all: the
+        code of any other installed adapter never runs. A key in ``allowed`` that no entry point
+        provides is logged as a warning. An entry point that fails to load, loads something other
+        than an ``Adapter`` subclass, loads an adapter whose ``key`` differs from its name, or
+        claims a key already registered, is logged as an error and skipped. Raises ``TypeError``
+        if ``allowed`` is a single string (it would match its own letters).
+        """
+        if isinstance(allowed, str):
+            raise TypeError("allowed must be a collection of adapter keys, not a string")
         if eps is None:
             eps = entry_points(group=ENTRY_POINT_GROUP)
+        offered: set[str] = set()
         for ep in eps:
+            offered.add(ep.name)
+            if allowed is not None and ep.name not in allowed:
+                log.debug("not loading chamber adapter %r (%s): not enabled", ep.name, ep.value)
+                continue
             try:
                 cls = ep.load()
                 if not (isinstance(cls, type) and issubclass(cls, Adapter)):
@@ -59,6 +76,8 @@ class AdapterRegistry:
                 self.register(cls)
             except DuplicateAdapter:
                 log.error("skipping chamber adapter %r (%s): duplicate key", ep.name, ep.value)
+        for key in sorted(set(allowed or ()) - offered):
+            log.warning("chamber adapter %r is enabled, but no installed package provides it", key)
 
     def keys(self) -> list[str]:
         return sorted(self._classes)

@@ -19,24 +19,10 @@ from ..base import (
     TemporaryFailure,
 )
 from ..webhook.httputil import excerpt
-from ..webhook.payload import check_attachments
+from ..wire import check_attachments
 from .message import build_message, message_id
 
 __all__ = ["EmailAdapter"]
-
-
-def _address(name: str, value: str) -> str:
-    real, addr = parseaddr(value)
-    if (
-        "\r" in value
-        or "\n" in value
-        or not addr
-        or addr.count("@") != 1
-        or addr.startswith("@")
-        or addr.endswith("@")
-    ):
-        raise InvalidConfig(f"email: option '{name}' is not an e-mail address")
-    return value
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -57,10 +43,23 @@ class EmailAdapter(Adapter):
     options_schema = (
         OptionField("host", str, help="SMTP server (the portal's outgoing relay)"),
         OptionField(
-            "port", int, required=False, default=587, help="SMTP port (587 submission, 25 relay)"
+            "port",
+            int,
+            required=False,
+            default=587,
+            min=1,
+            max=65535,
+            help="SMTP port (587 submission, 25 relay)",
         ),
-        OptionField("from_address", str, help="Sender address, e.g. antraege@portal.example"),
-        OptionField("to_address", str, help="The chamber's receiving address"),
+        OptionField(
+            "from_address",
+            str,
+            format="email_address",
+            help="Sender address, e.g. antraege@portal.example",
+        ),
+        OptionField(
+            "to_address", str, format="email_address", help="The chamber's receiving address"
+        ),
         OptionField(
             "starttls",
             bool,
@@ -75,24 +74,19 @@ class EmailAdapter(Adapter):
             int,
             required=False,
             default=30,
+            min=1,
+            max=120,
             help="Seconds to wait for each SMTP reply (1-120)",
         ),
     )
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Validated options with defaults; ``InvalidConfig`` naming the bad option.
+        """The schema's checks (see ``Adapter.parse_options``), then the rules across options.
 
-        Beyond types: addresses must be single addresses without line breaks, port 1-65535,
-        timeout 1-120 s, username and password only together, and a login only with STARTTLS
-        (a password is never sent in clear text).
+        Username and password only together, and a login only with STARTTLS (a password is never
+        sent in clear text). Raises ``InvalidConfig`` naming the options.
         """
-        opts = self.validate_options(options)
-        _address("from_address", opts["from_address"])
-        _address("to_address", opts["to_address"])
-        if not 1 <= opts["port"] <= 65535:
-            raise InvalidConfig("email: option 'port' must be between 1 and 65535")
-        if not 1 <= opts["timeout_seconds"] <= 120:
-            raise InvalidConfig("email: option 'timeout_seconds' must be between 1 and 120")
+        opts = super().parse_options(options)
         if bool(opts["username"]) != bool(opts["password"]):
             raise InvalidConfig("email: options 'username' and 'password' go together")
         if opts["username"] and not opts["starttls"]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from ..base import FilingPayload
-from ..webhook.payload import payload_to_dict, to_json_bytes
+from ..wire import payload_to_dict, to_json_bytes
 from .pdf import render_pdf
 from .render import human_size, local_time, role_note
 
@@ -78,7 +78,7 @@ def build_message(
     msg["Subject"] = subject
     msg["From"] = from_address
     msg["To"] = to_address
-    msg["Date"] = format_datetime(now or datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
     msg["Message-ID"] = message_id(payload)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Bizportal-Delivery-Id"] = str(payload.delivery_id)

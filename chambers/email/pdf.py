@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Sequence
-from datetime import timezone
+from datetime import UTC
 
 from fpdf import FPDF
 
@@ -90,7 +90,7 @@ def render_pdf(payload: FilingPayload) -> bytes:
     pdf = _FilingPDF(format="A4")
     family, txt = _setup(pdf)
     submitted = payload.submitted_at
-    pdf.set_creation_date(submitted if submitted.tzinfo else submitted.replace(tzinfo=timezone.utc))
+    pdf.set_creation_date(submitted if submitted.tzinfo else submitted.replace(tzinfo=UTC))
     pdf.set_title(txt(f"{payload.service_title} – {payload.reference}"))
     pdf.set_subject(txt(payload.reference))
     pdf.set_creator("bizportal")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..base import FilingPayload
@@ -25,13 +25,13 @@ COMPANY_LABELS = {
 def local_time(value: datetime) -> str:
     """'28.11.2025, 12:30 Uhr' in German time (UTC with a note if the zone database is missing)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
         from zoneinfo import ZoneInfo
 
         return value.astimezone(ZoneInfo("Europe/Berlin")).strftime("%d.%m.%Y, %H:%M Uhr")
     except Exception:  # no tz database on this machine
-        return value.astimezone(timezone.utc).strftime("%d.%m.%Y, %H:%M Uhr (UTC)")
+        return value.astimezone(UTC).strftime("%d.%m.%Y, %H:%M Uhr (UTC)")
 
 
 def _label(key: str) -> str:

@@ -45,8 +45,7 @@ from ..base import (
     PermanentFailure,
     TemporaryFailure,
 )
-from ..webhook.httputil import check_url
-from ..webhook.payload import check_attachments, payload_to_dict, to_json_bytes
+from ..wire import check_attachments, payload_to_dict, to_json_bytes
 from .api import SubmissionApi
 from .crypto import derived_uuid4, destination_key, encrypt
 from .events import EVENT_KINDS, chamber_events, load_jwks
@@ -65,15 +64,31 @@ class FitConnectAdapter(Adapter):
     label = "FIT-Connect"
     options_schema = (
         OptionField(
-            "submission_api_url", str, help="Base URL of the Submission API, including /v1"
+            "submission_api_url",
+            str,
+            format="https_url",
+            http_allowed_by="allow_insecure_http",
+            help="Base URL of the Submission API, including /v1",
         ),
-        OptionField("token_url", str, help="OAuth2 token endpoint of the FIT-Connect auth server"),
+        OptionField(
+            "token_url",
+            str,
+            format="https_url",
+            http_allowed_by="allow_insecure_http",
+            help="OAuth2 token endpoint of the FIT-Connect auth server",
+        ),
         OptionField("client_id", str, help="Sender client id"),
         OptionField("client_secret", str, secret=True, help="Sender client secret"),
-        OptionField("destination_id", str, help="Destination (Zustellpunkt) UUID of the chamber"),
+        OptionField(
+            "destination_id",
+            str,
+            format="uuid",
+            help="Destination (Zustellpunkt) UUID of the chamber",
+        ),
         OptionField(
             "event_signing_jwks",
             str,
+            check=load_jwks,
             help="JWKS (JSON) with the keys that sign event-log entries: the delivery "
             "service's keys and the destination's signature key",
         ),
@@ -92,6 +107,8 @@ class FitConnectAdapter(Adapter):
             int,
             required=False,
             default=30,
+            min=1,
+            max=120,
             help="Seconds to wait for each request (1-120)",
         ),
         OptionField(
@@ -102,24 +119,6 @@ class FitConnectAdapter(Adapter):
             help="Allow plain http URLs (only for tests)",
         ),
     )
-
-    def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Validated options with defaults; ``InvalidConfig`` naming the bad option.
-
-        Checks beyond types: https URLs (http only with ``allow_insecure_http``), a UUID
-        destination id, a readable JWKS with RSA keys, a timeout of 1-120 seconds.
-        """
-        opts = self.validate_options(options)
-        for name in ("submission_api_url", "token_url"):
-            check_url(self.key, name, opts[name], bool(opts["allow_insecure_http"]))
-        try:
-            opts["destination_id"] = str(uuid.UUID(opts["destination_id"]))
-        except ValueError:
-            raise InvalidConfig("fitconnect: option 'destination_id' must be a UUID") from None
-        if not 1 <= opts["timeout_seconds"] <= 120:
-            raise InvalidConfig("fitconnect: option 'timeout_seconds' must be between 1 and 120")
-        opts["_jwks"] = load_jwks(opts["event_signing_jwks"])
-        return opts
 
     def check_config(self, options: Mapping[str, Any] | None) -> None:
         """Validate the options, then ping: get a token and fetch the destination and its key.
@@ -258,7 +257,7 @@ class FitConnectAdapter(Adapter):
         tokens = doc.get("eventLog") if isinstance(doc, dict) else None
         if not isinstance(tokens, list):
             raise PermanentFailure("fitconnect: event log answer has no eventLog list")
-        return chamber_events(tokens, opts["_jwks"], submission_id, case_id)
+        return chamber_events(tokens, load_jwks(opts["event_signing_jwks"]), submission_id, case_id)
 
     def poll(self, receiver_ref: str, options: Mapping[str, Any]) -> list[ChamberEvent]:
         """Verified status events of the submission named by ``receiver_ref``, oldest first.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from joserfc import jws
@@ -146,7 +146,7 @@ def chamber_events(
         kind = EVENT_KINDS[name]
         if kind is None:
             continue
-        when = datetime.fromtimestamp(claims["iat"], tz=timezone.utc)
+        when = datetime.fromtimestamp(claims["iat"], tz=UTC)
         found.append(
             (
                 claims["iat"],

@@ -25,13 +25,14 @@ class InboxAdapter(Adapter):
     )
 
     def _store(self) -> InboxStore:
-        store = self.services.get("inbox_store")
+        store: InboxStore | None = self.services.get("inbox_store")
         if store is None:
             raise InvalidConfig("inbox: the host application provides no inbox store")
         return store
 
     def check_config(self, options: Mapping[str, Any] | None) -> None:
-        self.validate_options(options)
+        """Raise ``InvalidConfig`` for unusable options or when the host provides no inbox store."""
+        self.parse_options(options)
         self._store()
 
     def deliver(self, payload: FilingPayload, options: Mapping[str, Any]) -> DeliveryResult:
@@ -39,7 +40,7 @@ class InboxAdapter(Adapter):
 
         Raises ``TemporaryFailure`` when the store cannot be written (e.g. database unavailable).
         """
-        opts = self.validate_options(options)
+        opts = self.parse_options(options)
         if payload.destination and payload.destination != opts["chamber_slug"]:
             # A mistyped option must never put a filing into another chamber's inbox.
             raise InvalidConfig(

@@ -13,20 +13,17 @@ from ..base import (
     Adapter,
     DeliveryResult,
     FilingPayload,
-    InvalidConfig,
     OptionField,
     PermanentFailure,
     TemporaryFailure,
 )
-from .httputil import RETRYABLE_4XX, check_url, excerpt, read_limited
-from .payload import check_attachments, payload_to_dict, to_json_bytes
+from ..wire import check_attachments, payload_to_dict, to_json_bytes
+from .httputil import RETRYABLE_4XX, excerpt, read_limited
 from .signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 __all__ = ["WebhookAdapter"]
 
 USER_AGENT = "bizportal-webhook/1"
-MIN_SECRET_LENGTH = 16
-MAX_TIMEOUT = 120
 
 
 class WebhookAdapter(Adapter):
@@ -42,11 +39,18 @@ class WebhookAdapter(Adapter):
     key = "webhook"
     label = "Webhook (JSON über HTTPS)"
     options_schema = (
-        OptionField("url", str, help="HTTPS endpoint of the chamber that receives filings"),
+        OptionField(
+            "url",
+            str,
+            format="https_url",
+            http_allowed_by="allow_insecure_http",
+            help="HTTPS endpoint of the chamber that receives filings",
+        ),
         OptionField(
             "secret",
             str,
             secret=True,
+            min_length=16,
             help="Shared secret for the HMAC-SHA256 signature (at least 16 characters)",
         ),
         OptionField(
@@ -54,6 +58,8 @@ class WebhookAdapter(Adapter):
             int,
             required=False,
             default=10,
+            min=1,
+            max=120,
             help="Seconds to wait for the connection and for the answer (1-120)",
         ),
         OptionField(
@@ -64,24 +70,6 @@ class WebhookAdapter(Adapter):
             help="Allow plain http URLs (only for tests and local networks)",
         ),
     )
-
-    def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
-        """Validated options with defaults; raises ``InvalidConfig`` naming the bad option.
-
-        Beyond types: the URL must be https (http only with ``allow_insecure_http``) without
-        credentials, the secret at least 16 characters, the timeout 1-120 seconds.
-        """
-        opts = self.validate_options(options)
-        check_url(self.key, "url", opts["url"], bool(opts["allow_insecure_http"]))
-        if len(opts["secret"]) < MIN_SECRET_LENGTH:
-            raise InvalidConfig(
-                f"webhook: option 'secret' must have at least {MIN_SECRET_LENGTH} characters"
-            )
-        if not 1 <= opts["timeout_seconds"] <= MAX_TIMEOUT:
-            raise InvalidConfig(
-                f"webhook: option 'timeout_seconds' must be between 1 and {MAX_TIMEOUT}"
-            )
-        return opts
 
     def check_config(self, options: Mapping[str, Any] | None) -> None:
         """Raise ``InvalidConfig`` if the options are unusable. Does not contact the receiver:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -61,7 +61,7 @@ def _parse_time(value: Any) -> datetime:
         raise MalformedCallback("occurred_at is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         raise MalformedCallback("occurred_at must carry a time zone (e.g. 'Z')")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def parse_status_callback(

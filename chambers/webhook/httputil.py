@@ -1,38 +1,21 @@
-"""HTTP helpers shared by the webhook and FIT-Connect adapters (URL policy, error excerpts)."""
+"""HTTP helpers shared by the webhook and FIT-Connect adapters (retryable answers, error excerpts).
+
+The URL policy (https only, no credentials) is declared in the options schemas
+(``OptionField(format="https_url")``, enforced by ``Adapter.parse_options``).
+"""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 from requests import Response
 
-from ..base import InvalidConfig
-
-__all__ = ["check_url", "excerpt", "RETRYABLE_4XX", "read_limited"]
+__all__ = ["excerpt", "RETRYABLE_4XX", "read_limited"]
 
 #: 4xx answers that mean "not now" rather than "never": request timeout, too early, rate limited.
 RETRYABLE_4XX = frozenset({408, 425, 429})
 
 _SPACE_RE = re.compile(r"\s+")
-
-
-def check_url(adapter_key: str, option: str, url: str, allow_insecure_http: bool) -> str:
-    """Return ``url`` if it is an absolute https URL (or http when explicitly allowed).
-
-    Raises ``InvalidConfig`` naming the option otherwise. Credentials in the URL are refused: they
-    would end up in logs and error messages.
-    """
-    parts = urlsplit(url)
-    allowed = ("https", "http") if allow_insecure_http else ("https",)
-    if parts.scheme not in allowed:
-        hint = "" if allow_insecure_http else " (plain http needs allow_insecure_http)"
-        raise InvalidConfig(f"{adapter_key}: option '{option}' must be an https URL{hint}")
-    if not parts.hostname:
-        raise InvalidConfig(f"{adapter_key}: option '{option}' has no host name")
-    if parts.username or parts.password:
-        raise InvalidConfig(f"{adapter_key}: option '{option}' must not contain credentials")
-    return url
 
 
 def excerpt(text: str | bytes, limit: int = 200) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -41,7 +41,7 @@ def build_payload(**overrides: Any) -> FilingPayload:
             "city": "Bremen",
             "tax_number": "1234567890",
         },
-        submitted_at=datetime(2025, 11, 28, 11, 30, 0, tzinfo=timezone.utc),
+        submitted_at=datetime(2025, 11, 28, 11, 30, 0, tzinfo=UTC),
         data={
             "taetigkeit": "Herstellung von Backwaren „Brötchen“",
             "beginn": "2025-12-01",

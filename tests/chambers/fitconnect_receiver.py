@@ -304,7 +304,7 @@ def fitconnect_receiver(keys: Keys) -> Iterator[tuple[str, FitConnectState]]:
         yield base_url(server), state
 
 
-def fit_options(url: str, state: "FitConnectState", timeout_seconds: int = 5, **extra) -> dict:
+def fit_options(url: str, state: FitConnectState, timeout_seconds: int = 5, **extra) -> dict:
     """Adapter options that point the fitconnect adapter at this reference receiver."""
     return {
         "submission_api_url": url + "/v1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -37,10 +37,8 @@ class QuietHandler(BaseHTTPRequestHandler):
     def drop(self) -> None:
         """Close the connection without any answer: the client sees the response as lost."""
         self.close_connection = True
-        try:
+        with suppress(OSError):  # the client may have gone already
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 @contextmanager

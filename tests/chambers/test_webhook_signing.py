@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
@@ -81,7 +81,7 @@ def test_status_callback_becomes_a_chamber_event():
     assert isinstance(event, ChamberEvent)
     assert event.kind == "rejected"
     assert event.detail == "Meisterbrief fehlt"
-    assert event.occurred_at == datetime(2025, 11, 28, 11, 31, tzinfo=timezone.utc)
+    assert event.occurred_at == datetime(2025, 11, 28, 11, 31, tzinfo=UTC)
     assert event.delivery_id == UUID(REPORT["delivery_id"])
 
 

@@ -1,4 +1,5 @@
-"""The filing as JSON: one serialisation shared by the webhook, FIT-Connect and e-mail adapters.
+"""The wire format: the filing as JSON, one serialisation shared by the webhook, FIT-Connect and
+e-mail adapters (and any third-party adapter that wants the same document).
 
 Guarantees: the same ``FilingPayload`` always serialises to the same bytes (sorted keys, UTF-8, no
 insignificant whitespace), so a retry sends a byte-identical body. Values that JSON cannot carry
@@ -13,12 +14,12 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from ..base import Attachment, FilingPayload, PermanentFailure
+from .base import Attachment, FilingPayload, PermanentFailure
 
 __all__ = ["payload_to_dict", "to_json_bytes", "check_attachments", "iso_utc"]
 
@@ -26,8 +27,8 @@ __all__ = ["payload_to_dict", "to_json_bytes", "check_attachments", "iso_utc"]
 def iso_utc(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``; a naive datetime is taken to be UTC (the portal stores UTC)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _default(value: Any) -> Any:
