@@ -70,7 +70,7 @@ def setup(app, receiver_url: str, chambers: int) -> list[int]:
     from flask_migrate import upgrade
 
     from bizportal.auth.models import Company, Person
-    from bizportal.delivery.models import Chamber
+    from bizportal.bodies.models import Chamber
     from bizportal.demo import ensure_chambers
     from bizportal.extensions import db
 
@@ -124,13 +124,14 @@ def clear(app) -> None:
 
 def payloads(app):
     """The FilingPayloads of every delivery in the database, as the worker would build them."""
+    from bizportal.delivery import jobs
     from bizportal.delivery.models import Delivery
-    from bizportal.delivery.services import build_payload
     from bizportal.extensions import db
 
     ext = app.extensions["bizportal"]
     with app.app_context():
-        return [build_payload(d, ext.catalog.get(d.filing.service_key)) for d in db.session.scalars(select(Delivery))]
+        ids = list(db.session.scalars(select(Delivery.id)))
+        return [jobs.payload(job, ext.catalog, None) for job in jobs.read_jobs(ids).values()]
 
 
 def receiver_stats(base: str) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "DELIVERY_EVENTS_MAX_AGE_DAYS": int(_env("DELIVERY_EVENTS_MAX_AGE_DAYS", "30")),
         "DELIVERY_EVENTS_POLL_LIMIT": int(_env("DELIVERY_EVENTS_POLL_LIMIT", "500")),
         "DELIVERY_ASYNC_COMMIT": _bool(_env("DELIVERY_ASYNC_COMMIT", "false")),
+        #: comma-separated adapter keys to load (e.g. "inbox,webhook"); unset: every installed adapter
+        "ENABLED_ADAPTERS": _env("ENABLED_ADAPTERS"),
         #: bearer token Prometheus sends to /metrics; unset: /metrics answers 404
         "METRICS_TOKEN": _env("METRICS_TOKEN"),
         #: the portal's public address, for links in mails sent outside a web request (worker)
@@ -121,6 +124,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SMTP_USERNAME": _env("SMTP_USERNAME", ""),
         "SMTP_PASSWORD": _env("SMTP_PASSWORD", ""),
         "SMTP_TIMEOUT": float(_env("SMTP_TIMEOUT", "10")),
+        #: the mail queue (sent by the worker): attempts, backoff and lease of one queued mail
+        "MAIL_MAX_ATTEMPTS": int(_env("MAIL_MAX_ATTEMPTS", "10")),
+        "MAIL_BACKOFF_BASE_SECONDS": float(_env("MAIL_BACKOFF_BASE_SECONDS", "60")),
+        "MAIL_BACKOFF_MAX_SECONDS": float(_env("MAIL_BACKOFF_MAX_SECONDS", "21600")),
+        "MAIL_LEASE_SECONDS": int(_env("MAIL_LEASE_SECONDS", "120")),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": int(_env("DEV_OIDC_PORT", "9400")),
     }
@@ -133,7 +141,144 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
                                             "max_overflow": int(_env("DB_MAX_OVERFLOW", "20"))}
     if env == "production":
         _check_production(cfg)
+    cfg["SETTINGS"] = build_settings(cfg)
     return cfg
+
+
+# --- the typed settings object ------------------------------------------------------------------
+# Built once from the Flask config above (defaults, environment, test overrides); services and the
+# worker receive the group they need. No module outside this one supplies a default of its own.
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    timeout: float
+    clock_skew: int
+    metadata_max_age: int
+    login_max_age: int
+    allowed_algs: tuple[str, ...]
+    staff_role_mapping: str
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The outbox: attempts, leases and backoff, the circuit breaker and the back-channel poll."""
+
+    max_attempts: int = 12
+    lease_seconds: int = 120
+    backoff_base: float = 30.0
+    backoff_max: float = 6 * 3600.0
+    chamber_concurrency: int = 4
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    breaker_max_cooldown: float = 600.0
+    events_poll_seconds: float = 300.0
+    events_max_age_days: int = 30
+    events_poll_limit: int = 500
+    async_commit: bool = False
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    threads: int = 16
+    poll_seconds: float = 2.0
+    shutdown_grace: float = 30.0
+    claim_linger: float = 0.02
+    write_linger: float = 0.005
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    backend: str
+    folder: str
+    sender: str
+    smtp_host: str
+    smtp_port: int
+    smtp_starttls: bool
+    smtp_username: str
+    smtp_password: str
+    smtp_timeout: float
+    public_base_url: str
+    #: the notification queue: attempts, backoff and lease of a queued mail
+    max_attempts: int = 10
+    backoff_base: float = 60.0
+    backoff_max: float = 6 * 3600.0
+    lease_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    metrics_token: str | None
+    session_idle_minutes: int
+    session_absolute_hours: int
+    upload_dir: str
+    catalog_dir: str
+    timezone: str
+    proxy_fix_hops: int
+    #: adapter keys that may be loaded; ``None`` loads every installed adapter
+    enabled_adapters: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    oidc: OidcSettings
+    delivery: DeliverySettings
+    worker: WorkerSettings
+    mail: MailSettings
+    web: WebSettings
+
+
+def build_settings(cfg: dict[str, Any]) -> Settings:
+    """The typed, frozen settings object of a finished Flask config."""
+    adapters = cfg.get("ENABLED_ADAPTERS")
+    if isinstance(adapters, str):
+        adapters = [a.strip() for a in adapters.split(",") if a.strip()] or None
+    return Settings(
+        env=cfg["ENV_NAME"],
+        oidc=OidcSettings(
+            timeout=float(cfg["OIDC_TIMEOUT"]), clock_skew=int(cfg["OIDC_CLOCK_SKEW"]),
+            metadata_max_age=int(cfg["OIDC_METADATA_MAX_AGE"]), login_max_age=int(cfg["OIDC_LOGIN_MAX_AGE"]),
+            allowed_algs=tuple(cfg["OIDC_ALLOWED_ALGS"]), staff_role_mapping=cfg["STAFF_ROLE_MAPPING"] or "",
+        ),
+        delivery=DeliverySettings(
+            max_attempts=int(cfg["DELIVERY_MAX_ATTEMPTS"]),
+            lease_seconds=int(cfg["DELIVERY_LEASE_SECONDS"]),
+            backoff_base=float(cfg["DELIVERY_BACKOFF_BASE_SECONDS"]),
+            backoff_max=float(cfg["DELIVERY_BACKOFF_MAX_SECONDS"]),
+            chamber_concurrency=int(cfg["DELIVERY_CHAMBER_CONCURRENCY"]),
+            breaker_threshold=int(cfg["DELIVERY_BREAKER_THRESHOLD"]),
+            breaker_cooldown=float(cfg["DELIVERY_BREAKER_COOLDOWN_SECONDS"]),
+            breaker_max_cooldown=float(cfg["DELIVERY_BREAKER_MAX_COOLDOWN_SECONDS"]),
+            events_poll_seconds=float(cfg["DELIVERY_EVENTS_POLL_SECONDS"]),
+            events_max_age_days=int(cfg["DELIVERY_EVENTS_MAX_AGE_DAYS"]),
+            events_poll_limit=int(cfg["DELIVERY_EVENTS_POLL_LIMIT"]),
+            async_commit=bool(cfg["DELIVERY_ASYNC_COMMIT"]),
+        ),
+        worker=WorkerSettings(
+            threads=max(1, int(cfg["WORKER_THREADS"])),
+            poll_seconds=float(cfg["WORKER_POLL_SECONDS"]),
+            shutdown_grace=float(cfg["WORKER_SHUTDOWN_GRACE_SECONDS"]),
+            claim_linger=float(cfg["WORKER_CLAIM_LINGER_SECONDS"]),
+            write_linger=float(cfg["WORKER_WRITE_LINGER_SECONDS"]),
+        ),
+        mail=MailSettings(
+            backend=cfg["MAIL_BACKEND"], folder=cfg["MAIL_FOLDER"], sender=cfg["MAIL_FROM"],
+            smtp_host=cfg["SMTP_HOST"], smtp_port=int(cfg["SMTP_PORT"]), smtp_starttls=bool(cfg["SMTP_STARTTLS"]),
+            smtp_username=cfg["SMTP_USERNAME"] or "", smtp_password=cfg["SMTP_PASSWORD"] or "",
+            smtp_timeout=float(cfg["SMTP_TIMEOUT"]), public_base_url=cfg["PUBLIC_BASE_URL"],
+            max_attempts=int(cfg["MAIL_MAX_ATTEMPTS"]), backoff_base=float(cfg["MAIL_BACKOFF_BASE_SECONDS"]),
+            backoff_max=float(cfg["MAIL_BACKOFF_MAX_SECONDS"]), lease_seconds=int(cfg["MAIL_LEASE_SECONDS"]),
+        ),
+        web=WebSettings(
+            metrics_token=cfg["METRICS_TOKEN"] or None,
+            session_idle_minutes=int(cfg["SESSION_IDLE_MINUTES"]),
+            session_absolute_hours=int(cfg["SESSION_ABSOLUTE_HOURS"]),
+            upload_dir=cfg["UPLOAD_DIR"], catalog_dir=cfg["CATALOG_DIR"], timezone=cfg["BABEL_DEFAULT_TIMEZONE"],
+            proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
+            enabled_adapters=tuple(adapters) if adapters else None,
+        ),
+    )
 
 
 #: settings production must set explicitly (the development defaults would be wrong or unsafe)

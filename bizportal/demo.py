@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .delivery.models import Chamber
+from .bodies.models import Chamber
 from .extensions import db
 
 CHAMBERS: list[dict[str, Any]] = [

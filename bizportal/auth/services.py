@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 
 from ..auth.models import ROLES, Company, Person, StaffUser
 from ..common.time import utcnow
-from ..delivery.models import Chamber
+from ..bodies.models import Chamber
 from ..extensions import db
 from ..audit import services as audit
 from .oidc import LoginFailed

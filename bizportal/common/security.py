@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..audit import services as audit
+from .states import Refused
 
 log = logging.getLogger("bizportal.security")
 
@@ -82,6 +83,19 @@ def install(app: Flask) -> None:
         message = messages.get(exc.code or 500, lambda: exc.description)()
         title = titles.get(exc.code or 500, lambda: exc.name)()
         return render_template("errors/error.html", code=exc.code, title=title, message=message), exc.code
+
+    @app.errorhandler(Refused)
+    def refused(exc: Refused):
+        """A domain rule refused the action (e.g. a state change the state machine does not allow)."""
+        log.info("refused on %s %s: %s", request.method, request.path, exc)
+        if request.path.startswith("/api/"):
+            return {"type": "about:blank", "title": "Conflict", "status": 409, "detail": str(exc)}, 409, \
+                {"Content-Type": "application/problem+json"}
+        return render_template(
+            "errors/error.html", code=409, title=_("Aktion nicht möglich"),
+            message=_("Diese Aktion passt nicht zum aktuellen Stand. Laden Sie die Seite neu, um den "
+                      "aktuellen Stand zu sehen. Es wurde nichts geändert."),
+        ), 409
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):

@@ -79,6 +79,14 @@ class CircuitBreakers:
                 log.warning("circuit breaker for chamber %s open for %.0f s after %d temporary failure(s)",
                             chamber_id, state.cooldown, state.failures)
 
+    def not_tried(self, chamber_id: int) -> None:
+        """The claimed delivery never reached the receiver (the chamber needs configuration): a
+        probe it was does not count, the next claim may probe again."""
+        with self._lock:
+            state = self._states.get(chamber_id)
+            if state is not None:
+                state.probing = False
+
     def tripped(self) -> set[int]:
         """Chambers whose breaker is open or half-open (their allowance may be below the limit)."""
         with self._lock:

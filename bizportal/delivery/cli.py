@@ -21,7 +21,7 @@ def register(app: Flask) -> None:
     @click.argument("slug", required=False)
     def chambers_check(slug: str | None) -> None:
         """Run each chamber's adapter check (it may contact the receiver); exit 1 on any failure."""
-        from . import settings
+        from ..bodies import settings
 
         portal = app.extensions["bizportal"]
         try:

@@ -1,10 +1,9 @@
 """Status events from receivers: signed webhook callbacks and polled back channels (FIT-Connect).
 
-Both paths end in ``record_event``, which applies an event to the filing at most once.
-``filings.services.apply_chamber_event`` itself is not idempotent (every call appends a timeline
-entry and sets the status), so ``record_event`` first looks for a timeline entry with the same
-filing, chamber, kind and time and treats a match as already applied. Receivers report state,
-not commands: a replayed callback or a re-read event log changes nothing.
+Both paths end in ``record_event``, which applies an event to the filing at most once
+(``filings.lifecycle.apply_chamber_event(once=True)``: an entry with the same filing, chamber,
+kind and time on the timeline counts as applied). Receivers report state, not commands: a replayed
+callback or a re-read event log changes nothing.
 """
 
 from __future__ import annotations
@@ -21,17 +20,20 @@ from sqlalchemy import select, text
 from chambers.base import Adapter, AdapterError, ChamberEvent, InvalidConfig
 from chambers.webhook import MalformedCallback, SignatureError, parse_status_callback
 
+from ..bodies.models import Chamber
+from ..common.states import Refused
 from ..common.time import utcnow
 from ..extensions import db
-from ..filings import services as filing_services
-from ..filings.models import Filing, FilingEvent, FilingStatus
-from .models import Chamber, Delivery, DeliveryState
+from ..filings import lifecycle
+from ..filings.models import Filing
+from ..filings.states import CHAMBER_EVENTS, CLOSED, FilingStatus
+from .models import Delivery
+from .states import DeliveryState
 
 log = logging.getLogger(__name__)
 
-EventRefused = filing_services.EventRefused
 #: what a receiver may report about a filing (others, such as FIT-Connect's "forwarded", are skipped)
-APPLICABLE = frozenset(filing_services.CHAMBER_EVENTS)
+APPLICABLE = frozenset(CHAMBER_EVENTS)
 #: detail recorded for a rejection or request that arrived without a reason
 NO_REASON = "Die Stelle hat keine Begründung übermittelt."
 
@@ -42,33 +44,13 @@ def record_event(delivery_id: uuid.UUID, kind: str, detail: str | None,
                  occurred_at: datetime) -> tuple[str, Filing | None]:
     """Apply a receiver's event once. Returns ("applied", filing) or ("duplicate", None); commits.
 
-    Raises ``EventRefused`` (from ``apply_chamber_event``) when the event does not fit the filing.
-    The filing row is locked before the duplicate check, so two copies of one event arriving at
-    once are applied once (PostgreSQL; SQLite serialises writers).
+    Raises ``Refused`` (``TransitionRefused``, ``EventRefused``) when the event does not fit the
+    filing. A rejection or request without a reason gets ``NO_REASON`` as its detail.
     """
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None:
-        raise EventRefused("unknown delivery")
     if kind in (FilingStatus.REJECTED, FilingStatus.INFORMATION_REQUESTED) and not (detail or "").strip():
         detail = NO_REASON
-    db.session.execute(select(Filing.id).where(Filing.id == delivery.filing_id).with_for_update())
-    seen = db.session.scalar(
-        select(FilingEvent.id).where(
-            FilingEvent.filing_id == delivery.filing_id,
-            FilingEvent.chamber_id == delivery.chamber_id,
-            FilingEvent.kind == kind,
-            FilingEvent.occurred_at == occurred_at,
-        ).limit(1)
-    )
-    if seen is not None:
-        db.session.rollback()
-        return "duplicate", None
-    try:
-        filing = filing_services.apply_chamber_event(delivery_id, kind, detail, occurred_at=occurred_at)
-    except EventRefused:
-        db.session.rollback()
-        raise
-    return "applied", filing
+    filing = lifecycle.apply_chamber_event(delivery_id, kind, detail, occurred_at=occurred_at, once=True)
+    return ("applied", filing) if filing is not None else ("duplicate", None)
 
 
 def _notify(filing: Filing, kind: str, detail: str | None, chamber_name: str) -> None:
@@ -131,7 +113,7 @@ def receive_status_callback(slug: str, headers: Mapping[str, str], body: bytes) 
         raise CallbackRefused(404, "unknown delivery")
     try:
         result, filing = record_event(event.delivery_id, event.kind, event.detail, event.occurred_at)
-    except EventRefused as exc:
+    except Refused as exc:
         raise CallbackRefused(409, str(exc)) from None
     if filing is not None:
         _notify(filing, event.kind, event.detail, chamber_name)
@@ -161,9 +143,8 @@ POLL_LOCK_KEY = 0x62697A706F6C6C  # "bizpoll": one poller at a time across all w
 def poll_pass(app: Flask, should_stop: Callable[[], bool] = lambda: False) -> PollReport:
     """Ask every receiver with a back channel about its delivered filings; apply new events once.
 
-    Only deliveries in state ``delivered`` within ``DELIVERY_EVENTS_MAX_AGE_DAYS`` (default 30)
-    whose filing is not closed are asked, at most ``DELIVERY_EVENTS_POLL_LIMIT`` (default 500)
-    per pass, least recently delivered first. On PostgreSQL a session advisory lock makes sure
+    Only deliveries in state ``delivered`` within ``DELIVERY_EVENTS_MAX_AGE_DAYS`` whose filing is
+    not closed are asked, at most ``DELIVERY_EVENTS_POLL_LIMIT`` per pass, least recently delivered first. On PostgreSQL a session advisory lock makes sure
     only one worker polls at a time. No transaction is open while a receiver is asked.
     """
     if db.engine.dialect.name != "postgresql":
@@ -180,9 +161,9 @@ def poll_pass(app: Flask, should_stop: Callable[[], bool] = lambda: False) -> Po
 def _poll(app: Flask, should_stop: Callable[[], bool]) -> PollReport:
     ext = app.extensions["bizportal"]
     registry, services = ext.registry, ext.adapter_services
-    cfg = app.config
-    since = utcnow() - timedelta(days=float(cfg.get("DELIVERY_EVENTS_MAX_AGE_DAYS", 30)))
-    limit = int(cfg.get("DELIVERY_EVENTS_POLL_LIMIT", 500))
+    settings = app.config["SETTINGS"].delivery
+    since = utcnow() - timedelta(days=settings.events_max_age_days)
+    limit = settings.events_poll_limit
     report = PollReport()
     chambers = []
     for chamber in db.session.scalars(select(Chamber).where(Chamber.enabled.is_(True)).order_by(Chamber.id)):
@@ -198,7 +179,7 @@ def _poll(app: Flask, should_stop: Callable[[], bool]) -> PollReport:
             .join(Filing, Filing.id == Delivery.filing_id)
             .where(Delivery.chamber_id == chamber_id, Delivery.state == DeliveryState.DELIVERED,
                    Delivery.receiver_ref.isnot(None), Delivery.delivered_at >= since,
-                   Filing.status.not_in(FilingStatus.CLOSED))
+                   Filing.status.not_in(CLOSED))
             .order_by(Delivery.delivered_at)
             .limit(limit)
         ).all()
@@ -232,7 +213,7 @@ def apply_events(delivery_id: uuid.UUID, found: list[ChamberEvent], chamber_name
             continue
         try:
             result, filing = record_event(delivery_id, event.kind, event.detail, event.occurred_at)
-        except EventRefused as exc:
+        except Refused as exc:
             report.refused += 1
             log.info("event %s of delivery %s not applied: %s", event.kind, delivery_id, exc)
             continue

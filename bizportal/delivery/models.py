@@ -1,48 +1,24 @@
-"""Chambers (destinations) and Delivery rows, the transactional outbox."""
+"""Delivery rows: the transactional outbox, one row per (filing, receiving body)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
 from ..common.types import UTCDateTime
+from ..bodies.models import Chamber
 from ..extensions import db
+from .states import DeliveryState
 
-CHAMBER_KINDS = ("HWK", "IHK", "GEWERBEAMT")
+if TYPE_CHECKING:
+    from ..filings.models import Filing
 
-
-class Chamber(db.Model):
-    """A receiving body: Handwerkskammer, Handelskammer/IHK or Gewerbeamt, with its adapter."""
-
-    __tablename__ = "chamber"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16))
-    region: Mapped[str] = mapped_column(String(100))
-    #: postcode prefixes of the area the body is competent for; the longest match wins
-    postcode_prefixes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    adapter_key: Mapped[str] = mapped_column(String(64))
-    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    enabled: Mapped[bool] = mapped_column(default=True)
-
-
-class DeliveryState:
-    PENDING = "pending"
-    SENDING = "sending"
-    DELIVERED = "delivered"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    DEAD = "dead"
-    CANCELLED = "cancelled"  #: the company withdrew the filing before it was sent
-
-    DONE = (DELIVERED, ACCEPTED, REJECTED)
+__all__ = ["Delivery", "DeliveryState"]
 
 
 class Delivery(db.Model):
@@ -71,4 +47,4 @@ class Delivery(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     chamber: Mapped[Chamber] = relationship(lazy="joined")
-    filing: Mapped["Filing"] = relationship(back_populates="deliveries")  # noqa: F821
+    filing: Mapped[Filing] = relationship(back_populates="deliveries")

@@ -134,14 +134,6 @@ def first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""
 
 
-def chamber_by_slug(slug: str) -> Chamber | None:
-    return db.session.scalar(select(Chamber).where(Chamber.slug == slug))
-
-
-def chambers() -> list[Chamber]:
-    return list(db.session.scalars(select(Chamber).order_by(Chamber.name)))
-
-
 # --- Prometheus ---------------------------------------------------------------------------------
 
 _METRICS = (

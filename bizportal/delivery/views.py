@@ -15,7 +15,9 @@ from chambers.registry import UnknownAdapter
 
 from ..audit import services as audit
 from ..auth.access import public, roles_required
-from . import queries, services, settings
+from ..bodies import queries as bodies
+from ..bodies import settings
+from . import queries, resend as resending
 from .forms import ActionForm, ChamberForm
 
 bp = Blueprint("delivery", __name__)
@@ -53,7 +55,7 @@ def problems():
         kind = "all"
     chamber = None
     if request.args.get("kammer"):
-        chamber = queries.chamber_by_slug(request.args["kammer"])
+        chamber = bodies.chamber_by_slug(request.args["kammer"])
         if chamber is None:
             abort(404)
     page = max(1, request.args.get("seite", 1, type=int) or 1)
@@ -61,7 +63,7 @@ def problems():
                                              (page - 1) * PAGE_SIZE)
     return render_template("delivery/problems.html", rows=rows, total=total, kind=kind, chamber=chamber,
                            page=page, pages=max(1, -(-total // PAGE_SIZE)), form=ActionForm(),
-                           chambers=queries.chambers())
+                           chambers=bodies.chambers())
 
 
 @bp.post("/staff/admin/zustellungen/erneut-senden")
@@ -80,7 +82,7 @@ def resend():
     if not ids:
         flash(_("Bitte wählen Sie mindestens eine Zustellung aus."), "warning")
         return redirect(_back(url_for("delivery.problems")))
-    n = services.resend_many(ids)
+    n = resending.resend_many(ids)
     audit.record("delivery_resend", current_user.get_id(), target=",".join(str(i) for i in ids)[:300],
                  detail=f"requeued={n} of {len(ids)}")
     if n:
@@ -96,14 +98,14 @@ def resend():
 @bp.get("/staff/admin/kammern")
 @roles_required("admin")
 def chamber_list():
-    return render_template("delivery/chambers.html", chambers=queries.chambers(), form=ActionForm(),
+    return render_template("delivery/chambers.html", chambers=bodies.chambers(), form=ActionForm(),
                            labels=dict(_portal().registry.choices()))
 
 
 @bp.get("/staff/admin/kammern/<slug>")
 @roles_required("admin")
 def chamber_detail(slug: str):
-    chamber = queries.chamber_by_slug(slug)
+    chamber = bodies.chamber_by_slug(slug)
     if chamber is None:
         abort(404)
     (metrics,) = queries.chamber_metrics(chamber.id)
@@ -120,7 +122,7 @@ def chamber_check(slug: str):
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
-    chamber = queries.chamber_by_slug(slug)
+    chamber = bodies.chamber_by_slug(slug)
     if chamber is None:
         abort(404)
     result = settings.check(_portal().registry, _portal().adapter_services, chamber)
@@ -135,7 +137,7 @@ def chamber_check(slug: str):
 @bp.route("/staff/admin/kammern/<slug>/bearbeiten", methods=["GET", "POST"])
 @roles_required("admin")
 def chamber_edit(slug: str):
-    chamber = queries.chamber_by_slug(slug)
+    chamber = bodies.chamber_by_slug(slug)
     if chamber is None:
         abort(404)
     portal = _portal()
@@ -168,7 +170,7 @@ def chamber_edit(slug: str):
 @bp.get("/metrics")
 @public  # Prometheus has no session: the bearer token below is the access check
 def metrics():
-    token = current_app.config.get("METRICS_TOKEN")
+    token = current_app.config["SETTINGS"].web.metrics_token
     if not token:
         abort(404)
     header = request.headers.get("Authorization", "")

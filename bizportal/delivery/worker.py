@@ -29,9 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from ..extensions import db
-from . import services
+from . import claims, recording, sending
 from .breaker import CircuitBreakers
-from .services import Claim, DeliverySettings, SendResult
+from .claims import Claim
+from .sending import SendResult
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +43,27 @@ class Worker:
     def __init__(self, app: Flask, worker_id: str | None = None, threads: int | None = None):
         self.app = app
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-        cfg = app.config
-        self.settings = DeliverySettings.from_config(cfg)
-        self.threads = max(1, int(threads or cfg.get("WORKER_THREADS", 16)))
-        self.per_chamber = max(1, min(self.threads, int(cfg.get("DELIVERY_CHAMBER_CONCURRENCY", 4))))
-        self.poll_seconds = float(cfg.get("WORKER_POLL_SECONDS", 2))
-        self.events_poll_seconds = float(cfg.get("DELIVERY_EVENTS_POLL_SECONDS", 300))
-        self.shutdown_grace = float(cfg.get("WORKER_SHUTDOWN_GRACE_SECONDS", 30))
+        settings = app.config["SETTINGS"]
+        self.settings = settings.delivery
+        work = settings.worker
+        self.threads = max(1, int(threads or work.threads))
+        self.per_chamber = max(1, min(self.threads, self.settings.chamber_concurrency))
+        self.poll_seconds = work.poll_seconds
+        self.events_poll_seconds = self.settings.events_poll_seconds
+        self.shutdown_grace = work.shutdown_grace
         self.heartbeat_seconds = max(0.2, self.settings.lease_seconds / 3)
         self.claim_batch = max(1, self.threads // 2)
-        self.claim_linger = float(cfg.get("WORKER_CLAIM_LINGER_SECONDS", 0.02))
+        self.claim_linger = work.claim_linger
         self._hold_since: float | None = None
-        self.write_linger = float(cfg.get("WORKER_WRITE_LINGER_SECONDS", 0.005))
+        self.write_linger = work.write_linger
         self.breakers = CircuitBreakers(
-            threshold=int(cfg.get("DELIVERY_BREAKER_THRESHOLD", 5)),
-            cooldown=float(cfg.get("DELIVERY_BREAKER_COOLDOWN_SECONDS", 30)),
-            max_cooldown=float(cfg.get("DELIVERY_BREAKER_MAX_COOLDOWN_SECONDS", 600)),
+            threshold=self.settings.breaker_threshold,
+            cooldown=self.settings.breaker_cooldown,
+            max_cooldown=self.settings.breaker_max_cooldown,
         )
+        #: chambers that need configuration (or were disabled mid-claim): not claimed until then
+        self._paused: dict[int, float] = {}
+        self.pause_seconds = max(1.0, self.settings.backoff_base)
         self._stop = threading.Event()
         self._cond = threading.Condition(threading.RLock())  # re-entrant: stop() may run in a signal handler
         self._sending: dict[uuid.UUID, int] = {}  # in a sender thread → chamber id
@@ -119,41 +124,45 @@ class Worker:
                 return 0
         self._hold_since = None
 
-        # Chambers with sends in flight or a tripped breaker get their own limit; others the default.
+        # Chambers with sends in flight, a tripped breaker or a pause get their own limit; others the default.
+        paused = self._paused_chambers(now)
         slots = {cid: self.breakers.allowance(cid, self.per_chamber - per_chamber.get(cid, 0))
                  for cid in set(per_chamber) | self.breakers.tripped()}
+        slots.update({cid: 0 for cid in paused})
         with self.app.app_context():
             try:
-                claims = services.claim(self.worker_id, free, self.settings, slots, default_slots=self.per_chamber,
-                                        with_jobs=True)
+                claimed = claims.claim(self.worker_id, free, self.settings, slots, default_slots=self.per_chamber)
             finally:
                 db.session.remove()
         pool = self._start_threads()
-        for index, claim in enumerate(claims):
+        for index, claim in enumerate(claimed):
             if self._stop.is_set():
                 # Shutting down: hand the rest back now instead of waiting for the lease.
-                self._call(services.release, [c.id for c in claims[index:]], self.worker_id)
+                self._call(claims.release, [c.id for c in claimed[index:]], self.worker_id)
                 return index
             self.breakers.started(claim.chamber_id)
             with self._cond:
                 self._sending[claim.id] = claim.chamber_id
             pool.submit(self._send, claim)
-        return len(claims)
+        return len(claimed)
+
+    def _paused_chambers(self, now: float) -> set[int]:
+        with self._cond:
+            for cid in [c for c, until in self._paused.items() if until <= now]:
+                del self._paused[cid]
+            return set(self._paused)
 
     def _send(self, claim: Claim) -> None:
         ext = self.app.extensions["bizportal"]
         result: SendResult | None = None
         try:
             with self.app.app_context():  # adapters' host services (e.g. the inbox store) need it
-                job = claim.job
-                if job is None:  # not read at claim time: read it now
-                    try:
-                        job = services._start(claim.id, self.worker_id, self.settings)
-                    finally:
-                        db.session.remove()
-                if job is not None:
-                    result = services.send(job, ext.registry, ext.adapter_services, ext.catalog, self.settings)
-            if result is not None:
+                result = sending.send(claim.job, ext.registry, ext.adapter_services, ext.catalog, self.settings)
+            if result.waiting:
+                self.breakers.not_tried(claim.chamber_id)
+                with self._cond:
+                    self._paused[claim.chamber_id] = time.monotonic() + self.pause_seconds
+            else:
                 self.breakers.record(claim.chamber_id, result.temporary)
         except Exception:
             log.exception("delivery %s: send failed; the lease will hand it back", claim.id)
@@ -184,7 +193,7 @@ class Worker:
             try:
                 with self.app.app_context():
                     try:
-                        services.record(self.worker_id, batch)
+                        recording.record(self.worker_id, batch, self.settings)
                     finally:
                         db.session.remove()
             except Exception:
@@ -221,7 +230,7 @@ class Worker:
         self._last_heartbeat = now
         ids = self.in_flight()
         if ids:
-            self._call(services.renew_leases, list(ids), self.worker_id, self.settings)
+            self._call(claims.renew_leases, list(ids), self.worker_id, self.settings)
 
     def _wait(self, progress_before: int, timeout: float) -> None:
         """Sleep until a send finishes or outcomes are written, ``stop()``, or ``timeout``."""
@@ -244,7 +253,7 @@ class Worker:
         if leftover:
             log.warning("worker %s: %d send(s) still running after %.0f s; handing them back",
                         self.worker_id, len(leftover), self.shutdown_grace)
-            self._call(services.abandon, leftover, self.worker_id)
+            self._call(claims.abandon, leftover, self.worker_id)
         with self._cond:  # the outcomes of the finished sends are written before the worker ends
             self._cond.wait_for(lambda: not self._unwritten, timeout=max(5.0, self.shutdown_grace))
 

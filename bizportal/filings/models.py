@@ -12,20 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..common.time import utcnow
 from ..common.types import UTCDateTime
 from ..extensions import db
+from .states import FilingStatus
 
-
-class FilingStatus:
-    SUBMITTED = "submitted"
-    FORWARDED = "forwarded"
-    RECEIVED = "received"
-    IN_PROGRESS = "in_progress"
-    INFORMATION_REQUESTED = "information_requested"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-
-    DECIDED = (ACCEPTED, REJECTED)
-    CLOSED = (ACCEPTED, REJECTED, WITHDRAWN)
+__all__ = ["Attachment", "Draft", "Filing", "FilingEvent", "FilingStatus"]
 
 
 class Draft(db.Model):

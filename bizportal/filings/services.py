@@ -9,18 +9,20 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Person
 from ..catalog.models import FieldDefinition, ServiceDefinition
 from ..common.time import utcnow
 from ..common.uploads import TYPES, extension_matches, safe_display_name, sniff
-from ..delivery.models import Delivery
-from ..delivery.routing import NoCompetentBody, competent_chamber
+from ..bodies.routing import NoCompetentBody, competent_chamber
+from ..delivery import services as deliveries
 from ..extensions import db
 from ..stats import services as stats
-from .models import Attachment, Draft, Filing, FilingEvent, FilingStatus
+from . import lifecycle
+from .lifecycle import NotWithdrawable
+from .models import Attachment, Draft, Filing
 from .storage import AttachmentStorage
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -45,10 +47,6 @@ class NoDestination(Exception):
 
 class UploadRefused(ValueError):
     """The file is not accepted; the message is for the person who uploaded it."""
-
-
-class NotWithdrawable(Exception):
-    """The filing is already decided or withdrawn."""
 
 
 @dataclass(frozen=True)
@@ -298,99 +296,30 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
         for attachment in draft.attachments:
             attachment.filing = filing
             attachment.draft_id = None
-        db.session.add(FilingEvent(filing=filing, kind=FilingStatus.SUBMITTED, occurred_at=now))
-        # Counters in a fixed order, so concurrent submits cannot deadlock on them.
-        counters = sorted([(stats.FILINGS_PER_CHAMBER, c.slug) for c, _ in targets]
-                          + [(stats.FILINGS_PER_SERVICE, service.key)])
-        for chamber, role in targets:
-            db.session.add(Delivery(filing=filing, chamber_id=chamber.id, role=role, next_attempt_at=now))
-        for metric, dimension in counters:
-            stats.count_event(db.session, metric, dimension, now.date())
-        db.session.delete(draft)
+        lifecycle.record_submitted(filing, now)
         try:
+            db.session.flush()  # the filing's id, for its deliveries
+            deliveries.open_deliveries(filing.id, targets, now)
+            # Counters in a fixed order, so concurrent submits cannot deadlock on them.
+            counters = sorted([(stats.FILINGS_PER_CHAMBER, c.slug) for c, _ in targets]
+                              + [(stats.FILINGS_PER_SERVICE, service.key)])
+            for metric, dimension in counters:
+                stats.count_event(db.session, metric, dimension, now.date())
+            db.session.delete(draft)
             db.session.commit()
             return SubmitOutcome(filing, created=True)
         except IntegrityError:
+            reference = filing.reference
             db.session.rollback()
             existing = _existing(token, person.company_id)
             if existing:  # a concurrent submit of the same draft won the race
                 return existing
-            if db.session.scalar(select(Filing.id).where(Filing.reference == filing.reference)) is None:
+            if db.session.scalar(select(Filing.id).where(Filing.reference == reference)) is None:
                 raise  # not a reference clash: a real integrity problem
     raise RuntimeError("could not allocate a unique reference")
-
-
-def withdraw_filing(filing: Filing, person: Person, reason: str | None) -> None:
-    """Withdraw a filing that is not decided yet; the timeline records who and why. Deliveries not
-    sent yet are cancelled (nothing reaches a body that never saw the filing); bodies that have it
-    see the withdrawal in its status. Commits."""
-    from ..delivery.models import DeliveryState
-
-    # Lock and re-read: a decision recorded at the same moment wins, and is not overwritten.
-    db.session.execute(select(Filing.id).where(Filing.id == filing.id).with_for_update())
-    db.session.refresh(filing)
-    if filing.status in FilingStatus.CLOSED:
-        db.session.rollback()
-        raise NotWithdrawable(filing.reference)
-    db.session.execute(
-        update(Delivery).where(Delivery.filing_id == filing.id, Delivery.state == DeliveryState.PENDING)
-        .values(state=DeliveryState.CANCELLED, last_error="withdrawn by the company")
-        .execution_options(synchronize_session=False))
-    filing.status = FilingStatus.WITHDRAWN
-    detail = (reason or "").strip()[:1000] or None
-    db.session.add(FilingEvent(filing_id=filing.id, kind=FilingStatus.WITHDRAWN, occurred_at=utcnow(),
-                               detail=detail))
-    db.session.commit()
 
 
 __all__ = [
     "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
     "SubmitOutcome", "UploadRefused",
 ]
-
-
-# --- events from the receiving chamber ----------------------------------------------------------
-
-CHAMBER_EVENTS = (FilingStatus.RECEIVED, FilingStatus.IN_PROGRESS, FilingStatus.INFORMATION_REQUESTED,
-                  FilingStatus.ACCEPTED, FilingStatus.REJECTED)
-#: events that only the primary destination may report (a copy recipient does not decide)
-PRIMARY_ONLY = (FilingStatus.IN_PROGRESS, FilingStatus.INFORMATION_REQUESTED, FilingStatus.ACCEPTED,
-                FilingStatus.REJECTED)
-
-
-class EventRefused(Exception):
-    """The event does not fit the filing (closed, wrong destination role, missing reason)."""
-
-
-def apply_chamber_event(delivery_id: uuid.UUID, kind: str, detail: str | None = None,
-                        occurred_at=None) -> Filing:
-    """Record a receiver's status event on the filing's timeline and status. Commits.
-
-    Used by the staff inbox and by adapters' status channels (callbacks, polling). A decision
-    (accepted/rejected) also closes the delivery. Raises ``EventRefused`` for an unknown kind, an
-    event on a closed filing, a copy recipient reporting a decision, or a rejection or request
-    for information without a reason.
-    """
-    if kind not in CHAMBER_EVENTS:
-        raise EventRefused(f"unknown event {kind!r}")
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None:
-        raise EventRefused("unknown delivery")
-    filing = db.session.execute(select(Filing).where(Filing.id == delivery.filing_id).with_for_update()).scalar_one()
-    if filing.status in FilingStatus.CLOSED:
-        raise EventRefused(f"filing {filing.reference} is closed ({filing.status})")
-    if kind in PRIMARY_ONLY and delivery.role != "primary":
-        raise EventRefused("a copy recipient cannot report this event")
-    if delivery.state not in ("delivered", "accepted", "rejected"):
-        raise EventRefused("the delivery is not recorded as delivered yet")
-    detail = (detail or "").strip()[:2000] or None
-    if kind in (FilingStatus.REJECTED, FilingStatus.INFORMATION_REQUESTED) and not detail:
-        raise EventRefused("a reason is required")
-    db.session.add(FilingEvent(filing_id=filing.id, kind=kind, chamber_id=delivery.chamber_id,
-                               occurred_at=occurred_at or utcnow(), detail=detail))
-    if delivery.role == "primary":
-        filing.status = kind
-    if kind in FilingStatus.DECIDED:
-        delivery.state = kind  # DeliveryState.ACCEPTED / REJECTED share the names
-    db.session.commit()
-    return filing

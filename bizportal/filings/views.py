@@ -16,8 +16,8 @@ from werkzeug.datastructures import MultiDict
 from ..auth import trust
 from ..auth.access import company_required
 from ..catalog import queries as catalog
-from ..delivery.routing import NoCompetentBody
-from . import notifications, queries, receipts, services
+from ..bodies.routing import NoCompetentBody
+from . import lifecycle, notifications, queries, receipts, services
 from .forms import answers_from_form, build_step_form, formdata_from_answers, prefill_values, visible_step_fields
 
 bp = Blueprint("filings", __name__)
@@ -302,8 +302,8 @@ def withdraw(reference: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.withdraw_filing(filing, current_user, request.form.get("reason"))
-    except services.NotWithdrawable:
+        lifecycle.withdraw(filing, current_user, request.form.get("reason"))
+    except lifecycle.NotWithdrawable:
         flash(_("Dieser Antrag ist bereits entschieden oder zurückgezogen."), "warning")
     else:
         flash(_("Ihr Antrag wurde zurückgezogen."), "success")

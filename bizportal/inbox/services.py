@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from chambers.base import FilingPayload
 
-from ..delivery.models import Chamber
+from ..bodies.models import Chamber
 from ..extensions import db
 from .models import InboxItem
 

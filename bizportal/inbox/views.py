@@ -10,7 +10,8 @@ from flask_login import current_user
 from ..auth.access import roles_required
 from ..catalog import queries as catalog
 from ..filings import notifications
-from ..filings import services as filing_services
+from ..common.states import Refused
+from ..filings import lifecycle
 from . import queries
 from .forms import StatusForm
 
@@ -50,8 +51,8 @@ def detail(item_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            updated = filing_services.apply_chamber_event(item.delivery_id, form.kind.data, form.detail.data)
-        except filing_services.EventRefused:
+            updated = lifecycle.apply_chamber_event(item.delivery_id, form.kind.data, form.detail.data)
+        except Refused:
             flash(_("Dieser Stand kann für diesen Antrag nicht gesetzt werden."), "warning")
         else:
             notifications.status_changed(updated, form.kind.data, form.detail.data, current_user.chamber.name)

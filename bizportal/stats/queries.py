@@ -25,6 +25,6 @@ def totals(session: Session, metric: str, since: date | None = None) -> list[tup
 
 def chamber_names(session: Session) -> dict[str, str]:
     """Display names of the chambers by slug (the counters keep slugs)."""
-    from ..delivery.models import Chamber
+    from ..bodies.models import Chamber
 
     return dict(session.execute(select(Chamber.slug, Chamber.name)).all())

@@ -21,7 +21,8 @@ from sqlalchemy import func, insert, select, update
 
 from bizportal.auth.models import Company, Person
 from bizportal.common.time import utcnow
-from bizportal.delivery.models import Chamber, Delivery, DeliveryState
+from bizportal.bodies.models import Chamber
+from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from bizportal.filings.services import start_draft, submit_draft

@@ -7,8 +7,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bizportal.delivery.models import Chamber, DeliveryState
-from bizportal.delivery.settings import MASK
+from bizportal.bodies.models import Chamber
+from bizportal.bodies.settings import MASK
+from bizportal.delivery.models import DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from tests.conftest import csrf_token

@@ -12,7 +12,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from bizportal.delivery.models import Chamber, Delivery, DeliveryState
+from bizportal.bodies.models import Chamber
+from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing

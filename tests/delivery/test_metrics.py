@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from bizportal.common.time import utcnow
-from bizportal.delivery import queries, services
+from bizportal.config import DeliverySettings
+from bizportal.delivery import claims, queries
 from bizportal.delivery.models import Delivery
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
@@ -50,7 +51,7 @@ def test_metrics_count_due_in_flight_delivered_failing_dead_per_chamber(make_app
     bulk_filings(app, 3, ["hk-bremen"])  # due
     in_flight = bulk_filings(app, 2, ["hk-hamburg"])
     with app.app_context():
-        services.claim("metrics-test-worker", 10, services.DeliverySettings())
+        claims.claim("metrics-test-worker", 10, DeliverySettings())
         db.session.execute(update(Delivery).where(Delivery.filing_id == in_flight[0])
                            .values(locked_until=utcnow() - timedelta(seconds=5)))  # orphaned: due again
         db.session.commit()

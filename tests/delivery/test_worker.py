@@ -8,11 +8,13 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from bizportal.common.time import utcnow
-from bizportal.delivery import services
-from bizportal.delivery.models import Chamber, Delivery, DeliveryState
+from bizportal.bodies.models import Chamber
+from bizportal.config import DeliverySettings
+from bizportal.delivery import claims, jobs, recording, resend, sending
+from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
-from bizportal.filings.models import Filing
+from bizportal.filings.models import Filing, FilingEvent
 from bizportal.inbox.models import InboxItem
 
 from .conftest import (
@@ -44,9 +46,7 @@ def test_inbox_store_keeps_one_copy_per_delivery_id(app):
     filing_id = make_filing(app)
     d = delivery_of(app, filing_id)
     with app.app_context():
-        filing = db.session.get(Filing, filing_id)
-        delivery = db.session.get(Delivery, d.id)
-        payload = services.build_payload(delivery, app.extensions["bizportal"].catalog[filing.service_key])
+        payload = jobs.payload(jobs.read_jobs([d.id])[d.id], app.extensions["bizportal"].catalog, None)
         adapter = app.extensions["bizportal"].registry.create("inbox", app.extensions["bizportal"].adapter_services)
         first = adapter.deliver(payload, {"chamber_slug": "hk-bremen"})
         second = adapter.deliver(payload, {"chamber_slug": "hk-bremen"})
@@ -74,9 +74,9 @@ def test_temporary_failure_is_retried_later_with_backoff(app):
 
 
 def test_backoff_grows_exponentially_with_jitter_and_is_capped():
-    settings = services.DeliverySettings(backoff_base=10, backoff_max=100)
+    settings = DeliverySettings(backoff_base=10, backoff_max=100)
     for attempts, full in [(1, 10), (2, 20), (3, 40), (4, 80), (5, 100), (9, 100)]:
-        delays = {services.backoff_delay(attempts, settings).total_seconds() for _ in range(50)}
+        delays = {sending.backoff_delay(attempts, settings).total_seconds() for _ in range(50)}
         assert all(full / 2 <= d <= full for d in delays)
         assert len(delays) > 1  # jitter
 
@@ -118,12 +118,12 @@ def test_disabled_chamber_waits_without_spending_attempts(app):
 
 def test_expired_lease_of_a_dead_worker_is_taken_over(app):
     filing_id = make_filing(app)
-    settings = services.DeliverySettings(lease_seconds=60)
+    settings = DeliverySettings(lease_seconds=60)
     with app.app_context():
-        claimed = services.claim_due_deliveries("crashed-worker", 10, settings)
+        claimed = [c.id for c in claims.claim("crashed-worker", 10, settings)]
         assert len(claimed) == 1
         # The worker dies here. While its lease runs, nobody else takes the row.
-        assert services.claim_due_deliveries("other", 10, settings) == []
+        assert [c.id for c in claims.claim("other", 10, settings)] == []
         db.session.execute(update(Delivery).values(locked_until=utcnow() - timedelta(seconds=1)))
         db.session.commit()
     assert Worker(app, worker_id="other").run_once() == 1
@@ -134,16 +134,23 @@ def test_expired_lease_of_a_dead_worker_is_taken_over(app):
 
 
 def test_outcome_of_a_worker_that_lost_its_lease_is_not_written(app):
+    """record() writes nothing for a lease this worker lost: not the row, not the timeline, not the status."""
     filing_id = make_filing(app)
-    settings = services.DeliverySettings()
+    settings = DeliverySettings()
     ext = app.extensions["bizportal"]
     with app.app_context():
-        (delivery_id,) = services.claim_due_deliveries("slow-worker", 10, settings)
+        (claim,) = claims.claim("slow-worker", 10, settings)
         db.session.execute(update(Delivery).values(locked_by="someone-else"))
         db.session.commit()
-        assert services.deliver_one(delivery_id, "slow-worker", ext.registry, ext.adapter_services,
-                                    ext.catalog, settings) == "lost"
-    assert delivery_of(app, filing_id).state == DeliveryState.SENDING
+        result = sending.send(claim.job, ext.registry, ext.adapter_services, ext.catalog, settings)
+        assert result.state == DeliveryState.DELIVERED  # the receiver has it
+        assert recording.record("slow-worker", [result], settings) == []
+        db.session.remove()
+        d = db.session.get(Delivery, claim.id)
+        assert d.state == DeliveryState.SENDING and d.locked_by == "someone-else" and d.delivered_at is None
+        assert db.session.get(Filing, filing_id).status == "submitted"
+        assert [e.kind for e in db.session.scalars(select(FilingEvent).where(FilingEvent.filing_id == filing_id))] \
+            == ["submitted"]
 
 
 def test_resend_makes_dead_delivery_due_and_leaves_delivered_alone(app):
@@ -153,12 +160,12 @@ def test_resend_makes_dead_delivery_due_and_leaves_delivered_alone(app):
     d = delivery_of(app, filing_id)
     set_adapter(app, "hk-bremen", "flaky", {"mode": "ok"})
     with app.app_context():
-        assert services.resend(d.id) is True
+        assert resend.resend(d.id) is True
     Worker(app).run_once()
     assert delivery_of(app, filing_id).state == DeliveryState.DELIVERED
     with app.app_context():
-        assert services.resend(d.id) is False
-        assert services.resend_many([d.id]) == 0
+        assert resend.resend(d.id) is False
+        assert resend.resend_many([d.id]) == 0
     assert Worker(app).run_once() == 0
     assert FlakyAdapter.calls.count(FlakyAdapter.calls[0]) == 2
 
@@ -199,26 +206,26 @@ def test_worker_cli_once_drains_due_deliveries(app):
 
 def test_claim_takes_at_most_the_free_slots_of_each_chamber(app):
     bulk_filings(app, 6, ["hk-bremen", "hwk-bremen"])
-    settings = services.DeliverySettings()
+    settings = DeliverySettings()
     with app.app_context():
         ids = {c.slug: c.id for c in db.session.scalars(select(Chamber))}
         slots = {ids["hk-bremen"]: 1, ids["hwk-bremen"]: 0}
-        claims = services.claim("w1", 10, settings, lambda cid: slots.get(cid, 0))
-        assert [c.chamber_id for c in claims] == [ids["hk-bremen"]]
-        claims = services.claim("w1", 3, settings, lambda cid: 5)
-        assert len(claims) == 3
-        claims = services.claim("w1", 10, settings, lambda cid: 5)
-        assert len(claims) == 2  # 6 rows in all
-        assert services.claim("w1", 10, settings) == []
+        claimed = claims.claim("w1", 10, settings, slots, default_slots=0)
+        assert [c.chamber_id for c in claimed] == [ids["hk-bremen"]]
+        claimed = claims.claim("w1", 3, settings, default_slots=5)
+        assert len(claimed) == 3
+        claimed = claims.claim("w1", 10, settings, default_slots=5)
+        assert len(claimed) == 2  # 6 rows in all
+        assert claims.claim("w1", 10, settings) == []
 
 
 def test_a_backlog_at_one_chamber_does_not_hide_another_chambers_rows(app):
     bulk_filings(app, 30, ["hk-bremen"])
     (late,) = bulk_filings(app, 1, ["hwk-bremen"])
     with app.app_context():
-        claims = services.claim("w1", 3, services.DeliverySettings(), lambda cid: 2)
+        claimed = claims.claim("w1", 3, DeliverySettings(), default_slots=2)
         hwk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hwk-bremen"))
-        assert sorted(c.chamber_id == hwk for c in claims) == [False, False, True]
+        assert sorted(c.chamber_id == hwk for c in claimed) == [False, False, True]
 
 
 # --- the thread pool ------------------------------------------------------------------------------
@@ -255,7 +262,7 @@ def test_lease_is_renewed_while_a_long_send_runs(make_app, run_worker):
     deadline = time.monotonic() + 2.5  # more than twice the lease
     with app.app_context():
         while time.monotonic() < deadline:
-            assert services.claim("intruder", 5, services.DeliverySettings()) == []
+            assert claims.claim("intruder", 5, DeliverySettings()) == []
             time.sleep(0.1)
     GateAdapter.gate.set()
     wait_for(lambda: delivery_of(app, filing_id).state == DeliveryState.DELIVERED, what="delivery")
@@ -373,13 +380,13 @@ def test_open_breaker_stops_spending_attempts_on_a_failing_chamber(make_app):
 def test_due_and_expired_lease_rows_together_stay_within_the_chambers_slots(app):
     """Rows due again because a worker died count against the same slots as pending rows."""
     bulk_filings(app, 6, ["hk-bremen"])
-    settings = services.DeliverySettings()
+    settings = DeliverySettings()
     with app.app_context():
         hk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
-        first = services.claim("dead-worker", 3, settings)
+        first = claims.claim("dead-worker", 3, settings)
         assert len(first) == 3
         db.session.execute(update(Delivery).where(Delivery.locked_by == "dead-worker")
                            .values(locked_until=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-        claims = services.claim("w2", 10, settings, lambda cid: 4)
-        assert len(claims) == 4 and {c.chamber_id for c in claims} == {hk}
+        claimed = claims.claim("w2", 10, settings, default_slots=4)
+        assert len(claimed) == 4 and {c.chamber_id for c in claimed} == {hk}

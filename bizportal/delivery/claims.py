@@ -1,0 +1,168 @@
+"""Claiming due deliveries and holding them: leases, heartbeat, hand-back.
+
+A claim moves due rows to ``sending`` under this worker's lease (``locked_by``,
+``locked_until``) and counts the attempt; the heartbeat extends the leases of what the worker
+still holds; a row whose lease ran out is due again and any worker takes it over. Every write
+here is limited to rows this worker still holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+
+from ..bodies.models import Chamber
+from ..common.time import utcnow
+from ..config import DeliverySettings
+from ..extensions import db
+from . import pg
+from .jobs import Job, attachments_of, job_from_row, read_jobs
+from .models import Delivery
+from .states import MACHINE, DeliveryState
+
+_D, _C = Delivery.__table__, Chamber.__table__
+
+#: a due row: pending and its time has come, or sending with a lease that ran out (worker died)
+_CLAIMABLE = MACHINE.edges((DeliveryState.PENDING, DeliveryState.SENDING), DeliveryState.SENDING)
+#: a claimed row handed back unsent or with its send abandoned
+_HAND_BACK = MACHINE.edges((DeliveryState.SENDING,), DeliveryState.PENDING)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: uuid.UUID
+    chamber_id: int
+    job: Job  #: what the send needs, read in the claim's transaction
+
+
+def _row_due(now: datetime) -> Any:
+    """Deliveries to a disabled chamber are never claimed: they wait without spending attempts."""
+    return or_(
+        and_(_D.c.state == _CLAIMABLE[0], _D.c.next_attempt_at <= now),
+        and_(_D.c.state == _CLAIMABLE[1], _D.c.locked_until < now),
+    )
+
+
+def claim(worker_id: str, capacity: int, settings: DeliverySettings,
+          chamber_slots: Mapping[int, int] | None = None, default_slots: int | None = None) -> list[Claim]:
+    """Lease up to ``capacity`` due deliveries to ``worker_id``, count the attempt, read their jobs; commits.
+
+    How many rows of one chamber may be taken now (the worker's free per-chamber slots; 0 skips
+    the chamber, e.g. while its circuit breaker is open): ``chamber_slots[chamber_id]``, else
+    ``default_slots`` (default: ``capacity``). Rows are taken per chamber, oldest
+    ``next_attempt_at`` first, so a backlog at one chamber never hides another chamber's due rows.
+    On PostgreSQL each chamber's rows are picked with ``FOR UPDATE SKIP LOCKED`` (``pg.CLAIM``):
+    concurrent workers never claim the same row and never wait for each other. SQLite runs one
+    worker and needs no row locks.
+    """
+    if capacity <= 0:
+        return []
+    now = utcnow()
+    default_k = max(0, min(capacity, capacity if default_slots is None else default_slots))
+    overrides = {cid: max(0, min(capacity, k)) for cid, k in (chamber_slots or {}).items()}
+    if pg.is_postgres():
+        return _claim_pg(worker_id, capacity, settings, overrides, default_k, now)
+    return _claim_generic(worker_id, capacity, settings, overrides, default_k, now)
+
+
+def _claim_pg(worker_id: str, capacity: int, settings: DeliverySettings, overrides: dict[int, int],
+              default_k: int, now: datetime) -> list[Claim]:
+    pg.relax_commit(settings)
+    rows = db.session.execute(pg.CLAIM, {
+        **pg.STATE_PARAMS,
+        "chamber_ids": list(overrides), "ks": list(overrides.values()), "default_k": default_k,
+        "now": now, "capacity": capacity, "worker": worker_id,
+        "until": now + timedelta(seconds=settings.lease_seconds),
+    }).all()
+    files = attachments_of(r.filing_id for r in rows if r.has_files)
+    db.session.commit()
+    return [Claim(r.id, r.chamber_id, job_from_row(r, files)) for r in rows]
+
+
+def _claim_generic(worker_id: str, capacity: int, settings: DeliverySettings, overrides: dict[int, int],
+                   default_k: int, now: datetime) -> list[Claim]:
+    enabled = db.session.scalars(select(_C.c.id).where(_C.c.enabled.is_(True))).all()
+    limit_of = {cid: overrides.get(cid, default_k) for cid in enabled}
+    limit_of = {cid: k for cid, k in limit_of.items() if k > 0}
+    if not limit_of:
+        db.session.rollback()
+        return []
+    rank = func.row_number().over(partition_by=_D.c.chamber_id, order_by=_D.c.next_attempt_at)
+    ranked = (
+        select(_D.c.id, _D.c.chamber_id, _D.c.next_attempt_at, rank.label("rank"))
+        .where(_D.c.chamber_id.in_(list(limit_of)), _row_due(now))
+        .subquery()
+    )
+    rows = [
+        r for r in db.session.execute(
+            select(ranked.c.id, ranked.c.chamber_id, ranked.c.rank)
+            .where(ranked.c.rank <= max(limit_of.values()))
+            .order_by(ranked.c.next_attempt_at)
+        ).all()
+        if r.rank <= limit_of[r.chamber_id]
+    ][:capacity]
+    if not rows:
+        db.session.rollback()
+        return []
+    ids = [r.id for r in rows]
+    db.session.execute(
+        _D.update()
+        .where(_D.c.id.in_(ids), _row_due(now))
+        .values(state=DeliveryState.SENDING, locked_by=worker_id,
+                locked_until=now + timedelta(seconds=settings.lease_seconds), attempts=_D.c.attempts + 1)
+    )
+    mine = set(db.session.scalars(
+        select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
+    ))
+    jobs = read_jobs([i for i in ids if i in mine])
+    db.session.commit()
+    return [Claim(r.id, r.chamber_id, jobs[r.id]) for r in rows if r.id in jobs]
+
+
+def renew_leases(delivery_ids: Iterable[uuid.UUID], worker_id: str, settings: DeliverySettings) -> int:
+    """Heartbeat: extend this worker's leases on deliveries still being sent. Commits."""
+    ids = list(delivery_ids)
+    if not ids:
+        return 0
+    pg.relax_commit(settings)
+    result = db.session.execute(
+        _D.update()
+        .where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
+        .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
+    )
+    db.session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _hand_back(delivery_ids: list[uuid.UUID], worker_id: str, **values: Any) -> int:
+    """Make this worker's claimed rows pending again (only rows it still holds); commits."""
+    if not delivery_ids:
+        return 0
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(delivery_ids), Delivery.locked_by == worker_id, Delivery.state.in_(_HAND_BACK))
+        .values(state=DeliveryState.PENDING, locked_by=None, locked_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
+    """Give claimed but unattempted deliveries back (shutdown); due at once, attempt uncounted."""
+    return _hand_back(delivery_ids, worker_id, attempts=Delivery.attempts - 1)
+
+
+def abandon(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
+    """Give back deliveries whose send is still running when the worker must exit; due at once.
+
+    The attempt counts (the receiver may have got the filing; the retry carries the same
+    idempotency key). The running send can no longer write its outcome: the lease is gone.
+    """
+    return _hand_back(delivery_ids, worker_id, next_attempt_at=utcnow(),
+                      last_error="worker shut down while the send was in flight; retried with the same id")

@@ -1,0 +1,117 @@
+"""The PostgreSQL statements of the hot path, each one round trip.
+
+Constant statements, so PostgreSQL parses and plans them once per connection; states are bound
+as parameters (``STATE_PARAMS``), never spelled in the SQL. Other databases use the portable
+statements in ``claims`` and ``recording`` (SQLite runs one worker).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from ..bodies.models import Chamber
+from ..config import DeliverySettings
+from ..extensions import db
+from ..filings.models import Filing
+from .models import Delivery
+from .states import DeliveryState
+
+#: the state parameters every statement here binds
+STATE_PARAMS = {"pending": DeliveryState.PENDING.value, "sending": DeliveryState.SENDING.value,
+                "delivered": DeliveryState.DELIVERED.value}
+
+#: Claims and reads: per enabled chamber the oldest due rows (at most ``k`` of each: the override
+#: from ``:chamber_ids``/``:ks``, else ``:default_k``), skipping rows other workers are claiming
+#: right now; leases them; returns what the sends need.
+CLAIM = text("""
+    WITH slots AS (
+        SELECT c.id AS chamber_id, COALESCE(o.k, :default_k) AS k
+        FROM chamber AS c
+        LEFT JOIN unnest(CAST(:chamber_ids AS INTEGER[]), CAST(:ks AS INTEGER[])) AS o(chamber_id, k)
+               ON o.chamber_id = c.id
+        WHERE c.enabled
+    ), picked AS (
+        -- Per chamber: two ordered probes (due pending rows; rows whose lease ran out), each an
+        -- index range scan on (chamber_id, state, next_attempt_at) that stops after k rows, then
+        -- at most k of both together, so a chamber never gets more than its free slots.
+        SELECT u.id, u.next_attempt_at
+        FROM slots
+        CROSS JOIN LATERAL (
+            SELECT x.id, x.next_attempt_at FROM (
+                SELECT a.id, a.next_attempt_at FROM (
+                    SELECT d.id, d.next_attempt_at
+                    FROM delivery AS d
+                    WHERE d.chamber_id = slots.chamber_id AND d.state = :pending AND d.next_attempt_at <= :now
+                    ORDER BY d.next_attempt_at
+                    LIMIT GREATEST(slots.k, 0)
+                    FOR UPDATE SKIP LOCKED
+                ) AS a
+                UNION ALL
+                SELECT b.id, b.next_attempt_at FROM (
+                    SELECT d.id, d.next_attempt_at
+                    FROM delivery AS d
+                    WHERE d.chamber_id = slots.chamber_id AND d.state = :sending AND d.locked_until < :now
+                    ORDER BY d.next_attempt_at
+                    LIMIT GREATEST(slots.k, 0)
+                    FOR UPDATE SKIP LOCKED
+                ) AS b
+            ) AS x
+            ORDER BY x.next_attempt_at
+            LIMIT GREATEST(slots.k, 0)
+        ) AS u
+        ORDER BY u.next_attempt_at
+        LIMIT :capacity
+    ), claimed AS (
+        UPDATE delivery AS d
+        SET state = :sending, locked_by = :worker, locked_until = :until, attempts = d.attempts + 1
+        FROM picked
+        WHERE d.id = picked.id
+        RETURNING d.id, d.attempts, d.role, d.filing_id, d.chamber_id, picked.next_attempt_at AS due_at
+    )
+    SELECT claimed.id, claimed.attempts, claimed.role, claimed.filing_id, f.reference, f.service_key,
+           f.company_snapshot, f.submitted_at, f.data, ch.id AS chamber_id, ch.slug, ch.enabled,
+           ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files
+    FROM claimed
+    JOIN filing AS f ON f.id = claimed.filing_id
+    JOIN chamber AS ch ON ch.id = claimed.chamber_id
+    ORDER BY claimed.due_at
+""").columns(
+    id=Delivery.__table__.c.id.type,
+    company_snapshot=Filing.__table__.c.company_snapshot.type,
+    submitted_at=Filing.__table__.c.submitted_at.type,
+    data=Filing.__table__.c.data.type,
+    options=Chamber.__table__.c.options.type,
+)
+
+#: Writes a batch of outcomes, only for rows this worker still holds; returns what was written.
+RECORD = text("""
+    WITH v AS (
+        SELECT * FROM unnest(CAST(:ids AS UUID[]), CAST(:states AS VARCHAR[]), CAST(:attempts AS INTEGER[]),
+                             CAST(:errors AS TEXT[]), CAST(:nexts AS TIMESTAMPTZ[]), CAST(:refs AS VARCHAR[]),
+                             CAST(:ats AS TIMESTAMPTZ[]))
+            AS v(id, state, attempts, last_error, next_attempt_at, receiver_ref, at)
+    )
+    UPDATE delivery AS d
+    SET state = v.state, attempts = v.attempts, locked_by = NULL, locked_until = NULL, last_error = v.last_error,
+        next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
+        receiver_ref = CASE WHEN v.state = :delivered THEN v.receiver_ref ELSE d.receiver_ref END,
+        delivered_at = CASE WHEN v.state = :delivered THEN v.at ELSE d.delivered_at END
+    FROM v
+    WHERE d.id = v.id AND d.locked_by = :worker AND d.state = :sending
+    RETURNING d.id
+""").columns(id=Delivery.__table__.c.id.type)
+
+
+def is_postgres() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def relax_commit(settings: DeliverySettings) -> None:
+    """On PostgreSQL, let this transaction commit without waiting for the WAL flush (opt-in).
+
+    With ``DELIVERY_ASYNC_COMMIT`` a crash of the database server's machine can forget the last
+    fraction of a second of claims and outcomes. Nothing is lost for good: a forgotten claim or
+    outcome makes the row due again and the retry carries the same idempotency key.
+    """
+    if settings.async_commit and is_postgres():
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))

@@ -1,0 +1,107 @@
+"""Recording send outcomes: one transaction per batch (group commit), only for rows still held.
+
+For the delivered ones the filing's owner is told in the same transaction
+(``filings.lifecycle.mark_forwarded``: timeline entry, status once all deliveries are out) and the
+per-chamber counter grows.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+
+from sqlalchemy import select
+
+from ..config import DeliverySettings
+from ..extensions import db
+from ..filings import lifecycle
+from ..stats import services as stats
+from . import pg
+from .models import Delivery
+from .sending import SendResult
+from .states import DONE, MACHINE, DeliveryState
+
+log = logging.getLogger(__name__)
+
+_D = Delivery.__table__
+#: the edges a recorded outcome may take
+_OUTCOMES = {t: MACHINE.edges((DeliveryState.SENDING,), t)
+             for t in (DeliveryState.DELIVERED, DeliveryState.PENDING, DeliveryState.DEAD)}
+
+def record(worker_id: str, results: list[SendResult], settings: DeliverySettings) -> list[SendResult]:
+    """Write the outcomes of several sends in one transaction; commits. Returns those written.
+
+    Only rows this worker still holds (``sending`` under its lease) are written: an outcome for a
+    lease another worker has taken over writes nothing at all, neither the row nor the timeline.
+    """
+    if not results:
+        return []
+    for r in results:
+        if r.state not in _OUTCOMES:
+            raise ValueError(f"{r.state} is not an outcome of a send")
+    pg.relax_commit(settings)
+    written = _write_pg(worker_id, results) if pg.is_postgres() else _write_generic(worker_id, results)
+    mine = [r for r in results if r.delivery_id in written]
+    for lost in (r for r in results if r.delivery_id not in written):
+        log.warning("lease on delivery %s lost before the outcome was written", lost.delivery_id)
+    if not mine:
+        db.session.rollback()
+        return []
+    delivered = [r for r in mine if r.state == DeliveryState.DELIVERED]
+    if delivered:
+        lifecycle.mark_forwarded([(r.filing_id, r.chamber_id, r.at) for r in delivered], all_out)
+        # Last and in a fixed order, so the hot counter rows stay locked only for the commit.
+        per_chamber = Counter((r.slug, r.at.date()) for r in delivered)
+        for (slug, day), n in sorted(per_chamber.items()):
+            stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, slug, day, n)
+    db.session.commit()
+    for r in mine:  # failures at INFO (their reason is on the row); successes only at DEBUG
+        (log.debug if r.state == DeliveryState.DELIVERED else log.info)(
+            "delivery %s to %s: %s (attempt %d)", r.delivery_id, r.slug, r.state, r.attempts)
+    return mine
+
+
+def _write_pg(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
+    return set(db.session.scalars(pg.RECORD, {
+        **pg.STATE_PARAMS,
+        "worker": worker_id,
+        "ids": [r.delivery_id for r in results],
+        "states": [r.state.value for r in results],
+        "attempts": [r.attempts for r in results],
+        "errors": [r.last_error for r in results],
+        "nexts": [r.next_attempt_at for r in results],
+        "refs": [r.receiver_ref for r in results],
+        "ats": [r.at for r in results],
+    }))
+
+
+def _write_generic(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
+    ids = [r.delivery_id for r in results]
+    held = set(db.session.scalars(
+        select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
+        .order_by(_D.c.id).with_for_update()
+    ))
+    for r in results:
+        if r.delivery_id not in held:
+            continue
+        values = {"state": r.state.value, "attempts": r.attempts, "locked_by": None, "locked_until": None,
+                  "last_error": r.last_error}
+        if r.next_attempt_at is not None:
+            values["next_attempt_at"] = r.next_attempt_at
+        if r.state == DeliveryState.DELIVERED:
+            values.update(receiver_ref=r.receiver_ref, delivered_at=r.at)
+        db.session.execute(_D.update().where(_D.c.id == r.delivery_id).values(**values))
+    return held
+
+
+_OTHER = _D.alias("other")
+
+
+def all_out(filing_ids: list[int]) -> set[int]:
+    """Of these filings, those whose deliveries have all reached the receiver (delivered or decided)."""
+    pending = set(db.session.scalars(
+        select(_OTHER.c.filing_id).where(_OTHER.c.filing_id.in_(filing_ids), _OTHER.c.state.not_in(DONE))
+    ))
+    return set(filing_ids) - pending
+

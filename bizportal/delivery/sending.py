@@ -1,0 +1,110 @@
+"""Sending one claimed delivery through its chamber's adapter, and classifying the outcome.
+
+No database work happens here: ``send`` takes a ``Job`` read at claim time and returns a
+``SendResult`` that ``recording.record`` writes later.
+
+Outcomes:
+* the adapter returns a ``DeliveryResult`` → ``delivered``;
+* ``PermanentFailure`` or no adapter under the chamber's key → ``dead`` at once;
+* ``TemporaryFailure`` (or an unexpected error) → ``pending`` with a backoff, ``dead`` at the
+  attempt cap; counts towards the chamber's circuit breaker;
+* the chamber needs configuration (``InvalidConfig``) or was disabled after the claim → the
+  delivery waits as it would for a disabled chamber: ``pending``, the attempt refunded, not
+  counted by the breaker; the worker pauses the chamber (``WAIT_SECONDS``) and the admin pages
+  show the chamber as needing configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chambers.base import AdapterError, DeliveryResult, InvalidConfig, PermanentFailure
+from chambers.registry import AdapterRegistry, UnknownAdapter
+
+from ..catalog.models import ServiceDefinition
+from ..common.time import utcnow
+from ..config import DeliverySettings
+from .jobs import Job, payload
+from .states import DeliveryState
+
+log = logging.getLogger(__name__)
+
+#: ``last_error`` of a delivery waiting for its chamber's configuration starts with this
+NEEDS_CONFIGURATION = "chamber needs configuration"
+
+
+class ChamberUnavailable(Exception):
+    """The chamber cannot take deliveries now for a reason of ours (disabled, misconfigured)."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The outcome of one send, to be written by ``recording.record``."""
+
+    delivery_id: uuid.UUID
+    chamber_id: int
+    slug: str
+    filing_id: int
+    attempts: int
+    state: DeliveryState
+    temporary: bool  #: a temporary failure of the receiver: counts towards the circuit breaker
+    at: datetime
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    receiver_ref: str | None = None
+    waiting: bool = False  #: the chamber needs configuration or is disabled: attempt refunded
+
+
+def backoff_delay(attempts: int, settings: DeliverySettings) -> timedelta:
+    """Exponential backoff with jitter: between half and all of base·2^(attempts−1), capped."""
+    delay = min(settings.backoff_max, settings.backoff_base * (2 ** max(attempts - 1, 0)))
+    return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+
+def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any],
+         catalog: Mapping[str, ServiceDefinition], settings: DeliverySettings) -> SendResult:
+    """Send one claimed delivery through its chamber's adapter; touches no database.
+
+    Never raises for adapter or data errors: see the module docstring for the outcomes.
+    """
+    target = job.target
+    outcome: BaseException | DeliveryResult
+    try:
+        if not target.enabled:
+            raise ChamberUnavailable(f"chamber {target.slug} was disabled after the claim")
+        data = payload(job, catalog, adapter_services.get("storage"))
+        adapter = registry.create(target.adapter_key, services=adapter_services)
+        outcome = adapter.deliver(data, target.options)
+    except Exception as exc:  # a row that cannot be sent must not block the others
+        outcome = exc
+        if not isinstance(exc, AdapterError | UnknownAdapter | ChamberUnavailable):
+            log.exception("delivery %s to %s failed unexpectedly", job.delivery_id, target.slug)
+    now = utcnow()
+    common: dict[str, Any] = dict(delivery_id=job.delivery_id, chamber_id=target.chamber_id, slug=target.slug,
+                                  filing_id=job.filing_id, attempts=job.attempts, at=now)
+    if isinstance(outcome, DeliveryResult):
+        return SendResult(state=DeliveryState.DELIVERED, temporary=False, receiver_ref=outcome.receiver_ref,
+                          **common)
+    if isinstance(outcome, PermanentFailure | UnknownAdapter):
+        return SendResult(state=DeliveryState.DEAD, temporary=False, last_error=describe(outcome), **common)
+    if isinstance(outcome, InvalidConfig | ChamberUnavailable):
+        log.warning("delivery %s waits: %s: %s", job.delivery_id, NEEDS_CONFIGURATION, outcome)
+        return SendResult(state=DeliveryState.PENDING, temporary=False, waiting=True,
+                          last_error=f"{NEEDS_CONFIGURATION} ({target.slug}): {outcome}",
+                          **{**common, "attempts": job.attempts - 1})
+    if job.attempts >= settings.max_attempts:
+        return SendResult(state=DeliveryState.DEAD, temporary=True, last_error=describe(outcome), **common)
+    return SendResult(state=DeliveryState.PENDING, temporary=True, last_error=describe(outcome),
+                      next_attempt_at=now + backoff_delay(job.attempts, settings), **common)
+
+
+def describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc))
+    return text[-8000:]
