@@ -13,7 +13,8 @@ from chambers.registry import AdapterRegistry
 
 from .catalog.loader import load_catalog
 from .catalog.models import ServiceDefinition
-from .config import load_config
+from .catalog.search import CatalogIndex
+from .config import Settings, load_config
 from .extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,9 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass
 class Portal:
-    """What the portal keeps on the app: the catalog, the adapter registry and adapter services."""
+    """What the portal keeps on the app: settings, the catalog and its search index, the adapter
+    registry and the services adapters may use."""
 
+    settings: Settings
     catalog: dict[str, ServiceDefinition]
+    search_index: CatalogIndex
     registry: AdapterRegistry
     storage: Any
     adapter_services: dict[str, Any] = field(default_factory=dict)
@@ -92,12 +96,16 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .filings.storage import LocalStorage
     from .inbox.services import DatabaseInboxStore
 
+    settings: Settings = app.config["SETTINGS"]
     if registry is None:
         registry = AdapterRegistry()
-        registry.discover()
-    storage = LocalStorage(app.config["UPLOAD_DIR"])
+        registry.discover(allowed=settings.web.enabled_adapters)
+    storage = LocalStorage(settings.web.upload_dir)
+    catalog = load_catalog(extra=Path(settings.web.catalog_dir))
     app.extensions["bizportal"] = Portal(
-        catalog=load_catalog(extra=Path(app.config["CATALOG_DIR"])),
+        settings=settings,
+        catalog=catalog,
+        search_index=CatalogIndex(list(catalog.values())),
         registry=registry,
         storage=storage,
         adapter_services={"inbox_store": DatabaseInboxStore(), "storage": storage},

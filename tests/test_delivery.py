@@ -83,6 +83,6 @@ def test_third_party_adapter_installed_as_a_distribution_is_discovered(tmp_path,
     registry.discover()
     assert "xyz" in registry.keys() and "inbox" in registry.keys()
     adapter = registry.create("xyz")
-    assert adapter.validate_options({"endpoint": "https://xyz.example"}) == {"endpoint": "https://xyz.example"}
+    assert adapter.parse_options({"endpoint": "https://xyz.example"}) == {"endpoint": "https://xyz.example"}
     assert ("xyz", "Kammer XYZ (third party)") in registry.choices()
     sys.modules.pop("kammer_xyz_adapter", None)

@@ -47,12 +47,10 @@ def validate(registry: AdapterRegistry, services: Mapping[str, Any], adapter_key
              options: Mapping[str, Any]) -> None:
     """Check options against the adapter's schema without contacting the receiver.
 
-    Uses the adapter's ``parse_options`` where it has one (URL, secret length, ranges …), else the
-    schema check ``validate_options``. Raises ``InvalidConfig`` or ``UnknownAdapter``.
+    The adapter's ``parse_options`` checks its declared schema (types, URL, secret length,
+    ranges …). Raises ``InvalidConfig`` or ``UnknownAdapter``.
     """
-    adapter = registry.create(adapter_key, services=services)
-    parse = getattr(adapter, "parse_options", None)
-    (parse if callable(parse) else adapter.validate_options)(options)
+    registry.create(adapter_key, services=services).parse_options(options)
 
 
 def check(registry: AdapterRegistry, services: Mapping[str, Any], chamber: Chamber) -> CheckResult:

@@ -20,16 +20,9 @@ def list_services(locale: str) -> list[ServiceDefinition]:
     return sorted(catalog().values(), key=lambda s: s.title.get(locale).lower())
 
 
-_index_cache: tuple[dict, CatalogIndex] | None = None
-
-
 def _index() -> CatalogIndex:
-    """The search index of the app's catalog, built once per catalog (not on every search)."""
-    global _index_cache
-    current = catalog()
-    if _index_cache is None or _index_cache[0] is not current:
-        _index_cache = (current, CatalogIndex(list(current.values())))
-    return _index_cache[1]
+    """The search index of the app's catalog, built once by ``create_app`` (not on every search)."""
+    return current_app.extensions["bizportal"].search_index
 
 
 def find_services(locale: str, query: str = "", kind: str = "", body: str = "", event: str = "") -> list[ServiceDefinition]:

@@ -33,7 +33,6 @@ class Target:
 
     chamber_id: int
     slug: str
-    enabled: bool
     adapter_key: str
     options: dict[str, Any]
 
@@ -75,7 +74,7 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]]) -> Job:
     """A job from a row of the claim statement or of ``read_jobs``."""
     return Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
                r.submitted_at, r.data,
-               Target(r.chamber_id, r.slug, r.enabled, r.adapter_key, dict(r.options or {})),
+               Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {})),
                tuple(files.get(r.filing_id, ())))
 
 
@@ -84,7 +83,7 @@ def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     rows = db.session.execute(
         select(_D.c.id, _D.c.attempts, _D.c.role, _D.c.filing_id, _F.c.reference, _F.c.service_key,
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _C.c.id.label("chamber_id"), _C.c.slug,
-               _C.c.enabled, _C.c.adapter_key, _C.c.options)
+               _C.c.adapter_key, _C.c.options)
         .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id))
         .where(_D.c.id.in_(ids))
     ).all()

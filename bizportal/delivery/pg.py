@@ -69,7 +69,7 @@ CLAIM = text("""
         RETURNING d.id, d.attempts, d.role, d.filing_id, d.chamber_id, picked.next_attempt_at AS due_at
     )
     SELECT claimed.id, claimed.attempts, claimed.role, claimed.filing_id, f.reference, f.service_key,
-           f.company_snapshot, f.submitted_at, f.data, ch.id AS chamber_id, ch.slug, ch.enabled,
+           f.company_snapshot, f.submitted_at, f.data, ch.id AS chamber_id, ch.slug,
            ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files
     FROM claimed
     JOIN filing AS f ON f.id = claimed.filing_id

@@ -13,7 +13,9 @@ from ..extensions import db
 from ..filings.models import Filing
 from ..stats import services as stats
 from ..stats.models import StatCounter
-from .models import Chamber, Delivery, DeliveryState
+from ..bodies.models import Chamber
+from .models import Delivery, DeliveryState
+from .sending import NEEDS_CONFIGURATION
 
 
 @dataclass
@@ -28,6 +30,8 @@ class ChamberMetrics:
     delivered: int = 0  #: delivered since records began (rollup counter, survives data deletion)
     failing: int = 0  #: pending with an error from the last attempt
     dead: int = 0
+    #: pending because the chamber's adapter settings are unusable (``InvalidConfig``)
+    needs_configuration: int = 0
     oldest_due_seconds: float = 0.0  #: how long the oldest due delivery has been waiting
 
 
@@ -55,6 +59,8 @@ def chamber_metrics(chamber_id: int | None = None) -> list[ChamberMetrics]:
             one(and_(Delivery.state == DeliveryState.SENDING, Delivery.locked_until >= now)).label("in_flight"),
             one(and_(Delivery.state == DeliveryState.PENDING, Delivery.last_error.isnot(None))).label("failing"),
             one(Delivery.state == DeliveryState.DEAD).label("dead"),
+            one(and_(Delivery.state == DeliveryState.PENDING,
+                     Delivery.last_error.startswith(NEEDS_CONFIGURATION))).label("needs_configuration"),
             func.min(case((due, Delivery.next_attempt_at), else_=None)).label("oldest_due"),
         )
         .where(Delivery.state.in_([DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEAD]))
@@ -68,6 +74,7 @@ def chamber_metrics(chamber_id: int | None = None) -> list[ChamberMetrics]:
             continue
         m.due, m.in_flight = int(row.due or 0), int(row.in_flight or 0)
         m.failing, m.dead = int(row.failing or 0), int(row.dead or 0)
+        m.needs_configuration = int(row.needs_configuration or 0)
         if row.oldest_due is not None:
             oldest = row.oldest_due
             if isinstance(oldest, str):  # SQLite returns the raw value from an aggregate

@@ -8,10 +8,13 @@ Outcomes:
 * ``PermanentFailure`` or no adapter under the chamber's key → ``dead`` at once;
 * ``TemporaryFailure`` (or an unexpected error) → ``pending`` with a backoff, ``dead`` at the
   attempt cap; counts towards the chamber's circuit breaker;
-* the chamber needs configuration (``InvalidConfig``) or was disabled after the claim → the
-  delivery waits as it would for a disabled chamber: ``pending``, the attempt refunded, not
-  counted by the breaker; the worker pauses the chamber (``WAIT_SECONDS``) and the admin pages
-  show the chamber as needing configuration.
+* the chamber needs configuration (the adapter raises ``InvalidConfig``) → the delivery waits as
+  it would for a disabled chamber: ``pending``, the attempt refunded, not counted by the circuit
+  breaker; the worker stops claiming for the chamber for a while and the admin pages show the
+  chamber as needing configuration.
+
+A chamber disabled after the claim still gets the sends already claimed (they were read with the
+claim); disabling stops further claims.
 """
 
 from __future__ import annotations
@@ -40,10 +43,6 @@ log = logging.getLogger(__name__)
 NEEDS_CONFIGURATION = "chamber needs configuration"
 
 
-class ChamberUnavailable(Exception):
-    """The chamber cannot take deliveries now for a reason of ours (disabled, misconfigured)."""
-
-
 @dataclass(frozen=True)
 class SendResult:
     """The outcome of one send, to be written by ``recording.record``."""
@@ -59,7 +58,7 @@ class SendResult:
     last_error: str | None = None
     next_attempt_at: datetime | None = None
     receiver_ref: str | None = None
-    waiting: bool = False  #: the chamber needs configuration or is disabled: attempt refunded
+    waiting: bool = False  #: the chamber needs configuration: attempt refunded
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings) -> timedelta:
@@ -77,14 +76,12 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
     target = job.target
     outcome: BaseException | DeliveryResult
     try:
-        if not target.enabled:
-            raise ChamberUnavailable(f"chamber {target.slug} was disabled after the claim")
         data = payload(job, catalog, adapter_services.get("storage"))
         adapter = registry.create(target.adapter_key, services=adapter_services)
         outcome = adapter.deliver(data, target.options)
     except Exception as exc:  # a row that cannot be sent must not block the others
         outcome = exc
-        if not isinstance(exc, AdapterError | UnknownAdapter | ChamberUnavailable):
+        if not isinstance(exc, AdapterError | UnknownAdapter):
             log.exception("delivery %s to %s failed unexpectedly", job.delivery_id, target.slug)
     now = utcnow()
     common: dict[str, Any] = dict(delivery_id=job.delivery_id, chamber_id=target.chamber_id, slug=target.slug,
@@ -94,7 +91,7 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
                           **common)
     if isinstance(outcome, PermanentFailure | UnknownAdapter):
         return SendResult(state=DeliveryState.DEAD, temporary=False, last_error=describe(outcome), **common)
-    if isinstance(outcome, InvalidConfig | ChamberUnavailable):
+    if isinstance(outcome, InvalidConfig):
         log.warning("delivery %s waits: %s: %s", job.delivery_id, NEEDS_CONFIGURATION, outcome)
         return SendResult(state=DeliveryState.PENDING, temporary=False, waiting=True,
                           last_error=f"{NEEDS_CONFIGURATION} ({target.slug}): {outcome}",

@@ -61,7 +61,9 @@ def problems():
     page = max(1, request.args.get("seite", 1, type=int) or 1)
     rows, total = queries.problem_deliveries(kind, chamber.id if chamber else None, PAGE_SIZE,
                                              (page - 1) * PAGE_SIZE)
+    metrics = queries.chamber_metrics(chamber.id if chamber else None)
     return render_template("delivery/problems.html", rows=rows, total=total, kind=kind, chamber=chamber,
+                           metrics=metrics,
                            page=page, pages=max(1, -(-total // PAGE_SIZE)), form=ActionForm(),
                            chambers=bodies.chambers())
 

@@ -26,7 +26,7 @@ from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from bizportal.filings.services import start_draft, submit_draft
-from chambers.base import Adapter, DeliveryResult, PermanentFailure, TemporaryFailure
+from chambers.base import Adapter, DeliveryResult, InvalidConfig, PermanentFailure, TemporaryFailure
 from chambers.email import EmailAdapter
 from chambers.fitconnect import FitConnectAdapter
 from chambers.inbox import InboxAdapter
@@ -61,9 +61,11 @@ class FlakyAdapter(Adapter):
             raise PermanentFailure("receiver answered 422: unknown service")
         if mode == "crash":
             raise RuntimeError("bug in adapter")
+        if mode == "misconfigured":
+            raise InvalidConfig("flaky: option 'mode' names a receiver that does not exist")
         return DeliveryResult(receiver_ref="ext-1")
 
-    def validate_options(self, options):
+    def parse_options(self, options):
         return dict(options or {})
 
 
@@ -97,7 +99,7 @@ class GateAdapter(Adapter):
             with cls.lock:
                 cls.running -= 1
 
-    def validate_options(self, options):
+    def parse_options(self, options):
         return dict(options or {})
 
 
