@@ -287,17 +287,21 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
     postcode = service.postcode_from(answers) or person.company.postcode
     targets = [(competent_chamber(db.session, kind, postcode), role) for kind, role in destinations]
 
-    for attempt in range(MAX_REFERENCE_TRIES):
+    for _attempt in range(MAX_REFERENCE_TRIES):
         now = utcnow()
-        filing = Filing(reference=new_reference(now.year), submit_token=token, company_id=person.company_id,
-                        person_id=person.id, service_key=service.key, data=answers,
-                        company_snapshot=person.company.master_data(), submitted_at=now)
-        db.session.add(filing)
-        for attachment in draft.attachments:
-            attachment.filing = filing
-            attachment.draft_id = None
-        lifecycle.record_submitted(filing, now)
+        reference = new_reference(now.year)
         try:
+            # No autoflush while the filing is assembled: a clash must surface at the flush below,
+            # inside this try, not at the lazy load of the draft's attachments.
+            with db.session.no_autoflush:
+                filing = Filing(reference=reference, submit_token=token, company_id=person.company_id,
+                                person_id=person.id, service_key=service.key, data=answers,
+                                company_snapshot=person.company.master_data(), submitted_at=now)
+                db.session.add(filing)
+                for attachment in draft.attachments:
+                    attachment.filing = filing
+                    attachment.draft_id = None
+                lifecycle.record_submitted(filing, now)
             db.session.flush()  # the filing's id, for its deliveries
             deliveries.open_deliveries(filing.id, targets, now)
             # Counters in a fixed order, so concurrent submits cannot deadlock on them.
@@ -309,7 +313,6 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
             db.session.commit()
             return SubmitOutcome(filing, created=True)
         except IntegrityError:
-            reference = filing.reference
             db.session.rollback()
             existing = _existing(token, person.company_id)
             if existing:  # a concurrent submit of the same draft won the race

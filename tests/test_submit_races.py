@@ -1,0 +1,96 @@
+"""Submitting under races: a double submit of one draft, and a reference that is already taken."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from bizportal.auth.models import Company, Person
+from bizportal.delivery.models import Delivery
+from bizportal.extensions import db
+from bizportal.filings import services
+from bizportal.filings.models import Filing, FilingEvent
+
+
+def _person_and_draft(app):
+    """A test company's person and a complete draft of the § 34d filing (one delivery, to the IHK)."""
+    with app.app_context():
+        company = Company(issuer="http://issuer", org_id="org-race", name="Race GmbH", postcode="28195")
+        db.session.add(company)
+        db.session.flush()
+        person = Person(issuer="http://issuer", sub="race-1", company_id=company.id, name="R", email="r@test.example")
+        db.session.add(person)
+        db.session.commit()
+        service = app.extensions["bizportal"].catalog["versicherungsvermittler-34d"]
+        draft = services.start_draft(person, service, {"postcode": "28195", "handwerk": False})
+        draft.completed_steps = [s.key for s in service.steps]
+        db.session.commit()
+        return person.id, draft.id
+
+
+def _submit(app, person_id, draft_id):
+    with app.app_context():
+        person = db.session.get(Person, person_id)
+        draft = services.company_draft(person.company_id, str(draft_id))
+        if draft is None:  # consumed by the other submit already
+            return services.previous_submit(str(draft_id), person.company_id).filing.reference
+        service = app.extensions["bizportal"].catalog[draft.service_key]
+        return services.submit_draft(draft, person, service).filing.reference
+
+
+def test_a_taken_reference_is_drawn_again_and_the_filing_is_stored_once(app, monkeypatch):
+    person_id, draft_id = _person_and_draft(app)
+    with app.app_context():
+        company_id = db.session.get(Person, person_id).company_id
+        db.session.add(Filing(reference="BP-2026-TAKEN1", submit_token="other", company_id=company_id,
+                              person_id=person_id, service_key="x", data={}, company_snapshot={}))
+        db.session.commit()
+    drawn = iter(["BP-2026-TAKEN1", "BP-2026-FRESH2"])
+    monkeypatch.setattr(services, "new_reference", lambda year: next(drawn))
+    assert _submit(app, person_id, draft_id) == "BP-2026-FRESH2"
+    with app.app_context():
+        filing = db.session.scalar(select(Filing).where(Filing.reference == "BP-2026-FRESH2"))
+        assert filing.submit_token == str(draft_id)
+        assert db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.filing_id == filing.id)) == 1
+        assert [e.kind for e in db.session.scalars(select(FilingEvent).where(FilingEvent.filing_id == filing.id))] \
+            == ["submitted"]
+
+
+def test_references_that_keep_clashing_end_in_an_error_and_store_nothing(app, monkeypatch):
+    person_id, draft_id = _person_and_draft(app)
+    with app.app_context():
+        company_id = db.session.get(Person, person_id).company_id
+        db.session.add(Filing(reference="BP-2026-TAKEN1", submit_token="other", company_id=company_id,
+                              person_id=person_id, service_key="x", data={}, company_snapshot={}))
+        db.session.commit()
+    monkeypatch.setattr(services, "new_reference", lambda year: "BP-2026-TAKEN1")
+    with pytest.raises(RuntimeError):
+        _submit(app, person_id, draft_id)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Filing)) == 1
+        assert services.company_draft(company_id, str(draft_id)) is not None  # the draft is kept
+
+
+def test_two_submits_of_one_draft_at_once_file_it_once(app):
+    person_id, draft_id = _person_and_draft(app)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def submit():
+        barrier.wait()
+        try:
+            results.append(_submit(app, person_id, draft_id))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(results) == 2 and results[0] == results[1]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Filing)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 1
