@@ -1,5 +1,7 @@
 """Flask extensions, created unbound; ``create_app`` binds them. (OIDC lives in ``auth/oidc.py``.)"""
 
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -22,6 +24,12 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The typed model base: ``db.Model`` is built at run time, so type checkers see ``Base`` instead.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

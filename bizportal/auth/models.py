@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
@@ -11,12 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
 from ..common.types import UTCDateTime
-from ..extensions import db
+from ..extensions import Model
+
+if TYPE_CHECKING:
+    from ..bodies.models import Chamber
 
 ROLES = ("chamber_staff", "steering", "admin")
 
 
-class Company(db.Model):
+class Company(Model):
     """A company as known to the company-login provider (issuer + organisation identifier)."""
 
     __tablename__ = "company"
@@ -66,7 +69,7 @@ class Company(db.Model):
         }
 
 
-class Person(UserMixin, db.Model):
+class Person(UserMixin, Model):
     """A person logged in for a company (issuer + ``sub``); never identified by e-mail."""
 
     __tablename__ = "person"
@@ -95,7 +98,7 @@ class Person(UserMixin, db.Model):
         return False
 
 
-class StaffUser(UserMixin, db.Model):
+class StaffUser(UserMixin, Model):
     """Chamber staff, steering group members and admins, from the staff-login provider."""
 
     __tablename__ = "staff_user"
@@ -112,7 +115,7 @@ class StaffUser(UserMixin, db.Model):
     chamber_id: Mapped[int | None] = mapped_column(ForeignKey("chamber.id"), index=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    chamber: Mapped["Chamber | None"] = relationship(lazy="joined")  # noqa: F821
+    chamber: Mapped[Chamber | None] = relationship(lazy="joined")
 
     def get_id(self) -> str:
         return f"staff:{self.id}"
@@ -127,7 +130,7 @@ class StaffUser(UserMixin, db.Model):
         return role in (self.roles or [])
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A portal session on the server side: logout, timeouts and back-channel logout end it here,
     so a copied cookie stops working too."""
 

@@ -7,12 +7,12 @@ from typing import Any
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 
 CHAMBER_KINDS = ("HWK", "IHK", "GEWERBEAMT")
 
 
-class Chamber(db.Model):
+class Chamber(Model):
     """A receiving body: Handwerkskammer, Handelskammer/IHK or Gewerbeamt, with its adapter."""
 
     __tablename__ = "chamber"

@@ -68,7 +68,7 @@ class FieldDefinition:
     accept: tuple[str, ...] = ()
     max_size_mb: float = 10.0
     #: group fields: the fields of one entry, and how many entries
-    fields: tuple["FieldDefinition", ...] = ()
+    fields: tuple[FieldDefinition, ...] = ()
     min_items: int = 1
     max_items: int = 10
     item_label: Text | None = None

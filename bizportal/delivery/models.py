@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..bodies.models import Chamber
 from ..common.time import utcnow
 from ..common.types import UTCDateTime
-from ..bodies.models import Chamber
-from ..extensions import db
+from ..extensions import Model
 from .states import DeliveryState
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["Delivery", "DeliveryState"]
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One filing to one destination. Written in the same commit as its filing (the outbox)."""
 
     __tablename__ = "delivery"

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
 from ..common.types import UTCDateTime
-from ..extensions import db
+from ..extensions import Model
 from .states import FilingStatus
+
+if TYPE_CHECKING:
+    from ..auth.models import Company, Person
+    from ..bodies.models import Chamber
+    from ..delivery.models import Delivery
 
 __all__ = ["Attachment", "Draft", "Filing", "FilingEvent", "FilingStatus"]
 
 
-class Draft(db.Model):
+class Draft(Model):
     """A filing being prepared. Belongs to the company, so colleagues can continue it."""
 
     __tablename__ = "draft"
@@ -36,12 +41,12 @@ class Draft(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    created_by: Mapped["Person"] = relationship(foreign_keys=[created_by_id])  # noqa: F821
-    updated_by: Mapped["Person"] = relationship(foreign_keys=[updated_by_id])  # noqa: F821
-    attachments: Mapped[list["Attachment"]] = relationship(back_populates="draft")
+    created_by: Mapped[Person] = relationship(foreign_keys=[created_by_id])
+    updated_by: Mapped[Person] = relationship(foreign_keys=[updated_by_id])
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="draft")
 
 
-class Filing(db.Model):
+class Filing(Model):
     """A submitted filing. Belongs to the company; records the acting person."""
 
     __tablename__ = "filing"
@@ -58,18 +63,18 @@ class Filing(db.Model):
     status: Mapped[str] = mapped_column(String(32), default=FilingStatus.SUBMITTED)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    company: Mapped["Company"] = relationship()  # noqa: F821
-    person: Mapped["Person"] = relationship()  # noqa: F821
-    deliveries: Mapped[list["Delivery"]] = relationship(  # noqa: F821
+    company: Mapped[Company] = relationship()
+    person: Mapped[Person] = relationship()
+    deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="filing", order_by="Delivery.created_at"
     )
-    attachments: Mapped[list["Attachment"]] = relationship(back_populates="filing", order_by="Attachment.created_at")
-    events: Mapped[list["FilingEvent"]] = relationship(
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="filing", order_by="Attachment.created_at")
+    events: Mapped[list[FilingEvent]] = relationship(
         back_populates="filing", order_by="FilingEvent.occurred_at, FilingEvent.id"
     )
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """An uploaded file: first on a draft, then on the filing. Stored under a server-chosen key."""
 
     __tablename__ = "attachment"
@@ -90,7 +95,7 @@ class Attachment(db.Model):
     filing: Mapped[Filing | None] = relationship(back_populates="attachments")
 
 
-class FilingEvent(db.Model):
+class FilingEvent(Model):
     """One entry of a filing's timeline: submitted, forwarded, received, … decided, withdrawn."""
 
     __tablename__ = "filing_event"
@@ -103,4 +108,4 @@ class FilingEvent(db.Model):
     detail: Mapped[str | None] = mapped_column(Text)
 
     filing: Mapped[Filing] = relationship(back_populates="events")
-    chamber: Mapped["Chamber | None"] = relationship()  # noqa: F821
+    chamber: Mapped[Chamber | None] = relationship()

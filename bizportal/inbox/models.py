@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..bodies.models import Chamber
 from ..common.time import utcnow
 from ..common.types import UTCDateTime
-from ..extensions import db
+from ..extensions import Model
 
 
-class InboxItem(db.Model):
+class InboxItem(Model):
     """A filing as received by a chamber; unique per delivery id, so re-delivery is a no-op."""
 
     __tablename__ = "inbox_item"
@@ -33,4 +34,4 @@ class InboxItem(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    chamber: Mapped["Chamber"] = relationship()  # noqa: F821
+    chamber: Mapped[Chamber] = relationship()

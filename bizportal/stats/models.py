@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import Date, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 
 
-class StatCounter(db.Model):
+class StatCounter(Model):
     """A daily count of one metric for one dimension value (a service key or a chamber slug).
 
     Written in the same transaction as the event it counts, so the counts stay exact and
