@@ -7,7 +7,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -24,6 +24,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, typed (``__table__`` is typed as a mere ``FromClause``)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
 
 # The typed model base: ``db.Model`` is built at run time, so type checkers see ``Base`` instead.
 if TYPE_CHECKING:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from typing import Any
+
+from sqlalchemy.orm import Session, scoped_session
 
 from .models import Chamber
 
@@ -17,7 +19,7 @@ class NoCompetentBody(Exception):
         self.postcode = postcode
 
 
-def competent_chamber(session: Session, kind: str, postcode: str | None) -> Chamber:
+def competent_chamber(session: Session | scoped_session[Any], kind: str, postcode: str | None) -> Chamber:
     """The enabled chamber of ``kind`` whose postcode prefix matches longest."""
     best: tuple[int, Chamber] | None = None
     if postcode:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from .models import (
     DESTINATION_KINDS,
@@ -50,19 +50,31 @@ class _Ctx:
     def fail(self, where: str, problem: str) -> DefinitionError:
         return DefinitionError(f"{self.source}: field '{where}': {problem}")
 
+    @overload
+    def text(self, raw: dict, key: str, where: str | None = None, required: Literal[True] = True) -> Text: ...
+
+    @overload
+    def text(self, raw: dict, key: str, where: str | None = None, *, required: bool) -> Text | None: ...
+
     def text(self, raw: dict, key: str, where: str | None = None, required: bool = True) -> Text | None:
         where = where or key
         value = raw.get(key)
         if value is None and not required:
             return None
         if not isinstance(value, dict) or not all(
-            isinstance(value.get(lang), str) and value.get(lang).strip() for lang in ("de", "en")
+            isinstance(value.get(lang), str) and value[lang].strip() for lang in ("de", "en")
         ):
             raise self.fail(where, "needs non-empty texts 'de' and 'en'")
         extra = set(value) - {"de", "en"}
         if extra:
             raise self.fail(where, f"unknown language(s) {sorted(extra)}")
         return Text(de=value["de"].strip(), en=value["en"].strip())
+
+    @overload
+    def string(self, raw: dict, key: str, where: str | None = None, required: Literal[True] = True) -> str: ...
+
+    @overload
+    def string(self, raw: dict, key: str, where: str | None = None, *, required: bool) -> str | None: ...
 
     def string(self, raw: dict, key: str, where: str | None = None, required: bool = True) -> str | None:
         value = raw.get(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -14,7 +15,7 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 
-def build_message(to: str, subject: str, body: str, attachments: list[tuple[str, str, bytes]] = ()) -> EmailMessage:
+def build_message(to: str, subject: str, body: str, attachments: Sequence[tuple[str, str, bytes]] = ()) -> EmailMessage:
     cfg = current_app.config
     msg = EmailMessage()
     msg["From"] = cfg["MAIL_FROM"]

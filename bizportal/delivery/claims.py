@@ -19,13 +19,13 @@ from sqlalchemy import and_, func, or_, select, update
 from ..bodies.models import Chamber
 from ..common.time import utcnow
 from ..config import DeliverySettings
-from ..extensions import db
+from ..extensions import db, table_of
 from . import pg
 from .jobs import Job, attachments_of, job_from_row, read_jobs
 from .models import Delivery
 from .states import MACHINE, DeliveryState
 
-_D, _C = Delivery.__table__, Chamber.__table__
+_D, _C = table_of(Delivery), table_of(Chamber)
 
 #: a due row: pending and its time has come, or sending with a lease that ran out (worker died)
 _CLAIMABLE = MACHINE.edges((DeliveryState.PENDING, DeliveryState.SENDING), DeliveryState.SENDING)

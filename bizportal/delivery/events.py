@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import Flask
+from werkzeug.datastructures import Headers
 from sqlalchemy import select, text
 
 from chambers.base import Adapter, AdapterError, ChamberEvent, InvalidConfig
@@ -82,7 +83,7 @@ class CallbackResult:
     filing_status: str | None = None
 
 
-def receive_status_callback(slug: str, headers: Mapping[str, str], body: bytes) -> CallbackResult:
+def receive_status_callback(slug: str, headers: Mapping[str, str] | Headers, body: bytes) -> CallbackResult:
     """Verify a chamber's signed status callback and apply it once; commits.
 
     Raises ``CallbackRefused`` with 404 (unknown chamber, chamber without a webhook secret, or a
@@ -93,13 +94,13 @@ def receive_status_callback(slug: str, headers: Mapping[str, str], body: bytes) 
     secret = None
     if chamber is not None and chamber.adapter_key == "webhook":
         secret = (chamber.options or {}).get("secret")
-    if not isinstance(secret, str) or not secret:
+    if chamber is None or not isinstance(secret, str) or not secret:
         db.session.rollback()
         raise CallbackRefused(404, "unknown chamber")
     chamber_id, chamber_name = chamber.id, chamber.name
     db.session.rollback()  # nothing is read for writing before the signature is checked
     try:
-        event = parse_status_callback(secret, headers, body)
+        event = parse_status_callback(secret, headers, body)  # type: ignore[arg-type]  # Headers: a case-insensitive str mapping
     except MalformedCallback as exc:
         log.warning("status callback for %s refused: %s", slug, exc)
         raise CallbackRefused(400, str(exc)) from None
@@ -217,7 +218,7 @@ def apply_events(delivery_id: uuid.UUID, found: list[ChamberEvent], chamber_name
             report.refused += 1
             log.info("event %s of delivery %s not applied: %s", event.kind, delivery_id, exc)
             continue
-        if result == "applied":
+        if filing is not None:  # applied, not a duplicate
             applied += 1
             report.applied += 1
             _notify(filing, event.kind, event.detail, chamber_name)

@@ -19,12 +19,12 @@ from chambers.base import Attachment, FilingPayload
 
 from ..bodies.models import Chamber
 from ..catalog.models import ServiceDefinition
-from ..extensions import db
+from ..extensions import db, table_of
 from ..filings.models import Attachment as FilingAttachment
 from ..filings.models import Filing
 from .models import Delivery
 
-_D, _F, _C, _A = Delivery.__table__, Filing.__table__, Chamber.__table__, FilingAttachment.__table__
+_D, _F, _C, _A = table_of(Delivery), table_of(Filing), table_of(Chamber), table_of(FilingAttachment)
 
 
 @dataclass(frozen=True)

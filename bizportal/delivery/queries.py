@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from ..common.time import utcnow
 from ..extensions import db
@@ -116,8 +116,8 @@ def problem_deliveries(kind: str = "all", chamber_id: int | None = None, limit: 
         "dead": Delivery.state == DeliveryState.DEAD,
         "failing": and_(Delivery.state == DeliveryState.PENDING, Delivery.last_error.isnot(None)),
     }
-    where = conditions.get(kind) if kind in conditions else or_(*conditions.values())
-    filters = [where] + ([Delivery.chamber_id == chamber_id] if chamber_id is not None else [])
+    where = conditions[kind] if kind in conditions else or_(*conditions.values())
+    filters: list[ColumnElement[bool]] = [where] + ([Delivery.chamber_id == chamber_id] if chamber_id is not None else [])
     total = db.session.scalar(select(func.count()).select_from(Delivery).where(*filters)) or 0
     rows = db.session.execute(
         select(Delivery.id, Chamber.slug, Chamber.name, Filing.reference, Delivery.state, Delivery.attempts,

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import select
 
 from ..config import DeliverySettings
-from ..extensions import db
+from ..extensions import db, table_of
 from ..filings import lifecycle
 from ..stats import services as stats
 from . import pg
@@ -24,7 +25,7 @@ from .states import DONE, MACHINE, DeliveryState
 
 log = logging.getLogger(__name__)
 
-_D = Delivery.__table__
+_D = table_of(Delivery)
 #: the edges a recorded outcome may take
 _OUTCOMES = {t: MACHINE.edges((DeliveryState.SENDING,), t)
              for t in (DeliveryState.DELIVERED, DeliveryState.PENDING, DeliveryState.DEAD)}
@@ -85,7 +86,7 @@ def _write_generic(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
     for r in results:
         if r.delivery_id not in held:
             continue
-        values = {"state": r.state.value, "attempts": r.attempts, "locked_by": None, "locked_until": None,
+        values: dict[str, Any] = {"state": r.state.value, "attempts": r.attempts, "locked_by": None, "locked_until": None,
                   "last_error": r.last_error}
         if r.next_attempt_at is not None:
             values["next_attempt_at"] = r.next_attempt_at

@@ -154,8 +154,8 @@ def chamber_edit(slug: str):
             settings.update_chamber(portal.registry, portal.adapter_services, chamber, form.adapter_key.data,
                                     form.parsed_options(), form.enabled.data)
         except (InvalidConfig, UnknownAdapter) as exc:
-            form.options.errors.append(_("Die Optionen passen nicht zum Adapter: %(message)s",
-                                         message=str(exc).strip("'\"")))
+            form.options.errors = [*form.options.errors, _("Die Optionen passen nicht zum Adapter: %(message)s",
+                                                            message=str(exc).strip("'\""))]
             status = 422
         else:
             audit.record("chamber_settings_changed", current_user.get_id(), target=f"chamber:{slug}",

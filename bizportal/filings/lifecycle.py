@@ -17,11 +17,11 @@ from ..auth.models import Person
 from ..common.states import Refused, TransitionRefused
 from ..common.time import utcnow
 from ..delivery import services as deliveries
-from ..extensions import db
+from ..extensions import db, table_of
 from .models import Filing, FilingEvent
 from .states import CHAMBER_EVENTS, CLOSED, DECIDED, MACHINE, PRIMARY_ONLY, FilingStatus
 
-_E, _F = FilingEvent.__table__, Filing.__table__
+_E, _F = table_of(FilingEvent), table_of(Filing)
 _FORWARDABLE = MACHINE.edges((FilingStatus.SUBMITTED,), FilingStatus.FORWARDED)
 
 

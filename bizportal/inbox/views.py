@@ -47,7 +47,7 @@ def detail(item_id: int):
     filing = queries.filing_of(item)
     form = StatusForm()
     if item.destination_role != "primary":
-        form.kind.choices = [c for c in form.kind.choices if c[0] == "received"]
+        form.receipt_only()
     status = 200
     if form.validate_on_submit():
         try:
@@ -55,6 +55,7 @@ def detail(item_id: int):
         except Refused:
             flash(_("Dieser Stand kann für diesen Antrag nicht gesetzt werden."), "warning")
         else:
+            assert updated is not None  # only apply_chamber_event(once=True) answers None
             notifications.status_changed(updated, form.kind.data, form.detail.data, current_user.chamber.name)
             flash(_("Der Stand wurde gespeichert und dem Unternehmen angezeigt."), "success")
             return redirect(url_for("inbox.detail", item_id=item.id))

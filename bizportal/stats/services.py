@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from .models import StatCounter
 
@@ -14,10 +15,10 @@ FILINGS_PER_CHAMBER = "filings_per_chamber"
 DELIVERED_PER_CHAMBER = "delivered_per_chamber"
 
 
-def count_event(session: Session, metric: str, dimension: str, day: date, n: int = 1) -> None:
+def count_event(session: Session | scoped_session[Any], metric: str, dimension: str, day: date, n: int = 1) -> None:
     """Add ``n`` to the counter in the caller's transaction (an upsert, safe under concurrency)."""
     dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     stmt = insert(StatCounter).values(metric=metric, dimension=dimension, day=day, count=n)
     stmt = stmt.on_conflict_do_update(
         index_elements=["metric", "dimension", "day"],
