@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+import requests
 from sqlalchemy import func, select
 
-from bizportal.auth.models import Company, Person, StaffUser
+from bizportal.auth.models import Company, LoginSession, Person, StaffUser
 from bizportal.extensions import db
 from tests.conftest import csrf_token, login, provider_login
+from tests.filing_helpers import start_draft
 
 
 def test_login_redirect_uses_pkce_s256_state_and_nonce(client):
@@ -152,3 +155,77 @@ def test_staff_roles_are_mapped_from_provider_values(app_factory, issuer):
     plain = app_factory()
     resp = login(plain.test_client(), "ole.map", staff=True)
     assert resp.status_code == 401
+
+
+def provider_says(issuer: str, sub: str, claims: dict) -> None:
+    """The real provider answers for ``sub`` with exactly these claims from now on."""
+    requests.put(f"{issuer}/users/{sub}", json=claims, timeout=5).raise_for_status()
+
+
+def sent_to_login(resp, path: str = "/login") -> bool:
+    return resp.status_code == 302 and urlsplit(resp.headers["Location"]).path == path
+
+
+def session_ends(app, user_key_prefix: str) -> set[str | None]:
+    with app.app_context():
+        return set(db.session.scalars(select(LoginSession.end_reason)
+                                      .where(LoginSession.user_key.startswith(user_key_prefix))))
+
+
+WANDA = {"name": "Wanda Wechsel", "org_id": "demo-org-alt", "org_name": "Alt Metallbau GmbH", "org_legal_form": "GmbH",
+         "org_address": {"street_address": "Am Wall 1", "postal_code": "28195", "locality": "Bremen"},
+         "acr": "http://eidas.europa.eu/LoA/substantial"}
+
+
+def test_person_whose_provider_names_another_company_loses_the_old_companys_filings(app, issuer):
+    """The account is not moved (support decides), and no open session keeps the old company's data."""
+    provider_says(issuer, "wanda.wechsel", WANDA)
+    desk = app.test_client()
+    assert login(desk, "wanda.wechsel").status_code == 302
+    draft = start_draft(desk, "gewerbeanmeldung")
+    assert desk.get(draft).status_code == 200  # the old company's draft, open on the desk
+    provider_says(issuer, "wanda.wechsel", {**WANDA, "org_id": "demo-org-neu-wechsel", "org_name": "Neu Bau AG"})
+
+    laptop = app.test_client()
+    resp = login(laptop, "wanda.wechsel")
+    assert resp.status_code == 401
+    assert "gehört laut Anmeldedienst zu einem anderen Unternehmen" in resp.get_data(as_text=True)
+    for client in (laptop, desk):
+        assert sent_to_login(client.get(draft))
+        assert sent_to_login(client.get("/antraege"))
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.sub == "wanda.wechsel"))
+        assert person.company.org_id == "demo-org-alt"  # not moved
+        assert db.session.scalar(select(Company).where(Company.org_id == "demo-org-neu-wechsel")) is None
+    assert session_ends(app, "company:") == {"company_changed"}
+
+
+@pytest.mark.parametrize("chamber", ["hwk-atlantis", None], ids=["unknown-slug", "no-chamber-claim"])
+def test_chamber_staff_with_an_unknown_chamber_is_refused(app, client, issuer, chamber):
+    provider_says(issuer, "kim.kammerlos", {"name": "Kim Kammerlos", "roles": ["chamber_staff"],
+                                             **({"chamber": chamber} if chamber else {})})
+    resp = login(client, "kim.kammerlos", staff=True)
+    assert resp.status_code == 401
+    assert "keiner bekannten Kammer oder Behörde zugeordnet" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StaffUser)) == 0
+        assert db.session.scalar(select(func.count()).select_from(LoginSession)) == 0
+    assert sent_to_login(client.get("/staff/posteingang"), "/staff/login")
+
+
+@pytest.mark.parametrize("now,end_reason", [
+    ({"roles": ["chamber_staff"], "chamber": "hwk-atlantis"}, "chamber_unknown"),
+    ({"roles": []}, "role_withdrawn"),
+], ids=["chamber-unknown-now", "no-role-now"])
+def test_staff_whose_provider_withdraws_the_chamber_loses_the_open_inbox(app, issuer, now, end_reason):
+    provider_says(issuer, "kim.kammer", {"name": "Kim Kammer", "roles": ["chamber_staff"], "chamber": "hwk-bremen"})
+    desk = app.test_client()
+    assert login(desk, "kim.kammer", staff=True).status_code == 302
+    assert desk.get("/staff/posteingang").status_code == 200
+    provider_says(issuer, "kim.kammer", {"name": "Kim Kammer", **now})
+
+    laptop = app.test_client()
+    assert login(laptop, "kim.kammer", staff=True).status_code == 401
+    for client in (laptop, desk):
+        assert sent_to_login(client.get("/staff/posteingang"), "/staff/login")
+    assert session_ends(app, "staff:") == {end_reason}

@@ -129,9 +129,13 @@ def test_search_without_match_says_so(client):
 def test_filters_by_kind_and_body(client):
     from tests.conftest import _catalog_links
 
-    permits = _catalog_links(client.get("/", query_string={"art": "permit"}).get_data(as_text=True))
+    resp = client.get("/", query_string={"art": "permit"})
+    assert resp.status_code == 200
+    permits = _catalog_links(resp.get_data(as_text=True))
     assert "versicherungsvermittler-34d" in permits and "gewerbeanmeldung" not in permits
-    hwk = _catalog_links(client.get("/", query_string={"stelle": "HWK"}).get_data(as_text=True))
+    resp = client.get("/", query_string={"stelle": "HWK"})
+    assert resp.status_code == 200
+    hwk = _catalog_links(resp.get_data(as_text=True))
     assert "handwerksrolle-eintragung" in hwk and "versicherungsvermittler-34d" not in hwk
     assert "gewerbeanmeldung" in hwk  # its copy goes to the HWK for crafts businesses
     bogus = _catalog_links(client.get("/", query_string={"art": "<script>"}).get_data(as_text=True))

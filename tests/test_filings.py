@@ -218,7 +218,9 @@ def test_withdraw_an_undecided_filing(app, company):
     resp = company.post(f"/antraege/{reference}/zurueckziehen",
                         data={"csrf_token": csrf_token(page.get_data(as_text=True)), "reason": "Doppelt gestellt"})
     assert resp.status_code == 302
-    html = company.get(f"/antraege/{reference}").get_data(as_text=True)
+    detail = company.get(f"/antraege/{reference}")
+    assert detail.status_code == 200
+    html = detail.get_data(as_text=True)
     assert "Zurückgezogen" in html and "Doppelt gestellt" in html
     assert "Antrag zurückziehen</span>" not in html
     again = company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(html)})
@@ -278,7 +280,9 @@ def test_withdrawal_before_sending_cancels_the_deliveries(app, company):
     with app.app_context():
         assert {d.state for d in db.session.scalars(select(Delivery))} == {"cancelled"}
         assert db.session.scalar(select(func.count()).select_from(InboxItem)) == 0
-    assert "Wird zugestellt" not in company.get(f"/antraege/{reference}").get_data(as_text=True)
+    detail = company.get(f"/antraege/{reference}")
+    assert detail.status_code == 200
+    assert "Wird zugestellt" not in detail.get_data(as_text=True)
 
 
 def test_submitting_another_companys_draft_id_is_not_found(app, client, login_as):

@@ -50,7 +50,9 @@ def test_staff_works_filing_to_a_decision_and_company_follows(app, client, filed
     assert set_status(staff, path, "information_requested", "Bitte Handwerkskarte nachreichen.").status_code == 302
     assert set_status(staff, path, "accepted", "Gewerbe ist angemeldet.").status_code == 302
 
-    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    detail = client.get(f"/antraege/{filed}")
+    assert detail.status_code == 200
+    page = detail.get_data(as_text=True)
     assert "Bewilligt" in page
     for text in ("Eingang bestätigt durch", "Nachfrage von", "Bitte Handwerkskarte nachreichen.",
                  "Bewilligt durch", "Gewerbeamt Bremen (Stadtamt)", "Gewerbe ist angemeldet."):
@@ -77,12 +79,16 @@ def test_decision_is_mailed_to_the_company(app, filed):
 def test_copy_recipient_can_only_confirm_receipt(app, client, filed):
     hwk = staff_client(app, "hwk.bremen")
     path = item_path(hwk, filed)
-    html = hwk.get(path).get_data(as_text=True)
+    item = hwk.get(path)
+    assert item.status_code == 200
+    html = item.get_data(as_text=True)
     assert 'value="received"' in html and 'value="accepted"' not in html
     resp = set_status(hwk, path, "accepted")
     assert resp.status_code == 422  # not a choice for a copy
     assert set_status(hwk, path, "received").status_code == 302
-    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    detail = client.get(f"/antraege/{filed}")
+    assert detail.status_code == 200
+    page = detail.get_data(as_text=True)
     assert "Eingang bestätigt durch Handwerkskammer Bremen" in page
     assert "Bewilligt" not in page
 

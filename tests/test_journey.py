@@ -87,7 +87,9 @@ def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, liv
 
     # Before the worker runs, no inbox has it.
     hwk = browser_login(base, "/staff/login", "hwk.bremen")
-    assert reference not in hwk.get(base + "/staff/posteingang", timeout=10).text
+    inbox = hwk.get(base + "/staff/posteingang", allow_redirects=False, timeout=10)
+    assert inbox.status_code == 200
+    assert reference not in inbox.text
 
     assert Worker(app).run_once() == 2
 
@@ -101,7 +103,9 @@ def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, liv
     assert item.status_code == 200 and "Elektroinstallation in Gebäuden" in item.text
 
     hk = browser_login(base, "/staff/login", "hk.bremen")
-    assert reference not in hk.get(base + "/staff/posteingang", timeout=10).text
+    inbox = hk.get(base + "/staff/posteingang", allow_redirects=False, timeout=10)
+    assert inbox.status_code == 200
+    assert reference not in inbox.text
     assert hk.get(base + item_path, timeout=10).status_code == 404
 
     # The company sees the filing as forwarded.
@@ -110,7 +114,9 @@ def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, liv
 
     # The steering group sees the count, and no company or person.
     steering = browser_login(base, "/staff/login", "steering")
-    dashboard = steering.get(base + "/staff/statistik", timeout=10).text
+    resp = steering.get(base + "/staff/statistik", allow_redirects=False, timeout=10)
+    assert resp.status_code == 200
+    dashboard = resp.text
     assert re.search(r'data-testid="total">1<', dashboard)
     assert "Gewerbeanmeldung" in dashboard and "Handwerkskammer Bremen" in dashboard
     assert "Becker" not in dashboard and reference not in dashboard

@@ -56,7 +56,9 @@ def test_pages_are_german_by_default_and_english_on_request(client):
     page = client.get("/").get_data(as_text=True)
     assert '<html lang="de"' in page and "Leistungen für Unternehmen" in page
     client.get("/sprache/en")
-    page = client.get("/").get_data(as_text=True)
+    resp = client.get("/")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
     assert '<html lang="en"' in page
     assert "Leistungen für Unternehmen" not in page
     assert "Business registration (Gewerbeanmeldung)" in page
@@ -64,6 +66,7 @@ def test_pages_are_german_by_default_and_english_on_request(client):
 
 def test_language_switch_does_not_redirect_off_site(client):
     resp = client.get("/sprache/en", headers={"Referer": "https://evil.example/"})
+    assert resp.status_code == 302
     assert resp.headers["Location"].endswith("/")
     assert "evil" not in resp.headers["Location"]
 
@@ -96,7 +99,9 @@ def test_steering_dashboard_counts_without_personal_data(app, client, login_as):
             files={"sachkundenachweis": (b"%PDF-1.4\n%%EOF\n", "sachkunde.pdf"),
                    "versicherungsnachweis": (b"%PDF-1.4\n%%EOF\n", "versicherung.pdf")})
     login_as("steering", staff=True)
-    page = client.get("/staff/statistik").get_data(as_text=True)
+    resp = client.get("/staff/statistik")
+    assert resp.status_code == 200
+    page = resp.get_data(as_text=True)
     assert re.search(r'data-testid="total">2<', page)
     assert "Handelskammer Hamburg" in page
     assert "Hansen" not in page and "Lea" not in page

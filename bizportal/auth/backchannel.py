@@ -93,11 +93,14 @@ def _logout(name: str):
         response.status_code = 400
         response.headers["Cache-Control"] = "no-store"
         return response
+    # Only sessions of this provider: a sid or sub means nothing at another issuer. The token's ``iss``
+    # is the discovery issuer; sessions store the provider's ``account_issuer`` (no trailing slash).
     conditions = []
     if claims.get("sid"):
-        conditions.append(and_(LoginSession.issuer == claims["iss"], LoginSession.provider_sid == str(claims["sid"])))
+        conditions.append(and_(LoginSession.issuer == provider.account_issuer,
+                               LoginSession.provider_sid == str(claims["sid"])))
     if claims.get("sub"):
-        conditions.append(and_(LoginSession.issuer == claims["iss"], LoginSession.sub == str(claims["sub"])))
+        conditions.append(and_(LoginSession.issuer == provider.account_issuer, LoginSession.sub == str(claims["sub"])))
     ended = end_sessions(or_(*conditions), "backchannel_logout")
     audit.record("backchannel_logout", f"provider:{name}", target=str(claims.get("sub") or claims.get("sid")),
                  detail=f"{ended} session(s) ended")

@@ -81,7 +81,7 @@ class Provider:
         self._jwks: dict[str, Any] | None = None
 
     @classmethod
-    def from_config(cls, name: str, cfg: Mapping[str, Any]) -> "Provider":
+    def from_config(cls, name: str, cfg: Mapping[str, Any]) -> Provider:
         """Settings ``<NAME>_OIDC_*`` plus the shared ``OIDC_*`` ones (see the README)."""
         prefix = name.upper() + "_OIDC_"
         claims_options = cfg.get(prefix + "CLAIMS_OPTIONS") or {}
@@ -100,6 +100,16 @@ class Provider:
             metadata_max_age=float(cfg.get("OIDC_METADATA_MAX_AGE", 3600)),
             claims_options=claims_options,
         )
+
+    @property
+    def account_issuer(self) -> str:
+        """The issuer as stored on companies, persons, staff users and login sessions.
+
+        The configured issuer without a trailing ``/``: discovery accepts the provider's spelling with
+        or without one (``check_discovery``), so tokens may carry either; every lookup by issuer uses
+        this value.
+        """
+        return self.issuer.rstrip("/")
 
     # -- discovery and keys -------------------------------------------------------------------
 

@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from flask_babel import gettext as _
 
-from ..auth.models import ROLES, Company, Person, StaffUser
+from ..auth.models import ROLES, Company, LoginSession, Person, StaffUser
 from ..common.time import utcnow
 from ..bodies.models import Chamber
 from ..extensions import db
 from ..audit import services as audit
 from .oidc import LoginFailed
-from .sessions import remember_login_claims
+from .sessions import end_sessions, remember_login_claims
 
 
 def _str(value: Any, limit: int) -> str | None:
@@ -24,11 +24,24 @@ def _str(value: Any, limit: int) -> str | None:
     return text[:limit] or None
 
 
+def _refused(account: Person | StaffUser | None, end_reason: str, reason: str, message: str) -> LoginFailed:
+    """The ``LoginFailed`` for a login the provider's current claims do not allow.
+
+    The open sessions of an existing ``account`` end too (commits): they were granted on claims the
+    provider no longer makes (another company, an unknown chamber, no portal role).
+    """
+    if account is not None:
+        ended = end_sessions(LoginSession.user_key == account.get_id(), end_reason)
+        reason += f"; {ended} open session(s) ended"
+    return LoginFailed(reason, message)
+
+
 def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) -> Person:
     """Find or create the company (issuer + organisation id) and the person (issuer + sub).
 
     Master data from the provider is refreshed on every login. Raises ``LoginFailed`` when the
-    claims name no company. Commits.
+    claims name no company, or another company than the person's (the account is not moved, and
+    the person's open sessions end). Commits.
     """
     org_id = _str(claims.get(company_id_claim), 255)
     if not org_id:
@@ -61,7 +74,8 @@ def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) ->
         db.session.add(person)
     elif person.company_id != company.id:
         db.session.rollback()
-        raise LoginFailed(
+        raise _refused(
+            person, "company_changed",
             f"person {sub!r} of {issuer} now claims company {org_id!r}; refusing to move the account",
             _("Ihr Konto gehört laut Anmeldedienst zu einem anderen Unternehmen als bisher. "
               "Bitte wenden Sie sich an den Support."),
@@ -94,15 +108,18 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
     """Find or create the staff user; roles and chamber come from the claims on every login.
 
     Raises ``LoginFailed`` when the claims carry no portal role, or a chamber role without a
-    known chamber. Commits.
+    known chamber; the open sessions of a known staff user then end. Commits.
     """
+    sub = _str(claims["sub"], 255)
+    user = db.session.scalar(select(StaffUser).where(StaffUser.issuer == issuer, StaffUser.sub == sub))
     raw_roles = claims.get(roles_claim) or []
     if isinstance(raw_roles, str):
         raw_roles = raw_roles.split()
     mapping = role_mapping()
     roles = sorted({mapping[r] for r in raw_roles if isinstance(r, str) and r in mapping})
     if not roles:
-        raise LoginFailed(
+        raise _refused(
+            user, "role_withdrawn",
             f"staff login of {claims.get('sub')!r} without a portal role (claim {roles_claim!r})",
             _("Ihr Konto hat keine Berechtigung für den Mitarbeiterbereich dieses Portals."),
         )
@@ -111,12 +128,11 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
         slug = _str(claims.get(chamber_claim), 64)
         chamber = db.session.scalar(select(Chamber).where(Chamber.slug == slug)) if slug else None
         if chamber is None:
-            raise LoginFailed(
+            raise _refused(
+                user, "chamber_unknown",
                 f"chamber staff {claims.get('sub')!r} with unknown chamber {slug!r}",
                 _("Ihr Konto ist keiner bekannten Kammer oder Behörde zugeordnet."),
             )
-    sub = _str(claims["sub"], 255)
-    user = db.session.scalar(select(StaffUser).where(StaffUser.issuer == issuer, StaffUser.sub == sub))
     if user is None:
         user = StaffUser(issuer=issuer, sub=sub)
         db.session.add(user)

@@ -39,7 +39,7 @@ def _login_error(status: int, message: str):
 
 def _finish(name: str):
     cfg = current_app.config
-    issuer = cfg[name.upper() + "_OIDC_ISSUER"].rstrip("/")
+    issuer = oidc.provider(name).account_issuer
     next_url = session.pop(NEXT_KEY, None)
     try:
         claims = oidc.complete_login(name, request.args)
@@ -53,7 +53,8 @@ def _finish(name: str):
         session.clear()
         if isinstance(exc, oidc.ProviderUnavailable):
             return _unavailable()
-        return _login_error(401, exc.user_message or _("Die Anmeldung konnte nicht abgeschlossen werden. Bitte versuchen Sie es erneut."))
+        return _login_error(401, exc.user_message or _("Die Anmeldung konnte nicht abgeschlossen werden. "
+                                                       "Bitte versuchen Sie es erneut."))
     session.clear()  # a fresh session at login: nothing from before the login survives
     login_user(user)
     log.info("login %s user=%s from %s", name, user.get_id(), request.remote_addr)

@@ -2,8 +2,9 @@
 
 It serves discovery, JWKS, authorize (redirects straight back with code and state, recording the
 nonce and the PKCE challenge), token (an ID token built from what the test configured) and
-userinfo. Everything a test may change is a plain attribute; ``DROP`` as a value removes a claim,
-header field or discovery field.
+userinfo (or whatever status and body the test sets instead). Everything a test may change is a
+plain attribute; ``DROP`` as a value removes a claim, header field, discovery or token response
+field.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class FakeProvider:
         self.subject = "fiona.fake"
         self.userinfo_sub: Any = None  #: None: the ID token's sub; DROP: no sub
         self.userinfo_claims: dict[str, Any] = {"email": "fiona@fake.example"}
+        #: None: userinfo answers with the claims; else (status, content type, body) to answer with
+        self.userinfo_answer: tuple[int, str, str] | None = None
+        self.token_response: dict[str, Any] = {}  #: token response overrides (after a valid code)
         self.discovery: dict[str, Any] = {}  #: discovery overrides
         self.paths = {"discovery": "/.well-known/openid-configuration", "authorize": "/authorize",
                       "token": "/token", "userinfo": "/userinfo", "jwks": "/jwks"}
@@ -81,7 +85,7 @@ class FakeProvider:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name="fake-oidc")
 
-    def start(self) -> "FakeProvider":
+    def start(self) -> FakeProvider:
         self._thread.start()
         return self
 
@@ -184,10 +188,13 @@ class FakeProvider:
         access_token = secrets.token_urlsafe(24)
         id_token = self.id_token(started.get("nonce"), access_token)
         self.issued += [access_token, id_token]
-        return self._json({"access_token": access_token, "token_type": "Bearer", "expires_in": 300,
-                           "id_token": id_token})
+        return self._json(_apply({"access_token": access_token, "token_type": "Bearer", "expires_in": 300,
+                                  "id_token": id_token}, self.token_response))
 
     def _userinfo(self, request: Request) -> Response:
+        if self.userinfo_answer is not None:
+            status, content_type, body = self.userinfo_answer
+            return Response(body, status=status, content_type=content_type)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if token not in self.issued:
             return self._json({"error": "invalid_token"}, 401)

@@ -7,15 +7,17 @@ import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from joserfc import jws
 from joserfc.jwk import RSAKey
 from sqlalchemy import select
 
 from bizportal.audit.models import AuditEvent
+from bizportal.auth.backchannel import MAX_TOKEN_AGE
 from bizportal.auth.models import LoginSession
 from bizportal.extensions import db
 from tests.auth.conftest import company_login
-from tests.auth.fake_provider import CLIENT_ID
+from tests.auth.fake_provider import CLIENT_ID, FakeProvider
 from tests.conftest import csrf_token
 
 EVENT = {"http://schemas.openid.net/event/backchannel-logout": {}}
@@ -61,12 +63,32 @@ def test_backchannel_logout_by_sid(fake_app, fake):
     assert client.get("/antraege").status_code == 302
 
 
-def _refused(fake_app, token) -> None:
+def still_signed_in(client) -> bool:
+    follow = client.get("/antraege")  # a first login is sent to review the company data first
+    return follow.status_code == 200 or "/unternehmen/pruefen" in follow.headers.get("Location", "")
+
+
+@pytest.mark.parametrize("configured", ["with", "without"])
+@pytest.mark.parametrize("names", [{"sid": "provider-session-1", "sub": None}, {}], ids=["sid", "sub"])
+def test_backchannel_logout_when_the_provider_spells_its_issuer_with_a_trailing_slash(
+        app_factory, fake, configured, names):
+    """Discovery accepts the issuer with or without a trailing ``/``; back-channel logout must match too."""
+    fake.issuer = fake.base + "/"
+    fake.claims = {"sid": "provider-session-1"}
+    app = app_factory(COMPANY_OIDC_ISSUER=fake.issuer if configured == "with" else fake.base)
+    client = signed_in(app)
+    resp = app.test_client().post("/backchannel-logout", data={"logout_token": logout_token(fake, **names)})
+    assert resp.get_json() == {"ended": 1}
+    assert not still_signed_in(client)
+
+
+def _refused(fake_app, token, caplog=None, reason: str | None = None) -> None:
     client = signed_in(fake_app)
     resp = fake_app.test_client().post("/backchannel-logout", data={"logout_token": token})
     assert resp.status_code == 400
-    follow = client.get("/antraege")
-    assert follow.status_code == 200 or "/unternehmen/pruefen" in follow.headers["Location"]  # still signed in
+    assert still_signed_in(client)
+    if reason:
+        assert f"back-channel logout refused (company): {reason}" in caplog.text
 
 
 def test_logout_token_with_bad_signature_is_refused(fake_app, fake):
@@ -90,6 +112,40 @@ def test_logout_token_without_sub_and_sid_or_jti_is_refused(fake_app, fake):
     _refused(fake_app, logout_token(fake, jti=None))
 
 
+def test_logout_token_older_than_the_allowed_age_is_refused(fake_app, fake, caplog):
+    now = int(time.time())
+    old = logout_token(fake, iat=now - MAX_TOKEN_AGE - 60, exp=now + 120)  # not expired, just old
+    _refused(fake_app, old, caplog, "logout token too old")
+    with fake_app.app_context():
+        assert db.session.scalar(select(LoginSession).where(LoginSession.ended_at.is_not(None))) is None
+    # A token well within the allowed age still ends the session.
+    client = signed_in(fake_app)
+    recent = logout_token(fake, iat=now - MAX_TOKEN_AGE + 60)
+    assert fake_app.test_client().post("/backchannel-logout", data={"logout_token": recent}).status_code == 200
+    assert not still_signed_in(client)
+
+
+@pytest.mark.parametrize("names", [{"sid": "provider-session-1", "sub": None}, {}], ids=["sid", "sub"])
+def test_logout_token_of_another_issuer_leaves_sessions_of_this_issuer_alive(app_factory, fake, rsa_keys, names):
+    """Issuer B (the staff provider here) names a sid or sub that belongs to a login at issuer A."""
+    other = FakeProvider(rsa_keys[1]).start()
+    try:
+        app = app_factory(COMPANY_OIDC_ISSUER=fake.issuer, STAFF_OIDC_ISSUER=other.issuer)
+        fake.claims = {"sid": "provider-session-1"}
+        client = signed_in(app)
+        other.subject = fake.subject
+        foreign = logout_token(other, aud=app.config["STAFF_OIDC_CLIENT_ID"], **names)
+        resp = app.test_client().post("/staff/backchannel-logout", data={"logout_token": foreign})
+        assert resp.status_code == 200 and resp.get_json() == {"ended": 0}  # a valid token, for nobody here
+        assert still_signed_in(client)
+        # The same names from issuer A do end it.
+        own = logout_token(fake, **names)
+        assert app.test_client().post("/backchannel-logout", data={"logout_token": own}).get_json() == {"ended": 1}
+        assert not still_signed_in(client)
+    finally:
+        other.stop()
+
+
 def test_logout_token_from_the_future_or_unsigned_is_refused(fake_app, fake):
     _refused(fake_app, logout_token(fake, iat=int(time.time()) + 3600))
     header = {"alg": "none"}
@@ -99,7 +155,8 @@ def test_logout_token_from_the_future_or_unsigned_is_refused(fake_app, fake):
         return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
 
     now = int(time.time())
-    _refused(fake_app, f"{b64(header)}.{b64({'iss': fake.issuer, 'aud': CLIENT_ID, 'iat': now, 'jti': 'x', 'events': EVENT, 'sub': fake.subject})}.")
+    claims = {"iss": fake.issuer, "aud": CLIENT_ID, "iat": now, "jti": "x", "events": EVENT, "sub": fake.subject}
+    _refused(fake_app, f"{b64(header)}.{b64(claims)}.")
 
 
 def test_logout_redirects_to_the_providers_end_session_endpoint(fake_app, fake):

@@ -7,7 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from sqlalchemy import func, select
 
+from bizportal.auth.models import Company, Person
+from bizportal.extensions import db
 from tests.auth.conftest import assert_logged_in, assert_refused, company_login
 from tests.auth.fake_provider import DROP, FakeProvider
 from tests.conftest import csrf_token
@@ -57,6 +60,38 @@ def test_userinfo_sub_differing_from_the_id_token_is_refused(fake, fake_app, cap
 def test_userinfo_without_sub_is_refused(fake, fake_app, caplog):
     fake.userinfo_sub = DROP
     assert_refused(*company_login(fake_app), caplog, fake, "userinfo sub None != ID token sub")
+
+
+def _nothing_stored(app) -> None:
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Person)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Company)) == 0
+
+
+def test_token_response_without_id_token_ends_on_clear_page(fake, fake_app, caplog):
+    fake.token_response["id_token"] = DROP  # an OAuth answer: an access token only
+    assert_refused(*company_login(fake_app), caplog, fake, "company token response without id_token")
+    assert fake.hits["userinfo"] == 0  # the access token alone identifies nobody
+    _nothing_stored(fake_app)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_userinfo_server_error_ends_on_the_unavailable_page(fake, fake_app, caplog, status):
+    fake.userinfo_answer = (status, "text/html", "<h1>Internal Server Error</h1>")
+    resp, client = company_login(fake_app)
+    assert_refused(resp, client, caplog, fake, f"userinfo request answered HTTP {status}", status=503)
+    assert "nicht erreichbar" in resp.get_data(as_text=True)
+    _nothing_stored(fake_app)
+
+
+@pytest.mark.parametrize("content_type,reason", [
+    ("text/html; charset=utf-8", "answered 'text/html; charset=utf-8', only plain JSON is supported"),
+    ("application/json", "answered something other than a JSON object"),  # HTML labelled as JSON
+])
+def test_userinfo_answering_html_is_refused(fake, fake_app, caplog, content_type, reason):
+    fake.userinfo_answer = (200, content_type, "<!doctype html><title>Anmelden</title><form></form>")
+    assert_refused(*company_login(fake_app), caplog, fake, f"company userinfo request {reason}")
+    _nothing_stored(fake_app)
 
 
 def test_callback_without_state_is_refused(fake, fake_app, caplog):
