@@ -116,10 +116,9 @@ def insert_filings(app, n: int, chamber_ids: list[int], tag: str) -> float:
 def clear(app) -> None:
     from bizportal.extensions import db
 
-    with app.app_context():
-        with db.engine.begin() as conn:
-            for table in ("inbox_item", "filing_event", "delivery", "attachment", "filing", "stat_counter"):
-                conn.execute(text(f"DELETE FROM {table}"))
+    with app.app_context(), db.engine.begin() as conn:
+        for table in ("inbox_item", "filing_event", "delivery", "attachment", "filing", "stat_counter"):
+            conn.execute(text(f"DELETE FROM {table}"))
 
 
 def payloads(app):
@@ -163,9 +162,9 @@ def start_workers(n: int, url: str, overrides: dict, log_dir: Path) -> list[subp
     env.update({"BIZPORTAL_DATABASE_URL": url, "BIZPORTAL_SECRET_KEY": "bench", "PYTHONUNBUFFERED": "1"})
     procs = []
     for i in range(n):
-        log = open(log_dir / f"worker-{n}-{i}.log", "wb")
-        procs.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "worker.py"), json.dumps(overrides)],
-                                      cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+        with open(log_dir / f"worker-{n}-{i}.log", "wb") as log:  # the child keeps its own handle
+            procs.append(subprocess.Popen([sys.executable, str(ROOT / "bench" / "worker.py"), json.dumps(overrides)],
+                                          cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
     deadline = time.time() + 60
     for i in range(n):  # wait until every worker is up and polling
         path = log_dir / f"worker-{n}-{i}.log"
@@ -195,7 +194,8 @@ def run_workers(app, url: str, receiver_base: str, chamber_ids: list[int], worke
         t0 = insert_filings(app, n, chamber_ids, f"W{workers}{secrets.token_hex(2).upper()}")
         with app.app_context():
             while True:
-                done = db.session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == "delivered"))
+                done = db.session.scalar(
+                    select(func.count()).select_from(Delivery).where(Delivery.state == "delivered"))
                 db.session.rollback()
                 if done == n:
                     break

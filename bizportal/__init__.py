@@ -62,7 +62,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     login_manager.session_protection = "strong"
 
     from . import models  # noqa: F401  (all tables known to SQLAlchemy and Alembic)
-    from .auth import oidc, services as auth_services
+    from .auth import oidc
+    from .auth import services as auth_services
 
     login_manager.user_loader(auth_services.load_user)
     oidc.register_clients(app)
@@ -81,7 +82,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .inbox.views import bp as inbox_bp
     from .stats.views import bp as stats_bp
 
-    for bp in (api_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, common_bp, delivery_bp, filings_bp, inbox_bp, stats_bp, sessions_bp, workspace_bp):
+    for bp in (api_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, common_bp, delivery_bp, filings_bp, inbox_bp,
+               stats_bp, sessions_bp, workspace_bp):
         app.register_blueprint(bp)
 
     from .auth import sessions

@@ -170,7 +170,8 @@ def login(client, sub: str, staff: bool = False, confirm: bool = True):
     if confirm and not staff and resp.status_code == 302:
         review = client.get("/unternehmen/pruefen")
         if review.status_code == 200 and "Unternehmensdaten prüfen" in review.get_data(as_text=True):
-            confirmed = client.post("/unternehmen/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True))})
+            token = csrf_token(review.get_data(as_text=True))
+            confirmed = client.post("/unternehmen/pruefen", data={"csrf_token": token})
             assert confirmed.status_code == 302
     return resp
 

@@ -19,7 +19,8 @@ def start_draft(client, service_key: str) -> str:
     """Press "Antrag beginnen"; returns the path of the first step."""
     page = client.get(f"/leistungen/{service_key}/antrag")
     assert page.status_code == 200, page.status_code
-    resp = client.post(f"/leistungen/{service_key}/antrag", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    token = csrf_token(page.get_data(as_text=True))
+    resp = client.post(f"/leistungen/{service_key}/antrag", data={"csrf_token": token})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return path_of(resp.headers["Location"])
 

@@ -90,7 +90,8 @@ def test_identifier_formats_are_checked_with_clear_messages(company):
     assert "Umsatzsteuer-Identifikationsnummer ist ungültig" in resp.get_data(as_text=True)
     resp = post_step(company, path, {**BETRIEB, "ustid": "DE 136 695 976"})
     assert resp.status_code == 302
-    resp = post_step(company, step_path(path, "handwerk"), {"register": "HRB 12"}, files={"meisterbrief": (PDF, "m.pdf")})
+    resp = post_step(company, step_path(path, "handwerk"), {"register": "HRB 12"},
+                     files={"meisterbrief": (PDF, "m.pdf")})
     assert resp.status_code == 422 and "Registergericht" in resp.get_data(as_text=True)
 
 

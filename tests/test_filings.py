@@ -165,7 +165,8 @@ def test_colleague_continues_company_draft_and_sees_filing(app, client, login_as
     resp = post_step(colleague, path, gewerbe_answers(activity="Elektro und Photovoltaik"))
     review_path = path_of(resp.headers["Location"])
     page = colleague.get(review_path)
-    location = colleague.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))}).headers["Location"]
+    token = csrf_token(page.get_data(as_text=True))
+    location = colleague.post(review_path, data={"csrf_token": token}).headers["Location"]
     detail = client.get(path_of(location))
     assert detail.status_code == 200 and "Jonas Weber" in detail.get_data(as_text=True)
 

@@ -8,7 +8,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bizportal.extensions import db
-from tests.conftest import csrf_token
 
 
 def test_healthz_and_readyz(client):

@@ -26,7 +26,8 @@ def test_first_login_reviews_provider_data_before_use(app, client, issuer):
     review = client.get(resp.headers["Location"])
     html = review.get_data(as_text=True)
     assert "Neu Bau GmbH" in html and "Faulenstraße 2" in html and "vom Anmeldedienst" in html
-    bad = client.post(resp.headers["Location"], data={"csrf_token": csrf_token(html), "notification_email": "kein-mail"})
+    bad = client.post(resp.headers["Location"],
+                      data={"csrf_token": csrf_token(html), "notification_email": "kein-mail"})
     assert bad.status_code == 422 and "gültige E-Mail-Adresse" in bad.get_data(as_text=True)
     ok = client.post(resp.headers["Location"], data={"csrf_token": csrf_token(html), "phone": "0421 1234567",
                                                      "notification_email": "post@neubau.example"})
@@ -57,8 +58,8 @@ def test_contact_details_can_be_changed_and_notifications_use_them(app, client, 
     client.post("/unternehmen", data={"csrf_token": csrf_token(page), "notification_email": "antraege@becker.example"})
     from pathlib import Path
 
-    from tests.test_filings import gewerbe_answers
     from tests.filing_helpers import file_service
+    from tests.test_filings import gewerbe_answers
 
     reference = file_service(client, "gewerbeanmeldung", [gewerbe_answers()])
     mails = [p.read_text(errors="replace") for p in Path(app.config["MAIL_FOLDER"]).glob("*.eml")]

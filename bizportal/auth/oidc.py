@@ -117,7 +117,7 @@ def complete_login(name: str, args: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _login_max_age() -> float:
-    return float(current_app.config.get("OIDC_LOGIN_MAX_AGE", 600))
+    return float(current_app.config["SETTINGS"].oidc.login_max_age)
 
 
 def end_session_url(name: str, post_logout_redirect_uri: str) -> str | None:

@@ -84,6 +84,7 @@ class Provider:
     def from_config(cls, name: str, cfg: Mapping[str, Any]) -> Provider:
         """Settings ``<NAME>_OIDC_*`` plus the shared ``OIDC_*`` ones (see the README)."""
         prefix = name.upper() + "_OIDC_"
+        settings = cfg["SETTINGS"].oidc
         claims_options = cfg.get(prefix + "CLAIMS_OPTIONS") or {}
         if isinstance(claims_options, str):
             claims_options = json.loads(claims_options)
@@ -93,11 +94,10 @@ class Provider:
             client_id=cfg[prefix + "CLIENT_ID"],
             client_secret=cfg[prefix + "CLIENT_SECRET"],
             scope=cfg[prefix + "SCOPE"],
-            timeout=float(cfg.get("OIDC_TIMEOUT", 10)),
-            allowed_algs=idtoken.pinned_algorithms(cfg.get("OIDC_ALLOWED_ALGS",
-                                                           ["RS256", "ES256"])),
-            leeway=float(cfg.get("OIDC_CLOCK_SKEW", 60)),
-            metadata_max_age=float(cfg.get("OIDC_METADATA_MAX_AGE", 3600)),
+            timeout=settings.timeout,
+            allowed_algs=idtoken.pinned_algorithms(list(settings.allowed_algs)),
+            leeway=float(settings.clock_skew),
+            metadata_max_age=float(settings.metadata_max_age),
             claims_options=claims_options,
         )
 

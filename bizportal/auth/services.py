@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
-from flask_babel import gettext as _
-
-from ..auth.models import ROLES, Company, LoginSession, Person, StaffUser
-from ..common.time import utcnow
-from ..bodies.models import Chamber
-from ..extensions import db
 from ..audit import services as audit
+from ..auth.models import ROLES, Company, LoginSession, Person, StaffUser
+from ..bodies.models import Chamber
+from ..common.time import utcnow
+from ..extensions import db
 from .oidc import LoginFailed
 from .sessions import end_sessions, remember_login_claims
 
@@ -49,7 +48,8 @@ def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) ->
             f"company login without '{company_id_claim}' claim (sub={claims.get('sub')!r})",
             _("Ihr Konto ist keinem Unternehmen zugeordnet. Bitte melden Sie sich mit einem Unternehmenskonto an."),
         )
-    address = claims.get("org_address") if isinstance(claims.get("org_address"), dict) else {}
+    raw_address = claims.get("org_address")
+    address: dict[str, Any] = raw_address if isinstance(raw_address, dict) else {}
     master = {
         "name": _str(claims.get("org_name"), 255) or org_id,
         "legal_form": _str(claims.get("org_legal_form"), 100),
@@ -95,7 +95,7 @@ def role_mapping() -> dict[str, str]:
     """
     from flask import current_app
 
-    text = current_app.config.get("STAFF_ROLE_MAPPING") or ""
+    text = current_app.config["SETTINGS"].oidc.staff_role_mapping
     mapping = {r: r for r in ROLES} if not text.strip() else {}
     for pair in text.split(","):
         value, _, role = pair.strip().rpartition("=")
@@ -154,8 +154,11 @@ def load_user(user_id: str) -> Person | StaffUser | None:
     kind, _, raw_id = user_id.partition(":")
     if not raw_id.isdigit():
         return None
-    model = {"company": Person, "staff": StaffUser}.get(kind)
-    return db.session.get(model, int(raw_id)) if model else None
+    if kind == "company":
+        return db.session.get(Person, int(raw_id))
+    if kind == "staff":
+        return db.session.get(StaffUser, int(raw_id))
+    return None
 
 
 def confirm_company_data(company: Company, person: Person, phone: str | None, email: str | None) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from ..audit import services as audit
 from ..common.time import utcnow
-from ..extensions import db
+from ..extensions import db, rowcount
 from .models import LoginSession
 from .trust import SESSION_KEY as TRUST_KEY
 from .trust import level_from_acr
@@ -40,7 +40,7 @@ def end_sessions(where, reason: str) -> int:
         .values(ended_at=utcnow(), end_reason=reason).execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return result.rowcount
+    return rowcount(result)
 
 
 def _on_login(sender, user) -> None:

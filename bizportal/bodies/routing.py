@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, scoped_session
 
 from .models import Chamber

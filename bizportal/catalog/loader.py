@@ -302,9 +302,10 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         raise ctx.fail("routing", "needs at least one primary destination")
 
     location_field = raw.get("location_field")
-    if location_field is not None:
-        if location_field not in fields or fields[location_field].type not in ("postcode", "address"):
-            raise ctx.fail("location_field", "must name a field of type 'postcode' or 'address'")
+    if location_field is not None and (
+        location_field not in fields or fields[location_field].type not in ("postcode", "address")
+    ):
+        raise ctx.fail("location_field", "must name a field of type 'postcode' or 'address'")
     life_events = raw.get("life_events", [])
     if not isinstance(life_events, list) or any(e not in LIFE_EVENTS for e in life_events):
         raise ctx.fail("life_events", f"must list values among {', '.join(LIFE_EVENTS)}")

@@ -25,7 +25,8 @@ def _index() -> CatalogIndex:
     return current_app.extensions["bizportal"].search_index
 
 
-def find_services(locale: str, query: str = "", kind: str = "", body: str = "", event: str = "") -> list[ServiceDefinition]:
+def find_services(locale: str, query: str = "", kind: str = "", body: str = "",
+                  event: str = "") -> list[ServiceDefinition]:
     """Search and filter the catalog; without a query the list is alphabetical."""
     services = _index().search(query) if query.strip() else list_services(locale)
     if kind:

@@ -19,7 +19,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 #: endings stripped from query words (longest first); German and English inflections
 _SUFFIXES = ("ungen", "ung", "ern", "en", "er", "es", "em", "e", "n", "s")
 _STOPWORDS = {"der", "die", "das", "und", "oder", "ein", "eine", "einen", "fuer", "mit", "von", "zu", "im",
-              "in", "an", "am", "the", "a", "an", "of", "for", "and", "to", "my", "mein", "meine", "ich", "i"}
+              "in", "an", "am", "the", "a", "of", "for", "and", "to", "my", "mein", "meine", "ich", "i"}
 
 
 def normalise(text: str) -> str:

@@ -31,28 +31,32 @@ def check_iban(value: str) -> str:
     try:
         return stdnum_iban.validate(value)
     except StdnumError:
-        raise ValueError(_l("Diese IBAN ist ungültig. Bitte prüfen Sie die Angabe, z. B. DE89 3704 0044 0532 0130 00.")) from None
+        raise ValueError(_l("Diese IBAN ist ungültig. Bitte prüfen Sie die Angabe, "
+                            "z. B. DE89 3704 0044 0532 0130 00.")) from None
 
 
 def check_vat_de(value: str) -> str:
     try:
         return "DE" + vat.validate(value)
     except StdnumError:
-        raise ValueError(_l("Diese Umsatzsteuer-Identifikationsnummer ist ungültig. Sie beginnt mit DE und hat 9 Ziffern.")) from None
+        raise ValueError(_l("Diese Umsatzsteuer-Identifikationsnummer ist ungültig. "
+                            "Sie beginnt mit DE und hat 9 Ziffern.")) from None
 
 
 def check_steuernummer(value: str) -> str:
     try:
         return stnr.validate(value)
     except StdnumError:
-        raise ValueError(_l("Diese Steuernummer ist ungültig. Geben Sie sie wie auf Ihrem Steuerbescheid an (10 bis 13 Ziffern).")) from None
+        raise ValueError(_l("Diese Steuernummer ist ungültig. "
+                            "Geben Sie sie wie auf Ihrem Steuerbescheid an (10 bis 13 Ziffern).")) from None
 
 
 def check_handelsregisternummer(value: str) -> str:
     try:
         return handelsregisternummer.validate(value)
     except StdnumError:
-        raise ValueError(_l("Bitte geben Sie Registergericht, Registerart und Nummer an, z. B. „Bremen HRB 12345“.")) from None
+        raise ValueError(_l("Bitte geben Sie Registergericht, Registerart und Nummer an, "
+                            "z. B. „Bremen HRB 12345“.")) from None
 
 
 def check_wirtschafts_idnr(value: str) -> str:
@@ -74,7 +78,8 @@ def check_wz2008(value: str) -> str:
     try:
         nace.validate(match.group(1) + match.group(2), revision="2.0")
     except StdnumError:
-        raise ValueError(_l("Diesen WZ-Schlüssel gibt es nicht. Prüfen Sie die Angabe im Verzeichnis WZ 2008.")) from None
+        raise ValueError(_l("Diesen WZ-Schlüssel gibt es nicht. "
+                            "Prüfen Sie die Angabe im Verzeichnis WZ 2008.")) from None
     return f"{match.group(1)}.{match.group(2)}.{match.group(3)}"
 
 

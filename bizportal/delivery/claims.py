@@ -19,7 +19,7 @@ from sqlalchemy import and_, func, or_, select, update
 from ..bodies.models import Chamber
 from ..common.time import utcnow
 from ..config import DeliverySettings
-from ..extensions import db, table_of
+from ..extensions import db, rowcount, table_of
 from . import pg
 from .jobs import Job, attachments_of, job_from_row, read_jobs
 from .models import Delivery
@@ -136,7 +136,7 @@ def renew_leases(delivery_ids: Iterable[uuid.UUID], worker_id: str, settings: De
         .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
     )
     db.session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def _hand_back(delivery_ids: list[uuid.UUID], worker_id: str, **values: Any) -> int:
@@ -150,7 +150,7 @@ def _hand_back(delivery_ids: list[uuid.UUID], worker_id: str, **values: Any) -> 
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def release(delivery_ids: list[uuid.UUID], worker_id: str) -> int:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import Flask
-from werkzeug.datastructures import Headers
 from sqlalchemy import select, text
+from werkzeug.datastructures import Headers
 
 from chambers.base import Adapter, AdapterError, ChamberEvent, InvalidConfig
 from chambers.webhook import MalformedCallback, SignatureError, parse_status_callback
@@ -145,7 +145,8 @@ def poll_pass(app: Flask, should_stop: Callable[[], bool] = lambda: False) -> Po
     """Ask every receiver with a back channel about its delivered filings; apply new events once.
 
     Only deliveries in state ``delivered`` within ``DELIVERY_EVENTS_MAX_AGE_DAYS`` whose filing is
-    not closed are asked, at most ``DELIVERY_EVENTS_POLL_LIMIT`` per pass, least recently delivered first. On PostgreSQL a session advisory lock makes sure
+    not closed are asked, at most ``DELIVERY_EVENTS_POLL_LIMIT`` per pass, least recently delivered
+    first. On PostgreSQL a session advisory lock makes sure
     only one worker polls at a time. No transaction is open while a receiver is asked.
     """
     if db.engine.dialect.name != "postgresql":

@@ -8,12 +8,12 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
+from ..bodies.models import Chamber
 from ..common.time import utcnow
 from ..extensions import db
 from ..filings.models import Filing
 from ..stats import services as stats
 from ..stats.models import StatCounter
-from ..bodies.models import Chamber
 from .models import Delivery, DeliveryState
 from .sending import NEEDS_CONFIGURATION
 
@@ -117,7 +117,9 @@ def problem_deliveries(kind: str = "all", chamber_id: int | None = None, limit: 
         "failing": and_(Delivery.state == DeliveryState.PENDING, Delivery.last_error.isnot(None)),
     }
     where = conditions[kind] if kind in conditions else or_(*conditions.values())
-    filters: list[ColumnElement[bool]] = [where] + ([Delivery.chamber_id == chamber_id] if chamber_id is not None else [])
+    filters: list[ColumnElement[bool]] = [where]
+    if chamber_id is not None:
+        filters.append(Delivery.chamber_id == chamber_id)
     total = db.session.scalar(select(func.count()).select_from(Delivery).where(*filters)) or 0
     rows = db.session.execute(
         select(Delivery.id, Chamber.slug, Chamber.name, Filing.reference, Delivery.state, Delivery.attempts,

@@ -86,8 +86,8 @@ def _write_generic(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
     for r in results:
         if r.delivery_id not in held:
             continue
-        values: dict[str, Any] = {"state": r.state.value, "attempts": r.attempts, "locked_by": None, "locked_until": None,
-                  "last_error": r.last_error}
+        values: dict[str, Any] = {"state": r.state.value, "attempts": r.attempts, "locked_by": None,
+                                  "locked_until": None, "last_error": r.last_error}
         if r.next_attempt_at is not None:
             values["next_attempt_at"] = r.next_attempt_at
         if r.state == DeliveryState.DELIVERED:

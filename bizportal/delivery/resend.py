@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import update
 
 from ..common.time import utcnow
-from ..extensions import db
+from ..extensions import db, rowcount
 from .models import Delivery
 from .states import MACHINE, DeliveryState
 
@@ -31,7 +31,7 @@ def resend_many(delivery_ids: Iterable[uuid.UUID]) -> int:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def resend(delivery_id: uuid.UUID) -> bool:

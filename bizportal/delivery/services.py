@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from ..bodies.models import Chamber
-from ..extensions import db
+from ..extensions import db, rowcount
 from .models import Delivery
 from .states import DONE, MACHINE, DeliveryState
 
@@ -71,7 +71,7 @@ def cancel_unsent(filing_id: int, reason: str) -> int:
         update(Delivery).where(Delivery.filing_id == filing_id, Delivery.state.in_(_CANCELLABLE))
         .values(state=DeliveryState.CANCELLED, last_error=reason)
         .execution_options(synchronize_session=False))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def mark_decided(delivery_id: uuid.UUID, kind: str) -> None:
@@ -85,7 +85,7 @@ def mark_decided(delivery_id: uuid.UUID, kind: str) -> None:
     result = db.session.execute(
         update(Delivery).where(Delivery.id == delivery_id, Delivery.state.in_(MACHINE.sources(target)))
         .values(state=target).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         current = db.session.scalar(select(Delivery.state).where(Delivery.id == delivery_id))
         if current is None:
             raise LookupError(delivery_id)

@@ -17,7 +17,8 @@ from ..audit import services as audit
 from ..auth.access import public, roles_required
 from ..bodies import queries as bodies
 from ..bodies import settings
-from . import queries, resend as resending
+from . import queries
+from . import resend as resending
 from .forms import ActionForm, ChamberForm
 
 bp = Blueprint("delivery", __name__)

@@ -53,7 +53,8 @@ def _text(label: str, required: bool, max_length: int = 200, extra: list | None 
           description: str = "") -> Any:
     return cls(label, description=description, filters=[_strip], validators=[
         *_required(required),
-        Length(max=max_length, message=_l("Bitte kürzen Sie Ihre Angabe auf höchstens %(max)d Zeichen.", max=max_length)),
+        Length(max=max_length,
+               message=_l("Bitte kürzen Sie Ihre Angabe auf höchstens %(max)d Zeichen.", max=max_length)),
         *(extra or []),
     ])
 

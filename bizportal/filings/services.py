@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Person
+from ..bodies.routing import NoCompetentBody, competent_chamber
 from ..catalog.models import FieldDefinition, ServiceDefinition
 from ..common.time import utcnow
 from ..common.uploads import TYPES, extension_matches, safe_display_name, sniff
-from ..bodies.routing import NoCompetentBody, competent_chamber
 from ..delivery import services as deliveries
 from ..extensions import db
 from ..stats import services as stats

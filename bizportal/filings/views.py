@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,8 +14,8 @@ from werkzeug.datastructures import MultiDict
 
 from ..auth import trust
 from ..auth.access import company_required
-from ..catalog import queries as catalog
 from ..bodies.routing import NoCompetentBody
+from ..catalog import queries as catalog
 from . import lifecycle, notifications, queries, receipts, services
 from .forms import answers_from_form, build_step_form, formdata_from_answers, prefill_values, visible_step_fields
 

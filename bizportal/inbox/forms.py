@@ -5,7 +5,6 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-
 STATUS_CHOICES = [("received", _l("Eingang bestätigen")), ("in_progress", _l("In Bearbeitung")),
                   ("information_requested", _l("Angaben oder Unterlagen nachfordern")),
                   ("accepted", _l("Bewilligen / eintragen")), ("rejected", _l("Ablehnen"))]

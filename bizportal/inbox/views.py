@@ -3,15 +3,14 @@
 import uuid
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.access import roles_required
 from ..catalog import queries as catalog
-from ..filings import notifications
 from ..common.states import Refused
-from ..filings import lifecycle
+from ..filings import lifecycle, notifications
 from . import queries
 from .forms import StatusForm
 

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, render_template
 from flask_babel import get_locale
+
 from ..auth.access import roles_required
 from ..catalog import queries as catalog
 from ..extensions import db

@@ -1,15 +1,14 @@
 """initial schema
 
 Revision ID: 0001_initial
-Revises: 
+Revises:
 Create Date: 2026-11-28 12:16:51.632592
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import bizportal.common.types
-
 
 # revision identifiers, used by Alembic.
 revision = '0001_initial'

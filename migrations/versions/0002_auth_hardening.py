@@ -3,8 +3,8 @@
 Revision ID: 0002_auth_hardening
 Revises: 0001_initial
 """
-from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
 
 import bizportal.common.types  # noqa: F401
 

@@ -3,8 +3,8 @@
 Revision ID: 0003_filing_workspace
 Revises: 0002_auth_hardening
 """
-from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
 
 import bizportal.common.types  # noqa: F401
 

@@ -6,10 +6,8 @@ Create Date: 2026-11-28 13:54:51.245152
 
 """
 from alembic import op
-import sqlalchemy as sa
 
 import bizportal.common.types  # noqa: F401  (custom column types used by autogenerate)
-
 
 # revision identifiers, used by Alembic.
 revision = '0004_delivery_claim_index'

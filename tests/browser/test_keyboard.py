@@ -8,8 +8,6 @@ keyboard too, without those checks.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bizportal.delivery.worker import Worker

@@ -20,8 +20,8 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import func, insert, select, update
 
 from bizportal.auth.models import Company, Person
-from bizportal.common.time import utcnow
 from bizportal.bodies.models import Chamber
+from bizportal.common.time import utcnow
 from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
@@ -272,11 +272,11 @@ def worker_processes(database_url, tmp_path) -> Iterator[Callable[..., subproces
     procs: list[subprocess.Popen] = []
 
     def start(**env_extra) -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(procs)}.log", "wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-            cwd=ROOT, env=worker_env(database_url, **env_extra), stdout=log, stderr=subprocess.STDOUT,
-        )
+        with open(tmp_path / f"worker-{len(procs)}.log", "wb") as log:  # the child keeps its own handle
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+                cwd=ROOT, env=worker_env(database_url, **env_extra), stdout=log, stderr=subprocess.STDOUT,
+            )
         proc.log_path = log.name  # type: ignore[attr-defined]
         procs.append(proc)
         return proc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -84,7 +85,8 @@ def test_resend_many_requeues_dead_ones_and_leaves_delivered_alone(app, admin):
     resp = admin.post("/staff/admin/zustellungen/erneut-senden",
                       data={"csrf_token": token, "ids": [str(i) for i in dead_ids] + [str(delivered.id), "junk"],
                             "next": "/staff/admin/zustellungen/probleme?zustand=dead"})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith("/staff/admin/zustellungen/probleme?zustand=dead")
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith("/staff/admin/zustellungen/probleme?zustand=dead")
     follow = admin.get(resp.headers["Location"]).get_data(as_text=True)
     assert "2 Zustellung(en) werden erneut gesendet" in follow
     assert "1 Zustellung(en) wurden nicht verändert" in follow
@@ -92,7 +94,8 @@ def test_resend_many_requeues_dead_ones_and_leaves_delivered_alone(app, admin):
         d = delivery_of(app, filing_id)
         assert d.state == DeliveryState.PENDING and d.attempts == 0
     after = delivery_of(app, ok)
-    assert (after.state, after.attempts, after.delivered_at) == (delivered.state, delivered.attempts, delivered.delivered_at)
+    assert (after.state, after.attempts, after.delivered_at) == (
+        delivered.state, delivered.attempts, delivered.delivered_at)
     assert Worker(app).run_once() == 2
     assert delivery_of(app, first).state == DeliveryState.DELIVERED
 
@@ -168,7 +171,8 @@ def test_edit_refuses_options_the_adapter_does_not_accept(app, admin):
     resp = post(adapter_key="webhook", options='{"url": "https://hk.example/hook", "secret": "short"}')
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "at least 16 characters" in html and 'id="options-error"' in html
-    resp = post(adapter_key="webhook", options='{"url": "https://hk.example/hook", "secret": "%s", "colour": 1}' % SECRET)
+    resp = post(adapter_key="webhook",
+                options=json.dumps({"url": "https://hk.example/hook", "secret": SECRET, "colour": 1}))
     assert resp.status_code == 422 and "unknown option" in resp.get_data(as_text=True)
     resp = post(adapter_key="no-such", options="{}")
     assert resp.status_code == 422
@@ -181,7 +185,7 @@ def test_edit_saves_valid_options_and_keeps_masked_secrets(app, admin):
     token = csrf_token(form)
     resp = admin.post("/staff/admin/kammern/hk-bremen/bearbeiten", data={
         "csrf_token": token, "adapter_key": "webhook",
-        "options": '{"url": "https://hk.example/hook", "secret": "%s", "timeout_seconds": 5}' % SECRET})
+        "options": json.dumps({"url": "https://hk.example/hook", "secret": SECRET, "timeout_seconds": 5})})
     assert resp.status_code == 302
     saved = chamber(app, "hk-bremen")
     assert saved.adapter_key == "webhook" and saved.options["secret"] == SECRET and saved.enabled is False
@@ -191,7 +195,7 @@ def test_edit_saves_valid_options_and_keeps_masked_secrets(app, admin):
     assert SECRET not in admin.get("/staff/admin/kammern/hk-bremen").get_data(as_text=True)
     resp = admin.post("/staff/admin/kammern/hk-bremen/bearbeiten", data={
         "csrf_token": token, "adapter_key": "webhook", "enabled": "y",
-        "options": '{"url": "https://hk2.example/hook", "secret": "%s", "timeout_seconds": 5}' % MASK})
+        "options": json.dumps({"url": "https://hk2.example/hook", "secret": MASK, "timeout_seconds": 5})})
     assert resp.status_code == 302
     saved = chamber(app, "hk-bremen")
     assert saved.options == {"url": "https://hk2.example/hook", "secret": SECRET, "timeout_seconds": 5}

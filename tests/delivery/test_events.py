@@ -6,7 +6,7 @@ import json
 import re
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -72,7 +72,7 @@ def test_signed_callback_is_applied_once(app, client, delivered):
     assert filing_status(app, filing_id) == "received"
     with app.app_context():
         event = db.session.scalar(select(FilingEvent).where(FilingEvent.kind == "received"))
-        assert event.occurred_at == datetime(2025, 12, 1, 10, 0, tzinfo=timezone.utc)
+        assert event.occurred_at == datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
     before = timeline(app, filing_id)
     replay = callback(client, "hk-bremen", delivery_id, "received")  # replayed within the window
     assert replay.status_code == 200 and replay.json["result"] == "duplicate"
@@ -151,7 +151,8 @@ def test_poll_applies_verified_events_once_and_ignores_forged_tokens(app, fit_ke
         Worker(app).run_once()
         (sub,) = state.submitted()
         with app.app_context():
-            ref = next(d.receiver_ref for d in db.session.get(Filing, filing_id).deliveries if d.receiver_ref.startswith("case:"))
+            ref = next(d.receiver_ref for d in db.session.get(Filing, filing_id).deliveries
+                       if d.receiver_ref.startswith("case:"))
         sid = REF_RE.fullmatch(ref).group(1)
         assert sid == sub["submissionId"]
         state.issue(sid, "accept-submission", key=state.keys.forger)  # same kid, wrong key
@@ -171,7 +172,8 @@ def test_poll_applies_verified_events_once_and_ignores_forged_tokens(app, fit_ke
         assert report.applied == 1
         assert filing_status(app, filing_id) == "accepted"
         with app.app_context():
-            gewerbeamt = [d for d in db.session.get(Filing, filing_id).deliveries if d.chamber.slug == "gewerbeamt-bremen"][0]
+            gewerbeamt = next(d for d in db.session.get(Filing, filing_id).deliveries
+                              if d.chamber.slug == "gewerbeamt-bremen")
             assert gewerbeamt.state == DeliveryState.ACCEPTED
             assert events.poll_pass(app).deliveries == 0  # decided: not asked again
             assert db.session.scalar(select(func.count()).select_from(FilingEvent).where(

@@ -18,9 +18,8 @@ from bizportal.delivery.states import MACHINE as DELIVERY
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing, FilingEvent
-from bizportal.filings.states import CLOSED
+from bizportal.filings.states import CLOSED, FilingStatus
 from bizportal.filings.states import MACHINE as FILING
-from bizportal.filings.states import FilingStatus
 from bizportal.inbox.models import InboxItem
 from bizportal.inbox.services import DatabaseInboxStore
 
@@ -154,8 +153,8 @@ def test_record_refuses_an_outcome_a_send_cannot_have(app):
     filing_id = make_filing(app)
     with app.app_context():
         (claim,) = claims.claim("w1", 1, app.config["SETTINGS"].delivery)
-        from bizportal.delivery.sending import SendResult
         from bizportal.common.time import utcnow
+        from bizportal.delivery.sending import SendResult
 
         bogus = SendResult(claim.id, claim.chamber_id, "hk-bremen", filing_id, 1, DeliveryState.ACCEPTED, False,
                            utcnow())

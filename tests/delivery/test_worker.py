@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
-from bizportal.common.time import utcnow
 from bizportal.bodies.models import Chamber
+from bizportal.common.time import utcnow
 from bizportal.config import DeliverySettings
 from bizportal.delivery import claims, jobs, recording, resend, sending
 from bizportal.delivery.models import Delivery, DeliveryState
