@@ -89,6 +89,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "DELIVERY_EVENTS_MAX_AGE_DAYS": int(_env("DELIVERY_EVENTS_MAX_AGE_DAYS", "30")),
         "DELIVERY_EVENTS_POLL_LIMIT": int(_env("DELIVERY_EVENTS_POLL_LIMIT", "500")),
         "DELIVERY_ASYNC_COMMIT": _bool(_env("DELIVERY_ASYNC_COMMIT", "false")),
+        #: how long a worker leaves a chamber alone after its adapter reported unusable settings
+        "DELIVERY_CONFIG_RECHECK_SECONDS": float(_env("DELIVERY_CONFIG_RECHECK_SECONDS", "60")),
         #: comma-separated adapter keys to load (e.g. "inbox,webhook"); unset: every installed adapter
         "ENABLED_ADAPTERS": _env("ENABLED_ADAPTERS"),
         #: bearer token Prometheus sends to /metrics; unset: /metrics answers 404
@@ -176,6 +178,7 @@ class DeliverySettings:
     events_max_age_days: int = 30
     events_poll_limit: int = 500
     async_commit: bool = False
+    config_recheck_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             events_max_age_days=int(cfg["DELIVERY_EVENTS_MAX_AGE_DAYS"]),
             events_poll_limit=int(cfg["DELIVERY_EVENTS_POLL_LIMIT"]),
             async_commit=bool(cfg["DELIVERY_ASYNC_COMMIT"]),
+            config_recheck_seconds=float(cfg["DELIVERY_CONFIG_RECHECK_SECONDS"]),
         ),
         worker=WorkerSettings(
             threads=max(1, int(cfg["WORKER_THREADS"])),

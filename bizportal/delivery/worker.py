@@ -63,7 +63,7 @@ class Worker:
         )
         #: chambers that need configuration (or were disabled mid-claim): not claimed until then
         self._paused: dict[int, float] = {}
-        self.pause_seconds = max(1.0, self.settings.backoff_base)
+        self.pause_seconds = self.settings.config_recheck_seconds
         self._stop = threading.Event()
         self._cond = threading.Condition(threading.RLock())  # re-entrant: stop() may run in a signal handler
         self._sending: dict[uuid.UUID, int] = {}  # in a sender thread → chamber id
