@@ -83,6 +83,8 @@ class Person(UserMixin, Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     name: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
+    #: the language the person last chose in the portal (``common.i18n.LOCALES``); None: never chose
+    locale: Mapped[str | None] = mapped_column(String(8))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company] = relationship(lazy="joined")

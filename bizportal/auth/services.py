@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..audit import services as audit
 from ..auth.models import ROLES, Company, LoginSession, Person, StaffUser
 from ..bodies.models import Chamber
+from ..common.i18n import LOCALES
 from ..common.time import utcnow
 from ..extensions import db
 from .oidc import LoginFailed
@@ -159,6 +160,18 @@ def load_user(user_id: str) -> Person | StaffUser | None:
     if kind == "staff":
         return db.session.get(StaffUser, int(raw_id))
     return None
+
+
+def remember_language(person: Person, locale: str) -> None:
+    """Keep the person's language choice for the mails the portal sends them later; commits.
+
+    Raises ``ValueError`` for a language the portal does not offer.
+    """
+    if locale not in LOCALES:
+        raise ValueError(f"unknown language {locale!r}")
+    if person.locale != locale:
+        person.locale = locale
+        db.session.commit()
 
 
 def confirm_company_data(company: Company, person: Person, phone: str | None, email: str | None) -> None:

@@ -15,18 +15,25 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 
-def build_message(to: str, subject: str, body: str, attachments: Sequence[tuple[str, str, bytes]] = ()) -> EmailMessage:
+def build_message(to: str, subject: str, body: str, attachments: Sequence[tuple[str, str, bytes]] = (),
+                  message_id: str | None = None) -> EmailMessage:
+    """A plain-text mail from ``MAIL_FROM``; ``message_id`` (default: a fresh one) as given."""
     cfg = current_app.config
     msg = EmailMessage()
     msg["From"] = cfg["MAIL_FROM"]
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain=cfg["MAIL_FROM"].rsplit("@", 1)[-1].strip(">"))
+    msg["Message-ID"] = message_id or make_msgid(domain=mail_domain())
     msg.set_content(body)
     for filename, media_type, content in attachments:
         maintype, _, subtype = media_type.partition("/")
         msg.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return msg
+
+
+def mail_domain() -> str:
+    """The domain of ``MAIL_FROM``, for Message-IDs."""
+    return current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].strip(">")
 
 
 def send(msg: EmailMessage) -> None:

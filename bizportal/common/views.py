@@ -1,10 +1,13 @@
 """Language switch, legal pages, health endpoints."""
 
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from sqlalchemy import text
 
+from ..auth import services as auth_services
 from ..auth.access import public
 from ..extensions import db
+from .i18n import LOCALES
 
 bp = Blueprint("common", __name__)
 
@@ -12,8 +15,10 @@ bp = Blueprint("common", __name__)
 @bp.get("/sprache/<lang>")
 @public
 def set_language(lang: str):
-    if lang in ("de", "en"):
+    if lang in LOCALES:
         session["lang"] = lang
+        if current_user.is_authenticated and current_user.kind == "company":
+            auth_services.remember_language(current_user, lang)  # the mails follow the choice
     target = request.referrer or ""
     # Go back to the page the switch was used on, but only within this site.
     if target.startswith(request.host_url):
