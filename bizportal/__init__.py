@@ -76,18 +76,18 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .auth.workspace import bp as workspace_bp
     from .auth.workspace import require_review
     from .catalog.views import bp as catalog_bp
-    from .common.views import bp as common_bp
     from .delivery.views import bp as delivery_bp
     from .filings.views import bp as filings_bp
     from .inbox.views import bp as inbox_bp
     from .stats.views import bp as stats_bp
+    from .web.views import bp as web_bp
 
-    for bp in (api_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, common_bp, delivery_bp, filings_bp, inbox_bp,
+    for bp in (api_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, web_bp, delivery_bp, filings_bp, inbox_bp,
                stats_bp, sessions_bp, workspace_bp):
         app.register_blueprint(bp)
 
     from .auth import sessions
-    from .common import security, templating
+    from .web import security, templating
 
     sessions.install(app)
     app.before_request(require_review)  # after the session check: only live sessions get here

@@ -69,6 +69,7 @@ def test_decision_is_mailed_to_the_company(app, filed):
 
     staff = staff_client(app, "gewerbeamt.bremen")
     set_status(staff, item_path(staff, filed), "rejected", "Die Tätigkeit ist erlaubnispflichtig.")
+    Worker(app).run_once()  # sends the queued mails
     messages = [BytesParser(policy=policy.default).parsebytes(p.read_bytes())
                 for p in Path(app.config["MAIL_FOLDER"]).glob("*.eml")]
     status_mails = [m for m in messages if m["Subject"] == f"Neuer Stand zu {filed}"]

@@ -39,7 +39,8 @@ def _imports(path: Path) -> set[str]:
     package = here if path.name == "__init__.py" else here[:-1]
     tree = ast.parse(path.read_text(), str(path))
     typing_only = {id(n) for block in ast.walk(tree)
-                   if isinstance(block, ast.If) and isinstance(block.test, ast.Name) and block.test.id == "TYPE_CHECKING"
+                   if isinstance(block, ast.If) and isinstance(block.test, ast.Name)
+                   and block.test.id == "TYPE_CHECKING"
                    for stmt in block.body for n in ast.walk(stmt)}
     found: set[str] = set()
     for node in ast.walk(tree):

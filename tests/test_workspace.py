@@ -58,10 +58,12 @@ def test_contact_details_can_be_changed_and_notifications_use_them(app, client, 
     client.post("/unternehmen", data={"csrf_token": csrf_token(page), "notification_email": "antraege@becker.example"})
     from pathlib import Path
 
+    from bizportal.delivery.worker import Worker
     from tests.filing_helpers import file_service
     from tests.test_filings import gewerbe_answers
 
     reference = file_service(client, "gewerbeanmeldung", [gewerbe_answers()])
+    Worker(app).run_once()  # sends the queued mails
     mails = [p.read_text(errors="replace") for p in Path(app.config["MAIL_FOLDER"]).glob("*.eml")]
     assert any(reference in m and "To: antraege@becker.example" in m for m in mails)
 

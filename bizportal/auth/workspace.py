@@ -18,8 +18,8 @@ bp = Blueprint("workspace", __name__)
 
 #: endpoints a company person may use before the company data are reviewed
 OPEN_ENDPOINTS = {"workspace.review", "auth.logout", "catalog.index", "catalog.detail", "sessions.status",
-                  "sessions.extend", "common.set_language", "static", "common.accessibility",
-                  "common.easy_language", "common.imprint", "common.privacy", "common.healthz", "common.readyz"}
+                  "sessions.extend", "web.set_language", "static", "web.accessibility",
+                  "web.easy_language", "web.imprint", "web.privacy", "web.healthz", "web.readyz"}
 
 
 class ContactForm(FlaskForm):

@@ -54,16 +54,6 @@ def record_event(delivery_id: uuid.UUID, kind: str, detail: str | None,
     return ("applied", filing) if filing is not None else ("duplicate", None)
 
 
-def _notify(filing: Filing, kind: str, detail: str | None, chamber_name: str) -> None:
-    """Tell the company by mail, as the staff inbox does; never fails the caller."""
-    from ..filings import notifications
-
-    try:
-        notifications.status_changed(filing, kind, detail, chamber_name)
-    except Exception:  # e.g. no SERVER_NAME outside a request: the timeline still shows it
-        log.warning("status mail for %s not sent", filing.reference, exc_info=True)
-
-
 # --- webhook callbacks --------------------------------------------------------------------------
 
 class CallbackRefused(Exception):
@@ -97,7 +87,7 @@ def receive_status_callback(slug: str, headers: Mapping[str, str] | Headers, bod
     if chamber is None or not isinstance(secret, str) or not secret:
         db.session.rollback()
         raise CallbackRefused(404, "unknown chamber")
-    chamber_id, chamber_name = chamber.id, chamber.name
+    chamber_id = chamber.id
     db.session.rollback()  # nothing is read for writing before the signature is checked
     try:
         event = parse_status_callback(secret, headers, body)  # type: ignore[arg-type]  # Headers: a case-insensitive str mapping
@@ -117,7 +107,6 @@ def receive_status_callback(slug: str, headers: Mapping[str, str] | Headers, bod
     except Refused as exc:
         raise CallbackRefused(409, str(exc)) from None
     if filing is not None:
-        _notify(filing, event.kind, event.detail, chamber_name)
         return CallbackResult(result, event.delivery_id, event.kind, filing.status)
     return CallbackResult(result, event.delivery_id, event.kind)
 
@@ -171,11 +160,10 @@ def _poll(app: Flask, should_stop: Callable[[], bool]) -> PollReport:
     for chamber in db.session.scalars(select(Chamber).where(Chamber.enabled.is_(True)).order_by(Chamber.id)):
         try:
             if has_back_channel(registry.get_class(chamber.adapter_key)):
-                chambers.append((chamber.id, chamber.name, chamber.slug, chamber.adapter_key,
-                                 dict(chamber.options or {})))
+                chambers.append((chamber.id, chamber.slug, chamber.adapter_key, dict(chamber.options or {})))
         except KeyError:
             continue
-    for chamber_id, name, slug, key, options in chambers:
+    for chamber_id, slug, key, options in chambers:
         rows = db.session.execute(
             select(Delivery.id, Delivery.receiver_ref)
             .join(Filing, Filing.id == Delivery.filing_id)
@@ -201,11 +189,11 @@ def _poll(app: Flask, should_stop: Callable[[], bool]) -> PollReport:
                 log.warning("cannot poll delivery %s at %s: %s", delivery_id, slug, exc)
                 continue
             report.deliveries += 1
-            apply_events(delivery_id, found, name, report)
+            apply_events(delivery_id, found, report)
     return report
 
 
-def apply_events(delivery_id: uuid.UUID, found: list[ChamberEvent], chamber_name: str,
+def apply_events(delivery_id: uuid.UUID, found: list[ChamberEvent],
                  report: PollReport | None = None) -> int:
     """Apply the events of one delivery (oldest first) that were not applied before."""
     report = report or PollReport()
@@ -222,5 +210,4 @@ def apply_events(delivery_id: uuid.UUID, found: list[ChamberEvent], chamber_name
         if filing is not None:  # applied, not a duplicate
             applied += 1
             report.applied += 1
-            _notify(filing, event.kind, event.detail, chamber_name)
     return applied

@@ -9,6 +9,9 @@
   A slow or failing chamber can occupy at most its own slots, never the others'.
 * The writer thread records outcomes in batches, one transaction per batch (group commit).
 
+* A mail thread sends the queued mails to companies (``notify.send_due``), so a slow SMTP server
+  never holds up deliveries; a background thread polls receivers with a back channel.
+
 ``stop()`` (SIGTERM/SIGINT) stops claiming; sends in flight finish and are recorded (up to
 ``WORKER_SHUTDOWN_GRACE_SECONDS``; what still runs then is handed back, due at once).
 """
@@ -29,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from ..extensions import db
+from ..notify import services as notify
 from . import claims, recording, sending
 from .breaker import CircuitBreakers
 from .claims import Claim
@@ -45,6 +49,8 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         settings = app.config["SETTINGS"]
         self.settings = settings.delivery
+        self.mail_settings = settings.mail
+        self.mail_batch = 20
         work = settings.worker
         self.threads = max(1, int(threads or work.threads))
         self.per_chamber = max(1, min(self.threads, self.settings.chamber_concurrency))
@@ -132,6 +138,12 @@ class Worker:
         with self.app.app_context():
             try:
                 claimed = claims.claim(self.worker_id, free, self.settings, slots, default_slots=self.per_chamber)
+                # A send that finished during the claim may have paused its chamber after the slots
+                # were counted: hand such rows back unattempted.
+                paused = self._paused_chambers(time.monotonic())
+                if any(c.chamber_id in paused for c in claimed):
+                    claims.release([c.id for c in claimed if c.chamber_id in paused], self.worker_id)
+                    claimed = [c for c in claimed if c.chamber_id not in paused]
             finally:
                 db.session.remove()
         pool = self._start_threads()
@@ -280,7 +292,8 @@ class Worker:
         return n
 
     def run_once(self) -> int:
-        """Deliver everything that is due now, then return the number of attempts made."""
+        """Deliver everything that is due now and send the mails that are due (also those the
+        deliveries queued), then return the number of delivery attempts made."""
         start = self._completed
         try:
             while not self._stop.is_set():
@@ -294,7 +307,18 @@ class Worker:
             self._drain()
         finally:
             self._close()
+        self.send_mails()
         return self._completed - start
+
+    def send_mails(self) -> int:
+        """Send the queued mails that are due, batch after batch; returns how many were attempted."""
+        total = 0
+        while not self._stop.is_set():
+            n = notify.send_due(self.app, self.worker_id, self.mail_settings, self.mail_batch)
+            total += n
+            if n < self.mail_batch:
+                break
+        return total
 
     def run_forever(self, install_signal_handlers: bool = True) -> None:
         if install_signal_handlers:
@@ -306,6 +330,8 @@ class Worker:
         if self.events_poll_seconds > 0:
             poller = threading.Thread(target=self._events_loop, name="delivery-events", daemon=True)
             poller.start()
+        mailer = threading.Thread(target=self._mail_loop, name="mail", daemon=True)
+        mailer.start()
         try:
             while not self._stop.is_set():
                 before = self._progress
@@ -322,7 +348,18 @@ class Worker:
             self._close()
             if poller is not None:
                 poller.join(timeout=5)
+            mailer.join(timeout=max(5.0, self.mail_settings.smtp_timeout + 1))
         log.info("delivery worker %s stopped", self.worker_id)
+
+    def _mail_loop(self) -> None:
+        """Send queued mails until the worker stops; a failing database or SMTP server is retried."""
+        while not self._stop.is_set():
+            try:
+                self.send_mails()
+            except Exception:
+                log.exception("sending queued mails failed; retrying after a pause")
+            if self._stop.wait(self.poll_seconds):
+                break
 
     def _events_loop(self) -> None:
         """Poll receivers with a back channel (e.g. FIT-Connect) for status events, periodically."""

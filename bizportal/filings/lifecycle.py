@@ -14,10 +14,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..auth.models import Person
+from ..bodies.models import Chamber
 from ..common.states import Refused, TransitionRefused
 from ..common.time import utcnow
 from ..delivery import services as deliveries
 from ..extensions import db, table_of
+from ..notify import services as notify
 from .models import Filing, FilingEvent
 from .states import CHAMBER_EVENTS, CLOSED, DECIDED, MACHINE, PRIMARY_ONLY, FilingStatus
 
@@ -87,7 +89,8 @@ def apply_chamber_event(delivery_id: uuid.UUID, kind: str, detail: str | None = 
     """Record a receiving body's status event on the filing's timeline and status. Commits.
 
     Used by the staff inbox and by adapters' status channels (callbacks, polling). A decision
-    (accepted/rejected) also closes the delivery. With ``once`` an event equal to one already on
+    (accepted/rejected) also closes the delivery; a request for information and a decision queue a
+    mail to the company in the same transaction. With ``once`` an event equal to one already on
     the timeline (same chamber, kind and time: a replayed callback, a re-read event log) changes
     nothing and ``None`` is returned. Raises ``TransitionRefused`` for an event on a closed
     filing, ``EventRefused`` for an unknown kind or delivery, a copy recipient reporting a
@@ -132,6 +135,8 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
                                detail=detail))
     if kind in DECIDED:
         deliveries.mark_decided(delivery_id, kind)
+    chamber = db.session.get(Chamber, ref.chamber_id)
+    notify.enqueue_status_changed(db.session, filing, kind, detail, chamber.name if chamber else "")
     db.session.commit()
     return filing
 

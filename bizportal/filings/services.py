@@ -19,6 +19,7 @@ from ..common.time import utcnow
 from ..common.uploads import TYPES, extension_matches, safe_display_name, sniff
 from ..delivery import services as deliveries
 from ..extensions import db
+from ..notify import services as notify
 from ..stats import services as stats
 from . import lifecycle
 from .lifecycle import NotWithdrawable
@@ -273,7 +274,8 @@ def previous_submit(draft_id: str, company_id: int) -> SubmitOutcome | None:
 
 def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> SubmitOutcome:
     """File the draft: the filing, its attachments, one Delivery row per destination, the first
-    timeline event and the statistics, all in one commit (transactional outbox); the draft is
+    timeline event, the statistics and the acknowledgement mail (queued), all in one commit
+    (transactional outbox); the draft is
     consumed. Idempotent per draft. Raises ``DraftIncomplete``, ``NoCompetentBody`` or
     ``NoDestination`` (nothing stored)."""
     token = str(draft.id)
@@ -309,6 +311,7 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
                               + [(stats.FILINGS_PER_SERVICE, service.key)])
             for metric, dimension in counters:
                 stats.count_event(db.session, metric, dimension, now.date())
+            notify.enqueue_filing_received(db.session, filing)
             db.session.delete(draft)
             db.session.commit()
             return SubmitOutcome(filing, created=True)

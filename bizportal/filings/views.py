@@ -16,7 +16,7 @@ from ..auth import trust
 from ..auth.access import company_required
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
-from . import lifecycle, notifications, queries, receipts, services
+from . import lifecycle, queries, receipts, services
 from .forms import answers_from_form, build_step_form, formdata_from_answers, prefill_values, visible_step_fields
 
 bp = Blueprint("filings", __name__)
@@ -245,7 +245,6 @@ def review(draft_id: str):
                     "Bitte prüfen Sie die Adresse."), "danger")
             return _render_review(service, draft, form), 422
         if outcome.created:
-            notifications.filing_received(outcome.filing, service)
             flash(_("Ihr Antrag wurde eingereicht. Ihr Aktenzeichen: %(ref)s", ref=outcome.filing.reference),
                   "success")
         return redirect(url_for("filings.detail", reference=outcome.filing.reference))

@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..auth.access import roles_required
 from ..catalog import queries as catalog
 from ..common.states import Refused
-from ..filings import lifecycle, notifications
+from ..filings import lifecycle
 from . import queries
 from .forms import StatusForm
 
@@ -50,12 +50,10 @@ def detail(item_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            updated = lifecycle.apply_chamber_event(item.delivery_id, form.kind.data, form.detail.data)
+            lifecycle.apply_chamber_event(item.delivery_id, form.kind.data, form.detail.data)
         except Refused:
             flash(_("Dieser Stand kann für diesen Antrag nicht gesetzt werden."), "warning")
         else:
-            assert updated is not None  # only apply_chamber_event(once=True) answers None
-            notifications.status_changed(updated, form.kind.data, form.detail.data, current_user.chamber.name)
             flash(_("Der Stand wurde gespeichert und dem Unternehmen angezeigt."), "success")
             return redirect(url_for("inbox.detail", item_id=item.id))
     elif form.is_submitted():

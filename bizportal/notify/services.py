@@ -51,7 +51,7 @@ MAILED_EVENTS = (FilingStatus.INFORMATION_REQUESTED, FilingStatus.ACCEPTED, Fili
 
 # --- queueing ------------------------------------------------------------------------------------
 
-def enqueue_filing_received(session: Session | scoped_session[Session], filing: Filing) -> Notification | None:
+def enqueue_filing_received(session: Session | scoped_session[Any], filing: Filing) -> Notification | None:
     """Queue the acknowledgement of receipt (with the receipt PDF) for a just submitted filing.
 
     Adds the row to ``session`` without flushing or committing: the caller commits it together
@@ -61,7 +61,7 @@ def enqueue_filing_received(session: Session | scoped_session[Session], filing: 
     return _enqueue(session, filing, NotificationKind.FILING_RECEIVED, {})
 
 
-def enqueue_status_changed(session: Session | scoped_session[Session], filing: Filing, kind: str,
+def enqueue_status_changed(session: Session | scoped_session[Any], filing: Filing, kind: str,
                            detail: str | None, chamber_name: str) -> Notification | None:
     """Queue "the chamber asked for information / decided" for a chamber event on ``filing``.
 
@@ -79,7 +79,7 @@ def recipient_of(filing: Filing) -> str | None:
     return (filing.company.notification_email or filing.person.email or "").strip() or None
 
 
-def _enqueue(session: Session | scoped_session[Session], filing: Filing, kind: NotificationKind,
+def _enqueue(session: Session | scoped_session[Any], filing: Filing, kind: NotificationKind,
              context: dict[str, Any]) -> Notification | None:
     to = recipient_of(filing)
     if to is None:

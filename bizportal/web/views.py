@@ -6,10 +6,10 @@ from sqlalchemy import text
 
 from ..auth import services as auth_services
 from ..auth.access import public
+from ..common.i18n import LOCALES
 from ..extensions import db
-from .i18n import LOCALES
 
-bp = Blueprint("common", __name__)
+bp = Blueprint("web", __name__)
 
 
 @bp.get("/sprache/<lang>")

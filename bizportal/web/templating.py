@@ -9,7 +9,7 @@ from flask import Flask
 from flask_babel import format_date, format_datetime, gettext
 
 from ..catalog.models import FieldDefinition
-from .uploads import TYPES
+from ..common.uploads import TYPES
 
 
 def install(app: Flask) -> None:

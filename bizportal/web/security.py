@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..audit import services as audit
-from .states import Refused
+from ..common.states import Refused
 
 log = logging.getLogger("bizportal.security")
 
