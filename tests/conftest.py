@@ -1,4 +1,6 @@
-"""Fixtures: a real OIDC provider, the app on SQLite or PostgreSQL, and login helpers.
+"""Fixtures: a real OIDC provider, the app on SQLite or PostgreSQL, a logged-in client, a live server.
+
+Helpers (HTTP and login, factories, test adapters, reference receivers) live in ``tests/support``.
 
 Set ``BIZPORTAL_TEST_DATABASE_URL`` to run the suite on PostgreSQL (a database used only for
 tests: its tables are dropped and recreated from the migrations).
@@ -7,15 +9,14 @@ tests: its tables are dropped and recreated from the migrations).
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
-import requests
 from sqlalchemy import create_engine, inspect, text
 from werkzeug.serving import make_server
+
+from tests.support.http import login
 
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # provider and portal on plain loopback HTTP
 
@@ -23,9 +24,6 @@ from bizportal import create_app  # noqa: E402
 from bizportal.demo import ensure_chambers  # noqa: E402
 from bizportal.devprovider import start_provider  # noqa: E402
 from bizportal.extensions import db  # noqa: E402
-
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-TOKEN_RE = re.compile(r'name="submit_token"[^>]*value="([^"]+)"')
 
 
 def pytest_report_header(config):
@@ -140,40 +138,10 @@ def client(app):
     return app.test_client()
 
 
-def csrf_token(html: str) -> str:
-    match = CSRF_RE.search(html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
 
 
-def provider_login(authorize_url: str, sub: str, action: str | None = None) -> str:
-    """Act as the person on the provider's page: pick ``sub`` (or deny); return the callback URL."""
-    data = {"sub": sub}
-    if action:
-        data["action"] = action
-    resp = requests.post(authorize_url, data=data, allow_redirects=False, timeout=10)
-    assert resp.status_code in (302, 303), resp.text[:500]
-    return resp.headers["Location"]
 
 
-def login(client, sub: str, staff: bool = False, confirm: bool = True):
-    """Log in through the real provider with the Flask test client; returns the callback's response.
-
-    A company person also confirms the company data on the review page (as on a first login),
-    unless ``confirm`` is False.
-    """
-    start = client.get("/staff/login" if staff else "/login")
-    assert start.status_code == 302, start.get_data(as_text=True)[:500]
-    callback = provider_login(start.headers["Location"], sub)
-    parts = urlsplit(callback)
-    resp = client.get(f"{parts.path}?{parts.query}")
-    if confirm and not staff and resp.status_code == 302:
-        review = client.get("/unternehmen/pruefen")
-        if review.status_code == 200 and "Unternehmensdaten prüfen" in review.get_data(as_text=True):
-            token = csrf_token(review.get_data(as_text=True))
-            confirmed = client.post("/unternehmen/pruefen", data={"csrf_token": token})
-            assert confirmed.status_code == 302
-    return resp
 
 
 @pytest.fixture
@@ -197,6 +165,3 @@ def live_server(app) -> Iterator[str]:
     thread.join(5)
 
 
-def _catalog_links(html: str) -> list[str]:
-    """Service keys linked from a catalog page, in page order."""
-    return re.findall(r'href="/leistungen/([a-z0-9-]+)"', html)

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from bizportal.auth.models import Company, LoginSession, Person, StaffUser
 from bizportal.extensions import db
-from tests.conftest import csrf_token, login, provider_login
-from tests.filing_helpers import start_draft
+from tests.support.filing import start_draft
+from tests.support.http import csrf_token, login, provider_login
 
 
 def test_login_redirect_uses_pkce_s256_state_and_nonce(client):

@@ -106,9 +106,9 @@ def test_unknown_service_is_404(client):
     ("GEWERBEANMELDUNG", "gewerbeanmeldung"),
 ])
 def test_search_forgives_word_forms_case_and_language(client, query, expected):
-    from tests.conftest import _catalog_links
+    from tests.support.http import catalog_links
 
-    links = _catalog_links(client.get("/", query_string={"q": query}).get_data(as_text=True))
+    links = catalog_links(client.get("/", query_string={"q": query}).get_data(as_text=True))
     assert expected in links[:3], links
 
 
@@ -127,18 +127,18 @@ def test_search_without_match_says_so(client):
 
 
 def test_filters_by_kind_and_body(client):
-    from tests.conftest import _catalog_links
+    from tests.support.http import catalog_links
 
     resp = client.get("/", query_string={"art": "permit"})
     assert resp.status_code == 200
-    permits = _catalog_links(resp.get_data(as_text=True))
+    permits = catalog_links(resp.get_data(as_text=True))
     assert "versicherungsvermittler-34d" in permits and "gewerbeanmeldung" not in permits
     resp = client.get("/", query_string={"stelle": "HWK"})
     assert resp.status_code == 200
-    hwk = _catalog_links(resp.get_data(as_text=True))
+    hwk = catalog_links(resp.get_data(as_text=True))
     assert "handwerksrolle-eintragung" in hwk and "versicherungsvermittler-34d" not in hwk
     assert "gewerbeanmeldung" in hwk  # its copy goes to the HWK for crafts businesses
-    bogus = _catalog_links(client.get("/", query_string={"art": "<script>"}).get_data(as_text=True))
+    bogus = catalog_links(client.get("/", query_string={"art": "<script>"}).get_data(as_text=True))
     assert len(bogus) == len(load_catalog())  # an unknown filter value is ignored
 
 

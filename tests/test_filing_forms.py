@@ -12,8 +12,8 @@ from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Attachment, Filing
 from bizportal.inbox.models import InboxItem
-from tests.conftest import csrf_token, login
-from tests.filing_helpers import path_of, post_step, start_draft
+from tests.support.filing import path_of, post_step, start_draft
+from tests.support.http import csrf_token, login
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -9,18 +9,8 @@ from bizportal.delivery.models import Delivery
 from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing, FilingEvent
 from bizportal.stats.models import StatCounter
-from tests.conftest import csrf_token, login
-from tests.filing_helpers import REFERENCE_RE, file_service, path_of, post_step, start_draft
-
-
-def gewerbe_answers(**changes) -> dict:
-    answers = {
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
-        "handwerk": "yes",
-    }
-    answers.update(changes)
-    return answers
+from tests.support.filing import REFERENCE_RE, file_service, gewerbe_answers, path_of, post_step, start_draft
+from tests.support.http import csrf_token, login
 
 
 def count(app, model) -> int:

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from bizportal.delivery.worker import Worker
-from tests.conftest import csrf_token, login
-from tests.filing_helpers import file_service
+from tests.support.filing import file_service
+from tests.support.http import csrf_token, login
 
 
 @pytest.fixture

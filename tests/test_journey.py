@@ -7,8 +7,8 @@ import re
 import requests
 
 from bizportal.delivery.worker import Worker
-from tests.conftest import csrf_token, provider_login
-from tests.filing_helpers import file_service, start_draft
+from tests.support.filing import file_service, start_draft
+from tests.support.http import csrf_token, provider_login
 
 
 def browser_login(base: str, path: str, sub: str) -> requests.Session:

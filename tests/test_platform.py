@@ -86,8 +86,8 @@ def test_unknown_page_is_a_friendly_404(client):
 
 def test_steering_dashboard_counts_without_personal_data(app, client, login_as):
     company = app.test_client()
-    from tests.conftest import login
-    from tests.filing_helpers import file_service
+    from tests.support.filing import file_service
+    from tests.support.http import login
 
     login(company, "lea.hansen")
     for _ in range(2):

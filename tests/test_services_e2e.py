@@ -23,7 +23,7 @@ from bizportal.delivery.models import Delivery
 from bizportal.demo import CHAMBERS
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
-from tests.filing_helpers import file_service
+from tests.support.filing import file_service
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -11,7 +11,7 @@ from bizportal.audit.models import AuditEvent
 from bizportal.auth.models import LoginSession
 from bizportal.common.time import utcnow
 from bizportal.extensions import db
-from tests.conftest import csrf_token, login
+from tests.support.http import csrf_token, login
 
 
 def audit_actions(app) -> list[str]:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bizportal.auth.models import LoginSession
 from bizportal.extensions import db
-from tests.conftest import csrf_token
+from tests.support.http import csrf_token
 
 LOW_USER = {
     "name": "Tim Low", "email": "tim@low.example", "org_id": "demo-org-low", "org_name": "Low GmbH",

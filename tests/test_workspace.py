@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from bizportal.auth.models import Company
 from bizportal.extensions import db
-from tests.conftest import csrf_token, login
-from tests.filing_helpers import start_draft
+from tests.support.filing import gewerbe_answers, start_draft
+from tests.support.http import csrf_token, login
 
 NEW_COMPANY = {
     "name": "Mia Neu", "email": "mia@neu.example", "org_id": "demo-org-neu", "org_name": "Neu Bau GmbH",
@@ -59,8 +59,7 @@ def test_contact_details_can_be_changed_and_notifications_use_them(app, client, 
     from pathlib import Path
 
     from bizportal.delivery.worker import Worker
-    from tests.filing_helpers import file_service
-    from tests.test_filings import gewerbe_answers
+    from tests.support.filing import file_service
 
     reference = file_service(client, "gewerbeanmeldung", [gewerbe_answers()])
     Worker(app).run_once()  # sends the queued mails

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from bizportal.auth.models import Person
 from bizportal.extensions import db
-from tests.auth.conftest import assert_logged_in, assert_refused, company_login
-from tests.auth.fake_provider import CLIENT_ID, DROP, at_hash
+from tests.support.fake_provider import CLIENT_ID, DROP, at_hash
+from tests.support.oidc import assert_logged_in, assert_refused, company_login
 
 
 def test_valid_rs256_token_logs_in_with_pkce(fake, fake_app):

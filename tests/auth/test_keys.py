@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.auth.conftest import assert_logged_in, assert_refused, company_login
-from tests.auth.fake_provider import DROP
+from tests.support.fake_provider import DROP
+from tests.support.oidc import assert_logged_in, assert_refused, company_login
 
 
 def test_token_without_kid_is_accepted_when_the_key_set_has_one_key(fake, fake_app):

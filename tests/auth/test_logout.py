@@ -16,9 +16,9 @@ from bizportal.audit.models import AuditEvent
 from bizportal.auth.backchannel import MAX_TOKEN_AGE
 from bizportal.auth.models import LoginSession
 from bizportal.extensions import db
-from tests.auth.conftest import company_login
-from tests.auth.fake_provider import CLIENT_ID, FakeProvider
-from tests.conftest import csrf_token
+from tests.support.fake_provider import CLIENT_ID, FakeProvider
+from tests.support.http import csrf_token
+from tests.support.oidc import company_login
 
 EVENT = {"http://schemas.openid.net/event/backchannel-logout": {}}
 

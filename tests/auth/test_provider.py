@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from bizportal.auth.models import Company, Person
 from bizportal.extensions import db
-from tests.auth.conftest import assert_logged_in, assert_refused, company_login
-from tests.auth.fake_provider import DROP, FakeProvider
-from tests.conftest import csrf_token
+from tests.support.fake_provider import DROP, FakeProvider
+from tests.support.http import csrf_token
+from tests.support.oidc import assert_logged_in, assert_refused, company_login
 
 
 def test_discovery_issuer_mismatch_refuses_to_start_login(fake, fake_app, caplog):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import DESKTOP, ROOT
+from tests.support.browser import DESKTOP, ROOT
 
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = os.environ.get("BIZPORTAL_CHROMIUM", "/usr/bin/chromium")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bizportal.delivery.worker import Worker
-
-from .helpers import (
+from tests.support.browser import (
     DESKTOP,
     NARROW,
     REF_RE,

@@ -24,8 +24,7 @@ import pytest
 
 from bizportal.catalog.loader import DEFINITIONS_DIR
 from bizportal.delivery.worker import Worker
-
-from .helpers import (
+from tests.support.browser import (
     DESKTOP,
     NARROW,
     REF_RE,
@@ -35,10 +34,10 @@ from .helpers import (
     file_over_http,
     format_violations,
     horizontal_overflow,
-    http_login,
     screenshot,
     share_login,
 )
+from tests.support.http import http_login
 
 
 def _service_keys() -> list[str]:
@@ -173,7 +172,7 @@ def company_steps(app, page, base) -> Iterator[str]:
     The answers (and uploads) that move the draft on come from tests/test_services_e2e.py and
     are posted over HTTP with the same login.
     """
-    from tests.filing_helpers import path_of, post_step, start_draft
+    from tests.support.filing import path_of, post_step, start_draft
     from tests.test_services_e2e import CASES
 
     case = next((c for c in CASES if c.id == MULTI_STEP_CASE), None)

@@ -10,7 +10,8 @@ from sqlalchemy import update
 from bizportal.auth.models import LoginSession
 from bizportal.common.time import utcnow
 from bizportal.extensions import db
-from tests.browser.helpers import assert_no_violations, http_login, share_login
+from tests.support.browser import assert_no_violations, share_login
+from tests.support.http import http_login
 
 pytestmark = pytest.mark.browser
 

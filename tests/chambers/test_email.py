@@ -15,9 +15,8 @@ from pypdf import PdfReader
 from chambers.base import InvalidConfig, PermanentFailure, TemporaryFailure
 from chambers.email import EmailAdapter
 from chambers.email import pdf as pdf_module
-
-from .loopback import closed_port
-from .smtp_receiver import smtp_receiver
+from tests.support.receivers.loopback import closed_port
+from tests.support.receivers.smtp_receiver import smtp_receiver
 
 CHAMBER = "antraege@hwk-bremen.example"
 

@@ -10,9 +10,8 @@ from joserfc.jwk import RSAKey
 
 from chambers.base import InvalidConfig, PermanentFailure, TemporaryFailure
 from chambers.fitconnect import FitConnectAdapter
-
-from .conftest import make_attachment
-from .fitconnect_receiver import Keys, fit_options, fitconnect_receiver
+from tests.support.payloads import make_attachment
+from tests.support.receivers.fitconnect_receiver import Keys, fit_options, fitconnect_receiver
 
 REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})")
 

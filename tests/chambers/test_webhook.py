@@ -9,9 +9,8 @@ import pytest
 
 from chambers.base import InvalidConfig, PermanentFailure, TemporaryFailure
 from chambers.webhook import WebhookAdapter
-
-from .loopback import closed_port
-from .webhook_receiver import webhook_receiver
+from tests.support.receivers.loopback import closed_port
+from tests.support.receivers.webhook_receiver import webhook_receiver
 
 SECRET = "s3cr3t-shared-with-the-chamber"
 

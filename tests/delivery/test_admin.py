@@ -13,9 +13,9 @@ from bizportal.bodies.settings import MASK
 from bizportal.delivery.models import DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
-from tests.conftest import csrf_token
-
-from .conftest import SECRET, bulk_filings, delivery_of, make_filing, set_adapter
+from tests.support.adapters import SECRET
+from tests.support.factories import bulk_filings, delivery_of, make_filing, set_adapter
+from tests.support.http import csrf_token
 
 PAGES = ["/staff/admin/zustellungen", "/staff/admin/zustellungen/probleme", "/staff/admin/kammern",
          "/staff/admin/kammern/hk-bremen", "/staff/admin/kammern/hk-bremen/bearbeiten"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bizportal.delivery.cli import register
-
-from .conftest import SECRET, set_adapter
+from tests.support.adapters import SECRET
+from tests.support.factories import set_adapter
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing, FilingEvent
 from chambers.webhook import sign
-from tests.chambers.fitconnect_receiver import fitconnect_receiver
-from tests.chambers.webhook_receiver import webhook_receiver
-
-from .conftest import SECRET, delivery_of, fit_options, make_filing, set_adapter, webhook_options
+from tests.support.adapters import SECRET, fit_options, webhook_options
+from tests.support.factories import delivery_of, make_filing, set_adapter
+from tests.support.receivers.fitconnect_receiver import fitconnect_receiver
+from tests.support.receivers.webhook_receiver import webhook_receiver
 
 OTHER_SECRET = "another-chambers-secret-0123"
 

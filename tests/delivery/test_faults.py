@@ -18,19 +18,18 @@ from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from bizportal.stats.models import StatCounter
-from tests.chambers.loopback import closed_port
-
-from .conftest import (
+from tests.support.adapters import webhook_options
+from tests.support.factories import (
     bulk_filings,
-    counting_receiver,
     delivery_of,
     make_due,
     make_filing,
     set_adapter,
     state_counts,
     wait_for,
-    webhook_options,
 )
+from tests.support.receivers.counting import counting_receiver
+from tests.support.receivers.loopback import closed_port
 
 pytestmark = pytest.mark.postgres_only
 

@@ -13,8 +13,7 @@ from bizportal.delivery import claims, queries
 from bizportal.delivery.models import Delivery
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
-
-from .conftest import bulk_filings, make_filing, set_adapter
+from tests.support.factories import bulk_filings, make_filing, set_adapter
 
 TOKEN = "prometheus-scrape-token-123"
 

@@ -22,8 +22,8 @@ from bizportal.filings.states import CLOSED, FilingStatus
 from bizportal.filings.states import MACHINE as FILING
 from bizportal.inbox.models import InboxItem
 from bizportal.inbox.services import DatabaseInboxStore
-
-from .conftest import GateAdapter, bulk_filings, delivery_of, make_filing, set_adapter, wait_for
+from tests.support.adapters import GateAdapter
+from tests.support.factories import bulk_filings, delivery_of, make_filing, set_adapter, wait_for
 
 # --- the tables -----------------------------------------------------------------------------------
 

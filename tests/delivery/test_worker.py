@@ -16,10 +16,8 @@ from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing, FilingEvent
 from bizportal.inbox.models import InboxItem
-
-from .conftest import (
-    FlakyAdapter,
-    GateAdapter,
+from tests.support.adapters import FlakyAdapter, GateAdapter
+from tests.support.factories import (
     bulk_filings,
     delivery_of,
     make_due,

@@ -12,8 +12,7 @@ from sqlalchemy import func, select, text
 from bizportal.extensions import db
 from bizportal.notify import services as notify
 from bizportal.notify.models import Notification
-
-from .conftest import add_filing, send_due
+from tests.support.mailqueue import add_filing, send_due
 
 pytestmark = pytest.mark.postgres_only
 

@@ -11,8 +11,7 @@ from bizportal.extensions import db
 from bizportal.notify import services as notify
 from bizportal.notify.models import Notification
 from bizportal.notify.states import NotificationState
-
-from .conftest import add_filing, notification, notification_count, queue_received, send_due
+from tests.support.mailqueue import add_filing, notification, notification_count, queue_received, send_due
 
 
 def test_mail_queued_in_a_rolled_back_transaction_is_never_sent(app, smtp):

@@ -20,8 +20,7 @@ from bizportal.common.time import utcnow
 from bizportal.extensions import db
 from bizportal.notify.models import Notification
 from bizportal.notify.states import NotificationState
-
-from .conftest import PUBLIC_BASE_URL, QUEUE, make_due, notification, queue_received, send_due
+from tests.support.mailqueue import PUBLIC_BASE_URL, QUEUE, make_due, notification, queue_received, send_due
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from tests.conftest import csrf_token
+from tests.support.http import csrf_token
 
 REFERENCE_RE = re.compile(r"BP-\d{4}-[2-9A-Z]{6}")
 
@@ -59,3 +59,14 @@ def file_service(client, service_key: str, steps: list[dict] | dict[str, dict], 
     match = REFERENCE_RE.search(resp.headers["Location"])
     assert match, resp.headers["Location"]
     return match.group(0)
+
+
+def gewerbe_answers(**changes) -> dict:
+    """The answers of a Gewerbeanmeldung of a crafts business in Bremen (Gewerbeamt, copy to the HWK)."""
+    answers = {
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
+        "handwerk": "yes",
+    }
+    answers.update(changes)
+    return answers

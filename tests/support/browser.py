@@ -1,4 +1,4 @@
-"""Helpers for the browser tests: axe-core scans, reflow checks, keyboard-only navigation."""
+"""Helpers for the browser tests: axe-core scans, reflow checks, keyboard-only navigation, filing over HTTP."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.http import HttpClient
+
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 REF_RE = re.compile(r"BP-\d{4}-[2-9A-Z]{6}")
@@ -177,47 +179,8 @@ def wait_for_focus(page, element_id: str) -> None:
 
 # ---------- logins and data over plain HTTP (fast; what is tested is the browser part) ----------
 
-class HttpClient:
-    """A requests session that looks like the Flask test client to ``tests/filing_helpers``."""
-
-    class _Response:
-        def __init__(self, resp):
-            self.status_code, self.headers, self._text = resp.status_code, resp.headers, resp.text
-
-        def get_data(self, as_text=False):
-            return self._text
-
-    def __init__(self, base: str):
-        import requests
-
-        self.base = base
-        self.session = requests.Session()
-
-    def get(self, path: str):
-        return self._Response(self.session.get(self.base + path, allow_redirects=False, timeout=10))
-
-    def post(self, path: str, data=None, content_type=None):
-        data = data or {}
-        files = {k: (v[1], v[0]) for k, v in data.items() if isinstance(v, tuple)} or None
-        fields = {k: v for k, v in data.items() if not isinstance(v, tuple)}
-        return self._Response(self.session.post(self.base + path, data=fields, files=files,
-                                                allow_redirects=False, timeout=10))
 
 
-def http_login(base: str, sub: str, staff: bool = False) -> HttpClient:
-    """Log ``sub`` in over HTTP through the real provider; a company person also confirms the
-    company data (the review every first login asks for)."""
-    from tests.conftest import csrf_token, provider_login
-
-    client = HttpClient(base)
-    start = client.get("/staff/login" if staff else "/login")
-    assert start.status_code == 302, start.get_data()[:300]
-    done = client.session.get(provider_login(start.headers["Location"], sub), timeout=10)
-    assert done.status_code == 200, done.text[:300]
-    if done.url.startswith(base + "/unternehmen/pruefen"):
-        confirmed = client.post("/unternehmen/pruefen", data={"csrf_token": csrf_token(done.text)})
-        assert confirmed.status_code == 302, confirmed.get_data()[:500]
-    return client
 
 
 def share_login(page, client: HttpClient) -> None:
@@ -236,6 +199,6 @@ GEWERBEANMELDUNG = {
 def file_over_http(client: HttpClient) -> str:
     """As ``client`` (a company person): file a Gewerbeanmeldung of a crafts business (to the
     Gewerbeamt Bremen, a copy to the Handwerkskammer Bremen); returns the reference."""
-    from tests.filing_helpers import file_service
+    from tests.support.filing import file_service
 
     return file_service(client, "gewerbeanmeldung", [GEWERBEANMELDUNG])

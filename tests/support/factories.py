@@ -1,0 +1,111 @@
+"""Test data through the real use cases or in bulk, and small waits and reads around it."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+
+from sqlalchemy import func, insert, select, update
+
+from bizportal.auth.models import Company, Person
+from bizportal.bodies.models import Chamber
+from bizportal.common.time import utcnow
+from bizportal.delivery.models import Delivery, DeliveryState
+from bizportal.extensions import db
+from bizportal.filings.models import Filing
+from bizportal.filings.services import start_draft, submit_draft
+
+
+def ensure_company(app) -> tuple[int, int]:
+    with app.app_context():
+        company = db.session.scalar(select(Company).where(Company.org_id == "org-test"))
+        if company is None:
+            company = Company(issuer="http://issuer", org_id="org-test", name="Test GmbH", postcode="28195")
+            db.session.add(company)
+            db.session.flush()
+            db.session.add(Person(issuer="http://issuer", sub="p1", company_id=company.id, name="P",
+                                  email="p1@test.example"))
+            db.session.commit()
+        person_id = db.session.scalar(select(Person.id).where(Person.sub == "p1"))
+        return company.id, person_id
+
+
+def make_filing(app, service_key="versicherungsvermittler-34d", postcode="28195", handwerk=True) -> int:
+    """A submitted filing by a test company, through the real draft and submit use cases."""
+    ensure_company(app)
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.sub == "p1"))
+        service = app.extensions["bizportal"].catalog[service_key]
+        draft = start_draft(person, service, {"postcode": postcode, "handwerk": handwerk})
+        draft.completed_steps = [s.key for s in service.steps]
+        db.session.commit()
+        return submit_draft(draft, person, service).filing.id
+
+
+def bulk_filings(app, n: int, chamber_slugs: list[str], service_key="versicherungsvermittler-34d") -> list[int]:
+    """``n`` filings inserted directly (no HTTP, no draft), each with one delivery, round-robin over chambers."""
+    company_id, person_id = ensure_company(app)
+    now = utcnow()
+    with app.app_context():
+        chamber_ids = [db.session.scalar(select(Chamber.id).where(Chamber.slug == s)) for s in chamber_slugs]
+        tag = secrets.token_hex(3).upper()
+        rows = [{"reference": f"BP-T{tag}-{i:06d}", "submit_token": f"bulk-{tag}-{i}", "company_id": company_id,
+                 "person_id": person_id, "service_key": service_key, "data": {"postcode": "28195", "n": i},
+                 "company_snapshot": {"name": "Test GmbH", "postcode": "28195"}, "status": "submitted",
+                 "submitted_at": now} for i in range(n)]
+        ids = list(db.session.scalars(insert(Filing).returning(Filing.id, sort_by_parameter_order=True), rows))
+        db.session.execute(insert(Delivery), [
+            {"filing_id": fid, "chamber_id": chamber_ids[i % len(chamber_ids)], "role": "primary",
+             "state": DeliveryState.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for i, fid in enumerate(ids)
+        ])
+        db.session.commit()
+        return ids
+
+
+def set_adapter(app, slug, key, options, enabled=True):
+    with app.app_context():
+        db.session.execute(update(Chamber).where(Chamber.slug == slug)
+                           .values(adapter_key=key, options=options, enabled=enabled))
+        db.session.commit()
+
+
+def delivery_of(app, filing_id) -> Delivery:
+    with app.app_context():
+        d = db.session.scalar(select(Delivery).where(Delivery.filing_id == filing_id))
+        db.session.expunge(d)
+        return d
+
+
+def deliveries(app, **where) -> list[Delivery]:
+    with app.app_context():
+        query = select(Delivery)
+        for name, value in where.items():
+            query = query.where(getattr(Delivery, name) == value)
+        rows = list(db.session.scalars(query))
+        for d in rows:
+            db.session.expunge(d)
+        return rows
+
+
+def state_counts(app) -> dict[str, int]:
+    with app.app_context():
+        return dict(db.session.execute(select(Delivery.state, func.count()).group_by(Delivery.state)).all())
+
+
+def make_due(app) -> None:
+    """Skip the backoff: every pending delivery is due now."""
+    with app.app_context():
+        db.session.execute(update(Delivery).where(Delivery.state == DeliveryState.PENDING)
+                           .values(next_attempt_at=utcnow()))
+        db.session.commit()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
