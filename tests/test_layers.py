@@ -94,3 +94,24 @@ def test_the_scan_sees_relative_and_lazy_imports(tmp_path):
         assert _imports(probe) == {"filings.lifecycle", "delivery.models.Delivery"}
     finally:
         probe.unlink()
+
+
+def test_tests_take_helpers_from_tests_support_not_from_conftest_or_other_tests():
+    wrong = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                parts = package.split(".")
+                mod = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            last = mod.rsplit(".", 1)[-1]
+            if mod.startswith("tests") and (last == "conftest" or last.startswith("test_")):
+                if mod == "tests.test_services_e2e":  # its table of cases is shared data, not a helper
+                    continue
+                wrong.setdefault(str(path.relative_to(ROOT)), []).append(mod)
+    assert wrong == {}
