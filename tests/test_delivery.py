@@ -20,6 +20,12 @@ def test_registry_discovers_inbox_through_entry_points():
     assert reg.get_class("inbox") is InboxAdapter
 
 
+def test_enabled_adapters_setting_loads_only_the_named_adapters(app_factory):
+    app = app_factory(ENABLED_ADAPTERS="inbox, webhook")
+    assert app.extensions["bizportal"].registry.keys() == ["inbox", "webhook"]
+    assert {"email", "fitconnect", "inbox", "webhook"} <= set(app_factory().extensions["bizportal"].registry.keys())
+
+
 def test_registry_refuses_duplicate_keys():
     reg = AdapterRegistry()
     reg.register(InboxAdapter)
