@@ -9,7 +9,7 @@ here is limited to rows this worker still holds.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,7 +86,7 @@ def _claim_pg(worker_id: str, capacity: int, settings: DeliverySettings, overrid
 
 def _claim_generic(worker_id: str, capacity: int, settings: DeliverySettings, overrides: dict[int, int],
                    default_k: int, now: datetime) -> list[Claim]:
-    enabled = db.session.scalars(select(_C.c.id).where(_C.c.enabled.is_(True))).all()
+    enabled: Sequence[int] = db.session.scalars(select(_C.c.id).where(_C.c.enabled.is_(True))).all()
     limit_of = {cid: overrides.get(cid, default_k) for cid in enabled}
     limit_of = {cid: k for cid, k in limit_of.items() if k > 0}
     if not limit_of:
@@ -116,7 +116,7 @@ def _claim_generic(worker_id: str, capacity: int, settings: DeliverySettings, ov
         .values(state=DeliveryState.SENDING, locked_by=worker_id,
                 locked_until=now + timedelta(seconds=settings.lease_seconds), attempts=_D.c.attempts + 1)
     )
-    mine = set(db.session.scalars(
+    mine: set[uuid.UUID] = set(db.session.scalars(
         select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
     ))
     jobs = read_jobs([i for i in ids if i in mine])

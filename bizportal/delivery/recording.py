@@ -79,7 +79,7 @@ def _write_pg(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
 
 def _write_generic(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
     ids = [r.delivery_id for r in results]
-    held = set(db.session.scalars(
+    held: set[uuid.UUID] = set(db.session.scalars(
         select(_D.c.id).where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
         .order_by(_D.c.id).with_for_update()
     ))
@@ -101,7 +101,7 @@ _OTHER = _D.alias("other")
 
 def all_out(filing_ids: list[int]) -> set[int]:
     """Of these filings, those whose deliveries have all reached the receiver (delivered or decided)."""
-    pending = set(db.session.scalars(
+    pending: set[int] = set(db.session.scalars(
         select(_OTHER.c.filing_id).where(_OTHER.c.filing_id.in_(filing_ids), _OTHER.c.state.not_in(DONE))
     ))
     return set(filing_ids) - pending
