@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.chambers.webhook_receiver import WebhookHandler, WebhookState  # noqa: E402
+from tests.support.receivers.webhook_receiver import WebhookHandler, WebhookState  # noqa: E402
 
 
 class BenchHandler(WebhookHandler):

@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, select
 
 from ..config import DeliverySettings
 from ..extensions import db, table_of
@@ -99,10 +99,8 @@ def _write_generic(worker_id: str, results: list[SendResult]) -> set[uuid.UUID]:
 _OTHER = _D.alias("other")
 
 
-def all_out(filing_ids: list[int]) -> set[int]:
-    """Of these filings, those whose deliveries have all reached the receiver (delivered or decided)."""
-    pending: set[int] = set(db.session.scalars(
-        select(_OTHER.c.filing_id).where(_OTHER.c.filing_id.in_(filing_ids), _OTHER.c.state.not_in(DONE))
-    ))
-    return set(filing_ids) - pending
+def all_out(filing_id: ColumnElement[int]) -> ColumnElement[bool]:
+    """A condition on a filing id: every delivery of that filing has reached its receiver
+    (delivered or decided). Evaluated inside the filing owner's UPDATE, in the same statement."""
+    return ~exists().where(_OTHER.c.filing_id == filing_id, _OTHER.c.state.not_in(DONE))
 

@@ -7,11 +7,12 @@ transaction, so a filing and its deliveries never disagree.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Update, bindparam, select
 
 from ..auth.models import Person
 from ..bodies.models import Chamber
@@ -42,10 +43,10 @@ def record_submitted(filing: Filing, at: datetime) -> None:
 
 
 def mark_forwarded(delivered: Sequence[tuple[int, int, datetime]],
-                   all_out: Callable[[list[int]], set[int]]) -> None:
+                   all_out: Callable[[ColumnElement[int]], ColumnElement[bool]]) -> None:
     """Deliveries reached their bodies: one 'forwarded' entry per (filing, chamber, time), and each
-    filing whose deliveries are now all out (``all_out``, asked of the delivery owner) becomes
-    'forwarded'. Joins the worker's record transaction.
+    filing whose deliveries are now all out becomes 'forwarded' (``all_out``: the delivery owner's
+    condition on a filing id). Joins the worker's record transaction.
     """
     if not delivered:
         return
@@ -58,12 +59,16 @@ def mark_forwarded(delivered: Sequence[tuple[int, int, datetime]],
     # last deliveries of one filing at once cannot both miss it; the check then runs with a fresh
     # snapshot that sees the other's commit.
     db.session.execute(select(_F.c.id).where(_F.c.id.in_(filing_ids)).order_by(_F.c.id).with_for_update())
-    complete = sorted(all_out(filing_ids))
-    if complete:
-        db.session.execute(
-            _F.update().where(_F.c.id.in_(complete), _F.c.status.in_(_FORWARDABLE))
-            .values(status=FilingStatus.FORWARDED.value)
-        )
+    db.session.execute(_forward_statement(all_out), {"filing_ids": filing_ids})
+
+
+@functools.cache
+def _forward_statement(all_out: Callable[[ColumnElement[int]], ColumnElement[bool]]) -> Update:
+    """Built once per condition: statement construction costs more CPU than executing a cached one."""
+    return (_F.update()
+            .where(_F.c.id.in_(bindparam("filing_ids", expanding=True)), _F.c.status.in_(_FORWARDABLE),
+                   all_out(_F.c.id))
+            .values(status=FilingStatus.FORWARDED.value))
 
 
 def withdraw(filing: Filing, person: Person, reason: str | None) -> None:
