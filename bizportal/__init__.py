@@ -126,6 +126,10 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
 
 
 def _select_locale() -> str:
-    """German unless the person switched to English (the choice is kept in the session)."""
+    """The language switched to in this session, else the company person's stored choice, else German."""
+    from flask_login import current_user
+
     lang = session.get("lang")
+    if lang is None and current_user and current_user.is_authenticated:
+        lang = getattr(current_user, "locale", None)
     return lang if lang in ("de", "en") else "de"

@@ -43,19 +43,22 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     env = _env("ENV", "development")
     default_db = "sqlite:///" + str(Path(instance_path) / "bizportal.sqlite")
     secret = _env("SECRET_KEY")
+    # The development login provider (``flask dev``); the issuers default to it.
+    dev_port = int(_env("DEV_OIDC_PORT", "9400"))
+    dev_issuer = f"http://127.0.0.1:{dev_port}"
     cfg: dict[str, Any] = {
         "ENV_NAME": env,
         "SECRET_KEY": secret or ("dev-only-insecure-secret" if env != "production" else None),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", default_db),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # OIDC: companies
-        "COMPANY_OIDC_ISSUER": _env("COMPANY_OIDC_ISSUER", "http://127.0.0.1:9400"),
+        "COMPANY_OIDC_ISSUER": _env("COMPANY_OIDC_ISSUER", dev_issuer),
         "COMPANY_OIDC_CLIENT_ID": _env("COMPANY_OIDC_CLIENT_ID", "bizportal-company"),
         "COMPANY_OIDC_CLIENT_SECRET": _env("COMPANY_OIDC_CLIENT_SECRET", "dev-company-secret"),
         "COMPANY_OIDC_SCOPE": _env("COMPANY_OIDC_SCOPE", "openid profile email"),
         "COMPANY_ID_CLAIM": _env("COMPANY_ID_CLAIM", "org_id"),
         # OIDC: staff
-        "STAFF_OIDC_ISSUER": _env("STAFF_OIDC_ISSUER", "http://127.0.0.1:9400"),
+        "STAFF_OIDC_ISSUER": _env("STAFF_OIDC_ISSUER", dev_issuer),
         "STAFF_OIDC_CLIENT_ID": _env("STAFF_OIDC_CLIENT_ID", "bizportal-staff"),
         "STAFF_OIDC_CLIENT_SECRET": _env("STAFF_OIDC_CLIENT_SECRET", "dev-staff-secret"),
         "STAFF_OIDC_SCOPE": _env("STAFF_OIDC_SCOPE", "openid profile email"),
@@ -132,7 +135,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAIL_BACKOFF_MAX_SECONDS": float(_env("MAIL_BACKOFF_MAX_SECONDS", "21600")),
         "MAIL_LEASE_SECONDS": int(_env("MAIL_LEASE_SECONDS", "120")),
         # Development login provider (started by ``flask --app wsgi dev``)
-        "DEV_OIDC_PORT": int(_env("DEV_OIDC_PORT", "9400")),
+        "DEV_OIDC_PORT": dev_port,
     }
     if overrides:
         cfg.update(overrides)

@@ -304,6 +304,12 @@ class Adapter(ABC):
         """Raise ``InvalidConfig`` if the options are unusable. Subclasses may also ping the receiver."""
         self.parse_options(options)
 
+    def check_destination(self, options: Mapping[str, Any], destination: str) -> None:
+        """Raise ``InvalidConfig`` if options that parse cannot serve the body ``destination`` (the
+        portal's slug of the receiving body). Most receivers serve whoever configures them: the
+        default accepts any; an adapter that names the body in its options compares the two."""
+        return None
+
     @abstractmethod
     def deliver(self, payload: FilingPayload, options: Mapping[str, Any]) -> DeliveryResult:
         """Send the filing once.

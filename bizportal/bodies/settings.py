@@ -44,13 +44,15 @@ def masked_options(registry: AdapterRegistry, chamber: Chamber) -> dict[str, Any
 
 
 def validate(registry: AdapterRegistry, services: Mapping[str, Any], adapter_key: str,
-             options: Mapping[str, Any]) -> None:
-    """Check options against the adapter's schema without contacting the receiver.
+             options: Mapping[str, Any], slug: str) -> None:
+    """Check options for the chamber ``slug`` without contacting the receiver.
 
     The adapter's ``parse_options`` checks its declared schema (types, URL, secret length,
-    ranges …). Raises ``InvalidConfig`` or ``UnknownAdapter``.
+    ranges …), ``check_destination`` that the options can serve this chamber. Raises
+    ``InvalidConfig`` or ``UnknownAdapter``.
     """
-    registry.create(adapter_key, services=services).parse_options(options)
+    adapter = registry.create(adapter_key, services=services)
+    adapter.check_destination(adapter.parse_options(options), slug)
 
 
 def check(registry: AdapterRegistry, services: Mapping[str, Any], chamber: Chamber) -> CheckResult:
@@ -58,6 +60,7 @@ def check(registry: AdapterRegistry, services: Mapping[str, Any], chamber: Chamb
     try:
         adapter = registry.create(chamber.adapter_key, services=services)
         adapter.check_config(dict(chamber.options or {}))
+        adapter.check_destination(dict(chamber.options or {}), chamber.slug)
     except UnknownAdapter:
         return CheckResult(chamber.slug, chamber.name, False,
                            f"no adapter is installed under the key '{chamber.adapter_key}'")
@@ -100,15 +103,14 @@ def merge_secrets(registry: AdapterRegistry, chamber: Chamber, adapter_key: str,
     return {k: (stored.get(k) if k in secrets and v == MASK else v) for k, v in options.items()}
 
 
-def update_chamber(registry: AdapterRegistry, services: Mapping[str, Any], chamber: Chamber, adapter_key: str,
+def apply_settings(registry: AdapterRegistry, services: Mapping[str, Any], chamber: Chamber, adapter_key: str,
                    options: dict[str, Any], enabled: bool) -> None:
-    """Validate and store a chamber's adapter, options and enabled flag; commits.
+    """Validate and set a chamber's adapter, options and enabled flag in the caller's transaction.
 
-    Raises ``InvalidConfig``/``UnknownAdapter`` (nothing stored) when the options do not fit.
+    Raises ``InvalidConfig``/``UnknownAdapter`` (nothing changed) when the options do not fit.
     """
     options = merge_secrets(registry, chamber, adapter_key, options)
-    validate(registry, services, adapter_key, options)
+    validate(registry, services, adapter_key, options, chamber.slug)
     chamber.adapter_key = adapter_key
     chamber.options = options
     chamber.enabled = enabled
-    db.session.commit()

@@ -95,6 +95,7 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
         log.warning("delivery %s waits: %s: %s", job.delivery_id, NEEDS_CONFIGURATION, outcome)
         return SendResult(state=DeliveryState.PENDING, temporary=False, waiting=True,
                           last_error=f"{NEEDS_CONFIGURATION} ({target.slug}): {outcome}",
+                          next_attempt_at=now + timedelta(seconds=settings.config_recheck_seconds),
                           **{**common, "attempts": job.attempts - 1})
     if job.attempts >= settings.max_attempts:
         return SendResult(state=DeliveryState.DEAD, temporary=True, last_error=describe(outcome), **common)

@@ -11,12 +11,18 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 
+from chambers.registry import AdapterRegistry
+
+from ..bodies import settings as body_settings
 from ..bodies.models import Chamber
+from ..common.time import utcnow
 from ..extensions import db, rowcount
 from .models import Delivery
+from .sending import NEEDS_CONFIGURATION
 from .states import DONE, MACHINE, DeliveryState
 
 #: a withdrawal cancels what has not been sent
@@ -90,3 +96,25 @@ def mark_decided(delivery_id: uuid.UUID, kind: str) -> None:
         if current is None:
             raise LookupError(delivery_id)
         MACHINE.check(current, target, subject=str(delivery_id))  # raises TransitionRefused
+
+
+def reconfigure_chamber(registry: AdapterRegistry, adapter_services: dict[str, Any], chamber: Chamber,
+                        adapter_key: str, options: dict[str, Any], enabled: bool) -> int:
+    """An admin changes a chamber's adapter settings: store them and, in the same commit, make the
+    deliveries that waited for a usable configuration due now (their error is cleared; a worker
+    that paused the chamber tries again within ``DELIVERY_CONFIG_RECHECK_SECONDS``). Returns how
+    many deliveries were waiting. Raises ``InvalidConfig``/``UnknownAdapter`` (nothing stored).
+    """
+    try:
+        body_settings.apply_settings(registry, adapter_services, chamber, adapter_key, options, enabled)
+    except Exception:
+        db.session.rollback()
+        raise
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.chamber_id == chamber.id, Delivery.state == DeliveryState.PENDING,
+               Delivery.last_error.startswith(NEEDS_CONFIGURATION))
+        .values(next_attempt_at=utcnow(), last_error=None)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return rowcount(result)

@@ -17,7 +17,7 @@ from ..audit import services as audit
 from ..auth.access import public, roles_required
 from ..bodies import queries as bodies
 from ..bodies import settings
-from . import queries
+from . import queries, services
 from . import resend as resending
 from .forms import ActionForm, ChamberForm
 
@@ -152,8 +152,8 @@ def chamber_edit(slug: str):
     status = 200
     if form.validate_on_submit():
         try:
-            settings.update_chamber(portal.registry, portal.adapter_services, chamber, form.adapter_key.data,
-                                    form.parsed_options(), form.enabled.data)
+            waiting = services.reconfigure_chamber(portal.registry, portal.adapter_services, chamber,
+                                                   form.adapter_key.data, form.parsed_options(), form.enabled.data)
         except (InvalidConfig, UnknownAdapter) as exc:
             form.options.errors = [*form.options.errors, _("Die Optionen passen nicht zum Adapter: %(message)s",
                                                             message=str(exc).strip("'\""))]
@@ -162,6 +162,9 @@ def chamber_edit(slug: str):
             audit.record("chamber_settings_changed", current_user.get_id(), target=f"chamber:{slug}",
                          detail=f"adapter={form.adapter_key.data} enabled={form.enabled.data}")
             flash(_("Die Einstellungen von %(name)s wurden gespeichert.", name=chamber.name), "success")
+            if waiting:
+                flash(_("%(n)d wartende Zustellung(en) werden jetzt mit den neuen Einstellungen gesendet.",
+                        n=waiting), "info")
             return redirect(url_for("delivery.chamber_detail", slug=slug))
     elif form.is_submitted():
         status = 422

@@ -22,7 +22,6 @@ from typing import Any
 
 from flask import Flask, current_app, has_request_context, url_for
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, scoped_session
 
@@ -196,7 +195,7 @@ def _render(notification_id: uuid.UUID) -> EmailMessage:
     with force_locale(locale):
         subject, body = render_mail(notification.kind, values)
         if notification.kind == NotificationKind.FILING_RECEIVED:
-            name = _("Eingangsbestaetigung-%(reference)s.pdf", reference=filing.reference)
+            name = f"Eingangsbestaetigung-{filing.reference}.pdf"  # the receipt is in German
             attachments.append((name, "application/pdf", render_receipt(filing, service)))
     message = mail.build_message(notification.recipient, subject, body, attachments,
                                  message_id=message_id(notification.id))

@@ -15,11 +15,15 @@ bp = Blueprint("web", __name__)
 @bp.get("/sprache/<lang>")
 @public
 def set_language(lang: str):
+    target = request.referrer or ""
     if lang in LOCALES:
         session["lang"] = lang
-        if current_user.is_authenticated and current_user.kind == "company":
-            auth_services.remember_language(current_user, lang)  # the mails follow the choice
-    target = request.referrer or ""
+        # The mails follow the choice. A GET changes stored data only when it demonstrably comes
+        # from this site (a link on another site must not change a person's mail language).
+        same_site = request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin" \
+            and target.startswith(request.host_url)
+        if same_site and current_user.is_authenticated and current_user.kind == "company":
+            auth_services.remember_language(current_user, lang)
     # Go back to the page the switch was used on, but only within this site.
     if target.startswith(request.host_url):
         return redirect(target)

@@ -35,18 +35,22 @@ class InboxAdapter(Adapter):
         self.parse_options(options)
         self._store()
 
+    def check_destination(self, options: Mapping[str, Any], destination: str) -> None:
+        """The options must name the chamber they are set on: otherwise its filings would land in
+        another chamber's inbox."""
+        slug = self.parse_options(options)["chamber_slug"]
+        if slug != destination:
+            raise InvalidConfig(f"inbox: option 'chamber_slug' names {slug!r}, not this chamber ({destination})")
+
     def deliver(self, payload: FilingPayload, options: Mapping[str, Any]) -> DeliveryResult:
         """Put the filing into the chamber's inbox; a repeated delivery id yields the same item.
 
         Raises ``TemporaryFailure`` when the store cannot be written (e.g. database unavailable).
         """
         opts = self.parse_options(options)
-        if payload.destination and payload.destination != opts["chamber_slug"]:
+        if payload.destination:
             # A mistyped option must never put a filing into another chamber's inbox.
-            raise InvalidConfig(
-                f"inbox: delivery is addressed to {payload.destination!r}, "
-                f"but the options name {opts['chamber_slug']!r}"
-            )
+            self.check_destination(opts, payload.destination)
         try:
             item_id = self._store().put(opts["chamber_slug"], payload)
         except InvalidConfig:

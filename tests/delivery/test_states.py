@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -11,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from bizportal.bodies.models import Chamber
 from bizportal.common.states import TransitionRefused
+from bizportal.common.time import utcnow
 from bizportal.delivery import claims, jobs, recording
 from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.delivery.sending import NEEDS_CONFIGURATION
@@ -24,6 +26,7 @@ from bizportal.inbox.models import InboxItem
 from bizportal.inbox.services import DatabaseInboxStore
 from tests.support.adapters import GateAdapter
 from tests.support.factories import bulk_filings, delivery_of, make_filing, set_adapter, wait_for
+from tests.support.http import csrf_token
 
 # --- the tables -----------------------------------------------------------------------------------
 
@@ -70,10 +73,13 @@ def test_invalid_config_waits_without_spending_attempts_or_tripping_the_breaker(
     set_adapter(app, "hk-bremen", "flaky", {"mode": "misconfigured"})
     filing_id = make_filing(app)
     worker = Worker(app)
+    before = utcnow()
     assert worker.run_once() == 1
     d = delivery_of(app, filing_id)
     assert d.state == DeliveryState.PENDING and d.attempts == 0
     assert d.last_error.startswith(NEEDS_CONFIGURATION) and "names a receiver" in d.last_error
+    # It waits (for every worker) until the configuration is looked at again or changed.
+    assert d.next_attempt_at >= before + timedelta(seconds=59)
     with app.app_context():
         hk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
     assert not worker.breakers.is_open(hk)
@@ -86,12 +92,38 @@ def test_invalid_config_waits_without_spending_attempts_or_tripping_the_breaker(
     assert page.status_code == 200
     assert "Stellen brauchen eine gültige Konfiguration" in text and "/staff/admin/kammern/hk-bremen/bearbeiten" in text
 
-    set_adapter(app, "hk-bremen", "flaky", {"mode": "ok"})
+    # The admin fixes the settings: the waiting delivery is due at once and the notice is gone.
+    form = client.get("/staff/admin/kammern/hk-bremen/bearbeiten").get_data(as_text=True)
+    saved = client.post("/staff/admin/kammern/hk-bremen/bearbeiten", follow_redirects=True, data={
+        "csrf_token": csrf_token(form), "adapter_key": "flaky", "options": '{"mode": "ok"}', "enabled": "y"})
+    text = saved.get_data(as_text=True)
+    assert saved.status_code == 200 and "1 wartende Zustellung(en) werden jetzt" in text
+    assert "Stellen brauchen eine gültige Konfiguration" not in text
     assert Worker(app).run_once() == 1
     d = delivery_of(app, filing_id)
     assert d.state == DeliveryState.DELIVERED and d.attempts == 1
     page = client.get("/staff/admin/zustellungen")
     assert page.status_code == 200 and "Stellen brauchen eine gültige Konfiguration" not in page.get_data(as_text=True)
+
+
+def test_inbox_options_naming_another_chamber_are_refused_when_saved_and_when_checked(app, client, login_as):
+    login_as("admin", staff=True)
+    form = client.get("/staff/admin/kammern/hk-bremen/bearbeiten").get_data(as_text=True)
+    refused = client.post("/staff/admin/kammern/hk-bremen/bearbeiten", data={
+        "csrf_token": csrf_token(form), "adapter_key": "inbox", "options": '{"chamber_slug": "hwk-bremen"}',
+        "enabled": "y"})
+    assert refused.status_code == 422
+    assert ("option &#39;chamber_slug&#39; names &#39;hwk-bremen&#39;, not this chamber (hk-bremen)"
+            in refused.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalar(select(Chamber.options).where(Chamber.slug == "hk-bremen")) == {
+            "chamber_slug": "hk-bremen"}
+    # Set behind the form's back (e.g. in the database): the check says what is wrong.
+    set_adapter(app, "hk-bremen", "inbox", {"chamber_slug": "hwk-bremen"})
+    page = client.get("/staff/admin/kammern/hk-bremen").get_data(as_text=True)
+    checked = client.post("/staff/admin/kammern/hk-bremen/pruefen", data={"csrf_token": csrf_token(page)},
+                          follow_redirects=True)
+    assert checked.status_code == 200 and "ist fehlerhaft" in checked.get_data(as_text=True)
 
 
 def test_inbox_options_naming_another_chamber_put_nothing_into_that_inbox(app):

@@ -83,7 +83,7 @@ def test_mail_language_follows_the_persons_choice(app, smtp):
     assert f"Your application “{title.en}” has been received by the Business Portal." in en_body
     assert f"Reference number: {en_ref}" in en_body
     [en_pdf] = en.iter_attachments()
-    assert en_pdf.get_filename() == f"Acknowledgement-of-receipt-{en_ref}.pdf"
+    assert en_pdf.get_filename() == f"Eingangsbestaetigung-{en_ref}.pdf"  # the receipt itself is German
 
     de = mails["anna@firma.example"]
     assert de["Subject"] == f"Eingangsbestätigung {de_ref}: {title.de}"
@@ -93,9 +93,13 @@ def test_mail_language_follows_the_persons_choice(app, smtp):
     assert {notification(app, english).state, notification(app, german).state} == {NotificationState.SENT}
 
 
+#: what a browser sends when the language link on a page of the portal is followed
+FROM_THE_SITE = {"Referer": "http://localhost/antraege", "Sec-Fetch-Site": "same-origin"}
+
+
 def test_language_switched_while_logged_in_is_used_for_later_mails(app, client, login_as, smtp):
     login_as("anna.becker")
-    assert client.get("/sprache/en").status_code == 302
+    assert client.get("/sprache/en", headers=FROM_THE_SITE).status_code == 302
     with app.app_context():
         person = db.session.scalar(select(Person).where(Person.sub == "anna.becker"))
         assert person.locale == "en"
@@ -111,9 +115,24 @@ def test_language_switched_while_logged_in_is_used_for_later_mails(app, client, 
     assert (f"Handelskammer Bremen has approved your application (reference number {reference})."
             in mail.get_body(("plain",)).get_content())
 
-    client.get("/sprache/de")
+    client.get("/sprache/de", headers=FROM_THE_SITE)
     with app.app_context():
         assert db.session.scalar(select(Person.locale).where(Person.sub == "anna.becker")) == "de"
+    # After the next login (a new session) the pages are in the stored language too.
+    client.get("/sprache/en", headers=FROM_THE_SITE)
+    login_as("anna.becker")
+    page = client.get("/antraege")
+    assert page.status_code == 200 and '<html lang="en"' in page.get_data(as_text=True)
+
+
+def test_a_language_link_on_another_site_does_not_change_the_mail_language(app, client, login_as):
+    login_as("anna.becker")
+    client.get("/sprache/en", headers=FROM_THE_SITE)
+    for headers in ({"Referer": "https://evil.example/page"}, {},
+                    {"Referer": "http://localhost/antraege", "Sec-Fetch-Site": "cross-site"}):
+        assert client.get("/sprache/de", headers=headers).status_code == 302
+        with app.app_context():
+            assert db.session.scalar(select(Person.locale).where(Person.sub == "anna.becker")) == "en"
 
 
 def test_staff_can_switch_language_without_a_stored_choice(app, client, login_as):
