@@ -124,3 +124,13 @@ def test_production_refuses_to_start_on_development_defaults(monkeypatch, tmp_pa
     monkeypatch.setenv("BIZPORTAL_SECRET_KEY", "short")
     with _pytest.raises(RuntimeError, match="32 characters"):
         load_config(str(tmp_path))
+
+
+def test_development_issuers_follow_the_development_provider_port(monkeypatch, tmp_path):
+    from bizportal.config import load_config
+
+    monkeypatch.setenv("BIZPORTAL_DEV_OIDC_PORT", "9401")
+    cfg = load_config(str(tmp_path))
+    assert cfg["COMPANY_OIDC_ISSUER"] == cfg["STAFF_OIDC_ISSUER"] == "http://127.0.0.1:9401"
+    monkeypatch.setenv("BIZPORTAL_COMPANY_OIDC_ISSUER", "https://login.example")
+    assert load_config(str(tmp_path))["COMPANY_OIDC_ISSUER"] == "https://login.example"
