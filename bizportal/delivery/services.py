@@ -1,8 +1,9 @@
-"""What other packages ask of deliveries: open them with a filing, cancel the unsent, record a decision.
+"""What other packages ask of deliveries: open them with a filing, cancel the unsent, record a
+decision, and an admin's change of a chamber's settings.
 
-Each function checks the move against ``states.MACHINE`` and joins the caller's transaction
-(none commits): the filing's owner (``filings.lifecycle``) commits the filing's change and the
-deliveries' together.
+Each function checks the move against ``states.MACHINE``. Those called by ``filings.lifecycle``
+join the caller's transaction (they do not commit): the filing's owner commits the filing's change
+and the deliveries' together. ``reconfigure_chamber`` is a use case of its own and commits.
 """
 
 from __future__ import annotations
