@@ -8,7 +8,6 @@
 * Sender threads (``WORKER_THREADS``) only call the adapters; they never touch the database.
   A slow or failing chamber can occupy at most its own slots, never the others'.
 * The writer thread records outcomes in batches, one transaction per batch (group commit).
-
 * A mail thread sends the queued mails to companies (``notify.send_due``), so a slow SMTP server
   never holds up deliveries; a background thread polls receivers with a back channel.
 
@@ -50,7 +49,7 @@ class Worker:
         settings = app.config["SETTINGS"]
         self.settings = settings.delivery
         self.mail_settings = settings.mail
-        self.mail_batch = 20
+        self.mail_batch = 20  #: mails claimed per round of the mail thread
         work = settings.worker
         self.threads = max(1, int(threads or work.threads))
         self.per_chamber = max(1, min(self.threads, self.settings.chamber_concurrency))
@@ -67,7 +66,7 @@ class Worker:
             cooldown=self.settings.breaker_cooldown,
             max_cooldown=self.settings.breaker_max_cooldown,
         )
-        #: chambers that need configuration (or were disabled mid-claim): not claimed until then
+        #: chambers whose adapter reported unusable settings: not claimed until then (monotonic time)
         self._paused: dict[int, float] = {}
         self.pause_seconds = self.settings.config_recheck_seconds
         self._stop = threading.Event()
