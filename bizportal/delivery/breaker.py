@@ -1,12 +1,29 @@
 """A per-chamber circuit breaker, kept in the memory of one worker process.
 
-closed ──(``threshold`` temporary failures in a row)──▶ open ──(cooldown over)──▶ half-open
-  ▲                                                       ▲                          │
-  └──────────── the probe (one delivery) succeeds ────────┴──── the probe fails ─────┘
+closed ──(``threshold`` counted failures in a row)──▶ open ──(cooldown over)──▶ half-open
+  ▲                                                     ▲                          │
+  └──────────── the probe (one delivery) succeeds ──────┴──── the probe fails ─────┘
 
 While a chamber's breaker is open the worker claims none of its deliveries: they stay due in the
 database without spending attempts, and other workers' breakers decide for themselves. Each
 failed probe doubles the cooldown, up to ``max_cooldown``.
+
+What counts. A temporary failure is evidence that the receiver is down only for a delivery that
+has been tried at least as often as the receiver has been seen to need: some receivers fail
+every filing's first attempt(s) and take it on a later one (500 twice, then 200; a proxy whose
+timeout is shorter than the receiver's work answers 504 after the filing was stored, and the
+retry gets 409). The breaker remembers ``depth``, the fewest attempts a delivery of the chamber
+has needed since the breaker last closed; a failure of a send with fewer attempts than that is
+not counted. Until the receiver has taken anything (and again after each trip), every failure
+counts: a receiver that refuses connections or answers 500 forever trips after ``threshold``
+sends, as before, and one that goes down after having needed ``depth`` attempts trips once
+``threshold`` sends at that depth failed in a row.
+
+Probes. The probe of a half-open breaker is the chamber's most-tried due delivery (the claim
+orders that chamber's rows by attempts, most first), not its oldest: a backlog of never-tried
+rows sorts first by due time, and probing with them would fail every probe at such a receiver.
+Each failed probe pushes the same row one attempt further (its backoff and the cooldown both
+double), so the probes find out how many attempts the receiver needs.
 """
 
 from __future__ import annotations
@@ -26,6 +43,8 @@ class _State:
     open_until: float | None = None
     cooldown: float = 0.0
     probing: bool = False
+    #: the fewest attempts a delivery has needed since the breaker closed (None: nothing taken yet)
+    depth: int | None = None
 
 
 class CircuitBreakers:
@@ -59,23 +78,32 @@ class CircuitBreakers:
             if state is not None and state.open_until is not None and self.clock() >= state.open_until:
                 state.probing = True
 
-    def record(self, chamber_id: int, temporary_failure: bool) -> None:
-        """Feed the outcome of a send: a temporary failure, or anything else (receiver answered)."""
+    def record(self, chamber_id: int, temporary_failure: bool, attempts: int = 1) -> None:
+        """Feed the outcome of a send: a temporary failure, or anything else (receiver answered).
+
+        ``attempts`` is the send's attempt number (1 for a delivery's first send).
+        """
         if self.threshold <= 0:
             return
         with self._lock:
             state = self._states.setdefault(chamber_id, _State())
             if not temporary_failure:
                 if state.open_until is not None:
-                    log.info("circuit breaker for chamber %s closed again", chamber_id)
-                self._states[chamber_id] = _State()
+                    log.info("circuit breaker for chamber %s closed again (attempt %d went through)",
+                             chamber_id, attempts)
+                    state = self._states[chamber_id] = _State()
+                state.failures = 0
+                state.depth = attempts if state.depth is None else min(state.depth, attempts)
                 return
+            if not state.probing and state.depth is not None and attempts < state.depth:
+                return  # this receiver takes filings only after more attempts: no evidence it is down
             state.failures += 1
             if state.probing or (state.open_until is None and state.failures >= self.threshold):
                 state.cooldown = (min(self.max_cooldown, state.cooldown * 2) if state.probing
                                   else self.base_cooldown)
                 state.open_until = self.clock() + state.cooldown
                 state.probing = False
+                state.depth = None
                 log.warning("circuit breaker for chamber %s open for %.0f s after %d temporary failure(s)",
                             chamber_id, state.cooldown, state.failures)
 

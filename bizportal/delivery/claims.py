@@ -9,12 +9,12 @@ here is limited to rows this worker still holds.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from ..bodies.models import Chamber
 from ..common.time import utcnow
@@ -49,13 +49,17 @@ def _row_due(now: datetime) -> Any:
 
 
 def claim(worker_id: str, capacity: int, settings: DeliverySettings,
-          chamber_slots: Mapping[int, int] | None = None, default_slots: int | None = None) -> list[Claim]:
+          chamber_slots: Mapping[int, int] | None = None, default_slots: int | None = None,
+          probe_chambers: Collection[int] = ()) -> list[Claim]:
     """Lease up to ``capacity`` due deliveries to ``worker_id``, count the attempt, read their jobs; commits.
 
     How many rows of one chamber may be taken now (the worker's free per-chamber slots; 0 skips
     the chamber, e.g. while its circuit breaker is open): ``chamber_slots[chamber_id]``, else
     ``default_slots`` (default: ``capacity``). Rows are taken per chamber, oldest
     ``next_attempt_at`` first, so a backlog at one chamber never hides another chamber's due rows.
+    For the chambers in ``probe_chambers`` (a half-open circuit breaker) the most-tried due rows
+    come first (then the oldest): a row that has already been tried has the best chance to get
+    through a receiver that fails first attempts.
     On PostgreSQL each chamber's rows are picked with ``FOR UPDATE SKIP LOCKED`` (``pg.CLAIM``):
     concurrent workers never claim the same row and never wait for each other. SQLite runs one
     worker and needs no row locks.
@@ -65,17 +69,19 @@ def claim(worker_id: str, capacity: int, settings: DeliverySettings,
     now = utcnow()
     default_k = max(0, min(capacity, capacity if default_slots is None else default_slots))
     overrides = {cid: max(0, min(capacity, k)) for cid, k in (chamber_slots or {}).items()}
+    probes = set(probe_chambers)
     if pg.is_postgres():
-        return _claim_pg(worker_id, capacity, settings, overrides, default_k, now)
-    return _claim_generic(worker_id, capacity, settings, overrides, default_k, now)
+        return _claim_pg(worker_id, capacity, settings, overrides, default_k, probes, now)
+    return _claim_generic(worker_id, capacity, settings, overrides, default_k, probes, now)
 
 
 def _claim_pg(worker_id: str, capacity: int, settings: DeliverySettings, overrides: dict[int, int],
-              default_k: int, now: datetime) -> list[Claim]:
+              default_k: int, probes: set[int], now: datetime) -> list[Claim]:
     pg.relax_commit(settings)
     rows = db.session.execute(pg.CLAIM, {
         **pg.STATE_PARAMS,
         "chamber_ids": list(overrides), "ks": list(overrides.values()), "default_k": default_k,
+        "probe_ids": sorted(probes),
         "now": now, "capacity": capacity, "worker": worker_id,
         "until": now + timedelta(seconds=settings.lease_seconds),
     }).all()
@@ -85,14 +91,17 @@ def _claim_pg(worker_id: str, capacity: int, settings: DeliverySettings, overrid
 
 
 def _claim_generic(worker_id: str, capacity: int, settings: DeliverySettings, overrides: dict[int, int],
-                   default_k: int, now: datetime) -> list[Claim]:
+                   default_k: int, probes: set[int], now: datetime) -> list[Claim]:
     enabled: Sequence[int] = db.session.scalars(select(_C.c.id).where(_C.c.enabled.is_(True))).all()
     limit_of = {cid: overrides.get(cid, default_k) for cid in enabled}
     limit_of = {cid: k for cid, k in limit_of.items() if k > 0}
     if not limit_of:
         db.session.rollback()
         return []
-    rank = func.row_number().over(partition_by=_D.c.chamber_id, order_by=_D.c.next_attempt_at)
+    # the same order as ``pg.CLAIM``: a probing chamber's most-tried rows first, else the oldest
+    most_tried_first = case((_D.c.chamber_id.in_(list(probes)), -_D.c.attempts), else_=0)
+    rank = func.row_number().over(partition_by=_D.c.chamber_id,
+                                  order_by=(most_tried_first, _D.c.next_attempt_at))
     ranked = (
         select(_D.c.id, _D.c.chamber_id, _D.c.next_attempt_at, rank.label("rank"))
         .where(_D.c.chamber_id.in_(list(limit_of)), _row_due(now))

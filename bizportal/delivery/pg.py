@@ -22,41 +22,56 @@ STATE_PARAMS = {"pending": DeliveryState.PENDING.value, "sending": DeliveryState
 
 #: Claims and reads: per enabled chamber the oldest due rows (at most ``k`` of each: the override
 #: from ``:chamber_ids``/``:ks``, else ``:default_k``), skipping rows other workers are claiming
-#: right now; leases them; returns what the sends need.
+#: right now; leases them; returns what the sends need. For the chambers in ``:probe_ids`` (a
+#: half-open circuit breaker) the most-tried due rows come first, then the oldest.
 CLAIM = text("""
     WITH slots AS (
-        SELECT c.id AS chamber_id, COALESCE(o.k, :default_k) AS k
+        SELECT c.id AS chamber_id, COALESCE(o.k, :default_k) AS k,
+               c.id = ANY(CAST(:probe_ids AS INTEGER[])) AS probe
         FROM chamber AS c
         LEFT JOIN unnest(CAST(:chamber_ids AS INTEGER[]), CAST(:ks AS INTEGER[])) AS o(chamber_id, k)
                ON o.chamber_id = c.id
         WHERE c.enabled
     ), picked AS (
-        -- Per chamber: two ordered probes (due pending rows; rows whose lease ran out), each an
-        -- index range scan on (chamber_id, state, next_attempt_at) that stops after k rows, then
-        -- at most k of both together, so a chamber never gets more than its free slots.
+        -- Per chamber: ordered probes of due pending rows and of rows whose lease ran out, each
+        -- an index range scan on (chamber_id, state, next_attempt_at) that stops after k rows,
+        -- then at most k of all together, so a chamber never gets more than its free slots. A
+        -- probing chamber (one row, rarely) reads its due pending rows by attempts instead; the
+        -- one-time filters on slots.probe pick the branch per chamber.
         SELECT u.id, u.next_attempt_at
         FROM slots
         CROSS JOIN LATERAL (
             SELECT x.id, x.next_attempt_at FROM (
-                SELECT a.id, a.next_attempt_at FROM (
-                    SELECT d.id, d.next_attempt_at
+                SELECT a.id, a.next_attempt_at, a.attempts FROM (
+                    SELECT d.id, d.next_attempt_at, d.attempts
                     FROM delivery AS d
                     WHERE d.chamber_id = slots.chamber_id AND d.state = :pending AND d.next_attempt_at <= :now
+                      AND NOT slots.probe
                     ORDER BY d.next_attempt_at
                     LIMIT GREATEST(slots.k, 0)
                     FOR UPDATE SKIP LOCKED
                 ) AS a
                 UNION ALL
-                SELECT b.id, b.next_attempt_at FROM (
-                    SELECT d.id, d.next_attempt_at
+                SELECT p.id, p.next_attempt_at, p.attempts FROM (
+                    SELECT d.id, d.next_attempt_at, d.attempts
+                    FROM delivery AS d
+                    WHERE d.chamber_id = slots.chamber_id AND d.state = :pending AND d.next_attempt_at <= :now
+                      AND slots.probe
+                    ORDER BY d.attempts DESC, d.next_attempt_at
+                    LIMIT GREATEST(slots.k, 0)
+                    FOR UPDATE SKIP LOCKED
+                ) AS p
+                UNION ALL
+                SELECT b.id, b.next_attempt_at, b.attempts FROM (
+                    SELECT d.id, d.next_attempt_at, d.attempts
                     FROM delivery AS d
                     WHERE d.chamber_id = slots.chamber_id AND d.state = :sending AND d.locked_until < :now
-                    ORDER BY d.next_attempt_at
+                    ORDER BY CASE WHEN slots.probe THEN -d.attempts ELSE 0 END, d.next_attempt_at
                     LIMIT GREATEST(slots.k, 0)
                     FOR UPDATE SKIP LOCKED
                 ) AS b
             ) AS x
-            ORDER BY x.next_attempt_at
+            ORDER BY CASE WHEN slots.probe THEN -x.attempts ELSE 0 END, x.next_attempt_at
             LIMIT GREATEST(slots.k, 0)
         ) AS u
         ORDER BY u.next_attempt_at

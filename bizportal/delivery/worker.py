@@ -131,12 +131,16 @@ class Worker:
 
         # Chambers with sends in flight, a tripped breaker or a pause get their own limit; others the default.
         paused = self._paused_chambers(now)
+        tripped = self.breakers.tripped()
         slots = {cid: self.breakers.allowance(cid, self.per_chamber - per_chamber.get(cid, 0))
-                 for cid in set(per_chamber) | self.breakers.tripped()}
+                 for cid in set(per_chamber) | tripped}
         slots.update({cid: 0 for cid in paused})
+        # A half-open breaker's probe is the chamber's most-tried due row (see ``breaker``).
+        probes = {cid for cid in tripped if slots.get(cid, 0) > 0}
         with self.app.app_context():
             try:
-                claimed = claims.claim(self.worker_id, free, self.settings, slots, default_slots=self.per_chamber)
+                claimed = claims.claim(self.worker_id, free, self.settings, slots, default_slots=self.per_chamber,
+                                       probe_chambers=probes)
                 # A send that finished during the claim may have paused its chamber after the slots
                 # were counted: hand such rows back unattempted.
                 paused = self._paused_chambers(time.monotonic())
@@ -174,7 +178,7 @@ class Worker:
                 with self._cond:
                     self._paused[claim.chamber_id] = time.monotonic() + self.pause_seconds
             else:
-                self.breakers.record(claim.chamber_id, result.temporary)
+                self.breakers.record(claim.chamber_id, result.temporary, result.attempts)
         except Exception:
             log.exception("delivery %s: send failed; the lease will hand it back", claim.id)
         finally:

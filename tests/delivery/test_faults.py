@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -251,3 +253,67 @@ def test_several_workers_drain_1000_filings_exactly_once(app, worker_processes, 
             assert db.session.scalar(select(func.count()).select_from(Filing).where(
                 Filing.id.in_(ids), Filing.status == "forwarded")) == n
         assert _delivered_per_chamber_counter(app) == n
+
+
+# --- the circuit breaker at receivers that fail first attempts, and at receivers that are down -----
+
+#: production threshold and per-chamber concurrency; cooldowns and backoff shortened for the test
+BREAKER = dict(WORKER_POLL_SECONDS=0.1, DELIVERY_BREAKER_THRESHOLD=5, DELIVERY_CHAMBER_CONCURRENCY=4,
+               DELIVERY_BREAKER_COOLDOWN_SECONDS=1, DELIVERY_BREAKER_MAX_COOLDOWN_SECONDS=8,
+               DELIVERY_BACKOFF_BASE_SECONDS=0.5)
+
+
+def _breaker_tripped(procs) -> bool:
+    return any("circuit breaker for chamber" in Path(p.log_path).read_text() for p in procs)
+
+
+@pytest.mark.parametrize(("fault", "sends_each"), [("500-twice-each", 3), ("drop-after-store-each", 2)])
+def test_receiver_that_fails_each_filings_first_attempts_drains_with_the_breaker_on(
+        app, worker_processes, fault, sends_each):
+    """500 twice per filing, then 200; or stored and the line dropped (a proxy's 504), then 409.
+
+    The breaker trips on the backlog's first attempts (nothing is known about the receiver yet);
+    its probes take the most-tried row, so after at most three probes (cooldowns 1 + 2 + 4 s) a
+    row gets through, and from then on attempts below the depth the receiver needs do not count.
+    Then each filing waits at most its backoffs (0.5 s + 1 s) plus the sends themselves: ~3,000
+    requests at well over 200 per second. Bound: 7 s + 1.5 s + 15 s, rounded up to 40 s.
+    """
+    n, workers, bound = 1000, 4, 40.0
+    with counting_receiver() as (url, server):
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url))
+        server.state.fault = fault
+        ids = bulk_filings(app, n, ["hk-bremen"], spread=timedelta(minutes=10))
+        started = time.monotonic()
+        procs = [worker_processes(**BREAKER) for _ in range(workers)]
+        wait_for(lambda: delivered_count(app) == n, timeout=bound, interval=0.2, what=f"{n} deliveries")
+        took = time.monotonic() - started
+        assert _breaker_tripped(procs)  # the breaker was on and did open on the first attempts
+        one_copy_each(server, n)
+        assert min(server.per_key.values()) == sends_each
+        with app.app_context():
+            rows = list(db.session.scalars(select(Delivery).where(Delivery.filing_id.in_(ids))))
+            assert all(d.state == DeliveryState.DELIVERED for d in rows)
+            assert {str(d.id): d.attempts for d in rows} == server.per_key  # every attempt arrived once
+        print(f"{fault}: {n} filings in {took:.1f} s, {sum(server.per_key.values())} requests")
+
+
+@pytest.mark.parametrize("fault", ["refused", "500"])
+def test_receiver_down_for_good_trips_the_breaker_and_is_not_hammered(app, worker_processes, fault):
+    """Per worker: at most ``threshold`` failures plus the sends already in flight, then one probe
+    per cooldown (1, 2, 4, 8 s: four probes in 10 s), although 1,000 filings are due."""
+    n, workers, watch = 1000, 4, 10.0
+    with counting_receiver() as (url, server):
+        if fault == "refused":
+            url = f"http://127.0.0.1:{closed_port()}/filings"
+        server.state.fault = fault
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url))
+        bulk_filings(app, n, ["hk-bremen"], spread=timedelta(minutes=10))
+        procs = [worker_processes(**BREAKER) for _ in range(workers)]
+        time.sleep(watch)
+        assert all(p.poll() is None for p in procs) and _breaker_tripped(procs)
+        with app.app_context():
+            spent = db.session.scalar(select(func.sum(Delivery.attempts)))
+        assert 5 <= spent <= workers * (5 + 4 + 4)
+        if fault == "500":
+            assert server.arrived == spent
+        assert state_counts(app) == {"pending": n}  # nothing burnt its attempt budget

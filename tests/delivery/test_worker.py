@@ -355,6 +355,66 @@ def test_breaker_opens_after_consecutive_failures_and_probes_after_cooldown():
     assert b.allowance(1, 2) == 2 and not b.is_open(1)
 
 
+def test_breaker_does_not_count_first_attempts_at_a_receiver_that_takes_filings_on_the_third():
+    from bizportal.delivery.breaker import CircuitBreakers
+
+    now = [0.0]
+    b = CircuitBreakers(threshold=3, cooldown=10, max_cooldown=40, clock=lambda: now[0])
+    for _ in range(3):  # a backlog of never-tried rows: nothing is known yet, so they count
+        b.record(1, True, attempts=1)
+    assert b.allowance(1, 4) == 0
+    now[0] = 10.0
+    b.started(1)
+    b.record(1, True, attempts=2)  # the probe (the most-tried row) failed its second attempt
+    now[0] = 30.0
+    b.started(1)
+    b.record(1, False, attempts=3)  # the same row, third attempt: taken
+    assert not b.is_open(1)
+    for _ in range(20):  # the backlog's first and second attempts fail as before: not evidence
+        b.record(1, True, attempts=1)
+        b.record(1, True, attempts=2)
+    assert b.allowance(1, 4) == 4
+    for _ in range(3):  # now the receiver is down: sends at the depth it needed fail in a row
+        b.record(1, True, attempts=3)
+    assert b.allowance(1, 4) == 0
+    now[0] = 40.0
+    b.started(1)
+    b.record(1, True, attempts=1)  # after a trip nothing is known: a failed probe counts
+    assert b.allowance(1, 4) == 0
+
+
+def test_breaker_of_a_receiver_that_took_first_attempts_counts_every_failure():
+    from bizportal.delivery.breaker import CircuitBreakers
+
+    b = CircuitBreakers(threshold=3, cooldown=10)
+    b.record(1, False, attempts=3)  # a retried row from an old outage went through
+    b.record(1, False, attempts=1)  # and so did a fresh one: the receiver needs one attempt
+    for _ in range(3):
+        b.record(1, True, attempts=2)
+    assert b.is_open(1)
+
+
+def test_probe_of_a_half_open_breaker_takes_the_most_tried_due_row(app):
+    """Never-tried rows sort first by due time; a probe with one of them would fail at a receiver
+    that fails first attempts, every time."""
+    bulk_filings(app, 5, ["hk-bremen"], spread=timedelta(minutes=5))
+    (other,) = bulk_filings(app, 1, ["hwk-bremen"])
+    settings = DeliverySettings()
+    with app.app_context():
+        hk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
+        rows = list(db.session.scalars(select(Delivery).where(Delivery.chamber_id == hk)
+                                       .order_by(Delivery.next_attempt_at)))
+        tried_once, tried_twice = rows[3].id, rows[4].id  # the youngest rows, retried, due again
+        db.session.execute(update(Delivery).where(Delivery.id == tried_once).values(attempts=1))
+        db.session.execute(update(Delivery).where(Delivery.id == tried_twice).values(attempts=2))
+        db.session.commit()
+        probe = claims.claim("w1", 10, settings, {hk: 1}, default_slots=0, probe_chambers={hk})
+        assert [c.id for c in probe] == [tried_twice] and probe[0].job.attempts == 3
+        claimed = claims.claim("w1", 10, settings, {hk: 2}, default_slots=1)
+        assert [c.id for c in claimed if c.chamber_id == hk] == [rows[0].id, rows[1].id]  # closed: oldest first
+        assert [c.job.filing_id for c in claimed if c.chamber_id != hk] == [other]
+
+
 def test_open_breaker_stops_spending_attempts_on_a_failing_chamber(make_app):
     app = make_app(DELIVERY_BREAKER_THRESHOLD=2, DELIVERY_BREAKER_COOLDOWN_SECONDS=3600,
                    WORKER_THREADS=1, DELIVERY_BACKOFF_BASE_SECONDS=0)

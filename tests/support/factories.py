@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
 
@@ -43,21 +44,28 @@ def make_filing(app, service_key="versicherungsvermittler-34d", postcode="28195"
         return submit_draft(draft, person, service).filing.id
 
 
-def bulk_filings(app, n: int, chamber_slugs: list[str], service_key="versicherungsvermittler-34d") -> list[int]:
-    """``n`` filings inserted directly (no HTTP, no draft), each with one delivery, round-robin over chambers."""
+def bulk_filings(app, n: int, chamber_slugs: list[str], service_key="versicherungsvermittler-34d",
+                 spread: timedelta | None = None) -> list[int]:
+    """``n`` filings inserted directly (no HTTP, no draft), each with one delivery, round-robin over chambers.
+
+    With ``spread`` the filings were submitted one after the other over that time, up to now (the
+    deliveries due in that order); else all at the same moment.
+    """
     company_id, person_id = ensure_company(app)
-    now = utcnow()
+    end = utcnow()
+    step = (spread or timedelta(0)) / max(n, 1)
     with app.app_context():
         chamber_ids = [db.session.scalar(select(Chamber.id).where(Chamber.slug == s)) for s in chamber_slugs]
         tag = secrets.token_hex(3).upper()
         rows = [{"reference": f"BP-T{tag}-{i:06d}", "submit_token": f"bulk-{tag}-{i}", "company_id": company_id,
                  "person_id": person_id, "service_key": service_key, "data": {"postcode": "28195", "n": i},
                  "company_snapshot": {"name": "Test GmbH", "postcode": "28195"}, "status": "submitted",
-                 "submitted_at": now} for i in range(n)]
+                 "submitted_at": end - (n - i) * step} for i in range(n)]
         ids = list(db.session.scalars(insert(Filing).returning(Filing.id, sort_by_parameter_order=True), rows))
         db.session.execute(insert(Delivery), [
             {"filing_id": fid, "chamber_id": chamber_ids[i % len(chamber_ids)], "role": "primary",
-             "state": DeliveryState.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+             "state": DeliveryState.PENDING, "attempts": 0, "next_attempt_at": end - (n - i) * step,
+             "created_at": end - (n - i) * step}
             for i, fid in enumerate(ids)
         ])
         db.session.commit()

@@ -4,7 +4,11 @@ It checks the signature itself (plain ``hmac``, not the adapter's helper, so a b
 signer and verifier cannot cancel out), refuses stale timestamps, deduplicates on
 ``Idempotency-Key`` (409 with the stored id) and records what it accepted. ``fault`` switches
 misbehaviour on: ``"slow"`` (answer after ``slow_seconds``), ``"500-once"``, ``"400"``, ``"422"``,
-``"drop-after-store"`` (store, then close the line without an answer, once).
+``"drop-after-store"`` (store, then close the line without an answer, once), and faults that
+every filing meets: ``"500"`` (always), ``"500-twice-each"`` (the first two requests of each
+``Idempotency-Key`` get 500), ``"drop-after-store-each"`` (every filing is stored, then the line
+is closed without an answer, as a proxy with a shorter timeout than the receiver does; the retry
+gets 409).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class WebhookState:
     slow_seconds: float = 2.5
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key → record
     requests: int = 0
+    seen: dict[str, int] = field(default_factory=dict)  # idempotency key → requests
     refused_signatures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -41,13 +46,17 @@ class WebhookHandler(QuietHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         state: WebhookState = self.server.state
         raw = self.read_body()
+        key = self.headers.get("Idempotency-Key") or ""
         with state.lock:
             state.requests += 1
+            state.seen[key] = seen = state.seen.get(key, 0) + 1
             fault = state.fault
         if fault == "slow":
             time.sleep(state.slow_seconds)
         if fault == "500-once":
             state.fault = None
+            return self.answer(500, b'{"error":"database unavailable"}')
+        if fault == "500" or (fault == "500-twice-each" and seen <= 2):
             return self.answer(500, b'{"error":"database unavailable"}')
         if fault in ("400", "422"):
             return self.answer(
@@ -56,7 +65,6 @@ class WebhookHandler(QuietHandler):
         if not self._signature_ok(state.secret, raw):
             state.refused_signatures += 1
             return self.answer(401, b'{"error":"bad signature"}')
-        key = self.headers.get("Idempotency-Key") or ""
         with state.lock:
             if key in state.stored:
                 return self.answer(409, json.dumps({"id": state.stored[key]["id"]}).encode())
@@ -69,6 +77,8 @@ class WebhookHandler(QuietHandler):
             state.stored[key] = record
         if fault == "drop-after-store":
             state.fault = None
+            return self.drop()
+        if fault == "drop-after-store-each":
             return self.drop()
         self.answer(201, json.dumps({"id": record["id"]}).encode())
 
