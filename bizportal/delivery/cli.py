@@ -1,9 +1,14 @@
-"""``flask --app wsgi chambers check [SLUG]`` and ``flask --app wsgi delivery poll``.
+"""``flask --app wsgi chambers check [SLUG]``, ``flask --app wsgi delivery poll`` and
+``flask --app wsgi deliveries resend --chamber SLUG --state dead|failing|all [--since WHEN]``.
 
-``register(app)`` adds the commands; ``bizportal/cli.py`` calls it.
+``delivery`` and ``deliveries`` are two names of one command group (``deliveries resend`` as
+operators know it from the issue, ``delivery poll`` as before). ``register(app)`` adds the
+commands; ``bizportal/cli.py`` calls it.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import click
 from flask import Flask
@@ -36,8 +41,9 @@ def register(app: Flask) -> None:
         if any(not r.ok for r in results):
             raise SystemExit(1)
 
-    delivery_group = AppGroup("delivery", help="Delivery tasks besides the worker loop.")
+    delivery_group = AppGroup("delivery", help="Delivery tasks besides the worker loop (also named 'deliveries').")
     app.cli.add_command(delivery_group)
+    app.cli.add_command(delivery_group, "deliveries")
 
     @delivery_group.command("poll")
     def delivery_poll() -> None:
@@ -54,3 +60,38 @@ def register(app: Flask) -> None:
             click.echo(f"error  {error}", err=True)
         if report.errors:
             raise SystemExit(1)
+
+    @delivery_group.command("resend")
+    @click.option("--chamber", "slug", required=True, metavar="SLUG", help="The chamber whose deliveries to re-send.")
+    @click.option("--state", "kind", required=True, type=click.Choice(["dead", "failing", "all"]),
+                  help="dead, failing (pending after a failed attempt) or all (both), as on the admin page.")
+    @click.option("--since", type=_When(), metavar="YYYY-MM-DD|ISO-DATETIME",
+                  help="Only deliveries created at or after this moment (UTC unless an offset is given).")
+    def delivery_resend(slug: str, kind: str, since: datetime | None) -> None:
+        """Re-send every delivery of a chamber that matches now: due at once, with a fresh attempt budget."""
+        from ..audit import services as audit
+        from ..bodies import queries as bodies
+        from . import resend
+
+        chamber = bodies.chamber_by_slug(slug)
+        if chamber is None:
+            raise click.ClickException(f"no chamber with the slug '{slug}'")
+        n = resend.resend_matching(kind, chamber.id, since)
+        audit.record("delivery_resend_all", "cli", target=f"zustand={kind} kammer={slug}",
+                     detail=f"requeued={n} since={since.isoformat() if since else '-'}")
+        click.echo(f"{n} delivery(ies) of {slug} re-queued")
+
+
+class _When(click.ParamType):
+    """A date (midnight UTC) or an ISO 8601 date and time (UTC unless it carries an offset)."""
+
+    name = "when"
+
+    def convert(self, value, param, ctx) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            when = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"'{value}' is neither a date (YYYY-MM-DD) nor an ISO date and time", param, ctx)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -109,17 +109,41 @@ class ProblemDelivery:
 PROBLEM_KINDS = ("all", "dead", "failing")
 
 
-def problem_deliveries(kind: str = "all", chamber_id: int | None = None, limit: int = 100,
-                       offset: int = 0) -> tuple[list[ProblemDelivery], int]:
-    """Dead deliveries and pending ones whose last attempt failed, oldest first; and the total."""
+def problem_filter(kind: str = "all", chamber_id: int | None = None,
+                   since: datetime | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE of the problem list: ``kind`` "dead", "failing" (pending after a failed attempt) or
+    "all" (both), optionally of one chamber and created at or after ``since``.
+
+    The problem page, its count and the bulk re-send (``resend.resend_matching``) use this one filter,
+    so the confirmation counts the rows the re-send changes. Raises ``ValueError`` for another kind.
+    """
+    if kind not in PROBLEM_KINDS:
+        raise ValueError(f"unknown kind of problem delivery: {kind!r}")
     conditions = {
         "dead": Delivery.state == DeliveryState.DEAD,
         "failing": and_(Delivery.state == DeliveryState.PENDING, Delivery.last_error.isnot(None)),
     }
-    where = conditions[kind] if kind in conditions else or_(*conditions.values())
-    filters: list[ColumnElement[bool]] = [where]
+    filters: list[ColumnElement[bool]] = [conditions[kind] if kind in conditions else or_(*conditions.values())]
     if chamber_id is not None:
         filters.append(Delivery.chamber_id == chamber_id)
+    if since is not None:
+        filters.append(Delivery.created_at >= since)
+    return filters
+
+
+def count_problem_deliveries(kind: str = "all", chamber_id: int | None = None,
+                             since: datetime | None = None) -> int:
+    """How many deliveries ``problem_filter`` matches right now."""
+    total = db.session.scalar(select(func.count()).select_from(Delivery)
+                              .where(*problem_filter(kind, chamber_id, since))) or 0
+    db.session.rollback()
+    return int(total)
+
+
+def problem_deliveries(kind: str = "all", chamber_id: int | None = None, limit: int = 100,
+                       offset: int = 0) -> tuple[list[ProblemDelivery], int]:
+    """Dead deliveries and pending ones whose last attempt failed, oldest first; and the total."""
+    filters = problem_filter(kind, chamber_id)
     total = db.session.scalar(select(func.count()).select_from(Delivery).where(*filters)) or 0
     rows = db.session.execute(
         select(Delivery.id, Chamber.slug, Chamber.name, Filing.reference, Delivery.state, Delivery.attempts,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +18,7 @@ from ..audit import services as audit
 from ..auth.access import public, roles_required
 from ..bodies import queries as bodies
 from ..bodies import settings
+from ..bodies.models import Chamber
 from . import queries, services
 from . import resend as resending
 from .forms import ActionForm, ChamberForm
@@ -51,14 +53,7 @@ def admin_overview():
 @bp.get("/staff/admin/zustellungen/probleme")
 @roles_required("admin")
 def problems():
-    kind = request.args.get("zustand", "all")
-    if kind not in queries.PROBLEM_KINDS:
-        kind = "all"
-    chamber = None
-    if request.args.get("kammer"):
-        chamber = bodies.chamber_by_slug(request.args["kammer"])
-        if chamber is None:
-            abort(404)
+    kind, chamber = _problem_filter_from(request.args)
     page = max(1, request.args.get("seite", 1, type=int) or 1)
     rows, total = queries.problem_deliveries(kind, chamber.id if chamber else None, PAGE_SIZE,
                                              (page - 1) * PAGE_SIZE)
@@ -67,6 +62,49 @@ def problems():
                            metrics=metrics,
                            page=page, pages=max(1, -(-total // PAGE_SIZE)), form=ActionForm(),
                            chambers=bodies.chambers())
+
+
+def _problem_filter_from(values: Mapping[str, str]) -> tuple[str, Chamber | None]:
+    """The problem filter (``zustand``, ``kammer``) of a request; 404 for an unknown chamber."""
+    kind = values.get("zustand", "all")
+    if kind not in queries.PROBLEM_KINDS:
+        kind = "all"
+    chamber = None
+    if values.get("kammer"):
+        chamber = bodies.chamber_by_slug(values["kammer"])
+        if chamber is None:
+            abort(404)
+    return kind, chamber
+
+
+@bp.route("/staff/admin/zustellungen/probleme/alle-erneut-senden", methods=["GET", "POST"])
+@roles_required("admin")
+def resend_all():
+    """GET: how many deliveries match the filter now, and a button to re-send them all. POST
+    (CSRF-checked): re-send every delivery that matches the filter when the form arrives."""
+    if request.method == "GET":
+        kind, chamber = _problem_filter_from(request.args)
+        n = queries.count_problem_deliveries(kind, chamber.id if chamber else None)
+        return render_template("delivery/resend_all.html", kind=kind, chamber=chamber, n=n, form=ActionForm())
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if request.form.get("zustand") not in queries.PROBLEM_KINDS or "kammer" not in request.form:
+        abort(400)  # never widen a bulk action to all states or chambers because a field went missing
+    kind, chamber = _problem_filter_from(request.form)
+    n = resending.resend_matching(kind, chamber.id if chamber else None)
+    shown = request.form.get("angezeigt", type=int)
+    audit.record("delivery_resend_all", current_user.get_id(),
+                 target=f"zustand={kind} kammer={chamber.slug if chamber else '*'}",
+                 detail=f"requeued={n} confirmed={shown}")
+    if n:
+        flash(_("%(n)d Zustellung(en) werden erneut gesendet.", n=n), "success")
+    else:
+        flash(_("Keine Zustellung passte zum Filter; nichts wurde verändert."), "info")
+    if shown is not None and shown != n:
+        flash(_("Bei der Bestätigung passten %(shown)d Zustellung(en); erneut gesendet wurden die %(n)d, "
+                "die beim Absenden passten.", shown=shown, n=n), "info")
+    return redirect(url_for("delivery.problems", zustand=kind, kammer=chamber.slug if chamber else None))
 
 
 @bp.post("/staff/admin/zustellungen/erneut-senden")

@@ -240,6 +240,17 @@ def steering_dashboard(app, page, base) -> Iterator[str]:
     yield "steering-dashboard"
 
 
+def make_dead(app) -> None:
+    from sqlalchemy import update
+
+    from bizportal.delivery.models import Delivery, DeliveryState
+    from bizportal.extensions import db
+
+    with app.app_context():
+        db.session.execute(update(Delivery).values(state=DeliveryState.DEAD, last_error="PermanentFailure: test"))
+        db.session.commit()
+
+
 def admin_pages(app, page, base) -> Iterator[str]:
     file_over_http(http_login(base, "anna.becker"))
     Worker(app).run_once()
@@ -250,8 +261,15 @@ def admin_pages(app, page, base) -> Iterator[str]:
     yield "admin-deliveries"
     open_page(page, base + "/staff/admin/protokoll")
     yield "admin-audit"
+    make_dead(app)  # something to list and to re-send
     open_page(page, base + "/staff/admin/zustellungen/probleme")
     yield "admin-problems"
+    click_and_wait(page, "#resend-all-link")
+    assert "Zu diesem Filter passen jetzt 2 Zustellung(en)." in page.inner_text("#resend-all-count")
+    yield "admin-resend-all"
+    click_and_wait(page, "#resend-all-form button[type=submit]")
+    assert "2 Zustellung(en) werden erneut gesendet." in page.inner_text("main")
+    yield "admin-resend-all-done"
     open_page(page, base + "/staff/admin/kammern")
     yield "admin-chambers"
     open_page(page, base + "/staff/admin/kammern/hk-bremen")
