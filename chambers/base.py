@@ -75,6 +75,9 @@ class ChamberEvent:
     kind: str
     occurred_at: datetime
     detail: str = ""
+    #: the receiver's own id of the event (FIT-Connect: the SET's ``jti``), "" if it has none;
+    #: the portal applies events with the same id once
+    event_id: str = ""
 
 
 #: Value formats an ``OptionField`` of type ``str`` can declare (see ``OptionField.format``).

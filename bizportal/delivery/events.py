@@ -4,6 +4,12 @@ Both paths end in ``record_event``, which applies an event to the filing at most
 (``filings.lifecycle.apply_chamber_event(once=True)``: an entry with the same filing, chamber,
 kind and time on the timeline counts as applied). Receivers report state, not commands: a replayed
 callback or a re-read event log changes nothing.
+
+Polled events carry the receiver's own id (``ChamberEvent.event_id``, FIT-Connect: the SET's
+``jti``). An id is applied at most once per poll (the adapter returns it once, ``apply_events``
+skips a repeat); across polls the once-check above covers it, since a repeated token repeats its
+kind and time. Event ids are not stored: a token that reuses a ``jti`` with another time would
+need the issuer's signing key.
 """
 
 from __future__ import annotations
@@ -195,10 +201,20 @@ def _poll(app: Flask, should_stop: Callable[[], bool]) -> PollReport:
 
 def apply_events(delivery_id: uuid.UUID, found: list[ChamberEvent],
                  report: PollReport | None = None) -> int:
-    """Apply the events of one delivery (oldest first) that were not applied before."""
+    """Apply the events of one delivery (oldest first) that were not applied before.
+
+    An event whose ``event_id`` came earlier in ``found`` is skipped (counted as refused).
+    """
     report = report or PollReport()
     applied = 0
+    seen: set[str] = set()
     for event in found:
+        if event.event_id:
+            if event.event_id in seen:
+                report.refused += 1
+                log.warning("event %s of delivery %s repeated; skipped", event.event_id, delivery_id)
+                continue
+            seen.add(event.event_id)
         if event.kind not in APPLICABLE:
             continue
         try:

@@ -5,6 +5,6 @@ See ``adapter`` for the flow and the idempotency approach, ``metadata`` for the 
 """
 
 from .adapter import FitConnectAdapter
-from .events import InvalidEventToken, verify_set
+from .events import InvalidEventToken, Issuer, Trust, verify_set
 
-__all__ = ["FitConnectAdapter", "InvalidEventToken", "verify_set"]
+__all__ = ["FitConnectAdapter", "InvalidEventToken", "Issuer", "Trust", "verify_set"]

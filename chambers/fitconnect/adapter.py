@@ -22,8 +22,18 @@ Idempotency — how a retry avoids a second submission:
 The public FIT-Connect API documents no idempotency key for ``POST /submissions``: a delivery
 service that ignores the header creates a new submission when a ``POST`` answer was lost. The
 subscriber can still drop the copy, since both carry the same delivery id and attachment ids.
-The adapter keeps no state between calls; ``receiver_ref`` is ``case:<caseId>/submission:<id>``,
-which ``poll`` reads back.
+
+The adapter keeps no state between calls; ``receiver_ref`` is
+``case:<caseId>/submission:<id>/tags:<digest>``, which ``poll`` reads back. ``digest``
+(``events.tags_digest``) fingerprints the AES-GCM authentication tags of the encrypted metadata,
+data and attachments this attempt sent; ``poll`` refuses a ``submit-submission`` (and an accept or
+reject carrying tags) whose ``authenticationTags`` differ. A submission completed by an earlier
+attempt whose answer was lost has no digest (``case:…/submission:…``, tags not compared).
+
+Event-log trust (see ``events``): ``delivery_service_jwks`` and ``delivery_service_issuer`` for
+create/submit/notify/forward/delete (and a reject of an undeliverable submission),
+``destination_signing_jwks`` and ``iss`` = ``destination_id`` for accept/reject. The former single
+option ``event_signing_jwks`` could not tell the two apart and is refused with a message saying so.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from joserfc.jwk import RSAKey
 
@@ -48,13 +59,36 @@ from ..base import (
 from ..wire import check_attachments, payload_to_dict, to_json_bytes
 from .api import SubmissionApi
 from .crypto import derived_uuid4, destination_key, encrypt
-from .events import EVENT_KINDS, chamber_events, load_jwks
+from .events import (
+    DELIVERY_SERVICE,
+    DESTINATION,
+    EVENT_KINDS,
+    Issuer,
+    Trust,
+    chamber_events,
+    parse_jwks,
+    tags_digest,
+)
 from .metadata import build_metadata, service_identifier, validate_metadata
 
 __all__ = ["FitConnectAdapter"]
 
 DEFAULT_SCHEMA_URI = "urn:bizportal:schema:filing:1.0"
-_REF_RE = re.compile(r"case:([0-9a-fA-F-]{36})/submission:([0-9a-fA-F-]{36})")
+_REF_RE = re.compile(
+    r"case:([0-9a-fA-F-]{36})/submission:([0-9a-fA-F-]{36})(?:/tags:([A-Za-z0-9_-]{43}))?"
+)
+#: the option that held both parties' keys before they were separated
+LEGACY_JWKS_OPTION = "event_signing_jwks"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _tag(jwe_compact: str) -> str:
+    """The authentication tag of a JWE compact serialisation (its fifth part)."""
+    return jwe_compact.rsplit(".", 1)[-1]
 
 
 class FitConnectAdapter(Adapter):
@@ -86,11 +120,25 @@ class FitConnectAdapter(Adapter):
             help="Destination (Zustellpunkt) UUID of the chamber",
         ),
         OptionField(
-            "event_signing_jwks",
+            "delivery_service_jwks",
             str,
-            check=load_jwks,
-            help="JWKS (JSON) with the keys that sign event-log entries: the delivery "
-            "service's keys and the destination's signature key",
+            check=parse_jwks,
+            help="JWKS (JSON) of the delivery service's event signing keys (its "
+            "/.well-known/jwks.json); they sign create, submit, notify, forward, delete",
+        ),
+        OptionField(
+            "destination_signing_jwks",
+            str,
+            check=parse_jwks,
+            help="JWKS (JSON) of the destination's signature keys; only they may sign "
+            "accept-submission and reject-submission",
+        ),
+        OptionField(
+            "delivery_service_issuer",
+            str,
+            required=False,
+            help="The 'iss' of the delivery service's event tokens; default: scheme and host "
+            "of submission_api_url",
         ),
         OptionField(
             "submission_schema_uri",
@@ -119,6 +167,22 @@ class FitConnectAdapter(Adapter):
             help="Allow plain http URLs (only for tests)",
         ),
     )
+
+    def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The schema's checks, plus: the former ``event_signing_jwks`` is refused with a message
+        naming its replacements, and ``delivery_service_issuer`` defaults to the origin of
+        ``submission_api_url``. Raises ``InvalidConfig``."""
+        if isinstance(options, Mapping) and LEGACY_JWKS_OPTION in options:
+            raise InvalidConfig(
+                f"fitconnect: option '{LEGACY_JWKS_OPTION}' is no longer used: put the delivery "
+                "service's keys into 'delivery_service_jwks' and the destination's signature keys "
+                "into 'destination_signing_jwks' (an accept or reject must be signed by the "
+                "destination, which one key set for both cannot ensure)"
+            )
+        opts = super().parse_options(options)
+        if not opts.get("delivery_service_issuer"):
+            opts["delivery_service_issuer"] = _origin(opts["submission_api_url"])
+        return opts
 
     def check_config(self, options: Mapping[str, Any] | None) -> None:
         """Validate the options, then ping: get a token and fetch the destination and its key.
@@ -186,19 +250,29 @@ class FitConnectAdapter(Adapter):
                 return DeliveryResult(
                     receiver_ref=ref, detail="already submitted (earlier attempt)"
                 )
+            attachment_tags = {}
             for att, att_id in zip(payload.attachments, attachment_ids, strict=True):
+                encrypted = encrypt(key, kid, att.content)
+                attachment_tags[att_id] = _tag(encrypted)
                 api.call(
                     "PUT",
                     f"/submissions/{submission_id}/attachments/{att_id}",
                     (200, 204),
                     what=f"attachment upload {att.filename!r}",
-                    data=encrypt(key, kid, att.content).encode("ascii"),
+                    data=encrypted.encode("ascii"),
                     headers={"Content-Type": "application/jose"},
                 )
             body = {
                 "encryptedMetadata": encrypt(key, kid, to_json_bytes(metadata)),
                 "encryptedData": encrypt(key, kid, data),
             }
+            sent = tags_digest(
+                {
+                    "metadata": _tag(body["encryptedMetadata"]),
+                    "data": _tag(body["encryptedData"]),
+                    "attachments": attachment_tags,
+                }
+            )
             response = api.call(
                 "PUT",
                 f"/submissions/{submission_id}",
@@ -210,7 +284,7 @@ class FitConnectAdapter(Adapter):
             api.close()
         if response.status_code == 409:
             return DeliveryResult(receiver_ref=ref, detail="already submitted (HTTP 409)")
-        return DeliveryResult(receiver_ref=ref, detail="submitted to FIT-Connect")
+        return DeliveryResult(receiver_ref=f"{ref}/tags:{sent}", detail="submitted to FIT-Connect")
 
     def _create(
         self,
@@ -251,22 +325,43 @@ class FitConnectAdapter(Adapter):
         return any(e.kind in done for e in events)
 
     def _events(
-        self, api: SubmissionApi, opts: Mapping[str, Any], submission_id: str, case_id: str
+        self,
+        api: SubmissionApi,
+        opts: Mapping[str, Any],
+        submission_id: str,
+        case_id: str,
+        sent_tags: str | None = None,
     ) -> list[ChamberEvent]:
         doc = api.get_json(f"/cases/{case_id}/events", what="event log")
         tokens = doc.get("eventLog") if isinstance(doc, dict) else None
         if not isinstance(tokens, list):
             raise PermanentFailure("fitconnect: event log answer has no eventLog list")
-        return chamber_events(tokens, load_jwks(opts["event_signing_jwks"]), submission_id, case_id)
+        return chamber_events(tokens, self._trust(opts), submission_id, case_id, sent_tags)
+
+    @staticmethod
+    def _trust(opts: Mapping[str, Any]) -> Trust:
+        return Trust(
+            delivery_service=Issuer(
+                DELIVERY_SERVICE,
+                opts["delivery_service_issuer"],
+                parse_jwks(opts["delivery_service_jwks"]),
+            ),
+            destination=Issuer(
+                DESTINATION, opts["destination_id"], parse_jwks(opts["destination_signing_jwks"])
+            ),
+        )
 
     def poll(self, receiver_ref: str, options: Mapping[str, Any]) -> list[ChamberEvent]:
         """Verified status events of the submission named by ``receiver_ref``, oldest first.
 
         Reads ``GET /cases/{caseId}/events``; maps submit → received, forward → forwarded,
         notify → notified, accept → accepted, reject → rejected (detail from the RFC 7807
-        problems), delete → deleted; the sender's own create event is left out. Tokens that fail
-        verification against ``event_signing_jwks`` are logged and ignored. Raises
-        ``PermanentFailure`` for a malformed ``receiver_ref``, otherwise as ``deliver`` does.
+        problems), delete → deleted; the sender's own create event is left out. Each event's
+        ``event_id`` is its ``jti``, returned at most once. Tokens that fail verification
+        (``events.verify_set``: issuer bound to the event type, ``iss``, ``iat``), repeat a
+        ``jti``, or carry ``authenticationTags`` other than the ones ``receiver_ref`` records are
+        logged and ignored. Raises ``PermanentFailure`` for a malformed ``receiver_ref``,
+        otherwise as ``deliver`` does.
         """
         match = _REF_RE.fullmatch(receiver_ref or "")
         if match is None:
@@ -278,6 +373,6 @@ class FitConnectAdapter(Adapter):
         api = SubmissionApi(opts)
         try:
             api.authenticate()
-            return self._events(api, opts, submission_id, case_id)
+            return self._events(api, opts, submission_id, case_id, match.group(3))
         finally:
             api.close()

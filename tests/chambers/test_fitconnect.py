@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import pytest
 from joserfc.jwk import RSAKey
 
 from chambers.base import InvalidConfig, PermanentFailure, TemporaryFailure
 from chambers.fitconnect import FitConnectAdapter
+from chambers.fitconnect.events import tags_digest
 from tests.support.payloads import make_attachment
 from tests.support.receivers.fitconnect_receiver import Keys, fit_options, fitconnect_receiver
 
-REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})")
+REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})(?:/tags:[\w-]{43})?")
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +25,7 @@ def keys() -> Keys:
         encryption=RSAKey.generate_key(4096, parameters={"kid": "dest-enc-1"}),
         signing=RSAKey.generate_key(4096, parameters={"kid": "zustelldienst-sig-1"}),
         forger=RSAKey.generate_key(2048, parameters={"kid": "zustelldienst-sig-1"}),
+        destination_signing=RSAKey.generate_key(4096, parameters={"kid": "dest-sig-1"}),
     )
 
 
@@ -45,7 +48,10 @@ def test_submission_lands_decrypted_and_complete(receiver, make_payload):
     result = FitConnectAdapter().deliver(payload, opts(url, state))
 
     (sub,) = state.submitted()
-    assert result.receiver_ref == f"case:{sub['caseId']}/submission:{sub['submissionId']}"
+    assert result.receiver_ref == (
+        f"case:{sub['caseId']}/submission:{sub['submissionId']}"
+        f"/tags:{tags_digest(sub['tags'])}"
+    )
     data = sub["data"]
     assert data["delivery_id"] == str(payload.delivery_id)
     assert data["reference"] == "BP-2025-000123"
@@ -160,6 +166,115 @@ def test_poll_reports_rejection_with_the_problems(receiver, make_payload):
     assert events[-1].detail == "Anlage fehlt: Der Meisterbrief wurde nicht übermittelt."
 
 
+def _delivered(receiver, make_payload):
+    url, state = receiver
+    adapter = FitConnectAdapter()
+    ref = adapter.deliver(make_payload(), opts(url, state)).receiver_ref
+    return adapter, ref, REF_RE.fullmatch(ref).group(1)
+
+
+def _kinds(adapter, ref, url, state):
+    return [e.kind for e in adapter.poll(ref, opts(url, state))]
+
+
+def test_accept_signed_by_the_delivery_service_is_refused(receiver, make_payload, caplog):
+    url, state = receiver
+    adapter, ref, sid = _delivered(receiver, make_payload)
+    # the delivery service's genuine key, but acceptance is the destination's word
+    state.issue(sid, "accept-submission", key=state.keys.signing)
+    state.issue(sid, "accept-submission", key=state.keys.signing, iss=state.issuer)
+    state.issue(sid, "reject-submission", {"problems": []}, key=state.keys.signing)
+    with caplog.at_level(logging.WARNING, logger="chambers.fitconnect.events"):
+        assert _kinds(adapter, ref, url, state) == ["received"]
+    assert "accept-submission is not signed by a key of the destination" in caplog.text
+    assert "is not the delivery service" in caplog.text  # the reject names the destination
+
+
+def test_submit_signed_by_the_destination_is_refused(receiver, make_payload, caplog):
+    url, state = receiver
+    adapter, ref, sid = _delivered(receiver, make_payload)
+    tags = {"authenticationTags": state.authentication_tags(sid)}
+    state.issue(sid, "notify-submission", key=state.keys.destination_signing)
+    state.issue(sid, "submit-submission", tags, key=state.keys.destination_signing)
+    with caplog.at_level(logging.WARNING, logger="chambers.fitconnect.events"):
+        assert _kinds(adapter, ref, url, state) == ["received"]  # the genuine one only
+    assert "not signed by a key of the delivery service" in caplog.text
+
+
+def test_wrong_iss_is_refused(receiver, make_payload, caplog):
+    url, state = receiver
+    adapter, ref, sid = _delivered(receiver, make_payload)
+    state.issue(sid, "accept-submission", iss="00000000-0000-4000-8000-000000000000")
+    state.issue(sid, "forward-submission", iss="https://zustelldienst.example")
+    with caplog.at_level(logging.WARNING, logger="chambers.fitconnect.events"):
+        assert _kinds(adapter, ref, url, state) == ["received"]
+    assert "is not the destination" in caplog.text
+    assert "is not the delivery service" in caplog.text
+
+
+def test_iat_in_the_future_beyond_clock_skew_is_refused(receiver, make_payload, caplog):
+    url, state = receiver
+    adapter, ref, sid = _delivered(receiver, make_payload)
+    state.issue(sid, "accept-submission", iat=int(time.time()) + 3600)
+    with caplog.at_level(logging.WARNING, logger="chambers.fitconnect.events"):
+        assert _kinds(adapter, ref, url, state) == ["received"]
+    assert "in the future" in caplog.text
+    state.issue(sid, "forward-submission", iat=int(time.time()) + 60)  # within the skew
+    assert _kinds(adapter, ref, url, state) == ["received", "forwarded"]
+
+
+def test_submit_event_with_other_authentication_tags_is_refused(receiver, make_payload, caplog):
+    url, state = receiver
+    adapter, ref, sid = _delivered(receiver, make_payload)
+    genuine = state.events[state.submissions[sid]["caseId"]]
+    genuine[:] = [  # drop the real submit event: the delivery service lies about what it holds
+        t for t in genuine if not any("submit-" in uri for uri in json_claims(t)["events"])
+    ]
+    other = state.authentication_tags(sid)
+    other["data"] = "AAAAAAAAAAAAAAAAAAAAAA"
+    state.issue(sid, "submit-submission", {"authenticationTags": other})
+    state.issue(sid, "submit-submission")  # no tags at all
+    with caplog.at_level(logging.WARNING, logger="chambers.fitconnect.events"):
+        assert _kinds(adapter, ref, url, state) == []
+    assert "authenticationTags do not match what was sent" in caplog.text
+    assert "carries no authenticationTags" in caplog.text
+    state.issue(sid, "accept-submission", {"authenticationTags": other})
+    assert _kinds(adapter, ref, url, state) == []  # an accept of other content counts neither
+    state.issue(sid, "submit-submission", {"authenticationTags": state.authentication_tags(sid)})
+    state.issue(sid, "accept-submission", {"authenticationTags": state.authentication_tags(sid)})
+    assert _kinds(adapter, ref, url, state) == ["received", "accepted"]
+
+
+def test_repeated_jti_is_returned_once(receiver, make_payload, caplog):
+    url, state = receiver
+    adapter, ref, sid = _delivered(receiver, make_payload)
+    token = state.issue(sid, "notify-submission")
+    state.append(sid, token)  # the very same SET again
+    jti = json_claims(token)["jti"]
+    state.issue(sid, "accept-submission", jti=jti)  # another token reusing the jti
+    with caplog.at_level(logging.WARNING, logger="chambers.fitconnect.events"):
+        found = adapter.poll(ref, opts(url, state))
+    assert [e.kind for e in found] == ["received", "notified"]
+    assert len({e.event_id for e in found}) == 2 and found[1].event_id == jti
+    assert caplog.text.count("repeated") == 2
+
+
+def json_claims(token: str) -> dict:
+    import base64
+    import json
+
+    body = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+
+
+def test_former_single_jwks_option_is_refused_with_its_replacements(receiver):
+    url, state = receiver
+    options = opts(url, state)
+    options["event_signing_jwks"] = options.pop("delivery_service_jwks")
+    with pytest.raises(InvalidConfig, match="put the delivery service's keys into"):
+        FitConnectAdapter().parse_options(options)
+
+
 def test_check_config_pings_and_accepts_a_working_setup(receiver):
     url, state = receiver
     FitConnectAdapter().check_config(opts(url, state))
@@ -172,7 +287,12 @@ def test_check_config_names_unknown_destination_and_weak_key(receiver, keys):
         FitConnectAdapter().check_config(
             opts(url, state, destination_id="00000000-0000-4000-8000-000000000000")
         )
-    state.keys = Keys(encryption=keys.forger, signing=keys.signing, forger=keys.forger)  # 2048 bit
+    state.keys = Keys(  # a 2048-bit encryption key
+        encryption=keys.forger,
+        signing=keys.signing,
+        forger=keys.forger,
+        destination_signing=keys.destination_signing,
+    )
     with pytest.raises(InvalidConfig, match="needs 4096"):
         FitConnectAdapter().check_config(opts(url, state))
 
@@ -182,7 +302,8 @@ def test_check_config_names_unknown_destination_and_weak_key(receiver, keys):
     [
         ({"submission_api_url": "http://fit.example/v1", "allow_insecure_http": False}, "https"),
         ({"destination_id": "Handwerkskammer Bremen"}, "UUID"),
-        ({"event_signing_jwks": "{}"}, "not a JWKS"),
+        ({"delivery_service_jwks": "{}"}, "option 'delivery_service_jwks' is not a JWKS"),
+        ({"delivery_service_jwks": '{"keys": []}'}, "'delivery_service_jwks' holds no keys"),
     ],
 )
 def test_unusable_options_are_named_before_any_request(bad, message):
@@ -192,7 +313,8 @@ def test_unusable_options_are_named_before_any_request(bad, message):
         "client_id": "c",
         "client_secret": "s",
         "destination_id": "7d6f8c1a-5b2e-4f3d-9a8b-1c2d3e4f5a6b",
-        "event_signing_jwks": '{"keys":[{"kty":"RSA","kid":"k","n":"AQAB","e":"AQAB"}]}',
+        "delivery_service_jwks": '{"keys":[{"kty":"RSA","kid":"k","n":"AQAB","e":"AQAB"}]}',
+        "destination_signing_jwks": "{}",
         **bad,
     }
     with pytest.raises(InvalidConfig, match=message):

@@ -24,7 +24,8 @@ FIT_OPTIONS = {
     "client_id": "c",
     "client_secret": "s",
     "destination_id": "7d6f8c1a-5b2e-4f3d-9a8b-1c2d3e4f5a6b",
-    "event_signing_jwks": JWKS,
+    "delivery_service_jwks": JWKS,
+    "destination_signing_jwks": JWKS,
 }
 
 
@@ -147,7 +148,8 @@ def test_http_is_not_special_on_loopback_without_the_flag():
         (EmailAdapter, {"from_address": "portal"}, "email: option 'from_address' is not an e-mail address"),
         (FitConnectAdapter, {"token_url": "http://auth.example/t"}, "fitconnect: option 'token_url' must be an https"),
         (FitConnectAdapter, {"timeout_seconds": 0}, "fitconnect: option 'timeout_seconds' must be between 1 and 120"),
-        (FitConnectAdapter, {"event_signing_jwks": '{"keys": []}'}, "fitconnect: option 'event_signing_jwks' holds no"),
+        (FitConnectAdapter, {"destination_signing_jwks": '{"keys": []}'},
+         "fitconnect: option 'destination_signing_jwks' holds no"),
     ],
 )
 def test_the_adapters_schemas_carry_their_constraints(adapter, options, message):

@@ -125,4 +125,5 @@ def fit_keys() -> Keys:
         encryption=RSAKey.generate_key(4096, parameters={"kid": "dest-enc-1"}),
         signing=RSAKey.generate_key(4096, parameters={"kid": "zustelldienst-sig-1"}),
         forger=RSAKey.generate_key(2048, parameters={"kid": "zustelldienst-sig-1"}),
+        destination_signing=RSAKey.generate_key(4096, parameters={"kid": "dest-sig-1"}),
     )

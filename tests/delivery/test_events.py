@@ -16,6 +16,7 @@ from bizportal.delivery.models import DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing, FilingEvent
+from chambers.base import ChamberEvent
 from chambers.webhook import sign
 from tests.support.adapters import SECRET, fit_options, webhook_options
 from tests.support.factories import delivery_of, make_filing, set_adapter
@@ -141,7 +142,7 @@ def test_signed_but_malformed_callback_is_400(client, delivered):
 
 # --- FIT-Connect poll ---------------------------------------------------------------------------
 
-REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})")
+REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})/tags:[\w-]{43}")
 
 
 def test_poll_applies_verified_events_once_and_ignores_forged_tokens(app, fit_keys):
@@ -156,17 +157,22 @@ def test_poll_applies_verified_events_once_and_ignores_forged_tokens(app, fit_ke
         sid = REF_RE.fullmatch(ref).group(1)
         assert sid == sub["submissionId"]
         state.issue(sid, "accept-submission", key=state.keys.forger)  # same kid, wrong key
+        state.issue(sid, "accept-submission", key=state.keys.signing)  # the delivery service's key
+        state.issue(sid, "accept-submission", iss="https://zustelldienst.example")  # wrong iss
+        state.issue(sid, "accept-submission", iat=int(time.time()) + 3600)  # from the future
+        state.append(sid, state.events[sub["caseId"]][1])  # the submit event once more
         with app.app_context():
             report = events.poll_pass(app)
         assert (report.deliveries, report.applied, report.errors) == (1, 1, [])
-        assert filing_status(app, filing_id) == "received"  # the forged acceptance was ignored
+        assert filing_status(app, filing_id) == "received"  # no forged acceptance counted
         with app.app_context():
             again = events.poll_pass(app)
         assert again.applied == 0
         assert [k for k, _ in timeline(app, filing_id)].count("received") == 1
 
         state.issue(sid, "forward-submission")
-        state.issue(sid, "accept-submission")
+        accept = state.issue(sid, "accept-submission")
+        state.append(sid, accept)
         with app.app_context():
             report = events.poll_pass(app)
         assert report.applied == 1
@@ -178,6 +184,17 @@ def test_poll_applies_verified_events_once_and_ignores_forged_tokens(app, fit_ke
             assert events.poll_pass(app).deliveries == 0  # decided: not asked again
             assert db.session.scalar(select(func.count()).select_from(FilingEvent).where(
                 FilingEvent.filing_id == filing_id, FilingEvent.kind == "accepted")) == 1
+
+
+def test_polled_events_with_the_same_id_are_applied_once(app, delivered):
+    filing_id, delivery_id = delivered
+    first = ChamberEvent("received", datetime(2026, 1, 5, 9, 0, tzinfo=UTC), event_id="jti-1")
+    again = ChamberEvent("received", datetime(2026, 1, 5, 9, 7, tzinfo=UTC), event_id="jti-1")
+    with app.app_context():
+        report = events.PollReport()
+        assert events.apply_events(delivery_id, [first, again], report) == 1
+    assert report.refused == 1
+    assert [k for k, _ in timeline(app, filing_id)].count("received") == 1
 
 
 def test_poll_reports_a_broken_chamber_and_goes_on(app, fit_keys):

@@ -5,8 +5,11 @@ bearer tokens for client credentials, serves the destination and its public encr
 decrypts every JWE with the destination's private key (refusing other alg/enc/kid), validates the
 metadata against schema 1.0.0 and the sha512 hashes of data and attachments, records submissions,
 deduplicates ``POST /submissions`` on ``Idempotency-Key`` (200 with the earlier submission), and
-signs its event log (PS512 SETs). ``faults`` switches misbehaviour on per operation: an HTTP status
-(answered once) or ``"drop-after-store"`` (do the work, then close the line without an answer).
+signs its event log (PS512 SETs) as FIT-Connect does: create/submit/notify/forward/delete with the
+delivery service's key and ``iss`` = its URL, accept/reject with the destination's signature key
+and ``iss`` = the destination id; a submit event names the ``authenticationTags`` of what arrived.
+``faults`` switches misbehaviour on per operation: an HTTP status (answered once) or
+``"drop-after-store"`` (do the work, then close the line without an answer).
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ class Keys:
     encryption: RSAKey  # the destination's key pair (4096 bit)
     signing: RSAKey  # the delivery service's SET signing key
     forger: RSAKey  # a key nobody trusts
+    destination_signing: RSAKey  # the destination's SET signing key (accept/reject)
+
+
+#: events the destination (the receiving system) issues; the delivery service issues the others
+DESTINATION_EVENTS = ("accept-submission", "reject-submission")
 
 
 @dataclass
@@ -61,6 +69,7 @@ class FitConnectState:
     by_key: dict[str, str] = field(default_factory=dict)
     events: dict[str, list[str]] = field(default_factory=dict)
     creates: int = 0
+    issuer: str = ""  # the delivery service's iss; set to the base URL when serving
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     @property
@@ -76,24 +85,42 @@ class FitConnectState:
         }
 
     def signing_jwks(self) -> str:
+        """The delivery service's JWKS (its /.well-known/jwks.json)."""
         return json.dumps({"keys": [{**self.keys.signing.as_dict(private=False), "alg": "PS512"}]})
+
+    def destination_jwks(self) -> str:
+        """The destination's signature keys."""
+        key = self.keys.destination_signing
+        return json.dumps({"keys": [{**key.as_dict(private=False), "alg": "PS512"}]})
 
     def submitted(self) -> list[dict[str, Any]]:
         return [s for s in self.submissions.values() if s["status"] == "submitted"]
 
     def issue(
-        self, sid: str, name: str, payload: dict[str, Any] | None = None, key: RSAKey | None = None
+        self,
+        sid: str,
+        name: str,
+        payload: dict[str, Any] | None = None,
+        key: RSAKey | None = None,
+        **claims_override: Any,
     ) -> str:
-        """Append a signed SET about submission ``sid`` to its case's event log."""
-        key = key or self.keys.signing
+        """Append a signed SET about submission ``sid`` to its case's event log.
+
+        By default signed by whoever issues ``name`` in FIT-Connect, with that party's ``iss``;
+        ``key`` and ``claims_override`` (e.g. ``iss``, ``iat``, ``jti``) forge the rest.
+        """
+        by_destination = name in DESTINATION_EVENTS
+        if key is None:
+            key = self.keys.destination_signing if by_destination else self.keys.signing
         sub = self.submissions[sid]
         claims = {
             "jti": str(uuid.uuid4()),
-            "iss": "https://zustelldienst.test",
+            "iss": self.destination_id if by_destination else self.issuer,
             "iat": int(time.time()),
             "sub": f"submission:{sid}",
             "txn": f"case:{sub['caseId']}",
             "events": {EVENT_PREFIX + name: payload or {}},
+            **claims_override,
         }
         token = jws.serialize_compact(
             {"typ": "secevent+jwt", "alg": "PS512", "kid": key.kid},
@@ -101,9 +128,17 @@ class FitConnectState:
             key,
             algorithms=["PS512"],
         )
-        with self.lock:
-            self.events.setdefault(sub["caseId"], []).append(token)
+        self.append(sid, token)
         return token
+
+    def append(self, sid: str, token: str) -> None:
+        """Put ``token`` (again) into the event log of submission ``sid``'s case."""
+        with self.lock:
+            self.events.setdefault(self.submissions[sid]["caseId"], []).append(token)
+
+    def authentication_tags(self, sid: str) -> dict[str, Any]:
+        """The tags of what arrived, as the delivery service names them in submit-submission."""
+        return dict(self.submissions[sid]["tags"])
 
     def decrypt(self, value: str) -> bytes:
         obj = jwe.decrypt_compact(value, self.keys.encryption, registry=_REGISTRY)
@@ -254,6 +289,7 @@ class FitConnectHandler(QuietHandler):
                 415, "attachments must be application/jose"
             ), "application/problem+json"
         sub["attachments"][aid] = state.decrypt(body.decode("ascii"))
+        sub.setdefault("attachment_tags", {})[aid] = body.decode("ascii").rsplit(".", 1)[-1]
         return 204, b"", "application/json"
 
     def op_submit(self, state: FitConnectState, body: bytes, sid: str):
@@ -281,8 +317,13 @@ class FitConnectHandler(QuietHandler):
         for aid, content in sub["attachments"].items():
             if listed[aid]["hash"]["content"] != hashlib.sha512(content).hexdigest():
                 return *_problem(422, f"attachment {aid} hash mismatch"), "application/problem+json"
-        sub.update(status="submitted", metadata=metadata, data=json.loads(data))
-        state.issue(sid, "submit-submission")
+        tags = {
+            "metadata": doc["encryptedMetadata"].rsplit(".", 1)[-1],
+            "data": doc["encryptedData"].rsplit(".", 1)[-1],
+            "attachments": dict(sub.get("attachment_tags", {})),
+        }
+        sub.update(status="submitted", metadata=metadata, data=json.loads(data), tags=tags)
+        state.issue(sid, "submit-submission", {"authenticationTags": tags})
         answer = {
             "destinationId": state.destination_id,
             "submissionId": sid,
@@ -301,6 +342,7 @@ def fitconnect_receiver(keys: Keys) -> Iterator[tuple[str, FitConnectState]]:
     """Yield (base URL, state) of a running reference delivery service."""
     state = FitConnectState(keys=keys)
     with serve(FitConnectHandler, state=state) as server:
+        state.issuer = base_url(server)
         yield base_url(server), state
 
 
@@ -312,7 +354,8 @@ def fit_options(url: str, state: FitConnectState, timeout_seconds: int = 5, **ex
         "client_id": state.client_id,
         "client_secret": state.client_secret,
         "destination_id": state.destination_id,
-        "event_signing_jwks": state.signing_jwks(),
+        "delivery_service_jwks": state.signing_jwks(),
+        "destination_signing_jwks": state.destination_jwks(),
         "allow_insecure_http": True,
         "timeout_seconds": timeout_seconds,
         **extra,
