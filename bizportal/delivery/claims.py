@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 
 from ..bodies.models import Chamber
-from ..common.time import utcnow
+from ..common import dbclock
 from ..config import DeliverySettings
 from ..extensions import db, rowcount, table_of
 from . import pg
@@ -63,27 +63,28 @@ def claim(worker_id: str, capacity: int, settings: DeliverySettings,
     On PostgreSQL each chamber's rows are picked with ``FOR UPDATE SKIP LOCKED`` (``pg.CLAIM``):
     concurrent workers never claim the same row and never wait for each other. SQLite runs one
     worker and needs no row locks.
+    "Due" and the lease's end (``locked_until`` = now + ``lease_seconds``) are reckoned from the
+    database's clock (``common.dbclock``), so a worker whose own clock is off neither takes over a
+    live lease nor writes a lease that has already run out.
     """
     if capacity <= 0:
         return []
-    now = utcnow()
     default_k = max(0, min(capacity, capacity if default_slots is None else default_slots))
     overrides = {cid: max(0, min(capacity, k)) for cid, k in (chamber_slots or {}).items()}
     probes = set(probe_chambers)
     if pg.is_postgres():
-        return _claim_pg(worker_id, capacity, settings, overrides, default_k, probes, now)
-    return _claim_generic(worker_id, capacity, settings, overrides, default_k, probes, now)
+        return _claim_pg(worker_id, capacity, settings, overrides, default_k, probes)
+    return _claim_generic(worker_id, capacity, settings, overrides, default_k, probes, dbclock.now())
 
 
 def _claim_pg(worker_id: str, capacity: int, settings: DeliverySettings, overrides: dict[int, int],
-              default_k: int, probes: set[int], now: datetime) -> list[Claim]:
+              default_k: int, probes: set[int]) -> list[Claim]:
     pg.relax_commit(settings)
     rows = db.session.execute(pg.CLAIM, {
         **pg.STATE_PARAMS,
         "chamber_ids": list(overrides), "ks": list(overrides.values()), "default_k": default_k,
         "probe_ids": sorted(probes),
-        "now": now, "capacity": capacity, "worker": worker_id,
-        "until": now + timedelta(seconds=settings.lease_seconds),
+        "capacity": capacity, "worker": worker_id, "lease": timedelta(seconds=settings.lease_seconds),
     }).all()
     files = attachments_of(r.filing_id for r in rows if r.has_files)
     db.session.commit()
@@ -134,7 +135,8 @@ def _claim_generic(worker_id: str, capacity: int, settings: DeliverySettings, ov
 
 
 def renew_leases(delivery_ids: Iterable[uuid.UUID], worker_id: str, settings: DeliverySettings) -> int:
-    """Heartbeat: extend this worker's leases on deliveries still being sent. Commits."""
+    """Heartbeat: extend this worker's leases on deliveries still being sent to the database's
+    now + the lease. Commits."""
     ids = list(delivery_ids)
     if not ids:
         return 0
@@ -142,7 +144,7 @@ def renew_leases(delivery_ids: Iterable[uuid.UUID], worker_id: str, settings: De
     result = db.session.execute(
         _D.update()
         .where(_D.c.id.in_(ids), _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
-        .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
+        .values(locked_until=dbclock.now_sql(timedelta(seconds=settings.lease_seconds)))
     )
     db.session.commit()
     return rowcount(result)
@@ -173,5 +175,5 @@ def abandon(delivery_ids: list[uuid.UUID], worker_id: str) -> int:
     The attempt counts (the receiver may have got the filing; the retry carries the same
     idempotency key). The running send can no longer write its outcome: the lease is gone.
     """
-    return _hand_back(delivery_ids, worker_id, next_attempt_at=utcnow(),
+    return _hand_back(delivery_ids, worker_id, next_attempt_at=dbclock.now_sql(),
                       last_error="worker shut down while the send was in flight; retried with the same id")

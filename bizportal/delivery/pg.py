@@ -1,7 +1,9 @@
 """The PostgreSQL statements of the hot path, each one round trip.
 
 Constant statements, so PostgreSQL parses and plans them once per connection; states are bound
-as parameters (``STATE_PARAMS``), never spelled in the SQL. Other databases use the portable
+as parameters (``STATE_PARAMS``), never spelled in the SQL. Every instant comes from the
+database's clock (``statement_timestamp()``, see ``common.dbclock``), never from the worker's: only
+durations (lease, backoff) are bound. Other databases use the portable
 statements in ``claims`` and ``recording`` (SQLite runs one worker).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from ..bodies.models import Chamber
+from ..common import dbclock
 from ..config import DeliverySettings
 from ..extensions import db
 from ..filings.models import Filing
@@ -45,7 +48,8 @@ CLAIM = text("""
                 SELECT a.id, a.next_attempt_at, a.attempts FROM (
                     SELECT d.id, d.next_attempt_at, d.attempts
                     FROM delivery AS d
-                    WHERE d.chamber_id = slots.chamber_id AND d.state = :pending AND d.next_attempt_at <= :now
+                    WHERE d.chamber_id = slots.chamber_id AND d.state = :pending
+                      AND d.next_attempt_at <= statement_timestamp()
                       AND NOT slots.probe
                     ORDER BY d.next_attempt_at
                     LIMIT GREATEST(slots.k, 0)
@@ -55,7 +59,8 @@ CLAIM = text("""
                 SELECT p.id, p.next_attempt_at, p.attempts FROM (
                     SELECT d.id, d.next_attempt_at, d.attempts
                     FROM delivery AS d
-                    WHERE d.chamber_id = slots.chamber_id AND d.state = :pending AND d.next_attempt_at <= :now
+                    WHERE d.chamber_id = slots.chamber_id AND d.state = :pending
+                      AND d.next_attempt_at <= statement_timestamp()
                       AND slots.probe
                     ORDER BY d.attempts DESC, d.next_attempt_at
                     LIMIT GREATEST(slots.k, 0)
@@ -65,7 +70,8 @@ CLAIM = text("""
                 SELECT b.id, b.next_attempt_at, b.attempts FROM (
                     SELECT d.id, d.next_attempt_at, d.attempts
                     FROM delivery AS d
-                    WHERE d.chamber_id = slots.chamber_id AND d.state = :sending AND d.locked_until < :now
+                    WHERE d.chamber_id = slots.chamber_id AND d.state = :sending
+                      AND d.locked_until < statement_timestamp()
                     ORDER BY CASE WHEN slots.probe THEN -d.attempts ELSE 0 END, d.next_attempt_at
                     LIMIT GREATEST(slots.k, 0)
                     FOR UPDATE SKIP LOCKED
@@ -78,7 +84,8 @@ CLAIM = text("""
         LIMIT :capacity
     ), claimed AS (
         UPDATE delivery AS d
-        SET state = :sending, locked_by = :worker, locked_until = :until, attempts = d.attempts + 1
+        SET state = :sending, locked_by = :worker, locked_until = statement_timestamp() + CAST(:lease AS INTERVAL),
+            attempts = d.attempts + 1
         FROM picked
         WHERE d.id = picked.id
         RETURNING d.id, d.attempts, d.role, d.filing_id, d.chamber_id, picked.next_attempt_at AS due_at
@@ -98,27 +105,27 @@ CLAIM = text("""
     options=Chamber.__table__.c.options.type,
 )
 
-#: Writes a batch of outcomes, only for rows this worker still holds; returns what was written.
+#: Writes a batch of outcomes, only for rows this worker still holds; returns what was written and
+#: the database's time it was written at (``delivered_at``; a retry is due that time + its delay).
 RECORD = text("""
     WITH v AS (
         SELECT * FROM unnest(CAST(:ids AS UUID[]), CAST(:states AS VARCHAR[]), CAST(:attempts AS INTEGER[]),
-                             CAST(:errors AS TEXT[]), CAST(:nexts AS TIMESTAMPTZ[]), CAST(:refs AS VARCHAR[]),
-                             CAST(:ats AS TIMESTAMPTZ[]))
-            AS v(id, state, attempts, last_error, next_attempt_at, receiver_ref, at)
+                             CAST(:errors AS TEXT[]), CAST(:delays AS INTERVAL[]), CAST(:refs AS VARCHAR[]))
+            AS v(id, state, attempts, last_error, retry_after, receiver_ref)
     )
     UPDATE delivery AS d
     SET state = v.state, attempts = v.attempts, locked_by = NULL, locked_until = NULL, last_error = v.last_error,
-        next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
+        next_attempt_at = COALESCE(statement_timestamp() + v.retry_after, d.next_attempt_at),
         receiver_ref = CASE WHEN v.state = :delivered THEN v.receiver_ref ELSE d.receiver_ref END,
-        delivered_at = CASE WHEN v.state = :delivered THEN v.at ELSE d.delivered_at END
+        delivered_at = CASE WHEN v.state = :delivered THEN statement_timestamp() ELSE d.delivered_at END
     FROM v
     WHERE d.id = v.id AND d.locked_by = :worker AND d.state = :sending
-    RETURNING d.id
-""").columns(id=Delivery.__table__.c.id.type)
+    RETURNING d.id, statement_timestamp() AS at
+""").columns(id=Delivery.__table__.c.id.type, at=Delivery.__table__.c.delivered_at.type)
 
 
 def is_postgres() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
+    return dbclock.is_postgres()
 
 
 def relax_commit(settings: DeliverySettings) -> None:

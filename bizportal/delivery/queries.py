@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from ..bodies.models import Chamber
-from ..common.time import utcnow
+from ..common import dbclock
 from ..extensions import db
 from ..filings.models import Filing
 from ..stats import services as stats
@@ -41,7 +41,7 @@ def chamber_metrics(chamber_id: int | None = None) -> list[ChamberMetrics]:
     Only rows that are not done are scanned (the ``state`` index), so this stays cheap with
     millions of delivered rows; "delivered" comes from the ``StatCounter`` rollup.
     """
-    now = utcnow()
+    now = dbclock.now()  # the clock the leases and due times were written with
     chamber_query = select(Chamber).order_by(Chamber.name)
     if chamber_id is not None:
         chamber_query = chamber_query.where(Chamber.id == chamber_id)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, update
 
-from ..common.time import utcnow
+from ..common import dbclock
 from ..extensions import db, rowcount
 from .models import Delivery
 from .queries import problem_filter
@@ -48,7 +48,7 @@ def _requeue(*where: ColumnElement[bool]) -> int:
     result = db.session.execute(
         update(Delivery)
         .where(*where, Delivery.state.in_(RESENDABLE))
-        .values(state=DeliveryState.PENDING, next_attempt_at=utcnow(), attempts=0)
+        .values(state=DeliveryState.PENDING, next_attempt_at=dbclock.now_sql(), attempts=0)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()

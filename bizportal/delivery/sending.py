@@ -25,14 +25,13 @@ import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from chambers.base import AdapterError, DeliveryResult, InvalidConfig, PermanentFailure
 from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..catalog.models import ServiceDefinition
-from ..common.time import utcnow
 from ..config import DeliverySettings
 from .jobs import Job, payload
 from .states import DeliveryState
@@ -54,9 +53,9 @@ class SendResult:
     attempts: int
     state: DeliveryState
     temporary: bool  #: a temporary failure of the receiver: counts towards the circuit breaker
-    at: datetime
     last_error: str | None = None
-    next_attempt_at: datetime | None = None
+    #: pending: due again this long after the outcome is written (the database's clock, not ours)
+    retry_after: timedelta | None = None
     receiver_ref: str | None = None
     waiting: bool = False  #: the chamber needs configuration: attempt refunded
 
@@ -83,9 +82,8 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
         outcome = exc
         if not isinstance(exc, AdapterError | UnknownAdapter):
             log.exception("delivery %s to %s failed unexpectedly", job.delivery_id, target.slug)
-    now = utcnow()
     common: dict[str, Any] = dict(delivery_id=job.delivery_id, chamber_id=target.chamber_id, slug=target.slug,
-                                  filing_id=job.filing_id, attempts=job.attempts, at=now)
+                                  filing_id=job.filing_id, attempts=job.attempts)
     if isinstance(outcome, DeliveryResult):
         return SendResult(state=DeliveryState.DELIVERED, temporary=False, receiver_ref=outcome.receiver_ref,
                           **common)
@@ -95,12 +93,12 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
         log.warning("delivery %s waits: %s: %s", job.delivery_id, NEEDS_CONFIGURATION, outcome)
         return SendResult(state=DeliveryState.PENDING, temporary=False, waiting=True,
                           last_error=f"{NEEDS_CONFIGURATION} ({target.slug}): {outcome}",
-                          next_attempt_at=now + timedelta(seconds=settings.config_recheck_seconds),
+                          retry_after=timedelta(seconds=settings.config_recheck_seconds),
                           **{**common, "attempts": job.attempts - 1})
     if job.attempts >= settings.max_attempts:
         return SendResult(state=DeliveryState.DEAD, temporary=True, last_error=describe(outcome), **common)
     return SendResult(state=DeliveryState.PENDING, temporary=True, last_error=describe(outcome),
-                      next_attempt_at=now + backoff_delay(job.attempts, settings), **common)
+                      retry_after=backoff_delay(job.attempts, settings), **common)
 
 
 def describe(exc: BaseException) -> str:

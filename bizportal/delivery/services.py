@@ -20,7 +20,7 @@ from chambers.registry import AdapterRegistry
 
 from ..bodies import settings as body_settings
 from ..bodies.models import Chamber
-from ..common.time import utcnow
+from ..common import dbclock
 from ..extensions import db, rowcount
 from .models import Delivery
 from .sending import NEEDS_CONFIGURATION
@@ -115,7 +115,7 @@ def reconfigure_chamber(registry: AdapterRegistry, adapter_services: dict[str, A
         update(Delivery)
         .where(Delivery.chamber_id == chamber.id, Delivery.state == DeliveryState.PENDING,
                Delivery.last_error.startswith(NEEDS_CONFIGURATION))
-        .values(next_attempt_at=utcnow(), last_error=None)
+        .values(next_attempt_at=dbclock.now_sql(), last_error=None)
         .execution_options(synchronize_session=False))
     db.session.commit()
     return rowcount(result)

@@ -26,9 +26,8 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session, scoped_session
 
 from ..catalog.models import ServiceDefinition
-from ..common import mail
+from ..common import dbclock, mail
 from ..common.i18n import supported_locale
-from ..common.time import utcnow
 from ..config import MailSettings
 from ..extensions import db, table_of
 from ..filings.models import Filing, FilingStatus
@@ -100,8 +99,9 @@ def send_due(app: Flask, worker_id: str, settings: MailSettings, limit: int) -> 
     the same row (SQLite runs one worker). Then per row: renew the lease (a row taken over by
     another worker meanwhile is skipped), render, send with no transaction open, and record
     ``sent``, a retry with backoff (``pending``) or ``dead`` (refused for good, or the attempt cap),
-    only if this worker still holds the row. Raises only for database errors; a mail that cannot
-    be rendered or sent counts as a failed attempt.
+    only if this worker still holds the row. Leases, due times and ``sent_at`` are reckoned from
+    the database's clock (``common.dbclock``), never the worker's. Raises only for database
+    errors; a mail that cannot be rendered or sent counts as a failed attempt.
     """
     with app.app_context():
         try:
@@ -113,7 +113,7 @@ def send_due(app: Flask, worker_id: str, settings: MailSettings, limit: int) -> 
             db.session.remove()
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def _due(now: ColumnElement[datetime]) -> ColumnElement[bool]:
     """Due: pending and its time has come, or sending with a lease that ran out (its worker died)."""
     pending, sending = _CLAIMABLE
     return or_(
@@ -126,7 +126,7 @@ def _claim(worker_id: str, settings: MailSettings, limit: int) -> list[uuid.UUID
     """Lease up to ``limit`` due notifications to ``worker_id``, counting the attempt; commits."""
     if limit <= 0:
         return []
-    now = utcnow()
+    now = dbclock.now_sql()
     picked = (
         select(_N.c.id).where(_due(now)).order_by(_N.c.next_attempt_at).limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite ignores it (one worker, writers serialised)
@@ -136,7 +136,8 @@ def _claim(worker_id: str, settings: MailSettings, limit: int) -> list[uuid.UUID
         _N.update()
         .where(_N.c.id.in_(select(picked.c.id)), _due(now))
         .values(state=NotificationState.SENDING, locked_by=worker_id,
-                locked_until=now + timedelta(seconds=settings.lease_seconds), attempts=_N.c.attempts + 1)
+                locked_until=dbclock.now_sql(timedelta(seconds=settings.lease_seconds)),
+                attempts=_N.c.attempts + 1)
         .returning(_N.c.id, _N.c.next_attempt_at, _N.c.created_at)
     ).all()
     db.session.commit()
@@ -171,7 +172,7 @@ def _renew(notification_id: uuid.UUID, worker_id: str, settings: MailSettings) -
     attempts = db.session.scalar(
         _N.update()
         .where(_N.c.id == notification_id, _N.c.locked_by == worker_id, _N.c.state == NotificationState.SENDING)
-        .values(locked_until=utcnow() + timedelta(seconds=settings.lease_seconds))
+        .values(locked_until=dbclock.now_sql(timedelta(seconds=settings.lease_seconds)))
         .returning(_N.c.attempts)
     )
     db.session.commit()
@@ -233,15 +234,14 @@ def _link(endpoint: str, **values) -> str:
 def _record(notification_id: uuid.UUID, worker_id: str, attempts: int, error: BaseException | None,
             settings: MailSettings) -> bool:
     """Write the outcome of one attempt if this worker still holds the row; commits. Returns whether written."""
-    now = utcnow()
     values: dict[str, Any] = {"locked_by": None, "locked_until": None}
     if error is None:
-        values.update(state=NotificationState.SENT, sent_at=now, last_error=None)
+        values.update(state=NotificationState.SENT, sent_at=dbclock.now_sql(), last_error=None)
     elif is_permanent(error) or attempts >= settings.max_attempts:
         values.update(state=NotificationState.DEAD, last_error=_describe(error))
     else:
         values.update(state=NotificationState.PENDING, last_error=_describe(error),
-                      next_attempt_at=now + backoff_delay(attempts, settings))
+                      next_attempt_at=dbclock.now_sql(backoff_delay(attempts, settings)))
     written = db.session.scalar(
         _N.update()
         .where(_N.c.id == notification_id, _N.c.locked_by == worker_id, _N.c.state.in_(_OUTCOMES[values["state"]]))

@@ -21,6 +21,7 @@ from chambers.inbox import InboxAdapter
 from chambers.registry import AdapterRegistry
 from chambers.webhook import WebhookAdapter
 from tests.support.adapters import FlakyAdapter, GateAdapter
+from tests.support.clock import faketime_env
 from tests.support.receivers.fitconnect_receiver import Keys
 from tests.support.workers import worker_env
 
@@ -94,11 +95,15 @@ def worker_processes(database_url, tmp_path) -> Iterator[Callable[..., subproces
     """Start real ``flask --app wsgi worker`` processes; terminated at the end of the test."""
     procs: list[subprocess.Popen] = []
 
-    def start(**env_extra) -> subprocess.Popen:
+    def start(clock_offset: float = 0, **env_extra) -> subprocess.Popen:
+        """``clock_offset``: the process's wall clock runs that many seconds ahead (negative: behind)."""
+        env = worker_env(database_url, **env_extra)
+        if clock_offset:
+            env.update(faketime_env(clock_offset))
         with open(tmp_path / f"worker-{len(procs)}.log", "wb") as log:  # the child keeps its own handle
             proc = subprocess.Popen(
                 [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-                cwd=ROOT, env=worker_env(database_url, **env_extra), stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             )
         proc.log_path = log.name  # type: ignore[attr-defined]
         procs.append(proc)

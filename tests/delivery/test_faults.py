@@ -18,9 +18,10 @@ from bizportal.bodies.models import Chamber
 from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
-from bizportal.filings.models import Filing
+from bizportal.filings.models import Filing, FilingEvent
 from bizportal.stats.models import StatCounter
 from tests.support.adapters import webhook_options
+from tests.support.clock import database_now
 from tests.support.factories import (
     bulk_filings,
     delivery_of,
@@ -253,6 +254,38 @@ def test_several_workers_drain_1000_filings_exactly_once(app, worker_processes, 
             assert db.session.scalar(select(func.count()).select_from(Filing).where(
                 Filing.id.in_(ids), Filing.status == "forwarded")) == n
         assert _delivered_per_chamber_counter(app) == n
+
+
+# --- a worker whose clock is off ------------------------------------------------------------------
+
+@pytest.mark.parametrize("skew", [+30, -30])
+def test_worker_with_a_skewed_clock_sends_nothing_twice_and_writes_no_future_times(app, worker_processes, skew):
+    """Two worker processes, one on time and one whose clock runs 30 s ahead or behind
+    (libfaketime), with 10 s leases and a receiver that answers after 0.2 s, so that each worker
+    always has sends in flight. Ahead, the skewed worker would see the other's live leases as run
+    out; behind, it would write leases that have already run out. Leases and times come from the
+    database: every filing is sent once and no time lies in the future."""
+    n = 400
+    with counting_receiver() as (url, server):
+        for slug in ("hk-bremen", "hwk-bremen"):
+            set_adapter(app, slug, "webhook", webhook_options(url))
+        server.state.fault, server.state.slow_seconds = "slow", 0.2
+        ids = bulk_filings(app, n, ["hk-bremen", "hwk-bremen"], spread=timedelta(minutes=10))
+        started = database_now(app)
+        procs = [worker_processes(clock_offset=offset, WORKER_POLL_SECONDS=0.1, DELIVERY_LEASE_SECONDS=10)
+                 for offset in (0, skew)]
+        wait_for(lambda: delivered_count(app) == n, timeout=120, interval=0.2, what=f"{n} deliveries")
+        ended = database_now(app)
+        assert all(p.poll() is None for p in procs)
+        one_copy_each(server, n)
+        assert set(server.per_key.values()) == {1}  # nobody sent a filing twice
+        with app.app_context():
+            rows = list(db.session.scalars(select(Delivery).where(Delivery.filing_id.in_(ids))))
+            assert {d.attempts for d in rows} == {1}
+            assert all(started <= d.delivered_at <= ended for d in rows)
+            forwarded = list(db.session.scalars(select(FilingEvent.occurred_at).where(
+                FilingEvent.filing_id.in_(ids), FilingEvent.kind == "forwarded")))
+            assert len(forwarded) == n and all(started <= at <= ended for at in forwarded)
 
 
 # --- the circuit breaker at receivers that fail first attempts, and at receivers that are down -----

@@ -185,11 +185,9 @@ def test_record_refuses_an_outcome_a_send_cannot_have(app):
     filing_id = make_filing(app)
     with app.app_context():
         (claim,) = claims.claim("w1", 1, app.config["SETTINGS"].delivery)
-        from bizportal.common.time import utcnow
         from bizportal.delivery.sending import SendResult
 
-        bogus = SendResult(claim.id, claim.chamber_id, "hk-bremen", filing_id, 1, DeliveryState.ACCEPTED, False,
-                           utcnow())
+        bogus = SendResult(claim.id, claim.chamber_id, "hk-bremen", filing_id, 1, DeliveryState.ACCEPTED, False)
         with pytest.raises(ValueError):
             recording.record("w1", [bogus], app.config["SETTINGS"].delivery)
     assert delivery_of(app, filing_id).state == DeliveryState.SENDING
