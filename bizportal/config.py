@@ -134,6 +134,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAIL_BACKOFF_BASE_SECONDS": float(_env("MAIL_BACKOFF_BASE_SECONDS", "60")),
         "MAIL_BACKOFF_MAX_SECONDS": float(_env("MAIL_BACKOFF_MAX_SECONDS", "21600")),
         "MAIL_LEASE_SECONDS": int(_env("MAIL_LEASE_SECONDS", "120")),
+        #: how often the worker's mail thread looks for queued mails
+        "MAIL_POLL_SECONDS": float(_env("MAIL_POLL_SECONDS", "5")),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": dev_port,
     }
@@ -171,6 +173,7 @@ class DeliverySettings:
 
     max_attempts: int = 12
     lease_seconds: int = 120
+    poll_seconds: float = 5.0
     backoff_base: float = 30.0
     backoff_max: float = 6 * 3600.0
     chamber_concurrency: int = 4
@@ -210,6 +213,7 @@ class MailSettings:
     backoff_base: float = 60.0
     backoff_max: float = 6 * 3600.0
     lease_seconds: int = 120
+    poll_seconds: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -276,6 +280,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             smtp_timeout=float(cfg["SMTP_TIMEOUT"]), public_base_url=cfg["PUBLIC_BASE_URL"],
             max_attempts=int(cfg["MAIL_MAX_ATTEMPTS"]), backoff_base=float(cfg["MAIL_BACKOFF_BASE_SECONDS"]),
             backoff_max=float(cfg["MAIL_BACKOFF_MAX_SECONDS"]), lease_seconds=int(cfg["MAIL_LEASE_SECONDS"]),
+            poll_seconds=float(cfg["MAIL_POLL_SECONDS"]),
         ),
         web=WebSettings(
             metrics_token=cfg["METRICS_TOKEN"] or None,

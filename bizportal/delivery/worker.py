@@ -361,7 +361,7 @@ class Worker:
                 self.send_mails()
             except Exception:
                 log.exception("sending queued mails failed; retrying after a pause")
-            if self._stop.wait(self.poll_seconds):
+            if self._stop.wait(self.mail_settings.poll_seconds):
                 break
 
     def _events_loop(self) -> None:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Update, bindparam, select
+from sqlalchemy import ColumnElement, Update, bindparam, select, text
 
 from ..auth.models import Person
 from ..bodies.models import Chamber
@@ -50,16 +50,36 @@ def mark_forwarded(delivered: Sequence[tuple[int, int, datetime]],
     """
     if not delivered:
         return
-    db.session.execute(_E.insert(), [
-        {"filing_id": filing_id, "kind": FilingStatus.FORWARDED.value, "chamber_id": chamber_id, "occurred_at": at}
-        for filing_id, chamber_id, at in delivered
-    ])
     filing_ids = sorted({filing_id for filing_id, _, _ in delivered})
-    # Lock the filings (in id order: no deadlocks between workers) so two workers finishing the
-    # last deliveries of one filing at once cannot both miss it; the check then runs with a fresh
-    # snapshot that sees the other's commit.
-    db.session.execute(select(_F.c.id).where(_F.c.id.in_(filing_ids)).order_by(_F.c.id).with_for_update())
+    # The timeline entries, and a lock on the filings (in id order: no deadlocks between workers)
+    # so two workers finishing the last deliveries of one filing at once cannot both miss it; the
+    # update below then runs with a fresh snapshot that sees the other's commit.
+    if db.session.get_bind().dialect.name == "postgresql":  # both in one round trip
+        db.session.execute(_EVENTS_AND_LOCK_PG, {
+            "kind": FilingStatus.FORWARDED.value, "filing_ids": [f for f, _, _ in delivered],
+            "chamber_ids": [c for _, c, _ in delivered], "ats": [at for _, _, at in delivered],
+            "lock_ids": filing_ids})
+    else:
+        db.session.execute(_E.insert(), [
+            {"filing_id": filing_id, "kind": FilingStatus.FORWARDED.value, "chamber_id": chamber_id,
+             "occurred_at": at}
+            for filing_id, chamber_id, at in delivered
+        ])
+        db.session.execute(select(_F.c.id).where(_F.c.id.in_(filing_ids)).order_by(_F.c.id).with_for_update())
     db.session.execute(_forward_statement(all_out), {"filing_ids": filing_ids})
+
+
+#: The hot path of the worker's record step on PostgreSQL: timeline entries and filing locks in one
+#: statement (a constant text: planned once per connection).
+_EVENTS_AND_LOCK_PG = text("""
+    WITH events AS (
+        INSERT INTO filing_event (filing_id, kind, chamber_id, occurred_at)
+        SELECT e.filing_id, :kind, e.chamber_id, e.at
+        FROM unnest(CAST(:filing_ids AS INTEGER[]), CAST(:chamber_ids AS INTEGER[]),
+                    CAST(:ats AS TIMESTAMPTZ[])) AS e(filing_id, chamber_id, at)
+    )
+    SELECT f.id FROM filing AS f WHERE f.id = ANY(CAST(:lock_ids AS INTEGER[])) ORDER BY f.id FOR UPDATE
+""")
 
 
 @functools.cache
