@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -12,6 +10,7 @@ from bizportal.delivery.models import Delivery
 from bizportal.extensions import db
 from bizportal.filings import services
 from bizportal.filings.models import Filing, FilingEvent
+from tests.support.concurrency import run_at_once
 
 
 def _person_and_draft(app):
@@ -30,6 +29,16 @@ def _person_and_draft(app):
         return person.id, draft.id
 
 
+def _take_reference(app, person_id, reference) -> int:
+    """Another filing of the person's company holds ``reference``; returns the company id."""
+    with app.app_context():
+        company_id = db.session.get(Person, person_id).company_id
+        db.session.add(Filing(reference=reference, submit_token="other", company_id=company_id,
+                              person_id=person_id, service_key="x", data={}, company_snapshot={}))
+        db.session.commit()
+        return company_id
+
+
 def _submit(app, person_id, draft_id):
     with app.app_context():
         person = db.session.get(Person, person_id)
@@ -42,11 +51,7 @@ def _submit(app, person_id, draft_id):
 
 def test_a_taken_reference_is_drawn_again_and_the_filing_is_stored_once(app, monkeypatch):
     person_id, draft_id = _person_and_draft(app)
-    with app.app_context():
-        company_id = db.session.get(Person, person_id).company_id
-        db.session.add(Filing(reference="BP-2026-TAKEN1", submit_token="other", company_id=company_id,
-                              person_id=person_id, service_key="x", data={}, company_snapshot={}))
-        db.session.commit()
+    _take_reference(app, person_id, "BP-2026-TAKEN1")
     drawn = iter(["BP-2026-TAKEN1", "BP-2026-FRESH2"])
     monkeypatch.setattr(services, "new_reference", lambda year: next(drawn))
     assert _submit(app, person_id, draft_id) == "BP-2026-FRESH2"
@@ -60,11 +65,7 @@ def test_a_taken_reference_is_drawn_again_and_the_filing_is_stored_once(app, mon
 
 def test_references_that_keep_clashing_end_in_an_error_and_store_nothing(app, monkeypatch):
     person_id, draft_id = _person_and_draft(app)
-    with app.app_context():
-        company_id = db.session.get(Person, person_id).company_id
-        db.session.add(Filing(reference="BP-2026-TAKEN1", submit_token="other", company_id=company_id,
-                              person_id=person_id, service_key="x", data={}, company_snapshot={}))
-        db.session.commit()
+    company_id = _take_reference(app, person_id, "BP-2026-TAKEN1")
     monkeypatch.setattr(services, "new_reference", lambda year: "BP-2026-TAKEN1")
     with pytest.raises(RuntimeError):
         _submit(app, person_id, draft_id)
@@ -75,21 +76,7 @@ def test_references_that_keep_clashing_end_in_an_error_and_store_nothing(app, mo
 
 def test_two_submits_of_one_draft_at_once_file_it_once(app):
     person_id, draft_id = _person_and_draft(app)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def submit():
-        barrier.wait()
-        try:
-            results.append(_submit(app, person_id, draft_id))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results, errors = run_at_once(lambda: _submit(app, person_id, draft_id), 2)
     assert errors == [] and len(results) == 2 and results[0] == results[1]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Filing)) == 1

@@ -17,4 +17,5 @@ def chambers() -> list[Chamber]:
 
 
 def names_by_slug() -> dict[str, str]:
-    return dict(db.session.execute(select(Chamber.slug, Chamber.name)).tuples())
+    """Display names of the chambers by slug."""
+    return {slug: name for slug, name in db.session.execute(select(Chamber.slug, Chamber.name))}

@@ -22,9 +22,3 @@ def totals(session: Session, metric: str, since: date | None = None) -> list[tup
     )
     return [(dim, int(total)) for dim, total in session.execute(stmt)]
 
-
-def chamber_names(session: Session) -> dict[str, str]:
-    """Display names of the chambers by slug (the counters keep slugs)."""
-    from ..bodies.models import Chamber
-
-    return dict(session.execute(select(Chamber.slug, Chamber.name)).all())

@@ -4,6 +4,7 @@ from flask import Blueprint, render_template
 from flask_babel import get_locale
 
 from ..auth.access import roles_required
+from ..bodies import queries as bodies
 from ..catalog import queries as catalog
 from ..extensions import db
 from . import queries, services
@@ -16,7 +17,7 @@ bp = Blueprint("stats", __name__)
 def dashboard():
     locale = str(get_locale())
     services_by_key = catalog.catalog()
-    chamber_names = queries.chamber_names(db.session)
+    chamber_names = bodies.names_by_slug()  # the counters keep slugs
     per_service = [
         (services_by_key[k].title.get(locale) if k in services_by_key else k, n)
         for k, n in queries.totals(db.session, services.FILINGS_PER_SERVICE)

@@ -67,11 +67,9 @@ def install(app: Flask) -> None:
                     request.path, request.remote_addr)
         user = current_user.get_id() if current_user and current_user.is_authenticated else "anonymous"
         audit.record("access_refused", user, target=f"{request.method} {request.path}", detail="csrf")
-        return render_template(
-            "errors/error.html", code=400, title=_("Sitzung abgelaufen oder Formular ungültig"),
-            message=_("Das Formular konnte nicht sicher übermittelt werden. Bitte laden Sie die Seite neu "
-                      "und senden Sie es erneut. Es wurde nichts gespeichert."),
-        ), 400
+        return _page(400, _("Sitzung abgelaufen oder Formular ungültig"),
+                     _("Das Formular konnte nicht sicher übermittelt werden. Bitte laden Sie die Seite neu "
+                       "und senden Sie es erneut. Es wurde nichts gespeichert."))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -82,7 +80,7 @@ def install(app: Flask) -> None:
             audit.record("access_refused", user, target=f"{request.method} {request.path}", detail=str(exc.code))
         message = messages.get(exc.code or 500, lambda: exc.description)()
         title = titles.get(exc.code or 500, lambda: exc.name)()
-        return render_template("errors/error.html", code=exc.code, title=title, message=message), exc.code
+        return _page(exc.code or 500, title, message)
 
     @app.errorhandler(Refused)
     def refused(exc: Refused):
@@ -91,14 +89,16 @@ def install(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return {"type": "about:blank", "title": "Conflict", "status": 409, "detail": str(exc)}, 409, \
                 {"Content-Type": "application/problem+json"}
-        return render_template(
-            "errors/error.html", code=409, title=_("Aktion nicht möglich"),
-            message=_("Diese Aktion passt nicht zum aktuellen Stand. Laden Sie die Seite neu, um den "
-                      "aktuellen Stand zu sehen. Es wurde nichts geändert."),
-        ), 409
+        return _page(409, _("Aktion nicht möglich"),
+                     _("Diese Aktion passt nicht zum aktuellen Stand. Laden Sie die Seite neu, um den "
+                       "aktuellen Stand zu sehen. Es wurde nichts geändert."))
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return render_template("errors/error.html", code=500, title=titles[500](),
-                               message=messages[500]()), 500
+        return _page(500, titles[500](), messages[500]())
+
+
+def _page(code: int, title: str, message: str) -> tuple[str, int]:
+    """The error page (``templates/errors/error.html``) with its status."""
+    return render_template("errors/error.html", code=code, title=title, message=message), code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import threading
 from datetime import timedelta
 
 import pytest
@@ -25,6 +24,7 @@ from bizportal.filings.states import MACHINE as FILING
 from bizportal.inbox.models import InboxItem
 from bizportal.inbox.services import DatabaseInboxStore
 from tests.support.adapters import GateAdapter
+from tests.support.concurrency import run_at_once
 from tests.support.factories import bulk_filings, delivery_of, make_filing, set_adapter, wait_for
 from tests.support.http import csrf_token
 
@@ -201,22 +201,12 @@ def test_inbox_store_keeps_one_item_when_the_same_delivery_races_itself(app):
     with app.app_context():
         payload = jobs.payload(jobs.read_jobs([d.id])[d.id], app.extensions["bizportal"].catalog, None)
     store = DatabaseInboxStore()
-    barrier = threading.Barrier(6)
-    results, errors = [], []
 
     def put():
         with app.app_context():
-            barrier.wait()
-            try:
-                results.append(store.put("hk-bremen", payload))
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
+            return store.put("hk-bremen", payload)
 
-    threads = [threading.Thread(target=put) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    results, errors = run_at_once(put, 6)
     assert errors == [] and len(results) == 6 and len(set(results)) == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(InboxItem)) == 1
