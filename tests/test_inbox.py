@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bizportal.delivery.worker import Worker
+from tests.support.casework import item_path, staff_client, take_step
 from tests.support.filing import file_service
-from tests.support.http import csrf_token, login
+from tests.support.http import csrf_token
 
 
 @pytest.fixture
@@ -23,39 +22,21 @@ def filed(app, client, login_as):
     return reference
 
 
-def staff_client(app, sub):
-    c = app.test_client()
-    login(c, sub, staff=True)
-    return c
-
-
-def item_path(staff, reference) -> str:
-    html = staff.get("/staff/posteingang").get_data(as_text=True)
-    match = re.search(r'href="(/staff/posteingang/\d+)">' + reference, html)
-    assert match, "filing not in inbox"
-    return match.group(1)
-
-
-def set_status(staff, path, kind, detail=""):
-    token = csrf_token(staff.get(path).get_data(as_text=True))
-    return staff.post(path, data={"csrf_token": token, "kind": kind, "detail": detail})
-
-
 def test_staff_works_filing_to_a_decision_and_company_follows(app, client, filed):
     staff = staff_client(app, "gewerbeamt.bremen")
     path = item_path(staff, filed)
-    assert set_status(staff, path, "received").status_code == 302
-    resp = set_status(staff, path, "information_requested")
+    assert take_step(staff, path, "received").status_code == 302
+    resp = take_step(staff, path, "information_requested")
     assert resp.status_code == 422 and "Bitte begründen Sie" in resp.get_data(as_text=True)
-    assert set_status(staff, path, "information_requested", "Bitte Handwerkskarte nachreichen.").status_code == 302
-    assert set_status(staff, path, "accepted", "Gewerbe ist angemeldet.").status_code == 302
+    assert take_step(staff, path, "information_requested", "Bitte Handwerkskarte nachreichen.").status_code == 302
+    assert take_step(staff, path, "accepted", "Gewerbe ist angemeldet.").status_code == 302
 
     detail = client.get(f"/antraege/{filed}")
     assert detail.status_code == 200
     page = detail.get_data(as_text=True)
-    assert "Bewilligt" in page
+    assert "Bestätigt" in page  # a trade notification is acknowledged, not granted
     for text in ("Eingang bestätigt durch", "Nachfrage von", "Bitte Handwerkskarte nachreichen.",
-                 "Bewilligt durch", "Gewerbeamt Bremen (Stadtamt)", "Gewerbe ist angemeldet."):
+                 "Anzeige bestätigt durch", "Gewerbeamt Bremen (Stadtamt)", "Gewerbe ist angemeldet."):
         assert text in page, text
     assert "Antrag zurückziehen</span>" not in page  # decided: nothing left to withdraw
     # A decided filing takes no further status.
@@ -68,7 +49,7 @@ def test_decision_is_mailed_to_the_company(app, filed):
     from pathlib import Path
 
     staff = staff_client(app, "gewerbeamt.bremen")
-    set_status(staff, item_path(staff, filed), "rejected", "Die Tätigkeit ist erlaubnispflichtig.")
+    take_step(staff, item_path(staff, filed), "rejected", "Die Tätigkeit ist erlaubnispflichtig.")
     Worker(app).run_once()  # sends the queued mails
     messages = [BytesParser(policy=policy.default).parsebytes(p.read_bytes())
                 for p in Path(app.config["MAIL_FOLDER"]).glob("*.eml")]
@@ -84,14 +65,17 @@ def test_copy_recipient_can_only_confirm_receipt(app, client, filed):
     assert item.status_code == 200
     html = item.get_data(as_text=True)
     assert 'value="received"' in html and 'value="accepted"' not in html
-    resp = set_status(hwk, path, "accepted")
+    resp = take_step(hwk, path, "accepted")
     assert resp.status_code == 422  # not a choice for a copy
-    assert set_status(hwk, path, "received").status_code == 302
+    assert take_step(hwk, path, "received").status_code == 302
+    # noted once: the choice is gone, and a second post changes nothing
+    assert 'value="received"' not in hwk.get(path).get_data(as_text=True)
+    assert take_step(hwk, path, "received", expected="forwarded").status_code == 409
     detail = client.get(f"/antraege/{filed}")
     assert detail.status_code == 200
     page = detail.get_data(as_text=True)
-    assert "Eingang bestätigt durch Handwerkskammer Bremen" in page
-    assert "Bewilligt" not in page
+    assert page.count("Eingang bestätigt durch Handwerkskammer Bremen") == 1
+    assert "Bewilligt" not in page and "Bestätigt</span>" not in page
 
 
 def test_other_chamber_cannot_open_or_change_the_item(app, filed):
@@ -100,7 +84,9 @@ def test_other_chamber_cannot_open_or_change_the_item(app, filed):
     hk = staff_client(app, "hk.bremen")
     assert hk.get(path).status_code == 404
     token = csrf_token(hk.get("/staff/posteingang").get_data(as_text=True))
-    assert hk.post(path, data={"csrf_token": token, "kind": "rejected", "detail": "x"}).status_code == 404
+    for action in ("schritt", "nachricht", "notiz"):
+        assert hk.post(f"{path}/{action}", data={"csrf_token": token, "action": "rejected", "detail": "x",
+                                                 "body": "x", "note": "x"}).status_code == 404
 
 
 def test_withdrawn_filing_takes_no_decision(app, client, filed):

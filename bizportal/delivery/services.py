@@ -68,6 +68,12 @@ def get(delivery_id: uuid.UUID) -> DeliveryRef | None:
     return DeliveryRef(row.id, row.filing_id, row.chamber_id, row.role, DeliveryState(row.state)) if row else None
 
 
+def primary_chamber_id(filing_id: int) -> int | None:
+    """The chamber that works and decides the filing (its primary destination)."""
+    return db.session.scalar(select(Delivery.chamber_id).where(Delivery.filing_id == filing_id,
+                                                               Delivery.role == "primary").limit(1))
+
+
 def cancel_unsent(filing_id: int, reason: str) -> int:
     """Cancel the filing's deliveries that have not been sent (pending); returns how many.
 

@@ -15,13 +15,15 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
+    MultipleFileField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, FieldDefinition, ServiceDefinition
 from ..common.validators import Format, Postleitzahl
@@ -240,3 +242,13 @@ def prefill_values(service: ServiceDefinition, sources: dict[str, dict[str, Any]
         if value:
             values[fd.name] = value
     return values
+
+
+class MessageForm(FlaskForm):
+    """The company's answer to a request, or its message to the chamber."""
+
+    body = TextAreaField(_l("Ihre Nachricht"), validators=[
+        DataRequired(message=_l("Bitte schreiben Sie eine Nachricht.")), Length(max=5000)])
+    files = MultipleFileField(_l("Dokumente (freiwillig)"),
+                              description=_l("PDF, PNG oder JPEG, je höchstens 10 MB, zusammen höchstens 20 MB."))
+    request_id = HiddenField()

@@ -10,18 +10,20 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Update, bindparam, select, text
 
-from ..auth.models import Person
+from ..audit import services as audit
+from ..auth.models import Person, StaffUser
 from ..bodies.models import Chamber
 from ..common.states import Refused, TransitionRefused
 from ..common.time import utcnow
 from ..delivery import services as deliveries
 from ..extensions import db, table_of
 from ..notify import services as notify
-from .models import Filing, FilingEvent
+from .models import Attachment, Filing, FilingEvent, FilingMessage, MessageKind
 from .states import CHAMBER_EVENTS, CLOSED, DECIDED, MACHINE, PRIMARY_ONLY, FilingStatus
 
 _E, _F = table_of(FilingEvent), table_of(Filing)
@@ -34,6 +36,26 @@ class EventRefused(Refused):
 
 class NotWithdrawable(TransitionRefused):
     """The filing is already decided or withdrawn."""
+
+
+class StaleAction(TransitionRefused):
+    """The filing's status changed since the form was shown (a colleague, another tab, a second
+    press): nothing is written, the person looks again."""
+
+
+class ClosedFiling(TransitionRefused):
+    """The filing is decided or withdrawn: its conversation takes no new message."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A checked file already written to storage, attached to a message in the same transaction."""
+
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    storage_key: str
 
 
 def record_submitted(filing: Filing, at: datetime) -> None:
@@ -113,14 +135,15 @@ def apply_chamber_event(delivery_id: uuid.UUID, kind: str, detail: str | None = 
                         occurred_at: datetime | None = None, once: bool = False) -> Filing | None:
     """Record a receiving body's status event on the filing's timeline and status. Commits.
 
-    Used by the staff inbox and by adapters' status channels (callbacks, polling). A decision
-    (accepted/rejected) also closes the delivery; a request for information and a decision queue a
-    mail to the company in the same transaction. With ``once`` an event equal to one already on
-    the timeline (same chamber, kind and time: a replayed callback, a re-read event log) changes
-    nothing and ``None`` is returned. Raises ``TransitionRefused`` for an event on a closed
-    filing, ``EventRefused`` for an unknown kind or delivery, a copy recipient reporting a
-    decision, a delivery not delivered yet, or a rejection or request without a reason.
-    Nothing is written when refused.
+    Used by adapters' status channels (callbacks, polling); staff in the portal use
+    ``staff_event``. A decision (accepted/rejected) also closes the delivery; a request for
+    information and a decision queue a mail to the company in the same transaction. With ``once``
+    an event equal to one already on the timeline (same chamber, kind and time: a replayed
+    callback, a re-read event log) changes nothing and ``None`` is returned. Raises
+    ``TransitionRefused`` for an event the status machine does not allow (a closed filing, a
+    repeated or backward step), ``EventRefused`` for an unknown kind or delivery, a copy recipient
+    reporting a decision, a delivery not delivered yet, or a rejection or request without a
+    reason. Nothing is written when refused.
     """
     try:
         return _apply(delivery_id, kind, detail, occurred_at, once)
@@ -129,14 +152,41 @@ def apply_chamber_event(delivery_id: uuid.UUID, kind: str, detail: str | None = 
         raise
 
 
+def staff_event(delivery_id: uuid.UUID, kind: str, staff: StaffUser, expected_status: str, detail: str | None = None,
+                due_on: date | None = None, files: Sequence[StoredFile] = ()) -> Filing:
+    """A chamber's staff member moves the filing one step (confirm receipt, in progress, request
+    information, accept, reject; a copy recipient only confirms receipt). Commits.
+
+    ``expected_status`` is the status the person saw when choosing the action: if the filing has
+    moved since (a colleague, another tab, the same button pressed twice) ``StaleAction`` is raised
+    and nothing changes. A request becomes a message of the conversation with its due date; a
+    decision's text and documents (``files``, already checked and stored) become a decision
+    message the company can download. The action is audited with the person, the filing and
+    the transition. Refusals as for ``apply_chamber_event``.
+    """
+    try:
+        filing = _apply(delivery_id, kind, detail, None, False, staff=staff, expected=expected_status,
+                        due_on=due_on, files=files)
+    except Refused as exc:
+        db.session.rollback()
+        audit.record("filing_action_refused", staff.get_id(), target=f"delivery:{delivery_id}",
+                     detail=f"{kind}: {exc}")
+        raise
+    assert filing is not None
+    return filing
+
+
 def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: datetime | None,
-           once: bool) -> Filing | None:
+           once: bool, staff: StaffUser | None = None, expected: str | None = None, due_on: date | None = None,
+           files: Sequence[StoredFile] = ()) -> Filing | None:
     if kind not in CHAMBER_EVENTS:
         raise EventRefused(f"unknown event {kind!r}")
     ref = deliveries.get(delivery_id)
     if ref is None:
         raise EventRefused("unknown delivery")
     filing = db.session.execute(select(Filing).where(Filing.id == ref.filing_id).with_for_update()).scalar_one()
+    # the lock above waited for a concurrent change: read the status it committed
+    db.session.refresh(filing)
     occurred_at = occurred_at or utcnow()
     if once and db.session.scalar(
         select(FilingEvent.id).where(FilingEvent.filing_id == ref.filing_id, FilingEvent.chamber_id == ref.chamber_id,
@@ -144,6 +194,10 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
     ) is not None:
         db.session.rollback()
         return None
+    before = filing.status
+    if expected is not None and before != expected:
+        raise StaleAction("filing", before, kind, filing.reference,
+                          message=f"filing {filing.reference} is now {before}, not {expected}")
     if filing.status in CLOSED:
         raise TransitionRefused("filing", filing.status, kind, filing.reference,
                                 message=f"filing {filing.reference} is closed ({filing.status})")
@@ -156,15 +210,134 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
         raise EventRefused("a reason is required")
     if ref.primary:
         filing.status = MACHINE.check(filing.status, kind, filing.reference)
+    elif db.session.scalar(select(FilingEvent.id).where(
+            FilingEvent.filing_id == filing.id, FilingEvent.chamber_id == ref.chamber_id,
+            FilingEvent.kind == kind).limit(1)) is not None:
+        # a copy recipient notes the filing once
+        raise TransitionRefused("filing", kind, kind, filing.reference,
+                                message=f"filing {filing.reference}: {kind} is already recorded for this body")
     db.session.add(FilingEvent(filing_id=filing.id, kind=kind, chamber_id=ref.chamber_id, occurred_at=occurred_at,
                                detail=detail))
+    staff_id = staff.id if staff is not None else None
+    if kind == FilingStatus.INFORMATION_REQUESTED:
+        db.session.add(FilingMessage(filing_id=filing.id, chamber_id=ref.chamber_id, kind=MessageKind.REQUEST,
+                                     body=detail or "", staff_id=staff_id, due_on=due_on, created_at=occurred_at))
+    elif kind in DECIDED and (detail or files):
+        message = FilingMessage(filing_id=filing.id, chamber_id=ref.chamber_id, kind=MessageKind.DECISION,
+                                body=detail or "", staff_id=staff_id, created_at=occurred_at)
+        db.session.add(message)
+        _attach(message, filing, files, "decision")
     if kind in DECIDED:
         deliveries.mark_decided(delivery_id, kind)
     chamber = db.session.get(Chamber, ref.chamber_id)
-    notify.enqueue_status_changed(db.session, filing, kind, detail, chamber.name if chamber else "")
+    notify.enqueue_status_changed(db.session, filing, kind, detail, chamber.name if chamber else "",
+                                  documents=len(files), due_on=due_on)
     db.session.commit()
+    if staff is not None:
+        audit.record("filing_transition", staff.get_id(), target=f"filing:{filing.id}",
+                     detail=f"{filing.reference}: {before} → {kind} ({chamber.slug if chamber else ref.chamber_id})")
     return filing
 
 
-__all__ = ["EventRefused", "NotWithdrawable", "apply_chamber_event", "mark_forwarded", "record_submitted",
-           "withdraw"]
+def _attach(message: FilingMessage, filing: Filing, files: Sequence[StoredFile], field_name: str) -> None:
+    for f in files:
+        db.session.add(Attachment(company_id=filing.company_id, message=message, field_name=field_name,
+                                  original_name=f.name, media_type=f.media_type, size=f.size, sha256=f.sha256,
+                                  storage_key=f.storage_key))
+
+
+def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
+                    files: Sequence[StoredFile] = ()) -> FilingMessage:
+    """A chamber's staff member writes to the company about an open filing without changing its
+    status (a question answered, a hint). Queues no status mail. Commits. Raises ``ClosedFiling``
+    for a decided or withdrawn filing, ``EventRefused`` for an empty message or an unknown or
+    undelivered delivery."""
+    try:
+        body = (body or "").strip()[:5000]
+        if not body:
+            raise EventRefused("an empty message")
+        ref = deliveries.get(delivery_id)
+        if ref is None or not ref.delivered:
+            raise EventRefused("unknown or undelivered delivery")
+        filing = db.session.execute(select(Filing).where(Filing.id == ref.filing_id).with_for_update()).scalar_one()
+        db.session.refresh(filing)
+        if filing.status in CLOSED:
+            raise ClosedFiling("filing", filing.status, filing.status, filing.reference,
+                               message=f"filing {filing.reference} is closed ({filing.status})")
+        message = FilingMessage(filing_id=filing.id, chamber_id=ref.chamber_id, kind=MessageKind.MESSAGE, body=body,
+                                staff_id=staff.id, created_at=utcnow())
+        db.session.add(message)
+        _attach(message, filing, files, "message")
+        db.session.commit()
+    except Refused:
+        db.session.rollback()
+        raise
+    audit.record("filing_message", staff.get_id(), target=f"filing:{filing.id}",
+                 detail=f"{filing.reference}: message from chamber {ref.chamber_id}")
+    return message
+
+
+def company_message(filing: Filing, person: Person, body: str, files: Sequence[StoredFile] = (),
+                    request_id: int | None = None) -> FilingMessage:
+    """The company writes to the chamber: an answer to an open request (``request_id``, or the
+    oldest open one), else a message to the primary receiving body. Commits.
+
+    Answering the last open request moves an ``information_requested`` filing to ``answered``
+    ("Antwort eingegangen") with a timeline entry naming the chamber. Raises ``ClosedFiling`` for
+    a decided or withdrawn filing and ``EventRefused`` for a request that is not this filing's or
+    no longer open, or an empty message. Nothing is written when refused.
+    """
+    try:
+        return _company_message(filing, person, body, files, request_id)
+    except Refused:
+        db.session.rollback()
+        raise
+
+
+def _company_message(filing: Filing, person: Person, body: str, files: Sequence[StoredFile],
+                     request_id: int | None) -> FilingMessage:
+    body = (body or "").strip()[:5000]
+    if not body:
+        raise EventRefused("an empty message")
+    db.session.execute(select(Filing.id).where(Filing.id == filing.id).with_for_update())
+    db.session.refresh(filing)
+    if filing.status in CLOSED:
+        raise ClosedFiling("filing", filing.status, FilingStatus.ANSWERED, filing.reference,
+                           message=f"filing {filing.reference} is closed ({filing.status})")
+    open_requests = list(db.session.scalars(
+        select(FilingMessage).where(FilingMessage.filing_id == filing.id, FilingMessage.kind == MessageKind.REQUEST,
+                                    FilingMessage.answered_at.is_(None))
+        .order_by(FilingMessage.created_at, FilingMessage.id)))
+    request = None
+    if request_id is not None:
+        request = next((r for r in open_requests if r.id == request_id), None)
+        if request is None:
+            raise EventRefused("the request is not open on this filing")
+    elif open_requests:
+        request = open_requests[0]
+    if request is not None:
+        chamber_id = request.chamber_id
+    else:
+        chamber_id = deliveries.primary_chamber_id(filing.id)
+        if chamber_id is None:
+            raise EventRefused("the filing has no receiving body")
+    now = utcnow()
+    message = FilingMessage(filing_id=filing.id, chamber_id=chamber_id, kind=MessageKind.ANSWER, body=body,
+                            person_id=person.id, reply_to_id=request.id if request else None, created_at=now)
+    db.session.add(message)
+    _attach(message, filing, files, "answer")
+    if request is not None:
+        request.answered_at = now
+        still_open = [r for r in open_requests if r is not request]
+        if filing.status == FilingStatus.INFORMATION_REQUESTED and not still_open:
+            filing.status = MACHINE.check(filing.status, FilingStatus.ANSWERED, filing.reference)
+            db.session.add(FilingEvent(filing_id=filing.id, kind=FilingStatus.ANSWERED, chamber_id=chamber_id,
+                                       occurred_at=now))
+    db.session.commit()
+    audit.record("filing_message", person.get_id(), target=f"filing:{filing.id}",
+                 detail=f"{filing.reference}: {'answer' if request else 'message'} to chamber {chamber_id}")
+    return message
+
+
+__all__ = ["ClosedFiling", "EventRefused", "NotWithdrawable", "StaleAction", "StoredFile", "apply_chamber_event",
+           "chamber_message", "company_message", "mark_forwarded", "record_submitted", "staff_event", "withdraw"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
@@ -15,11 +15,11 @@ from ..extensions import Model
 from .states import FilingStatus
 
 if TYPE_CHECKING:
-    from ..auth.models import Company, Person
+    from ..auth.models import Company, Person, StaffUser
     from ..bodies.models import Chamber
     from ..delivery.models import Delivery
 
-__all__ = ["Attachment", "Draft", "Filing", "FilingEvent", "FilingStatus"]
+__all__ = ["Attachment", "Draft", "Filing", "FilingEvent", "FilingMessage", "FilingStatus", "MessageKind"]
 
 
 class Draft(Model):
@@ -68,9 +68,13 @@ class Filing(Model):
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="filing", order_by="Delivery.created_at"
     )
+    #: the files of the filing itself (a conversation's files hang on their message, not here)
     attachments: Mapped[list[Attachment]] = relationship(back_populates="filing", order_by="Attachment.created_at")
     events: Mapped[list[FilingEvent]] = relationship(
         back_populates="filing", order_by="FilingEvent.occurred_at, FilingEvent.id"
+    )
+    messages: Mapped[list[FilingMessage]] = relationship(
+        back_populates="filing", order_by="FilingMessage.created_at, FilingMessage.id"
     )
 
 
@@ -83,6 +87,8 @@ class Attachment(Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     draft_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("draft.id"), index=True)
     filing_id: Mapped[int | None] = mapped_column(ForeignKey("filing.id"), index=True)
+    #: set (and ``filing_id`` not) for a file of the conversation: an answer's or a decision's document
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("filing_message.id"), index=True)
     field_name: Mapped[str] = mapped_column(String(50))
     original_name: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(100))
@@ -93,6 +99,7 @@ class Attachment(Model):
 
     draft: Mapped[Draft | None] = relationship(back_populates="attachments")
     filing: Mapped[Filing | None] = relationship(back_populates="attachments")
+    message: Mapped[FilingMessage | None] = relationship(back_populates="attachments")
 
 
 class FilingEvent(Model):
@@ -109,3 +116,63 @@ class FilingEvent(Model):
 
     filing: Mapped[Filing] = relationship(back_populates="events")
     chamber: Mapped[Chamber | None] = relationship()
+
+
+class MessageKind:
+    """What a conversation message is. The chamber writes requests, messages and decisions; the
+    company writes answers (to a request, or on its own)."""
+
+    REQUEST = "request"
+    MESSAGE = "message"
+    DECISION = "decision"
+    ANSWER = "answer"
+
+    CHAMBER = (REQUEST, MESSAGE, DECISION)
+
+
+class FilingMessage(Model):
+    """One message of the conversation between the company and one receiving body about a filing.
+
+    Written only through ``filings.lifecycle`` (with the status change or timeline entry it goes
+    with). A chamber's staff see the messages of their own chamber; the company sees all of its
+    filing's messages; internal notes are not messages (``inbox.models.CaseNote``).
+    """
+
+    __tablename__ = "filing_message"
+    __table_args__ = (
+        # reminders: open requests by due date
+        Index("ix_filing_message_due", "kind", "answered_at", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id"), index=True)
+    #: the chamber of the conversation (sender or addressee)
+    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    #: the company's person who wrote an answer
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    #: the chamber's staff member who wrote a request, message or decision
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    #: a request: the date by which the company should answer
+    due_on: Mapped[date | None] = mapped_column(Date)
+    #: a request: when the company answered it; an answer: the request it answers
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("filing_message.id"))
+    #: a request: when the reminder mail was queued (at most one per request)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    filing: Mapped[Filing] = relationship(back_populates="messages")
+    chamber: Mapped[Chamber] = relationship()
+    person: Mapped[Person | None] = relationship()
+    staff: Mapped[StaffUser | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.created_at")
+
+    @property
+    def from_company(self) -> bool:
+        return self.kind == MessageKind.ANSWER
+
+    @property
+    def open_request(self) -> bool:
+        return self.kind == MessageKind.REQUEST and self.answered_at is None

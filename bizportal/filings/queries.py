@@ -41,3 +41,8 @@ def company_attachment(company_id: int, attachment_id: str) -> Attachment | None
     except ValueError:
         return None
     return db.session.scalar(select(Attachment).where(Attachment.id == key, Attachment.company_id == company_id))
+
+
+def primary_chamber(filing: Filing):
+    """The body that works and decides the filing (whom a message without a request goes to)."""
+    return next((d.chamber for d in filing.deliveries if d.role == "primary"), None)

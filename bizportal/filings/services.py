@@ -176,20 +176,8 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
     and the filing's size limits hold; otherwise ``UploadRefused`` is raised before anything is
     stored. Commits.
     """
-    limit = int(fd.max_size_mb * 1024 * 1024)
-    content = stream.read(limit + 1)
-    if len(content) > limit:
-        raise UploadRefused(_l("Die Datei ist zu groß. Erlaubt sind höchstens %(mb)s MB.", mb=_mb(fd.max_size_mb)))
-    if not content:
-        raise UploadRefused(_l("Die Datei ist leer."))
-    type_key = sniff(content[:16])
-    allowed = ", ".join(t.upper() for t in fd.accept)
-    if type_key is None or type_key not in fd.accept:
-        raise UploadRefused(_l("Dieser Dateityp ist hier nicht erlaubt. Erlaubt: %(types)s.", types=allowed))
-    name = safe_display_name(filename or "")
-    if not extension_matches(name, type_key):
-        raise UploadRefused(_l("Die Dateiendung passt nicht zum Inhalt der Datei (erkannt: %(type)s).",
-                               type=type_key.upper()))
+    content = stream.read(int(fd.max_size_mb * 1024 * 1024) + 1)
+    name, type_key = check_upload(filename, content, fd.accept, fd.max_size_mb)
     previous = [a for a in draft.attachments if a.field_name == fd.name]
     others = sum(a.size for a in draft.attachments if a.field_name != fd.name)
     if others + len(content) > service.max_total_attachments_mb * 1024 * 1024:
@@ -215,6 +203,28 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
     for old_key in old_keys:
         storage.delete(old_key)
     return attachment
+
+
+def check_upload(filename: str, content: bytes, accept: tuple[str, ...], max_size_mb: float) -> tuple[str, str]:
+    """The display name and type key of an upload, or ``UploadRefused`` with the reason for the person.
+
+    The type is decided by the content (magic bytes) and must be one of ``accept``; the name's
+    extension must agree; the size must not exceed ``max_size_mb``. Used for filing attachments
+    and for the files of the conversation (answers, decision documents) alike.
+    """
+    if len(content) > int(max_size_mb * 1024 * 1024):
+        raise UploadRefused(_l("Die Datei ist zu groß. Erlaubt sind höchstens %(mb)s MB.", mb=_mb(max_size_mb)))
+    if not content:
+        raise UploadRefused(_l("Die Datei ist leer."))
+    type_key = sniff(content[:16])
+    allowed = ", ".join(t.upper() for t in accept)
+    if type_key is None or type_key not in accept:
+        raise UploadRefused(_l("Dieser Dateityp ist hier nicht erlaubt. Erlaubt: %(types)s.", types=allowed))
+    name = safe_display_name(filename or "")
+    if not extension_matches(name, type_key):
+        raise UploadRefused(_l("Die Dateiendung passt nicht zum Inhalt der Datei (erkannt: %(type)s).",
+                               type=type_key.upper()))
+    return name, type_key
 
 
 def remove_attachment(draft: Draft, person: Person, field_name: str, storage: AttachmentStorage) -> bool:

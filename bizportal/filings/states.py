@@ -5,14 +5,20 @@
     submitted ──all deliveries out──▶ forwarded
         │                                │
         └──────────────┬─────────────────┘
-                       ▼   (events of the primary receiving body)
-      received · in_progress · information_requested ──▶ accepted | rejected
-                       │
+                       ▼   (events of the primary receiving body, forward only)
+                   received ──▶ in_progress ──▶ accepted | rejected
+                       │             │  ▲
+                       ▼             ▼  │
+              information_requested ──company answers──▶ answered
+                                                           │
+                                      (in_progress, a new request, or a decision)
     any open status ──company withdraws──▶ withdrawn
 
-An open filing takes any event its primary body reports (bodies report state, not commands, and
-may skip steps); a closed one (accepted, rejected, withdrawn) takes none. Only
-``filings.lifecycle`` changes the status and writes the timeline.
+Moves go forward: a body may skip steps (bodies report state, not commands) but never repeats
+one (a second "receipt confirmed" is refused, not recorded twice) or goes back to an earlier one.
+Only the company's answer leaves ``information_requested`` for ``answered``. A closed filing
+(accepted, rejected, withdrawn) takes no event. Only ``filings.lifecycle`` changes the status and
+writes the timeline.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ class FilingStatus(StrEnum):
     RECEIVED = "received"
     IN_PROGRESS = "in_progress"
     INFORMATION_REQUESTED = "information_requested"
+    ANSWERED = "answered"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
@@ -42,12 +49,15 @@ CHAMBER_EVENTS = (FilingStatus.RECEIVED, FilingStatus.IN_PROGRESS, FilingStatus.
 PRIMARY_ONLY = (FilingStatus.IN_PROGRESS, FilingStatus.INFORMATION_REQUESTED, FilingStatus.ACCEPTED,
                 FilingStatus.REJECTED)
 
-_FROM_OPEN = {*CHAMBER_EVENTS, FilingStatus.WITHDRAWN}
+_DECIDE = {FilingStatus.ACCEPTED, FilingStatus.REJECTED, FilingStatus.WITHDRAWN}
+#: the staff's working steps after receipt, in order
+_WORK = {FilingStatus.IN_PROGRESS, FilingStatus.INFORMATION_REQUESTED, *_DECIDE}
 
 MACHINE = StateMachine("filing", FilingStatus, {
-    FilingStatus.SUBMITTED: {FilingStatus.FORWARDED, *_FROM_OPEN},
-    FilingStatus.FORWARDED: _FROM_OPEN,
-    FilingStatus.RECEIVED: _FROM_OPEN,
-    FilingStatus.IN_PROGRESS: _FROM_OPEN,
-    FilingStatus.INFORMATION_REQUESTED: _FROM_OPEN,
+    FilingStatus.SUBMITTED: {FilingStatus.FORWARDED, FilingStatus.RECEIVED, *_WORK},
+    FilingStatus.FORWARDED: {FilingStatus.RECEIVED, *_WORK},
+    FilingStatus.RECEIVED: _WORK,
+    FilingStatus.IN_PROGRESS: {FilingStatus.INFORMATION_REQUESTED, *_DECIDE},
+    FilingStatus.INFORMATION_REQUESTED: {FilingStatus.ANSWERED, FilingStatus.IN_PROGRESS, *_DECIDE},
+    FilingStatus.ANSWERED: {FilingStatus.IN_PROGRESS, FilingStatus.INFORMATION_REQUESTED, *_DECIDE},
 })

@@ -16,8 +16,15 @@ from ..auth import trust
 from ..auth.access import company_required
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
-from . import lifecycle, queries, receipts, services
-from .forms import answers_from_form, build_step_form, formdata_from_answers, prefill_values, visible_step_fields
+from . import conversation, lifecycle, queries, receipts, services
+from .forms import (
+    MessageForm,
+    answers_from_form,
+    build_step_form,
+    formdata_from_answers,
+    prefill_values,
+    visible_step_fields,
+)
 
 bp = Blueprint("filings", __name__)
 log = logging.getLogger(__name__)
@@ -286,10 +293,47 @@ def _filing_or_404(reference: str):
 @bp.get("/antraege/<reference>")
 @company_required
 def detail(reference: str):
-    filing = _filing_or_404(reference)
+    return _render_detail(_filing_or_404(reference))
+
+
+def _render_detail(filing, message_form: MessageForm | None = None, status: int = 200):
     service = catalog.get_service(filing.service_key)
+    open_requests = [m for m in filing.messages if m.open_request]
     return render_template("filings/detail.html", filing=filing, service=service, locale=_locale(),
-                           form=FlaskForm())
+                           form=FlaskForm(), message_form=message_form or MessageForm(formdata=None),
+                           open_requests=open_requests, primary=queries.primary_chamber(filing)), status
+
+
+@bp.post("/antraege/<reference>/nachricht")
+@company_required
+def message(reference: str):
+    """The company answers a request (or writes to the chamber) with text and documents."""
+    filing = _filing_or_404(reference)
+    form = MessageForm()
+    if not form.validate():
+        return _render_detail(filing, form, 422)
+    request_id = int(form.request_id.data) if (form.request_id.data or "").isdigit() else None
+    try:
+        files = conversation.store_files(
+            [(f.filename or "", f.stream) for f in request.files.getlist("files") if f and f.filename], _storage())
+    except services.UploadRefused as exc:
+        form.files.errors = [str(exc)]
+        return _render_detail(filing, form, 422)
+    try:
+        sent = lifecycle.company_message(filing, current_user, form.body.data, files, request_id=request_id)
+    except lifecycle.ClosedFiling:
+        conversation.discard(files, _storage())
+        flash(_("Dieser Antrag ist abgeschlossen; Sie können keine Nachricht mehr senden."), "warning")
+        return _render_detail(filing, status=409)
+    except lifecycle.EventRefused:
+        conversation.discard(files, _storage())
+        flash(_("Diese Nachforderung ist bereits beantwortet. Bitte prüfen Sie die Nachrichten."), "warning")
+        return _render_detail(filing, status=409)
+    if sent.reply_to_id:
+        flash(_("Ihre Antwort wurde an %(chamber)s gesendet.", chamber=sent.chamber.name), "success")
+    else:
+        flash(_("Ihre Nachricht wurde an %(chamber)s gesendet.", chamber=sent.chamber.name), "success")
+    return redirect(url_for("filings.detail", reference=reference) + "#gespraech")
 
 
 @bp.post("/antraege/<reference>/zurueckziehen")

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..auth.models import StaffUser
 from ..bodies.models import Chamber
 from ..common.time import utcnow
 from ..common.types import UTCDateTime
@@ -35,3 +36,17 @@ class InboxItem(Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     chamber: Mapped[Chamber] = relationship()
+
+
+class CaseNote(Model):
+    """An internal note of a chamber's staff on an inbox item; the company never sees it."""
+
+    __tablename__ = "case_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("inbox_item.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    staff: Mapped[StaffUser] = relationship()

@@ -1,8 +1,10 @@
-"""The chamber staff workspace."""
+"""The chamber staff workspace: the inbox and the page where staff work a filing."""
+
+from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,9 +12,13 @@ from flask_login import current_user
 from ..auth.access import roles_required
 from ..catalog import queries as catalog
 from ..common.states import Refused
-from ..filings import lifecycle
-from . import queries
-from .forms import StatusForm
+from ..extensions import db
+from ..filings import conversation, lifecycle
+from ..filings.services import UploadRefused
+from ..filings.states import CLOSED, FilingStatus
+from . import actions, queries
+from .forms import ActionForm, NoteForm, StaffMessageForm
+from .models import CaseNote, InboxItem
 
 bp = Blueprint("inbox", __name__)
 
@@ -36,30 +42,138 @@ def index():
                            statuses=queries.statuses(items))
 
 
-@bp.route("/staff/posteingang/<int:item_id>", methods=["GET", "POST"])
-@roles_required("chamber_staff")
-def detail(item_id: int):
+def _item_or_404(item_id: int) -> InboxItem:
     item = queries.chamber_item(current_user.chamber_id, item_id)
     if item is None:
         abort(404)
+    return item
+
+
+def _storage():
+    return current_app.extensions["bizportal"].storage
+
+
+def _action_form(item: InboxItem, filing, service, form: ActionForm | None = None) -> ActionForm:
+    form = form or ActionForm(formdata=None)
+    status = filing.status if filing else ""
+    form.action.choices = actions.allowed(status, service.kind if service else None, item.destination_role,
+                                          noted=bool(filing) and queries.noted(filing.id, item.chamber_id))
+    if not form.is_submitted():
+        form.expected_status.data = status
+    return form
+
+
+def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None = None,
+            message_form: StaffMessageForm | None = None, note_form: NoteForm | None = None):
     service = catalog.get_service(item.service_key)
     filing = queries.filing_of(item)
-    form = StatusForm()
-    if item.destination_role != "primary":
-        form.receipt_only()
-    status = 200
-    if form.validate_on_submit():
+    return render_template(
+        "inbox/detail.html", item=item, service=service, filing=filing, locale=str(get_locale()),
+        action_form=_action_form(item, filing, service, action_form),
+        message_form=message_form or StaffMessageForm(formdata=None), note_form=note_form or NoteForm(formdata=None),
+        messages=queries.conversation(filing.id, item.chamber_id) if filing else [],
+        notes=queries.notes(item.id), delivery=queries.delivery_of(item),
+        history=queries.staff_history(filing.id, item.chamber_id) if filing else [],
+        closed=filing is None or filing.status in CLOSED,
+        attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
+    ), status
+
+
+@bp.get("/staff/posteingang/<int:item_id>")
+@roles_required("chamber_staff")
+def detail(item_id: int):
+    return _render(_item_or_404(item_id))
+
+
+def _stale_text() -> str:
+    return _("Der Stand dieses Antrags wurde inzwischen geändert (von einer Kollegin oder einem Kollegen, in "
+             "einem anderen Fenster oder durch doppeltes Absenden). Es wurde nichts gespeichert; bitte prüfen "
+             "Sie den Stand.")
+
+
+@bp.post("/staff/posteingang/<int:item_id>/schritt")
+@roles_required("chamber_staff")
+def act(item_id: int):
+    """Take one step of the filing's status machine (the form offers only the allowed ones)."""
+    item = _item_or_404(item_id)
+    service = catalog.get_service(item.service_key)
+    filing = queries.filing_of(item)
+    if filing is None:
+        abort(404)
+    form = _action_form(item, filing, service, ActionForm())
+    if not form.action.choices:
+        flash(_("Für diesen Antrag ist kein Schritt mehr möglich. Es wurde nichts gespeichert."), "warning")
+        return _render(item, 409)
+    if form.expected_status.data and form.expected_status.data != filing.status:
+        # checked again under the filing's lock in staff_event; here so a stale choice is not
+        # mistaken for an invalid one
+        flash(_stale_text(), "warning")
+        return _render(item, 409)
+    if not form.validate():
+        return _render(item, 422, action_form=form)
+    files = []
+    if form.action.data in (FilingStatus.ACCEPTED, FilingStatus.REJECTED):
         try:
-            lifecycle.apply_chamber_event(item.delivery_id, form.kind.data, form.detail.data)
-        except Refused:
-            flash(_("Dieser Stand kann für diesen Antrag nicht gesetzt werden."), "warning")
-        else:
-            flash(_("Der Stand wurde gespeichert und dem Unternehmen angezeigt."), "success")
-            return redirect(url_for("inbox.detail", item_id=item.id))
-    elif form.is_submitted():
-        status = 422
-    return render_template("inbox/detail.html", item=item, service=service, filing=filing, form=form,
-                           locale=str(get_locale())), status
+            files = conversation.store_files(_uploads("documents"), _storage(), accept=conversation.DECISION_TYPES)
+        except UploadRefused as exc:
+            form.documents.errors = [str(exc)]
+            return _render(item, 422, action_form=form)
+    try:
+        lifecycle.staff_event(item.delivery_id, form.action.data, current_user, form.expected_status.data,
+                              form.detail.data, due_on=form.due_on.data, files=files)
+    except lifecycle.StaleAction:
+        conversation.discard(files, _storage())
+        flash(_stale_text(), "warning")
+        return _render(item, 409)
+    except Refused:
+        conversation.discard(files, _storage())
+        flash(_("Dieser Schritt ist für diesen Antrag jetzt nicht möglich. Es wurde nichts gespeichert."), "warning")
+        return _render(item, 409)
+    flash(_("Gespeichert: %(step)s. Das Unternehmen sieht den neuen Stand.",
+            step=actions.label(form.action.data, service.kind if service else None, item.destination_role)),
+          "success")
+    return redirect(url_for("inbox.detail", item_id=item.id))
+
+
+def _uploads(name: str):
+    return [(f.filename or "", f.stream) for f in request.files.getlist(name) if f and f.filename]
+
+
+@bp.post("/staff/posteingang/<int:item_id>/nachricht")
+@roles_required("chamber_staff")
+def message(item_id: int):
+    """A message to the company without a change of status."""
+    item = _item_or_404(item_id)
+    form = StaffMessageForm()
+    if not form.validate():
+        return _render(item, 422, message_form=form)
+    try:
+        files = conversation.store_files(_uploads("files"), _storage())
+    except UploadRefused as exc:
+        form.files.errors = [str(exc)]
+        return _render(item, 422, message_form=form)
+    try:
+        lifecycle.chamber_message(item.delivery_id, current_user, form.body.data, files)
+    except Refused:
+        conversation.discard(files, _storage())
+        flash(_("Dieser Antrag ist abgeschlossen; es kann keine Nachricht mehr gesendet werden."), "warning")
+        return _render(item, 409)
+    flash(_("Ihre Nachricht wurde an das Unternehmen gesendet."), "success")
+    return redirect(url_for("inbox.detail", item_id=item.id) + "#gespraech")
+
+
+@bp.post("/staff/posteingang/<int:item_id>/notiz")
+@roles_required("chamber_staff")
+def note(item_id: int):
+    """An internal note on the item: the chamber's staff see it, the company never does."""
+    item = _item_or_404(item_id)
+    form = NoteForm()
+    if not form.validate():
+        return _render(item, 422, note_form=form)
+    db.session.add(CaseNote(item_id=item.id, staff_id=current_user.id, body=form.note.data.strip()))
+    db.session.commit()
+    flash(_("Die Notiz wurde gespeichert."), "success")
+    return redirect(url_for("inbox.detail", item_id=item.id) + "#notizen")
 
 
 @bp.get("/staff/posteingang/<int:item_id>/anhang/<ref>")
@@ -68,8 +182,8 @@ def attachment(item_id: int, ref: str):
     """A file of a filing delivered to this chamber; nothing else is reachable through this URL."""
     from ..filings.views import attachment_response
 
-    item = queries.chamber_item(current_user.chamber_id, item_id)
-    if item is None or ref not in {a.get("ref") for a in item.attachments or []}:
+    item = _item_or_404(item_id)
+    if ref not in {a.get("ref") for a in item.attachments or []}:
         abort(404)
     try:
         stored = queries.attachment_by_ref(uuid.UUID(ref))
@@ -77,4 +191,18 @@ def attachment(item_id: int, ref: str):
         abort(404)
     if stored is None:
         abort(404)
-    return attachment_response(stored, current_app.extensions["bizportal"].storage)
+    return attachment_response(stored, _storage())
+
+
+@bp.get("/staff/posteingang/<int:item_id>/dokument/<attachment_id>")
+@roles_required("chamber_staff")
+def message_attachment(item_id: int, attachment_id: str):
+    """A file of this chamber's conversation about the filing (an answer's or a decision's)."""
+    from ..filings.views import attachment_response
+
+    item = _item_or_404(item_id)
+    filing = queries.filing_of(item)
+    stored = queries.message_attachment(item.chamber_id, filing.id, attachment_id) if filing else None
+    if stored is None:
+        abort(404)
+    return attachment_response(stored, _storage())

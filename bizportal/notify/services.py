@@ -16,7 +16,7 @@ import smtplib
 import traceback
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -60,15 +60,19 @@ def enqueue_filing_received(session: Session | scoped_session[Any], filing: Fili
 
 
 def enqueue_status_changed(session: Session | scoped_session[Any], filing: Filing, kind: str,
-                           detail: str | None, chamber_name: str) -> Notification | None:
+                           detail: str | None, chamber_name: str, documents: int = 0,
+                           due_on: date | None = None) -> Notification | None:
     """Queue "the chamber asked for information / decided" for a chamber event on ``filing``.
 
     Only the events in ``MAILED_EVENTS`` are mailed; for others, and without an address, nothing
-    is queued (``None``). Like ``enqueue_filing_received``, the caller commits the row with the event.
+    is queued (``None``). ``documents``: how many decision documents wait in the portal (the mail
+    says so and names the portal; it never carries them); ``due_on``: a request's answer date.
+    Like ``enqueue_filing_received``, the caller commits the row with the event.
     """
     if kind not in MAILED_EVENTS:
         return None
-    context = {"event": str(kind), "detail": (detail or "").strip() or None, "chamber": chamber_name}
+    context = {"event": str(kind), "detail": (detail or "").strip() or None, "chamber": chamber_name,
+               "documents": documents, "due_on": due_on.isoformat() if due_on else None}
     return _enqueue(session, filing, NotificationKind.STATUS_CHANGED, context)
 
 

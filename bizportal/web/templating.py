@@ -17,6 +17,13 @@ def install(app: Flask) -> None:
     def datetimeformat(value: datetime | None) -> str:
         return format_datetime(value, "medium") if value else "–"
 
+    @app.template_filter("dateformat")
+    def dateformat(value: date | str | None) -> str:
+        """A calendar date in the reader's language ("4. Dez. 2026"); ISO strings too."""
+        if not value:
+            return "–"
+        return format_date(value, "medium") if isinstance(value, date) else _date(value)
+
     @app.template_filter("answer")
     def answer(value: Any, fd: FieldDefinition, locale: str) -> str:
         """An answer as a person reads it: Ja/Nein, the choice's label, a local date."""

@@ -1,0 +1,63 @@
+"""Files of the conversation between company and chamber: checked like filing attachments, stored
+before the message is written, removed again if the message is refused.
+
+The messages themselves, and every status change they cause, are written by ``filings.lifecycle``
+(``company_message``, ``staff_event``, ``chamber_message``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import IO
+
+from flask_babel import lazy_gettext as _l
+
+from ..common.uploads import TYPES
+from .lifecycle import StoredFile
+from .services import UploadRefused, check_upload
+from .storage import AttachmentStorage
+
+#: what a company may attach to an answer, and a chamber to a message
+MESSAGE_TYPES = ("pdf", "png", "jpeg")
+#: decision documents (Bescheid, Gewerbeschein, Eintragungsbestätigung) are PDFs
+DECISION_TYPES = ("pdf",)
+MAX_FILE_MB = 10.0
+MAX_TOTAL_MB = 20.0
+MAX_FILES = 5
+
+
+def store_files(uploads: Iterable[tuple[str, IO[bytes]]], storage: AttachmentStorage,
+                accept: tuple[str, ...] = MESSAGE_TYPES) -> list[StoredFile]:
+    """Check every upload (content type, extension, size, count, total) and store them all, or
+    none: ``UploadRefused`` names the file and the reason. Empty file inputs are skipped."""
+    checked: list[tuple[str, str, bytes]] = []
+    for filename, stream in uploads:
+        if not filename:
+            continue
+        content = stream.read(int(MAX_FILE_MB * 1024 * 1024) + 1)
+        try:
+            name, type_key = check_upload(filename, content, accept, MAX_FILE_MB)
+        except UploadRefused as exc:
+            raise UploadRefused(f"{filename}: {exc}") from None
+        checked.append((name, type_key, content))
+    if len(checked) > MAX_FILES:
+        raise UploadRefused(_l("Bitte senden Sie höchstens %(n)s Dateien mit einer Nachricht.", n=MAX_FILES))
+    if sum(len(c) for _, _, c in checked) > MAX_TOTAL_MB * 1024 * 1024:
+        raise UploadRefused(_l("Alle Dateien zusammen dürfen höchstens %(mb)s MB groß sein.", mb=int(MAX_TOTAL_MB)))
+    stored: list[StoredFile] = []
+    try:
+        for name, type_key, content in checked:
+            key = storage.save(content)
+            stored.append(StoredFile(name=name, media_type=TYPES[type_key][0], size=len(content),
+                                     sha256=hashlib.sha256(content).hexdigest(), storage_key=key))
+    except Exception:
+        discard(stored, storage)
+        raise
+    return stored
+
+
+def discard(files: Sequence[StoredFile], storage: AttachmentStorage) -> None:
+    """Remove stored files whose message was refused (nothing refers to them)."""
+    for f in files:
+        storage.delete(f.storage_key)

@@ -1,0 +1,205 @@
+"""Case work between chamber and company: the whole loop, both sides, and what is refused."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bizportal.audit.models import AuditEvent
+from bizportal.delivery.worker import Worker
+from bizportal.extensions import db
+from bizportal.filings.models import Filing, FilingEvent
+from tests.support.casework import PDF, answer, item_path, staff_client, staff_message, take_step
+from tests.support.filing import file_service
+from tests.support.http import csrf_token, login
+
+ANSWER_PDF = b"%PDF-1.4\n% Handwerkskarte Becker\n%%EOF\n"
+
+
+@pytest.fixture
+def filed(app, client, login_as):
+    """Becker's Gewerbeanmeldung, delivered to Gewerbeamt Bremen (primary) and HWK Bremen (copy)."""
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", [{
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
+        "handwerk": "yes"}])
+    assert Worker(app).run_once() == 2
+    return reference
+
+
+def _mails(app) -> list:
+    return [BytesParser(policy=policy.default).parsebytes(p.read_bytes())
+            for p in sorted(Path(app.config["MAIL_FOLDER"]).glob("*.eml"))]
+
+
+def _status(app, reference: str) -> str:
+    with app.app_context():
+        return db.session.scalar(select(Filing.status).where(Filing.reference == reference))
+
+
+def _events(app, reference: str, kind: str) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(FilingEvent.id).join(Filing).where(
+            Filing.reference == reference, FilingEvent.kind == kind)).all())
+
+
+def test_the_whole_loop_from_request_to_decision_document(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    page = staff.get(path).get_data(as_text=True)
+    # who filed and how to reach them
+    for text in ("Anna Becker", "anna.becker@", "Becker Elektrotechnik GmbH"):
+        assert text in page, text
+
+    assert take_step(staff, path, "received").status_code == 302
+    due = date.today() + timedelta(days=10)
+    resp = take_step(staff, path, "information_requested", "Bitte reichen Sie die Handwerkskarte nach.", due_on=due)
+    assert resp.status_code == 302
+    assert _status(app, filed) == "information_requested"
+
+    # the company sees the request and its due date, and got a mail naming the date
+    detail = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Bitte reichen Sie die Handwerkskarte nach." in detail
+    assert "Nachforderung von Gewerbeamt Bremen (Stadtamt) beantworten" in detail
+    Worker(app).run_once()
+    request_mails = [m for m in _mails(app) if "bittet um weitere Angaben" in m.get_body().get_content()]
+    assert len(request_mails) == 1
+    assert "Bitte antworten Sie bis zum" in request_mails[0].get_body().get_content()
+
+    # the company answers with a PDF: the filing goes back to the chamber
+    resp = answer(client, filed, "Anbei die Handwerkskarte.", files=[(ANSWER_PDF, "Handwerkskarte.pdf")])
+    assert resp.status_code == 302
+    assert _status(app, filed) == "answered"
+    assert "Antwort eingegangen" in client.get(f"/antraege/{filed}").get_data(as_text=True)
+
+    # staff see the answer and open its file
+    page = staff.get(path).get_data(as_text=True)
+    assert "Anbei die Handwerkskarte." in page and "Antwort eingegangen" in page
+    link = re.search(r'href="(/staff/posteingang/\d+/dokument/[0-9a-f-]+)">Handwerkskarte.pdf', page)
+    assert link, "answer file not linked by name"
+    got = staff.get(link.group(1))
+    assert got.status_code == 200 and got.data == ANSWER_PDF
+
+    # staff decide with a decision document
+    resp = take_step(staff, path, "accepted", "Die Anzeige ist eingetragen.",
+                     documents=[(PDF, "Gewerbeschein.pdf")])
+    assert resp.status_code == 302
+    assert _status(app, filed) == "accepted"
+
+    detail = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    doc = re.search(r'href="(/antraege/anhang/[0-9a-f-]+)">Gewerbeschein.pdf', detail)
+    assert doc, "decision document not offered to the company"
+    download = client.get(doc.group(1))
+    assert download.status_code == 200 and download.data == PDF
+    assert "attachment" in download.headers["Content-Disposition"]
+
+    Worker(app).run_once()
+    decision_mails = [m for m in _mails(app) if "Dokument" in m.get_body().get_content()]
+    assert len(decision_mails) == 1
+    assert not list(decision_mails[0].iter_attachments())  # the mail names the portal, never carries it
+
+    # the audit log names the person and the transition
+    with app.app_context():
+        details = [e.detail for e in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "filing_transition").order_by(AuditEvent.id))]
+    assert [d.split(": ", 1)[1].split(" (")[0] for d in details] == [
+        "forwarded → received", "received → information_requested", "answered → accepted"]
+
+    # closed: the company cannot answer any more, and nothing is written
+    resp = answer(client, filed, "Noch etwas.")
+    assert resp.status_code == 409 and "abgeschlossen" in resp.get_data(as_text=True)
+    assert "Noch etwas." not in client.get(f"/antraege/{filed}").get_data(as_text=True)
+
+
+def test_pressing_a_step_twice_or_in_a_stale_tab_changes_nothing(app, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    colleague = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    assert take_step(staff, path, "received").status_code == 302
+    # the same form posted again (double click / back button): the page it came from showed "forwarded"
+    again = take_step(staff, path, "received", expected="forwarded")
+    assert again.status_code == 409 and "inzwischen geändert" in again.get_data(as_text=True)
+    assert _events(app, filed, "received") == 1
+
+    # two tabs: both show "received"; the colleague takes "in progress" first
+    assert take_step(colleague, path, "in_progress").status_code == 302
+    stale = take_step(staff, path, "rejected", "Unvollständig.", expected="received")
+    assert stale.status_code == 409
+    assert _status(app, filed) == "in_progress"
+    # a step the machine does not allow from here is not offered and not taken
+    page = staff.get(path).get_data(as_text=True)
+    assert 'value="received"' not in page
+    assert take_step(staff, path, "received").status_code == 422
+
+
+def test_bad_input_is_refused_at_the_field(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    resp = take_step(staff, path, "information_requested", "Bitte nachreichen.", due_on=date.today())
+    assert resp.status_code == 422 and "Das Datum muss in der Zukunft liegen." in resp.get_data(as_text=True)
+    resp = take_step(staff, path, "information_requested", "Bitte nachreichen.", due_on="31.02.2027")
+    assert resp.status_code == 422 and "gültiges Datum" in resp.get_data(as_text=True)
+    resp = take_step(staff, path, "accepted", documents=[(b"MZ\x90\x00 not a pdf", "Bescheid.pdf")])
+    assert resp.status_code == 422 and "Dateityp ist hier nicht erlaubt" in resp.get_data(as_text=True)
+    assert _status(app, filed) == "forwarded"
+
+    take_step(staff, path, "information_requested", "Bitte nachreichen.")
+    empty = answer(client, filed, "   ")
+    html = empty.get_data(as_text=True)
+    assert empty.status_code == 422 and 'id="body-error"' in html and "Bitte schreiben Sie eine Nachricht." in html
+    fake = answer(client, filed, "Anbei.", files=[(b"<html>not a pdf</html>", "Karte.pdf")])
+    assert fake.status_code == 422 and "Dateityp ist hier nicht erlaubt" in fake.get_data(as_text=True)
+    assert _status(app, filed) == "information_requested"
+
+
+def test_colleagues_see_the_conversation_other_companies_and_chambers_nothing(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    take_step(staff, path, "information_requested", "Bitte Handwerkskarte nachreichen.")
+    assert answer(client, filed, "Anbei.", files=[(ANSWER_PDF, "Karte.pdf")]).status_code == 302
+    note_page = staff.get(path).get_data(as_text=True)
+    staff.post(f"{path}/notiz", data={"csrf_token": csrf_token(note_page), "note": "Nur intern: Rückruf"})
+    assert "Nur intern: Rückruf" in staff.get(path).get_data(as_text=True)
+
+    colleague = app.test_client()
+    login(colleague, "jonas.weber")
+    page = colleague.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Bitte Handwerkskarte nachreichen." in page and "Anbei." in page
+    assert "Nur intern" not in page and "Nur intern" not in client.get(f"/antraege/{filed}").get_data(as_text=True)
+    file_link = re.search(r'href="(/antraege/anhang/[0-9a-f-]+)">Karte.pdf', page).group(1)
+    assert colleague.get(file_link).status_code == 200
+
+    stranger = app.test_client()
+    login(stranger, "lea.hansen")
+    assert stranger.get(f"/antraege/{filed}").status_code == 404
+    assert stranger.get(file_link).status_code == 404
+    token = csrf_token(stranger.get("/antraege").get_data(as_text=True))
+    assert stranger.post(f"/antraege/{filed}/nachricht", data={"csrf_token": token, "body": "x"}).status_code == 404
+
+    # the copy recipient sees its own (empty) conversation, not the Gewerbeamt's
+    hwk = staff_client(app, "hwk.bremen")
+    hwk_page = hwk.get(item_path(hwk, filed)).get_data(as_text=True)
+    assert "Bitte Handwerkskarte nachreichen." not in hwk_page and "Rückruf" not in hwk_page
+    staff_file = re.search(r'href="(/staff/posteingang/\d+/dokument/[0-9a-f-]+)"', note_page).group(1)
+    other_item = item_path(hwk, filed)
+    assert hwk.get(other_item + staff_file[staff_file.index("/dokument/"):]).status_code == 404
+
+
+def test_staff_message_without_a_step_and_a_company_message_without_a_request(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    assert staff_message(staff, path, "Wir melden uns bis Freitag.").status_code == 302
+    assert staff_message(staff, path, "").status_code == 422
+    assert _status(app, filed) == "forwarded"
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Wir melden uns bis Freitag." in page and "Nachricht an Gewerbeamt Bremen (Stadtamt)" in page
+    assert answer(client, filed, "Danke!").status_code == 302
+    assert "Danke!" in staff.get(path).get_data(as_text=True)
+    assert _status(app, filed) == "forwarded"  # a message without a request moves nothing
