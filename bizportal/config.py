@@ -136,6 +136,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAIL_LEASE_SECONDS": int(_env("MAIL_LEASE_SECONDS", "120")),
         #: how often the worker's mail thread looks for queued mails
         "MAIL_POLL_SECONDS": float(_env("MAIL_POLL_SECONDS", "5")),
+        "MAIL_REMINDER_DAYS": int(_env("MAIL_REMINDER_DAYS", "2")),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": dev_port,
     }
@@ -214,6 +215,8 @@ class MailSettings:
     backoff_max: float = 6 * 3600.0
     lease_seconds: int = 120
     poll_seconds: float = 5.0
+    #: a company is reminded once, this many days before an information request is due
+    reminder_days: int = 2
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             smtp_timeout=float(cfg["SMTP_TIMEOUT"]), public_base_url=cfg["PUBLIC_BASE_URL"],
             max_attempts=int(cfg["MAIL_MAX_ATTEMPTS"]), backoff_base=float(cfg["MAIL_BACKOFF_BASE_SECONDS"]),
             backoff_max=float(cfg["MAIL_BACKOFF_MAX_SECONDS"]), lease_seconds=int(cfg["MAIL_LEASE_SECONDS"]),
-            poll_seconds=float(cfg["MAIL_POLL_SECONDS"]),
+            poll_seconds=float(cfg["MAIL_POLL_SECONDS"]), reminder_days=int(cfg["MAIL_REMINDER_DAYS"]),
         ),
         web=WebSettings(
             metrics_token=cfg["METRICS_TOKEN"] or None,

@@ -203,3 +203,37 @@ def test_staff_message_without_a_step_and_a_company_message_without_a_request(ap
     assert answer(client, filed, "Danke!").status_code == 302
     assert "Danke!" in staff.get(path).get_data(as_text=True)
     assert _status(app, filed) == "forwarded"  # a message without a request moves nothing
+
+
+def test_one_reminder_before_the_due_date_and_overdue_requests_listed_for_staff(app, client, filed):
+    from bizportal.filings.models import FilingMessage
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    take_step(staff, path, "information_requested", "Bitte Gewerbeschein des Vorbetriebs.",
+              due_on=date.today() + timedelta(days=20))
+    Worker(app).run_once()
+    assert not [m for m in _mails(app) if m["Subject"].startswith("Erinnerung")]  # not due soon yet
+
+    with app.app_context():  # the due date comes near
+        request = db.session.scalars(select(FilingMessage).where(FilingMessage.kind == "request")).one()
+        request.due_on = date.today() + timedelta(days=1)
+        db.session.commit()
+    Worker(app).run_once()
+    Worker(app).run_once()
+    reminders = [m for m in _mails(app) if m["Subject"] == f"Erinnerung: Nachforderung zu {filed}"]
+    assert len(reminders) == 1
+    assert "Gewerbeschein des Vorbetriebs" in reminders[0].get_body().get_content()
+
+    listing = staff.get("/staff/nachforderungen").get_data(as_text=True)
+    assert filed in listing and "0 Nachforderungen sind überfällig." in listing
+    with app.app_context():
+        request = db.session.scalars(select(FilingMessage).where(FilingMessage.kind == "request")).one()
+        request.due_on = date.today() - timedelta(days=1)
+        db.session.commit()
+    listing = staff.get("/staff/nachforderungen").get_data(as_text=True)
+    assert "1 Nachforderung ist überfällig." in listing and "überfällig</span>" in listing
+    # another chamber does not see it; once answered it leaves the list
+    assert filed not in staff_client(app, "hk.bremen").get("/staff/nachforderungen").get_data(as_text=True)
+    answer(client, filed, "Anbei.")
+    assert filed not in staff.get("/staff/nachforderungen").get_data(as_text=True)

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
+from ..common.time import local_today
 from ..extensions import db
 from ..notify import services as notify
 from . import claims, recording, sending
@@ -314,7 +315,11 @@ class Worker:
         return self._completed - start
 
     def send_mails(self) -> int:
-        """Send the queued mails that are due, batch after batch; returns how many were attempted."""
+        """Queue the reminders that are due, then send the queued mails that are due, batch after
+        batch; returns how many were attempted."""
+        with self.app.app_context():
+            notify.queue_reminders(self.mail_settings.reminder_days,
+                                   local_today(self.app.config["SETTINGS"].web.timezone))
         total = 0
         while not self._stop.is_set():
             n = notify.send_due(self.app, self.worker_id, self.mail_settings, self.mail_batch)

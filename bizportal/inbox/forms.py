@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, MultipleFileField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from ..common.time import local_today
 from ..filings.states import FilingStatus
 
 #: the longest time a company may be given to answer a request
@@ -45,7 +47,7 @@ class ActionForm(FlaskForm):
             if field.raw_data and field.raw_data[0]:
                 raise ValidationError(_l("Bitte geben Sie ein gültiges Datum an."))
             raise ValidationError(_l("Bitte geben Sie an, bis wann das Unternehmen antworten soll."))
-        today = date.today()
+        today = local_today(current_app.config["BABEL_DEFAULT_TIMEZONE"])
         if field.data <= today:
             raise ValidationError(_l("Das Datum muss in der Zukunft liegen."))
         if field.data > today + timedelta(days=MAX_ANSWER_DAYS):

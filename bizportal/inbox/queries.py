@@ -112,3 +112,21 @@ def staff_history(filing_id: int, chamber_id: int) -> list[tuple[Any, str]]:
                                                          AuditEvent.actor.in_(list(staff)))
                                 .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
     return [(e, staff[e.actor]) for e in events]
+
+
+def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:
+    """This chamber's unanswered information requests on filings still waiting for the answer,
+    soonest due first (no due date last), each with the inbox item to open."""
+    from ..delivery.models import Delivery
+    from ..filings.models import Filing, FilingMessage, MessageKind
+    from ..filings.states import FilingStatus
+
+    rows = db.session.execute(
+        select(FilingMessage, InboxItem)
+        .join(Filing, Filing.id == FilingMessage.filing_id)
+        .join(Delivery, (Delivery.filing_id == FilingMessage.filing_id) & (Delivery.chamber_id == chamber_id))
+        .join(InboxItem, InboxItem.delivery_id == Delivery.id)
+        .where(FilingMessage.chamber_id == chamber_id, FilingMessage.kind == MessageKind.REQUEST,
+               FilingMessage.answered_at.is_(None), Filing.status == FilingStatus.INFORMATION_REQUESTED)
+        .order_by(FilingMessage.due_on.is_(None), FilingMessage.due_on, FilingMessage.id).limit(500))
+    return [(m, item) for m, item in rows]

@@ -12,6 +12,7 @@ from flask_login import current_user
 from ..auth.access import roles_required
 from ..catalog import queries as catalog
 from ..common.states import Refused
+from ..common.time import local_today
 from ..extensions import db
 from ..filings import conversation, lifecycle
 from ..filings.services import UploadRefused
@@ -40,6 +41,15 @@ def index():
     items = queries.chamber_items(current_user.chamber_id)
     return render_template("inbox/index.html", items=items, chamber=current_user.chamber,
                            statuses=queries.statuses(items))
+
+
+@bp.get("/staff/nachforderungen")
+@roles_required("chamber_staff")
+def requests():
+    """The chamber's open information requests, overdue ones first marked as such."""
+    return render_template("inbox/requests.html", rows=queries.open_requests(current_user.chamber_id),
+                           chamber=current_user.chamber,
+                           today=local_today(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
 
 
 def _item_or_404(item_id: int) -> InboxItem:

@@ -30,7 +30,7 @@ from ..common import dbclock, mail
 from ..common.i18n import supported_locale
 from ..config import MailSettings
 from ..extensions import db, table_of
-from ..filings.models import Filing, FilingStatus
+from ..filings.models import Filing, FilingMessage, FilingStatus, MessageKind
 from ..filings.receipts import render_receipt
 from .models import Notification
 from .states import MACHINE, NotificationKind, NotificationState
@@ -74,6 +74,33 @@ def enqueue_status_changed(session: Session | scoped_session[Any], filing: Filin
     context = {"event": str(kind), "detail": (detail or "").strip() or None, "chamber": chamber_name,
                "documents": documents, "due_on": due_on.isoformat() if due_on else None}
     return _enqueue(session, filing, NotificationKind.STATUS_CHANGED, context)
+
+
+def queue_reminders(days_before: int, today: date, limit: int = 200) -> int:
+    """Queue one reminder mail for each unanswered information request of an open filing that is
+    due within ``days_before`` days of ``today`` (the portal's calendar day) and not reminded yet.
+    Marks the request reminded in the same commit, so a request is reminded at most once, also
+    with several workers (rows another worker holds are skipped). Returns how many were queued.
+    """
+    rows = db.session.execute(
+        select(FilingMessage, Filing).join(Filing, Filing.id == FilingMessage.filing_id)
+        .where(FilingMessage.kind == MessageKind.REQUEST, FilingMessage.answered_at.is_(None),
+               FilingMessage.reminded_at.is_(None), FilingMessage.due_on.is_not(None),
+               FilingMessage.due_on >= today, FilingMessage.due_on <= today + timedelta(days=days_before),
+               Filing.status == FilingStatus.INFORMATION_REQUESTED)
+        .order_by(FilingMessage.due_on, FilingMessage.id).limit(limit)
+        .with_for_update(skip_locked=True, of=FilingMessage)).all()
+    if not rows:
+        db.session.rollback()
+        return 0
+    now = dbclock.now()
+    for request, filing in rows:
+        request.reminded_at = now
+        _enqueue(db.session, filing, NotificationKind.REQUEST_REMINDER, {
+            "due_on": request.due_on.isoformat() if request.due_on else None,
+            "chamber": request.chamber.name, "detail": request.body[:1000]})
+    db.session.commit()
+    return len(rows)
 
 
 def recipient_of(filing: Filing) -> str | None:

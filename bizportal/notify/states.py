@@ -30,6 +30,7 @@ class NotificationKind(StrEnum):
 
     FILING_RECEIVED = "filing_received"  #: acknowledgement with the receipt PDF, after submit
     STATUS_CHANGED = "status_changed"  #: a chamber asked for information or decided
+    REQUEST_REMINDER = "request_reminder"  #: an information request is due soon and not answered
 
 
 MACHINE = StateMachine("notification", NotificationState, {

@@ -141,21 +141,21 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     screenshot(staff, screenshot_dir, "keyboard-inbox-item" + suffix)
 
     # --- ... and works it to a decision: the arrow keys choose in the radio group
-    tab_to_id(staff, "kind-0")
+    tab_to_id(staff, "action-0")
     for _ in range(3):
         staff.keyboard.press("ArrowDown")
-    assert staff.evaluate("document.activeElement.id") == "kind-3"
-    assert staff.is_checked("#kind-3")  # Bewilligen / eintragen
+    assert staff.evaluate("document.activeElement.id") == "action-3"
+    assert staff.is_checked("#action-3")  # Anzeige bestätigen
     tab_to_id(staff, "detail")
     staff.keyboard.type("Die Gewerbeanmeldung ist eingetragen.")
-    tab_to_text(staff, "Stand speichern", tag="button")
+    tab_to_text(staff, "Schritt speichern", tag="button")
     press_and_wait(staff)
-    assert "Der Stand wurde gespeichert" in staff.inner_text("main")
+    assert "Gespeichert: Anzeige bestätigen" in staff.inner_text("main")
     assert "Dieser Antrag ist abgeschlossen." in staff.inner_text("main")
 
     company.reload()
     decided = company.inner_text("main")
-    assert "Bewilligt" in decided and "Die Gewerbeanmeldung ist eingetragen." in decided
+    assert "Bestätigt" in decided and "Die Gewerbeanmeldung ist eingetragen." in decided
 
     # --- the steering group opens the dashboard
     steering = new_page(viewport)

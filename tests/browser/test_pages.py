@@ -226,10 +226,12 @@ def chamber_inbox(app, page, base) -> Iterator[str]:
     click_and_wait(page, f"a:text-is('{reference}')")
     assert reference in page.inner_text("h1")
     yield "staff-inbox-item"
-    if page.query_selector("#status-form"):
-        click_and_wait(page, "#status-form button[type=submit]")  # no status chosen
-        assert page.query_selector("#error-summary"), "no error summary without a status"
-        yield "staff-inbox-item-error"
+    assert page.query_selector("#action-form"), "no step form on an open filing"
+    click_and_wait(page, "#action-form button[type=submit]")  # no step chosen
+    assert page.query_selector("#error-summary"), "no error summary without a step"
+    yield "staff-inbox-item-error"
+    open_page(page, base + "/staff/nachforderungen")
+    yield "staff-open-requests"
 
 
 def steering_dashboard(app, page, base) -> Iterator[str]:
