@@ -237,3 +237,49 @@ def test_one_reminder_before_the_due_date_and_overdue_requests_listed_for_staff(
     assert filed not in staff_client(app, "hk.bremen").get("/staff/nachforderungen").get_data(as_text=True)
     answer(client, filed, "Anbei.")
     assert filed not in staff.get("/staff/nachforderungen").get_data(as_text=True)
+
+
+def test_every_staff_route_refuses_the_items_of_another_chamber(app, client, filed):
+    """Walks the URL map: each route that names an inbox item answers 404 to another chamber's
+    staff, for every method it takes; the lists of the other chamber never show the filing."""
+    owner = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(owner, filed)
+    take_step(owner, path, "information_requested", "Bitte nachreichen.")
+    answer(client, filed, "Anbei.", files=[(ANSWER_PDF, "Karte.pdf")])
+    page = owner.get(path).get_data(as_text=True)
+    values = {
+        "item_id": int(path.rsplit("/", 1)[1]),
+        "ref": re.search(r"/anhang/([0-9a-f-]+)", page).group(1) if "/anhang/" in page else "0",
+        "attachment_id": re.search(r"/dokument/([0-9a-f-]+)", page).group(1),
+    }
+    stranger = staff_client(app, "hk.bremen")
+    token = csrf_token(stranger.get("/staff/posteingang").get_data(as_text=True))
+    walked = []
+    for rule in app.url_map.iter_rules():
+        if "item_id" not in rule.arguments:
+            continue
+        url = rule.build({k: values[k] for k in rule.arguments}, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            resp = stranger.open(url, method=method, data={"csrf_token": token, "action": "rejected",
+                                                          "detail": "x", "body": "x", "note": "x"})
+            assert resp.status_code == 404, (method, url, resp.status_code)
+            walked.append(f"{method} {rule.rule}")
+    assert len(walked) >= 6, walked  # detail, step, message, note, attachment, conversation file
+    for url in ("/staff/posteingang", "/staff/nachforderungen"):
+        assert filed not in stranger.get(url).get_data(as_text=True), url
+    assert _status(app, filed) == "answered"
+
+
+def test_a_body_with_its_own_system_is_not_sent_answers_that_would_not_reach_it(app, client, filed):
+    """Until answers are forwarded through the adapters, the company is told to answer the body's
+    way, and a posted answer is refused instead of being stored where nobody reads it."""
+    from tests.support.factories import set_adapter
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    take_step(staff, item_path(staff, filed), "information_requested", "Bitte nachreichen.")
+    set_adapter(app, "gewerbeamt-bremen", "email", {"to": "gewerbe@stadtamt.example"})
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "nimmt Antworten über das Portal noch nicht entgegen" in page and 'id="message-form"' not in page
+    resp = answer(client, filed, "Anbei.")
+    assert resp.status_code == 409
+    assert _status(app, filed) == "information_requested"

@@ -43,6 +43,10 @@ class StaleAction(TransitionRefused):
     press): nothing is written, the person looks again."""
 
 
+class NoPortalReplies(EventRefused):
+    """The body works the filing in its own system, which does not take answers from the portal yet."""
+
+
 class ClosedFiling(TransitionRefused):
     """The filing is decided or withdrawn: its conversation takes no new message."""
 
@@ -277,6 +281,12 @@ def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
     return message
 
 
+def takes_portal_replies(chamber: Chamber) -> bool:
+    """Whether the company's answers reach this body: bodies that work filings in the portal's
+    inbox read them there; forwarding answers through the other adapters is not built yet."""
+    return chamber.adapter_key == "inbox"
+
+
 def company_message(filing: Filing, person: Person, body: str, files: Sequence[StoredFile] = (),
                     request_id: int | None = None) -> FilingMessage:
     """The company writes to the chamber: an answer to an open request (``request_id``, or the
@@ -284,8 +294,9 @@ def company_message(filing: Filing, person: Person, body: str, files: Sequence[S
 
     Answering the last open request moves an ``information_requested`` filing to ``answered``
     ("Antwort eingegangen") with a timeline entry naming the chamber. Raises ``ClosedFiling`` for
-    a decided or withdrawn filing and ``EventRefused`` for a request that is not this filing's or
-    no longer open, or an empty message. Nothing is written when refused.
+    a decided or withdrawn filing, ``NoPortalReplies`` for a body the answer would not reach, and
+    ``EventRefused`` for a request that is not this filing's or no longer open, or an empty
+    message. Nothing is written when refused.
     """
     try:
         return _company_message(filing, person, body, files, request_id)
@@ -321,6 +332,8 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
         chamber_id = deliveries.primary_chamber_id(filing.id)
         if chamber_id is None:
             raise EventRefused("the filing has no receiving body")
+    if not takes_portal_replies(db.session.get_one(Chamber, chamber_id)):
+        raise NoPortalReplies(f"chamber {chamber_id} does not take answers through the portal")
     now = utcnow()
     message = FilingMessage(filing_id=filing.id, chamber_id=chamber_id, kind=MessageKind.ANSWER, body=body,
                             person_id=person.id, reply_to_id=request.id if request else None, created_at=now)
@@ -339,5 +352,5 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     return message
 
 
-__all__ = ["ClosedFiling", "EventRefused", "NotWithdrawable", "StaleAction", "StoredFile", "apply_chamber_event",
+__all__ = ["ClosedFiling", "EventRefused", "NoPortalReplies", "NotWithdrawable", "StaleAction", "StoredFile", "apply_chamber_event",
            "chamber_message", "company_message", "mark_forwarded", "record_submitted", "staff_event", "withdraw"]

@@ -299,9 +299,12 @@ def detail(reference: str):
 def _render_detail(filing, message_form: MessageForm | None = None, status: int = 200):
     service = catalog.get_service(filing.service_key)
     open_requests = [m for m in filing.messages if m.open_request]
+    primary = queries.primary_chamber(filing)
+    reply_to = open_requests[0].chamber if open_requests else primary
     return render_template("filings/detail.html", filing=filing, service=service, locale=_locale(),
                            form=FlaskForm(), message_form=message_form or MessageForm(formdata=None),
-                           open_requests=open_requests, primary=queries.primary_chamber(filing)), status
+                           open_requests=open_requests, primary=primary, reply_to=reply_to,
+                           can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to)), status
 
 
 @bp.post("/antraege/<reference>/nachricht")
@@ -324,6 +327,11 @@ def message(reference: str):
     except lifecycle.ClosedFiling:
         conversation.discard(files, _storage())
         flash(_("Dieser Antrag ist abgeschlossen; Sie können keine Nachricht mehr senden."), "warning")
+        return _render_detail(filing, status=409)
+    except lifecycle.NoPortalReplies:
+        conversation.discard(files, _storage())
+        flash(_("Diese Stelle nimmt Antworten über das Portal noch nicht entgegen. Bitte antworten Sie auf dem "
+                "Weg, den sie in ihrer Nachricht nennt."), "warning")
         return _render_detail(filing, status=409)
     except lifecycle.EventRefused:
         conversation.discard(files, _storage())
