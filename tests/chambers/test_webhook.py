@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 
 import pytest
 
 from chambers.base import InvalidConfig, NoAnswer, PermanentFailure, TemporaryFailure
 from chambers.webhook import WebhookAdapter
-from tests.support.receivers.loopback import closed_port, unanswered_port
+from tests.support.receivers.loopback import QuietHandler, base_url, closed_port, serve, unanswered_port
 from tests.support.receivers.webhook_receiver import webhook_receiver
 
 SECRET = "s3cr3t-shared-with-the-chamber"
@@ -103,6 +104,25 @@ def test_no_answer_after_sending_is_told_apart_with_the_timeout_used(receiver, m
     assert longer["timeout_seconds"] == 2
     assert WebhookAdapter().deliver(make_payload(), longer).receiver_ref == "rcv-1"
     assert len(state.stored) == 1
+
+
+class _StallingBody(QuietHandler):
+    """Answers 201 with its headers at once, then stalls in the middle of the body."""
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.read_body()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "20")
+        self.end_headers()
+        self.wfile.write(b'{"id": ')
+        self.wfile.flush()
+        time.sleep(2)
+
+
+def test_answer_that_stalls_in_its_body_is_no_answer(make_payload):
+    with serve(_StallingBody) as server, pytest.raises(NoAnswer, match="no answer within 1 s"):
+        WebhookAdapter().deliver(make_payload(), opts(base_url(server) + "/filings", timeout_seconds=1))
 
 
 def test_connect_timeout_is_an_ordinary_temporary_failure(make_payload):
