@@ -79,6 +79,13 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "DELIVERY_LEASE_SECONDS": int(_env("DELIVERY_LEASE_SECONDS", "120")),
         "DELIVERY_BACKOFF_BASE_SECONDS": float(_env("DELIVERY_BACKOFF_BASE_SECONDS", "30")),
         "DELIVERY_BACKOFF_MAX_SECONDS": float(_env("DELIVERY_BACKOFF_MAX_SECONDS", "21600")),
+        #: after a send got no answer in time, the next attempt waits twice as long, up to this cap
+        "DELIVERY_TIMEOUT_CAP_SECONDS": float(_env("DELIVERY_TIMEOUT_CAP_SECONDS", "120")),
+        #: sends without an answer at the cap before a delivery is dead
+        "DELIVERY_TIMEOUT_CAP_ATTEMPTS": int(_env("DELIVERY_TIMEOUT_CAP_ATTEMPTS", "3")),
+        #: answer times and timeouts per chamber shown to admins: over this window, published this often
+        "DELIVERY_TIMING_WINDOW_SECONDS": float(_env("DELIVERY_TIMING_WINDOW_SECONDS", "900")),
+        "DELIVERY_TIMING_PUBLISH_SECONDS": float(_env("DELIVERY_TIMING_PUBLISH_SECONDS", "15")),
         "WORKER_POLL_SECONDS": float(_env("WORKER_POLL_SECONDS", "2")),
         "WORKER_THREADS": int(_env("WORKER_THREADS", "16")),
         "DELIVERY_CHAMBER_CONCURRENCY": int(_env("DELIVERY_CHAMBER_CONCURRENCY", "4")),
@@ -170,13 +177,18 @@ class OidcSettings:
 
 @dataclass(frozen=True)
 class DeliverySettings:
-    """The outbox: attempts, leases and backoff, the circuit breaker and the back-channel poll."""
+    """The outbox: attempts, leases and backoff, answer timeouts, the circuit breaker and the
+    back-channel poll."""
 
     max_attempts: int = 12
     lease_seconds: int = 120
     poll_seconds: float = 5.0
     backoff_base: float = 30.0
     backoff_max: float = 6 * 3600.0
+    timeout_cap: float = 120.0
+    timeout_cap_attempts: int = 3
+    timing_window: float = 900.0
+    timing_publish_seconds: float = 15.0
     chamber_concurrency: int = 4
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
@@ -259,6 +271,10 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             lease_seconds=int(cfg["DELIVERY_LEASE_SECONDS"]),
             backoff_base=float(cfg["DELIVERY_BACKOFF_BASE_SECONDS"]),
             backoff_max=float(cfg["DELIVERY_BACKOFF_MAX_SECONDS"]),
+            timeout_cap=float(cfg["DELIVERY_TIMEOUT_CAP_SECONDS"]),
+            timeout_cap_attempts=max(1, int(cfg["DELIVERY_TIMEOUT_CAP_ATTEMPTS"])),
+            timing_window=float(cfg["DELIVERY_TIMING_WINDOW_SECONDS"]),
+            timing_publish_seconds=float(cfg["DELIVERY_TIMING_PUBLISH_SECONDS"]),
             chamber_concurrency=int(cfg["DELIVERY_CHAMBER_CONCURRENCY"]),
             breaker_threshold=int(cfg["DELIVERY_BREAKER_THRESHOLD"]),
             breaker_cooldown=float(cfg["DELIVERY_BREAKER_COOLDOWN_SECONDS"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 import warnings
 from abc import ABC, abstractmethod
@@ -20,6 +21,20 @@ class AdapterError(Exception):
 
 class TemporaryFailure(AdapterError):
     """The receiver could not take the filing now; the portal retries later with the same id."""
+
+
+class NoAnswer(TemporaryFailure):
+    """The request went out but the receiver did not answer within ``timeout`` seconds.
+
+    Unlike a refusal this says nothing against the filing: a slow receiver may have stored it and
+    only answer later. The portal retries with the same id and a longer answer timeout (see
+    ``Adapter.answer_timeout_option``). A timeout while connecting is an ordinary
+    ``TemporaryFailure``: nothing was sent.
+    """
+
+    def __init__(self, message: str, timeout: float) -> None:
+        super().__init__(message)
+        self.timeout = timeout  #: the seconds the adapter waited for the answer
 
 
 class PermanentFailure(AdapterError):
@@ -253,6 +268,10 @@ class Adapter(ABC):
     key: ClassVar[str]  #: stable identifier stored on chamber rows
     label: ClassVar[str]  #: human-readable name for admin screens
     options_schema: ClassVar[Sequence[OptionField]] = ()  #: validates the chamber's options JSON
+    #: name of the numeric option holding the seconds ``deliver`` waits for the receiver's answer
+    #: (``None``: the adapter has none). The portal overrides it per attempt through
+    #: ``with_answer_timeout``: after ``NoAnswer`` it retries with a longer one, up to its cap.
+    answer_timeout_option: ClassVar[str | None] = None
     #: set for subclasses written against the first contract (they override ``validate_options``)
     _legacy_validate_options: ClassVar[bool] = False
 
@@ -261,6 +280,11 @@ class Adapter(ABC):
         fields = {f.name: f for f in cls.options_schema}
         if len(fields) != len(cls.options_schema):
             raise TypeError(f"{cls.__qualname__}: two options share a name")
+        timeout_field = fields.get(cls.answer_timeout_option or "")
+        if cls.answer_timeout_option is not None and (
+            timeout_field is None or timeout_field.type not in (int, float)
+        ):
+            raise TypeError(f"{cls.__qualname__}: answer_timeout_option must name a numeric option")
         for f in cls.options_schema:
             flag = fields.get(f.http_allowed_by or "")
             if f.http_allowed_by is not None and (flag is None or flag.type is not bool):
@@ -303,6 +327,34 @@ class Adapter(ABC):
             return _apply_schema(self.key, self.options_schema, options)
         return self.parse_options(options)
 
+    def answer_timeout(self, options: Mapping[str, Any] | None) -> float | None:
+        """The seconds ``deliver`` waits for the answer with ``options`` (``None`` if the adapter
+        has no answer timeout). Cheap: reads the one option (its default if unset) without checking
+        the others; a value that is not a number raises ``InvalidConfig``, as ``parse_options``
+        would."""
+        name = self.answer_timeout_option
+        if name is None:
+            return None
+        (f,) = (f for f in self.options_schema if f.name == name)
+        value = (options or {}).get(name)
+        if value is None or value == "":
+            value = f.default
+        if not _of_type(value, float):
+            raise _fail(self.key, name, f"must be of type {f.type.__name__}")
+        return float(value)
+
+    def with_answer_timeout(self, options: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+        """``options`` with the answer timeout set to ``seconds``, brought into the option's declared
+        range (an ``int`` option is rounded up), so that ``parse_options`` accepts the result.
+        An adapter without an answer timeout gets its options unchanged (as a copy)."""
+        name = self.answer_timeout_option
+        if name is None:
+            return dict(options)
+        (f,) = (f for f in self.options_schema if f.name == name)
+        value = seconds if f.max is None else min(seconds, f.max)
+        value = value if f.min is None else max(value, f.min)
+        return {**options, name: math.ceil(value) if f.type is int else float(value)}
+
     def check_config(self, options: Mapping[str, Any] | None) -> None:
         """Raise ``InvalidConfig`` if the options are unusable. Subclasses may also ping the receiver."""
         self.parse_options(options)
@@ -318,8 +370,9 @@ class Adapter(ABC):
         """Send the filing once.
 
         Guarantees: the same ``payload.delivery_id`` on a repeated call never creates a second copy
-        at a receiver that deduplicates. Raises ``TemporaryFailure`` (retry later) or
-        ``PermanentFailure`` (never retry).
+        at a receiver that deduplicates. Raises ``TemporaryFailure`` (retry later), its subclass
+        ``NoAnswer`` (the request went out, the answer did not come within the answer timeout:
+        retry later with a longer one) or ``PermanentFailure`` (never retry).
         """
 
     def poll(self, receiver_ref: str, options: Mapping[str, Any]) -> list[ChamberEvent]:

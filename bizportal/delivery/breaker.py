@@ -19,6 +19,14 @@ counts: a receiver that refuses connections or answers 500 forever trips after `
 sends, as before, and one that goes down after having needed ``depth`` attempts trips once
 ``threshold`` sends at that depth failed in a row.
 
+Timeouts. A send that went out and got no answer within a timeout shorter than the longest
+(``DELIVERY_TIMEOUT_CAP_SECONDS``) is no evidence either way: a slow receiver that stores every
+filing after 30 s would otherwise trip the breaker against a 10 s timeout, and its deliveries
+would wait out cooldowns instead of being retried with a longer timeout. Such sends are
+``inconclusive``: they count nothing, and a probe that ends so lets the next claim probe again
+(the same most-tried row, now with the doubled timeout). No answer within the longest timeout
+counts as a failure (a hanging receiver trips the breaker).
+
 Probes. The probe of a half-open breaker is the chamber's most-tried due delivery (the claim
 orders that chamber's rows by attempts, most first), not its oldest: a backlog of never-tried
 rows sorts first by due time, and probing with them would fail every probe at such a receiver.
@@ -110,6 +118,12 @@ class CircuitBreakers:
     def not_tried(self, chamber_id: int) -> None:
         """The claimed delivery never reached the receiver (the chamber needs configuration): a
         probe it was does not count, the next claim may probe again."""
+        self.inconclusive(chamber_id)
+
+    def inconclusive(self, chamber_id: int) -> None:
+        """The send proved neither that the receiver works nor that it is down (no answer within
+        a timeout below the longest): nothing counts; a probe it was does not decide, the next
+        claim may probe again."""
         with self._lock:
             state = self._states.get(chamber_id)
             if state is not None:

@@ -52,6 +52,7 @@ class Job:
     data: dict[str, Any]
     target: Target
     attachments: tuple[Any, ...] = ()  #: rows (id, original_name, media_type, size, sha256, storage_key, field_name)
+    timeouts: int = 0  #: earlier attempts without an answer in time: they choose this attempt's answer timeout
 
 
 def attachments_of(filing_ids: Iterable[int]) -> dict[int, list[Any]]:
@@ -75,13 +76,13 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]]) -> Job:
     return Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
                r.submitted_at, r.data,
                Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {})),
-               tuple(files.get(r.filing_id, ())))
+               tuple(files.get(r.filing_id, ())), r.timeouts)
 
 
 def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     """The jobs of claimed deliveries, read in the current transaction (two queries for any number)."""
     rows = db.session.execute(
-        select(_D.c.id, _D.c.attempts, _D.c.role, _D.c.filing_id, _F.c.reference, _F.c.service_key,
+        select(_D.c.id, _D.c.attempts, _D.c.timeouts, _D.c.role, _D.c.filing_id, _F.c.reference, _F.c.service_key,
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _C.c.id.label("chamber_id"), _C.c.slug,
                _C.c.adapter_key, _C.c.options)
         .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id))

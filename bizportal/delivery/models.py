@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..bodies.models import Chamber
@@ -18,7 +18,7 @@ from .states import DeliveryState
 if TYPE_CHECKING:
     from ..filings.models import Filing
 
-__all__ = ["Delivery", "DeliveryState"]
+__all__ = ["Delivery", "DeliveryState", "DeliveryTiming"]
 
 
 class Delivery(Model):
@@ -38,6 +38,9 @@ class Delivery(Model):
     role: Mapped[str] = mapped_column(String(16), default="primary")
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: attempts that went out and got no answer within their timeout (``NoAnswer``): they choose the
+    #: next attempt's longer timeout and do not spend the ``DELIVERY_MAX_ATTEMPTS`` budget
+    timeouts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_by: Mapped[str | None] = mapped_column(String(100))
@@ -48,3 +51,23 @@ class Delivery(Model):
 
     chamber: Mapped[Chamber] = relationship(lazy="joined")
     filing: Mapped[Filing] = relationship(back_populates="deliveries")
+
+
+class DeliveryTiming(Model):
+    """How one worker process saw one chamber answer over the recent window (``timing.AnswerTimes``).
+
+    Each worker overwrites its own rows every ``DELIVERY_TIMING_PUBLISH_SECONDS``, off the hot
+    path; the admin pages merge the rows published within the window (``queries.answer_times``).
+    """
+
+    __tablename__ = "delivery_timing"
+
+    worker_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"), primary_key=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered: Mapped[int] = mapped_column(Integer, default=0)  #: sends with an answer in the window
+    timeouts: Mapped[int] = mapped_column(Integer, default=0)  #: sends without an answer in time
+    #: answer times in milliseconds of the latest answered sends (a bounded sample)
+    answer_ms: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: the longest answer timeout this worker used for the chamber in the window (seconds)
+    longest_timeout: Mapped[float | None] = mapped_column(Float)

@@ -88,9 +88,9 @@ CLAIM = text("""
             attempts = d.attempts + 1
         FROM picked
         WHERE d.id = picked.id
-        RETURNING d.id, d.attempts, d.role, d.filing_id, d.chamber_id, picked.next_attempt_at AS due_at
+        RETURNING d.id, d.attempts, d.timeouts, d.role, d.filing_id, d.chamber_id, picked.next_attempt_at AS due_at
     )
-    SELECT claimed.id, claimed.attempts, claimed.role, claimed.filing_id, f.reference, f.service_key,
+    SELECT claimed.id, claimed.attempts, claimed.timeouts, claimed.role, claimed.filing_id, f.reference, f.service_key,
            f.company_snapshot, f.submitted_at, f.data, ch.id AS chamber_id, ch.slug,
            ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files
     FROM claimed
@@ -110,11 +110,13 @@ CLAIM = text("""
 RECORD = text("""
     WITH v AS (
         SELECT * FROM unnest(CAST(:ids AS UUID[]), CAST(:states AS VARCHAR[]), CAST(:attempts AS INTEGER[]),
-                             CAST(:errors AS TEXT[]), CAST(:delays AS INTERVAL[]), CAST(:refs AS VARCHAR[]))
-            AS v(id, state, attempts, last_error, retry_after, receiver_ref)
+                             CAST(:timeouts AS INTEGER[]), CAST(:errors AS TEXT[]), CAST(:delays AS INTERVAL[]),
+                             CAST(:refs AS VARCHAR[]))
+            AS v(id, state, attempts, timeouts, last_error, retry_after, receiver_ref)
     )
     UPDATE delivery AS d
-    SET state = v.state, attempts = v.attempts, locked_by = NULL, locked_until = NULL, last_error = v.last_error,
+    SET state = v.state, attempts = v.attempts, timeouts = v.timeouts, locked_by = NULL, locked_until = NULL,
+        last_error = v.last_error,
         next_attempt_at = COALESCE(statement_timestamp() + v.retry_after, d.next_attempt_at),
         receiver_ref = CASE WHEN v.state = :delivered THEN v.receiver_ref ELSE d.receiver_ref END,
         delivered_at = CASE WHEN v.state = :delivered THEN statement_timestamp() ELSE d.delivered_at END

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
+
+from chambers.base import AdapterError
+from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..bodies.models import Chamber
 from ..common import dbclock
@@ -14,7 +18,7 @@ from ..extensions import db
 from ..filings.models import Filing
 from ..stats import services as stats
 from ..stats.models import StatCounter
-from .models import Delivery, DeliveryState
+from .models import Delivery, DeliveryState, DeliveryTiming
 from .sending import NEEDS_CONFIGURATION
 
 
@@ -91,6 +95,67 @@ def chamber_metrics(chamber_id: int | None = None) -> list[ChamberMetrics]:
         by_slug[slug].delivered = int(n or 0)
     db.session.rollback()
     return list(result.values())
+
+
+@dataclass(frozen=True)
+class AnswerTime:
+    """How fast a chamber answered within the recent window, merged over every worker."""
+
+    chamber_id: int
+    slug: str
+    name: str
+    configured_timeout: float | None  #: the chamber's answer timeout (adapter option); None: none
+    answered: int = 0  #: delivered sends
+    timeouts: int = 0  #: sends that got no answer within their timeout
+    median_seconds: float | None = None
+    p90_seconds: float | None = None
+    #: the longest answer timeout a worker used (longer than the configured one after timeouts)
+    longest_timeout: float | None = None
+
+    @property
+    def times_out(self) -> bool:
+        return self.timeouts > 0
+
+
+def _percentile(ordered: list[int], share: float) -> float | None:
+    """Nearest-rank percentile of sorted milliseconds, in seconds."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] / 1000
+
+
+def answer_times(registry: AdapterRegistry, window_seconds: float,
+                 chamber_id: int | None = None) -> list[AnswerTime]:
+    """Answer times, timeouts and answer timeouts per chamber (or of one), from what the workers
+    published within the last ``window_seconds`` (``timing.publish``); chambers whose adapter has
+    an answer timeout or that have published numbers, by name."""
+    since = dbclock.now() - timedelta(seconds=window_seconds)
+    chamber_query = select(Chamber).order_by(Chamber.name)
+    if chamber_id is not None:
+        chamber_query = chamber_query.where(Chamber.id == chamber_id)
+    chambers = list(db.session.scalars(chamber_query))
+    rows: dict[int, list[DeliveryTiming]] = {}
+    timing_query = select(DeliveryTiming).where(DeliveryTiming.updated_at >= since)
+    if chamber_id is not None:
+        timing_query = timing_query.where(DeliveryTiming.chamber_id == chamber_id)
+    for t in db.session.scalars(timing_query):
+        rows.setdefault(t.chamber_id, []).append(t)
+    found = []
+    for c in chambers:
+        try:
+            configured = registry.create(c.adapter_key).answer_timeout(c.options)
+        except (AdapterError, UnknownAdapter):
+            configured = None
+        seen = rows.get(c.id, [])
+        if configured is None and not seen:
+            continue
+        sample = sorted(ms for t in seen for ms in t.answer_ms or [])
+        longest = max((t.longest_timeout for t in seen if t.longest_timeout), default=None)
+        found.append(AnswerTime(c.id, c.slug, c.name, configured, sum(t.answered for t in seen),
+                                sum(t.timeouts for t in seen), _percentile(sample, 0.5), _percentile(sample, 0.9),
+                                longest))
+    db.session.rollback()
+    return found
 
 
 @dataclass(frozen=True)

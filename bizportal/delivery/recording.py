@@ -74,6 +74,7 @@ def _write_pg(worker_id: str, results: list[SendResult]) -> tuple[set[uuid.UUID]
         "ids": [r.delivery_id for r in results],
         "states": [r.state.value for r in results],
         "attempts": [r.attempts for r in results],
+        "timeouts": [r.timeouts for r in results],
         "errors": [r.last_error for r in results],
         "delays": [r.retry_after for r in results],
         "refs": [r.receiver_ref for r in results],
@@ -92,8 +93,8 @@ def _write_generic(worker_id: str, results: list[SendResult]) -> tuple[set[uuid.
     for r in results:
         if r.delivery_id not in held:
             continue
-        values: dict[str, Any] = {"state": r.state.value, "attempts": r.attempts, "locked_by": None,
-                                  "locked_until": None, "last_error": r.last_error}
+        values: dict[str, Any] = {"state": r.state.value, "attempts": r.attempts, "timeouts": r.timeouts,
+                                  "locked_by": None, "locked_until": None, "last_error": r.last_error}
         if r.retry_after is not None:
             values["next_attempt_at"] = now + r.retry_after
         if r.state == DeliveryState.DELIVERED:

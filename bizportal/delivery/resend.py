@@ -1,4 +1,5 @@
-"""Admin re-send: dead or waiting deliveries become due now with a fresh attempt budget.
+"""Admin re-send: dead or waiting deliveries become due now with a fresh attempt budget (and the
+chamber's configured answer timeout again).
 
 The one writer of the re-send move (``dead``/``pending`` → ``pending``): the admin pages (chosen rows,
 or every row that matches a filter) and ``flask deliveries resend`` call these functions.
@@ -48,7 +49,7 @@ def _requeue(*where: ColumnElement[bool]) -> int:
     result = db.session.execute(
         update(Delivery)
         .where(*where, Delivery.state.in_(RESENDABLE))
-        .values(state=DeliveryState.PENDING, next_attempt_at=dbclock.now_sql(), attempts=0)
+        .values(state=DeliveryState.PENDING, next_attempt_at=dbclock.now_sql(), attempts=0, timeouts=0)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()

@@ -6,8 +6,15 @@ No database work happens here: ``send`` takes a ``Job`` read at claim time and r
 Outcomes:
 * the adapter returns a ``DeliveryResult`` → ``delivered``;
 * ``PermanentFailure`` or no adapter under the chamber's key → ``dead`` at once;
-* ``TemporaryFailure`` (or an unexpected error) → ``pending`` with a backoff, ``dead`` at the
-  attempt cap; counts towards the chamber's circuit breaker;
+* ``TemporaryFailure`` (or an unexpected error) → ``pending`` with a backoff, ``dead`` when the
+  attempts that were not ``NoAnswer`` reach ``DELIVERY_MAX_ATTEMPTS``; counts towards the
+  chamber's circuit breaker;
+* ``NoAnswer`` (the request went out, no answer within the answer timeout: a slow receiver may
+  have stored it) → ``pending`` with a backoff, and the next attempt waits twice as long, up to
+  ``DELIVERY_TIMEOUT_CAP_SECONDS`` (``TimeoutPlan``); it spends no ``DELIVERY_MAX_ATTEMPTS``
+  budget. ``dead`` only once ``DELIVERY_TIMEOUT_CAP_ATTEMPTS`` sends at the cap got no answer,
+  with a ``last_error`` that says so. Below the cap it tells the circuit breaker nothing
+  (``inconclusive``): a slow receiver is not a receiver that is down; at the cap it counts;
 * the chamber needs configuration (the adapter raises ``InvalidConfig``) → the delivery waits as
   it would for a disabled chamber: ``pending``, the attempt refunded, not counted by the circuit
   breaker; the worker stops claiming for the chamber for a while and the admin pages show the
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import traceback
 import uuid
 from collections.abc import Mapping
@@ -28,7 +36,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from chambers.base import AdapterError, DeliveryResult, InvalidConfig, PermanentFailure
+from chambers.base import Adapter, AdapterError, DeliveryResult, InvalidConfig, NoAnswer, PermanentFailure
 from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..catalog.models import ServiceDefinition
@@ -58,6 +66,39 @@ class SendResult:
     retry_after: timedelta | None = None
     receiver_ref: str | None = None
     waiting: bool = False  #: the chamber needs configuration: attempt refunded
+    #: the delivery's attempts without an answer in time (``NoAnswer``), this send included
+    timeouts: int = 0
+    #: no answer within a timeout below the longest: the circuit breaker learns nothing from it
+    inconclusive: bool = False
+    answer_timeout: float | None = None  #: the seconds this send waited at most for the answer
+    answer_seconds: float | None = None  #: delivered: how long the receiver took to answer
+
+
+@dataclass(frozen=True)
+class TimeoutPlan:
+    """The answer timeouts of a delivery's attempts: the chamber's configured one, doubled after
+    each attempt without an answer, up to the longest (the cap, never below the configured one)."""
+
+    configured: float
+    longest: float
+
+    @classmethod
+    def of(cls, adapter: Adapter, options: Mapping[str, Any], settings: DeliverySettings) -> TimeoutPlan | None:
+        """The plan for a chamber's adapter and options; ``None`` if the adapter has no answer
+        timeout. Raises ``InvalidConfig`` for unusable options."""
+        configured = adapter.answer_timeout(options)
+        if configured is None:
+            return None
+        longest = adapter.answer_timeout(adapter.with_answer_timeout(options, max(configured, settings.timeout_cap)))
+        return cls(configured, max(configured, longest or configured))
+
+    def for_attempt(self, timeouts: int) -> float:
+        """The answer timeout of an attempt after ``timeouts`` attempts without an answer."""
+        return min(self.longest, self.configured * 2 ** min(timeouts, 32))
+
+    def at_longest(self, timeouts: int) -> int:
+        """How many of the first ``timeouts`` attempts without an answer already waited the longest."""
+        return sum(1 for i in range(timeouts) if self.for_attempt(i) >= self.longest)
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings) -> timedelta:
@@ -74,19 +115,30 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
     """
     target = job.target
     outcome: BaseException | DeliveryResult
+    plan: TimeoutPlan | None = None
+    timeout: float | None = None
+    took: float | None = None
     try:
         data = payload(job, catalog, adapter_services.get("storage"))
         adapter = registry.create(target.adapter_key, services=adapter_services)
-        outcome = adapter.deliver(data, target.options)
+        options = target.options
+        plan = TimeoutPlan.of(adapter, options, settings)
+        if plan is not None:
+            timeout = plan.for_attempt(job.timeouts)
+            options = adapter.with_answer_timeout(options, timeout)
+        started = time.monotonic()
+        outcome = adapter.deliver(data, options)
+        took = time.monotonic() - started
     except Exception as exc:  # a row that cannot be sent must not block the others
         outcome = exc
         if not isinstance(exc, AdapterError | UnknownAdapter):
             log.exception("delivery %s to %s failed unexpectedly", job.delivery_id, target.slug)
     common: dict[str, Any] = dict(delivery_id=job.delivery_id, chamber_id=target.chamber_id, slug=target.slug,
-                                  filing_id=job.filing_id, attempts=job.attempts)
+                                  filing_id=job.filing_id, attempts=job.attempts, timeouts=job.timeouts,
+                                  answer_timeout=timeout)
     if isinstance(outcome, DeliveryResult):
         return SendResult(state=DeliveryState.DELIVERED, temporary=False, receiver_ref=outcome.receiver_ref,
-                          **common)
+                          answer_seconds=took, **common)
     if isinstance(outcome, PermanentFailure | UnknownAdapter):
         return SendResult(state=DeliveryState.DEAD, temporary=False, last_error=describe(outcome), **common)
     if isinstance(outcome, InvalidConfig):
@@ -95,12 +147,32 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
                           last_error=f"{NEEDS_CONFIGURATION} ({target.slug}): {outcome}",
                           retry_after=timedelta(seconds=settings.config_recheck_seconds),
                           **{**common, "attempts": job.attempts - 1})
-    if job.attempts >= settings.max_attempts:
+    if isinstance(outcome, NoAnswer):
+        return _no_answer(job, outcome, plan or TimeoutPlan(outcome.timeout, outcome.timeout), settings, common)
+    if job.attempts - job.timeouts >= settings.max_attempts:
         return SendResult(state=DeliveryState.DEAD, temporary=True, last_error=describe(outcome), **common)
     return SendResult(state=DeliveryState.PENDING, temporary=True, last_error=describe(outcome),
                       retry_after=backoff_delay(job.attempts, settings), **common)
 
 
-def describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc))
-    return text[-8000:]
+def _no_answer(job: Job, exc: NoAnswer, plan: TimeoutPlan, settings: DeliverySettings,
+               common: dict[str, Any]) -> SendResult:
+    """The outcome of a send that went out and got no answer in time (see the module docstring)."""
+    timeouts = job.timeouts + 1
+    common = {**common, "timeouts": timeouts, "answer_timeout": exc.timeout}
+    at_longest = plan.at_longest(timeouts)
+    if at_longest >= settings.timeout_cap_attempts:
+        reason = (f"; {at_longest} sends got no answer within the longest timeout ({plan.longest:g} s, "
+                  "DELIVERY_TIMEOUT_CAP_SECONDS): given up; the receiver may hold the filing "
+                  "(a re-send carries the same idempotency key)")
+        return SendResult(state=DeliveryState.DEAD, temporary=True, last_error=describe(exc, reason), **common)
+    waited_longest = plan.for_attempt(job.timeouts) >= plan.longest
+    note = f"; the next attempt waits up to {plan.for_attempt(timeouts):g} s"
+    return SendResult(state=DeliveryState.PENDING, temporary=waited_longest, inconclusive=not waited_longest,
+                      last_error=describe(exc, note), retry_after=backoff_delay(job.attempts, settings), **common)
+
+
+def describe(exc: BaseException, note: str = "") -> str:
+    """``last_error``: the exception and ``note`` on the first line (shown to admins), then the traceback."""
+    first = f"{type(exc).__name__}: {exc}{note}"[:2000] + "\n"
+    return first + "".join(traceback.format_exception(exc))[-(8000 - len(first)):]

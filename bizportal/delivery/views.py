@@ -47,7 +47,15 @@ def _back(default: str) -> str:
 def admin_overview():
     metrics = queries.chamber_metrics()
     totals = {k: sum(getattr(m, k) for m in metrics) for k in ("due", "in_flight", "delivered", "failing", "dead")}
-    return render_template("delivery/admin_overview.html", metrics=metrics, totals=totals)
+    return render_template("delivery/admin_overview.html", metrics=metrics, totals=totals,
+                           **_answer_times())
+
+
+def _answer_times(chamber_id: int | None = None) -> dict:
+    """Template values of the answer-time table (``delivery/_answer_times.html``)."""
+    window = current_app.config["SETTINGS"].delivery.timing_window
+    return {"answer_times": queries.answer_times(_portal().registry, window, chamber_id),
+            "timing_minutes": max(1, round(window / 60))}
 
 
 @bp.get("/staff/admin/zustellungen/probleme")
@@ -154,7 +162,8 @@ def chamber_detail(slug: str):
     options = settings.masked_options(_portal().registry, chamber)
     return render_template("delivery/chamber.html", chamber=chamber, metrics=metrics, rows=rows, total=total,
                            options=json.dumps(options, indent=2, ensure_ascii=False, sort_keys=True),
-                           form=ActionForm(), labels=dict(_portal().registry.choices()))
+                           form=ActionForm(), labels=dict(_portal().registry.choices()),
+                           **_answer_times(chamber.id))
 
 
 @bp.post("/staff/admin/kammern/<slug>/pruefen")

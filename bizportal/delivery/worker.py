@@ -8,6 +8,8 @@
 * Sender threads (``WORKER_THREADS``) only call the adapters; they never touch the database.
   A slow or failing chamber can occupy at most its own slots, never the others'.
 * The writer thread records outcomes in batches, one transaction per batch (group commit).
+* Each send's answer time (or its timeout) goes into ``timing.AnswerTimes`` in memory; the
+  dispatcher publishes it for the admin pages every ``DELIVERY_TIMING_PUBLISH_SECONDS``.
 * A mail thread sends the queued mails to companies (``notify.send_due``), so a slow SMTP server
   never holds up deliveries; a background thread polls receivers with a back channel.
 
@@ -33,7 +35,7 @@ from flask import Flask
 from ..common.time import local_today
 from ..extensions import db
 from ..notify import services as notify
-from . import claims, recording, sending
+from . import claims, recording, sending, timing
 from .breaker import CircuitBreakers
 from .claims import Claim
 from .sending import SendResult
@@ -67,6 +69,8 @@ class Worker:
             cooldown=self.settings.breaker_cooldown,
             max_cooldown=self.settings.breaker_max_cooldown,
         )
+        self.answer_times = timing.AnswerTimes(self.settings.timing_window)
+        self._last_timing_publish = time.monotonic()
         #: chambers whose adapter reported unusable settings: not claimed until then (monotonic time)
         self._paused: dict[int, float] = {}
         self.pause_seconds = self.settings.config_recheck_seconds
@@ -178,8 +182,12 @@ class Worker:
                 self.breakers.not_tried(claim.chamber_id)
                 with self._cond:
                     self._paused[claim.chamber_id] = time.monotonic() + self.pause_seconds
+            elif result.inconclusive:
+                self.breakers.inconclusive(claim.chamber_id)
             else:
                 self.breakers.record(claim.chamber_id, result.temporary, result.attempts)
+            if result.answer_seconds is not None or result.timeouts > claim.job.timeouts:
+                self.answer_times.record(claim.chamber_id, result.answer_seconds, result.answer_timeout)
         except Exception:
             log.exception("delivery %s: send failed; the lease will hand it back", claim.id)
         finally:
@@ -248,6 +256,20 @@ class Worker:
         if ids:
             self._call(claims.renew_leases, list(ids), self.worker_id, self.settings)
 
+    def publish_timing(self, force: bool = False) -> None:
+        """Publish the answer times seen within the window (every ``DELIVERY_TIMING_PUBLISH_SECONDS``).
+
+        A failure is logged and retried next time: the numbers are for admins, never for sending.
+        """
+        now = time.monotonic()
+        if not force and now - self._last_timing_publish < self.settings.timing_publish_seconds:
+            return
+        self._last_timing_publish = now
+        try:
+            self._call(timing.publish, self.worker_id, self.answer_times.snapshot(), self.settings.timing_window)
+        except Exception:
+            log.exception("publishing the chambers' answer times failed")
+
     def _wait(self, progress_before: int, timeout: float) -> None:
         """Sleep until a send finishes or outcomes are written, ``stop()``, or ``timeout``."""
         if self._hold_since is not None:  # free threads are held back for a moment: look again soon
@@ -311,6 +333,7 @@ class Worker:
             self._drain()
         finally:
             self._close()
+        self.publish_timing(force=True)
         self.send_mails()
         return self._completed - start
 
@@ -346,12 +369,14 @@ class Worker:
                 try:
                     self.dispatch()
                     self.heartbeat()
+                    self.publish_timing()
                 except Exception:
                     log.exception("delivery worker round failed; retrying after a pause")
                     self._stop.wait(self.poll_seconds)
                     continue
                 self._wait(before, min(self.poll_seconds, self.heartbeat_seconds))
             self._drain()
+            self.publish_timing(force=True)
         finally:
             self._close()
             if poller is not None:

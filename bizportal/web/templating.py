@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, gettext
+from flask_babel import format_date, format_datetime, format_decimal, gettext
 
 from ..catalog.models import FieldDefinition
 from ..common.uploads import TYPES
@@ -43,6 +43,13 @@ def install(app: Flask) -> None:
                 parts.append(gettext("geboren am %(date)s", date=_date(value["birth_date"])))
             return ", ".join(parts) or "–"
         return str(value)
+
+    @app.template_filter("seconds")
+    def seconds(value: float | None) -> str:
+        """A duration in seconds in the page's language ("1,5 s"); "–" for none."""
+        if value is None:
+            return "–"
+        return gettext("%(value)s s", value=format_decimal(value, "#,##0.##"))
 
     @app.template_filter("extension_of")
     def extension_of(type_key: str) -> str:

@@ -167,6 +167,7 @@ class FitConnectAdapter(Adapter):
             help="Allow plain http URLs (only for tests)",
         ),
     )
+    answer_timeout_option = "timeout_seconds"
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
         """The schema's checks, plus: the former ``event_signing_jwks`` is refused with a message
@@ -222,7 +223,8 @@ class FitConnectAdapter(Adapter):
         with the same delivery id reuses the submission a deduplicating delivery service already
         holds and never submits it twice. Raises ``PermanentFailure`` for invalid metadata, a
         service without LeiKa key, attachments that do not match their checksum and other 4xx;
-        ``TemporaryFailure`` for network errors, timeouts, 5xx/429; ``InvalidConfig`` for refused
+        ``TemporaryFailure`` for network errors, connect timeouts, 5xx/429 (``NoAnswer`` when a
+        request went out and got no answer within ``timeout_seconds``); ``InvalidConfig`` for refused
         credentials, an unknown or inactive destination, or an unusable destination key.
         """
         opts = self.parse_options(options)

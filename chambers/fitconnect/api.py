@@ -1,6 +1,7 @@
 """A small client for the FIT-Connect Submission API with the adapter's error mapping.
 
-Error mapping for every call: connection errors, timeouts, 5xx, 408/425/429 → ``TemporaryFailure``;
+Error mapping for every call: connection errors, connect timeouts, 5xx, 408/425/429 →
+``TemporaryFailure``; no answer within the timeout after the request went out → ``NoAnswer``;
 a refused token request, 401/403 and an unknown destination (404 on ``/destinations``) →
 ``InvalidConfig`` (the chamber's settings need fixing; the worker retries meanwhile); any other 4xx
 → ``PermanentFailure`` carrying the RFC 7807 problem ``title``/``detail`` when the answer has one.
@@ -14,8 +15,8 @@ from typing import Any, NoReturn
 
 import requests
 
-from ..base import InvalidConfig, PermanentFailure, TemporaryFailure
-from ..webhook.httputil import RETRYABLE_4XX, excerpt
+from ..base import InvalidConfig, NoAnswer, PermanentFailure, TemporaryFailure
+from ..webhook.httputil import RETRYABLE_4XX, excerpt, is_read_timeout
 
 __all__ = ["SubmissionApi"]
 
@@ -55,11 +56,15 @@ class SubmissionApi:
             return self.session.request(
                 method, url, timeout=self.timeout, allow_redirects=False, **kwargs
             )
-        except requests.Timeout as exc:
+        except requests.ConnectTimeout as exc:  # nothing was sent
             raise TemporaryFailure(
-                f"fitconnect: {method} {url}: no answer within {self.timeout} s"
+                f"fitconnect: {method} {url}: could not connect within {self.timeout} s"
             ) from exc
         except requests.RequestException as exc:
+            if is_read_timeout(exc):
+                raise NoAnswer(
+                    f"fitconnect: {method} {url}: no answer within {self.timeout} s", self.timeout
+                ) from exc
             raise TemporaryFailure(
                 f"fitconnect: {method} {url}: connection failed: {type(exc).__name__}"
             ) from exc

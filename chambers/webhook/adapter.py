@@ -13,12 +13,13 @@ from ..base import (
     Adapter,
     DeliveryResult,
     FilingPayload,
+    NoAnswer,
     OptionField,
     PermanentFailure,
     TemporaryFailure,
 )
 from ..wire import check_attachments, payload_to_dict, to_json_bytes
-from .httputil import RETRYABLE_4XX, excerpt, read_limited
+from .httputil import RETRYABLE_4XX, excerpt, is_read_timeout, read_limited
 from .signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 __all__ = ["WebhookAdapter"]
@@ -70,6 +71,7 @@ class WebhookAdapter(Adapter):
             help="Allow plain http URLs (only for tests and local networks)",
         ),
     )
+    answer_timeout_option = "timeout_seconds"
 
     def check_config(self, options: Mapping[str, Any] | None) -> None:
         """Raise ``InvalidConfig`` if the options are unusable. Does not contact the receiver:
@@ -81,8 +83,10 @@ class WebhookAdapter(Adapter):
 
         Returns ``DeliveryResult`` for 2xx (``receiver_ref`` = the ``id`` of a JSON answer, if any)
         and for 409 (the receiver already holds this delivery id). Raises ``TemporaryFailure`` for
-        5xx, 408/425/429, timeouts and connection errors (the body may have arrived: the retry
-        carries the same ``Idempotency-Key``); ``PermanentFailure`` for other 4xx, redirects and
+        5xx, 408/425/429, connection errors and a timeout while connecting (the body may have
+        arrived: the retry carries the same ``Idempotency-Key``); its subclass ``NoAnswer`` when
+        the request went out and no answer came within ``timeout_seconds`` (the receiver may be
+        storing it; the portal retries with a longer timeout); ``PermanentFailure`` for other 4xx, redirects and
         attachments whose content does not match their checksum; ``InvalidConfig`` for unusable
         options. Never follows redirects, so the signed body cannot be sent to another host.
         """
@@ -109,9 +113,11 @@ class WebhookAdapter(Adapter):
                 stream=True,
             )
             answer = read_limited(response)
-        except requests.Timeout as exc:
-            raise TemporaryFailure(f"webhook: no answer within {timeout} s") from exc
+        except requests.ConnectTimeout as exc:  # nothing was sent
+            raise TemporaryFailure(f"webhook: could not connect within {timeout} s") from exc
         except requests.RequestException as exc:
+            if is_read_timeout(exc):
+                raise NoAnswer(f"webhook: no answer within {timeout} s", timeout) from exc
             raise TemporaryFailure(f"webhook: connection failed: {type(exc).__name__}") from exc
         return _outcome(response.status_code, answer, response.headers.get("Location"))
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
+import requests
 from requests import Response
+from urllib3.exceptions import ReadTimeoutError
 
-__all__ = ["excerpt", "RETRYABLE_4XX", "read_limited"]
+__all__ = ["excerpt", "is_read_timeout", "RETRYABLE_4XX", "read_limited"]
 
 #: 4xx answers that mean "not now" rather than "never": request timeout, too early, rate limited.
 RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -42,3 +44,17 @@ def read_limited(response: Response, limit: int = 64 * 1024) -> bytes:
         return b"".join(chunks)[:limit]
     finally:
         response.close()
+
+
+def is_read_timeout(exc: requests.RequestException) -> bool:
+    """Whether the request went out and the answer did not come in time (``NoAnswer``), as opposed
+    to a connection that failed or timed out before anything was sent.
+
+    ``requests`` raises ``ReadTimeout`` while waiting for the status line and headers, but a
+    ``ConnectionError`` wrapping urllib3's ``ReadTimeoutError`` while a streamed body is read.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    return isinstance(exc, requests.ReadTimeout) or any(
+        isinstance(arg, ReadTimeoutError) for arg in exc.args
+    )

@@ -253,13 +253,28 @@ def make_dead(app) -> None:
         db.session.commit()
 
 
+def publish_slow_answers(app) -> None:
+    """A worker's published answer times naming a chamber that timed out (the alert and the table)."""
+    from sqlalchemy import select
+
+    from bizportal.bodies.models import Chamber
+    from bizportal.delivery.timing import ChamberTiming, publish
+    from bizportal.extensions import db
+
+    with app.app_context():
+        hk = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
+        publish("browser-test-worker", [ChamberTiming(hk, 3, 2, [1500, 1600, 2100], 4.0)], 900)
+
+
 def admin_pages(app, page, base) -> Iterator[str]:
     file_over_http(http_login(base, "anna.becker"))
     Worker(app).run_once()
+    publish_slow_answers(app)
     share_login(page, http_login(base, "admin", staff=True))
     open_page(page, base + "/staff/admin/zustellungen")
     # the admin's page is in the main navigation, marked as the current page
     assert page.inner_text(".portal-nav a[aria-current=page]") == "Zustellungen"
+    assert "2 Sendung(en) ohne Antwort" in page.inner_text("main")
     yield "admin-deliveries"
     open_page(page, base + "/staff/admin/protokoll")
     yield "admin-audit"

@@ -9,7 +9,7 @@ import time
 import pytest
 from joserfc.jwk import RSAKey
 
-from chambers.base import InvalidConfig, PermanentFailure, TemporaryFailure
+from chambers.base import InvalidConfig, NoAnswer, PermanentFailure, TemporaryFailure
 from chambers.fitconnect import FitConnectAdapter
 from chambers.fitconnect.events import tags_digest
 from tests.support.payloads import make_attachment
@@ -84,6 +84,19 @@ def test_retry_after_lost_submit_answer_does_not_submit_twice(receiver, make_pay
     assert len(state.submissions) == 1 and len(state.submitted()) == 1
     (sub,) = state.submitted()
     assert result.receiver_ref.endswith(sub["submissionId"])
+
+
+def test_slow_submit_is_no_answer_and_a_longer_timeout_finishes_it_once(receiver, make_payload):
+    url, state = receiver
+    state.faults["submit"] = 1.5  # submits, then answers after 1.5 s
+    adapter = FitConnectAdapter()
+    with pytest.raises(NoAnswer, match="no answer within 1 s") as caught:
+        adapter.deliver(make_payload(), opts(url, state, timeout_seconds=1))
+    assert caught.value.timeout == 1
+    assert len(state.submitted()) == 1  # it did arrive
+    result = adapter.deliver(make_payload(), adapter.with_answer_timeout(opts(url, state, timeout_seconds=1), 2))
+    assert "already submitted" in result.detail
+    assert len(state.submissions) == 1 and len(state.submitted()) == 1
 
 
 def test_retry_after_lost_create_answer_finishes_the_same_submission(receiver, make_payload):

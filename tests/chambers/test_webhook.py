@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 
 import pytest
 
-from chambers.base import InvalidConfig, PermanentFailure, TemporaryFailure
+from chambers.base import InvalidConfig, NoAnswer, PermanentFailure, TemporaryFailure
 from chambers.webhook import WebhookAdapter
-from tests.support.receivers.loopback import closed_port
+from tests.support.receivers.loopback import QuietHandler, base_url, closed_port, serve, unanswered_port
 from tests.support.receivers.webhook_receiver import webhook_receiver
 
 SECRET = "s3cr3t-shared-with-the-chamber"
@@ -89,6 +90,55 @@ def test_timeout_is_temporary(receiver, make_payload):
     state.fault = "slow"
     with pytest.raises(TemporaryFailure, match="no answer within 1 s"):
         WebhookAdapter().deliver(make_payload(), opts(url, timeout_seconds=1))
+
+
+def test_no_answer_after_sending_is_told_apart_with_the_timeout_used(receiver, make_payload):
+    url, state = receiver
+    state.fault, state.slow_seconds = "store-then-slow", 1.5
+    with pytest.raises(NoAnswer, match="no answer within 1 s") as caught:
+        WebhookAdapter().deliver(make_payload(), opts(url, timeout_seconds=1))
+    assert caught.value.timeout == 1
+    assert len(state.stored) == 1  # it went out and was stored: not a refusal
+    # the longer timeout the portal passes for the next attempt gets the (409) answer
+    longer = WebhookAdapter().with_answer_timeout(opts(url, timeout_seconds=1), 2)
+    assert longer["timeout_seconds"] == 2
+    assert WebhookAdapter().deliver(make_payload(), longer).receiver_ref == "rcv-1"
+    assert len(state.stored) == 1
+
+
+class _StallingBody(QuietHandler):
+    """Answers 201 with its headers at once, then stalls in the middle of the body."""
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.read_body()
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "20")
+        self.end_headers()
+        self.wfile.write(b'{"id": ')
+        self.wfile.flush()
+        time.sleep(2)
+
+
+def test_answer_that_stalls_in_its_body_is_no_answer(make_payload):
+    with serve(_StallingBody) as server, pytest.raises(NoAnswer, match="no answer within 1 s"):
+        WebhookAdapter().deliver(make_payload(), opts(base_url(server) + "/filings", timeout_seconds=1))
+
+
+def test_connect_timeout_is_an_ordinary_temporary_failure(make_payload):
+    with unanswered_port() as port, pytest.raises(TemporaryFailure, match="could not connect within 1 s") as caught:
+        WebhookAdapter().deliver(make_payload(), opts(f"http://127.0.0.1:{port}/filings", timeout_seconds=1))
+    assert not isinstance(caught.value, NoAnswer)  # nothing was sent
+
+
+def test_answer_timeout_override_stays_within_the_declared_range():
+    adapter = WebhookAdapter()
+    base = opts("https://hk.example/hook", timeout_seconds=10)
+    assert adapter.answer_timeout(base) == 10
+    assert adapter.answer_timeout(opts("https://hk.example/hook")) == 10  # the default
+    assert adapter.with_answer_timeout(base, 2.5)["timeout_seconds"] == 3  # an int option: rounded up
+    assert adapter.with_answer_timeout(base, 500)["timeout_seconds"] == 120  # the option's max
+    assert adapter.parse_options(adapter.with_answer_timeout(base, 500))["timeout_seconds"] == 120
 
 
 def test_connection_refused_is_temporary(make_payload):

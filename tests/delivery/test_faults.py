@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bizportal.bodies.models import Chamber
+from bizportal.delivery import queries
 from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
@@ -355,3 +356,42 @@ def test_receiver_down_for_good_trips_the_breaker_and_is_not_hammered(app, worke
         if fault == "500":
             assert server.arrived == spent
         assert state_counts(app) == {"pending": n}  # nothing burnt its attempt budget
+
+
+# --- a receiver slower than the answer timeout ---------------------------------------------------
+
+def test_receiver_slower_than_the_timeout_that_stores_first_drains_with_longer_timeouts(app, worker_processes):
+    """The issue's fault matrix, shortened: a 1 s timeout against answers after 1.5 s (each filing
+    stored at once, deduplicated on Idempotency-Key), cap 4 s, one attempt allowed for refusals,
+    4 worker processes with the production breaker threshold. The first send of each filing gets no
+    answer, the second waits 2 s and gets 409: every filing ends delivered, none dead, each stored
+    once, and the breaker never trips (a slow receiver is not a receiver that is down). The
+    workers' published answer times name the timeouts. 48 filings × 2.5 s over 16 slots: ~8 s
+    plus the workers' start."""
+    n, workers = 48, 4
+    with counting_receiver() as (url, server):
+        server.state.fault, server.state.slow_seconds = "store-then-slow", 1.5
+        set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=1))
+        ids = bulk_filings(app, n, ["hk-bremen"], spread=timedelta(minutes=10))
+        procs = [worker_processes(**BREAKER, DELIVERY_MAX_ATTEMPTS=1, DELIVERY_TIMEOUT_CAP_SECONDS=4,
+                                  DELIVERY_TIMING_PUBLISH_SECONDS=0.2) for _ in range(workers)]
+        started = time.monotonic()
+        wait_for(lambda: delivered_count(app) == n, timeout=40, interval=0.2, what=f"{n} deliveries")
+        print(f"slow receiver: {n} filings in {time.monotonic() - started:.1f} s")
+        assert all(p.poll() is None for p in procs) and not _breaker_tripped(procs)
+        one_copy_each(server, n)
+        assert set(server.per_key.values()) == {2}  # no answer within 1 s, then 409 within 2 s
+        with app.app_context():
+            rows = list(db.session.scalars(select(Delivery).where(Delivery.filing_id.in_(ids))))
+            assert {(d.state, d.attempts, d.timeouts) for d in rows} == {(DeliveryState.DELIVERED, 2, 1)}
+
+        def published():
+            with app.app_context():
+                (t,) = [t for t in queries.answer_times(app.extensions["bizportal"].registry, 900)
+                        if t.slug == "hk-bremen"]
+                return t
+
+        wait_for(lambda: (published().answered, published().timeouts) == (n, n), what="the published answer times")
+        t = published()
+        assert t.configured_timeout == 1 and t.longest_timeout == 2 and t.times_out
+        assert 1.5 <= t.median_seconds <= t.p90_seconds < 2

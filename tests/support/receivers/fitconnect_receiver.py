@@ -8,8 +8,9 @@ deduplicates ``POST /submissions`` on ``Idempotency-Key`` (200 with the earlier 
 signs its event log (PS512 SETs) as FIT-Connect does: create/submit/notify/forward/delete with the
 delivery service's key and ``iss`` = its URL, accept/reject with the destination's signature key
 and ``iss`` = the destination id; a submit event names the ``authenticationTags`` of what arrived.
-``faults`` switches misbehaviour on per operation: an HTTP status (answered once) or
-``"drop-after-store"`` (do the work, then close the line without an answer).
+``faults`` switches misbehaviour on per operation: an HTTP status (answered once),
+``"drop-after-store"`` (do the work, then close the line without an answer) or a float (do the
+work, then answer only after that many seconds, every time).
 """
 
 from __future__ import annotations
@@ -203,6 +204,8 @@ class FitConnectHandler(QuietHandler):
         if fault == "drop-after-store":
             del state.faults[op]
             return self.drop()
+        if isinstance(fault, float):
+            time.sleep(fault)
         self.answer(status, answer, content_type)
 
     def op_token(self, state: FitConnectState, body: bytes):

@@ -8,7 +8,9 @@ misbehaviour on: ``"slow"`` (answer after ``slow_seconds``), ``"500-once"``, ``"
 every filing meets: ``"500"`` (always), ``"500-twice-each"`` (the first two requests of each
 ``Idempotency-Key`` get 500), ``"drop-after-store-each"`` (every filing is stored, then the line
 is closed without an answer, as a proxy with a shorter timeout than the receiver does; the retry
-gets 409).
+gets 409), ``"store-then-slow"`` (every request is handled at once, the filing stored or found
+already there, and answered only after ``slow_seconds``: a receiver slower than the sender's
+timeout that stores each filing anyway).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,21 +68,30 @@ class WebhookHandler(QuietHandler):
             state.refused_signatures += 1
             return self.answer(401, b'{"error":"bad signature"}')
         with state.lock:
-            if key in state.stored:
-                return self.answer(409, json.dumps({"id": state.stored[key]["id"]}).encode())
-            record = {
-                "id": f"rcv-{len(state.stored) + 1}",
-                "body": json.loads(raw),
-                "headers": dict(self.headers.items()),
-                "raw": raw,
-            }
-            state.stored[key] = record
+            held = state.stored.get(key)
+            if held is None:
+                record = {
+                    "id": f"rcv-{len(state.stored) + 1}",
+                    "body": json.loads(raw),
+                    "headers": dict(self.headers.items()),
+                    "raw": raw,
+                }
+                state.stored[key] = record
+        if held is not None:
+            return self._late(fault, 409, json.dumps({"id": held["id"]}).encode())
         if fault == "drop-after-store":
             state.fault = None
             return self.drop()
         if fault == "drop-after-store-each":
             return self.drop()
-        self.answer(201, json.dumps({"id": record["id"]}).encode())
+        self._late(fault, 201, json.dumps({"id": record["id"]}).encode())
+
+    def _late(self, fault: str | None, status: int, body: bytes) -> None:
+        """Answer; with ``store-then-slow`` only after ``slow_seconds`` (the work is done already)."""
+        if fault == "store-then-slow":
+            time.sleep(self.server.state.slow_seconds)
+        with suppress(OSError):  # the sender may have given up waiting
+            self.answer(status, body)
 
     def _signature_ok(self, secret: bytes, raw: bytes) -> bool:
         ts = self.headers.get("X-Bizportal-Timestamp") or ""
