@@ -1,13 +1,18 @@
 """Sending one claimed delivery through its chamber's adapter, and classifying the outcome.
 
-No database work happens here: ``send`` takes a ``Job`` read at claim time and returns a
-``SendResult`` that ``recording.record`` writes later.
+No database work happens here except an adapter's progress (``chambers.base.Progress``), which
+``claims.save_progress`` writes during the send for the worker holding the lease: ``send`` takes a
+``Job`` read at claim time (with the progress of earlier attempts) and returns a ``SendResult``
+that ``recording.record`` writes later.
 
 Outcomes:
 * the adapter returns a ``DeliveryResult`` → ``delivered``;
 * ``PermanentFailure`` or no adapter under the chamber's key → ``dead`` at once;
 * ``TemporaryFailure`` (or an unexpected error) → ``pending`` with a backoff, ``dead`` at the
   attempt cap; counts towards the chamber's circuit breaker;
+* the adapter raises ``Superseded`` (it tried to record its progress after this worker's lease
+  was taken over) → nothing is written: the outcome of a lost lease is discarded anyway, and the
+  attempt is not counted by the circuit breaker;
 * the chamber needs configuration (the adapter raises ``InvalidConfig``) → the delivery waits as
   it would for a disabled chamber: ``pending``, the attempt refunded, not counted by the circuit
   breaker; the worker stops claiming for the chamber for a while and the admin pages show the
@@ -26,13 +31,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from chambers.base import AdapterError, DeliveryResult, InvalidConfig, PermanentFailure
+from chambers.base import AdapterError, DeliveryResult, InvalidConfig, PermanentFailure, Progress, Superseded
 from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..catalog.models import ServiceDefinition
 from ..config import DeliverySettings
+from .claims import save_progress
 from .jobs import Job, payload
 from .states import DeliveryState
 
@@ -58,6 +65,7 @@ class SendResult:
     retry_after: timedelta | None = None
     receiver_ref: str | None = None
     waiting: bool = False  #: the chamber needs configuration: attempt refunded
+    superseded: bool = False  #: another worker took the delivery over mid-send: says nothing of the receiver
 
 
 def backoff_delay(attempts: int, settings: DeliverySettings) -> timedelta:
@@ -75,7 +83,8 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
     target = job.target
     outcome: BaseException | DeliveryResult
     try:
-        data = payload(job, catalog, adapter_services.get("storage"))
+        progress = Progress(job.progress, store=partial(save_progress, job.delivery_id, job.holder))
+        data = payload(job, catalog, adapter_services.get("storage"), progress)
         adapter = registry.create(target.adapter_key, services=adapter_services)
         outcome = adapter.deliver(data, target.options)
     except Exception as exc:  # a row that cannot be sent must not block the others
@@ -89,6 +98,10 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
                           **common)
     if isinstance(outcome, PermanentFailure | UnknownAdapter):
         return SendResult(state=DeliveryState.DEAD, temporary=False, last_error=describe(outcome), **common)
+    if isinstance(outcome, Superseded):
+        log.info("delivery %s: another worker has taken over: %s", job.delivery_id, outcome)
+        return SendResult(state=DeliveryState.PENDING, temporary=False, superseded=True,
+                          last_error=describe(outcome), retry_after=timedelta(0), **common)
     if isinstance(outcome, InvalidConfig):
         log.warning("delivery %s waits: %s: %s", job.delivery_id, NEEDS_CONFIGURATION, outcome)
         return SendResult(state=DeliveryState.PENDING, temporary=False, waiting=True,

@@ -177,6 +177,8 @@ class Worker:
                 self.breakers.not_tried(claim.chamber_id)
                 with self._cond:
                     self._paused[claim.chamber_id] = time.monotonic() + self.pause_seconds
+            elif result.superseded:
+                self.breakers.not_tried(claim.chamber_id)
             else:
                 self.breakers.record(claim.chamber_id, result.temporary, result.attempts)
         except Exception:
