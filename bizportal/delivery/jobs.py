@@ -83,7 +83,8 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]]) -> Job:
 def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     """The jobs of claimed deliveries, read in the current transaction (two queries for any number)."""
     rows = db.session.execute(
-        select(_D.c.id, _D.c.attempts, _D.c.role, _D.c.filing_id, _D.c.locked_by, _D.c.progress, _F.c.reference, _F.c.service_key,
+        select(_D.c.id, _D.c.attempts, _D.c.role, _D.c.filing_id, _D.c.locked_by, _D.c.progress,
+               _F.c.reference, _F.c.service_key,
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _C.c.id.label("chamber_id"), _C.c.slug,
                _C.c.adapter_key, _C.c.options)
         .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id))
