@@ -94,9 +94,10 @@ def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     return {r.id: job_from_row(r, files) for r in rows}
 
 
-def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any, progress: Progress) -> FilingPayload:
+def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any,
+            progress: Progress | None = None) -> FilingPayload:
     """Plain data for the adapter; attachment contents are read from storage here. ``progress``:
-    where the adapter finds (``job.progress``) and records its progress (``sending.send`` makes it)."""
+    where the adapter finds and records its progress (default: the job's, kept in memory only)."""
     service = catalog.get(job.service_key)
     return FilingPayload(
         delivery_id=job.delivery_id,
@@ -115,5 +116,5 @@ def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any, pr
                        field=a.field_name)
             for a in job.attachments
         ),
-        progress=progress,
+        progress=progress if progress is not None else Progress(job.progress),
     )
