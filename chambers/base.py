@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 import warnings
@@ -45,6 +46,65 @@ class InvalidConfig(AdapterError):
     """The chamber's options do not fit the adapter (wrong or missing setting, receiver unreachable)."""
 
 
+class Superseded(AdapterError):
+    """This attempt no longer holds its delivery (its lease ran out and another attempt took it
+    over): ``Progress.record`` raises it, and the adapter stops without sending anything more."""
+
+
+#: Writes an adapter's progress for the delivery being sent; returns ``False`` when this attempt
+#: no longer holds the delivery. Provided by the host application (see ``Progress``).
+ProgressStore = Callable[[Mapping[str, Any]], bool]
+
+
+class Progress:
+    """What an adapter has done for one delivery so far, kept by the portal across attempts.
+
+    Optional for adapters: one that records nothing behaves as before. An adapter whose receiver
+    does not deduplicate on the delivery id records what it needs to continue instead of starting
+    over (FIT-Connect: the submission id right after creating it) with ``record``; the next
+    attempt of the same delivery (a retry, or another worker taking over after a lease ran out)
+    finds it in ``recorded``.
+
+    The portal writes each ``record`` in its own short transaction before ``record`` returns, and
+    only while this attempt still holds the delivery: an attempt that lost its lease can never
+    overwrite the progress of the attempt that took over. A ``Progress()`` made without a store
+    (tests, tools) keeps the values in memory only.
+    """
+
+    def __init__(
+        self, recorded: Mapping[str, Any] | None = None, store: ProgressStore | None = None
+    ) -> None:
+        self._recorded: dict[str, Any] = dict(recorded or {})
+        self._store = store
+
+    @property
+    def recorded(self) -> Mapping[str, Any]:
+        """The progress recorded last, by this attempt or an earlier one; empty if none."""
+        return dict(self._recorded)
+
+    def record(self, values: Mapping[str, Any]) -> None:
+        """Replace the delivery's progress by ``values`` (a JSON object) and keep it durably.
+
+        Returns once it is stored. Raises ``Superseded`` if this attempt no longer holds the
+        delivery (stop: another attempt owns it now), ``TemporaryFailure`` if it could not be
+        stored (retry later; the next attempt sees the progress recorded before), ``TypeError``
+        or ``ValueError`` for values JSON cannot carry (a bug in the adapter).
+        """
+        doc = json.loads(json.dumps(dict(values), allow_nan=False))
+        if self._store is not None:
+            try:
+                held = self._store(doc)
+            except AdapterError:
+                raise
+            except Exception as exc:  # the portal's database: worth a retry
+                raise TemporaryFailure(
+                    f"progress of the delivery could not be recorded: {type(exc).__name__}: {exc}"
+                ) from exc
+            if not held:
+                raise Superseded("another attempt has taken over this delivery")
+        self._recorded = doc
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A file sent with a filing: its checked type, size, SHA-256 and content."""
@@ -73,6 +133,9 @@ class FilingPayload:
     destination_role: str = "primary"  #: "primary" or "copy"
     destination: str = ""  #: slug of the receiving chamber, as the portal knows it
     attachments: Sequence[Attachment] = field(default_factory=tuple)
+    #: what earlier attempts of this delivery recorded, and where this one records its own (see
+    #: ``Progress``); not part of the filing, never sent
+    progress: Progress = field(default_factory=Progress, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -370,9 +433,13 @@ class Adapter(ABC):
         """Send the filing once.
 
         Guarantees: the same ``payload.delivery_id`` on a repeated call never creates a second copy
-        at a receiver that deduplicates. Raises ``TemporaryFailure`` (retry later), its subclass
-        ``NoAnswer`` (the request went out, the answer did not come within the answer timeout:
-        retry later with a longer one) or ``PermanentFailure`` (never retry).
+        at a receiver that deduplicates. The portal sends at least once: a call is repeated when
+        its outcome was not recorded (a lost answer, a worker that died or stalled past its
+        lease), so an adapter whose receiver does not deduplicate records what it needs to
+        continue in ``payload.progress`` (optional; see ``Progress``). Raises ``TemporaryFailure``
+        (retry later), its subclass ``NoAnswer`` (the request went out, the answer did not come
+        within the answer timeout: retry later with a longer one), ``PermanentFailure`` (never
+        retry) or ``Superseded`` (from ``Progress.record``: another attempt took over).
         """
 
     def poll(self, receiver_ref: str, options: Mapping[str, Any]) -> list[ChamberEvent]:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from ..bodies.models import Chamber
 from ..common import dbclock
@@ -148,6 +149,23 @@ def renew_leases(delivery_ids: Iterable[uuid.UUID], worker_id: str, settings: De
     )
     db.session.commit()
     return rowcount(result)
+
+
+def save_progress(delivery_id: uuid.UUID, worker_id: str, progress: Mapping[str, Any]) -> bool:
+    """Record an adapter's progress on a delivery this worker is sending; ``False`` if it no longer
+    holds it (the lease was taken over or handed back), and then nothing is written.
+
+    Called from a sender thread during the send (``chambers.base.Progress.record``), in its own
+    short transaction on its own connection, committed before it returns: a takeover reads it.
+    """
+    with Session(db.engine) as session:
+        result = session.execute(
+            _D.update()
+            .where(_D.c.id == delivery_id, _D.c.locked_by == worker_id, _D.c.state == DeliveryState.SENDING)
+            .values(progress=dict(progress))
+        )
+        session.commit()
+        return rowcount(result) == 1
 
 
 def _hand_back(delivery_ids: list[uuid.UUID], worker_id: str, **values: Any) -> int:

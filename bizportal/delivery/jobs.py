@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from chambers.base import Attachment, FilingPayload
+from chambers.base import Attachment, FilingPayload, Progress
 
 from ..bodies.models import Chamber
 from ..catalog.models import ServiceDefinition
@@ -53,6 +53,8 @@ class Job:
     target: Target
     attachments: tuple[Any, ...] = ()  #: rows (id, original_name, media_type, size, sha256, storage_key, field_name)
     timeouts: int = 0  #: earlier attempts without an answer in time: they choose this attempt's answer timeout
+    holder: str = ""  #: the worker that claimed this send (``locked_by``); only it may record progress
+    progress: dict[str, Any] | None = None  #: what the adapter recorded on an earlier attempt
 
 
 def attachments_of(filing_ids: Iterable[int]) -> dict[int, list[Any]]:
@@ -76,13 +78,14 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]]) -> Job:
     return Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
                r.submitted_at, r.data,
                Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {})),
-               tuple(files.get(r.filing_id, ())), r.timeouts)
+               tuple(files.get(r.filing_id, ())), r.timeouts, r.locked_by or "", r.progress)
 
 
 def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     """The jobs of claimed deliveries, read in the current transaction (two queries for any number)."""
     rows = db.session.execute(
-        select(_D.c.id, _D.c.attempts, _D.c.timeouts, _D.c.role, _D.c.filing_id, _F.c.reference, _F.c.service_key,
+        select(_D.c.id, _D.c.attempts, _D.c.timeouts, _D.c.role, _D.c.filing_id, _D.c.locked_by, _D.c.progress,
+               _F.c.reference, _F.c.service_key,
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _C.c.id.label("chamber_id"), _C.c.slug,
                _C.c.adapter_key, _C.c.options)
         .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id))
@@ -92,8 +95,10 @@ def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     return {r.id: job_from_row(r, files) for r in rows}
 
 
-def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any) -> FilingPayload:
-    """Plain data for the adapter; attachment contents are read from storage here."""
+def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any,
+            progress: Progress | None = None) -> FilingPayload:
+    """Plain data for the adapter; attachment contents are read from storage here. ``progress``:
+    where the adapter finds and records its progress (default: the job's, kept in memory only)."""
     service = catalog.get(job.service_key)
     return FilingPayload(
         delivery_id=job.delivery_id,
@@ -112,4 +117,5 @@ def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any) ->
                        field=a.field_name)
             for a in job.attachments
         ),
+        progress=progress if progress is not None else Progress(job.progress),
     )

@@ -88,9 +88,11 @@ CLAIM = text("""
             attempts = d.attempts + 1
         FROM picked
         WHERE d.id = picked.id
-        RETURNING d.id, d.attempts, d.timeouts, d.role, d.filing_id, d.chamber_id, picked.next_attempt_at AS due_at
+        RETURNING d.id, d.attempts, d.timeouts, d.role, d.filing_id, d.chamber_id, d.locked_by, d.progress,
+                  picked.next_attempt_at AS due_at
     )
-    SELECT claimed.id, claimed.attempts, claimed.timeouts, claimed.role, claimed.filing_id, f.reference, f.service_key,
+    SELECT claimed.id, claimed.attempts, claimed.timeouts, claimed.role, claimed.filing_id, claimed.locked_by,
+           claimed.progress, f.reference, f.service_key,
            f.company_snapshot, f.submitted_at, f.data, ch.id AS chamber_id, ch.slug,
            ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files
     FROM claimed
@@ -99,6 +101,7 @@ CLAIM = text("""
     ORDER BY claimed.due_at
 """).columns(
     id=Delivery.__table__.c.id.type,
+    progress=Delivery.__table__.c.progress.type,
     company_snapshot=Filing.__table__.c.company_snapshot.type,
     submitted_at=Filing.__table__.c.submitted_at.type,
     data=Filing.__table__.c.data.type,

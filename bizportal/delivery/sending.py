@@ -1,7 +1,9 @@
 """Sending one claimed delivery through its chamber's adapter, and classifying the outcome.
 
-No database work happens here: ``send`` takes a ``Job`` read at claim time and returns a
-``SendResult`` that ``recording.record`` writes later.
+No database work happens here except an adapter's progress (``chambers.base.Progress``), which
+``claims.save_progress`` writes during the send for the worker holding the lease: ``send`` takes a
+``Job`` read at claim time (with the progress of earlier attempts) and returns a ``SendResult``
+that ``recording.record`` writes later.
 
 Outcomes:
 * the adapter returns a ``DeliveryResult`` → ``delivered``;
@@ -15,6 +17,9 @@ Outcomes:
   budget. ``dead`` only once ``DELIVERY_TIMEOUT_CAP_ATTEMPTS`` sends at the cap got no answer,
   with a ``last_error`` that says so. Below the cap it tells the circuit breaker nothing
   (``inconclusive``): a slow receiver is not a receiver that is down; at the cap it counts;
+* the adapter raises ``Superseded`` (it tried to record its progress after this worker's lease
+  was taken over) → nothing is written: the outcome of a lost lease is discarded anyway, and the
+  attempt is not counted by the circuit breaker;
 * the chamber needs configuration (the adapter raises ``InvalidConfig``) → the delivery waits as
   it would for a disabled chamber: ``pending``, the attempt refunded, not counted by the circuit
   breaker; the worker stops claiming for the chamber for a while and the admin pages show the
@@ -34,13 +39,24 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from chambers.base import Adapter, AdapterError, DeliveryResult, InvalidConfig, NoAnswer, PermanentFailure
+from chambers.base import (
+    Adapter,
+    AdapterError,
+    DeliveryResult,
+    InvalidConfig,
+    NoAnswer,
+    PermanentFailure,
+    Progress,
+    Superseded,
+)
 from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..catalog.models import ServiceDefinition
 from ..config import DeliverySettings
+from .claims import save_progress
 from .jobs import Job, payload
 from .states import DeliveryState
 
@@ -72,6 +88,7 @@ class SendResult:
     inconclusive: bool = False
     answer_timeout: float | None = None  #: the seconds this send waited at most for the answer
     answer_seconds: float | None = None  #: delivered: how long the receiver took to answer
+    superseded: bool = False  #: another worker took the delivery over mid-send: says nothing of the receiver
 
 
 @dataclass(frozen=True)
@@ -119,7 +136,8 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
     timeout: float | None = None
     took: float | None = None
     try:
-        data = payload(job, catalog, adapter_services.get("storage"))
+        progress = Progress(job.progress, store=partial(save_progress, job.delivery_id, job.holder))
+        data = payload(job, catalog, adapter_services.get("storage"), progress)
         adapter = registry.create(target.adapter_key, services=adapter_services)
         options = target.options
         plan = TimeoutPlan.of(adapter, options, settings)
@@ -141,6 +159,10 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
                           answer_seconds=took, **common)
     if isinstance(outcome, PermanentFailure | UnknownAdapter):
         return SendResult(state=DeliveryState.DEAD, temporary=False, last_error=describe(outcome), **common)
+    if isinstance(outcome, Superseded):
+        log.info("delivery %s: another worker has taken over: %s", job.delivery_id, outcome)
+        return SendResult(state=DeliveryState.PENDING, temporary=False, superseded=True,
+                          last_error=describe(outcome), retry_after=timedelta(0), **common)
     if isinstance(outcome, InvalidConfig):
         log.warning("delivery %s waits: %s: %s", job.delivery_id, NEEDS_CONFIGURATION, outcome)
         return SendResult(state=DeliveryState.PENDING, temporary=False, waiting=True,

@@ -182,6 +182,8 @@ class Worker:
                 self.breakers.not_tried(claim.chamber_id)
                 with self._cond:
                     self._paused[claim.chamber_id] = time.monotonic() + self.pause_seconds
+            elif result.superseded:
+                self.breakers.not_tried(claim.chamber_id)
             elif result.inconclusive:
                 self.breakers.inconclusive(claim.chamber_id)
             else:

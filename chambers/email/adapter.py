@@ -32,10 +32,15 @@ def _reply(code: int, text: bytes | str) -> str:
 class EmailAdapter(Adapter):
     """Sends each filing as one e-mail to the chamber's address.
 
-    Receivers can drop duplicates by ``Message-ID`` (``<delivery_id@bizportal>``, the same on every
-    attempt): SMTP has no idempotency of its own, so a retry after a lost ``250`` reply to the
-    message data sends a second, identical message. Integrity and confidentiality in transit rest
-    on STARTTLS (on by default); end-to-end protection is the job of ``sign_or_encrypt``.
+    Delivery is at least once: SMTP has no idempotency of its own and a mail server cannot be
+    asked whether it already took a message, so a send is repeated — a second, identical
+    message — whenever its outcome was not recorded: a lost ``250`` reply to the message data, or
+    a worker that died or stalled past its lease after sending. The adapter records no progress
+    (there is nothing to continue: a message is sent whole or not at all). Every attempt carries
+    the same delivery id three times, so the chamber's mail rules or system can drop repeats:
+    ``Message-ID`` ``<delivery_id@bizportal>``, the header ``X-Bizportal-Delivery-Id`` and the end
+    of the subject (``[Zustellungs-ID <delivery_id>]``). Integrity and confidentiality in transit
+    rest on STARTTLS (on by default); end-to-end protection is the job of ``sign_or_encrypt``.
     """
 
     key = "email"

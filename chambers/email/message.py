@@ -12,7 +12,7 @@ from ..wire import payload_to_dict, to_json_bytes
 from .pdf import render_pdf
 from .render import human_size, local_time, role_note
 
-__all__ = ["message_id", "pdf_filename", "build_message"]
+__all__ = ["message_id", "subject", "pdf_filename", "build_message"]
 
 _SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -20,6 +20,15 @@ _SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
 def message_id(payload: FilingPayload) -> str:
     """``<delivery_id@bizportal>``: the same on every attempt, so receivers can drop duplicates."""
     return f"<{payload.delivery_id}@bizportal>"
+
+
+def subject(payload: FilingPayload) -> str:
+    """Reference, service, "(Kopie)" for a copy, and the delivery id: the same on every attempt,
+    so the chamber's mail rules can drop a repeated delivery by its subject as well."""
+    text = f"Antrag {payload.reference}: {payload.service_title}"
+    if payload.destination_role == "copy":
+        text += " (Kopie)"
+    return f"{text} [Zustellungs-ID {payload.delivery_id}]"
 
 
 def pdf_filename(payload: FilingPayload) -> str:
@@ -67,15 +76,13 @@ def build_message(
 
     Parts in order: text/plain summary, the PDF, ``filing.json`` (``payload_to_dict`` without
     attachment content), then each attachment with its own media type and file name. Headers:
-    stable ``Message-ID``, ``Auto-Submitted: auto-generated`` (no auto-replies to the portal),
-    ``X-Bizportal-Delivery-Id`` and ``X-Bizportal-Reference``. Raises ``PermanentFailure`` if the
-    filing cannot be serialised.
+    stable ``Message-ID`` (``<delivery id@bizportal>``), ``Auto-Submitted: auto-generated`` (no
+    auto-replies to the portal), ``X-Bizportal-Delivery-Id`` and ``X-Bizportal-Reference``; the
+    subject ends with the delivery id (``subject``). Raises ``PermanentFailure`` if the filing
+    cannot be serialised.
     """
     msg = EmailMessage()
-    subject = f"Antrag {payload.reference}: {payload.service_title}"
-    if payload.destination_role == "copy":
-        subject += " (Kopie)"
-    msg["Subject"] = subject
+    msg["Subject"] = subject(payload)
     msg["From"] = from_address
     msg["To"] = to_address
     msg["Date"] = format_datetime(now or datetime.now(UTC))

@@ -6,24 +6,33 @@ Flow of one ``deliver``: OAuth2 client credentials → ``GET /destinations/{id}`
 ``PUT /submissions/{id}`` with ``encryptedMetadata`` and ``encryptedData``. The metadata is built
 and validated against the published schema 1.0.0 before the first request.
 
-Idempotency — how a retry avoids a second submission:
+Idempotency — how a retry or a takeover avoids a second submission:
 
 * Everything the sender chooses is derived from the delivery id and therefore identical on every
   attempt: the announced attachment ids (UUIDv4 layout, ``crypto.derived_uuid4``), the data
   document (it carries ``delivery_id``) and ``additionalReferenceInfo.senderReference``.
-* ``POST /submissions`` carries ``Idempotency-Key: <delivery_id>``. A delivery service that
+* Right after ``POST /submissions`` the adapter records the submission and case id as the
+  delivery's progress (``payload.progress``, kept by the portal under the worker's lease), and
+  after each attachment upload the attachment's id and authentication tag. A later attempt — a
+  retry, or another worker taking over after this one died or stalled past its lease — finds
+  them and continues that submission: it reads the case's event log (a verified
+  ``submit-submission`` means it was submitted: delivered, nothing sent), uploads only the
+  attachments not recorded, and submits. The public Submission API documents no idempotency key,
+  so this is what keeps a delivery service that ignores ``Idempotency-Key`` at one submission.
+  If the recorded submission is gone (404/410, or deleted unsubmitted, e.g. expired), a new one
+  is created and recorded. An attempt that lost its lease cannot record (``Superseded``) and
+  stops before it uploads or submits anything more.
+* ``POST /submissions`` also carries ``Idempotency-Key: <delivery_id>``. A delivery service that
   deduplicates answers a repeated key with the submission it already created (our reference
-  receiver answers 200 instead of 201). The adapter then reads the case's event log; if a verified
-  ``submit-submission`` for that submission exists, the earlier attempt completed and the adapter
-  returns without sending anything. Otherwise it finishes the same submission (re-uploading an
-  attachment replaces it; the submission id stays the same).
-* A 409 on the final ``PUT`` means "already submitted" and counts as delivered.
+  receiver answers 200 instead of 201); this covers a ``POST`` answer lost before the id could
+  be recorded. The adapter then checks the event log as above.
+* A 409 on an upload or the final ``PUT`` means "already submitted" and counts as delivered.
 
-The public FIT-Connect API documents no idempotency key for ``POST /submissions``: a delivery
-service that ignores the header creates a new submission when a ``POST`` answer was lost. The
-subscriber can still drop the copy, since both carry the same delivery id and attachment ids.
+What remains: with a service that ignores ``Idempotency-Key``, a ``POST`` whose answer was lost
+(or whose id could not be recorded) leaves an incomplete submission behind that no attempt
+submits; the service deletes it later and the subscriber never sees it.
 
-The adapter keeps no state between calls; ``receiver_ref`` is
+Apart from that progress the adapter keeps no state between calls; ``receiver_ref`` is
 ``case:<caseId>/submission:<id>/tags:<digest>``, which ``poll`` reads back. ``digest``
 (``events.tags_digest``) fingerprints the AES-GCM authentication tags of the encrypted metadata,
 data and attachments this attempt sent; ``poll`` refuses a ``submit-submission`` (and an accept or
@@ -38,9 +47,11 @@ option ``event_signing_jwks`` could not tell the two apart and is refused with a
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,6 +65,7 @@ from ..base import (
     InvalidConfig,
     OptionField,
     PermanentFailure,
+    Progress,
     TemporaryFailure,
 )
 from ..wire import check_attachments, payload_to_dict, to_json_bytes
@@ -73,6 +85,8 @@ from .metadata import build_metadata, service_identifier, validate_metadata
 
 __all__ = ["FitConnectAdapter"]
 
+log = logging.getLogger(__name__)
+
 DEFAULT_SCHEMA_URI = "urn:bizportal:schema:filing:1.0"
 _REF_RE = re.compile(
     r"case:([0-9a-fA-F-]{36})/submission:([0-9a-fA-F-]{36})(?:/tags:([A-Za-z0-9_-]{43}))?"
@@ -89,6 +103,71 @@ def _origin(url: str) -> str:
 def _tag(jwe_compact: str) -> str:
     """The authentication tag of a JWE compact serialisation (its fifth part)."""
     return jwe_compact.rsplit(".", 1)[-1]
+
+
+#: event kinds that show a submission was submitted (decisions come only after the submit)
+_SUBMITTED = frozenset(k for k in EVENT_KINDS.values() if k and k not in ("notified", "deleted"))
+_TAG_RE = re.compile(r"[A-Za-z0-9_-]{22}")  # base64url of a 128-bit AES-GCM tag
+
+
+class _SubmissionGone(Exception):
+    """The submission an earlier attempt recorded no longer exists at the delivery service."""
+
+
+@dataclass(frozen=True)
+class _Document:
+    """What every attempt of one delivery sends: the same data, metadata and attachment ids."""
+
+    data: bytes
+    metadata: Mapping[str, Any]
+    attachment_ids: list[str]
+
+
+@dataclass
+class _Submission:
+    """The submission of a delivery and what has been uploaded into it (attachment id → tag).
+
+    Recorded as the delivery's progress: ``{"submission_id", "case_id", "uploaded"}``.
+    """
+
+    submission_id: str
+    case_id: str
+    uploaded: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"case:{self.case_id}/submission:{self.submission_id}"
+
+    def record(self, progress: Progress) -> None:
+        """Keep this state as the delivery's progress (raises what ``Progress.record`` raises)."""
+        progress.record(
+            {
+                "submission_id": self.submission_id,
+                "case_id": self.case_id,
+                "uploaded": dict(self.uploaded),
+            }
+        )
+
+    @classmethod
+    def recorded(cls, progress: Mapping[str, Any], attachment_ids: list[str]) -> _Submission | None:
+        """The submission an earlier attempt recorded, or ``None`` (nothing, or not ours: a
+        progress this adapter did not write is ignored, and a new submission is created)."""
+        if not progress:
+            return None
+        try:
+            sub = cls(
+                str(uuid.UUID(progress["submission_id"])),
+                str(uuid.UUID(progress["case_id"])),
+                {
+                    str(a): t
+                    for a, t in dict(progress.get("uploaded") or {}).items()
+                    if a in attachment_ids and isinstance(t, str) and _TAG_RE.fullmatch(t)
+                },
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.warning("fitconnect: ignoring unusable recorded progress %r", dict(progress))
+            return None
+        return sub
 
 
 class FitConnectAdapter(Adapter):
@@ -219,13 +298,19 @@ class FitConnectAdapter(Adapter):
     def deliver(self, payload: FilingPayload, options: Mapping[str, Any]) -> DeliveryResult:
         """Send the filing as one FIT-Connect submission (see the module docstring for the flow).
 
-        Guarantees: nothing is sent unless the metadata validates against schema 1.0.0; a retry
-        with the same delivery id reuses the submission a deduplicating delivery service already
-        holds and never submits it twice. Raises ``PermanentFailure`` for invalid metadata, a
-        service without LeiKa key, attachments that do not match their checksum and other 4xx;
-        ``TemporaryFailure`` for network errors, connect timeouts, 5xx/429 (``NoAnswer`` when a
-        request went out and got no answer within ``timeout_seconds``); ``InvalidConfig`` for refused
-        credentials, an unknown or inactive destination, or an unusable destination key.
+        Guarantees: nothing is sent unless the metadata validates against schema 1.0.0; the
+        submission id is recorded in ``payload.progress`` right after the submission is created,
+        and each attachment once it is uploaded, so a later attempt (retry or takeover) continues
+        that submission, uploads only what is missing and never creates or submits a second one;
+        a retry with the same delivery id also reuses the submission a deduplicating delivery
+        service already holds. A recorded submission the service no longer knows (404/410, or
+        deleted without having been submitted) is replaced by a new one, which is recorded.
+        Raises ``PermanentFailure`` for invalid metadata, a service without LeiKa key,
+        attachments that do not match their checksum and other 4xx; ``TemporaryFailure`` for
+        network errors, connect timeouts, 5xx/429 and progress that could not be recorded
+        (``NoAnswer`` when a request went out and got no answer within ``timeout_seconds``);
+        ``InvalidConfig`` for refused credentials, an unknown or inactive destination, or an
+        unusable destination key; ``Superseded`` when another attempt has taken the delivery over.
         """
         opts = self.parse_options(options)
         check_attachments(payload)
@@ -241,52 +326,108 @@ class FitConnectAdapter(Adapter):
         ]
         metadata = build_metadata(payload, data, attachment_ids, opts["submission_schema_uri"])
         validate_metadata(metadata)
+        doc = _Document(data, metadata, attachment_ids)
 
         api = SubmissionApi(opts)
         try:
             api.authenticate()
-            key, kid = self._destination_key(api, opts)
+            key = self._destination_key(api, opts)
+            recorded = _Submission.recorded(payload.progress.recorded, attachment_ids)
+            if recorded is not None:
+                try:
+                    return self._continue(api, opts, payload, key, doc, recorded)
+                except _SubmissionGone as gone:
+                    log.warning(
+                        "fitconnect: delivery %s: submission %s is gone (%s); creating a new one",
+                        payload.delivery_id,
+                        recorded.submission_id,
+                        gone,
+                    )
             submission_id, case_id, replayed = self._create(api, opts, payload, attachment_ids)
-            ref = f"case:{case_id}/submission:{submission_id}"
-            if replayed and self._already_submitted(api, opts, submission_id, case_id):
+            sub = _Submission(submission_id, case_id)
+            sub.record(payload.progress)
+            if replayed and self._status(api, opts, sub) == "submitted":
                 return DeliveryResult(
-                    receiver_ref=ref, detail="already submitted (earlier attempt)"
+                    receiver_ref=sub.ref, detail="already submitted (earlier attempt)"
                 )
-            attachment_tags = {}
-            for att, att_id in zip(payload.attachments, attachment_ids, strict=True):
-                encrypted = encrypt(key, kid, att.content)
-                attachment_tags[att_id] = _tag(encrypted)
-                api.call(
-                    "PUT",
-                    f"/submissions/{submission_id}/attachments/{att_id}",
-                    (200, 204),
-                    what=f"attachment upload {att.filename!r}",
-                    data=encrypted.encode("ascii"),
-                    headers={"Content-Type": "application/jose"},
-                )
-            body = {
-                "encryptedMetadata": encrypt(key, kid, to_json_bytes(metadata)),
-                "encryptedData": encrypt(key, kid, data),
-            }
-            sent = tags_digest(
-                {
-                    "metadata": _tag(body["encryptedMetadata"]),
-                    "data": _tag(body["encryptedData"]),
-                    "attachments": attachment_tags,
-                }
-            )
-            response = api.call(
-                "PUT",
-                f"/submissions/{submission_id}",
-                (200, 202),
-                what="submit",
-                **api.json_body(body),
-            )
+            return self._finish(api, payload, key, doc, sub, continuing=False)
         finally:
             api.close()
+
+    def _continue(
+        self,
+        api: SubmissionApi,
+        opts: Mapping[str, Any],
+        payload: FilingPayload,
+        key: tuple[RSAKey, str],
+        doc: _Document,
+        sub: _Submission,
+    ) -> DeliveryResult:
+        """Finish the submission an earlier attempt recorded; raises ``_SubmissionGone``."""
+        status = self._status(api, opts, sub, gone_ok=True)
+        if status == "submitted":
+            return DeliveryResult(receiver_ref=sub.ref, detail="already submitted (earlier attempt)")
+        if status == "gone":
+            raise _SubmissionGone("deleted before it was submitted")
+        return self._finish(api, payload, key, doc, sub, continuing=True)
+
+    def _finish(
+        self,
+        api: SubmissionApi,
+        payload: FilingPayload,
+        key: tuple[RSAKey, str],
+        doc: _Document,
+        sub: _Submission,
+        continuing: bool,
+    ) -> DeliveryResult:
+        """Upload the attachments ``sub`` lacks (recording each), then submit.
+
+        A 404/410 raises ``_SubmissionGone`` when ``continuing`` a recorded submission (else it is
+        a ``PermanentFailure``, as any other 4xx); a 409 means the submission was submitted.
+        """
+        gone = (404, 410) if continuing else ()
+        already = DeliveryResult(receiver_ref=sub.ref, detail="already submitted (HTTP 409)")
+        for att, att_id in zip(payload.attachments, doc.attachment_ids, strict=True):
+            if att_id in sub.uploaded:  # an earlier attempt uploaded it (recorded after the 2xx)
+                continue
+            encrypted = encrypt(key[0], key[1], att.content)
+            response = api.call(
+                "PUT",
+                f"/submissions/{sub.submission_id}/attachments/{att_id}",
+                (200, 204, *gone),
+                what=f"attachment upload {att.filename!r}",
+                data=encrypted.encode("ascii"),
+                headers={"Content-Type": "application/jose"},
+            )
+            if response.status_code in gone:
+                raise _SubmissionGone(f"attachment upload answered HTTP {response.status_code}")
+            if response.status_code == 409:
+                return already
+            sub.uploaded[att_id] = _tag(encrypted)
+            sub.record(payload.progress)
+        body = {
+            "encryptedMetadata": encrypt(key[0], key[1], to_json_bytes(doc.metadata)),
+            "encryptedData": encrypt(key[0], key[1], doc.data),
+        }
+        sent = tags_digest(
+            {
+                "metadata": _tag(body["encryptedMetadata"]),
+                "data": _tag(body["encryptedData"]),
+                "attachments": {a: sub.uploaded[a] for a in doc.attachment_ids},
+            }
+        )
+        response = api.call(
+            "PUT",
+            f"/submissions/{sub.submission_id}",
+            (200, 202, *gone),
+            what="submit",
+            **api.json_body(body),
+        )
+        if response.status_code in gone:
+            raise _SubmissionGone(f"submit answered HTTP {response.status_code}")
         if response.status_code == 409:
-            return DeliveryResult(receiver_ref=ref, detail="already submitted (HTTP 409)")
-        return DeliveryResult(receiver_ref=f"{ref}/tags:{sent}", detail="submitted to FIT-Connect")
+            return already
+        return DeliveryResult(receiver_ref=f"{sub.ref}/tags:{sent}", detail="submitted to FIT-Connect")
 
     def _create(
         self,
@@ -319,12 +460,20 @@ class FitConnectAdapter(Adapter):
             ) from None
         return submission_id, case_id, response.status_code == 200
 
-    def _already_submitted(
-        self, api: SubmissionApi, opts: Mapping[str, Any], submission_id: str, case_id: str
-    ) -> bool:
-        events = self._events(api, opts, submission_id, case_id)
-        done = {k for k in EVENT_KINDS.values() if k and k != "notified"}
-        return any(e.kind in done for e in events)
+    def _status(
+        self,
+        api: SubmissionApi,
+        opts: Mapping[str, Any],
+        sub: _Submission,
+        gone_ok: bool = False,
+    ) -> str:
+        """What the verified event log says of ``sub``: ``"submitted"`` (submitted, or decided
+        since), ``"gone"`` (deleted without having been submitted) or ``"open"``. With ``gone_ok``
+        an event log the service no longer has (404/410) raises ``_SubmissionGone``."""
+        kinds = {e.kind for e in self._events(api, opts, sub.submission_id, sub.case_id, gone_ok=gone_ok)}
+        if kinds & _SUBMITTED:
+            return "submitted"
+        return "gone" if "deleted" in kinds else "open"
 
     def _events(
         self,
@@ -333,8 +482,26 @@ class FitConnectAdapter(Adapter):
         submission_id: str,
         case_id: str,
         sent_tags: str | None = None,
+        gone_ok: bool = False,
     ) -> list[ChamberEvent]:
-        doc = api.get_json(f"/cases/{case_id}/events", what="event log")
+        if gone_ok:
+            response = api.call(
+                "GET",
+                f"/cases/{case_id}/events",
+                (200, 404, 410),
+                what="event log",
+                headers={"Accept": "application/json"},
+            )
+            if response.status_code in (404, 410):
+                raise _SubmissionGone(f"event log answered HTTP {response.status_code}")
+            if response.status_code != 200:
+                api.fail(response, "event log")
+            try:
+                doc = response.json()
+            except ValueError:
+                raise TemporaryFailure("fitconnect: event log: answer is not JSON") from None
+        else:
+            doc = api.get_json(f"/cases/{case_id}/events", what="event log")
         tokens = doc.get("eventLog") if isinstance(doc, dict) else None
         if not isinstance(tokens, list):
             raise PermanentFailure("fitconnect: event log answer has no eventLog list")

@@ -1,7 +1,7 @@
 """case work: conversation, notes, answered
 
 Revision ID: 0008_case_work
-Revises: 0005_notification_queue
+Revises: 0007_delivery_progress
 Create Date: 2026-12-04 10:35:19.178652
 
 """
@@ -13,7 +13,7 @@ import bizportal.common.types  # noqa: F401  (custom column types used by autoge
 
 # revision identifiers, used by Alembic.
 revision = '0008_case_work'
-down_revision = '0005_notification_queue'
+down_revision = '0007_delivery_progress'
 branch_labels = None
 depends_on = None
 

@@ -60,7 +60,9 @@ def test_chamber_receives_text_pdf_json_and_attachments(smtp, make_payload):
     assert (mail_from, rcpts) == ("noreply@portal.example", [CHAMBER])
     msg = received(recorder)
     assert msg["Message-ID"] == f"<{payload.delivery_id}@bizportal>" == result.receiver_ref
-    assert msg["Subject"] == "Antrag BP-2025-000123: Gewerbe anmelden"
+    assert msg["Subject"] == (
+        f"Antrag BP-2025-000123: Gewerbe anmelden [Zustellungs-ID {payload.delivery_id}]"
+    )
     text = msg.get_body(preferencelist=("plain",)).get_content()
     assert "BP-2025-000123" in text and "Bäckerei Müller & Söhne GmbH" in text
 
@@ -111,11 +113,29 @@ def test_message_id_is_the_same_on_every_attempt(smtp, make_payload):
     assert received(recorder)["Message-ID"] == f"<{other.delivery_id}@bizportal>"
 
 
+def test_a_repeated_delivery_carries_its_delivery_id_in_subject_and_header(smtp, make_payload):
+    """At least once: the chamber's mail rules can recognise the second copy of an attempt."""
+    port, recorder = smtp
+    adapter = EmailAdapter()
+    adapter.deliver(make_payload(), opts(port))
+    adapter.deliver(make_payload(), opts(port))  # e.g. after a worker stalled past its lease
+    other = make_payload(delivery_id=uuid.uuid4(), reference="BP-2025-000124")
+    adapter.deliver(other, opts(port))
+    first, repeat, third = (received(recorder, i) for i in range(3))
+    delivery_id = "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f"
+    for msg in (first, repeat):
+        assert msg["X-Bizportal-Delivery-Id"] == delivery_id
+        assert msg["Subject"].endswith(f"[Zustellungs-ID {delivery_id}]")
+    assert first["Subject"] == repeat["Subject"]
+    assert third["X-Bizportal-Delivery-Id"] == str(other.delivery_id)
+    assert third["Subject"].endswith(f"[Zustellungs-ID {other.delivery_id}]")
+
+
 def test_copy_is_marked_as_such(smtp, make_payload):
     port, recorder = smtp
     EmailAdapter().deliver(make_payload(destination_role="copy"), opts(port))
     msg = received(recorder)
-    assert msg["Subject"].endswith("(Kopie)")
+    assert "(Kopie)" in msg["Subject"]
     assert "Kopie zur Kenntnis" in msg.get_body(preferencelist=("plain",)).get_content()
 
 

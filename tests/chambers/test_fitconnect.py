@@ -7,7 +7,6 @@ import re
 import time
 
 import pytest
-from joserfc.jwk import RSAKey
 
 from chambers.base import InvalidConfig, NoAnswer, PermanentFailure, TemporaryFailure
 from chambers.fitconnect import FitConnectAdapter
@@ -16,17 +15,6 @@ from tests.support.payloads import make_attachment
 from tests.support.receivers.fitconnect_receiver import Keys, fit_options, fitconnect_receiver
 
 REF_RE = re.compile(r"case:[0-9a-f-]{36}/submission:([0-9a-f-]{36})(?:/tags:[\w-]{43})?")
-
-
-@pytest.fixture(scope="session")
-def keys() -> Keys:
-    """Generated once per session: 4096-bit keys are slow to make."""
-    return Keys(
-        encryption=RSAKey.generate_key(4096, parameters={"kid": "dest-enc-1"}),
-        signing=RSAKey.generate_key(4096, parameters={"kid": "zustelldienst-sig-1"}),
-        forger=RSAKey.generate_key(2048, parameters={"kid": "zustelldienst-sig-1"}),
-        destination_signing=RSAKey.generate_key(4096, parameters={"kid": "dest-sig-1"}),
-    )
 
 
 @pytest.fixture

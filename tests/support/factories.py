@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select, update
@@ -15,7 +16,7 @@ from bizportal.common.time import utcnow
 from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
-from bizportal.filings.services import start_draft, submit_draft
+from bizportal.filings.services import start_draft, store_attachment, submit_draft
 
 
 def ensure_company(app) -> tuple[int, int]:
@@ -32,13 +33,21 @@ def ensure_company(app) -> tuple[int, int]:
         return company.id, person_id
 
 
-def make_filing(app, service_key="versicherungsvermittler-34d", postcode="28195", handwerk=True) -> int:
-    """A submitted filing by a test company, through the real draft and submit use cases."""
+def make_filing(app, service_key="versicherungsvermittler-34d", postcode="28195", handwerk=True,
+                files: Mapping[str, tuple[str, bytes]] | None = None) -> int:
+    """A submitted filing by a test company, through the real draft and submit use cases.
+
+    ``files``: file field name → (file name, content), uploaded through the real upload use case.
+    """
     ensure_company(app)
     with app.app_context():
         person = db.session.scalar(select(Person).where(Person.sub == "p1"))
-        service = app.extensions["bizportal"].catalog[service_key]
+        ext = app.extensions["bizportal"]
+        service = ext.catalog[service_key]
         draft = start_draft(person, service, {"postcode": postcode, "handwerk": handwerk})
+        for field_name, (filename, content) in (files or {}).items():
+            store_attachment(draft, person, service, service.field(field_name), filename, io.BytesIO(content),
+                             ext.storage)
         draft.completed_steps = [s.key for s in service.steps]
         db.session.commit()
         return submit_draft(draft, person, service).filing.id

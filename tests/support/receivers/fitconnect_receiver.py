@@ -9,8 +9,12 @@ signs its event log (PS512 SETs) as FIT-Connect does: create/submit/notify/forwa
 delivery service's key and ``iss`` = its URL, accept/reject with the destination's signature key
 and ``iss`` = the destination id; a submit event names the ``authenticationTags`` of what arrived.
 ``faults`` switches misbehaviour on per operation: an HTTP status (answered once),
-``"drop-after-store"`` (do the work, then close the line without an answer) or a float (do the
-work, then answer only after that many seconds, every time).
+``"drop-after-store"`` (do the work, then close the line without an answer), a float (do the
+work, then answer only after that many seconds, every time) or ``"hang"`` (wait until ``release``
+is set, then do the work and answer: a sender that stalls meanwhile). With
+``honour_idempotency_key`` off it behaves like the public Submission API, which documents no
+idempotency key: every ``POST /submissions`` creates a new submission. ``expire`` deletes an
+incomplete submission as the delivery service does when nobody submits it in time.
 """
 
 from __future__ import annotations
@@ -70,8 +74,13 @@ class FitConnectState:
     by_key: dict[str, str] = field(default_factory=dict)
     events: dict[str, list[str]] = field(default_factory=dict)
     creates: int = 0
+    uploads: int = 0  #: attachment uploads stored
+    submits: int = 0  #: submissions submitted (accepted PUT /submissions/{id})
+    honour_idempotency_key: bool = True
+    release: threading.Event = field(default_factory=threading.Event)  #: ends a "hang" fault
     issuer: str = ""  # the delivery service's iss; set to the base URL when serving
     lock: threading.RLock = field(default_factory=threading.RLock)
+    gone_cases: set[str] = field(default_factory=set)
 
     @property
     def kid(self) -> str:
@@ -137,6 +146,20 @@ class FitConnectState:
         with self.lock:
             self.events.setdefault(self.submissions[sid]["caseId"], []).append(token)
 
+    def expire(self, sid: str, *, log_event: bool = True) -> None:
+        """Delete the incomplete submission ``sid`` (with a ``delete-submission`` event in its
+        case's log if ``log_event``, else the whole log is gone too)."""
+        with self.lock:
+            case_id = self.submissions[sid]["caseId"]
+            if log_event:
+                self.issue(sid, "delete-submission")
+            else:
+                self.events.pop(case_id, None)
+                self.gone_cases.add(case_id)
+            del self.submissions[sid]
+            for key in [k for k, v in self.by_key.items() if v == sid]:
+                del self.by_key[key]
+
     def authentication_tags(self, sid: str) -> dict[str, Any]:
         """The tags of what arrived, as the delivery service names them in submit-submission."""
         return dict(self.submissions[sid]["tags"])
@@ -192,6 +215,9 @@ class FitConnectHandler(QuietHandler):
         if isinstance(fault, int):
             del state.faults[op]
             return self.answer(*_problem(fault, f"injected fault on {op}"))
+        if fault == "hang":
+            del state.faults[op]
+            state.release.wait(60)
         if op != "token" and self.headers.get("Authorization", "")[7:] not in state.tokens:
             return self.answer(*_problem(401, "missing or unknown bearer token"))
         try:
@@ -257,6 +283,8 @@ class FitConnectHandler(QuietHandler):
         key = self.headers.get("Idempotency-Key")
         with state.lock:
             state.creates += 1
+            if not state.honour_idempotency_key:
+                key = None
             if key and key in state.by_key:
                 sid, status = state.by_key[key], 200
             else:
@@ -293,6 +321,8 @@ class FitConnectHandler(QuietHandler):
             ), "application/problem+json"
         sub["attachments"][aid] = state.decrypt(body.decode("ascii"))
         sub.setdefault("attachment_tags", {})[aid] = body.decode("ascii").rsplit(".", 1)[-1]
+        with state.lock:
+            state.uploads += 1
         return 204, b"", "application/json"
 
     def op_submit(self, state: FitConnectState, body: bytes, sid: str):
@@ -325,7 +355,11 @@ class FitConnectHandler(QuietHandler):
             "data": doc["encryptedData"].rsplit(".", 1)[-1],
             "attachments": dict(sub.get("attachment_tags", {})),
         }
-        sub.update(status="submitted", metadata=metadata, data=json.loads(data), tags=tags)
+        with state.lock:
+            if sub["status"] != "incomplete":
+                return *_problem(409, "submission already submitted"), "application/problem+json"
+            sub.update(status="submitted", metadata=metadata, data=json.loads(data), tags=tags)
+            state.submits += 1
         state.issue(sid, "submit-submission", {"authenticationTags": tags})
         answer = {
             "destinationId": state.destination_id,
@@ -335,6 +369,8 @@ class FitConnectHandler(QuietHandler):
         return 202, json.dumps(answer).encode(), "application/json"
 
     def op_events(self, state: FitConnectState, body: bytes, case_id: str):
+        if case_id in state.gone_cases:
+            return *_problem(404, "case unknown"), "application/problem+json"
         with state.lock:
             log = list(state.events.get(case_id, []))
         return 200, json.dumps({"eventLog": log}).encode(), "application/json"
