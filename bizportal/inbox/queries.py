@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -106,7 +106,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _listing(chamber_id: int, f: InboxFilter) -> Select[Any]:
+def _listing(chamber_id: int, f: InboxFilter):  # a Select of (InboxItem, status, assignee name)
     query = (
         select(InboxItem, Filing.status, func.coalesce(StaffUser.name, StaffUser.sub))
         .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
@@ -143,7 +143,7 @@ def _conditions(f: InboxFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-def _ordered(query: Select[Any], sort: str, backwards: bool = False) -> Select[Any]:
+def _ordered(query: Select, sort: str, backwards: bool = False) -> Select:
     column, descending = SORTS[sort]
     if descending != backwards:
         return query.order_by(column.desc(), InboxItem.id.desc())
@@ -160,6 +160,15 @@ def _beyond(cursor: Cursor, backwards: bool) -> ColumnElement[bool]:
     return key < position if descending != backwards else key > position
 
 
+def _row(row: Any) -> Row:
+    item, status, assigned = row
+    return Row(item, status, assigned)
+
+
+def _rows(result: Iterable[Any]) -> list[Row]:
+    return [_row(r) for r in result]
+
+
 def _cursor(sort: str, row: Row) -> Cursor:
     return Cursor(sort, getattr(row.item, SORTS[sort][0].key), row.item.id)
 
@@ -172,15 +181,15 @@ def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, befo
     """
     query = _listing(chamber_id, f)
     if before is not None:
-        rows = [Row(*r) for r in db.session.execute(
-            _ordered(query.where(_beyond(before, backwards=True)), f.sort, backwards=True).limit(size + 1))]
+        rows = _rows(db.session.execute(
+            _ordered(query.where(_beyond(before, backwards=True)), f.sort, backwards=True).limit(size + 1)))
         if len(rows) > size:
             rows = rows[:size][::-1]
             return Page(rows, _cursor(f.sort, rows[-1]), _cursor(f.sort, rows[0]))
         after = None  # back at the start: show the first page in full
     if after is not None:
         query = query.where(_beyond(after, backwards=False))
-    rows = [Row(*r) for r in db.session.execute(_ordered(query, f.sort).limit(size + 1))]
+    rows = _rows(db.session.execute(_ordered(query, f.sort).limit(size + 1)))
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, _cursor(f.sort, rows[-1]) if more else None,
@@ -200,8 +209,8 @@ def count_matching(chamber_id: int, f: InboxFilter, cap: int = COUNT_CAP) -> int
 def export_rows(chamber_id: int, f: InboxFilter, batch: int = 1000) -> Iterator[Row]:
     """Every item matching ``f`` in list order, fetched in batches (for the CSV export)."""
     result = db.session.execute(_ordered(_listing(chamber_id, f), f.sort).execution_options(yield_per=batch))
-    for item, status, assigned in result:
-        yield Row(item, status, assigned)
+    for row in result:
+        yield _row(row)
 
 
 def new_since(staff_user_id: int, chamber_id: int) -> datetime | None:
