@@ -68,7 +68,8 @@ MAIN_VIEWS = {
     "company-review", "company-filings", "company-workspace", "company-start-gewerbeanmeldung",
     "company-step-gewerbeanmeldung", "company-step-gewerbeanmeldung-error", "company-check",
     "company-filing", "company-steps-vertreter-error", "company-steps-unterlagen-error",
-    "staff-inbox", "staff-inbox-filter-error", "staff-inbox-item", "steering-dashboard", "admin-deliveries", "admin-audit",
+    "staff-inbox", "staff-inbox-filter-error", "staff-inbox-item", "steering-dashboard", "admin-deliveries",
+    "admin-audit",
 }
 
 #: (view, axe rule id, "reflow", "error-summary" or "console") -> where it is and who owns it.
