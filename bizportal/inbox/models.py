@@ -30,6 +30,9 @@ class InboxItem(Model):
         # keyset pagination per sort order, always with the id as tiebreaker
         Index("ix_inbox_item_chamber_received", "chamber_id", "received_at", "id"),
         Index("ix_inbox_item_chamber_reference", "chamber_id", "reference", "id"),
+        # reference "begins with" (LIKE 'X%') under any collation on PostgreSQL
+        Index("ix_inbox_item_chamber_reference_prefix", "chamber_id", "reference",
+              postgresql_ops={"reference": "varchar_pattern_ops"}),
         Index("ix_inbox_item_chamber_company", "chamber_id", "company_name_folded", "id"),
         # "assigned to me" (= id) and "unassigned" (IS NULL), newest first
         Index("ix_inbox_item_chamber_assigned", "chamber_id", "assigned_to_id", "received_at", "id"),

@@ -29,7 +29,7 @@ SORTS: dict[str, tuple[Any, bool]] = {
 DEFAULT_SORT = "neueste"
 PAGE_SIZE = 50
 #: the list counts matching items up to this number, then says "more than"
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)

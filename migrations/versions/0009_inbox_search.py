@@ -1,4 +1,4 @@
-"""inbox list: search keys, assignment, visits; indexes for keyset pages
+"""inbox list: search keys, assignment, visits; indexes for keyset pages, reference prefix and filing status
 
 Revision ID: 0009_inbox_search
 Revises: 0005_notification_queue
@@ -31,6 +31,8 @@ def upgrade():
         batch_op.alter_column('company_name_folded', server_default=None)
         batch_op.create_index('ix_inbox_item_chamber_received', ['chamber_id', 'received_at', 'id'], unique=False)
         batch_op.create_index('ix_inbox_item_chamber_reference', ['chamber_id', 'reference', 'id'], unique=False)
+        batch_op.create_index('ix_inbox_item_chamber_reference_prefix', ['chamber_id', 'reference'], unique=False,
+                              postgresql_ops={'reference': 'varchar_pattern_ops'})
         batch_op.create_index('ix_inbox_item_chamber_company', ['chamber_id', 'company_name_folded', 'id'],
                               unique=False)
         batch_op.create_index('ix_inbox_item_chamber_assigned', ['chamber_id', 'assigned_to_id', 'received_at', 'id'],
@@ -38,6 +40,9 @@ def upgrade():
         batch_op.create_index('ix_inbox_item_chamber_register', ['chamber_id', 'register_number'], unique=False)
         batch_op.create_index('ix_inbox_item_company_trgm', ['company_name_folded'], unique=False,
                               postgresql_using='gin', postgresql_ops={'company_name_folded': 'gin_trgm_ops'})
+
+    with op.batch_alter_table('filing', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_filing_status'), ['status'], unique=False)
 
     op.create_table('inbox_visit',
     sa.Column('staff_user_id', sa.Integer(), nullable=False),
@@ -71,11 +76,14 @@ def _backfill_search_keys():
 
 def downgrade():
     op.drop_table('inbox_visit')
+    with op.batch_alter_table('filing', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_filing_status'))
     with op.batch_alter_table('inbox_item', schema=None) as batch_op:
         batch_op.drop_index('ix_inbox_item_company_trgm')
         batch_op.drop_index('ix_inbox_item_chamber_register')
         batch_op.drop_index('ix_inbox_item_chamber_assigned')
         batch_op.drop_index('ix_inbox_item_chamber_company')
+        batch_op.drop_index('ix_inbox_item_chamber_reference_prefix')
         batch_op.drop_index('ix_inbox_item_chamber_reference')
         batch_op.drop_index('ix_inbox_item_chamber_received')
         batch_op.drop_constraint(batch_op.f('fk_inbox_item_assigned_to_id_staff_user'), type_='foreignkey')
