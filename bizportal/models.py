@@ -5,6 +5,6 @@ from .auth.models import Company, LoginSession, Person, StaffUser  # noqa: F401
 from .bodies.models import Chamber  # noqa: F401
 from .delivery.models import Delivery, DeliveryTiming  # noqa: F401
 from .filings.models import Attachment, Draft, Filing, FilingEvent  # noqa: F401
-from .inbox.models import InboxItem  # noqa: F401
+from .inbox.models import InboxItem, InboxVisit  # noqa: F401
 from .notify.models import Notification  # noqa: F401
 from .stats.models import StatCounter  # noqa: F401

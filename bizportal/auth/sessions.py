@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -104,6 +104,12 @@ def install(app: Flask) -> None:
 def open_sessions(user_key: str) -> list[LoginSession]:
     return list(db.session.scalars(select(LoginSession).where(LoginSession.user_key == user_key,
                                                                LoginSession.ended_at.is_(None))))
+
+
+def login_started_at() -> datetime | None:
+    """When the current login began (its server session was created); None if not signed in."""
+    row = db.session.get(LoginSession, session.get(SESSION_KEY, "")) if current_user.is_authenticated else None
+    return row.created_at if row is not None else None
 
 
 def seconds_left() -> int | None:

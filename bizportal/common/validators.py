@@ -20,6 +20,8 @@ PLZ_RE = re.compile(r"^\d{5}$")
 WIRTSCHAFTS_IDNR_RE = re.compile(r"^DE\d{9}-\d{5}$")
 WZ_RE = re.compile(r"^(\d{2})\.?(\d{2})\.?(\d)$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()/-]{6,25}$")
+#: register type and number inside a Handelsregisternummer ("Bremen HRB 12345 HB" → HRB, 12345)
+REGISTER_RE = re.compile(r"(?<![A-Za-z])(HRA|HRB|PR|GnR|VR)\s*([1-9][0-9]{0,5})(?![0-9])", re.IGNORECASE)
 
 
 def is_plz(value: str) -> bool:
@@ -57,6 +59,13 @@ def check_handelsregisternummer(value: str) -> str:
     except StdnumError:
         raise ValueError(_l("Bitte geben Sie Registergericht, Registerart und Nummer an, "
                             "z. B. „Bremen HRB 12345“.")) from None
+
+
+def register_key(value: str) -> str | None:
+    """The search key of a Handelsregisternummer: register type and number without court or
+    qualifier ("Amtsgericht Bremen HRB 12345" and "hrb12345" → "HRB12345"); None without one."""
+    match = REGISTER_RE.search(value or "")
+    return f"{match.group(1).upper()}{match.group(2)}" if match else None
 
 
 def check_wirtschafts_idnr(value: str) -> str:

@@ -60,7 +60,8 @@ class Filing(Model):
     service_key: Mapped[str] = mapped_column(String(100), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     company_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(32), default=FilingStatus.SUBMITTED)
+    #: indexed for lists filtered by status (the inbox joins it; a rare status is found from here)
+    status: Mapped[str] = mapped_column(String(32), default=FilingStatus.SUBMITTED, index=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     company: Mapped[Company] = relationship()

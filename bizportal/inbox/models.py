@@ -1,4 +1,5 @@
-"""Items in a chamber's staff inbox: what the ``inbox`` adapter delivered."""
+"""Items in a chamber's staff inbox (what the ``inbox`` adapter delivered) and each staff member's
+last look at the list."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import StaffUser
@@ -17,9 +18,29 @@ from ..extensions import Model
 
 
 class InboxItem(Model):
-    """A filing as received by a chamber; unique per delivery id, so re-delivery is a no-op."""
+    """A filing as received by a chamber; unique per delivery id, so re-delivery is a no-op.
+
+    The filing's status is not copied here: the list joins ``filing.status`` (owned by
+    ``filings.lifecycle``). ``company_name_folded`` and ``register_number`` are search keys taken
+    from the delivered payload when the item is stored; the payload never changes afterwards.
+    """
 
     __tablename__ = "inbox_item"
+    __table_args__ = (
+        # keyset pagination per sort order, always with the id as tiebreaker
+        Index("ix_inbox_item_chamber_received", "chamber_id", "received_at", "id"),
+        Index("ix_inbox_item_chamber_reference", "chamber_id", "reference", "id"),
+        # reference "begins with" (LIKE 'X%') under any collation on PostgreSQL
+        Index("ix_inbox_item_chamber_reference_prefix", "chamber_id", "reference",
+              postgresql_ops={"reference": "varchar_pattern_ops"}),
+        Index("ix_inbox_item_chamber_company", "chamber_id", "company_name_folded", "id"),
+        # "assigned to me" (= id) and "unassigned" (IS NULL), newest first
+        Index("ix_inbox_item_chamber_assigned", "chamber_id", "assigned_to_id", "received_at", "id"),
+        Index("ix_inbox_item_chamber_register", "chamber_id", "register_number"),
+        # "name contains" on PostgreSQL (pg_trgm); a plain index elsewhere
+        Index("ix_inbox_item_company_trgm", "company_name_folded", postgresql_using="gin",
+              postgresql_ops={"company_name_folded": "gin_trgm_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     delivery_id: Mapped[uuid.UUID] = mapped_column(unique=True)
@@ -34,8 +55,30 @@ class InboxItem(Model):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the delivered company name, casefolded (search "contains" and sort, alike on every database)
+    company_name_folded: Mapped[str] = mapped_column(String(255), default="")
+    #: register type and number of the delivered Handelsregisternummer, e.g. "HRB12345" (search key)
+    register_number: Mapped[str | None] = mapped_column(String(40))
+    #: the staff member working the item; written by the staff pages' assign action
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
 
     chamber: Mapped[Chamber] = relationship()
+    assigned_to: Mapped[StaffUser | None] = relationship()
+
+
+class InboxVisit(Model):
+    """When a staff member last looked at their chamber's inbox, and since when items count as new.
+
+    ``new_since`` is the last look of an earlier login (fixed for the whole login), so paging and
+    filtering within one login do not use up "new".
+    """
+
+    __tablename__ = "inbox_visit"
+
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), primary_key=True)
+    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    new_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CaseNote(Model):

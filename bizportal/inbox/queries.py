@@ -2,22 +2,222 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
 
 from ..auth.models import StaffUser
+from ..common.types import UTCDateTime
+from ..delivery.models import Delivery
 from ..extensions import db
-from .models import CaseNote, InboxItem
+from ..filings.models import Filing
+from .models import CaseNote, InboxItem, InboxVisit
+
+#: sort orders of the list: name → (column, newest/highest first); the id breaks ties the same way
+SORTS: dict[str, tuple[Any, bool]] = {
+    "neueste": (InboxItem.received_at, True),
+    "aelteste": (InboxItem.received_at, False),
+    "aktenzeichen": (InboxItem.reference, False),
+    "unternehmen": (InboxItem.company_name_folded, False),
+}
+DEFAULT_SORT = "neueste"
+PAGE_SIZE = 50
+#: the list counts matching items up to this number, then says "more than"
+COUNT_CAP = 1_000
 
 
-def chamber_items(chamber_id: int) -> list[InboxItem]:
-    return list(
-        db.session.scalars(
-            select(InboxItem).where(InboxItem.chamber_id == chamber_id).order_by(InboxItem.received_at.desc())
-        )
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the list shows: every field empty means everything of the chamber.
+
+    ``reference`` matches whole or as a beginning (upper case), ``company`` is contained in the
+    name (casefolded), ``register`` is a register key (``common.validators.register_key``);
+    ``received_from`` inclusive and ``received_before`` exclusive, in UTC; ``assignment`` "mir"
+    (to ``staff_user_id``) or "niemand"; ``new_since`` limits to items received after it.
+    """
+
+    reference: str = ""
+    company: str = ""
+    register: str | None = None
+    status: str = ""
+    service_key: str = ""
+    received_from: datetime | None = None
+    received_before: datetime | None = None
+    assignment: str = ""
+    staff_user_id: int | None = None
+    new_since: datetime | None = None
+    sort: str = DEFAULT_SORT
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the list: the sort value and id of a row (keyset pagination)."""
+
+    sort: str
+    value: Any
+    id: int
+
+    def token(self) -> str:
+        value = self.value.isoformat() if isinstance(self.value, datetime) else self.value
+        raw = json.dumps([self.sort, value, self.id], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def parse(cls, token: str, sort: str) -> Cursor:
+        """The cursor in a "Weitere"/"Zurück" link; ValueError if it was not made for ``sort``."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            name, value, row_id = json.loads(raw)
+        except (binascii.Error, ValueError, TypeError):
+            raise ValueError("malformed cursor") from None
+        if name != sort or name not in SORTS or not isinstance(row_id, int) or not isinstance(value, str):
+            raise ValueError("cursor does not fit the sort order")
+        if SORTS[name][0] is InboxItem.received_at:
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError("cursor time without zone")
+            return cls(name, parsed, row_id)
+        return cls(name, value, row_id)
+
+
+@dataclass(frozen=True)
+class Row:
+    item: InboxItem
+    #: the filing's current status (``filing.status``); None if the filing is gone
+    status: str | None
+    assigned_to: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Row]
+    #: cursors for "Weitere" (after the last row) and "Zurück" (before the first row), if there is more
+    next: Cursor | None
+    previous: Cursor | None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _listing(chamber_id: int, f: InboxFilter):  # a Select of (InboxItem, status, assignee name)
+    query = (
+        select(InboxItem, Filing.status, func.coalesce(StaffUser.name, StaffUser.sub))
+        .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
+        .outerjoin(Filing, Filing.id == Delivery.filing_id)
+        .outerjoin(StaffUser, StaffUser.id == InboxItem.assigned_to_id)
+        .where(InboxItem.chamber_id == chamber_id)
     )
+    return query.where(*_conditions(f))
+
+
+def _conditions(f: InboxFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if f.reference:
+        where.append(InboxItem.reference.like(_escape_like(f.reference.upper()) + "%", escape="\\"))
+    if f.company:
+        where.append(InboxItem.company_name_folded.like("%" + _escape_like(f.company.casefold()) + "%",
+                                                        escape="\\"))
+    if f.register:
+        where.append(InboxItem.register_number == f.register)
+    if f.status:
+        where.append(Filing.status == f.status)
+    if f.service_key:
+        where.append(InboxItem.service_key == f.service_key)
+    if f.received_from is not None:
+        where.append(InboxItem.received_at >= f.received_from)
+    if f.received_before is not None:
+        where.append(InboxItem.received_at < f.received_before)
+    if f.assignment == "mir":
+        where.append(InboxItem.assigned_to_id == f.staff_user_id)
+    elif f.assignment == "niemand":
+        where.append(InboxItem.assigned_to_id.is_(None))
+    if f.new_since is not None:
+        where.append(InboxItem.received_at > f.new_since)
+    return where
+
+
+def _ordered(query: Select, sort: str, backwards: bool = False) -> Select:
+    column, descending = SORTS[sort]
+    if descending != backwards:
+        return query.order_by(column.desc(), InboxItem.id.desc())
+    return query.order_by(column.asc(), InboxItem.id.asc())
+
+
+def _beyond(cursor: Cursor, backwards: bool) -> ColumnElement[bool]:
+    """Rows after ``cursor`` in the list's order (before it, ``backwards``): one row comparison, so
+    PostgreSQL starts the index scan at the cursor."""
+    column, descending = SORTS[cursor.sort]
+    value = literal(cursor.value, UTCDateTime()) if column is InboxItem.received_at else literal(cursor.value)
+    key = tuple_(column, InboxItem.id)
+    position = tuple_(value, literal(cursor.id))
+    return key < position if descending != backwards else key > position
+
+
+def _row(row: Any) -> Row:
+    item, status, assigned = row
+    return Row(item, status, assigned)
+
+
+def _rows(result: Iterable[Any]) -> list[Row]:
+    return [_row(r) for r in result]
+
+
+def _cursor(sort: str, row: Row) -> Cursor:
+    return Cursor(sort, getattr(row.item, SORTS[sort][0].key), row.item.id)
+
+
+def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, before: Cursor | None = None,
+              size: int = PAGE_SIZE) -> Page:
+    """One page of the chamber's inbox in ``f.sort`` order: the first page, the page after
+    ``after`` or the page before ``before``. Items arriving meanwhile never shift a page that is
+    reached through a cursor (no offsets); the id breaks ties in every order.
+    """
+    query = _listing(chamber_id, f)
+    if before is not None:
+        rows = _rows(db.session.execute(
+            _ordered(query.where(_beyond(before, backwards=True)), f.sort, backwards=True).limit(size + 1)))
+        if len(rows) > size:
+            rows = rows[:size][::-1]
+            return Page(rows, _cursor(f.sort, rows[-1]), _cursor(f.sort, rows[0]))
+        after = None  # back at the start: show the first page in full
+    if after is not None:
+        query = query.where(_beyond(after, backwards=False))
+    rows = _rows(db.session.execute(_ordered(query, f.sort).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, _cursor(f.sort, rows[-1]) if more else None,
+                _cursor(f.sort, rows[0]) if after is not None and rows else None)
+
+
+def count_matching(chamber_id: int, f: InboxFilter, cap: int = COUNT_CAP) -> int:
+    """How many items match, counted up to ``cap + 1`` (an exact count of 100,000 rows with their
+    filings joined would cost more than the page itself)."""
+    inner = select(literal(1)).select_from(InboxItem).where(InboxItem.chamber_id == chamber_id, *_conditions(f))
+    if f.status:
+        inner = (inner.join(Delivery, Delivery.id == InboxItem.delivery_id)
+                 .join(Filing, Filing.id == Delivery.filing_id))
+    return db.session.scalar(select(func.count()).select_from(inner.limit(cap + 1).subquery())) or 0
+
+
+def export_rows(chamber_id: int, f: InboxFilter, batch: int = 1000) -> Iterator[Row]:
+    """Every item matching ``f`` in list order, fetched in batches (for the CSV export)."""
+    result = db.session.execute(_ordered(_listing(chamber_id, f), f.sort).execution_options(yield_per=batch))
+    for row in result:
+        yield _row(row)
+
+
+def new_since(staff_user_id: int, chamber_id: int) -> datetime | None:
+    """Since when items count as new for this staff member (see ``services.record_visit``)."""
+    return db.session.scalar(select(InboxVisit.new_since).where(InboxVisit.staff_user_id == staff_user_id,
+                                                                 InboxVisit.chamber_id == chamber_id))
 
 
 def chamber_item(chamber_id: int, item_id: int) -> InboxItem | None:
@@ -41,19 +241,6 @@ def filing_of(item: InboxItem):
 
     return db.session.scalar(select(Filing).join(Delivery, Delivery.filing_id == Filing.id)
                              .where(Delivery.id == item.delivery_id))
-
-
-def statuses(items: list[InboxItem]) -> dict[int, str]:
-    """Current filing status per inbox item id."""
-    from ..delivery.models import Delivery
-    from ..filings.models import Filing
-
-    if not items:
-        return {}
-    by_delivery = {item.delivery_id: item.id for item in items}
-    rows = db.session.execute(select(Delivery.id, Filing.status).join(Filing, Filing.id == Delivery.filing_id)
-                              .where(Delivery.id.in_(list(by_delivery))))
-    return {by_delivery[d]: st for d, st in rows}
 
 
 def conversation(filing_id: int, chamber_id: int):

@@ -1,6 +1,11 @@
-"""The store behind the ``inbox`` adapter: filings delivered into a chamber's staff inbox."""
+"""The store behind the ``inbox`` adapter (filings delivered into a chamber's staff inbox), and the
+record of a staff member's visits to the list."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -9,8 +14,20 @@ from sqlalchemy.orm import Session
 from chambers.base import FilingPayload
 
 from ..bodies.models import Chamber
+from ..common.time import utcnow
+from ..common.validators import register_key
 from ..extensions import db
-from .models import InboxItem
+from .models import InboxItem, InboxVisit
+
+#: the answer of the catalog's services that holds the company's Handelsregisternummer
+REGISTER_FIELD = "handelsregisternummer"
+
+
+def search_keys(company: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The search columns of an inbox item, from the delivered company data and answers."""
+    register = data.get(REGISTER_FIELD)
+    return {"company_name_folded": str(company.get("name") or "").casefold()[:255],
+            "register_number": register_key(register) if isinstance(register, str) else None}
 
 
 class UnknownChamber(LookupError):
@@ -43,6 +60,7 @@ class DatabaseInboxStore:
                 attachments=[{"ref": a.ref, "field": a.field, "filename": a.filename, "media_type": a.media_type,
                               "size": a.size, "sha256": a.sha256} for a in payload.attachments],
                 submitted_at=payload.submitted_at,
+                **search_keys(payload.company, payload.data),
             )
             session.add(item)
             try:
@@ -56,3 +74,25 @@ class DatabaseInboxStore:
                     raise
                 return str(existing)
             return str(item.id)
+
+
+def record_visit(staff_user_id: int, chamber_id: int, login_started_at: datetime | None) -> datetime | None:
+    """A staff member opens their chamber's inbox list: remember the moment, and return since when
+    items count as new for them (None: everything is new, the first visit).
+
+    "New" means received after the person's last look at the list during an earlier login
+    (``login_started_at`` is the start of the current one); within one login the answer stays the
+    same, however often the list is opened, paged or filtered. Commits.
+    """
+    now = utcnow()
+    visit = db.session.get(InboxVisit, (staff_user_id, chamber_id))
+    if visit is None:
+        visit = InboxVisit(staff_user_id=staff_user_id, chamber_id=chamber_id, last_seen_at=now, new_since=None)
+        db.session.add(visit)
+    else:
+        if login_started_at is None or visit.last_seen_at < login_started_at:
+            visit.new_since = visit.last_seen_at
+        visit.last_seen_at = now
+    new_since = visit.new_since
+    db.session.commit()
+    return new_since

@@ -68,7 +68,8 @@ MAIN_VIEWS = {
     "company-review", "company-filings", "company-workspace", "company-start-gewerbeanmeldung",
     "company-step-gewerbeanmeldung", "company-step-gewerbeanmeldung-error", "company-check",
     "company-filing", "company-steps-vertreter-error", "company-steps-unterlagen-error",
-    "staff-inbox", "staff-inbox-item", "steering-dashboard", "admin-deliveries", "admin-audit",
+    "staff-inbox", "staff-inbox-filter-error", "staff-inbox-item", "steering-dashboard", "admin-deliveries",
+    "admin-audit",
 }
 
 #: (view, axe rule id, "reflow", "error-summary" or "console") -> where it is and who owns it.
@@ -223,6 +224,17 @@ def chamber_inbox(app, page, base) -> Iterator[str]:
     share_login(page, http_login(base, "gewerbeamt.bremen", staff=True))
     open_page(page, base + "/staff/posteingang")
     yield "staff-inbox"
+    page.fill("#unternehmen", "becker")
+    page.select_option("#stand", "forwarded")
+    click_and_wait(page, "#inbox-filter button[type=submit]")
+    assert reference in page.inner_text("main")
+    yield "staff-inbox-filtered"
+    page.fill("#von", "2026-12-05")
+    page.fill("#bis", "2026-12-04")
+    click_and_wait(page, "#inbox-filter button[type=submit]")
+    assert page.query_selector("#error-summary"), "no error summary for a from-date after the to-date"
+    yield "staff-inbox-filter-error"
+    open_page(page, base + "/staff/posteingang")
     click_and_wait(page, f"a:text-is('{reference}')")
     assert reference in page.inner_text("h1")
     yield "staff-inbox-item"

@@ -1,0 +1,254 @@
+"""The chamber's inbox list: search, filters, sort orders and pages, as a staff member uses them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from tests.support.http import login
+from tests.support.inbox import (
+    Spec,
+    all_pages,
+    assign,
+    chamber_id_of,
+    colleague,
+    deliver,
+    listed,
+    next_link,
+    previous_link,
+    staff_user_id,
+)
+
+LIST = "/staff/posteingang"
+
+
+def shown(client, **params) -> list[str]:
+    resp = client.get(LIST, query_string=params)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
+    return listed(resp.get_data(as_text=True))
+
+
+def test_search_by_reference_whole_or_its_beginning(app, staff):
+    refs = deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=m) for m in (3, 2, 1)])
+    assert shown(staff, aktenzeichen=refs[1]) == [refs[1]]
+    assert shown(staff, aktenzeichen=refs[1].lower()) == [refs[1]]
+    prefix = refs[0][:-2]  # "BP-T…-0000": the beginning shared by all three
+    assert sorted(shown(staff, aktenzeichen=prefix)) == sorted(refs)
+    assert shown(staff, aktenzeichen=refs[0][3:]) == []  # the middle of a reference is no beginning
+    assert shown(staff, aktenzeichen="BP-%") == []  # a wildcard is a character like any other
+
+
+def test_search_by_company_name_ignores_case_and_umlauts_case(app, staff):
+    refs = deliver(app, "gewerbeamt-bremen", [
+        Spec(company="Müller & Söhne Elektro GmbH"), Spec(company="Becker Elektrotechnik GmbH"),
+        Spec(company="Hansen Versicherungsmakler e. K.")])
+    assert shown(staff, unternehmen="MÜLLER") == [refs[0]]
+    assert sorted(shown(staff, unternehmen="elektro")) == sorted(refs[:2])
+    assert shown(staff, unternehmen="50%") == []
+
+
+def test_search_by_register_number_in_any_spelling(app, staff):
+    refs = deliver(app, "gewerbeamt-bremen", [
+        Spec(register="Bremen HRB 12345"), Spec(register="Bremen HRB 123456"), Spec(register="Bremen HRA 12345"),
+        Spec()])
+    assert shown(staff, registernummer="HRB 12345") == [refs[0]]
+    assert shown(staff, registernummer="Amtsgericht Bremen hrb12345") == [refs[0]]
+    assert shown(staff, registernummer="HRA 12345") == [refs[2]]
+
+
+def test_filter_by_status_and_service(app, staff):
+    refs = deliver(app, "gewerbeamt-bremen", [
+        Spec(status="in_progress"), Spec(status="accepted"),
+        Spec(status="in_progress", service_key="gewerbeummeldung", service_title="Gewerbeummeldung")])
+    assert sorted(shown(staff, stand="in_progress")) == sorted([refs[0], refs[2]])
+    assert shown(staff, stand="accepted") == [refs[1]]
+    assert shown(staff, leistung="gewerbeummeldung") == [refs[2]]
+    assert shown(staff, stand="in_progress", leistung="gewerbeanmeldung") == [refs[0]]
+    page = staff.get(LIST, query_string={"stand": "accepted"}).get_data(as_text=True)
+    assert "Bewilligt" in page
+
+
+def test_status_shown_is_the_filings_current_one(app, staff):
+    """The list reads the filing's status when it is shown, it keeps no copy that could go stale."""
+    from sqlalchemy import update
+
+    from bizportal.extensions import db
+    from bizportal.filings.models import Filing
+
+    [ref] = deliver(app, "gewerbeamt-bremen", [Spec(status="received")])
+    assert shown(staff, stand="received") == [ref]
+    with app.app_context():
+        db.session.execute(update(Filing).where(Filing.reference == ref).values(status="withdrawn"))
+        db.session.commit()
+    assert shown(staff, stand="received") == []
+    assert shown(staff, stand="withdrawn") == [ref]
+
+
+def test_filter_by_received_dates_counts_local_days(app, staff):
+    # 23:30 UTC on 3 December is 00:30 on 4 December in Bremen
+    refs = deliver(app, "gewerbeamt-bremen", [
+        Spec(received_at=datetime(2026, 12, 2, 12, 0, tzinfo=UTC)),
+        Spec(received_at=datetime(2026, 12, 3, 23, 30, tzinfo=UTC)),
+        Spec(received_at=datetime(2026, 12, 5, 8, 0, tzinfo=UTC))])
+    assert shown(staff, von="2026-12-04", bis="2026-12-04") == [refs[1]]
+    assert shown(staff, bis="2026-12-03") == [refs[0]]
+    assert shown(staff, von="04.12.2026") == [refs[2], refs[1]]
+    assert shown(staff, von="2026-12-01", bis="2026-12-05") == [refs[2], refs[1], refs[0]]
+
+
+def test_assigned_to_me_and_unassigned(app, staff):
+    refs = deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=m) for m in (4, 3, 2, 1)])
+    me = staff_user_id(app, "gewerbeamt.bremen")
+    weber = colleague(app, chamber_id_of(app, refs[0]))
+    assign(app, [refs[0], refs[2]], me)
+    assign(app, [refs[1]], weber)
+    assert shown(staff, zuweisung="mir") == [refs[2], refs[0]]
+    assert shown(staff, zuweisung="niemand") == [refs[3]]
+    page = staff.get(LIST).get_data(as_text=True)
+    assert "Kollegin Weber" in page and "Sabine Krüger (Gewerbeamt Bremen)" in page
+
+
+def test_new_since_my_last_visit_counts_from_the_previous_login(app):
+    first = app.test_client()
+    login(first, "gewerbeamt.bremen", staff=True)
+    old = deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=10)])
+    # first visit: everything counts as new, nothing is hidden
+    assert shown(first, neu="y") == old
+    later = deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=0)])
+    # the same login: what counts as new does not change when the list is opened again
+    assert shown(first, neu="y") == later + old
+
+    second = app.test_client()
+    login(second, "gewerbeamt.bremen", staff=True)  # the next day, say
+    newest = deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=-1)])
+    assert shown(second, neu="y") == newest
+    page = second.get(LIST).get_data(as_text=True)
+    assert "seit Ihrem letzten Besuch am" in page
+    assert page.count(">neu<") == 1  # the badge marks the one new item
+    assert shown(second, neu="y") == newest  # paging and filtering within a login use nothing up
+
+
+def test_new_is_per_staff_member(app, staff):
+    deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=5)])
+    shown(staff)  # Sabine has looked
+    weber = app.test_client()
+    login(weber, "gewerbeamt.bremen", staff=True)  # her next login
+    fresh = deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=-1)])
+    assert shown(weber, neu="y") == fresh
+    hk = app.test_client()
+    login(hk, "hk.bremen", staff=True)
+    assert shown(hk, neu="y") == []  # nothing of hers, and her first visit hides nothing else
+
+
+def test_sort_orders(app, staff):
+    refs = deliver(app, "gewerbeamt-bremen", [
+        Spec(company="Zeta GmbH", age_minutes=1), Spec(company="alpha KG", age_minutes=3),
+        Spec(company="Müller OHG", age_minutes=2)])
+    assert shown(staff) == [refs[0], refs[2], refs[1]]  # newest first
+    assert shown(staff, sortierung="aelteste") == [refs[1], refs[2], refs[0]]
+    assert shown(staff, sortierung="aktenzeichen") == refs
+    assert shown(staff, sortierung="unternehmen") == [refs[1], refs[2], refs[0]]
+
+
+def test_pages_cover_every_item_once_and_go_back(app, staff, small_pages):
+    # twelve items, four of them received at the very same instant: the id decides between them
+    same = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    refs = deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=m) for m in range(8)] + [Spec(received_at=same)] * 4)
+    pages = all_pages(staff, LIST)
+    assert [len(p) for p in pages] == [5, 5, 2]
+    flat = [r for p in pages for r in p]
+    assert flat == refs[:8] + refs[8:][::-1]  # newest first, ties by id, newest id first
+    # back from the last page
+    first = staff.get(LIST).get_data(as_text=True)
+    assert previous_link(first) is None
+    second = staff.get(next_link(first)).get_data(as_text=True)
+    third = staff.get(next_link(second)).get_data(as_text=True)
+    assert next_link(third) is None
+    back = staff.get(previous_link(third)).get_data(as_text=True)
+    assert listed(back) == pages[1]
+    start = staff.get(previous_link(back)).get_data(as_text=True)
+    assert listed(start) == pages[0] and previous_link(start) is None
+
+
+def test_every_sort_order_pages_through_everything(app, staff, small_pages):
+    refs = deliver(app, "gewerbeamt-bremen", [Spec(company=f"Firma {n % 3}", age_minutes=n % 4) for n in range(11)])
+    for order in ("neueste", "aelteste", "aktenzeichen", "unternehmen"):
+        flat = [r for p in all_pages(staff, f"{LIST}?sortierung={order}") for r in p]
+        assert sorted(flat) == sorted(refs) and len(flat) == 11, order
+        assert flat == shown(staff, sortierung=order) + flat[5:], order
+
+
+def test_next_page_stays_put_when_new_items_arrive(app, staff, small_pages):
+    refs = deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=10 + m) for m in range(8)])
+    first = staff.get(LIST).get_data(as_text=True)
+    assert listed(first) == refs[:5]
+    deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=1), Spec(age_minutes=0)])  # two arrive meanwhile
+    second = staff.get(next_link(first)).get_data(as_text=True)
+    assert listed(second) == refs[5:]  # neither repeated nor skipped
+
+
+def test_filter_is_kept_across_pages_and_in_the_export_link(app, staff, small_pages):
+    wanted = deliver(app, "gewerbeamt-bremen", [Spec(company="Becker GmbH", age_minutes=m) for m in range(7)])
+    deliver(app, "gewerbeamt-bremen", [Spec(company="Andere AG", age_minutes=m) for m in range(7)])
+    pages = all_pages(staff, f"{LIST}?unternehmen=becker&sortierung=aelteste")
+    assert [r for p in pages for r in p] == wanted[::-1]
+    html = staff.get(LIST, query_string={"unternehmen": "becker"}).get_data(as_text=True)
+    assert "unternehmen=becker" in next_link(html)
+    assert 'href="/staff/posteingang.csv?unternehmen=becker"' in html
+    assert "7 Anträge gefunden" in html
+
+
+def test_count_stops_at_the_cap(app, staff, monkeypatch):
+    from bizportal.inbox import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    refs = deliver(app, "gewerbeamt-bremen", [Spec() for _ in range(4)])
+    assert "Mehr als 3 Anträge gefunden" in staff.get(LIST).get_data(as_text=True)
+    assert "1 Antrag gefunden" in staff.get(LIST, query_string={"aktenzeichen": refs[0]}).get_data(as_text=True)
+    assert "0 Anträge gefunden" in staff.get(LIST, query_string={"unternehmen": "gibt es nicht"}).get_data(as_text=True)
+
+
+def test_bad_input_is_shown_at_its_field(app, staff):
+    cases = [
+        ({"von": "31.02.2026"}, "von", "Bitte geben Sie ein gültiges Datum an"),
+        ({"bis": "morgen"}, "bis", "Bitte geben Sie ein gültiges Datum an"),
+        ({"von": "2026-12-05", "bis": "2026-12-04"}, "bis", "Das Bis-Datum liegt vor dem Ab-Datum."),
+        ({"registernummer": "12345"}, "registernummer", "Bitte geben Sie Registerart und Nummer an"),
+        ({"stand": "gelöscht"}, "stand", ""),
+        ({"sortierung": "id; DROP TABLE"}, "sortierung", ""),
+    ]
+    for params, name, message in cases:
+        resp = staff.get(LIST, query_string=params)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422, params
+        assert f'id="{name}-error"' in html, params
+        assert re.search(rf'aria-describedby="[^"]*\b{name}-error"', html), params
+        assert f'href="#{name}"' in html, params  # the error summary links to the field
+        assert message in html, params
+        assert 'id="results"' not in html
+        export = staff.get(LIST + ".csv", query_string=params)
+        assert export.status_code == 422 and f'id="{name}-error"' in export.get_data(as_text=True)
+
+
+def test_a_tampered_page_link_is_a_bad_request(app, staff, small_pages):
+    deliver(app, "gewerbeamt-bremen", [Spec(age_minutes=m) for m in range(7)])
+    link = next_link(staff.get(LIST).get_data(as_text=True))
+    assert staff.get(link + "x").status_code == 400
+    assert staff.get(LIST, query_string={"nach": "bm90IGpzb24"}).status_code == 400
+    # a link made for one sort order does not page another
+    assert staff.get(link.replace("?", "?sortierung=aktenzeichen&")).status_code == 400
+
+
+def test_staff_of_another_chamber_see_none_of_it(app, staff, other_chamber, small_pages):
+    theirs = deliver(app, "gewerbeamt-bremen", [Spec(company="Geheim GmbH", register="Bremen HRB 777",
+                                                     age_minutes=m) for m in range(7)])
+    ours = deliver(app, "hk-bremen", [Spec(company="Eigene GmbH", age_minutes=m) for m in range(2)])
+    assert shown(other_chamber) == ours
+    assert shown(other_chamber, aktenzeichen=theirs[0]) == []
+    assert shown(other_chamber, unternehmen="geheim") == []
+    assert shown(other_chamber, registernummer="HRB 777") == []
+    export = other_chamber.get(LIST + ".csv").get_data()
+    assert b"Geheim" not in export and theirs[0].encode() not in export and ours[0].encode() in export
+    # a page link taken from the Gewerbeamt's list shows the Handelskammer only its own items
+    link = next_link(staff.get(LIST).get_data(as_text=True))
+    assert not set(listed(other_chamber.get(link).get_data(as_text=True))) & set(theirs)
