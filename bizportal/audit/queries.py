@@ -165,8 +165,8 @@ def _named(events: list[AuditEvent]) -> list[Entry]:
             actors[p.get_id()] = Actor(p.name or p.sub, p.email, p.company.name)
     references: dict[int, str] = {}
     if filing_ids:
-        references = dict(db.session.execute(select(Filing.id, Filing.reference).where(Filing.id.in_(filing_ids)))
-                          .tuples())
+        references = {fid: ref for fid, ref in db.session.execute(
+            select(Filing.id, Filing.reference).where(Filing.id.in_(filing_ids)))}
     chambers_by_id: dict[int, str] = {}
     chambers_by_slug: dict[str, str] = {}
     if chamber_ids or chamber_slugs:
@@ -175,8 +175,8 @@ def _named(events: list[AuditEvent]) -> list[Entry]:
             chambers_by_id[cid], chambers_by_slug[slug] = name, name
     companies: dict[int, str] = {}
     if company_ids:
-        companies = dict(db.session.execute(select(Company.id, Company.name).where(Company.id.in_(company_ids)))
-                         .tuples())
+        companies = {cid: name for cid, name in db.session.execute(
+            select(Company.id, Company.name).where(Company.id.in_(company_ids)))}
 
     def target_name(target: str | None) -> str | None:
         if target and target.startswith("chamber:"):
