@@ -124,7 +124,9 @@ def render_pdf(payload: FilingPayload) -> bytes:
 def section(
     pdf: FPDF, family: str, title: str, rows: Sequence[tuple[str, str]], txt: Callable[[str], str]
 ) -> None:
-    """A bold heading and a two-column table of (label, value) rows."""
+    """A bold heading and a two-column table of (label, value) rows; the heading never ends a page."""
+    if pdf.will_page_break(24):
+        pdf.add_page()
     pdf.ln(4)
     pdf.set_font(family, "B", 12)
     pdf.cell(0, 8, txt(title), new_x="LMARGIN", new_y="NEXT")

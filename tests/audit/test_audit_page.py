@@ -40,6 +40,9 @@ def test_admins_find_the_audit_page_in_the_navigation(app):
     assert f'href="{PAGE}"' in nav
     page = admin.get(PAGE).get_data(as_text=True)
     assert f'<a href="{PAGE}" aria-current="page">Protokoll</a>' in page
+    admin.get("/sprache/en")
+    english = admin.get(PAGE).get_data(as_text=True)
+    assert "Kind of entry" in english and ">Sign-in</td>" in english and "Protokoll" not in english
     staff = staff_client(app, "hwk.bremen")
     assert f'href="{PAGE}"' not in staff.get("/staff/posteingang").get_data(as_text=True)
     assert staff.get(PAGE).status_code == 403
