@@ -78,6 +78,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .catalog.views import bp as catalog_bp
     from .delivery.views import bp as delivery_bp
     from .filings.views import bp as filings_bp
+    from .inbox import export_views  # noqa: F401  (its routes join the inbox blueprint)
     from .inbox.views import bp as inbox_bp
     from .stats.views import bp as stats_bp
     from .web.views import bp as web_bp

@@ -108,8 +108,8 @@ def test_the_whole_loop_from_request_to_decision_document(app, client, filed):
     # the audit log names the person and the transition
     with app.app_context():
         details = [e.detail for e in db.session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "filing_transition").order_by(AuditEvent.id))]
-    assert [d.split(": ", 1)[1].split(" (")[0] for d in details] == [
+            select(AuditEvent).where(AuditEvent.action == "filing.transition").order_by(AuditEvent.id))]
+    assert details == [
         "forwarded → received", "received → information_requested", "answered → accepted"]
 
     # closed: the company cannot answer any more, and nothing is written
@@ -283,3 +283,28 @@ def test_a_body_with_its_own_system_is_not_sent_answers_that_would_not_reach_it(
     resp = answer(client, filed, "Anbei.")
     assert resp.status_code == 409
     assert _status(app, filed) == "information_requested"
+
+
+def test_assign_to_a_colleague_shows_in_the_list_filter_and_the_history(app, filed):
+    from bizportal.auth.models import StaffUser
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    with app.app_context():
+        me = db.session.scalar(select(StaffUser).where(StaffUser.sub == "gewerbeamt.bremen"))
+        other_chamber = db.session.scalar(select(StaffUser.id).where(StaffUser.sub != "gewerbeamt.bremen",
+                                                                     StaffUser.chamber_id != me.chamber_id))
+        my_id = me.id
+    page = staff.get(path).get_data(as_text=True)
+    assert staff.post(f"{path}/zuweisen", data={"csrf_token": csrf_token(page), "assignee": str(my_id)}
+                      ).status_code == 302
+    mine = staff.get("/staff/posteingang?zuweisung=mir").get_data(as_text=True)
+    assert filed in mine
+    assert filed not in staff.get("/staff/posteingang?zuweisung=niemand").get_data(as_text=True)
+    assert "Sabine Krüger" in staff.get(path).get_data(as_text=True)  # the history names the person
+    # only people of the same chamber can be chosen
+    if other_chamber is not None:
+        resp = staff.post(f"{path}/zuweisen", data={"csrf_token": csrf_token(page), "assignee": str(other_chamber)})
+        assert resp.status_code == 422
+    assert staff.post(f"{path}/zuweisen", data={"csrf_token": csrf_token(page), "assignee": ""}).status_code == 302
+    assert filed in staff.get("/staff/posteingang?zuweisung=niemand").get_data(as_text=True)

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from ..common.time import utcnow
 from ..extensions import db
-from .models import AuditEvent
+from .kinds import default_outcome
+from .models import OUTCOMES, AuditEvent
 
 log = logging.getLogger("bizportal.audit")
 _ASSIGNED_SECRET = re.compile(
@@ -27,14 +28,22 @@ def _clean(detail: str | None) -> str | None:
     return _JWT.sub("[token withheld]", detail)
 
 
-def record(action: str, actor: str, target: str | None = None, detail: str | None = None) -> None:
-    """Append an audit event. Never raises: a failing audit write is logged as an error."""
+def record(action: str, actor: str, target: str | None = None, detail: str | None = None, *,
+           outcome: str | None = None, filing_id: int | None = None, chamber_id: int | None = None) -> None:
+    """Append an audit event (the package docstring says what goes in which argument).
+
+    Without a known ``outcome`` the kind's usual one is stored (``kinds.KINDS``; else success).
+    Never raises: a failing audit write is logged as an error.
+    """
     remote = request.remote_addr if has_request_context() else None
+    outcome = outcome if outcome in OUTCOMES else default_outcome(action)
     event = AuditEvent(occurred_at=utcnow(), action=action, actor=actor[:100], target=(target or "")[:300] or None,
-                       remote_addr=remote, detail=_clean(detail))
+                       remote_addr=remote, detail=_clean(detail), outcome=outcome, filing_id=filing_id,
+                       chamber_id=chamber_id)
     try:
         with Session(db.engine) as session, session.begin():
             session.add(event)
     except Exception:
         log.exception("audit write failed: %s %s %s", action, actor, target)
-    log.info("audit %s actor=%s target=%s from=%s", action, actor, target, remote)
+    log.info("audit %s actor=%s target=%s filing=%s outcome=%s from=%s", action, actor, target, filing_id, outcome,
+             remote)

@@ -1,21 +1,29 @@
-"""The audit log for administrators."""
+"""The audit log for administrators: filtered, paginated, with names instead of ids."""
 
-from flask import Blueprint, render_template, request
-from sqlalchemy import select
+from flask import Blueprint, current_app, render_template, request
 
 from ..auth.access import roles_required
-from ..extensions import db
-from .models import AuditEvent
+from . import queries
+from .forms import AuditFilterForm
+from .kinds import KINDS, OUTCOME_LABELS
 
 bp = Blueprint("audit", __name__)
-PAGE = 100
+PAGE = 50
+FILTER_ARGS = ("aktion", "person", "vorgang", "von", "bis", "ergebnis")
 
 
 @bp.get("/staff/admin/protokoll")
 @roles_required("admin")
 def index():
-    action = request.args.get("aktion", "")
-    stmt = select(AuditEvent).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(PAGE)
-    if action:
-        stmt = stmt.where(AuditEvent.action == action[:40])
-    return render_template("audit/index.html", events=list(db.session.scalars(stmt)), action=action)
+    form = AuditFilterForm(formdata=request.args)
+    if not form.validate():
+        return render_template("audit/index.html", form=form, page=None, filter_args={}), 422
+    since, until = queries.day_bounds(form.von.day, form.bis.day, current_app.config["SETTINGS"].web.timezone)
+    flt = queries.AuditFilter(action=form.aktion.data or "", outcome=form.ergebnis.data or "",
+                              person=form.person.data or "", filing=form.vorgang.data or "",
+                              since=since, until=until)
+    page = queries.page(flt, PAGE, before=request.args.get("vor", type=int),
+                        after=request.args.get("nach", type=int))
+    filter_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
+    return render_template("audit/index.html", form=form, page=page, filter_args=filter_args, kinds=KINDS,
+                           outcomes=OUTCOME_LABELS)

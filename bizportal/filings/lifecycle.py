@@ -173,8 +173,9 @@ def staff_event(delivery_id: uuid.UUID, kind: str, staff: StaffUser, expected_st
                         due_on=due_on, files=files)
     except Refused as exc:
         db.session.rollback()
-        audit.record("filing_action_refused", staff.get_id(), target=f"delivery:{delivery_id}",
-                     detail=f"{kind}: {exc}")
+        ref = deliveries.get(delivery_id)
+        audit.record("filing.transition", staff.get_id(), detail=f"→ {kind}: {exc}", outcome="refused",
+                     filing_id=ref.filing_id if ref else None, chamber_id=staff.chamber_id)
         raise
     assert filing is not None
     return filing
@@ -238,8 +239,8 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
                                   documents=len(files), due_on=due_on)
     db.session.commit()
     if staff is not None:
-        audit.record("filing_transition", staff.get_id(), target=f"filing:{filing.id}",
-                     detail=f"{filing.reference}: {before} → {kind} ({chamber.slug if chamber else ref.chamber_id})")
+        audit.record("filing.transition", staff.get_id(), detail=f"{before} → {kind}", filing_id=filing.id,
+                     chamber_id=ref.chamber_id)
     return filing
 
 
@@ -276,8 +277,8 @@ def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
     except Refused:
         db.session.rollback()
         raise
-    audit.record("filing_message", staff.get_id(), target=f"filing:{filing.id}",
-                 detail=f"{filing.reference}: message from chamber {ref.chamber_id}")
+    audit.record("filing.message", staff.get_id(), detail="message to the company", filing_id=filing.id,
+                 chamber_id=ref.chamber_id)
     return message
 
 
@@ -347,8 +348,8 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
             db.session.add(FilingEvent(filing_id=filing.id, kind=FilingStatus.ANSWERED, chamber_id=chamber_id,
                                        occurred_at=now))
     db.session.commit()
-    audit.record("filing_message", person.get_id(), target=f"filing:{filing.id}",
-                 detail=f"{filing.reference}: {'answer' if request else 'message'} to chamber {chamber_id}")
+    audit.record("filing.message", person.get_id(), detail="answer to a request" if request else "message",
+                 filing_id=filing.id, chamber_id=chamber_id)
     return message
 
 

@@ -72,6 +72,12 @@ class StaffMessageForm(FlaskForm):
     files = MultipleFileField(_l("Dokumente (freiwillig)"), description=_l("PDF, PNG oder JPEG, je höchstens 10 MB."))
 
 
+class AssignForm(FlaskForm):
+    """Who in the chamber works the filing; choices: the chamber's staff (``inbox.views``)."""
+
+    assignee = SelectField(_l("Zuständig"), choices=[], validate_choice=True)
+
+
 class NoteForm(FlaskForm):
     """An internal note: only the chamber's staff see it."""
 

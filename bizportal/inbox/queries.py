@@ -295,7 +295,8 @@ def staff_history(filing_id: int, chamber_id: int) -> list[tuple[Any, str]]:
         select(StaffUser).where(StaffUser.chamber_id == chamber_id))}
     if not staff:
         return []
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.target == f"filing:{filing_id}",
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.filing_id == filing_id,
+                                                         AuditEvent.chamber_id == chamber_id,
                                                          AuditEvent.actor.in_(list(staff)))
                                 .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
     return [(e, staff[e.actor]) for e in events]
@@ -317,3 +318,9 @@ def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:
                FilingMessage.answered_at.is_(None), Filing.status == FilingStatus.INFORMATION_REQUESTED)
         .order_by(FilingMessage.due_on.is_(None), FilingMessage.due_on, FilingMessage.id).limit(500))
     return [(m, item) for m, item in rows]
+
+
+def chamber_staff(chamber_id: int) -> list[StaffUser]:
+    """The chamber's staff who work the inbox (for assigning), by name."""
+    people = db.session.scalars(select(StaffUser).where(StaffUser.chamber_id == chamber_id))
+    return sorted((s for s in people if "chamber_staff" in (s.roles or [])), key=lambda s: s.display_name.lower())

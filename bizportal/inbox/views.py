@@ -22,6 +22,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..audit import services as audit
 from ..auth.access import roles_required
 from ..auth.sessions import login_started_at
 from ..catalog import queries as catalog
@@ -33,7 +34,7 @@ from ..filings.services import UploadRefused
 from ..filings.states import CLOSED, FilingStatus
 from . import actions, queries, services
 from .export import csv_chunks
-from .forms import STATUS_LABELS, ActionForm, InboxFilterForm, NoteForm, StaffMessageForm
+from .forms import STATUS_LABELS, ActionForm, AssignForm, InboxFilterForm, NoteForm, StaffMessageForm
 from .models import CaseNote, InboxItem
 
 bp = Blueprint("inbox", __name__)
@@ -154,6 +155,15 @@ def _action_form(item: InboxItem, filing, service, form: ActionForm | None = Non
     return form
 
 
+def _assign_form(item: InboxItem, form: AssignForm | None = None) -> AssignForm:
+    form = form or AssignForm(formdata=None)
+    form.assignee.choices = [("", _("niemand")), *((str(s.id), s.display_name)
+                                                   for s in queries.chamber_staff(item.chamber_id))]
+    if not form.is_submitted():
+        form.assignee.data = str(item.assigned_to_id) if item.assigned_to_id else ""
+    return form
+
+
 def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None = None,
             message_form: StaffMessageForm | None = None, note_form: NoteForm | None = None):
     service = catalog.get_service(item.service_key)
@@ -162,6 +172,7 @@ def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None =
         "inbox/detail.html", item=item, service=service, filing=filing, locale=str(get_locale()),
         action_form=_action_form(item, filing, service, action_form),
         message_form=message_form or StaffMessageForm(formdata=None), note_form=note_form or NoteForm(formdata=None),
+        assign_form=_assign_form(item),
         messages=queries.conversation(filing.id, item.chamber_id) if filing else [],
         notes=queries.notes(item.id), delivery=queries.delivery_of(item),
         history=queries.staff_history(filing.id, item.chamber_id) if filing else [],
@@ -253,6 +264,26 @@ def message(item_id: int):
     return redirect(url_for("inbox.detail", item_id=item.id) + "#gespraech")
 
 
+@bp.post("/staff/posteingang/<int:item_id>/zuweisen")
+@roles_required("chamber_staff")
+def assign(item_id: int):
+    """Assign the item to a colleague of the chamber (or to nobody)."""
+    item = _item_or_404(item_id)
+    form = _assign_form(item, AssignForm())
+    if not form.validate():
+        flash(_("Bitte wählen Sie eine Person Ihrer Kammer."), "warning")
+        return _render(item, 422)
+    staff_id = int(form.assignee.data) if form.assignee.data else None
+    item.assigned_to_id = staff_id
+    db.session.commit()
+    name = dict(form.assignee.choices).get(form.assignee.data or "", "")
+    filing = queries.filing_of(item)
+    audit.record("filing.assigned", current_user.get_id(), detail=f"→ {name}",
+                 filing_id=filing.id if filing else None, chamber_id=item.chamber_id)
+    flash(_("Zuständig ist jetzt: %(name)s.", name=name), "success")
+    return redirect(url_for("inbox.detail", item_id=item.id))
+
+
 @bp.post("/staff/posteingang/<int:item_id>/notiz")
 @roles_required("chamber_staff")
 def note(item_id: int):
@@ -263,6 +294,9 @@ def note(item_id: int):
         return _render(item, 422, note_form=form)
     db.session.add(CaseNote(item_id=item.id, staff_id=current_user.id, body=form.note.data.strip()))
     db.session.commit()
+    filing = queries.filing_of(item)
+    audit.record("filing.note", current_user.get_id(), detail="internal note",
+                 filing_id=filing.id if filing else None, chamber_id=item.chamber_id)
     flash(_("Die Notiz wurde gespeichert."), "success")
     return redirect(url_for("inbox.detail", item_id=item.id) + "#notizen")
 

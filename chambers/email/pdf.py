@@ -19,7 +19,7 @@ from fpdf import FPDF
 from ..base import FilingPayload
 from .render import company_rows, flatten, human_size, local_time, role_note
 
-__all__ = ["render_pdf", "bundled_font"]
+__all__ = ["render_pdf", "bundled_font", "FilingPDF", "setup_font", "section", "table"]
 
 FAMILY = "SourceSans"
 _FALLBACK_MAP = str.maketrans(
@@ -62,7 +62,9 @@ def _encodable(ch: str) -> bool:
     return True
 
 
-class _FilingPDF(FPDF):
+class FilingPDF(FPDF):
+    """A4 pages with a footer line (``footer_text``) and "Seite n/m"; the portal's exports use it too."""
+
     footer_text = ""
 
     def footer(self) -> None:
@@ -72,7 +74,9 @@ class _FilingPDF(FPDF):
         self.cell(0, 6, f"Seite {self.page_no()}/{{nb}}", align="R")
 
 
-def _setup(pdf: _FilingPDF) -> tuple[str, Callable[[str], str]]:
+def setup_font(pdf: FPDF) -> tuple[str, Callable[[str], str]]:
+    """Register the bundled font on ``pdf``; returns its family and the text mapping every string
+    must pass through (identity with the bundled font, cp1252 reduction with the core font)."""
     paths = bundled_font()
     if paths is not None:
         pdf.add_font(FAMILY, "", paths[0])
@@ -87,8 +91,8 @@ def render_pdf(payload: FilingPayload) -> bytes:
 
     Raises nothing for odd data (every value is shown as text); returns the PDF bytes.
     """
-    pdf = _FilingPDF(format="A4")
-    family, txt = _setup(pdf)
+    pdf = FilingPDF(format="A4")
+    family, txt = setup_font(pdf)
     submitted = payload.submitted_at
     pdf.set_creation_date(submitted if submitted.tzinfo else submitted.replace(tzinfo=UTC))
     pdf.set_title(txt(f"{payload.service_title} – {payload.reference}"))
@@ -107,37 +111,41 @@ def render_pdf(payload: FilingPayload) -> bytes:
         head.append(("Leistungsschlüssel (LeiKa)", payload.leika))
     if role_note(payload):
         head.append(("Hinweis", role_note(payload)))
-    _table(pdf, family, head, txt)
-    _section(pdf, family, "Unternehmen", company_rows(payload.company), txt)
-    _section(pdf, family, "Angaben", list(flatten(payload.data)), txt)
+    table(pdf, family, head, txt)
+    section(pdf, family, "Unternehmen", company_rows(payload.company), txt)
+    section(pdf, family, "Angaben", list(flatten(payload.data)), txt)
     attachments = [
         (a.filename, f"{a.media_type}, {human_size(a.size)}") for a in payload.attachments
     ]
-    _section(pdf, family, "Anlagen", attachments or [("—", "keine Anlagen")], txt)
+    section(pdf, family, "Anlagen", attachments or [("—", "keine Anlagen")], txt)
     return bytes(pdf.output())
 
 
-def _section(
+def section(
     pdf: FPDF, family: str, title: str, rows: Sequence[tuple[str, str]], txt: Callable[[str], str]
 ) -> None:
+    """A bold heading and a two-column table of (label, value) rows; the heading never ends a page."""
+    if pdf.will_page_break(24):
+        pdf.add_page()
     pdf.ln(4)
     pdf.set_font(family, "B", 12)
     pdf.cell(0, 8, txt(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(family, "", 10)
-    _table(pdf, family, rows, txt)
+    table(pdf, family, rows, txt)
 
 
-def _table(
+def table(
     pdf: FPDF, family: str, rows: Sequence[tuple[str, str]], txt: Callable[[str], str]
 ) -> None:
+    """(label, value) rows in two columns (38 : 62), text passed through ``txt``."""
     with pdf.table(
         col_widths=(38, 62),
         text_align="LEFT",
         first_row_as_headings=False,
         line_height=5.5,
         padding=1.2,
-    ) as table:
+    ) as grid:
         for label, value in rows:
-            row = table.row()
+            row = grid.row()
             row.cell(txt(label))
             row.cell(txt(value))

@@ -290,6 +290,8 @@ def admin_pages(app, page, base) -> Iterator[str]:
     yield "admin-deliveries"
     open_page(page, base + "/staff/admin/protokoll")
     yield "admin-audit"
+    open_page(page, base + "/staff/admin/protokoll?von=31.02.2026&person=anna", status=422)
+    yield "admin-audit-error"
     make_dead(app)  # something to list and to re-send
     open_page(page, base + "/staff/admin/zustellungen/probleme")
     yield "admin-problems"

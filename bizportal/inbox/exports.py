@@ -1,0 +1,281 @@
+"""One filing as the chamber's records office files it: a JSON document and a PDF of the same content.
+
+Only what the chamber holding the inbox item may see goes in: its own item (answers, company data,
+attachments as delivered to it), the timeline entries of the portal and of this chamber (never
+another body's), and this chamber's delivery.
+
+The JSON document (``schema_version`` 1; new keys may be added within a version, none is renamed
+or removed without raising it; times are ISO 8601 in UTC with ``Z``, e.g. ``2026-12-04T10:37:47Z``)::
+
+    {
+      "schema": "bizportal.inbox-export",
+      "schema_version": 1,
+      "exported_at": "…Z",
+      "reference": "BP-2026-ABC234",
+      "service": {"key": "gewerbeanmeldung", "title": "Gewerbeanmeldung", "leika": "99050012104000"},
+      "chamber": {"slug": "hwk-bremen", "name": "Handwerkskammer Bremen"},
+      "destination_role": "primary" | "copy",
+      "status": "received",                      # the filing's current status (null if unknown)
+      "submitted_at": "…Z", "received_at": "…Z",  # in the portal; in this chamber's inbox
+      "company": {"name": …, "legal_form": …, "street": …, "postcode": …, "city": …, "tax_number": …},
+      "answers": [                               # in the order of the service's form
+        {"field": "start_date", "label": {"de": "Beginn der Tätigkeit", "en": "Start of the activity"},
+         "type": "date", "value": "2027-01-01", "text": "01.01.2027"},
+        …                                        # file fields: value = list of file names
+      ],
+      "attachments": [{"field": …, "filename": …, "media_type": …, "size": 1234, "sha256": "…"}],
+      "timeline": [{"kind": "submitted" | "forwarded" | "received" | …, "occurred_at": "…Z",
+                    "chamber": "Handwerkskammer Bremen" | null, "detail": … | null}],
+      "deliveries": [{"delivery_id": "uuid", "role": …, "state": "pending" | "delivered" | …,
+                      "attempts": 1, "queued_at": "…Z", "delivered_at": "…Z" | null,
+                      "received_at": "…Z"}]
+    }
+
+Answers whose field the catalog no longer defines keep their field name as label and are listed
+last. The PDF shows the same sections with German labels and German local time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from chambers.email.pdf import FilingPDF, section, setup_font, table
+from chambers.email.render import company_rows, human_size, local_time
+
+from ..bodies.models import Chamber
+from ..catalog.models import FieldDefinition, ServiceDefinition
+from ..common.time import utcnow
+from ..delivery.models import Delivery
+from ..extensions import db
+from ..filings.models import Filing, FilingEvent
+from .models import InboxItem
+
+SCHEMA = "bizportal.inbox-export"
+SCHEMA_VERSION = 1
+
+TIMELINE_LABELS = {
+    "submitted": "Eingereicht im Portal", "forwarded": "Zugestellt an", "received": "Eingang bestätigt durch",
+    "in_progress": "In Bearbeitung bei", "information_requested": "Nachfrage von", "accepted": "Bewilligt durch",
+    "rejected": "Abgelehnt durch", "withdrawn": "Vom Unternehmen zurückgezogen",
+}
+STATUS_LABELS = {
+    "submitted": "Eingereicht", "forwarded": "Weitergeleitet", "received": "Eingegangen",
+    "in_progress": "In Bearbeitung", "information_requested": "Nachfrage", "accepted": "Bewilligt",
+    "rejected": "Abgelehnt", "withdrawn": "Zurückgezogen",
+}
+DELIVERY_LABELS = {
+    "pending": "wartet auf Versand", "sending": "wird gesendet", "delivered": "zugestellt",
+    "accepted": "zugestellt, bewilligt", "rejected": "zugestellt, abgelehnt", "dead": "gescheitert",
+    "cancelled": "nicht gesendet (zurückgezogen)",
+}
+
+
+@dataclass(frozen=True)
+class Export:
+    """The built document and what the download needs."""
+
+    document: dict[str, Any]
+    filing_id: int | None
+    basename: str
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, to the second."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def safe_basename(reference: str) -> str:
+    """A file name stem from a reference: letters, digits and hyphens only."""
+    return "Vorgang-" + (re.sub(r"[^A-Za-z0-9-]+", "_", reference).strip("_") or "unbekannt")
+
+
+def build(item: InboxItem, service: ServiceDefinition | None) -> Export:
+    """The export of one inbox item. The caller has checked that the item is the staff member's
+    chamber's; everything read here is scoped to that chamber. Raises nothing for odd data."""
+    filing = db.session.scalar(select(Filing).join(Delivery, Delivery.filing_id == Filing.id)
+                               .where(Delivery.id == item.delivery_id))
+    chamber = db.session.get(Chamber, item.chamber_id)
+    document: dict[str, Any] = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "exported_at": iso(utcnow()),
+        "reference": item.reference,
+        "service": {"key": item.service_key, "title": item.service_title,
+                    "leika": service.leika if service else None},
+        "chamber": {"slug": chamber.slug, "name": chamber.name} if chamber else None,
+        "destination_role": item.destination_role,
+        "status": filing.status if filing else None,
+        "submitted_at": iso(item.submitted_at),
+        "received_at": iso(item.received_at),
+        "company": dict(item.company or {}),
+        "answers": answers(item, service),
+        "attachments": [{"field": a.get("field"), "filename": a.get("filename"), "media_type": a.get("media_type"),
+                         "size": a.get("size"), "sha256": a.get("sha256")} for a in item.attachments or []],
+        "timeline": _timeline(filing.id, item.chamber_id) if filing else [],
+        "deliveries": _deliveries(item),
+    }
+    return Export(document, filing.id if filing else None, safe_basename(item.reference))
+
+
+def _timeline(filing_id: int, chamber_id: int) -> list[dict[str, Any]]:
+    """The filing's entries of the portal itself and of this chamber, oldest first."""
+    rows = db.session.execute(
+        select(FilingEvent.kind, FilingEvent.occurred_at, Chamber.name, FilingEvent.detail)
+        .outerjoin(Chamber, Chamber.id == FilingEvent.chamber_id)
+        .where(FilingEvent.filing_id == filing_id,
+               or_(FilingEvent.chamber_id.is_(None), FilingEvent.chamber_id == chamber_id))
+        .order_by(FilingEvent.occurred_at, FilingEvent.id))
+    return [{"kind": kind, "occurred_at": iso(at), "chamber": name, "detail": detail}
+            for kind, at, name, detail in rows]
+
+
+def _deliveries(item: InboxItem) -> list[dict[str, Any]]:
+    """This chamber's delivery of the filing (one per filing and chamber)."""
+    delivery = db.session.scalar(select(Delivery).where(Delivery.id == item.delivery_id,
+                                                        Delivery.chamber_id == item.chamber_id))
+    if delivery is None:
+        return []
+    return [{"delivery_id": str(delivery.id), "role": delivery.role, "state": delivery.state,
+             "attempts": delivery.attempts, "queued_at": iso(delivery.created_at),
+             "delivered_at": iso(delivery.delivered_at), "received_at": iso(item.received_at)}]
+
+
+# --- answers ----------------------------------------------------------------------------------------
+
+
+def answers(item: InboxItem, service: ServiceDefinition | None) -> list[dict[str, Any]]:
+    """Every answer with its field's labels, the raw value and a German text; file fields name the files."""
+    data = item.data or {}
+    files: dict[str, list[str]] = {}
+    for a in item.attachments or []:
+        files.setdefault(str(a.get("field")), []).append(str(a.get("filename")))
+    out: list[dict[str, Any]] = []
+    known = set()
+    for fd in service.fields if service else ():
+        known.add(fd.name)
+        if fd.type == "file":
+            if fd.name in files:
+                out.append(_answer(fd.name, fd.label.de, fd.label.en, fd.type, files[fd.name],
+                                   ", ".join(files[fd.name])))
+        elif fd.name in data:
+            value = data[fd.name]
+            out.append(_answer(fd.name, fd.label.de, fd.label.en, fd.type, value, answer_text(fd, value)))
+    for name, value in data.items():
+        if name not in known:
+            out.append(_answer(name, name, name, None, value, _plain(value)))
+    return out
+
+
+def _answer(name: str, de: str, en: str, type_: str | None, value: Any, text: str) -> dict[str, Any]:
+    return {"field": name, "label": {"de": de, "en": en}, "type": type_, "value": value, "text": text}
+
+
+def answer_text(fd: FieldDefinition, value: Any) -> str:
+    """An answer as the records office reads it (German): Ja/Nein, the choice's label, 01.01.2027."""
+    if value is None or value == "" or value == []:
+        return "–"
+    if fd.type == "yesno":
+        return "Ja" if value else "Nein"
+    if fd.type == "choice":
+        return next((c.label.de for c in fd.choices if c.value == value), str(value))
+    if fd.type == "date":
+        return _day(value)
+    if fd.type in ("address", "person") and isinstance(value, Mapping):
+        parts = [str(v) for k, v in value.items() if v and k != "birth_date"]
+        if value.get("birth_date"):
+            parts.append(f"geboren am {_day(value['birth_date'])}")
+        return ", ".join(parts) or "–"
+    if fd.type == "group" and isinstance(value, list):
+        entries = []
+        for i, entry in enumerate(value, start=1):
+            if isinstance(entry, Mapping):
+                subs = [f"{sub.label.de}: {answer_text(sub, entry.get(sub.name))}" for sub in fd.fields
+                        if sub.name in entry]
+                entries.append(f"{i}. " + "; ".join(subs))
+            else:
+                entries.append(f"{i}. {_plain(entry)}")
+        return "\n".join(entries)
+    return _plain(value)
+
+
+def _day(value: Any) -> str:
+    try:
+        return date.fromisoformat(str(value)).strftime("%d.%m.%Y")
+    except ValueError:
+        return str(value)
+
+
+def _plain(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, bool):
+        return "Ja" if value else "Nein"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    return str(value)
+
+
+# --- PDF --------------------------------------------------------------------------------------------
+
+
+def _local(value: str | None) -> str:
+    return local_time(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else "–"
+
+
+def render_pdf(export: Export) -> bytes:
+    """The document as PDF (German labels, German local time), in the e-mail adapter's font and layout."""
+    doc = export.document
+    chamber = (doc["chamber"] or {}).get("name") or "–"
+    pdf = FilingPDF(format="A4")
+    family, txt = setup_font(pdf)
+    pdf.set_title(txt(f"{doc['service']['title']} – {doc['reference']}"))
+    pdf.set_subject(txt(doc["reference"]))
+    pdf.set_creator("bizportal")
+    pdf.footer_text = txt(f"Vorgang {doc['reference']} · {chamber} · exportiert {_local(doc['exported_at'])}")
+    pdf.set_auto_page_break(auto=True, margin=20)
+    pdf.add_page()
+
+    pdf.set_font(family, "B", 16)
+    pdf.multi_cell(0, 8, txt(doc["service"]["title"]), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_font(family, "", 10)
+    head = [("Vorgangsnummer", doc["reference"]), ("Leistung", doc["service"]["title"])]
+    if doc["service"]["leika"]:
+        head.append(("Leistungsschlüssel (LeiKa)", doc["service"]["leika"]))
+    head += [
+        ("Stelle", chamber),
+        ("Rolle", "Kopie zur Kenntnis" if doc["destination_role"] == "copy" else "zuständige Stelle"),
+        ("Stand", STATUS_LABELS.get(doc["status"] or "", doc["status"] or "–")),
+        ("Eingereicht am", _local(doc["submitted_at"])),
+        ("Eingegangen am", _local(doc["received_at"])),
+    ]
+    table(pdf, family, head, txt)
+    section(pdf, family, "Unternehmen", company_rows(doc["company"]) or [("—", "keine Angaben")], txt)
+    section(pdf, family, "Angaben", [(a["label"]["de"], a["text"]) for a in doc["answers"]] or
+            [("—", "keine Angaben")], txt)
+    files = [(a["filename"] or "–", f"{a['media_type']}, {human_size(int(a['size'] or 0))}\nSHA-256: {a['sha256']}")
+             for a in doc["attachments"]]
+    section(pdf, family, "Anlagen", files or [("—", "keine Anlagen")], txt)
+    timeline = [(_local(e["occurred_at"]),
+                 " ".join(filter(None, [TIMELINE_LABELS.get(e["kind"], e["kind"]), e["chamber"]]))
+                 + (f"\n{e['detail']}" if e["detail"] else "")) for e in doc["timeline"]]
+    section(pdf, family, "Verlauf", timeline or [("—", "keine Einträge")], txt)
+    deliveries = []
+    for d in doc["deliveries"]:
+        deliveries += [("Zustellungs-ID", d["delivery_id"]), ("Zustand", DELIVERY_LABELS.get(d["state"], d["state"])),
+                       ("Versuche", str(d["attempts"])), ("Zum Versand bereit seit", _local(d["queued_at"])),
+                       ("Zugestellt am", _local(d["delivered_at"])), ("Im Posteingang seit", _local(d["received_at"]))]
+    section(pdf, family, "Zustellung an diese Stelle", deliveries or [("—", "keine Zustellung")], txt)
+    return bytes(pdf.output())

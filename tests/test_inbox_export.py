@@ -1,0 +1,141 @@
+"""Chamber staff download one filing as PDF and JSON for their records office; nobody else can."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import datetime
+
+import pytest
+from pypdf import PdfReader
+
+from bizportal.delivery.worker import Worker
+from tests.support.filing import file_service, gewerbe_answers
+from tests.support.casework import item_path, staff_client
+from tests.support.casework import take_step as set_status
+
+CARD = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def worked(app, client, login_as):
+    """A crafts business's Gewerbeanmeldung with its Handwerkskarte: the Gewerbeamt (primary) asked
+    for information, the HWK (copy) confirmed receipt."""
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", [gewerbe_answers()],
+                             files={"handwerkskarte": (CARD, "Handwerkskarte-Becker.pdf")})
+    assert Worker(app).run_once() == 2
+    amt = staff_client(app, "gewerbeamt.bremen")
+    amt_path = item_path(amt, reference)
+    assert set_status(amt, amt_path, "received").status_code == 302
+    assert set_status(amt, amt_path, "information_requested", "Bitte die Meisterprüfung nachweisen.").status_code == 302
+    hwk = staff_client(app, "hwk.bremen")
+    hwk_path = item_path(hwk, reference)
+    assert set_status(hwk, hwk_path, "received").status_code == 302
+    return reference, (amt, amt_path), (hwk, hwk_path)
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def squeezed(text: str) -> str:
+    """Without any white space: long values may wrap inside a table cell."""
+    return "".join(text.split())
+
+
+def answer(doc, field):
+    return next(a for a in doc["answers"] if a["field"] == field)
+
+
+def test_json_export_holds_the_filing_as_the_primary_body_sees_it(worked):
+    reference, (amt, path), _ = worked
+    resp = amt.get(f"{path}/export.json")
+    assert resp.status_code == 200 and resp.mimetype == "application/json"
+    assert resp.headers["Content-Disposition"] == f'attachment; filename="Vorgang-{reference}.json"'
+    doc = json.loads(resp.get_data(as_text=True))
+
+    assert doc["schema"] == "bizportal.inbox-export" and doc["schema_version"] == 1
+    assert doc["reference"] == reference
+    assert doc["service"] == {"key": "gewerbeanmeldung", "title": "Gewerbeanmeldung", "leika": "99050012104000"}
+    assert doc["chamber"]["name"] == "Gewerbeamt Bremen (Stadtamt)" and doc["destination_role"] == "primary"
+    assert doc["status"] == "information_requested"
+    assert doc["company"]["name"] == "Becker Elektrotechnik GmbH"
+    for key in ("exported_at", "submitted_at", "received_at"):
+        assert doc[key].endswith("Z") and datetime.fromisoformat(doc[key].replace("Z", "+00:00"))
+
+    start = answer(doc, "start_date")
+    assert start["label"] == {"de": "Beginn der Tätigkeit", "en": "Start of the activity"}
+    assert (start["value"], start["text"]) == ("2027-01-01", "01.01.2027")
+    assert answer(doc, "handwerk")["text"] == "Ja"
+    assert answer(doc, "activity")["text"] == "Elektroinstallation"
+    card = answer(doc, "handwerkskarte")
+    assert card["label"]["de"] == "Handwerkskarte (bei Handwerksbetrieben)"
+    assert card["value"] == ["Handwerkskarte-Becker.pdf"]
+    assert [a["field"] for a in doc["answers"]][:3] == ["business_name", "legal_form", "street"]  # form order
+
+    assert doc["attachments"] == [{"field": "handwerkskarte", "filename": "Handwerkskarte-Becker.pdf",
+                                   "media_type": "application/pdf", "size": len(CARD),
+                                   "sha256": hashlib.sha256(CARD).hexdigest()}]
+
+    timeline = [(e["kind"], e["chamber"]) for e in doc["timeline"]]
+    assert timeline == [("submitted", None), ("forwarded", "Gewerbeamt Bremen (Stadtamt)"),
+                        ("received", "Gewerbeamt Bremen (Stadtamt)"),
+                        ("information_requested", "Gewerbeamt Bremen (Stadtamt)")]
+    assert doc["timeline"][-1]["detail"] == "Bitte die Meisterprüfung nachweisen."
+    [delivery] = doc["deliveries"]
+    assert delivery["role"] == "primary" and delivery["state"] == "delivered" and delivery["attempts"] == 1
+    assert delivery["delivered_at"].endswith("Z")
+
+
+def test_copy_recipient_export_shows_nothing_of_the_other_body(worked):
+    reference, _, (hwk, path) = worked
+    doc = hwk.get(f"{path}/export.json").get_json()
+    assert doc["chamber"]["name"] == "Handwerkskammer Bremen" and doc["destination_role"] == "copy"
+    assert [(e["kind"], e["chamber"]) for e in doc["timeline"]] == [
+        ("submitted", None), ("forwarded", "Handwerkskammer Bremen"), ("received", "Handwerkskammer Bremen")]
+    raw = json.dumps(doc, ensure_ascii=False)
+    assert "Gewerbeamt" not in raw and "Meisterprüfung" not in raw
+    assert [d["role"] for d in doc["deliveries"]] == ["copy"]
+
+
+def test_pdf_export_shows_the_same_content(worked):
+    reference, (amt, path), _ = worked
+    resp = amt.get(f"{path}/export.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert resp.headers["Content-Disposition"] == f'attachment; filename="Vorgang-{reference}.pdf"'
+    text = pdf_text(resp.data)
+    for expected in (reference, "Gewerbeanmeldung", "Gewerbeamt Bremen (Stadtamt)", "Becker Elektrotechnik GmbH",
+                     "Beginn der Tätigkeit", "01.01.2027", "Elektroinstallation", "Handwerkskarte-Becker.pdf",
+                     "Eingereicht im Portal", "Nachfrage von", "Bitte die Meisterprüfung nachweisen.",
+                     "Zustellung an diese Stelle", "zugestellt"):
+        assert squeezed(expected) in squeezed(text), expected
+    assert hashlib.sha256(CARD).hexdigest() in squeezed(text)
+    assert "Handwerkskammer" not in text  # the copy recipient's entries are not this body's business
+
+
+def test_staff_of_another_chamber_get_404_for_both_exports(app, worked):
+    _, (_, path), _ = worked
+    other = staff_client(app, "hk.bremen")
+    assert other.get(f"{path}/export.pdf").status_code == 404
+    assert other.get(f"{path}/export.json").status_code == 404
+
+
+def test_company_users_and_anonymous_visitors_cannot_export(app, client, worked):
+    _, (_, path), _ = worked
+    assert client.get(f"{path}/export.json").status_code == 403  # anna.becker, the filing's own company
+    assert client.get(f"{path}/export.pdf").status_code == 403
+    anonymous = app.test_client().get(f"{path}/export.pdf")
+    assert anonymous.status_code == 302 and "/staff/login" in anonymous.headers["Location"]
+
+
+def test_an_export_is_audited_with_the_filing_reference(app, worked):
+    reference, (amt, path), _ = worked
+    amt.get(f"{path}/export.pdf")
+    admin = staff_client(app, "admin")
+    page = admin.get(f"/staff/admin/protokoll?aktion=filing.export&vorgang={reference}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Antrag exportiert" in html and reference in html and "Sabine Krüger (Gewerbeamt Bremen)" in html
+    assert html.count("Antrag exportiert</td>") == 1
