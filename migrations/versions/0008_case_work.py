@@ -2,14 +2,11 @@
 
 Revision ID: 0008_case_work
 Revises: 0007_delivery_progress
-Create Date: 2026-12-04 10:35:19.178652
-
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import bizportal.common.types  # noqa: F401  (custom column types used by autogenerate)
-
 
 # revision identifiers, used by Alembic.
 revision = '0008_case_work'
@@ -49,7 +46,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['chamber_id'], ['chamber.id'], name=op.f('fk_filing_message_chamber_id_chamber')),
     sa.ForeignKeyConstraint(['filing_id'], ['filing.id'], name=op.f('fk_filing_message_filing_id_filing')),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_filing_message_person_id_person')),
-    sa.ForeignKeyConstraint(['reply_to_id'], ['filing_message.id'], name=op.f('fk_filing_message_reply_to_id_filing_message')),
+    sa.ForeignKeyConstraint(['reply_to_id'], ['filing_message.id'],
+                            name=op.f('fk_filing_message_reply_to_id_filing_message')),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_user.id'], name=op.f('fk_filing_message_staff_id_staff_user')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_filing_message'))
     )
@@ -60,7 +58,8 @@ def upgrade():
     with op.batch_alter_table('attachment', schema=None) as batch_op:
         batch_op.add_column(sa.Column('message_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_attachment_message_id'), ['message_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_attachment_message_id_filing_message'), 'filing_message', ['message_id'], ['id'])
+        batch_op.create_foreign_key(batch_op.f('fk_attachment_message_id_filing_message'), 'filing_message',
+                                    ['message_id'], ['id'])
 
     # ### end Alembic commands ###
 
