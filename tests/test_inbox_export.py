@@ -11,9 +11,9 @@ import pytest
 from pypdf import PdfReader
 
 from bizportal.delivery.worker import Worker
-from tests.support.filing import file_service, gewerbe_answers
 from tests.support.casework import item_path, staff_client
 from tests.support.casework import take_step as set_status
+from tests.support.filing import file_service, gewerbe_answers
 
 CARD = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

@@ -23,8 +23,8 @@ from tests.support.audit import (
     shown_details,
     staff_key,
 )
-from tests.support.factories import bulk_filings, make_filing
 from tests.support.casework import staff_client
+from tests.support.factories import bulk_filings, make_filing
 
 PAGE = "/staff/admin/protokoll"
 
