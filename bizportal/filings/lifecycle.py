@@ -327,12 +327,9 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
             raise EventRefused("the request is not open on this filing")
     elif open_requests:
         request = open_requests[0]
-    if request is not None:
-        chamber_id = request.chamber_id
-    else:
-        chamber_id = deliveries.primary_chamber_id(filing.id)
-        if chamber_id is None:
-            raise EventRefused("the filing has no receiving body")
+    chamber_id = request.chamber_id if request is not None else deliveries.primary_chamber_id(filing.id)
+    if chamber_id is None:
+        raise EventRefused("the filing has no receiving body")
     if not takes_portal_replies(db.session.get_one(Chamber, chamber_id)):
         raise NoPortalReplies(f"chamber {chamber_id} does not take answers through the portal")
     now = utcnow()

@@ -315,7 +315,8 @@ def message(reference: str):
     form = MessageForm()
     if not form.validate():
         return _render_detail(filing, form, 422)
-    request_id = int(form.request_id.data) if (form.request_id.data or "").isdigit() else None
+    raw_request_id = form.request_id.data or ""
+    request_id = int(raw_request_id) if raw_request_id.isdigit() else None
     try:
         files = conversation.store_files(
             [(f.filename or "", f.stream) for f in request.files.getlist("files") if f and f.filename], _storage())
@@ -323,7 +324,8 @@ def message(reference: str):
         form.files.errors = [str(exc)]
         return _render_detail(filing, form, 422)
     try:
-        sent = lifecycle.company_message(filing, current_user, form.body.data, files, request_id=request_id)
+        sent = lifecycle.company_message(filing, current_user, form.body.data or "", files,
+                                         request_id=request_id)
     except lifecycle.ClosedFiling:
         conversation.discard(files, _storage())
         flash(_("Dieser Antrag ist abgeschlossen; Sie können keine Nachricht mehr senden."), "warning")

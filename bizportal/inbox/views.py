@@ -164,6 +164,11 @@ def _assign_form(item: InboxItem, form: AssignForm | None = None) -> AssignForm:
     return form
 
 
+def _assignee_choices(form: AssignForm) -> list[tuple[str, str]]:
+    """The (value, label) pairs of the assignee choice."""
+    return [(str(c[0]), str(c[1])) for c in form.assignee.choices or []]
+
+
 def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None = None,
             message_form: StaffMessageForm | None = None, note_form: NoteForm | None = None):
     service = catalog.get_service(item.service_key)
@@ -221,8 +226,8 @@ def act(item_id: int):
             form.documents.errors = [str(exc)]
             return _render(item, 422, action_form=form)
     try:
-        lifecycle.staff_event(item.delivery_id, form.action.data, current_user, form.expected_status.data,
-                              form.detail.data, due_on=form.due_on.data, files=files)
+        lifecycle.staff_event(item.delivery_id, form.action.data or "", current_user,
+                              form.expected_status.data or "", form.detail.data, due_on=form.due_on.data, files=files)
     except lifecycle.StaleAction:
         conversation.discard(files, _storage())
         flash(_stale_text(), "warning")
@@ -255,7 +260,7 @@ def message(item_id: int):
         form.files.errors = [str(exc)]
         return _render(item, 422, message_form=form)
     try:
-        lifecycle.chamber_message(item.delivery_id, current_user, form.body.data, files)
+        lifecycle.chamber_message(item.delivery_id, current_user, form.body.data or "", files)
     except Refused:
         conversation.discard(files, _storage())
         flash(_("Dieser Antrag ist abgeschlossen; es kann keine Nachricht mehr gesendet werden."), "warning")
@@ -276,7 +281,7 @@ def assign(item_id: int):
     staff_id = int(form.assignee.data) if form.assignee.data else None
     item.assigned_to_id = staff_id
     db.session.commit()
-    name = dict(form.assignee.choices).get(form.assignee.data or "", "")
+    name = next((label for value, label in _assignee_choices(form) if value == (form.assignee.data or "")), "")
     filing = queries.filing_of(item)
     audit.record("filing.assigned", current_user.get_id(), detail=f"→ {name}",
                  filing_id=filing.id if filing else None, chamber_id=item.chamber_id)
@@ -292,7 +297,7 @@ def note(item_id: int):
     form = NoteForm()
     if not form.validate():
         return _render(item, 422, note_form=form)
-    db.session.add(CaseNote(item_id=item.id, staff_id=current_user.id, body=form.note.data.strip()))
+    db.session.add(CaseNote(item_id=item.id, staff_id=current_user.id, body=(form.note.data or "").strip()))
     db.session.commit()
     filing = queries.filing_of(item)
     audit.record("filing.note", current_user.get_id(), detail="internal note",
