@@ -308,3 +308,9 @@ def test_assign_to_a_colleague_shows_in_the_list_filter_and_the_history(app, fil
         assert resp.status_code == 422
     assert staff.post(f"{path}/zuweisen", data={"csrf_token": csrf_token(page), "assignee": ""}).status_code == 302
     assert filed in staff.get("/staff/posteingang?zuweisung=niemand").get_data(as_text=True)
+
+
+def test_staff_are_not_offered_to_file_a_service(app):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    page = staff.get("/leistungen/gewerbeanmeldung").get_data(as_text=True)
+    assert "Antrag online stellen" not in page and "Unternehmenskonto" in page
