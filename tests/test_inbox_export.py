@@ -139,3 +139,19 @@ def test_an_export_is_audited_with_the_filing_reference(app, worked):
     assert page.status_code == 200
     assert "Antrag exportiert" in html and reference in html and "Sabine Krüger (Gewerbeamt Bremen)" in html
     assert html.count("Antrag exportiert</td>") == 1
+
+
+def test_exports_carry_this_chambers_conversation_and_nothing_of_the_other(worked, client):
+    from tests.support.casework import answer as company_answer
+
+    reference, (amt, amt_path), (hwk, hwk_path) = worked
+    assert company_answer(client, reference, "Meisterbrief anbei.",
+                          files=[(b"%PDF-1.4\n% Meisterbrief\n%%EOF\n", "Meisterbrief.pdf")]).status_code == 302
+    doc = json.loads(amt.get(f"{amt_path}/export.json").data)
+    kinds = [(m["kind"], m["from"]) for m in doc["messages"]]
+    assert kinds == [("request", "chamber"), ("answer", "company")]
+    assert doc["messages"][0]["body"] == "Bitte die Meisterprüfung nachweisen." and doc["messages"][0]["due_on"]
+    assert doc["messages"][1]["files"][0]["filename"] == "Meisterbrief.pdf"
+    text = squeezed(pdf_text(amt.get(f"{amt_path}/export.pdf").data))
+    assert squeezed("Meisterbrief anbei.") in text and "Meisterbrief.pdf" in text
+    assert json.loads(hwk.get(f"{hwk_path}/export.json").data)["messages"] == []

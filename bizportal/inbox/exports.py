@@ -28,8 +28,15 @@ or removed without raising it; times are ISO 8601 in UTC with ``Z``, e.g. ``2026
                     "chamber": "Handwerkskammer Bremen" | null, "detail": … | null}],
       "deliveries": [{"delivery_id": "uuid", "role": …, "state": "pending" | "delivered" | …,
                       "attempts": 1, "queued_at": "…Z", "delivered_at": "…Z" | null,
-                      "received_at": "…Z"}]
+                      "received_at": "…Z"}],
+      "messages": [{"kind": "request" | "message" | "decision" | "answer", "created_at": "…Z",
+                    "from": "chamber" | "company", "author": … | null, "body": …,
+                    "due_on": "2027-01-31" | null, "answered_at": "…Z" | null,
+                    "files": [{"filename": …, "media_type": …, "size": 1234, "sha256": "…"}]}]
     }
+
+``messages`` is the conversation between the company and this chamber only (internal notes are
+not part of the export).
 
 Answers whose field the catalog no longer defines keep their field name as label and are listed
 last. The PDF shows the same sections with German labels and German local time.
@@ -123,6 +130,7 @@ def build(item: InboxItem, service: ServiceDefinition | None) -> Export:
                          "size": a.get("size"), "sha256": a.get("sha256")} for a in item.attachments or []],
         "timeline": _timeline(filing.id, item.chamber_id) if filing else [],
         "deliveries": _deliveries(item),
+        "messages": _messages(filing.id, item.chamber_id) if filing else [],
     }
     return Export(document, filing.id if filing else None, safe_basename(item.reference))
 
@@ -137,6 +145,19 @@ def _timeline(filing_id: int, chamber_id: int) -> list[dict[str, Any]]:
         .order_by(FilingEvent.occurred_at, FilingEvent.id))
     return [{"kind": kind, "occurred_at": iso(at), "chamber": name, "detail": detail}
             for kind, at, name, detail in rows]
+
+
+def _messages(filing_id: int, chamber_id: int) -> list[dict[str, Any]]:
+    """The conversation between the company and this chamber, oldest first."""
+    from .queries import conversation
+
+    return [{"kind": m.kind, "created_at": iso(m.created_at), "from": "company" if m.from_company else "chamber",
+             "author": (m.person.name if m.person else None) if m.from_company
+             else (m.staff.display_name if m.staff else None),
+             "body": m.body, "due_on": m.due_on.isoformat() if m.due_on else None, "answered_at": iso(m.answered_at),
+             "files": [{"filename": a.original_name, "media_type": a.media_type, "size": a.size, "sha256": a.sha256}
+                       for a in m.attachments]}
+            for m in conversation(filing_id, chamber_id)]
 
 
 def _deliveries(item: InboxItem) -> list[dict[str, Any]]:
@@ -278,4 +299,13 @@ def render_pdf(export: Export) -> bytes:
                        ("Versuche", str(d["attempts"])), ("Zum Versand bereit seit", _local(d["queued_at"])),
                        ("Zugestellt am", _local(d["delivered_at"])), ("Im Posteingang seit", _local(d["received_at"]))]
     section(pdf, family, "Zustellung an diese Stelle", deliveries or [("—", "keine Zustellung")], txt)
+    kinds = {"request": "Nachforderung", "message": "Nachricht", "decision": "Entscheidung", "answer": "Antwort"}
+    messages = [(_local(m["created_at"]),
+                 " – ".join(filter(None, [kinds.get(m["kind"], m["kind"]),
+                                          "Unternehmen" if m["from"] == "company" else "Stelle", m["author"]]))
+                 + (f"\nAntwort erbeten bis {_day(m['due_on'])}" if m["due_on"] else "")
+                 + (f"\n{m['body']}" if m["body"] else "")
+                 + "".join(f"\nDatei: {f['filename']} ({human_size(int(f['size']))})" for f in m["files"]))
+                for m in doc.get("messages", [])]
+    section(pdf, family, "Nachrichten", messages or [("—", "keine Nachrichten")], txt)
     return bytes(pdf.output())
