@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, session
+from werkzeug.routing import IntegerConverter
 
 from chambers.registry import AdapterRegistry
 
@@ -33,6 +34,14 @@ class Portal:
     adapter_services: dict[str, Any] = field(default_factory=dict)
 
 
+class DatabaseInt(IntegerConverter):
+    """``<int:…>`` in URLs: an id beyond a 64-bit column is no route (404), not an overflow (500)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistry | None = None) -> Flask:
     """Build the application: config → extensions → blueprints → catalog and adapter registry.
 
@@ -44,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         instance_path=str(ROOT / "instance"),
         instance_relative_config=False,
     )
+    app.url_map.converters["int"] = DatabaseInt  # before any route is added
     app.config.update(load_config(app.instance_path, overrides))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_FIX_HOPS"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, timedelta
 from email import policy
 from email.parser import BytesParser
@@ -314,3 +315,36 @@ def test_staff_are_not_offered_to_file_a_service(app):
     staff = staff_client(app, "gewerbeamt.bremen")
     page = staff.get("/leistungen/gewerbeanmeldung").get_data(as_text=True)
     assert "Antrag online stellen" not in page and "Unternehmenskonto" in page
+
+
+def test_a_request_needs_a_due_date_and_ids_out_of_range_are_not_found(app, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    resp = take_step(staff, path, "information_requested", "Bitte nachreichen.", due_on="")
+    assert resp.status_code == 422 and "bis wann das Unternehmen antworten soll" in resp.get_data(as_text=True)
+    assert _status(app, filed) == "forwarded"
+    assert staff.get("/staff/posteingang/99999999999999999999").status_code == 404
+    assert staff.get("/staff/posteingang/9223372036854775808/export.json").status_code == 404
+
+
+def test_two_answers_to_one_request_at_once_store_one(app, client, filed):
+    from tests.support.concurrency import run_at_once
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    take_step(staff, item_path(staff, filed), "information_requested", "Bitte nachreichen.")
+    colleague = app.test_client()
+    login(colleague, "jonas.weber")
+    pages = {id(c): c.get(f"/antraege/{filed}").get_data(as_text=True) for c in (client, colleague)}
+    assert all("request_id" in p for p in pages.values())
+    people = iter([client, colleague])
+    lock = threading.Lock()
+
+    def post():
+        with lock:
+            who = next(people)
+        return answer(who, filed, "Antwort").status_code
+
+    codes, errors = run_at_once(post, 2)
+    assert not errors and sorted(codes) in ([302, 409], [302, 302]), codes
+    assert _events(app, filed, "answered") == 1  # the request is answered once; a later post is a message
+    assert _events(app, filed, "answered") == 1

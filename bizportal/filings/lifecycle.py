@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Update, bindparam, select, text
+from sqlalchemy import ColumnElement, Update, bindparam, select, text, update
 
 from ..audit import services as audit
 from ..auth.models import Person, StaffUser
@@ -338,7 +338,13 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     db.session.add(message)
     _attach(message, filing, files, "answer")
     if request is not None:
-        request.answered_at = now
+        # only one answer per request, also when two posts race (SQLite takes no row lock above)
+        taken = db.session.execute(update(FilingMessage).where(FilingMessage.id == request.id,
+                                                               FilingMessage.answered_at.is_(None))
+                                   .values(answered_at=now))
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise EventRefused("the request was answered meanwhile")
+        db.session.refresh(request)
         still_open = [r for r in open_requests if r is not request]
         if filing.status == FilingStatus.INFORMATION_REQUESTED and not still_open:
             filing.status = MACHINE.check(filing.status, FilingStatus.ANSWERED, filing.reference)

@@ -39,7 +39,8 @@ class ActionForm(FlaskForm):
     expected_status = HiddenField()
     detail = TextAreaField(_l("Nachricht an das Unternehmen"), validators=[Length(max=2000)],
                            description=_l("Bei einer Nachforderung oder Ablehnung ist eine Begründung nötig."))
-    due_on = DateField(_l("Antwort erbeten bis"), validators=[Optional()],
+    # no Optional(): it would end the chain before validate_due_on, which requires it for a request
+    due_on = DateField(_l("Antwort erbeten bis"), validators=[],
                        description=_l("Nur bei einer Nachforderung: bis wann das Unternehmen antworten soll."))
     documents = MultipleFileField(_l("Bescheid oder Bestätigung (PDF, freiwillig)"),
                                   description=_l("Nur bei einer Entscheidung: das Unternehmen lädt das Dokument "
@@ -52,6 +53,7 @@ class ActionForm(FlaskForm):
 
     def validate_due_on(self, field) -> None:
         if self.action.data != FilingStatus.INFORMATION_REQUESTED:
+            field.errors = []  # a date typed for another step is ignored, not an error
             return
         if field.data is None:
             if field.raw_data and field.raw_data[0]:

@@ -194,7 +194,7 @@ def _settled_arrivals(server) -> int:
 def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(app, worker_processes):
     with counting_receiver(gate_open=False) as (url, server):
         set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
-        ids = bulk_filings(app, 10, ["hk-bremen"])
+        ids = bulk_filings(app, 10, ["hk-bremen"], spread=timedelta(minutes=10))  # rows apart in time
         victim = worker_processes(DELIVERY_LEASE_SECONDS=2)
         in_flight = _settled_arrivals(server)  # the chamber's slots (DELIVERY_CHAMBER_CONCURRENCY)
         assert 1 <= in_flight < 10
