@@ -104,6 +104,7 @@ def test_the_whole_loop_from_request_to_decision_document(app, client, filed):
     Worker(app).run_once()
     decision_mails = [m for m in _mails(app) if "Dokument" in m.get_body().get_content()]
     assert len(decision_mails) == 1
+    assert "hat Ihre Anzeige bestätigt" in decision_mails[0].get_body().get_content()  # a trade notification
     assert not list(decision_mails[0].iter_attachments())  # the mail names the portal, never carries it
 
     # the audit log names the person and the transition
@@ -216,9 +217,15 @@ def test_one_reminder_before_the_due_date_and_overdue_requests_listed_for_staff(
     Worker(app).run_once()
     assert not [m for m in _mails(app) if m["Subject"].startswith("Erinnerung")]  # not due soon yet
 
-    with app.app_context():  # the due date comes near
+    with app.app_context():  # the due date comes near, on the same day as the request: no reminder yet
         request = db.session.scalars(select(FilingMessage).where(FilingMessage.kind == "request")).one()
         request.due_on = date.today() + timedelta(days=1)
+        db.session.commit()
+    Worker(app).run_once()
+    assert not [m for m in _mails(app) if m["Subject"].startswith("Erinnerung")]
+    with app.app_context():  # a day later
+        request = db.session.scalars(select(FilingMessage).where(FilingMessage.kind == "request")).one()
+        request.created_at = request.created_at - timedelta(days=1, minutes=1)
         db.session.commit()
     Worker(app).run_once()
     Worker(app).run_once()

@@ -87,6 +87,8 @@ def queue_reminders(days_before: int, today: date, limit: int = 200) -> int:
         .where(FilingMessage.kind == MessageKind.REQUEST, FilingMessage.answered_at.is_(None),
                FilingMessage.reminded_at.is_(None), FilingMessage.due_on.is_not(None),
                FilingMessage.due_on >= today, FilingMessage.due_on <= today + timedelta(days=days_before),
+               # not on the day of the request: the request's own mail has just told the company
+               FilingMessage.created_at <= dbclock.now_sql(-timedelta(days=1)),
                Filing.status == FilingStatus.INFORMATION_REQUESTED)
         .order_by(FilingMessage.due_on, FilingMessage.id).limit(limit)
         .with_for_update(skip_locked=True, of=FilingMessage)).all()
@@ -222,6 +224,7 @@ def _render(notification_id: uuid.UUID) -> EmailMessage:
         "reference": filing.reference,
         "title": service.title.get(locale) if service else filing.service_key,
         "link": _link("filings.detail", reference=filing.reference),
+        "service_kind": service.kind if service else "",
     }
     attachments: list[tuple[str, str, bytes]] = []
     with force_locale(locale):
