@@ -9,7 +9,6 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bizportal.audit.models import AuditEvent
@@ -17,22 +16,10 @@ from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing, FilingEvent
 from tests.support.casework import PDF, answer, item_path, staff_client, staff_message, take_step
-from tests.support.filing import file_service
 from tests.support.http import csrf_token, login
 
 ANSWER_PDF = b"%PDF-1.4\n% Handwerkskarte Becker\n%%EOF\n"
 
-
-@pytest.fixture
-def filed(app, client, login_as):
-    """Becker's Gewerbeanmeldung, delivered to Gewerbeamt Bremen (primary) and HWK Bremen (copy)."""
-    login_as("anna.becker")
-    reference = file_service(client, "gewerbeanmeldung", [{
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
-        "handwerk": "yes"}])
-    assert Worker(app).run_once() == 2
-    return reference
 
 
 def _mails(app) -> list:

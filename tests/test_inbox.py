@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from bizportal.delivery.worker import Worker
 from tests.support.casework import item_path, staff_client, take_step
-from tests.support.filing import file_service
 from tests.support.http import csrf_token
-
-
-@pytest.fixture
-def filed(app, client, login_as):
-    """A crafts business's Gewerbeanmeldung, delivered to Gewerbeamt Bremen (primary) and HWK (copy)."""
-    login_as("anna.becker")
-    reference = file_service(client, "gewerbeanmeldung", [{
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
-        "handwerk": "yes"}])
-    assert Worker(app).run_once() == 2
-    return reference
 
 
 def test_staff_works_filing_to_a_decision_and_company_follows(app, client, filed):
