@@ -139,6 +139,36 @@ class FilingPayload:
 
 
 @dataclass(frozen=True)
+class MessagePayload:
+    """Plain data describing one delivery of a company's message (an answer to the body's request
+    for information, or a message of its own) about a filing the body already received.
+
+    The body knows the filing by ``filing_delivery_id`` (the idempotency key it was delivered
+    with) and by ``filing_receiver_ref`` (its own id of the filing, if it gave one).
+    """
+
+    delivery_id: UUID  #: idempotency key of this message's delivery, the same on every attempt
+    message_id: str  #: the portal's id of the message
+    kind: str  #: "answer" (to ``in_reply_to``) or "message" (the company writes on its own)
+    reference: str  #: the filing's reference
+    filing_delivery_id: UUID  #: the delivery the body received the filing with
+    filing_receiver_ref: str | None
+    service_key: str
+    service_title: str
+    leika: str | None
+    company: Mapping[str, Any]  #: the company's master data as filed
+    author: Mapping[str, Any]  #: the person who wrote it: name, email, phone (as far as known)
+    sent_at: datetime
+    body: str
+    #: the request answered: id, body, sent_at, due_on (``None`` for a message of its own)
+    in_reply_to: Mapping[str, Any] | None = None
+    destination_role: str = "primary"
+    destination: str = ""
+    attachments: Sequence[Attachment] = field(default_factory=tuple)
+    progress: Progress = field(default_factory=Progress, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class DeliveryResult:
     """What a successful ``deliver`` returns; ``receiver_ref`` is the receiver's own id if it has one."""
 
@@ -335,6 +365,8 @@ class Adapter(ABC):
     #: (``None``: the adapter has none). The portal overrides it per attempt through
     #: ``with_answer_timeout``: after ``NoAnswer`` it retries with a longer one, up to its cap.
     answer_timeout_option: ClassVar[str | None] = None
+    #: whether ``deliver_message`` forwards the company's answers and messages to the receiver
+    forwards_messages: ClassVar[bool] = False
     #: set for subclasses written against the first contract (they override ``validate_options``)
     _legacy_validate_options: ClassVar[bool] = False
 
@@ -441,6 +473,16 @@ class Adapter(ABC):
         within the answer timeout: retry later with a longer one), ``PermanentFailure`` (never
         retry) or ``Superseded`` (from ``Progress.record``: another attempt took over).
         """
+
+    def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:
+        """Send a company's message about a filing the body received through this adapter, once.
+
+        Same guarantees and errors as ``deliver``: ``payload.delivery_id`` is the message's own
+        idempotency key, ``payload.progress`` works the same way. Adapters that can forward
+        messages set ``forwards_messages`` and override this; the portal never calls it otherwise
+        (the company is told its answers cannot reach that body through the portal).
+        """
+        raise PermanentFailure(f"{self.key}: this adapter does not forward messages")
 
     def poll(self, receiver_ref: str, options: Mapping[str, Any]) -> list[ChamberEvent]:
         """Return status events for a delivered filing; adapters without a back channel return []."""

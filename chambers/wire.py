@@ -19,9 +19,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from .base import Attachment, FilingPayload, PermanentFailure
+from .base import Attachment, FilingPayload, MessagePayload, PermanentFailure
 
-__all__ = ["payload_to_dict", "to_json_bytes", "check_attachments", "iso_utc"]
+__all__ = ["payload_to_dict", "message_to_dict", "to_json_bytes", "check_attachments", "iso_utc"]
 
 
 def iso_utc(value: datetime) -> str:
@@ -63,7 +63,7 @@ def to_json_bytes(obj: Any) -> bytes:
     return text.encode("utf-8")
 
 
-def check_attachments(payload: FilingPayload) -> None:
+def check_attachments(payload: FilingPayload | MessagePayload) -> None:
     """Raise ``PermanentFailure`` unless every attachment's content matches its size and sha256.
 
     A mismatch means the portal handed over the wrong or a truncated file; sending it would give
@@ -113,6 +113,37 @@ def payload_to_dict(payload: FilingPayload, *, include_content: bool) -> dict[st
         "company": dict(payload.company),
         "submitted_at": iso_utc(payload.submitted_at),
         "data": dict(payload.data),
+        "destination_role": payload.destination_role,
+        "attachments": [_attachment_dict(a, include_content) for a in payload.attachments],
+    }
+
+
+def message_to_dict(payload: MessagePayload, *, include_content: bool) -> dict[str, Any]:
+    """A company's message as a JSON-ready dict (``"type": "message"``, so a receiver that takes
+    filings and messages at one endpoint can tell them apart).
+
+    Keys: type, kind ("answer" | "message"), delivery_id, message_id, reference,
+    filing_delivery_id, filing_receiver_ref, service_key, company, author, sent_at (ISO 8601 UTC),
+    body, in_reply_to (id, body, sent_at, due_on; or null), destination_role, attachments (as in
+    ``payload_to_dict``).
+    """
+    reply = dict(payload.in_reply_to) if payload.in_reply_to is not None else None
+    if reply is not None and isinstance(reply.get("sent_at"), datetime):
+        reply["sent_at"] = iso_utc(reply["sent_at"])
+    return {
+        "type": "message",
+        "kind": payload.kind,
+        "delivery_id": str(payload.delivery_id),
+        "message_id": payload.message_id,
+        "reference": payload.reference,
+        "filing_delivery_id": str(payload.filing_delivery_id),
+        "filing_receiver_ref": payload.filing_receiver_ref,
+        "service_key": payload.service_key,
+        "company": dict(payload.company),
+        "author": dict(payload.author),
+        "sent_at": iso_utc(payload.sent_at),
+        "body": payload.body,
+        "in_reply_to": reply,
         "destination_role": payload.destination_role,
         "attachments": [_attachment_dict(a, include_content) for a in payload.attachments],
     }

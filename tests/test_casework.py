@@ -265,21 +265,6 @@ def test_every_staff_route_refuses_the_items_of_another_chamber(app, client, fil
     assert _status(app, filed) == "answered"
 
 
-def test_a_body_with_its_own_system_is_not_sent_answers_that_would_not_reach_it(app, client, filed):
-    """Until answers are forwarded through the adapters, the company is told to answer the body's
-    way, and a posted answer is refused instead of being stored where nobody reads it."""
-    from tests.support.factories import set_adapter
-
-    staff = staff_client(app, "gewerbeamt.bremen")
-    take_step(staff, item_path(staff, filed), "information_requested", "Bitte nachreichen.")
-    set_adapter(app, "gewerbeamt-bremen", "email", {"to": "gewerbe@stadtamt.example"})
-    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
-    assert "nimmt Antworten über das Portal noch nicht entgegen" in page and 'id="message-form"' not in page
-    resp = answer(client, filed, "Anbei.")
-    assert resp.status_code == 409
-    assert _status(app, filed) == "information_requested"
-
-
 def test_assign_to_a_colleague_shows_in_the_list_filter_and_the_history(app, filed):
     from bizportal.auth.models import StaffUser
 

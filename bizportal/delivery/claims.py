@@ -22,7 +22,7 @@ from ..common import dbclock
 from ..config import DeliverySettings
 from ..extensions import db, rowcount, table_of
 from . import pg
-from .jobs import Job, attachments_of, job_from_row, read_jobs
+from .jobs import Job, attachments_of, job_from_row, messages_of, read_jobs
 from .models import Delivery
 from .states import MACHINE, DeliveryState
 
@@ -87,9 +87,10 @@ def _claim_pg(worker_id: str, capacity: int, settings: DeliverySettings, overrid
         "probe_ids": sorted(probes),
         "capacity": capacity, "worker": worker_id, "lease": timedelta(seconds=settings.lease_seconds),
     }).all()
-    files = attachments_of(r.filing_id for r in rows if r.has_files)
+    files = attachments_of(r.filing_id for r in rows if r.has_files and r.message_id is None)
+    messages = messages_of(rows)
     db.session.commit()
-    return [Claim(r.id, r.chamber_id, job_from_row(r, files)) for r in rows]
+    return [Claim(r.id, r.chamber_id, job_from_row(r, files, messages)) for r in rows]
 
 
 def _claim_generic(worker_id: str, capacity: int, settings: DeliverySettings, overrides: dict[int, int],

@@ -103,7 +103,9 @@ def receive_status_callback(slug: str, headers: Mapping[str, str] | Headers, bod
     except (SignatureError, ValueError) as exc:
         log.warning("status callback for %s refused: %s", slug, exc)
         raise CallbackRefused(401, "invalid signature") from None
-    owner = db.session.scalar(select(Delivery.chamber_id).where(Delivery.id == event.delivery_id))
+    # a body reports on filings: the delivery of a company's message is not one
+    owner = db.session.scalar(select(Delivery.chamber_id).where(Delivery.id == event.delivery_id,
+                                                                Delivery.message_id.is_(None)))
     if owner != chamber_id:
         db.session.rollback()
         log.warning("status callback for %s names a delivery it does not hold: %s", slug, event.delivery_id)
@@ -174,6 +176,7 @@ def _poll(app: Flask, should_stop: Callable[[], bool]) -> PollReport:
             select(Delivery.id, Delivery.receiver_ref)
             .join(Filing, Filing.id == Delivery.filing_id)
             .where(Delivery.chamber_id == chamber_id, Delivery.state == DeliveryState.DELIVERED,
+                   Delivery.message_id.is_(None),
                    Delivery.receiver_ref.isnot(None), Delivery.delivered_at >= since,
                    Filing.status.not_in(CLOSED))
             .order_by(Delivery.delivered_at)

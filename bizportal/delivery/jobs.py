@@ -14,17 +14,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
-from chambers.base import Attachment, FilingPayload, Progress
+from chambers.base import Attachment, FilingPayload, MessagePayload, Progress
 
+from ..auth.models import Person
 from ..bodies.models import Chamber
 from ..catalog.models import ServiceDefinition
 from ..extensions import db, table_of
 from ..filings.models import Attachment as FilingAttachment
-from ..filings.models import Filing
+from ..filings.models import Filing, FilingMessage
 from .models import Delivery
 
 _D, _F, _C, _A = table_of(Delivery), table_of(Filing), table_of(Chamber), table_of(FilingAttachment)
+_M, _P = table_of(FilingMessage), table_of(Person)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,23 @@ class Job:
     timeouts: int = 0  #: earlier attempts without an answer in time: they choose this attempt's answer timeout
     holder: str = ""  #: the worker that claimed this send (``locked_by``); only it may record progress
     progress: dict[str, Any] | None = None  #: what the adapter recorded on an earlier attempt
+    message_id: int | None = None  #: the row carries this company message about the filing, …
+    message: MessageJob | None = None  #: … and this is what its send needs (``None``: unreadable)
+
+
+@dataclass(frozen=True)
+class MessageJob:
+    """What the send of a company's message needs beyond its filing's job."""
+
+    message_id: int
+    kind: str  #: "answer" (to a request) or "message"
+    body: str
+    sent_at: datetime
+    author: dict[str, Any]
+    in_reply_to: dict[str, Any] | None
+    filing_delivery_id: uuid.UUID  #: how the body knows the filing: the delivery it came with
+    filing_receiver_ref: str | None
+    attachments: tuple[Any, ...] = ()  #: rows as in ``Job.attachments``
 
 
 def attachments_of(filing_ids: Iterable[int]) -> dict[int, list[Any]]:
@@ -73,26 +93,108 @@ def attachments_of(filing_ids: Iterable[int]) -> dict[int, list[Any]]:
     return found
 
 
-def job_from_row(r: Any, files: Mapping[int, list[Any]]) -> Job:
+def messages_of(rows: Iterable[Any]) -> dict[uuid.UUID, MessageJob]:
+    """The message parts of claimed rows that carry a company message, by delivery id (three
+    queries for any number; none if no row carries a message)."""
+    wanted = {r.id: r for r in rows if r.message_id is not None}
+    if not wanted:
+        return {}
+    ids = {r.message_id for r in wanted.values()}
+    request, filing_row = aliased(_M), aliased(_D)
+    found = {m.id: m for m in db.session.execute(
+        select(_M.c.id, _M.c.body, _M.c.created_at, _M.c.filing_id, _M.c.chamber_id,
+               _P.c.name.label("person_name"), _P.c.email.label("person_email"),
+               request.c.id.label("request_id"), request.c.body.label("request_body"),
+               request.c.created_at.label("request_at"), request.c.due_on.label("request_due_on"),
+               filing_row.c.id.label("filing_delivery_id"), filing_row.c.receiver_ref.label("filing_receiver_ref"))
+        .select_from(_M)
+        .outerjoin(_P, _P.c.id == _M.c.person_id)
+        .outerjoin(request, request.c.id == _M.c.reply_to_id)
+        .join(filing_row, (filing_row.c.filing_id == _M.c.filing_id) & (filing_row.c.chamber_id == _M.c.chamber_id)
+              & filing_row.c.message_id.is_(None))
+        .where(_M.c.id.in_(ids)))}
+    files: dict[int, list[Any]] = {}
+    for a in db.session.execute(
+        select(_A.c.message_id, _A.c.id, _A.c.original_name, _A.c.media_type, _A.c.size, _A.c.sha256,
+               _A.c.storage_key, _A.c.field_name)
+        .where(_A.c.message_id.in_(ids)).order_by(_A.c.message_id, _A.c.created_at)
+    ):
+        files.setdefault(a.message_id, []).append(a)
+    jobs: dict[uuid.UUID, MessageJob] = {}
+    for delivery_id, r in wanted.items():
+        m = found.get(r.message_id)
+        if m is None:  # no delivery of the filing to this body: nothing to refer to (never made so)
+            continue
+        reply = None if m.request_id is None else {
+            "id": str(m.request_id), "body": m.request_body, "sent_at": m.request_at,
+            "due_on": m.request_due_on.isoformat() if m.request_due_on else None}
+        jobs[delivery_id] = MessageJob(
+            m.id, "answer" if m.request_id is not None else "message", m.body, m.created_at,
+            {k: v for k, v in (("name", m.person_name), ("email", m.person_email)) if v},
+            reply, m.filing_delivery_id, m.filing_receiver_ref, tuple(files.get(m.id, ())))
+    return jobs
+
+
+def job_from_row(r: Any, files: Mapping[int, list[Any]], messages: Mapping[uuid.UUID, MessageJob]) -> Job:
     """A job from a row of the claim statement or of ``read_jobs``."""
     return Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
                r.submitted_at, r.data,
                Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {})),
-               tuple(files.get(r.filing_id, ())), r.timeouts, r.locked_by or "", r.progress)
+               () if r.message_id is not None else tuple(files.get(r.filing_id, ())), r.timeouts,
+               r.locked_by or "", r.progress, r.message_id, messages.get(r.id))
 
 
 def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     """The jobs of claimed deliveries, read in the current transaction (two queries for any number)."""
     rows = db.session.execute(
         select(_D.c.id, _D.c.attempts, _D.c.timeouts, _D.c.role, _D.c.filing_id, _D.c.locked_by, _D.c.progress,
-               _F.c.reference, _F.c.service_key,
+               _D.c.message_id, _F.c.reference, _F.c.service_key,
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _C.c.id.label("chamber_id"), _C.c.slug,
                _C.c.adapter_key, _C.c.options)
         .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id))
         .where(_D.c.id.in_(ids))
     ).all()
-    files = attachments_of(r.filing_id for r in rows)
-    return {r.id: job_from_row(r, files) for r in rows}
+    files = attachments_of(r.filing_id for r in rows if r.message_id is None)
+    messages = messages_of(rows)
+    return {r.id: job_from_row(r, files, messages) for r in rows}
+
+
+def _files(rows: Iterable[Any], storage: Any) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(filename=a.original_name, media_type=a.media_type, size=a.size, sha256=a.sha256,
+                   content=storage.read(a.storage_key) if storage is not None else b"", ref=str(a.id),
+                   field=a.field_name)
+        for a in rows
+    )
+
+
+def message_payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any,
+                    progress: Progress | None = None) -> MessagePayload:
+    """Plain data for the adapter's ``deliver_message``; file contents are read from storage here."""
+    message = job.message
+    if message is None:
+        raise ValueError(f"delivery {job.delivery_id} carries no message")
+    service = catalog.get(job.service_key)
+    return MessagePayload(
+        delivery_id=job.delivery_id,
+        message_id=str(message.message_id),
+        kind=message.kind,
+        reference=job.reference,
+        filing_delivery_id=message.filing_delivery_id,
+        filing_receiver_ref=message.filing_receiver_ref,
+        service_key=job.service_key,
+        service_title=service.title.de if service else job.service_key,
+        leika=service.leika if service else None,
+        company=dict(job.company),
+        author=dict(message.author),
+        sent_at=message.sent_at,
+        body=message.body,
+        in_reply_to=message.in_reply_to,
+        destination_role=job.role,
+        destination=job.target.slug,
+        attachments=_files(message.attachments, storage),
+        progress=progress if progress is not None else Progress(job.progress),
+    )
 
 
 def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any,
@@ -111,11 +213,6 @@ def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any,
         data=dict(job.data),
         destination_role=job.role,
         destination=job.target.slug,
-        attachments=tuple(
-            Attachment(filename=a.original_name, media_type=a.media_type, size=a.size, sha256=a.sha256,
-                       content=storage.read(a.storage_key) if storage is not None else b"", ref=str(a.id),
-                       field=a.field_name)
-            for a in job.attachments
-        ),
+        attachments=_files(job.attachments, storage),
         progress=progress if progress is not None else Progress(job.progress),
     )

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..bodies.models import Chamber
@@ -21,12 +21,20 @@ if TYPE_CHECKING:
 __all__ = ["Delivery", "DeliveryState", "DeliveryTiming"]
 
 
+#: the rows that carry a filing (the others carry a company's message about it)
+_FILING_ROWS = text("message_id IS NULL")
+
+
 class Delivery(Model):
-    """One filing to one destination. Written in the same commit as its filing (the outbox)."""
+    """One filing, or one company message about it (``message_id``), to one destination. Written
+    in the same commit as the filing or the message (the outbox)."""
 
     __tablename__ = "delivery"
     __table_args__ = (
-        UniqueConstraint("filing_id", "chamber_id", name="uq_delivery_filing_chamber"),
+        # one delivery of a filing per destination; one per message
+        Index("uq_delivery_filing_chamber", "filing_id", "chamber_id", unique=True,
+              sqlite_where=_FILING_ROWS, postgresql_where=_FILING_ROWS),
+        Index("uq_delivery_message", "message_id", unique=True),
         Index("ix_delivery_due", "state", "next_attempt_at"),
         # the worker claims per chamber: oldest due rows of one chamber
         Index("ix_delivery_chamber_due", "chamber_id", "state", "next_attempt_at"),
@@ -35,6 +43,9 @@ class Delivery(Model):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id"), index=True)
     chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"))
+    #: a company's answer or message about the filing, forwarded through the chamber's adapter
+    #: (``None``: the row carries the filing itself)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("filing_message.id"))
     role: Mapped[str] = mapped_column(String(16), default="primary")
     state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -53,7 +64,7 @@ class Delivery(Model):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     chamber: Mapped[Chamber] = relationship(lazy="joined")
-    filing: Mapped[Filing] = relationship(back_populates="deliveries")
+    filing: Mapped[Filing] = relationship()
 
 
 class DeliveryTiming(Model):

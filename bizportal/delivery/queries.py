@@ -169,6 +169,7 @@ class ProblemDelivery:
     error: str  #: first line of the last error
     next_attempt_at: datetime | None
     created_at: datetime
+    message: bool = False  #: the delivery carries a company's answer about the filing, not the filing
 
 
 PROBLEM_KINDS = ("all", "dead", "failing")
@@ -212,7 +213,7 @@ def problem_deliveries(kind: str = "all", chamber_id: int | None = None, limit: 
     total = db.session.scalar(select(func.count()).select_from(Delivery).where(*filters)) or 0
     rows = db.session.execute(
         select(Delivery.id, Chamber.slug, Chamber.name, Filing.reference, Delivery.state, Delivery.attempts,
-               Delivery.last_error, Delivery.next_attempt_at, Delivery.created_at)
+               Delivery.last_error, Delivery.next_attempt_at, Delivery.created_at, Delivery.message_id)
         .join(Chamber, Chamber.id == Delivery.chamber_id)
         .join(Filing, Filing.id == Delivery.filing_id)
         .where(*filters)
@@ -223,7 +224,8 @@ def problem_deliveries(kind: str = "all", chamber_id: int | None = None, limit: 
     db.session.rollback()
     return [
         ProblemDelivery(r.id, r.slug, r.name, r.reference, r.state, r.attempts, first_line(r.last_error),
-                        r.next_attempt_at if r.state == DeliveryState.PENDING else None, r.created_at)
+                        r.next_attempt_at if r.state == DeliveryState.PENDING else None, r.created_at,
+                        r.message_id is not None)
         for r in rows
     ], total
 

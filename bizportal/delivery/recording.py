@@ -2,7 +2,8 @@
 
 For the delivered ones the filing's owner is told in the same transaction
 (``filings.lifecycle.mark_forwarded``: timeline entry, status once all deliveries are out) and the
-per-chamber counter grows.
+per-chamber counter grows. A delivered row that carried a company message marks that message
+forwarded (``lifecycle.mark_messages_forwarded``) and counts nowhere else.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def record(worker_id: str, results: list[SendResult], settings: DeliverySettings
     if not mine:
         db.session.rollback()
         return []
-    delivered = [r for r in mine if r.state == DeliveryState.DELIVERED]
+    delivered = [r for r in mine if r.state == DeliveryState.DELIVERED and r.message_id is None]
+    messages = [r for r in mine if r.state == DeliveryState.DELIVERED and r.message_id is not None]
+    if messages:  # the company's messages reached their bodies: their owner notes when
+        lifecycle.mark_messages_forwarded([(r.message_id, at) for r in messages if r.message_id is not None])
     if delivered:
         lifecycle.mark_forwarded([(r.filing_id, r.chamber_id, at) for r in delivered], all_out)
         # Last and in a fixed order, so the hot counter rows stay locked only for the commit.
@@ -109,5 +113,6 @@ _OTHER = _D.alias("other")
 def all_out(filing_id: ColumnElement[int]) -> ColumnElement[bool]:
     """A condition on a filing id: every delivery of that filing has reached its receiver
     (delivered or decided). Evaluated inside the filing owner's UPDATE, in the same statement."""
-    return ~exists().where(_OTHER.c.filing_id == filing_id, _OTHER.c.state.not_in(DONE))
+    return ~exists().where(_OTHER.c.filing_id == filing_id, _OTHER.c.message_id.is_(None),
+                           _OTHER.c.state.not_in(DONE))
 

@@ -57,7 +57,7 @@ from chambers.registry import AdapterRegistry, UnknownAdapter
 from ..catalog.models import ServiceDefinition
 from ..config import DeliverySettings
 from .claims import save_progress
-from .jobs import Job, payload
+from .jobs import Job, message_payload, payload
 from .states import DeliveryState
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class SendResult:
     answer_timeout: float | None = None  #: the seconds this send waited at most for the answer
     answer_seconds: float | None = None  #: delivered: how long the receiver took to answer
     superseded: bool = False  #: another worker took the delivery over mid-send: says nothing of the receiver
+    message_id: int | None = None  #: the delivery carried this company message (not the filing)
 
 
 @dataclass(frozen=True)
@@ -136,16 +137,21 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
     timeout: float | None = None
     took: float | None = None
     try:
-        progress = Progress(job.progress, store=partial(save_progress, job.delivery_id, job.holder))
-        data = payload(job, catalog, adapter_services.get("storage"), progress)
         adapter = registry.create(target.adapter_key, services=adapter_services)
         options = target.options
         plan = TimeoutPlan.of(adapter, options, settings)
         if plan is not None:
             timeout = plan.for_attempt(job.timeouts)
             options = adapter.with_answer_timeout(options, timeout)
-        started = time.monotonic()
-        outcome = adapter.deliver(data, options)
+        if job.message_id is None:
+            progress = Progress(job.progress, store=partial(save_progress, job.delivery_id, job.holder))
+            data = payload(job, catalog, adapter_services.get("storage"), progress)
+            started = time.monotonic()
+            outcome = adapter.deliver(data, options)
+        else:
+            message = _message_payload(job, adapter, catalog, adapter_services)
+            started = time.monotonic()
+            outcome = adapter.deliver_message(message, options)
         took = time.monotonic() - started
     except Exception as exc:  # a row that cannot be sent must not block the others
         outcome = exc
@@ -153,7 +159,7 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
             log.exception("delivery %s to %s failed unexpectedly", job.delivery_id, target.slug)
     common: dict[str, Any] = dict(delivery_id=job.delivery_id, chamber_id=target.chamber_id, slug=target.slug,
                                   filing_id=job.filing_id, attempts=job.attempts, timeouts=job.timeouts,
-                                  answer_timeout=timeout)
+                                  answer_timeout=timeout, message_id=job.message_id)
     if isinstance(outcome, DeliveryResult):
         return SendResult(state=DeliveryState.DELIVERED, temporary=False, receiver_ref=outcome.receiver_ref,
                           answer_seconds=took, **common)
@@ -175,6 +181,19 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
         return SendResult(state=DeliveryState.DEAD, temporary=True, last_error=describe(outcome), **common)
     return SendResult(state=DeliveryState.PENDING, temporary=True, last_error=describe(outcome),
                       retry_after=backoff_delay(job.attempts, settings), **common)
+
+
+def _message_payload(job: Job, adapter: Adapter, catalog: Mapping[str, ServiceDefinition],
+                     adapter_services: Mapping[str, Any]) -> Any:
+    """The payload of a company's message; ``PermanentFailure`` if the adapter cannot carry one
+    (the chamber changed to such an adapter after the message was written) or the delivery of the
+    filing it refers to is gone."""
+    if not adapter.forwards_messages:
+        raise PermanentFailure(f"{adapter.key}: this adapter does not forward the company's messages")
+    if job.message is None:
+        raise PermanentFailure(f"message {job.message_id}: the filing's delivery to this body is missing")
+    progress = Progress(job.progress, store=partial(save_progress, job.delivery_id, job.holder))
+    return message_payload(job, catalog, adapter_services.get("storage"), progress)
 
 
 def _no_answer(job: Job, exc: NoAnswer, plan: TimeoutPlan, settings: DeliverySettings,

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select, update
 
-from chambers.registry import AdapterRegistry
+from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..bodies import settings as body_settings
 from ..bodies.models import Chamber
@@ -60,10 +61,39 @@ def open_deliveries(filing_id: int, targets: Iterable[tuple[Chamber, str]], at: 
                                 state=DeliveryState.PENDING))
 
 
+def open_message_delivery(filing_id: int, chamber_id: int, message_id: int) -> None:
+    """Add one pending delivery of a company's message to the body it is addressed to, due now
+    (the outbox). The role is that of the filing's delivery to the body. Joins the caller's
+    transaction: nothing is sent for a message that did not commit."""
+    role = db.session.scalar(select(Delivery.role).where(
+        Delivery.filing_id == filing_id, Delivery.chamber_id == chamber_id, Delivery.message_id.is_(None)))
+    db.session.add(Delivery(filing_id=filing_id, chamber_id=chamber_id, message_id=message_id,
+                            role=role or "primary", state=DeliveryState.PENDING,
+                            next_attempt_at=dbclock.now()))
+
+
+#: how the company's messages reach a body
+BY_INBOX, BY_ADAPTER, NOT_AT_ALL = "inbox", "adapter", "none"
+
+
+def message_route(chamber: Chamber) -> str:
+    """How a company's message reaches ``chamber``: its staff read it in the portal's inbox
+    (``BY_INBOX``), its adapter forwards it through the outbox (``BY_ADAPTER``), or the body's
+    adapter cannot carry messages (``NOT_AT_ALL``: the company is told to use another way)."""
+    if chamber.adapter_key == "inbox":
+        return BY_INBOX
+    try:
+        adapter_class = current_app.extensions["bizportal"].registry.get_class(chamber.adapter_key)
+    except (KeyError, UnknownAdapter):
+        return NOT_AT_ALL
+    return BY_ADAPTER if getattr(adapter_class, "forwards_messages", False) else NOT_AT_ALL
+
+
 def get(delivery_id: uuid.UUID) -> DeliveryRef | None:
+    """A delivery of a filing (a delivery of a company's message is not one: ``None``)."""
     row = db.session.execute(
         select(Delivery.id, Delivery.filing_id, Delivery.chamber_id, Delivery.role, Delivery.state)
-        .where(Delivery.id == delivery_id)
+        .where(Delivery.id == delivery_id, Delivery.message_id.is_(None))
     ).first()
     return DeliveryRef(row.id, row.filing_id, row.chamber_id, row.role, DeliveryState(row.state)) if row else None
 
@@ -71,6 +101,7 @@ def get(delivery_id: uuid.UUID) -> DeliveryRef | None:
 def primary_chamber_id(filing_id: int) -> int | None:
     """The chamber that works and decides the filing (its primary destination)."""
     return db.session.scalar(select(Delivery.chamber_id).where(Delivery.filing_id == filing_id,
+                                                               Delivery.message_id.is_(None),
                                                                Delivery.role == "primary").limit(1))
 
 

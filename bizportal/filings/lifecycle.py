@@ -117,6 +117,15 @@ def _forward_statement(all_out: Callable[[ColumnElement[int]], ColumnElement[boo
             .values(status=FilingStatus.FORWARDED.value))
 
 
+def mark_messages_forwarded(forwarded: Sequence[tuple[int, datetime]]) -> None:
+    """The company's messages reached their bodies' systems at the given times (the first time
+    counts). Joins the worker's record transaction."""
+    for message_id, at in forwarded:
+        db.session.execute(update(FilingMessage)
+                           .where(FilingMessage.id == message_id, FilingMessage.forwarded_at.is_(None))
+                           .values(forwarded_at=at).execution_options(synchronize_session=False))
+
+
 def withdraw(filing: Filing, person: Person, reason: str | None) -> None:
     """Withdraw a filing that is not decided yet; the timeline records who and why. Deliveries not
     sent yet are cancelled (nothing reaches a body that never saw the filing); bodies that have it
@@ -284,8 +293,8 @@ def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
 
 def takes_portal_replies(chamber: Chamber) -> bool:
     """Whether the company's answers reach this body: bodies that work filings in the portal's
-    inbox read them there; forwarding answers through the other adapters is not built yet."""
-    return chamber.adapter_key == "inbox"
+    inbox read them there; the adapters that forward messages carry them to the body's system."""
+    return deliveries.message_route(chamber) != deliveries.NOT_AT_ALL
 
 
 def company_message(filing: Filing, person: Person, body: str, files: Sequence[StoredFile] = (),
@@ -294,10 +303,12 @@ def company_message(filing: Filing, person: Person, body: str, files: Sequence[S
     oldest open one), else a message to the primary receiving body. Commits.
 
     Answering the last open request moves an ``information_requested`` filing to ``answered``
-    ("Antwort eingegangen") with a timeline entry naming the chamber. Raises ``ClosedFiling`` for
-    a decided or withdrawn filing, ``NoPortalReplies`` for a body the answer would not reach, and
-    ``EventRefused`` for a request that is not this filing's or no longer open, or an empty
-    message. Nothing is written when refused.
+    ("Antwort eingegangen") with a timeline entry naming the chamber. A body that works in the
+    portal's inbox reads the answer there at once; for a body with its own system a delivery of
+    the message is written in the same commit (the outbox) and its adapter forwards it. Raises
+    ``ClosedFiling`` for a decided or withdrawn filing, ``NoPortalReplies`` for a body the answer
+    would not reach, and ``EventRefused`` for a request that is not this filing's or no longer
+    open, or an empty message. Nothing is written when refused.
     """
     try:
         return _company_message(filing, person, body, files, request_id)
@@ -330,13 +341,18 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     chamber_id = request.chamber_id if request is not None else deliveries.primary_chamber_id(filing.id)
     if chamber_id is None:
         raise EventRefused("the filing has no receiving body")
-    if not takes_portal_replies(db.session.get_one(Chamber, chamber_id)):
+    route = deliveries.message_route(db.session.get_one(Chamber, chamber_id))
+    if route == deliveries.NOT_AT_ALL:
         raise NoPortalReplies(f"chamber {chamber_id} does not take answers through the portal")
     now = utcnow()
     message = FilingMessage(filing_id=filing.id, chamber_id=chamber_id, kind=MessageKind.ANSWER, body=body,
-                            person_id=person.id, reply_to_id=request.id if request else None, created_at=now)
+                            person_id=person.id, reply_to_id=request.id if request else None, created_at=now,
+                            forwarded_at=now if route == deliveries.BY_INBOX else None)
     db.session.add(message)
     _attach(message, filing, files, "answer")
+    if route == deliveries.BY_ADAPTER:  # the outbox: sent once this commits, never lost
+        db.session.flush()
+        deliveries.open_message_delivery(filing.id, chamber_id, message.id)
     if request is not None:
         # only one answer per request, also when two posts race (SQLite takes no row lock above)
         taken = db.session.execute(update(FilingMessage).where(FilingMessage.id == request.id,
@@ -357,5 +373,6 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
 
 
 __all__ = ["ClosedFiling", "EventRefused", "NoPortalReplies", "NotWithdrawable", "StaleAction", "StoredFile",
-           "apply_chamber_event", "chamber_message", "company_message", "mark_forwarded", "record_submitted",
+           "apply_chamber_event", "chamber_message", "company_message", "mark_forwarded", "mark_messages_forwarded",
+           "record_submitted",
            "staff_event", "takes_portal_replies", "withdraw"]

@@ -66,8 +66,10 @@ class Filing(Model):
 
     company: Mapped[Company] = relationship()
     person: Mapped[Person] = relationship()
+    #: the deliveries of the filing itself (not those of the company's messages about it)
     deliveries: Mapped[list[Delivery]] = relationship(
-        back_populates="filing", order_by="Delivery.created_at"
+        primaryjoin="and_(Filing.id == Delivery.filing_id, Delivery.message_id.is_(None))",
+        order_by="Delivery.created_at", viewonly=True,
     )
     #: the files of the filing itself (a conversation's files hang on their message, not here)
     attachments: Mapped[list[Attachment]] = relationship(back_populates="filing", order_by="Attachment.created_at")
@@ -162,6 +164,9 @@ class FilingMessage(Model):
     reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("filing_message.id"))
     #: a request: when the reminder mail was queued (at most one per request)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: a company's message to a body with its own system: when the body's adapter took it (the
+    #: delivery's database time); for an inbox body, when it was written
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     filing: Mapped[Filing] = relationship(back_populates="messages")

@@ -312,7 +312,8 @@ def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:
     rows = db.session.execute(
         select(FilingMessage, InboxItem)
         .join(Filing, Filing.id == FilingMessage.filing_id)
-        .join(Delivery, (Delivery.filing_id == FilingMessage.filing_id) & (Delivery.chamber_id == chamber_id))
+        .join(Delivery, (Delivery.filing_id == FilingMessage.filing_id) & (Delivery.chamber_id == chamber_id)
+              & Delivery.message_id.is_(None))
         .join(InboxItem, InboxItem.delivery_id == Delivery.id)
         .where(FilingMessage.chamber_id == chamber_id, FilingMessage.kind == MessageKind.REQUEST,
                FilingMessage.answered_at.is_(None), Filing.status == FilingStatus.INFORMATION_REQUESTED)

@@ -14,13 +14,14 @@ from ..base import (
     DeliveryResult,
     FilingPayload,
     InvalidConfig,
+    MessagePayload,
     OptionField,
     PermanentFailure,
     TemporaryFailure,
 )
 from ..webhook.httputil import excerpt
 from ..wire import check_attachments
-from .message import build_message, message_id
+from .message import build_message, build_message_mail, message_id
 
 __all__ = ["EmailAdapter"]
 
@@ -45,6 +46,7 @@ class EmailAdapter(Adapter):
 
     key = "email"
     label = "E-Mail (SMTP)"
+    forwards_messages = True
     options_schema = (
         OptionField("host", str, help="SMTP server (the portal's outgoing relay)"),
         OptionField(
@@ -139,6 +141,25 @@ class EmailAdapter(Adapter):
         message = self.sign_or_encrypt(
             build_message(payload, opts["from_address"], opts["to_address"]), opts
         )
+        self._send(opts, message)
+        return DeliveryResult(
+            receiver_ref=message_id(payload), detail=f"accepted by {opts['host']}"
+        )
+
+    def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:
+        """Send the company's message as one e-mail threaded under the filing's mail
+        (``build_message_mail``); at least once, like ``deliver``, with the same errors."""
+        opts = self.parse_options(options)
+        check_attachments(payload)
+        message = self.sign_or_encrypt(
+            build_message_mail(payload, opts["from_address"], opts["to_address"]), opts
+        )
+        self._send(opts, message)
+        return DeliveryResult(
+            receiver_ref=message_id(payload), detail=f"accepted by {opts['host']}"
+        )
+
+    def _send(self, opts: Mapping[str, Any], message: EmailMessage) -> None:
         smtp = self._connect(opts)
         try:
             smtp.send_message(
@@ -155,9 +176,6 @@ class EmailAdapter(Adapter):
             raise TemporaryFailure(f"email: sending failed: {type(exc).__name__}: {exc}") from exc
         finally:
             _quit(smtp)
-        return DeliveryResult(
-            receiver_ref=message_id(payload), detail=f"accepted by {opts['host']}"
-        )
 
     def _connect(self, opts: Mapping[str, Any]) -> smtplib.SMTP:
         """SMTP session after EHLO, STARTTLS and login as configured (errors: see ``deliver``)."""

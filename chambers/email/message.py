@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from ..base import FilingPayload
-from ..wire import payload_to_dict, to_json_bytes
+from ..base import FilingPayload, MessagePayload
+from ..wire import message_to_dict, payload_to_dict, to_json_bytes
 from .pdf import render_pdf
 from .render import human_size, local_time, role_note
 
-__all__ = ["message_id", "subject", "pdf_filename", "build_message"]
+__all__ = ["message_id", "subject", "pdf_filename", "build_message", "build_message_mail", "message_subject"]
 
 _SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def message_id(payload: FilingPayload) -> str:
+def message_id(payload: FilingPayload | MessagePayload) -> str:
     """``<delivery_id@bizportal>``: the same on every attempt, so receivers can drop duplicates."""
     return f"<{payload.delivery_id}@bizportal>"
 
@@ -100,11 +100,91 @@ def build_message(
         subtype="json",
         filename="filing.json",
     )
+    _add_files(msg, payload)
+    return msg
+
+
+def _add_files(msg: EmailMessage, payload: FilingPayload | MessagePayload) -> None:
     for att in payload.attachments:
         maintype, subtype, params = _media_type(att.media_type)
         msg.add_attachment(
             att.content, maintype=maintype, subtype=subtype, filename=att.filename, params=params
         )
+
+
+def message_subject(payload: MessagePayload) -> str:
+    """"Antwort zu Antrag <reference>" (or "Nachricht zu …") and the delivery id, as ``subject``."""
+    what = "Antwort" if payload.kind == "answer" else "Nachricht"
+    return f"{what} zu Antrag {payload.reference}: {payload.service_title} [Zustellungs-ID {payload.delivery_id}]"
+
+
+def _message_text(payload: MessagePayload) -> str:
+    company = str(payload.company.get("name") or "")
+    author = ", ".join(
+        str(payload.author.get(k)) for k in ("name", "email", "phone") if payload.author.get(k)
+    )
+    lines = ["Guten Tag,", ""]
+    if payload.kind == "answer":
+        lines.append(
+            f"das Unternehmen {company or '—'} antwortet auf Ihre Nachforderung zum Antrag "
+            f"{payload.reference}."
+        )
+    else:
+        lines.append(f"das Unternehmen {company or '—'} schreibt Ihnen zum Antrag {payload.reference}.")
+    lines += [
+        "",
+        f"Leistung:        {payload.service_title}",
+        f"Vorgangsnummer:  {payload.reference}",
+        f"Gesendet am:     {local_time(payload.sent_at)}",
+        f"Von:             {author or '—'}",
+    ]
+    if payload.in_reply_to is not None:
+        lines += ["", "Ihre Nachforderung:"]
+        lines += ["  > " + line for line in str(payload.in_reply_to.get("body") or "").splitlines()]
+    lines += ["", "Nachricht des Unternehmens:", "", payload.body]
+    if payload.attachments:
+        lines += ["", "Anlagen:"]
+        lines += [f"  - {a.filename} ({human_size(a.size)})" for a in payload.attachments]
+    lines += [
+        "",
+        f"Zustellungs-ID: {payload.delivery_id}",
+        f"Zustellungs-ID des Antrags: {payload.filing_delivery_id}",
+        "Diese Nachricht wurde automatisch erstellt. Bitte antworten Sie nicht auf diese E-Mail.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_message_mail(
+    payload: MessagePayload, from_address: str, to_address: str, now: datetime | None = None
+) -> EmailMessage:
+    """The e-mail for a company's message about a filing: text (the message, and the request it
+    answers), ``message.json`` (``message_to_dict`` without file content), then the files.
+
+    Threaded under the filing's mail: ``In-Reply-To`` and ``References`` name the filing's
+    ``Message-ID`` (``<filing delivery id@bizportal>``); its own ``Message-ID``, the header
+    ``X-Bizportal-Delivery-Id`` and the subject carry this message's delivery id, the same on
+    every attempt, so repeats can be dropped.
+    """
+    msg = EmailMessage()
+    msg["Subject"] = message_subject(payload)
+    msg["From"] = from_address
+    msg["To"] = to_address
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    msg["Message-ID"] = message_id(payload)
+    msg["In-Reply-To"] = f"<{payload.filing_delivery_id}@bizportal>"
+    msg["References"] = f"<{payload.filing_delivery_id}@bizportal>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Bizportal-Delivery-Id"] = str(payload.delivery_id)
+    msg["X-Bizportal-Reference"] = payload.reference
+    msg["X-Bizportal-Event"] = "message"
+    msg.set_content(_message_text(payload), subtype="plain", charset="utf-8")
+    msg.add_attachment(
+        to_json_bytes(message_to_dict(payload, include_content=False)),
+        maintype="application",
+        subtype="json",
+        filename="message.json",
+    )
+    _add_files(msg, payload)
     return msg
 
 

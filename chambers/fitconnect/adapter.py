@@ -63,12 +63,13 @@ from ..base import (
     DeliveryResult,
     FilingPayload,
     InvalidConfig,
+    MessagePayload,
     OptionField,
     PermanentFailure,
     Progress,
     TemporaryFailure,
 )
-from ..wire import check_attachments, payload_to_dict, to_json_bytes
+from ..wire import check_attachments, message_to_dict, payload_to_dict, to_json_bytes
 from .api import SubmissionApi
 from .crypto import derived_uuid4, destination_key, encrypt
 from .events import (
@@ -88,6 +89,7 @@ __all__ = ["FitConnectAdapter"]
 log = logging.getLogger(__name__)
 
 DEFAULT_SCHEMA_URI = "urn:bizportal:schema:filing:1.0"
+DEFAULT_MESSAGE_SCHEMA_URI = "urn:bizportal:schema:message:1.0"
 _REF_RE = re.compile(
     r"case:([0-9a-fA-F-]{36})/submission:([0-9a-fA-F-]{36})(?:/tags:([A-Za-z0-9_-]{43}))?"
 )
@@ -227,6 +229,13 @@ class FitConnectAdapter(Adapter):
             help="Schema URI of the JSON data, as the destination lists it",
         ),
         OptionField(
+            "message_schema_uri",
+            str,
+            required=False,
+            default=DEFAULT_MESSAGE_SCHEMA_URI,
+            help="Schema URI of the JSON data of the company's answers (follow-up submissions)",
+        ),
+        OptionField(
             "scope", str, required=False, help="OAuth2 scope, if the auth server wants one"
         ),
         OptionField(
@@ -247,6 +256,7 @@ class FitConnectAdapter(Adapter):
         ),
     )
     answer_timeout_option = "timeout_seconds"
+    forwards_messages = True
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
         """The schema's checks, plus: the former ``event_signing_jwks`` is refused with a message
@@ -320,11 +330,59 @@ class FitConnectAdapter(Adapter):
                 **payload_to_dict(payload, include_content=False),
             }
         )
+        return self._submit(payload, opts, data, opts["submission_schema_uri"], None)
+
+    def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:
+        """Send the company's message as a follow-up submission in the filing's case.
+
+        The case is the one the filing's submission opened (from ``filing_receiver_ref``); the
+        request names it as ``caseId``, so the destination sees the answer in the same case. The
+        data document is ``message_to_dict`` (without file content) under
+        ``message_schema_uri``; the files are the submission's attachments. Same flow, progress
+        and errors as ``deliver``; ``PermanentFailure`` if the filing's case is not known.
+        """
+        opts = self.parse_options(options)
+        match = _REF_RE.fullmatch(payload.filing_receiver_ref or "")
+        if match is None:
+            raise PermanentFailure(
+                f"fitconnect: the filing {payload.reference} has no FIT-Connect case to answer in "
+                f"(receiver reference {payload.filing_receiver_ref!r})"
+            )
+        check_attachments(payload)
+        data = to_json_bytes(
+            {"$schema": opts["message_schema_uri"], **message_to_dict(payload, include_content=False)}
+        )
+        sendable = FilingPayload(
+            delivery_id=payload.delivery_id,
+            reference=payload.reference,
+            service_key=payload.service_key,
+            service_title=payload.service_title,
+            leika=payload.leika,
+            company=payload.company,
+            submitted_at=payload.sent_at,
+            data={},
+            destination_role=payload.destination_role,
+            destination=payload.destination,
+            attachments=payload.attachments,
+            progress=payload.progress,
+        )
+        return self._submit(sendable, opts, data, opts["message_schema_uri"], match.group(1).lower())
+
+    def _submit(
+        self,
+        payload: FilingPayload,
+        opts: Mapping[str, Any],
+        data: bytes,
+        schema_uri: str,
+        case_id: str | None,
+    ) -> DeliveryResult:
+        """One submission of ``data`` and the payload's attachments (in the case ``case_id``, or a
+        new one): create or continue, upload, submit (see ``deliver``)."""
         attachment_ids = [
             derived_uuid4(payload.delivery_id, f"attachment/{i}")
             for i in range(len(payload.attachments))
         ]
-        metadata = build_metadata(payload, data, attachment_ids, opts["submission_schema_uri"])
+        metadata = build_metadata(payload, data, attachment_ids, schema_uri)
         validate_metadata(metadata)
         doc = _Document(data, metadata, attachment_ids)
 
@@ -343,8 +401,10 @@ class FitConnectAdapter(Adapter):
                         recorded.submission_id,
                         gone,
                     )
-            submission_id, case_id, replayed = self._create(api, opts, payload, attachment_ids)
-            sub = _Submission(submission_id, case_id)
+            submission_id, new_case_id, replayed = self._create(
+                api, opts, payload, attachment_ids, case_id
+            )
+            sub = _Submission(submission_id, new_case_id)
             sub.record(payload.progress)
             if replayed and self._status(api, opts, sub) == "submitted":
                 return DeliveryResult(
@@ -435,9 +495,11 @@ class FitConnectAdapter(Adapter):
         opts: Mapping[str, Any],
         payload: FilingPayload,
         attachment_ids: list[str],
+        case_id: str | None = None,
     ) -> tuple[str, str, bool]:
-        """POST /submissions → (submissionId, caseId, whether the server replayed an old one)."""
-        request = {
+        """POST /submissions → (submissionId, caseId, whether the server replayed an old one).
+        With ``case_id`` the submission joins that case (a follow-up to an earlier one)."""
+        request: dict[str, Any] = {
             "destinationId": opts["destination_id"],
             "announcedAttachments": attachment_ids,
             "serviceType": {
@@ -445,6 +507,8 @@ class FitConnectAdapter(Adapter):
                 "name": payload.service_title,
             },
         }
+        if case_id is not None:
+            request["caseId"] = case_id
         kwargs = api.json_body(request)
         kwargs["headers"]["Idempotency-Key"] = str(payload.delivery_id)
         response = api.call("POST", "/submissions", (200, 201), what="create submission", **kwargs)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from ..base import Adapter, DeliveryResult, FilingPayload, InvalidConfig, OptionField, TemporaryFailure
+from ..base import (
+    Adapter,
+    DeliveryResult,
+    FilingPayload,
+    InvalidConfig,
+    MessagePayload,
+    OptionField,
+    TemporaryFailure,
+)
 
 
 class InboxStore(Protocol):
@@ -20,6 +28,7 @@ class InboxAdapter(Adapter):
 
     key = "inbox"
     label = "Posteingang im Portal"
+    forwards_messages = True
     options_schema = (
         OptionField("chamber_slug", str, help="Slug of the chamber whose staff inbox receives filings"),
     )
@@ -58,3 +67,10 @@ class InboxAdapter(Adapter):
         except Exception as exc:  # the store is the portal's database: any error is worth a retry
             raise TemporaryFailure(f"inbox store failed: {exc}") from exc
         return DeliveryResult(receiver_ref=item_id, detail="in staff inbox")
+
+    def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:
+        """Nothing to carry: the chamber's staff read the company's messages in the portal, where
+        they are from the moment they are written. (The portal sends no message deliveries to an
+        inbox chamber; one made while the chamber used another adapter ends here.)"""
+        self.parse_options(options)
+        return DeliveryResult(receiver_ref=None, detail="in the portal inbox")

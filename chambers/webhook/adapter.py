@@ -13,18 +13,21 @@ from ..base import (
     Adapter,
     DeliveryResult,
     FilingPayload,
+    MessagePayload,
     NoAnswer,
     OptionField,
     PermanentFailure,
     TemporaryFailure,
 )
-from ..wire import check_attachments, payload_to_dict, to_json_bytes
+from ..wire import check_attachments, message_to_dict, payload_to_dict, to_json_bytes
 from .httputil import RETRYABLE_4XX, excerpt, is_read_timeout, read_limited
 from .signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-__all__ = ["WebhookAdapter"]
+__all__ = ["WebhookAdapter", "EVENT_HEADER"]
 
 USER_AGENT = "bizportal-webhook/1"
+#: what a POST carries: ``filing`` or ``message`` (also the body's ``type`` for messages)
+EVENT_HEADER = "X-Bizportal-Event"
 
 
 class WebhookAdapter(Adapter):
@@ -35,6 +38,11 @@ class WebhookAdapter(Adapter):
     ``X-Bizportal-Timestamp`` and ``X-Bizportal-Signature`` (see ``chambers.webhook.signing``).
     The receiver is expected to deduplicate on ``Idempotency-Key`` and to answer 409 for a
     delivery it already holds; both count as delivered.
+
+    The company's answers and messages about a filing (``deliver_message``) go to the same URL
+    (or ``messages_url``), signed the same way, with ``X-Bizportal-Event: message`` and a body
+    ``message_to_dict(payload, include_content=True)`` whose ``type`` is ``"message"``; filings
+    carry ``X-Bizportal-Event: filing``.
     """
 
     key = "webhook"
@@ -55,6 +63,14 @@ class WebhookAdapter(Adapter):
             help="Shared secret for the HMAC-SHA256 signature (at least 16 characters)",
         ),
         OptionField(
+            "messages_url",
+            str,
+            required=False,
+            format="https_url",
+            http_allowed_by="allow_insecure_http",
+            help="HTTPS endpoint for the company's answers (default: the filings URL)",
+        ),
+        OptionField(
             "timeout_seconds",
             int,
             required=False,
@@ -72,6 +88,7 @@ class WebhookAdapter(Adapter):
         ),
     )
     answer_timeout_option = "timeout_seconds"
+    forwards_messages = True
 
     def check_config(self, options: Mapping[str, Any] | None) -> None:
         """Raise ``InvalidConfig`` if the options are unusable. Does not contact the receiver:
@@ -93,33 +110,47 @@ class WebhookAdapter(Adapter):
         opts = self.parse_options(options)
         check_attachments(payload)
         body = to_json_bytes(payload_to_dict(payload, include_content=True))
-        timestamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-            IDEMPOTENCY_HEADER: str(payload.delivery_id),
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: sign(opts["secret"], timestamp, body),
-        }
-        timeout = opts["timeout_seconds"]
-        try:
-            response = requests.post(
-                opts["url"],
-                data=body,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-            answer = read_limited(response)
-        except requests.ConnectTimeout as exc:  # nothing was sent
-            raise TemporaryFailure(f"webhook: could not connect within {timeout} s") from exc
-        except requests.RequestException as exc:
-            if is_read_timeout(exc):
-                raise NoAnswer(f"webhook: no answer within {timeout} s", timeout) from exc
-            raise TemporaryFailure(f"webhook: connection failed: {type(exc).__name__}") from exc
-        return _outcome(response.status_code, answer, response.headers.get("Location"))
+        return _post(opts, opts["url"], body, str(payload.delivery_id), "filing")
+
+    def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:
+        """POST the company's message once, as ``deliver`` does a filing (same answers, same
+        errors), to ``messages_url`` or else ``url``."""
+        opts = self.parse_options(options)
+        check_attachments(payload)
+        body = to_json_bytes(message_to_dict(payload, include_content=True))
+        return _post(opts, opts["messages_url"] or opts["url"], body, str(payload.delivery_id), "message")
+
+
+def _post(opts: Mapping[str, Any], url: str, body: bytes, idempotency_key: str, event: str) -> DeliveryResult:
+    """One signed POST and its outcome (see ``WebhookAdapter.deliver``)."""
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Accept": "application/json",
+        "User-Agent": USER_AGENT,
+        IDEMPOTENCY_HEADER: idempotency_key,
+        EVENT_HEADER: event,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign(opts["secret"], timestamp, body),
+    }
+    timeout = opts["timeout_seconds"]
+    try:
+        response = requests.post(
+            url,
+            data=body,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+        )
+        answer = read_limited(response)
+    except requests.ConnectTimeout as exc:  # nothing was sent
+        raise TemporaryFailure(f"webhook: could not connect within {timeout} s") from exc
+    except requests.RequestException as exc:
+        if is_read_timeout(exc):
+            raise NoAnswer(f"webhook: no answer within {timeout} s", timeout) from exc
+        raise TemporaryFailure(f"webhook: connection failed: {type(exc).__name__}") from exc
+    return _outcome(response.status_code, answer, response.headers.get("Location"))
 
 
 def _receiver_ref(answer: bytes) -> str | None:

@@ -90,7 +90,7 @@ def set_adapter(app, slug, key, options, enabled=True):
 
 def delivery_of(app, filing_id) -> Delivery:
     with app.app_context():
-        d = db.session.scalar(select(Delivery).where(Delivery.filing_id == filing_id))
+        d = db.session.scalar(select(Delivery).where(Delivery.filing_id == filing_id, Delivery.message_id.is_(None)))
         db.session.expunge(d)
         return d
 

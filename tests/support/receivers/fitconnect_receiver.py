@@ -285,13 +285,18 @@ class FitConnectHandler(QuietHandler):
             state.creates += 1
             if not state.honour_idempotency_key:
                 key = None
+            case_id = doc.get("caseId")
+            if case_id is not None and not any(
+                s["caseId"] == case_id for s in state.submissions.values()
+            ):
+                return *_problem(404, "case unknown"), "application/problem+json"
             if key and key in state.by_key:
                 sid, status = state.by_key[key], 200
             else:
                 sid, status = str(uuid.uuid4()), 201
                 state.submissions[sid] = {
                     "submissionId": sid,
-                    "caseId": str(uuid.uuid4()),
+                    "caseId": case_id or str(uuid.uuid4()),
                     "announced": list(doc["announcedAttachments"]),
                     "serviceType": doc["serviceType"],
                     "attachments": {},
