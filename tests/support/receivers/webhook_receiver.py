@@ -74,6 +74,7 @@ class WebhookHandler(QuietHandler):
                     "id": f"rcv-{len(state.stored) + 1}",
                     "body": json.loads(raw),
                     "headers": dict(self.headers.items()),
+                    "path": self.path,
                     "raw": raw,
                 }
                 state.stored[key] = record
