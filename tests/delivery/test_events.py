@@ -19,23 +19,12 @@ from bizportal.filings.models import Filing, FilingEvent
 from chambers.base import ChamberEvent
 from chambers.webhook import sign
 from tests.support.adapters import SECRET, fit_options, webhook_options
+from tests.support.callbacks import callback
 from tests.support.factories import delivery_of, make_filing, set_adapter
 from tests.support.receivers.fitconnect_receiver import fitconnect_receiver
 from tests.support.receivers.webhook_receiver import webhook_receiver
 
 OTHER_SECRET = "another-chambers-secret-0123"
-
-
-def callback(client, slug, delivery_id, event, *, secret=SECRET, detail="", occurred_at="2025-12-01T10:00:00Z",
-             timestamp=None, raw: bytes | None = None, headers=None):
-    body = raw if raw is not None else json.dumps(
-        {"delivery_id": str(delivery_id), "event": event, "occurred_at": occurred_at, "detail": detail}).encode()
-    ts = int(time.time()) if timestamp is None else timestamp
-    sent = {"X-Bizportal-Timestamp": str(ts), "X-Bizportal-Signature": sign(secret, ts, body),
-            "Content-Type": "application/json"}
-    if headers is not None:
-        sent = headers
-    return client.post(f"/api/chambers/{slug}/status", data=body, headers=sent)
 
 
 def timeline(app, filing_id) -> list[tuple[str, str | None]]:

@@ -17,8 +17,8 @@ from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing, FilingEvent, FilingMessage
-from tests.delivery.test_events import callback
 from tests.support.adapters import SECRET, fit_options, webhook_options
+from tests.support.callbacks import callback
 from tests.support.casework import PDF, answer
 from tests.support.factories import make_due, set_adapter
 from tests.support.filing import file_service
