@@ -342,3 +342,43 @@ def test_two_answers_to_one_request_at_once_store_one(app, client, filed):
     assert not errors and sorted(codes) in ([302, 409], [302, 302]), codes
     assert _events(app, filed, "answered") == 1  # the request is answered once; a later post is a message
     assert _events(app, filed, "answered") == 1
+
+
+def _request_ids(app, reference: str) -> list[int]:
+    from bizportal.filings.models import FilingMessage
+
+    with app.app_context():
+        return list(db.session.scalars(select(FilingMessage.id).join(Filing).where(
+            Filing.reference == reference, FilingMessage.kind == "request").order_by(FilingMessage.id)))
+
+
+def _post_answer(client, reference: str, body: str, request_id: int | str):
+    page = client.get(f"/antraege/{reference}").get_data(as_text=True)
+    return client.post(f"/antraege/{reference}/nachricht", content_type="multipart/form-data",
+                       data={"csrf_token": csrf_token(page), "body": body, "request_id": str(request_id)})
+
+
+def test_an_answer_naming_another_filings_request_is_told_so_and_nothing_is_stored(app, client, filed):
+    from tests.support.filing import file_service
+
+    other = file_service(client, "gewerbeanmeldung", [{
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "activity": "Zweigstelle", "start_date": "2027-02-01",
+        "handwerk": "yes"}])
+    assert Worker(app).run_once() == 2
+    staff = staff_client(app, "gewerbeamt.bremen")
+    take_step(staff, item_path(staff, filed), "information_requested", "Bitte nachreichen (erster Antrag).")
+    take_step(staff, item_path(staff, other), "information_requested", "Bitte nachreichen (zweiter Antrag).")
+    foreign = _request_ids(app, other)[0]
+
+    resp = _post_answer(client, filed, "Antwort mit fremder Nummer", foreign)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "gehört nicht zu diesem Antrag" in html and "bereits beantwortet" not in html
+    assert "Antwort mit fremder Nummer</textarea>" in html  # the typed text stays in the form
+    assert "zweiter Antrag" not in html  # nothing of the other filing shows
+    # an id that exists nowhere gets the very same answer
+    missing = _post_answer(client, filed, "Antwort mit fremder Nummer", foreign + 1000)
+    assert missing.status_code == 422 and "gehört nicht zu diesem Antrag" in missing.get_data(as_text=True)
+    assert _status(app, filed) == "information_requested" and _status(app, other) == "information_requested"
+    assert "Antwort mit fremder Nummer" not in staff.get(item_path(staff, filed)).get_data(as_text=True)

@@ -51,6 +51,11 @@ class ClosedFiling(TransitionRefused):
     """The filing is decided or withdrawn: its conversation takes no new message."""
 
 
+class ForeignRequest(EventRefused):
+    """The answer names a request that is not one of this filing's (another filing's, or none):
+    refused alike in both cases, so nothing is learnt about other filings."""
+
+
 @dataclass(frozen=True)
 class StoredFile:
     """A checked file already written to storage, attached to a message in the same transaction."""
@@ -295,9 +300,9 @@ def company_message(filing: Filing, person: Person, body: str, files: Sequence[S
 
     Answering the last open request moves an ``information_requested`` filing to ``answered``
     ("Antwort eingegangen") with a timeline entry naming the chamber. Raises ``ClosedFiling`` for
-    a decided or withdrawn filing, ``NoPortalReplies`` for a body the answer would not reach, and
-    ``EventRefused`` for a request that is not this filing's or no longer open, or an empty
-    message. Nothing is written when refused.
+    a decided or withdrawn filing, ``NoPortalReplies`` for a body the answer would not reach,
+    ``ForeignRequest`` for a request that is not this filing's, and ``EventRefused`` for a request
+    no longer open, or an empty message. Nothing is written when refused.
     """
     try:
         return _company_message(filing, person, body, files, request_id)
@@ -323,6 +328,8 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     request = None
     if request_id is not None:
         request = next((r for r in open_requests if r.id == request_id), None)
+        if request is None and request_id not in {m.id for m in filing.messages if m.kind == MessageKind.REQUEST}:
+            raise ForeignRequest("the request is not one of this filing's")
         if request is None:
             raise EventRefused("the request is not open on this filing")
     elif open_requests:
@@ -356,6 +363,7 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     return message
 
 
-__all__ = ["ClosedFiling", "EventRefused", "NoPortalReplies", "NotWithdrawable", "StaleAction", "StoredFile",
+__all__ = ["ClosedFiling", "EventRefused", "ForeignRequest", "NoPortalReplies", "NotWithdrawable", "StaleAction",
+           "StoredFile",
            "apply_chamber_event", "chamber_message", "company_message", "mark_forwarded", "record_submitted",
            "staff_event", "takes_portal_replies", "withdraw"]

@@ -335,10 +335,15 @@ def message(reference: str):
         flash(_("Diese Stelle nimmt Antworten über das Portal noch nicht entgegen. Bitte antworten Sie auf dem "
                 "Weg, den sie in ihrer Nachricht nennt."), "warning")
         return _render_detail(filing, status=409)
+    except lifecycle.ForeignRequest:
+        conversation.discard(files, _storage())
+        flash(_("Die genannte Nachforderung gehört nicht zu diesem Antrag. Es wurde nichts gesendet; Ihr Text "
+                "steht noch im Formular."), "warning")
+        return _render_detail(filing, form, 422)
     except lifecycle.EventRefused:
         conversation.discard(files, _storage())
         flash(_("Diese Nachforderung ist bereits beantwortet. Bitte prüfen Sie die Nachrichten."), "warning")
-        return _render_detail(filing, status=409)
+        return _render_detail(filing, form, 409)
     if sent.reply_to_id:
         flash(_("Ihre Antwort wurde an %(chamber)s gesendet.", chamber=sent.chamber.name), "success")
     else:
