@@ -99,8 +99,11 @@ def _settings():
 
 
 def _filter_form() -> InboxFilterForm:
+    """The filter form; its service choice lists only the services that reach this chamber's kind
+    of body (as primary or copy recipient), not the whole catalog."""
     locale = str(get_locale())
-    services_offered = [(s.key, s.title.get(locale)) for s in catalog.list_services(locale)]
+    services_offered = [(s.key, s.title.get(locale))
+                        for s in catalog.find_services(locale, body=current_user.chamber.kind)]
     return InboxFilterForm(request.args, services=services_offered)
 
 
