@@ -382,3 +382,21 @@ def test_an_answer_naming_another_filings_request_is_told_so_and_nothing_is_stor
     assert missing.status_code == 422 and "gehört nicht zu diesem Antrag" in missing.get_data(as_text=True)
     assert _status(app, filed) == "information_requested" and _status(app, other) == "information_requested"
     assert "Antwort mit fremder Nummer" not in staff.get(item_path(staff, filed)).get_data(as_text=True)
+
+
+def test_a_staff_message_is_announced_to_the_company_by_mail_naming_the_portal(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    assert staff_message(staff, path, "Wir melden uns bis Freitag.", files=[(PDF, "Merkblatt.pdf")]).status_code == 302
+    Worker(app).run_once()
+    mails = [m for m in _mails(app) if m["Subject"] == f"Neue Nachricht zu {filed}"]
+    assert len(mails) == 1
+    text = mails[0].get_body().get_content()
+    assert "Gewerbeamt Bremen (Stadtamt) hat Ihnen eine Nachricht" in text and "Wir melden uns bis Freitag." in text
+    assert "Im Unternehmensportal liegt ein Dokument" in text and f"/antraege/{filed}" in text
+    assert not list(mails[0].iter_attachments())  # the file stays in the portal
+    # a refused message (closed filing) announces nothing
+    take_step(staff, path, "rejected", "Unvollständig.")
+    assert staff_message(staff, path, "Noch ein Hinweis.").status_code == 409
+    Worker(app).run_once()
+    assert len([m for m in _mails(app) if m["Subject"] == f"Neue Nachricht zu {filed}"]) == 1

@@ -259,8 +259,9 @@ def _attach(message: FilingMessage, filing: Filing, files: Sequence[StoredFile],
 def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
                     files: Sequence[StoredFile] = ()) -> FilingMessage:
     """A chamber's staff member writes to the company about an open filing without changing its
-    status (a question answered, a hint). Queues no status mail. Commits. Raises ``ClosedFiling``
-    for a decided or withdrawn filing, ``EventRefused`` for an empty message or an unknown or
+    status (a question answered, a hint). Queues a mail to the company in the same transaction
+    (``notify.enqueue_chamber_message``: names the portal, never carries the files). Commits.
+    Raises ``ClosedFiling`` for a decided or withdrawn filing, ``EventRefused`` for an empty message or an unknown or
     undelivered delivery."""
     try:
         body = (body or "").strip()[:5000]
@@ -278,6 +279,8 @@ def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
                                 staff_id=staff.id, created_at=utcnow())
         db.session.add(message)
         _attach(message, filing, files, "message")
+        notify.enqueue_chamber_message(db.session, filing, db.session.get_one(Chamber, ref.chamber_id).name, body,
+                                       documents=len(files))
         db.session.commit()
     except Refused:
         db.session.rollback()
