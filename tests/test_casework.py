@@ -400,3 +400,63 @@ def test_a_staff_message_is_announced_to_the_company_by_mail_naming_the_portal(a
     assert staff_message(staff, path, "Noch ein Hinweis.").status_code == 409
     Worker(app).run_once()
     assert len([m for m in _mails(app) if m["Subject"] == f"Neue Nachricht zu {filed}"]) == 1
+
+
+def _messages_with(app, reference: str, body: str) -> int:
+    from bizportal.filings.models import FilingMessage
+
+    with app.app_context():
+        return len(db.session.scalars(select(FilingMessage.id).join(Filing).where(
+            Filing.reference == reference, FilingMessage.body == body)).all())
+
+
+def test_a_message_form_posted_twice_stores_one_message_and_says_so(app, client, filed):
+    import io
+
+    from tests.support.casework import form_token
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+
+    # staff: a plain message, the same form posted twice (double click / browser re-post)
+    page = staff.get(path).get_data(as_text=True)
+    message = {"csrf_token": csrf_token(page), "body": "Wir melden uns bis Freitag.",
+               "form_token": form_token(page, "message-form")}
+    assert staff.post(f"{path}/nachricht", data=dict(message)).status_code == 302
+    again = staff.post(f"{path}/nachricht", data=dict(message), follow_redirects=True)
+    assert again.status_code == 200 and "wurde bereits gesendet" in again.get_data(as_text=True)
+    assert _messages_with(app, filed, "Wir melden uns bis Freitag.") == 1
+
+    # staff: a request for information posted twice
+    page = staff.get(path).get_data(as_text=True)
+    request = {"csrf_token": csrf_token(page), "action": "information_requested", "detail": "Bitte nachreichen.",
+               "expected_status": "forwarded", "due_on": (date.today() + timedelta(days=14)).isoformat(),
+               "form_token": form_token(page, "action-form")}
+    assert staff.post(f"{path}/schritt", data=dict(request)).status_code == 302
+    again = staff.post(f"{path}/schritt", data=dict(request), follow_redirects=True)
+    assert again.status_code == 200 and "wurde bereits gesendet" in again.get_data(as_text=True)
+    assert _messages_with(app, filed, "Bitte nachreichen.") == 1
+
+    # the company: an answer with a file posted twice
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    token = form_token(page, "message-form")
+    request_id = re.search(r'name="request_id" value="(\d+)"', page).group(1)
+
+    def post_answer():
+        return client.post(f"/antraege/{filed}/nachricht", content_type="multipart/form-data", data={
+            "csrf_token": csrf_token(page), "body": "Anbei die Karte.", "request_id": request_id,
+            "form_token": token, "files": [(io.BytesIO(ANSWER_PDF), "Karte.pdf")]})
+
+    assert post_answer().status_code == 302
+    again = post_answer()
+    assert again.status_code == 302
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "wurde bereits gesendet" in shown and "bereits beantwortet" not in shown
+    assert shown.count(">Karte.pdf</a>") == 1
+    assert _messages_with(app, filed, "Anbei die Karte.") == 1
+    assert _status(app, filed) == "answered"
+
+    # a fresh form (a new token) is a new message
+    assert answer(client, filed, "Noch ein Nachtrag.").status_code == 302
+    assert staff_message(staff, path, "Wir melden uns bis Freitag.").status_code == 302
+    assert _messages_with(app, filed, "Wir melden uns bis Freitag.") == 2

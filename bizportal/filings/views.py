@@ -325,7 +325,12 @@ def message(reference: str):
         return _render_detail(filing, form, 422)
     try:
         sent = lifecycle.company_message(filing, current_user, form.body.data or "", files,
-                                         request_id=request_id)
+                                         request_id=request_id, form_token=form.form_token.token)
+    except lifecycle.AlreadySent:
+        conversation.discard(files, _storage())
+        flash(_("Diese Nachricht wurde bereits gesendet; das Formular kam ein zweites Mal an. Sie wurde nicht "
+                "noch einmal gespeichert."), "info")
+        return redirect(url_for("filings.detail", reference=reference) + "#gespraech")
     except lifecycle.ClosedFiling:
         conversation.discard(files, _storage())
         flash(_("Dieser Antrag ist abgeschlossen; Sie können keine Nachricht mehr senden."), "warning")

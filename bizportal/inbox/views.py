@@ -30,6 +30,7 @@ from ..common.states import Refused
 from ..common.time import local_today, utcnow
 from ..extensions import db
 from ..filings import conversation, lifecycle
+from ..filings import queries as filing_queries
 from ..filings.services import UploadRefused
 from ..filings.states import CLOSED, FilingStatus
 from . import actions, queries, services
@@ -211,6 +212,9 @@ def act(item_id: int):
     if filing is None:
         abort(404)
     form = _action_form(item, filing, service, ActionForm())
+    if filing_queries.message_sent(filing.id, form.form_token.token):
+        # the same request or decision form posted twice: its message is there, nothing more to do
+        return _already_sent(item)
     if not form.action.choices:
         flash(_("Für diesen Antrag ist kein Schritt mehr möglich. Es wurde nichts gespeichert."), "warning")
         return _render(item, 409)
@@ -230,7 +234,11 @@ def act(item_id: int):
             return _render(item, 422, action_form=form)
     try:
         lifecycle.staff_event(item.delivery_id, form.action.data or "", current_user,
-                              form.expected_status.data or "", form.detail.data, due_on=form.due_on.data, files=files)
+                              form.expected_status.data or "", form.detail.data, due_on=form.due_on.data, files=files,
+                              form_token=form.form_token.token)
+    except lifecycle.AlreadySent:
+        conversation.discard(files, _storage())
+        return _already_sent(item)
     except lifecycle.StaleAction:
         conversation.discard(files, _storage())
         flash(_stale_text(), "warning")
@@ -243,6 +251,12 @@ def act(item_id: int):
             step=actions.label(form.action.data, service.kind if service else None, item.destination_role)),
           "success")
     return redirect(url_for("inbox.detail", item_id=item.id))
+
+
+def _already_sent(item: InboxItem):
+    flash(_("Diese Nachricht wurde bereits gesendet; das Formular kam ein zweites Mal an. Sie wurde nicht noch "
+            "einmal gespeichert."), "info")
+    return redirect(url_for("inbox.detail", item_id=item.id) + "#gespraech")
 
 
 def _uploads(name: str):
@@ -263,7 +277,11 @@ def message(item_id: int):
         form.files.errors = [str(exc)]
         return _render(item, 422, message_form=form)
     try:
-        lifecycle.chamber_message(item.delivery_id, current_user, form.body.data or "", files)
+        lifecycle.chamber_message(item.delivery_id, current_user, form.body.data or "", files,
+                                  form_token=form.form_token.token)
+    except lifecycle.AlreadySent:
+        conversation.discard(files, _storage())
+        return _already_sent(item)
     except Refused:
         conversation.discard(files, _storage())
         flash(_("Dieser Antrag ist abgeschlossen; es kann keine Nachricht mehr gesendet werden."), "warning")
