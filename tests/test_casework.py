@@ -460,3 +460,54 @@ def test_a_message_form_posted_twice_stores_one_message_and_says_so(app, client,
     assert answer(client, filed, "Noch ein Nachtrag.").status_code == 302
     assert staff_message(staff, path, "Wir melden uns bis Freitag.").status_code == 302
     assert _messages_with(app, filed, "Wir melden uns bis Freitag.") == 2
+
+
+def test_the_staff_history_and_the_audit_page_name_statuses_as_the_ui_does(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    take_step(staff, path, "information_requested", "Bitte nachreichen.")
+    answer(client, filed, "Anbei.")
+    staff_message(staff, path, "Danke, wir prüfen.")
+    take_step(staff, path, "rejected", "Unvollständig.")
+    with app.app_context():  # a step refused under the lock (a colleague was faster), as lifecycle records it
+        from bizportal.audit.services import record
+        from bizportal.auth.models import StaffUser
+
+        me = db.session.scalar(select(StaffUser).where(StaffUser.sub == "gewerbeamt.bremen"))
+        filing_id = db.session.scalar(select(Filing.id).where(Filing.reference == filed))
+        record("filing.transition", me.get_id(), detail=f"→ in_progress: filing {filed} is now rejected, not answered",
+               outcome="refused", filing_id=filing_id, chamber_id=me.chamber_id)
+
+    history = staff.get(path).get_data(as_text=True)
+    history = history[history.index("Bearbeitung in Ihrer Kammer"):history.index("Zustellung an Ihre Kammer")]
+    assert "Antwort eingegangen → Abgelehnt" in history and "Weitergeleitet → Nachfrage" in history
+    assert "Nachricht an das Unternehmen" in history and "→ In Bearbeitung (abgewiesen)" in history
+    for raw in ("answered", "rejected", "information_requested", "forwarded", "in_progress",
+                "message to the company"):
+        assert raw not in history, raw
+    delivery = staff.get(path).get_data(as_text=True).split("Zustellung an Ihre Kammer")[1]
+    assert "zugestellt, abgelehnt" in delivery and ">rejected<" not in delivery  # the delivery's state in words
+
+    admin = staff_client(app, "admin")
+    page = admin.get("/staff/admin/protokoll?aktion=filing.transition").get_data(as_text=True)
+    table = page[page.index("<tbody"):]
+    assert "Antwort eingegangen → Abgelehnt" in table and "→ In Bearbeitung" in table
+    for raw in ("answered →", "→ rejected", "information_requested", "in_progress"):
+        assert raw not in table, raw
+
+
+def test_the_export_names_the_answered_status_in_words(app, client, filed):
+    from bizportal.catalog.queries import get_service
+    from bizportal.inbox import exports
+    from bizportal.inbox.models import InboxItem
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    take_step(staff, path, "information_requested", "Bitte nachreichen.")
+    answer(client, filed, "Anbei.")
+    with app.test_request_context():
+        item = db.session.get(InboxItem, int(path.rsplit("/", 1)[1]))
+        document = exports.build(item, get_service(item.service_key)).document
+    assert document["status"] == "answered"
+    assert exports.STATUS_LABELS[document["status"]] == "Antwort eingegangen"
+    assert all(e["kind"] in exports.TIMELINE_LABELS for e in document["timeline"])

@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from ..common.time import local_today
 from ..common.validators import register_key
 from ..filings.forms import OneTimeTokenField
+from ..filings.states import STATUS_LABELS as FILING_STATUS_LABELS
 from ..filings.states import FilingStatus
 
 #: the longest time a company may be given to answer a request
@@ -97,12 +98,7 @@ def _strip(value: str | None) -> str | None:
 
 
 #: the filing statuses as the list shows them (the same words as the company's timeline)
-STATUS_LABELS = {
-    "submitted": _l("Eingereicht"), "forwarded": _l("Weitergeleitet"), "received": _l("Eingegangen"),
-    "in_progress": _l("In Bearbeitung"), "information_requested": _l("Nachfrage"),
-    "answered": _l("Antwort eingegangen"), "accepted": _l("Entschieden: positiv"), "rejected": _l("Abgelehnt"),
-    "withdrawn": _l("Zurückgezogen"),
-}
+STATUS_LABELS = {status.value: label for status, label in FILING_STATUS_LABELS.items()}
 
 
 class _DateField(DateField):

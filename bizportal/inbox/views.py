@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..audit import services as audit
+from ..audit.kinds import describe as describe_action
 from ..auth.access import roles_required
 from ..auth.sessions import login_started_at
 from ..catalog import queries as catalog
@@ -184,7 +185,7 @@ def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None =
         assign_form=_assign_form(item),
         messages=queries.conversation(filing.id, item.chamber_id) if filing else [],
         notes=queries.notes(item.id), delivery=queries.delivery_of(item),
-        history=queries.staff_history(filing.id, item.chamber_id) if filing else [],
+        history=queries.staff_history(filing.id, item.chamber_id) if filing else [], describe_action=describe_action,
         closed=filing is None or filing.status in CLOSED,
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
     ), status

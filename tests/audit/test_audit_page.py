@@ -61,7 +61,7 @@ def test_entries_show_names_chambers_and_filing_references_instead_of_ids(app, c
 
     html = staff_client(app, "admin").get(PAGE).get_data(as_text=True)
     for shown in ("Stand eines Antrags gesetzt", "Petra Schulz (HWK Bremen)", "p.schulz@hwk-bremen.example",
-                  "Handwerkskammer Bremen", reference, "forwarded → received",
+                  "Handwerkskammer Bremen", reference, "Weitergeleitet → Eingegangen",
                   "Anna Becker", "anna.becker@becker-elektro.example", "Becker Elektrotechnik GmbH",
                   "Handelskammer Bremen – IHK für Bremen und Bremerhaven",
                   f"Antrag {10**9} (nicht mehr vorhanden)"):
