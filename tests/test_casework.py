@@ -511,3 +511,24 @@ def test_the_export_names_the_answered_status_in_words(app, client, filed):
     assert document["status"] == "answered"
     assert exports.STATUS_LABELS[document["status"]] == "Antwort eingegangen"
     assert all(e["kind"] in exports.TIMELINE_LABELS for e in document["timeline"])
+
+
+def test_a_copy_recipient_sees_its_own_progress_and_the_filings_status_labelled_as_the_competent_bodys(app, filed):
+    gewerbeamt = staff_client(app, "gewerbeamt.bremen")
+    take_step(gewerbeamt, item_path(gewerbeamt, filed), "in_progress")
+    hwk = staff_client(app, "hwk.bremen")
+    path = item_path(hwk, filed)
+
+    def head(html: str) -> str:
+        return html[html.index("<h1"):html.index('aria-label="Abschnitte"')]
+
+    page = head(hwk.get(path).get_data(as_text=True))
+    assert "Stand bei Ihrer Stelle:" in page and "noch nicht zur Kenntnis genommen" in page
+    assert "Stand des Antrags bei der zuständigen Stelle:" in page and "In Bearbeitung" in page
+    assert "Stand:" not in page.replace("Stand bei", "").replace("Stand des", "")  # no unlabelled status
+    assert take_step(hwk, path, "received").status_code == 302
+    page = head(hwk.get(path).get_data(as_text=True))
+    assert "Eingang bestätigt / zur Kenntnis genommen" in page and "noch nicht" not in page
+    # the primary's own page is unchanged: one status
+    primary = head(gewerbeamt.get(item_path(gewerbeamt, filed)).get_data(as_text=True))
+    assert "Stand:" in primary and "Stand bei Ihrer Stelle" not in primary

@@ -187,6 +187,7 @@ def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None =
         notes=queries.notes(item.id), delivery=queries.delivery_of(item),
         history=queries.staff_history(filing.id, item.chamber_id) if filing else [], describe_action=describe_action,
         closed=filing is None or filing.status in CLOSED,
+        copy_noted=bool(filing) and item.destination_role != "primary" and queries.noted(filing.id, item.chamber_id),
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
     ), status
 
