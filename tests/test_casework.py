@@ -532,3 +532,38 @@ def test_a_copy_recipient_sees_its_own_progress_and_the_filings_status_labelled_
     # the primary's own page is unchanged: one status
     primary = head(gewerbeamt.get(item_path(gewerbeamt, filed)).get_data(as_text=True))
     assert "Stand:" in primary and "Stand bei Ihrer Stelle" not in primary
+
+
+def test_a_message_over_the_request_limit_gets_a_page_naming_the_limits_and_a_way_back(app_factory):
+    app = app_factory(MAX_CONTENT_LENGTH=64 * 1024)
+    client = app.test_client()
+    login(client, "anna.becker")
+    from tests.support.filing import file_service
+
+    reference = file_service(client, "gewerbeanmeldung", [{
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
+        "handwerk": "yes"}])
+    Worker(app).run_once()
+    page = client.get(f"/antraege/{reference}").get_data(as_text=True)
+    # the file field carries the limits for the page's script (the text stays when it refuses a file)
+    assert 'data-max-file-bytes="10485760"' in page and 'data-max-files="5"' in page
+    assert 'data-max-total-bytes="20971520"' in page and "file-limits.js" in page
+    import io
+
+    resp = client.post(f"/antraege/{reference}/nachricht", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(page), "body": "Anbei die Unterlagen.",
+        "files": [(io.BytesIO(b"%PDF-1.4\n" + b"0" * 100 * 1024), "gross.pdf")]})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 413
+    assert "Die Nachricht wurde nicht gesendet" in html and "höchstens 5 Dateien" in html
+    assert "jede höchstens 10 MB" in html and "zusammen höchstens 20 MB" in html
+    assert f'href="/antraege/{reference}#antworten"' in html and "Zurück zum Formular" in html
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, reference)
+    staff_page = staff.get(path).get_data(as_text=True)
+    resp = staff.post(f"{path}/nachricht", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(staff_page), "body": "Hinweis",
+        "files": [(io.BytesIO(b"%PDF-1.4\n" + b"0" * 100 * 1024), "gross.pdf")]})
+    assert resp.status_code == 413 and f'href="{path}#nachricht-heading"' in resp.get_data(as_text=True)

@@ -56,6 +56,16 @@ def _require_trust(service) -> None:
         raise TrustTooLow(service)
 
 
+@bp.errorhandler(413)
+def _too_large(_exc):
+    """A message over the request limit (checked before the view runs): a page that names the
+    limits and links back to the filing (its own view checks access again)."""
+    reference = (request.view_args or {}).get("reference")
+    back = url_for("filings.detail", reference=reference) + "#antworten" \
+        if request.endpoint == "filings.message" and reference else None
+    return conversation.too_large_page(back)
+
+
 @bp.errorhandler(TrustTooLow)
 def _trust_too_low(exc: TrustTooLow):
     return render_template("filings/trust_too_low.html", service=exc.service, locale=_locale(),
@@ -304,7 +314,8 @@ def _render_detail(filing, message_form: MessageForm | None = None, status: int 
     return render_template("filings/detail.html", filing=filing, service=service, locale=_locale(),
                            form=FlaskForm(), message_form=message_form or MessageForm(formdata=None),
                            open_requests=open_requests, primary=primary, reply_to=reply_to,
-                           can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to)), status
+                           can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to),
+                           file_limits=conversation.file_input_attrs()), status
 
 
 @bp.post("/antraege/<reference>/nachricht")

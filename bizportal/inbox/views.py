@@ -42,6 +42,15 @@ from .models import CaseNote, InboxItem
 bp = Blueprint("inbox", __name__)
 
 
+@bp.errorhandler(413)
+def _too_large(_exc):
+    """A message or step over the request limit: a page naming the limits, linking back to the item."""
+    item_id = (request.view_args or {}).get("item_id")
+    anchor = {"inbox.message": "#nachricht-heading", "inbox.act": "#schritt"}.get(request.endpoint or "")
+    back = url_for("inbox.detail", item_id=item_id) + anchor if anchor and item_id else None
+    return conversation.too_large_page(back)
+
+
 @bp.get("/staff")
 @roles_required("chamber_staff", "steering", "admin")
 def staff_home():
@@ -186,7 +195,7 @@ def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None =
         messages=queries.conversation(filing.id, item.chamber_id) if filing else [],
         notes=queries.notes(item.id), delivery=queries.delivery_of(item),
         history=queries.staff_history(filing.id, item.chamber_id) if filing else [], describe_action=describe_action,
-        closed=filing is None or filing.status in CLOSED,
+        closed=filing is None or filing.status in CLOSED, file_limits=conversation.file_input_attrs(),
         copy_noted=bool(filing) and item.destination_role != "primary" and queries.noted(filing.id, item.chamber_id),
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
     ), status
