@@ -387,7 +387,7 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     return message
 
 
-__all__ = ["AlreadySent", "ClosedFiling", "EventRefused", "ForeignRequest", "NoPortalReplies", "NotWithdrawable", "StaleAction",
-           "StoredFile",
+__all__ = ["AlreadySent", "ClosedFiling", "EventRefused", "ForeignRequest", "NoPortalReplies", "NotWithdrawable",
+           "StaleAction", "StoredFile",
            "apply_chamber_event", "chamber_message", "company_message", "mark_forwarded", "record_submitted",
            "staff_event", "takes_portal_replies", "withdraw"]

@@ -53,5 +53,6 @@ def message_sent(filing_id: int, form_token: str | None) -> bool:
     """Whether a message of the filing was sent with this one-time form token (None: never)."""
     if not form_token:
         return False
-    return db.session.scalar(select(FilingMessage.id).where(FilingMessage.filing_id == filing_id,
-                                                            FilingMessage.form_token == form_token).limit(1)) is not None
+    found = db.session.scalar(select(FilingMessage.id).where(FilingMessage.filing_id == filing_id,
+                                                             FilingMessage.form_token == form_token).limit(1))
+    return found is not None
