@@ -327,3 +327,228 @@ def test_two_answers_to_one_request_at_once_store_one(app, client, filed):
     assert not errors and sorted(codes) in ([302, 409], [302, 302]), codes
     assert _events(app, filed, "answered") == 1  # the request is answered once; a later post is a message
     assert _events(app, filed, "answered") == 1
+
+
+def _request_ids(app, reference: str) -> list[int]:
+    from bizportal.filings.models import FilingMessage
+
+    with app.app_context():
+        return list(db.session.scalars(select(FilingMessage.id).join(Filing).where(
+            Filing.reference == reference, FilingMessage.kind == "request").order_by(FilingMessage.id)))
+
+
+def _post_answer(client, reference: str, body: str, request_id: int | str):
+    page = client.get(f"/antraege/{reference}").get_data(as_text=True)
+    return client.post(f"/antraege/{reference}/nachricht", content_type="multipart/form-data",
+                       data={"csrf_token": csrf_token(page), "body": body, "request_id": str(request_id)})
+
+
+def test_an_answer_naming_another_filings_request_is_told_so_and_nothing_is_stored(app, client, filed):
+    from tests.support.filing import file_service
+
+    other = file_service(client, "gewerbeanmeldung", [{
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "activity": "Zweigstelle", "start_date": "2027-02-01",
+        "handwerk": "yes"}])
+    assert Worker(app).run_once() == 2
+    staff = staff_client(app, "gewerbeamt.bremen")
+    take_step(staff, item_path(staff, filed), "information_requested", "Bitte nachreichen (erster Antrag).")
+    take_step(staff, item_path(staff, other), "information_requested", "Bitte nachreichen (zweiter Antrag).")
+    foreign = _request_ids(app, other)[0]
+
+    resp = _post_answer(client, filed, "Antwort mit fremder Nummer", foreign)
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "gehört nicht zu diesem Antrag" in html and "bereits beantwortet" not in html
+    assert "Antwort mit fremder Nummer</textarea>" in html  # the typed text stays in the form
+    assert "zweiter Antrag" not in html  # nothing of the other filing shows
+    # an id that exists nowhere gets the very same answer
+    missing = _post_answer(client, filed, "Antwort mit fremder Nummer", foreign + 1000)
+    assert missing.status_code == 422 and "gehört nicht zu diesem Antrag" in missing.get_data(as_text=True)
+    assert _status(app, filed) == "information_requested" and _status(app, other) == "information_requested"
+    assert "Antwort mit fremder Nummer" not in staff.get(item_path(staff, filed)).get_data(as_text=True)
+
+
+def test_a_staff_message_is_announced_to_the_company_by_mail_naming_the_portal(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    assert staff_message(staff, path, "Wir melden uns bis Freitag.", files=[(PDF, "Merkblatt.pdf")]).status_code == 302
+    Worker(app).run_once()
+    mails = [m for m in _mails(app) if m["Subject"] == f"Neue Nachricht zu {filed}"]
+    assert len(mails) == 1
+    text = mails[0].get_body().get_content()
+    assert "Gewerbeamt Bremen (Stadtamt) hat Ihnen eine Nachricht" in text and "Wir melden uns bis Freitag." in text
+    assert "Im Unternehmensportal liegt ein Dokument" in text and f"/antraege/{filed}" in text
+    assert not list(mails[0].iter_attachments())  # the file stays in the portal
+    # a refused message (closed filing) announces nothing
+    take_step(staff, path, "rejected", "Unvollständig.")
+    assert staff_message(staff, path, "Noch ein Hinweis.").status_code == 409
+    Worker(app).run_once()
+    assert len([m for m in _mails(app) if m["Subject"] == f"Neue Nachricht zu {filed}"]) == 1
+
+
+def _messages_with(app, reference: str, body: str) -> int:
+    from bizportal.filings.models import FilingMessage
+
+    with app.app_context():
+        return len(db.session.scalars(select(FilingMessage.id).join(Filing).where(
+            Filing.reference == reference, FilingMessage.body == body)).all())
+
+
+def test_a_message_form_posted_twice_stores_one_message_and_says_so(app, client, filed):
+    import io
+
+    from tests.support.casework import form_token
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+
+    # staff: a plain message, the same form posted twice (double click / browser re-post)
+    page = staff.get(path).get_data(as_text=True)
+    message = {"csrf_token": csrf_token(page), "body": "Wir melden uns bis Freitag.",
+               "form_token": form_token(page, "message-form")}
+    assert staff.post(f"{path}/nachricht", data=dict(message)).status_code == 302
+    again = staff.post(f"{path}/nachricht", data=dict(message), follow_redirects=True)
+    assert again.status_code == 200 and "wurde bereits gesendet" in again.get_data(as_text=True)
+    assert _messages_with(app, filed, "Wir melden uns bis Freitag.") == 1
+
+    # staff: a request for information posted twice
+    page = staff.get(path).get_data(as_text=True)
+    request = {"csrf_token": csrf_token(page), "action": "information_requested", "detail": "Bitte nachreichen.",
+               "expected_status": "forwarded", "due_on": (date.today() + timedelta(days=14)).isoformat(),
+               "form_token": form_token(page, "action-form")}
+    assert staff.post(f"{path}/schritt", data=dict(request)).status_code == 302
+    again = staff.post(f"{path}/schritt", data=dict(request), follow_redirects=True)
+    assert again.status_code == 200 and "wurde bereits gesendet" in again.get_data(as_text=True)
+    assert _messages_with(app, filed, "Bitte nachreichen.") == 1
+
+    # the company: an answer with a file posted twice
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    token = form_token(page, "message-form")
+    request_id = re.search(r'name="request_id" value="(\d+)"', page).group(1)
+
+    def post_answer():
+        return client.post(f"/antraege/{filed}/nachricht", content_type="multipart/form-data", data={
+            "csrf_token": csrf_token(page), "body": "Anbei die Karte.", "request_id": request_id,
+            "form_token": token, "files": [(io.BytesIO(ANSWER_PDF), "Karte.pdf")]})
+
+    assert post_answer().status_code == 302
+    again = post_answer()
+    assert again.status_code == 302
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "wurde bereits gesendet" in shown and "bereits beantwortet" not in shown
+    assert shown.count(">Karte.pdf</a>") == 1
+    assert _messages_with(app, filed, "Anbei die Karte.") == 1
+    assert _status(app, filed) == "answered"
+
+    # a fresh form (a new token) is a new message
+    assert answer(client, filed, "Noch ein Nachtrag.").status_code == 302
+    assert staff_message(staff, path, "Wir melden uns bis Freitag.").status_code == 302
+    assert _messages_with(app, filed, "Wir melden uns bis Freitag.") == 2
+
+
+def test_the_staff_history_and_the_audit_page_name_statuses_as_the_ui_does(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    take_step(staff, path, "information_requested", "Bitte nachreichen.")
+    answer(client, filed, "Anbei.")
+    staff_message(staff, path, "Danke, wir prüfen.")
+    take_step(staff, path, "rejected", "Unvollständig.")
+    with app.app_context():  # a step refused under the lock (a colleague was faster), as lifecycle records it
+        from bizportal.audit.services import record
+        from bizportal.auth.models import StaffUser
+
+        me = db.session.scalar(select(StaffUser).where(StaffUser.sub == "gewerbeamt.bremen"))
+        filing_id = db.session.scalar(select(Filing.id).where(Filing.reference == filed))
+        record("filing.transition", me.get_id(), detail=f"→ in_progress: filing {filed} is now rejected, not answered",
+               outcome="refused", filing_id=filing_id, chamber_id=me.chamber_id)
+
+    history = staff.get(path).get_data(as_text=True)
+    history = history[history.index("Bearbeitung in Ihrer Kammer"):history.index("Zustellung an Ihre Kammer")]
+    assert "Antwort eingegangen → Abgelehnt" in history and "Weitergeleitet → Nachfrage" in history
+    assert "Nachricht an das Unternehmen" in history and "→ In Bearbeitung (abgewiesen)" in history
+    for raw in ("answered", "rejected", "information_requested", "forwarded", "in_progress",
+                "message to the company"):
+        assert raw not in history, raw
+    delivery = staff.get(path).get_data(as_text=True).split("Zustellung an Ihre Kammer")[1]
+    assert "zugestellt, abgelehnt" in delivery and ">rejected<" not in delivery  # the delivery's state in words
+
+    admin = staff_client(app, "admin")
+    page = admin.get("/staff/admin/protokoll?aktion=filing.transition").get_data(as_text=True)
+    table = page[page.index("<tbody"):]
+    assert "Antwort eingegangen → Abgelehnt" in table and "→ In Bearbeitung" in table
+    for raw in ("answered →", "→ rejected", "information_requested", "in_progress"):
+        assert raw not in table, raw
+
+
+def test_the_export_names_the_answered_status_in_words(app, client, filed):
+    from bizportal.catalog.queries import get_service
+    from bizportal.inbox import exports
+    from bizportal.inbox.models import InboxItem
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    take_step(staff, path, "information_requested", "Bitte nachreichen.")
+    answer(client, filed, "Anbei.")
+    with app.test_request_context():
+        item = db.session.get(InboxItem, int(path.rsplit("/", 1)[1]))
+        document = exports.build(item, get_service(item.service_key)).document
+    assert document["status"] == "answered"
+    assert exports.STATUS_LABELS[document["status"]] == "Antwort eingegangen"
+    assert all(e["kind"] in exports.TIMELINE_LABELS for e in document["timeline"])
+
+
+def test_a_copy_recipient_sees_its_own_progress_and_the_filings_status_labelled_as_the_competent_bodys(app, filed):
+    gewerbeamt = staff_client(app, "gewerbeamt.bremen")
+    take_step(gewerbeamt, item_path(gewerbeamt, filed), "in_progress")
+    hwk = staff_client(app, "hwk.bremen")
+    path = item_path(hwk, filed)
+
+    def head(html: str) -> str:
+        return html[html.index("<h1"):html.index('aria-label="Abschnitte"')]
+
+    page = head(hwk.get(path).get_data(as_text=True))
+    assert "Stand bei Ihrer Stelle:" in page and "noch nicht zur Kenntnis genommen" in page
+    assert "Stand des Antrags bei der zuständigen Stelle:" in page and "In Bearbeitung" in page
+    assert "Stand:" not in page.replace("Stand bei", "").replace("Stand des", "")  # no unlabelled status
+    assert take_step(hwk, path, "received").status_code == 302
+    page = head(hwk.get(path).get_data(as_text=True))
+    assert "Eingang bestätigt / zur Kenntnis genommen" in page and "noch nicht" not in page
+    # the primary's own page is unchanged: one status
+    primary = head(gewerbeamt.get(item_path(gewerbeamt, filed)).get_data(as_text=True))
+    assert "Stand:" in primary and "Stand bei Ihrer Stelle" not in primary
+
+
+def test_a_message_over_the_request_limit_gets_a_page_naming_the_limits_and_a_way_back(app_factory):
+    app = app_factory(MAX_CONTENT_LENGTH=64 * 1024)
+    client = app.test_client()
+    login(client, "anna.becker")
+    from tests.support.filing import file_service
+
+    reference = file_service(client, "gewerbeanmeldung", [{
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
+        "handwerk": "yes"}])
+    Worker(app).run_once()
+    page = client.get(f"/antraege/{reference}").get_data(as_text=True)
+    # the file field carries the limits for the page's script (the text stays when it refuses a file)
+    assert 'data-max-file-bytes="10485760"' in page and 'data-max-files="5"' in page
+    assert 'data-max-total-bytes="20971520"' in page and "file-limits.js" in page
+    import io
+
+    resp = client.post(f"/antraege/{reference}/nachricht", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(page), "body": "Anbei die Unterlagen.",
+        "files": [(io.BytesIO(b"%PDF-1.4\n" + b"0" * 100 * 1024), "gross.pdf")]})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 413
+    assert "Die Nachricht wurde nicht gesendet" in html and "höchstens 5 Dateien" in html
+    assert "jede höchstens 10 MB" in html and "zusammen höchstens 20 MB" in html
+    assert f'href="/antraege/{reference}#antworten"' in html and "Zurück zum Formular" in html
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, reference)
+    staff_page = staff.get(path).get_data(as_text=True)
+    resp = staff.post(f"{path}/nachricht", content_type="multipart/form-data", data={
+        "csrf_token": csrf_token(staff_page), "body": "Hinweis",
+        "files": [(io.BytesIO(b"%PDF-1.4\n" + b"0" * 100 * 1024), "gross.pdf")]})
+    assert resp.status_code == 413 and f'href="{path}#nachricht-heading"' in resp.get_data(as_text=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+
+from ..filings.states import STATUS_LABELS, FilingStatus
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,36 @@ OUTCOME_LABELS: dict[str, LazyString] = {
 def default_outcome(action: str) -> str:
     kind = KINDS.get(action)
     return kind.outcome if kind else "success"
+
+
+#: fixed detail texts written by the case work (``filings.lifecycle``, ``inbox.views``)
+DETAIL_LABELS: dict[str, LazyString] = {
+    "message to the company": _l("Nachricht an das Unternehmen"),
+    "answer to a request": _l("Antwort auf eine Nachforderung"),
+    "message": _l("Nachricht an die Stelle"),
+    "internal note": _l("Interne Notiz"),
+}
+_STATUS_KEY = re.compile(r"\b(" + "|".join(sorted((s.value for s in FilingStatus), key=len, reverse=True)) + r")\b")
+
+
+def detail_text(action: str, detail: str | None) -> str | None:
+    """An entry's detail as people read it: a transition's status keys ("answered → rejected") by
+    their labels ("Antwort eingegangen → Abgelehnt"), the case work's fixed texts translated. The
+    stored detail keeps the keys (stable for filters and exports)."""
+    if not detail:
+        return detail
+    if action.startswith("filing.") and detail in DETAIL_LABELS:
+        return str(DETAIL_LABELS[detail])
+    if action == "filing.transition":
+        return _STATUS_KEY.sub(lambda m: str(STATUS_LABELS[FilingStatus(m.group(1))]), detail)
+    return detail
+
+
+def describe(action: str, detail: str | None) -> str:
+    """The kind's label and the readable detail, e.g. "Stand eines Antrags gesetzt: Eingegangen →
+    In Bearbeitung" (for lists that have no separate column for the kind)."""
+    label = str(KINDS[action].label) if action in KINDS else action
+    text = detail_text(action, detail)
+    if action == "filing.transition" and text and text.startswith("→"):
+        text = text.split(":", 1)[0]  # a refused step: the step only; the technical reason is on the audit page
+    return f"{label}: {text}" if text else label

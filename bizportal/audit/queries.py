@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..auth.models import Company, Person, StaffUser
 from ..bodies.models import Chamber
+from ..common.textmatch import contains_folded
 from ..extensions import db
 from ..filings.models import Filing
 from .models import AuditEvent
@@ -93,16 +94,14 @@ def _conditions(flt: AuditFilter) -> list[ColumnElement[bool]]:
     if flt.person:
         q = flt.person.strip()
         staff = select(_actor_key("staff:", StaffUser.id)).where(or_(
-            StaffUser.name.icontains(q, autoescape=True), StaffUser.email.icontains(q, autoescape=True),
-            StaffUser.sub == q))
+            contains_folded(StaffUser.name, q), contains_folded(StaffUser.email, q), StaffUser.sub == q))
         persons = select(_actor_key("company:", Person.id)).join(Company, Company.id == Person.company_id).where(or_(
-            Person.name.icontains(q, autoescape=True), Person.email.icontains(q, autoescape=True),
-            Company.name.icontains(q, autoescape=True)))
+            contains_folded(Person.name, q), contains_folded(Person.email, q), contains_folded(Company.name, q)))
         where.append(or_(_E.actor == q, _E.actor.in_(staff), _E.actor.in_(persons)))
     if flt.filing:
         q = flt.filing.strip()
-        filings = select(Filing.id).where(Filing.reference.icontains(q, autoescape=True))
-        where.append(or_(_E.filing_id.in_(filings), _E.target.icontains(q, autoescape=True)))
+        filings = select(Filing.id).where(contains_folded(Filing.reference, q))
+        where.append(or_(_E.filing_id.in_(filings), contains_folded(_E.target, q)))
     return where
 
 

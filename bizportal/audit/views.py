@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, render_template, request
 from ..auth.access import roles_required
 from . import queries
 from .forms import AuditFilterForm
-from .kinds import KINDS, OUTCOME_LABELS
+from .kinds import KINDS, OUTCOME_LABELS, detail_text
 
 bp = Blueprint("audit", __name__)
 PAGE = 50
@@ -26,4 +26,4 @@ def index():
                         after=request.args.get("nach", type=int))
     filter_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("audit/index.html", form=form, page=page, filter_args=filter_args, kinds=KINDS,
-                           outcomes=OUTCOME_LABELS)
+                           outcomes=OUTCOME_LABELS, detail_text=detail_text)

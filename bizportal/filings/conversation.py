@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import IO
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..common.uploads import TYPES
@@ -25,6 +26,37 @@ DECISION_TYPES = ("pdf",)
 MAX_FILE_MB = 10.0
 MAX_TOTAL_MB = 20.0
 MAX_FILES = 5
+
+
+def limits() -> dict[str, int]:
+    """The limits of one message's files and of one request (for the forms, their script and the
+    413 page)."""
+    from flask import current_app
+
+    return {"file_mb": int(MAX_FILE_MB), "files": MAX_FILES, "total_mb": int(MAX_TOTAL_MB),
+            "request_mb": int(current_app.config["MAX_CONTENT_LENGTH"]) // (1024 * 1024)}
+
+
+def file_input_attrs(accept: tuple[str, ...] = MESSAGE_TYPES) -> dict[str, str]:
+    """The attributes of a message's file input that ``static/js/file-limits.js`` reads: the
+    limits in bytes and the translated messages, so over-limit files are refused at the field."""
+    mb = 1024 * 1024
+    return {
+        "data-max-file-bytes": str(int(MAX_FILE_MB * mb)), "data-max-files": str(MAX_FILES),
+        "data-max-total-bytes": str(int(MAX_TOTAL_MB * mb)),
+        "data-msg-file": _("Die Datei „{name}“ ist größer als %(mb)s MB. Bitte wählen Sie eine kleinere Datei; Ihr "
+                           "Text bleibt erhalten.", mb=int(MAX_FILE_MB)),
+        "data-msg-count": _("Bitte wählen Sie höchstens %(n)s Dateien; Ihr Text bleibt erhalten.", n=MAX_FILES),
+        "data-msg-total": _("Alle Dateien zusammen dürfen höchstens %(mb)s MB groß sein. Bitte wählen Sie weniger "
+                            "oder kleinere Dateien; Ihr Text bleibt erhalten.", mb=int(MAX_TOTAL_MB)),
+    }
+
+
+def too_large_page(back: str | None) -> tuple[str, int]:
+    """The 413 page of a message route: names the limits and links back to the form's page."""
+    from flask import render_template
+
+    return render_template("errors/too_large.html", back=back, limits=limits()), 413
 
 
 def store_files(uploads: Iterable[tuple[str, IO[bytes]]], storage: AttachmentStorage,

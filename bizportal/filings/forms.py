@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -244,6 +245,25 @@ def prefill_values(service: ServiceDefinition, sources: dict[str, dict[str, Any]
     return values
 
 
+class OneTimeTokenField(HiddenField):
+    """A UUID made when the form is rendered (kept when the form is shown again after an error), so
+    the same form posted twice — a double click, a browser re-post — is recognised and stores one
+    message (``filings.lifecycle.AlreadySent``)."""
+
+    def _value(self) -> str:
+        if not self.token:
+            self.data = str(uuid.uuid4())
+        return str(self.data)
+
+    @property
+    def token(self) -> str | None:
+        """The posted token in canonical form; None if missing or not a UUID."""
+        try:
+            return str(uuid.UUID(str(self.data))) if self.data else None
+        except ValueError:
+            return None
+
+
 class MessageForm(FlaskForm):
     """The company's answer to a request, or its message to the chamber."""
 
@@ -252,3 +272,4 @@ class MessageForm(FlaskForm):
     files = MultipleFileField(_l("Dokumente (freiwillig)"),
                               description=_l("PDF, PNG oder JPEG, je höchstens 10 MB, zusammen höchstens 20 MB."))
     request_id = HiddenField()
+    form_token = OneTimeTokenField()

@@ -23,6 +23,7 @@ from ..common.time import utcnow
 from ..delivery import services as deliveries
 from ..extensions import db, table_of
 from ..notify import services as notify
+from . import queries
 from .models import Attachment, Filing, FilingEvent, FilingMessage, MessageKind
 from .states import CHAMBER_EVENTS, CLOSED, DECIDED, MACHINE, PRIMARY_ONLY, FilingStatus
 
@@ -49,6 +50,16 @@ class NoPortalReplies(EventRefused):
 
 class ClosedFiling(TransitionRefused):
     """The filing is decided or withdrawn: its conversation takes no new message."""
+
+
+class AlreadySent(Refused):
+    """A message sent with this form's one-time token is stored already (the same form posted
+    twice: a double click, a browser re-post). Nothing is written."""
+
+
+class ForeignRequest(EventRefused):
+    """The answer names a request that is not one of this filing's (another filing's, or none):
+    refused alike in both cases, so nothing is learnt about other filings."""
 
 
 @dataclass(frozen=True)
@@ -166,7 +177,7 @@ def apply_chamber_event(delivery_id: uuid.UUID, kind: str, detail: str | None = 
 
 
 def staff_event(delivery_id: uuid.UUID, kind: str, staff: StaffUser, expected_status: str, detail: str | None = None,
-                due_on: date | None = None, files: Sequence[StoredFile] = ()) -> Filing:
+                due_on: date | None = None, files: Sequence[StoredFile] = (), form_token: str | None = None) -> Filing:
     """A chamber's staff member moves the filing one step (confirm receipt, in progress, request
     information, accept, reject; a copy recipient only confirms receipt). Commits.
 
@@ -175,11 +186,12 @@ def staff_event(delivery_id: uuid.UUID, kind: str, staff: StaffUser, expected_st
     and nothing changes. A request becomes a message of the conversation with its due date; a
     decision's text and documents (``files``, already checked and stored) become a decision
     message the company can download. The action is audited with the person, the filing and
-    the transition. Refusals as for ``apply_chamber_event``.
+    the transition. Refusals as for ``apply_chamber_event``; ``AlreadySent`` when a message with
+    ``form_token`` (the step form's one-time token) is stored already.
     """
     try:
         filing = _apply(delivery_id, kind, detail, None, False, staff=staff, expected=expected_status,
-                        due_on=due_on, files=files)
+                        due_on=due_on, files=files, form_token=form_token)
     except Refused as exc:
         db.session.rollback()
         ref = deliveries.get(delivery_id)
@@ -192,7 +204,7 @@ def staff_event(delivery_id: uuid.UUID, kind: str, staff: StaffUser, expected_st
 
 def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: datetime | None,
            once: bool, staff: StaffUser | None = None, expected: str | None = None, due_on: date | None = None,
-           files: Sequence[StoredFile] = ()) -> Filing | None:
+           files: Sequence[StoredFile] = (), form_token: str | None = None) -> Filing | None:
     if kind not in CHAMBER_EVENTS:
         raise EventRefused(f"unknown event {kind!r}")
     ref = deliveries.get(delivery_id)
@@ -201,6 +213,7 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
     filing = db.session.execute(select(Filing).where(Filing.id == ref.filing_id).with_for_update()).scalar_one()
     # the lock above waited for a concurrent change: read the status it committed
     db.session.refresh(filing)
+    _refuse_sent_twice(filing, form_token)
     occurred_at = occurred_at or utcnow()
     if once and db.session.scalar(
         select(FilingEvent.id).where(FilingEvent.filing_id == ref.filing_id, FilingEvent.chamber_id == ref.chamber_id,
@@ -235,10 +248,11 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
     staff_id = staff.id if staff is not None else None
     if kind == FilingStatus.INFORMATION_REQUESTED:
         db.session.add(FilingMessage(filing_id=filing.id, chamber_id=ref.chamber_id, kind=MessageKind.REQUEST,
-                                     body=detail or "", staff_id=staff_id, due_on=due_on, created_at=occurred_at))
+                                     body=detail or "", staff_id=staff_id, due_on=due_on, created_at=occurred_at,
+                                     form_token=form_token))
     elif kind in DECIDED and (detail or files):
         message = FilingMessage(filing_id=filing.id, chamber_id=ref.chamber_id, kind=MessageKind.DECISION,
-                                body=detail or "", staff_id=staff_id, created_at=occurred_at)
+                                body=detail or "", staff_id=staff_id, created_at=occurred_at, form_token=form_token)
         db.session.add(message)
         _attach(message, filing, files, "decision")
     if kind in DECIDED:
@@ -253,6 +267,13 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
     return filing
 
 
+def _refuse_sent_twice(filing: Filing, form_token: str | None) -> None:
+    """``AlreadySent`` if a message of ``filing`` carries ``form_token`` (read under the filing's
+    lock; the unique constraint on (filing, token) backs it up)."""
+    if queries.message_sent(filing.id, form_token):
+        raise AlreadySent(f"filing {filing.reference}: a message with this form token is stored already")
+
+
 def _attach(message: FilingMessage, filing: Filing, files: Sequence[StoredFile], field_name: str) -> None:
     for f in files:
         db.session.add(Attachment(company_id=filing.company_id, message=message, field_name=field_name,
@@ -261,11 +282,13 @@ def _attach(message: FilingMessage, filing: Filing, files: Sequence[StoredFile],
 
 
 def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
-                    files: Sequence[StoredFile] = ()) -> FilingMessage:
+                    files: Sequence[StoredFile] = (), form_token: str | None = None) -> FilingMessage:
     """A chamber's staff member writes to the company about an open filing without changing its
-    status (a question answered, a hint). Queues no status mail. Commits. Raises ``ClosedFiling``
-    for a decided or withdrawn filing, ``EventRefused`` for an empty message or an unknown or
-    undelivered delivery."""
+    status (a question answered, a hint). Queues a mail to the company in the same transaction
+    (``notify.enqueue_chamber_message``: names the portal, never carries the files). Commits.
+    Raises ``ClosedFiling`` for a decided or withdrawn filing, ``AlreadySent`` when a message with
+    ``form_token`` (the form's one-time token) is stored already, ``EventRefused`` for an empty
+    message or an unknown or undelivered delivery."""
     try:
         body = (body or "").strip()[:5000]
         if not body:
@@ -275,13 +298,16 @@ def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
             raise EventRefused("unknown or undelivered delivery")
         filing = db.session.execute(select(Filing).where(Filing.id == ref.filing_id).with_for_update()).scalar_one()
         db.session.refresh(filing)
+        _refuse_sent_twice(filing, form_token)
         if filing.status in CLOSED:
             raise ClosedFiling("filing", filing.status, filing.status, filing.reference,
                                message=f"filing {filing.reference} is closed ({filing.status})")
         message = FilingMessage(filing_id=filing.id, chamber_id=ref.chamber_id, kind=MessageKind.MESSAGE, body=body,
-                                staff_id=staff.id, created_at=utcnow())
+                                staff_id=staff.id, created_at=utcnow(), form_token=form_token)
         db.session.add(message)
         _attach(message, filing, files, "message")
+        notify.enqueue_chamber_message(db.session, filing, db.session.get_one(Chamber, ref.chamber_id).name, body,
+                                       documents=len(files))
         db.session.commit()
     except Refused:
         db.session.rollback()
@@ -298,7 +324,7 @@ def takes_portal_replies(chamber: Chamber) -> bool:
 
 
 def company_message(filing: Filing, person: Person, body: str, files: Sequence[StoredFile] = (),
-                    request_id: int | None = None) -> FilingMessage:
+                    request_id: int | None = None, form_token: str | None = None) -> FilingMessage:
     """The company writes to the chamber: an answer to an open request (``request_id``, or the
     oldest open one), else a message to the primary receiving body. Commits.
 
@@ -307,23 +333,26 @@ def company_message(filing: Filing, person: Person, body: str, files: Sequence[S
     portal's inbox reads the answer there at once; for a body with its own system a delivery of
     the message is written in the same commit (the outbox) and its adapter forwards it. Raises
     ``ClosedFiling`` for a decided or withdrawn filing, ``NoPortalReplies`` for a body the answer
-    would not reach, and ``EventRefused`` for a request that is not this filing's or no longer
-    open, or an empty message. Nothing is written when refused.
+    would not reach, ``ForeignRequest`` for a request that is not this filing's, ``AlreadySent``
+    when a message with ``form_token`` (the form's one-time token) is stored already, and
+    ``EventRefused`` for a request no longer open, or an empty message. Nothing is written when
+    refused.
     """
     try:
-        return _company_message(filing, person, body, files, request_id)
+        return _company_message(filing, person, body, files, request_id, form_token)
     except Refused:
         db.session.rollback()
         raise
 
 
 def _company_message(filing: Filing, person: Person, body: str, files: Sequence[StoredFile],
-                     request_id: int | None) -> FilingMessage:
+                     request_id: int | None, form_token: str | None = None) -> FilingMessage:
     body = (body or "").strip()[:5000]
     if not body:
         raise EventRefused("an empty message")
     db.session.execute(select(Filing.id).where(Filing.id == filing.id).with_for_update())
     db.session.refresh(filing)
+    _refuse_sent_twice(filing, form_token)
     if filing.status in CLOSED:
         raise ClosedFiling("filing", filing.status, FilingStatus.ANSWERED, filing.reference,
                            message=f"filing {filing.reference} is closed ({filing.status})")
@@ -334,6 +363,8 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     request = None
     if request_id is not None:
         request = next((r for r in open_requests if r.id == request_id), None)
+        if request is None and request_id not in {m.id for m in filing.messages if m.kind == MessageKind.REQUEST}:
+            raise ForeignRequest("the request is not one of this filing's")
         if request is None:
             raise EventRefused("the request is not open on this filing")
     elif open_requests:
@@ -347,7 +378,7 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     now = utcnow()
     message = FilingMessage(filing_id=filing.id, chamber_id=chamber_id, kind=MessageKind.ANSWER, body=body,
                             person_id=person.id, reply_to_id=request.id if request else None, created_at=now,
-                            forwarded_at=now if route == deliveries.BY_INBOX else None)
+                            forwarded_at=now if route == deliveries.BY_INBOX else None, form_token=form_token)
     db.session.add(message)
     _attach(message, filing, files, "answer")
     if route == deliveries.BY_ADAPTER:  # the outbox: sent once this commits, never lost
@@ -372,7 +403,8 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     return message
 
 
-__all__ = ["ClosedFiling", "EventRefused", "NoPortalReplies", "NotWithdrawable", "StaleAction", "StoredFile",
+__all__ = ["AlreadySent", "ClosedFiling", "EventRefused", "ForeignRequest", "NoPortalReplies", "NotWithdrawable",
+           "StaleAction", "StoredFile",
            "apply_chamber_event", "chamber_message", "company_message", "mark_forwarded", "mark_messages_forwarded",
            "record_submitted",
            "staff_event", "takes_portal_replies", "withdraw"]

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
@@ -145,6 +145,8 @@ class FilingMessage(Model):
     __table_args__ = (
         # reminders: open requests by due date
         Index("ix_filing_message_due", "kind", "answered_at", "due_on"),
+        # a form posted twice (double click, browser re-post) stores one message
+        UniqueConstraint("filing_id", "form_token", name="uq_filing_message_form_token"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -168,6 +170,9 @@ class FilingMessage(Model):
     #: delivery's database time); for an inbox body, when it was written
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the one-time token of the form that sent it (a UUID made when the form was shown); None
+    #: for messages written without a form (a body's status channel)
+    form_token: Mapped[str | None] = mapped_column(String(36))
 
     filing: Mapped[Filing] = relationship(back_populates="messages")
     chamber: Mapped[Chamber] = relationship()

@@ -1,4 +1,5 @@
-"""Read-only queries for a company's drafts and filings. Every query is scoped to the company."""
+"""Read-only queries for a company's drafts and filings. Every query is scoped to the company, except
+``message_sent``, which its callers ask about a filing they have checked access to."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from .models import Attachment, Draft, Filing
+from .models import Attachment, Draft, Filing, FilingMessage
 
 
 def company_filings(company_id: int) -> list[Filing]:
@@ -46,3 +47,12 @@ def company_attachment(company_id: int, attachment_id: str) -> Attachment | None
 def primary_chamber(filing: Filing):
     """The body that works and decides the filing (whom a message without a request goes to)."""
     return next((d.chamber for d in filing.deliveries if d.role == "primary"), None)
+
+
+def message_sent(filing_id: int, form_token: str | None) -> bool:
+    """Whether a message of the filing was sent with this one-time form token (None: never)."""
+    if not form_token:
+        return False
+    found = db.session.scalar(select(FilingMessage.id).where(FilingMessage.filing_id == filing_id,
+                                                             FilingMessage.form_token == form_token).limit(1))
+    return found is not None

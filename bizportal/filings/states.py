@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
+
 from ..common.states import StateMachine
 
 
@@ -61,3 +63,13 @@ MACHINE = StateMachine("filing", FilingStatus, {
     FilingStatus.INFORMATION_REQUESTED: {FilingStatus.ANSWERED, FilingStatus.IN_PROGRESS, *_DECIDE},
     FilingStatus.ANSWERED: {FilingStatus.IN_PROGRESS, FilingStatus.INFORMATION_REQUESTED, *_DECIDE},
 })
+
+#: the statuses as staff pages name them (inbox list, staff history, audit page; the same words
+#: as the company's timeline, where a decision is also named for the service's kind)
+STATUS_LABELS = {
+    FilingStatus.SUBMITTED: _l("Eingereicht"), FilingStatus.FORWARDED: _l("Weitergeleitet"),
+    FilingStatus.RECEIVED: _l("Eingegangen"), FilingStatus.IN_PROGRESS: _l("In Bearbeitung"),
+    FilingStatus.INFORMATION_REQUESTED: _l("Nachfrage"), FilingStatus.ANSWERED: _l("Antwort eingegangen"),
+    FilingStatus.ACCEPTED: _l("Entschieden: positiv"), FilingStatus.REJECTED: _l("Abgelehnt"),
+    FilingStatus.WITHDRAWN: _l("Zurückgezogen"),
+}

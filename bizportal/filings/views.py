@@ -56,6 +56,16 @@ def _require_trust(service) -> None:
         raise TrustTooLow(service)
 
 
+@bp.errorhandler(413)
+def _too_large(_exc):
+    """A message over the request limit (checked before the view runs): a page that names the
+    limits and links back to the filing (its own view checks access again)."""
+    reference = (request.view_args or {}).get("reference")
+    back = url_for("filings.detail", reference=reference) + "#antworten" \
+        if request.endpoint == "filings.message" and reference else None
+    return conversation.too_large_page(back)
+
+
 @bp.errorhandler(TrustTooLow)
 def _trust_too_low(exc: TrustTooLow):
     return render_template("filings/trust_too_low.html", service=exc.service, locale=_locale(),
@@ -304,7 +314,8 @@ def _render_detail(filing, message_form: MessageForm | None = None, status: int 
     return render_template("filings/detail.html", filing=filing, service=service, locale=_locale(),
                            form=FlaskForm(), message_form=message_form or MessageForm(formdata=None),
                            open_requests=open_requests, primary=primary, reply_to=reply_to,
-                           can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to)), status
+                           can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to),
+                           file_limits=conversation.file_input_attrs()), status
 
 
 @bp.post("/antraege/<reference>/nachricht")
@@ -325,7 +336,12 @@ def message(reference: str):
         return _render_detail(filing, form, 422)
     try:
         sent = lifecycle.company_message(filing, current_user, form.body.data or "", files,
-                                         request_id=request_id)
+                                         request_id=request_id, form_token=form.form_token.token)
+    except lifecycle.AlreadySent:
+        conversation.discard(files, _storage())
+        flash(_("Diese Nachricht wurde bereits gesendet; das Formular kam ein zweites Mal an. Sie wurde nicht "
+                "noch einmal gespeichert."), "info")
+        return redirect(url_for("filings.detail", reference=reference) + "#gespraech")
     except lifecycle.ClosedFiling:
         conversation.discard(files, _storage())
         flash(_("Dieser Antrag ist abgeschlossen; Sie können keine Nachricht mehr senden."), "warning")
@@ -335,10 +351,15 @@ def message(reference: str):
         flash(_("Diese Stelle nimmt Antworten über das Portal noch nicht entgegen. Bitte antworten Sie auf dem "
                 "Weg, den sie in ihrer Nachricht nennt."), "warning")
         return _render_detail(filing, status=409)
+    except lifecycle.ForeignRequest:
+        conversation.discard(files, _storage())
+        flash(_("Die genannte Nachforderung gehört nicht zu diesem Antrag. Es wurde nichts gesendet; Ihr Text "
+                "steht noch im Formular."), "warning")
+        return _render_detail(filing, form, 422)
     except lifecycle.EventRefused:
         conversation.discard(files, _storage())
         flash(_("Diese Nachforderung ist bereits beantwortet. Bitte prüfen Sie die Nachrichten."), "warning")
-        return _render_detail(filing, status=409)
+        return _render_detail(filing, form, 409)
     if sent.reply_to_id:
         flash(_("Ihre Antwort wurde an %(chamber)s gesendet.", chamber=sent.chamber.name), "success")
     else:

@@ -68,12 +68,14 @@ SCHEMA_VERSION = 1
 
 TIMELINE_LABELS = {
     "submitted": "Eingereicht im Portal", "forwarded": "Zugestellt an", "received": "Eingang bestätigt durch",
-    "in_progress": "In Bearbeitung bei", "information_requested": "Nachfrage von", "accepted": "Bewilligt durch",
+    "in_progress": "In Bearbeitung bei", "information_requested": "Nachfrage von",
+    "answered": "Antwort gesendet an", "accepted": "Bewilligt durch",
     "rejected": "Abgelehnt durch", "withdrawn": "Vom Unternehmen zurückgezogen",
 }
 STATUS_LABELS = {
     "submitted": "Eingereicht", "forwarded": "Weitergeleitet", "received": "Eingegangen",
-    "in_progress": "In Bearbeitung", "information_requested": "Nachfrage", "accepted": "Bewilligt",
+    "in_progress": "In Bearbeitung", "information_requested": "Nachfrage", "answered": "Antwort eingegangen",
+    "accepted": "Bewilligt",
     "rejected": "Abgelehnt", "withdrawn": "Zurückgezogen",
 }
 DELIVERY_LABELS = {

@@ -21,6 +21,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from ..common.time import local_today
 from ..common.validators import register_key
+from ..filings.forms import OneTimeTokenField
+from ..filings.states import STATUS_LABELS as FILING_STATUS_LABELS
 from ..filings.states import FilingStatus
 
 #: the longest time a company may be given to answer a request
@@ -37,6 +39,8 @@ class ActionForm(FlaskForm):
     action = RadioField(_l("Nächster Schritt"), choices=[],
                         validators=[InputRequired(message=_l("Bitte wählen Sie einen Schritt."))])
     expected_status = HiddenField()
+    #: a request or decision message posted twice is stored once
+    form_token = OneTimeTokenField()
     detail = TextAreaField(_l("Nachricht an das Unternehmen"), validators=[Length(max=2000)],
                            description=_l("Bei einer Nachforderung oder Ablehnung ist eine Begründung nötig."))
     # no Optional(): it would end the chain before validate_due_on, which requires it for a request
@@ -72,6 +76,7 @@ class StaffMessageForm(FlaskForm):
     body = TextAreaField(_l("Nachricht"), validators=[
         DataRequired(message=_l("Bitte schreiben Sie eine Nachricht.")), Length(max=5000)])
     files = MultipleFileField(_l("Dokumente (freiwillig)"), description=_l("PDF, PNG oder JPEG, je höchstens 10 MB."))
+    form_token = OneTimeTokenField()
 
 
 class AssignForm(FlaskForm):
@@ -93,12 +98,7 @@ def _strip(value: str | None) -> str | None:
 
 
 #: the filing statuses as the list shows them (the same words as the company's timeline)
-STATUS_LABELS = {
-    "submitted": _l("Eingereicht"), "forwarded": _l("Weitergeleitet"), "received": _l("Eingegangen"),
-    "in_progress": _l("In Bearbeitung"), "information_requested": _l("Nachfrage"),
-    "answered": _l("Antwort eingegangen"), "accepted": _l("Entschieden: positiv"), "rejected": _l("Abgelehnt"),
-    "withdrawn": _l("Zurückgezogen"),
-}
+STATUS_LABELS = {status.value: label for status, label in FILING_STATUS_LABELS.items()}
 
 
 class _DateField(DateField):

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..audit import services as audit
+from ..audit.kinds import describe as describe_action
 from ..auth.access import roles_required
 from ..auth.sessions import login_started_at
 from ..catalog import queries as catalog
@@ -30,6 +31,7 @@ from ..common.states import Refused
 from ..common.time import local_today, utcnow
 from ..extensions import db
 from ..filings import conversation, lifecycle
+from ..filings import queries as filing_queries
 from ..filings.services import UploadRefused
 from ..filings.states import CLOSED, FilingStatus
 from . import actions, queries, services
@@ -38,6 +40,15 @@ from .forms import STATUS_LABELS, ActionForm, AssignForm, InboxFilterForm, NoteF
 from .models import CaseNote, InboxItem
 
 bp = Blueprint("inbox", __name__)
+
+
+@bp.errorhandler(413)
+def _too_large(_exc):
+    """A message or step over the request limit: a page naming the limits, linking back to the item."""
+    item_id = (request.view_args or {}).get("item_id")
+    anchor = {"inbox.message": "#nachricht-heading", "inbox.act": "#schritt"}.get(request.endpoint or "")
+    back = url_for("inbox.detail", item_id=item_id) + anchor if anchor and item_id else None
+    return conversation.too_large_page(back)
 
 
 @bp.get("/staff")
@@ -99,8 +110,11 @@ def _settings():
 
 
 def _filter_form() -> InboxFilterForm:
+    """The filter form; its service choice lists only the services that reach this chamber's kind
+    of body (as primary or copy recipient), not the whole catalog."""
     locale = str(get_locale())
-    services_offered = [(s.key, s.title.get(locale)) for s in catalog.list_services(locale)]
+    services_offered = [(s.key, s.title.get(locale))
+                        for s in catalog.find_services(locale, body=current_user.chamber.kind)]
     return InboxFilterForm(request.args, services=services_offered)
 
 
@@ -180,8 +194,9 @@ def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None =
         assign_form=_assign_form(item),
         messages=queries.conversation(filing.id, item.chamber_id) if filing else [],
         notes=queries.notes(item.id), delivery=queries.delivery_of(item),
-        history=queries.staff_history(filing.id, item.chamber_id) if filing else [],
-        closed=filing is None or filing.status in CLOSED,
+        history=queries.staff_history(filing.id, item.chamber_id) if filing else [], describe_action=describe_action,
+        closed=filing is None or filing.status in CLOSED, file_limits=conversation.file_input_attrs(),
+        copy_noted=bool(filing) and item.destination_role != "primary" and queries.noted(filing.id, item.chamber_id),
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
     ), status
 
@@ -208,6 +223,9 @@ def act(item_id: int):
     if filing is None:
         abort(404)
     form = _action_form(item, filing, service, ActionForm())
+    if filing_queries.message_sent(filing.id, form.form_token.token):
+        # the same request or decision form posted twice: its message is there, nothing more to do
+        return _already_sent(item)
     if not form.action.choices:
         flash(_("Für diesen Antrag ist kein Schritt mehr möglich. Es wurde nichts gespeichert."), "warning")
         return _render(item, 409)
@@ -227,7 +245,11 @@ def act(item_id: int):
             return _render(item, 422, action_form=form)
     try:
         lifecycle.staff_event(item.delivery_id, form.action.data or "", current_user,
-                              form.expected_status.data or "", form.detail.data, due_on=form.due_on.data, files=files)
+                              form.expected_status.data or "", form.detail.data, due_on=form.due_on.data, files=files,
+                              form_token=form.form_token.token)
+    except lifecycle.AlreadySent:
+        conversation.discard(files, _storage())
+        return _already_sent(item)
     except lifecycle.StaleAction:
         conversation.discard(files, _storage())
         flash(_stale_text(), "warning")
@@ -240,6 +262,12 @@ def act(item_id: int):
             step=actions.label(form.action.data, service.kind if service else None, item.destination_role)),
           "success")
     return redirect(url_for("inbox.detail", item_id=item.id))
+
+
+def _already_sent(item: InboxItem):
+    flash(_("Diese Nachricht wurde bereits gesendet; das Formular kam ein zweites Mal an. Sie wurde nicht noch "
+            "einmal gespeichert."), "info")
+    return redirect(url_for("inbox.detail", item_id=item.id) + "#gespraech")
 
 
 def _uploads(name: str):
@@ -260,7 +288,11 @@ def message(item_id: int):
         form.files.errors = [str(exc)]
         return _render(item, 422, message_form=form)
     try:
-        lifecycle.chamber_message(item.delivery_id, current_user, form.body.data or "", files)
+        lifecycle.chamber_message(item.delivery_id, current_user, form.body.data or "", files,
+                                  form_token=form.form_token.token)
+    except lifecycle.AlreadySent:
+        conversation.discard(files, _storage())
+        return _already_sent(item)
     except Refused:
         conversation.discard(files, _storage())
         flash(_("Dieser Antrag ist abgeschlossen; es kann keine Nachricht mehr gesendet werden."), "warning")

@@ -76,6 +76,17 @@ def enqueue_status_changed(session: Session | scoped_session[Any], filing: Filin
     return _enqueue(session, filing, NotificationKind.STATUS_CHANGED, context)
 
 
+def enqueue_chamber_message(session: Session | scoped_session[Any], filing: Filing, chamber_name: str,
+                            body: str, documents: int = 0) -> Notification | None:
+    """Queue "the chamber wrote to you" for a chamber's message about ``filing`` that changes no
+    status. The mail quotes the text like a request's mail, says how many documents wait in the
+    portal (``documents``; it never carries them) and links the filing's page. Like
+    ``enqueue_filing_received``, the caller commits the row with the message; ``None`` without
+    an address."""
+    context = {"chamber": chamber_name, "detail": (body or "").strip()[:1000] or None, "documents": documents}
+    return _enqueue(session, filing, NotificationKind.CHAMBER_MESSAGE, context)
+
+
 def queue_reminders(days_before: int, today: date, limit: int = 200) -> int:
     """Queue one reminder mail for each unanswered information request of an open filing that is
     due within ``days_before`` days of ``today`` (the portal's calendar day) and not reminded yet.

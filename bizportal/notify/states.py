@@ -31,6 +31,7 @@ class NotificationKind(StrEnum):
     FILING_RECEIVED = "filing_received"  #: acknowledgement with the receipt PDF, after submit
     STATUS_CHANGED = "status_changed"  #: a chamber asked for information or decided
     REQUEST_REMINDER = "request_reminder"  #: an information request is due soon and not answered
+    CHAMBER_MESSAGE = "chamber_message"  #: a chamber wrote to the company without a change of status
 
 
 MACHINE = StateMachine("notification", NotificationState, {

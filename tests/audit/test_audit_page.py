@@ -61,7 +61,7 @@ def test_entries_show_names_chambers_and_filing_references_instead_of_ids(app, c
 
     html = staff_client(app, "admin").get(PAGE).get_data(as_text=True)
     for shown in ("Stand eines Antrags gesetzt", "Petra Schulz (HWK Bremen)", "p.schulz@hwk-bremen.example",
-                  "Handwerkskammer Bremen", reference, "forwarded → received",
+                  "Handwerkskammer Bremen", reference, "Weitergeleitet → Eingegangen",
                   "Anna Becker", "anna.becker@becker-elektro.example", "Becker Elektrotechnik GmbH",
                   "Handelskammer Bremen – IHK für Bremen und Bremerhaven",
                   f"Antrag {10**9} (nicht mehr vorhanden)"):
@@ -172,3 +172,24 @@ def test_a_bad_date_is_shown_at_its_field(app):
     resp = admin.get(f"{PAGE}?von=05.03.2026&bis=01.03.2026")
     html = resp.get_data(as_text=True)
     assert resp.status_code == 422 and 'id="bis-error"' in html and 'id="von-error"' not in html
+
+
+def test_the_person_filter_ignores_case_also_for_umlauts(app):
+    staff_client(app, "gewerbeamt.bremen")  # Sabine Krüger
+    sabine = staff_key(app, "gewerbeamt.bremen")
+    add_entries(app, [
+        {"action": "logout", "actor": sabine, "detail": "n701", "occurred_at": at("2026-03-05T08:00:00+00:00")},
+        {"action": "logout", "actor": "anonymous", "target": "GET /Übersicht", "detail": "n702",
+         "occurred_at": at("2026-03-05T09:00:00+00:00")},
+    ])
+    admin = staff_client(app, "admin")
+
+    def details(query: str) -> list[str]:
+        resp = admin.get(f"{PAGE}?{query}")
+        assert resp.status_code == 200
+        return sorted(d for d in shown_details(resp.get_data(as_text=True)) if d.startswith("n7"))
+
+    for typed in ("Krüger", "krüger", "KRÜGER", "kRüGeR"):
+        assert details("person=" + quote(typed)) == ["n701"], typed
+    assert details("vorgang=" + quote("übersicht")) == ["n702"]
+    assert details("person=" + quote("Kruger")) == []  # without the umlaut it is another name

@@ -252,3 +252,21 @@ def test_staff_of_another_chamber_see_none_of_it(app, staff, other_chamber, smal
     # a page link taken from the Gewerbeamt's list shows the Handelskammer only its own items
     link = next_link(staff.get(LIST).get_data(as_text=True))
     assert not set(listed(other_chamber.get(link).get_data(as_text=True))) & set(theirs)
+
+
+def _service_choices(html: str) -> set[str]:
+    select = re.search(r'<select[^>]*name="leistung".*?</select>', html, re.S)
+    assert select, "no service filter"
+    return set(re.findall(r'value="([^"]+)"', select.group(0)))
+
+
+def test_the_service_filter_lists_only_the_services_this_chamber_receives(staff, other_chamber):
+    gewerbeamt = _service_choices(staff.get(LIST).get_data(as_text=True))
+    assert {"gewerbeanmeldung", "gaststaettenerlaubnis", "bewachungserlaubnis-34a"} <= gewerbeamt
+    # the Gewerbeamt never receives a Handwerksrolle entry or a certificate of origin
+    assert not {"handwerksrolle-eintragung", "ursprungszeugnis", "versicherungsvermittler-34d"} & gewerbeamt
+    chamber = _service_choices(other_chamber.get(LIST).get_data(as_text=True))
+    assert {"ursprungszeugnis", "versicherungsvermittler-34d", "gewerbeanmeldung"} <= chamber  # copies too
+    assert not {"gaststaettenerlaubnis", "handwerksrolle-eintragung"} & chamber
+    # a service the chamber never receives is not a valid filter value
+    assert staff.get(LIST, query_string={"leistung": "ursprungszeugnis"}).status_code == 422

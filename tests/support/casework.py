@@ -12,6 +12,15 @@ PDF = b"%PDF-1.4\n% decision document\n%%EOF\n"
 EXPECTED_RE = re.compile(r'name="expected_status"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="expected_status"')
 
 
+def form_token(html: str, form_id: str) -> str:
+    """The one-time token of the form ``form_id`` on a page."""
+    form = re.search(r'<form[^>]*id="' + re.escape(form_id) + r'".*?</form>', html, re.S)
+    assert form, f"no form {form_id}"
+    match = re.search(r'name="form_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="form_token"', form.group(0))
+    assert match, f"form {form_id} has no one-time token"
+    return match.group(1) or match.group(2)
+
+
 def staff_client(app, sub: str):
     c = app.test_client()
     login(c, sub, staff=True)
@@ -41,6 +50,7 @@ def take_step(staff, path: str, action: str, detail: str = "", due_on: date | No
     data = {"csrf_token": csrf_token(page), "action": action, "detail": detail,
             "expected_status": expected if expected is not None else expected_status(page),
             "due_on": due_on.isoformat() if isinstance(due_on, date) else (due_on or ""),
+            "form_token": form_token(page, "action-form") if 'id="action-form"' in page else "",
             "documents": [(io.BytesIO(content), name) for content, name in documents]}
     return staff.post(f"{path}/schritt", data=data, content_type="multipart/form-data")
 
@@ -48,13 +58,16 @@ def take_step(staff, path: str, action: str, detail: str = "", due_on: date | No
 def staff_message(staff, path: str, body: str, files: list[tuple[bytes, str]] = ()):
     page = staff.get(path).get_data(as_text=True)
     return staff.post(f"{path}/nachricht", content_type="multipart/form-data", data={
-        "csrf_token": csrf_token(page), "body": body, "files": [(io.BytesIO(c), n) for c, n in files]})
+        "csrf_token": csrf_token(page), "body": body, "files": [(io.BytesIO(c), n) for c, n in files],
+        "form_token": form_token(page, "message-form") if 'id="message-form"' in page else ""})
 
 
 def answer(client, reference: str, body: str, files: list[tuple[bytes, str]] = ()):
     """The company answers on the filing's page (the open request, if there is one)."""
     page = client.get(f"/antraege/{reference}").get_data(as_text=True)
     data = {"csrf_token": csrf_token(page), "body": body, "files": [(io.BytesIO(c), n) for c, n in files]}
+    if 'id="message-form"' in page:
+        data["form_token"] = form_token(page, "message-form")
     match = re.search(r'name="request_id" value="(\d+)"', page)
     if match:
         data["request_id"] = match.group(1)
