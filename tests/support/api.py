@@ -63,3 +63,24 @@ class ApiCaller:
 
     def transition(self, reference: str, to: str, expected: str, **body):
         return self.post(f"/filings/{reference}/transitions", json={"to": to, "expected_status": expected, **body})
+
+
+def payloads(app, chamber_slug: str, n: int):
+    """``n`` filings (inserted in bulk, each with one delivery to ``chamber_slug``) as the inbox
+    adapter would deliver them; nothing is in the inbox yet."""
+    from bizportal.delivery.models import Delivery
+    from bizportal.filings.models import Filing
+    from chambers.base import FilingPayload
+    from tests.support.factories import bulk_filings
+
+    out = []
+    with app.app_context():
+        for filing_id in bulk_filings(app, n, [chamber_slug]):
+            filing = db.session.get(Filing, filing_id)
+            delivery_id = db.session.scalar(select(Delivery.id).where(Delivery.filing_id == filing_id))
+            out.append(FilingPayload(
+                delivery_id=delivery_id, reference=filing.reference, service_key="gewerbeanmeldung",
+                service_title="Gewerbeanmeldung", leika=None, company={"name": "Test GmbH", "postcode": "28195"},
+                submitted_at=filing.submitted_at, data={}, destination_role="primary", destination=chamber_slug))
+        db.session.rollback()
+    return out
