@@ -94,8 +94,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .stats.views import bp as stats_bp
     from .web.views import bp as web_bp
 
-    for bp in (api_bp, api_admin_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, web_bp, delivery_bp, filings_bp, inbox_bp,
-               stats_bp, sessions_bp, workspace_bp):
+    for bp in (api_bp, api_admin_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, web_bp, delivery_bp, filings_bp,
+               inbox_bp, stats_bp, sessions_bp, workspace_bp):
         app.register_blueprint(bp)
 
     from .auth import sessions
@@ -107,8 +107,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     security.install(app)
     templating.install(app)
 
-    from .api import operations as api_operations
     from .api import oauth as api_oauth
+    from .api import operations as api_operations
 
     api_oauth.install(app)
     api_operations.install(app)

@@ -10,7 +10,7 @@ import functools
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from markupsafe import Markup, escape
 from pydantic import BaseModel
@@ -21,6 +21,8 @@ from .models import SCOPES
 from .operations import OPERATIONS, V1, Operation
 
 REF = "#/components/schemas/{model}"
+Mode = Literal["validation", "serialization"]
+Refs = dict[Any, dict[str, Any]]
 SCOPE_TEXT = {
     "filings:read": "Pull the feed, read filings, their files and the conversation.",
     "filings:write": "Confirm receipt and take steps of the status machine (decisions with documents).",
@@ -76,8 +78,8 @@ ERRORS: dict[int, Callable[[], dict[str, Any]]] = {
 FILE_TYPES = ("application/pdf", "image/png", "image/jpeg")
 
 
-def _models() -> list[tuple[type[BaseModel], str]]:
-    found: list[tuple[type[BaseModel], str]] = []
+def _models() -> list[tuple[type[BaseModel], Mode]]:
+    found: list[tuple[type[BaseModel], Mode]] = []
     for op in OPERATIONS:
         if op.body is not None:
             found.append((op.body, "validation"))
@@ -107,7 +109,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     return params
 
 
-def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
+def _operation(op: Operation, refs: Refs) -> dict[str, Any]:
     out: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "description": op.description,
                            "tags": ["filings"]}
     params = _parameters(op)
@@ -134,7 +136,7 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], dict[str, 
     return out
 
 
-def _token_path(refs: dict[tuple[type[BaseModel], str], dict[str, Any]]) -> dict[str, Any]:
+def _token_path(refs: Refs) -> dict[str, Any]:
     return {"post": {
         "operationId": "token", "tags": ["oauth"], "summary": "Get a bearer token",
         "description": ("OAuth 2.0 client credentials (RFC 6749 §4.4). Authenticate with HTTP Basic "

@@ -8,7 +8,7 @@ chamber's own items; another chamber's filing is not found at all (404, never 40
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from flask import url_for
 from sqlalchemy import or_, select
@@ -52,7 +52,7 @@ def _href(item: InboxItem) -> str:
 def _entry(item: InboxItem, status: str | None) -> schemas.FeedEntry:
     return schemas.FeedEntry(
         reference=item.reference, cursor=str(item.feed_seq), service=_service(item),
-        destination_role="primary" if item.destination_role == "primary" else "copy", status=status,
+        destination_role="primary" if item.destination_role == "primary" else "copy", status=cast(Any, status),
         company_name=(item.company or {}).get("name"), submitted_at=item.submitted_at,
         received_at=item.received_at, href=_href(item))
 
@@ -88,7 +88,8 @@ def filing(item: InboxItem) -> schemas.Filing:
     return schemas.Filing(
         reference=item.reference, cursor=str(item.feed_seq), service=_service(item),
         destination_role="primary" if item.destination_role == "primary" else "copy",
-        status=record.status if record else None, allowed_transitions=allowed_transitions(item, record),
+        status=cast(Any, record.status if record else None),
+        allowed_transitions=cast(Any, allowed_transitions(item, record)),
         submitted_at=item.submitted_at, received_at=item.received_at, company=dict(item.company or {}),
         answers=[schemas.Answer(**a) for a in answers(item, service)], attachments=files,
         timeline=_timeline(record.id, item.chamber_id) if record else [],
@@ -106,17 +107,20 @@ def _timeline(filing_id: int, chamber_id: int) -> list[schemas.TimelineEntry]:
             for kind, at, name, detail in rows]
 
 
-def message(item: InboxItem, m: FilingMessage) -> schemas.Message:
-    author: str | None
+def _author(m: FilingMessage) -> str | None:
+    """The company's person, or the chamber's staff member (None for a chamber system's message)."""
     if m.from_company:
-        author = m.person.name if m.person else None
-    else:
-        author = m.staff.display_name if m.staff else None
+        return m.person.name if m.person else None
+    return m.staff.display_name if m.staff else None
+
+
+def message(item: InboxItem, m: FilingMessage) -> schemas.Message:
+    author = _author(m)
     return schemas.Message(
-        id=m.id, kind=m.kind, sender="company" if m.from_company else "chamber", author=author, body=m.body,
+        id=m.id, kind=cast(Any, m.kind), sender="company" if m.from_company else "chamber", author=author, body=m.body,
         created_at=m.created_at, due_on=m.due_on, answered_at=m.answered_at, reply_to=m.reply_to_id,
         files=[schemas.FileLink(id=str(a.id), filename=a.original_name, media_type=a.media_type, size=a.size,
-                                sha256=a.sha256, href=url_for("api.attachment", reference=item.reference,
+                                sha256=a.sha256, field=None, href=url_for("api.attachment", reference=item.reference,
                                                               attachment_id=str(a.id)))
                for a in m.attachments])
 

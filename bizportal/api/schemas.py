@@ -8,14 +8,18 @@ does not offer (a company, a status other than by a transition).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..filings.states import CHAMBER_EVENTS, FilingStatus
 
-Status = Literal[tuple(s.value for s in FilingStatus)]  # type: ignore[valid-type]
-ChamberEvent = Literal[tuple(s.value for s in CHAMBER_EVENTS)]  # type: ignore[valid-type]
+Status = Literal["submitted", "forwarded", "received", "in_progress", "information_requested", "answered",
+                 "accepted", "rejected", "withdrawn"]
+ChamberEvent = Literal["received", "in_progress", "information_requested", "accepted", "rejected"]
+# spelled out for the type checker; the status machine is the source
+assert set(get_args(Status)) == {s.value for s in FilingStatus}
+assert set(get_args(ChamberEvent)) == {s.value for s in CHAMBER_EVENTS}
 
 #: a feed position: the decimal number of the last filing a client has seen
 CURSOR_PATTERN = r"^[0-9]{1,18}$"

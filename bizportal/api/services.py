@@ -12,6 +12,7 @@ import base64
 import binascii
 import io
 from datetime import date, timedelta
+from typing import Any, cast
 
 from flask import current_app
 
@@ -64,12 +65,12 @@ def acknowledge(client: ApiClient, item: InboxItem) -> schemas.TransitionResult:
     if filing is None:
         raise problems.Problem(409, "The filing is no longer in the portal.")
     if inbox.noted(filing.id, item.chamber_id):
-        return schemas.TransitionResult(reference=item.reference, status=filing.status, recorded=False)
+        return schemas.TransitionResult(reference=item.reference, status=cast(Any, filing.status), recorded=False)
     try:
         filing = lifecycle.staff_event(item.delivery_id, FilingStatus.RECEIVED, actor(client), filing.status)
     except Refused as exc:
         raise _conflict(exc, inbox.filing_of(item)) from None
-    return schemas.TransitionResult(reference=item.reference, status=filing.status, recorded=True)
+    return schemas.TransitionResult(reference=item.reference, status=cast(Any, filing.status), recorded=True)
 
 
 def _check_step(body: schemas.TransitionRequest) -> None:
@@ -104,7 +105,7 @@ def transition(client: ApiClient, item: InboxItem, body: schemas.TransitionReque
     except Refused as exc:
         conversation.discard(files, _storage())
         raise _conflict(exc, inbox.filing_of(item)) from None
-    return schemas.TransitionResult(reference=item.reference, status=filing.status, recorded=True)
+    return schemas.TransitionResult(reference=item.reference, status=cast(Any, filing.status), recorded=True)
 
 
 def message(client: ApiClient, item: InboxItem, body: schemas.MessageRequest) -> schemas.Message:

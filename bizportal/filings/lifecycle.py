@@ -376,6 +376,6 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     return message
 
 
-__all__ = ["ChamberActor", "ClosedFiling", "EventRefused", "NoPortalReplies", "NotWithdrawable", "StaleAction", "StoredFile",
-           "apply_chamber_event", "chamber_message", "company_message", "mark_forwarded", "record_submitted",
-           "staff_event", "takes_portal_replies", "withdraw"]
+__all__ = ["ChamberActor", "ClosedFiling", "EventRefused", "NoPortalReplies", "NotWithdrawable", "StaleAction",
+           "StoredFile", "apply_chamber_event", "chamber_message", "company_message", "mark_forwarded",
+           "record_submitted", "staff_event", "takes_portal_replies", "withdraw"]

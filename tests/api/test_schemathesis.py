@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from bizportal.audit.models import AuditEvent
 from bizportal.extensions import db
-
 from tests.support.api import ApiCaller
 
 MAX_EXAMPLES = 12
