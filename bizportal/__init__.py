@@ -78,6 +78,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     login_manager.user_loader(auth_services.load_user)
     oidc.register_clients(app)
 
+    from .api.admin_views import bp as api_admin_bp
     from .api.views import bp as api_bp
     from .audit.views import bp as audit_bp
     from .auth.backchannel import bp as backchannel_bp
@@ -93,8 +94,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .stats.views import bp as stats_bp
     from .web.views import bp as web_bp
 
-    for bp in (api_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, web_bp, delivery_bp, filings_bp, inbox_bp,
-               stats_bp, sessions_bp, workspace_bp):
+    for bp in (api_bp, api_admin_bp, audit_bp, auth_bp, backchannel_bp, catalog_bp, web_bp, delivery_bp, filings_bp,
+               inbox_bp, stats_bp, sessions_bp, workspace_bp):
         app.register_blueprint(bp)
 
     from .auth import sessions
@@ -105,6 +106,12 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
 
     security.install(app)
     templating.install(app)
+
+    from .api import oauth as api_oauth
+    from .api import operations as api_operations
+
+    api_oauth.install(app)
+    api_operations.install(app)
 
     from .filings.storage import LocalStorage
     from .inbox.services import DatabaseInboxStore

@@ -144,6 +144,14 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         #: how often the worker's mail thread looks for queued mails
         "MAIL_POLL_SECONDS": float(_env("MAIL_POLL_SECONDS", "5")),
         "MAIL_REMINDER_DAYS": int(_env("MAIL_REMINDER_DAYS", "2")),
+        # Chamber API (/api/v1)
+        #: lifetime of a bearer token issued to a chamber system
+        "API_TOKEN_SECONDS": int(_env("API_TOKEN_SECONDS", "600")),
+        #: calls one API client may make per window (fixed window, counted in the database)
+        "API_RATE_LIMIT": int(_env("API_RATE_LIMIT", "600")),
+        "API_RATE_WINDOW_SECONDS": int(_env("API_RATE_WINDOW_SECONDS", "60")),
+        #: largest request body under /api/v1 (files travel base64-encoded: 20 MB of files ≈ 27 MB)
+        "API_MAX_BODY_BYTES": int(_env("API_MAX_BODY_BYTES", str(30 * 1024 * 1024))),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": dev_port,
     }
@@ -245,6 +253,16 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class ApiSettings:
+    """The chamber API: token lifetime, rate limit per client, body size."""
+
+    token_seconds: int = 600
+    rate_limit: int = 600
+    rate_window_seconds: int = 60
+    max_body_bytes: int = 30 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     oidc: OidcSettings
@@ -252,6 +270,7 @@ class Settings:
     worker: WorkerSettings
     mail: MailSettings
     web: WebSettings
+    api: ApiSettings
 
 
 def build_settings(cfg: dict[str, Any]) -> Settings:
@@ -308,6 +327,11 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             upload_dir=cfg["UPLOAD_DIR"], catalog_dir=cfg["CATALOG_DIR"], timezone=cfg["BABEL_DEFAULT_TIMEZONE"],
             proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
             enabled_adapters=tuple(adapters) if adapters else None,
+        ),
+        api=ApiSettings(
+            token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),
+            rate_window_seconds=max(1, int(cfg["API_RATE_WINDOW_SECONDS"])),
+            max_body_bytes=int(cfg["API_MAX_BODY_BYTES"]),
         ),
     )
 

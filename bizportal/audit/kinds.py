@@ -35,6 +35,11 @@ KINDS: dict[str, Kind] = {
     "filing.message": Kind(_l("Nachricht zu einem Antrag")),
     "filing.note": Kind(_l("Interne Notiz zu einem Antrag")),
     "filing.assigned": Kind(_l("Antrag zugewiesen")),
+    "api_client.created": Kind(_l("API-Zugang angelegt")),
+    "api_client.rotated": Kind(_l("Geheimnis eines API-Zugangs erneuert")),
+    "api_client.revoked": Kind(_l("API-Zugang gesperrt")),
+    "api.token": Kind(_l("API-Token angefordert")),
+    "api.call": Kind(_l("Aufruf der Schnittstelle")),
 }
 
 OUTCOME_LABELS: dict[str, LazyString] = {

@@ -63,6 +63,23 @@ class ForeignRequest(EventRefused):
 
 
 @dataclass(frozen=True)
+class ChamberActor:
+    """Who acts for a receiving body: a staff member in the portal, or the body's own system
+    through the chamber API (``staff_id`` None: its messages name no staff member). ``audit_id``
+    is the audit log's actor (``"staff:7"``, ``"api:<client id>"``)."""
+
+    audit_id: str
+    chamber_id: int | None
+    staff_id: int | None = None
+
+
+def _chamber_actor(actor: StaffUser | ChamberActor) -> ChamberActor:
+    if isinstance(actor, ChamberActor):
+        return actor
+    return ChamberActor(actor.get_id(), actor.chamber_id, actor.id)
+
+
+@dataclass(frozen=True)
 class StoredFile:
     """A checked file already written to storage, attached to a message in the same transaction."""
 
@@ -176,8 +193,9 @@ def apply_chamber_event(delivery_id: uuid.UUID, kind: str, detail: str | None = 
         raise
 
 
-def staff_event(delivery_id: uuid.UUID, kind: str, staff: StaffUser, expected_status: str, detail: str | None = None,
-                due_on: date | None = None, files: Sequence[StoredFile] = (), form_token: str | None = None) -> Filing:
+def staff_event(delivery_id: uuid.UUID, kind: str, staff: StaffUser | ChamberActor, expected_status: str,
+                detail: str | None = None, due_on: date | None = None, files: Sequence[StoredFile] = (),
+                form_token: str | None = None) -> Filing:
     """A chamber's staff member moves the filing one step (confirm receipt, in progress, request
     information, accept, reject; a copy recipient only confirms receipt). Commits.
 
@@ -187,23 +205,25 @@ def staff_event(delivery_id: uuid.UUID, kind: str, staff: StaffUser, expected_st
     decision's text and documents (``files``, already checked and stored) become a decision
     message the company can download. The action is audited with the person, the filing and
     the transition. Refusals as for ``apply_chamber_event``; ``AlreadySent`` when a message with
-    ``form_token`` (the step form's one-time token) is stored already.
+    ``form_token`` (the step form's one-time token) is stored already. ``staff`` may also be a
+    ``ChamberActor``: the chamber's system acting through the API.
     """
+    actor = _chamber_actor(staff)
     try:
-        filing = _apply(delivery_id, kind, detail, None, False, staff=staff, expected=expected_status,
+        filing = _apply(delivery_id, kind, detail, None, False, actor=actor, expected=expected_status,
                         due_on=due_on, files=files, form_token=form_token)
     except Refused as exc:
         db.session.rollback()
         ref = deliveries.get(delivery_id)
-        audit.record("filing.transition", staff.get_id(), detail=f"→ {kind}: {exc}", outcome="refused",
-                     filing_id=ref.filing_id if ref else None, chamber_id=staff.chamber_id)
+        audit.record("filing.transition", actor.audit_id, detail=f"→ {kind}: {exc}", outcome="refused",
+                     filing_id=ref.filing_id if ref else None, chamber_id=actor.chamber_id)
         raise
     assert filing is not None
     return filing
 
 
 def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: datetime | None,
-           once: bool, staff: StaffUser | None = None, expected: str | None = None, due_on: date | None = None,
+           once: bool, actor: ChamberActor | None = None, expected: str | None = None, due_on: date | None = None,
            files: Sequence[StoredFile] = (), form_token: str | None = None) -> Filing | None:
     if kind not in CHAMBER_EVENTS:
         raise EventRefused(f"unknown event {kind!r}")
@@ -245,7 +265,7 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
                                 message=f"filing {filing.reference}: {kind} is already recorded for this body")
     db.session.add(FilingEvent(filing_id=filing.id, kind=kind, chamber_id=ref.chamber_id, occurred_at=occurred_at,
                                detail=detail))
-    staff_id = staff.id if staff is not None else None
+    staff_id = actor.staff_id if actor is not None else None
     if kind == FilingStatus.INFORMATION_REQUESTED:
         db.session.add(FilingMessage(filing_id=filing.id, chamber_id=ref.chamber_id, kind=MessageKind.REQUEST,
                                      body=detail or "", staff_id=staff_id, due_on=due_on, created_at=occurred_at,
@@ -261,8 +281,8 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
     notify.enqueue_status_changed(db.session, filing, kind, detail, chamber.name if chamber else "",
                                   documents=len(files), due_on=due_on)
     db.session.commit()
-    if staff is not None:
-        audit.record("filing.transition", staff.get_id(), detail=f"{before} → {kind}", filing_id=filing.id,
+    if actor is not None:
+        audit.record("filing.transition", actor.audit_id, detail=f"{before} → {kind}", filing_id=filing.id,
                      chamber_id=ref.chamber_id)
     return filing
 
@@ -281,14 +301,16 @@ def _attach(message: FilingMessage, filing: Filing, files: Sequence[StoredFile],
                                   storage_key=f.storage_key))
 
 
-def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
+def chamber_message(delivery_id: uuid.UUID, staff: StaffUser | ChamberActor, body: str,
                     files: Sequence[StoredFile] = (), form_token: str | None = None) -> FilingMessage:
-    """A chamber's staff member writes to the company about an open filing without changing its
-    status (a question answered, a hint). Queues a mail to the company in the same transaction
-    (``notify.enqueue_chamber_message``: names the portal, never carries the files). Commits.
-    Raises ``ClosedFiling`` for a decided or withdrawn filing, ``AlreadySent`` when a message with
-    ``form_token`` (the form's one-time token) is stored already, ``EventRefused`` for an empty
-    message or an unknown or undelivered delivery."""
+    """A chamber's staff member (or its system through the API: a ``ChamberActor``) writes to the
+    company about an open filing without changing its status (a question answered, a hint).
+    Queues a mail to the company in the same transaction (``notify.enqueue_chamber_message``:
+    names the portal, never carries the files). Commits. Raises ``ClosedFiling`` for a decided or
+    withdrawn filing, ``AlreadySent`` when a message with ``form_token`` (the form's one-time
+    token) is stored already, ``EventRefused`` for an empty message or an unknown or undelivered
+    delivery."""
+    actor = _chamber_actor(staff)
     try:
         body = (body or "").strip()[:5000]
         if not body:
@@ -303,7 +325,7 @@ def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
             raise ClosedFiling("filing", filing.status, filing.status, filing.reference,
                                message=f"filing {filing.reference} is closed ({filing.status})")
         message = FilingMessage(filing_id=filing.id, chamber_id=ref.chamber_id, kind=MessageKind.MESSAGE, body=body,
-                                staff_id=staff.id, created_at=utcnow(), form_token=form_token)
+                                staff_id=actor.staff_id, created_at=utcnow(), form_token=form_token)
         db.session.add(message)
         _attach(message, filing, files, "message")
         notify.enqueue_chamber_message(db.session, filing, db.session.get_one(Chamber, ref.chamber_id).name, body,
@@ -312,7 +334,7 @@ def chamber_message(delivery_id: uuid.UUID, staff: StaffUser, body: str,
     except Refused:
         db.session.rollback()
         raise
-    audit.record("filing.message", staff.get_id(), detail="message to the company", filing_id=filing.id,
+    audit.record("filing.message", actor.audit_id, detail="message to the company", filing_id=filing.id,
                  chamber_id=ref.chamber_id)
     return message
 
@@ -403,8 +425,7 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     return message
 
 
-__all__ = ["AlreadySent", "ClosedFiling", "EventRefused", "ForeignRequest", "NoPortalReplies", "NotWithdrawable",
-           "StaleAction", "StoredFile",
+__all__ = ["AlreadySent", "ChamberActor", "ClosedFiling", "EventRefused", "ForeignRequest", "NoPortalReplies",
+           "NotWithdrawable", "StaleAction", "StoredFile",
            "apply_chamber_event", "chamber_message", "company_message", "mark_forwarded", "mark_messages_forwarded",
-           "record_submitted",
-           "staff_event", "takes_portal_replies", "withdraw"]
+           "record_submitted", "staff_event", "takes_portal_replies", "withdraw"]

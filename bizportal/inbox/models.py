@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import StaffUser
@@ -40,6 +40,8 @@ class InboxItem(Model):
         # "name contains" on PostgreSQL (pg_trgm); a plain index elsewhere
         Index("ix_inbox_item_company_trgm", "company_name_folded", postgresql_using="gin",
               postgresql_ops={"company_name_folded": "gin_trgm_ops"}),
+        # the chamber's feed for the API (``GET /api/v1/filings?after=``)
+        Index("ix_inbox_item_chamber_feed", "chamber_id", "feed_seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,9 +63,27 @@ class InboxItem(Model):
     register_number: Mapped[str | None] = mapped_column(String(40))
     #: the staff member working the item; written by the staff pages' assign action
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    #: position in the chamber's feed (1, 2, 3, …), drawn from ``InboxFeed`` in the transaction that
+    #: stores the item, so the chamber's items commit in the order of this number
+    feed_seq: Mapped[int | None] = mapped_column(BigInteger)
 
     chamber: Mapped[Chamber] = relationship()
     assigned_to: Mapped[StaffUser | None] = relationship()
+
+
+class InboxFeed(Model):
+    """The last feed position handed out per chamber.
+
+    ``DatabaseInboxStore.put`` increments it with one upsert in the transaction that stores the
+    item: the row stays locked until that commit, so a second item for the same chamber gets the
+    next number only after the first one is visible. Readers paging with ``feed_seq > cursor``
+    therefore never skip an item that commits later with a smaller number.
+    """
+
+    __tablename__ = "inbox_feed"
+
+    chamber_id: Mapped[int] = mapped_column(ForeignKey("chamber.id"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class InboxVisit(Model):

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from ..bodies.models import Chamber
 from ..common.time import utcnow
 from ..common.validators import register_key
 from ..extensions import db
-from .models import InboxItem, InboxVisit
+from .models import InboxFeed, InboxItem, InboxVisit
 
 #: the answer of the catalog's services that holds the company's Handelsregisternummer
 REGISTER_FIELD = "handelsregisternummer"
@@ -34,10 +35,23 @@ class UnknownChamber(LookupError):
     pass
 
 
+def next_feed_seq(session: Session, chamber_id: int) -> int:
+    """The chamber's next feed position, in the caller's transaction. The upsert locks the
+    chamber's counter row until that transaction ends (on SQLite it takes the write lock), so
+    positions are handed out, and committed, one after the other per chamber."""
+    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.get_bind().dialect.name]
+    stmt = (insert(InboxFeed).values(chamber_id=chamber_id, last_seq=1)
+            .on_conflict_do_update(index_elements=["chamber_id"], set_={"last_seq": InboxFeed.last_seq + 1})
+            .returning(InboxFeed.last_seq))
+    return int(session.execute(stmt).scalar_one())
+
+
 class DatabaseInboxStore:
     """Implements ``chambers.inbox.InboxStore`` on the portal database, in its own transaction.
 
-    Deduplicates on the delivery id: a repeated delivery returns the existing item.
+    Deduplicates on the delivery id: a repeated delivery returns the existing item. Each new
+    item gets the chamber's next feed position (``next_feed_seq``) as the last step before the
+    commit, so the counter's lock is held only for the insert.
     """
 
     def put(self, chamber_slug: str, payload: FilingPayload) -> str:
@@ -62,6 +76,7 @@ class DatabaseInboxStore:
                 submitted_at=payload.submitted_at,
                 **search_keys(payload.company, payload.data),
             )
+            item.feed_seq = next_feed_seq(session, chamber_id)
             session.add(item)
             try:
                 session.commit()

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from ..api import problems
 from ..audit import services as audit
 from ..common.states import Refused
 
@@ -73,6 +74,8 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        if problems.is_api_request():  # the chamber API answers every error as a problem document
+            return problems.from_http_exception(exc)
         if exc.code == 403 or (exc.code == 404 and current_user and current_user.is_authenticated):
             user = current_user.get_id() if current_user and current_user.is_authenticated else "anonymous"
             log.warning("refused: %s %s %s for %s from %s", exc.code, request.method, request.path, user,
@@ -86,6 +89,8 @@ def install(app: Flask) -> None:
     def refused(exc: Refused):
         """A domain rule refused the action (e.g. a state change the state machine does not allow)."""
         log.info("refused on %s %s: %s", request.method, request.path, exc)
+        if problems.is_api_request():
+            return problems.response(409, str(exc))
         if request.path.startswith("/api/"):
             return {"type": "about:blank", "title": "Conflict", "status": 409, "detail": str(exc)}, 409, \
                 {"Content-Type": "application/problem+json"}
@@ -93,9 +98,15 @@ def install(app: Flask) -> None:
                      _("Diese Aktion passt nicht zum aktuellen Stand. Laden Sie die Seite neu, um den "
                        "aktuellen Stand zu sehen. Es wurde nichts geändert."))
 
+    @app.errorhandler(problems.Problem)
+    def problem(exc: problems.Problem):
+        return problems.from_problem(exc)
+
     @app.errorhandler(Exception)
     def server_error(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if problems.is_api_request():
+            return problems.response(500, "An internal error occurred. Please try again later.")
         return _page(500, titles[500](), messages[500]())
 
 

@@ -69,7 +69,7 @@ MAIN_VIEWS = {
     "company-step-gewerbeanmeldung", "company-step-gewerbeanmeldung-error", "company-check",
     "company-filing", "company-steps-vertreter-error", "company-steps-unterlagen-error",
     "staff-inbox", "staff-inbox-filter-error", "staff-inbox-item", "steering-dashboard", "admin-deliveries",
-    "admin-audit",
+    "admin-audit", "api-docs", "admin-api-clients",
 }
 
 #: (view, axe rule id, "reflow", "error-summary" or "console") -> where it is and who owns it.
@@ -314,6 +314,28 @@ def admin_pages(app, page, base) -> Iterator[str]:
     yield "admin-chamber-edit-error"
 
 
+def api_pages(app, page, base) -> Iterator[str]:
+    open_page(page, base + "/api/v1/docs")
+    assert "POST /api/v1/filings/{reference}/transitions" in page.inner_text("main")
+    yield "api-docs"
+    share_login(page, http_login(base, "admin", staff=True))
+    open_page(page, base + "/staff/admin/api-zugaenge")
+    yield "admin-api-clients"
+    page.fill("#name", "")
+    with page.expect_navigation():
+        page.click("#client-form button[type=submit]")
+    assert "error-summary" in page.content()
+    yield "admin-api-clients-error"
+    page.select_option("#chamber", "hwk-bremen")
+    page.fill("#name", "Handwerksrolle")
+    with page.expect_navigation():
+        page.click("#client-form button[type=submit]")
+    assert page.inner_text("#client-secret")
+    yield "admin-api-client-secret"
+    open_page(page, base + "/staff/admin/api-zugaenge")
+    yield "admin-api-clients-listed"
+
+
 SCENARIOS = {
     "anon:catalog": anonymous_catalog,
     "anon:legal": anonymous_legal,
@@ -325,6 +347,7 @@ SCENARIOS = {
     "staff:inbox": chamber_inbox,
     "steering:dashboard": steering_dashboard,
     "admin:pages": admin_pages,
+    "api:pages": api_pages,
 }
 
 

@@ -1,0 +1,37 @@
+"""docs/api_client.py, run as a chamber would run it, against the portal on a real HTTP port."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bizportal.extensions import db
+from bizportal.filings.models import Filing
+from tests.support.api import PDF, make_client
+
+CLIENT = Path(__file__).resolve().parents[2] / "docs" / "api_client.py"
+
+
+def _run(live_server, creds, tmp_path, *extra):
+    done = subprocess.run([sys.executable, str(CLIENT), "--base-url", live_server, "--client-id", creds.client_id,
+                           "--client-secret", creds.secret, "--cursor-file", str(tmp_path / "cursor"), *extra],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_the_example_client_pulls_acknowledges_and_decides(app, client, filed, live_server, tmp_path):
+    creds = make_client(app, "gewerbeamt-bremen")
+    decision = tmp_path / "Gewerbeschein.pdf"
+    decision.write_bytes(PDF)
+    assert _run(live_server, creds, tmp_path, "--accept-with", str(decision)) == [filed]
+    with app.app_context():
+        assert db.session.scalar(select(Filing.status).where(Filing.reference == filed)) == "accepted"
+    # the company sees the decision and its document on the filing's page
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Die Anzeige ist eingetragen." in page and "Gewerbeschein.pdf" in page
+    # the next run starts behind the cursor: nothing is handled twice
+    assert _run(live_server, creds, tmp_path) == []
