@@ -484,6 +484,13 @@ class Adapter(ABC):
         """
         raise PermanentFailure(f"{self.key}: this adapter does not forward messages")
 
+    def sends_messages(self, options: Mapping[str, Any]) -> bool:
+        """Whether, with ``options``, the portal should hand this adapter the company's messages
+        (``deliver_message``). Default: ``forwards_messages``. An adapter whose receiver reads
+        messages elsewhere but wants to hear of them (the portal inbox with a push notification)
+        decides by its options."""
+        return self.forwards_messages
+
     def poll(self, receiver_ref: str, options: Mapping[str, Any]) -> list[ChamberEvent]:
         """Return status events for a delivered filing; adapters without a back channel return []."""
         return []

@@ -43,6 +43,15 @@ read each filing, confirm receipt (`/acknowledge`), take steps (`/transitions`, 
 you saw as `expected_status`), write to the company (`/messages`) and read its answers
 (`GET …/messages`). The company sees every step on its status page as if staff had taken it.
 
+**Being told instead of polling (optional).** The portal's administrator can give your chamber a
+`notify_url` and a shared `notify_secret`. The portal then POSTs a small JSON notification there
+when a filing arrives (`X-Bizportal-Event: filing`, body `type`, `reference`, `service_key`,
+`destination_role`, `submitted_at`) and when the company writes (`X-Bizportal-Event: message`,
+body `type`, `kind`, `reference`, `message_id`, `sent_at`); pull the content through this API.
+Each notification carries `Idempotency-Key` (the same on a repeat: keep one),
+`X-Bizportal-Timestamp` and `X-Bizportal-Signature: sha256=<hex HMAC-SHA256 of
+"<timestamp>.<body>" with the secret>`. Answer 2xx; anything else is retried later.
+
 **Errors** are RFC 9457 problem documents (`application/problem+json`): `status`, `title`,
 `detail`, and for invalid bodies `errors`. Unknown members of a body are refused (422).
 Calls are limited per client (429 with `Retry-After`); every call is recorded in the portal's

@@ -17,6 +17,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, update
 
+from chambers.base import AdapterError
 from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..bodies import settings as body_settings
@@ -87,6 +88,17 @@ def message_route(chamber: Chamber) -> str:
     except (KeyError, UnknownAdapter):
         return NOT_AT_ALL
     return BY_ADAPTER if getattr(adapter_class, "forwards_messages", False) else NOT_AT_ALL
+
+
+def delivers_messages(chamber: Chamber) -> bool:
+    """Whether a company's message to ``chamber`` gets a delivery of its own (the outbox): always
+    for an adapter that forwards messages; for the portal inbox only when its options push a
+    notification to the chamber's system (``Adapter.sends_messages``)."""
+    try:
+        adapter = current_app.extensions["bizportal"].registry.create(chamber.adapter_key)
+        return bool(adapter.sends_messages(dict(chamber.options or {})))
+    except (KeyError, UnknownAdapter, AdapterError):
+        return False
 
 
 def get(delivery_id: uuid.UUID) -> DeliveryRef | None:

@@ -394,7 +394,8 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     chamber_id = request.chamber_id if request is not None else deliveries.primary_chamber_id(filing.id)
     if chamber_id is None:
         raise EventRefused("the filing has no receiving body")
-    route = deliveries.message_route(db.session.get_one(Chamber, chamber_id))
+    chamber = db.session.get_one(Chamber, chamber_id)
+    route = deliveries.message_route(chamber)
     if route == deliveries.NOT_AT_ALL:
         raise NoPortalReplies(f"chamber {chamber_id} does not take answers through the portal")
     now = utcnow()
@@ -403,7 +404,7 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
                             forwarded_at=now if route == deliveries.BY_INBOX else None, form_token=form_token)
     db.session.add(message)
     _attach(message, filing, files, "answer")
-    if route == deliveries.BY_ADAPTER:  # the outbox: sent once this commits, never lost
+    if deliveries.delivers_messages(chamber):  # the outbox: sent once this commits, never lost
         db.session.flush()
         deliveries.open_message_delivery(filing.id, chamber_id, message.id)
     if request is not None:

@@ -23,7 +23,7 @@ from ..wire import check_attachments, message_to_dict, payload_to_dict, to_json_
 from .httputil import RETRYABLE_4XX, excerpt, is_read_timeout, read_limited
 from .signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
-__all__ = ["WebhookAdapter", "EVENT_HEADER"]
+__all__ = ["WebhookAdapter", "EVENT_HEADER", "post_signed"]
 
 USER_AGENT = "bizportal-webhook/1"
 #: what a POST carries: ``filing`` or ``message`` (also the body's ``type`` for messages)
@@ -110,7 +110,8 @@ class WebhookAdapter(Adapter):
         opts = self.parse_options(options)
         check_attachments(payload)
         body = to_json_bytes(payload_to_dict(payload, include_content=True))
-        return _post(opts, opts["url"], body, str(payload.delivery_id), "filing")
+        return post_signed(opts["url"], opts["secret"], opts["timeout_seconds"], body,
+                           str(payload.delivery_id), "filing")
 
     def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:
         """POST the company's message once, as ``deliver`` does a filing (same answers, same
@@ -118,11 +119,15 @@ class WebhookAdapter(Adapter):
         opts = self.parse_options(options)
         check_attachments(payload)
         body = to_json_bytes(message_to_dict(payload, include_content=True))
-        return _post(opts, opts["messages_url"] or opts["url"], body, str(payload.delivery_id), "message")
+        return post_signed(opts["messages_url"] or opts["url"], opts["secret"], opts["timeout_seconds"], body,
+                           str(payload.delivery_id), "message")
 
 
-def _post(opts: Mapping[str, Any], url: str, body: bytes, idempotency_key: str, event: str) -> DeliveryResult:
-    """One signed POST and its outcome (see ``WebhookAdapter.deliver``)."""
+def post_signed(
+    url: str, secret: str, timeout: float, body: bytes, idempotency_key: str, event: str
+) -> DeliveryResult:
+    """One signed POST of ``body`` and its outcome, mapped as ``WebhookAdapter.deliver`` maps it
+    (headers ``Idempotency-Key``, ``X-Bizportal-Event``, timestamp and signature; no redirects)."""
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json; charset=utf-8",
@@ -131,9 +136,8 @@ def _post(opts: Mapping[str, Any], url: str, body: bytes, idempotency_key: str, 
         IDEMPOTENCY_HEADER: idempotency_key,
         EVENT_HEADER: event,
         TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(opts["secret"], timestamp, body),
+        SIGNATURE_HEADER: sign(secret, timestamp, body),
     }
-    timeout = opts["timeout_seconds"]
     try:
         response = requests.post(
             url,

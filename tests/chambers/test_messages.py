@@ -6,8 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chambers.base import Adapter, DeliveryResult, PermanentFailure, Progress, TemporaryFailure
+from chambers.base import Adapter, DeliveryResult, InvalidConfig, PermanentFailure, Progress, TemporaryFailure
 from chambers.fitconnect import FitConnectAdapter
+from chambers.inbox import InboxAdapter
 from chambers.webhook import WebhookAdapter
 from tests.support.adapters import SECRET, webhook_options
 from tests.support.payloads import build_message_payload
@@ -74,3 +75,54 @@ def test_an_adapter_that_does_not_forward_answers_says_so():
     assert Plain.forwards_messages is False
     with pytest.raises(PermanentFailure, match="does not forward"):
         Plain().deliver_message(build_message_payload(), {})
+
+
+class _Store:
+    """An inbox store as the portal's: one item per delivery id."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+
+    def put(self, chamber_slug, payload):
+        return self.items.setdefault(str(payload.delivery_id), f"item-{len(self.items) + 1}")
+
+
+def _inbox(url: str) -> dict:
+    return {"chamber_slug": "hk-bremen", "notify_url": url, "notify_secret": SECRET, "allow_insecure_http": True}
+
+
+def test_the_inbox_tells_the_chambers_system_of_a_filing_once_and_never_sends_its_content(make_payload):
+    store = _Store()
+    adapter = InboxAdapter(services={"inbox_store": store})
+    with webhook_receiver(SECRET) as (url, state):
+        state.fault = "drop-after-store"  # the first notification's answer is lost: the retry is a repeat
+        payload = make_payload(destination="hk-bremen")
+        with pytest.raises(TemporaryFailure):
+            adapter.deliver(payload, _inbox(url))
+        result = adapter.deliver(payload, _inbox(url))
+        (record,) = state.stored.values()
+    assert result.receiver_ref == "item-1" and list(store.items) == [str(payload.delivery_id)]
+    assert state.seen[str(payload.delivery_id)] == 2  # the same key both times: the receiver kept one
+    assert record["headers"]["X-Bizportal-Event"] == "filing"
+    assert record["body"] == {"type": "filing", "reference": payload.reference, "service_key": payload.service_key,
+                              "destination_role": "primary", "submitted_at": "2025-11-28T11:30:00Z"}
+
+
+def test_the_inbox_announces_a_company_message_only_with_a_push_configured():
+    adapter = InboxAdapter(services={"inbox_store": _Store()})
+    assert not adapter.sends_messages({"chamber_slug": "hk-bremen"})
+    with webhook_receiver(SECRET) as (url, state):
+        assert adapter.sends_messages(_inbox(url))
+        adapter.deliver_message(build_message_payload(), _inbox(url))
+        (record,) = state.stored.values()
+    assert record["headers"]["X-Bizportal-Event"] == "message"
+    assert record["body"]["reference"] == "BP-2025-000123" and "body" not in record["body"]
+
+
+def test_a_push_needs_url_and_secret_together():
+    adapter = InboxAdapter(services={"inbox_store": _Store()})
+    with pytest.raises(InvalidConfig, match="go together"):
+        adapter.check_config({"chamber_slug": "hk-bremen", "notify_url": "https://hk.example/push"})
+    with pytest.raises(InvalidConfig, match="https"):
+        adapter.check_config({"chamber_slug": "hk-bremen", "notify_url": "http://hk.example/push",
+                              "notify_secret": SECRET})

@@ -249,3 +249,27 @@ def test_an_answer_to_an_inbox_body_needs_no_delivery(app, client, login_as, ada
     assert answer(client, reference, "Anbei.").status_code == 302
     assert _message_deliveries(app, reference) == []
     assert _answers(app, reference)[0].forwarded_at is not None
+
+
+def test_an_inbox_body_with_a_push_is_told_of_the_filing_and_of_the_companys_message(app, client, login_as):
+    """For chambers that pull through the API: the same outbox tells their system that something
+    arrived (retried until it answers); the content stays in the portal, readable at once."""
+    with webhook_receiver(SECRET) as (url, state):
+        set_adapter(app, BODY, "inbox", {"chamber_slug": BODY, "notify_url": url, "notify_secret": SECRET,
+                                          "allow_insecure_http": True})
+        state.fault = "500-once"
+        reference = _file(client, login_as)
+        Worker(app).run_once()
+        assert _filing_delivery(app, reference).state == DeliveryState.PENDING  # the push failed: retried
+        make_due(app)
+        Worker(app).run_once()
+        assert _filing_delivery(app, reference).state == DeliveryState.DELIVERED
+        assert answer(client, reference, "Eine Frage zur Gebühr.").status_code == 302
+        (message,) = _answers(app, reference)
+        assert message.forwarded_at is not None  # in the inbox from the start
+        Worker(app).run_once()
+    (sent,) = _message_deliveries(app, reference)
+    assert sent.state == DeliveryState.DELIVERED
+    events = sorted((rec["headers"]["X-Bizportal-Event"], rec["body"]["reference"]) for rec in state.stored.values())
+    assert events == [("filing", reference), ("message", reference)]
+    assert all("body" not in rec["body"] and "data" not in rec["body"] for rec in state.stored.values())
