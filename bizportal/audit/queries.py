@@ -155,7 +155,14 @@ def _named(events: list[AuditEvent]) -> list[Entry]:
     chamber_ids = {e.chamber_id for e in events if e.chamber_id is not None}
     chamber_slugs = {e.target.removeprefix("chamber:") for e in events if e.target and e.target.startswith("chamber:")}
 
+    api_ids = {e.actor[4:] for e in events if e.actor and e.actor.startswith("api:")}
+
     actors: dict[str, Actor] = {}
+    if api_ids:
+        from ..api.models import ApiClient
+
+        for c in db.session.scalars(select(ApiClient).where(ApiClient.client_id.in_(api_ids))):
+            actors[c.audit_id] = Actor(f"{c.name} (API)", None, c.chamber.name if c.chamber else None)
     if staff_ids:
         for s in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids))):
             actors[s.get_id()] = Actor(s.display_name, s.email, s.chamber.name if s.chamber else None)

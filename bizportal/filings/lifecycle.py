@@ -104,6 +104,8 @@ def mark_forwarded(delivered: Sequence[tuple[int, int, datetime]],
     """
     if not delivered:
         return
+    # entries at the same instant keep one order (by body), however the worker's batch came together
+    delivered = sorted(delivered, key=lambda d: (d[0], d[1]))
     filing_ids = sorted({filing_id for filing_id, _, _ in delivered})
     # The timeline entries, and a lock on the filings (in id order: no deadlocks between workers)
     # so two workers finishing the last deliveries of one filing at once cannot both miss it; the

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 
 from ..auth.models import StaffUser
 from ..common.types import UTCDateTime
@@ -289,16 +289,22 @@ def delivery_of(item: InboxItem):
 
 def staff_history(filing_id: int, chamber_id: int) -> list[tuple[Any, str]]:
     """The audit entries of this chamber's staff on the filing, newest first, with the person's name."""
+    from ..api.models import ApiClient
     from ..audit.models import AuditEvent
 
     staff = {f"staff:{s.id}": s.display_name for s in db.session.scalars(
         select(StaffUser).where(StaffUser.chamber_id == chamber_id))}
-    if not staff:
+    # the chamber's own system through the API: its steps and messages, not every call it made
+    systems = {c.audit_id: f"{c.name} (API)" for c in db.session.scalars(
+        select(ApiClient).where(ApiClient.chamber_id == chamber_id))}
+    if not staff and not systems:
         return []
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.filing_id == filing_id,
-                                                         AuditEvent.chamber_id == chamber_id,
-                                                         AuditEvent.actor.in_(list(staff)))
-                                .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
+    events = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.filing_id == filing_id, AuditEvent.chamber_id == chamber_id,
+        or_(AuditEvent.actor.in_(list(staff)),
+            and_(AuditEvent.actor.in_(list(systems)), AuditEvent.action.not_in(("api.call", "api.token")))))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
+    staff.update(systems)
     return [(e, staff[e.actor]) for e in events]
 
 

@@ -244,3 +244,79 @@ def test_every_call_is_audited_with_the_client(app, client, filed):
     actor = f"api:{office.creds.client_id}"
     assert rows == [(actor, f"GET /api/v1/filings/{filed}", "200", "success", filing_id),
                     (actor, "GET /api/v1/filings/BP-2026-NOSUCH", "404", "refused", None)]
+
+
+def _normalised(html: str, reference: str) -> str:
+    """The company's status page without what differs between two filings by nature: reference,
+    ids and tokens, times."""
+    html = html.replace(reference, "REF")
+    html = re.sub(r"/antraege/anhang/[0-9a-f-]+", "/antraege/anhang/ID", html)
+    html = re.sub(r'(name="(?:csrf_token|form_token|request_id)"[^>]*value=")[^"]*', r"\1X", html)
+    html = re.sub(r'value="[^"]*"([^>]*name="(?:csrf_token|form_token|request_id)")', r'value="X"\1', html)
+    html = re.sub(r"msg-\d+", "msg-N", html)
+    html = re.sub(r"\b\d{1,2}:\d{2}(:\d{2})?\b", "TIME", html)
+    html = re.sub(r"\d{1,2}\.\d{1,2}\.\d{4}", "DATE", html)
+    html = re.sub(r"[0-9a-f]{64}", "SHA", html)
+    return html
+
+
+def test_a_filing_worked_through_the_api_looks_to_the_company_like_one_worked_in_the_portal(
+        app, client, login_as, filed):
+    """Done-when of the chamber API: the same steps, taken once by a clerk in the portal and once by
+    the chamber's system, leave the company's status page the same (but for reference, ids, times)."""
+    from bizportal.delivery.worker import Worker
+    from tests.support.casework import item_path, staff_client, take_step
+    from tests.support.filing import file_service
+    from tests.support.http import login
+
+    login_as("anna.becker")
+    twin = file_service(client, "gewerbeanmeldung", [{
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
+        "handwerk": "yes"}])
+    assert Worker(app).run_once() == 2
+    due = date.today() + timedelta(days=10)
+    request_text, decision_text = "Bitte reichen Sie die Handwerkskarte nach.", "Eingetragen."
+    company = app.test_client()
+    login(company, "anna.becker")
+
+    clerk = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(clerk, filed)
+    for action, detail, kw in (("received", "", {}), ("in_progress", "", {}),
+                               ("information_requested", request_text, {"due_on": due})):
+        assert take_step(clerk, path, action, detail, **kw).status_code == 302, action
+    assert answer(company, filed, "Anbei die Karte.", files=[(PDF, "Handwerkskarte.pdf")]).status_code == 302
+    assert take_step(clerk, path, "accepted", decision_text, documents=[(PDF, "Gewerbeschein.pdf")]).status_code == 302
+
+    office = ApiCaller(app, client, "gewerbeamt-bremen")
+    assert office.post(f"/filings/{twin}/acknowledge").status_code == 200
+    assert office.transition(twin, "in_progress", "received").status_code == 200
+    assert office.transition(twin, "information_requested", "in_progress", reason=request_text,
+                             due_on=due.isoformat()).status_code == 200
+    assert answer(company, twin, "Anbei die Karte.", files=[(PDF, "Handwerkskarte.pdf")]).status_code == 302
+    assert office.transition(twin, "accepted", "answered", reason=decision_text,
+                             documents=[{"filename": "Gewerbeschein.pdf", "content_base64": b64(PDF)}]
+                             ).status_code == 200
+
+    company.get("/antraege")  # shows (and so ends) the notice of the last answer
+    in_portal = _normalised(company.get(f"/antraege/{filed}").get_data(as_text=True), filed)
+    through_api = _normalised(company.get(f"/antraege/{twin}").get_data(as_text=True), twin)
+    if in_portal != through_api:
+        import difflib
+
+        diff = "\n".join(difflib.unified_diff(in_portal.splitlines(), through_api.splitlines(), lineterm="", n=1))
+        raise AssertionError("the company's pages differ:\n" + diff[:4000])
+
+
+def test_the_chambers_staff_and_the_audit_page_name_the_system_that_took_a_step(app, client, filed):
+    from tests.support.casework import item_path, staff_client
+
+    office = ApiCaller(app, client, "gewerbeamt-bremen")
+    assert office.transition(filed, "in_progress", "forwarded").status_code == 200
+    clerk = staff_client(app, "gewerbeamt.bremen")
+    page = clerk.get(item_path(clerk, filed)).get_data(as_text=True)
+    history = page[page.index("id=\"verlauf\""):]
+    assert "Fachverfahren (API)" in history
+    admin = staff_client(app, "admin")
+    audit = admin.get("/staff/admin/protokoll").get_data(as_text=True)
+    assert "Fachverfahren (API)" in audit and f"api:{office.creds.client_id}" not in audit
