@@ -13,8 +13,8 @@ from bizportal.catalog.loader import DefinitionError, load_catalog, parse_defini
 from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing
 from tests.support.filing import (
-    fill_steps,
     file_service,
+    fill_steps,
     gewerbe_answers,
     path_of,
     post_step,
