@@ -170,12 +170,9 @@ def filed(app, client, login_as):
     """Becker's Gewerbeanmeldung of a crafts business, delivered to Gewerbeamt Bremen (primary) and
     the Handwerkskammer Bremen (copy); returns its reference."""
     from bizportal.delivery.worker import Worker
-    from tests.support.filing import file_service
+    from tests.support.filing import file_service, gewerbe_answers
 
     login_as("anna.becker")
-    reference = file_service(client, "gewerbeanmeldung", [{
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
-        "handwerk": "yes"}])
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
     assert Worker(app).run_once() == 2
     return reference

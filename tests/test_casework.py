@@ -344,12 +344,9 @@ def _post_answer(client, reference: str, body: str, request_id: int | str):
 
 
 def test_an_answer_naming_another_filings_request_is_told_so_and_nothing_is_stored(app, client, filed):
-    from tests.support.filing import file_service
+    from tests.support.filing import file_service, gewerbe_answers
 
-    other = file_service(client, "gewerbeanmeldung", [{
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Zweigstelle", "start_date": "2027-02-01",
-        "handwerk": "yes"}])
+    other = file_service(client, "gewerbeanmeldung", gewerbe_answers(activity="Zweigstelle", start_date="2027-02-01"))
     assert Worker(app).run_once() == 2
     staff = staff_client(app, "gewerbeamt.bremen")
     take_step(staff, item_path(staff, filed), "information_requested", "Bitte nachreichen (erster Antrag).")
@@ -523,12 +520,9 @@ def test_a_message_over_the_request_limit_gets_a_page_naming_the_limits_and_a_wa
     app = app_factory(MAX_CONTENT_LENGTH=64 * 1024)
     client = app.test_client()
     login(client, "anna.becker")
-    from tests.support.filing import file_service
+    from tests.support.filing import file_service, gewerbe_answers
 
-    reference = file_service(client, "gewerbeanmeldung", [{
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
-        "handwerk": "yes"}])
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
     Worker(app).run_once()
     page = client.get(f"/antraege/{reference}").get_data(as_text=True)
     # the file field carries the limits for the page's script (the text stays when it refuses a file)

@@ -37,7 +37,8 @@ def _copy_catalog(tmp_path):
 def test_broken_field_type_names_file_and_field(tmp_path):
     directory = _copy_catalog(tmp_path)
     path = directory / "gewerbeanmeldung.toml"
-    path.write_text(path.read_text().replace('type = "date"', 'type = "datum"', 1))
+    start = 'name = "start_date"\ntype = '
+    path.write_text(path.read_text().replace(start + '"date"', start + '"datum"'))
     with pytest.raises(DefinitionError) as exc:
         load_catalog(directory)
     assert "gewerbeanmeldung.toml" in str(exc.value) and "fields.start_date.type" in str(exc.value)
@@ -55,7 +56,8 @@ def test_missing_english_title_names_the_field(tmp_path):
 def test_routing_on_unknown_field_is_refused(tmp_path):
     directory = _copy_catalog(tmp_path)
     path = directory / "gewerbeanmeldung.toml"
-    path.write_text(path.read_text().replace('field = "handwerk", equals = true', 'field = "crafts", equals = true'))
+    path.write_text(path.read_text().replace('when = { field = "handwerk", equals = true }',
+                                             'when = { field = "crafts", equals = true }'))
     with pytest.raises(DefinitionError, match=r"routing\[1\].when.field"):
         load_catalog(directory)
 

@@ -23,7 +23,9 @@ def worked(app, client, login_as):
     """A crafts business's Gewerbeanmeldung with its Handwerkskarte: the Gewerbeamt (primary) asked
     for information, the HWK (copy) confirmed receipt."""
     login_as("anna.becker")
-    reference = file_service(client, "gewerbeanmeldung", [gewerbe_answers()],
+    reference = file_service(client, "gewerbeanmeldung",
+                             gewerbe_answers(handwerkskarte_vorhanden="yes", handwerkskarte_datum="2026-10-01",
+                                             handwerkskarte_kammer="HWK Bremen"),
                              files={"handwerkskarte": (CARD, "Handwerkskarte-Becker.pdf")})
     assert Worker(app).run_once() == 2
     amt = staff_client(app, "gewerbeamt.bremen")
@@ -66,14 +68,15 @@ def test_json_export_holds_the_filing_as_the_primary_body_sees_it(worked):
         assert doc[key].endswith("Z") and datetime.fromisoformat(doc[key].replace("Z", "+00:00"))
 
     start = answer(doc, "start_date")
-    assert start["label"] == {"de": "Beginn der Tätigkeit", "en": "Start of the activity"}
+    assert start["label"] == {"de": "Datum des Beginns der angemeldeten Tätigkeit (Feld 17)",
+                              "en": "Date the registered activity begins (field 17)"}
     assert (start["value"], start["text"]) == ("2027-01-01", "01.01.2027")
     assert answer(doc, "handwerk")["text"] == "Ja"
     assert answer(doc, "activity")["text"] == "Elektroinstallation"
     card = answer(doc, "handwerkskarte")
-    assert card["label"]["de"] == "Handwerkskarte (bei Handwerksbetrieben)"
+    assert card["label"]["de"] == "Handwerkskarte (Kopie)"
     assert card["value"] == ["Handwerkskarte-Becker.pdf"]
-    assert [a["field"] for a in doc["answers"]][:3] == ["business_name", "legal_form", "street"]  # form order
+    assert [a["field"] for a in doc["answers"]][:3] == ["inhaber_art", "business_name", "legal_form"]  # form order
 
     assert doc["attachments"] == [{"field": "handwerkskarte", "filename": "Handwerkskarte-Becker.pdf",
                                    "media_type": "application/pdf", "size": len(CARD),
@@ -107,7 +110,8 @@ def test_pdf_export_shows_the_same_content(worked):
     assert resp.headers["Content-Disposition"] == f'attachment; filename="Vorgang-{reference}.pdf"'
     text = pdf_text(resp.data)
     for expected in (reference, "Gewerbeanmeldung", "Gewerbeamt Bremen (Stadtamt)", "Becker Elektrotechnik GmbH",
-                     "Beginn der Tätigkeit", "01.01.2027", "Elektroinstallation", "Handwerkskarte-Becker.pdf",
+                     "Beginns der angemeldeten Tätigkeit", "01.01.2027", "Elektroinstallation",
+                     "Handwerkskarte-Becker.pdf",
                      "Eingereicht im Portal", "Nachfrage von", "Bitte die Meisterprüfung nachweisen.",
                      "Zustellung an diese Stelle", "zugestellt"):
         assert squeezed(expected) in squeezed(text), expected

@@ -82,11 +82,48 @@ CO_MANAGING_DIRECTOR = {"family_name": "Kowalski", "given_names": "Piotr", "birt
 
 # --- answer builders, one per service: step key → the answers posted on that step ----------------
 
-def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, start: str,
-                     handwerk: str) -> dict[str, dict]:
+def gewa_person(funktion: str, family_name: str, given_names: str, birth_date: str, birth_place: str,
+               home: tuple[str, str, str], nationality: str = "DE", **extra: str) -> dict[str, str]:
+    """One entry of the GewA persons group (fields 3 to 9, 25)."""
+    street, postcode, city = home
+    return {"funktion": funktion, "familienname": family_name, "vornamen": given_names, "geschlecht": "weiblich",
+            "geburtsdatum": birth_date, "geburtsort": birth_place, "geburtsland": nationality,
+            "staatsangehoerigkeit": nationality, **address("anschrift", street, postcode, city), **extra}
+
+
+def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, start: str, handwerk: str,
+                     persons: list[dict[str, str]], wz: str, *, niederlassung: str = "hauptniederlassung",
+                     grund: str = "neugruendung", erlaubnis: bool = False, handwerkskarte: bool = False,
+                     register: str = "", inhaber_art: str = "juristische_person") -> dict[str, dict]:
+    """GewA 1 step by step; the conditional steps appear as the answers call for them."""
     street, postcode, city = place
-    return {"angaben": {**company, "street": street, "postcode": postcode, "city": city, "activity": activity,
-                        "start_date": start, "handwerk": handwerk}}
+    steps: dict[str, dict] = {
+        "inhaber": {"inhaber_art": inhaber_art, **company, "handelsregisternummer": register},
+        "personen": group("personen", *persons),
+        "betriebsstaette": {"street": street, "postcode": postcode, "city": city},
+        "niederlassung": {"niederlassung": niederlassung},
+    }
+    if niederlassung in ("zweigniederlassung", "zweigstelle"):
+        steps["hauptniederlassung"] = address("hauptniederlassung", *BECKER_SITZ)
+    steps["taetigkeit"] = {"activity": activity, "nebenerwerb": "no", "start_date": start}
+    steps["wz"] = {"wz2008": wz}
+    steps["betriebsart"] = {"handwerk": handwerk, "industrie": "no", "handel": "yes" if handwerk == "no" else "no",
+                            "sonstiges": "no"}
+    steps["beschaeftigte"] = {"vollzeit": "4", "teilzeit": "2"}
+    steps["grund"] = {"grund": grund}
+    if grund in ("erbfolge", "kauf", "pacht"):
+        steps["vorinhaber"] = {"frueherer_inhaber": "Elektro Meyer e. K."}
+    if grund == "wiedereroeffnung":
+        steps["verlegung"] = address("fruehere_betriebsstaette", "Wandsbeker Chaussee 8", "22089", "Hamburg")
+    steps["erlaubnis"] = {"erlaubnispflichtig": "yes" if erlaubnis else "no"}
+    if erlaubnis:
+        steps["erlaubnis_angaben"] = {"erlaubnis_datum": "2026-11-02", "erlaubnis_behoerde": "Handelskammer Hamburg"}
+    if handwerk == "yes":
+        steps["handwerk_angaben"] = {"handwerkskarte_vorhanden": "yes" if handwerkskarte else "no"}
+        if handwerkskarte:
+            steps["handwerkskarte_angaben"] = {"handwerkskarte_datum": "2026-12-01",
+                                               "handwerkskarte_kammer": "Handwerkskammer Bremen"}
+    return steps
 
 
 def gewerbeummeldung_relocation_of_crafts_business() -> dict[str, dict]:
@@ -415,20 +452,37 @@ class Case:
 CASES = [
     Case("gewerbeanmeldung-elektro-bremen", "anna.becker", "gewerbeanmeldung",
          gewerbeanmeldung(BECKER, BECKER_SITZ, "Elektroinstallation in Wohn- und Gewerbebauten, Errichtung von "
-                          "Photovoltaikanlagen und Ladeinfrastruktur", "2027-01-04", "yes"),
+                          "Photovoltaikanlagen und Ladeinfrastruktur", "2027-01-04", "yes",
+                          [gewa_person("vertreter", *ANNA, ANNA_WOHNUNG),
+                           gewa_person("vertreter", *JONAS, JONAS_WOHNUNG)],
+                          "43.21.0", register=BECKER_HRB, handwerkskarte=True),
          [("gewerbeamt-bremen", "primary"), ("hwk-bremen", "copy")],
-         expect={"handwerk": True, "postcode": "28195"}),
+         expect={"handwerk": True, "postcode": "28195", "wz2008": "43.21.0", "handwerkskarte_vorhanden": True,
+                 "handwerkskarte_kammer": "Handwerkskammer Bremen"},
+         absent=("hauptniederlassung", "frueherer_inhaber", "erlaubnis_datum")),
     Case("gewerbeanmeldung-einzelhandel-bremerhaven", "anna.becker", "gewerbeanmeldung",
          gewerbeanmeldung(BECKER, BREMERHAVEN, "Einzelhandel mit Elektrohaushaltsgeräten, Leuchten und Zubehör",
-                          "2027-03-01", "no"),
+                          "2027-03-01", "no", [gewa_person("betriebsleiter", *JONAS, JONAS_WOHNUNG)], "47.54.0",
+                          register=BECKER_HRB, niederlassung="zweigniederlassung", grund="kauf"),
          [("gewerbeamt-bremerhaven", "primary"), ("hk-bremen", "copy")],
-         expect={"handwerk": False, "postcode": "27568"}),
+         expect={"handwerk": False, "postcode": "27568", "niederlassung": "zweigniederlassung",
+                 "frueherer_inhaber": "Elektro Meyer e. K."},
+         absent=("handwerkskarte_vorhanden", "fruehere_betriebsstaette")),
     Case("gewerbeanmeldung-makler-hamburg", "lea.hansen", "gewerbeanmeldung",
          gewerbeanmeldung(HANSEN, ("Lüneburger Straße 22", "21073", "Hamburg"),
                           "Versicherungsvermittlung als Versicherungsmaklerin mit Erlaubnis nach § 34d Abs. 1 GewO "
-                          "(Zweigstelle Harburg)", "2027-02-01", "no"),
+                          "(Zweigstelle Harburg)", "2027-02-01", "no",
+                          [gewa_person("inhaber", *LEA, LEA_WOHNUNG),
+                           gewa_person("betriebsleiter", "Silva", "Marta", "1990-02-11", "Porto Alegre",
+                                       LEA_WOHNUNG, nationality="BR", aufenthaltstitel="yes",
+                                       aufenthaltstitel_behoerde="Amt für Migration Hamburg",
+                                       aufenthaltstitel_datum="2025-04-01", aufenthaltstitel_auflage="no")],
+                          "66.22.0", register=HANSEN_HRA, inhaber_art="natuerliche_person", erlaubnis=True,
+                          grund="wiedereroeffnung"),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
-         expect={"handwerk": False}),
+         expect={"handwerk": False, "erlaubnis_behoerde": "Handelskammer Hamburg",
+                 "fruehere_betriebsstaette": {"street": "Wandsbeker Chaussee 8", "postcode": "22089",
+                                              "city": "Hamburg"}}),
 
     Case("gewerbeummeldung-verlegung-handwerk-bremen", "anna.becker", "gewerbeummeldung",
          gewerbeummeldung_relocation_of_crafts_business(),

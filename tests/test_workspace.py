@@ -61,7 +61,7 @@ def test_contact_details_can_be_changed_and_notifications_use_them(app, client, 
     from bizportal.delivery.worker import Worker
     from tests.support.filing import file_service
 
-    reference = file_service(client, "gewerbeanmeldung", [gewerbe_answers()])
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
     Worker(app).run_once()  # sends the queued mails
     mails = [p.read_text(errors="replace") for p in Path(app.config["MAIL_FOLDER"]).glob("*.eml")]
     assert any(reference in m and "To: antraege@becker.example" in m for m in mails)

@@ -10,7 +10,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from ..common import countries
 from .models import (
+    CONDITION_TYPES,
     DESTINATION_KINDS,
     FIELD_TYPES,
     FILE_TYPES,
@@ -31,7 +33,7 @@ KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,80}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 PREFILL_PATHS = {
     "company.name", "company.legal_form", "company.street", "company.postcode", "company.city",
-    "company.tax_number", "company.address", "person.name", "person.email",
+    "company.tax_number", "company.address", "company.phone", "company.email", "person.name", "person.email",
 }
 DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
@@ -94,20 +96,30 @@ class _Ctx:
 
 
 def _condition(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition]) -> Condition:
-    """A ``{ field, equals }`` table comparing with an answer to a field defined earlier."""
-    if not isinstance(raw, dict) or set(raw) != {"field", "equals"}:
-        raise ctx.fail(where, "must be a table with 'field' and 'equals'")
+    """A ``{ field, equals }``, ``{ field, in = [...] }`` or ``{ field, not_in = [...] }`` table
+    testing the answer to a field defined earlier (a yes/no, choice or country field)."""
+    if not isinstance(raw, dict) or "field" not in raw or len(set(raw) & {"equals", "in", "not_in"}) != 1 \
+            or len(raw) != 2:
+        raise ctx.fail(where, "must be a table with 'field' and one of 'equals', 'in', 'not_in'")
     target = known.get(raw["field"])
     if target is None:
         raise ctx.fail(f"{where}.field", f"no earlier field named '{raw['field']}'")
-    equals = raw["equals"]
-    if target.type == "yesno" and not isinstance(equals, bool):
-        raise ctx.fail(f"{where}.equals", "a yes/no field compares with true or false")
-    if target.type == "choice" and equals not in {c.value for c in target.choices}:
-        raise ctx.fail(f"{where}.equals", f"'{equals}' is not a choice of '{target.name}'")
-    if target.type not in ("yesno", "choice"):
-        raise ctx.fail(f"{where}.field", "conditions can only test yes/no and choice fields")
-    return Condition(field=target.name, equals=equals)
+    if target.type not in CONDITION_TYPES:
+        raise ctx.fail(f"{where}.field", f"conditions can only test {', '.join(CONDITION_TYPES)} fields")
+    op = next(k for k in ("equals", "in", "not_in") if k in raw)
+    compared = [raw[op]] if op == "equals" else raw[op]
+    if op != "equals" and (not isinstance(compared, list) or not compared):
+        raise ctx.fail(f"{where}.{op}", "must be a non-empty list")
+    for value in compared:
+        if target.type == "yesno" and not isinstance(value, bool):
+            raise ctx.fail(f"{where}.{op}", "a yes/no field compares with true or false")
+        if target.type == "choice" and value not in {c.value for c in target.choices}:
+            raise ctx.fail(f"{where}.{op}", f"'{value}' is not a choice of '{target.name}'")
+        if target.type == "country" and value not in countries.codes():
+            raise ctx.fail(f"{where}.{op}", f"'{value}' is not an ISO 3166-1 alpha-2 code")
+    if op == "equals":
+        return Condition(field=target.name, equals=raw["equals"])
+    return Condition(field=target.name, values=tuple(compared), negate=op == "not_in")
 
 
 def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], steps: dict[str, int],
@@ -162,11 +174,12 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
 
     show_if = None
     if "show_if" in raw:
-        if nested:
-            raise ctx.fail(f"{where}.show_if", "fields inside a group cannot be conditional")
+        # Inside a group a field may depend on an earlier field of the same entry (same page: it is
+        # validated and kept only when the condition holds); elsewhere on a field of an earlier step.
         show_if = _condition(ctx, raw["show_if"], f"{where}.show_if", known)
-        cond_step = known[show_if.field].step
-        if steps[cond_step] >= steps[step]:
+        if nested and ftype in ("address", "person"):
+            raise ctx.fail(f"{where}.show_if", "compound fields inside a group cannot be conditional")
+        if not nested and steps[known[show_if.field].step] >= steps[step]:
             raise ctx.fail(f"{where}.show_if", "can only depend on a field of an earlier step")
 
     accept: tuple[str, ...] = ()
@@ -184,7 +197,7 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
             raise ctx.fail(f"{where}.fields", "a group needs at least one field")
         subs: dict[str, FieldDefinition] = {}
         for i, rs in enumerate(raw_sub):
-            sub = _field(ctx, rs, f"{where}.fields[{i}]", {}, steps, nested=True)
+            sub = _field(ctx, rs, f"{where}.fields[{i}]", subs, steps, nested=True)
             if sub.name in subs:
                 raise ctx.fail(f"{where}.fields.{sub.name}", "duplicate field name")
             subs[sub.name] = sub
@@ -235,7 +248,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     ctx = _Ctx(source)
     allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
-               "keywords", "max_total_attachments_mb", "trust_level"}
+               "keywords", "max_total_attachments_mb", "trust_level", "form_source"}
     unknown = set(raw) - allowed
     if unknown:
         raise ctx.fail(sorted(unknown)[0], "unknown key")
@@ -338,6 +351,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         max_total_attachments_mb=float(ctx.number(raw, "max_total_attachments_mb", "max_total_attachments_mb",
                                                   20, 0.1, 25)),
         trust_level=trust_level,
+        form_source=ctx.string(raw, "form_source", required=False),
         source=source,
     )
 

@@ -7,7 +7,9 @@ from typing import Any
 
 SERVICE_KINDS = ("trade", "permit", "registration")
 FIELD_TYPES = ("text", "textarea", "email", "date", "number", "choice", "yesno", "postcode",
-               "address", "person", "group", "file")
+               "address", "person", "group", "file", "country", "wz2008")
+#: field types whose answer a condition can test
+CONDITION_TYPES = ("yesno", "choice", "country")
 #: formats a text field can demand; validated in ``bizportal.common.validators``
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone")
@@ -38,13 +40,19 @@ class Choice:
 
 @dataclass(frozen=True)
 class Condition:
-    """True when the answer to ``field`` equals ``equals``."""
+    """True when the answer to ``field`` equals ``equals``; or, with ``values``, when it is one of
+    them (``negate``: when it is none of them; an unanswered field is none of them)."""
 
     field: str
-    equals: Any
+    equals: Any = None
+    values: tuple[Any, ...] = ()
+    negate: bool = False
 
     def holds(self, answers: dict[str, Any]) -> bool:
-        return answers.get(self.field) == self.equals
+        answer = answers.get(self.field)
+        if self.values:
+            return (answer in self.values) != self.negate
+        return answer == self.equals
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,8 @@ class ServiceDefinition:
     max_total_attachments_mb: float = 20.0
     #: minimum eIDAS level of the login that may file this service (None: any login)
     trust_level: str | None = None
+    #: the official form or published source the fields follow (e.g. "Anlage 1 GewAnzV (GewA 1)")
+    form_source: str | None = None
     source: str = ""
 
     def destinations(self, answers: dict[str, Any]) -> list[tuple[str, str]]:

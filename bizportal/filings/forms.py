@@ -26,7 +26,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..catalog import wz2008
 from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, FieldDefinition, ServiceDefinition
+from ..common import countries
 from ..common.validators import Format, Postleitzahl
 
 
@@ -82,6 +84,42 @@ def _person_form(required: bool) -> type[Form]:
     return PersonForm
 
 
+class GroupItemForm(Form):
+    """One entry of a repeating group. A field with ``show_if`` depends on an earlier field of the
+    same entry: it is validated only when its condition holds for what was entered (otherwise its
+    errors are dropped and ``answers_from_form`` stores no answer for it)."""
+
+    definitions: dict[str, FieldDefinition] = {}
+
+    def validate(self, extra_validators=None):
+        super().validate(extra_validators)
+        answers = group_item(tuple(self.definitions.values()), {name: self[name].data for name in self.definitions})
+        for name, fd in self.definitions.items():
+            if not fd.visible(answers):
+                self[name].errors = []
+        self._errors = None
+        return not self.errors
+
+
+class WzField(SelectField):
+    """A WZ 2008 subclass. ``query`` (a search typed on the page) narrows the choices shown; any
+    subclass is accepted, so an answer chosen before a search stays valid."""
+
+    def __init__(self, *args, query: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.query = query
+
+    def pre_validate(self, form):
+        if self.data and self.data not in wz2008.classification().subclasses:
+            raise ValidationError(_l("Bitte wählen Sie eine Tätigkeit aus der Liste."))
+
+
+def _wz_choices(query: str) -> list[tuple[str, str]]:
+    classification = wz2008.classification()
+    subs = classification.search(query, limit=200) if query else list(classification.subclasses.values())
+    return [("", _l("Bitte auswählen"))] + [(s.code, f"{s.code} {s.title}") for s in subs]
+
+
 class GroupField(FieldList):
     """A repeating group. Entries left completely empty beyond ``min_items`` are not validated
     (and not stored), so an optional group can stay empty."""
@@ -102,7 +140,7 @@ class GroupField(FieldList):
         return valid and not self.errors
 
 
-def _field(fd: FieldDefinition, locale: str) -> Any:
+def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = None) -> Any:
     label = fd.label.get(locale)
     description = fd.hint.get(locale) if fd.hint else ""
     if fd.type in ("text", "textarea", "email", "postcode"):
@@ -132,6 +170,16 @@ def _field(fd: FieldDefinition, locale: str) -> Any:
             choices=[("", _l("Bitte auswählen"))] + [(c.value, c.label.get(locale)) for c in fd.choices],
             validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()],
         )
+    if fd.type == "country":
+        return SelectField(
+            label, description=description,
+            choices=[("", _l("Bitte auswählen")), *countries.choices(locale)],
+            validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()],
+        )
+    if fd.type == "wz2008":
+        query = (searches or {}).get(fd.name, "")
+        return WzField(label, description=description, query=query, choices=_wz_choices(query),
+                       validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()])
     if fd.type == "yesno":
         return RadioField(
             label, description=description, choices=[("yes", _l("Ja")), ("no", _l("Nein"))],
@@ -142,7 +190,9 @@ def _field(fd: FieldDefinition, locale: str) -> Any:
     if fd.type == "person":
         return FormField(_person_form(fd.required), label=label, description=description)
     if fd.type == "group":
-        item_cls = type(f"{fd.name.title()}Item", (Form,), {sub.name: _field(sub, locale) for sub in fd.fields})
+        item_cls = type(f"{fd.name.title()}Item", (GroupItemForm,),
+                        {"definitions": {sub.name: sub for sub in fd.fields},
+                         **{sub.name: _field(sub, locale) for sub in fd.fields}})
         return GroupField(FormField(item_cls), label=label, description=description, min_items=fd.min_items,
                           min_entries=max(fd.min_items, 1), max_entries=fd.max_items)
     if fd.type == "file":
@@ -150,9 +200,11 @@ def _field(fd: FieldDefinition, locale: str) -> Any:
     raise ValueError(fd.type)  # pragma: no cover - the loader refuses unknown types
 
 
-def build_step_form(service: ServiceDefinition, step_key: str, answers: dict[str, Any], locale: str) -> type[StepForm]:
-    """The form class for one step: its visible fields, labels, hints and validators."""
-    attrs = {fd.name: _field(fd, locale) for fd in visible_step_fields(service, step_key, answers)}
+def build_step_form(service: ServiceDefinition, step_key: str, answers: dict[str, Any], locale: str,
+                    searches: dict[str, str] | None = None) -> type[StepForm]:
+    """The form class for one step: its visible fields, labels, hints and validators. ``searches``
+    (field name → words typed into a picker's search) narrows the choices of WZ 2008 fields."""
+    attrs = {fd.name: _field(fd, locale, searches) for fd in visible_step_fields(service, step_key, answers)}
     return type(f"{service.key.title().replace('-', '')}{step_key.title()}Form", (StepForm,), attrs)
 
 
@@ -178,9 +230,20 @@ def _convert(fd: FieldDefinition, value: Any) -> Any:
         parts = {k: _plain(v) for k, v in (value or {}).items() if k != "csrf_token"}
         return parts if any(v not in (None, "") for v in parts.values()) else None
     if fd.type == "group":
-        items = [{sub.name: _convert(sub, entry.get(sub.name)) for sub in fd.fields} for entry in value or []]
+        items = []
+        for entry in value or []:
+            items.append(group_item(fd.fields, entry))
         return [item for item in items if not _is_empty(item)]
     return _plain(value)
+
+
+def group_item(fields: tuple[FieldDefinition, ...], entry: dict[str, Any]) -> dict[str, Any]:
+    """One entry of a group as answers: a field whose condition does not hold (in definition
+    order, so a field depending on a hidden one is hidden too) has no answer."""
+    item: dict[str, Any] = {}
+    for sub in fields:
+        item[sub.name] = _convert(sub, entry.get(sub.name)) if sub.visible(item) else None
+    return item
 
 
 def _is_empty(value: Any) -> bool:

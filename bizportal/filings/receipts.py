@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from fpdf import FPDF
 
+from ..catalog import wz2008
 from ..catalog.models import FieldDefinition, ServiceDefinition
+from ..common import countries
 from .models import Filing
 
 _REPLACEMENTS = {"„": '"', "“": '"', "”": '"', "‚": "'", "‘": "'", "’": "'", "–": "-", "—": "-",
@@ -35,13 +37,19 @@ def _answer(fd: FieldDefinition, value: Any, attachments: dict[str, Any]) -> str
             return date.fromisoformat(value).strftime("%d.%m.%Y")
         except (TypeError, ValueError):
             return str(value)
+    if fd.type == "country":
+        return countries.name(value)
+    if fd.type == "wz2008":
+        return wz2008.label(value)
     if fd.type == "file":
         item = attachments.get(fd.name)
         return item.original_name if item else "-"
     if fd.type in ("address", "person"):
         return ", ".join(str(v) for v in value.values() if v)
     if fd.type == "group":
-        return "; ".join(", ".join(str(v) for v in item.values() if v) for item in value)
+        return "; ".join(", ".join(_answer(sub, item.get(sub.name), attachments) for sub in fd.fields
+                                   if item.get(sub.name) not in (None, ""))
+                         for item in value)
     return str(value)
 
 

@@ -39,8 +39,9 @@ def _locale() -> str:
 
 
 def _prefill(service):
+    company = current_user.company
     return prefill_values(service, {
-        "company": current_user.company.master_data(),
+        "company": {**company.master_data(), "phone": company.phone, "email": company.notification_email},
         "person": {"name": current_user.name, "email": current_user.email},
     })
 
@@ -118,7 +119,9 @@ def step(draft_id: str, step_key: str):
         return redirect(url_for("filings.step", draft_id=draft.id, step_key=target))
     locale = _locale()
     fields = visible_step_fields(service, step_key, draft.data)
-    form_cls = build_step_form(service, step_key, draft.data, locale)
+    searches = {fd.name: request.args.get(f"suche-{fd.name}", "").strip()[:100]
+                for fd in fields if fd.type == "wz2008"}
+    form_cls = build_step_form(service, step_key, draft.data, locale, searches)
     status = 200
     upload_errors: dict[str, str] = {}
     if request.method == "POST":
@@ -131,6 +134,8 @@ def step(draft_id: str, step_key: str):
             return redirect(request.path)
         if action.startswith(("add:", "remove:")):
             return _change_group(draft, step_key, form, fields, action)
+        if action.startswith("search:"):
+            return _search_picker(draft, step_key, fields, action.split(":", 1)[1])
         missing_files = _missing_files(draft, fields)
         if valid and not upload_errors and not missing_files:
             services.save_step(draft, current_user, service, step_key, answers_from_form(fields, form))
@@ -205,6 +210,17 @@ def _change_group(draft, step_key, form, fields, action):
         raw = _drop_group_entry(raw, name, int(index))
     services.save_pending_input(draft, current_user, step_key, raw)
     return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key) + f"#{name}")
+
+
+def _search_picker(draft, step_key, fields, name):
+    """Without JavaScript, the WZ 2008 picker searches on the server: the step is shown again with
+    the choices narrowed to the words searched for. Nothing typed is stored (the definitions give
+    the picker a step of its own, so nothing else on the page is lost)."""
+    if not any(fd.name == name and fd.type == "wz2008" for fd in fields):
+        abort(400)
+    query = request.form.get(f"{name}-suche", "").strip()[:100]
+    args = {f"suche-{name}": query} if query else {}
+    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, **args) + f"#{name}")
 
 
 def _drop_group_entry(raw: dict, name: str, index: int) -> dict:

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
+from ..catalog import wz2008
 from ..catalog.models import FieldDefinition
+from ..common import countries
 from ..common.uploads import TYPES
 
 
@@ -37,6 +39,10 @@ def install(app: Flask) -> None:
                     return c.label.get(locale)
         if fd.type == "date":
             return _date(value)
+        if fd.type == "country":
+            return countries.name(value, locale)
+        if fd.type == "wz2008":
+            return wz2008.label(value)
         if fd.type in ("address", "person") and isinstance(value, dict):
             parts = [v for k, v in value.items() if v and k != "birth_date"]
             if value.get("birth_date"):

@@ -257,7 +257,16 @@ def _normalised(html: str, reference: str) -> str:
     html = re.sub(r"\b\d{1,2}:\d{2}(:\d{2})?\b", "TIME", html)
     html = re.sub(r"\d{1,2}\.\d{1,2}\.\d{4}", "DATE", html)
     html = re.sub(r"[0-9a-f]{64}", "SHA", html)
-    return html
+    # deliveries to two bodies at nearly the same moment: which one is listed first is chance
+    items = html.split('<li class="portal-timeline__item">')
+    i = 1
+    while i < len(items):
+        j = i
+        while j < len(items) and "Zugestellt an" in items[j]:
+            j += 1
+        items[i:j] = sorted(items[i:j])
+        i = j + 1 if j == i else j
+    return '<li class="portal-timeline__item">'.join(items)
 
 
 def test_a_filing_worked_through_the_api_looks_to_the_company_like_one_worked_in_the_portal(
@@ -266,14 +275,11 @@ def test_a_filing_worked_through_the_api_looks_to_the_company_like_one_worked_in
     the chamber's system, leave the company's status page the same (but for reference, ids, times)."""
     from bizportal.delivery.worker import Worker
     from tests.support.casework import item_path, staff_client, take_step
-    from tests.support.filing import file_service
+    from tests.support.filing import file_service, gewerbe_answers
     from tests.support.http import login
 
     login_as("anna.becker")
-    twin = file_service(client, "gewerbeanmeldung", [{
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
-        "handwerk": "yes"}])
+    twin = file_service(client, "gewerbeanmeldung", gewerbe_answers())
     assert Worker(app).run_once() == 2
     due = date.today() + timedelta(days=10)
     request_text, decision_text = "Bitte reichen Sie die Handwerkskarte nach.", "Eingetragen."

@@ -37,6 +37,7 @@ from tests.support.browser import (
     screenshot,
     share_login,
 )
+from tests.support.filing import MAX_STEPS, gewerbe_answers
 from tests.support.http import http_login
 
 
@@ -201,10 +202,22 @@ def company_filing(app, page, base) -> Iterator[str]:
     as_company(page, base)
     open_page(page, base + "/leistungen/gewerbeanmeldung/antrag")
     click_and_wait(page, "main form button[type=submit]")
-    page.fill("#activity", "Elektroinstallation in Gebäuden")
-    page.fill("#start_date", "2027-01-01")
-    page.check("#handwerk-0")
-    click_and_wait(page, "#step-form button[value=next]")
+    answers = gewerbe_answers(activity="Elektroinstallation in Gebäuden")
+    for _ in range(MAX_STEPS):
+        if page.url.endswith("/pruefen"):
+            break
+        for name, value in answers.items():
+            element = page.query_selector(f"#step-form [name='{name}']")
+            if element is None:
+                continue
+            kind = element.get_attribute("type")
+            if kind == "radio":
+                page.check(f"#step-form [name='{name}'][value='{value}']")
+            elif element.evaluate("e => e.tagName") == "SELECT":
+                page.select_option(f"#step-form [name='{name}']", value)
+            else:
+                page.fill(f"#step-form [name='{name}']", value)
+        click_and_wait(page, "#step-form button[value=next]")
     assert page.url.endswith("/pruefen"), page.url
     yield "company-check"
     click_and_wait(page, "main form button[type=submit]")  # "Antrag verbindlich einreichen"

@@ -21,7 +21,7 @@ from tests.support.adapters import SECRET, fit_options, webhook_options
 from tests.support.callbacks import callback
 from tests.support.casework import PDF, answer
 from tests.support.factories import make_due, set_adapter
-from tests.support.filing import file_service
+from tests.support.filing import file_service, gewerbe_answers
 from tests.support.receivers.fitconnect_receiver import fitconnect_receiver
 from tests.support.receivers.smtp_receiver import smtp_receiver
 from tests.support.receivers.webhook_receiver import webhook_receiver
@@ -33,10 +33,7 @@ REQUEST = "Bitte reichen Sie die Handwerkskarte nach."
 def _file(client, login_as) -> str:
     """Becker's Gewerbeanmeldung (primary: Gewerbeamt Bremen, copy: Handwerkskammer Bremen)."""
     login_as("anna.becker")
-    return file_service(client, "gewerbeanmeldung", [{
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
-        "handwerk": "yes"}])
+    return file_service(client, "gewerbeanmeldung", gewerbe_answers())
 
 
 def _filing_delivery(app, reference: str, slug: str = BODY) -> Delivery:

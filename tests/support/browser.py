@@ -189,16 +189,11 @@ def share_login(page, client: HttpClient) -> None:
                               for c in client.session.cookies])
 
 
-GEWERBEANMELDUNG = {
-    "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-    "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation in Gebäuden",
-    "start_date": "2027-01-01", "handwerk": "yes",
-}
 
 
 def file_over_http(client: HttpClient) -> str:
     """As ``client`` (a company person): file a Gewerbeanmeldung of a crafts business (to the
     Gewerbeamt Bremen, a copy to the Handwerkskammer Bremen); returns the reference."""
-    from tests.support.filing import file_service
+    from tests.support.filing import file_service, gewerbe_answers
 
-    return file_service(client, "gewerbeanmeldung", [GEWERBEANMELDUNG])
+    return file_service(client, "gewerbeanmeldung", gewerbe_answers(activity="Elektroinstallation in Gebäuden"))

@@ -37,14 +37,48 @@ def post_step(client, step_path: str, answers: dict, files: dict | None = None, 
     return client.post(step_path, data=data, content_type="multipart/form-data")
 
 
-def file_service(client, service_key: str, steps: list[dict] | dict[str, dict], files: dict | None = None) -> str:
+class EveryStep(dict):
+    """The answers of a whole filing, keyed by form field name: each step takes the ones it shows
+    (a form ignores names it does not have), so one dict fills a form of many steps."""
+
+
+MAX_STEPS = 40
+
+
+def fill_steps(client, path: str, answers: EveryStep, files: dict | None = None) -> str:
+    """Post ``answers`` on the step at ``path`` and every step after it; returns the review path.
+    Each step must be accepted (else the assertion shows the page with its errors)."""
+    for _ in range(MAX_STEPS):
+        if path.endswith("/pruefen"):
+            return path
+        resp = post_step(client, path, answers, files=files)
+        assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:3000])
+        path = path_of(resp.headers["Location"])
+    raise AssertionError(f"more than {MAX_STEPS} steps")
+
+
+def visited_steps(client, path: str, answers: EveryStep) -> list[str]:
+    """The keys of the steps ``fill_steps`` goes through from ``path`` (for conditional steps)."""
+    keys = []
+    while not path.endswith("/pruefen") and len(keys) < MAX_STEPS:
+        keys.append(path.rsplit("/", 1)[-1])
+        path = path_of(post_step(client, path, answers).headers["Location"])
+    return keys
+
+
+def file_service(client, service_key: str, steps: list[dict] | dict[str, dict] | EveryStep,
+                 files: dict | None = None) -> str:
     """Fill every step in order and submit; returns the filing's reference.
 
     ``steps`` is a list of answers, one per step; or a dict step key → answers, which also checks
-    that exactly these steps are shown, in this order (for conditional steps).
+    that exactly these steps are shown, in this order (for conditional steps); or ``EveryStep``
+    answers for the whole form.
     """
     path = start_draft(client, service_key)
-    keyed = list(steps.items()) if isinstance(steps, dict) else [(None, answers) for answers in steps]
+    if isinstance(steps, EveryStep):
+        path = fill_steps(client, path, steps, files)
+    keyed = [] if isinstance(steps, EveryStep) else (
+        list(steps.items()) if isinstance(steps, dict) else [(None, answers) for answers in steps])
     for step_key, answers in keyed:
         if step_key is not None:
             assert path.rsplit("/", 1)[-1] == step_key, f"expected step {step_key!r}, the portal shows {path}"
@@ -61,12 +95,27 @@ def file_service(client, service_key: str, steps: list[dict] | dict[str, dict], 
     return match.group(0)
 
 
-def gewerbe_answers(**changes) -> dict:
-    """The answers of a Gewerbeanmeldung of a crafts business in Bremen (Gewerbeamt, copy to the HWK)."""
-    answers = {
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "activity": "Elektroinstallation", "start_date": "2027-01-01",
-        "handwerk": "yes",
-    }
+#: one person of a GewA 1/2/3 (a German managing director), as the group's form fields of entry 0
+GESCHAEFTSFUEHRERIN = {
+    "personen-0-funktion": "vertreter", "personen-0-familienname": "Becker", "personen-0-vornamen": "Anna",
+    "personen-0-geschlecht": "weiblich", "personen-0-geburtsdatum": "1980-05-17", "personen-0-geburtsort": "Bremen",
+    "personen-0-geburtsland": "DE", "personen-0-staatsangehoerigkeit": "DE",
+    "personen-0-anschrift-street": "Parkallee 5", "personen-0-anschrift-postcode": "28209",
+    "personen-0-anschrift-city": "Bremen",
+}
+
+
+def gewerbe_answers(**changes) -> EveryStep:
+    """The answers of a Gewerbeanmeldung (GewA 1) of a crafts business in Bremen (Gewerbeamt, copy to
+    the HWK): a GmbH newly founded, one managing director, no permit, no craft card yet."""
+    answers = EveryStep({
+        "inhaber_art": "juristische_person", "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH",
+        "handelsregisternummer": "Bremen HRB 12345",
+        **GESCHAEFTSFUEHRERIN,
+        "street": "Am Wall 120", "postcode": "28195", "city": "Bremen", "niederlassung": "hauptniederlassung",
+        "activity": "Elektroinstallation", "nebenerwerb": "no", "start_date": "2027-01-01", "wz2008": "43.21.0",
+        "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
+        "grund": "neugruendung", "erlaubnispflichtig": "no", "handwerkskarte_vorhanden": "no",
+    })
     answers.update(changes)
     return answers
