@@ -9,13 +9,22 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bizportal.audit.models import AuditEvent
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
-from bizportal.filings.models import Filing, FilingEvent
-from tests.support.casework import PDF, answer, item_path, staff_client, staff_message, take_step
+from bizportal.filings.models import Filing, FilingEvent, FilingMessage
+from tests.support.casework import (
+    PDF,
+    answer,
+    expected_status,
+    form_token,
+    item_path,
+    staff_client,
+    staff_message,
+    take_step,
+)
 from tests.support.http import csrf_token, login
 
 ANSWER_PDF = b"%PDF-1.4\n% Handwerkskarte Becker\n%%EOF\n"
@@ -546,3 +555,72 @@ def test_a_message_over_the_request_limit_gets_a_page_naming_the_limits_and_a_wa
         "csrf_token": csrf_token(staff_page), "body": "Hinweis",
         "files": [(io.BytesIO(b"%PDF-1.4\n" + b"0" * 100 * 1024), "gross.pdf")]})
     assert resp.status_code == 413 and f'href="{path}#nachricht-heading"' in resp.get_data(as_text=True)
+
+
+# --- double clicks that arrive at the same moment ----------------------------------------------
+
+def _same_form_at_once(app, tab, path: str, data: dict, n: int = 3) -> list[int]:
+    """Post one form ``n`` times at once from clients sharing ``tab``'s session (a double click, a
+    second tab); returns the status codes."""
+    from tests.support.concurrency import run_at_once
+
+    clients = []
+    for _ in range(n):
+        c = app.test_client()
+        for cookie in tab._cookies.values():
+            c.set_cookie(cookie.key, cookie.value, domain=cookie.domain, path=cookie.path)
+        clients.append(c)
+    it = iter(clients)
+    lock = threading.Lock()
+
+    def post():
+        with lock:
+            c = next(it)
+        return c.post(path, data=dict(data)).status_code
+
+    results, errors = run_at_once(post, n)
+    assert not errors, errors
+    return results
+
+
+def test_a_step_pressed_three_times_at_once_is_recorded_once(app, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    page = staff.get(path).get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "action": "received", "detail": "", "due_on": "",
+            "expected_status": expected_status(page), "form_token": form_token(page, "action-form")}
+    codes = _same_form_at_once(app, staff, f"{path}/schritt", data)
+    assert 500 not in codes, codes
+    with app.app_context():
+        kinds = list(db.session.scalars(select(FilingEvent.kind).join(Filing).where(Filing.reference == filed)))
+    assert kinds.count("received") == 1
+
+
+def test_an_answer_posted_twice_at_once_is_stored_once_without_an_error(app, client, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    take_step(staff, item_path(staff, filed), "information_requested", "Bitte nachreichen.")
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "body": "Anbei.", "form_token": form_token(page, "message-form"),
+            "request_id": re.search(r'name="request_id" value="(\d+)"', page).group(1)}
+    codes = _same_form_at_once(app, client, f"/antraege/{filed}/nachricht", data)
+    assert 500 not in codes, codes
+    with app.app_context():
+        answers = db.session.scalar(select(func.count()).select_from(FilingMessage).join(Filing)
+                                    .where(Filing.reference == filed, FilingMessage.kind == "answer"))
+    assert answers == 1
+
+
+def test_a_copy_recipient_notes_the_filing_also_after_the_competent_body_decided(app, filed):
+    office = staff_client(app, "gewerbeamt.bremen")
+    assert take_step(office, item_path(office, filed), "accepted", "Eingetragen.").status_code == 302
+    chamber = staff_client(app, "hwk.bremen")
+    path = item_path(chamber, filed)
+    page = chamber.get(path).get_data(as_text=True)
+    assert 'id="action-form"' in page  # noting is still offered
+    assert take_step(chamber, path, "received").status_code == 302
+    assert 'id="action-form"' not in chamber.get(path).get_data(as_text=True)
+    assert take_step(chamber, path, "received", expected="accepted").status_code in (409, 422)  # once
+    with app.app_context():
+        events = list(db.session.execute(select(FilingEvent.kind, FilingEvent.chamber_id).join(Filing)
+                                         .where(Filing.reference == filed, FilingEvent.kind == "received")))
+    assert len(events) == 1

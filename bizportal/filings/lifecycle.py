@@ -90,6 +90,17 @@ class StoredFile:
     storage_key: str
 
 
+def _lock(filing_id: int) -> None:
+    """Hold the filing until the commit, so two steps on it (a double click, two tabs, a colleague)
+    run one after the other and the second reads what the first committed. PostgreSQL: a row
+    lock. SQLite ignores ``FOR UPDATE``: a write that changes nothing takes the database's write
+    lock first, before anything is read, and a concurrent step waits for it."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Filing).where(Filing.id == filing_id).values(status=Filing.status)
+                           .execution_options(synchronize_session=False))
+    db.session.execute(select(Filing.id).where(Filing.id == filing_id).with_for_update())
+
+
 def record_submitted(filing: Filing, at: datetime) -> None:
     """The first timeline entry of a new filing; joins the caller's transaction."""
     filing.status = FilingStatus.SUBMITTED
@@ -161,7 +172,7 @@ def withdraw(filing: Filing, person: Person, reason: str | None) -> None:
     sent yet are cancelled (nothing reaches a body that never saw the filing); bodies that have it
     see the withdrawal in its status. Raises ``NotWithdrawable``. Commits."""
     # Lock and re-read: a decision recorded at the same moment wins, and is not overwritten.
-    db.session.execute(select(Filing.id).where(Filing.id == filing.id).with_for_update())
+    _lock(filing.id)
     db.session.refresh(filing)
     if not MACHINE.allowed(filing.status, FilingStatus.WITHDRAWN):
         db.session.rollback()
@@ -232,7 +243,8 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
     ref = deliveries.get(delivery_id)
     if ref is None:
         raise EventRefused("unknown delivery")
-    filing = db.session.execute(select(Filing).where(Filing.id == ref.filing_id).with_for_update()).scalar_one()
+    _lock(ref.filing_id)
+    filing = db.session.execute(select(Filing).where(Filing.id == ref.filing_id)).scalar_one()
     # the lock above waited for a concurrent change: read the status it committed
     db.session.refresh(filing)
     _refuse_sent_twice(filing, form_token)
@@ -244,10 +256,12 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
         db.session.rollback()
         return None
     before = filing.status
-    if expected is not None and before != expected:
+    # a copy recipient's note does not depend on where the competent body has got to (it is
+    # refused when repeated, below); only a withdrawal ends it
+    if expected is not None and before != expected and ref.primary:
         raise StaleAction("filing", before, kind, filing.reference,
                           message=f"filing {filing.reference} is now {before}, not {expected}")
-    if filing.status in CLOSED:
+    if filing.status in CLOSED and (ref.primary or filing.status == FilingStatus.WITHDRAWN):
         raise TransitionRefused("filing", filing.status, kind, filing.reference,
                                 message=f"filing {filing.reference} is closed ({filing.status})")
     if kind in PRIMARY_ONLY and not ref.primary:
@@ -320,7 +334,8 @@ def chamber_message(delivery_id: uuid.UUID, staff: StaffUser | ChamberActor, bod
         ref = deliveries.get(delivery_id)
         if ref is None or not ref.delivered:
             raise EventRefused("unknown or undelivered delivery")
-        filing = db.session.execute(select(Filing).where(Filing.id == ref.filing_id).with_for_update()).scalar_one()
+        _lock(ref.filing_id)
+        filing = db.session.execute(select(Filing).where(Filing.id == ref.filing_id)).scalar_one()
         db.session.refresh(filing)
         _refuse_sent_twice(filing, form_token)
         if filing.status in CLOSED:
@@ -374,7 +389,7 @@ def _company_message(filing: Filing, person: Person, body: str, files: Sequence[
     body = (body or "").strip()[:5000]
     if not body:
         raise EventRefused("an empty message")
-    db.session.execute(select(Filing.id).where(Filing.id == filing.id).with_for_update())
+    _lock(filing.id)
     db.session.refresh(filing)
     _refuse_sent_twice(filing, form_token)
     if filing.status in CLOSED:

@@ -40,8 +40,8 @@ def label(kind: str, service_kind: str | None, role: str) -> Any:
 
 def allowed(status: str, service_kind: str | None, role: str, noted: bool) -> list[tuple[str, Any]]:
     """(value, label) of the steps allowed now. ``noted``: this (copy) recipient confirmed already."""
-    if status in CLOSED:
+    if status in CLOSED and (role == "primary" or status == FilingStatus.WITHDRAWN):
         return []
-    if role != "primary":
+    if role != "primary":  # a copy is noted also after the competent body decided
         return [] if noted else [(FilingStatus.RECEIVED.value, _NOTED)]
     return [(k.value, label(k, service_kind, role)) for k in _ORDER if MACHINE.allowed(status, k)]
