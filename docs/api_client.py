@@ -94,16 +94,21 @@ class ChamberApi:
 
 def run(api: ChamberApi, cursor: str | None, decision_pdf: bytes | None,
         filename: str = "Bescheid.pdf") -> tuple[list[str], str | None]:
-    """Pull, acknowledge each new filing, and accept the first one your chamber decides (with the
-    PDF, if given). Returns the references handled and the cursor to keep."""
+    """Pull, confirm receipt of each new filing that still waits for it, and accept the first one
+    your chamber may still decide (with the PDF, if given). Steps a filing no longer allows (it was
+    worked in the portal meanwhile, or decided) are skipped: ``allowed_transitions`` says which are
+    open. Returns the references handled and the cursor to keep."""
     filings, cursor = api.pull(cursor)
     handled = []
     decided = False
     for entry in filings:
-        api.acknowledge(entry["reference"])
-        handled.append(entry["reference"])
-        if decision_pdf is not None and not decided and entry["destination_role"] == "primary":
-            api.decide(entry["reference"], accepted=True, reason="Die Anzeige ist eingetragen.", pdf=decision_pdf,
+        reference = entry["reference"]
+        allowed = api.filing(reference)["allowed_transitions"]
+        if "received" in allowed:
+            api.acknowledge(reference)
+        handled.append(reference)
+        if decision_pdf is not None and not decided and "accepted" in api.filing(reference)["allowed_transitions"]:
+            api.decide(reference, accepted=True, reason="Die Anzeige ist eingetragen.", pdf=decision_pdf,
                        filename=filename)
             decided = True
     return handled, cursor

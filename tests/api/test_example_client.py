@@ -35,3 +35,19 @@ def test_the_example_client_pulls_acknowledges_and_decides(app, client, filed, l
     assert "Die Anzeige ist eingetragen." in page and "Gewerbeschein.pdf" in page
     # the next run starts behind the cursor: nothing is handled twice
     assert _run(live_server, creds, tmp_path) == []
+
+
+def test_a_first_run_skips_what_was_already_worked_in_the_portal(app, client, filed, live_server, tmp_path):
+    """A filing decided in the portal before the system first pulls: no step is open for it, and
+    the run ends normally and keeps its cursor (it used to stop at a 409 and never get past it)."""
+    from tests.support.casework import item_path, staff_client, take_step
+
+    clerk = staff_client(app, "gewerbeamt.bremen")
+    assert take_step(clerk, item_path(clerk, filed), "rejected", "Zuständig ist Bremerhaven.").status_code == 302
+    creds = make_client(app, "gewerbeamt-bremen")
+    decision = tmp_path / "Gewerbeschein.pdf"
+    decision.write_bytes(PDF)
+    assert _run(live_server, creds, tmp_path, "--accept-with", str(decision)) == [filed]
+    assert (tmp_path / "cursor").read_text().strip()
+    with app.app_context():
+        assert db.session.scalar(select(Filing.status).where(Filing.reference == filed)) == "rejected"
