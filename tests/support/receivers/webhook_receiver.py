@@ -37,6 +37,8 @@ class WebhookState:
     requests: int = 0
     seen: dict[str, int] = field(default_factory=dict)  # idempotency key → requests
     refused_signatures: int = 0
+    #: every request body by idempotency key, in the order received (faults included)
+    bodies_seen: dict[str, list[bytes]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -52,6 +54,7 @@ class WebhookHandler(QuietHandler):
         with state.lock:
             state.requests += 1
             state.seen[key] = seen = state.seen.get(key, 0) + 1
+            state.bodies_seen.setdefault(key, []).append(raw)
             fault = state.fault
         if fault == "slow":
             time.sleep(state.slow_seconds)
