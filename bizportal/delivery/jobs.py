@@ -31,8 +31,8 @@ from ..auth.models import Person
 from ..bodies.models import Chamber
 from ..catalog.models import ServiceDefinition
 from ..extensions import db, table_of
-from ..filings.models import Attachment as FilingAttachment
 from ..filings import xgewerbeanzeige
+from ..filings.models import Attachment as FilingAttachment
 from ..filings.models import Filing, FilingMessage
 from .models import Delivery
 

@@ -42,7 +42,9 @@ def _file(client, login_as) -> str:
 
 def _authority(root: etree._Element, role: str) -> tuple[str | None, str | None]:
     node = root.find(f"x:nachrichtenkopf/x:{role}", NS)
-    return node.findtext("x:behoerdenkennung/x:kennung/code", namespaces=NS), node.findtext("x:behoerdenname", namespaces=NS)
+    assert node is not None
+    return (node.findtext("x:behoerdenkennung/x:kennung/code", namespaces=NS),
+            node.findtext("x:behoerdenname", namespaces=NS))
 
 
 def test_gewerbeamt_gets_the_message_and_the_hwk_json_with_the_message(app, client, login_as):
@@ -52,7 +54,8 @@ def test_gewerbeamt_gets_the_message_and_the_hwk_json_with_the_message(app, clie
         reference = _file(client, login_as)
         Worker(app).run_once()
     amt, hwk = _delivery(app, reference, AMT), _delivery(app, reference, HWK)
-    assert (amt.state, hwk.state) == (DeliveryState.DELIVERED, DeliveryState.DELIVERED), (amt.last_error, hwk.last_error)
+    assert amt.state == DeliveryState.DELIVERED, amt.last_error
+    assert hwk.state == DeliveryState.DELIVERED, hwk.last_error
 
     to_amt, to_hwk = state.stored[str(amt.id)], state.stored[str(hwk.id)]
     assert to_amt["headers"]["Content-Type"] == "application/xml"
