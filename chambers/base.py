@@ -118,9 +118,37 @@ class Attachment:
     field: str = ""  #: the form field the file was uploaded for
 
 
+#: ``FilingPayload.documents`` key of the XGewerbeanzeige 2.2 message of a trade notification
+#: (Gewerbeanmeldung, -ummeldung, -abmeldung)
+XGEWERBEANZEIGE = "xgewerbeanzeige"
+
+
+@dataclass(frozen=True)
+class Document:
+    """The filing in a standard exchange format, built by the portal (not uploaded by the company).
+
+    ``content`` is the complete document (e.g. an XGewerbeanzeige 2.2 message as UTF-8 XML),
+    ``media_type`` its type (``application/xml``), ``schema_uri`` the schema or namespace it
+    follows (what a FIT-Connect submission names as its data schema), ``filename`` the name an
+    adapter gives it when it sends it as a file. The same on every attempt of a delivery.
+    """
+
+    media_type: str
+    content: bytes
+    schema_uri: str = ""
+    filename: str = ""
+
+
 @dataclass(frozen=True)
 class FilingPayload:
-    """Plain data describing one delivery of one filing to one destination (no ORM objects)."""
+    """Plain data describing one delivery of one filing to one destination (no ORM objects).
+
+    ``documents`` holds the filing in standard formats beside the portal's JSON (``data``), by
+    key: ``XGEWERBEANZEIGE`` for the three trade notifications, nothing for other services (and
+    nothing if the portal could not build it). Optional for adapters: one that ignores it sends
+    the JSON as before. The webhook, e-mail and FIT-Connect adapters send it as their ``format``
+    option says (``"json"``, ``"xml"`` or ``"both"``; see ``chambers.wire.format_option``).
+    """
 
     delivery_id: UUID  #: idempotency key, the same on every attempt
     reference: str  #: human reference shown to company and chamber
@@ -136,6 +164,8 @@ class FilingPayload:
     #: what earlier attempts of this delivery recorded, and where this one records its own (see
     #: ``Progress``); not part of the filing, never sent
     progress: Progress = field(default_factory=Progress, compare=False, repr=False)
+    #: the filing in standard formats, by key (``XGEWERBEANZEIGE``); empty if there is none
+    documents: Mapping[str, Document] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

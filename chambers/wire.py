@@ -19,9 +19,31 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from .base import Attachment, FilingPayload, MessagePayload, PermanentFailure
+from .base import (
+    XGEWERBEANZEIGE,
+    Attachment,
+    Document,
+    FilingPayload,
+    MessagePayload,
+    OptionField,
+    PermanentFailure,
+)
 
-__all__ = ["payload_to_dict", "message_to_dict", "to_json_bytes", "check_attachments", "iso_utc"]
+__all__ = [
+    "payload_to_dict",
+    "message_to_dict",
+    "to_json_bytes",
+    "check_attachments",
+    "iso_utc",
+    "FORMATS",
+    "format_option",
+    "xml_document",
+    "document_attachment",
+]
+
+#: What the ``format`` option of the webhook, e-mail and FIT-Connect adapters accepts: the
+#: portal's JSON only (default), the filing's XGewerbeanzeige message instead of it, or both.
+FORMATS = ("json", "xml", "both")
 
 
 def iso_utc(value: datetime) -> str:
@@ -147,3 +169,49 @@ def message_to_dict(payload: MessagePayload, *, include_content: bool) -> dict[s
         "destination_role": payload.destination_role,
         "attachments": [_attachment_dict(a, include_content) for a in payload.attachments],
     }
+
+
+def format_option() -> OptionField:
+    """The ``format`` option the webhook, e-mail and FIT-Connect adapters declare (``FORMATS``)."""
+    return OptionField(
+        "format",
+        str,
+        required=False,
+        default="json",
+        choices=FORMATS,
+        help="What the chamber receives: 'json' (the portal's JSON), 'xml' (the XGewerbeanzeige "
+        "2.2 message of trade notifications; JSON for other services) or 'both'",
+    )
+
+
+def xml_document(payload: FilingPayload, fmt: str) -> tuple[Document | None, str]:
+    """The XGewerbeanzeige document to send with ``fmt`` (a ``format`` option value), and a note
+    for the delivery's detail ("" if none).
+
+    ``None`` for ``"json"``; also ``None`` (the JSON is sent instead) when the chamber asked for
+    ``"xml"`` or ``"both"`` and the filing has no such message: another service than the three
+    trade notifications. The note then says so. The portal itself refuses (``PermanentFailure``)
+    a trade notification whose message it could not build for a chamber that takes XML only.
+    """
+    if fmt == "json":
+        return None, ""
+    document = payload.documents.get(XGEWERBEANZEIGE)
+    if document is None:
+        return None, (
+            f"no XGewerbeanzeige message for service '{payload.service_key}' "
+            f"(format '{fmt}'): sent as JSON"
+        )
+    return document, ""
+
+
+def document_attachment(document: Document, ref: str = XGEWERBEANZEIGE) -> Attachment:
+    """``document`` as an ``Attachment`` (size and SHA-256 computed), for adapters that send it
+    as a file beside the JSON."""
+    return Attachment(
+        filename=document.filename or f"{ref}.xml",
+        media_type=document.media_type,
+        size=len(document.content),
+        sha256=hashlib.sha256(document.content).hexdigest(),
+        content=document.content,
+        ref=ref,
+    )

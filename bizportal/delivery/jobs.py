@@ -7,6 +7,7 @@ Delivery reads the filing and attachment tables here and nowhere writes them.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,15 +17,26 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from chambers.base import Attachment, FilingPayload, MessagePayload, Progress
+from chambers.base import (
+    XGEWERBEANZEIGE,
+    Attachment,
+    Document,
+    FilingPayload,
+    MessagePayload,
+    PermanentFailure,
+    Progress,
+)
 
 from ..auth.models import Person
 from ..bodies.models import Chamber
 from ..catalog.models import ServiceDefinition
 from ..extensions import db, table_of
+from ..filings import xgewerbeanzeige
 from ..filings.models import Attachment as FilingAttachment
 from ..filings.models import Filing, FilingMessage
 from .models import Delivery
+
+log = logging.getLogger(__name__)
 
 _D, _F, _C, _A = table_of(Delivery), table_of(Filing), table_of(Chamber), table_of(FilingAttachment)
 _M, _P = table_of(FilingMessage), table_of(Person)
@@ -38,6 +50,7 @@ class Target:
     slug: str
     adapter_key: str
     options: dict[str, Any]
+    name: str = ""  #: the body's name (the reader of an XGewerbeanzeige message)
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,8 @@ class Job:
     progress: dict[str, Any] | None = None  #: what the adapter recorded on an earlier attempt
     message_id: int | None = None  #: the row carries this company message about the filing, …
     message: MessageJob | None = None  #: … and this is what its send needs (``None``: unreadable)
+    #: the filing's primary receiving body (slug, name): the author of its XGewerbeanzeige message
+    primary: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -139,19 +154,26 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]], messages: Mapping[uuid.
     """A job from a row of the claim statement or of ``read_jobs``."""
     return Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
                r.submitted_at, r.data,
-               Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {})),
+               Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {}), r.chamber_name),
                () if r.message_id is not None else tuple(files.get(r.filing_id, ())), r.timeouts,
-               r.locked_by or "", r.progress, r.message_id, messages.get(r.id))
+               r.locked_by or "", r.progress, r.message_id, messages.get(r.id),
+               (r.primary_slug, r.primary_name) if r.primary_slug is not None else None)
 
 
 def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     """The jobs of claimed deliveries, read in the current transaction (two queries for any number)."""
+    primary_delivery, primary_body = aliased(_D), aliased(_C)
+    primary = (primary_delivery.c.filing_id == _F.c.id) & (primary_delivery.c.role == "primary") & \
+        primary_delivery.c.message_id.is_(None)
     rows = db.session.execute(
         select(_D.c.id, _D.c.attempts, _D.c.timeouts, _D.c.role, _D.c.filing_id, _D.c.locked_by, _D.c.progress,
                _D.c.message_id, _F.c.reference, _F.c.service_key,
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _C.c.id.label("chamber_id"), _C.c.slug,
-               _C.c.adapter_key, _C.c.options)
-        .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id))
+               _C.c.adapter_key, _C.c.options, _C.c.name.label("chamber_name"),
+               primary_body.c.slug.label("primary_slug"), primary_body.c.name.label("primary_name"))
+        .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id)
+                     .outerjoin(primary_delivery, primary)
+                     .outerjoin(primary_body, primary_body.c.id == primary_delivery.c.chamber_id))
         .where(_D.c.id.in_(ids))
     ).all()
     files = attachments_of(r.filing_id for r in rows if r.message_id is None)
@@ -215,4 +237,45 @@ def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any,
         destination=job.target.slug,
         attachments=_files(job.attachments, storage),
         progress=progress if progress is not None else Progress(job.progress),
+        documents=documents(job),
     )
+
+
+#: the prefix of the Behördenkennung the portal puts into XGewerbeanzeige messages: the bodies have
+#: no official authority id setting yet, so the id is the body's slug under this prefix
+AUTHORITY_PREFIX = "bizportal"
+
+
+def message_uuid(delivery_id: uuid.UUID) -> uuid.UUID:
+    """The ``nachrichtenUUID`` of a delivery's XGewerbeanzeige message: derived from the delivery
+    id, so every attempt sends the same message."""
+    return uuid.uuid5(delivery_id, XGEWERBEANZEIGE)
+
+
+def documents(job: Job) -> dict[str, Document]:
+    """The filing in standard formats for the adapter (``FilingPayload.documents``): the
+    XGewerbeanzeige 2.2 message of a trade notification, nothing for other services.
+
+    Author of the message is the filing's primary receiving body (the Gewerbeamt), reader the body
+    of this delivery; both named by slug (``AUTHORITY_PREFIX``) and name. A message that cannot be
+    built is left out and logged, so the adapter sends the JSON; only a chamber that takes XML
+    alone (option ``format`` = ``"xml"``) gets ``PermanentFailure`` instead: it would receive
+    nothing it can read.
+    """
+    if job.service_key not in xgewerbeanzeige.KINDS:
+        return {}
+    reader = xgewerbeanzeige.Authority(AUTHORITY_PREFIX, job.target.slug, job.target.name or job.target.slug)
+    slug, name = job.primary or (job.target.slug, job.target.name)
+    author = xgewerbeanzeige.Authority(AUTHORITY_PREFIX, slug, name or slug)
+    try:
+        content = xgewerbeanzeige.build_message(job.service_key, job.data, job.submitted_at, author, reader,
+                                                message_uuid(job.delivery_id))
+    except Exception as exc:  # the JSON still carries the filing
+        if job.target.options.get("format") == "xml":
+            raise PermanentFailure(
+                f"the XGewerbeanzeige message of filing {job.reference} cannot be built "
+                f"({type(exc).__name__}: {exc}) and {job.target.slug} takes XML only") from exc
+        log.exception("delivery %s: XGewerbeanzeige message not built; sending JSON only", job.delivery_id)
+        return {}
+    return {XGEWERBEANZEIGE: Document(media_type=xgewerbeanzeige.MEDIA_TYPE, content=content,
+                                      schema_uri=xgewerbeanzeige.SCHEMA_URI, filename="xgewerbeanzeige.xml")}

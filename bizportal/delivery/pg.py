@@ -94,10 +94,17 @@ CLAIM = text("""
     SELECT claimed.id, claimed.attempts, claimed.timeouts, claimed.role, claimed.filing_id, claimed.locked_by,
            claimed.progress, claimed.message_id, f.reference, f.service_key,
            f.company_snapshot, f.submitted_at, f.data, ch.id AS chamber_id, ch.slug,
-           ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files
+           ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files,
+           ch.name AS chamber_name, pb.slug AS primary_slug, pb.name AS primary_name
     FROM claimed
     JOIN filing AS f ON f.id = claimed.filing_id
     JOIN chamber AS ch ON ch.id = claimed.chamber_id
+    -- the filing's primary receiving body: the author of its XGewerbeanzeige message
+    LEFT JOIN LATERAL (
+        SELECT pc.slug, pc.name FROM delivery AS pd JOIN chamber AS pc ON pc.id = pd.chamber_id
+        WHERE pd.filing_id = f.id AND pd.role = 'primary' AND pd.message_id IS NULL
+        LIMIT 1
+    ) AS pb ON TRUE
     ORDER BY claimed.due_at
 """).columns(
     id=Delivery.__table__.c.id.type,

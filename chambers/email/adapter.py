@@ -20,7 +20,7 @@ from ..base import (
     TemporaryFailure,
 )
 from ..webhook.httputil import excerpt
-from ..wire import check_attachments
+from ..wire import check_attachments, format_option, xml_document
 from .message import build_message, build_message_mail, message_id
 
 __all__ = ["EmailAdapter"]
@@ -42,6 +42,11 @@ class EmailAdapter(Adapter):
     ``Message-ID`` ``<delivery_id@bizportal>``, the header ``X-Bizportal-Delivery-Id`` and the end
     of the subject (``[Zustellungs-ID <delivery_id>]``). Integrity and confidentiality in transit
     rest on STARTTLS (on by default); end-to-end protection is the job of ``sign_or_encrypt``.
+
+    The option ``format``: ``"json"`` (default) attaches ``filing.json``; ``"xml"`` attaches the
+    filing's XGewerbeanzeige 2.2 message as ``xgewerbeanzeige.xml`` instead, ``"both"`` both. A
+    filing without such a message (another service) gets ``filing.json``, and the result's detail
+    says so. Text and PDF are always there.
     """
 
     key = "email"
@@ -85,6 +90,7 @@ class EmailAdapter(Adapter):
             max=120,
             help="Seconds to wait for each SMTP reply (1-120)",
         ),
+        format_option(),
     )
 
     def parse_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -138,12 +144,21 @@ class EmailAdapter(Adapter):
         """
         opts = self.parse_options(options)
         check_attachments(payload)
+        xml, note = xml_document(payload, opts["format"])
         message = self.sign_or_encrypt(
-            build_message(payload, opts["from_address"], opts["to_address"]), opts
+            build_message(
+                payload,
+                opts["from_address"],
+                opts["to_address"],
+                xml=xml,
+                json_too=opts["format"] != "xml",
+            ),
+            opts,
         )
         self._send(opts, message)
+        detail = f"accepted by {opts['host']}"
         return DeliveryResult(
-            receiver_ref=message_id(payload), detail=f"accepted by {opts['host']}"
+            receiver_ref=message_id(payload), detail=f"{detail}; {note}" if note else detail
         )
 
     def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from ..base import FilingPayload, MessagePayload
+from ..base import Document, FilingPayload, MessagePayload
 from ..wire import message_to_dict, payload_to_dict, to_json_bytes
 from .pdf import render_pdf
 from .render import human_size, local_time, role_note
@@ -35,7 +35,11 @@ def pdf_filename(payload: FilingPayload) -> str:
     return f"antrag-{_SAFE_RE.sub('-', payload.reference).strip('-') or 'filing'}.pdf"
 
 
-def _text(payload: FilingPayload) -> str:
+#: the file name of the XGewerbeanzeige message in the mail
+XML_FILENAME = "xgewerbeanzeige.xml"
+
+
+def _text(payload: FilingPayload, machine_readable: str = "filing.json") -> str:
     company = payload.company
     where = " ".join(str(company.get(k) or "") for k in ("postcode", "city")).strip()
     who = ", ".join(
@@ -56,7 +60,7 @@ def _text(payload: FilingPayload) -> str:
     lines += [
         "",
         f"Alle Angaben finden Sie im angehängten PDF ({pdf_filename(payload)}), maschinenlesbar",
-        "in filing.json.",
+        f"in {machine_readable}.",
     ]
     if payload.attachments:
         lines += ["", "Anlagen des Unternehmens:"]
@@ -70,12 +74,19 @@ def _text(payload: FilingPayload) -> str:
 
 
 def build_message(
-    payload: FilingPayload, from_address: str, to_address: str, now: datetime | None = None
+    payload: FilingPayload,
+    from_address: str,
+    to_address: str,
+    now: datetime | None = None,
+    xml: Document | None = None,
+    json_too: bool = True,
 ) -> EmailMessage:
     """The complete message (multipart/mixed), not yet signed or encrypted.
 
     Parts in order: text/plain summary, the PDF, ``filing.json`` (``payload_to_dict`` without
-    attachment content), then each attachment with its own media type and file name. Headers:
+    attachment content; left out if ``json_too`` is false and ``xml`` is given),
+    ``xgewerbeanzeige.xml`` (``xml``, the XGewerbeanzeige message, if given), then each
+    attachment with its own media type and file name. Headers:
     stable ``Message-ID`` (``<delivery id@bizportal>``), ``Auto-Submitted: auto-generated`` (no
     auto-replies to the portal), ``X-Bizportal-Delivery-Id`` and ``X-Bizportal-Reference``; the
     subject ends with the delivery id (``subject``). Raises ``PermanentFailure`` if the filing
@@ -90,16 +101,22 @@ def build_message(
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Bizportal-Delivery-Id"] = str(payload.delivery_id)
     msg["X-Bizportal-Reference"] = payload.reference
-    msg.set_content(_text(payload), subtype="plain", charset="utf-8")
+    with_json = json_too or xml is None
+    files = [name for name, wanted in (("filing.json", with_json), (XML_FILENAME, xml)) if wanted]
+    msg.set_content(_text(payload, " und ".join(files)), subtype="plain", charset="utf-8")
     msg.add_attachment(
         render_pdf(payload), maintype="application", subtype="pdf", filename=pdf_filename(payload)
     )
-    msg.add_attachment(
-        to_json_bytes(payload_to_dict(payload, include_content=False)),
-        maintype="application",
-        subtype="json",
-        filename="filing.json",
-    )
+    if with_json:
+        msg.add_attachment(
+            to_json_bytes(payload_to_dict(payload, include_content=False)),
+            maintype="application",
+            subtype="json",
+            filename="filing.json",
+        )
+    if xml is not None:
+        maintype, _, subtype = xml.media_type.partition("/")
+        msg.add_attachment(xml.content, maintype=maintype, subtype=subtype, filename=XML_FILENAME)
     _add_files(msg, payload)
     return msg
 

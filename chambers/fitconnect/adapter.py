@@ -51,7 +51,7 @@ import logging
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,7 +69,15 @@ from ..base import (
     Progress,
     TemporaryFailure,
 )
-from ..wire import check_attachments, message_to_dict, payload_to_dict, to_json_bytes
+from ..wire import (
+    check_attachments,
+    document_attachment,
+    format_option,
+    message_to_dict,
+    payload_to_dict,
+    to_json_bytes,
+    xml_document,
+)
 from .api import SubmissionApi
 from .crypto import derived_uuid4, destination_key, encrypt
 from .events import (
@@ -229,6 +237,14 @@ class FitConnectAdapter(Adapter):
             help="Schema URI of the JSON data, as the destination lists it",
         ),
         OptionField(
+            "xml_schema_uri",
+            str,
+            required=False,
+            help="Schema URI of the XGewerbeanzeige data (format 'xml'); default: the "
+            "XGewerbeanzeige 2.2 namespace http://www.xgewerbeanzeige.de/spezifikation/2.2",
+        ),
+        format_option(),
+        OptionField(
             "message_schema_uri",
             str,
             required=False,
@@ -321,16 +337,34 @@ class FitConnectAdapter(Adapter):
         (``NoAnswer`` when a request went out and got no answer within ``timeout_seconds``);
         ``InvalidConfig`` for refused credentials, an unknown or inactive destination, or an
         unusable destination key; ``Superseded`` when another attempt has taken the delivery over.
+
+        The option ``format``: ``"json"`` (default) sends ``payload_to_dict`` as the data under
+        ``submission_schema_uri``; ``"xml"`` sends the filing's XGewerbeanzeige 2.2 message as the
+        data (metadata ``submissionSchema``: ``mimeType`` ``application/xml``, ``schemaUri``
+        ``xml_schema_uri`` or the XGewerbeanzeige 2.2 namespace); ``"both"`` sends the JSON data
+        and the message as one more attachment (``xgewerbeanzeige.xml``, purpose
+        ``attachment``). A filing without such a message (another service) is sent as JSON and
+        the result's detail says so.
         """
         opts = self.parse_options(options)
         check_attachments(payload)
-        data = to_json_bytes(
-            {
-                "$schema": opts["submission_schema_uri"],
-                **payload_to_dict(payload, include_content=False),
-            }
-        )
-        return self._submit(payload, opts, data, opts["submission_schema_uri"], None)
+        xml, note = xml_document(payload, opts["format"])
+        if xml is not None and opts["format"] == "xml":
+            schema_uri = opts["xml_schema_uri"] or xml.schema_uri
+            result = self._submit(payload, opts, xml.content, schema_uri, None, xml.media_type)
+        else:
+            if xml is not None:  # "both": the message goes along as an attachment
+                payload = replace(
+                    payload, attachments=(*payload.attachments, document_attachment(xml))
+                )
+            data = to_json_bytes(
+                {
+                    "$schema": opts["submission_schema_uri"],
+                    **payload_to_dict(payload, include_content=False),
+                }
+            )
+            result = self._submit(payload, opts, data, opts["submission_schema_uri"], None)
+        return replace(result, detail=f"{result.detail}; {note}") if note else result
 
     def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:
         """Send the company's message as a follow-up submission in the filing's case.
@@ -375,14 +409,15 @@ class FitConnectAdapter(Adapter):
         data: bytes,
         schema_uri: str,
         case_id: str | None,
+        data_media_type: str = "application/json",
     ) -> DeliveryResult:
-        """One submission of ``data`` and the payload's attachments (in the case ``case_id``, or a
-        new one): create or continue, upload, submit (see ``deliver``)."""
+        """One submission of ``data`` (of ``data_media_type``) and the payload's attachments (in
+        the case ``case_id``, or a new one): create or continue, upload, submit (see ``deliver``)."""
         attachment_ids = [
             derived_uuid4(payload.delivery_id, f"attachment/{i}")
             for i in range(len(payload.attachments))
         ]
-        metadata = build_metadata(payload, data, attachment_ids, schema_uri)
+        metadata = build_metadata(payload, data, attachment_ids, schema_uri, data_media_type)
         validate_metadata(metadata)
         doc = _Document(data, metadata, attachment_ids)
 

@@ -50,10 +50,12 @@ def build_metadata(
     data: bytes,
     attachment_ids: Sequence[str],
     submission_schema_uri: str,
+    data_media_type: str = "application/json",
 ) -> dict[str, Any]:
     """The metadata document for one submission (not yet validated).
 
-    ``data`` are the exact bytes sent as ``encryptedData`` (their sha512 goes into the metadata);
+    ``data`` are the exact bytes sent as ``encryptedData`` (their sha512 goes into the metadata),
+    of ``data_media_type`` (``application/json`` or ``application/xml``, as the schema allows);
     ``attachment_ids`` pairs up with ``payload.attachments``. The portal reference travels as
     ``additionalReferenceInfo.senderReference``, the submission date as ``applicationDate``.
     """
@@ -67,7 +69,7 @@ def build_metadata(
                 "hash": {"type": "sha512", "content": hashlib.sha512(data).hexdigest()},
                 "submissionSchema": {
                     "schemaUri": submission_schema_uri,
-                    "mimeType": "application/json",
+                    "mimeType": _media_type(data_media_type),
                 },
             },
             "attachments": attachments,

@@ -19,7 +19,14 @@ from ..base import (
     PermanentFailure,
     TemporaryFailure,
 )
-from ..wire import check_attachments, message_to_dict, payload_to_dict, to_json_bytes
+from ..wire import (
+    check_attachments,
+    format_option,
+    message_to_dict,
+    payload_to_dict,
+    to_json_bytes,
+    xml_document,
+)
 from .httputil import RETRYABLE_4XX, excerpt, is_read_timeout, read_limited
 from .signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -28,6 +35,7 @@ __all__ = ["WebhookAdapter", "EVENT_HEADER", "post_signed"]
 USER_AGENT = "bizportal-webhook/1"
 #: what a POST carries: ``filing`` or ``message`` (also the body's ``type`` for messages)
 EVENT_HEADER = "X-Bizportal-Event"
+JSON_TYPE = "application/json; charset=utf-8"
 
 
 class WebhookAdapter(Adapter):
@@ -43,6 +51,13 @@ class WebhookAdapter(Adapter):
     (or ``messages_url``), signed the same way, with ``X-Bizportal-Event: message`` and a body
     ``message_to_dict(payload, include_content=True)`` whose ``type`` is ``"message"``; filings
     carry ``X-Bizportal-Event: filing``.
+
+    The option ``format`` chooses what a filing's body is: ``"json"`` (default) the JSON above;
+    ``"both"`` the JSON with the filing's XGewerbeanzeige 2.2 message as the string
+    ``xgewerbeanzeige``; ``"xml"`` the message itself (``Content-Type: application/xml``, signed
+    over the XML bytes, same headers). A filing without such a message (another service than the
+    three trade notifications) is sent as JSON, and the result's detail says so. Messages are
+    always JSON.
     """
 
     key = "webhook"
@@ -86,6 +101,7 @@ class WebhookAdapter(Adapter):
             default=False,
             help="Allow plain http URLs (only for tests and local networks)",
         ),
+        format_option(),
     )
     answer_timeout_option = "timeout_seconds"
     forwards_messages = True
@@ -109,9 +125,18 @@ class WebhookAdapter(Adapter):
         """
         opts = self.parse_options(options)
         check_attachments(payload)
-        body = to_json_bytes(payload_to_dict(payload, include_content=True))
-        return post_signed(opts["url"], opts["secret"], opts["timeout_seconds"], body,
-                           str(payload.delivery_id), "filing")
+        document, note = xml_document(payload, opts["format"])
+        content_type = JSON_TYPE
+        if document is not None and opts["format"] == "xml":
+            body, content_type = document.content, document.media_type
+        else:
+            doc = payload_to_dict(payload, include_content=True)
+            if document is not None:
+                doc["xgewerbeanzeige"] = document.content.decode("utf-8")
+            body = to_json_bytes(doc)
+        result = post_signed(opts["url"], opts["secret"], opts["timeout_seconds"], body,
+                             str(payload.delivery_id), "filing", content_type)
+        return DeliveryResult(result.receiver_ref, f"{result.detail}; {note}" if note else result.detail)
 
     def deliver_message(self, payload: MessagePayload, options: Mapping[str, Any]) -> DeliveryResult:
         """POST the company's message once, as ``deliver`` does a filing (same answers, same
@@ -124,13 +149,20 @@ class WebhookAdapter(Adapter):
 
 
 def post_signed(
-    url: str, secret: str, timeout: float, body: bytes, idempotency_key: str, event: str
+    url: str,
+    secret: str,
+    timeout: float,
+    body: bytes,
+    idempotency_key: str,
+    event: str,
+    content_type: str = JSON_TYPE,
 ) -> DeliveryResult:
     """One signed POST of ``body`` and its outcome, mapped as ``WebhookAdapter.deliver`` maps it
-    (headers ``Idempotency-Key``, ``X-Bizportal-Event``, timestamp and signature; no redirects)."""
+    (headers ``Content-Type``, ``Idempotency-Key``, ``X-Bizportal-Event``, timestamp and
+    signature; no redirects)."""
     timestamp = int(time.time())
     headers = {
-        "Content-Type": "application/json; charset=utf-8",
+        "Content-Type": content_type,
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
         IDEMPOTENCY_HEADER: idempotency_key,

@@ -363,7 +363,9 @@ class FitConnectHandler(QuietHandler):
         with state.lock:
             if sub["status"] != "incomplete":
                 return *_problem(409, "submission already submitted"), "application/problem+json"
-            sub.update(status="submitted", metadata=metadata, data=json.loads(data), tags=tags)
+            xml = structure["data"]["submissionSchema"]["mimeType"] == "application/xml"
+            sub.update(status="submitted", metadata=metadata, data=data if xml else json.loads(data),
+                       raw_data=data, tags=tags)
             state.submits += 1
         state.issue(sid, "submit-submission", {"authenticationTags": tags})
         answer = {

@@ -37,6 +37,8 @@ class WebhookState:
     requests: int = 0
     seen: dict[str, int] = field(default_factory=dict)  # idempotency key → requests
     refused_signatures: int = 0
+    #: every request body by idempotency key, in the order received (faults included)
+    bodies_seen: dict[str, list[bytes]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -52,6 +54,7 @@ class WebhookHandler(QuietHandler):
         with state.lock:
             state.requests += 1
             state.seen[key] = seen = state.seen.get(key, 0) + 1
+            state.bodies_seen.setdefault(key, []).append(raw)
             fault = state.fault
         if fault == "slow":
             time.sleep(state.slow_seconds)
@@ -72,7 +75,8 @@ class WebhookHandler(QuietHandler):
             if held is None:
                 record = {
                     "id": f"rcv-{len(state.stored) + 1}",
-                    "body": json.loads(raw),
+                    # an XML body (the adapter's format "xml") is kept as bytes, like ``raw``
+                    "body": raw if self._is_xml() else json.loads(raw),
                     "headers": dict(self.headers.items()),
                     "path": self.path,
                     "raw": raw,
@@ -93,6 +97,10 @@ class WebhookHandler(QuietHandler):
             time.sleep(self.server.state.slow_seconds)
         with suppress(OSError):  # the sender may have given up waiting
             self.answer(status, body)
+
+    def _is_xml(self) -> bool:
+        media_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        return media_type in ("application/xml", "text/xml")
 
     def _signature_ok(self, secret: bytes, raw: bytes) -> bool:
         ts = self.headers.get("X-Bizportal-Timestamp") or ""
