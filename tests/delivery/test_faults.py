@@ -32,7 +32,7 @@ from tests.support.factories import (
     state_counts,
     wait_for,
 )
-from tests.support.receivers.counting import counting_receiver
+from tests.support.receivers.counting import counting_receiver, settled_arrivals
 from tests.support.receivers.loopback import closed_port
 
 pytestmark = pytest.mark.postgres_only
@@ -181,22 +181,12 @@ def _delivered_per_chamber_counter(app) -> int:
                                  .where(StatCounter.metric == "delivered_per_chamber"))
 
 
-def _settled_arrivals(server) -> int:
-    """Requests that reached the (closed) gate once the worker has started all it can."""
-    wait_for(lambda: server.arrived >= 1, timeout=60, what="the worker's first send")
-    while True:
-        seen = server.arrived
-        time.sleep(0.5)
-        if server.arrived == seen:
-            return seen
-
-
 def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(app, worker_processes):
     with counting_receiver(gate_open=False) as (url, server):
         set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
         ids = bulk_filings(app, 10, ["hk-bremen"], spread=timedelta(minutes=10))  # rows apart in time
         victim = worker_processes(DELIVERY_LEASE_SECONDS=2)
-        in_flight = _settled_arrivals(server)  # the chamber's slots (DELIVERY_CHAMBER_CONCURRENCY)
+        in_flight = settled_arrivals(server)  # the chamber's slots (DELIVERY_CHAMBER_CONCURRENCY)
         assert 1 <= in_flight < 10
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
@@ -223,7 +213,7 @@ def test_sigterm_lets_the_sends_in_flight_finish(app, worker_processes):
         set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
         bulk_filings(app, 12, ["hk-bremen"])
         proc = worker_processes()
-        in_flight = _settled_arrivals(server)
+        in_flight = settled_arrivals(server)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         assert proc.poll() is None  # still waiting for its sends
