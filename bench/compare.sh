@@ -81,7 +81,7 @@ for run in $(seq 1 "$RUNS"); do
     out=$(cd "$dir" && .venv/bin/python bench/delivery.py "${BENCH_ARGS[@]}" --json 2>&1) || {
       echo "$out" >> "$LOG"; echo "bench/delivery.py failed in $dir; see $LOG" >&2; exit 1; }
     echo "$out" >> "$LOG"
-    echo "$out" | grep -v '^{' | sed 's/^/   /'
+    echo "$out" | grep -v -e '^{' -e 'alembic.runtime.migration' | sed 's/^/   /'
     json=$(echo "$out" | grep '^{' | tail -1)
     echo "{\"run\": $run, \"side\": \"$side\", \"load\": \"$load\", \"result\": $json}" >> "$RESULTS"
   done
