@@ -175,6 +175,15 @@ def start_workers(n: int, url: str, overrides: dict, log_dir: Path) -> list[subp
     return procs
 
 
+def cpu_seconds(procs: list[subprocess.Popen]) -> float:
+    """User + system CPU time the processes have used so far (Linux ``/proc``)."""
+    total = 0
+    for p in procs:
+        fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def stop_workers(procs: list[subprocess.Popen]) -> None:
     for p in procs:
         p.terminate()
@@ -191,6 +200,7 @@ def run_workers(app, url: str, receiver_base: str, chamber_ids: list[int], worke
     requests.post(receiver_base + "/reset", timeout=10)
     procs = start_workers(workers, url, env_extra, log_dir)
     try:
+        cpu0 = cpu_seconds(procs)
         t0 = insert_filings(app, n, chamber_ids, f"W{workers}{secrets.token_hex(2).upper()}")
         with app.app_context():
             while True:
@@ -202,6 +212,7 @@ def run_workers(app, url: str, receiver_base: str, chamber_ids: list[int], worke
                 if time.time() - t0 > 600:
                     raise SystemExit(f"only {done} of {n} delivered after 600 s")
                 time.sleep(0.05)
+            cpu = cpu_seconds(procs) - cpu0
             last = db.session.scalar(select(func.max(Delivery.delivered_at)))
             attempts = db.session.scalar(select(func.sum(Delivery.attempts)))
             db.session.rollback()
@@ -210,7 +221,7 @@ def run_workers(app, url: str, receiver_base: str, chamber_ids: list[int], worke
     elapsed = last.timestamp() - t0
     stats = receiver_stats(receiver_base)
     assert stats["stored"] == n and stats["max_per_key"] == 1 and attempts == n, (stats, attempts)
-    return {"workers": workers, "seconds": elapsed, "rate": n / elapsed}
+    return {"workers": workers, "seconds": elapsed, "rate": n / elapsed, "cpu_ms": 1000 * cpu / n}
 
 
 def main() -> None:
@@ -258,11 +269,14 @@ def main() -> None:
         load_before = os.getloadavg()
         bares: list[float] = []
         runs: dict[int, list[float]] = {w: [] for w in args.workers}
+        cpu: dict[int, list[float]] = {w: [] for w in args.workers}
         for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits all alike
             bares.append(bare_loop(app, receiver_base, receiver_url, chamber_ids, args.filings))
             for w in args.workers:
-                runs[w].append(run_workers(app, args.database_url, receiver_base, chamber_ids, w, args.filings,
-                                           env_extra, log_dir)["rate"])
+                result = run_workers(app, args.database_url, receiver_base, chamber_ids, w, args.filings,
+                                     env_extra, log_dir)
+                runs[w].append(result["rate"])
+                cpu[w].append(result["cpu_ms"])
         load_after = os.getloadavg()
     finally:
         receiver.terminate()
@@ -281,12 +295,13 @@ def main() -> None:
           f"per chamber {per_chamber}; {args.repeat} round(s), medians (min-max)")
     print(f"bare loop (1 thread, same payloads, same adapter, no database): {bare:7.1f} deliveries/s "
           f"({min(bares):.0f}-{max(bares):.0f})")
-    print(f"{'workers':>7} {'deliveries/s':>13} {'min-max':>11} {'vs bare loop':>13}")
+    print(f"{'workers':>7} {'deliveries/s':>13} {'min-max':>11} {'vs bare loop':>13} {'worker CPU ms/delivery':>23}")
     for w in args.workers:
         rate = statistics.median(runs[w])
-        print(f"{w:>7} {rate:>13.1f} {min(runs[w]):>5.0f}-{max(runs[w]):<5.0f} {rate / bare:>13.2f}")
+        print(f"{w:>7} {rate:>13.1f} {min(runs[w]):>5.0f}-{max(runs[w]):<5.0f} {rate / bare:>13.2f} "
+              f"{statistics.median(cpu[w]):>23.2f}")
     if args.json:
-        print(json.dumps({"bare": bares, "workers": runs, "filings": args.filings, "pg": pg_version,
+        print(json.dumps({"bare": bares, "workers": runs, "cpu_ms": cpu, "filings": args.filings, "pg": pg_version,
                           "threads": threads, "per_chamber": per_chamber}))
 
 if __name__ == "__main__":

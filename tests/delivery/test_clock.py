@@ -43,15 +43,21 @@ def test_worker_with_a_clock_ahead_does_not_take_over_a_live_lease(app, monkeypa
         assert set(db.session.scalars(select(Delivery.id).where(Delivery.locked_by == "on-time"))) == held
 
 
+def _leases(app, ids) -> list:
+    with app.app_context():
+        return list(db.session.scalars(select(Delivery.locked_until).where(Delivery.id.in_(ids))))
+
+
 def test_worker_with_a_clock_behind_writes_leases_that_are_live(app, monkeypatch):
     bulk_filings(app, 4, ["hk-bremen"], spread=timedelta(minutes=10))
     skew_clock(monkeypatch, -SKEW)
     before = database_now(app)
     held = _claim(app, "behind", capacity=2)
+    live = before + timedelta(seconds=9)
+    assert all(live < until <= database_now(app) + timedelta(seconds=10) for until in _leases(app, held))  # the claim's
     with app.app_context():  # its heartbeat, too, extends from the database's now
         assert claims.renew_leases(held, "behind", LEASE) == 2
-        leases = list(db.session.scalars(select(Delivery.locked_until).where(Delivery.id.in_(held))))
-    assert all(before + timedelta(seconds=9) < until <= database_now(app) + timedelta(seconds=10) for until in leases)
+    assert all(live < until <= database_now(app) + timedelta(seconds=10) for until in _leases(app, held))
     monkeypatch.undo()
     assert not _claim(app, "on-time") & held  # another worker leaves them alone while the lease runs
 

@@ -6,43 +6,18 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
-from bizportal.bodies.models import Chamber
 from bizportal.common.time import utcnow
 from bizportal.config import DeliverySettings
 from bizportal.delivery import claims, recording, sending
 from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
-from bizportal.filings.models import FilingEvent
 from chambers.base import Progress, Superseded
-from tests.support.adapters import fit_options
 from tests.support.factories import delivery_of, make_filing, set_adapter, wait_for
+from tests.support.fitconnect import PDF, PNG, fit_delivery, fit_filing, forwarded_entries
 from tests.support.receivers.fitconnect_receiver import fitconnect_receiver
-
-PDF = b"%PDF-1.7\n" + bytes(range(256)) * 64
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
-FIT = "gewerbeamt-bremen"  # the Gewerbeanmeldung's primary body, here reached through FIT-Connect
-
-
-def fit_filing(app, url, state) -> int:
-    """A Gewerbeanmeldung with two attachments; its copy to the HWK waits (chamber disabled)."""
-    set_adapter(app, FIT, "fitconnect", fit_options(url, state))
-    filing_id = make_filing(app, service_key="gewerbeanmeldung", handwerk=True,
-                            files={"erlaubnis": ("Erlaubnis.pdf", PDF), "handwerkskarte": ("Karte.png", PNG)})
-    with app.app_context():
-        db.session.execute(update(Chamber).where(Chamber.slug == "hwk-bremen").values(enabled=False))
-        db.session.commit()
-    return filing_id
-
-
-def fit_delivery(app, filing_id) -> Delivery:
-    with app.app_context():
-        d = db.session.scalar(select(Delivery).join(Chamber, Chamber.id == Delivery.chamber_id)
-                              .where(Delivery.filing_id == filing_id, Chamber.slug == FIT))
-        db.session.expunge(d)
-        return d
 
 
 def expire_leases(app) -> None:
@@ -50,12 +25,6 @@ def expire_leases(app) -> None:
     with app.app_context():
         db.session.execute(update(Delivery).values(locked_until=utcnow() - timedelta(seconds=1)))
         db.session.commit()
-
-
-def forwarded_entries(app, filing_id) -> int:
-    with app.app_context():
-        return len(db.session.scalars(select(FilingEvent).where(
-            FilingEvent.filing_id == filing_id, FilingEvent.kind == "forwarded")).all())
 
 
 def test_takeover_of_a_fitconnect_delivery_continues_the_same_submission(app, fit_keys):

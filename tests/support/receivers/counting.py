@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 
 from tests.support.adapters import SECRET
+from tests.support.factories import wait_for
 from tests.support.receivers.loopback import base_url
 from tests.support.receivers.webhook_receiver import WebhookHandler, WebhookState
 
@@ -55,3 +57,14 @@ def counting_receiver(port: int = 0, gate_open: bool = True):
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def settled_arrivals(server, at_least: int = 1) -> int:
+    """Requests that reached the (closed) gate once the senders have started all they can: waits
+    for ``at_least`` arrivals, then until no more arrive for half a second."""
+    wait_for(lambda: server.arrived >= at_least, timeout=60, what=f"{at_least} request(s) at the receiver")
+    while True:
+        seen = server.arrived
+        time.sleep(0.5)
+        if server.arrived == seen:
+            return seen
