@@ -254,7 +254,8 @@ def message_uuid(delivery_id: uuid.UUID) -> uuid.UUID:
 
 def documents(job: Job) -> dict[str, Document]:
     """The filing in standard formats for the adapter (``FilingPayload.documents``): the
-    XGewerbeanzeige 2.2 message of a trade notification, nothing for other services.
+    XGewerbeanzeige 2.2 message of a trade notification for a chamber whose option ``format`` asks
+    for XML ("xml" or "both"); nothing for other services or JSON-only chambers.
 
     Author of the message is the filing's primary receiving body (the Gewerbeamt), reader the body
     of this delivery; both named by slug (``AUTHORITY_PREFIX``) and name. A message that cannot be
@@ -262,8 +263,8 @@ def documents(job: Job) -> dict[str, Document]:
     alone (option ``format`` = ``"xml"``) gets ``PermanentFailure`` instead: it would receive
     nothing it can read.
     """
-    if job.service_key not in xgewerbeanzeige.KINDS:
-        return {}
+    if job.service_key not in xgewerbeanzeige.KINDS or job.target.options.get("format", "json") == "json":
+        return {}  # the chamber takes JSON only: no message to build (the worker's hot path)
     reader = xgewerbeanzeige.Authority(AUTHORITY_PREFIX, job.target.slug, job.target.name or job.target.slug)
     slug, name = job.primary or (job.target.slug, job.target.name)
     author = xgewerbeanzeige.Authority(AUTHORITY_PREFIX, slug, name or slug)
