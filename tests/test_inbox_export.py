@@ -60,7 +60,8 @@ def test_json_export_holds_the_filing_as_the_primary_body_sees_it(worked):
 
     assert doc["schema"] == "bizportal.inbox-export" and doc["schema_version"] == 1
     assert doc["reference"] == reference
-    assert doc["service"] == {"key": "gewerbeanmeldung", "title": "Gewerbeanmeldung", "leika": "99050012104000"}
+    assert doc["service"] == {"key": "gewerbeanmeldung", "title": "Gewerbeanmeldung", "leika": "99050012104000",
+                              "kind": "trade"}
     assert doc["chamber"]["name"] == "Gewerbeamt Bremen (Stadtamt)" and doc["destination_role"] == "primary"
     assert doc["status"] == "information_requested"
     assert doc["company"]["name"] == "Becker Elektrotechnik GmbH"
@@ -159,3 +160,13 @@ def test_exports_carry_this_chambers_conversation_and_nothing_of_the_other(worke
     text = squeezed(pdf_text(amt.get(f"{amt_path}/export.pdf").data))
     assert squeezed("Meisterbrief anbei.") in text and "Meisterbrief.pdf" in text
     assert json.loads(hwk.get(f"{hwk_path}/export.json").data)["messages"] == []
+
+
+def test_a_confirmed_trade_notification_is_named_as_on_the_companys_page(worked):
+    """Not 'Bewilligt' (the word for a permit) in the PDF when the Gewerbeamt confirmed a notification."""
+    reference, (amt, path), _ = worked
+    assert set_status(amt, path, "accepted", "Eingetragen.").status_code == 302
+    text = squeezed(pdf_text(amt.get(f"{path}/export.pdf").data))
+    assert squeezed("Anzeige bestätigt durch") in text and "Bewilligt" not in text
+    page = amt.get(path).get_data(as_text=True)
+    assert "Anzeige bestätigt durch" in page and "Entschieden (positiv)" not in page

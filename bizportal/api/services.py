@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 from datetime import date, timedelta
 from typing import Any, cast
 
 from flask import current_app
+from sqlalchemy import select
 
 from ..common.states import Refused
 from ..common.time import local_today
+from ..extensions import db
 from ..filings import conversation, lifecycle
-from ..filings.models import Filing
+from ..filings.models import Filing, FilingMessage
 from ..filings.services import UploadRefused
 from ..filings.states import FilingStatus
 from ..inbox import queries as inbox
@@ -108,16 +111,35 @@ def transition(client: ApiClient, item: InboxItem, body: schemas.TransitionReque
     return schemas.TransitionResult(reference=item.reference, status=cast(Any, filing.status), recorded=True)
 
 
-def message(client: ApiClient, item: InboxItem, body: schemas.MessageRequest) -> schemas.Message:
-    """A message to the company (with documents) without a change of status; 409 on a closed filing."""
+def message(client: ApiClient, item: InboxItem, body: schemas.MessageRequest,
+            idempotency_key: str | None = None) -> schemas.Message:
+    """A message to the company (with documents) without a change of status; 409 on a closed
+    filing. With ``idempotency_key`` a repeated request answers the message stored first."""
     if not body.body.strip():
         raise problems.Problem(422, "The message is empty.", errors=[{"loc": ["body", "body"], "msg": "empty"}])
+    token = _idempotency_token(client, idempotency_key)
     files = _decode(body.files, conversation.MESSAGE_TYPES) if body.files else []
+    from .queries import message as shown
+
     try:
-        written = lifecycle.chamber_message(item.delivery_id, actor(client), body.body, files)
+        written = lifecycle.chamber_message(item.delivery_id, actor(client), body.body, files, form_token=token)
+    except lifecycle.AlreadySent:  # a retry of a message that was stored: the same answer again
+        conversation.discard(files, _storage())
+        filing = inbox.filing_of(item)
+        earlier = db.session.scalars(select(FilingMessage).where(FilingMessage.filing_id == filing.id,
+                                                                 FilingMessage.form_token == token)).one()
+        return shown(item, earlier)
     except Refused as exc:
         conversation.discard(files, _storage())
         raise _conflict(exc, inbox.filing_of(item)) from None
-    from .queries import message as shown
-
     return shown(item, written)
+
+
+def _idempotency_token(client: ApiClient, key: str | None) -> str | None:
+    """The message's one-time token from the client's ``Idempotency-Key`` (kept per client): a
+    repeated request with the same key stores nothing new and answers the stored message."""
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise problems.Problem(400, "Idempotency-Key must be 1 to 200 printable characters.")
+    return hashlib.sha256(f"{client.client_id}\n{key}".encode()).hexdigest()[:32]

@@ -128,8 +128,11 @@ def transition(call: Call, reference: str):
            errors=(404, 409))
 def post_message(call: Call, reference: str):
     """A message to the company without a change of status, optionally with documents. 409 when
-    the filing is decided or withdrawn."""
-    return services.message(call.client, _item(call, reference), call.body)
+    the filing is decided or withdrawn. Send an `Idempotency-Key` header (any string up to 200
+    characters, new for each message) to make a retry safe: a repeated request with the same key
+    stores nothing and answers the message stored first."""
+    return services.message(call.client, _item(call, reference), call.body,
+                            request.headers.get("Idempotency-Key"))
 
 
 @operation(bp, "get", "/filings/<reference>/messages", summary="Read the conversation", scope="filings:read",

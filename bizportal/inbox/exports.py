@@ -72,6 +72,9 @@ TIMELINE_LABELS = {
     "answered": "Antwort gesendet an", "accepted": "Bewilligt durch",
     "rejected": "Abgelehnt durch", "withdrawn": "Vom Unternehmen zurückgezogen",
 }
+#: a positive decision as the company's pages name it, by the service's kind
+ACCEPTED_BY_KIND = {"trade": ("Bestätigt", "Anzeige bestätigt durch"),
+                    "registration": ("Eingetragen", "Eingetragen durch")}
 STATUS_LABELS = {
     "submitted": "Eingereicht", "forwarded": "Weitergeleitet", "received": "Eingegangen",
     "in_progress": "In Bearbeitung", "information_requested": "Nachfrage", "answered": "Antwort eingegangen",
@@ -92,6 +95,19 @@ class Export:
     document: dict[str, Any]
     filing_id: int | None
     basename: str
+
+
+def status_label(status: str | None, service_kind: str | None) -> str:
+    """The status in words; a positive decision named for the service's kind, as on the company's page."""
+    if status == "accepted" and service_kind in ACCEPTED_BY_KIND:
+        return ACCEPTED_BY_KIND[service_kind][0]
+    return STATUS_LABELS.get(status or "", status or "–")
+
+
+def event_label(kind: str, service_kind: str | None) -> str:
+    if kind == "accepted" and service_kind in ACCEPTED_BY_KIND:
+        return ACCEPTED_BY_KIND[service_kind][1]
+    return TIMELINE_LABELS.get(kind, kind)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -120,7 +136,7 @@ def build(item: InboxItem, service: ServiceDefinition | None) -> Export:
         "exported_at": iso(utcnow()),
         "reference": item.reference,
         "service": {"key": item.service_key, "title": item.service_title,
-                    "leika": service.leika if service else None},
+                    "leika": service.leika if service else None, "kind": service.kind if service else None},
         "chamber": {"slug": chamber.slug, "name": chamber.name} if chamber else None,
         "destination_role": item.destination_role,
         "status": filing.status if filing else None,
@@ -280,7 +296,7 @@ def render_pdf(export: Export) -> bytes:
     head += [
         ("Stelle", chamber),
         ("Rolle", "Kopie zur Kenntnis" if doc["destination_role"] == "copy" else "zuständige Stelle"),
-        ("Stand", STATUS_LABELS.get(doc["status"] or "", doc["status"] or "–")),
+        ("Stand", status_label(doc["status"], doc["service"].get("kind"))),
         ("Eingereicht am", _local(doc["submitted_at"])),
         ("Eingegangen am", _local(doc["received_at"])),
     ]
@@ -292,7 +308,7 @@ def render_pdf(export: Export) -> bytes:
              for a in doc["attachments"]]
     section(pdf, family, "Anlagen", files or [("—", "keine Anlagen")], txt)
     timeline = [(_local(e["occurred_at"]),
-                 " ".join(filter(None, [TIMELINE_LABELS.get(e["kind"], e["kind"]), e["chamber"]]))
+                 " ".join(filter(None, [event_label(e["kind"], doc["service"].get("kind")), e["chamber"]]))
                  + (f"\n{e['detail']}" if e["detail"] else "")) for e in doc["timeline"]]
     section(pdf, family, "Verlauf", timeline or [("—", "keine Einträge")], txt)
     deliveries = []

@@ -326,3 +326,18 @@ def test_the_chambers_staff_and_the_audit_page_name_the_system_that_took_a_step(
     admin = staff_client(app, "admin")
     audit = admin.get("/staff/admin/protokoll").get_data(as_text=True)
     assert "Fachverfahren (API)" in audit and f"api:{office.creds.client_id}" not in audit
+
+
+def test_a_message_retried_with_its_idempotency_key_is_stored_once(app, client, filed):
+    office = ApiCaller(app, client, "gewerbeamt-bremen")
+
+    def send(key):
+        return client.post(f"/api/v1/filings/{filed}/messages", json={"body": "Bitte rufen Sie uns an."},
+                           headers={**office.headers, "Idempotency-Key": key})
+
+    first, again, other = send("msg-1"), send("msg-1"), send("msg-2")
+    assert first.status_code == again.status_code == other.status_code == 201
+    assert first.get_json()["id"] == again.get_json()["id"] != other.get_json()["id"]
+    conversation = office.get(f"/filings/{filed}/messages").get_json()["messages"]
+    assert [m["body"] for m in conversation] == ["Bitte rufen Sie uns an."] * 2
+    _problem(send("x" * 201), 400)
