@@ -104,8 +104,14 @@ def _issues(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 def _query(model: type[BaseModel]) -> Any:
+    """The query, checked: unknown or repeated parameters are refused like unknown body members (a
+    mistyped ``afetr=`` must not silently restart the feed)."""
+    repeated = sorted(k for k, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise problems.Problem(400, "The query parameters are not valid.",
+                               errors=[{"loc": ["query", k], "msg": "given more than once"} for k in repeated])
     try:
-        return model.model_validate({k: v for k, v in request.args.items() if k in model.model_fields})
+        return model.model_validate(dict(request.args.items()))
     except ValidationError as exc:
         raise problems.Problem(400, "The query parameters are not valid.", errors=_issues(exc)) from None
 

@@ -122,3 +122,13 @@ def test_client_pages_refuse_a_post_without_csrf_token(app, client, login_as):
     assert client.post(f"/staff/admin/api-zugaenge/{creds.pk}/sperren").status_code == 400
     with app.app_context():
         assert db.session.get(ApiClient, creds.pk).revoked_at is None
+
+
+def test_a_client_for_a_chamber_that_gets_filings_another_way_is_told_its_feed_stays_empty(app, client, login_as):
+    from tests.support.factories import set_adapter
+
+    login_as("admin", staff=True)
+    assert 'id="feed-hint"' not in _create_on_page(client).get_data(as_text=True)  # hwk-bremen: the inbox
+    set_adapter(app, "hwk-bremen", "webhook", {"url": "https://hwk.example/in", "secret": "s" * 20})
+    html = _create_on_page(client, name="Zweites System").get_data(as_text=True)
+    assert 'id="feed-hint"' in html and "webhook" in html

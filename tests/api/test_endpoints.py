@@ -341,3 +341,11 @@ def test_a_message_retried_with_its_idempotency_key_is_stored_once(app, client, 
     conversation = office.get(f"/filings/{filed}/messages").get_json()["messages"]
     assert [m["body"] for m in conversation] == ["Bitte rufen Sie uns an."] * 2
     _problem(send("x" * 201), 400)
+
+
+def test_unknown_or_repeated_feed_parameters_are_refused(app, client):
+    office = ApiCaller(app, client, "gewerbeamt-bremen")
+    for query in ("afetr=5", "after=1&after=2", "limit=5&page=2"):
+        problem = _problem(office.get(f"/filings?{query}"), 400)
+        assert problem["errors"], query
+    assert office.get("/filings?limit=5").status_code == 200
