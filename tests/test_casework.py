@@ -624,3 +624,13 @@ def test_a_copy_recipient_notes_the_filing_also_after_the_competent_body_decided
         events = list(db.session.execute(select(FilingEvent.kind, FilingEvent.chamber_id).join(Filing)
                                          .where(Filing.reference == filed, FilingEvent.kind == "received")))
     assert len(events) == 1
+
+
+def test_an_internal_note_posted_twice_is_stored_once(app, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    page = staff.get(path).get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "note": "Rückruf vereinbart.", "form_token": form_token(page, "note-form")}
+    codes = _same_form_at_once(app, staff, f"{path}/notiz", data) + [staff.post(f"{path}/notiz", data=data).status_code]
+    assert set(codes) == {302}, codes
+    assert staff.get(path).get_data(as_text=True).count("Rückruf vereinbart.") == 1

@@ -91,6 +91,7 @@ class NoteForm(FlaskForm):
     note = TextAreaField(_l("Interne Notiz"), validators=[
         DataRequired(message=_l("Bitte schreiben Sie eine Notiz.")), Length(max=5000)],
         description=_l("Nur für Ihre Kammer sichtbar, nie für das Unternehmen."))
+    form_token = OneTimeTokenField()
 
 
 def _strip(value: str | None) -> str | None:

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import StaffUser
@@ -105,11 +105,16 @@ class CaseNote(Model):
     """An internal note of a chamber's staff on an inbox item; the company never sees it."""
 
     __tablename__ = "case_note"
+    __table_args__ = (
+        # the note form's one-time token: the same form posted twice stores one note
+        UniqueConstraint("item_id", "form_token", name="uq_case_note_form_token"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("inbox_item.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    form_token: Mapped[str | None] = mapped_column(String(36))
 
     staff: Mapped[StaffUser] = relationship()

@@ -21,6 +21,8 @@ from flask import (
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit
 from ..audit.kinds import describe as describe_action
@@ -329,12 +331,26 @@ def note(item_id: int):
     form = NoteForm()
     if not form.validate():
         return _render(item, 422, note_form=form)
-    db.session.add(CaseNote(item_id=item.id, staff_id=current_user.id, body=(form.note.data or "").strip()))
-    db.session.commit()
+    token = form.form_token.token
+    if token and db.session.scalar(select(CaseNote.id).where(CaseNote.item_id == item.id,
+                                                             CaseNote.form_token == token)) is not None:
+        return _note_sent_already(item)
+    db.session.add(CaseNote(item_id=item.id, staff_id=current_user.id, body=(form.note.data or "").strip(),
+                            form_token=token))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same form posted at the same moment: the other post stored it
+        db.session.rollback()
+        return _note_sent_already(item)
     filing = queries.filing_of(item)
     audit.record("filing.note", current_user.get_id(), detail="internal note",
                  filing_id=filing.id if filing else None, chamber_id=item.chamber_id)
     flash(_("Die Notiz wurde gespeichert."), "success")
+    return redirect(url_for("inbox.detail", item_id=item.id) + "#notizen")
+
+
+def _note_sent_already(item: InboxItem):
+    flash(_("Diese Notiz wurde bereits gespeichert."), "info")
     return redirect(url_for("inbox.detail", item_id=item.id) + "#notizen")
 
 
