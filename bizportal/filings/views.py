@@ -271,7 +271,8 @@ def review(draft_id: str):
     form = FlaskForm()
     if form.validate_on_submit():
         try:
-            outcome = services.submit_draft(draft, current_user, service)
+            outcome = services.submit_draft(draft, current_user, service, trust_level=trust.current_level(),
+                                           locale=_locale())
         except NoCompetentBody as exc:
             log.info("no competent %s for postcode %s", exc.kind, exc.postcode)
             flash(_("Für die angegebene Postleitzahl ist im Portal noch keine zuständige Stelle angeschlossen. "
