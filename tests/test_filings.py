@@ -121,7 +121,7 @@ def test_postcode_without_connected_body_is_refused_and_nothing_stored(app, comp
     path = start_draft(company, "gewerbeanmeldung")
     review_path = fill_steps(company, path, gewerbe_answers(postcode="80331", city="München"))
     page = company.get(review_path)
-    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
     assert resp.status_code == 422
     assert "keine zuständige Stelle" in resp.get_data(as_text=True)
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, StatCounter) == 0
@@ -140,8 +140,8 @@ def test_double_submit_creates_one_filing(app, company):
     path = start_draft(company, "gewerbeanmeldung")
     review_path = fill_steps(company, path, gewerbe_answers())
     token = csrf_token(company.get(review_path).get_data(as_text=True))
-    first = company.post(review_path, data={"csrf_token": token})
-    second = company.post(review_path, data={"csrf_token": token})
+    first = company.post(review_path, data={"csrf_token": token, "declaration": "y"})
+    second = company.post(review_path, data={"csrf_token": token, "declaration": "y"})
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
     assert count(app, Filing) == 1 and count(app, Delivery) == 2
@@ -173,7 +173,7 @@ def test_colleague_continues_company_draft_and_sees_filing(app, client, login_as
     review_path = fill_steps(colleague, path, gewerbe_answers(business_name="Becker Elektro und Photovoltaik"))
     page = colleague.get(review_path)
     token = csrf_token(page.get_data(as_text=True))
-    location = colleague.post(review_path, data={"csrf_token": token}).headers["Location"]
+    location = colleague.post(review_path, data={"csrf_token": token, "declaration": "y"}).headers["Location"]
     detail = client.get(path_of(location))
     assert detail.status_code == 200 and "Jonas Weber" in detail.get_data(as_text=True)
 
@@ -214,7 +214,7 @@ def test_filing_and_deliveries_commit_together_or_not_at_all(app, company, monke
         raise RuntimeError("statistics unavailable")
 
     monkeypatch.setattr(services.stats, "count_event", broken)
-    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
     assert resp.status_code == 500
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, FilingEvent) == 0
     assert count(app, Draft) == 1
@@ -304,8 +304,8 @@ def test_submitting_another_companys_draft_id_is_not_found(app, client, login_as
     path = start_draft(client, "gewerbeanmeldung")
     review_path = fill_steps(client, path, gewerbe_answers())
     page = client.get(review_path)
-    client.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    client.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
     other = app.test_client()
     login(other, "lea.hansen")
     token = csrf_token(other.get("/antraege").get_data(as_text=True))
-    assert other.post(review_path, data={"csrf_token": token}).status_code == 404
+    assert other.post(review_path, data={"csrf_token": token, "declaration": "y"}).status_code == 404
