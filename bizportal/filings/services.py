@@ -21,9 +21,9 @@ from ..delivery import services as deliveries
 from ..extensions import db
 from ..notify import services as notify
 from ..stats import services as stats
-from . import lifecycle
+from . import lifecycle, receipts
 from .lifecycle import NotWithdrawable
-from .models import Attachment, Draft, Filing
+from .models import Attachment, Draft, Filing, FilingReceipt
 from .storage import AttachmentStorage
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -339,6 +339,7 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
                 lifecycle.record_submitted(filing, now)
             db.session.flush()  # the filing's id, for its deliveries
             deliveries.open_deliveries(filing.id, targets, now)
+            db.session.add(receipts.make_receipt(filing, service, locale or person.locale))
             # Counters in a fixed order, so concurrent submits cannot deadlock on them.
             counters = sorted([(stats.FILINGS_PER_CHAMBER, c.slug) for c, _ in targets]
                               + [(stats.FILINGS_PER_SERVICE, service.key)])
@@ -356,6 +357,12 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
             if db.session.scalar(select(Filing.id).where(Filing.reference == reference)) is None:
                 raise  # not a reference clash: a real integrity problem
     raise RuntimeError("could not allocate a unique reference")
+
+
+def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingReceipt:
+    """The filing's stored receipt (``receipts.stored_receipt``: made now, once, for a filing
+    made before receipts were stored)."""
+    return receipts.stored_receipt(filing, service)
 
 
 __all__ = [

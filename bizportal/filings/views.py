@@ -418,10 +418,12 @@ def withdraw(reference: str):
 @bp.get("/antraege/<reference>/eingangsbestaetigung.pdf")
 @company_required
 def receipt(reference: str):
+    """The receipt as stored at submit, byte for byte."""
     filing = _filing_or_404(reference)
-    pdf = receipts.render_receipt(filing, catalog.get_service(filing.service_key))
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="Eingangsbestaetigung-{filing.reference}.pdf"',
+    stored = services.receipt_of(filing, catalog.get_service(filing.service_key))
+    name = receipts.receipt_filename(filing.reference, stored.locale)
+    return Response(stored.content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
     })
 
 
