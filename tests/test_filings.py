@@ -225,13 +225,22 @@ def test_withdraw_an_undecided_filing(app, company):
     page = company.get(f"/antraege/{reference}")
     resp = company.post(f"/antraege/{reference}/zurueckziehen",
                         data={"csrf_token": csrf_token(page.get_data(as_text=True)), "reason": "Doppelt gestellt"})
+    assert resp.status_code == 200  # first the confirmation; nothing withdrawn yet
+    confirm = resp.get_data(as_text=True)
+    assert f"Antrag {reference} zurückziehen?" in confirm and "Ja, Antrag zurückziehen" in confirm
+    assert 'value="Doppelt gestellt"' in confirm
+    with app.app_context():
+        assert db.session.scalar(select(Filing)).status == "submitted"
+    resp = company.post(f"/antraege/{reference}/zurueckziehen",
+                        data={"csrf_token": csrf_token(confirm), "reason": "Doppelt gestellt", "confirm": "yes"})
     assert resp.status_code == 302
     detail = company.get(f"/antraege/{reference}")
     assert detail.status_code == 200
     html = detail.get_data(as_text=True)
     assert "Zurückgezogen" in html and "Doppelt gestellt" in html
     assert "Antrag zurückziehen</span>" not in html
-    again = company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(html)})
+    again = company.post(f"/antraege/{reference}/zurueckziehen",
+                         data={"csrf_token": csrf_token(html), "confirm": "yes"})
     assert again.status_code == 302
     with app.app_context():
         assert [e.kind for e in db.session.scalar(select(Filing)).events] == ["submitted", "withdrawn"]
@@ -289,7 +298,7 @@ def test_withdrawal_before_sending_cancels_the_deliveries(app, company):
 
     reference = file_service(company, "gewerbeanmeldung", gewerbe_answers())
     page = company.get(f"/antraege/{reference}").get_data(as_text=True)
-    company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(page)})
+    company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(page), "confirm": "yes"})
     assert Worker(app).run_once() == 0
     with app.app_context():
         assert {d.state for d in db.session.scalars(select(Delivery))} == {"cancelled"}

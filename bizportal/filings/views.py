@@ -402,12 +402,22 @@ def message(reference: str):
 @bp.post("/antraege/<reference>/zurueckziehen")
 @company_required
 def withdraw(reference: str):
+    """First POST (from the filing's page): a confirmation page that says what withdrawing does;
+    only its POST with ``confirm=yes`` withdraws. Works without JavaScript."""
     filing = _filing_or_404(reference)
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
+    reason = (request.form.get("reason") or "").strip()[:1000]
+    if request.form.get("confirm") != "yes":
+        if filing.status in ("accepted", "rejected", "withdrawn"):
+            flash(_("Dieser Antrag ist bereits entschieden oder zurückgezogen."), "warning")
+            return redirect(url_for("filings.detail", reference=reference))
+        return render_template("filings/withdraw_confirm.html", filing=filing, form=form, reason=reason,
+                               service=catalog.get_service(filing.service_key), locale=_locale(),
+                               receivers=queries.filing_receivers(filing))
     try:
-        lifecycle.withdraw(filing, current_user, request.form.get("reason"))
+        lifecycle.withdraw(filing, current_user, reason or None)
     except lifecycle.NotWithdrawable:
         flash(_("Dieser Antrag ist bereits entschieden oder zurückgezogen."), "warning")
     else:
