@@ -28,11 +28,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 from flask_babel import force_locale, format_date, format_datetime, gettext
 from fpdf import FPDF
 from fpdf.fonts import TextStyle
 from fpdf.prefs import ViewerPreferences
+from sqlalchemy.exc import IntegrityError
 
 from chambers.wire import iso_utc, to_json_bytes
 
