@@ -122,6 +122,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
         #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
         "PROXY_FIX_HOPS": int(_env("PROXY_FIX_HOPS", "0")),
+        #: who operates the portal, as the receipt names it (name and address, one line)
+        "OPERATOR": _env("OPERATOR", "Unternehmensportal (bizportal)"),
         "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
         #: service definitions imported by ``flask catalog import`` (in addition to the shipped ones)
         "CATALOG_DIR": _env("CATALOG_DIR", str(Path(instance_path) / "services")),
@@ -250,6 +252,8 @@ class WebSettings:
     proxy_fix_hops: int
     #: adapter keys that may be loaded; ``None`` loads every installed adapter
     enabled_adapters: tuple[str, ...] | None = None
+    #: who operates the portal (``BIZPORTAL_OPERATOR``), named on every receipt
+    operator: str = "Unternehmensportal (bizportal)"
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             upload_dir=cfg["UPLOAD_DIR"], catalog_dir=cfg["CATALOG_DIR"], timezone=cfg["BABEL_DEFAULT_TIMEZONE"],
             proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
             enabled_adapters=tuple(adapters) if adapters else None,
+            operator=cfg["OPERATOR"],
         ),
         api=ApiSettings(
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),

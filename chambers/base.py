@@ -140,6 +140,30 @@ class Document:
 
 
 @dataclass(frozen=True)
+class ActingPerson:
+    """The person who filed, as the portal recorded them at submit (not as the account reads now).
+
+    ``subject`` is the ``sub`` claim of their login at ``issuer`` (the company-login provider):
+    stable for the person, unlike name and e-mail.
+    """
+
+    name: str | None
+    email: str | None
+    subject: str
+    issuer: str = ""
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """One receiving body of a filing: ``role`` ``"primary"`` (the competent body) or ``"copy"``;
+    ``slug`` the portal's key of the body, ``name`` its name."""
+
+    role: str
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
 class FilingPayload:
     """Plain data describing one delivery of one filing to one destination (no ORM objects).
 
@@ -148,6 +172,11 @@ class FilingPayload:
     nothing if the portal could not build it). Optional for adapters: one that ignores it sends
     the JSON as before. The webhook, e-mail and FIT-Connect adapters send it as their ``format``
     option says (``"json"``, ``"xml"`` or ``"both"``; see ``chambers.wire.format_option``).
+
+    ``acting_person``, ``trust_level`` and ``receivers`` tell the receiver who filed, how securely
+    they logged in and who else received the filing. They are optional with empty defaults, so
+    adapters and tools that build payloads without them keep working; the portal fills them from
+    what it recorded at submit (``None`` / empty for filings made before it recorded them).
     """
 
     delivery_id: UUID  #: idempotency key, the same on every attempt
@@ -166,6 +195,14 @@ class FilingPayload:
     progress: Progress = field(default_factory=Progress, compare=False, repr=False)
     #: the filing in standard formats, by key (``XGEWERBEANZEIGE``); empty if there is none
     documents: Mapping[str, Document] = field(default_factory=dict, repr=False)
+    #: the person who filed, as at submit; ``None`` if not recorded
+    acting_person: ActingPerson | None = None
+    #: the eIDAS level of that person's login at submit: "none", "low", "substantial" or "high";
+    #: ``None`` if not recorded
+    trust_level: str | None = None
+    #: every receiving body of the filing, the primary first, then the copies (this destination
+    #: among them); empty if not recorded
+    receivers: Sequence[Receiver] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

@@ -123,9 +123,12 @@ def payload_to_dict(payload: FilingPayload, *, include_content: bool) -> dict[st
 
     Keys: delivery_id, reference, service_key, service_title, leika, company, submitted_at (ISO
     8601 UTC), data, destination_role, attachments (filename, media_type, sha256, size, the form
-    ``field`` when known and — with ``include_content`` — ``content_base64``). Does not check the
-    attachments; see ``check_attachments``.
+    ``field`` when known and — with ``include_content`` — ``content_base64``), acting_person
+    (name, email, subject, issuer; or null), trust_level (or null), receivers (role, slug, name
+    of each receiving body, primary first; empty if not known). Does not check the attachments;
+    see ``check_attachments``.
     """
+    person = getattr(payload, "acting_person", None)
     return {
         "delivery_id": str(payload.delivery_id),
         "reference": payload.reference,
@@ -137,6 +140,11 @@ def payload_to_dict(payload: FilingPayload, *, include_content: bool) -> dict[st
         "data": dict(payload.data),
         "destination_role": payload.destination_role,
         "attachments": [_attachment_dict(a, include_content) for a in payload.attachments],
+        "acting_person": None if person is None else {
+            "name": person.name, "email": person.email, "subject": person.subject, "issuer": person.issuer},
+        "trust_level": getattr(payload, "trust_level", None),
+        "receivers": [{"role": r.role, "slug": r.slug, "name": r.name}
+                      for r in getattr(payload, "receivers", ())],
     }
 
 

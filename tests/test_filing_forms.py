@@ -191,7 +191,7 @@ def test_filed_attachment_reaches_the_chamber_and_only_it(app, company):
     resp = post_step(company, step_path(path, "personen"), PERSONEN)
     review_path = path_of(resp.headers["Location"])
     page = company.get(review_path)
-    company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
     with app.app_context():
         filing = db.session.scalar(select(Filing))
         assert [a.original_name for a in filing.attachments] == ["meisterbrief.pdf"]

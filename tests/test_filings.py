@@ -121,7 +121,7 @@ def test_postcode_without_connected_body_is_refused_and_nothing_stored(app, comp
     path = start_draft(company, "gewerbeanmeldung")
     review_path = fill_steps(company, path, gewerbe_answers(postcode="80331", city="München"))
     page = company.get(review_path)
-    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
     assert resp.status_code == 422
     assert "keine zuständige Stelle" in resp.get_data(as_text=True)
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, StatCounter) == 0
@@ -140,8 +140,8 @@ def test_double_submit_creates_one_filing(app, company):
     path = start_draft(company, "gewerbeanmeldung")
     review_path = fill_steps(company, path, gewerbe_answers())
     token = csrf_token(company.get(review_path).get_data(as_text=True))
-    first = company.post(review_path, data={"csrf_token": token})
-    second = company.post(review_path, data={"csrf_token": token})
+    first = company.post(review_path, data={"csrf_token": token, "declaration": "y"})
+    second = company.post(review_path, data={"csrf_token": token, "declaration": "y"})
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
     assert count(app, Filing) == 1 and count(app, Delivery) == 2
@@ -173,7 +173,7 @@ def test_colleague_continues_company_draft_and_sees_filing(app, client, login_as
     review_path = fill_steps(colleague, path, gewerbe_answers(business_name="Becker Elektro und Photovoltaik"))
     page = colleague.get(review_path)
     token = csrf_token(page.get_data(as_text=True))
-    location = colleague.post(review_path, data={"csrf_token": token}).headers["Location"]
+    location = colleague.post(review_path, data={"csrf_token": token, "declaration": "y"}).headers["Location"]
     detail = client.get(path_of(location))
     assert detail.status_code == 200 and "Jonas Weber" in detail.get_data(as_text=True)
 
@@ -214,7 +214,7 @@ def test_filing_and_deliveries_commit_together_or_not_at_all(app, company, monke
         raise RuntimeError("statistics unavailable")
 
     monkeypatch.setattr(services.stats, "count_event", broken)
-    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
     assert resp.status_code == 500
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, FilingEvent) == 0
     assert count(app, Draft) == 1
@@ -225,13 +225,22 @@ def test_withdraw_an_undecided_filing(app, company):
     page = company.get(f"/antraege/{reference}")
     resp = company.post(f"/antraege/{reference}/zurueckziehen",
                         data={"csrf_token": csrf_token(page.get_data(as_text=True)), "reason": "Doppelt gestellt"})
+    assert resp.status_code == 200  # first the confirmation; nothing withdrawn yet
+    confirm = resp.get_data(as_text=True)
+    assert f"Antrag {reference} zurückziehen?" in confirm and "Ja, Antrag zurückziehen" in confirm
+    assert 'value="Doppelt gestellt"' in confirm
+    with app.app_context():
+        assert db.session.scalar(select(Filing)).status == "submitted"
+    resp = company.post(f"/antraege/{reference}/zurueckziehen",
+                        data={"csrf_token": csrf_token(confirm), "reason": "Doppelt gestellt", "confirm": "yes"})
     assert resp.status_code == 302
     detail = company.get(f"/antraege/{reference}")
     assert detail.status_code == 200
     html = detail.get_data(as_text=True)
     assert "Zurückgezogen" in html and "Doppelt gestellt" in html
     assert "Antrag zurückziehen</span>" not in html
-    again = company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(html)})
+    again = company.post(f"/antraege/{reference}/zurueckziehen",
+                         data={"csrf_token": csrf_token(html), "confirm": "yes"})
     assert again.status_code == 302
     with app.app_context():
         assert [e.kind for e in db.session.scalar(select(Filing)).events] == ["submitted", "withdrawn"]
@@ -289,7 +298,7 @@ def test_withdrawal_before_sending_cancels_the_deliveries(app, company):
 
     reference = file_service(company, "gewerbeanmeldung", gewerbe_answers())
     page = company.get(f"/antraege/{reference}").get_data(as_text=True)
-    company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(page)})
+    company.post(f"/antraege/{reference}/zurueckziehen", data={"csrf_token": csrf_token(page), "confirm": "yes"})
     assert Worker(app).run_once() == 0
     with app.app_context():
         assert {d.state for d in db.session.scalars(select(Delivery))} == {"cancelled"}
@@ -304,8 +313,8 @@ def test_submitting_another_companys_draft_id_is_not_found(app, client, login_as
     path = start_draft(client, "gewerbeanmeldung")
     review_path = fill_steps(client, path, gewerbe_answers())
     page = client.get(review_path)
-    client.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    client.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
     other = app.test_client()
     login(other, "lea.hansen")
     token = csrf_token(other.get("/antraege").get_data(as_text=True))
-    assert other.post(review_path, data={"csrf_token": token}).status_code == 404
+    assert other.post(review_path, data={"csrf_token": token, "declaration": "y"}).status_code == 404

@@ -76,7 +76,7 @@ def test_other_chamber_cannot_open_or_change_the_item(app, filed):
 
 def test_withdrawn_filing_takes_no_decision(app, client, filed):
     page = client.get(f"/antraege/{filed}").get_data(as_text=True)
-    client.post(f"/antraege/{filed}/zurueckziehen", data={"csrf_token": csrf_token(page)})
+    client.post(f"/antraege/{filed}/zurueckziehen", data={"csrf_token": csrf_token(page), "confirm": "yes"})
     staff = staff_client(app, "gewerbeamt.bremen")
     path = item_path(staff, filed)
     listing = staff.get("/staff/posteingang").get_data(as_text=True)

@@ -22,7 +22,8 @@ ALLOWED = {
 #: between delivery and filings only the public functions and read models named here
 CROSSING = {
     "filings": {"delivery.services"},
-    "delivery": {"filings.lifecycle", "filings.models", "filings.states", "filings.notifications"},
+    "delivery": {"filings.lifecycle", "filings.models", "filings.states", "filings.notifications",
+                 "filings.xgewerbeanzeige"},  # a pure builder of the standard message from plain data
 }
 
 

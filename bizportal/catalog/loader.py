@@ -248,7 +248,8 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     ctx = _Ctx(source)
     allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
-               "keywords", "max_total_attachments_mb", "trust_level", "form_source"}
+               "keywords", "max_total_attachments_mb", "trust_level", "form_source",
+               "next_steps"}
     unknown = set(raw) - allowed
     if unknown:
         raise ctx.fail(sorted(unknown)[0], "unknown key")
@@ -352,6 +353,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
                                                   20, 0.1, 25)),
         trust_level=trust_level,
         form_source=ctx.string(raw, "form_source", required=False),
+        next_steps=ctx.text(raw, "next_steps", required=False),
         source=source,
     )
 

@@ -131,6 +131,8 @@ class ServiceDefinition:
     trust_level: str | None = None
     #: the official form or published source the fields follow (e.g. "Anlage 1 GewAnzV (GewA 1)")
     form_source: str | None = None
+    #: what happens after the filing is submitted (shown on the confirmation); None: a general text
+    next_steps: Text | None = None
     source: str = ""
 
     def destinations(self, answers: dict[str, Any]) -> list[tuple[str, str]]:

@@ -19,12 +19,14 @@ from sqlalchemy.orm import aliased
 
 from chambers.base import (
     XGEWERBEANZEIGE,
+    ActingPerson,
     Attachment,
     Document,
     FilingPayload,
     MessagePayload,
     PermanentFailure,
     Progress,
+    Receiver,
 )
 
 from ..auth.models import Person
@@ -75,6 +77,10 @@ class Job:
     message: MessageJob | None = None  #: … and this is what its send needs (``None``: unreadable)
     #: the filing's primary receiving body (slug, name): the author of its XGewerbeanzeige message
     primary: tuple[str, str] | None = None
+    #: who filed and how they logged in, as recorded at submit (``Filing.filed_by``; None before)
+    filed_by: dict[str, Any] | None = None
+    #: the filing's receiving bodies as recorded at submit (``Filing.receivers``; None before)
+    receivers: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,8 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]], messages: Mapping[uuid.
                Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {}), r.chamber_name),
                () if r.message_id is not None else tuple(files.get(r.filing_id, ())), r.timeouts,
                r.locked_by or "", r.progress, r.message_id, messages.get(r.id),
-               (r.primary_slug, r.primary_name) if r.primary_slug is not None else None)
+               (r.primary_slug, r.primary_name) if r.primary_slug is not None else None,
+               r.filed_by, tuple(r.receivers) if r.receivers is not None else None)
 
 
 def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
@@ -168,7 +175,8 @@ def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
     rows = db.session.execute(
         select(_D.c.id, _D.c.attempts, _D.c.timeouts, _D.c.role, _D.c.filing_id, _D.c.locked_by, _D.c.progress,
                _D.c.message_id, _F.c.reference, _F.c.service_key,
-               _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _C.c.id.label("chamber_id"), _C.c.slug,
+               _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _F.c.filed_by, _F.c.receivers,
+               _C.c.id.label("chamber_id"), _C.c.slug,
                _C.c.adapter_key, _C.c.options, _C.c.name.label("chamber_name"),
                primary_body.c.slug.label("primary_slug"), primary_body.c.name.label("primary_name"))
         .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id)
@@ -238,7 +246,18 @@ def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any,
         attachments=_files(job.attachments, storage),
         progress=progress if progress is not None else Progress(job.progress),
         documents=documents(job),
+        acting_person=acting_person(job.filed_by),
+        trust_level=(job.filed_by or {}).get("trust_level"),
+        receivers=tuple(Receiver(role=r["role"], slug=r["slug"], name=r["name"]) for r in job.receivers or ()),
     )
+
+
+def acting_person(filed_by: Mapping[str, Any] | None) -> ActingPerson | None:
+    """The person who filed, from the filing's record made at submit (``None`` if there is none)."""
+    if not filed_by:
+        return None
+    return ActingPerson(name=filed_by.get("name"), email=filed_by.get("email"), subject=filed_by["sub"],
+                        issuer=filed_by.get("issuer") or "")
 
 
 #: the prefix of the Behördenkennung the portal puts into XGewerbeanzeige messages: the bodies have

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import MultiDict
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     FieldList,
@@ -325,6 +326,15 @@ class OneTimeTokenField(HiddenField):
             return str(uuid.UUID(str(self.data))) if self.data else None
         except ValueError:
             return None
+
+
+class ReviewForm(FlaskForm):
+    """The binding submit: the person declares that the answers are true and complete."""
+
+    declaration = BooleanField(
+        _l("Ich versichere, dass meine Angaben vollständig sind und der Wahrheit entsprechen."),
+        validators=[DataRequired(message=_l("Bitte bestätigen Sie, dass Ihre Angaben vollständig und wahr sind."))],
+        description=_l("Falsche oder unvollständige Angaben können eine Ordnungswidrigkeit sein."))
 
 
 class MessageForm(FlaskForm):

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from ..bodies.models import Chamber
     from ..delivery.models import Delivery
 
-__all__ = ["Attachment", "Draft", "Filing", "FilingEvent", "FilingMessage", "FilingStatus", "MessageKind"]
+__all__ = [
+    "Attachment", "Draft", "Filing", "FilingEvent", "FilingMessage", "FilingReceipt", "FilingStatus", "MessageKind",
+]
 
 
 class Draft(Model):
@@ -63,9 +65,16 @@ class Filing(Model):
     #: indexed for lists filtered by status (the inbox joins it; a rare status is found from here)
     status: Mapped[str] = mapped_column(String(32), default=FilingStatus.SUBMITTED, index=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: who filed, as at submit: name, email, sub and issuer of the login, and its trust level
+    #: (``auth.trust.LEVELS``); None for filings made before this was recorded
+    filed_by: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the receiving bodies as at submit, primary first: [{"role", "slug", "name"}]; None for
+    #: filings made before this was recorded (their deliveries still name the bodies)
+    receivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     company: Mapped[Company] = relationship()
     person: Mapped[Person] = relationship()
+    receipt: Mapped[FilingReceipt | None] = relationship(back_populates="filing", lazy="select")
     #: the deliveries of the filing itself (not those of the company's messages about it)
     deliveries: Mapped[list[Delivery]] = relationship(
         primaryjoin="and_(Filing.id == Delivery.filing_id, Delivery.message_id.is_(None))",
@@ -79,6 +88,26 @@ class Filing(Model):
     messages: Mapped[list[FilingMessage]] = relationship(
         back_populates="filing", order_by="FilingMessage.created_at, FilingMessage.id"
     )
+
+
+class FilingReceipt(Model):
+    """The acknowledgement of receipt (PDF) of a filing, made once at submit and never changed.
+
+    ``sha256`` is the digest of ``content`` (shown on the status page, so a printed or mailed copy
+    can be checked against it); ``data_sha256`` the digest of the filing's canonical data
+    (``filings.receipts.canonical_bytes``), printed on the receipt itself.
+    """
+
+    __tablename__ = "filing_receipt"
+
+    filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id"), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(8))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    filing: Mapped[Filing] = relationship(back_populates="receipt")
 
 
 class Attachment(Model):

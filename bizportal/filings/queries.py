@@ -56,3 +56,12 @@ def message_sent(filing_id: int, form_token: str | None) -> bool:
     found = db.session.scalar(select(FilingMessage.id).where(FilingMessage.filing_id == filing_id,
                                                              FilingMessage.form_token == form_token).limit(1))
     return found is not None
+
+
+def filing_receivers(filing: Filing) -> list[dict[str, str]]:
+    """The receiving bodies of the filing, primary first: [{"role", "slug", "name"}] as recorded at
+    submit, or — for filings made before that was recorded — as their deliveries name them."""
+    if filing.receivers is not None:
+        return [dict(r) for r in filing.receivers]
+    ordered = sorted(filing.deliveries, key=lambda d: d.role != "primary")
+    return [{"role": d.role, "slug": d.chamber.slug, "name": d.chamber.name} for d in ordered]

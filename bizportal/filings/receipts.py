@@ -1,102 +1,270 @@
-"""The acknowledgement of receipt (Eingangsbestätigung) as PDF."""
+"""The acknowledgement of receipt (Eingangsbestätigung) as PDF: made once at submit, stored unchanged.
+
+``make_receipt`` renders it in the company person's language (German or English) and returns a
+``FilingReceipt`` with the PDF, its SHA-256 and the SHA-256 of the filing's canonical data; the
+download, the status page and the acknowledgement mail use the stored bytes only.
+
+**Canonical filing data** (``canonical_data``/``canonical_bytes``): the JSON object with the keys
+``reference``, ``service_key``, ``submitted_at`` (ISO 8601 UTC), ``company`` (the master data as
+filed), ``filed_by`` (name, email, sub, issuer, trust_level as recorded at submit, or null),
+``receivers`` (role, slug, name; primary first), ``data`` (the answers as filed) and
+``attachments`` (filename, media_type, size, sha256, field; in upload order), serialised by
+``chambers.wire.to_json_bytes`` (sorted keys, UTF-8, no insignificant whitespace). Anyone holding
+the same data can recompute the digest printed on the receipt.
+
+PDF library: fpdf2. What it gives here for accessibility: the document language (``/Lang``),
+title shown as the window title, a Unicode font (DejaVu Sans when installed, so every character
+is real text), bookmarks for the sections, and the section headings as marked structure elements
+(``start_section`` with title styles). It is **not** a fully tagged PDF (PDF/UA): fpdf2 does not
+tag body text, so paragraphs and the label/value lines carry no structure elements.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale, format_date, format_datetime, gettext
 from fpdf import FPDF
+from fpdf.fonts import TextStyle
+from fpdf.prefs import ViewerPreferences
+from sqlalchemy.exc import IntegrityError
+
+from chambers.wire import iso_utc, to_json_bytes
 
 from ..catalog import wz2008
 from ..catalog.models import FieldDefinition, ServiceDefinition
 from ..common import countries
-from .models import Filing
+from ..common.formats import filesize
+from ..common.i18n import supported_locale
+from ..extensions import db
+from .models import Filing, FilingReceipt
+
+#: a Unicode TrueType font for the receipt (Debian package fonts-dejavu-core); without it the PDF
+#: core font Helvetica is used, which covers Latin-1 only
+FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+FONT = "DejaVuSans"
 
 _REPLACEMENTS = {"„": '"', "“": '"', "”": '"', "‚": "'", "‘": "'", "’": "'", "–": "-", "—": "-",
-                 "€": "EUR", "…": "...", "\u00a0": " ", "§": "§"}
+                 "€": "EUR", "…": "...", "\u00a0": " ", "\u202f": " "}
 
 
-def _latin1(text: str) -> str:
-    """The PDF core fonts cover Latin-1 (all German letters); map the few other characters."""
-    for src, dst in _REPLACEMENTS.items():
-        text = text.replace(src, dst)
-    return text.encode("latin-1", "replace").decode("latin-1")
+def canonical_data(filing: Filing) -> dict[str, Any]:
+    """The filing's data whose SHA-256 the receipt prints (see the module docstring)."""
+    return {
+        "reference": filing.reference,
+        "service_key": filing.service_key,
+        "submitted_at": iso_utc(filing.submitted_at),
+        "company": dict(filing.company_snapshot or {}),
+        "filed_by": dict(filing.filed_by) if filing.filed_by is not None else None,
+        "receivers": [dict(r) for r in filing.receivers or ()],
+        "data": dict(filing.data),
+        "attachments": [{"filename": a.original_name, "media_type": a.media_type, "size": a.size,
+                         "sha256": a.sha256, "field": a.field_name} for a in files_of(filing)],
+    }
 
 
-def _answer(fd: FieldDefinition, value: Any, attachments: dict[str, Any]) -> str:
+def files_of(filing: Filing) -> list[Any]:
+    """The filing's attachments in upload order (the same before and after the submit's commit)."""
+    return sorted(filing.attachments, key=lambda a: (a.created_at, str(a.id)))
+
+
+def canonical_bytes(filing: Filing) -> bytes:
+    """``canonical_data`` as canonical JSON bytes (``chambers.wire.to_json_bytes``)."""
+    return to_json_bytes(canonical_data(filing))
+
+
+def stored_receipt(filing: Filing, service: ServiceDefinition | None) -> FilingReceipt:
+    """The filing's stored receipt. A filing made before receipts were stored (or written without
+    the submit use case) gets its receipt now, once, in the filing person's language, with the
+    receivers its deliveries name; commits. Every later call returns those bytes."""
+    if filing.receipt is not None:
+        return filing.receipt
+    receivers = None
+    if filing.receivers is None:
+        ordered = sorted(filing.deliveries, key=lambda d: d.role != "primary")
+        receivers = [{"role": d.role, "slug": d.chamber.slug, "name": d.chamber.name} for d in ordered]
+    receipt = make_receipt(filing, service, filing.person.locale, receivers=receivers)
+    db.session.add(receipt)
+    try:
+        db.session.commit()
+    except IntegrityError:  # made at the same moment by another request or the worker: take that one
+        db.session.rollback()
+        stored = db.session.get(FilingReceipt, filing.id)
+        if stored is None:
+            raise
+        return stored
+    return receipt
+
+
+def receipt_filename(reference: str, locale: str) -> str:
+    stem = "Receipt" if locale == "en" else "Eingangsbestaetigung"
+    return f"{stem}-{reference}.pdf"
+
+
+def make_receipt(filing: Filing, service: ServiceDefinition | None, locale: str | None,
+                 receivers: list[dict[str, Any]] | None = None) -> FilingReceipt:
+    """The receipt of ``filing`` in ``locale`` (one of the portal's languages; default German), as a
+    new ``FilingReceipt`` (not added to the session). ``receivers`` default to the recorded ones."""
+    lang = supported_locale(locale)
+    with force_locale(lang):
+        content = render_receipt(filing, service, lang, receivers)
+    return FilingReceipt(filing_id=filing.id, locale=lang, content=content,
+                         sha256=hashlib.sha256(content).hexdigest(),
+                         data_sha256=hashlib.sha256(canonical_bytes(filing)).hexdigest())
+
+
+class _Writer:
+    """Text into the PDF with the font at hand (Unicode TTF or Latin-1 core font)."""
+
+    def __init__(self, pdf: FPDF):
+        self.pdf = pdf
+        regular, bold = os.path.join(FONT_DIR, "DejaVuSans.ttf"), os.path.join(FONT_DIR, "DejaVuSans-Bold.ttf")
+        self.unicode = os.path.exists(regular) and os.path.exists(bold)
+        if self.unicode:
+            pdf.add_font(FONT, "", regular)
+            pdf.add_font(FONT, "B", bold)
+            self.family = FONT
+        else:
+            self.family = "Helvetica"
+
+    def text(self, value: str) -> str:
+        if self.unicode:
+            return value
+        for src, dst in _REPLACEMENTS.items():
+            value = value.replace(src, dst)
+        return value.encode("latin-1", "replace").decode("latin-1")
+
+    def font(self, style: str = "", size: float = 10) -> None:
+        self.pdf.set_font(self.family, style, size)
+
+    def line(self, value: str, style: str = "", size: float = 10, height: float = 6) -> None:
+        self.font(style, size)
+        self.pdf.multi_cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
+
+    def pair(self, label: str, value: str) -> None:
+        self.font("B", 10)
+        self.pdf.cell(50, 6, self.text(label))
+        self.font("", 10)
+        self.pdf.multi_cell(0, 6, self.text(value or "-"), new_x="LMARGIN", new_y="NEXT")
+
+    def section(self, title: str, level: int = 0) -> None:
+        self.pdf.start_section(self.text(title), level=level)
+
+
+def _answer(fd: FieldDefinition, value: Any, attachments: dict[str, Any], locale: str) -> str:
     if value is None or value == "" or value == []:
         return "-"
     if fd.type == "yesno":
-        return "Ja" if value else "Nein"
+        return gettext("Ja") if value else gettext("Nein")
     if fd.type == "choice":
-        return next((c.label.de for c in fd.choices if c.value == value), str(value))
+        return next((c.label.get(locale) for c in fd.choices if c.value == value), str(value))
     if fd.type == "date":
         try:
-            return date.fromisoformat(value).strftime("%d.%m.%Y")
+            return format_date(date.fromisoformat(value), "medium")
         except (TypeError, ValueError):
             return str(value)
     if fd.type == "country":
-        return countries.name(value)
+        return countries.name(value, locale)
     if fd.type == "wz2008":
         return wz2008.label(value)
     if fd.type == "file":
         item = attachments.get(fd.name)
         return item.original_name if item else "-"
-    if fd.type in ("address", "person"):
-        return ", ".join(str(v) for v in value.values() if v)
+    if fd.type in ("address", "person") and isinstance(value, dict):
+        parts = [str(v) for k, v in value.items() if v and k != "birth_date"]
+        if value.get("birth_date"):
+            parts.append(gettext("geboren am %(date)s", date=_answer_date(value["birth_date"])))
+        return ", ".join(parts) or "-"
     if fd.type == "group":
-        return "; ".join(", ".join(_answer(sub, item.get(sub.name), attachments) for sub in fd.fields
+        return "; ".join(", ".join(_answer(sub, item.get(sub.name), attachments, locale) for sub in fd.fields
                                    if item.get(sub.name) not in (None, ""))
                          for item in value)
     return str(value)
 
 
-def render_receipt(filing: Filing, service: ServiceDefinition | None) -> bytes:
-    """A PDF naming service, reference, time of receipt, the content and each attachment's SHA-256."""
+def _answer_date(value: Any) -> str:
+    try:
+        return format_date(date.fromisoformat(value), "medium")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _address(snapshot: dict[str, Any]) -> str:
+    city = " ".join(str(v) for v in (snapshot.get("postcode"), snapshot.get("city")) if v)
+    return ", ".join(str(v) for v in (snapshot.get("street"), city) if v) or "-"
+
+
+def _receiver_line(receivers: list[dict[str, Any]]) -> str:
+    return "; ".join(r["name"] if r["role"] == "primary" else gettext("Kopie an %(name)s", name=r["name"])
+                     for r in receivers)
+
+
+def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: str,
+                   receivers: list[dict[str, Any]] | None = None) -> bytes:
+    """The PDF in the current locale (``locale`` names it, for choice labels and the document
+    language): operator, service, reference, time of receipt, company and address, the person who
+    filed, the receivers, the answers, the attachments with SHA-256 and the SHA-256 of the
+    canonical filing data."""
     tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    operator = current_app.config["SETTINGS"].web.operator
     pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(f"Eingangsbestätigung {filing.reference}"))
-    pdf.set_author("Unternehmensportal")
+    w = _Writer(pdf)
+    title = gettext("Eingangsbestätigung")
+    pdf.set_title(w.text(f"{title} {filing.reference}"))
+    pdf.set_author(w.text(operator))
+    pdf.set_creator("bizportal")
+    pdf.set_lang(locale)
+    pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
+    pdf.set_section_title_styles(
+        TextStyle(font_family=w.family, font_style="B", font_size_pt=16, t_margin=0, b_margin=3),
+        TextStyle(font_family=w.family, font_style="B", font_size_pt=13, t_margin=4, b_margin=2),
+    )
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 9, _latin1("Eingangsbestätigung"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 11)
-    title = service.title.de if service else filing.service_key
-    submitted = filing.submitted_at.astimezone(tz).strftime("%d.%m.%Y, %H:%M:%S Uhr")
-    for label, value in [("Leistung", title), ("Aktenzeichen", filing.reference), ("Eingegangen am", submitted),
-                         ("Unternehmen", filing.company_snapshot.get("name") or "-"),
-                         ("Eingereicht von", filing.person.name or filing.person.sub)]:
-        pdf.set_font("Helvetica", "B", 11)
-        pdf.cell(45, 7, _latin1(label))
-        pdf.set_font("Helvetica", "", 11)
-        pdf.multi_cell(0, 7, _latin1(value), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Helvetica", "B", 13)
-    pdf.multi_cell(0, 8, _latin1("Ihre Angaben"), new_x="LMARGIN", new_y="NEXT")
-    attachments = {a.field_name: a for a in filing.attachments}
-    fields = service.fields if service else ()
-    for fd in fields:
+    w.font("B", 16)
+    w.section(title)
+    w.line(gettext("Betreiber des Portals: %(operator)s", operator=operator), size=9)
+    pdf.ln(2)
+    service_title = service.title.get(locale) if service else filing.service_key
+    person = filing.filed_by or {"name": filing.person.name, "email": filing.person.email, "sub": filing.person.sub}
+    snapshot = dict(filing.company_snapshot or {})
+    company = str(snapshot.get("name") or "-")
+    if snapshot.get("legal_form") and str(snapshot["legal_form"]) not in company:
+        company += f" ({snapshot['legal_form']})"
+    person_line = person.get("name") or person.get("sub") or "-"
+    if person.get("email"):
+        person_line += f" <{person['email']}>"
+    rows = [
+        (gettext("Leistung"), service_title),
+        (gettext("Aktenzeichen"), filing.reference),
+        (gettext("Eingegangen am"), format_datetime(filing.submitted_at.astimezone(tz), "long")),
+        (gettext("Unternehmen"), company),
+        (gettext("Anschrift"), _address(snapshot)),
+        (gettext("Eingereicht von"), person_line),
+        (gettext("Empfänger"), _receiver_line(receivers if receivers is not None else list(filing.receivers or ()))),
+    ]
+    for label, value in rows:
+        w.pair(label, value)
+    w.section(gettext("Ihre Angaben"), level=1)
+    attachments = {a.field_name: a for a in files_of(filing)}
+    for fd in service.fields if service else ():
         if fd.name not in filing.data:
             continue
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.multi_cell(0, 6, _latin1(fd.label.de), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-        pdf.multi_cell(0, 6, _latin1(_answer(fd, filing.data.get(fd.name), attachments)), new_x="LMARGIN",
-                       new_y="NEXT")
+        w.line(fd.label.get(locale), style="B")
+        w.line(_answer(fd, filing.data.get(fd.name), attachments, locale))
     if filing.attachments:
-        pdf.ln(4)
-        pdf.set_font("Helvetica", "B", 13)
-        pdf.multi_cell(0, 8, _latin1("Anlagen"), new_x="LMARGIN", new_y="NEXT")
-        for a in filing.attachments:
-            pdf.set_font("Helvetica", "", 10)
-            pdf.multi_cell(0, 6, _latin1(f"{a.original_name} ({a.size} Bytes)"), new_x="LMARGIN", new_y="NEXT")
-            pdf.set_font("Courier", "", 8)
-            pdf.multi_cell(0, 5, f"SHA-256: {a.sha256}", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
-    pdf.set_font("Helvetica", "I", 9)
-    pdf.multi_cell(0, 5, _latin1(
-        "Diese Bestätigung belegt den Eingang Ihres Antrags im Unternehmensportal. Die zuständige Stelle "
-        "prüft den Antrag und informiert Sie über das Ergebnis."), new_x="LMARGIN", new_y="NEXT")
+        w.section(gettext("Anlagen"), level=1)
+        for a in files_of(filing):
+            w.line(f"{a.original_name} ({filesize(a.size)})")
+            w.line(f"SHA-256: {a.sha256}", size=8, height=5)
+    w.section(gettext("Prüfsumme"), level=1)
+    w.line(gettext("SHA-256 der Antragsdaten (kanonisches JSON):"), size=9)
+    w.line(hashlib.sha256(canonical_bytes(filing)).hexdigest(), size=8, height=5)
+    pdf.ln(4)
+    w.line(gettext("Diese Bestätigung belegt den Eingang Ihres Antrags im Unternehmensportal. Die zuständige "
+                   "Stelle prüft den Antrag und informiert Sie über das Ergebnis."), size=9, height=5)
     return bytes(pdf.output())

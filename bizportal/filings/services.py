@@ -21,9 +21,9 @@ from ..delivery import services as deliveries
 from ..extensions import db
 from ..notify import services as notify
 from ..stats import services as stats
-from . import lifecycle
+from . import lifecycle, receipts
 from .lifecycle import NotWithdrawable
-from .models import Attachment, Draft, Filing
+from .models import Attachment, Draft, Filing, FilingReceipt
 from .storage import AttachmentStorage
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
@@ -282,10 +282,36 @@ def previous_submit(draft_id: str, company_id: int) -> SubmitOutcome | None:
     return _existing(draft_id, company_id)
 
 
-def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> SubmitOutcome:
-    """File the draft: the filing, its attachments, one Delivery row per destination, the first
-    timeline event, the statistics and the acknowledgement mail (queued), all in one commit
-    (transactional outbox); the draft is
+def filed_by(person: Person, trust_level: str | None) -> dict[str, Any]:
+    """What the filing records of the person who files it (``Filing.filed_by``): the login's
+    subject and issuer, name and e-mail as now, and the login's trust level (None: not known)."""
+    return {"name": person.name, "email": person.email, "sub": person.sub, "issuer": person.issuer,
+            "trust_level": trust_level}
+
+
+def receivers_of(targets: list[tuple[Any, str]]) -> list[dict[str, Any]]:
+    """The receiving bodies as the filing records them (``Filing.receivers``): primary first."""
+    ordered = sorted(targets, key=lambda t: t[1] != "primary")
+    return [{"role": role, "slug": chamber.slug, "name": chamber.name} for chamber, role in ordered]
+
+
+def destinations_of(service: ServiceDefinition, answers: dict[str, Any], person: Person) -> list[tuple[Any, str]]:
+    """The receiving bodies of these answers, as (chamber, role), primary first. Raises
+    ``NoDestination`` or ``NoCompetentBody``."""
+    destinations = service.destinations(answers)
+    if not destinations:
+        raise NoDestination(service.key)
+    postcode = service.postcode_from(answers) or person.company.postcode
+    targets = [(competent_chamber(db.session, kind, postcode), role) for kind, role in destinations]
+    return sorted(targets, key=lambda t: t[1] != "primary")
+
+
+def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, trust_level: str | None = None,
+                 locale: str | None = None) -> SubmitOutcome:
+    """File the draft: the filing (with who filed, at which ``trust_level``, and the receivers),
+    its attachments, one Delivery row per destination, the first timeline event, the statistics,
+    the receipt PDF (in ``locale``, else the person's language, else German) and the
+    acknowledgement mail (queued), all in one commit (transactional outbox); the draft is
     consumed. Idempotent per draft. Raises ``DraftIncomplete``, ``NoCompetentBody`` or
     ``NoDestination`` (nothing stored)."""
     token = str(draft.id)
@@ -293,11 +319,7 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
     if existing:
         return existing
     answers = final_answers(service, draft)
-    destinations = service.destinations(answers)
-    if not destinations:
-        raise NoDestination(service.key)
-    postcode = service.postcode_from(answers) or person.company.postcode
-    targets = [(competent_chamber(db.session, kind, postcode), role) for kind, role in destinations]
+    targets = destinations_of(service, answers, person)
 
     for _attempt in range(MAX_REFERENCE_TRIES):
         now = utcnow()
@@ -308,7 +330,8 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
             with db.session.no_autoflush:
                 filing = Filing(reference=reference, submit_token=token, company_id=person.company_id,
                                 person_id=person.id, service_key=service.key, data=answers,
-                                company_snapshot=person.company.master_data(), submitted_at=now)
+                                company_snapshot=person.company.master_data(), submitted_at=now,
+                                filed_by=filed_by(person, trust_level), receivers=receivers_of(targets))
                 db.session.add(filing)
                 for attachment in draft.attachments:
                     attachment.filing = filing
@@ -316,6 +339,7 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
                 lifecycle.record_submitted(filing, now)
             db.session.flush()  # the filing's id, for its deliveries
             deliveries.open_deliveries(filing.id, targets, now)
+            db.session.add(receipts.make_receipt(filing, service, locale or person.locale))
             # Counters in a fixed order, so concurrent submits cannot deadlock on them.
             counters = sorted([(stats.FILINGS_PER_CHAMBER, c.slug) for c, _ in targets]
                               + [(stats.FILINGS_PER_SERVICE, service.key)])
@@ -333,6 +357,12 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition) -> Su
             if db.session.scalar(select(Filing.id).where(Filing.reference == reference)) is None:
                 raise  # not a reference clash: a real integrity problem
     raise RuntimeError("could not allocate a unique reference")
+
+
+def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingReceipt:
+    """The filing's stored receipt (``receipts.stored_receipt``: made now, once, for a filing
+    made before receipts were stored)."""
+    return receipts.stored_receipt(filing, service)
 
 
 __all__ = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -19,6 +19,7 @@ from ..catalog import queries as catalog
 from . import conversation, lifecycle, queries, receipts, services
 from .forms import (
     MessageForm,
+    ReviewForm,
     answers_from_form,
     build_step_form,
     formdata_from_answers,
@@ -268,25 +269,36 @@ def review(draft_id: str):
     if target is not None:
         flash(_("Bitte vervollständigen Sie zuerst alle Schritte."), "info")
         return redirect(url_for("filings.step", draft_id=draft.id, step_key=target))
-    form = FlaskForm()
-    if form.validate_on_submit():
+    form = ReviewForm()
+    if request.method == "POST" and not form.validate():  # CSRF was checked before the view
+        return _render_review(service, draft, form), 422
+    if request.method == "POST":
         try:
-            outcome = services.submit_draft(draft, current_user, service)
+            outcome = services.submit_draft(draft, current_user, service, trust_level=trust.current_level(),
+                                           locale=_locale())
         except NoCompetentBody as exc:
             log.info("no competent %s for postcode %s", exc.kind, exc.postcode)
             flash(_("Für die angegebene Postleitzahl ist im Portal noch keine zuständige Stelle angeschlossen. "
                     "Bitte prüfen Sie die Adresse."), "danger")
             return _render_review(service, draft, form), 422
         if outcome.created:
-            flash(_("Ihr Antrag wurde eingereicht. Ihr Aktenzeichen: %(ref)s", ref=outcome.filing.reference),
-                  "success")
+            session[JUST_SUBMITTED] = outcome.filing.reference  # the filing's page confirms it once
         return redirect(url_for("filings.detail", reference=outcome.filing.reference))
     return _render_review(service, draft, form)
 
 
+#: session key: the reference of the filing just submitted, confirmed once on its page
+JUST_SUBMITTED = "just_submitted"
+
+
 def _render_review(service, draft, form):
+    answers = services.final_answers(service, draft)
+    try:
+        receivers = services.destinations_of(service, answers, current_user)
+    except (NoCompetentBody, services.NoDestination):
+        receivers = None  # the submit says why; the page names the kind of body instead
     return render_template("filings/review.html", service=service, draft=draft, form=form,
-                           answers=services.final_answers(service, draft),
+                           answers=answers, receivers=receivers,
                            attachments={a.field_name: a for a in draft.attachments},
                            steps=_progress(service, draft, ""), locale=_locale())
 
@@ -324,12 +336,16 @@ def detail(reference: str):
 
 def _render_detail(filing, message_form: MessageForm | None = None, status: int = 200):
     service = catalog.get_service(filing.service_key)
+    just_submitted = session.get(JUST_SUBMITTED) == filing.reference
+    if just_submitted:
+        session.pop(JUST_SUBMITTED)
     open_requests = [m for m in filing.messages if m.open_request]
     primary = queries.primary_chamber(filing)
     reply_to = open_requests[0].chamber if open_requests else primary
     return render_template("filings/detail.html", filing=filing, service=service, locale=_locale(),
                            form=FlaskForm(), message_form=message_form or MessageForm(formdata=None),
                            open_requests=open_requests, primary=primary, reply_to=reply_to,
+                           just_submitted=just_submitted, receivers=queries.filing_receivers(filing),
                            can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to),
                            file_limits=conversation.file_input_attrs()), status
 
@@ -386,12 +402,22 @@ def message(reference: str):
 @bp.post("/antraege/<reference>/zurueckziehen")
 @company_required
 def withdraw(reference: str):
+    """First POST (from the filing's page): a confirmation page that says what withdrawing does;
+    only its POST with ``confirm=yes`` withdraws. Works without JavaScript."""
     filing = _filing_or_404(reference)
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)
+    reason = (request.form.get("reason") or "").strip()[:1000]
+    if request.form.get("confirm") != "yes":
+        if filing.status in ("accepted", "rejected", "withdrawn"):
+            flash(_("Dieser Antrag ist bereits entschieden oder zurückgezogen."), "warning")
+            return redirect(url_for("filings.detail", reference=reference))
+        return render_template("filings/withdraw_confirm.html", filing=filing, form=form, reason=reason,
+                               service=catalog.get_service(filing.service_key), locale=_locale(),
+                               receivers=queries.filing_receivers(filing))
     try:
-        lifecycle.withdraw(filing, current_user, request.form.get("reason"))
+        lifecycle.withdraw(filing, current_user, reason or None)
     except lifecycle.NotWithdrawable:
         flash(_("Dieser Antrag ist bereits entschieden oder zurückgezogen."), "warning")
     else:
@@ -402,10 +428,12 @@ def withdraw(reference: str):
 @bp.get("/antraege/<reference>/eingangsbestaetigung.pdf")
 @company_required
 def receipt(reference: str):
+    """The receipt as stored at submit, byte for byte."""
     filing = _filing_or_404(reference)
-    pdf = receipts.render_receipt(filing, catalog.get_service(filing.service_key))
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="Eingangsbestaetigung-{filing.reference}.pdf"',
+    stored = services.receipt_of(filing, catalog.get_service(filing.service_key))
+    name = receipts.receipt_filename(filing.reference, stored.locale)
+    return Response(stored.content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
     })
 
 

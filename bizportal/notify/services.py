@@ -31,7 +31,7 @@ from ..common.i18n import supported_locale
 from ..config import MailSettings
 from ..extensions import db, table_of
 from ..filings.models import Filing, FilingMessage, FilingStatus, MessageKind
-from ..filings.receipts import render_receipt
+from ..filings.receipts import receipt_filename, stored_receipt
 from .models import Notification
 from .states import MACHINE, NotificationKind, NotificationState
 
@@ -241,8 +241,10 @@ def _render(notification_id: uuid.UUID) -> EmailMessage:
     with force_locale(locale):
         subject, body = render_mail(notification.kind, values)
         if notification.kind == NotificationKind.FILING_RECEIVED:
-            name = f"Eingangsbestaetigung-{filing.reference}.pdf"  # the receipt is in German
-            attachments.append((name, "application/pdf", render_receipt(filing, service)))
+            # the receipt as stored at submit (in the language it was made in), never re-rendered
+            receipt = stored_receipt(filing, service)
+            attachments.append((receipt_filename(filing.reference, receipt.locale), "application/pdf",
+                                receipt.content))
     message = mail.build_message(notification.recipient, subject, body, attachments,
                                  message_id=message_id(notification.id))
     db.session.rollback()

@@ -11,6 +11,7 @@ from flask_babel import format_date, format_datetime, format_decimal, gettext
 from ..catalog import wz2008
 from ..catalog.models import FieldDefinition
 from ..common import countries
+from ..common.formats import filesize as _filesize
 from ..common.uploads import TYPES
 
 
@@ -56,6 +57,11 @@ def install(app: Flask) -> None:
         if value is None:
             return "–"
         return gettext("%(value)s s", value=format_decimal(value, "#,##0.##"))
+
+    @app.template_filter("filesize")
+    def filesize(value: int | None) -> str:
+        """A file size in the page's language ("1,5 MB" / "1.5 MB"); replaces Jinja's filesizeformat."""
+        return _filesize(value)
 
     @app.template_filter("extension_of")
     def extension_of(type_key: str) -> str:

@@ -115,6 +115,9 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     # --- the review page, then the binding submit
     assert company.url.endswith("/pruefen"), company.url
     assert "Elektroinstallation in Gebäuden" in company.inner_text("main")
+    tab_to_id(company, "declaration")
+    company.keyboard.press("Space")
+    assert company.is_checked("#declaration")
     tab_to_text(company, "Antrag verbindlich einreichen", tag="button")
     press_and_wait(company)
     heading = company.inner_text("h1")
@@ -123,7 +126,8 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     reference = match.group(0)
     assert company.url == f"{base}/antraege/{reference}", company.url
     body = company.inner_text("main")
-    assert f"Ihr Antrag wurde eingereicht. Ihr Aktenzeichen: {reference}" in body
+    assert "Ihr Antrag wurde eingereicht" in body and f"Ihr Aktenzeichen: {reference}" in body
+    assert "Wie es weitergeht" in body
     assert "Gewerbeamt Bremen" in body and "Handwerkskammer Bremen" in body
     screenshot(company, screenshot_dir, "keyboard-filing" + suffix)
 

@@ -220,7 +220,11 @@ def company_filing(app, page, base) -> Iterator[str]:
         click_and_wait(page, "#step-form button[value=next]")
     assert page.url.endswith("/pruefen"), page.url
     yield "company-check"
-    click_and_wait(page, "main form button[type=submit]")  # "Antrag verbindlich einreichen"
+    click_and_wait(page, "#submit-form button[type=submit]")  # without the declaration: its error
+    assert page.query_selector("#error-summary") and page.url.endswith("/pruefen"), page.url
+    yield "company-check-error"
+    page.check("#declaration")
+    click_and_wait(page, "#submit-form button[type=submit]")  # "Antrag verbindlich einreichen"
     reference = REF_RE.search(page.inner_text("h1"))
     assert reference, page.inner_text("main")[:500]
     yield "company-filing"

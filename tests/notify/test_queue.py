@@ -83,7 +83,7 @@ def test_mail_language_follows_the_persons_choice(app, smtp):
     assert f"Your application “{title.en}” has been received by the Business Portal." in en_body
     assert f"Reference number: {en_ref}" in en_body
     [en_pdf] = en.iter_attachments()
-    assert en_pdf.get_filename() == f"Eingangsbestaetigung-{en_ref}.pdf"  # the receipt itself is German
+    assert en_pdf.get_filename() == f"Receipt-{en_ref}.pdf"  # the receipt in her language too
 
     de = mails["anna@firma.example"]
     assert de["Subject"] == f"Eingangsbestätigung {de_ref}: {title.de}"

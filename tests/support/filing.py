@@ -88,7 +88,7 @@ def file_service(client, service_key: str, steps: list[dict] | dict[str, dict] |
     assert path.endswith("/pruefen"), path
     review = client.get(path)
     assert review.status_code == 200
-    resp = client.post(path, data={"csrf_token": csrf_token(review.get_data(as_text=True))})
+    resp = client.post(path, data={"csrf_token": csrf_token(review.get_data(as_text=True)), "declaration": "y"})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     match = REFERENCE_RE.search(resp.headers["Location"])
     assert match, resp.headers["Location"]

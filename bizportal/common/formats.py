@@ -1,0 +1,18 @@
+"""Numbers a person reads, in the current language (Flask-Babel): file sizes."""
+
+from __future__ import annotations
+
+from flask_babel import format_decimal, gettext
+
+_UNITS = ((1024 ** 3, "GB"), (1024 ** 2, "MB"), (1024, "KB"))
+
+
+def filesize(size: int | None) -> str:
+    """A file size as people read it, in the current language: "1,5 MB" (de), "1.5 MB" (en),
+    "812 Bytes"; binary multiples (1 KB = 1024 bytes), one decimal at most."""
+    if size is None:
+        return "–"
+    for factor, unit in _UNITS:
+        if size >= factor:
+            return f"{format_decimal(size / factor, '#,##0.#')}\u00a0{unit}"
+    return gettext("%(num)s Bytes", num=format_decimal(size, "#,##0"))

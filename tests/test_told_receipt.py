@@ -1,0 +1,92 @@
+"""The receipt: made once at submit and stored; downloads serve those bytes; its SHA-256 on the
+status page; it names operator, company and address, the person who filed, the receivers, the
+answers, the attachments with SHA-256 and a SHA-256 over the canonical filing data; in the
+person's language."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from pypdf import PdfReader
+from sqlalchemy import select, update
+
+from bizportal.auth.models import Person
+from bizportal.extensions import db
+from bizportal.filings import receipts
+from bizportal.filings.models import Filing, FilingReceipt
+from tests.support.filing import file_service, gewerbe_answers
+
+
+def _text(pdf: bytes) -> str:
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _filing(app, reference: str) -> tuple[FilingReceipt, str]:
+    with app.app_context():
+        filing = db.session.scalar(select(Filing).where(Filing.reference == reference))
+        recomputed = hashlib.sha256(receipts.canonical_bytes(filing)).hexdigest()
+        stored = filing.receipt
+        db.session.expunge(stored)
+        return stored, recomputed
+
+
+def test_receipt_is_stored_at_submit_and_served_unchanged(app, client, login_as):
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
+    stored, recomputed = _filing(app, reference)
+    assert stored.content.startswith(b"%PDF-") and stored.sha256 == hashlib.sha256(stored.content).hexdigest()
+    assert stored.data_sha256 == recomputed  # the canonical data read back give the same digest
+    # the person's account changes afterwards: the receipt does not
+    with app.app_context():
+        db.session.execute(update(Person).where(Person.sub == "anna.becker").values(name="Anna Meier"))
+        db.session.commit()
+    first = client.get(f"/antraege/{reference}/eingangsbestaetigung.pdf")
+    second = client.get(f"/antraege/{reference}/eingangsbestaetigung.pdf")
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    assert first.data == second.data == stored.content
+    assert "Anna Becker" in _text(first.data) and "Anna Meier" not in _text(first.data)
+    page = client.get(f"/antraege/{reference}").get_data(as_text=True)
+    assert stored.sha256 in page and 'id="receipt-sha256"' in page
+
+
+def test_receipt_names_who_filed_what_for_whom(app, client, login_as):
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
+    stored, _ = _filing(app, reference)
+    text = _text(stored.content)
+    assert "Eingangsbestätigung" in text and reference in text and "Gewerbeanmeldung" in text
+    assert "Betreiber des Portals: Unternehmensportal (bizportal)" in text
+    assert "Becker Elektrotechnik GmbH" in text and "Am Wall 120, 28195 Bremen" in text
+    assert "Anna Becker <anna.becker@becker-elektro.example>" in text
+    assert "Gewerbeamt Bremen (Stadtamt); Kopie an Handwerkskammer Bremen" in text
+    assert "Elektroinstallation" in text  # an answer
+    assert stored.data_sha256 in text.replace(" ", "")
+    reader = PdfReader(io.BytesIO(stored.content))
+    assert reader.trailer["/Root"]["/Lang"] == "de"
+    assert reader.metadata.title == f"Eingangsbestätigung {reference}"
+
+
+def test_receipt_lists_attachments_with_their_sha256(app):
+    from tests.support.factories import make_filing
+
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    filing_id = make_filing(app, files={"sachkundenachweis": ("sachkunde.pdf", pdf)})
+    with app.app_context():
+        filing = db.session.get(Filing, filing_id)
+        text = _text(filing.receipt.content)
+        assert filing.receipt.data_sha256 == hashlib.sha256(receipts.canonical_bytes(filing)).hexdigest()
+    assert "sachkunde.pdf" in text and hashlib.sha256(pdf).hexdigest() in text.replace(" ", "")
+
+
+def test_receipt_in_english_for_a_person_who_chose_english(app, client, login_as):
+    login_as("anna.becker")
+    client.get("/sprache/en")
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
+    stored, _ = _filing(app, reference)
+    assert stored.locale == "en"
+    text = _text(stored.content)
+    assert "Receipt" in text and "Business registration" in text
+    assert "copy to Handwerkskammer Bremen" in text
+    resp = client.get(f"/antraege/{reference}/eingangsbestaetigung.pdf")
+    assert f'filename="Receipt-{reference}.pdf"' in resp.headers["Content-Disposition"]
