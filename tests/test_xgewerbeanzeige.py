@@ -145,7 +145,8 @@ def test_anmeldung_reads_back_with_the_same_answers():
         "kind": "anmeldung", "message_id": str(message_id), "business_name": "Becker Elektrotechnik GmbH",
         "register_number": "12345", "grund": "kauf", "wz2008_key": "43210", "activity": "Elektroinstallation",
         "niederlassung": "hauptniederlassung", "postcode": "28195", "event_date": "2027-01-01",
-        "nebenerwerb": False, "reisegewerbe": False, "industrie": False, "handwerk": True, "handel": False, "sonstiges": False, "vollzeit": 3, "teilzeit": 1,
+        "nebenerwerb": False, "reisegewerbe": False,
+        "industrie": False, "handwerk": True, "handel": False, "sonstiges": False, "vollzeit": 3, "teilzeit": 1,
         "personen": [
             {"funktion": "vertreter", "familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17",
              "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": False},
@@ -185,7 +186,8 @@ def test_abmeldung_reads_back_with_the_new_fields_of_gewa3():
     assert answers["postcode"] == "22767"
     assert (answers["handwerk"], answers["sonstiges"], answers["nebenerwerb"]) == (False, True, True)
     assert (answers["vollzeit"], answers["teilzeit"]) == (0, 1)
-    assert (answers["wz2008_key"], answers["activity"]) == ("66220", "Versicherungsvermittlung als Versicherungsmaklerin")
+    assert (answers["wz2008_key"], answers["activity"]) == (
+        "66220", "Versicherungsvermittlung als Versicherungsmaklerin")
     assert [(p["funktion"], p["familienname"]) for p in answers["personen"]] == [("inhaber", "Hansen")]
 
 

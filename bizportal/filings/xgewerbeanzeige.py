@@ -12,7 +12,8 @@ the date of the change (GewA 2) or of the closing (GewA 3); ``gewerbe/anschrift`
 after an Ummeldung (the new address on a move) and the premises deregistered in an Abmeldung. The
 previous values of GewA 2 (former premises, previous activity, name or legal form) and the
 successor, cause and future premises of GewA 3 have no element among the structure file's paths
-and are not in the message (they reach the receivers in the JSON answers). Elements without an answer are left out (the test
+and are not in the message (they reach the receivers in the JSON answers). Elements without an
+answer are left out (the test
 message shows the optional ones filled). Code values: ``CODES`` says which ones the structure file
 shows and which are this module's reading of the code lists (XRepository was not reachable; the
 assumed ones are to be checked against the code lists before a Gewerbeamt imports the messages).
