@@ -205,6 +205,47 @@ def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
     }
 
 
+def gewerbeummeldung_name_of_hamburg_branch() -> dict[str, dict]:
+    """GewA 2: the GmbH's branch in Hamburg-Harburg notifies the company's new name."""
+    steps = gewerbeummeldung_relocation_of_crafts_business()
+    steps["inhaber"] = {"inhaber_art": "juristische_person", "business_name": "Becker Elektro- und Solartechnik GmbH",
+                        "legal_form": "GmbH", "handelsregisternummer": BECKER_HRB}
+    steps["betriebsstaette"] = address("betriebsanschrift", *BECKER_HAMBURG)
+    steps["niederlassung"] = {"niederlassung": "zweigniederlassung"}
+    steps = {**{k: v for k, v in steps.items() if k in ("inhaber", "personen", "betriebsstaette", "niederlassung")},
+             "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
+             "grund": {"grund": "name", "aenderung_datum": "2027-03-01"},
+             "bisheriger_name": {"frueherer_name": "Becker Elektrotechnik GmbH"},
+             **{k: v for k, v in steps.items() if k in ("taetigkeit", "wz", "betriebsart", "beschaeftigte")},
+             "erlaubnis": {"erlaubnispflichtig": "no"},
+             "handwerk_angaben": {"handwerk_bezeichnung": "Elektrotechniker", "handwerkskarte_vorhanden": "no"},
+             "unterlagen": {}}
+    return steps
+
+
+def gewerbeummeldung_legal_form_of_partnership() -> dict[str, dict]:
+    """GewA 2: the broker's business, run as a GbR so far, is entered as an OHG."""
+    steps = gewerbeummeldung_extension_of_brokerage()
+    steps["inhaber"] = {"inhaber_art": "personengesellschaft", "business_name": "Hansen & Petersen OHG",
+                        "legal_form": "OHG", "handelsregisternummer": "Hamburg HRA 120001"}
+    del steps["bisherige_taetigkeit"], steps["erlaubnis_angaben"]
+    steps["grund"] = {"grund": "rechtsform", "aenderung_datum": "2027-04-01"}
+    steps["erlaubnis"] = {"erlaubnispflichtig": "no"}
+    order = ["inhaber", "personen", "betriebsstaette", "niederlassung", "grund"]
+    return {**{k: steps[k] for k in order}, "bisherige_rechtsform": {"fruehere_rechtsform": "GbR"},
+            **{k: v for k, v in steps.items() if k not in order}}
+
+
+def gewerbeabmeldung_moving_to_another_district() -> dict[str, dict]:
+    """GewA 3: the broker moves her business from Hamburg to Winsen (Luhe) and names the future premises."""
+    steps = gewerbeabmeldung_handing_over_brokerage()
+    del steps["nachfolge"]
+    steps["abmeldung"] = {"abmeldung_datum": "2027-05-31", "grund": "verlegung"}
+    unterlagen = steps.pop("unterlagen")
+    return {**steps, "verlegung": address("neue_anschrift", "Bahnhofstraße 1", "21423", "Winsen (Luhe)"),
+            "unterlagen": unterlagen}
+
+
 def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool, trainer: str, phone: str,
                        trainee: dict, minor: bool, training: dict) -> dict[str, dict]:
     steps = {
@@ -534,6 +575,20 @@ CASES = [
          absent=("neue_anschrift", "frueherer_name", "handwerk_bezeichnung", "handwerkskarte_vorhanden",
                  "handwerkskarte")),
 
+    Case("gewerbeummeldung-name-zweigniederlassung-hamburg", "anna.becker", "gewerbeummeldung",
+         gewerbeummeldung_name_of_hamburg_branch(),
+         [("gewerbeamt-hamburg", "primary"), ("hwk-hamburg", "copy")],
+         expect={"grund": "name", "frueherer_name": "Becker Elektrotechnik GmbH",
+                 "business_name": "Becker Elektro- und Solartechnik GmbH", "niederlassung": "zweigniederlassung",
+                 "hauptniederlassung": {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"}},
+         absent=("neue_anschrift", "taetigkeit_bisher", "fruehere_rechtsform", "handwerkskarte_datum")),
+    Case("gewerbeummeldung-rechtsform-ohg-hamburg", "lea.hansen", "gewerbeummeldung",
+         gewerbeummeldung_legal_form_of_partnership(),
+         [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
+         expect={"grund": "rechtsform", "fruehere_rechtsform": "GbR", "legal_form": "OHG",
+                 "inhaber_art": "personengesellschaft"},
+         absent=("frueherer_name", "taetigkeit_bisher", "erlaubnis_behoerde")),
+
     Case("gewerbeabmeldung-aufgabe-zweigstelle-bremerhaven", "jonas.weber", "gewerbeabmeldung",
          gewerbeabmeldung_closing_crafts_branch(),
          [("gewerbeamt-bremerhaven", "primary"), ("hwk-bremen", "copy")],
@@ -548,6 +603,12 @@ CASES = [
          expect={"grund": "uebergabe", "nachfolge_name": "Nordlicht Assekuranzmakler GmbH",
                  "abmeldung_betrifft": "hauptniederlassung", "sonstiges": True},
          absent=("aufgabe_ursache", "vollmacht", "hauptniederlassung")),
+    Case("gewerbeabmeldung-verlegung-makler-hamburg", "lea.hansen", "gewerbeabmeldung",
+         gewerbeabmeldung_moving_to_another_district(),
+         [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
+         expect={"grund": "verlegung", "abmeldung_datum": "2027-05-31",
+                 "neue_anschrift": {"street": "Bahnhofstraße 1", "postcode": "21423", "city": "Winsen (Luhe)"}},
+         absent=("aufgabe_ursache", "nachfolge_name")),
 
     Case("ausbildungsvertrag-handwerk-minderjaehrig-bremen", "anna.becker", "ausbildungsvertrag-eintragung",
          ausbildungsvertrag(BECKER, BECKER_SITZ, True, "Jonas Weber", "0421 3378890",
