@@ -78,31 +78,34 @@ def test_gewerbeanmeldung_bicycle_shop_goes_to_trade_office_with_copy_to_ihk(cat
 def test_gewerbeummeldung_of_a_crafts_business_goes_to_trade_office_with_copy_to_hwk(catalog):
     service = catalog["gewerbeummeldung"]
     answers = {"business_name": "Tischlerei Meyer", "legal_form": "Einzelunternehmen", "betriebsanschrift": BREMEN,
-               "handwerk": True, "anzeigende_person": PERSON, "grund": "verlegung", "aenderung_datum": "2025-06-01",
+               "niederlassung": "hauptniederlassung", "handwerk": True, "grund": "verlegung",
+               "aenderung_datum": "2025-06-01",
                "neue_anschrift": {"street": "Hafenstraße 12", "postcode": "28217", "city": "Bremen"},
-               "taetigkeit": "Tischlerarbeiten, Möbelbau", "wz2008": "16.23.0",
+               "taetigkeit": "Tischlerarbeiten, Möbelbau", "wz2008": "16.23.0", "erlaubnispflichtig": False,
                "handwerk_bezeichnung": "Tischler", "handwerkskarte_vorhanden": True}
     assert service.destinations(answers) == [("GEWERBEAMT", "primary"), ("HWK", "copy")]
     assert service.postcode_from(answers) == "28195"
     assert [s.key for s in service.visible_steps(answers)] == [
-        "betrieb", "personen", "aenderung", "verlegung", "taetigkeit", "handwerksangaben", "unterlagen"]
+        "inhaber", "personen", "betriebsstaette", "niederlassung", "grund", "verlegung", "taetigkeit", "wz",
+        "betriebsart", "beschaeftigte", "erlaubnis", "handwerk_angaben", "handwerkskarte_angaben", "unterlagen"]
 
 
 def test_gewerbeummeldung_of_a_shop_goes_with_copy_to_ihk_and_skips_conditional_steps(catalog):
     service = catalog["gewerbeummeldung"]
-    answers = {"betriebsanschrift": HAMBURG, "handwerk": False, "grund": "ausdehnung",
-               "taetigkeit": "Einzelhandel mit Fahrrädern und E-Bikes, Verleih von Fahrrädern"}
+    answers = {"betriebsanschrift": HAMBURG, "niederlassung": "zweigstelle", "handwerk": False, "grund": "ausdehnung",
+               "taetigkeit": "Einzelhandel mit Fahrrädern und E-Bikes, Verleih von Fahrrädern",
+               "erlaubnispflichtig": False}
     assert service.destinations(answers) == [("GEWERBEAMT", "primary"), ("IHK", "copy")]
     assert [s.key for s in service.visible_steps(answers)] == [
-        "betrieb", "personen", "aenderung", "taetigkeit", "unterlagen"]
-    assert not service.field("handwerkskarte").visible(answers)
+        "inhaber", "personen", "betriebsstaette", "niederlassung", "hauptniederlassung", "grund",
+        "bisherige_taetigkeit", "taetigkeit", "wz", "betriebsart", "beschaeftigte", "erlaubnis", "unterlagen"]
 
 
 @pytest.mark.parametrize("handwerk, chamber", [(True, "HWK"), (False, "IHK")])
 def test_gewerbeabmeldung_copies_the_competent_chamber(catalog, handwerk, chamber):
     service = catalog["gewerbeabmeldung"]
     answers = {"business_name": "Friseursalon Schnittig", "betriebsanschrift": BREMERHAVEN, "handwerk": handwerk,
-               "anzeigende_person": PERSON, "abmeldung_betrifft": "hauptniederlassung", "grund": "aufgabe",
+               "abmeldung_betrifft": "hauptniederlassung", "grund": "aufgabe",
                "abmeldung_datum": "2025-12-31", "aufgabe_ursache": "alter"}
     assert service.destinations(answers) == [("GEWERBEAMT", "primary"), (chamber, "copy")]
     assert service.postcode_from(answers) == "27568"

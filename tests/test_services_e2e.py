@@ -127,57 +127,123 @@ def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, 
 
 
 def gewerbeummeldung_relocation_of_crafts_business() -> dict[str, dict]:
+    """GewA 2: the GmbH moves within Bremen; a crafts business with its craft card."""
     return {
-        "betrieb": {**BECKER, "handelsregisternummer": BECKER_HRB, **address("betriebsanschrift", *BECKER_SITZ),
-                    "handwerk": "yes"},
-        "personen": {**person("anzeigende_person", *ANNA), "email": "anna.becker@becker-elektro.example",
-                     "telefon": "0421 3378890"},
-        "aenderung": {"grund": "verlegung", "aenderung_datum": "2027-01-01"},
+        "inhaber": {"inhaber_art": "juristische_person", **BECKER, "handelsregisternummer": BECKER_HRB},
+        "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
+        "betriebsstaette": {**address("betriebsanschrift", *BECKER_SITZ), "betrieb_telefon": "0421 3378890"},
+        "niederlassung": {"niederlassung": "hauptniederlassung"},
+        "grund": {"grund": "verlegung", "aenderung_datum": "2027-01-01"},
         "verlegung": address("neue_anschrift", "Hastedter Heerstraße 285", "28207", "Bremen"),
         "taetigkeit": {"taetigkeit": "Elektroinstallation in Wohn- und Gewerbebauten, Errichtung von "
-                                     "Photovoltaikanlagen und Ladeinfrastruktur",
-                       "wz2008": "43.21.0", "beschaeftigte": "14"},
-        "handwerksangaben": {"handwerk_bezeichnung": "Elektrotechniker", "handwerkskarte_vorhanden": "yes"},
+                                     "Photovoltaikanlagen und Ladeinfrastruktur", "nebenerwerb": "no"},
+        "wz": {"wz2008": "43.21.0"},
+        "betriebsart": {"handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no"},
+        "beschaeftigte": {"vollzeit": "12", "teilzeit": "2"},
+        "erlaubnis": {"erlaubnispflichtig": "no"},
+        "handwerk_angaben": {"handwerk_bezeichnung": "Elektrotechniker", "handwerkskarte_vorhanden": "yes"},
+        "handwerkskarte_angaben": {"handwerkskarte_datum": "2019-03-01",
+                                   "handwerkskarte_kammer": "Handwerkskammer Bremen"},
         "unterlagen": {},
     }
 
 
 def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
+    """GewA 2: the broker extends her activity to financial investments (a new permit)."""
     return {
-        "betrieb": {**HANSEN, "handelsregisternummer": HANSEN_HRA, **address("betriebsanschrift", *HANSEN_SITZ),
-                    "handwerk": "no"},
-        "personen": {**person("anzeigende_person", *LEA), "email": "lea@hansen-versicherungen.example",
-                     "telefon": "040 31975520"},
-        "aenderung": {"grund": "ausdehnung", "aenderung_datum": "2027-02-01"},
+        "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
+        "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
+        "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
+        "niederlassung": {"niederlassung": "hauptniederlassung"},
+        "grund": {"grund": "ausdehnung", "aenderung_datum": "2027-02-01"},
+        "bisherige_taetigkeit": {"taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin "
+                                                      "(§ 34d Abs. 1 GewO)"},
         "taetigkeit": {"taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO) und "
-                                     "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)",
-                       "wz2008": "66.22.0", "beschaeftigte": "3"},
+                                     "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)", "nebenerwerb": "no"},
+        "wz": {"wz2008": "66.22.0"},
+        "betriebsart": {"handwerk": "no", "industrie": "no", "handel": "no", "sonstiges": "yes"},
+        "beschaeftigte": {"vollzeit": "2", "teilzeit": "1"},
+        "erlaubnis": {"erlaubnispflichtig": "yes"},
+        "erlaubnis_angaben": {"erlaubnis_datum": "2027-01-15", "erlaubnis_behoerde": "Handelskammer Hamburg"},
         "unterlagen": {},
     }
 
 
 def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
+    """GewA 3: the GmbH closes its dependent branch office in Bremerhaven for economic reasons."""
     return {
-        "betrieb": {**BECKER, "handelsregisternummer": BECKER_HRB, **address("betriebsanschrift", *BREMERHAVEN),
-                    "handwerk": "yes"},
-        "personen": {**person("anzeigende_person", *ANNA), "email": "jonas.weber@becker-elektro.example"},
-        "abmeldung": {"abmeldung_betrifft": "zweigstelle", "grund": "aufgabe", "abmeldung_datum": "2026-12-31"},
+        "inhaber": {"inhaber_art": "juristische_person", **BECKER, "handelsregisternummer": BECKER_HRB},
+        "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
+        "betriebsstaette": address("betriebsanschrift", *BREMERHAVEN),
+        "niederlassung": {"abmeldung_betrifft": "zweigstelle"},
+        "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
+        "taetigkeit": {"taetigkeit": "Elektroinstallation", "nebenerwerb": "no"},
+        "wz": {"wz2008": "43.21.0"},
+        "betriebsart": {"handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no"},
+        "beschaeftigte": {"vollzeit": "2", "teilzeit": "0"},
+        "abmeldung": {"abmeldung_datum": "2026-12-31", "grund": "aufgabe"},
         "aufgabe": {"aufgabe_ursache": "wirtschaftlich"},
         "unterlagen": {},
     }
 
 
 def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
+    """GewA 3: the broker sells her whole business; the buyer is named."""
     return {
-        "betrieb": {**HANSEN, "handelsregisternummer": HANSEN_HRA, **address("betriebsanschrift", *HANSEN_SITZ),
-                    "handwerk": "no"},
-        "personen": {**person("anzeigende_person", *LEA), "email": "lea@hansen-versicherungen.example"},
-        "abmeldung": {"abmeldung_betrifft": "hauptniederlassung", "grund": "uebergabe",
-                      "abmeldung_datum": "2027-06-30"},
+        "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
+        "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
+        "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
+        "niederlassung": {"abmeldung_betrifft": "hauptniederlassung"},
+        "taetigkeit": {"taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin", "nebenerwerb": "no"},
+        "wz": {"wz2008": "66.22.0"},
+        "betriebsart": {"handwerk": "no", "industrie": "no", "handel": "no", "sonstiges": "yes"},
+        "beschaeftigte": {"vollzeit": "2", "teilzeit": "1"},
+        "abmeldung": {"abmeldung_datum": "2027-06-30", "grund": "uebergabe"},
         "nachfolge": {"nachfolge_name": "Nordlicht Assekuranzmakler GmbH",
                       **address("nachfolge_anschrift", "Ballindamm 3", "20095", "Hamburg")},
         "unterlagen": {},
     }
+
+
+def gewerbeummeldung_name_of_hamburg_branch() -> dict[str, dict]:
+    """GewA 2: the GmbH's branch in Hamburg-Harburg notifies the company's new name."""
+    steps = gewerbeummeldung_relocation_of_crafts_business()
+    steps["inhaber"] = {"inhaber_art": "juristische_person", "business_name": "Becker Elektro- und Solartechnik GmbH",
+                        "legal_form": "GmbH", "handelsregisternummer": BECKER_HRB}
+    steps["betriebsstaette"] = address("betriebsanschrift", *BECKER_HAMBURG)
+    steps["niederlassung"] = {"niederlassung": "zweigniederlassung"}
+    steps = {**{k: v for k, v in steps.items() if k in ("inhaber", "personen", "betriebsstaette", "niederlassung")},
+             "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
+             "grund": {"grund": "name", "aenderung_datum": "2027-03-01"},
+             "bisheriger_name": {"frueherer_name": "Becker Elektrotechnik GmbH"},
+             **{k: v for k, v in steps.items() if k in ("taetigkeit", "wz", "betriebsart", "beschaeftigte")},
+             "erlaubnis": {"erlaubnispflichtig": "no"},
+             "handwerk_angaben": {"handwerk_bezeichnung": "Elektrotechniker", "handwerkskarte_vorhanden": "no"},
+             "unterlagen": {}}
+    return steps
+
+
+def gewerbeummeldung_legal_form_of_partnership() -> dict[str, dict]:
+    """GewA 2: the broker's business, run as a GbR so far, is entered as an OHG."""
+    steps = gewerbeummeldung_extension_of_brokerage()
+    steps["inhaber"] = {"inhaber_art": "personengesellschaft", "business_name": "Hansen & Petersen OHG",
+                        "legal_form": "OHG", "handelsregisternummer": "Hamburg HRA 120001"}
+    del steps["bisherige_taetigkeit"], steps["erlaubnis_angaben"]
+    steps["grund"] = {"grund": "rechtsform", "aenderung_datum": "2027-04-01"}
+    steps["erlaubnis"] = {"erlaubnispflichtig": "no"}
+    order = ["inhaber", "personen", "betriebsstaette", "niederlassung", "grund"]
+    return {**{k: steps[k] for k in order}, "bisherige_rechtsform": {"fruehere_rechtsform": "GbR"},
+            **{k: v for k, v in steps.items() if k not in order}}
+
+
+def gewerbeabmeldung_moving_to_another_district() -> dict[str, dict]:
+    """GewA 3: the broker moves her business from Hamburg to Winsen (Luhe) and names the future premises."""
+    steps = gewerbeabmeldung_handing_over_brokerage()
+    del steps["nachfolge"]
+    steps["abmeldung"] = {"abmeldung_datum": "2027-05-31", "grund": "verlegung"}
+    unterlagen = steps.pop("unterlagen")
+    return {**steps, "verlegung": address("neue_anschrift", "Bahnhofstraße 1", "21423", "Winsen (Luhe)"),
+            "unterlagen": unterlagen}
 
 
 def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool, trainer: str, phone: str,
@@ -488,26 +554,61 @@ CASES = [
          gewerbeummeldung_relocation_of_crafts_business(),
          [("gewerbeamt-bremen", "primary"), ("hwk-bremen", "copy")],
          files={"handwerkskarte": pdf("Handwerkskarte-Becker.pdf")},
-         expect={"grund": "verlegung", "wz2008": "43.21.0", "beschaeftigte": 14, "handwerkskarte_vorhanden": True,
+         expect={"grund": "verlegung", "wz2008": "43.21.0", "vollzeit": 12, "teilzeit": 2,
+                 "handwerkskarte_vorhanden": True, "handwerkskarte_kammer": "Handwerkskammer Bremen",
+                 "personen": [{"funktion": "vertreter", "familienname": "Becker", "vornamen": "Anna",
+                               "geschlecht": "weiblich", "geburtsname": None, "geburtsdatum": "1978-03-14",
+                               "geburtsort": "Bremen", "geburtsland": "DE", "staatsangehoerigkeit": "DE",
+                               "weitere_staatsangehoerigkeit": None,
+                               "anschrift": {"street": "Parkallee 12", "postcode": "28209", "city": "Bremen"},
+                               "telefon": None, "email": None, "aufenthaltstitel": None,
+                               "aufenthaltstitel_behoerde": None, "aufenthaltstitel_datum": None,
+                               "aufenthaltstitel_auflage": None}],
                  "neue_anschrift": {"street": "Hastedter Heerstraße 285", "postcode": "28207", "city": "Bremen"}}),
     Case("gewerbeummeldung-ausdehnung-makler-hamburg", "lea.hansen", "gewerbeummeldung",
          gewerbeummeldung_extension_of_brokerage(),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
          files={"erlaubnis": pdf("Erlaubnis-34f-GewO.pdf")},
-         expect={"grund": "ausdehnung", "wz2008": "66.22.0", "handelsregisternummer": HANSEN_HRA},
-         absent=("neue_anschrift", "handwerk_bezeichnung", "handwerkskarte_vorhanden", "handwerkskarte")),
+         expect={"grund": "ausdehnung", "wz2008": "66.22.0", "handelsregisternummer": HANSEN_HRA,
+                 "taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO)",
+                 "erlaubnis_behoerde": "Handelskammer Hamburg"},
+         absent=("neue_anschrift", "frueherer_name", "handwerk_bezeichnung", "handwerkskarte_vorhanden",
+                 "handwerkskarte")),
+
+    Case("gewerbeummeldung-name-zweigniederlassung-hamburg", "anna.becker", "gewerbeummeldung",
+         gewerbeummeldung_name_of_hamburg_branch(),
+         [("gewerbeamt-hamburg", "primary"), ("hwk-hamburg", "copy")],
+         expect={"grund": "name", "frueherer_name": "Becker Elektrotechnik GmbH",
+                 "business_name": "Becker Elektro- und Solartechnik GmbH", "niederlassung": "zweigniederlassung",
+                 "hauptniederlassung": {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"}},
+         absent=("neue_anschrift", "taetigkeit_bisher", "fruehere_rechtsform", "handwerkskarte_datum")),
+    Case("gewerbeummeldung-rechtsform-ohg-hamburg", "lea.hansen", "gewerbeummeldung",
+         gewerbeummeldung_legal_form_of_partnership(),
+         [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
+         expect={"grund": "rechtsform", "fruehere_rechtsform": "GbR", "legal_form": "OHG",
+                 "inhaber_art": "personengesellschaft"},
+         absent=("frueherer_name", "taetigkeit_bisher", "erlaubnis_behoerde")),
 
     Case("gewerbeabmeldung-aufgabe-zweigstelle-bremerhaven", "jonas.weber", "gewerbeabmeldung",
          gewerbeabmeldung_closing_crafts_branch(),
          [("gewerbeamt-bremerhaven", "primary"), ("hwk-bremen", "copy")],
          files={"vollmacht": pdf("Vollmacht-Weber.pdf")},
-         expect={"grund": "aufgabe", "aufgabe_ursache": "wirtschaftlich", "abmeldung_betrifft": "zweigstelle"},
-         absent=("nachfolge_name", "nachfolge_anschrift")),
+         expect={"grund": "aufgabe", "aufgabe_ursache": "wirtschaftlich", "abmeldung_betrifft": "zweigstelle",
+                 "hauptniederlassung": {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"},
+                 "abmeldung_datum": "2026-12-31", "vollzeit": 2},
+         absent=("nachfolge_name", "nachfolge_anschrift", "neue_anschrift")),
     Case("gewerbeabmeldung-uebergabe-makler-hamburg", "lea.hansen", "gewerbeabmeldung",
          gewerbeabmeldung_handing_over_brokerage(),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
-         expect={"grund": "uebergabe", "nachfolge_name": "Nordlicht Assekuranzmakler GmbH"},
-         absent=("aufgabe_ursache", "vollmacht")),
+         expect={"grund": "uebergabe", "nachfolge_name": "Nordlicht Assekuranzmakler GmbH",
+                 "abmeldung_betrifft": "hauptniederlassung", "sonstiges": True},
+         absent=("aufgabe_ursache", "vollmacht", "hauptniederlassung")),
+    Case("gewerbeabmeldung-verlegung-makler-hamburg", "lea.hansen", "gewerbeabmeldung",
+         gewerbeabmeldung_moving_to_another_district(),
+         [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
+         expect={"grund": "verlegung", "abmeldung_datum": "2027-05-31",
+                 "neue_anschrift": {"street": "Bahnhofstraße 1", "postcode": "21423", "city": "Winsen (Luhe)"}},
+         absent=("aufgabe_ursache", "nachfolge_name")),
 
     Case("ausbildungsvertrag-handwerk-minderjaehrig-bremen", "anna.becker", "ausbildungsvertrag-eintragung",
          ausbildungsvertrag(BECKER, BECKER_SITZ, True, "Jonas Weber", "0421 3378890",

@@ -34,7 +34,30 @@ ANMELDUNG = {
     "grund": "kauf", "frueherer_inhaber": "Elektro Meyer e. K.", "erlaubnispflichtig": False,
     "handwerkskarte_vorhanden": True, "handwerkskarte_datum": "2026-10-01", "handwerkskarte_kammer": "HWK Bremen",
 }
-UMMELDUNG = {  # the current gewerbeummeldung.toml
+UMMELDUNG = {  # gewerbeummeldung.toml (GewA 2): a crafts GmbH moves within Bremen
+    "inhaber_art": "juristische_person", "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH",
+    "handelsregisternummer": "Bremen HRB 12345", "personen": [PERSON, SILVA],
+    "betriebsanschrift": {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"},
+    "niederlassung": "hauptniederlassung", "grund": "verlegung", "aenderung_datum": "2027-01-01",
+    "neue_anschrift": {"street": "Hastedter Heerstraße 285", "postcode": "28207", "city": "Bremen"},
+    "taetigkeit": "Elektroinstallation", "nebenerwerb": False, "wz2008": "43.21.0",
+    "handwerk": True, "industrie": False, "handel": False, "sonstiges": False, "vollzeit": 12, "teilzeit": 2,
+    "erlaubnispflichtig": False, "handwerk_bezeichnung": "Elektrotechniker", "handwerkskarte_vorhanden": True,
+    "handwerkskarte_datum": "2019-03-01", "handwerkskarte_kammer": "Handwerkskammer Bremen",
+}
+ABMELDUNG = {  # gewerbeabmeldung.toml (GewA 3): a broker closes a branch and moves it to another district
+    "inhaber_art": "natuerliche_person", "business_name": "Hansen Versicherungsmakler e. K.", "legal_form": "e. K.",
+    "handelsregisternummer": "Hamburg HRA 98765",
+    "personen": [{**PERSON, "funktion": "inhaber", "familienname": "Hansen", "vornamen": "Lea"}],
+    "betriebsanschrift": {"street": "Große Elbstraße 14", "postcode": "22767", "city": "Hamburg"},
+    "abmeldung_betrifft": "zweigniederlassung",
+    "hauptniederlassung": {"street": "Lüneburger Straße 22", "postcode": "21073", "city": "Hamburg"},
+    "taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin", "nebenerwerb": True, "wz2008": "66.22.0",
+    "handwerk": False, "industrie": False, "handel": False, "sonstiges": True, "vollzeit": 0, "teilzeit": 1,
+    "abmeldung_datum": "2027-06-30", "grund": "verlegung",
+    "neue_anschrift": {"street": "Bahnhofstraße 1", "postcode": "21423", "city": "Winsen (Luhe)"},
+}
+OLD_UMMELDUNG = {  # a Gewerbeummeldung filed with the definition before GewA 2 (one person, one address)
     "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "handelsregisternummer": "Bremen HRB 12345",
     "betriebsanschrift": {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"}, "handwerk": True,
     "anzeigende_person": {"family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17",
@@ -43,15 +66,9 @@ UMMELDUNG = {  # the current gewerbeummeldung.toml
     "neue_anschrift": {"street": "Hastedter Heerstraße 285", "postcode": "28207", "city": "Bremen"},
     "taetigkeit": "Elektroinstallation", "wz2008": "43.21.0",
 }
-ABMELDUNG = {  # the current gewerbeabmeldung.toml
-    "business_name": "Hansen Versicherungsmakler e. K.", "legal_form": "e. K.",
-    "handelsregisternummer": "Hamburg HRA 98765",
-    "betriebsanschrift": {"street": "Große Elbstraße 14", "postcode": "22767", "city": "Hamburg"}, "handwerk": False,
-    "anzeigende_person": {"family_name": "Hansen", "given_names": "Lea", "birth_date": "1984-08-08",
-                          "birth_place": "Kiel", "nationality": "deutsch"},
-    "abmeldung_betrifft": "zweigniederlassung", "grund": "aufgabe", "abmeldung_datum": "2027-06-30",
-}
 CASES = {"gewerbeanmeldung": ANMELDUNG, "gewerbeummeldung": UMMELDUNG, "gewerbeabmeldung": ABMELDUNG}
+ALL_CASES = [("gewerbeanmeldung", ANMELDUNG), ("gewerbeummeldung", UMMELDUNG), ("gewerbeabmeldung", ABMELDUNG),
+             ("gewerbeummeldung", OLD_UMMELDUNG)]
 
 
 def structure() -> tuple[list[str], dict[str, set[str]]]:
@@ -83,9 +100,9 @@ def as_structure_path(element: etree._Element, kind: str) -> str:
     return "/".join(["/MESSAGE", *reversed(names)])
 
 
-@pytest.mark.parametrize("service_key", sorted(CASES))
-def test_message_uses_only_the_standards_paths_in_its_order(service_key):
-    content = build_message(service_key, CASES[service_key], WHEN, AUTHOR, READER)
+@pytest.mark.parametrize("service_key, case", ALL_CASES)
+def test_message_uses_only_the_standards_paths_in_its_order(service_key, case):
+    content = build_message(service_key, case, WHEN, AUTHOR, READER)
     root = etree.fromstring(content)  # well-formed, else this raises
     assert etree.QName(root).namespace == NS
     kind = etree.QName(root.find(f"{{{NS}}}satz")[0]).localname
@@ -98,9 +115,9 @@ def test_message_uses_only_the_standards_paths_in_its_order(service_key):
         assert child_positions == sorted(child_positions), f"children of {path} out of order"
 
 
-@pytest.mark.parametrize("service_key", sorted(CASES))
-def test_code_values_are_valid(service_key):
-    root = etree.fromstring(build_message(service_key, CASES[service_key], WHEN, AUTHOR, READER))
+@pytest.mark.parametrize("service_key, case", ALL_CASES)
+def test_code_values_are_valid(service_key, case):
+    root = etree.fromstring(build_message(service_key, case, WHEN, AUTHOR, READER))
     kind = etree.QName(root.find(f"{{{NS}}}satz")[0]).localname
     _, listed = structure()
     known = {v for table in CODES.values() for v in table.values()}
@@ -127,7 +144,8 @@ def test_anmeldung_reads_back_with_the_same_answers():
     assert answers == {
         "kind": "anmeldung", "message_id": str(message_id), "business_name": "Becker Elektrotechnik GmbH",
         "register_number": "12345", "grund": "kauf", "wz2008_key": "43210", "activity": "Elektroinstallation",
-        "niederlassung": "hauptniederlassung", "postcode": "28195",
+        "niederlassung": "hauptniederlassung", "postcode": "28195", "event_date": "2027-01-01",
+        "nebenerwerb": False, "reisegewerbe": False,
         "industrie": False, "handwerk": True, "handel": False, "sonstiges": False, "vollzeit": 3, "teilzeit": 1,
         "personen": [
             {"funktion": "vertreter", "familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17",
@@ -138,13 +156,58 @@ def test_anmeldung_reads_back_with_the_same_answers():
     }
 
 
-def test_ummeldung_and_abmeldung_read_back():
-    um = read_message(build_message("gewerbeummeldung", UMMELDUNG, WHEN, AUTHOR, READER))
-    assert (um["kind"], um["grund"], um["postcode"], um["wz2008_key"]) == ("ummeldung", "verlegung", "28207", "43210")
-    assert um["personen"][0]["familienname"] == "Becker"
-    ab = read_message(build_message("gewerbeabmeldung", ABMELDUNG, WHEN, AUTHOR, READER))
-    assert (ab["kind"], ab["grund"], ab["niederlassung"], ab["handwerk"]) == (
-        "abmeldung", "aufgabe", "zweigniederlassung", False)
+def test_ummeldung_reads_back_with_the_new_fields_of_gewa2():
+    message_id = uuid.uuid4()
+    answers = read_message(build_message("gewerbeummeldung", UMMELDUNG, WHEN, AUTHOR, READER, message_id))
+    assert answers == {
+        "kind": "ummeldung", "message_id": str(message_id), "business_name": "Becker Elektrotechnik GmbH",
+        "register_number": "12345", "grund": "verlegung", "wz2008_key": "43210", "activity": "Elektroinstallation",
+        "niederlassung": "hauptniederlassung", "postcode": "28207",  # the premises after the move
+        "event_date": "2027-01-01", "nebenerwerb": False, "reisegewerbe": False,
+        "industrie": False, "handwerk": True, "handel": False, "sonstiges": False, "vollzeit": 12, "teilzeit": 2,
+        "personen": [
+            {"funktion": "vertreter", "familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17",
+             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": False},
+            {"funktion": "betriebsleiter", "familienname": "Silva", "vornamen": "Marta",
+             "geburtsdatum": "1980-05-17", "staatsangehoerigkeiten": ["BR"], "aufenthaltstitel": True},
+        ],
+    }
+    root = etree.fromstring(build_message("gewerbeummeldung", UMMELDUNG, WHEN, AUTHOR, READER))
+    record = root.find(f"{{{NS}}}satz/{{{NS}}}ummeldung")
+    assert record.find(f"{{{NS}}}ereigniszeitpunkt").text == "2027-01-01"
+    assert record.find(f"{{{NS}}}gewerbe/{{{NS}}}handwerkskarte/{{{NS}}}ausgestelltAm").text == "2019-03-01"
+
+
+def test_abmeldung_reads_back_with_the_new_fields_of_gewa3():
+    answers = read_message(build_message("gewerbeabmeldung", ABMELDUNG, WHEN, AUTHOR, READER))
+    assert (answers["kind"], answers["grund"], answers["niederlassung"], answers["event_date"]) == (
+        "abmeldung", "verlegung", "zweigniederlassung", "2027-06-30")
+    # the premises deregistered, not the future ones in the other district
+    assert answers["postcode"] == "22767"
+    assert (answers["handwerk"], answers["sonstiges"], answers["nebenerwerb"]) == (False, True, True)
+    assert (answers["vollzeit"], answers["teilzeit"]) == (0, 1)
+    assert (answers["wz2008_key"], answers["activity"]) == (
+        "66220", "Versicherungsvermittlung als Versicherungsmaklerin")
+    assert [(p["funktion"], p["familienname"]) for p in answers["personen"]] == [("inhaber", "Hansen")]
+
+
+@pytest.mark.parametrize("grund", ["aufgabe", "verlegung", "umwandlung", "rechtsform", "austritt", "uebergabe"])
+def test_every_reason_of_gewa3_travels(grund):
+    answers = read_message(build_message("gewerbeabmeldung", {**ABMELDUNG, "grund": grund}, WHEN, AUTHOR, READER))
+    assert answers["grund"] == grund
+
+
+@pytest.mark.parametrize("grund", ["verlegung", "wechsel", "ausdehnung", "teilaufgabe", "name", "rechtsform"])
+def test_every_reason_of_gewa2_travels(grund):
+    answers = read_message(build_message("gewerbeummeldung", {**UMMELDUNG, "grund": grund}, WHEN, AUTHOR, READER))
+    assert answers["grund"] == grund
+
+
+def test_an_ummeldung_filed_before_gewa2_still_makes_a_message():
+    answers = read_message(build_message("gewerbeummeldung", OLD_UMMELDUNG, WHEN, AUTHOR, READER))
+    assert (answers["kind"], answers["grund"], answers["postcode"], answers["wz2008_key"]) == (
+        "ummeldung", "verlegung", "28207", "43210")
+    assert answers["personen"][0]["familienname"] == "Becker"
 
 
 def test_other_services_have_no_message():

@@ -7,7 +7,13 @@ standard's official test message (``../shared/standards/xgewerbeanzeige-2.2-stru
 
 The structure file lists an Anmeldung; an Ummeldung or Abmeldung uses the same paths under
 ``satz/ummeldung`` or ``satz/abmeldung``, with ``grundUmmeldungSchluessel`` /
-``grundAbmeldungSchluessel`` for the reason. Elements without an answer are left out (the test
+``grundAbmeldungSchluessel`` for the reason. For them ``ereigniszeitpunkt`` and ``gueltigAb`` carry
+the date of the change (GewA 2) or of the closing (GewA 3); ``gewerbe/anschrift`` is the premises
+after an Ummeldung (the new address on a move) and the premises deregistered in an Abmeldung. The
+previous values of GewA 2 (former premises, previous activity, name or legal form) and the
+successor, cause and future premises of GewA 3 have no element among the structure file's paths
+and are not in the message (they reach the receivers in the JSON answers). Elements without an
+answer are left out (the test
 message shows the optional ones filled). Code values: ``CODES`` says which ones the structure file
 shows and which are this module's reading of the code lists (XRepository was not reachable; the
 assumed ones are to be checked against the code lists before a Gewerbeamt imports the messages).
@@ -51,9 +57,9 @@ CODES: dict[str, dict[str, str]] = {
                                  "rechtsformwechsel": "04", "gesellschaftereintritt": "05", "erbfolge": "06",
                                  "kauf": "07", "pacht": "08"},
     "grundUmmeldungSchluessel": {"verlegung": "01", "wechsel": "02", "ausdehnung": "03", "teilaufgabe": "04",
-                                 "name": "05"},
+                                 "name": "05", "rechtsform": "06"},
     "grundAbmeldungSchluessel": {"aufgabe": "01", "verlegung": "02", "uebergabe": "03", "rechtsform": "04",
-                                 "austritt": "05"},
+                                 "austritt": "05", "umwandlung": "06"},
     "flag": {"false": "0", "true": "1"},
 }
 _REGISTER_RE = re.compile(r"^(?P<court>.*?)\s*(?P<type>HRA|HRB|GnR|VR|PR)\s*(?P<number>\d+)", re.IGNORECASE)
@@ -172,6 +178,11 @@ def _establishment(answers: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return answers.get("betriebsanschrift")
 
 
+def _event_day(answers: Mapping[str, Any]) -> str | None:
+    """The day the notification takes effect: start (GewA 1), change (GewA 2) or closing (GewA 3)."""
+    return answers.get("start_date") or answers.get("aenderung_datum") or answers.get("abmeldung_datum")
+
+
 def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: datetime, author: Authority,
                   reader: Authority, message_id: uuid.UUID | None = None) -> bytes:
     """The XGewerbeanzeige 2.2 message (UTF-8 bytes with XML declaration) of a filed trade
@@ -191,7 +202,7 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
 
     record = _el(_el(root, "satz"), kind)
     _el(record, "satzErstellung", submitted_at.isoformat(timespec="seconds"))
-    event_day = answers.get("start_date") or answers.get("aenderung_datum") or answers.get("abmeldung_datum")
+    event_day = _event_day(answers)
     _el(record, "ereigniszeitpunkt", event_day or submitted_at.date().isoformat())
     _authority(record, "autor", author)
     _code(record, "istKorrektur", "0")
@@ -222,12 +233,13 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
         _el(card, "ausgestelltAm", answers["handwerkskarte_datum"])
         if answers.get("handwerkskarte_kammer"):
             _el(card, "ausgestelltVonOrt", answers["handwerkskarte_kammer"])
-    _address(gewerbe, answers.get("neue_anschrift") or _establishment(answers))
+    moved_to = answers.get("neue_anschrift") if kind == "ummeldung" else None
+    _address(gewerbe, moved_to or _establishment(answers))
     for person in _persons(answers):
         _person(gewerbe, person)
 
-    if answers.get("start_date"):
-        _el(record, "gueltigAb", answers["start_date"])
+    if _event_day(answers):
+        _el(record, "gueltigAb", _event_day(answers))
     _el(record, "datumMeldung", submitted_at.date().isoformat())
     activity = answers.get("activity") or answers.get("taetigkeit")
     if activity or answers.get("wz2008"):
@@ -281,7 +293,11 @@ def read_message(content: bytes) -> dict[str, Any]:
         "activity": text(record, "x:taetigkeitenGesamt/x:schwerpunkt/x:taetigkeitSchwerpunkt"),
         "niederlassung": back("niederlassungArt", code(gewerbe, "x:niederlassungArt")),
         "postcode": text(gewerbe, "x:anschrift/x:plz"),
+        "event_date": text(record, "x:gueltigAb"),
     }
+    for name, element in (("nebenerwerb", "istNebenerwerb"), ("reisegewerbe", "istReisegewerbe")):
+        value = code(gewerbe, f"x:{element}")
+        answers[name] = None if value is None else value == "1"
     for flag in ("industrie", "handwerk", "handel", "sonstiges"):
         value = code(gewerbe, f"x:betriebArt/x:{flag}")
         answers[flag] = None if value is None else value == "1"
