@@ -13,8 +13,10 @@ log = logging.getLogger(__name__)
 
 def register(app: Flask) -> None:
     from .delivery.cli import register as register_delivery
+    from .stats.cli import register as register_stats
 
     register_delivery(app)
+    register_stats(app)
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def worker_command(once: bool) -> None:

@@ -144,6 +144,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         #: how often the worker's mail thread looks for queued mails
         "MAIL_POLL_SECONDS": float(_env("MAIL_POLL_SECONDS", "5")),
         "MAIL_REMINDER_DAYS": int(_env("MAIL_REMINDER_DAYS", "2")),
+        # Steering statistics
+        #: a figure from fewer cases than this is shown as "< n" (and hidden cells keep it so)
+        "STATS_SUPPRESSION_THRESHOLD": int(_env("STATS_SUPPRESSION_THRESHOLD", "5")),
+        #: a draft untouched this many days counts as abandoned (``flask stats abandon-drafts``)
+        "STATS_DRAFT_ABANDON_DAYS": int(_env("STATS_DRAFT_ABANDON_DAYS", "30")),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": dev_port,
     }
@@ -245,6 +250,14 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    """The steering statistics: suppression of small figures, abandonment of drafts."""
+
+    suppression_threshold: int = 5
+    draft_abandon_days: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     oidc: OidcSettings
@@ -252,6 +265,7 @@ class Settings:
     worker: WorkerSettings
     mail: MailSettings
     web: WebSettings
+    stats: StatsSettings
 
 
 def build_settings(cfg: dict[str, Any]) -> Settings:
@@ -308,6 +322,10 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             upload_dir=cfg["UPLOAD_DIR"], catalog_dir=cfg["CATALOG_DIR"], timezone=cfg["BABEL_DEFAULT_TIMEZONE"],
             proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
             enabled_adapters=tuple(adapters) if adapters else None,
+        ),
+        stats=StatsSettings(
+            suppression_threshold=max(1, int(cfg["STATS_SUPPRESSION_THRESHOLD"])),
+            draft_abandon_days=max(1, int(cfg["STATS_DRAFT_ABANDON_DAYS"])),
         ),
     )
 

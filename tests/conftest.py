@@ -71,7 +71,7 @@ def migrated(database_url, issuer):
     from flask_migrate import upgrade
 
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")  # branches add migrations side by side until they are re-chained
     return True
 
 

@@ -20,10 +20,13 @@ def dashboard():
     chamber_names = bodies.names_by_slug()  # the counters keep slugs
     per_service = [
         (services_by_key[k].title.get(locale) if k in services_by_key else k, n)
-        for k, n in queries.totals(db.session, services.FILINGS_PER_SERVICE)
+        for k, n in queries.totals(db.session, services.SUBMITTED, "service_key")
     ]
-    per_chamber = [(chamber_names.get(k, k), n) for k, n in queries.totals(db.session, services.FILINGS_PER_CHAMBER)]
-    delivered = dict(queries.totals(db.session, services.DELIVERED_PER_CHAMBER))
+    per_chamber = [(chamber_names.get(k, k), n)
+                   for k, n in queries.totals(db.session, services.ADDRESSED, "chamber_slug")]
+    delivered = dict(queries.totals(db.session, services.DELIVERED_FIRST, "chamber_slug"))
+    for slug, n in queries.totals(db.session, services.DELIVERED_RETRIED, "chamber_slug"):
+        delivered[slug] = delivered.get(slug, 0) + n
     delivered_named = {chamber_names.get(k, k): n for k, n in delivered.items()}
     return render_template(
         "stats/dashboard.html",
