@@ -17,3 +17,11 @@ def app(app_factory):
         registry.register(cls)
     app.extensions["bizportal"].registry = registry
     return app
+
+
+@pytest.fixture
+def history(app, client):
+    """A small history made through the real use cases (``tests.support.stats.make_history``)."""
+    from tests.support.stats import make_history
+
+    return make_history(app)

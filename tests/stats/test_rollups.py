@@ -11,20 +11,18 @@ from sqlalchemy import func, select, update
 
 from bizportal.auth.models import LoginSession, Person
 from bizportal.bodies.models import Chamber
-from bizportal.catalog.models import ServiceDefinition
 from bizportal.common.time import utcnow
 from bizportal.delivery.models import Delivery
-from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
-from bizportal.filings import lifecycle
 from bizportal.filings import services as filing_services
 from bizportal.filings.forms import prefill_values
 from bizportal.filings.models import Draft, Filing, FilingEvent
 from bizportal.stats import histogram
 from bizportal.stats import services as stats
 from bizportal.stats.models import StatRollup
-from tests.support.factories import ensure_company, make_due, make_filing, set_adapter
+from tests.support.factories import ensure_company
 from tests.support.http import login
+from tests.support.stats import new_draft, person
 
 
 def rollup(metric: str, *parts: str) -> Counter:
@@ -43,73 +41,6 @@ def histograms(metric: str) -> dict[tuple[str, str], dict[int, int]]:
             .group_by(StatRollup.service_key, StatRollup.chamber_slug, StatRollup.detail)):
         out[(service, slug)][int(detail)] += int(n)
     return out
-
-
-def _person(sub="p1") -> Person:
-    return db.session.scalar(select(Person).where(Person.sub == sub))
-
-
-def _draft(app, service_key: str, postcode="28195") -> Draft:
-    service: ServiceDefinition = app.extensions["bizportal"].catalog[service_key]
-    draft = filing_services.start_draft(_person(), service, {"postcode": postcode, "handwerk": True})
-    return draft
-
-
-@pytest.fixture
-def history(app, client):
-    """Filings of three services to five bodies; first-attempt, retried and dead deliveries;
-    decisions, a withdrawal, a request; drafts deleted, stale, and stale then submitted; logins."""
-    ensure_company(app)
-    gewerbe = [make_filing(app, "gewerbeanmeldung") for _ in range(4)]  # Gewerbeamt + copy to the HWK
-    set_adapter(app, "hk-bremen", "flaky", {"mode": "temporary"})
-    set_adapter(app, "hk-hamburg", "flaky", {"mode": "permanent"})
-    vermittler = [make_filing(app, "versicherungsvermittler-34d") for _ in range(3)]
-    dead = [make_filing(app, "versicherungsvermittler-34d", postcode="20095") for _ in range(2)]
-    assert Worker(app).run_once() >= 13
-    set_adapter(app, "hk-bremen", "flaky", {"mode": "ok"})
-    make_due(app)
-    assert Worker(app).run_once() == 3
-    with app.app_context():
-        now = utcnow()
-
-        def delivery(filing_id: int, role="primary") -> Delivery:
-            return db.session.scalar(select(Delivery).where(Delivery.filing_id == filing_id, Delivery.role == role))
-
-        # the bodies act after minutes, hours and days, so the durations spread over many buckets
-        for i, filing_id in enumerate(gewerbe + vermittler):
-            d = delivery(filing_id)
-            lifecycle.apply_chamber_event(d.id, "received", occurred_at=d.delivered_at + timedelta(minutes=7 * i + 1))
-        copy = delivery(gewerbe[0], "copy")
-        lifecycle.apply_chamber_event(copy.id, "received", occurred_at=copy.delivered_at + timedelta(hours=5))
-        for i, filing_id in enumerate(gewerbe[:3] + vermittler[:2]):
-            d = delivery(filing_id)
-            kind = "rejected" if i % 2 else "accepted"
-            lifecycle.apply_chamber_event(d.id, kind, detail="Begründung",
-                                          occurred_at=now + timedelta(days=i, hours=3 * i + 1))
-        lifecycle.apply_chamber_event(delivery(vermittler[2]).id, "information_requested", detail="Bitte Nachweis")
-        lifecycle.withdraw(db.session.get(Filing, gewerbe[3]), _person(), "nicht mehr nötig")
-        lifecycle.withdraw(db.session.get(Filing, dead[0]), _person(), None)
-
-        # drafts: one deleted at its first step, one left untouched for 40 days, one stale and then submitted
-        deleted = _draft(app, "gewerbeanmeldung")
-        filing_services.delete_draft(deleted, app.extensions["bizportal"].storage)
-        stale = _draft(app, "versicherungsvermittler-34d")
-        resumed = _draft(app, "versicherungsvermittler-34d")
-        resumed_id = resumed.id
-        db.session.execute(update(Draft).where(Draft.id.in_([stale.id, resumed.id]))
-                           .values(updated_at=now - timedelta(days=40)))
-        db.session.commit()
-        assert stats.abandon_stale_drafts(30) == 2
-        assert stats.abandon_stale_drafts(30) == 0  # counted once
-        service = app.extensions["bizportal"].catalog["versicherungsvermittler-34d"]
-        resumed = db.session.get(Draft, resumed_id)
-        resumed.completed_steps = [s.key for s in service.steps]
-        db.session.commit()
-        filing_services.submit_draft(resumed, _person(), service)
-    for sub in ("anna.becker", "jonas.weber", "anna.becker", "lea.hansen"):
-        fresh = app.test_client()
-        assert login(fresh, sub).status_code == 302
-    return {"drafts_started": 4 + 3 + 2 + 3}
 
 
 def _primary(filing_ids=None):
@@ -236,7 +167,7 @@ def test_rollups_survive_deleting_the_filings(app, history):
 def test_a_submit_that_fails_counts_nothing(app, monkeypatch):
     ensure_company(app)
     with app.app_context():
-        draft = _draft(app, "versicherungsvermittler-34d")
+        draft = new_draft(app, "versicherungsvermittler-34d")
         service = app.extensions["bizportal"].catalog["versicherungsvermittler-34d"]
         draft.completed_steps = [s.key for s in service.steps]
         db.session.commit()
@@ -246,30 +177,34 @@ def test_a_submit_that_fails_counts_nothing(app, monkeypatch):
 
         monkeypatch.setattr(filing_services.notify, "enqueue_filing_received", broken)
         with pytest.raises(RuntimeError):
-            filing_services.submit_draft(draft, _person(), service)
+            filing_services.submit_draft(draft, person(), service)
         db.session.rollback()
         assert rollup(stats.SUBMITTED) == Counter() and rollup(stats.ADDRESSED) == Counter()
         assert sum(rollup(stats.DRAFT_STARTED).values()) == 1
 
 
-def test_the_active_set_holds_no_company_id(app, client):
+def test_the_active_set_holds_keyed_hashes_not_companies(app, client):
     assert login(client, "anna.becker").status_code == 302
+    assert login(app.test_client(), "jonas.weber").status_code == 302  # same company: counted once
     with app.app_context():
         from bizportal.stats.models import ActiveMember
 
-        company_id = _person("anna.becker").company_id if _person("anna.becker") else None
-        members = list(db.session.scalars(select(ActiveMember)))
-        assert len(members) == 3 and len({m.member for m in members}) == 3  # day, week, month: unlinkable
-        assert all(str(company_id) not in m.member or len(m.member) == 32 for m in members)
+        company_id = person("anna.becker").company_id
+        members = {m.period: m.member for m in db.session.scalars(select(ActiveMember))}
+        assert len(members) == 3 and len(set(members.values())) == 3  # day, week, month: not linkable
+        assert all(member == stats.member_key(period, company_id) for period, member in members.items())
+        app.config["SECRET_KEY"] = "another portal's key"
+        assert all(member != stats.member_key(period, company_id) for period, member in members.items())
+        assert sum(rollup(stats.LOGINS).values()) == 2
         assert stats.purge_members(utcnow().date() + timedelta(days=40)) == 3
+        assert db.session.scalar(select(func.count()).select_from(ActiveMember)) == 0
         assert sum(rollup(stats.ACTIVE_COMPANIES).values()) == 3  # the counts stay
-
 
 
 def test_the_daily_command_counts_stale_drafts_once(app):
     ensure_company(app)
     with app.app_context():
-        draft_id = _draft(app, "gewerbeanmeldung").id
+        draft_id = new_draft(app, "gewerbeanmeldung").id
         db.session.execute(update(Draft).where(Draft.id == draft_id).values(updated_at=utcnow() - timedelta(days=31)))
         db.session.commit()
     runner = app.test_cli_runner()
