@@ -22,6 +22,8 @@ from . import services as m
 from .models import StatRollup
 
 GRANULARITIES = ("day", "week", "month")
+__all__ = ["GRANULARITIES", "MAX_PERIODS", "Durations", "Scope", "TIMES", "active_companies", "durations",
+           "grouped", "per_period", "period_start", "periods", "replace", "total"]
 #: a trend has at most this many periods (a day-by-day view of ten years is no chart)
 MAX_PERIODS = 400
 

@@ -250,3 +250,30 @@ def _usage(session: Session, scope: q.Scope, labels: Labels) -> Table:
                               "Die Summe der aktiven Unternehmen über mehrere Zeiträume wäre keine Anzahl von "
                               "Unternehmen und fehlt darum.")))
     return table
+
+
+def sdg_usage(session: Session, scope: q.Scope, labels: Labels, page_url: Callable[[str], str],
+              threshold: int) -> Table:
+    """Use of each service per calendar month of the range, for the Single Digital Gateway
+    statistics and open data (field by field in docs/statistics-export.md): the service page's
+    URL, the service's key and LeiKa key, drafts started and filings submitted. Suppressed like
+    every table (months cut by the range count only their days in it)."""
+    monthly = q.replace(scope, granularity="month")
+    keys: dict[tuple[date, str], dict[str, int]] = {}
+    for metric, field in ((m.DRAFT_STARTED, "started"), (m.SUBMITTED, "submitted")):
+        for (day, service), n in q.grouped(session, [metric], monthly, ["day", "service_key"], body=False).items():
+            keys.setdefault((q.period_start(day, "month"), service), {"started": 0, "submitted": 0})[field] += n
+    columns = [Column("month", "month", "text"), Column("service_key", "service_key", "text"),
+               Column("leika", "leika", "text"), Column("title_de", "title_de", "text"),
+               Column("url", "url", "text"), Column("drafts_started", "drafts_started", total=True),
+               Column("filings_submitted", "filings_submitted", total=True)]
+    rows = []
+    for (month, service), figures in sorted(keys.items()):
+        definition = labels.catalog.get(service)
+        rows.append(_cells(month.strftime("%Y-%m"), service, definition.leika if definition else None,
+                           definition.title.get("de") if definition else service, page_url(service),
+                           figures["started"], figures["submitted"]))
+    table = _with_totals(Table("sdg", "usage per service and month", columns, rows))
+    assert table.totals is not None
+    table.totals[0] = Cell("total")
+    return suppress(table, threshold)

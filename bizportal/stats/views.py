@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -77,12 +77,17 @@ def dashboard():
 @roles_required("steering", "admin")
 def table_export(table: str, fmt: str):
     """One table of the dashboard for the same question, with the same cells hidden; streamed."""
-    if table not in tables.TABLE_KEYS:
+    if table not in (*tables.TABLE_KEYS, "sdg"):
         abort(404)
     form, scope, labels = _question()
     if scope is None:
         abort(422)
-    built = tables.build(db.session(), scope, labels, _settings().stats.suppression_threshold)[table]
+    threshold = _settings().stats.suppression_threshold
+    if table == "sdg":
+        built = tables.sdg_usage(db.session(), scope, labels,
+                                 lambda key: url_for("catalog.detail", key=key, _external=True), threshold)
+    else:
+        built = tables.build(db.session(), scope, labels, threshold)[table]
     filename = f"statistik-{table}-{scope.start.isoformat()}-{scope.end.isoformat()}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if fmt == "csv":

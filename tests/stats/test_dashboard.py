@@ -167,3 +167,21 @@ def test_a_wrong_question_is_answered_at_its_field(app):
     assert resp.status_code == 422 and "Wochen oder Monate" in resp.get_data(as_text=True)
     assert c.get("/staff/statistik/nichts.csv").status_code == 404
     assert c.get("/staff/statistik/leistungen.csv?von=gestern").status_code == 422
+
+
+def test_the_usage_export_per_service_and_month(exact):
+    from tests.support.stats import make_history
+
+    make_history(exact)
+    c = _client(exact, "steering")
+    data = json.loads(c.get("/staff/statistik/sdg.json?" + _range_args(exact)).get_data(as_text=True))
+    rows = {r["service_key"]: r for r in data["rows"]}
+    month = local_today(exact.config["SETTINGS"].web.timezone).strftime("%Y-%m")
+    gewerbe = rows["gewerbeanmeldung"]
+    assert (gewerbe["month"], gewerbe["leika"], gewerbe["drafts_started"], gewerbe["filings_submitted"]) == (
+        month, "99050012104000", 5, 4)
+    assert gewerbe["url"].endswith("/leistungen/gewerbeanmeldung")
+    assert rows["versicherungsvermittler-34d"]["leika"] is None
+    assert data["totals"]["filings_submitted"] == 10
+    header = _csv(c.get("/staff/statistik/sdg.csv?" + _range_args(exact)))[0]
+    assert header == ["month", "service_key", "leika", "title_de", "url", "drafts_started", "filings_submitted"]
