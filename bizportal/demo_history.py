@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from .auth.models import Company, Person
 from .bodies.models import Chamber
 from .catalog.models import ServiceDefinition
 from .common.time import utcnow
 from .delivery.models import Delivery
-from .extensions import db
+from .extensions import db, table_of
 from .filings.models import Filing, FilingEvent
 from .stats import histogram
 from .stats import services as stats
@@ -93,9 +93,10 @@ def generate(filings: int, days: int = 365, seed: int = 14, now: datetime | None
             rows_f.append(record["filing"])
             rows_d += record["deliveries"]
             rows_e += record["events"]
-        db.session.execute(insert(Filing), rows_f)
-        db.session.execute(insert(Delivery), rows_d)
-        db.session.execute(insert(FilingEvent), [{"chamber_id": None, "detail": None, **e} for e in rows_e])
+        # Core tables: sent as multi-row VALUES pages (the ORM's bulk path would go row by row)
+        db.session.execute(table_of(Filing).insert(), rows_f)
+        db.session.execute(table_of(Delivery).insert(), rows_d)
+        db.session.execute(table_of(FilingEvent).insert(), [{"chamber_id": None, "detail": None, **e} for e in rows_e])
         db.session.commit()
         written.update(filings=len(rows_f), deliveries=len(rows_d), events=len(rows_e))
         if progress:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import histogram
@@ -68,14 +68,38 @@ def periods(scope: Scope) -> list[date]:
     return out
 
 
+def _whole_months(scope: Scope) -> tuple[date, date] | None:
+    """The first days of the first and the last calendar month lying wholly in the range."""
+    first = scope.start if scope.start.day == 1 else (scope.start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = scope.end + timedelta(days=1)
+    last = (after.replace(day=1) - timedelta(days=1)).replace(day=1) if after.day != 1 else \
+        (after - timedelta(days=1)).replace(day=1)
+    return (first, last) if first <= last else None
+
+
 def _sums(session: Session, metrics: Sequence[str], scope: Scope, by: Sequence[str], *, service: bool = True,
-          body: bool = True, start: date | None = None) -> dict[tuple[Any, ...], int]:
+          body: bool = True) -> dict[tuple[Any, ...], int]:
     """Sum of ``metrics`` in the range, grouped by the named columns (``metric`` and ``day`` allowed).
-    ``service``/``body``: whether the scope's filters apply (drafts have no body, logins neither)."""
-    cols = [getattr(StatRollup, c) for c in by]
-    stmt = (select(*cols, func.sum(StatRollup.count))
-            .where(StatRollup.metric.in_(list(metrics)), StatRollup.day >= (start or scope.start),
-                   StatRollup.day <= scope.end))
+    ``service``/``body``: whether the scope's filters apply (drafts have no body, logins neither).
+
+    Whole calendar months of the range are read from the monthly copies (``services.MONTHLY``),
+    the days before and after them from the daily rows, unless the grouping needs days of weeks."""
+    metric_col = StatRollup.metric
+    if "metric" in by:  # the monthly copies answer under the daily metric's name
+        metric_col = func.replace(StatRollup.metric, m.MONTHLY, "")  # type: ignore[assignment]
+    cols = [metric_col if c == "metric" else getattr(StatRollup, c) for c in by]
+    months = _whole_months(scope) if "day" not in by or scope.granularity == "month" else None
+    daily = StatRollup.metric.in_(list(metrics))
+    if months is None:
+        where = and_(daily, StatRollup.day >= scope.start, StatRollup.day <= scope.end)
+    else:
+        first, last = months
+        end_of_last = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        where = or_(and_(daily, StatRollup.day >= scope.start, StatRollup.day < first),
+                    and_(daily, StatRollup.day > end_of_last, StatRollup.day <= scope.end),
+                    and_(StatRollup.metric.in_([x + m.MONTHLY for x in metrics]), StatRollup.day >= first,
+                         StatRollup.day <= last))
+    stmt = select(*cols, func.sum(StatRollup.count)).where(where)
     if service and scope.service:
         stmt = stmt.where(StatRollup.service_key == scope.service)
     if body and scope.body_kind:
@@ -85,7 +109,12 @@ def _sums(session: Session, metrics: Sequence[str], scope: Scope, by: Sequence[s
     if cols:
         stmt = stmt.group_by(*cols)
     rows: list[Any] = list(session.execute(stmt))
-    return {tuple(r[:-1]): int(r[-1]) for r in rows if r[-1] is not None}
+    out: dict[tuple[Any, ...], int] = {}
+    for r in rows:
+        if r[-1] is not None:
+            key = tuple(r[:-1])
+            out[key] = out.get(key, 0) + int(r[-1])
+    return out
 
 
 def total(session: Session, metrics: Sequence[str], scope: Scope, **kw: Any) -> int:

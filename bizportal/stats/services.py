@@ -8,6 +8,7 @@ Callers are the owners of the events: ``filings.services`` (drafts, submit), ``f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import uuid
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session, scoped_session
 from ..bodies.models import Chamber
 from ..common.time import utcnow
 from ..delivery.models import Delivery
-from ..extensions import db, rowcount
+from ..extensions import db, rowcount, table_of
 from ..filings.models import Draft, Filing, FilingEvent
 from . import histogram
 from .models import AbandonedDraft, ActiveMember, StatCounter, StatRollup
@@ -55,8 +56,14 @@ T_SUBMIT_DECISION = "t_submit_decision"
 
 #: where an abandoned draft stopped when every step was done
 REVIEW_STEP = "review"
+#: every count is also kept per calendar month under ``metric + MONTHLY`` (day = the month's first
+#: day), so a range of whole months reads twelve rows where it would read 365
+MONTHLY = ":m"
+#: metrics without a monthly copy (active companies are kept per period already)
+_DAILY_ONLY = {"active_companies"}
 
-Key = tuple[str, date, str, str, str, str, str]  # metric, day, service, body kind, chamber, adapter, detail
+Key = tuple[str, date, str, str, str, str, str]
+_ROLLUP = table_of(StatRollup)  # metric, day, service, body kind, chamber, adapter, detail
 
 
 def count_event(session: Session | scoped_session[Any], metric: str, dimension: str, day: date, n: int = 1) -> None:
@@ -77,15 +84,32 @@ def bump(keys: Iterable[Key] | Counter[Key]) -> None:
     numbers, which may be negative to take a count back). One upsert statement, rows in key order
     so concurrent writers lock them in the same order and cannot deadlock."""
     counts = keys if isinstance(keys, Counter) else Counter(keys)
+    monthly: Counter[Key] = Counter()
+    for (metric, day, *rest), n in counts.items():
+        if metric not in _DAILY_ONLY:
+            monthly[(metric + MONTHLY, day.replace(day=1), *rest)] += n
+    counts = _add(counts, monthly)
     rows = [{"metric": k[0], "day": k[1], "service_key": k[2], "body_kind": k[3], "chamber_slug": k[4],
              "adapter_key": k[5], "detail": k[6], "count": n} for k, n in sorted(counts.items()) if n]
-    if not rows:
-        return
-    stmt = _insert()(StatRollup).values(rows)
-    stmt = stmt.on_conflict_do_update(
+    if rows:  # one statement compiled once, sent as multi-row VALUES in pages ("insertmanyvalues")
+        db.session.execute(_upsert(db.session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    stmt = insert(_ROLLUP)
+    return stmt.on_conflict_do_update(
         index_elements=["metric", "day", "service_key", "body_kind", "chamber_slug", "adapter_key", "detail"],
-        set_={"count": StatRollup.count + stmt.excluded.count})
-    db.session.execute(stmt)
+        set_={"count": _ROLLUP.c.count + stmt.excluded.count})
+
+
+def _add(a: Counter[Key], b: Counter[Key]) -> Counter[Key]:
+    """``a + b`` keeping negative counts (``Counter.__add__`` drops them: a count taken back)."""
+    out = Counter(a)
+    for k, n in b.items():
+        out[k] += n
+    return out
 
 
 def local_day(at: datetime) -> date:

@@ -214,3 +214,24 @@ def test_the_daily_command_counts_stale_drafts_once(app):
         # deleting it now takes only the mark: it was counted already
         filing_services.delete_draft(db.session.get(Draft, draft_id), app.extensions["bizportal"].storage)
         assert sum(rollup(stats.DRAFT_ABANDONED).values()) == 1
+
+
+def test_whole_months_come_from_the_monthly_copies_with_the_same_sums(app, history):
+    from bizportal.stats import queries as q
+
+    with app.app_context():
+        today = stats.local_day(utcnow())
+        # ranges with and without whole months, cutting months at both ends
+        for start, end in ((today.replace(day=1) - timedelta(days=40), today + timedelta(days=45)),
+                           (today.replace(day=1), today.replace(day=1) + timedelta(days=70)),
+                           (today - timedelta(days=2), today + timedelta(days=3))):
+            scope = q.Scope(start, end)
+            for metric in (stats.SUBMITTED, stats.DECIDED, stats.T_SUBMIT_DECISION, stats.LOGINS):
+                daily = Counter()
+                for service, n in db.session.execute(
+                        select(StatRollup.service_key, StatRollup.count).where(
+                            StatRollup.metric == metric, StatRollup.day >= start, StatRollup.day <= end)):
+                    daily[service] += n
+                assert q.grouped(db.session, [metric], scope, ["service_key"]) == dict(daily), (metric, start, end)
+            by_metric = q.grouped(db.session, list(q.TIMES), scope, ["metric"])
+            assert set(by_metric) <= set(q.TIMES)
