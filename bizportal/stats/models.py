@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import Model
@@ -59,6 +61,26 @@ class StatRollup(Model):
     adapter_key: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(String(64), default="")
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class StatHistogram(Model):
+    """Durations of one kind (``metric``) on one day for one service and body, as a histogram:
+    ``counts`` maps a bucket of ``stats.histogram`` (as text) to how many durations fell into it.
+    One row per key instead of one per bucket, so a year of them is a few thousand rows. Kept per
+    day and, under ``metric + ":m"``, per calendar month, like ``StatRollup``."""
+
+    __tablename__ = "stat_histogram"
+    __table_args__ = (
+        UniqueConstraint("metric", "day", "service_key", "body_kind", "chamber_slug", name="uq_stat_histogram_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    service_key: Mapped[str] = mapped_column(String(100), default="")
+    body_kind: Mapped[str] = mapped_column(String(16), default="")
+    chamber_slug: Mapped[str] = mapped_column(String(64), default="")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON().with_variant(JSONB(), "postgresql"), default=dict)
 
 
 class ActiveMember(Model):

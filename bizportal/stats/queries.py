@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from . import histogram
 from . import services as m
-from .models import StatRollup
+from .models import StatHistogram, StatRollup
 
 GRANULARITIES = ("day", "week", "month")
 __all__ = ["GRANULARITIES", "MAX_PERIODS", "Durations", "Scope", "TIMES", "active_companies", "durations",
@@ -162,10 +162,32 @@ TIMES = (m.T_SUBMIT_DELIVERED, m.T_DELIVERED_ACTION, m.T_SUBMIT_DECISION)
 
 
 def durations(session: Session, scope: Scope) -> dict[tuple[str, str, str], Durations]:
-    """(measure, service, body slug) → cases, median, p90 from the histograms of the range."""
+    """(measure, service, body slug) → cases, median, p90 from the histograms of the range (whole
+    months from the monthly rows, the days around them from the daily ones)."""
+    cols = (StatHistogram.metric, StatHistogram.service_key, StatHistogram.chamber_slug, StatHistogram.counts)
+    months = _whole_months(scope)
+    daily = StatHistogram.metric.in_(TIMES)
+    if months is None:
+        where = and_(daily, StatHistogram.day >= scope.start, StatHistogram.day <= scope.end)
+    else:
+        first, last = months
+        end_of_last = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        where = or_(and_(daily, StatHistogram.day >= scope.start, StatHistogram.day < first),
+                    and_(daily, StatHistogram.day > end_of_last, StatHistogram.day <= scope.end),
+                    and_(StatHistogram.metric.in_([x + m.MONTHLY for x in TIMES]), StatHistogram.day >= first,
+                         StatHistogram.day <= last))
+    stmt = select(*cols).where(where)
+    if scope.service:
+        stmt = stmt.where(StatHistogram.service_key == scope.service)
+    if scope.body_kind:
+        stmt = stmt.where(StatHistogram.body_kind == scope.body_kind)
+    if scope.chamber:
+        stmt = stmt.where(StatHistogram.chamber_slug == scope.chamber)
     hists: dict[tuple[str, str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for (metric, service, slug, bucket), n in _sums(session, TIMES, scope,
-                                                     ["metric", "service_key", "chamber_slug", "detail"]).items():
-        hists[(metric, service, slug)][int(bucket)] += n
+    rows: list[Any] = list(session.execute(stmt))
+    for metric, service, slug, counts in rows:
+        hist = hists[(metric.removesuffix(m.MONTHLY), service, slug)]
+        for bucket, n in (counts or {}).items():
+            hist[int(bucket)] += int(n)
     return {key: Durations(sum(h.values()), histogram.percentile(h, 0.5), histogram.percentile(h, 0.9))
             for key, h in hists.items()}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 
@@ -29,7 +29,7 @@ from ..delivery.models import Delivery
 from ..extensions import db, rowcount, table_of
 from ..filings.models import Draft, Filing, FilingEvent
 from . import histogram
-from .models import AbandonedDraft, ActiveMember, StatCounter, StatRollup
+from .models import AbandonedDraft, ActiveMember, StatCounter, StatHistogram, StatRollup
 
 if TYPE_CHECKING:
     from ..catalog.models import ServiceDefinition
@@ -54,6 +54,8 @@ T_SUBMIT_DELIVERED = "t_submit_delivered"
 T_DELIVERED_ACTION = "t_delivered_action"
 T_SUBMIT_DECISION = "t_submit_decision"
 
+#: the duration metrics: histograms (``StatHistogram``), not counts
+HISTOGRAMS = (T_SUBMIT_DELIVERED, T_DELIVERED_ACTION, T_SUBMIT_DECISION)
 #: where an abandoned draft stopped when every step was done
 REVIEW_STEP = "review"
 #: every count is also kept per calendar month under ``metric + MONTHLY`` (day = the month's first
@@ -63,7 +65,8 @@ MONTHLY = ":m"
 _DAILY_ONLY = {"active_companies"}
 
 Key = tuple[str, date, str, str, str, str, str]
-_ROLLUP = table_of(StatRollup)  # metric, day, service, body kind, chamber, adapter, detail
+_ROLLUP = table_of(StatRollup)
+_HISTOGRAM = table_of(StatHistogram)  # metric, day, service, body kind, chamber, adapter, detail
 
 
 def count_event(session: Session | scoped_session[Any], metric: str, dimension: str, day: date, n: int = 1) -> None:
@@ -84,6 +87,10 @@ def bump(keys: Iterable[Key] | Counter[Key]) -> None:
     numbers, which may be negative to take a count back). One upsert statement, rows in key order
     so concurrent writers lock them in the same order and cannot deadlock."""
     counts = keys if isinstance(keys, Counter) else Counter(keys)
+    durations = Counter({k: n for k, n in counts.items() if k[0] in HISTOGRAMS})
+    if durations:
+        _bump_histograms(durations)
+        counts = Counter({k: n for k, n in counts.items() if k[0] not in HISTOGRAMS})
     monthly: Counter[Key] = Counter()
     for (metric, day, *rest), n in counts.items():
         if metric not in _DAILY_ONLY:
@@ -93,6 +100,39 @@ def bump(keys: Iterable[Key] | Counter[Key]) -> None:
              "adapter_key": k[5], "detail": k[6], "count": n} for k, n in sorted(counts.items()) if n]
     if rows:  # one statement compiled once, sent as multi-row VALUES in pages ("insertmanyvalues")
         db.session.execute(_upsert(db.session.get_bind().dialect.name), rows)
+
+
+def _bump_histograms(keys: Counter[Key]) -> None:
+    """Add durations (keys whose detail is a bucket) to their day's and month's histogram rows:
+    one upsert whose conflict branch adds the bucket counts (``_MERGE``)."""
+    merged: dict[tuple[str, date, str, str, str], Counter[str]] = {}
+    for (metric, day, service, kind, slug, _adapter, bucket), n in keys.items():
+        for key in ((metric, day, service, kind, slug), (metric + MONTHLY, day.replace(day=1), service, kind, slug)):
+            merged.setdefault(key, Counter())[bucket] += n
+    rows = [{"metric": k[0], "day": k[1], "service_key": k[2], "body_kind": k[3], "chamber_slug": k[4],
+             "counts": dict(c)} for k, c in sorted(merged.items())]
+    db.session.execute(_histogram_upsert(db.session.get_bind().dialect.name), rows)
+
+
+#: the conflict branch of the histogram upsert: bucket-wise sum of the stored and the new counts
+_MERGE = {
+    "postgresql": """(SELECT jsonb_object_agg(k, n) FROM (
+        SELECT k, sum(v::bigint) AS n FROM (
+            SELECT key AS k, value AS v FROM jsonb_each_text(stat_histogram.counts)
+            UNION ALL SELECT key, value FROM jsonb_each_text(excluded.counts)) AS both_ GROUP BY k) AS sums)""",
+    "sqlite": """(SELECT json_group_object(k, n) FROM (
+        SELECT k, sum(v) AS n FROM (
+            SELECT key AS k, value AS v FROM json_each(stat_histogram.counts)
+            UNION ALL SELECT key, value FROM json_each(excluded.counts)) GROUP BY k))""",
+}
+
+
+@functools.cache
+def _histogram_upsert(dialect: str) -> Any:
+    insert: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    return insert(_HISTOGRAM).on_conflict_do_update(
+        index_elements=["metric", "day", "service_key", "body_kind", "chamber_slug"],
+        set_={"counts": literal_column(_MERGE[dialect])})
 
 
 @functools.cache

@@ -1,11 +1,13 @@
 """steering statistics: stat_rollup (daily rollups by service, body, adapter and detail),
-stat_active_member (per-period sets of keyed company hashes), stat_abandoned_draft
+stat_histogram (duration histograms), stat_active_member (per-period sets of keyed company
+hashes), stat_abandoned_draft
 
 Revision ID: 0015_stats_rollups
 Revises: 0010_audit_filters
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0015_stats_rollups'
@@ -32,6 +34,18 @@ def upgrade():
                             name='uq_stat_rollup_key'),
     )
     op.create_table(
+        'stat_histogram',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('metric', sa.String(length=40), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('service_key', sa.String(length=100), nullable=False),
+        sa.Column('body_kind', sa.String(length=16), nullable=False),
+        sa.Column('chamber_slug', sa.String(length=64), nullable=False),
+        sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_stat_histogram')),
+        sa.UniqueConstraint('metric', 'day', 'service_key', 'body_kind', 'chamber_slug', name='uq_stat_histogram_key'),
+    )
+    op.create_table(
         'stat_active_member',
         sa.Column('period', sa.String(length=12), nullable=False),
         sa.Column('member', sa.String(length=32), nullable=False),
@@ -52,4 +66,5 @@ def downgrade():
     op.drop_index('ix_stat_abandoned_draft_day', table_name='stat_abandoned_draft')
     op.drop_table('stat_abandoned_draft')
     op.drop_table('stat_active_member')
+    op.drop_table('stat_histogram')
     op.drop_table('stat_rollup')
