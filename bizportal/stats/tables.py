@@ -105,7 +105,7 @@ def _overview(session: Session, scope: q.Scope, labels: Labels, threshold: int) 
     for label, metrics, kw in (
             (_l("Eingereichte Anträge"), [m.SUBMITTED], {}),
             (_l("Begonnene Entwürfe"), [m.DRAFT_STARTED], {"body": False}),
-            (_l("Zugestellt"), [m.DELIVERED_FIRST, m.DELIVERED_RETRIED], {}),
+            (_l("Zustellungen (auch Abschriften)"), [m.DELIVERED_FIRST, m.DELIVERED_RETRIED], {}),
             (_l("Entschieden"), [m.DECIDED], {}),
             (_l("Anmeldungen von Unternehmen"), [m.LOGINS], {"service": False, "body": False})):
         cur, before = q.total(session, metrics, scope, **kw), q.total(session, metrics, prev, **kw)
