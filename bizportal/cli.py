@@ -7,14 +7,17 @@ import threading
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
     from .delivery.cli import register as register_delivery
+    from .stats.cli import register as register_stats
 
     register_delivery(app)
+    register_stats(app)
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def worker_command(once: bool) -> None:
@@ -27,6 +30,27 @@ def register(app: Flask) -> None:
             click.echo(f"{n} delivery attempt(s) made")
         else:
             worker.run_forever()
+
+    demo_group = AppGroup("demo", help="Demonstration data.")
+    app.cli.add_command(demo_group)
+
+    @demo_group.command("generate")
+    @click.option("--filings", type=int, required=True, help="How many filings to make up.")
+    @click.option("--days", type=int, default=365, show_default=True, help="Spread over the last DAYS days.")
+    @click.option("--seed", type=int, default=14, show_default=True)
+    def demo_generate(filings: int, days: int, seed: int) -> None:
+        """Synthetic history of demo companies: filings, deliveries, case work, drafts, logins and
+        their statistics (see bizportal/demo_history.py). Adds to what is there."""
+        import time
+
+        from .demo import ensure_chambers
+        from .demo_history import generate
+
+        ensure_chambers()
+        t0 = time.perf_counter()
+        written = generate(filings, days=days, seed=seed,
+                           progress=lambda n: click.echo(f"{n} filings", err=True) if n % 100_000 == 0 else None)
+        click.echo(", ".join(f"{n} {kind}" for kind, n in written.items()) + f" in {time.perf_counter() - t0:.0f} s")
 
     @app.cli.command("demo-data")
     def demo_data_command() -> None:

@@ -154,6 +154,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "API_RATE_WINDOW_SECONDS": int(_env("API_RATE_WINDOW_SECONDS", "60")),
         #: largest request body under /api/v1 (files travel base64-encoded: 20 MB of files ≈ 27 MB)
         "API_MAX_BODY_BYTES": int(_env("API_MAX_BODY_BYTES", str(30 * 1024 * 1024))),
+        # Steering statistics
+        #: a figure from fewer cases than this is shown as "< n" (and hidden cells keep it so)
+        "STATS_SUPPRESSION_THRESHOLD": int(_env("STATS_SUPPRESSION_THRESHOLD", "5")),
+        #: a draft untouched this many days counts as abandoned (``flask stats abandon-drafts``)
+        "STATS_DRAFT_ABANDON_DAYS": int(_env("STATS_DRAFT_ABANDON_DAYS", "30")),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": dev_port,
     }
@@ -267,6 +272,14 @@ class ApiSettings:
 
 
 @dataclass(frozen=True)
+class StatsSettings:
+    """The steering statistics: suppression of small figures, abandonment of drafts."""
+
+    suppression_threshold: int = 5
+    draft_abandon_days: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     oidc: OidcSettings
@@ -275,6 +288,7 @@ class Settings:
     mail: MailSettings
     web: WebSettings
     api: ApiSettings
+    stats: StatsSettings
 
 
 def build_settings(cfg: dict[str, Any]) -> Settings:
@@ -337,6 +351,10 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),
             rate_window_seconds=max(1, int(cfg["API_RATE_WINDOW_SECONDS"])),
             max_body_bytes=int(cfg["API_MAX_BODY_BYTES"]),
+        ),
+        stats=StatsSettings(
+            suppression_threshold=max(1, int(cfg["STATS_SUPPRESSION_THRESHOLD"])),
+            draft_abandon_days=max(1, int(cfg["STATS_DRAFT_ABANDON_DAYS"])),
         ),
     )
 

@@ -8,4 +8,4 @@ from .delivery.models import Delivery, DeliveryTiming  # noqa: F401
 from .filings.models import Attachment, Draft, Filing, FilingEvent  # noqa: F401
 from .inbox.models import InboxFeed, InboxItem, InboxVisit  # noqa: F401
 from .notify.models import Notification  # noqa: F401
-from .stats.models import StatCounter  # noqa: F401
+from .stats.models import AbandonedDraft, ActiveMember, StatCounter, StatHistogram, StatRollup  # noqa: F401

@@ -71,7 +71,7 @@ def migrated(database_url, issuer):
     from flask_migrate import upgrade
 
     with app.app_context():
-        upgrade()
+        upgrade(revision="head")
     return True
 
 

@@ -213,7 +213,7 @@ def test_filing_and_deliveries_commit_together_or_not_at_all(app, company, monke
     def broken(*args, **kwargs):
         raise RuntimeError("statistics unavailable")
 
-    monkeypatch.setattr(services.stats, "count_event", broken)
+    monkeypatch.setattr(services.stats, "filing_submitted", broken)
     resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
     assert resp.status_code == 500
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, FilingEvent) == 0

@@ -13,6 +13,7 @@ from ..bodies.models import Chamber
 from ..common.i18n import LOCALES
 from ..common.time import utcnow
 from ..extensions import db
+from ..stats import services as stats
 from .oidc import LoginFailed
 from .sessions import end_sessions, remember_login_claims
 
@@ -84,6 +85,7 @@ def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) ->
     person.name = _str(claims.get("name"), 255)
     person.email = _str(claims.get("email"), 255)
     person.last_login_at = utcnow()
+    stats.company_login(company.id, person.last_login_at)
     db.session.commit()
     remember_login_claims(issuer, claims)
     return person

@@ -64,6 +64,8 @@ def record(worker_id: str, results: list[SendResult], settings: DeliverySettings
         per_chamber = Counter(r.slug for r in delivered)
         for slug, n in sorted(per_chamber.items()):
             stats.count_event(db.session, stats.DELIVERED_PER_CHAMBER, slug, at.date(), n)
+    stats.deliveries_recorded([(r.delivery_id, r.state.value, r.attempts) for r in mine if r.message_id is None
+                               and r.state in (DeliveryState.DELIVERED, DeliveryState.DEAD)], at)
     db.session.commit()
     for r in mine:  # failures at INFO (their reason is on the row); successes only at DEBUG
         (log.debug if r.state == DeliveryState.DELIVERED else log.info)(

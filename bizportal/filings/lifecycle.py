@@ -23,6 +23,7 @@ from ..common.time import utcnow
 from ..delivery import services as deliveries
 from ..extensions import db, table_of
 from ..notify import services as notify
+from ..stats import services as stats
 from . import queries
 from .models import Attachment, Filing, FilingEvent, FilingMessage, MessageKind
 from .states import CHAMBER_EVENTS, CLOSED, DECIDED, MACHINE, PRIMARY_ONLY, FilingStatus
@@ -180,8 +181,9 @@ def withdraw(filing: Filing, person: Person, reason: str | None) -> None:
     deliveries.cancel_unsent(filing.id, "withdrawn by the company")
     filing.status = FilingStatus.WITHDRAWN
     detail = (reason or "").strip()[:1000] or None
-    db.session.add(FilingEvent(filing_id=filing.id, kind=FilingStatus.WITHDRAWN, occurred_at=utcnow(),
-                               detail=detail))
+    now = utcnow()
+    db.session.add(FilingEvent(filing_id=filing.id, kind=FilingStatus.WITHDRAWN, occurred_at=now, detail=detail))
+    stats.filing_withdrawn(filing, now)
     db.session.commit()
 
 
@@ -279,6 +281,7 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
         # a copy recipient notes the filing once
         raise TransitionRefused("filing", kind, kind, filing.reference,
                                 message=f"filing {filing.reference}: {kind} is already recorded for this body")
+    stats.chamber_event(delivery_id, kind, occurred_at)  # before the entry: it looks for the body's first
     db.session.add(FilingEvent(filing_id=filing.id, kind=kind, chamber_id=ref.chamber_id, occurred_at=occurred_at,
                                detail=detail))
     staff_id = actor.staff_id if actor is not None else None

@@ -68,6 +68,7 @@ def start_draft(person: Person, service: ServiceDefinition, prefill: dict[str, A
     draft = Draft(company_id=person.company_id, created_by_id=person.id, updated_by_id=person.id,
                   service_key=service.key, data=dict(prefill), completed_steps=[], pending_input={})
     db.session.add(draft)
+    stats.draft_started(service.key, utcnow())
     db.session.commit()
     return draft
 
@@ -147,6 +148,7 @@ def duplicate_draft(draft: Draft, person: Person) -> Draft:
                  data={k: v for k, v in draft.data.items() if not _is_attachment_answer(v)},
                  completed_steps=[], pending_input={})
     db.session.add(copy)
+    stats.draft_started(draft.service_key, utcnow())
     db.session.commit()
     return copy
 
@@ -156,8 +158,9 @@ def _is_attachment_answer(value: Any) -> bool:
 
 
 def delete_draft(draft: Draft, storage: AttachmentStorage) -> None:
-    """Delete the draft and its files. Commits, then removes the files."""
+    """Delete the draft and its files (counted as abandoned). Commits, then removes the files."""
     keys = [a.storage_key for a in draft.attachments]
+    stats.draft_deleted(draft, utcnow())
     for attachment in list(draft.attachments):
         db.session.delete(attachment)
     db.session.delete(draft)
@@ -306,6 +309,15 @@ def destinations_of(service: ServiceDefinition, answers: dict[str, Any], person:
     return sorted(targets, key=lambda t: t[1] != "primary")
 
 
+def _prefilled(service: ServiceDefinition, person: Person, answers: dict[str, Any]) -> bool:
+    """Whether at least one answer is filed as the company account supplied it (for the statistics)."""
+    from .forms import prefill_values
+
+    known = prefill_values(service, {"company": person.company.master_data(),
+                                     "person": {"name": person.name, "email": person.email}})
+    return any(answers.get(name) == value for name, value in known.items())
+
+
 def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, trust_level: str | None = None,
                  locale: str | None = None) -> SubmitOutcome:
     """File the draft: the filing (with who filed, at which ``trust_level``, and the receivers),
@@ -340,11 +352,7 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
             db.session.flush()  # the filing's id, for its deliveries
             deliveries.open_deliveries(filing.id, targets, now)
             db.session.add(receipts.make_receipt(filing, service, locale or person.locale))
-            # Counters in a fixed order, so concurrent submits cannot deadlock on them.
-            counters = sorted([(stats.FILINGS_PER_CHAMBER, c.slug) for c, _ in targets]
-                              + [(stats.FILINGS_PER_SERVICE, service.key)])
-            for metric, dimension in counters:
-                stats.count_event(db.session, metric, dimension, now.date())
+            stats.filing_submitted(filing, draft.id, targets, _prefilled(service, person, answers))
             notify.enqueue_filing_received(db.session, filing)
             db.session.delete(draft)
             db.session.commit()

@@ -264,8 +264,14 @@ def chamber_inbox(app, page, base) -> Iterator[str]:
 
 
 def steering_dashboard(app, page, base) -> Iterator[str]:
+    from bizportal.demo_history import generate
+    from bizportal.extensions import db
+
     file_over_http(http_login(base, "anna.becker"))
     Worker(app).run_once()
+    with app.app_context():  # enough history for every table, chart and hidden cell of the page
+        generate(400, days=120)
+        db.session.remove()
     share_login(page, http_login(base, "steering", staff=True))
     open_page(page, base + "/staff/statistik")
     yield "steering-dashboard"
