@@ -16,6 +16,7 @@ from tests.support.browser import (
     NARROW,
     REF_RE,
     focused,
+    keyboard_fill,
     press_and_wait,
     screenshot,
     tab_to,
@@ -23,6 +24,7 @@ from tests.support.browser import (
     tab_to_text,
     wait_for_focus,
 )
+from tests.support.filing import MAX_STEPS, gewerbe_answers
 
 WIDTHS = pytest.mark.parametrize("viewport", [DESKTOP, NARROW], ids=["desktop", "320px"])
 
@@ -95,22 +97,26 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     wait_for_focus(company, "error-summary")
     assert company.title().startswith("Fehler:")
     summary = company.inner_text("#error-summary")
-    assert "Angemeldete Tätigkeit" in summary, summary
+    assert "Wer betreibt das Gewerbe?" in summary, summary
     screenshot(company, screenshot_dir, "keyboard-error-summary" + suffix)
 
     # --- the summary's first link leads to the first field with an error
-    tab_to(company, lambda i: i["tag"] == "a" and i["href"] == "#activity", "link to #activity")
+    link = company.get_attribute("#error-summary a", "href")
+    tab_to(company, lambda i: i["tag"] == "a" and i["href"] == link, f"link to {link}")
     company.keyboard.press("Enter")
-    wait_for_focus(company, "activity")
-    company.keyboard.type("Elektroinstallation in Gebäuden")
-    tab_to_id(company, "start_date")
-    company.keyboard.type("01012027")  # day and month are both 01: same in either field order
-    assert company.input_value("#start_date") == "2027-01-01"
-    tab_to_id(company, "handwerk-0")  # the first radio button, "Ja"
-    company.keyboard.press("Space")
-    assert company.is_checked("#handwerk-0")
-    tab_to_text(company, "Weiter", tag="button")
-    press_and_wait(company)
+    wait_for_focus(company, link[1:])
+    company.keyboard.press("Shift+Tab")  # the fill below tabs forward onto it again
+
+    # --- every step of the Gewerbeanmeldung (GewA 1), by keyboard
+    answers = gewerbe_answers(activity="Elektroinstallation in Gebäuden")
+    for _ in range(MAX_STEPS):
+        if company.url.endswith("/pruefen"):
+            break
+        keyboard_fill(company, answers)
+        tab_to_text(company, "Weiter", tag="button")
+        press_and_wait(company)
+        errors = company.query_selector("#error-summary")
+        assert errors is None, f"{company.url}: {errors.inner_text()}"
 
     # --- the review page, then the binding submit
     assert company.url.endswith("/pruefen"), company.url

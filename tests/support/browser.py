@@ -197,3 +197,69 @@ def file_over_http(client: HttpClient) -> str:
     from tests.support.filing import file_service, gewerbe_answers
 
     return file_service(client, "gewerbeanmeldung", gewerbe_answers(activity="Elektroinstallation in Gebäuden"))
+
+
+VISIBLE_FIELDS_JS = """names => [...document.querySelectorAll('#step-form [name]')]
+    .filter(e => names.includes(e.name) && !e.disabled && e.type !== 'hidden' && e.type !== 'file'
+                 && e.offsetParent !== null)
+    .map(e => ({id: e.id, name: e.name, type: e.type, tag: e.tagName.toLowerCase()}))"""
+
+
+def _month_first(page) -> bool:
+    """Whether this browser's date fields take the month before the day (its own locale decides,
+    not the page's): probed once per browser context on a blank page of its own."""
+    context = page.context
+    if not hasattr(context, "_month_first"):
+        probe = context.new_page()
+        probe.set_content("<input id=a><input type=date id=d>")
+        probe.focus("#a")
+        probe.keyboard.press("Tab")
+        probe.keyboard.type("02011999")
+        context._month_first = probe.input_value("#d") == "1999-02-01"
+        probe.close()
+    return context._month_first
+
+
+def keyboard_fill(page, answers: dict) -> None:
+    """Fill the step form's visible fields named in ``answers`` with the keyboard alone: Tab to
+    each field; type text, numbers and dates (day, month, year as a German browser takes them);
+    choose a radio button with the arrow keys and Space; a select by typing its option's text; a
+    checkbox with Space. Fields that appear on a choice (conditions) are filled when they show."""
+    filled: set[str] = set()
+    for _ in range(60):
+        todo = [f for f in page.evaluate(VISIBLE_FIELDS_JS, list(answers)) if f["name"] not in filled]
+        if not todo:
+            return
+        f = todo[0]
+        name, value = f["name"], str(answers[f["name"]])
+        filled.add(name)
+        if f["type"] == "radio":
+            target = page.get_attribute(f"#step-form [name='{name}'][value='{value}']", "id")
+            tab_to(page, lambda i, name=name: i["name"] == name, f"radio group {name}")
+            for _ in range(20):
+                if focused(page)["id"] == target:
+                    break
+                page.keyboard.press("ArrowDown")
+            page.keyboard.press("Space")
+            assert page.is_checked(f"#{target}"), f"{target} not chosen by keyboard"
+        elif f["type"] == "checkbox":
+            tab_to_id(page, f["id"])
+            if value.lower() in ("y", "yes", "true", "1", "on") and not page.is_checked(f"#{f['id']}"):
+                page.keyboard.press("Space")
+        elif f["tag"] == "select":
+            tab_to_id(page, f["id"])
+            label = page.evaluate("([id, v]) => [...document.getElementById(id).options]"
+                                  ".find(o => o.value === v).text", [f["id"], value])
+            page.keyboard.type(label)
+            assert page.input_value(f"#{f['id']}") == value, f"{f['id']}: typing {label!r} did not choose {value}"
+        else:
+            tab_to_id(page, f["id"])
+            if f["type"] == "date":  # each part moves on to the next when full
+                year, month, day = value.split("-")
+                page.keyboard.type(month + day + year if _month_first(page) else day + month + year)
+            else:
+                page.keyboard.press("Control+A")
+                page.keyboard.type(value)
+            got = page.input_value(f"#{f['id']}")
+            assert got == value, f"{f['id']} ({f['type']}): typed {value!r}, the field holds {got!r}"
+    raise AssertionError("the step's fields did not settle")
