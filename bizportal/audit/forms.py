@@ -30,8 +30,11 @@ def parse_day(text: str | None) -> date | None:
     raise ValueError(text)
 
 
-class _DayField(StringField):
-    """A date typed as text (TT.MM.JJJJ); ``day`` is the parsed day once the form validated."""
+class DayField(StringField):
+    """A date typed as text (TT.MM.JJJJ or JJJJ-MM-TT); ``day`` is the parsed day once the form
+    validated (also used by the statistics' filter)."""
+
+    day: date | None = None
 
     def pre_validate(self, form) -> None:
         try:
@@ -51,8 +54,8 @@ class AuditFilterForm(FlaskForm):
                          description=_l("Name, E-Mail-Adresse oder Unternehmen (ein Teil genügt)."))
     vorgang = StringField(_l("Antrag oder Ziel"), validators=[Length(max=100)],
                           description=_l("Vorgangsnummer (z. B. BP-2026-ABC234) oder ein Teil des Ziels."))
-    von = _DayField(_l("Von (Datum)"), description=_l("Format TT.MM.JJJJ"))
-    bis = _DayField(_l("Bis (Datum)"), description=_l("Format TT.MM.JJJJ, einschließlich dieses Tages"))
+    von = DayField(_l("Von (Datum)"), description=_l("Format TT.MM.JJJJ"))
+    bis = DayField(_l("Bis (Datum)"), description=_l("Format TT.MM.JJJJ, einschließlich dieses Tages"))
     ergebnis = SelectField(_l("Ergebnis"), default="")
 
     def __init__(self, *args, **kwargs) -> None:

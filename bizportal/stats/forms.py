@@ -7,9 +7,9 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, ValidationError
+from wtforms import SelectField, ValidationError
 
-from ..audit.forms import parse_day
+from ..audit.forms import DayField
 from ..bodies.models import CHAMBER_KINDS
 from .queries import MAX_PERIODS, Scope, periods
 from .tables import BODY_KIND_LABELS
@@ -18,26 +18,12 @@ from .tables import BODY_KIND_LABELS
 MAX_DAYS = 3700
 
 
-class _DayField(StringField):
-    """A day typed as TT.MM.JJJJ (or JJJJ-MM-TT); ``day`` holds it once the form validated."""
-
-    day: date | None = None
-
-    def pre_validate(self, form) -> None:
-        try:
-            self.day = parse_day(self.data)
-        except ValueError:
-            self.day = None
-            raise ValidationError(_l("Bitte geben Sie ein gültiges Datum im Format TT.MM.JJJJ ein, z. B. 01.12.2026."))\
-                from None
-
-
 class StatsFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a question sent with GET; it changes nothing
 
-    von = _DayField(_l("Von (Datum)"), description=_l("Format TT.MM.JJJJ"))
-    bis = _DayField(_l("Bis (Datum)"), description=_l("Format TT.MM.JJJJ, einschließlich dieses Tages"))
+    von = DayField(_l("Von (Datum)"), description=_l("Format TT.MM.JJJJ"))
+    bis = DayField(_l("Bis (Datum)"), description=_l("Format TT.MM.JJJJ, einschließlich dieses Tages"))
     einteilung = SelectField(_l("Einteilung"), default="month",
                              choices=[("month", _l("Monate")), ("week", _l("Wochen")), ("day", _l("Tage"))])
     leistung = SelectField(_l("Leistung"), default="")
