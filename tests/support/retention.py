@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import delete, update
 
 from bizportal.extensions import db
-from bizportal.filings.models import Attachment, Filing, FilingEvent, FilingMessage
+from bizportal.filings.models import Attachment, Filing, FilingEvent, FilingMessage, FilingReceipt
 from bizportal.inbox.models import InboxItem
 
 
 def delete_all_filings() -> None:
-    """Remove every filing, its deliveries, timeline, messages, files and inbox items; commits."""
+    """Remove every filing, its deliveries, timeline, messages, files, receipt and inbox items; commits."""
     from bizportal.delivery.models import Delivery
     from bizportal.inbox.models import CaseNote
     from bizportal.notify.models import Notification
@@ -24,5 +24,6 @@ def delete_all_filings() -> None:
     db.session.execute(delete(FilingMessage))
     db.session.execute(delete(Attachment))
     db.session.execute(delete(FilingEvent))
+    db.session.execute(delete(FilingReceipt))
     db.session.execute(delete(Filing))
     db.session.commit()
