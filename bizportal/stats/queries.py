@@ -68,6 +68,20 @@ def periods(scope: Scope) -> list[date]:
     return out
 
 
+def _in_range(model: Any, metrics: list[str], scope: Scope, months: tuple[date, date] | None) -> Any:
+    """The rows of ``metrics`` in the scope's range for a rollup table (``StatRollup``,
+    ``StatHistogram``): whole calendar months ``months`` from the monthly copies, the days before
+    and after them (or the whole range when ``months`` is None) from the daily rows."""
+    daily = model.metric.in_(metrics)
+    if months is None:
+        return and_(daily, model.day >= scope.start, model.day <= scope.end)
+    first, last = months
+    end_of_last = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return or_(and_(daily, model.day >= scope.start, model.day < first),
+               and_(daily, model.day > end_of_last, model.day <= scope.end),
+               and_(model.metric.in_([x + m.MONTHLY for x in metrics]), model.day >= first, model.day <= last))
+
+
 def _whole_months(scope: Scope) -> tuple[date, date] | None:
     """The first days of the first and the last calendar month lying wholly in the range."""
     first = scope.start if scope.start.day == 1 else (scope.start.replace(day=28) + timedelta(days=4)).replace(day=1)
@@ -89,17 +103,7 @@ def _sums(session: Session, metrics: Sequence[str], scope: Scope, by: Sequence[s
         metric_col = func.replace(StatRollup.metric, m.MONTHLY, "")  # type: ignore[assignment]
     cols = [metric_col if c == "metric" else getattr(StatRollup, c) for c in by]
     months = _whole_months(scope) if "day" not in by or scope.granularity == "month" else None
-    daily = StatRollup.metric.in_(list(metrics))
-    if months is None:
-        where = and_(daily, StatRollup.day >= scope.start, StatRollup.day <= scope.end)
-    else:
-        first, last = months
-        end_of_last = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        where = or_(and_(daily, StatRollup.day >= scope.start, StatRollup.day < first),
-                    and_(daily, StatRollup.day > end_of_last, StatRollup.day <= scope.end),
-                    and_(StatRollup.metric.in_([x + m.MONTHLY for x in metrics]), StatRollup.day >= first,
-                         StatRollup.day <= last))
-    stmt = select(*cols, func.sum(StatRollup.count)).where(where)
+    stmt = select(*cols, func.sum(StatRollup.count)).where(_in_range(StatRollup, list(metrics), scope, months))
     if service and scope.service:
         stmt = stmt.where(StatRollup.service_key == scope.service)
     if body and scope.body_kind:
@@ -165,18 +169,7 @@ def durations(session: Session, scope: Scope) -> dict[tuple[str, str, str], Dura
     """(measure, service, body slug) → cases, median, p90 from the histograms of the range (whole
     months from the monthly rows, the days around them from the daily ones)."""
     cols = (StatHistogram.metric, StatHistogram.service_key, StatHistogram.chamber_slug, StatHistogram.counts)
-    months = _whole_months(scope)
-    daily = StatHistogram.metric.in_(TIMES)
-    if months is None:
-        where = and_(daily, StatHistogram.day >= scope.start, StatHistogram.day <= scope.end)
-    else:
-        first, last = months
-        end_of_last = (last.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        where = or_(and_(daily, StatHistogram.day >= scope.start, StatHistogram.day < first),
-                    and_(daily, StatHistogram.day > end_of_last, StatHistogram.day <= scope.end),
-                    and_(StatHistogram.metric.in_([x + m.MONTHLY for x in TIMES]), StatHistogram.day >= first,
-                         StatHistogram.day <= last))
-    stmt = select(*cols).where(where)
+    stmt = select(*cols).where(_in_range(StatHistogram, list(TIMES), scope, _whole_months(scope)))
     if scope.service:
         stmt = stmt.where(StatHistogram.service_key == scope.service)
     if scope.body_kind:
