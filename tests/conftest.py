@@ -47,7 +47,24 @@ def database_url(tmp_path_factory) -> str:
     url = os.environ.get("BIZPORTAL_TEST_DATABASE_URL")
     if not url:
         return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # side by side (bin/test runs pytest-xdist): each worker its own database on the same server
+        url = _worker_database(url, worker)
     return url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """``url`` with the database name suffixed by the xdist worker id; created on the server if missing."""
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
