@@ -18,7 +18,26 @@ from .catalog.search import CatalogIndex
 from .config import Settings, load_config
 from .extensions import babel, csrf, db, login_manager, migrate
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+
+
+def resource_dir(name: str) -> Path:
+    """A run-time folder (``templates``, ``migrations``): at the top of the checkout, or, in an
+    installed wheel, the copy inside the package (see setup.py)."""
+    packaged = PACKAGE / name
+    return packaged if packaged.is_dir() else ROOT / name
+
+
+def _instance_path() -> str | None:
+    """``BIZPORTAL_INSTANCE_PATH``; else ``instance/`` of the checkout; else (installed) Flask's
+    default, ``<prefix>/var/bizportal-instance``."""
+    from .config import instance_path_setting
+
+    chosen = instance_path_setting()
+    if chosen:
+        return chosen
+    return str(ROOT / "instance") if (ROOT / "wsgi.py").is_file() and (ROOT / "templates").is_dir() else None
 
 
 @dataclass
@@ -49,8 +68,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     """
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        instance_path=str(ROOT / "instance"),
+        template_folder=str(resource_dir("templates")),
+        instance_path=_instance_path(),
         instance_relative_config=False,
     )
     app.url_map.converters["int"] = DatabaseInt  # before any route is added
@@ -64,7 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))

@@ -34,6 +34,11 @@ def _acr_mapping(text: str | None) -> dict[str, str]:
     return parse_mapping(text)
 
 
+def instance_path_setting() -> str | None:
+    """``BIZPORTAL_INSTANCE_PATH``: the folder for the embedded defaults (SQLite file, uploads, mail)."""
+    return _env("INSTANCE_PATH") or None
+
+
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config from defaults, ``BIZPORTAL_*`` variables and test overrides.
 

@@ -25,6 +25,34 @@ def test_readyz_reports_unreachable_database(app_factory):
     assert resp.status_code == 503 and resp.get_json()["database"] == "unreachable"
 
 
+def test_readyz_reports_a_schema_behind_the_migrations(tmp_path):
+    """A node whose database was not upgraded (the rolling upgrade's first step was skipped) is not ready."""
+    from flask_migrate import downgrade, upgrade
+
+    from bizportal import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "behind.sqlite")})
+    with app.app_context():
+        upgrade(revision="head")
+        assert app.test_client().get("/readyz").status_code == 200
+        downgrade(revision="-1")
+    resp = app.test_client().get("/readyz")
+    body = resp.get_json()
+    assert resp.status_code == 503 and body["migrations"] == "behind"
+    assert body["migration_heads"]["database"] != body["migration_heads"]["code"]
+
+
+def test_readyz_reports_missing_templates(app_factory, tmp_path):
+    """An install without its templates answers every page with an error: /readyz must say so."""
+    (tmp_path / "templates").mkdir()
+    app = app_factory()
+    app.jinja_loader.searchpath = [str(tmp_path / "templates")]
+    resp = app.test_client().get("/readyz")
+    body = resp.get_json()
+    assert resp.status_code == 503 and body["templates"] == "missing"
+    assert "catalog/index.html" in body["missing_templates"] or len(body["missing_templates"]) == 20
+
+
 def test_migrations_produce_exactly_the_models(app):
     with app.app_context(), db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})

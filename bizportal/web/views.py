@@ -1,8 +1,7 @@
 """Language switch, legal pages, health endpoints."""
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import text
 
 from ..auth import services as auth_services
 from ..auth.access import public
@@ -63,10 +62,24 @@ def healthz():
 @bp.get("/readyz")
 @public
 def readyz():
+    """Ready to serve: the database answers, its schema is at the migrations' head, and the
+    templates are there. 503 with what is wrong, else 200."""
+    from . import readiness
+
     try:
-        db.session.execute(text("SELECT 1"))
+        current = readiness.database_heads(db.session.connection())
         db.session.rollback()
     except Exception as exc:  # any driver error means: not ready
         db.session.rollback()
         return jsonify(status="unavailable", database="unreachable", error=type(exc).__name__), 503
-    return jsonify(status="ok", database="ok")
+    expected = readiness.code_heads(current_app.extensions["migrate"].directory)
+    missing = readiness.missing_templates(current_app)
+    body: dict = {"database": "ok", "migrations": "current" if current == expected else "behind",
+                  "templates": "ok" if not missing else "missing"}
+    if current != expected:
+        body["migration_heads"] = {"database": sorted(current), "code": sorted(expected)}
+    if missing:
+        body["missing_templates"] = missing[:20]
+    ready = current == expected and not missing
+    body["status"] = "ok" if ready else "unavailable"
+    return jsonify(body), 200 if ready else 503
