@@ -72,6 +72,15 @@ def is_postgres(database_url) -> bool:
     return database_url.startswith("postgresql")
 
 
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """Tests marked ``postgres_only`` are skipped on SQLite (bin/test runs the suite on both)."""
+    marker = request.node.get_closest_marker("postgres_only")
+    if marker and not request.getfixturevalue("is_postgres"):
+        why = marker.kwargs.get("reason")
+        pytest.skip(f"needs PostgreSQL (set BIZPORTAL_TEST_DATABASE_URL){': ' + why if why else ''}")
+
+
 @pytest.fixture(scope="session")
 def migrated(database_url, issuer):
     """Drop whatever the test database holds and build the schema from the migrations."""

@@ -28,18 +28,6 @@ from tests.support.workers import worker_env
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only(request, is_postgres):
-    marker = request.node.get_closest_marker("postgres_only")
-    if marker and not is_postgres:
-        why = marker.kwargs.get("reason")
-        pytest.skip(f"needs PostgreSQL (set BIZPORTAL_TEST_DATABASE_URL){': ' + why if why else ''}")
-
-
-
-
-
-
 @pytest.fixture
 def registry():
     reg = AdapterRegistry()

@@ -19,12 +19,6 @@ from tests.support.receivers.loopback import closed_port
 from tests.support.receivers.smtp_receiver import SmtpRecorder
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only(request, is_postgres):
-    if request.node.get_closest_marker("postgres_only") and not is_postgres:
-        pytest.skip("needs PostgreSQL (set BIZPORTAL_TEST_DATABASE_URL)")
-
-
 class HookedRecorder(SmtpRecorder):
     """The recording SMTP server; ``on_data(raw)`` runs when a message arrives, before it is accepted."""
 
