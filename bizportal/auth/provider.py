@@ -34,6 +34,14 @@ class LoginFailed(Exception):
         self.user_message = user_message
 
 
+class StateRejected(LoginFailed):
+    """A callback whose ``state`` this browser did not start (missing, unknown, replayed, foreign).
+
+    Anyone can send a browser to the callback URL, so such a callback must not change the browser's
+    session: a signed-in person stays signed in (no cross-site sign-out).
+    """
+
+
 class ProviderUnavailable(LoginFailed):
     """The provider did not answer in time, could not be reached or answered with an error."""
 
