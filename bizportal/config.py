@@ -15,6 +15,12 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(value: str | None) -> list[str] | None:
+    """A comma-separated setting as a list; unset or empty gives None."""
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    return items or None
+
+
 def _env(name: str, default: Any = None) -> Any:
     return os.environ.get(PREFIX + name, default)
 
@@ -112,8 +118,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Europe/Berlin"),
         "LANGUAGES": ["de", "en"],
-        "SESSION_COOKIE_NAME": "bizportal_session",
         "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_PATH": "/",
+        "SESSION_COOKIE_DOMAIN": None,  # host-only: the __Host- prefix forbids a Domain attribute
+        #: host names the portal answers (the Host header builds the redirect URI and links); unset: any
+        "TRUSTED_HOSTS": _list(_env("TRUSTED_HOSTS")),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(_env("COOKIE_SECURE", "false" if env != "production" else "true")),
         "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30")),
@@ -164,6 +173,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     }
     if overrides:
         cfg.update(overrides)
+    if "SESSION_COOKIE_NAME" not in cfg:
+        # Over HTTPS the cookie is bound to exactly this host, path / and Secure (browsers refuse a
+        # __Host- cookie otherwise); plain HTTP in development keeps a name browsers accept there.
+        cfg["SESSION_COOKIE_NAME"] = ("__Host-" if cfg["SESSION_COOKIE_SECURE"] else "") + "bizportal_session"
     if not str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
         # The worker's sender threads may each hold a connection (the inbox adapter writes).
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {**cfg["SQLALCHEMY_ENGINE_OPTIONS"],
@@ -361,7 +374,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
 
 #: settings production must set explicitly (the development defaults would be wrong or unsafe)
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "COMPANY_OIDC_ISSUER", "COMPANY_OIDC_CLIENT_SECRET",
-                          "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_SECRET")
+                          "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_SECRET", "TRUSTED_HOSTS")
 
 
 def _check_production(cfg: dict[str, Any]) -> None:

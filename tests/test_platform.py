@@ -117,7 +117,8 @@ def test_production_refuses_to_start_on_development_defaults(monkeypatch, tmp_pa
         load_config(str(tmp_path))
     for name, value in [("DATABASE_URL", "postgresql+psycopg://db/bizportal"),
                         ("COMPANY_OIDC_ISSUER", "https://login.example"), ("COMPANY_OIDC_CLIENT_SECRET", "s1"),
-                        ("STAFF_OIDC_ISSUER", "https://staff.example"), ("STAFF_OIDC_CLIENT_SECRET", "s2")]:
+                        ("STAFF_OIDC_ISSUER", "https://staff.example"), ("STAFF_OIDC_CLIENT_SECRET", "s2"),
+                        ("TRUSTED_HOSTS", "portal.example")]:
         monkeypatch.setenv("BIZPORTAL_" + name, value)
     cfg = load_config(str(tmp_path))
     assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["MAIL_BACKEND"] == "smtp"

@@ -8,7 +8,7 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..api import problems
 from ..audit import services as audit
@@ -71,6 +71,18 @@ def install(app: Flask) -> None:
         return _page(400, _("Sitzung abgelaufen oder Formular ungültig"),
                      _("Das Formular konnte nicht sicher übermittelt werden. Bitte laden Sie die Seite neu "
                        "und senden Sie es erneut. Es wurde nichts gespeichert."))
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(exc: SecurityError):
+        """A Host header outside ``TRUSTED_HOSTS``: no URL can be built for it, so no page either."""
+        log.warning("refused: untrusted host %r for %s %s from %s", request.environ.get("HTTP_HOST", "")[:100],
+                    request.method, request.path, request.remote_addr)
+        if problems.is_api_request():
+            return problems.response(400, "The request names a host this portal does not serve.")
+        body = ('<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>{title}</title></head>'
+                "<body><h1>{title}</h1><p>{message}</p></body></html>").format(
+            title=_("Fehlerhafte Anfrage"), message=_("Diese Adresse wird von diesem Portal nicht bedient."))
+        return app.response_class(body, status=400, mimetype="text/html")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
