@@ -76,6 +76,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "OIDC_CLOCK_SKEW": int(_env("OIDC_CLOCK_SKEW", "60")),
         "OIDC_METADATA_MAX_AGE": int(_env("OIDC_METADATA_MAX_AGE", "3600")),
         "OIDC_LOGIN_MAX_AGE": int(_env("OIDC_LOGIN_MAX_AGE", "600")),
+        #: a token naming an unknown key refetches the provider's key set at most this often
+        "OIDC_JWKS_REFETCH_SECONDS": float(_env("OIDC_JWKS_REFETCH_SECONDS", "60")),
         "COMPANY_OIDC_CLAIMS_OPTIONS": _json(_env("COMPANY_OIDC_CLAIMS_OPTIONS", "{}"), "COMPANY_OIDC_CLAIMS_OPTIONS"),
         "STAFF_OIDC_CLAIMS_OPTIONS": _json(_env("STAFF_OIDC_CLAIMS_OPTIONS", "{}"), "STAFF_OIDC_CLAIMS_OPTIONS"),
         "OIDC_ACR_MAPPING": _acr_mapping(_env("OIDC_ACR_MAPPING")),
@@ -201,6 +203,7 @@ class OidcSettings:
     login_max_age: int
     allowed_algs: tuple[str, ...]
     staff_role_mapping: str
+    jwks_refetch_interval: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             timeout=float(cfg["OIDC_TIMEOUT"]), clock_skew=int(cfg["OIDC_CLOCK_SKEW"]),
             metadata_max_age=int(cfg["OIDC_METADATA_MAX_AGE"]), login_max_age=int(cfg["OIDC_LOGIN_MAX_AGE"]),
             allowed_algs=tuple(cfg["OIDC_ALLOWED_ALGS"]), staff_role_mapping=cfg["STAFF_ROLE_MAPPING"] or "",
+            jwks_refetch_interval=max(0.0, float(cfg["OIDC_JWKS_REFETCH_SECONDS"])),
         ),
         delivery=DeliverySettings(
             max_attempts=int(cfg["DELIVERY_MAX_ATTEMPTS"]),

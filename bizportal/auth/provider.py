@@ -66,12 +66,16 @@ class Provider:
     """One configured OpenID provider for one app: settings plus verified discovery and keys.
 
     Discovery and key set are fetched on first use and cached for ``metadata_max_age`` seconds;
-    the key set is also fetched again when ``idtoken`` asks for it (a rotated signing key).
+    the key set is also fetched again when ``idtoken`` asks for it (a token names a key the cached set
+    lacks: a rotated signing key, or a forged token), but at most once per ``jwks_refetch_interval``
+    seconds, so a stream of forged tokens costs the provider one request per interval. The key set
+    has its own lock: a slow key-set request does not hold up logins that only need discovery.
     """
 
     def __init__(self, name: str, *, issuer: str, client_id: str, client_secret: str, scope: str,
                  timeout: float, allowed_algs: list[str], leeway: float, metadata_max_age: float,
-                 claims_options: Mapping[str, Mapping[str, Any]] | None = None):
+                 claims_options: Mapping[str, Mapping[str, Any]] | None = None,
+                 jwks_refetch_interval: float = 60.0):
         self.name = name
         self.issuer = issuer
         self.client_id = client_id
@@ -87,6 +91,9 @@ class Provider:
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
         self._jwks: dict[str, Any] | None = None
+        self.jwks_refetch_interval = jwks_refetch_interval
+        self._jwks_lock = threading.Lock()
+        self._jwks_refetched_at = -float("inf")  #: monotonic time of the last refetch asked for
 
     @classmethod
     def from_config(cls, name: str, cfg: Mapping[str, Any]) -> Provider:
@@ -107,6 +114,7 @@ class Provider:
             leeway=float(settings.clock_skew),
             metadata_max_age=float(settings.metadata_max_age),
             claims_options=claims_options,
+            jwks_refetch_interval=float(settings.jwks_refetch_interval),
         )
 
     @property
@@ -149,14 +157,22 @@ class Provider:
                                   f"({value!r})")
 
     def jwks(self, refresh: bool = False) -> dict[str, Any]:
-        """The key set from the discovery ``jwks_uri``; ``refresh`` fetches it anew."""
+        """The key set from the discovery ``jwks_uri``.
+
+        ``refresh`` asks for it anew; that is honoured once per ``jwks_refetch_interval`` (else the
+        cached set is returned, and a token naming an unknown key is refused with it).
+        """
         jwks_uri = self.metadata()["jwks_uri"]
-        with self._lock:
-            if refresh or self._jwks is None:
+        with self._jwks_lock:
+            now = time.monotonic()
+            refetch = refresh and now - self._jwks_refetched_at >= self.jwks_refetch_interval
+            if refetch or self._jwks is None:
                 jwks = self._get_json(jwks_uri, "key set")
                 if not isinstance(jwks.get("keys"), list):
                     raise LoginFailed(f"{self.name} provider key set has no 'keys' list")
                 self._jwks = jwks
+                if refetch:
+                    self._jwks_refetched_at = now
             return self._jwks
 
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
