@@ -129,6 +129,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SESSION_COOKIE_SECURE": _bool(_env("COOKIE_SECURE", "false" if env != "production" else "true")),
         "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30")),
         "SESSION_ABSOLUTE_HOURS": int(_env("SESSION_ABSOLUTE_HOURS", "8")),
+        #: how often a session's role or company is confirmed again at the login provider (0 = never)
+        "SESSION_RECHECK_MINUTES": float(_env("SESSION_RECHECK_MINUTES", "5")),
+        #: how long past a missed re-check a session survives a provider that cannot be asked
+        "SESSION_RECHECK_GRACE_MINUTES": float(_env("SESSION_RECHECK_GRACE_MINUTES", "30")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(_env("SESSION_ABSOLUTE_HOURS", "8"))),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
         #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
@@ -275,6 +279,9 @@ class WebSettings:
     enabled_adapters: tuple[str, ...] | None = None
     #: who operates the portal (``BIZPORTAL_OPERATOR``), named on every receipt
     operator: str = "Unternehmensportal (bizportal)"
+    #: re-check of a session at its provider (``auth.recheck``): interval (0 = off) and grace period
+    session_recheck_minutes: float = 5.0
+    session_recheck_grace_minutes: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -363,6 +370,8 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
             enabled_adapters=tuple(adapters) if adapters else None,
             operator=cfg["OPERATOR"],
+            session_recheck_minutes=max(0.0, float(cfg["SESSION_RECHECK_MINUTES"])),
+            session_recheck_grace_minutes=max(0.0, float(cfg["SESSION_RECHECK_GRACE_MINUTES"])),
         ),
         api=ApiSettings(
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, session
 from flask_babel import gettext as _
 
 from .provider import LoginFailed, Provider, ProviderUnavailable, StateRejected, clip
@@ -112,6 +112,10 @@ def complete_login(name: str, args: Mapping[str, str]) -> dict[str, Any]:
     if not isinstance(access_token, str) or not access_token:
         raise LoginFailed(f"{name} token response without access_token")
     claims = p.validate_id_token(id_token, started["nonce"], access_token)
+    # kept (sealed) with the new session, for re-checking the login at the provider later
+    refresh_token = token.get("refresh_token")
+    g.login_tokens = {"access_token": access_token,
+                      "refresh_token": refresh_token if isinstance(refresh_token, str) else None}
     userinfo = p.userinfo(access_token)
     if userinfo is None:
         return claims

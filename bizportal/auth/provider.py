@@ -42,6 +42,10 @@ class StateRejected(LoginFailed):
     """
 
 
+class TokenRejected(LoginFailed):
+    """The provider refused a token it issued (expired, revoked, the grant ended)."""
+
+
 class ProviderUnavailable(LoginFailed):
     """The provider did not answer in time, could not be reached or answered with an error."""
 
@@ -235,6 +239,32 @@ class Provider:
             raise LoginFailed(f"{what} failed: {type(exc).__name__}") from exc
         return dict(token)
 
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """A new token response for ``refresh_token`` (refresh-token grant).
+
+        Raises ``TokenRejected`` when the provider refuses the grant (the login ended there),
+        ``ProviderUnavailable`` when it cannot be asked, ``LoginFailed`` for anything malformed.
+        """
+        what = f"{self.name} refresh-token request"
+        try:
+            with self._oauth_session("") as oauth:
+                token = oauth.refresh_token(self.metadata()["token_endpoint"], refresh_token=refresh_token)
+        except requests.Timeout as exc:
+            raise ProviderUnavailable(f"{what} timed out after {self.timeout:g}s") from exc
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(f"{what} failed: {type(exc).__name__}") from exc
+        except OAuthError as exc:
+            if exc.error in ("invalid_grant", "invalid_token", "unauthorized_client"):
+                raise TokenRejected(f"{what} refused: {clip(exc.error)}") from exc
+            raise ProviderUnavailable(f"{what} failed: {clip(exc.error)}") from exc
+        except LoginFailed:
+            raise
+        except Exception as exc:  # a malformed response
+            raise LoginFailed(f"{what} failed: {type(exc).__name__}") from exc
+        if not isinstance(token.get("access_token"), str) or not token["access_token"]:
+            raise LoginFailed(f"{what} answered without access_token")
+        return dict(token)
+
     def validate_id_token(self, id_token: str, nonce: str,
                           access_token: str | None) -> dict[str, Any]:
         """``idtoken.validate_id_token`` with this provider's settings; raises ``LoginFailed``."""
@@ -270,6 +300,8 @@ class Provider:
             raise ProviderUnavailable(f"{what} failed: {type(exc).__name__}") from exc
         if resp.status_code >= 500:
             raise ProviderUnavailable(f"{what} answered HTTP {resp.status_code}")
+        if 400 <= resp.status_code < 500:  # RFC 6750 says 401; some providers answer 400 or 403
+            raise TokenRejected(f"{what} answered HTTP {resp.status_code}")
         if resp.status_code != 200:
             raise LoginFailed(f"{what} answered HTTP {resp.status_code}")
         content_type = resp.headers.get("Content-Type", "")
