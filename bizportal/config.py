@@ -169,6 +169,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "API_RATE_WINDOW_SECONDS": int(_env("API_RATE_WINDOW_SECONDS", "60")),
         #: largest request body under /api/v1 (files travel base64-encoded: 20 MB of files ≈ 27 MB)
         "API_MAX_BODY_BYTES": int(_env("API_MAX_BODY_BYTES", str(30 * 1024 * 1024))),
+        # Rate limits (Flask-Limiter, ``web/ratelimit.py``): "N per minute|hour|…" per group
+        #: where the counts live: memory:// (one process, development) or redis://host:6379/0 (production)
+        "RATE_LIMIT_STORAGE_URI": _env("RATE_LIMIT_STORAGE_URI", "memory://" if env != "production" else None),
+        "RATE_LIMIT_KEY_PREFIX": _env("RATE_LIMIT_KEY_PREFIX", "bizportal"),
+        "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "30 per minute"),
+        "RATE_LIMIT_SUBMIT": _env("RATE_LIMIT_SUBMIT", "10 per minute"),
+        "RATE_LIMIT_UPLOAD": _env("RATE_LIMIT_UPLOAD", "60 per minute"),
+        "RATE_LIMIT_MESSAGES": _env("RATE_LIMIT_MESSAGES", "20 per minute"),
+        "RATE_LIMIT_STATUS_CALLBACK": _env("RATE_LIMIT_STATUS_CALLBACK", "300 per minute"),
+        "RATE_LIMIT_API": _env("RATE_LIMIT_API", "1200 per minute"),
         # Steering statistics
         #: a figure from fewer cases than this is shown as "< n" (and hidden cells keep it so)
         "STATS_SUPPRESSION_THRESHOLD": int(_env("STATS_SUPPRESSION_THRESHOLD", "5")),
@@ -387,7 +397,8 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
 
 #: settings production must set explicitly (the development defaults would be wrong or unsafe)
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "COMPANY_OIDC_ISSUER", "COMPANY_OIDC_CLIENT_SECRET",
-                          "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_SECRET", "TRUSTED_HOSTS")
+                          "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_SECRET", "TRUSTED_HOSTS",
+                          "RATE_LIMIT_STORAGE_URI")
 
 
 def _check_production(cfg: dict[str, Any]) -> None:

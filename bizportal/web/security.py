@@ -47,6 +47,9 @@ def install(app: Flask) -> None:
         405: lambda: _("Diese Aktion ist hier nicht möglich."),
         413: lambda: _("Die gesendeten Daten sind zu groß."),
         422: lambda: _("Die Angaben konnten nicht verarbeitet werden."),
+        429: lambda: _("Sie haben diese Aktion in kurzer Zeit zu oft ausgeführt. Bitte warten Sie einen Moment "
+                       "und versuchen Sie es dann erneut. Was Sie zuletzt gesendet haben, wurde nicht "
+                       "verarbeitet; bereits gespeicherte Angaben bleiben erhalten."),
         500: lambda: _("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut."),
         503: lambda: _("Der Dienst ist vorübergehend nicht verfügbar."),
     }
@@ -58,6 +61,7 @@ def install(app: Flask) -> None:
         405: lambda: _("Aktion nicht möglich"),
         413: lambda: _("Daten zu groß"),
         422: lambda: _("Angaben nicht verarbeitbar"),
+        429: lambda: _("Zu viele Anfragen"),
         500: lambda: _("Interner Fehler"),
         503: lambda: _("Dienst nicht verfügbar"),
     }
@@ -86,8 +90,8 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if problems.is_api_request():  # the chamber API answers every error as a problem document
-            return problems.from_http_exception(exc)
+        if problems.is_api_request() or (exc.code == 429 and request.path.startswith("/api/")):
+            return problems.from_http_exception(exc)  # machines get a problem document, never a page
         if exc.code == 403 or (exc.code == 404 and current_user and current_user.is_authenticated):
             user = current_user.get_id() if current_user and current_user.is_authenticated else "anonymous"
             log.warning("refused: %s %s %s for %s from %s", exc.code, request.method, request.path, user,
