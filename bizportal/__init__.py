@@ -132,6 +132,10 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     api_oauth.install(app)
     api_operations.install(app)
 
+    from .web import ratelimit
+
+    ratelimit.install(app)  # after every blueprint: it wraps the registered views
+
     from .filings.storage import LocalStorage
     from .inbox.services import DatabaseInboxStore
 

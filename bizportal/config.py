@@ -15,6 +15,12 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _list(value: str | None) -> list[str] | None:
+    """A comma-separated setting as a list; unset or empty gives None."""
+    items = [item.strip() for item in (value or "").split(",") if item.strip()]
+    return items or None
+
+
 def _env(name: str, default: Any = None) -> Any:
     return os.environ.get(PREFIX + name, default)
 
@@ -75,6 +81,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "OIDC_CLOCK_SKEW": int(_env("OIDC_CLOCK_SKEW", "60")),
         "OIDC_METADATA_MAX_AGE": int(_env("OIDC_METADATA_MAX_AGE", "3600")),
         "OIDC_LOGIN_MAX_AGE": int(_env("OIDC_LOGIN_MAX_AGE", "600")),
+        #: a token naming an unknown key refetches the provider's key set at most this often
+        "OIDC_JWKS_REFETCH_SECONDS": float(_env("OIDC_JWKS_REFETCH_SECONDS", "60")),
         "COMPANY_OIDC_CLAIMS_OPTIONS": _json(_env("COMPANY_OIDC_CLAIMS_OPTIONS", "{}"), "COMPANY_OIDC_CLAIMS_OPTIONS"),
         "STAFF_OIDC_CLAIMS_OPTIONS": _json(_env("STAFF_OIDC_CLAIMS_OPTIONS", "{}"), "STAFF_OIDC_CLAIMS_OPTIONS"),
         "OIDC_ACR_MAPPING": _acr_mapping(_env("OIDC_ACR_MAPPING")),
@@ -117,12 +125,19 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Europe/Berlin"),
         "LANGUAGES": ["de", "en"],
-        "SESSION_COOKIE_NAME": "bizportal_session",
         "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_PATH": "/",
+        "SESSION_COOKIE_DOMAIN": None,  # host-only: the __Host- prefix forbids a Domain attribute
+        #: host names the portal answers (the Host header builds the redirect URI and links); unset: any
+        "TRUSTED_HOSTS": _list(_env("TRUSTED_HOSTS")),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(_env("COOKIE_SECURE", "false" if env != "production" else "true")),
         "SESSION_IDLE_MINUTES": int(_env("SESSION_IDLE_MINUTES", "30")),
         "SESSION_ABSOLUTE_HOURS": int(_env("SESSION_ABSOLUTE_HOURS", "8")),
+        #: how often a session's role or company is confirmed again at the login provider (0 = never)
+        "SESSION_RECHECK_MINUTES": float(_env("SESSION_RECHECK_MINUTES", "5")),
+        #: how long past a missed re-check a session survives a provider that cannot be asked
+        "SESSION_RECHECK_GRACE_MINUTES": float(_env("SESSION_RECHECK_GRACE_MINUTES", "30")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(_env("SESSION_ABSOLUTE_HOURS", "8"))),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
         #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
@@ -159,6 +174,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "API_RATE_WINDOW_SECONDS": int(_env("API_RATE_WINDOW_SECONDS", "60")),
         #: largest request body under /api/v1 (files travel base64-encoded: 20 MB of files ≈ 27 MB)
         "API_MAX_BODY_BYTES": int(_env("API_MAX_BODY_BYTES", str(30 * 1024 * 1024))),
+        # Rate limits (Flask-Limiter, ``web/ratelimit.py``): "N per minute|hour|…" per group
+        #: where the counts live: memory:// (one process, development) or redis://host:6379/0 (production)
+        "RATE_LIMIT_STORAGE_URI": _env("RATE_LIMIT_STORAGE_URI", "memory://" if env != "production" else None),
+        "RATE_LIMIT_KEY_PREFIX": _env("RATE_LIMIT_KEY_PREFIX", "bizportal"),
+        "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "30 per minute"),
+        "RATE_LIMIT_SUBMIT": _env("RATE_LIMIT_SUBMIT", "10 per minute"),
+        "RATE_LIMIT_UPLOAD": _env("RATE_LIMIT_UPLOAD", "60 per minute"),
+        "RATE_LIMIT_MESSAGES": _env("RATE_LIMIT_MESSAGES", "20 per minute"),
+        "RATE_LIMIT_STATUS_CALLBACK": _env("RATE_LIMIT_STATUS_CALLBACK", "300 per minute"),
+        "RATE_LIMIT_API": _env("RATE_LIMIT_API", "1200 per minute"),
         # Steering statistics
         #: a figure from fewer cases than this is shown as "< n" (and hidden cells keep it so)
         "STATS_SUPPRESSION_THRESHOLD": int(_env("STATS_SUPPRESSION_THRESHOLD", "5")),
@@ -169,6 +194,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     }
     if overrides:
         cfg.update(overrides)
+    if "SESSION_COOKIE_NAME" not in cfg:
+        # Over HTTPS the cookie is bound to exactly this host, path / and Secure (browsers refuse a
+        # __Host- cookie otherwise); plain HTTP in development keeps a name browsers accept there.
+        cfg["SESSION_COOKIE_NAME"] = ("__Host-" if cfg["SESSION_COOKIE_SECURE"] else "") + "bizportal_session"
     if not str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
         # The worker's sender threads may each hold a connection (the inbox adapter writes).
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {**cfg["SQLALCHEMY_ENGINE_OPTIONS"],
@@ -193,6 +222,7 @@ class OidcSettings:
     login_max_age: int
     allowed_algs: tuple[str, ...]
     staff_role_mapping: str
+    jwks_refetch_interval: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -264,6 +294,9 @@ class WebSettings:
     enabled_adapters: tuple[str, ...] | None = None
     #: who operates the portal (``BIZPORTAL_OPERATOR``), named on every receipt
     operator: str = "Unternehmensportal (bizportal)"
+    #: re-check of a session at its provider (``auth.recheck``): interval (0 = off) and grace period
+    session_recheck_minutes: float = 5.0
+    session_recheck_grace_minutes: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -307,6 +340,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             timeout=float(cfg["OIDC_TIMEOUT"]), clock_skew=int(cfg["OIDC_CLOCK_SKEW"]),
             metadata_max_age=int(cfg["OIDC_METADATA_MAX_AGE"]), login_max_age=int(cfg["OIDC_LOGIN_MAX_AGE"]),
             allowed_algs=tuple(cfg["OIDC_ALLOWED_ALGS"]), staff_role_mapping=cfg["STAFF_ROLE_MAPPING"] or "",
+            jwks_refetch_interval=max(0.0, float(cfg["OIDC_JWKS_REFETCH_SECONDS"])),
         ),
         delivery=DeliverySettings(
             max_attempts=int(cfg["DELIVERY_MAX_ATTEMPTS"]),
@@ -351,6 +385,8 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
             enabled_adapters=tuple(adapters) if adapters else None,
             operator=cfg["OPERATOR"],
+            session_recheck_minutes=max(0.0, float(cfg["SESSION_RECHECK_MINUTES"])),
+            session_recheck_grace_minutes=max(0.0, float(cfg["SESSION_RECHECK_GRACE_MINUTES"])),
         ),
         api=ApiSettings(
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),
@@ -366,7 +402,8 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
 
 #: settings production must set explicitly (the development defaults would be wrong or unsafe)
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "COMPANY_OIDC_ISSUER", "COMPANY_OIDC_CLIENT_SECRET",
-                          "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_SECRET")
+                          "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_SECRET", "TRUSTED_HOSTS",
+                          "RATE_LIMIT_STORAGE_URI")
 
 
 def _check_production(cfg: dict[str, Any]) -> None:

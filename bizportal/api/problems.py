@@ -57,6 +57,7 @@ DETAILS = {
     404: "There is no such resource, or it is not your chamber's.",
     405: "This method is not allowed on this resource.",
     413: "The request body is larger than the API accepts.",
+    429: "Too many requests from this address; try again after the time in Retry-After.",
 }
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
@@ -150,3 +150,9 @@ class LoginSession(Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(40))
+    #: the provider's access and refresh token, sealed (``auth.tokens``), for the periodic re-check
+    tokens: Mapped[str | None] = mapped_column(Text)
+    #: when the provider last confirmed the login's role or company (``auth.recheck``); None: at login
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the portal last asked the provider (answered or not)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

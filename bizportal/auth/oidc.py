@@ -17,12 +17,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, g, session
 from flask_babel import gettext as _
 
-from .provider import LoginFailed, Provider, ProviderUnavailable, clip
+from .provider import LoginFailed, Provider, ProviderUnavailable, StateRejected, clip
 
-__all__ = ["LoginFailed", "ProviderUnavailable", "register_clients", "start_login",
+__all__ = ["LoginFailed", "ProviderUnavailable", "StateRejected", "register_clients", "start_login",
            "complete_login"]
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,9 @@ def complete_login(name: str, args: Mapping[str, str]) -> dict[str, Any]:
     """Finish the code flow from the callback's query ``args``; return the verified claims.
 
     The login's state is consumed first, whatever happens next, so a callback works once.
-    Raises ``LoginFailed`` for a provider ``error``, a missing, unknown, replayed, foreign (other
-    provider) or expired ``state``, a refused code, an invalid ID token (see
+    Raises ``StateRejected`` (a ``LoginFailed``) for a missing, unknown, replayed or foreign (other
+    provider) ``state`` — checked before anything else, also before a provider ``error``;
+    ``LoginFailed`` for a provider ``error``, an expired ``state``, a refused code, an invalid ID token (see
     ``idtoken.validate_id_token``) or a userinfo ``sub`` that differs from the ID token's;
     ``ProviderUnavailable`` when the provider times out or fails.
     Returns the ID token claims, with userinfo claims added where the ID token has none.
@@ -80,18 +81,22 @@ def complete_login(name: str, args: Mapping[str, str]) -> dict[str, Any]:
     pending = dict(session.get(PENDING_KEY) or {})
     started = pending.pop(state, None) if state else None
     session[PENDING_KEY] = pending
+    if not state:
+        if args.get("error"):  # some providers drop the state from an error answer
+            raise StateRejected(f"{name} provider returned error={clip(args.get('error'))} "
+                                f"description={clip(args.get('error_description'))} without state",
+                                _("Die Anmeldung wurde abgebrochen oder abgelehnt."))
+        raise StateRejected(f"{name} callback without state")
+    if started is None:
+        raise StateRejected(f"{name} callback state unknown to this session "
+                            "(forged, replayed or expired)")
+    if started.get("provider") != name:
+        raise StateRejected(f"{name} callback carries a state issued for the "
+                            f"{started.get('provider')} login")
     if args.get("error"):
         raise LoginFailed(f"{name} provider returned error={clip(args.get('error'))} "
                           f"description={clip(args.get('error_description'))}",
                           _("Die Anmeldung wurde abgebrochen oder abgelehnt."))
-    if not state:
-        raise LoginFailed(f"{name} callback without state")
-    if started is None:
-        raise LoginFailed(f"{name} callback state unknown to this session "
-                          "(forged, replayed or expired)")
-    if started.get("provider") != name:
-        raise LoginFailed(f"{name} callback carries a state issued for the "
-                          f"{started.get('provider')} login")
     age = time.time() - started.get("at", 0)
     if age > _login_max_age():
         raise LoginFailed(f"{name} login started {age:.0f}s ago, longer than "
@@ -107,6 +112,10 @@ def complete_login(name: str, args: Mapping[str, str]) -> dict[str, Any]:
     if not isinstance(access_token, str) or not access_token:
         raise LoginFailed(f"{name} token response without access_token")
     claims = p.validate_id_token(id_token, started["nonce"], access_token)
+    # kept (sealed) with the new session, for re-checking the login at the provider later
+    refresh_token = token.get("refresh_token")
+    g.login_tokens = {"access_token": access_token,
+                      "refresh_token": refresh_token if isinstance(refresh_token, str) else None}
     userinfo = p.userinfo(access_token)
     if userinfo is None:
         return claims

@@ -34,6 +34,18 @@ class LoginFailed(Exception):
         self.user_message = user_message
 
 
+class StateRejected(LoginFailed):
+    """A callback whose ``state`` this browser did not start (missing, unknown, replayed, foreign).
+
+    Anyone can send a browser to the callback URL, so such a callback must not change the browser's
+    session: a signed-in person stays signed in (no cross-site sign-out).
+    """
+
+
+class TokenRejected(LoginFailed):
+    """The provider refused a token it issued (expired, revoked, the grant ended)."""
+
+
 class ProviderUnavailable(LoginFailed):
     """The provider did not answer in time, could not be reached or answered with an error."""
 
@@ -58,12 +70,16 @@ class Provider:
     """One configured OpenID provider for one app: settings plus verified discovery and keys.
 
     Discovery and key set are fetched on first use and cached for ``metadata_max_age`` seconds;
-    the key set is also fetched again when ``idtoken`` asks for it (a rotated signing key).
+    the key set is also fetched again when ``idtoken`` asks for it (a token names a key the cached set
+    lacks: a rotated signing key, or a forged token), but at most once per ``jwks_refetch_interval``
+    seconds, so a stream of forged tokens costs the provider one request per interval. The key set
+    has its own lock: a slow key-set request does not hold up logins that only need discovery.
     """
 
     def __init__(self, name: str, *, issuer: str, client_id: str, client_secret: str, scope: str,
                  timeout: float, allowed_algs: list[str], leeway: float, metadata_max_age: float,
-                 claims_options: Mapping[str, Mapping[str, Any]] | None = None):
+                 claims_options: Mapping[str, Mapping[str, Any]] | None = None,
+                 jwks_refetch_interval: float = 60.0):
         self.name = name
         self.issuer = issuer
         self.client_id = client_id
@@ -79,6 +95,9 @@ class Provider:
         self._metadata: dict[str, Any] | None = None
         self._metadata_at = 0.0
         self._jwks: dict[str, Any] | None = None
+        self.jwks_refetch_interval = jwks_refetch_interval
+        self._jwks_lock = threading.Lock()
+        self._jwks_refetched_at = -float("inf")  #: monotonic time of the last refetch asked for
 
     @classmethod
     def from_config(cls, name: str, cfg: Mapping[str, Any]) -> Provider:
@@ -99,6 +118,7 @@ class Provider:
             leeway=float(settings.clock_skew),
             metadata_max_age=float(settings.metadata_max_age),
             claims_options=claims_options,
+            jwks_refetch_interval=float(settings.jwks_refetch_interval),
         )
 
     @property
@@ -141,14 +161,22 @@ class Provider:
                                   f"({value!r})")
 
     def jwks(self, refresh: bool = False) -> dict[str, Any]:
-        """The key set from the discovery ``jwks_uri``; ``refresh`` fetches it anew."""
+        """The key set from the discovery ``jwks_uri``.
+
+        ``refresh`` asks for it anew; that is honoured once per ``jwks_refetch_interval`` (else the
+        cached set is returned, and a token naming an unknown key is refused with it).
+        """
         jwks_uri = self.metadata()["jwks_uri"]
-        with self._lock:
-            if refresh or self._jwks is None:
+        with self._jwks_lock:
+            now = time.monotonic()
+            refetch = refresh and now - self._jwks_refetched_at >= self.jwks_refetch_interval
+            if refetch or self._jwks is None:
                 jwks = self._get_json(jwks_uri, "key set")
                 if not isinstance(jwks.get("keys"), list):
                     raise LoginFailed(f"{self.name} provider key set has no 'keys' list")
                 self._jwks = jwks
+                if refetch:
+                    self._jwks_refetched_at = now
             return self._jwks
 
     def _get_json(self, url: str, what: str) -> dict[str, Any]:
@@ -211,6 +239,32 @@ class Provider:
             raise LoginFailed(f"{what} failed: {type(exc).__name__}") from exc
         return dict(token)
 
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """A new token response for ``refresh_token`` (refresh-token grant).
+
+        Raises ``TokenRejected`` when the provider refuses the grant (the login ended there),
+        ``ProviderUnavailable`` when it cannot be asked, ``LoginFailed`` for anything malformed.
+        """
+        what = f"{self.name} refresh-token request"
+        try:
+            with self._oauth_session("") as oauth:
+                token = oauth.refresh_token(self.metadata()["token_endpoint"], refresh_token=refresh_token)
+        except requests.Timeout as exc:
+            raise ProviderUnavailable(f"{what} timed out after {self.timeout:g}s") from exc
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(f"{what} failed: {type(exc).__name__}") from exc
+        except OAuthError as exc:
+            if exc.error in ("invalid_grant", "invalid_token", "unauthorized_client"):
+                raise TokenRejected(f"{what} refused: {clip(exc.error)}") from exc
+            raise ProviderUnavailable(f"{what} failed: {clip(exc.error)}") from exc
+        except LoginFailed:
+            raise
+        except Exception as exc:  # a malformed response
+            raise LoginFailed(f"{what} failed: {type(exc).__name__}") from exc
+        if not isinstance(token.get("access_token"), str) or not token["access_token"]:
+            raise LoginFailed(f"{what} answered without access_token")
+        return dict(token)
+
     def validate_id_token(self, id_token: str, nonce: str,
                           access_token: str | None) -> dict[str, Any]:
         """``idtoken.validate_id_token`` with this provider's settings; raises ``LoginFailed``."""
@@ -246,6 +300,8 @@ class Provider:
             raise ProviderUnavailable(f"{what} failed: {type(exc).__name__}") from exc
         if resp.status_code >= 500:
             raise ProviderUnavailable(f"{what} answered HTTP {resp.status_code}")
+        if 400 <= resp.status_code < 500:  # RFC 6750 says 401; some providers answer 400 or 403
+            raise TokenRejected(f"{what} answered HTTP {resp.status_code}")
         if resp.status_code != 200:
             raise LoginFailed(f"{what} answered HTTP {resp.status_code}")
         content_type = resp.headers.get("Content-Type", "")

@@ -107,6 +107,40 @@ def role_mapping() -> dict[str, str]:
     return mapping
 
 
+def portal_roles(claims: dict[str, Any], roles_claim: str) -> list[str]:
+    """The portal roles the provider's ``roles_claim`` grants (mapped, sorted; unknown values dropped)."""
+    raw_roles = claims.get(roles_claim) or []
+    if isinstance(raw_roles, str):
+        raw_roles = raw_roles.split()
+    mapping = role_mapping()
+    return sorted({mapping[r] for r in raw_roles if isinstance(r, str) and r in mapping})
+
+
+def staff_claims_hold(user: StaffUser, claims: dict[str, Any], roles_claim: str, chamber_claim: str) -> str | None:
+    """Whether the provider's current claims still grant what ``user``'s sessions were given.
+
+    Returns None when they do, else the reason to end the sessions: ``role_withdrawn`` (no portal
+    role any more), ``role_changed`` (other roles), ``chamber_changed`` (another or no chamber).
+    Any change ends the session; the next login takes the new roles (``staff_login``).
+    """
+    roles = portal_roles(claims, roles_claim)
+    if not roles:
+        return "role_withdrawn"
+    if roles != sorted(user.roles or []):
+        return "role_changed"
+    if "chamber_staff" in roles:
+        slug = _str(claims.get(chamber_claim), 64)
+        if user.chamber is None or slug != user.chamber.slug:
+            return "chamber_changed"
+    return None
+
+
+def company_claims_hold(person: Person, claims: dict[str, Any], company_id_claim: str) -> str | None:
+    """None while the provider still names ``person``'s company, else ``company_changed``."""
+    org_id = _str(claims.get(company_id_claim), 255)
+    return None if org_id and org_id == person.company.org_id else "company_changed"
+
+
 def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_claim: str) -> StaffUser:
     """Find or create the staff user; roles and chamber come from the claims on every login.
 
@@ -115,11 +149,7 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
     """
     sub = _str(claims["sub"], 255)
     user = db.session.scalar(select(StaffUser).where(StaffUser.issuer == issuer, StaffUser.sub == sub))
-    raw_roles = claims.get(roles_claim) or []
-    if isinstance(raw_roles, str):
-        raw_roles = raw_roles.split()
-    mapping = role_mapping()
-    roles = sorted({mapping[r] for r in raw_roles if isinstance(r, str) and r in mapping})
+    roles = portal_roles(claims, roles_claim)
     if not roles:
         raise _refused(
             user, "role_withdrawn",

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from ..audit import services as audit
 from ..common.time import utcnow
 from ..extensions import db, rowcount
+from . import recheck, tokens
 from .models import LoginSession
 from .trust import SESSION_KEY as TRUST_KEY
 from .trust import level_from_acr
@@ -46,8 +47,12 @@ def end_sessions(where, reason: str) -> int:
 def _on_login(sender, user) -> None:
     identity = getattr(g, "login_identity", None) or {"issuer": "", "sub": "", "sid": None}
     level = identity.get("trust_level", "none")
+    held = getattr(g, "login_tokens", None)
+    now = utcnow()
     row = LoginSession(id=secrets.token_urlsafe(32), user_key=user.get_id(), issuer=identity["issuer"],
-                       sub=identity["sub"], provider_sid=identity.get("sid"), trust_level=level)
+                       sub=identity["sub"], provider_sid=identity.get("sid"), trust_level=level,
+                       tokens=tokens.seal(held, current_app.config["SECRET_KEY"]) if held else None,
+                       created_at=now, last_seen_at=now, confirmed_at=now, checked_at=now)
     db.session.add(row)
     db.session.commit()
     session[SESSION_KEY] = row.id
@@ -78,6 +83,10 @@ def _check_session():
         reason = "idle_timeout"
     elif now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
         reason = "absolute_timeout"
+    elif recheck.unconfirmed_too_long(row, now):
+        reason = "provider_unconfirmed"
+    else:
+        reason = recheck.recheck(row, current_user._get_current_object(), now)
     if reason is None:
         if request.endpoint not in PASSIVE_ENDPOINTS and now - row.last_seen_at > TOUCH_INTERVAL:
             row.last_seen_at = now

@@ -50,7 +50,12 @@ def _finish(name: str):
     except oidc.LoginFailed as exc:
         log.warning("login failed: %s (from %s)", exc.reason, request.remote_addr)
         audit.record("login_failure", "anonymous", target=f"{name} login", detail=exc.reason)
-        session.clear()
+        if isinstance(exc, oidc.StateRejected):
+            # Not a login this browser started: anyone can link here, so a signed-in session stays
+            # as it is (only the logins in progress are dropped).
+            session.pop(oidc.PENDING_KEY, None)
+        else:
+            session.clear()
         if isinstance(exc, oidc.ProviderUnavailable):
             return _unavailable()
         return _login_error(401, exc.user_message or _("Die Anmeldung konnte nicht abgeschlossen werden. "

@@ -8,7 +8,7 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..api import problems
 from ..audit import services as audit
@@ -47,6 +47,9 @@ def install(app: Flask) -> None:
         405: lambda: _("Diese Aktion ist hier nicht möglich."),
         413: lambda: _("Die gesendeten Daten sind zu groß."),
         422: lambda: _("Die Angaben konnten nicht verarbeitet werden."),
+        429: lambda: _("Sie haben diese Aktion in kurzer Zeit zu oft ausgeführt. Bitte warten Sie einen Moment "
+                       "und versuchen Sie es dann erneut. Was Sie zuletzt gesendet haben, wurde nicht "
+                       "verarbeitet; bereits gespeicherte Angaben bleiben erhalten."),
         500: lambda: _("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut."),
         503: lambda: _("Der Dienst ist vorübergehend nicht verfügbar."),
     }
@@ -58,6 +61,7 @@ def install(app: Flask) -> None:
         405: lambda: _("Aktion nicht möglich"),
         413: lambda: _("Daten zu groß"),
         422: lambda: _("Angaben nicht verarbeitbar"),
+        429: lambda: _("Zu viele Anfragen"),
         500: lambda: _("Interner Fehler"),
         503: lambda: _("Dienst nicht verfügbar"),
     }
@@ -72,10 +76,22 @@ def install(app: Flask) -> None:
                      _("Das Formular konnte nicht sicher übermittelt werden. Bitte laden Sie die Seite neu "
                        "und senden Sie es erneut. Es wurde nichts gespeichert."))
 
+    @app.errorhandler(SecurityError)
+    def untrusted_host(exc: SecurityError):
+        """A Host header outside ``TRUSTED_HOSTS``: no URL can be built for it, so no page either."""
+        log.warning("refused: untrusted host %r for %s %s from %s", request.environ.get("HTTP_HOST", "")[:100],
+                    request.method, request.path, request.remote_addr)
+        if problems.is_api_request():
+            return problems.response(400, "The request names a host this portal does not serve.")
+        body = ('<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><title>{title}</title></head>'
+                "<body><h1>{title}</h1><p>{message}</p></body></html>").format(
+            title=_("Fehlerhafte Anfrage"), message=_("Diese Adresse wird von diesem Portal nicht bedient."))
+        return app.response_class(body, status=400, mimetype="text/html")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if problems.is_api_request():  # the chamber API answers every error as a problem document
-            return problems.from_http_exception(exc)
+        if problems.is_api_request() or (exc.code == 429 and request.path.startswith("/api/")):
+            return problems.from_http_exception(exc)  # machines get a problem document, never a page
         if exc.code == 403 or (exc.code == 404 and current_user and current_user.is_authenticated):
             user = current_user.get_id() if current_user and current_user.is_authenticated else "anonymous"
             log.warning("refused: %s %s %s for %s from %s", exc.code, request.method, request.path, user,

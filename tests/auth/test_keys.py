@@ -59,3 +59,45 @@ def test_key_set_and_discovery_are_refetched_after_their_max_age(fake, make_app)
     assert_logged_in(*company_login(app))
     assert_logged_in(*company_login(app))
     assert fake.hits["discovery"] >= 2 and fake.hits["jwks"] == 2
+
+
+def _forged_logout_token(fake, key) -> str:
+    """A logout token signed with a key the provider never published (its kid is unknown)."""
+    import json
+    import time
+    import uuid
+
+    from joserfc import jws
+
+    now = int(time.time())
+    claims = {"iss": fake.issuer, "aud": "bizportal-company", "iat": now, "exp": now + 120,
+              "jti": uuid.uuid4().hex, "sub": fake.subject,
+              "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}
+    return jws.serialize_compact({"alg": "RS256", "kid": key.kid}, json.dumps(claims), key)
+
+
+def test_a_flood_of_forged_tokens_fetches_the_key_set_at_most_once_per_interval(fake, fake_app, rsa_keys):
+    client = fake_app.test_client()
+    for _ in range(20):
+        resp = client.post("/backchannel-logout", data={"logout_token": _forged_logout_token(fake, rsa_keys[2])})
+        assert resp.status_code == 400
+    assert fake.hits["jwks"] == 2  # the first fetch and one refetch for the unknown kid, not 21
+    fake.header["kid"] = "ghost"  # forged ID tokens at the login count against the same interval
+    for _ in range(3):
+        assert company_login(fake_app)[0].status_code == 401
+    assert fake.hits["jwks"] == 2
+
+
+def test_a_rotation_after_forged_tokens_is_picked_up_once_the_interval_has_passed(fake, make_app, rsa_keys):
+    import time
+
+    app = make_app(OIDC_JWKS_REFETCH_SECONDS=1)
+    assert_logged_in(*company_login(app))
+    client = app.test_client()
+    for _ in range(5):
+        client.post("/backchannel-logout", data={"logout_token": _forged_logout_token(fake, rsa_keys[2])})
+    assert fake.hits["jwks"] == 2
+    fake.signing_key, fake.jwks_keys = rsa_keys[1], [rsa_keys[1]]  # the provider rotates
+    time.sleep(1.1)
+    assert_logged_in(*company_login(app))
+    assert fake.hits["jwks"] == 3

@@ -116,7 +116,7 @@ def _provider_round_trip(client) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def test_replayed_callback_after_a_login_is_refused(fake, fake_app, caplog):
+def test_replayed_callback_after_a_login_is_refused_and_leaves_the_session_alone(fake, fake_app, caplog):
     client = fake_app.test_client()
     callback = _provider_round_trip(client)
     assert_logged_in(client.get(callback), client)
@@ -124,8 +124,11 @@ def test_replayed_callback_after_a_login_is_refused(fake, fake_app, caplog):
     if review.status_code == 200:
         client.post("/unternehmen/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True))})
     resp = client.get(callback)
-    assert_refused(resp, client, caplog, fake, "callback state unknown to this session")
+    assert resp.status_code == 401 and "Anmeldung nicht möglich" in resp.get_data(as_text=True)
+    assert "callback state unknown to this session" in caplog.text
     assert fake.hits["token"] == 1  # refused before the code went to the provider again
+    # A replayed (or forged) callback is not a login this browser started: it signs nobody out.
+    assert client.get("/antraege").status_code == 200
 
 
 def test_replayed_callback_after_a_failed_login_is_refused(fake, fake_app, caplog):
@@ -195,3 +198,29 @@ def test_slow_provider_times_out_during_callback(fake, make_app, caplog, endpoin
     assert time.monotonic() - began < 3
     assert_refused(resp, client, caplog, fake, reason, status=503)
     assert "nicht erreichbar" in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", [
+    {"code": "abc"},  # no state
+    {"code": "abc", "state": "forged-by-another-site"},
+    {"error": "access_denied"},  # a provider "error" without this browser's state
+    {"error": "access_denied", "state": "forged-by-another-site"},
+], ids=["no-state", "forged-state", "error-no-state", "error-forged-state"])
+def test_callback_without_valid_state_leaves_a_signed_in_browser_signed_in(fake, fake_app, caplog, query):
+    """Another site links the signed-in browser to the callback: refused, and nobody is signed out."""
+    client = _signed_in_and_reviewed(fake_app)
+    refused = client.get("/login/callback", query_string=query)
+    assert refused.status_code == 401 and "Anmeldung nicht möglich" in refused.get_data(as_text=True)
+    assert "callback" in caplog.text
+    assert client.get("/antraege").status_code == 200  # still signed in
+    assert client.get("/sitzung").status_code == 200
+
+
+def _signed_in_and_reviewed(fake_app):
+    resp, client = company_login(fake_app)
+    assert_logged_in(resp, client)
+    review = client.get("/unternehmen/pruefen")  # a first login reviews the company data first
+    if review.status_code == 200:
+        client.post("/unternehmen/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True))})
+    assert client.get("/antraege").status_code == 200
+    return client
