@@ -178,8 +178,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         #: where the counts live: memory:// (one process, development) or redis://host:6379/0 (production)
         "RATE_LIMIT_STORAGE_URI": _env("RATE_LIMIT_STORAGE_URI", "memory://" if env != "production" else None),
         "RATE_LIMIT_KEY_PREFIX": _env("RATE_LIMIT_KEY_PREFIX", "bizportal"),
-        "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "30 per minute"),
-        "RATE_LIMIT_SUBMIT": _env("RATE_LIMIT_SUBMIT", "10 per minute"),
+        "RATE_LIMIT_LOGIN": _env("RATE_LIMIT_LOGIN", "120 per minute"),
+        "RATE_LIMIT_SUBMIT": _env("RATE_LIMIT_SUBMIT", "30 per minute"),
         "RATE_LIMIT_UPLOAD": _env("RATE_LIMIT_UPLOAD", "60 per minute"),
         "RATE_LIMIT_MESSAGES": _env("RATE_LIMIT_MESSAGES", "20 per minute"),
         "RATE_LIMIT_STATUS_CALLBACK": _env("RATE_LIMIT_STATUS_CALLBACK", "300 per minute"),
