@@ -1,8 +1,10 @@
-"""Numbers a person reads, in the current language (Flask-Babel): file sizes."""
+"""Numbers a person reads, in the current language (Flask-Babel): file sizes, amounts of money."""
 
 from __future__ import annotations
 
-from flask_babel import format_decimal, gettext
+from decimal import Decimal
+
+from flask_babel import format_currency, format_decimal, gettext
 
 _UNITS = ((1024 ** 3, "GB"), (1024 ** 2, "MB"), (1024, "KB"))
 
@@ -16,3 +18,9 @@ def filesize(size: int | None) -> str:
         if size >= factor:
             return f"{format_decimal(size / factor, '#,##0.#')}\u00a0{unit}"
     return gettext("%(num)s Bytes", num=format_decimal(size, "#,##0"))
+
+
+def money(amount: Decimal | float, currency: str = "EUR") -> str:
+    """An amount of money in the current language, always with cents: "1.234,50\u00a0€" (de),
+    "€1,234.50" (en)."""
+    return format_currency(amount, currency)

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
-from ..catalog import wz2008
-from ..catalog.models import FieldDefinition
+from ..catalog import fees, wz2008
+from ..catalog.models import Fee, FieldDefinition
 from ..common import countries
 from ..common.formats import filesize as _filesize
 from ..common.uploads import TYPES
@@ -62,6 +62,11 @@ def install(app: Flask) -> None:
     def filesize(value: int | None) -> str:
         """A file size in the page's language ("1,5 MB" / "1.5 MB"); replaces Jinja's filesizeformat."""
         return _filesize(value)
+
+    @app.template_filter("fee")
+    def fee(value: Fee) -> str:
+        """A service's fee in the page's language ("26,00 €", "gebührenfrei", a range)."""
+        return fees.fee_text(value)
 
     @app.template_filter("extension_of")
     def extension_of(type_key: str) -> str:
