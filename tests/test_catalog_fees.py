@@ -94,7 +94,7 @@ def test_review_page_shows_the_fee_before_the_binding_submit(client, login_as):
     path = fill_steps(client, start_draft(client, "gewerbeanmeldung"), gewerbe_answers())
     html = client.get(path).get_data(as_text=True)
     costs = html.index('id="fee"')
-    assert costs < html.index("Antrag verbindlich einreichen")
+    assert costs < html.rindex("Antrag verbindlich einreichen")  # the submit button
     assert f"üblich sind 15,00{NBSP}€ bis 45,00{NBSP}€" in html
     assert "Gebührenordnung für die Wirtschaftsverwaltung" in html
     client.get("/sprache/en")

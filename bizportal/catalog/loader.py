@@ -239,6 +239,8 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
 
 
 URL_RE = re.compile(r"^https://[^\s/$.?#][^\s]*$")
+#: field types whose answer cannot name a filing in a list (several entries, files, a yes or no)
+LIST_FIELD_EXCLUDED = ("group", "file", "yesno")
 FEE_KEYS = {"free", "amount", "min", "max", "by_body", "basis", "note", "source"}
 SOURCE_KEYS = {"legal_basis_url", "form", "form_url"}
 #: the highest fee a definition may name (a typo guard: no service here costs more)
@@ -332,7 +334,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
                "keywords", "max_total_attachments_mb", "trust_level", "source",
-               "next_steps"}
+               "next_steps", "list_fields"}
     unknown = set(raw) - allowed
     if unknown:
         raise ctx.fail(sorted(unknown)[0], "unknown key")
@@ -412,6 +414,14 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     documents = raw.get("documents", [])
     if not isinstance(documents, list):
         raise ctx.fail("documents", "must be a list")
+    list_fields = raw.get("list_fields", [])
+    if not isinstance(list_fields, list) or len(list_fields) > 3:
+        raise ctx.fail("list_fields", "must be a list of at most three field names")
+    for i, name in enumerate(list_fields):
+        if name not in fields:
+            raise ctx.fail(f"list_fields[{i}]", f"no field named '{name}'")
+        if fields[name].type in LIST_FIELD_EXCLUDED:
+            raise ctx.fail(f"list_fields[{i}]", f"a {fields[name].type} field cannot tell filings apart")
     trust_level = raw.get("trust_level")
     if trust_level is not None and trust_level not in ("low", "substantial", "high"):
         raise ctx.fail("trust_level", "must be 'low', 'substantial' or 'high'")
@@ -437,6 +447,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         trust_level=trust_level,
         sources=_sources(ctx, raw.get("source")),
         next_steps=ctx.text(raw, "next_steps", required=False),
+        list_fields=tuple(list_fields),
         source=source,
     )
 

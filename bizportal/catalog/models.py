@@ -164,6 +164,8 @@ class ServiceDefinition:
     sources: Sources | None = None
     #: what happens after the filing is submitted (shown on the confirmation); None: a general text
     next_steps: Text | None = None
+    #: the answers that tell two filings of this service apart in "Meine Anträge" (e.g. address, activity)
+    list_fields: tuple[str, ...] = ()
     #: the definition's file name
     source: str = ""
 
@@ -190,6 +192,11 @@ class ServiceDefinition:
             if fd.name == name:
                 return fd
         return None
+
+    def listed_answers(self, answers: dict[str, Any]) -> list[tuple[FieldDefinition, Any]]:
+        """The given answers of the ``list_fields``, with their fields (what tells filings apart)."""
+        return [(fd, answers[fd.name]) for fd in (self.field(n) for n in self.list_fields)
+                if fd is not None and answers.get(fd.name) not in (None, "", {}, [])]
 
     def step_fields(self, step_key: str) -> list[FieldDefinition]:
         return [fd for fd in self.fields if fd.step == step_key]
