@@ -29,7 +29,8 @@ def _catalog_with(tmp_path, key: str, old: str, new: str):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ("fee.min = 5\nfee.max = 35", "fee.min = 35\nfee.max = 5", r"ursprungszeugnis.toml: field 'fee.max': must be more than min"),
+    ("fee.min = 5\nfee.max = 35", "fee.min = 35\nfee.max = 5",
+     r"ursprungszeugnis.toml: field 'fee.max': must be more than min"),
     ("fee.min = 5\n", "fee.min = 5\nfee.amount = 20\n", r"ursprungszeugnis.toml: field 'fee': needs exactly one of"),
     ("fee.max = 35\n", "", r"ursprungszeugnis.toml: field 'fee.max': a range needs both"),
     ("fee.min = 5", 'fee.min = "fünf"', r"ursprungszeugnis.toml: field 'fee.min': 'fünf' is not an amount"),
@@ -100,3 +101,14 @@ def test_review_page_shows_the_fee_before_the_binding_submit(client, login_as):
     client.get("/sprache/en")
     html = client.get(path).get_data(as_text=True)
     assert "customary: €15.00 to €45.00" in html
+
+
+def test_list_fields_must_name_fields_that_can_tell_filings_apart(tmp_path):
+    directory = _catalog_with(tmp_path, "ursprungszeugnis", 'list_fields = ["empfaenger", "rechnungsnummer"]',
+                              'list_fields = ["empfänger"]')
+    with pytest.raises(DefinitionError, match=r"ursprungszeugnis.toml: field 'list_fields\[0\]': no field named"):
+        load_catalog(directory)
+    directory = _catalog_with(tmp_path / "2", "gewerbeanmeldung", 'list_fields = ["street", "city", "activity"]',
+                              'list_fields = ["personen"]')
+    with pytest.raises(DefinitionError, match=r"field 'list_fields\[0\]': a group field cannot tell filings apart"):
+        load_catalog(directory)

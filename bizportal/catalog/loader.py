@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any, Literal, overload
 
 from ..common import countries

@@ -1,4 +1,5 @@
-"""Numbers a person reads, in the current language (Flask-Babel): file sizes, amounts of money."""
+"""Numbers a person reads, in the current language (Flask-Babel): plain numbers, file sizes, amounts
+of money."""
 
 from __future__ import annotations
 
@@ -24,3 +25,12 @@ def money(amount: Decimal | float, currency: str = "EUR") -> str:
     """An amount of money in the current language, always with cents: "1.234,50\u00a0€" (de),
     "€1,234.50" (en)."""
     return format_currency(amount, currency)
+
+
+def number(value: int | float | Decimal | str) -> str:
+    """A number in the current language: "1.234,5" (de), "1,234.5" (en); up to three decimals.
+    A stored answer that is not a number is shown as it is."""
+    try:
+        return format_decimal(Decimal(str(value)) if isinstance(value, str) else value)
+    except ArithmeticError:
+        return str(value)

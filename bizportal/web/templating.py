@@ -12,6 +12,7 @@ from ..catalog import fees, wz2008
 from ..catalog.models import Fee, FieldDefinition
 from ..common import countries
 from ..common.formats import filesize as _filesize
+from ..common.formats import number as _number
 from ..common.uploads import TYPES
 
 
@@ -40,6 +41,8 @@ def install(app: Flask) -> None:
                     return c.label.get(locale)
         if fd.type == "date":
             return _date(value)
+        if fd.type == "number":
+            return _number(value)
         if fd.type == "country":
             return countries.name(value, locale)
         if fd.type == "wz2008":
@@ -50,6 +53,11 @@ def install(app: Flask) -> None:
                 parts.append(gettext("geboren am %(date)s", date=_date(value["birth_date"])))
             return ", ".join(parts) or "–"
         return str(value)
+
+    @app.template_filter("decimal")
+    def decimal(value: float | int | None) -> str:
+        """A number in the page's language ("2,5" / "2.5"); "–" for none."""
+        return "–" if value is None else _number(value)
 
     @app.template_filter("seconds")
     def seconds(value: float | None) -> str:
