@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -184,3 +185,46 @@ def test_catalog_check_command_reports_errors(app, tmp_path):
     bad.write_text('key = "kaputt"\nkind = "nonsense"\n')
     result = app.test_cli_runner().invoke(args=["catalog", "check", str(bad)])
     assert result.exit_code == 1 and "field 'kind'" in result.output
+
+
+@pytest.mark.parametrize("query, expected, suggestion", [
+    ("Gewerbeanmeldng", "gewerbeanmeldung", "Gewerbeanmeldung"),
+    ("Gewerbe abmeldnug", "gewerbeabmeldung", "Gewerbe abmeldung"),
+    ("Versicherungsvermitler", "versicherungsvermittler-34d", "Versicherungsvermittler"),
+    ("Gaststätenerlaubnis", "gaststaettenerlaubnis", "Gaststättenerlaubnis"),
+    ("insurence", "versicherungsvermittler-34d", "insurance"),
+])
+def test_search_finds_services_despite_a_typo_and_offers_the_spelling(client, query, expected, suggestion):
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.support.http import catalog_links
+
+    html = client.get("/", query_string={"q": query}).get_data(as_text=True)
+    assert expected in catalog_links(html)[:3]
+    offer = re.search(r'<p class="kern-body" id="did-you-mean">\s*Meinten Sie:\s*<a class="kern-link" '
+                      r'href="([^"]+)">([^<]+)</a>\?', html)
+    assert offer, html[html.find('id="results"'):][:800]
+    assert offer.group(2) == suggestion
+    link = unescape(offer.group(1))
+    assert parse_qs(urlsplit(link).query)["q"] == [suggestion]
+    followed = client.get(link).get_data(as_text=True)
+    assert expected in catalog_links(followed)[:3] and 'id="did-you-mean"' not in followed
+
+
+def test_a_correctly_spelt_or_hopeless_query_offers_no_spelling(client):
+    assert 'id="did-you-mean"' not in client.get("/", query_string={"q": "Gewerbeanmeldung"}).get_data(as_text=True)
+    html = client.get("/", query_string={"q": "Raumfahrtgenehmigung"}).get_data(as_text=True)
+    assert 'id="did-you-mean"' not in html and "Keine Leistung passt" in html
+
+
+def test_the_spelling_offer_keeps_the_filters(client):
+    html = client.get("/", query_string={"q": "Gewerbeanmeldng", "art": "trade"}).get_data(as_text=True)
+    assert "art=trade" in re.search(r'id="did-you-mean">.*?href="([^"]+)"', html, re.S).group(1)
+
+
+def test_the_typo_index_is_built_once_with_the_catalog(app):
+    index = app.extensions["bizportal"].search_index
+    assert "gewerbeanmeldung" in index.vocabulary.spelled
+    assert index.vocabulary.closest("gewerbeanmeldng") == "gewerbeanmeldung"
+    assert index.vocabulary.closest("xyzq") is None

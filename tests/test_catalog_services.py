@@ -31,7 +31,9 @@ def test_all_definitions_load_with_enough_services_of_every_kind(catalog):
 
 def test_every_service_tells_what_it_costs_takes_and_needs(catalog):
     for key, service in catalog.items():
-        assert service.fee and service.fee.de and service.fee.en, key
+        assert service.fee and service.fee.basis.de and service.fee.basis.en and service.fee.source, key
+        assert service.sources and service.sources.legal_basis_url.startswith("https://"), key
+        assert service.sources.form, key
         assert service.processing_time and service.processing_time.de and service.processing_time.en, key
         assert service.documents, key
         assert service.life_events and set(service.life_events) <= set(LIFE_EVENTS), key

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, overload
 
@@ -21,9 +22,11 @@ from .models import (
     TEXT_FORMATS,
     Choice,
     Condition,
+    Fee,
     FieldDefinition,
     RoutingRule,
     ServiceDefinition,
+    Sources,
     StepDefinition,
     Text,
 )
@@ -235,6 +238,88 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
     )
 
 
+URL_RE = re.compile(r"^https://[^\s/$.?#][^\s]*$")
+#: field types whose answer cannot name a filing in a list (several entries, files, a yes or no)
+LIST_FIELD_EXCLUDED = ("group", "file", "yesno")
+FEE_KEYS = {"free", "amount", "min", "max", "by_body", "basis", "note", "source"}
+SOURCE_KEYS = {"legal_basis_url", "form", "form_url"}
+#: the highest fee a definition may name (a typo guard: no service here costs more)
+MAX_FEE = Decimal("100000")
+
+
+def _url(ctx: _Ctx, raw: dict, key: str, where: str, required: bool = True) -> str | None:
+    value = ctx.string(raw, key, where, required=required)
+    if value is not None and not URL_RE.match(value):
+        raise ctx.fail(where, f"'{value}' is not an https:// address")
+    return value
+
+
+def _amount(ctx: _Ctx, raw: dict, key: str, where: str, zero: bool = False) -> Decimal | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ctx.fail(where, "must be an amount in euros, e.g. 26 or 26.50")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ctx.fail(where, f"'{value}' is not an amount in euros") from None
+    if not amount.is_finite() or amount < 0 or (amount == 0 and not zero) or amount > MAX_FEE \
+            or amount != amount.quantize(Decimal("0.01")):
+        lowest = "at least 0" if zero else "more than 0"
+        raise ctx.fail(where, f"must be {lowest} and at most {MAX_FEE} euros, in whole cents")
+    return amount
+
+
+def _fee(ctx: _Ctx, raw: Any) -> Fee | None:
+    """The ``[fee]`` table: ``free = true``, or ``amount``, or ``min`` and ``max`` (euros), with
+    ``basis`` (the fee's legal basis, de/en) and ``source`` (where the amounts come from)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ctx.fail("fee", "must be a table with basis, source and one of free, amount, min/max")
+    unknown = set(raw) - FEE_KEYS
+    if unknown:
+        raise ctx.fail(f"fee.{sorted(unknown)[0]}", "unknown key")
+    free = raw.get("free", False)
+    by_body = raw.get("by_body", False)
+    for key, value in (("free", free), ("by_body", by_body)):
+        if not isinstance(value, bool):
+            raise ctx.fail(f"fee.{key}", "must be true or false")
+    amount = _amount(ctx, raw, "amount", "fee.amount")
+    low = _amount(ctx, raw, "min", "fee.min", zero=True)  # "free of charge up to …"
+    high = _amount(ctx, raw, "max", "fee.max")
+    kinds = [k for k, v in (("free", free), ("amount", amount is not None),
+                                   ("min/max", low is not None or high is not None)) if v]
+    if len(kinds) > 1 or (not kinds and not by_body):
+        raise ctx.fail("fee", "needs exactly one of 'free = true', 'amount' or 'min' and 'max' "
+                       "(or 'by_body = true' alone when no published amount was found)"
+                       + (f"; found {', '.join(kinds)}" if kinds else ""))
+    if (low is None) != (high is None):
+        raise ctx.fail("fee.min" if low is None else "fee.max", "a range needs both 'min' and 'max'")
+    if low is not None and high is not None and low >= high:
+        raise ctx.fail("fee.max", f"must be more than min ({low})")
+    if free and by_body:
+        raise ctx.fail("fee.by_body", "a fee-free service has no amount for the body to set")
+    return Fee(basis=ctx.text(raw, "basis", "fee.basis"), source=ctx.string(raw, "source", "fee.source"),
+               free=free, amount=amount, minimum=low, maximum=high, by_body=by_body,
+               note=ctx.text(raw, "note", "fee.note", required=False))
+
+
+def _sources(ctx: _Ctx, raw: Any) -> Sources | None:
+    """The ``[source]`` table: the law's published text and the form the fields follow."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ctx.fail("source", "must be a table with legal_basis_url, form and optional form_url")
+    unknown = set(raw) - SOURCE_KEYS
+    if unknown:
+        raise ctx.fail(f"source.{sorted(unknown)[0]}", "unknown key")
+    return Sources(legal_basis_url=_url(ctx, raw, "legal_basis_url", "source.legal_basis_url") or "",
+                   form=ctx.string(raw, "form", "source.form"),
+                   form_url=_url(ctx, raw, "form_url", "source.form_url", required=False))
+
+
 def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
     if raw is None:
         return [{"key": DEFAULT_STEP, "title": {"de": "Angaben", "en": "Details"}}]
@@ -248,8 +333,8 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     ctx = _Ctx(source)
     allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
-               "keywords", "max_total_attachments_mb", "trust_level", "form_source",
-               "next_steps"}
+               "keywords", "max_total_attachments_mb", "trust_level", "source",
+               "next_steps", "list_fields"}
     unknown = set(raw) - allowed
     if unknown:
         raise ctx.fail(sorted(unknown)[0], "unknown key")
@@ -329,6 +414,14 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     documents = raw.get("documents", [])
     if not isinstance(documents, list):
         raise ctx.fail("documents", "must be a list")
+    list_fields = raw.get("list_fields", [])
+    if not isinstance(list_fields, list) or len(list_fields) > 3:
+        raise ctx.fail("list_fields", "must be a list of at most three field names")
+    for i, name in enumerate(list_fields):
+        if name not in fields:
+            raise ctx.fail(f"list_fields[{i}]", f"no field named '{name}'")
+        if fields[name].type in LIST_FIELD_EXCLUDED:
+            raise ctx.fail(f"list_fields[{i}]", f"a {fields[name].type} field cannot tell filings apart")
     trust_level = raw.get("trust_level")
     if trust_level is not None and trust_level not in ("low", "substantial", "high"):
         raise ctx.fail("trust_level", "must be 'low', 'substantial' or 'high'")
@@ -345,15 +438,16 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         steps=tuple(steps),
         location_field=location_field,
         documents=tuple(ctx.text({"d": d}, "d", f"documents[{i}]") for i, d in enumerate(documents)),
-        fee=ctx.text(raw, "fee", required=False),
+        fee=_fee(ctx, raw.get("fee")),
         processing_time=ctx.text(raw, "processing_time", required=False),
         life_events=tuple(life_events),
         keywords=tuple(k.strip() for k in keywords),
         max_total_attachments_mb=float(ctx.number(raw, "max_total_attachments_mb", "max_total_attachments_mb",
                                                   20, 0.1, 25)),
         trust_level=trust_level,
-        form_source=ctx.string(raw, "form_source", required=False),
+        sources=_sources(ctx, raw.get("source")),
         next_steps=ctx.text(raw, "next_steps", required=False),
+        list_fields=tuple(list_fields),
         source=source,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 SERVICE_KINDS = ("trade", "permit", "registration")
@@ -108,6 +109,36 @@ class RoutingRule:
 
 
 @dataclass(frozen=True)
+class Fee:
+    """What filing the service costs, as published by the body that charges it.
+
+    Exactly one of: ``free`` (gebührenfrei), ``amount`` (one fixed fee) or ``minimum``/``maximum``
+    (a range). ``by_body``: the amount is set by each competent body's own schedule, so the range
+    is what published schedules show, not a promise. ``basis`` names the fee's legal basis (the
+    Land's or the chamber's Gebührenordnung); ``source`` where the amounts were taken from.
+    """
+
+    basis: Text
+    source: str
+    free: bool = False
+    amount: Decimal | None = None
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    by_body: bool = False
+    note: Text | None = None
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a definition's fields come from: the law's published text and the form the competent
+    body publishes (or the official form a regulation prescribes)."""
+
+    legal_basis_url: str
+    form: str
+    form_url: str | None = None
+
+
+@dataclass(frozen=True)
 class ServiceDefinition:
     key: str
     kind: str
@@ -122,18 +153,26 @@ class ServiceDefinition:
     #: the answer that decides where the competent body is (a postcode or address field)
     location_field: str | None = None
     documents: tuple[Text, ...] = field(default_factory=tuple)
-    fee: Text | None = None
+    fee: Fee | None = None
     processing_time: Text | None = None
     life_events: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     max_total_attachments_mb: float = 20.0
     #: minimum eIDAS level of the login that may file this service (None: any login)
     trust_level: str | None = None
-    #: the official form or published source the fields follow (e.g. "Anlage 1 GewAnzV (GewA 1)")
-    form_source: str | None = None
+    #: the law's text and the published form the fields follow
+    sources: Sources | None = None
     #: what happens after the filing is submitted (shown on the confirmation); None: a general text
     next_steps: Text | None = None
+    #: the answers that tell two filings of this service apart in "Meine Anträge" (e.g. address, activity)
+    list_fields: tuple[str, ...] = ()
+    #: the definition's file name
     source: str = ""
+
+    @property
+    def form_source(self) -> str | None:
+        """The official form or published form the fields follow (e.g. "Anlage 1 GewAnzV (GewA 1)")."""
+        return self.sources.form if self.sources else None
 
     def destinations(self, answers: dict[str, Any]) -> list[tuple[str, str]]:
         """(body kind, role) pairs that the answers route the filing to, in definition order."""
@@ -153,6 +192,11 @@ class ServiceDefinition:
             if fd.name == name:
                 return fd
         return None
+
+    def listed_answers(self, answers: dict[str, Any]) -> list[tuple[FieldDefinition, Any]]:
+        """The given answers of the ``list_fields``, with their fields (what tells filings apart)."""
+        return [(fd, answers[fd.name]) for fd in (self.field(n) for n in self.list_fields)
+                if fd is not None and answers.get(fd.name) not in (None, "", {}, [])]
 
     def step_fields(self, step_key: str) -> list[FieldDefinition]:
         return [fd for fd in self.fields if fd.step == step_key]

@@ -36,3 +36,9 @@ def find_services(locale: str, query: str = "", kind: str = "", body: str = "",
     if event:
         services = [s for s in services if event in s.life_events]
     return services
+
+
+def did_you_mean(query: str) -> str | None:
+    """The query with its misspelt words corrected (what the results were found for), or None."""
+    fixed = _index().correction(query) if query.strip() else None
+    return fixed.text if fixed else None

@@ -4,12 +4,19 @@ Every text of a service (titles, summaries, bodies, keywords, legal basis) is no
 (ä → ae, ß → ss, lower case), cut into words and reduced to a crude stem. A query word matches a
 service when its stem occurs inside one of the service's words, so "handwerk" finds
 "Handwerksrolle" and "Gewerbe anmelden" finds "Gewerbeanmeldung".
+
+A query word that occurs nowhere is taken for a typo: the closest word of the titles and keywords
+(Levenshtein distance, at most about one edit in five letters) stands in for it, so "Gewerbeanmeldng"
+finds the Gewerbeanmeldung and the page can ask "Meinten Sie: Gewerbeanmeldung?". The candidates
+come from a trigram index of that vocabulary, built once with the catalog index; a query compares
+itself only with the words that share trigrams with it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from .models import ServiceDefinition
@@ -40,6 +47,78 @@ def query_terms(query: str) -> list[str]:
     return [stem(w) for w in words if len(w) >= 2]
 
 
+def trigrams(word: str) -> set[str]:
+    padded = f"  {word} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``; any value above ``limit`` is returned as ``limit + 1``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return min(previous[-1], limit + 1)
+
+
+def allowed_edits(word: str) -> int:
+    """How many edits a word may be away from a catalog word and still count as a typo of it."""
+    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2 if len(word) < 13 else 3
+
+
+class Vocabulary:
+    """The words of the catalog's titles and keywords, as people spell them, with a trigram index
+    for finding the closest word to a misspelt one."""
+
+    #: a candidate must share at least this share of its trigrams with the query word (Dice coefficient)
+    MIN_SIMILARITY = 0.4
+
+    def __init__(self, texts: list[str]):
+        spelled: dict[str, str] = {}
+        for text in texts:
+            for word in re.findall(r"[^\W\d_][\w-]*", text):
+                for part in word.split("-"):
+                    key = normalise(part)
+                    if len(key) >= 4 and _WORD.fullmatch(key) and key not in _STOPWORDS:
+                        spelled.setdefault(key, part)  # the first spelling wins: titles come first
+        self.spelled = spelled
+        self._grams: dict[str, list[str]] = {}
+        for key in spelled:
+            for gram in trigrams(key):
+                self._grams.setdefault(gram, []).append(key)
+
+    def closest(self, word: str) -> str | None:
+        """The vocabulary word (normalised) nearest to ``word`` within ``allowed_edits``, or None."""
+        limit = allowed_edits(word)
+        if not limit:
+            return None
+        grams = trigrams(word)
+        shared = Counter(key for gram in grams for key in self._grams.get(gram, ()))
+        best: tuple[int, float, str] | None = None
+        for key, count in shared.items():
+            dice = 2 * count / (len(grams) + len(trigrams(key)))
+            if dice < self.MIN_SIMILARITY:
+                continue
+            distance = edit_distance(word, key, limit)
+            if distance <= limit and (best is None or (distance, -dice, key) < best):
+                best = (distance, -dice, key)
+        return best[2] if best else None
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A query with its misspelt words replaced: ``text`` to show and link, ``terms`` to search with."""
+
+    text: str
+    terms: list[str]
+
+
 @dataclass(frozen=True)
 class _Indexed:
     service: ServiceDefinition
@@ -52,6 +131,8 @@ class CatalogIndex:
 
     def __init__(self, services: list[ServiceDefinition]):
         self._items = [self._index(s) for s in services]
+        self.vocabulary = Vocabulary([s.title.de for s in services] + [s.title.en for s in services]
+                                     + [k for s in services for k in s.keywords])
 
     @staticmethod
     def _index(s: ServiceDefinition) -> _Indexed:
@@ -60,11 +141,43 @@ class CatalogIndex:
                          " ".join(d.de + " " + d.en for d in s.documents)])
         return _Indexed(s, tuple(_WORD.findall(normalise(title))), tuple(_WORD.findall(normalise(rest))))
 
+    def _known(self, term: str) -> bool:
+        return any(term in w for item in self._items for w in item.title_words + item.words)
+
+    def correction(self, query: str) -> Correction | None:
+        """The query with each word that occurs nowhere in the catalog replaced by the closest word
+        of the titles and keywords; None when every word occurs or no word has a close one."""
+        words = [w for w in re.findall(r"[\w-]+", query) if normalise(w) not in _STOPWORDS]
+        shown, terms, changed = [], [], False
+        for word in words:
+            for part in filter(None, re.split(r"[-_]", word)):
+                for key in _WORD.findall(normalise(part)):
+                    if len(key) < 2:
+                        continue
+                    term = stem(key)
+                    fixed = None if self._known(term) else self.vocabulary.closest(key)
+                    if fixed is None:
+                        shown.append(part)
+                        terms.append(term)
+                    else:
+                        shown.append(self.vocabulary.spelled[fixed])
+                        terms.append(stem(fixed))
+                        changed = True
+        return Correction(" ".join(shown), terms) if changed else None
+
     def search(self, query: str) -> list[ServiceDefinition]:
-        """Services matching every query word, best first (matches in title/keywords weigh most)."""
+        """Services matching every query word, best first (matches in title/keywords weigh most); a
+        word found nowhere is read as its ``correction``."""
         terms = query_terms(query)
         if not terms:
             return [item.service for item in self._items]
+        if not all(self._known(t) for t in terms):
+            fixed = self.correction(query)
+            if fixed is not None:
+                terms = fixed.terms
+        return self._ranked(terms)
+
+    def _ranked(self, terms: list[str]) -> list[ServiceDefinition]:
         scored = []
         for item in self._items:
             score = 0

@@ -23,6 +23,7 @@ def index():
     event = event if event in LIFE_EVENTS else ""
     services = queries.find_services(locale, query, kind, body, event)
     return render_template("catalog/index.html", services=services, locale=locale, query=query, kind=kind,
+                           suggestion=queries.did_you_mean(query),
                            body=body, event=event, filtered=bool(query or kind or body or event),
                            total=len(queries.catalog()))
 

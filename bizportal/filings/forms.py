@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..catalog import wz2008
 from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, FieldDefinition, ServiceDefinition
 from ..common import countries
+from ..common.formats import number
 from ..common.validators import Format, Postleitzahl
 
 
@@ -161,7 +162,8 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
         if fd.minimum is not None or fd.maximum is not None:
             limits.append(NumberRange(min=fd.minimum, max=fd.maximum, message=_l(
                 "Bitte geben Sie eine Zahl zwischen %(min)s und %(max)s an.",
-                min=fd.minimum if fd.minimum is not None else "–", max=fd.maximum if fd.maximum is not None else "–")))
+                min=number(fd.minimum) if fd.minimum is not None else "–",
+                max=number(fd.maximum) if fd.maximum is not None else "–")))
         return IntegerField(label, description=description, validators=[*_required(fd.required), *limits])
     if fd.type == "date":
         return DateField(label, description=description, validators=[*_required(fd.required), _plausible_date])

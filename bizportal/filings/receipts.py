@@ -39,7 +39,7 @@ from chambers.wire import iso_utc, to_json_bytes
 from ..catalog import wz2008
 from ..catalog.models import FieldDefinition, ServiceDefinition
 from ..common import countries
-from ..common.formats import filesize
+from ..common.formats import filesize, number
 from ..common.i18n import supported_locale
 from ..extensions import db
 from .models import Filing, FilingReceipt
@@ -168,6 +168,8 @@ def _answer(fd: FieldDefinition, value: Any, attachments: dict[str, Any], locale
             return format_date(date.fromisoformat(value), "medium")
         except (TypeError, ValueError):
             return str(value)
+    if fd.type == "number":
+        return number(value)
     if fd.type == "country":
         return countries.name(value, locale)
     if fd.type == "wz2008":

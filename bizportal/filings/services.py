@@ -95,6 +95,31 @@ def first_open_step(service: ServiceDefinition, draft: Draft) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class DraftProgress:
+    """Where a draft stands: ``step`` is the number of the first open step among the ``total``
+    visible ones (``total + 1`` once every step is done: the review is next), ``done`` the steps
+    completed."""
+
+    step: int
+    total: int
+    done: int
+
+    @property
+    def ready(self) -> bool:
+        return self.done == self.total
+
+
+def draft_progress(service: ServiceDefinition, draft: Draft) -> DraftProgress:
+    """The progress of ``draft`` over the steps its answers make visible (conditional steps count
+    only once they apply, so the total can grow or shrink as the answers change)."""
+    visible = service.visible_steps(draft.data)
+    done = sum(1 for s in visible if s.key in draft.completed_steps)
+    open_key = first_open_step(service, draft)
+    step = next((i for i, s in enumerate(visible, 1) if s.key == open_key), len(visible) + 1)
+    return DraftProgress(step=step, total=len(visible), done=done)
+
+
 def step_reachable(service: ServiceDefinition, draft: Draft, step_key: str) -> bool:
     """A step can be opened when it is visible and every visible step before it is completed."""
     for step in service.visible_steps(draft.data):

@@ -88,8 +88,12 @@ def _draft_or_404(draft_id: str):
 @bp.get("/antraege")
 @company_required
 def index():
+    services_by_key = catalog.catalog()
+    drafts = queries.company_drafts(current_user.company_id)
+    progress = {d.id: services.draft_progress(services_by_key[d.service_key], d)
+                for d in drafts if d.service_key in services_by_key}
     return render_template("filings/index.html", filings=queries.company_filings(current_user.company_id),
-                           drafts=queries.company_drafts(current_user.company_id), catalog=catalog.catalog(),
+                           drafts=drafts, progress=progress, catalog=services_by_key,
                            locale=_locale(), form=FlaskForm())
 
 

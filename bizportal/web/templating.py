@@ -8,10 +8,11 @@ from typing import Any
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
-from ..catalog import wz2008
-from ..catalog.models import FieldDefinition
+from ..catalog import fees, wz2008
+from ..catalog.models import Fee, FieldDefinition
 from ..common import countries
 from ..common.formats import filesize as _filesize
+from ..common.formats import number as _number
 from ..common.uploads import TYPES
 
 
@@ -40,6 +41,8 @@ def install(app: Flask) -> None:
                     return c.label.get(locale)
         if fd.type == "date":
             return _date(value)
+        if fd.type == "number":
+            return _number(value)
         if fd.type == "country":
             return countries.name(value, locale)
         if fd.type == "wz2008":
@@ -50,6 +53,11 @@ def install(app: Flask) -> None:
                 parts.append(gettext("geboren am %(date)s", date=_date(value["birth_date"])))
             return ", ".join(parts) or "–"
         return str(value)
+
+    @app.template_filter("decimal")
+    def decimal(value: float | int | None) -> str:
+        """A number in the page's language ("2,5" / "2.5"); "–" for none."""
+        return "–" if value is None else _number(value)
 
     @app.template_filter("seconds")
     def seconds(value: float | None) -> str:
@@ -62,6 +70,11 @@ def install(app: Flask) -> None:
     def filesize(value: int | None) -> str:
         """A file size in the page's language ("1,5 MB" / "1.5 MB"); replaces Jinja's filesizeformat."""
         return _filesize(value)
+
+    @app.template_filter("fee")
+    def fee(value: Fee) -> str:
+        """A service's fee in the page's language ("26,00 €", "gebührenfrei", a range)."""
+        return fees.fee_text(value)
 
     @app.template_filter("extension_of")
     def extension_of(type_key: str) -> str:

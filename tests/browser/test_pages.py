@@ -113,6 +113,9 @@ def anonymous_catalog(app, page, base) -> Iterator[str]:
     yield "anon-search"
     open_page(page, base + "/?q=Zzxyq")
     yield "anon-search-empty"
+    open_page(page, base + "/?q=Gewerbeanmeldng")
+    assert page.query_selector("#did-you-mean a")
+    yield "anon-search-did-you-mean"
     for key in SERVICE_KEYS:
         open_page(page, f"{base}/leistungen/{key}")
         yield f"anon-leistungen-{key}"
@@ -232,6 +235,7 @@ def company_filing(app, page, base) -> Iterator[str]:
     click_and_wait(page, "main form button[type=submit]")  # leaves a draft for the list
     open_page(page, base + "/antraege")
     assert reference.group(0) in page.inner_text("main")
+    assert page.query_selector(".kern-progress progress")  # the draft's progress
     yield "company-filings"
 
 

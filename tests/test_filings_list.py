@@ -1,0 +1,69 @@
+"""'Meine Anträge': two filings of the same service are told apart by their own answers, and a draft
+shows how far it is (a step count and an accessible progress bar)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.filing import file_service, gewerbe_answers, path_of, post_step, start_draft
+
+
+def _row(html: str, reference: str) -> str:
+    start = html.index(f">{reference}</a>")
+    return html[start:html.index("</tr>", start)]
+
+
+def test_two_filings_of_the_same_service_are_told_apart(client, login_as):
+    login_as("anna.becker")
+    first = file_service(client, "gewerbeanmeldung", gewerbe_answers())
+    second = file_service(client, "gewerbeanmeldung", gewerbe_answers(
+        street="Hafenstraße 5", activity="Einzelhandel mit Fahrrädern", wz2008="47.64.1", handwerk="no"))
+    html = client.get("/antraege").get_data(as_text=True)
+    one, two = _row(html, first), _row(html, second)
+    assert "Am Wall 120" in one and "Elektroinstallation" in one and "Hafenstraße" not in one
+    assert "Hafenstraße 5" in two and "Einzelhandel mit Fahrrädern" in two and "Am Wall" not in two
+
+
+def _first_steps(client, count: int) -> str:
+    path = start_draft(client, "gewerbeanmeldung")
+    for _ in range(count):
+        resp = post_step(client, path, gewerbe_answers())
+        assert resp.status_code == 302
+        path = path_of(resp.headers["Location"])
+    return path
+
+
+def test_a_draft_shows_its_step_and_an_accessible_progress_bar(client, login_as):
+    login_as("anna.becker")
+    _first_steps(client, 4)
+    html = client.get("/antraege").get_data(as_text=True)
+    label = re.search(r'<label class="kern-label" for="(fortschritt-[^"]+)"[^>]*>Schritt (\d+) von (\d+)</label>', html)
+    assert label, html[html.find("Entwürfe"):][:3000]
+    bar_id, step, total = label.group(1), int(label.group(2)), int(label.group(3))
+    assert step == 5 and total >= 10  # GewA 1: ten steps before the conditional ones apply
+    bar = re.search(rf'<progress id="{bar_id}" max="(\d+)" value="(\d+)">([^<]+)</progress>', html)
+    assert bar and (int(bar.group(1)), int(bar.group(2))) == (total, 4)
+    assert bar.group(3) == f"4 von {total} Schritten erledigt"
+    assert "Am Wall 120" in html  # the draft's address already tells it apart
+
+
+def test_a_draft_with_every_step_done_says_it_is_ready(client, login_as):
+    login_as("anna.becker")
+    path = start_draft(client, "gewerbeanmeldung")
+    from tests.support.filing import fill_steps
+
+    fill_steps(client, path, gewerbe_answers())
+    html = client.get("/antraege").get_data(as_text=True)
+    ready = re.search(r"Alle (\d+) Schritte ausgefüllt – bereit zum Prüfen und Absenden", html)
+    assert ready
+    total = ready.group(1)
+    assert re.search(rf'<progress id="[^"]+" max="{total}" value="{total}">', html)
+
+
+def test_the_list_reads_in_english(client, login_as):
+    login_as("anna.becker")
+    _first_steps(client, 4)
+    client.get("/sprache/en")
+    html = client.get("/antraege").get_data(as_text=True)
+    assert re.search(r">Step 5 of \d+</label>", html)
+    assert re.search(r">4 of \d+ steps done</progress>", html)
