@@ -41,7 +41,9 @@ def test_metrics_endpoint_needs_the_bearer_token(make_app):
 
 
 def test_metrics_count_due_in_flight_delivered_failing_dead_per_chamber(make_app):
-    app = make_app(METRICS_TOKEN=TOKEN)
+    # The failing delivery's retry lies an hour ahead: on a loaded machine the suite's 1 s backoff
+    # passed before the claim below, which then took the retry too (in flight instead of failing).
+    app = make_app(METRICS_TOKEN=TOKEN, DELIVERY_BACKOFF_BASE_SECONDS=3600.0)
     set_adapter(app, "hwk-bremen", "flaky", {"mode": "permanent"})
     set_adapter(app, "gewerbeamt-bremen", "flaky", {"mode": "temporary"})
     make_filing(app, service_key="gewerbeanmeldung")  # Gewerbeamt: failing; HWK copy: dead
