@@ -129,6 +129,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "CATALOG_DIR": _env("CATALOG_DIR", str(Path(instance_path) / "services")),
         # Attachments and mail
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
+        #: the ClamAV daemon every upload is scanned by: "unix:/run/clamav/clamd.ctl" or "tcp:host:3310";
+        #: unset: uploads are not scanned for malware
+        "CLAMD_ADDRESS": _env("CLAMD_ADDRESS"),
+        #: seconds to wait for clamd (connect and verdict); no verdict in time → the upload is refused
+        "CLAMD_TIMEOUT": float(_env("CLAMD_TIMEOUT", "30")),
         "MAIL_BACKEND": _env("MAIL_BACKEND", "folder" if env != "production" else "smtp"),
         "MAIL_FOLDER": _env("MAIL_FOLDER", str(Path(instance_path) / "mail")),
         "MAIL_FROM": _env("MAIL_FROM", "Unternehmensportal <noreply@unternehmensportal.example>"),
@@ -259,6 +264,9 @@ class WebSettings:
     enabled_adapters: tuple[str, ...] | None = None
     #: who operates the portal (``BIZPORTAL_OPERATOR``), named on every receipt
     operator: str = "Unternehmensportal (bizportal)"
+    #: the clamd that scans uploads (``None``: no malware scan) and how long to wait for it
+    clamd_address: str | None = None
+    clamd_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -346,6 +354,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
             enabled_adapters=tuple(adapters) if adapters else None,
             operator=cfg["OPERATOR"],
+            clamd_address=cfg["CLAMD_ADDRESS"] or None, clamd_timeout=float(cfg["CLAMD_TIMEOUT"]),
         ),
         api=ApiSettings(
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),
