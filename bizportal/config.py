@@ -129,6 +129,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "CATALOG_DIR": _env("CATALOG_DIR", str(Path(instance_path) / "services")),
         # Attachments and mail
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
+        #: hosts the portal may contact for a chamber (comma-separated; "*.example.de" = its subdomains):
+        #: the admin check only contacts these, and options naming another host are not saved; unset: any
+        "RECEIVER_HOSTS": _env("RECEIVER_HOSTS"),
         #: the ClamAV daemon every upload is scanned by: "unix:/run/clamav/clamd.ctl" or "tcp:host:3310";
         #: unset: uploads are not scanned for malware
         "CLAMD_ADDRESS": _env("CLAMD_ADDRESS"),
@@ -267,6 +270,8 @@ class WebSettings:
     #: the clamd that scans uploads (``None``: no malware scan) and how long to wait for it
     clamd_address: str | None = None
     clamd_timeout: float = 30.0
+    #: hosts a chamber's options may name (``BIZPORTAL_RECEIVER_HOSTS``); ``None``: any host
+    receiver_hosts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -297,6 +302,13 @@ class Settings:
     web: WebSettings
     api: ApiSettings
     stats: StatsSettings
+
+
+def _host_list(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(h.strip().lower() for h in items if h.strip())
 
 
 def build_settings(cfg: dict[str, Any]) -> Settings:
@@ -355,6 +367,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             enabled_adapters=tuple(adapters) if adapters else None,
             operator=cfg["OPERATOR"],
             clamd_address=cfg["CLAMD_ADDRESS"] or None, clamd_timeout=float(cfg["CLAMD_TIMEOUT"]),
+            receiver_hosts=_host_list(cfg["RECEIVER_HOSTS"]),
         ),
         api=ApiSettings(
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),
