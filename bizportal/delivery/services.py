@@ -154,7 +154,8 @@ def reconfigure_chamber(registry: AdapterRegistry, adapter_services: dict[str, A
     """An admin changes a chamber's adapter settings: store them and, in the same commit, make the
     deliveries that waited for a usable configuration due now (their error is cleared; a worker
     that paused the chamber tries again within ``DELIVERY_CONFIG_RECHECK_SECONDS``). Returns how
-    many deliveries were waiting. Options naming a host outside ``allowed_hosts`` are refused. Raises ``InvalidConfig``/``UnknownAdapter`` (nothing stored).
+    many deliveries were waiting. Options naming a host outside ``allowed_hosts`` are refused.
+    Raises ``InvalidConfig``/``UnknownAdapter`` (nothing stored).
     """
     try:
         body_settings.apply_settings(registry, adapter_services, chamber, adapter_key, options, enabled,
