@@ -8,9 +8,8 @@ import threading
 import oidc_provider_mock
 from werkzeug.serving import BaseWSGIServer
 
-from .web.devserver import dev_server
-
 from .demo import DEMO_USERS
+from .web.devserver import dev_server
 
 
 def start_provider(port: int = 0, host: str = "127.0.0.1") -> BaseWSGIServer:
