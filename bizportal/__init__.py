@@ -15,6 +15,7 @@ from chambers.registry import AdapterRegistry
 from .catalog.loader import load_catalog
 from .catalog.models import ServiceDefinition
 from .catalog.search import CatalogIndex
+from .common.virusscan import ClamdScanner
 from .config import Settings, load_config
 from .extensions import babel, csrf, db, login_manager, migrate
 
@@ -50,6 +51,8 @@ class Portal:
     search_index: CatalogIndex
     registry: AdapterRegistry
     storage: Any
+    #: the clamd client every upload goes through (``None``: not configured, no malware scan)
+    scanner: ClamdScanner | None = None
     adapter_services: dict[str, Any] = field(default_factory=dict)
 
 
@@ -151,6 +154,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         search_index=CatalogIndex(list(catalog.values())),
         registry=registry,
         storage=storage,
+        scanner=(ClamdScanner(settings.web.clamd_address, settings.web.clamd_timeout)
+                 if settings.web.clamd_address else None),
         adapter_services={"inbox_store": DatabaseInboxStore(), "storage": storage},
     )
 

@@ -118,10 +118,9 @@ def register(app: Flask) -> None:
     @click.option("--port", default=5000, show_default=True, type=int)
     def dev_command(host: str, port: int) -> None:
         """Run the whole portal locally: login provider, delivery worker and web server."""
-        from werkzeug.serving import run_simple
-
         from .delivery.worker import Worker
         from .devprovider import start_provider
+        from .web.devserver import dev_server
 
         issuer = app.config["COMPANY_OIDC_ISSUER"]
         provider = start_provider(app.config["DEV_OIDC_PORT"])
@@ -138,7 +137,8 @@ def register(app: Flask) -> None:
         click.echo("  (choose the login name on the provider's page)")
         click.echo("")
         try:
-            run_simple(host, port, app, threaded=True, use_reloader=False)
+            server = dev_server(host, port, app)  # the request log without query strings (OIDC codes)
+            server.serve_forever()
         finally:
             worker.stop()
             provider.shutdown()

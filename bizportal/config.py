@@ -149,6 +149,14 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "CATALOG_DIR": _env("CATALOG_DIR", str(Path(instance_path) / "services")),
         # Attachments and mail
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
+        #: hosts the portal may contact for a chamber (comma-separated; "*.example.de" = its subdomains):
+        #: the admin check only contacts these, and options naming another host are not saved; unset: any
+        "RECEIVER_HOSTS": _env("RECEIVER_HOSTS"),
+        #: the ClamAV daemon every upload is scanned by: "unix:/run/clamav/clamd.ctl" or "tcp:host:3310";
+        #: unset: uploads are not scanned for malware
+        "CLAMD_ADDRESS": _env("CLAMD_ADDRESS"),
+        #: seconds to wait for clamd (connect and verdict); no verdict in time → the upload is refused
+        "CLAMD_TIMEOUT": float(_env("CLAMD_TIMEOUT", "30")),
         "MAIL_BACKEND": _env("MAIL_BACKEND", "folder" if env != "production" else "smtp"),
         "MAIL_FOLDER": _env("MAIL_FOLDER", str(Path(instance_path) / "mail")),
         "MAIL_FROM": _env("MAIL_FROM", "Unternehmensportal <noreply@unternehmensportal.example>"),
@@ -297,6 +305,11 @@ class WebSettings:
     #: re-check of a session at its provider (``auth.recheck``): interval (0 = off) and grace period
     session_recheck_minutes: float = 5.0
     session_recheck_grace_minutes: float = 30.0
+    #: the clamd that scans uploads (``None``: no malware scan) and how long to wait for it
+    clamd_address: str | None = None
+    clamd_timeout: float = 30.0
+    #: hosts a chamber's options may name (``BIZPORTAL_RECEIVER_HOSTS``); ``None``: any host
+    receiver_hosts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +340,13 @@ class Settings:
     web: WebSettings
     api: ApiSettings
     stats: StatsSettings
+
+
+def _host_list(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(h.strip().lower() for h in items if h.strip())
 
 
 def build_settings(cfg: dict[str, Any]) -> Settings:
@@ -387,6 +407,8 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             operator=cfg["OPERATOR"],
             session_recheck_minutes=max(0.0, float(cfg["SESSION_RECHECK_MINUTES"])),
             session_recheck_grace_minutes=max(0.0, float(cfg["SESSION_RECHECK_GRACE_MINUTES"])),
+            clamd_address=cfg["CLAMD_ADDRESS"] or None, clamd_timeout=float(cfg["CLAMD_TIMEOUT"]),
+            receiver_hosts=_host_list(cfg["RECEIVER_HOSTS"]),
         ),
         api=ApiSettings(
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),

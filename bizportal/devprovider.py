@@ -6,9 +6,10 @@ import os
 import threading
 
 import oidc_provider_mock
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from .demo import DEMO_USERS
+from .web.devserver import dev_server
 
 
 def start_provider(port: int = 0, host: str = "127.0.0.1") -> BaseWSGIServer:
@@ -16,6 +17,6 @@ def start_provider(port: int = 0, host: str = "127.0.0.1") -> BaseWSGIServer:
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # plain HTTP on loopback only
     users = [oidc_provider_mock.User(sub=sub, claims=claims) for sub, claims in DEMO_USERS.items()]
     provider_app = oidc_provider_mock.app(require_nonce=True, user_claims=users)
-    server = make_server(host, port, provider_app, threaded=True)
+    server = dev_server(host, port, provider_app)
     threading.Thread(target=server.serve_forever, daemon=True, name="oidc-provider").start()
     return server

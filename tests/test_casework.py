@@ -26,8 +26,9 @@ from tests.support.casework import (
     take_step,
 )
 from tests.support.http import csrf_token, login
+from tests.support.pdfs import minimal_pdf
 
-ANSWER_PDF = b"%PDF-1.4\n% Handwerkskarte Becker\n%%EOF\n"
+ANSWER_PDF = minimal_pdf("Handwerkskarte Becker")
 
 
 

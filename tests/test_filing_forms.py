@@ -14,8 +14,9 @@ from bizportal.filings.models import Attachment, Filing
 from bizportal.inbox.models import InboxItem
 from tests.support.filing import path_of, post_step, start_draft
 from tests.support.http import csrf_token, login
+from tests.support.pdfs import minimal_pdf
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = minimal_pdf()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
@@ -145,7 +146,7 @@ def test_upload_replace_and_remove(app, company):
     assert first[0].storage_key not in first[0].original_name
     html = company.get(crafts).get_data(as_text=True)
     assert "Meister&lt;brief&gt;.pdf" in html  # shown, escaped
-    post_step(company, crafts, {}, files={"meisterbrief": (PDF + b"%v2", "neu.pdf")})
+    post_step(company, crafts, {}, files={"meisterbrief": (minimal_pdf("v2"), "neu.pdf")})
     second = attachments(app)
     assert [a.original_name for a in second] == ["neu.pdf"] and len(stored_files(app)) == 1
     resp = post_step(company, crafts, {}, action="remove_file:meisterbrief")
@@ -178,7 +179,8 @@ def test_total_attachment_limit_per_filing(app, company, monkeypatch):
     post_step(company, path, BETRIEB)
     service = app.extensions["bizportal"].catalog["testantrag"]
     monkeypatch.setattr(type(service), "max_total_attachments_mb", property(lambda self: 0.01))
-    resp = post_step(company, step_path(path, "handwerk"), {}, files={"meisterbrief": (PDF + b"0" * 12_000, "b.pdf")})
+    resp = post_step(company, step_path(path, "handwerk"), {},
+                     files={"meisterbrief": (minimal_pdf("0" * 12_000), "b.pdf")})
     assert resp.status_code == 422 and "Alle Anhänge zusammen" in resp.get_data(as_text=True)
     assert attachments(app) == []
     assert services  # the limit is enforced by the service layer

@@ -14,8 +14,9 @@ from bizportal.delivery.worker import Worker
 from tests.support.casework import item_path, staff_client
 from tests.support.casework import take_step as set_status
 from tests.support.filing import file_service, gewerbe_answers
+from tests.support.pdfs import minimal_pdf
 
-CARD = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+CARD = minimal_pdf()
 
 
 @pytest.fixture
@@ -151,7 +152,7 @@ def test_exports_carry_this_chambers_conversation_and_nothing_of_the_other(worke
 
     reference, (amt, amt_path), (hwk, hwk_path) = worked
     assert company_answer(client, reference, "Meisterbrief anbei.",
-                          files=[(b"%PDF-1.4\n% Meisterbrief\n%%EOF\n", "Meisterbrief.pdf")]).status_code == 302
+                          files=[(minimal_pdf("Meisterbrief"), "Meisterbrief.pdf")]).status_code == 302
     doc = json.loads(amt.get(f"{amt_path}/export.json").data)
     kinds = [(m["kind"], m["from"]) for m in doc["messages"]]
     assert kinds == [("request", "chamber"), ("answer", "company")]

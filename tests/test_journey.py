@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
 from bizportal.delivery.worker import Worker
@@ -112,3 +113,61 @@ def test_company_files_gewerbeanmeldung_and_each_body_sees_only_its_own(app, liv
     assert re.search(r'Eingereichte Anträge</th>\s*<td[^>]*>&lt; 5<', dashboard)  # a small count: hidden
     assert "Gewerbeanmeldung" in dashboard and "Handwerkskammer Bremen" in dashboard
     assert "Becker" not in dashboard and reference not in dashboard
+
+
+@pytest.fixture
+def dev_live_server(app):
+    """The portal served by the development server of ``flask dev`` (its request handler)."""
+    import threading
+
+    from bizportal.web.devserver import dev_server
+
+    server = dev_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def _login_capturing(base: str, path: str, sub: str, seen: list[str]) -> requests.Session:
+    s = requests.Session()
+    start = s.get(base + path, allow_redirects=False, timeout=10)
+    seen.append(start.headers["Location"])
+    callback = provider_login(start.headers["Location"], sub)
+    seen.append(callback)
+    assert s.get(callback, timeout=10).status_code == 200
+    return s
+
+
+def test_no_log_line_of_a_whole_journey_carries_a_code_token_or_secret(app, dev_live_server, caplog):
+    from urllib.parse import parse_qsl, urlsplit
+
+    from tests.support.casework import answer, item_path, take_step
+
+    base, urls = dev_live_server, []
+    with caplog.at_level("INFO"):  # the level create_app configures
+        company = _login_capturing(base, "/login", "anna.becker", urls)
+        review = company.get(base + "/antraege", timeout=10)
+        company.post(review.url, data={"csrf_token": csrf_token(review.text),
+                                       "notification_email": "antraege@becker-elektro.example"}, timeout=10)
+        client = _Adapter(company, base)
+        reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
+        assert Worker(app).run_once() == 2
+        staff = _Adapter(_login_capturing(base, "/staff/login", "gewerbeamt.bremen", urls), base)
+        path = item_path(staff, reference)
+        assert take_step(staff, path, "received").status_code == 302
+        assert take_step(staff, path, "information_requested", detail="Bitte Handwerkskarte").status_code == 302
+        assert answer(client, reference, "Anbei.").status_code == 302
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("/login/callback" in line for line in lines)  # the access log was captured
+    secrets = {v for url in urls for k, v in parse_qsl(urlsplit(url).query)
+               if k in ("code", "state", "nonce", "code_challenge") and len(v) >= 8}
+    assert len(secrets) >= 4  # two logins: their codes and states at least
+    secrets |= {app.config["COMPANY_OIDC_CLIENT_SECRET"], app.config["STAFF_OIDC_CLIENT_SECRET"],
+                app.config["SECRET_KEY"]}
+    secrets |= {c.value for c in company.cookies} | {c.value for c in staff.session.cookies}
+    for line in lines:
+        assert not any(s in line for s in secrets if s), line
+        assert not re.search(r"[?&](code|state|nonce|access_token|id_token)=", line), line
+        assert "Bearer " not in line and "client_secret" not in line, line

@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bizportal.extensions import db
+from tests.support.pdfs import minimal_pdf
 
 
 def test_healthz_and_readyz(client):
@@ -123,8 +124,8 @@ def test_steering_dashboard_counts_without_personal_data(app, client, login_as):
             "applicant_name": "Lea Hansen", "business_name": "Hansen Versicherungsmakler e. K.",
             "street": "Große Elbstraße 14", "postcode": "22767", "city": "Hamburg", "permit_type": "makler",
             "expertise_proven": "yes", "liability_insurance": "yes"}],
-            files={"sachkundenachweis": (b"%PDF-1.4\n%%EOF\n", "sachkunde.pdf"),
-                   "versicherungsnachweis": (b"%PDF-1.4\n%%EOF\n", "versicherung.pdf")})
+            files={"sachkundenachweis": (minimal_pdf("Sachkunde"), "sachkunde.pdf"),
+                   "versicherungsnachweis": (minimal_pdf("Versicherung"), "versicherung.pdf")})
     login_as("steering", staff=True)
     resp = client.get("/staff/statistik")
     assert resp.status_code == 200

@@ -24,8 +24,9 @@ from bizportal.demo import CHAMBERS
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from tests.support.filing import file_service
+from tests.support.pdfs import minimal_pdf
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = minimal_pdf()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + b"\x00" * 64 + b"\xff\xd9"
 

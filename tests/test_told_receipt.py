@@ -16,6 +16,7 @@ from bizportal.extensions import db
 from bizportal.filings import receipts
 from bizportal.filings.models import Filing, FilingReceipt
 from tests.support.filing import file_service, gewerbe_answers
+from tests.support.pdfs import minimal_pdf
 
 
 def _text(pdf: bytes) -> str:
@@ -70,7 +71,7 @@ def test_receipt_names_who_filed_what_for_whom(app, client, login_as):
 def test_receipt_lists_attachments_with_their_sha256(app):
     from tests.support.factories import make_filing
 
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = minimal_pdf()
     filing_id = make_filing(app, files={"sachkundenachweis": ("sachkunde.pdf", pdf)})
     with app.app_context():
         filing = db.session.get(Filing, filing_id)

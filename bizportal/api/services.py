@@ -23,7 +23,7 @@ from ..common.time import local_today
 from ..extensions import db
 from ..filings import conversation, lifecycle
 from ..filings.models import Filing, FilingMessage
-from ..filings.services import UploadRefused
+from ..filings.services import ScanUnavailable, UploadRefused
 from ..filings.states import FilingStatus
 from ..inbox import queries as inbox
 from ..inbox.forms import MAX_ANSWER_DAYS
@@ -57,6 +57,8 @@ def _decode(files: list[schemas.FileUpload], accept: tuple[str, ...]) -> list[li
         uploads.append((f.filename, io.BytesIO(content)))
     try:
         return conversation.store_files(uploads, _storage(), accept=accept)
+    except ScanUnavailable as exc:  # no verdict: try again later, nothing was stored
+        raise problems.Problem(503, str(exc), headers={"Retry-After": "60"}) from None
     except UploadRefused as exc:
         raise problems.Problem(422, str(exc)) from None
 

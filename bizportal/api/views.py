@@ -27,10 +27,17 @@ def chamber_status(slug: str):
     """A chamber reports a status event of a filing it received through the webhook adapter.
 
     Body and headers as in ``chambers.webhook.callbacks``. Answers 200 ``{"result": "applied" |
-    "duplicate", ...}``, or a JSON ``{"error": ...}`` with 400 (malformed), 401 (signature
-    missing, forged or stale), 404 (unknown chamber or delivery) or 409 (event does not fit the
-    filing, e.g. it is closed). A refused callback changes nothing.
+    "duplicate", ...}``, or a JSON ``{"error": ...}`` with 400 (malformed, or a time before the
+    submission or in the future), 401 (signature missing, forged or stale), 404 (unknown chamber,
+    chamber without webhooks, or unknown delivery), 409 (event does not fit the filing, e.g. it is
+    closed or older than its status), 411 (no Content-Length) or 413 (body over
+    ``CALLBACK_MAX_BODY``, refused unread). A refused callback changes nothing.
     """
+    # refused before a byte is read: the body is not signed until it has been read in full
+    if request.content_length is None:
+        return jsonify(error="Content-Length required"), 411
+    if request.content_length > events.CALLBACK_MAX_BODY:
+        return jsonify(error=f"body larger than {events.CALLBACK_MAX_BODY} bytes"), 413
     body = request.get_data(cache=False)
     try:
         result = events.receive_status_callback(slug, request.headers, body)

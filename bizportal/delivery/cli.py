@@ -30,14 +30,16 @@ def register(app: Flask) -> None:
 
         portal = app.extensions["bizportal"]
         try:
-            results = settings.check_chambers(portal.registry, portal.adapter_services, slug)
+            results = settings.check_chambers(portal.registry, portal.adapter_services, slug,
+                                              portal.settings.web.receiver_hosts)
         except LookupError:
             raise click.ClickException(f"no chamber with the slug '{slug}'") from None
         for r in results:
             if r.ok:
                 click.echo(f"OK     {r.slug}")
             else:
-                click.echo(f"FAILED {r.slug}: {r.message}")
+                click.echo(f"FAILED {r.slug}: {r.problem}{f' {r.status}' if r.status else ''}"
+                           f"{f': {r.message}' if r.message else ''}")
         if any(not r.ok for r in results):
             raise SystemExit(1)
 

@@ -43,6 +43,15 @@ log = logging.getLogger(__name__)
 APPLICABLE = frozenset(CHAMBER_EVENTS)
 #: detail recorded for a rejection or request that arrived without a reason
 NO_REASON = "Die Stelle hat keine Begründung übermittelt."
+#: how far a receiver's clock may run ahead of ours: a later event time is refused
+CLOCK_TOLERANCE = timedelta(minutes=5)
+#: the largest status callback body read at all (a report is one short JSON object; its detail
+#: is cut to 2000 characters): a longer or unannounced body is refused before it is read
+CALLBACK_MAX_BODY = 16 * 1024
+
+
+class EventTimeRefused(lifecycle.EventRefused):
+    """The event's time lies before the filing's submission or too far in the future."""
 
 
 # --- applying one event -------------------------------------------------------------------------
@@ -52,12 +61,26 @@ def record_event(delivery_id: uuid.UUID, kind: str, detail: str | None,
     """Apply a receiver's event once. Returns ("applied", filing) or ("duplicate", None); commits.
 
     Raises ``Refused`` (``TransitionRefused``, ``EventRefused``) when the event does not fit the
-    filing. A rejection or request without a reason gets ``NO_REASON`` as its detail.
+    filing: ``EventTimeRefused`` for a time before the filing's submission or more than
+    ``CLOCK_TOLERANCE`` ahead of the portal's clock; ``TransitionRefused`` for an event older than
+    the filing's current status (a status never moves back). A rejection or request without a
+    reason gets ``NO_REASON`` as its detail.
     """
     if kind in (FilingStatus.REJECTED, FilingStatus.INFORMATION_REQUESTED) and not (detail or "").strip():
         detail = NO_REASON
+    _check_time(delivery_id, occurred_at)
     filing = lifecycle.apply_chamber_event(delivery_id, kind, detail, occurred_at=occurred_at, once=True)
     return ("applied", filing) if filing is not None else ("duplicate", None)
+
+
+def _check_time(delivery_id: uuid.UUID, occurred_at: datetime) -> None:
+    submitted_at = db.session.scalar(select(Filing.submitted_at).join(Delivery, Delivery.filing_id == Filing.id)
+                                     .where(Delivery.id == delivery_id))
+    if submitted_at is not None and occurred_at < submitted_at:
+        raise EventTimeRefused(f"the event's time ({occurred_at.isoformat()}) lies before the filing was submitted "
+                               f"({submitted_at.isoformat()})")
+    if occurred_at > utcnow() + CLOCK_TOLERANCE:
+        raise EventTimeRefused(f"the event's time ({occurred_at.isoformat()}) lies in the future")
 
 
 # --- webhook callbacks --------------------------------------------------------------------------
@@ -83,8 +106,11 @@ def receive_status_callback(slug: str, headers: Mapping[str, str] | Headers, bod
     """Verify a chamber's signed status callback and apply it once; commits.
 
     Raises ``CallbackRefused`` with 404 (unknown chamber, chamber without a webhook secret, or a
-    delivery that is not this chamber's), 401 (missing, forged or stale signature), 400 (signed
-    but malformed) or 409 (the event does not fit the filing). Nothing is changed when refused.
+    delivery that is not this chamber's; the first three answer alike, so the answer does not
+    tell which slugs exist or which chambers use webhooks), 401 (missing, forged or stale
+    signature), 400 (signed but malformed, or a time before the submission or in the future) or
+    409 (the event does not fit the filing, or is older than its status). Nothing is changed when
+    refused. The body's size is the caller's to limit (``CALLBACK_MAX_BODY``) before reading it.
     """
     chamber = db.session.scalar(select(Chamber).where(Chamber.slug == slug))
     secret = None
@@ -112,6 +138,9 @@ def receive_status_callback(slug: str, headers: Mapping[str, str] | Headers, bod
         raise CallbackRefused(404, "unknown delivery")
     try:
         result, filing = record_event(event.delivery_id, event.kind, event.detail, event.occurred_at)
+    except EventTimeRefused as exc:
+        log.warning("status callback for %s refused: %s", slug, exc)
+        raise CallbackRefused(400, str(exc)) from None
     except Refused as exc:
         raise CallbackRefused(409, str(exc)) from None
     if filing is not None:

@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-import traceback
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from chambers.base import (
 )
 from chambers.registry import AdapterRegistry, UnknownAdapter
 
+from ..bodies.problems import scrub, short_message
 from ..catalog.models import ServiceDefinition
 from ..config import DeliverySettings
 from .claims import save_progress
@@ -172,7 +172,7 @@ def send(job: Job, registry: AdapterRegistry, adapter_services: Mapping[str, Any
     if isinstance(outcome, InvalidConfig):
         log.warning("delivery %s waits: %s: %s", job.delivery_id, NEEDS_CONFIGURATION, outcome)
         return SendResult(state=DeliveryState.PENDING, temporary=False, waiting=True,
-                          last_error=f"{NEEDS_CONFIGURATION} ({target.slug}): {outcome}",
+                          last_error=f"{NEEDS_CONFIGURATION} ({target.slug}): {short_message(outcome)}",
                           retry_after=timedelta(seconds=settings.config_recheck_seconds),
                           **{**common, "attempts": job.attempts - 1})
     if isinstance(outcome, NoAnswer):
@@ -214,6 +214,8 @@ def _no_answer(job: Job, exc: NoAnswer, plan: TimeoutPlan, settings: DeliverySet
 
 
 def describe(exc: BaseException, note: str = "") -> str:
-    """``last_error``: the exception and ``note`` on the first line (shown to admins), then the traceback."""
-    first = f"{type(exc).__name__}: {exc}{note}"[:2000] + "\n"
-    return first + "".join(traceback.format_exception(exc))[-(8000 - len(first)):]
+    """``last_error``: one line with the class of the problem and a short message
+    (``bodies.problems.short_message``: no receiver text for network, TLS and HTTP problems, URLs
+    without query strings) and ``note``. The full text and the traceback go to the log."""
+    log.info("send failed: %s", scrub(f"{type(exc).__name__}: {exc}", 2000), exc_info=exc)
+    return (short_message(exc) + note)[:1000]

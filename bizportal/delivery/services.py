@@ -149,14 +149,17 @@ def mark_decided(delivery_id: uuid.UUID, kind: str) -> None:
 
 
 def reconfigure_chamber(registry: AdapterRegistry, adapter_services: dict[str, Any], chamber: Chamber,
-                        adapter_key: str, options: dict[str, Any], enabled: bool) -> int:
+                        adapter_key: str, options: dict[str, Any], enabled: bool,
+                        allowed_hosts: tuple[str, ...] | None = None) -> int:
     """An admin changes a chamber's adapter settings: store them and, in the same commit, make the
     deliveries that waited for a usable configuration due now (their error is cleared; a worker
     that paused the chamber tries again within ``DELIVERY_CONFIG_RECHECK_SECONDS``). Returns how
-    many deliveries were waiting. Raises ``InvalidConfig``/``UnknownAdapter`` (nothing stored).
+    many deliveries were waiting. Options naming a host outside ``allowed_hosts`` are refused.
+    Raises ``InvalidConfig``/``UnknownAdapter`` (nothing stored).
     """
     try:
-        body_settings.apply_settings(registry, adapter_services, chamber, adapter_key, options, enabled)
+        body_settings.apply_settings(registry, adapter_services, chamber, adapter_key, options, enabled,
+                                     allowed_hosts)
     except Exception:
         db.session.rollback()
         raise

@@ -16,6 +16,7 @@ from chambers.registry import UnknownAdapter
 
 from ..audit import services as audit
 from ..auth.access import public, roles_required
+from ..bodies import problems as receiver_problems
 from ..bodies import queries as bodies
 from ..bodies import settings
 from ..bodies.models import Chamber
@@ -175,13 +176,34 @@ def chamber_check(slug: str):
     chamber = bodies.chamber_by_slug(slug)
     if chamber is None:
         abort(404)
-    result = settings.check(_portal().registry, _portal().adapter_services, chamber)
+    portal = _portal()
+    result = settings.check(portal.registry, portal.adapter_services, chamber, portal.settings.web.receiver_hosts)
     if result.ok:
         flash(_("Die Konfiguration von %(name)s ist in Ordnung.", name=result.name), "success")
     else:
         flash(_("Die Konfiguration von %(name)s ist fehlerhaft: %(message)s", name=result.name,
-                message=result.message), "danger")
+                message=_problem_text(result)), "danger")
     return redirect(_back(url_for("delivery.chamber_detail", slug=slug)))
+
+
+def _problem_text(result: settings.CheckResult) -> str:
+    """The class of a failed check in words, its status, and the portal's own message (never the
+    receiver's text: ``bodies.problems``)."""
+    labels = {
+        receiver_problems.UNREACHABLE: _("Empfänger nicht erreichbar (keine Verbindung)"),
+        receiver_problems.TLS: _("TLS-Fehler (Zertifikat oder verschlüsselte Verbindung)"),
+        receiver_problems.UNAUTHORIZED: _("Zugang abgelehnt (Zugangsdaten prüfen)"),
+        receiver_problems.SERVER_ERROR: _("Fehler beim Empfänger"),
+        receiver_problems.NO_ANSWER: _("keine Antwort innerhalb der Wartezeit"),
+        receiver_problems.REFUSED: _("Anfrage vom Empfänger abgelehnt"),
+        receiver_problems.HOST_NOT_ALLOWED: _("Host ist nicht freigegeben (BIZPORTAL_RECEIVER_HOSTS)"),
+        receiver_problems.CONFIGURATION: _("Einstellungen passen nicht zum Adapter"),
+        receiver_problems.OTHER: _("unerwarteter Fehler (Einzelheiten im Server-Protokoll)"),
+    }
+    text = str(labels.get(result.problem, labels[receiver_problems.OTHER]))
+    if result.status:
+        text += f" ({result.status})"
+    return f"{text}: {result.message}" if result.message else text
 
 
 @bp.route("/staff/admin/kammern/<slug>/bearbeiten", methods=["GET", "POST"])
@@ -200,7 +222,8 @@ def chamber_edit(slug: str):
     if form.validate_on_submit():
         try:
             waiting = services.reconfigure_chamber(portal.registry, portal.adapter_services, chamber,
-                                                   form.adapter_key.data, form.parsed_options(), form.enabled.data)
+                                                   form.adapter_key.data, form.parsed_options(), form.enabled.data,
+                                                   portal.settings.web.receiver_hosts)
         except (InvalidConfig, UnknownAdapter) as exc:
             form.options.errors = [*form.options.errors, _("Die Optionen passen nicht zum Adapter: %(message)s",
                                                             message=str(exc).strip("'\""))]

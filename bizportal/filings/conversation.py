@@ -71,7 +71,7 @@ def store_files(uploads: Iterable[tuple[str, IO[bytes]]], storage: AttachmentSto
         try:
             name, type_key = check_upload(filename, content, accept, MAX_FILE_MB)
         except UploadRefused as exc:
-            raise UploadRefused(f"{filename}: {exc}") from None
+            raise type(exc)(f"{filename}: {exc}") from None  # ScanUnavailable stays itself
         checked.append((name, type_key, content))
     if len(checked) > MAX_FILES:
         raise UploadRefused(_l("Bitte senden Sie höchstens %(n)s Dateien mit einer Nachricht.", n=MAX_FILES))

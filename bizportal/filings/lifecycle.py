@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Update, bindparam, select, text, update
+from sqlalchemy import ColumnElement, Update, and_, bindparam, or_, select, text, update
 
 from ..audit import services as audit
 from ..auth.models import Person, StaffUser
@@ -250,6 +250,7 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
     # the lock above waited for a concurrent change: read the status it committed
     db.session.refresh(filing)
     _refuse_sent_twice(filing, form_token)
+    reported = occurred_at is not None  # a receiver's own time (callback, poll), not ours
     occurred_at = occurred_at or utcnow()
     if once and db.session.scalar(
         select(FilingEvent.id).where(FilingEvent.filing_id == ref.filing_id, FilingEvent.chamber_id == ref.chamber_id,
@@ -268,6 +269,8 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
                                 message=f"filing {filing.reference} is closed ({filing.status})")
     if kind in PRIMARY_ONLY and not ref.primary:
         raise EventRefused("a copy recipient cannot report this event")
+    if reported and ref.primary:
+        _refuse_older_than_status(filing, ref.chamber_id, kind, occurred_at)
     if not ref.delivered:
         raise EventRefused("the delivery is not recorded as delivered yet")
     detail = (detail or "").strip()[:2000] or None
@@ -304,6 +307,23 @@ def _apply(delivery_id: uuid.UUID, kind: str, detail: str | None, occurred_at: d
         audit.record("filing.transition", actor.audit_id, detail=f"{before} → {kind}", filing_id=filing.id,
                      chamber_id=ref.chamber_id)
     return filing
+
+
+def _refuse_older_than_status(filing: Filing, chamber_id: int, kind: str, occurred_at: datetime) -> None:
+    """``TransitionRefused`` when a reported event is older than the step that set the filing's
+    status (the body's own events and the company's answers): a late callback or a re-read event
+    log must not move the status back (e.g. "in progress" of 10:00 arriving after the request of
+    11:00 would otherwise take the filing out of "information requested")."""
+    latest = db.session.scalar(
+        select(FilingEvent.occurred_at)
+        .where(FilingEvent.filing_id == filing.id,
+               or_(and_(FilingEvent.chamber_id == chamber_id, FilingEvent.kind.in_(CHAMBER_EVENTS)),
+                   FilingEvent.kind == FilingStatus.ANSWERED))
+        .order_by(FilingEvent.occurred_at.desc()).limit(1))
+    if latest is not None and occurred_at < latest:
+        raise TransitionRefused("filing", filing.status, kind, filing.reference,
+                                message=f"filing {filing.reference}: the event ({occurred_at.isoformat()}) is older "
+                                        f"than its current status ({filing.status}, {latest.isoformat()})")
 
 
 def _refuse_sent_twice(filing: Filing, form_token: str | None) -> None:

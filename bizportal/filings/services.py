@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,7 +17,18 @@ from ..auth.models import Person
 from ..bodies.routing import NoCompetentBody, competent_chamber
 from ..catalog.models import FieldDefinition, ServiceDefinition
 from ..common.time import utcnow
-from ..common.uploads import TYPES, extension_matches, safe_display_name, sniff
+from ..common.uploads import (
+    EMBEDDED_FILES,
+    JAVASCRIPT,
+    POLYGLOT,
+    TYPES,
+    UNREADABLE,
+    active_content,
+    extension_matches,
+    safe_display_name,
+    sniff,
+)
+from ..common.virusscan import ScannerUnavailable
 from ..delivery import services as deliveries
 from ..extensions import db
 from ..notify import services as notify
@@ -25,6 +37,8 @@ from . import lifecycle, receipts
 from .lifecycle import NotWithdrawable
 from .models import Attachment, Draft, Filing, FilingReceipt
 from .storage import AttachmentStorage
+
+log = logging.getLogger(__name__)
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 MAX_REFERENCE_TRIES = 3
@@ -236,14 +250,19 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
 def check_upload(filename: str, content: bytes, accept: tuple[str, ...], max_size_mb: float) -> tuple[str, str]:
     """The display name and type key of an upload, or ``UploadRefused`` with the reason for the person.
 
-    The type is decided by the content (magic bytes) and must be one of ``accept``; the name's
-    extension must agree; the size must not exceed ``max_size_mb``. Used for filing attachments
-    and for the files of the conversation (answers, decision documents) alike.
+    The size must not exceed ``max_size_mb``; the portal's virus scanner (clamd, when configured)
+    must find nothing, and must answer: without a verdict the file is refused too
+    (``ScanUnavailable``, fail closed); the type is decided by the content (magic bytes) and must
+    be one of ``accept``; the name's extension must agree; a PDF with JavaScript or embedded
+    files, and a file that is also another format (a ZIP archive, a web page), is refused
+    (``common.uploads.active_content``). Used for filing attachments and for the files of the
+    conversation (answers, decision documents) alike, so every upload passes here before storage.
     """
     if len(content) > int(max_size_mb * 1024 * 1024):
         raise UploadRefused(_l("Die Datei ist zu groß. Erlaubt sind höchstens %(mb)s MB.", mb=_mb(max_size_mb)))
     if not content:
         raise UploadRefused(_l("Die Datei ist leer."))
+    _scan(filename, content)
     type_key = sniff(content[:16])
     allowed = ", ".join(t.upper() for t in accept)
     if type_key is None or type_key not in accept:
@@ -252,7 +271,50 @@ def check_upload(filename: str, content: bytes, accept: tuple[str, ...], max_siz
     if not extension_matches(name, type_key):
         raise UploadRefused(_l("Die Dateiendung passt nicht zum Inhalt der Datei (erkannt: %(type)s).",
                                type=type_key.upper()))
+    problem = active_content(content, type_key)
+    if problem is not None:
+        raise UploadRefused(_content_message(problem))
     return name, type_key
+
+
+class ScanUnavailable(UploadRefused):
+    """The virus scanner gave no verdict (not reachable, no answer in time): the file is not stored."""
+
+
+def _scan(filename: str, content: bytes) -> None:
+    """Scan with the portal's clamd, if one is configured; ``UploadRefused`` when it finds
+    something, ``ScanUnavailable`` when it does not answer (never stored unscanned)."""
+    from flask import current_app
+
+    scanner = current_app.extensions["bizportal"].scanner
+    if scanner is None:
+        return
+    try:
+        verdict = scanner.scan(content)
+    except ScannerUnavailable as exc:
+        log.error("upload %r refused: no virus scan verdict: %s", safe_display_name(filename or ""), exc)
+        raise ScanUnavailable(_l("Die Datei konnte gerade nicht auf Schadsoftware geprüft werden und wurde deshalb "
+                                 "nicht gespeichert. Bitte versuchen Sie es in einigen Minuten noch einmal.")) from None
+    if not verdict.clean:
+        log.warning("upload %r refused: the virus scanner found %s", safe_display_name(filename or ""),
+                    verdict.signature)
+        raise UploadRefused(_l("Die Virenprüfung hat in dieser Datei Schadsoftware gefunden (%(signature)s). Die Datei "
+                               "wurde nicht gespeichert. Bitte prüfen Sie Ihr Gerät und laden Sie eine saubere Datei "
+                               "hoch.", signature=verdict.signature))
+
+
+def _content_message(problem: str) -> Any:
+    messages = {
+        JAVASCRIPT: _l("PDF-Dateien mit JavaScript oder anderen ausführbaren Inhalten werden nicht angenommen. Bitte "
+                       "speichern Sie das Dokument ohne Skripte neu (zum Beispiel mit „Als PDF drucken“)."),
+        EMBEDDED_FILES: _l("PDF-Dateien mit eingebetteten Dateien werden nicht angenommen. Bitte laden Sie jede Datei "
+                           "einzeln hoch."),
+        POLYGLOT: _l("Die Datei ist zugleich eine Datei anderen Formats (etwa ein ZIP-Archiv oder eine Webseite) und "
+                     "wird deshalb nicht angenommen. Bitte speichern Sie das Dokument neu."),
+        UNREADABLE: _l("Die PDF-Datei ist beschädigt oder mit einem Kennwort geschützt und kann nicht geprüft werden. "
+                       "Bitte laden Sie eine ungeschützte PDF-Datei hoch."),
+    }
+    return messages[problem]
 
 
 def remove_attachment(draft: Draft, person: Person, field_name: str, storage: AttachmentStorage) -> bool:
@@ -400,5 +462,5 @@ def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingRecei
 
 __all__ = [
     "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
-    "SubmitOutcome", "UploadRefused",
+    "ScanUnavailable", "SubmitOutcome", "UploadRefused",
 ]

@@ -19,9 +19,10 @@ from tests.support.browser import (
     tab_to_text,
 )
 from tests.support.http import http_login
+from tests.support.pdfs import minimal_pdf
 
-DECISION = b"%PDF-1.4\n% Gewerbeschein Becker\n%%EOF\n"
-ANSWER = b"%PDF-1.4\n% Handwerkskarte Becker\n%%EOF\n"
+DECISION = minimal_pdf("Gewerbeschein Becker")
+ANSWER = minimal_pdf("Handwerkskarte Becker")
 
 
 def choose_file(page, input_id: str, path: Path) -> None:

@@ -33,8 +33,8 @@ def test_chambers_check_names_the_problem_and_exits_1(app, runner):
     set_adapter(app, "hwk-bremen", "nope", {})
     result = runner.invoke(args=["chambers", "check"])
     assert result.exit_code == 1
-    assert "FAILED hk-bremen: webhook: option 'secret' must have at least 16 characters" in result.output
-    assert "FAILED hwk-bremen: no adapter is installed under the key 'nope'" in result.output
+    assert "FAILED hk-bremen: configuration: webhook: option 'secret' must have at least 16 characters" in result.output
+    assert "FAILED hwk-bremen: configuration: no adapter is installed under the key 'nope'" in result.output
     assert "OK     hk-hamburg" in result.output
 
 

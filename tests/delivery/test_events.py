@@ -6,7 +6,7 @@ import json
 import re
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ from bizportal.filings.models import Filing, FilingEvent
 from chambers.base import ChamberEvent
 from chambers.webhook import sign
 from tests.support.adapters import SECRET, fit_options, webhook_options
-from tests.support.callbacks import callback
+from tests.support.callbacks import at, callback
 from tests.support.factories import delivery_of, make_filing, set_adapter
 from tests.support.receivers.fitconnect_receiver import fitconnect_receiver
 from tests.support.receivers.webhook_receiver import webhook_receiver
@@ -55,16 +55,17 @@ def delivered(app):
 
 def test_signed_callback_is_applied_once(app, client, delivered):
     filing_id, delivery_id = delivered
-    resp = callback(client, "hk-bremen", delivery_id, "received")
+    when = at()
+    resp = callback(client, "hk-bremen", delivery_id, "received", occurred_at=when)
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.json == {"result": "applied", "delivery_id": str(delivery_id), "event": "received",
                          "filing_status": "received"}
     assert filing_status(app, filing_id) == "received"
     with app.app_context():
         event = db.session.scalar(select(FilingEvent).where(FilingEvent.kind == "received"))
-        assert event.occurred_at == datetime(2025, 12, 1, 10, 0, tzinfo=UTC)
+        assert event.occurred_at == datetime.fromisoformat(when.replace("Z", "+00:00"))
     before = timeline(app, filing_id)
-    replay = callback(client, "hk-bremen", delivery_id, "received")  # replayed within the window
+    replay = callback(client, "hk-bremen", delivery_id, "received", occurred_at=when)  # replayed within the window
     assert replay.status_code == 200 and replay.json["result"] == "duplicate"
     assert timeline(app, filing_id) == before
 
@@ -73,10 +74,10 @@ def test_decision_closes_the_filing_and_later_events_are_refused(app, client, de
     filing_id, delivery_id = delivered
     assert callback(client, "hk-bremen", delivery_id, "in_progress").status_code == 200
     resp = callback(client, "hk-bremen", delivery_id, "accepted", detail="Erlaubnis erteilt",
-                    occurred_at="2025-12-02T09:00:00Z")
+                    occurred_at=at(1))
     assert resp.status_code == 200 and resp.json["filing_status"] == "accepted"
     assert delivery_of(app, filing_id).state == DeliveryState.ACCEPTED
-    late = callback(client, "hk-bremen", delivery_id, "in_progress", occurred_at="2025-12-03T09:00:00Z")
+    late = callback(client, "hk-bremen", delivery_id, "in_progress", occurred_at=at(2))
     assert late.status_code == 409 and "closed" in late.json["error"]
     assert filing_status(app, filing_id) == "accepted"
 
@@ -177,8 +178,9 @@ def test_poll_applies_verified_events_once_and_ignores_forged_tokens(app, fit_ke
 
 def test_polled_events_with_the_same_id_are_applied_once(app, delivered):
     filing_id, delivery_id = delivered
-    first = ChamberEvent("received", datetime(2026, 1, 5, 9, 0, tzinfo=UTC), event_id="jti-1")
-    again = ChamberEvent("received", datetime(2026, 1, 5, 9, 7, tzinfo=UTC), event_id="jti-1")
+    now = datetime.now(UTC)
+    first = ChamberEvent("received", now, event_id="jti-1")
+    again = ChamberEvent("received", now + timedelta(seconds=7), event_id="jti-1")
     with app.app_context():
         report = events.PollReport()
         assert events.apply_events(delivery_id, [first, again], report) == 1
@@ -195,3 +197,76 @@ def test_poll_reports_a_broken_chamber_and_goes_on(app, fit_keys):
     with app.app_context():
         report = events.poll_pass(app)
     assert report.applied == 0 and len(report.errors) == 1 and "gewerbeamt-bremen" in report.errors[0]
+
+
+# --- callbacks: size, chambers, times, order ---------------------------------------------------------
+
+def _raw_post(base_url: str, head: str) -> bytes:
+    """Send only the request line and headers of a POST and return what the server answers."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as conn:
+        conn.sendall(head.encode())
+        conn.settimeout(5)
+        return conn.recv(4096)  # a server that waited for the body would time out here
+
+
+def test_a_large_or_unannounced_body_is_refused_before_it_is_read(app, live_server, delivered):
+    filing_id, _ = delivered
+    huge = _raw_post(live_server, "POST /api/chambers/hk-bremen/status HTTP/1.1\r\nHost: portal\r\n"
+                                  "Content-Type: application/json\r\nContent-Length: 50000000\r\n\r\n")
+    assert huge.startswith(b"HTTP/1.1 413")
+    chunked = _raw_post(live_server, "POST /api/chambers/hk-bremen/status HTTP/1.1\r\nHost: portal\r\n"
+                                     "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert chunked.startswith(b"HTTP/1.1 411")
+    assert filing_status(app, filing_id) == "forwarded"
+
+
+def test_a_body_over_the_limit_is_refused_even_when_signed(client, delivered):
+    _, delivery_id = delivered
+    body = json.dumps({"delivery_id": str(delivery_id), "event": "received", "occurred_at": at(),
+                       "detail": "x" * events.CALLBACK_MAX_BODY}).encode()
+    resp = callback(client, "hk-bremen", delivery_id, "received", raw=body)
+    assert resp.status_code == 413
+
+
+def test_unknown_chamber_and_chamber_without_webhooks_get_the_same_answer(app, client, delivered):
+    _, delivery_id = delivered
+    set_adapter(app, "hk-hamburg", "email", {"host": "mail.hk-hamburg.example", "from_address": "p@example.org",
+                                             "to_address": "eingang@hk-hamburg.example"})
+    answers = []
+    for slug in ("no-such-chamber", "hwk-bremen", "hk-hamburg"):  # none; inbox; e-mail
+        resp = callback(client, slug, delivery_id, "received")
+        answers.append((resp.status_code, resp.get_data(), resp.headers.get("Content-Type")))
+    assert answers[0][0] == 404 and answers == [answers[0]] * 3
+
+
+def test_event_times_before_the_submission_or_in_the_future_are_refused(app, client, delivered):
+    filing_id, delivery_id = delivered
+    before = timeline(app, filing_id)
+    early = callback(client, "hk-bremen", delivery_id, "received", occurred_at=at(-3600))
+    assert early.status_code == 400 and "before the filing was submitted" in early.json["error"]
+    future = callback(client, "hk-bremen", delivery_id, "received", occurred_at=at(3600))
+    assert future.status_code == 400 and "in the future" in future.json["error"]
+    assert timeline(app, filing_id) == before and filing_status(app, filing_id) == "forwarded"
+    # a receiver's clock a minute ahead is within the tolerance
+    assert callback(client, "hk-bremen", delivery_id, "received", occurred_at=at(60)).status_code == 200
+
+
+def test_a_late_report_older_than_the_status_never_moves_it_back(app, client, delivered):
+    filing_id, delivery_id = delivered
+    assert callback(client, "hk-bremen", delivery_id, "received", occurred_at=at(10)).status_code == 200
+    assert callback(client, "hk-bremen", delivery_id, "information_requested", detail="Bitte Meisterbrief",
+                    occurred_at=at(30)).status_code == 200
+    late = callback(client, "hk-bremen", delivery_id, "in_progress", occurred_at=at(20))
+    assert late.status_code == 409 and "older than its current status" in late.json["error"]
+    assert filing_status(app, filing_id) == "information_requested"
+    with app.app_context():  # the poll path refuses it alike
+        report = events.PollReport()
+        old = ChamberEvent("in_progress", datetime.now(UTC) + timedelta(seconds=20))
+        assert events.apply_events(delivery_id, [old], report) == 0 and report.refused == 1
+    assert filing_status(app, filing_id) == "information_requested"
+    assert callback(client, "hk-bremen", delivery_id, "in_progress", occurred_at=at(40)).status_code == 200
+    assert filing_status(app, filing_id) == "in_progress"

@@ -18,7 +18,7 @@ from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing, FilingEvent, FilingMessage
 from tests.support.adapters import SECRET, fit_options, webhook_options
-from tests.support.callbacks import callback
+from tests.support.callbacks import at, callback
 from tests.support.casework import PDF, answer
 from tests.support.factories import make_due, set_adapter
 from tests.support.filing import file_service, gewerbe_answers
@@ -80,9 +80,9 @@ def _request_information(client, reference_delivery: Delivery) -> None:
     """The body reports, through its signed status callback, that it received the filing and asks
     for a document."""
     d = reference_delivery
-    assert callback(client, BODY, d.id, "received", occurred_at="2026-12-01T09:00:00Z").status_code == 200
+    assert callback(client, BODY, d.id, "received", occurred_at=at()).status_code == 200
     assert callback(client, BODY, d.id, "information_requested", detail=REQUEST,
-                    occurred_at="2026-12-01T10:00:00Z").status_code == 200
+                    occurred_at=at(1)).status_code == 200
 
 
 def test_an_answer_reaches_a_webhook_body_once_though_the_first_answer_was_lost(app, client, login_as):
@@ -147,7 +147,7 @@ def test_a_status_callback_cannot_name_the_delivery_of_an_answer(app, client, lo
         assert answer(client, reference, "Anbei.").status_code == 302
         Worker(app).run_once()
     (sent,) = _message_deliveries(app, reference)
-    resp = callback(client, BODY, sent.id, "accepted", occurred_at="2026-12-01T11:00:00Z")
+    resp = callback(client, BODY, sent.id, "accepted", occurred_at=at(2))
     assert resp.status_code == 404
     assert _status(app, reference) == "answered"
 

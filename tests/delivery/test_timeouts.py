@@ -63,7 +63,7 @@ def test_slow_receiver_that_stores_before_answering_ends_delivered_not_dead(make
     assert len(server.state.stored) == 6  # the receiver has them all already
     for d in rows_of(app, ids):
         assert (d.attempts, d.timeouts) == (1, 1)
-        assert first_line(d.last_error) == ("NoAnswer: webhook: no answer within 1 s; "
+        assert first_line(d.last_error) == ("[no_answer] NoAnswer: webhook: no answer within 1 s; "
                                             "the next attempt waits up to 2 s")
     assert not worker.breakers.is_open(chamber_id(app, "hk-bremen"))  # a slow receiver is not down
     make_due(app)
@@ -88,7 +88,7 @@ def test_receiver_slower_than_the_cap_ends_dead_with_the_reason(make_app):
         d = delivery_of(app, filing_id)
         assert d.state == DeliveryState.DEAD and (d.attempts, d.timeouts) == (3, 3)
         assert first_line(d.last_error) == (
-            "NoAnswer: webhook: no answer within 2 s; 2 sends got no answer within the longest timeout "
+            "[no_answer] NoAnswer: webhook: no answer within 2 s; 2 sends got no answer within the longest timeout "
             "(2 s, DELIVERY_TIMEOUT_CAP_SECONDS): given up; the receiver may hold the filing "
             "(a re-send carries the same idempotency key)")
         assert len(server.state.stored) == 1

@@ -79,13 +79,16 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped():
         assert len(delays) > 1  # jitter
 
 
-def test_permanent_failure_is_dead_at_once_with_reason(app):
+def test_permanent_failure_is_dead_at_once_with_reason(app, caplog):
     set_adapter(app, "hk-bremen", "flaky", {"mode": "permanent"})
     filing_id = make_filing(app)
-    Worker(app).run_once()
+    with caplog.at_level("INFO", logger="bizportal.delivery.sending"):
+        Worker(app).run_once()
     d = delivery_of(app, filing_id)
     assert d.state == DeliveryState.DEAD and d.attempts == 1
-    assert "422: unknown service" in d.last_error and "Traceback" in d.last_error
+    # the reason on one line for the admin pages; the traceback only in the log
+    assert "422: unknown service" in d.last_error and "\n" not in d.last_error and "Traceback" not in d.last_error
+    assert any(r.exc_info and "422: unknown service" in r.getMessage() for r in caplog.records)
 
 
 def test_attempt_cap_ends_in_dead(make_app):

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from bizportal.api import clients
 from bizportal.bodies.models import Chamber
 from bizportal.extensions import db
+from tests.support.pdfs import minimal_pdf
 
 ALL = ("filings:read", "filings:write", "messages:write")
-PDF = b"%PDF-1.4\n% decision document\n%%EOF\n"
+PDF = minimal_pdf("decision document")
 
 
 @dataclass(frozen=True)

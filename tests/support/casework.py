@@ -7,8 +7,9 @@ import re
 from datetime import date, timedelta
 
 from tests.support.http import csrf_token, login
+from tests.support.pdfs import minimal_pdf
 
-PDF = b"%PDF-1.4\n% decision document\n%%EOF\n"
+PDF = minimal_pdf("decision document")
 EXPECTED_RE = re.compile(r'name="expected_status"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="expected_status"')
 
 
