@@ -106,6 +106,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .auth.workspace import bp as workspace_bp
     from .auth.workspace import require_review
     from .catalog.views import bp as catalog_bp
+    from .delivery import body_views  # noqa: F401  (its routes join the delivery blueprint)
     from .delivery.views import bp as delivery_bp
     from .filings.views import bp as filings_bp
     from .inbox import export_views  # noqa: F401  (its routes join the inbox blueprint)

@@ -17,10 +17,12 @@ log = logging.getLogger(__name__)
 
 def build_message(to: str, subject: str, body: str, attachments: Sequence[tuple[str, str, bytes]] = (),
                   message_id: str | None = None) -> EmailMessage:
-    """A plain-text mail from ``MAIL_FROM``; ``message_id`` (default: a fresh one) as given."""
+    """A plain-text mail from ``MAIL_FROM`` with answers going to ``MAIL_REPLY_TO`` (a mailbox that is
+    read), dated now; ``message_id`` (default: a fresh one) as given."""
     cfg = current_app.config
     msg = EmailMessage()
     msg["From"] = cfg["MAIL_FROM"]
+    msg["Reply-To"] = cfg["SETTINGS"].identity.reply_to
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = message_id or make_msgid(domain=mail_domain())
