@@ -7,7 +7,8 @@ import smtplib
 import ssl
 from collections.abc import Sequence
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from datetime import UTC, datetime
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from flask import current_app
@@ -26,7 +27,7 @@ def build_message(to: str, subject: str, body: str, attachments: Sequence[tuple[
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = message_id or make_msgid(domain=mail_domain())
-    msg["Date"] = formatdate(localtime=False)  # RFC 5322 requires it
+    msg["Date"] = format_datetime(datetime.now(UTC))  # RFC 5322 requires it; "+0000", not "-0000" (zone unknown)
     msg.set_content(body)
     for filename, media_type, content in attachments:
         maintype, _, subtype = media_type.partition("/")

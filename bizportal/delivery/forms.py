@@ -48,7 +48,7 @@ class BodyForm(FlaskForm):
         "Kleinbuchstaben, Ziffern und Bindestriche, z. B. „hwk-bremen“. Sie bleibt für immer gleich: "
         "Anmeldedienst und Adapter nennen die Stelle so."), render_kw={"spellcheck": "false"})
     name = StringField(_l("Name"), description=_l("So sehen Unternehmen und Mitarbeitende die Stelle."))
-    kind = SelectField(_l("Art"), choices=[("HWK", _l("Handwerkskammer (HWK)")),
+    kind = SelectField(_l("Art"), validate_choice=False, choices=[("HWK", _l("Handwerkskammer (HWK)")),
                                            ("IHK", _l("Industrie- und Handelskammer (IHK)")),
                                            ("GEWERBEAMT", _l("Gewerbeamt"))])
     region = StringField(_l("Region"))
