@@ -30,7 +30,7 @@ def test_mail_has_date_message_id_sender_and_reply_to_of_the_operator(app, smtp)
     assert mail["Message-ID"] == f"<notification.{notification_id}@wirtschaft.bremen.example.org>"
     assert parseaddr(mail["From"]) == ("Unternehmensportal Bremen", "portal@wirtschaft.bremen.example.org")
     assert parseaddr(mail["Reply-To"]) == ("Servicestelle", "service@wirtschaft.bremen.example.org")
-    body = mail.get_body(("plain",)).get_content()
+    body = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "im Portal „Unternehmensportal Bremen“ eingegangen" in body
     assert body.rstrip().endswith("Unternehmensportal Bremen\nDie Senatorin für Wirtschaft, Zweite Schlachtpforte 3, "
                                   "28195 Bremen")
