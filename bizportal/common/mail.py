@@ -6,8 +6,8 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Sequence
-from email.message import EmailMessage
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 

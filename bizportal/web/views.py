@@ -1,7 +1,17 @@
 """Language switch, legal pages, health endpoints."""
 
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request, send_file, session,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from ..auth import services as auth_services
