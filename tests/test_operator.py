@@ -15,23 +15,8 @@ from bizportal.extensions import db
 from bizportal.filings.models import FilingReceipt
 from tests.support.filing import file_service, gewerbe_answers
 from tests.support.http import login
+from tests.support.identity import DEMO_WORDS, IDENTITY
 
-#: a complete identity, as production needs it (also used by tests/test_platform.py)
-IDENTITY = {
-    "PUBLIC_BASE_URL": "https://unternehmen.bremen.example.org",
-    "PORTAL_NAME": "Unternehmensportal Bremen",
-    "LAND": "Freie Hansestadt Bremen",
-    "LOGO": "/static/css/portal.css",
-    "OPERATOR": "Die Senatorin für Wirtschaft, Zweite Schlachtpforte 3, 28195 Bremen",
-    "IMPRINT_EMAIL": "impressum@wirtschaft.bremen.example.org",
-    "PRIVACY_CONTACT": "Behördliche Datenschutzbeauftragte, Zweite Schlachtpforte 3, 28195 Bremen",
-    "PRIVACY_EMAIL": "datenschutz@wirtschaft.bremen.example.org",
-    "ACCESSIBILITY_EMAIL": "barrierefrei@wirtschaft.bremen.example.org",
-    "MAIL_FROM": "Unternehmensportal Bremen <portal@wirtschaft.bremen.example.org>",
-    "MAIL_REPLY_TO": "Servicestelle <service@wirtschaft.bremen.example.org>",
-}
-#: words of the development demo values; none may remain once the identity is configured
-DEMO_WORDS = ("Demo", "Muster", "unternehmensportal.example", "keine offizielle")
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
 
 

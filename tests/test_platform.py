@@ -149,7 +149,7 @@ def test_production_refuses_to_start_on_development_defaults(monkeypatch, tmp_pa
         monkeypatch.setenv("BIZPORTAL_" + name, value)
     with _pytest.raises(RuntimeError, match="BIZPORTAL_PORTAL_NAME"):  # the operator's identity (test_operator)
         load_config(str(tmp_path))
-    from tests.test_operator import IDENTITY
+    from tests.support.identity import IDENTITY
 
     for name, value in IDENTITY.items():
         monkeypatch.setenv("BIZPORTAL_" + name, value)

@@ -8,8 +8,8 @@ from email.utils import parseaddr, parsedate_to_datetime
 
 import pytest
 
+from tests.support.identity import DEMO_WORDS, IDENTITY
 from tests.support.mailqueue import PUBLIC_BASE_URL, QUEUE, queue_received, send_due
-from tests.test_operator import DEMO_WORDS, IDENTITY
 
 
 @pytest.fixture
