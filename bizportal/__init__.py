@@ -64,8 +64,11 @@ class DatabaseInt(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistry | None = None) -> Flask:
+def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistry | None = None,
+               dev_server: tuple[str, int] | None = None) -> Flask:
     """Build the application: config → extensions → blueprints → catalog and adapter registry.
+
+    ``dev_server`` (host, port): where ``flask dev`` serves it; the public base URL follows.
 
     A broken service definition raises ``DefinitionError`` here, so the app does not start.
     """
@@ -76,7 +79,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         instance_relative_config=False,
     )
     app.url_map.converters["int"] = DatabaseInt  # before any route is added
-    app.config.update(load_config(app.instance_path, overrides))
+    app.config.update(load_config(app.instance_path, overrides, dev_server))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_FIX_HOPS"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -109,6 +112,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .auth.workspace import bp as workspace_bp
     from .auth.workspace import require_review
     from .catalog.views import bp as catalog_bp
+    from .delivery import body_views  # noqa: F401  (its routes join the delivery blueprint)
     from .delivery.views import bp as delivery_bp
     from .filings.views import bp as filings_bp
     from .inbox import export_views  # noqa: F401  (its routes join the inbox blueprint)

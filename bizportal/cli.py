@@ -115,30 +115,55 @@ def register(app: Flask) -> None:
 
     @app.cli.command("dev")
     @click.option("--host", default="127.0.0.1", show_default=True)
-    @click.option("--port", default=5000, show_default=True, type=int)
-    def dev_command(host: str, port: int) -> None:
+    @click.option("--port", type=int, default=None,
+                  help="Port of the web server (default: BIZPORTAL_DEV_PORT, else 5000); the public base URL "
+                       "follows it unless BIZPORTAL_PUBLIC_BASE_URL is set.")
+    def dev_command(host: str, port: int | None) -> None:
         """Run the whole portal locally: login provider, delivery worker and web server."""
         from .delivery.worker import Worker
         from .devprovider import start_provider
         from .web.devserver import dev_server
 
-        issuer = app.config["COMPANY_OIDC_ISSUER"]
-        provider = start_provider(app.config["DEV_OIDC_PORT"])
-        worker = Worker(app, worker_id="dev-worker")
+        served = app
+        if port is not None and port != app.config["DEV_PORT"] or host != "127.0.0.1":
+            # the configuration derives addresses from the port: build the app for this one
+            from . import create_app
+
+            served = create_app(dev_server=(host, port or app.config["DEV_PORT"]))
+        cfg = served.config
+        port = cfg["DEV_PORT"]
+        provider = start_provider(cfg["DEV_OIDC_PORT"])
+        worker = Worker(served, worker_id="dev-worker")
         threading.Thread(target=worker.run_forever, kwargs={"install_signal_handlers": False},
                          daemon=True, name="delivery-worker").start()
         from .demo import DEMO_USERS
 
+        provider_url = f"http://127.0.0.1:{provider.server_port}"
+
+        def issuer(name: str) -> str:
+            value = cfg[name]
+            return value if value == provider_url else f"{value} (set explicitly; not the development provider)"
+
         click.echo("")
-        click.echo(f"  bizportal:              http://{host}:{port}/")
-        click.echo(f"  development login:      {issuer} (provider on port {provider.server_port})")
+        click.echo(f"  bizportal:              {cfg['PUBLIC_BASE_URL']}/ (listening on {host}:{port})")
+        click.echo(f"  development login:      {provider_url} (BIZPORTAL_DEV_OIDC_PORT={cfg['DEV_OIDC_PORT']})")
+        click.echo(f"  company issuer:         {issuer('COMPANY_OIDC_ISSUER')}")
+        click.echo(f"  staff issuer:           {issuer('STAFF_OIDC_ISSUER')}")
+        click.echo(f"  database:               {_without_password(cfg['SQLALCHEMY_DATABASE_URI'])}")
+        click.echo(f"  session cookie:         {cfg['SESSION_COOKIE_NAME']}")
         click.echo("  demo company logins:    " + ", ".join(k for k, v in DEMO_USERS.items() if "org_id" in v))
         click.echo("  demo staff logins:      " + ", ".join(k for k, v in DEMO_USERS.items() if "roles" in v))
         click.echo("  (choose the login name on the provider's page)")
-        click.echo("")
+        click.echo("", nl=True)
         try:
-            server = dev_server(host, port, app)  # the request log without query strings (OIDC codes)
+            server = dev_server(host, port, served)  # the request log without query strings (OIDC codes)
             server.serve_forever()
         finally:
             worker.stop()
             provider.shutdown()
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 PREFIX = "BIZPORTAL_"
 
@@ -45,18 +47,34 @@ def instance_path_setting() -> str | None:
     return _env("INSTANCE_PATH") or None
 
 
-def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+def _port(name: str, default: str) -> int:
+    value = str(_env(name, default)).strip()
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise RuntimeError(f"{PREFIX}{name} must be a port number (1–65535), not {value!r}")
+    return int(value)
+
+
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
+                dev_server: tuple[str, int] | None = None) -> dict[str, Any]:
     """Build the Flask config from defaults, ``BIZPORTAL_*`` variables and test overrides.
 
     ``BIZPORTAL_ENV`` is ``development`` (the embedded default) or ``production``; production
-    refuses to start without an explicit secret key and database URL.
+    refuses to start without an explicit secret key, database URL, login providers and the
+    operator's identity (``REQUIRED_IN_PRODUCTION``). ``dev_server`` (host, port) is where
+    ``flask dev`` serves, when it was given on the command line; else ``BIZPORTAL_DEV_PORT``.
     """
     env = _env("ENV", "development")
     default_db = "sqlite:///" + str(Path(instance_path) / "bizportal.sqlite")
     secret = _env("SECRET_KEY")
-    # The development login provider (``flask dev``); the issuers default to it.
-    dev_port = int(_env("DEV_OIDC_PORT", "9400"))
+    # The development server (``flask dev``) and its login provider: the public base URL and the
+    # issuers follow their ports unless they are set explicitly.
+    dev_port = _port("DEV_OIDC_PORT", "9400")
     dev_issuer = f"http://127.0.0.1:{dev_port}"
+    web_host, web_port = dev_server or ("127.0.0.1", _port("DEV_PORT", "5000"))
+    if web_host in ("0.0.0.0", "::", ""):
+        web_host = "127.0.0.1"
+    dev_base_url = f"http://{web_host}:{web_port}"
+    demo = env != "production"
     cfg: dict[str, Any] = {
         "ENV_NAME": env,
         "SECRET_KEY": secret or ("dev-only-insecure-secret" if env != "production" else None),
@@ -119,12 +137,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         #: bearer token Prometheus sends to /metrics; unset: /metrics answers 404
         "METRICS_TOKEN": _env("METRICS_TOKEN"),
         #: the portal's public address, for links in mails sent outside a web request (worker)
-        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", dev_base_url).rstrip("/"),
         # Web
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Europe/Berlin"),
         "LANGUAGES": ["de", "en"],
+        # two development instances on one host share cookies (cookies ignore the port)
+        "SESSION_COOKIE_NAME": _env("SESSION_COOKIE_NAME",
+                                    "bizportal_session" if web_port == 5000 or not demo
+                                    else f"bizportal_session_{web_port}"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_PATH": "/",
         "SESSION_COOKIE_DOMAIN": None,  # host-only: the __Host- prefix forbids a Domain attribute
@@ -142,8 +164,23 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
         #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
         "PROXY_FIX_HOPS": int(_env("PROXY_FIX_HOPS", "0")),
-        #: who operates the portal, as the receipt names it (name and address, one line)
-        "OPERATOR": _env("OPERATOR", "Unternehmensportal (bizportal)"),
+        # The operator's identity: header, legal pages, mails, receipts. Development shows
+        # demo values that say so; production refuses to start without the real ones.
+        "PORTAL_NAME": _env("PORTAL_NAME", "Unternehmensportal (Demo)" if demo else None),
+        "LAND": _env("LAND", "Demoland – keine Behörde" if demo else None),
+        #: an image file (served at /betreiber/logo) or a URL on the portal's own origin
+        "LOGO": _env("LOGO"),
+        #: who operates the portal (authority, address; one line), named on every receipt and the imprint
+        "OPERATOR": _env("OPERATOR", "Demo-Betreiber, Musterstraße 1, 12345 Musterstadt (Entwicklungsinstallation)"
+                         if demo else None),
+        "IMPRINT_REPRESENTATIVE": _env("IMPRINT_REPRESENTATIVE", "Erika Mustermann (Demo)" if demo else None),
+        "IMPRINT_EMAIL": _env("IMPRINT_EMAIL", "kontakt@unternehmensportal.example" if demo else None),
+        "IMPRINT_PHONE": _env("IMPRINT_PHONE"),
+        "PRIVACY_CONTACT": _env("PRIVACY_CONTACT", "Datenschutzbeauftragte des Demo-Betreibers, Musterstraße 1, "
+                                "12345 Musterstadt" if demo else None),
+        "PRIVACY_EMAIL": _env("PRIVACY_EMAIL", "datenschutz@unternehmensportal.example" if demo else None),
+        "ACCESSIBILITY_EMAIL": _env("ACCESSIBILITY_EMAIL",
+                                    "barrierefreiheit@unternehmensportal.example" if demo else None),
         "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
         #: service definitions imported by ``flask catalog import`` (in addition to the shipped ones)
         "CATALOG_DIR": _env("CATALOG_DIR", str(Path(instance_path) / "services")),
@@ -159,7 +196,10 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "CLAMD_TIMEOUT": float(_env("CLAMD_TIMEOUT", "30")),
         "MAIL_BACKEND": _env("MAIL_BACKEND", "folder" if env != "production" else "smtp"),
         "MAIL_FOLDER": _env("MAIL_FOLDER", str(Path(instance_path) / "mail")),
-        "MAIL_FROM": _env("MAIL_FROM", "Unternehmensportal <noreply@unternehmensportal.example>"),
+        "MAIL_FROM": _env("MAIL_FROM", "Unternehmensportal (Demo) <noreply@unternehmensportal.example>"),
+        #: where answers to the portal's mails go (a mailbox someone reads)
+        "MAIL_REPLY_TO": _env("MAIL_REPLY_TO", "Unternehmensportal (Demo) <antworten@unternehmensportal.example>"
+                              if demo else None),
         "SMTP_HOST": _env("SMTP_HOST", "localhost"),
         "SMTP_PORT": int(_env("SMTP_PORT", "25")),
         "SMTP_STARTTLS": _bool(_env("SMTP_STARTTLS", "false")),
@@ -199,6 +239,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "STATS_DRAFT_ABANDON_DAYS": int(_env("STATS_DRAFT_ABANDON_DAYS", "30")),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": dev_port,
+        "DEV_PORT": web_port,
     }
     if overrides:
         cfg.update(overrides)
@@ -300,8 +341,6 @@ class WebSettings:
     proxy_fix_hops: int
     #: adapter keys that may be loaded; ``None`` loads every installed adapter
     enabled_adapters: tuple[str, ...] | None = None
-    #: who operates the portal (``BIZPORTAL_OPERATOR``), named on every receipt
-    operator: str = "Unternehmensportal (bizportal)"
     #: re-check of a session at its provider (``auth.recheck``): interval (0 = off) and grace period
     session_recheck_minutes: float = 5.0
     session_recheck_grace_minutes: float = 30.0
@@ -310,6 +349,28 @@ class WebSettings:
     clamd_timeout: float = 30.0
     #: hosts a chamber's options may name (``BIZPORTAL_RECEIVER_HOSTS``); ``None``: any host
     receiver_hosts: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """Who operates the portal: shown in the header, on the legal pages, in mails and receipts."""
+
+    portal_name: str
+    land: str
+    operator: str
+    imprint_representative: str | None
+    imprint_email: str
+    imprint_phone: str | None
+    privacy_contact: str
+    privacy_email: str
+    accessibility_email: str
+    reply_to: str
+    #: an image file the portal serves at /betreiber/logo, or None
+    logo_file: str | None = None
+    #: a path on the portal's origin (``/static/…``) when the logo is not a file; None without a logo
+    logo_path: str | None = None
+    #: development: the values are demo values and the header says the site is not official
+    demo: bool = False
 
 
 @dataclass(frozen=True)
@@ -340,6 +401,7 @@ class Settings:
     web: WebSettings
     api: ApiSettings
     stats: StatsSettings
+    identity: IdentitySettings
 
 
 def _host_list(value: Any) -> tuple[str, ...] | None:
@@ -404,7 +466,6 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             upload_dir=cfg["UPLOAD_DIR"], catalog_dir=cfg["CATALOG_DIR"], timezone=cfg["BABEL_DEFAULT_TIMEZONE"],
             proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
             enabled_adapters=tuple(adapters) if adapters else None,
-            operator=cfg["OPERATOR"],
             session_recheck_minutes=max(0.0, float(cfg["SESSION_RECHECK_MINUTES"])),
             session_recheck_grace_minutes=max(0.0, float(cfg["SESSION_RECHECK_GRACE_MINUTES"])),
             clamd_address=cfg["CLAMD_ADDRESS"] or None, clamd_timeout=float(cfg["CLAMD_TIMEOUT"]),
@@ -419,13 +480,70 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             suppression_threshold=max(1, int(cfg["STATS_SUPPRESSION_THRESHOLD"])),
             draft_abandon_days=max(1, int(cfg["STATS_DRAFT_ABANDON_DAYS"])),
         ),
+        identity=_identity(cfg),
+    )
+
+
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp", ".gif": "image/gif"}
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def _email(cfg: dict[str, Any], name: str, *, display_name: bool = False) -> str:
+    """An e-mail setting, checked; with ``display_name`` also ``Name <address>``."""
+    value = str(cfg[name] or "").strip()
+    address = value
+    if display_name and value.endswith(">") and "<" in value:
+        address = value[value.rindex("<") + 1:-1]
+    if not _ADDRESS.match(address):
+        raise RuntimeError(f"{PREFIX}{name} is not an e-mail address: {value!r}")
+    return value
+
+
+def _logo(value: str | None, base_url: str) -> tuple[str | None, str | None]:
+    """``BIZPORTAL_LOGO`` as (file, path on the portal's origin). An existing file is served by the
+    portal; otherwise it must be a path or URL on the portal's own origin (the CSP allows images
+    from there only). Raises ``RuntimeError`` for anything else."""
+    if not value:
+        return None, None
+    value = value.strip()
+    suffix = Path(urlsplit(value).path).suffix.lower()
+    if Path(value).is_file():
+        if suffix not in LOGO_TYPES:
+            raise RuntimeError(f"{PREFIX}LOGO must be one of {', '.join(sorted(LOGO_TYPES))}: {value!r}")
+        return value, None
+    parts = urlsplit(value)
+    origin = urlsplit(base_url)
+    if parts.scheme or parts.netloc:
+        if (parts.scheme, parts.netloc) != (origin.scheme, origin.netloc):
+            raise RuntimeError(f"{PREFIX}LOGO {value!r} is neither an image file nor on the portal's origin "
+                               f"{origin.scheme}://{origin.netloc}")
+        value = urlunsplit(("", "", parts.path, parts.query, ""))
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        raise RuntimeError(f"{PREFIX}LOGO {value!r} is neither an image file nor a path on the portal (/static/…)")
+    return None, value
+
+
+def _identity(cfg: dict[str, Any]) -> IdentitySettings:
+    logo_file, logo_path = _logo(cfg["LOGO"], cfg["PUBLIC_BASE_URL"])
+    return IdentitySettings(
+        portal_name=str(cfg["PORTAL_NAME"] or "Unternehmensportal"), land=str(cfg["LAND"] or ""),
+        operator=str(cfg["OPERATOR"] or ""), imprint_representative=cfg["IMPRINT_REPRESENTATIVE"] or None,
+        imprint_email=_email(cfg, "IMPRINT_EMAIL"), imprint_phone=cfg["IMPRINT_PHONE"] or None,
+        privacy_contact=str(cfg["PRIVACY_CONTACT"] or ""), privacy_email=_email(cfg, "PRIVACY_EMAIL"),
+        accessibility_email=_email(cfg, "ACCESSIBILITY_EMAIL"),
+        reply_to=_email(cfg, "MAIL_REPLY_TO", display_name=True),
+        logo_file=logo_file, logo_path=logo_path, demo=cfg["ENV_NAME"] != "production",
     )
 
 
 #: settings production must set explicitly (the development defaults would be wrong or unsafe)
 REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "DATABASE_URL", "COMPANY_OIDC_ISSUER", "COMPANY_OIDC_CLIENT_SECRET",
                           "STAFF_OIDC_ISSUER", "STAFF_OIDC_CLIENT_SECRET", "TRUSTED_HOSTS",
-                          "RATE_LIMIT_STORAGE_URI")
+                          "RATE_LIMIT_STORAGE_URI", "PUBLIC_BASE_URL",
+                          # the operator's identity: no demo text may reach a real user
+                          "PORTAL_NAME", "LAND", "LOGO", "OPERATOR", "IMPRINT_EMAIL", "PRIVACY_CONTACT",
+                          "PRIVACY_EMAIL", "ACCESSIBILITY_EMAIL", "MAIL_FROM", "MAIL_REPLY_TO")
 
 
 def _check_production(cfg: dict[str, Any]) -> None:

@@ -149,6 +149,12 @@ def test_production_refuses_to_start_on_development_defaults(monkeypatch, tmp_pa
                         ("STAFF_OIDC_ISSUER", "https://staff.example"), ("STAFF_OIDC_CLIENT_SECRET", "s2"),
                         ("TRUSTED_HOSTS", "portal.example"), ("RATE_LIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")]:
         monkeypatch.setenv("BIZPORTAL_" + name, value)
+    with _pytest.raises(RuntimeError, match="BIZPORTAL_PORTAL_NAME"):  # the operator's identity (test_operator)
+        load_config(str(tmp_path))
+    from tests.support.identity import IDENTITY
+
+    for name, value in IDENTITY.items():
+        monkeypatch.setenv("BIZPORTAL_" + name, value)
     cfg = load_config(str(tmp_path))
     assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["MAIL_BACKEND"] == "smtp"
     monkeypatch.setenv("BIZPORTAL_SECRET_KEY", "short")

@@ -57,7 +57,7 @@ def test_receipt_names_who_filed_what_for_whom(app, client, login_as):
     stored, _ = _filing(app, reference)
     text = _text(stored.content)
     assert "Eingangsbestätigung" in text and reference in text and "Gewerbeanmeldung" in text
-    assert "Betreiber des Portals: Unternehmensportal (bizportal)" in text
+    assert "Betreiber des Portals: Demo-Betreiber, Musterstraße 1" in text
     assert "Becker Elektrotechnik GmbH" in text and "Am Wall 120, 28195 Bremen" in text
     assert "Anna Becker <anna.becker@becker-elektro.example>" in text
     assert "Gewerbeamt Bremen (Stadtamt); Kopie an Handwerkskammer Bremen" in text

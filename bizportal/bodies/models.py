@@ -24,6 +24,9 @@ class Chamber(Model):
     region: Mapped[str] = mapped_column(String(100))
     #: postcode prefixes of the area the body is competent for; the longest match wins
     postcode_prefixes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: official municipality keys (AGS, 8 digits) the body is competent for; an exact match
+    #: wins over any postcode prefix
+    municipality_keys: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     adapter_key: Mapped[str] = mapped_column(String(64))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)

@@ -212,3 +212,10 @@ class ServiceDefinition:
         if isinstance(value, dict):
             return value.get("postcode")
         return value
+
+    def municipality_key_from(self, answers: dict[str, Any]) -> str | None:
+        """The official municipality key (AGS) of the location, when its answer carries one
+        (``municipality_key``); it decides the competent body before the postcode does."""
+        value = answers.get(self.location_field) if self.location_field else None
+        key = value.get("municipality_key") if isinstance(value, dict) else None
+        return str(key) if key else None

@@ -6,8 +6,9 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from flask import current_app
@@ -17,14 +18,16 @@ log = logging.getLogger(__name__)
 
 def build_message(to: str, subject: str, body: str, attachments: Sequence[tuple[str, str, bytes]] = (),
                   message_id: str | None = None) -> EmailMessage:
-    """A plain-text mail from ``MAIL_FROM``; ``message_id`` (default: a fresh one) as given."""
+    """A plain-text mail from ``MAIL_FROM`` with answers going to ``MAIL_REPLY_TO`` (a mailbox that is
+    read), dated now; ``message_id`` (default: a fresh one) as given."""
     cfg = current_app.config
     msg = EmailMessage()
     msg["From"] = cfg["MAIL_FROM"]
+    msg["Reply-To"] = cfg["SETTINGS"].identity.reply_to
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = message_id or make_msgid(domain=mail_domain())
-    msg["Date"] = formatdate(localtime=False)  # RFC 5322 requires it
+    msg["Date"] = format_datetime(datetime.now(UTC))  # RFC 5322 requires it; "+0000", not "-0000" (zone unknown)
     msg.set_content(body)
     for filename, media_type, content in attachments:
         maintype, _, subtype = media_type.partition("/")

@@ -6,7 +6,8 @@ import json
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, TextAreaField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, ValidationError
 
 
@@ -37,3 +38,40 @@ class ChamberForm(FlaskForm):
                                      line=exc.lineno, col=exc.colno, msg=exc.msg)) from None
         if not isinstance(value, dict):
             raise ValidationError(_l("Die Optionen müssen ein JSON-Objekt sein, z. B. {\"url\": \"…\"}."))
+
+
+class BodyForm(FlaskForm):
+    """A receiving body's master data. The values are checked by ``bodies.services`` (one place for
+    the rules); its errors are put on these fields."""
+
+    slug = StringField(_l("Kennung"), description=_l(
+        "Kleinbuchstaben, Ziffern und Bindestriche, z. B. „hwk-bremen“. Sie bleibt für immer gleich: "
+        "Anmeldedienst und Adapter nennen die Stelle so."), render_kw={"spellcheck": "false"})
+    name = StringField(_l("Name"), description=_l("So sehen Unternehmen und Mitarbeitende die Stelle."))
+    kind = SelectField(_l("Art"), validate_choice=False, choices=[("HWK", _l("Handwerkskammer (HWK)")),
+                                           ("IHK", _l("Industrie- und Handelskammer (IHK)")),
+                                           ("GEWERBEAMT", _l("Gewerbeamt"))])
+    region = StringField(_l("Region"))
+    postcode_prefixes = TextAreaField(_l("Postleitzahlen (Anfänge)"), description=_l(
+        "Die Anfänge der Postleitzahlen des Gebiets, getrennt durch Leerzeichen oder Kommas, z. B. „28 2756“. "
+        "Der längste passende Anfang entscheidet."), render_kw={"rows": 3, "spellcheck": "false"})
+    municipality_keys = TextAreaField(_l("Amtliche Gemeindeschlüssel"), description=_l(
+        "8 Ziffern je Gemeinde, getrennt durch Leerzeichen oder Kommas, z. B. „04011000“. Ein passender "
+        "Gemeindeschlüssel geht den Postleitzahlen vor."), render_kw={"rows": 3, "spellcheck": "false"})
+    enabled = BooleanField(_l("Stelle empfängt Anträge (aktiv)"))
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in
+                ("slug", "name", "kind", "region", "postcode_prefixes", "municipality_keys", "enabled")}
+
+    def show_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            getattr(self, name).errors = [*getattr(self, name).errors, *messages]
+
+
+class BodyImportForm(FlaskForm):
+    """A CSV or JSON file with receiving bodies."""
+
+    file = FileField(_l("Datei (CSV oder JSON)"), validators=[
+        FileRequired(message=_l("Bitte wählen Sie eine Datei aus.")),
+        FileAllowed(["csv", "json"], message=_l("Bitte wählen Sie eine CSV- oder JSON-Datei."))])

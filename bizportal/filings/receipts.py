@@ -213,7 +213,8 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
     filed, the receivers, the answers, the attachments with SHA-256 and the SHA-256 of the
     canonical filing data."""
     tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    operator = current_app.config["SETTINGS"].web.operator
+    identity = current_app.config["SETTINGS"].identity
+    operator = identity.operator
     pdf = FPDF(format="A4")
     w = _Writer(pdf)
     title = gettext("Eingangsbestätigung")
@@ -229,6 +230,7 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
     pdf.add_page()
     w.font("B", 16)
     w.section(title)
+    w.line(f"{identity.portal_name} – {identity.land}", size=9)
     w.line(gettext("Betreiber des Portals: %(operator)s", operator=operator), size=9)
     pdf.ln(2)
     service_title = service.title.get(locale) if service else filing.service_key
@@ -267,6 +269,8 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
     w.line(gettext("SHA-256 der Antragsdaten (kanonisches JSON):"), size=9)
     w.line(hashlib.sha256(canonical_bytes(filing)).hexdigest(), size=8, height=5)
     pdf.ln(4)
-    w.line(gettext("Diese Bestätigung belegt den Eingang Ihres Antrags im Unternehmensportal. Die zuständige "
-                   "Stelle prüft den Antrag und informiert Sie über das Ergebnis."), size=9, height=5)
+    w.line(gettext("Diese Bestätigung belegt den Eingang Ihres Antrags im Portal „%(portal)s“. Die zuständige "
+                   "Stelle prüft den Antrag und informiert Sie über das Ergebnis.", portal=identity.portal_name),
+           size=9, height=5)
+    w.line(gettext("Fragen zum Portal: %(contact)s", contact=identity.imprint_email), size=9, height=5)
     return bytes(pdf.output())

@@ -392,7 +392,8 @@ def destinations_of(service: ServiceDefinition, answers: dict[str, Any], person:
     if not destinations:
         raise NoDestination(service.key)
     postcode = service.postcode_from(answers) or person.company.postcode
-    targets = [(competent_chamber(db.session, kind, postcode), role) for kind, role in destinations]
+    municipality_key = service.municipality_key_from(answers)
+    targets = [(competent_chamber(db.session, kind, postcode, municipality_key), role) for kind, role in destinations]
     return sorted(targets, key=lambda t: t[1] != "primary")
 
 

@@ -230,12 +230,15 @@ def _render(notification_id: uuid.UUID) -> EmailMessage:
     catalog: Mapping[str, ServiceDefinition] = current_app.extensions["bizportal"].catalog
     service = catalog.get(filing.service_key)
     locale = notification.locale
+    identity = current_app.config["SETTINGS"].identity
     values = {
         **notification.context,
         "reference": filing.reference,
         "title": service.title.get(locale) if service else filing.service_key,
         "link": _link("filings.detail", reference=filing.reference),
         "service_kind": service.kind if service else "",
+        "portal": identity.portal_name,
+        "operator": identity.operator,
     }
     attachments: list[tuple[str, str, bytes]] = []
     with force_locale(locale):

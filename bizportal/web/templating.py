@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_babel import format_date, format_datetime, format_decimal, gettext
 
 from ..catalog import fees, wz2008
@@ -14,9 +15,34 @@ from ..common import countries
 from ..common.formats import filesize as _filesize
 from ..common.formats import number as _number
 from ..common.uploads import TYPES
+from ..config import IdentitySettings
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The operator as pages show it (``identity`` in every template)."""
+
+    settings: IdentitySettings
+    logo_url: str | None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.settings, name)
+
+
+def identity_of(app: Flask) -> Identity:
+    """The operator's identity with the logo's address (its own route when it is a file)."""
+    settings: IdentitySettings = app.config["SETTINGS"].identity
+    logo = settings.logo_path
+    if settings.logo_file:
+        logo = url_for("web.logo")
+    return Identity(settings, logo)
 
 
 def install(app: Flask) -> None:
+    @app.context_processor
+    def operator_identity() -> dict[str, Any]:
+        return {"identity": identity_of(app)}
+
     @app.template_filter("datetimeformat")
     def datetimeformat(value: datetime | None) -> str:
         return format_datetime(value, "medium") if value else "–"

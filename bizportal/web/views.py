@@ -1,6 +1,17 @@
 """Language switch, legal pages, health endpoints."""
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from ..auth import services as auth_services
@@ -51,6 +62,23 @@ def imprint():
 @public
 def privacy():
     return render_template("common/privacy.html")
+
+
+@bp.get("/betreiber/logo")
+@public
+def logo():
+    """The operator's logo when ``BIZPORTAL_LOGO`` names a file (404 otherwise)."""
+    from pathlib import Path
+
+    from ..config import LOGO_TYPES
+
+    path = current_app.config["SETTINGS"].identity.logo_file
+    if not path:
+        abort(404)
+    response = send_file(Path(path).resolve(), mimetype=LOGO_TYPES[Path(path).suffix.lower()], max_age=3600)
+    # an SVG opened on its own must not run anything
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
 
 
 @bp.get("/healthz")

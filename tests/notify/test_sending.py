@@ -41,7 +41,7 @@ def test_receipt_mail_is_sent_once_with_subject_body_and_the_receipt_pdf(app, sm
     assert smtp.recipients() == [["anna@firma.example"]]
     assert mail["Subject"] == f"Eingangsbestätigung {reference}: {title}"
     body = mail.get_body(("plain",)).get_content()
-    assert f"Ihr Antrag „{title}“ ist im Unternehmensportal eingegangen." in body
+    assert f"Ihr Antrag „{title}“ ist im Portal „Unternehmensportal (Demo)“ eingegangen." in body
     assert f"Aktenzeichen: {reference}" in body
     assert f"Stand und Verlauf: {PUBLIC_BASE_URL}/antraege/{reference}" in body
     [pdf] = mail.iter_attachments()
