@@ -143,10 +143,6 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         "BABEL_DEFAULT_LOCALE": "de",
         "BABEL_DEFAULT_TIMEZONE": _env("TIMEZONE", "Europe/Berlin"),
         "LANGUAGES": ["de", "en"],
-        # two development instances on one host share cookies (cookies ignore the port)
-        "SESSION_COOKIE_NAME": _env("SESSION_COOKIE_NAME",
-                                    "bizportal_session" if web_port == 5000 or not demo
-                                    else f"bizportal_session_{web_port}"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_PATH": "/",
         "SESSION_COOKIE_DOMAIN": None,  # host-only: the __Host- prefix forbids a Domain attribute
@@ -241,6 +237,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         "DEV_OIDC_PORT": dev_port,
         "DEV_PORT": web_port,
     }
+    if _env("SESSION_COOKIE_NAME"):
+        cfg["SESSION_COOKIE_NAME"] = _env("SESSION_COOKIE_NAME")
+    elif demo and web_port != 5000:
+        # two development instances on one host would share cookies (cookies ignore the port)
+        cfg["SESSION_COOKIE_NAME"] = f"bizportal_session_{web_port}"
     if overrides:
         cfg.update(overrides)
     if "SESSION_COOKIE_NAME" not in cfg:

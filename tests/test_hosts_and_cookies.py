@@ -41,11 +41,11 @@ def test_any_host_is_answered_when_none_is_configured(app):
 
 def test_production_refuses_to_start_without_trusted_hosts(monkeypatch, tmp_path):
     monkeypatch.setenv("BIZPORTAL_ENV", "production")
-    for name, value in [("SECRET_KEY", "x" * 40), ("DATABASE_URL", "postgresql+psycopg://db/bizportal"),
-                        ("COMPANY_OIDC_ISSUER", "https://login.example"), ("COMPANY_OIDC_CLIENT_SECRET", "s1"),
-                        ("STAFF_OIDC_ISSUER", "https://staff.example"), ("STAFF_OIDC_CLIENT_SECRET", "s2"),
-                        ("RATE_LIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")]:
-        monkeypatch.setenv("BIZPORTAL_" + name, value)
+    from tests.support.identity import IDENTITY, PRODUCTION_BASE
+
+    for name, value in [*PRODUCTION_BASE.items(), *IDENTITY.items()]:
+        if name != "TRUSTED_HOSTS":
+            monkeypatch.setenv("BIZPORTAL_" + name, value)
     with pytest.raises(RuntimeError, match="BIZPORTAL_TRUSTED_HOSTS"):
         load_config(str(tmp_path))
     monkeypatch.setenv("BIZPORTAL_TRUSTED_HOSTS", "portal.example, www.portal.example")

@@ -15,7 +15,7 @@ from bizportal.extensions import db
 from bizportal.filings.models import FilingReceipt
 from tests.support.filing import file_service, gewerbe_answers
 from tests.support.http import login
-from tests.support.identity import DEMO_WORDS, IDENTITY
+from tests.support.identity import DEMO_WORDS, IDENTITY, PRODUCTION_BASE
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10"/></svg>'
 
@@ -103,10 +103,7 @@ def test_receipt_names_the_configured_portal_and_operator(operated):
 @pytest.fixture
 def production_env(monkeypatch):
     monkeypatch.setenv("BIZPORTAL_ENV", "production")
-    for name, value in [("SECRET_KEY", "x" * 40), ("DATABASE_URL", "postgresql+psycopg://db/bizportal"),
-                        ("COMPANY_OIDC_ISSUER", "https://login.example"), ("COMPANY_OIDC_CLIENT_SECRET", "s1"),
-                        ("STAFF_OIDC_ISSUER", "https://staff.example"), ("STAFF_OIDC_CLIENT_SECRET", "s2"),
-                        *IDENTITY.items()]:
+    for name, value in [*PRODUCTION_BASE.items(), *IDENTITY.items()]:
         monkeypatch.setenv("BIZPORTAL_" + name, value)
     return monkeypatch
 

@@ -80,7 +80,7 @@ def test_mail_language_follows_the_persons_choice(app, smtp):
     assert en["Subject"] == f"Acknowledgement of receipt {en_ref}: {title.en}"
     en_body = en.get_body(("plain",)).get_content()
     assert en_body.splitlines()[0] == "Hello,"
-    assert f"Your application “{title.en}” has been received by the Business Portal." in en_body
+    assert f"Your application “{title.en}” has been received by the portal “" in en_body
     assert f"Reference number: {en_ref}" in en_body
     [en_pdf] = en.iter_attachments()
     assert en_pdf.get_filename() == f"Receipt-{en_ref}.pdf"  # the receipt in her language too
