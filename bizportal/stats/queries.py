@@ -22,8 +22,8 @@ from . import services as m
 from .models import StatHistogram, StatRollup
 
 GRANULARITIES = ("day", "week", "month")
-__all__ = ["GRANULARITIES", "MAX_PERIODS", "Durations", "Scope", "TIMES", "active_companies", "durations",
-           "grouped", "per_period", "period_start", "periods", "replace", "total"]
+__all__ = ["GRANULARITIES", "MAX_PERIODS", "Durations", "Scope", "Sums", "TIMES", "active_companies", "durations",
+           "grouped", "per_period", "period_start", "periods", "replace", "sums", "total"]
 #: a trend has at most this many periods (a day-by-day view of ten years is no chart)
 MAX_PERIODS = 400
 
@@ -136,6 +136,62 @@ def per_period(session: Session, metrics: Sequence[str], scope: Scope, **kw: Any
 def grouped(session: Session, metrics: Sequence[str], scope: Scope, by: Sequence[str], **kw: Any) -> dict[Any, int]:
     sums = _sums(session, metrics, scope, by, **kw)
     return {(k[0] if len(by) == 1 else k): n for k, n in sums.items()}
+
+
+#: the columns of a rollup's key besides metric and day, in the order ``Sums`` keeps them
+KEY_COLUMNS = ("service_key", "body_kind", "chamber_slug", "adapter_key", "detail")
+
+
+class Sums:
+    """The rollups of one range summed per metric and key (every column but the day), read in one
+    query (``sums``). The dashboard's tables group and filter these in memory: the same figures as
+    ``grouped`` and ``total`` for the same range, without one query per figure."""
+
+    def __init__(self, scope: Scope, rows: dict[tuple[str, ...], int]):
+        self.scope = scope
+        #: (metric, service, body kind, body slug, adapter, detail) → count
+        self.rows = rows
+
+    def grouped(self, metrics: Sequence[str], by: Sequence[str], *, service: bool = True,
+                body: bool = True) -> dict[Any, int]:
+        """As ``grouped``: the sums of ``metrics`` per value of the ``by`` columns (``metric``
+        allowed), a group that adds up to zero included; ``service``/``body``: whether the scope's
+        filters apply."""
+        wanted = set(metrics)
+        index = [0 if c == "metric" else 1 + KEY_COLUMNS.index(c) for c in by]
+        conditions = []
+        if service and self.scope.service:
+            conditions.append((1, self.scope.service))
+        if body and self.scope.body_kind:
+            conditions.append((2, self.scope.body_kind))
+        if body and self.scope.chamber:
+            conditions.append((3, self.scope.chamber))
+        out: dict[Any, int] = {}
+        for key, n in self.rows.items():
+            if key[0] not in wanted or any(key[i] != value for i, value in conditions):
+                continue
+            group = key[index[0]] if len(index) == 1 else tuple(key[i] for i in index)
+            out[group] = out.get(group, 0) + n
+        return out
+
+    def total(self, metrics: Sequence[str], **kw: Any) -> int:
+        return sum(self.grouped(metrics, [], **kw).values())
+
+
+def sums(session: Session, scope: Scope, metrics: Sequence[str]) -> Sums:
+    """The rollups of ``metrics`` in the scope's range, whole months from the monthly copies, by
+    every key column (the scope's filters are applied by ``Sums``, since some metrics ignore them)."""
+    metric = func.replace(StatRollup.metric, m.MONTHLY, "")
+    cols = [metric, *(getattr(StatRollup, c) for c in KEY_COLUMNS)]
+    stmt = (select(*cols, func.sum(StatRollup.count))
+            .where(_in_range(StatRollup, list(metrics), scope, _whole_months(scope))).group_by(*cols))
+    rows: dict[tuple[str, ...], int] = {}
+    result: list[Any] = list(session.execute(stmt))
+    for r in result:
+        if r[-1] is not None:
+            key = tuple(r[:-1])
+            rows[key] = rows.get(key, 0) + int(r[-1])
+    return Sums(scope, rows)
 
 
 def active_companies(session: Session, scope: Scope) -> dict[date, int]:
