@@ -242,3 +242,60 @@ def test_whole_months_come_from_the_monthly_copies_with_the_same_sums(app, histo
             assert q.durations(db.session, scope) == daily_only  # the monthly histograms say the same
             if start <= today <= end:
                 assert sum(d.cases for d in daily_only.values()) >= 8
+
+
+def test_cut_months_and_years_read_as_their_copies_minus_the_rest_give_the_same_figures(app):
+    """Whichever way ``queries`` reads a month or year the range cuts (its days or months, or the
+    monthly or yearly copy minus what lies outside), every figure equals the sum of the daily rows
+    in the range."""
+    from datetime import date
+
+    from bizportal.stats import queries as q
+
+    days = [date(2025, 12, 2), date(2025, 12, 30), date(2026, 1, 1), date(2026, 2, 27), date(2026, 3, 1),
+            date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 15), date(2026, 3, 30), date(2026, 3, 31),
+            date(2026, 4, 1), date(2026, 4, 29), date(2026, 12, 3), date(2026, 12, 31), date(2027, 1, 2)]
+    with app.app_context():
+        keys: Counter = Counter()
+        for i, day in enumerate(days):
+            service = ("gewerbeanmeldung", "ursprungszeugnis")[i % 2]
+            keys[(stats.SUBMITTED, day, service, "IHK", "hk-bremen", "", "")] += i + 1
+            keys[(stats.DECIDED, day, service, "IHK", "hk-bremen", "", "accepted")] += 1
+            for seconds in (30 * (i + 1), 3600 * (i + 1), 86400 * (i + 1)):
+                bucket = str(histogram.bucket(seconds))
+                keys[(stats.T_SUBMIT_DECISION, day, service, "IHK", "hk-bremen", "", bucket)] += 1
+        stats.bump(keys)
+        db.session.commit()
+        ranges = [(date(2026, 3, a), date(2026, 3, b)) for a in (1, 2, 3, 5, 16) for b in (14, 29, 30, 31)]
+        ranges += [(date(2026, 2, 20), date(2026, 4, 2)), (date(2026, 3, 2), date(2026, 4, 28)),
+                   (date(2026, 2, 28), date(2026, 3, 30)), (date(2026, 3, 3), date(2026, 3, 3)),
+                   (date(2025, 12, 5), date(2026, 12, 4)), (date(2026, 1, 1), date(2026, 12, 31)),
+                   (date(2025, 12, 31), date(2027, 1, 1)), (date(2026, 1, 3), date(2026, 12, 30)),
+                   (date(2025, 11, 20), date(2026, 11, 30))]
+        month_minus_days = year_minus_months = 0
+        for start, end in ranges:
+            scope = q.Scope(start, end)
+            parts = q._parts(scope)
+            month_minus_days += any(p.sign < 0 and p.level == "day" for p in parts)
+            year_minus_months += any(p.level == "year" for p in parts) and any(p.sign < 0 for p in parts)
+            in_range = [(k, n) for k, n in keys.items() if start <= k[1] <= end]
+            for metric in (stats.SUBMITTED, stats.DECIDED):
+                expected = Counter()
+                for k, n in in_range:
+                    if k[0] == metric:
+                        expected[k[2]] += n
+                assert q.grouped(db.session, [metric], scope, ["service_key"]) == dict(expected), (start, end)
+                assert q.sums(db.session, scope, [metric]).grouped([metric], ["service_key"]) == dict(expected)
+                assert q.total(db.session, [metric], scope) == sum(expected.values())
+            per_month = q.per_period(db.session, [stats.SUBMITTED], scope)
+            assert per_month == {month: sum(n for k, n in in_range if k[0] == stats.SUBMITTED
+                                            and k[1].replace(day=1) == month) for month in q.periods(scope)}
+            hists: dict = defaultdict(lambda: defaultdict(int))
+            for k, n in in_range:
+                if k[0] == stats.T_SUBMIT_DECISION:
+                    hists[(k[0], k[2], k[4])][int(k[6])] += n
+            assert q.durations(db.session, scope) == {
+                key: q.Durations(sum(h.values()), histogram.percentile(h, 0.5), histogram.percentile(h, 0.9))
+                for key, h in hists.items()}, (start, end)
+        # the subtracting ways were taken, not only the plain one
+        assert month_minus_days >= 8 and year_minus_months >= 2
