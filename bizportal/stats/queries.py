@@ -8,7 +8,7 @@ page, the charts and the exports show.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -323,11 +323,18 @@ def durations(session: Session, scope: Scope) -> dict[tuple[str, str, str], Dura
         stmt = stmt.where(StatHistogram.body_kind == scope.body_kind)
     if scope.chamber:
         stmt = stmt.where(StatHistogram.chamber_slug == scope.chamber)
-    hists: dict[tuple[str, str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    hists: dict[tuple[str, str, str], Counter[str]] = defaultdict(Counter)
     rows: list[Any] = list(session.execute(stmt))
     for metric, service, slug, counts, factor in rows:
-        hist = hists[(metric.removesuffix(m.MONTHLY).removesuffix(m.YEARLY), service, slug)]
-        for bucket, n in (counts or {}).items():
-            hist[int(bucket)] += factor * int(n)
-    return {key: Durations(cases, histogram.percentile(h, 0.5), histogram.percentile(h, 0.9))
-            for key, h in hists.items() if (cases := sum(h.values()))}
+        if counts:  # bucket counts added as they come (the keys stay text until the sums are made)
+            hist = hists[(metric.removesuffix(m.MONTHLY).removesuffix(m.YEARLY), service, slug)]
+            if factor > 0:
+                hist.update(counts)
+            else:
+                hist.subtract(counts)
+    out: dict[tuple[str, str, str], Durations] = {}
+    for key, summed in hists.items():
+        buckets = {int(bucket): int(n) for bucket, n in summed.items() if n}
+        if cases := sum(buckets.values()):
+            out[key] = Durations(cases, histogram.percentile(buckets, 0.5), histogram.percentile(buckets, 0.9))
+    return out

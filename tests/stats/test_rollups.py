@@ -299,3 +299,48 @@ def test_cut_months_and_years_read_as_their_copies_minus_the_rest_give_the_same_
                 for key, h in hists.items()}, (start, end)
         # the subtracting ways were taken, not only the plain one
         assert month_minus_days >= 8 and year_minus_months >= 2
+
+
+def test_the_migration_fills_the_yearly_copies_as_the_writes_do(app):
+    """Migration 0022 makes the yearly copies of rollups written before it from their monthly
+    ones: the same rows ``bump`` writes today."""
+    import importlib.util
+    from datetime import date
+    from pathlib import Path
+
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import delete
+
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0022_stats_speed.py"
+    spec = importlib.util.spec_from_file_location("stats_speed", path)
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with app.app_context():
+        keys: Counter = Counter()
+        for i, day in enumerate((date(2025, 3, 2), date(2025, 3, 9), date(2025, 11, 30), date(2026, 1, 5))):
+            keys[(stats.SUBMITTED, day, "gewerbeanmeldung", "GEWERBEAMT", "gewerbeamt-bremen", "", "")] += i + 1
+            keys[(stats.DELIVERED_FIRST, day, "gewerbeanmeldung", "IHK", "hk-bremen", "inbox", "copy")] += 2
+            for seconds in (5, 50 * (i + 1), 5000):
+                keys[(stats.T_SUBMIT_DELIVERED, day, "gewerbeanmeldung", "IHK", "hk-bremen", "",
+                      str(histogram.bucket(seconds)))] += 1
+        stats.bump(keys)
+        db.session.commit()
+
+        def yearly():
+            counts = {(r.metric, r.day, r.service_key, r.chamber_slug, r.adapter_key, r.detail): r.count
+                      for r in db.session.scalars(select(StatRollup).where(StatRollup.metric.like("%:y")))}
+            hists = {(h.metric, h.day, h.service_key, h.chamber_slug): {k: int(n) for k, n in h.counts.items()}
+                     for h in db.session.scalars(select(StatHistogram).where(StatHistogram.metric.like("%:y")))}
+            return counts, hists
+
+        written = yearly()
+        assert len(written[0]) == 4 and len(written[1]) == 2  # two metrics and one histogram, in two years
+        db.session.execute(delete(StatRollup).where(StatRollup.metric.like("%:y")))
+        db.session.execute(delete(StatHistogram).where(StatHistogram.metric.like("%:y")))
+        db.session.commit()
+        with db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+            migration.upgrade()
+        db.session.expire_all()
+        assert yearly() == written
