@@ -67,7 +67,7 @@ class StatHistogram(Model):
     """Durations of one kind (``metric``) on one day for one service and body, as a histogram:
     ``counts`` maps a bucket of ``stats.histogram`` (as text) to how many durations fell into it.
     One row per key instead of one per bucket, so a year of them is a few thousand rows. Kept per
-    day and, under ``metric + ":m"``, per calendar month, like ``StatRollup``."""
+    day and, under ``metric + ":m"`` and ``":y"``, per calendar month and year, like ``StatRollup``."""
 
     __tablename__ = "stat_histogram"
     __table_args__ = (

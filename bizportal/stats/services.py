@@ -59,9 +59,11 @@ HISTOGRAMS = (T_SUBMIT_DELIVERED, T_DELIVERED_ACTION, T_SUBMIT_DECISION)
 #: where an abandoned draft stopped when every step was done
 REVIEW_STEP = "review"
 #: every count is also kept per calendar month under ``metric + MONTHLY`` (day = the month's first
-#: day), so a range of whole months reads twelve rows where it would read 365
+#: day) and per calendar year under ``metric + YEARLY`` (day = 1 January), so a one-year range reads
+#: a few rows per key where it would read 365 (``stats.queries._parts``)
 MONTHLY = ":m"
-#: metrics without a monthly copy (active companies are kept per period already)
+YEARLY = ":y"
+#: metrics without monthly and yearly copies (active companies are kept per period already)
 _DAILY_ONLY = {"active_companies"}
 
 Key = tuple[str, date, str, str, str, str, str]
@@ -91,11 +93,12 @@ def bump(keys: Iterable[Key] | Counter[Key]) -> None:
     if durations:
         _bump_histograms(durations)
         counts = Counter({k: n for k, n in counts.items() if k[0] not in HISTOGRAMS})
-    monthly: Counter[Key] = Counter()
+    copies: Counter[Key] = Counter()
     for (metric, day, *rest), n in counts.items():
         if metric not in _DAILY_ONLY:
-            monthly[(metric + MONTHLY, day.replace(day=1), *rest)] += n
-    counts = _add(counts, monthly)
+            copies[(metric + MONTHLY, day.replace(day=1), *rest)] += n
+            copies[(metric + YEARLY, day.replace(month=1, day=1), *rest)] += n
+    counts = _add(counts, copies)
     rows = [{"metric": k[0], "day": k[1], "service_key": k[2], "body_kind": k[3], "chamber_slug": k[4],
              "adapter_key": k[5], "detail": k[6], "count": n} for k, n in sorted(counts.items()) if n]
     if rows:  # one statement compiled once, sent as multi-row VALUES in pages ("insertmanyvalues")
@@ -103,11 +106,12 @@ def bump(keys: Iterable[Key] | Counter[Key]) -> None:
 
 
 def _bump_histograms(keys: Counter[Key]) -> None:
-    """Add durations (keys whose detail is a bucket) to their day's and month's histogram rows:
-    one upsert whose conflict branch adds the bucket counts (``_MERGE``)."""
+    """Add durations (keys whose detail is a bucket) to their day's, month's and year's histogram
+    rows: one upsert whose conflict branch adds the bucket counts (``_MERGE``)."""
     merged: dict[tuple[str, date, str, str, str], Counter[str]] = {}
     for (metric, day, service, kind, slug, _adapter, bucket), n in keys.items():
-        for key in ((metric, day, service, kind, slug), (metric + MONTHLY, day.replace(day=1), service, kind, slug)):
+        for key in ((metric, day, service, kind, slug), (metric + MONTHLY, day.replace(day=1), service, kind, slug),
+                    (metric + YEARLY, day.replace(month=1, day=1), service, kind, slug)):
             merged.setdefault(key, Counter())[bucket] += n
     rows = [{"metric": k[0], "day": k[1], "service_key": k[2], "body_kind": k[3], "chamber_slug": k[4],
              "counts": dict(c)} for k, c in sorted(merged.items())]

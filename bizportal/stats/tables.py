@@ -74,15 +74,31 @@ def _with_totals(table: Table) -> Table:
     return table
 
 
+#: the metrics the tables sum over the range (besides the trends, active companies and times)
+SUMMED = (m.DRAFT_STARTED, m.DRAFT_ABANDONED, m.SUBMITTED, m.PREFILLED, m.ADDRESSED, m.DELIVERED_FIRST,
+          m.DELIVERED_RETRIED, m.DELIVERY_DEAD, m.DECIDED, m.WITHDRAWN, m.LOGINS)
+
+
+class Figures:
+    """What the tables of one question are built from: the session and scope for the trends and
+    times, and the rollup sums of the range and of the previous period, each read once."""
+
+    def __init__(self, session: Session, scope: q.Scope):
+        self.session, self.scope = session, scope
+        self.current = q.sums(session, scope, SUMMED)
+        self.previous = q.sums(session, scope.previous(), SUMMED)
+
+
 def build(session: Session, scope: q.Scope, labels: Labels, threshold: int) -> dict[str, Table]:
     """Every table of the dashboard for ``scope``, suppressed with ``threshold``."""
-    builders: dict[str, Callable[[Session, q.Scope, Labels], Table]] = {
+    builders: dict[str, Callable[[Figures, Labels], Table]] = {
         "verlauf": _trend, "leistungen": _per_service, "stellen": _per_body,
         "trichter": _funnel, "abbrueche": _abandonment, "zeiten": _times, "zustellung": _delivery,
         "nutzung": _usage}
-    tables = {"kennzahlen": _overview(session, scope, labels, threshold)}
+    figures = Figures(session, scope)
+    tables = {"kennzahlen": _overview(figures, labels, threshold)}
     for key in TABLE_KEYS[1:]:
-        table = builders[key](session, scope, labels)
+        table = builders[key](figures, labels)
         suppress(table, threshold)
         _hide_derived(table, threshold)
         tables[key] = table
@@ -97,8 +113,7 @@ def _hide_derived(table: Table, threshold: int) -> None:
         hide_dependent(table, [("median", ("cases",)), ("p90", ("cases",))])
 
 
-def _overview(session: Session, scope: q.Scope, labels: Labels, threshold: int) -> Table:
-    prev = scope.previous()
+def _overview(f: Figures, labels: Labels, threshold: int) -> Table:
     columns = [Column("figure", str(_l("Kennzahl")), "text"), Column("current", str(_l("Zeitraum"))),
                Column("previous", str(_l("Vorperiode"))), Column("change", str(_l("Veränderung in %")), "change")]
     rows = []
@@ -108,14 +123,14 @@ def _overview(session: Session, scope: q.Scope, labels: Labels, threshold: int) 
             (_l("Zustellungen (auch Abschriften)"), [m.DELIVERED_FIRST, m.DELIVERED_RETRIED], {}),
             (_l("Entschieden"), [m.DECIDED], {}),
             (_l("Anmeldungen von Unternehmen"), [m.LOGINS], {"service": False, "body": False})):
-        cur, before = q.total(session, metrics, scope, **kw), q.total(session, metrics, prev, **kw)
+        cur, before = f.current.total(metrics, **kw), f.previous.total(metrics, **kw)
         rows.append(_cells(str(label), cur, before, _change(cur, before)))
     table = Table("kennzahlen", str(_l("Kennzahlen")), columns, rows)
     suppress(table, threshold)
     # the share of filings with answers from the account: hidden when either part is a small number
     share = [Cell(str(_l("Anteil mit Angaben aus dem Unternehmenskonto (%)")))]
-    for period, submitted in ((scope, rows[0][1]), (prev, rows[0][2])):
-        prefilled = q.total(session, [m.PREFILLED], period)
+    for period, submitted in ((f.current, rows[0][1]), (f.previous, rows[0][2])):
+        prefilled = period.total([m.PREFILLED])
         value = round(prefilled * 100 / submitted.value, 1) if submitted.value else None
         small = any(0 < n < threshold for n in (prefilled, submitted.value - prefilled))
         share.append(Cell(value, hidden=submitted.hidden or small, complement=True))
@@ -126,15 +141,16 @@ def _overview(session: Session, scope: q.Scope, labels: Labels, threshold: int) 
     return table
 
 
-def _trend(session: Session, scope: q.Scope, labels: Labels) -> Table:
-    series = q.per_period(session, [m.SUBMITTED], scope)
+def _trend(f: Figures, labels: Labels) -> Table:
+    scope = f.scope
+    series = q.per_period(f.session, [m.SUBMITTED], scope)
     columns = [Column("period", str(_l("Zeitraum")), "text"), Column("submitted", str(_l("Anträge")), total=True)]
     rows = [_cells(labels.period(start, scope.granularity), n) for start, n in series.items()]
     return _with_totals(Table("verlauf", str(_l("Eingereichte Anträge im Verlauf")), columns, rows))
 
 
-def _compare(session: Session, scope: q.Scope, metrics: list[str], by: list[str]) -> list[tuple[Any, int, int]]:
-    cur, prev = q.grouped(session, metrics, scope, by), q.grouped(session, metrics, scope.previous(), by)
+def _compare(f: Figures, metrics: list[str], by: list[str]) -> list[tuple[Any, int, int]]:
+    cur, prev = f.current.grouped(metrics, by), f.previous.grouped(metrics, by)
     return sorted(((k, cur.get(k, 0), prev.get(k, 0)) for k in set(cur) | set(prev)),
                   key=lambda r: (-r[1], -r[2], str(r[0])))
 
@@ -145,24 +161,24 @@ def _compare_columns(first: list[Column]) -> list[Column]:
             Column("change", str(_l("Veränderung in %")), "change")]
 
 
-def _per_service(session: Session, scope: q.Scope, labels: Labels) -> Table:
+def _per_service(f: Figures, labels: Labels) -> Table:
     rows = [_cells(labels.service(k), cur, prev, _change(cur, prev))
-            for k, cur, prev in _compare(session, scope, [m.SUBMITTED], ["service_key"])]
+            for k, cur, prev in _compare(f, [m.SUBMITTED], ["service_key"])]
     table = Table("leistungen", str(_l("Anträge je Leistung")),
                   _compare_columns([Column("service", str(_l("Leistung")), "text")]), rows)
     return _with_totals(table)
 
 
-def _per_body(session: Session, scope: q.Scope, labels: Labels) -> Table:
+def _per_body(f: Figures, labels: Labels) -> Table:
     rows = [_cells(labels.kind(kind), labels.chamber(slug), cur, prev, _change(cur, prev))
-            for (kind, slug), cur, prev in _compare(session, scope, [m.ADDRESSED], ["body_kind", "chamber_slug"])]
+            for (kind, slug), cur, prev in _compare(f, [m.ADDRESSED], ["body_kind", "chamber_slug"])]
     table = Table("stellen", str(_l("Anträge je Art der Stelle und Stelle (auch Abschriften)")),
                   _compare_columns([Column("kind", str(_l("Art")), "text"),
                                     Column("body", str(_l("Stelle")), "text")]), rows)
     return _with_totals(table)
 
 
-def _funnel(session: Session, scope: q.Scope, labels: Labels) -> Table:
+def _funnel(f: Figures, labels: Labels) -> Table:
     stages: list[tuple[str, Any, list[str], dict[str, Any]]] = [
         ("started", _l("Entwürfe begonnen"), [m.DRAFT_STARTED], {"body": False}),
         ("submitted", _l("Eingereicht"), [m.SUBMITTED], {}),
@@ -175,14 +191,14 @@ def _funnel(session: Session, scope: q.Scope, labels: Labels) -> Table:
     per_stage: dict[str, dict[str, int]] = {}
     for key, _label, metrics, opts in stages:
         if "detail" in opts or opts.get("primary"):
-            sums = q.grouped(session, metrics, scope, ["service_key", "detail"])
+            sums = f.current.grouped(metrics, ["service_key", "detail"])
             want = opts.get("detail", "primary")
             per_stage[key] = {}
             for (service, detail), n in sums.items():
                 if detail == want:
                     per_stage[key][service] = per_stage[key].get(service, 0) + n
         else:
-            per_stage[key] = q.grouped(session, metrics, scope, ["service_key"], body=opts.get("body", True))
+            per_stage[key] = f.current.grouped(metrics, ["service_key"], body=opts.get("body", True))
     services = sorted({s for v in per_stage.values() for s in v}, key=labels.service)
     columns = [Column("service", str(_l("Leistung")), "text")] + [
         Column(key, str(label), total=True) for key, label, _, _ in stages]
@@ -194,8 +210,8 @@ def _funnel(session: Session, scope: q.Scope, labels: Labels) -> Table:
     return _with_totals(table)
 
 
-def _abandonment(session: Session, scope: q.Scope, labels: Labels) -> Table:
-    sums = q.grouped(session, [m.DRAFT_ABANDONED], scope, ["service_key", "detail"], body=False)
+def _abandonment(f: Figures, labels: Labels) -> Table:
+    sums = f.current.grouped([m.DRAFT_ABANDONED], ["service_key", "detail"], body=False)
     rows = [_cells(labels.service(s), labels.step(s, step), n)
             for (s, step), n in sorted(sums.items(), key=lambda kv: (labels.service(kv[0][0]), -kv[1])) if n]
     columns = [Column("service", str(_l("Leistung")), "text"), Column("step", str(_l("Letzter offener Schritt")),
@@ -204,8 +220,8 @@ def _abandonment(session: Session, scope: q.Scope, labels: Labels) -> Table:
     return _with_totals(Table("abbrueche", str(_l("Wo Entwürfe abgebrochen wurden")), columns, rows))
 
 
-def _times(session: Session, scope: q.Scope, labels: Labels) -> Table:
-    found = q.durations(session, scope)
+def _times(f: Figures, labels: Labels) -> Table:
+    found = q.durations(f.session, f.scope)
     order = {metric: i for i, metric in enumerate(q.TIMES)}
     rows = [_cells(str(MEASURE_LABELS[metric]), labels.service(service), labels.chamber(slug), d.cases, d.median,
                    d.p90)
@@ -221,9 +237,9 @@ def _times(session: Session, scope: q.Scope, labels: Labels) -> Table:
     return table
 
 
-def _delivery(session: Session, scope: q.Scope, labels: Labels) -> Table:
-    sums = q.grouped(session, [m.DELIVERED_FIRST, m.DELIVERED_RETRIED, m.DELIVERY_DEAD], scope,
-                     ["body_kind", "chamber_slug", "adapter_key", "metric"])
+def _delivery(f: Figures, labels: Labels) -> Table:
+    sums = f.current.grouped([m.DELIVERED_FIRST, m.DELIVERED_RETRIED, m.DELIVERY_DEAD],
+                             ["body_kind", "chamber_slug", "adapter_key", "metric"])
     keys = sorted({k[:3] for k in sums}, key=lambda k: (labels.kind(k[0]), labels.chamber(k[1]), k[2]))
     rows = [_cells(labels.kind(kind), labels.chamber(slug), adapter,
                    *(sums.get((kind, slug, adapter, metric), 0)
@@ -237,9 +253,10 @@ def _delivery(session: Session, scope: q.Scope, labels: Labels) -> Table:
     return _with_totals(Table("zustellung", str(_l("Zustellung je Stelle und Übertragungsweg")), columns, rows))
 
 
-def _usage(session: Session, scope: q.Scope, labels: Labels) -> Table:
-    active = q.active_companies(session, scope)
-    logins = q.per_period(session, [m.LOGINS], scope, service=False, body=False)
+def _usage(f: Figures, labels: Labels) -> Table:
+    scope = f.scope
+    active = q.active_companies(f.session, scope)
+    logins = q.per_period(f.session, [m.LOGINS], scope, service=False, body=False)
     rows = [_cells(labels.period(start, scope.granularity), active.get(start, 0), logins.get(start, 0))
             for start in q.periods(scope)]
     columns = [Column("period", str(_l("Zeitraum")), "text"), Column("active", str(_l("Aktive Unternehmen"))),

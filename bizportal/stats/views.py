@@ -100,7 +100,26 @@ def table_export(table: str, fmt: str):
                     mimetype="application/json", headers=headers)
 
 
-@bp.app_template_filter("stat_cell")
+_CELL = "kern-table__cell"
+_NUMERIC_CELL = "kern-table__cell kern-table__cell--numeric"
+
+
+@bp.app_template_filter("stat_rows")
+def stat_rows(table, hidden_text: str) -> tuple[list[list[tuple[str, str]]], list[tuple[str, str]] | None]:
+    """The rows and the totals row of a dashboard table as the page shows them: (text, CSS class)
+    per cell, formatted here once so the template only writes them out (a times table has over a
+    thousand cells). A total that does not apply is empty."""
+    classes = [_CELL if c.kind == "text" else _NUMERIC_CELL for c in table.columns]
+    columns = list(zip(table.columns, classes, strict=True))
+    rows = [[(stat_cell(cell, column, hidden_text), css) for cell, (column, css) in zip(row, columns, strict=True)]
+            for row in table.rows]
+    totals = None
+    if table.totals:
+        totals = [("" if cell.value is None and i else stat_cell(cell, column, hidden_text), css)
+                  for i, (cell, (column, css)) in enumerate(zip(table.totals, columns, strict=True))]
+    return rows, totals
+
+
 def stat_cell(cell, column, hidden_text: str) -> str:
     """A figure of a dashboard table as the page shows it."""
     value = cell.value
@@ -131,10 +150,11 @@ def _number(value: float, decimals: int) -> str:
 
 
 def duration(seconds: float) -> str:
-    """A duration in the unit a reader grasps: seconds, minutes, hours or days."""
-    for limit, unit, label in ((60, 1, _("s")), (3600, 60, _("min")), (172800, 3600, _("Std.")),
-                               (float("inf"), 86400, _("Tage"))):
+    """A duration in the unit a reader grasps: seconds, minutes, hours or days (only the unit used
+    is translated: a times table formats hundreds of durations)."""
+    for limit, unit, label in ((60, 1, lambda: _("s")), (3600, 60, lambda: _("min")),
+                               (172800, 3600, lambda: _("Std.")), (float("inf"), 86400, lambda: _("Tage"))):
         if seconds < limit:
             value = seconds / unit
-            return f"{_number(value, 0 if value >= 100 else 1)} {label}"
+            return f"{_number(value, 0 if value >= 100 else 1)} {label()}"
     raise AssertionError("unreachable")

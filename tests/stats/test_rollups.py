@@ -242,3 +242,105 @@ def test_whole_months_come_from_the_monthly_copies_with_the_same_sums(app, histo
             assert q.durations(db.session, scope) == daily_only  # the monthly histograms say the same
             if start <= today <= end:
                 assert sum(d.cases for d in daily_only.values()) >= 8
+
+
+def test_cut_months_and_years_read_as_their_copies_minus_the_rest_give_the_same_figures(app):
+    """Whichever way ``queries`` reads a month or year the range cuts (its days or months, or the
+    monthly or yearly copy minus what lies outside), every figure equals the sum of the daily rows
+    in the range."""
+    from datetime import date
+
+    from bizportal.stats import queries as q
+
+    days = [date(2025, 12, 2), date(2025, 12, 30), date(2026, 1, 1), date(2026, 2, 27), date(2026, 3, 1),
+            date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 15), date(2026, 3, 30), date(2026, 3, 31),
+            date(2026, 4, 1), date(2026, 4, 29), date(2026, 12, 3), date(2026, 12, 31), date(2027, 1, 2)]
+    with app.app_context():
+        keys: Counter = Counter()
+        for i, day in enumerate(days):
+            service = ("gewerbeanmeldung", "ursprungszeugnis")[i % 2]
+            keys[(stats.SUBMITTED, day, service, "IHK", "hk-bremen", "", "")] += i + 1
+            keys[(stats.DECIDED, day, service, "IHK", "hk-bremen", "", "accepted")] += 1
+            for seconds in (30 * (i + 1), 3600 * (i + 1), 86400 * (i + 1)):
+                bucket = str(histogram.bucket(seconds))
+                keys[(stats.T_SUBMIT_DECISION, day, service, "IHK", "hk-bremen", "", bucket)] += 1
+        stats.bump(keys)
+        db.session.commit()
+        ranges = [(date(2026, 3, a), date(2026, 3, b)) for a in (1, 2, 3, 5, 16) for b in (14, 29, 30, 31)]
+        ranges += [(date(2026, 2, 20), date(2026, 4, 2)), (date(2026, 3, 2), date(2026, 4, 28)),
+                   (date(2026, 2, 28), date(2026, 3, 30)), (date(2026, 3, 3), date(2026, 3, 3)),
+                   (date(2025, 12, 5), date(2026, 12, 4)), (date(2026, 1, 1), date(2026, 12, 31)),
+                   (date(2025, 12, 31), date(2027, 1, 1)), (date(2026, 1, 3), date(2026, 12, 30)),
+                   (date(2025, 11, 20), date(2026, 11, 30))]
+        month_minus_days = year_minus_months = 0
+        for start, end in ranges:
+            scope = q.Scope(start, end)
+            parts = q._parts(scope)
+            month_minus_days += any(p.sign < 0 and p.level == "day" for p in parts)
+            year_minus_months += any(p.level == "year" for p in parts) and any(p.sign < 0 for p in parts)
+            in_range = [(k, n) for k, n in keys.items() if start <= k[1] <= end]
+            for metric in (stats.SUBMITTED, stats.DECIDED):
+                expected = Counter()
+                for k, n in in_range:
+                    if k[0] == metric:
+                        expected[k[2]] += n
+                assert q.grouped(db.session, [metric], scope, ["service_key"]) == dict(expected), (start, end)
+                assert q.sums(db.session, scope, [metric]).grouped([metric], ["service_key"]) == dict(expected)
+                assert q.total(db.session, [metric], scope) == sum(expected.values())
+            per_month = q.per_period(db.session, [stats.SUBMITTED], scope)
+            assert per_month == {month: sum(n for k, n in in_range if k[0] == stats.SUBMITTED
+                                            and k[1].replace(day=1) == month) for month in q.periods(scope)}
+            hists: dict = defaultdict(lambda: defaultdict(int))
+            for k, n in in_range:
+                if k[0] == stats.T_SUBMIT_DECISION:
+                    hists[(k[0], k[2], k[4])][int(k[6])] += n
+            assert q.durations(db.session, scope) == {
+                key: q.Durations(sum(h.values()), histogram.percentile(h, 0.5), histogram.percentile(h, 0.9))
+                for key, h in hists.items()}, (start, end)
+        # the subtracting ways were taken, not only the plain one
+        assert month_minus_days >= 8 and year_minus_months >= 2
+
+
+def test_the_migration_fills_the_yearly_copies_as_the_writes_do(app):
+    """Migration 0022 makes the yearly copies of rollups written before it from their monthly
+    ones: the same rows ``bump`` writes today."""
+    import importlib.util
+    from datetime import date
+    from pathlib import Path
+
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import delete
+
+    path = Path(__file__).parents[2] / "migrations" / "versions" / "0022_stats_speed.py"
+    spec = importlib.util.spec_from_file_location("stats_speed", path)
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with app.app_context():
+        keys: Counter = Counter()
+        for i, day in enumerate((date(2025, 3, 2), date(2025, 3, 9), date(2025, 11, 30), date(2026, 1, 5))):
+            keys[(stats.SUBMITTED, day, "gewerbeanmeldung", "GEWERBEAMT", "gewerbeamt-bremen", "", "")] += i + 1
+            keys[(stats.DELIVERED_FIRST, day, "gewerbeanmeldung", "IHK", "hk-bremen", "inbox", "copy")] += 2
+            for seconds in (5, 50 * (i + 1), 5000):
+                keys[(stats.T_SUBMIT_DELIVERED, day, "gewerbeanmeldung", "IHK", "hk-bremen", "",
+                      str(histogram.bucket(seconds)))] += 1
+        stats.bump(keys)
+        db.session.commit()
+
+        def yearly():
+            counts = {(r.metric, r.day, r.service_key, r.chamber_slug, r.adapter_key, r.detail): r.count
+                      for r in db.session.scalars(select(StatRollup).where(StatRollup.metric.like("%:y")))}
+            hists = {(h.metric, h.day, h.service_key, h.chamber_slug): {k: int(n) for k, n in h.counts.items()}
+                     for h in db.session.scalars(select(StatHistogram).where(StatHistogram.metric.like("%:y")))}
+            return counts, hists
+
+        written = yearly()
+        assert len(written[0]) == 4 and len(written[1]) == 2  # two metrics and one histogram, in two years
+        db.session.execute(delete(StatRollup).where(StatRollup.metric.like("%:y")))
+        db.session.execute(delete(StatHistogram).where(StatHistogram.metric.like("%:y")))
+        db.session.commit()
+        with db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+            migration.upgrade()
+        db.session.expire_all()
+        assert yearly() == written
