@@ -103,7 +103,10 @@ def start(key: str):
     _require_trust(service)
     form = FlaskForm()
     if form.validate_on_submit():
-        draft = services.start_draft(current_user, service, _prefill(service))
+        try:
+            draft = services.start_draft(current_user, service, _prefill(service))
+        except services.TooManyDrafts as exc:
+            return _too_many_drafts(exc)
         return redirect(url_for("filings.step", draft_id=draft.id, step_key=service.steps[0].key))
     return render_template("filings/start.html", service=service, form=form, locale=_locale())
 
@@ -287,6 +290,15 @@ def review(draft_id: str):
     return _render_review(service, draft, form)
 
 
+def _too_many_drafts(exc: services.TooManyDrafts):
+    """The company's drafts are at their limit: say so on the list of drafts, where some can be
+    submitted or deleted."""
+    flash(_("Ihr Unternehmen hat bereits %(n)s offene Entwürfe, mehr sind nicht möglich. Bitte reichen Sie "
+            "Entwürfe ein oder löschen Sie nicht mehr benötigte Entwürfe; dann können Sie einen neuen "
+            "beginnen.", n=exc.limit), "danger")
+    return redirect(url_for("filings.index"))
+
+
 #: session key: the reference of the filing just submitted, confirmed once on its page
 JUST_SUBMITTED = "just_submitted"
 
@@ -307,7 +319,10 @@ def _render_review(service, draft, form):
 @company_required
 def duplicate(draft_id: str):
     draft, service = _draft_or_404(draft_id)
-    copy = services.duplicate_draft(draft, current_user)
+    try:
+        copy = services.duplicate_draft(draft, current_user)
+    except services.TooManyDrafts as exc:
+        return _too_many_drafts(exc)
     flash(_("Der Entwurf wurde kopiert."), "success")
     return redirect(url_for("filings.step", draft_id=copy.id, step_key=service.steps[0].key))
 
