@@ -42,6 +42,10 @@ class DraftIncomplete(Exception):
         self.step_key = step_key
 
 
+class DraftGone(Exception):
+    """The draft was deleted (in another tab, by a colleague) and not filed; nothing is stored."""
+
+
 class NoDestination(Exception):
     """The answers route the filing nowhere (a definition gap); nothing is stored."""
 
@@ -388,11 +392,19 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
     the receipt PDF (in ``locale``, else the person's language, else German) and the
     acknowledgement mail (queued), all in one commit (transactional outbox); the draft is
     consumed. Idempotent per draft. Raises ``DraftIncomplete``, ``NoCompetentBody`` or
-    ``NoDestination`` (nothing stored)."""
+    ``NoDestination`` (nothing stored), ``DraftGone`` when the draft was deleted meanwhile.
+
+    Submits of the company wait for each other (its row lock): a second press of the same draft
+    (a double click, another tab, a retried POST) finds the first one's filing and returns it."""
     token = str(draft.id)
+    lock_company(person.company_id)
     existing = _existing(token, person.company_id)
     if existing:
         return existing
+    if db.session.scalar(select(Draft.id).where(Draft.id == draft.id)) is None:
+        db.session.rollback()
+        raise DraftGone(token)
+    db.session.refresh(draft)  # what the last save of another tab left
     answers = final_answers(service, draft)
     targets = destinations_of(service, answers, person)
 
@@ -437,6 +449,6 @@ def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingRecei
 
 
 __all__ = [
-    "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
+    "DraftGone", "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
     "SubmitOutcome", "TooManyDrafts", "UploadRefused",
 ]

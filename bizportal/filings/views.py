@@ -78,11 +78,15 @@ def _draft_or_404(draft_id: str):
     draft = services.company_draft(current_user.company_id, draft_id)
     if draft is None:
         abort(404)
+    return draft, _service_of(draft)
+
+
+def _service_of(draft):
     service = catalog.get_service(draft.service_key)
     if service is None:
         abort(404)
     _require_trust(service)
-    return draft, service
+    return service
 
 
 @bp.get("/antraege")
@@ -261,13 +265,20 @@ def _prefilled_names(service, draft) -> set[str]:
 @bp.route("/antraege/entwurf/<draft_id>/pruefen", methods=["GET", "POST"])
 @company_required
 def review(draft_id: str):
-    try:
-        previous = services.previous_submit(draft_id, current_user.company_id) if request.method == "POST" else None
-    except services.ForeignSubmitToken:
-        abort(404)  # another company's draft id: as if it did not exist
-    if previous:  # the same draft was submitted already: show that filing, create nothing
+    # The draft first, then (only if it is gone) the filing it became: a filing and the deletion of
+    # its draft are one commit, so a press that finds no draft finds the filing.
+    draft = services.company_draft(current_user.company_id, draft_id)
+    if draft is None:
+        try:
+            previous = services.previous_submit(draft_id, current_user.company_id) \
+                if request.method == "POST" else None
+        except services.ForeignSubmitToken:
+            abort(404)  # another company's draft id: as if it did not exist
+        if previous is None:
+            abort(404)
+        # the same draft was submitted already (double click, another tab): show that filing
         return redirect(url_for("filings.detail", reference=previous.filing.reference))
-    draft, service = _draft_or_404(draft_id)
+    service = _service_of(draft)
     target = services.first_open_step(service, draft)
     if target is not None:
         flash(_("Bitte vervollständigen Sie zuerst alle Schritte."), "info")
@@ -279,6 +290,9 @@ def review(draft_id: str):
         try:
             outcome = services.submit_draft(draft, current_user, service, trust_level=trust.current_level(),
                                            locale=_locale())
+        except services.DraftGone:
+            flash(_("Dieser Entwurf wurde inzwischen gelöscht; es wurde nichts eingereicht."), "warning")
+            return redirect(url_for("filings.index"))
         except NoCompetentBody as exc:
             log.info("no competent %s for postcode %s", exc.kind, exc.postcode)
             flash(_("Für die angegebene Postleitzahl ist im Portal noch keine zuständige Stelle angeschlossen. "
