@@ -16,6 +16,7 @@ from ..auth import trust
 from ..auth.access import company_required
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
+from ..common.fallback import never_fails
 from . import conversation, lifecycle, queries, receipts, services
 from .forms import (
     MessageForm,
@@ -59,6 +60,7 @@ def _require_trust(service) -> None:
 
 
 @bp.errorhandler(413)
+@never_fails
 def _too_large(_exc):
     """A message over the request limit (checked before the view runs): a page that names the
     limits and links back to the filing (its own view checks access again)."""
@@ -69,6 +71,7 @@ def _too_large(_exc):
 
 
 @bp.errorhandler(TrustTooLow)
+@never_fails
 def _trust_too_low(exc: TrustTooLow):
     return render_template("filings/trust_too_low.html", service=exc.service, locale=_locale(),
                            level=trust.current_level()), 403

@@ -29,6 +29,7 @@ from ..audit.kinds import describe as describe_action
 from ..auth.access import roles_required
 from ..auth.sessions import login_started_at
 from ..catalog import queries as catalog
+from ..common.fallback import never_fails
 from ..common.states import Refused
 from ..common.time import local_today, utcnow
 from ..extensions import db
@@ -45,6 +46,7 @@ bp = Blueprint("inbox", __name__)
 
 
 @bp.errorhandler(413)
+@never_fails
 def _too_large(_exc):
     """A message or step over the request limit: a page naming the limits, linking back to the item."""
     item_id = (request.view_args or {}).get("item_id")

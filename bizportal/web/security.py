@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..api import problems
 from ..audit import services as audit
+from ..common.fallback import HSTS, never_fails
 from ..common.states import Refused
 
 log = logging.getLogger("bizportal.security")
@@ -21,6 +22,16 @@ CSP = (
     "font-src 'self'; form-action 'self' {form_action}; frame-ancestors 'none'; base-uri 'self'; "
     "object-src 'none'"
 )
+
+
+def _signed_in() -> bool:
+    """Whether a person is signed in; True when that cannot be found out (then the answer is
+    not stored by caches either)."""
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:
+        log.exception("could not tell whether the request is signed in")
+        return True
 
 
 def install(app: Flask) -> None:
@@ -35,8 +46,8 @@ def install(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if current_user and current_user.is_authenticated:
+            response.headers["Strict-Transport-Security"] = HSTS
+        if _signed_in():
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -63,6 +74,7 @@ def install(app: Flask) -> None:
     }
 
     @app.errorhandler(CSRFError)
+    @never_fails
     def csrf_error(exc: CSRFError):
         log.warning("refused: CSRF check failed (%s) %s %s from %s", exc.description, request.method,
                     request.path, request.remote_addr)
@@ -73,6 +85,7 @@ def install(app: Flask) -> None:
                        "und senden Sie es erneut. Es wurde nichts gespeichert."))
 
     @app.errorhandler(HTTPException)
+    @never_fails
     def http_error(exc: HTTPException):
         if problems.is_api_request():  # the chamber API answers every error as a problem document
             return problems.from_http_exception(exc)
@@ -86,6 +99,7 @@ def install(app: Flask) -> None:
         return _page(exc.code or 500, title, message)
 
     @app.errorhandler(Refused)
+    @never_fails
     def refused(exc: Refused):
         """A domain rule refused the action (e.g. a state change the state machine does not allow)."""
         log.info("refused on %s %s: %s", request.method, request.path, exc)
@@ -99,10 +113,12 @@ def install(app: Flask) -> None:
                        "aktuellen Stand zu sehen. Es wurde nichts geändert."))
 
     @app.errorhandler(problems.Problem)
+    @never_fails
     def problem(exc: problems.Problem):
         return problems.from_problem(exc)
 
     @app.errorhandler(Exception)
+    @never_fails
     def server_error(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         if problems.is_api_request():
