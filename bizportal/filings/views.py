@@ -17,6 +17,7 @@ from ..auth.access import company_required
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
 from ..common.fallback import never_fails
+from ..common.limits import takes_files, too_large_message
 from . import conversation, lifecycle, queries, receipts, services
 from .forms import (
     MessageForm,
@@ -64,6 +65,9 @@ def _require_trust(service) -> None:
 def _too_large(_exc):
     """A message over the request limit (checked before the view runs): a page that names the
     limits and links back to the filing (its own view checks access again)."""
+    if request.endpoint != "filings.message":  # a step of a draft: its text or files were too large
+        return render_template("errors/error.html", code=413, title=_("Daten zu groß"),
+                               message=too_large_message()), 413
     reference = (request.view_args or {}).get("reference")
     back = url_for("filings.detail", reference=reference) + "#antworten" \
         if request.endpoint == "filings.message" and reference else None
@@ -119,6 +123,7 @@ def start(key: str):
 
 
 @bp.route("/antraege/entwurf/<draft_id>/<step_key>", methods=["GET", "POST"])
+@takes_files
 @company_required
 def step(draft_id: str, step_key: str):
     draft, service = _draft_or_404(draft_id)
@@ -136,6 +141,8 @@ def step(draft_id: str, step_key: str):
     status = 200
     upload_errors: dict[str, str] = {}
     if request.method == "POST":
+        if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
+            abort(413)  # the text of a step (kept as pending input) stays within a form's limit
         form = form_cls()
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
@@ -181,6 +188,10 @@ def step(draft_id: str, step_key: str):
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
         prefilled=_prefilled_names(service, draft), locale=locale,
     ), status
+
+
+def _text_bytes(form: MultiDict) -> int:
+    return sum(len(key.encode()) + len(value.encode()) for key, value in form.items(multi=True))
 
 
 def _handle_uploads(draft, service, fields) -> dict[str, str]:
@@ -383,6 +394,7 @@ def _render_detail(filing, message_form: MessageForm | None = None, status: int 
 
 
 @bp.post("/antraege/<reference>/nachricht")
+@takes_files
 @company_required
 def message(reference: str):
     """The company answers a request (or writes to the chamber) with text and documents."""

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from ..api import problems
 from ..audit import services as audit
 from ..common.fallback import HSTS, never_fails
+from ..common.limits import too_large_message
 from ..common.states import Refused
 
 log = logging.getLogger("bizportal.security")
@@ -56,7 +57,7 @@ def install(app: Flask) -> None:
         403: lambda: _("Sie haben keinen Zugriff auf diese Seite."),
         404: lambda: _("Diese Seite gibt es nicht, oder sie ist für Sie nicht sichtbar."),
         405: lambda: _("Diese Aktion ist hier nicht möglich."),
-        413: lambda: _("Die gesendeten Daten sind zu groß."),
+        413: too_large_message,
         422: lambda: _("Die Angaben konnten nicht verarbeitet werden."),
         500: lambda: _("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später erneut."),
         503: lambda: _("Der Dienst ist vorübergehend nicht verfügbar."),
