@@ -75,3 +75,22 @@ def too_large_message() -> str:
              "ihrem Formular angenommen, höchstens %(upload_mb)s MB je Sendung.",
              form_kb=web.form_body_bytes // 1024, field_kb=web.form_field_bytes // 1024,
              upload_mb=web.upload_body_bytes // (1024 * 1024))
+
+
+#: the largest number a database column (64-bit) holds; ids, cursors and offsets beyond are no rows
+MAX_DB_INT = 2**63 - 1
+
+
+def int_arg(name: str, *, minimum: int = 0, maximum: int = MAX_DB_INT) -> int | None:
+    """A whole number from the query string: None when absent or not a number (as before), 404
+    when outside ``minimum``..``maximum`` (no such page or row), never an overflow in the database."""
+    from flask import abort, request
+
+    raw = request.args.get(name, "").strip()
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    value = int(raw) if len(digits) <= 20 else None
+    if value is None or not minimum <= value <= maximum:
+        abort(404)
+    return value
