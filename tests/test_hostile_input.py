@@ -87,3 +87,20 @@ def test_the_chamber_api_takes_hostile_json_and_queries(app, client):
     for value in HOSTILE:
         no_server_error(client.post("/api/v1/oauth/token", data={"grant_type": value, "client_id": value,
                                                                   "client_secret": value, "scope": value}), value[:40])
+
+
+def test_a_nul_byte_in_a_form_is_refused_and_nothing_is_stored(app, client):
+    from sqlalchemy import select
+
+    from bizportal.extensions import db
+    from bizportal.filings.models import Draft
+    from tests.support.filing import start_draft
+    from tests.support.http import csrf_token
+
+    login(client, "anna.becker")
+    path = start_draft(client, "gewerbeanmeldung")
+    token = csrf_token(client.get(path).get_data(as_text=True))
+    resp = client.post(path, data={"csrf_token": token, "action": "next", "business_name": "Becker\x00 GmbH"})
+    assert resp.status_code == 400
+    with app.app_context():
+        assert db.session.scalar(select(Draft)).pending_input == {}

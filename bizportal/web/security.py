@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -39,6 +39,16 @@ def install(app: Flask) -> None:
     # The login forms post to the login provider; allow exactly those origins as form targets.
     providers = " ".join(sorted({app.config["COMPANY_OIDC_ISSUER"], app.config["STAFF_OIDC_ISSUER"]}))
     csp = CSP.format(form_action=providers)
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """No text a person types contains NUL; PostgreSQL cannot store it (500 there, not here)."""
+        values = request.args.items(multi=True)
+        if request.method == "POST" and not problems.is_api_request() and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            values = [*values, *request.form.items(multi=True)]
+        if any("\x00" in key or "\x00" in value for key, value in values):
+            abort(400)
 
     @app.after_request
     def security_headers(response):
