@@ -71,7 +71,8 @@ def test_parallel_uploads_to_one_field_keep_one_file(app, live_server):
 
 def start(client, service_key: str = "testantrag"):
     page = client.get(f"/leistungen/{service_key}/antrag")
-    return client.post(f"/leistungen/{service_key}/antrag", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(f"/leistungen/{service_key}/antrag", data={"csrf_token": token})
 
 
 def draft_count(app) -> int:
@@ -128,5 +129,6 @@ def test_files_in_a_companys_drafts_are_capped(app_factory):
 
 def post_file(client, step: str, content: bytes):
     token = csrf_token(client.get(step).get_data(as_text=True))
-    return client.post(step, data={"csrf_token": token, "action": "next", "meisterbrief": (io.BytesIO(content), "b.pdf")},
+    return client.post(step, data={"csrf_token": token, "action": "next",
+                                   "meisterbrief": (io.BytesIO(content), "b.pdf")},
                        content_type="multipart/form-data")

@@ -56,7 +56,7 @@ class PortalRequest(Request):
     def max_form_memory_size(self, value: int | None) -> None:
         self._max_form_memory_size = value
 
-    @property
+    @property  # type: ignore[override]  # Flask's own property answers int | None as well
     def max_form_parts(self) -> int | None:
         if self._max_form_parts is not None or not current_app:
             return super().max_form_parts

@@ -95,8 +95,9 @@ def _draft_limits():
 
 def _company_draft_bytes(company_id: int) -> int:
     """The size of all files in the company's drafts (files already filed do not count)."""
-    return int(db.session.scalar(select(func.coalesce(func.sum(Attachment.size), 0))
-                                 .where(Attachment.company_id == company_id, Attachment.draft_id.is_not(None))))
+    total = db.session.scalar(select(func.coalesce(func.sum(Attachment.size), 0))
+                              .where(Attachment.company_id == company_id, Attachment.draft_id.is_not(None)))
+    return int(total or 0)
 
 
 def _check_open_drafts(company_id: int) -> None:
