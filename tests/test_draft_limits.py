@@ -9,22 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bizportal.catalog.loader import load_definition_file
 from bizportal.extensions import db
 from bizportal.filings.models import Attachment, Draft
 from tests.support.concurrency import run_at_once
-from tests.support.filing import path_of
+from tests.support.filing import TEST_PDF, TESTANTRAG_BETRIEB, path_of, with_testantrag
 from tests.support.http import csrf_token, http_login, login
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
-           "betriebsadresse-city": "Bremen", "beschaeftigte": "3", "handwerk": "yes"}
-
-
-def with_testantrag(app):
-    definition = load_definition_file(Path(__file__).parent / "data" / "testantrag.toml")
-    app.extensions["bizportal"].catalog = {**app.extensions["bizportal"].catalog, "testantrag": definition}
-    return app
+PDF = TEST_PDF
+BETRIEB = TESTANTRAG_BETRIEB
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from bizportal.extensions import db
 from bizportal.filings.models import Attachment, Draft
-from tests.support.filing import start_draft
+from tests.support.filing import TEST_PDF as PDF
+from tests.support.filing import TESTANTRAG_BETRIEB as BETRIEB
+from tests.support.filing import start_draft, with_testantrag
 from tests.support.http import csrf_token
-from tests.test_draft_limits import BETRIEB, PDF, with_testantrag
 
 KB = 1024
 
