@@ -15,6 +15,7 @@ from chambers.registry import AdapterRegistry
 from .catalog.loader import load_catalog
 from .catalog.models import ServiceDefinition
 from .catalog.search import CatalogIndex
+from .common.limits import PortalRequest
 from .common.virusscan import ClamdScanner
 from .config import Settings, load_config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -79,6 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         instance_relative_config=False,
     )
     app.url_map.converters["int"] = DatabaseInt  # before any route is added
+    app.request_class = PortalRequest  # per-route body and form limits (common/limits.py)
     app.config.update(load_config(app.instance_path, overrides, dev_server))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if app.config["PROXY_FIX_HOPS"]:

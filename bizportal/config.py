@@ -157,7 +157,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         #: how long past a missed re-check a session survives a provider that cannot be asked
         "SESSION_RECHECK_GRACE_MINUTES": float(_env("SESSION_RECHECK_GRACE_MINUTES", "30")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(_env("SESSION_ABSOLUTE_HOURS", "8"))),
+        #: largest request body of a route that takes files (filing steps, messages, staff decisions)
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
+        #: largest body of every other form post, and of any URL-encoded post (a form step needs kilobytes)
+        "FORM_MAX_BODY_BYTES": int(_env("FORM_MAX_BODY_BYTES", str(256 * 1024))),
+        #: largest single text field of a form, and the most fields (parts) one form may send
+        "FORM_MAX_FIELD_BYTES": int(_env("FORM_MAX_FIELD_BYTES", str(64 * 1024))),
+        "FORM_MAX_PARTS": int(_env("FORM_MAX_PARTS", "1000")),
+        #: per company: drafts open at the same time, and the megabytes of files kept in its drafts
+        "DRAFT_MAX_OPEN_PER_COMPANY": int(_env("DRAFT_MAX_OPEN_PER_COMPANY", "50")),
+        "DRAFT_MAX_STORED_MB_PER_COMPANY": float(_env("DRAFT_MAX_STORED_MB_PER_COMPANY", "500")),
         #: number of reverse proxies in front (their X-Forwarded-* headers are trusted); 0 = none
         "PROXY_FIX_HOPS": int(_env("PROXY_FIX_HOPS", "0")),
         # The operator's identity: header, legal pages, mails, receipts. Development shows
@@ -350,6 +359,20 @@ class WebSettings:
     clamd_timeout: float = 30.0
     #: hosts a chamber's options may name (``BIZPORTAL_RECEIVER_HOSTS``); ``None``: any host
     receiver_hosts: tuple[str, ...] | None = None
+    #: request limits: the body of a route that takes files, of every other form post, one text
+    #: field, the number of fields
+    upload_body_bytes: int = 25 * 1024 * 1024
+    form_body_bytes: int = 256 * 1024
+    form_field_bytes: int = 64 * 1024
+    form_max_parts: int = 1000
+
+
+@dataclass(frozen=True)
+class DraftSettings:
+    """What one company may keep in drafts: drafts open at once, megabytes of files in them."""
+
+    max_open: int = 50
+    max_stored_mb: float = 500.0
 
 
 @dataclass(frozen=True)
@@ -403,6 +426,7 @@ class Settings:
     api: ApiSettings
     stats: StatsSettings
     identity: IdentitySettings
+    drafts: DraftSettings = DraftSettings()
 
 
 def _host_list(value: Any) -> tuple[str, ...] | None:
@@ -471,6 +495,10 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             session_recheck_grace_minutes=max(0.0, float(cfg["SESSION_RECHECK_GRACE_MINUTES"])),
             clamd_address=cfg["CLAMD_ADDRESS"] or None, clamd_timeout=float(cfg["CLAMD_TIMEOUT"]),
             receiver_hosts=_host_list(cfg["RECEIVER_HOSTS"]),
+            upload_body_bytes=int(cfg["MAX_CONTENT_LENGTH"]),
+            form_body_bytes=max(1024, int(cfg["FORM_MAX_BODY_BYTES"])),
+            form_field_bytes=max(1024, int(cfg["FORM_MAX_FIELD_BYTES"])),
+            form_max_parts=max(10, int(cfg["FORM_MAX_PARTS"])),
         ),
         api=ApiSettings(
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),
@@ -482,6 +510,10 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             draft_abandon_days=max(1, int(cfg["STATS_DRAFT_ABANDON_DAYS"])),
         ),
         identity=_identity(cfg),
+        drafts=DraftSettings(
+            max_open=max(1, int(cfg["DRAFT_MAX_OPEN_PER_COMPANY"])),
+            max_stored_mb=max(0.01, float(cfg["DRAFT_MAX_STORED_MB_PER_COMPANY"])),
+        ),
     )
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import random
+import time
+from contextlib import contextmanager
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bizportal.auth.models import Company, Person
 from bizportal.delivery.models import Delivery
 from bizportal.extensions import db
 from bizportal.filings import services
-from bizportal.filings.models import Filing, FilingEvent
+from bizportal.filings.models import Draft, Filing, FilingEvent
 from tests.support.concurrency import run_at_once
+from tests.support.http import csrf_token, http_login
 
 
 def _person_and_draft(app):
@@ -81,3 +86,62 @@ def test_two_submits_of_one_draft_at_once_file_it_once(app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Filing)) == 1
         assert db.session.scalar(select(func.count()).select_from(Delivery)) == 1
+
+
+@contextmanager
+def slow_database(engine, most: float = 0.03):
+    """Every statement answers up to ``most`` seconds later (a database under load): the requests
+    interleave at many more points than on an idle machine."""
+    def lag(*_args):
+        time.sleep(random.uniform(0, most))
+
+    event.listen(engine, "after_cursor_execute", lag)
+    try:
+        yield
+    finally:
+        event.remove(engine, "after_cursor_execute", lag)
+
+
+def test_parallel_submits_over_http_all_land_on_the_one_filing(app, live_server):
+    """Sixteen presses of "Einreichen" at once (a browser retrying, several tabs): every one is sent to
+    the filing's page, none gets an error page, and the filing exists once."""
+    client = http_login(live_server, "anna.becker")
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.sub == "anna.becker"))
+        service = app.extensions["bizportal"].catalog["versicherungsvermittler-34d"]
+        draft = services.start_draft(person, service, {"postcode": "28195", "handwerk": False})
+        draft.completed_steps = [s.key for s in service.steps]
+        db.session.commit()
+        review = f"/antraege/entwurf/{draft.id}/pruefen"
+    page = client.get(review)
+    assert page.status_code == 200
+    token = csrf_token(page.get_data())
+
+    def press():
+        time.sleep(random.uniform(0, 2.0))  # the presses arrive spread over the time one submit takes
+        resp = client.session.post(live_server + review, data={"csrf_token": token, "declaration": "y"},
+                                   allow_redirects=False, timeout=30)
+        return resp.status_code, resp.headers.get("Location", "")
+
+    with app.app_context(), slow_database(db.engine):
+        answers, errors = run_at_once(press, 16)
+    assert errors == [] and len(answers) == 16
+    assert {status for status, _ in answers} == {302}, answers
+    with app.app_context():
+        filing = db.session.scalar(select(Filing))
+        assert db.session.scalar(select(func.count()).select_from(Filing)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 1
+    assert {location.rsplit("/", 1)[-1] for _, location in answers} == {filing.reference}
+
+
+def test_a_draft_deleted_in_another_tab_is_not_filed(app):
+    person_id, draft_id = _person_and_draft(app)
+    with app.app_context():
+        person = db.session.get(Person, person_id)
+        draft = services.company_draft(person.company_id, str(draft_id))
+        service = app.extensions["bizportal"].catalog[draft.service_key]
+        with db.engine.begin() as other_tab:
+            other_tab.execute(Draft.__table__.delete().where(Draft.id == draft_id))
+        with pytest.raises(services.DraftGone):
+            services.submit_draft(draft, person, service)
+        assert db.session.scalar(select(func.count()).select_from(Filing)) == 0

@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, render_template, request
 
 from ..auth.access import roles_required
+from ..common.limits import int_arg
 from . import queries
 from .forms import AuditFilterForm
 from .kinds import KINDS, OUTCOME_LABELS, detail_text
@@ -22,8 +23,7 @@ def index():
     flt = queries.AuditFilter(action=form.aktion.data or "", outcome=form.ergebnis.data or "",
                               person=form.person.data or "", filing=form.vorgang.data or "",
                               since=since, until=until)
-    page = queries.page(flt, PAGE, before=request.args.get("vor", type=int),
-                        after=request.args.get("nach", type=int))
+    page = queries.page(flt, PAGE, before=int_arg("vor"), after=int_arg("nach"))
     filter_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("audit/index.html", form=form, page=page, filter_args=filter_args, kinds=KINDS,
                            outcomes=OUTCOME_LABELS, detail_text=detail_text)

@@ -20,6 +20,7 @@ from ..bodies import problems as receiver_problems
 from ..bodies import queries as bodies
 from ..bodies import settings
 from ..bodies.models import Chamber
+from ..common.limits import MAX_DB_INT, int_arg
 from . import queries, services
 from . import resend as resending
 from .forms import ActionForm, ChamberForm
@@ -63,7 +64,8 @@ def _answer_times(chamber_id: int | None = None) -> dict:
 @roles_required("admin")
 def problems():
     kind, chamber = _problem_filter_from(request.args)
-    page = max(1, request.args.get("seite", 1, type=int) or 1)
+    page = int_arg("seite", minimum=-MAX_DB_INT, maximum=MAX_DB_INT // PAGE_SIZE) or 1
+    page = max(1, page)
     rows, total = queries.problem_deliveries(kind, chamber.id if chamber else None, PAGE_SIZE,
                                              (page - 1) * PAGE_SIZE)
     metrics = queries.chamber_metrics(chamber.id if chamber else None)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..auth.models import Person
+from ..auth.models import Company, Person
 from ..bodies.routing import NoCompetentBody, competent_chamber
 from ..catalog.models import FieldDefinition, ServiceDefinition
 from ..common.time import utcnow
@@ -56,12 +56,25 @@ class DraftIncomplete(Exception):
         self.step_key = step_key
 
 
+class DraftGone(Exception):
+    """The draft was deleted (in another tab, by a colleague) and not filed; nothing is stored."""
+
+
 class NoDestination(Exception):
     """The answers route the filing nowhere (a definition gap); nothing is stored."""
 
 
 class UploadRefused(ValueError):
     """The file is not accepted; the message is for the person who uploaded it."""
+
+
+class TooManyDrafts(Exception):
+    """The company has as many open drafts as it may keep (``DraftSettings.max_open``); nothing
+    is stored."""
+
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -77,8 +90,43 @@ def new_reference(year: int) -> str:
 
 # --- drafts -------------------------------------------------------------------------------------
 
+def lock_company(company_id: int) -> None:
+    """Hold the company's row until the commit, so writes that check a limit of the company or of
+    one of its drafts (uploads, new drafts, submit) run one after the other and each sees what
+    the one before committed. PostgreSQL: a row lock. SQLite ignores ``FOR UPDATE``: a write
+    that changes nothing takes the database's write lock first, and a concurrent writer waits."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(update(Company).where(Company.id == company_id)
+                           .values(updated_at=Company.updated_at).execution_options(synchronize_session=False))
+    db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+
+
+def _draft_limits():
+    from flask import current_app
+
+    return current_app.config["SETTINGS"].drafts
+
+
+def _company_draft_bytes(company_id: int) -> int:
+    """The size of all files in the company's drafts (files already filed do not count)."""
+    total = db.session.scalar(select(func.coalesce(func.sum(Attachment.size), 0))
+                              .where(Attachment.company_id == company_id, Attachment.draft_id.is_not(None)))
+    return int(total or 0)
+
+
+def _check_open_drafts(company_id: int) -> None:
+    """Under the company's lock: raise ``TooManyDrafts`` (after a rollback) at the limit."""
+    limit = _draft_limits().max_open
+    if db.session.scalar(select(func.count()).select_from(Draft).where(Draft.company_id == company_id)) >= limit:
+        db.session.rollback()
+        raise TooManyDrafts(limit)
+
+
 def start_draft(person: Person, service: ServiceDefinition, prefill: dict[str, Any]) -> Draft:
-    """A new draft of the person's company, prefilled from the account. Commits."""
+    """A new draft of the person's company, prefilled from the account. Commits. Raises
+    ``TooManyDrafts`` when the company has as many open drafts as it may keep."""
+    lock_company(person.company_id)
+    _check_open_drafts(person.company_id)
     draft = Draft(company_id=person.company_id, created_by_id=person.id, updated_by_id=person.id,
                   service_key=service.key, data=dict(prefill), completed_steps=[], pending_input={})
     db.session.add(draft)
@@ -181,7 +229,10 @@ def _step_field_names(service: ServiceDefinition, step_key: str, answers: dict[s
 
 
 def duplicate_draft(draft: Draft, person: Person) -> Draft:
-    """A copy of the answers as a new draft (attachments are not copied). Commits."""
+    """A copy of the answers as a new draft (attachments are not copied). Commits. Raises
+    ``TooManyDrafts`` like ``start_draft``."""
+    lock_company(draft.company_id)
+    _check_open_drafts(draft.company_id)
     copy = Draft(company_id=draft.company_id, created_by_id=person.id, updated_by_id=person.id,
                  service_key=draft.service_key,
                  data={k: v for k, v in draft.data.items() if not _is_attachment_answer(v)},
@@ -220,11 +271,28 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
     """
     content = stream.read(int(fd.max_size_mb * 1024 * 1024) + 1)
     name, type_key = check_upload(filename, content, fd.accept, fd.max_size_mb)
-    previous = [a for a in draft.attachments if a.field_name == fd.name]
-    others = sum(a.size for a in draft.attachments if a.field_name != fd.name)
+    # Parallel uploads (of this draft or another of the company) wait here for each other, so every
+    # limit below is checked against what the others committed.
+    lock_company(draft.company_id)
+    present = list(db.session.scalars(select(Attachment).where(Attachment.draft_id == draft.id)))
+    if db.session.scalar(select(Draft.id).where(Draft.id == draft.id)) is None:
+        db.session.rollback()
+        raise UploadRefused(_l("Dieser Entwurf wurde inzwischen eingereicht oder gelöscht."))
+    db.session.refresh(draft)
+    previous = [a for a in present if a.field_name == fd.name]
+    others = sum(a.size for a in present if a.field_name != fd.name)
     if others + len(content) > service.max_total_attachments_mb * 1024 * 1024:
+        db.session.rollback()
         raise UploadRefused(_l("Alle Anhänge zusammen dürfen höchstens %(mb)s MB groß sein.",
                                mb=_mb(service.max_total_attachments_mb)))
+    limits = _draft_limits()
+    in_drafts = _company_draft_bytes(draft.company_id) - sum(a.size for a in previous)
+    if in_drafts + len(content) > limits.max_stored_mb * 1024 * 1024:
+        db.session.rollback()
+        raise UploadRefused(_l("Ihr Unternehmen hat in seinen Entwürfen bereits %(used)s MB an Dateien "
+                               "gespeichert; höchstens %(mb)s MB sind möglich. Bitte reichen Sie Entwürfe ein "
+                               "oder löschen Sie nicht mehr benötigte Entwürfe.",
+                               used=_mb(round(in_drafts / (1024 * 1024), 1)), mb=_mb(limits.max_stored_mb)))
     key = storage.save(content)
     attachment = Attachment(company_id=draft.company_id, draft_id=draft.id, field_name=fd.name,
                             original_name=name, media_type=TYPES[type_key][0], size=len(content),
@@ -413,11 +481,19 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
     the receipt PDF (in ``locale``, else the person's language, else German) and the
     acknowledgement mail (queued), all in one commit (transactional outbox); the draft is
     consumed. Idempotent per draft. Raises ``DraftIncomplete``, ``NoCompetentBody`` or
-    ``NoDestination`` (nothing stored)."""
+    ``NoDestination`` (nothing stored), ``DraftGone`` when the draft was deleted meanwhile.
+
+    Submits of the company wait for each other (its row lock): a second press of the same draft
+    (a double click, another tab, a retried POST) finds the first one's filing and returns it."""
     token = str(draft.id)
+    lock_company(person.company_id)
     existing = _existing(token, person.company_id)
     if existing:
         return existing
+    if db.session.scalar(select(Draft.id).where(Draft.id == draft.id)) is None:
+        db.session.rollback()
+        raise DraftGone(token)
+    db.session.refresh(draft)  # what the last save of another tab left
     answers = final_answers(service, draft)
     targets = destinations_of(service, answers, person)
 
@@ -462,6 +538,6 @@ def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingRecei
 
 
 __all__ = [
-    "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
-    "ScanUnavailable", "SubmitOutcome", "UploadRefused",
+    "DraftGone", "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
+    "ScanUnavailable", "SubmitOutcome", "TooManyDrafts", "UploadRefused",
 ]

@@ -16,6 +16,8 @@ from ..auth import trust
 from ..auth.access import company_required
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
+from ..common.fallback import never_fails
+from ..common.limits import takes_files, too_large_message
 from . import conversation, lifecycle, queries, receipts, services
 from .forms import (
     MessageForm,
@@ -59,9 +61,13 @@ def _require_trust(service) -> None:
 
 
 @bp.errorhandler(413)
+@never_fails
 def _too_large(_exc):
     """A message over the request limit (checked before the view runs): a page that names the
     limits and links back to the filing (its own view checks access again)."""
+    if request.endpoint != "filings.message":  # a step of a draft: its text or files were too large
+        return render_template("errors/error.html", code=413, title=_("Daten zu groß"),
+                               message=too_large_message()), 413
     reference = (request.view_args or {}).get("reference")
     back = url_for("filings.detail", reference=reference) + "#antworten" \
         if request.endpoint == "filings.message" and reference else None
@@ -69,6 +75,7 @@ def _too_large(_exc):
 
 
 @bp.errorhandler(TrustTooLow)
+@never_fails
 def _trust_too_low(exc: TrustTooLow):
     return render_template("filings/trust_too_low.html", service=exc.service, locale=_locale(),
                            level=trust.current_level()), 403
@@ -78,11 +85,15 @@ def _draft_or_404(draft_id: str):
     draft = services.company_draft(current_user.company_id, draft_id)
     if draft is None:
         abort(404)
+    return draft, _service_of(draft)
+
+
+def _service_of(draft):
     service = catalog.get_service(draft.service_key)
     if service is None:
         abort(404)
     _require_trust(service)
-    return draft, service
+    return service
 
 
 @bp.get("/antraege")
@@ -107,12 +118,16 @@ def start(key: str):
     _require_trust(service)
     form = FlaskForm()
     if form.validate_on_submit():
-        draft = services.start_draft(current_user, service, _prefill(service))
+        try:
+            draft = services.start_draft(current_user, service, _prefill(service))
+        except services.TooManyDrafts as exc:
+            return _too_many_drafts(exc)
         return redirect(url_for("filings.step", draft_id=draft.id, step_key=service.steps[0].key))
     return render_template("filings/start.html", service=service, form=form, locale=_locale())
 
 
 @bp.route("/antraege/entwurf/<draft_id>/<step_key>", methods=["GET", "POST"])
+@takes_files
 @company_required
 def step(draft_id: str, step_key: str):
     draft, service = _draft_or_404(draft_id)
@@ -130,6 +145,8 @@ def step(draft_id: str, step_key: str):
     status = 200
     upload_errors: dict[str, str] = {}
     if request.method == "POST":
+        if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
+            abort(413)  # the text of a step (kept as pending input) stays within a form's limit
         form = form_cls()
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
@@ -175,6 +192,10 @@ def step(draft_id: str, step_key: str):
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
         prefilled=_prefilled_names(service, draft), locale=locale,
     ), status
+
+
+def _text_bytes(form: MultiDict) -> int:
+    return sum(len(key.encode()) + len(value.encode()) for key, value in form.items(multi=True))
 
 
 def _handle_uploads(draft, service, fields) -> dict[str, str]:
@@ -262,13 +283,20 @@ def _prefilled_names(service, draft) -> set[str]:
 @bp.route("/antraege/entwurf/<draft_id>/pruefen", methods=["GET", "POST"])
 @company_required
 def review(draft_id: str):
-    try:
-        previous = services.previous_submit(draft_id, current_user.company_id) if request.method == "POST" else None
-    except services.ForeignSubmitToken:
-        abort(404)  # another company's draft id: as if it did not exist
-    if previous:  # the same draft was submitted already: show that filing, create nothing
+    # The draft first, then (only if it is gone) the filing it became: a filing and the deletion of
+    # its draft are one commit, so a press that finds no draft finds the filing.
+    draft = services.company_draft(current_user.company_id, draft_id)
+    if draft is None:
+        try:
+            previous = services.previous_submit(draft_id, current_user.company_id) \
+                if request.method == "POST" else None
+        except services.ForeignSubmitToken:
+            abort(404)  # another company's draft id: as if it did not exist
+        if previous is None:
+            abort(404)
+        # the same draft was submitted already (double click, another tab): show that filing
         return redirect(url_for("filings.detail", reference=previous.filing.reference))
-    draft, service = _draft_or_404(draft_id)
+    service = _service_of(draft)
     target = services.first_open_step(service, draft)
     if target is not None:
         flash(_("Bitte vervollständigen Sie zuerst alle Schritte."), "info")
@@ -280,6 +308,9 @@ def review(draft_id: str):
         try:
             outcome = services.submit_draft(draft, current_user, service, trust_level=trust.current_level(),
                                            locale=_locale())
+        except services.DraftGone:
+            flash(_("Dieser Entwurf wurde inzwischen gelöscht; es wurde nichts eingereicht."), "warning")
+            return redirect(url_for("filings.index"))
         except NoCompetentBody as exc:
             log.info("no competent %s for postcode %s", exc.kind, exc.postcode)
             flash(_("Für die angegebene Postleitzahl ist im Portal noch keine zuständige Stelle angeschlossen. "
@@ -289,6 +320,15 @@ def review(draft_id: str):
             session[JUST_SUBMITTED] = outcome.filing.reference  # the filing's page confirms it once
         return redirect(url_for("filings.detail", reference=outcome.filing.reference))
     return _render_review(service, draft, form)
+
+
+def _too_many_drafts(exc: services.TooManyDrafts):
+    """The company's drafts are at their limit: say so on the list of drafts, where some can be
+    submitted or deleted."""
+    flash(_("Ihr Unternehmen hat bereits %(n)s offene Entwürfe, mehr sind nicht möglich. Bitte reichen Sie "
+            "Entwürfe ein oder löschen Sie nicht mehr benötigte Entwürfe; dann können Sie einen neuen "
+            "beginnen.", n=exc.limit), "danger")
+    return redirect(url_for("filings.index"))
 
 
 #: session key: the reference of the filing just submitted, confirmed once on its page
@@ -311,7 +351,10 @@ def _render_review(service, draft, form):
 @company_required
 def duplicate(draft_id: str):
     draft, service = _draft_or_404(draft_id)
-    copy = services.duplicate_draft(draft, current_user)
+    try:
+        copy = services.duplicate_draft(draft, current_user)
+    except services.TooManyDrafts as exc:
+        return _too_many_drafts(exc)
     flash(_("Der Entwurf wurde kopiert."), "success")
     return redirect(url_for("filings.step", draft_id=copy.id, step_key=service.steps[0].key))
 
@@ -355,6 +398,7 @@ def _render_detail(filing, message_form: MessageForm | None = None, status: int 
 
 
 @bp.post("/antraege/<reference>/nachricht")
+@takes_files
 @company_required
 def message(reference: str):
     """The company answers a request (or writes to the chamber) with text and documents."""

@@ -29,6 +29,8 @@ from ..audit.kinds import describe as describe_action
 from ..auth.access import roles_required
 from ..auth.sessions import login_started_at
 from ..catalog import queries as catalog
+from ..common.fallback import never_fails
+from ..common.limits import takes_files
 from ..common.states import Refused
 from ..common.time import local_today, utcnow
 from ..extensions import db
@@ -45,6 +47,7 @@ bp = Blueprint("inbox", __name__)
 
 
 @bp.errorhandler(413)
+@never_fails
 def _too_large(_exc):
     """A message or step over the request limit: a page naming the limits, linking back to the item."""
     item_id = (request.view_args or {}).get("item_id")
@@ -216,6 +219,7 @@ def _stale_text() -> str:
 
 
 @bp.post("/staff/posteingang/<int:item_id>/schritt")
+@takes_files
 @roles_required("chamber_staff")
 def act(item_id: int):
     """Take one step of the filing's status machine (the form offers only the allowed ones)."""
@@ -277,6 +281,7 @@ def _uploads(name: str):
 
 
 @bp.post("/staff/posteingang/<int:item_id>/nachricht")
+@takes_files
 @roles_required("chamber_staff")
 def message(item_id: int):
     """A message to the company without a change of status."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -12,6 +12,8 @@ from werkzeug.exceptions import HTTPException, SecurityError
 
 from ..api import problems
 from ..audit import services as audit
+from ..common.fallback import HSTS, never_fails
+from ..common.limits import too_large_message
 from ..common.states import Refused
 
 log = logging.getLogger("bizportal.security")
@@ -23,10 +25,30 @@ CSP = (
 )
 
 
+def _signed_in() -> bool:
+    """Whether a person is signed in; True when that cannot be found out (then the answer is
+    not stored by caches either)."""
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:
+        log.exception("could not tell whether the request is signed in")
+        return True
+
+
 def install(app: Flask) -> None:
     # The login forms post to the login provider; allow exactly those origins as form targets.
     providers = " ".join(sorted({app.config["COMPANY_OIDC_ISSUER"], app.config["STAFF_OIDC_ISSUER"]}))
     csp = CSP.format(form_action=providers)
+
+    @app.before_request
+    def refuse_nul_bytes():
+        """No text a person types contains NUL; PostgreSQL cannot store it (500 there, not here)."""
+        values = request.args.items(multi=True)
+        if request.method == "POST" and not problems.is_api_request() and request.mimetype in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            values = [*values, *request.form.items(multi=True)]
+        if any("\x00" in key or "\x00" in value for key, value in values):
+            abort(400)
 
     @app.after_request
     def security_headers(response):
@@ -35,8 +57,8 @@ def install(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["X-Frame-Options"] = "DENY"
         if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        if current_user and current_user.is_authenticated:
+            response.headers["Strict-Transport-Security"] = HSTS
+        if _signed_in():
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -45,7 +67,7 @@ def install(app: Flask) -> None:
         403: lambda: _("Sie haben keinen Zugriff auf diese Seite."),
         404: lambda: _("Diese Seite gibt es nicht, oder sie ist für Sie nicht sichtbar."),
         405: lambda: _("Diese Aktion ist hier nicht möglich."),
-        413: lambda: _("Die gesendeten Daten sind zu groß."),
+        413: too_large_message,
         422: lambda: _("Die Angaben konnten nicht verarbeitet werden."),
         429: lambda: _("Sie haben diese Aktion in kurzer Zeit zu oft ausgeführt. Bitte warten Sie einen Moment "
                        "und versuchen Sie es dann erneut. Was Sie zuletzt gesendet haben, wurde nicht "
@@ -67,6 +89,7 @@ def install(app: Flask) -> None:
     }
 
     @app.errorhandler(CSRFError)
+    @never_fails
     def csrf_error(exc: CSRFError):
         log.warning("refused: CSRF check failed (%s) %s %s from %s", exc.description, request.method,
                     request.path, request.remote_addr)
@@ -89,6 +112,7 @@ def install(app: Flask) -> None:
         return app.response_class(body, status=400, mimetype="text/html")
 
     @app.errorhandler(HTTPException)
+    @never_fails
     def http_error(exc: HTTPException):
         if problems.is_api_request() or (exc.code == 429 and request.path.startswith("/api/")):
             return problems.from_http_exception(exc)  # machines get a problem document, never a page
@@ -102,6 +126,7 @@ def install(app: Flask) -> None:
         return _page(exc.code or 500, title, message)
 
     @app.errorhandler(Refused)
+    @never_fails
     def refused(exc: Refused):
         """A domain rule refused the action (e.g. a state change the state machine does not allow)."""
         log.info("refused on %s %s: %s", request.method, request.path, exc)
@@ -115,10 +140,12 @@ def install(app: Flask) -> None:
                        "aktuellen Stand zu sehen. Es wurde nichts geändert."))
 
     @app.errorhandler(problems.Problem)
+    @never_fails
     def problem(exc: problems.Problem):
         return problems.from_problem(exc)
 
     @app.errorhandler(Exception)
+    @never_fails
     def server_error(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         if problems.is_api_request():

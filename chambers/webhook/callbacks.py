@@ -93,7 +93,7 @@ def parse_status_callback(
         raise MalformedCallback("callback body is too large")
     try:
         doc = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise MalformedCallback("callback body is not JSON") from None
     if not isinstance(doc, dict):
         raise MalformedCallback("callback body must be a JSON object")

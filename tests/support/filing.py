@@ -119,3 +119,22 @@ def gewerbe_answers(**changes) -> EveryStep:
     })
     answers.update(changes)
     return answers
+
+
+#: a minimal PDF (magic bytes and trailer), accepted as a PDF upload
+TEST_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+#: the first step of ``tests/data/testantrag.toml``: a crafts business in Bremen (the crafts step follows)
+TESTANTRAG_BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
+                      "betriebsadresse-city": "Bremen", "beschaeftigte": "3", "handwerk": "yes"}
+
+
+def with_testantrag(app):
+    """``app`` with the test definition ``tests/data/testantrag.toml`` in its catalog (a file
+    field of 0.03 MB, 0.1 MB for the whole filing)."""
+    from pathlib import Path
+
+    from bizportal.catalog.loader import load_definition_file
+
+    definition = load_definition_file(Path(__file__).parent.parent / "data" / "testantrag.toml")
+    app.extensions["bizportal"].catalog = {**app.extensions["bizportal"].catalog, "testantrag": definition}
+    return app

@@ -1,0 +1,101 @@
+"""How much one request may send: a form step takes kilobytes of text (URL-encoded or multipart),
+only the routes that take files take megabytes, and an over-limit request stores nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from bizportal.extensions import db
+from bizportal.filings.models import Attachment, Draft
+from tests.support.filing import TEST_PDF as PDF
+from tests.support.filing import TESTANTRAG_BETRIEB as BETRIEB
+from tests.support.filing import start_draft, with_testantrag
+from tests.support.http import csrf_token
+
+KB = 1024
+
+
+@pytest.fixture
+def app(app_factory):
+    return with_testantrag(app_factory())
+
+
+@pytest.fixture
+def step(client, login_as):
+    """The first step of a new test draft, and its CSRF token."""
+    login_as("anna.becker")
+    path = start_draft(client, "testantrag")
+    return path, csrf_token(client.get(path).get_data(as_text=True))
+
+
+def nothing_pending(app) -> bool:
+    with app.app_context():
+        draft = db.session.scalar(select(Draft))
+        return draft.pending_input == {} and draft.completed_steps == []
+
+
+def assert_too_large(resp) -> None:
+    assert resp.status_code == 413
+    html = resp.get_data(as_text=True)
+    assert "Daten zu groß" in html and "es wurde nichts gespeichert" in html and "256 KB" in html
+    assert resp.headers["X-Frame-Options"] == "DENY"
+
+
+def test_a_url_encoded_step_cannot_carry_megabytes_into_the_draft(app, client, step):
+    path, token = step
+    resp = client.post(path, data={"csrf_token": token, "action": "next", **BETRIEB, "ustid": "x" * (2 * KB * KB)})
+    assert_too_large(resp)
+    assert nothing_pending(app)
+
+
+def test_one_multipart_text_field_over_the_field_limit_is_refused(app, client, step):
+    path, token = step
+    resp = client.post(path, data={"csrf_token": token, "action": "next", **BETRIEB, "ustid": "x" * (100 * KB)},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 413 and nothing_pending(app)
+
+
+def test_many_text_fields_of_a_multipart_step_are_held_to_the_form_limit(app, client, step):
+    path, token = step
+    fields = {f"extra{i}": "x" * (60 * KB) for i in range(6)}  # each within the field limit, 360 KB together
+    resp = client.post(path, data={"csrf_token": token, "action": "next", **BETRIEB, **fields},
+                       content_type="multipart/form-data")
+    assert_too_large(resp)
+    assert nothing_pending(app)
+
+
+def test_a_form_with_too_many_fields_is_refused(app, client, step):
+    path, token = step
+    fields = {f"f{i}": "1" for i in range(1200)}
+    resp = client.post(path, data={"csrf_token": token, "action": "next", **fields}, content_type="multipart/form-data")
+    assert resp.status_code == 413 and nothing_pending(app)
+
+
+def test_a_route_without_files_refuses_an_upload_sized_body(app, client, step):
+    _path, token = step
+    resp = client.post("/leistungen/testantrag/antrag", content_type="multipart/form-data",
+                       data={"csrf_token": token, "datei": (io.BytesIO(PDF + b"0" * (KB * KB)), "a.pdf")})
+    assert_too_large(resp)
+    with app.app_context():
+        assert len(list(db.session.scalars(select(Draft)))) == 1
+
+
+def test_a_file_step_still_takes_files_larger_than_a_form(app, client, step):
+    path, token = step
+    assert client.post(path, data={"csrf_token": token, "action": "next", **BETRIEB}).status_code == 302
+    crafts = path.rsplit("/", 1)[0] + "/handwerk"
+    token = csrf_token(client.get(crafts).get_data(as_text=True))
+    padding = {"register": ""}
+    # a 300 KB file (over the form limit, under the upload limit) reaches the field's own check
+    resp = client.post(crafts, content_type="multipart/form-data",
+                       data={"csrf_token": token, "action": "next", **padding,
+                             "meisterbrief": (io.BytesIO(PDF + b"0" * (300 * KB)), "m.pdf")})
+    assert resp.status_code == 422 and "Die Datei ist zu groß" in resp.get_data(as_text=True)
+    resp = client.post(crafts, content_type="multipart/form-data",
+                       data={"csrf_token": token, "action": "next", "meisterbrief": (io.BytesIO(PDF), "m.pdf")})
+    assert resp.status_code == 302
+    with app.app_context():
+        assert len(list(db.session.scalars(select(Attachment)))) == 1
