@@ -14,6 +14,7 @@ from bizportal.filings.models import Attachment, Draft
 from tests.support.concurrency import run_at_once
 from tests.support.filing import TEST_PDF, TESTANTRAG_BETRIEB, path_of, with_testantrag
 from tests.support.http import csrf_token, http_login, login
+from tests.support.pdfs import minimal_pdf
 
 PDF = TEST_PDF
 BETRIEB = TESTANTRAG_BETRIEB
@@ -47,7 +48,7 @@ def test_parallel_uploads_to_one_field_keep_one_file(app, live_server):
     sizes = iter(range(6))
 
     def upload():
-        content = PDF + bytes([48 + next(sizes)]) * 25_000
+        content = minimal_pdf(chr(48 + next(sizes)) * 25_000)
         return client.post(crafts, data={"csrf_token": token, "action": "next",
                                          "meisterbrief": (content, "brief.pdf")}).status_code
 
@@ -101,7 +102,7 @@ def test_files_in_a_companys_drafts_are_capped(app_factory):
     app = with_testantrag(app_factory(DRAFT_MAX_STORED_MB_PER_COMPANY=0.04))
     client = app.test_client()
     login(client, "anna.becker")
-    big = PDF + b"0" * 25_000
+    big = minimal_pdf("0" * 25_000)
     first, second = http_draft(client), http_draft(client)
     assert post_file(client, first, big).status_code == 302
     # the same field again replaces the file: the old one does not count

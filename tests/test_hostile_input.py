@@ -57,7 +57,9 @@ def test_a_huge_page_number_is_not_a_server_error(app, client):
 
 
 HOSTILE_JSON = [
-    NESTED, '{"a":' * 10_000 + "1" + "}" * 10_000, "null", "[]", "1" * 5000, '"x"', "\x00", '{"to": null}',
+    NESTED, '{"a":' * 10_000 + "1" + "}" * 10_000,
+    "[" * 5_000 + "]" * 5_000,  # deeper than the JSON parser's recursion, yet under the callback's size cap
+    "null", "[]", "1" * 5000, '"x"', "\x00", '{"to": null}',
     json.dumps({"to": 2**70, "expected_status": [], "reason": {"a": 1}, "due_on": "9999999-99-99"}),
     json.dumps({"body": "x" * 100_000, "request_id": -1}), json.dumps({"documents": [{"content": "!!!"}]}),
     json.dumps({"delivery_id": str(uuid.uuid4()), "event": "accepted", "occurred_at": "9" * 50, "detail": 5}),
@@ -70,7 +72,7 @@ def test_the_signed_status_callback_takes_hostile_json(app, client):
     for body in HOSTILE_JSON:
         resp = callback(client, "hk-bremen", None, None, raw=body.encode("utf-8", "surrogatepass"))
         no_server_error(resp, body[:40])
-        assert resp.status_code in (400, 401, 404, 409), (body[:40], resp.status_code)
+        assert resp.status_code in (400, 401, 404, 409, 413), (body[:40], resp.status_code)
 
 
 def test_the_chamber_api_takes_hostile_json_and_queries(app, client):

@@ -14,6 +14,7 @@ from tests.support.filing import TEST_PDF as PDF
 from tests.support.filing import TESTANTRAG_BETRIEB as BETRIEB
 from tests.support.filing import start_draft, with_testantrag
 from tests.support.http import csrf_token
+from tests.support.pdfs import minimal_pdf
 
 KB = 1024
 
@@ -77,7 +78,7 @@ def test_a_form_with_too_many_fields_is_refused(app, client, step):
 def test_a_route_without_files_refuses_an_upload_sized_body(app, client, step):
     _path, token = step
     resp = client.post("/leistungen/testantrag/antrag", content_type="multipart/form-data",
-                       data={"csrf_token": token, "datei": (io.BytesIO(PDF + b"0" * (KB * KB)), "a.pdf")})
+                       data={"csrf_token": token, "datei": (io.BytesIO(minimal_pdf("0" * (KB * KB))), "a.pdf")})
     assert_too_large(resp)
     with app.app_context():
         assert len(list(db.session.scalars(select(Draft)))) == 1
@@ -92,7 +93,7 @@ def test_a_file_step_still_takes_files_larger_than_a_form(app, client, step):
     # a 300 KB file (over the form limit, under the upload limit) reaches the field's own check
     resp = client.post(crafts, content_type="multipart/form-data",
                        data={"csrf_token": token, "action": "next", **padding,
-                             "meisterbrief": (io.BytesIO(PDF + b"0" * (300 * KB)), "m.pdf")})
+                             "meisterbrief": (io.BytesIO(minimal_pdf("0" * (300 * KB))), "m.pdf")})
     assert resp.status_code == 422 and "Die Datei ist zu groß" in resp.get_data(as_text=True)
     resp = client.post(crafts, content_type="multipart/form-data",
                        data={"csrf_token": token, "action": "next", "meisterbrief": (io.BytesIO(PDF), "m.pdf")})

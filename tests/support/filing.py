@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 from tests.support.http import csrf_token
+from tests.support.pdfs import minimal_pdf
 
 REFERENCE_RE = re.compile(r"BP-\d{4}-[2-9A-Z]{6}")
 
@@ -122,7 +123,7 @@ def gewerbe_answers(**changes) -> EveryStep:
 
 
 #: a minimal PDF (magic bytes and trailer), accepted as a PDF upload
-TEST_PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+TEST_PDF = minimal_pdf("test")
 #: the first step of ``tests/data/testantrag.toml``: a crafts business in Bremen (the crafts step follows)
 TESTANTRAG_BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
                       "betriebsadresse-city": "Bremen", "beschaeftigte": "3", "handwerk": "yes"}
