@@ -132,14 +132,14 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     api_oauth.install(app)
     api_operations.install(app)
 
-    from .filings.storage import LocalStorage
+    from .filings.storage import make_storage
     from .inbox.services import DatabaseInboxStore
 
     settings: Settings = app.config["SETTINGS"]
     if registry is None:
         registry = AdapterRegistry()
         registry.discover(allowed=settings.web.enabled_adapters)
-    storage = LocalStorage(settings.web.upload_dir)
+    storage = make_storage(settings.storage)
     catalog = load_catalog(extra=Path(settings.web.catalog_dir))
     app.extensions["bizportal"] = Portal(
         settings=settings,

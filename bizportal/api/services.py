@@ -58,7 +58,7 @@ def _decode(files: list[schemas.FileUpload], accept: tuple[str, ...]) -> list[li
     try:
         return conversation.store_files(uploads, _storage(), accept=accept)
     except UploadRefused as exc:
-        raise problems.Problem(422, str(exc)) from None
+        raise problems.Problem(exc.status, str(exc)) from None
 
 
 def acknowledge(client: ApiClient, item: InboxItem) -> schemas.TransitionResult:

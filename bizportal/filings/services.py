@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from ..stats import services as stats
 from . import lifecycle, receipts
 from .lifecycle import NotWithdrawable
 from .models import Attachment, Draft, Filing, FilingReceipt
-from .storage import AttachmentStorage
+from .storage import AttachmentStorage, StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 MAX_REFERENCE_TRIES = 3
@@ -48,6 +51,30 @@ class NoDestination(Exception):
 
 class UploadRefused(ValueError):
     """The file is not accepted; the message is for the person who uploaded it."""
+
+    #: the HTTP status of the page that says so
+    status = 422
+
+
+class FileStoreUnavailable(UploadRefused):
+    """The file passed its checks but the file store could not be reached: nothing was stored.
+    Shown like a refused file (the rest of the input stays in the form), answered with 503."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(_l("Der Dateispeicher ist gerade nicht erreichbar; die Datei wurde nicht gespeichert. "
+                            "Ihre übrigen Angaben bleiben erhalten. Bitte versuchen Sie es in einigen Minuten "
+                            "noch einmal."))
+
+
+def save_checked(storage: AttachmentStorage, content: bytes) -> str:
+    """Store content that passed ``check_upload``; ``FileStoreUnavailable`` when the store is down."""
+    try:
+        return storage.save(content)
+    except StorageUnavailable as exc:
+        log.error("file store unavailable: %s", exc)
+        raise FileStoreUnavailable() from exc
 
 
 @dataclass(frozen=True)
@@ -186,7 +213,7 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
     if others + len(content) > service.max_total_attachments_mb * 1024 * 1024:
         raise UploadRefused(_l("Alle Anhänge zusammen dürfen höchstens %(mb)s MB groß sein.",
                                mb=_mb(service.max_total_attachments_mb)))
-    key = storage.save(content)
+    key = save_checked(storage, content)
     attachment = Attachment(company_id=draft.company_id, draft_id=draft.id, field_name=fd.name,
                             original_name=name, media_type=TYPES[type_key][0], size=len(content),
                             sha256=hashlib.sha256(content).hexdigest(), storage_key=key)
@@ -374,6 +401,6 @@ def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingRecei
 
 
 __all__ = [
-    "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
-    "SubmitOutcome", "UploadRefused",
+    "DraftIncomplete", "FileStoreUnavailable", "ForeignSubmitToken", "NoCompetentBody", "NoDestination",
+    "NotWithdrawable", "SubmitOutcome", "UploadRefused",
 ]
