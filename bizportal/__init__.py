@@ -51,6 +51,8 @@ class Portal:
     registry: AdapterRegistry
     storage: Any
     adapter_services: dict[str, Any] = field(default_factory=dict)
+    #: keeps ``catalog`` and ``search_index`` at the database's version (``catalog.refresh``)
+    catalog_refresh: Any = None
 
 
 class DatabaseInt(IntegerConverter):
@@ -149,6 +151,14 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         storage=storage,
         adapter_services={"inbox_store": DatabaseInboxStore(), "storage": storage},
     )
+    from .catalog.refresh import CatalogRefresher
+
+    portal: Portal = app.extensions["bizportal"]
+    portal.catalog_refresh = refresher = CatalogRefresher(portal, catalog, settings.web.catalog_refresh_seconds)
+
+    @app.before_request
+    def refresh_catalog() -> None:
+        refresher.maybe_refresh()
 
     @app.context_processor
     def template_globals():

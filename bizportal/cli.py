@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
         n = ensure_chambers()
         click.echo(f"{n} demo chamber(s) created")
 
-    catalog_group = click.Group("catalog", help="Check and import service definitions.")
+    catalog_group = AppGroup("catalog", help="Check and import service definitions.")
     app.cli.add_command(catalog_group)
 
     @catalog_group.command("check")
@@ -73,6 +73,7 @@ def register(app: Flask) -> None:
 
         paths = [Path(f) for f in files]
         if not paths:
+            app.extensions["bizportal"].catalog_refresh.maybe_refresh()
             click.echo(f"{len(app.extensions['bizportal'].catalog)} definition(s) loaded without error")
             return
         failed = False
@@ -90,28 +91,27 @@ def register(app: Flask) -> None:
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
     @click.option("--replace", is_flag=True, help="Allow replacing a definition with the same key.")
     def catalog_import(files: tuple[str, ...], replace: bool) -> None:
-        """Validate definition files and add them to the catalog directory (takes effect on restart)."""
-        import shutil
+        """Validate definition files and store them in the database, all or none; every web node
+        and worker serves them within BIZPORTAL_CATALOG_REFRESH_SECONDS."""
         from pathlib import Path
 
-        from .catalog.loader import DefinitionError, load_definition_file
+        from .catalog.loader import DefinitionError
+        from .catalog.services import ImportRefused, import_definitions
 
-        target = Path(app.config["CATALOG_DIR"])
-        loaded = app.extensions["bizportal"].catalog
-        checked = []
-        for f in files:
-            try:
-                definition = load_definition_file(Path(f))
-            except DefinitionError as exc:
-                raise click.ClickException(str(exc)) from None
-            if definition.key in loaded and not replace:
-                raise click.ClickException(f"{Path(f).name}: a service '{definition.key}' exists; use --replace")
-            checked.append((Path(f), definition))
-        target.mkdir(parents=True, exist_ok=True)
-        for path, definition in checked:  # only after every file passed: nothing is imported half
-            shutil.copyfile(path, target / f"{definition.key}.toml")
-            click.echo(f"imported {definition.key} into {target}")
-        click.echo("Restart the web and worker processes to use the new definitions.")
+        refresher = app.extensions["bizportal"].catalog_refresh
+        try:
+            sources = [(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in files]
+            version, imported = import_definitions(sources, shipped=refresher.base, replace=replace)
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"a file is not UTF-8 text: {exc}") from None
+        except (DefinitionError, ImportRefused) as exc:
+            raise click.ClickException(str(exc)) from None
+        refresher.request_check()
+        refresher.maybe_refresh()
+        for definition in imported:
+            click.echo(f"imported {definition.key}")
+        click.echo(f"Catalog version {version}: every node serves it within "
+                   f"{app.config['CATALOG_REFRESH_SECONDS']:g} seconds.")
 
     @app.cli.command("dev")
     @click.option("--host", default="127.0.0.1", show_default=True)
