@@ -113,6 +113,45 @@ def register(app: Flask) -> None:
         click.echo(f"Catalog version {version}: every node serves it within "
                    f"{app.config['CATALOG_REFRESH_SECONDS']:g} seconds.")
 
+    backup_group = AppGroup("backup", help="Back up and restore the database and the attachment files.")
+    app.cli.add_command(backup_group)
+
+    @backup_group.command("create")
+    @click.argument("archive", type=click.Path(dir_okay=False, writable=True))
+    def backup_create(archive: str) -> None:
+        """Write one archive with the database, every attachment file and a manifest."""
+        from pathlib import Path
+
+        from .backup import BackupError, create_backup
+
+        try:
+            manifest = create_backup(app, Path(archive))
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        files = manifest["attachments"]
+        tables = manifest["database"]["tables"]
+        click.echo(f"{archive}: database ({manifest['database']['dialect']}, {tables.get('filing', 0)} filing(s)), "
+                   f"{files['count']} attachment file(s), {files['bytes']} bytes")
+        if files["missing"]:
+            click.echo(f"warning: {len(files['missing'])} attachment file(s) the database names were not in the "
+                       f"storage: {', '.join(files['missing'][:10])}", err=True)
+
+    @backup_group.command("restore")
+    @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--replace", is_flag=True, help="Overwrite a database that already holds tables.")
+    def backup_restore(archive: str, replace: bool) -> None:
+        """Check the archive, then restore the database and the attachment files."""
+        from pathlib import Path
+
+        from .backup import BackupError, restore_backup
+
+        try:
+            manifest = restore_backup(app, Path(archive), replace=replace)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"restored: database at revision {manifest['database']['revision']}, "
+                   f"{manifest['attachments']['count']} attachment file(s)")
+
     @app.cli.command("dev")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True, type=int)
