@@ -17,7 +17,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -95,7 +95,8 @@ class LocalStorage:
                 os.fsync(fh.fileno())
             tmp.replace(path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with suppress(OSError):  # the folder itself may be what is broken
+                tmp.unlink(missing_ok=True)
             raise StorageUnavailable(f"cannot write {path}: {exc}") from exc
 
     def read(self, key: str) -> bytes:
