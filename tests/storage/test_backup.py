@@ -16,16 +16,10 @@ from bizportal.demo import ensure_chambers
 from bizportal.extensions import db
 from bizportal.filings.models import Attachment, Filing
 from tests.conftest import _overrides
-from tests.support.filing import REFERENCE_RE, path_of, post_step, start_draft
-from tests.support.http import csrf_token, login
+from tests.support.http import login
 
-from .conftest import objects, with_test_definition
-
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n% Meisterbrief fuer die Sicherung\n"
-BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
-           "betriebsadresse-city": "Bremen", "beschaeftigte": "3", "handwerk": "yes"}
-PERSONEN = {"inhaber-family_name": "Becker", "inhaber-given_names": "Anna", "inhaber-birth_date": "1980-05-17",
-            "geschaeftsfuehrer-0-name": "Anna Becker"}
+from .conftest import CERTIFICATE as PDF
+from .conftest import file_with_certificate, objects, with_test_definition
 
 
 @pytest.fixture
@@ -69,21 +63,6 @@ def node(url: str, issuer: str, tmp_path, storage: dict, seed: bool = True):
         with app.app_context():
             ensure_chambers()
     return with_test_definition(app)
-
-
-def file_with_certificate(client) -> str:
-    path = start_draft(client, "testantrag")
-    post_step(client, path, BETRIEB)
-    crafts = path.rsplit("/", 1)[0] + "/handwerk"
-    assert post_step(client, crafts, {}, files={"meisterbrief": (PDF, "meisterbrief.pdf")}).status_code == 302
-    resp = post_step(client, path.rsplit("/", 1)[0] + "/personen", PERSONEN)
-    review = path_of(resp.headers["Location"])
-    page = client.get(review).get_data(as_text=True)
-    done = client.post(review, data={"csrf_token": csrf_token(page), "declaration": "y"})
-    assert done.status_code == 302
-    match = REFERENCE_RE.search(done.headers["Location"])
-    assert match, done.headers["Location"]
-    return match.group(0)
 
 
 def what_the_company_sees(app, reference: str) -> tuple[str, bytes, bytes]:

@@ -12,7 +12,7 @@ from bizportal.filings.models import Attachment, Draft
 from tests.support.filing import path_of, post_step, start_draft
 from tests.support.http import http_login, login
 
-from .conftest import closed_port, objects, with_test_definition
+from .conftest import CERTIFICATE, closed_port, file_with_certificate, objects, with_test_definition
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n" + b"% Meisterbrief Anna Becker\n" * 40
 BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
@@ -140,3 +140,38 @@ def test_download_while_the_store_is_down_says_so(app_factory, serve, s3_config)
 def test_impossible_storage_settings_stop_the_start_naming_the_setting(app_factory, s3_config, setting, value, named):
     with pytest.raises(RuntimeError, match=named):
         app_factory(**{**s3_config, setting: value})
+
+
+def test_a_delivery_waits_while_the_store_is_down_and_goes_out_after(app_factory, s3_config):
+    """A worker that cannot read an attachment retries later (nothing lost); a chamber system
+    asking for the file meanwhile gets a 503 problem document, then the file."""
+    from bizportal.delivery.models import Delivery
+    from bizportal.delivery.worker import Worker
+    from tests.support.api import ApiCaller
+    from tests.support.factories import make_due
+
+    web = with_test_definition(app_factory(**s3_config))
+    company = web.test_client()
+    assert login(company, "anna.becker").status_code == 302
+    reference = file_with_certificate(company)
+    cut_off = with_test_definition(app_factory(**{**s3_config, "S3_ENDPOINT": f"http://127.0.0.1:{closed_port()}",
+                                                  "S3_TIMEOUT": 1}))
+
+    Worker(cut_off).run_once()
+    with cut_off.app_context():
+        states = {(d.state, "read portal/attachments/" in (d.last_error or "")) for d in db.session.scalars(select(
+            Delivery))}
+    assert states == {("pending", True)}  # both bodies wait; the error names the store
+
+    make_due(web)  # the backoff has passed
+    assert Worker(web).run_once() == 2
+    with web.app_context():
+        assert {d.state for d in db.session.scalars(select(Delivery))} == {"delivered"}
+        [attachment_id] = db.session.scalars(select(Attachment.id)).all()
+
+    path = f"/filings/{reference}/attachments/{attachment_id}"
+    down = ApiCaller(cut_off, cut_off.test_client(), "hwk-bremen").get(path)
+    assert down.status_code == 503 and down.headers["Content-Type"] == "application/problem+json"
+    assert "file store" in down.get_json()["detail"]
+    up = ApiCaller(web, web.test_client(), "hwk-bremen").get(path)
+    assert up.status_code == 200 and up.data == CERTIFICATE
