@@ -48,9 +48,6 @@ class AttachmentStorage(Protocol):
     def delete(self, key: str) -> None:
         """Remove the content; an unknown key is no error."""
 
-    def keys(self) -> Iterator[str]:
-        """Every stored key (for backups)."""
-
     def write(self, key: str, content: bytes) -> None:
         """Store the content under a given key (restoring a backup)."""
 
@@ -115,13 +112,6 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def keys(self) -> Iterator[str]:
-        if not self.root.is_dir():
-            return
-        for path in sorted(self.root.glob("*/*")):
-            if path.is_file() and path.name.isalnum():
-                yield path.name
-
 
 class S3Storage:
     """Objects in one bucket of an S3-compatible store, under ``prefix`` + key.
@@ -132,12 +122,12 @@ class S3Storage:
     request.
     """
 
-    def __init__(self, settings: StorageSettings, client: Any = None):
+    def __init__(self, settings: StorageSettings):
         self.bucket = settings.s3_bucket
         self.prefix = settings.s3_prefix
         self.sse = settings.s3_sse
         self.kms_key_id = settings.s3_kms_key_id
-        self.client = client or _client(settings)
+        self.client = _client(settings)
 
     def __repr__(self) -> str:
         return f"S3Storage(bucket={self.bucket!r}, prefix={self.prefix!r})"
@@ -194,15 +184,6 @@ class S3Storage:
                 self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
         except StorageUnavailable as exc:
             log.warning("attachment object left behind: %s", exc)
-
-    def keys(self) -> Iterator[str]:
-        with _translated(f"list {self.prefix}"):
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
-            for page in pages:
-                for item in page.get("Contents", []):
-                    rest = item["Key"][len(self.prefix):]
-                    if rest.isalnum():
-                        yield rest
 
 
 @contextmanager
