@@ -1,29 +1,17 @@
-"""A real S3-compatible server on loopback (moto's server mode: the S3 HTTP protocol, not an
-in-process mock), a bucket per test, and portal apps served over HTTP."""
+"""Fixtures of the storage tests: a real S3-compatible server on loopback (moto's server mode: the
+S3 HTTP protocol, not an in-process mock), a bucket per test, and portal apps served over HTTP."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import boto3
 import pytest
 from werkzeug.serving import make_server
 
-from bizportal.catalog.loader import load_definition_file
-from tests.support.filing import REFERENCE_RE, path_of, post_step, start_draft
-from tests.support.http import csrf_token
-
-REGION = "eu-central-1"
-CERTIFICATE = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n% Meisterbrief fuer die Sicherung\n"
-BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
-           "betriebsadresse-city": "Bremen", "beschaeftigte": "3", "handwerk": "yes"}
-PERSONEN = {"inhaber-family_name": "Becker", "inhaber-given_names": "Anna", "inhaber-birth_date": "1980-05-17",
-            "geschaeftsfuehrer-0-name": "Anna Becker"}
-CREDENTIALS = {"aws_access_key_id": "bizportal-test", "aws_secret_access_key": "bizportal-test-secret"}
+from tests.support.storage import CREDENTIALS, REGION
 
 
 @pytest.fixture(scope="session")
@@ -59,17 +47,6 @@ def s3_config(s3_endpoint, bucket) -> dict:
             "S3_PREFIX": "portal/attachments/", "S3_SSE": "AES256", "S3_TIMEOUT": 2}
 
 
-def objects(s3, bucket: str, prefix: str = "") -> list[str]:
-    return [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
-
-
-def with_test_definition(app):
-    """The test service with a file field (``tests/data/testantrag.toml``) in the app's catalog."""
-    definition = load_definition_file(Path(__file__).parent.parent / "data" / "testantrag.toml")
-    app.extensions["bizportal"].catalog = {**app.extensions["bizportal"].catalog, "testantrag": definition}
-    return app
-
-
 @pytest.fixture
 def serve():
     """Serve an app over real HTTP on a free loopback port; returns its base URL."""
@@ -86,26 +63,3 @@ def serve():
     for server, thread in servers:
         server.shutdown()
         thread.join(5)
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def file_with_certificate(client) -> str:
-    """File the test service with the certificate (``CERTIFICATE``) as a signed-in company; the reference."""
-    path = start_draft(client, "testantrag")
-    post_step(client, path, BETRIEB)
-    crafts = path.rsplit("/", 1)[0] + "/handwerk"
-    assert post_step(client, crafts, {}, files={"meisterbrief": (CERTIFICATE, "meisterbrief.pdf")}).status_code == 302
-    resp = post_step(client, path.rsplit("/", 1)[0] + "/personen", PERSONEN)
-    review = path_of(resp.headers["Location"])
-    page = client.get(review).get_data(as_text=True)
-    done = client.post(review, data={"csrf_token": csrf_token(page), "declaration": "y"})
-    assert done.status_code == 302
-    match = REFERENCE_RE.search(done.headers["Location"])
-    assert match, done.headers["Location"]
-    return match.group(0)

@@ -15,11 +15,9 @@ from bizportal import create_app
 from bizportal.demo import ensure_chambers
 from bizportal.extensions import db
 from bizportal.filings.models import Attachment, Filing
-from tests.conftest import _overrides
 from tests.support.http import login
-
-from .conftest import CERTIFICATE as PDF
-from .conftest import file_with_certificate, objects, with_test_definition
+from tests.support.storage import CERTIFICATE as PDF
+from tests.support.storage import file_with_certificate, node_config, objects, with_test_definition
 
 
 @pytest.fixture
@@ -57,8 +55,7 @@ def storage_config(request, tmp_path) -> dict:
 
 def node(url: str, issuer: str, tmp_path, storage: dict, seed: bool = True):
     """One portal process on the given database and storage."""
-    app = create_app(_overrides(url, issuer, UPLOAD_DIR=str(tmp_path / "uploads"),
-                                MAIL_FOLDER=str(tmp_path / "mail"), **storage))
+    app = create_app(node_config(url, issuer, tmp_path, **storage))
     if seed:
         with app.app_context():
             ensure_chambers()
