@@ -130,7 +130,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         #: who operates the portal, as the receipt names it (name and address, one line)
         "OPERATOR": _env("OPERATOR", "Unternehmensportal (bizportal)"),
         "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
-        #: service definitions imported by ``flask catalog import`` (in addition to the shipped ones)
+        #: extra definition files each process reads at start (deployed with the node); imports go to the database
         "CATALOG_DIR": _env("CATALOG_DIR", str(Path(instance_path) / "services")),
         #: how often (seconds) each process looks whether ``flask catalog import`` changed the catalog
         "CATALOG_REFRESH_SECONDS": float(_env("CATALOG_REFRESH_SECONDS", "30")),
