@@ -55,6 +55,8 @@ class Portal:
     #: the clamd client every upload goes through (``None``: not configured, no malware scan)
     scanner: ClamdScanner | None = None
     adapter_services: dict[str, Any] = field(default_factory=dict)
+    #: keeps ``catalog`` and ``search_index`` at the database's version (``catalog.refresh``)
+    catalog_refresh: Any = None
 
 
 class DatabaseInt(IntegerConverter):
@@ -145,14 +147,14 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
 
     ratelimit.install(app)  # after every blueprint: it wraps the registered views
 
-    from .filings.storage import LocalStorage
+    from .filings.storage import make_storage
     from .inbox.services import DatabaseInboxStore
 
     settings: Settings = app.config["SETTINGS"]
     if registry is None:
         registry = AdapterRegistry()
         registry.discover(allowed=settings.web.enabled_adapters)
-    storage = LocalStorage(settings.web.upload_dir)
+    storage = make_storage(settings.storage)
     catalog = load_catalog(extra=Path(settings.web.catalog_dir))
     app.extensions["bizportal"] = Portal(
         settings=settings,
@@ -164,6 +166,14 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
                  if settings.web.clamd_address else None),
         adapter_services={"inbox_store": DatabaseInboxStore(), "storage": storage},
     )
+    from .catalog.refresh import CatalogRefresher
+
+    portal: Portal = app.extensions["bizportal"]
+    portal.catalog_refresh = refresher = CatalogRefresher(portal, catalog, settings.web.catalog_refresh_seconds)
+
+    @app.before_request
+    def refresh_catalog() -> None:
+        refresher.maybe_refresh()
 
     @app.context_processor
     def template_globals():

@@ -60,7 +60,7 @@ def register(app: Flask) -> None:
         n = ensure_chambers()
         click.echo(f"{n} demo chamber(s) created")
 
-    catalog_group = click.Group("catalog", help="Check and import service definitions.")
+    catalog_group = AppGroup("catalog", help="Check and import service definitions.")
     app.cli.add_command(catalog_group)
 
     @catalog_group.command("check")
@@ -73,6 +73,7 @@ def register(app: Flask) -> None:
 
         paths = [Path(f) for f in files]
         if not paths:
+            app.extensions["bizportal"].catalog_refresh.maybe_refresh()
             click.echo(f"{len(app.extensions['bizportal'].catalog)} definition(s) loaded without error")
             return
         failed = False
@@ -90,28 +91,66 @@ def register(app: Flask) -> None:
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
     @click.option("--replace", is_flag=True, help="Allow replacing a definition with the same key.")
     def catalog_import(files: tuple[str, ...], replace: bool) -> None:
-        """Validate definition files and add them to the catalog directory (takes effect on restart)."""
-        import shutil
+        """Validate definition files and store them in the database, all or none; every web node
+        and worker serves them within BIZPORTAL_CATALOG_REFRESH_SECONDS."""
         from pathlib import Path
 
-        from .catalog.loader import DefinitionError, load_definition_file
+        from .catalog.loader import DefinitionError
+        from .catalog.services import ImportRefused, import_definitions
 
-        target = Path(app.config["CATALOG_DIR"])
-        loaded = app.extensions["bizportal"].catalog
-        checked = []
-        for f in files:
-            try:
-                definition = load_definition_file(Path(f))
-            except DefinitionError as exc:
-                raise click.ClickException(str(exc)) from None
-            if definition.key in loaded and not replace:
-                raise click.ClickException(f"{Path(f).name}: a service '{definition.key}' exists; use --replace")
-            checked.append((Path(f), definition))
-        target.mkdir(parents=True, exist_ok=True)
-        for path, definition in checked:  # only after every file passed: nothing is imported half
-            shutil.copyfile(path, target / f"{definition.key}.toml")
-            click.echo(f"imported {definition.key} into {target}")
-        click.echo("Restart the web and worker processes to use the new definitions.")
+        refresher = app.extensions["bizportal"].catalog_refresh
+        try:
+            sources = [(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in files]
+            version, imported = import_definitions(sources, shipped=refresher.base, replace=replace)
+        except UnicodeDecodeError as exc:
+            raise click.ClickException(f"a file is not UTF-8 text: {exc}") from None
+        except (DefinitionError, ImportRefused) as exc:
+            raise click.ClickException(str(exc)) from None
+        refresher.request_check()
+        refresher.maybe_refresh()
+        for definition in imported:
+            click.echo(f"imported {definition.key}")
+        click.echo(f"Catalog version {version}: every node serves it within "
+                   f"{app.config['CATALOG_REFRESH_SECONDS']:g} seconds.")
+
+    backup_group = AppGroup("backup", help="Back up and restore the database and the attachment files.")
+    app.cli.add_command(backup_group)
+
+    @backup_group.command("create")
+    @click.argument("archive", type=click.Path(dir_okay=False, writable=True))
+    def backup_create(archive: str) -> None:
+        """Write one archive with the database, every attachment file and a manifest."""
+        from pathlib import Path
+
+        from .backup import BackupError, create_backup
+
+        try:
+            manifest = create_backup(app, Path(archive))
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        files = manifest["attachments"]
+        tables = manifest["database"]["tables"]
+        click.echo(f"{archive}: database ({manifest['database']['dialect']}, {tables.get('filing', 0)} filing(s)), "
+                   f"{files['count']} attachment file(s), {files['bytes']} bytes")
+        if files["missing"]:
+            click.echo(f"warning: {len(files['missing'])} attachment file(s) the database names were not in the "
+                       f"storage: {', '.join(files['missing'][:10])}", err=True)
+
+    @backup_group.command("restore")
+    @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--replace", is_flag=True, help="Overwrite a database that already holds tables.")
+    def backup_restore(archive: str, replace: bool) -> None:
+        """Check the archive, then restore the database and the attachment files."""
+        from pathlib import Path
+
+        from .backup import BackupError, restore_backup
+
+        try:
+            manifest = restore_backup(app, Path(archive), replace=replace)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"restored: database at revision {manifest['database']['revision']}, "
+                   f"{manifest['attachments']['count']} attachment file(s)")
 
     @app.cli.command("dev")
     @click.option("--host", default="127.0.0.1", show_default=True)

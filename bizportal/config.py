@@ -187,9 +187,12 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         "ACCESSIBILITY_EMAIL": _env("ACCESSIBILITY_EMAIL",
                                     "barrierefreiheit@unternehmensportal.example" if demo else None),
         "PREFERRED_URL_SCHEME": "https" if env == "production" else "http",
-        #: service definitions imported by ``flask catalog import`` (in addition to the shipped ones)
+        #: extra definition files each process reads at start (deployed with the node); imports go to the database
         "CATALOG_DIR": _env("CATALOG_DIR", str(Path(instance_path) / "services")),
-        # Attachments and mail
+        #: how often (seconds) each process looks whether ``flask catalog import`` changed the catalog
+        "CATALOG_REFRESH_SECONDS": float(_env("CATALOG_REFRESH_SECONDS", "30")),
+        # Attachments: "local" (UPLOAD_DIR on this machine) or "s3" (an S3-compatible store every node shares)
+        "STORAGE": _env("STORAGE", "local"),
         "UPLOAD_DIR": _env("UPLOAD_DIR", str(Path(instance_path) / "uploads")),
         #: hosts the portal may contact for a chamber (comma-separated; "*.example.de" = its subdomains):
         #: the admin check only contacts these, and options naming another host are not saved; unset: any
@@ -199,6 +202,20 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         "CLAMD_ADDRESS": _env("CLAMD_ADDRESS"),
         #: seconds to wait for clamd (connect and verdict); no verdict in time → the upload is refused
         "CLAMD_TIMEOUT": float(_env("CLAMD_TIMEOUT", "30")),
+        "S3_ENDPOINT": _env("S3_ENDPOINT", ""),
+        "S3_BUCKET": _env("S3_BUCKET", ""),
+        "S3_REGION": _env("S3_REGION", ""),
+        "S3_ACCESS_KEY_ID": _env("S3_ACCESS_KEY_ID", ""),
+        "S3_SECRET_ACCESS_KEY": _env("S3_SECRET_ACCESS_KEY", ""),
+        #: objects are named <prefix><key>; several portals (or stages) can share a bucket
+        "S3_PREFIX": _env("S3_PREFIX", "attachments/"),
+        #: server-side encryption of every object: "" (the bucket's default), "AES256" or "aws:kms"
+        "S3_SSE": _env("S3_SSE", ""),
+        "S3_KMS_KEY_ID": _env("S3_KMS_KEY_ID", ""),
+        "S3_TIMEOUT": float(_env("S3_TIMEOUT", "10")),
+        #: "path" (MinIO, most self-hosted stores) or "virtual" (bucket in the host name, AWS)
+        "S3_ADDRESSING_STYLE": _env("S3_ADDRESSING_STYLE", "path"),
+        # Mail
         "MAIL_BACKEND": _env("MAIL_BACKEND", "folder" if env != "production" else "smtp"),
         "MAIL_FOLDER": _env("MAIL_FOLDER", str(Path(instance_path) / "mail")),
         "MAIL_FROM": _env("MAIL_FROM", "Unternehmensportal (Demo) <noreply@unternehmensportal.example>"),
@@ -347,6 +364,8 @@ class WebSettings:
     session_absolute_hours: int
     upload_dir: str
     catalog_dir: str
+    #: seconds between two looks of one process at the catalog's version in the database
+    catalog_refresh_seconds: float
     timezone: str
     proxy_fix_hops: int
     #: adapter keys that may be loaded; ``None`` loads every installed adapter
@@ -398,6 +417,53 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    """Where attachment contents live (``filings.storage``)."""
+
+    backend: str
+    local_dir: str
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_region: str = ""
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_prefix: str = "attachments/"
+    s3_sse: str = ""
+    s3_kms_key_id: str = ""
+    s3_timeout: float = 10.0
+    s3_addressing_style: str = "path"
+
+
+STORAGE_BACKENDS = ("local", "s3")
+S3_SSE_VALUES = ("", "AES256", "aws:kms")
+
+
+def _storage_settings(cfg: dict[str, Any]) -> StorageSettings:
+    """The storage group; an impossible combination stops the start with the setting's name."""
+    backend = str(cfg["STORAGE"]).strip().lower()
+    if backend not in STORAGE_BACKENDS:
+        raise RuntimeError(f"{PREFIX}STORAGE must be one of {', '.join(STORAGE_BACKENDS)}, not {cfg['STORAGE']!r}")
+    sse = str(cfg["S3_SSE"] or "").strip()
+    if sse not in S3_SSE_VALUES:
+        raise RuntimeError(f"{PREFIX}S3_SSE must be empty, AES256 or aws:kms, not {sse!r}")
+    style = str(cfg["S3_ADDRESSING_STYLE"]).strip().lower()
+    if style not in ("path", "virtual", "auto"):
+        raise RuntimeError(f"{PREFIX}S3_ADDRESSING_STYLE must be path, virtual or auto, not {style!r}")
+    prefix = str(cfg["S3_PREFIX"] or "")
+    if prefix.startswith("/") or ".." in prefix:
+        raise RuntimeError(f"{PREFIX}S3_PREFIX must be a relative name such as 'attachments/', not {prefix!r}")
+    if backend == "s3" and not cfg["S3_BUCKET"]:
+        raise RuntimeError(f"{PREFIX}STORAGE=s3 needs {PREFIX}S3_BUCKET")
+    return StorageSettings(
+        backend=backend, local_dir=cfg["UPLOAD_DIR"], s3_endpoint=cfg["S3_ENDPOINT"] or "",
+        s3_bucket=cfg["S3_BUCKET"] or "", s3_region=cfg["S3_REGION"] or "",
+        s3_access_key_id=cfg["S3_ACCESS_KEY_ID"] or "", s3_secret_access_key=cfg["S3_SECRET_ACCESS_KEY"] or "",
+        s3_prefix=prefix, s3_sse=sse, s3_kms_key_id=cfg["S3_KMS_KEY_ID"] or "",
+        s3_timeout=float(cfg["S3_TIMEOUT"]), s3_addressing_style=style,
+    )
+
+
+@dataclass(frozen=True)
 class ApiSettings:
     """The chamber API: token lifetime, rate limit per client, body size."""
 
@@ -426,6 +492,7 @@ class Settings:
     api: ApiSettings
     stats: StatsSettings
     identity: IdentitySettings
+    storage: StorageSettings
     drafts: DraftSettings = DraftSettings()
 
 
@@ -488,7 +555,9 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             metrics_token=cfg["METRICS_TOKEN"] or None,
             session_idle_minutes=int(cfg["SESSION_IDLE_MINUTES"]),
             session_absolute_hours=int(cfg["SESSION_ABSOLUTE_HOURS"]),
-            upload_dir=cfg["UPLOAD_DIR"], catalog_dir=cfg["CATALOG_DIR"], timezone=cfg["BABEL_DEFAULT_TIMEZONE"],
+            upload_dir=cfg["UPLOAD_DIR"], catalog_dir=cfg["CATALOG_DIR"],
+            catalog_refresh_seconds=max(0.0, float(cfg["CATALOG_REFRESH_SECONDS"])),
+            timezone=cfg["BABEL_DEFAULT_TIMEZONE"],
             proxy_fix_hops=int(cfg["PROXY_FIX_HOPS"]),
             enabled_adapters=tuple(adapters) if adapters else None,
             session_recheck_minutes=max(0.0, float(cfg["SESSION_RECHECK_MINUTES"])),
@@ -510,6 +579,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             draft_abandon_days=max(1, int(cfg["STATS_DRAFT_ABANDON_DAYS"])),
         ),
         identity=_identity(cfg),
+        storage=_storage_settings(cfg),
         drafts=DraftSettings(
             max_open=max(1, int(cfg["DRAFT_MAX_OPEN_PER_COMPANY"])),
             max_stored_mb=max(0.01, float(cfg["DRAFT_MAX_STORED_MB_PER_COMPANY"])),

@@ -4,6 +4,7 @@ from .api.models import ApiClient, ApiRateWindow, ApiToken  # noqa: F401
 from .audit.models import AuditEvent  # noqa: F401
 from .auth.models import Company, LoginSession, Person, StaffUser  # noqa: F401
 from .bodies.models import Chamber  # noqa: F401
+from .catalog.records import CatalogVersion, ImportedDefinition  # noqa: F401
 from .delivery.models import Delivery, DeliveryTiming  # noqa: F401
 from .filings.models import Attachment, Draft, Filing, FilingEvent  # noqa: F401
 from .inbox.models import InboxFeed, InboxItem, InboxVisit  # noqa: F401

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 
 import pytest
+from sqlalchemy import select
 
 from bizportal import create_app
 from bizportal.catalog import loader
@@ -145,39 +147,107 @@ def test_filters_by_kind_and_body(client):
     assert len(bogus) == len(load_catalog())  # an unknown filter value is ignored
 
 
-def test_admin_command_imports_a_valid_definition(app_factory, tmp_path):
-    target = tmp_path / "imported"
-    app = app_factory(CATALOG_DIR=str(target))
-    source = tmp_path / "meine-leistung.toml"
+def _definition(tmp_path, key: str):
+    source = tmp_path / f"{key}.toml"
     text = (loader.DEFINITIONS_DIR / "versicherungsvermittler-34d.toml").read_text()
-    source.write_text(text.replace('key = "versicherungsvermittler-34d"', 'key = "meine-leistung"'))
-    result = app.test_cli_runner().invoke(args=["catalog", "import", str(source)])
+    source.write_text(text.replace('key = "versicherungsvermittler-34d"', f'key = "{key}"')
+                      .replace("Versicherungsvermittler", f"Versicherungsvermittler {key}"))
+    return source
+
+
+def imported_keys(app) -> list[str]:
+    from bizportal.catalog.records import ImportedDefinition
+    from bizportal.extensions import db
+
+    with app.app_context():
+        return list(db.session.scalars(select(ImportedDefinition.key).order_by(ImportedDefinition.key)))
+
+
+def test_import_through_one_node_is_served_by_another_within_the_interval(app_factory, tmp_path):
+    """Two web nodes on one database: an import made on node A (its command line) reaches node B
+    without a restart, once B's refresh interval has passed; nothing is written to a node's disk."""
+    node_a = app_factory(CATALOG_DIR=str(tmp_path / "a"), CATALOG_REFRESH_SECONDS=0.5)
+    node_b = app_factory(CATALOG_DIR=str(tmp_path / "b"), CATALOG_REFRESH_SECONDS=0.5)
+    client_b = node_b.test_client()
+    assert client_b.get("/leistungen/meine-leistung").status_code == 404  # B has looked at the version
+
+    result = node_a.test_cli_runner().invoke(args=["catalog", "import", str(_definition(tmp_path, "meine-leistung"))])
     assert result.exit_code == 0, result.output
-    assert (target / "meine-leistung.toml").exists()
-    restarted = app_factory(CATALOG_DIR=str(target))
-    assert "meine-leistung" in restarted.extensions["bizportal"].catalog
+    assert "imported meine-leistung" in result.output
+    assert node_a.test_client().get("/leistungen/meine-leistung").status_code == 200  # at once on A
+
+    deadline = time.monotonic() + 5
+    while client_b.get("/leistungen/meine-leistung").status_code != 200:
+        assert time.monotonic() < deadline, "node B never served the imported service"
+        time.sleep(0.1)
+    found = client_b.get("/", query_string={"q": "Versicherungsvermittler meine-leistung"}).get_data(as_text=True)
+    assert "/leistungen/meine-leistung" in found  # the search index moved with it
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_node_checks_the_version_no_more_often_than_its_interval(app_factory, tmp_path):
+    node_a = app_factory()
+    node_b = app_factory(CATALOG_REFRESH_SECONDS=3600)
+    client_b = node_b.test_client()
+    assert client_b.get("/").status_code == 200  # B's first look (imports: none)
+    node_a.test_cli_runner().invoke(args=["catalog", "import", str(_definition(tmp_path, "spaeter"))])
+    assert client_b.get("/leistungen/spaeter").status_code == 404  # B looks again only after an hour
+    node_b.extensions["bizportal"].catalog_refresh.request_check()  # what SIGHUP to a worker does
+    assert client_b.get("/leistungen/spaeter").status_code == 200
+
+
+def test_a_restarted_node_serves_imported_definitions(app_factory, tmp_path):
+    app = app_factory()
+    app.test_cli_runner().invoke(args=["catalog", "import", str(_definition(tmp_path, "meine-leistung"))])
+    restarted = app_factory(CATALOG_REFRESH_SECONDS=3600)
     assert restarted.test_client().get("/leistungen/meine-leistung").status_code == 200
+    assert "meine-leistung" in restarted.extensions["bizportal"].catalog
+
+
+def test_the_worker_picks_up_an_imported_definition(app_factory, tmp_path):
+    from bizportal.delivery.worker import Worker
+
+    web = app_factory()
+    worker_app = app_factory(CATALOG_REFRESH_SECONDS=0)
+    web.test_cli_runner().invoke(args=["catalog", "import", str(_definition(tmp_path, "neu-im-worker"))])
+    Worker(worker_app).run_once()
+    assert "neu-im-worker" in worker_app.extensions["bizportal"].catalog
 
 
 def test_admin_command_refuses_a_broken_definition_and_imports_nothing(app_factory, tmp_path):
-    target = tmp_path / "imported"
-    app = app_factory(CATALOG_DIR=str(target))
-    good = tmp_path / "gut.toml"
-    good.write_text((loader.DEFINITIONS_DIR / "versicherungsvermittler-34d.toml").read_text()
-                    .replace('key = "versicherungsvermittler-34d"', 'key = "gut"'))
+    app = app_factory()
+    good = _definition(tmp_path, "gut")
     bad = tmp_path / "kaputt.toml"
     bad.write_text('key = "kaputt"\nkind = "trade"\n')
     result = app.test_cli_runner().invoke(args=["catalog", "import", str(good), str(bad)])
     assert result.exit_code != 0 and "kaputt.toml" in result.output
-    assert not target.exists() or not list(target.iterdir())
+    assert imported_keys(app) == []
+    assert app.test_client().get("/leistungen/gut").status_code == 404
 
 
 def test_admin_command_refuses_to_overwrite_without_replace(app_factory, tmp_path):
-    app = app_factory(CATALOG_DIR=str(tmp_path / "imported"))
+    app = app_factory()
     source = tmp_path / "gewerbeanmeldung.toml"
     source.write_text((loader.DEFINITIONS_DIR / "gewerbeanmeldung.toml").read_text())
     result = app.test_cli_runner().invoke(args=["catalog", "import", str(source)])
     assert result.exit_code != 0 and "--replace" in result.output
+    assert imported_keys(app) == []
+    first = app.test_cli_runner().invoke(args=["catalog", "import", str(_definition(tmp_path, "einmal"))])
+    assert first.exit_code == 0
+    again = app.test_cli_runner().invoke(args=["catalog", "import", str(_definition(tmp_path, "einmal"))])
+    assert again.exit_code != 0 and "--replace" in again.output  # an imported one counts as existing
+
+
+def test_replace_changes_the_served_definition_everywhere(app_factory, tmp_path):
+    app = app_factory()
+    other = app_factory(CATALOG_REFRESH_SECONDS=0)
+    source = tmp_path / "gewerbeanmeldung.toml"
+    text = (loader.DEFINITIONS_DIR / "gewerbeanmeldung.toml").read_text()
+    source.write_text(text.replace('de = "Gewerbeanmeldung"', 'de = "Gewerbeanmeldung (neu gefasst)"', 1))
+    result = app.test_cli_runner().invoke(args=["catalog", "import", "--replace", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "Gewerbeanmeldung (neu gefasst)" in other.test_client().get("/leistungen/gewerbeanmeldung").get_data(
+        as_text=True)
 
 
 def test_catalog_check_command_reports_errors(app, tmp_path):

@@ -60,7 +60,7 @@ def _decode(files: list[schemas.FileUpload], accept: tuple[str, ...]) -> list[li
     except ScanUnavailable as exc:  # no verdict: try again later, nothing was stored
         raise problems.Problem(503, str(exc), headers={"Retry-After": "60"}) from None
     except UploadRefused as exc:
-        raise problems.Problem(422, str(exc)) from None
+        raise problems.Problem(exc.status, str(exc)) from None
 
 
 def acknowledge(client: ApiClient, item: InboxItem) -> schemas.TransitionResult:

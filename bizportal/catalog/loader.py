@@ -452,12 +452,21 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     )
 
 
+def load_definition_text(text: str, source: str) -> ServiceDefinition:
+    """A definition from its TOML text; ``source`` names it in error messages."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{source}: not valid TOML: {exc}") from exc
+    return parse_definition(raw, source)
+
+
 def load_definition_file(path: Path) -> ServiceDefinition:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise DefinitionError(f"{path.name}: not valid TOML: {exc}") from exc
-    definition = parse_definition(raw, path.name)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"{path.name}: not UTF-8 text: {exc}") from exc
+    definition = load_definition_text(text, path.name)
     if definition.key != path.stem:
         raise DefinitionError(f"{path.name}: field 'key': '{definition.key}' must match the file name")
     return definition

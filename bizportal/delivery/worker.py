@@ -123,6 +123,8 @@ class Worker:
             per_chamber = Counter(self._sending.values())
         if free <= 0 or self._stop.is_set():
             return 0
+        with self.app.app_context():  # an imported service definition reaches this worker too
+            self.app.extensions["bizportal"].catalog_refresh.maybe_refresh()
         # Claim in rounds of at least half the pool (fewer, larger claim transactions), but never
         # hold free threads back longer than ``claim_linger``: a slow chamber holding some threads
         # must not delay the others.
@@ -357,6 +359,7 @@ class Worker:
         if install_signal_handlers:
             signal.signal(signal.SIGTERM, self.stop)
             signal.signal(signal.SIGINT, self.stop)
+            signal.signal(signal.SIGHUP, self.app.extensions["bizportal"].catalog_refresh.request_check)
         log.info("delivery worker %s started (%d threads, %d per chamber)", self.worker_id, self.threads,
                  self.per_chamber)
         poller = None

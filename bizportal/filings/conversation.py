@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..common.uploads import TYPES
 from .lifecycle import StoredFile
-from .services import UploadRefused, check_upload
+from .services import UploadRefused, check_upload, save_checked
 from .storage import AttachmentStorage
 
 #: what a company may attach to an answer, and a chamber to a message
@@ -80,7 +80,7 @@ def store_files(uploads: Iterable[tuple[str, IO[bytes]]], storage: AttachmentSto
     stored: list[StoredFile] = []
     try:
         for name, type_key, content in checked:
-            key = storage.save(content)
+            key = save_checked(storage, content)
             stored.append(StoredFile(name=name, media_type=TYPES[type_key][0], size=len(content),
                                      sha256=hashlib.sha256(content).hexdigest(), storage_key=key))
     except Exception:

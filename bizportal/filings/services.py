@@ -36,7 +36,9 @@ from ..stats import services as stats
 from . import lifecycle, receipts
 from .lifecycle import NotWithdrawable
 from .models import Attachment, Draft, Filing, FilingReceipt
-from .storage import AttachmentStorage
+from .storage import AttachmentStorage, StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,30 @@ class NoDestination(Exception):
 
 class UploadRefused(ValueError):
     """The file is not accepted; the message is for the person who uploaded it."""
+
+    #: the HTTP status of the page that says so
+    status = 422
+
+
+class FileStoreUnavailable(UploadRefused):
+    """The file passed its checks but the file store could not be reached: nothing was stored.
+    Shown like a refused file (the rest of the input stays in the form), answered with 503."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(_l("Der Dateispeicher ist gerade nicht erreichbar; die Datei wurde nicht gespeichert. "
+                            "Ihre übrigen Angaben bleiben erhalten. Bitte versuchen Sie es in einigen Minuten "
+                            "noch einmal."))
+
+
+def save_checked(storage: AttachmentStorage, content: bytes) -> str:
+    """Store content that passed ``check_upload``; ``FileStoreUnavailable`` when the store is down."""
+    try:
+        return storage.save(content)
+    except StorageUnavailable as exc:
+        log.error("file store unavailable: %s", exc)
+        raise FileStoreUnavailable() from exc
 
 
 class TooManyDrafts(Exception):
@@ -293,7 +319,7 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
                                "gespeichert; höchstens %(mb)s MB sind möglich. Bitte reichen Sie Entwürfe ein "
                                "oder löschen Sie nicht mehr benötigte Entwürfe.",
                                used=_mb(round(in_drafts / (1024 * 1024), 1)), mb=_mb(limits.max_stored_mb)))
-    key = storage.save(content)
+    key = save_checked(storage, content)
     attachment = Attachment(company_id=draft.company_id, draft_id=draft.id, field_name=fd.name,
                             original_name=name, media_type=TYPES[type_key][0], size=len(content),
                             sha256=hashlib.sha256(content).hexdigest(), storage_key=key)
@@ -538,6 +564,6 @@ def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingRecei
 
 
 __all__ = [
-    "DraftGone", "DraftIncomplete", "ForeignSubmitToken", "NoCompetentBody", "NoDestination", "NotWithdrawable",
-    "ScanUnavailable", "SubmitOutcome", "TooManyDrafts", "UploadRefused",
+    "DraftGone", "DraftIncomplete", "FileStoreUnavailable", "ForeignSubmitToken", "NoCompetentBody",
+    "NoDestination", "NotWithdrawable", "ScanUnavailable", "SubmitOutcome", "TooManyDrafts", "UploadRefused",
 ]

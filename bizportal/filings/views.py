@@ -144,13 +144,14 @@ def step(draft_id: str, step_key: str):
     form_cls = build_step_form(service, step_key, draft.data, locale, searches)
     status = 200
     upload_errors: dict[str, str] = {}
+    store_down = False
     if request.method == "POST":
         if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
             abort(413)  # the text of a step (kept as pending input) stays within a form's limit
         form = form_cls()
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
-        upload_errors = _handle_uploads(draft, service, fields)
+        upload_errors, store_down = _handle_uploads(draft, service, fields)
         if action.startswith("remove_file:"):
             services.remove_attachment(draft, current_user, action.split(":", 1)[1], _storage())
             return redirect(request.path)
@@ -174,7 +175,7 @@ def step(draft_id: str, step_key: str):
         raw.pop("csrf_token", None)
         raw.pop("action", None)
         services.save_pending_input(draft, current_user, step_key, raw)
-        status = 422
+        status = 503 if store_down else 422
     else:
         pending = draft.pending_input.get(step_key)
         if pending:
@@ -198,8 +199,10 @@ def _text_bytes(form: MultiDict) -> int:
     return sum(len(key.encode()) + len(value.encode()) for key, value in form.items(multi=True))
 
 
-def _handle_uploads(draft, service, fields) -> dict[str, str]:
+def _handle_uploads(draft, service, fields) -> tuple[dict[str, str], bool]:
+    """Store each file of the step; the refusals by field, and whether the file store was down."""
     errors: dict[str, str] = {}
+    store_down = False
     for fd in fields:
         if fd.type != "file":
             continue
@@ -210,7 +213,8 @@ def _handle_uploads(draft, service, fields) -> dict[str, str]:
             services.store_attachment(draft, current_user, service, fd, upload.filename, upload.stream, _storage())
         except services.UploadRefused as exc:
             errors[fd.name] = str(exc)
-    return errors
+            store_down = store_down or isinstance(exc, services.FileStoreUnavailable)
+    return errors, store_down
 
 
 def _missing_files(draft, fields) -> dict[str, str]:
@@ -413,7 +417,7 @@ def message(reference: str):
             [(f.filename or "", f.stream) for f in request.files.getlist("files") if f and f.filename], _storage())
     except services.UploadRefused as exc:
         form.files.errors = [str(exc)]
-        return _render_detail(filing, form, 422)
+        return _render_detail(filing, form, exc.status)
     try:
         sent = lifecycle.company_message(filing, current_user, form.body.data or "", files,
                                          request_id=request_id, form_token=form.form_token.token)
@@ -498,9 +502,10 @@ def attachment_response(item, storage) -> Response:
     """Send a stored file safely: its checked type, as a download, never rendered inline."""
     from urllib.parse import quote
 
-    content = storage.read(item.storage_key)
+    chunks = storage.stream(item.storage_key)  # opened here: an unreachable store answers 503, not a cut response
     ascii_name = item.original_name.encode("ascii", "replace").decode().replace('"', "")
-    return Response(content, mimetype=item.media_type, headers={
+    return Response(chunks, mimetype=item.media_type, direct_passthrough=True, headers={
+        "Content-Length": str(item.size),
         "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.original_name)}",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",

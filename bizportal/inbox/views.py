@@ -248,7 +248,7 @@ def act(item_id: int):
             files = conversation.store_files(_uploads("documents"), _storage(), accept=conversation.DECISION_TYPES)
         except UploadRefused as exc:
             form.documents.errors = [str(exc)]
-            return _render(item, 422, action_form=form)
+            return _render(item, exc.status, action_form=form)
     try:
         lifecycle.staff_event(item.delivery_id, form.action.data or "", current_user,
                               form.expected_status.data or "", form.detail.data, due_on=form.due_on.data, files=files,
@@ -293,7 +293,7 @@ def message(item_id: int):
         files = conversation.store_files(_uploads("files"), _storage())
     except UploadRefused as exc:
         form.files.errors = [str(exc)]
-        return _render(item, 422, message_form=form)
+        return _render(item, exc.status, message_form=form)
     try:
         lifecycle.chamber_message(item.delivery_id, current_user, form.body.data or "", files,
                                   form_token=form.form_token.token)

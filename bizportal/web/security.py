@@ -15,6 +15,7 @@ from ..audit import services as audit
 from ..common.fallback import HSTS, never_fails
 from ..common.limits import too_large_message
 from ..common.states import Refused
+from ..filings.storage import StorageUnavailable
 
 log = logging.getLogger("bizportal.security")
 
@@ -138,6 +139,19 @@ def install(app: Flask) -> None:
         return _page(409, _("Aktion nicht möglich"),
                      _("Diese Aktion passt nicht zum aktuellen Stand. Laden Sie die Seite neu, um den "
                        "aktuellen Stand zu sehen. Es wurde nichts geändert."))
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(exc: StorageUnavailable):
+        """A file could not be read because the file store is down (uploads say so on their form)."""
+        log.error("file store unavailable on %s %s: %s", request.method, request.path, exc)
+        if problems.is_api_request():
+            return problems.response(503, "The file store cannot be reached. Please try again in a few minutes.",
+                                     {"Retry-After": "60"})
+        html, code = _page(503, _("Dateispeicher nicht erreichbar"),
+                           _("Die Datei kann gerade nicht abgerufen werden, weil der Dateispeicher nicht "
+                             "erreichbar ist. Es ist nichts verloren; bitte versuchen Sie es in einigen Minuten "
+                             "noch einmal."))
+        return html, code, {"Retry-After": "60"}
 
     @app.errorhandler(problems.Problem)
     @never_fails
