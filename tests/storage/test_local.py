@@ -13,8 +13,9 @@ from bizportal.filings.models import Attachment, FilingMessage
 from bizportal.filings.storage import LocalStorage, StorageUnavailable
 from tests.support.casework import form_token
 from tests.support.http import csrf_token
+from tests.support.pdfs import minimal_pdf
 
-PDF = b"%PDF-1.4\n% Handwerkskarte Becker\n%%EOF\n"
+PDF = minimal_pdf("Handwerkskarte Becker")
 
 
 @pytest.fixture

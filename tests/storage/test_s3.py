@@ -11,9 +11,10 @@ from bizportal.extensions import db
 from bizportal.filings.models import Attachment, Draft
 from tests.support.filing import path_of, post_step, start_draft
 from tests.support.http import http_login, login
+from tests.support.pdfs import minimal_pdf
 from tests.support.storage import CERTIFICATE, closed_port, file_with_certificate, objects, with_test_definition
 
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n" + b"% Meisterbrief Anna Becker\n" * 40
+PDF = minimal_pdf("Meisterbrief Anna Becker " * 40)
 BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
            "betriebsadresse-city": "Bremen", "beschaeftigte": "3", "handwerk": "yes"}
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from bizportal.catalog.loader import load_definition_file
 from tests.support.filing import REFERENCE_RE, path_of, post_step, start_draft
 from tests.support.http import csrf_token
+from tests.support.pdfs import minimal_pdf
 
 REGION = "eu-central-1"
-CERTIFICATE = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n% Meisterbrief fuer die Sicherung\n"
+CERTIFICATE = minimal_pdf("Meisterbrief fuer die Sicherung")
 BETRIEB = {"betriebsadresse-street": "Am Wall 120", "betriebsadresse-postcode": "28195",
            "betriebsadresse-city": "Bremen", "beschaeftigte": "3", "handwerk": "yes"}
 PERSONEN = {"inhaber-family_name": "Becker", "inhaber-given_names": "Anna", "inhaber-birth_date": "1980-05-17",
