@@ -51,7 +51,8 @@ RETENTION = "retention = { draft_days = 180, closed_years = 3 }"
     ("retention = { draft_days = 0 }", "field 'retention.draft_days': must be a whole number from 1 to 3650, not 0"),
     ("retention = { closed_years = 2.5 }",
      "field 'retention.closed_years': must be a whole number from 1 to 30, not 2.5"),
-    ("retention = { draft_days = true }", "field 'retention.draft_days': must be a whole number from 1 to 3650, not True"),
+    ("retention = { draft_days = true }",
+     "field 'retention.draft_days': must be a whole number from 1 to 3650, not True"),
     ("retention = { drafts = 30 }", "field 'retention.drafts': unknown key; known are draft_days, closed_years"),
     ("retention = 30", "field 'retention': must be a table such as { draft_days = 180, closed_years = 3 }"),
 ])

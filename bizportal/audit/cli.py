@@ -28,4 +28,5 @@ def register(app: Flask) -> None:
         if verdict.broken is not None:
             raise click.ClickException(
                 f"audit chain broken at {verdict.broken.describe()} ({verdict.checked} entries before it are intact)")
-        click.echo(f"audit chain intact: {verdict.checked} entries checked" + (f"; {'; '.join(extra)}" if extra else ""))
+        summary = f"audit chain intact: {verdict.checked} entries checked"
+        click.echo("; ".join([summary, *extra]))

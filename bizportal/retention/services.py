@@ -139,7 +139,7 @@ def _keys(model, status_filter=None) -> list[str]:
     stmt = select(model.service_key).distinct()
     if status_filter is not None:
         stmt = stmt.where(status_filter)
-    keys = list(db.session.scalars(stmt))
+    keys: list[str] = list(db.session.scalars(stmt))
     db.session.rollback()
     return keys
 
@@ -218,7 +218,8 @@ def _delete_closed_filings(periods: Periods, storage: AttachmentStorage, now: da
 
 
 def _delete(model, condition) -> int:
-    return rowcount(db.session.execute(delete(model).where(condition), execution_options={"synchronize_session": False}))
+    return rowcount(db.session.execute(delete(model).where(condition),
+                                       execution_options={"synchronize_session": False}))
 
 
 def _delete_filing(filing_id: int, cutoff: datetime, storage: AttachmentStorage, report: Report) -> None:
