@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..extensions import table_of
+from ..extensions import rowcount, table_of
 from .models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64
@@ -95,10 +95,28 @@ def lock_head(session: Session) -> _Head:
 
 def seal_closed(session: Session, head: _Head, now: datetime) -> int:
     """Chain the aggregated rows whose minute is over, in the order they were opened."""
-    closed = list(session.scalars(select(_E).where(_E.seq.is_(None), _E.bucket < minute_of(now)).order_by(_E.id)))
+    # FOR UPDATE: a count added without the head's lock (``count_in_open_row``) by a writer whose
+    # clock lags behind must land before the row is hashed, or wait and find it sealed
+    closed = list(session.scalars(select(_E).where(_E.seq.is_(None), _E.bucket < minute_of(now))
+                                  .order_by(_E.id).with_for_update()))
     for event in closed:
         head.link(event)
     return len(closed)
+
+
+def _same_source(source: str | None):
+    return _E.remote_addr.is_(None) if source is None else _E.remote_addr == source
+
+
+def count_in_open_row(session: Session, event: AuditEvent) -> bool:
+    """Add ``event`` to the open row of its kind, actor, source and minute if there is one,
+    without the chain head's lock (a burst of noise does not queue on it); returns whether it did.
+    The row lock of the UPDATE orders it against ``seal_closed``."""
+    counted = session.execute(
+        update(_E).where(_E.seq.is_(None), _E.bucket == minute_of(event.occurred_at), _E.action == event.action,
+                         _E.actor == event.actor, _same_source(event.remote_addr))
+        .values(count=_E.count + 1), execution_options={"synchronize_session": False})
+    return bool(rowcount(counted))
 
 
 def count_noise(session: Session, event: AuditEvent, sources_per_minute: int) -> None:
@@ -106,9 +124,8 @@ def count_noise(session: Session, event: AuditEvent, sources_per_minute: int) ->
     minute = minute_of(event.occurred_at)
 
     def open_row(source: str | None) -> AuditEvent | None:
-        same_source = _E.remote_addr.is_(None) if source is None else _E.remote_addr == source
         return session.scalar(select(_E).where(_E.seq.is_(None), _E.bucket == minute, _E.action == event.action,
-                                               _E.actor == event.actor, same_source).limit(1))
+                                               _E.actor == event.actor, _same_source(source)).limit(1))
 
     row = open_row(event.remote_addr)
     if row is None:

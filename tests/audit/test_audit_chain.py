@@ -3,6 +3,7 @@ noise cannot flood it or hide real events (counted per kind, source and minute).
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -141,9 +142,14 @@ def test_an_entry_slipped_in_outside_the_chain_is_named(app):
     assert "written outside the chain" in result.output
 
 
-@pytest.mark.parametrize("threads", [8])
-def test_writers_in_many_threads_keep_one_unbroken_chain(app, threads):
-    per_thread = 25
+@pytest.mark.parametrize("minutes_turn", [False, True])
+def test_writers_in_many_threads_keep_one_unbroken_chain(app, monkeypatch, minutes_turn):
+    threads, per_thread = 8, 25
+    if minutes_turn:  # a new minute every 20 writes: aggregated rows close and are chained while
+        # other writers, whose time was taken a moment earlier, still count into them
+        ticks = itertools.count()
+        start = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+        monkeypatch.setattr(audit_services, "utcnow", lambda: start + timedelta(seconds=3 * next(ticks)))
 
     def write() -> None:
         with app.test_request_context():
