@@ -243,3 +243,17 @@ def test_the_worker_runs_retention_once_a_day(app_factory, monkeypatch):
     never = app_factory(RETENTION_HOUR=-1)
     clock_at(monkeypatch, 2)
     assert Worker(never).daily_jobs() is False
+
+
+def test_the_reminder_is_written_in_the_person_s_language(app, client, login_as, monkeypatch):
+    login_as("anna.becker")
+    client.get("/sprache/en", headers={"Referer": "http://localhost/antraege"})  # chosen on the portal's page
+    start_draft(client, "gewerbeanmeldung")
+    clock_at(monkeypatch, 170)
+    assert retention(app)["drafts_reminded"] == 1
+    monkeypatch.undo()
+    make_due(app)
+    Worker(app).send_mails()
+    (mail,) = [m for m in mails(app) if "deleted soon" in m["Subject"]]
+    assert mail["Subject"] == "Your draft “Business registration (Gewerbeanmeldung)” will be deleted soon"
+    assert "will be deleted together with its uploaded files" in mail.get_body().get_content()
