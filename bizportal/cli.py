@@ -13,11 +13,16 @@ log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
+    from .audit.cli import register as register_audit
     from .delivery.cli import register as register_delivery
+    from .retention.cli import register as register_retention
     from .stats.cli import register as register_stats
 
     register_delivery(app)
     register_stats(app)
+    register_audit(app)
+    register_retention(app)
+
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def worker_command(once: bool) -> None:

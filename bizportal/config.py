@@ -259,6 +259,19 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         "STATS_SUPPRESSION_THRESHOLD": int(_env("STATS_SUPPRESSION_THRESHOLD", "5")),
         #: a draft untouched this many days counts as abandoned (``flask stats abandon-drafts``)
         "STATS_DRAFT_ABANDON_DAYS": int(_env("STATS_DRAFT_ABANDON_DAYS", "30")),
+        # Audit log
+        #: anonymous refusals of one kind in one minute are counted per source address; beyond this
+        #: many addresses they share one row (source "*")
+        "AUDIT_NOISE_SOURCES_PER_MINUTE": int(_env("AUDIT_NOISE_SOURCES_PER_MINUTE", "20")),
+        # Retention (``flask retention run``; the worker runs it once a day)
+        #: for services whose definition names no [retention]: days a draft may stay untouched,
+        #: years a closed (decided or withdrawn) filing is kept
+        "RETENTION_DRAFT_DAYS": int(_env("RETENTION_DRAFT_DAYS", "180")),
+        "RETENTION_CLOSED_YEARS": int(_env("RETENTION_CLOSED_YEARS", "3")),
+        #: the company is reminded this many days before its untouched draft is deleted
+        "RETENTION_REMINDER_DAYS": int(_env("RETENTION_REMINDER_DAYS", "14")),
+        #: the local hour from which the worker makes the day's run (0-23); -1: the worker never runs it
+        "RETENTION_HOUR": int(_env("RETENTION_HOUR", "2")),
         # Development login provider (started by ``flask --app wsgi dev``)
         "DEV_OIDC_PORT": dev_port,
         "DEV_PORT": web_port,
@@ -274,7 +287,12 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         # Over HTTPS the cookie is bound to exactly this host, path / and Secure (browsers refuse a
         # __Host- cookie otherwise); plain HTTP in development keeps a name browsers accept there.
         cfg["SESSION_COOKIE_NAME"] = ("__Host-" if cfg["SESSION_COOKIE_SECURE"] else "") + "bizportal_session"
-    if not str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+    if str(cfg["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # writers queue for SQLite's one write lock (the audit chain's appends from every thread):
+        # wait up to this long instead of pysqlite's 5 s before "database is locked"
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {**cfg["SQLALCHEMY_ENGINE_OPTIONS"],
+                                            "connect_args": {"timeout": float(_env("SQLITE_BUSY_TIMEOUT", "30"))}}
+    else:
         # The worker's sender threads may each hold a connection (the inbox adapter writes).
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {**cfg["SQLALCHEMY_ENGINE_OPTIONS"],
                                             "pool_size": int(_env("DB_POOL_SIZE", "10")),
@@ -482,6 +500,24 @@ class StatsSettings:
 
 
 @dataclass(frozen=True)
+class AuditSettings:
+    """The audit log: how anonymous noise is aggregated."""
+
+    noise_sources_per_minute: int = 20
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """Retention: the periods for services without their own, the reminder, the worker's hour."""
+
+    draft_days: int = 180
+    closed_years: int = 3
+    reminder_days: int = 14
+    #: local hour from which the worker makes the day's run; None: never
+    hour: int | None = 2
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     oidc: OidcSettings
@@ -493,6 +529,8 @@ class Settings:
     stats: StatsSettings
     identity: IdentitySettings
     storage: StorageSettings
+    audit: AuditSettings
+    retention: RetentionSettings
     drafts: DraftSettings = DraftSettings()
 
 
@@ -580,6 +618,13 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
         ),
         identity=_identity(cfg),
         storage=_storage_settings(cfg),
+        audit=AuditSettings(noise_sources_per_minute=max(1, int(cfg["AUDIT_NOISE_SOURCES_PER_MINUTE"]))),
+        retention=RetentionSettings(
+            draft_days=max(1, int(cfg["RETENTION_DRAFT_DAYS"])),
+            closed_years=max(1, int(cfg["RETENTION_CLOSED_YEARS"])),
+            reminder_days=max(0, int(cfg["RETENTION_REMINDER_DAYS"])),
+            hour=int(cfg["RETENTION_HOUR"]) if 0 <= int(cfg["RETENTION_HOUR"]) <= 23 else None,
+        ),
         drafts=DraftSettings(
             max_open=max(1, int(cfg["DRAFT_MAX_OPEN_PER_COMPANY"])),
             max_stored_mb=max(0.01, float(cfg["DRAFT_MAX_STORED_MB_PER_COMPANY"])),

@@ -47,6 +47,33 @@ def test_broken_field_type_names_file_and_field(tmp_path):
     assert "gewerbeanmeldung.toml" in str(exc.value) and "fields.start_date.type" in str(exc.value)
 
 
+RETENTION = "retention = { draft_days = 180, closed_years = 3 }"
+
+
+@pytest.mark.parametrize("written,message", [
+    ("retention = { draft_days = 0 }", "field 'retention.draft_days': must be a whole number from 1 to 3650, not 0"),
+    ("retention = { closed_years = 2.5 }",
+     "field 'retention.closed_years': must be a whole number from 1 to 30, not 2.5"),
+    ("retention = { draft_days = true }",
+     "field 'retention.draft_days': must be a whole number from 1 to 3650, not True"),
+    ("retention = { drafts = 30 }", "field 'retention.drafts': unknown key; known are draft_days, closed_years"),
+    ("retention = 30", "field 'retention': must be a table such as { draft_days = 180, closed_years = 3 }"),
+])
+def test_broken_retention_periods_are_named(tmp_path, written, message):
+    directory = _copy_catalog(tmp_path)
+    path = directory / "ursprungszeugnis.toml"
+    assert RETENTION in path.read_text()
+    path.write_text(path.read_text().replace(RETENTION, written))
+    with pytest.raises(DefinitionError) as exc:
+        load_catalog(directory)
+    assert str(exc.value) == f"ursprungszeugnis.toml: {message}"
+
+
+def test_every_shipped_service_names_its_retention_periods():
+    for key, service in load_catalog().items():
+        assert service.retention.draft_days and service.retention.closed_years, key
+
+
 def test_missing_english_title_names_the_field(tmp_path):
     directory = _copy_catalog(tmp_path)
     path = directory / "handwerksrolle-eintragung.toml"

@@ -43,6 +43,7 @@ KINDS: dict[str, Kind] = {
     "api_client.revoked": Kind(_l("API-Zugang gesperrt")),
     "api.token": Kind(_l("API-Token angefordert")),
     "api.call": Kind(_l("Aufruf der Schnittstelle")),
+    "retention.run": Kind(_l("Löschfristen angewendet")),
 }
 
 OUTCOME_LABELS: dict[str, LazyString] = {

@@ -1,15 +1,18 @@
-"""Writing audit events in their own transaction, so they survive the caller's rollback."""
+"""Writing audit events in their own transaction, so they survive the caller's rollback; each one
+joins the hash chain (``chain``), anonymous noise is counted per kind, source and minute."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..common.time import utcnow
 from ..extensions import db
+from . import chain
 from .kinds import default_outcome
 from .models import OUTCOMES, AuditEvent
 
@@ -28,22 +31,65 @@ def _clean(detail: str | None) -> str | None:
     return _JWT.sub("[token withheld]", detail)
 
 
+def is_noise(actor: str, outcome: str) -> bool:
+    """Anonymous refusals and failures (probes, forged requests, failed logins) are counted per
+    kind, source and minute instead of one entry each."""
+    return actor == "anonymous" and outcome != "success"
+
+
 def record(action: str, actor: str, target: str | None = None, detail: str | None = None, *,
            outcome: str | None = None, filing_id: int | None = None, chamber_id: int | None = None) -> None:
     """Append an audit event (the package docstring says what goes in which argument).
 
     Without a known ``outcome`` the kind's usual one is stored (``kinds.KINDS``; else success).
+    The entry joins the hash chain in the same transaction (``chain``); anonymous noise
+    (``is_noise``) is counted in the open row of its kind, source and minute instead.
     Never raises: a failing audit write is logged as an error.
     """
     remote = request.remote_addr if has_request_context() else None
     outcome = outcome if outcome in OUTCOMES else default_outcome(action)
-    event = AuditEvent(occurred_at=utcnow(), action=action, actor=actor[:100], target=(target or "")[:300] or None,
-                       remote_addr=remote, detail=_clean(detail), outcome=outcome, filing_id=filing_id,
-                       chamber_id=chamber_id)
-    try:
-        with Session(db.engine) as session, session.begin():
-            session.add(event)
-    except Exception:
-        log.exception("audit write failed: %s %s %s", action, actor, target)
+    values = dict(action=action, actor=actor[:100], target=(target or "")[:300] or None, remote_addr=remote,
+                  detail=_clean(detail), outcome=outcome, filing_id=filing_id, chamber_id=chamber_id)
+    noise = is_noise(actor, outcome)
+    for attempt in (1, 2):
+        event = AuditEvent(occurred_at=utcnow(), count=1, bucket=None, **values)
+        try:
+            if noise:  # most of a burst: one more in the open row, without queueing on the chain head
+                with Session(db.engine) as session, session.begin():
+                    if chain.count_in_open_row(session, event):
+                        break
+            with Session(db.engine) as session, session.begin():
+                head = chain.lock_head(session)
+                chain.seal_closed(session, head, event.occurred_at)
+                if noise:
+                    chain.count_noise(session, event, current_app.config["SETTINGS"].audit.noise_sources_per_minute)
+                else:
+                    head.link(event)
+                    session.add(event)
+                head.save()
+            break
+        except IntegrityError:
+            if attempt == 2:  # the chain head was made by another writer at the same moment: once more
+                log.exception("audit write failed: %s %s %s", action, actor, target)
+        except Exception:
+            log.exception("audit write failed: %s %s %s", action, actor, target)
+            break
     log.info("audit %s actor=%s target=%s filing=%s outcome=%s from=%s", action, actor, target, filing_id, outcome,
              remote)
+
+
+def seal_closed_noise() -> int:
+    """Chain the aggregated rows whose minute is over (every append does this too); commits.
+    Returns how many were chained."""
+    with Session(db.engine) as session, session.begin():
+        head = chain.lock_head(session)
+        sealed = chain.seal_closed(session, head, utcnow())
+        head.save()
+    return sealed
+
+
+def verify_chain() -> chain.Verdict:
+    """Chain what has closed, then walk the whole chain (``chain.verify``)."""
+    seal_closed_noise()
+    with Session(db.engine) as session:
+        return chain.verify(session)

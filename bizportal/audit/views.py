@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, render_template, request
 from ..auth.access import roles_required
 from ..common.limits import int_arg
 from . import queries
+from .chain import MANY_SOURCES
 from .forms import AuditFilterForm
 from .kinds import KINDS, OUTCOME_LABELS, detail_text
 
@@ -26,4 +27,5 @@ def index():
     page = queries.page(flt, PAGE, before=int_arg("vor"), after=int_arg("nach"))
     filter_args = {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
     return render_template("audit/index.html", form=form, page=page, filter_args=filter_args, kinds=KINDS,
-                           outcomes=OUTCOME_LABELS, detail_text=detail_text)
+                           outcomes=OUTCOME_LABELS, detail_text=detail_text,
+                           many_sources=MANY_SOURCES)

@@ -18,12 +18,14 @@ from .models import (
     FIELD_TYPES,
     FILE_TYPES,
     LIFE_EVENTS,
+    RETENTION_LIMITS,
     SERVICE_KINDS,
     TEXT_FORMATS,
     Choice,
     Condition,
     Fee,
     FieldDefinition,
+    Retention,
     RoutingRule,
     ServiceDefinition,
     Sources,
@@ -320,6 +322,27 @@ def _sources(ctx: _Ctx, raw: Any) -> Sources | None:
                    form_url=_url(ctx, raw, "form_url", "source.form_url", required=False))
 
 
+def _retention(ctx: _Ctx, raw: Any) -> Retention:
+    """``retention = { draft_days = 180, closed_years = 3 }``: whole numbers within
+    ``RETENTION_LIMITS``; a period left out takes the portal's default."""
+    if raw is None:
+        return Retention()
+    if not isinstance(raw, dict):
+        raise ctx.fail("retention", "must be a table such as { draft_days = 180, closed_years = 3 }")
+    unknown = set(raw) - set(RETENTION_LIMITS)
+    if unknown:
+        raise ctx.fail(f"retention.{sorted(unknown)[0]}", f"unknown key; known are {', '.join(RETENTION_LIMITS)}")
+    periods: dict[str, int] = {}
+    for key, (low, high) in RETENTION_LIMITS.items():
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ctx.fail(f"retention.{key}", f"must be a whole number from {low} to {high}, not {value!r}")
+        periods[key] = value
+    return Retention(**periods)
+
+
 def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
     if raw is None:
         return [{"key": DEFAULT_STEP, "title": {"de": "Angaben", "en": "Details"}}]
@@ -334,7 +357,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
                "keywords", "max_total_attachments_mb", "trust_level", "source",
-               "next_steps", "list_fields"}
+               "next_steps", "list_fields", "retention"}
     unknown = set(raw) - allowed
     if unknown:
         raise ctx.fail(sorted(unknown)[0], "unknown key")
@@ -448,6 +471,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         sources=_sources(ctx, raw.get("source")),
         next_steps=ctx.text(raw, "next_steps", required=False),
         list_fields=tuple(list_fields),
+        retention=_retention(ctx, raw.get("retention")),
         source=source,
     )
 

@@ -22,6 +22,21 @@ ADDRESS_PARTS = ("street", "postcode", "city")
 PERSON_PARTS = ("family_name", "given_names", "birth_date", "birth_place", "nationality")
 
 
+#: the limits a service's ``[retention]`` periods must keep (``loader``)
+RETENTION_LIMITS = {"draft_days": (1, 3650), "closed_years": (1, 30)}
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long a service's data stay (``retention`` in the definition; ``retention.services``
+    deletes them). None: the portal's default (``RETENTION_DRAFT_DAYS``, ``RETENTION_CLOSED_YEARS``)."""
+
+    #: a draft untouched this many days is deleted (the company is reminded before)
+    draft_days: int | None = None
+    #: a filing decided or withdrawn this many years ago is deleted with everything on it
+    closed_years: int | None = None
+
+
 @dataclass(frozen=True)
 class Text:
     """A text in German (the source language) and English."""
@@ -166,6 +181,7 @@ class ServiceDefinition:
     next_steps: Text | None = None
     #: the answers that tell two filings of this service apart in "Meine Anträge" (e.g. address, activity)
     list_fields: tuple[str, ...] = ()
+    retention: Retention = field(default_factory=Retention)
     #: the definition's file name
     source: str = ""
 

@@ -389,10 +389,24 @@ class Worker:
             mailer.join(timeout=max(5.0, self.mail_settings.smtp_timeout + 1))
         log.info("delivery worker %s stopped", self.worker_id)
 
+    def daily_jobs(self) -> bool:
+        """Run the day's retention (``retention.services``) once past ``RETENTION_HOUR``: one
+        worker of all claims the day; returns whether this one ran it."""
+        from ..retention import services as retention
+
+        with self.app.app_context():
+            day = retention.daily_run_due(self.app)
+            if day is None:
+                return False
+            report = retention.run_recorded(self.app, dry_run=False, actor="worker", day=day)
+            return report is not None
+
     def _mail_loop(self) -> None:
-        """Send queued mails until the worker stops; a failing database or SMTP server is retried."""
+        """Send queued mails until the worker stops (before them, the daily jobs: retention queues
+        its reminders); a failing database or SMTP server is retried."""
         while not self._stop.is_set():
             try:
+                self.daily_jobs()
                 self.send_mails()
             except Exception:
                 log.exception("sending queued mails failed; retrying after a pause")

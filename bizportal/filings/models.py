@@ -42,6 +42,9 @@ class Draft(Model):
     pending_input: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: when the company was told that the untouched draft will be deleted (``retention``); a
+    #: reminder older than ``updated_at`` is void (the draft was worked on since)
+    retention_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_by: Mapped[Person] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[Person] = relationship(foreign_keys=[updated_by_id])

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 class Notification(Model):
-    """One mail to a company about a filing. Written in the same commit as the event it announces."""
+    """One mail to a company about a filing (or a draft: ``filing_id`` None, the context says
+    which). Written in the same commit as the event it announces."""
 
     __tablename__ = "notification"
     __table_args__ = (Index("ix_notification_due", "state", "next_attempt_at"),)
@@ -28,7 +29,7 @@ class Notification(Model):
     #: also the stable Message-ID of the mail, the same on every attempt
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     kind: Mapped[str] = mapped_column(String(32))
-    filing_id: Mapped[int] = mapped_column(ForeignKey("filing.id"), index=True)
+    filing_id: Mapped[int | None] = mapped_column(ForeignKey("filing.id"), index=True)
     recipient: Mapped[str] = mapped_column(String(255))
     #: language of the mail: the acting person's choice when it was queued
     locale: Mapped[str] = mapped_column(String(8))
@@ -43,7 +44,7 @@ class Notification(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    filing: Mapped[Filing] = relationship()
+    filing: Mapped[Filing | None] = relationship()
 
     @validates("state")
     def _check_state(self, _key: str, value: str) -> str:

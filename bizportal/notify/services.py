@@ -30,7 +30,7 @@ from ..common import dbclock, mail
 from ..common.i18n import supported_locale
 from ..config import MailSettings
 from ..extensions import db, table_of
-from ..filings.models import Filing, FilingMessage, FilingStatus, MessageKind
+from ..filings.models import Draft, Filing, FilingMessage, FilingStatus, MessageKind
 from ..filings.receipts import receipt_filename, stored_receipt
 from .models import Notification
 from .states import MACHINE, NotificationKind, NotificationState
@@ -85,6 +85,28 @@ def enqueue_chamber_message(session: Session | scoped_session[Any], filing: Fili
     an address."""
     context = {"chamber": chamber_name, "detail": (body or "").strip()[:1000] or None, "documents": documents}
     return _enqueue(session, filing, NotificationKind.CHAMBER_MESSAGE, context)
+
+
+def enqueue_draft_expiring(session: Session | scoped_session[Any], draft: Draft, title: str,
+                           deleted_from: date) -> Notification | None:
+    """Queue "your untouched draft will be deleted from ``deleted_from`` on" (retention) to the
+    company's address, else the person who last worked on it, in that person's language.
+
+    Adds the row to ``session``; the caller commits it with the draft's reminder mark. ``None``
+    (nothing queued) without an address. The mail names the service and links the company's
+    list of drafts; it carries none of the draft's answers.
+    """
+    person = draft.updated_by
+    to = (person.company.notification_email or person.email or "").strip() or None
+    if to is None:
+        log.info("no e-mail address for draft %s; its deletion is not announced by mail", draft.id)
+        return None
+    notification = Notification(kind=NotificationKind.DRAFT_EXPIRING, filing_id=None, recipient=to,
+                                locale=supported_locale(person.locale),
+                                context={"title": title, "deleted_from": deleted_from.isoformat(),
+                                         "draft": str(draft.id)})
+    session.add(notification)
+    return notification
 
 
 def queue_reminders(days_before: int, today: date, limit: int = 200) -> int:
@@ -227,6 +249,15 @@ def _render(notification_id: uuid.UUID) -> EmailMessage:
     """Build the mail from the notification and its filing, read afresh; ends the read transaction."""
     notification = db.session.get_one(Notification, notification_id)
     filing = notification.filing
+    if filing is None:  # about a draft: everything the mail says is in its context
+        with force_locale(notification.locale):
+            subject, body = render_mail(notification.kind, {
+                **notification.context, "deleted_from": date.fromisoformat(notification.context["deleted_from"]),
+                "link": _link("filings.index")})
+        message = mail.build_message(notification.recipient, subject, body, [],
+                                     message_id=message_id(notification.id))
+        db.session.rollback()
+        return message
     catalog: Mapping[str, ServiceDefinition] = current_app.extensions["bizportal"].catalog
     service = catalog.get(filing.service_key)
     locale = notification.locale

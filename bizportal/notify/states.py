@@ -32,6 +32,7 @@ class NotificationKind(StrEnum):
     STATUS_CHANGED = "status_changed"  #: a chamber asked for information or decided
     REQUEST_REMINDER = "request_reminder"  #: an information request is due soon and not answered
     CHAMBER_MESSAGE = "chamber_message"  #: a chamber wrote to the company without a change of status
+    DRAFT_EXPIRING = "draft_expiring"  #: an untouched draft will be deleted (retention); no filing
 
 
 MACHINE = StateMachine("notification", NotificationState, {

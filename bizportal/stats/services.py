@@ -156,9 +156,14 @@ def _add(a: Counter[Key], b: Counter[Key]) -> Counter[Key]:
     return out
 
 
+def zone() -> ZoneInfo:
+    """The portal's time zone."""
+    return ZoneInfo(current_app.config["SETTINGS"].web.timezone)
+
+
 def local_day(at: datetime) -> date:
     """The portal's calendar day of an instant."""
-    return at.astimezone(ZoneInfo(current_app.config["SETTINGS"].web.timezone)).date()
+    return at.astimezone(zone()).date()
 
 
 def _seconds(start: datetime, end: datetime) -> float:

@@ -117,7 +117,8 @@ def install(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if problems.is_api_request() or (exc.code == 429 and request.path.startswith("/api/")):
             return problems.from_http_exception(exc)  # machines get a problem document, never a page
-        if exc.code == 403 or (exc.code == 404 and current_user and current_user.is_authenticated):
+        if exc.code in (403, 404):
+            # anonymous 404s (probes) are counted per source and minute by ``audit.record``
             user = current_user.get_id() if current_user and current_user.is_authenticated else "anonymous"
             log.warning("refused: %s %s %s for %s from %s", exc.code, request.method, request.path, user,
                         request.remote_addr)

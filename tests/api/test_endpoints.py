@@ -253,6 +253,7 @@ def _normalised(html: str, reference: str) -> str:
     html = re.sub(r"/antraege/anhang/[0-9a-f-]+", "/antraege/anhang/ID", html)
     html = re.sub(r'(name="(?:csrf_token|form_token|request_id)"[^>]*value=")[^"]*', r"\1X", html)
     html = re.sub(r'value="[^"]*"([^>]*name="(?:csrf_token|form_token|request_id)")', r'value="X"\1', html)
+    html = re.sub(r'data-csrf="[^"]*"', 'data-csrf="X"', html)  # signed with the second it was made
     html = re.sub(r"msg-\d+", "msg-N", html)
     html = re.sub(r"\b\d{1,2}:\d{2}(:\d{2})?\b", "TIME", html)
     html = re.sub(r"\d{1,2}\.\d{1,2}\.\d{4}", "DATE", html)

@@ -1,0 +1,1 @@
+"""Retention: untouched drafts and long-closed filings are deleted on schedule; counts remain."""
