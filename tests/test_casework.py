@@ -385,7 +385,7 @@ def test_a_staff_message_is_announced_to_the_company_by_mail_naming_the_portal(a
     assert len(mails) == 1
     text = mails[0].get_body().get_content()
     assert "Gewerbeamt Bremen (Stadtamt) hat Ihnen eine Nachricht" in text and "Wir melden uns bis Freitag." in text
-    assert "Im Unternehmensportal liegt ein Dokument" in text and f"/antraege/{filed}" in text
+    assert "Im Portal „Unternehmensportal (Demo)“ liegt ein Dokument" in text and f"/antraege/{filed}" in text
     assert not list(mails[0].iter_attachments())  # the file stays in the portal
     # a refused message (closed filing) announces nothing
     take_step(staff, path, "rejected", "Unvollständig.")

@@ -31,10 +31,11 @@ from tests.support.factories import make_filing
 from tests.support.filing import file_service, gewerbe_answers, start_draft
 from tests.support.http import csrf_token, login
 from tests.support.mailqueue import make_due
+from tests.support.pdfs import minimal_pdf
 
 DAY = 86400
-CARD = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-ANSWER = b"%PDF-1.4\n% Meisterbrief\n%%EOF\n"
+CARD = minimal_pdf("Handwerkskarte")
+ANSWER = minimal_pdf("Meisterbrief")
 REPORT_LINE = re.compile(r"^\s+(\w+): (\d+)$", re.M)
 
 

@@ -10,8 +10,9 @@ from bizportal.extensions import db
 from bizportal.filings.models import FilingEvent
 from tests.support.adapters import fit_options
 from tests.support.factories import make_filing, set_adapter
+from tests.support.pdfs import minimal_pdf
 
-PDF = b"%PDF-1.7\n" + bytes(range(256)) * 64
+PDF = minimal_pdf("Erlaubnis nach der Gewerbeordnung " * 500)  # several chunks of the encrypted upload
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16
 FIT = "gewerbeamt-bremen"  # the Gewerbeanmeldung's primary body, here reached through FIT-Connect
 
