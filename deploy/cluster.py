@@ -94,11 +94,16 @@ def _ready(url: str) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Running: it exists and is not a zombie (a killed process nobody has reaped yet)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust the signal
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def start(args: argparse.Namespace) -> dict:

@@ -100,13 +100,24 @@ def scrub(text: str, limit: int = 300) -> str:
 
 def short_message(exc: BaseException, problem: Problem | None = None) -> str:
     """``last_error``'s one line: ``[class] ExceptionType: message`` with the message scrubbed.
-    For network, TLS and HTTP classes the receiver's words are left out (only the status)."""
+    For TLS, 401/403 and 5xx the receiver's words are left out (only the status); a 4xx refusal
+    keeps its short reason."""
     problem = problem or classify(exc)
     name = type(exc).__name__
-    if problem.kind in (CONFIGURATION, OTHER, NO_ANSWER):
+    if problem.kind in (CONFIGURATION, OTHER, NO_ANSWER, UNREACHABLE):  # the adapter's own words
         return f"[{problem.kind}] {name}: {scrub(str(exc))}"
     status = f": {problem.protocol} {problem.status}" if problem.status else ""
-    return f"[{problem.kind}] {name}: {_adapter_prefix(exc)}{status}"
+    line = f"[{problem.kind}] {name}: {_adapter_prefix(exc)}{status}"
+    if problem.kind == REFUSED:
+        # A refusal's reason (which field the receiver rejected) is what the admin must fix before
+        # re-sending: kept, on one line, URLs without query strings, short. 5xx and 401/403 texts
+        # (stack traces, secrets of a broken receiver) are not.
+        text = str(exc)
+        match = _HTTP_STATUS.search(text)
+        reason = scrub(text[match.end():].lstrip(" :"), 200) if match else ""
+        if reason:
+            line += f": {reason}"
+    return line
 
 
 def _adapter_prefix(exc: BaseException) -> str:

@@ -1,6 +1,7 @@
 """The admin's configuration check and ``Delivery.last_error`` name the class of a receiver's
-problem (unreachable, TLS, 401, 5xx), never the receiver's text, URLs with query strings or a
-traceback; the check contacts only hosts the configuration allows."""
+problem (unreachable, TLS, 401, 5xx), never the receiver's text of a 401/403 or 5xx answer, URLs
+with query strings or a traceback (a 4xx refusal keeps its short reason: test_faults); the check
+contacts only hosts the configuration allows."""
 
 from __future__ import annotations
 
