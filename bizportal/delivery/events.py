@@ -61,8 +61,8 @@ def record_event(delivery_id: uuid.UUID, kind: str, detail: str | None,
     """Apply a receiver's event once. Returns ("applied", filing) or ("duplicate", None); commits.
 
     Raises ``Refused`` (``TransitionRefused``, ``EventRefused``) when the event does not fit the
-    filing: ``EventTimeRefused`` for a time before the filing's submission or more than
-    ``CLOCK_TOLERANCE`` ahead of the portal's clock; ``TransitionRefused`` for an event older than
+    filing: ``EventTimeRefused`` for a time more than ``CLOCK_TOLERANCE`` before the filing's
+    submission or ahead of the portal's clock; ``TransitionRefused`` for an event older than
     the filing's current status (a status never moves back). A rejection or request without a
     reason gets ``NO_REASON`` as its detail.
     """
@@ -76,7 +76,9 @@ def record_event(delivery_id: uuid.UUID, kind: str, detail: str | None,
 def _check_time(delivery_id: uuid.UUID, occurred_at: datetime) -> None:
     submitted_at = db.session.scalar(select(Filing.submitted_at).join(Delivery, Delivery.filing_id == Filing.id)
                                      .where(Delivery.id == delivery_id))
-    if submitted_at is not None and occurred_at < submitted_at:
+    # The receiver's clock may be behind ours, and FIT-Connect's event times are whole seconds:
+    # an event of the same second as the submit would otherwise lie "before" it.
+    if submitted_at is not None and occurred_at < submitted_at - CLOCK_TOLERANCE:
         raise EventTimeRefused(f"the event's time ({occurred_at.isoformat()}) lies before the filing was submitted "
                                f"({submitted_at.isoformat()})")
     if occurred_at > utcnow() + CLOCK_TOLERANCE:

@@ -253,6 +253,10 @@ def test_event_times_before_the_submission_or_in_the_future_are_refused(app, cli
     assert timeline(app, filing_id) == before and filing_status(app, filing_id) == "forwarded"
     # a receiver's clock a minute ahead is within the tolerance
     assert callback(client, "hk-bremen", delivery_id, "received", occurred_at=at(60)).status_code == 200
+    # half a minute behind (or FIT-Connect's whole-second times) is not "before the filing": this
+    # report passes the time check and is refused only as older than the status it would replace
+    behind = callback(client, "hk-bremen", delivery_id, "accepted", occurred_at=at(-30))
+    assert behind.status_code == 409 and "before the filing" not in behind.get_data(as_text=True)
 
 
 def test_a_late_report_older_than_the_status_never_moves_it_back(app, client, delivered):
