@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask
 from sqlalchemy import create_engine, inspect, text
@@ -223,14 +223,18 @@ def _add_bytes(tar: tarfile.TarFile, name: str, content: bytes) -> None:
     tar.addfile(info, io.BytesIO(content))
 
 
-def _member_bytes(tar: tarfile.TarFile, name: str) -> bytes:
+def _open_member(tar: tarfile.TarFile, name: str) -> IO[bytes]:
     try:
         fh = tar.extractfile(name)
     except KeyError:
         fh = None
     if fh is None:
         raise BackupError(f"the archive lacks {name}; nothing restored")
-    with fh:
+    return fh
+
+
+def _member_bytes(tar: tarfile.TarFile, name: str) -> bytes:
+    with _open_member(tar, name) as fh:
         return fh.read()
 
 
@@ -246,12 +250,7 @@ def _checked_manifest(tar: tarfile.TarFile) -> dict[str, Any]:
 
 def _extract_checked(tar: tarfile.TarFile, name: str, target: Path, sha256: str) -> None:
     """Copy a member out in chunks (a dump can be large), checking its SHA-256 on the way."""
-    try:
-        fh = tar.extractfile(name)
-    except KeyError:
-        fh = None
-    if fh is None:
-        raise BackupError(f"the archive lacks {name}; nothing restored")
+    fh = _open_member(tar, name)
     digest = hashlib.sha256()
     with fh, open(target, "wb") as out:
         while block := fh.read(1024 * 1024):

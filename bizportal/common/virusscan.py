@@ -58,13 +58,22 @@ class ClamdScanner:
                                                                                              int(port))
         raise ValueError(f"clamd address must be 'unix:/path' or 'tcp:host:port', not {self.address!r}")
 
+    def _connect(self) -> socket.socket:
+        """A socket connected to clamd, with the timeout set (closed by the caller's ``with``)."""
+        family, target = self._target()
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(target)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
     def scan(self, content: bytes) -> Verdict:
         """Scan ``content``; a ``Verdict`` when clamd answered, else ``ScannerUnavailable``."""
-        family, target = self._target()
         try:
-            with socket.socket(family, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(target)
+            with self._connect() as sock:
                 sock.sendall(b"zINSTREAM\0")
                 view = memoryview(content)
                 for start in range(0, len(content), CHUNK):
@@ -80,11 +89,8 @@ class ClamdScanner:
 
     def ping(self) -> bool:
         """Whether clamd answers ``PING`` with ``PONG`` (for health checks)."""
-        family, target = self._target()
         try:
-            with socket.socket(family, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(target)
+            with self._connect() as sock:
                 sock.sendall(b"zPING\0")
                 return _read_answer(sock) == "PONG"
         except OSError:
