@@ -220,14 +220,18 @@ def step_reachable(service: ServiceDefinition, draft: Draft, step_key: str) -> b
 
 def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key: str,
               answers: dict[str, Any]) -> None:
-    """Store a validated step and mark it completed. Later steps whose visible fields change are
-    marked open again, and answers that are no longer visible are dropped. Commits."""
+    """Store a validated step and mark it completed. Later steps whose visible fields change, or
+    whose checks read an answer that changed, are marked open again, and answers that are no
+    longer visible are dropped. Commits."""
     before = {s.key: _step_field_names(service, s.key, draft.data) for s in service.steps}
     data = {**draft.data, **answers}
     after = {s.key: _step_field_names(service, s.key, data) for s in service.steps}
     order = [s.key for s in service.steps]
     later = order[order.index(step_key) + 1:]
-    completed = [k for k in draft.completed_steps if k not in later or before[k] == after[k]]
+    changed = {name for name, value in answers.items() if draft.data.get(name) != value}
+    rechecked = {fd.step for c in service.checks if c.inputs & changed and (fd := service.field(c.field))}
+    completed = [k for k in draft.completed_steps
+                 if k not in later or (before[k] == after[k] and k not in rechecked)]
     if step_key not in completed:
         completed.append(step_key)
     keep = visible_fields(service, data) | {fd.name for fd in service.fields if fd.prefill}
