@@ -39,9 +39,11 @@ def load_table(name: str) -> MinimumTable:
         amounts, source = entry.get("amounts"), entry.get("source")
         if not isinstance(source, str) or not source.strip():
             raise TableError(f"{where}: names no source")
+        if not isinstance(amounts, list):
+            raise TableError(f"{where}: amounts must be a list of euro amounts")
         try:
             row = tuple(Decimal(str(a)) for a in amounts)
-        except (TypeError, InvalidOperation):
+        except InvalidOperation:
             raise TableError(f"{where}: amounts must be a list of euro amounts") from None
         if not row or any(a <= 0 for a in row):
             raise TableError(f"{where}: amounts must be positive")
