@@ -18,12 +18,14 @@ from bizportal.delivery.models import Delivery
 from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing
 from tests.support.filing import (
+    VERSICHERUNGSVERMITTLER_FILES,
     EveryStep,
     file_service,
     fill_steps,
     path_of,
     post_step,
     start_draft,
+    versicherungsvermittler_answers,
 )
 from tests.support.pdfs import minimal_pdf
 
@@ -255,24 +257,14 @@ def test_a_complete_apprenticeship_filing_delivers_the_register_entries(app, com
 # --- § 34d: steps, conditions, evidence -------------------------------------------------------------------
 
 def broker_answers(**changes: str) -> EveryStep:
-    """A sole trader in Bremen applying as broker; certificate of good conduct ordered for the
-    chamber, trade register extract uploaded."""
-    answers = EveryStep({
-        "antragsteller_art": "natuerliche_person", "applicant_name": "Anna Becker", "geburtsdatum": "1978-03-14",
-        "business_name": "Becker Versicherungsmakler e. K.", "street": "Am Wall 120", "postcode": "28195",
-        "city": "Bremen", "permit_type": "makler", "beginn": "2027-03-01",
-        "grenzueberschreitend": "no", "mitwirkende_vorhanden": "no",
-        "expertise_proven": "yes", "liability_insurance": "yes", "versicherer": "Hanseatische Haftpflicht VVaG",
-        "fuehrungszeugnis": "beantragt", "gewerbezentralregister": "beigefuegt", "verurteilung": "no",
-        "insolvenzverfahren": "no", "schuldnerverzeichnis_eintrag": "no", "sachkunde_art": "pruefung",
-    })
-    answers.update(changes)
-    return answers
+    """A sole trader applying as broker, in Bremen (the chamber there receives it)."""
+    return versicherungsvermittler_answers(**{"applicant_name": "Anna Becker", "geburtsdatum": "1978-03-14",
+                                              "business_name": "Becker Versicherungsmakler e. K.",
+                                              "street": "Am Wall 120", "postcode": "28195", "city": "Bremen",
+                                              **changes})
 
 
-BROKER_FILES = {name: (minimal_pdf(name), f"{name}.pdf") for name in (
-    "sachkundenachweis", "versicherungsnachweis", "gewerbezentralregister_datei", "schuldnerverzeichnis_auskunft",
-    "insolvenzgericht_auskunft")}
+BROKER_FILES = VERSICHERUNGSVERMITTLER_FILES
 COMPANY = {"antragsteller_art": "juristische_person", "handelsregisternummer": "Bremen HRB 12345",
            "gesetzliche_vertreter-0-family_name": "Becker", "gesetzliche_vertreter-0-given_names": "Anna",
            "gesetzliche_vertreter-0-birth_date": "1978-03-14", "gesetzliche_vertreter-0-birth_place": "Bremen",
