@@ -222,6 +222,16 @@ def test_a_start_year_without_a_published_minimum_is_not_checked(company):
     assert post_step(company, path, answers).status_code == 302
 
 
+def test_a_minor_trains_at_most_forty_hours_a_week(company):
+    minor = training_answers(**MINOR_FOLLOW_ON_SHORTENED, ausbildungszeit_woche="42")
+    path = _to_step(company, TRAINING, minor, "verguetung")
+    html = _errors(post_step(company, path, minor))
+    assert "Jugendliche dürfen höchstens 40 Stunden in der Woche beschäftigt werden" in html
+    assert post_step(company, path, {**minor, "ausbildungszeit_woche": "40"}).status_code == 302
+    adult = training_answers(ausbildungszeit_woche="42")
+    assert post_step(company, _to_step(company, TRAINING, adult, "verguetung"), adult).status_code == 302
+
+
 def test_moving_the_start_into_a_year_with_a_higher_minimum_reopens_the_pay_step(company):
     answers = training_answers(vertragsschluss="2026-11-20", beginn="2027-08-01", ende="2030-07-31",
                                verguetung_erstes_jahr="650")
@@ -387,6 +397,9 @@ MESSAGE = {"de": "Mindestens {minimum} ({year})", "en": "At least {minimum} ({ye
     ({"rule": "statutory_minimum", "field": "betrag", "other": "beginn", "table": "mindestausbildungsverguetung",
       "message": {"de": "{betrag}", "en": "x"}}, "placeholders"),
     ({"rule": "maximum", "field": "betrag", "other": "beginn", "message": MESSAGE}, "is not one of"),
+    ({"rule": "at_most", "field": "betrag", "message": MESSAGE}, "needs a limit"),
+    ({"rule": "at_most", "field": "betrag", "other": "beginn", "limit": 40, "message": MESSAGE}, "no other answer"),
+    ({"rule": "after", "field": "ende", "other": "beginn", "limit": 40, "message": MESSAGE}, "only an at_most"),
 ])
 def test_a_broken_check_stops_the_definition_naming_it(check, problem):
     with pytest.raises(DefinitionError, match=problem):

@@ -354,9 +354,12 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
     return raw
 
 
-CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless"}
-#: the answer type each rule compares: (type of ``field``, type of ``other``)
-CHECK_TYPES = {"after": ("date", "date"), "statutory_minimum": ("number", "date")}
+CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit"}
+#: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
+CHECK_TYPES: dict[str, tuple[str, str | None]] = {
+    "after": ("date", "date"), "statutory_minimum": ("number", "date"), "at_most": ("number", None)}
+#: the values a check's message may name
+CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1}
 
 
 def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], steps: dict[str, int]) -> tuple[Check, ...]:
@@ -374,17 +377,20 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], steps: dict
         rule = ctx.string(rc, "rule", f"{where}.rule")
         if rule not in CHECK_RULES:
             raise ctx.fail(f"{where}.rule", f"'{rule}' is not one of {', '.join(CHECK_RULES)}")
-        names = {"field": ctx.string(rc, "field", f"{where}.field"), "other": ctx.string(rc, "other", f"{where}.other")}
-        for key, wanted in zip(("field", "other"), CHECK_TYPES[rule], strict=True):
-            fd = fields.get(names[key])
-            if fd is None or fd.type != wanted:
-                raise ctx.fail(f"{where}.{key}", f"must name a {wanted} field")
+        types = dict(zip(("field", "other"), CHECK_TYPES[rule], strict=True))
+        if types["other"] is None and "other" in rc:
+            raise ctx.fail(f"{where}.other", f"an {rule} check compares with no other answer")
+        names = {key: ctx.string(rc, key, f"{where}.{key}") for key, wanted in types.items() if wanted}
+        for key, name in names.items():
+            fd = fields.get(name)
+            if fd is None or fd.type != types[key]:
+                raise ctx.fail(f"{where}.{key}", f"must name a {types[key]} field")
         step = steps[fields[names["field"]].step]
         raw_unless = rc.get("unless", [])
         if not isinstance(raw_unless, list):
             raise ctx.fail(f"{where}.unless", "must be a list of conditions")
         unless = tuple(_condition(ctx, u, f"{where}.unless[{j}]", fields) for j, u in enumerate(raw_unless))
-        if any(steps[fields[n].step] > step for n in [names["other"], *(c.field for c in unless)]):
+        if any(steps[fields[n].step] > step for n in [*names.values(), *(c.field for c in unless)]):
             raise ctx.fail(where, "can only read answers of its field's step or an earlier one")
         table, column = None, 1
         if rule == "statutory_minimum":
@@ -396,14 +402,23 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], steps: dict
             column = int(ctx.number(rc, "column", f"{where}.column", 1, 1, width))
         elif "table" in rc or "column" in rc:
             raise ctx.fail(f"{where}.table", "only a statutory_minimum check has a table")
+        limit = None
+        if rule == "at_most":
+            value = ctx.number(rc, "limit", f"{where}.limit", None, -1e12, 1e12)
+            if value is None:
+                raise ctx.fail(f"{where}.limit", "an at_most check needs a limit")
+            limit = Decimal(str(value))
+        elif "limit" in rc:
+            raise ctx.fail(f"{where}.limit", "only an at_most check has a limit")
         message = ctx.text(rc, "message", f"{where}.message")
         for text in (message.de, message.en):
             try:
-                text.format(minimum=1, year=2000)
+                text.format(**CHECK_PLACEHOLDERS)
             except (KeyError, IndexError, ValueError):
-                raise ctx.fail(f"{where}.message", "may only use the placeholders {minimum} and {year}") from None
-        checks.append(Check(rule=rule, field=names["field"], other=names["other"], message=message,
-                            table=table, column=column, unless=unless))
+                raise ctx.fail(f"{where}.message", "may only use the placeholders "
+                               + ", ".join(f"{{{k}}}" for k in CHECK_PLACEHOLDERS)) from None
+        checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
+                            limit=limit, table=table, column=column, unless=unless))
     return tuple(checks)
 
 

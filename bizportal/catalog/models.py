@@ -15,7 +15,7 @@ CONDITION_TYPES = ("yesno", "choice", "country")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "statutory_minimum")
+CHECK_RULES = ("after", "statutory_minimum", "at_most")
 DESTINATION_KINDS = ("HWK", "IHK", "GEWERBEAMT")
 LIFE_EVENTS = ("gruendung", "aenderung", "aufgabe", "ausbildung", "aussenhandel", "erlaubnis")
 FILE_TYPES = ("pdf", "png", "jpeg")
@@ -127,13 +127,16 @@ class Check:
 
     ``after``: the date ``field`` must be later than the date ``other``. ``statutory_minimum``: the
     number ``field`` must reach ``table``'s amount in ``column`` for the year of the date ``other``.
+    ``at_most``: the number ``field`` must not exceed ``limit`` (a legal cap that holds only under
+    a condition, so ``unless`` says when it does not apply; a plain cap is the field's ``max``).
     Not applied while any of ``unless`` holds, or while an answer it compares is missing.
     """
 
     rule: str
     field: str
-    other: str
+    other: str | None
     message: Text
+    limit: Decimal | None = None
     table: MinimumTable | None = None
     column: int = 1
     unless: tuple[Condition, ...] = ()
@@ -141,14 +144,18 @@ class Check:
     @property
     def inputs(self) -> set[str]:
         """The answers the outcome depends on."""
-        return {self.field, self.other, *(c.field for c in self.unless)}
+        return {self.field, *([self.other] if self.other else []), *(c.field for c in self.unless)}
 
     def problem(self, answers: dict[str, Any]) -> dict[str, Any] | None:
         """None when the answers keep the rule; else the values its message names (``minimum``,
         ``year`` for a statutory minimum)."""
         if any(c.holds(answers) for c in self.unless):
             return None
-        value, other = answers.get(self.field), answers.get(self.other)
+        value = answers.get(self.field)
+        if self.rule == "at_most":
+            assert self.limit is not None
+            return None if value in (None, "") or Decimal(str(value)) <= self.limit else {"limit": self.limit}
+        other = answers.get(self.other) if self.other else None
         if value in (None, "") or other in (None, ""):
             return None
         if self.rule == "after":

@@ -56,8 +56,7 @@ class StepForm(FlaskForm):
                 continue  # hidden now, or an answer it compares is wrong already
             problem = check.problem(answers)
             if problem is not None:
-                if "minimum" in problem:
-                    problem["minimum"] = number(problem["minimum"])
+                problem = {k: number(v) if k in ("minimum", "limit") else v for k, v in problem.items()}
                 message = check.message.get(self.page_locale).format(**problem)
                 self[check.field].errors = [*self[check.field].errors, message]
                 valid = False
