@@ -301,6 +301,7 @@ def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catal
             TextStyle(font_family=w.family, font_style="B", font_size_pt=13, t_margin=4, b_margin=2),
         )
         pdf.add_page()
+        w.font("B", 16)
         w.section(title)
         w.line(f"{identity.portal_name} – {identity.land}", size=9)
         w.line(gettext("Betreiber des Portals: %(operator)s", operator=identity.operator), size=9)
