@@ -272,3 +272,27 @@ def test_bundles_are_catalog_entries_found_by_search(client):
     html = client.get("/?q=Ich gründe einen Betrieb").get_data(as_text=True)
     assert "/vorhaben/betrieb-gruenden" in html
     assert "/vorhaben/betrieb-verlegen-aufgeben" in client.get("/?q=umzug").get_data(as_text=True)
+
+
+def test_steering_sees_bundle_filings_per_bundle_and_service(app_factory):
+    from tests.support.http import login
+
+    app = app_factory(STATS_SUPPRESSION_THRESHOLD=1)
+    client = app.test_client()
+    login(client, "anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    complete_services(client, overview)
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302
+    reference = re.findall(r">(BP-\d{4}-[2-9A-Z]{6})</a>", client.get(path_of(resp.headers["Location"]))
+                           .get_data(as_text=True))[0]
+    assert 'id="vorhaben"' in client.get(f"/antraege/{reference}").get_data(as_text=True)
+
+    steering = app.test_client()
+    login(steering, "steering", staff=True)
+    rows = steering.get("/staff/statistik/vorhaben.csv").get_data(as_text=True).splitlines()
+    assert any(r.startswith("Betrieb gründen;Gewerbeanmeldung;1;") for r in rows), rows
+    assert any(r.startswith("Betrieb gründen;Eintragung in die Handwerksrolle;1;") for r in rows), rows
+    leistungen = steering.get("/staff/statistik/leistungen.csv").get_data(as_text=True)
+    assert "Gewerbeanmeldung;1;" in leistungen  # counted per service as well

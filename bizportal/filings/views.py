@@ -177,6 +177,14 @@ def step(draft_id: str, step_key: str):
         missing_files = _missing_files(draft, fields)
         if valid and not upload_errors and not missing_files:
             services.save_step(draft, current_user, service, step_key, answers_from_form(fields, form))
+            bundle = catalog.get_bundle(draft.service_key)
+            if bundle is not None and services.first_open_step(service, draft) is None:
+                # the questions are answered: each chosen service gets its draft with the shared
+                # answers (again after a change, so no service draft keeps an old shared answer)
+                try:
+                    bundles.prepare_services(draft, current_user, bundle, catalog.catalog(), _prefill)
+                except services.TooManyDrafts as exc:
+                    return _too_many_drafts(exc)
             if action == "save":
                 flash(_("Ihr Entwurf wurde gespeichert."), "success")
                 return redirect(url_for("filings.index"))

@@ -207,7 +207,9 @@ def abandon_stale_drafts(days: int, now: datetime | None = None) -> int:
     counted = 0
     stale = db.session.scalars(
         select(Draft).where(Draft.updated_at < now - timedelta(days=days),
-                            Draft.id.not_in(select(AbandonedDraft.draft_id)))
+                            Draft.id.not_in(select(AbandonedDraft.draft_id)),
+                            # a bundle's own draft is no service's (its service drafts count)
+                            Draft.service_key.not_in(list(current_app.extensions["bizportal"].bundles)))
         .order_by(Draft.updated_at).with_for_update(skip_locked=True))
     keys: list[Key] = []
     for draft in stale:
