@@ -296,3 +296,30 @@ def test_steering_sees_bundle_filings_per_bundle_and_service(app_factory):
     assert any(r.startswith("Betrieb gründen;Eintragung in die Handwerksrolle;1;") for r in rows), rows
     leistungen = steering.get("/staff/statistik/leistungen.csv").get_data(as_text=True)
     assert "Gewerbeanmeldung;1;" in leistungen  # counted per service as well
+
+
+def test_a_colleague_resumes_the_bundle_draft(app, client, login_as):
+    from tests.support.http import login
+
+    login_as("anna.becker")
+    page = client.get("/vorhaben/betrieb-gruenden")
+    resp = client.post("/vorhaben/betrieb-gruenden", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    first = path_of(resp.headers["Location"])
+    fill_one = client.get(first).get_data(as_text=True)
+    resp = client.post(first, data={**form_values(fill_one), **SHARED, "action": "save"},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302
+
+    colleague = app.test_client()
+    login(colleague, "jonas.weber")
+    drafts = colleague.get("/antraege").get_data(as_text=True)
+    assert "Betrieb gründen" in drafts and "Schritt 2 von 2" in drafts
+    resume = re.search(r'href="(/antraege/entwurf/[0-9a-f-]+/pruefen)"', drafts).group(1)
+    resp = colleague.get(resume)  # the bundle's page sends to the first open question
+    assert resp.status_code == 302
+    step = path_of(colleague.get(path_of(resp.headers["Location"])).headers["Location"])
+    assert step.endswith("/vorhaben")
+    assert fill(colleague, step, {**PLANS, "handwerk_anlage": "b", "ausbilden": "no"}) == ["vorhaben", "handwerk"]
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Draft.service_key).where(Draft.bundle_draft_id.is_not(None)))) == [
+            "gewerbeanmeldung", "handwerk-verzeichnis-eintragung"]
