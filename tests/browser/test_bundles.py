@@ -9,8 +9,8 @@ import re
 
 from bizportal.delivery.worker import Worker
 from tests.support.browser import DESKTOP, NARROW, assert_no_violations, assert_reflows, share_login
+from tests.support.bundles import complete_services
 from tests.support.http import http_login
-from tests.test_bundles import complete_services
 
 
 def _check(page, label: str) -> None:
