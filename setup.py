@@ -45,8 +45,8 @@ setup(
         "bizportal.migrations.versions": "migrations/versions",
     },
     package_data={
-        "bizportal": ["catalog/services/*.toml", "catalog/data/*", "translations/*/LC_MESSAGES/*",
-                      "static/**/*"],
+        "bizportal": ["catalog/services/*.toml", "catalog/bundles/*.toml", "catalog/data/*",
+                      "translations/*/LC_MESSAGES/*", "static/**/*"],
         "bizportal.templates": ["**/*.html", "**/*.txt", "**/*.xml", "**/*.svg"],
         "bizportal.migrations": ["README", "alembic.ini", "script.py.mako"],
         "chambers": ["fitconnect/*.json", "fitconnect/*.md"],

@@ -12,8 +12,9 @@ from werkzeug.routing import IntegerConverter
 
 from chambers.registry import AdapterRegistry
 
+from .catalog.bundle_loader import load_bundles
 from .catalog.loader import load_catalog
-from .catalog.models import ServiceDefinition
+from .catalog.models import BundleDefinition, ServiceDefinition
 from .catalog.search import CatalogIndex
 from .common.limits import PortalRequest
 from .common.virusscan import ClamdScanner
@@ -57,6 +58,8 @@ class Portal:
     adapter_services: dict[str, Any] = field(default_factory=dict)
     #: keeps ``catalog`` and ``search_index`` at the database's version (``catalog.refresh``)
     catalog_refresh: Any = None
+    #: the life-event bundles (``catalog/bundles/``), checked against the catalog at start
+    bundles: dict[str, BundleDefinition] = field(default_factory=dict)
 
 
 class DatabaseInt(IntegerConverter):
@@ -118,6 +121,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     from .catalog.views import bp as catalog_bp
     from .delivery import body_views  # noqa: F401  (its routes join the delivery blueprint)
     from .delivery.views import bp as delivery_bp
+    from .filings import bundle_views  # noqa: F401  (its routes join the filings blueprint)
     from .filings.views import bp as filings_bp
     from .inbox import export_views  # noqa: F401  (its routes join the inbox blueprint)
     from .inbox.views import bp as inbox_bp
@@ -165,6 +169,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         scanner=(ClamdScanner(settings.web.clamd_address, settings.web.clamd_timeout)
                  if settings.web.clamd_address else None),
         adapter_services={"inbox_store": DatabaseInboxStore(), "storage": storage},
+        bundles=load_bundles(catalog),
     )
     from .catalog.refresh import CatalogRefresher
 

@@ -86,8 +86,10 @@ def create_backup(app: Flask, target: Path) -> dict[str, Any]:
         part = target.with_name(target.name + ".part")
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
+            part.unlink(missing_ok=True)
+            part.touch(mode=0o600)  # personal data: readable by the portal's user only, from the first byte
             with tarfile.open(part, "w") as tar:
-                tar.add(db_file, arcname=db_name)
+                tar.add(db_file, arcname=db_name, filter=_private)
                 for key, size, sha256 in rows:
                     try:
                         content = storage.read(key)
@@ -213,6 +215,11 @@ def _sqlite_copy(source: Path, target: Path) -> None:
     finally:
         src.close()
         dst.close()
+
+
+def _private(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.mode = 0o600
+    return info
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, content: bytes) -> None:

@@ -669,6 +669,13 @@ def _logo(value: str | None, base_url: str) -> tuple[str | None, str | None]:
         value = urlunsplit(("", "", parts.path, parts.query, ""))
     if not value.startswith("/") or value.startswith("//") or "\\" in value:
         raise RuntimeError(f"{PREFIX}LOGO {value!r} is neither an image file nor a path on the portal (/static/…)")
+    path = urlsplit(value).path
+    if path.startswith("/static/"):  # the portal serves it itself: it must be one of its static files
+        static = (Path(__file__).parent / "static").resolve()
+        target = (static / path.removeprefix("/static/")).resolve()
+        if not target.is_relative_to(static) or not target.is_file():
+            raise RuntimeError(f"{PREFIX}LOGO {value!r} is not among the portal's static files ({static}); "
+                               "give the image file's path instead")
     return None, value
 
 

@@ -20,3 +20,25 @@ def start_provider(port: int = 0, host: str = "127.0.0.1") -> BaseWSGIServer:
     server = dev_server(host, port, provider_app)
     threading.Thread(target=server.serve_forever, daemon=True, name="oidc-provider").start()
     return server
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bizportal.devprovider --port N``: the provider alone, in the foreground (bin/cluster --demo)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m bizportal.devprovider", description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    server = start_provider(args.port, args.host)
+    print(f"development login provider on http://{args.host}:{server.server_port}", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -123,17 +123,32 @@ def start(args: argparse.Namespace) -> dict:
     env.setdefault("BIZPORTAL_SECRET_KEY", secrets.token_urlsafe(32))
     env.setdefault("BIZPORTAL_UPLOAD_DIR", str(state_dir / "uploads"))
     env.setdefault("BIZPORTAL_MAIL_FOLDER", str(state_dir / "mail"))
+    logs = state_dir / "logs"
+    processes: list[dict] = []
+    if args.demo:  # the development login provider with the demo users, as `flask dev` has it
+        provider_port = free_port()
+        processes.append(_spawn("provider", [str(VENV_BIN / "python"), "-m", "bizportal.devprovider", "--port",
+                                             str(provider_port)], env, logs) | {"port": provider_port})
+        issuer = f"http://127.0.0.1:{provider_port}"
+        env.update({"BIZPORTAL_COMPANY_OIDC_ISSUER": issuer, "BIZPORTAL_STAFF_OIDC_ISSUER": issuer,
+                    "AUTHLIB_INSECURE_TRANSPORT": "1"})
     for pair in args.env:
         key, _, value = pair.partition("=")
         env[key if key.startswith("BIZPORTAL_") else "BIZPORTAL_" + key] = value
-    logs = state_dir / "logs"
 
     # 1. migrations, 2. workers, 3. web nodes, 4. the proxy
     upgrade = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
                              capture_output=True, text=True)
     if upgrade.returncode != 0:
+        stop_processes(processes)
         raise SystemExit("cluster: migrations failed:\n" + upgrade.stderr[-3000:])
-    processes = [_spawn(f"worker{i + 1}", [str(VENV_BIN / "flask"), "--app", "wsgi", "worker"], env, logs)
+    if args.demo:
+        demo = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", "demo-data"], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        if demo.returncode != 0:
+            stop_processes(processes)
+            raise SystemExit("cluster: demo data failed:\n" + demo.stderr[-3000:])
+    processes += [_spawn(f"worker{i + 1}", [str(VENV_BIN / "flask"), "--app", "wsgi", "worker"], env, logs)
                  for i in range(args.workers)]
     web_ports = [free_port() for _ in range(args.web)]
     for i, port in enumerate(web_ports):
@@ -169,7 +184,11 @@ def stop(args: argparse.Namespace) -> None:
     state_file = Path(args.dir).resolve() / "cluster.json"
     if not state_file.exists():
         return
-    processes = json.loads(state_file.read_text())["processes"]
+    stop_processes(json.loads(state_file.read_text())["processes"])
+    state_file.unlink()
+
+
+def stop_processes(processes: list[dict]) -> None:
     for proc in reversed(processes):  # the proxy first, the workers last (they finish their sends)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc["pid"], signal.SIGTERM)
@@ -179,7 +198,6 @@ def stop(args: argparse.Namespace) -> None:
     for proc in processes:
         if _alive(proc["pid"]):
             os.killpg(proc["pid"], signal.SIGKILL)
-    state_file.unlink()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -192,6 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="delivery workers")
     parser.add_argument("--port", type=int, default=0, help="nginx port (default: a free one)")
     parser.add_argument("--timeout", type=float, default=90)
+    parser.add_argument("--demo", action="store_true",
+                        help="also start the development login provider and load the demo chambers")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="a BIZPORTAL_ setting for every portal process (repeatable)")
     args = parser.parse_args(argv)
@@ -207,9 +227,14 @@ def main(argv: list[str] | None = None) -> None:
             print("not running")
             return
         state = json.loads(state_file.read_text())
+        down = 0
         for proc in state["processes"]:
-            print(f"{proc['name']:8} pid {proc['pid']:>7} {'up' if _alive(proc['pid']) else 'DOWN'}"
+            up = _alive(proc["pid"])
+            down += not up
+            print(f"{proc['name']:8} pid {proc['pid']:>7} {'up' if up else 'DOWN'}"
                   f"{'  port ' + str(proc['port']) if 'port' in proc else ''}")
+        if down:
+            raise SystemExit(f"cluster: {down} process(es) down")
 
 
 if __name__ == "__main__":

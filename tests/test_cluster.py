@@ -104,5 +104,39 @@ def test_a_worker_killed_in_the_middle_of_its_sends_loses_nothing(app, cluster):
     status = subprocess.run([sys.executable, str(ROOT / "deploy" / "cluster.py"), "--dir",
                              str(Path(workers["worker1"]["log"]).parent.parent), "status"],
                             capture_output=True, text=True, timeout=30)
+    assert status.returncode != 0, "status fails while a process is down"
     assert re.search(r"worker1\s+pid\s+\d+\s+DOWN", status.stdout) and re.search(r"worker2\s+pid\s+\d+\s+up",
                                                                                   status.stdout)
+
+
+def test_a_demo_cluster_has_its_own_login_provider_and_demo_chambers(database_url, tmp_path):
+    """``--demo``: the development login provider and the demo chambers, so that a person can sign in
+    and file through the proxy without any other setup (on a database of its own)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    name = f"{url.database}_demo"
+    with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    demo_url = url.set(database=name).render_as_string(hide_password=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BIZPORTAL_", "COV"))}
+    command = [sys.executable, str(ROOT / "deploy" / "cluster.py"), "--dir", str(tmp_path / "demo")]
+    started = subprocess.run(command + ["start", "--demo", "--database-url", demo_url, "--web", "1",
+                                        "--workers", "1", "--web-processes", "1"],
+                             env=env, capture_output=True, text=True, timeout=180)
+    assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-2000:]
+    state = json.loads(started.stdout)
+    try:
+        assert [p["name"] for p in state["processes"]][0] == "provider"
+        company = http_login(state["url"], "anna.becker")
+        mine = company.get("/antraege")
+        assert mine.status_code == 200 and "Meine Anträge" in mine.get_data()
+        case = next(c for c in CASES if c.id == "ausbildungsvertrag-kaufmaennisch-im-handwerk-bremen")
+        reference = file_service(company, case.service, case.steps, files=case.files)
+        page = company.get(f"/antraege/{reference}")
+        assert page.status_code == 200 and reference in page.get_data()
+    finally:
+        subprocess.run(command + ["stop"], env=env, timeout=120)

@@ -43,11 +43,26 @@ def test_the_wheel_carries_every_file_the_portal_needs_at_run_time(wheel):
         assert f"bizportal/{tracked}" in names, tracked
     for version in (ROOT / "migrations" / "versions").glob("*.py"):
         assert f"bizportal/migrations/versions/{version.name}" in names, version.name
-    for service in (ROOT / "bizportal" / "catalog" / "services").glob("*.toml"):
-        assert f"bizportal/catalog/services/{service.name}" in names
+    tracked = subprocess.run(["git", "ls-files", "bizportal"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert tracked, "git ls-files lists the package"
+    missing = [path for path in tracked if path not in names]  # service and bundle definitions, data, assets
+    assert missing == [], missing
     assert "bizportal/translations/en/LC_MESSAGES/messages.mo" in names
     assert any(n.startswith("bizportal/static/vendor/kern/") and n.endswith(".css") for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+
+
+def test_the_source_distribution_carries_the_deployment_files(wheel):
+    import tarfile
+
+    (sdist,) = wheel.parent.glob("bizportal-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    for path in ["gunicorn.conf.py", "deploy/Containerfile", "deploy/nginx.conf", "deploy/compose.yaml",
+                 "deploy/systemd/bizportal-web@.service", "deploy/systemd/bizportal-worker@.service",
+                 "deploy/systemd/bizportal-migrate.service", "bizportal/catalog/bundles/betrieb-gruenden.toml"]:
+        assert path in names, path
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +121,7 @@ def test_the_installed_wheel_upgrades_its_database_and_serves_pages(installed, i
 
         catalog = requests.get(base + "/", timeout=10)
         assert catalog.status_code == 200 and "Gewerbeanmeldung" in catalog.text
+        assert "Betrieb gründen" in catalog.text  # the life-event bundles, read from the installed package
         stylesheet = next(line.split('href="')[1].split('"')[0] for line in catalog.text.splitlines()
                           if 'rel="stylesheet"' in line and "/static/" in line)
         assert requests.get(base + stylesheet, timeout=10).status_code == 200

@@ -124,8 +124,11 @@ def test_production_identity_has_no_demo_value(production_env, tmp_path):
 
 
 @pytest.mark.parametrize("logo,accepted", [
-    ("https://unternehmen.bremen.example.org/static/wappen.svg", "/static/wappen.svg"),
-    ("/static/wappen.svg", "/static/wappen.svg"),
+    ("https://unternehmen.bremen.example.org/static/css/portal.css", "/static/css/portal.css"),
+    ("https://unternehmen.bremen.example.org/bilder/wappen.svg", "/bilder/wappen.svg"),  # served by the proxy
+    ("/static/css/portal.css", "/static/css/portal.css"),
+    ("/static/wappen.svg", None),  # the portal would answer 404: a broken logo on every page
+    ("/static/../config.py", None),
     ("https://cdn.example.net/wappen.svg", None),
     ("//cdn.example.net/wappen.svg", None),
     ("wappen.svg", None),

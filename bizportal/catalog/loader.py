@@ -422,26 +422,10 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], steps: dict
     return tuple(checks)
 
 
-def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
-    """Validate one parsed TOML document and build its ``ServiceDefinition``."""
-    ctx = _Ctx(source)
-    allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
-               "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
-               "keywords", "max_total_attachments_mb", "trust_level", "source",
-               "next_steps", "list_fields", "retention", "checks"}
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ctx.fail(sorted(unknown)[0], "unknown key")
-    key = ctx.string(raw, "key")
-    if not KEY_RE.match(key):
-        raise ctx.fail("key", f"'{key}' must be lower-case letters, digits and hyphens")
-    kind = ctx.string(raw, "kind")
-    if kind not in SERVICE_KINDS:
-        raise ctx.fail("kind", f"'{kind}' is not one of {', '.join(SERVICE_KINDS)}")
-    leika = raw.get("leika") or None
-    if leika is not None and not (isinstance(leika, str) and re.fullmatch(r"\d{14}", leika)):
-        raise ctx.fail("leika", "must be empty or a 14-digit LeiKa key")
-
+def steps_and_fields(ctx: _Ctx, raw: dict[str, Any],
+                     ) -> tuple[tuple[StepDefinition, ...], dict[str, FieldDefinition]]:
+    """The ``steps`` and ``fields`` of a definition (a service's, or a bundle's questionnaire),
+    validated: every field on a known step, every step with a field, conditions on earlier steps."""
     raw_steps = _steps(ctx, raw.get("steps"))
     step_order: dict[str, int] = {}
     for i, rs in enumerate(raw_steps):
@@ -462,7 +446,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
             raise ctx.fail(f"fields.{fd.name}", "duplicate field name")
         fields[fd.name] = fd
 
-    steps = []
+    steps: list[StepDefinition] = []
     for i, rs in enumerate(raw_steps):
         show_if = None
         if "show_if" in rs:
@@ -473,6 +457,31 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
                                     show_if=show_if))
         if not any(fd.step == rs["key"] for fd in fields.values()):
             raise ctx.fail(f"steps[{i}]", f"step '{rs['key']}' has no fields")
+
+    return tuple(steps), fields
+
+
+def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
+    """Validate one parsed TOML document and build its ``ServiceDefinition``."""
+    ctx = _Ctx(source)
+    allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
+               "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
+               "keywords", "max_total_attachments_mb", "trust_level", "source",
+               "next_steps", "list_fields", "retention", "checks"}
+    unknown = set(raw) - allowed
+    if unknown:
+        raise ctx.fail(sorted(unknown)[0], "unknown key")
+    key = ctx.string(raw, "key")
+    if not KEY_RE.match(key):
+        raise ctx.fail("key", f"'{key}' must be lower-case letters, digits and hyphens")
+    kind = ctx.string(raw, "kind")
+    if kind not in SERVICE_KINDS:
+        raise ctx.fail("kind", f"'{kind}' is not one of {', '.join(SERVICE_KINDS)}")
+    leika = raw.get("leika") or None
+    if leika is not None and not (isinstance(leika, str) and re.fullmatch(r"\d{14}", leika)):
+        raise ctx.fail("leika", "must be empty or a 14-digit LeiKa key")
+
+    steps, fields = steps_and_fields(ctx, raw)
 
     raw_routing = raw.get("routing")
     if not isinstance(raw_routing, list) or not raw_routing:
@@ -529,7 +538,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         leika=leika,
         fields=tuple(fields.values()),
         routing=tuple(routing),
-        steps=tuple(steps),
+        steps=steps,
         location_field=location_field,
         documents=tuple(ctx.text({"d": d}, "d", f"documents[{i}]") for i, d in enumerate(documents)),
         fee=_fee(ctx, raw.get("fee")),
@@ -543,7 +552,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         next_steps=ctx.text(raw, "next_steps", required=False),
         list_fields=tuple(list_fields),
         retention=_retention(ctx, raw.get("retention")),
-        checks=_checks(ctx, raw.get("checks"), fields, step_order),
+        checks=_checks(ctx, raw.get("checks"), fields, {step.key: i for i, step in enumerate(steps)}),
         source=source,
     )
 

@@ -307,3 +307,80 @@ class ServiceDefinition:
         value = answers.get(self.location_field) if self.location_field else None
         key = value.get("municipality_key") if isinstance(value, dict) else None
         return str(key) if key else None
+
+
+@dataclass(frozen=True)
+class SharedMapping:
+    """Where a bundle's shared answer goes in one service: ``field`` of service ``service`` (or, with
+    ``part``, that part of an address field, e.g. ``betriebsanschrift.postcode``)."""
+
+    service: str
+    field: str
+    part: str | None = None
+
+
+@dataclass(frozen=True)
+class BundleService:
+    """One service a bundle can file: always, or when ``when`` holds for the bundle's answers;
+    ``reason`` tells the company why it is needed."""
+
+    service: str
+    reason: Text
+    when: Condition | None = None
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        return self.when is None or self.when.holds(answers)
+
+
+@dataclass(frozen=True)
+class BundleDefinition:
+    """A life-event bundle ("Unternehmenslage", e.g. "Betrieb gründen"): one questionnaire that
+    decides which services are filed and answers once what they share.
+
+    ``questionnaire`` holds the bundle's own questions as a service-like definition (steps, fields,
+    prefill, conditions), so the draft steps of ``filings`` serve it unchanged; it has no routing,
+    it is never filed itself. ``shared`` maps a question's name to the service fields it fills.
+    """
+
+    key: str
+    title: Text
+    summary: Text
+    questionnaire: ServiceDefinition
+    services: tuple[BundleService, ...]
+    shared: dict[str, tuple[SharedMapping, ...]]
+    life_events: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    source: str = ""
+
+    def chosen(self, answers: dict[str, Any]) -> list[BundleService]:
+        """The services the answers call for, in the bundle's order."""
+        return [s for s in self.services if s.applies(answers)]
+
+    def shared_answers(self, service_key: str, answers: dict[str, Any]) -> dict[str, Any]:
+        """The answers of ``service_key``'s fields that the bundle's answers give (address parts
+        gathered into one address answer)."""
+        out: dict[str, Any] = {}
+        for question, mappings in self.shared.items():
+            value = answers.get(question)
+            if value is None:
+                continue
+            for m in mappings:
+                if m.service != service_key:
+                    continue
+                if m.part:
+                    out[m.field] = {**(out.get(m.field) or {}), m.part: value}
+                else:
+                    out[m.field] = value
+        return out
+
+    def mapped_fields(self, service_key: str) -> dict[str, set[str]]:
+        """Per field of ``service_key`` that the bundle fills: the address parts filled (empty set:
+        the whole field)."""
+        out: dict[str, set[str]] = {}
+        for mappings in self.shared.values():
+            for m in mappings:
+                if m.service == service_key:
+                    out.setdefault(m.field, set())
+                    if m.part:
+                        out[m.field].add(m.part)
+        return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .models import ServiceDefinition
+from .models import BundleDefinition, ServiceDefinition
 from .search import CatalogIndex
 
 
@@ -14,6 +14,32 @@ def catalog() -> dict[str, ServiceDefinition]:
 
 def get_service(key: str) -> ServiceDefinition | None:
     return catalog().get(key)
+
+
+def bundles() -> dict[str, BundleDefinition]:
+    """The life-event bundles ("Betrieb gründen", …), loaded by ``create_app``."""
+    return current_app.extensions["bizportal"].bundles
+
+
+def get_bundle(key: str) -> BundleDefinition | None:
+    return bundles().get(key)
+
+
+def find_bundles(locale: str, query: str = "", event: str = "") -> list[BundleDefinition]:
+    """The bundles whose title, summary or keywords contain every word of ``query`` (as the
+    catalog search forgives umlauts and word forms), filtered by life event; all without a query."""
+    from .search import normalise, query_terms
+
+    found = []
+    terms = query_terms(query) if query.strip() else []
+    for bundle in sorted(bundles().values(), key=lambda b: b.title.get(locale).lower()):
+        if event and event not in bundle.life_events:
+            continue
+        text = normalise(" ".join([bundle.title.de, bundle.title.en, bundle.summary.de, bundle.summary.en,
+                                   *bundle.keywords]))
+        if all(term in text for term in terms):
+            found.append(bundle)
+    return found
 
 
 def list_services(locale: str) -> list[ServiceDefinition]:

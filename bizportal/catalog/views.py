@@ -22,7 +22,10 @@ def index():
     body = body if body in DESTINATION_KINDS else ""
     event = event if event in LIFE_EVENTS else ""
     services = queries.find_services(locale, query, kind, body, event)
+    # bundles are their own entries; a filter by kind of service or body is about single services
+    bundles = [] if kind or body else queries.find_bundles(locale, query, event)
     return render_template("catalog/index.html", services=services, locale=locale, query=query, kind=kind,
+                           bundles=bundles,
                            suggestion=queries.did_you_mean(query),
                            body=body, event=event, filtered=bool(query or kind or body or event),
                            total=len(queries.catalog()))

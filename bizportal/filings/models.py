@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from ..delivery.models import Delivery
 
 __all__ = [
-    "Attachment", "Draft", "Filing", "FilingEvent", "FilingMessage", "FilingReceipt", "FilingStatus", "MessageKind",
+    "Attachment", "Draft", "Filing", "FilingBundle", "FilingEvent", "FilingMessage", "FilingReceipt", "FilingStatus",
+    "MessageKind",
 ]
 
 
@@ -45,6 +46,11 @@ class Draft(Model):
     #: when the company was told that the untouched draft will be deleted (``retention``); a
     #: reminder older than ``updated_at`` is void (the draft was worked on since)
     retention_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: a service's draft inside a bundle: the bundle's draft (whose ``service_key`` is the bundle's
+    #: key); no foreign key, so a bundle draft deleted on its own leaves ordinary drafts behind
+    bundle_draft_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    #: a bundle's draft: the service keys the company chose to leave out
+    left_out: Mapped[list[str] | None] = mapped_column(JSON)
 
     created_by: Mapped[Person] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[Person] = relationship(foreign_keys=[updated_by_id])
@@ -74,9 +80,12 @@ class Filing(Model):
     #: the receiving bodies as at submit, primary first: [{"role", "slug", "name"}]; None for
     #: filings made before this was recorded (their deliveries still name the bodies)
     receivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: the bundle ("Betrieb gründen", …) this filing was submitted with, if any
+    bundle_id: Mapped[int | None] = mapped_column(ForeignKey("filing_bundle.id"), index=True)
 
     company: Mapped[Company] = relationship()
     person: Mapped[Person] = relationship()
+    bundle: Mapped[FilingBundle | None] = relationship(back_populates="filings")
     receipt: Mapped[FilingReceipt | None] = relationship(back_populates="filing", lazy="select")
     #: the deliveries of the filing itself (not those of the company's messages about it)
     deliveries: Mapped[list[Delivery]] = relationship(
@@ -91,6 +100,27 @@ class Filing(Model):
     messages: Mapped[list[FilingMessage]] = relationship(
         back_populates="filing", order_by="FilingMessage.created_at, FilingMessage.id"
     )
+
+
+class FilingBundle(Model):
+    """The filings submitted together with one binding submit of a life-event bundle (one per
+    service), with the bundle's receipt listing every filing (PDF, made once at submit)."""
+
+    __tablename__ = "filing_bundle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    #: the id of the bundle's draft; makes the submit idempotent
+    submit_token: Mapped[str] = mapped_column(String(64), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    bundle_key: Mapped[str] = mapped_column(String(100), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locale: Mapped[str] = mapped_column(String(8))
+    receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    receipt_sha256: Mapped[str] = mapped_column(String(64))
+
+    filings: Mapped[list[Filing]] = relationship(back_populates="bundle", order_by="Filing.id")
 
 
 class FilingReceipt(Model):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from .models import Attachment, Draft, Filing, FilingMessage
+from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage
 
 
 def company_filings(company_id: int) -> list[Filing]:
@@ -33,6 +33,14 @@ def company_filing(company_id: int, reference: str) -> Filing | None:
     """The filing if it belongs to the company, else None (a foreign filing looks like a missing one)."""
     return db.session.scalar(
         select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
+    )
+
+
+def company_bundle(company_id: int, reference: str) -> FilingBundle | None:
+    """The submitted bundle if it belongs to the company, with its filings (else None)."""
+    return db.session.scalar(
+        select(FilingBundle).where(FilingBundle.reference == reference, FilingBundle.company_id == company_id)
+        .options(selectinload(FilingBundle.filings).selectinload(Filing.deliveries))
     )
 
 

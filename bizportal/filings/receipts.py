@@ -274,3 +274,61 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
            size=9, height=5)
     w.line(gettext("Fragen zum Portal: %(contact)s", contact=identity.imprint_email), size=9, height=5)
     return bytes(pdf.output())
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catalog: Any, locale: str) -> bytes:
+    """The receipt of a bundle submit (``FilingBundle``) as PDF in ``locale``: the bundle, its
+    reference and time of receipt, company and person, and every filing made with it (service,
+    reference, receivers, SHA-256 of its canonical data); each filing keeps its own receipt too."""
+    lang = supported_locale(locale)
+    with force_locale(lang):
+        tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+        identity = current_app.config["SETTINGS"].identity
+        pdf = FPDF(format="A4")
+        w = _Writer(pdf)
+        title = gettext("Eingangsbestätigung")
+        pdf.set_title(w.text(f"{title} {record.reference}"))
+        pdf.set_author(w.text(identity.operator))
+        pdf.set_creator("bizportal")
+        pdf.set_lang(lang)
+        pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
+        pdf.set_section_title_styles(
+            TextStyle(font_family=w.family, font_style="B", font_size_pt=16, t_margin=0, b_margin=3),
+            TextStyle(font_family=w.family, font_style="B", font_size_pt=13, t_margin=4, b_margin=2),
+        )
+        pdf.add_page()
+        w.font("B", 16)
+        w.section(title)
+        w.line(f"{identity.portal_name} – {identity.land}", size=9)
+        w.line(gettext("Betreiber des Portals: %(operator)s", operator=identity.operator), size=9)
+        pdf.ln(2)
+        first = filings[0]
+        snapshot = dict(first.company_snapshot or {})
+        person = first.filed_by or {"name": first.person.name, "email": first.person.email}
+        for label, value in (
+            (gettext("Vorhaben"), bundle.title.get(lang)),
+            (gettext("Aktenzeichen"), record.reference),
+            (gettext("Eingegangen am"), format_datetime(record.submitted_at.astimezone(tz), "long")),
+            (gettext("Unternehmen"), str(snapshot.get("name") or "-")),
+            (gettext("Anschrift"), _address(snapshot)),
+            (gettext("Eingereicht von"), person.get("name") or person.get("sub") or "-"),
+            (gettext("Anträge"), str(len(filings))),
+        ):
+            w.pair(label, value)
+        w.section(gettext("Eingereichte Anträge"), level=1)
+        for filing in filings:
+            service = catalog.get(filing.service_key)
+            w.line(service.title.get(lang) if service else filing.service_key, style="B")
+            w.pair(gettext("Aktenzeichen"), filing.reference)
+            w.pair(gettext("Empfänger"), _receiver_line(list(filing.receivers or ())))
+            w.line(gettext("SHA-256 der Antragsdaten (kanonisches JSON):"), size=8, height=5)
+            w.line(hashlib.sha256(canonical_bytes(filing)).hexdigest(), size=8, height=5)
+            pdf.ln(2)
+        w.line(gettext("Diese Bestätigung belegt den Eingang aller hier genannten Anträge im Portal „%(portal)s“. "
+                       "Zu jedem Antrag gibt es außerdem eine eigene Eingangsbestätigung.",
+                       portal=identity.portal_name), size=9, height=5)
+        return bytes(pdf.output())

@@ -40,8 +40,6 @@ from .storage import AttachmentStorage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 MAX_REFERENCE_TRIES = 3
 
@@ -531,24 +529,8 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
         now = utcnow()
         reference = new_reference(now.year)
         try:
-            # No autoflush while the filing is assembled: a clash must surface at the flush below,
-            # inside this try, not at the lazy load of the draft's attachments.
-            with db.session.no_autoflush:
-                filing = Filing(reference=reference, submit_token=token, company_id=person.company_id,
-                                person_id=person.id, service_key=service.key, data=answers,
-                                company_snapshot=person.company.master_data(), submitted_at=now,
-                                filed_by=filed_by(person, trust_level), receivers=receivers_of(targets))
-                db.session.add(filing)
-                for attachment in draft.attachments:
-                    attachment.filing = filing
-                    attachment.draft_id = None
-                lifecycle.record_submitted(filing, now)
-            db.session.flush()  # the filing's id, for its deliveries
-            deliveries.open_deliveries(filing.id, targets, now)
-            db.session.add(receipts.make_receipt(filing, service, locale or person.locale))
-            stats.filing_submitted(filing, draft.id, targets, _prefilled(service, person, answers))
-            notify.enqueue_filing_received(db.session, filing)
-            db.session.delete(draft)
+            filing = file_in_transaction(draft, person, service, answers, targets, now, reference,
+                                         trust_level=trust_level, locale=locale)
             db.session.commit()
             return SubmitOutcome(filing, created=True)
         except IntegrityError:
@@ -559,6 +541,36 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
             if db.session.scalar(select(Filing.id).where(Filing.reference == reference)) is None:
                 raise  # not a reference clash: a real integrity problem
     raise RuntimeError("could not allocate a unique reference")
+
+
+def file_in_transaction(draft: Draft, person: Person, service: ServiceDefinition, answers: dict[str, Any],
+                        targets: list[tuple[Any, str]], now: Any, reference: str, *, trust_level: str | None,
+                        locale: str | None, bundle_id: int | None = None) -> Filing:
+    """Write the filing of ``draft`` (with ``answers`` routed to ``targets``) in the caller's
+    transaction and flush, without committing: the filing, its attachments, its Delivery rows,
+    the first timeline event, the statistics, the receipt and the queued mail; the draft is
+    deleted. ``submit_draft`` commits one of these, ``bundles.submit_bundle`` several at once.
+    Raises ``IntegrityError`` at the flush on a clash (the caller rolls back)."""
+    # No autoflush while the filing is assembled: a clash must surface at the flush below, not
+    # at the lazy load of the draft's attachments.
+    with db.session.no_autoflush:
+        filing = Filing(reference=reference, submit_token=str(draft.id), company_id=person.company_id,
+                        person_id=person.id, service_key=service.key, data=answers,
+                        company_snapshot=person.company.master_data(), submitted_at=now,
+                        filed_by=filed_by(person, trust_level), receivers=receivers_of(targets),
+                        bundle_id=bundle_id)
+        db.session.add(filing)
+        for attachment in draft.attachments:
+            attachment.filing = filing
+            attachment.draft_id = None
+        lifecycle.record_submitted(filing, now)
+    db.session.flush()  # the filing's id, for its deliveries
+    deliveries.open_deliveries(filing.id, targets, now)
+    db.session.add(receipts.make_receipt(filing, service, locale or person.locale))
+    stats.filing_submitted(filing, draft.id, targets, _prefilled(service, person, answers))
+    notify.enqueue_filing_received(db.session, filing)
+    db.session.delete(draft)
+    return filing
 
 
 def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingReceipt:

@@ -18,7 +18,7 @@ from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
 from ..common.fallback import never_fails
 from ..common.limits import takes_files, too_large_message
-from . import conversation, lifecycle, queries, receipts, services
+from . import bundles, conversation, lifecycle, queries, receipts, services
 from .forms import (
     MessageForm,
     ReviewForm,
@@ -89,18 +89,33 @@ def _draft_or_404(draft_id: str):
 
 
 def _service_of(draft):
+    """The definition whose steps the draft follows: its service, or a bundle's questionnaire."""
     service = catalog.get_service(draft.service_key)
     if service is None:
-        abort(404)
+        bundle = catalog.get_bundle(draft.service_key)
+        if bundle is None:
+            abort(404)
+        return bundle.questionnaire
     _require_trust(service)
     return service
+
+
+def _bundle_draft_of(draft):
+    """The bundle draft ``draft`` belongs to (itself for a bundle draft), or None."""
+    if catalog.get_bundle(draft.service_key) is not None:
+        return draft
+    if draft.bundle_draft_id is None:
+        return None
+    return services.company_draft(current_user.company_id, str(draft.bundle_draft_id))
 
 
 @bp.get("/antraege")
 @company_required
 def index():
-    services_by_key = catalog.catalog()
+    services_by_key = {**catalog.catalog(), **{k: b.questionnaire for k, b in catalog.bundles().items()}}
     drafts = queries.company_drafts(current_user.company_id)
+    bundle_drafts = {d.id for d in drafts if d.service_key in catalog.bundles()}
+    drafts = [d for d in drafts if d.bundle_draft_id not in bundle_drafts]  # shown on their bundle's page
     progress = {d.id: services.draft_progress(services_by_key[d.service_key], d)
                 for d in drafts if d.service_key in services_by_key}
     return render_template("filings/index.html", filings=queries.company_filings(current_user.company_id),
@@ -162,6 +177,14 @@ def step(draft_id: str, step_key: str):
         missing_files = _missing_files(draft, fields)
         if valid and not upload_errors and not missing_files:
             services.save_step(draft, current_user, service, step_key, answers_from_form(fields, form))
+            bundle = catalog.get_bundle(draft.service_key)
+            if bundle is not None and services.first_open_step(service, draft) is None:
+                # the questions are answered: each chosen service gets its draft with the shared
+                # answers (again after a change, so no service draft keeps an old shared answer)
+                try:
+                    bundles.prepare_services(draft, current_user, bundle, catalog.catalog(), _prefill)
+                except services.TooManyDrafts as exc:
+                    return _too_many_drafts(exc)
             if action == "save":
                 flash(_("Ihr Entwurf wurde gespeichert."), "success")
                 return redirect(url_for("filings.index"))
@@ -301,7 +324,11 @@ def review(draft_id: str):
         # the same draft was submitted already (double click, another tab): show that filing
         return redirect(url_for("filings.detail", reference=previous.filing.reference))
     service = _service_of(draft)
+    parent = _bundle_draft_of(draft)
     target = services.first_open_step(service, draft)
+    if parent is not None and (target is None or parent is draft):
+        # a bundle is reviewed and submitted as a whole, from its own page
+        return redirect(url_for("filings.bundle_overview", draft_id=parent.id))
     if target is not None:
         flash(_("Bitte vervollständigen Sie zuerst alle Schritte."), "info")
         return redirect(url_for("filings.step", draft_id=draft.id, step_key=target))
@@ -367,7 +394,10 @@ def duplicate(draft_id: str):
 @company_required
 def delete(draft_id: str):
     draft, _service = _draft_or_404(draft_id)
-    services.delete_draft(draft, _storage())
+    if catalog.get_bundle(draft.service_key) is not None:
+        bundles.delete_bundle_draft(draft, _storage())
+    else:
+        services.delete_draft(draft, _storage())
     flash(_("Der Entwurf wurde gelöscht."), "success")
     return redirect(url_for("filings.index"))
 

@@ -47,6 +47,8 @@ DELIVERED_RETRIED = "delivered_retried"    #: as DELIVERED_FIRST, delivered afte
 DELIVERY_DEAD = "delivery_dead"            #: as DELIVERED_FIRST, the delivery gave up
 DECIDED = "decided"                        #: service, deciding body, detail = accepted | rejected
 WITHDRAWN = "withdrawn"                    #: service, primary body
+BUNDLE_SUBMITTED = "bundle_submitted"      #: detail = bundle key (one per binding submit of a bundle)
+BUNDLE_FILED = "bundle_filed"              #: service, primary body, detail = bundle key (one per filing)
 LOGINS = "logins"                          #: company logins
 ACTIVE_COMPANIES = "active_companies"      #: detail = day | week | month; day = the period's first day
 #: duration histograms: service, body, detail = bucket (``stats.histogram``)
@@ -205,7 +207,9 @@ def abandon_stale_drafts(days: int, now: datetime | None = None) -> int:
     counted = 0
     stale = db.session.scalars(
         select(Draft).where(Draft.updated_at < now - timedelta(days=days),
-                            Draft.id.not_in(select(AbandonedDraft.draft_id)))
+                            Draft.id.not_in(select(AbandonedDraft.draft_id)),
+                            # a bundle's own draft is no service's (its service drafts count)
+                            Draft.service_key.not_in(list(current_app.extensions["bizportal"].bundles)))
         .order_by(Draft.updated_at).with_for_update(skip_locked=True))
     keys: list[Key] = []
     for draft in stale:
@@ -237,6 +241,21 @@ def filing_submitted(filing: Filing, draft_id: uuid.UUID, targets: Sequence[tupl
     if mark is not None:
         keys[(DRAFT_ABANDONED, mark.day, mark.service_key, "", "", "", mark.step)] -= 1
         db.session.delete(mark)
+    bump(keys)
+
+
+def bundle_submitted(bundle_key: str, filings: Sequence[tuple[Filing, Sequence[tuple[Chamber, str]]]],
+                     at: datetime) -> None:
+    """A bundle ("Betrieb gründen", …) was submitted with ``filings`` (each with its targets):
+    one count per bundle, and one per filing under its service and primary body with the
+    bundle's key as detail (each filing is counted per service by ``filing_submitted`` too)."""
+    day = local_day(at)
+    keys: Counter[Key] = Counter()
+    keys[(BUNDLE_SUBMITTED, day, "", "", "", "", bundle_key)] += 1
+    for filing, targets in filings:
+        primary = next((c for c, role in targets if role == "primary"), None)
+        kind, slug = (primary.kind, primary.slug) if primary else ("", "")
+        keys[(BUNDLE_FILED, day, filing.service_key, kind, slug, "", bundle_key)] += 1
     bump(keys)
 
 

@@ -11,7 +11,7 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from ..catalog.models import ServiceDefinition
+from ..catalog.models import BundleDefinition, ServiceDefinition
 from . import queries as q
 from . import services as m
 from .suppression import Cell, Column, Table, hide_dependent, suppress
@@ -22,17 +22,22 @@ MEASURE_LABELS = {m.T_SUBMIT_DELIVERED: _l("Eingang bis Zustellung"),
                   m.T_DELIVERED_ACTION: _l("Zustellung bis erste Bearbeitung"),
                   m.T_SUBMIT_DECISION: _l("Eingang bis Entscheidung")}
 #: the tables in the order the page shows them
-TABLE_KEYS = ("kennzahlen", "verlauf", "leistungen", "stellen", "trichter", "abbrueche", "zeiten", "zustellung",
-              "nutzung")
+TABLE_KEYS = ("kennzahlen", "verlauf", "leistungen", "vorhaben", "stellen", "trichter", "abbrueche", "zeiten",
+              "zustellung", "nutzung")
 
 
 class Labels:
     """Display names for the keys the rollups keep (service keys, body slugs, step keys)."""
 
     def __init__(self, catalog: Mapping[str, ServiceDefinition], chamber_names: Mapping[str, str], locale: str,
-                 abandon_days: int):
+                 abandon_days: int, bundles: Mapping[str, BundleDefinition] | None = None):
         self.catalog, self.chamber_names, self.locale = catalog, chamber_names, locale
         self.abandon_days = abandon_days
+        self.bundles = bundles or {}
+
+    def bundle(self, key: str) -> str:
+        bundle = self.bundles.get(key)
+        return bundle.title.get(self.locale) if bundle else key
 
     def service(self, key: str) -> str:
         service = self.catalog.get(key)
@@ -76,7 +81,7 @@ def _with_totals(table: Table) -> Table:
 
 #: the metrics the tables sum over the range (besides the trends, active companies and times)
 SUMMED = (m.DRAFT_STARTED, m.DRAFT_ABANDONED, m.SUBMITTED, m.PREFILLED, m.ADDRESSED, m.DELIVERED_FIRST,
-          m.DELIVERED_RETRIED, m.DELIVERY_DEAD, m.DECIDED, m.WITHDRAWN, m.LOGINS)
+          m.DELIVERED_RETRIED, m.DELIVERY_DEAD, m.DECIDED, m.WITHDRAWN, m.LOGINS, m.BUNDLE_FILED)
 
 
 class Figures:
@@ -92,7 +97,7 @@ class Figures:
 def build(session: Session, scope: q.Scope, labels: Labels, threshold: int) -> dict[str, Table]:
     """Every table of the dashboard for ``scope``, suppressed with ``threshold``."""
     builders: dict[str, Callable[[Figures, Labels], Table]] = {
-        "verlauf": _trend, "leistungen": _per_service, "stellen": _per_body,
+        "verlauf": _trend, "leistungen": _per_service, "vorhaben": _per_bundle, "stellen": _per_body,
         "trichter": _funnel, "abbrueche": _abandonment, "zeiten": _times, "zustellung": _delivery,
         "nutzung": _usage}
     figures = Figures(session, scope)
@@ -166,6 +171,17 @@ def _per_service(f: Figures, labels: Labels) -> Table:
             for k, cur, prev in _compare(f, [m.SUBMITTED], ["service_key"])]
     table = Table("leistungen", str(_l("Anträge je Leistung")),
                   _compare_columns([Column("service", str(_l("Leistung")), "text")]), rows)
+    return _with_totals(table)
+
+
+def _per_bundle(f: Figures, labels: Labels) -> Table:
+    """The filings made through life-event bundles, per bundle and service (each is also counted
+    in "Anträge je Leistung")."""
+    rows = [_cells(labels.bundle(bundle), labels.service(service), cur, prev, _change(cur, prev))
+            for (bundle, service), cur, prev in _compare(f, [m.BUNDLE_FILED], ["detail", "service_key"])]
+    table = Table("vorhaben", str(_l("Anträge aus Unternehmenslagen je Lage und Leistung")),
+                  _compare_columns([Column("bundle", str(_l("Unternehmenslage")), "text"),
+                                    Column("service", str(_l("Leistung")), "text")]), rows)
     return _with_totals(table)
 
 

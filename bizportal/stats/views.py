@@ -40,7 +40,8 @@ def _question() -> tuple[StatsFilterForm, Scope | None, tables.Labels]:
     chamber_names = bodies.names_by_slug()
     form = StatsFilterForm({k: s.title.get(locale) for k, s in catalog.items()}, chamber_names,
                            formdata=request.args)
-    labels = tables.Labels(catalog, chamber_names, locale, _settings().stats.draft_abandon_days)
+    labels = tables.Labels(catalog, chamber_names, locale, _settings().stats.draft_abandon_days,
+                           current_app.extensions["bizportal"].bundles)
     if not form.validate():
         return form, None, labels
     return form, form.scope(*_default_range()), labels

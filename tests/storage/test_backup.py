@@ -113,9 +113,11 @@ def test_backup_wipe_restore_gives_back_the_same_filings_and_files(own_database,
     made = app.test_cli_runner().invoke(args=["backup", "create", str(archive)])
     assert made.exit_code == 0, made.output
     assert "1 attachment file(s)" in made.output
+    assert archive.stat().st_mode & 0o777 == 0o600  # personal data: the portal's user only
     with tarfile.open(archive) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))
         names = tar.getnames()
+        assert {oct(m.mode) for m in tar.getmembers()} == {oct(0o600)}
     assert manifest["database"]["tables"]["filing"] == 1 and manifest["database"]["tables"]["attachment"] == 1
     assert manifest["attachments"]["count"] == 1 and manifest["attachments"]["missing"] == []
     [entry] = manifest["attachments"]["files"]

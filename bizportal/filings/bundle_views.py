@@ -1,0 +1,187 @@
+"""Life-event bundles on the filings blueprint: start, the overview of the services the answers
+call for (leave one out, complete what each still needs), one review, one binding submit, the
+combined status page and the bundle's receipt. The bundle's questions themselves are steps of an
+ordinary draft (``views.step``)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from ..auth import trust
+from ..auth.access import company_required
+from ..catalog import queries as catalog
+from . import bundles, queries, receipts, services
+from .forms import ReviewForm
+from .views import _locale, _prefill, _require_trust, _storage, _too_many_drafts, bp
+
+log = logging.getLogger(__name__)
+
+
+def _bundle_or_404(key: str):
+    bundle = catalog.get_bundle(key)
+    if bundle is None:
+        abort(404)
+    return bundle
+
+
+def _bundle_draft_or_404(draft_id: str):
+    draft = services.company_draft(current_user.company_id, draft_id)
+    if draft is None:
+        abort(404)
+    return draft, _bundle_or_404(draft.service_key)
+
+
+@bp.route("/vorhaben/<key>", methods=["GET", "POST"])
+@company_required
+def bundle_start(key: str):
+    """GET shows what the bundle covers and a button; POST (CSRF-checked) creates its draft."""
+    bundle = _bundle_or_404(key)
+    form = FlaskForm()
+    if form.validate_on_submit():
+        try:
+            draft = bundles.start_bundle_draft(current_user, bundle, _prefill(bundle.questionnaire))
+        except services.TooManyDrafts as exc:
+            return _too_many_drafts(exc)
+        return redirect(url_for("filings.step", draft_id=draft.id, step_key=bundle.questionnaire.steps[0].key))
+    return render_template("filings/bundle_start.html", bundle=bundle, catalog=catalog.catalog(), form=form,
+                           locale=_locale())
+
+
+def _open_question(draft, bundle):
+    step = services.first_open_step(bundle.questionnaire, draft)
+    if step is None:
+        return None
+    flash(_("Bitte beantworten Sie zuerst alle Fragen."), "info")
+    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step))
+
+
+@bp.get("/antraege/vorhaben/<draft_id>")
+@company_required
+def bundle_overview(draft_id: str):
+    draft, bundle = _bundle_draft_or_404(draft_id)
+    redirect_to = _open_question(draft, bundle)
+    if redirect_to:
+        return redirect_to
+    parts = bundles.parts(draft, bundle, catalog.catalog())
+    progress = {p.service.key: services.draft_progress(p.service, p.draft) for p in parts if p.draft}
+    return render_template("filings/bundle_overview.html", bundle=bundle, draft=draft, parts=parts,
+                           progress=progress, form=FlaskForm(), locale=_locale(),
+                           ready=any(not p.left_out for p in parts) and all(
+                               p.left_out or (p.draft and progress[p.service.key].ready) for p in parts))
+
+
+@bp.post("/antraege/vorhaben/<draft_id>/antraege")
+@company_required
+def bundle_prepare(draft_id: str):
+    """Create (or bring up to date) the drafts of the chosen services and go on to the first one
+    that needs answers; with ``service`` and ``leave_out`` first leave that service out (or take
+    it back in)."""
+    draft, bundle = _bundle_draft_or_404(draft_id)
+    if not FlaskForm().validate():
+        abort(400)
+    redirect_to = _open_question(draft, bundle)
+    if redirect_to:
+        return redirect_to
+    key = request.form.get("service", "")
+    if key:
+        if key not in {p.service.key for p in bundles.parts(draft, bundle, catalog.catalog())}:
+            abort(400)
+        bundles.set_left_out(draft, current_user, key, request.form.get("leave_out") == "yes")
+    try:
+        bundles.prepare_services(draft, current_user, bundle, catalog.catalog(), _prefill)
+    except services.TooManyDrafts as exc:
+        return _too_many_drafts(exc)
+    if key:
+        return redirect(url_for("filings.bundle_overview", draft_id=draft.id) + f"#teil-{key}")
+    return redirect(url_for("filings.bundle_overview", draft_id=draft.id))
+
+
+@bp.route("/antraege/vorhaben/<draft_id>/pruefen", methods=["GET", "POST"])
+@company_required
+def bundle_review(draft_id: str):
+    draft = services.company_draft(current_user.company_id, draft_id)
+    if draft is None:
+        previous = bundles.previous_bundle(draft_id, current_user.company_id) if request.method == "POST" else None
+        if previous is None:
+            abort(404)
+        return redirect(url_for("filings.bundle_detail", reference=previous.reference))
+    bundle = _bundle_or_404(draft.service_key)
+    redirect_to = _open_question(draft, bundle)
+    if redirect_to:
+        return redirect_to
+    parts = [p for p in bundles.parts(draft, bundle, catalog.catalog()) if not p.left_out]
+    for part in parts:
+        _require_trust(part.service)
+        if part.draft is None or services.first_open_step(part.service, part.draft):
+            flash(_("Bitte vervollständigen Sie zuerst alle Anträge."), "info")
+            return redirect(url_for("filings.bundle_overview", draft_id=draft.id))
+    form = ReviewForm()
+    status = 200
+    if request.method == "POST" and form.validate():
+        try:
+            outcome = bundles.submit_bundle(draft, current_user, bundle, catalog.catalog(), _storage(),
+                                            trust_level=trust.current_level(), locale=_locale())
+        except services.DraftGone:
+            flash(_("Dieser Entwurf wurde inzwischen gelöscht; es wurde nichts eingereicht."), "warning")
+            return redirect(url_for("filings.index"))
+        except bundles.ServiceIncomplete:
+            flash(_("Bitte vervollständigen Sie zuerst alle Anträge."), "info")
+            return redirect(url_for("filings.bundle_overview", draft_id=draft_id))
+        except bundles.NothingChosen:
+            flash(_("Sie haben alle Anträge weggelassen; es gibt nichts einzureichen."), "warning")
+            return redirect(url_for("filings.bundle_overview", draft_id=draft_id))
+        except bundles.ServiceNotRoutable as exc:
+            log.info("bundle %s: no competent body for %s: %s", bundle.key, exc.service_key, exc.cause)
+            service = catalog.get_service(exc.service_key)
+            flash(_("Für „%(service)s“ ist im Portal für die angegebene Adresse noch keine zuständige Stelle "
+                    "angeschlossen. Es wurde kein Antrag eingereicht. Bitte prüfen Sie die Adresse oder lassen "
+                    "Sie diesen Antrag weg.", service=service.title.get(_locale()) if service else exc.service_key),
+                  "danger")
+            status = 422
+        else:
+            return redirect(url_for("filings.bundle_detail", reference=outcome.bundle.reference))
+    elif request.method == "POST":
+        status = 422
+    reviewed = []
+    for part in parts:
+        assert part.draft is not None
+        answers = services.final_answers(part.service, part.draft)
+        try:
+            receivers = services.destinations_of(part.service, answers, current_user)
+        except (services.NoCompetentBody, services.NoDestination):
+            receivers = None
+        reviewed.append((part, answers, receivers, {a.field_name: a for a in part.draft.attachments}))
+    return render_template("filings/bundle_review.html", bundle=bundle, draft=draft, reviewed=reviewed,
+                           form=form, locale=_locale()), status
+
+
+def _bundle_record_or_404(reference: str):
+    record = queries.company_bundle(current_user.company_id, reference)
+    if record is None:
+        abort(404)
+    return record
+
+
+@bp.get("/antraege/vorhaben/eingereicht/<reference>")
+@company_required
+def bundle_detail(reference: str):
+    """The combined status page: every filing of the bundle with its receivers and state."""
+    record = _bundle_record_or_404(reference)
+    return render_template("filings/bundle_detail.html", record=record, bundle=catalog.get_bundle(record.bundle_key),
+                           catalog=catalog.catalog(), locale=_locale())
+
+
+@bp.get("/antraege/vorhaben/eingereicht/<reference>/eingangsbestaetigung.pdf")
+@company_required
+def bundle_receipt(reference: str):
+    """The bundle's receipt as stored at submit, byte for byte."""
+    record = _bundle_record_or_404(reference)
+    name = receipts.receipt_filename(record.reference, record.locale)
+    return Response(record.receipt, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff",
+    })

@@ -1,0 +1,272 @@
+"""Use cases of life-event bundles ("Betrieb gründen"): one questionnaire, one draft per chosen
+service with the shared answers filled in, one binding submit that files them all or none.
+
+A bundle's draft is an ordinary ``Draft`` whose ``service_key`` is the bundle's key (its steps are
+the bundle's questions, served by the ordinary step pages). Each chosen service gets an ordinary
+draft with ``bundle_draft_id`` pointing at it; the company completes what each still needs there.
+Each function owns its transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..auth.models import Person
+from ..bodies.routing import NoCompetentBody
+from ..catalog.models import ADDRESS_PARTS, BundleDefinition, BundleService, ServiceDefinition
+from ..common.time import utcnow
+from ..extensions import db
+from ..stats import services as stats
+from . import receipts
+from .models import Draft, FilingBundle
+from .services import (
+    MAX_REFERENCE_TRIES,
+    DraftGone,
+    DraftIncomplete,
+    NoDestination,
+    _check_open_drafts,
+    destinations_of,
+    file_in_transaction,
+    final_answers,
+    first_open_step,
+    lock_company,
+    new_reference,
+    visible_fields,
+)
+from .storage import AttachmentStorage
+
+
+class NothingChosen(Exception):
+    """Every service of the bundle was left out (or none applies): there is nothing to file."""
+
+
+class ServiceIncomplete(Exception):
+    """A chosen service's draft still has an open step; nothing was filed."""
+
+    def __init__(self, service_key: str, draft_id: uuid.UUID, step_key: str):
+        super().__init__(service_key, step_key)
+        self.service_key = service_key
+        self.draft_id = draft_id
+        self.step_key = step_key
+
+
+class ServiceNotRoutable(Exception):
+    """A chosen service's filing has no competent body (``cause``); nothing was filed."""
+
+    def __init__(self, service_key: str, cause: Exception):
+        super().__init__(service_key, cause)
+        self.service_key = service_key
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class BundleOutcome:
+    bundle: FilingBundle
+    created: bool  #: False when the same bundle draft was submitted before
+
+
+@dataclass(frozen=True)
+class Part:
+    """One service of a bundle draft as the overview shows it."""
+
+    entry: BundleService
+    service: ServiceDefinition
+    draft: Draft | None
+    left_out: bool
+
+
+def start_bundle_draft(person: Person, bundle: BundleDefinition, prefill: dict[str, Any]) -> Draft:
+    """A new bundle draft of the person's company, prefilled from the account. Commits. Raises
+    ``TooManyDrafts`` at the company's limit of open drafts."""
+    lock_company(person.company_id)
+    _check_open_drafts(person.company_id)
+    draft = Draft(company_id=person.company_id, created_by_id=person.id, updated_by_id=person.id,
+                  service_key=bundle.key, data=dict(prefill), completed_steps=[], pending_input={}, left_out=[])
+    db.session.add(draft)
+    db.session.commit()
+    return draft
+
+
+def children(parent: Draft) -> list[Draft]:
+    """The service drafts of a bundle draft (of the same company)."""
+    return list(db.session.scalars(select(Draft).where(Draft.bundle_draft_id == parent.id,
+                                                       Draft.company_id == parent.company_id)
+                                   .order_by(Draft.created_at)))
+
+
+def parts(parent: Draft, bundle: BundleDefinition, catalog: Mapping[str, ServiceDefinition]) -> list[Part]:
+    """The services the bundle's answers call for, with their drafts and whether left out."""
+    drafts = {d.service_key: d for d in children(parent)}
+    left_out = set(parent.left_out or [])
+    return [Part(entry, catalog[entry.service], drafts.get(entry.service), entry.service in left_out)
+            for entry in bundle.chosen(parent.data) if entry.service in catalog]
+
+
+def set_left_out(parent: Draft, person: Person, service_key: str, leave_out: bool) -> None:
+    """Leave a service of the bundle out (or take it back in). Commits."""
+    current = [k for k in (parent.left_out or []) if k != service_key]
+    parent.left_out = [*current, service_key] if leave_out else current
+    parent.updated_by_id = person.id
+    db.session.commit()
+
+
+def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
+                     catalog: Mapping[str, ServiceDefinition],
+                     prefill_of: Callable[[ServiceDefinition], dict[str, Any]]) -> list[Part]:
+    """Give every chosen, not left-out service a draft holding the bundle's shared answers (a new
+    one prefilled from the account, or the existing one with the shared answers written over),
+    and mark each of its steps done whose visible fields the bundle answers all. Commits.
+    Raises ``TooManyDrafts`` when the new drafts would pass the company's limit."""
+    lock_company(parent.company_id)
+    db.session.refresh(parent)
+    existing = {d.service_key: d for d in children(parent)}
+    for part in parts(parent, bundle, catalog):
+        if part.left_out:
+            continue
+        shared = bundle.shared_answers(part.service.key, parent.data)
+        draft = existing.get(part.service.key)
+        if draft is None:
+            _check_open_drafts(parent.company_id)
+            draft = Draft(company_id=parent.company_id, created_by_id=person.id, updated_by_id=person.id,
+                          service_key=part.service.key, data={**prefill_of(part.service), **shared},
+                          completed_steps=[], pending_input={}, bundle_draft_id=parent.id)
+            db.session.add(draft)
+            stats.draft_started(part.service.key, utcnow())
+        else:
+            draft.data = {**draft.data, **shared}
+            draft.updated_by_id = person.id
+        draft.completed_steps = _answered_steps(bundle, part.service, draft)
+    db.session.commit()
+    return parts(parent, bundle, catalog)
+
+
+def _answered_steps(bundle: BundleDefinition, service: ServiceDefinition, draft: Draft) -> list[str]:
+    """The draft's completed steps plus each visible step that needs nothing more: the bundle
+    fills at least one of its fields and answered every required one (an address needs all its
+    parts from the bundle); optional fields left open there keep their prefill or stay empty."""
+    mapped = bundle.mapped_fields(service.key)
+    filled = {name for name, parts in mapped.items() if not parts or parts == set(ADDRESS_PARTS)}
+    done = list(draft.completed_steps)
+    visible = visible_fields(service, draft.data)
+    for step in service.visible_steps(draft.data):
+        if step.key in done:
+            continue
+        fields = [fd for fd in service.step_fields(step.key) if fd.name in visible]
+        if any(fd.name in filled for fd in fields) and all(
+                fd.name in filled and draft.data.get(fd.name) not in (None, "") for fd in fields if fd.required):
+            done.append(step.key)
+    return done
+
+
+def delete_bundle_draft(parent: Draft, storage: AttachmentStorage) -> None:
+    """Delete the bundle draft with its service drafts and their files (each service draft counted
+    as abandoned). Commits, then removes the files."""
+    keys: list[str] = []
+    for child in children(parent):
+        keys += [a.storage_key for a in child.attachments]
+        stats.draft_deleted(child, utcnow())
+        for attachment in list(child.attachments):
+            db.session.delete(attachment)
+        db.session.delete(child)
+    db.session.delete(parent)
+    db.session.commit()
+    for key in keys:
+        storage.delete(key)
+
+
+def previous_bundle(token: str, company_id: int) -> FilingBundle | None:
+    """The bundle an earlier submit of this bundle draft created (double click, retried POST)."""
+    return db.session.scalar(select(FilingBundle).where(FilingBundle.submit_token == token,
+                                                        FilingBundle.company_id == company_id))
+
+
+def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catalog: Mapping[str, ServiceDefinition],
+                  storage: AttachmentStorage, *, trust_level: str | None = None,
+                  locale: str | None = None) -> BundleOutcome:
+    """File every chosen, not left-out service of the bundle draft in one transaction: one filing
+    per service (each with its receivers, Delivery rows, receipt, statistics and mail, as
+    ``submit_draft`` files one), the ``FilingBundle`` with the receipt that lists them all, the
+    bundle's statistics; the drafts are consumed (service drafts left out or no longer called for
+    are deleted with their files). All or nothing: ``NothingChosen``, ``ServiceIncomplete``,
+    ``ServiceNotRoutable`` or any error while writing roll back everything. Idempotent per bundle
+    draft; ``DraftGone`` when it was deleted meanwhile."""
+    token = str(parent.id)
+    lock_company(person.company_id)
+    existing = previous_bundle(token, person.company_id)
+    if existing:
+        return BundleOutcome(existing, created=False)
+    if db.session.scalar(select(Draft.id).where(Draft.id == parent.id)) is None:
+        db.session.rollback()
+        raise DraftGone(token)
+    db.session.refresh(parent)
+    plan = []
+    for part in parts(parent, bundle, catalog):
+        if part.left_out:
+            continue
+        if part.draft is None:
+            db.session.rollback()
+            raise ServiceIncomplete(part.service.key, parent.id, part.service.steps[0].key)
+        if first_open_step(part.service, part.draft):
+            db.session.rollback()
+            raise ServiceIncomplete(part.service.key, part.draft.id, first_open_step(part.service, part.draft) or "")
+        try:
+            answers = final_answers(part.service, part.draft)
+            targets = destinations_of(part.service, answers, person)
+        except DraftIncomplete as exc:  # pragma: no cover - first_open_step said it is complete
+            db.session.rollback()
+            raise ServiceIncomplete(part.service.key, part.draft.id, exc.step_key) from exc
+        except (NoCompetentBody, NoDestination) as exc:
+            db.session.rollback()
+            raise ServiceNotRoutable(part.service.key, exc) from exc
+        plan.append((part, answers, targets))
+    if not plan:
+        db.session.rollback()
+        raise NothingChosen(bundle.key)
+    filed = {part.draft.id for part, _a, _t in plan if part.draft is not None}
+    spare = [d for d in children(parent) if d.id not in filed]
+
+    for _attempt in range(MAX_REFERENCE_TRIES):
+        now = utcnow()
+        try:
+            record = FilingBundle(reference=new_reference(now.year), submit_token=token,
+                                  company_id=person.company_id, person_id=person.id, bundle_key=bundle.key,
+                                  submitted_at=now, locale=locale or person.locale or "de", receipt=b"",
+                                  receipt_sha256="")
+            db.session.add(record)
+            db.session.flush()
+            filings = []
+            for part, answers, targets in plan:
+                assert part.draft is not None
+                filings.append((file_in_transaction(
+                    part.draft, person, part.service, answers, targets, now, new_reference(now.year),
+                    trust_level=trust_level, locale=locale, bundle_id=record.id), targets))
+            record.receipt = receipts.render_bundle_receipt(record, bundle, [f for f, _t in filings], catalog,
+                                                            record.locale)
+            record.receipt_sha256 = receipts.sha256(record.receipt)
+            stats.bundle_submitted(bundle.key, filings, now)
+            spare_keys = [a.storage_key for d in spare for a in d.attachments]
+            for draft in spare:
+                for attachment in list(draft.attachments):
+                    db.session.delete(attachment)
+                db.session.delete(draft)
+            db.session.delete(parent)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            existing = previous_bundle(token, person.company_id)
+            if existing:  # a concurrent submit of the same bundle draft won the race
+                return BundleOutcome(existing, created=False)
+            continue  # a reference clash: every filing gets new references
+        except Exception:
+            db.session.rollback()
+            raise
+        for key in spare_keys:
+            storage.delete(key)
+        return BundleOutcome(record, created=True)
+    raise RuntimeError("could not allocate unique references")

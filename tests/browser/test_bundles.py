@@ -1,0 +1,60 @@
+"""The founding electrician's bundle in Chromium: the catalog finds "Ich gründe einen Betrieb",
+the questions are answered in the browser, the three filings are completed (over HTTP, as
+tests/test_bundles.py does) and the one binding submit is made in the browser. Every bundle page
+passes axe-core (WCAG 2.1 A/AA) and reflows at 320 px."""
+
+from __future__ import annotations
+
+import re
+
+from bizportal.delivery.worker import Worker
+from tests.support.browser import DESKTOP, NARROW, assert_no_violations, assert_reflows, share_login
+from tests.support.bundles import complete_services
+from tests.support.http import http_login
+
+
+def _check(page, label: str) -> None:
+    assert_no_violations(page, label)
+    page.set_viewport_size(NARROW)
+    assert_reflows(page, label)
+    page.set_viewport_size(DESKTOP)
+
+
+def test_founding_bundle_in_the_browser(app, live_server, new_page):
+    client = http_login(live_server, "anna.becker")
+    page = new_page()
+    share_login(page, client)
+
+    page.goto(live_server + "/?q=Ich+gründe+einen+Betrieb")
+    page.get_by_role("link", name="Betrieb gründen").click()
+    page.wait_for_url(re.compile(r"/vorhaben/betrieb-gruenden$"))
+    _check(page, "bundle start")
+    page.get_by_role("button", name="Vorhaben beginnen").click()
+    page.wait_for_url(re.compile(r"/betrieb$"))
+    _check(page, "bundle question: business")
+    assert page.locator("#business_name").input_value() == "Becker Elektrotechnik GmbH"  # from the account
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/vorhaben$"))
+    page.fill("#start_date", "2027-03-01")
+    for name, value in (("handwerk", "yes"), ("ausbilden", "yes"), ("vermittlung_34d", "no")):
+        page.check(f"input[name={name}][value={value}]")
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/handwerk$"))
+    page.select_option("#handwerk_anlage", "a")
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/antraege/vorhaben/[0-9a-f-]+$"))
+    _check(page, "bundle overview")
+    overview = page.url.removeprefix(live_server)
+    assert page.locator("#teil-handwerksrolle-eintragung").count() == 1
+
+    complete_services(client, overview)
+    page.reload()
+    page.get_by_role("link", name="Alle Anträge prüfen und absenden").click()
+    page.wait_for_url(re.compile(r"/pruefen$"))
+    _check(page, "bundle review")
+    page.check("#declaration")
+    page.get_by_role("button", name="Alle Anträge verbindlich einreichen").click()
+    page.wait_for_url(re.compile(r"/antraege/vorhaben/eingereicht/BP-"))
+    _check(page, "bundle status")
+    assert page.locator("#antraege tbody tr").count() == 3
+    assert Worker(app).run_once() == 4

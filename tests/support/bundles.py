@@ -1,0 +1,136 @@
+"""Life-event bundles over HTTP: the founding electrician's answers and the steps a browser would
+take through a bundle's questionnaire, overview and submit (tests/test_bundles.py and the browser test)."""
+
+from __future__ import annotations
+
+import io
+import re
+from html.parser import HTMLParser
+
+from tests.support.filing import TEST_PDF, gewerbe_answers, path_of
+from tests.support.http import csrf_token
+
+#: the shared answers, different from the account's data so that their way into each filing shows
+SHARED = {"business_name": "Becker Elektro Neugründung GmbH", "legal_form": "GmbH",
+          "street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen"}
+PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "vermittlung_34d": "no"}
+#: what each service still needs beyond the shared answers
+GEWERBE = {k: v for k, v in gewerbe_answers().items()
+           if k not in {"business_name", "legal_form", "street", "postcode", "city", "start_date", "handwerk"}}
+HANDWERKSROLLE = {"trade": "elektrotechniker", "qualification": "meisterpruefung", "manager_name": "Anna Becker"}
+AUSBILDUNG = {
+    "ausbilder": "Jonas Weber", "auszubildende_person-family_name": "Lange",
+    "auszubildende_person-given_names": "Sophie", "auszubildende_person-birth_date": "2004-12-03",
+    "auszubildende_person-birth_place": "Delmenhorst", "auszubildende_anschrift-street": "Friedrich-Ebert-Straße 48",
+    "auszubildende_anschrift-postcode": "28199", "auszubildende_anschrift-city": "Bremen",
+    "schulabschluss": "fachhochschulreife", "minderjaehrig": "no", "ausbildungsberuf": "elektroniker",
+    "vertragsschluss": "2026-11-20", "beginn": "2027-08-01", "ende": "2031-01-31", "probezeit_monate": "4",
+    "verkuerzung": "no", "verguetung_erstes_jahr": "1020",
+}
+FILES = {"qualifikationsnachweis": "Meisterbrief.pdf", "ausbildungsvertrag": "Ausbildungsvertrag.pdf"}
+CHILD_ANSWERS = {**GEWERBE, **HANDWERKSROLLE, **AUSBILDUNG}
+
+
+class _FormValues(HTMLParser):
+    """The values a browser would send for the page's step form, as the page shows them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and a.get("type") not in ("file", "submit"):
+            if a.get("type") in ("radio", "checkbox") and "checked" not in a:
+                return
+            self.values[name] = a.get("value") or ""
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value") or ""
+        elif tag == "textarea":
+            self._textarea = name
+            self.values[name or ""] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        if tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_values(html: str) -> dict[str, str]:
+    parser = _FormValues()
+    parser.feed(html)
+    return parser.values
+
+
+def fill(client, path: str, answers: dict, files: dict | None = None) -> list[str]:
+    """Post every step from ``path`` on, sending what the page shows plus ``answers`` for the fields
+    it has (and the files it asks for), until the portal leaves the draft's steps; returns the keys
+    of the steps shown."""
+    shown = []
+    for _ in range(40):
+        if "/entwurf/" not in path or path.endswith("/pruefen"):
+            return shown
+        page = client.get(path)
+        assert page.status_code == 200, path
+        html = page.get_data(as_text=True)
+        values = form_values(html)
+        data = {**values, **{k: v for k, v in answers.items() if f'name="{k}"' in html}, "action": "next"}
+        for name, filename in (files or {}).items():
+            if f'name="{name}"' in html:
+                data[name] = (io.BytesIO(TEST_PDF), filename)
+        resp = client.post(path, data=data, content_type="multipart/form-data")
+        assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:3000])
+        shown.append(path.rsplit("/", 1)[-1])
+        path = path_of(resp.headers["Location"])
+    raise AssertionError("too many steps")
+
+
+def answer_questionnaire(client, key: str, steps: dict) -> str:
+    """Start the bundle and answer its questions; returns the overview's path."""
+    page = client.get(f"/vorhaben/{key}")
+    assert page.status_code == 200
+    resp = client.post(f"/vorhaben/{key}", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert resp.status_code == 302
+    path = path_of(resp.headers["Location"])
+    first = client.get(path).get_data(as_text=True)
+    assert 'value="Becker Elektrotechnik GmbH"' in first  # prefilled from the account
+    fill(client, path, steps)
+    draft_id = re.search(r"/entwurf/([0-9a-f-]+)/", path).group(1)
+    resp = client.get(f"/antraege/entwurf/{draft_id}/pruefen")
+    assert resp.status_code == 302
+    return path_of(resp.headers["Location"])
+
+
+def press(client, overview: str, **form) -> str:
+    page = client.get(overview)
+    resp = client.post(f"{overview}/antraege", data={"csrf_token": csrf_token(page.get_data(as_text=True)), **form})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return client.get(overview).get_data(as_text=True)
+
+
+def complete_services(client, overview: str) -> dict[str, list[str]]:
+    """Open each service from the overview and complete it; the steps shown per draft link."""
+    html = client.get(overview).get_data(as_text=True)
+    shown = {}
+    for link in re.findall(r'href="(/antraege/entwurf/[0-9a-f-]+/pruefen)"', html):
+        resp = client.get(link)
+        assert resp.status_code == 302
+        shown[link] = fill(client, path_of(resp.headers["Location"]), CHILD_ANSWERS, FILES)
+    return shown
+
+
+def submit(client, overview: str):
+    review = client.get(f"{overview}/pruefen")
+    assert review.status_code == 200, review.headers.get("Location")
+    return review, client.post(f"{overview}/pruefen", data={
+        "csrf_token": csrf_token(review.get_data(as_text=True)), "declaration": "y"})

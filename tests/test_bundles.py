@@ -1,0 +1,215 @@
+"""Life-event bundles end to end over HTTP: the founding electrician answers one questionnaire,
+completes what each service still needs (the shared answers are already in each form, as the
+page shows them) and submits once; each body receives its filing with the shared answers."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from pypdf import PdfReader
+from sqlalchemy import func, select, update
+
+from bizportal.bodies.models import Chamber
+from bizportal.delivery.models import Delivery
+from bizportal.delivery.worker import Worker
+from bizportal.extensions import db
+from bizportal.filings.models import Draft, Filing, FilingBundle
+from bizportal.inbox.models import InboxItem
+from bizportal.stats.models import StatRollup
+from tests.support.bundles import (
+    PLANS,
+    SHARED,
+    answer_questionnaire,
+    complete_services,
+    fill,
+    form_values,
+    press,
+    submit,
+)
+from tests.support.filing import path_of
+from tests.support.http import csrf_token
+
+
+def test_founding_electrician_files_three_services_with_one_questionnaire(app, client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
+    html = client.get(overview).get_data(as_text=True)
+    for title in ("Gewerbeanmeldung", "Eintragung in die Handwerksrolle", "Eintragung eines Berufsausbildungsvertrags"):
+        assert title in html
+    assert "Versicherungsvermittler" not in html  # no § 34d activity
+    assert "Anlage A HwO" in html  # why the Handwerksrolle is needed
+
+    press(client, overview)
+    shown = complete_services(client, overview)
+    assert len(shown) == 3
+    gewerbe_steps = next(s for s in shown.values() if "grund" in s)
+    assert "betriebsstaette" not in gewerbe_steps  # the shared address was not asked again
+
+    review, resp = submit(client, overview)
+    assert "Gewerbeamt Bremen" in review.get_data(as_text=True)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    status_page = client.get(path_of(resp.headers["Location"]))
+    page = status_page.get_data(as_text=True)
+    references = re.findall(r">(BP-\d{4}-[2-9A-Z]{6})</a>", page)
+    assert len(references) == 3
+
+    with app.app_context():
+        record = db.session.scalar(select(FilingBundle))
+        assert record.bundle_key == "betrieb-gruenden"
+        filings = {f.service_key: f for f in record.filings}
+        assert set(filings) == {"gewerbeanmeldung", "handwerksrolle-eintragung", "ausbildungsvertrag-eintragung"}
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+    assert Worker(app).run_once() == 4  # Gewerbeamt + copy to the HWK, Handwerksrolle, Ausbildungsvertrag
+    with app.app_context():
+        received = {(i.service_key, i.destination_role): i for i in db.session.scalars(select(InboxItem))}
+        slugs = {(d.filing.service_key, d.chamber.slug) for d in db.session.scalars(select(Delivery))}
+    assert slugs == {("gewerbeanmeldung", "gewerbeamt-bremen"), ("gewerbeanmeldung", "hwk-bremen"),
+                     ("handwerksrolle-eintragung", "hwk-bremen"), ("ausbildungsvertrag-eintragung", "hwk-bremen")}
+    gewerbe = received[("gewerbeanmeldung", "primary")].data
+    assert (gewerbe["business_name"], gewerbe["street"], gewerbe["postcode"], gewerbe["start_date"]) == \
+        ("Becker Elektro Neugründung GmbH", "Hafenstraße 7", "28217", "2027-03-01")
+    rolle = received[("handwerksrolle-eintragung", "primary")].data
+    assert (rolle["business_name"], rolle["street"], rolle["start_date"]) == \
+        ("Becker Elektro Neugründung GmbH", "Hafenstraße 7", "2027-03-01")
+    ausbildung = received[("ausbildungsvertrag-eintragung", "primary")].data
+    assert ausbildung["betriebsanschrift"] == {"street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen"}
+    assert ausbildung["handwerksbetrieb"] is True
+
+    receipt = client.get(f"{path_of(resp.headers['Location'])}/eingangsbestaetigung.pdf")
+    assert receipt.status_code == 200 and receipt.mimetype == "application/pdf"
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.data)).pages)
+    assert "Betrieb gründen" in text
+    for reference in references:  # the one receipt lists every filing
+        assert reference in text
+    assert "Gewerbeamt Bremen" in text and "Handwerkskammer Bremen" in text
+    assert "Weitergeleitet" in client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+    with app.app_context():
+        per_bundle = db.session.execute(select(StatRollup.service_key, StatRollup.count).where(
+            StatRollup.metric == "bundle_filed", StatRollup.detail == "betrieb-gruenden")).all()
+    assert sorted(per_bundle) == [("ausbildungsvertrag-eintragung", 1), ("gewerbeanmeldung", 1),
+                                  ("handwerksrolle-eintragung", 1)]
+
+
+def test_left_out_handwerksrolle_is_not_filed(app, client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
+    press(client, overview)
+    html = press(client, overview, service="handwerksrolle-eintragung", leave_out="yes")
+    assert "weggelassen" in html
+    complete_services(client, overview)
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Filing.service_key))) == ["ausbildungsvertrag-eintragung",
+                                                                          "gewerbeanmeldung"]
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == 0  # the left-out draft went too
+
+
+def test_no_filing_when_one_service_cannot_be_routed(app, client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
+    press(client, overview)
+    complete_services(client, overview)
+    review = client.get(f"{overview}/pruefen")
+    with app.app_context():  # the HWK is switched off after the review was shown
+        db.session.execute(update(Chamber).where(Chamber.slug == "hwk-bremen").values(enabled=False))
+        db.session.commit()
+    resp = client.post(f"{overview}/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True)),
+                                                     "declaration": "y"})
+    assert resp.status_code == 422
+    assert "Es wurde kein Antrag eingereicht" in resp.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Filing)) == 0
+        assert db.session.scalar(select(func.count()).select_from(FilingBundle)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == 4  # all kept for another try
+
+
+def test_a_failure_while_writing_stores_no_filing(app, client, login_as, monkeypatch):
+    from bizportal.filings import receipts
+
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
+    press(client, overview)
+    complete_services(client, overview)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(receipts, "render_bundle_receipt", broken)  # after every filing was written
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 500
+    with app.app_context():
+        db.session.remove()
+        assert db.session.scalar(select(func.count()).select_from(Filing)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Delivery)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == 4
+
+
+def test_bundle_pages_belong_to_the_company(app, client, login_as):
+    from tests.support.http import login
+
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
+    other = app.test_client()
+    login(other, "lea.hansen")
+    assert other.get(overview).status_code == 404
+    assert other.get(f"{overview}/pruefen").status_code == 404
+
+
+def test_bundles_are_catalog_entries_found_by_search(client):
+    html = client.get("/?q=Ich gründe einen Betrieb").get_data(as_text=True)
+    assert "/vorhaben/betrieb-gruenden" in html
+    assert "/vorhaben/betrieb-verlegen-aufgeben" in client.get("/?q=umzug").get_data(as_text=True)
+
+
+def test_steering_sees_bundle_filings_per_bundle_and_service(app_factory):
+    from tests.support.http import login
+
+    app = app_factory(STATS_SUPPRESSION_THRESHOLD=1)
+    client = app.test_client()
+    login(client, "anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    complete_services(client, overview)
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302
+    reference = re.findall(r">(BP-\d{4}-[2-9A-Z]{6})</a>", client.get(path_of(resp.headers["Location"]))
+                           .get_data(as_text=True))[0]
+    assert 'id="vorhaben"' in client.get(f"/antraege/{reference}").get_data(as_text=True)
+
+    steering = app.test_client()
+    login(steering, "steering", staff=True)
+    rows = steering.get("/staff/statistik/vorhaben.csv").get_data(as_text=True).splitlines()
+    assert any(r.startswith("Betrieb gründen;Gewerbeanmeldung;1;") for r in rows), rows
+    assert any(r.startswith("Betrieb gründen;Eintragung in die Handwerksrolle;1;") for r in rows), rows
+    leistungen = steering.get("/staff/statistik/leistungen.csv").get_data(as_text=True)
+    assert "Gewerbeanmeldung;1;" in leistungen  # counted per service as well
+
+
+def test_a_colleague_resumes_the_bundle_draft(app, client, login_as):
+    from tests.support.http import login
+
+    login_as("anna.becker")
+    page = client.get("/vorhaben/betrieb-gruenden")
+    resp = client.post("/vorhaben/betrieb-gruenden", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    first = path_of(resp.headers["Location"])
+    fill_one = client.get(first).get_data(as_text=True)
+    resp = client.post(first, data={**form_values(fill_one), **SHARED, "action": "save"},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302
+
+    colleague = app.test_client()
+    login(colleague, "jonas.weber")
+    drafts = colleague.get("/antraege").get_data(as_text=True)
+    assert "Betrieb gründen" in drafts and "Schritt 2 von 2" in drafts
+    resume = re.search(r'href="(/antraege/entwurf/[0-9a-f-]+/pruefen)"', drafts).group(1)
+    resp = colleague.get(resume)  # the bundle's page sends to the first open question
+    assert resp.status_code == 302
+    step = path_of(colleague.get(path_of(resp.headers["Location"])).headers["Location"])
+    assert step.endswith("/vorhaben")
+    assert fill(colleague, step, {**PLANS, "handwerk_anlage": "b", "ausbilden": "no"}) == ["vorhaben", "handwerk"]
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Draft.service_key).where(Draft.bundle_draft_id.is_not(None)))) == [
+            "gewerbeanmeldung", "handwerk-verzeichnis-eintragung"]
