@@ -275,7 +275,7 @@ def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool,
 NO_PRIOR_TRAINING = {"berufsvorbereitung": "no", "vorherige_berufsausbildung": "keine", "vorheriges_studium": "keines",
                      "anschlussvertrag": "no"}
 #: § 34 Abs. 2 Nr. 5, 6, 9 and § 11 Abs. 1 Nr. 4, 11 BBiG: a full-time training under a collective agreement
-FULL_TIME_UNDER_AGREEMENT = {"duales_studium": "no", "teilzeit": "no", "tarifvertrag": "yes",
+FULL_TIME_UNDER_AGREEMENT = {"duales_studium": "no", "teilzeitausbildung": "no", "tarifvertrag": "yes",
                              "tarifvertrag_hinweis": "", "foerderung": "keine", "massnahmen_ausserhalb": ""}
 
 
@@ -549,7 +549,7 @@ def versicherungsvermittler_agent_company() -> dict[str, dict]:
     return {"angaben": {"antragsteller_art": "juristische_person", "applicant_name": "Anna Becker",
                         "geburtsdatum": ANNA[2], "business_name": BECKER["business_name"], "street": street,
                         "postcode": postcode, "city": city, "permit_type": "vertreter"},
-            "vertretung": {"handelsregisternummer": BECKER_HRB, **group("gesetzliche_vertreter", *directors)},
+            "vertretung": {"handelsregisternummer": BECKER_HRB, **group("vertretungsberechtigte", *directors)},
             "taetigkeit": {"vertretene_versicherer": "Solarversicherung Nord AG\nElektronik-Assekuranz VVaG",
                            "beginn": "2027-04-01"},
             "register": {"grenzueberschreitend": "yes", "mitwirkende_vorhanden": "yes"},
@@ -828,7 +828,7 @@ CASES = [
                 "insolvenzgericht_auskunft": png("Insolvenzgericht-Hamburg.png")},
          expect={"permit_type": "makler", "expertise_proven": True, "liability_insurance": True,
                  "fuehrungszeugnis": "beantragt", "sachkunde_art": "pruefung", "geburtsdatum": "1984-08-08"},
-         absent=("gesetzliche_vertreter", "eu_staaten", "mitwirkende", "fuehrungszeugnis_datei",
+         absent=("vertretungsberechtigte", "eu_staaten", "mitwirkende", "fuehrungszeugnis_datei",
                  "handelsregisterauszug", "vertretene_versicherer", "keine_zuwendungen")),
     Case("versicherungsvermittler-vertreter-gmbh-bremen", "anna.becker", "versicherungsvermittler-34d",
          versicherungsvermittler_agent_company(),

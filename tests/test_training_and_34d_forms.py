@@ -58,7 +58,7 @@ def training_answers(**changes: str) -> EveryStep:
         "anschlussvertrag": "no", "minderjaehrig": "no",
         "ausbildungsberuf": "kaufmann-bueromanagement", "beruf_sonstiger": "", "duales_studium": "no",
         "vertragsschluss": "2026-08-20", "beginn": "2026-09-01", "ende": "2029-08-31", "ausbildungsdauer": "bis_36",
-        "probezeit_monate": "3", "verkuerzung": "no", "teilzeit": "no", "tarifvertrag": "no",
+        "probezeit_monate": "3", "verkuerzung": "no", "teilzeitausbildung": "no", "tarifvertrag": "no",
         "tarifvertrag_hinweis": "", "foerderung": "keine", "massnahmen_ausserhalb": "Überbetriebliche Lehrgänge",
         "verguetung_erstes_jahr": "900", "verguetung_zweites_jahr": "980", "verguetung_drittes_jahr": "1060",
         "verguetung_viertes_jahr": "1100", "ausbildungszeit_taeglich": "8 Stunden", "ausbildungszeit_woche": "39",
@@ -139,8 +139,8 @@ def test_apprenticeship_fields_follow_the_register_entries_in_order(company):
                            "vorheriges_studium", "anschlussvertrag", "minderjaehrig"])
     html = company.get(_to_step(company, TRAINING, answers, "ausbildung")).get_data(as_text=True)
     _names_in_order(html, ["ausbildungsberuf", "beruf_sonstiger", "duales_studium", "vertragsschluss", "beginn",
-                           "ende", "ausbildungsdauer", "probezeit_monate", "verkuerzung", "teilzeit", "tarifvertrag",
-                           "tarifvertrag_hinweis", "foerderung", "massnahmen_ausserhalb"])
+                           "ende", "ausbildungsdauer", "probezeit_monate", "verkuerzung", "teilzeitausbildung",
+                           "tarifvertrag", "tarifvertrag_hinweis", "foerderung", "massnahmen_ausserhalb"])
     html = company.get(_to_step(company, TRAINING, answers, "verguetung")).get_data(as_text=True)
     _names_in_order(html, ["verguetung_erstes_jahr", "verguetung_zweites_jahr", "verguetung_drittes_jahr",
                            "ausbildungszeit_taeglich", "ausbildungszeit_woche", "urlaubstage"])
@@ -208,7 +208,7 @@ def test_the_english_page_names_the_minimum_in_english(company):
     assert "For training starting in 2026 the statutory minimum in the second year is 854 euros a month" in html
 
 
-@pytest.mark.parametrize("exception", [{"tarifvertrag": "yes"}, {"teilzeit": "yes"}])
+@pytest.mark.parametrize("exception", [{"tarifvertrag": "yes"}, {"teilzeitausbildung": "yes"}])
 def test_a_collective_agreement_or_part_time_training_may_pay_less(company, exception):
     answers = training_answers(**exception, verguetung_erstes_jahr="650")
     path = _to_step(company, TRAINING, answers, "verguetung")
@@ -276,8 +276,8 @@ def broker_answers(**changes: str) -> EveryStep:
 
 BROKER_FILES = VERSICHERUNGSVERMITTLER_FILES
 COMPANY = {"antragsteller_art": "juristische_person", "handelsregisternummer": "Bremen HRB 12345",
-           "gesetzliche_vertreter-0-family_name": "Becker", "gesetzliche_vertreter-0-given_names": "Anna",
-           "gesetzliche_vertreter-0-birth_date": "1978-03-14", "gesetzliche_vertreter-0-birth_place": "Bremen",
+           "vertretungsberechtigte-0-family_name": "Becker", "vertretungsberechtigte-0-given_names": "Anna",
+           "vertretungsberechtigte-0-birth_date": "1978-03-14", "vertretungsberechtigte-0-birth_place": "Bremen",
            "grenzueberschreitend": "yes", "eu_staaten-0-staat": "AT", "mitwirkende_vorhanden": "yes",
            "mitwirkende-0-family_name": "Weber", "mitwirkende-0-given_names": "Jonas",
            "mitwirkende-0-birth_date": "1986-09-02", "fuehrungszeugnis": "beigefuegt"}
@@ -352,7 +352,7 @@ def test_a_complete_34d_filing_of_a_company_delivers_register_data_and_evidence(
     assert payload.destination == "hk-bremen"
     data = payload.data
     assert data["antragsteller_art"] == "juristische_person" and data["geburtsdatum"] == "1978-03-14"
-    assert data["gesetzliche_vertreter"] == [{"family_name": "Becker", "given_names": "Anna",
+    assert data["vertretungsberechtigte"] == [{"family_name": "Becker", "given_names": "Anna",
                                               "birth_date": "1978-03-14", "birth_place": "Bremen"}]
     assert data["eu_staaten"] == [{"staat": "AT", "niederlassung": None}]
     assert data["mitwirkende"][0]["family_name"] == "Weber"
