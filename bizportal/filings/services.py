@@ -546,6 +546,8 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
             notify.enqueue_filing_received(db.session, filing)
             db.session.delete(draft)
             db.session.commit()
+            log.info("filing %s submitted as %s: %d delivery(ies) opened", filing.id, reference, len(targets),
+                     extra={"filing_id": filing.id})
             return SubmitOutcome(filing, created=True)
         except IntegrityError:
             db.session.rollback()
