@@ -238,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--locust", default=shutil.which("locust") or str(Path(sys.executable).parent / "locust"))
     args = parser.parse_args(argv)
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the login provider's request lines
+    for name in ("werkzeug", "oidc_provider_mock"):  # the login provider's lines
+        logging.getLogger(name).setLevel(logging.WARNING)
     state_dir = Path(args.dir).resolve()
     shutil.rmtree(state_dir, ignore_errors=True)
     state_dir.mkdir(parents=True)
