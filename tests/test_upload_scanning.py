@@ -255,3 +255,24 @@ def test_an_answer_with_malware_is_audited_with_its_filing(app, client, filed):
         filing = db.session.scalars(select(Filing).where(Filing.reference == filed)).one()
         assert entry.filing_id == filing.id and entry.target == f"company:{filing.company_id}"
     assert entry.detail.startswith(f"field files: {SIGNATURE}") and entry.actor.startswith("company:")
+
+
+def test_a_staff_decision_document_with_malware_is_audited_with_the_filing_and_chamber(app, filed):
+    from tests.support.casework import item_path, staff_client, take_step
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    resp = take_step(staff, path, "accepted", documents=[(EICAR, "bescheid.pdf")])
+    assert resp.status_code == 422 and "Schadsoftware gefunden" in resp.get_data(as_text=True)
+    (entry,) = _malware_entries(app)
+    with app.app_context():
+        from bizportal.auth.models import StaffUser
+        from bizportal.bodies.models import Chamber
+        from bizportal.filings.models import Filing
+
+        filing = db.session.scalars(select(Filing).where(Filing.reference == filed)).one()
+        gewerbeamt = db.session.scalars(select(Chamber).where(Chamber.slug == "gewerbeamt-bremen")).one()
+        staff_id = db.session.scalars(select(StaffUser.id).where(StaffUser.sub == "gewerbeamt.bremen")).one()
+        assert filing.status != "accepted"
+    assert (entry.filing_id, entry.chamber_id, entry.actor) == (filing.id, gewerbeamt.id, f"staff:{staff_id}")
+    assert entry.detail.startswith(f"field documents: {SIGNATURE}")

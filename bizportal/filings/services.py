@@ -99,11 +99,11 @@ class UploadOrigin:
     def record_malware(self, signature: str) -> None:
         """The audit entry of a refused upload (``upload.malware``, outcome refused)."""
         from ..audit import services as audit
-        from ..delivery.models import Delivery
 
         filing_id = self.filing_id
         if filing_id is None and self.delivery_id is not None:
-            filing_id = db.session.scalar(select(Delivery.filing_id).where(Delivery.id == self.delivery_id))
+            delivery = deliveries.get(self.delivery_id)
+            filing_id = delivery.filing_id if delivery is not None else None
         where = f"draft {self.draft_id}, " if self.draft_id is not None else ""
         audit.record("upload.malware", self.actor,
                      target=f"company:{self.company_id}" if self.company_id is not None else None,
