@@ -168,6 +168,7 @@ def configure(fmt: str, level: int = logging.INFO) -> None:
     if not ours:
         root.addHandler(handler)
         root.setLevel(level)
+        logging.captureWarnings(True)  # Python's warnings become lines of the same format, not stray text
 
 
 def format_gunicorn(loggers: list[logging.Logger], fmt: str) -> None:
