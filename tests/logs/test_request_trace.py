@@ -110,3 +110,13 @@ def test_gunicorns_access_line_carries_the_echoed_request_id():
     record.args = {"h": "127.0.0.1", "r": "GET / HTTP/1.1", "{x-request-id}o": TRACE}
     (line,) = json_lines([record])
     assert line["request_id"] == TRACE and line["message"] == f'127.0.0.1 "GET / HTTP/1.1" {TRACE}'
+
+
+def test_the_development_text_line_names_the_request_id_in_brackets():
+    logs.carry_context()
+    make = logging.getLogRecordFactory()  # as every logger makes its records
+    with logs.context(request_id="trace-0002"):
+        record = make("bizportal.filings", logging.INFO, __file__, 1, "filing %s submitted", (7,), None)
+    plain = make("bizportal.filings", logging.INFO, __file__, 1, "no request", None, None)
+    assert logs.formatter("text").format(record).endswith(" INFO bizportal.filings [trace-0002]: filing 7 submitted")
+    assert logs.formatter("text").format(plain).endswith(" INFO bizportal.filings: no request")
