@@ -155,6 +155,10 @@ def start(args: argparse.Namespace) -> dict:
         processes.append(_spawn(f"web{i + 1}", [
             str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
             "--workers", str(args.web_processes), "wsgi:app"], env, logs) | {"port": port})
+    deadline = time.monotonic() + args.timeout
+    # The proxy starts only when every node answers: nginx counts the refused connections of nodes
+    # still booting as failures (max_fails) and would then send nothing to them for fail_timeout.
+    _wait([f"http://127.0.0.1:{p}/readyz" for p in web_ports], processes, deadline, args, logs)
     proxy_port = args.port or free_port()
     conf = state_dir / "nginx.conf"
     conf.write_text(NGINX_CONF.format(
@@ -167,17 +171,20 @@ def start(args: argparse.Namespace) -> dict:
              "nodes": [f"http://127.0.0.1:{p}" for p in web_ports], "processes": processes,
              "upload_dir": env["BIZPORTAL_UPLOAD_DIR"]}
     (state_dir / "cluster.json").write_text(json.dumps(state, indent=2))
+    _wait([state["url"] + "/readyz"], processes, deadline, args, logs)
+    return state
 
-    deadline = time.monotonic() + args.timeout
-    urls = [state["url"] + "/readyz"] + [n + "/readyz" for n in state["nodes"]]
+
+def _wait(urls: list[str], processes: list[dict], deadline: float, args: argparse.Namespace, logs: Path) -> None:
+    """Until every URL answers 200; stops what was started when a process exits or time runs out."""
     while not all(_ready(u) for u in urls):
         dead = [p["name"] for p in processes if not _alive(p["pid"])]
         if dead or time.monotonic() > deadline:
-            stop(args)
+            stop_processes(processes)
+            (Path(args.dir).resolve() / "cluster.json").unlink(missing_ok=True)
             why = f"{', '.join(dead)} exited" if dead else f"not ready after {args.timeout} s"
             raise SystemExit(f"cluster: {why}; logs in {logs}")
         time.sleep(0.3)
-    return state
 
 
 def stop(args: argparse.Namespace) -> None:
