@@ -248,13 +248,29 @@ class SharedMapping:
 
 
 @dataclass(frozen=True)
+class Preset:
+    """A fixed value a bundle gives a field of one of its services (e.g. "Betrieb gründen" gives
+    the Gewerbeanmeldung's ``grund`` the value ``neugruendung``): always, or when ``when`` holds
+    for the bundle's answers (a move to another municipality → ``grund = "wiedereroeffnung"``)."""
+
+    field: str
+    value: Any
+    when: Condition | None = None
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        return self.when is None or self.when.holds(answers)
+
+
+@dataclass(frozen=True)
 class BundleService:
     """One service a bundle can file: always, or when ``when`` holds for the bundle's answers;
-    ``reason`` tells the company why it is needed."""
+    ``reason`` tells the company why it is needed; ``presets`` are the fixed values the bundle
+    gives its fields."""
 
     service: str
     reason: Text
     when: Condition | None = None
+    presets: tuple[Preset, ...] = ()
 
     def applies(self, answers: dict[str, Any]) -> bool:
         return self.when is None or self.when.holds(answers)
@@ -286,8 +302,12 @@ class BundleDefinition:
 
     def shared_answers(self, service_key: str, answers: dict[str, Any]) -> dict[str, Any]:
         """The answers of ``service_key``'s fields that the bundle's answers give (address parts
-        gathered into one address answer)."""
+        gathered into one address answer), with the fixed values of its presets that apply."""
         out: dict[str, Any] = {}
+        entry = next((s for s in self.services if s.service == service_key), None)
+        for preset in entry.presets if entry else ():
+            if preset.applies(answers):
+                out[preset.field] = preset.value
         for question, mappings in self.shared.items():
             value = answers.get(question)
             if value is None:
@@ -301,14 +321,20 @@ class BundleDefinition:
                     out[m.field] = value
         return out
 
-    def mapped_fields(self, service_key: str) -> dict[str, set[str]]:
-        """Per field of ``service_key`` that the bundle fills: the address parts filled (empty set:
-        the whole field)."""
-        out: dict[str, set[str]] = {}
-        for mappings in self.shared.values():
-            for m in mappings:
-                if m.service == service_key:
-                    out.setdefault(m.field, set())
-                    if m.part:
-                        out[m.field].add(m.part)
+    def contradictions(self, service_key: str, answers: dict[str, Any],
+                       service_answers: dict[str, Any], fields: Any = None) -> list[str]:
+        """The fields of ``service_key`` (among ``fields``, all when None) whose answer in
+        ``service_answers`` differs from what the bundle's ``answers`` give them (a shared answer
+        or a preset): the two would file contradicting statements."""
+        out = []
+        for name, given in self.shared_answers(service_key, answers).items():
+            if fields is not None and name not in fields:
+                continue
+            actual = service_answers.get(name)
+            if isinstance(given, dict):
+                actual = actual if isinstance(actual, dict) else {}
+                if any((actual.get(part) or "") != (value or "") for part, value in given.items()):
+                    out.append(name)
+            elif actual != given and not (given in (None, "") and actual in (None, "")):
+                out.append(name)
         return out
