@@ -142,9 +142,8 @@ def test_a_preset_of_a_missing_field_names_file_and_field():
 
 
 def test_a_preset_on_a_field_a_question_fills_conflicts():
-    text = SERVICES.replace('reason = { de = "Immer.", en = "Always." }',
-                            PRESET.replace('field = "grund", value = "neugruendung"', 'field = "handwerk", value = true'),
-                            1) + HANDWERK
+    preset = PRESET.replace('field = "grund", value = "neugruendung"', 'field = "handwerk", value = true')
+    text = SERVICES.replace('reason = { de = "Immer.", en = "Always." }', preset, 1) + HANDWERK
     with pytest.raises(DefinitionError, match=r"services\[0\]\.presets\[0\]\.field.*'handwerk' fills 'handwerk'"):
         bundle(text)
 
