@@ -22,6 +22,7 @@ from chambers.wire import payload_to_dict
 from tests.support.bundles import (
     MOVE,
     MOVE_ANSWERS,
+    NEW_PLACE,
     PLANS,
     SHARED,
     answer_questionnaire,
@@ -233,3 +234,24 @@ def test_steering_sees_the_submitted_bundles_per_life_event(app_factory):
     assert any(r.startswith("Betrieb übernehmen;Eingereichte Vorhaben insgesamt;0;") for r in rows), rows
     assert any(r.startswith("Betrieb verlegen oder aufgeben;Eingereichte Vorhaben insgesamt;0;") for r in rows), rows
     assert any(r.startswith("Summe;;2;") for r in rows), rows  # the filings only, not the bundle rows
+
+
+def test_a_move_to_the_same_address_is_refused(client, login_as):
+    login_as("anna.becker")
+    page = client.get("/vorhaben/betrieb-verlegen-aufgeben")
+    resp = client.post("/vorhaben/betrieb-verlegen-aufgeben",
+                       data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    path = path_of(resp.headers["Location"])
+    for answers in ({"vorhaben": "verlegen_anderswo"}, {}):  # the plan, then the current place as prefilled
+        html = client.get(path).get_data(as_text=True)
+        resp = client.post(path, data={**form_values(html), **answers, "action": "next"})
+        assert resp.status_code == 302
+        path = path_of(resp.headers["Location"])
+    assert path.endswith("/neu")
+    html = client.get(path).get_data(as_text=True)
+    resp = client.post(path, data={**form_values(html), "new_street": " am wall 120", "new_postcode": "28195",
+                                   "new_city": "Bremen", "move_date": "2027-04-01", "action": "next"})
+    assert resp.status_code == 422
+    assert "Die neue Betriebsstätte hat dieselbe Anschrift wie die bisherige" in resp.get_data(as_text=True)
+    resp = client.post(path, data={**form_values(html), **NEW_PLACE, "move_date": "2027-04-01", "action": "next"})
+    assert resp.status_code == 302

@@ -160,3 +160,15 @@ def test_two_presets_of_one_field_must_exclude_each_other():
     assert b.shared_answers("gewerbeanmeldung", {"handwerk": False}) == {"grund": "kauf"}
     with pytest.raises(DefinitionError, match=r"presets\[1\]\.field.*the presets conflict: 'grund'"):
         bundle(HANDWERK.replace('maps = { gewerbeanmeldung = "handwerk" }', "") + later)
+
+
+def test_a_distinct_rule_names_known_questions():
+    text = SERVICES + HANDWERK + '''
+[[distinct]]
+first = ["handwerk"]
+second = ["handwerk_neu"]
+message = { de = "Gleich.", en = "Alike." }
+'''
+    with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'distinct\[0\]\.second': no question named "
+                                              r"'handwerk_neu'"):
+        bundle(text)

@@ -21,6 +21,7 @@ from .models import (
     BundleDefinition,
     BundleService,
     Condition,
+    Distinct,
     FieldDefinition,
     Preset,
     ServiceDefinition,
@@ -28,7 +29,7 @@ from .models import (
 )
 
 BUNDLES_DIR = Path(__file__).parent / "bundles"
-BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services"}
+BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct"}
 SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets"}
 PRESET_KEYS = {"field", "value", "when"}
 #: a shared answer of this question type may fill a field of these types
@@ -105,6 +106,31 @@ def _presets(ctx: _Ctx, raw: Any, service: ServiceDefinition, questions: dict[st
                                               f"both '{other.value}' and '{value}'")
         presets.append(Preset(field=name, value=value, when=when))
     return tuple(presets)
+
+
+def _distinct(ctx: _Ctx, raw: Any, questions: dict[str, FieldDefinition]) -> tuple[Distinct, ...]:
+    """``[{ first = [...], second = [...], message = { de, en } }]``: two equally long lists of
+    the bundle's questions that must not all be answered alike."""
+    if not isinstance(raw, list):
+        raise ctx.fail("distinct", "must be a list of tables { first, second, message }")
+    out = []
+    for i, rd in enumerate(raw):
+        where = f"distinct[{i}]"
+        if not isinstance(rd, dict) or set(rd) != {"first", "second", "message"}:
+            raise ctx.fail(where, "must be a table with first, second and message")
+        groups = []
+        for side in ("first", "second"):
+            names = rd[side]
+            if not isinstance(names, list) or not names:
+                raise ctx.fail(f"{where}.{side}", "must list questions")
+            unknown = [n for n in names if n not in questions]
+            if unknown:
+                raise ctx.fail(f"{where}.{side}", f"no question named {unknown[0]!r}")
+            groups.append(tuple(names))
+        if len(groups[0]) != len(groups[1]):
+            raise ctx.fail(where, "first and second must list as many questions")
+        out.append(Distinct(first=groups[0], second=groups[1], message=ctx.text(rd, "message", f"{where}.message")))
+    return tuple(out)
 
 
 def _exclusive(a: Condition | None, b: Condition | None) -> bool:
@@ -206,6 +232,7 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
                                f"the answers conflict: '{filler}' fills '{preset.field}' of "
                                f"'{entry.service}', which has a fixed value too")
 
+    distinct = _distinct(ctx, raw.get("distinct", []), questions)
     life_events = raw.get("life_events", [])
     if not isinstance(life_events, list) or any(e not in LIFE_EVENTS for e in life_events):
         raise ctx.fail("life_events", f"must list values among {', '.join(LIFE_EVENTS)}")
@@ -219,7 +246,7 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
         leika=None, fields=tuple(questions.values()), routing=(), steps=steps, source=source)
     return BundleDefinition(key=key, title=title, summary=summary, questionnaire=questionnaire,
                             services=services, shared=shared, life_events=tuple(life_events),
-                            keywords=tuple(k.strip() for k in keywords), source=source)
+                            keywords=tuple(k.strip() for k in keywords), source=source, distinct=distinct)
 
 
 def load_bundle_text(text: str, source: str, catalog: dict[str, ServiceDefinition]) -> BundleDefinition:

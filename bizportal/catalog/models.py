@@ -262,6 +262,24 @@ class Preset:
 
 
 @dataclass(frozen=True)
+class Distinct:
+    """Two groups of a bundle's questions that must not be answered alike (e.g. the current and
+    the new address of a move): ``message`` when every question of ``second`` has the answer of
+    its counterpart in ``first`` (compared without case and surrounding spaces)."""
+
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    message: Text
+
+    def violated(self, answers: dict[str, Any]) -> bool:
+        def norm(value: Any) -> str:
+            return " ".join(str(value or "").split()).casefold()
+
+        return all(norm(answers.get(a)) == norm(answers.get(b)) and norm(answers.get(b))
+                   for a, b in zip(self.first, self.second, strict=True))
+
+
+@dataclass(frozen=True)
 class BundleService:
     """One service a bundle can file: always, or when ``when`` holds for the bundle's answers;
     ``reason`` tells the company why it is needed; ``presets`` are the fixed values the bundle
@@ -295,6 +313,8 @@ class BundleDefinition:
     life_events: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     source: str = ""
+    #: groups of questions that must not be answered alike
+    distinct: tuple[Distinct, ...] = ()
 
     def chosen(self, answers: dict[str, Any]) -> list[BundleService]:
         """The services the answers call for, in the bundle's order."""

@@ -182,7 +182,7 @@ def step(draft_id: str, step_key: str):
         if action.startswith("search:"):
             return _search_picker(draft, step_key, fields, action.split(":", 1)[1])
         missing_files = _missing_files(draft, fields)
-        if valid and _contradicts_bundle(draft, service, fields, form):
+        if valid and (_contradicts_bundle(draft, service, fields, form) or _alike(draft, fields, form)):
             valid = False
         if valid and not upload_errors and not missing_files:
             services.save_step(draft, current_user, service, step_key, answers_from_form(fields, form))
@@ -252,6 +252,23 @@ def _contradicts_bundle(draft, service, fields, form) -> bool:
             "Sie bitte die Angaben des Vorhabens.", bundle=bundle.title.get(_locale()),
             value=shown if shown is not None else value)]
     return bool(clash)
+
+
+def _alike(draft, fields, form) -> bool:
+    """For a bundle's questions: mark the step's questions that repeat answers which must differ
+    (``BundleDefinition.distinct``, e.g. the new address of a move equal to the current one)."""
+    bundle = catalog.get_bundle(draft.service_key)
+    if bundle is None:
+        return False
+    names = {fd.name for fd in fields}
+    answers = {**draft.data, **answers_from_form(fields, form)}
+    marked = False
+    for rule in bundle.distinct:
+        if set(rule.second) & names and rule.violated(answers):
+            target = next(n for n in rule.second if n in names)
+            form[target].errors = [*(form[target].errors or []), rule.message.get(_locale())]
+            marked = True
+    return marked
 
 
 def _text_bytes(form: MultiDict) -> int:
