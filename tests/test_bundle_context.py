@@ -255,3 +255,12 @@ def test_a_move_to_the_same_address_is_refused(client, login_as):
     assert "Die neue Betriebsstätte hat dieselbe Anschrift wie die bisherige" in resp.get_data(as_text=True)
     resp = client.post(path, data={**form_values(html), **NEW_PLACE, "move_date": "2027-04-01", "action": "next"})
     assert resp.status_code == 302
+
+
+def test_an_optional_question_left_open_may_be_answered_in_the_service(client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", {**MOVE, "handelsregisternummer": ""})
+    drafts = service_drafts(client, overview)
+    shown = complete_draft(client, drafts["gewerbeabmeldung"], {**MOVE_ANSWERS,
+                                                                "handelsregisternummer": "Bremen HRB 12345"})
+    assert "inhaber" in shown  # the step with the register number was answered, not refused

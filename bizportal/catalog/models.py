@@ -351,10 +351,10 @@ class BundleDefinition:
             if fields is not None and name not in fields:
                 continue
             actual = service_answers.get(name)
-            if isinstance(given, dict):
+            if isinstance(given, dict):  # an address: each part the bundle answered
                 actual = actual if isinstance(actual, dict) else {}
-                if any((actual.get(part) or "") != (value or "") for part, value in given.items()):
+                if any(value not in (None, "") and actual.get(part) != value for part, value in given.items()):
                     out.append(name)
-            elif actual != given and not (given in (None, "") and actual in (None, "")):
+            elif given not in (None, "") and actual != given:  # an optional question left open binds nothing
                 out.append(name)
         return out
