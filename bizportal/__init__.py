@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from .catalog.bundle_loader import load_bundles
 from .catalog.loader import load_catalog
 from .catalog.models import BundleDefinition, ServiceDefinition
 from .catalog.search import CatalogIndex
+from .common import logs
 from .common.limits import PortalRequest
 from .common.virusscan import ClamdScanner
 from .config import Settings, load_config
@@ -93,7 +93,8 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
 
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(app.config["SETTINGS"].log_format)
+    logs.install(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)

@@ -47,6 +47,18 @@ def instance_path_setting() -> str | None:
     return _env("INSTANCE_PATH") or None
 
 
+def log_format_setting(env: str | None = None) -> str:
+    """``BIZPORTAL_LOG_FORMAT``: ``json`` (one object per line; the production default) or ``text``
+    (the development default). Read by ``create_app`` and by ``gunicorn.conf.py``."""
+    from .common.logs import FORMATS
+
+    env = env or _env("ENV", "development")
+    value = str(_env("LOG_FORMAT", "json" if env == "production" else "text")).strip().lower()
+    if value not in FORMATS:
+        raise RuntimeError(f"{PREFIX}LOG_FORMAT must be json or text, not {value!r}")
+    return value
+
+
 def _port(name: str, default: str) -> int:
     value = str(_env(name, default)).strip()
     if not value.isdigit() or not 0 < int(value) < 65536:
@@ -137,6 +149,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         #: bearer token Prometheus sends to /metrics; unset: /metrics answers 404
         "METRICS_TOKEN": _env("METRICS_TOKEN"),
         #: the portal's public address, for links in mails sent outside a web request (worker)
+        #: "json" (one object per log line; production default) or "text" (development default)
+        "LOG_FORMAT": log_format_setting(env),
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", dev_base_url).rstrip("/"),
         # Web
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
@@ -532,6 +546,8 @@ class Settings:
     audit: AuditSettings
     retention: RetentionSettings
     drafts: DraftSettings = DraftSettings()
+    #: log lines: "json" or "text" (``common.logs``)
+    log_format: str = "text"
 
 
 def _host_list(value: Any) -> tuple[str, ...] | None:
@@ -629,6 +645,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             max_open=max(1, int(cfg["DRAFT_MAX_OPEN_PER_COMPANY"])),
             max_stored_mb=max(0.01, float(cfg["DRAFT_MAX_STORED_MB_PER_COMPANY"])),
         ),
+        log_format="json" if str(cfg["LOG_FORMAT"]).lower() == "json" else "text",
     )
 
 

@@ -54,7 +54,7 @@ def cluster(app, database_url, issuer, tmp_path):
     command = [sys.executable, str(ROOT / "deploy" / "cluster.py"), "--dir", str(state_dir)]
     started = subprocess.run(command + ["start", "--database-url", database_url, "--web-processes", "1",
                                         "--env", "DELIVERY_LEASE_SECONDS=2", "--env", "WORKER_POLL_SECONDS=0.1",
-                                        "--env", "DELIVERY_BACKOFF_BASE_SECONDS=0.5"],
+                                        "--env", "DELIVERY_BACKOFF_BASE_SECONDS=0.5", "--env", "LOG_FORMAT=json"],
                              env=env, capture_output=True, text=True, timeout=180)
     assert started.returncode == 0, started.stderr[-3000:] + started.stdout[-2000:]
     state = json.loads(started.stdout)
@@ -140,3 +140,23 @@ def test_a_demo_cluster_has_its_own_login_provider_and_demo_chambers(database_ur
         assert page.status_code == 200 and reference in page.get_data()
     finally:
         subprocess.run(command + ["stop"], env=env, timeout=120)
+
+
+def test_every_line_of_gunicorn_and_the_app_is_json_and_the_access_line_names_the_request(cluster):
+    trace = "cluster-trace-4f2a9b"
+    resp = requests.get(cluster["url"] + "/", headers={"X-Request-ID": trace}, timeout=10)
+    assert resp.status_code == 200 and resp.headers["X-Request-ID"] == trace
+
+    def lines() -> list[dict]:
+        found = []
+        for proc in cluster["processes"]:
+            if proc["name"].startswith(("web", "worker")):
+                for line in Path(proc["log"]).read_text().splitlines():
+                    record = json.loads(line)  # every line one JSON object: gunicorn's, the app's, the worker's
+                    assert {"time", "level", "logger", "message"} <= record.keys(), line
+                    found.append(record)
+        return found
+
+    wait_for(lambda: any(r["logger"] == "gunicorn.access" and r.get("request_id") == trace for r in lines()),
+             what="the access line of the request")
+    assert any(r["logger"] == "gunicorn.error" for r in lines())  # gunicorn's own start lines, as JSON too

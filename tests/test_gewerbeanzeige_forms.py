@@ -4,6 +4,8 @@ the official conditions, and what the form engine needs for them."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 from stdnum.eu import nace
@@ -132,6 +134,52 @@ def test_wz_classification_is_complete_and_agrees_with_nace_rev2():
 def test_each_trade_notification_names_its_official_form():
     catalog = load_catalog()
     assert "GewA 1" in (catalog["gewerbeanmeldung"].form_source or "")
+
+
+# The numbers of the printed forms that docs/gewerbeanzeige.md could establish (FIM S05000001294,
+# the Ilm-Kreis notes, § 3 GewAnzV). Every other label carries none: the numbers before stopped at 25
+# and put GewA 1's activity at 15, while GewA 1 has 33 fields (§ 2 Abs. 1 GewAnzV) and the activity is 18.
+PRINTED_FIELD_NUMBERS = {
+    "gewerbeanmeldung": {"business_name": "1", "legal_form": "1", "handelsregisternummer": "2", "activity": "18",
+                         "handwerk": "21", "industrie": "21", "handel": "21", "sonstiges": "21",
+                         "vollzeit": "22", "teilzeit": "22"},
+    "gewerbeummeldung": {"business_name": "1", "legal_form": "1", "handelsregisternummer": "2"},
+    "gewerbeabmeldung": {"business_name": "1", "legal_form": "1", "handelsregisternummer": "2", "taetigkeit": "18",
+                         "nebenerwerb": "19", "abmeldung_datum": "20", "handwerk": "21", "industrie": "21",
+                         "handel": "21", "sonstiges": "21", "vollzeit": "22", "teilzeit": "22",
+                         "abmeldung_betrifft": "23, 24", "grund": "25, 26", "aufgabe_ursache": "28"},
+}
+
+
+def _field_numbers(fields, prefix: str = "") -> dict[str, tuple[str, str]]:
+    """Field (group sub-fields and choices too) → the number its German and English label names."""
+    found = {}
+    for fd in fields:
+        texts = {f"{prefix}{fd.name}": fd.label, **{f"{prefix}{fd.name}={c.value}": c.label for c in fd.choices}}
+        for where, text in texts.items():
+            de = re.findall(r"\((?:Feld|Felder) (\d+)(?: und (\d+))?\)", text.de)
+            en = re.findall(r"\((?:field|fields) (\d+)(?: and (\d+))?\)", text.en)
+            if de or en:
+                found[where] = tuple(", ".join(n for n in m[0] if n) if m else "" for m in (de, en))
+        found |= _field_numbers(fd.fields, prefix=f"{prefix}{fd.name}.")
+    return found
+
+
+@pytest.mark.parametrize("service", sorted(PRINTED_FIELD_NUMBERS))
+def test_labels_name_only_the_established_numbers_of_the_printed_form(service):
+    numbers = _field_numbers(load_catalog()[service].fields)
+    assert numbers == {name: (n, n) for name, n in PRINTED_FIELD_NUMBERS[service].items()}
+
+
+def test_the_activity_step_shows_field_18_of_gewa_1(company):
+    path = start_draft(company, "gewerbeanmeldung")
+    for _ in range(6):  # inhaber, personen, betriebsstaette, niederlassung → taetigkeit
+        if path.endswith("/taetigkeit"):
+            break
+        path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
+    page = company.get(path).get_data(as_text=True)
+    assert "Angemeldete Tätigkeit (Feld 18)" in page
+    assert "(Feld 15)" not in page and "(Feld 16)" not in page and "(Feld 17)" not in page
 
 
 def _definition(person_fields: list[dict]) -> dict:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 import requests
 
+from bizportal.common.logs import JsonFormatter
 from bizportal.delivery.worker import Worker
 from tests.support.filing import file_service, gewerbe_answers, start_draft
 from tests.support.http import csrf_token, provider_login
@@ -167,7 +169,10 @@ def test_no_log_line_of_a_whole_journey_carries_a_code_token_or_secret(app, dev_
     secrets |= {app.config["COMPANY_OIDC_CLIENT_SECRET"], app.config["STAFF_OIDC_CLIENT_SECRET"],
                 app.config["SECRET_KEY"]}
     secrets |= {c.value for c in company.cookies} | {c.value for c in staff.session.cookies}
-    for line in lines:
+    # the lines as production writes them: one JSON object each, fields included
+    json_lines = [JsonFormatter().format(r) for r in caplog.records]
+    assert any(json.loads(line).get("request_id") for line in json_lines)
+    for line in lines + json_lines:
         assert not any(s in line for s in secrets if s), line
         assert not re.search(r"[?&](code|state|nonce|access_token|id_token)=", line), line
         assert "Bearer " not in line and "client_secret" not in line, line

@@ -8,7 +8,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bizportal.extensions import db
-from tests.support.pdfs import minimal_pdf
 
 
 def test_healthz_and_readyz(client):
@@ -115,17 +114,13 @@ def test_unknown_page_is_a_friendly_404(client):
 
 def test_steering_dashboard_counts_without_personal_data(app, client, login_as):
     company = app.test_client()
-    from tests.support.filing import file_service
+    from tests.support.filing import VERSICHERUNGSVERMITTLER_FILES, file_service, versicherungsvermittler_answers
     from tests.support.http import login
 
     login(company, "lea.hansen")
     for _ in range(2):
-        file_service(company, "versicherungsvermittler-34d", [{
-            "applicant_name": "Lea Hansen", "business_name": "Hansen Versicherungsmakler e. K.",
-            "street": "Große Elbstraße 14", "postcode": "22767", "city": "Hamburg", "permit_type": "makler",
-            "expertise_proven": "yes", "liability_insurance": "yes"}],
-            files={"sachkundenachweis": (minimal_pdf("Sachkunde"), "sachkunde.pdf"),
-                   "versicherungsnachweis": (minimal_pdf("Versicherung"), "versicherung.pdf")})
+        file_service(company, "versicherungsvermittler-34d", versicherungsvermittler_answers(),
+                     files=VERSICHERUNGSVERMITTLER_FILES)
     login_as("steering", staff=True)
     resp = client.get("/staff/statistik")
     assert resp.status_code == 200

@@ -248,48 +248,76 @@ def gewerbeabmeldung_moving_to_another_district() -> dict[str, dict]:
 
 
 def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool, trainer: str, phone: str,
-                       trainee: dict, minor: bool, training: dict) -> dict[str, dict]:
+                       trainee: dict, minor: bool, training: dict, pay: dict) -> dict[str, dict]:
+    """The apprenticeship steps; the follow-on, guardians and shortening steps appear as the answers call for them."""
     steps = {
         "betrieb": {"business_name": company["business_name"], **address("betriebsanschrift", *place),
-                    "handwerksbetrieb": "yes" if crafts else "no", "ausbilder": trainer, "telefon": phone},
+                    "handwerksbetrieb": "yes" if crafts else "no", "ausbilder": trainer,
+                    "ausbilder_geschlecht": "weiblich" if trainer.split()[0] in ("Anna", "Lea") else "maennlich",
+                    "ausbilder_eignung": "meisterpruefung" if crafts else "abschluss_aevo", "telefon": phone,
+                    "ausbildende_email": "ausbildung@" + company["business_name"].split()[0].lower() + ".example",
+                    "betriebsnummer": "", "oeffentlicher_dienst": "no"},
         "auszubildende": {**trainee, "minderjaehrig": "yes" if minor else "no"},
     }
+    if trainee.get("anschlussvertrag") == "yes":
+        steps["anschluss"] = {"anschluss_beruf": "Verkäufer/-in"}
     if minor:
         parents = [{"family_name": "Yılmaz", "given_names": given, "street": "Vahrer Straße 112",
                     "postcode": "28329", "city": "Bremen"} for given in ("Ayşe", "Murat")]
         steps["vertreter"] = group("gesetzliche_vertreter", *parents)
-    return {**steps, "ausbildung": training, "unterlagen": {}}
+    steps["ausbildung"] = training
+    if training["verkuerzung"] == "yes":
+        steps["verkuerzung_angaben"] = {"verkuerzung_monate": "12", "verkuerzung_grund": "schulabschluss"}
+    return {**steps, "verguetung": pay, "unterlagen": {}}
+
+
+#: § 34 Abs. 2 Nr. 2 BBiG: no previous training, studies or pre-vocational course, no follow-on contract
+NO_PRIOR_TRAINING = {"berufsvorbereitung": "no", "vorherige_berufsausbildung": "keine", "vorheriges_studium": "keines",
+                     "anschlussvertrag": "no"}
+#: § 34 Abs. 2 Nr. 5, 6, 9 and § 11 Abs. 1 Nr. 4, 11 BBiG: a full-time training under a collective agreement
+FULL_TIME_UNDER_AGREEMENT = {"duales_studium": "no", "teilzeitausbildung": "no", "tarifvertrag": "yes",
+                             "tarifvertrag_hinweis": "", "foerderung": "keine", "massnahmen_ausserhalb": ""}
+
+
+def pay(*per_year: int, hours: str = "39") -> dict[str, str]:
+    """The pay step: the allowance of each training year, training time and holidays."""
+    keys = ("verguetung_erstes_jahr", "verguetung_zweites_jahr", "verguetung_drittes_jahr", "verguetung_viertes_jahr")
+    return {**{k: str(v) for k, v in zip(keys, per_year, strict=False)},
+            "ausbildungszeit_taeglich": "8 Stunden", "ausbildungszeit_woche": hours, "urlaubstage": "30"}
 
 
 MINOR_ELECTRONICS_TRAINEE = {
     **person("auszubildende_person", "Yılmaz", "Emre", "2010-05-09", "Bremen"),
     **address("auszubildende_anschrift", "Vahrer Straße 112", "28329", "Bremen"),
-    "schulabschluss": "mittlerer",
+    "schulabschluss": "mittlerer", "auszubildende_geschlecht": "maennlich", "auszubildende_email": "",
+    **NO_PRIOR_TRAINING,
 }
 ELECTRONICS_TRAINING = {
     "ausbildungsberuf": "elektroniker", "beruf_sonstiger": "Elektroniker/-in – Energie- und Gebäudetechnik",
-    "vertragsschluss": "2026-11-20", "beginn": "2027-08-01", "ende": "2031-01-31", "probezeit_monate": "4",
-    "verkuerzung": "no", "verguetung_erstes_jahr": "1020",
+    "vertragsschluss": "2026-11-20", "beginn": "2027-08-01", "ende": "2031-01-31", "ausbildungsdauer": "ueber_36",
+    "probezeit_monate": "4", "verkuerzung": "no", **FULL_TIME_UNDER_AGREEMENT,
 }
 ADULT_OFFICE_TRAINEE = {
     **person("auszubildende_person", "Lange", "Sophie", "2004-12-03", "Delmenhorst"),
     **address("auszubildende_anschrift", "Friedrich-Ebert-Straße 48", "28199", "Bremen"),
-    "schulabschluss": "fachhochschulreife",
+    "schulabschluss": "fachhochschulreife", "auszubildende_geschlecht": "weiblich",
+    "auszubildende_email": "sophie.lange@mail.example", **NO_PRIOR_TRAINING,
 }
 OFFICE_TRAINING = {
     "ausbildungsberuf": "kaufmann-bueromanagement", "beruf_sonstiger": "",
-    "vertragsschluss": "2026-11-24", "beginn": "2027-08-01", "ende": "2030-07-31", "probezeit_monate": "3",
-    "verkuerzung": "no", "verguetung_erstes_jahr": "980",
+    "vertragsschluss": "2026-11-24", "beginn": "2027-08-01", "ende": "2030-07-31", "ausbildungsdauer": "bis_36",
+    "probezeit_monate": "3", "verkuerzung": "no", **FULL_TIME_UNDER_AGREEMENT,
 }
 ADULT_INSURANCE_TRAINEE = {
     **person("auszubildende_person", "Schröder", "Marie", "2006-02-17", "Hamburg"),
     **address("auszubildende_anschrift", "Eppendorfer Weg 211", "20253", "Hamburg"),
-    "schulabschluss": "hochschulreife",
+    "schulabschluss": "hochschulreife", "auszubildende_geschlecht": "weiblich", "auszubildende_email": "",
+    **NO_PRIOR_TRAINING, "vorherige_berufsausbildung": "abgeschlossen", "anschlussvertrag": "yes",
 }
 SHORTENED_INSURANCE_TRAINING = {
     "ausbildungsberuf": "anderer", "beruf_sonstiger": "Kaufmann/Kauffrau für Versicherungen und Finanzanlagen",
-    "vertragsschluss": "2026-11-16", "beginn": "2027-08-01", "ende": "2029-07-31", "probezeit_monate": "3",
-    "verkuerzung": "yes", "verguetung_erstes_jahr": "1150",
+    "vertragsschluss": "2026-11-16", "beginn": "2027-08-01", "ende": "2029-07-31", "ausbildungsdauer": "bis_24",
+    "probezeit_monate": "3", "verkuerzung": "yes", **FULL_TIME_UNDER_AGREEMENT,
 }
 
 
@@ -496,10 +524,43 @@ def ursprungszeugnis_switchgear_to_dubai() -> dict[str, dict]:
 
 
 def versicherungsvermittler_broker() -> dict[str, dict]:
+    """A sole trader licensed as broker: certificate of good conduct ordered to be sent to the chamber,
+    the trade register extract uploaded, no activity abroad, no employees involved."""
     street, postcode, city = HANSEN_SITZ
-    return {"angaben": {"applicant_name": "Lea Hansen", "business_name": HANSEN["business_name"], "street": street,
-                        "postcode": postcode, "city": city, "permit_type": "makler", "expertise_proven": "yes",
-                        "liability_insurance": "yes"}}
+    return {"angaben": {"antragsteller_art": "natuerliche_person", "applicant_name": "Lea Hansen",
+                        "geburtsdatum": LEA[2], "business_name": HANSEN["business_name"], "street": street,
+                        "postcode": postcode, "city": city, "permit_type": "makler"},
+            "taetigkeit": {"beginn": "2027-03-01"},
+            "register": {"grenzueberschreitend": "no", "mitwirkende_vorhanden": "no"},
+            "voraussetzungen": {"expertise_proven": "yes", "liability_insurance": "yes",
+                                "versicherer": "Hanseatische Haftpflicht VVaG"},
+            "zuverlaessigkeit": {"fuehrungszeugnis": "beantragt", "gewerbezentralregister": "beigefuegt",
+                                 "verurteilung": "no", "insolvenzverfahren": "no",
+                                 "schuldnerverzeichnis_eintrag": "no"},
+            "nachweise": {"sachkunde_art": "pruefung"}}
+
+
+def versicherungsvermittler_agent_company() -> dict[str, dict]:
+    """A GmbH licensed as (multiple) agent for the insurance of the solar systems it installs: two
+    managing directors, work in the Netherlands, one employee advising customers."""
+    street, postcode, city = BECKER_SITZ
+    directors = [{"family_name": family, "given_names": given, "birth_date": born, "birth_place": place}
+                 for family, given, born, place in (ANNA, ("Kowalski", "Piotr", "1975-06-30", "Gdańsk"))]
+    return {"angaben": {"antragsteller_art": "juristische_person", "applicant_name": "Anna Becker",
+                        "geburtsdatum": ANNA[2], "business_name": BECKER["business_name"], "street": street,
+                        "postcode": postcode, "city": city, "permit_type": "vertreter"},
+            "vertretung": {"handelsregisternummer": BECKER_HRB, **group("vertretungsberechtigte", *directors)},
+            "taetigkeit": {"vertretene_versicherer": "Solarversicherung Nord AG\nElektronik-Assekuranz VVaG",
+                           "beginn": "2027-04-01"},
+            "register": {"grenzueberschreitend": "yes", "mitwirkende_vorhanden": "yes"},
+            "eu_staaten": group("eu_staaten", {"staat": "NL"}),
+            "mitwirkende": group("mitwirkende", {"family_name": JONAS[0], "given_names": JONAS[1],
+                                                 "birth_date": JONAS[2]}),
+            "voraussetzungen": {"expertise_proven": "yes", "liability_insurance": "yes", "versicherer": ""},
+            "zuverlaessigkeit": {"fuehrungszeugnis": "beigefuegt", "gewerbezentralregister": "beantragt",
+                                 "verurteilung": "no", "insolvenzverfahren": "no",
+                                 "schuldnerverzeichnis_eintrag": "no"},
+            "nachweise": {"sachkunde_art": "gleichgestellt"}}
 
 
 # --- the cases --------------------------------------------------------------------------------------
@@ -613,27 +674,33 @@ CASES = [
 
     Case("ausbildungsvertrag-handwerk-minderjaehrig-bremen", "anna.becker", "ausbildungsvertrag-eintragung",
          ausbildungsvertrag(BECKER, BECKER_SITZ, True, "Jonas Weber", "0421 3378890",
-                            MINOR_ELECTRONICS_TRAINEE, True, ELECTRONICS_TRAINING),
+                            MINOR_ELECTRONICS_TRAINEE, True, ELECTRONICS_TRAINING, pay(1020, 1080, 1150, 1220)),
          [("hwk-bremen", "primary")],
          files={"ausbildungsvertrag": pdf("Ausbildungsvertrag-Yilmaz.pdf"),
                 "ausbildungsplan": pdf("Ausbildungsplan-Elektroniker.pdf"),
                 "erstuntersuchung": jpeg("Erstuntersuchung-Yilmaz.jpg")},
-         expect={"handwerksbetrieb": True, "minderjaehrig": True, "probezeit_monate": 4, "beginn": "2027-08-01"}),
+         expect={"handwerksbetrieb": True, "minderjaehrig": True, "probezeit_monate": 4, "beginn": "2027-08-01",
+                 "ausbildungsdauer": "ueber_36", "verguetung_viertes_jahr": 1220,
+                 "ausbilder_eignung": "meisterpruefung", "tarifvertrag": True, "urlaubstage": 30},
+         absent=("anschluss_beruf", "verkuerzung_monate")),
     Case("ausbildungsvertrag-kaufmaennisch-im-handwerk-bremen", "jonas.weber", "ausbildungsvertrag-eintragung",
          ausbildungsvertrag(BECKER, BECKER_SITZ, True, "Anna Becker", "0421 3378890",
-                            ADULT_OFFICE_TRAINEE, False, OFFICE_TRAINING),
+                            ADULT_OFFICE_TRAINEE, False, OFFICE_TRAINING, pay(980, 1040, 1110)),
          [("hwk-bremen", "primary")],
          files={"ausbildungsvertrag": pdf("Ausbildungsvertrag-Lange.pdf")},
-         expect={"ausbildungsberuf": "kaufmann-bueromanagement", "minderjaehrig": False},
-         absent=("gesetzliche_vertreter", "erstuntersuchung", "nachweis_verkuerzung", "ausbildungsplan")),
+         expect={"ausbildungsberuf": "kaufmann-bueromanagement", "minderjaehrig": False,
+                 "verguetung_drittes_jahr": 1110},
+         absent=("gesetzliche_vertreter", "erstuntersuchung", "nachweis_verkuerzung", "ausbildungsplan",
+                 "verguetung_viertes_jahr")),
     Case("ausbildungsvertrag-ihk-verkuerzt-hamburg", "lea.hansen", "ausbildungsvertrag-eintragung",
          ausbildungsvertrag(HANSEN, HANSEN_SITZ, False, "Lea Hansen", "040 31975520",
-                            ADULT_INSURANCE_TRAINEE, False, SHORTENED_INSURANCE_TRAINING),
+                            ADULT_INSURANCE_TRAINEE, False, SHORTENED_INSURANCE_TRAINING, pay(1150, 1250)),
          [("hk-hamburg", "primary")],
          files={"ausbildungsvertrag": pdf("Ausbildungsvertrag-Schroeder.pdf"),
                 "nachweis_verkuerzung": pdf("Abiturzeugnis-Schroeder.pdf")},
          expect={"handwerksbetrieb": False, "verkuerzung": True,
-                 "beruf_sonstiger": "Kaufmann/Kauffrau für Versicherungen und Finanzanlagen"},
+                 "beruf_sonstiger": "Kaufmann/Kauffrau für Versicherungen und Finanzanlagen",
+                 "anschluss_beruf": "Verkäufer/-in", "verkuerzung_monate": 12, "verguetung_zweites_jahr": 1250},
          absent=("gesetzliche_vertreter", "erstuntersuchung")),
 
     Case("ausnahmebewilligung-uebernahme-beschraenkt-bremen", "jonas.weber", "ausnahmebewilligung-8-hwo",
@@ -755,8 +822,28 @@ CASES = [
          versicherungsvermittler_broker(),
          [("hk-hamburg", "primary")],
          files={"sachkundenachweis": pdf("Sachkunde-34d-Hansen.pdf"),
-                "versicherungsnachweis": pdf("Haftpflicht-34d-Hansen.pdf")},
-         expect={"permit_type": "makler", "expertise_proven": True, "liability_insurance": True}),
+                "versicherungsnachweis": pdf("Haftpflicht-34d-Hansen.pdf"),
+                "gewerbezentralregister_datei": pdf("GZR-Auskunft-Hansen.pdf"),
+                "schuldnerverzeichnis_auskunft": pdf("Schuldnerverzeichnis-Hansen.pdf"),
+                "insolvenzgericht_auskunft": png("Insolvenzgericht-Hamburg.png")},
+         expect={"permit_type": "makler", "expertise_proven": True, "liability_insurance": True,
+                 "fuehrungszeugnis": "beantragt", "sachkunde_art": "pruefung", "geburtsdatum": "1984-08-08"},
+         absent=("vertretungsberechtigte", "eu_staaten", "mitwirkende", "fuehrungszeugnis_datei",
+                 "handelsregisterauszug", "vertretene_versicherer", "keine_zuwendungen")),
+    Case("versicherungsvermittler-vertreter-gmbh-bremen", "anna.becker", "versicherungsvermittler-34d",
+         versicherungsvermittler_agent_company(),
+         [("hk-bremen", "primary")],
+         files={"sachkundenachweis": pdf("Sachkunde-34d-Becker.pdf"),
+                "versicherungsnachweis": pdf("Haftpflicht-34d-Becker.pdf"),
+                "fuehrungszeugnis_datei": pdf("Fuehrungszeugnisse-Becker-Kowalski.pdf"),
+                "schuldnerverzeichnis_auskunft": pdf("Schuldnerverzeichnis-Becker-GmbH.pdf"),
+                "insolvenzgericht_auskunft": pdf("Insolvenzgericht-Bremen.pdf"),
+                "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
+         expect={"permit_type": "vertreter", "antragsteller_art": "juristische_person",
+                 "handelsregisternummer": BECKER_HRB, "sachkunde_art": "gleichgestellt",
+                 "eu_staaten": [{"staat": "NL", "niederlassung": None}],
+                 "mitwirkende": [{"family_name": "Weber", "given_names": "Jonas", "birth_date": "1986-09-02"}]},
+         absent=("keine_zuwendungen", "gewerbezentralregister_datei")),
 ]
 
 

@@ -208,3 +208,71 @@ def test_an_image_that_is_also_a_zip_archive_is_refused():
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     assert active_content(png, "png") is None
     assert active_content(png + _zip(), "png") == POLYGLOT
+
+
+def _malware_entries(app):
+    from bizportal.audit.models import AuditEvent
+
+    with app.app_context():
+        found = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "upload.malware")))
+        db.session.expunge_all()
+        return found
+
+
+def test_a_detection_is_audited_with_company_draft_field_and_signature_but_not_the_file(scanned_app, http_login):
+    client = _company(scanned_app, http_login)
+    assert _upload(client, EICAR, "kontoauszug-mueller.pdf").status_code == 422
+    (entry,) = _malware_entries(scanned_app)
+    with scanned_app.app_context():
+        draft = db.session.scalars(select(Draft)).one()
+        person_key = f"company:{draft.created_by_id}"
+        company_id = draft.company_id
+        draft_id = draft.id
+    assert entry.outcome == "refused" and entry.seq is not None  # chained, not counted as noise
+    assert entry.actor == person_key
+    assert entry.target == f"company:{company_id}"
+    assert entry.detail.startswith(f"draft {draft_id}, field meisterbrief: {SIGNATURE}")  # clamd may add ".UNOFFICIAL"
+    columns = " ".join(str(v) for v in (entry.target, entry.detail, entry.actor))
+    assert "kontoauszug" not in columns and EICAR.decode() not in columns  # neither the file's name nor its content
+    page = scanned_app.test_client()
+    http_login(page, "admin", staff=True)
+    html = page.get("/staff/admin/protokoll").get_data(as_text=True)
+    assert "Hochgeladene Datei mit Schadsoftware abgewiesen" in html and SIGNATURE in html
+
+
+def test_a_clean_upload_writes_no_malware_entry(scanned_app, http_login):
+    client = _company(scanned_app, http_login)
+    assert _upload(client, CLEAN_PDF, "meisterbrief.pdf").status_code == 302
+    assert _malware_entries(scanned_app) == []
+
+
+def test_an_answer_with_malware_is_audited_with_its_filing(app, client, filed):
+    assert answer(client, filed, "Anbei.", files=[(EICAR, "nachweis.pdf")]).status_code == 422
+    (entry,) = _malware_entries(app)
+    with app.app_context():
+        from bizportal.filings.models import Filing
+
+        filing = db.session.scalars(select(Filing).where(Filing.reference == filed)).one()
+        assert entry.filing_id == filing.id and entry.target == f"company:{filing.company_id}"
+    assert entry.detail.startswith(f"field files: {SIGNATURE}") and entry.actor.startswith("company:")
+
+
+def test_a_staff_decision_document_with_malware_is_audited_with_the_filing_and_chamber(app, filed):
+    from tests.support.casework import item_path, staff_client, take_step
+
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    resp = take_step(staff, path, "accepted", documents=[(EICAR, "bescheid.pdf")])
+    assert resp.status_code == 422 and "Schadsoftware gefunden" in resp.get_data(as_text=True)
+    (entry,) = _malware_entries(app)
+    with app.app_context():
+        from bizportal.auth.models import StaffUser
+        from bizportal.bodies.models import Chamber
+        from bizportal.filings.models import Filing
+
+        filing = db.session.scalars(select(Filing).where(Filing.reference == filed)).one()
+        gewerbeamt = db.session.scalars(select(Chamber).where(Chamber.slug == "gewerbeamt-bremen")).one()
+        staff_id = db.session.scalars(select(StaffUser.id).where(StaffUser.sub == "gewerbeamt.bremen")).one()
+        assert filing.status != "accepted"
+    assert (entry.filing_id, entry.chamber_id, entry.actor) == (filing.id, gewerbeamt.id, f"staff:{staff_id}")
+    assert entry.detail.startswith(f"field documents: {SIGNATURE}")

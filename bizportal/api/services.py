@@ -23,7 +23,7 @@ from ..common.time import local_today
 from ..extensions import db
 from ..filings import conversation, lifecycle
 from ..filings.models import Filing, FilingMessage
-from ..filings.services import ScanUnavailable, UploadRefused
+from ..filings.services import ScanUnavailable, UploadOrigin, UploadRefused
 from ..filings.states import FilingStatus
 from ..inbox import queries as inbox
 from ..inbox.forms import MAX_ANSWER_DAYS
@@ -36,6 +36,10 @@ def actor(client: ApiClient) -> lifecycle.ChamberActor:
     return lifecycle.ChamberActor(audit_id=client.audit_id, chamber_id=client.chamber_id)
 
 
+def _origin(client: ApiClient, item: InboxItem, field: str) -> UploadOrigin:
+    return UploadOrigin(client.audit_id, field, chamber_id=client.chamber_id, delivery_id=item.delivery_id)
+
+
 def _storage():
     return current_app.extensions["bizportal"].storage
 
@@ -45,7 +49,8 @@ def _conflict(exc: Exception, filing: Filing | None) -> problems.Problem:
     return problems.Problem(409, str(exc), current_status=status)
 
 
-def _decode(files: list[schemas.FileUpload], accept: tuple[str, ...]) -> list[lifecycle.StoredFile]:
+def _decode(files: list[schemas.FileUpload], accept: tuple[str, ...],
+            origin: UploadOrigin) -> list[lifecycle.StoredFile]:
     """Decode and check the files like uploads of the staff pages, and store them (all or none)."""
     uploads = []
     for i, f in enumerate(files):
@@ -56,7 +61,7 @@ def _decode(files: list[schemas.FileUpload], accept: tuple[str, ...]) -> list[li
                                    errors=[{"loc": ["body", i, "content_base64"], "msg": "not base64"}]) from None
         uploads.append((f.filename, io.BytesIO(content)))
     try:
-        return conversation.store_files(uploads, _storage(), accept=accept)
+        return conversation.store_files(uploads, _storage(), accept=accept, origin=origin)
     except ScanUnavailable as exc:  # no verdict: try again later, nothing was stored
         raise problems.Problem(503, str(exc), headers={"Retry-After": "60"}) from None
     except UploadRefused as exc:
@@ -103,7 +108,8 @@ def transition(client: ApiClient, item: InboxItem, body: schemas.TransitionReque
     if filing is None:
         raise problems.Problem(409, "The filing is no longer in the portal.")
     due_on: date | None = body.due_on if body.to == FilingStatus.INFORMATION_REQUESTED else None
-    files = _decode(body.documents, conversation.DECISION_TYPES) if body.documents else []
+    files = _decode(body.documents, conversation.DECISION_TYPES, _origin(client, item, "documents")) \
+        if body.documents else []
     try:
         filing = lifecycle.staff_event(item.delivery_id, body.to, actor(client), body.expected_status,
                                        body.reason, due_on=due_on, files=files)
@@ -120,7 +126,7 @@ def message(client: ApiClient, item: InboxItem, body: schemas.MessageRequest,
     if not body.body.strip():
         raise problems.Problem(422, "The message is empty.", errors=[{"loc": ["body", "body"], "msg": "empty"}])
     token = _idempotency_token(client, idempotency_key)
-    files = _decode(body.files, conversation.MESSAGE_TYPES) if body.files else []
+    files = _decode(body.files, conversation.MESSAGE_TYPES, _origin(client, item, "files")) if body.files else []
     from .queries import message as shown
 
     try:

@@ -8,6 +8,7 @@ The views are thin: ``operations.operation`` authenticates, rate-limits and vali
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 
+from ..audit import services as audit
 from ..auth.access import public
 from ..delivery import events
 from ..extensions import csrf
@@ -35,16 +36,26 @@ def chamber_status(slug: str):
     """
     # refused before a byte is read: the body is not signed until it has been read in full
     if request.content_length is None:
-        return jsonify(error="Content-Length required"), 411
+        return _callback_refused(slug, 411, "Content-Length required")
     if request.content_length > events.CALLBACK_MAX_BODY:
-        return jsonify(error=f"body larger than {events.CALLBACK_MAX_BODY} bytes"), 413
+        return _callback_refused(slug, 413, f"body larger than {events.CALLBACK_MAX_BODY} bytes")
     body = request.get_data(cache=False)
     try:
         result = events.receive_status_callback(slug, request.headers, body)
     except events.CallbackRefused as exc:
-        return jsonify(error=exc.message), exc.status
+        return _callback_refused(slug, exc.status, exc.message)
+    audit.record("delivery.status_callback", f"webhook:{slug}", target=f"delivery:{result.delivery_id}",
+                 detail=f"{result.kind} ({result.result})", filing_id=result.filing_id, chamber_id=result.chamber_id)
     return jsonify(result=result.result, delivery_id=str(result.delivery_id), event=result.kind,
                    filing_status=result.filing_status), 200
+
+
+def _callback_refused(slug: str, status: int, message: str):
+    """A refused status callback: counted in the audit log like other anonymous noise (per
+    source and minute), since the caller proved no identity."""
+    audit.record("delivery.status_callback", "anonymous", target=f"POST /api/chambers/{slug}/status",
+                 detail=f"{status}: {message}", outcome="refused")
+    return jsonify(error=message), status
 
 
 # --- /api/v1 ------------------------------------------------------------------------------------

@@ -219,3 +219,39 @@ def verify(session: Session, batch: int = 2000) -> Verdict:
     still_open = session.scalar(select(func.count()).select_from(_E).where(
         _E.seq.is_(None), _E.bucket.is_not(None))) or 0
     return Verdict(checked=checked, before_chain=before_chain, still_open=still_open, broken=broken)
+
+
+# --- the head pinned outside the database ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Head:
+    """The chain's last entry: its position (how many entries were chained) and its hash."""
+
+    count: int
+    entry_hash: str
+
+
+def head_of(session: Session) -> Head:
+    """The chain's end as the chained entries give it (not the head row, which could be rewritten
+    with them)."""
+    last = session.execute(select(_E.seq, _E.entry_hash).where(_E.seq.is_not(None))
+                           .order_by(_E.seq.desc()).limit(1)).first()
+    return Head(last.seq, last.entry_hash) if last is not None else Head(0, GENESIS)
+
+
+def check_pinned(session: Session, pinned: Head) -> Break | None:
+    """Whether the chain still holds the entry an operator pinned outside the database (``flask
+    audit head``): an entry at position ``pinned.count`` with hash ``pinned.entry_hash``. A chain
+    cut back before it, or rewritten from before it (hashes recomputed, head row updated — what
+    ``verify`` alone cannot see), does not. Reads only."""
+    if pinned.count == 0:
+        return None
+    entry = session.scalar(select(_E).where(_E.seq == pinned.count))
+    if entry is None:
+        return Break(None, pinned.count, None, None,
+                     f"the pinned entry at position {pinned.count} is missing: the chain was cut back")
+    found = Break(entry.id, entry.seq, entry.occurred_at, entry.action,
+                  f"is not the pinned entry (hash {entry.entry_hash} instead of {pinned.entry_hash}): "
+                  "the chain was rewritten") if entry.entry_hash != pinned.entry_hash else None
+    session.expunge_all()
+    return found

@@ -44,6 +44,8 @@ KINDS: dict[str, Kind] = {
     "api.token": Kind(_l("API-Token angefordert")),
     "api.call": Kind(_l("Aufruf der Schnittstelle")),
     "retention.run": Kind(_l("Löschfristen angewendet")),
+    "delivery.status_callback": Kind(_l("Statusmeldung einer Stelle")),
+    "upload.malware": Kind(_l("Hochgeladene Datei mit Schadsoftware abgewiesen"), "refused"),
 }
 
 OUTCOME_LABELS: dict[str, LazyString] = {

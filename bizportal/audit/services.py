@@ -3,6 +3,7 @@ joins the hash chain (``chain``), anonymous noise is counted per kind, source an
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 
@@ -88,8 +89,22 @@ def seal_closed_noise() -> int:
     return sealed
 
 
-def verify_chain() -> chain.Verdict:
-    """Chain what has closed, then walk the whole chain (``chain.verify``)."""
+def verify_chain(pinned: chain.Head | None = None) -> chain.Verdict:
+    """Chain what has closed, then walk the whole chain (``chain.verify``); with ``pinned`` (a
+    head printed earlier by ``flask audit head`` and kept outside the database) the chain must
+    still hold that entry (``chain.check_pinned``)."""
     seal_closed_noise()
     with Session(db.engine) as session:
-        return chain.verify(session)
+        verdict = chain.verify(session)
+        if pinned is not None and verdict.broken is None:
+            broken = chain.check_pinned(session, pinned)
+            if broken is not None:
+                verdict = dataclasses.replace(verdict, broken=broken)
+        return verdict
+
+
+def chain_head() -> chain.Head:
+    """Chain what has closed; the chain's end (``flask audit head``)."""
+    seal_closed_noise()
+    with Session(db.engine) as session:
+        return chain.head_of(session)

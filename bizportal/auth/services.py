@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit
 from ..auth.models import ROLES, Company, LoginSession, Person, StaffUser
@@ -37,13 +38,33 @@ def _refused(account: Person | StaffUser | None, end_reason: str, reason: str, m
     return LoginFailed(reason, message)
 
 
+def _once_more_after_a_clash(login: Any) -> Any:
+    """Run a find-or-create login once more when it lost the race to create the same rows (two
+    first logins of one company or person at the same moment): the second run finds them."""
+    for attempt in (1, 2):
+        try:
+            return login()
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) -> Person:
     """Find or create the company (issuer + organisation id) and the person (issuer + sub).
 
     Master data from the provider is refreshed on every login. Raises ``LoginFailed`` when the
     claims name no company, or another company than the person's (the account is not moved, and
-    the person's open sessions end). Commits.
+    the person's open sessions end). Commits; a concurrent first login of the same company or
+    person is no error (``_once_more_after_a_clash``).
     """
+    person: Person = _once_more_after_a_clash(lambda: _company_login(issuer, claims, company_id_claim))
+    remember_login_claims(issuer, claims)
+    return person
+
+
+def _company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) -> Person:
     org_id = _str(claims.get(company_id_claim), 255)
     if not org_id:
         raise LoginFailed(
@@ -87,7 +108,6 @@ def company_login(issuer: str, claims: dict[str, Any], company_id_claim: str) ->
     person.last_login_at = utcnow()
     stats.company_login(company.id, person.last_login_at)
     db.session.commit()
-    remember_login_claims(issuer, claims)
     return person
 
 
@@ -145,8 +165,19 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
     """Find or create the staff user; roles and chamber come from the claims on every login.
 
     Raises ``LoginFailed`` when the claims carry no portal role, or a chamber role without a
-    known chamber; the open sessions of a known staff user then end. Commits.
+    known chamber; the open sessions of a known staff user then end. Commits; a concurrent first
+    login of the same person is no error (``_once_more_after_a_clash``).
     """
+    user, old = _once_more_after_a_clash(lambda: _staff_login(issuer, claims, roles_claim, chamber_claim))
+    if old is not None and old != (user.roles, user.chamber_id):
+        audit.record("role_change", user.get_id(), target=user.sub,
+                     detail=f"roles {old[0]} -> {user.roles}; chamber {old[1]} -> {user.chamber_id}")
+    remember_login_claims(issuer, claims)
+    return user
+
+
+def _staff_login(issuer: str, claims: dict[str, Any], roles_claim: str,
+                 chamber_claim: str) -> tuple[StaffUser, tuple[list[str], int | None] | None]:
     sub = _str(claims["sub"], 255)
     user = db.session.scalar(select(StaffUser).where(StaffUser.issuer == issuer, StaffUser.sub == sub))
     roles = portal_roles(claims, roles_claim)
@@ -176,11 +207,7 @@ def staff_login(issuer: str, claims: dict[str, Any], roles_claim: str, chamber_c
     user.email = _str(claims.get("email"), 255)
     user.last_login_at = utcnow()
     db.session.commit()
-    if old is not None and old != (roles, user.chamber_id):
-        audit.record("role_change", user.get_id(), target=user.sub,
-                     detail=f"roles {old[0]} -> {roles}; chamber {old[1]} -> {user.chamber_id}")
-    remember_login_claims(issuer, claims)
-    return user
+    return user, old
 
 
 def load_user(user_id: str) -> Person | StaffUser | None:

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from ..common import countries
+from .minimums import TableError, load_table
 from .models import (
+    CHECK_RULES,
     CONDITION_TYPES,
     DESTINATION_KINDS,
     FIELD_TYPES,
@@ -21,6 +23,7 @@ from .models import (
     RETENTION_LIMITS,
     SERVICE_KINDS,
     TEXT_FORMATS,
+    Check,
     Choice,
     Condition,
     Fee,
@@ -351,6 +354,74 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
     return raw
 
 
+CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit"}
+#: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
+CHECK_TYPES: dict[str, tuple[str, str | None]] = {
+    "after": ("date", "date"), "statutory_minimum": ("number", "date"), "at_most": ("number", None)}
+#: the values a check's message may name
+CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1}
+
+
+def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], steps: dict[str, int]) -> tuple[Check, ...]:
+    """The ``[[checks]]`` list: rules across answers. Every answer a check reads must come from its
+    field's step or an earlier one, so the step can show the failure next to the field."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ctx.fail("checks", "must be a list of tables")
+    checks = []
+    for i, rc in enumerate(raw):
+        where = f"checks[{i}]"
+        if not isinstance(rc, dict) or set(rc) - CHECK_KEYS:
+            raise ctx.fail(where, f"must be a table with keys among {sorted(CHECK_KEYS)}")
+        rule = ctx.string(rc, "rule", f"{where}.rule")
+        if rule not in CHECK_RULES:
+            raise ctx.fail(f"{where}.rule", f"'{rule}' is not one of {', '.join(CHECK_RULES)}")
+        types = dict(zip(("field", "other"), CHECK_TYPES[rule], strict=True))
+        if types["other"] is None and "other" in rc:
+            raise ctx.fail(f"{where}.other", f"an {rule} check compares with no other answer")
+        names = {key: ctx.string(rc, key, f"{where}.{key}") for key, wanted in types.items() if wanted}
+        for key, name in names.items():
+            fd = fields.get(name)
+            if fd is None or fd.type != types[key]:
+                raise ctx.fail(f"{where}.{key}", f"must name a {types[key]} field")
+        step = steps[fields[names["field"]].step]
+        raw_unless = rc.get("unless", [])
+        if not isinstance(raw_unless, list):
+            raise ctx.fail(f"{where}.unless", "must be a list of conditions")
+        unless = tuple(_condition(ctx, u, f"{where}.unless[{j}]", fields) for j, u in enumerate(raw_unless))
+        if any(steps[fields[n].step] > step for n in [*names.values(), *(c.field for c in unless)]):
+            raise ctx.fail(where, "can only read answers of its field's step or an earlier one")
+        table, column = None, 1
+        if rule == "statutory_minimum":
+            try:
+                table = load_table(ctx.string(rc, "table", f"{where}.table"))
+            except TableError as exc:
+                raise ctx.fail(f"{where}.table", str(exc)) from None
+            width = len(next(iter(table.rows.values())))
+            column = int(ctx.number(rc, "column", f"{where}.column", 1, 1, width))
+        elif "table" in rc or "column" in rc:
+            raise ctx.fail(f"{where}.table", "only a statutory_minimum check has a table")
+        limit = None
+        if rule == "at_most":
+            value = ctx.number(rc, "limit", f"{where}.limit", None, -1e12, 1e12)
+            if value is None:
+                raise ctx.fail(f"{where}.limit", "an at_most check needs a limit")
+            limit = Decimal(str(value))
+        elif "limit" in rc:
+            raise ctx.fail(f"{where}.limit", "only an at_most check has a limit")
+        message = ctx.text(rc, "message", f"{where}.message")
+        for text in (message.de, message.en):
+            try:
+                text.format(**CHECK_PLACEHOLDERS)
+            except (KeyError, IndexError, ValueError):
+                raise ctx.fail(f"{where}.message", "may only use the placeholders "
+                               + ", ".join(f"{{{k}}}" for k in CHECK_PLACEHOLDERS)) from None
+        checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
+                            limit=limit, table=table, column=column, unless=unless))
+    return tuple(checks)
+
+
 def steps_and_fields(ctx: _Ctx, raw: dict[str, Any],
                      ) -> tuple[tuple[StepDefinition, ...], dict[str, FieldDefinition]]:
     """The ``steps`` and ``fields`` of a definition (a service's, or a bundle's questionnaire),
@@ -396,7 +467,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
                "keywords", "max_total_attachments_mb", "trust_level", "source",
-               "next_steps", "list_fields", "retention"}
+               "next_steps", "list_fields", "retention", "checks"}
     unknown = set(raw) - allowed
     if unknown:
         raise ctx.fail(sorted(unknown)[0], "unknown key")
@@ -481,6 +552,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         next_steps=ctx.text(raw, "next_steps", required=False),
         list_fields=tuple(list_fields),
         retention=_retention(ctx, raw.get("retention")),
+        checks=_checks(ctx, raw.get("checks"), fields, {step.key: i for i, step in enumerate(steps)}),
         source=source,
     )
 

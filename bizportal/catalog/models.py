@@ -13,7 +13,9 @@ FIELD_TYPES = ("text", "textarea", "email", "date", "number", "choice", "yesno",
 CONDITION_TYPES = ("yesno", "choice", "country")
 #: formats a text field can demand; validated in ``bizportal.common.validators``
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
-                "phone")
+                "phone", "betriebsnummer")
+#: rules a ``[[checks]]`` entry can apply across answers (``Check``)
+CHECK_RULES = ("after", "statutory_minimum", "at_most")
 DESTINATION_KINDS = ("HWK", "IHK", "GEWERBEAMT")
 LIFE_EVENTS = ("gruendung", "aenderung", "aufgabe", "ausbildung", "aussenhandel", "erlaubnis")
 FILE_TYPES = ("pdf", "png", "jpeg")
@@ -102,6 +104,71 @@ class FieldDefinition:
 
 
 @dataclass(frozen=True)
+class MinimumTable:
+    """Amounts the law sets by the calendar year something starts in (``catalog/data/<name>.toml``),
+    e.g. the Mindestausbildungsvergütung of § 17 Abs. 2 BBiG: one row per year, one column per
+    year of training. A year without a published row has no minimum here."""
+
+    name: str
+    title: str
+    rows: dict[int, tuple[Decimal, ...]]
+    #: where each year's row was published
+    sources: dict[int, str]
+
+    def minimum(self, year: int, column: int) -> Decimal | None:
+        """The amount of ``column`` (1-based) for ``year``; None when no row was published."""
+        row = self.rows.get(year)
+        return row[column - 1] if row and 0 < column <= len(row) else None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A rule across answers of one step (or an earlier one), shown at ``field`` when it fails.
+
+    ``after``: the date ``field`` must be later than the date ``other``. ``statutory_minimum``: the
+    number ``field`` must reach ``table``'s amount in ``column`` for the year of the date ``other``.
+    ``at_most``: the number ``field`` must not exceed ``limit`` (a legal cap that holds only under
+    a condition, so ``unless`` says when it does not apply; a plain cap is the field's ``max``).
+    Not applied while any of ``unless`` holds, or while an answer it compares is missing.
+    """
+
+    rule: str
+    field: str
+    other: str | None
+    message: Text
+    limit: Decimal | None = None
+    table: MinimumTable | None = None
+    column: int = 1
+    unless: tuple[Condition, ...] = ()
+
+    @property
+    def inputs(self) -> set[str]:
+        """The answers the outcome depends on."""
+        return {self.field, *([self.other] if self.other else []), *(c.field for c in self.unless)}
+
+    def problem(self, answers: dict[str, Any]) -> dict[str, Any] | None:
+        """None when the answers keep the rule; else the values its message names (``minimum``,
+        ``year`` for a statutory minimum)."""
+        if any(c.holds(answers) for c in self.unless):
+            return None
+        value = answers.get(self.field)
+        if self.rule == "at_most":
+            assert self.limit is not None
+            return None if value in (None, "") or Decimal(str(value)) <= self.limit else {"limit": self.limit}
+        other = answers.get(self.other) if self.other else None
+        if value in (None, "") or other in (None, ""):
+            return None
+        if self.rule == "after":
+            return None if str(value) > str(other) else {}  # ISO dates order as strings
+        assert self.table is not None
+        year = int(str(other)[:4])
+        minimum = self.table.minimum(year, self.column)
+        if minimum is None or Decimal(str(value)) >= minimum:
+            return None
+        return {"minimum": minimum, "year": year}
+
+
+@dataclass(frozen=True)
 class StepDefinition:
     key: str
     title: Text
@@ -182,6 +249,8 @@ class ServiceDefinition:
     #: the answers that tell two filings of this service apart in "Meine Anträge" (e.g. address, activity)
     list_fields: tuple[str, ...] = ()
     retention: Retention = field(default_factory=Retention)
+    #: rules across answers (``[[checks]]``), checked on the step of their field
+    checks: tuple[Check, ...] = ()
     #: the definition's file name
     source: str = ""
 
@@ -213,6 +282,9 @@ class ServiceDefinition:
         """The given answers of the ``list_fields``, with their fields (what tells filings apart)."""
         return [(fd, answers[fd.name]) for fd in (self.field(n) for n in self.list_fields)
                 if fd is not None and answers.get(fd.name) not in (None, "", {}, [])]
+
+    def step_checks(self, step_key: str) -> list[Check]:
+        return [c for c in self.checks if (fd := self.field(c.field)) is not None and fd.step == step_key]
 
     def step_fields(self, step_key: str) -> list[FieldDefinition]:
         return [fd for fd in self.fields if fd.step == step_key]

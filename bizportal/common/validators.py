@@ -20,6 +20,7 @@ PLZ_RE = re.compile(r"^\d{5}$")
 WIRTSCHAFTS_IDNR_RE = re.compile(r"^DE\d{9}-\d{5}$")
 WZ_RE = re.compile(r"^(\d{2})\.?(\d{2})\.?(\d)$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()/-]{6,25}$")
+BETRIEBSNUMMER_RE = re.compile(r"^\d{8}$")
 #: register type and number inside a Handelsregisternummer ("Bremen HRB 12345 HB" → HRB, 12345)
 REGISTER_RE = re.compile(r"(?<![A-Za-z])(HRA|HRB|PR|GnR|VR)\s*([1-9][0-9]{0,5})(?![0-9])", re.IGNORECASE)
 
@@ -98,6 +99,14 @@ def check_phone(value: str) -> str:
     return value.strip()
 
 
+def check_betriebsnummer(value: str) -> str:
+    """The Bundesagentur für Arbeit's establishment number (§ 18i SGB IV): eight digits."""
+    compact = re.sub(r"\s", "", value)
+    if not BETRIEBSNUMMER_RE.match(compact):
+        raise ValueError(_l("Bitte geben Sie die Betriebsnummer mit acht Ziffern an, z. B. 12345678."))
+    return compact
+
+
 FORMATS: dict[str, Callable[[str], str]] = {
     "iban": check_iban,
     "vat_de": check_vat_de,
@@ -106,6 +115,7 @@ FORMATS: dict[str, Callable[[str], str]] = {
     "wirtschafts_idnr": check_wirtschafts_idnr,
     "wz2008": check_wz2008,
     "phone": check_phone,
+    "betriebsnummer": check_betriebsnummer,
 }
 
 

@@ -102,6 +102,8 @@ class CallbackResult:
     delivery_id: uuid.UUID
     kind: str
     filing_status: str | None = None
+    filing_id: int | None = None
+    chamber_id: int | None = None
 
 
 def receive_status_callback(slug: str, headers: Mapping[str, str] | Headers, body: bytes) -> CallbackResult:
@@ -145,9 +147,10 @@ def receive_status_callback(slug: str, headers: Mapping[str, str] | Headers, bod
         raise CallbackRefused(400, str(exc)) from None
     except Refused as exc:
         raise CallbackRefused(409, str(exc)) from None
-    if filing is not None:
-        return CallbackResult(result, event.delivery_id, event.kind, filing.status)
-    return CallbackResult(result, event.delivery_id, event.kind)
+    filing_id = filing.id if filing is not None else db.session.scalar(
+        select(Delivery.filing_id).where(Delivery.id == event.delivery_id))
+    return CallbackResult(result, event.delivery_id, event.kind, filing.status if filing is not None else None,
+                          filing_id=filing_id, chamber_id=chamber_id)
 
 
 # --- polling ------------------------------------------------------------------------------------

@@ -81,6 +81,8 @@ class Job:
     filed_by: dict[str, Any] | None = None
     #: the filing's receiving bodies as recorded at submit (``Filing.receivers``; None before)
     receivers: tuple[dict[str, Any], ...] | None = None
+    #: the web request that opened the delivery (``Delivery.request_id``): the send's log lines carry it
+    request_id: str | None = None
     #: the bundle the filing was submitted with, as recorded at submit (``Filing.bundle_context``)
     bundle: dict[str, Any] | None = None
 
@@ -166,7 +168,8 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]], messages: Mapping[uuid.
                () if r.message_id is not None else tuple(files.get(r.filing_id, ())), r.timeouts,
                r.locked_by or "", r.progress, r.message_id, messages.get(r.id),
                (r.primary_slug, r.primary_name) if r.primary_slug is not None else None,
-               r.filed_by, tuple(r.receivers) if r.receivers is not None else None, r.bundle_context)
+               r.filed_by, tuple(r.receivers) if r.receivers is not None else None, r.request_id,
+               r.bundle_context)
 
 
 def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
@@ -176,7 +179,7 @@ def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
         primary_delivery.c.message_id.is_(None)
     rows = db.session.execute(
         select(_D.c.id, _D.c.attempts, _D.c.timeouts, _D.c.role, _D.c.filing_id, _D.c.locked_by, _D.c.progress,
-               _D.c.message_id, _F.c.reference, _F.c.service_key,
+               _D.c.message_id, _D.c.request_id, _F.c.reference, _F.c.service_key,
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _F.c.filed_by, _F.c.receivers,
                _F.c.bundle_context,
                _C.c.id.label("chamber_id"), _C.c.slug,

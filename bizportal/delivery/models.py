@@ -61,6 +61,9 @@ class Delivery(Model):
     #: the worker holding the lease (``claims.save_progress``) and handed to the next attempt
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the web request that opened the delivery (``common.logs``): the worker's log lines about
+    #: sending it carry the same id
+    request_id: Mapped[str | None] = mapped_column(String(64))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     chamber: Mapped[Chamber] = relationship(lazy="joined")

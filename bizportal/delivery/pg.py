@@ -89,10 +89,10 @@ CLAIM = text("""
         FROM picked
         WHERE d.id = picked.id
         RETURNING d.id, d.attempts, d.timeouts, d.role, d.filing_id, d.chamber_id, d.locked_by, d.progress,
-                  d.message_id, picked.next_attempt_at AS due_at
+                  d.message_id, d.request_id, picked.next_attempt_at AS due_at
     )
     SELECT claimed.id, claimed.attempts, claimed.timeouts, claimed.role, claimed.filing_id, claimed.locked_by,
-           claimed.progress, claimed.message_id, f.reference, f.service_key,
+           claimed.progress, claimed.message_id, claimed.request_id, f.reference, f.service_key,
            f.company_snapshot, f.submitted_at, f.data, f.filed_by, f.receivers, f.bundle_context,
            ch.id AS chamber_id, ch.slug,
            ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files,

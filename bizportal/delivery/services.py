@@ -22,7 +22,7 @@ from chambers.registry import AdapterRegistry, UnknownAdapter
 
 from ..bodies import settings as body_settings
 from ..bodies.models import Chamber
-from ..common import dbclock
+from ..common import dbclock, logs
 from ..extensions import db, rowcount
 from .models import Delivery
 from .sending import NEEDS_CONFIGURATION
@@ -59,7 +59,7 @@ def open_deliveries(filing_id: int, targets: Iterable[tuple[Chamber, str]], at: 
     """
     for chamber, role in targets:
         db.session.add(Delivery(filing_id=filing_id, chamber_id=chamber.id, role=role, next_attempt_at=at,
-                                state=DeliveryState.PENDING))
+                                state=DeliveryState.PENDING, request_id=logs.current()))
 
 
 def open_message_delivery(filing_id: int, chamber_id: int, message_id: int) -> None:
@@ -70,7 +70,7 @@ def open_message_delivery(filing_id: int, chamber_id: int, message_id: int) -> N
         Delivery.filing_id == filing_id, Delivery.chamber_id == chamber_id, Delivery.message_id.is_(None)))
     db.session.add(Delivery(filing_id=filing_id, chamber_id=chamber_id, message_id=message_id,
                             role=role or "primary", state=DeliveryState.PENDING,
-                            next_attempt_at=dbclock.now()))
+                            next_attempt_at=dbclock.now(), request_id=logs.current()))
 
 
 #: how the company's messages reach a body

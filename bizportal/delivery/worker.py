@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
+from ..common import logs
 from ..common.time import local_today
 from ..extensions import db
 from ..notify import services as notify
@@ -177,9 +178,13 @@ class Worker:
     def _send(self, claim: Claim) -> None:
         ext = self.app.extensions["bizportal"]
         result: SendResult | None = None
+        job = claim.job
         try:
-            with self.app.app_context():  # adapters' host services (e.g. the inbox store) need it
-                result = sending.send(claim.job, ext.registry, ext.adapter_services, ext.catalog, self.settings)
+            with logs.context(request_id=job.request_id, filing_id=job.filing_id, delivery_id=job.delivery_id):
+                with self.app.app_context():  # adapters' host services (e.g. the inbox store) need it
+                    result = sending.send(job, ext.registry, ext.adapter_services, ext.catalog, self.settings)
+                log.info("delivery %s of filing %s to %s (attempt %d): %s", job.delivery_id, job.filing_id,
+                         job.target.slug, job.attempts, result.state)
             if result.waiting:
                 self.breakers.not_tried(claim.chamber_id)
                 with self._cond:

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..common.uploads import TYPES
 from .lifecycle import StoredFile
-from .services import UploadRefused, check_upload, save_checked
+from .services import MalwareFound, UploadOrigin, UploadRefused, check_upload, save_checked
 from .storage import AttachmentStorage
 
 #: what a company may attach to an answer, and a chamber to a message
@@ -60,16 +60,19 @@ def too_large_page(back: str | None) -> tuple[str, int]:
 
 
 def store_files(uploads: Iterable[tuple[str, IO[bytes]]], storage: AttachmentStorage,
-                accept: tuple[str, ...] = MESSAGE_TYPES) -> list[StoredFile]:
+                accept: tuple[str, ...] = MESSAGE_TYPES, *, origin: UploadOrigin) -> list[StoredFile]:
     """Check every upload (content type, extension, size, count, total) and store them all, or
-    none: ``UploadRefused`` names the file and the reason. Empty file inputs are skipped."""
+    none: ``UploadRefused`` names the file and the reason. Empty file inputs are skipped.
+    ``origin``: who sends the files with what (the audit entry of a file with malware)."""
     checked: list[tuple[str, str, bytes]] = []
     for filename, stream in uploads:
         if not filename:
             continue
         content = stream.read(int(MAX_FILE_MB * 1024 * 1024) + 1)
         try:
-            name, type_key = check_upload(filename, content, accept, MAX_FILE_MB)
+            name, type_key = check_upload(filename, content, accept, MAX_FILE_MB, origin=origin)
+        except MalwareFound as exc:
+            raise MalwareFound(f"{filename}: {exc}", exc.signature) from None
         except UploadRefused as exc:
             raise type(exc)(f"{filename}: {exc}") from None  # ScanUnavailable stays itself
         checked.append((name, type_key, content))

@@ -28,14 +28,40 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog import wz2008
-from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, FieldDefinition, ServiceDefinition
+from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, Check, FieldDefinition, ServiceDefinition
 from ..common import countries
 from ..common.formats import number
 from ..common.validators import Format, Postleitzahl
 
 
 class StepForm(FlaskForm):
-    """Base of every step form (CSRF on)."""
+    """Base of every step form (CSRF on). After the fields' own validators it applies the
+    definition's checks of this step (``Check``) to the answers given so far and on this page;
+    a failed check is an error of its field, in the page's language."""
+
+    step_checks: tuple[Check, ...] = ()
+    step_definitions: dict[str, FieldDefinition] = {}
+    earlier_answers: dict[str, Any] = {}
+    page_locale = "de"
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if not self.step_checks:
+            return valid
+        answers = {**self.earlier_answers, **{name: _convert(fd, self[name].data)
+                                              for name, fd in self.step_definitions.items() if fd.type != "file"}}
+        for check in self.step_checks:
+            if check.field not in self.step_definitions or any(
+                    self[name].errors for name in check.inputs if name in self.step_definitions):
+                continue  # hidden now, or an answer it compares is wrong already
+            problem = check.problem(answers)
+            if problem is not None:
+                problem = {k: number(v) if k in ("minimum", "limit") else v for k, v in problem.items()}
+                message = check.message.get(self.page_locale).format(**problem)
+                self[check.field].errors = [*self[check.field].errors, message]
+                valid = False
+        self._errors = None
+        return valid
 
 
 def _strip(value: Any) -> Any:
@@ -207,7 +233,10 @@ def build_step_form(service: ServiceDefinition, step_key: str, answers: dict[str
                     searches: dict[str, str] | None = None) -> type[StepForm]:
     """The form class for one step: its visible fields, labels, hints and validators. ``searches``
     (field name → words typed into a picker's search) narrows the choices of WZ 2008 fields."""
-    attrs = {fd.name: _field(fd, locale, searches) for fd in visible_step_fields(service, step_key, answers)}
+    fields = visible_step_fields(service, step_key, answers)
+    attrs: dict[str, Any] = {fd.name: _field(fd, locale, searches) for fd in fields}
+    attrs.update(step_checks=tuple(service.step_checks(step_key)), step_definitions={fd.name: fd for fd in fields},
+                 earlier_answers=dict(answers), page_locale=locale)
     return type(f"{service.key.title().replace('-', '')}{step_key.title()}Form", (StepForm,), attrs)
 
 

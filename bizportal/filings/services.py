@@ -71,6 +71,44 @@ class UploadRefused(ValueError):
     status = 422
 
 
+class MalwareFound(UploadRefused):
+    """The virus scanner found something in the file (``signature``): it is not stored, and an
+    audit entry says who uploaded it where (``UploadOrigin``)."""
+
+    def __init__(self, message: Any, signature: str):
+        super().__init__(message)
+        self.signature = signature
+
+
+@dataclass(frozen=True)
+class UploadOrigin:
+    """Who uploads a file, and for what: written to the audit log when the virus scanner refuses
+    the file (never the file itself, nor its name)."""
+
+    actor: str  #: ``user.get_id()`` of the person, or the API client's actor
+    field: str  #: the form field (a filing's file field, ``files`` or ``documents`` of a message)
+    company_id: int | None = None
+    filing_id: int | None = None
+    draft_id: uuid.UUID | None = None
+    chamber_id: int | None = None
+    #: a chamber's upload names the filing by the delivery it received (found only when needed)
+    delivery_id: uuid.UUID | None = None
+
+    def record_malware(self, signature: str) -> None:
+        """The audit entry of a refused upload (``upload.malware``, outcome refused)."""
+        from ..audit import services as audit
+
+        filing_id = self.filing_id
+        if filing_id is None and self.delivery_id is not None:
+            delivery = deliveries.get(self.delivery_id)
+            filing_id = delivery.filing_id if delivery is not None else None
+        where = f"draft {self.draft_id}, " if self.draft_id is not None else ""
+        audit.record("upload.malware", self.actor,
+                     target=f"company:{self.company_id}" if self.company_id is not None else None,
+                     detail=f"{where}field {self.field}: {signature}", outcome="refused",
+                     filing_id=filing_id, chamber_id=self.chamber_id)
+
+
 class FileStoreUnavailable(UploadRefused):
     """The file passed its checks but the file store could not be reached: nothing was stored.
     Shown like a refused file (the rest of the input stays in the form), answered with 503."""
@@ -218,14 +256,18 @@ def step_reachable(service: ServiceDefinition, draft: Draft, step_key: str) -> b
 
 def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key: str,
               answers: dict[str, Any]) -> None:
-    """Store a validated step and mark it completed. Later steps whose visible fields change are
-    marked open again, and answers that are no longer visible are dropped. Commits."""
+    """Store a validated step and mark it completed. Later steps whose visible fields change, or
+    whose checks read an answer that changed, are marked open again, and answers that are no
+    longer visible are dropped. Commits."""
     before = {s.key: _step_field_names(service, s.key, draft.data) for s in service.steps}
     data = {**draft.data, **answers}
     after = {s.key: _step_field_names(service, s.key, data) for s in service.steps}
     order = [s.key for s in service.steps]
     later = order[order.index(step_key) + 1:]
-    completed = [k for k in draft.completed_steps if k not in later or before[k] == after[k]]
+    changed = {name for name, value in answers.items() if draft.data.get(name) != value}
+    rechecked = {fd.step for c in service.checks if c.inputs & changed and (fd := service.field(c.field))}
+    completed = [k for k in draft.completed_steps
+                 if k not in later or (before[k] == after[k] and k not in rechecked)]
     if step_key not in completed:
         completed.append(step_key)
     keep = visible_fields(service, data) | {fd.name for fd in service.fields if fd.prefill}
@@ -294,7 +336,8 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
     stored. Commits.
     """
     content = stream.read(int(fd.max_size_mb * 1024 * 1024) + 1)
-    name, type_key = check_upload(filename, content, fd.accept, fd.max_size_mb)
+    origin = UploadOrigin(person.get_id(), fd.name, company_id=draft.company_id, draft_id=draft.id)
+    name, type_key = check_upload(filename, content, fd.accept, fd.max_size_mb, origin=origin)
     # Parallel uploads (of this draft or another of the company) wait here for each other, so every
     # limit below is checked against what the others committed.
     lock_company(draft.company_id)
@@ -339,7 +382,8 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
     return attachment
 
 
-def check_upload(filename: str, content: bytes, accept: tuple[str, ...], max_size_mb: float) -> tuple[str, str]:
+def check_upload(filename: str, content: bytes, accept: tuple[str, ...], max_size_mb: float, *,
+                 origin: UploadOrigin) -> tuple[str, str]:
     """The display name and type key of an upload, or ``UploadRefused`` with the reason for the person.
 
     The size must not exceed ``max_size_mb``; the portal's virus scanner (clamd, when configured)
@@ -354,7 +398,7 @@ def check_upload(filename: str, content: bytes, accept: tuple[str, ...], max_siz
         raise UploadRefused(_l("Die Datei ist zu groß. Erlaubt sind höchstens %(mb)s MB.", mb=_mb(max_size_mb)))
     if not content:
         raise UploadRefused(_l("Die Datei ist leer."))
-    _scan(filename, content)
+    _scan(filename, content, origin)
     type_key = sniff(content[:16])
     allowed = ", ".join(t.upper() for t in accept)
     if type_key is None or type_key not in accept:
@@ -373,9 +417,10 @@ class ScanUnavailable(UploadRefused):
     """The virus scanner gave no verdict (not reachable, no answer in time): the file is not stored."""
 
 
-def _scan(filename: str, content: bytes) -> None:
-    """Scan with the portal's clamd, if one is configured; ``UploadRefused`` when it finds
-    something, ``ScanUnavailable`` when it does not answer (never stored unscanned)."""
+def _scan(filename: str, content: bytes, origin: UploadOrigin) -> None:
+    """Scan with the portal's clamd, if one is configured; ``MalwareFound`` when it finds
+    something (with an audit entry), ``ScanUnavailable`` when it does not answer (never stored
+    unscanned)."""
     from flask import current_app
 
     scanner = current_app.extensions["bizportal"].scanner
@@ -390,9 +435,11 @@ def _scan(filename: str, content: bytes) -> None:
     if not verdict.clean:
         log.warning("upload %r refused: the virus scanner found %s", safe_display_name(filename or ""),
                     verdict.signature)
-        raise UploadRefused(_l("Die Virenprüfung hat in dieser Datei Schadsoftware gefunden (%(signature)s). Die Datei "
-                               "wurde nicht gespeichert. Bitte prüfen Sie Ihr Gerät und laden Sie eine saubere Datei "
-                               "hoch.", signature=verdict.signature))
+        signature = verdict.signature or "?"
+        origin.record_malware(signature)
+        raise MalwareFound(_l("Die Virenprüfung hat in dieser Datei Schadsoftware gefunden (%(signature)s). Die Datei "
+                              "wurde nicht gespeichert. Bitte prüfen Sie Ihr Gerät und laden Sie eine saubere Datei "
+                              "hoch.", signature=signature), signature)
 
 
 def _content_message(problem: str) -> Any:
@@ -528,6 +575,8 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
             filing = file_in_transaction(draft, person, service, answers, targets, now, reference,
                                          trust_level=trust_level, locale=locale)
             db.session.commit()
+            log.info("filing %s submitted as %s: %d delivery(ies) opened", filing.id, reference, len(targets),
+                     extra={"filing_id": filing.id})
             return SubmitOutcome(filing, created=True)
         except IntegrityError:
             db.session.rollback()

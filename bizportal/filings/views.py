@@ -503,7 +503,9 @@ def message(reference: str):
     request_id = int(raw_request_id) if raw_request_id.isdigit() else None
     try:
         files = conversation.store_files(
-            [(f.filename or "", f.stream) for f in request.files.getlist("files") if f and f.filename], _storage())
+            [(f.filename or "", f.stream) for f in request.files.getlist("files") if f and f.filename], _storage(),
+            origin=services.UploadOrigin(current_user.get_id(), "files", company_id=filing.company_id,
+                                         filing_id=filing.id))
     except services.UploadRefused as exc:
         form.files.errors = [str(exc)]
         return _render_detail(filing, form, exc.status)

@@ -36,7 +36,7 @@ from ..common.time import local_today, utcnow
 from ..extensions import db
 from ..filings import conversation, lifecycle
 from ..filings import queries as filing_queries
-from ..filings.services import UploadRefused
+from ..filings.services import UploadOrigin, UploadRefused
 from ..filings.states import CLOSED, FilingStatus
 from . import actions, queries, services
 from .export import csv_chunks
@@ -245,7 +245,8 @@ def act(item_id: int):
     files = []
     if form.action.data in (FilingStatus.ACCEPTED, FilingStatus.REJECTED):
         try:
-            files = conversation.store_files(_uploads("documents"), _storage(), accept=conversation.DECISION_TYPES)
+            files = conversation.store_files(_uploads("documents"), _storage(), accept=conversation.DECISION_TYPES,
+                                             origin=_origin(item, "documents"))
         except UploadRefused as exc:
             form.documents.errors = [str(exc)]
             return _render(item, exc.status, action_form=form)
@@ -276,6 +277,10 @@ def _already_sent(item: InboxItem):
     return redirect(url_for("inbox.detail", item_id=item.id) + "#gespraech")
 
 
+def _origin(item: InboxItem, field: str) -> UploadOrigin:
+    return UploadOrigin(current_user.get_id(), field, chamber_id=current_user.chamber_id, delivery_id=item.delivery_id)
+
+
 def _uploads(name: str):
     return [(f.filename or "", f.stream) for f in request.files.getlist(name) if f and f.filename]
 
@@ -290,7 +295,7 @@ def message(item_id: int):
     if not form.validate():
         return _render(item, 422, message_form=form)
     try:
-        files = conversation.store_files(_uploads("files"), _storage())
+        files = conversation.store_files(_uploads("files"), _storage(), origin=_origin(item, "files"))
     except UploadRefused as exc:
         form.files.errors = [str(exc)]
         return _render(item, exc.status, message_form=form)

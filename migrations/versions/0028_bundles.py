@@ -2,13 +2,13 @@
 draft.bundle_draft_id and draft.left_out
 
 Revision ID: 0028_bundles
-Revises: 0026_retention
+Revises: 0027_request_trace
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0028_bundles'
-down_revision = '0026_retention'
+down_revision = '0027_request_trace'
 branch_labels = None
 depends_on = None
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bizportal.bodies.models import Chamber
 from bizportal.delivery import events
 from bizportal.delivery.models import DeliveryState
 from bizportal.delivery.worker import Worker
@@ -274,3 +275,43 @@ def test_a_late_report_older_than_the_status_never_moves_it_back(app, client, de
     assert filing_status(app, filing_id) == "information_requested"
     assert callback(client, "hk-bremen", delivery_id, "in_progress", occurred_at=at(40)).status_code == 200
     assert filing_status(app, filing_id) == "in_progress"
+
+
+# --- the audit log of status callbacks ------------------------------------------------------------
+
+def _callback_entries(app):
+    from bizportal.audit.models import AuditEvent
+
+    with app.app_context():
+        found = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "delivery.status_callback")
+                                        .order_by(AuditEvent.id)))
+        db.session.expunge_all()
+        return found
+
+
+def test_each_accepted_status_callback_is_an_audit_entry_of_its_filing(app, client, delivered):
+    filing_id, delivery_id = delivered
+    assert callback(client, "hk-bremen", delivery_id, "received").status_code == 200
+    assert callback(client, "hk-bremen", delivery_id, "in_progress").status_code == 200
+    entries = _callback_entries(app)
+    assert [(e.actor, e.detail, e.outcome, e.filing_id) for e in entries] == [
+        ("webhook:hk-bremen", "received (applied)", "success", filing_id),
+        ("webhook:hk-bremen", "in_progress (applied)", "success", filing_id),
+    ]
+    with app.app_context():
+        hk_bremen = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
+    assert all(e.chamber_id == hk_bremen and e.seq is not None for e in entries)  # each one chained
+    assert SECRET not in " ".join(str(e.detail) + str(e.target) for e in entries)
+
+
+def test_refused_status_callbacks_are_counted_together_like_other_noise(app, client, delivered):
+    _, delivery_id = delivered
+    for _ in range(5):
+        assert callback(client, "hk-bremen", delivery_id, "received", secret=OTHER_SECRET).status_code == 401
+    assert callback(client, "gibt-es-nicht", delivery_id, "received").status_code == 404
+    refused = [e for e in _callback_entries(app) if e.outcome == "refused"]
+    assert sum(e.count for e in refused) == 6
+    # one row per source and minute (the six may straddle a minute's end)
+    assert 1 <= len(refused) <= 2 and all(e.actor == "anonymous" for e in refused)
+    assert refused[0].detail == "401: invalid signature"
+    assert filing_status(app, delivered[0]) != "received"

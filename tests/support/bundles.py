@@ -26,6 +26,14 @@ AUSBILDUNG = {
     "schulabschluss": "fachhochschulreife", "minderjaehrig": "no", "ausbildungsberuf": "elektroniker",
     "vertragsschluss": "2026-11-20", "beginn": "2027-08-01", "ende": "2031-01-31", "probezeit_monate": "4",
     "verkuerzung": "no", "verguetung_erstes_jahr": "1020",
+    # § 34 Abs. 2 and § 11 BBiG (docs/gewerbeanzeige.md): trainer, trainee, contract, pay per year
+    "ausbilder_geschlecht": "maennlich", "ausbilder_eignung": "meisterpruefung",
+    "ausbildende_email": "ausbildung@becker.example", "oeffentlicher_dienst": "no",
+    "auszubildende_geschlecht": "weiblich", "berufsvorbereitung": "no", "vorherige_berufsausbildung": "keine",
+    "vorheriges_studium": "keines", "anschlussvertrag": "no", "duales_studium": "no", "ausbildungsdauer": "ueber_36",
+    "teilzeitausbildung": "no", "tarifvertrag": "yes", "foerderung": "keine", "verguetung_zweites_jahr": "1080",
+    "verguetung_drittes_jahr": "1150", "verguetung_viertes_jahr": "1220", "ausbildungszeit_taeglich": "8 Stunden",
+    "ausbildungszeit_woche": "39", "urlaubstage": "30",
 }
 FILES = {"qualifikationsnachweis": "Meisterbrief.pdf", "ausbildungsvertrag": "Ausbildungsvertrag.pdf"}
 CHILD_ANSWERS = {**GEWERBE, **HANDWERKSROLLE, **AUSBILDUNG}

@@ -122,6 +122,29 @@ def gewerbe_answers(**changes) -> EveryStep:
     return answers
 
 
+def versicherungsvermittler_answers(**changes) -> EveryStep:
+    """The answers of a § 34d licence: a sole trader in Hamburg applying as broker, certificate of
+    good conduct ordered to be sent to the chamber, trade register extract uploaded, no work
+    abroad, no employees involved (files: ``VERSICHERUNGSVERMITTLER_FILES``)."""
+    answers = EveryStep({
+        "antragsteller_art": "natuerliche_person", "applicant_name": "Lea Hansen", "geburtsdatum": "1984-08-08",
+        "business_name": "Hansen Versicherungsmakler e. K.", "street": "Große Elbstraße 14", "postcode": "22767",
+        "city": "Hamburg", "permit_type": "makler", "beginn": "2027-03-01",
+        "grenzueberschreitend": "no", "mitwirkende_vorhanden": "no",
+        "expertise_proven": "yes", "liability_insurance": "yes", "versicherer": "Hanseatische Haftpflicht VVaG",
+        "fuehrungszeugnis": "beantragt", "gewerbezentralregister": "beigefuegt", "verurteilung": "no",
+        "insolvenzverfahren": "no", "schuldnerverzeichnis_eintrag": "no", "sachkunde_art": "pruefung",
+    })
+    answers.update(changes)
+    return answers
+
+
+#: the uploads ``versicherungsvermittler_answers`` needs, as ``post_step`` takes them
+VERSICHERUNGSVERMITTLER_FILES = {name: (minimal_pdf(name), f"{name}.pdf") for name in (
+    "sachkundenachweis", "versicherungsnachweis", "gewerbezentralregister_datei", "schuldnerverzeichnis_auskunft",
+    "insolvenzgericht_auskunft")}
+
+
 #: a minimal PDF (magic bytes and trailer), accepted as a PDF upload
 TEST_PDF = minimal_pdf("test")
 #: the first step of ``tests/data/testantrag.toml``: a crafts business in Bremen (the crafts step follows)
