@@ -128,7 +128,7 @@ def test_a_draft_contradicting_its_bundle_is_not_submitted(app, client, login_as
                                                      "declaration": "y"})
     assert resp.status_code == 302
     html = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
-    assert "„Gewerbeabmeldung“, Angabe „Grund der Abmeldung (Feld 21)“" in html
+    assert re.search(r"„Gewerbeabmeldung“, Angabe „Grund der Abmeldung[^“]*“: Ihre Antwort widerspricht", html)
     with app.app_context():
         assert db.session.scalar(select(Filing.id)) is None
 
