@@ -174,7 +174,8 @@ class FilingPayload:
     option says (``"json"``, ``"xml"`` or ``"both"``; see ``chambers.wire.format_option``).
 
     ``acting_person``, ``trust_level`` and ``receivers`` tell the receiver who filed, how securely
-    they logged in and who else received the filing. They are optional with empty defaults, so
+    they logged in and who else received the filing; ``bundle`` which other filings were submitted
+    with it. They are optional with empty defaults, so
     adapters and tools that build payloads without them keep working; the portal fills them from
     what it recorded at submit (``None`` / empty for filings made before it recorded them).
     """
@@ -203,6 +204,11 @@ class FilingPayload:
     #: every receiving body of the filing, the primary first, then the copies (this destination
     #: among them); empty if not recorded
     receivers: Sequence[Receiver] = field(default_factory=tuple)
+    #: the life-event bundle ("Betrieb gründen", …) the filing was submitted with, as plain data:
+    #: ``reference`` and ``kind`` of the bundle, its ``title``, and ``filings``, the bundle's other
+    #: filings (``service_key``, ``service_title``, ``reference``, ``body_kind`` of the receiving
+    #: body); ``None`` for a filing submitted on its own
+    bundle: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,8 @@ def payload_to_dict(payload: FilingPayload, *, include_content: bool) -> dict[st
     8601 UTC), data, destination_role, attachments (filename, media_type, sha256, size, the form
     ``field`` when known and — with ``include_content`` — ``content_base64``), acting_person
     (name, email, subject, issuer; or null), trust_level (or null), receivers (role, slug, name
-    of each receiving body, primary first; empty if not known). Does not check the attachments;
+    of each receiving body, primary first; empty if not known), bundle (reference, kind, title and
+    the other filings of the life-event bundle the filing came with; or null). Does not check the attachments;
     see ``check_attachments``.
     """
     person = getattr(payload, "acting_person", None)
@@ -145,7 +146,17 @@ def payload_to_dict(payload: FilingPayload, *, include_content: bool) -> dict[st
         "trust_level": getattr(payload, "trust_level", None),
         "receivers": [{"role": r.role, "slug": r.slug, "name": r.name}
                       for r in getattr(payload, "receivers", ())],
+        "bundle": _bundle_dict(getattr(payload, "bundle", None)),
     }
+
+
+def _bundle_dict(bundle: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if bundle is None:
+        return None
+    return {"reference": bundle["reference"], "kind": bundle["kind"], "title": bundle.get("title", ""),
+            "filings": [{"service_key": f["service_key"], "service_title": f.get("service_title", ""),
+                         "reference": f["reference"], "body_kind": f.get("body_kind", "")}
+                        for f in bundle.get("filings", ())]}
 
 
 def message_to_dict(payload: MessagePayload, *, include_content: bool) -> dict[str, Any]:

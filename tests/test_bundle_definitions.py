@@ -114,3 +114,61 @@ def test_a_broken_bundle_stops_the_start(app_factory, tmp_path, monkeypatch):
     monkeypatch.setattr(bundle_loader, "BUNDLES_DIR", tmp_path)
     with pytest.raises(DefinitionError, match="test-lage.toml: field 'fields.handwerk.maps.gewerbeanmeldung'"):
         app_factory()
+
+
+PRESET = 'reason = { de = "Immer.", en = "Always." }\npresets = [{ field = "grund", value = "neugruendung" }]'
+
+
+def test_a_preset_gives_a_service_field_its_fixed_value():
+    b = bundle(SERVICES.replace('reason = { de = "Immer.", en = "Always." }', PRESET, 1) + HANDWERK)
+    assert b.shared_answers("gewerbeanmeldung", {"handwerk": True}) == {"grund": "neugruendung", "handwerk": True}
+    assert b.shared_answers("handwerksrolle-eintragung", {"handwerk": True}) == {}
+
+
+def test_a_preset_value_must_be_a_choice_of_the_field():
+    text = SERVICES.replace('reason = { de = "Immer.", en = "Always." }',
+                            PRESET.replace("neugruendung", "gruendung"), 1) + HANDWERK
+    with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'services\[0\]\.presets\[0\]\.value': "
+                                              r"'gruendung' is not a choice of 'grund' in 'gewerbeanmeldung' "
+                                              r"\(gewerbeanmeldung\.toml\)"):
+        bundle(text)
+
+
+def test_a_preset_of_a_missing_field_names_file_and_field():
+    text = SERVICES.replace('reason = { de = "Immer.", en = "Always." }',
+                            PRESET.replace('field = "grund"', 'field = "reason"'), 1) + HANDWERK
+    with pytest.raises(DefinitionError, match=r"services\[0\]\.presets\[0\]\.field'.*no field 'reason'"):
+        bundle(text)
+
+
+def test_a_preset_on_a_field_a_question_fills_conflicts():
+    preset = PRESET.replace('field = "grund", value = "neugruendung"', 'field = "handwerk", value = true')
+    text = SERVICES.replace('reason = { de = "Immer.", en = "Always." }', preset, 1) + HANDWERK
+    with pytest.raises(DefinitionError, match=r"services\[0\]\.presets\[0\]\.field.*'handwerk' fills 'handwerk'"):
+        bundle(text)
+
+
+def test_two_presets_of_one_field_must_exclude_each_other():
+    two = ('reason = { de = "Immer.", en = "Always." }\npresets = [\n'
+           '  { field = "grund", value = "neugruendung", when = { field = "handwerk", equals = true } },\n'
+           '  { field = "grund", value = "kauf", when = { field = "handwerk", equals = %s } },\n]')
+    services_text = SERVICES.replace("[[services]]", "", 1).split("[[services]]", 1)
+    ok = "[[services]]" + services_text[0].replace('reason = { de = "Immer.", en = "Always." }', two % "false")
+    later = ok.replace(two % "false", two % "true")
+    # conditions refer to questions, so the questions come first in the file's tables order
+    b = bundle(HANDWERK.replace('maps = { gewerbeanmeldung = "handwerk" }', "") + ok)
+    assert b.shared_answers("gewerbeanmeldung", {"handwerk": False}) == {"grund": "kauf"}
+    with pytest.raises(DefinitionError, match=r"presets\[1\]\.field.*the presets conflict: 'grund'"):
+        bundle(HANDWERK.replace('maps = { gewerbeanmeldung = "handwerk" }', "") + later)
+
+
+def test_a_distinct_rule_names_known_questions():
+    text = SERVICES + HANDWERK + '''
+[[distinct]]
+first = ["handwerk"]
+second = ["handwerk_neu"]
+message = { de = "Gleich.", en = "Alike." }
+'''
+    with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'distinct\[0\]\.second': no question named "
+                                              r"'handwerk_neu'"):
+        bundle(text)

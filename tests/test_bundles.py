@@ -43,8 +43,9 @@ def test_founding_electrician_files_three_services_with_one_questionnaire(app, c
     press(client, overview)
     shown = complete_services(client, overview)
     assert len(shown) == 3
-    gewerbe_steps = next(s for s in shown.values() if "grund" in s)
+    gewerbe_steps = next(s for s in shown.values() if "taetigkeit" in s)
     assert "betriebsstaette" not in gewerbe_steps  # the shared address was not asked again
+    assert "grund" not in gewerbe_steps  # "Neugründung" is what founding means: preset, not asked
 
     review, resp = submit(client, overview)
     assert "Gewerbeamt Bremen" in review.get_data(as_text=True)
@@ -69,6 +70,7 @@ def test_founding_electrician_files_three_services_with_one_questionnaire(app, c
     gewerbe = received[("gewerbeanmeldung", "primary")].data
     assert (gewerbe["business_name"], gewerbe["street"], gewerbe["postcode"], gewerbe["start_date"]) == \
         ("Becker Elektro Neugründung GmbH", "Hafenstraße 7", "28217", "2027-03-01")
+    assert gewerbe["grund"] == "neugruendung"
     rolle = received[("handwerksrolle-eintragung", "primary")].data
     assert (rolle["business_name"], rolle["street"], rolle["start_date"]) == \
         ("Becker Elektro Neugründung GmbH", "Hafenstraße 7", "2027-03-01")

@@ -20,14 +20,18 @@ from .models import (
     LIFE_EVENTS,
     BundleDefinition,
     BundleService,
+    Condition,
+    Distinct,
     FieldDefinition,
+    Preset,
     ServiceDefinition,
     SharedMapping,
 )
 
 BUNDLES_DIR = Path(__file__).parent / "bundles"
-BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services"}
-SERVICE_ENTRY_KEYS = {"service", "reason", "when"}
+BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct"}
+SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets"}
+PRESET_KEYS = {"field", "value", "when"}
 #: a shared answer of this question type may fill a field of these types
 COMPATIBLE = {"text": ("text", "textarea"), "textarea": ("textarea",)}
 #: the question type an address part takes
@@ -44,15 +48,99 @@ def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
     for i, entry in enumerate(raw):
         where = f"services[{i}]"
         if not isinstance(entry, dict) or not set(entry) <= SERVICE_ENTRY_KEYS:
-            raise ctx.fail(where, "must be a table with service, reason and optional when")
+            raise ctx.fail(where, "must be a table with service, reason and optional when and presets")
         key = ctx.string(entry, "service", f"{where}.service")
         if key not in catalog:
             raise ctx.fail(f"{where}.service", f"no service '{key}' in the catalog")
         if any(e.service == key for e in entries):
             raise ctx.fail(f"{where}.service", f"the services conflict: '{key}' is listed twice")
         when = _condition(ctx, entry["when"], f"{where}.when", questions) if "when" in entry else None
-        entries.append(BundleService(service=key, reason=ctx.text(entry, "reason", f"{where}.reason"), when=when))
+        presets = _presets(ctx, entry.get("presets", []), catalog[key], questions, f"{where}.presets")
+        entries.append(BundleService(service=key, reason=ctx.text(entry, "reason", f"{where}.reason"), when=when,
+                                     presets=presets))
     return tuple(entries)
+
+
+def _preset_value(ctx: _Ctx, fd: FieldDefinition, value: Any, where: str, service: ServiceDefinition) -> Any:
+    """``value`` if it is a valid answer of ``fd`` (a choice among its choices, true/false for a
+    yes/no field, a text within its length); else ``DefinitionError``."""
+    if fd.type == "choice":
+        choices = [c.value for c in fd.choices]
+        if value not in choices:
+            raise ctx.fail(where, f"'{value}' is not a choice of '{fd.name}' in '{service.key}' "
+                                  f"({service.source}); its choices are {', '.join(choices)}")
+    elif fd.type == "yesno":
+        if not isinstance(value, bool):
+            raise ctx.fail(where, f"the yes/no field '{fd.name}' takes true or false")
+    elif fd.type in ("text", "textarea"):
+        if not isinstance(value, str) or not value.strip() or len(value) > fd.max_length or fd.format:
+            raise ctx.fail(where, f"'{fd.name}' takes a text of at most {fd.max_length} characters"
+                                  + (" (no fixed value for a formatted text)" if fd.format else ""))
+    else:
+        raise ctx.fail(where, f"a fixed value can only be given to a choice, yes/no or text field, "
+                              f"'{fd.name}' is a {fd.type} field")
+    return value
+
+
+def _presets(ctx: _Ctx, raw: Any, service: ServiceDefinition, questions: dict[str, FieldDefinition],
+             where: str) -> tuple[Preset, ...]:
+    """The fixed values a bundle gives ``service``'s fields: ``[{ field, value, when? }]``. Two
+    presets of one field must exclude each other (conditions on the same question with values
+    that never hold together)."""
+    if not isinstance(raw, list):
+        raise ctx.fail(where, "must be a list of tables { field, value, when }")
+    presets: list[Preset] = []
+    for i, rp in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(rp, dict) or not {"field", "value"} <= set(rp) or not set(rp) <= PRESET_KEYS:
+            raise ctx.fail(at, "must be a table with field, value and optional when")
+        name = rp["field"]
+        fd = service.field(name) if isinstance(name, str) else None
+        if fd is None:
+            raise ctx.fail(f"{at}.field", f"service '{service.key}' ({service.source}) has no field '{name}'")
+        value = _preset_value(ctx, fd, rp["value"], f"{at}.value", service)
+        when = _condition(ctx, rp["when"], f"{at}.when", questions) if "when" in rp else None
+        for other in presets:
+            if other.field == name and not _exclusive(other.when, when):
+                raise ctx.fail(f"{at}.field", f"the presets conflict: '{name}' of '{service.key}' would get "
+                                              f"both '{other.value}' and '{value}'")
+        presets.append(Preset(field=name, value=value, when=when))
+    return tuple(presets)
+
+
+def _distinct(ctx: _Ctx, raw: Any, questions: dict[str, FieldDefinition]) -> tuple[Distinct, ...]:
+    """``[{ first = [...], second = [...], message = { de, en } }]``: two equally long lists of
+    the bundle's questions that must not all be answered alike."""
+    if not isinstance(raw, list):
+        raise ctx.fail("distinct", "must be a list of tables { first, second, message }")
+    out = []
+    for i, rd in enumerate(raw):
+        where = f"distinct[{i}]"
+        if not isinstance(rd, dict) or set(rd) != {"first", "second", "message"}:
+            raise ctx.fail(where, "must be a table with first, second and message")
+        groups = []
+        for side in ("first", "second"):
+            names = rd[side]
+            if not isinstance(names, list) or not names:
+                raise ctx.fail(f"{where}.{side}", "must list questions")
+            unknown = [n for n in names if n not in questions]
+            if unknown:
+                raise ctx.fail(f"{where}.{side}", f"no question named {unknown[0]!r}")
+            groups.append(tuple(names))
+        if len(groups[0]) != len(groups[1]):
+            raise ctx.fail(where, "first and second must list as many questions")
+        out.append(Distinct(first=groups[0], second=groups[1], message=ctx.text(rd, "message", f"{where}.message")))
+    return tuple(out)
+
+
+def _exclusive(a: Condition | None, b: Condition | None) -> bool:
+    """True when conditions ``a`` and ``b`` can never hold together (same question, disjoint
+    values); a missing condition always holds."""
+    if a is None or b is None or a.field != b.field or a.negate or b.negate:
+        return False
+    values_a = set(a.values) if a.values else {a.equals}
+    values_b = set(b.values) if b.values else {b.equals}
+    return not values_a & values_b
 
 
 def _mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
@@ -135,7 +223,16 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
             filled[slot] = question.name
             mappings.append(mapping)
         shared[question.name] = tuple(mappings)
+    for i, entry in enumerate(services):
+        for j, preset in enumerate(entry.presets):
+            filler = next((q for (svc, name, _part), q in filled.items()
+                           if (svc, name) == (entry.service, preset.field)), None)
+            if filler:
+                raise ctx.fail(f"services[{i}].presets[{j}].field",
+                               f"the answers conflict: '{filler}' fills '{preset.field}' of "
+                               f"'{entry.service}', which has a fixed value too")
 
+    distinct = _distinct(ctx, raw.get("distinct", []), questions)
     life_events = raw.get("life_events", [])
     if not isinstance(life_events, list) or any(e not in LIFE_EVENTS for e in life_events):
         raise ctx.fail("life_events", f"must list values among {', '.join(LIFE_EVENTS)}")
@@ -149,7 +246,7 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
         leika=None, fields=tuple(questions.values()), routing=(), steps=steps, source=source)
     return BundleDefinition(key=key, title=title, summary=summary, questionnaire=questionnaire,
                             services=services, shared=shared, life_events=tuple(life_events),
-                            keywords=tuple(k.strip() for k in keywords), source=source)
+                            keywords=tuple(k.strip() for k in keywords), source=source, distinct=distinct)
 
 
 def load_bundle_text(text: str, source: str, catalog: dict[str, ServiceDefinition]) -> BundleDefinition:

@@ -320,13 +320,47 @@ class SharedMapping:
 
 
 @dataclass(frozen=True)
+class Preset:
+    """A fixed value a bundle gives a field of one of its services (e.g. "Betrieb gründen" gives
+    the Gewerbeanmeldung's ``grund`` the value ``neugruendung``): always, or when ``when`` holds
+    for the bundle's answers (a move to another municipality → ``grund = "wiedereroeffnung"``)."""
+
+    field: str
+    value: Any
+    when: Condition | None = None
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        return self.when is None or self.when.holds(answers)
+
+
+@dataclass(frozen=True)
+class Distinct:
+    """Two groups of a bundle's questions that must not be answered alike (e.g. the current and
+    the new address of a move): ``message`` when every question of ``second`` has the answer of
+    its counterpart in ``first`` (compared without case and surrounding spaces)."""
+
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    message: Text
+
+    def violated(self, answers: dict[str, Any]) -> bool:
+        def norm(value: Any) -> str:
+            return " ".join(str(value or "").split()).casefold()
+
+        return all(norm(answers.get(a)) == norm(answers.get(b)) and norm(answers.get(b))
+                   for a, b in zip(self.first, self.second, strict=True))
+
+
+@dataclass(frozen=True)
 class BundleService:
     """One service a bundle can file: always, or when ``when`` holds for the bundle's answers;
-    ``reason`` tells the company why it is needed."""
+    ``reason`` tells the company why it is needed; ``presets`` are the fixed values the bundle
+    gives its fields."""
 
     service: str
     reason: Text
     when: Condition | None = None
+    presets: tuple[Preset, ...] = ()
 
     def applies(self, answers: dict[str, Any]) -> bool:
         return self.when is None or self.when.holds(answers)
@@ -351,6 +385,8 @@ class BundleDefinition:
     life_events: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     source: str = ""
+    #: groups of questions that must not be answered alike
+    distinct: tuple[Distinct, ...] = ()
 
     def chosen(self, answers: dict[str, Any]) -> list[BundleService]:
         """The services the answers call for, in the bundle's order."""
@@ -358,8 +394,12 @@ class BundleDefinition:
 
     def shared_answers(self, service_key: str, answers: dict[str, Any]) -> dict[str, Any]:
         """The answers of ``service_key``'s fields that the bundle's answers give (address parts
-        gathered into one address answer)."""
+        gathered into one address answer), with the fixed values of its presets that apply."""
         out: dict[str, Any] = {}
+        entry = next((s for s in self.services if s.service == service_key), None)
+        for preset in entry.presets if entry else ():
+            if preset.applies(answers):
+                out[preset.field] = preset.value
         for question, mappings in self.shared.items():
             value = answers.get(question)
             if value is None:
@@ -373,14 +413,20 @@ class BundleDefinition:
                     out[m.field] = value
         return out
 
-    def mapped_fields(self, service_key: str) -> dict[str, set[str]]:
-        """Per field of ``service_key`` that the bundle fills: the address parts filled (empty set:
-        the whole field)."""
-        out: dict[str, set[str]] = {}
-        for mappings in self.shared.values():
-            for m in mappings:
-                if m.service == service_key:
-                    out.setdefault(m.field, set())
-                    if m.part:
-                        out[m.field].add(m.part)
+    def contradictions(self, service_key: str, answers: dict[str, Any],
+                       service_answers: dict[str, Any], fields: Any = None) -> list[str]:
+        """The fields of ``service_key`` (among ``fields``, all when None) whose answer in
+        ``service_answers`` differs from what the bundle's ``answers`` give them (a shared answer
+        or a preset): the two would file contradicting statements."""
+        out = []
+        for name, given in self.shared_answers(service_key, answers).items():
+            if fields is not None and name not in fields:
+                continue
+            actual = service_answers.get(name)
+            if isinstance(given, dict):  # an address: each part the bundle answered
+                actual = actual if isinstance(actual, dict) else {}
+                if any(value not in (None, "") and actual.get(part) != value for part, value in given.items()):
+                    out.append(name)
+            elif given not in (None, "") and actual != given:  # an optional question left open binds nothing
+                out.append(name)
         return out

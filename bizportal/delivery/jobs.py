@@ -83,6 +83,8 @@ class Job:
     receivers: tuple[dict[str, Any], ...] | None = None
     #: the web request that opened the delivery (``Delivery.request_id``): the send's log lines carry it
     request_id: str | None = None
+    #: the bundle the filing was submitted with, as recorded at submit (``Filing.bundle_context``)
+    bundle: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,8 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]], messages: Mapping[uuid.
                () if r.message_id is not None else tuple(files.get(r.filing_id, ())), r.timeouts,
                r.locked_by or "", r.progress, r.message_id, messages.get(r.id),
                (r.primary_slug, r.primary_name) if r.primary_slug is not None else None,
-               r.filed_by, tuple(r.receivers) if r.receivers is not None else None, r.request_id)
+               r.filed_by, tuple(r.receivers) if r.receivers is not None else None, r.request_id,
+               r.bundle_context)
 
 
 def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
@@ -178,6 +181,7 @@ def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
         select(_D.c.id, _D.c.attempts, _D.c.timeouts, _D.c.role, _D.c.filing_id, _D.c.locked_by, _D.c.progress,
                _D.c.message_id, _D.c.request_id, _F.c.reference, _F.c.service_key,
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _F.c.filed_by, _F.c.receivers,
+               _F.c.bundle_context,
                _C.c.id.label("chamber_id"), _C.c.slug,
                _C.c.adapter_key, _C.c.options, _C.c.name.label("chamber_name"),
                primary_body.c.slug.label("primary_slug"), primary_body.c.name.label("primary_name"))
@@ -251,6 +255,7 @@ def payload(job: Job, catalog: Mapping[str, ServiceDefinition], storage: Any,
         acting_person=acting_person(job.filed_by),
         trust_level=(job.filed_by or {}).get("trust_level"),
         receivers=tuple(Receiver(role=r["role"], slug=r["slug"], name=r["name"]) for r in job.receivers or ()),
+        bundle=job.bundle,
     )
 
 

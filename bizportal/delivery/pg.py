@@ -93,7 +93,8 @@ CLAIM = text("""
     )
     SELECT claimed.id, claimed.attempts, claimed.timeouts, claimed.role, claimed.filing_id, claimed.locked_by,
            claimed.progress, claimed.message_id, claimed.request_id, f.reference, f.service_key,
-           f.company_snapshot, f.submitted_at, f.data, f.filed_by, f.receivers, ch.id AS chamber_id, ch.slug,
+           f.company_snapshot, f.submitted_at, f.data, f.filed_by, f.receivers, f.bundle_context,
+           ch.id AS chamber_id, ch.slug,
            ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files,
            ch.name AS chamber_name, pb.slug AS primary_slug, pb.name AS primary_name
     FROM claimed
@@ -114,6 +115,7 @@ CLAIM = text("""
     data=Filing.__table__.c.data.type,
     filed_by=Filing.__table__.c.filed_by.type,
     receivers=Filing.__table__.c.receivers.type,
+    bundle_context=Filing.__table__.c.bundle_context.type,
     options=Chamber.__table__.c.options.type,
 )
 

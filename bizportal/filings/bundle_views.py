@@ -114,12 +114,18 @@ def bundle_review(draft_id: str):
     redirect_to = _open_question(draft, bundle)
     if redirect_to:
         return redirect_to
-    parts = [p for p in bundles.parts(draft, bundle, catalog.catalog()) if not p.left_out]
+    every = bundles.parts(draft, bundle, catalog.catalog())
+    parts = [p for p in every if not p.left_out]
     for part in parts:
         _require_trust(part.service)
         if part.draft is None or services.first_open_step(part.service, part.draft):
             flash(_("Bitte vervollständigen Sie zuerst alle Anträge."), "info")
             return redirect(url_for("filings.bundle_overview", draft_id=draft.id))
+    for part in parts:
+        assert part.draft is not None
+        clash = bundles.contradictions(draft, bundle, part.service, part.draft.data)
+        if clash:
+            return _contradiction(draft, bundle, part.service.key, clash[0])
     form = ReviewForm()
     status = 200
     if request.method == "POST" and form.validate():
@@ -132,6 +138,8 @@ def bundle_review(draft_id: str):
         except bundles.ServiceIncomplete:
             flash(_("Bitte vervollständigen Sie zuerst alle Anträge."), "info")
             return redirect(url_for("filings.bundle_overview", draft_id=draft_id))
+        except bundles.ServiceContradicts as exc:
+            return _contradiction(draft, bundle, exc.service_key, exc.field)
         except bundles.NothingChosen:
             flash(_("Sie haben alle Anträge weggelassen; es gibt nichts einzureichen."), "warning")
             return redirect(url_for("filings.bundle_overview", draft_id=draft_id))
@@ -157,7 +165,19 @@ def bundle_review(draft_id: str):
             receivers = None
         reviewed.append((part, answers, receivers, {a.field_name: a for a in part.draft.attachments}))
     return render_template("filings/bundle_review.html", bundle=bundle, draft=draft, reviewed=reviewed,
-                           form=form, locale=_locale()), status
+                           left_out=[p.service for p in every if p.left_out], form=form, locale=_locale()), status
+
+
+def _contradiction(draft, bundle, service_key: str, field_name: str):
+    """A service's answer contradicts the bundle's: say which service and field, back to the
+    overview (nothing is filed)."""
+    service = catalog.get_service(service_key)
+    fd = service.field(field_name) if service else None
+    flash(_("„%(service)s“, Angabe „%(field)s“: Ihre Antwort widerspricht Ihrem Vorhaben „%(bundle)s“. Bitte "
+            "passen Sie den Antrag oder die Angaben des Vorhabens an; es wurde nichts eingereicht.",
+            service=service.title.get(_locale()) if service else service_key,
+            field=fd.label.get(_locale()) if fd else field_name, bundle=bundle.title.get(_locale())), "danger")
+    return redirect(url_for("filings.bundle_overview", draft_id=draft.id))
 
 
 def _bundle_record_or_404(reference: str):

@@ -10,7 +10,7 @@ Each function owns its transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +24,16 @@ from ..common.time import utcnow
 from ..extensions import db
 from ..stats import services as stats
 from . import receipts
-from .models import Draft, FilingBundle
+from .models import Draft, Filing, FilingBundle
 from .services import (
     MAX_REFERENCE_TRIES,
     DraftGone,
     DraftIncomplete,
     NoDestination,
     _check_open_drafts,
+    _is_attachment_answer,
     destinations_of,
+    draft_progress,
     file_in_transaction,
     final_answers,
     first_open_step,
@@ -63,6 +65,16 @@ class ServiceNotRoutable(Exception):
         super().__init__(service_key, cause)
         self.service_key = service_key
         self.cause = cause
+
+
+class ServiceContradicts(Exception):
+    """A chosen service's draft answers ``field`` other than the bundle's questionnaire (a shared
+    answer or a fixed value, e.g. "Neugründung" in "Betrieb übernehmen"); nothing was filed."""
+
+    def __init__(self, service_key: str, field: str):
+        super().__init__(service_key, field)
+        self.service_key = service_key
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,27 @@ def parts(parent: Draft, bundle: BundleDefinition, catalog: Mapping[str, Service
             for entry in bundle.chosen(parent.data) if entry.service in catalog]
 
 
+def bundle_answers(parent: Draft, bundle: BundleDefinition) -> dict[str, Any]:
+    """The bundle draft's answers to the questions its answers show (an answer to a question
+    hidden since, e.g. the new address after choosing "aufgeben", is not shared)."""
+    visible = visible_fields(bundle.questionnaire, parent.data)
+    return {k: v for k, v in parent.data.items() if k in visible}
+
+
+def given_answers(parent: Draft, bundle: BundleDefinition, service_key: str) -> dict[str, Any]:
+    """What the bundle gives ``service_key``'s fields: shared answers and fixed values."""
+    return bundle.shared_answers(service_key, bundle_answers(parent, bundle))
+
+
+def contradictions(parent: Draft, bundle: BundleDefinition, service: ServiceDefinition,
+                   answers: dict[str, Any], fields: Any = None) -> list[str]:
+    """The visible fields of ``service`` (among ``fields``) whose ``answers`` contradict the
+    bundle's answers or fixed values."""
+    visible = visible_fields(service, answers)
+    return [name for name in bundle.contradictions(service.key, bundle_answers(parent, bundle), answers, fields)
+            if name in visible]
+
+
 def set_left_out(parent: Draft, person: Person, service_key: str, leave_out: bool) -> None:
     """Leave a service of the bundle out (or take it back in). Commits."""
     current = [k for k in (parent.left_out or []) if k != service_key]
@@ -129,7 +162,7 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
     for part in parts(parent, bundle, catalog):
         if part.left_out:
             continue
-        shared = bundle.shared_answers(part.service.key, parent.data)
+        shared = given_answers(parent, bundle, part.service.key)
         draft = existing.get(part.service.key)
         if draft is None:
             _check_open_drafts(parent.company_id)
@@ -141,17 +174,18 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
         else:
             draft.data = {**draft.data, **shared}
             draft.updated_by_id = person.id
-        draft.completed_steps = _answered_steps(bundle, part.service, draft)
+        draft.completed_steps = _answered_steps(shared, part.service, draft)
     db.session.commit()
     return parts(parent, bundle, catalog)
 
 
-def _answered_steps(bundle: BundleDefinition, service: ServiceDefinition, draft: Draft) -> list[str]:
+def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: Draft) -> list[str]:
     """The draft's completed steps plus each visible step that needs nothing more: the bundle
-    fills at least one of its fields and answered every required one (an address needs all its
-    parts from the bundle); optional fields left open there keep their prefill or stay empty."""
-    mapped = bundle.mapped_fields(service.key)
-    filled = {name for name, parts in mapped.items() if not parts or parts == set(ADDRESS_PARTS)}
+    (``shared``: its answers and fixed values for the service) fills at least one of its fields
+    and answered every required one (an address needs all its parts from the bundle); optional
+    fields left open there keep their prefill or stay empty."""
+    filled = {name for name, value in shared.items()
+              if not isinstance(value, dict) or set(ADDRESS_PARTS) <= set(value)}
     done = list(draft.completed_steps)
     visible = visible_fields(service, draft.data)
     for step in service.visible_steps(draft.data):
@@ -162,6 +196,81 @@ def _answered_steps(bundle: BundleDefinition, service: ServiceDefinition, draft:
                 fd.name in filled and draft.data.get(fd.name) not in (None, "") for fd in fields if fd.required):
             done.append(step.key)
     return done
+
+
+def bundle_context(record: FilingBundle, bundle: BundleDefinition, filing: Filing,
+                   filings: Sequence[tuple[Filing, Sequence[tuple[Any, str]]]],
+                   catalog: Mapping[str, ServiceDefinition]) -> dict[str, Any]:
+    """What the receivers of ``filing`` learn of its bundle (``Filing.bundle_context``): the
+    bundle's reference, kind and title, and each other filing of the bundle with its service,
+    reference and the kind of its competent (primary) body."""
+    others = []
+    for other, targets in filings:
+        if other is filing:
+            continue
+        primary = next((chamber for chamber, role in targets if role == "primary"), None)
+        service = catalog.get(other.service_key)
+        others.append({"service_key": other.service_key,
+                       "service_title": service.title.de if service else other.service_key,
+                       "reference": other.reference, "body_kind": primary.kind if primary else ""})
+    return {"reference": record.reference, "kind": bundle.key, "title": bundle.title.de, "filings": others}
+
+
+@dataclass(frozen=True)
+class BundleProgress:
+    """Where a bundle draft stands, counted over its visible questions' steps and then one unit
+    per chosen, not left-out service (complete when its draft has no open step); ``step`` is the
+    first open unit (``total + 1`` when all are done). ``nothing_chosen``: the questions are
+    answered but every service was left out, so nothing would be filed."""
+
+    step: int
+    total: int
+    done: int
+    nothing_chosen: bool = False
+
+    @property
+    def ready(self) -> bool:
+        return self.done == self.total and not self.nothing_chosen
+
+
+def progress(parent: Draft, bundle: BundleDefinition, catalog: Mapping[str, ServiceDefinition]) -> BundleProgress:
+    """The real progress of a bundle draft: its questionnaire and each chosen service's draft."""
+    questions = draft_progress(bundle.questionnaire, parent)
+    if not questions.ready:
+        return BundleProgress(step=questions.step, total=questions.total, done=questions.done)
+    chosen = [p for p in parts(parent, bundle, catalog) if not p.left_out]
+    complete = [p.draft is not None and first_open_step(p.service, p.draft) is None for p in chosen]
+    first_open = next((i for i, ok in enumerate(complete, 1) if not ok), len(chosen) + 1)
+    return BundleProgress(step=questions.total + first_open, total=questions.total + len(chosen),
+                          done=questions.done + sum(complete), nothing_chosen=not chosen)
+
+
+def duplicate_bundle_draft(parent: Draft, person: Person, bundle: BundleDefinition,
+                           catalog: Mapping[str, ServiceDefinition]) -> Draft:
+    """A copy of the bundle draft: its answers with their completed questions and the services
+    left out, and a copy of each service draft (answers without files; a step that held a file
+    is open again). Commits. Raises ``TooManyDrafts`` when the copies would pass the limit."""
+    lock_company(parent.company_id)
+    originals = children(parent)
+    _check_open_drafts(parent.company_id)
+    copy = Draft(company_id=parent.company_id, created_by_id=person.id, updated_by_id=person.id,
+                 service_key=parent.service_key, data=dict(parent.data),
+                 completed_steps=list(parent.completed_steps), pending_input={}, left_out=list(parent.left_out or []))
+    db.session.add(copy)
+    db.session.flush()
+    for child in originals:
+        service = catalog.get(child.service_key)
+        if service is None:
+            continue
+        _check_open_drafts(parent.company_id)
+        data = {k: v for k, v in child.data.items() if not _is_attachment_answer(v)}
+        emptied = {fd.step for fd in service.fields if fd.name in child.data and fd.name not in data}
+        db.session.add(Draft(company_id=parent.company_id, created_by_id=person.id, updated_by_id=person.id,
+                             service_key=child.service_key, data=data, pending_input={}, bundle_draft_id=copy.id,
+                             completed_steps=[s for s in child.completed_steps if s not in emptied]))
+        stats.draft_started(child.service_key, utcnow())
+    db.session.commit()
+    return copy
 
 
 def delete_bundle_draft(parent: Draft, storage: AttachmentStorage) -> None:
@@ -194,8 +303,8 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
     ``submit_draft`` files one), the ``FilingBundle`` with the receipt that lists them all, the
     bundle's statistics; the drafts are consumed (service drafts left out or no longer called for
     are deleted with their files). All or nothing: ``NothingChosen``, ``ServiceIncomplete``,
-    ``ServiceNotRoutable`` or any error while writing roll back everything. Idempotent per bundle
-    draft; ``DraftGone`` when it was deleted meanwhile."""
+    ``ServiceContradicts``, ``ServiceNotRoutable`` or any error while writing roll back
+    everything. Idempotent per bundle draft; ``DraftGone`` when it was deleted meanwhile."""
     token = str(parent.id)
     lock_company(person.company_id)
     existing = previous_bundle(token, person.company_id)
@@ -215,6 +324,10 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
         if first_open_step(part.service, part.draft):
             db.session.rollback()
             raise ServiceIncomplete(part.service.key, part.draft.id, first_open_step(part.service, part.draft) or "")
+        clash = contradictions(parent, bundle, part.service, part.draft.data)
+        if clash:
+            db.session.rollback()
+            raise ServiceContradicts(part.service.key, clash[0])
         try:
             answers = final_answers(part.service, part.draft)
             targets = destinations_of(part.service, answers, person)
@@ -246,6 +359,9 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
                 filings.append((file_in_transaction(
                     part.draft, person, part.service, answers, targets, now, new_reference(now.year),
                     trust_level=trust_level, locale=locale, bundle_id=record.id), targets))
+            for filing, _targets in filings:
+                filing.bundle_context = bundle_context(record, bundle, filing, filings, catalog)
+            record.left_out = [p.service.key for p in parts(parent, bundle, catalog) if p.left_out]
             record.receipt = receipts.render_bundle_receipt(record, bundle, [f for f, _t in filings], catalog,
                                                             record.locale)
             record.receipt_sha256 = receipts.sha256(record.receipt)

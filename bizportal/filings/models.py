@@ -82,6 +82,10 @@ class Filing(Model):
     receivers: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     #: the bundle ("Betrieb gründen", …) this filing was submitted with, if any
     bundle_id: Mapped[int | None] = mapped_column(ForeignKey("filing_bundle.id"), index=True)
+    #: what its receivers learn of that bundle, as at submit: {"reference", "kind" (the bundle's
+    #: key), "title", "filings": the bundle's other filings [{"service_key", "service_title",
+    #: "reference", "body_kind"}]} (``filings.bundles.bundle_context``); None outside a bundle
+    bundle_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     company: Mapped[Company] = relationship()
     person: Mapped[Person] = relationship()
@@ -119,6 +123,8 @@ class FilingBundle(Model):
     locale: Mapped[str] = mapped_column(String(8))
     receipt: Mapped[bytes] = mapped_column(LargeBinary)
     receipt_sha256: Mapped[str] = mapped_column(String(64))
+    #: the services the bundle's answers called for that the company left out (not filed)
+    left_out: Mapped[list[str] | None] = mapped_column(JSON)
 
     filings: Mapped[list[Filing]] = relationship(back_populates="bundle", order_by="Filing.id")
 

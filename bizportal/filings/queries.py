@@ -36,6 +36,13 @@ def company_filing(company_id: int, reference: str) -> Filing | None:
     )
 
 
+def company_bundles(company_id: int) -> list[FilingBundle]:
+    """The company's submitted bundles, newest first, with their filings."""
+    return list(db.session.scalars(
+        select(FilingBundle).where(FilingBundle.company_id == company_id)
+        .options(selectinload(FilingBundle.filings)).order_by(FilingBundle.submitted_at.desc())))
+
+
 def company_bundle(company_id: int, reference: str) -> FilingBundle | None:
     """The submitted bundle if it belongs to the company, with its filings (else None)."""
     return db.session.scalar(

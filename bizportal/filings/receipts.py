@@ -283,7 +283,8 @@ def sha256(content: bytes) -> str:
 def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catalog: Any, locale: str) -> bytes:
     """The receipt of a bundle submit (``FilingBundle``) as PDF in ``locale``: the bundle, its
     reference and time of receipt, company and person, and every filing made with it (service,
-    reference, receivers, SHA-256 of its canonical data); each filing keeps its own receipt too."""
+    reference, receivers, SHA-256 of its canonical data) and each service left out (not filed);
+    each filing keeps its own receipt too."""
     lang = supported_locale(locale)
     with force_locale(lang):
         tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
@@ -327,6 +328,11 @@ def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catal
             w.pair(gettext("Empfänger"), _receiver_line(list(filing.receivers or ())))
             w.line(gettext("SHA-256 der Antragsdaten (kanonisches JSON):"), size=8, height=5)
             w.line(hashlib.sha256(canonical_bytes(filing)).hexdigest(), size=8, height=5)
+            pdf.ln(2)
+        for key in record.left_out or ():
+            service = catalog.get(key)
+            w.line(service.title.get(lang) if service else key, style="B")
+            w.line(gettext("Nicht beantragt (weggelassen)."))
             pdf.ln(2)
         w.line(gettext("Diese Bestätigung belegt den Eingang aller hier genannten Anträge im Portal „%(portal)s“. "
                        "Zu jedem Antrag gibt es außerdem eine eigene Eingangsbestätigung.",

@@ -116,9 +116,16 @@ def index():
     drafts = queries.company_drafts(current_user.company_id)
     bundle_drafts = {d.id for d in drafts if d.service_key in catalog.bundles()}
     drafts = [d for d in drafts if d.bundle_draft_id not in bundle_drafts]  # shown on their bundle's page
-    progress = {d.id: services.draft_progress(services_by_key[d.service_key], d)
-                for d in drafts if d.service_key in services_by_key}
+    progress: dict = {}
+    for d in drafts:
+        bundle = catalog.get_bundle(d.service_key)
+        if bundle is not None:  # the questions and each chosen service's draft
+            progress[d.id] = bundles.progress(d, bundle, catalog.catalog())
+        elif d.service_key in services_by_key:
+            progress[d.id] = services.draft_progress(services_by_key[d.service_key], d)
     return render_template("filings/index.html", filings=queries.company_filings(current_user.company_id),
+                           bundles=queries.company_bundles(current_user.company_id),
+                           bundle_titles={k: b.title for k, b in catalog.bundles().items()},
                            drafts=drafts, progress=progress, catalog=services_by_key,
                            locale=_locale(), form=FlaskForm())
 
@@ -175,6 +182,8 @@ def step(draft_id: str, step_key: str):
         if action.startswith("search:"):
             return _search_picker(draft, step_key, fields, action.split(":", 1)[1])
         missing_files = _missing_files(draft, fields)
+        if valid and (_contradicts_bundle(draft, service, fields, form) or _alike(draft, fields, form)):
+            valid = False
         if valid and not upload_errors and not missing_files:
             services.save_step(draft, current_user, service, step_key, answers_from_form(fields, form))
             bundle = catalog.get_bundle(draft.service_key)
@@ -216,6 +225,50 @@ def step(draft_id: str, step_key: str):
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
         prefilled=_prefilled_names(service, draft), locale=locale,
     ), status
+
+
+def _contradicts_bundle(draft, service, fields, form) -> bool:
+    """For a service draft of a bundle: mark each field of the step whose answer contradicts the
+    bundle's questionnaire (a shared answer or a fixed value) with an error naming the bundle; True
+    when there is one."""
+    parent = _bundle_draft_of(draft)
+    bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
+    if bundle is None:
+        return False
+    answers = {**draft.data, **answers_from_form(fields, form)}
+    clash = bundles.contradictions(parent, bundle, service, answers, {fd.name for fd in fields})
+    given = bundles.given_answers(parent, bundle, service.key)
+    for name in clash:
+        fd = service.field(name)
+        value = given[name]
+        shown = next((c.label.get(_locale()) for c in fd.choices if c.value == value), None) if fd else None
+        target = form[name]
+        if isinstance(value, dict):  # the error goes to the address part that differs
+            mine = answers.get(name) or {}
+            part = next((p for p, v in value.items() if (mine.get(p) or "") != (v or "")), next(iter(value)))
+            target, shown = form[name][part], value[part]
+        target.errors = [*(target.errors or []), _(
+            "Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort gilt „%(value)s“. Wenn das nicht stimmt, ändern "
+            "Sie bitte die Angaben des Vorhabens.", bundle=bundle.title.get(_locale()),
+            value=shown if shown is not None else value)]
+    return bool(clash)
+
+
+def _alike(draft, fields, form) -> bool:
+    """For a bundle's questions: mark the step's questions that repeat answers which must differ
+    (``BundleDefinition.distinct``, e.g. the new address of a move equal to the current one)."""
+    bundle = catalog.get_bundle(draft.service_key)
+    if bundle is None:
+        return False
+    names = {fd.name for fd in fields}
+    answers = {**draft.data, **answers_from_form(fields, form)}
+    marked = False
+    for rule in bundle.distinct:
+        if set(rule.second) & names and rule.violated(answers):
+            target = next(n for n in rule.second if n in names)
+            form[target].errors = [*(form[target].errors or []), rule.message.get(_locale())]
+            marked = True
+    return marked
 
 
 def _text_bytes(form: MultiDict) -> int:
@@ -382,11 +435,17 @@ def _render_review(service, draft, form):
 @company_required
 def duplicate(draft_id: str):
     draft, service = _draft_or_404(draft_id)
+    bundle = catalog.get_bundle(draft.service_key)
     try:
-        copy = services.duplicate_draft(draft, current_user)
+        if bundle is not None:  # the answers, the services left out and each service's draft
+            copy = bundles.duplicate_bundle_draft(draft, current_user, bundle, catalog.catalog())
+        else:
+            copy = services.duplicate_draft(draft, current_user)
     except services.TooManyDrafts as exc:
         return _too_many_drafts(exc)
     flash(_("Der Entwurf wurde kopiert."), "success")
+    if bundle is not None:
+        return redirect(url_for("filings.review", draft_id=copy.id))
     return redirect(url_for("filings.step", draft_id=copy.id, step_key=service.steps[0].key))
 
 

@@ -149,6 +149,7 @@ def build(item: InboxItem, service: ServiceDefinition | None) -> Export:
         "timeline": _timeline(filing.id, item.chamber_id) if filing else [],
         "deliveries": _deliveries(item),
         "messages": _messages(filing.id, item.chamber_id) if filing else [],
+        "bundle": item.bundle,
     }
     return Export(document, filing.id if filing else None, safe_basename(item.reference))
 

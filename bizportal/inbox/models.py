@@ -53,6 +53,8 @@ class InboxItem(Model):
     destination_role: Mapped[str] = mapped_column(String(16))
     company: Mapped[dict[str, Any]] = mapped_column(JSON)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: the life-event bundle the filing was submitted with, as delivered (``FilingPayload.bundle``)
+    bundle: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: the files received: [{ref, field, filename, media_type, size, sha256}]
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -46,6 +46,12 @@ def next_feed_seq(session: Session, chamber_id: int) -> int:
     return int(session.execute(stmt).scalar_one())
 
 
+def _plain_bundle(payload: FilingPayload) -> dict[str, Any] | None:
+    """The payload's bundle context as stored on the item (None outside a bundle)."""
+    bundle = getattr(payload, "bundle", None)
+    return None if bundle is None else dict(bundle)
+
+
 class DatabaseInboxStore:
     """Implements ``chambers.inbox.InboxStore`` on the portal database, in its own transaction.
 
@@ -71,6 +77,7 @@ class DatabaseInboxStore:
                 destination_role=payload.destination_role,
                 company=dict(payload.company),
                 data=dict(payload.data),
+                bundle=_plain_bundle(payload),
                 attachments=[{"ref": a.ref, "field": a.field, "filename": a.filename, "media_type": a.media_type,
                               "size": a.size, "sha256": a.sha256} for a in payload.attachments],
                 submitted_at=payload.submitted_at,

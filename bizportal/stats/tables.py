@@ -81,7 +81,8 @@ def _with_totals(table: Table) -> Table:
 
 #: the metrics the tables sum over the range (besides the trends, active companies and times)
 SUMMED = (m.DRAFT_STARTED, m.DRAFT_ABANDONED, m.SUBMITTED, m.PREFILLED, m.ADDRESSED, m.DELIVERED_FIRST,
-          m.DELIVERED_RETRIED, m.DELIVERY_DEAD, m.DECIDED, m.WITHDRAWN, m.LOGINS, m.BUNDLE_FILED)
+          m.DELIVERED_RETRIED, m.DELIVERY_DEAD, m.DECIDED, m.WITHDRAWN, m.LOGINS, m.BUNDLE_FILED,
+          m.BUNDLE_SUBMITTED)
 
 
 class Figures:
@@ -175,14 +176,29 @@ def _per_service(f: Figures, labels: Labels) -> Table:
 
 
 def _per_bundle(f: Figures, labels: Labels) -> Table:
-    """The filings made through life-event bundles, per bundle and service (each is also counted
-    in "Anträge je Leistung")."""
-    rows = [_cells(labels.bundle(bundle), labels.service(service), cur, prev, _change(cur, prev))
-            for (bundle, service), cur, prev in _compare(f, [m.BUNDLE_FILED], ["detail", "service_key"])]
+    """Per life-event bundle (every one, 0 when none was submitted): the bundles submitted, then
+    the filings made through it per service (each is also counted in "Anträge je Leistung"). The
+    totals row sums the filings only, not the bundle rows."""
+    per_service = _compare(f, [m.BUNDLE_FILED], ["detail", "service_key"])
     table = Table("vorhaben", str(_l("Anträge aus Unternehmenslagen je Lage und Leistung")),
                   _compare_columns([Column("bundle", str(_l("Unternehmenslage")), "text"),
-                                    Column("service", str(_l("Leistung")), "text")]), rows)
-    return _with_totals(table)
+                                    Column("service", str(_l("Leistung")), "text")]),
+                  [_cells(labels.bundle(bundle), labels.service(service), cur, prev, _change(cur, prev))
+                   for (bundle, service), cur, prev in per_service])
+    _with_totals(table)
+    cur_total = f.current.grouped([m.BUNDLE_SUBMITTED], ["detail"], service=False, body=False)
+    prev_total = f.previous.grouped([m.BUNDLE_SUBMITTED], ["detail"], service=False, body=False)
+    rows = []
+    for key in sorted(set(labels.bundles) | set(cur_total) | set(prev_total), key=labels.bundle):
+        cur, prev = cur_total.get(key, 0), prev_total.get(key, 0)
+        rows.append(_cells(labels.bundle(key), str(_l("Eingereichte Vorhaben insgesamt")), cur, prev,
+                           _change(cur, prev)))
+        rows += [r for r, ((bundle, _service), _c, _p) in zip(table.rows, per_service, strict=True) if bundle == key]
+    table.rows = rows
+    table.notes.append(str(_l("„Eingereichte Vorhaben insgesamt“ zählt jede Einreichung einer Unternehmenslage "
+                              "einmal; die Filter nach Leistung und Stelle gelten dafür nicht. Die Summe zählt "
+                              "nur die Anträge.")))
+    return table
 
 
 def _per_body(f: Figures, labels: Labels) -> Table:

@@ -58,3 +58,14 @@ def test_founding_bundle_in_the_browser(app, live_server, new_page):
     _check(page, "bundle status")
     assert page.locator("#antraege tbody tr").count() == 3
     assert Worker(app).run_once() == 4
+    page.goto(live_server + "/antraege")
+    _check(page, "list with the submitted bundle")
+    assert page.locator("#vorhaben-liste tbody tr").count() == 1
+
+    staff = new_page()
+    share_login(staff, http_login(live_server, "hwk.bremen", staff=True))
+    staff.goto(live_server + "/staff/posteingang")
+    staff.locator("tr", has_text="Eintragung in die Handwerksrolle").get_by_role("link").first.click()
+    staff.wait_for_url(re.compile(r"/staff/posteingang/\d+$"))
+    _check(staff, "staff filing page of a bundle filing")
+    assert staff.locator("#vorhaben-antraege li").count() == 2  # the Gewerbeanmeldung and the Ausbildungsvertrag
