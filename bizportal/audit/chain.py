@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import rowcount, table_of
@@ -97,11 +97,17 @@ def seal_closed(session: Session, head: _Head, now: datetime) -> int:
     """Chain the aggregated rows whose minute is over, in the order they were opened."""
     # FOR UPDATE: a count added without the head's lock (``count_in_open_row``) by a writer whose
     # clock lags behind must land before the row is hashed, or wait and find it sealed
-    closed = list(session.scalars(select(_E).where(_E.seq.is_(None), _E.bucket < minute_of(now))
+    closed = list(session.scalars(select(_E).where(_E.seq.is_(None), _E.bucket < minute_of(now), _noise_shaped())
                                   .order_by(_E.id).with_for_update()))
     for event in closed:
         head.link(event)
     return len(closed)
+
+
+def _noise_shaped():
+    """What ``count_noise`` writes: anonymous, not a success. Only such open rows are sealed into the
+    chain; any other row outside it (e.g. a staff action inserted with a past minute) is a break."""
+    return and_(_E.actor == "anonymous", or_(_E.outcome.is_(None), _E.outcome != "success"))
 
 
 def _same_source(source: str | None):
@@ -152,6 +158,8 @@ class Break:
     occurred_at: datetime | None
     action: str | None
     reason: str
+    #: found by comparing with a head pinned outside the database (where the rewriting began is unknown)
+    pinned: bool = False
 
     def describe(self) -> str:
         if self.event_id is None:
@@ -209,8 +217,12 @@ def verify(session: Session, batch: int = 2000) -> Verdict:
                        f"the chain ends at position {checked} but {head.seq} entries were written "
                        "(entries at its end were removed or changed)")
     after = head.chained_after_id if head is not None else 0
+    first_chained = session.scalar(select(func.min(_E.id)).where(_E.seq.is_not(None)))
+    if first_chained is not None:  # the head row is writable: entries before the chain precede its first entry
+        after = min(after, first_chained - 1)
     if broken is None:
-        stray = session.scalar(select(_E).where(_E.seq.is_(None), _E.bucket.is_(None), _E.id > after)
+        outside = or_(_E.bucket.is_(None), not_(_noise_shaped()))
+        stray = session.scalar(select(_E).where(_E.seq.is_(None), outside, _E.id > after)
                                .order_by(_E.id).limit(1))
         if stray is not None:
             broken = Break(stray.id, None, stray.occurred_at, stray.action, "written outside the chain")
@@ -249,9 +261,11 @@ def check_pinned(session: Session, pinned: Head) -> Break | None:
     entry = session.scalar(select(_E).where(_E.seq == pinned.count))
     if entry is None:
         return Break(None, pinned.count, None, None,
-                     f"the pinned entry at position {pinned.count} is missing: the chain was cut back")
-    found = Break(entry.id, entry.seq, entry.occurred_at, entry.action,
-                  f"is not the pinned entry (hash {entry.entry_hash} instead of {pinned.entry_hash}): "
-                  "the chain was rewritten") if entry.entry_hash != pinned.entry_hash else None
+                     f"the pinned entry at position {pinned.count} is missing: the chain was cut back", pinned=True)
+    found = None
+    if entry.entry_hash != pinned.entry_hash:
+        found = Break(entry.id, entry.seq, entry.occurred_at, entry.action,
+                      f"is not the pinned entry (hash {entry.entry_hash} instead of {pinned.entry_hash}): "
+                      "the chain was rewritten at or before it", pinned=True)
     session.expunge_all()
     return found

@@ -56,8 +56,8 @@ def register(app: Flask) -> None:
         if verdict.still_open:
             extra.append(f"{verdict.still_open} aggregated row(s) of the current minute still counting")
         if verdict.broken is not None:
-            raise click.ClickException(
-                f"audit chain broken at {verdict.broken.describe()} ({verdict.checked} entries before it are intact)")
+            intact = "" if verdict.broken.pinned else f" ({verdict.checked} entries before it are intact)"
+            raise click.ClickException(f"audit chain broken at {verdict.broken.describe()}{intact}")
         summary = f"audit chain intact: {verdict.checked} entries checked"
         if pinned is not None:
             summary += f"; it still contains the pinned entry {pinned.count}"

@@ -170,3 +170,41 @@ def test_writers_in_many_threads_keep_one_unbroken_chain(app, monkeypatch, minut
     assert positions == list(range(1, len(positions) + 1))
     result = verify(app)
     assert result.exit_code == 0, result.output
+
+
+def test_a_staff_entry_slipped_in_as_a_past_minutes_aggregate_is_not_sealed_but_named(app):
+    """An aggregate row (``bucket`` set) is sealed into the chain only when it is what noise
+    counting writes (anonymous, not a success): a forged staff action back-dated into a past minute
+    must not be chained as if it had been written by the portal."""
+    past = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    with app.test_request_context():
+        record("logout", "company:2")  # the chain has begun
+    with app.app_context():
+        db.session.execute(text("INSERT INTO audit_event (occurred_at, action, actor, detail, outcome, count, bucket) "
+                                "VALUES (:t, 'chamber.changed', 'staff:3', 'FORGED', 'success', 1, :t)"), {"t": past})
+        db.session.commit()
+        forged = db.session.scalar(select(func.max(AuditEvent.id)))
+    with app.test_request_context():
+        record("logout", "company:1")  # an append seals what has closed
+    with app.app_context():
+        assert db.session.get(AuditEvent, forged).seq is None
+    result = verify(app)
+    assert result.exit_code == 1 and f"entry {forged} (position None" in result.output
+    assert "written outside the chain" in result.output
+
+
+def test_raising_the_heads_start_does_not_hide_an_entry_slipped_in_after_the_chain_began(app):
+    """The head row says which entries precede the chain (``chained_after_id``); it is writable, so
+    an entry with an id after the chain's first entry is never 'before the chain', whatever it says."""
+    with app.test_request_context():
+        record("logout", "company:1")
+        record("logout", "company:2")
+    with app.app_context():
+        db.session.execute(text("UPDATE audit_chain_head SET chained_after_id = 1000000"))
+        db.session.execute(text("INSERT INTO audit_event (occurred_at, action, actor, outcome, count) "
+                                "VALUES (:t, 'login_success', 'company:7', 'success', 1)"),
+                           {"t": datetime(2026, 1, 1, tzinfo=UTC)})
+        db.session.commit()
+        slipped = db.session.scalar(select(func.max(AuditEvent.id)))
+    result = verify(app)
+    assert result.exit_code == 1 and f"entry {slipped} (position None" in result.output
