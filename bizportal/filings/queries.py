@@ -6,10 +6,18 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from .models import Attachment, Draft, Filing, FilingMessage
+
+#: what a conversation shows of each message — its author (joined) and its files (one query for
+#: all) — loaded with the messages, not one query per message
+MESSAGE_PARTS = (joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
+                 selectinload(FilingMessage.attachments))
+#: what the filing's page shows besides the filing: its bodies, timeline, files and conversation
+PAGE_PARTS = (selectinload(Filing.deliveries), selectinload(Filing.events), selectinload(Filing.attachments),
+              selectinload(Filing.messages).options(*MESSAGE_PARTS))
 
 
 def company_filings(company_id: int) -> list[Filing]:
@@ -24,15 +32,19 @@ def company_filings(company_id: int) -> list[Filing]:
 
 
 def company_drafts(company_id: int) -> list[Draft]:
+    """The company's drafts, last edited first, with the person who edited each (one query for all)."""
     return list(db.session.scalars(
-        select(Draft).where(Draft.company_id == company_id).order_by(Draft.updated_at.desc())
+        select(Draft).where(Draft.company_id == company_id).options(joinedload(Draft.updated_by))
+        .order_by(Draft.updated_at.desc())
     ))
 
 
-def company_filing(company_id: int, reference: str) -> Filing | None:
-    """The filing if it belongs to the company, else None (a foreign filing looks like a missing one)."""
+def company_filing(company_id: int, reference: str, page: bool = False) -> Filing | None:
+    """The filing if it belongs to the company, else None (a foreign filing looks like a missing one).
+    ``page``: with everything its page shows (``PAGE_PARTS``)."""
     return db.session.scalar(
         select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
+        .options(*(PAGE_PARTS if page else ()))
     )
 
 

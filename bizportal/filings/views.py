@@ -372,8 +372,8 @@ def delete(draft_id: str):
     return redirect(url_for("filings.index"))
 
 
-def _filing_or_404(reference: str):
-    filing = queries.company_filing(current_user.company_id, reference)
+def _filing_or_404(reference: str, page: bool = False):
+    filing = queries.company_filing(current_user.company_id, reference, page)
     if filing is None:
         abort(404)
     return filing
@@ -382,7 +382,7 @@ def _filing_or_404(reference: str):
 @bp.get("/antraege/<reference>")
 @company_required
 def detail(reference: str):
-    return _render_detail(_filing_or_404(reference))
+    return _render_detail(_filing_or_404(reference, page=True))
 
 
 def _render_detail(filing, message_form: MessageForm | None = None, status: int = 200):
