@@ -229,3 +229,10 @@ def test_audit_page_asks_as_often_for_thirty_entries_of_thirty_people_as_for_one
     full, full_html = statements(app, admin, path)
     assert ">n0<" in one_html and ">n29<" not in one_html and ">n29<" in full_html
     assert full == one
+
+
+def test_a_signed_in_page_reads_the_person_and_the_login_session_in_one_statement(app, client, login_as):
+    login_as("anna.becker")
+    count, html = statements(app, client, "/")
+    assert "Angemeldet als" in html
+    assert count == 1
