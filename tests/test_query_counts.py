@@ -11,13 +11,13 @@ from sqlalchemy import event, insert, select
 from bizportal.auth.models import Person
 from bizportal.bodies.models import Chamber
 from bizportal.common.time import utcnow
-from bizportal.delivery.models import Delivery
 from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing, FilingEvent, FilingMessage
+from bizportal.filings.queries import FILINGS_PAGE
 from bizportal.inbox.models import CaseNote, InboxItem
 from tests.support.audit import add_entries, add_staff, chamber_id
 from tests.support.casework import staff_client
-from tests.support.factories import make_filing
+from tests.support.factories import add_filings, make_filing
 from tests.support.inbox import Spec, assign, colleague, deliver
 
 ROWS = 30
@@ -45,32 +45,14 @@ def statements(app, client, path: str) -> tuple[int, str]:
     return len(seen), response.get_data(as_text=True)
 
 
+def listed_filings(html: str) -> int:
+    return html.count('href="/antraege/BP-Q')
+
+
 def company_of(app, sub: str) -> tuple[int, int]:
     with app.app_context():
         person = db.session.scalar(select(Person).where(Person.sub == sub))
         return person.company_id, person.id
-
-
-def add_filings(app, company_id: int, person_id: int, n: int, tag: str) -> list[str]:
-    """``n`` delivered filings of the company, each to another body, with a timeline; references."""
-    now = utcnow()
-    with app.app_context():
-        chambers = list(db.session.scalars(select(Chamber.id).order_by(Chamber.id)))
-        refs = [f"BP-Q{tag}-{i:04d}" for i in range(n)]
-        ids = list(db.session.scalars(insert(Filing).returning(Filing.id, sort_by_parameter_order=True), [
-            {"reference": ref, "submit_token": f"q-{tag}-{i}", "company_id": company_id, "person_id": person_id,
-             "service_key": SERVICES[i % len(SERVICES)], "data": {"postcode": "28195", "street": f"Weg {i}"},
-             "company_snapshot": {"name": "Becker"}, "status": "forwarded",
-             "submitted_at": now - timedelta(minutes=i)} for i, ref in enumerate(refs)]))
-        db.session.execute(insert(Delivery), [
-            {"id": uuid.uuid4(), "filing_id": fid, "chamber_id": chambers[i % len(chambers)], "role": "primary",
-             "state": "delivered", "attempts": 1, "next_attempt_at": now, "created_at": now, "delivered_at": now}
-            for i, fid in enumerate(ids)])
-        db.session.execute(insert(FilingEvent), [
-            {"filing_id": fid, "kind": kind, "occurred_at": now, "chamber_id": chambers[i % len(chambers)]}
-            for i, fid in enumerate(ids) for kind in ("submitted", "forwarded")])
-        db.session.commit()
-    return refs
 
 
 def add_drafts(app, company_id: int, n: int) -> None:
@@ -134,7 +116,7 @@ def test_filing_list_and_start_page_ask_as_often_for_thirty_filings_and_drafts_a
     full_list, full_html = statements(app, client, "/antraege")
     full_start, _ = statements(app, client, "/")
     assert first[0] in one_html and more[-1] not in one_html
-    assert all(ref in full_html for ref in first + more)
+    assert listed_filings(full_html) == min(ROWS, FILINGS_PAGE) and 'id="older-filings"' in full_html
     assert "Kollege 0" in full_html and f"Kollege {ROWS - 2}" in full_html
     assert full_list == one_list
     assert full_start == one_start

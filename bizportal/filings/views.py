@@ -103,7 +103,10 @@ def index():
     drafts = queries.company_drafts(current_user.company_id)
     progress = {d.id: services.draft_progress(services_by_key[d.service_key], d)
                 for d in drafts if d.service_key in services_by_key}
-    return render_template("filings/index.html", filings=queries.company_filings(current_user.company_id),
+    after = request.args.get("nach", "")
+    after_id = int(after) if after.isdigit() and len(after) <= 18 else None  # within a 64-bit id
+    filings, more = queries.company_filings(current_user.company_id, after_id)
+    return render_template("filings/index.html", filings=filings, more=more, paged=after_id is not None,
                            drafts=drafts, progress=progress, catalog=services_by_key,
                            locale=_locale(), form=FlaskForm())
 

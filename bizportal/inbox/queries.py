@@ -19,7 +19,7 @@ from ..common.types import UTCDateTime
 from ..delivery.models import Delivery
 from ..extensions import db
 from ..filings.models import Filing
-from ..filings.queries import MESSAGE_PARTS
+from ..filings.queries import message_parts
 from .models import CaseNote, InboxItem, InboxVisit
 
 #: sort orders of the list: name → (column, newest/highest first); the id breaks ties the same way
@@ -251,7 +251,7 @@ def conversation(filing_id: int, chamber_id: int):
 
     return list(db.session.scalars(
         select(FilingMessage).where(FilingMessage.filing_id == filing_id, FilingMessage.chamber_id == chamber_id)
-        .options(*MESSAGE_PARTS).order_by(FilingMessage.created_at, FilingMessage.id)))
+        .options(*message_parts()).order_by(FilingMessage.created_at, FilingMessage.id)))
 
 
 def message_attachment(chamber_id: int, filing_id: int, attachment_id: str):
