@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from .models import Attachment, Draft, Filing, FilingMessage
+from .models import Attachment, Draft, Filing, FilingMessage, FilingReceipt
 
 #: filings on one page of "Meine Anträge"
 FILINGS_PAGE = 25
@@ -24,8 +24,10 @@ def message_parts() -> tuple:
 
 
 def page_parts() -> tuple:
-    """What the filing's page shows besides the filing: its bodies, timeline, files and conversation."""
-    return (selectinload(Filing.deliveries), selectinload(Filing.events), selectinload(Filing.attachments),
+    """What the filing's page shows besides the filing: its bodies, timeline, files and conversation,
+    and its receipt's fingerprint (joined; the PDF itself is not read for the page)."""
+    return (joinedload(Filing.receipt).defer(FilingReceipt.content), selectinload(Filing.deliveries),
+            selectinload(Filing.events), selectinload(Filing.attachments),
             selectinload(Filing.messages).options(*message_parts()))
 
 
