@@ -25,3 +25,13 @@ def test_a_language_switched_within_a_request_is_used_from_then_on(app):
         session["lang"] = "en"
         refresh()
         assert render_template_string(PAGE) == "My applications"
+
+
+def test_a_status_badge_reads_the_same_imported_or_included(app):
+    with app.test_request_context("/"):
+        included = render_template_string('{% set f = {"status": "received"} %}{% include "filings/_status.html" %}')
+        imported = render_template_string('{% import "filings/_status.html" as b %}{{ b.status("received") }}')
+        with force_locale("en"):
+            english = render_template_string('{% import "filings/_status.html" as b %}{{ b.status("received") }}')
+    assert included == imported and ">Eingegangen<" in included
+    assert ">Received<" in english or ">Eingegangen<" not in english
