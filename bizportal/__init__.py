@@ -97,6 +97,11 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     logs.install(app)
 
     db.init_app(app)
+    from .common import dbpool
+
+    with app.app_context():
+        for engine in db.engines.values():
+            dbpool.install(engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,

@@ -91,7 +91,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         "ENV_NAME": env,
         "SECRET_KEY": secret or ("dev-only-insecure-secret" if env != "production" else None),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", default_db),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        #: a pooled connection idle for longer is asked whether it is alive before use (common/dbpool.py)
+        "DB_PING_AFTER_IDLE_SECONDS": float(_env("DB_PING_AFTER_IDLE_SECONDS", "5")),
         # OIDC: companies
         "COMPANY_OIDC_ISSUER": _env("COMPANY_OIDC_ISSUER", dev_issuer),
         "COMPANY_OIDC_CLIENT_ID": _env("COMPANY_OIDC_CLIENT_ID", "bizportal-company"),

@@ -62,10 +62,11 @@ class _Rollups:
 
 
 def generate(filings: int, days: int = 365, seed: int = 14, now: datetime | None = None,
-             progress: Callable[[int], None] | None = None) -> dict[str, int]:
+             progress: Callable[[int], None] | None = None, companies: int | None = None) -> dict[str, int]:
     """Add ``filings`` synthetic filings (and their history) submitted within the last ``days``
-    days; commits in batches. Needs the demo chambers (``demo.ensure_chambers``). Returns the
-    numbers of rows written per kind."""
+    days, by ``companies`` demo companies (default: one per 20 filings, 10 to 50,000); commits in
+    batches. Needs the demo chambers (``demo.ensure_chambers``). Returns the numbers of rows
+    written per kind."""
     from flask import current_app
 
     rng = random.Random(seed)
@@ -76,7 +77,7 @@ def generate(filings: int, days: int = 365, seed: int = 14, now: datetime | None
     chambers = {(c.kind, c.region): c for c in db.session.scalars(select(Chamber))}
     if not chambers:
         raise RuntimeError("no chambers: run 'flask --app wsgi demo-data' first")
-    companies = _companies(rng, max(10, min(50_000, filings // 20)))
+    firms = _companies(rng, companies or max(10, min(50_000, filings // 20)))
     rollups = _Rollups()
     logins: set[tuple[int, Any]] = set()
     written: Counter[str] = Counter()
@@ -88,7 +89,7 @@ def generate(filings: int, days: int = 365, seed: int = 14, now: datetime | None
         rows_e: list[dict[str, Any]] = []
         for i in range(start, min(filings, start + BATCH)):
             filing_id = next_id + i
-            record = _one(rng, filing_id, now, day_weights, catalog, services, weights, chambers, companies, rollups,
+            record = _one(rng, filing_id, now, day_weights, catalog, services, weights, chambers, firms, rollups,
                           logins)
             rows_f.append(record["filing"])
             rows_d += record["deliveries"]

@@ -253,3 +253,17 @@ def test_removing_a_required_file_reopens_its_step(app, company):
     post_step(company, crafts, {}, action="remove_file:meisterbrief")
     review = company.get(step_path(path, "pruefen"))
     assert review.status_code == 302 and review.headers["Location"].endswith("/handwerk")
+
+
+def test_a_step_shown_in_one_language_is_shown_in_the_other_after_a_switch(company):
+    path = start_draft(company, "gewerbeanmeldung")
+    german = company.get(path).get_data(as_text=True)
+    assert "Wer betreibt das Gewerbe?" in german and "Bitte auswählen" in german
+    company.get("/sprache/en")
+    english = company.get(path).get_data(as_text=True)
+    assert "Who runs the business?" in english and "Wer betreibt das Gewerbe?" not in english
+    assert "Bitte auswählen" not in english
+    refused = post_step(company, path, {"inhaber_art": ""})  # the messages follow the language too
+    assert refused.status_code == 422 and "Bitte füllen" not in refused.get_data(as_text=True)
+    company.get("/sprache/de")
+    assert "Wer betreibt das Gewerbe?" in company.get(path).get_data(as_text=True)

@@ -67,3 +67,30 @@ def test_the_list_reads_in_english(client, login_as):
     html = client.get("/antraege").get_data(as_text=True)
     assert re.search(r">Step 5 of \d+</label>", html)
     assert re.search(r">4 of \d+ steps done</progress>", html)
+
+
+def test_a_company_with_many_filings_pages_through_them_newest_first(app, client, login_as):
+    from sqlalchemy import select
+
+    from bizportal.auth.models import Person
+    from bizportal.extensions import db
+    from bizportal.filings.queries import FILINGS_PAGE
+    from tests.support.factories import add_filings
+
+    login_as("anna.becker")
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.sub == "anna.becker"))
+        company_id, person_id = person.company_id, person.id
+    refs = add_filings(app, company_id, person_id, FILINGS_PAGE + 5, "P")  # refs[0] newest
+    first = client.get("/antraege").get_data(as_text=True)
+    shown = re.findall(r'href="/antraege/(BP-QP-\d+)"', first)
+    assert shown == refs[:FILINGS_PAGE]
+    older = re.search(r'id="older-filings" rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    second = client.get(older).get_data(as_text=True)
+    assert re.findall(r'href="/antraege/(BP-QP-\d+)"', second) == refs[FILINGS_PAGE:]
+    assert 'id="older-filings"' not in second and "Zu den neuesten Anträgen" in second
+    # another company's filing as the anchor shows the first page, nothing of the other company
+    client.get("/sprache/en")
+    english = client.get("/antraege?nach=999999999").get_data(as_text=True)
+    assert re.findall(r'href="/antraege/(BP-QP-\d+)"', english) == refs[:FILINGS_PAGE]
+    assert "Older applications" in english

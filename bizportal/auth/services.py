@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from flask import g, has_request_context, session
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +17,7 @@ from ..common.time import utcnow
 from ..extensions import db
 from ..stats import services as stats
 from .oidc import LoginFailed
-from .sessions import end_sessions, remember_login_claims
+from .sessions import SESSION_KEY, end_sessions, remember_login_claims
 
 
 def _str(value: Any, limit: int) -> str | None:
@@ -211,14 +212,31 @@ def _staff_login(issuer: str, claims: dict[str, Any], roles_claim: str,
 
 
 def load_user(user_id: str) -> Person | StaffUser | None:
+    """The signed-in person or staff user of the session's ``user_id`` ("company:7", "staff:3").
+
+    In a request with a server-side login session, that row comes with the user in one query
+    and is held on ``g`` for the request, so ``sessions._check_session`` (``db.session.get``)
+    finds it in the identity map instead of asking the database a second time.
+    """
     kind, _, raw_id = user_id.partition(":")
+    model: type[Person] | type[StaffUser]
+    if kind == "company":
+        model = Person
+    elif kind == "staff":
+        model = StaffUser
+    else:
+        return None
     if not raw_id.isdigit():
         return None
-    if kind == "company":
-        return db.session.get(Person, int(raw_id))
-    if kind == "staff":
-        return db.session.get(StaffUser, int(raw_id))
-    return None
+    sid = session.get(SESSION_KEY) if has_request_context() else None
+    if not isinstance(sid, str):
+        return cast(Person | StaffUser | None, db.session.get(model, int(raw_id)))
+    found = db.session.execute(select(model, LoginSession).outerjoin(LoginSession, LoginSession.id == sid)
+                               .where(model.id == int(raw_id))).first()
+    if found is None:
+        return None
+    user, g.login_session_row = found  # the identity map holds rows only while they are referenced
+    return cast(Person | StaffUser, user)
 
 
 def remember_language(person: Person, locale: str) -> None:

@@ -41,8 +41,11 @@ class StepForm(FlaskForm):
 
     step_checks: tuple[Check, ...] = ()
     step_definitions: dict[str, FieldDefinition] = {}
-    earlier_answers: dict[str, Any] = {}
     page_locale = "de"
+
+    def __init__(self, *args: Any, earlier_answers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        self.earlier_answers = dict(earlier_answers or {})  # of this draft: the class is shared
+        super().__init__(*args, **kwargs)
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
@@ -232,12 +235,33 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
 def build_step_form(service: ServiceDefinition, step_key: str, answers: dict[str, Any], locale: str,
                     searches: dict[str, str] | None = None) -> type[StepForm]:
     """The form class for one step: its visible fields, labels, hints and validators. ``searches``
-    (field name → words typed into a picker's search) narrows the choices of WZ 2008 fields."""
+    (field name → words typed into a picker's search) narrows the choices of WZ 2008 fields.
+
+    Built once per definition, step, language and set of visible fields and then reused (a form
+    class holds no request's data; its texts are lazy, its validators read the clock when they
+    run; the answers of earlier steps that the step's checks compare are given to each form,
+    ``form_cls(earlier_answers=…)``); a search typed into a picker builds its own.
+    """
     fields = visible_step_fields(service, step_key, answers)
+    searched = any((searches or {}).values())
+    key = (id(service), step_key, locale, tuple(fd.name for fd in fields))
+    known = None if searched else _FORM_CLASSES.get(key)
+    if known is not None and known[0] is service:  # the same definition object (a reload makes new ones)
+        return known[1]
     attrs: dict[str, Any] = {fd.name: _field(fd, locale, searches) for fd in fields}
     attrs.update(step_checks=tuple(service.step_checks(step_key)), step_definitions={fd.name: fd for fd in fields},
-                 earlier_answers=dict(answers), page_locale=locale)
-    return type(f"{service.key.title().replace('-', '')}{step_key.title()}Form", (StepForm,), attrs)
+                 page_locale=locale)
+    cls = type(f"{service.key.title().replace('-', '')}{step_key.title()}Form", (StepForm,), attrs)
+    if not searched:
+        if len(_FORM_CLASSES) >= FORM_CLASSES_KEPT:
+            _FORM_CLASSES.clear()
+        _FORM_CLASSES[key] = (service, cls)
+    return cls
+
+
+#: step form classes built so far: (id of the definition, step, language, visible fields) → (definition, class)
+_FORM_CLASSES: dict[tuple[Any, ...], tuple[ServiceDefinition, type[StepForm]]] = {}
+FORM_CLASSES_KEPT = 1024
 
 
 def visible_step_fields(service: ServiceDefinition, step_key: str, answers: dict[str, Any]) -> list[FieldDefinition]:

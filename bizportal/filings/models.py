@@ -61,6 +61,10 @@ class Filing(Model):
     """A submitted filing. Belongs to the company; records the acting person."""
 
     __tablename__ = "filing"
+    __table_args__ = (
+        # "Meine Anträge": one page of a company's filings, newest first (keyset)
+        Index("ix_filing_company_submitted", "company_id", "submitted_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)

@@ -5,34 +5,63 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
-from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage
+from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage, FilingReceipt
+
+#: filings on one page of "Meine Anträge"
+FILINGS_PAGE = 25
 
 
-def company_filings(company_id: int) -> list[Filing]:
-    return list(
-        db.session.scalars(
-            select(Filing)
-            .where(Filing.company_id == company_id)
-            .options(selectinload(Filing.deliveries))
-            .order_by(Filing.submitted_at.desc())
-        )
-    )
+def message_parts() -> tuple:
+    """What a conversation shows of each message — its author (joined) and its files (one query
+    for all) — as loader options, so they come with the messages, not one query per message.
+    (A function: building options configures the mappers, which must wait for every model.)"""
+    return (joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
+            selectinload(FilingMessage.attachments))
+
+
+def page_parts() -> tuple:
+    """What the filing's page shows besides the filing: its bodies, timeline, files and conversation,
+    and its receipt's fingerprint (joined; the PDF itself is not read for the page)."""
+    return (joinedload(Filing.receipt).defer(FilingReceipt.content), selectinload(Filing.deliveries),
+            selectinload(Filing.events), selectinload(Filing.attachments),
+            selectinload(Filing.messages).options(*message_parts()))
+
+
+def company_filings(company_id: int, after: int | None = None, limit: int = FILINGS_PAGE) -> tuple[list[Filing], bool]:
+    """One page of the company's filings, newest first, and whether older ones follow.
+
+    ``after``: the id of the last filing of the previous page (a filing of another company, or
+    none, gives the first page). The page costs the same however many filings the company has
+    (index ``ix_filing_company_submitted``).
+    """
+    query = select(Filing).where(Filing.company_id == company_id)
+    anchor = db.session.scalar(select(Filing.submitted_at).where(Filing.id == after, Filing.company_id == company_id)) \
+        if after is not None else None
+    if anchor is not None:
+        query = query.where(or_(Filing.submitted_at < anchor, and_(Filing.submitted_at == anchor, Filing.id < after)))
+    rows = list(db.session.scalars(query.options(selectinload(Filing.deliveries))
+                                   .order_by(Filing.submitted_at.desc(), Filing.id.desc()).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
 
 
 def company_drafts(company_id: int) -> list[Draft]:
+    """The company's drafts, last edited first, with the person who edited each (one query for all)."""
     return list(db.session.scalars(
-        select(Draft).where(Draft.company_id == company_id).order_by(Draft.updated_at.desc())
+        select(Draft).where(Draft.company_id == company_id).options(joinedload(Draft.updated_by))
+        .order_by(Draft.updated_at.desc())
     ))
 
 
-def company_filing(company_id: int, reference: str) -> Filing | None:
-    """The filing if it belongs to the company, else None (a foreign filing looks like a missing one)."""
+def company_filing(company_id: int, reference: str, page: bool = False) -> Filing | None:
+    """The filing if it belongs to the company, else None (a foreign filing looks like a missing one).
+    ``page``: with everything its page shows (``page_parts``)."""
     return db.session.scalar(
         select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
+        .options(*(page_parts() if page else ()))
     )
 
 

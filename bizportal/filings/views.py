@@ -123,7 +123,10 @@ def index():
             progress[d.id] = bundles.progress(d, bundle, catalog.catalog())
         elif d.service_key in services_by_key:
             progress[d.id] = services.draft_progress(services_by_key[d.service_key], d)
-    return render_template("filings/index.html", filings=queries.company_filings(current_user.company_id),
+    after = request.args.get("nach", "")
+    after_id = int(after) if after.isdigit() and len(after) <= 18 else None  # within a 64-bit id
+    filings, more = queries.company_filings(current_user.company_id, after_id)
+    return render_template("filings/index.html", filings=filings, more=more, paged=after_id is not None,
                            bundles=queries.company_bundles(current_user.company_id),
                            bundle_titles={k: b.title for k, b in catalog.bundles().items()},
                            drafts=drafts, progress=progress, catalog=services_by_key,
@@ -170,7 +173,7 @@ def step(draft_id: str, step_key: str):
     if request.method == "POST":
         if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
             abort(413)  # the text of a step (kept as pending input) stays within a form's limit
-        form = form_cls()
+        form = form_cls(earlier_answers=draft.data)
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
         upload_errors, store_down = _handle_uploads(draft, service, fields)
@@ -215,7 +218,7 @@ def step(draft_id: str, step_key: str):
         else:
             formdata = formdata_from_answers(fields, draft.data)
         formdata["csrf_token"] = generate_csrf()
-        form = form_cls(formdata=formdata)
+        form = form_cls(formdata=formdata, earlier_answers=draft.data)
         if pending:
             form.validate()  # show again what was wrong with the unfinished input
     for name, message in upload_errors.items():
@@ -461,8 +464,8 @@ def delete(draft_id: str):
     return redirect(url_for("filings.index"))
 
 
-def _filing_or_404(reference: str):
-    filing = queries.company_filing(current_user.company_id, reference)
+def _filing_or_404(reference: str, page: bool = False):
+    filing = queries.company_filing(current_user.company_id, reference, page)
     if filing is None:
         abort(404)
     return filing
@@ -471,7 +474,7 @@ def _filing_or_404(reference: str):
 @bp.get("/antraege/<reference>")
 @company_required
 def detail(reference: str):
-    return _render_detail(_filing_or_404(reference))
+    return _render_detail(_filing_or_404(reference, page=True))
 
 
 def _render_detail(filing, message_form: MessageForm | None = None, status: int = 200):

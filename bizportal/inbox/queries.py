@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy.orm import joinedload
 
 from ..auth.models import StaffUser
 from ..common.types import UTCDateTime
 from ..delivery.models import Delivery
 from ..extensions import db
 from ..filings.models import Filing
+from ..filings.queries import message_parts
 from .models import CaseNote, InboxItem, InboxVisit
 
 #: sort orders of the list: name → (column, newest/highest first); the id breaks ties the same way
@@ -249,7 +251,7 @@ def conversation(filing_id: int, chamber_id: int):
 
     return list(db.session.scalars(
         select(FilingMessage).where(FilingMessage.filing_id == filing_id, FilingMessage.chamber_id == chamber_id)
-        .order_by(FilingMessage.created_at, FilingMessage.id)))
+        .options(*message_parts()).order_by(FilingMessage.created_at, FilingMessage.id)))
 
 
 def message_attachment(chamber_id: int, filing_id: int, attachment_id: str):
@@ -266,7 +268,9 @@ def message_attachment(chamber_id: int, filing_id: int, attachment_id: str):
 
 
 def notes(item_id: int) -> list[CaseNote]:
+    """The item's internal notes, oldest first, with their authors (one query for all)."""
     return list(db.session.scalars(select(CaseNote).where(CaseNote.item_id == item_id)
+                                   .options(joinedload(CaseNote.staff))
                                    .order_by(CaseNote.created_at, CaseNote.id)))
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, url_for
-from flask_babel import format_date, format_datetime, format_decimal, gettext
+from flask import Flask, g, url_for
+from flask_babel import format_date, format_datetime, format_decimal, get_translations, gettext
 
 from ..catalog import fees, wz2008
 from ..catalog.models import Fee, FieldDefinition
@@ -38,7 +38,35 @@ def identity_of(app: Flask) -> Identity:
     return Identity(settings, logo)
 
 
+def translations() -> Any:
+    """The translations of the request's locale, found once per request and locale.
+
+    Flask-Babel finds them anew for every ``_()`` of a template (context, domain, locale, its
+    cache key), a large share of a page's rendering time. ``force_locale`` and ``refresh`` put
+    another locale object in place, so a cached catalog never serves another language.
+    """
+    state = g.get("_flask_babel") if g else None
+    locale = getattr(state, "babel_locale", None)
+    if state is None or locale is None:  # not chosen yet (the first call chooses it) or outside a request
+        return get_translations()
+    cached = getattr(state, "portal_translations", None)
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    found = get_translations()
+    state.portal_translations = (locale, found)
+    return found
+
+
 def install(app: Flask) -> None:
+    # jinja2.ext.i18n (added by Flask-Babel) gives the environment this method
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
+
     @app.context_processor
     def operator_identity() -> dict[str, Any]:
         return {"identity": identity_of(app)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import secrets
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from bizportal.bodies.models import Chamber
 from bizportal.common.time import utcnow
 from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.extensions import db
-from bizportal.filings.models import Filing
+from bizportal.filings.models import Filing, FilingEvent
 from bizportal.filings.services import start_draft, store_attachment, submit_draft
 
 
@@ -126,3 +127,30 @@ def wait_for(condition: Callable[[], bool], timeout: float = 30.0, interval: flo
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+
+
+LISTED_SERVICES = ["gewerbeanmeldung", "gewerbeummeldung", "gewerbeabmeldung", "gaststaettenerlaubnis",
+                   "reisegewerbekarte", "versicherungsvermittler-34d"]
+
+
+def add_filings(app, company_id: int, person_id: int, n: int, tag: str) -> list[str]:
+    """``n`` delivered filings of the company, each to another body, with a timeline; references."""
+    now = utcnow()
+    with app.app_context():
+        chambers = list(db.session.scalars(select(Chamber.id).order_by(Chamber.id)))
+        refs = [f"BP-Q{tag}-{i:04d}" for i in range(n)]
+        ids = list(db.session.scalars(insert(Filing).returning(Filing.id, sort_by_parameter_order=True), [
+            {"reference": ref, "submit_token": f"q-{tag}-{i}", "company_id": company_id, "person_id": person_id,
+             "service_key": LISTED_SERVICES[i % len(LISTED_SERVICES)],
+             "data": {"postcode": "28195", "street": f"Weg {i}"},
+             "company_snapshot": {"name": "Becker"}, "status": "forwarded",
+             "submitted_at": now - timedelta(minutes=i)} for i, ref in enumerate(refs)]))
+        db.session.execute(insert(Delivery), [
+            {"id": uuid.uuid4(), "filing_id": fid, "chamber_id": chambers[i % len(chambers)], "role": "primary",
+             "state": "delivered", "attempts": 1, "next_attempt_at": now, "created_at": now, "delivered_at": now}
+            for i, fid in enumerate(ids)])
+        db.session.execute(insert(FilingEvent), [
+            {"filing_id": fid, "kind": kind, "occurred_at": now, "chamber_id": chambers[i % len(chambers)]}
+            for i, fid in enumerate(ids) for kind in ("submitted", "forwarded")])
+        db.session.commit()
+    return refs

@@ -1,0 +1,220 @@
+"""Every signed-in page asks the database the same number of times for one row as for thirty:
+no statement per row shown (N+1), whatever the company, the inbox or the log holds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import event, insert, select
+
+from bizportal.auth.models import Person
+from bizportal.bodies.models import Chamber
+from bizportal.common.time import utcnow
+from bizportal.extensions import db
+from bizportal.filings.models import Draft, Filing, FilingEvent, FilingMessage
+from bizportal.filings.queries import FILINGS_PAGE
+from bizportal.inbox.models import CaseNote, InboxItem
+from tests.support.audit import add_entries, add_staff, chamber_id
+from tests.support.casework import staff_client
+from tests.support.factories import add_filings, make_filing
+from tests.support.inbox import Spec, assign, colleague, deliver
+
+ROWS = 30
+SERVICES = ["gewerbeanmeldung", "gewerbeummeldung", "gewerbeabmeldung", "gaststaettenerlaubnis",
+            "reisegewerbekarte", "versicherungsvermittler-34d"]
+
+
+def statements(app, client, path: str) -> tuple[int, str]:
+    """SQL statements sent while serving ``path`` (after one warm-up request), and the page."""
+    warm = client.get(path)
+    assert warm.status_code == 200, (path, warm.status_code)
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, (path, response.status_code)
+    return len(seen), response.get_data(as_text=True)
+
+
+def listed_filings(html: str) -> int:
+    return html.count('href="/antraege/BP-Q')
+
+
+def company_of(app, sub: str) -> tuple[int, int]:
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.sub == sub))
+        return person.company_id, person.id
+
+
+def add_drafts(app, company_id: int, n: int) -> None:
+    """``n`` drafts of the company, each last edited by another person of it."""
+    with app.app_context():
+        people = [Person(issuer="http://q", sub=f"q-{uuid.uuid4().hex[:8]}", company_id=company_id,
+                         name=f"Kollege {i}") for i in range(n)]
+        db.session.add_all(people)
+        db.session.flush()
+        db.session.add_all([Draft(company_id=company_id, created_by_id=p.id, updated_by_id=p.id,
+                                  service_key=SERVICES[i % len(SERVICES)], data={"street": f"Weg {i}"})
+                            for i, p in enumerate(people)])
+        db.session.commit()
+
+
+def add_conversation(app, reference: str, n: int) -> None:
+    """``n`` timeline entries and ``n`` messages of the filing's bodies (requests, answers by
+    different people, decisions), as the lifecycle would have written them."""
+    now = utcnow()
+    with app.app_context():
+        filing = db.session.scalar(select(Filing).where(Filing.reference == reference))
+        chambers = [d.chamber_id for d in filing.deliveries]
+        staff = [colleague(app, chambers[i % len(chambers)], f"Sachbearbeitung {i}") for i in range(n)]
+        people = [Person(issuer="http://q", sub=f"q-{uuid.uuid4().hex[:8]}", company_id=filing.company_id,
+                         name=f"Antwortende {i}") for i in range(n)]
+        db.session.add_all(people)
+        db.session.flush()
+        db.session.execute(insert(FilingEvent), [
+            {"filing_id": filing.id, "kind": "in_progress", "chamber_id": chambers[i % len(chambers)],
+             "occurred_at": now + timedelta(seconds=i), "detail": f"Schritt {i}"} for i in range(n)])
+        for i in range(n):
+            chamber = chambers[i % len(chambers)]
+            if i % 2:
+                db.session.add(FilingMessage(filing_id=filing.id, chamber_id=chamber, kind="answer",
+                                             body=f"Antwort {i}", person_id=people[i].id))
+            else:
+                db.session.add(FilingMessage(filing_id=filing.id, chamber_id=chamber, kind="message",
+                                             body=f"Nachricht {i}", staff_id=staff[i]))
+        db.session.commit()
+
+
+def add_notes(app, reference: str, n: int, start: int = 0) -> None:
+    with app.app_context():
+        item = db.session.scalar(select(InboxItem).join(Chamber, Chamber.id == InboxItem.chamber_id)
+                                 .where(InboxItem.reference == reference, Chamber.slug == "gewerbeamt-bremen"))
+        for i in range(n):
+            author = colleague(app, item.chamber_id, f"Notizschreiberin {start + i}")
+            db.session.add(CaseNote(item_id=item.id, staff_id=author, body=f"Notiz {start + i}"))
+        db.session.commit()
+
+
+def test_filing_list_and_start_page_ask_as_often_for_thirty_filings_and_drafts_as_for_one(app, client, login_as):
+    login_as("anna.becker")
+    company_id, person_id = company_of(app, "anna.becker")
+    first = add_filings(app, company_id, person_id, 1, "A")
+    add_drafts(app, company_id, 1)
+    one_list, one_html = statements(app, client, "/antraege")
+    one_start, _ = statements(app, client, "/")
+    more = add_filings(app, company_id, person_id, ROWS - 1, "B")
+    add_drafts(app, company_id, ROWS - 1)
+    full_list, full_html = statements(app, client, "/antraege")
+    full_start, _ = statements(app, client, "/")
+    assert first[0] in one_html and more[-1] not in one_html
+    assert listed_filings(full_html) == min(ROWS, FILINGS_PAGE) and 'id="older-filings"' in full_html
+    assert "Kollege 0" in full_html and f"Kollege {ROWS - 2}" in full_html
+    assert full_list == one_list
+    assert full_start == one_start
+
+
+def test_filing_page_asks_as_often_for_thirty_messages_and_steps_as_for_one(app, client, filed):
+    add_conversation(app, filed, 1)
+    one, one_html = statements(app, client, f"/antraege/{filed}")
+    add_conversation(app, filed, ROWS - 1)
+    full, full_html = statements(app, client, f"/antraege/{filed}")
+    assert "Nachricht 0" in one_html and "Nachricht 28" not in one_html
+    assert "Nachricht 28" in full_html and "Antwort 27" in full_html
+    assert full == one
+
+
+def test_form_step_asks_as_often_with_thirty_drafts_and_filings_as_with_one(app, client, login_as):
+    login_as("anna.becker")
+    company_id, person_id = company_of(app, "anna.becker")
+    start = client.get("/leistungen/gewerbeanmeldung/antrag")
+    from tests.support.http import csrf_token
+
+    created = client.post("/leistungen/gewerbeanmeldung/antrag",
+                          data={"csrf_token": csrf_token(start.get_data(as_text=True))})
+    assert created.status_code == 302
+    step = created.headers["Location"]
+    add_filings(app, company_id, person_id, 1, "C")
+    one, one_html = statements(app, client, step)
+    add_filings(app, company_id, person_id, ROWS - 1, "D")
+    add_drafts(app, company_id, ROWS - 1)
+    full, full_html = statements(app, client, step)
+    assert 'name="business_name"' in one_html and 'name="business_name"' in full_html
+    assert full == one
+
+
+def test_staff_inbox_asks_as_often_for_thirty_items_as_for_one(app):
+    first = deliver(app, "gewerbeamt-bremen", [Spec(company="Erste GmbH", register="HRB 1")])
+    staff = staff_client(app, "gewerbeamt.bremen")
+    gewerbeamt = chamber_id(app, "gewerbeamt-bremen")
+    assign(app, first, colleague(app, gewerbeamt, "Kollegin 0"))
+    one, one_html = statements(app, staff, "/staff/posteingang")
+    specs = [Spec(company=f"Firma {i} GmbH", service_key=SERVICES[i % len(SERVICES)], age_minutes=i,
+                  status=["forwarded", "received", "in_progress"][i % 3]) for i in range(1, ROWS)]
+    more = deliver(app, "gewerbeamt-bremen", specs)
+    for i, ref in enumerate(more, start=1):
+        assign(app, [ref], colleague(app, gewerbeamt, f"Kollegin {i}"))
+    full, full_html = statements(app, staff, "/staff/posteingang")
+    assert first[0] in one_html and more[0] not in one_html
+    assert all(ref in full_html for ref in first + more)
+    assert "Kollegin 29" in full_html
+    assert full == one
+
+
+def test_staff_filing_page_asks_as_often_for_thirty_steps_messages_and_notes_as_for_one(app, filed):
+    staff = staff_client(app, "gewerbeamt.bremen")
+    with app.app_context():
+        item_id = db.session.scalar(select(InboxItem.id).join(Chamber, Chamber.id == InboxItem.chamber_id)
+                                    .where(InboxItem.reference == filed, Chamber.slug == "gewerbeamt-bremen"))
+    path = f"/staff/posteingang/{item_id}"
+    add_conversation(app, filed, 1)
+    add_notes(app, filed, 1)
+    one, one_html = statements(app, staff, path)
+    add_conversation(app, filed, ROWS - 1)
+    add_notes(app, filed, ROWS - 1, start=1)
+    full, full_html = statements(app, staff, path)
+    assert "Notiz 0" in one_html and "Notiz 29" not in one_html
+    assert "Notiz 29" in full_html and "Notizschreiberin 29" in full_html
+    assert full == one
+
+
+def test_steering_dashboard_asks_as_often_for_many_services_and_bodies_as_for_one(app, client):
+    make_filing(app, "gewerbeanmeldung")
+    steering = staff_client(app, "steering")
+    one, one_html = statements(app, steering, "/staff/statistik")
+    for i in range(ROWS - 1):
+        make_filing(app, SERVICES[i % len(SERVICES)])
+    full, full_html = statements(app, steering, "/staff/statistik")
+    row = '<th scope="row" class="kern-table__cell">'
+    assert one_html.count(row) < full_html.count(row)
+    assert full == one
+
+
+def test_audit_page_asks_as_often_for_thirty_entries_of_thirty_people_as_for_one(app):
+    actors = add_staff(app, ROWS, "hk-bremen")
+    hk = chamber_id(app, "hk-bremen")
+    admin = staff_client(app, "admin")
+    path = "/staff/admin/protokoll?aktion=filing.transition"
+    add_entries(app, [{"action": "filing.transition", "actor": actors[0], "chamber_id": hk, "detail": "n0",
+                       "occurred_at": utcnow()}])
+    one, one_html = statements(app, admin, path)
+    add_entries(app, [{"action": "filing.transition", "actor": actor, "chamber_id": hk, "detail": f"n{i}",
+                       "occurred_at": utcnow() - timedelta(minutes=i)} for i, actor in enumerate(actors[1:], 1)])
+    full, full_html = statements(app, admin, path)
+    assert ">n0<" in one_html and ">n29<" not in one_html and ">n29<" in full_html
+    assert full == one
+
+
+def test_a_signed_in_page_reads_the_person_and_the_login_session_in_one_statement(app, client, login_as):
+    login_as("anna.becker")
+    count, html = statements(app, client, "/")
+    assert "Angemeldet als" in html
+    assert count == 1
