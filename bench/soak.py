@@ -43,6 +43,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -92,7 +93,9 @@ def production_env(database_url: str, issuer: str, redis_port: int, state_dir: P
         "BIZPORTAL_COMPANY_OIDC_ISSUER": issuer, "BIZPORTAL_STAFF_OIDC_ISSUER": issuer,
         "BIZPORTAL_COMPANY_OIDC_CLIENT_SECRET": "soak-company-secret",
         "BIZPORTAL_STAFF_OIDC_CLIENT_SECRET": "soak-staff-secret",
-        "BIZPORTAL_TRUSTED_HOSTS": "127.0.0.1", "BIZPORTAL_COOKIE_SECURE": "false",  # plain HTTP on loopback
+        # the proxy on loopback, and the public host the worker writes mail links for
+        "BIZPORTAL_TRUSTED_HOSTS": f"127.0.0.1,{urlsplit(IDENTITY['PUBLIC_BASE_URL']).hostname}",
+        "BIZPORTAL_COOKIE_SECURE": "false",  # plain HTTP on loopback
         "BIZPORTAL_RATE_LIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
         "BIZPORTAL_UPLOAD_DIR": str(state_dir / "uploads"), "BIZPORTAL_MAIL_BACKEND": "folder",
         "BIZPORTAL_MAIL_FOLDER": str(state_dir / "mail"), "BIZPORTAL_WORKER_POLL_SECONDS": "0.5",
@@ -185,24 +188,26 @@ def delivery_states(database_url: str) -> dict:
         traced = conn.scalar(text("SELECT count(*) FROM delivery WHERE request_id LIKE 'soak-%'"))
         request_ids = set(conn.scalars(text("SELECT request_id FROM delivery WHERE request_id IS NOT NULL")))
         filings = conn.scalar(text("SELECT count(*) FROM filing"))
+        mails = dict(conn.execute(text("SELECT state, count(*) FROM notification GROUP BY state")).all())
     engine.dispose()
     return {"states": states, "retried_after_error": retried, "traced": traced, "request_ids": request_ids,
-            "filings": filings}
+            "filings": filings, "mails": mails, "mails_not_sent": sum(n for s, n in mails.items() if s != "sent")}
 
 
 def wait_for_deliveries(database_url: str, seconds: float) -> dict:
     deadline = time.monotonic() + seconds
     while True:
         found = delivery_states(database_url)
-        open_ = sum(n for s, n in found["states"].items() if s in ("pending", "sending"))
+        open_ = sum(n for s, n in found["states"].items() if s in ("pending", "sending")) + found["mails_not_sent"]
         if open_ == 0 or time.monotonic() > deadline:
             return found
         time.sleep(1)
 
 
 def read_logs(log_dir: Path, names: list[str]) -> dict:
-    """Lines that are not one JSON object, and the request ids the workers' lines carry."""
-    not_json, lines, worker_ids = [], 0, set()
+    """Lines that are not one JSON object, lines of level ERROR or worse, and the request ids the
+    workers' lines carry."""
+    not_json, errors, lines, worker_ids = [], [], 0, set()
     for name in names:
         path = log_dir / f"{name}.log"
         if not path.exists():
@@ -217,9 +222,11 @@ def read_logs(log_dir: Path, names: list[str]) -> dict:
             except (ValueError, AssertionError):
                 not_json.append(f"{name}: {line[:200]}")
                 continue
+            if record.get("level") in ("ERROR", "CRITICAL"):
+                errors.append(f"{name}: {record.get('logger')}: {str(record.get('message'))[:200]}")
             if name.startswith("worker") and record.get("delivery_id") and record.get("request_id"):
                 worker_ids.add(record["request_id"])
-    return {"lines": lines, "not_json": not_json, "worker_request_ids": worker_ids}
+    return {"lines": lines, "not_json": not_json, "errors": errors, "worker_request_ids": worker_ids}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(production_env(args.database_url, issuer, redis_port, state_dir))
     cluster_args = argparse.Namespace(dir=str(state_dir / "cluster"), database_url=args.database_url, web=1,
                                       web_processes=args.web_processes, workers=args.workers, port=0, timeout=120,
-                                      env=[])
+                                      env=[], demo=False)
     report: dict = {"command": " ".join(["python", "bench/soak.py", *(argv or sys.argv[1:])]),
                     "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
                                f"Python {platform.python_version()}"}
@@ -321,15 +328,19 @@ def main(argv: list[str] | None = None) -> int:
         "deliveries_failed": failed,
         "deliveries_not_done": not_done,
         "processes_gone": sum(1 for g in growth.values() if g["growth_pct"] is None),
+        "log_errors": len(logs["errors"]),
+        "mails_not_sent": deliveries["mails_not_sent"],
     }
     report.update({
         "minutes": args.minutes, "users": {"companies": args.companies, "staff": args.staff,
                                            "steering": args.steering},
         "persons": persons, "requests": total["requests"], "rps": total["rps"],
         "kinds": [k for k in kinds if k["name"] != "Aggregated"], "filings": deliveries["filings"],
-        "deliveries": states, "deliveries_retried_after_error": deliveries["retried_after_error"],
+        "deliveries": states, "mails": deliveries["mails"],
+        "deliveries_retried_after_error": deliveries["retried_after_error"],
         "receiver": receiver_stats, "memory": growth, "errors": errors,
         "log_lines": logs["lines"], "log_lines_not_json": logs["not_json"][:20],
+        "log_errors": logs["errors"][:20],
         "traced_filings_seen_in_worker_logs": f"{len(soak_ids & logs['worker_request_ids'])} of {len(soak_ids)}",
     })
     (state_dir / "report.json").write_text(json.dumps(report, indent=2, default=str))

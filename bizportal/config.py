@@ -726,3 +726,10 @@ def _check_production(cfg: dict[str, Any]) -> None:
         raise RuntimeError("BIZPORTAL_ENV=production needs these settings: " + ", ".join(missing))
     if len(cfg["SECRET_KEY"]) < 32:
         raise RuntimeError("BIZPORTAL_SECRET_KEY must be at least 32 characters long")
+    from werkzeug.sansio.utils import host_is_trusted
+
+    public_host = urlsplit(str(cfg["PUBLIC_BASE_URL"])).hostname
+    if public_host and not host_is_trusted(public_host, cfg["TRUSTED_HOSTS"]):
+        # the worker builds the links in mails for this host; outside TRUSTED_HOSTS no mail could be written
+        raise RuntimeError(f"BIZPORTAL_TRUSTED_HOSTS must contain the host of BIZPORTAL_PUBLIC_BASE_URL "
+                           f"({public_host}); it holds {', '.join(cfg['TRUSTED_HOSTS'])}")

@@ -48,9 +48,14 @@ def test_production_refuses_to_start_without_trusted_hosts(monkeypatch, tmp_path
             monkeypatch.setenv("BIZPORTAL_" + name, value)
     with pytest.raises(RuntimeError, match="BIZPORTAL_TRUSTED_HOSTS"):
         load_config(str(tmp_path))
-    monkeypatch.setenv("BIZPORTAL_TRUSTED_HOSTS", "portal.example, www.portal.example")
+    # the public base URL's host must be trusted: the worker writes the links in mails for it
+    monkeypatch.setenv("BIZPORTAL_TRUSTED_HOSTS", "portal.example")
+    with pytest.raises(RuntimeError, match="must contain the host of BIZPORTAL_PUBLIC_BASE_URL "
+                                           r"\(unternehmen.bremen.example.org\)"):
+        load_config(str(tmp_path))
+    monkeypatch.setenv("BIZPORTAL_TRUSTED_HOSTS", "portal.example, unternehmen.bremen.example.org")
     cfg = load_config(str(tmp_path))
-    assert cfg["TRUSTED_HOSTS"] == ["portal.example", "www.portal.example"]
+    assert cfg["TRUSTED_HOSTS"] == ["portal.example", "unternehmen.bremen.example.org"]
     assert cfg["SESSION_COOKIE_NAME"] == "__Host-bizportal_session" and cfg["SESSION_COOKIE_SECURE"] is True
 
 

@@ -142,7 +142,7 @@ def test_production_refuses_to_start_on_development_defaults(monkeypatch, tmp_pa
     for name, value in [("DATABASE_URL", "postgresql+psycopg://db/bizportal"),
                         ("COMPANY_OIDC_ISSUER", "https://login.example"), ("COMPANY_OIDC_CLIENT_SECRET", "s1"),
                         ("STAFF_OIDC_ISSUER", "https://staff.example"), ("STAFF_OIDC_CLIENT_SECRET", "s2"),
-                        ("TRUSTED_HOSTS", "portal.example"), ("RATE_LIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")]:
+                        ("TRUSTED_HOSTS", "unternehmen.bremen.example.org"), ("RATE_LIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")]:
         monkeypatch.setenv("BIZPORTAL_" + name, value)
     with _pytest.raises(RuntimeError, match="BIZPORTAL_PORTAL_NAME"):  # the operator's identity (test_operator)
         load_config(str(tmp_path))

@@ -21,7 +21,7 @@ PRODUCTION_BASE = {
     "SECRET_KEY": "x" * 40, "DATABASE_URL": "postgresql+psycopg://db/bizportal",
     "COMPANY_OIDC_ISSUER": "https://login.example", "COMPANY_OIDC_CLIENT_SECRET": "s1",
     "STAFF_OIDC_ISSUER": "https://staff.example", "STAFF_OIDC_CLIENT_SECRET": "s2",
-    "TRUSTED_HOSTS": "portal.example", "RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+    "TRUSTED_HOSTS": "portal.example,unternehmen.bremen.example.org", "RATE_LIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
 }
 #: words of the development demo values; none may remain once the identity is configured
 DEMO_WORDS = ("Demo", "Muster", "unternehmensportal.example", "keine offizielle")
