@@ -82,21 +82,28 @@ def test_a_later_filing_waits_for_the_earlier_commit(app, client):
     with app.app_context():
         chamber_id = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
         slow = Session(db.engine)  # a delivery that took its number and has not committed yet
-        seq = next_feed_seq(slow, chamber_id)
         blocked = threading.Thread(target=lambda: _put(app, second))
-        blocked.start()
-        with db.engine.connect() as conn:
-            wait_for(lambda: conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()")).scalar() >= 1, what="the second delivery waiting for the first")
-        assert api.get("/filings").get_json()["filings"] == []
-        slow.add(InboxItem(delivery_id=first.delivery_id, chamber_id=chamber_id, reference=first.reference,
-                           service_key=first.service_key, service_title=first.service_title,
-                           destination_role="primary", company=dict(first.company), data={}, attachments=[],
-                           submitted_at=first.submitted_at, feed_seq=seq, **search_keys(first.company, {})))
-        slow.commit()
-        slow.close()
-        blocked.join(30)
+        try:
+            seq = next_feed_seq(slow, chamber_id)
+            blocked.start()
+            with db.engine.connect() as conn:
+                wait_for(lambda: conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()")).scalar() >= 1,
+                    what="the second delivery waiting for the first")
+            listed = api.get("/filings")
+            assert listed.status_code == 200, listed.get_data(as_text=True)
+            assert listed.get_json()["filings"] == []
+            slow.add(InboxItem(delivery_id=first.delivery_id, chamber_id=chamber_id, reference=first.reference,
+                               service_key=first.service_key, service_title=first.service_title,
+                               destination_role="primary", company=dict(first.company), data={}, attachments=[],
+                               submitted_at=first.submitted_at, feed_seq=seq, **search_keys(first.company, {})))
+            slow.commit()
+        finally:  # a failure above must not leave the counter locked (the teardown would wait for ever)
+            slow.rollback()
+            slow.close()
+            if blocked.is_alive() or blocked.ident is not None:
+                blocked.join(30)
     page = api.get("/filings").get_json()
     assert [(f["reference"], f["cursor"]) for f in page["filings"]] == [(first.reference, str(seq)),
                                                                        (second.reference, str(seq + 1))]
