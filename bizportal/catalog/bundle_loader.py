@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from .loader import KEY_RE, DefinitionError, _condition, _Ctx, steps_and_fields
+from .loader import DefinitionError, _condition, _Ctx, steps_and_fields
 from .models import (
     ADDRESS_PARTS,
     LIFE_EVENTS,
@@ -178,12 +178,8 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
     """Validate one parsed bundle file against the ``catalog`` of services and build its
     ``BundleDefinition``. Raises ``DefinitionError`` naming ``source`` and the field."""
     ctx = _Ctx(source)
-    unknown = set(raw) - BUNDLE_KEYS
-    if unknown:
-        raise ctx.fail(sorted(unknown)[0], "unknown key")
-    key = ctx.string(raw, "key")
-    if not KEY_RE.match(key):
-        raise ctx.fail("key", f"'{key}' must be lower-case letters, digits and hyphens")
+    ctx.known_keys(raw, BUNDLE_KEYS)
+    key = ctx.key(raw)
     if key in catalog:
         raise ctx.fail("key", f"'{key}' is already the key of a service")
     raw_fields = raw.get("fields")

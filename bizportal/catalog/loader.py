@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -59,6 +60,19 @@ class _Ctx:
 
     def fail(self, where: str, problem: str) -> DefinitionError:
         return DefinitionError(f"{self.source}: field '{where}': {problem}")
+
+    def known_keys(self, raw: dict, allowed: Iterable[str], prefix: str = "", hint: str = "") -> None:
+        """Refuse the first key of ``raw`` outside ``allowed`` (``prefix``: the table it is in)."""
+        unknown = set(raw) - set(allowed)
+        if unknown:
+            raise self.fail(f"{prefix}{sorted(unknown)[0]}", "unknown key" + hint)
+
+    def key(self, raw: dict) -> str:
+        """The definition's ``key``: lower-case letters, digits and hyphens."""
+        key = self.string(raw, "key")
+        if not KEY_RE.match(key):
+            raise self.fail("key", f"'{key}' must be lower-case letters, digits and hyphens")
+        return key
 
     @overload
     def text(self, raw: dict, key: str, where: str | None = None, required: Literal[True] = True) -> Text: ...
@@ -283,9 +297,7 @@ def _fee(ctx: _Ctx, raw: Any) -> Fee | None:
         return None
     if not isinstance(raw, dict):
         raise ctx.fail("fee", "must be a table with basis, source and one of free, amount, min/max")
-    unknown = set(raw) - FEE_KEYS
-    if unknown:
-        raise ctx.fail(f"fee.{sorted(unknown)[0]}", "unknown key")
+    ctx.known_keys(raw, FEE_KEYS, "fee.")
     free = raw.get("free", False)
     by_body = raw.get("by_body", False)
     for key, value in (("free", free), ("by_body", by_body)):
@@ -317,9 +329,7 @@ def _sources(ctx: _Ctx, raw: Any) -> Sources | None:
         return None
     if not isinstance(raw, dict):
         raise ctx.fail("source", "must be a table with legal_basis_url, form and optional form_url")
-    unknown = set(raw) - SOURCE_KEYS
-    if unknown:
-        raise ctx.fail(f"source.{sorted(unknown)[0]}", "unknown key")
+    ctx.known_keys(raw, SOURCE_KEYS, "source.")
     return Sources(legal_basis_url=_url(ctx, raw, "legal_basis_url", "source.legal_basis_url") or "",
                    form=ctx.string(raw, "form", "source.form"),
                    form_url=_url(ctx, raw, "form_url", "source.form_url", required=False))
@@ -332,9 +342,7 @@ def _retention(ctx: _Ctx, raw: Any) -> Retention:
         return Retention()
     if not isinstance(raw, dict):
         raise ctx.fail("retention", "must be a table such as { draft_days = 180, closed_years = 3 }")
-    unknown = set(raw) - set(RETENTION_LIMITS)
-    if unknown:
-        raise ctx.fail(f"retention.{sorted(unknown)[0]}", f"unknown key; known are {', '.join(RETENTION_LIMITS)}")
+    ctx.known_keys(raw, RETENTION_LIMITS, "retention.", f"; known are {', '.join(RETENTION_LIMITS)}")
     periods: dict[str, int] = {}
     for key, (low, high) in RETENTION_LIMITS.items():
         value = raw.get(key)
@@ -468,12 +476,8 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
                "keywords", "max_total_attachments_mb", "trust_level", "source",
                "next_steps", "list_fields", "retention", "checks"}
-    unknown = set(raw) - allowed
-    if unknown:
-        raise ctx.fail(sorted(unknown)[0], "unknown key")
-    key = ctx.string(raw, "key")
-    if not KEY_RE.match(key):
-        raise ctx.fail("key", f"'{key}' must be lower-case letters, digits and hyphens")
+    ctx.known_keys(raw, allowed)
+    key = ctx.key(raw)
     kind = ctx.string(raw, "kind")
     if kind not in SERVICE_KINDS:
         raise ctx.fail("kind", f"'{kind}' is not one of {', '.join(SERVICE_KINDS)}")

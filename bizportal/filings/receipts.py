@@ -206,20 +206,15 @@ def _receiver_line(receivers: list[dict[str, Any]]) -> str:
                      for r in receivers)
 
 
-def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: str,
-                   receivers: list[dict[str, Any]] | None = None) -> bytes:
-    """The PDF in the current locale (``locale`` names it, for choice labels and the document
-    language): operator, service, reference, time of receipt, company and address, the person who
-    filed, the receivers, the answers, the attachments with SHA-256 and the SHA-256 of the
-    canonical filing data."""
-    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+def _receipt_document(reference: str, locale: str) -> tuple[FPDF, _Writer]:
+    """A receipt's PDF with its first page begun: document properties (title with ``reference``,
+    the operator as author, language), heading styles, the title and the portal's operator."""
     identity = current_app.config["SETTINGS"].identity
-    operator = identity.operator
     pdf = FPDF(format="A4")
     w = _Writer(pdf)
     title = gettext("Eingangsbestätigung")
-    pdf.set_title(w.text(f"{title} {filing.reference}"))
-    pdf.set_author(w.text(operator))
+    pdf.set_title(w.text(f"{title} {reference}"))
+    pdf.set_author(w.text(identity.operator))
     pdf.set_creator("bizportal")
     pdf.set_lang(locale)
     pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
@@ -231,8 +226,20 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
     w.font("B", 16)
     w.section(title)
     w.line(f"{identity.portal_name} – {identity.land}", size=9)
-    w.line(gettext("Betreiber des Portals: %(operator)s", operator=operator), size=9)
+    w.line(gettext("Betreiber des Portals: %(operator)s", operator=identity.operator), size=9)
     pdf.ln(2)
+    return pdf, w
+
+
+def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: str,
+                   receivers: list[dict[str, Any]] | None = None) -> bytes:
+    """The PDF in the current locale (``locale`` names it, for choice labels and the document
+    language): operator, service, reference, time of receipt, company and address, the person who
+    filed, the receivers, the answers, the attachments with SHA-256 and the SHA-256 of the
+    canonical filing data."""
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    identity = current_app.config["SETTINGS"].identity
+    pdf, w = _receipt_document(filing.reference, locale)
     service_title = service.title.get(locale) if service else filing.service_key
     person = filing.filed_by or {"name": filing.person.name, "email": filing.person.email, "sub": filing.person.sub}
     snapshot = dict(filing.company_snapshot or {})
@@ -289,24 +296,7 @@ def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catal
     with force_locale(lang):
         tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
         identity = current_app.config["SETTINGS"].identity
-        pdf = FPDF(format="A4")
-        w = _Writer(pdf)
-        title = gettext("Eingangsbestätigung")
-        pdf.set_title(w.text(f"{title} {record.reference}"))
-        pdf.set_author(w.text(identity.operator))
-        pdf.set_creator("bizportal")
-        pdf.set_lang(lang)
-        pdf.viewer_preferences = ViewerPreferences(display_doc_title=True)
-        pdf.set_section_title_styles(
-            TextStyle(font_family=w.family, font_style="B", font_size_pt=16, t_margin=0, b_margin=3),
-            TextStyle(font_family=w.family, font_style="B", font_size_pt=13, t_margin=4, b_margin=2),
-        )
-        pdf.add_page()
-        w.font("B", 16)
-        w.section(title)
-        w.line(f"{identity.portal_name} – {identity.land}", size=9)
-        w.line(gettext("Betreiber des Portals: %(operator)s", operator=identity.operator), size=9)
-        pdf.ln(2)
+        pdf, w = _receipt_document(record.reference, lang)
         first = filings[0]
         snapshot = dict(first.company_snapshot or {})
         person = first.filed_by or {"name": first.person.name, "email": first.person.email}
