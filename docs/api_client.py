@@ -3,8 +3,11 @@
 It does what a chamber's case-management system does in a loop: get a token, pull the filings
 that arrived since the last run, confirm receipt of each, and decide one with a PDF.
 
-    python docs/api_client.py --base-url https://portal.example --client-id ID --client-secret SECRET \\
-        [--cursor-file cursor.txt] [--accept-with Bescheid.pdf]
+    BIZPORTAL_CLIENT_SECRET=SECRET python docs/api_client.py --base-url https://portal.example \\
+        --client-id ID [--cursor-file cursor.txt] [--accept-with Bescheid.pdf]
+
+The secret comes from the environment (BIZPORTAL_CLIENT_SECRET) so that it does not show in the
+process list; ``--client-secret=SECRET`` works too.
 
 Keep the cursor between runs (here: a file): the feed hands out every filing exactly once, in
 the order it reached your chamber. The whole API is described at ``<base-url>/api/v1/docs``.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -118,10 +122,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--client-id", required=True)
-    parser.add_argument("--client-secret", required=True)
+    parser.add_argument("--client-secret", default=os.environ.get("BIZPORTAL_CLIENT_SECRET"),
+                        help="default: the environment variable BIZPORTAL_CLIENT_SECRET")
     parser.add_argument("--cursor-file", default="bizportal-cursor.txt")
     parser.add_argument("--accept-with", help="a PDF: accept the first filing your chamber decides with it")
     args = parser.parse_args()
+    if not args.client_secret:
+        parser.error("no client secret: set BIZPORTAL_CLIENT_SECRET or pass --client-secret=SECRET")
     cursor_file = Path(args.cursor_file)
     cursor = cursor_file.read_text().strip() or None if cursor_file.exists() else None
     pdf = Path(args.accept_with).read_bytes() if args.accept_with else None

@@ -37,7 +37,12 @@ class Issued:
 
 
 def _new_secret() -> str:
-    return secrets.token_urlsafe(32)
+    # A secret that starts with "-" reads as an option on a command line (argparse refuses
+    # `--client-secret -abc`), so draw again: one in 64 would otherwise.
+    while True:
+        secret = secrets.token_urlsafe(32)
+        if not secret.startswith("-"):
+            return secret
 
 
 def _client_id(chamber: Chamber) -> str:

@@ -132,3 +132,12 @@ def test_a_client_for_a_chamber_that_gets_filings_another_way_is_told_its_feed_s
     set_adapter(app, "hwk-bremen", "webhook", {"url": "https://hwk.example/in", "secret": "s" * 20})
     html = _create_on_page(client, name="Zweites System").get_data(as_text=True)
     assert 'id="feed-hint"' in html and "webhook" in html
+
+
+def test_a_new_secret_never_starts_with_a_dash(monkeypatch):
+    # a secret "-abc…" reads as an option on a command line (the example client's argparse refused one in CI)
+    from bizportal.api import clients
+
+    drawn = iter(["-starts-with-a-dash", "fine-secret"])
+    monkeypatch.setattr(clients.secrets, "token_urlsafe", lambda n: next(drawn))
+    assert clients._new_secret() == "fine-secret"

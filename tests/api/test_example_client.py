@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,10 @@ CLIENT = Path(__file__).resolve().parents[2] / "docs" / "api_client.py"
 
 
 def _run(live_server, creds, tmp_path, *extra):
+    env = {**os.environ, "BIZPORTAL_CLIENT_SECRET": creds.secret}
     done = subprocess.run([sys.executable, str(CLIENT), "--base-url", live_server, "--client-id", creds.client_id,
-                           "--client-secret", creds.secret, "--cursor-file", str(tmp_path / "cursor"), *extra],
-                          capture_output=True, text=True, timeout=120)
+                           "--cursor-file", str(tmp_path / "cursor"), *extra],
+                          capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
 
@@ -51,3 +53,10 @@ def test_a_first_run_skips_what_was_already_worked_in_the_portal(app, client, fi
     assert (tmp_path / "cursor").read_text().strip()
     with app.app_context():
         assert db.session.scalar(select(Filing.status).where(Filing.reference == filed)) == "rejected"
+
+
+def test_the_example_client_without_a_secret_says_where_to_put_it(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "BIZPORTAL_CLIENT_SECRET"}
+    done = subprocess.run([sys.executable, str(CLIENT), "--base-url", "http://127.0.0.1:9", "--client-id", "x"],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "BIZPORTAL_CLIENT_SECRET" in done.stderr
