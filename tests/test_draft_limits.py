@@ -4,14 +4,19 @@ open drafts and the bytes a company keeps in drafts."""
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import delete, func, select
 
+from bizportal.auth.models import Person
 from bizportal.extensions import db
 from bizportal.filings.models import Attachment, Draft
+from bizportal.filings.services import DraftGone, save_pending_input, save_step, start_draft, store_attachment
 from tests.support.concurrency import run_at_once
+from tests.support.factories import ensure_company
 from tests.support.filing import TEST_PDF, TESTANTRAG_BETRIEB, path_of, with_testantrag
 from tests.support.http import csrf_token, http_login, login
 from tests.support.pdfs import minimal_pdf
@@ -125,3 +130,58 @@ def post_file(client, step: str, content: bytes):
     return client.post(step, data={"csrf_token": token, "action": "next",
                                    "meisterbrief": (io.BytesIO(content), "b.pdf")},
                        content_type="multipart/form-data")
+
+
+def _upload(draft, person, service, note: str):
+    ext = current_app.extensions["bizportal"]
+    return store_attachment(draft, person, service, service.field("meisterbrief"), "brief.pdf",
+                            io.BytesIO(minimal_pdf(note)), ext.storage)
+
+
+def test_a_step_saved_after_another_request_replaced_the_file_keeps_the_new_file(app):
+    """The interleaving behind a failure of the parallel-upload test: request 1 read the draft with
+    file A, request 2 replaced A by B (A deleted), then request 1 saved its step. The draft must
+    point at B, not at the deleted A."""
+    _company_id, person_id = ensure_company(app)
+    service = app.extensions["bizportal"].catalog["testantrag"]
+    with app.app_context():
+        person = db.session.get(Person, person_id)
+        draft = start_draft(person, service, {"handwerk": True})  # shows the crafts step and its file
+        first_id, draft_id = _upload(draft, person, service, "a").id, draft.id
+        assert draft.data["meisterbrief"] == f"attachment:{first_id}"  # what request 1 has read
+
+        def other_request():
+            with app.app_context():
+                _upload(db.session.get(Draft, draft_id), db.session.get(Person, person_id), service, "b")
+
+        thread = threading.Thread(target=other_request)
+        thread.start()
+        thread.join()
+        save_step(draft, person, service, "handwerk", {"register": "HRB 12345"})  # the step's text answer
+        kept = list(db.session.scalars(select(Attachment)))
+        assert len(kept) == 1 and kept[0].id != first_id
+        assert db.session.scalar(select(Draft.data).where(Draft.id == draft_id))["meisterbrief"] \
+            == f"attachment:{kept[0].id}"
+
+
+def test_a_step_saved_after_the_draft_was_deleted_stores_nothing_and_says_so(app):
+    _company_id, person_id = ensure_company(app)
+    service = app.extensions["bizportal"].catalog["testantrag"]
+    with app.app_context():
+        person = db.session.get(Person, person_id)
+        draft = start_draft(person, service, {})
+        draft_id = draft.id
+
+        def other_request():
+            with app.app_context():
+                db.session.execute(delete(Draft).where(Draft.id == draft_id))
+                db.session.commit()
+
+        thread = threading.Thread(target=other_request)
+        thread.start()
+        thread.join()
+        with pytest.raises(DraftGone):
+            save_step(draft, person, service, "handwerk", {})
+        with pytest.raises(DraftGone):
+            save_pending_input(draft, person, "handwerk", {"x": ["1"]})
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == 0

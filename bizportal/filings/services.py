@@ -11,7 +11,9 @@ from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import ObjectDeletedError
 
 from ..auth.models import Company, Person
 from ..bodies.routing import NoCompetentBody, competent_chamber
@@ -163,6 +165,22 @@ def lock_company(company_id: int) -> None:
     db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
 
 
+def _lock_fresh(draft: Draft) -> None:
+    """Take the company's lock and read the draft again, as the last committed write left it;
+    ``DraftGone`` (after a rollback) when it was deleted or filed meanwhile."""
+    draft_id = sa_inspect(draft).identity[0]
+    try:
+        company_id = draft.company_id  # loaded again after an earlier commit of this request
+    except ObjectDeletedError:
+        company_id = None
+    if company_id is not None:
+        lock_company(company_id)
+    if company_id is None or db.session.scalar(select(Draft.id).where(Draft.id == draft_id)) is None:
+        db.session.rollback()
+        raise DraftGone(str(draft_id))
+    db.session.refresh(draft)
+
+
 def _draft_limits():
     from flask import current_app
 
@@ -258,7 +276,12 @@ def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key
               answers: dict[str, Any]) -> None:
     """Store a validated step and mark it completed. Later steps whose visible fields change, or
     whose checks read an answer that changed, are marked open again, and answers that are no
-    longer visible are dropped. Commits."""
+    longer visible are dropped. Commits. ``DraftGone`` when the draft was deleted meanwhile.
+
+    The answers are merged into the draft as the last write left it (under the company's lock,
+    like uploads): a step saved while another request of the same draft stored a file must not
+    write back the file reference it read before that upload (the other request deleted it)."""
+    _lock_fresh(draft)
     before = {s.key: _step_field_names(service, s.key, draft.data) for s in service.steps}
     data = {**draft.data, **answers}
     after = {s.key: _step_field_names(service, s.key, data) for s in service.steps}
@@ -280,6 +303,7 @@ def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key
 
 def save_pending_input(draft: Draft, person: Person, step_key: str, raw: dict[str, list[str]]) -> None:
     """Keep what was typed into a step that did not validate, so leaving the page loses nothing."""
+    _lock_fresh(draft)
     draft.pending_input = {**draft.pending_input, step_key: raw}
     if step_key in draft.completed_steps:
         draft.completed_steps = [k for k in draft.completed_steps if k != step_key]

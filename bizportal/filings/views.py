@@ -81,6 +81,14 @@ def _trust_too_low(exc: TrustTooLow):
                            level=trust.current_level()), 403
 
 
+@bp.errorhandler(services.DraftGone)
+def _draft_gone(_exc):
+    """The draft was filed or deleted (in another tab, by a colleague) while this step was saved:
+    nothing was stored; say so on "Meine Anträge" instead of a server error."""
+    flash(_("Dieser Entwurf wurde inzwischen eingereicht oder gelöscht."), "warning")
+    return redirect(url_for("filings.index"))
+
+
 def _draft_or_404(draft_id: str):
     draft = services.company_draft(current_user.company_id, draft_id)
     if draft is None:
