@@ -168,7 +168,8 @@ def lock_company(company_id: int) -> None:
 def _lock_fresh(draft: Draft) -> None:
     """Take the company's lock and read the draft again, as the last committed write left it;
     ``DraftGone`` (after a rollback) when it was deleted or filed meanwhile."""
-    draft_id = sa_inspect(draft).identity[0]
+    identity = sa_inspect(draft).identity
+    draft_id = identity[0] if identity else draft.id
     try:
         company_id = draft.company_id  # loaded again after an earlier commit of this request
     except ObjectDeletedError:
