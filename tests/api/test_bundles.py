@@ -120,3 +120,6 @@ def test_the_openapi_document_declares_the_bundle(client):
     assert set(schemas["Bundle"]["properties"]) == {"reference", "kind", "title", "filings"}
     assert set(schemas["BundleFiling"]["properties"]) == {"reference", "service", "body_kind"}
     assert schemas["BundleFiling"]["additionalProperties"] is False
+    page = client.get("/api/v1/docs").get_data(as_text=True)  # the reference page a developer reads
+    assert 'id="schema-Bundle"' in page and 'id="schema-BundleFiling"' in page
+    assert "<code>body_kind</code>" in page
