@@ -4,7 +4,9 @@ plus the services and bundles imported with ``flask catalog import`` (``records.
 A process looks at ``CatalogVersion`` at most every ``BIZPORTAL_CATALOG_REFRESH_SECONDS`` (web:
 before a request; worker: before a claim round; at once after SIGHUP to the worker) and, when
 the number moved, reloads the imported definitions, checks every bundle against the services of
-that version, and swaps services, bundles and search index together.
+that version, and then replaces services, bundles and search index in one statement (three
+attribute assignments: a request that reads them in between may see the old bundles with the new
+services for an instant).
 """
 
 from __future__ import annotations
