@@ -65,27 +65,46 @@ def register(app: Flask) -> None:
         n = ensure_chambers()
         click.echo(f"{n} demo chamber(s) created")
 
-    catalog_group = AppGroup("catalog", help="Check and import service definitions.")
+    catalog_group = AppGroup("catalog", help="Check and import service and bundle definitions.")
     app.cli.add_command(catalog_group)
 
     @catalog_group.command("check")
     @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
     def catalog_check(files: tuple[str, ...]) -> None:
-        """Validate definition files (default: every loaded definition)."""
+        """Validate definition files (default: every loaded definition). A bundle file (one with a
+        top-level `services` list) is checked against the served services and the services given."""
         from pathlib import Path
 
+        from .catalog.bundle_loader import is_bundle_source, load_bundle_source
         from .catalog.loader import DefinitionError, load_definition_file
 
+        portal = app.extensions["bizportal"]
         paths = [Path(f) for f in files]
         if not paths:
-            app.extensions["bizportal"].catalog_refresh.maybe_refresh()
-            click.echo(f"{len(app.extensions['bizportal'].catalog)} definition(s) loaded without error")
+            portal.catalog_refresh.maybe_refresh()
+            click.echo(f"{len(portal.catalog)} definition(s) and {len(portal.bundles)} bundle(s) loaded without error")
             return
         failed = False
+        texts = {}
         for path in paths:
             try:
+                texts[path] = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                texts[path] = ""  # not a bundle: the definition loader names the error
+        bundles = [path for path in paths if is_bundle_source(texts[path])]
+        services = dict(portal.catalog)
+        for path in (p for p in paths if p not in bundles):
+            try:
                 definition = load_definition_file(path)
+                services[definition.key] = definition
                 click.echo(f"ok    {path.name}: {definition.key}")
+            except DefinitionError as exc:
+                failed = True
+                click.echo(f"error {exc}", err=True)
+        for path in bundles:
+            try:
+                bundle = load_bundle_source(path.name, texts[path], services)
+                click.echo(f"ok    {path.name}: bundle {bundle.key}")
             except DefinitionError as exc:
                 failed = True
                 click.echo(f"error {exc}", err=True)
@@ -96,17 +115,21 @@ def register(app: Flask) -> None:
     @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
     @click.option("--replace", is_flag=True, help="Allow replacing a definition with the same key.")
     def catalog_import(files: tuple[str, ...], replace: bool) -> None:
-        """Validate definition files and store them in the database, all or none; every web node
-        and worker serves them within BIZPORTAL_CATALOG_REFRESH_SECONDS."""
+        """Validate service and bundle files and store them in the database, all or none; every web
+        node and worker serves them within BIZPORTAL_CATALOG_REFRESH_SECONDS. A file with a top-level
+        `services` list is a bundle; it is checked against the services as they are after the import,
+        and so is every bundle already served."""
         from pathlib import Path
 
         from .catalog.loader import DefinitionError
+        from .catalog.models import BundleDefinition
         from .catalog.services import ImportRefused, import_definitions
 
         refresher = app.extensions["bizportal"].catalog_refresh
         try:
             sources = [(Path(f).name, Path(f).read_text(encoding="utf-8")) for f in files]
-            version, imported = import_definitions(sources, shipped=refresher.base, replace=replace)
+            version, imported = import_definitions(sources, shipped=refresher.base, replace=replace,
+                                                   shipped_bundles=refresher.base_bundles)
         except UnicodeDecodeError as exc:
             raise click.ClickException(f"a file is not UTF-8 text: {exc}") from None
         except (DefinitionError, ImportRefused) as exc:
@@ -114,7 +137,8 @@ def register(app: Flask) -> None:
         refresher.request_check()
         refresher.maybe_refresh()
         for definition in imported:
-            click.echo(f"imported {definition.key}")
+            kind = "bundle " if isinstance(definition, BundleDefinition) else ""
+            click.echo(f"imported {kind}{definition.key}")
         click.echo(f"Catalog version {version}: every node serves it within "
                    f"{app.config['CATALOG_REFRESH_SECONDS']:g} seconds.")
 

@@ -43,6 +43,13 @@ read each filing, confirm receipt (`/acknowledge`), take steps (`/transitions`, 
 you saw as `expected_status`), write to the company (`/messages`) and read its answers
 (`GET …/messages`). The company sees every step on its status page as if staff had taken it.
 
+**Bundles.** A company can file several services together as one life-event bundle ("Betrieb
+gründen": a trade notification, an entry in the crafts register, …), each filing going to its own
+competent body. A filing of a bundle carries `bundle`: the bundle's reference, kind and title and
+its other filings with their reference, service and kind of body — no more of them; you can read
+one of those only if it was delivered to your chamber too. `bundle` is null for a filing submitted
+on its own.
+
 **Being told instead of polling (optional).** The portal's administrator can give your chamber a
 `notify_url` and a shared `notify_secret`. The portal then POSTs a small JSON notification there
 when a filing arrives (`X-Bizportal-Event: filing`, body `type`, `reference`, `service_key`,

@@ -13,7 +13,7 @@ from typing import Any, cast
 from flask import url_for
 from sqlalchemy import or_, select
 
-from ..bodies.models import Chamber
+from ..bodies.models import CHAMBER_KINDS, Chamber
 from ..catalog import queries as catalog
 from ..delivery.models import Delivery
 from ..extensions import db
@@ -45,6 +45,27 @@ def _service(item: InboxItem) -> schemas.Service:
     return schemas.Service(key=item.service_key, title=item.service_title, leika=service.leika if service else None)
 
 
+def _bundle(item: InboxItem) -> schemas.Bundle | None:
+    """The bundle context as delivered to this chamber (``FilingPayload.bundle``), reduced to what
+    the API promises of the other filings: reference, service and kind of body. Whatever else the
+    stored context might hold is not passed on."""
+    raw = item.bundle
+    if not isinstance(raw, dict) or not raw.get("reference"):
+        return None
+    others = []
+    for other in raw.get("filings") or []:
+        key = str(other.get("service_key") or "")
+        service = catalog.get_service(key)
+        kind = other.get("body_kind")
+        others.append(schemas.BundleFiling(
+            reference=str(other.get("reference") or ""),
+            service=schemas.Service(key=key, title=str(other.get("service_title") or key),
+                                    leika=service.leika if service else None),
+            body_kind=cast(Any, kind) if kind in CHAMBER_KINDS else None))
+    return schemas.Bundle(reference=str(raw["reference"]), kind=str(raw.get("kind") or ""),
+                          title=str(raw.get("title") or raw.get("kind") or ""), filings=others)
+
+
 def _href(item: InboxItem) -> str:
     return url_for("api.filing", reference=item.reference)
 
@@ -54,7 +75,7 @@ def _entry(item: InboxItem, status: str | None) -> schemas.FeedEntry:
         reference=item.reference, cursor=str(item.feed_seq), service=_service(item),
         destination_role="primary" if item.destination_role == "primary" else "copy", status=cast(Any, status),
         company_name=(item.company or {}).get("name"), submitted_at=item.submitted_at,
-        received_at=item.received_at, href=_href(item))
+        received_at=item.received_at, bundle=_bundle(item), href=_href(item))
 
 
 def item_by_reference(chamber_id: int, reference: str) -> InboxItem | None:
@@ -91,6 +112,7 @@ def filing(item: InboxItem) -> schemas.Filing:
         status=cast(Any, record.status if record else None),
         allowed_transitions=cast(Any, allowed_transitions(item, record)),
         submitted_at=item.submitted_at, received_at=item.received_at, company=dict(item.company or {}),
+        bundle=_bundle(item),
         answers=[schemas.Answer(**a) for a in answers(item, service)], attachments=files,
         timeline=_timeline(record.id, item.chamber_id) if record else [],
         messages=messages(item, record) if record else [])

@@ -12,14 +12,17 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..bodies.models import CHAMBER_KINDS
 from ..filings.states import CHAMBER_EVENTS, FilingStatus
 
 Status = Literal["submitted", "forwarded", "received", "in_progress", "information_requested", "answered",
                  "accepted", "rejected", "withdrawn"]
 ChamberEvent = Literal["received", "in_progress", "information_requested", "accepted", "rejected"]
+BodyKind = Literal["HWK", "IHK", "GEWERBEAMT"]
 # spelled out for the type checker; the status machine is the source
 assert set(get_args(Status)) == {s.value for s in FilingStatus}
 assert set(get_args(ChamberEvent)) == {s.value for s in CHAMBER_EVENTS}
+assert set(get_args(BodyKind)) == set(CHAMBER_KINDS)
 
 #: a feed position: the decimal number of the last filing a client has seen
 CURSOR_PATTERN = r"^[0-9]{1,18}$"
@@ -89,6 +92,32 @@ class Service(_Response):
     leika: str | None = Field(None, description="LeiKa service key, where one is known.")
 
 
+class BundleFiling(_Response):
+    """Another filing of the same bundle: which service, under which reference, for which kind of
+    body. Nothing else of it (answers, company data, status) is given to your chamber."""
+
+    reference: str = Field(description=(
+        "Its reference. Readable through this API only if it was delivered to your chamber too."))
+    service: Service
+    body_kind: BodyKind | None = Field(description=(
+        "The kind of body that decides it (`HWK`, `IHK`, `GEWERBEAMT`); null if the portal recorded none."))
+
+
+class Bundle(_Response):
+    """The life-event bundle ("Betrieb gründen", …) a company submitted the filing with: one
+    questionnaire, one filing per competent body, all submitted together."""
+
+    reference: str = Field(description="The bundle's reference, the same for each of its filings.")
+    kind: str = Field(description="The bundle's catalog key, e.g. `betrieb-gruenden`.")
+    title: str = Field(description="The bundle's title in German, e.g. `Betrieb gründen`.")
+    filings: list[BundleFiling] = Field(description="The bundle's other filings (not this one), in the order "
+                                                    "they were submitted.")
+
+
+BUNDLE_DESCRIPTION = ("The life-event bundle the company submitted this filing with, as at submit; null for a "
+                      "filing submitted on its own.")
+
+
 class FeedEntry(_Response):
     """A filing as it appears in your chamber's feed."""
 
@@ -101,6 +130,7 @@ class FeedEntry(_Response):
     company_name: str | None
     submitted_at: datetime
     received_at: datetime = Field(description="When the filing reached your chamber.")
+    bundle: Bundle | None = Field(description=BUNDLE_DESCRIPTION)
     href: str = Field(description="The filing's URL in this API.")
 
 
@@ -174,6 +204,7 @@ class Filing(_Response):
     submitted_at: datetime
     received_at: datetime
     company: dict[str, Any] = Field(description="The company's data as delivered (name, legal form, address …).")
+    bundle: Bundle | None = Field(description=BUNDLE_DESCRIPTION)
     answers: list[Answer] = Field(description="The form's answers, in the order of the form.")
     attachments: list[FileLink]
     timeline: list[TimelineEntry] = Field(description="The portal's entries and your chamber's, oldest first.")

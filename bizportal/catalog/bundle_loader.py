@@ -254,18 +254,41 @@ def load_bundle_text(text: str, source: str, catalog: dict[str, ServiceDefinitio
     return parse_bundle(raw, source, catalog)
 
 
+def is_bundle_source(text: str) -> bool:
+    """Whether a definition file is a bundle: its top level has ``services`` (the services it
+    files), a key no service definition has. Text that is not TOML counts as a service
+    definition, whose loader then names the error."""
+    try:
+        return "services" in tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+
+
+def bundle_sources(directory: Path | None = None) -> list[tuple[str, str]]:
+    """(file name, text) of every ``*.toml`` of ``directory`` (the shipped bundles)."""
+    sources = []
+    for path in sorted((directory or BUNDLES_DIR).glob("*.toml")):
+        try:
+            sources.append((path.name, path.read_text(encoding="utf-8")))
+        except UnicodeDecodeError as exc:
+            raise DefinitionError(f"{path.name}: not UTF-8 text: {exc}") from exc
+    return sources
+
+
+def load_bundle_source(name: str, text: str, catalog: dict[str, ServiceDefinition]) -> BundleDefinition:
+    """The bundle of the file ``name`` (``<key>.toml``), checked against ``catalog``."""
+    bundle = load_bundle_text(text, name, catalog)
+    if bundle.key != Path(name).stem:
+        raise DefinitionError(f"{name}: field 'key': '{bundle.key}' must match the file name")
+    return bundle
+
+
 def load_bundles(catalog: dict[str, ServiceDefinition], directory: Path | None = None,
                  ) -> dict[str, BundleDefinition]:
     """Every ``*.toml`` of ``directory`` (the shipped bundles), checked against ``catalog``.
     Raises ``DefinitionError`` on the first broken file."""
     bundles: dict[str, BundleDefinition] = {}
-    for path in sorted((directory or BUNDLES_DIR).glob("*.toml")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise DefinitionError(f"{path.name}: not UTF-8 text: {exc}") from exc
-        bundle = load_bundle_text(text, path.name, catalog)
-        if bundle.key != path.stem:
-            raise DefinitionError(f"{path.name}: field 'key': '{bundle.key}' must match the file name")
+    for name, text in bundle_sources(directory):
+        bundle = load_bundle_source(name, text, catalog)
         bundles[bundle.key] = bundle
     return bundles

@@ -1,10 +1,12 @@
-"""Every process serves the catalog the database says: the shipped definition files plus the
-definitions imported with ``flask catalog import`` (``records.ImportedDefinition``).
+"""Every process serves the catalog the database says: the shipped definition files and bundles
+plus the services and bundles imported with ``flask catalog import`` (``records.ImportedDefinition``).
 
 A process looks at ``CatalogVersion`` at most every ``BIZPORTAL_CATALOG_REFRESH_SECONDS`` (web:
 before a request; worker: before a claim round; at once after SIGHUP to the worker) and, when
-the number moved, reloads the imported definitions and swaps catalog and search index in one
-step. A request in flight keeps the catalog it started with.
+the number moved, reloads the imported definitions, checks every bundle against the services of
+that version, and then replaces services, bundles and search index in one statement (three
+attribute assignments: a request that reads them in between may see the old bundles with the new
+services for an instant).
 """
 
 from __future__ import annotations
@@ -13,26 +15,81 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from .bundle_loader import bundle_sources, is_bundle_source, load_bundle_text
 from .loader import DefinitionError, load_definition_text
-from .models import ServiceDefinition
+from .models import BundleDefinition, ServiceDefinition
 from .records import CatalogVersion, ImportedDefinition
 from .search import CatalogIndex
 
 log = logging.getLogger(__name__)
 
 
-class CatalogRefresher:
-    """Keeps ``portal.catalog`` and ``portal.search_index`` at the database's catalog version."""
+@dataclass
+class Assembled:
+    """The services and bundles of one catalog version, and the definitions refused on the way
+    (key, ``"service"`` or ``"bundle"``, the error naming file and field)."""
 
-    def __init__(self, portal: Any, base: dict[str, ServiceDefinition], interval: float):
+    services: dict[str, ServiceDefinition]
+    bundles: dict[str, BundleDefinition]
+    errors: list[tuple[str, str, DefinitionError]] = field(default_factory=list)
+
+
+def assemble(base: Mapping[str, ServiceDefinition], base_bundles: Sequence[tuple[str, str]],
+             imported: Mapping[str, tuple[str, str]]) -> Assembled:
+    """The catalog of the shipped services ``base`` and bundle files ``base_bundles`` (file name,
+    text) with the ``imported`` definitions (key → (name for messages, TOML text)) over them: a
+    file with a top-level ``services`` list is a bundle (``bundle_loader.is_bundle_source``), any
+    other a service. Every bundle is checked against the services assembled here; a definition
+    that does not load is left out and listed in ``errors``. Raises nothing."""
+    services = dict(base)
+    bundle_files = {name.removesuffix(".toml"): (name, text) for name, text in base_bundles}
+    errors: list[tuple[str, str, DefinitionError]] = []
+    for key, (name, text) in sorted(imported.items()):
+        if is_bundle_source(text):
+            bundle_files[key] = (name, text)
+            continue
+        try:
+            definition = load_definition_text(text, name)
+        except DefinitionError as exc:
+            errors.append((key, "service", exc))
+            continue
+        services[definition.key] = definition
+    bundles: dict[str, BundleDefinition] = {}
+    for key, (name, text) in sorted(bundle_files.items()):
+        try:
+            bundle = load_bundle_text(text, name, services)
+            if bundle.key != key:
+                raise DefinitionError(f"{name}: field 'key': '{bundle.key}' must match the file name")
+        except DefinitionError as exc:
+            errors.append((key, "bundle", exc))
+            continue
+        bundles[key] = bundle
+    return Assembled(services=services, bundles=bundles, errors=errors)
+
+
+def imported_name(key: str) -> str:
+    """How messages name a definition stored by an earlier import."""
+    return f"imported definition '{key}'"
+
+
+class CatalogRefresher:
+    """Keeps ``portal.catalog``, ``portal.bundles`` and ``portal.search_index`` at the database's
+    catalog version."""
+
+    def __init__(self, portal: Any, base: dict[str, ServiceDefinition], interval: float,
+                 base_bundles: Sequence[tuple[str, str]] | None = None):
         self.portal = portal
         self.base = dict(base)  #: the shipped files (and CATALOG_DIR), loaded at start
+        #: the shipped bundle files (file name, text), checked again against every version's services
+        self.base_bundles = list(base_bundles) if base_bundles is not None else bundle_sources()
         self.interval = interval
         #: the version loaded; 0 = no imports (what the files alone give)
         self.version = 0
@@ -71,15 +128,12 @@ class CatalogRefresher:
             self._lock.release()
 
     def _install(self, version: int, rows: Any) -> None:
-        catalog = dict(self.base)
-        for key, source in rows:
-            try:
-                definition = load_definition_text(source, f"imported definition '{key}'")
-            except DefinitionError as exc:  # valid at import, refused by this code version
-                log.error("imported definition skipped: %s", exc)
-                continue
-            catalog[definition.key] = definition
-        self.portal.catalog = catalog
-        self.portal.search_index = CatalogIndex(list(catalog.values()))
+        assembled = assemble(self.base, self.base_bundles, {key: (imported_name(key), source) for key, source in rows})
+        for _key, kind, exc in assembled.errors:  # valid at import, refused by this code version
+            log.error("%s skipped: %s", kind, exc)
+        index = CatalogIndex(list(assembled.services.values()))
+        self.portal.catalog, self.portal.bundles, self.portal.search_index = (
+            assembled.services, assembled.bundles, index)
         self.version = version
-        log.info("catalog version %s: %d service(s), %d imported", version, len(catalog), len(rows))
+        log.info("catalog version %s: %d service(s), %d bundle(s), %d imported", version, len(assembled.services),
+                 len(assembled.bundles), len(rows))
