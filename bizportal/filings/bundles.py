@@ -229,14 +229,17 @@ def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: D
     - a step the bundle answers whole (it fills at least one of its fields and every required
       one completely; optional fields left open there keep their prefill or stay empty);
     - a step completed before, unless one of its visible required fields has no answer now (a
-      changed answer shows a field), one of its answers from the bundle changed (the company
-      looks at the step again), or one of its checks reads a changed answer.
+      changed answer shows a field or a step whose answers were dropped while it was hidden),
+      one of its answers from the bundle changed (the company looks at the step again), or one
+      of its checks reads a changed answer.
     """
     changed = {name for name in shared if before.get(name) != draft.data.get(name)}
     rechecked = {fd.step for c in service.checks if c.inputs & changed and (fd := service.field(c.field))}
     visible = visible_fields(service, draft.data)
-    done = []
-    for step in service.visible_steps(draft.data):
+    shown = service.visible_steps(draft.data)
+    # a hidden step keeps its mark; it is judged again here once the answers show it again
+    done = [key for key in draft.completed_steps if key not in {s.key for s in shown}]
+    for step in shown:
         fields = [fd for fd in service.step_fields(step.key) if fd.name in visible]
         answered = all(_complete(fd, draft.data.get(fd.name)) for fd in fields if fd.required)
         by_bundle = any(fd.name in shared for fd in fields) and all(
