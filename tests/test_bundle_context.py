@@ -65,7 +65,8 @@ def test_a_move_to_another_municipality_files_at_the_new_place_with_the_move_as_
     review, resp = submit(client, overview)
 def test_the_new_place_is_asked_only_for_a_move(client, login_as):
     login_as("anna.becker")
-    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", {"vorhaben": "aufgeben", **GESCHAEFTSFUEHRERIN})
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben",
+                                    {"vorhaben": "aufgeben", **GESCHAEFTSFUEHRERIN})
     drafts = service_drafts(client, overview)
     assert set(drafts) == {"gewerbeabmeldung"}
     complete_draft(client, drafts["gewerbeabmeldung"], {**MOVE_ANSWERS, "aufgabe_ursache": "alter",

@@ -197,7 +197,15 @@ fields = [
   { name = "geburtsdatum", type = "date", label = { de = "Geburtsdatum", en = "Date of birth" } },
   { name = "geburtsort", type = "text", max_length = 100, label = { de = "Geburtsort", en = "Place of birth" } },
 ]
-maps = { versicherungsvermittler-34d = { field = "vertretungsberechtigte", items = { family_name = "familienname", given_names = "vornamen", birth_date = "geburtsdatum", birth_place = "geburtsort" } }, handwerk-verzeichnis-eintragung = { field = "inhaber", first = { family_name = "familienname", given_names = "vornamen", birth_date = "geburtsdatum" } } }
+maps.versicherungsvermittler-34d.field = "vertretungsberechtigte"
+maps.versicherungsvermittler-34d.items.family_name = "familienname"
+maps.versicherungsvermittler-34d.items.given_names = "vornamen"
+maps.versicherungsvermittler-34d.items.birth_date = "geburtsdatum"
+maps.versicherungsvermittler-34d.items.birth_place = "geburtsort"
+maps.handwerk-verzeichnis-eintragung.field = "inhaber"
+maps.handwerk-verzeichnis-eintragung.first.family_name = "familienname"
+maps.handwerk-verzeichnis-eintragung.first.given_names = "vornamen"
+maps.handwerk-verzeichnis-eintragung.first.birth_date = "geburtsdatum"
 '''
 TWO = [{"familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17", "geburtsort": "Bremen"},
        {"familienname": "Demir", "vornamen": "Yusuf", "geburtsdatum": "1979-02-11", "geburtsort": "Izmir"}]
@@ -214,8 +222,9 @@ def test_a_group_question_fills_every_entry_of_a_group_and_one_person_from_its_f
 
 
 def test_a_group_mapped_to_an_unknown_group_names_file_and_field():
-    with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'fields\.personen\.maps\.versicherungsvermittler"
-                                              r"-34d\.field': service 'versicherungsvermittler-34d' .* no field 'vertreter'"):
+    with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'fields\.personen\.maps\."
+                                              r"versicherungsvermittler-34d\.field': service "
+                                              r"'versicherungsvermittler-34d' .* no field 'vertreter'"):
         bundle(PERSON_SERVICES + PERSONS.replace('field = "vertretungsberechtigte"', 'field = "vertreter"'))
 
 
@@ -223,26 +232,28 @@ def test_an_unknown_sub_field_of_the_target_group_is_refused():
     with pytest.raises(DefinitionError, match=r"maps\.versicherungsvermittler-34d\.items\.surname': "
                                               r"'vertretungsberechtigte' of 'versicherungsvermittler-34d' .* has no "
                                               r"sub-field 'surname'"):
-        bundle(PERSON_SERVICES + PERSONS.replace("items = { family_name =", "items = { surname ="))
+        bundle(PERSON_SERVICES + PERSONS.replace("items.family_name =", "items.surname ="))
 
 
 def test_a_sub_field_of_another_type_cannot_fill_a_sub_field():
-    text = PERSONS.replace('items = { family_name = "familienname"', 'items = { family_name = "geburtsdatum"')
+    text = PERSONS.replace('items.family_name = "familienname"', 'items.family_name = "geburtsdatum"')
     with pytest.raises(DefinitionError, match=r"items\.family_name': a date question cannot fill the text field "
                                               r"'vertretungsberechtigte\.family_name'"):
         bundle(PERSON_SERVICES + text)
 
 
 def test_a_group_with_more_entries_than_the_target_holds_is_refused():
-    with pytest.raises(DefinitionError, match=r"maps\.versicherungsvermittler-34d': the question allows 20 entries, "
-                                              r"'vertretungsberechtigte' of 'versicherungsvermittler-34d' holds at most 10"):
+    with pytest.raises(DefinitionError, match=r"maps\.versicherungsvermittler-34d': the question allows 20 "
+                                              r"entries, 'vertretungsberechtigte' of 'versicherungsvermittler-34d' "
+                                              r"holds at most 10"):
         bundle(PERSON_SERVICES + PERSONS.replace("max_items = 10", "max_items = 20"))
 
 
 def test_a_required_sub_field_of_the_target_left_out_is_refused():
-    text = PERSONS.replace(', birth_place = "geburtsort" }', " }")
+    text = PERSONS.replace('maps.versicherungsvermittler-34d.items.birth_place = "geburtsort"\n', "")
     with pytest.raises(DefinitionError, match=r"items': the required sub-field 'birth_place' of "
-                                              r"'vertretungsberechtigte' in 'versicherungsvermittler-34d' is not filled"):
+                                              r"'vertretungsberechtigte' in 'versicherungsvermittler-34d' is not "
+                                              r"filled"):
         bundle(PERSON_SERVICES + text)
 
 
@@ -255,7 +266,7 @@ def test_an_optional_sub_field_cannot_fill_a_required_one():
 
 
 def test_a_required_person_needs_its_required_parts_from_the_first_entry():
-    text = PERSONS.replace(', birth_date = "geburtsdatum" } }', " } }")
+    text = PERSONS.replace('maps.handwerk-verzeichnis-eintragung.first.birth_date = "geburtsdatum"\n', "")
     with pytest.raises(DefinitionError, match=r"maps\.handwerk-verzeichnis-eintragung\.first': the required person "
                                               r"field 'inhaber' of 'handwerk-verzeichnis-eintragung' needs its part "
                                               r"'birth_date'"):
@@ -263,9 +274,8 @@ def test_a_required_person_needs_its_required_parts_from_the_first_entry():
 
 
 def test_a_group_question_named_as_a_plain_field_is_refused():
-    text = PERSONS.replace(', handwerk-verzeichnis-eintragung = { field = "inhaber", first = { family_name = '
-                           '"familienname", given_names = "vornamen", birth_date = "geburtsdatum" } }',
-                           ', handwerk-verzeichnis-eintragung = "inhaber"')
+    text = PERSONS.split("maps.handwerk-verzeichnis-eintragung.field")[0] + \
+        'maps.handwerk-verzeichnis-eintragung = "inhaber"\n'
     with pytest.raises(DefinitionError, match=r"maps\.handwerk-verzeichnis-eintragung': a group question maps as"):
         bundle(PERSON_SERVICES + text)
 

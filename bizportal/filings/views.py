@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -268,10 +268,11 @@ def _group_contradiction(bundle, fd, group, given: list, mine: list) -> None:
     """Mark where a group's entries differ from the bundle's: the first sub-field (or address part)
     of an entry that differs, or the group itself when it has another number of entries."""
     if len(given) != len(mine):
-        group.errors = [*group.errors, _(
-            "Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort sind %(count)s Einträge angegeben. Wenn das nicht "
-            "stimmt, ändern Sie bitte die Angaben des Vorhabens.", bundle=bundle.title.get(_locale()),
-            count=len(given))]
+        group.errors = [*group.errors, ngettext(
+            "Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort ist %(num)s Eintrag angegeben. Wenn das nicht "
+            "stimmt, ändern Sie bitte die Angaben des Vorhabens.",
+            "Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort sind %(num)s Einträge angegeben. Wenn das nicht "
+            "stimmt, ändern Sie bitte die Angaben des Vorhabens.", len(given), bundle=bundle.title.get(_locale()))]
         return
     for index, (entry, answer) in enumerate(zip(given, mine, strict=True)):
         for sub_name, value in entry.items():
