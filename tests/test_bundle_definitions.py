@@ -249,6 +249,13 @@ def test_a_group_with_more_entries_than_the_target_holds_is_refused():
         bundle(PERSON_SERVICES + PERSONS.replace("max_items = 10", "max_items = 20"))
 
 
+def test_a_group_that_may_stay_empty_cannot_fill_a_group_that_needs_an_entry():
+    with pytest.raises(DefinitionError, match=r"maps\.versicherungsvermittler-34d': the question allows 0 "
+                                              r"entries, 'vertretungsberechtigte' of 'versicherungsvermittler-34d' "
+                                              r"needs at least 1"):
+        bundle(PERSON_SERVICES + PERSONS.replace("max_items = 10", "min_items = 0\nmax_items = 10"))
+
+
 def test_a_required_sub_field_of_the_target_left_out_is_refused():
     text = PERSONS.replace('maps.versicherungsvermittler-34d.items.birth_place = "geburtsort"\n', "")
     with pytest.raises(DefinitionError, match=r"items': the required sub-field 'birth_place' of "
