@@ -33,7 +33,7 @@ from tests.support.bundles import (
     service_drafts,
     submit,
 )
-from tests.support.filing import path_of
+from tests.support.filing import GESCHAEFTSFUEHRERIN, path_of
 from tests.support.http import csrf_token, login
 
 FOUNDING = {**SHARED, **PLANS, "handwerk_anlage": "a", "ausbilden": "no"}
@@ -65,7 +65,8 @@ def test_a_move_to_another_municipality_files_at_the_new_place_with_the_move_as_
     review, resp = submit(client, overview)
 def test_the_new_place_is_asked_only_for_a_move(client, login_as):
     login_as("anna.becker")
-    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", {"vorhaben": "aufgeben"})
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben",
+                                    {"vorhaben": "aufgeben", **GESCHAEFTSFUEHRERIN})
     drafts = service_drafts(client, overview)
     assert set(drafts) == {"gewerbeabmeldung"}
     complete_draft(client, drafts["gewerbeabmeldung"], {**MOVE_ANSWERS, "aufgabe_ursache": "alter",
@@ -173,7 +174,7 @@ def test_the_list_shows_the_real_progress_of_a_bundle_draft(client, login_as):
     overview = answer_questionnaire(client, "betrieb-gruenden", FOUNDING)
     html = client.get("/antraege").get_data(as_text=True)
     assert "bereit zum Prüfen" not in html  # the Gewerbeanmeldung and the Handwerksrolle are open
-    assert "Schritt 4 von 5" in html  # three question steps done, then two services
+    assert "Schritt 5 von 6" in html  # four question steps done, then two services
     press(client, overview, service="gewerbeanmeldung", leave_out="yes")
     press(client, overview, service="handwerksrolle-eintragung", leave_out="yes")
     html = client.get("/antraege").get_data(as_text=True)
@@ -189,7 +190,7 @@ def test_a_copied_bundle_draft_keeps_its_progress(client, login_as):
     resp = client.post(f"/antraege/entwurf/{draft_id}/kopieren", data={"csrf_token": csrf_token(page)})
     assert resp.status_code == 302
     html = client.get("/antraege").get_data(as_text=True)
-    assert html.count("3 von 5 Schritten erledigt") == 2  # the copy as far as the original
+    assert html.count("4 von 6 Schritten erledigt") == 2  # the copy as far as the original
     assert re.search(r"\b0 von \d+ Schritten", html) is None  # not "…:00 von Anna Becker", a time
 
 
@@ -242,7 +243,8 @@ def test_a_move_to_the_same_address_is_refused(client, login_as):
     resp = client.post("/vorhaben/betrieb-verlegen-aufgeben",
                        data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     path = path_of(resp.headers["Location"])
-    for answers in ({"vorhaben": "verlegen_anderswo"}, {}):  # the plan, then the current place as prefilled
+    # the plan, the current place as prefilled, the persons
+    for answers in ({"vorhaben": "verlegen_anderswo"}, {}, GESCHAEFTSFUEHRERIN):
         html = client.get(path).get_data(as_text=True)
         resp = client.post(path, data={**form_values(html), **answers, "action": "next"})
         assert resp.status_code == 302

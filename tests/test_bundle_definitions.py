@@ -172,3 +172,145 @@ message = { de = "Gleich.", en = "Alike." }
     with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'distinct\[0\]\.second': no question named "
                                               r"'handwerk_neu'"):
         bundle(text)
+
+
+# --- repeating groups (the persons behind the business) ------------------------------------------
+
+PERSON_SERVICES = '''
+[[services]]
+service = "versicherungsvermittler-34d"
+reason = { de = "Immer.", en = "Always." }
+
+[[services]]
+service = "handwerk-verzeichnis-eintragung"
+reason = { de = "Immer.", en = "Always." }
+'''
+PERSONS = '''
+[[fields]]
+name = "personen"
+type = "group"
+max_items = 10
+label = { de = "Personen", en = "Persons" }
+fields = [
+  { name = "familienname", type = "text", max_length = 100, label = { de = "Name", en = "Surname" } },
+  { name = "vornamen", type = "text", max_length = 100, label = { de = "Vornamen", en = "First names" } },
+  { name = "geburtsdatum", type = "date", label = { de = "Geburtsdatum", en = "Date of birth" } },
+  { name = "geburtsort", type = "text", max_length = 100, label = { de = "Geburtsort", en = "Place of birth" } },
+]
+maps.versicherungsvermittler-34d.field = "vertretungsberechtigte"
+maps.versicherungsvermittler-34d.items.family_name = "familienname"
+maps.versicherungsvermittler-34d.items.given_names = "vornamen"
+maps.versicherungsvermittler-34d.items.birth_date = "geburtsdatum"
+maps.versicherungsvermittler-34d.items.birth_place = "geburtsort"
+maps.handwerk-verzeichnis-eintragung.field = "inhaber"
+maps.handwerk-verzeichnis-eintragung.first.family_name = "familienname"
+maps.handwerk-verzeichnis-eintragung.first.given_names = "vornamen"
+maps.handwerk-verzeichnis-eintragung.first.birth_date = "geburtsdatum"
+'''
+TWO = [{"familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17", "geburtsort": "Bremen"},
+       {"familienname": "Demir", "vornamen": "Yusuf", "geburtsdatum": "1979-02-11", "geburtsort": "Izmir"}]
+
+
+def test_a_group_question_fills_every_entry_of_a_group_and_one_person_from_its_first():
+    b = bundle(PERSON_SERVICES + PERSONS)
+    assert b.shared_answers("versicherungsvermittler-34d", {"personen": TWO}) == {"vertretungsberechtigte": [
+        {"family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17", "birth_place": "Bremen"},
+        {"family_name": "Demir", "given_names": "Yusuf", "birth_date": "1979-02-11", "birth_place": "Izmir"}]}
+    assert b.shared_answers("handwerk-verzeichnis-eintragung", {"personen": TWO}) == {"inhaber": {
+        "family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17"}}
+    assert b.shared_answers("versicherungsvermittler-34d", {"personen": []}) == {}  # nothing given, nothing bound
+
+
+def test_a_group_mapped_to_an_unknown_group_names_file_and_field():
+    with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'fields\.personen\.maps\."
+                                              r"versicherungsvermittler-34d\.field': service "
+                                              r"'versicherungsvermittler-34d' .* no field 'vertreter'"):
+        bundle(PERSON_SERVICES + PERSONS.replace('field = "vertretungsberechtigte"', 'field = "vertreter"'))
+
+
+def test_an_unknown_sub_field_of_the_target_group_is_refused():
+    with pytest.raises(DefinitionError, match=r"maps\.versicherungsvermittler-34d\.items\.surname': "
+                                              r"'vertretungsberechtigte' of 'versicherungsvermittler-34d' .* has no "
+                                              r"sub-field 'surname'"):
+        bundle(PERSON_SERVICES + PERSONS.replace("items.family_name =", "items.surname ="))
+
+
+def test_a_sub_field_of_another_type_cannot_fill_a_sub_field():
+    text = PERSONS.replace('items.family_name = "familienname"', 'items.family_name = "geburtsdatum"')
+    with pytest.raises(DefinitionError, match=r"items\.family_name': a date question cannot fill the text field "
+                                              r"'vertretungsberechtigte\.family_name'"):
+        bundle(PERSON_SERVICES + text)
+
+
+def test_a_group_with_more_entries_than_the_target_holds_is_refused():
+    with pytest.raises(DefinitionError, match=r"maps\.versicherungsvermittler-34d': the question allows 20 "
+                                              r"entries, 'vertretungsberechtigte' of 'versicherungsvermittler-34d' "
+                                              r"holds at most 10"):
+        bundle(PERSON_SERVICES + PERSONS.replace("max_items = 10", "max_items = 20"))
+
+
+def test_a_group_that_may_stay_empty_cannot_fill_a_group_that_needs_an_entry():
+    with pytest.raises(DefinitionError, match=r"maps\.versicherungsvermittler-34d': the question allows 0 "
+                                              r"entries, 'vertretungsberechtigte' of 'versicherungsvermittler-34d' "
+                                              r"needs at least 1"):
+        bundle(PERSON_SERVICES + PERSONS.replace("max_items = 10", "min_items = 0\nmax_items = 10"))
+
+
+def test_a_required_sub_field_of_the_target_left_out_is_refused():
+    text = PERSONS.replace('maps.versicherungsvermittler-34d.items.birth_place = "geburtsort"\n', "")
+    with pytest.raises(DefinitionError, match=r"items': the required sub-field 'birth_place' of "
+                                              r"'vertretungsberechtigte' in 'versicherungsvermittler-34d' is not "
+                                              r"filled"):
+        bundle(PERSON_SERVICES + text)
+
+
+def test_an_optional_sub_field_cannot_fill_a_required_one():
+    text = PERSONS.replace('{ name = "geburtsort", type = "text",', '{ name = "geburtsort", type = "text", '
+                                                                    'required = false,')
+    with pytest.raises(DefinitionError, match=r"items\.birth_place': 'birth_place' of 'vertretungsberechtigte' is "
+                                              r"required, the question's 'geburtsort' is not"):
+        bundle(PERSON_SERVICES + text)
+
+
+def test_a_required_person_needs_its_required_parts_from_the_first_entry():
+    text = PERSONS.replace('maps.handwerk-verzeichnis-eintragung.first.birth_date = "geburtsdatum"\n', "")
+    with pytest.raises(DefinitionError, match=r"maps\.handwerk-verzeichnis-eintragung\.first': the required person "
+                                              r"field 'inhaber' of 'handwerk-verzeichnis-eintragung' needs its part "
+                                              r"'birth_date'"):
+        bundle(PERSON_SERVICES + text)
+
+
+def test_a_group_question_named_as_a_plain_field_is_refused():
+    text = PERSONS.split("maps.handwerk-verzeichnis-eintragung.field")[0] + \
+        'maps.handwerk-verzeichnis-eintragung = "inhaber"\n'
+    with pytest.raises(DefinitionError, match=r"maps\.handwerk-verzeichnis-eintragung': a group question maps as"):
+        bundle(PERSON_SERVICES + text)
+
+
+def _founding(change_from: str, change_to: str):
+    from bizportal.catalog.bundle_loader import BUNDLES_DIR
+
+    text = (BUNDLES_DIR / "betrieb-gruenden.toml").read_text(encoding="utf-8")
+    assert change_from in text
+    return load_bundle_text(text.replace(change_from, change_to, 1), "betrieb-gruenden.toml", CATALOG)
+
+
+def test_the_persons_of_the_gewerbeanmeldung_need_every_required_sub_field():
+    with pytest.raises(DefinitionError, match=r"betrieb-gruenden\.toml: field 'fields\.personen\.maps\.gewerbeanmeldung"
+                                              r"\.items': the required sub-field 'geschlecht' of 'personen'"):
+        _founding('geschlecht = "geschlecht", ', "")
+
+
+def test_a_sub_field_shown_under_another_condition_than_its_target_is_refused():
+    # the residence title is asked only of non-EU nationals in GewA 1: the bundle must ask it alike
+    with pytest.raises(DefinitionError, match=r"maps\.gewerbeanmeldung\.items\.aufenthaltstitel': the question's "
+                                              r"'aufenthaltstitel' must be shown under the same condition"):
+        _founding('show_if = { field = "staatsangehoerigkeit", not_in = ["AT", ',
+                  'show_if = { field = "staatsangehoerigkeit", not_in = [')
+
+
+def test_a_role_the_gewerbeanmeldung_does_not_know_is_refused():
+    with pytest.raises(DefinitionError, match=r"items\.funktion': choice\(s\) \['prokura'\] are not choices of "
+                                              r"'personen\.funktion' in 'gewerbeanmeldung'"):
+        _founding('{ value = "vertreter", label', '{ value = "prokura", label = { de = "Prokura", en = "Prokura" } },\n'
+                                                  '    { value = "vertreter", label')

@@ -4,12 +4,19 @@
 A bundle names the services it can file (each always or under a condition on the bundle's
 questions), and its questions: fields like a service's (steps, prefill, conditions), some with
 ``maps = { <service key> = "<field>" }`` saying which service fields a shared answer fills
-(``"<field>.<part>"`` fills one part of an address field). A broken bundle stops the start with a
+(``"<field>.<part>"`` fills one part of an address field). A repeating group question (the
+persons behind the business) maps as a table: ``{ field = "<group field>", items = { <its
+sub-field> = "<the question's sub-field>", ... } }`` fills every entry of a group field of the
+service; ``{ field = "<field>", first = "<sub-field>" }`` or ``first = { <part> = "<sub-field>" }``
+fills a field that asks for one person (a person or address field by parts) from the first entry.
+A group is given whole: every required sub-field of the service's group must be filled, under
+the same condition, so its step needs nothing more. A broken bundle stops the start with a
 ``DefinitionError`` naming the file and the field, like a broken service definition.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,6 +25,7 @@ from .loader import DefinitionError, _condition, _Ctx, steps_and_fields
 from .models import (
     ADDRESS_PARTS,
     LIFE_EVENTS,
+    PERSON_PARTS,
     BundleDefinition,
     BundleService,
     Condition,
@@ -36,8 +44,17 @@ PRESET_KEYS = {"field", "value", "when"}
 COMPATIBLE = {"text": ("text", "textarea"), "textarea": ("textarea",)}
 #: the question type an address part takes
 PART_TYPES = {"street": "text", "postcode": "postcode", "city": "text"}
-#: field types no answer is shared into (files stay with their service; groups differ per form)
-NOT_SHARED = ("file", "group")
+#: the question type a person's part takes (``first`` of a group question)
+PERSON_PART_TYPES = {"family_name": "text", "given_names": "text", "birth_date": "date", "birth_place": "text",
+                     "nationality": "text"}
+#: the longest text the form of an address or person part takes
+PART_LENGTHS = {"street": 150, "city": 100, "family_name": 100, "given_names": 100, "birth_place": 100,
+                "nationality": 100}
+#: the parts a required address or person field cannot do without
+REQUIRED_PARTS = {"address": ADDRESS_PARTS, "person": ("family_name", "given_names", "birth_date")}
+#: field types no answer is shared into (files stay with their service)
+NOT_SHARED = ("file",)
+GROUP_MAP_KEYS = {"field", "items", "first"}
 
 
 def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
@@ -143,23 +160,10 @@ def _exclusive(a: Condition | None, b: Condition | None) -> bool:
     return not values_a & values_b
 
 
-def _mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
-             where: str) -> SharedMapping:
-    if not isinstance(target, str) or not target.strip():
-        raise ctx.fail(where, "must name a field of the service")
-    name, _, part = target.strip().partition(".")
-    fd = service.field(name)
-    if fd is None:
-        raise ctx.fail(where, f"service '{service.key}' ({service.source}) has no field '{name}'")
-    if fd.type in NOT_SHARED or question.type in NOT_SHARED:
-        raise ctx.fail(where, f"a {fd.type if fd.type in NOT_SHARED else question.type} field cannot be shared")
-    if part:
-        if fd.type != "address" or part not in ADDRESS_PARTS:
-            raise ctx.fail(where, f"'{target}': only an address field has parts ({', '.join(ADDRESS_PARTS)})")
-        if question.type != PART_TYPES[part]:
-            raise ctx.fail(where, f"the {part} of an address takes a {PART_TYPES[part]} question, "
-                                  f"not a {question.type} question")
-        return SharedMapping(service=service.key, field=name, part=part)
+def _fits(ctx: _Ctx, question: FieldDefinition, fd: FieldDefinition, service: ServiceDefinition, where: str,
+          name: str) -> None:
+    """Refuse, at ``where``, a question whose answers ``fd`` (named ``name`` in ``service``)
+    cannot take: another type, a choice it lacks, a longer text, another format."""
     if fd.type not in COMPATIBLE.get(question.type, (question.type,)):
         raise ctx.fail(where, f"a {question.type} question cannot fill the {fd.type} field '{name}'")
     if question.type == "choice":
@@ -171,7 +175,132 @@ def _mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, t
                               f"{fd.max_length}")
     if question.format != fd.format:
         raise ctx.fail(where, f"the question's format {question.format!r} differs from {fd.format!r} of '{name}'")
+
+
+def _mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
+             where: str) -> SharedMapping:
+    if question.type == "group" or isinstance(target, dict):
+        return _group_mapping(ctx, question, service, target, where)
+    if not isinstance(target, str) or not target.strip():
+        raise ctx.fail(where, "must name a field of the service")
+    name, _, part = target.strip().partition(".")
+    fd = service.field(name)
+    if fd is None:
+        raise ctx.fail(where, f"service '{service.key}' ({service.source}) has no field '{name}'")
+    if fd.type in NOT_SHARED or question.type in NOT_SHARED or fd.type == "group":
+        shown = question.type if question.type in NOT_SHARED else fd.type
+        raise ctx.fail(where, f"a {shown} field cannot be shared" + (
+            " (a group is filled by a group question)" if shown == "group" else ""))
+    if part:
+        if fd.type != "address" or part not in ADDRESS_PARTS:
+            raise ctx.fail(where, f"'{target}': only an address field has parts ({', '.join(ADDRESS_PARTS)})")
+        if question.type != PART_TYPES[part]:
+            raise ctx.fail(where, f"the {part} of an address takes a {PART_TYPES[part]} question, "
+                                  f"not a {question.type} question")
+        return SharedMapping(service=service.key, field=name, part=part)
+    _fits(ctx, question, fd, service, where, name)
     return SharedMapping(service=service.key, field=name)
+
+
+def _group_mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
+                   where: str) -> SharedMapping:
+    """A group question's mapping: ``{ field, items }`` into a group field (every entry) or
+    ``{ field, first }`` into a field asking for one person (the first entry)."""
+    if question.type != "group":
+        raise ctx.fail(where, "only a group question maps as a table; name the field as a string")
+    if not isinstance(target, dict) or "field" not in target or not set(target) <= GROUP_MAP_KEYS \
+            or len(set(target) & {"items", "first"}) != 1:
+        raise ctx.fail(where, "a group question maps as { field = \"<group field>\", items = { ... } } or "
+                              "{ field = \"<field>\", first = ... }")
+    name = target["field"]
+    fd = service.field(name) if isinstance(name, str) else None
+    if fd is None:
+        raise ctx.fail(f"{where}.field", f"service '{service.key}' ({service.source}) has no field '{name}'")
+    if fd.type in NOT_SHARED:
+        raise ctx.fail(f"{where}.field", f"a {fd.type} field cannot be shared")
+    subs = {sub.name: sub for sub in question.fields}
+    if "first" in target:
+        return SharedMapping(service=service.key, field=name,
+                             first=_first(ctx, question, subs, service, fd, target["first"], f"{where}.first"))
+    if fd.type != "group":
+        raise ctx.fail(f"{where}.items", f"'items' fills a group field; '{name}' is a {fd.type} field "
+                                         f"(use 'first')")
+    raw = target["items"]
+    if not isinstance(raw, dict) or not raw:
+        raise ctx.fail(f"{where}.items", f"must be a table of <sub-field of '{name}'> = <sub-field of the question>")
+    targets = {sub.name: sub for sub in fd.fields}
+    mapped: dict[str, str] = {}
+    for target_sub, question_sub in raw.items():
+        at = f"{where}.items.{target_sub}"
+        if target_sub not in targets:
+            raise ctx.fail(at, f"'{name}' of '{service.key}' ({service.source}) has no sub-field '{target_sub}'")
+        if not isinstance(question_sub, str) or question_sub not in subs:
+            raise ctx.fail(at, f"the question '{question.name}' has no sub-field '{question_sub}'")
+        _fits(ctx, subs[question_sub], targets[target_sub], service, at, f"{name}.{target_sub}")
+        mapped[target_sub] = question_sub
+    for target_sub, tsub in targets.items():
+        question_sub = mapped.get(target_sub)
+        if question_sub is None:
+            if tsub.required:
+                raise ctx.fail(f"{where}.items", f"the required sub-field '{target_sub}' of '{name}' in "
+                                                 f"'{service.key}' is not filled (a group is given whole)")
+            continue
+        at = f"{where}.items.{target_sub}"
+        qsub = subs[question_sub]
+        if tsub.required and not qsub.required:
+            raise ctx.fail(at, f"'{target_sub}' of '{name}' is required, the question's '{question_sub}' is not")
+        expected = None
+        if tsub.show_if is not None:
+            source = mapped.get(tsub.show_if.field)
+            if source is None:
+                raise ctx.fail(at, f"'{target_sub}' of '{name}' depends on '{tsub.show_if.field}', which is not "
+                                   f"filled")
+            expected = dataclasses.replace(tsub.show_if, field=source)
+        if qsub.show_if != expected:
+            raise ctx.fail(at, f"the question's '{question_sub}' must be shown under the same condition as "
+                               f"'{target_sub}' of '{name}'")
+    if question.min_items < fd.min_items:
+        raise ctx.fail(where, f"the question allows {question.min_items} entries, '{name}' of '{service.key}' "
+                              f"needs at least {fd.min_items}")
+    if question.max_items > fd.max_items:
+        raise ctx.fail(where, f"the question allows {question.max_items} entries, '{name}' of '{service.key}' "
+                              f"holds at most {fd.max_items}")
+    return SharedMapping(service=service.key, field=name, items=tuple(mapped.items()))
+
+
+def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition], service: ServiceDefinition,
+           fd: FieldDefinition, raw: Any, where: str) -> tuple[tuple[str | None, str], ...]:
+    """``first``: the sub-field that fills a plain field, or a table of parts of a person or
+    address field (a required one needs its required parts)."""
+    if fd.type == "group":
+        raise ctx.fail(where, f"'{fd.name}' is a group field: fill it with 'items'")
+    if isinstance(raw, str):
+        if fd.type in ("address", "person"):
+            raise ctx.fail(where, f"the {fd.type} field '{fd.name}' takes a table of its parts")
+        if raw not in subs:
+            raise ctx.fail(where, f"the question '{question.name}' has no sub-field '{raw}'")
+        _fits(ctx, subs[raw], fd, service, where, fd.name)
+        return ((None, raw),)
+    if not isinstance(raw, dict) or not raw or fd.type not in ("address", "person"):
+        raise ctx.fail(where, "must name a sub-field, or give a table of parts for an address or person field")
+    part_types = PART_TYPES if fd.type == "address" else PERSON_PART_TYPES
+    for part, sub in raw.items():
+        if part not in part_types:
+            parts = ADDRESS_PARTS if fd.type == "address" else PERSON_PARTS
+            raise ctx.fail(f"{where}.{part}", f"a {fd.type} has the parts {', '.join(parts)}")
+        if not isinstance(sub, str) or sub not in subs:
+            raise ctx.fail(f"{where}.{part}", f"the question '{question.name}' has no sub-field '{sub}'")
+        if subs[sub].type != part_types[part] or subs[sub].format:
+            raise ctx.fail(f"{where}.{part}", f"the {part} of a {fd.type} takes a {part_types[part]} sub-field, "
+                                              f"'{sub}' is a {subs[sub].type} field")
+        if part in PART_LENGTHS and subs[sub].max_length > PART_LENGTHS[part]:
+            raise ctx.fail(f"{where}.{part}", f"'{sub}' allows {subs[sub].max_length} characters, the {part} "
+                                              f"only {PART_LENGTHS[part]}")
+    missing = [p for p in REQUIRED_PARTS[fd.type] if p not in raw] if fd.required else []
+    if missing:
+        raise ctx.fail(where, f"the required {fd.type} field '{fd.name}' of '{service.key}' needs its part "
+                              f"'{missing[0]}'")
+    return tuple(raw.items())
 
 
 def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDefinition]) -> BundleDefinition:
@@ -203,7 +332,7 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
         question = questions[names[i]]
         where = f"fields.{question.name}.maps"
         if not isinstance(raw_map, dict) or not raw_map:
-            raise ctx.fail(where, "must be a table of service key = field name")
+            raise ctx.fail(where, "must be a table of service key = field name (or mapping table)")
         mappings = []
         for service_key, target in raw_map.items():
             if service_key not in listed:

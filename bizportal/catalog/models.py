@@ -312,11 +312,50 @@ class ServiceDefinition:
 @dataclass(frozen=True)
 class SharedMapping:
     """Where a bundle's shared answer goes in one service: ``field`` of service ``service`` (or, with
-    ``part``, that part of an address field, e.g. ``betriebsanschrift.postcode``)."""
+    ``part``, that part of an address field, e.g. ``betriebsanschrift.postcode``).
+
+    A repeating group question (e.g. the persons behind the business) fills either a group field
+    of the service, every entry, with ``items`` pairs (sub-field of the service's group, sub-field
+    of the question's group); or, from its first entry only, a field where the service asks for
+    one person: ``first`` pairs (part of the person or address field, sub-field of the question),
+    or one pair with part None for a plain field."""
 
     service: str
     field: str
     part: str | None = None
+    items: tuple[tuple[str, str], ...] = ()
+    first: tuple[tuple[str | None, str], ...] = ()
+
+    def value(self, answer: Any) -> Any:
+        """What the answer to the question gives the service's field (None: nothing)."""
+        if self.items:  # an empty group (an optional question left open) gives nothing
+            entries = [{target: entry.get(sub) for target, sub in self.items}
+                       for entry in answer if isinstance(entry, dict)] if isinstance(answer, list) else []
+            return entries or None
+        if self.first:
+            entry = answer[0] if isinstance(answer, list) and answer and isinstance(answer[0], dict) else None
+            if entry is None:
+                return None
+            if self.first[0][0] is None:
+                return entry.get(self.first[0][1])
+            parts = {part: entry.get(sub) for part, sub in self.first}
+            return parts if any(v not in (None, "") for v in parts.values()) else None
+        return answer
+
+
+def differs(given: Any, actual: Any) -> bool:
+    """True when ``actual`` contradicts what a bundle gives (``given``): an empty given value
+    binds nothing; an address or person binds each part given; a group binds its number of
+    entries and, in each entry, what it gives."""
+    if given in (None, ""):
+        return False
+    if isinstance(given, dict):
+        actual = actual if isinstance(actual, dict) else {}
+        return any(differs(value, actual.get(key)) for key, value in given.items())
+    if isinstance(given, list):
+        actual = actual if isinstance(actual, list) else []
+        return len(given) != len(actual) or any(differs(g, a) for g, a in zip(given, actual, strict=True))
+    return bool(actual != given)
 
 
 @dataclass(frozen=True)
@@ -401,11 +440,14 @@ class BundleDefinition:
             if preset.applies(answers):
                 out[preset.field] = preset.value
         for question, mappings in self.shared.items():
-            value = answers.get(question)
-            if value is None:
+            answer = answers.get(question)
+            if answer is None:
                 continue
             for m in mappings:
                 if m.service != service_key:
+                    continue
+                value = m.value(answer)
+                if value is None:
                     continue
                 if m.part:
                     out[m.field] = {**(out.get(m.field) or {}), m.part: value}
@@ -418,15 +460,5 @@ class BundleDefinition:
         """The fields of ``service_key`` (among ``fields``, all when None) whose answer in
         ``service_answers`` differs from what the bundle's ``answers`` give them (a shared answer
         or a preset): the two would file contradicting statements."""
-        out = []
-        for name, given in self.shared_answers(service_key, answers).items():
-            if fields is not None and name not in fields:
-                continue
-            actual = service_answers.get(name)
-            if isinstance(given, dict):  # an address: each part the bundle answered
-                actual = actual if isinstance(actual, dict) else {}
-                if any(value not in (None, "") and actual.get(part) != value for part, value in given.items()):
-                    out.append(name)
-            elif given not in (None, "") and actual != given:  # an optional question left open binds nothing
-                out.append(name)
-        return out
+        return [name for name, given in self.shared_answers(service_key, answers).items()
+                if (fields is None or name in fields) and differs(given, service_answers.get(name))]

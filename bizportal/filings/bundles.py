@@ -19,7 +19,14 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth.models import Person
 from ..bodies.routing import NoCompetentBody
-from ..catalog.models import ADDRESS_PARTS, BundleDefinition, BundleService, ServiceDefinition
+from ..catalog.models import (
+    ADDRESS_PARTS,
+    BundleDefinition,
+    BundleService,
+    FieldDefinition,
+    ServiceDefinition,
+    differs,
+)
 from ..common.time import utcnow
 from ..extensions import db
 from ..stats import services as stats
@@ -154,8 +161,11 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
                      prefill_of: Callable[[ServiceDefinition], dict[str, Any]]) -> list[Part]:
     """Give every chosen, not left-out service a draft holding the bundle's shared answers (a new
     one prefilled from the account, or the existing one with the shared answers written over),
-    and mark each of its steps done whose visible fields the bundle answers all. Commits.
-    Raises ``TooManyDrafts`` when the new drafts would pass the company's limit."""
+    and work out again which of its steps are done (``_answered_steps``: a step the bundle answers
+    whole is done, a step whose shared answers changed or that now lacks a required answer is
+    open again). A service no longer called for keeps its draft, but it is neither shown nor
+    filed (``parts``, ``submit_bundle``). Commits. Raises ``TooManyDrafts`` when the new drafts
+    would pass the company's limit."""
     lock_company(parent.company_id)
     db.session.refresh(parent)
     existing = {d.service_key: d for d in children(parent)}
@@ -164,6 +174,7 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
             continue
         shared = given_answers(parent, bundle, part.service.key)
         draft = existing.get(part.service.key)
+        before: dict[str, Any] = {}
         if draft is None:
             _check_open_drafts(parent.company_id)
             draft = Draft(company_id=parent.company_id, created_by_id=person.id, updated_by_id=person.id,
@@ -172,28 +183,70 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
             db.session.add(draft)
             stats.draft_started(part.service.key, utcnow())
         else:
-            draft.data = {**draft.data, **shared}
+            before = dict(draft.data)
+            draft.data = _with_shared(draft.data, shared)
             draft.updated_by_id = person.id
-        draft.completed_steps = _answered_steps(shared, part.service, draft)
+        draft.completed_steps = _answered_steps(shared, part.service, draft, before)
     db.session.commit()
     return parts(parent, bundle, catalog)
 
 
-def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: Draft) -> list[str]:
-    """The draft's completed steps plus each visible step that needs nothing more: the bundle
-    (``shared``: its answers and fixed values for the service) fills at least one of its fields
-    and answered every required one (an address needs all its parts from the bundle); optional
-    fields left open there keep their prefill or stay empty."""
-    filled = {name for name, value in shared.items()
-              if not isinstance(value, dict) or set(ADDRESS_PARTS) <= set(value)}
-    done = list(draft.completed_steps)
-    visible = visible_fields(service, draft.data)
-    for step in service.visible_steps(draft.data):
-        if step.key in done:
+def _with_shared(data: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the bundle's answers written over. An entry of a shared group that is still
+    the same (it agrees with the bundle's entry in everything the bundle gives) keeps what the
+    company added there (an optional sub-field the bundle does not ask, e.g. a telephone)."""
+    out = {**data, **shared}
+    for name, given in shared.items():
+        mine = data.get(name)
+        if not isinstance(given, list) or not isinstance(mine, list):
             continue
+        out[name] = [{**mine[i], **{k: v for k, v in entry.items() if v not in (None, "")}}
+                     if i < len(mine) and isinstance(mine[i], dict) and not differs(entry, mine[i]) else entry
+                     for i, entry in enumerate(given)]
+    return out
+
+
+def _complete(fd: FieldDefinition, value: Any) -> bool:
+    """Whether ``value`` answers the required field ``fd`` (a group: enough entries, each with its
+    required sub-fields that its answers show; an address or person: its required parts)."""
+    if fd.type == "group":
+        return isinstance(value, list) and len(value) >= fd.min_items and all(
+            isinstance(entry, dict) and all(_complete(sub, entry.get(sub.name)) for sub in fd.fields
+                                            if sub.required and sub.visible(entry))
+            for entry in value)
+    if fd.type in ("address", "person"):
+        parts = ADDRESS_PARTS if fd.type == "address" else ("family_name", "given_names", "birth_date")
+        return isinstance(value, dict) and all(value.get(p) not in (None, "") for p in parts)
+    return value not in (None, "")
+
+
+def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: Draft,
+                    before: dict[str, Any]) -> list[str]:
+    """The visible steps of the draft that need nothing more, now that the bundle's answers
+    (``shared``: its answers and fixed values for the service) are written in (``before``: the
+    draft's answers until then):
+
+    - a step the bundle answers whole (it fills at least one of its fields and every required
+      one completely; optional fields left open there keep their prefill or stay empty);
+    - a step completed before, unless one of its visible required fields has no answer now (a
+      changed answer shows a field or a step whose answers were dropped while it was hidden),
+      one of its answers from the bundle changed (the company looks at the step again), or one
+      of its checks reads a changed answer.
+    """
+    changed = {name for name in shared if before.get(name) != draft.data.get(name)}
+    rechecked = {fd.step for c in service.checks if c.inputs & changed and (fd := service.field(c.field))}
+    visible = visible_fields(service, draft.data)
+    shown = service.visible_steps(draft.data)
+    # a hidden step keeps its mark; it is judged again here once the answers show it again
+    done = [key for key in draft.completed_steps if key not in {s.key for s in shown}]
+    for step in shown:
         fields = [fd for fd in service.step_fields(step.key) if fd.name in visible]
-        if any(fd.name in filled for fd in fields) and all(
-                fd.name in filled and draft.data.get(fd.name) not in (None, "") for fd in fields if fd.required):
+        answered = all(_complete(fd, draft.data.get(fd.name)) for fd in fields if fd.required)
+        by_bundle = any(fd.name in shared for fd in fields) and all(
+            fd.name in shared and _complete(fd, shared[fd.name]) for fd in fields if fd.required)
+        kept = (step.key in draft.completed_steps and step.key not in rechecked
+                and not any(fd.name in changed for fd in fields))
+        if answered and (by_bundle or kept):
             done.append(step.key)
     return done
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -16,6 +16,8 @@ from ..auth import trust
 from ..auth.access import company_required
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
+from ..catalog.models import differs
+from ..common import countries
 from ..common.fallback import never_fails
 from ..common.limits import takes_files, too_large_message
 from . import bundles, conversation, lifecycle, queries, receipts, services
@@ -252,17 +254,50 @@ def _contradicts_bundle(draft, service, fields, form) -> bool:
     for name in clash:
         fd = service.field(name)
         value = given[name]
+        if isinstance(value, list) and fd is not None:  # a group: the entry (or the count) that differs
+            _group_contradiction(bundle, fd, form[name], value, answers.get(name) or [])
+            continue
         shown = next((c.label.get(_locale()) for c in fd.choices if c.value == value), None) if fd else None
         target = form[name]
         if isinstance(value, dict):  # the error goes to the address part that differs
             mine = answers.get(name) or {}
             part = next((p for p, v in value.items() if (mine.get(p) or "") != (v or "")), next(iter(value)))
             target, shown = form[name][part], value[part]
-        target.errors = [*(target.errors or []), _(
-            "Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort gilt „%(value)s“. Wenn das nicht stimmt, ändern "
-            "Sie bitte die Angaben des Vorhabens.", bundle=bundle.title.get(_locale()),
-            value=shown if shown is not None else value)]
+        target.errors = [*(target.errors or []), _contradiction_text(bundle, shown if shown is not None else value)]
     return bool(clash)
+
+
+def _contradiction_text(bundle, shown) -> str:
+    return _("Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort gilt „%(value)s“. Wenn das nicht stimmt, ändern "
+             "Sie bitte die Angaben des Vorhabens.", bundle=bundle.title.get(_locale()), value=shown)
+
+
+def _group_contradiction(bundle, fd, group, given: list, mine: list) -> None:
+    """Mark where a group's entries differ from the bundle's: the first sub-field (or address part)
+    of an entry that differs, or the group itself when it has another number of entries."""
+    if len(given) != len(mine):
+        group.errors = [*group.errors, ngettext(
+            "Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort ist %(num)s Eintrag angegeben. Wenn das nicht "
+            "stimmt, ändern Sie bitte die Angaben des Vorhabens.",
+            "Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort sind %(num)s Einträge angegeben. Wenn das nicht "
+            "stimmt, ändern Sie bitte die Angaben des Vorhabens.", len(given), bundle=bundle.title.get(_locale()))]
+        return
+    for index, (entry, answer) in enumerate(zip(given, mine, strict=True)):
+        for sub_name, value in entry.items():
+            if not differs(value, (answer or {}).get(sub_name)):
+                continue
+            sub = next(s for s in fd.fields if s.name == sub_name)
+            target, shown = group.entries[index].form[sub_name], value
+            if isinstance(value, dict):
+                part = next(p for p, v in value.items() if differs(v, ((answer or {}).get(sub_name) or {}).get(p)))
+                target, shown = target[part], value[part]
+            elif sub.type == "country":
+                shown = countries.name(value, _locale())
+            else:
+                shown = next((c.label.get(_locale()) for c in sub.choices if c.value == value), value)
+            target.errors = [*(target.errors or []), _contradiction_text(bundle, shown)]
+            group.errors = [*group.errors, group.entries[index].errors]
+            return
 
 
 def _alike(draft, fields, form) -> bool:

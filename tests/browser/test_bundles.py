@@ -1,5 +1,6 @@
 """The founding electrician's bundle in Chromium: the catalog finds "Ich gründe einen Betrieb",
-the questions are answered in the browser, the three filings are completed (over HTTP, as
+the questions are answered in the browser (two managing persons, the second added without
+script), the three filings are completed (over HTTP, as
 tests/test_bundles.py does) and the one binding submit is made in the browser. Every bundle page
 passes axe-core (WCAG 2.1 A/AA) and reflows at 320 px."""
 
@@ -7,7 +8,11 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from bizportal.delivery.worker import Worker
+from bizportal.extensions import db
+from bizportal.inbox.models import InboxItem
 from tests.support.browser import DESKTOP, NARROW, assert_no_violations, assert_reflows, share_login
 from tests.support.bundles import complete_services
 from tests.support.http import http_login
@@ -18,6 +23,23 @@ def _check(page, label: str) -> None:
     page.set_viewport_size(NARROW)
     assert_reflows(page, label)
     page.set_viewport_size(DESKTOP)
+
+
+def _person(page, index: int, person: tuple[str, ...]) -> None:
+    """Fill one entry of the bundle's persons (a German managing director living in Bremen)."""
+    family, given, sex, born, street, postcode = person
+    prefix = f"#personen-{index}-"
+    page.select_option(prefix + "funktion", "vertreter")
+    page.fill(prefix + "familienname", family)
+    page.fill(prefix + "vornamen", given)
+    page.select_option(prefix + "geschlecht", sex)
+    page.fill(prefix + "geburtsdatum", born)
+    page.fill(prefix + "geburtsort", "Bremen")
+    page.select_option(prefix + "geburtsland", "DE")
+    page.select_option(prefix + "staatsangehoerigkeit", "DE")
+    page.fill(prefix + "anschrift-street", street)
+    page.fill(prefix + "anschrift-postcode", postcode)
+    page.fill(prefix + "anschrift-city", "Bremen")
 
 
 def test_founding_bundle_in_the_browser(app, live_server, new_page):
@@ -34,6 +56,14 @@ def test_founding_bundle_in_the_browser(app, live_server, new_page):
     _check(page, "bundle question: business")
     assert page.locator("#business_name").input_value() == "Becker Elektrotechnik GmbH"  # from the account
     page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/personen$"))
+    _person(page, 0, ("Becker", "Anna", "weiblich", "1980-05-17", "Parkallee 5", "28209"))
+    page.get_by_role("button", name="Weiteren Eintrag hinzufügen").click()  # a round trip, no script needed
+    page.locator("#personen-1-familienname").wait_for()
+    assert page.locator("#personen-0-familienname").input_value() == "Becker"  # what was typed stays
+    _person(page, 1, ("Weber", "Jonas", "maennlich", "1985-09-02", "Am Dobben 3", "28203"))
+    _check(page, "bundle question: persons, two entries")
+    page.get_by_role("button", name="Weiter", exact=True).click()
     page.wait_for_url(re.compile(r"/vorhaben$"))
     page.fill("#start_date", "2027-03-01")
     for name, value in (("handwerk", "yes"), ("ausbilden", "yes"), ("vermittlung_34d", "no")):
@@ -58,6 +88,11 @@ def test_founding_bundle_in_the_browser(app, live_server, new_page):
     _check(page, "bundle status")
     assert page.locator("#antraege tbody tr").count() == 3
     assert Worker(app).run_once() == 4
+    with app.app_context():  # the two persons typed once reached the Gewerbeamt
+        gewerbe = db.session.scalar(select(InboxItem).where(InboxItem.service_key == "gewerbeanmeldung",
+                                                            InboxItem.destination_role == "primary"))
+        assert [(p["vornamen"], p["familienname"]) for p in gewerbe.data["personen"]] == [
+            ("Anna", "Becker"), ("Jonas", "Weber")]
     page.goto(live_server + "/antraege")
     _check(page, "list with the submitted bundle")
     assert page.locator("#vorhaben-liste tbody tr").count() == 1

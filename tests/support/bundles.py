@@ -7,12 +7,13 @@ import io
 import re
 from html.parser import HTMLParser
 
-from tests.support.filing import TEST_PDF, gewerbe_answers, path_of
+from tests.support.filing import GESCHAEFTSFUEHRERIN, TEST_PDF, gewerbe_answers, path_of
 from tests.support.http import csrf_token
 
 #: the shared answers, different from the account's data so that their way into each filing shows
+#: (the persons question: the managing director, as the service forms ask her)
 SHARED = {"business_name": "Becker Elektro Neugründung GmbH", "legal_form": "GmbH",
-          "street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen"}
+          "street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen", **GESCHAEFTSFUEHRERIN}
 PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "vermittlung_34d": "no"}
 #: what each service still needs beyond the shared answers
 GEWERBE = {k: v for k, v in gewerbe_answers().items()
@@ -39,9 +40,9 @@ FILES = {"qualifikationsnachweis": "Meisterbrief.pdf", "ausbildungsvertrag": "Au
 CHILD_ANSWERS = {**GEWERBE, **HANDWERKSROLLE, **AUSBILDUNG}
 
 #: "Betrieb verlegen oder aufgeben": Becker moves from Am Wall 120, Bremen (the account's address)
-#: to Bremerhaven, another municipality with its own Gewerbeamt
+#: to Bremerhaven, another municipality with its own Gewerbeamt (the persons: its managing director)
 NEW_PLACE = {"new_street": "Bürgermeister-Smidt-Straße 10", "new_postcode": "27568", "new_city": "Bremerhaven"}
-MOVE = {"vorhaben": "verlegen_anderswo", **NEW_PLACE, "move_date": "2027-04-01"}
+MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "move_date": "2027-04-01"}
 #: what the Abmeldung and the Anmeldung still need beyond the bundle's answers ("grund" is the
 #: bundle's: not given here)
 MOVE_ANSWERS = {
