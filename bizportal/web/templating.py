@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -86,7 +86,7 @@ def datetime_medium(value: datetime) -> str:
     kept (a year of days per language at most)."""
     locale = get_locale()
     joined, _date_pattern, time_pattern = _medium_patterns(locale)
-    local = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(_zone(str(get_timezone())))
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(_zone(str(get_timezone())))
     return joined.replace("{0}", time_pattern.apply(local, locale)).replace("{1}", _date_medium(local.date(), locale))
 
 
