@@ -127,3 +127,7 @@ def test_each_status_badge_names_the_state_as_the_filing_page_does(app, client, 
     assert re.findall(badge, _row(html, refs[4])) == [("success", "Bewilligt")]  # reisegewerbekarte
     detail = client.get(f"/antraege/{refs[4]}").get_data(as_text=True)
     assert re.findall(badge, detail) == [("success", "Bewilligt")]
+    client.get("/sprache/en")
+    english = client.get("/antraege").get_data(as_text=True)
+    assert re.findall(badge, _row(english, refs[0])) == [("success", "Acknowledged")]
+    assert re.findall(badge, _row(english, refs[4])) == [("success", "Approved")]
