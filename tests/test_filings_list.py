@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from tests.support.filing import file_service, gewerbe_answers, path_of, post_step, start_draft
 
 
@@ -94,3 +96,38 @@ def test_a_company_with_many_filings_pages_through_them_newest_first(app, client
     english = client.get("/antraege?nach=999999999").get_data(as_text=True)
     assert re.findall(r'href="/antraege/(BP-QP-\d+)"', english) == refs[:FILINGS_PAGE]
     assert "Older applications" in english
+
+
+def test_each_status_badge_names_the_state_as_the_filing_page_does(app, client, login_as):
+    """An accepted notification (Gewerbeanmeldung) is "Bestätigt", an accepted permit
+    (Reisegewerbekarte) "Bewilligt" — in the list as on the filing's page; the list renders each
+    distinct badge once but every row gets its own."""
+    from sqlalchemy import update
+
+    from bizportal.auth.models import Person
+    from bizportal.extensions import db
+    from bizportal.filings.models import Filing
+    from tests.support.factories import add_filings
+
+    login_as("anna.becker")
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.sub == "anna.becker"))
+        company_id, person_id = person.company_id, person.id
+    refs = add_filings(app, company_id, person_id, 5, "S")  # gewerbeanmeldung, -ummeldung, -abmeldung, …
+    with app.app_context():
+        db.session.execute(update(Filing).where(Filing.reference.in_(refs[:2] + refs[4:])).values(status="accepted"))
+        db.session.execute(update(Filing).where(Filing.reference == refs[3]).values(status="rejected"))
+        db.session.commit()
+    html = client.get("/antraege").get_data(as_text=True)
+    badge = r'<span class="kern-badge kern-badge--(\w+)"><span class="kern-label kern-label--small">([^<]+)</span>'
+    assert re.findall(badge, _row(html, refs[0])) == [("success", "Bestätigt")]  # gewerbeanmeldung
+    assert re.findall(badge, _row(html, refs[1])) == [("success", "Bestätigt")]  # gewerbeummeldung
+    assert re.findall(badge, _row(html, refs[2])) == [("info", "Weitergeleitet")]
+    assert re.findall(badge, _row(html, refs[3])) == [("danger", "Abgelehnt")]
+    assert re.findall(badge, _row(html, refs[4])) == [("success", "Bewilligt")]  # reisegewerbekarte
+    detail = client.get(f"/antraege/{refs[4]}").get_data(as_text=True)
+    assert re.findall(badge, detail) == [("success", "Bewilligt")]
+    client.get("/sprache/en")
+    english = client.get("/antraege").get_data(as_text=True)
+    assert re.findall(badge, _row(english, refs[0])) == [("success", "Acknowledged")]
+    assert re.findall(badge, _row(english, refs[4])) == [("success", "Approved")]

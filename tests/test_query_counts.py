@@ -12,7 +12,7 @@ from bizportal.auth.models import Person
 from bizportal.bodies.models import Chamber
 from bizportal.common.time import utcnow
 from bizportal.extensions import db
-from bizportal.filings.models import Draft, Filing, FilingEvent, FilingMessage
+from bizportal.filings.models import Attachment, Draft, Filing, FilingEvent, FilingMessage
 from bizportal.filings.queries import FILINGS_PAGE
 from bizportal.inbox.models import CaseNote, InboxItem
 from tests.support.audit import add_entries, add_staff, chamber_id
@@ -94,6 +94,25 @@ def add_conversation(app, reference: str, n: int) -> None:
         db.session.commit()
 
 
+def add_files(app, reference: str, n: int, start: int = 0) -> None:
+    """``n`` files of the filing and ``n`` messages of its primary body, each with a file."""
+    with app.app_context():
+        filing = db.session.scalar(select(Filing).where(Filing.reference == reference))
+        chamber = next(d.chamber_id for d in filing.deliveries if d.role == "primary")
+
+        def file(i: int, **where) -> Attachment:
+            return Attachment(company_id=filing.company_id, field_name="nachweis", original_name=f"Anlage {i}.pdf",
+                              media_type="application/pdf", size=1000 + i, sha256="0" * 64,
+                              storage_key=f"q-{uuid.uuid4().hex}", **where)
+
+        for i in range(start, start + n):
+            message = FilingMessage(filing_id=filing.id, chamber_id=chamber, kind="message", body=f"Mit Datei {i}")
+            db.session.add(message)
+            db.session.flush()
+            db.session.add_all([file(i, filing_id=filing.id), file(1000 + i, message_id=message.id)])
+        db.session.commit()
+
+
 def add_notes(app, reference: str, n: int, start: int = 0) -> None:
     with app.app_context():
         item = db.session.scalar(select(InboxItem).join(Chamber, Chamber.id == InboxItem.chamber_id)
@@ -129,6 +148,31 @@ def test_filing_page_asks_as_often_for_thirty_messages_and_steps_as_for_one(app,
     full, full_html = statements(app, client, f"/antraege/{filed}")
     assert "Nachricht 0" in one_html and "Nachricht 28" not in one_html
     assert "Nachricht 28" in full_html and "Antwort 27" in full_html
+    assert full == one
+
+
+def test_filing_list_asks_as_often_on_an_older_page_for_many_filings_as_for_few(app, client, login_as):
+    login_as("anna.becker")
+    company_id, person_id = company_of(app, "anna.becker")
+    add_filings(app, company_id, person_id, FILINGS_PAGE + 1, "E")
+    first_page = client.get("/antraege").get_data(as_text=True)
+    older = first_page.split('id="older-filings" rel="next" href="', 1)[1].split('"', 1)[0]
+    one, one_html = statements(app, client, older)
+    add_filings(app, company_id, person_id, 3 * FILINGS_PAGE, "F")  # from now on, one a minute back
+    full, full_html = statements(app, client, older)
+    assert listed_filings(one_html) == 1 and "BP-QE-0025" in one_html and 'id="older-filings"' not in one_html
+    assert listed_filings(full_html) == FILINGS_PAGE and "BP-QF-0040" in full_html and "BP-QF-0010" not in full_html
+    assert 'id="older-filings"' in full_html
+    assert full == one
+
+
+def test_filing_page_asks_as_often_for_thirty_files_and_messages_with_files_as_for_one(app, client, filed):
+    add_files(app, filed, 1)
+    one, one_html = statements(app, client, f"/antraege/{filed}")
+    add_files(app, filed, ROWS - 1, start=1)
+    full, full_html = statements(app, client, f"/antraege/{filed}")
+    assert "Anlage 1000.pdf" in one_html and "Anlage 1029.pdf" not in one_html
+    assert "Anlage 1029.pdf" in full_html and "Mit Datei 29" in full_html
     assert full == one
 
 

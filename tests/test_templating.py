@@ -35,3 +35,27 @@ def test_a_status_badge_reads_the_same_imported_or_included(app):
             english = render_template_string('{% import "filings/_status.html" as b %}{{ b.status("received") }}')
     assert included == imported and ">Eingegangen<" in included
     assert ">Received<" in english
+
+
+def test_dates_and_times_read_as_flask_babel_writes_them_in_both_languages_and_across_summer_time(app):
+    """``datetimeformat`` (its own faster formatter) gives Flask-Babel's medium text in the
+    portal's time zone: naive values as UTC, the hours around both changes of summer time."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask_babel import format_datetime
+
+    values = [datetime(2026, 3, 29, 0, 30, tzinfo=UTC) + timedelta(minutes=17 * i) for i in range(12)]
+    values += [datetime(2026, 10, 25, 0, 30, tzinfo=UTC) + timedelta(minutes=17 * i) for i in range(12)]
+    values += [datetime(2026, 12, 31, 23, 59, 59), datetime(2027, 7, 1, 12, 0, 5, tzinfo=UTC)]
+    page = "{{ value|datetimeformat }}"
+    with app.test_request_context("/"):
+        for lang in ("de", "en"):
+            with force_locale(lang):
+                for value in values:
+                    assert render_template_string(page, value=value) == format_datetime(value, "medium"), value
+        assert render_template_string(page, value=datetime(2026, 10, 25, 1, 0, 1, tzinfo=UTC)) == "25.10.2026, 02:00:01"
+        assert render_template_string(page, value=datetime(2026, 12, 31, 23, 0)) == "01.01.2027, 00:00:00"
+        with force_locale("en"):
+            noon = render_template_string(page, value=datetime(2026, 7, 1, 10, 0, tzinfo=UTC))
+            assert noon == "Jul 1, 2026, 12:00:00\u202fPM"
+        assert render_template_string(page, value=None) == "–"

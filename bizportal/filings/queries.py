@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
 
 from ..extensions import db
 from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage, FilingReceipt
@@ -31,19 +31,28 @@ def page_parts() -> tuple:
             selectinload(Filing.messages).options(*message_parts()))
 
 
+def list_parts() -> tuple:
+    """What a row of "Meine Anträge" shows of a filing: reference, service and its distinguishing
+    answers, date and status (the id for the next page's anchor)."""
+    return (load_only(Filing.id, Filing.reference, Filing.service_key, Filing.data, Filing.status,
+                      Filing.submitted_at, raiseload=True), raiseload("*"))
+
+
 def company_filings(company_id: int, after: int | None = None, limit: int = FILINGS_PAGE) -> tuple[list[Filing], bool]:
     """One page of the company's filings, newest first, and whether older ones follow.
 
     ``after``: the id of the last filing of the previous page (a filing of another company, or
     none, gives the first page). The page costs the same however many filings the company has
-    (index ``ix_filing_company_submitted``).
+    (index ``ix_filing_company_submitted``). Only the columns a row of the list shows are read
+    (the company snapshot, receivers and bundle context are not decoded for it), and neither
+    they nor any relationship can be loaded later, one statement per row: that raises instead.
     """
     query = select(Filing).where(Filing.company_id == company_id)
     anchor = db.session.scalar(select(Filing.submitted_at).where(Filing.id == after, Filing.company_id == company_id)) \
         if after is not None else None
     if anchor is not None:
         query = query.where(or_(Filing.submitted_at < anchor, and_(Filing.submitted_at == anchor, Filing.id < after)))
-    rows = list(db.session.scalars(query.options(selectinload(Filing.deliveries))
+    rows = list(db.session.scalars(query.options(*list_parts())
                                    .order_by(Filing.submitted_at.desc(), Filing.id.desc()).limit(limit + 1)))
     return rows[:limit], len(rows) > limit
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -137,10 +149,20 @@ def index():
     after_id = int(after) if after.isdigit() and len(after) <= 18 else None  # within a 64-bit id
     filings, more = queries.company_filings(current_user.company_id, after_id)
     return render_template("filings/index.html", filings=filings, more=more, paged=after_id is not None,
+                           badges=_status_badges(filings, services_by_key),
                            bundles=queries.company_bundles(current_user.company_id),
                            bundle_titles={k: b.title for k, b in catalog.bundles().items()},
                            drafts=drafts, progress=progress, catalog=services_by_key,
                            locale=_locale(), form=FlaskForm())
+
+
+def _status_badges(filings, services_by_key) -> dict:
+    """Each status badge of the page rendered once ({(status, service key): markup}), by the one
+    macro that words them, with the filing's service (an accepted notification is "Bestätigt",
+    a permit "Bewilligt"): a page of 25 filings has a handful of distinct ones."""
+    status = get_template_attribute("filings/_status.html", "status")
+    return {(f.status, f.service_key): status(f.status, services_by_key.get(f.service_key))
+            for f in {(f.status, f.service_key): f for f in filings}.values()}
 
 
 @bp.route("/leistungen/<key>/antrag", methods=["GET", "POST"])
