@@ -230,3 +230,66 @@ def test_a_service_no_longer_called_for_is_not_filed(app, client, login_as):
         record = db.session.scalar(select(FilingBundle))
         assert sorted(f.service_key for f in record.filings) == ["gewerbeanmeldung", "handwerksrolle-eintragung"]
         assert db.session.scalar(select(Draft.id)) is None  # the training contract's draft went with the rest
+
+
+#: the manager of the establishment, added in the Gewerbeanmeldung as its third person: a role the
+#: founding bundle does not ask for (its persons are the owners or legal representatives)
+MANAGER = {k.replace("personen-1-", "personen-2-"): v for k, v in SECOND.items() if "aufenthaltstitel" not in k}
+MANAGER.update({"personen-2-funktion": "betriebsleiter", "personen-2-familienname": "Wolff",
+                "personen-2-vornamen": "Jan", "personen-2-staatsangehoerigkeit": "DE",
+                "personen-2-geburtsland": "DE", "personen-2-weitere_staatsangehoerigkeit": ""})
+
+
+def test_a_manager_added_in_the_gewerbeanmeldung_is_the_companys_own_and_is_filed(app, client, login_as):
+    login_as("anna.becker")
+    overview = _two_persons(client, {**PLANS, "ausbilden": "no", "handwerk_anlage": "a"})
+    complete_services(client, overview)
+    gewerbe = service_drafts(client, overview)["gewerbeanmeldung"]
+    step = f"/antraege/entwurf/{gewerbe}/personen"
+    html = client.get(step).get_data(as_text=True)
+    assert client.post(step, data={**form_values(html), "action": "add:personen"}).status_code == 302
+    html = client.get(step).get_data(as_text=True)
+    resp = client.post(step, data={**form_values(html), **MANAGER, "action": "next"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]  # no contradiction with the bundle
+
+    # a changed bundle answer writes the bundle's persons again: the manager stays, after them
+    _answer_again(client, overview, "vorhaben", {"ausbilden": "no"})
+    with app.app_context():
+        persons = db.session.get(Draft, uuid.UUID(gewerbe)).data["personen"]
+    assert [(p["funktion"], p["familienname"]) for p in persons] == [
+        ("vertreter", "Becker"), ("vertreter", "Demir"), ("betriebsleiter", "Wolff")]
+
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    Worker(app).run_once()
+    with app.app_context():
+        filed = db.session.scalar(select(InboxItem.data).where(InboxItem.service_key == "gewerbeanmeldung",
+                                                               InboxItem.destination_role == "primary"))
+    assert filed["personen"][:2] == FILED_PERSONS
+    assert (filed["personen"][2]["funktion"], filed["personen"][2]["familienname"]) == ("betriebsleiter", "Wolff")
+
+
+def test_a_person_removed_from_the_bundle_leaves_the_service_but_the_own_manager_stays(app, client, login_as):
+    from bizportal.filings import bundles as bundle_use_cases
+    from bizportal.filings.models import Draft as DraftRow
+
+    login_as("anna.becker")
+    overview = _two_persons(client, {**PLANS, "ausbilden": "no", "handwerk_anlage": "a"})
+    gewerbe = service_drafts(client, overview)["gewerbeanmeldung"]
+    bundle_draft = uuid.UUID(overview.rsplit("/", 1)[-1])
+    with app.app_context():
+        draft = db.session.get(DraftRow, uuid.UUID(gewerbe))
+        manager = {**draft.data["personen"][1], "funktion": "betriebsleiter", "familienname": "Wolff"}
+        draft.data = {**draft.data, "personen": [*draft.data["personen"], manager]}
+        parent = db.session.get(DraftRow, bundle_draft)
+        parent.data = {**parent.data, "personen": parent.data["personen"][:1]}  # Demir left the business
+        db.session.commit()
+        portal = app.extensions["bizportal"]
+        bundle = portal.bundles["betrieb-gruenden"]
+        assert bundle.contradictions("gewerbeanmeldung", parent.data, draft.data) == ["personen"]
+        person = db.session.get(type(parent.created_by), parent.created_by_id)
+        bundle_use_cases.prepare_services(parent, person, bundle, portal.catalog, lambda _service: {})
+        after = db.session.get(DraftRow, uuid.UUID(gewerbe)).data
+        assert [(p["funktion"], p["familienname"]) for p in after["personen"]] == [("vertreter", "Becker"),
+                                                                                   ("betriebsleiter", "Wolff")]
+        assert bundle.contradictions("gewerbeanmeldung", parent.data, after) == []

@@ -265,7 +265,13 @@ def _group_mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinit
     if question.max_items > fd.max_items:
         raise ctx.fail(where, f"the question allows {question.max_items} entries, '{name}' of '{service.key}' "
                               f"holds at most {fd.max_items}")
-    return SharedMapping(service=service.key, field=name, items=tuple(mapped.items()))
+    # a choice the service's sub-field offers and the question's does not (e.g. "Betriebsleitung"):
+    # an entry with it was added in the service draft and is the company's own
+    own = tuple((target_sub, tuple(c.value for c in subs[question_sub].choices))
+                for target_sub, question_sub in mapped.items()
+                if targets[target_sub].type == "choice"
+                and {c.value for c in targets[target_sub].choices} - {c.value for c in subs[question_sub].choices})
+    return SharedMapping(service=service.key, field=name, items=tuple(mapped.items()), own_unless=own)
 
 
 def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition], service: ServiceDefinition,

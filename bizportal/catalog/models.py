@@ -325,6 +325,15 @@ class SharedMapping:
     part: str | None = None
     items: tuple[tuple[str, str], ...] = ()
     first: tuple[tuple[str | None, str], ...] = ()
+    #: for a group: (sub-field of the service's group, the values the question offers there); an
+    #: entry of the service draft with another value (e.g. a "Betriebsleitung" the bundle does not
+    #: ask for) was added in the service and is the company's own: kept and not compared
+    own_unless: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def is_own(self, entry: Any) -> bool:
+        """Whether a service group ``entry`` is the company's own (see ``own_unless``)."""
+        return isinstance(entry, dict) and any(entry.get(sub) not in (None, "", *values)
+                                               for sub, values in self.own_unless)
 
     def value(self, answer: Any) -> Any:
         """What the answer to the question gives the service's field (None: nothing)."""
@@ -461,4 +470,15 @@ class BundleDefinition:
         ``service_answers`` differs from what the bundle's ``answers`` give them (a shared answer
         or a preset): the two would file contradicting statements."""
         return [name for name, given in self.shared_answers(service_key, answers).items()
-                if (fields is None or name in fields) and differs(given, service_answers.get(name))]
+                if (fields is None or name in fields)
+                and differs(given, self.bundle_entries(service_key, name, service_answers.get(name)))]
+
+    def group_mapping(self, service_key: str, field_name: str) -> SharedMapping | None:
+        """The mapping that fills the group ``field_name`` of ``service_key``, if any."""
+        return next((m for mappings in self.shared.values() for m in mappings
+                     if m.service == service_key and m.field == field_name and m.items), None)
+
+    def bundle_entries(self, service_key: str, field_name: str, value: Any) -> Any:
+        """``value`` of a service's field without the group entries that are the company's own."""
+        mapping = self.group_mapping(service_key, field_name) if isinstance(value, list) else None
+        return [e for e in value if not mapping.is_own(e)] if mapping is not None else value

@@ -184,25 +184,31 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
             stats.draft_started(part.service.key, utcnow())
         else:
             before = dict(draft.data)
-            draft.data = _with_shared(draft.data, shared)
+            draft.data = _with_shared(draft.data, shared, bundle, part.service.key)
             draft.updated_by_id = person.id
         draft.completed_steps = _answered_steps(shared, part.service, draft, before)
     db.session.commit()
     return parts(parent, bundle, catalog)
 
 
-def _with_shared(data: dict[str, Any], shared: dict[str, Any]) -> dict[str, Any]:
+def _with_shared(data: dict[str, Any], shared: dict[str, Any], bundle: BundleDefinition,
+                 service_key: str) -> dict[str, Any]:
     """``data`` with the bundle's answers written over. An entry of a shared group that is still
     the same (it agrees with the bundle's entry in everything the bundle gives) keeps what the
-    company added there (an optional sub-field the bundle does not ask, e.g. a telephone)."""
+    company added there (an optional sub-field the bundle does not ask, e.g. a telephone); the
+    entries that are the company's own (a role the bundle does not ask for, e.g. the
+    Betriebsleitung added in the Gewerbeanmeldung) stay after the bundle's."""
     out = {**data, **shared}
     for name, given in shared.items():
         mine = data.get(name)
         if not isinstance(given, list) or not isinstance(mine, list):
             continue
-        out[name] = [{**mine[i], **{k: v for k, v in entry.items() if v not in (None, "")}}
-                     if i < len(mine) and isinstance(mine[i], dict) and not differs(entry, mine[i]) else entry
-                     for i, entry in enumerate(given)]
+        from_bundle = bundle.bundle_entries(service_key, name, mine)
+        own = [e for e in mine if e not in from_bundle]
+        out[name] = [{**from_bundle[i], **{k: v for k, v in entry.items() if v not in (None, "")}}
+                     if i < len(from_bundle) and isinstance(from_bundle[i], dict)
+                     and not differs(entry, from_bundle[i]) else entry
+                     for i, entry in enumerate(given)] + own
     return out
 
 

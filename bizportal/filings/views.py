@@ -277,7 +277,7 @@ def _contradicts_bundle(draft, service, fields, form) -> bool:
         fd = service.field(name)
         value = given[name]
         if isinstance(value, list) and fd is not None:  # a group: the entry (or the count) that differs
-            _group_contradiction(bundle, fd, form[name], value, answers.get(name) or [])
+            _group_contradiction(bundle, service.key, fd, form[name], value, answers.get(name) or [])
             continue
         shown = next((c.label.get(_locale()) for c in fd.choices if c.value == value), None) if fd else None
         target = form[name]
@@ -294,9 +294,13 @@ def _contradiction_text(bundle, shown) -> str:
              "Sie bitte die Angaben des Vorhabens.", bundle=bundle.title.get(_locale()), value=shown)
 
 
-def _group_contradiction(bundle, fd, group, given: list, mine: list) -> None:
+def _group_contradiction(bundle, service_key: str, fd, group, given: list, entries: list) -> None:
     """Mark where a group's entries differ from the bundle's: the first sub-field (or address part)
-    of an entry that differs, or the group itself when it has another number of entries."""
+    of an entry that differs, or the group itself when it has another number of entries (the
+    company's own entries, e.g. a Betriebsleitung the bundle does not ask for, are not compared)."""
+    from_bundle = bundle.bundle_entries(service_key, fd.name, entries)
+    positions = [i for i, e in enumerate(entries) if any(e is b for b in from_bundle)]
+    mine = [entries[i] for i in positions]
     if len(given) != len(mine):
         group.errors = [*group.errors, ngettext(
             "Das widerspricht Ihrem Vorhaben „%(bundle)s“: dort ist %(num)s Eintrag angegeben. Wenn das nicht "
@@ -309,7 +313,7 @@ def _group_contradiction(bundle, fd, group, given: list, mine: list) -> None:
             if not differs(value, (answer or {}).get(sub_name)):
                 continue
             sub = next(s for s in fd.fields if s.name == sub_name)
-            target, shown = group.entries[index].form[sub_name], value
+            target, shown = group.entries[positions[index]].form[sub_name], value
             if isinstance(value, dict):
                 part = next(p for p, v in value.items() if differs(v, ((answer or {}).get(sub_name) or {}).get(p)))
                 target, shown = target[part], value[part]
@@ -318,7 +322,7 @@ def _group_contradiction(bundle, fd, group, given: list, mine: list) -> None:
             else:
                 shown = next((c.label.get(_locale()) for c in sub.choices if c.value == value), value)
             target.errors = [*(target.errors or []), _contradiction_text(bundle, shown)]
-            group.errors = [*group.errors, group.entries[index].errors]
+            group.errors = [*group.errors, group.entries[positions[index]].errors]
             return
 
 
