@@ -649,8 +649,8 @@ CASES = [
                  "taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO)",
                  "erlaubnis_behoerde": "Handelskammer Hamburg",
                  "taetigkeit_neu": "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)"},
-         absent=("neue_anschrift", "frueherer_name", "zahl_vertreter", "handwerk_bezeichnung", "handwerkskarte_vorhanden",
-                 "handwerkskarte")),
+         absent=("neue_anschrift", "frueherer_name", "zahl_vertreter", "handwerk_bezeichnung",
+                 "handwerkskarte_vorhanden", "handwerkskarte")),
 
     Case("gewerbeummeldung-name-zweigniederlassung-hamburg", "anna.becker", "gewerbeummeldung",
          gewerbeummeldung_name_of_hamburg_branch(),
