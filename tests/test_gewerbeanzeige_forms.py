@@ -106,7 +106,7 @@ def test_wz_picker_searches_without_javascript_and_files_the_code(app, company):
     path = start_draft(company, "gewerbeanmeldung")
     answers = gewerbe_answers()
     del answers["wz2008"]
-    for _ in range(5):  # up to the step "Einordnung der Tätigkeit"
+    for _ in range(6):  # up to the step "Einordnung der Tätigkeit"
         path = path_of(post_step(company, path, answers).headers["Location"])
     assert path.endswith("/wz")
     page = company.get(path).get_data(as_text=True)
@@ -199,7 +199,7 @@ def test_every_field_of_the_printed_form_has_a_row_in_the_docs_table(service, la
 
 def test_the_activity_step_shows_field_18_of_gewa_1(company):
     path = start_draft(company, "gewerbeanmeldung")
-    for _ in range(6):  # inhaber, personen, betriebsstaette, niederlassung → taetigkeit
+    for _ in range(7):  # inhaber, personen, betrieb, betriebsstaette, niederlassung → taetigkeit
         if path.endswith("/taetigkeit"):
             break
         path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
@@ -253,7 +253,7 @@ def test_previous_accident_insurance_is_asked_for_every_reason_but_a_new_foundat
 def test_number_of_legal_representatives_is_asked_only_of_partnerships_and_legal_persons(app, company):
     path = _persons_step(company)
     path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
-    assert path.endswith("/betriebsstaette")
+    assert path.endswith("/betrieb")
     missing = post_step(company, path, gewerbe_answers(zahl_vertreter=""))
     assert missing.status_code == 422 and "(Feld 12)" in missing.get_data(as_text=True)
     assert post_step(company, path, gewerbe_answers(oeffentliche_hand="")).status_code == 422

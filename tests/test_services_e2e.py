@@ -106,7 +106,8 @@ def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, 
     steps: dict[str, dict] = {
         "inhaber": {"inhaber_art": inhaber_art, **company, "handelsregisternummer": register},
         "personen": group("personen", *persons),
-        "betriebsstaette": {**betrieb(inhaber_art), "street": street, "postcode": postcode, "city": city},
+        "betrieb": betrieb(inhaber_art),
+        "betriebsstaette": {"street": street, "postcode": postcode, "city": city},
         "niederlassung": {"niederlassung": niederlassung},
     }
     if niederlassung in ("zweigniederlassung", "zweigstelle"):
@@ -141,8 +142,8 @@ def gewerbeummeldung_relocation_of_crafts_business() -> dict[str, dict]:
     return {
         "inhaber": {"inhaber_art": "juristische_person", **BECKER, "handelsregisternummer": BECKER_HRB},
         "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
-        "betriebsstaette": {**betrieb("juristische_person"), **address("betriebsanschrift", *BECKER_SITZ),
-                            "betrieb_telefon": "0421 3378890"},
+        "betrieb": betrieb("juristische_person"),
+        "betriebsstaette": {**address("betriebsanschrift", *BECKER_SITZ), "betrieb_telefon": "0421 3378890"},
         "niederlassung": {"niederlassung": "hauptniederlassung"},
         "grund": {"grund": "verlegung", "aenderung_datum": "2027-01-01"},
         "verlegung": address("neue_anschrift", "Hastedter Heerstraße 285", "28207", "Bremen"),
@@ -164,7 +165,8 @@ def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
     return {
         "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
-        "betriebsstaette": {**betrieb("natuerliche_person"), **address("betriebsanschrift", *HANSEN_SITZ)},
+        "betrieb": betrieb("natuerliche_person"),
+        "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
         "niederlassung": {"niederlassung": "hauptniederlassung"},
         "grund": {"grund": "ausdehnung", "aenderung_datum": "2027-02-01"},
         "bisherige_taetigkeit": {"taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin "
@@ -186,7 +188,8 @@ def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
     return {
         "inhaber": {"inhaber_art": "juristische_person", **BECKER, "handelsregisternummer": BECKER_HRB},
         "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
-        "betriebsstaette": {**betrieb("juristische_person"), **address("betriebsanschrift", *BREMERHAVEN)},
+        "betrieb": betrieb("juristische_person"),
+        "betriebsstaette": address("betriebsanschrift", *BREMERHAVEN),
         "niederlassung": {"abmeldung_betrifft": "zweigstelle"},
         "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
         "taetigkeit": {"taetigkeit": "Elektroinstallation", "nebenerwerb": "no"},
@@ -204,7 +207,8 @@ def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
     return {
         "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
-        "betriebsstaette": {**betrieb("natuerliche_person"), **address("betriebsanschrift", *HANSEN_SITZ)},
+        "betrieb": betrieb("natuerliche_person"),
+        "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
         "niederlassung": {"abmeldung_betrifft": "hauptniederlassung"},
         "taetigkeit": {"taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin", "nebenerwerb": "no"},
         "wz": {"wz2008": "66.22.0"},
@@ -222,9 +226,10 @@ def gewerbeummeldung_name_of_hamburg_branch() -> dict[str, dict]:
     steps = gewerbeummeldung_relocation_of_crafts_business()
     steps["inhaber"] = {"inhaber_art": "juristische_person", "business_name": "Becker Elektro- und Solartechnik GmbH",
                         "legal_form": "GmbH", "handelsregisternummer": BECKER_HRB}
-    steps["betriebsstaette"] = {**betrieb("juristische_person"), **address("betriebsanschrift", *BECKER_HAMBURG)}
+    steps["betriebsstaette"] = address("betriebsanschrift", *BECKER_HAMBURG)
     steps["niederlassung"] = {"niederlassung": "zweigniederlassung"}
-    steps = {**{k: v for k, v in steps.items() if k in ("inhaber", "personen", "betriebsstaette", "niederlassung")},
+    steps = {**{k: v for k, v in steps.items() if k in ("inhaber", "personen", "betrieb", "betriebsstaette",
+                                                         "niederlassung")},
              "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
              "grund": {"grund": "name", "aenderung_datum": "2027-03-01"},
              "bisheriger_name": {"frueherer_name": "Becker Elektrotechnik GmbH"},
@@ -241,10 +246,10 @@ def gewerbeummeldung_legal_form_of_partnership() -> dict[str, dict]:
     steps["inhaber"] = {"inhaber_art": "personengesellschaft", "business_name": "Hansen & Petersen OHG",
                         "legal_form": "OHG", "handelsregisternummer": "Hamburg HRA 120001"}
     del steps["bisherige_taetigkeit"], steps["erlaubnis_angaben"], steps["taetigkeit"]["taetigkeit_neu"]
-    steps["betriebsstaette"] = {**steps["betriebsstaette"], **betrieb("personengesellschaft")}
+    steps["betrieb"] = betrieb("personengesellschaft")
     steps["grund"] = {"grund": "rechtsform", "aenderung_datum": "2027-04-01"}
     steps["erlaubnis"] = {"erlaubnispflichtig": "no"}
-    order = ["inhaber", "personen", "betriebsstaette", "niederlassung", "grund"]
+    order = ["inhaber", "personen", "betrieb", "betriebsstaette", "niederlassung", "grund"]
     return {**{k: steps[k] for k in order}, "bisherige_rechtsform": {"fruehere_rechtsform": "GbR"},
             **{k: v for k, v in steps.items() if k not in order}}
 
