@@ -121,7 +121,9 @@ def test_pdf_export_shows_the_same_content(worked):
                      "Zustellung an diese Stelle", "zugestellt"):
         assert squeezed(expected) in squeezed(text), expected
     assert hashlib.sha256(CARD).hexdigest() in squeezed(text)
-    assert "Handwerkskammer" not in text  # the copy recipient's entries are not this body's business
+    # the copy recipient's entries are not this body's business ("Name der Handwerkskammer" is a label of GewA 1
+    # field 29, the card's issuer; the copy recipient would be named "Handwerkskammer Bremen")
+    assert "Handwerkskammer Bremen" not in text
 
 
 def test_staff_of_another_chamber_get_404_for_both_exports(app, worked):
