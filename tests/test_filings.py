@@ -45,9 +45,10 @@ def company(client, login_as):
 
 
 def _to_premises_step(company) -> str:
-    """A new Gewerbeanmeldung with owner and persons answered: the path of the step "Betriebsstätte"."""
+    """A new Gewerbeanmeldung with owner, persons and business details answered: the path of the step
+    "Betriebsstätte"."""
     path = start_draft(company, "gewerbeanmeldung")
-    for _ in ("inhaber", "personen"):
+    for _ in ("inhaber", "personen", "betrieb"):
         path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
     assert path.endswith("/betriebsstaette"), path
     return path

@@ -5,6 +5,7 @@ the official conditions, and what the form engine needs for them."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -105,7 +106,7 @@ def test_wz_picker_searches_without_javascript_and_files_the_code(app, company):
     path = start_draft(company, "gewerbeanmeldung")
     answers = gewerbe_answers()
     del answers["wz2008"]
-    for _ in range(5):  # up to the step "Einordnung der Tätigkeit"
+    for _ in range(6):  # up to the step "Einordnung der Tätigkeit"
         path = path_of(post_step(company, path, answers).headers["Location"])
     assert path.endswith("/wz")
     page = company.get(path).get_data(as_text=True)
@@ -136,19 +137,31 @@ def test_each_trade_notification_names_its_official_form():
     assert "GewA 1" in (catalog["gewerbeanmeldung"].form_source or "")
 
 
-# The numbers of the printed forms that docs/gewerbeanzeige.md could establish (FIM S05000001294,
-# the Ilm-Kreis notes, § 3 GewAnzV). Every other label carries none: the numbers before stopped at 25
-# and put GewA 1's activity at 15, while GewA 1 has 33 fields (§ 2 Abs. 1 GewAnzV) and the activity is 18.
-PRINTED_FIELD_NUMBERS = {
-    "gewerbeanmeldung": {"business_name": "1", "legal_form": "1", "handelsregisternummer": "2", "activity": "18",
-                         "handwerk": "21", "industrie": "21", "handel": "21", "sonstiges": "21",
-                         "vollzeit": "22", "teilzeit": "22"},
-    "gewerbeummeldung": {"business_name": "1", "legal_form": "1", "handelsregisternummer": "2"},
-    "gewerbeabmeldung": {"business_name": "1", "legal_form": "1", "handelsregisternummer": "2", "taetigkeit": "18",
-                         "nebenerwerb": "19", "abmeldung_datum": "20", "handwerk": "21", "industrie": "21",
-                         "handel": "21", "sonstiges": "21", "vollzeit": "22", "teilzeit": "22",
-                         "abmeldung_betrifft": "23, 24", "grund": "25, 26", "aufgabe_ursache": "28"},
-}
+# docs/gewerbeanzeige.md maps each field number of the printed forms GewA 1-3 (the current edition,
+# as the Hamburg prints show it) to the definition fields whose labels carry it (column "label
+# carries"). The labels must name exactly these numbers: none missing, none that the table does not
+# give (the earlier numbering put GewA 1's activity at 15; it is 18).
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "gewerbeanzeige.md"
+FORM_SECTIONS = {"gewerbeanmeldung": "## GewA 1 → `gewerbeanmeldung.toml`",
+                 "gewerbeummeldung": "## GewA 2 → `gewerbeummeldung.toml`",
+                 "gewerbeabmeldung": "## GewA 3 → `gewerbeabmeldung.toml`"}
+
+
+def documented_numbers(service: str) -> dict[str, str]:
+    """Field (``group.sub``, ``field=choice``) → the number(s) the docs table puts on its label."""
+    text = DOCS.read_text(encoding="utf-8")
+    section = text.split(FORM_SECTIONS[service], 1)[1].split("\n## ", 1)[0]
+    header = next(line for line in section.splitlines() if line.startswith("| field |"))
+    column = [c.strip() for c in header.strip("|").split("|")].index("label carries")
+    numbers: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or not re.fullmatch(r"\d+(, \d+)?", cells[0]):
+            continue
+        for name in re.findall(r"`([^`]+)`", cells[column]):
+            assert name not in numbers, f"{service}: {name} in two rows of the table"
+            numbers[name] = cells[0]
+    return numbers
 
 
 def _field_numbers(fields, prefix: str = "") -> dict[str, tuple[str, str]]:
@@ -165,15 +178,28 @@ def _field_numbers(fields, prefix: str = "") -> dict[str, tuple[str, str]]:
     return found
 
 
-@pytest.mark.parametrize("service", sorted(PRINTED_FIELD_NUMBERS))
-def test_labels_name_only_the_established_numbers_of_the_printed_form(service):
+@pytest.mark.parametrize("service", sorted(FORM_SECTIONS))
+def test_labels_carry_the_field_numbers_the_docs_table_gives_and_no_others(service):
+    documented = documented_numbers(service)
+    assert len(documented) > 40  # the table was read (a broken table would compare nothing)
     numbers = _field_numbers(load_catalog()[service].fields)
-    assert numbers == {name: (n, n) for name, n in PRINTED_FIELD_NUMBERS[service].items()}
+    assert numbers == {name: (n, n) for name, n in documented.items()}
+
+
+@pytest.mark.parametrize(("service", "last", "signature"), [
+    ("gewerbeanmeldung", 31, 33), ("gewerbeummeldung", 28, 30), ("gewerbeabmeldung", 28, 30)])
+def test_every_field_of_the_printed_form_has_a_row_in_the_docs_table(service, last, signature):
+    """GewA 1 has 33 fields, GewA 2 and 3 have 30 (§ 2 Abs. 1, § 3 GewAnzV); the last two (date,
+    signature) are the binding submit; every other number is on some label."""
+    on_labels = {int(n) for ns in documented_numbers(service).values() for n in ns.split(", ")}
+    assert on_labels == set(range(1, last + 1))
+    section = DOCS.read_text(encoding="utf-8").split(FORM_SECTIONS[service], 1)[1].split("\n## ", 1)[0]
+    assert f"| {signature} | Unterschrift" in section and f"| {signature - 1} | Datum" in section
 
 
 def test_the_activity_step_shows_field_18_of_gewa_1(company):
     path = start_draft(company, "gewerbeanmeldung")
-    for _ in range(6):  # inhaber, personen, betriebsstaette, niederlassung → taetigkeit
+    for _ in range(7):  # inhaber, personen, betrieb, betriebsstaette, niederlassung → taetigkeit
         if path.endswith("/taetigkeit"):
             break
         path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
@@ -208,3 +234,63 @@ def test_a_country_condition_names_real_states():
              "show_if": {"field": "land", "not_in": ["DE", "EU"]}}
     with pytest.raises(DefinitionError, match="'EU' is not an ISO 3166-1 alpha-2 code"):
         parse_definition(_definition([COUNTRY, wrong]), "probe.toml")
+
+
+def test_previous_accident_insurance_is_asked_for_every_reason_but_a_new_foundation(app, company):
+    path = start_draft(company, "gewerbeanmeldung")
+    assert "unfallversicherung" not in visited_steps(company, path, gewerbe_answers(grund="neugruendung"))
+    path = start_draft(company, "gewerbeanmeldung")
+    steps = visited_steps(company, path, gewerbe_answers(grund="rechtsformwechsel",
+                                                         bisherige_unternehmensnummer="987654321"))
+    assert steps.index("unfallversicherung") == steps.index("grund") + 1
+    page = company.get(path.rsplit("/", 1)[0] + "/unfallversicherung").get_data(as_text=True)
+    assert "Angabe des bisherigen gesetzlichen Unfallversicherungsträgers (Feld 27)" in page
+    with app.app_context():
+        data = next(d.data for d in db.session.scalars(select(Draft)) if d.data.get("grund") == "rechtsformwechsel")
+    assert data["bisherige_unternehmensnummer"] == "987654321" and data.get("bisheriger_uv_traeger") is None
+
+
+def test_number_of_legal_representatives_is_asked_only_of_partnerships_and_legal_persons(app, company):
+    path = _persons_step(company)
+    path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
+    assert path.endswith("/betrieb")
+    missing = post_step(company, path, gewerbe_answers(zahl_vertreter=""))
+    assert missing.status_code == 422 and "(Feld 12)" in missing.get_data(as_text=True)
+    assert post_step(company, path, gewerbe_answers(oeffentliche_hand="")).status_code == 422
+    assert post_step(company, path, gewerbe_answers(zahl_vertreter="2")).status_code == 302
+    # a sole trader: field 12 is not asked, and nothing a browser still sends is kept
+    sole = start_draft(company, "gewerbeanmeldung")
+    answers = gewerbe_answers(inhaber_art="natuerliche_person", zahl_vertreter="3",
+                              **{"personen-0-funktion": "inhaber"})
+    sole = path_of(post_step(company, sole, answers).headers["Location"])
+    sole = path_of(post_step(company, sole, answers).headers["Location"])
+    assert "(Feld 12)" not in company.get(sole).get_data(as_text=True)
+    assert post_step(company, sole, answers).status_code == 302
+    with app.app_context():
+        data = next(d.data for d in db.session.scalars(select(Draft))
+                    if d.data.get("inhaber_art") == "natuerliche_person")
+    assert data.get("zahl_vertreter") is None and data["oeffentliche_hand"] == "nein"
+
+
+def test_a_condition_of_the_residence_title_must_be_stated_in_words(app, company):
+    path = _persons_step(company)
+    restricted = {**NON_EU, **TITLE, "personen-0-aufenthaltstitel_auflage": "yes"}
+    resp = post_step(company, path, gewerbe_answers(**restricted))
+    assert resp.status_code == 422 and "Angabe der Auflage und/oder Beschränkung (Feld 31)" in resp.get_data(
+        as_text=True)
+    restricted["personen-0-aufenthaltstitel_auflage_angabe"] = "Selbständige Tätigkeit nur als Gastronom gestattet"
+    assert post_step(company, path, gewerbe_answers(**restricted)).status_code == 302
+    with app.app_context():
+        person = db.session.scalar(select(Draft)).data["personen"][0]
+    assert person["aufenthaltstitel_auflage_angabe"] == "Selbständige Tätigkeit nur als Gastronom gestattet"
+
+
+@pytest.mark.parametrize(("service", "field"), [("gewerbeanmeldung", "niederlassung"),
+                                                ("gewerbeummeldung", "niederlassung"),
+                                                ("gewerbeabmeldung", "abmeldung_betrifft")])
+def test_the_kind_of_establishment_offers_the_boxes_of_the_current_form(service, field):
+    """Fields 23 and 24: main establishment, branch, dependent branch; itinerant trade. The current
+    form has no box for a vending-machine business (the edition before had one)."""
+    fd = next(f for f in load_catalog()[service].fields if f.name == field)
+    assert [c.value for c in fd.choices] == ["hauptniederlassung", "zweigniederlassung", "zweigstelle",
+                                             "reisegewerbe"]

@@ -70,9 +70,9 @@ def test_json_export_holds_the_filing_as_the_primary_body_sees_it(worked):
         assert doc[key].endswith("Z") and datetime.fromisoformat(doc[key].replace("Z", "+00:00"))
 
     start = answer(doc, "start_date")
-    # GewA 1's number for the start date is not established (docs/gewerbeanzeige.md); the activity's is
-    assert start["label"] == {"de": "Datum des Beginns der angemeldeten Tätigkeit",
-                              "en": "Date the registered activity begins"}
+    # the labels carry GewA 1's field numbers (docs/gewerbeanzeige.md): start date 20, activity 18
+    assert start["label"] == {"de": "Datum des Beginns der angemeldeten Tätigkeit (Feld 20)",
+                              "en": "Date the registered activity begins (field 20)"}
     assert answer(doc, "activity")["label"] == {"de": "Angemeldete Tätigkeit (Feld 18)",
                                                 "en": "Activity being registered (field 18)"}
     assert (start["value"], start["text"]) == ("2027-01-01", "01.01.2027")
@@ -121,7 +121,9 @@ def test_pdf_export_shows_the_same_content(worked):
                      "Zustellung an diese Stelle", "zugestellt"):
         assert squeezed(expected) in squeezed(text), expected
     assert hashlib.sha256(CARD).hexdigest() in squeezed(text)
-    assert "Handwerkskammer" not in text  # the copy recipient's entries are not this body's business
+    # the copy recipient's entries are not this body's business ("Name der Handwerkskammer" is a label of GewA 1
+    # field 29, the card's issuer; the copy recipient would be named "Handwerkskammer Bremen")
+    assert "Handwerkskammer Bremen" not in text
 
 
 def test_staff_of_another_chamber_get_404_for_both_exports(app, worked):

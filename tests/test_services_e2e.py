@@ -92,6 +92,11 @@ def gewa_person(funktion: str, family_name: str, given_names: str, birth_date: s
             "staatsangehoerigkeit": nationality, **address("anschrift", street, postcode, city), **extra}
 
 
+def betrieb(inhaber_art: str) -> dict[str, str]:
+    """GewA fields 12 and 13 (number of managing partners or legal representatives; public share)."""
+    return {"oeffentliche_hand": "nein", **({} if inhaber_art == "natuerliche_person" else {"zahl_vertreter": "1"})}
+
+
 def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, start: str, handwerk: str,
                      persons: list[dict[str, str]], wz: str, *, niederlassung: str = "hauptniederlassung",
                      grund: str = "neugruendung", erlaubnis: bool = False, handwerkskarte: bool = False,
@@ -101,6 +106,7 @@ def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, 
     steps: dict[str, dict] = {
         "inhaber": {"inhaber_art": inhaber_art, **company, "handelsregisternummer": register},
         "personen": group("personen", *persons),
+        "betrieb": betrieb(inhaber_art),
         "betriebsstaette": {"street": street, "postcode": postcode, "city": city},
         "niederlassung": {"niederlassung": niederlassung},
     }
@@ -114,6 +120,10 @@ def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, 
     steps["grund"] = {"grund": grund}
     if grund in ("erbfolge", "kauf", "pacht"):
         steps["vorinhaber"] = {"frueherer_inhaber": "Elektro Meyer e. K."}
+    if grund != "neugruendung":  # field 27: the accident insurance so far, "nicht bekannt" when left empty
+        steps["unfallversicherung"] = ({"bisheriger_uv_traeger": "BG Energie Textil Elektro Medienerzeugnisse",
+                                        "bisherige_unternehmensnummer": "123456789012345"}
+                                       if grund in ("erbfolge", "kauf", "pacht") else {})
     if grund == "wiedereroeffnung":
         steps["verlegung"] = address("fruehere_betriebsstaette", "Wandsbeker Chaussee 8", "22089", "Hamburg")
     steps["erlaubnis"] = {"erlaubnispflichtig": "yes" if erlaubnis else "no"}
@@ -132,6 +142,7 @@ def gewerbeummeldung_relocation_of_crafts_business() -> dict[str, dict]:
     return {
         "inhaber": {"inhaber_art": "juristische_person", **BECKER, "handelsregisternummer": BECKER_HRB},
         "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
+        "betrieb": betrieb("juristische_person"),
         "betriebsstaette": {**address("betriebsanschrift", *BECKER_SITZ), "betrieb_telefon": "0421 3378890"},
         "niederlassung": {"niederlassung": "hauptniederlassung"},
         "grund": {"grund": "verlegung", "aenderung_datum": "2027-01-01"},
@@ -154,12 +165,14 @@ def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
     return {
         "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
+        "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
         "niederlassung": {"niederlassung": "hauptniederlassung"},
         "grund": {"grund": "ausdehnung", "aenderung_datum": "2027-02-01"},
         "bisherige_taetigkeit": {"taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin "
                                                       "(§ 34d Abs. 1 GewO)"},
-        "taetigkeit": {"taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO) und "
+        "taetigkeit": {"taetigkeit_neu": "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)",
+                       "taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO) und "
                                      "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)", "nebenerwerb": "no"},
         "wz": {"wz2008": "66.22.0"},
         "betriebsart": {"handwerk": "no", "industrie": "no", "handel": "no", "sonstiges": "yes"},
@@ -175,6 +188,7 @@ def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
     return {
         "inhaber": {"inhaber_art": "juristische_person", **BECKER, "handelsregisternummer": BECKER_HRB},
         "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
+        "betrieb": betrieb("juristische_person"),
         "betriebsstaette": address("betriebsanschrift", *BREMERHAVEN),
         "niederlassung": {"abmeldung_betrifft": "zweigstelle"},
         "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
@@ -193,6 +207,7 @@ def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
     return {
         "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
+        "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
         "niederlassung": {"abmeldung_betrifft": "hauptniederlassung"},
         "taetigkeit": {"taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin", "nebenerwerb": "no"},
@@ -213,7 +228,8 @@ def gewerbeummeldung_name_of_hamburg_branch() -> dict[str, dict]:
                         "legal_form": "GmbH", "handelsregisternummer": BECKER_HRB}
     steps["betriebsstaette"] = address("betriebsanschrift", *BECKER_HAMBURG)
     steps["niederlassung"] = {"niederlassung": "zweigniederlassung"}
-    steps = {**{k: v for k, v in steps.items() if k in ("inhaber", "personen", "betriebsstaette", "niederlassung")},
+    steps = {**{k: v for k, v in steps.items() if k in ("inhaber", "personen", "betrieb", "betriebsstaette",
+                                                         "niederlassung")},
              "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
              "grund": {"grund": "name", "aenderung_datum": "2027-03-01"},
              "bisheriger_name": {"frueherer_name": "Becker Elektrotechnik GmbH"},
@@ -229,10 +245,11 @@ def gewerbeummeldung_legal_form_of_partnership() -> dict[str, dict]:
     steps = gewerbeummeldung_extension_of_brokerage()
     steps["inhaber"] = {"inhaber_art": "personengesellschaft", "business_name": "Hansen & Petersen OHG",
                         "legal_form": "OHG", "handelsregisternummer": "Hamburg HRA 120001"}
-    del steps["bisherige_taetigkeit"], steps["erlaubnis_angaben"]
+    del steps["bisherige_taetigkeit"], steps["erlaubnis_angaben"], steps["taetigkeit"]["taetigkeit_neu"]
+    steps["betrieb"] = betrieb("personengesellschaft")
     steps["grund"] = {"grund": "rechtsform", "aenderung_datum": "2027-04-01"}
     steps["erlaubnis"] = {"erlaubnispflichtig": "no"}
-    order = ["inhaber", "personen", "betriebsstaette", "niederlassung", "grund"]
+    order = ["inhaber", "personen", "betrieb", "betriebsstaette", "niederlassung", "grund"]
     return {**{k: steps[k] for k in order}, "bisherige_rechtsform": {"fruehere_rechtsform": "GbR"},
             **{k: v for k, v in steps.items() if k not in order}}
 
@@ -587,14 +604,15 @@ CASES = [
          [("gewerbeamt-bremen", "primary"), ("hwk-bremen", "copy")],
          expect={"handwerk": True, "postcode": "28195", "wz2008": "43.21.0", "handwerkskarte_vorhanden": True,
                  "handwerkskarte_kammer": "Handwerkskammer Bremen"},
-         absent=("hauptniederlassung", "frueherer_inhaber", "erlaubnis_datum")),
+         absent=("hauptniederlassung", "frueherer_inhaber", "erlaubnis_datum", "bisheriger_uv_traeger")),
     Case("gewerbeanmeldung-einzelhandel-bremerhaven", "anna.becker", "gewerbeanmeldung",
          gewerbeanmeldung(BECKER, BREMERHAVEN, "Einzelhandel mit Elektrohaushaltsgeräten, Leuchten und Zubehör",
                           "2027-03-01", "no", [gewa_person("betriebsleiter", *JONAS, JONAS_WOHNUNG)], "47.54.0",
                           register=BECKER_HRB, niederlassung="zweigniederlassung", grund="kauf"),
          [("gewerbeamt-bremerhaven", "primary"), ("hk-bremen", "copy")],
          expect={"handwerk": False, "postcode": "27568", "niederlassung": "zweigniederlassung",
-                 "frueherer_inhaber": "Elektro Meyer e. K."},
+                 "frueherer_inhaber": "Elektro Meyer e. K.", "zahl_vertreter": 1, "oeffentliche_hand": "nein",
+                 "bisheriger_uv_traeger": "BG Energie Textil Elektro Medienerzeugnisse"},
          absent=("handwerkskarte_vorhanden", "fruehere_betriebsstaette")),
     Case("gewerbeanmeldung-makler-hamburg", "lea.hansen", "gewerbeanmeldung",
          gewerbeanmeldung(HANSEN, ("Lüneburger Straße 22", "21073", "Hamburg"),
@@ -623,9 +641,10 @@ CASES = [
                                "geburtsort": "Bremen", "geburtsland": "DE", "staatsangehoerigkeit": "DE",
                                "weitere_staatsangehoerigkeit": None,
                                "anschrift": {"street": "Parkallee 12", "postcode": "28209", "city": "Bremen"},
-                               "telefon": None, "email": None, "aufenthaltstitel": None,
-                               "aufenthaltstitel_behoerde": None, "aufenthaltstitel_datum": None,
-                               "aufenthaltstitel_auflage": None}],
+                               "telefon": None, "telefax": None, "email": None, "internetadresse": None,
+                               "aufenthaltstitel": None, "aufenthaltstitel_behoerde": None,
+                               "aufenthaltstitel_datum": None, "aufenthaltstitel_auflage": None,
+                               "aufenthaltstitel_auflage_angabe": None}],
                  "neue_anschrift": {"street": "Hastedter Heerstraße 285", "postcode": "28207", "city": "Bremen"}}),
     Case("gewerbeummeldung-ausdehnung-makler-hamburg", "lea.hansen", "gewerbeummeldung",
          gewerbeummeldung_extension_of_brokerage(),
@@ -633,9 +652,10 @@ CASES = [
          files={"erlaubnis": pdf("Erlaubnis-34f-GewO.pdf")},
          expect={"grund": "ausdehnung", "wz2008": "66.22.0", "handelsregisternummer": HANSEN_HRA,
                  "taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO)",
-                 "erlaubnis_behoerde": "Handelskammer Hamburg"},
-         absent=("neue_anschrift", "frueherer_name", "handwerk_bezeichnung", "handwerkskarte_vorhanden",
-                 "handwerkskarte")),
+                 "erlaubnis_behoerde": "Handelskammer Hamburg",
+                 "taetigkeit_neu": "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)"},
+         absent=("neue_anschrift", "frueherer_name", "zahl_vertreter", "handwerk_bezeichnung",
+                 "handwerkskarte_vorhanden", "handwerkskarte")),
 
     Case("gewerbeummeldung-name-zweigniederlassung-hamburg", "anna.becker", "gewerbeummeldung",
          gewerbeummeldung_name_of_hamburg_branch(),
@@ -648,8 +668,8 @@ CASES = [
          gewerbeummeldung_legal_form_of_partnership(),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
          expect={"grund": "rechtsform", "fruehere_rechtsform": "GbR", "legal_form": "OHG",
-                 "inhaber_art": "personengesellschaft"},
-         absent=("frueherer_name", "taetigkeit_bisher", "erlaubnis_behoerde")),
+                 "inhaber_art": "personengesellschaft", "zahl_vertreter": 1},
+         absent=("frueherer_name", "taetigkeit_bisher", "erlaubnis_behoerde", "taetigkeit_neu")),
 
     Case("gewerbeabmeldung-aufgabe-zweigstelle-bremerhaven", "jonas.weber", "gewerbeabmeldung",
          gewerbeabmeldung_closing_crafts_branch(),

@@ -113,6 +113,7 @@ def gewerbe_answers(**changes) -> EveryStep:
         "inhaber_art": "juristische_person", "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH",
         "handelsregisternummer": "Bremen HRB 12345",
         **GESCHAEFTSFUEHRERIN,
+        "zahl_vertreter": "1", "oeffentliche_hand": "nein",
         "street": "Am Wall 120", "postcode": "28195", "city": "Bremen", "niederlassung": "hauptniederlassung",
         "activity": "Elektroinstallation", "nebenerwerb": "no", "start_date": "2027-01-01", "wz2008": "43.21.0",
         "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
