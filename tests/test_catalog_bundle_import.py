@@ -162,9 +162,14 @@ def test_a_service_import_that_breaks_a_bundle_is_refused_naming_it(app_factory,
     app = app_factory()
     other = app_factory(CATALOG_REFRESH_SECONDS=0)
     text = (loader.DEFINITIONS_DIR / "gewerbeanmeldung.toml").read_text()
-    choice = '  { value = "neugruendung", label = { de = "Neugründung", en = "New foundation" } },\n'
+    choice = ('  { value = "neugruendung", label = { de = "Neuerrichtung/Neugründung", '
+              'en = "New establishment / new foundation" } },\n')
     assert choice in text
-    without_choice = _file(tmp_path, "gewerbeanmeldung.toml", text.replace(choice, ""))
+    # the step on the previous accident insurance is shown for every reason but this one: for
+    # every reason in the changed file
+    condition = ", show_if = { field = \"grund\", not_in = [\"neugruendung\"] }"
+    assert condition in text
+    without_choice = _file(tmp_path, "gewerbeanmeldung.toml", text.replace(choice, "").replace(condition, ""))
     result = _import(app, without_choice, replace=True)
     assert result.exit_code != 0
     assert "the import would break the bundle 'betrieb-gruenden'" in result.output
