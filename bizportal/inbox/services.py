@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -104,17 +104,28 @@ def record_visit(staff_user_id: int, chamber_id: int, login_started_at: datetime
 
     "New" means received after the person's last look at the list during an earlier login
     (``login_started_at`` is the start of the current one); within one login the answer stays the
-    same, however often the list is opened, paged or filtered. Commits.
+    same, however often the list is opened, paged or filtered.
+
+    One statement reads the visit and whether an item of the chamber arrived after the last look
+    written down. The look is written (and committed) only when it changes an answer: the first
+    look, the first look of a login (``new_since`` moves), or a look after an item arrived (the
+    next login must not count that item as new). A look that saw nothing newer than the one
+    written down leaves it: the next login's "new" would be the same items either way.
     """
     now = utcnow()
-    visit = db.session.get(InboxVisit, (staff_user_id, chamber_id))
-    if visit is None:
-        visit = InboxVisit(staff_user_id=staff_user_id, chamber_id=chamber_id, last_seen_at=now, new_since=None)
-        db.session.add(visit)
-    else:
-        if login_started_at is None or visit.last_seen_at < login_started_at:
-            visit.new_since = visit.last_seen_at
-        visit.last_seen_at = now
-    new_since = visit.new_since
+    key = (InboxVisit.staff_user_id == staff_user_id, InboxVisit.chamber_id == chamber_id)
+    arrived = exists().where(InboxItem.chamber_id == chamber_id, InboxItem.received_at > InboxVisit.last_seen_at)
+    seen = db.session.execute(select(InboxVisit.last_seen_at, InboxVisit.new_since, arrived).where(*key)).one_or_none()
+    if seen is None:
+        db.session.add(InboxVisit(staff_user_id=staff_user_id, chamber_id=chamber_id, last_seen_at=now,
+                                  new_since=None))
+        db.session.commit()
+        return None
+    last_seen_at, new_since, newer_items = seen
+    if login_started_at is None or last_seen_at < login_started_at:
+        new_since = last_seen_at  # the first look of this login: "new" counts from the last one before it
+    elif not newer_items:
+        return new_since
+    db.session.execute(update(InboxVisit).where(*key).values(last_seen_at=now, new_since=new_since))
     db.session.commit()
     return new_since
