@@ -25,7 +25,8 @@ Each round runs ``wrk`` (``--threads`` threads, ``--connections`` connections, `
 against the bare page and then every page kind; rounds are interleaved and the medians reported:
 req/s, p50 and p99 latency, and the ratio to the bare page of the same round (the figure a shared,
 loaded machine distorts least). The load average is printed before and after; the web workers'
-largest RSS after the last round.
+largest RSS after the last round (with PSS and private memory,
+which tell what the workers share).
 """
 
 from __future__ import annotations
@@ -314,13 +315,18 @@ def wait_up(port: int, path: str, proc: subprocess.Popen) -> None:
     raise RuntimeError(f"gunicorn on {port} did not answer")
 
 
-def worker_rss_mb(master: int) -> float:
+def worker_memory_mb(master: int) -> dict[str, float]:
+    """The web workers' largest RSS, PSS (shared pages divided among the processes sharing them)
+    and private memory (pages no other process maps), in MB, from ``/proc/<pid>/smaps_rollup``."""
     children = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
-    rss = []
+    out = {"rss": 0.0, "pss": 0.0, "private": 0.0}
     for pid in children:
-        status = Path(f"/proc/{pid}/status").read_text()
-        rss.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
-    return max(rss) if rss else 0.0
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        kb = {k: int(v) for k, v in re.findall(r"^(\w+):\s+(\d+) kB", rollup, re.M)}
+        for key, value in (("rss", kb["Rss"]), ("pss", kb["Pss"]),
+                           ("private", kb["Private_Clean"] + kb["Private_Dirty"])):
+            out[key] = max(out[key], value / 1024)
+    return out
 
 
 def load() -> str:
@@ -463,11 +469,12 @@ def run(app, args, fx: Fixtures, kinds: list[Page], portal_port: int, bare_port:
             if figures["bad"]:
                 raise RuntimeError(f"{page.name}: {figures['bad']} error responses under load")
             results[page.name].append({**figures, "ratio": figures["rps"] / bare["rps"]})
-    rss = worker_rss_mb(portal_pid)
+    memory = worker_memory_mb(portal_pid)
     print(f"{filings:,} filings; {generated}PostgreSQL {version}, Python {platform.python_version()}, "
           f"{platform.machine()}, {os.cpu_count()} cores; gunicorn.conf.py settings; wrk -t{args.threads} "
           f"-c{args.connections} -d{args.duration}s, medians of {args.rounds} interleaved rounds; load average "
-          f"(1/5/15 min) {before} before, {load()} after; largest web worker RSS after the run: {rss:.0f} MB")
+          f"(1/5/15 min) {before} before, {load()} after; largest web worker RSS after the run: "
+          f"{memory['rss']:.0f} MB (PSS {memory['pss']:.0f} MB, private {memory['private']:.0f} MB)")
     print("| page | req/s | p50 ms | p99 ms | × bare page |")
     print("|---|---|---|---|---|")
     for name, rounds in results.items():

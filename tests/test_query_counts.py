@@ -262,3 +262,80 @@ def test_a_signed_in_page_reads_the_person_and_the_login_session_in_one_statemen
     count, html = statements(app, client, "/")
     assert "Angemeldet als" in html
     assert count == 1
+
+
+def sent(app, client, path: str) -> list[str]:
+    """The SQL statements sent while serving ``path`` (no warm-up)."""
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200, (path, response.status_code)
+    return seen
+
+
+def writes(statements_sent: list[str]) -> list[str]:
+    return [s for s in statements_sent if s.split(" ", 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")]
+
+
+def test_staff_inbox_opened_again_writes_the_visit_only_when_an_item_arrived_since(app):
+    deliver(app, "gewerbeamt-bremen", [Spec(company="Erste GmbH", age_minutes=5)])
+    staff = staff_client(app, "gewerbeamt.bremen")
+    first = sent(app, staff, "/staff/posteingang")
+    assert [w.split(" (")[0] for w in writes(first)] == ["INSERT INTO inbox_visit"]  # the first look
+    again = sent(app, staff, "/staff/posteingang?sortierung=aelteste")
+    assert writes(again) == []  # nothing arrived: the look written down stands for this one too
+    assert len(again) <= 4  # user with login session; visit with "anything newer?"; one page; its count
+    deliver(app, "gewerbeamt-bremen", [Spec(company="Zweite GmbH", age_minutes=0)])
+    seen = sent(app, staff, "/staff/posteingang")
+    assert [w.split(" SET")[0] for w in writes(seen)] == ["UPDATE inbox_visit"]  # it saw the new item
+    assert writes(sent(app, staff, "/staff/posteingang")) == []
+
+
+def test_staff_filing_page_of_a_copy_asks_as_often_for_thirty_history_entries_of_staff_and_systems_as_for_one(
+        app, filed):
+    from bizportal.api.models import ApiClient
+    from tests.support.api import make_client
+
+    hwk = chamber_id(app, "hwk-bremen")
+    staff = staff_client(app, "hwk.bremen")
+    systems = [make_client(app, "hwk-bremen", name=f"Fachverfahren {i}") for i in range(2)]
+    make_client(app, "gewerbeamt-bremen", name="Fremdes Verfahren")
+    with app.app_context():
+        item_id, filing_id = db.session.execute(
+            select(InboxItem.id, Filing.id).join(Filing, Filing.reference == InboxItem.reference)
+            .where(InboxItem.reference == filed, InboxItem.chamber_id == hwk)).one()
+        others = db.session.scalars(select(ApiClient.client_id).where(ApiClient.name == "Fremdes Verfahren")).all()
+    actors = add_staff(app, ROWS, "hwk-bremen")
+    path = f"/staff/posteingang/{item_id}"
+
+    def history(n: int, start: int) -> list[dict]:
+        rows = []
+        for i in range(start, start + n):
+            actor = actors[i] if i % 2 else f"api:{systems[i % 4 // 2].client_id}"
+            rows.append({"action": "filing.note", "actor": actor, "chamber_id": hwk, "filing_id": filing_id,
+                         "detail": "internal note", "occurred_at": utcnow() - timedelta(minutes=i)})
+        return rows
+
+    add_entries(app, history(1, 0))
+    one, one_html = statements(app, staff, path)
+    add_entries(app, history(ROWS - 1, 1) + [
+        {"action": "filing.note", "actor": f"api:{others[0]}", "chamber_id": hwk, "filing_id": filing_id,
+         "detail": "internal note", "occurred_at": utcnow()},  # another chamber's system: not this one's history
+        {"action": "api.call", "actor": f"api:{systems[0].client_id}", "chamber_id": hwk, "filing_id": filing_id,
+         "detail": "GET", "occurred_at": utcnow()}])  # a mere call is no step
+    full, full_html = statements(app, staff, path)
+    one_shown, shown = (html[html.index('id="verlauf"'):] for html in (one_html, full_html))
+    assert "Fachverfahren 0 (API)" in one_shown and "Mitarbeiterin 29" not in one_shown
+    assert "Fachverfahren 0 (API)" in shown and "Fachverfahren 1 (API)" in shown and "Mitarbeiterin 29" in shown
+    assert "Fremdes Verfahren" not in full_html and "GET" not in shown
+    assert 'id="copy-progress"' in full_html  # the copy's own progress, read from the timeline
+    assert full == one <= 8

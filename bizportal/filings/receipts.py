@@ -24,14 +24,11 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale, format_date, format_datetime, gettext
-from fpdf import FPDF
-from fpdf.fonts import TextStyle
-from fpdf.prefs import ViewerPreferences
 from sqlalchemy.exc import IntegrityError
 
 from chambers.wire import iso_utc, to_json_bytes
@@ -43,6 +40,9 @@ from ..common.formats import filesize, number
 from ..common.i18n import supported_locale
 from ..extensions import db
 from .models import Filing, FilingReceipt
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 #: a Unicode TrueType font for the receipt (Debian package fonts-dejavu-core); without it the PDF
 #: core font Helvetica is used, which covers Latin-1 only
@@ -209,6 +209,12 @@ def _receiver_line(receivers: list[dict[str, Any]]) -> str:
 def _receipt_document(reference: str, locale: str) -> tuple[FPDF, _Writer]:
     """A receipt's PDF with its first page begun: document properties (title with ``reference``,
     the operator as author, language), heading styles, the title and the portal's operator."""
+    # fpdf2 (with fontTools and Pillow, about 33 MB) is imported at the first PDF, not with the
+    # portal: most web workers never render one
+    from fpdf import FPDF
+    from fpdf.fonts import TextStyle
+    from fpdf.prefs import ViewerPreferences
+
     identity = current_app.config["SETTINGS"].identity
     pdf = FPDF(format="A4")
     w = _Writer(pdf)

@@ -52,7 +52,6 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from chambers.email.pdf import FilingPDF, section, setup_font, table
 from chambers.email.render import company_rows, human_size, local_time
 
 from ..bodies.models import Chamber
@@ -278,6 +277,9 @@ def render_pdf(export: Export) -> bytes:
     """The document as PDF (German labels, German local time), in the e-mail adapter's font and layout."""
     doc = export.document
     chamber = (doc["chamber"] or {}).get("name") or "–"
+    # fpdf2 (with fontTools and Pillow, about 33 MB) at the first PDF, not in every web worker
+    from chambers.email.pdf import FilingPDF, section, setup_font, table
+
     pdf = FilingPDF(format="A4")
     family, txt = setup_font(pdf)
     pdf.set_title(txt(f"{doc['service']['title']} – {doc['reference']}"))

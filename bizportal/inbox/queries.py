@@ -229,6 +229,30 @@ def chamber_item(chamber_id: int, item_id: int) -> InboxItem | None:
     )
 
 
+@dataclass(frozen=True)
+class CaseFile:
+    """An inbox item of the chamber with what its page shows of it: the delivery that brought it and
+    the portal's filing behind it (with the person who filed it and their company), or None where
+    they are gone."""
+
+    item: InboxItem
+    delivery: Delivery | None
+    filing: Filing | None
+
+
+def case_file(chamber_id: int, item_id: int) -> CaseFile | None:
+    """The item if it was delivered to this chamber, with its delivery, filing and the filing's
+    person (and company) in one statement; else None."""
+    row = db.session.execute(
+        select(InboxItem, Delivery, Filing)
+        .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
+        .outerjoin(Filing, Filing.id == Delivery.filing_id)
+        .options(joinedload(Filing.person))
+        .where(InboxItem.id == item_id, InboxItem.chamber_id == chamber_id)
+    ).first()
+    return None if row is None else CaseFile(*row)
+
+
 def attachment_by_ref(ref):
     """The stored attachment a delivered inbox item refers to (callers check the item first)."""
     from ..filings.models import Attachment
@@ -291,25 +315,24 @@ def delivery_of(item: InboxItem):
     return db.session.get(Delivery, item.delivery_id)
 
 
-def staff_history(filing_id: int, chamber_id: int) -> list[tuple[Any, str]]:
-    """The audit entries of this chamber's staff on the filing, newest first, with the person's name."""
+def staff_history(filing_id: int, chamber_id: int, people: list[StaffUser] | None = None) -> list[tuple[Any, str]]:
+    """The audit entries of this chamber's staff on the filing, newest first, with the person's name;
+    ``people`` is the chamber's staff (``chamber_people``) if the caller has it already. The
+    chamber's own system through the API counts too (its steps and messages, not every call it
+    made), named after its API client (joined, so the clients need no query of their own)."""
     from ..api.models import ApiClient
     from ..audit.models import AuditEvent
 
-    staff = {f"staff:{s.id}": s.display_name for s in db.session.scalars(
-        select(StaffUser).where(StaffUser.chamber_id == chamber_id))}
-    # the chamber's own system through the API: its steps and messages, not every call it made
-    systems = {c.audit_id: f"{c.name} (API)" for c in db.session.scalars(
-        select(ApiClient).where(ApiClient.chamber_id == chamber_id))}
-    if not staff and not systems:
-        return []
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.filing_id == filing_id, AuditEvent.chamber_id == chamber_id,
-        or_(AuditEvent.actor.in_(list(staff)),
-            and_(AuditEvent.actor.in_(list(systems)), AuditEvent.action.not_in(("api.call", "api.token")))))
+    staff = {f"staff:{s.id}": s.display_name for s in (chamber_people(chamber_id) if people is None else people)}
+    rows = db.session.execute(
+        select(AuditEvent, ApiClient.name)
+        .outerjoin(ApiClient, and_(ApiClient.chamber_id == chamber_id,
+                                   literal("api:") + ApiClient.client_id == AuditEvent.actor))
+        .where(AuditEvent.filing_id == filing_id, AuditEvent.chamber_id == chamber_id,
+               or_(AuditEvent.actor.in_(list(staff)),
+                   and_(ApiClient.id.is_not(None), AuditEvent.action.not_in(("api.call", "api.token")))))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
-    staff.update(systems)
-    return [(e, staff[e.actor]) for e in events]
+    return [(e, staff[e.actor] if system is None else f"{system} (API)") for e, system in rows]
 
 
 def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:
@@ -331,7 +354,13 @@ def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:
     return [(m, item) for m, item in rows]
 
 
-def chamber_staff(chamber_id: int) -> list[StaffUser]:
-    """The chamber's staff who work the inbox (for assigning), by name."""
-    people = db.session.scalars(select(StaffUser).where(StaffUser.chamber_id == chamber_id))
+def chamber_people(chamber_id: int) -> list[StaffUser]:
+    """Every staff user of the chamber (whatever their roles), in one query."""
+    return list(db.session.scalars(select(StaffUser).where(StaffUser.chamber_id == chamber_id)))
+
+
+def chamber_staff(chamber_id: int, people: list[StaffUser] | None = None) -> list[StaffUser]:
+    """The chamber's staff who work the inbox (for assigning), by name; ``people`` is the chamber's
+    staff (``chamber_people``) if the caller has it already."""
+    people = chamber_people(chamber_id) if people is None else people
     return sorted((s for s in people if "chamber_staff" in (s.roles or [])), key=lambda s: s.display_name.lower())

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -104,17 +104,31 @@ def record_visit(staff_user_id: int, chamber_id: int, login_started_at: datetime
 
     "New" means received after the person's last look at the list during an earlier login
     (``login_started_at`` is the start of the current one); within one login the answer stays the
-    same, however often the list is opened, paged or filtered. Commits.
+    same, however often the list is opened, paged or filtered.
+
+    One statement reads the visit and when the chamber's newest item arrived. The look is written
+    (and committed) only when it changes an answer: the first look, the first look of a login
+    (``new_since`` moves), or a look after an item arrived (the next login must not count that
+    item as new). A look that saw nothing newer than the one
+    written down leaves it: the next login's "new" would be the same items either way.
     """
     now = utcnow()
-    visit = db.session.get(InboxVisit, (staff_user_id, chamber_id))
-    if visit is None:
-        visit = InboxVisit(staff_user_id=staff_user_id, chamber_id=chamber_id, last_seen_at=now, new_since=None)
-        db.session.add(visit)
-    else:
-        if login_started_at is None or visit.last_seen_at < login_started_at:
-            visit.new_since = visit.last_seen_at
-        visit.last_seen_at = now
-    new_since = visit.new_since
+    key = (InboxVisit.staff_user_id == staff_user_id, InboxVisit.chamber_id == chamber_id)
+    # the newest item's arrival, not "EXISTS an item newer than last_seen_at": the planner cannot
+    # estimate the correlated comparison and scanned all of a big inbox when nothing was newer;
+    # max() is one step down the (chamber_id, received_at, id) index
+    newest = select(func.max(InboxItem.received_at)).where(InboxItem.chamber_id == chamber_id).scalar_subquery()
+    seen = db.session.execute(select(InboxVisit.last_seen_at, InboxVisit.new_since, newest).where(*key)).one_or_none()
+    if seen is None:
+        db.session.add(InboxVisit(staff_user_id=staff_user_id, chamber_id=chamber_id, last_seen_at=now,
+                                  new_since=None))
+        db.session.commit()
+        return None
+    last_seen_at, new_since, newest_item = seen
+    if login_started_at is None or last_seen_at < login_started_at:
+        new_since = last_seen_at  # the first look of this login: "new" counts from the last one before it
+    elif newest_item is None or newest_item <= last_seen_at:
+        return new_since
+    db.session.execute(update(InboxVisit).where(*key).values(last_seen_at=now, new_since=new_since))
     db.session.commit()
     return new_since

@@ -160,24 +160,39 @@ def _item_or_404(item_id: int) -> InboxItem:
     return item
 
 
+def _case_or_404(item_id: int) -> queries.CaseFile:
+    """The chamber's item with its delivery and filing (one statement), else 404."""
+    case = queries.case_file(current_user.chamber_id, item_id)
+    if case is None:
+        abort(404)
+    return case
+
+
+def _noted(case: queries.CaseFile) -> bool:
+    """Whether this chamber confirmed receipt of the filing already (a copy notes it once): read
+    from the filing's timeline, which the page shows anyway."""
+    return case.filing is not None and any(
+        e.kind == FilingStatus.RECEIVED and e.chamber_id == case.item.chamber_id for e in case.filing.events)
+
+
 def _storage():
     return current_app.extensions["bizportal"].storage
 
 
-def _action_form(item: InboxItem, filing, service, form: ActionForm | None = None) -> ActionForm:
+def _action_form(case: queries.CaseFile, service, form: ActionForm | None = None) -> ActionForm:
     form = form or ActionForm(formdata=None)
-    status = filing.status if filing else ""
-    form.action.choices = actions.allowed(status, service.kind if service else None, item.destination_role,
-                                          noted=bool(filing) and queries.noted(filing.id, item.chamber_id))
+    status = case.filing.status if case.filing else ""
+    form.action.choices = actions.allowed(status, service.kind if service else None, case.item.destination_role,
+                                          noted=_noted(case))
     if not form.is_submitted():
         form.expected_status.data = status
     return form
 
 
-def _assign_form(item: InboxItem, form: AssignForm | None = None) -> AssignForm:
+def _assign_form(item: InboxItem, form: AssignForm | None = None, people=None) -> AssignForm:
     form = form or AssignForm(formdata=None)
     form.assignee.choices = [("", _("niemand")), *((str(s.id), s.display_name)
-                                                   for s in queries.chamber_staff(item.chamber_id))]
+                                                   for s in queries.chamber_staff(item.chamber_id, people))]
     if not form.is_submitted():
         form.assignee.data = str(item.assigned_to_id) if item.assigned_to_id else ""
     return form
@@ -188,20 +203,22 @@ def _assignee_choices(form: AssignForm) -> list[tuple[str, str]]:
     return [(str(c[0]), str(c[1])) for c in form.assignee.choices or []]
 
 
-def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None = None,
+def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm | None = None,
             message_form: StaffMessageForm | None = None, note_form: NoteForm | None = None):
+    item, filing = case.item, case.filing
     service = catalog.get_service(item.service_key)
-    filing = queries.filing_of(item)
+    people = queries.chamber_people(item.chamber_id)  # for the assign form and the history
     return render_template(
         "inbox/detail.html", item=item, service=service, filing=filing, locale=str(get_locale()),
-        action_form=_action_form(item, filing, service, action_form),
+        action_form=_action_form(case, service, action_form),
         message_form=message_form or StaffMessageForm(formdata=None), note_form=note_form or NoteForm(formdata=None),
-        assign_form=_assign_form(item),
+        assign_form=_assign_form(item, people=people),
         messages=queries.conversation(filing.id, item.chamber_id) if filing else [],
-        notes=queries.notes(item.id), delivery=queries.delivery_of(item),
-        history=queries.staff_history(filing.id, item.chamber_id) if filing else [], describe_action=describe_action,
+        notes=queries.notes(item.id), delivery=case.delivery,
+        history=queries.staff_history(filing.id, item.chamber_id, people) if filing else [],
+        describe_action=describe_action,
         closed=filing is None or filing.status in CLOSED, file_limits=conversation.file_input_attrs(),
-        copy_noted=bool(filing) and item.destination_role != "primary" and queries.noted(filing.id, item.chamber_id),
+        copy_noted=item.destination_role != "primary" and _noted(case),
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
     ), status
 
@@ -209,7 +226,7 @@ def _render(item: InboxItem, status: int = 200, action_form: ActionForm | None =
 @bp.get("/staff/posteingang/<int:item_id>")
 @roles_required("chamber_staff")
 def detail(item_id: int):
-    return _render(_item_or_404(item_id))
+    return _render(_case_or_404(item_id))
 
 
 def _stale_text() -> str:
@@ -223,25 +240,25 @@ def _stale_text() -> str:
 @roles_required("chamber_staff")
 def act(item_id: int):
     """Take one step of the filing's status machine (the form offers only the allowed ones)."""
-    item = _item_or_404(item_id)
+    case = _case_or_404(item_id)
+    item, filing = case.item, case.filing
     service = catalog.get_service(item.service_key)
-    filing = queries.filing_of(item)
     if filing is None:
         abort(404)
-    form = _action_form(item, filing, service, ActionForm())
+    form = _action_form(case, service, ActionForm())
     if filing_queries.message_sent(filing.id, form.form_token.token):
         # the same request or decision form posted twice: its message is there, nothing more to do
         return _already_sent(item)
     if not form.action.choices:
         flash(_("Für diesen Antrag ist kein Schritt mehr möglich. Es wurde nichts gespeichert."), "warning")
-        return _render(item, 409)
+        return _render(case, 409)
     if form.expected_status.data and form.expected_status.data != filing.status:
         # checked again under the filing's lock in staff_event; here so a stale choice is not
         # mistaken for an invalid one
         flash(_stale_text(), "warning")
-        return _render(item, 409)
+        return _render(case, 409)
     if not form.validate():
-        return _render(item, 422, action_form=form)
+        return _render(case, 422, action_form=form)
     files = []
     if form.action.data in (FilingStatus.ACCEPTED, FilingStatus.REJECTED):
         try:
@@ -249,7 +266,7 @@ def act(item_id: int):
                                              origin=_origin(item, "documents"))
         except UploadRefused as exc:
             form.documents.errors = [str(exc)]
-            return _render(item, exc.status, action_form=form)
+            return _render(case, exc.status, action_form=form)
     try:
         lifecycle.staff_event(item.delivery_id, form.action.data or "", current_user,
                               form.expected_status.data or "", form.detail.data, due_on=form.due_on.data, files=files,
@@ -260,11 +277,11 @@ def act(item_id: int):
     except lifecycle.StaleAction:
         conversation.discard(files, _storage())
         flash(_stale_text(), "warning")
-        return _render(item, 409)
+        return _render(case, 409)
     except Refused:
         conversation.discard(files, _storage())
         flash(_("Dieser Schritt ist für diesen Antrag jetzt nicht möglich. Es wurde nichts gespeichert."), "warning")
-        return _render(item, 409)
+        return _render(case, 409)
     flash(_("Gespeichert: %(step)s. Das Unternehmen sieht den neuen Stand.",
             step=actions.label(form.action.data, service.kind if service else None, item.destination_role)),
           "success")
@@ -290,15 +307,16 @@ def _uploads(name: str):
 @roles_required("chamber_staff")
 def message(item_id: int):
     """A message to the company without a change of status."""
-    item = _item_or_404(item_id)
+    case = _case_or_404(item_id)
+    item = case.item
     form = StaffMessageForm()
     if not form.validate():
-        return _render(item, 422, message_form=form)
+        return _render(case, 422, message_form=form)
     try:
         files = conversation.store_files(_uploads("files"), _storage(), origin=_origin(item, "files"))
     except UploadRefused as exc:
         form.files.errors = [str(exc)]
-        return _render(item, exc.status, message_form=form)
+        return _render(case, exc.status, message_form=form)
     try:
         lifecycle.chamber_message(item.delivery_id, current_user, form.body.data or "", files,
                                   form_token=form.form_token.token)
@@ -308,7 +326,7 @@ def message(item_id: int):
     except Refused:
         conversation.discard(files, _storage())
         flash(_("Dieser Antrag ist abgeschlossen; es kann keine Nachricht mehr gesendet werden."), "warning")
-        return _render(item, 409)
+        return _render(case, 409)
     flash(_("Ihre Nachricht wurde an das Unternehmen gesendet."), "success")
     return redirect(url_for("inbox.detail", item_id=item.id) + "#gespraech")
 
@@ -317,34 +335,37 @@ def message(item_id: int):
 @roles_required("chamber_staff")
 def assign(item_id: int):
     """Assign the item to a colleague of the chamber (or to nobody)."""
-    item = _item_or_404(item_id)
+    case = _case_or_404(item_id)
+    item = case.item
     form = _assign_form(item, AssignForm())
     if not form.validate():
         flash(_("Bitte wählen Sie eine Person Ihrer Kammer."), "warning")
-        return _render(item, 422)
+        return _render(case, 422)
     staff_id = int(form.assignee.data) if form.assignee.data else None
+    filing_id, chamber_id = (case.filing.id if case.filing else None), item.chamber_id  # before the commit
     item.assigned_to_id = staff_id
     db.session.commit()
     name = next((label for value, label in _assignee_choices(form) if value == (form.assignee.data or "")), "")
-    filing = queries.filing_of(item)
-    audit.record("filing.assigned", current_user.get_id(), detail=f"→ {name}",
-                 filing_id=filing.id if filing else None, chamber_id=item.chamber_id)
+    audit.record("filing.assigned", current_user.get_id(), detail=f"→ {name}", filing_id=filing_id,
+                 chamber_id=chamber_id)
     flash(_("Zuständig ist jetzt: %(name)s.", name=name), "success")
-    return redirect(url_for("inbox.detail", item_id=item.id))
+    return redirect(url_for("inbox.detail", item_id=item_id))
 
 
 @bp.post("/staff/posteingang/<int:item_id>/notiz")
 @roles_required("chamber_staff")
 def note(item_id: int):
     """An internal note on the item: the chamber's staff see it, the company never does."""
-    item = _item_or_404(item_id)
+    case = _case_or_404(item_id)
+    item = case.item
     form = NoteForm()
     if not form.validate():
-        return _render(item, 422, note_form=form)
+        return _render(case, 422, note_form=form)
     token = form.form_token.token
     if token and db.session.scalar(select(CaseNote.id).where(CaseNote.item_id == item.id,
                                                              CaseNote.form_token == token)) is not None:
         return _note_sent_already(item)
+    filing_id, chamber_id = (case.filing.id if case.filing else None), item.chamber_id  # before the commit
     db.session.add(CaseNote(item_id=item.id, staff_id=current_user.id, body=(form.note.data or "").strip(),
                             form_token=token))
     try:
@@ -352,11 +373,10 @@ def note(item_id: int):
     except IntegrityError:  # the same form posted at the same moment: the other post stored it
         db.session.rollback()
         return _note_sent_already(item)
-    filing = queries.filing_of(item)
-    audit.record("filing.note", current_user.get_id(), detail="internal note",
-                 filing_id=filing.id if filing else None, chamber_id=item.chamber_id)
+    audit.record("filing.note", current_user.get_id(), detail="internal note", filing_id=filing_id,
+                 chamber_id=chamber_id)
     flash(_("Die Notiz wurde gespeichert."), "success")
-    return redirect(url_for("inbox.detail", item_id=item.id) + "#notizen")
+    return redirect(url_for("inbox.detail", item_id=item_id) + "#notizen")
 
 
 def _note_sent_already(item: InboxItem):

@@ -9,7 +9,6 @@ from email.utils import format_datetime
 
 from ..base import Document, FilingPayload, MessagePayload
 from ..wire import message_to_dict, payload_to_dict, to_json_bytes
-from .pdf import render_pdf
 from .render import human_size, local_time, role_note
 
 __all__ = ["message_id", "subject", "pdf_filename", "build_message", "build_message_mail", "message_subject"]
@@ -104,6 +103,8 @@ def build_message(
     with_json = json_too or xml is None
     files = [name for name, wanted in (("filing.json", with_json), (XML_FILENAME, xml)) if wanted]
     msg.set_content(_text(payload, " und ".join(files)), subtype="plain", charset="utf-8")
+    from .pdf import render_pdf  # fpdf2 at the first PDF, not with the adapter (about 33 MB)
+
     msg.add_attachment(
         render_pdf(payload), maintype="application", subtype="pdf", filename=pdf_filename(payload)
     )
