@@ -292,5 +292,36 @@ def test_the_kind_of_establishment_offers_the_boxes_of_the_current_form(service,
     """Fields 23 and 24: main establishment, branch, dependent branch; itinerant trade. The current
     form has no box for a vending-machine business (the edition before had one)."""
     fd = next(f for f in load_catalog()[service].fields if f.name == field)
-    assert [c.value for c in fd.choices] == ["hauptniederlassung", "zweigniederlassung", "zweigstelle",
-                                             "reisegewerbe"]
+    assert [c.value for c in fd.choices if not c.retired] == ["hauptniederlassung", "zweigniederlassung",
+                                                              "zweigstelle", "reisegewerbe"]
+    assert [c.value for c in fd.choices if c.retired] == ["automaten"]  # kept for filings made before
+
+
+def test_a_retired_choice_is_not_offered_nor_taken_but_an_old_filing_still_reads_it(app, company):
+    reference = file_service(company, "gewerbeanmeldung", gewerbe_answers())
+    with app.app_context():  # a filing made while the vending-machine box was offered
+        filing = db.session.scalar(select(Filing).where(Filing.reference == reference))
+        filing.data = {**filing.data, "niederlassung": "automaten"}
+        db.session.commit()
+    assert "ein Automatenaufstellungsgewerbe" in company.get(f"/antraege/{reference}").get_data(as_text=True)
+
+    path = start_draft(company, "gewerbeanmeldung")
+    for _ in range(20):  # to the step that asks fields 23 and 24
+        page = company.get(path).get_data(as_text=True)
+        if 'name="niederlassung"' in page:
+            break
+        path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
+    assert 'value="zweigstelle"' in page and 'value="automaten"' not in page
+    resp = post_step(company, path, {"niederlassung": "automaten"})
+    assert resp.status_code == 422 and "niederlassung-error" in resp.get_data(as_text=True)
+
+
+def test_a_retired_choice_must_leave_two_choices_on_offer():
+    kind = {"name": "art", "type": "choice", "label": {"de": "Art", "en": "Kind"},
+            "choices": [{"value": "a", "label": {"de": "A", "en": "A"}},
+                        {"value": "b", "label": {"de": "B", "en": "B"}, "retired": True}]}
+    with pytest.raises(DefinitionError, match="two choices that are not retired"):
+        parse_definition(_definition([kind]), "probe.toml")
+    kind["choices"].append({"value": "c", "label": {"de": "C", "en": "C"}, "gone": True})
+    with pytest.raises(DefinitionError, match="value, label and optional retired"):
+        parse_definition(_definition([kind]), "probe.toml")

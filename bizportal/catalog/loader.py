@@ -183,8 +183,16 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         for i, c in enumerate(raw_choices):
             if not isinstance(c, dict):
                 raise ctx.fail(f"{where}.choices[{i}]", "must be a table")
+            if not set(c) <= {"value", "label", "retired"}:
+                raise ctx.fail(f"{where}.choices[{i}]", "a choice has value, label and optional retired")
             value = ctx.string(c, "value", f"{where}.choices[{i}].value")
-            choices.append(Choice(value=value, label=ctx.text(c, "label", f"{where}.choices[{i}].label")))
+            retired = c.get("retired", False)
+            if not isinstance(retired, bool):
+                raise ctx.fail(f"{where}.choices[{i}].retired", "must be true or false")
+            choices.append(Choice(value=value, label=ctx.text(c, "label", f"{where}.choices[{i}].label"),
+                                  retired=retired))
+        if sum(not c.retired for c in choices) < 2:
+            raise ctx.fail(f"{where}.choices", "a choice field needs at least two choices that are not retired")
         if len({c.value for c in choices}) != len(choices):
             raise ctx.fail(f"{where}.choices", "choice values must be unique")
     elif "choices" in raw:

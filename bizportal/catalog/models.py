@@ -54,6 +54,8 @@ class Text:
 class Choice:
     value: str
     label: Text
+    #: no longer offered (not on the current form), kept so that old filings show its label
+    retired: bool = False
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,8 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
     if fd.type == "choice":
         return SelectField(
             label, description=description,
-            choices=[("", _l("Bitte auswählen"))] + [(c.value, c.label.get(locale)) for c in fd.choices],
+            choices=[("", _l("Bitte auswählen")),
+                     *((c.value, c.label.get(locale)) for c in fd.choices if not c.retired)],
             validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()],
         )
     if fd.type == "country":
