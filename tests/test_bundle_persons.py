@@ -146,6 +146,8 @@ def test_other_persons_in_a_service_draft_are_refused_on_its_step_and_at_submit(
     page = resp.get_data(as_text=True)
     assert "widerspricht Ihrem Vorhaben „Betrieb gründen“: dort gilt „Yusuf Can“" in page
     assert 'id="personen-1-vornamen-error"' in page  # at the sub-field that differs
+    resp = client.post(step, data={**form_values(html), "personen-1-geburtsdatum": "1979-02-12", "action": "next"})
+    assert "dort gilt „11.02.1979“" in resp.get_data(as_text=True)  # a date as the page writes dates
     one = {k: v for k, v in form_values(html).items() if not k.startswith("personen-1-")}
     resp = client.post(step, data={**one, "action": "next"})
     assert resp.status_code == 422

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -17,7 +18,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -279,7 +280,7 @@ def _contradicts_bundle(draft, service, fields, form) -> bool:
         if isinstance(value, list) and fd is not None:  # a group: the entry (or the count) that differs
             _group_contradiction(bundle, service.key, fd, form[name], value, answers.get(name) or [])
             continue
-        shown = next((c.label.get(_locale()) for c in fd.choices if c.value == value), None) if fd else None
+        shown = _as_read(fd, value) if fd else None
         target = form[name]
         if isinstance(value, dict):  # the error goes to the address part that differs
             mine = answers.get(name) or {}
@@ -287,6 +288,21 @@ def _contradicts_bundle(draft, service, fields, form) -> bool:
             target, shown = form[name][part], value[part]
         target.errors = [*(target.errors or []), _contradiction_text(bundle, shown if shown is not None else value)]
     return bool(clash)
+
+
+def _as_read(fd, value) -> str:
+    """A bundle's answer as the company reads it in a contradiction message: a choice's label, a
+    country's name, a date in the page's language, Ja/Nein; else as given."""
+    if fd.type == "country":
+        return countries.name(value, _locale())
+    if fd.type == "date" and isinstance(value, str):
+        try:
+            return format_date(date.fromisoformat(value), "medium")
+        except ValueError:
+            return value
+    if fd.type == "yesno" and isinstance(value, bool):
+        return _("Ja") if value else _("Nein")
+    return next((c.label.get(_locale()) for c in fd.choices if c.value == value), value)
 
 
 def _contradiction_text(bundle, shown) -> str:
@@ -317,10 +333,8 @@ def _group_contradiction(bundle, service_key: str, fd, group, given: list, entri
             if isinstance(value, dict):
                 part = next(p for p, v in value.items() if differs(v, ((answer or {}).get(sub_name) or {}).get(p)))
                 target, shown = target[part], value[part]
-            elif sub.type == "country":
-                shown = countries.name(value, _locale())
             else:
-                shown = next((c.label.get(_locale()) for c in sub.choices if c.value == value), value)
+                shown = _as_read(sub, value)
             target.errors = [*(target.errors or []), _contradiction_text(bundle, shown)]
             group.errors = [*group.errors, group.entries[positions[index]].errors]
             return
