@@ -216,3 +216,32 @@ def test_a_colleague_resumes_the_bundle_draft(app, client, login_as):
     with app.app_context():
         assert sorted(db.session.scalars(select(Draft.service_key).where(Draft.bundle_draft_id.is_not(None)))) == [
             "gewerbeanmeldung", "handwerk-verzeichnis-eintragung"]
+
+
+def test_a_submitted_drafts_pages_lead_to_what_it_became(app, client, login_as):
+    """After the submit, the back button or a colleague's link to the bundle draft found a 404
+    (new-user trial); now they lead to the bundle's status page. Another company still gets 404."""
+    from tests.support.filing import file_service, gewerbe_answers
+    from tests.support.http import login
+
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    complete_services(client, overview)
+    _review, resp = submit(client, overview)
+    status = path_of(resp.headers["Location"])
+    for path in (overview, f"{overview}/pruefen"):
+        moved = client.get(path)
+        assert moved.status_code == 302 and path_of(moved.headers["Location"]) == status, path
+    assert "Dieser Entwurf wurde bereits eingereicht." in client.get(status).get_data(as_text=True)
+    other = app.test_client()
+    login(other, "lea.hansen")
+    assert other.get(overview).status_code == 404
+
+    # a single service's draft leads to its filing (its id is the filing's submit token)
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
+    with app.app_context():
+        draft_id = db.session.scalar(select(Filing.submit_token).where(Filing.reference == reference))
+    moved = client.get(f"/antraege/entwurf/{draft_id}/pruefen")
+    assert moved.status_code == 302 and path_of(moved.headers["Location"]) == f"/antraege/{reference}"
+    assert other.get(f"/antraege/entwurf/{draft_id}/pruefen").status_code == 404

@@ -325,3 +325,19 @@ def test_a_retired_choice_must_leave_two_choices_on_offer():
     kind["choices"].append({"value": "c", "label": {"de": "C", "en": "C"}, "gone": True})
     with pytest.raises(DefinitionError, match="value, label and optional retired"):
         parse_definition(_definition([kind]), "probe.toml")
+
+
+def test_a_birth_date_in_a_group_takes_the_german_form_and_a_bad_one_is_explained_in_german(app, company):
+    """A new user typed "12.03.1980" for a person's birth date and got WTForms' English "Not a valid
+    date value." on a German page."""
+    path = _persons_step(company)
+    resp = post_step(company, path, gewerbe_answers(**{"personen-0-geburtsdatum": "31.02.1980"}))
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Bitte geben Sie ein gültiges Datum an, z. B. 31.12.2026." in html and "Not a valid" not in html
+    assert post_step(company, path, gewerbe_answers(**{"personen-0-geburtsdatum": "12.03.1980"})).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Draft)).data["personen"][0]["geburtsdatum"] == "1980-03-12"
+    company.get("/sprache/en")  # the same refusal in English
+    html = post_step(company, path, gewerbe_answers(**{"personen-0-geburtsdatum": "1980-13-01"})).get_data(as_text=True)
+    assert "Please enter a valid date, e.g. 31.12.2026." in html

@@ -17,7 +17,7 @@ from ..auth.access import company_required
 from ..catalog import queries as catalog
 from . import bundles, queries, receipts, services
 from .forms import ReviewForm
-from .views import _locale, _prefill, _require_trust, _storage, _too_many_drafts, bp
+from .views import _locale, _prefill, _require_trust, _storage, _to_what_it_became, _too_many_drafts, bp
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _bundle_or_404(key: str):
 def _bundle_draft_or_404(draft_id: str):
     draft = services.company_draft(current_user.company_id, draft_id)
     if draft is None:
-        abort(404)
+        _to_what_it_became(draft_id)
     return draft, _bundle_or_404(draft.service_key)
 
 
@@ -105,11 +105,8 @@ def bundle_prepare(draft_id: str):
 @company_required
 def bundle_review(draft_id: str):
     draft = services.company_draft(current_user.company_id, draft_id)
-    if draft is None:
-        previous = bundles.previous_bundle(draft_id, current_user.company_id) if request.method == "POST" else None
-        if previous is None:
-            abort(404)
-        return redirect(url_for("filings.bundle_detail", reference=previous.reference))
+    if draft is None:  # a second press of the submit, the back button, a colleague's link
+        _to_what_it_became(draft_id)
     bundle = _bundle_or_404(draft.service_key)
     redirect_to = _open_question(draft, bundle)
     if redirect_to:

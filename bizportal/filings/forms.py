@@ -76,6 +76,22 @@ def _not_placeholder(form, field) -> None:
         raise ValidationError(_l("Bitte wählen Sie einen Eintrag aus."))
 
 
+class _DateField(DateField):
+    """A date as a date input sends it (2025-12-31) or as typed in German (31.12.2025); anything
+    else gets a message in the page's language that names the form (inside a repeating group too,
+    where WTForms' own message stayed English)."""
+
+    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+        kwargs["format"] = ["%Y-%m-%d", "%d.%m.%Y"]
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(_l("Bitte geben Sie ein gültiges Datum an, z. B. 31.12.2026."))) from None
+
+
 def _plausible_date(form, field) -> None:
     if field.data and not date(1900, 1, 1) <= field.data <= date(2100, 12, 31):
         raise ValidationError(_l("Bitte geben Sie ein Datum zwischen 1900 und 2100 an."))
@@ -108,7 +124,7 @@ def _person_form(required: bool) -> type[Form]:
     class PersonForm(Form):
         family_name = _text(_l("Familienname"), required, 100)
         given_names = _text(_l("Vornamen"), required, 100)
-        birth_date = DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date])
+        birth_date = _DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date])
         birth_place = _text(_l("Geburtsort"), False, 100)
         nationality = _text(_l("Staatsangehörigkeit"), False, 100)
 
@@ -195,7 +211,7 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
                 max=number(fd.maximum) if fd.maximum is not None else "–")))
         return IntegerField(label, description=description, validators=[*_required(fd.required), *limits])
     if fd.type == "date":
-        return DateField(label, description=description, validators=[*_required(fd.required), _plausible_date])
+        return _DateField(label, description=description, validators=[*_required(fd.required), _plausible_date])
     if fd.type == "choice":
         return SelectField(
             label, description=description,

@@ -225,6 +225,24 @@ def company_draft(company_id: int, draft_id: str) -> Draft | None:
     return db.session.scalar(select(Draft).where(Draft.id == key, Draft.company_id == company_id))
 
 
+def filed_from(company_id: int, draft_id: str) -> tuple[str, str] | None:
+    """What a draft of the company that is gone became when it was submitted: ("filing", its
+    reference) or ("bundle", the bundle's reference); None for a draft deleted or never there."""
+    from .models import FilingBundle
+
+    try:
+        token = str(uuid.UUID(draft_id))
+    except ValueError:
+        return None
+    reference = db.session.scalar(select(Filing.reference).where(Filing.submit_token == token,
+                                                                 Filing.company_id == company_id))
+    if reference is not None:
+        return "filing", reference
+    reference = db.session.scalar(select(FilingBundle.reference).where(FilingBundle.submit_token == token,
+                                                                       FilingBundle.company_id == company_id))
+    return ("bundle", reference) if reference is not None else None
+
+
 def visible_fields(service: ServiceDefinition, answers: dict[str, Any]) -> set[str]:
     steps = {s.key for s in service.visible_steps(answers)}
     return {fd.name for fd in service.fields if fd.step in steps and fd.visible(answers)}

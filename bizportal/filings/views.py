@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from typing import NoReturn
 
 from flask import (
     Blueprint,
@@ -107,8 +108,20 @@ def _draft_gone(_exc):
 def _draft_or_404(draft_id: str):
     draft = services.company_draft(current_user.company_id, draft_id)
     if draft is None:
-        abort(404)
+        _to_what_it_became(draft_id)
     return draft, _service_of(draft)
+
+
+def _to_what_it_became(draft_id: str) -> NoReturn:
+    """A draft that was submitted since (the back button, a colleague's link, a second tab) leads
+    to its filing's or bundle's page with a word; any other missing draft is a 404."""
+    filed = services.filed_from(current_user.company_id, draft_id)
+    if filed is None:
+        abort(404)
+    kind, reference = filed
+    flash(_("Dieser Entwurf wurde bereits eingereicht."), "info")
+    abort(redirect(url_for("filings.detail", reference=reference) if kind == "filing"
+                   else url_for("filings.bundle_detail", reference=reference)))
 
 
 def _service_of(draft):
@@ -459,7 +472,7 @@ def review(draft_id: str):
         except services.ForeignSubmitToken:
             abort(404)  # another company's draft id: as if it did not exist
         if previous is None:
-            abort(404)
+            _to_what_it_became(draft_id)
         # the same draft was submitted already (double click, another tab): show that filing
         return redirect(url_for("filings.detail", reference=previous.filing.reference))
     service = _service_of(draft)
