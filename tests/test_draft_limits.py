@@ -185,3 +185,23 @@ def test_a_step_saved_after_the_draft_was_deleted_stores_nothing_and_says_so(app
         with pytest.raises(DraftGone):
             save_pending_input(draft, person, "handwerk", {"x": ["1"]})
         assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+
+
+def test_a_copy_of_a_draft_with_files_says_the_files_were_not_copied(app):
+    client = app.test_client()
+    login(client, "anna.becker")
+    first = path_of(start(client).headers["Location"])
+    page = client.get(first).get_data(as_text=True)
+    assert client.post(first, data={"csrf_token": csrf_token(page), "action": "next", **BETRIEB}).status_code == 302
+    crafts = first.rsplit("/", 1)[0] + "/handwerk"
+    page = client.get(crafts).get_data(as_text=True)
+    resp = client.post(crafts, data={"csrf_token": csrf_token(page), "action": "next",
+                                     "meisterbrief": (io.BytesIO(minimal_pdf("m")), "brief.pdf")})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    draft_id = first.split("/")[-2]
+    page = client.get("/antraege").get_data(as_text=True)
+    resp = client.post(f"/antraege/entwurf/{draft_id}/kopieren", data={"csrf_token": csrf_token(page)},
+                       follow_redirects=True)
+    html = resp.get_data(as_text=True)
+    assert "Der Entwurf wurde kopiert." in html
+    assert "Hochgeladene Dateien wurden nicht mitkopiert." in html

@@ -535,6 +535,8 @@ def _render_review(service, draft, form):
 def duplicate(draft_id: str):
     draft, service = _draft_or_404(draft_id)
     bundle = catalog.get_bundle(draft.service_key)
+    had_files = bool(draft.attachments) or (bundle is not None
+                                            and any(child.attachments for child in bundles.children(draft)))
     try:
         if bundle is not None:  # the answers, the services left out and each service's draft
             copy = bundles.duplicate_bundle_draft(draft, current_user, bundle, catalog.catalog())
@@ -543,6 +545,9 @@ def duplicate(draft_id: str):
     except services.TooManyDrafts as exc:
         return _too_many_drafts(exc)
     flash(_("Der Entwurf wurde kopiert."), "success")
+    if had_files:  # files are not copied: the steps that held one are open again
+        flash(_("Hochgeladene Dateien wurden nicht mitkopiert. Bitte laden Sie sie im kopierten Entwurf erneut "
+                "hoch."), "info")
     if bundle is not None:
         return redirect(url_for("filings.review", draft_id=copy.id))
     return redirect(url_for("filings.step", draft_id=copy.id, step_key=service.steps[0].key))
