@@ -298,3 +298,16 @@ def test_a_person_removed_from_the_bundle_leaves_the_service_but_the_own_manager
         assert [(p["funktion"], p["familienname"]) for p in after["personen"]] == [("vertreter", "Becker"),
                                                                                    ("betriebsleiter", "Wolff")]
         assert bundle.contradictions("gewerbeanmeldung", parent.data, after) == []
+
+
+def test_a_service_step_marks_the_bundles_answers_as_coming_from_the_bundle(client, login_as):
+    """New-user trial: the Gewerbeanmeldung's owner step showed the business name the founder gave in
+    the bundle with the badge "aus Ihrem Unternehmenskonto"."""
+    login_as("anna.becker")
+    overview = _two_persons(client, {**PLANS, "ausbilden": "no", "handwerk_anlage": "a"})
+    gewerbe = service_drafts(client, overview)["gewerbeanmeldung"]
+    html = client.get(f"/antraege/entwurf/{gewerbe}/inhaber").get_data(as_text=True)
+    assert 'id="business_name-prefilled"' in html
+    badge = html.split('id="business_name-prefilled"', 1)[1].split("</span></span>", 1)[0]
+    assert "aus Ihrem Vorhaben" in badge and "Unternehmenskonto" not in badge
+    assert "Angaben aus Ihrem Vorhaben „Betrieb gründen“ sind bereits eingetragen" in html

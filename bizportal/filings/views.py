@@ -272,8 +272,21 @@ def step(draft_id: str, step_key: str):
     return render_template(
         "filings/step.html", service=service, draft=draft, step_key=step_key, form=form, fields=fields,
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
-        prefilled=_prefilled_names(service, draft), locale=locale,
+        prefilled=_prefilled_names(service, draft), locale=locale, **_from_bundle(service, draft),
     ), status
+
+
+def _from_bundle(service, draft) -> dict:
+    """For a service draft of a bundle: the fields whose answer the bundle gives (a shared answer
+    or a fixed value) and still holds, and the bundle's title, so that the step marks them as
+    coming from the bundle (not from the company account) and says where to change them."""
+    parent = _bundle_draft_of(draft)
+    bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
+    if bundle is None:
+        return {"from_bundle": set(), "bundle_title": ""}
+    given = bundles.given_answers(parent, bundle, service.key)
+    return {"from_bundle": {name for name, value in given.items() if not differs(value, draft.data.get(name))},
+            "bundle_title": bundle.title.get(_locale())}
 
 
 def _contradicts_bundle(draft, service, fields, form) -> bool:
