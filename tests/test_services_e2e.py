@@ -113,7 +113,8 @@ ALL_PARTICULARS = {
 #: the same answers as filed
 ANNA_FILED = {"geschlecht": "weiblich", "staatsangehoerigkeit": "DE",
               "fruehere_wohnorte": [{"ort": "Hannover", "staat": "DE", "zeitraum": "02/2021 – 06/2023"}],
-              "leitende_taetigkeiten": [{"unternehmen": u, "funktion": f, "zeitraum": z} for u, f, z in ANNA_TAETIGKEITEN],
+              "leitende_taetigkeiten": [{"unternehmen": u, "funktion": f, "zeitraum": z}
+                                        for u, f, z in ANNA_TAETIGKEITEN],
               **{d: True for d in PERMIT_DECLARATIONS}, **{f"{d}_angaben": v for d, v in ALL_PARTICULARS.items()}}
 #: Lea: always lived in Hamburg, no other management position, "no" to every declaration
 LEA_FILED = {"geschlecht": "weiblich", "staatsangehoerigkeit": "DE", "fruehere_wohnorte": [],
