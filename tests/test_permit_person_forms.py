@@ -265,3 +265,19 @@ def test_the_office_receives_the_gaststaette_details(app, company):
     assert data["fruehere_erlaubnis_angaben"].startswith("Bezirksamt Altona 2018")
     assert data.get("betriebsart_sonstige") is None
     assert data["staatsangehoerigkeit"] == "DE" and data["geschlecht"] == "weiblich"
+
+
+def test_a_filing_made_before_part_one_still_shows_and_delivers(app, company):
+    """A § 34c filing whose answers have none of the new fields (as filed before 12/2026)."""
+    reference = file_service(company, MAKLER, answers(), files={k: FILES[k] for k in (
+        "steuerbescheinigung", "insolvenzauskunft", "schuldnerverzeichnis")})
+    new = {f.name for f in load_catalog()[MAKLER].fields} - EARLIER_FIELDS[MAKLER]
+    with app.app_context():
+        filing = db.session.scalar(select(Filing).where(Filing.reference == reference))
+        filing.data = {k: v for k, v in filing.data.items() if k not in new}
+        db.session.commit()
+    page = company.get(f"/antraege/{reference}")
+    assert page.status_code == 200
+    assert "Elbchaussee 112" in page.get_data(as_text=True)
+    data = payload_of(app, reference).data
+    assert data["immobilienmakler"] is True and "staatsangehoerigkeit" not in data
