@@ -203,13 +203,23 @@ def test_gaststaettenerlaubnis_goes_to_the_local_office(catalog):
                "weitere_vertreter": [{"family_name": "Petersen", "given_names": "Jens", "birth_date": "1979-11-03",
                                       "birth_place": "Kiel", "nationality": "deutsch"}],
                "flaeche_gastraum": 120, "sitzplaetze": 60, "aussengastronomie": True,
-               "musik_veranstaltungen": False, "eroeffnung": "2025-10-01"}
+               "musik_veranstaltungen": False, "eroeffnung": "2025-10-01",
+               "betriebsart_gastg": "schank_und_speise", "speisen_art": "Fischgerichte",
+               "geschlecht": "weiblich", "staatsangehoerigkeit": "DE", "fruehere_wohnorte": [],
+               "leitende_taetigkeiten": [], "strafverfahren": False, "bussgeldverfahren": False,
+               "untersagungsverfahren": False, "vermoegensauskunft": False, "insolvenz": True,
+               "insolvenz_angaben": "AG Hamburg, 67c IN 1/24", "fruehere_erlaubnis": False}
     service = catalog["gaststaettenerlaubnis"]
     assert service.destinations(answers) == [("GEWERBEAMT", "primary")]
+    part_one = ["person_angaben", "wohnorte", "leitende_taetigkeiten", "erklaerungen"]
     assert [s.key for s in service.visible_steps(answers)] == [
-        "betrieb", "personen", "vertretung", "weitere_vertretung", "raeume", "unterlagen"]
-    sole_trader = {**answers, "juristische_person": False, "weitere_vertreter_vorhanden": None}
-    assert [s.key for s in service.visible_steps(sole_trader)] == ["betrieb", "personen", "raeume", "unterlagen"]
+        "betrieb", "betriebsart_angaben", "personen", *part_one, "insolvenz", "vertretung", "weitere_vertretung",
+        "raeume", "unterlagen"]
+    sole_trader = {**answers, "juristische_person": False, "weitere_vertreter_vorhanden": None,
+                   "betriebsart_gastg": "schankwirtschaft", "insolvenz": False, "uebernahme": True,
+                   "fruehere_erlaubnis": True}
+    assert [s.key for s in service.visible_steps(sole_trader)] == [
+        "betrieb", "uebernahme_angaben", "personen", *part_one, "fruehere_erlaubnis", "raeume", "unterlagen"]
 
 
 def test_bewachungserlaubnis_goes_to_the_local_office(catalog):

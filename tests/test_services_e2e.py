@@ -23,7 +23,7 @@ from bizportal.delivery.models import Delivery
 from bizportal.demo import CHAMBERS
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
-from tests.support.filing import file_service
+from tests.support.filing import PERMIT_DECLARATIONS, angaben_zur_person, file_service
 from tests.support.pdfs import minimal_pdf
 
 PDF = minimal_pdf()
@@ -77,8 +77,49 @@ LEA = ("Hansen", "Lea", "1984-08-08", "Kiel")
 ANNA_WOHNUNG = ("Parkallee 12", "28209", "Bremen")
 JONAS_WOHNUNG = ("Lange Straße 37", "27580", "Bremerhaven")
 LEA_WOHNUNG = ("Elbchaussee 112", "22763", "Hamburg")
+DECLARATIONS = ("strafverfahren", "bussgeldverfahren", "untersagungsverfahren", "vermoegensauskunft", "insolvenz")
 CO_MANAGING_DIRECTOR = {"family_name": "Kowalski", "given_names": "Piotr", "birth_date": "1975-06-30",
-                        "birth_place": "Gdańsk", "nationality": "polnisch"}
+                        "birth_place": "Gdańsk", "nationality": "polnisch", "geburtsname": "",
+                        "geschlecht": "maennlich", "staatsangehoerigkeit": "PL",
+                        "fruehere_wohnorte": "Gdańsk, Polen, 01/2020 – 05/2022",
+                        "leitende_taetigkeiten": "Geschäftsführer der Kowalski Instalacje sp. z o.o., Gdańsk, "
+                                                 "01/2018 – 04/2022",
+                        **{d: "no" for d in DECLARATIONS},
+                        "insolvenz": "yes",
+                        "insolvenz_angaben": "Insolvenzantrag der Kowalski Instalacje sp. z o.o. beim Amtsgericht "
+                                             "Gdańsk im März 2022, Verfahren 2023 aufgehoben",
+                        # a browser without JavaScript also posts the particulars of a "no": not filed
+                        "strafverfahren_angaben": "nichts"}
+#: the entry as filed: yes/no as booleans, particulars only after a "yes", an empty optional answer as None
+CO_MANAGING_DIRECTOR_FILED = {**CO_MANAGING_DIRECTOR, "geburtsname": None, **{d: False for d in DECLARATIONS},
+                              **{f"{d}_angaben": None for d in DECLARATIONS}, "insolvenz": True,
+                              "insolvenz_angaben": CO_MANAGING_DIRECTOR["insolvenz_angaben"]}
+
+
+#: part 1 of the permit forms: Anna has lived and managed elsewhere and answers every declaration "yes"
+ANNA_WOHNORTE = (("Hannover", "DE", "02/2021 – 06/2023"),)
+ANNA_TAETIGKEITEN = (("Becker Elektrotechnik GmbH, Bremen", "geschaeftsfuehrung", "seit 01/2019"),
+                     ("Becker & Sohn GbR, Bremen", "gesellschafter", "01/2019 – 12/2022"))
+ALL_PARTICULARS = {
+    "strafverfahren": "Ermittlungsverfahren der Staatsanwaltschaft Bremen, Az. 610 Js 12345/26, wegen "
+                      "fahrlässiger Körperverletzung nach einem Arbeitsunfall auf einer Baustelle",
+    "bussgeldverfahren": "Gewerbeamt Bremen, Az. OWi 2026/778, verspätete Gewerbeummeldung",
+    "untersagungsverfahren": "Anhörung des Gewerbeamts Bremen vom 02.11.2026 zu Steuerrückständen, Az. GU 44/26",
+    "vermoegensauskunft": "Vermögensauskunft vor dem Gerichtsvollzieher beim Amtsgericht Bremen am 14.05.2024, "
+                          "Az. DR II 889/24",
+    "insolvenz": "Insolvenzantrag über das Vermögen der Becker & Sohn GbR beim Amtsgericht Bremen, Az. 505 IN 12/22, "
+                 "2023 mangels Masse abgewiesen",
+}
+#: the same answers as filed
+ANNA_FILED = {"geschlecht": "weiblich", "staatsangehoerigkeit": "DE",
+              "fruehere_wohnorte": [{"ort": "Hannover", "staat": "DE", "zeitraum": "02/2021 – 06/2023"}],
+              "leitende_taetigkeiten": [{"unternehmen": u, "funktion": f, "zeitraum": z}
+                                        for u, f, z in ANNA_TAETIGKEITEN],
+              **{d: True for d in PERMIT_DECLARATIONS}, **{f"{d}_angaben": v for d, v in ALL_PARTICULARS.items()}}
+#: Lea: always lived in Hamburg, no other management position, "no" to every declaration
+LEA_FILED = {"geschlecht": "weiblich", "staatsangehoerigkeit": "DE", "fruehere_wohnorte": [],
+             "leitende_taetigkeiten": [], **{d: False for d in PERMIT_DECLARATIONS}}
+NO_PARTICULARS = tuple(f"{d}_angaben" for d in PERMIT_DECLARATIONS)
 
 
 # --- answer builders, one per service: step key → the answers posted on that step ----------------
@@ -390,11 +431,18 @@ def bewachung_company_with_second_director() -> dict[str, dict]:
         "betrieb": {**BECKER, **address("betriebsanschrift", *BECKER_SITZ), "juristische_person": "yes"},
         "personen": {**person("antragsteller", *ANNA), **address("wohnanschrift", *ANNA_WOHNUNG),
                      "email": "anna.becker@becker-elektro.example", "telefon": "0421 3378890"},
+        **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
         "taetigkeit": {"taetigkeit": "Alarmverfolgung und Interventionsdienst für selbst errichtete "
                                      "Einbruchmeldeanlagen, Revierdienst (Objektschutz) für Gewerbekunden in Bremen",
-                       "beschaeftigte": "6", "beginn": "2027-04-01"},
+                       "beschaeftigte": "6", "beginn": "2027-04-01", "zahl_beschaeftigte": "31",
+                       "taetigkeit_umfang": "ohne_einschraenkung", "dienstkleidung": "yes"},
+        "dienstkleidung": {"dienstkleidung_beschreibung": "Anthrazitfarbene Jacke und Hose, Rückenaufschrift "
+                                                          "„Becker Sicherheitsdienst“"},
+        "versicherung": {"versicherer": "Allianz Versicherungs-AG", "summe_personenschaeden": "1000000",
+                         "summe_sachschaeden": "250000", "summe_abhandenkommen": "15000",
+                         "summe_vermoegensschaeden": "12500", "summe_gesamt": "2000000"},
         "unterlagen": {},
     }
 
@@ -404,9 +452,15 @@ def bewachung_sole_trader() -> dict[str, dict]:
         "betrieb": {**HANSEN, **address("betriebsanschrift", *HANSEN_SITZ), "juristische_person": "no"},
         "personen": {**person("antragsteller", *LEA), **address("wohnanschrift", *LEA_WOHNUNG),
                      "email": "lea@hansen-versicherungen.example", "telefon": "040 31975520"},
+        **angaben_zur_person(),
         "taetigkeit": {"taetigkeit": "Bewachung leerstehender Gewerbeobjekte und Baustellen, die Versicherer "
                                      "für den Versicherungsschutz verlangen (Revierdienst)",
-                       "beschaeftigte": "2", "beginn": "2027-03-01"},
+                       "beschaeftigte": "2", "beginn": "2027-03-01", "zahl_beschaeftigte": "3",
+                       "taetigkeit_umfang": "beschraenkt", "dienstkleidung": "no"},
+        "beschraenkung": {"taetigkeit_beschraenkung": "Bewachung leerstehender Gewerbeobjekte und Baustellen"},
+        "versicherung": {"versicherer": "Hamburger Feuerkasse Versicherungs-AG", "summe_personenschaeden": "1000000",
+                         "summe_sachschaeden": "250000", "summe_abhandenkommen": "15000",
+                         "summe_vermoegensschaeden": "12500", "summe_gesamt": "1000000"},
         "unterlagen": {},
     }
 
@@ -415,10 +469,15 @@ def gaststaette_company_takes_over_cafe() -> dict[str, dict]:
     return {
         "betrieb": {"business_name": BECKER["business_name"], "gaststaette_name": "Café am Wall",
                     **address("betriebsanschrift", "Am Wall 118", "28195", "Bremen"), "betriebsart": "cafe",
-                    "uebernahme": "yes"},
+                    "uebernahme": "yes", "betriebsart_gastg": "schank_und_speise"},
+        "betriebsart_angaben": {"speisen_art": "Kuchen, Frühstück und kleine warme Gerichte"},
+        "uebernahme_angaben": {"vorgaenger": "Café am Wall Inh. Helga Brandt e. K."},
         "personen": {"juristische_person": "yes", **person("antragsteller", *ANNA),
                      **address("wohnanschrift", *ANNA_WOHNUNG), "email": "anna.becker@becker-elektro.example",
                      "telefon": "0421 3378890"},
+        **angaben_zur_person(geburtsname="Schulz", extra_declarations={"fruehere_erlaubnis": "yes"}),
+        "fruehere_erlaubnis": {"fruehere_erlaubnis_angaben": "Gaststättenerlaubnis des Stadtamts Bremen vom "
+                                                             "03.04.2015 für die Kantine Am Wall 120, erloschen 2019"},
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
         "raeume": {"flaeche_gastraum": "85", "sitzplaetze": "40", "aussengastronomie": "yes",
@@ -431,10 +490,12 @@ def gaststaette_sole_trader_opens_bar() -> dict[str, dict]:
     return {
         "betrieb": {"business_name": HANSEN["business_name"], "gaststaette_name": "Elbblick",
                     **address("betriebsanschrift", "Große Elbstraße 150", "22767", "Hamburg"),
-                    "betriebsart": "kneipe", "uebernahme": "no"},
+                    "betriebsart": "kneipe", "uebernahme": "no", "betriebsart_gastg": "schankwirtschaft"},
         "personen": {"juristische_person": "no", **person("antragsteller", *LEA),
                      **address("wohnanschrift", *LEA_WOHNUNG), "email": "lea@hansen-versicherungen.example",
                      "telefon": "040 31975520"},
+        **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS,
+                             extra_declarations={"fruehere_erlaubnis": "no"}),
         "raeume": {"flaeche_gastraum": "60", "sitzplaetze": "35", "aussengastronomie": "yes",
                    "musik_veranstaltungen": "yes", "eroeffnung": "2027-05-01"},
         "unterlagen": {},
@@ -468,6 +529,7 @@ def immobilienmakler_sole_trader() -> dict[str, dict]:
         "betrieb": {**HANSEN, **address("betriebsanschrift", *HANSEN_SITZ), "juristische_person": "no"},
         "personen": {**person("antragsteller", *LEA), **address("wohnanschrift", *LEA_WOHNUNG),
                      "email": "lea@hansen-versicherungen.example"},
+        **angaben_zur_person(),
         "taetigkeit": {"immobilienmakler": "yes", "darlehensvermittler": "no", "bautraeger": "no",
                        "wohnimmobilienverwalter": "no",
                        "beschreibung": "Vermittlung von Wohn- und Gewerbeimmobilien in Hamburg-Altona, ergänzend "
@@ -482,6 +544,7 @@ def immobilienmakler_company_as_property_manager() -> dict[str, dict]:
         "betrieb": {**BECKER, **address("betriebsanschrift", *BECKER_SITZ), "juristische_person": "yes"},
         "personen": {**person("antragsteller", *ANNA), **address("wohnanschrift", *ANNA_WOHNUNG),
                      "email": "anna.becker@becker-elektro.example"},
+        **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
         "taetigkeit": {"immobilienmakler": "no", "darlehensvermittler": "no", "bautraeger": "no",
@@ -743,14 +806,20 @@ CASES = [
                 "steuerbescheinigung": png("Bescheinigung-in-Steuersachen.png"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"juristische_person": True, "handelsregisternummer": BECKER_HRB,
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR]}),
+                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED, "zahl_beschaeftigte": 31,
+                 "taetigkeit_umfang": "ohne_einschraenkung", "dienstkleidung": True,
+                 "versicherer": "Allianz Versicherungs-AG", "summe_personenschaeden": 1000000,
+                 "summe_abhandenkommen": 15000, "summe_vermoegensschaeden": 12500}),
     Case("bewachung-einzelkauffrau-hamburg", "lea.hansen", "bewachungserlaubnis-34a",
          bewachung_sole_trader(),
          [("gewerbeamt-hamburg", "primary")],
          files={"sachkunde": jpeg("Sachkunde-Hansen.jpg"), "versicherung": pdf("Haftpflicht-34a-Hansen.pdf"),
                 "steuerbescheinigung": pdf("Steuerbescheinigung-Hansen.pdf")},
-         expect={"juristische_person": False},
-         absent=("handelsregisternummer", "weitere_vertreter", "handelsregisterauszug")),
+         expect={"juristische_person": False, **LEA_FILED, "taetigkeit_umfang": "beschraenkt",
+                 "taetigkeit_beschraenkung": "Bewachung leerstehender Gewerbeobjekte und Baustellen",
+                 "dienstkleidung": False, "summe_sachschaeden": 250000},
+         absent=("handelsregisternummer", "weitere_vertreter", "handelsregisterauszug", "dienstkleidung_beschreibung",
+                 *NO_PARTICULARS)),
 
     Case("gaststaette-gmbh-cafe-bremen", "anna.becker", "gaststaettenerlaubnis",
          gaststaette_company_takes_over_cafe(),
@@ -758,15 +827,21 @@ CASES = [
          files={"grundriss": pdf("Grundriss-Cafe-am-Wall.pdf"), "mietvertrag": pdf("Pachtvertrag-Am-Wall-118.pdf"),
                 "steuerbescheinigung": pdf("Bescheinigung-in-Steuersachen.pdf")},
          expect={"betriebsart": "cafe", "uebernahme": True, "sitzplaetze": 40,
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR]}),
+                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **LEA_FILED, "geburtsname": "Schulz",
+                 "betriebsart_gastg": "schank_und_speise",
+                 "speisen_art": "Kuchen, Frühstück und kleine warme Gerichte",
+                 "vorgaenger": "Café am Wall Inh. Helga Brandt e. K.", "fruehere_erlaubnis": True},
+         absent=("betriebsart_sonstige", *NO_PARTICULARS)),
     Case("gaststaette-einzelkauffrau-bar-hamburg", "lea.hansen", "gaststaettenerlaubnis",
          gaststaette_sole_trader_opens_bar(),
          [("gewerbeamt-hamburg", "primary")],
          files={"grundriss": pdf("Grundriss-Elbblick.pdf"), "mietvertrag": pdf("Mietvertrag-Elbblick.pdf"),
                 "steuerbescheinigung": jpeg("Steuerbescheinigung-Hansen.jpg"),
                 "unterrichtungsnachweis": pdf("Unterrichtungsnachweis-IHK.pdf")},
-         expect={"juristische_person": False, "musik_veranstaltungen": True},
-         absent=("handelsregisternummer", "weitere_vertreter")),
+         expect={"juristische_person": False, "musik_veranstaltungen": True, **ANNA_FILED,
+                 "betriebsart_gastg": "schankwirtschaft", "fruehere_erlaubnis": False},
+         absent=("handelsregisternummer", "weitere_vertreter", "speisen_art", "vorgaenger",
+                 "fruehere_erlaubnis_angaben")),
 
     Case("handwerk-verzeichnis-b1-bremen", "anna.becker", "handwerk-verzeichnis-eintragung",
          handwerk_verzeichnis(BECKER_SITZ),
@@ -799,9 +874,9 @@ CASES = [
          files={"steuerbescheinigung": pdf("Steuerbescheinigung-Hansen.pdf"),
                 "insolvenzauskunft": pdf("Auskunft-Insolvenzgericht-Hamburg.pdf"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Hansen.pdf")},
-         expect={"immobilienmakler": True, "wohnimmobilienverwalter": False},
+         expect={"immobilienmakler": True, "wohnimmobilienverwalter": False, **LEA_FILED},
          absent=("handelsregisternummer", "weitere_vertreter", "versicherer", "versicherungsnachweis",
-                 "handelsregisterauszug")),
+                 "handelsregisterauszug", *NO_PARTICULARS)),
     Case("immobilienmakler-gmbh-verwalter-bremen", "anna.becker", "immobilienmakler-34c",
          immobilienmakler_company_as_property_manager(),
          [("gewerbeamt-bremen", "primary")],
@@ -811,7 +886,7 @@ CASES = [
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Becker.pdf"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"wohnimmobilienverwalter": True, "versicherer": "HDI Versicherung AG",
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR]}),
+                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED}),
 
     Case("reisegewerbekarte-wohnsitz-bremerhaven", "jonas.weber", "reisegewerbekarte",
          reisegewerbekarte_door_to_door_sales(),

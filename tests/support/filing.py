@@ -163,3 +163,37 @@ def with_testantrag(app):
     definition = load_definition_file(Path(__file__).parent.parent / "data" / "testantrag.toml")
     app.extensions["bizportal"].catalog = {**app.extensions["bizportal"].catalog, "testantrag": definition}
     return app
+
+
+#: the yes/no declarations of part 1 "Angaben zur Person" of the Hamburg § 34c, § 34a and GastG forms;
+#: each "yes" brings a step of its own (named like the question) for the particulars
+PERMIT_DECLARATIONS = ("strafverfahren", "bussgeldverfahren", "untersagungsverfahren", "vermoegensauskunft",
+                       "insolvenz")
+
+
+def angaben_zur_person(*, geschlecht: str = "weiblich", staatsangehoerigkeit: str = "DE", geburtsname: str = "",
+                       wohnorte: tuple[tuple[str, str, str], ...] = (),
+                       taetigkeiten: tuple[tuple[str, str, str], ...] = (),
+                       particulars: dict[str, str] | None = None,
+                       extra_declarations: dict[str, str] | None = None) -> dict[str, dict]:
+    """The steps of part 1 "Angaben zur Person" of the three permits (§ 34c, § 34a, Gaststätte) that
+    follow the step "personen", in the order the portal shows them: step key → answers.
+    ``wohnorte`` are (town, country code, period), ``taetigkeiten`` (business, role, period);
+    ``particulars`` answers "yes" to the declarations it names, with their particulars, and "no" to
+    the others. ``extra_declarations`` are further yes/no answers of the declarations step (e.g. the
+    earlier GastG permit), whose steps the caller adds."""
+    particulars = particulars or {}
+    steps: dict[str, dict] = {
+        "person_angaben": {"geburtsname": geburtsname, "geschlecht": geschlecht,
+                           "staatsangehoerigkeit": staatsangehoerigkeit},
+        "wohnorte": {f"fruehere_wohnorte-{i}-{sub}": value for i, entry in enumerate(wohnorte)
+                     for sub, value in zip(("ort", "staat", "zeitraum"), entry, strict=True)},
+        "leitende_taetigkeiten": {f"leitende_taetigkeiten-{i}-{sub}": value for i, entry in enumerate(taetigkeiten)
+                                  for sub, value in zip(("unternehmen", "funktion", "zeitraum"), entry, strict=True)},
+        "erklaerungen": {**{d: "yes" if d in particulars else "no" for d in PERMIT_DECLARATIONS},
+                         **(extra_declarations or {})},
+    }
+    for name in PERMIT_DECLARATIONS:
+        if name in particulars:
+            steps[name] = {f"{name}_angaben": particulars[name]}
+    return steps
