@@ -245,3 +245,26 @@ def test_a_submitted_drafts_pages_lead_to_what_it_became(app, client, login_as):
     moved = client.get(f"/antraege/entwurf/{draft_id}/pruefen")
     assert moved.status_code == 302 and path_of(moved.headers["Location"]) == f"/antraege/{reference}"
     assert other.get(f"/antraege/entwurf/{draft_id}/pruefen").status_code == 404
+
+
+def test_deleting_a_bundle_draft_asks_first_and_names_the_drafts_that_go_with_it(app, client, login_as):
+    """New-user trial: one click on "Löschen" deleted the bundle and every service draft with it."""
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    draft_id = overview.rsplit("/", 1)[-1]
+    token = csrf_token(client.get("/antraege").get_data(as_text=True))
+    asked = client.post(f"/antraege/entwurf/{draft_id}/loeschen", data={"csrf_token": token})
+    assert asked.status_code == 200
+    page = asked.get_data(as_text=True)
+    assert "Entwurf „Betrieb gründen“ löschen?" in page
+    assert "Gewerbeanmeldung" in page and "Eintragung in die Handwerksrolle" in page
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == 3  # nothing deleted yet
+    done = client.post(f"/antraege/entwurf/{draft_id}/loeschen", data={"csrf_token": csrf_token(page),
+                                                                       "confirm": "yes"})
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+    assert client.post(f"/antraege/entwurf/{draft_id}/loeschen",
+                       data={"csrf_token": csrf_token(page), "confirm": "yes"}).status_code == 404

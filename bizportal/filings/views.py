@@ -569,8 +569,17 @@ def duplicate(draft_id: str):
 @bp.post("/antraege/entwurf/<draft_id>/loeschen")
 @company_required
 def delete(draft_id: str):
+    """Deletes a draft. A bundle's draft deletes every service draft with it: its first POST shows
+    a confirmation page naming them; only that page's POST with ``confirm=yes`` deletes."""
     draft, _service = _draft_or_404(draft_id)
-    if catalog.get_bundle(draft.service_key) is not None:
+    bundle = catalog.get_bundle(draft.service_key)
+    if bundle is not None and request.form.get("confirm") != "yes":
+        services_of = catalog.catalog()
+        titles = [services_of[d.service_key].title.get(_locale()) if d.service_key in services_of else d.service_key
+                  for d in bundles.children(draft)]
+        return render_template("filings/delete_confirm.html", draft=draft, bundle=bundle, titles=titles,
+                               form=FlaskForm(), locale=_locale())
+    if bundle is not None:
         bundles.delete_bundle_draft(draft, _storage())
     else:
         services.delete_draft(draft, _storage())
