@@ -29,10 +29,16 @@ def statements(app, client, path: str) -> tuple[int, str]:
     """SQL statements sent while serving ``path`` (after one warm-up request), and the page."""
     warm = client.get(path)
     assert warm.status_code == 200, (path, warm.status_code)
+    seen, response = _sent(app, client, path)
+    return len(seen), response.get_data(as_text=True)
+
+
+def _sent(app, client, path: str):
+    """The SQL statements (whitespace folded) sent while serving ``path``, and the response (200)."""
     seen: list[str] = []
 
     def count(conn, cursor, statement, *args):
-        seen.append(statement)
+        seen.append(" ".join(statement.split()))
 
     with app.app_context():
         engine = db.engine
@@ -42,7 +48,7 @@ def statements(app, client, path: str) -> tuple[int, str]:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200, (path, response.status_code)
-    return len(seen), response.get_data(as_text=True)
+    return seen, response
 
 
 def listed_filings(html: str) -> int:
@@ -266,20 +272,7 @@ def test_a_signed_in_page_reads_the_person_and_the_login_session_in_one_statemen
 
 def sent(app, client, path: str) -> list[str]:
     """The SQL statements sent while serving ``path`` (no warm-up)."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    assert response.status_code == 200, (path, response.status_code)
-    return seen
+    return _sent(app, client, path)[0]
 
 
 def writes(statements_sent: list[str]) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import NoReturn
 
 from flask import (
@@ -19,7 +18,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -31,7 +30,6 @@ from ..auth.access import company_required
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
 from ..catalog.models import differs
-from ..common import countries
 from ..common.fallback import never_fails
 from ..common.limits import takes_files, too_large_message
 from . import bundles, conversation, lifecycle, queries, receipts, services
@@ -317,18 +315,9 @@ def _contradicts_bundle(draft, service, fields, form) -> bool:
 
 
 def _as_read(fd, value) -> str:
-    """A bundle's answer as the company reads it in a contradiction message: a choice's label, a
-    country's name, a date in the page's language, Ja/Nein; else as given."""
-    if fd.type == "country":
-        return countries.name(value, _locale())
-    if fd.type == "date" and isinstance(value, str):
-        try:
-            return format_date(date.fromisoformat(value), "medium")
-        except ValueError:
-            return value
-    if fd.type == "yesno" and isinstance(value, bool):
-        return _("Ja") if value else _("Nein")
-    return next((c.label.get(_locale()) for c in fd.choices if c.value == value), value)
+    """A bundle's answer as the company reads it in a contradiction message: the ``answer`` filter
+    the pages use (a choice's label, a country's name, a date in the page's language, Ja/Nein)."""
+    return current_app.jinja_env.filters["answer"](value, fd, _locale())
 
 
 def _contradiction_text(bundle, shown) -> str:
