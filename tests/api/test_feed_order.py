@@ -82,15 +82,19 @@ def test_a_later_filing_waits_for_the_earlier_commit(app, client):
     with app.app_context():
         chamber_id = db.session.scalar(select(Chamber.id).where(Chamber.slug == "hk-bremen"))
         slow = Session(db.engine)  # a delivery that took its number and has not committed yet
-        blocked = threading.Thread(target=lambda: _put(app, second))
+        failed: list[BaseException] = []
+        blocked = threading.Thread(target=lambda: _put(app, second, failed))
         try:
             seq = next_feed_seq(slow, chamber_id)
             blocked.start()
-            with db.engine.connect() as conn:
-                wait_for(lambda: conn.execute(text(
+            # AUTOCOMMIT: pg_stat_activity is read once per transaction, so one open transaction
+            # would poll the same picture for ever (the CI failure when the first poll came early)
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                wait_for(lambda: failed or conn.execute(text(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()")).scalar() >= 1,
                     what="the second delivery waiting for the first")
+            assert not failed, f"the second delivery failed instead of waiting: {failed!r}"
             listed = api.get("/filings")
             assert listed.status_code == 200, listed.get_data(as_text=True)
             assert listed.get_json()["filings"] == []
@@ -109,6 +113,10 @@ def test_a_later_filing_waits_for_the_earlier_commit(app, client):
                                                                        (second.reference, str(seq + 1))]
 
 
-def _put(app, payload):
-    with app.app_context():
-        DatabaseInboxStore().put("hk-bremen", payload)
+def _put(app, payload, failed):
+    try:
+        with app.app_context():
+            DatabaseInboxStore().put("hk-bremen", payload)
+    except BaseException as exc:  # reported by the test, not lost in the thread
+        failed.append(exc)
+        raise
