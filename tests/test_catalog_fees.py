@@ -48,8 +48,8 @@ def test_a_malformed_fee_or_source_names_file_and_field(tmp_path, old, new, mess
 
 
 def test_a_fee_without_its_legal_basis_is_refused(tmp_path):
-    directory = _catalog_with(tmp_path, "gewerbeanmeldung", "fee.basis = {", "fee.note = {")
-    with pytest.raises(DefinitionError, match=r"gewerbeanmeldung.toml: field 'fee.basis': needs non-empty texts"):
+    directory = _catalog_with(tmp_path, "handwerksrolle-eintragung", "fee.basis = {", "fee.note = {")
+    with pytest.raises(DefinitionError, match=r"handwerksrolle-eintragung.toml: field 'fee.basis': needs non-empty texts"):
         load_catalog(directory)
 
 
@@ -112,3 +112,19 @@ def test_list_fields_must_name_fields_that_can_tell_filings_apart(tmp_path):
                               'list_fields = ["personen"]')
     with pytest.raises(DefinitionError, match=r"field 'list_fields\[0\]': a group field cannot tell filings apart"):
         load_catalog(directory)
+
+
+def test_the_hamburg_amounts_are_shown_where_the_competent_body_publishes_them(client):
+    """Amounts taken from the competent body's own page (hamburg.de) are shown as that Land's, never as
+    what is 'customary' everywhere; a range from a 2004 estimate is no longer claimed."""
+    html = client.get("/leistungen/gewerbeanmeldung").get_data(as_text=True)
+    assert "In Hamburg kostet die Anmeldung einer Personengesellschaft 20,00 € je Gesellschafter" in html
+    html = client.get("/leistungen/reisegewerbekarte").get_data(as_text=True)
+    assert "In Hamburg kostet die Reisegewerbekarte 170 € bis 270 €" in html
+    assert "400,00" not in html and "üblich sind" not in html
+    html = client.get("/leistungen/bewachungserlaubnis-34a").get_data(as_text=True)
+    assert "In Hamburg kostet die Erlaubnis 240 € bis 340 €" in html
+    assert "Kostenverordnung der Wirtschaftsverwaltung vom 4. September 2002" in html
+    client.get("/sprache/en")
+    html = client.get("/leistungen/gaststaettenerlaubnis").get_data(as_text=True)
+    assert "In Hamburg the licence costs €535 to €635, a provisional licence on a takeover €50." in html
