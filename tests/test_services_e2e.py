@@ -244,9 +244,11 @@ def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
 
 
 def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
-    """GewA 3: the broker sells her whole business; the buyer is named."""
+    """GewA 3: the broker sells her whole business, a sole trader without a register entry (field 2
+    stays empty); the buyer is named."""
     return {
-        "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
+        "inhaber": {"inhaber_art": "natuerliche_person", "business_name": "Lea Hansen Versicherungsmaklerin",
+                    "legal_form": "Einzelunternehmen", "handelsregisternummer": ""},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
         "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
@@ -655,6 +657,29 @@ class Case:
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     expect: dict = field(default_factory=dict)  #: filed answers to check
     absent: tuple[str, ...] = ()  #: answers the branch must not file
+
+    def __post_init__(self) -> None:
+        if self.service.startswith("gewerbe"):
+            object.__setattr__(self, "steps", gewa_register_and_field_24(self.steps))
+
+
+def gewa_register_and_field_24(steps: dict[str, dict]) -> dict[str, dict]:
+    """GewA 1–3 as asked since 12/2026: "Ist der Betrieb … eingetragen?" on the owner's step and the
+    register number on a step of its own (only when entered); field 24 (itinerant trade) a yes/no
+    of its own next to field 23. The cases give the number with the owner, as the form has it."""
+    result: dict[str, dict] = {}
+    for key, answers in steps.items():
+        if key == "inhaber" and "handelsregisternummer" in answers:
+            answers = dict(answers)
+            number = answers.pop("handelsregisternummer")
+            result[key] = {**answers, "registereintrag": "yes" if number else "no"}
+            if number:
+                result["register"] = {"handelsregisternummer": number}
+            continue
+        if key == "niederlassung" and "reisegewerbe" not in answers:
+            answers = {**answers, "reisegewerbe": "no"}
+        result[key] = answers
+    return result
 
 
 CASES = [
