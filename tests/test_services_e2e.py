@@ -473,7 +473,7 @@ def gaststaette_company_takes_over_cafe() -> dict[str, dict]:
                     **address("betriebsanschrift", "Am Wall 118", "28195", "Bremen"), "betriebsart": "cafe",
                     "uebernahme": "yes", "betriebsart_gastg": "schank_und_speise"},
         "betriebsart_angaben": {"speisen_art": "Kuchen, Frühstück und kleine warme Gerichte"},
-        "uebernahme_angaben": {"vorgaenger": "Café am Wall Inh. Helga Brandt e. K."},
+        "uebernahme_angaben": {"vorgaenger": "Café am Wall Inh. Helga Brandt e. K.", "vorlaeufige_erlaubnis": "yes"},
         "personen": {"juristische_person": "yes", **person("antragsteller", *ANNA),
                      **address("wohnanschrift", *ANNA_WOHNUNG), "email": "anna.becker@becker-elektro.example",
                      "telefon": "0421 3378890"},

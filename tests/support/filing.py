@@ -191,6 +191,7 @@ def angaben_zur_person(*, geschlecht: str = "weiblich", staatsangehoerigkeit: st
         "leitende_taetigkeiten": {f"leitende_taetigkeiten-{i}-{sub}": value for i, entry in enumerate(taetigkeiten)
                                   for sub, value in zip(("unternehmen", "funktion", "zeitraum"), entry, strict=True)},
         "erklaerungen": {**{d: "yes" if d in particulars else "no" for d in PERMIT_DECLARATIONS},
+                         "einwilligung_bewacherregister": "yes",  # § 34a only; the others ignore it
                          **(extra_declarations or {})},
     }
     for name in PERMIT_DECLARATIONS:
