@@ -115,7 +115,8 @@ def gewerbe_answers(**changes) -> EveryStep:
         **GESCHAEFTSFUEHRERIN,
         "zahl_vertreter": "1", "oeffentliche_hand": "nein",
         "street": "Am Wall 120", "postcode": "28195", "city": "Bremen", "niederlassung": "hauptniederlassung",
-        "reisegewerbe": "no", "activity": "Elektroinstallation", "nebenerwerb": "no", "start_date": "2027-01-01", "wz2008": "43.21.0",
+        "reisegewerbe": "no", "activity": "Elektroinstallation", "nebenerwerb": "no", "start_date": "2027-01-01",
+        "wz2008": "43.21.0",
         "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
         "grund": "neugruendung", "erlaubnispflichtig": "no", "handwerkskarte_vorhanden": "no",
     })
