@@ -70,6 +70,8 @@ BREMERHAVEN = ("Bürgermeister-Smidt-Straße 150", "27568", "Bremerhaven")
 HANSEN = {"business_name": "Hansen Versicherungsmakler e. K.", "legal_form": "e. K."}
 HANSEN_SITZ = ("Große Elbstraße 14", "22767", "Hamburg")
 HANSEN_HRA = "Hamburg HRA 98765"
+#: Lea Hansen trading under her own name, not entered in a register (GewA field 2 stays empty)
+LEA_SOLE_TRADER = {"business_name": "Lea Hansen Versicherungsmaklerin", "legal_form": "Einzelunternehmen"}
 
 ANNA = ("Becker", "Anna", "1978-03-14", "Bremen")
 JONAS = ("Weber", "Jonas", "1986-09-02", "Oldenburg (Oldb)")
@@ -204,7 +206,7 @@ def gewerbeummeldung_relocation_of_crafts_business() -> dict[str, dict]:
 def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
     """GewA 2: the broker extends her activity to financial investments (a new permit)."""
     return {
-        "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
+        "inhaber": {"inhaber_art": "natuerliche_person", **LEA_SOLE_TRADER, "handelsregisternummer": ""},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
         "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
@@ -247,8 +249,7 @@ def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
     """GewA 3: the broker sells her whole business, a sole trader without a register entry (field 2
     stays empty); the buyer is named."""
     return {
-        "inhaber": {"inhaber_art": "natuerliche_person", "business_name": "Lea Hansen Versicherungsmaklerin",
-                    "legal_form": "Einzelunternehmen", "handelsregisternummer": ""},
+        "inhaber": {"inhaber_art": "natuerliche_person", **LEA_SOLE_TRADER, "handelsregisternummer": ""},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
         "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
@@ -703,7 +704,7 @@ CASES = [
                  "bisheriger_uv_traeger": "BG Energie Textil Elektro Medienerzeugnisse"},
          absent=("handwerkskarte_vorhanden", "fruehere_betriebsstaette")),
     Case("gewerbeanmeldung-makler-hamburg", "lea.hansen", "gewerbeanmeldung",
-         gewerbeanmeldung(HANSEN, ("Lüneburger Straße 22", "21073", "Hamburg"),
+         gewerbeanmeldung(LEA_SOLE_TRADER, ("Lüneburger Straße 22", "21073", "Hamburg"),
                           "Versicherungsvermittlung als Versicherungsmaklerin mit Erlaubnis nach § 34d Abs. 1 GewO "
                           "(Zweigstelle Harburg)", "2027-02-01", "no",
                           [gewa_person("inhaber", *LEA, LEA_WOHNUNG),
@@ -711,7 +712,7 @@ CASES = [
                                        LEA_WOHNUNG, nationality="BR", aufenthaltstitel="yes",
                                        aufenthaltstitel_behoerde="Amt für Migration Hamburg",
                                        aufenthaltstitel_datum="2025-04-01", aufenthaltstitel_auflage="no")],
-                          "66.22.0", register=HANSEN_HRA, inhaber_art="natuerliche_person", erlaubnis=True,
+                          "66.22.0", inhaber_art="natuerliche_person", erlaubnis=True,
                           grund="wiedereroeffnung"),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
          expect={"handwerk": False, "erlaubnis_behoerde": "Handelskammer Hamburg",
@@ -738,12 +739,12 @@ CASES = [
          gewerbeummeldung_extension_of_brokerage(),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
          files={"erlaubnis": pdf("Erlaubnis-34f-GewO.pdf")},
-         expect={"grund": "ausdehnung", "wz2008": "66.22.0", "handelsregisternummer": HANSEN_HRA,
+         expect={"grund": "ausdehnung", "wz2008": "66.22.0", "registereintrag": False,
                  "taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO)",
                  "erlaubnis_behoerde": "Handelskammer Hamburg",
                  "taetigkeit_neu": "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)"},
          absent=("neue_anschrift", "frueherer_name", "zahl_vertreter", "handwerk_bezeichnung",
-                 "handwerkskarte_vorhanden", "handwerkskarte")),
+                 "handwerkskarte_vorhanden", "handwerkskarte", "handelsregisternummer")),
 
     Case("gewerbeummeldung-name-zweigniederlassung-hamburg", "anna.becker", "gewerbeummeldung",
          gewerbeummeldung_name_of_hamburg_branch(),
