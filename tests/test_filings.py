@@ -48,7 +48,7 @@ def _to_premises_step(company) -> str:
     """A new Gewerbeanmeldung with owner, persons and business details answered: the path of the step
     "Betriebsstätte"."""
     path = start_draft(company, "gewerbeanmeldung")
-    for _ in ("inhaber", "personen", "betrieb"):
+    for _ in ("inhaber", "register", "personen", "betrieb"):
         path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
     assert path.endswith("/betriebsstaette"), path
     return path

@@ -39,8 +39,9 @@ def company(client, login_as):
 
 def _persons_step(company) -> str:
     path = start_draft(company, "gewerbeanmeldung")
-    resp = post_step(company, path, gewerbe_answers())
-    return path_of(resp.headers["Location"])
+    while not path.endswith("/personen"):  # the owner and, when entered, the register (field 2)
+        path = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
+    return path
 
 
 def test_non_eu_national_must_state_the_residence_title(app, company):
@@ -106,7 +107,7 @@ def test_wz_picker_searches_without_javascript_and_files_the_code(app, company):
     path = start_draft(company, "gewerbeanmeldung")
     answers = gewerbe_answers()
     del answers["wz2008"]
-    for _ in range(6):  # up to the step "Einordnung der Tätigkeit"
+    for _ in range(7):  # up to the step "Einordnung der Tätigkeit"
         path = path_of(post_step(company, path, answers).headers["Location"])
     assert path.endswith("/wz")
     page = company.get(path).get_data(as_text=True)
@@ -260,7 +261,7 @@ def test_number_of_legal_representatives_is_asked_only_of_partnerships_and_legal
     assert post_step(company, path, gewerbe_answers(zahl_vertreter="2")).status_code == 302
     # a sole trader: field 12 is not asked, and nothing a browser still sends is kept
     sole = start_draft(company, "gewerbeanmeldung")
-    answers = gewerbe_answers(inhaber_art="natuerliche_person", zahl_vertreter="3",
+    answers = gewerbe_answers(inhaber_art="natuerliche_person", registereintrag="no", zahl_vertreter="3",
                               **{"personen-0-funktion": "inhaber"})
     sole = path_of(post_step(company, sole, answers).headers["Location"])
     sole = path_of(post_step(company, sole, answers).headers["Location"])
@@ -289,12 +290,67 @@ def test_a_condition_of_the_residence_title_must_be_stated_in_words(app, company
                                                 ("gewerbeummeldung", "niederlassung"),
                                                 ("gewerbeabmeldung", "abmeldung_betrifft")])
 def test_the_kind_of_establishment_offers_the_boxes_of_the_current_form(service, field):
-    """Fields 23 and 24: main establishment, branch, dependent branch; itinerant trade. The current
-    form has no box for a vending-machine business (the edition before had one)."""
-    fd = next(f for f in load_catalog()[service].fields if f.name == field)
+    """Field 23: main establishment, branch, dependent branch; field 24, the itinerant trade, is a
+    question of its own (the form ticks it besides or instead of 23). The current form has no box
+    for a vending-machine business (the edition before had one)."""
+    fields = {f.name: f for f in load_catalog()[service].fields}
+    fd = fields[field]
     assert [c.value for c in fd.choices if not c.retired] == ["hauptniederlassung", "zweigniederlassung",
-                                                              "zweigstelle", "reisegewerbe"]
-    assert [c.value for c in fd.choices if c.retired] == ["automaten"]  # kept for filings made before
+                                                              "zweigstelle"]
+    assert [c.value for c in fd.choices if c.retired] == ["automaten", "reisegewerbe"]  # filings made before
+    assert fields["reisegewerbe"].type == "yesno" and fields["reisegewerbe"].step == fd.step
+
+
+def _to_step(company, answers, name: str) -> str:
+    path = start_draft(company, "gewerbeanmeldung")
+    for _ in range(20):
+        if f'name="{name}"' in company.get(path).get_data(as_text=True):
+            return path
+        path = path_of(post_step(company, path, answers).headers["Location"])
+    raise AssertionError(name)
+
+
+def test_field_23_may_stay_empty_only_for_an_itinerant_trade_alone(app, company):
+    path = _to_step(company, gewerbe_answers(), "reisegewerbe")
+    resp = post_step(company, path, {"niederlassung": "", "reisegewerbe": "no"})
+    assert resp.status_code == 422
+    assert "Leer bleiben darf die Angabe nur, wenn ausschließlich ein Reisegewerbe" in resp.get_data(as_text=True)
+    # an itinerant trade alone (§ 55c GewO): field 24 without field 23
+    assert post_step(company, path, {"niederlassung": "", "reisegewerbe": "yes"}).status_code == 302
+    # a main establishment with an itinerant trade besides: both boxes, as on paper
+    reference = file_service(company, "gewerbeanmeldung", gewerbe_answers(reisegewerbe="yes"))
+    with app.app_context():
+        data = db.session.scalar(select(Filing).where(Filing.reference == reference)).data
+    assert (data["niederlassung"], data["reisegewerbe"]) == ("hauptniederlassung", True)
+
+
+def test_the_register_number_is_asked_and_required_only_with_a_register_entry(app, company):
+    """Field 2: a sole trader without an entry is not asked; with one, court, type and number."""
+    sole = gewerbe_answers(inhaber_art="natuerliche_person", registereintrag="no", handelsregisternummer="",
+                           **{"personen-0-funktion": "inhaber"})
+    path = start_draft(company, "gewerbeanmeldung")
+    assert path_of(post_step(company, path, sole).headers["Location"]).endswith("/personen")
+    path = start_draft(company, "gewerbeanmeldung")
+    register = path_of(post_step(company, path, gewerbe_answers()).headers["Location"])
+    assert register.endswith("/register")
+    for wrong in ("", "HRB 12345", "Bremen 12345", "Bremen XY 12345"):
+        resp = post_step(company, register, {"handelsregisternummer": wrong})
+        assert resp.status_code == 422, wrong
+    assert "Registerart (HRA, HRB, GnR, PR oder VR)" in resp.get_data(as_text=True)
+    assert post_step(company, register, {"handelsregisternummer": "Bremen HRB 12345"}).status_code == 302
+
+
+def test_a_draft_saved_before_the_register_question_still_opens_and_asks_it(app, company):
+    path = start_draft(company, "gewerbeanmeldung")
+    post_step(company, path, gewerbe_answers())
+    with app.app_context():  # as saved before 12/2026: the number without the question, field 23 = 24
+        draft = db.session.scalar(select(Draft))
+        data = {k: v for k, v in draft.data.items() if k != "registereintrag"}
+        draft.data = {**data, "handelsregisternummer": "Bremen HRB 12345", "niederlassung": "reisegewerbe"}
+        db.session.commit()
+    page = company.get(path)
+    assert page.status_code == 200 and 'name="registereintrag"' in page.get_data(as_text=True)
+    assert post_step(company, path, gewerbe_answers()).status_code == 302
 
 
 def test_a_retired_choice_is_not_offered_nor_taken_but_an_old_filing_still_reads_it(app, company):

@@ -68,7 +68,8 @@ def answers(**changes: str) -> EveryStep:
         "wohnanschrift-street": "Elbchaussee 112", "wohnanschrift-postcode": "22763", "wohnanschrift-city": "Hamburg",
         "email": "lea@hansen-versicherungen.example", "telefon": "040 31975520",
         "geschlecht": "weiblich", "staatsangehoerigkeit": "DE",
-        **{d: "no" for d in PERMIT_DECLARATIONS}, "fruehere_erlaubnis": "no",
+        **{d: "no" for d in PERMIT_DECLARATIONS}, "fruehere_erlaubnis": "no", "einwilligung_bewacherregister": "yes",
+        "vorlaeufige_erlaubnis": "no",
         "immobilienmakler": "yes", "darlehensvermittler": "no", "bautraeger": "no", "wohnimmobilienverwalter": "no",
         "beginn": "2027-03-01", "taetigkeit": "Revierdienst für Baustellen", "beschaeftigte": "2",
         "zahl_beschaeftigte": "3", "taetigkeit_umfang": "ohne_einschraenkung", "dienstkleidung": "no",
@@ -281,3 +282,28 @@ def test_a_filing_made_before_part_one_still_shows_and_delivers(app, company):
     assert "Elbchaussee 112" in page.get_data(as_text=True)
     data = payload_of(app, reference).data
     assert data["immobilienmakler"] is True and "staatsangehoerigkeit" not in data
+
+
+def test_the_34a_application_needs_the_consent_to_the_bewacherregister_query(app, company):
+    path = to_step(company, BEWACHUNG, answers(), "erklaerungen")
+    refused = post_step(company, path, answers(einwilligung_bewacherregister="no"))
+    assert refused.status_code == 422
+    assert "Ohne die Abfrage im Bewacherregister" in refused.get_data(as_text=True)
+    assert post_step(company, path, answers()).status_code == 302
+    reference = file_service(company, BEWACHUNG, answers(), files=FILES)
+    with app.app_context():
+        data = db.session.scalar(select(Filing).where(Filing.reference == reference)).data
+    assert data["einwilligung_bewacherregister"] is True
+
+
+def test_a_provisional_gaststaette_licence_is_asked_only_on_a_takeover(app, company):
+    assert "vorlaeufige_erlaubnis" not in str(visited(company, GASTSTAETTE, answers()))
+    path = to_step(company, GASTSTAETTE, answers(uebernahme="yes", vorgaenger="Café am Wall"), "uebernahme_angaben")
+    page = company.get(path).get_data(as_text=True)
+    assert "vorläufige Erlaubnis (§ 11 GastG)" in page
+    assert post_step(company, path, {"vorgaenger": "Café am Wall"}).status_code == 422
+    every = answers(uebernahme="yes", vorgaenger="Café am Wall", vorlaeufige_erlaubnis="yes")
+    reference = file_service(company, GASTSTAETTE, every, files=FILES)
+    with app.app_context():
+        data = db.session.scalar(select(Filing).where(Filing.reference == reference)).data
+    assert (data["vorgaenger"], data["vorlaeufige_erlaubnis"]) == ("Café am Wall", True)

@@ -70,6 +70,8 @@ BREMERHAVEN = ("Bürgermeister-Smidt-Straße 150", "27568", "Bremerhaven")
 HANSEN = {"business_name": "Hansen Versicherungsmakler e. K.", "legal_form": "e. K."}
 HANSEN_SITZ = ("Große Elbstraße 14", "22767", "Hamburg")
 HANSEN_HRA = "Hamburg HRA 98765"
+#: Lea Hansen trading under her own name, not entered in a register (GewA field 2 stays empty)
+LEA_SOLE_TRADER = {"business_name": "Lea Hansen Versicherungsmaklerin", "legal_form": "Einzelunternehmen"}
 
 ANNA = ("Becker", "Anna", "1978-03-14", "Bremen")
 JONAS = ("Weber", "Jonas", "1986-09-02", "Oldenburg (Oldb)")
@@ -204,7 +206,7 @@ def gewerbeummeldung_relocation_of_crafts_business() -> dict[str, dict]:
 def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
     """GewA 2: the broker extends her activity to financial investments (a new permit)."""
     return {
-        "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
+        "inhaber": {"inhaber_art": "natuerliche_person", **LEA_SOLE_TRADER, "handelsregisternummer": ""},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
         "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
@@ -244,9 +246,10 @@ def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
 
 
 def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
-    """GewA 3: the broker sells her whole business; the buyer is named."""
+    """GewA 3: the broker sells her whole business, a sole trader without a register entry (field 2
+    stays empty); the buyer is named."""
     return {
-        "inhaber": {"inhaber_art": "natuerliche_person", **HANSEN, "handelsregisternummer": HANSEN_HRA},
+        "inhaber": {"inhaber_art": "natuerliche_person", **LEA_SOLE_TRADER, "handelsregisternummer": ""},
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
         "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
@@ -471,7 +474,7 @@ def gaststaette_company_takes_over_cafe() -> dict[str, dict]:
                     **address("betriebsanschrift", "Am Wall 118", "28195", "Bremen"), "betriebsart": "cafe",
                     "uebernahme": "yes", "betriebsart_gastg": "schank_und_speise"},
         "betriebsart_angaben": {"speisen_art": "Kuchen, Frühstück und kleine warme Gerichte"},
-        "uebernahme_angaben": {"vorgaenger": "Café am Wall Inh. Helga Brandt e. K."},
+        "uebernahme_angaben": {"vorgaenger": "Café am Wall Inh. Helga Brandt e. K.", "vorlaeufige_erlaubnis": "yes"},
         "personen": {"juristische_person": "yes", **person("antragsteller", *ANNA),
                      **address("wohnanschrift", *ANNA_WOHNUNG), "email": "anna.becker@becker-elektro.example",
                      "telefon": "0421 3378890"},
@@ -656,6 +659,29 @@ class Case:
     expect: dict = field(default_factory=dict)  #: filed answers to check
     absent: tuple[str, ...] = ()  #: answers the branch must not file
 
+    def __post_init__(self) -> None:
+        if self.service.startswith("gewerbe"):
+            object.__setattr__(self, "steps", gewa_register_and_field_24(self.steps))
+
+
+def gewa_register_and_field_24(steps: dict[str, dict]) -> dict[str, dict]:
+    """GewA 1–3 as asked since 12/2026: "Ist der Betrieb … eingetragen?" on the owner's step and the
+    register number on a step of its own (only when entered); field 24 (itinerant trade) a yes/no
+    of its own next to field 23. The cases give the number with the owner, as the form has it."""
+    result: dict[str, dict] = {}
+    for key, answers in steps.items():
+        if key == "inhaber" and "handelsregisternummer" in answers:
+            answers = dict(answers)
+            number = answers.pop("handelsregisternummer")
+            result[key] = {**answers, "registereintrag": "yes" if number else "no"}
+            if number:
+                result["register"] = {"handelsregisternummer": number}
+            continue
+        if key == "niederlassung" and "reisegewerbe" not in answers:
+            answers = {**answers, "reisegewerbe": "no"}
+        result[key] = answers
+    return result
+
 
 CASES = [
     Case("gewerbeanmeldung-elektro-bremen", "anna.becker", "gewerbeanmeldung",
@@ -678,7 +704,7 @@ CASES = [
                  "bisheriger_uv_traeger": "BG Energie Textil Elektro Medienerzeugnisse"},
          absent=("handwerkskarte_vorhanden", "fruehere_betriebsstaette")),
     Case("gewerbeanmeldung-makler-hamburg", "lea.hansen", "gewerbeanmeldung",
-         gewerbeanmeldung(HANSEN, ("Lüneburger Straße 22", "21073", "Hamburg"),
+         gewerbeanmeldung(LEA_SOLE_TRADER, ("Lüneburger Straße 22", "21073", "Hamburg"),
                           "Versicherungsvermittlung als Versicherungsmaklerin mit Erlaubnis nach § 34d Abs. 1 GewO "
                           "(Zweigstelle Harburg)", "2027-02-01", "no",
                           [gewa_person("inhaber", *LEA, LEA_WOHNUNG),
@@ -686,7 +712,7 @@ CASES = [
                                        LEA_WOHNUNG, nationality="BR", aufenthaltstitel="yes",
                                        aufenthaltstitel_behoerde="Amt für Migration Hamburg",
                                        aufenthaltstitel_datum="2025-04-01", aufenthaltstitel_auflage="no")],
-                          "66.22.0", register=HANSEN_HRA, inhaber_art="natuerliche_person", erlaubnis=True,
+                          "66.22.0", inhaber_art="natuerliche_person", erlaubnis=True,
                           grund="wiedereroeffnung"),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
          expect={"handwerk": False, "erlaubnis_behoerde": "Handelskammer Hamburg",
@@ -713,12 +739,12 @@ CASES = [
          gewerbeummeldung_extension_of_brokerage(),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
          files={"erlaubnis": pdf("Erlaubnis-34f-GewO.pdf")},
-         expect={"grund": "ausdehnung", "wz2008": "66.22.0", "handelsregisternummer": HANSEN_HRA,
+         expect={"grund": "ausdehnung", "wz2008": "66.22.0", "registereintrag": False,
                  "taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO)",
                  "erlaubnis_behoerde": "Handelskammer Hamburg",
                  "taetigkeit_neu": "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)"},
          absent=("neue_anschrift", "frueherer_name", "zahl_vertreter", "handwerk_bezeichnung",
-                 "handwerkskarte_vorhanden", "handwerkskarte")),
+                 "handwerkskarte_vorhanden", "handwerkskarte", "handelsregisternummer")),
 
     Case("gewerbeummeldung-name-zweigniederlassung-hamburg", "anna.becker", "gewerbeummeldung",
          gewerbeummeldung_name_of_hamburg_branch(),

@@ -234,3 +234,16 @@ def test_a_gewerbeanmeldung_filed_in_the_portal_makes_a_message(app, client, log
         "Becker Elektrotechnik GmbH", "pacht", "43210")
     assert [p["familienname"] for p in answers["personen"]] == ["Becker"]
     assert answers["handwerk"] is True and answers["vollzeit"] == 3
+
+
+def test_field_24_an_itinerant_trade_besides_or_instead_of_an_establishment_reaches_the_message():
+    """Field 24 is a yes/no of its own since 12/2026; filings made before carried it as field 23's
+    choice "reisegewerbe" and still say so."""
+    both = read_message(build_message("gewerbeanmeldung", {**ANMELDUNG, "reisegewerbe": True}, WHEN, AUTHOR, READER))
+    assert (both["niederlassung"], both["reisegewerbe"]) == ("hauptniederlassung", True)
+    alone = read_message(build_message("gewerbeanmeldung", {**ANMELDUNG, "niederlassung": None, "reisegewerbe": True},
+                                       WHEN, AUTHOR, READER))
+    assert (alone["niederlassung"], alone["reisegewerbe"]) == (None, True)
+    before = read_message(build_message("gewerbeanmeldung", {**ANMELDUNG, "niederlassung": "reisegewerbe"},
+                                        WHEN, AUTHOR, READER))
+    assert (before["niederlassung"], before["reisegewerbe"]) == (None, True)

@@ -373,7 +373,8 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
 CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
-    "after": ("date", "date"), "statutory_minimum": ("number", "date"), "at_most": ("number", None)}
+    "after": ("date", "date"), "statutory_minimum": ("number", "date"), "at_most": ("number", None),
+    "required": ("*", None), "accepted": ("yesno", None)}
 #: the values a check's message may name
 CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1}
 
@@ -399,8 +400,11 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], steps: dict
         names = {key: ctx.string(rc, key, f"{where}.{key}") for key, wanted in types.items() if wanted}
         for key, name in names.items():
             fd = fields.get(name)
-            if fd is None or fd.type != types[key]:
-                raise ctx.fail(f"{where}.{key}", f"must name a {types[key]} field")
+            if fd is None or types[key] not in ("*", fd.type):
+                raise ctx.fail(f"{where}.{key}", f"must name a {types[key]} field" if types[key] != "*"
+                               else "must name a field")
+            if rule == "required" and fd.required:
+                raise ctx.fail(f"{where}.{key}", "a required check is for a field with required = false")
         step = steps[fields[names["field"]].step]
         raw_unless = rc.get("unless", [])
         if not isinstance(raw_unless, list):

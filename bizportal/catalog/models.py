@@ -15,7 +15,7 @@ CONDITION_TYPES = ("yesno", "choice", "country")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "statutory_minimum", "at_most")
+CHECK_RULES = ("after", "statutory_minimum", "at_most", "required", "accepted")
 DESTINATION_KINDS = ("HWK", "IHK", "GEWERBEAMT")
 LIFE_EVENTS = ("gruendung", "aenderung", "aufgabe", "ausbildung", "aussenhandel", "erlaubnis")
 FILE_TYPES = ("pdf", "png", "jpeg")
@@ -131,7 +131,12 @@ class Check:
     number ``field`` must reach ``table``'s amount in ``column`` for the year of the date ``other``.
     ``at_most``: the number ``field`` must not exceed ``limit`` (a legal cap that holds only under
     a condition, so ``unless`` says when it does not apply; a plain cap is the field's ``max``).
-    Not applied while any of ``unless`` holds, or while an answer it compares is missing.
+    ``required``: ``field`` (an optional field) must be answered unless one of ``unless`` holds
+    (e.g. GewA 1 field 23 may stay empty only for an itinerant trade alone, field 24).
+    ``accepted``: the yes/no ``field`` must be answered "Ja" (a consent or declaration the
+    competent body cannot do without).
+    Not applied while any of ``unless`` holds, or (``after``, ``statutory_minimum``, ``at_most``)
+    while an answer it compares is missing.
     """
 
     rule: str
@@ -154,6 +159,10 @@ class Check:
         if any(c.holds(answers) for c in self.unless):
             return None
         value = answers.get(self.field)
+        if self.rule == "required":
+            return {} if value in (None, "", []) else None
+        if self.rule == "accepted":
+            return None if value is True else {}
         if self.rule == "at_most":
             assert self.limit is not None
             return None if value in (None, "") or Decimal(str(value)) <= self.limit else {"limit": self.limit}

@@ -58,8 +58,8 @@ def check_handelsregisternummer(value: str) -> str:
     try:
         return handelsregisternummer.validate(value)
     except StdnumError:
-        raise ValueError(_l("Bitte geben Sie Registergericht, Registerart und Nummer an, "
-                            "z. B. „Bremen HRB 12345“.")) from None
+        raise ValueError(_l("Bitte geben Sie Registergericht, Registerart (HRA, HRB, GnR, PR oder VR) und "
+                            "Nummer an, z. B. „Bremen HRB 12345“.")) from None
 
 
 def register_key(value: str) -> str | None:

@@ -220,11 +220,12 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
         for flag in ("industrie", "handwerk", "handel", "sonstiges"):
             _code(art, flag, _flag(answers.get(flag)))
     place = answers.get("niederlassung") or answers.get("abmeldung_betrifft")
-    niederlassung = {"hauptniederlassung": "hauptniederlassung"}.get(place or "", place)
-    if niederlassung in CODES["niederlassungArt"]:
-        _code(gewerbe, "niederlassungArt", CODES["niederlassungArt"][niederlassung])
-    if place is not None:
-        _code(gewerbe, "istReisegewerbe", _flag(place == "reisegewerbe"))
+    if place in CODES["niederlassungArt"]:
+        _code(gewerbe, "niederlassungArt", CODES["niederlassungArt"][place])
+    # field 24 is its own yes/no since 12/2026; before, "reisegewerbe" was one of field 23's boxes
+    itinerant = answers.get("reisegewerbe")
+    if itinerant is not None or place is not None:
+        _code(gewerbe, "istReisegewerbe", _flag(itinerant or place == "reisegewerbe"))
     if answers.get("nebenerwerb") is not None:
         _code(gewerbe, "istNebenerwerb", _flag(answers["nebenerwerb"]))
     if answers.get("handwerkskarte_vorhanden") and answers.get("handwerkskarte_datum"):

@@ -111,11 +111,12 @@ def gewerbe_answers(**changes) -> EveryStep:
     the HWK): a GmbH newly founded, one managing director, no permit, no craft card yet."""
     answers = EveryStep({
         "inhaber_art": "juristische_person", "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH",
-        "handelsregisternummer": "Bremen HRB 12345",
+        "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345",
         **GESCHAEFTSFUEHRERIN,
         "zahl_vertreter": "1", "oeffentliche_hand": "nein",
         "street": "Am Wall 120", "postcode": "28195", "city": "Bremen", "niederlassung": "hauptniederlassung",
-        "activity": "Elektroinstallation", "nebenerwerb": "no", "start_date": "2027-01-01", "wz2008": "43.21.0",
+        "reisegewerbe": "no", "activity": "Elektroinstallation", "nebenerwerb": "no", "start_date": "2027-01-01",
+        "wz2008": "43.21.0",
         "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
         "grund": "neugruendung", "erlaubnispflichtig": "no", "handwerkskarte_vorhanden": "no",
     })
@@ -191,6 +192,7 @@ def angaben_zur_person(*, geschlecht: str = "weiblich", staatsangehoerigkeit: st
         "leitende_taetigkeiten": {f"leitende_taetigkeiten-{i}-{sub}": value for i, entry in enumerate(taetigkeiten)
                                   for sub, value in zip(("unternehmen", "funktion", "zeitraum"), entry, strict=True)},
         "erklaerungen": {**{d: "yes" if d in particulars else "no" for d in PERMIT_DECLARATIONS},
+                         "einwilligung_bewacherregister": "yes",  # § 34a only; the others ignore it
                          **(extra_declarations or {})},
     }
     for name in PERMIT_DECLARATIONS:
