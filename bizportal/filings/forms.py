@@ -97,6 +97,18 @@ def _plausible_date(form, field) -> None:
         raise ValidationError(_l("Bitte geben Sie ein Datum zwischen 1900 und 2100 an."))
 
 
+class _FileRequired:
+    """Flags a required upload ``required``, so the page marks it "(Pflichtfeld)" as it marks a
+    required text field. Validates nothing: whether the step has its file is checked against the
+    files stored with the draft (``views._missing_files``), since a file uploaded before is not
+    sent again."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        return None
+
+
 def _required(required: bool) -> list:
     return [InputRequired(message=_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
 
@@ -245,7 +257,7 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
         return GroupField(FormField(item_cls), label=label, description=description, min_items=fd.min_items,
                           min_entries=max(fd.min_items, 1), max_entries=fd.max_items)
     if fd.type == "file":
-        return FileField(label, description=description)
+        return FileField(label, description=description, validators=[_FileRequired()] if fd.required else [])
     raise ValueError(fd.type)  # pragma: no cover - the loader refuses unknown types
 
 
