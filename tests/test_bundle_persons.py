@@ -109,12 +109,13 @@ def test_the_chamber_forms_that_ask_for_one_person_or_the_representatives_have_t
     drafts = service_drafts(client, overview)
     assert set(drafts) == {"gewerbeanmeldung", "handwerk-verzeichnis-eintragung", "versicherungsvermittler-34d"}
 
-    # the Verzeichnis asks for the owner or managing director: the first person
+    # the Verzeichnis asks for the owner or managing director: the first person, given whole by the
+    # bundle and so shown, not asked (with the nationality as the state's name)
     resp = client.get(f"/antraege/entwurf/{drafts['handwerk-verzeichnis-eintragung']}/pruefen")
     assert path_of(resp.headers["Location"]).endswith("/personen")  # the business step needs nothing more
-    values = form_values(client.get(path_of(resp.headers["Location"])).get_data(as_text=True))
-    assert (values["inhaber-family_name"], values["inhaber-given_names"], values["inhaber-birth_date"],
-            values["inhaber-birth_place"]) == ("Becker", "Anna", "1980-05-17", "Bremen")
+    html = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+    assert 'name="inhaber-family_name"' not in html
+    assert "Becker, Anna, Bremen, Deutschland, geboren am 17.05.1980" in html
 
     # § 34d: a GmbH names all its legal representatives
     draft = drafts["versicherungsvermittler-34d"]
@@ -215,6 +216,11 @@ def test_a_changed_bundle_answer_opens_the_service_steps_it_touches_again(app, c
         draft = db.session.get(Draft, uuid.UUID(gewerbe))
         assert [p["familienname"] for p in draft.data["personen"]] == ["Becker", "Demir"]
         assert "personen" in draft.completed_steps
+        assert draft.data["zahl_vertreter"] == 2  # GewA field 12, counted from the persons
+    # the number of legal representatives the bundle gives changed: its step is shown again
+    resp = client.get(f"/antraege/entwurf/{gewerbe}/pruefen")
+    assert path_of(resp.headers["Location"]).endswith("/betrieb")
+    assert complete_draft(client, gewerbe, SERVICE_ANSWERS) == ["betrieb"]
     resp = client.get(f"/antraege/entwurf/{gewerbe}/pruefen")
     assert path_of(resp.headers["Location"]) == overview  # nothing else of it is open
 
@@ -291,7 +297,8 @@ def test_a_person_removed_from_the_bundle_leaves_the_service_but_the_own_manager
         db.session.commit()
         portal = app.extensions["bizportal"]
         bundle = portal.bundles["betrieb-gruenden"]
-        assert bundle.contradictions("gewerbeanmeldung", parent.data, draft.data) == ["personen"]
+        # the persons, and the number of legal representatives counted from them (GewA field 12)
+        assert bundle.contradictions("gewerbeanmeldung", parent.data, draft.data) == ["personen", "zahl_vertreter"]
         person = db.session.get(type(parent.created_by), parent.created_by_id)
         bundle_use_cases.prepare_services(parent, person, bundle, portal.catalog, lambda _service: {})
         after = db.session.get(DraftRow, uuid.UUID(gewerbe)).data

@@ -490,6 +490,13 @@ class BundleDefinition:
                 if (fields is None or name in fields)
                 and differs(given, self.bundle_entries(service_key, name, service_answers.get(name)))]
 
+    def question_filling(self, service_key: str, field_name: str) -> FieldDefinition | None:
+        """The question whose answer fills ``field_name`` of ``service_key`` (None for a fixed
+        value or a field no question fills): where the company changes that answer."""
+        name = next((question for question, mappings in self.shared.items()
+                     if any(m.service == service_key and m.field == field_name for m in mappings)), None)
+        return self.questionnaire.field(name) if name else None
+
     def group_mapping(self, service_key: str, field_name: str) -> SharedMapping | None:
         """The mapping that fills the group ``field_name`` of ``service_key``, if any."""
         return next((m for mappings in self.shared.values() for m in mappings
