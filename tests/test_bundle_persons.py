@@ -23,6 +23,7 @@ from tests.support.bundles import (
     complete_services,
     fill,
     form_values,
+    given_values,
     press,
     service_drafts,
     submit,
@@ -132,6 +133,37 @@ def test_the_chamber_forms_that_ask_for_one_person_or_the_representatives_have_t
             for i in (0, 1)] == [("Becker", "Anna", "1980-05-17", "Bremen"),
                                  ("Demir", "Yusuf Can", "1979-02-11", "Izmir")]
     assert "vertretungsberechtigte-2-family_name" not in values
+
+
+#: what the Verzeichnis still needs beyond the bundle's answers (a cleaning business, Anlage B1)
+VERZEICHNIS = {"email": "anna.becker@becker-elektro.example", "anlage": "b1", "gewerbe": "Gebäudereiniger",
+               "taetigkeit": "Reinigung von Photovoltaikanlagen und Fassaden"}
+
+
+def test_the_chamber_receives_the_owners_nationality_and_the_gewerbeamt_the_number_of_representatives(
+        app, client, login_as):
+    """The bundle asks the nationality as a country; the Verzeichnis (Anlage B HwO) takes it as
+    text: the chamber receives the state's name. GewA field 12 (number of legal representatives)
+    is the number of persons the bundle gives as such, not asked again."""
+    login_as("anna.becker")
+    overview = _two_persons(client, {**PLANS, "ausbilden": "no", "handwerk_anlage": "b"})
+    drafts = service_drafts(client, overview)
+    step = f"/antraege/entwurf/{drafts['gewerbeanmeldung']}/betrieb"
+    complete_draft(client, drafts["gewerbeanmeldung"], {**SERVICE_ANSWERS, "zahl_vertreter": "1"})
+    html = client.get(step).get_data(as_text=True)
+    assert 'name="zahl_vertreter"' not in html
+    assert given_values(html)["zahl_vertreter"] == "2"
+    complete_draft(client, drafts["handwerk-verzeichnis-eintragung"], VERZEICHNIS,
+                   {"gewerbeanmeldung": "Gewerbeanmeldung.pdf"})
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    Worker(app).run_once()
+    with app.app_context():
+        received = {(i.service_key, i.destination_role): i.data for i in db.session.scalars(select(InboxItem))}
+    assert received[("handwerk-verzeichnis-eintragung", "primary")]["inhaber"] == {
+        "family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17", "birth_place": "Bremen",
+        "nationality": "Deutschland"}
+    assert received[("gewerbeanmeldung", "primary")]["zahl_vertreter"] == 2
 
 
 def test_other_persons_in_a_service_draft_are_refused_on_its_step_and_at_submit(app, client, login_as):
