@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from chambers.registry import AdapterRegistry
 from .catalog.bundle_loader import load_bundles
 from .catalog.loader import load_catalog
 from .catalog.models import BundleDefinition, ServiceDefinition
+from .catalog.refresh import CatalogSnapshot
 from .catalog.search import CatalogIndex
 from .common import logs
 from .common.limits import PortalRequest
@@ -49,17 +51,29 @@ class Portal:
     registry and the services adapters may use."""
 
     settings: Settings
-    catalog: dict[str, ServiceDefinition]
-    search_index: CatalogIndex
+    #: services, bundles and search index of one catalog version, replaced whole (``catalog.refresh``)
+    snapshot: CatalogSnapshot
     registry: AdapterRegistry
     storage: Any
     #: the clamd client every upload goes through (``None``: not configured, no malware scan)
     scanner: ClamdScanner | None = None
     adapter_services: dict[str, Any] = field(default_factory=dict)
-    #: keeps ``catalog`` and ``search_index`` at the database's version (``catalog.refresh``)
+    #: keeps ``snapshot`` at the database's version (``catalog.refresh``)
     catalog_refresh: Any = None
-    #: the life-event bundles (``catalog/bundles/``), checked against the catalog at start
-    bundles: dict[str, BundleDefinition] = field(default_factory=dict)
+
+    @property
+    def catalog(self) -> Mapping[str, ServiceDefinition]:
+        """The services of the current snapshot (read once per use: a refresh replaces the snapshot)."""
+        return self.snapshot.services
+
+    @property
+    def bundles(self) -> Mapping[str, BundleDefinition]:
+        """The life-event bundles of the current snapshot, checked against its services."""
+        return self.snapshot.bundles
+
+    @property
+    def search_index(self) -> CatalogIndex:
+        return self.snapshot.search_index
 
 
 class DatabaseInt(IntegerConverter):
@@ -168,14 +182,13 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     catalog = load_catalog(extra=Path(settings.web.catalog_dir))
     app.extensions["bizportal"] = Portal(
         settings=settings,
-        catalog=catalog,
-        search_index=CatalogIndex(list(catalog.values())),
+        snapshot=CatalogSnapshot(services=catalog, bundles=load_bundles(catalog),
+                                 search_index=CatalogIndex(list(catalog.values()))),
         registry=registry,
         storage=storage,
         scanner=(ClamdScanner(settings.web.clamd_address, settings.web.clamd_timeout)
                  if settings.web.clamd_address else None),
         adapter_services={"inbox_store": DatabaseInboxStore(), "storage": storage},
-        bundles=load_bundles(catalog),
     )
     from .catalog.refresh import CatalogRefresher
 

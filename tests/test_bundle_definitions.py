@@ -221,6 +221,25 @@ def test_a_group_question_fills_every_entry_of_a_group_and_one_person_from_its_f
     assert b.shared_answers("versicherungsvermittler-34d", {"personen": []}) == {}  # nothing given, nothing bound
 
 
+def test_a_country_gives_a_persons_nationality_as_the_states_name_and_fills_no_other_part():
+    country = PERSONS.replace(
+        '  { name = "geburtsort",',
+        '  { name = "staat", type = "country", label = { de = "Staatsangehörigkeit", en = "Nationality" } },\n'
+        '  { name = "geburtsort",') + 'maps.handwerk-verzeichnis-eintragung.first.nationality = "staat"\n'
+    b = bundle(PERSON_SERVICES + country)
+    given = b.shared_answers("handwerk-verzeichnis-eintragung", {"personen": [{**TWO[1], "staat": "TR"}]})
+    assert given["inhaber"]["nationality"] == "Türkei"
+    with pytest.raises(DefinitionError, match=r"first\.birth_place': the birth_place of a person takes a text "
+                                              r"sub-field, 'staat' is a country field"):
+        bundle(PERSON_SERVICES + country.replace('first.nationality = "staat"', 'first.birth_place = "staat"'))
+
+
+def test_a_count_of_entries_fills_only_a_number_field():
+    with pytest.raises(DefinitionError, match=r"maps\.versicherungsvermittler-34d\.count\.field': a count fills a "
+                                              r"number field; 'business_name' is a text field"):
+        bundle(PERSON_SERVICES + PERSONS + 'maps.versicherungsvermittler-34d.count = "business_name"\n')
+
+
 def test_a_group_mapped_to_an_unknown_group_names_file_and_field():
     with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'fields\.personen\.maps\."
                                               r"versicherungsvermittler-34d\.field': service "

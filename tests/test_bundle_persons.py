@@ -23,6 +23,7 @@ from tests.support.bundles import (
     complete_services,
     fill,
     form_values,
+    given_values,
     press,
     service_drafts,
     submit,
@@ -109,12 +110,13 @@ def test_the_chamber_forms_that_ask_for_one_person_or_the_representatives_have_t
     drafts = service_drafts(client, overview)
     assert set(drafts) == {"gewerbeanmeldung", "handwerk-verzeichnis-eintragung", "versicherungsvermittler-34d"}
 
-    # the Verzeichnis asks for the owner or managing director: the first person
+    # the Verzeichnis asks for the owner or managing director: the first person, given whole by the
+    # bundle and so shown, not asked (with the nationality as the state's name)
     resp = client.get(f"/antraege/entwurf/{drafts['handwerk-verzeichnis-eintragung']}/pruefen")
     assert path_of(resp.headers["Location"]).endswith("/personen")  # the business step needs nothing more
-    values = form_values(client.get(path_of(resp.headers["Location"])).get_data(as_text=True))
-    assert (values["inhaber-family_name"], values["inhaber-given_names"], values["inhaber-birth_date"],
-            values["inhaber-birth_place"]) == ("Becker", "Anna", "1980-05-17", "Bremen")
+    html = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+    assert 'name="inhaber-family_name"' not in html
+    assert "Becker, Anna, Bremen, Deutschland, geboren am 17.05.1980" in html
 
     # § 34d: a GmbH names all its legal representatives
     draft = drafts["versicherungsvermittler-34d"]
@@ -131,6 +133,37 @@ def test_the_chamber_forms_that_ask_for_one_person_or_the_representatives_have_t
             for i in (0, 1)] == [("Becker", "Anna", "1980-05-17", "Bremen"),
                                  ("Demir", "Yusuf Can", "1979-02-11", "Izmir")]
     assert "vertretungsberechtigte-2-family_name" not in values
+
+
+#: what the Verzeichnis still needs beyond the bundle's answers (a cleaning business, Anlage B1)
+VERZEICHNIS = {"email": "anna.becker@becker-elektro.example", "anlage": "b1", "gewerbe": "Gebäudereiniger",
+               "taetigkeit": "Reinigung von Photovoltaikanlagen und Fassaden"}
+
+
+def test_the_chamber_receives_the_owners_nationality_and_the_gewerbeamt_the_number_of_representatives(
+        app, client, login_as):
+    """The bundle asks the nationality as a country; the Verzeichnis (Anlage B HwO) takes it as
+    text: the chamber receives the state's name. GewA field 12 (number of legal representatives)
+    is the number of persons the bundle gives as such, not asked again."""
+    login_as("anna.becker")
+    overview = _two_persons(client, {**PLANS, "ausbilden": "no", "handwerk_anlage": "b"})
+    drafts = service_drafts(client, overview)
+    step = f"/antraege/entwurf/{drafts['gewerbeanmeldung']}/betrieb"
+    complete_draft(client, drafts["gewerbeanmeldung"], {**SERVICE_ANSWERS, "zahl_vertreter": "1"})
+    html = client.get(step).get_data(as_text=True)
+    assert 'name="zahl_vertreter"' not in html
+    assert given_values(html)["zahl_vertreter"] == "2"
+    complete_draft(client, drafts["handwerk-verzeichnis-eintragung"], VERZEICHNIS,
+                   {"gewerbeanmeldung": "Gewerbeanmeldung.pdf"})
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    Worker(app).run_once()
+    with app.app_context():
+        received = {(i.service_key, i.destination_role): i.data for i in db.session.scalars(select(InboxItem))}
+    assert received[("handwerk-verzeichnis-eintragung", "primary")]["inhaber"] == {
+        "family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17", "birth_place": "Bremen",
+        "nationality": "Deutschland"}
+    assert received[("gewerbeanmeldung", "primary")]["zahl_vertreter"] == 2
 
 
 def test_other_persons_in_a_service_draft_are_refused_on_its_step_and_at_submit(app, client, login_as):
@@ -215,6 +248,11 @@ def test_a_changed_bundle_answer_opens_the_service_steps_it_touches_again(app, c
         draft = db.session.get(Draft, uuid.UUID(gewerbe))
         assert [p["familienname"] for p in draft.data["personen"]] == ["Becker", "Demir"]
         assert "personen" in draft.completed_steps
+        assert draft.data["zahl_vertreter"] == 2  # GewA field 12, counted from the persons
+    # the number of legal representatives the bundle gives changed: its step is shown again
+    resp = client.get(f"/antraege/entwurf/{gewerbe}/pruefen")
+    assert path_of(resp.headers["Location"]).endswith("/betrieb")
+    assert complete_draft(client, gewerbe, SERVICE_ANSWERS) == ["betrieb"]
     resp = client.get(f"/antraege/entwurf/{gewerbe}/pruefen")
     assert path_of(resp.headers["Location"]) == overview  # nothing else of it is open
 
@@ -291,7 +329,8 @@ def test_a_person_removed_from_the_bundle_leaves_the_service_but_the_own_manager
         db.session.commit()
         portal = app.extensions["bizportal"]
         bundle = portal.bundles["betrieb-gruenden"]
-        assert bundle.contradictions("gewerbeanmeldung", parent.data, draft.data) == ["personen"]
+        # the persons, and the number of legal representatives counted from them (GewA field 12)
+        assert bundle.contradictions("gewerbeanmeldung", parent.data, draft.data) == ["personen", "zahl_vertreter"]
         person = db.session.get(type(parent.created_by), parent.created_by_id)
         bundle_use_cases.prepare_services(parent, person, bundle, portal.catalog, lambda _service: {})
         after = db.session.get(DraftRow, uuid.UUID(gewerbe)).data

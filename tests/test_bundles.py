@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
@@ -24,7 +25,9 @@ from tests.support.bundles import (
     complete_services,
     fill,
     form_values,
+    given_values,
     press,
+    service_drafts,
     submit,
 )
 from tests.support.filing import path_of
@@ -158,6 +161,63 @@ def test_bundle_pages_belong_to_the_company(app, client, login_as):
     login(other, "lea.hansen")
     assert other.get(overview).status_code == 404
     assert other.get(f"{overview}/pruefen").status_code == 404
+
+
+def test_a_service_step_shows_the_bundles_answers_read_only_and_a_post_cannot_change_them(app, client, login_as):
+    """The Gewerbeanmeldung's first step mixes the bundle's answers (name, legal form) with
+    questions only it asks (the kind of owner): the bundle's are shown with a link to the
+    bundle's step that asks them, not as inputs, and a POST that sends them is not taken."""
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
+    press(client, overview)
+    gewerbe = service_drafts(client, overview)["gewerbeanmeldung"]
+    step = f"/antraege/entwurf/{gewerbe}/inhaber"
+    html = client.get(step).get_data(as_text=True)
+    assert 'name="business_name"' not in html and 'name="legal_form"' not in html
+    assert 'name="inhaber_art"' in html  # what only the Gewerbeanmeldung asks stays an input
+    given = given_values(html)
+    assert (given["business_name"], given["legal_form"]) == ("Becker Elektro Neugründung GmbH", "GmbH")
+    bundle_draft = overview.rsplit("/", 1)[-1]
+    assert re.search(rf'<a class="kern-link" href="/antraege/entwurf/{bundle_draft}/betrieb">„Im Handels-[^<]*“ '
+                     r'im Vorhaben ändern</a>', html)
+    assert "aus Ihrem Vorhaben" in html
+
+    resp = client.post(step, data={**form_values(html), "inhaber_art": "juristische_person",
+                                   "business_name": "Ganz Andere GmbH", "legal_form": "UG", "action": "next"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    with app.app_context():
+        data = db.session.get(Draft, uuid.UUID(gewerbe)).data
+        assert (data["business_name"], data["legal_form"], data["inhaber_art"]) == (
+            "Becker Elektro Neugründung GmbH", "GmbH", "juristische_person")
+
+
+def test_the_handwerksrolle_does_not_name_the_login_as_betriebsleiter_and_marks_required_uploads(client, login_as):
+    """The Betriebsleiter is often a hired Meister, not the person filing: the field starts empty
+    (in a bundle and outside); a required upload says "(Pflichtfeld)" before any submit, as a
+    required text field does, an optional one does not."""
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
+    press(client, overview)
+    in_bundle = client.get(f"/antraege/entwurf/{service_drafts(client, overview)['handwerksrolle-eintragung']}"
+                           "/angaben").get_data(as_text=True)
+    page = client.get("/leistungen/handwerksrolle-eintragung/antrag")
+    resp = client.post("/leistungen/handwerksrolle-eintragung/antrag",
+                       data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    alone = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+    assert 'value="Becker Elektrotechnik GmbH"' in alone  # the company's own data is still prefilled
+    for html in (in_bundle, alone):
+        assert form_values(html)["manager_name"] == ""
+        assert 'value="Anna Becker"' not in html
+        assert re.search(r'<label class="kern-label" for="qualifikationsnachweis">[^<]*'
+                         r'<span class="kern-label__optional">\(Pflichtfeld\)</span>', html)
+        assert re.search(r'<label class="kern-label" for="handelsregisterauszug">[^<]*</label>', html)
+        assert re.search(r'<input[^>]*name="qualifikationsnachweis"[^>]*required', html)
+
+
+def test_the_body_filter_lists_the_bundles_with_a_service_for_that_body(client):
+    for body in ("HWK", "IHK", "GEWERBEAMT"):
+        html = client.get("/", query_string={"stelle": body}).get_data(as_text=True)
+        assert "/vorhaben/betrieb-gruenden" in html, body  # Handwerksrolle, copies of the Gewerbeanmeldung
 
 
 def test_bundles_are_catalog_entries_found_by_search(client):

@@ -4,8 +4,10 @@ with them in one catalog version and served by every app instance on the databas
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
+import pytest
 from sqlalchemy import select
 
 from bizportal.catalog import loader
@@ -218,3 +220,58 @@ def test_catalog_check_checks_a_bundle_against_the_services(app, tmp_path):
     assert "ok    mein-vorhaben.toml: bundle mein-vorhaben" in result.output
     result = app.test_cli_runner().invoke(args=["catalog", "check", str(bundle)])  # without its service
     assert result.exit_code == 1 and "no service 'meine-leistung'" in result.output
+
+
+def test_the_body_filter_lists_an_imported_bundle_only_for_the_bodies_of_its_services(app_factory, tmp_path):
+    app = app_factory()
+    result = _import(app, _service(tmp_path, "meine-leistung"), _file(tmp_path, "mein-vorhaben.toml", MY_BUNDLE))
+    assert result.exit_code == 0, result.output
+    client = app_factory().test_client()
+    assert "/vorhaben/mein-vorhaben" in client.get("/", query_string={"stelle": "IHK"}).get_data(as_text=True)
+    assert "/vorhaben/mein-vorhaben" not in client.get("/", query_string={"stelle": "HWK"}).get_data(as_text=True)
+
+
+class _Watched:
+    """The refresher's view of the portal, recording what a reader sees after each assignment."""
+
+    def __init__(self, portal):
+        object.__setattr__(self, "_portal", portal)
+        object.__setattr__(self, "seen", [])
+
+    def __getattr__(self, name):
+        return getattr(self._portal, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._portal, name, value)
+        portal = self._portal
+        self.seen.append(("meine-leistung" in portal.catalog, "mein-vorhaben" in portal.bundles,
+                          any(s.key == "meine-leistung" for s in portal.search_index.search("meine-leistung"))))
+
+
+def test_a_reload_swaps_services_bundles_and_index_together(app_factory, tmp_path):
+    """A request between the steps of a reload must not see the new services with the old bundles:
+    the three are one snapshot, put in place at once; a reader holding the old one keeps the old
+    set whole, and cannot change it."""
+    node_a = app_factory()
+    node_b = app_factory(CATALOG_REFRESH_SECONDS=3600)
+    portal = node_b.extensions["bizportal"]
+    held = portal.snapshot
+    result = _import(node_a, _service(tmp_path, "meine-leistung"), _file(tmp_path, "mein-vorhaben.toml", MY_BUNDLE))
+    assert result.exit_code == 0, result.output
+
+    watched = _Watched(portal)
+    portal.catalog_refresh.portal = watched
+    portal.catalog_refresh.request_check()
+    with node_b.app_context():
+        assert portal.catalog_refresh.maybe_refresh()
+    assert watched.seen and all(seen in {(False, False, False), (True, True, True)} for seen in watched.seen), \
+        watched.seen
+    assert watched.seen[-1] == (True, True, True)
+
+    assert "meine-leistung" not in held.services and "mein-vorhaben" not in held.bundles
+    assert not any(s.key == "meine-leistung" for s in held.search_index.search("meine-leistung"))
+    assert "betrieb-gruenden" in held.bundles and "gewerbeanmeldung" in held.services  # the old set, whole
+    with pytest.raises(TypeError):
+        held.services["meine-leistung"] = portal.catalog["meine-leistung"]  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        held.bundles = {}  # type: ignore[misc]

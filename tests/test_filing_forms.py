@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,8 @@ PERSONEN = {"inhaber-family_name": "Becker", "inhaber-given_names": "Anna", "inh
 def app(app_factory):
     app = app_factory()
     definition = load_definition_file(Path(__file__).parent / "data" / "testantrag.toml")
-    app.extensions["bizportal"].catalog = {**app.extensions["bizportal"].catalog, "testantrag": definition}
+    portal = app.extensions["bizportal"]
+    portal.snapshot = dataclasses.replace(portal.snapshot, services={**portal.catalog, "testantrag": definition})
     return app
 
 

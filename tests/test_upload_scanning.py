@@ -3,6 +3,7 @@ verdict, and PDFs with JavaScript or embedded files and polyglot files are refus
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import time
 import zipfile
@@ -36,7 +37,8 @@ def clamd_address(tmp_path_factory):
 def _app(app_factory, **config):
     app = app_factory(**config)
     definition = load_definition_file(Path(__file__).parent / "data" / "testantrag.toml")
-    app.extensions["bizportal"].catalog = {**app.extensions["bizportal"].catalog, "testantrag": definition}
+    portal = app.extensions["bizportal"]
+    portal.snapshot = dataclasses.replace(portal.snapshot, services={**portal.catalog, "testantrag": definition})
     return app
 
 

@@ -47,6 +47,8 @@ PART_TYPES = {"street": "text", "postcode": "postcode", "city": "text"}
 #: the question type a person's part takes (``first`` of a group question)
 PERSON_PART_TYPES = {"family_name": "text", "given_names": "text", "birth_date": "date", "birth_place": "text",
                      "nationality": "text"}
+#: a person's parts that also take a country question: its code is given as the state's German name
+COUNTRY_NAME_PARTS = ("nationality",)
 #: the longest text the form of an address or person part takes
 PART_LENGTHS = {"street": 150, "city": 100, "family_name": 100, "given_names": 100, "birth_place": 100,
                 "nationality": 100}
@@ -54,7 +56,8 @@ PART_LENGTHS = {"street": 150, "city": 100, "family_name": 100, "given_names": 1
 REQUIRED_PARTS = {"address": ADDRESS_PARTS, "person": ("family_name", "given_names", "birth_date")}
 #: field types no answer is shared into (files stay with their service)
 NOT_SHARED = ("file",)
-GROUP_MAP_KEYS = {"field", "items", "first"}
+GROUP_MAP_KEYS = {"field", "items", "first", "count"}
+COUNT_KEYS = {"field", "when"}
 
 
 def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
@@ -177,6 +180,38 @@ def _fits(ctx: _Ctx, question: FieldDefinition, fd: FieldDefinition, service: Se
         raise ctx.fail(where, f"the question's format {question.format!r} differs from {fd.format!r} of '{name}'")
 
 
+def _mappings(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
+              where: str) -> tuple[SharedMapping, ...]:
+    """What one ``maps`` entry of a question fills in ``service``: a field (or an address part),
+    a group question's target, and its ``count`` if it has one."""
+    if question.type == "group" and isinstance(target, dict) and "count" in target:
+        rest = {k: v for k, v in target.items() if k != "count"}
+        return (_mapping(ctx, question, service, rest, where),
+                _count(ctx, question, service, target["count"], f"{where}.count"))
+    return (_mapping(ctx, question, service, target, where),)
+
+
+def _count(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, raw: Any,
+           where: str) -> SharedMapping:
+    """``count``: a number field of the service given the number of the group question's entries
+    (``{ field, when? }``, ``when`` testing a sub-field of each entry), so the company does not
+    count again what it listed (GewA 1 field 12)."""
+    raw = {"field": raw} if isinstance(raw, str) else raw
+    if not isinstance(raw, dict) or "field" not in raw or not set(raw) <= COUNT_KEYS:
+        raise ctx.fail(where, "must name a number field, or be { field = \"<number field>\", when = { ... } }")
+    fd = service.field(raw["field"]) if isinstance(raw["field"], str) else None
+    if fd is None:
+        raise ctx.fail(f"{where}.field", f"service '{service.key}' ({service.source}) has no field '{raw['field']}'")
+    if fd.type != "number":
+        raise ctx.fail(f"{where}.field", f"a count fills a number field; '{fd.name}' is a {fd.type} field")
+    if (fd.minimum is not None and fd.minimum > 1) or (fd.maximum is not None and fd.maximum < question.max_items):
+        raise ctx.fail(f"{where}.field", f"'{fd.name}' of '{service.key}' does not take every number from 1 to "
+                                         f"{question.max_items} (the question's entries)")
+    when = _condition(ctx, raw["when"], f"{where}.when", {sub.name: sub for sub in question.fields}) \
+        if "when" in raw else None
+    return SharedMapping(service=service.key, field=fd.name, counts=True, count_when=when)
+
+
 def _mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
              where: str) -> SharedMapping:
     if question.type == "group" or isinstance(target, dict):
@@ -220,8 +255,10 @@ def _group_mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinit
         raise ctx.fail(f"{where}.field", f"a {fd.type} field cannot be shared")
     subs = {sub.name: sub for sub in question.fields}
     if "first" in target:
-        return SharedMapping(service=service.key, field=name,
-                             first=_first(ctx, question, subs, service, fd, target["first"], f"{where}.first"))
+        first = _first(ctx, question, subs, service, fd, target["first"], f"{where}.first")
+        return SharedMapping(service=service.key, field=name, first=first,
+                             country_names=tuple(part for part, sub in first
+                                                 if part in COUNTRY_NAME_PARTS and subs[sub].type == "country"))
     if fd.type != "group":
         raise ctx.fail(f"{where}.items", f"'items' fills a group field; '{name}' is a {fd.type} field "
                                          f"(use 'first')")
@@ -277,7 +314,8 @@ def _group_mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinit
 def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition], service: ServiceDefinition,
            fd: FieldDefinition, raw: Any, where: str) -> tuple[tuple[str | None, str], ...]:
     """``first``: the sub-field that fills a plain field, or a table of parts of a person or
-    address field (a required one needs its required parts)."""
+    address field (a required one needs its required parts). A country sub-field may fill a
+    person's nationality (``COUNTRY_NAME_PARTS``; ``SharedMapping.country_names``)."""
     if fd.type == "group":
         raise ctx.fail(where, f"'{fd.name}' is a group field: fill it with 'items'")
     if isinstance(raw, str):
@@ -296,10 +334,11 @@ def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition
             raise ctx.fail(f"{where}.{part}", f"a {fd.type} has the parts {', '.join(parts)}")
         if not isinstance(sub, str) or sub not in subs:
             raise ctx.fail(f"{where}.{part}", f"the question '{question.name}' has no sub-field '{sub}'")
-        if subs[sub].type != part_types[part] or subs[sub].format:
+        as_country_name = fd.type == "person" and part in COUNTRY_NAME_PARTS and subs[sub].type == "country"
+        if not as_country_name and (subs[sub].type != part_types[part] or subs[sub].format):
             raise ctx.fail(f"{where}.{part}", f"the {part} of a {fd.type} takes a {part_types[part]} sub-field, "
                                               f"'{sub}' is a {subs[sub].type} field")
-        if part in PART_LENGTHS and subs[sub].max_length > PART_LENGTHS[part]:
+        if not as_country_name and part in PART_LENGTHS and subs[sub].max_length > PART_LENGTHS[part]:
             raise ctx.fail(f"{where}.{part}", f"'{sub}' allows {subs[sub].max_length} characters, the {part} "
                                               f"only {PART_LENGTHS[part]}")
     missing = [p for p in REQUIRED_PARTS[fd.type] if p not in raw] if fd.required else []
@@ -343,16 +382,17 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
         for service_key, target in raw_map.items():
             if service_key not in listed:
                 raise ctx.fail(f"{where}.{service_key}", f"'{service_key}' is not one of the bundle's services")
-            mapping = _mapping(ctx, question, catalog[service_key], target, f"{where}.{service_key}")
-            slot = (mapping.service, mapping.field, mapping.part)
-            clash = next((q for (svc, name, part), q in filled.items()
-                          if (svc, name) == (mapping.service, mapping.field)
-                          and (part is None or mapping.part is None or part == mapping.part)), None)
-            if clash:
-                raise ctx.fail(f"{where}.{service_key}", f"the answers conflict: '{clash}' fills "
-                                                         f"'{target}' of '{service_key}' too")
-            filled[slot] = question.name
-            mappings.append(mapping)
+            for mapping in _mappings(ctx, question, catalog[service_key], target, f"{where}.{service_key}"):
+                slot = (mapping.service, mapping.field, mapping.part)
+                clash = next((q for (svc, name, part), q in filled.items()
+                              if (svc, name) == (mapping.service, mapping.field)
+                              and (part is None or mapping.part is None or part == mapping.part)), None)
+                if clash:
+                    named = target if isinstance(target, str) else mapping.field
+                    raise ctx.fail(f"{where}.{service_key}", f"the answers conflict: '{clash}' fills "
+                                                             f"'{named}' of '{service_key}' too")
+                filled[slot] = question.name
+                mappings.append(mapping)
         shared[question.name] = tuple(mappings)
     for i, entry in enumerate(services):
         for j, preset in enumerate(entry.presets):

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..common import countries
+
 SERVICE_KINDS = ("trade", "permit", "registration")
 FIELD_TYPES = ("text", "textarea", "email", "date", "number", "choice", "yesno", "postcode",
                "address", "person", "group", "file", "country", "wz2008")
@@ -340,6 +342,13 @@ class SharedMapping:
     #: entry of the service draft with another value (e.g. a "Betriebsleitung" the bundle does not
     #: ask for) was added in the service and is the company's own: kept and not compared
     own_unless: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: parts of ``first`` filled from a country question: the code is given as the state's German
+    #: name (a person's nationality is text in the service forms, e.g. "Italien" for ``IT``)
+    country_names: tuple[str, ...] = ()
+    #: a number field filled with how many entries the group question has (those for which
+    #: ``count_when`` holds), e.g. GewA 1 field 12, the number of legal representatives
+    counts: bool = False
+    count_when: Condition | None = None
 
     def is_own(self, entry: Any) -> bool:
         """Whether a service group ``entry`` is the company's own (see ``own_unless``)."""
@@ -348,6 +357,11 @@ class SharedMapping:
 
     def value(self, answer: Any) -> Any:
         """What the answer to the question gives the service's field (None: nothing)."""
+        if self.counts:  # no entry counted gives nothing: the service asks the number itself
+            counted = [entry for entry in answer if isinstance(entry, dict)
+                       and (self.count_when is None or self.count_when.holds(entry))
+                       ] if isinstance(answer, list) else []
+            return len(counted) or None
         if self.items:  # an empty group (an optional question left open) gives nothing
             entries = [{target: entry.get(sub) for target, sub in self.items}
                        for entry in answer if isinstance(entry, dict)] if isinstance(answer, list) else []
@@ -358,7 +372,8 @@ class SharedMapping:
                 return None
             if self.first[0][0] is None:
                 return entry.get(self.first[0][1])
-            parts = {part: entry.get(sub) for part, sub in self.first}
+            parts = {part: countries.name(entry[sub]) if part in self.country_names and entry.get(sub)
+                     else entry.get(sub) for part, sub in self.first}
             return parts if any(v not in (None, "") for v in parts.values()) else None
         return answer
 
@@ -483,6 +498,13 @@ class BundleDefinition:
         return [name for name, given in self.shared_answers(service_key, answers).items()
                 if (fields is None or name in fields)
                 and differs(given, self.bundle_entries(service_key, name, service_answers.get(name)))]
+
+    def question_filling(self, service_key: str, field_name: str) -> FieldDefinition | None:
+        """The question whose answer fills ``field_name`` of ``service_key`` (None for a fixed
+        value or a field no question fills): where the company changes that answer."""
+        name = next((question for question, mappings in self.shared.items()
+                     if any(m.service == service_key and m.field == field_name for m in mappings)), None)
+        return self.questionnaire.field(name) if name else None
 
     def group_mapping(self, service_key: str, field_name: str) -> SharedMapping | None:
         """The mapping that fills the group ``field_name`` of ``service_key``, if any."""

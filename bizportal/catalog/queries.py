@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import current_app
 
 from .models import BundleDefinition, ServiceDefinition
 from .search import CatalogIndex
 
 
-def catalog() -> dict[str, ServiceDefinition]:
+def catalog() -> Mapping[str, ServiceDefinition]:
     return current_app.extensions["bizportal"].catalog
 
 
@@ -16,7 +18,7 @@ def get_service(key: str) -> ServiceDefinition | None:
     return catalog().get(key)
 
 
-def bundles() -> dict[str, BundleDefinition]:
+def bundles() -> Mapping[str, BundleDefinition]:
     """The life-event bundles ("Betrieb gründen", …), loaded by ``create_app``."""
     return current_app.extensions["bizportal"].bundles
 
@@ -25,15 +27,21 @@ def get_bundle(key: str) -> BundleDefinition | None:
     return bundles().get(key)
 
 
-def find_bundles(locale: str, query: str = "", event: str = "") -> list[BundleDefinition]:
+def find_bundles(locale: str, query: str = "", event: str = "", body: str = "") -> list[BundleDefinition]:
     """The bundles whose title, summary or keywords contain every word of ``query`` (as the
-    catalog search forgives umlauts and word forms), filtered by life event; all without a query."""
+    catalog search forgives umlauts and word forms), filtered by life event and by kind of
+    receiving body (a bundle is kept when any of its services goes to that kind of body); all
+    without a query."""
     from .search import normalise, query_terms
 
     found = []
     terms = query_terms(query) if query.strip() else []
+    services = catalog()
     for bundle in sorted(bundles().values(), key=lambda b: b.title.get(locale).lower()):
         if event and event not in bundle.life_events:
+            continue
+        if body and not any(body in services[entry.service].body_kinds
+                            for entry in bundle.services if entry.service in services):
             continue
         text = normalise(" ".join([bundle.title.de, bundle.title.en, bundle.summary.de, bundle.summary.en,
                                    *bundle.keywords]))

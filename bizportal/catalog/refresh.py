@@ -4,9 +4,9 @@ plus the services and bundles imported with ``flask catalog import`` (``records.
 A process looks at ``CatalogVersion`` at most every ``BIZPORTAL_CATALOG_REFRESH_SECONDS`` (web:
 before a request; worker: before a claim round; at once after SIGHUP to the worker) and, when
 the number moved, reloads the imported definitions, checks every bundle against the services of
-that version, and then replaces services, bundles and search index in one statement (three
-attribute assignments: a request that reads them in between may see the old bundles with the new
-services for an instant).
+that version, and then replaces services, bundles and search index together: they are one
+immutable ``CatalogSnapshot``, swapped with one assignment, so a reader sees either the old or the
+new version whole, never new services with old bundles.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,21 @@ from .records import CatalogVersion, ImportedDefinition
 from .search import CatalogIndex
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """One catalog version as a process serves it: services, bundles and the services' search
+    index. Never changed after it is built (the mappings are read-only views of private copies);
+    a new version is a new snapshot, put in place with one assignment (``Portal.snapshot``)."""
+
+    services: Mapping[str, ServiceDefinition]
+    bundles: Mapping[str, BundleDefinition]
+    search_index: CatalogIndex
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "services", MappingProxyType(dict(self.services)))
+        object.__setattr__(self, "bundles", MappingProxyType(dict(self.bundles)))
 
 
 @dataclass
@@ -81,8 +97,8 @@ def imported_name(key: str) -> str:
 
 
 class CatalogRefresher:
-    """Keeps ``portal.catalog``, ``portal.bundles`` and ``portal.search_index`` at the database's
-    catalog version."""
+    """Keeps ``portal.snapshot`` (``portal.catalog``, ``portal.bundles``, ``portal.search_index``)
+    at the database's catalog version."""
 
     def __init__(self, portal: Any, base: dict[str, ServiceDefinition], interval: float,
                  base_bundles: Sequence[tuple[str, str]] | None = None):
@@ -131,9 +147,8 @@ class CatalogRefresher:
         assembled = assemble(self.base, self.base_bundles, {key: (imported_name(key), source) for key, source in rows})
         for _key, kind, exc in assembled.errors:  # valid at import, refused by this code version
             log.error("%s skipped: %s", kind, exc)
-        index = CatalogIndex(list(assembled.services.values()))
-        self.portal.catalog, self.portal.bundles, self.portal.search_index = (
-            assembled.services, assembled.bundles, index)
+        self.portal.snapshot = CatalogSnapshot(services=assembled.services, bundles=assembled.bundles,
+                                               search_index=CatalogIndex(list(assembled.services.values())))
         self.version = version
         log.info("catalog version %s: %d service(s), %d bundle(s), %d imported", version, len(assembled.services),
                  len(assembled.bundles), len(rows))

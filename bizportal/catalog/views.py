@@ -22,8 +22,9 @@ def index():
     body = body if body in DESTINATION_KINDS else ""
     event = event if event in LIFE_EVENTS else ""
     services = queries.find_services(locale, query, kind, body, event)
-    # bundles are their own entries; a filter by kind of service or body is about single services
-    bundles = [] if kind or body else queries.find_bundles(locale, query, event)
+    # bundles are their own entries; a filter by kind of service is about single services, one by
+    # body keeps the bundles with a service for that body
+    bundles = [] if kind else queries.find_bundles(locale, query, event, body)
     return render_template("catalog/index.html", services=services, locale=locale, query=query, kind=kind,
                            bundles=bundles,
                            suggestion=queries.did_you_mean(query),

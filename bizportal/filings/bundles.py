@@ -21,6 +21,7 @@ from ..auth.models import Person
 from ..bodies.routing import NoCompetentBody
 from ..catalog.models import (
     ADDRESS_PARTS,
+    PERSON_PARTS,
     BundleDefinition,
     BundleService,
     FieldDefinition,
@@ -137,6 +138,24 @@ def bundle_answers(parent: Draft, bundle: BundleDefinition) -> dict[str, Any]:
 def given_answers(parent: Draft, bundle: BundleDefinition, service_key: str) -> dict[str, Any]:
     """What the bundle gives ``service_key``'s fields: shared answers and fixed values."""
     return bundle.shared_answers(service_key, bundle_answers(parent, bundle))
+
+
+def given_whole(parent: Draft, bundle: BundleDefinition, service_key: str,
+                fields: Sequence[FieldDefinition]) -> dict[str, Any]:
+    """The fields among ``fields`` whose answer the bundle gives whole (a shared answer or a fixed
+    value; an address or person with every part), with that answer: the service draft's step
+    shows them read-only and takes no value for them from a form, so only the bundle's
+    questionnaire changes them. A group is never among them: the company may add entries of its
+    own there (e.g. a Betriebsleitung); ``contradictions`` guards the bundle's entries."""
+    given = given_answers(parent, bundle, service_key)
+    return {fd.name: given[fd.name] for fd in fields if fd.type != "group" and _whole(fd, given.get(fd.name))}
+
+
+def _whole(fd: FieldDefinition, value: Any) -> bool:
+    if fd.type in ("address", "person"):
+        parts = ADDRESS_PARTS if fd.type == "address" else PERSON_PARTS
+        return isinstance(value, dict) and all(value.get(p) not in (None, "") for p in parts)
+    return value not in (None, "")
 
 
 def contradictions(parent: Draft, bundle: BundleDefinition, service: ServiceDefinition,

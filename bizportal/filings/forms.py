@@ -97,6 +97,18 @@ def _plausible_date(form, field) -> None:
         raise ValidationError(_l("Bitte geben Sie ein Datum zwischen 1900 und 2100 an."))
 
 
+class _FileRequired:
+    """Flags a required upload ``required``, so the page marks it "(Pflichtfeld)" as it marks a
+    required text field. Validates nothing: whether the step has its file is checked against the
+    files stored with the draft (``views._missing_files``), since a file uploaded before is not
+    sent again."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        return None
+
+
 def _required(required: bool) -> list:
     return [InputRequired(message=_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
 
@@ -245,21 +257,24 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
         return GroupField(FormField(item_cls), label=label, description=description, min_items=fd.min_items,
                           min_entries=max(fd.min_items, 1), max_entries=fd.max_items)
     if fd.type == "file":
-        return FileField(label, description=description)
+        return FileField(label, description=description, validators=[_FileRequired()] if fd.required else [])
     raise ValueError(fd.type)  # pragma: no cover - the loader refuses unknown types
 
 
 def build_step_form(service: ServiceDefinition, step_key: str, answers: dict[str, Any], locale: str,
-                    searches: dict[str, str] | None = None) -> type[StepForm]:
+                    searches: dict[str, str] | None = None,
+                    leave_out: frozenset[str] = frozenset()) -> type[StepForm]:
     """The form class for one step: its visible fields, labels, hints and validators. ``searches``
     (field name → words typed into a picker's search) narrows the choices of WZ 2008 fields.
+    ``leave_out``: fields that are no inputs here (the answers a bundle gives, shown read-only);
+    a check of the step reads their answers from the earlier answers.
 
     Built once per definition, step, language and set of visible fields and then reused (a form
     class holds no request's data; its texts are lazy, its validators read the clock when they
     run; the answers of earlier steps that the step's checks compare are given to each form,
     ``form_cls(earlier_answers=…)``); a search typed into a picker builds its own.
     """
-    fields = visible_step_fields(service, step_key, answers)
+    fields = [fd for fd in visible_step_fields(service, step_key, answers) if fd.name not in leave_out]
     searched = any((searches or {}).values())
     key = (id(service), step_key, locale, tuple(fd.name for fd in fields))
     known = None if searched else _FORM_CLASSES.get(key)

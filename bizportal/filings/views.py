@@ -207,17 +207,20 @@ def step(draft_id: str, step_key: str):
         flash(_("Bitte bearbeiten Sie die Schritte der Reihe nach."), "info")
         return redirect(url_for("filings.step", draft_id=draft.id, step_key=target))
     locale = _locale()
-    fields = visible_step_fields(service, step_key, draft.data)
+    shown = visible_step_fields(service, step_key, draft.data)
+    from_bundle = _from_bundle(service, draft, shown)
+    given = from_bundle["given"]  # the bundle's answers: read-only here, never taken from the form
+    fields = [fd for fd in shown if fd.name not in given]
     searches = {fd.name: request.args.get(f"suche-{fd.name}", "").strip()[:100]
                 for fd in fields if fd.type == "wz2008"}
-    form_cls = build_step_form(service, step_key, draft.data, locale, searches)
+    form_cls = build_step_form(service, step_key, draft.data, locale, searches, leave_out=frozenset(given))
     status = 200
     upload_errors: dict[str, str] = {}
     store_down = False
     if request.method == "POST":
         if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
             abort(413)  # the text of a step (kept as pending input) stays within a form's limit
-        form = form_cls(earlier_answers=draft.data)
+        form = form_cls(earlier_answers={**draft.data, **given})
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
         upload_errors, store_down = _handle_uploads(draft, service, fields)
@@ -232,7 +235,7 @@ def step(draft_id: str, step_key: str):
         if valid and (_contradicts_bundle(draft, service, fields, form) or _alike(draft, fields, form)):
             valid = False
         if valid and not upload_errors and not missing_files:
-            services.save_step(draft, current_user, service, step_key, answers_from_form(fields, form))
+            services.save_step(draft, current_user, service, step_key, {**answers_from_form(fields, form), **given})
             bundle = catalog.get_bundle(draft.service_key)
             if bundle is not None and services.first_open_step(service, draft) is None:
                 # the questions are answered: each chosen service gets its draft with the shared
@@ -262,29 +265,37 @@ def step(draft_id: str, step_key: str):
         else:
             formdata = formdata_from_answers(fields, draft.data)
         formdata["csrf_token"] = generate_csrf()
-        form = form_cls(formdata=formdata, earlier_answers=draft.data)
+        form = form_cls(formdata=formdata, earlier_answers={**draft.data, **given})
         if pending:
             form.validate()  # show again what was wrong with the unfinished input
     for name, message in upload_errors.items():
         form[name].errors = [*(form[name].errors or []), message]
     return render_template(
-        "filings/step.html", service=service, draft=draft, step_key=step_key, form=form, fields=fields,
+        "filings/step.html", service=service, draft=draft, step_key=step_key, form=form, fields=shown,
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
-        prefilled=_prefilled_names(service, draft), locale=locale, **_from_bundle(service, draft),
+        prefilled=_prefilled_names(service, draft), locale=locale, **from_bundle,
     ), status
 
 
-def _from_bundle(service, draft) -> dict:
+def _from_bundle(service, draft, fields) -> dict:
     """For a service draft of a bundle: the fields whose answer the bundle gives (a shared answer
     or a fixed value) and still holds, and the bundle's title, so that the step marks them as
-    coming from the bundle (not from the company account) and says where to change them."""
+    coming from the bundle (not from the company account) and says where to change them; among
+    ``fields``, those the bundle gives whole (``given``, shown read-only) with the link to the
+    bundle's step that asks them (its overview for a fixed value)."""
     parent = _bundle_draft_of(draft)
     bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
     if bundle is None:
-        return {"from_bundle": set(), "bundle_title": ""}
+        return {"from_bundle": set(), "bundle_title": "", "given": {}, "change_at": {}}
     given = bundles.given_answers(parent, bundle, service.key)
+    whole = bundles.given_whole(parent, bundle, service.key, fields)
+    change_at = {}
+    for name in whole:
+        question = bundle.question_filling(service.key, name)
+        change_at[name] = (url_for("filings.step", draft_id=parent.id, step_key=question.step) if question
+                           else url_for("filings.bundle_overview", draft_id=parent.id))
     return {"from_bundle": {name for name, value in given.items() if not differs(value, draft.data.get(name))},
-            "bundle_title": bundle.title.get(_locale())}
+            "bundle_title": bundle.title.get(_locale()), "given": whole, "change_at": change_at}
 
 
 def _contradicts_bundle(draft, service, fields, form) -> bool:

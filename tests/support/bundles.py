@@ -86,6 +86,15 @@ class _FormValues(HTMLParser):
             self.values[self._textarea] += data
 
 
+def given_values(html: str) -> dict[str, str]:
+    """The answers a service step shows as the bundle's (read-only, no input), by field name."""
+    import html as html_lib
+
+    return {name: html_lib.unescape(value) for name, value in re.findall(
+        r'<div class="portal-given" id="([^"]+)">\s*<p class="kern-label"[^>]*>[^<]*</p>\s*'
+        r'<p class="kern-body"[^>]*>([^<]*)</p>', html)}
+
+
 def form_values(html: str) -> dict[str, str]:
     parser = _FormValues()
     parser.feed(html)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from urllib.parse import urlsplit
 
@@ -162,7 +163,8 @@ def with_testantrag(app):
     from bizportal.catalog.loader import load_definition_file
 
     definition = load_definition_file(Path(__file__).parent.parent / "data" / "testantrag.toml")
-    app.extensions["bizportal"].catalog = {**app.extensions["bizportal"].catalog, "testantrag": definition}
+    portal = app.extensions["bizportal"]
+    portal.snapshot = dataclasses.replace(portal.snapshot, services={**portal.catalog, "testantrag": definition})
     return app
 
 

@@ -3,6 +3,7 @@ service with a file field, filing it with a certificate, and a port nothing list
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def objects(s3, bucket: str, prefix: str = "") -> list[str]:
 def with_test_definition(app):
     """The test service with a file field (``tests/data/testantrag.toml``) in the app's catalog."""
     definition = load_definition_file(Path(__file__).parent.parent / "data" / "testantrag.toml")
-    app.extensions["bizportal"].catalog = {**app.extensions["bizportal"].catalog, "testantrag": definition}
+    portal = app.extensions["bizportal"]
+    portal.snapshot = dataclasses.replace(portal.snapshot, services={**portal.catalog, "testantrag": definition})
     return app
 
 
