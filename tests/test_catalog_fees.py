@@ -49,7 +49,8 @@ def test_a_malformed_fee_or_source_names_file_and_field(tmp_path, old, new, mess
 
 def test_a_fee_without_its_legal_basis_is_refused(tmp_path):
     directory = _catalog_with(tmp_path, "handwerksrolle-eintragung", "fee.basis = {", "fee.note = {")
-    with pytest.raises(DefinitionError, match=r"handwerksrolle-eintragung.toml: field 'fee.basis': needs non-empty texts"):
+    with pytest.raises(DefinitionError,
+                       match=r"handwerksrolle-eintragung.toml: field 'fee.basis': needs non-empty texts"):
         load_catalog(directory)
 
 
