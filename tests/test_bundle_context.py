@@ -68,7 +68,7 @@ def test_a_move_to_another_municipality_files_at_the_new_place_with_the_move_as_
 def test_the_new_place_is_asked_only_for_a_move(client, login_as):
     login_as("anna.becker")
     overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben",
-                                    {"vorhaben": "aufgeben", **GESCHAEFTSFUEHRERIN})
+                                    {"vorhaben": "aufgeben", "registereintrag": "no", **GESCHAEFTSFUEHRERIN})
     drafts = service_drafts(client, overview)
     assert set(drafts) == {"gewerbeabmeldung"}
     complete_draft(client, drafts["gewerbeabmeldung"], {**MOVE_ANSWERS, "aufgabe_ursache": "alter",
@@ -250,7 +250,7 @@ def test_a_move_to_the_same_address_is_refused(client, login_as):
                        data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     path = path_of(resp.headers["Location"])
     # the plan, the current place as prefilled, the persons
-    for answers in ({"vorhaben": "verlegen_anderswo"}, {}, GESCHAEFTSFUEHRERIN):
+    for answers in ({"vorhaben": "verlegen_anderswo"}, {"registereintrag": "no"}, GESCHAEFTSFUEHRERIN):
         html = client.get(path).get_data(as_text=True)
         resp = client.post(path, data={**form_values(html), **answers, "action": "next"})
         assert resp.status_code == 302
@@ -265,10 +265,15 @@ def test_a_move_to_the_same_address_is_refused(client, login_as):
     assert resp.status_code == 302
 
 
-def test_an_optional_question_left_open_may_be_answered_in_the_service(client, login_as):
+def test_a_business_without_register_entry_is_not_asked_for_a_number_in_any_service(app, client, login_as):
+    """The bundle asks once whether the business is registered (GewA field 2); without an entry no
+    service asks the number, with one the number given once is the services' own."""
     login_as("anna.becker")
-    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", {**MOVE, "handelsregisternummer": ""})
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben",
+                                    {**MOVE, "registereintrag": "no", "handelsregisternummer": ""})
     drafts = service_drafts(client, overview)
-    shown = complete_draft(client, drafts["gewerbeabmeldung"], {**MOVE_ANSWERS,
-                                                                "handelsregisternummer": "Bremen HRB 12345"})
-    assert "inhaber" in shown  # the step with the register number was answered, not refused
+    shown = complete_draft(client, drafts["gewerbeabmeldung"], MOVE_ANSWERS)
+    assert "register" not in shown
+    with app.app_context():
+        data = db.session.get(Draft, uuid.UUID(drafts["gewerbeabmeldung"])).data
+    assert data["registereintrag"] is False and not data.get("handelsregisternummer")

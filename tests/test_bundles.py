@@ -182,7 +182,7 @@ def test_a_service_step_shows_the_bundles_answers_read_only_and_a_post_cannot_ch
                      r'im Vorhaben ändern</a>', html)
     assert "aus Ihrem Vorhaben" in html
 
-    resp = client.post(step, data={**form_values(html), "inhaber_art": "juristische_person",
+    resp = client.post(step, data={**form_values(html), "inhaber_art": "juristische_person", "registereintrag": "yes",
                                    "business_name": "Ganz Andere GmbH", "legal_form": "UG", "action": "next"})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     with app.app_context():

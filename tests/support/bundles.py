@@ -42,7 +42,8 @@ CHILD_ANSWERS = {**GEWERBE, **HANDWERKSROLLE, **AUSBILDUNG}
 #: "Betrieb verlegen oder aufgeben": Becker moves from Am Wall 120, Bremen (the account's address)
 #: to Bremerhaven, another municipality with its own Gewerbeamt (the persons: its managing director)
 NEW_PLACE = {"new_street": "Bürgermeister-Smidt-Straße 10", "new_postcode": "27568", "new_city": "Bremerhaven"}
-MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "move_date": "2027-04-01"}
+MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "move_date": "2027-04-01",
+        "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345"}
 #: what the Abmeldung and the Anmeldung still need beyond the bundle's answers ("grund" is the
 #: bundle's: not given here)
 MOVE_ANSWERS = {
