@@ -187,7 +187,19 @@ def register(app: Flask) -> None:
                   help="Port of the web server (default: BIZPORTAL_DEV_PORT, else 5000); the public base URL "
                        "follows it unless BIZPORTAL_PUBLIC_BASE_URL is set.")
     def dev_command(host: str, port: int | None) -> None:
-        """Run the whole portal locally: login provider, delivery worker and web server."""
+        """Run the whole portal locally: login provider, delivery worker and web server. Refuses to
+        start on a database whose schema is not at the migrations' head (every login would fail)."""
+        from .extensions import db
+        from .web import readiness
+
+        with db.engine.connect() as conn:
+            current = readiness.database_heads(conn)
+        if current != readiness.code_heads(app.extensions["migrate"].directory):
+            raise click.ClickException(
+                "the database is not at the current schema"
+                + (" (it is empty)" if not current else f" (at {', '.join(sorted(current))})")
+                + ": run 'flask --app wsgi db upgrade head' and 'flask --app wsgi demo-data' first, "
+                  "or start everything with bin/run")
         from .delivery.worker import Worker
         from .devprovider import start_provider
         from .web.devserver import dev_server

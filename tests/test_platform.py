@@ -165,3 +165,17 @@ def test_development_issuers_follow_the_development_provider_port(monkeypatch, t
     assert cfg["COMPANY_OIDC_ISSUER"] == cfg["STAFF_OIDC_ISSUER"] == "http://127.0.0.1:9401"
     monkeypatch.setenv("BIZPORTAL_COMPANY_OIDC_ISSUER", "https://login.example")
     assert load_config(str(tmp_path))["COMPANY_OIDC_ISSUER"] == "https://login.example"
+
+
+def test_the_development_server_on_an_unmigrated_database_says_what_to_run(tmp_path, monkeypatch):
+    """`flask dev` on an empty database used to start and answer every login with a 500 ("no such
+    table"); it now refuses at once and names the commands (found by a new-user trial)."""
+    from bizportal import create_app
+
+    monkeypatch.setenv("BIZPORTAL_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("BIZPORTAL_INSTANCE_PATH", str(tmp_path))
+    app = create_app()
+    result = app.test_cli_runner().invoke(args=["dev", "--port", "5999"])
+    assert result.exit_code != 0
+    assert "not at the current schema (it is empty)" in result.output
+    assert "flask --app wsgi db upgrade head" in result.output and "bin/run" in result.output
