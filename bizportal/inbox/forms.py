@@ -147,6 +147,8 @@ class InboxFilterForm(FlaskForm):
 
     def __init__(self, formdata, services: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(formdata, **kwargs)
+        #: the services offered (key, title in the page's language), as given
+        self.services = tuple(services)
         self.leistung.choices = [("", _l("alle")), *services]
 
     def validate_registernummer(self, field) -> None:

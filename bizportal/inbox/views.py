@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +23,7 @@ from flask import (
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -83,8 +86,10 @@ def index():
     except ValueError:
         abort(400)
     page = queries.list_page(current_user.chamber_id, where, after=after, before=before, size=queries.PAGE_SIZE)
+    link_args = _link_args()
     return render_template("inbox/index.html", form=form, chamber=current_user.chamber, new_since=new_since,
-                           link_args=_link_args(), page=page, count_cap=queries.COUNT_CAP,
+                           link_args=link_args, page=page, count_cap=queries.COUNT_CAP,
+                           filter_html=_filter_html(form, link_args),
                            count=queries.count_matching(current_user.chamber_id, where), format_decimal=format_decimal)
 
 
@@ -121,6 +126,33 @@ def _filter_form() -> InboxFilterForm:
     services_offered = [(s.key, s.title.get(locale))
                         for s in catalog.find_services(locale, body=current_user.chamber.kind)]
     return InboxFilterForm(request.args, services=services_offered)
+
+
+#: rendered filter forms by (language, service choices, query string); bounded, as the query
+#: string is the visitor's. A quarter of the list's rendering time went into these ten fields.
+_FILTER_HTML: OrderedDict[tuple, Markup] = OrderedDict()
+_FILTER_HTML_MAX = 256
+_filter_html_lock = threading.Lock()
+
+
+def _filter_html(form: InboxFilterForm, link_args: dict[str, str]) -> Markup:
+    """The filter form of a valid request as HTML, rendered once per language, service choices and
+    query string. The form holds nothing of the person (no CSRF token, no name): the same
+    inputs give the same HTML for everyone; ``InboxFilterForm.Meta.csrf`` must stay off for that."""
+    assert not form.meta.csrf and not form.errors
+    # the form reads the first value of each argument, as link_args holds them; page cursors are not in it
+    key = (str(get_locale()), form.services, tuple(sorted(link_args.items())))
+    with _filter_html_lock:
+        html = _FILTER_HTML.get(key)
+        if html is not None:
+            _FILTER_HTML.move_to_end(key)
+            return html
+    html = Markup(render_template("inbox/_filter.html", form=form, link_args=link_args))
+    with _filter_html_lock:
+        _FILTER_HTML[key] = html
+        while len(_FILTER_HTML) > _FILTER_HTML_MAX:
+            _FILTER_HTML.popitem(last=False)
+    return html
 
 
 def _link_args() -> dict[str, str]:

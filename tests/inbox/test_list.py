@@ -270,3 +270,33 @@ def test_the_service_filter_lists_only_the_services_this_chamber_receives(staff,
     assert not {"gaststaettenerlaubnis", "handwerksrolle-eintragung"} & chamber
     # a service the chamber never receives is not a valid filter value
     assert staff.get(LIST, query_string={"leistung": "ursprungszeugnis"}).status_code == 422
+
+
+def _filter_form(html: str) -> str:
+    form = re.search(r'<form method="get"[^>]*id="inbox-filter".*?</form>', html, re.S)
+    assert form, "no filter form"
+    return form.group(0)
+
+
+def test_the_filter_form_shows_each_query_its_own_values_and_language(staff, other_chamber):
+    """The filter form is rendered once per language, choices and query string and then reused: a
+    second look is the same page, another query or language or chamber never gets another's form."""
+    first = _filter_form(staff.get(LIST, query_string={"unternehmen": "Müller & <Söhne>"}).get_data(as_text=True))
+    assert 'value="Müller &amp; &lt;Söhne&gt;"' in first
+    assert _filter_form(staff.get(LIST, query_string={"unternehmen": "Müller & <Söhne>"})
+                        .get_data(as_text=True)) == first
+    other = _filter_form(staff.get(LIST, query_string={"unternehmen": "Schmidt", "stand": "submitted"})
+                         .get_data(as_text=True))
+    assert 'value="Schmidt"' in other and "Müller" not in other
+    assert re.search(r'<option selected value="submitted">|<option value="submitted" selected', other)
+    plain = _filter_form(staff.get(LIST).get_data(as_text=True))
+    assert "Alle Filter zurücksetzen" not in plain and 'value="Schmidt"' not in plain
+    assert "Alle Filter zurücksetzen" in other
+    # an invalid query shows its errors; the same fields valid again show none
+    assert staff.get(LIST, query_string={"von": "morgen"}).status_code == 422
+    assert 'id="von-error"' not in _filter_form(staff.get(LIST, query_string={"von": "2026-01-01"})
+                                                .get_data(as_text=True))
+    staff.get("/sprache/en")
+    english = _filter_form(staff.get(LIST, query_string={"unternehmen": "Müller & <Söhne>"}).get_data(as_text=True))
+    assert english != first and "Company" in english
+    assert _service_choices(other_chamber.get(LIST).get_data(as_text=True)) != _service_choices(plain)
