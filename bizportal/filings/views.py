@@ -214,7 +214,8 @@ def step(draft_id: str, step_key: str):
     fields = [fd for fd in shown if fd.name not in given and fd.name not in waived]
     searches = {fd.name: request.args.get(f"suche-{fd.name}", "").strip()[:100]
                 for fd in fields if fd.type == "wz2008"}
-    form_cls = build_step_form(service, step_key, draft.data, locale, searches, leave_out=frozenset(given) | frozenset(waived))
+    form_cls = build_step_form(service, step_key, draft.data, locale, searches,
+                               leave_out=frozenset(given) | frozenset(waived))
     status = 200
     upload_errors: dict[str, str] = {}
     store_down = False
