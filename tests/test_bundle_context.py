@@ -68,7 +68,7 @@ def test_a_move_to_another_municipality_files_at_the_new_place_with_the_move_as_
 def test_the_new_place_is_asked_only_for_a_move(client, login_as):
     login_as("anna.becker")
     overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben",
-                                    {"vorhaben": "aufgeben", "registereintrag": "no", **GESCHAEFTSFUEHRERIN})
+                                    {**MOVE, "vorhaben": "aufgeben", "registereintrag": "no"})
     drafts = service_drafts(client, overview)
     assert set(drafts) == {"gewerbeabmeldung"}
     complete_draft(client, drafts["gewerbeabmeldung"], {**MOVE_ANSWERS, "aufgabe_ursache": "alter",
@@ -249,8 +249,8 @@ def test_a_move_to_the_same_address_is_refused(client, login_as):
     resp = client.post("/vorhaben/betrieb-verlegen-aufgeben",
                        data={"csrf_token": csrf_token(page.get_data(as_text=True))})
     path = path_of(resp.headers["Location"])
-    # the plan, the current place as prefilled, the persons
-    for answers in ({"vorhaben": "verlegen_anderswo"}, {"registereintrag": "no"}, GESCHAEFTSFUEHRERIN):
+    # the plan, the current place as prefilled, the persons, the activity
+    for answers in ({"vorhaben": "verlegen_anderswo"}, {**MOVE, "registereintrag": "no"}, GESCHAEFTSFUEHRERIN, MOVE):
         html = client.get(path).get_data(as_text=True)
         resp = client.post(path, data={**form_values(html), **answers, "action": "next"})
         assert resp.status_code == 302
@@ -277,3 +277,33 @@ def test_a_business_without_register_entry_is_not_asked_for_a_number_in_any_serv
     with app.app_context():
         data = db.session.get(Draft, uuid.UUID(drafts["gewerbeabmeldung"])).data
     assert data["registereintrag"] is False and not data.get("handelsregisternummer")
+
+
+#: what a move to another municipality asks once for the Abmeldung and the new Anmeldung
+MOVE_SHARED = ("inhaber_art", "geschaeftsbezeichnung", "oeffentliche_hand", "reisegewerbe", "nebenerwerb", "wz2008",
+               "handwerk", "industrie", "handel", "sonstiges", "vollzeit", "teilzeit")
+
+
+def test_a_move_asks_the_business_and_its_activity_once_for_the_abmeldung_and_the_new_anmeldung(
+        app, client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", MOVE)
+    drafts = service_drafts(client, overview)
+    assert set(drafts) == {"gewerbeabmeldung", "gewerbeanmeldung"}
+    for draft_id in drafts.values():
+        shown = complete_draft(client, draft_id, MOVE_ANSWERS)
+        assert not {"wz", "betriebsart", "beschaeftigte"} & set(shown)  # the bundle answered them whole
+        pages = "".join(_draft_page(client, draft_id, step)
+                        for step in ("inhaber", "betrieb", "niederlassung", "taetigkeit", "wz", "betriebsart",
+                                     "beschaeftigte"))
+        for name in MOVE_SHARED:
+            assert f'name="{name}"' not in pages, name  # shown as the bundle's answer, not asked again
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    Worker(app).run_once()
+    with app.app_context():
+        received = {(i.service_key, i.destination_role): i.data for i in db.session.scalars(select(InboxItem))}
+    abmeldung, anmeldung = received[("gewerbeabmeldung", "primary")], received[("gewerbeanmeldung", "primary")]
+    assert {n: abmeldung[n] for n in MOVE_SHARED} == {n: anmeldung[n] for n in MOVE_SHARED}
+    assert (anmeldung["geschaeftsbezeichnung"], anmeldung["inhaber_art"], anmeldung["vollzeit"]) == (
+        "Becker Licht & Strom", "juristische_person", 3)

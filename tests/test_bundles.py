@@ -164,9 +164,10 @@ def test_bundle_pages_belong_to_the_company(app, client, login_as):
 
 
 def test_a_service_step_shows_the_bundles_answers_read_only_and_a_post_cannot_change_them(app, client, login_as):
-    """The Gewerbeanmeldung's first step mixes the bundle's answers (name, legal form) with
-    questions only it asks (the kind of owner): the bundle's are shown with a link to the
-    bundle's step that asks them, not as inputs, and a POST that sends them is not taken."""
+    """The Gewerbeanmeldung's first step mixes the bundle's answers (name, legal form, who runs
+    the business) with questions only it asks (the register entry): the bundle's are shown with a
+    link to the bundle's step that asks them, not as inputs, and a POST that sends them is not
+    taken (so the kind of owner cannot contradict the bundle's legal form and persons)."""
     login_as("anna.becker")
     overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
     press(client, overview)
@@ -174,15 +175,17 @@ def test_a_service_step_shows_the_bundles_answers_read_only_and_a_post_cannot_ch
     step = f"/antraege/entwurf/{gewerbe}/inhaber"
     html = client.get(step).get_data(as_text=True)
     assert 'name="business_name"' not in html and 'name="legal_form"' not in html
-    assert 'name="inhaber_art"' in html  # what only the Gewerbeanmeldung asks stays an input
+    assert 'name="inhaber_art"' not in html  # asked once, in the bundle
+    assert 'name="registereintrag"' in html  # what only the Gewerbeanmeldung asks stays an input
     given = given_values(html)
-    assert (given["business_name"], given["legal_form"]) == ("Becker Elektro Neugründung GmbH", "GmbH")
+    assert (given["business_name"], given["legal_form"], given["inhaber_art"]) == (
+        "Becker Elektro Neugründung GmbH", "GmbH", "Eine juristische Person (z. B. GmbH, UG, AG, eingetragener Verein)")
     bundle_draft = overview.rsplit("/", 1)[-1]
     assert re.search(rf'<a class="kern-link" href="/antraege/entwurf/{bundle_draft}/betrieb">„Im Handels-[^<]*“ '
                      r'im Vorhaben ändern</a>', html)
     assert "aus Ihrem Vorhaben" in html
 
-    resp = client.post(step, data={**form_values(html), "inhaber_art": "juristische_person", "registereintrag": "yes",
+    resp = client.post(step, data={**form_values(html), "inhaber_art": "natuerliche_person", "registereintrag": "yes",
                                    "business_name": "Ganz Andere GmbH", "legal_form": "UG", "action": "next"})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     with app.app_context():

@@ -34,11 +34,13 @@ from .models import (
     Preset,
     ServiceDefinition,
     SharedMapping,
+    Waiver,
 )
 
 BUNDLES_DIR = Path(__file__).parent / "bundles"
 BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct"}
-SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets"}
+SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets", "waives"}
+WAIVER_KEYS = {"field", "filed_with", "note"}
 PRESET_KEYS = {"field", "value", "when"}
 #: a shared answer of this question type may fill a field of these types
 COMPATIBLE = {"text": ("text", "textarea"), "textarea": ("textarea",)}
@@ -78,7 +80,39 @@ def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
         presets = _presets(ctx, entry.get("presets", []), catalog[key], questions, f"{where}.presets")
         entries.append(BundleService(service=key, reason=ctx.text(entry, "reason", f"{where}.reason"), when=when,
                                      presets=presets))
+    listed = {e.service for e in entries}
+    for i, entry in enumerate(raw):
+        if "waives" in entry:
+            waives = _waivers(ctx, entry["waives"], catalog[entries[i].service], listed, f"services[{i}].waives")
+            entries[i] = dataclasses.replace(entries[i], waives=waives)
     return tuple(entries)
+
+
+def _waivers(ctx: _Ctx, raw: Any, service: ServiceDefinition, listed: set[str], where: str) -> tuple[Waiver, ...]:
+    """``waives = [{ field, filed_with, note }]``: required uploads of ``service`` the bundle needs
+    not while ``filed_with``, another of its services, is filed with it. The field must be a
+    required file field of the service."""
+    if not isinstance(raw, list) or not raw:
+        raise ctx.fail(where, "must be a list of tables { field, filed_with, note }")
+    waivers: list[Waiver] = []
+    for i, rw in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(rw, dict) or set(rw) != WAIVER_KEYS:
+            raise ctx.fail(at, "must be a table with field, filed_with and note")
+        name = rw["field"]
+        fd = service.field(name) if isinstance(name, str) else None
+        if fd is None:
+            raise ctx.fail(f"{at}.field", f"service '{service.key}' ({service.source}) has no field '{name}'")
+        if fd.type != "file" or not fd.required:
+            raise ctx.fail(f"{at}.field", f"only a required upload can be waived; '{name}' of '{service.key}' is "
+                                          f"{'an optional' if fd.type == 'file' else 'a ' + fd.type} field")
+        if any(w.field == name for w in waivers):
+            raise ctx.fail(f"{at}.field", f"'{name}' is waived twice")
+        other = rw["filed_with"]
+        if not isinstance(other, str) or other == service.key or other not in listed:
+            raise ctx.fail(f"{at}.filed_with", f"'{other}' is not another of the bundle's services")
+        waivers.append(Waiver(field=name, filed_with=other, note=ctx.text(rw, "note", f"{at}.note")))
+    return tuple(waivers)
 
 
 def _preset_value(ctx: _Ctx, fd: FieldDefinition, value: Any, where: str, service: ServiceDefinition) -> Any:

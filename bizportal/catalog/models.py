@@ -408,6 +408,18 @@ class Preset:
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """A required upload of a bundle's service that the bundle makes unnecessary while
+    ``filed_with`` (another of its services) is filed with it: e.g. the Verzeichnis's copy of the
+    Gewerbeanmeldung, which the founder cannot have when the Gewerbeanmeldung goes in the same
+    submit. ``note`` says so on the service's step in place of the upload."""
+
+    field: str
+    filed_with: str
+    note: Text
+
+
+@dataclass(frozen=True)
 class Distinct:
     """Two groups of a bundle's questions that must not be answered alike (e.g. the current and
     the new address of a move): ``message`` when every question of ``second`` has the answer of
@@ -429,12 +441,14 @@ class Distinct:
 class BundleService:
     """One service a bundle can file: always, or when ``when`` holds for the bundle's answers;
     ``reason`` tells the company why it is needed; ``presets`` are the fixed values the bundle
-    gives its fields."""
+    gives its fields; ``waives`` the required uploads it needs not while another service of the
+    bundle is filed with it."""
 
     service: str
     reason: Text
     when: Condition | None = None
     presets: tuple[Preset, ...] = ()
+    waives: tuple[Waiver, ...] = ()
 
     def applies(self, answers: dict[str, Any]) -> bool:
         return self.when is None or self.when.holds(answers)

@@ -29,13 +29,16 @@ def get_bundle(key: str) -> BundleDefinition | None:
 
 def find_bundles(locale: str, query: str = "", event: str = "", body: str = "") -> list[BundleDefinition]:
     """The bundles whose title, summary or keywords contain every word of ``query`` (as the
-    catalog search forgives umlauts and word forms), filtered by life event and by kind of
+    catalog search forgives umlauts and word forms) or of its correction (the term the page's
+    "Meinten Sie" names and the services were found for), filtered by life event and by kind of
     receiving body (a bundle is kept when any of its services goes to that kind of body); all
     without a query."""
     from .search import normalise, query_terms
 
     found = []
     terms = query_terms(query) if query.strip() else []
+    fixed = _index().correction(query) if terms else None
+    readings = [terms, fixed.terms] if fixed else [terms]
     services = catalog()
     for bundle in sorted(bundles().values(), key=lambda b: b.title.get(locale).lower()):
         if event and event not in bundle.life_events:
@@ -45,7 +48,7 @@ def find_bundles(locale: str, query: str = "", event: str = "", body: str = "") 
             continue
         text = normalise(" ".join([bundle.title.de, bundle.title.en, bundle.summary.de, bundle.summary.en,
                                    *bundle.keywords]))
-        if all(term in text for term in terms):
+        if any(all(term in text for term in reading) for reading in readings):
             found.append(bundle)
     return found
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from ..auth import trust
-from ..auth.access import company_required
+from ..auth.access import company_required, public
 from ..catalog import queries as catalog
 from . import bundles, queries, receipts, services
 from .forms import ReviewForm
@@ -36,20 +36,28 @@ def _bundle_draft_or_404(draft_id: str):
     return draft, _bundle_or_404(draft.service_key)
 
 
-@bp.route("/vorhaben/<key>", methods=["GET", "POST"])
+@bp.get("/vorhaben/<key>")
+@public
+def bundle_description(key: str):
+    """What the bundle covers, which services and why, and its start button: public like a
+    service's page (``catalog.detail``); only starting the draft needs a company login."""
+    bundle = _bundle_or_404(key)
+    return render_template("filings/bundle_start.html", bundle=bundle, catalog=catalog.catalog(), form=FlaskForm(),
+                           locale=_locale())
+
+
+@bp.post("/vorhaben/<key>")
 @company_required
 def bundle_start(key: str):
-    """GET shows what the bundle covers and a button; POST (CSRF-checked) creates its draft."""
+    """Creates the bundle's draft (CSRF-checked) and opens its first question."""
     bundle = _bundle_or_404(key)
-    form = FlaskForm()
-    if form.validate_on_submit():
-        try:
-            draft = bundles.start_bundle_draft(current_user, bundle, _prefill(bundle.questionnaire))
-        except services.TooManyDrafts as exc:
-            return _too_many_drafts(exc)
-        return redirect(url_for("filings.step", draft_id=draft.id, step_key=bundle.questionnaire.steps[0].key))
-    return render_template("filings/bundle_start.html", bundle=bundle, catalog=catalog.catalog(), form=form,
-                           locale=_locale())
+    if not FlaskForm().validate():
+        abort(400)
+    try:
+        draft = bundles.start_bundle_draft(current_user, bundle, _prefill(bundle.questionnaire))
+    except services.TooManyDrafts as exc:
+        return _too_many_drafts(exc)
+    return redirect(url_for("filings.step", draft_id=draft.id, step_key=bundle.questionnaire.steps[0].key))
 
 
 def _open_question(draft, bundle):

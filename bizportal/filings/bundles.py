@@ -26,6 +26,7 @@ from ..catalog.models import (
     BundleService,
     FieldDefinition,
     ServiceDefinition,
+    Waiver,
     differs,
 )
 from ..common.time import utcnow
@@ -151,6 +152,19 @@ def given_whole(parent: Draft, bundle: BundleDefinition, service_key: str,
     return {fd.name: given[fd.name] for fd in fields if fd.type != "group" and _whole(fd, given.get(fd.name))}
 
 
+def waived(parent: Draft, bundle: BundleDefinition, service_key: str,
+           catalog: Mapping[str, ServiceDefinition]) -> dict[str, Waiver]:
+    """The required uploads of ``service_key`` the bundle makes unnecessary now (by field name):
+    those whose ``filed_with`` service the answers call for and the company did not leave out
+    (the Verzeichnis's copy of a Gewerbeanmeldung filed in the same submit). The service's step
+    shows the waiver's note in place of the upload and does not ask for the file."""
+    filed = {p.service.key for p in parts(parent, bundle, catalog) if not p.left_out}
+    entry = next((e for e in bundle.services if e.service == service_key), None)
+    if entry is None or service_key not in filed:
+        return {}
+    return {w.field: w for w in entry.waives if w.filed_with in filed}
+
+
 def _whole(fd: FieldDefinition, value: Any) -> bool:
     if fd.type in ("address", "person"):
         parts = ADDRESS_PARTS if fd.type == "address" else PERSON_PARTS
@@ -205,7 +219,8 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
             before = dict(draft.data)
             draft.data = _with_shared(draft.data, shared, bundle, part.service.key)
             draft.updated_by_id = person.id
-        draft.completed_steps = _answered_steps(shared, part.service, draft, before)
+        draft.completed_steps = _answered_steps(shared, part.service, draft, before,
+                                                set(waived(parent, bundle, part.service.key, catalog)))
     db.session.commit()
     return parts(parent, bundle, catalog)
 
@@ -246,7 +261,7 @@ def _complete(fd: FieldDefinition, value: Any) -> bool:
 
 
 def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: Draft,
-                    before: dict[str, Any]) -> list[str]:
+                    before: dict[str, Any], not_needed: set[str]) -> list[str]:
     """The visible steps of the draft that need nothing more, now that the bundle's answers
     (``shared``: its answers and fixed values for the service) are written in (``before``: the
     draft's answers until then):
@@ -257,6 +272,9 @@ def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: D
       changed answer shows a field or a step whose answers were dropped while it was hidden),
       one of its answers from the bundle changed (the company looks at the step again), or one
       of its checks reads a changed answer.
+
+    A required upload the bundle waives (``not_needed``) needs no file; once it is no longer waived
+    (the service it was filed with left out), a step done without it is open again.
     """
     changed = {name for name in shared if before.get(name) != draft.data.get(name)}
     rechecked = {fd.step for c in service.checks if c.inputs & changed and (fd := service.field(c.field))}
@@ -266,7 +284,8 @@ def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: D
     done = [key for key in draft.completed_steps if key not in {s.key for s in shown}]
     for step in shown:
         fields = [fd for fd in service.step_fields(step.key) if fd.name in visible]
-        answered = all(_complete(fd, draft.data.get(fd.name)) for fd in fields if fd.required)
+        answered = all(_complete(fd, draft.data.get(fd.name)) for fd in fields
+                       if fd.required and fd.name not in not_needed)
         by_bundle = any(fd.name in shared for fd in fields) and all(
             fd.name in shared and _complete(fd, shared[fd.name]) for fd in fields if fd.required)
         kept = (step.key in draft.completed_steps and step.key not in rechecked

@@ -210,10 +210,12 @@ def step(draft_id: str, step_key: str):
     shown = visible_step_fields(service, step_key, draft.data)
     from_bundle = _from_bundle(service, draft, shown)
     given = from_bundle["given"]  # the bundle's answers: read-only here, never taken from the form
-    fields = [fd for fd in shown if fd.name not in given]
+    waived = from_bundle["waived"]  # uploads the bundle makes unnecessary: a note, no input
+    fields = [fd for fd in shown if fd.name not in given and fd.name not in waived]
     searches = {fd.name: request.args.get(f"suche-{fd.name}", "").strip()[:100]
                 for fd in fields if fd.type == "wz2008"}
-    form_cls = build_step_form(service, step_key, draft.data, locale, searches, leave_out=frozenset(given))
+    form_cls = build_step_form(service, step_key, draft.data, locale, searches,
+                               leave_out=frozenset(given) | frozenset(waived))
     status = 200
     upload_errors: dict[str, str] = {}
     store_down = False
@@ -282,11 +284,12 @@ def _from_bundle(service, draft, fields) -> dict:
     or a fixed value) and still holds, and the bundle's title, so that the step marks them as
     coming from the bundle (not from the company account) and says where to change them; among
     ``fields``, those the bundle gives whole (``given``, shown read-only) with the link to the
-    bundle's step that asks them (its overview for a fixed value)."""
+    bundle's step that asks them (its overview for a fixed value); the required uploads the
+    bundle waives (``waived``, shown as its note)."""
     parent = _bundle_draft_of(draft)
     bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
     if bundle is None:
-        return {"from_bundle": set(), "bundle_title": "", "given": {}, "change_at": {}}
+        return {"from_bundle": set(), "bundle_title": "", "given": {}, "change_at": {}, "waived": {}}
     given = bundles.given_answers(parent, bundle, service.key)
     whole = bundles.given_whole(parent, bundle, service.key, fields)
     change_at = {}
@@ -295,7 +298,8 @@ def _from_bundle(service, draft, fields) -> dict:
         change_at[name] = (url_for("filings.step", draft_id=parent.id, step_key=question.step) if question
                            else url_for("filings.bundle_overview", draft_id=parent.id))
     return {"from_bundle": {name for name, value in given.items() if not differs(value, draft.data.get(name))},
-            "bundle_title": bundle.title.get(_locale()), "given": whole, "change_at": change_at}
+            "bundle_title": bundle.title.get(_locale()), "given": whole, "change_at": change_at,
+            "waived": bundles.waived(parent, bundle, service.key, catalog.catalog())}
 
 
 def _contradicts_bundle(draft, service, fields, form) -> bool:

@@ -12,7 +12,7 @@ from tests.support.http import csrf_token
 
 #: the shared answers, different from the account's data so that their way into each filing shows
 #: (the persons question: the managing director, as the service forms ask her)
-SHARED = {"business_name": "Becker Elektro Neugründung GmbH", "legal_form": "GmbH",
+SHARED = {"business_name": "Becker Elektro Neugründung GmbH", "legal_form": "GmbH", "inhaber_art": "juristische_person",
           "street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen", **GESCHAEFTSFUEHRERIN}
 PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "vermittlung_34d": "no"}
 #: what each service still needs beyond the shared answers
@@ -43,7 +43,11 @@ CHILD_ANSWERS = {**GEWERBE, **HANDWERKSROLLE, **AUSBILDUNG}
 #: to Bremerhaven, another municipality with its own Gewerbeamt (the persons: its managing director)
 NEW_PLACE = {"new_street": "Bürgermeister-Smidt-Straße 10", "new_postcode": "27568", "new_city": "Bremerhaven"}
 MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "move_date": "2027-04-01",
-        "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345"}
+        "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345",
+        # asked once for the Abmeldung and the new Anmeldung (or the Ummeldung)
+        "inhaber_art": "juristische_person", "geschaeftsbezeichnung": "Becker Licht & Strom",
+        "oeffentliche_hand": "nein", "reisegewerbe": "no", "nebenerwerb": "no", "wz2008": "43.21.0",
+        "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1"}
 #: what the Abmeldung and the Anmeldung still need beyond the bundle's answers ("grund" is the
 #: bundle's: not given here)
 MOVE_ANSWERS = {
