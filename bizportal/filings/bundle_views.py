@@ -77,7 +77,8 @@ def bundle_overview(draft_id: str):
                                 if s.key in (p.draft.reopened_steps or []) and s.key not in p.draft.completed_steps]
                 for p in parts if p.draft}
     return render_template("filings/bundle_overview.html", bundle=bundle, draft=draft, parts=parts,
-                           progress=progress, first_open=first_open, reopened=reopened, form=FlaskForm(), locale=_locale(),
+                           progress=progress, first_open=first_open, reopened=reopened, form=FlaskForm(),
+                           locale=_locale(),
                            ready=any(not p.left_out for p in parts) and all(
                                p.left_out or (p.draft and progress[p.service.key].ready) for p in parts))
 

@@ -29,10 +29,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog import wz2008
-from ..common.time import local_today
 from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, Check, FieldDefinition, ServiceDefinition
 from ..common import countries
 from ..common.formats import number
+from ..common.time import local_today
 from ..common.validators import Format, Postleitzahl
 
 
