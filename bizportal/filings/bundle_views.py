@@ -77,8 +77,16 @@ def bundle_overview(draft_id: str):
         return redirect_to
     parts = bundles.parts(draft, bundle, catalog.catalog())
     progress = {p.service.key: services.draft_progress(p.service, p.draft) for p in parts if p.draft}
+    # "Angaben ergänzen" leads straight to the first open step: the review's hint ("Bitte
+    # vervollständigen Sie zuerst alle Schritte") is for someone who tried to submit
+    first_open = {p.service.key: services.first_open_step(p.service, p.draft) for p in parts if p.draft}
+    # steps a change of the bundle's answers opened again, named until they are completed again
+    reopened = {p.service.key: [s.title.get(_locale()) for s in p.service.visible_steps(p.draft.data)
+                                if s.key in (p.draft.reopened_steps or []) and s.key not in p.draft.completed_steps]
+                for p in parts if p.draft}
     return render_template("filings/bundle_overview.html", bundle=bundle, draft=draft, parts=parts,
-                           progress=progress, form=FlaskForm(), locale=_locale(),
+                           progress=progress, first_open=first_open, reopened=reopened, form=FlaskForm(),
+                           locale=_locale(),
                            ready=any(not p.left_out for p in parts) and all(
                                p.left_out or (p.draft and progress[p.service.key].ready) for p in parts))
 

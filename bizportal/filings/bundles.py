@@ -136,6 +136,23 @@ def bundle_answers(parent: Draft, bundle: BundleDefinition) -> dict[str, Any]:
     return {k: v for k, v in parent.data.items() if k in visible}
 
 
+#: the bundle questions holding the business premises (street, postcode, town): the current (or
+#: only) premises, and the new ones of a move
+PREMISES_QUESTIONS = {"current": ("street", "postcode", "city"), "new": ("new_street", "new_postcode", "new_city")}
+
+
+def premises(parent: Draft, bundle: BundleDefinition) -> dict[str, dict[str, Any]]:
+    """The business premises the bundle draft's shown answers give (``current``, and ``new`` for
+    a move), as ``street``/``postcode``/``city``; a kind the bundle does not ask is left out."""
+    answers = bundle_answers(parent, bundle)
+    out = {}
+    for kind, names in PREMISES_QUESTIONS.items():
+        address = {part: answers.get(name) for part, name in zip(("street", "postcode", "city"), names, strict=True)}
+        if any(address.values()):
+            out[kind] = address
+    return out
+
+
 def given_answers(parent: Draft, bundle: BundleDefinition, service_key: str) -> dict[str, Any]:
     """What the bundle gives ``service_key``'s fields: shared answers and fixed values."""
     return bundle.shared_answers(service_key, bundle_answers(parent, bundle))
@@ -219,8 +236,13 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
             before = dict(draft.data)
             draft.data = _with_shared(draft.data, shared, bundle, part.service.key)
             draft.updated_by_id = person.id
-        draft.completed_steps = _answered_steps(shared, part.service, draft, before,
-                                                set(waived(parent, bundle, part.service.key, catalog)))
+        done = _answered_steps(shared, part.service, draft, before,
+                               set(waived(parent, bundle, part.service.key, catalog)))
+        # the overview says which steps the bundle's change opened again, until they are saved
+        reopened = [k for k in draft.completed_steps if k not in done]
+        draft.reopened_steps = [*(k for k in draft.reopened_steps or [] if k not in done and k not in reopened),
+                                *reopened] or None
+        draft.completed_steps = done
     db.session.commit()
     return parts(parent, bundle, catalog)
 
@@ -364,7 +386,8 @@ def duplicate_bundle_draft(parent: Draft, person: Person, bundle: BundleDefiniti
         emptied = {fd.step for fd in service.fields if fd.name in child.data and fd.name not in data}
         db.session.add(Draft(company_id=parent.company_id, created_by_id=person.id, updated_by_id=person.id,
                              service_key=child.service_key, data=data, pending_input={}, bundle_draft_id=copy.id,
-                             completed_steps=[s for s in child.completed_steps if s not in emptied]))
+                             completed_steps=[s for s in child.completed_steps if s not in emptied],
+                             reopened_steps=child.reopened_steps))
         stats.draft_started(child.service_key, utcnow())
     db.session.commit()
     return copy
@@ -460,7 +483,7 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
                 filing.bundle_context = bundle_context(record, bundle, filing, filings, catalog)
             record.left_out = [p.service.key for p in parts(parent, bundle, catalog) if p.left_out]
             record.receipt = receipts.render_bundle_receipt(record, bundle, [f for f, _t in filings], catalog,
-                                                            record.locale)
+                                                            record.locale, premises(parent, bundle))
             record.receipt_sha256 = receipts.sha256(record.receipt)
             stats.bundle_submitted(bundle.key, filings, now)
             spare_keys = [a.storage_key for d in spare for a in d.attachments]

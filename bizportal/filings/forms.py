@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -31,6 +32,7 @@ from ..catalog import wz2008
 from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, Check, FieldDefinition, ServiceDefinition
 from ..common import countries
 from ..common.formats import number
+from ..common.time import local_today
 from ..common.validators import Format, Postleitzahl
 
 
@@ -97,6 +99,13 @@ def _plausible_date(form, field) -> None:
         raise ValidationError(_l("Bitte geben Sie ein Datum zwischen 1900 und 2100 an."))
 
 
+def _not_future(form, field) -> None:
+    """A birth date (a date field marked ``autocomplete = "bday"``, a person's birth date) lies
+    today or before (the portal's calendar day)."""
+    if field.data and field.data > local_today(current_app.config["BABEL_DEFAULT_TIMEZONE"]):
+        raise ValidationError(_l("Ein Geburtsdatum kann nicht in der Zukunft liegen."))
+
+
 class _FileRequired:
     """Flags a required upload ``required``, so the page marks it "(Pflichtfeld)" as it marks a
     required text field. Validates nothing: whether the step has its file is checked against the
@@ -136,7 +145,7 @@ def _person_form(required: bool) -> type[Form]:
     class PersonForm(Form):
         family_name = _text(_l("Familienname"), required, 100)
         given_names = _text(_l("Vornamen"), required, 100)
-        birth_date = _DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date])
+        birth_date = _DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date, _not_future])
         birth_place = _text(_l("Geburtsort"), False, 100)
         nationality = _text(_l("Staatsangehörigkeit"), False, 100)
 
@@ -223,7 +232,9 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
                 max=number(fd.maximum) if fd.maximum is not None else "–")))
         return IntegerField(label, description=description, validators=[*_required(fd.required), *limits])
     if fd.type == "date":
-        return _DateField(label, description=description, validators=[*_required(fd.required), _plausible_date])
+        birth = [_not_future] if fd.autocomplete == "bday" else []
+        return _DateField(label, description=description,
+                          validators=[*_required(fd.required), _plausible_date, *birth])
     if fd.type == "choice":
         return SelectField(
             label, description=description,

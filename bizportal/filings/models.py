@@ -51,6 +51,9 @@ class Draft(Model):
     bundle_draft_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     #: a bundle's draft: the service keys the company chose to leave out
     left_out: Mapped[list[str] | None] = mapped_column(JSON)
+    #: a bundle's service draft: the steps completed before that a changed answer of the bundle
+    #: opened again (``bundles.prepare_services``); a step leaves it when it is saved again
+    reopened_steps: Mapped[list[str] | None] = mapped_column(JSON)
 
     created_by: Mapped[Person] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[Person] = relationship(foreign_keys=[updated_by_id])

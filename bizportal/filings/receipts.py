@@ -293,9 +293,12 @@ def sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catalog: Any, locale: str) -> bytes:
+def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catalog: Any, locale: str,
+                          premises: dict[str, dict[str, Any]] | None = None) -> bytes:
     """The receipt of a bundle submit (``FilingBundle``) as PDF in ``locale``: the bundle, its
-    reference and time of receipt, company and person, and every filing made with it (service,
+    reference and time of receipt, company (with the account's address, labelled as such) and
+    person, the business premises the bundle gives (``premises``: ``current`` and, for a move,
+    ``new``; see ``bundles.premises``), and every filing made with it (service,
     reference, receivers, SHA-256 of its canonical data) and each service left out (not filed);
     each filing keeps its own receipt too."""
     lang = supported_locale(locale)
@@ -311,7 +314,10 @@ def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catal
             (gettext("Aktenzeichen"), record.reference),
             (gettext("Eingegangen am"), format_datetime(record.submitted_at.astimezone(tz), "long")),
             (gettext("Unternehmen"), str(snapshot.get("name") or "-")),
-            (gettext("Anschrift"), _address(snapshot)),
+            (gettext("Anschrift laut Unternehmenskonto"), _address(snapshot)),
+            *((label, _address(address)) for key, label in (
+                ("current", gettext("Betriebsstätte laut Vorhaben")),
+                ("new", gettext("Neue Betriebsstätte laut Vorhaben"))) if (address := (premises or {}).get(key))),
             (gettext("Eingereicht von"), person.get("name") or person.get("sub") or "-"),
             (gettext("Anträge"), str(len(filings))),
         ):

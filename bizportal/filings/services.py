@@ -316,6 +316,8 @@ def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key
     draft.data = {k: v for k, v in data.items() if k in keep}
     draft.completed_steps = completed
     draft.pending_input = {k: v for k, v in draft.pending_input.items() if k != step_key}
+    if draft.reopened_steps:
+        draft.reopened_steps = [k for k in draft.reopened_steps if k != step_key] or None
     draft.updated_by_id = person.id
     db.session.commit()
 

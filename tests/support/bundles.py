@@ -157,11 +157,15 @@ def complete_services(client, overview: str) -> dict[str, list[str]]:
     """Open each service from the overview and complete it; the steps shown per draft link."""
     html = client.get(overview).get_data(as_text=True)
     shown = {}
-    for link in re.findall(r'href="(/antraege/entwurf/[0-9a-f-]+/pruefen)"', html):
-        resp = client.get(link)
-        assert resp.status_code == 302
-        shown[link] = fill(client, path_of(resp.headers["Location"]), CHILD_ANSWERS, FILES)
+    for link in completion_links(html):
+        shown[link] = fill(client, link, CHILD_ANSWERS, FILES)
     return shown
+
+
+def completion_links(overview_html: str) -> list[str]:
+    """The overview's "Angaben ergänzen" links: each leads to the first open step of its draft."""
+    return re.findall(r'href="(/antraege/entwurf/[0-9a-f-]+/[a-z0-9_-]+)"><span class="kern-label">Angaben ergänzen',
+                      overview_html)
 
 
 def submit(client, overview: str):
@@ -177,10 +181,8 @@ def file_bundle(client, key: str, questions: dict, answers: dict | None = None,
     status page."""
     overview = answer_questionnaire(client, key, questions)
     html = client.get(overview).get_data(as_text=True)
-    for link in re.findall(r'href="(/antraege/entwurf/[0-9a-f-]+/pruefen)"', html):
-        resp = client.get(link)
-        assert resp.status_code == 302
-        fill(client, path_of(resp.headers["Location"]), answers or CHILD_ANSWERS, files or FILES)
+    for link in completion_links(html):
+        fill(client, link, answers or CHILD_ANSWERS, files or FILES)
     _review, resp = submit(client, overview)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     return path_of(resp.headers["Location"])
