@@ -295,6 +295,7 @@ def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: D
       one of its answers from the bundle changed (the company looks at the step again), or one
       of its checks reads a changed answer.
 
+    A step is not done while one of its checks fails (a field a check requires is left open).
     A required upload the bundle waives (``not_needed``) needs no file; once it is no longer waived
     (the service it was filed with left out), a step done without it is open again.
     """
@@ -306,8 +307,12 @@ def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: D
     done = [key for key in draft.completed_steps if key not in {s.key for s in shown}]
     for step in shown:
         fields = [fd for fd in service.step_fields(step.key) if fd.name in visible]
+        names = {fd.name for fd in fields}
+        # an optional field a check requires (GewA field 23 unless only an itinerant trade) counts
+        # as required: the step is not done while one of its checks fails
         answered = all(_complete(fd, draft.data.get(fd.name)) for fd in fields
-                       if fd.required and fd.name not in not_needed)
+                       if fd.required and fd.name not in not_needed) and not any(
+            c.field in names and c.problem(draft.data) is not None for c in service.checks)
         by_bundle = any(fd.name in shared for fd in fields) and all(
             fd.name in shared and _complete(fd, shared[fd.name]) for fd in fields if fd.required)
         kept = (step.key in draft.completed_steps and step.key not in rechecked
