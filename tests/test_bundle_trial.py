@@ -127,10 +127,11 @@ def test_the_bundle_receipt_gives_the_business_premises_and_labels_the_account_a
     _review, resp = submit(client, overview)
     assert resp.status_code == 302
     receipt = client.get(f"{path_of(resp.headers['Location'])}/eingangsbestaetigung.pdf")
-    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.data)).pages)
-    assert re.search(r"Betriebsstätte laut Vorhaben\s*Hafenstraße 7, 28217 Bremen\n", text), text
-    assert re.search(r"Anschrift laut Unternehmenskonto\s*Am Wall 120, 28195 Bremen\n", text), text
-    assert not re.search(r"Anschrift\s*Am Wall", text)  # the account's address is never the unlabelled one
+    # a label longer than its column wraps: read the rows with the line breaks as spaces
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.data)).pages).split())
+    assert "Betriebsstätte laut Vorhaben Hafenstraße 7, 28217 Bremen " in text, text
+    assert "Anschrift laut Unternehmenskonto Am Wall 120, 28195 Bremen " in text, text
+    assert "Anschrift Am Wall" not in text  # the account's address is never the unlabelled one
 
 
 def test_with_every_service_left_out_the_review_offers_nothing_to_submit(client, login_as):

@@ -91,3 +91,28 @@ def test_receipt_in_english_for_a_person_who_chose_english(app, client, login_as
     assert "copy to Handwerkskammer Bremen" in text
     resp = client.get(f"/antraege/{reference}/eingangsbestaetigung.pdf")
     assert f'filename="Receipt-{reference}.pdf"' in resp.headers["Content-Disposition"]
+
+
+def test_a_long_label_wraps_in_its_column_and_never_runs_into_the_value(app):
+    """The bundle receipt's "Anschrift laut Unternehmenskonto" printed over the address (second
+    new-user trial): a label wider than its column now wraps within it."""
+    label, value = "Anschrift laut Unternehmenskonto", "Am Wall 120, 28195 Bremen"
+    with app.test_request_context():
+        pdf, writer = receipts._receipt_document("BP-2026-TEST01", "de")
+        writer.pair(label, value)
+        writer.pair("Aktenzeichen", "BP-2026-TEST01")
+        data = bytes(pdf.output())
+        writer.font("B", 10)
+        points_per_mm = 72 / 25.4
+        fragments: list[tuple[float, float, str]] = []
+        PdfReader(io.BytesIO(data)).pages[0].extract_text(
+            visitor_text=lambda text, cm, tm, font, size: fragments.append((tm[4], tm[5], text))
+            if text.strip() else None)
+        value_at = next((x, y) for x, y, t in fragments if "Am Wall" in t)
+        label_parts = [(x, y, t.strip()) for x, y, t in fragments
+                       if t.strip() and t.strip() in label and "Am Wall" not in t]
+        assert " ".join(t for _x, _y, t in label_parts) == label  # the whole label is printed
+        for x, y, text in label_parts:
+            right = x + pdf.get_string_width(text) * points_per_mm
+            assert y != value_at[1] or right <= value_at[0], (text, right, value_at)
+        assert len({y for _x, y, _t in label_parts}) > 1  # wrapped onto a second line

@@ -118,6 +118,10 @@ def make_receipt(filing: Filing, service: ServiceDefinition | None, locale: str 
                          data_sha256=hashlib.sha256(canonical_bytes(filing)).hexdigest())
 
 
+#: the width of a label's column in a receipt's label/value rows (mm)
+LABEL_WIDTH = 50
+
+
 class _Writer:
     """Text into the PDF with the font at hand (Unicode TTF or Latin-1 core font)."""
 
@@ -147,10 +151,23 @@ class _Writer:
         self.pdf.multi_cell(0, height, self.text(value), new_x="LMARGIN", new_y="NEXT")
 
     def pair(self, label: str, value: str) -> None:
+        """``label`` in a 50 mm column (wrapped when longer, never over the value), ``value`` beside it."""
         self.font("B", 10)
-        self.pdf.cell(50, 6, self.text(label))
+        label = self.text(label)
+        if self.pdf.get_string_width(label) <= LABEL_WIDTH - 2 * self.pdf.c_margin:
+            self.pdf.cell(LABEL_WIDTH, 6, label)
+            self.font("", 10)
+            self.pdf.multi_cell(0, 6, self.text(value or "-"), new_x="LMARGIN", new_y="NEXT")
+            return
+        label_height = float(self.pdf.multi_cell(LABEL_WIDTH, 6, label, align="L", dry_run=True,  # type: ignore[arg-type]
+                                                 output="HEIGHT"))
+        if self.pdf.will_page_break(label_height):
+            self.pdf.add_page()
+        top = self.pdf.get_y()
+        self.pdf.multi_cell(LABEL_WIDTH, 6, label, align="L", new_x="RIGHT", new_y="TOP")
         self.font("", 10)
         self.pdf.multi_cell(0, 6, self.text(value or "-"), new_x="LMARGIN", new_y="NEXT")
+        self.pdf.set_y(max(self.pdf.get_y(), top + label_height))
 
     def section(self, title: str, level: int = 0) -> None:
         self.pdf.start_section(self.text(title), level=level)
