@@ -30,11 +30,12 @@ PDF = (minimal_pdf("nachweis"), "Nachweis.pdf")
 FILES = {name: PDF for name in ("steuerbescheinigung", "insolvenzauskunft", "schuldnerverzeichnis", "sachkunde",
                                 "versicherung", "grundriss", "mietvertrag", "handelsregisterauszug")}
 
-#: the fields each definition had before part 1 was added: filings made with them stay readable
+#: the fields each definition had before part 1 was added: filings made with them stay readable (but
+#: § 34c's four yes/no activities, replaced by the multichoice `taetigkeiten` in 12/2026)
 EARLIER_FIELDS = {
     MAKLER: {"business_name", "legal_form", "betriebsanschrift", "juristische_person", "antragsteller", "wohnanschrift",
-             "email", "handelsregisternummer", "weitere_vertreter_vorhanden", "weitere_vertreter", "immobilienmakler",
-             "darlehensvermittler", "bautraeger", "wohnimmobilienverwalter", "beschreibung", "beginn", "versicherer",
+             "email", "handelsregisternummer", "weitere_vertreter_vorhanden", "weitere_vertreter",
+             "beschreibung", "beginn", "versicherer",
              "versicherungsnachweis", "steuerbescheinigung", "insolvenzauskunft", "schuldnerverzeichnis",
              "handelsregisterauszug"},
     BEWACHUNG: {"business_name", "legal_form", "betriebsanschrift", "juristische_person", "antragsteller",
@@ -72,7 +73,7 @@ def answers(**changes: str) -> EveryStep:
         "geschlecht": "weiblich", "staatsangehoerigkeit": "DE",
         **{d: "no" for d in PERMIT_DECLARATIONS}, "fruehere_erlaubnis": "no", "einwilligung_bewacherregister": "yes",
         "vorlaeufige_erlaubnis": "no",
-        "immobilienmakler": "yes", "darlehensvermittler": "no", "bautraeger": "no", "wohnimmobilienverwalter": "no",
+        "taetigkeiten": "makler",
         "beginn": "2027-03-01", "taetigkeit": "Revierdienst für Baustellen", "beschaeftigte": "2",
         "zahl_beschaeftigte": "3", "taetigkeit_umfang": "ohne_einschraenkung", "dienstkleidung": "no",
         "versicherer": "Hamburger Feuerkasse Versicherungs-AG", "summe_personenschaeden": "1000000",
@@ -283,7 +284,7 @@ def test_a_filing_made_before_part_one_still_shows_and_delivers(app, company):
     assert page.status_code == 200
     assert "Elbchaussee 112" in page.get_data(as_text=True)
     data = payload_of(app, reference).data
-    assert data["immobilienmakler"] is True and "staatsangehoerigkeit" not in data
+    assert data["beginn"] == "2027-03-01" and "staatsangehoerigkeit" not in data
 
 
 def test_the_34a_application_needs_the_consent_to_the_bewacherregister_query(app, company):

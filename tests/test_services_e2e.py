@@ -81,7 +81,7 @@ JONAS_WOHNUNG = ("Lange Straße 37", "27580", "Bremerhaven")
 LEA_WOHNUNG = ("Elbchaussee 112", "22763", "Hamburg")
 DECLARATIONS = ("strafverfahren", "bussgeldverfahren", "untersagungsverfahren", "vermoegensauskunft", "insolvenz")
 CO_MANAGING_DIRECTOR = {"family_name": "Kowalski", "given_names": "Piotr", "birth_date": "1975-06-30",
-                        "birth_place": "Gdańsk", "nationality": "polnisch", "geburtsname": "",
+                        "birth_place": "Gdańsk", "geburtsname": "",
                         "geschlecht": "maennlich", "staatsangehoerigkeit": "PL",
                         "fruehere_wohnorte": "Gdańsk, Polen, 01/2020 – 05/2022",
                         "leitende_taetigkeiten": "Geschäftsführer der Kowalski Instalacje sp. z o.o., Gdańsk, "
@@ -533,8 +533,7 @@ def immobilienmakler_sole_trader() -> dict[str, dict]:
         "personen": {**person("antragsteller", *LEA), **address("wohnanschrift", *LEA_WOHNUNG),
                      "email": "lea@hansen-versicherungen.example"},
         **angaben_zur_person(),
-        "taetigkeit": {"immobilienmakler": "yes", "darlehensvermittler": "no", "bautraeger": "no",
-                       "wohnimmobilienverwalter": "no",
+        "taetigkeit": {"taetigkeiten": ["makler", "darlehensvermittler"],
                        "beschreibung": "Vermittlung von Wohn- und Gewerbeimmobilien in Hamburg-Altona, ergänzend "
                                        "zur Versicherungsmaklertätigkeit",
                        "beginn": "2027-03-01"},
@@ -550,8 +549,7 @@ def immobilienmakler_company_as_property_manager() -> dict[str, dict]:
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
-        "taetigkeit": {"immobilienmakler": "no", "darlehensvermittler": "no", "bautraeger": "no",
-                       "wohnimmobilienverwalter": "yes",
+        "taetigkeit": {"taetigkeiten": ["baubetreuer", "wohnimmobilienverwalter"],
                        "beschreibung": "WEG- und Mietverwaltung für Wohnanlagen in Bremen, deren Haustechnik wir "
                                        "betreuen",
                        "beginn": "2027-07-01"},
@@ -900,7 +898,7 @@ CASES = [
          files={"steuerbescheinigung": pdf("Steuerbescheinigung-Hansen.pdf"),
                 "insolvenzauskunft": pdf("Auskunft-Insolvenzgericht-Hamburg.pdf"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Hansen.pdf")},
-         expect={"immobilienmakler": True, "wohnimmobilienverwalter": False, **LEA_FILED},
+         expect={"taetigkeiten": ["makler", "darlehensvermittler"], **LEA_FILED},
          absent=("handelsregisternummer", "weitere_vertreter", "versicherer", "versicherungsnachweis",
                  "handelsregisterauszug", *NO_PARTICULARS)),
     Case("immobilienmakler-gmbh-verwalter-bremen", "anna.becker", "immobilienmakler-34c",
@@ -911,7 +909,7 @@ CASES = [
                 "insolvenzauskunft": png("Auskunft-Insolvenzgericht-Bremen.png"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Becker.pdf"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
-         expect={"wohnimmobilienverwalter": True, "versicherer": "HDI Versicherung AG",
+         expect={"taetigkeiten": ["baubetreuer", "wohnimmobilienverwalter"], "versicherer": "HDI Versicherung AG",
                  "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED}),
 
     Case("reisegewerbekarte-wohnsitz-bremerhaven", "jonas.weber", "reisegewerbekarte",

@@ -151,7 +151,7 @@ def _person_form(required: bool, nationality: bool = True) -> type[Form]:
         birth_place = _text(_l("Geburtsort"), False, 100)
 
     if nationality:
-        PersonForm.nationality = _text(_l("Staatsangehörigkeit"), False, 100)  # type: ignore[attr-defined]
+        PersonForm.nationality = _text(_l("Staatsangehörigkeit"), False, 100)
     return PersonForm
 
 
