@@ -19,8 +19,9 @@ PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "ver
 GEWERBE = {k: v for k, v in gewerbe_answers().items()
            if k not in {"business_name", "legal_form", "street", "postcode", "city", "start_date", "handwerk"}}
 #: the Handwerkskammer Hamburg form's questions, as a new business without branches would answer them
-HWK_FORM = {"gruendungsart": "neugruendung", "existenzgruender": "yes", "filialen": "no", "fruehere_selbstaendigkeit": "no",
-            "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "no", "einwilligung_handwerktest": "no",
+HWK_FORM = {"gruendungsart": "neugruendung", "existenzgruender": "yes", "filialen": "no",
+            "fruehere_selbstaendigkeit": "no", "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "no",
+            "einwilligung_handwerktest": "no",
             "keine_gewerbeuntersagung": "yes"}
 HANDWERKSROLLE = {"trade": "elektrotechniker", "qualification": "meisterpruefung", "manager_name": "Anna Becker",
                   "betriebsleiter_nur_hier": "yes", "berufsausbildung": ["meisterbrief"], **HWK_FORM}
