@@ -17,6 +17,7 @@ a listed issue that no longer occurs fails too (strict), so the list stays true.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Iterator
 
@@ -171,7 +172,7 @@ def company_services(app, page, base) -> Iterator[str]:
         yield f"company-step-{key}-error"
 
 
-def company_steps(app, page, base) -> Iterator[str]:
+def company_steps(app, page, base, case_id: str = MULTI_STEP_CASE) -> Iterator[str]:
     """Every step of a long service, empty and after an empty submit, then the review page.
 
     The answers (and uploads) that move the draft on come from tests/test_services_e2e.py and
@@ -180,8 +181,8 @@ def company_steps(app, page, base) -> Iterator[str]:
     from tests.support.filing import path_of, post_step, start_draft
     from tests.test_services_e2e import CASES
 
-    case = next((c for c in CASES if c.id == MULTI_STEP_CASE), None)
-    assert case, f"case {MULTI_STEP_CASE} is gone from tests/test_services_e2e.py: pick another"
+    case = next((c for c in CASES if c.id == case_id), None)
+    assert case, f"case {case_id} is gone from tests/test_services_e2e.py: pick another"
     client = as_company(page, base, case.user)
     path = start_draft(client, case.service)
     for step_key, answers in case.steps.items():
@@ -370,6 +371,9 @@ SCENARIOS = {
     "company:first-login": company_first_login,
     "company:services": company_services,
     "company:steps": company_steps,
+    # the multichoice checkboxes (§ 34c activities, the HWK form's training) and the HWK form's steps
+    "company:steps-34c": functools.partial(company_steps, case_id="immobilienmakler-gmbh-verwalter-bremen"),
+    "company:steps-handwerksrolle": functools.partial(company_steps, case_id="handwerksrolle-meister-bremen"),
     "company:filing": company_filing,
     "staff:inbox": chamber_inbox,
     "steering:dashboard": steering_dashboard,
