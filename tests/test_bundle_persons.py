@@ -16,6 +16,7 @@ from bizportal.filings.models import Draft, Filing, FilingBundle
 from bizportal.inbox.models import InboxItem
 from tests.support.bundles import (
     CHILD_ANSWERS,
+    HWK_FORM,
     PLANS,
     SHARED,
     answer_questionnaire,
@@ -137,7 +138,7 @@ def test_the_chamber_forms_that_ask_for_one_person_or_the_representatives_have_t
 
 #: what the Verzeichnis still needs beyond the bundle's answers (a cleaning business, Anlage B1)
 VERZEICHNIS = {"email": "anna.becker@becker-elektro.example", "anlage": "b1", "gewerbe": "Gebäudereiniger",
-               "taetigkeit": "Reinigung von Photovoltaikanlagen und Fassaden"}
+               "taetigkeit": "Reinigung von Photovoltaikanlagen und Fassaden", **HWK_FORM}
 
 
 def test_the_chamber_receives_the_owners_nationality_and_the_gewerbeamt_the_number_of_representatives(

@@ -17,6 +17,7 @@ from bizportal.inbox.models import InboxItem
 from tests.support.bundles import (
     CHILD_ANSWERS,
     FILES,
+    HWK_FORM,
     PLANS,
     SHARED,
     answer_questionnaire,
@@ -28,7 +29,7 @@ from tests.support.bundles import (
 
 #: what the Verzeichnis still needs beyond the bundle's answers (a cleaning business, Anlage B1)
 VERZEICHNIS = {"email": "anna.becker@becker-elektro.example", "anlage": "b1", "gewerbe": "Gebäudereiniger",
-               "taetigkeit": "Reinigung von Photovoltaikanlagen und Fassaden"}
+               "taetigkeit": "Reinigung von Photovoltaikanlagen und Fassaden", **HWK_FORM}
 NOTE = "Nicht nötig: Ihre Gewerbeanmeldung wird mit diesem Vorhaben zusammen eingereicht."
 
 

@@ -325,3 +325,17 @@ def test_the_typo_index_is_built_once_with_the_catalog(app):
     assert "gewerbeanmeldung" in index.vocabulary.spelled
     assert index.vocabulary.closest("gewerbeanmeldng") == "gewerbeanmeldung"
     assert index.vocabulary.closest("xyzq") is None
+
+
+@pytest.mark.parametrize(("field", "written", "message"), [
+    ("business_name", "ask_nationality = false", "fields.business_name.ask_nationality': only a person field has"),
+    ("antragsteller", 'ask_nationality = "nein"', "fields.antragsteller.ask_nationality': must be true or false"),
+])
+def test_leaving_out_the_nationality_is_refused_outside_a_person_field(tmp_path, field, written, message):
+    directory = _copy_catalog(tmp_path)
+    path = directory / "immobilienmakler-34c.toml"
+    text = path.read_text().replace("ask_nationality = false\n", "")
+    path.write_text(text.replace(f'name = "{field}"\n', f'name = "{field}"\n{written}\n', 1))
+    with pytest.raises(DefinitionError) as exc:
+        load_catalog(directory)
+    assert "immobilienmakler-34c.toml: field '" in str(exc.value) and message in str(exc.value)

@@ -235,12 +235,12 @@ def test_bewachungserlaubnis_goes_to_the_local_office(catalog):
 def test_immobilienmakler_goes_to_the_local_office_and_asks_managers_for_insurance(catalog):
     answers = {"business_name": "Weser Immobilien", "legal_form": "Einzelunternehmen", "betriebsanschrift": BREMEN,
                "juristische_person": False, "antragsteller": PERSON, "wohnanschrift": BREMEN,
-               "email": "anna@example.org", "immobilienmakler": True, "darlehensvermittler": False,
-               "bautraeger": False, "wohnimmobilienverwalter": True, "beginn": "2025-06-01"}
+               "email": "anna@example.org", "taetigkeiten": ["makler", "wohnimmobilienverwalter"],
+               "beginn": "2025-06-01"}
     service = catalog["immobilienmakler-34c"]
     assert service.destinations(answers) == [("GEWERBEAMT", "primary")]
     assert "versicherung" in [s.key for s in service.visible_steps(answers)]
-    assert "versicherung" not in [s.key for s in service.visible_steps({**answers, "wohnimmobilienverwalter": False})]
+    assert "versicherung" not in [s.key for s in service.visible_steps({**answers, "taetigkeiten": ["makler"]})]
 
 
 def test_verzeichnis_eintragung_goes_to_hwk(catalog):

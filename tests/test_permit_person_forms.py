@@ -30,11 +30,12 @@ PDF = (minimal_pdf("nachweis"), "Nachweis.pdf")
 FILES = {name: PDF for name in ("steuerbescheinigung", "insolvenzauskunft", "schuldnerverzeichnis", "sachkunde",
                                 "versicherung", "grundriss", "mietvertrag", "handelsregisterauszug")}
 
-#: the fields each definition had before part 1 was added: filings made with them stay readable
+#: the fields each definition had before part 1 was added: filings made with them stay readable (but
+#: § 34c's four yes/no activities, replaced by the multichoice `taetigkeiten` in 12/2026)
 EARLIER_FIELDS = {
     MAKLER: {"business_name", "legal_form", "betriebsanschrift", "juristische_person", "antragsteller", "wohnanschrift",
-             "email", "handelsregisternummer", "weitere_vertreter_vorhanden", "weitere_vertreter", "immobilienmakler",
-             "darlehensvermittler", "bautraeger", "wohnimmobilienverwalter", "beschreibung", "beginn", "versicherer",
+             "email", "handelsregisternummer", "weitere_vertreter_vorhanden", "weitere_vertreter",
+             "beschreibung", "beginn", "versicherer",
              "versicherungsnachweis", "steuerbescheinigung", "insolvenzauskunft", "schuldnerverzeichnis",
              "handelsregisterauszug"},
     BEWACHUNG: {"business_name", "legal_form", "betriebsanschrift", "juristische_person", "antragsteller",
@@ -47,7 +48,9 @@ EARLIER_FIELDS = {
                   "aussengastronomie", "musik_veranstaltungen", "eroeffnung", "grundriss", "mietvertrag",
                   "steuerbescheinigung", "unterrichtungsnachweis"},
 }
-EARLIER_GROUP_ENTRY = ["family_name", "given_names", "birth_date", "birth_place", "nationality"]
+#: the first sub-fields of a further representative before part 1 (the free-text ``nationality``
+#: among them is gone since the coded ``staatsangehoerigkeit`` asks it; old entries keep it)
+EARLIER_GROUP_ENTRY = ["family_name", "given_names", "birth_date", "birth_place"]
 
 
 @pytest.fixture
@@ -70,7 +73,7 @@ def answers(**changes: str) -> EveryStep:
         "geschlecht": "weiblich", "staatsangehoerigkeit": "DE",
         **{d: "no" for d in PERMIT_DECLARATIONS}, "fruehere_erlaubnis": "no", "einwilligung_bewacherregister": "yes",
         "vorlaeufige_erlaubnis": "no",
-        "immobilienmakler": "yes", "darlehensvermittler": "no", "bautraeger": "no", "wohnimmobilienverwalter": "no",
+        "taetigkeiten": "makler",
         "beginn": "2027-03-01", "taetigkeit": "Revierdienst für Baustellen", "beschaeftigte": "2",
         "zahl_beschaeftigte": "3", "taetigkeit_umfang": "ohne_einschraenkung", "dienstkleidung": "no",
         "versicherer": "Hamburger Feuerkasse Versicherungs-AG", "summe_personenschaeden": "1000000",
@@ -281,7 +284,7 @@ def test_a_filing_made_before_part_one_still_shows_and_delivers(app, company):
     assert page.status_code == 200
     assert "Elbchaussee 112" in page.get_data(as_text=True)
     data = payload_of(app, reference).data
-    assert data["immobilienmakler"] is True and "staatsangehoerigkeit" not in data
+    assert data["beginn"] == "2027-03-01" and "staatsangehoerigkeit" not in data
 
 
 def test_the_34a_application_needs_the_consent_to_the_bewacherregister_query(app, company):
@@ -307,3 +310,45 @@ def test_a_provisional_gaststaette_licence_is_asked_only_on_a_takeover(app, comp
     with app.app_context():
         data = db.session.scalar(select(Filing).where(Filing.reference == reference)).data
     assert (data["vorgaenger"], data["vorlaeufige_erlaubnis"]) == ("Café am Wall", True)
+
+
+@pytest.mark.parametrize("service", PERMITS)
+def test_the_nationality_is_asked_once_per_person_as_a_state(company, service):
+    every = answers(juristische_person="yes", handelsregisternummer="Hamburg HRA 98765",
+                    weitere_vertreter_vorhanden="yes", **representative())
+    html = company.get(to_step(company, service, every, "personen")).get_data(as_text=True)
+    assert 'name="antragsteller-family_name"' in html and 'name="antragsteller-nationality"' not in html
+    html = company.get(to_step(company, service, every, "person_angaben")).get_data(as_text=True)
+    assert html.count('id="staatsangehoerigkeit"') == 1 and html.count("Staatsangehörigkeit") == 1
+    html = company.get(to_step(company, service, every, "weitere_vertretung")).get_data(as_text=True)
+    assert 'name="weitere_vertreter-0-staatsangehoerigkeit"' in html
+    assert 'name="weitere_vertreter-0-nationality"' not in html
+    assert html.count("Staatsangehörigkeit") == 1
+
+
+@pytest.mark.parametrize("service", PERMITS)
+def test_a_filing_and_a_draft_with_the_free_text_nationality_still_open(app, company, service):
+    """Filed before the free-text nationality was dropped: the answers keep it and still show it."""
+    every = answers(juristische_person="yes", handelsregisternummer="Hamburg HRA 98765",
+                    weitere_vertreter_vorhanden="yes", **representative())
+    files = {k: FILES[k] for k in ("steuerbescheinigung", "insolvenzauskunft", "schuldnerverzeichnis", "sachkunde",
+                                   "versicherung", "grundriss", "mietvertrag", "handelsregisterauszug")}
+    reference = file_service(company, service, every, files=files)
+    with app.app_context():
+        filing = db.session.scalar(select(Filing).where(Filing.reference == reference))
+        data = dict(filing.data)
+        data["antragsteller"] = {**data["antragsteller"], "nationality": "deutsch"}
+        data["weitere_vertreter"] = [{**data["weitere_vertreter"][0], "nationality": "polnisch"}]
+        filing.data = data
+        db.session.commit()
+    page = company.get(f"/antraege/{reference}")
+    assert page.status_code == 200
+    assert "Hansen, Lea, Kiel, deutsch" in page.get_data(as_text=True)
+    assert payload_of(app, reference).data["weitere_vertreter"][0]["nationality"] == "polnisch"
+    path = to_step(company, service, every, "person_angaben").rsplit("/", 1)[0] + "/personen"
+    with app.app_context():
+        draft = db.session.scalar(select(Draft).where(Draft.service_key == service))
+        draft.data = {**draft.data, "antragsteller": {**draft.data["antragsteller"], "nationality": "deutsch"}}
+        db.session.commit()
+    assert company.get(path).status_code == 200
+    assert post_step(company, path, every).status_code == 302

@@ -81,7 +81,7 @@ JONAS_WOHNUNG = ("Lange Straße 37", "27580", "Bremerhaven")
 LEA_WOHNUNG = ("Elbchaussee 112", "22763", "Hamburg")
 DECLARATIONS = ("strafverfahren", "bussgeldverfahren", "untersagungsverfahren", "vermoegensauskunft", "insolvenz")
 CO_MANAGING_DIRECTOR = {"family_name": "Kowalski", "given_names": "Piotr", "birth_date": "1975-06-30",
-                        "birth_place": "Gdańsk", "nationality": "polnisch", "geburtsname": "",
+                        "birth_place": "Gdańsk", "geburtsname": "",
                         "geschlecht": "maennlich", "staatsangehoerigkeit": "PL",
                         "fruehere_wohnorte": "Gdańsk, Polen, 01/2020 – 05/2022",
                         "leitende_taetigkeiten": "Geschäftsführer der Kowalski Instalacje sp. z o.o., Gdańsk, "
@@ -505,7 +505,8 @@ def gaststaette_sole_trader_opens_bar() -> dict[str, dict]:
     }
 
 
-def handwerk_verzeichnis(place: tuple[str, str, str]) -> dict[str, dict]:
+def handwerk_verzeichnis(place: tuple[str, str, str], *, takeover: bool = False, branches: bool = False,
+                         earlier: bool = False) -> dict[str, dict]:
     """Cleaning of photovoltaic plants and facades: Gebäudereiniger, Anlage B1 HwO."""
     return {
         "betrieb": {**BECKER, **address("betriebsanschrift", *place), "handelsregisternummer": BECKER_HRB,
@@ -515,16 +516,55 @@ def handwerk_verzeichnis(place: tuple[str, str, str]) -> dict[str, dict]:
         "taetigkeit": {"anlage": "b1", "gewerbe": "Gebäudereiniger",
                        "taetigkeit": "Reinigung von Photovoltaikanlagen, Glas- und Fassadenflächen für Gewerbekunden",
                        "beginn": "2027-03-01", "beschaeftigte": "2"},
+        **hwk_hamburg_form(takeover=takeover, branches=branches, earlier=earlier, training=["gesellenbrief"]),
         "unterlagen": {},
     }
 
 
+def hwk_hamburg_form(*, takeover: bool, branches: bool, earlier: bool, training: list[str],
+                     manager_elsewhere: bool | None = None) -> dict[str, dict]:
+    """The Handwerkskammer Hamburg form's questions (docs/gewerbeanzeige.md): a takeover or a new
+    business, branches, the manager's other businesses, earlier self-employment — each with its
+    step only after a "yes"."""
+    steps: dict[str, dict] = {
+        "gruendung": {"gruendungsart": "uebernahme" if takeover else "neugruendung",
+                      "existenzgruender": "no" if earlier else "yes"}}
+    if takeover and manager_elsewhere is None:  # the Verzeichnis asks the predecessor on a step of its own
+        steps["uebernahme"] = {"vorgaenger": "Glanz & Sauber Gebäudedienste Inh. Uwe Meyer"}
+    steps["filialen"] = {"filialen": "yes" if branches else "no"}
+    if branches:
+        steps["filialen_angaben"] = {"filialen_anzahl": "1", "filialen_orte": "Schloßmühlendamm 4, 21073 Hamburg"}
+    if manager_elsewhere is not None:
+        steps["betriebsleitung"] = {"betriebsleiter_nur_hier": "no" if manager_elsewhere else "yes"}
+        if manager_elsewhere:
+            steps["betriebsleitung_weitere"] = {"betriebsleiter_weitere_betriebe": "Petersen Elektro, Lüneburg"}
+    steps["qualifikation"] = {"berufsausbildung": training,
+                              **({"gesellenbrief_handwerk": "Gebäudereiniger"} if "gesellenbrief" in training else {})}
+    steps["selbstaendigkeit"] = {"fruehere_selbstaendigkeit": "yes" if earlier else "no"}
+    if earlier:
+        steps["selbstaendigkeit_angaben"] = {"fruehere_selbstaendigkeit_gewerk": "Elektrotechniker",
+                                             "fruehere_selbstaendigkeit_hwk": "Handwerkskammer Bremen",
+                                             "fruehere_selbstaendigkeit_zeitraum": "04/2012 – 12/2018"}
+    steps["umsatz"] = {"umsatz_gesamt": "480000", "umsatz_handwerk": "450000"} if earlier else {}
+    steps["einwilligungen"] = {"einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "yes",
+                               "einwilligung_handwerktest": "no"}
+    steps["erklaerung"] = {"keine_gewerbeuntersagung": "yes"}
+    return steps
+
+
 def handwerksrolle(business_name: str, place: tuple[str, str, str], qualification: str, manager: str,
-                   start: str) -> dict[str, dict]:
+                   start: str, *, takeover: bool = False, branches: bool = False, earlier: bool = False,
+                   manager_elsewhere: bool = False, training: tuple[str, ...] = ("meisterbrief",)) -> dict[str, dict]:
     street, postcode, city = place
-    return {"angaben": {"business_name": business_name, "street": street, "postcode": postcode, "city": city,
-                        "trade": "elektrotechniker", "qualification": qualification, "manager_name": manager,
-                        "start_date": start}}
+    form = hwk_hamburg_form(takeover=takeover, branches=branches, earlier=earlier, training=list(training),
+                            manager_elsewhere=manager_elsewhere)
+    gruendung = form.pop("gruendung")
+    return {"angaben": {"business_name": business_name, "legal_form": "GmbH", "street": street,
+                        "postcode": postcode, "city": city, "trade": "elektrotechniker",
+                        "qualification": qualification, "manager_name": manager, "start_date": start,
+                        "gruendungsart": gruendung.pop("gruendungsart"),
+                        **({"uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K."} if takeover else {})},
+            "gruendung": gruendung, **form}
 
 
 def immobilienmakler_sole_trader() -> dict[str, dict]:
@@ -533,8 +573,7 @@ def immobilienmakler_sole_trader() -> dict[str, dict]:
         "personen": {**person("antragsteller", *LEA), **address("wohnanschrift", *LEA_WOHNUNG),
                      "email": "lea@hansen-versicherungen.example"},
         **angaben_zur_person(),
-        "taetigkeit": {"immobilienmakler": "yes", "darlehensvermittler": "no", "bautraeger": "no",
-                       "wohnimmobilienverwalter": "no",
+        "taetigkeit": {"taetigkeiten": ["makler", "darlehensvermittler"],
                        "beschreibung": "Vermittlung von Wohn- und Gewerbeimmobilien in Hamburg-Altona, ergänzend "
                                        "zur Versicherungsmaklertätigkeit",
                        "beginn": "2027-03-01"},
@@ -550,8 +589,7 @@ def immobilienmakler_company_as_property_manager() -> dict[str, dict]:
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
-        "taetigkeit": {"immobilienmakler": "no", "darlehensvermittler": "no", "bautraeger": "no",
-                       "wohnimmobilienverwalter": "yes",
+        "taetigkeit": {"taetigkeiten": ["baubetreuer", "wohnimmobilienverwalter"],
                        "beschreibung": "WEG- und Mietverwaltung für Wohnanlagen in Bremen, deren Haustechnik wir "
                                        "betreuen",
                        "beginn": "2027-07-01"},
@@ -870,29 +908,44 @@ CASES = [
                  "fruehere_erlaubnis_angaben")),
 
     Case("handwerk-verzeichnis-b1-bremen", "anna.becker", "handwerk-verzeichnis-eintragung",
-         handwerk_verzeichnis(BECKER_SITZ),
+         handwerk_verzeichnis(BECKER_SITZ, takeover=True, branches=True, earlier=True),
          [("hwk-bremen", "primary")],
          files={"gewerbeanmeldung": pdf("Gewerbeanmeldung-Gebaeudereinigung.pdf"),
                 "qualifikation": png("Gesellenbrief-Gebaeudereiniger.png")},
-         expect={"anlage": "b1", "steuernummer": "2475081508152"}),
+         expect={"anlage": "b1", "steuernummer": "2475081508152", "gruendungsart": "uebernahme",
+                 "vorgaenger": "Glanz & Sauber Gebäudedienste Inh. Uwe Meyer", "filialen": True,
+                 "filialen_anzahl": 1, "berufsausbildung": ["gesellenbrief"],
+                 "gesellenbrief_handwerk": "Gebäudereiniger", "fruehere_selbstaendigkeit_zeitraum": "04/2012 – 12/2018",
+                 "umsatz_gesamt": 480000, "einwilligung_weitergabe": False, "einwilligung_suchmaschine": True,
+                 "keine_gewerbeuntersagung": True}),
     Case("handwerk-verzeichnis-b1-bremerhaven", "jonas.weber", "handwerk-verzeichnis-eintragung",
          handwerk_verzeichnis(BREMERHAVEN),
          [("hwk-bremen", "primary")],  # the Bremen chamber of crafts also covers Bremerhaven
          files={"gewerbeanmeldung": pdf("Gewerbeanmeldung-Bremerhaven.pdf")},
-         absent=("qualifikation",)),
+         expect={"gruendungsart": "neugruendung", "existenzgruender": True, "filialen": False},
+         absent=("qualifikation", "vorgaenger", "filialen_anzahl", "fruehere_selbstaendigkeit_gewerk",
+                 "umsatz_gesamt")),
 
     Case("handwerksrolle-meister-bremen", "anna.becker", "handwerksrolle-eintragung",
-         handwerksrolle(BECKER["business_name"], BECKER_SITZ, "meisterpruefung", "Anna Becker", "2027-01-04"),
+         handwerksrolle(BECKER["business_name"], BECKER_SITZ, "meisterpruefung", "Anna Becker", "2027-01-04",
+                        takeover=True, branches=True, earlier=True, manager_elsewhere=True,
+                        training=("gesellenbrief", "meisterbrief")),
          [("hwk-bremen", "primary")],
          files={"qualifikationsnachweis": pdf("Meisterbrief-Becker.pdf"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
-         expect={"trade": "elektrotechniker", "qualification": "meisterpruefung"}),
+         expect={"trade": "elektrotechniker", "qualification": "meisterpruefung", "gruendungsart": "uebernahme",
+                 "frueherer_inhaber": "Elektro Meyer e. K.", "legal_form": "GmbH", "filialen_anzahl": 1,
+                 "betriebsleiter_nur_hier": False, "betriebsleiter_weitere_betriebe": "Petersen Elektro, Lüneburg",
+                 "berufsausbildung": ["meisterbrief", "gesellenbrief"], "fruehere_selbstaendigkeit": True,
+                 "umsatz_handwerk": 450000, "einwilligung_handwerktest": False, "keine_gewerbeuntersagung": True}),
     Case("handwerksrolle-ausnahmebewilligung-hamburg", "anna.becker", "handwerksrolle-eintragung",
          handwerksrolle("Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg", BECKER_HAMBURG,
                         "ausnahmebewilligung", "Klaus Petersen", "2027-05-01"),
          [("hwk-hamburg", "primary")],
          files={"qualifikationsnachweis": jpeg("Ausnahmebewilligung-Petersen.jpg")},
-         expect={"postcode": "21073"}),
+         expect={"postcode": "21073", "betriebsleiter_nur_hier": True, "berufsausbildung": ["meisterbrief"]},
+         absent=("filialen_anzahl", "betriebsleiter_weitere_betriebe", "fruehere_selbstaendigkeit_gewerk",
+                 "umsatz_gesamt", "frueherer_inhaber")),
 
     Case("immobilienmakler-einzelkauffrau-hamburg", "lea.hansen", "immobilienmakler-34c",
          immobilienmakler_sole_trader(),
@@ -900,7 +953,7 @@ CASES = [
          files={"steuerbescheinigung": pdf("Steuerbescheinigung-Hansen.pdf"),
                 "insolvenzauskunft": pdf("Auskunft-Insolvenzgericht-Hamburg.pdf"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Hansen.pdf")},
-         expect={"immobilienmakler": True, "wohnimmobilienverwalter": False, **LEA_FILED},
+         expect={"taetigkeiten": ["makler", "darlehensvermittler"], **LEA_FILED},
          absent=("handelsregisternummer", "weitere_vertreter", "versicherer", "versicherungsnachweis",
                  "handelsregisterauszug", *NO_PARTICULARS)),
     Case("immobilienmakler-gmbh-verwalter-bremen", "anna.becker", "immobilienmakler-34c",
@@ -911,7 +964,7 @@ CASES = [
                 "insolvenzauskunft": png("Auskunft-Insolvenzgericht-Bremen.png"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Becker.pdf"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
-         expect={"wohnimmobilienverwalter": True, "versicherer": "HDI Versicherung AG",
+         expect={"taetigkeiten": ["baubetreuer", "wohnimmobilienverwalter"], "versicherer": "HDI Versicherung AG",
                  "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED}),
 
     Case("reisegewerbekarte-wohnsitz-bremerhaven", "jonas.weber", "reisegewerbekarte",

@@ -57,7 +57,7 @@ PART_LENGTHS = {"street": 150, "city": 100, "family_name": 100, "given_names": 1
 #: the parts a required address or person field cannot do without
 REQUIRED_PARTS = {"address": ADDRESS_PARTS, "person": ("family_name", "given_names", "birth_date")}
 #: field types no answer is shared into (files stay with their service)
-NOT_SHARED = ("file",)
+NOT_SHARED = ("file", "multichoice")
 GROUP_MAP_KEYS = {"field", "items", "first", "count"}
 COUNT_KEYS = {"field", "when"}
 
@@ -366,6 +366,9 @@ def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition
         if part not in part_types:
             parts = ADDRESS_PARTS if fd.type == "address" else PERSON_PARTS
             raise ctx.fail(f"{where}.{part}", f"a {fd.type} has the parts {', '.join(parts)}")
+        if part not in fd.parts:
+            raise ctx.fail(f"{where}.{part}", f"the person field '{fd.name}' of '{service.key}' does not ask "
+                                              f"the {part} (ask_nationality = false)")
         if not isinstance(sub, str) or sub not in subs:
             raise ctx.fail(f"{where}.{part}", f"the question '{question.name}' has no sub-field '{sub}'")
         as_country_name = fd.type == "person" and part in COUNTRY_NAME_PARTS and subs[sub].type == "country"

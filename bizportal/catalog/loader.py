@@ -16,6 +16,7 @@ from ..common import countries
 from .minimums import TableError, load_table
 from .models import (
     CHECK_RULES,
+    CHOICE_TYPES,
     CONDITION_TYPES,
     DESTINATION_KINDS,
     FIELD_TYPES,
@@ -47,7 +48,7 @@ PREFILL_PATHS = {
 DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
-              "fields", "min_items", "max_items", "item_label"}
+              "fields", "min_items", "max_items", "item_label", "ask_nationality"}
 
 
 class DefinitionError(ValueError):
@@ -117,18 +118,29 @@ class _Ctx:
         return value
 
 
+CONDITION_OPS = ("equals", "in", "not_in", "contains")
+
+
 def _condition(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition]) -> Condition:
     """A ``{ field, equals }``, ``{ field, in = [...] }`` or ``{ field, not_in = [...] }`` table
-    testing the answer to a field defined earlier (a yes/no, choice or country field)."""
-    if not isinstance(raw, dict) or "field" not in raw or len(set(raw) & {"equals", "in", "not_in"}) != 1 \
+    testing the answer to a field defined earlier (a yes/no, choice or country field), or a
+    ``{ field, contains }`` table testing whether a multichoice answer includes a value."""
+    if not isinstance(raw, dict) or "field" not in raw or len(set(raw) & set(CONDITION_OPS)) != 1 \
             or len(raw) != 2:
-        raise ctx.fail(where, "must be a table with 'field' and one of 'equals', 'in', 'not_in'")
+        raise ctx.fail(where, "must be a table with 'field' and one of 'equals', 'in', 'not_in', 'contains'")
     target = known.get(raw["field"])
     if target is None:
         raise ctx.fail(f"{where}.field", f"no earlier field named '{raw['field']}'")
     if target.type not in CONDITION_TYPES:
         raise ctx.fail(f"{where}.field", f"conditions can only test {', '.join(CONDITION_TYPES)} fields")
-    op = next(k for k in ("equals", "in", "not_in") if k in raw)
+    op = next(k for k in CONDITION_OPS if k in raw)
+    if (op == "contains") != (target.type == "multichoice"):
+        raise ctx.fail(f"{where}.{op}", "a multichoice field is tested with 'contains', and only it"
+                       if target.type == "multichoice" else "only a multichoice field is tested with 'contains'")
+    if op == "contains":
+        if raw["contains"] not in {c.value for c in target.choices}:
+            raise ctx.fail(f"{where}.contains", f"'{raw['contains']}' is not a choice of '{target.name}'")
+        return Condition(field=target.name, equals=raw["contains"], contains=True)
     compared = [raw[op]] if op == "equals" else raw[op]
     if op != "equals" and (not isinstance(compared, list) or not compared):
         raise ctx.fail(f"{where}.{op}", "must be a non-empty list")
@@ -158,8 +170,8 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
     ftype = ctx.string(raw, "type", f"{where}.type")
     if ftype not in FIELD_TYPES:
         raise ctx.fail(f"{where}.type", f"'{ftype}' is not one of {', '.join(FIELD_TYPES)}")
-    if nested and ftype in ("group", "file"):
-        raise ctx.fail(f"{where}.type", "groups cannot contain groups or files")
+    if nested and ftype in ("group", "file", "multichoice"):
+        raise ctx.fail(f"{where}.type", "groups cannot contain groups, files or multichoice fields")
     required = raw.get("required", True)
     if not isinstance(required, bool):
         raise ctx.fail(f"{where}.required", "must be true or false")
@@ -176,10 +188,10 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
             raise ctx.fail(f"{where}.prefill", "only an address field takes 'company.address'")
 
     choices: list[Choice] = []
-    if ftype == "choice":
+    if ftype in CHOICE_TYPES:
         raw_choices = raw.get("choices")
         if not isinstance(raw_choices, list) or len(raw_choices) < 2:
-            raise ctx.fail(f"{where}.choices", "a choice field needs at least two choices")
+            raise ctx.fail(f"{where}.choices", f"a {ftype} field needs at least two choices")
         for i, c in enumerate(raw_choices):
             if not isinstance(c, dict):
                 raise ctx.fail(f"{where}.choices[{i}]", "must be a table")
@@ -196,7 +208,13 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         if len({c.value for c in choices}) != len(choices):
             raise ctx.fail(f"{where}.choices", "choice values must be unique")
     elif "choices" in raw:
-        raise ctx.fail(f"{where}.choices", "only a choice field has choices")
+        raise ctx.fail(f"{where}.choices", "only a choice or multichoice field has choices")
+
+    ask_nationality = raw.get("ask_nationality", True)
+    if "ask_nationality" in raw and ftype != "person":
+        raise ctx.fail(f"{where}.ask_nationality", "only a person field has ask_nationality")
+    if not isinstance(ask_nationality, bool):
+        raise ctx.fail(f"{where}.ask_nationality", "must be true or false")
 
     fmt = raw.get("format")
     if fmt is not None and (ftype != "text" or fmt not in TEXT_FORMATS):
@@ -262,6 +280,7 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         min_items=min_items,
         max_items=max_items,
         item_label=ctx.text(raw, "item_label", f"{where}.item_label", required=False),
+        ask_nationality=ask_nationality,
     )
 
 

@@ -9,10 +9,12 @@ from typing import Any
 from ..common import countries
 
 SERVICE_KINDS = ("trade", "permit", "registration")
-FIELD_TYPES = ("text", "textarea", "email", "date", "number", "choice", "yesno", "postcode",
+FIELD_TYPES = ("text", "textarea", "email", "date", "number", "choice", "multichoice", "yesno", "postcode",
                "address", "person", "group", "file", "country", "wz2008")
-#: field types whose answer a condition can test
-CONDITION_TYPES = ("yesno", "choice", "country")
+#: field types whose answer a condition can test (a multichoice only with ``contains``)
+CONDITION_TYPES = ("yesno", "choice", "country", "multichoice")
+#: field types that offer a list of ``choices``
+CHOICE_TYPES = ("choice", "multichoice")
 #: formats a text field can demand; validated in ``bizportal.common.validators``
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
@@ -63,15 +65,19 @@ class Choice:
 @dataclass(frozen=True)
 class Condition:
     """True when the answer to ``field`` equals ``equals``; or, with ``values``, when it is one of
-    them (``negate``: when it is none of them; an unanswered field is none of them)."""
+    them (``negate``: when it is none of them; an unanswered field is none of them); or, with
+    ``contains`` (a multichoice field), when ``equals`` is among the values chosen."""
 
     field: str
     equals: Any = None
     values: tuple[Any, ...] = ()
     negate: bool = False
+    contains: bool = False
 
     def holds(self, answers: dict[str, Any]) -> bool:
         answer = answers.get(self.field)
+        if self.contains:
+            return isinstance(answer, list) and self.equals in answer
         if self.values:
             return (answer in self.values) != self.negate
         return answer == self.equals
@@ -102,9 +108,30 @@ class FieldDefinition:
     min_items: int = 1
     max_items: int = 10
     item_label: Text | None = None
+    #: person fields: whether the person's nationality is a part (false where the form asks it
+    #: as a coded ``country`` field of its own)
+    ask_nationality: bool = True
 
     def visible(self, answers: dict[str, Any]) -> bool:
         return self.show_if is None or self.show_if.holds(answers)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The sub-fields of an address or person field, in display order (else none)."""
+        if self.type == "address":
+            return ADDRESS_PARTS
+        if self.type == "person":
+            return PERSON_PARTS if self.ask_nationality else tuple(p for p in PERSON_PARTS if p != "nationality")
+        return ()
+
+
+def choice_labels(fd: FieldDefinition, value: Any, locale: str) -> list[str]:
+    """The labels of a multichoice answer (a list of values) in the definition's order; a value
+    the definition does not know is shown as it is."""
+    chosen = value if isinstance(value, list) else [value]
+    labels = {c.value: c.label.get(locale) for c in fd.choices}
+    known = [labels[c.value] for c in fd.choices if c.value in chosen]
+    return known + [str(v) for v in chosen if v not in labels]
 
 
 @dataclass(frozen=True)

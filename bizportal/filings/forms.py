@@ -23,13 +23,14 @@ from wtforms import (
     MultipleFileField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog import wz2008
-from ..catalog.models import ADDRESS_PARTS, PERSON_PARTS, Check, FieldDefinition, ServiceDefinition
+from ..catalog.models import Check, FieldDefinition, ServiceDefinition
 from ..common import countries
 from ..common.formats import number
 from ..common.time import local_today
@@ -141,15 +142,32 @@ def _address_form(required: bool) -> type[Form]:
     return AddressForm
 
 
-def _person_form(required: bool) -> type[Form]:
+def _person_form(required: bool, nationality: bool = True) -> type[Form]:
+    """A person's parts; without ``nationality`` where the definition asks it as a coded field."""
     class PersonForm(Form):
         family_name = _text(_l("Familienname"), required, 100)
         given_names = _text(_l("Vornamen"), required, 100)
         birth_date = _DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date, _not_future])
         birth_place = _text(_l("Geburtsort"), False, 100)
-        nationality = _text(_l("Staatsangehörigkeit"), False, 100)
 
+    if nationality:
+        PersonForm.nationality = _text(_l("Staatsangehörigkeit"), False, 100)
     return PersonForm
+
+
+class MultiChoiceField(SelectMultipleField):
+    """Several of a list of choices, as checkboxes in a fieldset (``macros/forms.html``). A value
+    not on offer (a retired or made-up one) is refused by WTForms' own pre-validation."""
+
+
+class _AtLeastOne:
+    """A required multichoice: at least one box ticked (flags the field "(Pflichtfeld)")."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if not field.data:
+            raise ValidationError(_l("Bitte wählen Sie mindestens einen Eintrag aus."))
 
 
 class GroupItemForm(Form):
@@ -242,6 +260,12 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
                      *((c.value, c.label.get(locale)) for c in fd.choices if not c.retired)],
             validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()],
         )
+    if fd.type == "multichoice":
+        return MultiChoiceField(
+            label, description=description,
+            choices=[(c.value, c.label.get(locale)) for c in fd.choices if not c.retired],
+            validators=[_AtLeastOne()] if fd.required else [Optional()],
+        )
     if fd.type == "country":
         return SelectField(
             label, description=description,
@@ -260,7 +284,7 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
     if fd.type == "address":
         return FormField(_address_form(fd.required), label=label, description=description)
     if fd.type == "person":
-        return FormField(_person_form(fd.required), label=label, description=description)
+        return FormField(_person_form(fd.required, fd.ask_nationality), label=label, description=description)
     if fd.type == "group":
         item_cls = type(f"{fd.name.title()}Item", (GroupItemForm,),
                         {"definitions": {sub.name: sub for sub in fd.fields},
@@ -325,6 +349,9 @@ def _convert(fd: FieldDefinition, value: Any) -> Any:
     """A field's form data as a JSON-able answer, recursively for compound fields."""
     if fd.type == "yesno":
         return {"yes": True, "no": False}.get(value)
+    if fd.type == "multichoice":  # in the definition's order of the choices
+        chosen = set(value or [])
+        return [c.value for c in fd.choices if c.value in chosen] or None
     if fd.type in ("address", "person"):
         parts = {k: _plain(v) for k, v in (value or {}).items() if k != "csrf_token"}
         return parts if any(v not in (None, "") for v in parts.values()) else None
@@ -372,14 +399,17 @@ def formdata_from_answers(fields: list[FieldDefinition], answers: dict[str, Any]
         if fd.type == "file" or value is None:
             continue
         if fd.type in ("address", "person"):
-            for part in ADDRESS_PARTS if fd.type == "address" else PERSON_PARTS:
+            for part in fd.parts:
                 put(f"{fd.name}-{part}", None, value.get(part))
+        elif fd.type == "multichoice":
+            for item in value if isinstance(value, list) else [value]:
+                put(fd.name, fd, item)
         elif fd.type == "group":
             for i, item in enumerate(value):
                 for sub in fd.fields:
                     sub_value = item.get(sub.name)
                     if sub.type in ("address", "person"):
-                        for part in ADDRESS_PARTS if sub.type == "address" else PERSON_PARTS:
+                        for part in sub.parts:
                             put(f"{fd.name}-{i}-{sub.name}-{part}", None, (sub_value or {}).get(part))
                     else:
                         put(f"{fd.name}-{i}-{sub.name}", sub, sub_value)
@@ -397,7 +427,7 @@ def prefill_values(service: ServiceDefinition, sources: dict[str, dict[str, Any]
         scope, _, attr = fd.prefill.partition(".")
         if fd.prefill == "company.address":
             company = sources.get("company", {})
-            address = {part: company.get(part) for part in ADDRESS_PARTS}
+            address = {part: company.get(part) for part in fd.parts}
             if any(address.values()):
                 values[fd.name] = address
             continue

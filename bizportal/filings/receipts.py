@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from chambers.wire import iso_utc, to_json_bytes
 
 from ..catalog import wz2008
-from ..catalog.models import FieldDefinition, ServiceDefinition
+from ..catalog.models import FieldDefinition, ServiceDefinition, choice_labels
 from ..common import countries
 from ..common.formats import filesize, number
 from ..common.i18n import supported_locale
@@ -180,6 +180,8 @@ def _answer(fd: FieldDefinition, value: Any, attachments: dict[str, Any], locale
         return gettext("Ja") if value else gettext("Nein")
     if fd.type == "choice":
         return next((c.label.get(locale) for c in fd.choices if c.value == value), str(value))
+    if fd.type == "multichoice":
+        return ", ".join(choice_labels(fd, value, locale)) or "-"
     if fd.type == "date":
         try:
             return format_date(date.fromisoformat(value), "medium")

@@ -14,7 +14,7 @@ from flask import Flask, g, url_for
 from flask_babel import format_date, format_decimal, get_locale, get_timezone, get_translations, gettext
 
 from ..catalog import fees, wz2008
-from ..catalog.models import Fee, FieldDefinition
+from ..catalog.models import Fee, FieldDefinition, choice_labels
 from ..common import countries
 from ..common.formats import filesize as _filesize
 from ..common.formats import number as _number
@@ -126,6 +126,8 @@ def install(app: Flask) -> None:
             for c in fd.choices:
                 if c.value == value:
                     return c.label.get(locale)
+        if fd.type == "multichoice":
+            return ", ".join(choice_labels(fd, value, locale)) or "–"
         if fd.type == "date":
             return _date(value)
         if fd.type == "number":

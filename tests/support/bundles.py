@@ -18,7 +18,13 @@ PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "ver
 #: what each service still needs beyond the shared answers
 GEWERBE = {k: v for k, v in gewerbe_answers().items()
            if k not in {"business_name", "legal_form", "street", "postcode", "city", "start_date", "handwerk"}}
-HANDWERKSROLLE = {"trade": "elektrotechniker", "qualification": "meisterpruefung", "manager_name": "Anna Becker"}
+#: the Handwerkskammer Hamburg form's questions, as a new business without branches would answer them
+HWK_FORM = {"gruendungsart": "neugruendung", "existenzgruender": "yes", "filialen": "no",
+            "fruehere_selbstaendigkeit": "no", "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "no",
+            "einwilligung_handwerktest": "no",
+            "keine_gewerbeuntersagung": "yes"}
+HANDWERKSROLLE = {"trade": "elektrotechniker", "qualification": "meisterpruefung", "manager_name": "Anna Becker",
+                  "betriebsleiter_nur_hier": "yes", "berufsausbildung": ["meisterbrief"], **HWK_FORM}
 AUSBILDUNG = {
     "ausbilder": "Jonas Weber", "auszubildende_person-family_name": "Lange",
     "auszubildende_person-given_names": "Sophie", "auszubildende_person-birth_date": "2004-12-03",

@@ -1,0 +1,164 @@
+"""Handwerksrolle and Verzeichnis against the Handwerkskammer Hamburg's "Antrag auf Eintragung/
+Registrierung" (docs/gewerbeanzeige.md): the kind of start with the predecessor on a takeover,
+Existenzgründer, branches, the manager's other businesses, training, earlier self-employment,
+turnover, three consents without a default and the § 35 GewO declaration — asked one thing per
+page, each follow-up only after its "yes" (or "no"), refused when missing, delivered."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from bizportal.catalog.loader import load_catalog
+from bizportal.extensions import db
+from bizportal.filings.models import Filing
+from tests.support.bundles import SHARED, answer_questionnaire, service_drafts
+from tests.support.filing import EveryStep, file_service, path_of, post_step, start_draft
+from tests.support.pdfs import minimal_pdf
+
+ROLLE, VERZEICHNIS = "handwerksrolle-eintragung", "handwerk-verzeichnis-eintragung"
+PDF = (minimal_pdf("nachweis"), "Nachweis.pdf")
+FILES = {"qualifikationsnachweis": PDF, "gewerbeanmeldung": PDF}
+
+
+def answers(**changes) -> EveryStep:
+    """A new electrician's business in Bremen, no branches, manager employed only here."""
+    every = EveryStep({
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
+        "postcode": "28195", "city": "Bremen", "trade": "elektrotechniker", "qualification": "meisterpruefung",
+        "manager_name": "Klaus Petersen", "start_date": "2027-03-01", "gruendungsart": "neugruendung",
+        "betriebsanschrift-street": "Am Wall 120", "betriebsanschrift-postcode": "28195",
+        "betriebsanschrift-city": "Bremen", "inhaber-family_name": "Becker", "inhaber-given_names": "Anna",
+        "inhaber-birth_date": "1978-03-14", "email": "anna@becker.example", "anlage": "b1",
+        "gewerbe": "Gebäudereiniger", "taetigkeit": "Fassadenreinigung", "beginn": "2027-03-01",
+        "existenzgruender": "yes", "filialen": "no", "betriebsleiter_nur_hier": "yes",
+        "berufsausbildung": ["meisterbrief"], "fruehere_selbstaendigkeit": "no",
+        "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "yes", "einwilligung_handwerktest": "no",
+        "keine_gewerbeuntersagung": "yes"})
+    every.update(changes)
+    return every
+
+
+@pytest.fixture
+def company(client, login_as):
+    login_as("anna.becker")
+    return client
+
+
+def visited(client, service: str, every: EveryStep) -> list[str]:
+    path, keys = start_draft(client, service), []
+    while not path.endswith("/pruefen") and len(keys) < 40:
+        keys.append(path.rsplit("/", 1)[-1])
+        resp = post_step(client, path, every, files=FILES)
+        assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:2000])
+        path = path_of(resp.headers["Location"])
+    return keys
+
+
+def to_step(client, service: str, every: EveryStep, step: str) -> str:
+    path = start_draft(client, service)
+    for _ in range(40):
+        if path.rsplit("/", 1)[-1] == step:
+            return path
+        resp = post_step(client, path, every, files=FILES)
+        assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:2000])
+        path = path_of(resp.headers["Location"])
+    raise AssertionError(f"step {step} not reached")
+
+
+@pytest.mark.parametrize("service", [ROLLE, VERZEICHNIS])
+def test_both_name_the_hwk_form_as_their_source(service):
+    form = load_catalog()[service].form_source
+    assert "Handwerkskammer Hamburg" in form and "Antrag auf Eintragung/Registrierung" in form
+    assert "Handwerksrolle" in form and "Verzeichnis" in form
+
+
+@pytest.mark.parametrize("service", [ROLLE, VERZEICHNIS])
+def test_the_follow_up_steps_come_only_after_the_answer_that_needs_them(company, service):
+    plain = visited(company, service, answers())
+    assert {"filialen", "qualifikation", "selbstaendigkeit", "umsatz", "einwilligungen", "erklaerung"} <= set(plain)
+    assert not {"filialen_angaben", "betriebsleitung_weitere", "selbstaendigkeit_angaben", "uebernahme"} & set(plain)
+    path = to_step(company, service, answers(filialen="yes"), "filialen_angaben")
+    resp = post_step(company, path, {"filialen_anzahl": "", "filialen_orte": ""})
+    assert resp.status_code == 422 and resp.get_data(as_text=True).count('aria-invalid="true"') >= 2
+    path = to_step(company, service, answers(fruehere_selbstaendigkeit="yes"), "selbstaendigkeit_angaben")
+    assert post_step(company, path, {"fruehere_selbstaendigkeit_gewerk": ""}).status_code == 422
+
+
+def test_the_manager_employed_elsewhere_names_the_other_businesses(company):
+    path = to_step(company, ROLLE, answers(betriebsleiter_nur_hier="no"), "betriebsleitung_weitere")
+    assert post_step(company, path, {"betriebsleiter_weitere_betriebe": ""}).status_code == 422
+    assert post_step(company, path, {"betriebsleiter_weitere_betriebe": "Petersen Elektro, Lüneburg"}
+                     ).status_code == 302
+
+
+def test_a_takeover_needs_the_predecessor(company):
+    path = start_draft(company, ROLLE)
+    resp = post_step(company, path, answers(gruendungsart="uebernahme"), files=FILES)
+    assert resp.status_code == 422
+    assert "Bitte nennen Sie bei einer Übernahme die frühere Inhaberin" in resp.get_data(as_text=True)
+    resp = post_step(company, path, answers(gruendungsart="uebernahme", frueherer_inhaber="Elektro Meyer e. K."))
+    assert resp.status_code == 302
+    path = to_step(company, VERZEICHNIS, answers(gruendungsart="uebernahme"), "uebernahme")
+    assert post_step(company, path, {"vorgaenger": ""}).status_code == 422
+
+
+@pytest.mark.parametrize("service", [ROLLE, VERZEICHNIS])
+def test_the_consents_have_no_default_and_each_needs_an_answer(company, service):
+    path = to_step(company, service, answers(), "einwilligungen")
+    html = company.get(path).get_data(as_text=True)
+    for name in ("einwilligung_weitergabe", "einwilligung_suchmaschine", "einwilligung_handwerktest"):
+        assert f'name="{name}"' in html
+        assert not re.search(rf'<input[^>]*checked[^>]*name="{name}"|<input[^>]*name="{name}"[^>]*checked', html)
+    resp = post_step(company, path, {"einwilligung_weitergabe": "yes"})
+    assert resp.status_code == 422 and resp.get_data(as_text=True).count('aria-invalid="true"') >= 2
+
+
+@pytest.mark.parametrize("service", [ROLLE, VERZEICHNIS])
+def test_no_entry_without_the_declaration_on_trade_prohibitions(company, service):
+    path = to_step(company, service, answers(), "erklaerung")
+    html = company.get(path).get_data(as_text=True)
+    assert "gegen keine der in diesem Antrag genannten Personen eine Gewerbeuntersagung nach § 35" in html
+    resp = post_step(company, path, {"keine_gewerbeuntersagung": "no"})
+    assert resp.status_code == 422
+    assert "Ohne diese Bestätigung kann die Handwerkskammer den Betrieb nicht eintragen." in resp.get_data(as_text=True)
+    assert post_step(company, path, {"keine_gewerbeuntersagung": ""}).status_code == 422
+
+
+def test_the_chamber_receives_the_forms_answers_and_the_manager_is_not_the_login(app, company):
+    html = company.get(start_draft(company, ROLLE)).get_data(as_text=True)
+    assert re.search(r'name="manager_name"[^>]*>', html) and 'value="Anna Becker"' not in html
+    reference = file_service(company, ROLLE, answers(
+        gruendungsart="uebernahme", frueherer_inhaber="Elektro Meyer e. K.", existenzgruender="no", filialen="yes",
+        filialen_anzahl="2", filialen_orte="Bremerhaven, Lange Straße 1; Delmenhorst, Lange Straße 2",
+        betriebsleiter_nur_hier="no", betriebsleiter_weitere_betriebe="Petersen Elektro, Lüneburg",
+        berufsausbildung=["gesellenbrief", "meisterbrief", "ausuebungsberechtigung_7b"],
+        gesellenbrief_handwerk="Elektroniker", umsatz_gesamt="480000", umsatz_handwerk="450000"),
+        files={"qualifikationsnachweis": PDF})
+    with app.app_context():
+        data = db.session.scalar(select(Filing).where(Filing.reference == reference)).data
+    assert (data["gruendungsart"], data["frueherer_inhaber"], data["existenzgruender"]) == (
+        "uebernahme", "Elektro Meyer e. K.", False)
+    assert (data["filialen"], data["filialen_anzahl"]) == (True, 2)
+    assert data["betriebsleiter_weitere_betriebe"] == "Petersen Elektro, Lüneburg"
+    assert data["berufsausbildung"] == ["meisterbrief", "gesellenbrief", "ausuebungsberechtigung_7b"]
+    assert (data["umsatz_gesamt"], data["umsatz_handwerk"]) == (480000, 450000)
+    assert (data["einwilligung_weitergabe"], data["einwilligung_suchmaschine"], data["keine_gewerbeuntersagung"]) == (
+        False, True, True)
+    page = company.get(f"/antraege/{reference}").get_data(as_text=True)
+    assert "Meisterbrief, Gesellenbrief, Ausübungsberechtigung nach § 7b HwO" in page
+
+
+def test_the_takeover_bundle_gives_the_verzeichnis_its_kind_of_start_and_predecessor(company):
+    overview = answer_questionnaire(company, "betrieb-uebernehmen", {
+        **SHARED, "uebernahme_art": "kauf", "frueherer_inhaber": "Glanz & Sauber Inh. Uwe Meyer",
+        "start_date": "2027-03-01", "handwerk": "yes", "handwerk_anlage": "b", "ausbilden": "no",
+        "vermittlung_34d": "no"})
+    draft = service_drafts(company, overview)[VERZEICHNIS]
+    with company.application.app_context():
+        from bizportal.filings.models import Draft
+
+        data = db.session.scalar(select(Draft).where(Draft.service_key == VERZEICHNIS)).data
+    assert draft and (data["gruendungsart"], data["vorgaenger"]) == ("uebernahme", "Glanz & Sauber Inh. Uwe Meyer")
