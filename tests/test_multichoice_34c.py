@@ -16,7 +16,7 @@ from bizportal.catalog.loader import DefinitionError, load_catalog
 from bizportal.delivery.worker import Worker
 from tests.support.casework import item_path, staff_client
 from tests.support.filing import file_service, post_step
-from tests.test_permit_person_forms import FILES, MAKLER, answers, payload_of, to_step, visited
+from tests.support.permits import FILES, MAKLER, answers, payload_of, to_step, visited
 
 NR_1 = "Nr. 1: Vermittlung oder Nachweis von Verträgen über Grundstücke"
 NR_3B = "Nr. 3 b: Vorbereitung oder Durchführung von Bauvorhaben im fremden Namen für fremde Rechnung (Baubetreuer)"
