@@ -17,7 +17,9 @@ the same condition, so its step needs nothing more. A broken bundle stops the st
 from __future__ import annotations
 
 import dataclasses
+import threading
 import tomllib
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -457,13 +459,35 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
                             keywords=tuple(k.strip() for k in keywords), source=source, distinct=distinct)
 
 
+_CACHE_SIZE = 64
+_parsed: OrderedDict[tuple[str, str, tuple[tuple[str, int], ...]],
+                     tuple[tuple[ServiceDefinition, ...], BundleDefinition]] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
 def load_bundle_text(text: str, source: str, catalog: dict[str, ServiceDefinition]) -> BundleDefinition:
-    """A bundle from its TOML text; ``source`` names it in error messages."""
+    """A bundle from its TOML text; ``source`` names it in error messages.
+
+    The same text checked against the very same service definitions (by identity: they are
+    immutable, and ``loader.load_definition_text`` hands out one object per text) gives the same
+    bundle from a bounded cache. The cached entry holds those definitions, so no other object can
+    take one of their ids while it is kept. A broken text is not kept: it raises each time."""
+    key = (text, source, tuple((name, id(definition)) for name, definition in catalog.items()))
+    with _parsed_lock:
+        hit = _parsed.get(key)
+        if hit is not None:
+            _parsed.move_to_end(key)
+            return hit[1]
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise DefinitionError(f"{source}: not valid TOML: {exc}") from exc
-    return parse_bundle(raw, source, catalog)
+    bundle = parse_bundle(raw, source, catalog)
+    with _parsed_lock:
+        _parsed[key] = (tuple(catalog.values()), bundle)
+        while len(_parsed) > _CACHE_SIZE:
+            _parsed.popitem(last=False)
+    return bundle
 
 
 def is_bundle_source(text: str) -> bool:

@@ -5,6 +5,7 @@ A broken definition stops the application at start-up with a message naming the 
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Iterable
@@ -593,7 +594,17 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
 
 
 def load_definition_text(text: str, source: str) -> ServiceDefinition:
-    """A definition from its TOML text; ``source`` names it in error messages."""
+    """A definition from its TOML text; ``source`` names it in error messages.
+
+    The same text under the same name gives the same (immutable) definition: parsed definitions
+    are kept in a bounded cache, so every app a process builds (tests build hundreds, the web and
+    the worker one each) reads a shipped file's TOML once. A broken text is not kept: it raises
+    each time."""
+    return _parsed_definition(text, source)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_definition(text: str, source: str) -> ServiceDefinition:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
