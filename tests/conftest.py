@@ -58,6 +58,20 @@ def _sqlite_without_fsync(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA synchronous = OFF")
 
 
+def pytest_collection_modifyitems(config, items):
+    """``BIZPORTAL_TEST_DATABASE_ONLY=1`` (bin/test's second run, on PostgreSQL) keeps only the tests
+    that use the test database: every way to it goes through the ``database_url`` fixture, so a test
+    without it gives the same result on either database and has run already."""
+    if os.environ.get("BIZPORTAL_TEST_DATABASE_ONLY") != "1":
+        return
+    keep, other = [], []
+    for item in items:
+        (keep if "database_url" in getattr(item, "fixturenames", ()) else other).append(item)
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = keep
+
+
 def pytest_report_header(config):
     return f"bizportal test database: {os.environ.get('BIZPORTAL_TEST_DATABASE_URL') or 'SQLite (temporary file)'}"
 
