@@ -27,6 +27,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog import wz2008
@@ -194,6 +195,15 @@ class WzField(SelectField):
     def __init__(self, *args, query: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.query = query
+        #: how many entries the search found (not counting a chosen entry kept in the list)
+        self.matches = len(self.choices) - 1 if query else 0
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        # the entry chosen before stays in a narrowed list (and selected), as with the script
+        sub = wz2008.classification().subclasses.get(self.data) if isinstance(self.data, str) else None
+        if sub is not None and all(value != sub.code for value, _label in self.choices):
+            self.choices = [self.choices[0], (sub.code, f"{sub.code} {sub.title}"), *self.choices[1:]]
 
     def pre_validate(self, form):
         if self.data and self.data not in wz2008.classification().subclasses:

@@ -214,6 +214,8 @@ def step(draft_id: str, step_key: str):
     fields = [fd for fd in shown if fd.name not in given and fd.name not in waived]
     searches = {fd.name: request.args.get(f"suche-{fd.name}", "").strip()[:100]
                 for fd in fields if fd.type == "wz2008"}
+    # the page a picker's "Suchen" leads to: what was typed is shown as it was, not judged yet
+    searched = any(f"suche-{name}" in request.args for name in searches)
     form_cls = build_step_form(service, step_key, draft.data, locale, searches,
                                leave_out=frozenset(given) | frozenset(waived))
     status = 200
@@ -268,7 +270,7 @@ def step(draft_id: str, step_key: str):
             formdata = formdata_from_answers(fields, draft.data)
         formdata["csrf_token"] = generate_csrf()
         form = form_cls(formdata=formdata, earlier_answers={**draft.data, **given})
-        if pending:
+        if pending and not searched:
             form.validate()  # show again what was wrong with the unfinished input
     for name, message in upload_errors.items():
         form[name].errors = [*(form[name].errors or []), message]
@@ -435,14 +437,31 @@ def _change_group(draft, step_key, form, fields, action):
 
 
 def _search_picker(draft, step_key, fields, name):
-    """Without JavaScript, the WZ 2008 picker searches on the server: the step is shown again with
-    the choices narrowed to the words searched for. Nothing typed is stored (the definitions give
-    the picker a step of its own, so nothing else on the page is lost)."""
+    """The WZ 2008 picker's "Suchen" (the search without JavaScript, and the button with it): the
+    step is shown again with the choices narrowed to the words searched for and every answer
+    typed on the page still in place. What was typed is kept as the step's pending input, like
+    an added group entry, neither checked nor saved as answers (the step is done only after
+    "Weiter"); a page that still shows the saved answers stores nothing, so a done step stays
+    done. The search words are in the address, so a reload shows the same list."""
     if not any(fd.name == name and fd.type == "wz2008" for fd in fields):
         abort(400)
     query = request.form.get(f"{name}-suche", "").strip()[:100]
-    args = {f"suche-{name}": query} if query else {}
-    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, **args) + f"#{name}")
+    searches = {f"{fd.name}-suche" for fd in fields if fd.type == "wz2008"}
+    raw = {key: values for key, values in request.form.to_dict(flat=False).items()
+           if key not in ("csrf_token", "action") and key not in searches}
+    if step_key in draft.pending_input or not _as_saved(raw, fields, draft.data):
+        services.save_pending_input(draft, current_user, step_key, raw)
+    # no fragment: a page opened at a fragment skips "autofocus", which takes the focus to the list
+    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, **{f"suche-{name}": query}))
+
+
+def _as_saved(raw: dict[str, list[str]], fields, answers: dict) -> bool:
+    """Whether the posted page ``raw`` shows exactly the saved ``answers`` of its fields (empty
+    inputs are no answers)."""
+    def given(data: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {key: sorted(values) for key, values in data.items() if any(v.strip() for v in values)}
+
+    return given(raw) == given(formdata_from_answers(fields, answers).to_dict(flat=False))
 
 
 def _drop_group_entry(raw: dict, name: str, index: int) -> dict:
