@@ -218,13 +218,14 @@ def step(draft_id: str, step_key: str):
     searched = any(f"suche-{name}" in request.args for name in searches)
     form_cls = build_step_form(service, step_key, draft.data, locale, searches,
                                leave_out=frozenset(given) | frozenset(waived))
+    more_checks, bundle_says = _bundle_checks(service, draft)  # the bundle's checks on the service's fields
     status = 200
     upload_errors: dict[str, str] = {}
     store_down = False
     if request.method == "POST":
         if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
             abort(413)  # the text of a step (kept as pending input) stays within a form's limit
-        form = form_cls(earlier_answers={**draft.data, **given})
+        form = form_cls(earlier_answers={**draft.data, **given, **bundle_says}, more_checks=more_checks)
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
         upload_errors, store_down = _handle_uploads(draft, service, fields)
@@ -236,7 +237,9 @@ def step(draft_id: str, step_key: str):
         if action.startswith("search:"):
             return _search_picker(draft, step_key, fields, action.split(":", 1)[1])
         missing_files = _missing_files(draft, fields)
-        if valid and (_contradicts_bundle(draft, service, fields, form) or _alike(draft, fields, form)):
+        if valid and _contradicts_bundle(draft, service, fields, form):
+            valid = False
+        if _alike(draft, fields, form):  # also next to a check's error (a move to the same address and town)
             valid = False
         if valid and not upload_errors and not missing_files:
             services.save_step(draft, current_user, service, step_key, {**answers_from_form(fields, form), **given})
@@ -269,7 +272,8 @@ def step(draft_id: str, step_key: str):
         else:
             formdata = formdata_from_answers(fields, draft.data)
         formdata["csrf_token"] = generate_csrf()
-        form = form_cls(formdata=formdata, earlier_answers={**draft.data, **given})
+        form = form_cls(formdata=formdata, earlier_answers={**draft.data, **given, **bundle_says},
+                        more_checks=more_checks)
         if pending and not searched:
             form.validate()  # show again what was wrong with the unfinished input
     for name, message in upload_errors.items():
@@ -302,6 +306,16 @@ def _from_bundle(service, draft, fields) -> dict:
     return {"from_bundle": {name for name, value in given.items() if not differs(value, draft.data.get(name))},
             "bundle_title": bundle.title.get(_locale()), "given": whole, "change_at": change_at,
             "waived": bundles.waived(parent, bundle, service.key, catalog.catalog())}
+
+
+def _bundle_checks(service, draft) -> tuple[tuple, dict]:
+    """For a service draft of a bundle: the bundle's checks on the service's fields (e.g. a
+    training not starting before the business) and the bundle's answers they read."""
+    parent = _bundle_draft_of(draft)
+    bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
+    if bundle is None or not bundle.service_checks.get(service.key):
+        return (), {}
+    return bundle.service_checks[service.key], bundle.check_answers({}, bundles.bundle_answers(parent, bundle))
 
 
 def _contradicts_bundle(draft, service, fields, form) -> bool:
