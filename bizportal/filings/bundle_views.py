@@ -127,6 +127,9 @@ def bundle_review(draft_id: str):
     redirect_to = _open_question(draft, bundle)
     if redirect_to:
         return redirect_to
+    failure = bundles.failed_check(draft, bundle, catalog.catalog())
+    if failure is not None:  # the answers themselves first: a change may have made the services disagree
+        return _check_failed(failure)
     every = bundles.parts(draft, bundle, catalog.catalog())
     parts = [p for p in every if not p.left_out]
     for part in parts:
@@ -139,9 +142,6 @@ def bundle_review(draft_id: str):
         clash = bundles.contradictions(draft, bundle, part.service, part.draft.data)
         if clash:
             return _contradiction(draft, bundle, part.service.key, clash[0])
-    failure = bundles.failed_check(draft, bundle, catalog.catalog())
-    if failure is not None:
-        return _check_failed(failure)
     form = ReviewForm()
     status = 200
     if request.method == "POST" and form.validate():

@@ -503,6 +503,10 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
         db.session.rollback()
         raise DraftGone(token)
     db.session.refresh(parent)
+    failure = failed_check(parent, bundle, catalog)
+    if failure is not None:
+        db.session.rollback()
+        raise CheckFails(failure)
     plan = []
     for part in parts(parent, bundle, catalog):
         if part.left_out:
@@ -530,10 +534,6 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
     if not plan:
         db.session.rollback()
         raise NothingChosen(bundle.key)
-    failure = failed_check(parent, bundle, catalog)
-    if failure is not None:
-        db.session.rollback()
-        raise CheckFails(failure)
     filed = {part.draft.id for part, _a, _t in plan if part.draft is not None}
     spare = [d for d in children(parent) if d.id not in filed]
 
