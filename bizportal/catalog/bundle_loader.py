@@ -216,7 +216,8 @@ def _bundle_checks(ctx: _Ctx, raw: Any, questions: dict[str, FieldDefinition], s
     for i, rc in enumerate(raw):
         if not isinstance(rc, dict):
             continue  # refused by _checks
-        unless = rc.get("unless") if isinstance(rc.get("unless"), list) else []
+        raw_unless = rc.get("unless")
+        unless = raw_unless if isinstance(raw_unless, list) else []
         read = [rc.get("field"), rc.get("other"), *(u.get("field") for u in unless if isinstance(u, dict))]
         owners = sorted({n.split(".", 1)[0] for n in read if isinstance(n, str) and n in named and n not in questions})
         if len(owners) > 1:

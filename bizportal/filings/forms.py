@@ -203,11 +203,12 @@ class WzField(SelectField):
     """A WZ 2008 subclass. ``query`` (a search typed on the page) narrows the choices shown; any
     subclass is accepted, so an answer chosen before a search stays valid."""
 
-    def __init__(self, *args, query: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, label: Any = None, validators: Any = None, *, query: str = "",
+                 choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, choices=choices, **kwargs)
         self.query = query
         #: how many entries the search found (not counting a chosen entry kept in the list)
-        self.matches = len(self.choices) - 1 if query else 0
+        self.matches = len(choices or []) - 1 if query else 0
 
     def process(self, formdata, data=unset_value, extra_filters=None):
         super().process(formdata, data, extra_filters)
