@@ -23,13 +23,15 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from .loader import DefinitionError, _condition, _Ctx, steps_and_fields
+from .loader import DefinitionError, _checks, _condition, _Ctx, steps_and_fields
 from .models import (
     ADDRESS_PARTS,
+    BUNDLE_ANSWER,
     LIFE_EVENTS,
     PERSON_PARTS,
     BundleDefinition,
     BundleService,
+    Check,
     Condition,
     Distinct,
     FieldDefinition,
@@ -40,7 +42,8 @@ from .models import (
 )
 
 BUNDLES_DIR = Path(__file__).parent / "bundles"
-BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct"}
+BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct",
+               "checks"}
 SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets", "waives"}
 WAIVER_KEYS = {"field", "filed_with", "note"}
 PRESET_KEYS = {"field", "value", "when"}
@@ -187,6 +190,65 @@ def _distinct(ctx: _Ctx, raw: Any, questions: dict[str, FieldDefinition]) -> tup
             raise ctx.fail(where, "first and second must list as many questions")
         out.append(Distinct(first=groups[0], second=groups[1], message=ctx.text(rd, "message", f"{where}.message")))
     return tuple(out)
+
+
+def _bundle_checks(ctx: _Ctx, raw: Any, questions: dict[str, FieldDefinition], steps: Any,
+                   services: dict[str, ServiceDefinition], given: set[tuple[str, str]],
+                   ) -> tuple[tuple[Check, ...], dict[str, tuple[Check, ...]]]:
+    """``[[checks]]`` across the bundle's answers, written like a service's (``loader._checks``,
+    the same rules and keys); a name is one of the bundle's questions or ``<service>.<field>``,
+    a field of one of its services. A check on a question reads questions only (its step comes
+    before any service draft); a check on a service's field reads that service's fields of its
+    step or earlier and any question, and is shown on the service draft's step. A field the bundle
+    gives (a question fills it, or a fixed value) is no input of the service: its check belongs on
+    the question. Returns the checks on questions and, per service, the checks on its fields as
+    its steps apply them (``BundleDefinition.service_checks``)."""
+    if raw is None:
+        return (), {}
+    if not isinstance(raw, list):
+        raise ctx.fail("checks", "must be a list of tables")
+    named: dict[str, FieldDefinition] = dict(questions)
+    order = {step.key: i for i, step in enumerate(steps)}
+    place: dict[str, tuple[int, int]] = {name: (0, order[fd.step]) for name, fd in questions.items()}
+    for key, service in services.items():
+        service_order = {step.key: i for i, step in enumerate(service.steps)}
+        for fd in service.fields:
+            named[f"{key}.{fd.name}"] = dataclasses.replace(fd, name=f"{key}.{fd.name}")
+            place[f"{key}.{fd.name}"] = (1, service_order[fd.step])
+    for i, rc in enumerate(raw):
+        if not isinstance(rc, dict):
+            continue  # refused by _checks
+        raw_unless = rc.get("unless")
+        unless = raw_unless if isinstance(raw_unless, list) else []
+        read = [rc.get("field"), rc.get("other"), *(u.get("field") for u in unless if isinstance(u, dict))]
+        owners = sorted({n.split(".", 1)[0] for n in read if isinstance(n, str) and n in named and n not in questions})
+        if len(owners) > 1:
+            raise ctx.fail(f"checks[{i}]", f"reads fields of several services ({', '.join(owners)}); a check on a "
+                                           f"service's field reads that service's fields and the bundle's questions")
+        if rc.get("field") in questions and owners:
+            raise ctx.fail(f"checks[{i}]", f"a check on the question '{rc['field']}' reads only the bundle's "
+                                           f"questions (the services' answers come after them)")
+        target = rc.get("field")
+        if isinstance(target, str) and target in named and target not in questions \
+                and tuple(target.split(".", 1)) in given:
+            raise ctx.fail(f"checks[{i}].field", f"'{target}' is given by the bundle (a question or a fixed value), "
+                                                 f"not asked in the service: check the question instead")
+    checks = _checks(ctx, raw, named, place.__getitem__,
+                     " (a question of the bundle, or <service>.<field> of one of its services)")
+    per_service: dict[str, list[Check]] = {}
+    for check in checks:
+        if check.field in questions:
+            continue
+        key = check.field.split(".", 1)[0]
+
+        def local(name: str, key: str = key) -> str:
+            return name.removeprefix(f"{key}.") if name.startswith(f"{key}.") else BUNDLE_ANSWER + name
+
+        per_service.setdefault(key, []).append(dataclasses.replace(
+            check, field=local(check.field), other=local(check.other) if check.other else None,
+            unless=tuple(dataclasses.replace(c, field=local(c.field)) for c in check.unless)))
+    return (tuple(c for c in checks if c.field in questions),
+            {key: tuple(found) for key, found in per_service.items()})
 
 
 def _exclusive(a: Condition | None, b: Condition | None) -> bool:
@@ -443,6 +505,9 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
                                f"'{entry.service}', which has a fixed value too")
 
     distinct = _distinct(ctx, raw.get("distinct", []), questions)
+    given = {(svc, name) for (svc, name, _part) in filled} | {(e.service, p.field) for e in services for p in e.presets}
+    on_questions, service_checks = _bundle_checks(ctx, raw.get("checks"), questions, steps,
+                                                  {e.service: catalog[e.service] for e in services}, given)
     life_events = raw.get("life_events", [])
     if not isinstance(life_events, list) or any(e not in LIFE_EVENTS for e in life_events):
         raise ctx.fail("life_events", f"must list values among {', '.join(LIFE_EVENTS)}")
@@ -453,10 +518,11 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
     summary = ctx.text(raw, "summary")
     questionnaire = ServiceDefinition(
         key=key, kind="registration", title=title, summary=summary, competent_body=title, legal_basis="",
-        leika=None, fields=tuple(questions.values()), routing=(), steps=steps, source=source)
+        leika=None, fields=tuple(questions.values()), routing=(), steps=steps, source=source, checks=on_questions)
     return BundleDefinition(key=key, title=title, summary=summary, questionnaire=questionnaire,
                             services=services, shared=shared, life_events=tuple(life_events),
-                            keywords=tuple(k.strip() for k in keywords), source=source, distinct=distinct)
+                            keywords=tuple(k.strip() for k in keywords), source=source, distinct=distinct,
+                            service_checks=service_checks)
 
 
 _CACHE_SIZE = 64

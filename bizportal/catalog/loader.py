@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -393,15 +393,20 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
 CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
-    "after": ("date", "date"), "statutory_minimum": ("number", "date"), "at_most": ("number", None),
-    "required": ("*", None), "accepted": ("yesno", None)}
+    "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
+    "at_most": ("number", None), "required": ("*", None), "accepted": ("yesno", None), "differs": ("*", "*")}
+#: the answers a ``differs`` check can compare (two of the same type)
+DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
 #: the values a check's message may name
-CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1}
+CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1, "date": "01.01.2027"}
 
 
-def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], steps: dict[str, int]) -> tuple[Check, ...]:
+def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: Callable[[str], Any],
+            unknown: str = "") -> tuple[Check, ...]:
     """The ``[[checks]]`` list: rules across answers. Every answer a check reads must come from its
-    field's step or an earlier one, so the step can show the failure next to the field."""
+    field's step or an earlier one (``position`` of a field name: where its step comes), so the
+    step can show the failure next to the field. ``unknown`` is added to the refusal of a name
+    that is not among ``fields`` (how a bundle names its services' fields)."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -420,17 +425,23 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], steps: dict
         names = {key: ctx.string(rc, key, f"{where}.{key}") for key, wanted in types.items() if wanted}
         for key, name in names.items():
             fd = fields.get(name)
-            if fd is None or types[key] not in ("*", fd.type):
-                raise ctx.fail(f"{where}.{key}", f"must name a {types[key]} field" if types[key] != "*"
-                               else "must name a field")
+            if fd is None:
+                raise ctx.fail(f"{where}.{key}", f"no field named '{name}'{unknown}")
+            if types[key] not in ("*", fd.type):
+                raise ctx.fail(f"{where}.{key}", f"must name a {types[key]} field")
             if rule == "required" and fd.required:
                 raise ctx.fail(f"{where}.{key}", "a required check is for a field with required = false")
-        step = steps[fields[names["field"]].step]
+        if rule == "differs":
+            kinds = {fields[name].type for name in names.values()}
+            if len(kinds) != 1 or not kinds <= set(DIFFERS_TYPES):
+                raise ctx.fail(f"{where}.other", "a differs check compares two answers of the same type among "
+                                                 + ", ".join(DIFFERS_TYPES))
+        step = position(names["field"])
         raw_unless = rc.get("unless", [])
         if not isinstance(raw_unless, list):
             raise ctx.fail(f"{where}.unless", "must be a list of conditions")
         unless = tuple(_condition(ctx, u, f"{where}.unless[{j}]", fields) for j, u in enumerate(raw_unless))
-        if any(steps[fields[n].step] > step for n in [*names.values(), *(c.field for c in unless)]):
+        if any(position(n) > step for n in [*names.values(), *(c.field for c in unless)]):
             raise ctx.fail(where, "can only read answers of its field's step or an earlier one")
         table, column = None, 1
         if rule == "statutory_minimum":
@@ -564,6 +575,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     trust_level = raw.get("trust_level")
     if trust_level is not None and trust_level not in ("low", "substantial", "high"):
         raise ctx.fail("trust_level", "must be 'low', 'substantial' or 'high'")
+    order = {step.key: i for i, step in enumerate(steps)}
     return ServiceDefinition(
         key=key,
         kind=kind,
@@ -588,7 +600,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         next_steps=ctx.text(raw, "next_steps", required=False),
         list_fields=tuple(list_fields),
         retention=_retention(ctx, raw.get("retention")),
-        checks=_checks(ctx, raw.get("checks"), fields, {step.key: i for i, step in enumerate(steps)}),
+        checks=_checks(ctx, raw.get("checks"), fields, lambda name: order[fields[name].step]),
         source=source,
     )
 

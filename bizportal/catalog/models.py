@@ -19,7 +19,10 @@ CHOICE_TYPES = ("choice", "multichoice")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "statutory_minimum", "at_most", "required", "accepted")
+CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs")
+#: how a bundle's check on a field of one of its services names an answer to the bundle's own
+#: questions (``BundleDefinition.service_checks``); no field name contains the colon
+BUNDLE_ANSWER = "vorhaben:"
 DESTINATION_KINDS = ("HWK", "IHK", "GEWERBEAMT")
 LIFE_EVENTS = ("gruendung", "aenderung", "aufgabe", "ausbildung", "aussenhandel", "erlaubnis")
 FILE_TYPES = ("pdf", "png", "jpeg")
@@ -156,7 +159,9 @@ class MinimumTable:
 class Check:
     """A rule across answers of one step (or an earlier one), shown at ``field`` when it fails.
 
-    ``after``: the date ``field`` must be later than the date ``other``. ``statutory_minimum``: the
+    ``after``: the date ``field`` must be later than the date ``other``; ``not_before``: it must not
+    be earlier (the same day is fine; the message may name the other date as ``{date}``).
+    ``statutory_minimum``: the
     number ``field`` must reach ``table``'s amount in ``column`` for the year of the date ``other``.
     ``at_most``: the number ``field`` must not exceed ``limit`` (a legal cap that holds only under
     a condition, so ``unless`` says when it does not apply; a plain cap is the field's ``max``).
@@ -164,8 +169,11 @@ class Check:
     (e.g. GewA 1 field 23 may stay empty only for an itinerant trade alone, field 24).
     ``accepted``: the yes/no ``field`` must be answered "Ja" (a consent or declaration the
     competent body cannot do without).
-    Not applied while any of ``unless`` holds, or (``after``, ``statutory_minimum``, ``at_most``)
-    while an answer it compares is missing.
+    ``differs``: the answer ``field`` must not be the answer ``other`` (texts compared without case
+    and surrounding or repeated spaces), e.g. the town a business moves to "in another
+    municipality" and the town it leaves.
+    Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
+    ``at_most``, ``differs``) while an answer it compares is missing.
     """
 
     rule: str
@@ -200,12 +208,20 @@ class Check:
             return None
         if self.rule == "after":
             return None if str(value) > str(other) else {}  # ISO dates order as strings
+        if self.rule == "not_before":
+            return None if str(value) >= str(other) else {"date": str(other)}
+        if self.rule == "differs":
+            return None if _folded(value) != _folded(other) else {}
         assert self.table is not None
         year = int(str(other)[:4])
         minimum = self.table.minimum(year, self.column)
         if minimum is None or Decimal(str(value)) >= minimum:
             return None
         return {"minimum": minimum, "year": year}
+
+
+def _folded(value: Any) -> str:
+    return " ".join(str(value).split()).casefold()
 
 
 @dataclass(frozen=True)
@@ -502,6 +518,16 @@ class BundleDefinition:
     source: str = ""
     #: groups of questions that must not be answered alike
     distinct: tuple[Distinct, ...] = ()
+    #: the bundle's ``[[checks]]`` on fields of its services, per service, as that service's step
+    #: applies them: its own fields by name, the bundle's questions as ``BUNDLE_ANSWER`` + name
+    #: (``check_answers``); the checks on its own questions are the questionnaire's ``checks``
+    service_checks: dict[str, tuple[Check, ...]] = field(default_factory=dict)
+
+    @staticmethod
+    def check_answers(service_answers: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+        """What a service's checks from the bundle (``service_checks``) read: the service draft's
+        ``service_answers`` and the bundle's ``answers`` under ``BUNDLE_ANSWER``."""
+        return {**service_answers, **{BUNDLE_ANSWER + name: value for name, value in answers.items()}}
 
     def chosen(self, answers: dict[str, Any]) -> list[BundleService]:
         """The services the answers call for, in the bundle's order."""

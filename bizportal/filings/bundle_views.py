@@ -16,7 +16,7 @@ from ..auth import trust
 from ..auth.access import company_required, public
 from ..catalog import queries as catalog
 from . import bundles, queries, receipts, services
-from .forms import ReviewForm
+from .forms import ReviewForm, check_message
 from .views import _locale, _prefill, _require_trust, _storage, _to_what_it_became, _too_many_drafts, bp
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,9 @@ def bundle_review(draft_id: str):
     redirect_to = _open_question(draft, bundle)
     if redirect_to:
         return redirect_to
+    failure = bundles.failed_check(draft, bundle, catalog.catalog())
+    if failure is not None:  # the answers themselves first: a change may have made the services disagree
+        return _check_failed(failure)
     every = bundles.parts(draft, bundle, catalog.catalog())
     parts = [p for p in every if not p.left_out]
     for part in parts:
@@ -153,6 +156,8 @@ def bundle_review(draft_id: str):
             return redirect(url_for("filings.bundle_overview", draft_id=draft_id))
         except bundles.ServiceContradicts as exc:
             return _contradiction(draft, bundle, exc.service_key, exc.field)
+        except bundles.CheckFails as exc:
+            return _check_failed(exc.failure)
         except bundles.NothingChosen:
             flash(_("Sie haben alle Anträge weggelassen; es gibt nichts einzureichen."), "warning")
             return redirect(url_for("filings.bundle_overview", draft_id=draft_id))
@@ -191,6 +196,19 @@ def _contradiction(draft, bundle, service_key: str, field_name: str):
             service=service.title.get(_locale()) if service else service_key,
             field=fd.label.get(_locale()) if fd else field_name, bundle=bundle.title.get(_locale())), "danger")
     return redirect(url_for("filings.bundle_overview", draft_id=draft.id))
+
+
+def _check_failed(failure: bundles.CheckFailure):
+    """An answer one of the bundle's checks refuses: say where and why, and open that step
+    (nothing is filed)."""
+    locale = _locale()
+    fd = failure.definition.field(failure.field)
+    step = next((s for s in failure.definition.steps if s.key == failure.step), None)
+    flash(_("„%(title)s“, Schritt „%(step)s“, Angabe „%(field)s“: %(message)s Es wurde nichts eingereicht.",
+            title=failure.definition.title.get(locale), step=step.title.get(locale) if step else failure.step,
+            field=fd.label.get(locale) if fd else failure.field,
+            message=check_message(failure.message, failure.values, locale)), "danger")
+    return redirect(url_for("filings.step", draft_id=failure.draft.id, step_key=failure.step))
 
 
 def _bundle_record_or_404(reference: str):

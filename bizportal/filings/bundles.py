@@ -24,8 +24,10 @@ from ..catalog.models import (
     PERSON_PARTS,
     BundleDefinition,
     BundleService,
+    Check,
     FieldDefinition,
     ServiceDefinition,
+    Text,
     Waiver,
     differs,
 )
@@ -84,6 +86,28 @@ class ServiceContradicts(Exception):
         super().__init__(service_key, field)
         self.service_key = service_key
         self.field = field
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """An answer a check of the bundle refuses (``[[checks]]`` or ``distinct``): in ``draft`` (the
+    bundle's draft, whose steps ``definition`` has, or a service's), on ``step`` at ``field``;
+    ``message`` with the ``values`` it names."""
+
+    draft: Draft
+    definition: ServiceDefinition
+    step: str
+    field: str
+    message: Text
+    values: dict[str, Any]
+
+
+class CheckFails(Exception):
+    """An answer of the bundle's drafts fails one of its checks (``CheckFailure``); nothing was filed."""
+
+    def __init__(self, failure: CheckFailure):
+        super().__init__(failure.definition.key, failure.field)
+        self.failure = failure
 
 
 @dataclass(frozen=True)
@@ -198,6 +222,38 @@ def contradictions(parent: Draft, bundle: BundleDefinition, service: ServiceDefi
             if name in visible]
 
 
+def failed_check(parent: Draft, bundle: BundleDefinition,
+                 catalog: Mapping[str, ServiceDefinition]) -> CheckFailure | None:
+    """The first answer the bundle's checks refuse, in the order the company gives them: the
+    questionnaire's checks and ``distinct`` rules on its shown answers, then the bundle's checks on
+    each chosen, not left-out service draft's shown answers (``service_checks``, reading the
+    bundle's answers too). A check applies when its field is shown, as on its step; None when
+    every answer passes. The steps refuse such answers; this finds those a draft holds anyway (an
+    answer given before the rule, a step saved another way), so a submit cannot file them."""
+    answers = bundle_answers(parent, bundle)
+    questionnaire = bundle.questionnaire
+    for check in questionnaire.checks:
+        fd = questionnaire.field(check.field)
+        problem = check.problem(answers) if fd is not None and check.field in answers else None
+        if fd is not None and problem is not None:
+            return CheckFailure(parent, questionnaire, fd.step, fd.name, check.message, problem)
+    for rule in bundle.distinct:
+        fd = questionnaire.field(rule.second[0])
+        if fd is not None and rule.violated(answers):
+            return CheckFailure(parent, questionnaire, fd.step, fd.name, rule.message, {})
+    for part in parts(parent, bundle, catalog):
+        if part.left_out or part.draft is None:
+            continue
+        visible = visible_fields(part.service, part.draft.data)
+        values = bundle.check_answers({k: v for k, v in part.draft.data.items() if k in visible}, answers)
+        for check in bundle.service_checks.get(part.service.key, ()):
+            fd = part.service.field(check.field)
+            problem = check.problem(values) if fd is not None and fd.name in visible else None
+            if fd is not None and problem is not None:
+                return CheckFailure(part.draft, part.service, fd.step, fd.name, check.message, problem)
+    return None
+
+
 def set_left_out(parent: Draft, person: Person, service_key: str, leave_out: bool) -> None:
     """Leave a service of the bundle out (or take it back in). Commits."""
     current = [k for k in (parent.left_out or []) if k != service_key]
@@ -237,7 +293,9 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
             draft.data = _with_shared(draft.data, shared, bundle, part.service.key)
             draft.updated_by_id = person.id
         done = _answered_steps(shared, part.service, draft, before,
-                               set(waived(parent, bundle, part.service.key, catalog)))
+                               set(waived(parent, bundle, part.service.key, catalog)),
+                               bundle.service_checks.get(part.service.key, ()),
+                               bundle.check_answers({}, bundle_answers(parent, bundle)))
         # the overview says which steps the bundle's change opened again, until they are saved
         reopened = [k for k in draft.completed_steps if k not in done]
         draft.reopened_steps = [*(k for k in draft.reopened_steps or [] if k not in done and k not in reopened),
@@ -283,7 +341,8 @@ def _complete(fd: FieldDefinition, value: Any) -> bool:
 
 
 def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: Draft,
-                    before: dict[str, Any], not_needed: set[str]) -> list[str]:
+                    before: dict[str, Any], not_needed: set[str], bundle_checks: Sequence[Check] = (),
+                    bundle_says: Mapping[str, Any] | None = None) -> list[str]:
     """The visible steps of the draft that need nothing more, now that the bundle's answers
     (``shared``: its answers and fixed values for the service) are written in (``before``: the
     draft's answers until then):
@@ -295,7 +354,9 @@ def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: D
       one of its answers from the bundle changed (the company looks at the step again), or one
       of its checks reads a changed answer.
 
-    A step is not done while one of its checks fails (a field a check requires is left open).
+    A step is not done while one of its checks fails (a field a check requires is left open), nor
+    while one of the bundle's checks on its fields fails (``bundle_checks``, reading the bundle's
+    answers ``bundle_says``: e.g. the training now starting before the business).
     A required upload the bundle waives (``not_needed``) needs no file; once it is no longer waived
     (the service it was filed with left out), a step done without it is open again.
     """
@@ -310,9 +371,11 @@ def _answered_steps(shared: dict[str, Any], service: ServiceDefinition, draft: D
         names = {fd.name for fd in fields}
         # an optional field a check requires (GewA field 23 unless only an itinerant trade) counts
         # as required: the step is not done while one of its checks fails
+        checked = {**draft.data, **(bundle_says or {})}
         answered = all(_complete(fd, draft.data.get(fd.name)) for fd in fields
                        if fd.required and fd.name not in not_needed) and not any(
-            c.field in names and c.problem(draft.data) is not None for c in service.checks)
+            c.field in names and c.problem(draft.data) is not None for c in service.checks) and not any(
+            c.field in names and c.problem(checked) is not None for c in bundle_checks)
         by_bundle = any(fd.name in shared for fd in fields) and all(
             fd.name in shared and _complete(fd, shared[fd.name]) for fd in fields if fd.required)
         kept = (step.key in draft.completed_steps and step.key not in rechecked
@@ -429,7 +492,8 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
     bundle's statistics; the drafts are consumed (service drafts left out or no longer called for
     are deleted with their files). All or nothing: ``NothingChosen``, ``ServiceIncomplete``,
     ``ServiceContradicts``, ``ServiceNotRoutable`` or any error while writing roll back
-    everything. Idempotent per bundle draft; ``DraftGone`` when it was deleted meanwhile."""
+    everything, as does ``CheckFails`` (an answer one of the bundle's checks refuses,
+    ``failed_check``). Idempotent per bundle draft; ``DraftGone`` when it was deleted meanwhile."""
     token = str(parent.id)
     lock_company(person.company_id)
     existing = previous_bundle(token, person.company_id)
@@ -439,6 +503,10 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
         db.session.rollback()
         raise DraftGone(token)
     db.session.refresh(parent)
+    failure = failed_check(parent, bundle, catalog)
+    if failure is not None:
+        db.session.rollback()
+        raise CheckFails(failure)
     plan = []
     for part in parts(parent, bundle, catalog):
         if part.left_out:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -27,10 +28,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..catalog import wz2008
-from ..catalog.models import Check, FieldDefinition, ServiceDefinition
+from ..catalog.models import Check, FieldDefinition, ServiceDefinition, Text
 from ..common import countries
 from ..common.formats import number
 from ..common.time import local_today
@@ -46,8 +48,11 @@ class StepForm(FlaskForm):
     step_definitions: dict[str, FieldDefinition] = {}
     page_locale = "de"
 
-    def __init__(self, *args: Any, earlier_answers: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, earlier_answers: dict[str, Any] | None = None,
+                 more_checks: tuple[Check, ...] = (), **kwargs: Any) -> None:
         self.earlier_answers = dict(earlier_answers or {})  # of this draft: the class is shared
+        if more_checks:  # e.g. a bundle's checks on its service's fields (the class is shared)
+            self.step_checks = (*type(self).step_checks, *more_checks)
         super().__init__(*args, **kwargs)
 
     def validate(self, extra_validators=None):
@@ -62,12 +67,19 @@ class StepForm(FlaskForm):
                 continue  # hidden now, or an answer it compares is wrong already
             problem = check.problem(answers)
             if problem is not None:
-                problem = {k: number(v) if k in ("minimum", "limit") else v for k, v in problem.items()}
-                message = check.message.get(self.page_locale).format(**problem)
-                self[check.field].errors = [*self[check.field].errors, message]
+                self[check.field].errors = [*self[check.field].errors,
+                                            check_message(check.message, problem, self.page_locale)]
                 valid = False
         self._errors = None
         return valid
+
+
+def check_message(message: Text, problem: dict[str, Any], locale: str) -> str:
+    """The ``message`` of a failed check in ``locale``, with the values of its ``problem`` written
+    as the page writes them (an amount, a date)."""
+    shown = {k: number(v) if k in ("minimum", "limit") else format_date(date.fromisoformat(v), "medium")
+             if k == "date" else v for k, v in problem.items()}
+    return message.get(locale).format(**shown)
 
 
 def _strip(value: Any) -> Any:
@@ -191,9 +203,19 @@ class WzField(SelectField):
     """A WZ 2008 subclass. ``query`` (a search typed on the page) narrows the choices shown; any
     subclass is accepted, so an answer chosen before a search stays valid."""
 
-    def __init__(self, *args, query: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, label: Any = None, validators: Any = None, *, query: str = "",
+                 choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(label, validators, choices=choices, **kwargs)
         self.query = query
+        #: how many entries the search found (not counting a chosen entry kept in the list)
+        self.matches = len(choices or []) - 1 if query else 0
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        # the entry chosen before stays in a narrowed list (and selected), as with the script
+        sub = wz2008.classification().subclasses.get(self.data) if isinstance(self.data, str) else None
+        if sub is not None and all(value != sub.code for value, _label in self.choices):
+            self.choices = [self.choices[0], (sub.code, f"{sub.code} {sub.title}"), *self.choices[1:]]
 
     def pre_validate(self, form):
         if self.data and self.data not in wz2008.classification().subclasses:

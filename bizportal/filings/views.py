@@ -214,15 +214,18 @@ def step(draft_id: str, step_key: str):
     fields = [fd for fd in shown if fd.name not in given and fd.name not in waived]
     searches = {fd.name: request.args.get(f"suche-{fd.name}", "").strip()[:100]
                 for fd in fields if fd.type == "wz2008"}
+    # the page a picker's "Suchen" leads to: what was typed is shown as it was, not judged yet
+    searched = any(f"suche-{name}" in request.args for name in searches)
     form_cls = build_step_form(service, step_key, draft.data, locale, searches,
                                leave_out=frozenset(given) | frozenset(waived))
+    more_checks, bundle_says = _bundle_checks(service, draft)  # the bundle's checks on the service's fields
     status = 200
     upload_errors: dict[str, str] = {}
     store_down = False
     if request.method == "POST":
         if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
             abort(413)  # the text of a step (kept as pending input) stays within a form's limit
-        form = form_cls(earlier_answers={**draft.data, **given})
+        form = form_cls(earlier_answers={**draft.data, **given, **bundle_says}, more_checks=more_checks)
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
         upload_errors, store_down = _handle_uploads(draft, service, fields)
@@ -234,7 +237,9 @@ def step(draft_id: str, step_key: str):
         if action.startswith("search:"):
             return _search_picker(draft, step_key, fields, action.split(":", 1)[1])
         missing_files = _missing_files(draft, fields)
-        if valid and (_contradicts_bundle(draft, service, fields, form) or _alike(draft, fields, form)):
+        if valid and _contradicts_bundle(draft, service, fields, form):
+            valid = False
+        if _alike(draft, fields, form):  # also next to a check's error (a move to the same address and town)
             valid = False
         if valid and not upload_errors and not missing_files:
             services.save_step(draft, current_user, service, step_key, {**answers_from_form(fields, form), **given})
@@ -267,8 +272,9 @@ def step(draft_id: str, step_key: str):
         else:
             formdata = formdata_from_answers(fields, draft.data)
         formdata["csrf_token"] = generate_csrf()
-        form = form_cls(formdata=formdata, earlier_answers={**draft.data, **given})
-        if pending:
+        form = form_cls(formdata=formdata, earlier_answers={**draft.data, **given, **bundle_says},
+                        more_checks=more_checks)
+        if pending and not searched:
             form.validate()  # show again what was wrong with the unfinished input
     for name, message in upload_errors.items():
         form[name].errors = [*(form[name].errors or []), message]
@@ -300,6 +306,16 @@ def _from_bundle(service, draft, fields) -> dict:
     return {"from_bundle": {name for name, value in given.items() if not differs(value, draft.data.get(name))},
             "bundle_title": bundle.title.get(_locale()), "given": whole, "change_at": change_at,
             "waived": bundles.waived(parent, bundle, service.key, catalog.catalog())}
+
+
+def _bundle_checks(service, draft) -> tuple[tuple, dict]:
+    """For a service draft of a bundle: the bundle's checks on the service's fields (e.g. a
+    training not starting before the business) and the bundle's answers they read."""
+    parent = _bundle_draft_of(draft)
+    bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
+    if bundle is None or not bundle.service_checks.get(service.key):
+        return (), {}
+    return bundle.service_checks[service.key], bundle.check_answers({}, bundles.bundle_answers(parent, bundle))
 
 
 def _contradicts_bundle(draft, service, fields, form) -> bool:
@@ -435,14 +451,31 @@ def _change_group(draft, step_key, form, fields, action):
 
 
 def _search_picker(draft, step_key, fields, name):
-    """Without JavaScript, the WZ 2008 picker searches on the server: the step is shown again with
-    the choices narrowed to the words searched for. Nothing typed is stored (the definitions give
-    the picker a step of its own, so nothing else on the page is lost)."""
+    """The WZ 2008 picker's "Suchen" (the search without JavaScript, and the button with it): the
+    step is shown again with the choices narrowed to the words searched for and every answer
+    typed on the page still in place. What was typed is kept as the step's pending input, like
+    an added group entry, neither checked nor saved as answers (the step is done only after
+    "Weiter"); a page that still shows the saved answers stores nothing, so a done step stays
+    done. The search words are in the address, so a reload shows the same list."""
     if not any(fd.name == name and fd.type == "wz2008" for fd in fields):
         abort(400)
     query = request.form.get(f"{name}-suche", "").strip()[:100]
-    args = {f"suche-{name}": query} if query else {}
-    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, **args) + f"#{name}")
+    searches = {f"{fd.name}-suche" for fd in fields if fd.type == "wz2008"}
+    raw = {key: values for key, values in request.form.to_dict(flat=False).items()
+           if key not in ("csrf_token", "action") and key not in searches}
+    if step_key in draft.pending_input or not _as_saved(raw, fields, draft.data):
+        services.save_pending_input(draft, current_user, step_key, raw)
+    # no fragment: a page opened at a fragment skips "autofocus", which takes the focus to the list
+    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, **{f"suche-{name}": query}))
+
+
+def _as_saved(raw: dict[str, list[str]], fields, answers: dict) -> bool:
+    """Whether the posted page ``raw`` shows exactly the saved ``answers`` of its fields (empty
+    inputs are no answers)."""
+    def given(data: dict[str, list[str]]) -> dict[str, list[str]]:
+        return {key: sorted(values) for key, values in data.items() if any(v.strip() for v in values)}
+
+    return given(raw) == given(formdata_from_answers(fields, answers).to_dict(flat=False))
 
 
 def _drop_group_entry(raw: dict, name: str, index: int) -> dict:

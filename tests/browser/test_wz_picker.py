@@ -1,0 +1,44 @@
+"""The WZ 2008 picker in Chromium, on the move's step "Tätigkeit und Beschäftigte": what was typed
+on the step survives "Suchen", the narrowed list has the focus, and the page passes axe-core."""
+
+from __future__ import annotations
+
+import re
+
+from tests.support.browser import assert_no_violations, share_login
+from tests.support.bundles import MOVE, form_values
+from tests.support.filing import path_of
+from tests.support.http import csrf_token, http_login
+
+
+def test_search_keeps_the_typed_answers_and_focuses_the_results(live_server, new_page):
+    client = http_login(live_server, "anna.becker")
+    start = client.get("/vorhaben/betrieb-verlegen-aufgeben")
+    resp = client.post("/vorhaben/betrieb-verlegen-aufgeben",
+                       data={"csrf_token": csrf_token(start.get_data(as_text=True))})
+    path = path_of(resp.headers["Location"])
+    while not path.endswith("/taetigkeit"):  # the earlier questions, over HTTP
+        html = client.get(path).get_data(as_text=True)
+        resp = client.post(path, data={**form_values(html), **MOVE, "action": "next"})
+        assert resp.status_code == 302
+        path = path_of(resp.headers["Location"])
+    page = new_page()
+    share_login(page, client)
+    page.goto(live_server + path)
+    for name, value in (("nebenerwerb", "yes"), ("handwerk", "no"), ("industrie", "no"), ("handel", "yes"),
+                        ("sonstiges", "no")):
+        page.check(f"input[name={name}][value={value}]")
+    page.fill("#vollzeit", "4")
+    page.fill("#teilzeit", "2")
+    page.fill("#wz2008-suche", "fahrrad")
+    page.get_by_role("button", name="Suchen").click()
+    page.wait_for_url(re.compile(r"suche-wz2008=fahrrad"))
+    assert page.locator("#vollzeit").input_value() == "4" and page.locator("#teilzeit").input_value() == "2"
+    assert page.locator("input[name=nebenerwerb][value=yes]").is_checked()
+    assert page.locator("input[name=handel][value=yes]").is_checked()
+    assert page.evaluate("document.activeElement.id") == "wz2008"
+    assert "passen zu „fahrrad“" in page.locator("#wz2008-treffer").inner_text()
+    assert_no_violations(page, "step after a WZ search")
+    page.select_option("#wz2008", "47.64.1")
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/neu$"))
