@@ -79,7 +79,8 @@ def test_a_move_within_the_municipality_gives_the_ummeldung_the_same_activity(cl
                                                                           "new_city": "Bremen"})
     drafts = service_drafts(client, overview)
     assert set(drafts) == {"gewerbeummeldung"}
-    shown = complete_draft(client, drafts["gewerbeummeldung"], {**MOVE_ANSWERS, "handwerk_bezeichnung": "Elektrotechniker"})
+    shown = complete_draft(client, drafts["gewerbeummeldung"],
+                           {**MOVE_ANSWERS, "handwerk_bezeichnung": "Elektrotechniker"})
     assert "taetigkeit" not in shown, shown
     page = _page(client, drafts["gewerbeummeldung"], "taetigkeit")
     assert 'name="taetigkeit"' not in page
