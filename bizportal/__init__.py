@@ -180,10 +180,11 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         registry.discover(allowed=settings.web.enabled_adapters)
     storage = make_storage(settings.storage)
     catalog = load_catalog(extra=Path(settings.web.catalog_dir))
+    bundles = load_bundles(catalog)
     app.extensions["bizportal"] = Portal(
         settings=settings,
-        snapshot=CatalogSnapshot(services=catalog, bundles=load_bundles(catalog),
-                                 search_index=CatalogIndex(list(catalog.values()))),
+        snapshot=CatalogSnapshot(services=catalog, bundles=bundles,
+                                 search_index=CatalogIndex(list(catalog.values()), list(bundles.values()))),
         registry=registry,
         storage=storage,
         scanner=(ClamdScanner(settings.web.clamd_address, settings.web.clamd_timeout)

@@ -184,7 +184,8 @@ def test_the_list_shows_the_real_progress_of_a_bundle_draft(client, login_as):
     overview = answer_questionnaire(client, "betrieb-gruenden", FOUNDING)
     html = client.get("/antraege").get_data(as_text=True)
     assert "bereit zum Prüfen" not in html  # the Gewerbeanmeldung and the Handwerksrolle are open
-    assert "Schritt 5 von 6" in html  # four question steps done, then two services
+    # five question steps done, then two services (counted as filings, not as steps)
+    assert "Alle Fragen beantwortet; 0 von 2 Anträgen vollständig" in html
     press(client, overview, service="gewerbeanmeldung", leave_out="yes")
     press(client, overview, service="handwerksrolle-eintragung", leave_out="yes")
     html = client.get("/antraege").get_data(as_text=True)
@@ -200,7 +201,7 @@ def test_a_copied_bundle_draft_keeps_its_progress(client, login_as):
     resp = client.post(f"/antraege/entwurf/{draft_id}/kopieren", data={"csrf_token": csrf_token(page)})
     assert resp.status_code == 302
     html = client.get("/antraege").get_data(as_text=True)
-    assert html.count("4 von 6 Schritten erledigt") == 2  # the copy as far as the original
+    assert html.count("Alle Fragen beantwortet; 0 von 2 Anträgen vollständig") == 2  # the copy as far as the original
     assert re.search(r"\b0 von \d+ Schritten", html) is None  # not "…:00 von Anna Becker", a time
 
 

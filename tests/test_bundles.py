@@ -268,14 +268,14 @@ def test_a_colleague_resumes_the_bundle_draft(app, client, login_as):
     colleague = app.test_client()
     login(colleague, "jonas.weber")
     drafts = colleague.get("/antraege").get_data(as_text=True)
-    assert "Betrieb gründen" in drafts and "Schritt 2 von 3" in drafts
+    assert "Betrieb gründen" in drafts and "Fragen zum Vorhaben: Schritt 2 von 4" in drafts
     resume = re.search(r'href="(/antraege/entwurf/[0-9a-f-]+/pruefen)"', drafts).group(1)
     resp = colleague.get(resume)  # the bundle's page sends to the first open question
     assert resp.status_code == 302
     step = path_of(colleague.get(path_of(resp.headers["Location"])).headers["Location"])
     assert step.endswith("/personen")
     assert fill(colleague, step, {**SHARED, **PLANS, "handwerk_anlage": "b", "ausbilden": "no"}) == [
-        "personen", "vorhaben", "handwerk"]
+        "personen", "taetigkeit", "vorhaben", "handwerk"]
     with app.app_context():
         assert sorted(db.session.scalars(select(Draft.service_key).where(Draft.bundle_draft_id.is_not(None)))) == [
             "gewerbeanmeldung", "handwerk-verzeichnis-eintragung"]

@@ -155,10 +155,12 @@ def test_the_takeover_bundle_gives_the_verzeichnis_its_kind_of_start_and_predece
     overview = answer_questionnaire(company, "betrieb-uebernehmen", {
         **SHARED, "uebernahme_art": "kauf", "frueherer_inhaber": "Glanz & Sauber Inh. Uwe Meyer",
         "start_date": "2027-03-01", "handwerk": "yes", "handwerk_anlage": "b", "ausbilden": "no",
-        "vermittlung_34d": "no"})
+        "vermittlung_34d": "no", "taetigkeit": "Gebäudereinigung", "vollzeit": "4", "teilzeit": "2"})
     draft = service_drafts(company, overview)[VERZEICHNIS]
     with company.application.app_context():
         from bizportal.filings.models import Draft
 
         data = db.session.scalar(select(Draft).where(Draft.service_key == VERZEICHNIS)).data
     assert draft and (data["gruendungsart"], data["vorgaenger"]) == ("uebernahme", "Glanz & Sauber Inh. Uwe Meyer")
+    # asked once in the bundle: the activity, and the staff in full and part time added up
+    assert (data["taetigkeit"], data["beschaeftigte"]) == ("Gebäudereinigung", 6)

@@ -17,7 +17,7 @@ from tests.support.http import csrf_token
 
 #: the rest of the bundle step "Tätigkeit und Beschäftigte", typed before the activity is looked up
 TYPED = {"nebenerwerb": "yes", "handwerk": "no", "industrie": "no", "handel": "yes", "sonstiges": "no",
-         "vollzeit": "4", "teilzeit": "2"}
+         "vollzeit": "4", "teilzeit": "2", "taetigkeit": "Einzelhandel mit Fahrrädern"}
 BICYCLES = "47.64.1 Einzelhandel mit Fahrrädern, Fahrradteilen und -zubehör"
 
 

@@ -10,7 +10,10 @@ sub-field> = "<the question's sub-field>", ... } }`` fills every entry of a grou
 service; ``{ field = "<field>", first = "<sub-field>" }`` or ``first = { <part> = "<sub-field>" }``
 fills a field that asks for one person (a person or address field by parts) from the first entry.
 A group is given whole: every required sub-field of the service's group must be filled, under
-the same condition, so its step needs nothing more. A broken bundle stops the start with a
+the same condition, so its step needs nothing more. Number questions may add up into one number
+field: ``{ field = "<number field>", sum = true }`` in each of their ``maps``. A service entry may
+give fixed values (``presets``), also only while another of the bundle's services is filed with it
+(``filed_with``), and waive uploads (``waives``). A broken bundle stops the start with a
 ``DefinitionError`` naming the file and the field, like a broken service definition.
 """
 
@@ -46,7 +49,7 @@ BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "f
                "checks"}
 SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets", "waives"}
 WAIVER_KEYS = {"field", "filed_with", "note"}
-PRESET_KEYS = {"field", "value", "when"}
+PRESET_KEYS = {"field", "value", "when", "filed_with", "note"}
 #: a shared answer of this question type may fill a field of these types
 COMPATIBLE = {"text": ("text", "textarea"), "textarea": ("textarea",)}
 #: the question type an address part takes
@@ -64,6 +67,7 @@ REQUIRED_PARTS = {"address": ADDRESS_PARTS, "person": ("family_name", "given_nam
 #: field types no answer is shared into (files stay with their service)
 NOT_SHARED = ("file", "multichoice")
 GROUP_MAP_KEYS = {"field", "items", "first", "count"}
+SUM_MAP_KEYS = {"field", "sum"}
 COUNT_KEYS = {"field", "when"}
 
 
@@ -82,14 +86,14 @@ def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
         if any(e.service == key for e in entries):
             raise ctx.fail(f"{where}.service", f"the services conflict: '{key}' is listed twice")
         when = _condition(ctx, entry["when"], f"{where}.when", questions) if "when" in entry else None
-        presets = _presets(ctx, entry.get("presets", []), catalog[key], questions, f"{where}.presets")
-        entries.append(BundleService(service=key, reason=ctx.text(entry, "reason", f"{where}.reason"), when=when,
-                                     presets=presets))
+        entries.append(BundleService(service=key, reason=ctx.text(entry, "reason", f"{where}.reason"), when=when))
     listed = {e.service for e in entries}
     for i, entry in enumerate(raw):
-        if "waives" in entry:
-            waives = _waivers(ctx, entry["waives"], catalog[entries[i].service], listed, f"services[{i}].waives")
-            entries[i] = dataclasses.replace(entries[i], waives=waives)
+        service = catalog[entries[i].service]
+        presets = _presets(ctx, entry.get("presets", []), service, questions, listed, f"services[{i}].presets")
+        waives = _waivers(ctx, entry["waives"], service, listed, f"services[{i}].waives") \
+            if "waives" in entry else ()
+        entries[i] = dataclasses.replace(entries[i], presets=presets, waives=waives)
     return tuple(entries)
 
 
@@ -142,28 +146,35 @@ def _preset_value(ctx: _Ctx, fd: FieldDefinition, value: Any, where: str, servic
 
 
 def _presets(ctx: _Ctx, raw: Any, service: ServiceDefinition, questions: dict[str, FieldDefinition],
-             where: str) -> tuple[Preset, ...]:
-    """The fixed values a bundle gives ``service``'s fields: ``[{ field, value, when? }]``. Two
-    presets of one field must exclude each other (conditions on the same question with values
+             listed: set[str], where: str) -> tuple[Preset, ...]:
+    """The fixed values a bundle gives ``service``'s fields: ``[{ field, value, when?, filed_with?,
+    note? }]``; with ``filed_with`` (another of the bundle's services, among ``listed``) only while
+    that service is filed with it, with ``note`` shown next to the value. Two presets of one field
+    with different values must exclude each other (conditions on the same question with values
     that never hold together)."""
     if not isinstance(raw, list):
-        raise ctx.fail(where, "must be a list of tables { field, value, when }")
+        raise ctx.fail(where, "must be a list of tables { field, value, when, filed_with, note }")
     presets: list[Preset] = []
     for i, rp in enumerate(raw):
         at = f"{where}[{i}]"
         if not isinstance(rp, dict) or not {"field", "value"} <= set(rp) or not set(rp) <= PRESET_KEYS:
-            raise ctx.fail(at, "must be a table with field, value and optional when")
+            raise ctx.fail(at, "must be a table with field, value and optional when, filed_with and note")
         name = rp["field"]
         fd = service.field(name) if isinstance(name, str) else None
         if fd is None:
             raise ctx.fail(f"{at}.field", f"service '{service.key}' ({service.source}) has no field '{name}'")
         value = _preset_value(ctx, fd, rp["value"], f"{at}.value", service)
         when = _condition(ctx, rp["when"], f"{at}.when", questions) if "when" in rp else None
+        other_service = rp.get("filed_with")
+        if "filed_with" in rp and (not isinstance(other_service, str) or other_service == service.key
+                                   or other_service not in listed):
+            raise ctx.fail(f"{at}.filed_with", f"'{other_service}' is not another of the bundle's services")
+        note = ctx.text(rp, "note", f"{at}.note") if "note" in rp else None
         for other in presets:
-            if other.field == name and not _exclusive(other.when, when):
+            if other.field == name and other.value != value and not _exclusive(other.when, when):
                 raise ctx.fail(f"{at}.field", f"the presets conflict: '{name}' of '{service.key}' would get "
                                               f"both '{other.value}' and '{value}'")
-        presets.append(Preset(field=name, value=value, when=when))
+        presets.append(Preset(field=name, value=value, when=when, filed_with=other_service, note=note))
     return tuple(presets)
 
 
@@ -312,6 +323,8 @@ def _count(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, raw
 
 def _mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
              where: str) -> SharedMapping:
+    if question.type != "group" and isinstance(target, dict) and "sum" in target:
+        return _sum_mapping(ctx, question, service, target, where)
     if question.type == "group" or isinstance(target, dict):
         return _group_mapping(ctx, question, service, target, where)
     if not isinstance(target, str) or not target.strip():
@@ -333,6 +346,50 @@ def _mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, t
         return SharedMapping(service=service.key, field=name, part=part)
     _fits(ctx, question, fd, service, where, name)
     return SharedMapping(service=service.key, field=name)
+
+
+def _sum_mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
+                 where: str) -> SharedMapping:
+    """``{ field = "<number field>", sum = true }``: the number question's answer is added to the
+    answers of the other questions mapped into that field so (``parse_bundle`` checks that there
+    are at least two and that the field takes every sum)."""
+    if set(target) != SUM_MAP_KEYS or target["sum"] is not True:
+        raise ctx.fail(where, "a sum maps as { field = \"<number field>\", sum = true }")
+    if question.type != "number":
+        raise ctx.fail(where, f"only number questions add up; '{question.name}' is a {question.type} question")
+    name = target["field"]
+    fd = service.field(name) if isinstance(name, str) else None
+    if fd is None:
+        raise ctx.fail(f"{where}.field", f"service '{service.key}' ({service.source}) has no field '{name}'")
+    if fd.type != "number":
+        raise ctx.fail(f"{where}.field", f"a sum fills a number field; '{name}' is a {fd.type} field")
+    return SharedMapping(service=service.key, field=name, adds=True)
+
+
+def _check_sums(ctx: _Ctx, questions: dict[str, FieldDefinition], catalog: dict[str, ServiceDefinition],
+                shared: dict[str, tuple[SharedMapping, ...]]) -> None:
+    """Every field filled by a sum has at least two questions adding up into it, and takes every
+    sum their answers can make (its minimum and maximum)."""
+    sums: dict[tuple[str, str], list[FieldDefinition]] = {}
+    for question, mappings in shared.items():
+        for m in mappings:
+            if m.adds:
+                sums.setdefault((m.service, m.field), []).append(questions[question])
+    for (service_key, name), summands in sums.items():
+        where = f"fields.{summands[0].name}.maps.{service_key}"
+        fd = catalog[service_key].field(name)
+        assert fd is not None  # _sum_mapping checked it
+        if len(summands) < 2:
+            raise ctx.fail(where, f"a sum needs at least two questions; only '{summands[0].name}' adds up into "
+                                  f"'{name}' of '{service_key}'")
+        low = [q.minimum for q in summands]
+        high = [q.maximum for q in summands]
+        if fd.minimum is not None and (None in low or sum(v for v in low if v is not None) < fd.minimum):
+            raise ctx.fail(where, f"'{name}' of '{service_key}' takes nothing under {fd.minimum}; the questions "
+                                  f"{', '.join(q.name for q in summands)} can add up to less")
+        if fd.maximum is not None and (None in high or sum(v for v in high if v is not None) > fd.maximum):
+            raise ctx.fail(where, f"'{name}' of '{service_key}' takes at most {fd.maximum}; the questions "
+                                  f"{', '.join(q.name for q in summands)} can add up to more")
 
 
 def _group_mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,
@@ -474,6 +531,7 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
     names = list(questions)
     shared: dict[str, tuple[SharedMapping, ...]] = {}
     filled: dict[tuple[str, str, str | None], str] = {}
+    sum_slots: set[tuple[str, str]] = set()  # fields filled by sums only (several questions add up)
     for i, raw_map in maps.items():
         question = questions[names[i]]
         where = f"fields.{question.name}.maps"
@@ -487,14 +545,18 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
                 slot = (mapping.service, mapping.field, mapping.part)
                 clash = next((q for (svc, name, part), q in filled.items()
                               if (svc, name) == (mapping.service, mapping.field)
-                              and (part is None or mapping.part is None or part == mapping.part)), None)
+                              and (part is None or mapping.part is None or part == mapping.part)
+                              and not (mapping.adds and (svc, name) in sum_slots)), None)
                 if clash:
                     named = target if isinstance(target, str) else mapping.field
                     raise ctx.fail(f"{where}.{service_key}", f"the answers conflict: '{clash}' fills "
                                                              f"'{named}' of '{service_key}' too")
-                filled[slot] = question.name
+                if mapping.adds and slot not in filled:
+                    sum_slots.add((mapping.service, mapping.field))
+                filled.setdefault(slot, question.name)
                 mappings.append(mapping)
         shared[question.name] = tuple(mappings)
+    _check_sums(ctx, questions, catalog, shared)
     for i, entry in enumerate(services):
         for j, preset in enumerate(entry.presets):
             filler = next((q for (svc, name, _part), q in filled.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -392,6 +393,10 @@ class SharedMapping:
     #: ``count_when`` holds), e.g. GewA 1 field 12, the number of legal representatives
     counts: bool = False
     count_when: Condition | None = None
+    #: a number field filled with the sum of the answers of every question mapped into it so
+    #: (``{ field, sum = true }``), e.g. the Verzeichnis's number of employees from GewA 1's
+    #: full-time and part-time staff; nothing while one of them is unanswered
+    adds: bool = False
 
     def is_own(self, entry: Any) -> bool:
         """Whether a service group ``entry`` is the company's own (see ``own_unless``)."""
@@ -445,9 +450,18 @@ class Preset:
     field: str
     value: Any
     when: Condition | None = None
+    #: given only while this other service of the bundle is filed with it (chosen and not left
+    #: out), e.g. the Gewerbeanmeldung's "Liegt eine Handwerkskarte vor?": "Nein" while the entry in
+    #: the Handwerksrolle, after which the chamber issues the card, goes in the same submit
+    filed_with: str | None = None
+    #: shown with the value on the service's step: why the bundle gives it
+    note: Text | None = None
 
-    def applies(self, answers: dict[str, Any]) -> bool:
-        return self.when is None or self.when.holds(answers)
+    def applies(self, answers: dict[str, Any], filed: Collection[str]) -> bool:
+        """Whether the value is given: ``when`` holds for the bundle's ``answers`` and the
+        ``filed_with`` service is among those ``filed`` with the bundle."""
+        return (self.when is None or self.when.holds(answers)) and (
+            self.filed_with is None or self.filed_with in filed)
 
 
 @dataclass(frozen=True)
@@ -533,20 +547,32 @@ class BundleDefinition:
         """The services the answers call for, in the bundle's order."""
         return [s for s in self.services if s.applies(answers)]
 
-    def shared_answers(self, service_key: str, answers: dict[str, Any]) -> dict[str, Any]:
+    def filed(self, answers: dict[str, Any], left_out: Collection[str] = ()) -> set[str]:
+        """The services filed with the bundle: those the answers call for, less those ``left_out``."""
+        return {s.service for s in self.chosen(answers)} - set(left_out)
+
+    def shared_answers(self, service_key: str, answers: dict[str, Any],
+                       filed: Collection[str] | None = None) -> dict[str, Any]:
         """The answers of ``service_key``'s fields that the bundle's answers give (address parts
-        gathered into one address answer), with the fixed values of its presets that apply."""
+        gathered into one address answer; a field filled by a sum, the sum of its questions'
+        answers once each is given), with the fixed values of its presets that apply; ``filed``:
+        the services filed with it (default: every service the answers call for)."""
         out: dict[str, Any] = {}
+        filed = self.filed(answers) if filed is None else filed
         entry = next((s for s in self.services if s.service == service_key), None)
         for preset in entry.presets if entry else ():
-            if preset.applies(answers):
+            if preset.applies(answers, filed):
                 out[preset.field] = preset.value
+        summands: dict[str, list[Any]] = {}
         for question, mappings in self.shared.items():
             answer = answers.get(question)
+            for m in mappings:
+                if m.service == service_key and m.adds:
+                    summands.setdefault(m.field, []).append(answer)
             if answer is None:
                 continue
             for m in mappings:
-                if m.service != service_key:
+                if m.service != service_key or m.adds:
                     continue
                 value = m.value(answer)
                 if value is None:
@@ -555,14 +581,19 @@ class BundleDefinition:
                     out[m.field] = {**(out.get(m.field) or {}), m.part: value}
                 else:
                     out[m.field] = value
+        for name, values in summands.items():  # one answer missing (hidden, open): the service asks
+            if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+                out[name] = sum(values)
         return out
 
     def contradictions(self, service_key: str, answers: dict[str, Any],
-                       service_answers: dict[str, Any], fields: Any = None) -> list[str]:
+                       service_answers: dict[str, Any], fields: Any = None,
+                       filed: Collection[str] | None = None) -> list[str]:
         """The fields of ``service_key`` (among ``fields``, all when None) whose answer in
         ``service_answers`` differs from what the bundle's ``answers`` give them (a shared answer
-        or a preset): the two would file contradicting statements."""
-        return [name for name, given in self.shared_answers(service_key, answers).items()
+        or a preset; ``filed`` as for ``shared_answers``): the two would file contradicting
+        statements."""
+        return [name for name, given in self.shared_answers(service_key, answers, filed).items()
                 if (fields is None or name in fields)
                 and differs(given, self.bundle_entries(service_key, name, service_answers.get(name)))]
 

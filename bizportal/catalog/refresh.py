@@ -148,7 +148,8 @@ class CatalogRefresher:
         for _key, kind, exc in assembled.errors:  # valid at import, refused by this code version
             log.error("%s skipped: %s", kind, exc)
         self.portal.snapshot = CatalogSnapshot(services=assembled.services, bundles=assembled.bundles,
-                                               search_index=CatalogIndex(list(assembled.services.values())))
+                                               search_index=CatalogIndex(list(assembled.services.values()),
+                                                                         list(assembled.bundles.values())))
         self.version = version
         log.info("catalog version %s: %d service(s), %d bundle(s), %d imported", version, len(assembled.services),
                  len(assembled.bundles), len(rows))

@@ -7,7 +7,9 @@ service when its stem occurs inside one of the service's words, so "handwerk" fi
 
 A query word that occurs nowhere is taken for a typo: the closest word of the titles and keywords
 (Levenshtein distance, at most about one edit in five letters) stands in for it, so "Gewerbeanmeldng"
-finds the Gewerbeanmeldung and the page can ask "Meinten Sie: Gewerbeanmeldung?". The candidates
+finds the Gewerbeanmeldung and the page can ask "Meinten Sie: Gewerbeanmeldung?". The life-event
+bundles' titles and keywords belong to that vocabulary too ("Selbststandigkeit" → "Selbstständigkeit",
+which finds "Betrieb gründen"), and a word of a bundle's texts is no typo. The candidates
 come from a trigram index of that vocabulary, built once with the catalog index; a query compares
 itself only with the words that share trigrams with it.
 """
@@ -19,7 +21,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from .models import ServiceDefinition
+from .models import BundleDefinition, ServiceDefinition
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"[a-z0-9]+")
@@ -127,12 +129,19 @@ class _Indexed:
 
 
 class CatalogIndex:
-    """An in-memory index of the catalog (a few dozen services; built once at start-up)."""
+    """An in-memory index of the catalog (a few dozen services and bundles; built once at start-up).
+    Only services are searched here; the bundles' words count for the spell correction, since
+    the catalog page lists the bundles its query or correction finds (``queries.find_bundles``)."""
 
-    def __init__(self, services: list[ServiceDefinition]):
+    def __init__(self, services: list[ServiceDefinition], bundles: list[BundleDefinition] | None = None):
+        bundles = bundles or []
         self._items = [self._index(s) for s in services]
         self.vocabulary = Vocabulary([s.title.de for s in services] + [s.title.en for s in services]
-                                     + [k for s in services for k in s.keywords])
+                                     + [k for s in services for k in s.keywords]
+                                     + [b.title.de for b in bundles] + [b.title.en for b in bundles]
+                                     + [k for b in bundles for k in b.keywords])
+        self._bundle_words = tuple({w for b in bundles for w in _WORD.findall(normalise(" ".join(
+            [b.title.de, b.title.en, b.summary.de, b.summary.en, *b.keywords])))})
 
     @staticmethod
     def _index(s: ServiceDefinition) -> _Indexed:
@@ -142,7 +151,8 @@ class CatalogIndex:
         return _Indexed(s, tuple(_WORD.findall(normalise(title))), tuple(_WORD.findall(normalise(rest))))
 
     def _known(self, term: str) -> bool:
-        return any(term in w for item in self._items for w in item.title_words + item.words)
+        return any(term in w for item in self._items for w in item.title_words + item.words) or any(
+            term in w for w in self._bundle_words)
 
     def correction(self, query: str) -> Correction | None:
         """The query with each word that occurs nowhere in the catalog replaced by the closest word

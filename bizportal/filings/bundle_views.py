@@ -105,9 +105,17 @@ def bundle_prepare(draft_id: str):
         return redirect_to
     key = request.form.get("service", "")
     if key:
-        if key not in {p.service.key for p in bundles.parts(draft, bundle, catalog.catalog())}:
+        part = next((p for p in bundles.parts(draft, bundle, catalog.catalog()) if p.service.key == key), None)
+        if part is None:
             abort(400)
-        bundles.set_left_out(draft, current_user, key, request.form.get("leave_out") == "yes")
+        leave_out = request.form.get("leave_out") == "yes"
+        bundles.set_left_out(draft, current_user, bundle, key, leave_out)
+        title = part.service.title.get(_locale())
+        # a status message (role="status", announced by screen readers) says what changed
+        flash(_("„%(service)s“ ist weggelassen und wird nicht eingereicht. Mit „Wieder aufnehmen“ nehmen Sie "
+                "den Antrag wieder auf.", service=title) if leave_out else
+              _("„%(service)s“ ist wieder aufgenommen und wird mit dem Vorhaben eingereicht.", service=title),
+              "success")
     try:
         bundles.prepare_services(draft, current_user, bundle, catalog.catalog(), _prefill)
     except services.TooManyDrafts as exc:

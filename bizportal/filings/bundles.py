@@ -177,9 +177,23 @@ def premises(parent: Draft, bundle: BundleDefinition) -> dict[str, dict[str, Any
     return out
 
 
+def filed_services(parent: Draft, bundle: BundleDefinition) -> set[str]:
+    """The services the bundle draft would file: those its answers call for, less those left out."""
+    return bundle.filed(parent.data, parent.left_out or [])
+
+
 def given_answers(parent: Draft, bundle: BundleDefinition, service_key: str) -> dict[str, Any]:
-    """What the bundle gives ``service_key``'s fields: shared answers and fixed values."""
-    return bundle.shared_answers(service_key, bundle_answers(parent, bundle))
+    """What the bundle gives ``service_key``'s fields: shared answers and fixed values (those
+    given only while another service is filed with it, while it is)."""
+    return bundle.shared_answers(service_key, bundle_answers(parent, bundle), filed_services(parent, bundle))
+
+
+def preset_notes(parent: Draft, bundle: BundleDefinition, service_key: str) -> dict[str, Text]:
+    """The notes of the fixed values the bundle gives ``service_key`` now (by field name): why the
+    bundle gives them, shown with the value on the service's step."""
+    entry = next((e for e in bundle.services if e.service == service_key), None)
+    answers, filed = bundle_answers(parent, bundle), filed_services(parent, bundle)
+    return {p.field: p.note for p in (entry.presets if entry else ()) if p.note and p.applies(answers, filed)}
 
 
 def given_whole(parent: Draft, bundle: BundleDefinition, service_key: str,
@@ -218,7 +232,8 @@ def contradictions(parent: Draft, bundle: BundleDefinition, service: ServiceDefi
     """The visible fields of ``service`` (among ``fields``) whose ``answers`` contradict the
     bundle's answers or fixed values."""
     visible = visible_fields(service, answers)
-    return [name for name in bundle.contradictions(service.key, bundle_answers(parent, bundle), answers, fields)
+    return [name for name in bundle.contradictions(service.key, bundle_answers(parent, bundle), answers, fields,
+                                                   filed_services(parent, bundle))
             if name in visible]
 
 
@@ -254,11 +269,25 @@ def failed_check(parent: Draft, bundle: BundleDefinition,
     return None
 
 
-def set_left_out(parent: Draft, person: Person, service_key: str, leave_out: bool) -> None:
-    """Leave a service of the bundle out (or take it back in). Commits."""
+def set_left_out(parent: Draft, person: Person, bundle: BundleDefinition, service_key: str,
+                 leave_out: bool) -> None:
+    """Leave a service of the bundle out (or take it back in). Leaving it out withdraws the fixed
+    values the bundle gives other services only while this one is filed with them
+    (``Preset.filed_with``, e.g. the Gewerbeanmeldung's "Liegt eine Handwerkskarte vor?" while the
+    Handwerksrolle entry is filed): their drafts lose that answer, so their step asks it again
+    (``prepare_services`` opens it and the overview names it). Commits."""
     current = [k for k in (parent.left_out or []) if k != service_key]
     parent.left_out = [*current, service_key] if leave_out else current
     parent.updated_by_id = person.id
+    if leave_out:
+        withdrawn = {e.service: {p.field: p.value for p in e.presets if p.filed_with == service_key}
+                     for e in bundle.services}
+        for draft in children(parent):
+            given = withdrawn.get(draft.service_key) or {}
+            if any(name in draft.data and draft.data[name] == value for name, value in given.items()):
+                draft.data = {name: value for name, value in draft.data.items()
+                              if not (name in given and given[name] == value)}
+                draft.updated_by_id = person.id
     db.session.commit()
 
 
@@ -408,12 +437,18 @@ class BundleProgress:
     """Where a bundle draft stands, counted over its visible questions' steps and then one unit
     per chosen, not left-out service (complete when its draft has no open step); ``step`` is the
     first open unit (``total + 1`` when all are done). ``nothing_chosen``: the questions are
-    answered but every service was left out, so nothing would be filed."""
+    answered but every service was left out, so nothing would be filed. The pages name the two
+    parts apart (a service is no step): ``question_steps`` (of which ``questions_done``), then
+    ``services`` (of which ``services_done`` complete), 0 while questions are open."""
 
     step: int
     total: int
     done: int
     nothing_chosen: bool = False
+    question_steps: int = 0
+    questions_done: int = 0
+    services: int = 0
+    services_done: int = 0
 
     @property
     def ready(self) -> bool:
@@ -424,12 +459,15 @@ def progress(parent: Draft, bundle: BundleDefinition, catalog: Mapping[str, Serv
     """The real progress of a bundle draft: its questionnaire and each chosen service's draft."""
     questions = draft_progress(bundle.questionnaire, parent)
     if not questions.ready:
-        return BundleProgress(step=questions.step, total=questions.total, done=questions.done)
+        return BundleProgress(step=questions.step, total=questions.total, done=questions.done,
+                              question_steps=questions.total, questions_done=questions.done)
     chosen = [p for p in parts(parent, bundle, catalog) if not p.left_out]
     complete = [p.draft is not None and first_open_step(p.service, p.draft) is None for p in chosen]
     first_open = next((i for i, ok in enumerate(complete, 1) if not ok), len(chosen) + 1)
     return BundleProgress(step=questions.total + first_open, total=questions.total + len(chosen),
-                          done=questions.done + sum(complete), nothing_chosen=not chosen)
+                          done=questions.done + sum(complete), nothing_chosen=not chosen,
+                          question_steps=questions.total, questions_done=questions.done, services=len(chosen),
+                          services_done=sum(complete))
 
 
 def duplicate_bundle_draft(parent: Draft, person: Person, bundle: BundleDefinition,

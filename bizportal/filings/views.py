@@ -57,8 +57,11 @@ def _locale() -> str:
 
 def _prefill(service):
     company = current_user.company
+    # contact_email: where the company is reached, as the portal's own mails reach it (notify):
+    # its address for notifications, else the login's
     return prefill_values(service, {
-        "company": {**company.master_data(), "phone": company.phone, "email": company.notification_email},
+        "company": {**company.master_data(), "phone": company.phone, "email": company.notification_email,
+                    "contact_email": company.notification_email or current_user.email},
         "person": {"name": current_user.name, "email": current_user.email},
     })
 
@@ -290,12 +293,12 @@ def _from_bundle(service, draft, fields) -> dict:
     or a fixed value) and still holds, and the bundle's title, so that the step marks them as
     coming from the bundle (not from the company account) and says where to change them; among
     ``fields``, those the bundle gives whole (``given``, shown read-only) with the link to the
-    bundle's step that asks them (its overview for a fixed value); the required uploads the
-    bundle waives (``waived``, shown as its note)."""
+    bundle's step that asks them (its overview for a fixed value) and the note of a fixed value
+    (``notes``); the required uploads the bundle waives (``waived``, shown as its note)."""
     parent = _bundle_draft_of(draft)
     bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
     if bundle is None:
-        return {"from_bundle": set(), "bundle_title": "", "given": {}, "change_at": {}, "waived": {}}
+        return {"from_bundle": set(), "bundle_title": "", "given": {}, "change_at": {}, "notes": {}, "waived": {}}
     given = bundles.given_answers(parent, bundle, service.key)
     whole = bundles.given_whole(parent, bundle, service.key, fields)
     change_at = {}
@@ -305,6 +308,7 @@ def _from_bundle(service, draft, fields) -> dict:
                            else url_for("filings.bundle_overview", draft_id=parent.id))
     return {"from_bundle": {name for name, value in given.items() if not differs(value, draft.data.get(name))},
             "bundle_title": bundle.title.get(_locale()), "given": whole, "change_at": change_at,
+            "notes": bundles.preset_notes(parent, bundle, service.key),
             "waived": bundles.waived(parent, bundle, service.key, catalog.catalog())}
 
 

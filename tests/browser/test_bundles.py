@@ -65,6 +65,12 @@ def test_founding_bundle_in_the_browser(app, live_server, new_page):
     _person(page, 1, ("Weber", "Jonas", "maennlich", "1985-09-02", "Am Dobben 3", "28203"))
     _check(page, "bundle question: persons, two entries")
     page.get_by_role("button", name="Weiter", exact=True).click()
+    page.wait_for_url(re.compile(r"/taetigkeit$"))  # asked once for the Gewerbeanmeldung and a Verzeichnis
+    page.fill("#taetigkeit", "Elektroinstallation")
+    page.fill("#vollzeit", "2")
+    page.fill("#teilzeit", "1")
+    _check(page, "bundle question: activity and staff")
+    page.get_by_role("button", name="Weiter").click()
     page.wait_for_url(re.compile(r"/vorhaben$"))
     page.fill("#start_date", "2027-03-01")
     for name, value in (("handwerk", "yes"), ("ausbilden", "yes"), ("vermittlung_34d", "no")):

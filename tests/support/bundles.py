@@ -14,7 +14,9 @@ from tests.support.http import csrf_token
 #: (the persons question: the managing director, as the service forms ask her)
 SHARED = {"business_name": "Becker Elektro Neugründung GmbH", "legal_form": "GmbH", "inhaber_art": "juristische_person",
           "street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen", **GESCHAEFTSFUEHRERIN}
-PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "vermittlung_34d": "no"}
+PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "vermittlung_34d": "no",
+         # asked once for the Gewerbeanmeldung and the Verzeichnis (full and part time add up there)
+         "taetigkeit": "Elektroinstallation und Montage von Photovoltaikanlagen", "vollzeit": "2", "teilzeit": "1"}
 #: what each service still needs beyond the shared answers
 GEWERBE = {k: v for k, v in gewerbe_answers().items()
            if k not in {"business_name", "legal_form", "street", "postcode", "city", "start_date", "handwerk"}}
@@ -53,12 +55,13 @@ MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "mo
         # asked once for the Abmeldung and the new Anmeldung (or the Ummeldung)
         "inhaber_art": "juristische_person", "geschaeftsbezeichnung": "Becker Licht & Strom",
         "oeffentliche_hand": "nein", "reisegewerbe": "no", "nebenerwerb": "no", "wz2008": "43.21.0",
-        "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1"}
+        "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
+        "taetigkeit": "Elektroinstallation und Elektroeinzelhandel"}
 #: what the Abmeldung and the Anmeldung still need beyond the bundle's answers ("grund" is the
 #: bundle's: not given here)
 MOVE_ANSWERS = {
     **{k: v for k, v in GEWERBE.items() if k != "grund"},
-    "abmeldung_betrifft": "hauptniederlassung", "taetigkeit": "Elektroinstallation", "handwerk": "yes",
+    "abmeldung_betrifft": "hauptniederlassung", "handwerk": "yes",
 }
 
 
@@ -89,7 +92,10 @@ class _FormValues(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "select":
             self._select = None
-        if tag == "textarea":
+        if tag == "textarea" and self._textarea is not None:
+            # as a browser reads it: a line break right after <textarea> is not part of the value
+            value = self.values[self._textarea]
+            self.values[self._textarea] = value[2:] if value.startswith("\r\n") else value.removeprefix("\n")
             self._textarea = None
 
     def handle_data(self, data):
