@@ -24,6 +24,7 @@ from bizportal.demo import CHAMBERS
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from tests.support.filing import PERMIT_DECLARATIONS, angaben_zur_person, file_service
+from tests.support.handwerk import BECKER_LEITET, EU_EWR, MEISTERPRUEFUNG, betriebsleitung
 from tests.support.pdfs import minimal_pdf
 
 PDF = minimal_pdf()
@@ -534,7 +535,7 @@ def hwk_hamburg_form(*, takeover: bool, branches: bool, earlier: bool, training:
     steps["filialen"] = {"filialen": "yes" if branches else "no"}
     if branches:
         steps["filialen_angaben"] = {"filialen_anzahl": "1", "filialen_orte": "Schloßmühlendamm 4, 21073 Hamburg"}
-    if manager_elsewhere is not None:
+    if manager_elsewhere is not None:  # the Handwerksrolle's own answers replace these (handwerksrolle())
         steps["betriebsleitung"] = {"betriebsleiter_nur_hier": "no" if manager_elsewhere else "yes"}
         if manager_elsewhere:
             steps["betriebsleitung_weitere"] = {"betriebsleiter_weitere_betriebe": "Petersen Elektro, Lüneburg"}
@@ -552,19 +553,38 @@ def hwk_hamburg_form(*, takeover: bool, branches: bool, earlier: bool, training:
     return steps
 
 
-def handwerksrolle(business_name: str, place: tuple[str, str, str], qualification: str, manager: str,
-                   start: str, *, takeover: bool = False, branches: bool = False, earlier: bool = False,
-                   manager_elsewhere: bool = False, training: tuple[str, ...] = ("meisterbrief",)) -> dict[str, dict]:
+def handwerksrolle(business_name: str, place: tuple[str, str, str], qualification: dict[str, str],
+                   leitung: dict[str, str], start: str, *, takeover: bool = False, branches: bool = False,
+                   earlier: bool = False, gesellenbrief: str = "", hours: str = "40") -> dict[str, dict]:
+    """The Handwerksrolle's steps in order: the HWK Hamburg form's questions, the Betriebsleitung
+    (``leitung``: tests/support/handwerk.py), its employment when employed, and the legal route of
+    § 7 HwO (``qualification``) with the particulars of the examination or of the decision."""
     street, postcode, city = place
-    form = hwk_hamburg_form(takeover=takeover, branches=branches, earlier=earlier, training=list(training),
+    manager_elsewhere = leitung["betriebsleiter_nur_hier"] == "no"
+    form = hwk_hamburg_form(takeover=takeover, branches=branches, earlier=earlier, training=[],
                             manager_elsewhere=manager_elsewhere)
     gruendung = form.pop("gruendung")
-    return {"angaben": {"business_name": business_name, "legal_form": "GmbH", "street": street,
-                        "postcode": postcode, "city": city, "trade": "elektrotechniker",
-                        "qualification": qualification, "manager_name": manager, "start_date": start,
-                        "gruendungsart": gruendung.pop("gruendungsart"),
-                        **({"uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K."} if takeover else {})},
-            "gruendung": gruendung, **form}
+    steps: dict[str, dict] = {
+        "angaben": {"business_name": business_name, "legal_form": "GmbH", "street": street, "postcode": postcode,
+                    "city": city, "trade": "elektrotechniker", "start_date": start,
+                    "gruendungsart": gruendung.pop("gruendungsart"),
+                    **({"uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K."} if takeover else {})},
+        "gruendung": gruendung}
+    for key, answers in form.items():
+        if key == "betriebsleitung":
+            steps[key] = leitung
+            continue
+        if key == "qualifikation":
+            if leitung["betriebsleiter_stellung"] == "angestellt":
+                steps["anstellung"] = {"betriebsleiter_wochenstunden": hours}
+            route = {k: v for k, v in qualification.items() if k in ("qualification",)}
+            steps[key] = {**route, "gesellenbrief_handwerk": gesellenbrief}
+            exam = qualification["qualification"] in ("meisterpruefung", "gleichwertig")
+            steps["pruefung" if exam else "bescheid"] = {k: v for k, v in qualification.items() if k != "qualification"}
+            continue
+        steps[key] = answers
+    steps["unterlagen"] = {}
+    return steps
 
 
 def immobilienmakler_sole_trader() -> dict[str, dict]:
@@ -927,25 +947,56 @@ CASES = [
                  "umsatz_gesamt")),
 
     Case("handwerksrolle-meister-bremen", "anna.becker", "handwerksrolle-eintragung",
-         handwerksrolle(BECKER["business_name"], BECKER_SITZ, "meisterpruefung", "Anna Becker", "2027-01-04",
-                        takeover=True, branches=True, earlier=True, manager_elsewhere=True,
-                        training=("gesellenbrief", "meisterbrief")),
+         handwerksrolle(BECKER["business_name"], BECKER_SITZ, MEISTERPRUEFUNG,
+                        {**BECKER_LEITET, "betriebsleiter_nur_hier": "no"}, "2027-01-04",
+                        takeover=True, branches=True, earlier=True, gesellenbrief="Elektroniker"),
          [("hwk-bremen", "primary")],
          files={"qualifikationsnachweis": pdf("Meisterbrief-Becker.pdf"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"trade": "elektrotechniker", "qualification": "meisterpruefung", "gruendungsart": "uebernahme",
                  "frueherer_inhaber": "Elektro Meyer e. K.", "legal_form": "GmbH", "filialen_anzahl": 1,
+                 "betriebsleiter_stellung": "geschaeftsfuehrer",
+                 "betriebsleiter": {"family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17",
+                                    "birth_place": "Bremen"},
+                 "betriebsleiter_staatsangehoerigkeit": "DE",
+                 "betriebsleiter_anschrift": {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen"},
+                 "pruefung_art": "Meisterprüfung im Elektrotechniker-Handwerk", "pruefung_datum": "2009-06-26",
+                 "pruefung_stelle": "Meisterprüfungsausschuss der Handwerkskammer Bremen", "pruefung_ort": "Bremen",
                  "betriebsleiter_nur_hier": False, "betriebsleiter_weitere_betriebe": "Petersen Elektro, Lüneburg",
-                 "berufsausbildung": ["meisterbrief", "gesellenbrief"], "fruehere_selbstaendigkeit": True,
-                 "umsatz_handwerk": 450000, "einwilligung_handwerktest": False, "keine_gewerbeuntersagung": True}),
+                 "gesellenbrief_handwerk": "Elektroniker", "fruehere_selbstaendigkeit": True,
+                 "umsatz_handwerk": 450000, "einwilligung_handwerktest": False, "keine_gewerbeuntersagung": True},
+         absent=("betriebsleiter_wochenstunden", "arbeitsvertrag", "bescheid_behoerde", "herkunftsstaat",
+                 "berufsausbildung", "manager_name")),
     Case("handwerksrolle-ausnahmebewilligung-hamburg", "anna.becker", "handwerksrolle-eintragung",
          handwerksrolle("Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg", BECKER_HAMBURG,
-                        "ausnahmebewilligung", "Klaus Petersen", "2027-05-01"),
+                        {"qualification": "ausnahmebewilligung", "bescheid_behoerde": "Handwerkskammer Hamburg",
+                         "bescheid_datum": "2026-09-14",
+                         "bescheid_umfang": "Elektrotechniker-Handwerk, beschränkt auf Elektroinstallation"},
+                        betriebsleitung("angestellt", "Petersen", "Klaus", "1969-11-02", "Lüneburg",
+                                        geschlecht="maennlich",
+                                        anschrift=("Bleckeder Landstraße 9", "21337", "Lüneburg")),
+                        "2027-05-01", hours="38"),
          [("hwk-hamburg", "primary")],
-         files={"qualifikationsnachweis": jpeg("Ausnahmebewilligung-Petersen.jpg")},
-         expect={"postcode": "21073", "betriebsleiter_nur_hier": True, "berufsausbildung": ["meisterbrief"]},
+         files={"qualifikationsnachweis": jpeg("Ausnahmebewilligung-Petersen.jpg"),
+                "arbeitsvertrag": pdf("Arbeitsvertrag-Petersen.pdf")},
+         expect={"postcode": "21073", "betriebsleiter_nur_hier": True, "betriebsleiter_stellung": "angestellt",
+                 "betriebsleiter_wochenstunden": 38, "bescheid_datum": "2026-09-14",
+                 "bescheid_umfang": "Elektrotechniker-Handwerk, beschränkt auf Elektroinstallation"},
          absent=("filialen_anzahl", "betriebsleiter_weitere_betriebe", "fruehere_selbstaendigkeit_gewerk",
-                 "umsatz_gesamt", "frueherer_inhaber")),
+                 "umsatz_gesamt", "frueherer_inhaber", "pruefung_art", "herkunftsstaat")),
+    Case("handwerksrolle-eu-ewr-hamburg", "anna.becker", "handwerksrolle-eintragung",
+         handwerksrolle("Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg", BECKER_HAMBURG, EU_EWR,
+                        betriebsleitung("angestellt", "Nowak", "Tomasz", "1983-04-21", "Gdańsk",
+                                        staatsangehoerigkeit="PL", geschlecht="maennlich",
+                                        anschrift=("Harburger Ring 20", "21073", "Hamburg")),
+                        "2027-06-01"),
+         [("hwk-hamburg", "primary")],
+         files={"qualifikationsnachweis": pdf("Ausnahmebewilligung-9-HwO-Nowak.pdf"),
+                "arbeitsvertrag": pdf("Arbeitsvertrag-Nowak.pdf"),
+                "sozialversicherung_meldung": pdf("Meldebescheinigung-Nowak.pdf")},
+         expect={"qualification": "eu_ewr", "herkunftsstaat": "PL", "betriebsleiter_staatsangehoerigkeit": "PL",
+                 "bescheid_behoerde": "Handwerkskammer Hamburg", "betriebsleiter_wochenstunden": 40},
+         absent=("pruefung_art", "pruefung_datum")),
 
     Case("immobilienmakler-einzelkauffrau-hamburg", "lea.hansen", "immobilienmakler-34c",
          immobilienmakler_sole_trader(),
