@@ -597,6 +597,7 @@ def immobilienmakler_sole_trader() -> dict[str, dict]:
                        "beschreibung": "Vermittlung von Wohn- und Gewerbeimmobilien in Hamburg-Altona, ergänzend "
                                        "zur Versicherungsmaklertätigkeit",
                        "beginn": "2027-03-01"},
+        "makler_umfang": {"makler_objekte": ["wohnraeume", "gewerbliche_raeume"]},
         "unterlagen": {},
     }
 
@@ -609,10 +610,11 @@ def immobilienmakler_company_as_property_manager() -> dict[str, dict]:
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
-        "taetigkeit": {"taetigkeiten": ["baubetreuer", "wohnimmobilienverwalter"],
+        "taetigkeit": {"taetigkeiten": ["bautraeger", "baubetreuer", "wohnimmobilienverwalter"],
                        "beschreibung": "WEG- und Mietverwaltung für Wohnanlagen in Bremen, deren Haustechnik wir "
-                                       "betreuen",
+                                       "betreuen; Sanierung und Verkauf einzelner Wohnanlagen als Bauträger",
                        "beginn": "2027-07-01"},
+        "bautraeger_umfang": {"bautraeger_vermoegenswerte": ["erwerber", "bewerber"]},
         "versicherung": {"versicherer": "HDI Versicherung AG"},
         "unterlagen": {},
     }
@@ -1004,9 +1006,10 @@ CASES = [
          files={"steuerbescheinigung": pdf("Steuerbescheinigung-Hansen.pdf"),
                 "insolvenzauskunft": pdf("Auskunft-Insolvenzgericht-Hamburg.pdf"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Hansen.pdf")},
-         expect={"taetigkeiten": ["makler", "darlehensvermittler"], **LEA_FILED},
+         expect={"taetigkeiten": ["makler", "darlehensvermittler"],
+                 "makler_objekte": ["gewerbliche_raeume", "wohnraeume"], **LEA_FILED},
          absent=("handelsregisternummer", "weitere_vertreter", "versicherer", "versicherungsnachweis",
-                 "handelsregisterauszug", *NO_PARTICULARS)),
+                 "handelsregisterauszug", "bautraeger_vermoegenswerte", *NO_PARTICULARS)),
     Case("immobilienmakler-gmbh-verwalter-bremen", "anna.becker", "immobilienmakler-34c",
          immobilienmakler_company_as_property_manager(),
          [("gewerbeamt-bremen", "primary")],
@@ -1015,8 +1018,10 @@ CASES = [
                 "insolvenzauskunft": png("Auskunft-Insolvenzgericht-Bremen.png"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Becker.pdf"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
-         expect={"taetigkeiten": ["baubetreuer", "wohnimmobilienverwalter"], "versicherer": "HDI Versicherung AG",
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED}),
+         expect={"taetigkeiten": ["bautraeger", "baubetreuer", "wohnimmobilienverwalter"],
+                 "bautraeger_vermoegenswerte": ["erwerber", "bewerber"], "versicherer": "HDI Versicherung AG",
+                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED},
+         absent=("makler_objekte",)),
 
     Case("reisegewerbekarte-wohnsitz-bremerhaven", "jonas.weber", "reisegewerbekarte",
          reisegewerbekarte_door_to_door_sales(),
