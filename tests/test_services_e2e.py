@@ -437,7 +437,7 @@ def bewachung_company_with_second_director() -> dict[str, dict]:
                      "email": "anna.becker@becker-elektro.example", "telefon": "0421 3378890"},
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
-        "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
+        "weitere_vertretung": group("weitere_vertreter", {**CO_MANAGING_DIRECTOR, "geburtsland": "PL"}),
         "taetigkeit": {"taetigkeit": "Alarmverfolgung und Interventionsdienst für selbst errichtete "
                                      "Einbruchmeldeanlagen, Revierdienst (Objektschutz) für Gewerbekunden in Bremen",
                        "beschaeftigte": "6", "beginn": "2027-04-01", "zahl_beschaeftigte": "31",
@@ -485,7 +485,7 @@ def gaststaette_company_takes_over_cafe() -> dict[str, dict]:
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
         "raeume": {"flaeche_gastraum": "85", "sitzplaetze": "40", "aussengastronomie": "yes",
-                   "musik_veranstaltungen": "no", "eroeffnung": "2027-03-01"},
+                   "musik_veranstaltungen": "no", "personaltoilette": "no", "eroeffnung": "2027-03-01"},
         "unterlagen": {},
     }
 
@@ -501,7 +501,10 @@ def gaststaette_sole_trader_opens_bar() -> dict[str, dict]:
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS,
                              extra_declarations={"fruehere_erlaubnis": "no"}),
         "raeume": {"flaeche_gastraum": "60", "sitzplaetze": "35", "aussengastronomie": "yes",
-                   "musik_veranstaltungen": "yes", "eroeffnung": "2027-05-01"},
+                   "musik_veranstaltungen": "yes", "einrichtung_art": "neueinrichtung", "personaltoilette": "no",
+                   "befreiungsantraege": "Befreiung von der getrennten Gästetoilette für Damen und Herren: eine "
+                                         "barrierefreie Unisex-Toilette bei 35 Plätzen",
+                   "eroeffnung": "2027-05-01"},
         "unterlagen": {},
     }
 
@@ -892,7 +895,8 @@ CASES = [
                 "steuerbescheinigung": png("Bescheinigung-in-Steuersachen.png"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"juristische_person": True, "handelsregisternummer": BECKER_HRB,
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED, "zahl_beschaeftigte": 31,
+                 "weitere_vertreter": [{**CO_MANAGING_DIRECTOR_FILED, "geburtsland": "PL"}], **ANNA_FILED,
+                 "geburtsland": "DE", "zahl_beschaeftigte": 31,
                  "taetigkeit_umfang": "ohne_einschraenkung", "dienstkleidung": True,
                  "versicherer": "Allianz Versicherungs-AG", "summe_personenschaeden": 1000000,
                  "summe_abhandenkommen": 15000, "summe_vermoegensschaeden": 12500}),
@@ -916,8 +920,9 @@ CASES = [
                  "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **LEA_FILED, "geburtsname": "Schulz",
                  "betriebsart_gastg": "schank_und_speise",
                  "speisen_art": "Kuchen, Frühstück und kleine warme Gerichte",
-                 "vorgaenger": "Café am Wall Inh. Helga Brandt e. K.", "fruehere_erlaubnis": True},
-         absent=("betriebsart_sonstige", *NO_PARTICULARS)),
+                 "vorgaenger": "Café am Wall Inh. Helga Brandt e. K.", "fruehere_erlaubnis": True,
+                 "personaltoilette": False},
+         absent=("betriebsart_sonstige", "einrichtung_art", "befreiungsantraege", *NO_PARTICULARS)),
     Case("gaststaette-einzelkauffrau-bar-hamburg", "lea.hansen", "gaststaettenerlaubnis",
          gaststaette_sole_trader_opens_bar(),
          [("gewerbeamt-hamburg", "primary")],
@@ -925,7 +930,10 @@ CASES = [
                 "steuerbescheinigung": jpeg("Steuerbescheinigung-Hansen.jpg"),
                 "unterrichtungsnachweis": pdf("Unterrichtungsnachweis-IHK.pdf")},
          expect={"juristische_person": False, "musik_veranstaltungen": True, **ANNA_FILED,
-                 "betriebsart_gastg": "schankwirtschaft", "fruehere_erlaubnis": False},
+                 "betriebsart_gastg": "schankwirtschaft", "fruehere_erlaubnis": False,
+                 "einrichtung_art": "neueinrichtung", "personaltoilette": False,
+                 "befreiungsantraege": "Befreiung von der getrennten Gästetoilette für Damen und Herren: eine "
+                                       "barrierefreie Unisex-Toilette bei 35 Plätzen"},
          absent=("handelsregisternummer", "weitere_vertreter", "speisen_art", "vorgaenger",
                  "fruehere_erlaubnis_angaben")),
 
