@@ -95,9 +95,10 @@ def test_the_legal_route_is_asked_once_and_each_training_box_of_the_form_is_one_
     routes = {c.value: c.label.de for c in fields["qualification"].choices}
     assert list(routes) == ["meisterpruefung", "gleichwertig", "ausnahmebewilligung", "eu_ewr",
                             "gleichwertigkeitsfeststellung", "ausuebungsberechtigung_7a", "ausuebungsberechtigung"]
-    form_boxes = {"die Meisterprüfung bestanden": "meisterpruefung", "Ingenieur": "gleichwertig", "Techniker": "gleichwertig",
-                  "Industriemeister": "gleichwertig", "§ 8 HwO": "ausnahmebewilligung", "§ 7a HwO": "ausuebungsberechtigung_7a",
-                  "§ 7b HwO": "ausuebungsberechtigung", "§ 9 Abs. 1 HwO": "eu_ewr", "§ 50c HwO": "gleichwertigkeitsfeststellung"}
+    form_boxes = {"die Meisterprüfung bestanden": "meisterpruefung", "Ingenieur": "gleichwertig",
+                  "Techniker": "gleichwertig", "Industriemeister": "gleichwertig", "§ 8 HwO": "ausnahmebewilligung",
+                  "§ 7a HwO": "ausuebungsberechtigung_7a", "§ 7b HwO": "ausuebungsberechtigung",
+                  "§ 9 Abs. 1 HwO": "eu_ewr", "§ 50c HwO": "gleichwertigkeitsfeststellung"}
     for box, route in form_boxes.items():
         assert [value for value, label in routes.items() if box in label] == [route], box
     steps = {s.key: s.show_if for s in rolle.steps}

@@ -18,8 +18,9 @@ from tests.support.casework import item_path, staff_client
 from tests.support.filing import file_service, post_step
 from tests.support.permits import FILES, MAKLER, answers, payload_of, to_step, visited
 
-NR_1 = "Nr. 1: den Abschluss von Verträgen über Grundstücke, grundstücksgleiche Rechte, gewerbliche Räume oder Wohnräume"
-NR_3B = "Nr. 3 b: Bauvorhaben als Baubetreuer im fremden Namen für fremde Rechnung wirtschaftlich vorbereiten oder durchführen (Baubetreuer)"
+NR_1 = "Nr. 1: den Abschluss von Verträgen über Grundstücke, grundstücksgleiche Rechte, gewerbliche Räume"
+NR_3B = ("Nr. 3 b: Bauvorhaben als Baubetreuer im fremden Namen für fremde Rechnung wirtschaftlich vorbereiten oder "
+         "durchführen (Baubetreuer)")
 NR_4 = "Nr. 4: das gemeinschaftliche Eigentum von Wohnungseigentümern"
 MAKLER_FILES = {k: FILES[k] for k in ("steuerbescheinigung", "insolvenzauskunft", "schuldnerverzeichnis")}
 BREMEN = {"betriebsanschrift-street": "Am Wall 120", "betriebsanschrift-postcode": "28195",
