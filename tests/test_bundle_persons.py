@@ -102,7 +102,8 @@ def test_two_managing_persons_given_once_reach_the_gewerbeamt_with_every_sub_fie
     assert received[("gewerbeanmeldung", "primary")]["personen"] == FILED_PERSONS
     assert received[("gewerbeanmeldung", "copy")]["personen"] == FILED_PERSONS
     # the Betriebsleiter of the Handwerksrolle is someone else's question: not filled from the owners
-    assert received[("handwerksrolle-eintragung", "primary")]["manager_name"] == "Anna Becker"
+    assert received[("handwerksrolle-eintragung", "primary")]["betriebsleiter"] == {
+        "family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17", "birth_place": "Bremen"}
 
 
 def test_the_chamber_forms_that_ask_for_one_person_or_the_representatives_have_them(client, login_as):

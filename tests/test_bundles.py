@@ -19,6 +19,8 @@ from bizportal.filings.models import Draft, Filing, FilingBundle
 from bizportal.inbox.models import InboxItem
 from bizportal.stats.models import StatRollup
 from tests.support.bundles import (
+    HANDWERKSROLLE,
+    HWK_FORM,
     PLANS,
     SHARED,
     answer_questionnaire,
@@ -201,16 +203,26 @@ def test_the_handwerksrolle_does_not_name_the_login_as_betriebsleiter_and_marks_
     login_as("anna.becker")
     overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
     press(client, overview)
-    in_bundle = client.get(f"/antraege/entwurf/{service_drafts(client, overview)['handwerksrolle-eintragung']}"
-                           "/angaben").get_data(as_text=True)
+    draft = service_drafts(client, overview)['handwerksrolle-eintragung']
+    first = path_of(client.get(f"/antraege/entwurf/{draft}/pruefen").headers["Location"])
+    before = {"trade": "elektrotechniker", "start_date": "2027-03-01", **HWK_FORM}
+    pages = {}
     page = client.get("/leistungen/handwerksrolle-eintragung/antrag")
     resp = client.post("/leistungen/handwerksrolle-eintragung/antrag",
                        data={"csrf_token": csrf_token(page.get_data(as_text=True))})
-    alone = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
-    assert 'value="Becker Elektrotechnik GmbH"' in alone  # the company's own data is still prefilled
-    for html in (in_bundle, alone):
-        assert form_values(html)["manager_name"] == ""
-        assert 'value="Anna Becker"' not in html
+    alone = path_of(resp.headers["Location"])
+    assert 'value="Becker Elektrotechnik GmbH"' in client.get(alone).get_data(as_text=True)  # the company's own data
+    for where, path in (("in_bundle", first), ("alone", alone)):
+        fill(client, path, before, stop_at="betriebsleitung")
+        step = path.rsplit("/", 1)[0] + "/betriebsleitung"
+        pages[where] = html = client.get(step).get_data(as_text=True)
+        assert form_values(html)["betriebsleiter-family_name"] == ""
+        assert form_values(html)["betriebsleiter-given_names"] == ""
+        assert 'value="Anna"' not in html and 'value="Becker"' not in html
+        fill(client, step, HANDWERKSROLLE, stop_at="unterlagen")
+        pages[where + "_files"] = client.get(path.rsplit("/", 1)[0] + "/unterlagen").get_data(as_text=True)
+    in_bundle_files, alone_files = pages["in_bundle_files"], pages["alone_files"]
+    for html in (in_bundle_files, alone_files):
         assert re.search(r'<label class="kern-label" for="qualifikationsnachweis">[^<]*'
                          r'<span class="kern-label__optional">\(Pflichtfeld\)</span>', html)
         assert re.search(r'<label class="kern-label" for="handelsregisterauszug">[^<]*</label>', html)

@@ -48,7 +48,8 @@ def test_a_malformed_fee_or_source_names_file_and_field(tmp_path, old, new, mess
 
 
 def test_a_fee_without_its_legal_basis_is_refused(tmp_path):
-    directory = _catalog_with(tmp_path, "handwerksrolle-eintragung", "fee.basis = {", "fee.note = {")
+    directory = _catalog_with(tmp_path, "handwerksrolle-eintragung", 'fee.basis = { de = "Gebührenordnung',
+                              'fee.basis = { de = "", x = "Gebührenordnung')
     with pytest.raises(DefinitionError,
                        match=r"handwerksrolle-eintragung.toml: field 'fee.basis': needs non-empty texts"):
         load_catalog(directory)
@@ -129,3 +130,41 @@ def test_the_hamburg_amounts_are_shown_where_the_competent_body_publishes_them(c
     client.get("/sprache/en")
     html = client.get("/leistungen/gaststaettenerlaubnis").get_data(as_text=True)
     assert "In Hamburg the licence costs €535 to €635, a provisional licence on a takeover €50." in html
+
+
+SCHEDULES = ("Gebührenordnung", "Gebührentarif", "Kostenverordnung")
+
+
+def test_a_fee_the_body_sets_without_a_published_amount_says_where_the_body_sets_it():
+    """No number is made up: where no amount was found, the note names the body's schedule (for
+    Bremen as well as Hamburg) so that the company knows where the amount comes from."""
+    for key, service in load_catalog().items():
+        fee = service.fee
+        assert fee is not None, key
+        if fee.by_body and fee.amount is None and fee.minimum is None:
+            assert fee.note is not None, f"{key}: no note on where the body sets the fee"
+            assert any(s in fee.note.de for s in SCHEDULES), f"{key}: the note names no schedule"
+            if "In Hamburg" in fee.note.de:  # only Hamburg's amounts were found: Bremen's schedule is named
+                assert "In Bremen" in fee.note.de, f"{key}: Hamburg's amount without a word on Bremen's"
+
+
+def _fee_cell(html: str) -> str:
+    start = html.index('id="fee"')
+    return html[start:html.index("</dd>", start)]
+
+
+def test_the_service_page_says_which_schedule_sets_the_fee_of_a_chamber_or_a_bremen_office(client):
+    cell = _fee_cell(client.get("/leistungen/handwerksrolle-eintragung").get_data(as_text=True))
+    assert "hängt von der zuständigen Stelle ab" in cell
+    assert "Gebührenordnung der Handwerkskammer Hamburg vom 11. Dezember 2012" in cell
+    assert "Gebührenordnung der Handwerkskammer Bremen" in cell
+    cell = _fee_cell(client.get("/leistungen/bewachungserlaubnis-34a").get_data(as_text=True))
+    assert "In Hamburg kostet die Erlaubnis 240 € bis 340 €" in cell
+    assert "In Bremen setzt die Behörde die Gebühr nach der Kostenverordnung der Wirtschaftsverwaltung (WKostV)" in cell
+    assert "kostet bei der Handelskammer Bremen 150 €" in cell
+    cell = _fee_cell(client.get("/leistungen/versicherungsvermittler-34d").get_data(as_text=True))
+    assert "Gebührentarif der IHK (Handelskammer Bremen" in cell
+    client.get("/sprache/en")
+    cell = _fee_cell(client.get("/leistungen/handwerk-verzeichnis-eintragung").get_data(as_text=True))
+    assert "depends on the competent body" in cell
+    assert "The costs follow the chamber of crafts" in cell and "Handwerkskammer Bremen" in cell

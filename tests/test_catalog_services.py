@@ -117,7 +117,7 @@ def test_gewerbeabmeldung_copies_the_competent_chamber(catalog, handwerk, chambe
 
 def test_handwerksrolle_goes_to_hwk(catalog):
     answers = {"business_name": "Elektro Meyer", "street": "Am Wall 120", "postcode": "28195", "city": "Bremen",
-               "trade": "elektrotechniker", "qualification": "meisterpruefung", "manager_name": "Anna Meyer",
+               "trade": "elektrotechniker", "qualification": "meisterpruefung", "betriebsleiter_stellung": "inhaber",
                "start_date": "2025-04-01"}
     assert catalog["handwerksrolle-eintragung"].destinations(answers) == [("HWK", "primary")]
 

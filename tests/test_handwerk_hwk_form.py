@@ -16,24 +16,26 @@ from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from tests.support.bundles import SHARED, answer_questionnaire, service_drafts
 from tests.support.filing import EveryStep, file_service, path_of, post_step, start_draft
+from tests.support.handwerk import MEISTERPRUEFUNG, betriebsleitung
 from tests.support.pdfs import minimal_pdf
 
 ROLLE, VERZEICHNIS = "handwerksrolle-eintragung", "handwerk-verzeichnis-eintragung"
 PDF = (minimal_pdf("nachweis"), "Nachweis.pdf")
-FILES = {"qualifikationsnachweis": PDF, "gewerbeanmeldung": PDF}
+FILES = {"qualifikationsnachweis": PDF, "gewerbeanmeldung": PDF, "arbeitsvertrag": PDF}
 
 
 def answers(**changes) -> EveryStep:
     """A new electrician's business in Bremen, no branches, manager employed only here."""
     every = EveryStep({
         "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "trade": "elektrotechniker", "qualification": "meisterpruefung",
-        "manager_name": "Klaus Petersen", "start_date": "2027-03-01", "gruendungsart": "neugruendung",
+        "postcode": "28195", "city": "Bremen", "trade": "elektrotechniker", **MEISTERPRUEFUNG,
+        **betriebsleitung("angestellt", "Petersen", "Klaus", "1969-11-02", "Lüneburg"),
+        "betriebsleiter_wochenstunden": "40", "start_date": "2027-03-01", "gruendungsart": "neugruendung",
         "betriebsanschrift-street": "Am Wall 120", "betriebsanschrift-postcode": "28195",
         "betriebsanschrift-city": "Bremen", "inhaber-family_name": "Becker", "inhaber-given_names": "Anna",
         "inhaber-birth_date": "1978-03-14", "email": "anna@becker.example", "anlage": "b1",
         "gewerbe": "Gebäudereiniger", "taetigkeit": "Fassadenreinigung", "beginn": "2027-03-01",
-        "existenzgruender": "yes", "filialen": "no", "betriebsleiter_nur_hier": "yes",
+        "existenzgruender": "yes", "filialen": "no",
         "berufsausbildung": ["meisterbrief"], "fruehere_selbstaendigkeit": "no",
         "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "yes", "einwilligung_handwerktest": "no",
         "keine_gewerbeuntersagung": "yes"})
@@ -128,27 +130,27 @@ def test_no_entry_without_the_declaration_on_trade_prohibitions(company, service
 
 
 def test_the_chamber_receives_the_forms_answers_and_the_manager_is_not_the_login(app, company):
-    html = company.get(start_draft(company, ROLLE)).get_data(as_text=True)
-    assert re.search(r'name="manager_name"[^>]*>', html) and 'value="Anna Becker"' not in html
+    html = company.get(to_step(company, ROLLE, answers(), "betriebsleitung")).get_data(as_text=True)
+    assert re.search(r'name="betriebsleiter-family_name"[^>]*>', html) and 'value="Becker"' not in html
     reference = file_service(company, ROLLE, answers(
         gruendungsart="uebernahme", frueherer_inhaber="Elektro Meyer e. K.", existenzgruender="no", filialen="yes",
         filialen_anzahl="2", filialen_orte="Bremerhaven, Lange Straße 1; Delmenhorst, Lange Straße 2",
         betriebsleiter_nur_hier="no", betriebsleiter_weitere_betriebe="Petersen Elektro, Lüneburg",
-        berufsausbildung=["gesellenbrief", "meisterbrief", "ausuebungsberechtigung_7b"],
         gesellenbrief_handwerk="Elektroniker", umsatz_gesamt="480000", umsatz_handwerk="450000"),
-        files={"qualifikationsnachweis": PDF})
+        files={"qualifikationsnachweis": PDF, "arbeitsvertrag": PDF})
     with app.app_context():
         data = db.session.scalar(select(Filing).where(Filing.reference == reference)).data
     assert (data["gruendungsart"], data["frueherer_inhaber"], data["existenzgruender"]) == (
         "uebernahme", "Elektro Meyer e. K.", False)
     assert (data["filialen"], data["filialen_anzahl"]) == (True, 2)
     assert data["betriebsleiter_weitere_betriebe"] == "Petersen Elektro, Lüneburg"
-    assert data["berufsausbildung"] == ["meisterbrief", "gesellenbrief", "ausuebungsberechtigung_7b"]
+    assert (data["gesellenbrief_handwerk"], data["qualification"]) == ("Elektroniker", "meisterpruefung")
+    assert "berufsausbildung" not in data  # the form's training boxes are the legal routes of `qualification`
     assert (data["umsatz_gesamt"], data["umsatz_handwerk"]) == (480000, 450000)
     assert (data["einwilligung_weitergabe"], data["einwilligung_suchmaschine"], data["keine_gewerbeuntersagung"]) == (
         False, True, True)
     page = company.get(f"/antraege/{reference}").get_data(as_text=True)
-    assert "Meisterbrief, Gesellenbrief, Ausübungsberechtigung nach § 7b HwO" in page
+    assert "die Meisterprüfung bestanden (§ 7 Abs. 1a HwO)" in page
 
 
 def test_the_takeover_bundle_gives_the_verzeichnis_its_kind_of_start_and_predecessor(company):

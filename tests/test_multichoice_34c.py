@@ -18,9 +18,10 @@ from tests.support.casework import item_path, staff_client
 from tests.support.filing import file_service, post_step
 from tests.support.permits import FILES, MAKLER, answers, payload_of, to_step, visited
 
-NR_1 = "Nr. 1: Vermittlung oder Nachweis von Verträgen über Grundstücke"
-NR_3B = "Nr. 3 b: Vorbereitung oder Durchführung von Bauvorhaben im fremden Namen für fremde Rechnung (Baubetreuer)"
-NR_4 = "Nr. 4: Verwaltung von Wohnungseigentum oder Mietwohnungen für Dritte (Wohnimmobilienverwalter)"
+NR_1 = "Nr. 1: den Abschluss von Verträgen über Grundstücke, grundstücksgleiche Rechte, gewerbliche Räume"
+NR_3B = ("Nr. 3 b: Bauvorhaben als Baubetreuer im fremden Namen für fremde Rechnung wirtschaftlich vorbereiten oder "
+         "durchführen (Baubetreuer)")
+NR_4 = "Nr. 4: das gemeinschaftliche Eigentum von Wohnungseigentümern"
 MAKLER_FILES = {k: FILES[k] for k in ("steuerbescheinigung", "insolvenzauskunft", "schuldnerverzeichnis")}
 BREMEN = {"betriebsanschrift-street": "Am Wall 120", "betriebsanschrift-postcode": "28195",
           "betriebsanschrift-city": "Bremen"}
@@ -83,7 +84,7 @@ def test_review_status_receipt_payload_and_the_office_name_the_activities(app, c
     assert NR_1 in detail and NR_3B in detail
     pdf = company.get(f"/antraege/{reference}/eingangsbestaetigung.pdf")
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf.data)).pages)
-    assert "Nr. 1: Vermittlung oder Nachweis" in text and "(Baubetreuer)" in text
+    assert "Nr. 1: den Abschluss von Verträgen über Grundstücke" in text and "(Baubetreuer)" in text
     assert payload_of(app, reference).data["taetigkeiten"] == ["makler", "baubetreuer"]
 
     assert Worker(app).run_once() == 1
@@ -101,10 +102,10 @@ def _copy_catalog(tmp_path):
 @pytest.mark.parametrize(("old", "new", "message"), [
     ('show_if = { field = "taetigkeiten", contains = "wohnimmobilienverwalter" }',
      'show_if = { field = "taetigkeiten", equals = "wohnimmobilienverwalter" }',
-     "field 'steps[14].show_if.equals': a multichoice field is tested with 'contains', and only it"),
+     "field 'steps[16].show_if.equals': a multichoice field is tested with 'contains', and only it"),
     ('show_if = { field = "taetigkeiten", contains = "wohnimmobilienverwalter" }',
      'show_if = { field = "taetigkeiten", contains = "hausmeister" }',
-     "field 'steps[14].show_if.contains': 'hausmeister' is not a choice of 'taetigkeiten'"),
+     "field 'steps[16].show_if.contains': 'hausmeister' is not a choice of 'taetigkeiten'"),
     ('show_if = { field = "juristische_person", equals = true }',
      'show_if = { field = "juristische_person", contains = true }',
      "only a multichoice field is tested with 'contains'"),
@@ -123,3 +124,50 @@ def test_a_misused_multichoice_is_refused_with_file_and_field(tmp_path, old, new
     with pytest.raises(DefinitionError) as exc:
         load_catalog(directory)
     assert "immobilienmakler-34c.toml: " in str(exc.value) and message in str(exc.value)
+
+
+def test_each_activity_reads_as_section_34c_1_names_it():
+    """The wording of § 34c Abs. 1 Satz 1 GewO: Nr. 1 and 2 include proving the opportunity to
+    conclude a contract, Nr. 3 a requires the use of others' assets (a developer using only its own
+    money needs no licence), Nr. 3 b is the economic preparation, Nr. 4 names WEG and § 549 BGB."""
+    field = next(f for f in load_catalog()[MAKLER].fields if f.name == "taetigkeiten")
+    label = {c.value: c.label.de for c in field.choices}
+    assert "oder die Gelegenheit zum Abschluss solcher Verträge nachweisen" in label["makler"]
+    assert "oder die Gelegenheit zum Abschluss solcher Verträge nachweisen" in label["darlehensvermittler"]
+    assert "mit Ausnahme von Verträgen im Sinne des § 34i Abs. 1 Satz 1 GewO" in label["darlehensvermittler"]
+    assert ("für eigene oder fremde Rechnung vorbereiten oder durchführen und dazu Vermögenswerte von Erwerbern, "
+            "Mietern, Pächtern oder sonstigen Nutzungsberechtigten oder von Bewerbern um Erwerbs- oder "
+            "Nutzungsrechte verwenden") in label["bautraeger"]
+    assert "im fremden Namen für fremde Rechnung wirtschaftlich vorbereiten oder durchführen" in label["baubetreuer"]
+    assert "im Sinne des § 1 Abs. 2, 3, 5 und 6 WEG" in label["wohnimmobilienverwalter"]
+    assert "Mietverhältnisse über Wohnräume im Sinne des § 549 BGB" in label["wohnimmobilienverwalter"]
+
+
+def test_the_objects_of_nr_1_and_the_assets_of_nr_3a_follow_their_activity(app, company):
+    """The Hamburg form's boxes 4.1 (land, dwellings, rights equivalent to land, commercial premises)
+    and 4.3 a (assets of buyers, tenants, lessees, other users, applicants): each asked only after
+    its activity is ticked, at least one, filed as a list."""
+    catalog = load_catalog()[MAKLER]
+    fields = {f.name: f for f in catalog.fields}
+    assert [c.value for c in fields["makler_objekte"].choices] == [
+        "grundstuecke", "grundstuecksgleiche_rechte", "gewerbliche_raeume", "wohnraeume"]
+    assert [c.value for c in fields["bautraeger_vermoegenswerte"].choices] == [
+        "erwerber", "mieter", "paechter", "sonstige_nutzungsberechtigte", "bewerber"]
+    steps = visited(company, MAKLER, answers(taetigkeiten=["baubetreuer"]))
+    assert not {"makler_umfang", "bautraeger_umfang"} & set(steps)
+    steps = visited(company, MAKLER, answers(taetigkeiten=["makler", "bautraeger"]))
+    assert steps.index("taetigkeit") < steps.index("makler_umfang") < steps.index("bautraeger_umfang")
+    path = to_step(company, MAKLER, answers(taetigkeiten=["makler"]), "makler_umfang")
+    resp = post_step(company, path, {"makler_objekte": []})
+    assert resp.status_code == 422 and "Bitte wählen Sie mindestens einen Eintrag aus." in resp.get_data(as_text=True)
+    path = to_step(company, MAKLER, answers(taetigkeiten=["bautraeger"]), "bautraeger_umfang")
+    assert post_step(company, path, {"bautraeger_vermoegenswerte": ["kaeufer"]}).status_code == 422
+
+    every = answers(taetigkeiten=["makler", "bautraeger"], makler_objekte=["wohnraeume", "grundstuecke"],
+                    bautraeger_vermoegenswerte=["mieter", "erwerber"])
+    reference = file_service(company, MAKLER, every, files=MAKLER_FILES)
+    data = payload_of(app, reference).data
+    assert data["makler_objekte"] == ["grundstuecke", "wohnraeume"]
+    assert data["bautraeger_vermoegenswerte"] == ["erwerber", "mieter"]
+    detail = company.get(f"/antraege/{reference}").get_data(as_text=True)
+    assert "Grundstücke, Wohnräume" in detail and "Erwerberinnen und Erwerber, Mieterinnen und Mieter" in detail

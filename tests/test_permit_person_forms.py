@@ -105,7 +105,8 @@ def test_nationality_and_sex_are_required(company, service):
 
 def representative(**changes: str) -> dict[str, str]:
     entry = {"family_name": "Kowalski", "given_names": "Piotr", "birth_date": "1975-06-30", "birth_place": "Gdańsk",
-             "geschlecht": "maennlich", "staatsangehoerigkeit": "PL", **{d: "no" for d in PERMIT_DECLARATIONS}}
+             "geschlecht": "maennlich", "staatsangehoerigkeit": "PL", "geburtsland": "PL",  # the last: § 34a only
+             **{d: "no" for d in PERMIT_DECLARATIONS}}
     entry.update(changes)
     return {f"weitere_vertreter-0-{k}": v for k, v in entry.items()}
 
@@ -192,6 +193,7 @@ def test_the_office_receives_part_one_and_the_34a_details(app, company):
     entry = data["weitere_vertreter"][0]
     assert (entry["staatsangehoerigkeit"], entry["vermoegensauskunft"], entry["vermoegensauskunft_angaben"]) == (
         "PL", True, "AG Gdańsk 2023")
+    assert (data["geburtsland"], entry["geburtsland"]) == ("DE", "PL")  # "Geburtsland" of the Hamburg form
     assert entry["insolvenz_angaben"] is None
     assert (data["summe_personenschaeden"], data["summe_sachschaeden"], data["summe_abhandenkommen"],
             data["summe_vermoegensschaeden"], data["summe_gesamt"]) == (1000000, 250000, 15000, 12500, 1000000)
@@ -235,7 +237,7 @@ def test_the_34a_application_needs_the_consent_to_the_bewacherregister_query(app
     path = to_step(company, BEWACHUNG, answers(), "erklaerungen")
     refused = post_step(company, path, answers(einwilligung_bewacherregister="no"))
     assert refused.status_code == 422
-    assert "Ohne die Abfrage im Bewacherregister" in refused.get_data(as_text=True)
+    assert "Bitte stimmen Sie der Überprüfung Ihrer Zuverlässigkeit zu" in refused.get_data(as_text=True)
     assert post_step(company, path, answers()).status_code == 302
     reference = file_service(company, BEWACHUNG, answers(), files=FILES)
     with app.app_context():

@@ -24,6 +24,7 @@ from bizportal.demo import CHAMBERS
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from tests.support.filing import PERMIT_DECLARATIONS, angaben_zur_person, file_service
+from tests.support.handwerk import BECKER_LEITET, EU_EWR, MEISTERPRUEFUNG, betriebsleitung
 from tests.support.pdfs import minimal_pdf
 
 PDF = minimal_pdf()
@@ -436,7 +437,7 @@ def bewachung_company_with_second_director() -> dict[str, dict]:
                      "email": "anna.becker@becker-elektro.example", "telefon": "0421 3378890"},
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
-        "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
+        "weitere_vertretung": group("weitere_vertreter", {**CO_MANAGING_DIRECTOR, "geburtsland": "PL"}),
         "taetigkeit": {"taetigkeit": "Alarmverfolgung und Interventionsdienst für selbst errichtete "
                                      "Einbruchmeldeanlagen, Revierdienst (Objektschutz) für Gewerbekunden in Bremen",
                        "beschaeftigte": "6", "beginn": "2027-04-01", "zahl_beschaeftigte": "31",
@@ -484,7 +485,7 @@ def gaststaette_company_takes_over_cafe() -> dict[str, dict]:
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
         "raeume": {"flaeche_gastraum": "85", "sitzplaetze": "40", "aussengastronomie": "yes",
-                   "musik_veranstaltungen": "no", "eroeffnung": "2027-03-01"},
+                   "musik_veranstaltungen": "no", "personaltoilette": "no", "eroeffnung": "2027-03-01"},
         "unterlagen": {},
     }
 
@@ -500,7 +501,10 @@ def gaststaette_sole_trader_opens_bar() -> dict[str, dict]:
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS,
                              extra_declarations={"fruehere_erlaubnis": "no"}),
         "raeume": {"flaeche_gastraum": "60", "sitzplaetze": "35", "aussengastronomie": "yes",
-                   "musik_veranstaltungen": "yes", "eroeffnung": "2027-05-01"},
+                   "musik_veranstaltungen": "yes", "einrichtung_art": "neueinrichtung", "personaltoilette": "no",
+                   "befreiungsantraege": "Befreiung von der getrennten Gästetoilette für Damen und Herren: eine "
+                                         "barrierefreie Unisex-Toilette bei 35 Plätzen",
+                   "eroeffnung": "2027-05-01"},
         "unterlagen": {},
     }
 
@@ -534,7 +538,7 @@ def hwk_hamburg_form(*, takeover: bool, branches: bool, earlier: bool, training:
     steps["filialen"] = {"filialen": "yes" if branches else "no"}
     if branches:
         steps["filialen_angaben"] = {"filialen_anzahl": "1", "filialen_orte": "Schloßmühlendamm 4, 21073 Hamburg"}
-    if manager_elsewhere is not None:
+    if manager_elsewhere is not None:  # the Handwerksrolle's own answers replace these (handwerksrolle())
         steps["betriebsleitung"] = {"betriebsleiter_nur_hier": "no" if manager_elsewhere else "yes"}
         if manager_elsewhere:
             steps["betriebsleitung_weitere"] = {"betriebsleiter_weitere_betriebe": "Petersen Elektro, Lüneburg"}
@@ -552,19 +556,38 @@ def hwk_hamburg_form(*, takeover: bool, branches: bool, earlier: bool, training:
     return steps
 
 
-def handwerksrolle(business_name: str, place: tuple[str, str, str], qualification: str, manager: str,
-                   start: str, *, takeover: bool = False, branches: bool = False, earlier: bool = False,
-                   manager_elsewhere: bool = False, training: tuple[str, ...] = ("meisterbrief",)) -> dict[str, dict]:
+def handwerksrolle(business_name: str, place: tuple[str, str, str], qualification: dict[str, str],
+                   leitung: dict[str, str], start: str, *, takeover: bool = False, branches: bool = False,
+                   earlier: bool = False, gesellenbrief: str = "", hours: str = "40") -> dict[str, dict]:
+    """The Handwerksrolle's steps in order: the HWK Hamburg form's questions, the Betriebsleitung
+    (``leitung``: tests/support/handwerk.py), its employment when employed, and the legal route of
+    § 7 HwO (``qualification``) with the particulars of the examination or of the decision."""
     street, postcode, city = place
-    form = hwk_hamburg_form(takeover=takeover, branches=branches, earlier=earlier, training=list(training),
+    manager_elsewhere = leitung["betriebsleiter_nur_hier"] == "no"
+    form = hwk_hamburg_form(takeover=takeover, branches=branches, earlier=earlier, training=[],
                             manager_elsewhere=manager_elsewhere)
     gruendung = form.pop("gruendung")
-    return {"angaben": {"business_name": business_name, "legal_form": "GmbH", "street": street,
-                        "postcode": postcode, "city": city, "trade": "elektrotechniker",
-                        "qualification": qualification, "manager_name": manager, "start_date": start,
-                        "gruendungsart": gruendung.pop("gruendungsart"),
-                        **({"uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K."} if takeover else {})},
-            "gruendung": gruendung, **form}
+    steps: dict[str, dict] = {
+        "angaben": {"business_name": business_name, "legal_form": "GmbH", "street": street, "postcode": postcode,
+                    "city": city, "trade": "elektrotechniker", "start_date": start,
+                    "gruendungsart": gruendung.pop("gruendungsart"),
+                    **({"uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K."} if takeover else {})},
+        "gruendung": gruendung}
+    for key, answers in form.items():
+        if key == "betriebsleitung":
+            steps[key] = leitung
+            continue
+        if key == "qualifikation":
+            if leitung["betriebsleiter_stellung"] == "angestellt":
+                steps["anstellung"] = {"betriebsleiter_wochenstunden": hours}
+            route = {k: v for k, v in qualification.items() if k in ("qualification",)}
+            steps[key] = {**route, "gesellenbrief_handwerk": gesellenbrief}
+            exam = qualification["qualification"] in ("meisterpruefung", "gleichwertig")
+            steps["pruefung" if exam else "bescheid"] = {k: v for k, v in qualification.items() if k != "qualification"}
+            continue
+        steps[key] = answers
+    steps["unterlagen"] = {}
+    return steps
 
 
 def immobilienmakler_sole_trader() -> dict[str, dict]:
@@ -577,6 +600,7 @@ def immobilienmakler_sole_trader() -> dict[str, dict]:
                        "beschreibung": "Vermittlung von Wohn- und Gewerbeimmobilien in Hamburg-Altona, ergänzend "
                                        "zur Versicherungsmaklertätigkeit",
                        "beginn": "2027-03-01"},
+        "makler_umfang": {"makler_objekte": ["wohnraeume", "gewerbliche_raeume"]},
         "unterlagen": {},
     }
 
@@ -589,10 +613,11 @@ def immobilienmakler_company_as_property_manager() -> dict[str, dict]:
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
         "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
-        "taetigkeit": {"taetigkeiten": ["baubetreuer", "wohnimmobilienverwalter"],
+        "taetigkeit": {"taetigkeiten": ["bautraeger", "baubetreuer", "wohnimmobilienverwalter"],
                        "beschreibung": "WEG- und Mietverwaltung für Wohnanlagen in Bremen, deren Haustechnik wir "
-                                       "betreuen",
+                                       "betreuen; Sanierung und Verkauf einzelner Wohnanlagen als Bauträger",
                        "beginn": "2027-07-01"},
+        "bautraeger_umfang": {"bautraeger_vermoegenswerte": ["erwerber", "bewerber"]},
         "versicherung": {"versicherer": "HDI Versicherung AG"},
         "unterlagen": {},
     }
@@ -870,7 +895,8 @@ CASES = [
                 "steuerbescheinigung": png("Bescheinigung-in-Steuersachen.png"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"juristische_person": True, "handelsregisternummer": BECKER_HRB,
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED, "zahl_beschaeftigte": 31,
+                 "weitere_vertreter": [{**CO_MANAGING_DIRECTOR_FILED, "geburtsland": "PL"}], **ANNA_FILED,
+                 "geburtsland": "DE", "zahl_beschaeftigte": 31,
                  "taetigkeit_umfang": "ohne_einschraenkung", "dienstkleidung": True,
                  "versicherer": "Allianz Versicherungs-AG", "summe_personenschaeden": 1000000,
                  "summe_abhandenkommen": 15000, "summe_vermoegensschaeden": 12500}),
@@ -894,8 +920,9 @@ CASES = [
                  "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **LEA_FILED, "geburtsname": "Schulz",
                  "betriebsart_gastg": "schank_und_speise",
                  "speisen_art": "Kuchen, Frühstück und kleine warme Gerichte",
-                 "vorgaenger": "Café am Wall Inh. Helga Brandt e. K.", "fruehere_erlaubnis": True},
-         absent=("betriebsart_sonstige", *NO_PARTICULARS)),
+                 "vorgaenger": "Café am Wall Inh. Helga Brandt e. K.", "fruehere_erlaubnis": True,
+                 "personaltoilette": False},
+         absent=("betriebsart_sonstige", "einrichtung_art", "befreiungsantraege", *NO_PARTICULARS)),
     Case("gaststaette-einzelkauffrau-bar-hamburg", "lea.hansen", "gaststaettenerlaubnis",
          gaststaette_sole_trader_opens_bar(),
          [("gewerbeamt-hamburg", "primary")],
@@ -903,7 +930,10 @@ CASES = [
                 "steuerbescheinigung": jpeg("Steuerbescheinigung-Hansen.jpg"),
                 "unterrichtungsnachweis": pdf("Unterrichtungsnachweis-IHK.pdf")},
          expect={"juristische_person": False, "musik_veranstaltungen": True, **ANNA_FILED,
-                 "betriebsart_gastg": "schankwirtschaft", "fruehere_erlaubnis": False},
+                 "betriebsart_gastg": "schankwirtschaft", "fruehere_erlaubnis": False,
+                 "einrichtung_art": "neueinrichtung", "personaltoilette": False,
+                 "befreiungsantraege": "Befreiung von der getrennten Gästetoilette für Damen und Herren: eine "
+                                       "barrierefreie Unisex-Toilette bei 35 Plätzen"},
          absent=("handelsregisternummer", "weitere_vertreter", "speisen_art", "vorgaenger",
                  "fruehere_erlaubnis_angaben")),
 
@@ -927,25 +957,56 @@ CASES = [
                  "umsatz_gesamt")),
 
     Case("handwerksrolle-meister-bremen", "anna.becker", "handwerksrolle-eintragung",
-         handwerksrolle(BECKER["business_name"], BECKER_SITZ, "meisterpruefung", "Anna Becker", "2027-01-04",
-                        takeover=True, branches=True, earlier=True, manager_elsewhere=True,
-                        training=("gesellenbrief", "meisterbrief")),
+         handwerksrolle(BECKER["business_name"], BECKER_SITZ, MEISTERPRUEFUNG,
+                        {**BECKER_LEITET, "betriebsleiter_nur_hier": "no"}, "2027-01-04",
+                        takeover=True, branches=True, earlier=True, gesellenbrief="Elektroniker"),
          [("hwk-bremen", "primary")],
          files={"qualifikationsnachweis": pdf("Meisterbrief-Becker.pdf"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"trade": "elektrotechniker", "qualification": "meisterpruefung", "gruendungsart": "uebernahme",
                  "frueherer_inhaber": "Elektro Meyer e. K.", "legal_form": "GmbH", "filialen_anzahl": 1,
+                 "betriebsleiter_stellung": "geschaeftsfuehrer",
+                 "betriebsleiter": {"family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17",
+                                    "birth_place": "Bremen"},
+                 "betriebsleiter_staatsangehoerigkeit": "DE",
+                 "betriebsleiter_anschrift": {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen"},
+                 "pruefung_art": "Meisterprüfung im Elektrotechniker-Handwerk", "pruefung_datum": "2009-06-26",
+                 "pruefung_stelle": "Meisterprüfungsausschuss der Handwerkskammer Bremen", "pruefung_ort": "Bremen",
                  "betriebsleiter_nur_hier": False, "betriebsleiter_weitere_betriebe": "Petersen Elektro, Lüneburg",
-                 "berufsausbildung": ["meisterbrief", "gesellenbrief"], "fruehere_selbstaendigkeit": True,
-                 "umsatz_handwerk": 450000, "einwilligung_handwerktest": False, "keine_gewerbeuntersagung": True}),
+                 "gesellenbrief_handwerk": "Elektroniker", "fruehere_selbstaendigkeit": True,
+                 "umsatz_handwerk": 450000, "einwilligung_handwerktest": False, "keine_gewerbeuntersagung": True},
+         absent=("betriebsleiter_wochenstunden", "arbeitsvertrag", "bescheid_behoerde", "herkunftsstaat",
+                 "berufsausbildung", "manager_name")),
     Case("handwerksrolle-ausnahmebewilligung-hamburg", "anna.becker", "handwerksrolle-eintragung",
          handwerksrolle("Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg", BECKER_HAMBURG,
-                        "ausnahmebewilligung", "Klaus Petersen", "2027-05-01"),
+                        {"qualification": "ausnahmebewilligung", "bescheid_behoerde": "Handwerkskammer Hamburg",
+                         "bescheid_datum": "2026-09-14",
+                         "bescheid_umfang": "Elektrotechniker-Handwerk, beschränkt auf Elektroinstallation"},
+                        betriebsleitung("angestellt", "Petersen", "Klaus", "1969-11-02", "Lüneburg",
+                                        geschlecht="maennlich",
+                                        anschrift=("Bleckeder Landstraße 9", "21337", "Lüneburg")),
+                        "2027-05-01", hours="38"),
          [("hwk-hamburg", "primary")],
-         files={"qualifikationsnachweis": jpeg("Ausnahmebewilligung-Petersen.jpg")},
-         expect={"postcode": "21073", "betriebsleiter_nur_hier": True, "berufsausbildung": ["meisterbrief"]},
+         files={"qualifikationsnachweis": jpeg("Ausnahmebewilligung-Petersen.jpg"),
+                "arbeitsvertrag": pdf("Arbeitsvertrag-Petersen.pdf")},
+         expect={"postcode": "21073", "betriebsleiter_nur_hier": True, "betriebsleiter_stellung": "angestellt",
+                 "betriebsleiter_wochenstunden": 38, "bescheid_datum": "2026-09-14",
+                 "bescheid_umfang": "Elektrotechniker-Handwerk, beschränkt auf Elektroinstallation"},
          absent=("filialen_anzahl", "betriebsleiter_weitere_betriebe", "fruehere_selbstaendigkeit_gewerk",
-                 "umsatz_gesamt", "frueherer_inhaber")),
+                 "umsatz_gesamt", "frueherer_inhaber", "pruefung_art", "herkunftsstaat")),
+    Case("handwerksrolle-eu-ewr-hamburg", "anna.becker", "handwerksrolle-eintragung",
+         handwerksrolle("Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg", BECKER_HAMBURG, EU_EWR,
+                        betriebsleitung("angestellt", "Nowak", "Tomasz", "1983-04-21", "Gdańsk",
+                                        staatsangehoerigkeit="PL", geschlecht="maennlich",
+                                        anschrift=("Harburger Ring 20", "21073", "Hamburg")),
+                        "2027-06-01"),
+         [("hwk-hamburg", "primary")],
+         files={"qualifikationsnachweis": pdf("Ausnahmebewilligung-9-HwO-Nowak.pdf"),
+                "arbeitsvertrag": pdf("Arbeitsvertrag-Nowak.pdf"),
+                "sozialversicherung_meldung": pdf("Meldebescheinigung-Nowak.pdf")},
+         expect={"qualification": "eu_ewr", "herkunftsstaat": "PL", "betriebsleiter_staatsangehoerigkeit": "PL",
+                 "bescheid_behoerde": "Handwerkskammer Hamburg", "betriebsleiter_wochenstunden": 40},
+         absent=("pruefung_art", "pruefung_datum")),
 
     Case("immobilienmakler-einzelkauffrau-hamburg", "lea.hansen", "immobilienmakler-34c",
          immobilienmakler_sole_trader(),
@@ -953,9 +1014,10 @@ CASES = [
          files={"steuerbescheinigung": pdf("Steuerbescheinigung-Hansen.pdf"),
                 "insolvenzauskunft": pdf("Auskunft-Insolvenzgericht-Hamburg.pdf"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Hansen.pdf")},
-         expect={"taetigkeiten": ["makler", "darlehensvermittler"], **LEA_FILED},
+         expect={"taetigkeiten": ["makler", "darlehensvermittler"],
+                 "makler_objekte": ["gewerbliche_raeume", "wohnraeume"], **LEA_FILED},
          absent=("handelsregisternummer", "weitere_vertreter", "versicherer", "versicherungsnachweis",
-                 "handelsregisterauszug", *NO_PARTICULARS)),
+                 "handelsregisterauszug", "bautraeger_vermoegenswerte", *NO_PARTICULARS)),
     Case("immobilienmakler-gmbh-verwalter-bremen", "anna.becker", "immobilienmakler-34c",
          immobilienmakler_company_as_property_manager(),
          [("gewerbeamt-bremen", "primary")],
@@ -964,8 +1026,10 @@ CASES = [
                 "insolvenzauskunft": png("Auskunft-Insolvenzgericht-Bremen.png"),
                 "schuldnerverzeichnis": pdf("Schuldnerverzeichnis-Becker.pdf"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
-         expect={"taetigkeiten": ["baubetreuer", "wohnimmobilienverwalter"], "versicherer": "HDI Versicherung AG",
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED}),
+         expect={"taetigkeiten": ["bautraeger", "baubetreuer", "wohnimmobilienverwalter"],
+                 "bautraeger_vermoegenswerte": ["erwerber", "bewerber"], "versicherer": "HDI Versicherung AG",
+                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED},
+         absent=("makler_objekte",)),
 
     Case("reisegewerbekarte-wohnsitz-bremerhaven", "jonas.weber", "reisegewerbekarte",
          reisegewerbekarte_door_to_door_sales(),

@@ -378,6 +378,9 @@ SCENARIOS = {
     # the multichoice checkboxes (§ 34c activities, the HWK form's training) and the HWK form's steps
     "company:steps-34c": functools.partial(company_steps, case_id="immobilienmakler-gmbh-verwalter-bremen"),
     "company:steps-handwerksrolle": functools.partial(company_steps, case_id="handwerksrolle-meister-bremen"),
+    # the employed Betriebsleiter's step, the decision's step with the EU/EEA state (issue 13, fourth pass)
+    "company:steps-handwerksrolle-eu": functools.partial(company_steps, case_id="handwerksrolle-eu-ewr-hamburg"),
+    "company:steps-gaststaette": functools.partial(company_steps, case_id="gaststaette-einzelkauffrau-bar-hamburg"),
     "company:filing": company_filing,
     "staff:inbox": chamber_inbox,
     "steering:dashboard": steering_dashboard,

@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 from tests.support.filing import GESCHAEFTSFUEHRERIN, TEST_PDF, gewerbe_answers, path_of
+from tests.support.handwerk import BECKER_LEITET, MEISTERPRUEFUNG
 from tests.support.http import csrf_token
 
 #: the shared answers, different from the account's data so that their way into each filing shows
@@ -25,8 +26,7 @@ HWK_FORM = {"gruendungsart": "neugruendung", "existenzgruender": "yes", "filiale
             "fruehere_selbstaendigkeit": "no", "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "no",
             "einwilligung_handwerktest": "no",
             "keine_gewerbeuntersagung": "yes"}
-HANDWERKSROLLE = {"trade": "elektrotechniker", "qualification": "meisterpruefung", "manager_name": "Anna Becker",
-                  "betriebsleiter_nur_hier": "yes", "berufsausbildung": ["meisterbrief"], **HWK_FORM}
+HANDWERKSROLLE = {"trade": "elektrotechniker", **BECKER_LEITET, **MEISTERPRUEFUNG, **HWK_FORM}
 AUSBILDUNG = {
     "ausbilder": "Jonas Weber", "auszubildende_person-family_name": "Lange",
     "auszubildende_person-given_names": "Sophie", "auszubildende_person-birth_date": "2004-12-03",
@@ -118,13 +118,13 @@ def form_values(html: str) -> dict[str, str]:
     return parser.values
 
 
-def fill(client, path: str, answers: dict, files: dict | None = None) -> list[str]:
+def fill(client, path: str, answers: dict, files: dict | None = None, stop_at: str | None = None) -> list[str]:
     """Post every step from ``path`` on, sending what the page shows plus ``answers`` for the fields
-    it has (and the files it asks for), until the portal leaves the draft's steps; returns the keys
-    of the steps shown."""
+    it has (and the files it asks for), until the portal leaves the draft's steps (or shows the step
+    ``stop_at``, which is left unposted); returns the keys of the steps shown."""
     shown = []
     for _ in range(40):
-        if "/entwurf/" not in path or path.endswith("/pruefen"):
+        if "/entwurf/" not in path or path.endswith("/pruefen") or path.rsplit("/", 1)[-1] == stop_at:
             return shown
         page = client.get(path)
         assert page.status_code == 200, path

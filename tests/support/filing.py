@@ -188,7 +188,7 @@ def angaben_zur_person(*, geschlecht: str = "weiblich", staatsangehoerigkeit: st
     particulars = particulars or {}
     steps: dict[str, dict] = {
         "person_angaben": {"geburtsname": geburtsname, "geschlecht": geschlecht,
-                           "staatsangehoerigkeit": staatsangehoerigkeit},
+                           "staatsangehoerigkeit": staatsangehoerigkeit, "geburtsland": "DE"},  # § 34a
         "wohnorte": {f"fruehere_wohnorte-{i}-{sub}": value for i, entry in enumerate(wohnorte)
                      for sub, value in zip(("ort", "staat", "zeitraum"), entry, strict=True)},
         "leitende_taetigkeiten": {f"leitende_taetigkeiten-{i}-{sub}": value for i, entry in enumerate(taetigkeiten)
