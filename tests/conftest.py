@@ -72,6 +72,20 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    """Under ``coverage run`` (bin/test): each process writes what it measured as soon as its tests and
+    fixtures are done. pytest-xdist kills a worker that takes longer than 10 s to exit after the
+    run, and coverage writes at exit; on a busy machine whole workers' measurements were lost."""
+    try:
+        import coverage
+    except ImportError:  # pragma: no cover - coverage comes with the test requirements
+        return
+    current = coverage.Coverage.current()
+    if current is not None:
+        current.save()
+
+
 def pytest_report_header(config):
     return f"bizportal test database: {os.environ.get('BIZPORTAL_TEST_DATABASE_URL') or 'SQLite (temporary file)'}"
 

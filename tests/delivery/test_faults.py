@@ -289,6 +289,16 @@ BREAKER = dict(WORKER_POLL_SECONDS=0.1, DELIVERY_BREAKER_THRESHOLD=5, DELIVERY_C
                DELIVERY_BACKOFF_BASE_SECONDS=0.5)
 
 
+def _wait_started(procs, timeout: float = 120.0) -> None:
+    """Until every worker process has logged its start (its imports and first connection can take
+    seconds when the machine is busy)."""
+    deadline = time.monotonic() + timeout
+    while not all(any(what == "started" for _, what in _breaker_history(p)) for p in procs):
+        assert all(p.poll() is None for p in procs), "a worker process ended before it started"
+        assert time.monotonic() < deadline, f"the workers did not start within {timeout:.0f} s"
+        time.sleep(0.1)
+
+
 def _breaker_tripped(procs) -> bool:
     return any("circuit breaker for chamber" in Path(p.log_path).read_text() for p in procs)
 
@@ -358,6 +368,7 @@ def test_receiver_down_for_good_trips_the_breaker_and_is_not_hammered(app, worke
         set_adapter(app, "hk-bremen", "webhook", webhook_options(url))
         bulk_filings(app, n, ["hk-bremen"], spread=timedelta(minutes=10))
         procs = [worker_processes(**BREAKER) for _ in range(workers)]
+        _wait_started(procs)  # the watch starts with the workers, not with their imports on a busy machine
         time.sleep(watch)
         assert all(p.poll() is None for p in procs) and _breaker_tripped(procs)
         # Stop the workers (SIGTERM: a probe in flight finishes and is recorded) before counting.
