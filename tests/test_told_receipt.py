@@ -116,3 +116,29 @@ def test_a_long_label_wraps_in_its_column_and_never_runs_into_the_value(app):
             right = x + pdf.get_string_width(text) * points_per_mm
             assert y != value_at[1] or right <= value_at[0], (text, right, value_at)
         assert len({y for _x, y, _t in label_parts}) > 1  # wrapped onto a second line
+
+
+def test_each_person_of_the_filing_has_its_answers_beside_their_labels(app, client, login_as):
+    """A clerk reads which "Deutschland" is the country of birth and which the nationality: the
+    receipt gives each entry of a repeated group as label/value rows (it printed the bare values
+    in one line), the pages as a list of terms, and an empty group reads "–", not "[]"."""
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
+    stored, _ = _filing(app, reference)
+    text = _text(stored.content)
+    assert "Eintrag 1" in text
+    assert "Becker, Anna" not in text  # no run-on line of bare values
+    for label, value in (("Name (Feld 4)", "Becker"), ("Vornamen (Feld 5)", "Anna"), ("Geschlecht (Feld 6)", "weiblich")):
+        at = text.find(label)
+        assert at != -1 and value in text[at:at + 120], (label, text[at:at + 120])
+    page = client.get(f"/antraege/{reference}").get_data(as_text=True)
+    assert '<dl class="portal-group-item">' in page and "<dt>Vornamen (Feld 5):</dt> <dd>Anna</dd>" in page
+    assert "[]" not in page
+
+
+def test_an_empty_repeated_group_reads_as_a_dash_on_the_pages(app):
+    """ "Frühere Wohnorte" left empty read "[]" on the review, status and staff pages."""
+    with app.app_context():
+        service = app.extensions["bizportal"].snapshot.services["bewachungserlaubnis-34a"]
+        group = next(fd for fd in service.fields if fd.type == "group")
+        assert app.jinja_env.filters["answer"]([], group, "de") == "–"

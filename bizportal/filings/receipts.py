@@ -208,6 +208,19 @@ def _answer(fd: FieldDefinition, value: Any, attachments: dict[str, Any], locale
     return str(value)
 
 
+def _group_items(w: _Writer, fd: FieldDefinition, items: list[Any], attachments: dict[str, Any],
+                 locale: str) -> None:
+    """A repeated group (persons, former residences) as numbered entries, each answer beside its
+    label: a line of bare values ("Becker, Anna, weiblich, Deutschland, Deutschland") does not say
+    which is which."""
+    for number, item in enumerate(items, 1):
+        w.line(gettext("Eintrag %(number)s", number=number), style="B", size=9, height=5)
+        for sub in fd.fields:
+            value = item.get(sub.name) if isinstance(item, dict) else None
+            if value not in (None, "", []):
+                w.pair(sub.label.get(locale), _answer(sub, value, attachments, locale))
+
+
 def _answer_date(value: Any) -> str:
     try:
         return format_date(date.fromisoformat(value), "medium")
@@ -291,7 +304,11 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
         if fd.name not in filing.data:
             continue
         w.line(fd.label.get(locale), style="B")
-        w.line(_answer(fd, filing.data.get(fd.name), attachments, locale))
+        value = filing.data.get(fd.name)
+        if fd.type == "group" and isinstance(value, list) and value:
+            _group_items(w, fd, value, attachments, locale)
+        else:
+            w.line(_answer(fd, value, attachments, locale))
     if filing.attachments:
         w.section(gettext("Anlagen"), level=1)
         for a in files_of(filing):

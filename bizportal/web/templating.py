@@ -117,8 +117,9 @@ def install(app: Flask) -> None:
 
     @app.template_filter("answer")
     def answer(value: Any, fd: FieldDefinition, locale: str) -> str:
-        """An answer as a person reads it: Ja/Nein, the choice's label, a local date."""
-        if value is None or value == "":
+        """An answer as a person reads it: Ja/Nein, the choice's label, a local date; "–" for none
+        (an empty repeated group too, which read "[]")."""
+        if value is None or value == "" or value == []:
             return "–"
         if fd.type == "yesno":
             return gettext("Ja") if value else gettext("Nein")
