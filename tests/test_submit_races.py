@@ -14,7 +14,7 @@ from bizportal.auth.models import Person
 from bizportal.delivery.models import Delivery
 from bizportal.extensions import db
 from bizportal.filings import services
-from bizportal.filings.models import Draft, Filing, FilingEvent
+from bizportal.filings.models import Attachment, Draft, Filing, FilingEvent
 from tests.support.concurrency import run_at_once
 from tests.support.filing import (
     VERSICHERUNGSVERMITTLER_FILES,
@@ -137,7 +137,8 @@ def test_a_draft_deleted_in_another_tab_is_not_filed(app):
         person = db.session.get(Person, person_id)
         draft = services.company_draft(person.company_id, str(draft_id))
         service = app.extensions["bizportal"].catalog[draft.service_key]
-        with db.engine.begin() as other_tab:
+        with db.engine.begin() as other_tab:  # the draft is deleted with its files
+            other_tab.execute(Attachment.__table__.delete().where(Attachment.draft_id == draft_id))
             other_tab.execute(Draft.__table__.delete().where(Draft.id == draft_id))
         with pytest.raises(services.DraftGone):
             services.submit_draft(draft, person, service)
