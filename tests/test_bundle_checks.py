@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -76,6 +77,11 @@ def _error_of(html: str, field: str) -> str:
     error = re.search(rf'<p class="kern-error" id="{field}-error">(.*?)</p>', html, re.S)
     assert error, f"no error at {field}"
     return re.sub(r"<[^>]+>", "", error.group(1))
+
+
+def _path(resp) -> str:
+    """The path a redirect leads to, without its query."""
+    return urlsplit(resp.headers["Location"]).path
 
 
 def _filings(app) -> int:
@@ -154,13 +160,15 @@ def test_a_draft_holding_a_training_before_the_business_is_not_filed(app, compan
         db.session.commit()
     resp = company.post(f"{overview}/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True)),
                                                       "declaration": "y"})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/entwurf/{draft_id}/ausbildung")
+    assert resp.status_code == 302 and _path(resp).endswith(f"/entwurf/{draft_id}/ausbildung")
     html = company.get(path_of(resp.headers["Location"])).get_data(as_text=True)
     assert "„Eintragung eines Berufsausbildungsvertrags“, Schritt „Ausbildung“, Angabe „Beginn der Ausbildung“: " \
            + TOO_EARLY["betrieb-gruenden"] in html
     assert "Es wurde nichts eingereicht." in html
+    # the step shows the error at the field at once, as after "Weiter"
+    assert TOO_EARLY["betrieb-gruenden"] in _error_of(html, "beginn") and 'href="#beginn"' in html
     assert _filings(app) == 0
-    assert company.get(f"{overview}/pruefen").headers["Location"].endswith(f"/entwurf/{draft_id}/ausbildung")
+    assert _path(company.get(f"{overview}/pruefen")).endswith(f"/entwurf/{draft_id}/ausbildung")
 
 
 # --- a move to another municipality is not a move within the town --------------------------------
@@ -205,10 +213,11 @@ def test_a_draft_moving_into_the_same_town_is_not_filed(app, company):
         db.session.commit()
     resp = company.post(f"{overview}/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True)),
                                                       "declaration": "y"})
-    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/entwurf/{bundle_id}/neu")
+    assert resp.status_code == 302 and _path(resp).endswith(f"/entwurf/{bundle_id}/neu")
     html = company.get(path_of(resp.headers["Location"])).get_data(as_text=True)
     assert "„Betrieb verlegen oder aufgeben“, Schritt „Neue Betriebsstätte“, Angabe „Ort der neuen Betriebsstätte“: " \
            + SAME_TOWN in html
+    assert SAME_TOWN in _error_of(html, "new_city")
     assert _filings(app) == 0
 
 

@@ -21,8 +21,8 @@ from tests.support.factories import add_filings, make_filing
 from tests.support.inbox import Spec, assign, colleague, deliver
 
 ROWS = 30
-SERVICES = ["gewerbeanmeldung", "gewerbeummeldung", "gewerbeabmeldung", "gaststaettenerlaubnis",
-            "reisegewerbekarte", "versicherungsvermittler-34d"]
+SERVICES = ["gewerbeanmeldung", "immobilienmakler-34c", "bewachungserlaubnis-34a", "gaststaettenerlaubnis",
+            "versicherungsvermittler-34d"]  # those make_filing answers step by step
 
 
 def statements(app, client, path: str) -> tuple[int, str]:

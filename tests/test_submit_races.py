@@ -4,34 +4,36 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, func, select
 
-from bizportal.auth.models import Company, Person
+from bizportal.auth.models import Person
 from bizportal.delivery.models import Delivery
 from bizportal.extensions import db
 from bizportal.filings import services
-from bizportal.filings.models import Draft, Filing, FilingEvent
+from bizportal.filings.models import Attachment, Draft, Filing, FilingEvent
 from tests.support.concurrency import run_at_once
-from tests.support.http import csrf_token, http_login
+from tests.support.filing import (
+    VERSICHERUNGSVERMITTLER_FILES,
+    fill_steps,
+    start_draft,
+    versicherungsvermittler_answers,
+)
+from tests.support.http import csrf_token, http_login, login
 
 
-def _person_and_draft(app):
-    """A test company's person and a complete draft of the § 34d filing (one delivery, to the IHK)."""
+def _person_and_draft(app, sub: str = "lea.hansen"):
+    """A company person and a complete draft of the § 34d filing (one delivery, to the IHK Hamburg),
+    every step answered over HTTP (the submit checks the answers again, not only the steps' marks)."""
+    client = app.test_client()
+    login(client, sub)
+    review = fill_steps(client, start_draft(client, "versicherungsvermittler-34d"), versicherungsvermittler_answers(),
+                        VERSICHERUNGSVERMITTLER_FILES)
     with app.app_context():
-        company = Company(issuer="http://issuer", org_id="org-race", name="Race GmbH", postcode="28195")
-        db.session.add(company)
-        db.session.flush()
-        person = Person(issuer="http://issuer", sub="race-1", company_id=company.id, name="R", email="r@test.example")
-        db.session.add(person)
-        db.session.commit()
-        service = app.extensions["bizportal"].catalog["versicherungsvermittler-34d"]
-        draft = services.start_draft(person, service, {"postcode": "28195", "handwerk": False})
-        draft.completed_steps = [s.key for s in service.steps]
-        db.session.commit()
-        return person.id, draft.id
+        return db.session.scalar(select(Person.id).where(Person.sub == sub)), uuid.UUID(review.split("/")[3])
 
 
 def _take_reference(app, person_id, reference) -> int:
@@ -105,14 +107,9 @@ def slow_database(engine, most: float = 0.03):
 def test_parallel_submits_over_http_all_land_on_the_one_filing(app, live_server):
     """Sixteen presses of "Einreichen" at once (a browser retrying, several tabs): every one is sent to
     the filing's page, none gets an error page, and the filing exists once."""
-    client = http_login(live_server, "anna.becker")
-    with app.app_context():
-        person = db.session.scalar(select(Person).where(Person.sub == "anna.becker"))
-        service = app.extensions["bizportal"].catalog["versicherungsvermittler-34d"]
-        draft = services.start_draft(person, service, {"postcode": "28195", "handwerk": False})
-        draft.completed_steps = [s.key for s in service.steps]
-        db.session.commit()
-        review = f"/antraege/entwurf/{draft.id}/pruefen"
+    client = http_login(live_server, "lea.hansen")
+    _person_id, draft_id = _person_and_draft(app)
+    review = f"/antraege/entwurf/{draft_id}/pruefen"
     page = client.get(review)
     assert page.status_code == 200
     token = csrf_token(page.get_data())
@@ -140,7 +137,8 @@ def test_a_draft_deleted_in_another_tab_is_not_filed(app):
         person = db.session.get(Person, person_id)
         draft = services.company_draft(person.company_id, str(draft_id))
         service = app.extensions["bizportal"].catalog[draft.service_key]
-        with db.engine.begin() as other_tab:
+        with db.engine.begin() as other_tab:  # the draft is deleted with its files
+            other_tab.execute(Attachment.__table__.delete().where(Attachment.draft_id == draft_id))
             other_tab.execute(Draft.__table__.delete().where(Draft.id == draft_id))
         with pytest.raises(services.DraftGone):
             services.submit_draft(draft, person, service)

@@ -128,7 +128,8 @@ def test_each_person_of_the_filing_has_its_answers_beside_their_labels(app, clie
     text = _text(stored.content)
     assert "Eintrag 1" in text
     assert "Becker, Anna" not in text  # no run-on line of bare values
-    for label, value in (("Name (Feld 4)", "Becker"), ("Vornamen (Feld 5)", "Anna"), ("Geschlecht (Feld 6)", "weiblich")):
+    for label, value in (("Name (Feld 4)", "Becker"), ("Vornamen (Feld 5)", "Anna"),
+                         ("Geschlecht (Feld 6)", "weiblich")):
         at = text.find(label)
         assert at != -1 and value in text[at:at + 120], (label, text[at:at + 120])
     page = client.get(f"/antraege/{reference}").get_data(as_text=True)

@@ -121,3 +121,39 @@ def test_a_search_keeps_the_activity_chosen_in_a_gewerbeanmeldung(app, company):
     assert form_values(page).get("wz2008") == "43.21.0"  # chosen before the search: still chosen
     assert form_values(company.get(path).get_data(as_text=True)).get("wz2008") == "43.21.0"
     assert _draft(app, path).pending_input["wz"]["wz2008"] == ["43.21.0"]
+
+
+# --- Enter in a field: the form's default button is "Weiter" --------------------------------------
+
+def _submit_buttons(html: str) -> list[dict[str, str]]:
+    """The submit buttons of the step form in tree order (the first is the one a browser presses
+    for Enter in a field), each as its attributes and its text ``label``."""
+    start = html.index('id="step-form"')
+    form = html[start:html.index("</form>", start)]
+    buttons = []
+    for attrs, label in re.findall(r"<button\b([^>]*)>(.*?)</button>", form, re.S):
+        found = dict(re.findall(r'([\w-]+)="([^"]*)"', attrs))
+        if found.get("type", "submit") == "submit":
+            buttons.append({**found, "label": re.sub(r"<[^>]+>", "", label).strip()})
+    return buttons
+
+
+def test_enter_in_a_field_of_a_step_with_the_picker_goes_on_and_does_not_search(company):
+    path = _move_to_activity_step(company)
+    buttons = _submit_buttons(company.get(path).get_data(as_text=True))
+    first = buttons[0]
+    assert (first["name"], first["value"]) == ("action", "next")
+    # out of sight, of the tab order and of what a screen reader reads: the visible "Weiter" is there
+    assert first["tabindex"] == "-1" and first["aria-hidden"] == "true" and "kern-sr-only" in first["class"]
+    labels = [(b["label"], b["value"]) for b in buttons[1:]]
+    assert labels.index(("Suchen", "search:wz2008")) < labels.index(("Weiter", "next"))
+
+
+def test_enter_in_a_field_of_a_step_with_a_group_does_not_add_an_entry(company):
+    path = start_draft(company, "gewerbeanmeldung")
+    answers = gewerbe_answers()
+    while not path.endswith("/personen"):
+        path = path_of(post_step(company, path, answers).headers["Location"])
+    buttons = _submit_buttons(company.get(path).get_data(as_text=True))
+    assert (buttons[0]["name"], buttons[0]["value"]) == ("action", "next")
+    assert ("Weiteren Eintrag hinzufügen", "add:personen") in [(b["label"], b["value"]) for b in buttons]

@@ -15,9 +15,19 @@ from flask_wtf import FlaskForm
 from ..auth import trust
 from ..auth.access import company_required, public
 from ..catalog import queries as catalog
-from . import bundles, queries, receipts, services
+from . import bundles, queries, receipts, recheck, services
 from .forms import ReviewForm, check_message
-from .views import _locale, _prefill, _require_trust, _storage, _to_what_it_became, _too_many_drafts, bp
+from .views import (
+    _answer_refused,
+    _locale,
+    _prefill,
+    _require_trust,
+    _storage,
+    _to_refused_step,
+    _to_what_it_became,
+    _too_many_drafts,
+    bp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +160,10 @@ def bundle_review(draft_id: str):
         clash = bundles.contradictions(draft, bundle, part.service, part.draft.data)
         if clash:
             return _contradiction(draft, bundle, part.service.key, clash[0])
+    if request.method == "GET":  # a submit checks again, under the company's lock
+        refused = bundles.invalid_answer(draft, bundle, catalog.catalog(), _locale())
+        if refused is not None:
+            return _answer_refused(refused)
     form = ReviewForm()
     status = 200
     if request.method == "POST" and form.validate():
@@ -166,6 +180,8 @@ def bundle_review(draft_id: str):
             return _contradiction(draft, bundle, exc.service_key, exc.field)
         except bundles.CheckFails as exc:
             return _check_failed(exc.failure)
+        except recheck.AnswerRefused as exc:
+            return _answer_refused(exc.failure)
         except bundles.NothingChosen:
             flash(_("Sie haben alle Anträge weggelassen; es gibt nichts einzureichen."), "warning")
             return redirect(url_for("filings.bundle_overview", draft_id=draft_id))
@@ -207,16 +223,10 @@ def _contradiction(draft, bundle, service_key: str, field_name: str):
 
 
 def _check_failed(failure: bundles.CheckFailure):
-    """An answer one of the bundle's checks refuses: say where and why, and open that step
-    (nothing is filed)."""
-    locale = _locale()
-    fd = failure.definition.field(failure.field)
-    step = next((s for s in failure.definition.steps if s.key == failure.step), None)
-    flash(_("„%(title)s“, Schritt „%(step)s“, Angabe „%(field)s“: %(message)s Es wurde nichts eingereicht.",
-            title=failure.definition.title.get(locale), step=step.title.get(locale) if step else failure.step,
-            field=fd.label.get(locale) if fd else failure.field,
-            message=check_message(failure.message, failure.values, locale)), "danger")
-    return redirect(url_for("filings.step", draft_id=failure.draft.id, step_key=failure.step))
+    """An answer one of the bundle's checks refuses: say where and why, and open that step with
+    the error at the field (nothing is filed)."""
+    return _to_refused_step(failure.draft.id, failure.definition, failure.step, failure.field,
+                           check_message(failure.message, failure.values, _locale()))
 
 
 def _bundle_record_or_404(reference: str):

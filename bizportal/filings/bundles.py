@@ -34,7 +34,7 @@ from ..catalog.models import (
 from ..common.time import utcnow
 from ..extensions import db
 from ..stats import services as stats
-from . import receipts
+from . import receipts, recheck
 from .models import Draft, Filing, FilingBundle
 from .services import (
     MAX_REFERENCE_TRIES,
@@ -266,6 +266,28 @@ def failed_check(parent: Draft, bundle: BundleDefinition,
             problem = check.problem(values) if fd is not None and fd.name in visible else None
             if fd is not None and problem is not None:
                 return CheckFailure(part.draft, part.service, fd.step, fd.name, check.message, problem)
+    return None
+
+
+def invalid_answer(parent: Draft, bundle: BundleDefinition, catalog: Mapping[str, ServiceDefinition],
+                   locale: str) -> recheck.InvalidAnswer | None:
+    """The first stored answer a step of the bundle's drafts refuses now (``recheck.invalid_answer``):
+    the questionnaire's steps, then each chosen, not left-out service draft's, checked as its steps
+    check them (the answers the bundle gives whole are no inputs there, the uploads it waives are
+    not asked, the bundle's checks on the service's fields apply); None when all pass."""
+    refused = recheck.invalid_answer(bundle.questionnaire, parent, locale)
+    if refused is not None:
+        return refused
+    says = bundle.check_answers({}, bundle_answers(parent, bundle))
+    for part in parts(parent, bundle, catalog):
+        if part.left_out or part.draft is None:
+            continue
+        refused = recheck.invalid_answer(
+            part.service, part.draft, locale, given=given_whole(parent, bundle, part.service.key, part.service.fields),
+            not_needed=set(waived(parent, bundle, part.service.key, catalog)),
+            more_checks=bundle.service_checks.get(part.service.key, ()), bundle_says=says)
+        if refused is not None:
+            return refused
     return None
 
 
@@ -530,8 +552,10 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
     bundle's statistics; the drafts are consumed (service drafts left out or no longer called for
     are deleted with their files). All or nothing: ``NothingChosen``, ``ServiceIncomplete``,
     ``ServiceContradicts``, ``ServiceNotRoutable`` or any error while writing roll back
-    everything, as does ``CheckFails`` (an answer one of the bundle's checks refuses,
-    ``failed_check``). Idempotent per bundle draft; ``DraftGone`` when it was deleted meanwhile."""
+    everything, as do ``CheckFails`` (an answer one of the bundle's checks refuses,
+    ``failed_check``) and ``recheck.AnswerRefused`` (an answer a step of the questionnaire or of a
+    service refuses now: its fields' rules, the service's checks; ``invalid_answer``). Idempotent
+    per bundle draft; ``DraftGone`` when it was deleted meanwhile."""
     token = str(parent.id)
     lock_company(person.company_id)
     existing = previous_bundle(token, person.company_id)
@@ -541,10 +565,16 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
         db.session.rollback()
         raise DraftGone(token)
     db.session.refresh(parent)
+    for child in children(parent):  # as the last save left them, not as read before the lock
+        db.session.refresh(child)
     failure = failed_check(parent, bundle, catalog)
     if failure is not None:
         db.session.rollback()
         raise CheckFails(failure)
+    refused = invalid_answer(parent, bundle, catalog, locale or person.locale or "de")
+    if refused is not None:  # the steps' marks are not trusted: what they would refuse is not filed
+        db.session.rollback()
+        raise recheck.AnswerRefused(refused)
     plan = []
     for part in parts(parent, bundle, catalog):
         if part.left_out:

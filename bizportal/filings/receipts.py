@@ -213,8 +213,8 @@ def _group_items(w: _Writer, fd: FieldDefinition, items: list[Any], attachments:
     """A repeated group (persons, former residences) as numbered entries, each answer beside its
     label: a line of bare values ("Becker, Anna, weiblich, Deutschland, Deutschland") does not say
     which is which."""
-    for number, item in enumerate(items, 1):
-        w.line(gettext("Eintrag %(number)s", number=number), style="B", size=9, height=5)
+    for index, item in enumerate(items, 1):
+        w.line(gettext("Eintrag %(number)s", number=index), style="B", size=9, height=5)
         for sub in fd.fields:
             value = item.get(sub.name) if isinstance(item, dict) else None
             if value not in (None, "", []):

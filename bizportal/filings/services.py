@@ -35,7 +35,7 @@ from ..delivery import services as deliveries
 from ..extensions import db
 from ..notify import services as notify
 from ..stats import services as stats
-from . import lifecycle, receipts
+from . import lifecycle, receipts, recheck
 from .lifecycle import NotWithdrawable
 from .models import Attachment, Draft, Filing, FilingReceipt
 from .storage import AttachmentStorage, StorageUnavailable
@@ -596,8 +596,10 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
     its attachments, one Delivery row per destination, the first timeline event, the statistics,
     the receipt PDF (in ``locale``, else the person's language, else German) and the
     acknowledgement mail (queued), all in one commit (transactional outbox); the draft is
-    consumed. Idempotent per draft. Raises ``DraftIncomplete``, ``NoCompetentBody`` or
-    ``NoDestination`` (nothing stored), ``DraftGone`` when the draft was deleted meanwhile.
+    consumed. Idempotent per draft. Raises ``DraftIncomplete``, ``recheck.AnswerRefused`` (a step
+    refuses one of the stored answers now: its fields' rules or a check of the service, run again
+    under the company's lock), ``NoCompetentBody`` or ``NoDestination`` (nothing stored),
+    ``DraftGone`` when the draft was deleted meanwhile.
 
     Submits of the company wait for each other (its row lock): a second press of the same draft
     (a double click, another tab, a retried POST) finds the first one's filing and returns it."""
@@ -611,6 +613,10 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
         raise DraftGone(token)
     db.session.refresh(draft)  # what the last save of another tab left
     answers = final_answers(service, draft)
+    refused = recheck.invalid_answer(service, draft, locale or person.locale or "de")
+    if refused is not None:  # the steps' marks are not trusted: what they would refuse is not filed
+        db.session.rollback()
+        raise recheck.AnswerRefused(refused)
     targets = destinations_of(service, answers, person)
 
     for _attempt in range(MAX_REFERENCE_TRIES):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from flask import (
     Blueprint,
@@ -32,7 +32,7 @@ from ..catalog import queries as catalog
 from ..catalog.models import differs
 from ..common.fallback import never_fails
 from ..common.limits import takes_files, too_large_message
-from . import bundles, conversation, lifecycle, queries, receipts, services
+from . import bundles, conversation, lifecycle, queries, receipts, recheck, services
 from .forms import (
     MessageForm,
     ReviewForm,
@@ -219,6 +219,8 @@ def step(draft_id: str, step_key: str):
                 for fd in fields if fd.type == "wz2008"}
     # the page a picker's "Suchen" leads to: what was typed is shown as it was, not judged yet
     searched = any(f"suche-{name}" in request.args for name in searches)
+    # the page a refused review or submit leads to: what is wrong is shown at once
+    judged = request.args.get(JUDGE_ARG) == "1"
     form_cls = build_step_form(service, step_key, draft.data, locale, searches,
                                leave_out=frozenset(given) | frozenset(waived))
     more_checks, bundle_says = _bundle_checks(service, draft)  # the bundle's checks on the service's fields
@@ -277,8 +279,11 @@ def step(draft_id: str, step_key: str):
         formdata["csrf_token"] = generate_csrf()
         form = form_cls(formdata=formdata, earlier_answers={**draft.data, **given, **bundle_says},
                         more_checks=more_checks)
-        if pending and not searched:
+        if (pending or judged) and not searched:
             form.validate()  # show again what was wrong with the unfinished input
+        if judged and not searched:  # as "Weiter" would judge the answers
+            _alike(draft, fields, form)
+            upload_errors = _missing_files(draft, fields)
     for name, message in upload_errors.items():
         form[name].errors = [*(form[name].errors or []), message]
     return render_template(
@@ -286,6 +291,28 @@ def step(draft_id: str, step_key: str):
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
         prefilled=_prefilled_names(service, draft), locale=locale, **from_bundle,
     ), status
+
+
+#: the query argument of a step page that shows at once what is wrong with its answers (the
+#: review or the submit refused them and led here)
+JUDGE_ARG = "pruefen"
+
+
+def _to_refused_step(draft_id, definition, step_key: str, field_name: str, message: str):
+    """An answer the review or the submit refuses (a check, a field's rule): say where and why, and
+    open that step showing the errors at its fields (nothing is filed)."""
+    locale = _locale()
+    fd = definition.field(field_name)
+    step = next((s for s in definition.steps if s.key == step_key), None)
+    flash(_("„%(title)s“, Schritt „%(step)s“, Angabe „%(field)s“: %(message)s Es wurde nichts eingereicht.",
+            title=definition.title.get(locale), step=step.title.get(locale) if step else step_key,
+            field=fd.label.get(locale) if fd else field_name, message=message), "danger")
+    args: dict[str, Any] = {"draft_id": draft_id, "step_key": step_key, JUDGE_ARG: "1"}
+    return redirect(url_for("filings.step", **args))
+
+
+def _answer_refused(failure: recheck.InvalidAnswer):
+    return _to_refused_step(failure.draft.id, failure.definition, failure.step, failure.field, failure.message)
 
 
 def _from_bundle(service, draft, fields) -> dict:
@@ -538,6 +565,10 @@ def review(draft_id: str):
     if target is not None:
         flash(_("Bitte vervollständigen Sie zuerst alle Schritte."), "info")
         return redirect(url_for("filings.step", draft_id=draft.id, step_key=target))
+    if request.method == "GET":  # a submit checks again, under the company's lock
+        refused = recheck.invalid_answer(service, draft, _locale())
+        if refused is not None:
+            return _answer_refused(refused)
     form = ReviewForm()
     if request.method == "POST" and not form.validate():  # CSRF was checked before the view
         return _render_review(service, draft, form), 422
@@ -548,6 +579,8 @@ def review(draft_id: str):
         except services.DraftGone:
             flash(_("Dieser Entwurf wurde inzwischen gelöscht; es wurde nichts eingereicht."), "warning")
             return redirect(url_for("filings.index"))
+        except recheck.AnswerRefused as exc:
+            return _answer_refused(exc.failure)
         except NoCompetentBody as exc:
             log.info("no competent %s for postcode %s", exc.kind, exc.postcode)
             flash(_("Für die angegebene Postleitzahl ist im Portal noch keine zuständige Stelle angeschlossen. "

@@ -86,6 +86,10 @@ def open_page(page, url: str, status: int = 200) -> None:
     assert resp.status == status, f"{url}: HTTP {resp.status}"
 
 
+#: a step's visible "Weiter" (the form's first button, also "Weiter", is the hidden default for Enter)
+WEITER = ".portal-actions button[value=next]"
+
+
 def click_and_wait(page, selector: str) -> None:
     with page.expect_navigation():
         page.click(selector)
@@ -171,7 +175,7 @@ def company_services(app, page, base) -> Iterator[str]:
         click_and_wait(page, "main form button[type=submit]")  # "Antrag beginnen"
         assert "/antraege/entwurf/" in page.url, page.url
         yield f"company-step-{key}"
-        submit_emptied(page, "#step-form", "button[value=next]")
+        submit_emptied(page, "#step-form", WEITER)
         yield f"company-step-{key}-error"
 
 
@@ -193,7 +197,7 @@ def company_steps(app, page, base, case_id: str = MULTI_STEP_CASE) -> Iterator[s
         open_page(page, base + path)
         yield f"company-steps-{step_key}"
         # the other cases have steps whose questions may all stay empty (e.g. former residences)
-        if submit_emptied(page, "#step-form", "button[value=next]", expect_errors=case_id == MULTI_STEP_CASE):
+        if submit_emptied(page, "#step-form", WEITER, expect_errors=case_id == MULTI_STEP_CASE):
             yield f"company-steps-{step_key}-error"
         files = {k: v for k, v in case.files.items()
                  if page.query_selector(f"input[type=file][name='{k}']")}
@@ -225,7 +229,7 @@ def company_filing(app, page, base) -> Iterator[str]:
                 page.select_option(f"#step-form [name='{name}']", value)
             else:
                 page.fill(f"#step-form [name='{name}']", value)
-        click_and_wait(page, "#step-form button[value=next]")
+        click_and_wait(page, f"#step-form {WEITER}")
     assert page.url.endswith("/pruefen"), page.url
     yield "company-check"
     click_and_wait(page, "#submit-form button[type=submit]")  # without the declaration: its error

@@ -8,16 +8,29 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import func, insert, select, update
+from werkzeug.datastructures import MultiDict
 
 from bizportal.auth.models import Company, Person
 from bizportal.bodies.models import Chamber
 from bizportal.common.time import utcnow
 from bizportal.delivery.models import Delivery, DeliveryState
 from bizportal.extensions import db
+from bizportal.filings.forms import answers_from_form, build_step_form, visible_step_fields
 from bizportal.filings.models import Filing, FilingEvent
-from bizportal.filings.services import start_draft, store_attachment, submit_draft
+from bizportal.filings.services import first_open_step, save_step, start_draft, store_attachment, submit_draft
+from tests.support.filing import (
+    MAX_STEPS,
+    VERSICHERUNGSVERMITTLER_FILES,
+    gewerbe_answers,
+    versicherungsvermittler_answers,
+)
+from tests.support.permits import FILES as PERMIT_FILES
+from tests.support.permits import PERMITS
+from tests.support.permits import answers as permit_answers
 
 
 def ensure_company(app) -> tuple[int, int]:
@@ -36,22 +49,75 @@ def ensure_company(app) -> tuple[int, int]:
 
 def make_filing(app, service_key="versicherungsvermittler-34d", postcode="28195", handwerk=True,
                 files: Mapping[str, tuple[str, bytes]] | None = None) -> int:
-    """A submitted filing by a test company, through the real draft and submit use cases.
+    """A submitted filing by a test company, through the real draft, step and submit use cases: every
+    step answered as its page would take it (``FILING_ANSWERS``: the business at ``postcode``; for
+    the Gewerbeanmeldung a crafts business or not, ``handwerk``), with the uploads it requires.
 
-    ``files``: file field name → (file name, content), uploaded through the real upload use case.
+    ``files``: file field name → (file name, content), uploaded through the real upload use case (also
+    to a field the answers do not show: the file goes with the filing).
     """
     ensure_company(app)
     with app.app_context():
         person = db.session.scalar(select(Person).where(Person.sub == "p1"))
-        ext = app.extensions["bizportal"]
-        service = ext.catalog[service_key]
-        draft = start_draft(person, service, {"postcode": postcode, "handwerk": handwerk})
-        for field_name, (filename, content) in (files or {}).items():
-            store_attachment(draft, person, service, service.field(field_name), filename, io.BytesIO(content),
-                             ext.storage)
-        draft.completed_steps = [s.key for s in service.steps]
-        db.session.commit()
+        service = app.extensions["bizportal"].catalog[service_key]
+        draft = start_draft(person, service, {})
+        complete_draft(person, service, draft, postcode, handwerk, files)
         return submit_draft(draft, person, service).filing.id
+
+
+def complete_draft(person, service, draft, postcode="28195", handwerk=True,
+                   files: Mapping[str, tuple[str, bytes]] | None = None) -> None:
+    """Upload what ``draft`` needs (and ``files``) and answer all its steps with ``FILING_ANSWERS``
+    (in an app context)."""
+    from flask import current_app
+
+    answers, required_files = FILING_ANSWERS[service.key](postcode, handwerk)
+    uploads = {**{k: v for k, v in required_files.items() if service.field(k) is not None}, **(files or {})}
+    for field_name, (filename, content) in uploads.items():
+        store_attachment(draft, person, service, service.field(field_name), filename, io.BytesIO(content),
+                         current_app.extensions["bizportal"].storage)
+    answer_steps(person, service, draft, answers)
+
+
+def answer_steps(person, service, draft, answers: Mapping[str, Any], locale: str = "de") -> None:
+    """Complete every step of ``draft`` that ``answers`` (form field names, as ``EveryStep``) show, as
+    the step pages do: each step's form validated with its checks, then saved. Fails naming the
+    step and its errors when a step refuses the answers or lacks a required upload."""
+    formdata = MultiDict([(k, v) for k, values in answers.items()
+                          for v in (values if isinstance(values, list) else [values])])
+    with force_locale(locale):
+        for _ in range(MAX_STEPS):
+            step_key = first_open_step(service, draft)
+            if step_key is None:
+                return
+            fields = visible_step_fields(service, step_key, draft.data)
+            form = build_step_form(service, step_key, draft.data, locale)(
+                formdata=formdata, earlier_answers=draft.data, meta={"csrf": False})
+            assert form.validate(), (service.key, step_key, form.errors)
+            stored = {a.field_name for a in draft.attachments}
+            missing = [fd.name for fd in fields if fd.type == "file" and fd.required and fd.name not in stored]
+            assert not missing, (service.key, step_key, f"no upload for {missing}")
+            save_step(draft, person, service, step_key, answers_from_form(fields, form))
+    raise AssertionError(f"{service.key}: more than {MAX_STEPS} steps")
+
+
+def _pdfs(files: Mapping[str, tuple[bytes, str]]) -> dict[str, tuple[str, bytes]]:
+    return {name: (filename, content) for name, (content, filename) in files.items()}
+
+
+#: service key → (postcode, handwerk) → the answers of every step and the uploads they require
+#: (field → (file name, content); those of fields the service lacks are left out): the § 34d
+#: licence, the Gewerbeanmeldung, and the three permits of part 1 "Angaben zur Person" (a sole
+#: trader); the business at ``postcode``
+FILING_ANSWERS: dict[str, Callable[[str, bool], tuple[dict[str, Any], dict[str, tuple[str, bytes]]]]] = {
+    "versicherungsvermittler-34d": lambda postcode, _handwerk: (
+        versicherungsvermittler_answers(postcode=postcode), _pdfs(VERSICHERUNGSVERMITTLER_FILES)),
+    "gewerbeanmeldung": lambda postcode, handwerk: (
+        gewerbe_answers(postcode=postcode, handwerk="yes" if handwerk else "no"), {}),
+    **{key: (lambda postcode, _handwerk: (permit_answers(**{"betriebsanschrift-postcode": postcode}),
+                                          _pdfs(PERMIT_FILES)))
+       for key in PERMITS},
+}
 
 
 def bulk_filings(app, n: int, chamber_slugs: list[str], service_key="versicherungsvermittler-34d",

@@ -17,7 +17,7 @@ from bizportal.filings import lifecycle
 from bizportal.filings import services as filing_services
 from bizportal.filings.models import Draft, Filing
 from bizportal.stats import services as stats
-from tests.support.factories import ensure_company, make_due, make_filing, set_adapter
+from tests.support.factories import complete_draft, ensure_company, make_due, make_filing, set_adapter
 from tests.support.http import login
 
 
@@ -79,8 +79,7 @@ def make_history(app) -> dict:
         assert stats.abandon_stale_drafts(30) == 0  # counted once
         service = app.extensions["bizportal"].catalog["versicherungsvermittler-34d"]
         resumed = db.session.get(Draft, resumed_id)
-        resumed.completed_steps = [s.key for s in service.steps]
-        db.session.commit()
+        complete_draft(person(), service, resumed)
         filing_services.submit_draft(resumed, person(), service)
     for sub in ("anna.becker", "jonas.weber", "anna.becker", "lea.hansen"):
         fresh = app.test_client()

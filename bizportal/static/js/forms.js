@@ -2,7 +2,9 @@
 // 1. Fields inside a repeating group that depend on another field of the same entry (e.g. the
 //    residence title, only for nationals of states outside the EU/EEA) are hidden while their
 //    condition does not hold. The server validates and keeps them only when it holds.
-// 2. The WZ 2008 picker filters its list while one types (without script: the "Suchen" button).
+// 2. The WZ 2008 picker filters its list while one types (without script: the "Suchen" button);
+//    Enter in its search field presses "Suchen" (in any other field, the step's hidden default
+//    button "Weiter", first in the form, is pressed without script too).
 (function () {
   "use strict";
 
@@ -59,6 +61,12 @@
     search.addEventListener("input", function () {
       if (timer) { clearTimeout(timer); }
       timer = setTimeout(filter, 250);
+    });
+    var button = picker.querySelector("button[name=action][value^='search:']");
+    search.addEventListener("keydown", function (event) {
+      if (event.key !== "Enter" || event.isComposing || !button) { return; }
+      event.preventDefault();  // not the form's default button ("Weiter"): the search
+      button.click();
     });
   }
 
