@@ -184,13 +184,20 @@ def _event_day(answers: Mapping[str, Any]) -> str | None:
 
 
 def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: datetime, author: Authority,
-                  reader: Authority, message_id: uuid.UUID | None = None) -> bytes:
+                  reader: Authority, message_id: uuid.UUID | None = None,
+                  record_id: uuid.UUID | None = None) -> bytes:
     """The XGewerbeanzeige 2.2 message (UTF-8 bytes with XML declaration) of a filed trade
-    notification. Raises ``NotATradeNotification`` for another service."""
+    notification. ``message_id`` is the message's ``nachrichtenUUID`` (one per message and reader),
+    ``record_id`` the record's ``satz/…/uuid`` (one per notification, the same in the messages to
+    every reader); each a fresh random UUID when not given. Raises ``NotATradeNotification`` for
+    another service, ``ValueError`` when both ids are the same."""
     kind = KINDS.get(service_key)
     if kind is None:
         raise NotATradeNotification(service_key)
     message_id = message_id or uuid.uuid4()
+    record_id = record_id or uuid.uuid4()
+    if record_id == message_id:
+        raise ValueError("nachrichtenUUID and the record's uuid must differ")
     root = etree.Element(_q(f"gewerbemeldung.{MESSAGE_TYPE}"), nsmap={"xga": NS})
     head = _el(root, "nachrichtenkopf")
     ident = _el(head, "identifikation.nachricht")
@@ -206,7 +213,7 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
     _el(record, "ereigniszeitpunkt", event_day or submitted_at.date().isoformat())
     _authority(record, "autor", author)
     _code(record, "istKorrektur", "0")
-    _el(record, "uuid", message_id)
+    _el(record, "uuid", record_id)
 
     gewerbe = _el(record, "gewerbe")
     betrieb = _el(gewerbe, "betrieb")
@@ -287,6 +294,7 @@ def read_message(content: bytes) -> dict[str, Any]:
     answers: dict[str, Any] = {
         "kind": kind,
         "message_id": text(root, "x:nachrichtenkopf/x:identifikation.nachricht/x:nachrichtenUUID"),
+        "record_id": text(record, "x:uuid"),
         "business_name": text(gewerbe, "x:betrieb/x:eingetragenerName"),
         "register_number": text(gewerbe, "x:betrieb/x:eintragungNr"),
         "grund": back(REASON_ELEMENT[kind], code(record, f"x:{REASON_ELEMENT[kind]}")),
