@@ -70,7 +70,8 @@ def _openapi_path(rule: str) -> str:
 def operation(bp: Blueprint, method: str, rule: str, *, summary: str, scope: str | None,
               query: type[BaseModel] | None = None, body: type[BaseModel] | None = None, body_required: bool = True,
               response: type[BaseModel] | None = None, status: int = 200, binary: bool = False,
-              media_types: tuple[str, ...] | None = None, path_params: dict[str, str] | None = None, errors: tuple[int, ...] = ()) -> Callable:
+              media_types: tuple[str, ...] | None = None, path_params: dict[str, str] | None = None,
+              errors: tuple[int, ...] = ()) -> Callable:
     """Declare a ``/api/v1`` endpoint (``rule`` below ``/v1``). The view is called as
     ``view(call, **path_args)`` and returns a pydantic model (sent as JSON with ``status``) or a
     ``Response``. Raise ``problems.Problem`` to refuse."""

@@ -58,6 +58,7 @@ def export_xgewerbeanzeige(item_id: int):
         abort(404)
     content = exports.xgewerbeanzeige_message(item)
     assert content is not None
+    filing = queries.filing_of(item)
     audit.record("filing.export", current_user.get_id(), target=f"inbox:{item.id}", detail="xgewerbeanzeige",
-                 filing_id=filing.id if (filing := queries.filing_of(item)) is not None else None, chamber_id=item.chamber_id)
+                 filing_id=filing.id if filing is not None else None, chamber_id=item.chamber_id)
     return _download(content, "application/xml", exports.xgewerbeanzeige_filename(item))
