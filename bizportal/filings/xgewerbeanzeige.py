@@ -17,6 +17,9 @@ answer are left out (the test
 message shows the optional ones filled). Code values: ``CODES`` says which ones the structure file
 shows and which are this module's reading of the code lists (XRepository was not reachable; the
 assumed ones are to be checked against the code lists before a Gewerbeamt imports the messages).
+A "Nein" to the Handwerkskarte or the residence title is written as the element with status 0, so
+it differs from "not asked" (no element). ``gerichtSchluessel`` is never written: the portal has
+the register court only as text and no sourced code table (``docs/gewerbeanzeige.md``).
 """
 
 from __future__ import annotations
