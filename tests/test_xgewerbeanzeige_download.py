@@ -139,3 +139,18 @@ def test_the_served_openapi_document_describes_the_operation(client):
     assert list(op["responses"]["200"]["content"]) == ["application/xml"]
     assert op["security"] == [{"oauth2": ["filings:read"]}]
     assert "404" in op["responses"]
+
+
+def test_the_downloaded_message_carries_what_the_form_asked(app, client, login_as):
+    """Answers given on the portal's form reach the message: legal form code, the person's phone and
+    e-mail, the "Nein" to the Handwerkskarte, the municipality key of the premises."""
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers(**{
+        "personen-0-telefon": "0421 123456", "personen-0-email": "anna.becker@example.org"}))
+    assert Worker(app).run_once() == 2
+    amt = staff_client(app, "gewerbeamt.bremen")
+    answers = xgewerbeanzeige.read_message(amt.get(item_path(amt, reference) + "/xgewerbeanzeige.xml").data)
+    assert (answers["rechtsform_code"], answers["gemeinde"], answers["handwerkskarte"]) == ("350", "04011000", False)
+    (person,) = answers["personen"]
+    assert person["erreichbarkeit"] == {"telefon": "0421 123456", "email": "anna.becker@example.org"}
+    assert person["aufenthaltstitel"] is None  # a German: not asked
