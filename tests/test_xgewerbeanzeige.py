@@ -139,37 +139,41 @@ def test_code_values_are_valid(service_key, case):
 
 
 def test_anmeldung_reads_back_with_the_same_answers():
-    message_id = uuid.uuid4()
-    answers = read_message(build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER, message_id))
+    message_id, record_id = uuid.uuid4(), uuid.uuid4()
+    answers = read_message(build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER, message_id, record_id))
     assert answers == {
-        "kind": "anmeldung", "message_id": str(message_id), "business_name": "Becker Elektrotechnik GmbH",
+        "kind": "anmeldung", "message_id": str(message_id), "record_id": str(record_id), "gemeinde": "04011000",
+        "rechtsform_code": "350", "handwerkskarte": True, "business_name": "Becker Elektrotechnik GmbH",
         "register_number": "12345", "grund": "kauf", "wz2008_key": "43210", "activity": "Elektroinstallation",
         "niederlassung": "hauptniederlassung", "postcode": "28195", "event_date": "2027-01-01",
         "nebenerwerb": False, "reisegewerbe": False,
         "industrie": False, "handwerk": True, "handel": False, "sonstiges": False, "vollzeit": 3, "teilzeit": 1,
         "personen": [
             {"funktion": "vertreter", "familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17",
-             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": False},
+             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": None, "erreichbarkeit": {}},
             {"funktion": "betriebsleiter", "familienname": "Silva", "vornamen": "Marta",
-             "geburtsdatum": "1980-05-17", "staatsangehoerigkeiten": ["BR"], "aufenthaltstitel": True},
+             "geburtsdatum": "1980-05-17", "staatsangehoerigkeiten": ["BR"], "aufenthaltstitel": True,
+             "erreichbarkeit": {}},
         ],
     }
 
 
 def test_ummeldung_reads_back_with_the_new_fields_of_gewa2():
-    message_id = uuid.uuid4()
-    answers = read_message(build_message("gewerbeummeldung", UMMELDUNG, WHEN, AUTHOR, READER, message_id))
+    message_id, record_id = uuid.uuid4(), uuid.uuid4()
+    answers = read_message(build_message("gewerbeummeldung", UMMELDUNG, WHEN, AUTHOR, READER, message_id, record_id))
     assert answers == {
-        "kind": "ummeldung", "message_id": str(message_id), "business_name": "Becker Elektrotechnik GmbH",
+        "kind": "ummeldung", "message_id": str(message_id), "record_id": str(record_id), "gemeinde": "04011000",
+        "rechtsform_code": "350", "handwerkskarte": True, "business_name": "Becker Elektrotechnik GmbH",
         "register_number": "12345", "grund": "verlegung", "wz2008_key": "43210", "activity": "Elektroinstallation",
         "niederlassung": "hauptniederlassung", "postcode": "28207",  # the premises after the move
         "event_date": "2027-01-01", "nebenerwerb": False, "reisegewerbe": False,
         "industrie": False, "handwerk": True, "handel": False, "sonstiges": False, "vollzeit": 12, "teilzeit": 2,
         "personen": [
             {"funktion": "vertreter", "familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17",
-             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": False},
+             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": None, "erreichbarkeit": {}},
             {"funktion": "betriebsleiter", "familienname": "Silva", "vornamen": "Marta",
-             "geburtsdatum": "1980-05-17", "staatsangehoerigkeiten": ["BR"], "aufenthaltstitel": True},
+             "geburtsdatum": "1980-05-17", "staatsangehoerigkeiten": ["BR"], "aufenthaltstitel": True,
+             "erreichbarkeit": {}},
         ],
     }
     root = etree.fromstring(build_message("gewerbeummeldung", UMMELDUNG, WHEN, AUTHOR, READER))
@@ -247,3 +251,100 @@ def test_field_24_an_itinerant_trade_besides_or_instead_of_an_establishment_reac
     before = read_message(build_message("gewerbeanmeldung", {**ANMELDUNG, "niederlassung": "reisegewerbe"},
                                         WHEN, AUTHOR, READER))
     assert (before["niederlassung"], before["reisegewerbe"]) == (None, True)
+
+
+# --- elements the filing has the data for (issue 13, tester's findings) ------------------------------
+
+def _gewerbe(content: bytes) -> etree._Element:
+    return etree.fromstring(content).find(f"{{{NS}}}satz/*/{{{NS}}}gewerbe")
+
+
+@pytest.mark.parametrize("legal_form, register, code", [
+    ("GmbH", "Bremen HRB 12345", "350"), ("UG (haftungsbeschränkt)", "Bremen HRB 1", "351"),
+    ("GmbH & Co. KG", "Bremen HRA 7", "230"), ("KG", "Bremen HRA 7", "220"), ("OHG", None, "210"),
+    ("GbR", None, "270"), ("e. K.", "Hamburg HRA 98765", "170"), ("Einzelunternehmen", None, "180"),
+    ("Einzelunternehmen", "Hamburg HRA 98765", "170"), ("AG", "Bremen HRB 2", "310"), ("eG", None, "400"),
+    ("PartG mbB", None, "293"), ("e. V.", None, "590"),
+])
+def test_the_legal_form_answer_travels_as_rechtsformschluessel(legal_form, register, code):
+    case = {**ANMELDUNG, "legal_form": legal_form, "handelsregisternummer": register}
+    content = build_message("gewerbeanmeldung", case, WHEN, AUTHOR, READER)
+    betrieb = _gewerbe(content).find(f"{{{NS}}}betrieb")
+    assert betrieb.find(f"{{{NS}}}rechtsformSchluessel/code").text == code
+    assert betrieb[-1].tag == f"{{{NS}}}rechtsformSchluessel"  # the last child of betrieb, as in the standard
+    assert read_message(content)["rechtsform_code"] == code
+
+
+def test_a_legal_form_without_a_known_code_is_left_out():
+    content = build_message("gewerbeanmeldung", {**ANMELDUNG, "legal_form": "Limited (Ltd.)"}, WHEN, AUTHOR, READER)
+    assert _gewerbe(content).find(f"{{{NS}}}betrieb/{{{NS}}}rechtsformSchluessel") is None
+    assert read_message(content)["rechtsform_code"] is None
+
+
+def test_a_persons_phone_and_email_travel_as_erreichbarkeit():
+    reachable = {**PERSON, "telefon": "0421 123456", "email": "anna.becker@example.org"}
+    content = build_message("gewerbeanmeldung", {**ANMELDUNG, "personen": [reachable, SILVA]}, WHEN, AUTHOR, READER)
+    becker, silva = _gewerbe(content).findall(f"{{{NS}}}beteiligtePerson")
+    channels = [(r.find(f"{{{NS}}}kanal/code").text, r.find(f"{{{NS}}}kennung").text)
+                for r in becker.findall(f"{{{NS}}}erreichbarkeit")]
+    assert channels == [("02", "0421 123456"), ("01", "anna.becker@example.org")]
+    assert silva.find(f"{{{NS}}}erreichbarkeit") is None  # no contact answered: none written
+    assert read_message(content)["personen"][0]["erreichbarkeit"] == {
+        "telefon": "0421 123456", "email": "anna.becker@example.org"}
+
+
+def test_no_craft_card_and_no_residence_title_are_written_as_no():
+    without = {**SILVA, "aufenthaltstitel": False}
+    case = {**ANMELDUNG, "handwerkskarte_vorhanden": False, "personen": [PERSON, without]}
+    content = build_message("gewerbeanmeldung", case, WHEN, AUTHOR, READER)
+    gewerbe = _gewerbe(content)
+    card = gewerbe.find(f"{{{NS}}}handwerkskarte")
+    assert [c.tag for c in card] == [f"{{{NS}}}status"] and card.find(f"{{{NS}}}status/code").text == "0"
+    becker, silva = gewerbe.findall(f"{{{NS}}}beteiligtePerson")
+    assert becker.find(f"{{{NS}}}aufenthaltstitel") is None  # a German: not asked, so not written
+    title = silva.find(f"{{{NS}}}aufenthaltstitel")
+    assert [c.tag for c in title] == [f"{{{NS}}}status"] and title.find(f"{{{NS}}}status/code").text == "0"
+    answers = read_message(content)
+    assert answers["handwerkskarte"] is False
+    assert [p["aufenthaltstitel"] for p in answers["personen"]] == [None, False]
+    # not asked at all (a service without the question): no element, read back as unknown
+    unasked = {k: v for k, v in ANMELDUNG.items() if not k.startswith("handwerkskarte")}
+    assert read_message(build_message("gewerbeanmeldung", unasked, WHEN, AUTHOR, READER))["handwerkskarte"] is None
+
+
+def test_a_craft_card_held_keeps_its_date_and_issuer():
+    card = _gewerbe(build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER)).find(f"{{{NS}}}handwerkskarte")
+    assert [(etree.QName(c).localname, c.findtext("code") or c.text) for c in card] == [
+        ("status", "1"), ("ausgestelltAm", "2026-10-01"), ("ausgestelltVonOrt", "HWK Bremen")]
+
+
+@pytest.mark.parametrize("city, key", [("Bremen", "04011000"), ("Bremerhaven", "04012000"), ("Hamburg", "02000000"),
+                                       ("Winsen (Luhe)", None)])
+def test_the_municipality_key_of_the_premises(city, key):
+    case = {**ANMELDUNG, "city": city}
+    content = build_message("gewerbeanmeldung", case, WHEN, AUTHOR, READER)
+    record = etree.fromstring(content).find(f"{{{NS}}}satz/{{{NS}}}anmeldung")
+    found = record.find(f"{{{NS}}}gemeindeSchluessel/code")
+    assert (found.text if found is not None else None) == key
+    assert read_message(content)["gemeinde"] == key
+
+
+def test_the_municipality_key_of_an_ummeldung_is_that_of_the_new_premises():
+    moved = {**UMMELDUNG, "neue_anschrift": {"street": "Columbusstraße 2", "postcode": "27570", "city": "Bremerhaven"}}
+    assert read_message(build_message("gewerbeummeldung", moved, WHEN, AUTHOR, READER))["gemeinde"] == "04012000"
+    assert read_message(build_message("gewerbeabmeldung", ABMELDUNG, WHEN, AUTHOR, READER))["gemeinde"] == "02000000"
+
+
+def test_no_court_key_is_invented():
+    content = build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER)
+    assert _gewerbe(content).find(f"{{{NS}}}betrieb/{{{NS}}}gerichtSchluessel") is None
+
+
+def test_message_and_record_carry_distinct_uuids():
+    root = etree.fromstring(build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER))
+    message_id = root.findtext(f"{{{NS}}}nachrichtenkopf/{{{NS}}}identifikation.nachricht/{{{NS}}}nachrichtenUUID")
+    record_id = root.findtext(f"{{{NS}}}satz/{{{NS}}}anmeldung/{{{NS}}}uuid")
+    assert uuid.UUID(message_id) != uuid.UUID(record_id)
+    same = uuid.uuid4()
+    with pytest.raises(ValueError):
+        build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER, same, same)

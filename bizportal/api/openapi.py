@@ -136,7 +136,7 @@ def _operation(op: Operation, refs: Refs) -> dict[str, Any]:
             "application/json": {"schema": refs[(op.body, "validation")]}}}
     if op.binary:
         success: dict[str, Any] = {"description": "The file.", "content": {
-            t: {"schema": {"type": "string", "format": "binary"}} for t in FILE_TYPES}}
+            t: {"schema": {"type": "string", "format": "binary"}} for t in op.media_types or FILE_TYPES}}
     else:
         assert op.response is not None
         success = {"description": "OK" if op.status == 200 else "Created", "content": {

@@ -41,8 +41,10 @@ class Operation:
     body_required: bool
     response: type[BaseModel] | None
     status: int
-    #: media type of a response that is not JSON (a file download)
+    #: the response is not JSON but a file download …
     binary: bool = False
+    #: … of one of these media types (None: the types a stored file can have, ``openapi.FILE_TYPES``)
+    media_types: tuple[str, ...] | None = None
     #: {name: description} of the path's parameters
     path_params: dict[str, str] = field(default_factory=dict)
     #: the error statuses this endpoint can answer, besides the ones every endpoint can
@@ -68,7 +70,8 @@ def _openapi_path(rule: str) -> str:
 def operation(bp: Blueprint, method: str, rule: str, *, summary: str, scope: str | None,
               query: type[BaseModel] | None = None, body: type[BaseModel] | None = None, body_required: bool = True,
               response: type[BaseModel] | None = None, status: int = 200, binary: bool = False,
-              path_params: dict[str, str] | None = None, errors: tuple[int, ...] = ()) -> Callable:
+              media_types: tuple[str, ...] | None = None, path_params: dict[str, str] | None = None,
+              errors: tuple[int, ...] = ()) -> Callable:
     """Declare a ``/api/v1`` endpoint (``rule`` below ``/v1``). The view is called as
     ``view(call, **path_args)`` and returns a pydantic model (sent as JSON with ``status``) or a
     ``Response``. Raise ``problems.Problem`` to refuse."""
@@ -78,7 +81,7 @@ def operation(bp: Blueprint, method: str, rule: str, *, summary: str, scope: str
             method=method.lower(), path=_openapi_path(rule), operation_id=view.__name__, summary=summary,
             description=(view.__doc__ or "").strip(), scope=scope, query=query, body=body,
             body_required=body_required, response=response, status=status, binary=binary,
-            path_params=path_params or {}, errors=errors))
+            media_types=media_types, path_params=path_params or {}, errors=errors))
 
         @wraps(view)
         def wrapped(**kwargs: Any) -> Response:

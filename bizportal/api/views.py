@@ -13,6 +13,7 @@ from ..auth.access import public
 from ..delivery import events
 from ..extensions import csrf
 from ..filings.views import attachment_response
+from ..inbox import exports
 from . import oauth, openapi, problems, queries, schemas, services
 from .operations import Call, operation
 
@@ -120,6 +121,22 @@ def attachment(call: Call, reference: str, attachment_id: str):
     if stored is None:
         raise problems.Problem(404, f"The filing {reference} has no file {attachment_id} for your chamber.")
     return attachment_response(stored, current_app.extensions["bizportal"].storage)
+
+
+@operation(bp, "get", "/filings/<reference>/xgewerbeanzeige", summary="Download the XGewerbeanzeige message",
+           scope="filings:read", binary=True, media_types=("application/xml",), path_params=REFERENCE, errors=(404,))
+def xgewerbeanzeige(call: Call, reference: str):
+    """The XGewerbeanzeige 2.2 message of a trade notification (Gewerbeanmeldung, -ummeldung,
+    -abmeldung) as your chamber's copy (namespace `http://www.xgewerbeanzeige.de/spezifikation/2.2`):
+    the same message a webhook, e-mail or FIT-Connect delivery to your chamber carries. 404 for a
+    filing of another service."""
+    item = _item(call, reference)
+    content = exports.xgewerbeanzeige_message(item)
+    if content is None:
+        raise problems.Problem(404, f"The filing {reference} is not a trade notification: it has no "
+                                    "XGewerbeanzeige message.")
+    return current_app.response_class(content, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{exports.xgewerbeanzeige_filename(item)}"'})
 
 
 @operation(bp, "post", "/filings/<reference>/acknowledge", summary="Confirm receipt", scope="filings:write",

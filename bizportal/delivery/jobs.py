@@ -278,6 +278,31 @@ def message_uuid(delivery_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(delivery_id, XGEWERBEANZEIGE)
 
 
+#: namespace of the records' uuids (``satz/…/uuid``): one per filing, derived from its reference
+RECORD_NAMESPACE = uuid.UUID("5b0f3c5e-7a43-4e0e-9d1c-2f6f0c6b8a11")
+
+
+def record_uuid(reference: str) -> uuid.UUID:
+    """The ``uuid`` of a filing's XGewerbeanzeige record: the same in the message to every reader
+    and on every attempt, and never the ``nachrichtenUUID`` of a message."""
+    return uuid.uuid5(RECORD_NAMESPACE, reference)
+
+
+def xgewerbeanzeige_message(service_key: str, data: Mapping[str, Any], submitted_at: datetime, reference: str,
+                            delivery_id: uuid.UUID, reader: tuple[str, str],
+                            author: tuple[str, str] | None) -> bytes:
+    """The XGewerbeanzeige message of one delivery of a trade notification, as every adapter and the
+    inbox's download carry it: reader the delivery's body, author the filing's primary body (the
+    reader when unknown), both ``(slug, name)``. Raises what ``build_message`` raises."""
+    reader_slug, reader_name = reader
+    slug, name = author or reader
+    return xgewerbeanzeige.build_message(
+        service_key, data, submitted_at,
+        xgewerbeanzeige.Authority(AUTHORITY_PREFIX, slug, name or slug),
+        xgewerbeanzeige.Authority(AUTHORITY_PREFIX, reader_slug, reader_name or reader_slug),
+        message_uuid(delivery_id), record_uuid(reference))
+
+
 def documents(job: Job) -> dict[str, Document]:
     """The filing in standard formats for the adapter (``FilingPayload.documents``): the
     XGewerbeanzeige 2.2 message of a trade notification for a chamber whose option ``format`` asks
@@ -291,12 +316,9 @@ def documents(job: Job) -> dict[str, Document]:
     """
     if job.service_key not in xgewerbeanzeige.KINDS or job.target.options.get("format", "json") == "json":
         return {}  # the chamber takes JSON only: no message to build (the worker's hot path)
-    reader = xgewerbeanzeige.Authority(AUTHORITY_PREFIX, job.target.slug, job.target.name or job.target.slug)
-    slug, name = job.primary or (job.target.slug, job.target.name)
-    author = xgewerbeanzeige.Authority(AUTHORITY_PREFIX, slug, name or slug)
     try:
-        content = xgewerbeanzeige.build_message(job.service_key, job.data, job.submitted_at, author, reader,
-                                                message_uuid(job.delivery_id))
+        content = xgewerbeanzeige_message(job.service_key, job.data, job.submitted_at, job.reference,
+                                          job.delivery_id, (job.target.slug, job.target.name), job.primary)
     except Exception as exc:  # the JSON still carries the filing
         if job.target.options.get("format") == "xml":
             raise PermanentFailure(

@@ -17,6 +17,9 @@ answer are left out (the test
 message shows the optional ones filled). Code values: ``CODES`` says which ones the structure file
 shows and which are this module's reading of the code lists (XRepository was not reachable; the
 assumed ones are to be checked against the code lists before a Gewerbeamt imports the messages).
+A "Nein" to the Handwerkskarte or the residence title is written as the element with status 0, so
+it differs from "not asked" (no element). ``gerichtSchluessel`` is never written: the portal has
+the register court only as text and no sourced code table (``docs/gewerbeanzeige.md``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,30 @@ CODES: dict[str, dict[str, str]] = {
     "grundAbmeldungSchluessel": {"aufgabe": "01", "verlegung": "02", "uebergabe": "03", "rechtsform": "04",
                                  "austritt": "05", "umwandlung": "06"},
     "flag": {"false": "0", "true": "1"},
+    #: the XÖV code list "Erreichbarkeit" (the structure file shows 01, 02, 09): 01 e-mail, 02 telephone
+    "kanal": {"email": "01", "telefon": "02"},
+    #: FIM code list "Rechtsformen (gängig)", urn:de:fim:codeliste:rechtsformen-gaengig (2021-06-18); its
+    #: 170 (e. K.) is the structure file's example. Keys: the portal's free-text answer, folded (``_folded``)
+    "rechtsformSchluessel": {
+        "ek": "170", "ekfm": "170", "ekfr": "170", "eingetragenerkaufmann": "170", "eingetragenekauffrau": "170",
+        "eingetrageneskaufmann": "170", "eingetrageneseinzelunternehmen": "170",
+        "einzelunternehmen": "180", "einzelunternehmer": "180", "einzelunternehmerin": "180",
+        "ohg": "210", "offenehandelsgesellschaft": "210",
+        "kg": "220", "kommanditgesellschaft": "220",
+        "gmbhcokg": "230", "gmbhundcokg": "230",
+        "gbr": "270", "gesellschaftbuergerlichenrechts": "270", "gesellschaftdesbuergerlichenrechts": "270",
+        "partg": "293", "partgmbb": "293", "partnerschaftsgesellschaft": "293",
+        "ag": "310", "aktiengesellschaft": "310",
+        "gmbh": "350", "gesellschaftmitbeschraenkterhaftung": "350",
+        "ug": "351", "ughaftungsbeschraenkt": "351", "unternehmergesellschaft": "351",
+        "unternehmergesellschafthaftungsbeschraenkt": "351",
+        "se": "360", "europaeischeaktiengesellschaft": "360",
+        "eg": "400", "eingetragenegenossenschaft": "400",
+        "ev": "590", "eingetragenerverein": "590",
+    },
+    #: amtliche Gemeindeschlüssel (AGS) of the places the portal's bodies serve, by the establishment's
+    #: place (folded); the structure file shows 12052000 (Cottbus)
+    "gemeindeSchluessel": {"bremen": "04011000", "bremerhaven": "04012000", "hamburg": "02000000"},
 }
 _REGISTER_RE = re.compile(r"^(?P<court>.*?)\s*(?P<type>HRA|HRB|GnR|VR|PR)\s*(?P<number>\d+)", re.IGNORECASE)
 _HOUSE_RE = re.compile(r"^(?P<street>.*?)\s+(?P<number>\d+\s*[a-zA-Z]?(?:\s*-\s*\d+\s*[a-zA-Z]?)?)$")
@@ -106,6 +133,28 @@ def _authority(parent: etree._Element, name: str, authority: Authority) -> None:
     _code(ids, "praefix", authority.prefix)
     _code(ids, "kennung", authority.id)
     _el(node, "behoerdenname", authority.name)
+
+
+def _folded(text: Any) -> str:
+    """A free-text answer as a lookup key: lower case, umlauts spelled out, letters only."""
+    value = str(text or "").casefold().replace("&", "und")
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        value = value.replace(umlaut, spelled)
+    value = re.sub(r"[^a-z]+", "", value)
+    return value.replace("undco", "co") if "gmbh" in value else value
+
+
+def legal_form_code(answer: Any) -> str | None:
+    """The ``rechtsformSchluessel`` of the legal form answered (free text), or None when it is not
+    one the code list names unambiguously."""
+    return CODES["rechtsformSchluessel"].get(_folded(answer))
+
+
+def municipality_code(place: Mapping[str, Any] | None) -> str | None:
+    """The ``gemeindeSchluessel`` (AGS) of an address's place, for the places in ``CODES``."""
+    if not place:
+        return None
+    return CODES["gemeindeSchluessel"].get(_folded(place.get("city")))
 
 
 def _address(parent: etree._Element, value: Mapping[str, Any] | None) -> None:
@@ -154,11 +203,19 @@ def _person(gewerbe: etree._Element, person: Mapping[str, Any]) -> None:
         for code in nationalities:
             _code(holder, "staatsangehoerigkeitSchluessel", countries.numeric(code))
     _address(node, person.get("anschrift"))
-    if person.get("aufenthaltstitel"):
+    for channel, key in (("telefon", "telefon"), ("email", "email")):
+        if person.get(key):
+            reach = _el(node, "erreichbarkeit")
+            _code(reach, "kanal", CODES["kanal"][channel])
+            _el(reach, "kennung", person[key])
+    if person.get("aufenthaltstitel") is not None:  # "Nein" is status 0; not asked (EU citizens): left out
         title = _el(node, "aufenthaltstitel")
-        _code(title, "status", "1")
-        _el(title, "ausgestelltAm", person.get("aufenthaltstitel_datum"))
-        _el(title, "ausgestelltVonName", person.get("aufenthaltstitel_behoerde"))
+        _code(title, "status", _flag(person["aufenthaltstitel"]))
+        if person["aufenthaltstitel"]:
+            if person.get("aufenthaltstitel_datum"):
+                _el(title, "ausgestelltAm", person["aufenthaltstitel_datum"])
+            if person.get("aufenthaltstitel_behoerde"):
+                _el(title, "ausgestelltVonName", person["aufenthaltstitel_behoerde"])
 
 
 def _persons(answers: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -184,13 +241,20 @@ def _event_day(answers: Mapping[str, Any]) -> str | None:
 
 
 def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: datetime, author: Authority,
-                  reader: Authority, message_id: uuid.UUID | None = None) -> bytes:
+                  reader: Authority, message_id: uuid.UUID | None = None,
+                  record_id: uuid.UUID | None = None) -> bytes:
     """The XGewerbeanzeige 2.2 message (UTF-8 bytes with XML declaration) of a filed trade
-    notification. Raises ``NotATradeNotification`` for another service."""
+    notification. ``message_id`` is the message's ``nachrichtenUUID`` (one per message and reader),
+    ``record_id`` the record's ``satz/…/uuid`` (one per notification, the same in the messages to
+    every reader); each a fresh random UUID when not given. Raises ``NotATradeNotification`` for
+    another service, ``ValueError`` when both ids are the same."""
     kind = KINDS.get(service_key)
     if kind is None:
         raise NotATradeNotification(service_key)
     message_id = message_id or uuid.uuid4()
+    record_id = record_id or uuid.uuid4()
+    if record_id == message_id:
+        raise ValueError("nachrichtenUUID and the record's uuid must differ")
     root = etree.Element(_q(f"gewerbemeldung.{MESSAGE_TYPE}"), nsmap={"xga": NS})
     head = _el(root, "nachrichtenkopf")
     ident = _el(head, "identifikation.nachricht")
@@ -206,12 +270,23 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
     _el(record, "ereigniszeitpunkt", event_day or submitted_at.date().isoformat())
     _authority(record, "autor", author)
     _code(record, "istKorrektur", "0")
-    _el(record, "uuid", message_id)
+    moved_to = answers.get("neue_anschrift") if kind == "ummeldung" else None
+    premises = moved_to or _establishment(answers)
+    municipality = municipality_code(premises)
+    if municipality:
+        _code(record, "gemeindeSchluessel", municipality)
+    _el(record, "uuid", record_id)
 
     gewerbe = _el(record, "gewerbe")
     betrieb = _el(gewerbe, "betrieb")
     _el(betrieb, "eingetragenerName", answers.get("business_name"))
     _register(betrieb, answers.get("handelsregisternummer"))
+    legal_form = legal_form_code(answers.get("legal_form"))
+    register = _REGISTER_RE.match(answers.get("handelsregisternummer") or "")
+    if legal_form == "180" and register and register.group("type").upper() == "HRA":
+        legal_form = "170"  # "Einzelunternehmen" entered in the Handelsregister: e. K.
+    if legal_form:
+        _code(betrieb, "rechtsformSchluessel", legal_form)
     for name, element in (("vollzeit", "anzahlVollzeitBeschaeftigte"), ("teilzeit", "anzahlTeilzeitBeschaeftigte")):
         if answers.get(name) is not None:
             _el(gewerbe, element, answers[name])
@@ -228,14 +303,15 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
         _code(gewerbe, "istReisegewerbe", _flag(itinerant or place == "reisegewerbe"))
     if answers.get("nebenerwerb") is not None:
         _code(gewerbe, "istNebenerwerb", _flag(answers["nebenerwerb"]))
-    if answers.get("handwerkskarte_vorhanden") and answers.get("handwerkskarte_datum"):
+    card_held = answers.get("handwerkskarte_vorhanden")
+    if card_held is not None:  # "Nein" is status 0; not asked: left out
         card = _el(gewerbe, "handwerkskarte")
-        _code(card, "status", "1")
-        _el(card, "ausgestelltAm", answers["handwerkskarte_datum"])
-        if answers.get("handwerkskarte_kammer"):
+        _code(card, "status", _flag(card_held))
+        if card_held and answers.get("handwerkskarte_datum"):
+            _el(card, "ausgestelltAm", answers["handwerkskarte_datum"])
+        if card_held and answers.get("handwerkskarte_kammer"):
             _el(card, "ausgestelltVonOrt", answers["handwerkskarte_kammer"])
-    moved_to = answers.get("neue_anschrift") if kind == "ummeldung" else None
-    _address(gewerbe, moved_to or _establishment(answers))
+    _address(gewerbe, premises)
     for person in _persons(answers):
         _person(gewerbe, person)
 
@@ -284,9 +360,17 @@ def read_message(content: bytes) -> dict[str, Any]:
     kind = etree.QName(record).localname
     gewerbe = record.find("x:gewerbe", ns)
     assert gewerbe is not None
+    def status(node: etree._Element | None) -> bool | None:
+        value = code(node, "x:status") if node is not None else None
+        return None if value is None else value == "1"
+
     answers: dict[str, Any] = {
         "kind": kind,
         "message_id": text(root, "x:nachrichtenkopf/x:identifikation.nachricht/x:nachrichtenUUID"),
+        "record_id": text(record, "x:uuid"),
+        "gemeinde": code(record, "x:gemeindeSchluessel"),
+        "rechtsform_code": code(gewerbe, "x:betrieb/x:rechtsformSchluessel"),
+        "handwerkskarte": status(gewerbe.find("x:handwerkskarte", ns)),
         "business_name": text(gewerbe, "x:betrieb/x:eingetragenerName"),
         "register_number": text(gewerbe, "x:betrieb/x:eintragungNr"),
         "grund": back(REASON_ELEMENT[kind], code(record, f"x:{REASON_ELEMENT[kind]}")),
@@ -312,6 +396,8 @@ def read_message(content: bytes) -> dict[str, Any]:
         "geburtsdatum": text(p, "x:geburtsdatum"),
         "staatsangehoerigkeiten": [numeric_to_alpha.get(n.text or "") for n in
                                    p.findall("x:staatangehoerigkeiten/x:staatsangehoerigkeitSchluessel/code", ns)],
-        "aufenthaltstitel": p.find("x:aufenthaltstitel", ns) is not None,
+        "aufenthaltstitel": status(p.find("x:aufenthaltstitel", ns)),
+        "erreichbarkeit": {back("kanal", code(r, "x:kanal")): text(r, "x:kennung")
+                           for r in p.findall("x:erreichbarkeit", ns)},
     } for p in gewerbe.findall("x:beteiligtePerson", ns)]
     return answers

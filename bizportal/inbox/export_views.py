@@ -1,4 +1,5 @@
-"""Downloads of one inbox item for the chamber's records office: PDF and JSON (``exports``).
+"""Downloads of one inbox item for the chamber's records office: PDF and JSON (``exports``), and
+for a trade notification its XGewerbeanzeige message (XML).
 
 Routes on the ``inbox`` blueprint; this module is imported by ``create_app`` before the blueprint
 is registered.
@@ -46,3 +47,18 @@ def export_json(item_id: int):
     export = _export(item_id, "json")
     body = json.dumps(export.document, ensure_ascii=False, indent=2)
     return _download(body, "application/json", f"{export.basename}.json")
+
+
+@bp.get("/staff/posteingang/<int:item_id>/xgewerbeanzeige.xml")
+@roles_required("chamber_staff")
+def export_xgewerbeanzeige(item_id: int):
+    """The XGewerbeanzeige message of a trade notification; 404 for another service."""
+    item = queries.chamber_item(current_user.chamber_id, item_id)
+    if item is None or not exports.has_xgewerbeanzeige(item):
+        abort(404)
+    content = exports.xgewerbeanzeige_message(item)
+    assert content is not None
+    filing = queries.filing_of(item)
+    audit.record("filing.export", current_user.get_id(), target=f"inbox:{item.id}", detail="xgewerbeanzeige",
+                 filing_id=filing.id if filing is not None else None, chamber_id=item.chamber_id)
+    return _download(content, "application/xml", exports.xgewerbeanzeige_filename(item))

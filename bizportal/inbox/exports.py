@@ -57,8 +57,10 @@ from chambers.email.render import company_rows, human_size, local_time
 from ..bodies.models import Chamber
 from ..catalog.models import FieldDefinition, ServiceDefinition
 from ..common.time import utcnow
+from ..delivery import jobs
 from ..delivery.models import Delivery
 from ..extensions import db
+from ..filings import xgewerbeanzeige
 from ..filings.models import Filing, FilingEvent
 from .models import InboxItem
 
@@ -187,6 +189,37 @@ def _deliveries(item: InboxItem) -> list[dict[str, Any]]:
     return [{"delivery_id": str(delivery.id), "role": delivery.role, "state": delivery.state,
              "attempts": delivery.attempts, "queued_at": iso(delivery.created_at),
              "delivered_at": iso(delivery.delivered_at), "received_at": iso(item.received_at)}]
+
+
+# --- XGewerbeanzeige --------------------------------------------------------------------------------
+
+
+def has_xgewerbeanzeige(item: InboxItem) -> bool:
+    """Whether the item is a trade notification, whose XGewerbeanzeige message can be downloaded."""
+    return item.service_key in xgewerbeanzeige.KINDS
+
+
+def xgewerbeanzeige_message(item: InboxItem) -> bytes | None:
+    """The XGewerbeanzeige 2.2 message of the item's delivery, byte for byte the one a webhook,
+    e-mail or FIT-Connect delivery to this chamber carries (``delivery.jobs.xgewerbeanzeige_message``
+    with the delivered answers, the same ids, author and reader); None for another service. The
+    caller has checked that the item is the staff member's or API client's chamber's."""
+    if not has_xgewerbeanzeige(item):
+        return None
+    reader = db.session.execute(select(Chamber.slug, Chamber.name).where(Chamber.id == item.chamber_id)).one()
+    primary = db.session.execute(
+        select(Chamber.slug, Chamber.name)
+        .join(Delivery, Delivery.chamber_id == Chamber.id)
+        .where(Delivery.filing_id == select(Delivery.filing_id).where(Delivery.id == item.delivery_id)
+               .scalar_subquery(),
+               Delivery.role == "primary", Delivery.message_id.is_(None))).first()
+    return jobs.xgewerbeanzeige_message(item.service_key, item.data or {}, item.submitted_at, item.reference,
+                                        item.delivery_id, (reader.slug, reader.name),
+                                        (primary.slug, primary.name) if primary is not None else None)
+
+
+def xgewerbeanzeige_filename(item: InboxItem) -> str:
+    return f"{safe_basename(item.reference)}-XGewerbeanzeige.xml"
 
 
 # --- answers ----------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from ..filings import conversation, lifecycle
 from ..filings import queries as filing_queries
 from ..filings.services import UploadOrigin, UploadRefused
 from ..filings.states import CLOSED, FilingStatus
-from . import actions, queries, services
+from . import actions, exports, queries, services
 from .export import csv_chunks
 from .forms import STATUS_LABELS, ActionForm, AssignForm, InboxFilterForm, NoteForm, StaffMessageForm
 from .models import CaseNote, InboxItem
@@ -252,6 +252,7 @@ def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm |
         closed=filing is None or filing.status in CLOSED, file_limits=conversation.file_input_attrs(),
         copy_noted=item.destination_role != "primary" and _noted(case),
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
+        has_xgewerbeanzeige=exports.has_xgewerbeanzeige(item),
     ), status
 
 
