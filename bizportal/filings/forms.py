@@ -162,14 +162,14 @@ def _address_form(required: bool) -> type[Form]:
     return AddressForm
 
 
-def _person_form(required: bool, nationality: bool = True, birth_place: bool = False) -> type[Form]:
+def _person_form(required: bool, nationality: bool = True, place_required: bool = False) -> type[Form]:
     """A person's parts; without ``nationality`` where the definition asks it as a coded field;
-    the birth place required with ``birth_place`` (and a required person)."""
+    the birth place required with ``place_required`` (and a required person)."""
     class PersonForm(Form):
         family_name = _text(_l("Familienname"), required, 100)
         given_names = _text(_l("Vornamen"), required, 100)
         birth_date = _DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date, _not_future])
-        birth_place = _text(_l("Geburtsort"), required and birth_place, 100)
+        birth_place = _text(_l("Geburtsort"), required and place_required, 100)
 
     if nationality:
         PersonForm.nationality = _text(_l("Staatsangehörigkeit"), False, 100)
