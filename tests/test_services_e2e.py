@@ -230,7 +230,8 @@ def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
 
 
 def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
-    """GewA 3: the GmbH closes its dependent branch office in Bremerhaven for economic reasons."""
+    """GewA 3: the GmbH closes its dependent branch office in Bremerhaven for another reason than
+    those listed in field 28 (its work moves to the head office), named on the form's free line."""
     return {
         "inhaber": {"inhaber_art": "juristische_person", **BECKER, "handelsregisternummer": BECKER_HRB},
         "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
@@ -243,7 +244,8 @@ def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
         "betriebsart": {"handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no"},
         "beschaeftigte": {"vollzeit": "2", "teilzeit": "0"},
         "abmeldung": {"abmeldung_datum": "2026-12-31", "grund": "aufgabe"},
-        "aufgabe": {"aufgabe_ursache": "wirtschaftlich"},
+        "aufgabe": {"aufgabe_ursache": "sonstiges"},
+        "aufgabe_sonstige": {"aufgabe_ursache_sonstige": "Die Arbeiten übernimmt die Hauptniederlassung in Bremen"},
         "unterlagen": {},
     }
 
@@ -830,7 +832,9 @@ CASES = [
          gewerbeabmeldung_closing_crafts_branch(),
          [("gewerbeamt-bremerhaven", "primary"), ("hwk-bremen", "copy")],
          files={"vollmacht": pdf("Vollmacht-Weber.pdf")},
-         expect={"grund": "aufgabe", "aufgabe_ursache": "wirtschaftlich", "abmeldung_betrifft": "zweigstelle",
+         expect={"grund": "aufgabe", "aufgabe_ursache": "sonstiges",
+                 "aufgabe_ursache_sonstige": "Die Arbeiten übernimmt die Hauptniederlassung in Bremen",
+                 "abmeldung_betrifft": "zweigstelle",
                  "hauptniederlassung": {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"},
                  "abmeldung_datum": "2026-12-31", "vollzeit": 2},
          absent=("nachfolge_name", "nachfolge_anschrift", "neue_anschrift")),
