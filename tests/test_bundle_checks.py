@@ -286,7 +286,9 @@ def test_the_shipped_bundles_check_the_training_start_and_the_move():
     bundles = load_bundles(CATALOG)
     for key in ("betrieb-gruenden", "betrieb-uebernehmen"):
         assert [c.rule for c in bundles[key].service_checks["ausbildungsvertrag-eintragung"]] == ["not_before"]
-    (move,) = bundles["betrieb-verlegen-aufgeben"].questionnaire.checks
+    checks = bundles["betrieb-verlegen-aufgeben"].questionnaire.checks
+    assert [(c.rule, c.field) for c in checks] == [("accepted", "sonstiges"), ("differs", "new_city")]
+    move = checks[1]
     assert (move.rule, move.field, move.other) == ("differs", "new_city", "city")
     assert move.problem({"vorhaben": "verlegen_anderswo", "city": "Bremen", "new_city": "BREMEN"}) == {}
     assert move.problem({"vorhaben": "verlegen_gemeinde", "city": "Bremen", "new_city": "Bremen"}) is None

@@ -106,6 +106,9 @@ def test_nationality_and_sex_are_required(company, service):
 def representative(**changes: str) -> dict[str, str]:
     entry = {"family_name": "Kowalski", "given_names": "Piotr", "birth_date": "1975-06-30", "birth_place": "Gdańsk",
              "geschlecht": "maennlich", "staatsangehoerigkeit": "PL", "geburtsland": "PL",  # the last: § 34a only
+             # § 34c only: the representative's home address
+             "wohnanschrift-street": "Hoheluftchaussee 58", "wohnanschrift-postcode": "20253",
+             "wohnanschrift-city": "Hamburg",
              **{d: "no" for d in PERMIT_DECLARATIONS}}
     entry.update(changes)
     return {f"weitere_vertreter-0-{k}": v for k, v in entry.items()}

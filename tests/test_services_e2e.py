@@ -97,6 +97,8 @@ CO_MANAGING_DIRECTOR = {"family_name": "Kowalski", "given_names": "Piotr", "birt
 CO_MANAGING_DIRECTOR_FILED = {**CO_MANAGING_DIRECTOR, "geburtsname": None, **{d: False for d in DECLARATIONS},
                               **{f"{d}_angaben": None for d in DECLARATIONS}, "insolvenz": True,
                               "insolvenz_angaben": CO_MANAGING_DIRECTOR["insolvenz_angaben"]}
+#: § 34c asks every representative's home address, as it asks the applicant's (the form's "Angaben zur Person")
+KOWALSKI_WOHNUNG = {"street": "Hoheluftchaussee 58", "postcode": "20253", "city": "Hamburg"}
 
 
 #: part 1 of the permit forms: Anna has lived and managed elsewhere and answers every declaration "yes"
@@ -222,13 +224,14 @@ def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
         "betriebsart": {"handwerk": "no", "industrie": "no", "handel": "no", "sonstiges": "yes"},
         "beschaeftigte": {"vollzeit": "2", "teilzeit": "1"},
         "erlaubnis": {"erlaubnispflichtig": "yes"},
-        "erlaubnis_angaben": {"erlaubnis_datum": "2027-01-15", "erlaubnis_behoerde": "Handelskammer Hamburg"},
+        "erlaubnis_angaben": {"erlaubnis_datum": "2026-11-16", "erlaubnis_behoerde": "Handelskammer Hamburg"},
         "unterlagen": {},
     }
 
 
 def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
-    """GewA 3: the GmbH closes its dependent branch office in Bremerhaven for economic reasons."""
+    """GewA 3: the GmbH closes its dependent branch office in Bremerhaven for another reason than
+    those listed in field 28 (its work moves to the head office), named on the form's free line."""
     return {
         "inhaber": {"inhaber_art": "juristische_person", **BECKER, "handelsregisternummer": BECKER_HRB},
         "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
@@ -241,7 +244,8 @@ def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
         "betriebsart": {"handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no"},
         "beschaeftigte": {"vollzeit": "2", "teilzeit": "0"},
         "abmeldung": {"abmeldung_datum": "2026-12-31", "grund": "aufgabe"},
-        "aufgabe": {"aufgabe_ursache": "wirtschaftlich"},
+        "aufgabe": {"aufgabe_ursache": "sonstiges"},
+        "aufgabe_sonstige": {"aufgabe_ursache_sonstige": "Die Arbeiten übernimmt die Hauptniederlassung in Bremen"},
         "unterlagen": {},
     }
 
@@ -612,7 +616,8 @@ def immobilienmakler_company_as_property_manager() -> dict[str, dict]:
                      "email": "anna.becker@becker-elektro.example"},
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
-        "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
+        "weitere_vertretung": group("weitere_vertreter", {
+            **CO_MANAGING_DIRECTOR, **{f"wohnanschrift-{k}": v for k, v in KOWALSKI_WOHNUNG.items()}}),
         "taetigkeit": {"taetigkeiten": ["bautraeger", "baubetreuer", "wohnimmobilienverwalter"],
                        "beschreibung": "WEG- und Mietverwaltung für Wohnanlagen in Bremen, deren Haustechnik wir "
                                        "betreuen; Sanierung und Verkauf einzelner Wohnanlagen als Bauträger",
@@ -827,7 +832,9 @@ CASES = [
          gewerbeabmeldung_closing_crafts_branch(),
          [("gewerbeamt-bremerhaven", "primary"), ("hwk-bremen", "copy")],
          files={"vollmacht": pdf("Vollmacht-Weber.pdf")},
-         expect={"grund": "aufgabe", "aufgabe_ursache": "wirtschaftlich", "abmeldung_betrifft": "zweigstelle",
+         expect={"grund": "aufgabe", "aufgabe_ursache": "sonstiges",
+                 "aufgabe_ursache_sonstige": "Die Arbeiten übernimmt die Hauptniederlassung in Bremen",
+                 "abmeldung_betrifft": "zweigstelle",
                  "hauptniederlassung": {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"},
                  "abmeldung_datum": "2026-12-31", "vollzeit": 2},
          absent=("nachfolge_name", "nachfolge_anschrift", "neue_anschrift")),
@@ -1028,7 +1035,8 @@ CASES = [
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"taetigkeiten": ["bautraeger", "baubetreuer", "wohnimmobilienverwalter"],
                  "bautraeger_vermoegenswerte": ["erwerber", "bewerber"], "versicherer": "HDI Versicherung AG",
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **ANNA_FILED},
+                 "weitere_vertreter": [{**CO_MANAGING_DIRECTOR_FILED, "wohnanschrift": KOWALSKI_WOHNUNG}],
+                 **ANNA_FILED},
          absent=("makler_objekte",)),
 
     Case("reisegewerbekarte-wohnsitz-bremerhaven", "jonas.weber", "reisegewerbekarte",

@@ -50,7 +50,8 @@ PREFILL_PATHS = {
 DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
-              "fields", "min_items", "max_items", "item_label", "ask_nationality"}
+              "fields", "min_items", "max_items", "item_label", "ask_nationality", "past",
+              "birth_place_required"}
 
 
 class DefinitionError(ValueError):
@@ -218,6 +219,18 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
     if not isinstance(ask_nationality, bool):
         raise ctx.fail(f"{where}.ask_nationality", "must be true or false")
 
+    birth_place_required = raw.get("birth_place_required", False)
+    if "birth_place_required" in raw and ftype != "person":
+        raise ctx.fail(f"{where}.birth_place_required", "only a person field has birth_place_required")
+    if not isinstance(birth_place_required, bool):
+        raise ctx.fail(f"{where}.birth_place_required", "must be true or false")
+
+    past = raw.get("past", False)
+    if "past" in raw and ftype != "date":
+        raise ctx.fail(f"{where}.past", "only a date field has past")
+    if not isinstance(past, bool):
+        raise ctx.fail(f"{where}.past", "must be true or false")
+
     fmt = raw.get("format")
     if fmt is not None and (ftype != "text" or fmt not in TEXT_FORMATS):
         raise ctx.fail(f"{where}.format", f"only a text field has a format, one of {', '.join(TEXT_FORMATS)}")
@@ -283,6 +296,8 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         max_items=max_items,
         item_label=ctx.text(raw, "item_label", f"{where}.item_label", required=False),
         ask_nationality=ask_nationality,
+        past=past,
+        birth_place_required=birth_place_required,
     )
 
 
@@ -391,11 +406,12 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
     return raw
 
 
-CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit"}
+CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
-    "at_most": ("number", None), "required": ("*", None), "accepted": ("yesno", None), "differs": ("*", "*")}
+    "at_most": ("number", None), "required": ("*", None), "accepted": ("yesno", None), "differs": ("*", "*"),
+    "one_of": ("*", None)}
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
 #: the values a check's message may name
@@ -462,6 +478,11 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             limit = Decimal(str(value))
         elif "limit" in rc:
             raise ctx.fail(f"{where}.limit", "only an at_most check has a limit")
+        values: tuple[str, ...] = ()
+        if rule == "one_of":
+            values = _one_of_values(ctx, rc.get("values"), f"{where}.values", fields[names["field"]])
+        elif "values" in rc:
+            raise ctx.fail(f"{where}.values", "only a one_of check has values")
         message = ctx.text(rc, "message", f"{where}.message")
         for text in (message.de, message.en):
             try:
@@ -470,8 +491,25 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
                 raise ctx.fail(f"{where}.message", "may only use the placeholders "
                                + ", ".join(f"{{{k}}}" for k in CHECK_PLACEHOLDERS)) from None
         checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
-                            limit=limit, table=table, column=column, unless=unless))
+                            limit=limit, table=table, column=column, unless=unless, values=values))
     return tuple(checks)
+
+
+def _one_of_values(ctx: _Ctx, raw: Any, where: str, fd: FieldDefinition) -> tuple[str, ...]:
+    """The ``values`` of a ``one_of`` check: a non-empty list of the choices of its choice field
+    or of ISO 3166-1 alpha-2 codes for its country field."""
+    if fd.type not in ("choice", "country"):
+        raise ctx.fail(where.rsplit(".", 1)[0] + ".field", "a one_of check is for a choice or country field")
+    if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
+        raise ctx.fail(where, "must be a non-empty list of values")
+    known = {c.value for c in fd.choices} if fd.type == "choice" else countries.codes()
+    for value in raw:
+        if value not in known:
+            raise ctx.fail(where, f"'{value}' is not a choice of '{fd.name}'" if fd.type == "choice"
+                           else f"'{value}' is not an ISO 3166-1 alpha-2 code")
+    if len(set(raw)) != len(raw):
+        raise ctx.fail(where, "values must be unique")
+    return tuple(raw)
 
 
 def steps_and_fields(ctx: _Ctx, raw: dict[str, Any],

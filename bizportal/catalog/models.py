@@ -20,7 +20,7 @@ CHOICE_TYPES = ("choice", "multichoice")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs")
+CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs", "one_of")
 #: how a bundle's check on a field of one of its services names an answer to the bundle's own
 #: questions (``BundleDefinition.service_checks``); no field name contains the colon
 BUNDLE_ANSWER = "vorhaben:"
@@ -115,6 +115,12 @@ class FieldDefinition:
     #: person fields: whether the person's nationality is a part (false where the form asks it
     #: as a coded ``country`` field of its own)
     ask_nationality: bool = True
+    #: date fields: the date records something that has already happened (an examination, a
+    #: decision, the issue of a permit), so it lies today or before
+    past: bool = False
+    #: person fields: the birth place is required (where the form asks it of every person, e.g. a
+    #: permit's "Angaben zur Person"); otherwise it is optional
+    birth_place_required: bool = False
 
     def visible(self, answers: dict[str, Any]) -> bool:
         return self.show_if is None or self.show_if.holds(answers)
@@ -173,8 +179,11 @@ class Check:
     ``differs``: the answer ``field`` must not be the answer ``other`` (texts compared without case
     and surrounding or repeated spaces), e.g. the town a business moves to "in another
     municipality" and the town it leaves.
+    ``one_of``: the answer ``field`` (a choice or country) must be one of ``values``, e.g. the state
+    where a qualification was gained under the EU/EWR-HwV must be a state of the EU, the EEA or
+    Switzerland.
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
-    ``at_most``, ``differs``) while an answer it compares is missing.
+    ``at_most``, ``differs``, ``one_of``) while an answer it compares is missing.
     """
 
     rule: str
@@ -185,6 +194,7 @@ class Check:
     table: MinimumTable | None = None
     column: int = 1
     unless: tuple[Condition, ...] = ()
+    values: tuple[str, ...] = ()
 
     @property
     def inputs(self) -> set[str]:
@@ -201,6 +211,8 @@ class Check:
             return {} if value in (None, "", []) else None
         if self.rule == "accepted":
             return None if value is True else {}
+        if self.rule == "one_of":
+            return None if value in (None, "") or value in self.values else {}
         if self.rule == "at_most":
             assert self.limit is not None
             return None if value in (None, "") or Decimal(str(value)) <= self.limit else {"limit": self.limit}

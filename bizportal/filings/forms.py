@@ -119,6 +119,14 @@ def _not_future(form, field) -> None:
         raise ValidationError(_l("Ein Geburtsdatum kann nicht in der Zukunft liegen."))
 
 
+def _happened(form, field) -> None:
+    """A date of something that has already happened (a date field marked ``past = true``: an
+    examination, a decision, the issue of a permit) lies today or before (the portal's calendar day)."""
+    if field.data and field.data > local_today(current_app.config["BABEL_DEFAULT_TIMEZONE"]):
+        raise ValidationError(_l("Dieses Datum kann nicht in der Zukunft liegen. Bitte geben Sie einen Tag "
+                                 "bis heute an."))
+
+
 class _FileRequired:
     """Flags a required upload ``required``, so the page marks it "(Pflichtfeld)" as it marks a
     required text field. Validates nothing: whether the step has its file is checked against the
@@ -154,13 +162,14 @@ def _address_form(required: bool) -> type[Form]:
     return AddressForm
 
 
-def _person_form(required: bool, nationality: bool = True) -> type[Form]:
-    """A person's parts; without ``nationality`` where the definition asks it as a coded field."""
+def _person_form(required: bool, nationality: bool = True, place_required: bool = False) -> type[Form]:
+    """A person's parts; without ``nationality`` where the definition asks it as a coded field;
+    the birth place required with ``place_required`` (and a required person)."""
     class PersonForm(Form):
         family_name = _text(_l("Familienname"), required, 100)
         given_names = _text(_l("Vornamen"), required, 100)
         birth_date = _DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date, _not_future])
-        birth_place = _text(_l("Geburtsort"), False, 100)
+        birth_place = _text(_l("Geburtsort"), required and place_required, 100)
 
     if nationality:
         PersonForm.nationality = _text(_l("Staatsangehörigkeit"), False, 100)
@@ -272,9 +281,9 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
                 max=number(fd.maximum) if fd.maximum is not None else "–")))
         return IntegerField(label, description=description, validators=[*_required(fd.required), *limits])
     if fd.type == "date":
-        birth = [_not_future] if fd.autocomplete == "bday" else []
+        past = [_not_future] if fd.autocomplete == "bday" else [_happened] if fd.past else []
         return _DateField(label, description=description,
-                          validators=[*_required(fd.required), _plausible_date, *birth])
+                          validators=[*_required(fd.required), _plausible_date, *past])
     if fd.type == "choice":
         return SelectField(
             label, description=description,
@@ -306,7 +315,8 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
     if fd.type == "address":
         return FormField(_address_form(fd.required), label=label, description=description)
     if fd.type == "person":
-        return FormField(_person_form(fd.required, fd.ask_nationality), label=label, description=description)
+        return FormField(_person_form(fd.required, fd.ask_nationality, fd.birth_place_required), label=label,
+                         description=description)
     if fd.type == "group":
         item_cls = type(f"{fd.name.title()}Item", (GroupItemForm,),
                         {"definitions": {sub.name: sub for sub in fd.fields},
