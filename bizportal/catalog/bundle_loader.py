@@ -29,6 +29,7 @@ from typing import Any
 from .loader import DefinitionError, _checks, _condition, _Ctx, steps_and_fields
 from .models import (
     ADDRESS_PARTS,
+    BODY_RULES,
     BUNDLE_ANSWER,
     LIFE_EVENTS,
     PERSON_PARTS,
@@ -245,11 +246,14 @@ def _bundle_checks(ctx: _Ctx, raw: Any, questions: dict[str, FieldDefinition], s
             raise ctx.fail(f"checks[{i}].field", f"'{target}' is given by the bundle (a question or a fixed value), "
                                                  f"not asked in the service: check the question instead")
     checks = _checks(ctx, raw, named, place.__getitem__,
-                     " (a question of the bundle, or <service>.<field> of one of its services)")
+                     " (a question of the bundle, or <service>.<field> of one of its services)", services)
     per_service: dict[str, list[Check]] = {}
-    for check in checks:
+    for i, check in enumerate(checks):
         if check.field in questions:
             continue
+        if check.rule in BODY_RULES:
+            raise ctx.fail(f"checks[{i}].field", f"a {check.rule} check compares two postcodes among the bundle's "
+                                                 f"questions")
         key = check.field.split(".", 1)[0]
 
         def local(name: str, key: str = key) -> str:

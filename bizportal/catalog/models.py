@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,7 +20,10 @@ CHOICE_TYPES = ("choice", "multichoice")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs")
+CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs",
+               "same_body", "other_body")
+#: the rules that compare the competent bodies of two postcodes (a bundle's checks only)
+BODY_RULES = ("same_body", "other_body")
 #: how a bundle's check on a field of one of its services names an answer to the bundle's own
 #: questions (``BundleDefinition.service_checks``); no field name contains the colon
 BUNDLE_ANSWER = "vorhaben:"
@@ -173,8 +176,15 @@ class Check:
     ``differs``: the answer ``field`` must not be the answer ``other`` (texts compared without case
     and surrounding or repeated spaces), e.g. the town a business moves to "in another
     municipality" and the town it leaves.
+    ``same_body``/``other_body`` (a bundle's checks on its questions): the postcode ``field`` must
+    route to the same (another) body of ``body_kind`` as the postcode ``other`` — the kind of the
+    named service's primary receiver, e.g. the Gewerbeamt of a move within the municipality (to
+    another one). For ``other_body`` a postcode ``field`` no body of that kind covers fails with
+    ``{"unrouted": …}`` (the caller says so instead of the message; for ``same_body`` it is
+    another body's area, so the message applies); applied only where the caller can look the bodies
+    up (``body_of``), and not while ``other`` has no body (the submit says so).
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
-    ``at_most``, ``differs``) while an answer it compares is missing.
+    ``at_most``, ``differs`` and the body rules) while an answer it compares is missing.
     """
 
     rule: str
@@ -185,17 +195,23 @@ class Check:
     table: MinimumTable | None = None
     column: int = 1
     unless: tuple[Condition, ...] = ()
+    #: the body rules: the kind of body whose area decides (``DESTINATION_KINDS``)
+    body_kind: str | None = None
 
     @property
     def inputs(self) -> set[str]:
         """The answers the outcome depends on."""
         return {self.field, *([self.other] if self.other else []), *(c.field for c in self.unless)}
 
-    def problem(self, answers: dict[str, Any]) -> dict[str, Any] | None:
+    def problem(self, answers: dict[str, Any],
+                body_of: Callable[[str, str], str | None] | None = None) -> dict[str, Any] | None:
         """None when the answers keep the rule; else the values its message names (``minimum``,
-        ``year`` for a statutory minimum)."""
+        ``year`` for a statutory minimum). ``body_of(kind, postcode)``: the competent body's key
+        (None: no body covers it), for the body rules; without it they are not applied."""
         if any(c.holds(answers) for c in self.unless):
             return None
+        if self.rule in BODY_RULES:
+            return self._body_problem(answers, body_of)
         value = answers.get(self.field)
         if self.rule == "required":
             return {} if value in (None, "", []) else None
@@ -219,6 +235,20 @@ class Check:
         if minimum is None or Decimal(str(value)) >= minimum:
             return None
         return {"minimum": minimum, "year": year}
+
+
+    def _body_problem(self, answers: dict[str, Any],
+                      body_of: Callable[[str, str], str | None] | None) -> dict[str, Any] | None:
+        value, other = answers.get(self.field), answers.get(self.other) if self.other else None
+        if body_of is None or self.body_kind is None or value in (None, "") or other in (None, ""):
+            return None
+        theirs = body_of(self.body_kind, str(other))
+        if theirs is None:
+            return None
+        mine = body_of(self.body_kind, str(value))
+        if mine is None and self.rule == "other_body":  # the filing at the new place cannot be routed
+            return {"unrouted": str(value)}
+        return None if (mine == theirs) == (self.rule == "same_body") else {}
 
 
 def _folded(value: Any) -> str:

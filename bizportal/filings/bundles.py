@@ -35,6 +35,7 @@ from ..common.time import utcnow
 from ..extensions import db
 from ..stats import services as stats
 from . import receipts
+from .forms import body_at
 from .models import Draft, Filing, FilingBundle
 from .services import (
     MAX_REFERENCE_TRIES,
@@ -249,7 +250,7 @@ def failed_check(parent: Draft, bundle: BundleDefinition,
     questionnaire = bundle.questionnaire
     for check in questionnaire.checks:
         fd = questionnaire.field(check.field)
-        problem = check.problem(answers) if fd is not None and check.field in answers else None
+        problem = check.problem(answers, body_at) if fd is not None and check.field in answers else None
         if fd is not None and problem is not None:
             return CheckFailure(parent, questionnaire, fd.step, fd.name, check.message, problem)
     for rule in bundle.distinct:
