@@ -19,11 +19,17 @@ from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing
 from bizportal.inbox.models import InboxItem
 from tests.support.bundles import (
+    CHILD_ANSWERS,
+    FILES,
     MOVE,
     MOVE_ANSWERS,
+    PLANS,
+    SHARED,
     answer_questionnaire,
     complete_draft,
     form_values,
+    given_values,
+    press,
     service_drafts,
     submit,
 )
@@ -210,3 +216,24 @@ def test_a_body_rule_compares_the_primary_receivers_of_the_named_service():
 def test_a_body_rule_the_portal_cannot_apply_is_refused(keys, where, problem):
     with pytest.raises(DefinitionError, match=rf"^test-lage\.toml: field '{re.escape(where)}'.*{re.escape(problem)}"):
         _load(**keys)
+
+
+# --- F3: the legal form is the bundle's in the Handwerksrolle too ----------------------------------
+
+FOUNDING = {**SHARED, **PLANS, "handwerk_anlage": "a", "legal_form": "UG (haftungsbeschränkt)"}
+
+
+def test_the_handwerksrolle_gets_the_legal_form_of_the_questionnaire_without_asking_it(app, company):
+    overview = answer_questionnaire(company, "betrieb-gruenden", FOUNDING)  # the account says "GmbH"
+    press(company, overview)
+    drafts = service_drafts(company, overview)
+    for draft_id in drafts.values():
+        complete_draft(company, draft_id, CHILD_ANSWERS, FILES)
+    page = company.get(f"/antraege/entwurf/{drafts['handwerksrolle-eintragung']}/angaben").get_data(as_text=True)
+    assert 'name="legal_form"' not in page
+    assert given_values(page)["legal_form"] == "UG (haftungsbeschränkt)"
+    _review, resp = submit(company, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    received = _received(app)
+    assert received[("handwerksrolle-eintragung", "primary")][1]["legal_form"] == "UG (haftungsbeschränkt)"
+    assert received[("gewerbeanmeldung", "primary")][1]["legal_form"] == "UG (haftungsbeschränkt)"
