@@ -12,7 +12,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from bizportal.catalog.bundle_loader import load_bundle_text
+from bizportal.catalog.bundle_loader import load_bundle_text, load_bundles
 from bizportal.catalog.loader import DefinitionError, load_catalog
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
@@ -33,7 +33,7 @@ from tests.support.bundles import (
     service_drafts,
     submit,
 )
-from tests.support.filing import path_of
+from tests.support.filing import VERSICHERUNGSVERMITTLER_FILES, path_of, versicherungsvermittler_answers
 from tests.support.http import csrf_token
 
 CATALOG = load_catalog()
@@ -237,3 +237,88 @@ def test_the_handwerksrolle_gets_the_legal_form_of_the_questionnaire_without_ask
     received = _received(app)
     assert received[("handwerksrolle-eintragung", "primary")][1]["legal_form"] == "UG (haftungsbeschränkt)"
     assert received[("gewerbeanmeldung", "primary")][1]["legal_form"] == "UG (haftungsbeschränkt)"
+
+
+# --- F4: the § 34d permit in a takeover asks nothing the questionnaire answered ---------------------
+
+TAKEOVER = {**SHARED, **PLANS, "handwerk_anlage": "a", "ausbilden": "no", "vermittlung_34d": "yes",
+            "uebernahme_art": "pacht", "frueherer_inhaber": "Elektro Meier e. K.", "start_date": "2027-05-01",
+            "personen-0-vornamen": "Anna Maria"}  # the login's name is "Anna Becker"
+PERMIT_FILES = {name: f"{name}.pdf" for name in [*VERSICHERUNGSVERMITTLER_FILES, "handelsregisterauszug"]}
+
+
+def test_the_34d_permit_of_a_takeover_gets_applicant_birth_date_and_start_from_the_questionnaire(app, company):
+    overview = answer_questionnaire(company, "betrieb-uebernehmen", TAKEOVER)
+    press(company, overview)
+    drafts = service_drafts(company, overview)
+    permit = drafts["versicherungsvermittler-34d"]
+    complete_draft(company, permit, versicherungsvermittler_answers(handelsregisternummer="Bremen HRB 12345"),
+                   PERMIT_FILES)
+    page = company.get(f"/antraege/entwurf/{permit}/angaben").get_data(as_text=True)
+    for name in ("antragsteller_art", "applicant_name", "geburtsdatum"):
+        assert f'name="{name}"' not in page, name
+    given = given_values(page)
+    assert given["applicant_name"] == "Anna Maria Becker" and given["geburtsdatum"] == "17.05.1980"
+    activity = company.get(f"/antraege/entwurf/{permit}/taetigkeit").get_data(as_text=True)
+    assert 'name="beginn"' not in activity and given_values(activity)["beginn"] == "01.05.2027"
+    for key, draft_id in drafts.items():
+        if key != "versicherungsvermittler-34d":
+            complete_draft(company, draft_id, CHILD_ANSWERS, FILES)
+    _review, resp = submit(company, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    body, data = _received(app)[("versicherungsvermittler-34d", "primary")]
+    assert body == "hk-bremen"
+    assert (data["antragsteller_art"], data["applicant_name"], data["geburtsdatum"], data["beginn"]) == (
+        "juristische_person", "Anna Maria Becker", "1980-05-17", "2027-05-01")
+
+
+def test_a_partnership_applies_for_the_34d_permit_as_a_natural_person():
+    bundle = load_bundles(CATALOG)["betrieb-uebernehmen"]
+    for inhaber_art, applicant in (("personengesellschaft", "natuerliche_person"),
+                                   ("natuerliche_person", "natuerliche_person"),
+                                   ("juristische_person", "juristische_person")):
+        given = bundle.shared_answers("versicherungsvermittler-34d", {"inhaber_art": inhaber_art,
+                                                                       "vermittlung_34d": True})
+        assert given["antragsteller_art"] == applicant
+
+
+PERSONS = '''
+key = "test-lage"
+title = { de = "Testlage", en = "Test event" }
+summary = { de = "Zum Testen.", en = "For tests." }
+
+[[services]]
+service = "versicherungsvermittler-34d"
+reason = { de = "Immer.", en = "Always." }
+
+[[fields]]
+name = "personen"
+type = "group"
+label = { de = "Personen", en = "Persons" }
+fields = [
+  { name = "vornamen", type = "text", max_length = %d, label = { de = "Vornamen", en = "Given names" } },
+  { name = "familienname", type = "text", max_length = 100, label = { de = "Name", en = "Surname" } },
+  { name = "geburtsdatum", type = "date", label = { de = "Geburtsdatum", en = "Date of birth" } },
+]
+maps = { versicherungsvermittler-34d = [%s] }
+'''
+
+
+def test_a_name_joined_from_two_sub_fields_fills_the_applicants_name():
+    bundle = load_bundle_text(PERSONS % (100, '{ field = "applicant_name", first = ["vornamen", "familienname"] }, '
+                                               '{ field = "geburtsdatum", first = "geburtsdatum" }'),
+                              "test-lage.toml", CATALOG)
+    given = bundle.shared_answers("versicherungsvermittler-34d", {"personen": [
+        {"vornamen": " Anna  Maria ", "familienname": "Becker", "geburtsdatum": "1980-05-17"}]})
+    assert given == {"applicant_name": "Anna Maria Becker", "geburtsdatum": "1980-05-17"}
+
+
+@pytest.mark.parametrize(("length", "target", "problem"), [
+    (101, '{ field = "applicant_name", first = ["vornamen", "familienname"] }', "more than the 201 characters"),
+    (100, '{ field = "geburtsdatum", first = ["vornamen", "familienname"] }', "plain text field"),
+    (100, '{ field = "applicant_name", first = ["vornamen", "geburtsdatum"] }', "plain text sub-field"),
+])
+def test_a_joined_name_that_does_not_fit_is_refused(length, target, problem):
+    with pytest.raises(DefinitionError, match=rf"^test-lage\.toml: field 'fields\.personen\.maps\."
+                                              rf"versicherungsvermittler-34d\[0\]\.first': .*{re.escape(problem)}"):
+        load_bundle_text(PERSONS % (length, target), "test-lage.toml", CATALOG)

@@ -484,6 +484,18 @@ def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition
             raise ctx.fail(where, f"the question '{question.name}' has no sub-field '{raw}'")
         _fits(ctx, subs[raw], fd, service, where, fd.name)
         return ((None, raw),)
+    if isinstance(raw, list):  # text sub-fields joined with spaces, e.g. given names and family name
+        if fd.type != "text" or fd.format or len(raw) < 2:
+            raise ctx.fail(where, f"a list of sub-fields fills a plain text field with at least two of them; "
+                                  f"'{fd.name}' is a {fd.type} field")
+        for sub in raw:
+            if not isinstance(sub, str) or sub not in subs:
+                raise ctx.fail(where, f"the question '{question.name}' has no sub-field '{sub}'")
+            if subs[sub].type != "text" or subs[sub].format or (fd.required and not subs[sub].required):
+                raise ctx.fail(where, f"'{sub}' must be a {'required ' if fd.required else ''}plain text sub-field")
+        if sum(subs[sub].max_length for sub in raw) + len(raw) - 1 > fd.max_length:
+            raise ctx.fail(where, f"the sub-fields allow more than the {fd.max_length} characters of '{fd.name}'")
+        return tuple((None, sub) for sub in raw)
     if not isinstance(raw, dict) or not raw or fd.type not in ("address", "person"):
         raise ctx.fail(where, "must name a sub-field, or give a table of parts for an address or person field")
     part_types = PART_TYPES if fd.type == "address" else PERSON_PART_TYPES
@@ -545,7 +557,12 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
         for service_key, target in raw_map.items():
             if service_key not in listed:
                 raise ctx.fail(f"{where}.{service_key}", f"'{service_key}' is not one of the bundle's services")
-            for mapping in _mappings(ctx, question, catalog[service_key], target, f"{where}.{service_key}"):
+            # a group question may fill several fields of one service: a list of its tables
+            targets = list(enumerate(target)) if question.type == "group" and isinstance(target, list) \
+                else [(None, target)]
+            found = [m for j, t in targets for m in _mappings(
+                ctx, question, catalog[service_key], t, f"{where}.{service_key}" + (f"[{j}]" if j is not None else ""))]
+            for mapping in found:
                 slot = (mapping.service, mapping.field, mapping.part)
                 clash = next((q for (svc, name, part), q in filled.items()
                               if (svc, name) == (mapping.service, mapping.field)

@@ -405,7 +405,8 @@ class SharedMapping:
     of the service, every entry, with ``items`` pairs (sub-field of the service's group, sub-field
     of the question's group); or, from its first entry only, a field where the service asks for
     one person: ``first`` pairs (part of the person or address field, sub-field of the question),
-    or one pair with part None for a plain field."""
+    or pairs with part None for a plain field (several: their answers joined with spaces, e.g. the
+    § 34d applicant's name from given names and family name)."""
 
     service: str
     field: str
@@ -449,7 +450,10 @@ class SharedMapping:
             if entry is None:
                 return None
             if self.first[0][0] is None:
-                return entry.get(self.first[0][1])
+                if len(self.first) == 1:
+                    return entry.get(self.first[0][1])
+                joined = " ".join(str(entry.get(sub) or "").strip() for _part, sub in self.first).strip()
+                return " ".join(joined.split()) or None
             parts = {part: countries.name(entry[sub]) if part in self.country_names and entry.get(sub)
                      else entry.get(sub) for part, sub in self.first}
             return parts if any(v not in (None, "") for v in parts.values()) else None
