@@ -322,3 +322,25 @@ def test_a_joined_name_that_does_not_fit_is_refused(length, target, problem):
     with pytest.raises(DefinitionError, match=rf"^test-lage\.toml: field 'fields\.personen\.maps\."
                                               rf"versicherungsvermittler-34d\[0\]\.first': .*{re.escape(problem)}"):
         load_bundle_text(PERSONS % (length, target), "test-lage.toml", CATALOG)
+
+
+# --- F10: field 29 (Handwerkskarte) is not asked for an Anlage B craft -----------------------------
+
+def test_an_anlage_b_founder_leaving_out_the_verzeichnis_is_not_asked_for_a_craft_card(app, company):
+    overview = answer_questionnaire(company, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "b",
+                                                                  "ausbilden": "no"})
+    press(company, overview, service="handwerk-verzeichnis-eintragung", leave_out="yes")
+    press(company, overview)
+    drafts = service_drafts(company, overview)
+    notification = drafts["gewerbeanmeldung"]
+    shown = complete_draft(company, notification, {**CHILD_ANSWERS, "handwerkskarte_vorhanden": "yes"}, FILES)
+    assert "handwerk_angaben" not in shown and "handwerkskarte_angaben" not in shown
+    card = company.get(f"/antraege/entwurf/{notification}/handwerk_angaben").get_data(as_text=True)
+    assert 'name="handwerkskarte_vorhanden"' not in card
+    assert given_values(card)["handwerkskarte_vorhanden"] == "Nein"
+    assert "Die Frage gilt nur für Handwerke der Anlage A HwO." in card
+    _review, resp = submit(company, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    received = _received(app)
+    assert ("handwerk-verzeichnis-eintragung", "primary") not in received
+    assert received[("gewerbeanmeldung", "primary")][1]["handwerkskarte_vorhanden"] is False
