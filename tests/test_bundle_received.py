@@ -344,3 +344,47 @@ def test_an_anlage_b_founder_leaving_out_the_verzeichnis_is_not_asked_for_a_craf
     received = _received(app)
     assert ("handwerk-verzeichnis-eintragung", "primary") not in received
     assert received[("gewerbeanmeldung", "primary")][1]["handwerkskarte_vorhanden"] is False
+
+
+# --- F7: an unregistered sole trader's name is the trading name (field 3), not field 1 -------------
+
+SOLE_TRADER = {**SHARED, **PLANS, "handwerk_anlage": "a", "ausbilden": "no", "business_name": "Elektro Becker",
+               "legal_form": "Einzelunternehmen", "inhaber_art": "natuerliche_person", "registereintrag": "no",
+               "personen-0-funktion": "inhaber"}
+
+
+def test_an_unregistered_sole_traders_name_reaches_the_gewerbeamt_as_trading_name(app, company):
+    overview = answer_questionnaire(company, "betrieb-gruenden", SOLE_TRADER)
+    press(company, overview)
+    drafts = service_drafts(company, overview)
+    for draft_id in drafts.values():
+        complete_draft(company, draft_id, CHILD_ANSWERS, FILES)
+    page = company.get(f"/antraege/entwurf/{drafts['gewerbeanmeldung']}/inhaber").get_data(as_text=True)
+    for name in ("business_name", "registereintrag", "geschaeftsbezeichnung"):
+        assert f'name="{name}"' not in page, name  # the bundle answers fields 1 to 3
+    given = given_values(page)
+    assert (given["business_name"], given["registereintrag"], given["geschaeftsbezeichnung"]) == (
+        "–", "Nein", "Elektro Becker")
+    _review, resp = submit(company, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    received = _received(app)
+    body, data = received[("gewerbeanmeldung", "primary")]
+    assert body == "gewerbeamt-bremen"
+    assert data["business_name"] in (None, "") and data["registereintrag"] is False
+    assert data["geschaeftsbezeichnung"] == "Elektro Becker"
+    assert received[("handwerksrolle-eintragung", "primary")][1]["business_name"] == "Elektro Becker"
+
+
+def test_a_registered_business_keeps_its_name_in_field_1_and_is_asked_its_trading_name():
+    bundle = load_bundles(CATALOG)["betrieb-gruenden"]
+    given = bundle.shared_answers("gewerbeanmeldung", {"business_name": "Becker GmbH", "registereintrag": True})
+    assert given["business_name"] == "Becker GmbH" and "geschaeftsbezeichnung" not in given
+    assert bundle.blanked("gewerbeanmeldung", {"business_name": "Becker", "registereintrag": False}) == {
+        "business_name"}
+
+
+def test_the_gewerbeanmeldung_asks_field_1_unless_the_business_is_not_registered():
+    (check,) = [c for c in CATALOG["gewerbeanmeldung"].checks if c.field == "business_name"]
+    assert check.problem({"registereintrag": True, "business_name": ""}) == {}
+    assert check.problem({"registereintrag": None, "business_name": None}) == {}
+    assert check.problem({"registereintrag": False, "business_name": ""}) is None

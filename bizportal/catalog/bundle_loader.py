@@ -304,6 +304,28 @@ def _mappings(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, 
     return (_mapping(ctx, question, service, target, where),)
 
 
+def _targets(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any, where: str,
+             questions: dict[str, FieldDefinition]) -> tuple[SharedMapping, ...]:
+    """``_mappings``, and a plain question's ``{ field, when, else_empty? }``: the field gets the
+    answer while ``when`` holds for the bundle's answers; otherwise the service asks it, or, with
+    ``else_empty = true``, it is given empty (GewA 1 field 1, the registered name, stays empty for
+    a business not entered in a register; the field must then be an optional text field)."""
+    if question.type == "group" or not isinstance(target, dict) or "when" not in target:
+        return _mappings(ctx, question, service, target, where)
+    if not {"field", "when"} <= set(target) <= {"field", "when", "else_empty"} \
+            or not isinstance(target["field"], str) or "." in target["field"] \
+            or not isinstance(target.get("else_empty", False), bool):
+        raise ctx.fail(where, "a conditional mapping is { field = \"<field>\", when = { ... }, else_empty = true|false }")
+    (mapping,) = _mappings(ctx, question, service, target["field"], where)
+    fd = service.field(mapping.field)
+    empty = target.get("else_empty", False)
+    if empty and (fd is None or fd.required or fd.type not in ("text", "textarea")):
+        raise ctx.fail(f"{where}.field", f"a field given empty must be an optional text field; '{target['field']}' "
+                                         f"of '{service.key}' is not")
+    when = _condition(ctx, target["when"], f"{where}.when", questions)
+    return (dataclasses.replace(mapping, when=when, else_empty=empty),)
+
+
 def _count(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, raw: Any,
            where: str) -> SharedMapping:
     """``count``: a number field of the service given the number of the group question's entries
@@ -557,11 +579,11 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
         for service_key, target in raw_map.items():
             if service_key not in listed:
                 raise ctx.fail(f"{where}.{service_key}", f"'{service_key}' is not one of the bundle's services")
-            # a group question may fill several fields of one service: a list of its tables
-            targets = list(enumerate(target)) if question.type == "group" and isinstance(target, list) \
-                else [(None, target)]
-            found = [m for j, t in targets for m in _mappings(
-                ctx, question, catalog[service_key], t, f"{where}.{service_key}" + (f"[{j}]" if j is not None else ""))]
+            # a question may fill several fields of one service: a list of its targets
+            targets = list(enumerate(target)) if isinstance(target, list) else [(None, target)]
+            found = [m for j, t in targets for m in _targets(
+                ctx, question, catalog[service_key], t, f"{where}.{service_key}" + (f"[{j}]" if j is not None else ""),
+                questions)]
             for mapping in found:
                 slot = (mapping.service, mapping.field, mapping.part)
                 clash = next((q for (svc, name, part), q in filled.items()

@@ -428,6 +428,11 @@ class SharedMapping:
     #: (``{ field, sum = true }``), e.g. the Verzeichnis's number of employees from GewA 1's
     #: full-time and part-time staff; nothing while one of them is unanswered
     adds: bool = False
+    #: given only while this holds for the bundle's answers; otherwise the service asks, or with
+    #: ``else_empty`` the field is given empty (the Gewerbeanmeldung's registered name, field 1,
+    #: without a register entry)
+    when: Condition | None = None
+    else_empty: bool = False
 
     def is_own(self, entry: Any) -> bool:
         """Whether a service group ``entry`` is the company's own (see ``own_unless``)."""
@@ -608,6 +613,10 @@ class BundleDefinition:
             for m in mappings:
                 if m.service != service_key or m.adds:
                     continue
+                if m.when is not None and not m.when.holds(answers):
+                    if m.else_empty:
+                        out[m.field] = ""
+                    continue
                 value = m.value(answer)
                 if value is None:
                     continue
@@ -630,6 +639,13 @@ class BundleDefinition:
         return [name for name, given in self.shared_answers(service_key, answers, filed).items()
                 if (fields is None or name in fields)
                 and differs(given, self.bundle_entries(service_key, name, service_answers.get(name)))]
+
+    def blanked(self, service_key: str, answers: dict[str, Any]) -> set[str]:
+        """The fields of ``service_key`` the bundle gives empty now (a conditional mapping whose
+        ``when`` does not hold): shown as given, not asked."""
+        return {m.field for question, mappings in self.shared.items() if answers.get(question) is not None
+                for m in mappings if m.service == service_key and m.else_empty and m.when is not None
+                and not m.when.holds(answers)}
 
     def question_filling(self, service_key: str, field_name: str) -> FieldDefinition | None:
         """The question whose answer fills ``field_name`` of ``service_key`` (None for a fixed

@@ -205,7 +205,9 @@ def given_whole(parent: Draft, bundle: BundleDefinition, service_key: str,
     questionnaire changes them. A group is never among them: the company may add entries of its
     own there (e.g. a Betriebsleitung); ``contradictions`` guards the bundle's entries."""
     given = given_answers(parent, bundle, service_key)
-    return {fd.name: given[fd.name] for fd in fields if fd.type != "group" and _whole(fd, given.get(fd.name))}
+    blanked = bundle.blanked(service_key, bundle_answers(parent, bundle))
+    return {fd.name: given[fd.name] for fd in fields
+            if fd.type != "group" and (_whole(fd, given.get(fd.name)) or fd.name in blanked)}
 
 
 def waived(parent: Draft, bundle: BundleDefinition, service_key: str,
