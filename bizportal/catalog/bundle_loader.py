@@ -315,7 +315,8 @@ def _targets(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, t
     if not {"field", "when"} <= set(target) <= {"field", "when", "else_empty"} \
             or not isinstance(target["field"], str) or "." in target["field"] \
             or not isinstance(target.get("else_empty", False), bool):
-        raise ctx.fail(where, "a conditional mapping is { field = \"<field>\", when = { ... }, else_empty = true|false }")
+        raise ctx.fail(where, "a conditional mapping is { field = \"<field>\", when = { ... }, "
+                              "else_empty = true|false }")
     (mapping,) = _mappings(ctx, question, service, target["field"], where)
     fd = service.field(mapping.field)
     empty = target.get("else_empty", False)
