@@ -43,8 +43,8 @@ TOO_EARLY = {
     "betrieb-uebernehmen": "Die Ausbildung kann nicht beginnen, bevor Sie den Betrieb führen: Laut Ihrem Vorhaben "
                            "führen Sie ihn ab dem 01.03.2027.",
 }
-SAME_TOWN = "Der neue Ort ist derselbe wie der bisherige. Eine Verlegung innerhalb derselben Gemeinde zeigen Sie " \
-            "mit einer Gewerbeummeldung an"
+SAME_TOWN = "Die neue Betriebsstätte liegt im Bereich desselben Gewerbeamts wie die bisherige. Eine Verlegung " \
+            "innerhalb derselben Gemeinde zeigen Sie mit einer Gewerbeummeldung an"
 
 
 @pytest.fixture
@@ -187,7 +187,7 @@ def test_a_move_to_another_municipality_within_the_same_town_is_refused(company)
                                  "move_date": "2027-04-01"})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    message = _error_of(html, "new_city")
+    message = _error_of(html, "new_postcode")
     assert SAME_TOWN in message and "„Den Betrieb innerhalb derselben Gemeinde verlegen“" in message
     assert "Die neue Betriebsstätte hat dieselbe Anschrift" not in html  # another address, only the town
     assert _post(company, path, {**NEW_PLACE, "move_date": "2027-04-01"}).status_code == 302
@@ -209,15 +209,15 @@ def test_a_draft_moving_into_the_same_town_is_not_filed(app, company):
     bundle_id = overview.rsplit("/", 1)[-1]
     with app.app_context():
         draft = db.session.get(Draft, uuid.UUID(bundle_id))
-        draft.data = {**draft.data, "new_city": "Bremen"}
+        draft.data = {**draft.data, "new_postcode": "28217", "new_city": "Bremen"}
         db.session.commit()
     resp = company.post(f"{overview}/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True)),
                                                       "declaration": "y"})
     assert resp.status_code == 302 and _path(resp).endswith(f"/entwurf/{bundle_id}/neu")
     html = company.get(path_of(resp.headers["Location"])).get_data(as_text=True)
-    assert "„Betrieb verlegen oder aufgeben“, Schritt „Neue Betriebsstätte“, Angabe „Ort der neuen Betriebsstätte“: " \
-           + SAME_TOWN in html
-    assert SAME_TOWN in _error_of(html, "new_city")
+    assert "„Betrieb verlegen oder aufgeben“, Schritt „Neue Betriebsstätte“, Angabe „Postleitzahl der neuen " \
+           "Betriebsstätte“: " + SAME_TOWN in html
+    assert SAME_TOWN in _error_of(html, "new_postcode")
     assert _filings(app) == 0
 
 
@@ -233,7 +233,7 @@ def test_changing_the_current_town_to_the_new_one_opens_the_new_place_again(app,
     review, resp = _post_review(company, overview)
     assert resp.status_code == 302 and _filings(app) == 0
     resp = _post(company, f"/antraege/entwurf/{bundle_id}/neu", {**NEW_PLACE, "move_date": "2027-04-01"})
-    assert resp.status_code == 422 and SAME_TOWN in _error_of(resp.get_data(as_text=True), "new_city")
+    assert resp.status_code == 422 and SAME_TOWN in _error_of(resp.get_data(as_text=True), "new_postcode")
 
 
 # --- the bundle file ---------------------------------------------------------------------------
@@ -287,12 +287,29 @@ def test_the_shipped_bundles_check_the_training_start_and_the_move():
     for key in ("betrieb-gruenden", "betrieb-uebernehmen"):
         assert [c.rule for c in bundles[key].service_checks["ausbildungsvertrag-eintragung"]] == ["not_before"]
     checks = bundles["betrieb-verlegen-aufgeben"].questionnaire.checks
-    assert [(c.rule, c.field) for c in checks] == [("accepted", "sonstiges"), ("differs", "new_city")]
-    move = checks[1]
-    assert (move.rule, move.field, move.other) == ("differs", "new_city", "city")
-    assert move.problem({"vorhaben": "verlegen_anderswo", "city": "Bremen", "new_city": "BREMEN"}) == {}
-    assert move.problem({"vorhaben": "verlegen_gemeinde", "city": "Bremen", "new_city": "Bremen"}) is None
-    assert move.problem({"vorhaben": "verlegen_anderswo", "city": "Bremen", "new_city": "Bremerhaven"}) is None
+    assert [(c.rule, c.field) for c in checks] == [("accepted", "sonstiges"), ("same_body", "new_postcode"),
+                                                   ("other_body", "new_postcode")]
+    within, elsewhere = checks[1:]
+    assert (within.rule, within.field, within.other, within.body_kind) == ("same_body", "new_postcode", "postcode",
+                                                                           "GEWERBEAMT")
+    assert (elsewhere.rule, elsewhere.body_kind) == ("other_body", "GEWERBEAMT")
+    areas = {"28": "bremen", "27": "bremerhaven", "20": "hamburg"}.get
+
+    def body_of(kind, postcode):
+        assert kind == "GEWERBEAMT"
+        return areas(postcode[:2])
+
+    bremen, vegesack, hamburg, nowhere = "28195", "28757", "20095", "99999"
+    move = {"postcode": bremen, "new_postcode": vegesack}
+    assert elsewhere.problem({**move, "vorhaben": "verlegen_anderswo"}, body_of) == {}
+    assert elsewhere.problem({**move, "vorhaben": "verlegen_anderswo"}) is None  # no lookup: not applied
+    assert within.problem({**move, "vorhaben": "verlegen_gemeinde"}, body_of) is None
+    move = {"postcode": bremen, "new_postcode": hamburg}
+    assert within.problem({**move, "vorhaben": "verlegen_gemeinde"}, body_of) == {}
+    assert elsewhere.problem({**move, "vorhaben": "verlegen_anderswo"}, body_of) is None
+    move = {"postcode": bremen, "new_postcode": nowhere}
+    assert elsewhere.problem({**move, "vorhaben": "verlegen_anderswo"}, body_of) == {"unrouted": nowhere}
+    assert within.problem({**move, "vorhaben": "verlegen_gemeinde"}, body_of) == {}  # not Bremen's area
 
 
 @pytest.mark.parametrize(("keys", "where", "named"), [

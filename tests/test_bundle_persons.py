@@ -73,6 +73,10 @@ def _two_persons(client, questions: dict) -> str:
     resp = client.post(path, data={**form_values(client.get(path).get_data(as_text=True)), **BUSINESS,
                                    "action": "next"})
     path = path_of(resp.headers["Location"])
+    assert path.endswith("/register")  # a registered GmbH: where it is entered (GewA 1 field 2)
+    resp = client.post(path, data={**form_values(client.get(path).get_data(as_text=True)), **BUSINESS,
+                                   "action": "next"})
+    path = path_of(resp.headers["Location"])
     assert path.endswith("/personen")
     html = client.get(path).get_data(as_text=True)
     assert 'name="personen-1-familienname"' not in html

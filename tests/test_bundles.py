@@ -167,7 +167,7 @@ def test_bundle_pages_belong_to_the_company(app, client, login_as):
 
 def test_a_service_step_shows_the_bundles_answers_read_only_and_a_post_cannot_change_them(app, client, login_as):
     """The Gewerbeanmeldung's first step mixes the bundle's answers (name, legal form, who runs
-    the business) with questions only it asks (the register entry): the bundle's are shown with a
+    the business, the register entry) with questions only it asks (the trading name): the bundle's are shown with a
     link to the bundle's step that asks them, not as inputs, and a POST that sends them is not
     taken (so the kind of owner cannot contradict the bundle's legal form and persons)."""
     login_as("anna.becker")
@@ -178,7 +178,8 @@ def test_a_service_step_shows_the_bundles_answers_read_only_and_a_post_cannot_ch
     html = client.get(step).get_data(as_text=True)
     assert 'name="business_name"' not in html and 'name="legal_form"' not in html
     assert 'name="inhaber_art"' not in html  # asked once, in the bundle
-    assert 'name="registereintrag"' in html  # what only the Gewerbeanmeldung asks stays an input
+    assert 'name="registereintrag"' not in html  # GewA 1 field 2: asked once, in the bundle (trial F7)
+    assert 'name="geschaeftsbezeichnung"' in html  # what only the Gewerbeanmeldung asks stays an input
     given = given_values(html)
     assert (given["business_name"], given["legal_form"], given["inhaber_art"]) == (
         "Becker Elektro Neugründung GmbH", "GmbH", "Eine juristische Person (z. B. GmbH, UG, AG, eingetragener Verein)")
@@ -280,14 +281,14 @@ def test_a_colleague_resumes_the_bundle_draft(app, client, login_as):
     colleague = app.test_client()
     login(colleague, "jonas.weber")
     drafts = colleague.get("/antraege").get_data(as_text=True)
-    assert "Betrieb gründen" in drafts and "Fragen zum Vorhaben: Schritt 2 von 4" in drafts
+    assert "Betrieb gründen" in drafts and "Fragen zum Vorhaben: Schritt 2 von 5" in drafts
     resume = re.search(r'href="(/antraege/entwurf/[0-9a-f-]+/pruefen)"', drafts).group(1)
     resp = colleague.get(resume)  # the bundle's page sends to the first open question
     assert resp.status_code == 302
     step = path_of(colleague.get(path_of(resp.headers["Location"])).headers["Location"])
-    assert step.endswith("/personen")
+    assert step.endswith("/register")
     assert fill(colleague, step, {**SHARED, **PLANS, "handwerk_anlage": "b", "ausbilden": "no"}) == [
-        "personen", "taetigkeit", "vorhaben", "handwerk"]
+        "register", "personen", "taetigkeit", "vorhaben", "handwerk"]
     with app.app_context():
         assert sorted(db.session.scalars(select(Draft.service_key).where(Draft.bundle_draft_id.is_not(None)))) == [
             "gewerbeanmeldung", "handwerk-verzeichnis-eintragung"]

@@ -40,3 +40,12 @@ def competent_chamber(session: Session | scoped_session[Any], kind: str, postcod
     if best is None:
         raise NoCompetentBody(kind, postcode, municipality_key)
     return best[1]
+
+
+def competent_slug(session: Session | scoped_session[Any], kind: str, postcode: str) -> str | None:
+    """The slug of the enabled chamber of ``kind`` competent for ``postcode`` (None: none is),
+    e.g. to tell whether two addresses belong to the same Gewerbeamt."""
+    try:
+        return competent_chamber(session, kind, postcode).slug
+    except NoCompetentBody:
+        return None

@@ -29,6 +29,7 @@ from typing import Any
 from .loader import DefinitionError, _checks, _condition, _Ctx, steps_and_fields
 from .models import (
     ADDRESS_PARTS,
+    BODY_RULES,
     BUNDLE_ANSWER,
     LIFE_EVENTS,
     PERSON_PARTS,
@@ -245,11 +246,14 @@ def _bundle_checks(ctx: _Ctx, raw: Any, questions: dict[str, FieldDefinition], s
             raise ctx.fail(f"checks[{i}].field", f"'{target}' is given by the bundle (a question or a fixed value), "
                                                  f"not asked in the service: check the question instead")
     checks = _checks(ctx, raw, named, place.__getitem__,
-                     " (a question of the bundle, or <service>.<field> of one of its services)")
+                     " (a question of the bundle, or <service>.<field> of one of its services)", services)
     per_service: dict[str, list[Check]] = {}
-    for check in checks:
+    for i, check in enumerate(checks):
         if check.field in questions:
             continue
+        if check.rule in BODY_RULES:
+            raise ctx.fail(f"checks[{i}].field", f"a {check.rule} check compares two postcodes among the bundle's "
+                                                 f"questions")
         key = check.field.split(".", 1)[0]
 
         def local(name: str, key: str = key) -> str:
@@ -298,6 +302,29 @@ def _mappings(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, 
         return (_mapping(ctx, question, service, rest, where),
                 _count(ctx, question, service, target["count"], f"{where}.count"))
     return (_mapping(ctx, question, service, target, where),)
+
+
+def _targets(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any, where: str,
+             questions: dict[str, FieldDefinition]) -> tuple[SharedMapping, ...]:
+    """``_mappings``, and a plain question's ``{ field, when, else_empty? }``: the field gets the
+    answer while ``when`` holds for the bundle's answers; otherwise the service asks it, or, with
+    ``else_empty = true``, it is given empty (GewA 1 field 1, the registered name, stays empty for
+    a business not entered in a register; the field must then be an optional text field)."""
+    if question.type == "group" or not isinstance(target, dict) or "when" not in target:
+        return _mappings(ctx, question, service, target, where)
+    if not {"field", "when"} <= set(target) <= {"field", "when", "else_empty"} \
+            or not isinstance(target["field"], str) or "." in target["field"] \
+            or not isinstance(target.get("else_empty", False), bool):
+        raise ctx.fail(where, "a conditional mapping is { field = \"<field>\", when = { ... }, "
+                              "else_empty = true|false }")
+    (mapping,) = _mappings(ctx, question, service, target["field"], where)
+    fd = service.field(mapping.field)
+    empty = target.get("else_empty", False)
+    if empty and (fd is None or fd.required or fd.type not in ("text", "textarea")):
+        raise ctx.fail(f"{where}.field", f"a field given empty must be an optional text field; '{target['field']}' "
+                                         f"of '{service.key}' is not")
+    when = _condition(ctx, target["when"], f"{where}.when", questions)
+    return (dataclasses.replace(mapping, when=when, else_empty=empty),)
 
 
 def _count(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, raw: Any,
@@ -480,6 +507,18 @@ def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition
             raise ctx.fail(where, f"the question '{question.name}' has no sub-field '{raw}'")
         _fits(ctx, subs[raw], fd, service, where, fd.name)
         return ((None, raw),)
+    if isinstance(raw, list):  # text sub-fields joined with spaces, e.g. given names and family name
+        if fd.type != "text" or fd.format or len(raw) < 2:
+            raise ctx.fail(where, f"a list of sub-fields fills a plain text field with at least two of them; "
+                                  f"'{fd.name}' is a {fd.type} field")
+        for sub in raw:
+            if not isinstance(sub, str) or sub not in subs:
+                raise ctx.fail(where, f"the question '{question.name}' has no sub-field '{sub}'")
+            if subs[sub].type != "text" or subs[sub].format or (fd.required and not subs[sub].required):
+                raise ctx.fail(where, f"'{sub}' must be a {'required ' if fd.required else ''}plain text sub-field")
+        if sum(subs[sub].max_length for sub in raw) + len(raw) - 1 > fd.max_length:
+            raise ctx.fail(where, f"the sub-fields allow more than the {fd.max_length} characters of '{fd.name}'")
+        return tuple((None, sub) for sub in raw)
     if not isinstance(raw, dict) or not raw or fd.type not in ("address", "person"):
         raise ctx.fail(where, "must name a sub-field, or give a table of parts for an address or person field")
     part_types = PART_TYPES if fd.type == "address" else PERSON_PART_TYPES
@@ -541,7 +580,12 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
         for service_key, target in raw_map.items():
             if service_key not in listed:
                 raise ctx.fail(f"{where}.{service_key}", f"'{service_key}' is not one of the bundle's services")
-            for mapping in _mappings(ctx, question, catalog[service_key], target, f"{where}.{service_key}"):
+            # a question may fill several fields of one service: a list of its targets
+            targets = list(enumerate(target)) if isinstance(target, list) else [(None, target)]
+            found = [m for j, t in targets for m in _targets(
+                ctx, question, catalog[service_key], t, f"{where}.{service_key}" + (f"[{j}]" if j is not None else ""),
+                questions)]
+            for mapping in found:
                 slot = (mapping.service, mapping.field, mapping.part)
                 clash = next((q for (svc, name, part), q in filled.items()
                               if (svc, name) == (mapping.service, mapping.field)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -16,6 +16,7 @@ from typing import Any, Literal, overload
 from ..common import countries
 from .minimums import TableError, load_table
 from .models import (
+    BODY_RULES,
     CHECK_RULES,
     CHOICE_TYPES,
     CONDITION_TYPES,
@@ -406,12 +407,12 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
     return raw
 
 
-CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values"}
+CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values", "service"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
     "at_most": ("number", None), "required": ("*", None), "accepted": ("yesno", None), "differs": ("*", "*"),
-    "one_of": ("*", None)}
+    "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode")}
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
 #: the values a check's message may name
@@ -419,11 +420,13 @@ CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1, "date": "01.01.202
 
 
 def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: Callable[[str], Any],
-            unknown: str = "") -> tuple[Check, ...]:
+            unknown: str = "", services: Mapping[str, ServiceDefinition] | None = None) -> tuple[Check, ...]:
     """The ``[[checks]]`` list: rules across answers. Every answer a check reads must come from its
     field's step or an earlier one (``position`` of a field name: where its step comes), so the
     step can show the failure next to the field. ``unknown`` is added to the refusal of a name
-    that is not among ``fields`` (how a bundle names its services' fields)."""
+    that is not among ``fields`` (how a bundle names its services' fields). ``services``: a
+    bundle's services, whose primary receiver a body rule (``same_body``/``other_body``) names
+    with ``service``; without them (a service's own checks) the body rules are refused."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -453,6 +456,7 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             if len(kinds) != 1 or not kinds <= set(DIFFERS_TYPES):
                 raise ctx.fail(f"{where}.other", "a differs check compares two answers of the same type among "
                                                  + ", ".join(DIFFERS_TYPES))
+        body_kind = _body_kind(ctx, rc, rule, services, where)
         step = position(names["field"])
         raw_unless = rc.get("unless", [])
         if not isinstance(raw_unless, list):
@@ -491,7 +495,8 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
                 raise ctx.fail(f"{where}.message", "may only use the placeholders "
                                + ", ".join(f"{{{k}}}" for k in CHECK_PLACEHOLDERS)) from None
         checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
-                            limit=limit, table=table, column=column, unless=unless, values=values))
+                            limit=limit, table=table, column=column, unless=unless, values=values,
+                            body_kind=body_kind))
     return tuple(checks)
 
 
@@ -510,6 +515,26 @@ def _one_of_values(ctx: _Ctx, raw: Any, where: str, fd: FieldDefinition) -> tupl
     if len(set(raw)) != len(raw):
         raise ctx.fail(where, "values must be unique")
     return tuple(raw)
+
+
+def _body_kind(ctx: _Ctx, rc: dict[str, Any], rule: str, services: Mapping[str, ServiceDefinition] | None,
+               where: str) -> str | None:
+    """The kind of body a body rule compares: the primary receiver (routed without a condition)
+    of the service it names; None for the other rules, which name no service."""
+    if rule not in BODY_RULES:
+        if "service" in rc:
+            raise ctx.fail(f"{where}.service", f"only a {' or '.join(BODY_RULES)} check names a service")
+        return None
+    if services is None:
+        raise ctx.fail(f"{where}.rule", f"a {rule} check is a bundle's check (it names one of its services)")
+    key = ctx.string(rc, "service", f"{where}.service")
+    service = services.get(key)
+    if service is None:
+        raise ctx.fail(f"{where}.service", f"'{key}' is not one of the bundle's services")
+    kind = next((r.kind for r in service.routing if r.role == "primary" and r.when is None), None)
+    if kind is None:
+        raise ctx.fail(f"{where}.service", f"'{key}' has no primary receiver routed without a condition")
+    return kind
 
 
 def steps_and_fields(ctx: _Ctx, raw: dict[str, Any],

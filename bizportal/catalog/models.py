@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,7 +20,10 @@ CHOICE_TYPES = ("choice", "multichoice")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs", "one_of")
+CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs", "one_of",
+               "same_body", "other_body")
+#: the rules that compare the competent bodies of two postcodes (a bundle's checks only)
+BODY_RULES = ("same_body", "other_body")
 #: how a bundle's check on a field of one of its services names an answer to the bundle's own
 #: questions (``BundleDefinition.service_checks``); no field name contains the colon
 BUNDLE_ANSWER = "vorhaben:"
@@ -182,8 +185,15 @@ class Check:
     ``one_of``: the answer ``field`` (a choice or country) must be one of ``values``, e.g. the state
     where a qualification was gained under the EU/EWR-HwV must be a state of the EU, the EEA or
     Switzerland.
+    ``same_body``/``other_body`` (a bundle's checks on its questions): the postcode ``field`` must
+    route to the same (another) body of ``body_kind`` as the postcode ``other`` — the kind of the
+    named service's primary receiver, e.g. the Gewerbeamt of a move within the municipality (to
+    another one). For ``other_body`` a postcode ``field`` no body of that kind covers fails with
+    ``{"unrouted": …}`` (the caller says so instead of the message; for ``same_body`` it is
+    another body's area, so the message applies); applied only where the caller can look the bodies
+    up (``body_of``), and not while ``other`` has no body (the submit says so).
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
-    ``at_most``, ``differs``, ``one_of``) while an answer it compares is missing.
+    ``at_most``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
     """
 
     rule: str
@@ -195,17 +205,23 @@ class Check:
     column: int = 1
     unless: tuple[Condition, ...] = ()
     values: tuple[str, ...] = ()
+    #: the body rules: the kind of body whose area decides (``DESTINATION_KINDS``)
+    body_kind: str | None = None
 
     @property
     def inputs(self) -> set[str]:
         """The answers the outcome depends on."""
         return {self.field, *([self.other] if self.other else []), *(c.field for c in self.unless)}
 
-    def problem(self, answers: dict[str, Any]) -> dict[str, Any] | None:
+    def problem(self, answers: dict[str, Any],
+                body_of: Callable[[str, str], str | None] | None = None) -> dict[str, Any] | None:
         """None when the answers keep the rule; else the values its message names (``minimum``,
-        ``year`` for a statutory minimum)."""
+        ``year`` for a statutory minimum). ``body_of(kind, postcode)``: the competent body's key
+        (None: no body covers it), for the body rules; without it they are not applied."""
         if any(c.holds(answers) for c in self.unless):
             return None
+        if self.rule in BODY_RULES:
+            return self._body_problem(answers, body_of)
         value = answers.get(self.field)
         if self.rule == "required":
             return {} if value in (None, "", []) else None
@@ -231,6 +247,20 @@ class Check:
         if minimum is None or Decimal(str(value)) >= minimum:
             return None
         return {"minimum": minimum, "year": year}
+
+
+    def _body_problem(self, answers: dict[str, Any],
+                      body_of: Callable[[str, str], str | None] | None) -> dict[str, Any] | None:
+        value, other = answers.get(self.field), answers.get(self.other) if self.other else None
+        if body_of is None or self.body_kind is None or value in (None, "") or other in (None, ""):
+            return None
+        theirs = body_of(self.body_kind, str(other))
+        if theirs is None:
+            return None
+        mine = body_of(self.body_kind, str(value))
+        if mine is None and self.rule == "other_body":  # the filing at the new place cannot be routed
+            return {"unrouted": str(value)}
+        return None if (mine == theirs) == (self.rule == "same_body") else {}
 
 
 def _folded(value: Any) -> str:
@@ -387,7 +417,8 @@ class SharedMapping:
     of the service, every entry, with ``items`` pairs (sub-field of the service's group, sub-field
     of the question's group); or, from its first entry only, a field where the service asks for
     one person: ``first`` pairs (part of the person or address field, sub-field of the question),
-    or one pair with part None for a plain field."""
+    or pairs with part None for a plain field (several: their answers joined with spaces, e.g. the
+    § 34d applicant's name from given names and family name)."""
 
     service: str
     field: str
@@ -409,6 +440,11 @@ class SharedMapping:
     #: (``{ field, sum = true }``), e.g. the Verzeichnis's number of employees from GewA 1's
     #: full-time and part-time staff; nothing while one of them is unanswered
     adds: bool = False
+    #: given only while this holds for the bundle's answers; otherwise the service asks, or with
+    #: ``else_empty`` the field is given empty (the Gewerbeanmeldung's registered name, field 1,
+    #: without a register entry)
+    when: Condition | None = None
+    else_empty: bool = False
 
     def is_own(self, entry: Any) -> bool:
         """Whether a service group ``entry`` is the company's own (see ``own_unless``)."""
@@ -431,7 +467,10 @@ class SharedMapping:
             if entry is None:
                 return None
             if self.first[0][0] is None:
-                return entry.get(self.first[0][1])
+                if len(self.first) == 1:
+                    return entry.get(self.first[0][1])
+                joined = " ".join(str(entry.get(sub) or "").strip() for _part, sub in self.first).strip()
+                return " ".join(joined.split()) or None
             parts = {part: countries.name(entry[sub]) if part in self.country_names and entry.get(sub)
                      else entry.get(sub) for part, sub in self.first}
             return parts if any(v not in (None, "") for v in parts.values()) else None
@@ -586,6 +625,10 @@ class BundleDefinition:
             for m in mappings:
                 if m.service != service_key or m.adds:
                     continue
+                if m.when is not None and not m.when.holds(answers):
+                    if m.else_empty:
+                        out[m.field] = ""
+                    continue
                 value = m.value(answer)
                 if value is None:
                     continue
@@ -608,6 +651,13 @@ class BundleDefinition:
         return [name for name, given in self.shared_answers(service_key, answers, filed).items()
                 if (fields is None or name in fields)
                 and differs(given, self.bundle_entries(service_key, name, service_answers.get(name)))]
+
+    def blanked(self, service_key: str, answers: dict[str, Any]) -> set[str]:
+        """The fields of ``service_key`` the bundle gives empty now (a conditional mapping whose
+        ``when`` does not hold): shown as given, not asked."""
+        return {m.field for question, mappings in self.shared.items() if answers.get(question) is not None
+                for m in mappings if m.service == service_key and m.else_empty and m.when is not None
+                and not m.when.holds(answers)}
 
     def question_filling(self, service_key: str, field_name: str) -> FieldDefinition | None:
         """The question whose answer fills ``field_name`` of ``service_key`` (None for a fixed

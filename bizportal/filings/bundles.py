@@ -35,6 +35,7 @@ from ..common.time import utcnow
 from ..extensions import db
 from ..stats import services as stats
 from . import receipts, recheck
+from .forms import body_at
 from .models import Draft, Filing, FilingBundle
 from .services import (
     MAX_REFERENCE_TRIES,
@@ -204,7 +205,9 @@ def given_whole(parent: Draft, bundle: BundleDefinition, service_key: str,
     questionnaire changes them. A group is never among them: the company may add entries of its
     own there (e.g. a Betriebsleitung); ``contradictions`` guards the bundle's entries."""
     given = given_answers(parent, bundle, service_key)
-    return {fd.name: given[fd.name] for fd in fields if fd.type != "group" and _whole(fd, given.get(fd.name))}
+    blanked = bundle.blanked(service_key, bundle_answers(parent, bundle))
+    return {fd.name: given[fd.name] for fd in fields
+            if fd.type != "group" and (_whole(fd, given.get(fd.name)) or fd.name in blanked)}
 
 
 def waived(parent: Draft, bundle: BundleDefinition, service_key: str,
@@ -249,7 +252,7 @@ def failed_check(parent: Draft, bundle: BundleDefinition,
     questionnaire = bundle.questionnaire
     for check in questionnaire.checks:
         fd = questionnaire.field(check.field)
-        problem = check.problem(answers) if fd is not None and check.field in answers else None
+        problem = check.problem(answers, body_at) if fd is not None and check.field in answers else None
         if fd is not None and problem is not None:
             return CheckFailure(parent, questionnaire, fd.step, fd.name, check.message, problem)
     for rule in bundle.distinct:

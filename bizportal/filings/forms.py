@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from flask_babel import format_date
+from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -31,12 +31,14 @@ from wtforms import (
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..bodies.routing import competent_slug
 from ..catalog import wz2008
 from ..catalog.models import Check, FieldDefinition, ServiceDefinition, Text
 from ..common import countries
 from ..common.formats import number
 from ..common.time import local_today
 from ..common.validators import Format, Postleitzahl
+from ..extensions import db
 
 
 class StepForm(FlaskForm):
@@ -65,7 +67,7 @@ class StepForm(FlaskForm):
             if check.field not in self.step_definitions or any(
                     self[name].errors for name in check.inputs if name in self.step_definitions):
                 continue  # hidden now, or an answer it compares is wrong already
-            problem = check.problem(answers)
+            problem = check.problem(answers, body_at)
             if problem is not None:
                 self[check.field].errors = [*self[check.field].errors,
                                             check_message(check.message, problem, self.page_locale)]
@@ -74,9 +76,21 @@ class StepForm(FlaskForm):
         return valid
 
 
+def body_at(kind: str, postcode: str) -> str | None:
+    """The competent body of ``kind`` for ``postcode`` as the submit would route to it (its slug;
+    None: no body of the portal covers it), for the checks that compare bodies (``Check.problem``)."""
+    return competent_slug(db.session, kind, postcode)
+
+
 def check_message(message: Text, problem: dict[str, Any], locale: str) -> str:
     """The ``message`` of a failed check in ``locale``, with the values of its ``problem`` written
-    as the page writes them (an amount, a date)."""
+    as the page writes them (an amount, a date). A postcode no connected body covers (a body
+    rule's ``unrouted``) is said so instead: no choice of the company makes that filing possible."""
+    if "unrouted" in problem:
+        with force_locale(locale):
+            return gettext("Für die Postleitzahl %(postcode)s ist im Portal noch keine zuständige Stelle "
+                          "angeschlossen. Bitte prüfen Sie die Postleitzahl; stimmt sie, können Sie diese Anzeige "
+                          "noch nicht über das Portal einreichen.", postcode=problem["unrouted"])
     shown = {k: number(v) if k in ("minimum", "limit") else format_date(date.fromisoformat(v), "medium")
              if k == "date" else v for k, v in problem.items()}
     return message.get(locale).format(**shown)

@@ -14,6 +14,7 @@ from tests.support.http import csrf_token
 #: the shared answers, different from the account's data so that their way into each filing shows
 #: (the persons question: the managing director, as the service forms ask her)
 SHARED = {"business_name": "Becker Elektro Neugründung GmbH", "legal_form": "GmbH", "inhaber_art": "juristische_person",
+          "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345",
           "street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen", **GESCHAEFTSFUEHRERIN}
 PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "vermittlung_34d": "no",
          # asked once for the Gewerbeanmeldung and the Verzeichnis (full and part time add up there)
