@@ -82,7 +82,7 @@ def test_crafts_business_goes_to_gewerbeamt_and_hwk(app, company):
 
 
 def test_other_business_goes_to_gewerbeamt_and_ihk(app, company):
-    file_service(company, "gewerbeanmeldung", gewerbe_answers(handwerk="no"))
+    file_service(company, "gewerbeanmeldung", gewerbe_answers(handwerk="no", handel="yes"))
     assert destinations(app) == [("gewerbeamt-bremen", "primary"), ("hk-bremen", "copy")]
 
 

@@ -19,7 +19,7 @@ def test_two_filings_of_the_same_service_are_told_apart(client, login_as):
     login_as("anna.becker")
     first = file_service(client, "gewerbeanmeldung", gewerbe_answers())
     second = file_service(client, "gewerbeanmeldung", gewerbe_answers(
-        street="Hafenstraße 5", activity="Einzelhandel mit Fahrrädern", wz2008="47.64.1", handwerk="no"))
+        street="Hafenstraße 5", activity="Einzelhandel mit Fahrrädern", wz2008="47.64.1", handwerk="no", handel="yes"))
     html = client.get("/antraege").get_data(as_text=True)
     one, two = _row(html, first), _row(html, second)
     assert "Am Wall 120" in one and "Elektroinstallation" in one and "Hafenstraße" not in one

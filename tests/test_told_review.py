@@ -24,7 +24,7 @@ def test_review_names_the_receiving_bodies(client, login_as):
     login_as("anna.becker")
     html = client.get(_review(client)).get_data(as_text=True)
     assert "Gewerbeamt Bremen (Stadtamt); Kopie an Handwerkskammer Bremen" in html
-    other = client.get(_review(client, handwerk="no")).get_data(as_text=True)
+    other = client.get(_review(client, handwerk="no", handel="yes")).get_data(as_text=True)
     assert "Gewerbeamt Bremen (Stadtamt); Kopie an Handelskammer Bremen" in other
 
 

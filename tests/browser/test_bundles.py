@@ -56,6 +56,10 @@ def test_founding_bundle_in_the_browser(app, live_server, new_page):
     _check(page, "bundle question: business")
     assert page.locator("#business_name").input_value() == "Becker Elektrotechnik GmbH"  # from the account
     page.select_option("#inhaber_art", "juristische_person")  # asked once, for every trade notification
+    page.check("input[name=registereintrag][value=yes]")  # asked once: GewA field 2 and the chambers' filings
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/register$"))
+    page.fill("#handelsregisternummer", "Bremen HRB 12345")
     page.get_by_role("button", name="Weiter").click()
     page.wait_for_url(re.compile(r"/personen$"))
     _person(page, 0, ("Becker", "Anna", "weiblich", "1980-05-17", "Parkallee 5", "28209"))

@@ -29,6 +29,7 @@ def test_search_keeps_the_typed_answers_and_focuses_the_results(live_server, new
     for name, value in (("nebenerwerb", "yes"), ("handwerk", "no"), ("industrie", "no"), ("handel", "yes"),
                         ("sonstiges", "no")):
         page.check(f"input[name={name}][value={value}]")
+    page.fill("#taetigkeit", "Einzelhandel mit Fahrrädern")
     page.fill("#vollzeit", "4")
     page.fill("#teilzeit", "2")
     page.fill("#wz2008-suche", "fahrrad")
@@ -65,6 +66,7 @@ def _answer_all_but_the_activity(page) -> None:
     for name, value in (("nebenerwerb", "yes"), ("handwerk", "no"), ("industrie", "no"), ("handel", "yes"),
                         ("sonstiges", "no")):
         page.check(f"input[name={name}][value={value}]")
+    page.fill("#taetigkeit", "Einzelhandel mit Fahrrädern")
     page.fill("#vollzeit", "4")
     page.fill("#teilzeit", "2")
 
