@@ -18,12 +18,12 @@ from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from bizportal.inbox.models import InboxItem
+from tests.support import permits
 from tests.support.filing import (
     GESCHAEFTSFUEHRERIN,
     EveryStep,
     file_service,
     gewerbe_answers,
-    path_of,
     post_step,
     start_draft,
 )
@@ -68,14 +68,7 @@ def company(client, login_as):
 
 def walk(client, service: str, every: EveryStep, step: str) -> str:
     """Post the steps before ``step`` (with the uploads); returns its path."""
-    path = start_draft(client, service)
-    for _ in range(40):
-        if path.rsplit("/", 1)[-1] == step:
-            return path
-        resp = post_step(client, path, every, files=FILES)
-        assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:3000])
-        path = path_of(resp.headers["Location"])
-    raise AssertionError(f"step {step} not reached")
+    return permits.to_step(client, service, every, step, files=FILES)
 
 
 def rolle(route: dict[str, str], leitung: dict[str, str], **changes: str) -> EveryStep:

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from bizportal.catalog.loader import load_catalog
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
+from tests.support import permits
 from tests.support.bundles import SHARED, answer_questionnaire, service_drafts
-from tests.support.filing import EveryStep, file_service, path_of, post_step, start_draft
+from tests.support.filing import EveryStep, file_service, post_step, start_draft
 from tests.support.handwerk import MEISTERPRUEFUNG, betriebsleitung
 from tests.support.pdfs import minimal_pdf
 
@@ -50,24 +51,11 @@ def company(client, login_as):
 
 
 def visited(client, service: str, every: EveryStep) -> list[str]:
-    path, keys = start_draft(client, service), []
-    while not path.endswith("/pruefen") and len(keys) < 40:
-        keys.append(path.rsplit("/", 1)[-1])
-        resp = post_step(client, path, every, files=FILES)
-        assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:2000])
-        path = path_of(resp.headers["Location"])
-    return keys
+    return permits.visited(client, service, every, files=FILES)
 
 
 def to_step(client, service: str, every: EveryStep, step: str) -> str:
-    path = start_draft(client, service)
-    for _ in range(40):
-        if path.rsplit("/", 1)[-1] == step:
-            return path
-        resp = post_step(client, path, every, files=FILES)
-        assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:2000])
-        path = path_of(resp.headers["Location"])
-    raise AssertionError(f"step {step} not reached")
+    return permits.to_step(client, service, every, step, files=FILES)
 
 
 @pytest.mark.parametrize("service", [ROLLE, VERZEICHNIS])

@@ -47,22 +47,24 @@ def answers(**changes: str) -> EveryStep:
     return every
 
 
-def visited(client, service: str, every: EveryStep) -> list[str]:
+def visited(client, service: str, every: EveryStep, files: dict | None = None) -> list[str]:
+    """The keys of the steps shown while posting ``every`` (and ``files``, default ``FILES``) up to the review."""
     path, keys = start_draft(client, service), []
     while not path.endswith("/pruefen") and len(keys) < 40:
         keys.append(path.rsplit("/", 1)[-1])
-        resp = post_step(client, path, every, files=FILES)
+        resp = post_step(client, path, every, files=FILES if files is None else files)
         assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:2000])
         path = path_of(resp.headers["Location"])
     return keys
 
 
-def to_step(client, service: str, every: EveryStep, step: str) -> str:
+def to_step(client, service: str, every: EveryStep, step: str, files: dict | None = None) -> str:
+    """Post the steps before ``step`` (with ``files``, default ``FILES``); returns its path."""
     path = start_draft(client, service)
     for _ in range(40):
         if path.rsplit("/", 1)[-1] == step:
             return path
-        resp = post_step(client, path, every, files=FILES)
+        resp = post_step(client, path, every, files=FILES if files is None else files)
         assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:2000])
         path = path_of(resp.headers["Location"])
     raise AssertionError(f"step {step} not reached")
