@@ -143,3 +143,24 @@ def test_an_empty_repeated_group_reads_as_a_dash_on_the_pages(app):
         service = app.extensions["bizportal"].snapshot.services["bewachungserlaubnis-34a"]
         group = next(fd for fd in service.fields if fd.type == "group")
         assert app.jinja_env.filters["answer"]([], group, "de") == "–"
+
+
+def test_receipt_shows_characters_beyond_the_european_scripts(app, client, login_as):
+    """The receipt sets its text in a reduced DejaVu Sans (Latin, Greek, Cyrillic); an answer in
+    another script the font has (here Armenian) still reaches the PDF as real text, from the whole
+    font added for that document."""
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung",
+                             gewerbe_answers(activity="Elektroinstallation, Łódź – Ελλάδα – Արամ Գևորգյան"))
+    text = _text(_filing(app, reference)[0].content)
+    assert "Łódź – Ελλάδα – Արամ Գևորգյան" in text
+
+
+def test_receipt_of_european_names_embeds_the_reduced_font_only(app, client, login_as):
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers(activity="Elektroinstallation für Łódź"))
+    content = _filing(app, reference)[0].content
+    assert "Elektroinstallation für Łódź" in _text(content)
+    fonts = {str(font["/BaseFont"]) for page in PdfReader(io.BytesIO(content)).pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert fonts and all(receipts.FULL_FONT not in name for name in fonts)

@@ -28,7 +28,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from markupsafe import Markup, escape
 from wtforms.utils import unset_value
+from wtforms.widgets import Select
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..bodies.routing import competent_slug
@@ -190,6 +192,20 @@ def _person_form(required: bool, nationality: bool = True, place_required: bool 
     return PersonForm
 
 
+class ListSelect(Select):
+    """WTForms' select with its options written directly: the same markup (``selected`` before
+    ``value``, both escaped), without an ``html_params`` call per option. A step with the WZ 2008
+    list (839 entries) or the country list renders its options several times faster."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw:
+            return super().render_option(choice, **kwargs)
+        value = str(choice.value) if isinstance(choice.value, bool) else choice.value
+        selected = "selected " if choice.selected else ""
+        return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label or choice.value)}</option>')
+
+
 class MultiChoiceField(SelectMultipleField):
     """Several of a list of choices, as checkboxes in a fieldset (``macros/forms.html``). A value
     not on offer (a retired or made-up one) is refused by WTForms' own pre-validation."""
@@ -225,6 +241,8 @@ class GroupItemForm(Form):
 class WzField(SelectField):
     """A WZ 2008 subclass. ``query`` (a search typed on the page) narrows the choices shown; any
     subclass is accepted, so an answer chosen before a search stays valid."""
+
+    widget = ListSelect()
 
     def __init__(self, label: Any = None, validators: Any = None, *, query: str = "",
                  choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
@@ -300,7 +318,7 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
                           validators=[*_required(fd.required), _plausible_date, *past])
     if fd.type == "choice":
         return SelectField(
-            label, description=description,
+            label, description=description, widget=ListSelect(),
             choices=[("", _l("Bitte auswählen")),
                      *((c.value, c.label.get(locale)) for c in fd.choices if not c.retired)],
             validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()],
@@ -313,7 +331,7 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
         )
     if fd.type == "country":
         return SelectField(
-            label, description=description,
+            label, description=description, widget=ListSelect(),
             choices=[("", _l("Bitte auswählen")), *countries.choices(locale)],
             validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()],
         )
