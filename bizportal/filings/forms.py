@@ -11,6 +11,7 @@ from flask_babel import force_locale, format_date, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -28,10 +29,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from markupsafe import Markup, escape
 from wtforms.utils import unset_value
-from wtforms.widgets import Select
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import Select
 
 from ..bodies.routing import competent_slug
 from ..catalog import wz2008
