@@ -350,6 +350,9 @@ class ServiceDefinition:
     retention: Retention = field(default_factory=Retention)
     #: rules across answers (``[[checks]]``), checked on the step of their field
     checks: tuple[Check, ...] = ()
+    #: the review lists the steps in the order of the fields (the official form's numbering),
+    #: not in the order they are asked (``review_steps``)
+    review_in_form_order: bool = False
     #: the definition's file name
     source: str = ""
 
@@ -390,6 +393,21 @@ class ServiceDefinition:
 
     def visible_steps(self, answers: dict[str, Any]) -> list[StepDefinition]:
         return [s for s in self.steps if s.visible(answers)]
+
+    def review_steps(self, answers: dict[str, Any]) -> list[StepDefinition]:
+        """The visible steps in the order the review shows them. The fields are listed in the
+        order of the official form (receipt, staff page and exports show them so); the steps in
+        the order they are asked, where a step asked only after a later field's answer comes
+        after it (GewA 1: the main establishment, field 16, only for a branch, field 23). With
+        ``review_in_form_order`` the review follows the form too: each step where its first
+        field stands among the fields."""
+        visible = self.visible_steps(answers)
+        if not self.review_in_form_order:
+            return visible
+        first: dict[str, int] = {}
+        for i, fd in enumerate(self.fields):
+            first.setdefault(fd.step, i)
+        return sorted(visible, key=lambda s: first.get(s.key, len(self.fields)))
 
     def postcode_from(self, answers: dict[str, Any]) -> str | None:
         """The postcode that decides the competent body, from the location field's answer."""
