@@ -411,7 +411,8 @@ CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", 
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
-    "at_most": ("number", None), "required": ("*", None), "accepted": ("yesno", None), "differs": ("*", "*"),
+    "at_most": ("number", None), "not_more_than": ("number", "number"), "required": ("*", None),
+    "accepted": ("yesno", None), "differs": ("*", "*"),
     "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode")}
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")

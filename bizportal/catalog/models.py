@@ -20,8 +20,8 @@ CHOICE_TYPES = ("choice", "multichoice")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs", "one_of",
-               "same_body", "other_body")
+CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "not_more_than", "required", "accepted",
+               "differs", "one_of", "same_body", "other_body")
 #: the rules that compare the competent bodies of two postcodes (a bundle's checks only)
 BODY_RULES = ("same_body", "other_body")
 #: how a bundle's check on a field of one of its services names an answer to the bundle's own
@@ -175,6 +175,9 @@ class Check:
     number ``field`` must reach ``table``'s amount in ``column`` for the year of the date ``other``.
     ``at_most``: the number ``field`` must not exceed ``limit`` (a legal cap that holds only under
     a condition, so ``unless`` says when it does not apply; a plain cap is the field's ``max``).
+    ``not_more_than``: the number ``field`` must not exceed the number ``other`` (a part not more
+    than its whole, e.g. the turnover from the craft not more than the total turnover; the message
+    may name the other answer as ``{limit}``).
     ``required``: ``field`` (an optional field) must be answered unless one of ``unless`` holds
     (e.g. GewA 1 field 23 may stay empty only for an itinerant trade alone, field 24).
     ``accepted``: the yes/no ``field`` must be answered "Ja" (a consent or declaration the
@@ -193,7 +196,7 @@ class Check:
     another body's area, so the message applies); applied only where the caller can look the bodies
     up (``body_of``), and not while ``other`` has no body (the submit says so).
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
-    ``at_most``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
+    ``at_most``, ``not_more_than``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
     """
 
     rule: str
@@ -241,6 +244,8 @@ class Check:
             return None if str(value) >= str(other) else {"date": str(other)}
         if self.rule == "differs":
             return None if _folded(value) != _folded(other) else {}
+        if self.rule == "not_more_than":
+            return None if Decimal(str(value)) <= Decimal(str(other)) else {"limit": Decimal(str(other))}
         assert self.table is not None
         year = int(str(other)[:4])
         minimum = self.table.minimum(year, self.column)
