@@ -88,8 +88,9 @@ def test_gewerbeummeldung_of_a_crafts_business_goes_to_trade_office_with_copy_to
     assert service.destinations(answers) == [("GEWERBEAMT", "primary"), ("HWK", "copy")]
     assert service.postcode_from(answers) == "28195"
     assert [s.key for s in service.visible_steps(answers)] == [
-        "inhaber", "personen", "betrieb", "betriebsstaette", "niederlassung", "grund", "verlegung", "taetigkeit",
-        "wz", "betriebsart", "beschaeftigte", "erlaubnis", "handwerk_angaben", "handwerkskarte_angaben", "unterlagen"]
+        "inhaber", "personen", "betrieb", "betriebsstaette", "grund", "verlegung", "taetigkeit",
+        "wz", "betriebsart", "beschaeftigte", "niederlassung", "erlaubnis", "handwerk_angaben",
+        "handwerkskarte_angaben", "unterlagen"]
 
 
 def test_gewerbeummeldung_of_a_shop_goes_with_copy_to_ihk_and_skips_conditional_steps(catalog):
@@ -99,8 +100,8 @@ def test_gewerbeummeldung_of_a_shop_goes_with_copy_to_ihk_and_skips_conditional_
                "erlaubnispflichtig": False}
     assert service.destinations(answers) == [("GEWERBEAMT", "primary"), ("IHK", "copy")]
     assert [s.key for s in service.visible_steps(answers)] == [
-        "inhaber", "personen", "betrieb", "betriebsstaette", "niederlassung", "hauptniederlassung", "grund",
-        "bisherige_taetigkeit", "taetigkeit", "wz", "betriebsart", "beschaeftigte", "erlaubnis", "unterlagen"]
+        "inhaber", "personen", "betrieb", "betriebsstaette", "grund", "bisherige_taetigkeit", "taetigkeit", "wz",
+        "betriebsart", "beschaeftigte", "niederlassung", "hauptniederlassung", "erlaubnis", "unterlagen"]
 
 
 @pytest.mark.parametrize("handwerk, chamber", [(True, "HWK"), (False, "IHK")])

@@ -154,3 +154,34 @@ def test_the_takeover_bundle_gives_the_verzeichnis_its_kind_of_start_and_predece
     assert draft and (data["gruendungsart"], data["vorgaenger"]) == ("uebernahme", "Glanz & Sauber Inh. Uwe Meyer")
     # asked once in the bundle: the activity, and the staff in full and part time added up
     assert (data["taetigkeit"], data["beschaeftigte"]) == ("Gebäudereinigung", 6)
+
+
+@pytest.mark.parametrize("service", [ROLLE, VERZEICHNIS])
+def test_the_crafts_turnover_cannot_be_more_than_the_total_turnover(company, service):
+    path = to_step(company, service, answers(), "umsatz")
+    resp = post_step(company, path, {"umsatz_gesamt": "300000", "umsatz_handwerk": "450000"})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    error = re.search(r'<p class="kern-error" id="umsatz_handwerk-error">(.*?)</p>', html, re.S)
+    assert error and "Der Handwerksumsatz kann nicht höher sein als der Gesamtumsatz (300.000 Euro)." in error.group(1)
+    assert 'href="#umsatz_handwerk"' in html  # the error summary leads to the field
+    # equal is fine, and one amount alone (both are voluntary) is not compared
+    assert post_step(company, path, {"umsatz_gesamt": "450000", "umsatz_handwerk": "450000"}).status_code == 302
+    assert post_step(company, path, {"umsatz_gesamt": "", "umsatz_handwerk": "450000"}).status_code == 302
+
+
+def test_the_turnover_message_reads_in_english_too(app):
+    from flask_babel import force_locale
+
+    from bizportal.filings.forms import check_message
+
+    for service in (ROLLE, VERZEICHNIS):
+        [check] = [c for c in load_catalog()[service].checks if c.rule == "not_more_than"]
+        assert (check.field, check.other) == ("umsatz_handwerk", "umsatz_gesamt")
+        problem = check.problem({"umsatz_gesamt": 300000, "umsatz_handwerk": 450000})
+        assert problem is not None and check.problem({"umsatz_gesamt": 300000, "umsatz_handwerk": 300000}) is None
+        with app.test_request_context(), force_locale("en"):
+            english = check_message(check.message, problem, "en")
+        assert english == (
+            "The turnover from the craft cannot be higher than the total turnover (€300,000). "
+            "Please check both amounts.")

@@ -66,6 +66,11 @@ def test_json_export_holds_the_filing_as_the_primary_body_sees_it(worked):
     assert doc["chamber"]["name"] == "Gewerbeamt Bremen (Stadtamt)" and doc["destination_role"] == "primary"
     assert doc["status"] == "information_requested"
     assert doc["company"]["name"] == "Becker Elektrotechnik GmbH"
+    # who filed (the person of the company account) and every body that received the same filing
+    assert doc["filed_by"]["name"] == "Anna Becker"
+    assert doc["filed_by"]["email"] == "anna.becker@becker-elektro.example"
+    assert [(r["role"], r["name"]) for r in doc["receivers"]] == [
+        ("primary", "Gewerbeamt Bremen (Stadtamt)"), ("copy", "Handwerkskammer Bremen")]
     for key in ("exported_at", "submitted_at", "received_at"):
         assert doc[key].endswith("Z") and datetime.fromisoformat(doc[key].replace("Z", "+00:00"))
 
@@ -103,7 +108,12 @@ def test_copy_recipient_export_shows_nothing_of_the_other_body(worked):
     assert doc["chamber"]["name"] == "Handwerkskammer Bremen" and doc["destination_role"] == "copy"
     assert [(e["kind"], e["chamber"]) for e in doc["timeline"]] == [
         ("submitted", None), ("forwarded", "Handwerkskammer Bremen"), ("received", "Handwerkskammer Bremen")]
-    raw = json.dumps(doc, ensure_ascii=False)
+    # the copy recipient learns who filed and that the Gewerbeamt received the filing too (the receivers of
+    # the Durchschrift are part of the filing), nothing of the Gewerbeamt's case work
+    assert doc["filed_by"]["name"] == "Anna Becker"
+    assert [(r["role"], r["name"]) for r in doc["receivers"]] == [
+        ("primary", "Gewerbeamt Bremen (Stadtamt)"), ("copy", "Handwerkskammer Bremen")]
+    raw = json.dumps({k: v for k, v in doc.items() if k != "receivers"}, ensure_ascii=False)
     assert "Gewerbeamt" not in raw and "Meisterprüfung" not in raw
     assert [d["role"] for d in doc["deliveries"]] == ["copy"]
 
@@ -121,9 +131,35 @@ def test_pdf_export_shows_the_same_content(worked):
                      "Zustellung an diese Stelle", "zugestellt"):
         assert squeezed(expected) in squeezed(text), expected
     assert hashlib.sha256(CARD).hexdigest() in squeezed(text)
-    # the copy recipient's entries are not this body's business ("Name der Handwerkskammer" is a label of GewA 1
-    # field 29, the card's issuer; the copy recipient would be named "Handwerkskammer Bremen")
-    assert "Handwerkskammer Bremen" not in text
+    # who filed, and the receivers: this body and the chamber of the copy
+    assert squeezed("Eingereicht von Anna Becker <anna.becker@becker-elektro.example>") in squeezed(text)
+    assert squeezed("Gewerbeamt Bremen (Stadtamt) – zuständige Stelle (diese Stelle)") in squeezed(text)
+    assert squeezed("Handwerkskammer Bremen – Kopie") in squeezed(text)
+    # the copy recipient's entries are not this body's business: the chamber is named once, as a receiver
+    # ("Name der Handwerkskammer" is a label of GewA 1 field 29, the card's issuer)
+    assert squeezed(text).count("HandwerkskammerBremen") == 1
+
+
+def test_staff_page_names_who_filed_and_the_other_receivers(worked):
+    reference, (amt, amt_path), (hwk, hwk_path) = worked
+    for staff, path, own in ((amt, amt_path, "Gewerbeamt Bremen (Stadtamt)"),
+                             (hwk, hwk_path, "Handwerkskammer Bremen")):
+        html = staff.get(path).get_data(as_text=True)
+        listed = html.split('id="empfaenger"', 1)[1].split("</ul>", 1)[0]
+        assert "Gewerbeamt Bremen (Stadtamt) – zuständige Stelle" in listed
+        assert "Handwerkskammer Bremen – Kopie zur Kenntnis" in listed
+        assert listed.count("(Ihre Stelle)") == 1
+        assert listed.split("(Ihre Stelle)")[0].rsplit("<li>", 1)[1].strip().startswith(own)
+        assert "Anna Becker" in html and "mailto:anna.becker@becker-elektro.example" in html
+
+
+def test_a_chamber_that_did_not_receive_the_filing_cannot_see_its_page_nor_exports(app, worked):
+    """The Handelskammer received no copy of a crafts business's notification (the HWK did)."""
+    _, (_, amt_path), (_, hwk_path) = worked
+    other = staff_client(app, "hk.bremen")
+    for path in (amt_path, hwk_path):
+        for suffix in ("", "/export.json", "/export.pdf", "/xgewerbeanzeige.xml"):
+            assert other.get(f"{path}{suffix}").status_code == 404, suffix
 
 
 def test_staff_of_another_chamber_get_404_for_both_exports(app, worked):

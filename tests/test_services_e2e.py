@@ -154,15 +154,15 @@ def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, 
         "personen": group("personen", *persons),
         "betrieb": betrieb(inhaber_art),
         "betriebsstaette": {"street": street, "postcode": postcode, "city": city},
-        "niederlassung": {"niederlassung": niederlassung},
     }
-    if niederlassung in ("zweigniederlassung", "zweigstelle"):
-        steps["hauptniederlassung"] = address("hauptniederlassung", *BECKER_SITZ)
     steps["taetigkeit"] = {"activity": activity, "nebenerwerb": "no", "start_date": start}
     steps["wz"] = {"wz2008": wz}
     steps["betriebsart"] = {"handwerk": handwerk, "industrie": "no", "handel": "yes" if handwerk == "no" else "no",
                             "sonstiges": "no"}
     steps["beschaeftigte"] = {"vollzeit": "4", "teilzeit": "2"}
+    steps["niederlassung"] = {"niederlassung": niederlassung}  # field 23 after 22, as on the form
+    if niederlassung in ("zweigniederlassung", "zweigstelle"):  # field 16, asked once 23 says it is a branch
+        steps["hauptniederlassung"] = address("hauptniederlassung", *BECKER_SITZ)
     steps["grund"] = {"grund": grund}
     if grund in ("erbfolge", "kauf", "pacht"):
         steps["vorinhaber"] = {"frueherer_inhaber": "Elektro Meyer e. K."}
@@ -190,14 +190,15 @@ def gewerbeummeldung_relocation_of_crafts_business() -> dict[str, dict]:
         "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
         "betrieb": betrieb("juristische_person"),
         "betriebsstaette": {**address("betriebsanschrift", *BECKER_SITZ), "betrieb_telefon": "0421 3378890"},
-        "niederlassung": {"niederlassung": "hauptniederlassung"},
-        "grund": {"grund": "verlegung", "aenderung_datum": "2027-01-01"},
+        "grund": {"grund": "verlegung"},
         "verlegung": address("neue_anschrift", "Hastedter Heerstraße 285", "28207", "Bremen"),
         "taetigkeit": {"taetigkeit": "Elektroinstallation in Wohn- und Gewerbebauten, Errichtung von "
-                                     "Photovoltaikanlagen und Ladeinfrastruktur", "nebenerwerb": "no"},
+                                     "Photovoltaikanlagen und Ladeinfrastruktur", "nebenerwerb": "no",
+                       "aenderung_datum": "2027-01-01"},
         "wz": {"wz2008": "43.21.0"},
         "betriebsart": {"handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no"},
         "beschaeftigte": {"vollzeit": "12", "teilzeit": "2"},
+        "niederlassung": {"niederlassung": "hauptniederlassung"},
         "erlaubnis": {"erlaubnispflichtig": "no"},
         "handwerk_angaben": {"handwerk_bezeichnung": "Elektrotechniker", "handwerkskarte_vorhanden": "yes"},
         "handwerkskarte_angaben": {"handwerkskarte_datum": "2019-03-01",
@@ -213,16 +214,17 @@ def gewerbeummeldung_extension_of_brokerage() -> dict[str, dict]:
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
         "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
-        "niederlassung": {"niederlassung": "hauptniederlassung"},
-        "grund": {"grund": "ausdehnung", "aenderung_datum": "2027-02-01"},
+        "grund": {"grund": "ausdehnung"},
         "bisherige_taetigkeit": {"taetigkeit_bisher": "Versicherungsvermittlung als Versicherungsmaklerin "
                                                       "(§ 34d Abs. 1 GewO)"},
         "taetigkeit": {"taetigkeit_neu": "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)",
                        "taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin (§ 34d Abs. 1 GewO) und "
-                                     "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)", "nebenerwerb": "no"},
+                                     "Vermittlung von Finanzanlagen (§ 34f Abs. 1 GewO)", "nebenerwerb": "no",
+                       "aenderung_datum": "2027-02-01"},
         "wz": {"wz2008": "66.22.0"},
         "betriebsart": {"handwerk": "no", "industrie": "no", "handel": "no", "sonstiges": "yes"},
         "beschaeftigte": {"vollzeit": "2", "teilzeit": "1"},
+        "niederlassung": {"niederlassung": "hauptniederlassung"},
         "erlaubnis": {"erlaubnispflichtig": "yes"},
         "erlaubnis_angaben": {"erlaubnis_datum": "2026-11-16", "erlaubnis_behoerde": "Handelskammer Hamburg"},
         "unterlagen": {},
@@ -237,13 +239,13 @@ def gewerbeabmeldung_closing_crafts_branch() -> dict[str, dict]:
         "personen": group("personen", gewa_person("vertreter", *ANNA, ANNA_WOHNUNG)),
         "betrieb": betrieb("juristische_person"),
         "betriebsstaette": address("betriebsanschrift", *BREMERHAVEN),
-        "niederlassung": {"abmeldung_betrifft": "zweigstelle"},
-        "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
-        "taetigkeit": {"taetigkeit": "Elektroinstallation", "nebenerwerb": "no"},
+        "taetigkeit": {"taetigkeit": "Elektroinstallation", "nebenerwerb": "no", "abmeldung_datum": "2026-12-31"},
         "wz": {"wz2008": "43.21.0"},
         "betriebsart": {"handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no"},
         "beschaeftigte": {"vollzeit": "2", "teilzeit": "0"},
-        "abmeldung": {"abmeldung_datum": "2026-12-31", "grund": "aufgabe"},
+        "niederlassung": {"abmeldung_betrifft": "zweigstelle"},
+        "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
+        "abmeldung": {"grund": "aufgabe"},
         "aufgabe": {"aufgabe_ursache": "sonstiges"},
         "aufgabe_sonstige": {"aufgabe_ursache_sonstige": "Die Arbeiten übernimmt die Hauptniederlassung in Bremen"},
         "unterlagen": {},
@@ -258,12 +260,13 @@ def gewerbeabmeldung_handing_over_brokerage() -> dict[str, dict]:
         "personen": group("personen", gewa_person("inhaber", *LEA, LEA_WOHNUNG)),
         "betrieb": betrieb("natuerliche_person"),
         "betriebsstaette": address("betriebsanschrift", *HANSEN_SITZ),
-        "niederlassung": {"abmeldung_betrifft": "hauptniederlassung"},
-        "taetigkeit": {"taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin", "nebenerwerb": "no"},
+        "taetigkeit": {"taetigkeit": "Versicherungsvermittlung als Versicherungsmaklerin", "nebenerwerb": "no",
+                       "abmeldung_datum": "2027-06-30"},
         "wz": {"wz2008": "66.22.0"},
         "betriebsart": {"handwerk": "no", "industrie": "no", "handel": "no", "sonstiges": "yes"},
         "beschaeftigte": {"vollzeit": "2", "teilzeit": "1"},
-        "abmeldung": {"abmeldung_datum": "2027-06-30", "grund": "uebergabe"},
+        "niederlassung": {"abmeldung_betrifft": "hauptniederlassung"},
+        "abmeldung": {"grund": "uebergabe"},
         "nachfolge": {"nachfolge_name": "Nordlicht Assekuranzmakler GmbH",
                       **address("nachfolge_anschrift", "Ballindamm 3", "20095", "Hamburg")},
         "unterlagen": {},
@@ -277,12 +280,13 @@ def gewerbeummeldung_name_of_hamburg_branch() -> dict[str, dict]:
                         "legal_form": "GmbH", "handelsregisternummer": BECKER_HRB}
     steps["betriebsstaette"] = address("betriebsanschrift", *BECKER_HAMBURG)
     steps["niederlassung"] = {"niederlassung": "zweigniederlassung"}
-    steps = {**{k: v for k, v in steps.items() if k in ("inhaber", "personen", "betrieb", "betriebsstaette",
-                                                         "niederlassung")},
-             "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
-             "grund": {"grund": "name", "aenderung_datum": "2027-03-01"},
+    steps["taetigkeit"] = {**steps["taetigkeit"], "aenderung_datum": "2027-03-01"}
+    steps = {**{k: v for k, v in steps.items() if k in ("inhaber", "personen", "betrieb", "betriebsstaette")},
+             "grund": {"grund": "name"},
              "bisheriger_name": {"frueherer_name": "Becker Elektrotechnik GmbH"},
-             **{k: v for k, v in steps.items() if k in ("taetigkeit", "wz", "betriebsart", "beschaeftigte")},
+             **{k: v for k, v in steps.items() if k in ("taetigkeit", "wz", "betriebsart", "beschaeftigte",
+                                                        "niederlassung")},
+             "hauptniederlassung": address("hauptniederlassung", *BECKER_SITZ),
              "erlaubnis": {"erlaubnispflichtig": "no"},
              "handwerk_angaben": {"handwerk_bezeichnung": "Elektrotechniker", "handwerkskarte_vorhanden": "no"},
              "unterlagen": {}}
@@ -296,9 +300,10 @@ def gewerbeummeldung_legal_form_of_partnership() -> dict[str, dict]:
                         "legal_form": "OHG", "handelsregisternummer": "Hamburg HRA 120001"}
     del steps["bisherige_taetigkeit"], steps["erlaubnis_angaben"], steps["taetigkeit"]["taetigkeit_neu"]
     steps["betrieb"] = betrieb("personengesellschaft")
-    steps["grund"] = {"grund": "rechtsform", "aenderung_datum": "2027-04-01"}
+    steps["grund"] = {"grund": "rechtsform"}
+    steps["taetigkeit"]["aenderung_datum"] = "2027-04-01"
     steps["erlaubnis"] = {"erlaubnispflichtig": "no"}
-    order = ["inhaber", "personen", "betrieb", "betriebsstaette", "niederlassung", "grund"]
+    order = ["inhaber", "personen", "betrieb", "betriebsstaette", "grund"]
     return {**{k: steps[k] for k in order}, "bisherige_rechtsform": {"fruehere_rechtsform": "GbR"},
             **{k: v for k, v in steps.items() if k not in order}}
 
@@ -307,7 +312,8 @@ def gewerbeabmeldung_moving_to_another_district() -> dict[str, dict]:
     """GewA 3: the broker moves her business from Hamburg to Winsen (Luhe) and names the future premises."""
     steps = gewerbeabmeldung_handing_over_brokerage()
     del steps["nachfolge"]
-    steps["abmeldung"] = {"abmeldung_datum": "2027-05-31", "grund": "verlegung"}
+    steps["taetigkeit"]["abmeldung_datum"] = "2027-05-31"
+    steps["abmeldung"] = {"grund": "verlegung"}
     unterlagen = steps.pop("unterlagen")
     return {**steps, "verlegung": address("neue_anschrift", "Bahnhofstraße 1", "21423", "Winsen (Luhe)"),
             "unterlagen": unterlagen}

@@ -192,3 +192,29 @@ def test_a_bundle_whose_service_lost_its_required_upload_files_nothing(app, comp
     assert _filings(app) == 0
     step = company.get(path_of(resp.headers["Location"])).get_data(as_text=True)
     assert "Bitte laden Sie die Datei hoch." in _field_error(step, "qualifikationsnachweis")
+
+
+GUARDS = "Die Zahl der Wachpersonen kann nicht höher sein als die Zahl der Beschäftigten insgesamt (3)."
+
+
+def test_more_guards_than_staff_are_refused_on_the_step_and_again_at_submit(app, client, login_as):
+    """§ 34a: the security staff are among all employees. The step refuses more; a draft stored with
+    more (a rule added since) files nothing and leads to the step with the error at the field."""
+    from tests.support import permits
+
+    login_as("lea.hansen")
+    step = permits.to_step(client, permits.BEWACHUNG, permits.answers(), "taetigkeit")
+    resp = post_step(client, step, permits.answers(beschaeftigte="5", zahl_beschaeftigte="3"))
+    assert resp.status_code == 422 and GUARDS in _field_error(resp.get_data(as_text=True), "beschaeftigte")
+
+    review = fill_steps(client, step, permits.answers(), permits.FILES)
+    draft_id = review.split("/")[3]
+    html = client.get(review).get_data(as_text=True)
+    _change(app, draft_id, beschaeftigte=5, zahl_beschaeftigte=3)
+    location = _refused_at(_submit(client, review, html), draft_id, "taetigkeit")
+    assert _filings(app) == 0
+    assert GUARDS in _field_error(client.get(path_of(location)).get_data(as_text=True), "beschaeftigte")
+    _change(app, draft_id, beschaeftigte=3)  # as many guards as employees: filed
+    resp = _submit(client, review, client.get(review).get_data(as_text=True))
+    assert resp.status_code == 302 and REFERENCE_RE.search(resp.headers["Location"]), resp.headers["Location"]
+    assert _filings(app) == 1

@@ -411,7 +411,8 @@ CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", 
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
-    "at_most": ("number", None), "required": ("*", None), "accepted": ("yesno", None), "differs": ("*", "*"),
+    "at_most": ("number", None), "not_more_than": ("number", "number"), "required": ("*", None),
+    "accepted": ("yesno", None), "differs": ("*", "*"),
     "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode")}
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
@@ -582,7 +583,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     allowed = {"key", "kind", "title", "summary", "competent_body", "legal_basis", "leika", "fields",
                "routing", "location_field", "documents", "steps", "fee", "processing_time", "life_events",
                "keywords", "max_total_attachments_mb", "trust_level", "source",
-               "next_steps", "list_fields", "retention", "checks"}
+               "next_steps", "list_fields", "retention", "checks", "review_in_form_order"}
     ctx.known_keys(raw, allowed)
     key = ctx.key(raw)
     kind = ctx.string(raw, "kind")
@@ -639,6 +640,9 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     trust_level = raw.get("trust_level")
     if trust_level is not None and trust_level not in ("low", "substantial", "high"):
         raise ctx.fail("trust_level", "must be 'low', 'substantial' or 'high'")
+    review_in_form_order = raw.get("review_in_form_order", False)
+    if not isinstance(review_in_form_order, bool):
+        raise ctx.fail("review_in_form_order", "must be true or false")
     order = {step.key: i for i, step in enumerate(steps)}
     return ServiceDefinition(
         key=key,
@@ -665,6 +669,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         list_fields=tuple(list_fields),
         retention=_retention(ctx, raw.get("retention")),
         checks=_checks(ctx, raw.get("checks"), fields, lambda name: order[fields[name].step]),
+        review_in_form_order=review_in_form_order,
         source=source,
     )
 

@@ -20,8 +20,8 @@ CHOICE_TYPES = ("choice", "multichoice")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "required", "accepted", "differs", "one_of",
-               "same_body", "other_body")
+CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "not_more_than", "required", "accepted",
+               "differs", "one_of", "same_body", "other_body")
 #: the rules that compare the competent bodies of two postcodes (a bundle's checks only)
 BODY_RULES = ("same_body", "other_body")
 #: how a bundle's check on a field of one of its services names an answer to the bundle's own
@@ -175,6 +175,9 @@ class Check:
     number ``field`` must reach ``table``'s amount in ``column`` for the year of the date ``other``.
     ``at_most``: the number ``field`` must not exceed ``limit`` (a legal cap that holds only under
     a condition, so ``unless`` says when it does not apply; a plain cap is the field's ``max``).
+    ``not_more_than``: the number ``field`` must not exceed the number ``other`` (a part not more
+    than its whole, e.g. the turnover from the craft not more than the total turnover; the message
+    may name the other answer as ``{limit}``).
     ``required``: ``field`` (an optional field) must be answered unless one of ``unless`` holds
     (e.g. GewA 1 field 23 may stay empty only for an itinerant trade alone, field 24).
     ``accepted``: the yes/no ``field`` must be answered "Ja" (a consent or declaration the
@@ -193,7 +196,7 @@ class Check:
     another body's area, so the message applies); applied only where the caller can look the bodies
     up (``body_of``), and not while ``other`` has no body (the submit says so).
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
-    ``at_most``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
+    ``at_most``, ``not_more_than``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
     """
 
     rule: str
@@ -241,6 +244,8 @@ class Check:
             return None if str(value) >= str(other) else {"date": str(other)}
         if self.rule == "differs":
             return None if _folded(value) != _folded(other) else {}
+        if self.rule == "not_more_than":
+            return None if Decimal(str(value)) <= Decimal(str(other)) else {"limit": Decimal(str(other))}
         assert self.table is not None
         year = int(str(other)[:4])
         minimum = self.table.minimum(year, self.column)
@@ -350,6 +355,9 @@ class ServiceDefinition:
     retention: Retention = field(default_factory=Retention)
     #: rules across answers (``[[checks]]``), checked on the step of their field
     checks: tuple[Check, ...] = ()
+    #: the review lists the steps in the order of the fields (the official form's numbering),
+    #: not in the order they are asked (``review_steps``)
+    review_in_form_order: bool = False
     #: the definition's file name
     source: str = ""
 
@@ -390,6 +398,21 @@ class ServiceDefinition:
 
     def visible_steps(self, answers: dict[str, Any]) -> list[StepDefinition]:
         return [s for s in self.steps if s.visible(answers)]
+
+    def review_steps(self, answers: dict[str, Any]) -> list[StepDefinition]:
+        """The visible steps in the order the review shows them. The fields are listed in the
+        order of the official form (receipt, staff page and exports show them so); the steps in
+        the order they are asked, where a step asked only after a later field's answer comes
+        after it (GewA 1: the main establishment, field 16, only for a branch, field 23). With
+        ``review_in_form_order`` the review follows the form too: each step where its first
+        field stands among the fields."""
+        visible = self.visible_steps(answers)
+        if not self.review_in_form_order:
+            return visible
+        first: dict[str, int] = {}
+        for i, fd in enumerate(self.fields):
+            first.setdefault(fd.step, i)
+        return sorted(visible, key=lambda s: first.get(s.key, len(self.fields)))
 
     def postcode_from(self, answers: dict[str, Any]) -> str | None:
         """The postcode that decides the competent body, from the location field's answer."""

@@ -18,6 +18,12 @@ or removed without raising it; times are ISO 8601 in UTC with ``Z``, e.g. ``2026
       "status": "received",                      # the filing's current status (null if unknown)
       "submitted_at": "…Z", "received_at": "…Z",  # in the portal; in this chamber's inbox
       "company": {"name": …, "legal_form": …, "street": …, "postcode": …, "city": …, "tax_number": …},
+      "filed_by": {"name": …, "email": …, "trust_level": "substantial" | … | null} | null,
+                                                 # the person of the company account who filed, as
+                                                 # recorded at submit (null without the portal's filing)
+      "receivers": [{"role": "primary" | "copy", "slug": …, "name": …}],
+                                                 # every body that received the same filing, primary
+                                                 # first (this chamber among them)
       "answers": [                               # in the order of the service's form
         {"field": "start_date", "label": {"de": "Beginn der Tätigkeit", "en": "Start of the activity"},
          "type": "date", "value": "2027-01-01", "text": "01.01.2027"},
@@ -36,7 +42,9 @@ or removed without raising it; times are ISO 8601 in UTC with ``Z``, e.g. ``2026
     }
 
 ``messages`` is the conversation between the company and this chamber only (internal notes are
-not part of the export).
+not part of the export). ``filed_by`` and ``receivers`` are part of the filing every receiver
+processes (the delivered payload carries them too): who filed it, and which bodies it went to — not
+what the other bodies did with it.
 
 Answers whose field the catalog no longer defines keep their field name as label and are listed
 last. The PDF shows the same sections with German labels and German local time.
@@ -62,6 +70,7 @@ from ..delivery.models import Delivery
 from ..extensions import db
 from ..filings import xgewerbeanzeige
 from ..filings.models import Filing, FilingEvent
+from . import queries
 from .models import InboxItem
 
 SCHEMA = "bizportal.inbox-export"
@@ -144,6 +153,8 @@ def build(item: InboxItem, service: ServiceDefinition | None) -> Export:
         "submitted_at": iso(item.submitted_at),
         "received_at": iso(item.received_at),
         "company": dict(item.company or {}),
+        "filed_by": queries.filed_by(filing),
+        "receivers": queries.receivers(filing),
         "answers": answers(item, service),
         "attachments": [{"field": a.get("field"), "filename": a.get("filename"), "media_type": a.get("media_type"),
                          "size": a.get("size"), "sha256": a.get("sha256")} for a in item.attachments or []],
@@ -302,6 +313,22 @@ def _plain(value: Any) -> str:
 # --- PDF --------------------------------------------------------------------------------------------
 
 
+def filer_text(filed_by: Mapping[str, Any] | None) -> str:
+    """"Anna Becker <anna@example.de>", or "–" when nothing is known."""
+    if not filed_by:
+        return "–"
+    name, email = filed_by.get("name"), filed_by.get("email")
+    return " ".join(filter(None, [name, f"<{email}>" if email else None])) or "–"
+
+
+def receivers_text(receivers: list[Mapping[str, Any]], own_slug: str | None) -> str:
+    """The receiving bodies, one a line: "Gewerbeamt Bremen (Stadtamt) – zuständige Stelle",
+    "Handwerkskammer Bremen – Kopie (diese Stelle)"."""
+    lines = [f"{r.get('name')} – {'zuständige Stelle' if r.get('role') == 'primary' else 'Kopie'}"
+             + (" (diese Stelle)" if own_slug and r.get("slug") == own_slug else "") for r in receivers]
+    return "\n".join(lines) or "–"
+
+
 def _local(value: str | None) -> str:
     return local_time(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else "–"
 
@@ -335,6 +362,8 @@ def render_pdf(export: Export) -> bytes:
         ("Stand", status_label(doc["status"], doc["service"].get("kind"))),
         ("Eingereicht am", _local(doc["submitted_at"])),
         ("Eingegangen am", _local(doc["received_at"])),
+        ("Eingereicht von", filer_text(doc.get("filed_by"))),
+        ("Empfänger", receivers_text(doc.get("receivers") or [], (doc["chamber"] or {}).get("slug"))),
     ]
     table(pdf, family, head, txt)
     section(pdf, family, "Unternehmen", company_rows(doc["company"]) or [("—", "keine Angaben")], txt)

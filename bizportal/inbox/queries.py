@@ -19,7 +19,7 @@ from ..common.types import UTCDateTime
 from ..delivery.models import Delivery
 from ..extensions import db
 from ..filings.models import Filing
-from ..filings.queries import message_parts
+from ..filings.queries import filing_receivers, message_parts
 from .models import CaseNote, InboxItem, InboxVisit
 
 #: sort orders of the list: name → (column, newest/highest first); the id breaks ties the same way
@@ -258,6 +258,28 @@ def attachment_by_ref(ref):
     from ..filings.models import Attachment
 
     return db.session.get(Attachment, ref)
+
+
+def filed_by(filing: Filing | None) -> dict[str, Any] | None:
+    """Who filed the filing, as the receiving body processes it: name, e-mail and the login's trust
+    level as recorded at submit (``Filing.filed_by``); for a filing made before that was recorded,
+    the person's name and e-mail as they read now. None without a filing."""
+    if filing is None:
+        return None
+    recorded = filing.filed_by
+    if recorded is not None:
+        return {"name": recorded.get("name"), "email": recorded.get("email"),
+                "trust_level": recorded.get("trust_level")}
+    person = filing.person
+    return {"name": person.name if person else None, "email": person.email if person else None,
+            "trust_level": None}
+
+
+def receivers(filing: Filing | None) -> list[dict[str, str]]:
+    """Every body the filing went to, primary first ({"role", "slug", "name"}), as recorded at
+    submit: a chamber learns who else received the same filing (e.g. the Gewerbeamt and the
+    chamber that gets the copy), never what they did with it."""
+    return [] if filing is None else filing_receivers(filing)
 
 
 def filing_of(item: InboxItem):

@@ -253,6 +253,7 @@ def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm |
         copy_noted=item.destination_role != "primary" and _noted(case),
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
         has_xgewerbeanzeige=exports.has_xgewerbeanzeige(item),
+        filed_by=queries.filed_by(filing), receivers=queries.receivers(filing),
     ), status
 
 

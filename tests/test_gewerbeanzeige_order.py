@@ -1,0 +1,114 @@
+"""GewA 1, 2 and 3 show their answers in the order of the official form's numbering: the review, the
+receipt, the staff filing page and the staff exports (the labels carry the printed field numbers,
+docs/gewerbeanzeige.md)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+
+from bizportal.delivery.worker import Worker
+from tests.support.casework import item_path, staff_client
+from tests.support.filing import GESCHAEFTSFUEHRERIN, EveryStep, fill_steps, gewerbe_answers, start_draft
+from tests.support.http import csrf_token
+
+NUMBER = re.compile(r"\((?:Feld|Felder) (\d+)(?: und \d+)?\)")
+
+PREMISES = {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"}
+
+
+def _address(name: str, street: str, postcode: str, city: str) -> dict[str, str]:
+    return {f"{name}-street": street, f"{name}-postcode": postcode, f"{name}-city": city}
+
+
+#: a branch (16) reopened after a move (17), with a permit (28) and a craft card (29)
+ANMELDUNG = gewerbe_answers(
+    geschaeftsbezeichnung="Becker Elektro", niederlassung="zweigniederlassung",
+    **_address("hauptniederlassung", "Hauptstraße 1", "28195", "Bremen"),
+    grund="wiedereroeffnung", **_address("fruehere_betriebsstaette", "Marktplatz 3", "27568", "Bremerhaven"),
+    bisheriger_uv_traeger="BG ETEM", erlaubnispflichtig="yes", erlaubnis_datum="2026-01-15",
+    erlaubnis_behoerde="Stadtamt Bremen", handwerkskarte_vorhanden="yes", handwerkskarte_datum="2026-02-01",
+    handwerkskarte_kammer="Handwerkskammer Bremen")
+
+_OWNER = {"inhaber_art": "juristische_person", "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH",
+          "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345",
+          "geschaeftsbezeichnung": "Becker Elektro",
+          **GESCHAEFTSFUEHRERIN, "zahl_vertreter": "1", "oeffentliche_hand": "nein",
+          **_address("betriebsanschrift", *PREMISES.values()), "reisegewerbe": "no", "wz2008": "43.21.0",
+          "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "2", "teilzeit": "0",
+          **_address("hauptniederlassung", "Hauptstraße 1", "28195", "Bremen")}
+
+#: a change of activity (18, 19) of a branch (16), other reasons (20), the date (21), permit and card
+UMMELDUNG = EveryStep({
+    **_OWNER, "niederlassung": "zweigniederlassung", "grund": "wechsel", "taetigkeit_bisher": "Elektrohandel",
+    "taetigkeit_neu": "Elektroinstallation", "taetigkeit": "Elektroinstallation und Elektrohandel", "nebenerwerb": "no",
+    "sonstige_gruende": "Aufgabe des Ladengeschäfts", "aenderung_datum": "2027-03-01", "erlaubnispflichtig": "yes",
+    "erlaubnis_datum": "2026-01-15", "erlaubnis_behoerde": "Stadtamt Bremen",
+    "handwerk_bezeichnung": "Elektrotechniker",
+    "handwerkskarte_vorhanden": "yes", "handwerkskarte_datum": "2026-02-01",
+    "handwerkskarte_kammer": "Handwerkskammer Bremen"})
+
+#: a branch (16) moved to another district (17), the closing date (20) after the activity (18, 19)
+ABMELDUNG = EveryStep({
+    **_OWNER, "abmeldung_betrifft": "zweigniederlassung", "taetigkeit": "Elektroinstallation", "nebenerwerb": "no",
+    "abmeldung_datum": "2027-06-30", "grund": "verlegung",
+    **_address("neue_anschrift", "Bahnhofstraße 7", "20095", "Hamburg")})
+
+CASES = {"gewerbeanmeldung": ANMELDUNG, "gewerbeummeldung": UMMELDUNG, "gewerbeabmeldung": ABMELDUNG}
+
+
+def numbers(text: str) -> list[int]:
+    return [int(n) for n in NUMBER.findall(text)]
+
+
+def first_seen(found: list[int]) -> list[int]:
+    """The numbers in the order each first appears (a field asked in two parts, like field 2's
+    register entry on a step of its own after the question whether there is one, appears again)."""
+    return list(dict.fromkeys(found))
+
+
+def main_content(html: str) -> str:
+    return html.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+@pytest.fixture
+def company(client, login_as):
+    login_as("anna.becker")
+    return client
+
+
+def _review(company, service: str) -> str:
+    return fill_steps(company, start_draft(company, service), CASES[service])
+
+
+@pytest.mark.parametrize("service", CASES)
+def test_the_review_shows_the_fields_in_the_order_of_the_form(company, service):
+    html = main_content(company.get(_review(company, service)).get_data(as_text=True))
+    found = numbers(html)
+    assert {16, 18, 20, 21, 22, 23, 24} <= set(found), found
+    assert first_seen(found) == sorted(first_seen(found)), found
+
+
+@pytest.mark.parametrize("service", CASES)
+def test_receipt_staff_page_and_exports_show_the_fields_in_the_order_of_the_form(app, company, service):
+    path = _review(company, service)
+    review = company.get(path)
+    resp = company.post(path, data={"csrf_token": csrf_token(review.get_data(as_text=True)), "declaration": "y"})
+    reference = re.search(r"BP-\d{4}-[2-9A-Z]{6}", resp.headers["Location"]).group(0)
+
+    receipt = company.get(f"/antraege/{reference}/eingangsbestaetigung.pdf").data
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(receipt)).pages)
+    found = numbers(" ".join(text.split()))
+    assert {16, 20, 22, 23} <= set(found) and found == sorted(found), found
+
+    assert Worker(app).run_once() == 2
+    amt = staff_client(app, "gewerbeamt.bremen")
+    item = item_path(amt, reference)
+    found = numbers(main_content(amt.get(item).get_data(as_text=True)))
+    assert {16, 20, 22, 23} <= set(found) and found == sorted(found), found
+    labels = [a["label"]["de"] for a in amt.get(f"{item}/export.json").get_json()["answers"]]
+    found = numbers(" ".join(labels))
+    assert {16, 20, 22, 23} <= set(found) and found == sorted(found), found
