@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 from tests.support.filing import GESCHAEFTSFUEHRERIN, TEST_PDF, gewerbe_answers, path_of
 from tests.support.handwerk import BECKER_LEITET, MEISTERPRUEFUNG
-from tests.support.http import csrf_token
+from tests.support.http import csrf_token, submit_form
 
 #: the shared answers, different from the account's data so that their way into each filing shows
 #: (the persons question: the managing director, as the service forms ask her)
@@ -184,8 +184,7 @@ def completion_links(overview_html: str) -> list[str]:
 def submit(client, overview: str):
     review = client.get(f"{overview}/pruefen")
     assert review.status_code == 200, review.headers.get("Location")
-    return review, client.post(f"{overview}/pruefen", data={
-        "csrf_token": csrf_token(review.get_data(as_text=True)), "declaration": "y"})
+    return review, client.post(f"{overview}/pruefen", data=submit_form(review.get_data(as_text=True)))
 
 
 def file_bundle(client, key: str, questions: dict, answers: dict | None = None,
