@@ -33,7 +33,7 @@ AUSBILDUNG = {
     "auszubildende_person-given_names": "Sophie", "auszubildende_person-birth_date": "2004-12-03",
     "auszubildende_person-birth_place": "Delmenhorst", "auszubildende_anschrift-street": "Friedrich-Ebert-Straße 48",
     "auszubildende_anschrift-postcode": "28199", "auszubildende_anschrift-city": "Bremen",
-    "schulabschluss": "fachhochschulreife", "minderjaehrig": "no", "ausbildungsberuf": "elektroniker",
+    "schulabschluss": "fachhochschulreife", "ausbildungsberuf": "elektroniker",
     "vertragsschluss": "2026-11-20", "beginn": "2027-08-01", "ende": "2031-01-31", "probezeit_monate": "4",
     "verkuerzung": "no", "verguetung_erstes_jahr": "1020",
     # § 34 Abs. 2 and § 11 BBiG (docs/gewerbeanzeige.md): trainer, trainee, contract, pay per year
