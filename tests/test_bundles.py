@@ -33,7 +33,7 @@ from tests.support.bundles import (
     submit,
 )
 from tests.support.filing import path_of
-from tests.support.http import csrf_token
+from tests.support.http import csrf_token, submit_form
 
 
 def test_founding_electrician_files_three_services_with_one_questionnaire(app, client, login_as):
@@ -122,8 +122,7 @@ def test_no_filing_when_one_service_cannot_be_routed(app, client, login_as):
     with app.app_context():  # the HWK is switched off after the review was shown
         db.session.execute(update(Chamber).where(Chamber.slug == "hwk-bremen").values(enabled=False))
         db.session.commit()
-    resp = client.post(f"{overview}/pruefen", data={"csrf_token": csrf_token(review.get_data(as_text=True)),
-                                                     "declaration": "y"})
+    resp = client.post(f"{overview}/pruefen", data=submit_form(review.get_data(as_text=True)))
     assert resp.status_code == 422
     assert "Es wurde kein Antrag eingereicht" in resp.get_data(as_text=True)
     with app.app_context():

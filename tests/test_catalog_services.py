@@ -145,7 +145,7 @@ def test_ausbildungsvertrag_for_a_joiner_in_a_crafts_business_goes_to_hwk(catalo
     service = catalog["ausbildungsvertrag-eintragung"]
     answers = {"business_name": "Tischlerei Meyer", "betriebsanschrift": BREMEN, "handwerksbetrieb": True,
                "ausbilder": "Anna Meyer", "auszubildende_person": {**PERSON, "birth_date": "2009-02-01"},
-               "auszubildende_anschrift": BREMEN, "schulabschluss": "mittlerer", "minderjaehrig": True,
+               "auszubildende_anschrift": BREMEN, "schulabschluss": "mittlerer",
                "gesetzliche_vertreter": [{"family_name": "Meyer", "given_names": "Jens", "street": "Am Wall 120",
                                           "postcode": "28195", "city": "Bremen"}],
                "ausbildungsberuf": "tischler", "vertragsschluss": "2025-05-02", "beginn": "2025-08-01",
@@ -159,7 +159,7 @@ def test_ausbildungsvertrag_for_a_retail_salesperson_goes_to_ihk(catalog):
     service = catalog["ausbildungsvertrag-eintragung"]
     answers = {"business_name": "Modehaus Hansa", "betriebsanschrift": HAMBURG, "handwerksbetrieb": False,
                "ausbilder": "Jens Petersen", "auszubildende_person": PERSON, "auszubildende_anschrift": HAMBURG,
-               "schulabschluss": "hochschulreife", "minderjaehrig": False, "ausbildungsberuf": "kaufmann-einzelhandel",
+               "schulabschluss": "hochschulreife", "ausbildungsberuf": "kaufmann-einzelhandel",
                "vertragsschluss": "2025-04-10", "beginn": "2025-08-01", "ende": "2027-07-31",
                "probezeit_monate": 3, "verkuerzung": True, "verguetung_erstes_jahr": 950}
     assert service.destinations(answers) == [("IHK", "primary")]

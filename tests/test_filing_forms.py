@@ -14,7 +14,7 @@ from bizportal.extensions import db
 from bizportal.filings.models import Attachment, Filing
 from bizportal.inbox.models import InboxItem
 from tests.support.filing import path_of, post_step, start_draft
-from tests.support.http import csrf_token, login
+from tests.support.http import login, submit_form
 from tests.support.pdfs import minimal_pdf
 
 PDF = minimal_pdf()
@@ -195,7 +195,7 @@ def test_filed_attachment_reaches_the_chamber_and_only_it(app, company):
     resp = post_step(company, step_path(path, "personen"), PERSONEN)
     review_path = path_of(resp.headers["Location"])
     page = company.get(review_path)
-    company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
+    company.post(review_path, data=submit_form(page.get_data(as_text=True)))
     with app.app_context():
         filing = db.session.scalar(select(Filing))
         assert [a.original_name for a in filing.attachments] == ["meisterbrief.pdf"]

@@ -18,7 +18,7 @@ from tests.support.filing import (
     post_step,
     start_draft,
 )
-from tests.support.http import csrf_token, login
+from tests.support.http import csrf_token, login, submit_form
 
 
 def count(app, model) -> int:
@@ -122,7 +122,7 @@ def test_postcode_without_connected_body_is_refused_and_nothing_stored(app, comp
     path = start_draft(company, "gewerbeanmeldung")
     review_path = fill_steps(company, path, gewerbe_answers(postcode="80331", city="München"))
     page = company.get(review_path)
-    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
+    resp = company.post(review_path, data=submit_form(page.get_data(as_text=True)))
     assert resp.status_code == 422
     assert "keine zuständige Stelle" in resp.get_data(as_text=True)
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, StatCounter) == 0
@@ -140,9 +140,9 @@ def test_missing_csrf_token_is_refused_and_nothing_stored(app, company):
 def test_double_submit_creates_one_filing(app, company):
     path = start_draft(company, "gewerbeanmeldung")
     review_path = fill_steps(company, path, gewerbe_answers())
-    token = csrf_token(company.get(review_path).get_data(as_text=True))
-    first = company.post(review_path, data={"csrf_token": token, "declaration": "y"})
-    second = company.post(review_path, data={"csrf_token": token, "declaration": "y"})
+    form = submit_form(company.get(review_path).get_data(as_text=True))
+    first = company.post(review_path, data=form)
+    second = company.post(review_path, data=form)
     assert first.status_code == second.status_code == 302
     assert first.headers["Location"] == second.headers["Location"]
     assert count(app, Filing) == 1 and count(app, Delivery) == 2
@@ -173,8 +173,7 @@ def test_colleague_continues_company_draft_and_sees_filing(app, client, login_as
     assert 'value="Becker Elektro"' in colleague.get(path).get_data(as_text=True)
     review_path = fill_steps(colleague, path, gewerbe_answers(business_name="Becker Elektro und Photovoltaik"))
     page = colleague.get(review_path)
-    token = csrf_token(page.get_data(as_text=True))
-    location = colleague.post(review_path, data={"csrf_token": token, "declaration": "y"}).headers["Location"]
+    location = colleague.post(review_path, data=submit_form(page.get_data(as_text=True))).headers["Location"]
     detail = client.get(path_of(location))
     assert detail.status_code == 200 and "Jonas Weber" in detail.get_data(as_text=True)
 
@@ -215,7 +214,7 @@ def test_filing_and_deliveries_commit_together_or_not_at_all(app, company, monke
         raise RuntimeError("statistics unavailable")
 
     monkeypatch.setattr(services.stats, "filing_submitted", broken)
-    resp = company.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
+    resp = company.post(review_path, data=submit_form(page.get_data(as_text=True)))
     assert resp.status_code == 500
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, FilingEvent) == 0
     assert count(app, Draft) == 1
@@ -314,7 +313,7 @@ def test_submitting_another_companys_draft_id_is_not_found(app, client, login_as
     path = start_draft(client, "gewerbeanmeldung")
     review_path = fill_steps(client, path, gewerbe_answers())
     page = client.get(review_path)
-    client.post(review_path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), "declaration": "y"})
+    client.post(review_path, data=submit_form(page.get_data(as_text=True)))
     other = app.test_client()
     login(other, "lea.hansen")
     token = csrf_token(other.get("/antraege").get_data(as_text=True))

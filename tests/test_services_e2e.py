@@ -321,7 +321,9 @@ def gewerbeabmeldung_moving_to_another_district() -> dict[str, dict]:
 
 def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool, trainer: str, phone: str,
                        trainee: dict, minor: bool, training: dict, pay: dict) -> dict[str, dict]:
-    """The apprenticeship steps; the follow-on, guardians and shortening steps appear as the answers call for them."""
+    """The apprenticeship steps; the follow-on, guardians and shortening steps appear as the answers call for them
+    (the guardians' for a ``minor``: under 18 at the start, as the portal reads it from the birth date and
+    the start of the training, after the training's step)."""
     steps = {
         "betrieb": {"business_name": company["business_name"], **address("betriebsanschrift", *place),
                     "handwerksbetrieb": "yes" if crafts else "no", "ausbilder": trainer,
@@ -329,15 +331,15 @@ def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool,
                     "ausbilder_eignung": "meisterpruefung" if crafts else "abschluss_aevo", "telefon": phone,
                     "ausbildende_email": "ausbildung@" + company["business_name"].split()[0].lower() + ".example",
                     "betriebsnummer": "", "oeffentlicher_dienst": "no"},
-        "auszubildende": {**trainee, "minderjaehrig": "yes" if minor else "no"},
+        "auszubildende": trainee,
     }
     if trainee.get("anschlussvertrag") == "yes":
         steps["anschluss"] = {"anschluss_beruf": "Verkäufer/-in"}
+    steps["ausbildung"] = training
     if minor:
         parents = [{"family_name": "Yılmaz", "given_names": given, "street": "Vahrer Straße 112",
                     "postcode": "28329", "city": "Bremen"} for given in ("Ayşe", "Murat")]
         steps["vertreter"] = group("gesetzliche_vertreter", *parents)
-    steps["ausbildung"] = training
     if training["verkuerzung"] == "yes":
         steps["verkuerzung_angaben"] = {"verkuerzung_monate": "12", "verkuerzung_grund": "schulabschluss"}
     return {**steps, "verguetung": pay, "unterlagen": {}}
@@ -864,7 +866,7 @@ CASES = [
          files={"ausbildungsvertrag": pdf("Ausbildungsvertrag-Yilmaz.pdf"),
                 "ausbildungsplan": pdf("Ausbildungsplan-Elektroniker.pdf"),
                 "erstuntersuchung": jpeg("Erstuntersuchung-Yilmaz.jpg")},
-         expect={"handwerksbetrieb": True, "minderjaehrig": True, "probezeit_monate": 4, "beginn": "2027-08-01",
+         expect={"handwerksbetrieb": True, "probezeit_monate": 4, "beginn": "2027-08-01",
                  "ausbildungsdauer": "ueber_36", "verguetung_viertes_jahr": 1220,
                  "ausbilder_eignung": "meisterpruefung", "tarifvertrag": True, "urlaubstage": 30},
          absent=("anschluss_beruf", "verkuerzung_monate")),
@@ -873,7 +875,7 @@ CASES = [
                             ADULT_OFFICE_TRAINEE, False, OFFICE_TRAINING, pay(980, 1040, 1110)),
          [("hwk-bremen", "primary")],
          files={"ausbildungsvertrag": pdf("Ausbildungsvertrag-Lange.pdf")},
-         expect={"ausbildungsberuf": "kaufmann-bueromanagement", "minderjaehrig": False,
+         expect={"ausbildungsberuf": "kaufmann-bueromanagement",
                  "verguetung_drittes_jahr": 1110},
          absent=("gesetzliche_vertreter", "erstuntersuchung", "nachweis_verkuerzung", "ausbildungsplan",
                  "verguetung_viertes_jahr")),

@@ -22,7 +22,7 @@ from tests.support.filing import (
     start_draft,
     versicherungsvermittler_answers,
 )
-from tests.support.http import csrf_token, http_login, login
+from tests.support.http import http_login, login, submit_form
 
 
 def _person_and_draft(app, sub: str = "lea.hansen"):
@@ -112,11 +112,11 @@ def test_parallel_submits_over_http_all_land_on_the_one_filing(app, live_server)
     review = f"/antraege/entwurf/{draft_id}/pruefen"
     page = client.get(review)
     assert page.status_code == 200
-    token = csrf_token(page.get_data())
+    form = submit_form(page.get_data())
 
     def press():
         time.sleep(random.uniform(0, 2.0))  # the presses arrive spread over the time one submit takes
-        resp = client.session.post(live_server + review, data={"csrf_token": token, "declaration": "y"},
+        resp = client.session.post(live_server + review, data=form,
                                    allow_redirects=False, timeout=30)
         return resp.status_code, resp.headers.get("Location", "")
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing
 from tests.support.filing import REFERENCE_RE, fill_steps, gewerbe_answers, start_draft
-from tests.support.http import csrf_token
+from tests.support.http import csrf_token, submit_form
 
 
 def _count(app, model) -> int:
@@ -40,15 +40,14 @@ def test_binding_submit_needs_the_declaration(app, client, login_as):
     assert 'id="declaration-error"' in html and "Bitte bestätigen Sie" in html
     assert 'aria-invalid="true"' in html
     assert _count(app, Filing) == 0 and _count(app, Draft) == 1  # nothing filed, nothing lost
-    resp = client.post(path, data={"csrf_token": csrf_token(html), "declaration": "y"})
+    resp = client.post(path, data=submit_form(html))
     assert resp.status_code == 302 and _count(app, Filing) == 1
 
 
 def test_after_submit_the_page_confirms_with_reference_and_next_steps_once(app, client, login_as):
     login_as("anna.becker")
     path = _review(client)
-    resp = client.post(path, data={"csrf_token": csrf_token(client.get(path).get_data(as_text=True)),
-                                   "declaration": "y"})
+    resp = client.post(path, data=submit_form(client.get(path).get_data(as_text=True)))
     reference = REFERENCE_RE.search(resp.headers["Location"]).group(0)
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert 'id="bestaetigung"' in html and "Ihr Antrag wurde eingereicht" in html

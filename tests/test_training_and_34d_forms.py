@@ -28,6 +28,7 @@ from tests.support.filing import (
     versicherungsvermittler_answers,
 )
 from tests.support.pdfs import minimal_pdf
+from tests.support.training import MINOR_FOLLOW_ON_SHORTENED, TRAINING_FILES, training_answers
 
 TRAINING = "ausbildungsvertrag-eintragung"
 BROKER = "versicherungsvermittler-34d"
@@ -37,45 +38,6 @@ BROKER = "versicherungsvermittler-34d"
 def company(client, login_as):
     login_as("anna.becker")
     return client
-
-
-def training_answers(**changes: str) -> EveryStep:
-    """An adult office trainee in a crafts business in Bremen, three years, full time, no
-    collective agreement, training starting in 2026 (a year with a published minimum)."""
-    answers = EveryStep({
-        "business_name": "Becker Elektrotechnik GmbH", "betriebsanschrift-street": "Am Wall 120",
-        "betriebsanschrift-postcode": "28195", "betriebsanschrift-city": "Bremen", "handwerksbetrieb": "yes",
-        "ausbilder": "Anna Becker", "ausbilder_geschlecht": "weiblich", "ausbilder_eignung": "meisterpruefung",
-        "telefon": "0421 3378890", "ausbildende_email": "ausbildung@becker.example", "betriebsnummer": "1234 5678",
-        "oeffentlicher_dienst": "no",
-        "auszubildende_person-family_name": "Lange", "auszubildende_person-given_names": "Sophie",
-        "auszubildende_person-birth_date": "2004-12-03", "auszubildende_person-birth_place": "Delmenhorst",
-        "auszubildende_person-nationality": "deutsch",
-        "auszubildende_anschrift-street": "Friedrich-Ebert-Straße 48", "auszubildende_anschrift-postcode": "28199",
-        "auszubildende_anschrift-city": "Bremen", "auszubildende_geschlecht": "weiblich",
-        "auszubildende_email": "sophie.lange@mail.example", "schulabschluss": "fachhochschulreife",
-        "berufsvorbereitung": "no", "vorherige_berufsausbildung": "keine", "vorheriges_studium": "ohne_abschluss",
-        "anschlussvertrag": "no", "minderjaehrig": "no",
-        "ausbildungsberuf": "kaufmann-bueromanagement", "beruf_sonstiger": "", "duales_studium": "no",
-        "vertragsschluss": "2026-08-20", "beginn": "2026-09-01", "ende": "2029-08-31", "ausbildungsdauer": "bis_36",
-        "probezeit_monate": "3", "verkuerzung": "no", "teilzeitausbildung": "no", "tarifvertrag": "no",
-        "tarifvertrag_hinweis": "", "foerderung": "keine", "massnahmen_ausserhalb": "Überbetriebliche Lehrgänge",
-        "verguetung_erstes_jahr": "900", "verguetung_zweites_jahr": "980", "verguetung_drittes_jahr": "1060",
-        "verguetung_viertes_jahr": "1100", "ausbildungszeit_taeglich": "8 Stunden", "ausbildungszeit_woche": "39",
-        "urlaubstage": "28",
-    })
-    answers.update(changes)
-    return answers
-
-
-MINOR_FOLLOW_ON_SHORTENED = {
-    "minderjaehrig": "yes", "anschlussvertrag": "yes", "anschluss_beruf": "Verkäufer/-in", "verkuerzung": "yes",
-    "verkuerzung_monate": "12", "verkuerzung_grund": "berufsausbildung",
-    "gesetzliche_vertreter-0-family_name": "Lange", "gesetzliche_vertreter-0-given_names": "Petra",
-    "gesetzliche_vertreter-0-street": "Friedrich-Ebert-Straße 48", "gesetzliche_vertreter-0-postcode": "28199",
-    "gesetzliche_vertreter-0-city": "Bremen", "gesetzliche_vertreter-0-email": "petra.lange@mail.example",
-}
-TRAINING_FILES = {"ausbildungsvertrag": (minimal_pdf("vertrag"), "Ausbildungsvertrag-Lange.pdf")}
 
 
 def _names_in_order(html: str, names: list[str]) -> None:
@@ -136,7 +98,8 @@ def test_apprenticeship_fields_follow_the_register_entries_in_order(company):
     html = company.get(_to_step(company, TRAINING, answers, "auszubildende")).get_data(as_text=True)
     _names_in_order(html, ["auszubildende_person", "auszubildende_anschrift", "auszubildende_geschlecht",
                            "auszubildende_email", "schulabschluss", "berufsvorbereitung", "vorherige_berufsausbildung",
-                           "vorheriges_studium", "anschlussvertrag", "minderjaehrig"])
+                           "vorheriges_studium", "anschlussvertrag"])
+    assert 'name="minderjaehrig"' not in html  # read from the birth date and the start, not asked
     html = company.get(_to_step(company, TRAINING, answers, "ausbildung")).get_data(as_text=True)
     _names_in_order(html, ["ausbildungsberuf", "beruf_sonstiger", "duales_studium", "vertragsschluss", "beginn",
                            "ende", "ausbildungsdauer", "probezeit_monate", "verkuerzung", "teilzeitausbildung",
@@ -152,7 +115,7 @@ def test_follow_on_guardians_and_shortening_are_asked_only_when_they_apply(compa
     files = {**TRAINING_FILES, "erstuntersuchung": (minimal_pdf("J1"), "J1.pdf"),
              "nachweis_verkuerzung": (minimal_pdf("Zeugnis"), "Zeugnis.pdf")}
     assert _visited(company, TRAINING, training_answers(**MINOR_FOLLOW_ON_SHORTENED), files) == [
-        "betrieb", "auszubildende", "anschluss", "vertreter", "ausbildung", "verkuerzung_angaben", "verguetung",
+        "betrieb", "auszubildende", "anschluss", "ausbildung", "vertreter", "verkuerzung_angaben", "verguetung",
         "unterlagen"]
 
 

@@ -123,12 +123,19 @@ class _Ctx:
 
 
 CONDITION_OPS = ("equals", "in", "not_in", "contains")
+#: conditions on a person's age: ``{ field, age_under = 18, on }`` (not yet 18 on the date answered to
+#: ``on``) and ``{ field, age_at_least = 18, on }``; ``field`` is a date or a person (its birth date)
+AGE_OPS = ("age_under", "age_at_least")
 
 
 def _condition(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition]) -> Condition:
     """A ``{ field, equals }``, ``{ field, in = [...] }`` or ``{ field, not_in = [...] }`` table
     testing the answer to a field defined earlier (a yes/no, choice or country field), or a
-    ``{ field, contains }`` table testing whether a multichoice answer includes a value."""
+    ``{ field, contains }`` table testing whether a multichoice answer includes a value, or an age
+    (``AGE_OPS``): whether someone born on a date answered earlier is under (at least) an age on
+    another date answered earlier (``Condition.age_on``)."""
+    if isinstance(raw, dict) and set(raw) & set(AGE_OPS):
+        return _age_condition(ctx, raw, where, known)
     if not isinstance(raw, dict) or "field" not in raw or len(set(raw) & set(CONDITION_OPS)) != 1 \
             or len(raw) != 2:
         raise ctx.fail(where, "must be a table with 'field' and one of 'equals', 'in', 'not_in', 'contains'")
@@ -158,6 +165,22 @@ def _condition(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition
     if op == "equals":
         return Condition(field=target.name, equals=raw["equals"])
     return Condition(field=target.name, values=tuple(compared), negate=op == "not_in")
+
+
+def _age_condition(ctx: _Ctx, raw: dict, where: str, known: dict[str, FieldDefinition]) -> Condition:
+    ops = set(raw) & set(AGE_OPS)
+    if len(ops) != 1 or set(raw) != {"field", "on", *ops}:
+        raise ctx.fail(where, "an age condition is a table with 'field', 'on' and one of 'age_under', 'age_at_least'")
+    op = ops.pop()
+    born, on = known.get(raw["field"]), known.get(raw["on"])
+    if born is None or born.type not in ("date", "person"):
+        raise ctx.fail(f"{where}.field", f"no earlier date or person field named '{raw['field']}'")
+    if on is None or on.type != "date":
+        raise ctx.fail(f"{where}.on", f"no earlier date field named '{raw['on']}'")
+    years = ctx.number(raw, op, f"{where}.{op}", None, 1, 150)
+    if not isinstance(years, int):
+        raise ctx.fail(f"{where}.{op}", "must be a whole number of years")
+    return Condition(field=born.name, age_on=on.name, age=years, negate=op == "age_at_least")
 
 
 def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], steps: dict[str, int],
@@ -243,7 +266,9 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         show_if = _condition(ctx, raw["show_if"], f"{where}.show_if", known)
         if nested and ftype in ("address", "person"):
             raise ctx.fail(f"{where}.show_if", "compound fields inside a group cannot be conditional")
-        if not nested and steps[known[show_if.field].step] >= steps[step]:
+        if nested and show_if.age_on is not None:
+            raise ctx.fail(f"{where}.show_if", "a field inside a group cannot depend on an age")
+        if not nested and max(steps[known[n].step] for n in show_if.inputs) >= steps[step]:
             raise ctx.fail(f"{where}.show_if", "can only depend on a field of an earlier step")
 
     accept: tuple[str, ...] = ()
@@ -463,7 +488,7 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
         if not isinstance(raw_unless, list):
             raise ctx.fail(f"{where}.unless", "must be a list of conditions")
         unless = tuple(_condition(ctx, u, f"{where}.unless[{j}]", fields) for j, u in enumerate(raw_unless))
-        if any(position(n) > step for n in [*names.values(), *(c.field for c in unless)]):
+        if any(position(n) > step for n in [*names.values(), *(n for c in unless for n in c.inputs)]):
             raise ctx.fail(where, "can only read answers of its field's step or an earlier one")
         table, column = None, 1
         if rule == "statutory_minimum":
@@ -567,7 +592,7 @@ def steps_and_fields(ctx: _Ctx, raw: dict[str, Any],
         show_if = None
         if "show_if" in rs:
             show_if = _condition(ctx, rs["show_if"], f"steps[{i}].show_if", fields)
-            if step_order[fields[show_if.field].step] >= i:
+            if max(step_order[fields[n].step] for n in show_if.inputs) >= i:
                 raise ctx.fail(f"steps[{i}].show_if", "can only depend on a field of an earlier step")
         steps.append(StepDefinition(key=rs["key"], title=ctx.text(rs, "title", f"steps[{i}].title"),
                                     show_if=show_if))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -73,21 +74,49 @@ class Choice:
 class Condition:
     """True when the answer to ``field`` equals ``equals``; or, with ``values``, when it is one of
     them (``negate``: when it is none of them; an unanswered field is none of them); or, with
-    ``contains`` (a multichoice field), when ``equals`` is among the values chosen."""
+    ``contains`` (a multichoice field), when ``equals`` is among the values chosen.
+
+    An age (``age_on``, ``age``): true when the person born on ``field`` (a date, or a person's
+    birth date) is not yet ``age`` years old on the date answered to ``age_on`` (``negate``: is at
+    least that old then). Neither holds while one of the two dates is not answered, so a step or
+    field shown for either age is asked once both are known (e.g. the legal guardians of a trainee
+    under 18 at the start of the training, § 11 BBiG, § 2 JArbSchG)."""
 
     field: str
     equals: Any = None
     values: tuple[Any, ...] = ()
     negate: bool = False
     contains: bool = False
+    age_on: str | None = None
+    age: int | None = None
+
+    @property
+    def inputs(self) -> set[str]:
+        """The answers the condition reads."""
+        return {self.field, *([self.age_on] if self.age_on else [])}
 
     def holds(self, answers: dict[str, Any]) -> bool:
         answer = answers.get(self.field)
+        if self.age_on is not None:
+            years = years_of_age(answer, answers.get(self.age_on))
+            return years is not None and self.age is not None and (years < self.age) != self.negate
         if self.contains:
             return isinstance(answer, list) and self.equals in answer
         if self.values:
             return (answer in self.values) != self.negate
         return answer == self.equals
+
+
+def years_of_age(born: Any, on: Any) -> int | None:
+    """Full years of life on the date ``on`` of someone born on ``born`` (an ISO date, or a person
+    answer with its ``birth_date``); None while either is missing or no date."""
+    if isinstance(born, dict):
+        born = born.get("birth_date")
+    try:
+        birth, day = date.fromisoformat(str(born)), date.fromisoformat(str(on))
+    except ValueError:
+        return None
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
 
 
 @dataclass(frozen=True)
@@ -214,7 +243,7 @@ class Check:
     @property
     def inputs(self) -> set[str]:
         """The answers the outcome depends on."""
-        return {self.field, *([self.other] if self.other else []), *(c.field for c in self.unless)}
+        return {self.field, *([self.other] if self.other else []), *(n for c in self.unless for n in c.inputs)}
 
     def problem(self, answers: dict[str, Any],
                 body_of: Callable[[str, str], str | None] | None = None) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from .views import (
     _locale,
     _prefill,
     _require_trust,
+    _review_again,
     _storage,
     _to_refused_step,
     _to_what_it_became,
@@ -169,7 +170,10 @@ def bundle_review(draft_id: str):
     if request.method == "POST" and form.validate():
         try:
             outcome = bundles.submit_bundle(draft, current_user, bundle, catalog.catalog(), _storage(),
-                                            trust_level=trust.current_level(), locale=_locale())
+                                            trust_level=trust.current_level(), locale=_locale(),
+                                            reviewed=form.revision.data or "")
+        except services.DraftChanged as exc:
+            return _review_again(exc, url_for("filings.bundle_review", draft_id=draft_id))
         except services.DraftGone:
             flash(_("Dieser Entwurf wurde inzwischen gelöscht; es wurde nichts eingereicht."), "warning")
             return redirect(url_for("filings.index"))
@@ -206,6 +210,7 @@ def bundle_review(draft_id: str):
         except (services.NoCompetentBody, services.NoDestination):
             receivers = None
         reviewed.append((part, answers, receivers, {a.field_name: a for a in part.draft.attachments}))
+    form.revision.data = services.review_state(bundles.drafts_of(draft))  # the saves of the drafts shown
     return render_template("filings/bundle_review.html", bundle=bundle, draft=draft, reviewed=reviewed,
                            left_out=[p.service for p in every if p.left_out], form=form, locale=_locale()), status
 

@@ -39,11 +39,13 @@ from .forms import body_at
 from .models import Draft, Filing, FilingBundle
 from .services import (
     MAX_REFERENCE_TRIES,
+    DraftChanged,
     DraftGone,
     DraftIncomplete,
     NoDestination,
     _check_open_drafts,
     _is_attachment_answer,
+    changed_since_review,
     destinations_of,
     draft_progress,
     file_in_transaction,
@@ -144,6 +146,11 @@ def children(parent: Draft) -> list[Draft]:
     return list(db.session.scalars(select(Draft).where(Draft.bundle_draft_id == parent.id,
                                                        Draft.company_id == parent.company_id)
                                    .order_by(Draft.created_at)))
+
+
+def drafts_of(parent: Draft) -> list[Draft]:
+    """The bundle's draft and its service drafts: what its review shows and its submit files."""
+    return [parent, *children(parent)]
 
 
 def parts(parent: Draft, bundle: BundleDefinition, catalog: Mapping[str, ServiceDefinition]) -> list[Part]:
@@ -300,7 +307,10 @@ def set_left_out(parent: Draft, person: Person, bundle: BundleDefinition, servic
     values the bundle gives other services only while this one is filed with them
     (``Preset.filed_with``, e.g. the Gewerbeanmeldung's "Liegt eine Handwerkskarte vor?" while the
     Handwerksrolle entry is filed): their drafts lose that answer, so their step asks it again
-    (``prepare_services`` opens it and the overview names it). Commits."""
+    (``prepare_services`` opens it and the overview names it). Commits. The drafts are changed as
+    the last save left them (under the company's lock), so no colleague's save is written over."""
+    lock_company(parent.company_id)
+    db.session.refresh(parent)
     current = [k for k in (parent.left_out or []) if k != service_key]
     parent.left_out = [*current, service_key] if leave_out else current
     parent.updated_by_id = person.id
@@ -308,6 +318,7 @@ def set_left_out(parent: Draft, person: Person, bundle: BundleDefinition, servic
         withdrawn = {e.service: {p.field: p.value for p in e.presets if p.filed_with == service_key}
                      for e in bundle.services}
         for draft in children(parent):
+            db.session.refresh(draft)
             given = withdrawn.get(draft.service_key) or {}
             if any(name in draft.data and draft.data[name] == value for name, value in given.items()):
                 draft.data = {name: value for name, value in draft.data.items()
@@ -329,6 +340,8 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
     lock_company(parent.company_id)
     db.session.refresh(parent)
     existing = {d.service_key: d for d in children(parent)}
+    for child in existing.values():  # as the last save left them, not as read before the lock
+        db.session.refresh(child)
     for part in parts(parent, bundle, catalog):
         if part.left_out:
             continue
@@ -548,7 +561,7 @@ def previous_bundle(token: str, company_id: int) -> FilingBundle | None:
 
 def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catalog: Mapping[str, ServiceDefinition],
                   storage: AttachmentStorage, *, trust_level: str | None = None,
-                  locale: str | None = None) -> BundleOutcome:
+                  locale: str | None = None, reviewed: str | None = None) -> BundleOutcome:
     """File every chosen, not left-out service of the bundle draft in one transaction: one filing
     per service (each with its receivers, Delivery rows, receipt, statistics and mail, as
     ``submit_draft`` files one), the ``FilingBundle`` with the receipt that lists them all, the
@@ -558,7 +571,9 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
     everything, as do ``CheckFails`` (an answer one of the bundle's checks refuses,
     ``failed_check``) and ``recheck.AnswerRefused`` (an answer a step of the questionnaire or of a
     service refuses now: its fields' rules, the service's checks; ``invalid_answer``). Idempotent
-    per bundle draft; ``DraftGone`` when it was deleted meanwhile."""
+    per bundle draft; ``DraftGone`` when it was deleted meanwhile; ``DraftChanged`` when the bundle's
+    draft or one of its service drafts was saved after the review page that sent the submit was
+    opened (``reviewed``: that page's ``review_state``, of ``drafts_of``; None when there was no page)."""
     token = str(parent.id)
     lock_company(person.company_id)
     existing = previous_bundle(token, person.company_id)
@@ -570,6 +585,10 @@ def submit_bundle(parent: Draft, person: Person, bundle: BundleDefinition, catal
     db.session.refresh(parent)
     for child in children(parent):  # as the last save left them, not as read before the lock
         db.session.refresh(child)
+    changed = changed_since_review(drafts_of(parent), reviewed)
+    if changed is not None:  # saved after the submitter's review page was opened
+        db.session.rollback()
+        raise DraftChanged(changed)
     failure = failed_check(parent, bundle, catalog)
     if failure is not None:
         db.session.rollback()

@@ -527,6 +527,9 @@ class ReviewForm(FlaskForm):
         _l("Ich versichere, dass meine Angaben vollständig sind und der Wahrheit entsprechen."),
         validators=[DataRequired(message=_l("Bitte bestätigen Sie, dass Ihre Angaben vollständig und wahr sind."))],
         description=_l("Falsche oder unvollständige Angaben können eine Ordnungswidrigkeit sein."))
+    #: the saves of the drafts the page shows, as it showed them (``services.review_state``): a
+    #: submit from a page opened before a colleague's save files nothing
+    revision = HiddenField()
 
 
 class MessageForm(FlaskForm):

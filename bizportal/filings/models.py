@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.time import utcnow
@@ -26,7 +26,13 @@ __all__ = [
 
 
 class Draft(Model):
-    """A filing being prepared. Belongs to the company, so colleagues can continue it."""
+    """A filing being prepared. Belongs to the company, so colleagues can continue it.
+
+    ``revision`` counts the saves of the draft: SQLAlchemy raises it by one with every UPDATE of
+    the row and writes that UPDATE only ``WHERE revision`` is still the one read (its version
+    counter, a compare-and-set; ``StaleDataError`` otherwise). The step and review pages carry the
+    revision they showed, so a page opened before a colleague's save is recognised
+    (``services.StepChanged``, ``services.DraftChanged``)."""
 
     __tablename__ = "draft"
 
@@ -54,6 +60,10 @@ class Draft(Model):
     #: a bundle's service draft: the steps completed before that a changed answer of the bundle
     #: opened again (``bundles.prepare_services``); a step leaves it when it is saved again
     reopened_steps: Mapped[list[str] | None] = mapped_column(JSON)
+    #: the number of saves of the draft (1 when created); see the class's docstring
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": revision}
 
     created_by: Mapped[Person] = relationship(foreign_keys=[created_by_id])
     updated_by: Mapped[Person] = relationship(foreign_keys=[updated_by_id])

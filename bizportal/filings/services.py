@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import uuid
@@ -60,6 +61,29 @@ class DraftIncomplete(Exception):
 
 class DraftGone(Exception):
     """The draft was deleted (in another tab, by a colleague) and not filed; nothing is stored."""
+
+
+class StepChanged(Exception):
+    """The stored answers of a step changed (a colleague's save, another window) after its page was
+    opened (``SeenStep``): nothing of the page's post was stored. ``by`` is the person who saved
+    the draft last, ``at`` when."""
+
+    def __init__(self, draft_id: uuid.UUID, step_key: str, by: Person, at: Any):
+        super().__init__(str(draft_id), step_key)
+        self.draft_id = draft_id
+        self.step_key = step_key
+        self.by = by
+        self.at = at
+
+
+class DraftChanged(Exception):
+    """A draft to be filed was saved after its review page was opened (``review_state``): nothing
+    was filed. ``draft`` is the one saved last (a bundle's review covers several drafts); its
+    ``updated_by`` and ``updated_at`` say who and when."""
+
+    def __init__(self, draft: Draft):
+        super().__init__(str(draft.id))
+        self.draft = draft
 
 
 class NoDestination(Exception):
@@ -291,16 +315,79 @@ def step_reachable(service: ServiceDefinition, draft: Draft, step_key: str) -> b
     return False
 
 
+# --- pages opened before a colleague's save (optimistic concurrency) ------------------------------
+
+@dataclass(frozen=True)
+class SeenStep:
+    """What a step's page showed when it was opened, as its form carries it back: the draft's
+    ``revision`` and the digest of the step's stored answers (``answers_digest`` over ``names``,
+    ``step_answer_names``)."""
+
+    step_key: str
+    names: tuple[str, ...]
+    revision: int
+    digest: str
+
+    def changed(self, draft: Draft) -> bool:
+        """Whether the step's stored answers are no longer those the page showed: the draft was
+        saved since (another revision) and the step's answers differ. A save of another step (or
+        one that left this step's answers as they were) is no change: the page's answers can be
+        taken as they are."""
+        return draft.revision != self.revision and answers_digest(draft, self.names) != self.digest
+
+
+def step_answer_names(service: ServiceDefinition, step_key: str) -> tuple[str, ...]:
+    """The fields of the step whose stored answers a page opened earlier must not overwrite
+    unseen: all of the step's fields, shown or not, but its files (a page's own uploads are saved
+    before its answers, and a file is only replaced by one chosen on purpose)."""
+    return tuple(fd.name for fd in service.step_fields(step_key) if fd.type != "file")
+
+
+def answers_digest(draft: Draft, names: tuple[str, ...]) -> str:
+    """A short digest of the draft's stored answers to ``names`` (missing ones count as None)."""
+    answers = {name: draft.data.get(name) for name in names}
+    return hashlib.sha256(json.dumps(answers, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def _refuse_changed_step(draft: Draft, seen: SeenStep | None) -> None:
+    """Under the company's lock, with ``draft`` as the last commit left it: ``StepChanged`` (after a
+    rollback) when the page ``seen`` shows answers of its step that were changed since."""
+    if seen is not None and seen.changed(draft):
+        changed = StepChanged(draft.id, seen.step_key, draft.updated_by, draft.updated_at)
+        db.session.rollback()
+        raise changed
+
+
+def review_state(drafts: list[Draft]) -> str:
+    """What a review page carries of the drafts it shows: each one's id and revision
+    (``"<id>:<revision>"``, sorted, space-separated)."""
+    return " ".join(sorted(f"{d.id}:{d.revision}" for d in drafts))
+
+
+def changed_since_review(drafts: list[Draft], state: str | None) -> Draft | None:
+    """The draft saved last among ``drafts`` that is not as the review page with ``state`` showed
+    it (another revision, or not on that page at all); None when all are as shown, or when there
+    was no page (``state`` None: a caller that shows none)."""
+    if state is None:
+        return None
+    seen = set(state.split())
+    changed = [d for d in drafts if f"{d.id}:{d.revision}" not in seen]
+    return max(changed, key=lambda d: d.updated_at, default=None)
+
+
 def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key: str,
-              answers: dict[str, Any]) -> None:
+              answers: dict[str, Any], seen: SeenStep | None = None) -> None:
     """Store a validated step and mark it completed. Later steps whose visible fields change, or
     whose checks read an answer that changed, are marked open again, and answers that are no
     longer visible are dropped. Commits. ``DraftGone`` when the draft was deleted meanwhile.
 
     The answers are merged into the draft as the last write left it (under the company's lock,
     like uploads): a step saved while another request of the same draft stored a file must not
-    write back the file reference it read before that upload (the other request deleted it)."""
+    write back the file reference it read before that upload (the other request deleted it).
+    With the page ``seen`` that sent the answers: ``StepChanged`` (nothing stored) when the step's
+    answers were changed since that page was opened."""
     _lock_fresh(draft)
+    _refuse_changed_step(draft, seen)
     before = {s.key: _step_field_names(service, s.key, draft.data) for s in service.steps}
     data = {**draft.data, **answers}
     after = {s.key: _step_field_names(service, s.key, data) for s in service.steps}
@@ -322,9 +409,13 @@ def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key
     db.session.commit()
 
 
-def save_pending_input(draft: Draft, person: Person, step_key: str, raw: dict[str, list[str]]) -> None:
-    """Keep what was typed into a step that did not validate, so leaving the page loses nothing."""
+def save_pending_input(draft: Draft, person: Person, step_key: str, raw: dict[str, list[str]],
+                       seen: SeenStep | None = None) -> None:
+    """Keep what was typed into a step that did not validate, so leaving the page loses nothing.
+    Commits; ``StepChanged`` (nothing stored) when the step's answers were changed since the page
+    ``seen`` was opened, ``DraftGone`` when the draft was deleted."""
     _lock_fresh(draft)
+    _refuse_changed_step(draft, seen)
     draft.pending_input = {**draft.pending_input, step_key: raw}
     if step_key in draft.completed_steps:
         draft.completed_steps = [k for k in draft.completed_steps if k != step_key]
@@ -373,12 +464,14 @@ def delete_draft(draft: Draft, storage: AttachmentStorage) -> None:
 # --- attachments --------------------------------------------------------------------------------
 
 def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, fd: FieldDefinition,
-                     filename: str, stream: IO[bytes], storage: AttachmentStorage) -> Attachment:
+                     filename: str, stream: IO[bytes], storage: AttachmentStorage,
+                     seen: SeenStep | None = None) -> Attachment:
     """Check and store an upload for a file field, replacing the field's previous file.
 
     The type is decided by the content (magic bytes), the extension must agree, and the field's
     and the filing's size limits hold; otherwise ``UploadRefused`` is raised before anything is
-    stored. Commits.
+    stored. Commits. ``StepChanged`` (nothing stored) when the answers of the step of the page
+    ``seen`` that sent the file were changed since it was opened.
     """
     content = stream.read(int(fd.max_size_mb * 1024 * 1024) + 1)
     origin = UploadOrigin(person.get_id(), fd.name, company_id=draft.company_id, draft_id=draft.id)
@@ -391,6 +484,7 @@ def store_attachment(draft: Draft, person: Person, service: ServiceDefinition, f
         db.session.rollback()
         raise UploadRefused(_l("Dieser Entwurf wurde inzwischen eingereicht oder gelöscht."))
     db.session.refresh(draft)
+    _refuse_changed_step(draft, seen)
     previous = [a for a in present if a.field_name == fd.name]
     others = sum(a.size for a in present if a.field_name != fd.name)
     if others + len(content) > service.max_total_attachments_mb * 1024 * 1024:
@@ -501,10 +595,16 @@ def _content_message(problem: str) -> Any:
     return messages[problem]
 
 
-def remove_attachment(draft: Draft, person: Person, field_name: str, storage: AttachmentStorage) -> bool:
-    """Remove the file of a field before submit. Commits; returns whether there was one."""
+def remove_attachment(draft: Draft, person: Person, field_name: str, storage: AttachmentStorage,
+                      seen: SeenStep | None = None) -> bool:
+    """Remove the file of a field before submit. Commits; returns whether there was one.
+    ``StepChanged`` (nothing removed) when the answers of the step of the page ``seen`` were
+    changed since it was opened; ``DraftGone`` when the draft was deleted."""
+    _lock_fresh(draft)
+    _refuse_changed_step(draft, seen)
     previous = [a for a in draft.attachments if a.field_name == field_name]
     if not previous:
+        db.session.rollback()
         return False
     keys = [a.storage_key for a in previous]
     for a in previous:
@@ -591,7 +691,7 @@ def _prefilled(service: ServiceDefinition, person: Person, answers: dict[str, An
 
 
 def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, trust_level: str | None = None,
-                 locale: str | None = None) -> SubmitOutcome:
+                 locale: str | None = None, reviewed: str | None = None) -> SubmitOutcome:
     """File the draft: the filing (with who filed, at which ``trust_level``, and the receivers),
     its attachments, one Delivery row per destination, the first timeline event, the statistics,
     the receipt PDF (in ``locale``, else the person's language, else German) and the
@@ -599,7 +699,9 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
     consumed. Idempotent per draft. Raises ``DraftIncomplete``, ``recheck.AnswerRefused`` (a step
     refuses one of the stored answers now: its fields' rules or a check of the service, run again
     under the company's lock), ``NoCompetentBody`` or ``NoDestination`` (nothing stored),
-    ``DraftGone`` when the draft was deleted meanwhile.
+    ``DraftGone`` when the draft was deleted meanwhile, ``DraftChanged`` when it was saved after the
+    review page that sent the submit was opened (``reviewed``: that page's ``review_state``; None
+    when there was no page).
 
     Submits of the company wait for each other (its row lock): a second press of the same draft
     (a double click, another tab, a retried POST) finds the first one's filing and returns it."""
@@ -612,6 +714,9 @@ def submit_draft(draft: Draft, person: Person, service: ServiceDefinition, *, tr
         db.session.rollback()
         raise DraftGone(token)
     db.session.refresh(draft)  # what the last save of another tab left
+    if changed_since_review([draft], reviewed) is not None:  # the submitter did not see that save
+        db.session.rollback()
+        raise DraftChanged(draft)
     answers = final_answers(service, draft)
     refused = recheck.invalid_answer(service, draft, locale or person.locale or "de")
     if refused is not None:  # the steps' marks are not trusted: what they would refuse is not filed
@@ -676,6 +781,7 @@ def receipt_of(filing: Filing, service: ServiceDefinition | None) -> FilingRecei
 
 
 __all__ = [
-    "DraftGone", "DraftIncomplete", "FileStoreUnavailable", "ForeignSubmitToken", "NoCompetentBody",
-    "NoDestination", "NotWithdrawable", "ScanUnavailable", "SubmitOutcome", "TooManyDrafts", "UploadRefused",
+    "DraftChanged", "DraftGone", "DraftIncomplete", "FileStoreUnavailable", "ForeignSubmitToken", "NoCompetentBody",
+    "NoDestination", "NotWithdrawable", "ScanUnavailable", "StepChanged", "SubmitOutcome", "TooManyDrafts",
+    "UploadRefused",
 ]

@@ -106,6 +106,66 @@ def _draft_gone(_exc):
     return redirect(url_for("filings.index"))
 
 
+@bp.errorhandler(services.StepChanged)
+def _step_changed(exc: services.StepChanged):
+    """The step's answers were changed since the posted page was opened: nothing of the post was
+    stored. The step is shown again with the answers as they are now, and a message naming who
+    changed them and when; the person compares, enters again what they meant and saves."""
+    at = _when(exc.at)
+    if exc.by.id == current_user.id:
+        flash(_("Die Angaben dieses Schritts wurden am %(time)s in einem anderen Fenster geändert, nachdem Sie "
+                "die Seite geöffnet hatten. Ihre Eingaben wurden nicht gespeichert. Unten sehen Sie die jetzt "
+                "gespeicherten Angaben; bitte prüfen Sie sie und geben Sie Ihre Änderungen erneut ein.", time=at),
+              "warning")
+    else:
+        flash(_("%(name)s hat die Angaben dieses Schritts am %(time)s geändert, nachdem Sie die Seite geöffnet "
+                "hatten. Ihre Eingaben wurden nicht gespeichert. Unten sehen Sie die Angaben von %(name)s; bitte "
+                "prüfen Sie sie und geben Sie Ihre Änderungen erneut ein.", name=_person_name(exc.by), time=at),
+              "warning")
+    return redirect(url_for("filings.step", draft_id=exc.draft_id, step_key=exc.step_key))
+
+
+def _review_again(exc: services.DraftChanged, review_url: str):
+    """A submit from a review page opened before the draft (or one of a bundle's drafts) was saved
+    again: nothing was filed; back to the review, which shows the answers as they are now, with a
+    message naming who changed the draft and when."""
+    at = _when(exc.draft.updated_at)
+    if exc.draft.updated_by_id == current_user.id:
+        flash(_("Der Entwurf wurde am %(time)s in einem anderen Fenster geändert, nachdem Sie diese Seite geöffnet "
+                "hatten. Es wurde nichts eingereicht. Bitte prüfen Sie die Angaben erneut und reichen Sie dann "
+                "ein.", time=at), "warning")
+    else:
+        flash(_("Der Entwurf wurde am %(time)s von %(name)s geändert, nachdem Sie diese Seite geöffnet hatten. Es "
+                "wurde nichts eingereicht. Bitte prüfen Sie die Angaben erneut und reichen Sie dann ein.",
+                time=at, name=_person_name(exc.draft.updated_by)), "warning")
+    return redirect(review_url)
+
+
+def _when(at) -> str:
+    return current_app.jinja_env.filters["datetimeformat"](at)
+
+
+def _person_name(person) -> str:
+    return person.name or person.email or _("eine andere Person Ihres Unternehmens")
+
+
+#: the hidden fields of a step's form that say what the page showed when it was opened: the
+#: draft's revision and the digest of the step's stored answers (``services.SeenStep``)
+REVISION_FIELD = "draft_revision"
+DIGEST_FIELD = "step_answers"
+SEEN_FIELDS = (REVISION_FIELD, DIGEST_FIELD)
+
+
+def _seen_step(service, step_key: str) -> services.SeenStep | None:
+    """What the posted step page showed when it was opened; None for a form without the marks
+    (sent by a page made before they existed): it is taken as before."""
+    revision = request.form.get(REVISION_FIELD, "")
+    digest = request.form.get(DIGEST_FIELD, "")
+    if not revision.isdigit() or len(revision) > 18 or not digest:
+        return None
+    return services.SeenStep(step_key, services.step_answer_names(service, step_key), int(revision), digest[:64])
+
+
 def _draft_or_404(draft_id: str):
     draft = services.company_draft(current_user.company_id, draft_id)
     if draft is None:
@@ -230,24 +290,28 @@ def step(draft_id: str, step_key: str):
     if request.method == "POST":
         if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
             abort(413)  # the text of a step (kept as pending input) stays within a form's limit
+        seen = _seen_step(service, step_key)
+        if seen is not None and seen.changed(draft):  # checked again under the lock by each write below
+            raise services.StepChanged(draft.id, step_key, draft.updated_by, draft.updated_at)
         form = form_cls(earlier_answers={**draft.data, **given, **bundle_says}, more_checks=more_checks)
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
-        upload_errors, store_down = _handle_uploads(draft, service, fields)
+        upload_errors, store_down = _handle_uploads(draft, service, fields, seen)
         if action.startswith("remove_file:"):
-            services.remove_attachment(draft, current_user, action.split(":", 1)[1], _storage())
+            services.remove_attachment(draft, current_user, action.split(":", 1)[1], _storage(), seen)
             return redirect(request.path)
         if action.startswith(("add:", "remove:")):
-            return _change_group(draft, step_key, form, fields, action)
+            return _change_group(draft, step_key, form, fields, action, seen)
         if action.startswith("search:"):
-            return _search_picker(draft, step_key, fields, action.split(":", 1)[1])
+            return _search_picker(draft, step_key, fields, action.split(":", 1)[1], seen)
         missing_files = _missing_files(draft, fields)
         if valid and _contradicts_bundle(draft, service, fields, form):
             valid = False
         if _alike(draft, fields, form):  # also next to a check's error (a move to the same address and town)
             valid = False
         if valid and not upload_errors and not missing_files:
-            services.save_step(draft, current_user, service, step_key, {**answers_from_form(fields, form), **given})
+            services.save_step(draft, current_user, service, step_key, {**answers_from_form(fields, form), **given},
+                               seen)
             bundle = catalog.get_bundle(draft.service_key)
             if bundle is not None and services.first_open_step(service, draft) is None:
                 # the questions are answered: each chosen service gets its draft with the shared
@@ -265,10 +329,7 @@ def step(draft_id: str, step_key: str):
             return redirect(url_for("filings.step", draft_id=draft.id, step_key=nxt))
         for name, message in missing_files.items():
             upload_errors.setdefault(name, message)
-        raw = request.form.to_dict(flat=False)
-        raw.pop("csrf_token", None)
-        raw.pop("action", None)
-        services.save_pending_input(draft, current_user, step_key, raw)
+        services.save_pending_input(draft, current_user, step_key, _typed(request.form), seen)
         status = 503 if store_down else 422
     else:
         pending = draft.pending_input.get(step_key)
@@ -289,7 +350,8 @@ def step(draft_id: str, step_key: str):
     return render_template(
         "filings/step.html", service=service, draft=draft, step_key=step_key, form=form, fields=shown,
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
-        prefilled=_prefilled_names(service, draft), locale=locale, **from_bundle,
+        prefilled=_prefilled_names(service, draft), locale=locale,
+        seen_digest=services.answers_digest(draft, services.step_answer_names(service, step_key)), **from_bundle,
     ), status
 
 
@@ -438,7 +500,14 @@ def _text_bytes(form: MultiDict) -> int:
     return sum(len(key.encode()) + len(value.encode()) for key, value in form.items(multi=True))
 
 
-def _handle_uploads(draft, service, fields) -> tuple[dict[str, str], bool]:
+def _typed(form: MultiDict) -> dict[str, list[str]]:
+    """What was typed into a step's form: its inputs without the CSRF token, the pressed button and
+    the marks of what the page showed."""
+    return {key: values for key, values in form.to_dict(flat=False).items()
+            if key not in ("csrf_token", "action", *SEEN_FIELDS)}
+
+
+def _handle_uploads(draft, service, fields, seen) -> tuple[dict[str, str], bool]:
     """Store each file of the step; the refusals by field, and whether the file store was down."""
     errors: dict[str, str] = {}
     store_down = False
@@ -449,7 +518,8 @@ def _handle_uploads(draft, service, fields) -> tuple[dict[str, str], bool]:
         if upload is None or not upload.filename:
             continue
         try:
-            services.store_attachment(draft, current_user, service, fd, upload.filename, upload.stream, _storage())
+            services.store_attachment(draft, current_user, service, fd, upload.filename, upload.stream, _storage(),
+                                      seen)
         except services.UploadRefused as exc:
             errors[fd.name] = str(exc)
             store_down = store_down or isinstance(exc, services.FileStoreUnavailable)
@@ -462,26 +532,24 @@ def _missing_files(draft, fields) -> dict[str, str]:
             if fd.type == "file" and fd.required and fd.name not in present}
 
 
-def _change_group(draft, step_key, form, fields, action):
+def _change_group(draft, step_key, form, fields, action, seen):
     """Add or remove an entry of a repeating group; what was typed is kept as pending input."""
     verb, _, spec = action.partition(":")
     name, _, index = spec.partition(":")
     fd = next((f for f in fields if f.name == name and f.type == "group"), None)
     if fd is None:
         abort(400)
-    raw = request.form.to_dict(flat=False)
-    raw.pop("action", None)
-    raw.pop("csrf_token", None)
+    raw = _typed(request.form)
     count = len(form[name].entries)
     if verb == "add" and count < fd.max_items:
         raw[f"{name}-{count}-__added"] = ["1"]
     elif verb == "remove" and index.isdigit():
         raw = _drop_group_entry(raw, name, int(index))
-    services.save_pending_input(draft, current_user, step_key, raw)
+    services.save_pending_input(draft, current_user, step_key, raw, seen)
     return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key) + f"#{name}")
 
 
-def _search_picker(draft, step_key, fields, name):
+def _search_picker(draft, step_key, fields, name, seen):
     """The WZ 2008 picker's "Suchen" (the search without JavaScript, and the button with it): the
     step is shown again with the choices narrowed to the words searched for and every answer
     typed on the page still in place. What was typed is kept as the step's pending input, like
@@ -492,10 +560,9 @@ def _search_picker(draft, step_key, fields, name):
         abort(400)
     query = request.form.get(f"{name}-suche", "").strip()[:100]
     searches = {f"{fd.name}-suche" for fd in fields if fd.type == "wz2008"}
-    raw = {key: values for key, values in request.form.to_dict(flat=False).items()
-           if key not in ("csrf_token", "action") and key not in searches}
+    raw = {key: values for key, values in _typed(request.form).items() if key not in searches}
     if step_key in draft.pending_input or not _as_saved(raw, fields, draft.data):
-        services.save_pending_input(draft, current_user, step_key, raw)
+        services.save_pending_input(draft, current_user, step_key, raw, seen)
     # no fragment: a page opened at a fragment skips "autofocus", which takes the focus to the list
     return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, **{f"suche-{name}": query}))
 
@@ -575,7 +642,9 @@ def review(draft_id: str):
     if request.method == "POST":
         try:
             outcome = services.submit_draft(draft, current_user, service, trust_level=trust.current_level(),
-                                           locale=_locale())
+                                           locale=_locale(), reviewed=form.revision.data or "")
+        except services.DraftChanged as exc:
+            return _review_again(exc, url_for("filings.review", draft_id=draft_id))
         except services.DraftGone:
             flash(_("Dieser Entwurf wurde inzwischen gelöscht; es wurde nichts eingereicht."), "warning")
             return redirect(url_for("filings.index"))
@@ -607,6 +676,7 @@ JUST_SUBMITTED = "just_submitted"
 
 def _render_review(service, draft, form):
     answers = services.final_answers(service, draft)
+    form.revision.data = services.review_state([draft])  # the save of the draft the page shows
     try:
         receivers = services.destinations_of(service, answers, current_user)
     except (NoCompetentBody, services.NoDestination):

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 from tests.support.filing import GESCHAEFTSFUEHRERIN, TEST_PDF, gewerbe_answers, path_of
 from tests.support.handwerk import BECKER_LEITET, MEISTERPRUEFUNG
-from tests.support.http import csrf_token
+from tests.support.http import csrf_token, submit_form
 
 #: the shared answers, different from the account's data so that their way into each filing shows
 #: (the persons question: the managing director, as the service forms ask her)
@@ -33,7 +33,7 @@ AUSBILDUNG = {
     "auszubildende_person-given_names": "Sophie", "auszubildende_person-birth_date": "2004-12-03",
     "auszubildende_person-birth_place": "Delmenhorst", "auszubildende_anschrift-street": "Friedrich-Ebert-Straße 48",
     "auszubildende_anschrift-postcode": "28199", "auszubildende_anschrift-city": "Bremen",
-    "schulabschluss": "fachhochschulreife", "minderjaehrig": "no", "ausbildungsberuf": "elektroniker",
+    "schulabschluss": "fachhochschulreife", "ausbildungsberuf": "elektroniker",
     "vertragsschluss": "2026-11-20", "beginn": "2027-08-01", "ende": "2031-01-31", "probezeit_monate": "4",
     "verkuerzung": "no", "verguetung_erstes_jahr": "1020",
     # § 34 Abs. 2 and § 11 BBiG (docs/gewerbeanzeige.md): trainer, trainee, contract, pay per year
@@ -184,8 +184,7 @@ def completion_links(overview_html: str) -> list[str]:
 def submit(client, overview: str):
     review = client.get(f"{overview}/pruefen")
     assert review.status_code == 200, review.headers.get("Location")
-    return review, client.post(f"{overview}/pruefen", data={
-        "csrf_token": csrf_token(review.get_data(as_text=True)), "declaration": "y"})
+    return review, client.post(f"{overview}/pruefen", data=submit_form(review.get_data(as_text=True)))
 
 
 def file_bundle(client, key: str, questions: dict, answers: dict | None = None,

@@ -6,7 +6,7 @@ import dataclasses
 import re
 from urllib.parse import urlsplit
 
-from tests.support.http import csrf_token
+from tests.support.http import csrf_token, page_marks, submit_form
 from tests.support.pdfs import minimal_pdf
 
 REFERENCE_RE = re.compile(r"BP-\d{4}-[2-9A-Z]{6}")
@@ -31,7 +31,8 @@ def post_step(client, step_path: str, answers: dict, files: dict | None = None, 
     """Open a step and submit it with ``answers`` (form field names) and ``files`` (name → (bytes, filename))."""
     page = client.get(step_path)
     assert page.status_code == 200, (step_path, page.status_code)
-    data = {"csrf_token": csrf_token(page.get_data(as_text=True)), "action": action, **answers}
+    html = page.get_data(as_text=True)
+    data = {"csrf_token": csrf_token(html), **page_marks(html), "action": action, **answers}
     for name, (content, filename) in (files or {}).items():
         import io
 
@@ -90,7 +91,7 @@ def file_service(client, service_key: str, steps: list[dict] | dict[str, dict] |
     assert path.endswith("/pruefen"), path
     review = client.get(path)
     assert review.status_code == 200
-    resp = client.post(path, data={"csrf_token": csrf_token(review.get_data(as_text=True)), "declaration": "y"})
+    resp = client.post(path, data=submit_form(review.get_data(as_text=True)))
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     match = REFERENCE_RE.search(resp.headers["Location"])
     assert match, resp.headers["Location"]

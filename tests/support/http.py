@@ -20,6 +20,21 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+#: the hidden fields of a draft's step page (``draft_revision``, ``step_answers``) and review page
+#: (``revision``) that say which save of the draft the page shows
+MARKS_RE = re.compile(r'name="(revision|draft_revision|step_answers)"[^>]*value="([^"]*)"')
+
+
+def page_marks(html: str) -> dict[str, str]:
+    """What a draft's step or review page carries back of the save it shows, as a browser sends it."""
+    return dict(MARKS_RE.findall(html))
+
+
+def submit_form(html: str) -> dict[str, str]:
+    """The review page's submit as a browser sends it: its form token and marks, the declaration ticked."""
+    return {"csrf_token": csrf_token(html), **page_marks(html), "declaration": "y"}
+
+
 def provider_login(authorize_url: str, sub: str, action: str | None = None) -> str:
     """Act as the person on the provider's page: pick ``sub`` (or deny); return the callback URL."""
     data = {"sub": sub}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bizportal.catalog.loader import load_definition_file
 from tests.support.filing import REFERENCE_RE, path_of, post_step, start_draft
-from tests.support.http import csrf_token
+from tests.support.http import submit_form
 from tests.support.pdfs import minimal_pdf
 
 REGION = "eu-central-1"
@@ -49,7 +49,7 @@ def file_with_certificate(client) -> str:
     resp = post_step(client, path.rsplit("/", 1)[0] + "/personen", PERSONEN)
     review = path_of(resp.headers["Location"])
     page = client.get(review).get_data(as_text=True)
-    done = client.post(review, data={"csrf_token": csrf_token(page), "declaration": "y"})
+    done = client.post(review, data=submit_form(page))
     assert done.status_code == 302
     match = REFERENCE_RE.search(done.headers["Location"])
     assert match, done.headers["Location"]
