@@ -5,12 +5,13 @@ carried by each step and review page)."""
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
 from bizportal.extensions import db
-from bizportal.filings.models import Filing
+from bizportal.filings.models import Draft, Filing
 from tests.support.bundles import PLANS, SHARED, answer_questionnaire, complete_services, press, service_drafts
 from tests.support.colleagues import colleague_of_anna, open_page, send, stored
 from tests.support.concurrency import run_at_once
@@ -243,3 +244,29 @@ def test_a_service_left_out_and_taken_back_in_meanwhile_makes_the_bundles_review
     assert _location(client.post(review, data={**annas_review, "declaration": "y"})) == review
     assert _filings(app) == 0
     assert "von Jonas Weber geändert" in _flash(client.get(review).get_data(as_text=True))
+
+
+def test_a_delete_and_a_colleagues_save_at_once_give_no_error(app, live_server, client, login_as):
+    """Anna deletes the draft while Jonas saves a step of it: the delete waits for the save (or the
+    save finds the draft gone and says so); no server error, and the draft is gone."""
+    login_as("anna.becker")
+    draft_id, _review = _ready_gewerbeanmeldung(client)
+    step = f"/antraege/entwurf/{draft_id}/taetigkeit"
+    anna, jonas = http_login(live_server, "anna.becker"), http_login(live_server, "jonas.weber")
+    annas_page, jonas_page = open_page(anna, step), open_page(jonas, step)
+    queue = ["delete", "save"]
+
+    def act():
+        what = queue.pop()
+        if what == "delete":
+            resp = anna.session.post(f"{live_server}/antraege/entwurf/{draft_id}/loeschen",
+                                     data={"csrf_token": annas_page["csrf_token"]}, allow_redirects=False, timeout=30)
+        else:
+            resp = jonas.session.post(live_server + step, data={**jonas_page, "activity": "Photovoltaik",
+                                                                "action": "next"}, allow_redirects=False, timeout=30)
+        return what, resp.status_code
+
+    results, errors = run_at_once(act, 2)
+    assert errors == [] and sorted(results) == [("delete", 302), ("save", 302)], results
+    with app.app_context():
+        assert db.session.get(Draft, uuid.UUID(draft_id)) is None

@@ -45,6 +45,7 @@ from .services import (
     NoDestination,
     _check_open_drafts,
     _is_attachment_answer,
+    _lock_fresh,
     changed_since_review,
     destinations_of,
     draft_progress,
@@ -539,7 +540,10 @@ def duplicate_bundle_draft(parent: Draft, person: Person, bundle: BundleDefiniti
 
 def delete_bundle_draft(parent: Draft, storage: AttachmentStorage) -> None:
     """Delete the bundle draft with its service drafts and their files (each service draft counted
-    as abandoned). Commits, then removes the files."""
+    as abandoned). Commits, then removes the files. Under the company's lock, as the saves
+    (``DraftGone`` when the bundle draft was filed or deleted meanwhile)."""
+    _lock_fresh(parent)
+    db.session.expire_all()  # the service drafts as last committed, too (their revisions)
     keys: list[str] = []
     for child in children(parent):
         keys += [a.storage_key for a in child.attachments]

@@ -450,7 +450,10 @@ def _is_attachment_answer(value: Any) -> bool:
 
 
 def delete_draft(draft: Draft, storage: AttachmentStorage) -> None:
-    """Delete the draft and its files (counted as abandoned). Commits, then removes the files."""
+    """Delete the draft and its files (counted as abandoned). Commits, then removes the files.
+    Under the company's lock, as the saves: a colleague's save of the same moment goes first or
+    finds the draft gone (``DraftGone`` here when it was filed or deleted meanwhile)."""
+    _lock_fresh(draft)
     keys = [a.storage_key for a in draft.attachments]
     stats.draft_deleted(draft, utcnow())
     for attachment in list(draft.attachments):
