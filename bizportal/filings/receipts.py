@@ -16,8 +16,9 @@ PDF library: fpdf2. What it gives here for accessibility: the document language 
 title shown as the window title, a Unicode font (DejaVu Sans when installed, so every character
 is real text; a copy reduced to the Latin, Greek and Cyrillic scripts is read for each document,
 and the whole font only for a document with a character beyond them), bookmarks for the sections,
-and the section headings as marked structure elements (``start_section`` with title styles). It is **not** a fully tagged PDF (PDF/UA): fpdf2 does not
-tag body text, so paragraphs and the label/value lines carry no structure elements.
+and the section headings as marked structure elements (``start_section`` with title styles). It
+is **not** a fully tagged PDF (PDF/UA): fpdf2 does not tag body text, so paragraphs and the
+label/value lines carry no structure elements.
 """
 
 from __future__ import annotations
