@@ -107,7 +107,9 @@ def test_wz_picker_searches_without_javascript_and_files_the_code(app, company):
     path = start_draft(company, "gewerbeanmeldung")
     answers = gewerbe_answers()
     del answers["wz2008"]
-    for _ in range(7):  # up to the step "Einordnung der Tätigkeit"
+    for _ in range(12):  # up to the step "Einordnung der Tätigkeit"
+        if path.endswith("/wz"):
+            break
         path = path_of(post_step(company, path, answers).headers["Location"])
     assert path.endswith("/wz")
     page = company.get(path).get_data(as_text=True)

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from bizportal.delivery.worker import Worker
 from tests.support.casework import item_path, staff_client
 from tests.support.filing import GESCHAEFTSFUEHRERIN, EveryStep, fill_steps, gewerbe_answers, start_draft
-from tests.support.http import csrf_token
+from tests.support.http import submit_form
 
 NUMBER = re.compile(r"\((?:Feld|Felder) (\d+)(?: und \d+)?\)")
 
@@ -96,7 +96,7 @@ def test_the_review_shows_the_fields_in_the_order_of_the_form(company, service):
 def test_receipt_staff_page_and_exports_show_the_fields_in_the_order_of_the_form(app, company, service):
     path = _review(company, service)
     review = company.get(path)
-    resp = company.post(path, data={"csrf_token": csrf_token(review.get_data(as_text=True)), "declaration": "y"})
+    resp = company.post(path, data=submit_form(review.get_data(as_text=True)))
     reference = re.search(r"BP-\d{4}-[2-9A-Z]{6}", resp.headers["Location"]).group(0)
 
     receipt = company.get(f"/antraege/{reference}/eingangsbestaetigung.pdf").data
