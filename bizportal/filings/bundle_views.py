@@ -91,7 +91,8 @@ def bundle_overview(draft_id: str):
     # vervollständigen Sie zuerst alle Schritte") is for someone who tried to submit
     first_open = {p.service.key: services.first_open_step(p.service, p.draft) for p in parts if p.draft}
     # steps a change of the bundle's answers opened again, named until they are completed again
-    reopened = {p.service.key: [s.title.get(_locale()) for s in p.service.visible_steps(p.draft.data)
+    reopened = {p.service.key: [_("„%(name)s“", name=s.title.get(_locale()))
+                                for s in p.service.visible_steps(p.draft.data)
                                 if s.key in (p.draft.reopened_steps or []) and s.key not in p.draft.completed_steps]
                 for p in parts if p.draft}
     return render_template("filings/bundle_overview.html", bundle=bundle, draft=draft, parts=parts,
