@@ -208,7 +208,7 @@ def bundle_review(draft_id: str):
             receivers = None
         reviewed.append((part, answers, receivers, {a.field_name: a for a in part.draft.attachments}))
     return render_template("filings/bundle_review.html", bundle=bundle, draft=draft, reviewed=reviewed,
-                           left_out=[p.service for p in every if p.left_out], form=form, locale=_locale()), status
+                           left_out=[p for p in every if p.left_out], form=form, locale=_locale()), status
 
 
 def _contradiction(draft, bundle, service_key: str, field_name: str):
