@@ -36,6 +36,37 @@ def test_founders_wordings_find_the_bundle(client, query, bundle):
 
 
 def test_a_corrected_search_lists_the_bundles_the_correction_finds(client):
-    html = client.get("/?q=existenzgrundung").get_data(as_text=True)
+    # a typo (s for z; "u" for "ü" is no typo: umlauts are folded)
+    html = client.get("/?q=existensgrundung").get_data(as_text=True)
     assert "Meinten Sie" in html
     assert "/vorhaben/betrieb-gruenden" in html
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+@pytest.mark.parametrize("query", ["Betrieb grunden", "Betrieb gruenden", "Friseursalon eröffnen",
+                                   "Friseursalon eroeffnen", "open a shop"])
+def test_a_founders_words_without_umlauts_or_in_english_find_the_founding_bundle(client, query, language):
+    """The new-user trial (issue 16): umlauts typed as u/ue, a trade's own words and English words
+    found no bundle; in either language of the page."""
+    client.get(f"/sprache/{language}")
+    html = client.get("/", query_string={"q": query}).get_data(as_text=True)
+    assert 'href="/vorhaben/betrieb-gruenden"' in html
+    title = "Betrieb gründen" if language == "de" else "Found a business"
+    assert f">{title}</a>" in html
+
+
+@pytest.mark.parametrize(("query", "bundle"), [("Betrieb ubernehmen", "betrieb-uebernehmen"),
+                                               ("Geschaft schliessen", "betrieb-verlegen-aufgeben"),
+                                               ("close a shop", "betrieb-verlegen-aufgeben"),
+                                               ("take over a shop", "betrieb-uebernehmen")])
+def test_the_other_bundles_fold_umlauts_and_know_english_words_too(client, query, bundle):
+    client.get("/sprache/en")
+    assert f'href="/vorhaben/{bundle}"' in client.get("/", query_string={"q": query}).get_data(as_text=True)
+
+
+def test_a_service_typed_without_umlauts_is_found_as_it_is_not_as_a_typo(client):
+    """The services fold umlauts the same way: "Gaststattenerlaubnis" is the Gaststättenerlaubnis,
+    no "Meinten Sie" guess."""
+    html = client.get("/", query_string={"q": "Gaststattenerlaubnis"}).get_data(as_text=True)
+    assert "/leistungen/gaststaettenerlaubnis" in html
+    assert "Meinten Sie" not in html

@@ -333,3 +333,20 @@ def test_a_role_the_gewerbeanmeldung_does_not_know_is_refused():
                                               r"'personen\.funktion' in 'gewerbeanmeldung'"):
         _founding('{ value = "vertreter", label', '{ value = "prokura", label = { de = "Prokura", en = "Prokura" } },\n'
                                                   '    { value = "vertreter", label')
+
+
+def test_a_required_reason_is_kept_in_both_languages_and_refused_without_english():
+    text = SERVICES.replace('reason = { de = "Immer.", en = "Always." }', 'reason = { de = "Immer.", en = "Always." }\n'
+                            'required_reason = { de = "Pflicht (§ 14 GewO).", en = "Compulsory (§ 14 GewO)." }')
+    b = bundle(text + HANDWERK)
+    assert b.services[0].required_reason.en == "Compulsory (§ 14 GewO)."
+    assert b.services[1].required_reason is None
+    with pytest.raises(DefinitionError, match=r"services\[0\]\.required_reason.*'de' and 'en'"):
+        bundle(text.replace(', en = "Compulsory (§ 14 GewO)."', "") + HANDWERK)
+
+
+def test_every_service_of_the_shipped_bundles_says_why_the_law_requires_it():
+    for key, b in load_bundles(CATALOG).items():
+        for entry in b.services:
+            assert entry.required_reason is not None, (key, entry.service)
+            assert "§" in entry.required_reason.de and "§" in entry.required_reason.en, (key, entry.service)

@@ -5,6 +5,7 @@ service was left out, no birth date in the future, one English word for "Vorhabe
 
 from __future__ import annotations
 
+import html as html_lib
 import io
 import re
 import tomllib
@@ -64,6 +65,10 @@ def test_the_overview_says_which_steps_a_change_in_the_bundle_opened_again_until
     assert said.group(1) == (f"Durch Ihre Änderung im Vorhaben ist dieser Schritt wieder offen: „{title}“ – "
                              "bitte prüfen.")
     assert 'id="wieder-offen-handwerksrolle-eintragung"' not in html  # nothing of it was done before
+    client.get("/sprache/en")  # English quotation marks around the English step title
+    said = re.search(r'id="wieder-offen-gewerbeanmeldung">([^<]*)<', client.get(overview).get_data(as_text=True))
+    assert "“Type of business”" in html_lib.unescape(said.group(1)) and "„" not in said.group(1)
+    client.get("/sprache/de")
 
     complete_draft(client, gewerbe, {**SERVICE_ANSWERS, "sonstiges": "yes"})
     html = client.get(overview).get_data(as_text=True)
@@ -217,3 +222,42 @@ def test_the_english_pages_call_a_vorhaben_a_plan(client, login_as):
     client.get("/sprache/en")
     page = client.get("/vorhaben/betrieb-gruenden").get_data(as_text=True)
     assert "Start plan" in page and "ndertaking" not in page
+
+
+def test_the_wz_pickers_live_count_has_a_wording_for_one_match(client, login_as):
+    """"1 passende Einträge" (trial): the script counting the matches as one types gets the
+    singular and the plural from the page, in the page's language."""
+    from tests.support.filing import gewerbe_answers
+    from tests.support.permits import to_step
+
+    login_as("anna.becker")
+    step = to_step(client, "gewerbeanmeldung", gewerbe_answers(), "wz", files={})
+    html = client.get(step).get_data(as_text=True)
+    assert 'data-template-one="%(num)s passender Eintrag"' in html
+    assert 'data-template="%(num)s passende Einträge"' in html
+    client.get("/sprache/en")
+    html = client.get(step).get_data(as_text=True)
+    assert 'data-template-one="%(num)s matching entry"' in html
+    assert 'data-template="%(num)s matching entries"' in html
+
+
+def test_the_bundle_receipt_submitted_in_the_english_pages_is_english(client, login_as):
+    """The bundle's receipt is made at submit in the page's language, as a single filing's is."""
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    html = press(client, overview, service="handwerksrolle-eintragung", leave_out="yes")
+    for link in completion_links(html):
+        fill(client, link, CHILD_ANSWERS)
+    client.get("/sprache/en")
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302
+    receipt = client.get(f"{path_of(resp.headers['Location'])}/eingangsbestaetigung.pdf")
+    assert 'filename="Receipt-BP-' in receipt.headers["Content-Disposition"]
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.data)).pages).split())
+    for english in ("Plan Found a business", "Address according to the company account",
+                    "Business premises according to the plan", "Submitted applications", "Not applied for (left out).",
+                    "Each filing also has its own acknowledgement of receipt."):
+        assert english in text, (english, text)
+    for german in ("Vorhaben", "Eingegangen am", "Eingereichte Anträge", "Nicht beantragt", "Empfänger"):
+        assert german not in text, (german, text)

@@ -48,7 +48,7 @@ from .models import (
 BUNDLES_DIR = Path(__file__).parent / "bundles"
 BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct",
                "checks"}
-SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets", "waives"}
+SERVICE_ENTRY_KEYS = {"service", "reason", "required_reason", "when", "presets", "waives"}
 WAIVER_KEYS = {"field", "filed_with", "note"}
 PRESET_KEYS = {"field", "value", "when", "filed_with", "note"}
 #: a shared answer of this question type may fill a field of these types
@@ -80,14 +80,17 @@ def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
     for i, entry in enumerate(raw):
         where = f"services[{i}]"
         if not isinstance(entry, dict) or not set(entry) <= SERVICE_ENTRY_KEYS:
-            raise ctx.fail(where, "must be a table with service, reason and optional when and presets")
+            raise ctx.fail(where, "must be a table with service, reason and optional required_reason, when, "
+                                  "presets and waives")
         key = ctx.string(entry, "service", f"{where}.service")
         if key not in catalog:
             raise ctx.fail(f"{where}.service", f"no service '{key}' in the catalog")
         if any(e.service == key for e in entries):
             raise ctx.fail(f"{where}.service", f"the services conflict: '{key}' is listed twice")
         when = _condition(ctx, entry["when"], f"{where}.when", questions) if "when" in entry else None
-        entries.append(BundleService(service=key, reason=ctx.text(entry, "reason", f"{where}.reason"), when=when))
+        entries.append(BundleService(service=key, reason=ctx.text(entry, "reason", f"{where}.reason"), when=when,
+                                     required_reason=ctx.text(entry, "required_reason", f"{where}.required_reason",
+                                                              required=False)))
     listed = {e.service for e in entries}
     for i, entry in enumerate(raw):
         service = catalog[entries[i].service]

@@ -600,15 +600,18 @@ class Distinct:
 @dataclass(frozen=True)
 class BundleService:
     """One service a bundle can file: always, or when ``when`` holds for the bundle's answers;
-    ``reason`` tells the company why it is needed; ``presets`` are the fixed values the bundle
-    gives its fields; ``waives`` the required uploads it needs not while another service of the
-    bundle is filed with it."""
+    ``reason`` tells the company why it is needed; ``required_reason``, for a service the law
+    requires, says in one sentence why leaving it out is risky (the overview warns with it when
+    the company leaves the service out, without forbidding it: it may be filed elsewhere);
+    ``presets`` are the fixed values the bundle gives its fields; ``waives`` the required uploads
+    it needs not while another service of the bundle is filed with it."""
 
     service: str
     reason: Text
     when: Condition | None = None
     presets: tuple[Preset, ...] = ()
     waives: tuple[Waiver, ...] = ()
+    required_reason: Text | None = None
 
     def applies(self, answers: dict[str, Any]) -> bool:
         return self.when is None or self.when.holds(answers)

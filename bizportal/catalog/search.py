@@ -1,9 +1,9 @@
 """Catalog search that forgives umlauts, word forms and compounds, in German and English.
 
 Every text of a service (titles, summaries, bodies, keywords, legal basis) is normalised
-(ä → ae, ß → ss, lower case), cut into words and reduced to a crude stem. A query word matches a
-service when its stem occurs inside one of the service's words, so "handwerk" finds
-"Handwerksrolle" and "Gewerbe anmelden" finds "Gewerbeanmeldung".
+(ä, ae → a; ö, oe → o; ü, ue → u; ß → ss; lower case), cut into words and reduced to a crude
+stem. A query word matches a service when its stem occurs inside one of the service's words, so
+"handwerk" finds "Handwerksrolle" and "Gewerbe anmelden" finds "Gewerbeanmeldung".
 
 A query word that occurs nowhere is taken for a typo: the closest word of the titles and keywords
 (Levenshtein distance, at most about one edit in five letters) stands in for it, so "Gewerbeanmeldng"
@@ -27,14 +27,24 @@ _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _WORD = re.compile(r"[a-z0-9]+")
 #: endings stripped from query words (longest first); German and English inflections
 _SUFFIXES = ("ungen", "ung", "ern", "en", "er", "es", "em", "e", "n", "s")
-_STOPWORDS = {"der", "die", "das", "und", "oder", "ein", "eine", "einen", "fuer", "mit", "von", "zu", "im",
-              "in", "an", "am", "the", "a", "of", "for", "and", "to", "my", "mein", "meine", "ich", "i"}
+
+
+#: an umlaut written as its base vowel or with an e ("grunden", "gruenden", "gründen") reads the same
+_FOLDED = re.compile(r"(?<=[aou])e")
 
 
 def normalise(text: str) -> str:
+    """Lower case without accents, ä/ö/ü folded to a/o/u and ß to ss, also where written ae/oe/ue:
+    "Gründen", "gruenden" and "grunden" are one word. Query and catalog texts go through the same
+    folding, so a word that merely holds "ue" (Steuer) still finds itself."""
     text = text.lower().translate(_UMLAUTS)
     text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    return _FOLDED.sub("", "".join(ch for ch in text if not unicodedata.combining(ch)))
+
+
+_STOPWORDS = {normalise(w) for w in (
+    "der", "die", "das", "und", "oder", "ein", "eine", "einen", "für", "mit", "von", "zu", "im", "in", "an", "am",
+    "the", "a", "of", "for", "and", "to", "my", "mein", "meine", "ich", "i")}
 
 
 def stem(word: str) -> str:

@@ -92,7 +92,8 @@ def bundle_overview(draft_id: str):
     # vervollständigen Sie zuerst alle Schritte") is for someone who tried to submit
     first_open = {p.service.key: services.first_open_step(p.service, p.draft) for p in parts if p.draft}
     # steps a change of the bundle's answers opened again, named until they are completed again
-    reopened = {p.service.key: [s.title.get(_locale()) for s in p.service.visible_steps(p.draft.data)
+    reopened = {p.service.key: [_("„%(name)s“", name=s.title.get(_locale()))
+                                for s in p.service.visible_steps(p.draft.data)
                                 if s.key in (p.draft.reopened_steps or []) and s.key not in p.draft.completed_steps]
                 for p in parts if p.draft}
     return render_template("filings/bundle_overview.html", bundle=bundle, draft=draft, parts=parts,
@@ -212,7 +213,7 @@ def bundle_review(draft_id: str):
         reviewed.append((part, answers, receivers, {a.field_name: a for a in part.draft.attachments}))
     form.revision.data = services.review_state(bundles.drafts_of(draft))  # the saves of the drafts shown
     return render_template("filings/bundle_review.html", bundle=bundle, draft=draft, reviewed=reviewed,
-                           left_out=[p.service for p in every if p.left_out], form=form, locale=_locale()), status
+                           left_out=[p for p in every if p.left_out], form=form, locale=_locale()), status
 
 
 def _contradiction(draft, bundle, service_key: str, field_name: str):

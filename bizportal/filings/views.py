@@ -26,7 +26,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 
 from ..auth import trust
-from ..auth.access import company_required
+from ..auth.access import company_required, safe_next
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
 from ..catalog.models import differs
@@ -263,15 +263,17 @@ def start(key: str):
 @company_required
 def step(draft_id: str, step_key: str):
     draft, service = _draft_or_404(draft_id)
+    back_to = _return_to()
     if not services.step_reachable(service, draft, step_key):
         target = services.first_open_step(service, draft)
         if target is None:
-            return redirect(url_for("filings.review", draft_id=draft.id))
+            return redirect(back_to or url_for("filings.review", draft_id=draft.id))
         flash(_("Bitte bearbeiten Sie die Schritte der Reihe nach."), "info")
-        return redirect(url_for("filings.step", draft_id=draft.id, step_key=target))
+        return redirect(url_for("filings.step", draft_id=draft.id, step_key=target, next=back_to))
     locale = _locale()
+    here = url_for("filings.step", draft_id=draft.id, step_key=step_key, next=back_to)
     shown = visible_step_fields(service, step_key, draft.data)
-    from_bundle = _from_bundle(service, draft, shown)
+    from_bundle = _from_bundle(service, draft, shown, here)
     given = from_bundle["given"]  # the bundle's answers: read-only here, never taken from the form
     waived = from_bundle["waived"]  # uploads the bundle makes unnecessary: a note, no input
     fields = [fd for fd in shown if fd.name not in given and fd.name not in waived]
@@ -299,11 +301,11 @@ def step(draft_id: str, step_key: str):
         upload_errors, store_down = _handle_uploads(draft, service, fields, seen)
         if action.startswith("remove_file:"):
             services.remove_attachment(draft, current_user, action.split(":", 1)[1], _storage(), seen)
-            return redirect(request.path)
+            return redirect(here)
         if action.startswith(("add:", "remove:")):
-            return _change_group(draft, step_key, form, fields, action, seen)
+            return _change_group(draft, step_key, form, fields, action, seen, back_to)
         if action.startswith("search:"):
-            return _search_picker(draft, step_key, fields, action.split(":", 1)[1], seen)
+            return _search_picker(draft, step_key, fields, action.split(":", 1)[1], seen, back_to)
         missing_files = _missing_files(draft, fields)
         if valid and _contradicts_bundle(draft, service, fields, form):
             valid = False
@@ -323,24 +325,34 @@ def step(draft_id: str, step_key: str):
             if action == "save":
                 flash(_("Ihr Entwurf wurde gespeichert."), "success")
                 return redirect(url_for("filings.index"))
+            if action in LEAVING:
+                return redirect(_leave_to(action, service, draft, step_key, back_to))
             nxt = services.first_open_step(service, draft)
             if nxt is None:
-                return redirect(url_for("filings.review", draft_id=draft.id))
-            return redirect(url_for("filings.step", draft_id=draft.id, step_key=nxt))
+                return redirect(back_to or url_for("filings.review", draft_id=draft.id))
+            return redirect(url_for("filings.step", draft_id=draft.id, step_key=nxt, next=back_to))
+        raw = _typed(request.form)
+        if action in LEAVING:  # kept as typed, unjudged; the step is done once "Weiter" accepts it
+            if step_key in draft.pending_input or not _as_saved(raw, fields, draft.data):
+                services.save_pending_input(draft, current_user, step_key, {**raw, UNJUDGED: ["1"]}, seen)
+                flash(_("Ihre Eingaben auf der Seite „%(step)s“ sind gespeichert, aber noch nicht vollständig "
+                        "oder nicht richtig. Mit „Weiter“ auf dieser Seite werden sie geprüft.",
+                        step=_step_title(service, step_key)), "info")
+            return redirect(_leave_to(action, service, draft, step_key, back_to))
         for name, message in missing_files.items():
             upload_errors.setdefault(name, message)
-        services.save_pending_input(draft, current_user, step_key, _typed(request.form), seen)
+        services.save_pending_input(draft, current_user, step_key, raw, seen)
         status = 503 if store_down else 422
     else:
         pending = draft.pending_input.get(step_key)
         if pending:
-            formdata = MultiDict([(k, v) for k, vs in pending.items() for v in vs])
+            formdata = MultiDict([(k, v) for k, vs in pending.items() for v in vs if k != UNJUDGED])
         else:
             formdata = formdata_from_answers(fields, draft.data)
         formdata["csrf_token"] = generate_csrf()
         form = form_cls(formdata=formdata, earlier_answers={**draft.data, **given, **bundle_says},
                         more_checks=more_checks)
-        if (pending or judged) and not searched:
+        if ((pending and UNJUDGED not in pending) or judged) and not searched:
             form.validate()  # show again what was wrong with the unfinished input
         if judged and not searched:  # as "Weiter" would judge the answers
             _alike(draft, fields, form)
@@ -350,9 +362,63 @@ def step(draft_id: str, step_key: str):
     return render_template(
         "filings/step.html", service=service, draft=draft, step_key=step_key, form=form, fields=shown,
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
-        prefilled=_prefilled_names(service, draft), locale=locale,
+        prefilled=_prefilled_names(service, draft), locale=locale, here=here,
+        previous=_previous_step(service, draft, step_key), overview=_overview_of(service, draft),
         seen_digest=services.answers_digest(draft, services.step_answer_names(service, step_key)), **from_bundle,
     ), status
+
+
+#: the step page's buttons that leave it for the previous step or the bundle's overview: valid
+#: answers are saved as "Weiter" saves them, anything else is kept as typed (pending input)
+LEAVING = ("back", "overview")
+#: the mark of pending input kept by "Zurück" or "Zur Übersicht": shown again without errors
+#: (nobody asked for it to be judged yet)
+UNJUDGED = "__ungeprueft"
+#: the query argument of a step page that names where to go once its draft has no open step (the
+#: review whose "ändern" link opened it, the service step whose "im Vorhaben ändern" did)
+RETURN_ARG = "next"
+
+
+def _return_to() -> str | None:
+    """The step page's ``next``: a path of the company's drafts in this portal (``safe_next``
+    refuses other hosts, scheme-relative and backslash tricks), else None."""
+    target = safe_next(request.args.get(RETURN_ARG))
+    return target if target and target.startswith("/antraege/") else None
+
+
+def _step_title(service, step_key: str) -> str:
+    step = next((s for s in service.steps if s.key == step_key), None)
+    return step.title.get(_locale()) if step else step_key
+
+
+def _previous_step(service, draft, step_key: str):
+    """The visible step before ``step_key`` (None on the first)."""
+    shown = service.visible_steps(draft.data)
+    keys = [s.key for s in shown]
+    return shown[keys.index(step_key) - 1] if step_key in keys and keys.index(step_key) > 0 else None
+
+
+def _overview_of(service, draft) -> str | None:
+    """The bundle overview a step of ``draft`` offers a way back to: a service draft's bundle, or
+    the bundle's own questionnaire once every question is answered (before, there is no overview)."""
+    parent = _bundle_draft_of(draft)
+    if parent is None or (parent is draft and services.first_open_step(service, draft) is not None):
+        return None
+    return url_for("filings.bundle_overview", draft_id=parent.id)
+
+
+def _leave_to(action: str, service, draft, step_key: str, back_to: str | None) -> str:
+    """Where "Zurück" (the previous step, the ``next`` kept) or "Zur Übersicht" (the bundle's
+    overview) leads; without either, the step itself."""
+    if action == "overview":
+        target = _overview_of(service, draft)
+        if target:
+            return target
+    previous = _previous_step(service, draft, step_key)
+    if previous is not None:
+        return url_for("filings.step", draft_id=draft.id, step_key=previous.key, next=back_to)
+    return _overview_of(service, draft) or url_for("filings.step", draft_id=draft.id, step_key=step_key,
+                                                   next=back_to)
 
 
 #: the query argument of a step page that shows at once what is wrong with its answers (the
@@ -377,13 +443,14 @@ def _answer_refused(failure: recheck.InvalidAnswer):
     return _to_refused_step(failure.draft.id, failure.definition, failure.step, failure.field, failure.message)
 
 
-def _from_bundle(service, draft, fields) -> dict:
+def _from_bundle(service, draft, fields, here: str) -> dict:
     """For a service draft of a bundle: the fields whose answer the bundle gives (a shared answer
     or a fixed value) and still holds, and the bundle's title, so that the step marks them as
     coming from the bundle (not from the company account) and says where to change them; among
     ``fields``, those the bundle gives whole (``given``, shown read-only) with the link to the
     bundle's step that asks them (its overview for a fixed value) and the note of a fixed value
-    (``notes``); the required uploads the bundle waives (``waived``, shown as its note)."""
+    (``notes``); the required uploads the bundle waives (``waived``, shown as its note). The link
+    to a question returns to this step (``here``) once the questions are answered again."""
     parent = _bundle_draft_of(draft)
     bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
     if bundle is None:
@@ -393,8 +460,8 @@ def _from_bundle(service, draft, fields) -> dict:
     change_at = {}
     for name in whole:
         question = bundle.question_filling(service.key, name)
-        change_at[name] = (url_for("filings.step", draft_id=parent.id, step_key=question.step) if question
-                           else url_for("filings.bundle_overview", draft_id=parent.id))
+        change_at[name] = (url_for("filings.step", draft_id=parent.id, step_key=question.step, next=here)
+                           if question else url_for("filings.bundle_overview", draft_id=parent.id))
     return {"from_bundle": {name for name, value in given.items() if not differs(value, draft.data.get(name))},
             "bundle_title": bundle.title.get(_locale()), "given": whole, "change_at": change_at,
             "notes": bundles.preset_notes(parent, bundle, service.key),
@@ -532,7 +599,7 @@ def _missing_files(draft, fields) -> dict[str, str]:
             if fd.type == "file" and fd.required and fd.name not in present}
 
 
-def _change_group(draft, step_key, form, fields, action, seen):
+def _change_group(draft, step_key, form, fields, action, seen, back_to=None):
     """Add or remove an entry of a repeating group; what was typed is kept as pending input."""
     verb, _, spec = action.partition(":")
     name, _, index = spec.partition(":")
@@ -546,10 +613,10 @@ def _change_group(draft, step_key, form, fields, action, seen):
     elif verb == "remove" and index.isdigit():
         raw = _drop_group_entry(raw, name, int(index))
     services.save_pending_input(draft, current_user, step_key, raw, seen)
-    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key) + f"#{name}")
+    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, next=back_to) + f"#{name}")
 
 
-def _search_picker(draft, step_key, fields, name, seen):
+def _search_picker(draft, step_key, fields, name, seen, back_to=None):
     """The WZ 2008 picker's "Suchen" (the search without JavaScript, and the button with it): the
     step is shown again with the choices narrowed to the words searched for and every answer
     typed on the page still in place. What was typed is kept as the step's pending input, like
@@ -564,7 +631,8 @@ def _search_picker(draft, step_key, fields, name, seen):
     if step_key in draft.pending_input or not _as_saved(raw, fields, draft.data):
         services.save_pending_input(draft, current_user, step_key, raw, seen)
     # no fragment: a page opened at a fragment skips "autofocus", which takes the focus to the list
-    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, **{f"suche-{name}": query}))
+    return redirect(url_for("filings.step", draft_id=draft.id, step_key=step_key, next=back_to,
+                            **{f"suche-{name}": query}))
 
 
 def _as_saved(raw: dict[str, list[str]], fields, answers: dict) -> bool:

@@ -178,3 +178,37 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
 
     errors = company.portal_errors + staff.portal_errors + steering.portal_errors
     assert not errors, "errors in the browser console:\n" + "\n".join(errors)
+
+
+def test_zurueck_by_keyboard_keeps_what_was_typed_and_enter_still_goes_on(live_server, new_page):
+    """On a step after the first, "Zurück" is reached by Tab after "Weiter" and leads to the
+    previous step with what was typed kept (said in a status message); Enter in a field is still
+    "Weiter" (the hidden default button comes first)."""
+    from tests.support.browser import share_login
+    from tests.support.filing import path_of, post_step, start_draft
+    from tests.support.http import http_login
+
+    client = http_login(live_server, "anna.becker")
+    first = start_draft(client, "gewerbeanmeldung")
+    resp = post_step(client, first, gewerbe_answers())
+    second = path_of(resp.headers["Location"])
+    page = new_page(DESKTOP)
+    share_login(page, client)
+    page.goto(live_server + second)
+    field = page.evaluate("() => [...document.querySelectorAll('#step-form input[type=text], #step-form textarea')]"
+                          ".find(e => e.offsetParent !== null).id")
+    tab_to_id(page, field)
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Eingabe vor dem Zurück")
+    info = tab_to(page, lambda i: i["tag"] == "button" and i["text"].startswith("Zurück"), "Zurück")
+    assert "Zurück zu „Betriebsinhaber“" in info["text"]
+    press_and_wait(page)
+    assert page.url == live_server + first, page.url
+    assert "sind gespeichert" in page.inner_text("main")
+    page.goto(live_server + second)
+    assert page.input_value(f"#{field}") == "Eingabe vor dem Zurück"
+    assert page.query_selector("#error-summary") is None  # not judged before "Weiter"
+    page.focus(f"#{field}")
+    press_and_wait(page)  # Enter in a field: "Weiter", which judges the page (never "Zurück")
+    assert page.url.startswith(live_server + second), page.url
+    assert page.query_selector("#error-summary") is not None

@@ -103,3 +103,19 @@ def test_enter_in_a_field_goes_on_without_javascript(browser, live_server, app):
         page.wait_for_url(re.compile(r"/neu$"))
     finally:
         context.close()
+
+
+def test_the_count_while_typing_says_one_entry_in_the_singular(live_server, new_page):
+    """"1 passende Einträge" (new-user trial): the count the script writes as one types takes the
+    page's singular for one match, the plural otherwise."""
+    client, path = _activity_step(live_server)
+    page = new_page()
+    share_login(page, client)
+    page.goto(live_server + path)
+    page.fill("#wz2008-suche", "47641")  # one subclass: 47.64.1
+    page.wait_for_function("() => document.getElementById('wz2008-treffer').textContent.trim() !== ''")
+    assert page.inner_text("#wz2008-treffer").strip() == "1 passender Eintrag"
+    page.fill("#wz2008-suche", "fahrrad")
+    page.wait_for_function(
+        "() => /passende Einträge$/.test(document.getElementById('wz2008-treffer').textContent.trim())")
+    assert int(page.inner_text("#wz2008-treffer").split()[0]) > 1

@@ -42,7 +42,9 @@
     var all = Array.prototype.slice.call(select.options).map(function (o) {
       return { value: o.value, text: o.text, key: fold(o.text + " " + o.value.replace(/\./g, "")) };
     });
+    // the page gives the count's wording for one match and for any other number (ngettext)
     var template = count.getAttribute("data-template") || "";
+    var templateOne = count.getAttribute("data-template-one") || template;
     var timer = null;
     function filter() {
       var words = fold(search.value).split(/\s+/).filter(Boolean);
@@ -56,7 +58,7 @@
           if (o.value !== "") { shown += 1; }
         }
       });
-      count.textContent = words.length ? template.replace("%(num)s", String(shown)) : "";
+      count.textContent = words.length ? (shown === 1 ? templateOne : template).replace("%(num)s", String(shown)) : "";
     }
     search.addEventListener("input", function () {
       if (timer) { clearTimeout(timer); }
