@@ -267,6 +267,9 @@ def test_a_delete_and_a_colleagues_save_at_once_give_no_error(app, live_server, 
         return what, resp.status_code
 
     results, errors = run_at_once(act, 2)
-    assert errors == [] and sorted(results) == [("delete", 302), ("save", 302)], results
+    # the save went first (302) or found the draft already deleted: "not found" (404), or gone
+    # while it waited for the lock (302 to the list with a message); never a server error
+    outcome = dict(results)
+    assert errors == [] and outcome["delete"] == 302 and outcome["save"] in (302, 404), results
     with app.app_context():
         assert db.session.get(Draft, uuid.UUID(draft_id)) is None
