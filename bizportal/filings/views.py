@@ -613,6 +613,7 @@ def _render_review(service, draft, form):
         receivers = None  # the submit says why; the page names the kind of body instead
     return render_template("filings/review.html", service=service, draft=draft, form=form,
                            answers=answers, receivers=receivers,
+                           fee_region=receivers[0][0].region if receivers else None,  # the primary's
                            attachments={a.field_name: a for a in draft.attachments},
                            steps=_progress(service, draft, ""), locale=_locale())
 
