@@ -1,11 +1,13 @@
 """Fee notes per region: where the competent body is known (the review of a draft whose address routes
-to a body) only that body's region's note is shown; where it is not (the service page before any
-answer) every region's note, each labelled with its region."""
+to a body, the filing's page, its receipt) only that body's region's note is shown; where it is not
+(the service page before any answer) every region's note, each labelled with its region."""
 
 from __future__ import annotations
 
 from tests.support import permits
-from tests.support.filing import fill_steps, gewerbe_answers, start_draft
+from tests.support.filing import REFERENCE_RE, fill_steps, gewerbe_answers, start_draft
+from tests.support.http import csrf_token
+from tests.support.pdfs import receipt_text
 
 HAMBURG_GEWERBE = "In Hamburg kostet die Anmeldung einer Personengesellschaft 20,00 € je Gesellschafter"
 BREMEN_WKOSTV = "In Bremen setzt die Behörde die Gebühr nach der Kostenverordnung der Wirtschaftsverwaltung (WKostV)"
@@ -106,3 +108,26 @@ def test_the_service_page_of_the_34a_permit_shows_both_notes_labelled(client):
     assert f"<strong>Hamburg:</strong> {HAMBURG_34A}" in costs
     assert f"<strong>Bremen:</strong> {BREMEN_WKOSTV}" in costs and SACHKUNDE_BREMEN in costs
 
+
+def _file_gewerbeanmeldung(client, **changes) -> str:
+    path = fill_steps(client, start_draft(client, "gewerbeanmeldung"), gewerbe_answers(**changes))
+    review = client.get(path).get_data(as_text=True)
+    resp = client.post(path, data={"csrf_token": csrf_token(review), "declaration": "y"})
+    return REFERENCE_RE.search(resp.headers["Location"]).group(0)
+
+
+def test_the_filing_page_and_the_receipt_show_the_fee_of_the_office_that_received_it(app, client, login_as):
+    login_as("anna.becker")
+    reference = _file_gewerbeanmeldung(client)
+    costs = _costs(client.get(f"/antraege/{reference}").get_data(as_text=True))
+    assert BREMEN_WKOSTV in costs and BREMEN_LAW in costs and "Hamburg" not in costs
+    text = receipt_text(app, reference)
+    assert "Gebühr" in text and BREMEN_WKOSTV in text and BREMEN_LAW in text
+    assert "Hamburg" not in text
+
+    reference = _file_gewerbeanmeldung(client, street="Große Elbstraße 14", postcode="22767", city="Hamburg")
+    costs = _costs(client.get(f"/antraege/{reference}").get_data(as_text=True))
+    assert HAMBURG_GEWERBE in costs and HAMBURG_LAW in costs and "Bremen" not in costs
+    text = receipt_text(app, reference)  # the answers name Bremen (the director's address): the fee does not
+    assert HAMBURG_GEWERBE.removesuffix(" € je Gesellschafter") in text and HAMBURG_LAW in text
+    assert BREMEN_WKOSTV not in text and BREMEN_LAW not in text

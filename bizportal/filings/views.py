@@ -687,6 +687,7 @@ def _render_detail(filing, message_form: MessageForm | None = None, status: int 
                            form=FlaskForm(), message_form=message_form or MessageForm(formdata=None),
                            open_requests=open_requests, primary=primary, reply_to=reply_to,
                            just_submitted=just_submitted, receivers=queries.filing_receivers(filing),
+                           fee_region=primary.region if primary else None,
                            can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to),
                            file_limits=conversation.file_input_attrs()), status
 
