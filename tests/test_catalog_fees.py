@@ -11,7 +11,8 @@ from flask_babel import force_locale
 
 from bizportal.catalog import fees, loader
 from bizportal.catalog.loader import DefinitionError, load_catalog
-from bizportal.catalog.models import Fee, Text
+from bizportal.catalog.models import DESTINATION_KINDS, FEE_REGIONS, Fee, Text
+from bizportal.demo import CHAMBERS
 from tests.support.filing import fill_steps, gewerbe_answers, start_draft
 
 NBSP = "\u00a0"
@@ -99,7 +100,7 @@ def test_review_page_shows_the_fee_before_the_binding_submit(client, login_as):
     costs = html.index('id="fee"')
     assert costs < html.rindex("Antrag verbindlich einreichen")  # the submit button
     assert f"üblich sind 15,00{NBSP}€ bis 45,00{NBSP}€" in html
-    assert "Gebührenordnung für die Wirtschaftsverwaltung" in html
+    assert "Kostenverordnung der Wirtschaftsverwaltung vom 4. September 2002" in html  # the Bremen office's
     client.get("/sprache/en")
     html = client.get(path).get_data(as_text=True)
     assert "customary: €15.00 to €45.00" in html
@@ -136,16 +137,60 @@ SCHEDULES = ("Gebührenordnung", "Gebührentarif", "Kostenverordnung")
 
 
 def test_a_fee_the_body_sets_without_a_published_amount_says_where_the_body_sets_it():
-    """No number is made up: where no amount was found, the note names the body's schedule (for
-    Bremen as well as Hamburg) so that the company knows where the amount comes from."""
+    """No number is made up: where no amount was found, the note of each region a filing can go to
+    (the regions of the bodies of the kind that works it) names that body's schedule, so that the
+    company knows where the amount comes from; where one region's amounts were found, every other
+    region still has a note of its own."""
+    regions_of = {kind: {c["region"] for c in CHAMBERS if c["kind"] == kind} for kind in DESTINATION_KINDS}
     for key, service in load_catalog().items():
         fee = service.fee
         assert fee is not None, key
-        if fee.by_body and fee.amount is None and fee.minimum is None:
-            assert fee.note is not None, f"{key}: no note on where the body sets the fee"
-            assert any(s in fee.note.de for s in SCHEDULES), f"{key}: the note names no schedule"
-            if "In Hamburg" in fee.note.de:  # only Hamburg's amounts were found: Bremen's schedule is named
-                assert "In Bremen" in fee.note.de, f"{key}: Hamburg's amount without a word on Bremen's"
+        if not fee.by_body:
+            continue
+        regions = set().union(*(regions_of[r.kind] for r in service.routing if r.role == "primary"))
+        for region in regions:
+            own = fee.for_region(region)
+            if fee.amount is None and fee.minimum is None or fee.regional:
+                assert own is not None, f"{key}: no note for {region}"
+            if own is not None and fee.amount is None and fee.minimum is None and "€" not in own.note.de:
+                assert any(s in own.note.de for s in SCHEDULES), f"{key}: the {region} note names no schedule"
+
+
+def test_every_region_of_a_body_has_its_fee_notes():
+    """A body whose region the definitions do not know would get no regional note at all."""
+    assert {c["region"] for c in CHAMBERS} == set(FEE_REGIONS)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('region = "Bremen"', 'region = "Niedersachsen"',
+     r"ursprungszeugnis.toml: field 'fee.regional\[1\].region': 'Niedersachsen' is not one of Hamburg, Bremen"),
+    ('region = "Bremen"', 'region = "Hamburg"',
+     r"ursprungszeugnis.toml: field 'fee.regional\[1\].region': 'Hamburg' has an entry already"),
+    ('region = "Bremen"', 'region = "Bremen"\nbetrag = 7',
+     r"ursprungszeugnis.toml: field 'fee.regional\[1\].betrag': unknown key"),
+    ('region = "Bremen"\nnote = {', 'region = "Bremen"\nhinweis = {',
+     r"ursprungszeugnis.toml: field 'fee.regional\[1\].hinweis': unknown key"),
+    ('region = "Hamburg"\n', '',
+     r"ursprungszeugnis.toml: field 'fee.regional\[0\].region': must be a non-empty string"),
+    ('(Original und Durchschriften).", en', '(Original und Durchschriften). In Hamburg 7,00 €.", en',
+     r"ursprungszeugnis.toml: field 'fee.note': names the region 'Hamburg'; .*\[\[fee.regional\]\]"),
+    ('Fee schedule of the chamber of commerce (§ 3 IHKG)', 'Fee schedule of the Handelskammer Bremen',
+     r"ursprungszeugnis.toml: field 'fee.basis': names the region 'Bremen'"),
+    ("[[fee.regional]]", "[[fee.regional.bremen]]",
+     r"ursprungszeugnis.toml: field 'fee.regional': must be a list of tables"),
+])
+def test_a_malformed_regional_fee_note_stops_the_start_naming_file_and_field(tmp_path, old, new, message):
+    directory = _catalog_with(tmp_path, "ursprungszeugnis", old, new)
+    with pytest.raises(DefinitionError, match=message):
+        load_catalog(directory)
+
+
+def test_the_portal_does_not_start_with_a_definition_naming_an_unknown_region(app_factory, tmp_path):
+    """An administrator's imported definition is loaded at start like the shipped ones."""
+    directory = _catalog_with(tmp_path, "gewerbeanmeldung", 'region = "Bremerhaven"', 'region = "Cuxhaven"')
+    with pytest.raises(DefinitionError, match=r"gewerbeanmeldung.toml: field 'fee.regional\[2\].region': "
+                                              r"'Cuxhaven' is not one of"):
+        app_factory(CATALOG_DIR=str(directory))
 
 
 def _fee_cell(html: str) -> str:

@@ -29,3 +29,27 @@ def fee_text(fee: Fee) -> str:
         return gettext("hängt von der zuständigen Stelle ab; üblich sind %(amount)s",
                        amount=amount_text(fee))
     return amount_text(fee)
+
+
+def regional_notes(fee: Fee, region: str | None, locale: str) -> list[tuple[str | None, str]]:
+    """The notes of ``fee`` that hold in one region only, as (label, note) in ``locale``: the note of
+    ``region`` alone (label None) where the competent body, and so its region, is known; every
+    region's note labelled with its region where it is not (``region`` None). A region without a
+    note of its own gets none: another region's amounts are never shown as its."""
+    if region is None:
+        return [(entry.region, entry.note.get(locale)) for entry in fee.regional]
+    own = fee.for_region(region)
+    return [(None, own.note.get(locale))] if own else []
+
+
+def basis_text(fee: Fee, region: str | None, locale: str) -> str:
+    """The fee's legal basis in ``locale`` with the fee law of ``region`` (the competent body's) in
+    brackets; where the region is not known, with every region's, each labelled ("…
+    (Hamburg: …; Bremen: …)")."""
+    if region is None:
+        laws = [f"{entry.region}: {entry.basis.get(locale)}" for entry in fee.regional if entry.basis]
+    else:
+        own = fee.for_region(region)
+        laws = [own.basis.get(locale)] if own and own.basis else []
+    basis = fee.basis.get(locale)
+    return f"{basis} ({'; '.join(laws)})" if laws else basis

@@ -21,6 +21,7 @@ from .models import (
     CHOICE_TYPES,
     CONDITION_TYPES,
     DESTINATION_KINDS,
+    FEE_REGIONS,
     FIELD_TYPES,
     FILE_TYPES,
     LIFE_EVENTS,
@@ -32,6 +33,7 @@ from .models import (
     Condition,
     Fee,
     FieldDefinition,
+    RegionalFee,
     Retention,
     RoutingRule,
     ServiceDefinition,
@@ -330,7 +332,11 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
 URL_RE = re.compile(r"^https://[^\s/$.?#][^\s]*$")
 #: field types whose answer cannot name a filing in a list (several entries, files, a yes or no)
 LIST_FIELD_EXCLUDED = ("group", "file", "yesno")
-FEE_KEYS = {"free", "amount", "min", "max", "by_body", "basis", "note", "source"}
+FEE_KEYS = {"free", "amount", "min", "max", "by_body", "basis", "note", "source", "regional"}
+REGIONAL_FEE_KEYS = {"region", "note", "basis"}
+#: a region's name in a fee text shown wherever the filing goes (the service's general note or basis):
+#: what holds in one region only belongs in that region's ``[[fee.regional]]`` entry
+REGION_NAME = re.compile(r"\b(" + "|".join(FEE_REGIONS) + r")\b")
 SOURCE_KEYS = {"legal_basis_url", "form", "form_url"}
 #: the highest fee a definition may name (a typo guard: no service here costs more)
 MAX_FEE = Decimal("100000")
@@ -360,9 +366,40 @@ def _amount(ctx: _Ctx, raw: dict, key: str, where: str, zero: bool = False) -> D
     return amount
 
 
+def _shown_everywhere(ctx: _Ctx, text: Text | None, where: str) -> Text | None:
+    """``text``, which is shown wherever the filing goes; refused if it names one of the regions."""
+    for found in (REGION_NAME.search(text.de), REGION_NAME.search(text.en)) if text else ():
+        if found:
+            raise ctx.fail(where, f"names the region '{found.group(1)}'; a text that holds in one region only "
+                           "goes into that region's [[fee.regional]] entry")
+    return text
+
+
+def _regional_fees(ctx: _Ctx, raw: Any) -> tuple[RegionalFee, ...]:
+    """The ``[[fee.regional]]`` entries: ``region`` (one of ``FEE_REGIONS``, each at most once),
+    ``note`` (de/en) and optional ``basis`` (that region's fee law, de/en)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(entry, dict) for entry in raw):
+        raise ctx.fail("fee.regional", "must be a list of tables ([[fee.regional]]) with region and note")
+    regional: list[RegionalFee] = []
+    for i, entry in enumerate(raw):
+        where = f"fee.regional[{i}]"
+        ctx.known_keys(entry, REGIONAL_FEE_KEYS, f"{where}.")
+        region = ctx.string(entry, "region", f"{where}.region")
+        if region not in FEE_REGIONS:
+            raise ctx.fail(f"{where}.region", f"'{region}' is not one of {', '.join(FEE_REGIONS)}")
+        if any(r.region == region for r in regional):
+            raise ctx.fail(f"{where}.region", f"'{region}' has an entry already")
+        regional.append(RegionalFee(region=region, note=ctx.text(entry, "note", f"{where}.note"),
+                                    basis=ctx.text(entry, "basis", f"{where}.basis", required=False)))
+    return tuple(regional)
+
+
 def _fee(ctx: _Ctx, raw: Any) -> Fee | None:
     """The ``[fee]`` table: ``free = true``, or ``amount``, or ``min`` and ``max`` (euros), with
-    ``basis`` (the fee's legal basis, de/en) and ``source`` (where the amounts come from)."""
+    ``basis`` (the fee's legal basis, de/en), ``source`` (where the amounts come from), an optional
+    ``note`` and ``[[fee.regional]]`` notes; ``basis`` and ``note`` name no region."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
@@ -388,9 +425,12 @@ def _fee(ctx: _Ctx, raw: Any) -> Fee | None:
         raise ctx.fail("fee.max", f"must be more than min ({low})")
     if free and by_body:
         raise ctx.fail("fee.by_body", "a fee-free service has no amount for the body to set")
-    return Fee(basis=ctx.text(raw, "basis", "fee.basis"), source=ctx.string(raw, "source", "fee.source"),
+    basis = ctx.text(raw, "basis", "fee.basis")
+    _shown_everywhere(ctx, basis, "fee.basis")
+    return Fee(basis=basis, source=ctx.string(raw, "source", "fee.source"),
                free=free, amount=amount, minimum=low, maximum=high, by_body=by_body,
-               note=ctx.text(raw, "note", "fee.note", required=False))
+               note=_shown_everywhere(ctx, ctx.text(raw, "note", "fee.note", required=False), "fee.note"),
+               regional=_regional_fees(ctx, raw.get("regional")))
 
 
 def _sources(ctx: _Ctx, raw: Any) -> Sources | None:

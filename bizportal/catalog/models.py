@@ -29,6 +29,9 @@ BODY_RULES = ("same_body", "other_body")
 #: questions (``BundleDefinition.service_checks``); no field name contains the colon
 BUNDLE_ANSWER = "vorhaben:"
 DESTINATION_KINDS = ("HWK", "IHK", "GEWERBEAMT")
+#: the regions of the bodies the portal routes to (``Chamber.region``, see ``demo.CHAMBERS``): a fee
+#: note that holds in one of them only is given per region (``Fee.regional``)
+FEE_REGIONS = ("Hamburg", "Bremen", "Bremerhaven")
 LIFE_EVENTS = ("gruendung", "aenderung", "aufgabe", "ausbildung", "aussenhandel", "erlaubnis")
 FILE_TYPES = ("pdf", "png", "jpeg")
 #: sub-fields of the compound types, in display order
@@ -324,6 +327,17 @@ class RoutingRule:
 
 
 @dataclass(frozen=True)
+class RegionalFee:
+    """What the fee is where the competent body is in ``region`` (one of ``FEE_REGIONS``): ``note``
+    with that region's published amounts or the schedule that sets them, and ``basis``, that
+    region's fee law (shown with the service's general basis)."""
+
+    region: str
+    note: Text
+    basis: Text | None = None
+
+
+@dataclass(frozen=True)
 class Fee:
     """What filing the service costs, as published by the body that charges it.
 
@@ -331,6 +345,7 @@ class Fee:
     (a range). ``by_body``: the amount is set by each competent body's own schedule, so the range
     is what published schedules show, not a promise. ``basis`` names the fee's legal basis (the
     Land's or the chamber's Gebührenordnung); ``source`` where the amounts were taken from.
+    ``note`` holds wherever the filing goes; what holds in one region only is in ``regional``.
     """
 
     basis: Text
@@ -341,6 +356,12 @@ class Fee:
     maximum: Decimal | None = None
     by_body: bool = False
     note: Text | None = None
+    #: notes (and fee law) per region of the competent body, in the definition's order
+    regional: tuple[RegionalFee, ...] = ()
+
+    def for_region(self, region: str | None) -> RegionalFee | None:
+        """The note of ``region`` (the competent body's), None when the definition has none for it."""
+        return next((r for r in self.regional if r.region == region), None)
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,9 @@ from sqlalchemy.exc import IntegrityError
 
 from chambers.wire import iso_utc, to_json_bytes
 
-from ..catalog import wz2008
-from ..catalog.models import FieldDefinition, ServiceDefinition, choice_labels
+from ..bodies.queries import chamber_by_slug
+from ..catalog import fees, wz2008
+from ..catalog.models import Fee, FieldDefinition, ServiceDefinition, choice_labels
 from ..common import countries
 from ..common.formats import filesize, number
 from ..common.i18n import supported_locale
@@ -326,6 +327,23 @@ def _receiver_line(receivers: list[dict[str, Any]]) -> str:
                      for r in receivers)
 
 
+def _fee_region(receivers: list[dict[str, Any]]) -> str | None:
+    """The region of the body that works the filing (its primary receiver), whose fee applies; None
+    when no primary is named or that body is gone."""
+    primary = next((r for r in receivers if r.get("role") == "primary"), None)
+    chamber = chamber_by_slug(primary["slug"]) if primary else None
+    return chamber.region if chamber else None
+
+
+def _fee_rows(fee: Fee, region: str | None, locale: str) -> list[tuple[str, str]]:
+    """The fee as the review showed it: the amount, the note of ``region`` (every region's, each
+    labelled, where it is not known), the note that holds everywhere; and the legal basis."""
+    notes = [f"{label}: {note}" if label else note for label, note in fees.regional_notes(fee, region, locale)]
+    lines = [fees.fee_text(fee), *notes, *([fee.note.get(locale)] if fee.note else [])]
+    return [(gettext("Gebühr"), "\n".join(lines)),
+            (gettext("Rechtsgrundlage der Gebühr"), fees.basis_text(fee, region, locale))]
+
+
 def _receipt_document(reference: str, locale: str) -> tuple[FPDF, _Writer]:
     """A receipt's PDF with its first page begun: document properties (title with ``reference``,
     the operator as author, language), heading styles, the title and the portal's operator."""
@@ -361,8 +379,8 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
                    receivers: list[dict[str, Any]] | None = None) -> bytes:
     """The PDF in the current locale (``locale`` names it, for choice labels and the document
     language): operator, service, reference, time of receipt, company and address, the person who
-    filed, the receivers, the answers, the attachments with SHA-256 and the SHA-256 of the
-    canonical filing data."""
+    filed, the receivers, the fee (with the note of the primary receiver's region), the answers,
+    the attachments with SHA-256 and the SHA-256 of the canonical filing data."""
     tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
     identity = current_app.config["SETTINGS"].identity
     pdf, w = _receipt_document(filing.reference, locale)
@@ -375,6 +393,7 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
     person_line = person.get("name") or person.get("sub") or "-"
     if person.get("email"):
         person_line += f" <{person['email']}>"
+    receivers = receivers if receivers is not None else list(filing.receivers or ())
     rows = [
         (gettext("Leistung"), service_title),
         (gettext("Aktenzeichen"), filing.reference),
@@ -382,7 +401,8 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
         (gettext("Unternehmen"), company),
         (gettext("Anschrift"), _address(snapshot)),
         (gettext("Eingereicht von"), person_line),
-        (gettext("Empfänger"), _receiver_line(receivers if receivers is not None else list(filing.receivers or ()))),
+        (gettext("Empfänger"), _receiver_line(receivers)),
+        *(_fee_rows(service.fee, _fee_region(receivers), locale) if service and service.fee else ()),
     ]
     for label, value in rows:
         w.pair(label, value)

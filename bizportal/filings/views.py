@@ -751,6 +751,7 @@ def _render_review(service, draft, form):
         receivers = None  # the submit says why; the page names the kind of body instead
     return render_template("filings/review.html", service=service, draft=draft, form=form,
                            answers=answers, receivers=receivers,
+                           fee_region=receivers[0][0].region if receivers else None,  # the primary's
                            attachments={a.field_name: a for a in draft.attachments},
                            steps=_progress(service, draft, ""), locale=_locale())
 
@@ -824,6 +825,7 @@ def _render_detail(filing, message_form: MessageForm | None = None, status: int 
                            form=FlaskForm(), message_form=message_form or MessageForm(formdata=None),
                            open_requests=open_requests, primary=primary, reply_to=reply_to,
                            just_submitted=just_submitted, receivers=queries.filing_receivers(filing),
+                           fee_region=primary.region if primary else None,
                            can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to),
                            file_limits=conversation.file_input_attrs()), status
 

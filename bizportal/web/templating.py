@@ -166,6 +166,9 @@ def install(app: Flask) -> None:
         """A service's fee in the page's language ("26,00 €", "gebührenfrei", a range)."""
         return fees.fee_text(value)
 
+    app.add_template_global(fees.regional_notes, "fee_regional_notes")
+    app.add_template_global(fees.basis_text, "fee_basis")
+
     @app.template_filter("extension_of")
     def extension_of(type_key: str) -> str:
         """The file name extensions of an upload type, for the ``accept`` attribute."""

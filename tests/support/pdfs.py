@@ -24,3 +24,18 @@ def minimal_pdf(note: str = "", extra_objects: tuple[bytes, ...] = (), catalog_e
         out += f"{offset:010d} 00000 n \n".encode()
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def receipt_text(app, reference: str) -> str:
+    """The text of the stored receipt of the filing ``reference``, its whitespace made single spaces."""
+    import io
+
+    from pypdf import PdfReader
+    from sqlalchemy import select
+
+    from bizportal.extensions import db
+    from bizportal.filings.models import Filing
+
+    with app.app_context():
+        content = db.session.scalar(select(Filing).where(Filing.reference == reference)).receipt.content
+    return " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(content)).pages)
