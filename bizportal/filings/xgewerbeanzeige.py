@@ -171,6 +171,16 @@ def _address(parent: etree._Element, value: Mapping[str, Any] | None) -> None:
     _code(node, "nationSchluessel", countries.numeric("DE"))
 
 
+def _state_code(code: str) -> str | None:
+    """The ISO 3166-1 numeric code of a state (the code list of ``nationSchluessel`` and
+    ``staatsangehoerigkeitSchluessel``: the structure file shows 276 for Germany); None for a state
+    without one (Kosovo): no code is invented, the JSON answers carry the state."""
+    try:
+        return countries.numeric(code)
+    except KeyError:
+        return None
+
+
 def _register(betrieb: etree._Element, number: str | None) -> None:
     match = _REGISTER_RE.match(number or "")
     if not match:
@@ -197,11 +207,13 @@ def _person(gewerbe: etree._Element, person: Mapping[str, Any]) -> None:
         _el(node, "geburtsort", person["geburtsort"])
     if person.get("geburtsland"):
         _el(node, "geburtsland", countries.name(person["geburtsland"], "de"))
-    nationalities = [n for n in (person.get("staatsangehoerigkeit"), person.get("weitere_staatsangehoerigkeit")) if n]
-    if nationalities:
+    nationalities = [_state_code(n) for n in (person.get("staatsangehoerigkeit"),
+                                              person.get("weitere_staatsangehoerigkeit")) if n]
+    if any(nationalities):
         holder = _el(node, "staatangehoerigkeiten")  # sic: the standard's element name
         for code in nationalities:
-            _code(holder, "staatsangehoerigkeitSchluessel", countries.numeric(code))
+            if code:
+                _code(holder, "staatsangehoerigkeitSchluessel", code)
     _address(node, person.get("anschrift"))
     for channel, key in (("telefon", "telefon"), ("email", "email")):
         if person.get(key):
@@ -389,7 +401,7 @@ def read_message(content: bytes) -> dict[str, Any]:
     for name, element in (("vollzeit", "anzahlVollzeitBeschaeftigte"), ("teilzeit", "anzahlTeilzeitBeschaeftigte")):
         value = text(gewerbe, f"x:{element}")
         answers[name] = int(value) if value is not None else None
-    numeric_to_alpha = {countries.numeric(c): c for c in countries.codes()}
+    numeric_to_alpha = {n: c for c in countries.codes() if (n := _state_code(c))}
     answers["personen"] = [{
         "funktion": back("personFunktion", code(p, "x:personFunktion")),
         "familienname": text(p, "x:familienname"), "vornamen": text(p, "x:vorname"),
