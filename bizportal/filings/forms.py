@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from typing import Any
@@ -33,7 +34,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..bodies.routing import competent_slug
 from ..catalog import wz2008
-from ..catalog.models import Check, FieldDefinition, ServiceDefinition, Text
+from ..catalog.models import COUNTRY_PART, Check, FieldDefinition, ServiceDefinition, Text
 from ..common import countries
 from ..common.formats import number
 from ..common.time import local_today
@@ -174,6 +175,34 @@ def _address_form(required: bool) -> type[Form]:
         city = _text(_l("Ort"), required, 100)
 
     return AddressForm
+
+
+def _abroad_address_form(required: bool, locale: str) -> type[Form]:
+    """An address that may lie in another state (``FieldDefinition.abroad``): its state (Germany
+    chosen at first; a stored answer without one is German) and a postcode in that state's format:
+    five digits in Germany, elsewhere up to ten letters, digits, spaces or hyphens."""
+    class AbroadAddressForm(Form):
+        street = _text(_l("Straße und Hausnummer"), required, 150)
+        postcode = _text(_l("Postleitzahl"), required, FOREIGN_POSTCODE_MAX)
+        city = _text(_l("Ort"), required, 100)
+        country = SelectField(_l("Staat"), choices=list(countries.choices(locale)), default="DE")
+
+        def validate_postcode(self, field: Any) -> None:
+            if not field.data:
+                return
+            if (self.country.data or "DE") == "DE":
+                Postleitzahl()(self, field)
+            elif not FOREIGN_POSTCODE_RE.match(field.data):
+                raise ValidationError(_l("Bitte geben Sie die Postleitzahl so an, wie sie in diesem Staat geschrieben "
+                                         "wird: höchstens 10 Buchstaben, Ziffern, Leerzeichen oder Bindestriche, "
+                                         "z. B. 1010 oder 1012 AB."))
+
+    return AbroadAddressForm
+
+
+#: a postcode outside Germany: letters, digits, spaces and hyphens, beginning with a letter or digit
+FOREIGN_POSTCODE_MAX = 10
+FOREIGN_POSTCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,9}$")
 
 
 def _person_form(required: bool, nationality: bool = True, place_required: bool = False) -> type[Form]:
@@ -327,7 +356,8 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
             validators=[InputRequired(message=_l("Bitte wählen Sie Ja oder Nein."))] if fd.required else [Optional()],
         )
     if fd.type == "address":
-        return FormField(_address_form(fd.required), label=label, description=description)
+        form = _abroad_address_form(fd.required, locale) if fd.abroad else _address_form(fd.required)
+        return FormField(form, label=label, description=description)
     if fd.type == "person":
         return FormField(_person_form(fd.required, fd.ask_nationality, fd.birth_place_required), label=label,
                          description=description)
@@ -400,7 +430,7 @@ def _convert(fd: FieldDefinition, value: Any) -> Any:
         return [c.value for c in fd.choices if c.value in chosen] or None
     if fd.type in ("address", "person"):
         parts = {k: _plain(v) for k, v in (value or {}).items() if k != "csrf_token"}
-        return parts if any(v not in (None, "") for v in parts.values()) else None
+        return None if _is_empty(parts) else parts
     if fd.type == "group":
         items = []
         for entry in value or []:
@@ -419,8 +449,10 @@ def group_item(fields: tuple[FieldDefinition, ...], entry: dict[str, Any]) -> di
 
 
 def _is_empty(value: Any) -> bool:
+    """Nothing entered: a state alone (an address's ``country``, Germany chosen at first) is not an
+    answer, so an optional address or an added group entry left blank stays empty."""
     if isinstance(value, dict):
-        return all(_is_empty(v) for v in value.values())
+        return all(_is_empty(v) for k, v in value.items() if k != COUNTRY_PART)
     return value in (None, "", [])
 
 

@@ -168,7 +168,9 @@ def _address(parent: etree._Element, value: Mapping[str, Any] | None) -> None:
         _el(node, "hausNrVon", match.group("number"))
     _el(node, "ort", value.get("city"))
     _el(node, "plz", value.get("postcode"))
-    _code(node, "nationSchluessel", countries.numeric("DE"))
+    nation = _state_code(str(value.get("country") or "DE"))  # an address without a state is German
+    if nation:
+        _code(node, "nationSchluessel", nation)
 
 
 def _state_code(code: str) -> str | None:
@@ -408,6 +410,8 @@ def read_message(content: bytes) -> dict[str, Any]:
         "geburtsdatum": text(p, "x:geburtsdatum"),
         "staatsangehoerigkeiten": [numeric_to_alpha.get(n.text or "") for n in
                                    p.findall("x:staatangehoerigkeiten/x:staatsangehoerigkeitSchluessel/code", ns)],
+        "anschrift": {"plz": text(p, "x:anschrift/x:plz"), "ort": text(p, "x:anschrift/x:ort"),
+                      "staat": numeric_to_alpha.get(code(p, "x:anschrift/x:nationSchluessel") or "")},
         "aufenthaltstitel": status(p.find("x:aufenthaltstitel", ns)),
         "erreichbarkeit": {back("kanal", code(r, "x:kanal")): text(r, "x:kennung")
                            for r in p.findall("x:erreichbarkeit", ns)},
