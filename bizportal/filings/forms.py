@@ -30,7 +30,16 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.utils import unset_value
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import TextInput
 
 from ..bodies.routing import competent_slug
 from ..catalog import wz2008
@@ -219,6 +228,37 @@ def _person_form(required: bool, nationality: bool = True, place_required: bool 
     return PersonForm
 
 
+class WholeNumberField(IntegerField):
+    """A whole number as typed: a text input with a numeric keyboard, not ``type=number`` (whose value
+    a browser sends in its own notation, so "12.500" could be 12.5). Digits, optionally grouped in
+    thousands with the page language's separator (12.500 in German, 12,500 in English) or spaces;
+    anything else gets one message and no other (the range and "required" are not checked then)."""
+
+    widget = TextInput()
+
+    def __init__(self, label: Any = None, validators: Any = None, *, locale: str = "de", **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "numeric", "data-whole-number": ""})
+        super().__init__(label, validators, **kwargs)
+        group = re.escape("," if locale == "en" else ".")
+        self.pattern = re.compile(rf"^-?(?:\d{{1,3}}(?:(?:{group}|[ \u00a0\u202f])\d{{3}})+|\d+)$")
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = str(valuelist[0]).strip()
+        if not text:
+            self.data = None
+            return
+        if not self.pattern.match(text):
+            self.data = None
+            raise ValueError(str(_l("Bitte geben Sie eine ganze Zahl an, z. B. 12500 oder 12.500.")))
+        self.data = int(re.sub(r"[^0-9-]", "", text))
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()
+
+
 class MultiChoiceField(SelectMultipleField):
     """Several of a list of choices, as checkboxes in a fieldset (``macros/forms.html``). A value
     not on offer (a retired or made-up one) is refused by WTForms' own pre-validation."""
@@ -322,7 +362,8 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
                 "Bitte geben Sie eine Zahl zwischen %(min)s und %(max)s an.",
                 min=number(fd.minimum) if fd.minimum is not None else "–",
                 max=number(fd.maximum) if fd.maximum is not None else "–")))
-        return IntegerField(label, description=description, validators=[*_required(fd.required), *limits])
+        return WholeNumberField(label, description=description, validators=[*_required(fd.required), *limits],
+                                locale=locale)
     if fd.type == "date":
         past = [_not_future] if fd.autocomplete == "bday" else [_happened] if fd.past else []
         return _DateField(label, description=description,
