@@ -41,7 +41,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextInput
 
-from ..bodies.routing import competent_slug
+from ..bodies.routing import NoCompetentBody, competent_chamber, competent_slug
 from ..catalog import wz2008
 from ..catalog.models import COUNTRY_PART, Check, FieldDefinition, ServiceDefinition, Text
 from ..common import countries
@@ -59,6 +59,8 @@ class StepForm(FlaskForm):
     step_checks: tuple[Check, ...] = ()
     step_definitions: dict[str, FieldDefinition] = {}
     page_locale = "de"
+    #: the service, when its ``location_field`` is on this step (the competent body is checked here)
+    located_service: ServiceDefinition | None = None
 
     def __init__(self, *args: Any, earlier_answers: dict[str, Any] | None = None,
                  more_checks: tuple[Check, ...] = (), **kwargs: Any) -> None:
@@ -69,10 +71,12 @@ class StepForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
-        if not self.step_checks:
+        if not self.step_checks and self.located_service is None:
             return valid
         answers = {**self.earlier_answers, **{name: _convert(fd, self[name].data)
                                               for name, fd in self.step_definitions.items() if fd.type != "file"}}
+        if not self._routed(answers):
+            valid = False
         for check in self.step_checks:
             if check.field not in self.step_definitions or any(
                     self[name].errors for name in check.inputs if name in self.step_definitions):
@@ -84,6 +88,37 @@ class StepForm(FlaskForm):
                 valid = False
         self._errors = None
         return valid
+
+    def _routed(self, answers: dict[str, Any]) -> bool:
+        """Whether a connected body of every kind the answers so far route to covers the location's
+        postcode, as the submit routes (``services.destinations_of``); if not, the postcode is
+        refused at its field with ``unrouted_message``. Not checked while the postcode is wrong."""
+        service = self.located_service
+        if service is None:
+            return True
+        field = self[service.location_field]
+        postcode_field = field["postcode"] if isinstance(field, FormField) else field
+        postcode = service.postcode_from(answers)
+        if postcode_field.errors or not postcode:
+            return True
+        key = service.municipality_key_from(answers)
+        for kind, _role in service.destinations(answers):
+            try:
+                competent_chamber(db.session, kind, postcode, key)
+            except NoCompetentBody:
+                postcode_field.errors = [*postcode_field.errors, unrouted_message(postcode, self.page_locale)]
+                if isinstance(field, FormField):
+                    field.form._errors = None
+                return False
+        return True
+
+
+def unrouted_message(postcode: str, locale: str) -> str:
+    """Said of a postcode no connected body covers: no choice of the company makes that filing possible."""
+    with force_locale(locale):
+        return gettext("Für die Postleitzahl %(postcode)s ist im Portal noch keine zuständige Stelle "
+                       "angeschlossen. Bitte prüfen Sie die Postleitzahl; stimmt sie, kann dieser Antrag bzw. "
+                       "diese Anzeige noch nicht über das Portal eingereicht werden.", postcode=postcode)
 
 
 def body_at(kind: str, postcode: str) -> str | None:
@@ -97,10 +132,7 @@ def check_message(message: Text, problem: dict[str, Any], locale: str) -> str:
     as the page writes them (an amount, a date). A postcode no connected body covers (a body
     rule's ``unrouted``) is said so instead: no choice of the company makes that filing possible."""
     if "unrouted" in problem:
-        with force_locale(locale):
-            return gettext("Für die Postleitzahl %(postcode)s ist im Portal noch keine zuständige Stelle "
-                          "angeschlossen. Bitte prüfen Sie die Postleitzahl; stimmt sie, können Sie diese Anzeige "
-                          "noch nicht über das Portal einreichen.", postcode=problem["unrouted"])
+        return unrouted_message(problem["unrouted"], locale)
     shown = {k: number(v) if k in ("minimum", "limit") else format_date(date.fromisoformat(v), "medium")
              if k == "date" else v for k, v in problem.items()}
     return message.get(locale).format(**shown)
@@ -434,7 +466,8 @@ def build_step_form(service: ServiceDefinition, step_key: str, answers: dict[str
         return known[1]
     attrs: dict[str, Any] = {fd.name: _field(fd, locale, searches) for fd in fields}
     attrs.update(step_checks=tuple(service.step_checks(step_key)), step_definitions={fd.name: fd for fd in fields},
-                 page_locale=locale)
+                 page_locale=locale,
+                 located_service=service if any(fd.name == service.location_field for fd in fields) else None)
     cls = type(f"{service.key.title().replace('-', '')}{step_key.title()}Form", (StepForm,), attrs)
     if not searched:
         if len(_FORM_CLASSES) >= FORM_CLASSES_KEPT:
