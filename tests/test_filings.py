@@ -120,13 +120,15 @@ def test_steps_cannot_be_skipped_by_url(app, company):
 
 def test_postcode_without_connected_body_is_refused_and_nothing_stored(app, company):
     path = start_draft(company, "gewerbeanmeldung")
-    review_path = fill_steps(company, path, gewerbe_answers(postcode="80331", city="München"))
-    page = company.get(review_path)
-    resp = company.post(review_path, data=submit_form(page.get_data(as_text=True)))
+    munich = gewerbe_answers(postcode="80331", city="München")
+    while not path.endswith("/betriebsstaette"):
+        path = path_of(post_step(company, path, munich).headers["Location"])
+    resp = post_step(company, path, munich)  # refused at its step, not only at the submit
     assert resp.status_code == 422
-    assert "keine zuständige Stelle" in resp.get_data(as_text=True)
+    assert "Für die Postleitzahl 80331 ist im Portal noch keine zuständige Stelle" in resp.get_data(as_text=True)
     assert count(app, Filing) == 0 and count(app, Delivery) == 0 and count(app, StatCounter) == 0
     assert count(app, Draft) == 1  # nothing entered is lost
+    assert "betriebsstaette" not in only_draft(app).completed_steps
 
 
 def test_missing_csrf_token_is_refused_and_nothing_stored(app, company):

@@ -159,7 +159,7 @@ def test_the_chamber_receives_the_manager_and_the_eu_route_with_its_proof(app, c
             received["betriebsleiter_staatsangehoerigkeit"], received["betriebsleiter_telefon"]) == (
         "angestellt", "maennlich", "PL", "040 7654321")
     assert received["betriebsleiter_anschrift"] == {"street": "Harburger Ring 20", "postcode": "21073",
-                                                    "city": "Hamburg"}
+                                                    "city": "Hamburg", "country": "DE"}
     assert received["betriebsleiter_wochenstunden"] == 40
     assert (received["qualification"], received["herkunftsstaat"], received["bescheid_behoerde"],
             received["bescheid_datum"], received["bescheid_umfang"]) == (

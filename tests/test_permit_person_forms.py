@@ -14,6 +14,7 @@ from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing
 from tests.support.filing import (
     PERMIT_DECLARATIONS,
+    EveryStep,
     file_service,
     post_step,
 )
@@ -106,12 +107,37 @@ def test_nationality_and_sex_are_required(company, service):
 def representative(**changes: str) -> dict[str, str]:
     entry = {"family_name": "Kowalski", "given_names": "Piotr", "birth_date": "1975-06-30", "birth_place": "Gdańsk",
              "geschlecht": "maennlich", "staatsangehoerigkeit": "PL", "geburtsland": "PL",  # the last: § 34a only
-             # § 34c only: the representative's home address
+             # the representative's home address (§ 34c since 12/2026, § 34a and Gaststätte since issue 13 part 2)
              "wohnanschrift-street": "Hoheluftchaussee 58", "wohnanschrift-postcode": "20253",
              "wohnanschrift-city": "Hamburg",
              **{d: "no" for d in PERMIT_DECLARATIONS}}
     entry.update(changes)
     return {f"weitere_vertreter-0-{k}": v for k, v in entry.items()}
+
+
+@pytest.mark.parametrize("service", PERMITS)
+def test_every_permits_representative_gives_a_home_address_which_may_lie_abroad(app, company, service):
+    """Part 1 "Angaben zur Person" of the three forms asks each legal representative's home address,
+    as the applicant's; § 34a and the Gaststätte lacked it."""
+    company_answers = answers(juristische_person="yes", handelsregisternummer="Hamburg HRA 98765",
+                              weitere_vertreter_vorhanden="yes")
+    path = to_step(company, service, company_answers, "weitere_vertretung")
+    homeless = {k: v for k, v in representative().items() if "wohnanschrift" not in k}
+    resp = post_step(company, path, homeless)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert 'name="weitere_vertreter-0-wohnanschrift-street"' in html
+    assert 'name="weitere_vertreter-0-wohnanschrift-country"' in html
+    assert "Bitte füllen Sie dieses Feld aus." in html
+    vienna = representative(**{"wohnanschrift-street": "Mariahilfer Straße 12", "wohnanschrift-postcode": "1060",
+                               "wohnanschrift-city": "Wien", "wohnanschrift-country": "AT"})
+    assert post_step(company, path, vienna).status_code == 302
+    every = EveryStep({**company_answers, **vienna})
+    reference = file_service(company, service, every, files=FILES)
+    assert payload_of(app, reference).data["weitere_vertreter"][0]["wohnanschrift"] == {
+        "street": "Mariahilfer Straße 12", "postcode": "1060", "city": "Wien", "country": "AT"}
+    assert "Mariahilfer Straße 12, 1060, Wien, Österreich" in company.get(f"/antraege/{reference}").get_data(
+        as_text=True)
 
 
 @pytest.mark.parametrize("service", PERMITS)

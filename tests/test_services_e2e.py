@@ -97,8 +97,10 @@ CO_MANAGING_DIRECTOR = {"family_name": "Kowalski", "given_names": "Piotr", "birt
 CO_MANAGING_DIRECTOR_FILED = {**CO_MANAGING_DIRECTOR, "geburtsname": None, **{d: False for d in DECLARATIONS},
                               **{f"{d}_angaben": None for d in DECLARATIONS}, "insolvenz": True,
                               "insolvenz_angaben": CO_MANAGING_DIRECTOR["insolvenz_angaben"]}
-#: § 34c asks every representative's home address, as it asks the applicant's (the form's "Angaben zur Person")
+#: § 34c, § 34a and the GastG ask every representative's home address, as the applicant's (the forms' "Angaben
+#: zur Person"); it may lie abroad, so it is filed with its state
 KOWALSKI_WOHNUNG = {"street": "Hoheluftchaussee 58", "postcode": "20253", "city": "Hamburg"}
+KOWALSKI_WOHNUNG_FILED = {**KOWALSKI_WOHNUNG, "country": "DE"}
 
 
 #: part 1 of the permit forms: Anna has lived and managed elsewhere and answers every declaration "yes"
@@ -449,7 +451,9 @@ def bewachung_company_with_second_director() -> dict[str, dict]:
                      "email": "anna.becker@becker-elektro.example", "telefon": "0421 3378890"},
         **angaben_zur_person(wohnorte=ANNA_WOHNORTE, taetigkeiten=ANNA_TAETIGKEITEN, particulars=ALL_PARTICULARS),
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
-        "weitere_vertretung": group("weitere_vertreter", {**CO_MANAGING_DIRECTOR, "geburtsland": "PL"}),
+        "weitere_vertretung": group("weitere_vertreter", {
+            **CO_MANAGING_DIRECTOR, "geburtsland": "PL",
+            **{f"wohnanschrift-{k}": v for k, v in KOWALSKI_WOHNUNG.items()}}),
         "taetigkeit": {"taetigkeit": "Alarmverfolgung und Interventionsdienst für selbst errichtete "
                                      "Einbruchmeldeanlagen, Revierdienst (Objektschutz) für Gewerbekunden in Bremen",
                        "beschaeftigte": "6", "beginn": "2027-04-01", "zahl_beschaeftigte": "31",
@@ -495,7 +499,8 @@ def gaststaette_company_takes_over_cafe() -> dict[str, dict]:
         "fruehere_erlaubnis": {"fruehere_erlaubnis_angaben": "Gaststättenerlaubnis des Stadtamts Bremen vom "
                                                              "03.04.2015 für die Kantine Am Wall 120, erloschen 2019"},
         "vertretung": {"handelsregisternummer": BECKER_HRB, "weitere_vertreter_vorhanden": "yes"},
-        "weitere_vertretung": group("weitere_vertreter", CO_MANAGING_DIRECTOR),
+        "weitere_vertretung": group("weitere_vertreter", {
+            **CO_MANAGING_DIRECTOR, **{f"wohnanschrift-{k}": v for k, v in KOWALSKI_WOHNUNG.items()}}),
         "raeume": {"flaeche_gastraum": "85", "sitzplaetze": "40", "aussengastronomie": "yes",
                    "musik_veranstaltungen": "no", "personaltoilette": "no", "eroeffnung": "2027-03-01"},
         "unterlagen": {},
@@ -805,7 +810,8 @@ CASES = [
                                "geschlecht": "weiblich", "geburtsname": None, "geburtsdatum": "1978-03-14",
                                "geburtsort": "Bremen", "geburtsland": "DE", "staatsangehoerigkeit": "DE",
                                "weitere_staatsangehoerigkeit": None,
-                               "anschrift": {"street": "Parkallee 12", "postcode": "28209", "city": "Bremen"},
+                               "anschrift": {"street": "Parkallee 12", "postcode": "28209", "city": "Bremen",
+                                             "country": "DE"},
                                "telefon": None, "telefax": None, "email": None, "internetadresse": None,
                                "aufenthaltstitel": None, "aufenthaltstitel_behoerde": None,
                                "aufenthaltstitel_datum": None, "aufenthaltstitel_auflage": None,
@@ -910,7 +916,8 @@ CASES = [
                 "steuerbescheinigung": png("Bescheinigung-in-Steuersachen.png"),
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"juristische_person": True, "handelsregisternummer": BECKER_HRB,
-                 "weitere_vertreter": [{**CO_MANAGING_DIRECTOR_FILED, "geburtsland": "PL"}], **ANNA_FILED,
+                 "weitere_vertreter": [{**CO_MANAGING_DIRECTOR_FILED, "geburtsland": "PL",
+                                        "wohnanschrift": KOWALSKI_WOHNUNG_FILED}], **ANNA_FILED,
                  "geburtsland": "DE", "zahl_beschaeftigte": 31,
                  "taetigkeit_umfang": "ohne_einschraenkung", "dienstkleidung": True,
                  "versicherer": "Allianz Versicherungs-AG", "summe_personenschaeden": 1000000,
@@ -932,7 +939,8 @@ CASES = [
          files={"grundriss": pdf("Grundriss-Cafe-am-Wall.pdf"), "mietvertrag": pdf("Pachtvertrag-Am-Wall-118.pdf"),
                 "steuerbescheinigung": pdf("Bescheinigung-in-Steuersachen.pdf")},
          expect={"betriebsart": "cafe", "uebernahme": True, "sitzplaetze": 40,
-                 "weitere_vertreter": [CO_MANAGING_DIRECTOR_FILED], **LEA_FILED, "geburtsname": "Schulz",
+                 "weitere_vertreter": [{**CO_MANAGING_DIRECTOR_FILED, "wohnanschrift": KOWALSKI_WOHNUNG_FILED}],
+                 **LEA_FILED, "geburtsname": "Schulz",
                  "betriebsart_gastg": "schank_und_speise",
                  "speisen_art": "Kuchen, Frühstück und kleine warme Gerichte",
                  "vorgaenger": "Café am Wall Inh. Helga Brandt e. K.", "fruehere_erlaubnis": True,
@@ -984,7 +992,8 @@ CASES = [
                  "betriebsleiter": {"family_name": "Becker", "given_names": "Anna", "birth_date": "1980-05-17",
                                     "birth_place": "Bremen"},
                  "betriebsleiter_staatsangehoerigkeit": "DE",
-                 "betriebsleiter_anschrift": {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen"},
+                 "betriebsleiter_anschrift": {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen",
+                                              "country": "DE"},
                  "pruefung_art": "Meisterprüfung im Elektrotechniker-Handwerk", "pruefung_datum": "2009-06-26",
                  "pruefung_stelle": "Meisterprüfungsausschuss der Handwerkskammer Bremen", "pruefung_ort": "Bremen",
                  "betriebsleiter_nur_hier": False, "betriebsleiter_weitere_betriebe": "Petersen Elektro, Lüneburg",
@@ -1043,7 +1052,7 @@ CASES = [
                 "handelsregisterauszug": pdf("HRB-12345-Auszug.pdf")},
          expect={"taetigkeiten": ["bautraeger", "baubetreuer", "wohnimmobilienverwalter"],
                  "bautraeger_vermoegenswerte": ["erwerber", "bewerber"], "versicherer": "HDI Versicherung AG",
-                 "weitere_vertreter": [{**CO_MANAGING_DIRECTOR_FILED, "wohnanschrift": KOWALSKI_WOHNUNG}],
+                 "weitere_vertreter": [{**CO_MANAGING_DIRECTOR_FILED, "wohnanschrift": KOWALSKI_WOHNUNG_FILED}],
                  **ANNA_FILED},
          absent=("makler_objekte",)),
 

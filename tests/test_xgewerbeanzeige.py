@@ -150,10 +150,11 @@ def test_anmeldung_reads_back_with_the_same_answers():
         "industrie": False, "handwerk": True, "handel": False, "sonstiges": False, "vollzeit": 3, "teilzeit": 1,
         "personen": [
             {"funktion": "vertreter", "familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17",
-             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": None, "erreichbarkeit": {}},
+             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": None, "erreichbarkeit": {},
+             "anschrift": {"plz": "28209", "ort": "Bremen", "staat": "DE"}},
             {"funktion": "betriebsleiter", "familienname": "Silva", "vornamen": "Marta",
              "geburtsdatum": "1980-05-17", "staatsangehoerigkeiten": ["BR"], "aufenthaltstitel": True,
-             "erreichbarkeit": {}},
+             "erreichbarkeit": {}, "anschrift": {"plz": "28209", "ort": "Bremen", "staat": "DE"}},
         ],
     }
 
@@ -170,10 +171,11 @@ def test_ummeldung_reads_back_with_the_new_fields_of_gewa2():
         "industrie": False, "handwerk": True, "handel": False, "sonstiges": False, "vollzeit": 12, "teilzeit": 2,
         "personen": [
             {"funktion": "vertreter", "familienname": "Becker", "vornamen": "Anna", "geburtsdatum": "1980-05-17",
-             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": None, "erreichbarkeit": {}},
+             "staatsangehoerigkeiten": ["DE"], "aufenthaltstitel": None, "erreichbarkeit": {},
+             "anschrift": {"plz": "28209", "ort": "Bremen", "staat": "DE"}},
             {"funktion": "betriebsleiter", "familienname": "Silva", "vornamen": "Marta",
              "geburtsdatum": "1980-05-17", "staatsangehoerigkeiten": ["BR"], "aufenthaltstitel": True,
-             "erreichbarkeit": {}},
+             "erreichbarkeit": {}, "anschrift": {"plz": "28209", "ort": "Bremen", "staat": "DE"}},
         ],
     }
     root = etree.fromstring(build_message("gewerbeummeldung", UMMELDUNG, WHEN, AUTHOR, READER))

@@ -282,7 +282,7 @@ def _exclusive(a: Condition | None, b: Condition | None) -> bool:
 def _fits(ctx: _Ctx, question: FieldDefinition, fd: FieldDefinition, service: ServiceDefinition, where: str,
           name: str) -> None:
     """Refuse, at ``where``, a question whose answers ``fd`` (named ``name`` in ``service``)
-    cannot take: another type, a choice it lacks, a longer text, another format."""
+    cannot take: another type, a choice it lacks, a longer text, another format, an address abroad."""
     if fd.type not in COMPATIBLE.get(question.type, (question.type,)):
         raise ctx.fail(where, f"a {question.type} question cannot fill the {fd.type} field '{name}'")
     if question.type == "choice":
@@ -294,6 +294,8 @@ def _fits(ctx: _Ctx, question: FieldDefinition, fd: FieldDefinition, service: Se
                               f"{fd.max_length}")
     if question.format != fd.format:
         raise ctx.fail(where, f"the question's format {question.format!r} differs from {fd.format!r} of '{name}'")
+    if question.abroad and not fd.abroad:
+        raise ctx.fail(where, f"the question's address may lie abroad, '{name}' in '{service.key}' is German only")
 
 
 def _mappings(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, target: Any,

@@ -54,7 +54,7 @@ DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
               "fields", "min_items", "max_items", "item_label", "ask_nationality", "past",
-              "birth_place_required"}
+              "birth_place_required", "abroad"}
 
 
 class DefinitionError(ValueError):
@@ -251,6 +251,14 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
     if not isinstance(birth_place_required, bool):
         raise ctx.fail(f"{where}.birth_place_required", "must be true or false")
 
+    abroad = raw.get("abroad", False)
+    if "abroad" in raw and ftype != "address":
+        raise ctx.fail(f"{where}.abroad", "only an address field has abroad")
+    if not isinstance(abroad, bool):
+        raise ctx.fail(f"{where}.abroad", "must be true or false")
+    if abroad and prefill is not None:
+        raise ctx.fail(f"{where}.abroad", "the company's address (prefill) is a German one")
+
     past = raw.get("past", False)
     if "past" in raw and ftype != "date":
         raise ctx.fail(f"{where}.past", "only a date field has past")
@@ -326,6 +334,7 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         ask_nationality=ask_nationality,
         past=past,
         birth_place_required=birth_place_required,
+        abroad=abroad,
     )
 
 
@@ -685,6 +694,9 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         location_field not in fields or fields[location_field].type not in ("postcode", "address")
     ):
         raise ctx.fail("location_field", "must name a field of type 'postcode' or 'address'")
+    if location_field is not None and fields[location_field].abroad:
+        raise ctx.fail("location_field", "the address that decides the competent body cannot lie abroad "
+                                         "(no 'abroad = true')")
     life_events = raw.get("life_events", [])
     if not isinstance(life_events, list) or any(e not in LIFE_EVENTS for e in life_events):
         raise ctx.fail("life_events", f"must list values among {', '.join(LIFE_EVENTS)}")

@@ -36,6 +36,8 @@ LIFE_EVENTS = ("gruendung", "aenderung", "aufgabe", "ausbildung", "aussenhandel"
 FILE_TYPES = ("pdf", "png", "jpeg")
 #: sub-fields of the compound types, in display order
 ADDRESS_PARTS = ("street", "postcode", "city")
+#: the part an address that may lie abroad (``abroad``) has besides: its state (ISO 3166-1 alpha-2)
+COUNTRY_PART = "country"
 PERSON_PARTS = ("family_name", "given_names", "birth_date", "birth_place", "nationality")
 
 
@@ -156,6 +158,10 @@ class FieldDefinition:
     #: person fields: the birth place is required (where the form asks it of every person, e.g. a
     #: permit's "Angaben zur Person"); otherwise it is optional
     birth_place_required: bool = False
+    #: address fields: the address may lie in another state (a person's home): it has the part
+    #: ``country`` (Germany when not given, as in answers stored before), and the postcode follows
+    #: that state's format. An address that decides the competent body stays German.
+    abroad: bool = False
 
     def visible(self, answers: dict[str, Any]) -> bool:
         return self.show_if is None or self.show_if.holds(answers)
@@ -164,7 +170,7 @@ class FieldDefinition:
     def parts(self) -> tuple[str, ...]:
         """The sub-fields of an address or person field, in display order (else none)."""
         if self.type == "address":
-            return ADDRESS_PARTS
+            return (*ADDRESS_PARTS, COUNTRY_PART) if self.abroad else ADDRESS_PARTS
         if self.type == "person":
             return PERSON_PARTS if self.ask_nationality else tuple(p for p in PERSON_PARTS if p != "nationality")
         return ()
@@ -177,6 +183,22 @@ def choice_labels(fd: FieldDefinition, value: Any, locale: str) -> list[str]:
     labels = {c.value: c.label.get(locale) for c in fd.choices}
     known = [labels[c.value] for c in fd.choices if c.value in chosen]
     return known + [str(v) for v in chosen if v not in labels]
+
+
+def compound_values(value: dict[str, Any], locale: str) -> list[str]:
+    """The parts of an address or person answer as a person reads them, in stored order, without
+    the birth date (each caller writes it in its own way): an address's state by its name in
+    ``locale``, left out for Germany (a domestic address is written without it)."""
+    shown = []
+    for key, part in value.items():
+        if not part or key == "birth_date":
+            continue
+        if key == COUNTRY_PART:
+            if part != "DE":
+                shown.append(countries.name(str(part), locale))
+            continue
+        shown.append(str(part))
+    return shown
 
 
 @dataclass(frozen=True)

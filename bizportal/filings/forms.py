@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from typing import Any
@@ -30,12 +31,20 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.utils import unset_value
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import Select
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+from wtforms.widgets import Select, TextInput
 
-from ..bodies.routing import competent_slug
+from ..bodies.routing import NoCompetentBody, competent_chamber, competent_slug
 from ..catalog import wz2008
-from ..catalog.models import Check, FieldDefinition, ServiceDefinition, Text
+from ..catalog.models import COUNTRY_PART, Check, FieldDefinition, ServiceDefinition, Text
 from ..common import countries
 from ..common.formats import number
 from ..common.time import local_today
@@ -51,6 +60,8 @@ class StepForm(FlaskForm):
     step_checks: tuple[Check, ...] = ()
     step_definitions: dict[str, FieldDefinition] = {}
     page_locale = "de"
+    #: the service, when its ``location_field`` is on this step (the competent body is checked here)
+    located_service: ServiceDefinition | None = None
 
     def __init__(self, *args: Any, earlier_answers: dict[str, Any] | None = None,
                  more_checks: tuple[Check, ...] = (), **kwargs: Any) -> None:
@@ -61,10 +72,12 @@ class StepForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
-        if not self.step_checks:
+        if not self.step_checks and self.located_service is None:
             return valid
         answers = {**self.earlier_answers, **{name: _convert(fd, self[name].data)
                                               for name, fd in self.step_definitions.items() if fd.type != "file"}}
+        if not self._routed(answers):
+            valid = False
         for check in self.step_checks:
             if check.field not in self.step_definitions or any(
                     self[name].errors for name in check.inputs if name in self.step_definitions):
@@ -76,6 +89,37 @@ class StepForm(FlaskForm):
                 valid = False
         self._errors = None
         return valid
+
+    def _routed(self, answers: dict[str, Any]) -> bool:
+        """Whether a connected body of every kind the answers so far route to covers the location's
+        postcode, as the submit routes (``services.destinations_of``); if not, the postcode is
+        refused at its field with ``unrouted_message``. Not checked while the postcode is wrong."""
+        service = self.located_service
+        if service is None:
+            return True
+        field = self[service.location_field]
+        postcode_field = field["postcode"] if isinstance(field, FormField) else field
+        postcode = service.postcode_from(answers)
+        if postcode_field.errors or not postcode:
+            return True
+        key = service.municipality_key_from(answers)
+        for kind, _role in service.destinations(answers):
+            try:
+                competent_chamber(db.session, kind, postcode, key)
+            except NoCompetentBody:
+                postcode_field.errors = [*postcode_field.errors, unrouted_message(postcode, self.page_locale)]
+                if isinstance(field, FormField):
+                    field.form._errors = None
+                return False
+        return True
+
+
+def unrouted_message(postcode: str, locale: str) -> str:
+    """Said of a postcode no connected body covers: no choice of the company makes that filing possible."""
+    with force_locale(locale):
+        return gettext("Für die Postleitzahl %(postcode)s ist im Portal noch keine zuständige Stelle "
+                       "angeschlossen. Bitte prüfen Sie die Postleitzahl; stimmt sie, kann dieser Antrag bzw. "
+                       "diese Anzeige noch nicht über das Portal eingereicht werden.", postcode=postcode)
 
 
 def body_at(kind: str, postcode: str) -> str | None:
@@ -89,10 +133,7 @@ def check_message(message: Text, problem: dict[str, Any], locale: str) -> str:
     as the page writes them (an amount, a date). A postcode no connected body covers (a body
     rule's ``unrouted``) is said so instead: no choice of the company makes that filing possible."""
     if "unrouted" in problem:
-        with force_locale(locale):
-            return gettext("Für die Postleitzahl %(postcode)s ist im Portal noch keine zuständige Stelle "
-                          "angeschlossen. Bitte prüfen Sie die Postleitzahl; stimmt sie, können Sie diese Anzeige "
-                          "noch nicht über das Portal einreichen.", postcode=problem["unrouted"])
+        return unrouted_message(problem["unrouted"], locale)
     shown = {k: number(v) if k in ("minimum", "limit") else format_date(date.fromisoformat(v), "medium")
              if k == "date" else v for k, v in problem.items()}
     return message.get(locale).format(**shown)
@@ -178,6 +219,34 @@ def _address_form(required: bool) -> type[Form]:
     return AddressForm
 
 
+def _abroad_address_form(required: bool, locale: str) -> type[Form]:
+    """An address that may lie in another state (``FieldDefinition.abroad``): its state (Germany
+    chosen at first; a stored answer without one is German) and a postcode in that state's format:
+    five digits in Germany, elsewhere up to ten letters, digits, spaces or hyphens."""
+    class AbroadAddressForm(Form):
+        street = _text(_l("Straße und Hausnummer"), required, 150)
+        postcode = _text(_l("Postleitzahl"), required, FOREIGN_POSTCODE_MAX)
+        city = _text(_l("Ort"), required, 100)
+        country = SelectField(_l("Staat"), choices=list(countries.choices(locale)), default="DE")
+
+        def validate_postcode(self, field: Any) -> None:
+            if not field.data:
+                return
+            if (self.country.data or "DE") == "DE":
+                Postleitzahl()(self, field)
+            elif not FOREIGN_POSTCODE_RE.match(field.data):
+                raise ValidationError(_l("Bitte geben Sie die Postleitzahl so an, wie sie in diesem Staat geschrieben "
+                                         "wird: höchstens 10 Buchstaben, Ziffern, Leerzeichen oder Bindestriche, "
+                                         "z. B. 1010 oder 1012 AB."))
+
+    return AbroadAddressForm
+
+
+#: a postcode outside Germany: letters, digits, spaces and hyphens, beginning with a letter or digit
+FOREIGN_POSTCODE_MAX = 10
+FOREIGN_POSTCODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,9}$")
+
+
 def _person_form(required: bool, nationality: bool = True, place_required: bool = False) -> type[Form]:
     """A person's parts; without ``nationality`` where the definition asks it as a coded field;
     the birth place required with ``place_required`` (and a required person)."""
@@ -204,6 +273,37 @@ class ListSelect(Select):
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
         selected = "selected " if choice.selected else ""
         return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label or choice.value)}</option>')
+
+
+class WholeNumberField(IntegerField):
+    """A whole number as typed: a text input with a numeric keyboard, not ``type=number`` (whose value
+    a browser sends in its own notation, so "12.500" could be 12.5). Digits, optionally grouped in
+    thousands with the page language's separator (12.500 in German, 12,500 in English) or spaces;
+    anything else gets one message and no other (the range and "required" are not checked then)."""
+
+    widget = TextInput()
+
+    def __init__(self, label: Any = None, validators: Any = None, *, locale: str = "de", **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "numeric", "data-whole-number": ""})
+        super().__init__(label, validators, **kwargs)
+        group = re.escape("," if locale == "en" else ".")
+        self.pattern = re.compile(rf"^-?(?:\d{{1,3}}(?:(?:{group}|[ \u00a0\u202f])\d{{3}})+|\d+)$")
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        text = str(valuelist[0]).strip()
+        if not text:
+            self.data = None
+            return
+        if not self.pattern.match(text):
+            self.data = None
+            raise ValueError(str(_l("Bitte geben Sie eine ganze Zahl an, z. B. 12500 oder 12.500.")))
+        self.data = int(re.sub(r"[^0-9-]", "", text))
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()
 
 
 class MultiChoiceField(SelectMultipleField):
@@ -311,7 +411,8 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
                 "Bitte geben Sie eine Zahl zwischen %(min)s und %(max)s an.",
                 min=number(fd.minimum) if fd.minimum is not None else "–",
                 max=number(fd.maximum) if fd.maximum is not None else "–")))
-        return IntegerField(label, description=description, validators=[*_required(fd.required), *limits])
+        return WholeNumberField(label, description=description, validators=[*_required(fd.required), *limits],
+                                locale=locale)
     if fd.type == "date":
         past = [_not_future] if fd.autocomplete == "bday" else [_happened] if fd.past else []
         return _DateField(label, description=description,
@@ -345,7 +446,8 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
             validators=[InputRequired(message=_l("Bitte wählen Sie Ja oder Nein."))] if fd.required else [Optional()],
         )
     if fd.type == "address":
-        return FormField(_address_form(fd.required), label=label, description=description)
+        form = _abroad_address_form(fd.required, locale) if fd.abroad else _address_form(fd.required)
+        return FormField(form, label=label, description=description)
     if fd.type == "person":
         return FormField(_person_form(fd.required, fd.ask_nationality, fd.birth_place_required), label=label,
                          description=description)
@@ -381,7 +483,8 @@ def build_step_form(service: ServiceDefinition, step_key: str, answers: dict[str
         return known[1]
     attrs: dict[str, Any] = {fd.name: _field(fd, locale, searches) for fd in fields}
     attrs.update(step_checks=tuple(service.step_checks(step_key)), step_definitions={fd.name: fd for fd in fields},
-                 page_locale=locale)
+                 page_locale=locale,
+                 located_service=service if any(fd.name == service.location_field for fd in fields) else None)
     cls = type(f"{service.key.title().replace('-', '')}{step_key.title()}Form", (StepForm,), attrs)
     if not searched:
         if len(_FORM_CLASSES) >= FORM_CLASSES_KEPT:
@@ -418,7 +521,7 @@ def _convert(fd: FieldDefinition, value: Any) -> Any:
         return [c.value for c in fd.choices if c.value in chosen] or None
     if fd.type in ("address", "person"):
         parts = {k: _plain(v) for k, v in (value or {}).items() if k != "csrf_token"}
-        return parts if any(v not in (None, "") for v in parts.values()) else None
+        return None if _is_empty(parts) else parts
     if fd.type == "group":
         items = []
         for entry in value or []:
@@ -437,8 +540,10 @@ def group_item(fields: tuple[FieldDefinition, ...], entry: dict[str, Any]) -> di
 
 
 def _is_empty(value: Any) -> bool:
+    """Nothing entered: a state alone (an address's ``country``, Germany chosen at first) is not an
+    answer, so an optional address or an added group entry left blank stays empty."""
     if isinstance(value, dict):
-        return all(_is_empty(v) for v in value.values())
+        return all(_is_empty(v) for k, v in value.items() if k != COUNTRY_PART)
     return value in (None, "", [])
 
 

@@ -40,7 +40,7 @@ from chambers.wire import iso_utc, to_json_bytes
 
 from ..bodies.queries import chamber_by_slug
 from ..catalog import fees, wz2008
-from ..catalog.models import Fee, FieldDefinition, ServiceDefinition, choice_labels
+from ..catalog.models import Fee, FieldDefinition, ServiceDefinition, choice_labels, compound_values
 from ..common import countries
 from ..common.formats import filesize, number
 from ..common.i18n import supported_locale
@@ -286,7 +286,7 @@ def _answer(fd: FieldDefinition, value: Any, attachments: dict[str, Any], locale
         item = attachments.get(fd.name)
         return item.original_name if item else "-"
     if fd.type in ("address", "person") and isinstance(value, dict):
-        parts = [str(v) for k, v in value.items() if v and k != "birth_date"]
+        parts = compound_values(value, locale)
         if value.get("birth_date"):
             parts.append(gettext("geboren am %(date)s", date=_answer_date(value["birth_date"])))
         return ", ".join(parts) or "-"

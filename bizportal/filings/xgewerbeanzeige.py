@@ -168,7 +168,19 @@ def _address(parent: etree._Element, value: Mapping[str, Any] | None) -> None:
         _el(node, "hausNrVon", match.group("number"))
     _el(node, "ort", value.get("city"))
     _el(node, "plz", value.get("postcode"))
-    _code(node, "nationSchluessel", countries.numeric("DE"))
+    nation = _state_code(str(value.get("country") or "DE"))  # an address without a state is German
+    if nation:
+        _code(node, "nationSchluessel", nation)
+
+
+def _state_code(code: str) -> str | None:
+    """The ISO 3166-1 numeric code of a state (the code list of ``nationSchluessel`` and
+    ``staatsangehoerigkeitSchluessel``: the structure file shows 276 for Germany); None for a state
+    without one (Kosovo): no code is invented, the JSON answers carry the state."""
+    try:
+        return countries.numeric(code)
+    except KeyError:
+        return None
 
 
 def _register(betrieb: etree._Element, number: str | None) -> None:
@@ -197,11 +209,13 @@ def _person(gewerbe: etree._Element, person: Mapping[str, Any]) -> None:
         _el(node, "geburtsort", person["geburtsort"])
     if person.get("geburtsland"):
         _el(node, "geburtsland", countries.name(person["geburtsland"], "de"))
-    nationalities = [n for n in (person.get("staatsangehoerigkeit"), person.get("weitere_staatsangehoerigkeit")) if n]
-    if nationalities:
+    nationalities = [_state_code(n) for n in (person.get("staatsangehoerigkeit"),
+                                              person.get("weitere_staatsangehoerigkeit")) if n]
+    if any(nationalities):
         holder = _el(node, "staatangehoerigkeiten")  # sic: the standard's element name
         for code in nationalities:
-            _code(holder, "staatsangehoerigkeitSchluessel", countries.numeric(code))
+            if code:
+                _code(holder, "staatsangehoerigkeitSchluessel", code)
     _address(node, person.get("anschrift"))
     for channel, key in (("telefon", "telefon"), ("email", "email")):
         if person.get(key):
@@ -389,13 +403,15 @@ def read_message(content: bytes) -> dict[str, Any]:
     for name, element in (("vollzeit", "anzahlVollzeitBeschaeftigte"), ("teilzeit", "anzahlTeilzeitBeschaeftigte")):
         value = text(gewerbe, f"x:{element}")
         answers[name] = int(value) if value is not None else None
-    numeric_to_alpha = {countries.numeric(c): c for c in countries.codes()}
+    numeric_to_alpha = {n: c for c in countries.codes() if (n := _state_code(c))}
     answers["personen"] = [{
         "funktion": back("personFunktion", code(p, "x:personFunktion")),
         "familienname": text(p, "x:familienname"), "vornamen": text(p, "x:vorname"),
         "geburtsdatum": text(p, "x:geburtsdatum"),
         "staatsangehoerigkeiten": [numeric_to_alpha.get(n.text or "") for n in
                                    p.findall("x:staatangehoerigkeiten/x:staatsangehoerigkeitSchluessel/code", ns)],
+        "anschrift": {"plz": text(p, "x:anschrift/x:plz"), "ort": text(p, "x:anschrift/x:ort"),
+                      "staat": numeric_to_alpha.get(code(p, "x:anschrift/x:nationSchluessel") or "")},
         "aufenthaltstitel": status(p.find("x:aufenthaltstitel", ns)),
         "erreichbarkeit": {back("kanal", code(r, "x:kanal")): text(r, "x:kennung")
                            for r in p.findall("x:erreichbarkeit", ns)},

@@ -63,7 +63,8 @@ from sqlalchemy import or_, select
 from chambers.email.render import company_rows, human_size, local_time
 
 from ..bodies.models import Chamber
-from ..catalog.models import FieldDefinition, ServiceDefinition
+from ..catalog.models import FieldDefinition, ServiceDefinition, compound_values
+from ..common import countries
 from ..common.time import utcnow
 from ..delivery import jobs
 from ..delivery.models import Delivery
@@ -273,8 +274,10 @@ def answer_text(fd: FieldDefinition, value: Any) -> str:
         return next((c.label.de for c in fd.choices if c.value == value), str(value))
     if fd.type == "date":
         return _day(value)
+    if fd.type == "country":
+        return countries.name(str(value), "de")
     if fd.type in ("address", "person") and isinstance(value, Mapping):
-        parts = [str(v) for k, v in value.items() if v and k != "birth_date"]
+        parts = compound_values(dict(value), "de")
         if value.get("birth_date"):
             parts.append(f"geboren am {_day(value['birth_date'])}")
         return ", ".join(parts) or "–"

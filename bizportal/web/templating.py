@@ -14,7 +14,7 @@ from flask import Flask, g, url_for
 from flask_babel import format_date, format_decimal, get_locale, get_timezone, get_translations, gettext
 
 from ..catalog import fees, wz2008
-from ..catalog.models import Fee, FieldDefinition, choice_labels
+from ..catalog.models import Fee, FieldDefinition, choice_labels, compound_values
 from ..common import countries
 from ..common.formats import filesize as _filesize
 from ..common.formats import number as _number
@@ -138,7 +138,7 @@ def install(app: Flask) -> None:
         if fd.type == "wz2008":
             return wz2008.label(value)
         if fd.type in ("address", "person") and isinstance(value, dict):
-            parts = [v for k, v in value.items() if v and k != "birth_date"]
+            parts = compound_values(value, locale)
             if value.get("birth_date"):
                 parts.append(gettext("geboren am %(date)s", date=_date(value["birth_date"])))
             return ", ".join(parts) or "–"
