@@ -91,6 +91,18 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class AllOf:
+    """Conditions that must all hold: a bundle's ``when = [{ ... }, { ... }]`` on a fixed value or
+    a conditional mapping (e.g. the Handwerksrolle's "Stellung: Inhaberin" while the business is a
+    sole trader's and its first person leads it)."""
+
+    conditions: tuple[Condition, ...]
+
+    def holds(self, answers: dict[str, Any]) -> bool:
+        return all(c.holds(answers) for c in self.conditions)
+
+
+@dataclass(frozen=True)
 class FieldDefinition:
     name: str
     type: str
@@ -443,7 +455,7 @@ class SharedMapping:
     #: given only while this holds for the bundle's answers; otherwise the service asks, or with
     #: ``else_empty`` the field is given empty (the Gewerbeanmeldung's registered name, field 1,
     #: without a register entry)
-    when: Condition | None = None
+    when: Condition | AllOf | None = None
     else_empty: bool = False
 
     def is_own(self, entry: Any) -> bool:
@@ -500,7 +512,7 @@ class Preset:
 
     field: str
     value: Any
-    when: Condition | None = None
+    when: Condition | AllOf | None = None
     #: given only while this other service of the bundle is filed with it (chosen and not left
     #: out), e.g. the Gewerbeanmeldung's "Liegt eine Handwerkskarte vor?": "Nein" while the entry in
     #: the Handwerksrolle, after which the chamber issues the card, goes in the same submit

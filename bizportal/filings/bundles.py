@@ -21,7 +21,6 @@ from ..auth.models import Person
 from ..bodies.routing import NoCompetentBody
 from ..catalog.models import (
     ADDRESS_PARTS,
-    PERSON_PARTS,
     BundleDefinition,
     BundleService,
     Check,
@@ -224,9 +223,8 @@ def waived(parent: Draft, bundle: BundleDefinition, service_key: str,
 
 
 def _whole(fd: FieldDefinition, value: Any) -> bool:
-    if fd.type in ("address", "person"):
-        parts = ADDRESS_PARTS if fd.type == "address" else PERSON_PARTS
-        return isinstance(value, dict) and all(value.get(p) not in (None, "") for p in parts)
+    if fd.type in ("address", "person"):  # a person without nationality where the form asks it apart
+        return isinstance(value, dict) and all(value.get(p) not in (None, "") for p in fd.parts)
     return value not in (None, "")
 
 

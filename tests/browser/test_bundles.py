@@ -83,6 +83,13 @@ def test_founding_bundle_in_the_browser(app, live_server, new_page):
     page.wait_for_url(re.compile(r"/handwerk$"))
     page.select_option("#handwerk_anlage", "a")
     page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/betriebsleitung$"))  # Anna leads the business: not named again
+    page.select_option("#betriebsleitung", "erste_person")
+    _check(page, "bundle question: who leads the business")
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/ausbilder$"))  # Jonas trains: the training contract asks for him
+    page.select_option("#ausbildung_durch", "andere_person")
+    page.get_by_role("button", name="Weiter").click()
     page.wait_for_url(re.compile(r"/antraege/vorhaben/[0-9a-f-]+$"))
     _check(page, "bundle overview")
     overview = page.url.removeprefix(live_server)
