@@ -1,7 +1,7 @@
 """What the fifth new-user trial of the life-event bundles still found asked twice (issue 16, "a
 founder answers each question once and every competent body receives its filing"): the founder
-retyped as the Handwerksrolle's Betriebsleiterin and the training contract's Ausbilderin. Each is
-filed over HTTP and read as its receiver got it."""
+retyped as the Handwerksrolle's Betriebsleiterin and the training contract's Ausbilderin, her
+Meisterprüfung asked in both. Each is filed over HTTP and read as its receiver got it."""
 
 from __future__ import annotations
 
@@ -33,16 +33,19 @@ from tests.support.handwerk import MEISTERPRUEFUNG
 
 CATALOG = load_catalog()
 
-#: Anna Becker founds an electrical business alone: she leads it and trains the apprentice herself
+#: Anna Becker founds an electrical business alone: she leads it, is a master electrician and
+#: trains the apprentice herself
 FOUNDER = {**SHARED, **PLANS, "business_name": "Elektro Becker", "legal_form": "Einzelunternehmen",
            "inhaber_art": "natuerliche_person", "registereintrag": "no", "personen-0-funktion": "inhaber",
-           "personen-0-telefon": "0421 555123", "handwerk_anlage": "a", "betriebsleitung": "erste_person",
+           "personen-0-telefon": "0421 555123", "handwerk_anlage": "a", "betriebsleitung": "erste_person_meister",
+           **{k: v for k, v in MEISTERPRUEFUNG.items() if k != "qualification"},
            "ausbildung_durch": "erste_person"}
-#: the Handwerksrolle without the Betriebsleitung's person: asked for, the steps would refuse these
-#: answers as incomplete
+#: the Handwerksrolle without the Betriebsleitung's person and qualification: asked for, the steps
+#: would refuse these answers as incomplete
 HANDWERKSROLLE_REST = {"trade": "elektrotechniker", "betriebsleiter_nur_hier": "yes", **HWK_FORM}
 #: the training contract without the trainer
-AUSBILDUNG_REST = {k: v for k, v in AUSBILDUNG.items() if k not in {"ausbilder", "ausbilder_geschlecht"}}
+AUSBILDUNG_REST = {k: v for k, v in AUSBILDUNG.items()
+                   if k not in {"ausbilder", "ausbilder_geschlecht", "ausbilder_eignung"}}
 
 
 def _received(app) -> dict[tuple[str, str], dict]:
@@ -58,7 +61,7 @@ def _page(client, draft_id: str, step: str) -> str:
     return page.get_data(as_text=True)
 
 
-def test_a_sole_trader_leading_and_training_herself_is_named_once(app, client, login_as):
+def test_a_sole_trader_leading_and_training_herself_is_named_once_with_her_meisterpruefung(app, client, login_as):
     login_as("anna.becker")
     overview = answer_questionnaire(client, "betrieb-gruenden", FOUNDER)
     press(client, overview)
@@ -67,7 +70,8 @@ def test_a_sole_trader_leading_and_training_herself_is_named_once(app, client, l
     complete_draft(client, drafts["gewerbeanmeldung"], CHILD_ANSWERS, FILES)
 
     rolle = drafts["handwerksrolle-eintragung"]
-    complete_draft(client, rolle, {**HANDWERKSROLLE_REST, **MEISTERPRUEFUNG}, FILES)
+    shown = complete_draft(client, rolle, HANDWERKSROLLE_REST, FILES)
+    assert "qualifikation" not in shown and "pruefung" not in shown  # given whole by the questionnaire
     page = _page(client, rolle, "betriebsleitung")
     for name in ("betriebsleiter-family_name", "betriebsleiter_geschlecht", "betriebsleiter_staatsangehoerigkeit",
                  "betriebsleiter_anschrift-street", "betriebsleiter_telefon", "betriebsleiter_stellung"):
@@ -77,11 +81,13 @@ def test_a_sole_trader_leading_and_training_herself_is_named_once(app, client, l
     assert given["betriebsleiter_stellung"] == "Inhaberin oder Inhaber"
     assert given["betriebsleiter_telefon"] == "0421 555123"
     assert "Laut Ihrem Vorhaben betreiben Sie ein Einzelunternehmen" in page
+    exam = _page(client, rolle, "pruefung")
+    assert 'name="pruefung_datum"' not in exam and given_values(exam)["pruefung_datum"] == "26.06.2009"
 
     training = drafts["ausbildungsvertrag-eintragung"]
     complete_draft(client, training, AUSBILDUNG_REST, FILES)
     page = _page(client, training, "betrieb")
-    for name in ("ausbilder", "ausbilder_geschlecht"):
+    for name in ("ausbilder", "ausbilder_geschlecht", "ausbilder_eignung"):
         assert f'name="{name}"' not in page, name
     assert given_values(page)["ausbilder"] == "Anna Becker"
 
@@ -95,6 +101,7 @@ def test_a_sole_trader_leading_and_training_herself_is_named_once(app, client, l
             entry["betriebsleiter_staatsangehoerigkeit"], entry["betriebsleiter_telefon"]) == (
         "inhaber", "weiblich", "DE", "0421 555123")
     assert entry["betriebsleiter_anschrift"] == {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen"}
+    assert {k: entry[k] for k in MEISTERPRUEFUNG} == MEISTERPRUEFUNG
     contract = received[("ausbildungsvertrag-eintragung", "primary")]
     assert (contract["ausbilder"], contract["ausbilder_geschlecht"], contract["ausbilder_eignung"]) == (
         "Anna Becker", "weiblich", "meisterpruefung")
