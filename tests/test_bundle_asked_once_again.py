@@ -1,7 +1,8 @@
 """What the fifth new-user trial of the life-event bundles still found asked twice (issue 16, "a
 founder answers each question once and every competent body receives its filing"): the founder
 retyped as the Handwerksrolle's Betriebsleiterin and the training contract's Ausbilderin, her
-Meisterprüfung asked in both. Each is filed over HTTP and read as its receiver got it."""
+Meisterprüfung asked in both, the kind of establishment of a move asked in the Abmeldung and the new
+Anmeldung. Each is filed over HTTP and read as its receiver got it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from tests.support.bundles import (
     CHILD_ANSWERS,
     FILES,
     HWK_FORM,
+    MOVE,
+    MOVE_ANSWERS,
     PLANS,
     SHARED,
     answer_questionnaire,
@@ -152,6 +155,38 @@ def test_a_managing_director_leading_the_gmbh_is_named_once_and_asked_her_positi
     assert training["ausbilder"] == "Anna Becker" and "ausbilder_eignung" not in training
     other = bundle.shared_answers("handwerksrolle-eintragung", {**answers, "betriebsleitung": "andere_person"})
     assert not {"betriebsleiter", "betriebsleiter_anschrift"} & set(other)
+
+
+
+# --- a move: the kind of establishment (GewA field 23) once -----------------------------------------
+
+def test_a_moved_branch_is_a_branch_in_the_abmeldung_and_the_new_anmeldung_asked_once(app, client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben",
+                                    {**MOVE, "niederlassung": "zweigniederlassung"})
+    drafts = service_drafts(client, overview)
+    assert set(drafts) == {"gewerbeabmeldung", "gewerbeanmeldung"}
+    main = {"hauptniederlassung-street": "Am Wall 120", "hauptniederlassung-postcode": "28195",
+            "hauptniederlassung-city": "Bremen"}
+    for key, name in (("gewerbeabmeldung", "abmeldung_betrifft"), ("gewerbeanmeldung", "niederlassung")):
+        shown = complete_draft(client, drafts[key], {**MOVE_ANSWERS, **main})
+        assert "niederlassung" not in shown and "hauptniederlassung" in shown, (key, shown)
+        page = _page(client, drafts[key], "niederlassung")
+        assert f'name="{name}"' not in page and given_values(page)[name] == "eine Zweigniederlassung (Feld 23)"
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    received = _received(app)
+    assert received[("gewerbeabmeldung", "primary")]["abmeldung_betrifft"] == "zweigniederlassung"
+    assert received[("gewerbeanmeldung", "primary")]["niederlassung"] == "zweigniederlassung"
+
+
+def test_the_move_leaves_the_kind_of_establishment_open_only_for_an_itinerant_trade_alone():
+    bundle = load_bundles(CATALOG)["betrieb-verlegen-aufgeben"]
+    (check,) = [c for c in bundle.questionnaire.checks if c.field == "niederlassung"]
+    assert check.problem({"reisegewerbe": False, "niederlassung": None}) == {}
+    assert check.problem({"reisegewerbe": True, "niederlassung": None}) is None
+    assert bundle.shared_answers("gewerbeummeldung", {"vorhaben": "verlegen_gemeinde",
+                                                      "niederlassung": "zweigstelle"})["niederlassung"] == "zweigstelle"
 
 
 # --- the mappings in a bundle file ------------------------------------------------------------------

@@ -57,14 +57,16 @@ MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "mo
         "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345",
         # asked once for the Abmeldung and the new Anmeldung (or the Ummeldung)
         "inhaber_art": "juristische_person", "geschaeftsbezeichnung": "Becker Licht & Strom",
-        "oeffentliche_hand": "nein", "reisegewerbe": "no", "nebenerwerb": "no", "wz2008": "43.21.0",
+        "oeffentliche_hand": "nein", "reisegewerbe": "no", "niederlassung": "hauptniederlassung", "nebenerwerb": "no",
+        "wz2008": "43.21.0",
         "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
         "taetigkeit": "Elektroinstallation und Elektroeinzelhandel"}
 #: what the Abmeldung and the Anmeldung still need beyond the bundle's answers ("grund" is the
-#: bundle's: not given here)
+#: bundle's: not given here; field 23 is the bundle's in a move, asked by a founding bundle's
+#: Gewerbeanmeldung)
 MOVE_ANSWERS = {
     **{k: v for k, v in GEWERBE.items() if k != "grund"},
-    "abmeldung_betrifft": "hauptniederlassung", "handwerk": "yes",
+    "handwerk": "yes",
 }
 
 
