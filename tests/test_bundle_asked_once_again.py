@@ -2,7 +2,8 @@
 founder answers each question once and every competent body receives its filing"): the founder
 retyped as the Handwerksrolle's Betriebsleiterin and the training contract's Ausbilderin, her
 Meisterprüfung asked in both, the kind of establishment of a move asked in the Abmeldung and the new
-Anmeldung. Each is filed over HTTP and read as its receiver got it."""
+Anmeldung, the Hauptniederlassung of a branch not prefilled with the account's address. Each is
+filed over HTTP and read as its receiver got it."""
 
 from __future__ import annotations
 
@@ -27,14 +28,20 @@ from tests.support.bundles import (
     SHARED,
     answer_questionnaire,
     complete_draft,
+    fill,
+    form_values,
     given_values,
     press,
     service_drafts,
     submit,
 )
+from tests.support.filing import path_of, start_draft
 from tests.support.handwerk import MEISTERPRUEFUNG
+from tests.support.http import csrf_token
 
 CATALOG = load_catalog()
+#: Becker Elektrotechnik GmbH's address in its company account (tests/conftest: the registered seat)
+ACCOUNT_ADDRESS = {"street": "Am Wall 120", "postcode": "28195", "city": "Bremen"}
 
 #: Anna Becker founds an electrical business alone: she leads it, is a master electrician and
 #: trains the apprentice herself
@@ -166,11 +173,10 @@ def test_a_moved_branch_is_a_branch_in_the_abmeldung_and_the_new_anmeldung_asked
                                     {**MOVE, "niederlassung": "zweigniederlassung"})
     drafts = service_drafts(client, overview)
     assert set(drafts) == {"gewerbeabmeldung", "gewerbeanmeldung"}
-    main = {"hauptniederlassung-street": "Am Wall 120", "hauptniederlassung-postcode": "28195",
-            "hauptniederlassung-city": "Bremen"}
     for key, name in (("gewerbeabmeldung", "abmeldung_betrifft"), ("gewerbeanmeldung", "niederlassung")):
-        shown = complete_draft(client, drafts[key], {**MOVE_ANSWERS, **main})
-        assert "niederlassung" not in shown and "hauptniederlassung" in shown, (key, shown)
+        shown = complete_draft(client, drafts[key], MOVE_ANSWERS)
+        # field 16, the main establishment, is the questionnaire's too (prefilled, see below)
+        assert not {"niederlassung", "hauptniederlassung"} & set(shown), (key, shown)
         page = _page(client, drafts[key], "niederlassung")
         assert f'name="{name}"' not in page and given_values(page)[name] == "eine Zweigniederlassung (Feld 23)"
     _review, resp = submit(client, overview)
@@ -178,6 +184,22 @@ def test_a_moved_branch_is_a_branch_in_the_abmeldung_and_the_new_anmeldung_asked
     received = _received(app)
     assert received[("gewerbeabmeldung", "primary")]["abmeldung_betrifft"] == "zweigniederlassung"
     assert received[("gewerbeanmeldung", "primary")]["niederlassung"] == "zweigniederlassung"
+    for key in ("gewerbeabmeldung", "gewerbeanmeldung"):  # nobody typed it: the account's address
+        assert received[(key, "primary")]["hauptniederlassung"] == ACCOUNT_ADDRESS, key
+
+
+def test_the_move_asks_the_main_establishment_once_prefilled_with_the_accounts_address(client, login_as):
+    login_as("anna.becker")
+    page = client.get("/vorhaben/betrieb-verlegen-aufgeben")
+    resp = client.post("/vorhaben/betrieb-verlegen-aufgeben",
+                       data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    bundle_draft = re.search(r"/entwurf/([0-9a-f-]+)/", path_of(resp.headers["Location"])).group(1)
+    fill(client, path_of(resp.headers["Location"]), {**MOVE, "niederlassung": "zweigstelle"},
+         stop_at="hauptniederlassung")
+    html = _page(client, bundle_draft, "hauptniederlassung")
+    assert {k: v for k, v in form_values(html).items() if k.startswith("hauptniederlassung-")} == {
+        f"hauptniederlassung-{part}": value for part, value in ACCOUNT_ADDRESS.items()}
+    assert 'id="hauptniederlassung-street-prefilled"' in html
 
 
 def test_the_move_leaves_the_kind_of_establishment_open_only_for_an_itinerant_trade_alone():
@@ -187,6 +209,32 @@ def test_the_move_leaves_the_kind_of_establishment_open_only_for_an_itinerant_tr
     assert check.problem({"reisegewerbe": True, "niederlassung": None}) is None
     assert bundle.shared_answers("gewerbeummeldung", {"vorhaben": "verlegen_gemeinde",
                                                       "niederlassung": "zweigstelle"})["niederlassung"] == "zweigstelle"
+
+
+# --- a founder's branch: the main establishment is the account's address ------------------------
+
+def test_a_founders_branch_gets_the_accounts_address_as_main_establishment_and_alone_nothing(app, client,
+                                                                                               login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "b",
+                                                                 "ausbilden": "no"})
+    press(client, overview, service="handwerk-verzeichnis-eintragung", leave_out="yes")
+    gewerbe = service_drafts(client, overview)["gewerbeanmeldung"]
+    shown = complete_draft(client, gewerbe, {**CHILD_ANSWERS, "niederlassung": "zweigniederlassung"}, FILES)
+    assert "hauptniederlassung" in shown  # the company may change it: prefilled, not given
+    html = _page(client, gewerbe, "hauptniederlassung")
+    assert 'id="hauptniederlassung-street-prefilled"' in html
+    assert form_values(html)["hauptniederlassung-street"] == ACCOUNT_ADDRESS["street"]
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    assert _received(app)[("gewerbeanmeldung", "primary")]["hauptniederlassung"] == ACCOUNT_ADDRESS
+
+    # filed alone, the Gewerbeanmeldung starts its main establishment empty, as before
+    path = start_draft(client, "gewerbeanmeldung")
+    fill(client, path, {**CHILD_ANSWERS, "niederlassung": "zweigniederlassung"}, stop_at="hauptniederlassung")
+    alone = client.get(path.rsplit("/", 1)[0] + "/hauptniederlassung").get_data(as_text=True)
+    assert form_values(alone)["hauptniederlassung-street"] == ""
+    assert 'id="hauptniederlassung-street-prefilled"' not in alone
 
 
 # --- the mappings in a bundle file ------------------------------------------------------------------

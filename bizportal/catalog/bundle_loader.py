@@ -29,7 +29,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from .loader import DefinitionError, _checks, _condition, _Ctx, steps_and_fields
+from .loader import PREFILL_PATHS, DefinitionError, _checks, _condition, _Ctx, steps_and_fields
 from .models import (
     ADDRESS_PARTS,
     BODY_RULES,
@@ -52,7 +52,7 @@ from .models import (
 BUNDLES_DIR = Path(__file__).parent / "bundles"
 BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct",
                "checks"}
-SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets", "waives"}
+SERVICE_ENTRY_KEYS = {"service", "reason", "when", "presets", "waives", "prefill"}
 WAIVER_KEYS = {"field", "filed_with", "note"}
 PRESET_KEYS = {"field", "value", "when", "filed_with", "note"}
 #: a shared answer of this question type may fill a field of these types
@@ -98,8 +98,27 @@ def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
         presets = _presets(ctx, entry.get("presets", []), service, questions, listed, f"services[{i}].presets")
         waives = _waivers(ctx, entry["waives"], service, listed, f"services[{i}].waives") \
             if "waives" in entry else ()
-        entries[i] = dataclasses.replace(entries[i], presets=presets, waives=waives)
+        prefill = _prefill(ctx, entry["prefill"], service, f"services[{i}].prefill") if "prefill" in entry else ()
+        entries[i] = dataclasses.replace(entries[i], presets=presets, waives=waives, prefill=prefill)
     return tuple(entries)
+
+
+def _prefill(ctx: _Ctx, raw: Any, service: ServiceDefinition, where: str) -> tuple[tuple[str, str], ...]:
+    """``prefill = { <field> = "<account path>" }``: account data a new draft of ``service`` starts
+    with in the bundle, named as a field's ``prefill`` (``company.address`` for an address field)."""
+    if not isinstance(raw, dict) or not raw:
+        raise ctx.fail(where, "must be a table of <field> = \"<account path>\"")
+    out = []
+    for name, path in raw.items():
+        fd = service.field(name)
+        if fd is None:
+            raise ctx.fail(f"{where}.{name}", f"service '{service.key}' ({service.source}) has no field '{name}'")
+        if path not in PREFILL_PATHS:
+            raise ctx.fail(f"{where}.{name}", f"'{path}' is not one of {sorted(PREFILL_PATHS)}")
+        if (path == "company.address") != (fd.type == "address"):
+            raise ctx.fail(f"{where}.{name}", "an address field takes 'company.address', and only it")
+        out.append((name, path))
+    return tuple(out)
 
 
 def _waivers(ctx: _Ctx, raw: Any, service: ServiceDefinition, listed: set[str], where: str) -> tuple[Waiver, ...]:

@@ -562,13 +562,17 @@ class BundleService:
     """One service a bundle can file: always, or when ``when`` holds for the bundle's answers;
     ``reason`` tells the company why it is needed; ``presets`` are the fixed values the bundle
     gives its fields; ``waives`` the required uploads it needs not while another service of the
-    bundle is filed with it."""
+    bundle is filed with it; ``prefill`` the account data its new draft starts with."""
 
     service: str
     reason: Text
     when: Condition | None = None
     presets: tuple[Preset, ...] = ()
     waives: tuple[Waiver, ...] = ()
+    #: (field, account path as a field's ``prefill``): account data a new draft of the service starts
+    #: with in the bundle only (the Gewerbeanmeldung's Hauptniederlassung: the account's address, the
+    #: registered seat), an answer the company may change; the service alone starts as it declares
+    prefill: tuple[tuple[str, str], ...] = ()
 
     def applies(self, answers: dict[str, Any]) -> bool:
         return self.when is None or self.when.holds(answers)
