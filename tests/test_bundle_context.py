@@ -54,12 +54,14 @@ def test_a_move_to_another_municipality_files_at_the_new_place_with_the_move_as_
     shown = complete_draft(client, drafts["gewerbeanmeldung"], MOVE_ANSWERS)
     # the new place, the reason and the former place come from the questionnaire: not asked again
     assert not {"betriebsstaette", "grund", "verlegung"} & set(shown), shown
-    # field 23 stays the service's question: the bundle's "Reisegewerbe: Nein" on the same step must
-    # not mark it done with field 23 empty (the second trial: both offices got "Feld 23 –")
-    assert "niederlassung" in shown, shown
+    # field 23 is the bundle's too (the fifth trial), never left empty beside its "Reisegewerbe: Nein"
+    # (the second trial: both offices got "Feld 23 –")
+    assert "niederlassung" not in shown, shown
     shown = complete_draft(client, drafts["gewerbeabmeldung"], MOVE_ANSWERS)
-    assert not {"betriebsstaette", "abmeldung", "verlegung"} & set(shown), shown
-    assert "niederlassung" in shown, shown
+    assert not {"betriebsstaette", "abmeldung", "verlegung", "niederlassung"} & set(shown), shown
+    for key, name in (("gewerbeanmeldung", "niederlassung"), ("gewerbeabmeldung", "abmeldung_betrifft")):
+        assert given_values(_draft_page(client, drafts[key], "niederlassung"))[name].startswith(
+            "eine Hauptniederlassung")
     anmeldung = given_values(_draft_page(client, drafts["gewerbeanmeldung"], "betriebsstaette"))
     assert (anmeldung["street"], anmeldung["postcode"], anmeldung["city"]) == \
         ("Bürgermeister-Smidt-Straße 10", "27568", "Bremerhaven")  # the new place, not the account's

@@ -8,12 +8,15 @@ questions), and its questions: fields like a service's (steps, prefill, conditio
 persons behind the business) maps as a table: ``{ field = "<group field>", items = { <its
 sub-field> = "<the question's sub-field>", ... } }`` fills every entry of a group field of the
 service; ``{ field = "<field>", first = "<sub-field>" }`` or ``first = { <part> = "<sub-field>" }``
-fills a field that asks for one person (a person or address field by parts) from the first entry.
+fills a field that asks for one person (a person or address field by parts, or an address field
+from an address sub-field) from the first entry, with ``when`` only while a condition holds (the
+founder as the Handwerksrolle's Betriebsleiterin, when she leads the business).
 A group is given whole: every required sub-field of the service's group must be filled, under
 the same condition, so its step needs nothing more. Number questions may add up into one number
 field: ``{ field = "<number field>", sum = true }`` in each of their ``maps``. A service entry may
 give fixed values (``presets``), also only while another of the bundle's services is filed with it
-(``filed_with``), and waive uploads (``waives``). A broken bundle stops the start with a
+(``filed_with``), and waive uploads (``waives``). The ``when`` of a fixed value or a conditional
+mapping may list several conditions, which must all hold. A broken bundle stops the start with a
 ``DefinitionError`` naming the file and the field, like a broken service definition.
 """
 
@@ -26,13 +29,14 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from .loader import DefinitionError, _checks, _condition, _Ctx, steps_and_fields
+from .loader import PREFILL_PATHS, DefinitionError, _checks, _condition, _Ctx, steps_and_fields
 from .models import (
     ADDRESS_PARTS,
     BODY_RULES,
     BUNDLE_ANSWER,
     LIFE_EVENTS,
     PERSON_PARTS,
+    AllOf,
     BundleDefinition,
     BundleService,
     Check,
@@ -48,7 +52,7 @@ from .models import (
 BUNDLES_DIR = Path(__file__).parent / "bundles"
 BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct",
                "checks"}
-SERVICE_ENTRY_KEYS = {"service", "reason", "required_reason", "when", "presets", "waives"}
+SERVICE_ENTRY_KEYS = {"service", "reason", "required_reason", "when", "presets", "waives", "prefill"}
 WAIVER_KEYS = {"field", "filed_with", "note"}
 PRESET_KEYS = {"field", "value", "when", "filed_with", "note"}
 #: a shared answer of this question type may fill a field of these types
@@ -97,8 +101,27 @@ def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
         presets = _presets(ctx, entry.get("presets", []), service, questions, listed, f"services[{i}].presets")
         waives = _waivers(ctx, entry["waives"], service, listed, f"services[{i}].waives") \
             if "waives" in entry else ()
-        entries[i] = dataclasses.replace(entries[i], presets=presets, waives=waives)
+        prefill = _prefill(ctx, entry["prefill"], service, f"services[{i}].prefill") if "prefill" in entry else ()
+        entries[i] = dataclasses.replace(entries[i], presets=presets, waives=waives, prefill=prefill)
     return tuple(entries)
+
+
+def _prefill(ctx: _Ctx, raw: Any, service: ServiceDefinition, where: str) -> tuple[tuple[str, str], ...]:
+    """``prefill = { <field> = "<account path>" }``: account data a new draft of ``service`` starts
+    with in the bundle, named as a field's ``prefill`` (``company.address`` for an address field)."""
+    if not isinstance(raw, dict) or not raw:
+        raise ctx.fail(where, "must be a table of <field> = \"<account path>\"")
+    out = []
+    for name, path in raw.items():
+        fd = service.field(name)
+        if fd is None:
+            raise ctx.fail(f"{where}.{name}", f"service '{service.key}' ({service.source}) has no field '{name}'")
+        if path not in PREFILL_PATHS:
+            raise ctx.fail(f"{where}.{name}", f"'{path}' is not one of {sorted(PREFILL_PATHS)}")
+        if (path == "company.address") != (fd.type == "address"):
+            raise ctx.fail(f"{where}.{name}", "an address field takes 'company.address', and only it")
+        out.append((name, path))
+    return tuple(out)
 
 
 def _waivers(ctx: _Ctx, raw: Any, service: ServiceDefinition, listed: set[str], where: str) -> tuple[Waiver, ...]:
@@ -168,7 +191,7 @@ def _presets(ctx: _Ctx, raw: Any, service: ServiceDefinition, questions: dict[st
         if fd is None:
             raise ctx.fail(f"{at}.field", f"service '{service.key}' ({service.source}) has no field '{name}'")
         value = _preset_value(ctx, fd, rp["value"], f"{at}.value", service)
-        when = _condition(ctx, rp["when"], f"{at}.when", questions) if "when" in rp else None
+        when = _when(ctx, rp["when"], f"{at}.when", questions) if "when" in rp else None
         other_service = rp.get("filed_with")
         if "filed_with" in rp and (not isinstance(other_service, str) or other_service == service.key
                                    or other_service not in listed):
@@ -269,10 +292,28 @@ def _bundle_checks(ctx: _Ctx, raw: Any, questions: dict[str, FieldDefinition], s
             {key: tuple(found) for key, found in per_service.items()})
 
 
-def _exclusive(a: Condition | None, b: Condition | None) -> bool:
-    """True when conditions ``a`` and ``b`` can never hold together (same question, disjoint
-    values); a missing condition always holds."""
-    if a is None or b is None or a.field != b.field or a.negate or b.negate:
+def _when(ctx: _Ctx, raw: Any, where: str, questions: dict[str, FieldDefinition]) -> Condition | AllOf:
+    """A condition on the bundle's questions (``loader._condition``), or a list of them that must
+    all hold (``AllOf``)."""
+    if not isinstance(raw, list):
+        return _condition(ctx, raw, where, questions)
+    if not raw:
+        raise ctx.fail(where, "must be a condition or a non-empty list of conditions")
+    conditions = tuple(_condition(ctx, c, f"{where}[{i}]", questions) for i, c in enumerate(raw))
+    return conditions[0] if len(conditions) == 1 else AllOf(conditions)
+
+
+def _exclusive(a: Condition | AllOf | None, b: Condition | AllOf | None) -> bool:
+    """True when conditions ``a`` and ``b`` can never hold together (one of each tests the same
+    question for disjoint values); a missing condition always holds."""
+    def single(c: Condition | AllOf | None) -> tuple[Condition, ...]:
+        return () if c is None else c.conditions if isinstance(c, AllOf) else (c,)
+
+    return any(_disjoint(x, y) for x in single(a) for y in single(b))
+
+
+def _disjoint(a: Condition, b: Condition) -> bool:
+    if a.field != b.field or a.negate or b.negate:
         return False
     values_a = set(a.values) if a.values else {a.equals}
     values_b = set(b.values) if b.values else {b.equals}
@@ -314,9 +355,16 @@ def _targets(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, t
     """``_mappings``, and a plain question's ``{ field, when, else_empty? }``: the field gets the
     answer while ``when`` holds for the bundle's answers; otherwise the service asks it, or, with
     ``else_empty = true``, it is given empty (GewA 1 field 1, the registered name, stays empty for
-    a business not entered in a register; the field must then be an optional text field)."""
-    if question.type == "group" or not isinstance(target, dict) or "when" not in target:
+    a business not entered in a register; the field must then be an optional text field). A group
+    question's ``{ field, first, when }`` fills the field from the first entry while ``when``
+    holds (the founder as the Handwerksrolle's Betriebsleiterin, when she leads the business)."""
+    if not isinstance(target, dict) or "when" not in target:
         return _mappings(ctx, question, service, target, where)
+    if question.type == "group":
+        if "first" not in target:
+            raise ctx.fail(where, "a group question maps with 'when' only as { field, first, when }")
+        (mapping,) = _mappings(ctx, question, service, {k: v for k, v in target.items() if k != "when"}, where)
+        return (dataclasses.replace(mapping, when=_when(ctx, target["when"], f"{where}.when", questions)),)
     if not {"field", "when"} <= set(target) <= {"field", "when", "else_empty"} \
             or not isinstance(target["field"], str) or "." in target["field"] \
             or not isinstance(target.get("else_empty", False), bool):
@@ -328,7 +376,7 @@ def _targets(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinition, t
     if empty and (fd is None or fd.required or fd.type not in ("text", "textarea")):
         raise ctx.fail(f"{where}.field", f"a field given empty must be an optional text field; '{target['field']}' "
                                          f"of '{service.key}' is not")
-    when = _condition(ctx, target["when"], f"{where}.when", questions)
+    when = _when(ctx, target["when"], f"{where}.when", questions)
     return (dataclasses.replace(mapping, when=when, else_empty=empty),)
 
 
@@ -506,8 +554,11 @@ def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition
     if fd.type == "group":
         raise ctx.fail(where, f"'{fd.name}' is a group field: fill it with 'items'")
     if isinstance(raw, str):
+        if fd.type == "address" and raw in subs and subs[raw].type == "address":
+            return ((None, raw),)  # an address sub-field fills an address field whole
         if fd.type in ("address", "person"):
-            raise ctx.fail(where, f"the {fd.type} field '{fd.name}' takes a table of its parts")
+            raise ctx.fail(where, f"the {fd.type} field '{fd.name}' takes a table of its parts or, an address, "
+                                  f"an address sub-field")
         if raw not in subs:
             raise ctx.fail(where, f"the question '{question.name}' has no sub-field '{raw}'")
         _fits(ctx, subs[raw], fd, service, where, fd.name)

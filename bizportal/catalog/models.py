@@ -125,6 +125,18 @@ def years_of_age(born: Any, on: Any) -> int | None:
 
 
 @dataclass(frozen=True)
+class AllOf:
+    """Conditions that must all hold: a bundle's ``when = [{ ... }, { ... }]`` on a fixed value or
+    a conditional mapping (e.g. the Handwerksrolle's "Stellung: Inhaberin" while the business is a
+    sole trader's and its first person leads it)."""
+
+    conditions: tuple[Condition, ...]
+
+    def holds(self, answers: dict[str, Any]) -> bool:
+        return all(c.holds(answers) for c in self.conditions)
+
+
+@dataclass(frozen=True)
 class FieldDefinition:
     name: str
     type: str
@@ -538,7 +550,7 @@ class SharedMapping:
     #: given only while this holds for the bundle's answers; otherwise the service asks, or with
     #: ``else_empty`` the field is given empty (the Gewerbeanmeldung's registered name, field 1,
     #: without a register entry)
-    when: Condition | None = None
+    when: Condition | AllOf | None = None
     else_empty: bool = False
 
     def is_own(self, entry: Any) -> bool:
@@ -595,7 +607,7 @@ class Preset:
 
     field: str
     value: Any
-    when: Condition | None = None
+    when: Condition | AllOf | None = None
     #: given only while this other service of the bundle is filed with it (chosen and not left
     #: out), e.g. the Gewerbeanmeldung's "Liegt eine Handwerkskarte vor?": "Nein" while the entry in
     #: the Handwerksrolle, after which the chamber issues the card, goes in the same submit
@@ -647,7 +659,8 @@ class BundleService:
     requires, says in one sentence why leaving it out is risky (the overview warns with it when
     the company leaves the service out, without forbidding it: it may be filed elsewhere);
     ``presets`` are the fixed values the bundle gives its fields; ``waives`` the required uploads
-    it needs not while another service of the bundle is filed with it."""
+    it needs not while another service of the bundle is filed with it; ``prefill`` the account
+    data its new draft starts with."""
 
     service: str
     reason: Text
@@ -655,6 +668,10 @@ class BundleService:
     presets: tuple[Preset, ...] = ()
     waives: tuple[Waiver, ...] = ()
     required_reason: Text | None = None
+    #: (field, account path as a field's ``prefill``): account data a new draft of the service starts
+    #: with in the bundle only (the Gewerbeanmeldung's Hauptniederlassung: the account's address, the
+    #: registered seat), an answer the company may change; the service alone starts as it declares
+    prefill: tuple[tuple[str, str], ...] = ()
 
     def applies(self, answers: dict[str, Any]) -> bool:
         return self.when is None or self.when.holds(answers)

@@ -9,6 +9,7 @@ Each function owns its transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from ..auth.models import Person
 from ..bodies.routing import NoCompetentBody
 from ..catalog.models import (
     ADDRESS_PARTS,
-    PERSON_PARTS,
     BundleDefinition,
     BundleService,
     Check,
@@ -232,9 +232,8 @@ def waived(parent: Draft, bundle: BundleDefinition, service_key: str,
 
 
 def _whole(fd: FieldDefinition, value: Any) -> bool:
-    if fd.type in ("address", "person"):
-        parts = ADDRESS_PARTS if fd.type == "address" else PERSON_PARTS
-        return isinstance(value, dict) and all(value.get(p) not in (None, "") for p in parts)
+    if fd.type in ("address", "person"):  # a person without nationality where the form asks it apart
+        return isinstance(value, dict) and all(value.get(p) not in (None, "") for p in fd.parts)
     return value not in (None, "")
 
 
@@ -351,8 +350,9 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
         before: dict[str, Any] = {}
         if draft is None:
             _check_open_drafts(parent.company_id)
+            start = {**prefill_of(part.service), **prefill_of(bundle_prefill(bundle, part.service)), **shared}
             draft = Draft(company_id=parent.company_id, created_by_id=person.id, updated_by_id=person.id,
-                          service_key=part.service.key, data={**prefill_of(part.service), **shared},
+                          service_key=part.service.key, data=start,
                           completed_steps=[], pending_input={}, bundle_draft_id=parent.id)
             db.session.add(draft)
             stats.draft_started(part.service.key, utcnow())
@@ -371,6 +371,16 @@ def prepare_services(parent: Draft, person: Person, bundle: BundleDefinition,
         draft.completed_steps = done
     db.session.commit()
     return parts(parent, bundle, catalog)
+
+
+def bundle_prefill(bundle: BundleDefinition, service: ServiceDefinition) -> ServiceDefinition:
+    """``service`` with only the fields the bundle prefills (``BundleService.prefill``), each
+    declaring the bundle's account path: what the ``prefill_of`` of ``prepare_services`` reads to
+    start the service's draft in the bundle (and the step reads to mark the value as the account's)."""
+    entry = next((e for e in bundle.services if e.service == service.key), None)
+    paths = dict(entry.prefill) if entry else {}
+    return dataclasses.replace(service, fields=tuple(dataclasses.replace(fd, prefill=paths[fd.name])
+                                                     for fd in service.fields if fd.name in paths))
 
 
 def _with_shared(data: dict[str, Any], shared: dict[str, Any], bundle: BundleDefinition,

@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -376,10 +377,12 @@ def changed_since_review(drafts: list[Draft], state: str | None) -> Draft | None
 
 
 def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key: str,
-              answers: dict[str, Any], seen: SeenStep | None = None) -> None:
+              answers: dict[str, Any], seen: SeenStep | None = None, prefilled: Collection[str] = ()) -> None:
     """Store a validated step and mark it completed. Later steps whose visible fields change, or
     whose checks read an answer that changed, are marked open again, and answers that are no
-    longer visible are dropped. Commits. ``DraftGone`` when the draft was deleted meanwhile.
+    longer visible are dropped, except the account data a field is prefilled with (the service's
+    ``prefill``, and ``prefilled``: a bundle's, ``bundles.bundle_prefill``). Commits. ``DraftGone``
+    when the draft was deleted meanwhile.
 
     The answers are merged into the draft as the last write left it (under the company's lock,
     like uploads): a step saved while another request of the same draft stored a file must not
@@ -399,7 +402,7 @@ def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key
                  if k not in later or (before[k] == after[k] and k not in rechecked)]
     if step_key not in completed:
         completed.append(step_key)
-    keep = visible_fields(service, data) | {fd.name for fd in service.fields if fd.prefill}
+    keep = visible_fields(service, data) | {fd.name for fd in service.fields if fd.prefill} | set(prefilled)
     draft.data = {k: v for k, v in data.items() if k in keep}
     draft.completed_steps = completed
     draft.pending_input = {k: v for k, v in draft.pending_input.items() if k != step_key}

@@ -312,8 +312,9 @@ def step(draft_id: str, step_key: str):
         if _alike(draft, fields, form):  # also next to a check's error (a move to the same address and town)
             valid = False
         if valid and not upload_errors and not missing_files:
+            extra = _bundle_prefill(draft, service)
             services.save_step(draft, current_user, service, step_key, {**answers_from_form(fields, form), **given},
-                               seen)
+                               seen, prefilled={fd.name for fd in extra.fields} if extra else ())
             bundle = catalog.get_bundle(draft.service_key)
             if bundle is not None and services.first_open_step(service, draft) is None:
                 # the questions are answered: each chosen service gets its draft with the shared
@@ -671,8 +672,17 @@ def _progress(service, draft, current: str) -> list[dict]:
 
 
 def _prefilled_names(service, draft) -> set[str]:
-    prefill = _prefill(service)
+    # with the account data a bundle starts its service draft with (e.g. the Hauptniederlassung)
+    extra = _bundle_prefill(draft, service)
+    prefill = {**_prefill(service), **(_prefill(extra) if extra else {})}
     return {name for name, value in prefill.items() if draft.data.get(name) == value}
+
+
+def _bundle_prefill(draft, service):
+    """``service`` with the fields its bundle prefills (``bundles.bundle_prefill``); None outside a bundle."""
+    parent = _bundle_draft_of(draft)
+    bundle = catalog.get_bundle(parent.service_key) if parent is not None and parent is not draft else None
+    return bundles.bundle_prefill(bundle, service) if bundle is not None else None
 
 
 @bp.route("/antraege/entwurf/<draft_id>/pruefen", methods=["GET", "POST"])

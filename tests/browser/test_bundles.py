@@ -15,6 +15,7 @@ from bizportal.extensions import db
 from bizportal.inbox.models import InboxItem
 from tests.support.browser import DESKTOP, NARROW, assert_no_violations, assert_reflows, share_login
 from tests.support.bundles import complete_services
+from tests.support.handwerk import MEISTERPRUEFUNG
 from tests.support.http import http_login
 
 
@@ -82,6 +83,19 @@ def test_founding_bundle_in_the_browser(app, live_server, new_page):
     page.get_by_role("button", name="Weiter").click()
     page.wait_for_url(re.compile(r"/handwerk$"))
     page.select_option("#handwerk_anlage", "a")
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/betriebsleitung$"))  # Anna leads the business: not named again
+    page.select_option("#betriebsleitung", "erste_person_meister")
+    _check(page, "bundle question: who leads the business")
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/meisterpruefung$"))  # her Meisterprüfung, asked once
+    for name, value in MEISTERPRUEFUNG.items():
+        if name != "qualification":
+            page.fill(f"#{name}", value)
+    _check(page, "bundle question: the Meisterprüfung")
+    page.get_by_role("button", name="Weiter").click()
+    page.wait_for_url(re.compile(r"/ausbilder$"))  # Jonas trains: the training contract asks for him
+    page.select_option("#ausbildung_durch", "andere_person")
     page.get_by_role("button", name="Weiter").click()
     page.wait_for_url(re.compile(r"/antraege/vorhaben/[0-9a-f-]+$"))
     _check(page, "bundle overview")

@@ -18,7 +18,9 @@ SHARED = {"business_name": "Becker Elektro Neugründung GmbH", "legal_form": "Gm
           "street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen", **GESCHAEFTSFUEHRERIN}
 PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "vermittlung_34d": "no",
          # asked once for the Gewerbeanmeldung and the Verzeichnis (full and part time add up there)
-         "taetigkeit": "Elektroinstallation und Montage von Photovoltaikanlagen", "vollzeit": "2", "teilzeit": "1"}
+         "taetigkeit": "Elektroinstallation und Montage von Photovoltaikanlagen", "vollzeit": "2", "teilzeit": "1",
+         # a hired master leads the business and another person trains: the services ask for them
+         "betriebsleitung": "andere_person", "ausbildung_durch": "andere_person"}
 #: what each service still needs beyond the shared answers
 GEWERBE = {k: v for k, v in gewerbe_answers().items()
            if k not in {"business_name", "legal_form", "street", "postcode", "city", "start_date", "handwerk"}}
@@ -55,14 +57,16 @@ MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "mo
         "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345",
         # asked once for the Abmeldung and the new Anmeldung (or the Ummeldung)
         "inhaber_art": "juristische_person", "geschaeftsbezeichnung": "Becker Licht & Strom",
-        "oeffentliche_hand": "nein", "reisegewerbe": "no", "nebenerwerb": "no", "wz2008": "43.21.0",
+        "oeffentliche_hand": "nein", "reisegewerbe": "no", "niederlassung": "hauptniederlassung", "nebenerwerb": "no",
+        "wz2008": "43.21.0",
         "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
         "taetigkeit": "Elektroinstallation und Elektroeinzelhandel"}
 #: what the Abmeldung and the Anmeldung still need beyond the bundle's answers ("grund" is the
-#: bundle's: not given here)
+#: bundle's: not given here; field 23 is the bundle's in a move, asked by a founding bundle's
+#: Gewerbeanmeldung)
 MOVE_ANSWERS = {
     **{k: v for k, v in GEWERBE.items() if k != "grund"},
-    "abmeldung_betrifft": "hauptniederlassung", "handwerk": "yes",
+    "handwerk": "yes",
 }
 
 
