@@ -35,7 +35,7 @@ from tests.support.bundles import (
     service_drafts,
     submit,
 )
-from tests.support.filing import path_of, start_draft
+from tests.support.filing import gewerbe_answers, path_of, start_draft
 from tests.support.handwerk import MEISTERPRUEFUNG
 from tests.support.http import csrf_token
 
@@ -110,7 +110,7 @@ def test_a_sole_trader_leading_and_training_herself_is_named_once_with_her_meist
     assert (entry["betriebsleiter_stellung"], entry["betriebsleiter_geschlecht"],
             entry["betriebsleiter_staatsangehoerigkeit"], entry["betriebsleiter_telefon"]) == (
         "inhaber", "weiblich", "DE", "0421 555123")
-    assert entry["betriebsleiter_anschrift"] == {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen"}
+    assert entry["betriebsleiter_anschrift"] == {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen", "country": "DE"}
     assert {k: entry[k] for k in MEISTERPRUEFUNG} == MEISTERPRUEFUNG
     contract = received[("ausbildungsvertrag-eintragung", "primary")]
     assert (contract["ausbilder"], contract["ausbilder_geschlecht"], contract["ausbilder_eignung"]) == (
@@ -231,7 +231,7 @@ def test_a_founders_branch_gets_the_accounts_address_as_main_establishment_and_a
 
     # filed alone, the Gewerbeanmeldung starts its main establishment empty, as before
     path = start_draft(client, "gewerbeanmeldung")
-    fill(client, path, {**CHILD_ANSWERS, "niederlassung": "zweigniederlassung"}, stop_at="hauptniederlassung")
+    fill(client, path, {**gewerbe_answers(), "niederlassung": "zweigniederlassung"}, stop_at="hauptniederlassung")
     alone = client.get(path.rsplit("/", 1)[0] + "/hauptniederlassung").get_data(as_text=True)
     assert form_values(alone)["hauptniederlassung-street"] == ""
     assert 'id="hauptniederlassung-street-prefilled"' not in alone

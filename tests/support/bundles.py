@@ -123,6 +123,13 @@ def form_values(html: str) -> dict[str, str]:
     return parser.values
 
 
+def errors_on(html: str) -> list[str]:
+    """The field errors a refused step shows, as text (for an assertion's message)."""
+    return [f"{field}: {' '.join(re.sub(r'<[^>]+>', ' ', message).split())}"
+            for field, message in re.findall(r'<p class="kern-error" id="([^"]*)-error">(.*?)</p>', html, re.S)
+            ] or [html[:3000]]
+
+
 def fill(client, path: str, answers: dict, files: dict | None = None, stop_at: str | None = None) -> list[str]:
     """Post every step from ``path`` on, sending what the page shows plus ``answers`` for the fields
     it has (and the files it asks for), until the portal leaves the draft's steps (or shows the step
@@ -140,7 +147,7 @@ def fill(client, path: str, answers: dict, files: dict | None = None, stop_at: s
             if f'name="{name}"' in html:
                 data[name] = (io.BytesIO(TEST_PDF), filename)
         resp = client.post(path, data=data, content_type="multipart/form-data")
-        assert resp.status_code == 302, (path, resp.get_data(as_text=True)[:3000])
+        assert resp.status_code == 302, (path, errors_on(resp.get_data(as_text=True)))
         shown.append(path.rsplit("/", 1)[-1])
         path = path_of(resp.headers["Location"])
     raise AssertionError("too many steps")
