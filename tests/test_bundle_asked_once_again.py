@@ -110,7 +110,8 @@ def test_a_sole_trader_leading_and_training_herself_is_named_once_with_her_meist
     assert (entry["betriebsleiter_stellung"], entry["betriebsleiter_geschlecht"],
             entry["betriebsleiter_staatsangehoerigkeit"], entry["betriebsleiter_telefon"]) == (
         "inhaber", "weiblich", "DE", "0421 555123")
-    assert entry["betriebsleiter_anschrift"] == {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen", "country": "DE"}
+    assert entry["betriebsleiter_anschrift"] == {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen",
+                                                 "country": "DE"}
     assert {k: entry[k] for k in MEISTERPRUEFUNG} == MEISTERPRUEFUNG
     contract = received[("ausbildungsvertrag-eintragung", "primary")]
     assert (contract["ausbilder"], contract["ausbilder_geschlecht"], contract["ausbilder_eignung"]) == (
