@@ -84,8 +84,13 @@ class StepForm(FlaskForm):
                 continue  # hidden now, or an answer it compares is wrong already
             problem = check.problem(answers, body_at)
             if problem is not None:
-                self[check.field].errors = [*self[check.field].errors,
-                                            check_message(check.message, problem, self.page_locale)]
+                field = self[check.field]
+                message = check_message(check.message, problem, self.page_locale)
+                if isinstance(field, FormField):  # an address compared by its postcode: said there
+                    field["postcode"].errors = [*field["postcode"].errors, message]
+                    field.form._errors = None
+                else:
+                    field.errors = [*field.errors, message]
                 valid = False
         self._errors = None
         return valid
