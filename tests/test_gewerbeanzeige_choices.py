@@ -8,9 +8,12 @@ import re
 
 import pytest
 
-from tests.support.filing import gewerbe_answers
+from bizportal.catalog.loader import load_catalog
+from tests.support.filing import fill_steps, gewerbe_answers, start_draft
 from tests.support.permits import to_step
 from tests.test_gewerbeanzeige_order import ABMELDUNG
+
+NUMBER = re.compile(r"\(Feld (\d+)\)")
 
 
 @pytest.fixture
@@ -48,3 +51,23 @@ def test_the_reasons_of_a_gewerbeabmeldung_stand_in_the_order_of_fields_25_and_2
         "Wechsel der Rechtsform", "Übergang nach dem Umwandlungsgesetz (z. B. Verschmelzung, Spaltung)",
         "Übergabe durch Erbfolge, Verkauf oder Verpachtung", "Gesellschafteraustritt",
     ]
+
+
+def test_the_review_names_field_23_once_with_its_question_not_again_with_the_answer(company):
+    review = fill_steps(company, start_draft(company, "gewerbeanmeldung"), gewerbe_answers())
+    page = " ".join(re.sub(r"<[^>]+>", " ", company.get(review).get_data(as_text=True)).split())
+    assert "Die Anmeldung wird erstattet für (Feld 23) eine Hauptniederlassung " in page
+    assert page.count("(Feld 23)") == 1
+
+
+@pytest.mark.parametrize("service", ["gewerbeanmeldung", "gewerbeummeldung", "gewerbeabmeldung"])
+def test_no_choice_repeats_the_field_number_of_its_question(service):
+    def fields(defs):
+        for fd in defs:
+            yield fd
+            yield from fields(fd.fields)
+
+    for fd in fields(load_catalog()[service].fields):
+        asked = set(NUMBER.findall(fd.label.de))
+        for choice in fd.choices:
+            assert not asked & set(NUMBER.findall(choice.label.de)), (fd.name, choice.value)
