@@ -199,9 +199,20 @@ def choice_labels(fd: FieldDefinition, value: Any, locale: str) -> list[str]:
 
 
 def compound_values(value: dict[str, Any], locale: str) -> list[str]:
-    """The parts of an address or person answer as a person reads them, in stored order, without
-    the birth date (each caller writes it in its own way): an address's state by its name in
-    ``locale``, left out for Germany (a domestic address is written without it)."""
+    """The parts of an address or person answer as a person reads them, without the birth date
+    (each caller writes it in its own way), for the caller to join with commas. An address (no
+    part but ``ADDRESS_PARTS`` and ``COUNTRY_PART``) is written as a letter is addressed: street,
+    then postcode and town as one part ("28195 Bremen"), then its state by its name in ``locale``,
+    left out for Germany (a domestic address is written without it). A person's parts come in
+    stored order."""
+    if value and set(value) <= {*ADDRESS_PARTS, COUNTRY_PART}:
+        town = " ".join(str(value[k]) for k in ("postcode", "city") if value.get(k))
+        shown = [str(value["street"])] if value.get("street") else []
+        shown += [town] if town else []
+        country = value.get(COUNTRY_PART)
+        if country and country != "DE":
+            shown.append(countries.name(str(country), locale))
+        return shown
     shown = []
     for key, part in value.items():
         if not part or key == "birth_date":
