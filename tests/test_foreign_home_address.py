@@ -175,7 +175,7 @@ def test_a_german_home_address_and_one_without_a_state_are_276():
 def test_pages_receipt_and_exports_name_the_state(app, company):
     reference = _filed_from_vienna(company)
     status = company.get(f"/antraege/{reference}").get_data(as_text=True)
-    assert "Mariahilfer Straße 12, 1060, Wien, Österreich" in status
+    assert "Mariahilfer Straße 12, 1060 Wien, Österreich" in status
     assert "Parkallee" not in status
     with app.app_context():
         receipt = db.session.scalar(select(Filing).where(Filing.reference == reference)).receipt.content
@@ -184,16 +184,16 @@ def test_pages_receipt_and_exports_name_the_state(app, company):
     assert Worker(app).run_once() == 2
     amt = staff_client(app, "gewerbeamt.bremen")
     path = item_path(amt, reference)
-    assert "Mariahilfer Straße 12, 1060, Wien, Österreich" in amt.get(path).get_data(as_text=True)
+    assert "Mariahilfer Straße 12, 1060 Wien, Österreich" in amt.get(path).get_data(as_text=True)
     doc = amt.get(f"{path}/export.json").get_json()
     persons = next(a for a in doc["answers"] if a["field"] == "personen")
-    assert "Mariahilfer Straße 12, 1060, Wien, Österreich" in persons["text"]
+    assert "Mariahilfer Straße 12, 1060 Wien, Österreich" in persons["text"]
     assert persons["value"][0]["anschrift"]["country"] == "AT"
     # the business premises in Bremen are written as before, without the state
-    assert "Am Wall 120" in status and "Am Wall 120, 28195, Bremen, Deutschland" not in status
+    assert "Am Wall 120" in status and "Am Wall 120, 28195 Bremen, Deutschland" not in status
 
 
 def test_the_english_pages_name_the_state_in_english(company):
     reference = _filed_from_vienna(company)
     company.get("/sprache/en")
-    assert "Mariahilfer Straße 12, 1060, Wien, Austria" in company.get(f"/antraege/{reference}").get_data(as_text=True)
+    assert "Mariahilfer Straße 12, 1060 Wien, Austria" in company.get(f"/antraege/{reference}").get_data(as_text=True)

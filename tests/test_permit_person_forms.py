@@ -136,7 +136,7 @@ def test_every_permits_representative_gives_a_home_address_which_may_lie_abroad(
     reference = file_service(company, service, every, files=FILES)
     assert payload_of(app, reference).data["weitere_vertreter"][0]["wohnanschrift"] == {
         "street": "Mariahilfer Straße 12", "postcode": "1060", "city": "Wien", "country": "AT"}
-    assert "Mariahilfer Straße 12, 1060, Wien, Österreich" in company.get(f"/antraege/{reference}").get_data(
+    assert "Mariahilfer Straße 12, 1060 Wien, Österreich" in company.get(f"/antraege/{reference}").get_data(
         as_text=True)
 
 

@@ -173,7 +173,7 @@ def gewerbeanmeldung(company: dict, place: tuple[str, str, str], activity: str, 
                                         "bisherige_unternehmensnummer": "123456789012345"}
                                        if grund in ("erbfolge", "kauf", "pacht") else {})
     if grund == "wiedereroeffnung":
-        steps["verlegung"] = address("fruehere_betriebsstaette", "Wandsbeker Chaussee 8", "22089", "Hamburg")
+        steps["verlegung"] = address("fruehere_betriebsstaette", "Holstenstraße 88", "24103", "Kiel")
     steps["erlaubnis"] = {"erlaubnispflichtig": "yes" if erlaubnis else "no"}
     if erlaubnis:
         steps["erlaubnis_angaben"] = {"erlaubnis_datum": "2026-11-02", "erlaubnis_behoerde": "Handelskammer Hamburg"}
@@ -311,13 +311,14 @@ def gewerbeummeldung_legal_form_of_partnership() -> dict[str, dict]:
 
 
 def gewerbeabmeldung_moving_to_another_district() -> dict[str, dict]:
-    """GewA 3: the broker moves her business from Hamburg to Winsen (Luhe) and names the future premises."""
+    """GewA 3: the broker moves her business from Hamburg to Elmshorn and names the future premises
+    (outside the area of Gewerbeamt Hamburg: a move within it is a Gewerbeummeldung)."""
     steps = gewerbeabmeldung_handing_over_brokerage()
     del steps["nachfolge"]
     steps["taetigkeit"]["abmeldung_datum"] = "2027-05-31"
     steps["abmeldung"] = {"grund": "verlegung"}
     unterlagen = steps.pop("unterlagen")
-    return {**steps, "verlegung": address("neue_anschrift", "Bahnhofstraße 1", "21423", "Winsen (Luhe)"),
+    return {**steps, "verlegung": address("neue_anschrift", "Bahnhofstraße 1", "25335", "Elmshorn"),
             "unterlagen": unterlagen}
 
 
@@ -797,8 +798,8 @@ CASES = [
                           grund="wiedereroeffnung"),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
          expect={"handwerk": False, "erlaubnis_behoerde": "Handelskammer Hamburg",
-                 "fruehere_betriebsstaette": {"street": "Wandsbeker Chaussee 8", "postcode": "22089",
-                                              "city": "Hamburg"}}),
+                 "fruehere_betriebsstaette": {"street": "Holstenstraße 88", "postcode": "24103",
+                                              "city": "Kiel"}}),
 
     Case("gewerbeummeldung-verlegung-handwerk-bremen", "anna.becker", "gewerbeummeldung",
          gewerbeummeldung_relocation_of_crafts_business(),
@@ -862,7 +863,7 @@ CASES = [
          gewerbeabmeldung_moving_to_another_district(),
          [("gewerbeamt-hamburg", "primary"), ("hk-hamburg", "copy")],
          expect={"grund": "verlegung", "abmeldung_datum": "2027-05-31",
-                 "neue_anschrift": {"street": "Bahnhofstraße 1", "postcode": "21423", "city": "Winsen (Luhe)"}},
+                 "neue_anschrift": {"street": "Bahnhofstraße 1", "postcode": "25335", "city": "Elmshorn"}},
          absent=("aufgabe_ursache", "nachfolge_name")),
 
     Case("ausbildungsvertrag-handwerk-minderjaehrig-bremen", "anna.becker", "ausbildungsvertrag-eintragung",

@@ -157,3 +157,35 @@ def test_enter_in_a_field_of_a_step_with_a_group_does_not_add_an_entry(company):
     buttons = _submit_buttons(company.get(path).get_data(as_text=True))
     assert (buttons[0]["name"], buttons[0]["value"]) == ("action", "next")
     assert ("Weiteren Eintrag hinzufügen", "add:personen") in [(b["label"], b["value"]) for b in buttons]
+
+
+def test_a_misspelt_search_asks_did_you_mean_and_lists_what_the_corrected_words_find(app, company):
+    """Clerk trial, issue 13: "Elektroinstalation" found nothing and offered nothing; the catalog
+    search's spelling correction now stands in for the word, as on the catalog page."""
+    path = start_draft(company, "gewerbeanmeldung")
+    answers = gewerbe_answers()
+    del answers["wz2008"]
+    while not path.endswith("/wz"):
+        path = path_of(post_step(company, path, answers).headers["Location"])
+    page = _search(company, path, {}, "Elektroinstalation")
+    count = " ".join(re.search(r'<p[^>]*id="wz2008-treffer"[^>]*>([^<]*)</p>', page).group(1).split())
+    assert count == ("Kein Eintrag passt zu „Elektroinstalation“. Meinten Sie: Elektroinstallation? "
+                     "1 Eintrag passt zu „Elektroinstallation“.")
+    select = page[page.index('id="wz2008"'):].split("</select>", 1)[0]
+    assert '<option value="43.21.0">43.21.0 Elektroinstallation</option>' in select
+    assert form_values(page)["wz2008-suche"] == "Elektroinstalation"  # what was typed stays
+    resp = company.post(path, data={**form_values(page), "wz2008": "43.21.0", "action": "next"})
+    assert resp.status_code == 302 and _draft(app, path).data["wz2008"] == "43.21.0"
+    # words that are no typo of any entry still find nothing
+    assert "Meinten Sie" not in _search(company, path, {}, "raumfahrtbahnhof")
+
+
+def test_the_did_you_mean_is_in_the_pages_language(company):
+    company.get("/sprache/en")
+    path = start_draft(company, "gewerbeanmeldung")
+    answers = gewerbe_answers()
+    del answers["wz2008"]
+    while not path.endswith("/wz"):
+        path = path_of(post_step(company, path, answers).headers["Location"])
+    page = _search(company, path, {}, "Einzelhandl Fahrräder")
+    assert "No entry matches “Einzelhandl Fahrräder”. Did you mean: Einzelhandel Fahrräder?" in " ".join(page.split())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -495,13 +495,16 @@ CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1, "date": "01.01.202
 
 
 def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: Callable[[str], Any],
-            unknown: str = "", services: Mapping[str, ServiceDefinition] | None = None) -> tuple[Check, ...]:
+            unknown: str = "", services: Mapping[str, ServiceDefinition] | None = None,
+            routing: Sequence[RoutingRule] = ()) -> tuple[Check, ...]:
     """The ``[[checks]]`` list: rules across answers. Every answer a check reads must come from its
     field's step or an earlier one (``position`` of a field name: where its step comes), so the
     step can show the failure next to the field. ``unknown`` is added to the refusal of a name
     that is not among ``fields`` (how a bundle names its services' fields). ``services``: a
     bundle's services, whose primary receiver a body rule (``same_body``/``other_body``) names
-    with ``service``; without them (a service's own checks) the body rules are refused."""
+    with ``service``; without them (a service's own checks) a body rule compares the bodies of
+    the service's own primary receiver (of its ``routing``) and names no service. A body rule
+    compares postcodes: of postcode fields, or of addresses that lie in Germany."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -522,8 +525,11 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             fd = fields.get(name)
             if fd is None:
                 raise ctx.fail(f"{where}.{key}", f"no field named '{name}'{unknown}")
-            if types[key] not in ("*", fd.type):
-                raise ctx.fail(f"{where}.{key}", f"must name a {types[key]} field")
+            if rule in BODY_RULES and fd.type == "address" and not fd.abroad:
+                pass  # its postcode is compared
+            elif types[key] not in ("*", fd.type):
+                raise ctx.fail(f"{where}.{key}", f"must name a {types[key]} field"
+                               + (" or an address in Germany" if rule in BODY_RULES else ""))
             if rule == "required" and fd.required:
                 raise ctx.fail(f"{where}.{key}", "a required check is for a field with required = false")
         if rule == "differs":
@@ -531,7 +537,7 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             if len(kinds) != 1 or not kinds <= set(DIFFERS_TYPES):
                 raise ctx.fail(f"{where}.other", "a differs check compares two answers of the same type among "
                                                  + ", ".join(DIFFERS_TYPES))
-        body_kind = _body_kind(ctx, rc, rule, services, where)
+        body_kind = _body_kind(ctx, rc, rule, services, routing, where)
         step = position(names["field"])
         raw_unless = rc.get("unless", [])
         if not isinstance(raw_unless, list):
@@ -571,7 +577,7 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
                                + ", ".join(f"{{{k}}}" for k in CHECK_PLACEHOLDERS)) from None
         checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
                             limit=limit, table=table, column=column, unless=unless, values=values,
-                            body_kind=body_kind))
+                            body_kind=body_kind, field_routed=body_kind is not None and services is not None))
     return tuple(checks)
 
 
@@ -593,22 +599,27 @@ def _one_of_values(ctx: _Ctx, raw: Any, where: str, fd: FieldDefinition) -> tupl
 
 
 def _body_kind(ctx: _Ctx, rc: dict[str, Any], rule: str, services: Mapping[str, ServiceDefinition] | None,
-               where: str) -> str | None:
+               routing: Sequence[RoutingRule], where: str) -> str | None:
     """The kind of body a body rule compares: the primary receiver (routed without a condition)
-    of the service it names; None for the other rules, which name no service."""
+    of the bundle's service it names, or of the service whose check it is (``routing``); None for
+    the other rules, which name no service."""
     if rule not in BODY_RULES:
         if "service" in rc:
             raise ctx.fail(f"{where}.service", f"only a {' or '.join(BODY_RULES)} check names a service")
         return None
     if services is None:
-        raise ctx.fail(f"{where}.rule", f"a {rule} check is a bundle's check (it names one of its services)")
-    key = ctx.string(rc, "service", f"{where}.service")
-    service = services.get(key)
-    if service is None:
-        raise ctx.fail(f"{where}.service", f"'{key}' is not one of the bundle's services")
-    kind = next((r.kind for r in service.routing if r.role == "primary" and r.when is None), None)
+        if "service" in rc:
+            raise ctx.fail(f"{where}.service", "a service's own check compares the bodies of its own receiver")
+    else:
+        key = ctx.string(rc, "service", f"{where}.service")
+        service = services.get(key)
+        if service is None:
+            raise ctx.fail(f"{where}.service", f"'{key}' is not one of the bundle's services")
+        routing = service.routing
+    kind = next((r.kind for r in routing if r.role == "primary" and r.when is None), None)
     if kind is None:
-        raise ctx.fail(f"{where}.service", f"'{key}' has no primary receiver routed without a condition")
+        raise ctx.fail(f"{where}.service" if services is not None else f"{where}.rule",
+                       "the service has no primary receiver routed without a condition")
     return kind
 
 
@@ -745,7 +756,7 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
         next_steps=ctx.text(raw, "next_steps", required=False),
         list_fields=tuple(list_fields),
         retention=_retention(ctx, raw.get("retention")),
-        checks=_checks(ctx, raw.get("checks"), fields, lambda name: order[fields[name].step]),
+        checks=_checks(ctx, raw.get("checks"), fields, lambda name: order[fields[name].step], routing=routing),
         review_in_form_order=review_in_form_order,
         source=source,
     )

@@ -23,7 +23,8 @@ TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirt
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
 CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "not_more_than", "required", "accepted",
                "differs", "one_of", "same_body", "other_body")
-#: the rules that compare the competent bodies of two postcodes (a bundle's checks only)
+#: the rules that compare the competent bodies of two postcodes (a postcode field or an address's
+#: postcode): a bundle's checks on its questions, or a service's own
 BODY_RULES = ("same_body", "other_body")
 #: how a bundle's check on a field of one of its services names an answer to the bundle's own
 #: questions (``BundleDefinition.service_checks``); no field name contains the colon
@@ -198,9 +199,20 @@ def choice_labels(fd: FieldDefinition, value: Any, locale: str) -> list[str]:
 
 
 def compound_values(value: dict[str, Any], locale: str) -> list[str]:
-    """The parts of an address or person answer as a person reads them, in stored order, without
-    the birth date (each caller writes it in its own way): an address's state by its name in
-    ``locale``, left out for Germany (a domestic address is written without it)."""
+    """The parts of an address or person answer as a person reads them, without the birth date
+    (each caller writes it in its own way), for the caller to join with commas. An address (no
+    part but ``ADDRESS_PARTS`` and ``COUNTRY_PART``) is written as a letter is addressed: street,
+    then postcode and town as one part ("28195 Bremen"), then its state by its name in ``locale``,
+    left out for Germany (a domestic address is written without it). A person's parts come in
+    stored order."""
+    if value and set(value) <= {*ADDRESS_PARTS, COUNTRY_PART}:
+        town = " ".join(str(value[k]) for k in ("postcode", "city") if value.get(k))
+        shown = [str(value["street"])] if value.get("street") else []
+        shown += [town] if town else []
+        country = value.get(COUNTRY_PART)
+        if country and country != "DE":
+            shown.append(countries.name(str(country), locale))
+        return shown
     shown = []
     for key, part in value.items():
         if not part or key == "birth_date":
@@ -254,13 +266,16 @@ class Check:
     ``one_of``: the answer ``field`` (a choice or country) must be one of ``values``, e.g. the state
     where a qualification was gained under the EU/EWR-HwV must be a state of the EU, the EEA or
     Switzerland.
-    ``same_body``/``other_body`` (a bundle's checks on its questions): the postcode ``field`` must
-    route to the same (another) body of ``body_kind`` as the postcode ``other`` — the kind of the
-    named service's primary receiver, e.g. the Gewerbeamt of a move within the municipality (to
-    another one). For ``other_body`` a postcode ``field`` no body of that kind covers fails with
-    ``{"unrouted": …}`` (the caller says so instead of the message; for ``same_body`` it is
-    another body's area, so the message applies); applied only where the caller can look the bodies
-    up (``body_of``), and not while ``other`` has no body (the submit says so).
+    ``same_body``/``other_body``: the postcode ``field`` (a postcode field, or an address's postcode)
+    must route to the same (another) body of ``body_kind`` as the postcode ``other`` — in a bundle's
+    checks the kind of the named service's primary receiver, in a service's own checks the kind of
+    its own, e.g. the Gewerbeamt of a move within the municipality (to another one). Where
+    ``field`` is the place a filing goes to (``field_routed``: a bundle's new premises), an
+    ``other_body`` postcode no body of that kind covers fails with ``{"unrouted": …}`` (the caller
+    says so instead of the message); else such a postcode lies in no body's area of the portal, so
+    in another one than ``other`` (for ``same_body`` the message applies). Applied only where the
+    caller can look the bodies up (``body_of``), and not while ``other`` has no body (the submit
+    says so).
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
     ``at_most``, ``not_more_than``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
     """
@@ -276,6 +291,8 @@ class Check:
     values: tuple[str, ...] = ()
     #: the body rules: the kind of body whose area decides (``DESTINATION_KINDS``)
     body_kind: str | None = None
+    #: the body rules: ``field`` is where a filing will be routed, so it must have a body
+    field_routed: bool = False
 
     @property
     def inputs(self) -> set[str]:
@@ -322,16 +339,21 @@ class Check:
 
     def _body_problem(self, answers: dict[str, Any],
                       body_of: Callable[[str, str], str | None] | None) -> dict[str, Any] | None:
-        value, other = answers.get(self.field), answers.get(self.other) if self.other else None
+        value, other = _postcode(answers.get(self.field)), _postcode(answers.get(self.other) if self.other else None)
         if body_of is None or self.body_kind is None or value in (None, "") or other in (None, ""):
             return None
         theirs = body_of(self.body_kind, str(other))
         if theirs is None:
             return None
         mine = body_of(self.body_kind, str(value))
-        if mine is None and self.rule == "other_body":  # the filing at the new place cannot be routed
+        if mine is None and self.rule == "other_body" and self.field_routed:  # the new place's filing has no body
             return {"unrouted": str(value)}
         return None if (mine == theirs) == (self.rule == "same_body") else {}
+
+
+def _postcode(answer: Any) -> Any:
+    """The postcode of a postcode answer, or of an address answer (its part ``postcode``)."""
+    return answer.get("postcode") if isinstance(answer, dict) else answer
 
 
 def _folded(value: Any) -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+
+from .search import Vocabulary, normalise
 
 DATA_FILE = Path(__file__).parent / "data" / "wz2008.tsv"
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
@@ -47,6 +49,32 @@ class Classification:
                 if len(hits) >= limit:
                     break
         return hits
+
+    def correction(self, query: str) -> str | None:
+        """``query`` with each word that occurs in no code or title replaced by the closest word of
+        the titles (the catalog search's spelling correction, ``search.Vocabulary``:
+        "Elektroinstalation" → "Elektroinstallation"); None when every word occurs or a word that
+        does not has no close one."""
+        shown, changed = [], False
+        for word in query.split():
+            if fold(word) in self._texts:
+                shown.append(word)
+                continue
+            key = self._vocabulary.closest(normalise(word))
+            if key is None:
+                return None
+            shown.append(self._vocabulary.spelled[key])
+            changed = True
+        return " ".join(shown) if changed else None
+
+    @cached_property
+    def _texts(self) -> str:
+        return "\n".join(f"{s.code} {s.key} {fold(s.title)}" for s in self.subclasses.values()) + "\n" + "\n".join(
+            fold(t) for t in self.divisions.values())
+
+    @cached_property
+    def _vocabulary(self) -> Vocabulary:
+        return Vocabulary([*self.divisions.values(), *(s.title for s in self.subclasses.values())])
 
 
 def fold(text: str) -> str:

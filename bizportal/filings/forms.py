@@ -84,8 +84,13 @@ class StepForm(FlaskForm):
                 continue  # hidden now, or an answer it compares is wrong already
             problem = check.problem(answers, body_at)
             if problem is not None:
-                self[check.field].errors = [*self[check.field].errors,
-                                            check_message(check.message, problem, self.page_locale)]
+                field = self[check.field]
+                message = check_message(check.message, problem, self.page_locale)
+                if isinstance(field, FormField):  # an address compared by its postcode: said there
+                    field["postcode"].errors = [*field["postcode"].errors, message]
+                    field.form._errors = None
+                else:
+                    field.errors = [*field.errors, message]
                 valid = False
         self._errors = None
         return valid
@@ -345,9 +350,11 @@ class WzField(SelectField):
     widget = ListSelect()
 
     def __init__(self, label: Any = None, validators: Any = None, *, query: str = "",
-                 choices: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
+                 choices: list[tuple[str, str]] | None = None, corrected: str = "", **kwargs: Any) -> None:
         super().__init__(label, validators, choices=choices, **kwargs)
         self.query = query
+        #: the query with its misspelt words corrected, when only that found entries (they are shown)
+        self.corrected = corrected
         #: how many entries the search found (not counting a chosen entry kept in the list)
         self.matches = len(choices or []) - 1 if query else 0
 
@@ -363,10 +370,17 @@ class WzField(SelectField):
             raise ValidationError(_l("Bitte wählen Sie eine Tätigkeit aus der Liste."))
 
 
-def _wz_choices(query: str) -> list[tuple[str, str]]:
+def _wz_choices(query: str) -> tuple[list[tuple[str, str]], str]:
+    """The entries a search for ``query`` lists (all without one), and the corrected query when
+    the words typed found nothing and their spelling correction did (then its entries are listed)."""
     classification = wz2008.classification()
     subs = classification.search(query, limit=200) if query else list(classification.subclasses.values())
-    return [("", _l("Bitte auswählen"))] + [(s.code, f"{s.code} {s.title}") for s in subs]
+    corrected = ""
+    if query and not subs:
+        corrected = classification.correction(query) or ""
+        subs = classification.search(corrected, limit=200) if corrected else []
+        corrected = corrected if subs else ""
+    return [("", _l("Bitte auswählen"))] + [(s.code, f"{s.code} {s.title}") for s in subs], corrected
 
 
 class GroupField(FieldList):
@@ -438,7 +452,8 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
         )
     if fd.type == "wz2008":
         query = (searches or {}).get(fd.name, "")
-        return WzField(label, description=description, query=query, choices=_wz_choices(query),
+        choices, corrected = _wz_choices(query)
+        return WzField(label, description=description, query=query, choices=choices, corrected=corrected,
                        validators=[*_required(fd.required), _not_placeholder] if fd.required else [Optional()])
     if fd.type == "yesno":
         return RadioField(

@@ -126,6 +126,26 @@ def gewerbe_answers(**changes) -> EveryStep:
     return answers
 
 
+def gewerbeummeldung_answers(**changes) -> EveryStep:
+    """The answers of a Gewerbeummeldung (GewA 2) of the crafts GmbH of ``gewerbe_answers``: its
+    premises at Am Wall 120 in Bremen move to Hastedter Heerstraße 285, also in Bremen."""
+    answers = EveryStep({
+        "inhaber_art": "juristische_person", "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH",
+        "registereintrag": "yes", "handelsregisternummer": "Bremen HRB 12345",
+        **GESCHAEFTSFUEHRERIN, "zahl_vertreter": "1", "oeffentliche_hand": "nein",
+        "betriebsanschrift-street": "Am Wall 120", "betriebsanschrift-postcode": "28195",
+        "betriebsanschrift-city": "Bremen", "grund": "verlegung",
+        "neue_anschrift-street": "Hastedter Heerstraße 285", "neue_anschrift-postcode": "28207",
+        "neue_anschrift-city": "Bremen", "taetigkeit": "Elektroinstallation", "nebenerwerb": "no",
+        "aenderung_datum": "2027-01-01", "wz2008": "43.21.0", "handwerk": "yes", "industrie": "no", "handel": "no",
+        "sonstiges": "no", "vollzeit": "3", "teilzeit": "1", "niederlassung": "hauptniederlassung",
+        "reisegewerbe": "no", "erlaubnispflichtig": "no", "handwerk_bezeichnung": "Elektrotechniker",
+        "handwerkskarte_vorhanden": "no",
+    })
+    answers.update(changes)
+    return answers
+
+
 def versicherungsvermittler_answers(**changes) -> EveryStep:
     """The answers of a § 34d licence: a sole trader in Hamburg applying as broker, certificate of
     good conduct ordered to be sent to the chamber, trade register extract uploaded, no work
