@@ -218,16 +218,17 @@ def xgewerbeanzeige_message(item: InboxItem) -> bytes | None:
     caller has checked that the item is the staff member's or API client's chamber's."""
     if not has_xgewerbeanzeige(item):
         return None
-    reader = db.session.execute(select(Chamber.slug, Chamber.name).where(Chamber.id == item.chamber_id)).one()
+    body = (Chamber.slug, Chamber.name, Chamber.authority_prefix, Chamber.authority_id)
+    reader = db.session.execute(select(*body).where(Chamber.id == item.chamber_id)).one()
     primary = db.session.execute(
-        select(Chamber.slug, Chamber.name)
+        select(*body)
         .join(Delivery, Delivery.chamber_id == Chamber.id)
         .where(Delivery.filing_id == select(Delivery.filing_id).where(Delivery.id == item.delivery_id)
                .scalar_subquery(),
                Delivery.role == "primary", Delivery.message_id.is_(None))).first()
     return jobs.xgewerbeanzeige_message(item.service_key, item.data or {}, item.submitted_at, item.reference,
-                                        item.delivery_id, (reader.slug, reader.name),
-                                        (primary.slug, primary.name) if primary is not None else None)
+                                        item.delivery_id, tuple(reader),  # type: ignore[arg-type]
+                                        tuple(primary) if primary is not None else None)  # type: ignore[arg-type]
 
 
 def xgewerbeanzeige_filename(item: InboxItem) -> str:
