@@ -360,3 +360,14 @@ def test_message_and_record_carry_distinct_uuids():
     same = uuid.uuid4()
     with pytest.raises(ValueError):
         build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER, same, same)
+
+
+@pytest.mark.parametrize("service, case", [("gewerbeanmeldung", ANMELDUNG), ("gewerbeummeldung", UMMELDUNG),
+                                           ("gewerbeabmeldung", ABMELDUNG)])
+def test_the_activity_is_the_main_one_and_not_repeated_as_a_further_activity(service, case):
+    root = etree.fromstring(build_message(service, case, WHEN, AUTHOR, READER))
+    total = root.find(f"{{{NS}}}satz/*/{{{NS}}}taetigkeitenGesamt")
+    activity = case.get("activity") or case.get("taetigkeit")
+    assert activity and total.findtext(f"{{{NS}}}schwerpunkt/{{{NS}}}taetigkeitSchwerpunkt") == activity
+    assert total.find(f"{{{NS}}}weitereTaetigkeiten") is None
+    assert root.find(f".//{{{NS}}}taetigkeitenZusammengefasst") is None

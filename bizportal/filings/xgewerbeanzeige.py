@@ -358,8 +358,8 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
             _el(focus, "taetigkeitSchluessel", code.replace(".", ""))
             if sub:
                 _el(focus, "stichwort", sub.title)
-        if activity:
-            _el(_el(total, "weitereTaetigkeiten"), "taetigkeitenZusammengefasst", activity)
+        # no ``weitereTaetigkeiten``: it is for activities beyond the main one, and the trade forms ask
+        # for the activity once (field 18, main one first), with no separate answer for others
     reason = CODES[REASON_ELEMENT[kind]].get(answers.get("grund") or "")
     if reason:
         _code(record, REASON_ELEMENT[kind], reason)
