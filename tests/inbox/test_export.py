@@ -75,8 +75,8 @@ RECEIVERS = [{"role": "primary", "slug": "gewerbeamt-bremen", "name": "Gewerbeam
 
 def test_export_names_who_filed_and_the_other_receivers(app, staff):
     [ref] = deliver(app, "gewerbeamt-bremen", [Spec()])
-    _record(app, ref, {"sub": "s1", "name": "Anna Becker", "email": "anna@becker.example", "trust_level": "substantial"},
-            RECEIVERS)
+    _record(app, ref, {"sub": "s1", "name": "Anna Becker", "email": "anna@becker.example",
+                       "trust_level": "substantial"}, RECEIVERS)
     [header, row] = csv_rows(staff.get(EXPORT).get_data())
     cells = dict(zip(header, row, strict=True))
     assert cells["Eingereicht von"] == "Anna Becker <anna@becker.example>"
