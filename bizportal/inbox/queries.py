@@ -221,10 +221,12 @@ def export_rows(chamber_id: int, f: InboxFilter, batch: int = 1000) -> Iterator[
              .add_columns(Filing.id, Filing.filed_by, Filing.receivers, Person.name, Person.email)
              .outerjoin(Person, Person.id == Filing.person_id))
     result = db.session.execute(_ordered(query, f.sort).execution_options(yield_per=batch))
-    for item, status, assigned, filing_id, recorded_filer, recorded_receivers, name, email in result:
-        if filing_id is None:
-            filer, bodies = None, []
-        else:
+    row: Any
+    for row in result:
+        item, status, assigned, filing_id, recorded_filer, recorded_receivers, name, email = row
+        filer: dict[str, Any] | None = None
+        bodies: list[dict[str, str]] = []
+        if filing_id is not None:
             filer = ({"name": recorded_filer.get("name"), "email": recorded_filer.get("email")}
                      if recorded_filer is not None else {"name": name, "email": email})
             bodies = ([dict(r) for r in recorded_receivers] if recorded_receivers is not None
