@@ -212,3 +212,75 @@ def test_a_confirmed_trade_notification_is_named_as_on_the_companys_page(worked)
     assert squeezed("Anzeige bestätigt durch") in text and "Bewilligt" not in text
     page = amt.get(path).get_data(as_text=True)
     assert "Anzeige bestätigt durch" in page and "Entschieden (positiv)" not in page
+
+
+def _person(i: int, **answers: str) -> dict[str, str]:
+    return {f"personen-{i}-{name}": value for name, value in answers.items()}
+
+
+GRUBER = dict(funktion="vertreter", familienname="Gruber", vornamen="Lukas", geschlecht="maennlich",
+              geburtsdatum="1975-02-03", geburtsort="Graz", geburtsland="AT", staatsangehoerigkeit="AT",
+              **{"anschrift-street": "Herrengasse 1", "anschrift-postcode": "8010", "anschrift-city": "Graz",
+                 "anschrift-country": "AT"})
+YILMAZ = dict(GRUBER, familienname="Yilmaz", vornamen="Elif", geschlecht="weiblich", geburtsort="Izmir",
+              geburtsland="TR", staatsangehoerigkeit="TR", aufenthaltstitel="yes",
+              aufenthaltstitel_behoerde="Stadtamt Bremen", aufenthaltstitel_datum="2020-04-01",
+              aufenthaltstitel_auflage="no",
+              **{"anschrift-street": "Parkallee 7", "anschrift-postcode": "28209", "anschrift-city": "Bremen",
+                 "anschrift-country": "DE"})
+
+
+@pytest.fixture
+def three_persons(app, client, login_as):
+    """A Gewerbeanmeldung with three managing directors: a German, an Austrian (the residence title
+    not asked) and a Turkish national with a residence title. In the delivered answers the
+    Austrian's entry also carries a stale "no" to the residence title (as an older form might have
+    stored it): its condition does not hold, so no page or export shows it."""
+    from sqlalchemy import select
+
+    from bizportal.extensions import db
+    from bizportal.inbox.models import InboxItem
+
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers(
+        zahl_vertreter="3", **_person(1, **GRUBER), **_person(2, **YILMAZ)))
+    assert Worker(app).run_once() == 2
+    with app.app_context():
+        item = db.session.scalar(select(InboxItem).where(InboxItem.reference == reference,
+                                                         InboxItem.destination_role == "primary"))
+        persons = [dict(p) for p in item.data["personen"]]
+        assert [p["familienname"] for p in persons] == ["Becker", "Gruber", "Yilmaz"]
+        assert "aufenthaltstitel" in persons[1] and persons[1]["aufenthaltstitel"] is None  # never asked
+        persons[1]["aufenthaltstitel"] = False
+        item.data = {**item.data, "personen": persons}
+        db.session.commit()
+    amt = staff_client(app, "gewerbeamt.bremen")
+    return amt, item_path(amt, reference)
+
+
+RESIDENCE = "Liegt ein Aufenthaltstitel vor? (Feld 30)"
+
+
+def test_exports_leave_out_the_fields_a_persons_entry_was_never_asked(three_persons):
+    amt, path = three_persons
+    page = amt.get(path).get_data(as_text=True)
+    assert page.count(RESIDENCE) == 1  # the staff page: Yilmaz only
+
+    doc = json.loads(amt.get(f"{path}/export.json").get_data(as_text=True))
+    persons = answer(doc, "personen")
+    becker, gruber, yilmaz = persons["entries"]
+    assert "aufenthaltstitel" not in [f["field"] for f in becker + gruber]
+    assert "aufenthaltstitel" not in persons["value"][1] and persons["value"][1]["familienname"] == "Gruber"
+    assert [(f["field"], f["text"]) for f in yilmaz if f["field"].startswith("aufenthaltstitel")] == [
+        ("aufenthaltstitel", "Ja"), ("aufenthaltstitel_behoerde", "Stadtamt Bremen"),
+        ("aufenthaltstitel_datum", "01.04.2020"), ("aufenthaltstitel_auflage", "Nein")]
+    assert persons["text"].count("Feld 30") == 3  # Yilmaz's title, its authority and its date
+    assert "–" not in persons["text"]
+
+    text = pdf_text(amt.get(f"{path}/export.pdf").get_data())
+    assert squeezed(text).count(squeezed(RESIDENCE)) == 1
+    assert "Feld 31" in text and text.count("Feld 31") == 1  # the condition's question, only for Yilmaz
+    # one row per field and person, as the receipt prints them; no run-on "Name (Feld 4): Becker; …"
+    assert squeezed(text).count("Name(Feld4)") == 3
+    assert "Name(Feld4):Becker" not in squeezed(text)
+    assert "Eintrag 1" in text and "Eintrag 3" in text and "3 Einträge" in text

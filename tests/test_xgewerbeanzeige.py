@@ -314,10 +314,20 @@ def test_no_craft_card_and_no_residence_title_are_written_as_no():
     assert read_message(build_message("gewerbeanmeldung", unasked, WHEN, AUTHOR, READER))["handwerkskarte"] is None
 
 
-def test_a_craft_card_held_keeps_its_date_and_issuer():
+def test_a_craft_card_held_keeps_its_date_and_the_issuing_chambers_town():
     card = _gewerbe(build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER)).find(f"{{{NS}}}handwerkskarte")
     assert [(etree.QName(c).localname, c.findtext("code") or c.text) for c in card] == [
-        ("status", "1"), ("ausgestelltAm", "2026-10-01"), ("ausgestelltVonOrt", "HWK Bremen")]
+        ("status", "1"), ("ausgestelltAm", "2026-10-01"), ("ausgestelltVonOrt", "Bremen")]
+
+
+@pytest.mark.parametrize("issuer, town", [
+    ("Handwerkskammer Bremen", "Bremen"), ("HWK Hamburg", "Hamburg"), ("handwerkskammer  hamburg", "Hamburg"),
+    ("Handwerkskammer für München und Oberbayern", None), ("Kreishandwerkerschaft Bremen", None), ("", None)])
+def test_the_craft_cards_place_is_a_town_never_the_chambers_name(issuer, town):
+    case = {**ANMELDUNG, "handwerkskarte_kammer": issuer}
+    card = _gewerbe(build_message("gewerbeanmeldung", case, WHEN, AUTHOR, READER)).find(f"{{{NS}}}handwerkskarte")
+    assert card.findtext(f"{{{NS}}}ausgestelltVonOrt") == town
+    assert card.findtext(f"{{{NS}}}ausgestelltAm") == "2026-10-01"  # the rest of the card stays
 
 
 @pytest.mark.parametrize("city, key", [("Bremen", "04011000"), ("Bremerhaven", "04012000"), ("Hamburg", "02000000"),
@@ -350,3 +360,14 @@ def test_message_and_record_carry_distinct_uuids():
     same = uuid.uuid4()
     with pytest.raises(ValueError):
         build_message("gewerbeanmeldung", ANMELDUNG, WHEN, AUTHOR, READER, same, same)
+
+
+@pytest.mark.parametrize("service, case", [("gewerbeanmeldung", ANMELDUNG), ("gewerbeummeldung", UMMELDUNG),
+                                           ("gewerbeabmeldung", ABMELDUNG)])
+def test_the_activity_is_the_main_one_and_not_repeated_as_a_further_activity(service, case):
+    root = etree.fromstring(build_message(service, case, WHEN, AUTHOR, READER))
+    total = root.find(f"{{{NS}}}satz/*/{{{NS}}}taetigkeitenGesamt")
+    activity = case.get("activity") or case.get("taetigkeit")
+    assert activity and total.findtext(f"{{{NS}}}schwerpunkt/{{{NS}}}taetigkeitSchwerpunkt") == activity
+    assert total.find(f"{{{NS}}}weitereTaetigkeiten") is None
+    assert root.find(f".//{{{NS}}}taetigkeitenZusammengefasst") is None

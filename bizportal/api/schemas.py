@@ -153,6 +153,9 @@ class Answer(_Response):
     type: str | None = Field(description="The form field's type (text, date, choice, yesno, address, group, file …).")
     value: Any = Field(description="The answer as entered (file fields: the file names).")
     text: str = Field(description="The answer as German text.")
+    entries: list[list[Answer]] | None = Field(None, description=(
+        "A repeated group (type `group`) only: per entry, the fields asked for that entry (answered, "
+        "and whose condition holds for it), each as an answer; null for other fields."))
 
 
 class FileLink(_Response):

@@ -1,9 +1,10 @@
 """Reading an import file of receiving bodies (CSV or JSON) into rows for ``services.import_bodies``.
 
 CSV: UTF-8, comma or semicolon separated, a header row with the columns ``slug, name, kind, region,
-postcode_prefixes, municipality_keys, enabled`` (the last three may be missing; several values in
-one cell separated by spaces). JSON: an array of objects with the same keys (areas as lists or
-text, ``enabled`` as true/false). Each row is named by its line in the file.
+postcode_prefixes, municipality_keys, enabled, authority_prefix, authority_id`` (all after
+``region`` may be missing; several values in one cell separated by spaces; a row of a stored body
+without the two authority columns keeps its Behördenkennung). JSON: an array of objects with the
+same keys (areas as lists or text, ``enabled`` as true/false). Each row is named by its line in the file.
 """
 
 from __future__ import annotations

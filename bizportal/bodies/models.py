@@ -30,3 +30,8 @@ class Chamber(Model):
     adapter_key: Mapped[str] = mapped_column(String(64))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(default=True)
+    #: the body's Behördenkennung from the DVDV / federal authorities' directory, as the
+    #: administrator entered it: prefix (e.g. "MELDID", "azr") and id (e.g. "12052000"); both or
+    #: neither. Without it an XGewerbeanzeige message names the body by its slug (``delivery.jobs``).
+    authority_prefix: Mapped[str | None] = mapped_column(String(10))
+    authority_id: Mapped[str | None] = mapped_column(String(20))

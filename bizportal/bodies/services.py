@@ -26,8 +26,15 @@ RESERVED_SLUGS = frozenset({"neu", "import"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 POSTCODE_PREFIX = re.compile(r"^\d{1,5}$")
 MUNICIPALITY_KEY = re.compile(r"^\d{8}$")
+#: a Behördenkennung as the DVDV / federal directory gives it: prefix ("MELDID", "azr") and id
+#: ("12052000", "000100"); letters and digits only, case kept
+AUTHORITY_PREFIX = re.compile(r"^[A-Za-z0-9]{2,10}$")
+AUTHORITY_ID = re.compile(r"^[A-Za-z0-9]{1,20}$")
 #: the fields of a body in forms and import files, in this order
-FIELDS = ("slug", "name", "kind", "region", "postcode_prefixes", "municipality_keys", "enabled")
+FIELDS = ("slug", "name", "kind", "region", "postcode_prefixes", "municipality_keys", "enabled",
+          "authority_prefix", "authority_id")
+#: fields an import row may leave out: the stored value stays
+KEPT_WHEN_MISSING = ("authority_prefix", "authority_id")
 TRUE = {"1", "true", "ja", "yes", "wahr", "x"}
 FALSE = {"0", "false", "nein", "no", "falsch", ""}
 
@@ -43,11 +50,15 @@ class BodyData:
     postcode_prefixes: tuple[str, ...] = ()
     municipality_keys: tuple[str, ...] = ()
     enabled: bool = True
+    #: the Behördenkennung (DVDV): both empty, or both set
+    authority_prefix: str = ""
+    authority_id: str = ""
 
     @classmethod
     def of(cls, chamber: Chamber) -> BodyData:
         return cls(chamber.slug, chamber.name, chamber.kind, chamber.region, tuple(chamber.postcode_prefixes or ()),
-                   tuple(chamber.municipality_keys or ()), bool(chamber.enabled))
+                   tuple(chamber.municipality_keys or ()), bool(chamber.enabled), chamber.authority_prefix or "",
+                   chamber.authority_id or "")
 
 
 @dataclass(frozen=True)
@@ -151,7 +162,20 @@ def check_fields(raw: Mapping[str, Any], where: str | None = None) -> tuple[Body
     if enabled is None:
         errors.append(FieldError("enabled", gettext("„%(value)s“: bitte „ja“ oder „nein“ angeben.",
                                                     value=str(raw.get("enabled"))), where))
-    data = BodyData(slug, name, kind, region, tuple(postcodes), tuple(keys), bool(enabled))
+    prefix, authority_id = (str(raw.get(n) or "").strip() for n in ("authority_prefix", "authority_id"))
+    if prefix and not AUTHORITY_PREFIX.match(prefix):
+        errors.append(FieldError("authority_prefix", gettext(
+            "„%(value)s“ ist kein Präfix einer Behördenkennung: 2 bis 10 Buchstaben oder Ziffern.",
+            value=prefix), where))
+    if authority_id and not AUTHORITY_ID.match(authority_id):
+        errors.append(FieldError("authority_id", gettext(
+            "„%(value)s“ ist keine Kennung einer Behörde: 1 bis 20 Buchstaben oder Ziffern.",
+            value=authority_id), where))
+    if bool(prefix) != bool(authority_id):
+        missing = "authority_id" if prefix else "authority_prefix"
+        errors.append(FieldError(missing, gettext(
+            "Bitte geben Sie Präfix und Kennung der Behördenkennung an, oder keines von beiden."), where))
+    data = BodyData(slug, name, kind, region, tuple(postcodes), tuple(keys), bool(enabled), prefix, authority_id)
     return data, errors
 
 
@@ -188,7 +212,7 @@ def describe_changes(before: BodyData, after: BodyData) -> list[str]:
         old, new = getattr(before, name), getattr(after, name)
         if old != new:
             show = (lambda v: " ".join(v) or "-") if isinstance(old, tuple) else str
-            out.append(f"{name}: {show(old)} → {show(new)}")
+            out.append(f"{name}: {show(old) or '-'} → {show(new) or '-'}")
     return out
 
 
@@ -196,7 +220,13 @@ def summary(data: BodyData) -> str:
     """A body's master data as short text for the audit log."""
     return (f"name: {data.name}; kind: {data.kind}; region: {data.region}; "
             f"postcode_prefixes: {' '.join(data.postcode_prefixes) or '-'}; "
-            f"municipality_keys: {' '.join(data.municipality_keys) or '-'}; enabled: {data.enabled}")
+            f"municipality_keys: {' '.join(data.municipality_keys) or '-'}; enabled: {data.enabled}; "
+            f"authority: {authority_text(data) or '-'}")
+
+
+def authority_text(data: BodyData) -> str:
+    """The Behördenkennung as "prefix:id", or "" when none is set."""
+    return f"{data.authority_prefix}:{data.authority_id}" if data.authority_id else ""
 
 
 def _write(chamber: Chamber, data: BodyData) -> None:
@@ -204,6 +234,8 @@ def _write(chamber: Chamber, data: BodyData) -> None:
     chamber.postcode_prefixes = list(data.postcode_prefixes)
     chamber.municipality_keys = list(data.municipality_keys)
     chamber.enabled = data.enabled
+    chamber.authority_prefix = data.authority_prefix or None
+    chamber.authority_id = data.authority_id or None
 
 
 def _new(data: BodyData) -> Chamber:
@@ -252,7 +284,11 @@ def import_bodies(rows: Sequence[tuple[str, Mapping[str, Any]]]) -> ImportResult
     errors: list[FieldError] = []
     parsed: list[BodyData] = []
     lines: dict[str, str | None] = {}
+    stored = {c.slug: c for c in db.session.scalars(select(Chamber))}
     for where, raw in rows:
+        known = stored.get(str(raw.get("slug") or "").strip().lower())
+        if known is not None and not any(name in raw for name in KEPT_WHEN_MISSING):
+            raw = {**raw, "authority_prefix": known.authority_prefix, "authority_id": known.authority_id}
         data, row_errors = check_fields(raw, where)
         errors += row_errors
         if data.slug in lines:
@@ -268,7 +304,6 @@ def import_bodies(rows: Sequence[tuple[str, Mapping[str, Any]]]) -> ImportResult
     if errors:
         db.session.rollback()
         raise BodiesInvalid(errors)
-    stored = {c.slug: c for c in db.session.scalars(select(Chamber))}
     result = ImportResult([], {}, [])
     for data in parsed:
         chamber = stored.get(data.slug)

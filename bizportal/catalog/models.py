@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -196,6 +196,23 @@ def choice_labels(fd: FieldDefinition, value: Any, locale: str) -> list[str]:
     labels = {c.value: c.label.get(locale) for c in fd.choices}
     known = [labels[c.value] for c in fd.choices if c.value in chosen]
     return known + [str(v) for v in chosen if v not in labels]
+
+
+def shown_entry_fields(fields: Sequence[FieldDefinition], entry: Any) -> list[tuple[FieldDefinition, Any]]:
+    """The fields of one entry of a repeated group that a page or an export shows, with their
+    answers: answered, and asked — a field whose condition does not hold for this entry (in
+    definition order, so a field depending on a hidden one is hidden too, as the form asked them:
+    ``filings.forms.group_item``) is left out even if a value is stored."""
+    if not isinstance(entry, dict):
+        return []
+    asked: dict[str, Any] = {}
+    shown = []
+    for sub in fields:
+        value = entry.get(sub.name) if sub.visible(asked) else None
+        asked[sub.name] = value
+        if value not in (None, "", []):
+            shown.append((sub, value))
+    return shown
 
 
 def compound_values(value: dict[str, Any], locale: str) -> list[str]:

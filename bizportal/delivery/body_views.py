@@ -106,7 +106,8 @@ def form_values(chamber) -> dict:
     data = services.BodyData.of(chamber)
     return {"slug": data.slug, "name": data.name, "kind": data.kind, "region": data.region,
             "postcode_prefixes": " ".join(data.postcode_prefixes),
-            "municipality_keys": " ".join(data.municipality_keys), "enabled": data.enabled}
+            "municipality_keys": " ".join(data.municipality_keys), "enabled": data.enabled,
+            "authority_prefix": data.authority_prefix, "authority_id": data.authority_id}
 
 
 def _audit_import(filename: str, result: services.ImportResult) -> None:

@@ -59,10 +59,18 @@ class BodyForm(FlaskForm):
         "8 Ziffern je Gemeinde, getrennt durch Leerzeichen oder Kommas, z. B. „04011000“. Ein passender "
         "Gemeindeschlüssel geht den Postleitzahlen vor."), render_kw={"rows": 3, "spellcheck": "false"})
     enabled = BooleanField(_l("Stelle empfängt Anträge (aktiv)"))
+    authority_prefix = StringField(_l("Behördenkennung: Präfix"), description=_l(
+        "Aus dem DVDV bzw. dem Behördenverzeichnis übernehmen, z. B. „MELDID“; 2 bis 10 Buchstaben oder Ziffern. "
+        "Leer lassen, solange die Stelle keine Behördenkennung hat."), render_kw={"spellcheck": "false"})
+    authority_id = StringField(_l("Behördenkennung: Kennung"), description=_l(
+        "Die Kennung der Stelle unter diesem Präfix, z. B. „12052000“; 1 bis 20 Buchstaben oder Ziffern. "
+        "XGewerbeanzeige-Nachrichten nennen die Stelle damit als Absender und Empfänger."),
+        render_kw={"spellcheck": "false"})
 
     def values(self) -> dict:
         return {name: getattr(self, name).data for name in
-                ("slug", "name", "kind", "region", "postcode_prefixes", "municipality_keys", "enabled")}
+                ("slug", "name", "kind", "region", "postcode_prefixes", "municipality_keys", "enabled",
+                 "authority_prefix", "authority_id")}
 
     def show_errors(self, errors: dict[str, list[str]]) -> None:
         for name, messages in errors.items():

@@ -44,6 +44,11 @@ _D, _F, _C, _A = table_of(Delivery), table_of(Filing), table_of(Chamber), table_
 _M, _P = table_of(FilingMessage), table_of(Person)
 
 
+#: a body as an XGewerbeanzeige message names it: slug, name, Behördenkennung prefix and id (None, None
+#: when the administrator has not entered one)
+Body = tuple[str, str, str | None, str | None]
+
+
 @dataclass(frozen=True)
 class Target:
     """What a send needs of the receiving body."""
@@ -53,6 +58,9 @@ class Target:
     adapter_key: str
     options: dict[str, Any]
     name: str = ""  #: the body's name (the reader of an XGewerbeanzeige message)
+    #: the body's Behördenkennung (``Chamber.authority_prefix`` / ``authority_id``; None: not entered)
+    authority_prefix: str | None = None
+    authority_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,9 @@ class Job:
     progress: dict[str, Any] | None = None  #: what the adapter recorded on an earlier attempt
     message_id: int | None = None  #: the row carries this company message about the filing, …
     message: MessageJob | None = None  #: … and this is what its send needs (``None``: unreadable)
-    #: the filing's primary receiving body (slug, name): the author of its XGewerbeanzeige message
-    primary: tuple[str, str] | None = None
+    #: the filing's primary receiving body (slug, name, authority prefix, authority id): the author of
+    #: its XGewerbeanzeige message
+    primary: Body | None = None
     #: who filed and how they logged in, as recorded at submit (``Filing.filed_by``; None before)
     filed_by: dict[str, Any] | None = None
     #: the filing's receiving bodies as recorded at submit (``Filing.receivers``; None before)
@@ -164,10 +173,12 @@ def job_from_row(r: Any, files: Mapping[int, list[Any]], messages: Mapping[uuid.
     """A job from a row of the claim statement or of ``read_jobs``."""
     return Job(r.id, r.attempts, r.filing_id, r.role, r.reference, r.service_key, r.company_snapshot,
                r.submitted_at, r.data,
-               Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {}), r.chamber_name),
+               Target(r.chamber_id, r.slug, r.adapter_key, dict(r.options or {}), r.chamber_name,
+                      r.authority_prefix, r.authority_id),
                () if r.message_id is not None else tuple(files.get(r.filing_id, ())), r.timeouts,
                r.locked_by or "", r.progress, r.message_id, messages.get(r.id),
-               (r.primary_slug, r.primary_name) if r.primary_slug is not None else None,
+               (r.primary_slug, r.primary_name, r.primary_authority_prefix, r.primary_authority_id)
+               if r.primary_slug is not None else None,
                r.filed_by, tuple(r.receivers) if r.receivers is not None else None, r.request_id,
                r.bundle_context)
 
@@ -183,8 +194,11 @@ def read_jobs(ids: list[uuid.UUID]) -> dict[uuid.UUID, Job]:
                _F.c.company_snapshot, _F.c.submitted_at, _F.c.data, _F.c.filed_by, _F.c.receivers,
                _F.c.bundle_context,
                _C.c.id.label("chamber_id"), _C.c.slug,
-               _C.c.adapter_key, _C.c.options, _C.c.name.label("chamber_name"),
-               primary_body.c.slug.label("primary_slug"), primary_body.c.name.label("primary_name"))
+               _C.c.adapter_key, _C.c.options, _C.c.name.label("chamber_name"), _C.c.authority_prefix,
+               _C.c.authority_id, primary_body.c.slug.label("primary_slug"),
+               primary_body.c.name.label("primary_name"),
+               primary_body.c.authority_prefix.label("primary_authority_prefix"),
+               primary_body.c.authority_id.label("primary_authority_id"))
         .select_from(_D.join(_F, _F.c.id == _D.c.filing_id).join(_C, _C.c.id == _D.c.chamber_id)
                      .outerjoin(primary_delivery, primary)
                      .outerjoin(primary_body, primary_body.c.id == primary_delivery.c.chamber_id))
@@ -267,9 +281,19 @@ def acting_person(filed_by: Mapping[str, Any] | None) -> ActingPerson | None:
                         issuer=filed_by.get("issuer") or "")
 
 
-#: the prefix of the Behördenkennung the portal puts into XGewerbeanzeige messages: the bodies have
-#: no official authority id setting yet, so the id is the body's slug under this prefix
+#: the prefix under which an XGewerbeanzeige message names a body without a Behördenkennung: its
+#: slug, which no receiver's authority directory knows (the admin pages warn about such bodies;
+#: ``docs/gewerbeanzeige.md``, "Behördenkennung")
 AUTHORITY_PREFIX = "bizportal"
+
+
+def authority(body: Body) -> xgewerbeanzeige.Authority:
+    """The body as an XGewerbeanzeige header names it: its Behördenkennung when entered, else its
+    slug under ``AUTHORITY_PREFIX``; with its name."""
+    slug, name, prefix, authority_id = body
+    if prefix and authority_id:
+        return xgewerbeanzeige.Authority(prefix, authority_id, name or slug)
+    return xgewerbeanzeige.Authority(AUTHORITY_PREFIX, slug, name or slug)
 
 
 def message_uuid(delivery_id: uuid.UUID) -> uuid.UUID:
@@ -289,17 +313,12 @@ def record_uuid(reference: str) -> uuid.UUID:
 
 
 def xgewerbeanzeige_message(service_key: str, data: Mapping[str, Any], submitted_at: datetime, reference: str,
-                            delivery_id: uuid.UUID, reader: tuple[str, str],
-                            author: tuple[str, str] | None) -> bytes:
+                            delivery_id: uuid.UUID, reader: Body, author: Body | None) -> bytes:
     """The XGewerbeanzeige message of one delivery of a trade notification, as every adapter and the
     inbox's download carry it: reader the delivery's body, author the filing's primary body (the
-    reader when unknown), both ``(slug, name)``. Raises what ``build_message`` raises."""
-    reader_slug, reader_name = reader
-    slug, name = author or reader
+    reader when unknown), each named by ``authority``. Raises what ``build_message`` raises."""
     return xgewerbeanzeige.build_message(
-        service_key, data, submitted_at,
-        xgewerbeanzeige.Authority(AUTHORITY_PREFIX, slug, name or slug),
-        xgewerbeanzeige.Authority(AUTHORITY_PREFIX, reader_slug, reader_name or reader_slug),
+        service_key, data, submitted_at, authority(author or reader), authority(reader),
         message_uuid(delivery_id), record_uuid(reference))
 
 
@@ -309,7 +328,7 @@ def documents(job: Job) -> dict[str, Document]:
     for XML ("xml" or "both"); nothing for other services or JSON-only chambers.
 
     Author of the message is the filing's primary receiving body (the Gewerbeamt), reader the body
-    of this delivery; both named by slug (``AUTHORITY_PREFIX``) and name. A message that cannot be
+    of this delivery; both named by their Behördenkennung and name (``authority``). A message that cannot be
     built is left out and logged, so the adapter sends the JSON; only a chamber that takes XML
     alone (option ``format`` = ``"xml"``) gets ``PermanentFailure`` instead: it would receive
     nothing it can read.
@@ -318,7 +337,9 @@ def documents(job: Job) -> dict[str, Document]:
         return {}  # the chamber takes JSON only: no message to build (the worker's hot path)
     try:
         content = xgewerbeanzeige_message(job.service_key, job.data, job.submitted_at, job.reference,
-                                          job.delivery_id, (job.target.slug, job.target.name), job.primary)
+                                          job.delivery_id, (job.target.slug, job.target.name,
+                                                            job.target.authority_prefix, job.target.authority_id),
+                                          job.primary)
     except Exception as exc:  # the JSON still carries the filing
         if job.target.options.get("format") == "xml":
             raise PermanentFailure(

@@ -96,13 +96,16 @@ CLAIM = text("""
            f.company_snapshot, f.submitted_at, f.data, f.filed_by, f.receivers, f.bundle_context,
            ch.id AS chamber_id, ch.slug,
            ch.adapter_key, ch.options, EXISTS (SELECT 1 FROM attachment AS a WHERE a.filing_id = f.id) AS has_files,
-           ch.name AS chamber_name, pb.slug AS primary_slug, pb.name AS primary_name
+           ch.name AS chamber_name, ch.authority_prefix, ch.authority_id, pb.slug AS primary_slug,
+           pb.name AS primary_name, pb.authority_prefix AS primary_authority_prefix,
+           pb.authority_id AS primary_authority_id
     FROM claimed
     JOIN filing AS f ON f.id = claimed.filing_id
     JOIN chamber AS ch ON ch.id = claimed.chamber_id
     -- the filing's primary receiving body: the author of its XGewerbeanzeige message
     LEFT JOIN LATERAL (
-        SELECT pc.slug, pc.name FROM delivery AS pd JOIN chamber AS pc ON pc.id = pd.chamber_id
+        SELECT pc.slug, pc.name, pc.authority_prefix, pc.authority_id
+        FROM delivery AS pd JOIN chamber AS pc ON pc.id = pd.chamber_id
         WHERE pd.filing_id = f.id AND pd.role = 'primary' AND pd.message_id IS NULL
         LIMIT 1
     ) AS pb ON TRUE

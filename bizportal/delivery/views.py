@@ -21,7 +21,7 @@ from ..bodies import queries as bodies
 from ..bodies import settings
 from ..bodies.models import Chamber
 from ..common.limits import MAX_DB_INT, int_arg
-from . import queries, services
+from . import jobs, queries, services
 from . import resend as resending
 from .forms import ActionForm, ChamberForm
 
@@ -166,7 +166,7 @@ def chamber_detail(slug: str):
     return render_template("delivery/chamber.html", chamber=chamber, metrics=metrics, rows=rows, total=total,
                            options=json.dumps(options, indent=2, ensure_ascii=False, sort_keys=True),
                            form=ActionForm(), labels=dict(_portal().registry.choices()),
-                           **_answer_times(chamber.id))
+                           authority_prefix=jobs.AUTHORITY_PREFIX, **_answer_times(chamber.id))
 
 
 @bp.post("/staff/admin/kammern/<slug>/pruefen")

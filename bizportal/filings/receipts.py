@@ -40,7 +40,7 @@ from chambers.wire import iso_utc, to_json_bytes
 
 from ..bodies.queries import chamber_by_slug
 from ..catalog import fees, wz2008
-from ..catalog.models import Fee, FieldDefinition, ServiceDefinition, choice_labels, compound_values
+from ..catalog.models import Fee, FieldDefinition, ServiceDefinition, choice_labels, compound_values, shown_entry_fields
 from ..common import countries
 from ..common.formats import filesize, number
 from ..common.i18n import supported_locale
@@ -291,8 +291,8 @@ def _answer(fd: FieldDefinition, value: Any, attachments: dict[str, Any], locale
             parts.append(gettext("geboren am %(date)s", date=_answer_date(value["birth_date"])))
         return ", ".join(parts) or "-"
     if fd.type == "group":
-        return "; ".join(", ".join(_answer(sub, item.get(sub.name), attachments, locale) for sub in fd.fields
-                                   if item.get(sub.name) not in (None, ""))
+        return "; ".join(", ".join(_answer(sub, sub_value, attachments, locale)
+                                   for sub, sub_value in shown_entry_fields(fd.fields, item))
                          for item in value)
     return str(value)
 
@@ -304,10 +304,8 @@ def _group_items(w: _Writer, fd: FieldDefinition, items: list[Any], attachments:
     which is which."""
     for index, item in enumerate(items, 1):
         w.line(gettext("Eintrag %(number)s", number=index), style="B", size=9, height=5)
-        for sub in fd.fields:
-            value = item.get(sub.name) if isinstance(item, dict) else None
-            if value not in (None, "", []):
-                w.pair(sub.label.get(locale), _answer(sub, value, attachments, locale))
+        for sub, value in shown_entry_fields(fd.fields, item):
+            w.pair(sub.label.get(locale), _answer(sub, value, attachments, locale))
 
 
 def _answer_date(value: Any) -> str:

@@ -89,6 +89,10 @@ CODES: dict[str, dict[str, str]] = {
     #: place (folded); the structure file shows 12052000 (Cottbus)
     "gemeindeSchluessel": {"bremen": "04011000", "bremerhaven": "04012000", "hamburg": "02000000"},
 }
+#: the town of each Handwerkskammer the portal's bodies include, by its name (folded, "HWK" read as
+#: "Handwerkskammer"): ``handwerkskarte/ausgestelltVonOrt`` is a place, the answer (field 29) names
+#: the chamber. A chamber not listed here leaves the element out rather than put a name in a place.
+CHAMBER_TOWNS: dict[str, str] = {"handwerkskammerbremen": "Bremen", "handwerkskammerhamburg": "Hamburg"}
 _REGISTER_RE = re.compile(r"^(?P<court>.*?)\s*(?P<type>HRA|HRB|GnR|VR|PR)\s*(?P<number>\d+)", re.IGNORECASE)
 _HOUSE_RE = re.compile(r"^(?P<street>.*?)\s+(?P<number>\d+\s*[a-zA-Z]?(?:\s*-\s*\d+\s*[a-zA-Z]?)?)$")
 
@@ -148,6 +152,15 @@ def legal_form_code(answer: Any) -> str | None:
     """The ``rechtsformSchluessel`` of the legal form answered (free text), or None when it is not
     one the code list names unambiguously."""
     return CODES["rechtsformSchluessel"].get(_folded(answer))
+
+
+def chamber_town(answer: Any) -> str | None:
+    """The town of the Handwerkskammer a free-text answer names ("Handwerkskammer Bremen", "HWK
+    Bremen" → "Bremen"), for the chambers in ``CHAMBER_TOWNS``; None for any other answer."""
+    folded = _folded(answer)
+    if folded.startswith("hwk"):
+        folded = "handwerkskammer" + folded[3:]
+    return CHAMBER_TOWNS.get(folded)
 
 
 def municipality_code(place: Mapping[str, Any] | None) -> str | None:
@@ -323,8 +336,9 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
         _code(card, "status", _flag(card_held))
         if card_held and answers.get("handwerkskarte_datum"):
             _el(card, "ausgestelltAm", answers["handwerkskarte_datum"])
-        if card_held and answers.get("handwerkskarte_kammer"):
-            _el(card, "ausgestelltVonOrt", answers["handwerkskarte_kammer"])
+        town = chamber_town(answers.get("handwerkskarte_kammer")) if card_held else None
+        if town:
+            _el(card, "ausgestelltVonOrt", town)
     _address(gewerbe, premises)
     for person in _persons(answers):
         _person(gewerbe, person)
@@ -344,8 +358,8 @@ def build_message(service_key: str, answers: Mapping[str, Any], submitted_at: da
             _el(focus, "taetigkeitSchluessel", code.replace(".", ""))
             if sub:
                 _el(focus, "stichwort", sub.title)
-        if activity:
-            _el(_el(total, "weitereTaetigkeiten"), "taetigkeitenZusammengefasst", activity)
+        # no ``weitereTaetigkeiten``: it is for activities beyond the main one, and the trade forms ask
+        # for the activity once (field 18, main one first), with no separate answer for others
     reason = CODES[REASON_ELEMENT[kind]].get(answers.get("grund") or "")
     if reason:
         _code(record, REASON_ELEMENT[kind], reason)

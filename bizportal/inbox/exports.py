@@ -28,6 +28,12 @@ or removed without raising it; times are ISO 8601 in UTC with ``Z``, e.g. ``2026
         {"field": "start_date", "label": {"de": "Beginn der Tätigkeit", "en": "Start of the activity"},
          "type": "date", "value": "2027-01-01", "text": "01.01.2027"},
         …                                        # file fields: value = list of file names
+        {"field": "personen", …, "type": "group", "value": [{…}, …], "text": "1. …",
+         "entries": [[{"field": "familienname", "label": …, "type": "text", "value": …, "text": …}, …], …]}
+                                                 # a repeated group: per entry only the fields asked
+                                                 # for it (a condition that does not hold for the
+                                                 # entry, e.g. the residence title of an EU citizen,
+                                                 # leaves the field out of value, text and entries)
       ],
       "attachments": [{"field": …, "filename": …, "media_type": …, "size": 1234, "sha256": "…"}],
       "timeline": [{"kind": "submitted" | "forwarded" | "received" | …, "occurred_at": "…Z",
@@ -63,7 +69,7 @@ from sqlalchemy import or_, select
 from chambers.email.render import company_rows, human_size, local_time
 
 from ..bodies.models import Chamber
-from ..catalog.models import FieldDefinition, ServiceDefinition, compound_values
+from ..catalog.models import FieldDefinition, ServiceDefinition, compound_values, shown_entry_fields
 from ..common import countries
 from ..common.time import utcnow
 from ..delivery import jobs
@@ -218,16 +224,17 @@ def xgewerbeanzeige_message(item: InboxItem) -> bytes | None:
     caller has checked that the item is the staff member's or API client's chamber's."""
     if not has_xgewerbeanzeige(item):
         return None
-    reader = db.session.execute(select(Chamber.slug, Chamber.name).where(Chamber.id == item.chamber_id)).one()
+    body = (Chamber.slug, Chamber.name, Chamber.authority_prefix, Chamber.authority_id)
+    reader = db.session.execute(select(*body).where(Chamber.id == item.chamber_id)).one()
     primary = db.session.execute(
-        select(Chamber.slug, Chamber.name)
+        select(*body)
         .join(Delivery, Delivery.chamber_id == Chamber.id)
         .where(Delivery.filing_id == select(Delivery.filing_id).where(Delivery.id == item.delivery_id)
                .scalar_subquery(),
                Delivery.role == "primary", Delivery.message_id.is_(None))).first()
     return jobs.xgewerbeanzeige_message(item.service_key, item.data or {}, item.submitted_at, item.reference,
-                                        item.delivery_id, (reader.slug, reader.name),
-                                        (primary.slug, primary.name) if primary is not None else None)
+                                        item.delivery_id, tuple(reader),  # type: ignore[arg-type]
+                                        tuple(primary) if primary is not None else None)  # type: ignore[arg-type]
 
 
 def xgewerbeanzeige_filename(item: InboxItem) -> str:
@@ -251,6 +258,8 @@ def answers(item: InboxItem, service: ServiceDefinition | None) -> list[dict[str
             if fd.name in files:
                 out.append(_answer(fd.name, fd.label.de, fd.label.en, fd.type, files[fd.name],
                                    ", ".join(files[fd.name])))
+        elif fd.type == "group" and isinstance(data.get(fd.name), list):
+            out.append(_group_answer(fd, data[fd.name]))
         elif fd.name in data:
             value = data[fd.name]
             out.append(_answer(fd.name, fd.label.de, fd.label.en, fd.type, value, answer_text(fd, value)))
@@ -258,6 +267,16 @@ def answers(item: InboxItem, service: ServiceDefinition | None) -> list[dict[str
         if name not in known:
             out.append(_answer(name, name, name, None, value, _plain(value)))
     return out
+
+
+def _group_answer(fd: FieldDefinition, value: list[Any]) -> dict[str, Any]:
+    """A repeated group's answer with its entries field by field, each entry holding only the fields
+    asked for it (``shown_entry_fields``, as the staff page shows them)."""
+    entries = [[_answer(sub.name, sub.label.de, sub.label.en, sub.type, sub_value, answer_text(sub, sub_value))
+                for sub, sub_value in shown_entry_fields(fd.fields, entry)] for entry in value]
+    shown = [{a["field"]: a["value"] for a in fields} if isinstance(entry, Mapping) else entry
+             for entry, fields in zip(value, entries, strict=True)]
+    return {**_answer(fd.name, fd.label.de, fd.label.en, fd.type, shown, answer_text(fd, value)), "entries": entries}
 
 
 def _answer(name: str, de: str, en: str, type_: str | None, value: Any, text: str) -> dict[str, Any]:
@@ -285,8 +304,8 @@ def answer_text(fd: FieldDefinition, value: Any) -> str:
         entries = []
         for i, entry in enumerate(value, start=1):
             if isinstance(entry, Mapping):
-                subs = [f"{sub.label.de}: {answer_text(sub, entry.get(sub.name))}" for sub in fd.fields
-                        if sub.name in entry]
+                subs = [f"{sub.label.de}: {answer_text(sub, sub_value)}"
+                        for sub, sub_value in shown_entry_fields(fd.fields, entry)]
                 entries.append(f"{i}. " + "; ".join(subs))
             else:
                 entries.append(f"{i}. {_plain(entry)}")
@@ -336,6 +355,22 @@ def _local(value: str | None) -> str:
     return local_time(datetime.fromisoformat(value.replace("Z", "+00:00"))) if value else "–"
 
 
+def answer_rows(answers: list[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The answers as (label, text) rows; a repeated group as a row with its label, then per entry a
+    row "Eintrag 1" and one row per field asked for it (as the receipt prints them)."""
+    rows: list[tuple[str, str]] = []
+    for a in answers:
+        if "entries" not in a:
+            rows.append((a["label"]["de"], a["text"]))
+            continue
+        count = len(a["entries"])
+        rows.append((a["label"]["de"], "1 Eintrag" if count == 1 else f"{count} Einträge"))
+        for index, entry in enumerate(a["entries"], 1):
+            rows.append((f"Eintrag {index}", ""))
+            rows += [(f["label"]["de"], f["text"]) for f in entry]
+    return rows
+
+
 def render_pdf(export: Export) -> bytes:
     """The document as PDF (German labels, German local time), in the e-mail adapter's font and layout."""
     doc = export.document
@@ -370,8 +405,7 @@ def render_pdf(export: Export) -> bytes:
     ]
     table(pdf, family, head, txt)
     section(pdf, family, "Unternehmen", company_rows(doc["company"]) or [("—", "keine Angaben")], txt)
-    section(pdf, family, "Angaben", [(a["label"]["de"], a["text"]) for a in doc["answers"]] or
-            [("—", "keine Angaben")], txt)
+    section(pdf, family, "Angaben", answer_rows(doc["answers"]) or [("—", "keine Angaben")], txt)
     files = [(a["filename"] or "–", f"{a['media_type']}, {human_size(int(a['size'] or 0))}\nSHA-256: {a['sha256']}")
              for a in doc["attachments"]]
     section(pdf, family, "Anlagen", files or [("—", "keine Anlagen")], txt)

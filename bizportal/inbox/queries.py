@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
-from ..auth.models import StaffUser
+from ..auth.models import Person, StaffUser
 from ..common.types import UTCDateTime
 from ..delivery.models import Delivery
 from ..extensions import db
@@ -95,6 +95,10 @@ class Row:
     #: the filing's current status (``filing.status``); None if the filing is gone
     status: str | None
     assigned_to: str | None
+    #: who filed (``filed_by``'s shape) and every receiving body (``receivers``'s shape); read for the
+    #: CSV export only, else None
+    filed_by: dict[str, Any] | None = None
+    receivers: list[dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -210,10 +214,35 @@ def count_matching(chamber_id: int, f: InboxFilter, cap: int = COUNT_CAP) -> int
 
 
 def export_rows(chamber_id: int, f: InboxFilter, batch: int = 1000) -> Iterator[Row]:
-    """Every item matching ``f`` in list order, fetched in batches (for the CSV export)."""
-    result = db.session.execute(_ordered(_listing(chamber_id, f), f.sort).execution_options(yield_per=batch))
+    """Every item matching ``f`` in list order, fetched in batches (for the CSV export), each with who
+    filed it and every body it went to (as ``filed_by`` and ``receivers`` give them; a filing made
+    before receivers were recorded at submit costs one more query for its deliveries)."""
+    query = (_listing(chamber_id, f)
+             .add_columns(Filing.id, Filing.filed_by, Filing.receivers, Person.name, Person.email)
+             .outerjoin(Person, Person.id == Filing.person_id))
+    result = db.session.execute(_ordered(query, f.sort).execution_options(yield_per=batch))
+    row: Any
     for row in result:
-        yield _row(row)
+        item, status, assigned, filing_id, recorded_filer, recorded_receivers, name, email = row
+        filer: dict[str, Any] | None = None
+        bodies: list[dict[str, str]] = []
+        if filing_id is not None:
+            filer = ({"name": recorded_filer.get("name"), "email": recorded_filer.get("email")}
+                     if recorded_filer is not None else {"name": name, "email": email})
+            bodies = ([dict(r) for r in recorded_receivers] if recorded_receivers is not None
+                      else _delivered_to(filing_id))
+        yield Row(item, status, assigned, filer, bodies)
+
+
+def _delivered_to(filing_id: int) -> list[dict[str, str]]:
+    """The receiving bodies of a filing made before they were recorded at submit, from its deliveries."""
+    from ..bodies.models import Chamber
+
+    rows = db.session.execute(
+        select(Delivery.role, Chamber.slug, Chamber.name).join(Chamber, Chamber.id == Delivery.chamber_id)
+        .where(Delivery.filing_id == filing_id, Delivery.message_id.is_(None))
+        .order_by(Delivery.role != "primary", Delivery.created_at))
+    return [{"role": role, "slug": slug, "name": name} for role, slug, name in rows]
 
 
 def new_since(staff_user_id: int, chamber_id: int) -> datetime | None:

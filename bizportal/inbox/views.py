@@ -103,7 +103,8 @@ def export():
     chamber_id = current_user.chamber_id
     where = _filter(form, queries.new_since(current_user.id, chamber_id))
     labels = {key: str(label) for key, label in STATUS_LABELS.items()}
-    chunks = csv_chunks(queries.export_rows(chamber_id, where), labels, _settings().timezone)
+    chunks = csv_chunks(queries.export_rows(chamber_id, where), labels, _settings().timezone,
+                        current_user.chamber.slug)
     filename = f"posteingang-{current_user.chamber.slug}-{utcnow():%Y-%m-%d}.csv"
     return Response(stream_with_context(chunks), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -14,7 +14,7 @@ from flask import Flask, g, url_for
 from flask_babel import format_date, format_decimal, get_locale, get_timezone, get_translations, gettext
 
 from ..catalog import fees, wz2008
-from ..catalog.models import Fee, FieldDefinition, choice_labels, compound_values
+from ..catalog.models import Fee, FieldDefinition, choice_labels, compound_values, shown_entry_fields
 from ..common import countries
 from ..common.formats import filesize as _filesize
 from ..common.formats import number as _number
@@ -103,6 +103,9 @@ def install(app: Flask) -> None:
     @app.context_processor
     def operator_identity() -> dict[str, Any]:
         return {"identity": identity_of(app)}
+
+    #: what a page shows of one entry of a repeated group (the exports and the receipt use it too)
+    app.jinja_env.globals["shown_entry_fields"] = shown_entry_fields
 
     @app.template_filter("datetimeformat")
     def datetimeformat(value: datetime | None) -> str:

@@ -82,6 +82,11 @@ def test_a_filing_reads_with_answers_timeline_and_allowed_steps(app, client, fil
     answers = {a["field"]: a for a in doc["answers"]}
     assert answers["activity"]["value"] == "Elektroinstallation"
     assert answers["start_date"]["text"] == "01.01.2027"
+    # a repeated group carries its entries field by field; a German's entry has no residence title
+    [becker] = answers["personen"]["entries"]
+    assert ("familienname", "Becker") in [(f["field"], f["value"]) for f in becker]
+    assert not [f for f in becker if f["field"].startswith("aufenthaltstitel")]
+    assert answers["activity"]["entries"] is None
     assert [e["kind"] for e in doc["timeline"]] == ["submitted", "forwarded"]
     assert doc["allowed_transitions"] == ["received", "in_progress", "information_requested", "accepted", "rejected"]
     copy = ApiCaller(app, client, "hwk-bremen").get(f"/filings/{filed}").get_json()

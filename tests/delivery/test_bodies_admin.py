@@ -9,38 +9,19 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bizportal.audit.models import AuditEvent
 from bizportal.bodies.models import Chamber
 from bizportal.bodies.routing import competent_chamber
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
+from tests.support.bodies import IMPORT, NEW, audit, body, edit_url, token, upload
 from tests.support.factories import make_filing
 from tests.support.http import csrf_token
-
-NEW = "/staff/admin/kammern/neu"
-IMPORT = "/staff/admin/kammern/import"
-
-
-def edit_url(slug: str) -> str:
-    return f"/staff/admin/kammern/{slug}/stammdaten"
 
 
 @pytest.fixture
 def admin(client, login_as):
     login_as("admin", staff=True)
     return client
-
-
-def token(client, path: str = NEW) -> str:
-    return csrf_token(client.get(path).get_data(as_text=True))
-
-
-def body(app, slug: str) -> Chamber | None:
-    with app.app_context():
-        chamber = db.session.scalar(select(Chamber).where(Chamber.slug == slug))
-        if chamber is not None:
-            db.session.expunge(chamber)
-        return chamber
 
 
 def slugs(app) -> set[str]:
@@ -51,13 +32,6 @@ def slugs(app) -> set[str]:
 def receivers(app, filing_id: int) -> list[str]:
     with app.app_context():
         return [r["slug"] for r in db.session.get_one(Filing, filing_id).receivers]
-
-
-def audit(app, action: str) -> list[AuditEvent]:
-    with app.app_context():
-        rows = list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
-        db.session.expunge_all()
-        return rows
 
 
 LUENEBURG = {"slug": "ihk-lueneburg", "name": "IHK Lüneburg-Wolfsburg", "kind": "IHK", "region": "Lüneburg",
@@ -188,11 +162,6 @@ def test_only_admins_manage_bodies(app, client, login_as):
                        content_type="multipart/form-data").status_code == 403
     assert body(app, "ihk-lueneburg") is None and body(app, "ihk-x") is None
     assert body(app, "hk-bremen").enabled is True
-
-
-def upload(client, name: str, content: bytes):
-    return client.post(IMPORT, data={"csrf_token": token(client, IMPORT), "file": (io.BytesIO(content), name)},
-                       content_type="multipart/form-data")
 
 
 def test_import_from_csv_creates_and_updates_in_one_go(app, admin):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
+from bizportal.extensions import db
+from bizportal.filings.models import Filing
 from tests.support.inbox import Spec, assign, csv_rows, deliver, staff_user_id
 
 EXPORT = "/staff/posteingang.csv"
 HEADER = ["Aktenzeichen", "Leistung", "Empfang als", "Unternehmen", "Registernummer", "Eingegangen", "Stand",
-          "Zugewiesen an"]
+          "Zugewiesen an", "Eingereicht von", "Weitere Empfänger"]
 
 
 def test_export_holds_the_whole_filtered_list_not_one_page(app, staff, small_pages):
@@ -32,7 +36,7 @@ def test_export_cells_in_local_time_status_and_assignment(app, staff):
     assign(app, [ref], staff_user_id(app, "gewerbeamt.bremen"))
     [_, row] = csv_rows(staff.get(EXPORT).get_data())
     assert row == [ref, "Gewerbeanmeldung", "Kopie", "Test GmbH", "", "04.12.2026 00:30", "Nachfrage",
-                   "Sabine Krüger (Gewerbeamt Bremen)"]
+                   "Sabine Krüger (Gewerbeamt Bremen)", "P <p1@test.example>", ""]
 
 
 def test_export_defuses_formulas(app, staff):
@@ -54,3 +58,36 @@ def test_export_needs_chamber_staff(app, client, login_as):
     assert "/staff/login" in client.get(EXPORT).headers["Location"]
     login_as("steering", staff=True)
     assert client.get(EXPORT).status_code == 403
+
+
+def _record(app, reference: str, filed_by: dict, receivers: list[dict]) -> None:
+    """What submit records about who filed and which bodies received the filing."""
+    with app.app_context():
+        filing = db.session.scalar(select(Filing).where(Filing.reference == reference))
+        filing.filed_by, filing.receivers = filed_by, receivers
+        db.session.commit()
+
+
+RECEIVERS = [{"role": "primary", "slug": "gewerbeamt-bremen", "name": "Gewerbeamt Bremen (Stadtamt)"},
+             {"role": "copy", "slug": "hwk-bremen", "name": "Handwerkskammer Bremen"},
+             {"role": "copy", "slug": "hk-bremen", "name": "Handelskammer Bremen – IHK für Bremen und Bremerhaven"}]
+
+
+def test_export_names_who_filed_and_the_other_receivers(app, staff):
+    [ref] = deliver(app, "gewerbeamt-bremen", [Spec()])
+    _record(app, ref, {"sub": "s1", "name": "Anna Becker", "email": "anna@becker.example",
+                       "trust_level": "substantial"}, RECEIVERS)
+    [header, row] = csv_rows(staff.get(EXPORT).get_data())
+    cells = dict(zip(header, row, strict=True))
+    assert cells["Eingereicht von"] == "Anna Becker <anna@becker.example>"
+    # this chamber (the Gewerbeamt) is not "another" receiver
+    assert cells["Weitere Empfänger"] == ("Handwerkskammer Bremen (Kopie), Handelskammer Bremen – IHK für Bremen und "
+                                          "Bremerhaven (Kopie)")
+
+
+def test_export_defuses_formulas_in_the_filer_and_the_receivers(app, staff):
+    [ref] = deliver(app, "gewerbeamt-bremen", [Spec()])
+    _record(app, ref, {"sub": "s1", "name": "=HYPERLINK(\"http://evil.example\")", "email": None},
+            [RECEIVERS[0], {"role": "copy", "slug": "x", "name": "@SUMME(A1)"}])
+    [_, row] = csv_rows(staff.get(EXPORT).get_data())
+    assert row[8:] == ["'=HYPERLINK(\"http://evil.example\")", "'@SUMME(A1) (Kopie)"]
