@@ -602,6 +602,8 @@ def handwerksrolle(business_name: str, place: tuple[str, str, str], qualificatio
             exam = qualification["qualification"] in ("meisterpruefung", "gleichwertig")
             steps["pruefung" if exam else "bescheid"] = {k: v for k, v in qualification.items() if k != "qualification"}
             continue
+        if key == "selbstaendigkeit" and not earlier:
+            continue  # an Existenzgründerin is not asked (she is self-employed for the first time)
         steps[key] = answers
     steps["unterlagen"] = {}
     return steps
