@@ -359,7 +359,7 @@ def pay(*per_year: int, hours: str = "39") -> dict[str, str]:
     """The pay step: the allowance of each training year, training time and holidays."""
     keys = ("verguetung_erstes_jahr", "verguetung_zweites_jahr", "verguetung_drittes_jahr", "verguetung_viertes_jahr")
     return {**{k: str(v) for k, v in zip(keys, per_year, strict=False)},
-            "ausbildungszeit_taeglich": "8 Stunden", "ausbildungszeit_woche": hours, "urlaubstage": "30"}
+            "ausbildungszeit_taeglich": "8", "ausbildungszeit_woche": hours, "urlaubstage": "30"}
 
 
 MINOR_ELECTRONICS_TRAINEE = {

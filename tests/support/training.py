@@ -29,7 +29,7 @@ def training_answers(**changes: str) -> EveryStep:
         "probezeit_monate": "3", "verkuerzung": "no", "teilzeitausbildung": "no", "tarifvertrag": "no",
         "tarifvertrag_hinweis": "", "foerderung": "keine", "massnahmen_ausserhalb": "Überbetriebliche Lehrgänge",
         "verguetung_erstes_jahr": "900", "verguetung_zweites_jahr": "980", "verguetung_drittes_jahr": "1060",
-        "verguetung_viertes_jahr": "1100", "ausbildungszeit_taeglich": "8 Stunden", "ausbildungszeit_woche": "39",
+        "verguetung_viertes_jahr": "1100", "ausbildungszeit_taeglich": "8", "ausbildungszeit_woche": "39",
         "urlaubstage": "28",
     })
     answers.update(changes)
