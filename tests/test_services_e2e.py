@@ -339,8 +339,9 @@ def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool,
         steps["anschluss"] = {"anschluss_beruf": "Verkäufer/-in"}
     steps["ausbildung"] = training
     if minor:
-        parents = [{"family_name": "Yılmaz", "given_names": given, "street": "Vahrer Straße 112",
-                    "postcode": "28329", "city": "Bremen"} for given in ("Ayşe", "Murat")]
+        parents = [{"family_name": "Yılmaz", "given_names": given, "anschrift_wie_auszubildende": "no",
+                    "street": "Vahrer Straße 112", "postcode": "28329", "city": "Bremen"}
+                   for given in ("Ayşe", "Murat")]
         steps["vertreter"] = group("gesetzliche_vertreter", *parents)
     if training["verkuerzung"] == "yes":
         steps["verkuerzung_angaben"] = {"verkuerzung_monate": "12", "verkuerzung_grund": "schulabschluss"}

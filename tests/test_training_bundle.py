@@ -56,3 +56,15 @@ def test_both_bundles_give_the_first_persons_telephone_and_none_without_one(bund
     assert definition.shared_answers(TRAINING, answers)["telefon"] == "0421 555123"
     without = {**answers, "personen": [{**person, "telefon": ""}]}
     assert not definition.shared_answers(TRAINING, without).get("telefon")  # the service asks then
+
+
+def test_in_the_bundle_a_guardian_at_the_apprentices_address_is_filed_with_it(app, client, login_as):
+    login_as("anna.becker")
+    minor = {"auszubildende_person-birth_date": "2010-11-30", "gesetzliche_vertreter-0-family_name": "Lange",
+             "gesetzliche_vertreter-0-given_names": "Petra",
+             "gesetzliche_vertreter-0-anschrift_wie_auszubildende": "yes"}
+    filing, _page = _file_bundle(app, client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"}, minor,
+                                 {**FILES, "erstuntersuchung": "Erstuntersuchung.pdf"})
+    guardian = filing.data["gesetzliche_vertreter"][0]
+    assert (guardian["given_names"], guardian["street"], guardian["postcode"], guardian["city"]) == (
+        "Petra", "Friedrich-Ebert-Straße 48", "28199", "Bremen")

@@ -18,6 +18,7 @@ from tests.support.training import TRAINING_FILES, training_answers
 
 TRAINING = "ausbildungsvertrag-eintragung"
 GUARDIAN = {"gesetzliche_vertreter-0-family_name": "Lange", "gesetzliche_vertreter-0-given_names": "Petra",
+            "gesetzliche_vertreter-0-anschrift_wie_auszubildende": "no",
             "gesetzliche_vertreter-0-street": "Friedrich-Ebert-Straße 48",
             "gesetzliche_vertreter-0-postcode": "28199", "gesetzliche_vertreter-0-city": "Bremen"}
 #: 17 at the start (2026-09-01), 16 on 1 January 2026: 27 Werktage, 23 working days in a five-day week
@@ -159,3 +160,44 @@ def _with_check(check: dict) -> dict:
 def test_a_broken_limit_check_stops_the_definition_naming_it(check, problem):
     with pytest.raises(DefinitionError, match=problem):
         parse_definition(_with_check(check), "probe.toml")
+
+
+# --- a guardian at the trainee's address -------------------------------------------------------------
+
+AT_HOME = {"gesetzliche_vertreter-0-family_name": "Lange", "gesetzliche_vertreter-0-given_names": "Petra",
+           "gesetzliche_vertreter-0-anschrift_wie_auszubildende": "yes"}
+
+
+def test_a_guardian_at_the_trainees_address_is_filed_with_that_address(app, company):
+    answers = training_answers(**{"auszubildende_person-birth_date": "2009-03-14"}, **AT_HOME)
+    path = to_step(company, TRAINING, answers, "vertreter", TRAINING_FILES)
+    page = company.get(path).get_data(as_text=True)
+    assert "Anschrift wie die der oder des Auszubildenden?" in page
+    # "Nein" asks the address; "Ja" does not
+    resp = post_step(company, path, {**AT_HOME, "gesetzliche_vertreter-0-anschrift_wie_auszubildende": "no"})
+    assert resp.status_code == 422 and 'aria-invalid="true"' in resp.get_data(as_text=True)
+    files = {**TRAINING_FILES, "erstuntersuchung": TRAINING_FILES["ausbildungsvertrag"]}
+    reference = file_service(company, TRAINING, answers, files=files)
+    with app.app_context():
+        data = db.session.scalar(select(Filing.data).where(Filing.reference == reference))
+    guardian = data["gesetzliche_vertreter"][0]
+    assert (guardian["street"], guardian["postcode"], guardian["city"]) == (
+        "Friedrich-Ebert-Straße 48", "28199", "Bremen")
+    assert guardian["anschrift_wie_auszubildende"] is True
+
+
+@pytest.mark.parametrize(("copies", "problem"), [
+    ({"copies": "ende"}, "no address field named 'ende'"),
+    ({"copies": "wohnung", "type": "text"}, "only a yes/no field inside a group"),
+])
+def test_a_broken_address_copy_stops_the_definition_naming_it(copies, problem):
+    label = {"de": "L", "en": "L"}
+    definition = _with_check({"rule": "at_least", "field": "tage", "limit": 1})
+    definition["fields"] += [
+        {"name": "wohnung", "type": "address", "label": label},
+        {"name": "eltern", "type": "group", "label": label, "fields": [
+            {"name": "wie", "label": label, "type": "yesno", **copies},
+            {"name": "street", "type": "text", "label": label},
+            {"name": "postcode", "type": "postcode", "label": label}, {"name": "city", "type": "text", "label": label}]}]
+    with pytest.raises(DefinitionError, match=problem):
+        parse_definition(definition, "probe.toml")

@@ -16,6 +16,7 @@ from typing import Any, Literal, overload
 from ..common import countries
 from .minimums import TableError, load_table
 from .models import (
+    ADDRESS_PARTS,
     BODY_RULES,
     CHECK_RULES,
     CHOICE_TYPES,
@@ -54,7 +55,7 @@ DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
               "fields", "min_items", "max_items", "item_label", "ask_nationality", "past",
-              "birth_place_required", "abroad"}
+              "birth_place_required", "abroad", "copies"}
 
 
 class DefinitionError(ValueError):
@@ -306,6 +307,16 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
                 raise ctx.fail(f"{where}.fields.{sub.name}", "duplicate field name")
             subs[sub.name] = sub
         sub_fields = tuple(subs.values())
+        for sub in sub_fields:
+            if sub.copies is None:
+                continue
+            target = known.get(sub.copies)
+            if target is None or target.type != "address" or steps[target.step] > steps[step]:
+                raise ctx.fail(f"{where}.fields.{sub.name}.copies",
+                               f"no address field named '{sub.copies}' on this step or an earlier one")
+            if not set(ADDRESS_PARTS) <= set(subs):
+                raise ctx.fail(f"{where}.fields.{sub.name}.copies",
+                               f"the group needs the fields {', '.join(ADDRESS_PARTS)} to copy an address into")
     elif "fields" in raw:
         raise ctx.fail(f"{where}.fields", "only a group has fields")
 
@@ -313,6 +324,10 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
     max_items = int(ctx.number(raw, "max_items", f"{where}.max_items", 10, 1, 50))
     if min_items > max_items:
         raise ctx.fail(f"{where}.min_items", "must not exceed max_items")
+
+    copies = raw.get("copies")
+    if copies is not None and (not nested or ftype != "yesno" or not isinstance(copies, str)):
+        raise ctx.fail(f"{where}.copies", "only a yes/no field inside a group copies an address (its name)")
 
     max_length = ctx.number(raw, "max_length", f"{where}.max_length", 2000 if ftype == "textarea" else 200, 1, 10000)
     return FieldDefinition(
@@ -340,6 +355,7 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         past=past,
         birth_place_required=birth_place_required,
         abroad=abroad,
+        copies=copies,
     )
 
 

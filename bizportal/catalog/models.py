@@ -180,6 +180,10 @@ class FieldDefinition:
     #: ``country`` (Germany when not given, as in answers stored before), and the postcode follows
     #: that state's format. An address that decides the competent body stays German.
     abroad: bool = False
+    #: a yes/no inside a group: "Ja" gives the entry the street, postcode and city (and the state,
+    #: where the group asks it) of the address field of this name, e.g. a minor's guardian who lives
+    #: at the trainee's address (``ServiceDefinition.with_copies``)
+    copies: str | None = None
 
     def visible(self, answers: dict[str, Any]) -> bool:
         return self.show_if is None or self.show_if.holds(answers)
@@ -555,6 +559,26 @@ class ServiceDefinition:
 
     def step_checks(self, step_key: str) -> list[Check]:
         return [c for c in self.checks if (fd := self.field(c.field)) is not None and fd.step == step_key]
+
+    def with_copies(self, answers: dict[str, Any]) -> dict[str, Any]:
+        """``answers`` with the address each group entry copies (a yes/no ``copies`` answered "Ja")
+        written into the entry, so that what is filed carries the whole address."""
+        out = dict(answers)
+        for fd in self.fields:
+            copying = [sub for sub in fd.fields if sub.copies]
+            if fd.type != "group" or not copying or not isinstance(answers.get(fd.name), list):
+                continue
+            entries = []
+            for entry in answers[fd.name]:
+                for sub in copying:
+                    address = answers.get(sub.copies or "")
+                    if isinstance(entry, dict) and entry.get(sub.name) is True and isinstance(address, dict):
+                        names = {s.name for s in fd.fields}
+                        entry = {**entry, **{part: address.get(part) for part in (*ADDRESS_PARTS, COUNTRY_PART)
+                                             if part in names}}
+                entries.append(entry)
+            out[fd.name] = entries
+        return out
 
     def step_fields(self, step_key: str) -> list[FieldDefinition]:
         return [fd for fd in self.fields if fd.step == step_key]
