@@ -198,6 +198,7 @@ def test_a_broken_address_copy_stops_the_definition_naming_it(copies, problem):
         {"name": "eltern", "type": "group", "label": label, "fields": [
             {"name": "wie", "label": label, "type": "yesno", **copies},
             {"name": "street", "type": "text", "label": label},
-            {"name": "postcode", "type": "postcode", "label": label}, {"name": "city", "type": "text", "label": label}]}]
+            {"name": "postcode", "type": "postcode", "label": label},
+            {"name": "city", "type": "text", "label": label}]}]
     with pytest.raises(DefinitionError, match=problem):
         parse_definition(definition, "probe.toml")
