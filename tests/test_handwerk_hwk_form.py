@@ -7,17 +7,19 @@ page, each follow-up only after its "yes" (or "no"), refused when missing, deliv
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from sqlalchemy import select
 
 from bizportal.catalog.loader import load_catalog
 from bizportal.extensions import db
-from bizportal.filings.models import Filing
+from bizportal.filings.models import Draft, Filing
 from tests.support import permits
 from tests.support.bundles import SHARED, answer_questionnaire, service_drafts
-from tests.support.filing import EveryStep, file_service, post_step, start_draft
+from tests.support.filing import REFERENCE_RE, EveryStep, file_service, fill_steps, path_of, post_step, start_draft
 from tests.support.handwerk import MEISTERPRUEFUNG, betriebsleitung
+from tests.support.http import submit_form
 from tests.support.pdfs import minimal_pdf
 
 ROLLE, VERZEICHNIS = "handwerksrolle-eintragung", "handwerk-verzeichnis-eintragung"
@@ -67,13 +69,14 @@ def test_both_name_the_hwk_form_as_their_source(service):
 
 @pytest.mark.parametrize("service", [ROLLE, VERZEICHNIS])
 def test_the_follow_up_steps_come_only_after_the_answer_that_needs_them(company, service):
-    plain = visited(company, service, answers())
+    plain = visited(company, service, answers(existenzgruender="no"))
     assert {"filialen", "qualifikation", "selbstaendigkeit", "umsatz", "einwilligungen", "erklaerung"} <= set(plain)
     assert not {"filialen_angaben", "betriebsleitung_weitere", "selbstaendigkeit_angaben", "uebernahme"} & set(plain)
     path = to_step(company, service, answers(filialen="yes"), "filialen_angaben")
     resp = post_step(company, path, {"filialen_anzahl": "", "filialen_orte": ""})
     assert resp.status_code == 422 and resp.get_data(as_text=True).count('aria-invalid="true"') >= 2
-    path = to_step(company, service, answers(fruehere_selbstaendigkeit="yes"), "selbstaendigkeit_angaben")
+    path = to_step(company, service, answers(existenzgruender="no", fruehere_selbstaendigkeit="yes"),
+                   "selbstaendigkeit_angaben")
     assert post_step(company, path, {"fruehere_selbstaendigkeit_gewerk": ""}).status_code == 422
 
 
@@ -185,3 +188,29 @@ def test_the_turnover_message_reads_in_english_too(app):
         assert english == (
             "The turnover from the craft cannot be higher than the total turnover (€300,000). "
             "Please check both amounts.")
+
+
+def test_an_existenzgruenderin_is_not_asked_about_earlier_self_employment(app, company):
+    """"Existenzgründerin: Ja" means self-employed for the first time (the question's hint); the
+    Handwerksrolle does not ask then whether she was self-employed before, so "Ja" and "Ja" cannot
+    both be filed (new-user trial, issue 16) — also when she corrects her answer after the details."""
+    assert "selbstaendigkeit" not in visited(company, ROLLE, answers(existenzgruender="yes"))
+    assert "selbstaendigkeit" in visited(company, ROLLE, answers(existenzgruender="no"))
+    earlier = answers(existenzgruender="no", fruehere_selbstaendigkeit="yes",
+                      fruehere_selbstaendigkeit_gewerk="Elektrotechniker",
+                      fruehere_selbstaendigkeit_zeitraum="04/2012 – 12/2018")
+    files = {"qualifikationsnachweis": PDF, "arbeitsvertrag": PDF}
+    draft = fill_steps(company, start_draft(company, ROLLE), earlier, files).split("/")[3]
+    with app.app_context():
+        assert db.session.get(Draft, uuid.UUID(draft)).data["fruehere_selbstaendigkeit"] is True
+    resp = post_step(company, f"/antraege/entwurf/{draft}/gruendung", answers(existenzgruender="yes"))
+    review = fill_steps(company, path_of(resp.headers["Location"]), answers(existenzgruender="yes"), files)
+    page = company.get(review).get_data(as_text=True)
+    assert "Waren Sie früher schon einmal selbstständig?" not in page
+    resp = company.post(review, data=submit_form(page))
+    reference = REFERENCE_RE.search(resp.headers["Location"]).group(0)
+    with app.app_context():
+        data = db.session.scalar(select(Filing).where(Filing.reference == reference)).data
+    assert data["existenzgruender"] is True
+    assert not {"fruehere_selbstaendigkeit", "fruehere_selbstaendigkeit_gewerk",
+                "fruehere_selbstaendigkeit_zeitraum"} & set(data)

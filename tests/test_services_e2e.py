@@ -340,8 +340,9 @@ def ausbildungsvertrag(company: dict, place: tuple[str, str, str], crafts: bool,
         steps["anschluss"] = {"anschluss_beruf": "Verkäufer/-in"}
     steps["ausbildung"] = training
     if minor:
-        parents = [{"family_name": "Yılmaz", "given_names": given, "street": "Vahrer Straße 112",
-                    "postcode": "28329", "city": "Bremen"} for given in ("Ayşe", "Murat")]
+        parents = [{"family_name": "Yılmaz", "given_names": given, "anschrift_wie_auszubildende": "no",
+                    "street": "Vahrer Straße 112", "postcode": "28329", "city": "Bremen"}
+                   for given in ("Ayşe", "Murat")]
         steps["vertreter"] = group("gesetzliche_vertreter", *parents)
     if training["verkuerzung"] == "yes":
         steps["verkuerzung_angaben"] = {"verkuerzung_monate": "12", "verkuerzung_grund": "schulabschluss"}
@@ -360,7 +361,7 @@ def pay(*per_year: int, hours: str = "39") -> dict[str, str]:
     """The pay step: the allowance of each training year, training time and holidays."""
     keys = ("verguetung_erstes_jahr", "verguetung_zweites_jahr", "verguetung_drittes_jahr", "verguetung_viertes_jahr")
     return {**{k: str(v) for k, v in zip(keys, per_year, strict=False)},
-            "ausbildungszeit_taeglich": "8 Stunden", "ausbildungszeit_woche": hours, "urlaubstage": "30"}
+            "ausbildungszeit_taeglich": "8", "ausbildungszeit_woche": hours, "urlaubstage": "30"}
 
 
 MINOR_ELECTRONICS_TRAINEE = {
@@ -603,6 +604,8 @@ def handwerksrolle(business_name: str, place: tuple[str, str, str], qualificatio
             exam = qualification["qualification"] in ("meisterpruefung", "gleichwertig")
             steps["pruefung" if exam else "bescheid"] = {k: v for k, v in qualification.items() if k != "qualification"}
             continue
+        if key == "selbstaendigkeit" and not earlier:
+            continue  # an Existenzgründerin is not asked (she is self-employed for the first time)
         steps[key] = answers
     steps["unterlagen"] = {}
     return steps

@@ -119,12 +119,13 @@ def test_follow_on_guardians_and_shortening_are_asked_only_when_they_apply(compa
         "unterlagen"]
 
 
-@pytest.mark.parametrize(("duration", "years"), [
-    ("bis_12", ["erstes"]), ("bis_24", ["erstes", "zweites"]), ("bis_36", ["erstes", "zweites", "drittes"]),
-    ("ueber_36", ["erstes", "zweites", "drittes", "viertes"]),
+@pytest.mark.parametrize(("duration", "end", "years"), [
+    ("bis_12", "2027-08-31", ["erstes"]), ("bis_24", "2028-08-31", ["erstes", "zweites"]),
+    ("bis_36", "2029-08-31", ["erstes", "zweites", "drittes"]),
+    ("ueber_36", "2030-02-28", ["erstes", "zweites", "drittes", "viertes"]),
 ])
-def test_the_allowance_is_asked_for_each_year_of_the_contract(company, duration, years):
-    html = company.get(_to_step(company, TRAINING, training_answers(ausbildungsdauer=duration),
+def test_the_allowance_is_asked_for_each_year_of_the_contract(company, duration, end, years):
+    html = company.get(_to_step(company, TRAINING, training_answers(ausbildungsdauer=duration, ende=end),
                                 "verguetung")).get_data(as_text=True)
     shown = [y for y in ("erstes", "zweites", "drittes", "viertes") if f'name="verguetung_{y}_jahr"' in html]
     assert shown == years
@@ -209,7 +210,7 @@ def test_moving_the_start_into_a_year_with_a_higher_minimum_reopens_the_pay_step
 
 
 def test_a_complete_apprenticeship_filing_delivers_the_register_entries(app, company):
-    answers = training_answers(**MINOR_FOLLOW_ON_SHORTENED, ausbildungsdauer="bis_24")
+    answers = training_answers(**MINOR_FOLLOW_ON_SHORTENED, ausbildungsdauer="bis_24", ende="2028-08-31")
     files = {**TRAINING_FILES, "erstuntersuchung": (minimal_pdf("J1"), "Erstuntersuchung.pdf"),
              "nachweis_verkuerzung": (minimal_pdf("Zeugnis"), "Abschlusszeugnis-Verkaeuferin.pdf")}
     reference = file_service(company, TRAINING, answers, files=files)

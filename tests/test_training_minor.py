@@ -37,6 +37,7 @@ TRAINING = "ausbildungsvertrag-eintragung"
 SIXTEEN = {"auszubildende_person-birth_date": "2010-11-30", "vertragsschluss": "2026-08-20",
            "beginn": "2027-08-01", "ende": "2030-07-31"}
 GUARDIAN = {"gesetzliche_vertreter-0-family_name": "Lange", "gesetzliche_vertreter-0-given_names": "Petra",
+            "gesetzliche_vertreter-0-anschrift_wie_auszubildende": "no",
             "gesetzliche_vertreter-0-street": "Friedrich-Ebert-Straße 48",
             "gesetzliche_vertreter-0-postcode": "28199", "gesetzliche_vertreter-0-city": "Bremen"}
 CERTIFICATE = {"erstuntersuchung": (minimal_pdf("J1"), "Erstuntersuchung.pdf")}

@@ -16,6 +16,7 @@ from typing import Any, Literal, overload
 from ..common import countries
 from .minimums import TableError, load_table
 from .models import (
+    ADDRESS_PARTS,
     BODY_RULES,
     CHECK_RULES,
     CHOICE_TYPES,
@@ -54,7 +55,7 @@ DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
               "fields", "min_items", "max_items", "item_label", "ask_nationality", "past",
-              "birth_place_required", "abroad"}
+              "birth_place_required", "abroad", "copies"}
 
 
 class DefinitionError(ValueError):
@@ -126,7 +127,8 @@ class _Ctx:
 
 CONDITION_OPS = ("equals", "in", "not_in", "contains")
 #: conditions on a person's age: ``{ field, age_under = 18, on }`` (not yet 18 on the date answered to
-#: ``on``) and ``{ field, age_at_least = 18, on }``; ``field`` is a date or a person (its birth date)
+#: ``on``) and ``{ field, age_at_least = 18, on }``; ``field`` is a date or a person (its birth date);
+#: with ``year_start = true`` the age on 1 January of the year of ``on``
 AGE_OPS = ("age_under", "age_at_least")
 
 
@@ -171,8 +173,12 @@ def _condition(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition
 
 def _age_condition(ctx: _Ctx, raw: dict, where: str, known: dict[str, FieldDefinition]) -> Condition:
     ops = set(raw) & set(AGE_OPS)
-    if len(ops) != 1 or set(raw) != {"field", "on", *ops}:
-        raise ctx.fail(where, "an age condition is a table with 'field', 'on' and one of 'age_under', 'age_at_least'")
+    if len(ops) != 1 or not {"field", "on", *ops} <= set(raw) <= {"field", "on", "year_start", *ops}:
+        raise ctx.fail(where, "an age condition is a table with 'field', 'on' and one of 'age_under', 'age_at_least'"
+                              " (and optionally 'year_start')")
+    year_start = raw.get("year_start", False)
+    if not isinstance(year_start, bool):
+        raise ctx.fail(f"{where}.year_start", "must be true or false")
     op = ops.pop()
     born, on = known.get(raw["field"]), known.get(raw["on"])
     if born is None or born.type not in ("date", "person"):
@@ -182,7 +188,7 @@ def _age_condition(ctx: _Ctx, raw: dict, where: str, known: dict[str, FieldDefin
     years = ctx.number(raw, op, f"{where}.{op}", None, 1, 150)
     if not isinstance(years, int):
         raise ctx.fail(f"{where}.{op}", "must be a whole number of years")
-    return Condition(field=born.name, age_on=on.name, age=years, negate=op == "age_at_least")
+    return Condition(field=born.name, age_on=on.name, age=years, negate=op == "age_at_least", year_start=year_start)
 
 
 def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], steps: dict[str, int],
@@ -301,6 +307,16 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
                 raise ctx.fail(f"{where}.fields.{sub.name}", "duplicate field name")
             subs[sub.name] = sub
         sub_fields = tuple(subs.values())
+        for sub in sub_fields:
+            if sub.copies is None:
+                continue
+            target = known.get(sub.copies)
+            if target is None or target.type != "address" or steps[target.step] > steps[step]:
+                raise ctx.fail(f"{where}.fields.{sub.name}.copies",
+                               f"no address field named '{sub.copies}' on this step or an earlier one")
+            if not set(ADDRESS_PARTS) <= set(subs):
+                raise ctx.fail(f"{where}.fields.{sub.name}.copies",
+                               f"the group needs the fields {', '.join(ADDRESS_PARTS)} to copy an address into")
     elif "fields" in raw:
         raise ctx.fail(f"{where}.fields", "only a group has fields")
 
@@ -308,6 +324,10 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
     max_items = int(ctx.number(raw, "max_items", f"{where}.max_items", 10, 1, 50))
     if min_items > max_items:
         raise ctx.fail(f"{where}.min_items", "must not exceed max_items")
+
+    copies = raw.get("copies")
+    if copies is not None and (not nested or ftype != "yesno" or not isinstance(copies, str)):
+        raise ctx.fail(f"{where}.copies", "only a yes/no field inside a group copies an address (its name)")
 
     max_length = ctx.number(raw, "max_length", f"{where}.max_length", 2000 if ftype == "textarea" else 200, 1, 10000)
     return FieldDefinition(
@@ -335,6 +355,7 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         past=past,
         birth_place_required=birth_place_required,
         abroad=abroad,
+        copies=copies,
     )
 
 
@@ -481,17 +502,21 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
     return raw
 
 
-CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values", "service"}
+CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values", "service",
+              "until", "bands"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
-    "at_most": ("number", None), "not_more_than": ("number", "number"), "required": ("*", None),
+    "at_most": ("number", None), "at_least": ("number", None), "not_more_than": ("number", "number"),
+    "required": ("*", None), "period_band": ("choice", "date"), "shorter_than_period": ("number", "date"),
     "accepted": ("yesno", None), "differs": ("*", "*"),
     "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode")}
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
 #: the values a check's message may name
-CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1, "date": "01.01.2027"}
+CHECK_PLACEHOLDERS = {"minimum": 1, "year": 2000, "limit": 1, "date": "01.01.2027", "months": 36}
+#: the rules that read a period from ``other`` to ``until`` (two dates)
+PERIOD_RULES = ("period_band", "shorter_than_period")
 
 
 def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: Callable[[str], Any],
@@ -521,6 +546,12 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
         if types["other"] is None and "other" in rc:
             raise ctx.fail(f"{where}.other", f"an {rule} check compares with no other answer")
         names = {key: ctx.string(rc, key, f"{where}.{key}") for key, wanted in types.items() if wanted}
+        if rule in PERIOD_RULES:
+            names["until"] = ctx.string(rc, "until", f"{where}.until")
+            types["until"] = "date"
+        elif "until" in rc or "bands" in rc:
+            raise ctx.fail(f"{where}.until", f"only a {' or '.join(PERIOD_RULES)} check has 'until'"
+                                             " (and a period_band check 'bands')")
         for key, name in names.items():
             fd = fields.get(name)
             if fd is None:
@@ -556,13 +587,16 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
         elif "table" in rc or "column" in rc:
             raise ctx.fail(f"{where}.table", "only a statutory_minimum check has a table")
         limit = None
-        if rule == "at_most":
+        if rule in ("at_most", "at_least"):
             value = ctx.number(rc, "limit", f"{where}.limit", None, -1e12, 1e12)
             if value is None:
-                raise ctx.fail(f"{where}.limit", "an at_most check needs a limit")
+                raise ctx.fail(f"{where}.limit", f"an {rule} check needs a limit")
             limit = Decimal(str(value))
         elif "limit" in rc:
-            raise ctx.fail(f"{where}.limit", "only an at_most check has a limit")
+            raise ctx.fail(f"{where}.limit", "only an at_most or at_least check has a limit")
+        bands = _bands(ctx, rc, f"{where}.bands", fields[names["field"]]) if rule == "period_band" else ()
+        if rule == "shorter_than_period" and "bands" in rc:
+            raise ctx.fail(f"{where}.bands", "only a period_band check has bands")
         values: tuple[str, ...] = ()
         if rule == "one_of":
             values = _one_of_values(ctx, rc.get("values"), f"{where}.values", fields[names["field"]])
@@ -577,8 +611,26 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
                                + ", ".join(f"{{{k}}}" for k in CHECK_PLACEHOLDERS)) from None
         checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
                             limit=limit, table=table, column=column, unless=unless, values=values,
-                            body_kind=body_kind, field_routed=body_kind is not None and services is not None))
+                            body_kind=body_kind, field_routed=body_kind is not None and services is not None,
+                            until=names.get("until"), bands=bands))
     return tuple(checks)
+
+
+def _bands(ctx: _Ctx, rc: dict[str, Any], where: str, fd: FieldDefinition) -> tuple[tuple[str, int, int], ...]:
+    """The ``bands`` of a ``period_band`` check: every choice of its field with ``[lowest, highest]``
+    whole months (e.g. ``bis_36 = [25, 36]``)."""
+    raw = rc.get("bands")
+    choices = {c.value for c in fd.choices}
+    if not isinstance(raw, dict) or set(raw) != choices:
+        raise ctx.fail(where, f"must give every choice of '{fd.name}' its months: {', '.join(sorted(choices))}")
+    bands = []
+    for value, band in raw.items():
+        if not (isinstance(band, list) and len(band) == 2 and all(isinstance(m, int) and not isinstance(m, bool)
+                                                                  and 0 <= m <= 1200 for m in band)
+                and band[0] <= band[1]):
+            raise ctx.fail(f"{where}.{value}", "must be [lowest, highest] whole months")
+        bands.append((value, band[0], band[1]))
+    return tuple(bands)
 
 
 def _one_of_values(ctx: _Ctx, raw: Any, where: str, fd: FieldDefinition) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +21,8 @@ CHOICE_TYPES = ("choice", "multichoice")
 TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirtschafts_idnr", "wz2008",
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
-CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "not_more_than", "required", "accepted",
-               "differs", "one_of", "same_body", "other_body")
+CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "at_least", "not_more_than", "required",
+               "accepted", "differs", "one_of", "period_band", "shorter_than_period", "same_body", "other_body")
 #: the rules that compare the competent bodies of two postcodes (a postcode field or an address's
 #: postcode): a bundle's checks on its questions, or a service's own
 BODY_RULES = ("same_body", "other_body")
@@ -86,7 +86,9 @@ class Condition:
     birth date) is not yet ``age`` years old on the date answered to ``age_on`` (``negate``: is at
     least that old then). Neither holds while one of the two dates is not answered, so a step or
     field shown for either age is asked once both are known (e.g. the legal guardians of a trainee
-    under 18 at the start of the training, § 11 BBiG, § 2 JArbSchG)."""
+    under 18 at the start of the training, § 11 BBiG, § 2 JArbSchG). With ``year_start`` the age
+    is read on 1 January of the year of that date (the holidays of § 19 Abs. 2 JArbSchG go by the
+    age "zu Beginn des Kalenderjahrs")."""
 
     field: str
     equals: Any = None
@@ -95,6 +97,7 @@ class Condition:
     contains: bool = False
     age_on: str | None = None
     age: int | None = None
+    year_start: bool = False
 
     @property
     def inputs(self) -> set[str]:
@@ -104,7 +107,10 @@ class Condition:
     def holds(self, answers: dict[str, Any]) -> bool:
         answer = answers.get(self.field)
         if self.age_on is not None:
-            years = years_of_age(answer, answers.get(self.age_on))
+            on = answers.get(self.age_on)
+            if self.year_start and on not in (None, ""):
+                on = f"{str(on)[:4]}-01-01"
+            years = years_of_age(answer, on)
             return years is not None and self.age is not None and (years < self.age) != self.negate
         if self.contains:
             return isinstance(answer, list) and self.equals in answer
@@ -175,6 +181,10 @@ class FieldDefinition:
     #: ``country`` (Germany when not given, as in answers stored before), and the postcode follows
     #: that state's format. An address that decides the competent body stays German.
     abroad: bool = False
+    #: a yes/no inside a group: "Ja" gives the entry the street, postcode and city (and the state,
+    #: where the group asks it) of the address field of this name, e.g. a minor's guardian who lives
+    #: at the trainee's address (``ServiceDefinition.with_copies``)
+    copies: str | None = None
 
     def visible(self, answers: dict[str, Any]) -> bool:
         return self.show_if is None or self.show_if.holds(answers)
@@ -270,6 +280,15 @@ class Check:
     number ``field`` must reach ``table``'s amount in ``column`` for the year of the date ``other``.
     ``at_most``: the number ``field`` must not exceed ``limit`` (a legal cap that holds only under
     a condition, so ``unless`` says when it does not apply; a plain cap is the field's ``max``).
+    ``at_least``: the number ``field`` must reach ``limit`` (a legal minimum that holds only under a
+    condition, e.g. a minor's holidays by age, § 19 Abs. 2 JArbSchG; ``unless`` says when it does
+    not apply).
+    ``period_band``: the period from the date ``other`` to the date ``until`` (both days counted)
+    must fit the band of months that the choice ``field`` declares (``bands``: choice → lowest and
+    highest number of months), loosely: a period of whole months and some days fits when either
+    whole number of months around it does (the message may name the period as ``{months}``).
+    ``shorter_than_period``: the number of months ``field`` must be less than that period (a
+    probation shorter than the contract).
     ``not_more_than``: the number ``field`` must not exceed the number ``other`` (a part not more
     than its whole, e.g. the turnover from the craft not more than the total turnover; the message
     may name the other answer as ``{limit}``).
@@ -310,11 +329,16 @@ class Check:
     body_kind: str | None = None
     #: the body rules: ``field`` is where a filing will be routed, so it must have a body
     field_routed: bool = False
+    #: the period rules: the date the period ends on (``other``: the date it starts on)
+    until: str | None = None
+    #: ``period_band``: each choice of ``field`` with the lowest and highest number of months
+    bands: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def inputs(self) -> set[str]:
         """The answers the outcome depends on."""
-        return {self.field, *([self.other] if self.other else []), *(n for c in self.unless for n in c.inputs)}
+        return {self.field, *([self.other] if self.other else []), *([self.until] if self.until else []),
+                *(n for c in self.unless for n in c.inputs)}
 
     def problem(self, answers: dict[str, Any],
                 body_of: Callable[[str, str], str | None] | None = None) -> dict[str, Any] | None:
@@ -332,12 +356,17 @@ class Check:
             return None if value is True else {}
         if self.rule == "one_of":
             return None if value in (None, "") or value in self.values else {}
-        if self.rule == "at_most":
+        if self.rule in ("at_most", "at_least"):
             assert self.limit is not None
-            return None if value in (None, "") or Decimal(str(value)) <= self.limit else {"limit": self.limit}
+            amount = _decimal(value)
+            if amount is None or (amount <= self.limit if self.rule == "at_most" else amount >= self.limit):
+                return None
+            return {"limit": self.limit}
         other = answers.get(self.other) if self.other else None
         if value in (None, "") or other in (None, ""):
             return None
+        if self.rule in ("period_band", "shorter_than_period"):
+            return self._period_problem(value, other, answers.get(self.until) if self.until else None)
         if self.rule == "after":
             return None if str(value) > str(other) else {}  # ISO dates order as strings
         if self.rule == "not_before":
@@ -345,13 +374,30 @@ class Check:
         if self.rule == "differs":
             return None if _folded(value) != _folded(other) else {}
         if self.rule == "not_more_than":
-            return None if Decimal(str(value)) <= Decimal(str(other)) else {"limit": Decimal(str(other))}
+            part, whole = _decimal(value), _decimal(other)
+            return None if part is None or whole is None or part <= whole else {"limit": whole}
         assert self.table is not None
         year = int(str(other)[:4])
         minimum = self.table.minimum(year, self.column)
-        if minimum is None or Decimal(str(value)) >= minimum:
+        amount = _decimal(value)
+        if minimum is None or amount is None or amount >= minimum:
             return None
         return {"minimum": minimum, "year": year}
+
+    def _period_problem(self, value: Any, start: Any, end: Any) -> dict[str, Any] | None:
+        """The period rules: None while the period cannot be read (a date missing, or the end
+        not after the start: the ``after`` check says so)."""
+        months = months_between(start, end)
+        if months is None:
+            return None
+        low, high = months
+        if self.rule == "shorter_than_period":
+            given = _decimal(value)
+            return None if given is None or given < high else {"months": low}
+        band = next(((least, most) for choice, least, most in self.bands if choice == value), None)
+        if band is None or (band[0] <= high and low <= band[1]):
+            return None
+        return {"months": low if low > band[1] else high}
 
 
     def _body_problem(self, answers: dict[str, Any],
@@ -371,6 +417,43 @@ class Check:
 def _postcode(answer: Any) -> Any:
     """The postcode of a postcode answer, or of an address answer (its part ``postcode``)."""
     return answer.get("postcode") if isinstance(answer, dict) else answer
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A number answer as a decimal; None when there is none (an answer stored before the field
+    asked a number, e.g. "8 Stunden", is refused by the field's own validation, not by a check)."""
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def months_between(start: Any, end: Any) -> tuple[int, int] | None:
+    """The length of the period from the ISO date ``start`` to ``end``, both days counted, in
+    whole months: (the whole months it has, that number plus one when days are left over). None
+    while a date is missing or the end is not after the start. 1 Sep 2026 – 31 Aug 2029 is (36, 36)."""
+    try:
+        first, last = date.fromisoformat(str(start)), date.fromisoformat(str(end))
+    except ValueError:
+        return None
+    if last <= first:
+        return None
+    after = last + timedelta(days=1)
+    months = (after.year - first.year) * 12 + after.month - first.month
+    if after.day < first.day:
+        months -= 1
+    leftover = after > _add_months(first, months)
+    return months, months + (1 if leftover else 0)
+
+
+def _add_months(day: date, months: int) -> date:
+    """``day`` that many months later (the last day of a shorter month)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(day.day, last))
 
 
 def _folded(value: Any) -> str:
@@ -515,6 +598,26 @@ class ServiceDefinition:
 
     def step_checks(self, step_key: str) -> list[Check]:
         return [c for c in self.checks if (fd := self.field(c.field)) is not None and fd.step == step_key]
+
+    def with_copies(self, answers: dict[str, Any]) -> dict[str, Any]:
+        """``answers`` with the address each group entry copies (a yes/no ``copies`` answered "Ja")
+        written into the entry, so that what is filed carries the whole address."""
+        out = dict(answers)
+        for fd in self.fields:
+            copying = [sub for sub in fd.fields if sub.copies]
+            if fd.type != "group" or not copying or not isinstance(answers.get(fd.name), list):
+                continue
+            entries = []
+            for entry in answers[fd.name]:
+                for sub in copying:
+                    address = answers.get(sub.copies or "")
+                    if isinstance(entry, dict) and entry.get(sub.name) is True and isinstance(address, dict):
+                        names = {s.name for s in fd.fields}
+                        entry = {**entry, **{part: address.get(part) for part in (*ADDRESS_PARTS, COUNTRY_PART)
+                                             if part in names}}
+                entries.append(entry)
+            out[fd.name] = entries
+        return out
 
     def step_fields(self, step_key: str) -> list[FieldDefinition]:
         return [fd for fd in self.fields if fd.step == step_key]

@@ -645,7 +645,8 @@ def final_answers(service: ServiceDefinition, draft: Draft) -> dict[str, Any]:
     if first_open:
         raise DraftIncomplete(first_open)
     visible = visible_fields(service, draft.data)
-    return {fd.name: draft.data.get(fd.name) for fd in service.fields if fd.name in visible}
+    data = service.with_copies(draft.data)  # e.g. a guardian "at the trainee's address": the address itself
+    return {fd.name: data.get(fd.name) for fd in service.fields if fd.name in visible}
 
 
 def _existing(token: str, company_id: int) -> SubmitOutcome | None:

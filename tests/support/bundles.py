@@ -44,7 +44,7 @@ AUSBILDUNG = {
     "auszubildende_geschlecht": "weiblich", "berufsvorbereitung": "no", "vorherige_berufsausbildung": "keine",
     "vorheriges_studium": "keines", "anschlussvertrag": "no", "duales_studium": "no", "ausbildungsdauer": "ueber_36",
     "teilzeitausbildung": "no", "tarifvertrag": "yes", "foerderung": "keine", "verguetung_zweites_jahr": "1080",
-    "verguetung_drittes_jahr": "1150", "verguetung_viertes_jahr": "1220", "ausbildungszeit_taeglich": "8 Stunden",
+    "verguetung_drittes_jahr": "1150", "verguetung_viertes_jahr": "1220", "ausbildungszeit_taeglich": "8",
     "ausbildungszeit_woche": "39", "urlaubstage": "30",
 }
 FILES = {"qualifikationsnachweis": "Meisterbrief.pdf", "ausbildungsvertrag": "Ausbildungsvertrag.pdf"}

@@ -29,7 +29,7 @@ def training_answers(**changes: str) -> EveryStep:
         "probezeit_monate": "3", "verkuerzung": "no", "teilzeitausbildung": "no", "tarifvertrag": "no",
         "tarifvertrag_hinweis": "", "foerderung": "keine", "massnahmen_ausserhalb": "Überbetriebliche Lehrgänge",
         "verguetung_erstes_jahr": "900", "verguetung_zweites_jahr": "980", "verguetung_drittes_jahr": "1060",
-        "verguetung_viertes_jahr": "1100", "ausbildungszeit_taeglich": "8 Stunden", "ausbildungszeit_woche": "39",
+        "verguetung_viertes_jahr": "1100", "ausbildungszeit_taeglich": "8", "ausbildungszeit_woche": "39",
         "urlaubstage": "28",
     })
     answers.update(changes)
@@ -42,7 +42,8 @@ MINOR_FOLLOW_ON_SHORTENED = {
     "anschlussvertrag": "yes", "anschluss_beruf": "Verkäufer/-in", "verkuerzung": "yes",
     "verkuerzung_monate": "12", "verkuerzung_grund": "berufsausbildung",
     "gesetzliche_vertreter-0-family_name": "Lange", "gesetzliche_vertreter-0-given_names": "Petra",
-    "gesetzliche_vertreter-0-street": "Friedrich-Ebert-Straße 48", "gesetzliche_vertreter-0-postcode": "28199",
+    "gesetzliche_vertreter-0-anschrift_wie_auszubildende": "no",
+            "gesetzliche_vertreter-0-street": "Friedrich-Ebert-Straße 48", "gesetzliche_vertreter-0-postcode": "28199",
     "gesetzliche_vertreter-0-city": "Bremen", "gesetzliche_vertreter-0-email": "petra.lange@mail.example",
 }
 TRAINING_FILES = {"ausbildungsvertrag": (minimal_pdf("vertrag"), "Ausbildungsvertrag-Lange.pdf")}
