@@ -9,21 +9,29 @@ from sqlalchemy import select
 from .bodies.models import Chamber
 from .extensions import db
 
+#: the demo bodies' areas as postcode prefixes, drawn to the municipalities' borders: the city of
+#: Bremen (28195–28359, 28717–28779: not Achim 28832 or Schwanewede 28790 next to it, in Lower
+#: Saxony), Bremerhaven (its seven postcodes, not Geestland or Loxstedt around it) and Hamburg
+#: (20095–20539, 21029–21149, 22041–22769: not Winsen 21423, Lüneburg 21335 or Norderstedt 22844)
+BREMEN = ["281", "282", "283", "2871", "2875", "2877"]
+BREMERHAVEN = ["27568", "27570", "27572", "27574", "27576", "27578", "27580"]
+HAMBURG = ["20", "210", "211", "220", "221", "222", "223", "224", "225", "226", "227"]
+
 CHAMBERS: list[dict[str, Any]] = [
     {"slug": "hwk-bremen", "name": "Handwerkskammer Bremen", "kind": "HWK", "region": "Bremen",
-     "postcode_prefixes": ["28", "2756", "2757", "2758"]},
+     "postcode_prefixes": [*BREMEN, *BREMERHAVEN]},
     {"slug": "hk-bremen", "name": "Handelskammer Bremen – IHK für Bremen und Bremerhaven", "kind": "IHK",
-     "region": "Bremen", "postcode_prefixes": ["28", "2756", "2757", "2758"]},
+     "region": "Bremen", "postcode_prefixes": [*BREMEN, *BREMERHAVEN]},
     {"slug": "gewerbeamt-bremen", "name": "Gewerbeamt Bremen (Stadtamt)", "kind": "GEWERBEAMT",
-     "region": "Bremen", "postcode_prefixes": ["28"]},
+     "region": "Bremen", "postcode_prefixes": BREMEN},
     {"slug": "gewerbeamt-bremerhaven", "name": "Gewerbeamt Bremerhaven (Bürger- und Ordnungsamt)",
-     "kind": "GEWERBEAMT", "region": "Bremerhaven", "postcode_prefixes": ["2756", "2757", "2758"]},
+     "kind": "GEWERBEAMT", "region": "Bremerhaven", "postcode_prefixes": BREMERHAVEN},
     {"slug": "hwk-hamburg", "name": "Handwerkskammer Hamburg", "kind": "HWK", "region": "Hamburg",
-     "postcode_prefixes": ["20", "21", "22"]},
+     "postcode_prefixes": HAMBURG},
     {"slug": "hk-hamburg", "name": "Handelskammer Hamburg", "kind": "IHK", "region": "Hamburg",
-     "postcode_prefixes": ["20", "21", "22"]},
+     "postcode_prefixes": HAMBURG},
     {"slug": "gewerbeamt-hamburg", "name": "Gewerbeamt Hamburg (Bezirksamt)", "kind": "GEWERBEAMT",
-     "region": "Hamburg", "postcode_prefixes": ["20", "21", "22"]},
+     "region": "Hamburg", "postcode_prefixes": HAMBURG},
 ]
 
 #: Demo users of the development login provider (sub → claims). Company users carry ``org_*``

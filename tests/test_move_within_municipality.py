@@ -67,6 +67,19 @@ def test_a_move_within_the_municipality_to_bremerhaven_is_refused_at_the_new_pos
     assert "verlegung" not in _completed(app)
 
 
+@pytest.mark.parametrize(("postcode", "town"), [("28832", "Achim"), ("28790", "Schwanewede")])
+def test_a_move_within_the_municipality_to_a_neighbouring_town_is_refused(app, company, postcode, town):
+    """The towns next to Bremen share its postcodes' first digits; the Gewerbeamt Bremen's area is
+    the city's postcodes only (clerk trial: Achim and Schwanewede were taken as Bremen)."""
+    path = to_step(company, "gewerbeummeldung", gewerbeummeldung_answers(), "verlegung")
+    moved = {"neue_anschrift-street": "Bahnhofstraße 1", "neue_anschrift-postcode": postcode,
+             "neue_anschrift-city": town}
+    resp = post_step(company, path, gewerbeummeldung_answers(**moved))
+    assert resp.status_code == 422
+    assert ANOTHER_MUNICIPALITY in _field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
+    assert "verlegung" not in _completed(app)
+
+
 def test_the_bundle_the_message_names_is_in_the_catalog(company):
     page = company.get("/vorhaben/betrieb-verlegen-aufgeben")
     assert page.status_code == 200
