@@ -172,6 +172,24 @@ def test_a_german_home_address_and_one_without_a_state_are_276():
     assert address.find("x:nationSchluessel", NS) is None  # no code is invented for Kosovo
 
 
+def test_a_house_number_with_staircase_and_door_is_split_from_the_street():
+    """Austrian addresses give staircase and door after the number (clerk re-trial: "Mariahilfer
+    Straße 12/3" went into ``strasse`` whole, with no ``hausNrVon``)."""
+    from datetime import UTC, datetime
+
+    author = xgewerbeanzeige.Authority("MELDID", "04011000", "Gewerbeamt Bremen")
+    for street, name, number in (("Mariahilfer Straße 12/3", "Mariahilfer Straße", "12/3"),
+                                 ("Landstraßer Hauptstraße 7/2/14", "Landstraßer Hauptstraße", "7/2/14"),
+                                 ("Hafenstraße 10-12", "Hafenstraße", "10-12"), ("Parkallee 5a", "Parkallee", "5a")):
+        person = {"familienname": "Huber",
+                  "anschrift": {"street": street, "postcode": "1060", "city": "Wien", "country": "AT"}}
+        content = xgewerbeanzeige.build_message("gewerbeanmeldung", {"business_name": "B", "personen": [person]},
+                                                datetime(2026, 12, 4, tzinfo=UTC), author, author)
+        address = etree.fromstring(content).find("x:satz/x:anmeldung/x:gewerbe/x:beteiligtePerson/x:anschrift", NS)
+        assert (address.findtext("x:strasse", namespaces=NS), address.findtext("x:hausNrVon", namespaces=NS)) == (
+            name, number)
+
+
 def test_pages_receipt_and_exports_name_the_state(app, company):
     reference = _filed_from_vienna(company)
     status = company.get(f"/antraege/{reference}").get_data(as_text=True)

@@ -94,7 +94,9 @@ CODES: dict[str, dict[str, str]] = {
 #: the chamber. A chamber not listed here leaves the element out rather than put a name in a place.
 CHAMBER_TOWNS: dict[str, str] = {"handwerkskammerbremen": "Bremen", "handwerkskammerhamburg": "Hamburg"}
 _REGISTER_RE = re.compile(r"^(?P<court>.*?)\s*(?P<type>HRA|HRB|GnR|VR|PR)\s*(?P<number>\d+)", re.IGNORECASE)
-_HOUSE_RE = re.compile(r"^(?P<street>.*?)\s+(?P<number>\d+\s*[a-zA-Z]?(?:\s*-\s*\d+\s*[a-zA-Z]?)?)$")
+#: a street and its house number: "Am Wall 120", "Parkallee 5a", "Hafenstraße 10-12", and the
+#: Austrian staircase and door "Mariahilfer Straße 12/3" or "12/3/5"
+_HOUSE_RE = re.compile(r"^(?P<street>.*?)\s+(?P<number>\d+\s*[a-zA-Z]?(?:\s*[-/]\s*\d+\s*[a-zA-Z]?)*)$")
 
 
 @dataclass(frozen=True)
