@@ -4,9 +4,15 @@ to a body, the filing's page, its receipt) only that body's region's note is sho
 
 from __future__ import annotations
 
+import uuid
+
+from sqlalchemy import update
+
+from bizportal.extensions import db
+from bizportal.filings.models import Draft
 from tests.support import permits
 from tests.support.filing import REFERENCE_RE, fill_steps, gewerbe_answers, start_draft
-from tests.support.http import csrf_token
+from tests.support.http import submit_form
 from tests.support.pdfs import receipt_text
 
 HAMBURG_GEWERBE = "In Hamburg kostet die Anmeldung einer Personengesellschaft 20,00 € je Gesellschafter"
@@ -67,11 +73,22 @@ def test_the_review_in_english_shows_the_english_note_of_the_region(client, logi
     assert "Hamburg" not in costs
 
 
-def test_an_address_no_body_covers_yet_shows_every_regions_note_labelled(client, login_as):
+def test_a_draft_whose_address_no_body_covers_is_sent_to_its_step_not_to_a_review_without_a_fee(app, client,
+                                                                                                 login_as):
+    """Such a postcode is refused at its step; a draft stored with it before (or whose body was
+    disabled since) does not show a review with a guessed fee: the review sends the company to the
+    premises with the reason (the service page shows every region's note, see below)."""
     login_as("anna.becker")
-    costs = _costs(_gewerbe_review(client, street="Marienplatz 1", postcode="80331", city="München"))
-    assert f"<strong>Hamburg:</strong> {HAMBURG_GEWERBE}" in costs
-    assert f"<strong>Bremen:</strong> {BREMEN_WKOSTV}" in costs
+    path = fill_steps(client, start_draft(client, "gewerbeanmeldung"), gewerbe_answers())
+    with app.app_context():
+        draft = db.session.get(Draft, uuid.UUID(path.split("/")[3]))
+        db.session.execute(update(Draft).where(Draft.id == draft.id).values(
+            data={**draft.data, "street": "Marienplatz 1", "postcode": "80331", "city": "München"}))
+        db.session.commit()
+    resp = client.get(path)
+    assert resp.status_code == 302 and "/betriebsstaette?pruefen=1" in resp.headers["Location"]
+    step = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Für die Postleitzahl 80331 ist im Portal noch keine zuständige Stelle angeschlossen" in step
 
 
 def test_the_service_page_shows_every_regions_note_labelled_with_its_region(client):
@@ -112,7 +129,7 @@ def test_the_service_page_of_the_34a_permit_shows_both_notes_labelled(client):
 def _file_gewerbeanmeldung(client, **changes) -> str:
     path = fill_steps(client, start_draft(client, "gewerbeanmeldung"), gewerbe_answers(**changes))
     review = client.get(path).get_data(as_text=True)
-    resp = client.post(path, data={"csrf_token": csrf_token(review), "declaration": "y"})
+    resp = client.post(path, data=submit_form(review))
     return REFERENCE_RE.search(resp.headers["Location"]).group(0)
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from bizportal.catalog.loader import load_catalog
 from tests.support.filing import fill_steps, gewerbe_answers, start_draft
+from tests.support.gewerbeanzeige import ABMELDUNG
 from tests.support.permits import to_step
-from tests.test_gewerbeanzeige_order import ABMELDUNG
 
 NUMBER = re.compile(r"\(Feld (\d+)\)")
 

@@ -26,9 +26,9 @@ from tests.support.filing import (
     post_step,
     start_draft,
 )
+from tests.support.gewerbeanzeige import ABMELDUNG
 from tests.support.http import submit_form
 from tests.support.permits import to_step
-from tests.test_gewerbeanzeige_order import ABMELDUNG
 
 BREMERHAVEN = {"neue_anschrift-street": "Bürgermeister-Smidt-Straße 10", "neue_anschrift-postcode": "27568",
                "neue_anschrift-city": "Bremerhaven"}
