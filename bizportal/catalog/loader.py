@@ -487,7 +487,8 @@ CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
     "at_most": ("number", None), "not_more_than": ("number", "number"), "required": ("*", None),
     "accepted": ("yesno", None), "differs": ("*", "*"),
-    "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode")}
+    "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode"),
+    "served": ("postcode", None)}
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
 #: the values a check's message may name
@@ -562,7 +563,9 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             values = _one_of_values(ctx, rc.get("values"), f"{where}.values", fields[names["field"]])
         elif "values" in rc:
             raise ctx.fail(f"{where}.values", "only a one_of check has values")
-        message = ctx.text(rc, "message", f"{where}.message")
+        # a served check's failure is always the unrouted postcode's message (``check_message``)
+        message = Text(de="", en="") if rule == "served" and "message" not in rc else \
+            ctx.text(rc, "message", f"{where}.message")
         for text in (message.de, message.en):
             try:
                 text.format(**CHECK_PLACEHOLDERS)

@@ -22,9 +22,10 @@ TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirt
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
 CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "not_more_than", "required", "accepted",
-               "differs", "one_of", "same_body", "other_body")
-#: the rules that compare the competent bodies of two postcodes (a bundle's checks only)
-BODY_RULES = ("same_body", "other_body")
+               "differs", "one_of", "same_body", "other_body", "served")
+#: the rules that look up the competent bodies of postcodes (a bundle's checks only): compare two
+#: postcodes' bodies, or (``served``) demand that one postcode has a body
+BODY_RULES = ("same_body", "other_body", "served")
 #: how a bundle's check on a field of one of its services names an answer to the bundle's own
 #: questions (``BundleDefinition.service_checks``); no field name contains the colon
 BUNDLE_ANSWER = "vorhaben:"
@@ -261,6 +262,9 @@ class Check:
     ``{"unrouted": …}`` (the caller says so instead of the message; for ``same_body`` it is
     another body's area, so the message applies); applied only where the caller can look the bodies
     up (``body_of``), and not while ``other`` has no body (the submit says so).
+    ``served`` (a bundle's check on its questions): a body of ``body_kind`` (the named service's
+    primary receiver) must cover the postcode ``field``, else ``{"unrouted": …}`` — as a single
+    service's step refuses a postcode its filing cannot be routed from (no message of its own).
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
     ``at_most``, ``not_more_than``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
     """
@@ -323,6 +327,10 @@ class Check:
     def _body_problem(self, answers: dict[str, Any],
                       body_of: Callable[[str, str], str | None] | None) -> dict[str, Any] | None:
         value, other = answers.get(self.field), answers.get(self.other) if self.other else None
+        if self.rule == "served":
+            if body_of is None or self.body_kind is None or value in (None, ""):
+                return None
+            return {"unrouted": str(value)} if body_of(self.body_kind, str(value)) is None else None
         if body_of is None or self.body_kind is None or value in (None, "") or other in (None, ""):
             return None
         theirs = body_of(self.body_kind, str(other))

@@ -221,3 +221,18 @@ def complete_draft(client, draft_id: str, answers: dict, files: dict | None = No
     resp = client.get(f"/antraege/entwurf/{draft_id}/pruefen")
     assert resp.status_code == 302
     return fill(client, path_of(resp.headers["Location"]), answers, files)
+
+
+def start_bundle(client, key: str) -> str:
+    """Start the bundle; the path of its first question's step."""
+    page = client.get(f"/vorhaben/{key}")
+    resp = client.post(f"/vorhaben/{key}", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert resp.status_code == 302
+    return path_of(resp.headers["Location"])
+
+
+def post_step(client, path: str, answers: dict, action: str = "next"):
+    """Post one step as a browser would: what the page shows, with ``answers`` for its fields."""
+    html = client.get(path).get_data(as_text=True)
+    data = {**form_values(html), **{k: v for k, v in answers.items() if f'name="{k}"' in html}, "action": action}
+    return client.post(path, data=data, content_type="multipart/form-data")
