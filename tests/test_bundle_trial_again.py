@@ -10,7 +10,18 @@ import re
 
 import pytest
 
-from tests.support.bundles import MOVE, SHARED, fill, post_step, start_bundle
+from tests.support.bundles import (
+    MOVE,
+    PLANS,
+    SHARED,
+    answer_questionnaire,
+    fill,
+    given_values,
+    post_shown_step,
+    service_drafts,
+    start_bundle,
+)
+from tests.support.filing import gewerbe_answers, start_draft
 
 UNSERVED = "Für die Postleitzahl 80331 ist im Portal noch keine zuständige Stelle angeschlossen"
 MUNICH = {"street": "Marienplatz 1", "postcode": "80331", "city": "München"}
@@ -20,13 +31,13 @@ MUNICH = {"street": "Marienplatz 1", "postcode": "80331", "city": "München"}
 def test_a_founding_or_takeover_refuses_an_unserved_postcode_at_its_step(client, login_as, key):
     login_as("anna.becker")
     first = start_bundle(client, key)
-    resp = post_step(client, first, {**SHARED, **MUNICH})
+    resp = post_shown_step(client, first, {**SHARED, **MUNICH})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert UNSERVED in html
     assert re.search(r'id="postcode-error"|aria-describedby="[^"]*postcode', html)
     # with a served postcode the step is taken
-    assert post_step(client, first, SHARED).status_code == 302
+    assert post_shown_step(client, first, SHARED).status_code == 302
 
 
 @pytest.mark.parametrize("vorhaben", ["verlegen_gemeinde", "aufgeben"])
@@ -36,7 +47,7 @@ def test_a_move_refuses_an_unserved_current_postcode_at_its_step(client, login_a
     shown = fill(client, first, {**MOVE, "vorhaben": vorhaben}, stop_at="betrieb")
     assert shown == ["vorhaben"]
     betrieb = first.rsplit("/", 1)[0] + "/betrieb"
-    resp = post_step(client, betrieb, {**MOVE, **MUNICH})
+    resp = post_shown_step(client, betrieb, {**MOVE, **MUNICH})
     assert resp.status_code == 422
     assert UNSERVED in resp.get_data(as_text=True)
 
@@ -46,8 +57,55 @@ def test_a_move_within_the_town_refuses_an_unserved_new_postcode_with_that_messa
     first = start_bundle(client, "betrieb-verlegen-aufgeben")
     fill(client, first, {**MOVE, "vorhaben": "verlegen_gemeinde"}, stop_at="neu")
     neu = first.rsplit("/", 1)[0] + "/neu"
-    resp = post_step(client, neu, {"new_street": "Marienplatz 1", "new_postcode": "80331", "new_city": "München"})
+    resp = post_shown_step(client, neu, {"new_street": "Marienplatz 1", "new_postcode": "80331", "new_city": "München"})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert UNSERVED in html
     assert "nicht im Bereich des Gewerbeamts" not in html  # not: "another Gewerbeamt's area"
+
+
+OWNER = {"personen-0-funktion": "inhaber"}
+
+
+def test_a_legal_persons_bundle_refuses_an_owner_among_its_persons_at_the_field(client, login_as):
+    login_as("anna.becker")
+    first = start_bundle(client, "betrieb-gruenden")
+    fill(client, first, SHARED, stop_at="personen")  # a GmbH: "juristische_person"
+    personen = first.rsplit("/", 1)[0] + "/personen"
+    resp = post_shown_step(client, personen, {**SHARED, **OWNER})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Eine Inhaberin oder einen Inhaber hat nur ein Einzelunternehmen" in html
+    # at the field of the first person, linked from the summary
+    assert re.search(r'href="#personen-0-funktion"', html)
+    assert re.search(r'id="personen-0-funktion-error"', html)
+    assert post_shown_step(client, personen, {**SHARED}).status_code == 302  # her role: legal representative
+
+
+def test_a_sole_trader_names_its_owner(client, login_as):
+    login_as("anna.becker")
+    first = start_bundle(client, "betrieb-gruenden")
+    sole = {**SHARED, "inhaber_art": "natuerliche_person", "registereintrag": "no", "legal_form": "Einzelunternehmen"}
+    fill(client, first, sole, stop_at="personen")
+    assert post_shown_step(client, first.rsplit("/", 1)[0] + "/personen", {**sole, **OWNER}).status_code == 302
+
+
+def test_the_gewerbeanmeldung_alone_refuses_an_owner_of_a_gmbh_too(client, login_as):
+    login_as("anna.becker")
+    first = start_draft(client, "gewerbeanmeldung")
+    fill(client, first, gewerbe_answers(), stop_at="personen")  # a GmbH
+    resp = post_shown_step(client, first.rsplit("/", 1)[0] + "/personen", {**gewerbe_answers(), **OWNER})
+    assert resp.status_code == 422
+    assert "Eine Inhaberin oder einen Inhaber hat nur ein Einzelunternehmen" in resp.get_data(as_text=True)
+
+
+def test_the_number_of_representatives_comes_from_the_bundles_persons_and_is_asked_alone(client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "handwerk_anlage": "a"})
+    gewerbe = service_drafts(client, overview)["gewerbeanmeldung"]
+    html = client.get(f"/antraege/entwurf/{gewerbe}/betrieb").get_data(as_text=True)
+    assert 'name="zahl_vertreter"' not in html
+    assert given_values(html).get("zahl_vertreter") == "1"  # one managing director listed
+    first = start_draft(client, "gewerbeanmeldung")
+    fill(client, first, gewerbe_answers(), stop_at="betrieb")
+    assert 'name="zahl_vertreter"' in client.get(first.rsplit("/", 1)[0] + "/betrieb").get_data(as_text=True)

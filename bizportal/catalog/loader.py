@@ -481,7 +481,8 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
     return raw
 
 
-CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values", "service"}
+CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values", "service",
+              "item"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
@@ -559,7 +560,16 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
         elif "limit" in rc:
             raise ctx.fail(f"{where}.limit", "only an at_most check has a limit")
         values: tuple[str, ...] = ()
-        if rule == "one_of":
+        item = None
+        if rule == "one_of" and fields[names["field"]].type == "group":
+            item = ctx.string(rc, "item", f"{where}.item")
+            sub = next((f for f in fields[names["field"]].fields if f.name == item), None)
+            if sub is None:
+                raise ctx.fail(f"{where}.item", f"no field named '{item}' in the group '{names['field']}'")
+            values = _one_of_values(ctx, rc.get("values"), f"{where}.values", sub)
+        elif "item" in rc:
+            raise ctx.fail(f"{where}.item", "only a one_of check on a group names an item field")
+        elif rule == "one_of":
             values = _one_of_values(ctx, rc.get("values"), f"{where}.values", fields[names["field"]])
         elif "values" in rc:
             raise ctx.fail(f"{where}.values", "only a one_of check has values")
@@ -574,7 +584,7 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
                                + ", ".join(f"{{{k}}}" for k in CHECK_PLACEHOLDERS)) from None
         checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
                             limit=limit, table=table, column=column, unless=unless, values=values,
-                            body_kind=body_kind))
+                            body_kind=body_kind, item=item))
     return tuple(checks)
 
 

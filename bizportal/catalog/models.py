@@ -254,7 +254,9 @@ class Check:
     municipality" and the town it leaves.
     ``one_of``: the answer ``field`` (a choice or country) must be one of ``values``, e.g. the state
     where a qualification was gained under the EU/EWR-HwV must be a state of the EU, the EEA or
-    Switzerland.
+    Switzerland. With ``item`` (``field`` a group): the answer ``item`` of each of
+    the group's entries must be, e.g. a person's role "Inhaberin oder Inhaber" only for a sole trader;
+    the problem names the first entry that is not (``{"entry": index}``).
     ``same_body``/``other_body`` (a bundle's checks on its questions): the postcode ``field`` must
     route to the same (another) body of ``body_kind`` as the postcode ``other`` — the kind of the
     named service's primary receiver, e.g. the Gewerbeamt of a move within the municipality (to
@@ -280,6 +282,8 @@ class Check:
     values: tuple[str, ...] = ()
     #: the body rules: the kind of body whose area decides (``DESTINATION_KINDS``)
     body_kind: str | None = None
+    #: ``one_of`` on a group: the field of each entry that must be one of ``values``
+    item: str | None = None
 
     @property
     def inputs(self) -> set[str]:
@@ -300,6 +304,10 @@ class Check:
             return {} if value in (None, "", []) else None
         if self.rule == "accepted":
             return None if value is True else {}
+        if self.rule == "one_of" and self.item:
+            entries = value if isinstance(value, list) else []
+            return next(({"entry": i} for i, e in enumerate(entries) if isinstance(e, dict)
+                         and e.get(self.item) not in (None, "") and e.get(self.item) not in self.values), None)
         if self.rule == "one_of":
             return None if value in (None, "") or value in self.values else {}
         if self.rule == "at_most":

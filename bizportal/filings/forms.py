@@ -83,12 +83,30 @@ class StepForm(FlaskForm):
                     self[name].errors for name in check.inputs if name in self.step_definitions):
                 continue  # hidden now, or an answer it compares is wrong already
             problem = check.problem(answers, body_at)
-            if problem is not None:
+            if problem is not None and check.item and "entry" in problem:
+                self._entry_error(check.field, problem["entry"], check.item,
+                                  check_message(check.message, {}, self.page_locale))
+                valid = False
+            elif problem is not None:
                 self[check.field].errors = [*self[check.field].errors,
                                             check_message(check.message, problem, self.page_locale)]
                 valid = False
         self._errors = None
         return valid
+
+    def _entry_error(self, group: str, index: int, item: str, message: str) -> None:
+        """A failed check's ``message`` at the field ``item`` of the group's entry ``index`` (the
+        error summary links it as "<group> <n> – <field>")."""
+        field, fd = self[group], self.step_definitions[group]
+        # the answers leave out entries left empty: the index counts the others
+        given = [e for e in field.entries if not _is_empty(group_item(fd.fields, e.data))]
+        if index >= len(given):  # pragma: no cover - the answers were read from these entries
+            field.errors = [*field.errors, message]
+            return
+        entry = given[index].form
+        entry[item].errors = [*entry[item].errors, message]
+        entry._errors = None
+        field.errors = [*field.errors, entry.errors]
 
     def _routed(self, answers: dict[str, Any]) -> bool:
         """Whether a connected body of every kind the answers so far route to covers the location's

@@ -231,7 +231,7 @@ def start_bundle(client, key: str) -> str:
     return path_of(resp.headers["Location"])
 
 
-def post_step(client, path: str, answers: dict, action: str = "next"):
+def post_shown_step(client, path: str, answers: dict, action: str = "next"):
     """Post one step as a browser would: what the page shows, with ``answers`` for its fields."""
     html = client.get(path).get_data(as_text=True)
     data = {**form_values(html), **{k: v for k, v in answers.items() if f'name="{k}"' in html}, "action": action}
