@@ -7,21 +7,25 @@ buttons, the new premises of an Ummeldung in "Meine Anträge"."""
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
+from bizportal.extensions import db
+from bizportal.filings.models import Draft
 from tests.support.bundles import (
     MOVE,
     PLANS,
     SHARED,
     answer_questionnaire,
+    complete_services,
     fill,
     given_values,
     post_shown_step,
     service_drafts,
     start_bundle,
 )
-from tests.support.filing import gewerbe_answers, start_draft
+from tests.support.filing import gewerbe_answers, path_of, start_draft
 
 UNSERVED = "Für die Postleitzahl 80331 ist im Portal noch keine zuständige Stelle angeschlossen"
 MUNICH = {"street": "Marienplatz 1", "postcode": "80331", "city": "München"}
@@ -109,3 +113,35 @@ def test_the_number_of_representatives_comes_from_the_bundles_persons_and_is_ask
     first = start_draft(client, "gewerbeanmeldung")
     fill(client, first, gewerbe_answers(), stop_at="betrieb")
     assert 'name="zahl_vertreter"' in client.get(first.rsplit("/", 1)[0] + "/betrieb").get_data(as_text=True)
+
+
+def test_a_name_of_only_spaces_is_refused_at_the_bundle_step_and_the_service_step(client, login_as):
+    login_as("anna.becker")
+    first = start_bundle(client, "betrieb-gruenden")
+    resp = post_shown_step(client, first, {**SHARED, "business_name": "   "})
+    assert resp.status_code == 422
+    assert "Bitte füllen Sie dieses Feld aus." in resp.get_data(as_text=True)
+    alone = start_draft(client, "gewerbeanmeldung")
+    resp = post_shown_step(client, alone, {**gewerbe_answers(), "business_name": "  ", "legal_form": " "})
+    assert resp.status_code == 422
+    assert "Bitte füllen Sie dieses Feld aus." in resp.get_data(as_text=True)
+
+
+def test_a_field_corrected_from_the_bundle_review_returns_to_the_review(app, client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    complete_services(client, overview)
+    assert client.get(f"{overview}/pruefen").status_code == 200
+    bundle_draft = overview.rsplit("/", 1)[-1]
+    with app.app_context():  # an answer saved before the rule (as the trial's draft held it)
+        draft = db.session.get(Draft, uuid.UUID(bundle_draft))
+        draft.data = {**draft.data, "city": ""}
+        db.session.commit()
+    resp = client.get(f"{overview}/pruefen")
+    assert resp.status_code == 302
+    step = path_of(resp.headers["Location"])
+    assert "pruefen=1" in step and "next=" in step
+    resp = post_shown_step(client, step, {"city": "Bremen"})
+    assert resp.status_code == 302
+    assert path_of(resp.headers["Location"]) == f"{overview}/pruefen"

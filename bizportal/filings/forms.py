@@ -214,8 +214,20 @@ class _FileRequired:
         return None
 
 
+class _Given(InputRequired):
+    """A required answer: an input of only spaces counts as none (it is stored stripped, as
+    nothing), so the step refuses it at the field, not the review later."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        raw = field.raw_data[0] if field.raw_data else None
+        if isinstance(raw, str) and raw and not raw.strip():
+            field.errors[:] = []
+            raise StopValidation(self.message)
+        super().__call__(form, field)
+
+
 def _required(required: bool) -> list:
-    return [InputRequired(message=_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
+    return [_Given(message=_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
 
 
 def _text(label: str, required: bool, max_length: int = 200, extra: list | None = None, cls=StringField,
