@@ -222,7 +222,7 @@ class _Given(InputRequired):
         raw = field.raw_data[0] if field.raw_data else None
         if isinstance(raw, str) and raw and not raw.strip():
             field.errors[:] = []
-            raise StopValidation(self.message)
+            raise StopValidation(str(self.message))
         super().__call__(form, field)
 
 
