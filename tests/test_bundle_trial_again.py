@@ -14,10 +14,14 @@ import pytest
 from bizportal.extensions import db
 from bizportal.filings.models import Draft
 from tests.support.bundles import (
+    CHILD_ANSWERS,
+    FILES,
+    HANDWERKSROLLE,
     MOVE,
     PLANS,
     SHARED,
     answer_questionnaire,
+    complete_draft,
     complete_services,
     fill,
     given_values,
@@ -145,3 +149,36 @@ def test_a_field_corrected_from_the_bundle_review_returns_to_the_review(app, cli
     resp = post_shown_step(client, step, {"city": "Bremen"})
     assert resp.status_code == 302
     assert path_of(resp.headers["Location"]) == f"{overview}/pruefen"
+
+
+def test_a_new_business_is_not_asked_about_a_takeover_nor_an_unregistered_one_for_its_register_extract(
+        client, login_as):
+    login_as("anna.becker")
+    sole = {**SHARED, "inhaber_art": "natuerliche_person", "registereintrag": "no", "legal_form": "Einzelunternehmen",
+            "personen-0-funktion": "inhaber"}
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**sole, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    rolle = service_drafts(client, overview)["handwerksrolle-eintragung"]
+    shown = complete_draft(client, rolle, CHILD_ANSWERS, FILES)
+    assert "uebernahme" not in shown
+    pages = "".join(client.get(f"/antraege/entwurf/{rolle}/{step}").get_data(as_text=True) for step in shown)
+    assert "Art der Übernahme" not in pages and "Name der früheren Inhaberin" not in pages
+    assert 'name="handelsregisterauszug"' not in pages
+    review = client.get(f"{overview}/pruefen").get_data(as_text=True)
+    assert "Art der Übernahme" not in review and "Auszug aus dem Handelsregister" not in review
+
+
+def test_the_handwerksrolle_alone_asks_the_takeover_and_the_register_extract_only_when_they_apply(client, login_as):
+    login_as("anna.becker")
+    first = start_draft(client, "handwerksrolle-eintragung")
+    html = client.get(first).get_data(as_text=True)
+    assert 'name="uebernahme_art"' not in html and 'name="registereintrag"' in html
+    shown = fill(client, first, {**HANDWERKSROLLE, "business_name": "Becker Elektro", "legal_form": "Einzelunternehmen",
+                                 "street": "Am Wall 120", "postcode": "28195", "city": "Bremen",
+                                 "start_date": "2027-03-01", "registereintrag": "no", "gruendungsart": "uebernahme",
+                                 "uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K.",
+                                 "betriebsleiter_wochenstunden": "40"}, FILES, stop_at="unterlagen")
+    assert shown[:2] == ["angaben", "uebernahme"]
+    unterlagen = first.rsplit("/", 1)[0] + "/unterlagen"
+    assert 'name="handelsregisterauszug"' not in client.get(unterlagen).get_data(as_text=True)
+

@@ -25,7 +25,7 @@ PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "ver
 GEWERBE = {k: v for k, v in gewerbe_answers().items()
            if k not in {"business_name", "legal_form", "street", "postcode", "city", "start_date", "handwerk"}}
 #: the Handwerkskammer Hamburg form's questions, as a new business without branches would answer them
-HWK_FORM = {"gruendungsart": "neugruendung", "existenzgruender": "yes", "filialen": "no",
+HWK_FORM = {"gruendungsart": "neugruendung", "registereintrag": "yes", "existenzgruender": "yes", "filialen": "no",
             "fruehere_selbstaendigkeit": "no", "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "no",
             "einwilligung_handwerktest": "no",
             "keine_gewerbeuntersagung": "yes"}
