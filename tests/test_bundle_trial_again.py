@@ -10,9 +10,12 @@ import re
 import uuid
 
 import pytest
+from sqlalchemy import select
 
+from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Draft
+from bizportal.inbox.models import InboxItem
 from tests.support.bundles import (
     CHILD_ANSWERS,
     FILES,
@@ -30,6 +33,7 @@ from tests.support.bundles import (
     start_bundle,
 )
 from tests.support.filing import gewerbe_answers, path_of, start_draft
+from tests.support.http import login, submit_form
 
 UNSERVED = "Für die Postleitzahl 80331 ist im Portal noch keine zuständige Stelle angeschlossen"
 MUNICH = {"street": "Marienplatz 1", "postcode": "80331", "city": "München"}
@@ -182,3 +186,39 @@ def test_the_handwerksrolle_alone_asks_the_takeover_and_the_register_extract_onl
     unterlagen = first.rsplit("/", 1)[0] + "/unterlagen"
     assert 'name="handelsregisterauszug"' not in client.get(unterlagen).get_data(as_text=True)
 
+
+SOLE = {**SHARED, "business_name": "Elektro Becker", "legal_form": "Einzelunternehmen",
+        "inhaber_art": "natuerliche_person", "registereintrag": "no", "personen-0-funktion": "inhaber"}
+OTHER_BUSINESS = "Dieses Vorhaben gilt für einen anderen Betrieb als die Stammdaten Ihres Unternehmenskontos"
+
+
+def test_the_review_says_when_the_bundle_is_for_another_business_than_the_accounts_and_staff_see_both(
+        app, client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SOLE, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    complete_services(client, overview)
+    review = client.get(f"{overview}/pruefen").get_data(as_text=True)
+    assert f"{OTHER_BUSINESS} (Becker Elektrotechnik GmbH, GmbH)" in review
+    resp = client.post(f"{overview}/pruefen", data=submit_form(review))
+    assert resp.status_code == 302
+    Worker(app).run_once()
+    with app.app_context():
+        item_id = db.session.scalar(select(InboxItem.id).where(InboxItem.service_key == "handwerksrolle-eintragung"))
+    staff = app.test_client()
+    login(staff, "hwk.bremen", staff=True)
+    page = staff.get(f"/staff/posteingang/{item_id}").get_data(as_text=True)
+    account, filed = page.split("Stammdaten des Kontos", 1)[1].split("Angaben im Antrag</h2>", 1)
+    assert ">GmbH<" in account and "Einzelunternehmen" not in account
+    assert "Einzelunternehmen" in filed
+
+
+def test_the_review_says_nothing_of_another_business_for_the_accounts_own(client, login_as):
+    login_as("anna.becker")
+    own = {**SHARED, "business_name": "Becker  Elektrotechnik GmbH"}  # as the account has it, spaces aside
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**own, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    complete_services(client, overview)
+    review = client.get(f"{overview}/pruefen")
+    assert review.status_code == 200
+    assert OTHER_BUSINESS not in review.get_data(as_text=True)

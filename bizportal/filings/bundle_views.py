@@ -212,8 +212,10 @@ def bundle_review(draft_id: str):
             receivers = None
         reviewed.append((part, answers, receivers, {a.field_name: a for a in part.draft.attachments}))
     form.revision.data = services.review_state(bundles.drafts_of(draft))  # the saves of the drafts shown
+    account = current_user.company.master_data()
     return render_template("filings/bundle_review.html", bundle=bundle, draft=draft, reviewed=reviewed,
-                           left_out=[p for p in every if p.left_out], form=form, locale=_locale()), status
+                           left_out=[p for p in every if p.left_out], form=form, locale=_locale(), account=account,
+                           other_business=bundles.other_business(draft, bundle, account)), status
 
 
 def _contradiction(draft, bundle, service_key: str, field_name: str):
