@@ -222,3 +222,19 @@ def test_the_review_says_nothing_of_another_business_for_the_accounts_own(client
     review = client.get(f"{overview}/pruefen")
     assert review.status_code == 200
     assert OTHER_BUSINESS not in review.get_data(as_text=True)
+
+
+def test_the_first_step_of_a_service_in_a_bundle_names_only_the_buttons_it_has(client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no",
+                                                                 "handwerk_anlage": "a"})
+    gewerbe = service_drafts(client, overview)["gewerbeanmeldung"]
+    first = f"/antraege/entwurf/{gewerbe}/inhaber"  # the Gewerbeanmeldung's first step
+    html = client.get(first).get_data(as_text=True)
+    hint = re.search(r'<p class="kern-body kern-body--small" id="zurueck-hinweis">(.*?)</p>', html, re.S).group(1)
+    assert 'id="zurueck"' not in html and 'id="zur-uebersicht"' in html  # no "Zurück" on the first step
+    assert "„Zurück“" not in hint
+    assert "„Zur Übersicht des Vorhabens“ behält, was Sie auf dieser Seite eingegeben haben" in hint
+    later = client.get(f"/antraege/entwurf/{gewerbe}/personen").get_data(as_text=True)
+    assert 'id="zurueck"' in later and "„Zurück“ und „Zur Übersicht des Vorhabens“ behalten" in later
+
