@@ -21,11 +21,13 @@ from tests.support.bundles import (
     FILES,
     HANDWERKSROLLE,
     MOVE,
+    MOVE_ANSWERS,
     PLANS,
     SHARED,
     answer_questionnaire,
     complete_draft,
     complete_services,
+    file_bundle,
     fill,
     given_values,
     post_shown_step,
@@ -238,3 +240,14 @@ def test_the_first_step_of_a_service_in_a_bundle_names_only_the_buttons_it_has(c
     later = client.get(f"/antraege/entwurf/{gewerbe}/personen").get_data(as_text=True)
     assert 'id="zurueck"' in later and "„Zurück“ und „Zur Übersicht des Vorhabens“ behalten" in later
 
+
+def test_my_filings_list_an_ummeldung_with_the_new_premises(client, login_as):
+    login_as("anna.becker")
+    within = {**MOVE, "vorhaben": "verlegen_gemeinde", "new_street": "Hafenstraße 7", "new_postcode": "28217",
+              "new_city": "Bremen"}
+    file_bundle(client, "betrieb-verlegen-aufgeben", within,
+                {**MOVE_ANSWERS, "handwerk_bezeichnung": "Elektrotechniker"})
+    html = client.get("/antraege").get_data(as_text=True)
+    card = re.search(r'<td class="kern-table__cell">Gewerbeummeldung\s*<ul[^>]*>.*?</ul>', html, re.S).group(0)
+    assert "Hafenstraße 7" in card and "28217" in card
+    assert "Am Wall 120" not in card  # the premises it leaves

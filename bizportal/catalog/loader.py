@@ -722,11 +722,13 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     list_fields = raw.get("list_fields", [])
     if not isinstance(list_fields, list) or len(list_fields) > 3:
         raise ctx.fail("list_fields", "must be a list of at most three field names")
-    for i, name in enumerate(list_fields):
-        if name not in fields:
-            raise ctx.fail(f"list_fields[{i}]", f"no field named '{name}'")
-        if fields[name].type in LIST_FIELD_EXCLUDED:
-            raise ctx.fail(f"list_fields[{i}]", f"a {fields[name].type} field cannot tell filings apart")
+    for i, entry in enumerate(list_fields):
+        # "a|b": the first of them answered (e.g. the new address of a move, else the address)
+        for name in str(entry).split("|"):
+            if name not in fields:
+                raise ctx.fail(f"list_fields[{i}]", f"no field named '{name}'")
+            if fields[name].type in LIST_FIELD_EXCLUDED:
+                raise ctx.fail(f"list_fields[{i}]", f"a {fields[name].type} field cannot tell filings apart")
     trust_level = raw.get("trust_level")
     if trust_level is not None and trust_level not in ("low", "substantial", "high"):
         raise ctx.fail("trust_level", "must be 'low', 'substantial' or 'high'")

@@ -486,9 +486,15 @@ class ServiceDefinition:
         return None
 
     def listed_answers(self, answers: dict[str, Any]) -> list[tuple[FieldDefinition, Any]]:
-        """The given answers of the ``list_fields``, with their fields (what tells filings apart)."""
-        return [(fd, answers[fd.name]) for fd in (self.field(n) for n in self.list_fields)
-                if fd is not None and answers.get(fd.name) not in (None, "", {}, [])]
+        """The given answers of the ``list_fields``, with their fields (what tells filings apart);
+        of an entry ``a|b`` the first answered (a move's new address before the address it leaves)."""
+        listed = []
+        for entry in self.list_fields:
+            given = next(((fd, answers[fd.name]) for fd in (self.field(n) for n in entry.split("|"))
+                          if fd is not None and answers.get(fd.name) not in (None, "", {}, [])), None)
+            if given is not None:
+                listed.append(given)
+        return listed
 
     def step_checks(self, step_key: str) -> list[Check]:
         return [c for c in self.checks if (fd := self.field(c.field)) is not None and fd.step == step_key]
