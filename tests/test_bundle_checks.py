@@ -287,9 +287,11 @@ def test_the_shipped_bundles_check_the_training_start_and_the_move():
     for key in ("betrieb-gruenden", "betrieb-uebernehmen"):
         assert [c.rule for c in bundles[key].service_checks["ausbildungsvertrag-eintragung"]] == ["not_before"]
     checks = bundles["betrieb-verlegen-aufgeben"].questionnaire.checks
-    assert [(c.rule, c.field) for c in checks] == [("accepted", "sonstiges"), ("same_body", "new_postcode"),
+    assert [(c.rule, c.field) for c in checks] == [("one_of", "personen"), ("served", "postcode"),
+                                                   ("served", "new_postcode"),
+                                                   ("accepted", "sonstiges"), ("same_body", "new_postcode"),
                                                    ("other_body", "new_postcode"), ("required", "niederlassung")]
-    within, elsewhere = checks[1:3]
+    within, elsewhere = checks[4:6]
     assert (within.rule, within.field, within.other, within.body_kind) == ("same_body", "new_postcode", "postcode",
                                                                            "GEWERBEAMT")
     assert (elsewhere.rule, elsewhere.body_kind) == ("other_body", "GEWERBEAMT")

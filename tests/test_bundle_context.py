@@ -20,6 +20,7 @@ from bizportal.filings.models import Draft, Filing
 from bizportal.inbox.models import InboxItem
 from chambers.wire import payload_to_dict
 from tests.support.bundles import (
+    HANDWERKSROLLE,
     MOVE,
     MOVE_ANSWERS,
     NEW_PLACE,
@@ -28,6 +29,7 @@ from tests.support.bundles import (
     answer_questionnaire,
     complete_draft,
     file_bundle,
+    fill,
     form_values,
     given_values,
     press,
@@ -154,7 +156,9 @@ def test_the_takeover_reaches_the_handwerksrolle(client, login_as):
         **SHARED, "uebernahme_art": "pacht", "frueherer_inhaber": "Elektro Meier e. K.", **PLANS,
         "ausbilden": "no", "handwerk_anlage": "a"})
     drafts = service_drafts(client, overview)
-    values = given_values(_draft_page(client, drafts["handwerksrolle-eintragung"], "angaben"))
+    rolle = drafts["handwerksrolle-eintragung"]
+    fill(client, f"/antraege/entwurf/{rolle}/angaben", HANDWERKSROLLE, stop_at="gruendung")
+    values = given_values(_draft_page(client, rolle, "uebernahme"))  # a step of its own, done by the bundle
     assert (values["uebernahme_art"], values["frueherer_inhaber"]) == ("Übernahme durch Pacht",
                                                                        "Elektro Meier e. K.")
 

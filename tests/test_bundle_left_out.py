@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 from tests.support.bundles import CHILD_ANSWERS, PLANS, SHARED, answer_questionnaire, completion_links, fill, press
+from tests.support.filing import path_of
+from tests.support.http import csrf_token
 
 FOUNDING = {**SHARED, **PLANS, "ausbilden": "no", "handwerk_anlage": "a"}
 
@@ -56,3 +58,32 @@ def test_leaving_out_the_handwerksrolle_of_an_anlage_a_craft_warns_on_overview_a
                         review.get_data(as_text=True), re.S).group(1)
     assert "Nicht beantragt (weggelassen)." in section
     assert "Dieser Antrag ist gesetzlich vorgeschrieben" in section and "§ 1 und § 16 Abs. 3 HwO" in section
+
+
+def test_the_first_weglassen_of_a_required_service_asks_again_and_abbrechen_keeps_it(client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", FOUNDING)
+    page = client.get(overview).get_data(as_text=True)
+    resp = client.post(f"{overview}/antraege", data={"csrf_token": csrf_token(page), "service": "gewerbeanmeldung",
+                                                     "leave_out": "yes"})
+    assert resp.status_code == 302
+    assert resp.headers["Location"].endswith("#bestaetigen-gewerbeanmeldung")
+    html = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+    card = _card(html, "gewerbeanmeldung")
+    assert "– weggelassen" not in card  # not left out by the first press
+    confirm = re.search(r'<div class="kern-alert kern-alert--warning" id="bestaetigen-gewerbeanmeldung"(.*?)</a>',
+                        card, re.S).group(1)
+    assert "„Gewerbeanmeldung“ wirklich weglassen?" in confirm
+    assert "Wer ein Gewerbe beginnt, muss es gleichzeitig beim Gewerbeamt anzeigen" in confirm
+    assert 'name="csrf_token"' in confirm and 'name="confirmed" value="yes"' in confirm
+    assert re.search(r'<button type="submit"[^>]*><span class="kern-label">Trotzdem weglassen', confirm)
+    assert re.search(rf'<a class="kern-btn kern-btn--secondary" href="{overview}#teil-gewerbeanmeldung">'
+                     r'<span class="kern-label">Abbrechen', confirm + "</a>")
+    assert ">Weglassen<" not in card  # the card offers the two choices only
+    assert "– weggelassen" not in _card(client.get(overview).get_data(as_text=True), "gewerbeanmeldung")  # Abbrechen
+
+    resp = client.post(f"{overview}/antraege", data={"csrf_token": csrf_token(html), "service": "gewerbeanmeldung",
+                                                     "leave_out": "yes", "confirmed": "yes"})
+    assert resp.status_code == 302
+    assert "– weggelassen" in _card(client.get(overview).get_data(as_text=True), "gewerbeanmeldung")
+

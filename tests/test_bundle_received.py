@@ -209,7 +209,7 @@ def test_a_body_rule_compares_the_primary_receivers_of_the_named_service():
     ({"rule": "same_body", "service": "gewerbeummeldung", "field": "neue_plz", "other": "plz"},
      "checks[0].service", "not one of the bundle's services"),
     ({"rule": "differs", "service": "gewerbeanmeldung", "field": "neue_plz", "other": "plz"},
-     "checks[0].service", "only a same_body or other_body check names a service"),
+     "checks[0].service", "only a same_body or other_body or served check names a service"),
     ({"rule": "other_body", "service": "gewerbeanmeldung", "field": "gewerbeanmeldung.postcode", "other": "plz"},
      "checks[0].field", "compares two postcodes among the bundle's questions"),
 ])

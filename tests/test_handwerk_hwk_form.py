@@ -34,6 +34,7 @@ def answers(**changes) -> EveryStep:
         "postcode": "28195", "city": "Bremen", "trade": "elektrotechniker", **MEISTERPRUEFUNG,
         **betriebsleitung("angestellt", "Petersen", "Klaus", "1969-11-02", "Lüneburg"),
         "betriebsleiter_wochenstunden": "40", "start_date": "2027-03-01", "gruendungsart": "neugruendung",
+        "registereintrag": "yes",
         "betriebsanschrift-street": "Am Wall 120", "betriebsanschrift-postcode": "28195",
         "betriebsanschrift-city": "Bremen", "inhaber-family_name": "Becker", "inhaber-given_names": "Anna",
         "inhaber-birth_date": "1978-03-14", "email": "anna@becker.example", "anlage": "b1",
@@ -88,11 +89,11 @@ def test_the_manager_employed_elsewhere_names_the_other_businesses(company):
 
 
 def test_a_takeover_needs_the_predecessor(company):
-    path = start_draft(company, ROLLE)
-    resp = post_step(company, path, answers(gruendungsart="uebernahme"), files=FILES)
+    path = to_step(company, ROLLE, answers(gruendungsart="uebernahme"), "uebernahme")
+    resp = post_step(company, path, {"uebernahme_art": "kauf", "frueherer_inhaber": ""})
     assert resp.status_code == 422
     assert "Bitte nennen Sie bei einer Übernahme die frühere Inhaberin" in resp.get_data(as_text=True)
-    resp = post_step(company, path, answers(gruendungsart="uebernahme", frueherer_inhaber="Elektro Meyer e. K."))
+    resp = post_step(company, path, {"uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K."})
     assert resp.status_code == 302
     path = to_step(company, VERZEICHNIS, answers(gruendungsart="uebernahme"), "uebernahme")
     assert post_step(company, path, {"vorgaenger": ""}).status_code == 422

@@ -30,7 +30,8 @@ def answers(route: dict[str, str], leitung: dict[str, str], **changes: str) -> E
     every = EveryStep({
         "business_name": "Becker Elektrotechnik GmbH, Zweigniederlassung Hamburg", "legal_form": "GmbH",
         "street": "Schloßmühlendamm 4", "postcode": "21073", "city": "Hamburg", "trade": "elektrotechniker",
-        "start_date": "2027-06-01", "gruendungsart": "neugruendung", "existenzgruender": "no", "filialen": "no",
+        "start_date": "2027-06-01", "gruendungsart": "neugruendung",
+        "registereintrag": "yes", "existenzgruender": "no", "filialen": "no",
         **leitung, **route, "betriebsleiter_wochenstunden": "40", "fruehere_selbstaendigkeit": "no",
         "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "yes", "einwilligung_handwerktest": "no",
         "keine_gewerbeuntersagung": "yes"})

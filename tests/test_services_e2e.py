@@ -302,6 +302,7 @@ def gewerbeummeldung_legal_form_of_partnership() -> dict[str, dict]:
                         "legal_form": "OHG", "handelsregisternummer": "Hamburg HRA 120001"}
     del steps["bisherige_taetigkeit"], steps["erlaubnis_angaben"], steps["taetigkeit"]["taetigkeit_neu"]
     steps["betrieb"] = betrieb("personengesellschaft")
+    steps["personen"] = group("personen", gewa_person("gesellschafter", *LEA, LEA_WOHNUNG))  # an OHG has no owner
     steps["grund"] = {"grund": "rechtsform"}
     steps["taetigkeit"]["aenderung_datum"] = "2027-04-01"
     steps["erlaubnis"] = {"erlaubnispflichtig": "no"}
@@ -589,8 +590,8 @@ def handwerksrolle(business_name: str, place: tuple[str, str, str], qualificatio
     steps: dict[str, dict] = {
         "angaben": {"business_name": business_name, "legal_form": "GmbH", "street": street, "postcode": postcode,
                     "city": city, "trade": "elektrotechniker", "start_date": start,
-                    "gruendungsart": gruendung.pop("gruendungsart"),
-                    **({"uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K."} if takeover else {})},
+                    "gruendungsart": gruendung.pop("gruendungsart"), "registereintrag": "yes"},
+        **({"uebernahme": {"uebernahme_art": "kauf", "frueherer_inhaber": "Elektro Meyer e. K."}} if takeover else {}),
         "gruendung": gruendung}
     for key, answers in form.items():
         if key == "betriebsleitung":

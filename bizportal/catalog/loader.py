@@ -503,14 +503,15 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
 
 
 CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values", "service",
-              "until", "bands"}
+              "until", "bands", "item"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
     "at_most": ("number", None), "at_least": ("number", None), "not_more_than": ("number", "number"),
     "required": ("*", None), "period_band": ("choice", "date"), "shorter_than_period": ("number", "date"),
     "accepted": ("yesno", None), "differs": ("*", "*"),
-    "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode")}
+    "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode"),
+    "served": ("postcode", None)}
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
 #: the values a check's message may name
@@ -598,11 +599,22 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
         if rule == "shorter_than_period" and "bands" in rc:
             raise ctx.fail(f"{where}.bands", "only a period_band check has bands")
         values: tuple[str, ...] = ()
-        if rule == "one_of":
+        item = None
+        if rule == "one_of" and fields[names["field"]].type == "group":
+            item = ctx.string(rc, "item", f"{where}.item")
+            sub = next((f for f in fields[names["field"]].fields if f.name == item), None)
+            if sub is None:
+                raise ctx.fail(f"{where}.item", f"no field named '{item}' in the group '{names['field']}'")
+            values = _one_of_values(ctx, rc.get("values"), f"{where}.values", sub)
+        elif "item" in rc:
+            raise ctx.fail(f"{where}.item", "only a one_of check on a group names an item field")
+        elif rule == "one_of":
             values = _one_of_values(ctx, rc.get("values"), f"{where}.values", fields[names["field"]])
         elif "values" in rc:
             raise ctx.fail(f"{where}.values", "only a one_of check has values")
-        message = ctx.text(rc, "message", f"{where}.message")
+        # a served check's failure is always the unrouted postcode's message (``check_message``)
+        message = Text(de="", en="") if rule == "served" and "message" not in rc else \
+            ctx.text(rc, "message", f"{where}.message")
         for text in (message.de, message.en):
             try:
                 text.format(**CHECK_PLACEHOLDERS)
@@ -612,7 +624,7 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
         checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
                             limit=limit, table=table, column=column, unless=unless, values=values,
                             body_kind=body_kind, field_routed=body_kind is not None and services is not None,
-                            until=names.get("until"), bands=bands))
+                            until=names.get("until"), bands=bands, item=item))
     return tuple(checks)
 
 
@@ -772,11 +784,13 @@ def parse_definition(raw: dict[str, Any], source: str) -> ServiceDefinition:
     list_fields = raw.get("list_fields", [])
     if not isinstance(list_fields, list) or len(list_fields) > 3:
         raise ctx.fail("list_fields", "must be a list of at most three field names")
-    for i, name in enumerate(list_fields):
-        if name not in fields:
-            raise ctx.fail(f"list_fields[{i}]", f"no field named '{name}'")
-        if fields[name].type in LIST_FIELD_EXCLUDED:
-            raise ctx.fail(f"list_fields[{i}]", f"a {fields[name].type} field cannot tell filings apart")
+    for i, entry in enumerate(list_fields):
+        # "a|b": the first of them answered (e.g. the new address of a move, else the address)
+        for name in str(entry).split("|"):
+            if name not in fields:
+                raise ctx.fail(f"list_fields[{i}]", f"no field named '{name}'")
+            if fields[name].type in LIST_FIELD_EXCLUDED:
+                raise ctx.fail(f"list_fields[{i}]", f"a {fields[name].type} field cannot tell filings apart")
     trust_level = raw.get("trust_level")
     if trust_level is not None and trust_level not in ("low", "substantial", "high"):
         raise ctx.fail("trust_level", "must be 'low', 'substantial' or 'high'")

@@ -22,10 +22,12 @@ TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirt
                 "phone", "betriebsnummer")
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
 CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "at_least", "not_more_than", "required",
-               "accepted", "differs", "one_of", "period_band", "shorter_than_period", "same_body", "other_body")
-#: the rules that compare the competent bodies of two postcodes (a postcode field or an address's
-#: postcode): a bundle's checks on its questions, or a service's own
-BODY_RULES = ("same_body", "other_body")
+               "accepted", "differs", "one_of", "period_band", "shorter_than_period", "same_body", "other_body",
+               "served")
+#: the rules that look up the competent bodies of postcodes (a postcode field or an address's
+#: postcode): compare two postcodes' bodies (a bundle's checks on its questions, or a service's own),
+#: or (``served``, a bundle's) demand that one postcode has a body
+BODY_RULES = ("same_body", "other_body", "served")
 #: how a bundle's check on a field of one of its services names an answer to the bundle's own
 #: questions (``BundleDefinition.service_checks``); no field name contains the colon
 BUNDLE_ANSWER = "vorhaben:"
@@ -301,7 +303,9 @@ class Check:
     municipality" and the town it leaves.
     ``one_of``: the answer ``field`` (a choice or country) must be one of ``values``, e.g. the state
     where a qualification was gained under the EU/EWR-HwV must be a state of the EU, the EEA or
-    Switzerland.
+    Switzerland. With ``item`` (``field`` a group): the answer ``item`` of each of
+    the group's entries must be, e.g. a person's role "Inhaberin oder Inhaber" only for a sole trader;
+    the problem names the first entry that is not (``{"entry": index}``).
     ``same_body``/``other_body``: the postcode ``field`` (a postcode field, or an address's postcode)
     must route to the same (another) body of ``body_kind`` as the postcode ``other`` — in a bundle's
     checks the kind of the named service's primary receiver, in a service's own checks the kind of
@@ -312,6 +316,9 @@ class Check:
     in another one than ``other`` (for ``same_body`` the message applies). Applied only where the
     caller can look the bodies up (``body_of``), and not while ``other`` has no body (the submit
     says so).
+    ``served`` (a bundle's check on its questions): a body of ``body_kind`` (the named service's
+    primary receiver) must cover the postcode ``field``, else ``{"unrouted": …}`` — as a single
+    service's step refuses a postcode its filing cannot be routed from (no message of its own).
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
     ``at_most``, ``not_more_than``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
     """
@@ -333,6 +340,8 @@ class Check:
     until: str | None = None
     #: ``period_band``: each choice of ``field`` with the lowest and highest number of months
     bands: tuple[tuple[str, int, int], ...] = ()
+    #: ``one_of`` on a group: the field of each entry that must be one of ``values``
+    item: str | None = None
 
     @property
     def inputs(self) -> set[str]:
@@ -354,6 +363,10 @@ class Check:
             return {} if value in (None, "", []) else None
         if self.rule == "accepted":
             return None if value is True else {}
+        if self.rule == "one_of" and self.item:
+            entries = value if isinstance(value, list) else []
+            return next(({"entry": i} for i, e in enumerate(entries) if isinstance(e, dict)
+                         and e.get(self.item) not in (None, "") and e.get(self.item) not in self.values), None)
         if self.rule == "one_of":
             return None if value in (None, "") or value in self.values else {}
         if self.rule in ("at_most", "at_least"):
@@ -403,6 +416,10 @@ class Check:
     def _body_problem(self, answers: dict[str, Any],
                       body_of: Callable[[str, str], str | None] | None) -> dict[str, Any] | None:
         value, other = _postcode(answers.get(self.field)), _postcode(answers.get(self.other) if self.other else None)
+        if self.rule == "served":
+            if body_of is None or self.body_kind is None or value in (None, ""):
+                return None
+            return {"unrouted": str(value)} if body_of(self.body_kind, str(value)) is None else None
         if body_of is None or self.body_kind is None or value in (None, "") or other in (None, ""):
             return None
         theirs = body_of(self.body_kind, str(other))
@@ -592,9 +609,15 @@ class ServiceDefinition:
         return None
 
     def listed_answers(self, answers: dict[str, Any]) -> list[tuple[FieldDefinition, Any]]:
-        """The given answers of the ``list_fields``, with their fields (what tells filings apart)."""
-        return [(fd, answers[fd.name]) for fd in (self.field(n) for n in self.list_fields)
-                if fd is not None and answers.get(fd.name) not in (None, "", {}, [])]
+        """The given answers of the ``list_fields``, with their fields (what tells filings apart);
+        of an entry ``a|b`` the first answered (a move's new address before the address it leaves)."""
+        listed = []
+        for entry in self.list_fields:
+            given = next(((fd, answers[fd.name]) for fd in (self.field(n) for n in entry.split("|"))
+                          if fd is not None and answers.get(fd.name) not in (None, "", {}, [])), None)
+            if given is not None:
+                listed.append(given)
+        return listed
 
     def step_checks(self, step_key: str) -> list[Check]:
         return [c for c in self.checks if (fd := self.field(c.field)) is not None and fd.step == step_key]

@@ -6,6 +6,7 @@ ordinary draft (``views.step``)."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -31,6 +32,9 @@ from .views import (
 )
 
 log = logging.getLogger(__name__)
+
+#: the overview's query argument naming the required service whose leaving out is to be confirmed
+CONFIRM_ARG = "weglassen"
 
 
 def _bundle_or_404(key: str):
@@ -88,6 +92,9 @@ def bundle_overview(draft_id: str):
         return redirect_to
     parts = bundles.parts(draft, bundle, catalog.catalog())
     progress = {p.service.key: services.draft_progress(p.service, p.draft) for p in parts if p.draft}
+    # the service whose "Weglassen" asks for a confirmation (a required one, not left out yet)
+    confirm = next((p.service.key for p in parts if p.service.key == request.args.get(CONFIRM_ARG)
+                    and p.entry.required_reason and not p.left_out), None)
     # "Angaben ergänzen" leads straight to the first open step: the review's hint ("Bitte
     # vervollständigen Sie zuerst alle Schritte") is for someone who tried to submit
     first_open = {p.service.key: services.first_open_step(p.service, p.draft) for p in parts if p.draft}
@@ -98,6 +105,7 @@ def bundle_overview(draft_id: str):
                 for p in parts if p.draft}
     return render_template("filings/bundle_overview.html", bundle=bundle, draft=draft, parts=parts,
                            progress=progress, first_open=first_open, reopened=reopened, form=FlaskForm(),
+                           confirm=confirm,
                            locale=_locale(),
                            ready=any(not p.left_out for p in parts) and all(
                                p.left_out or (p.draft and progress[p.service.key].ready) for p in parts))
@@ -121,6 +129,11 @@ def bundle_prepare(draft_id: str):
         if part is None:
             abort(400)
         leave_out = request.form.get("leave_out") == "yes"
+        if leave_out and part.entry.required_reason and request.form.get("confirmed") != "yes":
+            # a service the law requires: the first "Weglassen" asks again, with the reason, on the
+            # overview (a form of its own: no script needed); only "Trotzdem weglassen" leaves it out
+            args: dict[str, Any] = {"draft_id": draft.id, CONFIRM_ARG: key}
+            return redirect(url_for("filings.bundle_overview", **args) + f"#bestaetigen-{key}")
         bundles.set_left_out(draft, current_user, bundle, key, leave_out)
         title = part.service.title.get(_locale())
         # a status message (role="status", announced by screen readers) says what changed
@@ -212,8 +225,10 @@ def bundle_review(draft_id: str):
             receivers = None
         reviewed.append((part, answers, receivers, {a.field_name: a for a in part.draft.attachments}))
     form.revision.data = services.review_state(bundles.drafts_of(draft))  # the saves of the drafts shown
+    account = current_user.company.master_data()
     return render_template("filings/bundle_review.html", bundle=bundle, draft=draft, reviewed=reviewed,
-                           left_out=[p for p in every if p.left_out], form=form, locale=_locale()), status
+                           left_out=[p for p in every if p.left_out], form=form, locale=_locale(), account=account,
+                           other_business=bundles.other_business(draft, bundle, account)), status
 
 
 def _contradiction(draft, bundle, service_key: str, field_name: str):

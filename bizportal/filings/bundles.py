@@ -186,6 +186,20 @@ def premises(parent: Draft, bundle: BundleDefinition) -> dict[str, dict[str, Any
     return out
 
 
+#: the bundle questions naming the business, with the account's master data they stand for
+ACCOUNT_QUESTIONS = {"business_name": "name", "legal_form": "legal_form"}
+
+
+def other_business(parent: Draft, bundle: BundleDefinition, account: Mapping[str, Any]) -> bool:
+    """Whether the bundle's shown answers name another business than the account's master data
+    (``Company.master_data``): another name or legal form (compared without case and repeated
+    spaces); the receivers see both (the filings' company snapshot and the answers)."""
+    answers = bundle_answers(parent, bundle)
+    return any(answers.get(q) not in (None, "") and account.get(k) not in (None, "")
+               and " ".join(str(answers[q]).split()).casefold() != " ".join(str(account[k]).split()).casefold()
+               for q, k in ACCOUNT_QUESTIONS.items())
+
+
 def filed_services(parent: Draft, bundle: BundleDefinition) -> set[str]:
     """The services the bundle draft would file: those its answers call for, less those left out."""
     return bundle.filed(parent.data, parent.left_out or [])

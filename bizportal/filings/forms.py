@@ -83,7 +83,11 @@ class StepForm(FlaskForm):
                     self[name].errors for name in check.inputs if name in self.step_definitions):
                 continue  # hidden now, or an answer it compares is wrong already
             problem = check.problem(answers, body_at)
-            if problem is not None:
+            if problem is not None and check.item and "entry" in problem:
+                self._entry_error(check.field, problem["entry"], check.item,
+                                  check_message(check.message, {}, self.page_locale))
+                valid = False
+            elif problem is not None:
                 field = self[check.field]
                 message = check_message(check.message, problem, self.page_locale)
                 if isinstance(field, FormField):  # an address compared by its postcode: said there
@@ -94,6 +98,20 @@ class StepForm(FlaskForm):
                 valid = False
         self._errors = None
         return valid
+
+    def _entry_error(self, group: str, index: int, item: str, message: str) -> None:
+        """A failed check's ``message`` at the field ``item`` of the group's entry ``index`` (the
+        error summary links it as "<group> <n> – <field>")."""
+        field, fd = self[group], self.step_definitions[group]
+        # the answers leave out entries left empty: the index counts the others
+        given = [e for e in field.entries if not _is_empty(group_item(fd.fields, e.data))]
+        if index >= len(given):  # pragma: no cover - the answers were read from these entries
+            field.errors = [*field.errors, message]
+            return
+        entry = given[index].form
+        entry[item].errors = [*entry[item].errors, message]
+        entry._errors = None
+        field.errors = [*field.errors, entry.errors]
 
     def _routed(self, answers: dict[str, Any]) -> bool:
         """Whether a connected body of every kind the answers so far route to covers the location's
@@ -201,8 +219,20 @@ class _FileRequired:
         return None
 
 
+class _Given(InputRequired):
+    """A required answer: an input of only spaces counts as none (it is stored stripped, as
+    nothing), so the step refuses it at the field, not the review later."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        raw = field.raw_data[0] if field.raw_data else None
+        if isinstance(raw, str) and raw and not raw.strip():
+            field.errors[:] = []
+            raise StopValidation(str(self.message))
+        super().__call__(form, field)
+
+
 def _required(required: bool) -> list:
-    return [InputRequired(message=_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
+    return [_Given(message=_l("Bitte füllen Sie dieses Feld aus."))] if required else [Optional()]
 
 
 def _text(label: str, required: bool, max_length: int = 200, extra: list | None = None, cls=StringField,

@@ -437,6 +437,10 @@ def _to_refused_step(draft_id, definition, step_key: str, field_name: str, messa
             title=definition.title.get(locale), step=step.title.get(locale) if step else step_key,
             field=fd.label.get(locale) if fd else field_name, message=message), "danger")
     args: dict[str, Any] = {"draft_id": draft_id, "step_key": step_key, JUDGE_ARG: "1"}
+    if request.endpoint in ("filings.review", "filings.bundle_review"):
+        # once corrected, "Weiter" returns to the review that refused it (a bundle's questions
+        # would otherwise lead on to the bundle's overview)
+        args[RETURN_ARG] = request.path
     return redirect(url_for("filings.step", **args))
 
 

@@ -25,7 +25,7 @@ PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "ver
 GEWERBE = {k: v for k, v in gewerbe_answers().items()
            if k not in {"business_name", "legal_form", "street", "postcode", "city", "start_date", "handwerk"}}
 #: the Handwerkskammer Hamburg form's questions, as a new business without branches would answer them
-HWK_FORM = {"gruendungsart": "neugruendung", "existenzgruender": "yes", "filialen": "no",
+HWK_FORM = {"gruendungsart": "neugruendung", "registereintrag": "yes", "existenzgruender": "yes", "filialen": "no",
             "fruehere_selbstaendigkeit": "no", "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "no",
             "einwilligung_handwerktest": "no",
             "keine_gewerbeuntersagung": "yes"}
@@ -171,9 +171,16 @@ def answer_questionnaire(client, key: str, steps: dict) -> str:
 
 
 def press(client, overview: str, **form) -> str:
+    """Press a button of the bundle's overview (its ``form``); "Weglassen" of a service the law
+    requires asks again, and is confirmed here with "Trotzdem weglassen" as a user would."""
     page = client.get(overview)
     resp = client.post(f"{overview}/antraege", data={"csrf_token": csrf_token(page.get_data(as_text=True)), **form})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    if "?weglassen=" in resp.headers["Location"]:
+        confirm = client.get(path_of(resp.headers["Location"])).get_data(as_text=True)
+        assert "Trotzdem weglassen" in confirm
+        resp = client.post(f"{overview}/antraege", data={"csrf_token": csrf_token(confirm), **form, "confirmed": "yes"})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return client.get(overview).get_data(as_text=True)
 
 
@@ -228,3 +235,18 @@ def complete_draft(client, draft_id: str, answers: dict, files: dict | None = No
     resp = client.get(f"/antraege/entwurf/{draft_id}/pruefen")
     assert resp.status_code == 302
     return fill(client, path_of(resp.headers["Location"]), answers, files)
+
+
+def start_bundle(client, key: str) -> str:
+    """Start the bundle; the path of its first question's step."""
+    page = client.get(f"/vorhaben/{key}")
+    resp = client.post(f"/vorhaben/{key}", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert resp.status_code == 302
+    return path_of(resp.headers["Location"])
+
+
+def post_shown_step(client, path: str, answers: dict, action: str = "next"):
+    """Post one step as a browser would: what the page shows, with ``answers`` for its fields."""
+    html = client.get(path).get_data(as_text=True)
+    data = {**form_values(html), **{k: v for k, v in answers.items() if f'name="{k}"' in html}, "action": action}
+    return client.post(path, data=data, content_type="multipart/form-data")
