@@ -58,15 +58,37 @@ def _sqlite_without_fsync(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA synchronous = OFF")
 
 
+#: the database tests the SQLite run keeps under ``BIZPORTAL_TEST_SQLITE_SCOPE=embedded`` (bin/test): the
+#: embedded default's journeys (browser, HTTP end to end, the start command, the installed wheel), and
+#: the packages with code of their own per database (the delivery worker's claim and clock, statistics,
+#: the backup of a SQLite file, the inbox's text matching, the API's and the portal's rate limits,
+#: retention, the company lock of drafts and submits). The form, bundle and case-work tests store their
+#: answers as JSON through the same code on either database; they run on PostgreSQL, the production one.
+SQLITE_TOO = (
+    "tests/browser/", "tests/delivery/", "tests/stats/", "tests/storage/", "tests/inbox/", "tests/api/",
+    "tests/retention/", "tests/test_journey.py", "tests/test_services_e2e.py", "tests/test_dev_start.py",
+    "tests/test_install.py", "tests/test_platform.py", "tests/test_catalog.py", "tests/test_filings.py",
+    "tests/test_submit_races.py", "tests/test_shared_drafts.py", "tests/test_rate_limits.py",
+    "tests/test_draft_limits.py", "tests/test_delivery.py", "tests/test_sessions.py", "tests/test_bundles.py",
+)
+
+
 def pytest_collection_modifyitems(config, items):
-    """``BIZPORTAL_TEST_DATABASE_ONLY=1`` (bin/test's second run, on PostgreSQL) keeps only the tests
-    that use the test database: every way to it goes through the ``database_url`` fixture, so a test
-    without it gives the same result on either database and has run already."""
-    if os.environ.get("BIZPORTAL_TEST_DATABASE_ONLY") != "1":
+    """Which tests each of bin/test's two runs takes. Every way to the test database goes through the
+    ``database_url`` fixture, so a test without it gives the same result on either database.
+
+    ``BIZPORTAL_TEST_DATABASE_ONLY=1`` (the run on PostgreSQL) keeps only the tests that use the test
+    database: the others ran in the SQLite run. ``BIZPORTAL_TEST_SQLITE_SCOPE=embedded`` (the run on
+    SQLite) keeps the tests without the database and the database tests of ``SQLITE_TOO``."""
+    database_only = os.environ.get("BIZPORTAL_TEST_DATABASE_ONLY") == "1"
+    embedded = os.environ.get("BIZPORTAL_TEST_SQLITE_SCOPE") == "embedded"
+    if not (database_only or embedded):
         return
     keep, other = [], []
     for item in items:
-        (keep if "database_url" in getattr(item, "fixturenames", ()) else other).append(item)
+        uses_database = "database_url" in getattr(item, "fixturenames", ())
+        wanted = uses_database if database_only else not uses_database or item.nodeid.startswith(SQLITE_TOO)
+        (keep if wanted else other).append(item)
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = keep
