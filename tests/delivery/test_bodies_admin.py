@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bizportal.bodies.models import Chamber
 from bizportal.bodies.routing import competent_chamber
+from bizportal.demo import BREMEN, BREMERHAVEN, HAMBURG
 from bizportal.extensions import db
 from bizportal.filings.models import Filing
 from tests.support.bodies import IMPORT, NEW, audit, body, edit_url, token, upload
@@ -101,7 +102,7 @@ def test_admin_renames_moves_and_disables_a_body_and_routing_follows_at_once(app
     assert changed.name == "Handelskammer Bremen – IHK für Bremen" and changed.postcode_prefixes == ["28"]
     assert body(app, "hijacked") is None  # the slug never changes
     resp = admin.post(NEW, data={**LUENEBURG, "slug": "ihk-bremerhaven", "name": "IHK Bremerhaven",
-                                 "postcode_prefixes": "2756 2757 2758", "municipality_keys": "",
+                                 "postcode_prefixes": " ".join(BREMERHAVEN), "municipality_keys": "",
                                  "csrf_token": token(admin)})
     assert resp.status_code == 302
     assert receivers(app, make_filing(app, postcode="27568")) == ["ihk-bremerhaven"]
@@ -115,15 +116,16 @@ def test_admin_renames_moves_and_disables_a_body_and_routing_follows_at_once(app
         make_filing(app, postcode="28195")
     details = [e.detail for e in audit(app, "chamber.changed")]
     assert details[0] == ("name: Handelskammer Bremen – IHK für Bremen und Bremerhaven → Handelskammer Bremen – IHK "
-                          "für Bremen; postcode_prefixes: 28 2756 2757 2758 → 28")
+                          f"für Bremen; postcode_prefixes: {' '.join([*BREMEN, *BREMERHAVEN])} → 28")
     assert details[1] == "enabled: True → False"
 
 
 def test_saving_without_a_change_says_so_and_audits_nothing(app, admin):
     page = admin.get(edit_url("hwk-hamburg")).get_data(as_text=True)
-    assert 'value="Handwerkskammer Hamburg"' in page and "20 21 22" in page
-    data = {"name": "Handwerkskammer Hamburg", "kind": "HWK", "region": "Hamburg", "postcode_prefixes": "20 21 22",
-            "municipality_keys": "", "enabled": "y", "csrf_token": csrf_token(page)}
+    assert 'value="Handwerkskammer Hamburg"' in page and " ".join(HAMBURG) in page
+    data = {"name": "Handwerkskammer Hamburg", "kind": "HWK", "region": "Hamburg",
+            "postcode_prefixes": " ".join(HAMBURG), "municipality_keys": "", "enabled": "y",
+            "csrf_token": csrf_token(page)}
     resp = admin.post(edit_url("hwk-hamburg"), data=data, follow_redirects=True)
     assert "Es wurde nichts geändert." in resp.get_data(as_text=True)
     assert audit(app, "chamber.changed") == []
@@ -168,8 +170,8 @@ def test_import_from_csv_creates_and_updates_in_one_go(app, admin):
     csv = ("slug;name;kind;region;postcode_prefixes;municipality_keys;enabled\n"
            "ihk-lueneburg;IHK Lüneburg-Wolfsburg;IHK;Lüneburg;29 383;03355022;ja\n"
            "\n"
-           "hk-hamburg;Handelskammer Hamburg;IHK;Hamburg;20 21 22;;nein\n"
-           "hwk-hamburg;Handwerkskammer Hamburg;HWK;Hamburg;20 21 22;;ja\n").encode()
+           f"hk-hamburg;Handelskammer Hamburg;IHK;Hamburg;{' '.join(HAMBURG)};;nein\n"
+           f"hwk-hamburg;Handwerkskammer Hamburg;HWK;Hamburg;{' '.join(HAMBURG)};;ja\n").encode()
     resp = upload(admin, "kammern.csv", csv)
     assert resp.status_code == 302
     page = admin.get(resp.headers["Location"]).get_data(as_text=True)

@@ -12,6 +12,7 @@ from lxml import etree
 
 from bizportal.delivery.models import DeliveryState
 from bizportal.delivery.worker import Worker
+from bizportal.demo import BREMEN, BREMERHAVEN
 from bizportal.filings import xgewerbeanzeige
 from tests.support.adapters import SECRET, webhook_options
 from tests.support.bodies import audit, body, delivery_of, edit_url, token, upload
@@ -22,9 +23,9 @@ from tests.support.receivers.webhook_receiver import webhook_receiver
 NS = {"x": xgewerbeanzeige.NS}
 AMT, HWK = "gewerbeamt-bremen", "hwk-bremen"
 AMT_DATA = {"name": "Gewerbeamt Bremen (Stadtamt)", "kind": "GEWERBEAMT", "region": "Bremen",
-            "postcode_prefixes": "28", "municipality_keys": "", "enabled": "y"}
+            "postcode_prefixes": " ".join(BREMEN), "municipality_keys": "", "enabled": "y"}
 HWK_DATA = {"name": "Handwerkskammer Bremen", "kind": "HWK", "region": "Bremen",
-            "postcode_prefixes": "28 2756 2757 2758", "municipality_keys": "", "enabled": "y"}
+            "postcode_prefixes": " ".join([*BREMEN, *BREMERHAVEN]), "municipality_keys": "", "enabled": "y"}
 WARNING = "Keine Behördenkennung eingetragen"
 
 
