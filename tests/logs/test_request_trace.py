@@ -82,6 +82,7 @@ def test_a_hostile_request_id_is_replaced_and_never_logged(app, client, caplog, 
 
 
 def test_an_exception_is_a_field_of_its_line(caplog):
+    logs.carry_context()  # as every portal process does when its logging is configured (create_app, worker)
     with caplog.at_level("INFO"), logs.context(request_id="trace-0001", delivery_id="d-1"):
         try:
             raise RuntimeError("receiver gone")
