@@ -27,7 +27,7 @@ from tests.support.filing import (
     start_draft,
 )
 from tests.support.gewerbeanzeige import ABMELDUNG
-from tests.support.http import submit_form
+from tests.support.http import field_error, submit_form
 from tests.support.permits import to_step
 
 BREMERHAVEN = {"neue_anschrift-street": "Bürgermeister-Smidt-Straße 10", "neue_anschrift-postcode": "27568",
@@ -41,15 +41,6 @@ def company(client, login_as):
     return client
 
 
-def _field_error(html: str, field: str) -> str:
-    control = re.search(rf'<input[^>]*\bid="{field}"[^>]*>', html)
-    assert control and 'aria-invalid="true"' in control.group(0), field
-    error = re.search(rf'<p class="kern-error" id="{field}-error">(.*?)</p>', html, re.S)
-    assert error, f"no error at {field}"
-    assert f'href="#{field}"' in html  # the error summary links to it
-    return " ".join(re.sub(r"<[^>]+>", "", error.group(1)).split())
-
-
 def _completed(app) -> list[str]:
     with app.app_context():
         return list(db.session.scalar(select(Draft)).completed_steps)
@@ -59,7 +50,7 @@ def test_a_move_within_the_municipality_to_bremerhaven_is_refused_at_the_new_pos
     path = to_step(company, "gewerbeummeldung", gewerbeummeldung_answers(), "verlegung")
     resp = post_step(company, path, gewerbeummeldung_answers(**BREMERHAVEN))
     assert resp.status_code == 422
-    message = _field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
+    message = field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
     assert "nicht im Bereich des Gewerbeamts, bei dem Ihr Betrieb bisher angemeldet ist" in message
     assert ANOTHER_MUNICIPALITY in message
     assert "beim Gewerbeamt der neuen Gemeinde an (Gewerbeanmeldung) und hier ab (Gewerbeabmeldung)" in message
@@ -76,7 +67,7 @@ def test_a_move_within_the_municipality_to_a_neighbouring_town_is_refused(app, c
              "neue_anschrift-city": town}
     resp = post_step(company, path, gewerbeummeldung_answers(**moved))
     assert resp.status_code == 422
-    assert ANOTHER_MUNICIPALITY in _field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
+    assert ANOTHER_MUNICIPALITY in field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
     assert "verlegung" not in _completed(app)
 
 
@@ -98,7 +89,7 @@ def test_the_message_is_in_the_pages_language(company):
     path = to_step(company, "gewerbeummeldung", gewerbeummeldung_answers(), "verlegung")
     resp = post_step(company, path, gewerbeummeldung_answers(**BREMERHAVEN))
     assert resp.status_code == 422
-    message = _field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
+    message = field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
     assert "A move to another municipality is not a change notification" in message
 
 
@@ -128,7 +119,7 @@ def test_a_draft_changed_behind_the_step_is_refused_at_submit(app, company):
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == f"/antraege/entwurf/{draft_id}/verlegung"
     step = company.get(path_of(resp.headers["Location"])).get_data(as_text=True)
-    assert ANOTHER_MUNICIPALITY in _field_error(step, "neue_anschrift-postcode")
+    assert ANOTHER_MUNICIPALITY in field_error(step, "neue_anschrift-postcode")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Filing)) == 0
     # the review page opened afresh sends the company to the step as well
@@ -152,7 +143,7 @@ def test_an_abmeldung_for_a_move_to_another_district_within_bremen_is_refused(ap
     path = to_step(company, "gewerbeabmeldung", answers, "verlegung")
     resp = post_step(company, path, answers)
     assert resp.status_code == 422
-    message = _field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
+    message = field_error(resp.get_data(as_text=True), "neue_anschrift-postcode")
     assert "im Bereich desselben Gewerbeamts wie die bisherige" in message
     assert "mit einer Gewerbeummeldung an" in message
     assert post_step(company, path, ABMELDUNG).status_code == 302  # to Hamburg
@@ -171,7 +162,7 @@ def test_an_anmeldung_after_a_move_within_bremen_is_refused(company):
     path = to_step(company, "gewerbeanmeldung", answers, "verlegung")
     resp = post_step(company, path, answers)
     assert resp.status_code == 422
-    message = _field_error(resp.get_data(as_text=True), "fruehere_betriebsstaette-postcode")
+    message = field_error(resp.get_data(as_text=True), "fruehere_betriebsstaette-postcode")
     assert "im Bereich desselben Gewerbeamts wie die neue" in message
     bremerhaven = {**former, "fruehere_betriebsstaette-postcode": "27568",
                    "fruehere_betriebsstaette-city": "Bremerhaven"}

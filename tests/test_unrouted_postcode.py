@@ -3,7 +3,6 @@ with the message a bundle gives for it — not only at the submit, after every o
 
 from __future__ import annotations
 
-import re
 import uuid
 from urllib.parse import urlsplit
 
@@ -21,7 +20,7 @@ from tests.support.filing import (
     start_draft,
     versicherungsvermittler_answers,
 )
-from tests.support.http import submit_form
+from tests.support.http import field_error, submit_form
 from tests.support.permits import MAKLER, answers, to_step
 
 #: Erfurt: no body of the portal covers it (the test bodies serve Bremen and Hamburg)
@@ -37,15 +36,6 @@ def company(client, login_as):
     return client
 
 
-def _field_error(html: str, field: str) -> str:
-    control = re.search(rf'<input[^>]*\bid="{field}"[^>]*>', html)
-    assert control and 'aria-invalid="true"' in control.group(0), field
-    error = re.search(rf'<p class="kern-error" id="{field}-error">(.*?)</p>', html, re.S)
-    assert error, f"no error at {field}"
-    assert f'href="#{field}"' in html  # the error summary links to it
-    return " ".join(re.sub(r"<[^>]+>", "", error.group(1)).split())
-
-
 def _completed(app) -> list[str]:
     with app.app_context():
         return list(db.session.scalar(select(Draft)).completed_steps)
@@ -55,7 +45,7 @@ def test_a_gewerbeanmeldung_at_an_unserved_postcode_is_refused_at_the_premises_s
     path = to_step(company, "gewerbeanmeldung", gewerbe_answers(), "betriebsstaette")
     resp = post_step(company, path, gewerbe_answers(postcode=ERFURT, city="Erfurt"))
     assert resp.status_code == 422
-    assert UNROUTED in _field_error(resp.get_data(as_text=True), "postcode")
+    assert UNROUTED in field_error(resp.get_data(as_text=True), "postcode")
     assert "betriebsstaette" not in _completed(app)
     assert post_step(company, path, gewerbe_answers()).status_code == 302  # Bremen is served
 
@@ -66,7 +56,7 @@ def test_an_address_that_decides_the_body_is_refused_at_its_postcode(app, client
     erfurt = {"betriebsanschrift-postcode": ERFURT, "betriebsanschrift-city": "Erfurt"}
     resp = post_step(client, path, answers(**erfurt))
     assert resp.status_code == 422
-    assert UNROUTED in _field_error(resp.get_data(as_text=True), "betriebsanschrift-postcode")
+    assert UNROUTED in field_error(resp.get_data(as_text=True), "betriebsanschrift-postcode")
     assert "betrieb" not in _completed(app)
 
 
@@ -75,7 +65,7 @@ def test_an_ihk_licence_at_an_unserved_postcode_is_refused_at_its_step(client, l
     path = start_draft(client, "versicherungsvermittler-34d")
     resp = post_step(client, path, versicherungsvermittler_answers(postcode=ERFURT, city="Erfurt"))
     assert resp.status_code == 422
-    assert UNROUTED in _field_error(resp.get_data(as_text=True), "postcode")
+    assert UNROUTED in field_error(resp.get_data(as_text=True), "postcode")
 
 
 def test_the_message_is_in_the_pages_language(company):
@@ -84,13 +74,13 @@ def test_the_message_is_in_the_pages_language(company):
     resp = post_step(company, path, gewerbe_answers(postcode=ERFURT, city="Erfurt"))
     assert resp.status_code == 422
     assert ("No responsible authority for the postcode 99084 is connected to the portal yet."
-            in _field_error(resp.get_data(as_text=True), "postcode"))
+            in field_error(resp.get_data(as_text=True), "postcode"))
 
 
 def test_a_wrong_postcode_gets_its_format_message_alone(company):
     path = to_step(company, "gewerbeanmeldung", gewerbe_answers(), "betriebsstaette")
     resp = post_step(company, path, gewerbe_answers(postcode="0999"))
-    message = _field_error(resp.get_data(as_text=True), "postcode")
+    message = field_error(resp.get_data(as_text=True), "postcode")
     assert "fünf Ziffern" in message and "zuständige Stelle" not in message
 
 
@@ -107,7 +97,7 @@ def test_a_draft_saved_with_such_a_postcode_is_sent_back_to_the_step_at_submit(a
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == f"/antraege/entwurf/{draft_id}/betriebsstaette"
     page = company.get(path_of(resp.headers["Location"])).get_data(as_text=True)
-    assert UNROUTED in _field_error(page, "postcode")
+    assert UNROUTED in field_error(page, "postcode")
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Filing)) == 0
 
@@ -126,5 +116,5 @@ def test_a_copy_no_body_takes_sends_the_submit_back_to_the_postcode(app, company
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == f"/antraege/entwurf/{draft_id}/betriebsstaette"
     page = company.get(path_of(resp.headers["Location"])).get_data(as_text=True)
-    assert "Für die Postleitzahl 28195 ist im Portal noch keine zuständige Stelle angeschlossen." in _field_error(
+    assert "Für die Postleitzahl 28195 ist im Portal noch keine zuständige Stelle angeschlossen." in field_error(
         page, "postcode")

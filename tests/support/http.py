@@ -35,6 +35,17 @@ def submit_form(html: str) -> dict[str, str]:
     return {"csrf_token": csrf_token(html), **page_marks(html), "declaration": "y"}
 
 
+def field_error(html: str, field: str) -> str:
+    """The error a refused step shows at the input ``field`` (marked invalid, linked from the error
+    summary), as text with its spaces tidied."""
+    control = re.search(rf'<input[^>]*\bid="{field}"[^>]*>', html)
+    assert control and 'aria-invalid="true"' in control.group(0), field
+    error = re.search(rf'<p class="kern-error" id="{field}-error">(.*?)</p>', html, re.S)
+    assert error, f"no error at {field}"
+    assert f'href="#{field}"' in html  # the error summary links to it
+    return " ".join(re.sub(r"<[^>]+>", "", error.group(1)).split())
+
+
 def provider_login(authorize_url: str, sub: str, action: str | None = None) -> str:
     """Act as the person on the provider's page: pick ``sub`` (or deny); return the callback URL."""
     data = {"sub": sub}
