@@ -180,6 +180,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         #: largest single text field of a form, and the most fields (parts) one form may send
         "FORM_MAX_FIELD_BYTES": int(_env("FORM_MAX_FIELD_BYTES", str(64 * 1024))),
         "FORM_MAX_PARTS": int(_env("FORM_MAX_PARTS", "1000")),
+        #: a filing step's hard ceiling for its text (URL-encoded body, one multipart text field): under it an
+        #: answer over its field's maximum length is shown with the field's error, the others kept; over it 413
+        "STEP_MAX_TEXT_BYTES": int(_env("STEP_MAX_TEXT_BYTES", str(1024 * 1024))),
         #: per company: drafts open at the same time, and the megabytes of files kept in its drafts
         "DRAFT_MAX_OPEN_PER_COMPANY": int(_env("DRAFT_MAX_OPEN_PER_COMPANY", "50")),
         "DRAFT_MAX_STORED_MB_PER_COMPANY": float(_env("DRAFT_MAX_STORED_MB_PER_COMPANY", "500")),
@@ -418,6 +421,8 @@ class WebSettings:
     form_body_bytes: int = 256 * 1024
     form_field_bytes: int = 64 * 1024
     form_max_parts: int = 1000
+    #: a filing step's text ceiling (``common.limits.judges_text_length``)
+    step_text_bytes: int = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -624,6 +629,7 @@ def build_settings(cfg: dict[str, Any]) -> Settings:
             form_body_bytes=max(1024, int(cfg["FORM_MAX_BODY_BYTES"])),
             form_field_bytes=max(1024, int(cfg["FORM_MAX_FIELD_BYTES"])),
             form_max_parts=max(10, int(cfg["FORM_MAX_PARTS"])),
+            step_text_bytes=max(1024, int(cfg["STEP_MAX_TEXT_BYTES"])),
         ),
         api=ApiSettings(
             token_seconds=max(1, int(cfg["API_TOKEN_SECONDS"])), rate_limit=max(1, int(cfg["API_RATE_LIMIT"])),

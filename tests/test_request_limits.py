@@ -13,7 +13,7 @@ from bizportal.filings.models import Attachment, Draft
 from tests.support.filing import TEST_PDF as PDF
 from tests.support.filing import TESTANTRAG_BETRIEB as BETRIEB
 from tests.support.filing import start_draft, with_testantrag
-from tests.support.http import csrf_token
+from tests.support.http import csrf_token, field_error
 from tests.support.pdfs import minimal_pdf
 
 KB = 1024
@@ -52,11 +52,64 @@ def test_a_url_encoded_step_cannot_carry_megabytes_into_the_draft(app, client, s
     assert nothing_pending(app)
 
 
-def test_one_multipart_text_field_over_the_field_limit_is_refused(app, client, step):
+def pending_of(app) -> dict:
+    with app.app_context():
+        return db.session.scalar(select(Draft)).pending_input
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded"])
+def test_an_over_long_answer_is_shown_at_its_field_and_the_others_are_kept(app, client, step, content_type):
+    """400 KB pasted into one field (issue 16): the step again, the field's error, nothing lost."""
     path, token = step
-    resp = client.post(path, data={"csrf_token": token, "action": "next", **BETRIEB, "ustid": "x" * (100 * KB)},
+    resp = client.post(path, data={"csrf_token": token, "action": "next", **BETRIEB, "ustid": "x" * (400 * KB)},
+                       content_type=content_type)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert field_error(html, "ustid") == \
+        "Fehler: Dieser Text ist zu lang: höchstens 200 Zeichen, eingegeben wurden 409.600. Bitte kürzen Sie ihn."
+    assert 'value="Am Wall 120"' in html and 'value="3"' in html  # the other answers as typed
+    # kept for the next visit, the over-long text not stored
+    pending = pending_of(app)["betrieb"]
+    assert pending["betriebsadresse-street"] == ["Am Wall 120"] and "ustid" not in pending
+    again = client.get(path).get_data(as_text=True)
+    assert 'value="Am Wall 120"' in again and "x" * 300 not in again
+
+
+def test_the_over_long_answer_error_in_english(app, client, step):
+    path, token = step
+    client.get("/sprache/en")
+    resp = client.post(path, data={"csrf_token": token, "action": "next", **BETRIEB, "ustid": "x" * (400 * KB)},
                        content_type="multipart/form-data")
-    assert resp.status_code == 413 and nothing_pending(app)
+    assert resp.status_code == 422
+    assert field_error(resp.get_data(as_text=True), "ustid") == \
+        "Error: This text is too long: at most 200 characters, 409,600 were entered. Please shorten it."
+
+
+@pytest.mark.parametrize("action", ["back", "save"])
+def test_leaving_a_step_with_an_over_long_answer_shows_the_error_first(app, client, step, action):
+    path, token = step
+    resp = client.post(path, data={"csrf_token": token, "action": action, **BETRIEB, "ustid": "x" * (400 * KB)},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 422 and "Dieser Text ist zu lang: höchstens 200 Zeichen" in resp.get_data(as_text=True)
+    assert "ustid" not in pending_of(app)["betrieb"]
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded"])
+def test_a_step_still_refuses_megabytes_of_text(app, client, step, content_type):
+    """The hard ceiling (``STEP_MAX_TEXT_BYTES``, 1 MB): Werkzeug refuses while reading."""
+    path, token = step
+    resp = client.post(path, data={"csrf_token": token, "action": "next", **BETRIEB, "ustid": "x" * (3 * KB * KB)},
+                       content_type=content_type)
+    assert_too_large(resp)
+    assert nothing_pending(app)
+
+
+def test_one_text_field_over_the_field_limit_is_refused_outside_a_step(app, client, step):
+    """Routes that do not judge each field's length keep the 64 KB field limit."""
+    _path, token = step
+    resp = client.post("/leistungen/testantrag/antrag", content_type="multipart/form-data",
+                       data={"csrf_token": token, "x": "x" * (100 * KB)})
+    assert resp.status_code == 413
 
 
 def test_many_text_fields_of_a_multipart_step_are_held_to_the_form_limit(app, client, step):

@@ -2,7 +2,12 @@
 the upload limit (``MAX_CONTENT_LENGTH``); every other form post, and every URL-encoded post even
 to an upload route, is held to ``FORM_MAX_BODY_BYTES``. Each text field is held to
 ``FORM_MAX_FIELD_BYTES`` and a form to ``FORM_MAX_PARTS`` fields. Werkzeug refuses a body over the
-limit with 413 while it reads it, before a view (or the CSRF check) sees it."""
+limit with 413 while it reads it, before a view (or the CSRF check) sees it.
+
+A view marked ``judges_text_length`` (a filing step) answers a text field over its own maximum
+with the field's error and keeps the step's other answers: there a URL-encoded body and each
+multipart text field may reach ``STEP_MAX_TEXT_BYTES`` (the hard ceiling, 413 beyond) so that an
+over-long answer reaches the view's check instead of the 413 page."""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from flask_babel import gettext as _
 
 #: the attribute ``takes_files`` sets on a view function
 TAKES_FILES = "bizportal_takes_files"
+#: the attribute ``judges_text_length`` sets on a view function
+JUDGES_TEXT_LENGTH = "bizportal_judges_text_length"
 #: bodies that carry files; anything else is a form or JSON of kilobytes
 MULTIPART = "multipart/form-data"
 
@@ -27,6 +34,14 @@ def takes_files(view: V) -> V:
     return view
 
 
+def judges_text_length(view: V) -> V:
+    """Mark a view that checks every text field against its own maximum length and answers an
+    over-long one with the field's error (the other answers kept): its text fields may be as long
+    as ``STEP_MAX_TEXT_BYTES`` before the request is refused as a whole."""
+    setattr(view, JUDGES_TEXT_LENGTH, True)
+    return view
+
+
 class PortalRequest(Request):
     """Flask's request with the portal's per-route limits (a limit set on the request itself,
     as the chamber API does, still wins)."""
@@ -35,12 +50,18 @@ class PortalRequest(Request):
         view = current_app.view_functions.get(self.endpoint or "")
         return bool(getattr(view, TAKES_FILES, False)) and self.mimetype == MULTIPART
 
+    def _judges_text_length(self) -> bool:
+        view = current_app.view_functions.get(self.endpoint or "")
+        return bool(getattr(view, JUDGES_TEXT_LENGTH, False))
+
     @property
     def max_content_length(self) -> int | None:
         if self._max_content_length is not None or not current_app:
             return super().max_content_length
         web = current_app.config["SETTINGS"].web
-        return web.upload_body_bytes if self._upload_route() else web.form_body_bytes
+        if self._upload_route():
+            return web.upload_body_bytes
+        return max(web.form_body_bytes, web.step_text_bytes) if self._judges_text_length() else web.form_body_bytes
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
@@ -50,7 +71,8 @@ class PortalRequest(Request):
     def max_form_memory_size(self) -> int | None:
         if self._max_form_memory_size is not None or not current_app:
             return super().max_form_memory_size
-        return int(current_app.config["SETTINGS"].web.form_field_bytes)
+        web = current_app.config["SETTINGS"].web
+        return max(web.form_field_bytes, web.step_text_bytes) if self._judges_text_length() else web.form_field_bytes
 
     @max_form_memory_size.setter
     def max_form_memory_size(self, value: int | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection, Iterator
 from typing import Any, NoReturn
 
 from flask import (
@@ -18,12 +19,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale, ngettext
+from flask_babel import format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
+from wtforms import FieldList, FormField
+from wtforms.validators import Length
 
 from ..auth import trust
 from ..auth.access import company_required, safe_next
@@ -31,7 +34,7 @@ from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
 from ..catalog.models import differs
 from ..common.fallback import never_fails
-from ..common.limits import takes_files, too_large_message
+from ..common.limits import judges_text_length, takes_files, too_large_message
 from . import bundles, conversation, lifecycle, queries, receipts, recheck, services
 from .forms import (
     MessageForm,
@@ -260,6 +263,7 @@ def start(key: str):
 
 @bp.route("/antraege/entwurf/<draft_id>/<step_key>", methods=["GET", "POST"])
 @takes_files
+@judges_text_length
 @company_required
 def step(draft_id: str, step_key: str):
     draft, service = _draft_or_404(draft_id)
@@ -290,21 +294,25 @@ def step(draft_id: str, step_key: str):
     upload_errors: dict[str, str] = {}
     store_down = False
     if request.method == "POST":
-        if _text_bytes(request.form) > current_app.config["SETTINGS"].web.form_body_bytes:
-            abort(413)  # the text of a step (kept as pending input) stays within a form's limit
+        form = form_cls(earlier_answers={**draft.data, **given, **bundle_says}, more_checks=more_checks)
+        # an answer over its field's length is shown with the field's error and never stored; the
+        # rest of the step's text (kept as pending input) stays within a form's limit
+        too_long = _over_long(form)
+        if _text_bytes(request.form, leave_out=too_long) > current_app.config["SETTINGS"].web.form_body_bytes:
+            abort(413)
         seen = _seen_step(service, step_key)
         if seen is not None and seen.changed(draft):  # checked again under the lock by each write below
             raise services.StepChanged(draft.id, step_key, draft.updated_by, draft.updated_at)
-        form = form_cls(earlier_answers={**draft.data, **given, **bundle_says}, more_checks=more_checks)
         action = request.form.get("action", "next")
         valid = form.validate()  # CSRF was checked before the view (CSRFProtect)
+        _too_long_errors(too_long)
         upload_errors, store_down = _handle_uploads(draft, service, fields, seen)
         if action.startswith("remove_file:"):
             services.remove_attachment(draft, current_user, action.split(":", 1)[1], _storage(), seen)
             return redirect(here)
-        if action.startswith(("add:", "remove:")):
+        if action.startswith(("add:", "remove:")) and not too_long:
             return _change_group(draft, step_key, form, fields, action, seen, back_to)
-        if action.startswith("search:"):
+        if action.startswith("search:") and not too_long:
             return _search_picker(draft, step_key, fields, action.split(":", 1)[1], seen, back_to)
         missing_files = _missing_files(draft, fields)
         if valid and _contradicts_bundle(draft, service, fields, form):
@@ -332,8 +340,8 @@ def step(draft_id: str, step_key: str):
             if nxt is None:
                 return redirect(back_to or url_for("filings.review", draft_id=draft.id))
             return redirect(url_for("filings.step", draft_id=draft.id, step_key=nxt, next=back_to))
-        raw = _typed(request.form)
-        if action in LEAVING:  # kept as typed, unjudged; the step is done once "Weiter" accepts it
+        raw = {key: values for key, values in _typed(request.form).items() if key not in too_long}
+        if action in LEAVING and not too_long:  # kept as typed, unjudged; the step is done once "Weiter" accepts it
             if step_key in draft.pending_input or not _as_saved(raw, fields, draft.data):
                 services.save_pending_input(draft, current_user, step_key, {**raw, UNJUDGED: ["1"]}, seen)
                 flash(_("Ihre Eingaben auf der Seite „%(step)s“ sind gespeichert, aber noch nicht vollständig "
@@ -568,8 +576,43 @@ def _alike(draft, fields, form) -> bool:
     return marked
 
 
-def _text_bytes(form: MultiDict) -> int:
-    return sum(len(key.encode()) + len(value.encode()) for key, value in form.items(multi=True))
+def _text_bytes(form: MultiDict, leave_out: Collection[str] = ()) -> int:
+    return sum(len(key.encode()) + len(value.encode()) for key, value in form.items(multi=True)
+               if key not in leave_out)
+
+
+def _text_inputs(form) -> Iterator:
+    """Every input of a step's form, through its address forms and repeating groups."""
+    for field in form:
+        if isinstance(field, FormField):
+            yield from _text_inputs(field.form)
+        elif isinstance(field, FieldList):
+            for entry in field.entries:
+                yield from _text_inputs(entry.form) if isinstance(entry, FormField) else [entry]
+        else:
+            yield field
+
+
+def _over_long(form) -> dict[str, Any]:
+    """The inputs (by name) whose posted text is longer than their field takes: such a text is
+    shown again as sent with the error ``too_long_errors`` gives, and never stored."""
+    found = {}
+    for field in _text_inputs(form):
+        limits = [v.max for v in field.validators if isinstance(v, Length) and v.max >= 0]
+        if limits and any(isinstance(value, str) and len(value.strip()) > min(limits)
+                          for value in field.raw_data or ()):
+            found[field.name] = field
+    return found
+
+
+def _too_long_errors(too_long: dict[str, Any]) -> None:
+    """An over-long text's one error: how long it is and how long it may be (its other checks,
+    such as a format, would only distract)."""
+    for field in too_long.values():
+        limit = min(v.max for v in field.validators if isinstance(v, Length) and v.max >= 0)
+        length = max(len(value.strip()) for value in field.raw_data if isinstance(value, str))
+        field.errors = [_("Dieser Text ist zu lang: höchstens %(max)s Zeichen, eingegeben wurden %(length)s. "
+                          "Bitte kürzen Sie ihn.", max=format_decimal(limit), length=format_decimal(length))]
 
 
 def _typed(form: MultiDict) -> dict[str, list[str]]:

@@ -1,0 +1,32 @@
+"""What a third new-user trial of the life-event bundles found (issue 16): a long text pasted into
+a bundle's step is answered at its field with the other answers kept; the operator's lines on an
+English receipt are English; a craft business moving to another chamber's district is offered
+the new chamber's Handwerksrolle; a training contract starting after the newest known minimum pay
+year is checked against that year and says so."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bizportal.extensions import db
+from bizportal.filings.models import Draft
+from tests.support.bundles import SHARED, post_shown_step, start_bundle
+from tests.support.http import field_error
+
+KB = 1024
+
+
+def test_a_long_text_in_a_bundle_step_is_answered_at_its_field(app, client, login_as):
+    login_as("anna.becker")
+    first = start_bundle(client, "betrieb-gruenden")
+    resp = post_shown_step(client, first, {**SHARED, "business_name": "B" * (400 * KB)})
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert field_error(html, "business_name").startswith("Fehler: Dieser Text ist zu lang: höchstens")
+    assert 'value="Hafenstraße 7"' in html and 'value="28217"' in html
+    with app.app_context():
+        pending = db.session.scalar(select(Draft).where(Draft.service_key == "betrieb-gruenden")).pending_input
+    assert next(iter(pending.values()))["street"] == ["Hafenstraße 7"]
+    assert all("business_name" not in step for step in pending.values())
+    # shortened, the step is taken
+    assert post_shown_step(client, first, SHARED).status_code == 302
