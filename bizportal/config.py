@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         #: who operates the portal (authority, address; one line), named on every receipt and the imprint
         "OPERATOR": _env("OPERATOR", "Demo-Betreiber, Musterstraße 1, 12345 Musterstadt (Entwicklungsinstallation)"
                          if demo else None),
+        #: the same three in English, for English receipts (unset: the German text)
+        "PORTAL_NAME_EN": _env("PORTAL_NAME_EN", "Business portal (demo)" if demo else None),
+        "LAND_EN": _env("LAND_EN", "Demoland – not a public authority" if demo else None),
+        "OPERATOR_EN": _env("OPERATOR_EN", "Demo operator, Musterstraße 1, 12345 Musterstadt (development installation)"
+                            if demo else None),
         "IMPRINT_REPRESENTATIVE": _env("IMPRINT_REPRESENTATIVE", "Erika Mustermann (Demo)" if demo else None),
         "IMPRINT_EMAIL": _env("IMPRINT_EMAIL", "kontakt@unternehmensportal.example" if demo else None),
         "IMPRINT_PHONE": _env("IMPRINT_PHONE"),
@@ -453,6 +458,18 @@ class IdentitySettings:
     logo_path: str | None = None
     #: development: the values are demo values and the header says the site is not official
     demo: bool = False
+    #: the English name, Land and operator line (``*_EN`` settings), for English receipts; None: the German text
+    portal_name_en: str | None = None
+    land_en: str | None = None
+    operator_en: str | None = None
+
+    def in_language(self, locale: str) -> IdentitySettings:
+        """These settings as a document in ``locale`` names the operator: English takes the English
+        variants that are set, and the German text where none is."""
+        if not str(locale).lower().startswith("en"):
+            return self
+        return replace(self, portal_name=self.portal_name_en or self.portal_name, land=self.land_en or self.land,
+                       operator=self.operator_en or self.operator)
 
 
 @dataclass(frozen=True)
@@ -714,6 +731,9 @@ def _identity(cfg: dict[str, Any]) -> IdentitySettings:
         accessibility_email=_email(cfg, "ACCESSIBILITY_EMAIL"),
         reply_to=_email(cfg, "MAIL_REPLY_TO", display_name=True),
         logo_file=logo_file, logo_path=logo_path, demo=cfg["ENV_NAME"] != "production",
+        portal_name_en=str(cfg.get("PORTAL_NAME_EN") or "").strip() or None,
+        land_en=str(cfg.get("LAND_EN") or "").strip() or None,
+        operator_en=str(cfg.get("OPERATOR_EN") or "").strip() or None,
     )
 
 

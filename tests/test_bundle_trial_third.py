@@ -11,7 +11,9 @@ from sqlalchemy import select
 from bizportal.extensions import db
 from bizportal.filings.models import Draft
 from tests.support.bundles import SHARED, post_shown_step, start_bundle
-from tests.support.http import field_error
+from tests.support.filing import file_service, gewerbe_answers
+from tests.support.http import field_error, login
+from tests.support.pdfs import receipt_text
 
 KB = 1024
 
@@ -30,3 +32,28 @@ def test_a_long_text_in_a_bundle_step_is_answered_at_its_field(app, client, logi
     assert all("business_name" not in step for step in pending.values())
     # shortened, the step is taken
     assert post_shown_step(client, first, SHARED).status_code == 302
+
+
+def test_an_english_receipt_names_the_operator_in_english(app, client, login_as):
+    login_as("anna.becker")
+    client.get("/sprache/en")
+    reference = file_service(client, "gewerbeanmeldung", gewerbe_answers())
+    text = receipt_text(app, reference)
+    assert "Business portal (demo) – Demoland – not a public authority" in text
+    assert "Portal operated by: Demo operator, Musterstraße 1, 12345 Musterstadt (development installation)" in text
+    assert "Demo-Betreiber" not in text and "Unternehmensportal (Demo)" not in text
+    # the German receipt keeps the German lines
+    client.get("/sprache/de")
+    text = receipt_text(app, file_service(client, "gewerbeanmeldung", gewerbe_answers()))
+    assert "Unternehmensportal (Demo) – Demoland – keine Behörde" in text
+    assert "Betreiber des Portals: Demo-Betreiber, Musterstraße 1" in text and "Demo operator" not in text
+
+
+def test_without_english_lines_an_english_receipt_keeps_the_german_ones(app_factory):
+    app = app_factory(PORTAL_NAME_EN=None, LAND_EN="", OPERATOR_EN=None)
+    client = app.test_client()
+    assert login(client, "anna.becker").status_code == 302
+    client.get("/sprache/en")
+    text = receipt_text(app, file_service(client, "gewerbeanmeldung", gewerbe_answers()))
+    assert "Unternehmensportal (Demo) – Demoland – keine Behörde" in text
+    assert "Portal operated by: Demo-Betreiber, Musterstraße 1" in text

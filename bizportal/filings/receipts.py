@@ -351,7 +351,7 @@ def _receipt_document(reference: str, locale: str) -> tuple[FPDF, _Writer]:
     from fpdf.fonts import TextStyle
     from fpdf.prefs import ViewerPreferences
 
-    identity = current_app.config["SETTINGS"].identity
+    identity = current_app.config["SETTINGS"].identity.in_language(locale)
     pdf = FPDF(format="A4")
     w = _Writer(pdf)
     title = gettext("Eingangsbestätigung")
@@ -380,7 +380,7 @@ def render_receipt(filing: Filing, service: ServiceDefinition | None, locale: st
     filed, the receivers, the fee (with the note of the primary receiver's region), the answers,
     the attachments with SHA-256 and the SHA-256 of the canonical filing data."""
     tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-    identity = current_app.config["SETTINGS"].identity
+    identity = current_app.config["SETTINGS"].identity.in_language(locale)
     pdf, w = _receipt_document(filing.reference, locale)
     service_title = service.title.get(locale) if service else filing.service_key
     person = filing.filed_by or {"name": filing.person.name, "email": filing.person.email, "sub": filing.person.sub}
@@ -446,7 +446,7 @@ def render_bundle_receipt(record: Any, bundle: Any, filings: list[Filing], catal
     lang = supported_locale(locale)
     with force_locale(lang):
         tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-        identity = current_app.config["SETTINGS"].identity
+        identity = current_app.config["SETTINGS"].identity.in_language(lang)
         pdf, w = _receipt_document(record.reference, lang)
         first = filings[0]
         snapshot = dict(first.company_snapshot or {})
