@@ -11,9 +11,11 @@ from sqlalchemy import select
 from bizportal.extensions import db
 from bizportal.filings.models import Draft
 from tests.support.bundles import SHARED, post_shown_step, start_bundle
-from tests.support.filing import file_service, gewerbe_answers
+from tests.support.filing import file_service, gewerbe_answers, post_step
 from tests.support.http import field_error, login
 from tests.support.pdfs import receipt_text
+from tests.support.permits import to_step
+from tests.support.training import TRAINING_FILES, training_answers
 
 KB = 1024
 
@@ -57,3 +59,20 @@ def test_without_english_lines_an_english_receipt_keeps_the_german_ones(app_fact
     text = receipt_text(app, file_service(client, "gewerbeanmeldung", gewerbe_answers()))
     assert "Unternehmensportal (Demo) – Demoland – keine Behörde" in text
     assert "Portal operated by: Demo-Betreiber, Musterstraße 1" in text
+
+
+def test_a_training_starting_in_2027_is_checked_against_2026_and_says_so(client, login_as):
+    """No 2027 minimum is published (the table's newest row is 2026): the pay step names the year
+    whose minimum it applies, refuses pay under 2026's minimum and takes pay that reaches it."""
+    login_as("anna.becker")
+    answers = training_answers(vertragsschluss="2026-11-20", beginn="2027-08-01", ende="2030-07-31",
+                               verguetung_erstes_jahr="700")
+    path = to_step(client, "ausbildungsvertrag-eintragung", answers, "verguetung", TRAINING_FILES)
+    note = ("Für 2027 ist die Mindestvergütung noch nicht veröffentlicht; geprüft wurde mit der Mindestvergütung "
+            "für 2026.")
+    assert note in client.get(path).get_data(as_text=True)
+    resp = post_step(client, path, answers)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "im ersten Ausbildungsjahr 724 Euro im Monat" in html and note in html
+    assert post_step(client, path, {**answers, "verguetung_erstes_jahr": "724"}).status_code == 302

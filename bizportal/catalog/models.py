@@ -266,9 +266,21 @@ class MinimumTable:
     #: where each year's row was published
     sources: dict[int, str]
 
+    def applied_year(self, year: int) -> int | None:
+        """The year whose row a start in ``year`` is checked against: its own; for a year without a
+        published row (a later year whose notice is not out yet, or not in the sources; a gap) the
+        newest published year before it; None before the first row. The minimum is raised every
+        year (§ 17 Abs. 2 Satz 2 BBiG: by the average rise of the allowances), so the last known
+        row is the lowest the later year's can be: the check refuses nothing the law allows, and
+        the step says which year's minimum it applied (``forms.minimum_notes``) instead of
+        pretending to know the later year's amount."""
+        return max((y for y in self.rows if y <= year), default=None)
+
     def minimum(self, year: int, column: int) -> Decimal | None:
-        """The amount of ``column`` (1-based) for ``year``; None when no row was published."""
-        row = self.rows.get(year)
+        """The amount of ``column`` (1-based) for ``year`` (from the row of ``applied_year``);
+        None before the first published row."""
+        applied = self.applied_year(year)
+        row = self.rows.get(applied) if applied is not None else None
         return row[column - 1] if row and 0 < column <= len(row) else None
 
 
@@ -395,7 +407,8 @@ class Check:
         amount = _decimal(value)
         if minimum is None or amount is None or amount >= minimum:
             return None
-        return {"minimum": minimum, "year": year}
+        applied = self.table.applied_year(year)
+        return {"minimum": minimum, "year": year, **({"applied_year": applied} if applied != year else {})}
 
     def _period_problem(self, value: Any, start: Any, end: Any) -> dict[str, Any] | None:
         """The period rules: None while the period cannot be read (a date missing, or the end

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
+from collections.abc import Collection
 from typing import Any
 
 from flask import current_app
@@ -159,7 +160,35 @@ def check_message(message: Text, problem: dict[str, Any], locale: str) -> str:
         return unrouted_message(problem["unrouted"], locale)
     shown = {k: number(v) if k in ("minimum", "limit") else format_date(date.fromisoformat(v), "medium")
              if k == "date" else v for k, v in problem.items()}
-    return message.get(locale).format(**shown)
+    text = message.get(locale).format(**shown)
+    if "applied_year" in problem:  # the start's own year has no published row: say whose was applied
+        with force_locale(locale):
+            text += " " + _minimum_note(problem["year"], problem["applied_year"])
+    return text
+
+
+def _minimum_note(year: int, applied: int) -> str:
+    return gettext("Für %(year)s ist die Mindestvergütung noch nicht veröffentlicht; geprüft wurde mit der "
+             "Mindestvergütung für %(applied)s. Die Vergütung muss die für %(year)s veröffentlichte "
+             "Mindestvergütung erreichen.", year=str(year), applied=str(applied))
+
+
+def minimum_notes(checks, answers: dict[str, Any], shown: Collection[str]) -> list[str]:
+    """A note for each statutory minimum on the page (``shown``: its fields' names) whose start year
+    has no published row: which year's minimum the page checks against (``MinimumTable.applied_year``)."""
+    notes = []
+    for check in checks:
+        if check.rule != "statutory_minimum" or check.field not in shown or check.table is None or \
+                any(c.holds(answers) for c in check.unless):
+            continue
+        start = str(answers.get(check.other) or "")[:4]
+        if not start.isdigit():
+            continue
+        applied = check.table.applied_year(int(start))
+        note = _minimum_note(int(start), applied) if applied is not None and applied != int(start) else None
+        if note and note not in notes:
+            notes.append(note)
+    return notes
 
 
 def _strip(value: Any) -> Any:

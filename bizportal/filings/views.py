@@ -42,6 +42,7 @@ from .forms import (
     answers_from_form,
     build_step_form,
     formdata_from_answers,
+    minimum_notes,
     prefill_values,
     visible_step_fields,
 )
@@ -368,6 +369,8 @@ def step(draft_id: str, step_key: str):
             upload_errors = _missing_files(draft, fields)
     for name, message in upload_errors.items():
         form[name].errors = [*(form[name].errors or []), message]
+    for note in minimum_notes(form.step_checks, {**draft.data, **given, **bundle_says}, {fd.name for fd in fields}):
+        flash(note, "info")  # a statutory minimum of a year without a published row: which year's is applied
     return render_template(
         "filings/step.html", service=service, draft=draft, step_key=step_key, form=form, fields=shown,
         steps=_progress(service, draft, step_key), attachments={a.field_name: a for a in draft.attachments},
