@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
 from collections.abc import Collection
+from datetime import date
 from typing import Any
 
 from flask import current_app
