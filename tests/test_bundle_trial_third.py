@@ -6,11 +6,28 @@ year is checked against that year and says so."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
+from bizportal.bodies.models import Chamber
+from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Draft
-from tests.support.bundles import SHARED, post_shown_step, start_bundle
+from bizportal.inbox.models import InboxItem
+from tests.support.bundles import (
+    FILES,
+    HANDWERKSROLLE,
+    MOVE,
+    MOVE_ANSWERS,
+    SHARED,
+    answer_questionnaire,
+    complete_draft,
+    given_values,
+    post_shown_step,
+    service_drafts,
+    start_bundle,
+    submit,
+)
 from tests.support.filing import file_service, gewerbe_answers, post_step
 from tests.support.http import field_error, login
 from tests.support.pdfs import receipt_text
@@ -76,3 +93,71 @@ def test_a_training_starting_in_2027_is_checked_against_2026_and_says_so(client,
     html = resp.get_data(as_text=True)
     assert "im ersten Ausbildungsjahr 724 Euro im Monat" in html and note in html
     assert post_step(client, path, {**answers, "verguetung_erstes_jahr": "724"}).status_code == 302
+
+
+#: Becker Elektro (Am Wall 120, 28195 Bremen, the account's address) moves to Hamburg: another
+#: municipality and another Handwerkskammer's district
+TO_HAMBURG = {**MOVE, "new_street": "Große Elbstraße 14", "new_postcode": "22767", "new_city": "Hamburg"}
+#: the account's business name, the move bundle's prefilled answer
+BUSINESS = "Becker Elektrotechnik GmbH"
+ENTRY_REASON = "zieht in den Bezirk einer anderen Handwerkskammer"
+
+
+def _received(app) -> dict[tuple[str, str], tuple[str, dict]]:
+    """What each receiver got, by (service, role): the receiving body's slug and the data."""
+    Worker(app).run_once()
+    with app.app_context():
+        return {(i.service_key, i.destination_role): (db.session.get(Chamber, i.chamber_id).slug, i.data)
+                for i in db.session.scalars(select(InboxItem))}
+
+
+def test_a_craft_business_moving_to_another_chambers_district_is_offered_its_handwerksrolle(app, client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", TO_HAMBURG)
+    html = client.get(overview).get_data(as_text=True)
+    assert 'id="teil-handwerksrolle-eintragung"' in html and ENTRY_REASON in html
+    drafts = service_drafts(client, overview)
+    assert set(drafts) == {"gewerbeabmeldung", "gewerbeanmeldung", "handwerksrolle-eintragung"}
+    # the shared answers reach the entry: the business, the new address, the date, "Zuzug"
+    entry = client.get(f"/antraege/entwurf/{drafts['handwerksrolle-eintragung']}/angaben").get_data(as_text=True)
+    given = given_values(entry)
+    assert given["business_name"] == BUSINESS and given["postcode"] == "22767"
+    assert given["street"] == "Große Elbstraße 14" and given["city"] == "Hamburg"
+    assert "Zuzug" in given["gruendungsart"]
+    for key in ("gewerbeabmeldung", "gewerbeanmeldung"):
+        complete_draft(client, drafts[key], MOVE_ANSWERS)
+    complete_draft(client, drafts["handwerksrolle-eintragung"], HANDWERKSROLLE, FILES)
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    received = _received(app)
+    chamber, data = received[("handwerksrolle-eintragung", "primary")]
+    assert chamber == "hwk-hamburg"
+    assert (data["street"], data["postcode"], data["city"]) == ("Große Elbstraße 14", "22767", "Hamburg")
+    assert data["gruendungsart"] == "zuzug" and data["start_date"] == MOVE["move_date"]
+    assert data["business_name"] == BUSINESS
+    assert received[("gewerbeanmeldung", "primary")][0] == "gewerbeamt-hamburg"
+    assert received[("gewerbeabmeldung", "primary")][0] == "gewerbeamt-bremen"
+
+
+@pytest.mark.parametrize("plans", [
+    {"vorhaben": "verlegen_gemeinde", "new_street": "Hafenstraße 7", "new_postcode": "28217", "new_city": "Bremen"},
+    {},  # to Bremerhaven: another municipality, the same Handwerkskammer
+])
+def test_a_move_within_the_chambers_district_files_no_new_entry(app, client, login_as, plans):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", {**MOVE, **plans})
+    html = client.get(overview).get_data(as_text=True)
+    assert 'id="teil-handwerksrolle-eintragung"' not in html and ENTRY_REASON not in html
+    drafts = service_drafts(client, overview)
+    assert "handwerksrolle-eintragung" not in drafts
+    for draft_id in drafts.values():
+        complete_draft(client, draft_id, {**MOVE_ANSWERS, "handwerk_bezeichnung": "Elektrotechniker"})
+    _review, resp = submit(client, overview)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    assert all(service != "handwerksrolle-eintragung" for service, _role in _received(app))
+
+
+def test_a_move_of_a_business_not_in_the_handwerksrolle_is_not_offered_the_entry(client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", {**TO_HAMBURG, "handwerksrolle": "no"})
+    assert "handwerksrolle-eintragung" not in service_drafts(client, overview)

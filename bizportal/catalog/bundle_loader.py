@@ -37,6 +37,7 @@ from .models import (
     LIFE_EVENTS,
     PERSON_PARTS,
     AllOf,
+    BodyCondition,
     BundleDefinition,
     BundleService,
     Check,
@@ -52,7 +53,10 @@ from .models import (
 BUNDLES_DIR = Path(__file__).parent / "bundles"
 BUNDLE_KEYS = {"key", "title", "summary", "life_events", "keywords", "steps", "fields", "services", "distinct",
                "checks"}
-SERVICE_ENTRY_KEYS = {"service", "reason", "required_reason", "when", "presets", "waives", "prefill"}
+SERVICE_ENTRY_KEYS = {"service", "reason", "required_reason", "when", "presets", "waives", "prefill", "same_body",
+                      "other_body"}
+#: a service entry's ``same_body``/``other_body``: the postcode questions whose bodies it compares
+BODY_CONDITION_KEYS = {"field", "other"}
 WAIVER_KEYS = {"field", "filed_with", "note"}
 PRESET_KEYS = {"field", "value", "when", "filed_with", "note"}
 #: a shared answer of this question type may fill a field of these types
@@ -91,10 +95,11 @@ def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
             raise ctx.fail(f"{where}.service", f"no service '{key}' in the catalog")
         if any(e.service == key for e in entries):
             raise ctx.fail(f"{where}.service", f"the services conflict: '{key}' is listed twice")
-        when = _condition(ctx, entry["when"], f"{where}.when", questions) if "when" in entry else None
+        when = _when(ctx, entry["when"], f"{where}.when", questions) if "when" in entry else None
         entries.append(BundleService(service=key, reason=ctx.text(entry, "reason", f"{where}.reason"), when=when,
                                      required_reason=ctx.text(entry, "required_reason", f"{where}.required_reason",
-                                                              required=False)))
+                                                              required=False),
+                                     body=_body_condition(ctx, entry, catalog[key], questions, where)))
     listed = {e.service for e in entries}
     for i, entry in enumerate(raw):
         service = catalog[entries[i].service]
@@ -104,6 +109,31 @@ def _services(ctx: _Ctx, raw: Any, catalog: dict[str, ServiceDefinition],
         prefill = _prefill(ctx, entry["prefill"], service, f"services[{i}].prefill") if "prefill" in entry else ()
         entries[i] = dataclasses.replace(entries[i], presets=presets, waives=waives, prefill=prefill)
     return tuple(entries)
+
+
+def _body_condition(ctx: _Ctx, entry: dict[str, Any], service: ServiceDefinition,
+                    questions: dict[str, FieldDefinition], where: str) -> BodyCondition | None:
+    """``same_body = { field, other }`` or ``other_body = { field, other }`` of a service entry: two
+    postcode questions, compared by the body of the service's primary receiver (routed without a
+    condition) competent for each."""
+    rules = [rule for rule in ("same_body", "other_body") if rule in entry]
+    if not rules:
+        return None
+    if len(rules) > 1:
+        raise ctx.fail(where, "a service takes same_body or other_body, not both")
+    rule = rules[0]
+    at = f"{where}.{rule}"
+    raw = entry[rule]
+    if not isinstance(raw, dict) or set(raw) != BODY_CONDITION_KEYS:
+        raise ctx.fail(at, "must be a table { field, other } naming two postcode questions")
+    for name in (raw["field"], raw["other"]):
+        fd = questions.get(name) if isinstance(name, str) else None
+        if fd is None or fd.type != "postcode":
+            raise ctx.fail(at, f"'{name}' is not a postcode question of the bundle")
+    kind = next((r.kind for r in service.routing if r.role == "primary" and r.when is None), None)
+    if kind is None:
+        raise ctx.fail(at, f"'{service.key}' has no primary receiver routed without a condition")
+    return BodyCondition(rule=rule, kind=kind, field=raw["field"], other=raw["other"])
 
 
 def _prefill(ctx: _Ctx, raw: Any, service: ServiceDefinition, where: str) -> tuple[tuple[str, str], ...]:

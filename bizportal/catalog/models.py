@@ -831,6 +831,36 @@ class Distinct:
 
 
 @dataclass(frozen=True)
+class BodyCondition:
+    """A bundle service's ``same_body`` or ``other_body`` (``rule``): the service applies only while
+    the body of ``kind`` (its primary receiver) competent for the postcode ``field`` is the same as
+    (or another than) the one for the postcode ``other`` — e.g. the Handwerksrolle entry of a move
+    into another Handwerkskammer's district (§ 6 HwO: the chamber of the new district keeps the
+    business's entry). Holds only where the bodies can be looked up (``body_of``), both postcodes are
+    answered and a body of the portal covers ``field`` (a postcode no body covers files nothing);
+    for ``other_body`` a postcode ``other`` outside every body's area is another body's."""
+
+    rule: str
+    kind: str
+    field: str
+    other: str
+
+    @property
+    def inputs(self) -> set[str]:
+        return {self.field, self.other}
+
+    def holds(self, answers: dict[str, Any], body_of: Callable[[str, str], str | None] | None) -> bool:
+        here, there = _postcode(answers.get(self.field)), _postcode(answers.get(self.other))
+        if body_of is None or here in (None, "") or there in (None, ""):
+            return False
+        body = body_of(self.kind, str(here))
+        if body is None:
+            return False
+        same = body == body_of(self.kind, str(there))
+        return same if self.rule == "same_body" else not same
+
+
+@dataclass(frozen=True)
 class BundleService:
     """One service a bundle can file: always, or when ``when`` holds for the bundle's answers;
     ``reason`` tells the company why it is needed; ``required_reason``, for a service the law
@@ -842,7 +872,8 @@ class BundleService:
 
     service: str
     reason: Text
-    when: Condition | None = None
+    #: one condition, or several that must all hold (``when = [{ ... }, { ... }]``)
+    when: Condition | AllOf | None = None
     presets: tuple[Preset, ...] = ()
     waives: tuple[Waiver, ...] = ()
     required_reason: Text | None = None
@@ -850,9 +881,14 @@ class BundleService:
     #: with in the bundle only (the Gewerbeanmeldung's Hauptniederlassung: the account's address, the
     #: registered seat), an answer the company may change; the service alone starts as it declares
     prefill: tuple[tuple[str, str], ...] = ()
+    #: ``same_body``/``other_body``: applies only while the bodies of two postcodes compare so
+    body: BodyCondition | None = None
 
-    def applies(self, answers: dict[str, Any]) -> bool:
-        return self.when is None or self.when.holds(answers)
+    def applies(self, answers: dict[str, Any], body_of: Callable[[str, str], str | None] | None = None) -> bool:
+        """Whether the answers call for the service (``body_of``: the competent body's key of a kind
+        and postcode, for ``body``; without it a service with ``body`` does not apply)."""
+        return (self.when is None or self.when.holds(answers)) and (self.body is None
+                                                                    or self.body.holds(answers, body_of))
 
 
 @dataclass(frozen=True)
@@ -887,13 +923,16 @@ class BundleDefinition:
         ``service_answers`` and the bundle's ``answers`` under ``BUNDLE_ANSWER``."""
         return {**service_answers, **{BUNDLE_ANSWER + name: value for name, value in answers.items()}}
 
-    def chosen(self, answers: dict[str, Any]) -> list[BundleService]:
-        """The services the answers call for, in the bundle's order."""
-        return [s for s in self.services if s.applies(answers)]
+    def chosen(self, answers: dict[str, Any],
+               body_of: Callable[[str, str], str | None] | None = None) -> list[BundleService]:
+        """The services the answers call for, in the bundle's order (``body_of`` as for
+        ``BundleService.applies``)."""
+        return [s for s in self.services if s.applies(answers, body_of)]
 
-    def filed(self, answers: dict[str, Any], left_out: Collection[str] = ()) -> set[str]:
+    def filed(self, answers: dict[str, Any], left_out: Collection[str] = (),
+              body_of: Callable[[str, str], str | None] | None = None) -> set[str]:
         """The services filed with the bundle: those the answers call for, less those ``left_out``."""
-        return {s.service for s in self.chosen(answers)} - set(left_out)
+        return {s.service for s in self.chosen(answers, body_of)} - set(left_out)
 
     def shared_answers(self, service_key: str, answers: dict[str, Any],
                        filed: Collection[str] | None = None) -> dict[str, Any]:

@@ -159,7 +159,7 @@ def parts(parent: Draft, bundle: BundleDefinition, catalog: Mapping[str, Service
     drafts = {d.service_key: d for d in children(parent)}
     left_out = set(parent.left_out or [])
     return [Part(entry, catalog[entry.service], drafts.get(entry.service), entry.service in left_out)
-            for entry in bundle.chosen(parent.data) if entry.service in catalog]
+            for entry in bundle.chosen(parent.data, body_at) if entry.service in catalog]
 
 
 def bundle_answers(parent: Draft, bundle: BundleDefinition) -> dict[str, Any]:
@@ -202,7 +202,7 @@ def other_business(parent: Draft, bundle: BundleDefinition, account: Mapping[str
 
 def filed_services(parent: Draft, bundle: BundleDefinition) -> set[str]:
     """The services the bundle draft would file: those its answers call for, less those left out."""
-    return bundle.filed(parent.data, parent.left_out or [])
+    return bundle.filed(parent.data, parent.left_out or [], body_at)
 
 
 def given_answers(parent: Draft, bundle: BundleDefinition, service_key: str) -> dict[str, Any]:

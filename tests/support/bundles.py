@@ -60,7 +60,9 @@ MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "mo
         "oeffentliche_hand": "nein", "reisegewerbe": "no", "niederlassung": "hauptniederlassung", "nebenerwerb": "no",
         "wz2008": "43.21.0",
         "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
-        "taetigkeit": "Elektroinstallation und Elektroeinzelhandel"}
+        "taetigkeit": "Elektroinstallation und Elektroeinzelhandel",
+        # an electrician: entered in the Handwerksrolle (Anlage A); Bremerhaven is in HWK Bremen's district too
+        "handwerksrolle": "yes"}
 #: what the Abmeldung and the Anmeldung still need beyond the bundle's answers ("grund" is the
 #: bundle's: not given here; field 23 is the bundle's in a move, asked by a founding bundle's
 #: Gewerbeanmeldung)
