@@ -190,13 +190,14 @@ def test_a_move_to_another_municipality_within_the_same_town_is_refused(company)
     message = _error_of(html, "new_postcode")
     assert SAME_TOWN in message and "„Den Betrieb innerhalb derselben Gemeinde verlegen“" in message
     assert "Die neue Betriebsstätte hat dieselbe Anschrift" not in html  # another address, only the town
-    assert _post(company, path, {**NEW_PLACE, "move_date": "2027-04-01"}).status_code == 302
+    assert _post(company, path, {**NEW_PLACE, "move_date": "2027-04-01",
+                                 "handwerksrolle": MOVE["handwerksrolle"]}).status_code == 302
 
 
 def test_a_move_within_the_town_is_not_refused(company):
     path = _move_to_new_place(company, "verlegen_gemeinde")
     resp = _post(company, path, {"new_street": "Hafenstraße 7", "new_postcode": "28217", "new_city": "Bremen",
-                                 "move_date": "2027-04-01"})
+                                 "move_date": "2027-04-01", "handwerksrolle": MOVE["handwerksrolle"]})
     assert resp.status_code == 302
 
 

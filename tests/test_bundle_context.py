@@ -275,7 +275,8 @@ def test_a_move_to_the_same_address_is_refused(client, login_as):
                                    "new_city": "Bremen", "move_date": "2027-04-01", "action": "next"})
     assert resp.status_code == 422
     assert "Die neue Betriebsstätte hat dieselbe Anschrift wie die bisherige" in resp.get_data(as_text=True)
-    resp = client.post(path, data={**form_values(html), **NEW_PLACE, "move_date": "2027-04-01", "action": "next"})
+    resp = client.post(path, data={**form_values(html), **NEW_PLACE, "move_date": "2027-04-01",
+                                   "handwerksrolle": MOVE["handwerksrolle"], "action": "next"})
     assert resp.status_code == 302
 
 
