@@ -16,7 +16,9 @@ the same condition, so its step needs nothing more. Number questions may add up 
 field: ``{ field = "<number field>", sum = true }`` in each of their ``maps``. A service entry may
 give fixed values (``presets``), also only while another of the bundle's services is filed with it
 (``filed_with``), and waive uploads (``waives``). The ``when`` of a fixed value or a conditional
-mapping may list several conditions, which must all hold. A broken bundle stops the start with a
+mapping, and of a service entry, may list several conditions, which must all hold; a service entry's
+``same_body``/``other_body = { field, other }`` makes it apply only while the bodies (of its primary
+receiver's kind) competent for two postcode questions are the same / differ. A broken bundle stops the start with a
 ``DefinitionError`` naming the file and the field, like a broken service definition.
 """
 
