@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bizportal.bodies.models import Chamber
+from bizportal.catalog.bundle_loader import BUNDLES_DIR, load_bundle_text
+from bizportal.catalog.loader import DefinitionError, load_catalog
 from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Draft
@@ -161,3 +163,13 @@ def test_a_move_of_a_business_not_in_the_handwerksrolle_is_not_offered_the_entry
     login_as("anna.becker")
     overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", {**TO_HAMBURG, "handwerksrolle": "no"})
     assert "handwerksrolle-eintragung" not in service_drafts(client, overview)
+
+
+def test_a_service_entry_comparing_a_question_that_is_no_postcode_stops_the_bundle():
+    source = BUNDLES_DIR / "betrieb-verlegen-aufgeben.toml"
+    text = source.read_text(encoding="utf-8")
+    assert 'other_body = { field = "new_postcode", other = "postcode" }' in text
+    broken = text.replace('other_body = { field = "new_postcode", other = "postcode" }',
+                          'other_body = { field = "new_postcode", other = "new_city" }')
+    with pytest.raises(DefinitionError, match="'new_city' is not a postcode question"):
+        load_bundle_text(broken, source.name, load_catalog())
