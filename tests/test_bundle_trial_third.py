@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import update
 
 from bizportal.bodies.models import Chamber
 from bizportal.extensions import db
 from tests.support.bundles import PLANS, SHARED, answer_questionnaire, press
+from tests.support.http import catalog_links
 
 GENERIC = "Gewerbeamt der Gemeinde der Betriebsstätte"
 
@@ -49,3 +51,26 @@ def test_the_overview_keeps_the_general_wording_while_no_body_is_decided(app, cl
     html = client.get(overview).get_data(as_text=True)
     assert GENERIC in _responsible(html, "gewerbeanmeldung")
     assert "Bremen" not in _responsible(html, "handwerksrolle-eintragung")
+
+
+# --- a founder's sentence in the catalog search -----------------------------------------------------
+
+UNRELATED = {"gaststaettenerlaubnis", "immobilienmakler-34c", "ausnahmebewilligung-8-hwo"}
+
+
+@pytest.mark.parametrize("query", ["Ich gründe einen Betrieb", "Ich möchte einen Betrieb gründen",
+                                   "Betrieb gründen", "ich will meinen Betrieb gruenden"])
+def test_a_founders_sentence_finds_the_bundle_and_the_registration_not_unrelated_permits(client, query):
+    html = client.get("/", query_string={"q": query}).get_data(as_text=True)
+    assert 'href="/vorhaben/betrieb-gruenden"' in html
+    services = catalog_links(html)
+    assert "gewerbeanmeldung" in services
+    assert not UNRELATED & set(services), services
+    # the bundle is listed before every single service
+    assert html.index('href="/vorhaben/betrieb-gruenden"') < html.index('href="/leistungen/')
+
+
+def test_an_english_sentence_with_want_finds_the_founding_bundle(client):
+    html = client.get("/", query_string={"q": "I want to found a business"}).get_data(as_text=True)
+    assert 'href="/vorhaben/betrieb-gruenden"' in html
+
