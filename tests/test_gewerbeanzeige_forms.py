@@ -392,10 +392,11 @@ def test_a_birth_date_in_a_group_takes_the_german_form_and_a_bad_one_is_explaine
     resp = post_step(company, path, gewerbe_answers(**{"personen-0-geburtsdatum": "31.02.1980"}))
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    assert "Bitte geben Sie ein gültiges Datum an, z. B. 31.12.2026." in html and "Not a valid" not in html
+    # a birth date's example is a plausible birth date (new-user trial, issue 16: "z. B. 31.12.2026")
+    assert "Bitte geben Sie ein gültiges Geburtsdatum an, z. B. 14.03.1985." in html and "Not a valid" not in html
     assert post_step(company, path, gewerbe_answers(**{"personen-0-geburtsdatum": "12.03.1980"})).status_code == 302
     with app.app_context():
         assert db.session.scalar(select(Draft)).data["personen"][0]["geburtsdatum"] == "1980-03-12"
     company.get("/sprache/en")  # the same refusal in English
     html = post_step(company, path, gewerbe_answers(**{"personen-0-geburtsdatum": "1980-13-01"})).get_data(as_text=True)
-    assert "Please enter a valid date, e.g. 31.12.2026." in html
+    assert "Please enter a valid date of birth, e.g. 14.03.1985." in html

@@ -96,7 +96,8 @@ def test_apprenticeship_fields_follow_the_register_entries_in_order(company):
                            "ausbilder_geschlecht", "ausbilder_eignung", "telefon", "ausbildende_email",
                            "betriebsnummer", "oeffentlicher_dienst"])
     html = company.get(_to_step(company, TRAINING, answers, "auszubildende")).get_data(as_text=True)
-    _names_in_order(html, ["auszubildende_person", "auszubildende_anschrift", "auszubildende_geschlecht",
+    _names_in_order(html, ["auszubildende_person", "auszubildende_staatsangehoerigkeit", "auszubildende_anschrift",
+                           "auszubildende_geschlecht",
                            "auszubildende_email", "schulabschluss", "berufsvorbereitung", "vorherige_berufsausbildung",
                            "vorheriges_studium", "anschlussvertrag"])
     assert 'name="minderjaehrig"' not in html  # read from the birth date and the start, not asked

@@ -88,7 +88,8 @@ class Condition:
     birth date) is not yet ``age`` years old on the date answered to ``age_on`` (``negate``: is at
     least that old then). Neither holds while one of the two dates is not answered, so a step or
     field shown for either age is asked once both are known (e.g. the legal guardians of a trainee
-    under 18 at the start of the training, § 11 BBiG, § 2 JArbSchG). With ``year_start`` the age
+    under 18 when the contract is signed, § 11 Abs. 2 BBiG; the medical certificate of one under 18
+    at the start of the training, § 32 JArbSchG). With ``year_start`` the age
     is read on 1 January of the year of that date (the holidays of § 19 Abs. 2 JArbSchG go by the
     age "zu Beginn des Kalenderjahrs")."""
 

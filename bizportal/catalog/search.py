@@ -42,9 +42,16 @@ def normalise(text: str) -> str:
     return _FOLDED.sub("", "".join(ch for ch in text if not unicodedata.combining(ch)))
 
 
+#: words of a sentence that say nothing about the service ("Ich möchte einen Betrieb gründen", "I want
+#: to open a shop"): articles, pronouns, prepositions and the verbs of wanting and needing
 _STOPWORDS = {normalise(w) for w in (
-    "der", "die", "das", "und", "oder", "ein", "eine", "einen", "für", "mit", "von", "zu", "im", "in", "an", "am",
-    "the", "a", "of", "for", "and", "to", "my", "mein", "meine", "ich", "i")}
+    "der", "die", "das", "den", "dem", "des", "und", "oder", "ein", "eine", "einen", "einem", "einer", "eines",
+    "für", "mit", "von", "vom", "zu", "zum", "zur", "im", "in", "an", "am", "auf", "bei", "als", "nach",
+    "mein", "meine", "meinen", "meinem", "meiner", "meines", "unser", "unsere", "unseren", "ich", "wir", "mich",
+    "mir", "uns", "sich", "will", "wollen", "möchte", "möchten", "muss", "müssen", "brauche", "brauchen", "kann",
+    "können", "wie", "was", "wo", "bitte", "neu", "neue", "neuen", "neues",
+    "the", "a", "an", "of", "for", "and", "to", "my", "our", "i", "we", "me", "want", "would", "like", "need",
+    "how", "do", "can", "please")}
 
 
 def stem(word: str) -> str:
@@ -198,15 +205,23 @@ class CatalogIndex:
         return self._ranked(terms)
 
     def _ranked(self, terms: list[str]) -> list[ServiceDefinition]:
+        """Services matching every term, best first. For a query of several words, when some
+        services have every word in their titles or keywords (they are about it), only those: the
+        others merely hold the words somewhere in their long texts, apart and often as parts of
+        other words ("Ich gründe einen Betrieb": "Grundriss" and "Betriebsräume" of the
+        Gaststättenerlaubnis; new-user trial, issue 16)."""
         scored = []
         for item in self._items:
-            score = 0
+            score = titled = 0
             for term in terms:
                 in_title = sum(term in w for w in item.title_words)
                 in_rest = sum(term in w for w in item.words)
                 if not in_title and not in_rest:
                     break
                 score += 5 * in_title + in_rest
+                titled += bool(in_title)
             else:
-                scored.append((-score, item.service.key, item.service))
-        return [s for *_, s in sorted(scored)]
+                scored.append((titled == len(terms), -score, item.service.key, item.service))
+        if len(terms) > 1 and any(about for about, *_ in scored):
+            scored = [entry for entry in scored if entry[0]]
+        return [s for *_, s in sorted(scored, key=lambda e: e[1:3])]

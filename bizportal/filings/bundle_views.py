@@ -103,12 +103,32 @@ def bundle_overview(draft_id: str):
                                 for s in p.service.visible_steps(p.draft.data)
                                 if s.key in (p.draft.reopened_steps or []) and s.key not in p.draft.completed_steps]
                 for p in parts if p.draft}
+    receivers = {p.service.key: _known_receivers(p.service, {**(p.draft.data if p.draft else {}),
+                                                             **bundles.given_answers(draft, bundle, p.service.key)})
+                 for p in parts if not p.left_out}
     return render_template("filings/bundle_overview.html", bundle=bundle, draft=draft, parts=parts,
                            progress=progress, first_open=first_open, reopened=reopened, form=FlaskForm(),
-                           confirm=confirm,
+                           confirm=confirm, receivers=receivers,
                            locale=_locale(),
                            ready=any(not p.left_out for p in parts) and all(
                                p.left_out or (p.draft and progress[p.service.key].ready) for p in parts))
+
+
+def _known_receivers(service, answers: dict[str, Any]) -> list[tuple[Any, str]] | None:
+    """The bodies ``answers`` route ``service`` to, as the review names them ("Gewerbeamt Bremen
+    (Stadtamt); Kopie an Handwerkskammer Bremen"), once the answers decide them: the location's
+    postcode is given and every routing condition's field answered (new-user trial, issue 16: the
+    overview named only the kinds of bodies though the postcode was known). None before, or when no
+    body is connected for that place: the overview then names the kinds of bodies."""
+    if not service.postcode_from(answers) and not service.municipality_key_from(answers):
+        return None
+    if any(answers.get(name) in (None, "") for rule in service.routing if rule.when is not None
+           for name in rule.when.inputs):
+        return None
+    try:
+        return services.destinations_of(service, answers, current_user)
+    except (services.NoCompetentBody, services.NoDestination):
+        return None
 
 
 @bp.post("/antraege/vorhaben/<draft_id>/antraege")

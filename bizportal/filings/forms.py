@@ -205,15 +205,18 @@ class _DateField(DateField):
     else gets a message in the page's language that names the form (inside a repeating group too,
     where WTForms' own message stayed English)."""
 
-    def __init__(self, label: Any = None, validators: Any = None, **kwargs: Any) -> None:
+    def __init__(self, label: Any = None, validators: Any = None, birth: bool = False, **kwargs: Any) -> None:
         kwargs["format"] = ["%Y-%m-%d", "%d.%m.%Y"]
         super().__init__(label, validators, **kwargs)
+        #: a birth date: its example is a plausible one (new-user trial, issue 16: "z. B. 31.12.2026")
+        self.birth = birth
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError(str(_l("Bitte geben Sie ein gültiges Datum an, z. B. 31.12.2026."))) from None
+            raise ValueError(str(_l("Bitte geben Sie ein gültiges Geburtsdatum an, z. B. 14.03.1985.") if self.birth
+                                 else _l("Bitte geben Sie ein gültiges Datum an, z. B. 31.12.2026."))) from None
 
 
 def _plausible_date(form, field) -> None:
@@ -317,7 +320,8 @@ def _person_form(required: bool, nationality: bool = True, place_required: bool 
     class PersonForm(Form):
         family_name = _text(_l("Familienname"), required, 100)
         given_names = _text(_l("Vornamen"), required, 100)
-        birth_date = _DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date, _not_future])
+        birth_date = _DateField(_l("Geburtsdatum"), validators=[*_required(required), _plausible_date, _not_future],
+                                birth=True)
         birth_place = _text(_l("Geburtsort"), required and place_required, 100)
 
     if nationality:
@@ -488,7 +492,7 @@ def _field(fd: FieldDefinition, locale: str, searches: dict[str, str] | None = N
                                 locale=locale)
     if fd.type == "date":
         past = [_not_future] if fd.autocomplete == "bday" else [_happened] if fd.past else []
-        return _DateField(label, description=description,
+        return _DateField(label, description=description, birth=fd.autocomplete == "bday",
                           validators=[*_required(fd.required), _plausible_date, *past])
     if fd.type == "choice":
         return SelectField(

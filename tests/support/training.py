@@ -18,7 +18,7 @@ def training_answers(**changes: str) -> EveryStep:
         "oeffentlicher_dienst": "no",
         "auszubildende_person-family_name": "Lange", "auszubildende_person-given_names": "Sophie",
         "auszubildende_person-birth_date": "2004-12-03", "auszubildende_person-birth_place": "Delmenhorst",
-        "auszubildende_person-nationality": "deutsch",
+        "auszubildende_staatsangehoerigkeit": "DE",
         "auszubildende_anschrift-street": "Friedrich-Ebert-Straße 48", "auszubildende_anschrift-postcode": "28199",
         "auszubildende_anschrift-city": "Bremen", "auszubildende_geschlecht": "weiblich",
         "auszubildende_email": "sophie.lange@mail.example", "schulabschluss": "fachhochschulreife",
