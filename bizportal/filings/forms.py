@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from datetime import date
@@ -633,9 +634,16 @@ def formdata_from_answers(fields: list[FieldDefinition], answers: dict[str, Any]
 
 
 def prefill_values(service: ServiceDefinition, sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Answers known from the company account for fields that declare ``prefill``."""
+    """Answers known from the company account for fields that declare ``prefill``; a group whose
+    sub-fields declare it starts with one entry holding those (the signed-in person as the
+    first of a bundle's persons)."""
     values: dict[str, Any] = {}
     for fd in service.fields:
+        if fd.type == "group":
+            first = prefill_values(dataclasses.replace(service, fields=fd.fields), sources)
+            if first:
+                values[fd.name] = [first]
+            continue
         if not fd.prefill:
             continue
         scope, _, attr = fd.prefill.partition(".")
