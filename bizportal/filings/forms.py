@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -637,10 +637,14 @@ def prefill_values(service: ServiceDefinition, sources: dict[str, dict[str, Any]
     """Answers known from the company account for fields that declare ``prefill``; a group whose
     sub-fields declare it starts with one entry holding those (the signed-in person as the
     first of a bundle's persons)."""
+    return _prefilled(service.fields, sources)
+
+
+def _prefilled(fields: Sequence[FieldDefinition], sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for fd in service.fields:
+    for fd in fields:
         if fd.type == "group":
-            first = prefill_values(dataclasses.replace(service, fields=fd.fields), sources)
+            first = _prefilled(fd.fields, sources)
             if first:
                 values[fd.name] = [first]
             continue
