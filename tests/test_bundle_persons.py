@@ -49,7 +49,8 @@ FILED_PERSONS = [
      "geburtsname": None, "geburtsdatum": "1980-05-17", "geburtsort": "Bremen", "geburtsland": "DE",
      "staatsangehoerigkeit": "DE", "weitere_staatsangehoerigkeit": None,
      "anschrift": {"street": "Parkallee 5", "postcode": "28209", "city": "Bremen", "country": "DE"},
-     "telefon": None, "email": None,
+     # her e-mail: the first person starts as the signed-in person, with her login's e-mail
+     "telefon": None, "email": "anna.becker@becker-elektro.example",
      "aufenthaltstitel": None, "aufenthaltstitel_behoerde": None, "aufenthaltstitel_datum": None,
      "aufenthaltstitel_auflage": None, "aufenthaltstitel_auflage_angabe": None},
     {"funktion": "vertreter", "familienname": "Demir", "vornamen": "Yusuf Can", "geschlecht": "maennlich",

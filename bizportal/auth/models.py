@@ -99,6 +99,31 @@ class Person(UserMixin, Model):
     def has_role(self, role: str) -> bool:
         return False
 
+    def account_data(self) -> dict[str, Any]:
+        """What the account knows of the person (the login's ``name`` and ``email`` claims), for
+        the ``person.*`` prefill paths; the name also split into given names and family name
+        (``split_name``), for a form that asks them apart."""
+        given_names, family_name = split_name(self.name)
+        return {"name": self.name, "email": self.email, "given_names": given_names, "family_name": family_name}
+
+
+#: words that begin a family name ("Anna von der Heide": family name "von der Heide")
+NAME_PARTICLES = {"von", "vom", "van", "de", "der", "den", "zu", "zum", "zur", "da", "di", "del", "della", "du",
+                  "la", "le", "ten", "ter", "bin", "al", "el"}
+
+
+def split_name(name: str | None) -> tuple[str | None, str | None]:
+    """(given names, family name) of a full name as the login gives it, e.g. "Anna Maria Becker"
+    → ("Anna Maria", "Becker"), "Anna von der Heide" → ("Anna", "von der Heide"); (None, None)
+    for a single word or none (nothing to tell apart). A prefill the person checks and corrects."""
+    words = (name or "").split()
+    if len(words) < 2:
+        return None, None
+    start = len(words) - 1
+    while start > 1 and words[start - 1].casefold() in NAME_PARTICLES:
+        start -= 1
+    return " ".join(words[:start]), " ".join(words[start:])
+
 
 class StaffUser(UserMixin, Model):
     """Chamber staff, steering group members and admins, from the staff-login provider."""

@@ -578,6 +578,32 @@ def _group_mapping(ctx: _Ctx, question: FieldDefinition, service: ServiceDefinit
     return SharedMapping(service=service.key, field=name, items=tuple(mapped.items()), own_unless=own)
 
 
+def _left_empty(question: FieldDefinition, mapping: SharedMapping, service: ServiceDefinition,
+                entries: tuple[BundleService, ...]) -> SharedMapping:
+    """``mapping`` marked ``left_empty`` when an empty answer counts as given: an optional plain
+    question (or, with ``first``, an optional sub-field of the first entry shown unconditionally)
+    fills an optional field of the service that the account does not prefill. Left empty in the
+    questionnaire, the service's field is given empty and not asked again (e.g. the Geburtsname or
+    telephone of the Handwerksrolle's Betriebsleitung); a field the account prefills (the training
+    contract's telephone, from the company's) keeps its prefill."""
+    if mapping.part or mapping.items or mapping.counts or mapping.adds or mapping.else_empty:
+        return mapping
+    if mapping.first:
+        if len(mapping.first) != 1 or mapping.first[0][0] is not None:
+            return mapping
+        source = next((sub for sub in question.fields if sub.name == mapping.first[0][1]), None)
+    else:
+        source = question
+    fd = service.field(mapping.field)
+    entry = next((e for e in entries if e.service == service.key), None)
+    if source is None or source.required or (mapping.first and source.show_if is not None):
+        return mapping
+    if fd is None or fd.required or fd.type in ("address", "person", "group") or fd.prefill \
+            or any(name == fd.name for name, _path in (entry.prefill if entry else ())):
+        return mapping
+    return dataclasses.replace(mapping, left_empty=True)
+
+
 def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition], service: ServiceDefinition,
            fd: FieldDefinition, raw: Any, where: str) -> tuple[tuple[str | None, str], ...]:
     """``first``: the sub-field that fills a plain field, or a table of parts of a person or
@@ -686,7 +712,7 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
                 if mapping.adds and slot not in filled:
                     sum_slots.add((mapping.service, mapping.field))
                 filled.setdefault(slot, question.name)
-                mappings.append(mapping)
+                mappings.append(_left_empty(question, mapping, catalog[service_key], services))
         shared[question.name] = tuple(mappings)
     _check_sums(ctx, questions, catalog, shared)
     for i, entry in enumerate(services):

@@ -49,7 +49,7 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 PREFILL_PATHS = {
     "company.name", "company.legal_form", "company.street", "company.postcode", "company.city",
     "company.tax_number", "company.address", "company.phone", "company.email", "company.contact_email",
-    "person.name", "person.email",
+    "person.name", "person.email", "person.given_names", "person.family_name",
 }
 DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",

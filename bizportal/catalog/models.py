@@ -731,6 +731,10 @@ class SharedMapping:
     #: without a register entry)
     when: Condition | AllOf | None = None
     else_empty: bool = False
+    #: an optional question (or, with ``first``, an optional sub-field of the first entry) shown and
+    #: left empty gives the field empty: it was answered once, the service does not ask it again
+    #: (only for an optional field without account prefill; ``bundle_loader`` decides)
+    left_empty: bool = False
 
     def is_own(self, entry: Any) -> bool:
         """Whether a service group ``entry`` is the company's own (see ``own_unless``)."""
@@ -754,12 +758,15 @@ class SharedMapping:
                 return None
             if self.first[0][0] is None:
                 if len(self.first) == 1:
-                    return entry.get(self.first[0][1])
+                    value = entry.get(self.first[0][1])
+                    return "" if self.left_empty and value in (None, "") else value
                 joined = " ".join(str(entry.get(sub) or "").strip() for _part, sub in self.first).strip()
                 return " ".join(joined.split()) or None
             parts = {part: countries.name(entry[sub]) if part in self.country_names and entry.get(sub)
                      else entry.get(sub) for part, sub in self.first}
             return parts if any(v not in (None, "") for v in parts.values()) else None
+        if self.left_empty and answer in (None, ""):
+            return ""
         return answer
 
 
@@ -953,8 +960,8 @@ class BundleDefinition:
             for m in mappings:
                 if m.service == service_key and m.adds:
                     summands.setdefault(m.field, []).append(answer)
-            if answer is None:
-                continue
+            if question not in answers:  # not answered (or not shown): an optional one left empty is
+                continue                 # answered (``SharedMapping.left_empty``)
             for m in mappings:
                 if m.service != service_key or m.adds:
                     continue
@@ -987,10 +994,8 @@ class BundleDefinition:
 
     def blanked(self, service_key: str, answers: dict[str, Any]) -> set[str]:
         """The fields of ``service_key`` the bundle gives empty now (a conditional mapping whose
-        ``when`` does not hold): shown as given, not asked."""
-        return {m.field for question, mappings in self.shared.items() if answers.get(question) is not None
-                for m in mappings if m.service == service_key and m.else_empty and m.when is not None
-                and not m.when.holds(answers)}
+        ``when`` does not hold, an optional question left empty): shown as given, not asked."""
+        return {name for name, value in self.shared_answers(service_key, answers).items() if value == ""}
 
     def question_filling(self, service_key: str, field_name: str) -> FieldDefinition | None:
         """The question whose answer fills ``field_name`` of ``service_key`` (None for a fixed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
 
@@ -666,9 +666,20 @@ def formdata_from_answers(fields: list[FieldDefinition], answers: dict[str, Any]
 
 
 def prefill_values(service: ServiceDefinition, sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Answers known from the company account for fields that declare ``prefill``."""
+    """Answers known from the company account for fields that declare ``prefill``; a group whose
+    sub-fields declare it starts with one entry holding those (the signed-in person as the
+    first of a bundle's persons)."""
+    return _prefilled(service.fields, sources)
+
+
+def _prefilled(fields: Sequence[FieldDefinition], sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for fd in service.fields:
+    for fd in fields:
+        if fd.type == "group":
+            first = _prefilled(fd.fields, sources)
+            if first:
+                values[fd.name] = [first]
+            continue
         if not fd.prefill:
             continue
         scope, _, attr = fd.prefill.partition(".")

@@ -692,8 +692,7 @@ def _prefilled(service: ServiceDefinition, person: Person, answers: dict[str, An
     """Whether at least one answer is filed as the company account supplied it (for the statistics)."""
     from .forms import prefill_values
 
-    known = prefill_values(service, {"company": person.company.master_data(),
-                                     "person": {"name": person.name, "email": person.email}})
+    known = prefill_values(service, {"company": person.company.master_data(), "person": person.account_data()})
     return any(answers.get(name) == value for name, value in known.items())
 
 

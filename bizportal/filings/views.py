@@ -66,7 +66,7 @@ def _prefill(service):
     return prefill_values(service, {
         "company": {**company.master_data(), "phone": company.phone, "email": company.notification_email,
                     "contact_email": company.notification_email or current_user.email},
-        "person": {"name": current_user.name, "email": current_user.email},
+        "person": current_user.account_data(),
     })
 
 
@@ -725,7 +725,13 @@ def _prefilled_names(service, draft) -> set[str]:
     # with the account data a bundle starts its service draft with (e.g. the Hauptniederlassung)
     extra = _bundle_prefill(draft, service)
     prefill = {**_prefill(service), **(_prefill(extra) if extra else {})}
-    return {name for name, value in prefill.items() if draft.data.get(name) == value}
+    names = {name for name, value in prefill.items() if draft.data.get(name) == value}
+    for name, value in prefill.items():  # a group's first entry: each sub-field still as the account gave it
+        entries = draft.data.get(name)
+        if isinstance(value, list) and isinstance(entries, list) and entries and isinstance(entries[0], dict):
+            subs = {f"{name}-0-{sub}" for sub, known in value[0].items() if entries[0].get(sub) == known}
+            names |= subs | ({name} if subs else set())
+    return names
 
 
 def _bundle_prefill(draft, service):
