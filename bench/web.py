@@ -345,7 +345,7 @@ def check(app, page: Page, cookie: str | None, body: str | None) -> int:
     return response.status_code
 
 
-def profile(app, page: Page, fx: Fixtures, requests: int) -> None:
+def profile(app, page: Page, fx: Fixtures, requests: int, sort: str = "cumulative", out: str | None = None) -> None:
     """``requests`` requests of one page in-process under cProfile; SQL statements per request."""
     from urllib.parse import urlencode
 
@@ -374,7 +374,9 @@ def profile(app, page: Page, fx: Fixtures, requests: int) -> None:
     for _ in range(requests):
         check(app, page, cookie, body)
     prof.disable()
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+    if out:
+        prof.dump_stats(out)
+    pstats.Stats(prof).sort_stats(sort).print_stats(45)
 
 
 def main() -> None:
@@ -391,6 +393,8 @@ def main() -> None:
                                        "(comma-separated)")
     parser.add_argument("--profile", help="profile the first page kind whose name contains this word instead")
     parser.add_argument("--requests", type=int, default=200, help="requests of the profiled page")
+    parser.add_argument("--sort", default="cumulative", help="order of the profile (pstats: cumulative, tottime, …)")
+    parser.add_argument("--profile-out", help="also write the profile to this file (for pstats or snakeviz)")
     parser.add_argument("--database-url", default=DEFAULT_URL)
     args = parser.parse_args()
 
@@ -425,7 +429,8 @@ def main() -> None:
             if page.method == "POST":
                 page.body = {**form, **(page.body or {})}
         if args.profile:
-            profile(app, next(p for p in kinds if args.profile in p.name), fx, args.requests)
+            profile(app, next(p for p in kinds if args.profile in p.name), fx, args.requests, args.sort,
+                    args.profile_out)
             return
         if args.only:
             words = args.only.split(",")

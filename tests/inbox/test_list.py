@@ -65,7 +65,12 @@ def test_filter_by_status_and_service(app, staff):
     assert shown(staff, leistung="gewerbeummeldung") == [refs[2]]
     assert shown(staff, stand="in_progress", leistung="gewerbeanmeldung") == [refs[0]]
     page = staff.get(LIST, query_string={"stand": "accepted"}).get_data(as_text=True)
-    assert "Bewilligt" in page
+    # an accepted trade notification is acknowledged, as the item's own page says, not "granted"
+    badge = r'<span class="kern-badge kern-badge--(\w+)"><span class="kern-label kern-label--small">([^<]+)</span>'
+    assert re.findall(badge, page) == [("success", "Bestätigt")]
+    both = staff.get(LIST).get_data(as_text=True)
+    assert sorted(re.findall(badge, both)) == [("info", "In Bearbeitung"), ("info", "In Bearbeitung"),
+                                               ("success", "Bestätigt")]
 
 
 def test_status_shown_is_the_filings_current_one(app, staff):
