@@ -89,7 +89,7 @@ def test_the_filing_page_names_both_bodies_a_filing_goes_to(app, company):
     reference = file_service(company, "gewerbeanmeldung", gewerbe_answers())
     html = company.get(f"/antraege/{reference}").get_data(as_text=True)
     pending = re.findall(r"Wird zugestellt an ([^<]+?)( \(Kopie\))?</p>", html)
-    print(re.findall(r"portal-timeline__item.*?</li>", html, re.S)); assert len(pending) == 2 and [copy for _name, copy in pending] == ["", " (Kopie)"], pending
+    assert len(pending) == 2 and [copy for _name, copy in pending] == ["", " (Kopie)"], pending
     assert html.count(pending[0][0]) >= 2 and html.count(pending[1][0]) >= 2  # receivers and timeline
 
 
