@@ -366,16 +366,18 @@ def profile(app, page: Page, fx: Fixtures, requests: int, sort: str = "cumulativ
     print(f"{page.name}: HTTP {status}, {len(statements)} SQL statements per request:")
     for sql in statements:
         print("   ", " ".join(sql.split())[:160])
-    walls, cpus = [], []
+    walls, cpus, own = [], [], []
     for size in [requests // batches] * batches:  # batches: the least disturbed one tells the CPU a request needs
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, o0 = time.perf_counter(), time.process_time(), time.thread_time()
         for _ in range(size):
             check(app, page, cookie, body)
         walls.append((time.perf_counter() - t0) / size * 1000)
         cpus.append((time.process_time() - c0) / size * 1000)
+        own.append((time.thread_time() - o0) / size * 1000)
     print(f"per request, in-process through the test client: {statistics.median(walls):.1f} ms, "
-          f"CPU of this process {statistics.median(cpus):.1f} ms (medians of {batches} batches; least "
-          f"{min(walls):.1f} / {min(cpus):.1f} ms); load average {load()}")
+          f"CPU of this process {statistics.median(cpus):.1f} ms, of the requests' thread "
+          f"{statistics.median(own):.1f} ms (medians of {batches} batches; least {min(walls):.1f} / "
+          f"{min(cpus):.1f} / {min(own):.1f} ms); load average {load()}")
     if not profiled:
         return
     prof = cProfile.Profile()

@@ -21,10 +21,16 @@ def test_a_language_switched_within_a_request_is_used_from_then_on(app):
     with app.test_request_context("/"):
         from flask import session
 
+        from datetime import UTC, datetime
+
+        when = "{{ at|datetimeformat }}"
+        at = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
         assert render_template_string(PAGE) == "Meine Anträge"
+        assert render_template_string(when, at=at) == "01.07.2026, 12:00:00"
         session["lang"] = "en"
         refresh()
         assert render_template_string(PAGE) == "My applications"
+        assert render_template_string(when, at=at) == "Jul 1, 2026, 12:00:00\u202fPM"  # the date's language too
 
 
 def test_a_status_badge_reads_the_same_imported_or_included(app):

@@ -130,11 +130,13 @@ def datetime_medium(value: datetime) -> str:
     UTC. Several times as fast (a list of 25 filings formats 26 dates, the inbox 51): the
     formatter of the request's language and zone (``_medium``) is found once per request, as the
     translations are, and found again when ``force_locale`` or ``refresh`` changes the language."""
-    locale, zone = get_locale(), get_timezone()
-    state = g.get("_flask_babel") if g else None  # get_locale made it within a request
+    state = g.get("_flask_babel") if g else None
     cached = getattr(state, "portal_medium", None)
-    if cached is not None and cached[0] is locale and cached[1] is zone:
+    if (cached is not None and cached[0] is getattr(state, "babel_locale", None)
+            and cached[1] is getattr(state, "babel_tzinfo", None)):  # the request's, as get_locale() keeps them
         return cached[2](value)
+    locale, zone = get_locale(), get_timezone()  # chosen now if not yet
+    state = g.get("_flask_babel") if g else None  # get_locale made it within a request
     found = _medium(str(locale), str(zone))
     if state is not None:
         state.portal_medium = (locale, zone, found)
