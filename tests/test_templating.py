@@ -19,9 +19,9 @@ def test_a_language_forced_within_a_request_is_used_and_given_back(app):
 
 def test_a_language_switched_within_a_request_is_used_from_then_on(app):
     with app.test_request_context("/"):
-        from flask import session
-
         from datetime import UTC, datetime
+
+        from flask import session
 
         when = "{{ at|datetimeformat }}"
         at = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
