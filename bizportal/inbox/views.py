@@ -86,12 +86,13 @@ def index():
         before = queries.Cursor.parse(request.args["vor"], where.sort) if request.args.get("vor") else None
     except ValueError:
         abort(400)
-    page = queries.list_page(current_user.chamber_id, where, after=after, before=before, size=queries.PAGE_SIZE)
+    page = queries.list_page(current_user.chamber_id, where, after=after, before=before, size=queries.PAGE_SIZE,
+                             count_cap=queries.COUNT_CAP)
     link_args = _link_args()
     return render_template("inbox/index.html", form=form, chamber=current_user.chamber, new_since=new_since,
                            link_args=link_args, page=page, count_cap=queries.COUNT_CAP, badges=_status_badges(page),
                            filter_html=_filter_html(form, link_args),
-                           count=queries.count_matching(current_user.chamber_id, where), format_decimal=format_decimal)
+                           count=page.count, format_decimal=format_decimal)
 
 
 @bp.get("/staff/posteingang.csv")
