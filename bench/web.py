@@ -3,6 +3,7 @@
     python bench/web.py                      # generate (minutes), then measure
     python bench/web.py --keep               # measure the data a previous run left
     python bench/web.py --keep --profile inbox --requests 300   # where one page's time goes
+    python bench/web.py --keep --profile inbox --requests 500 --batches 5 --no-cprofile   # its CPU only
 
 Needs PostgreSQL (default: a database ``bizportal_web_bench`` on 127.0.0.1, created if missing;
 without ``--keep`` its tables are dropped, rebuilt from the migrations and filled) and
@@ -345,7 +346,8 @@ def check(app, page: Page, cookie: str | None, body: str | None) -> int:
     return response.status_code
 
 
-def profile(app, page: Page, fx: Fixtures, requests: int) -> None:
+def profile(app, page: Page, fx: Fixtures, requests: int, sort: str = "cumulative", out: str | None = None,
+            batches: int = 1, profiled: bool = True) -> None:
     """``requests`` requests of one page in-process under cProfile; SQL statements per request."""
     from urllib.parse import urlencode
 
@@ -364,17 +366,28 @@ def profile(app, page: Page, fx: Fixtures, requests: int) -> None:
     print(f"{page.name}: HTTP {status}, {len(statements)} SQL statements per request:")
     for sql in statements:
         print("   ", " ".join(sql.split())[:160])
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(requests):
-        check(app, page, cookie, body)
-    print(f"per request, in-process through the test client: {(time.perf_counter() - t0) / requests * 1000:.1f} ms, "
-          f"CPU of this process {(time.process_time() - c0) / requests * 1000:.1f} ms; load average {load()}")
+    walls, cpus, own = [], [], []
+    for size in [requests // batches] * batches:  # batches: the least disturbed one tells the CPU a request needs
+        t0, c0, o0 = time.perf_counter(), time.process_time(), time.thread_time()
+        for _ in range(size):
+            check(app, page, cookie, body)
+        walls.append((time.perf_counter() - t0) / size * 1000)
+        cpus.append((time.process_time() - c0) / size * 1000)
+        own.append((time.thread_time() - o0) / size * 1000)
+    print(f"per request, in-process through the test client: {statistics.median(walls):.1f} ms, "
+          f"CPU of this process {statistics.median(cpus):.1f} ms, of the requests' thread "
+          f"{statistics.median(own):.1f} ms (medians of {batches} batches; least {min(walls):.1f} / "
+          f"{min(cpus):.1f} / {min(own):.1f} ms); load average {load()}")
+    if not profiled:
+        return
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(requests):
         check(app, page, cookie, body)
     prof.disable()
-    pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+    if out:
+        prof.dump_stats(out)
+    pstats.Stats(prof).sort_stats(sort).print_stats(45)
 
 
 def main() -> None:
@@ -391,6 +404,11 @@ def main() -> None:
                                        "(comma-separated)")
     parser.add_argument("--profile", help="profile the first page kind whose name contains this word instead")
     parser.add_argument("--requests", type=int, default=200, help="requests of the profiled page")
+    parser.add_argument("--sort", default="cumulative", help="order of the profile (pstats: cumulative, tottime, …)")
+    parser.add_argument("--profile-out", help="also write the profile to this file (for pstats or snakeviz)")
+    parser.add_argument("--batches", type=int, default=1, help="time the profiled page's requests in this many "
+                                                                "batches (medians and least of them)")
+    parser.add_argument("--no-cprofile", action="store_true", help="only the statements and the times, no cProfile")
     parser.add_argument("--database-url", default=DEFAULT_URL)
     args = parser.parse_args()
 
@@ -425,7 +443,8 @@ def main() -> None:
             if page.method == "POST":
                 page.body = {**form, **(page.body or {})}
         if args.profile:
-            profile(app, next(p for p in kinds if args.profile in p.name), fx, args.requests)
+            profile(app, next(p for p in kinds if args.profile in p.name), fx, args.requests, args.sort,
+                    args.profile_out, max(1, args.batches), not args.no_cprofile)
             return
         if args.only:
             words = args.only.split(",")

@@ -153,13 +153,14 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
         app.register_blueprint(bp)
 
     from .auth import sessions
-    from .web import security, templating
+    from .web import security, templating, widgets
 
     sessions.install(app)
     app.before_request(require_review)  # after the session check: only live sessions get here
 
     security.install(app)
     templating.install(app)
+    widgets.install()
 
     from .api import oauth as api_oauth
     from .api import operations as api_operations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -79,6 +81,16 @@ def test_crafts_business_goes_to_gewerbeamt_and_hwk(app, company):
         assert filing.person.sub == "anna.becker"
         assert [e.kind for e in filing.events] == ["submitted"]
     assert count(app, Draft) == 0  # the draft became the filing
+
+
+def test_the_filing_page_names_both_bodies_a_filing_goes_to(app, company):
+    """Both deliveries (the competent body and the copy), read with the filing in one statement,
+    are on its page: twice pending in the timeline, both receivers named."""
+    reference = file_service(company, "gewerbeanmeldung", gewerbe_answers())
+    html = company.get(f"/antraege/{reference}").get_data(as_text=True)
+    pending = re.findall(r"Wird zugestellt an ([^<]+?)( \(Kopie\))?</p>", html)
+    assert len(pending) == 2 and [copy for _name, copy in pending] == ["", " (Kopie)"], pending
+    assert html.count(pending[0][0]) >= 2 and html.count(pending[1][0]) >= 2  # receivers and timeline
 
 
 def test_other_business_goes_to_gewerbeamt_and_ihk(app, company):

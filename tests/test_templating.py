@@ -19,12 +19,18 @@ def test_a_language_forced_within_a_request_is_used_and_given_back(app):
 
 def test_a_language_switched_within_a_request_is_used_from_then_on(app):
     with app.test_request_context("/"):
+        from datetime import UTC, datetime
+
         from flask import session
 
+        when = "{{ at|datetimeformat }}"
+        at = datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
         assert render_template_string(PAGE) == "Meine Anträge"
+        assert render_template_string(when, at=at) == "01.07.2026, 12:00:00"
         session["lang"] = "en"
         refresh()
         assert render_template_string(PAGE) == "My applications"
+        assert render_template_string(when, at=at) == "Jul 1, 2026, 12:00:00\u202fPM"  # the date's language too
 
 
 def test_a_status_badge_reads_the_same_imported_or_included(app):
@@ -59,3 +65,30 @@ def test_dates_and_times_read_as_flask_babel_writes_them_in_both_languages_and_a
             noon = render_template_string(page, value=datetime(2026, 7, 1, 10, 0, tzinfo=UTC))
             assert noon == "Jul 1, 2026, 12:00:00\u202fPM"
         assert render_template_string(page, value=None) == "–"
+
+
+def test_every_time_of_day_reads_as_babel_writes_it_in_both_languages_and_other_patterns():
+    """The time of day is written without Babel's formatter (``_clock``): the times of a day
+    give Babel's text in German, English and other languages (midnight, noon, AM/PM, every hour and
+    minute), and a pattern with other fields (a zone, a 24-hour "k", quoted text) too."""
+    from datetime import datetime, timedelta
+
+    from babel import Locale
+    from babel.dates import get_time_format, parse_pattern
+
+    from bizportal.web.templating import _clock
+
+    start = datetime(2026, 12, 5)
+    times = [start + timedelta(seconds=s) for s in range(0, 86_400, 7)]  # 7: every minute, other seconds
+    times += [start.replace(hour=h, minute=m, second=s) for h in (0, 11, 12, 23) for m in (0, 59) for s in (0, 59)]
+    for lang in ("de", "en", "en_GB", "fr", "ja", "ar"):
+        locale = Locale.parse(lang)
+        pattern = get_time_format("medium", locale=locale)
+        clock = _clock(pattern, locale)
+        for value in times:
+            assert clock(value) == pattern.apply(value, locale), (lang, value)
+    de = Locale.parse("de")
+    for text in ("HH:mm:ss z", "k:mm", "K:mm a", "HH 'Uhr' mm", "hh:mm:ss aaaa"):
+        pattern = parse_pattern(text)
+        for value in times[::50]:
+            assert _clock(pattern, de)(value) == pattern.apply(value, de), (text, value)

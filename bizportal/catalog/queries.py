@@ -33,7 +33,7 @@ def find_bundles(locale: str, query: str = "", event: str = "", body: str = "") 
     "Meinten Sie" names and the services were found for), filtered by life event and by kind of
     receiving body (a bundle is kept when any of its services goes to that kind of body); all
     without a query."""
-    from .search import normalise, query_terms
+    from .search import normalise_cached, query_terms
 
     found = []
     terms = query_terms(query) if query.strip() else []
@@ -46,8 +46,11 @@ def find_bundles(locale: str, query: str = "", event: str = "", body: str = "") 
         if body and not any(body in services[entry.service].body_kinds
                             for entry in bundle.services if entry.service in services):
             continue
-        text = normalise(" ".join([bundle.title.de, bundle.title.en, bundle.summary.de, bundle.summary.en,
-                                   *bundle.keywords]))
+        if not terms:  # no query: every bundle of the filters (the catalog's and start page's case)
+            found.append(bundle)
+            continue
+        text = normalise_cached(" ".join([bundle.title.de, bundle.title.en, bundle.summary.de, bundle.summary.en,
+                                          *bundle.keywords]))
         if any(all(term in text for term in reading) for reading in readings):
             found.append(bundle)
     return found

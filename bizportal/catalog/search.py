@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .models import BundleDefinition, ServiceDefinition
 
@@ -40,6 +41,13 @@ def normalise(text: str) -> str:
     text = text.lower().translate(_UMLAUTS)
     text = unicodedata.normalize("NFKD", text)
     return _FOLDED.sub("", "".join(ch for ch in text if not unicodedata.combining(ch)))
+
+
+@lru_cache(maxsize=512)
+def normalise_cached(text: str) -> str:
+    """``normalise`` of a catalog text, kept (the bundles' texts are folded once per process, not
+    for each search; a few dozen texts, bounded as a reloaded catalog brings new ones)."""
+    return normalise(text)
 
 
 #: words of a sentence that say nothing about the service ("Ich möchte einen Betrieb gründen", "I want

@@ -25,8 +25,10 @@ def message_parts() -> tuple:
 
 def page_parts() -> tuple:
     """What the filing's page shows besides the filing: its bodies, timeline, files and conversation,
-    and its receipt's fingerprint (joined; the PDF itself is not read for the page)."""
-    return (joinedload(Filing.receipt).defer(FilingReceipt.content), selectinload(Filing.deliveries),
+    and its receipt's fingerprint (joined; the PDF itself is not read for the page). The deliveries
+    (one or two a filing, each with its body) are joined too: a round trip less for a second
+    row of the filing at most."""
+    return (joinedload(Filing.receipt).defer(FilingReceipt.content), joinedload(Filing.deliveries),
             selectinload(Filing.events), selectinload(Filing.attachments),
             selectinload(Filing.messages).options(*message_parts()))
 
@@ -68,10 +70,11 @@ def company_drafts(company_id: int) -> list[Draft]:
 def company_filing(company_id: int, reference: str, page: bool = False) -> Filing | None:
     """The filing if it belongs to the company, else None (a foreign filing looks like a missing one).
     ``page``: with everything its page shows (``page_parts``)."""
-    return db.session.scalar(
-        select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
-        .options(*(page_parts() if page else ()))
-    )
+    query = select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
+    if not page:
+        return db.session.scalar(query)
+    # every row (one per delivery) makes the one filing; unique() as for any joined collection
+    return db.session.execute(query.options(*page_parts())).unique().scalar_one_or_none()
 
 
 def company_bundles(company_id: int) -> list[FilingBundle]:

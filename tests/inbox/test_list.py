@@ -65,7 +65,12 @@ def test_filter_by_status_and_service(app, staff):
     assert shown(staff, leistung="gewerbeummeldung") == [refs[2]]
     assert shown(staff, stand="in_progress", leistung="gewerbeanmeldung") == [refs[0]]
     page = staff.get(LIST, query_string={"stand": "accepted"}).get_data(as_text=True)
-    assert "Bewilligt" in page
+    # an accepted trade notification is acknowledged, as the item's own page says, not "granted"
+    badge = r'<span class="kern-badge kern-badge--(\w+)"><span class="kern-label kern-label--small">([^<]+)</span>'
+    assert re.findall(badge, page) == [("success", "Bestätigt")]
+    both = staff.get(LIST).get_data(as_text=True)
+    assert sorted(re.findall(badge, both)) == [("info", "In Bearbeitung"), ("info", "In Bearbeitung"),
+                                               ("success", "Bestätigt")]
 
 
 def test_status_shown_is_the_filings_current_one(app, staff):
@@ -300,3 +305,30 @@ def test_the_filter_form_shows_each_query_its_own_values_and_language(staff, oth
     english = _filter_form(staff.get(LIST, query_string={"unternehmen": "Müller & <Söhne>"}).get_data(as_text=True))
     assert english != first and "Company" in english
     assert _service_choices(other_chamber.get(LIST).get_data(as_text=True)) != _service_choices(plain)
+
+
+def test_the_count_is_of_all_matching_items_on_every_page_and_past_the_end(app, staff, small_pages):
+    """The list's statement also counts the matches: the same number on the first, a later and the
+    previous page, with a status filter (which joins the filings) too, and on a page past the last
+    row (no rows to carry the count)."""
+    refs = deliver(app, "gewerbeamt-bremen", [Spec(status="in_progress" if m % 2 else "received", age_minutes=m)
+                                              for m in range(12)])
+    first = staff.get(LIST).get_data(as_text=True)
+    second = staff.get(next_link(first)).get_data(as_text=True)
+    third = staff.get(next_link(second)).get_data(as_text=True)
+    back = staff.get(previous_link(third)).get_data(as_text=True)
+    for html in (first, second, third, back):
+        assert "12 Anträge gefunden" in html
+    assert len(listed(third)) == 2 and listed(back) == listed(second)
+    working = staff.get(LIST, query_string={"stand": "in_progress"}).get_data(as_text=True)
+    assert "6 Anträge gefunden" in working and len(listed(working)) == 5
+    later = staff.get(next_link(working)).get_data(as_text=True)
+    assert "6 Anträge gefunden" in later and len(listed(later)) == 1
+    # a page after the oldest item (a link kept while that item was the last): no rows, still the count
+    from bizportal.inbox import queries
+    from tests.support.inbox import at
+
+    past = queries.Cursor("neueste", at(60), 0).token()
+    beyond = staff.get(LIST, query_string={"nach": past}).get_data(as_text=True)
+    assert listed(beyond) == [] and "12 Anträge gefunden" in beyond
+    assert sorted(listed(first) + listed(second) + listed(third)) == sorted(refs)
