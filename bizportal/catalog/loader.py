@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from ..common import countries
+from ..common.legal_forms import OWNER_KINDS
 from .minimums import TableError, load_table
 from .models import (
     ADDRESS_PARTS,
@@ -49,8 +50,11 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 PREFILL_PATHS = {
     "company.name", "company.legal_form", "company.street", "company.postcode", "company.city",
     "company.tax_number", "company.address", "company.phone", "company.email", "company.contact_email",
-    "person.name", "person.email", "person.given_names", "person.family_name",
+    "person.name", "person.email", "person.given_names", "person.family_name", "company.owner_kind",
 }
+#: the choices a field prefilled with ``company.owner_kind`` (who runs the business, as the account's
+#: legal form tells: ``common.legal_forms``) must offer
+OWNER_KIND_CHOICES = frozenset(OWNER_KINDS.values())
 DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
@@ -221,6 +225,10 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
             raise ctx.fail(f"{where}.prefill", f"'{prefill}' is not one of {sorted(PREFILL_PATHS)}")
         if (prefill == "company.address") != (ftype == "address"):
             raise ctx.fail(f"{where}.prefill", "only an address field takes 'company.address'")
+        offered = {c.get("value") for c in raw.get("choices") or () if isinstance(c, dict)}
+        if prefill == "company.owner_kind" and (ftype != "choice" or not offered >= OWNER_KIND_CHOICES):
+            raise ctx.fail(f"{where}.prefill", "'company.owner_kind' prefills a choice field with the choices "
+                           + ", ".join(sorted(OWNER_KIND_CHOICES)))
 
     choices: list[Choice] = []
     if ftype in CHOICE_TYPES:
