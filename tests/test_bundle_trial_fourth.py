@@ -6,24 +6,32 @@ into the filings. Each over HTTP, as a founder meets it."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
+from babel.dates import format_date
 
 from bizportal.auth.models import Company
+from bizportal.catalog.loader import DefinitionError, parse_definition
+from bizportal.catalog.models import years_later
 from bizportal.common.legal_forms import owner_kind
 from bizportal.extensions import db
+from bizportal.filings.forms import check_message
 from tests.support.bundles import (
     HWK_FORM,
     PLANS,
     SHARED,
     answer_questionnaire,
+    errors_on,
     fill,
     form_values,
     given_values,
+    post_shown_step,
     service_drafts,
     start_bundle,
 )
-from tests.support.filing import path_of, start_draft
-from tests.support.handwerk import MEISTERPRUEFUNG
+from tests.support.filing import TEST_PDF, EveryStep, gewerbe_answers, path_of, post_step, start_draft
+from tests.support.handwerk import MEISTERPRUEFUNG, betriebsleitung
 
 BUNDLES = ("betrieb-gruenden", "betrieb-uebernehmen", "betrieb-verlegen-aufgeben")
 
@@ -118,3 +126,161 @@ def test_the_managers_position_is_asked_when_another_person_leads(client, login_
     rolle = _at_betriebsleitung(client, overview)
     page = client.get(f"/antraege/entwurf/{rolle}/betriebsleitung").get_data(as_text=True)
     assert 'name="betriebsleiter_stellung"' in page
+
+
+# --- 3. plausible dates ----------------------------------------------------------------------------
+
+#: Anna Becker, born 14.03.1985, leads the craft as a master
+BORN_1985 = {**SHARED, "personen-0-geburtsdatum": "1985-03-14"}
+
+
+def _plans_step(client) -> str:
+    """The founding's questionnaire answered up to "Ihr Vorhaben"; that step's path."""
+    first = start_bundle(client, "betrieb-gruenden")
+    fill(client, first, {**BORN_1985, **PLANS}, stop_at="vorhaben")
+    return first.rsplit("/", 1)[0] + "/vorhaben"
+
+
+def _refused(resp, field: str, *words: str) -> None:
+    assert resp.status_code == 422, resp.headers.get("Location")
+    html = resp.get_data(as_text=True)
+    message = html.split(f'id="{field}-error">', 1)[1].split("</p>", 1)[0]
+    for word in words:
+        assert word in message, (word, message)
+    assert f'href="#{field}"' in html  # the error summary leads to the field
+
+
+def test_a_founding_more_than_three_years_back_is_refused_with_the_rule(client, login_as):
+    login_as("anna.becker")
+    path = _plans_step(client)
+    _refused(post_shown_step(client, path, {**PLANS, "start_date": "1901-01-01"}), "start_date",
+             "höchstens 3 Jahre", "Tippfehler")
+    earliest = years_later(date.today(), -3)
+    _refused(post_shown_step(client, path, {**PLANS, "start_date": (earliest - timedelta(days=1)).isoformat()}),
+             "start_date", format_date(earliest, "medium", locale="de"))
+    # a late notice within three years, and a start ahead, pass
+    for day in (earliest, date.today() - timedelta(days=200), date(2027, 3, 1)):
+        assert post_shown_step(client, path, {**PLANS, "start_date": day.isoformat()}).status_code == 302, day
+
+
+def test_a_business_cannot_start_before_each_of_its_persons_is_14(client, login_as):
+    login_as("anna.becker")
+    first = start_bundle(client, "betrieb-gruenden")
+    young = {**BORN_1985, "personen-1-funktion": "vertreter", "personen-1-familienname": "Becker",
+             "personen-1-vornamen": "Lina", "personen-1-geschlecht": "weiblich",
+             "personen-1-geburtsdatum": "2014-09-01",
+             "personen-1-geburtsort": "Bremen", "personen-1-geburtsland": "DE", "personen-1-staatsangehoerigkeit": "DE",
+             "personen-1-anschrift-street": "Parkallee 5", "personen-1-anschrift-postcode": "28209",
+             "personen-1-anschrift-city": "Bremen"}
+    fill(client, first, young, stop_at="personen")
+    persons = first.rsplit("/", 1)[0] + "/personen"
+    assert post_shown_step(client, persons, young, action="add:personen").status_code == 302
+    assert post_shown_step(client, persons, young).status_code == 302
+    fill(client, persons.rsplit("/", 1)[0] + "/taetigkeit", PLANS, stop_at="vorhaben")
+    path = first.rsplit("/", 1)[0] + "/vorhaben"
+    _refused(post_shown_step(client, path, {**PLANS, "start_date": "2027-03-01"}), "start_date",
+             "14 Jahre", "01.09.2028")
+    assert post_shown_step(client, path, {**PLANS, "start_date": "2028-09-01"}).status_code == 302
+
+
+def test_a_meisterpruefung_before_the_masters_14th_birthday_is_refused(client, login_as):
+    login_as("anna.becker")
+    first = start_bundle(client, "betrieb-gruenden")
+    plans = {**MASTER_LEADS, "start_date": "2027-03-01"}
+    fill(client, first, {**BORN_1985, **plans}, stop_at="meisterpruefung")
+    path = first.rsplit("/", 1)[0] + "/meisterpruefung"
+    _refused(post_shown_step(client, path, {**plans, "pruefung_datum": "1980-06-01"}), "pruefung_datum",
+             "14. Geburtstag", "14.03.1999")
+    _refused(post_shown_step(client, path, {**plans, "pruefung_datum": "1999-03-13"}), "pruefung_datum")
+    assert post_shown_step(client, path, {**plans, "pruefung_datum": "2009-06-26"}).status_code == 302
+
+
+def _rolle_answers() -> EveryStep:
+    """The single Handwerksrolle of a new electrician's business led by its managing director, born 14.03.1985."""
+    return EveryStep({
+        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Schloßmühlendamm 4",
+        "postcode": "21073", "city": "Hamburg", "trade": "elektrotechniker", "start_date": "2027-06-01",
+        "gruendungsart": "neugruendung", "registereintrag": "yes", "existenzgruender": "no", "filialen": "no",
+        **betriebsleitung("geschaeftsfuehrer", "Becker", "Anna", "1985-03-14", "Bremen"), **MEISTERPRUEFUNG,
+        "fruehere_selbstaendigkeit": "no", "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "no",
+        "einwilligung_handwerktest": "no", "keine_gewerbeuntersagung": "yes"})
+
+
+def _to_step(client, service: str, every: EveryStep, step: str) -> str:
+    """The single service's draft, its steps posted with ``every`` up to ``step``; that step's path."""
+    path = start_draft(client, service)
+    for _ in range(40):
+        if path.rsplit("/", 1)[-1] == step:
+            return path
+        resp = post_step(client, path, every, files={"qualifikationsnachweis": (TEST_PDF, "Meisterbrief.pdf"),
+                                                     "handwerkskarte": (TEST_PDF, "Karte.pdf")})
+        assert resp.status_code == 302, (path, errors_on(resp.get_data(as_text=True)))
+        path = path_of(resp.headers["Location"])
+    raise AssertionError(f"step {step} not reached")
+
+
+def test_the_single_handwerksrolle_refuses_an_examination_before_the_managers_14th_birthday(client, login_as):
+    login_as("anna.becker")
+    every = _rolle_answers()
+    path = _to_step(client, "handwerksrolle-eintragung", every, "pruefung")
+    resp = post_step(client, path, {**every, "pruefung_datum": "1980-06-01"})
+    _refused(resp, "pruefung_datum", "14. Geburtstag", "14.03.1999")
+    assert post_step(client, path, {**every, "pruefung_datum": "2009-06-26"}).status_code == 302
+
+
+def test_the_single_gewerbeanmeldung_refuses_a_start_more_than_three_years_back(client, login_as):
+    login_as("anna.becker")
+    every = EveryStep({**gewerbe_answers(), "start_date": "1901-01-01"})
+    path = _to_step(client, "gewerbeanmeldung", every, "taetigkeit")
+    _refused(post_step(client, path, every), "start_date", "höchstens 3 Jahre")
+    assert post_step(client, path, {**every, "start_date": "2027-03-01"}).status_code == 302
+
+
+def test_the_date_messages_are_given_in_english(app):
+    catalog = app.extensions["bizportal"].catalog
+    check = next(c for c in catalog["handwerksrolle-eintragung"].checks if c.rule == "not_before_age")
+    problem = check.problem({"betriebsleiter": {"birth_date": "1985-03-14"}, "pruefung_datum": "1980-06-01"})
+    with app.test_request_context():
+        text = check_message(check.message, problem, "en")
+    assert "before the technical manager's 14th birthday" in text and "1999" in text
+
+
+@pytest.mark.parametrize(("check", "problem"), [
+    ({"rule": "not_older_than", "field": "beginn"}, "needs a limit"),
+    ({"rule": "not_older_than", "field": "beginn", "limit": 2.5}, "whole number of years"),
+    ({"rule": "not_older_than", "field": "tage", "limit": 3}, "must name a date field"),
+    ({"rule": "not_older_than", "field": "beginn", "other": "ende", "limit": 3}, "compares with no other answer"),
+    ({"rule": "not_before_age", "field": "beginn", "other": "tage", "limit": 14}, "date, person or group"),
+    ({"rule": "not_before_age", "field": "beginn", "other": "personen", "limit": 14}, "must be a non-empty string"),
+    ({"rule": "not_before_age", "field": "beginn", "other": "personen", "item": "name", "limit": 14},
+     "no date field named 'name'"),
+    ({"rule": "not_before_age", "field": "beginn", "other": "ende", "item": "geboren", "limit": 14},
+     "only a not_before_age check reading a group"),
+    ({"rule": "not_before_age", "field": "beginn", "other": "personen", "item": "geboren", "first": "ja",
+      "limit": 14}, "true or false"),
+    ({"rule": "at_least", "field": "tage", "limit": 3, "first": True}, "only a not_before_age"),
+])
+def test_a_broken_date_check_stops_the_definition_naming_file_and_field(check, problem):
+    label = {"de": "L", "en": "L"}
+    definition = {
+        "key": "probe", "kind": "registration", "title": label, "summary": label, "competent_body": label,
+        "legal_basis": "x", "routing": [{"kind": "IHK"}], "steps": [{"key": "angaben", "title": label}],
+        "fields": [{"name": "beginn", "type": "date", "label": label}, {"name": "ende", "type": "date", "label": label},
+                   {"name": "tage", "type": "number", "label": label},
+                   {"name": "personen", "type": "group", "label": label, "fields": [
+                       {"name": "name", "type": "text", "label": label},
+                       {"name": "geboren", "type": "date", "label": label}]}],
+        "checks": [{**check, "message": {"de": "M {date}", "en": "M {limit}"}}]}
+    with pytest.raises(DefinitionError, match=rf"^probe\.toml: field 'checks\[0\]\.\w+': .*{problem}"):
+        parse_definition(definition, "probe.toml")
+
+
+def test_a_prefill_of_who_runs_the_business_needs_its_choices():
+    label = {"de": "L", "en": "L"}
+    definition = {
+        "key": "probe", "kind": "registration", "title": label, "summary": label, "competent_body": label,
+        "legal_basis": "x", "routing": [{"kind": "IHK"}],
+        "fields": [{"name": "art", "type": "choice", "label": label, "prefill": "company.owner_kind",
+                    "choices": [{"value": "natuerliche_person", "label": label}, {"value": "andere", "label": label}]}]}
+    with pytest.raises(DefinitionError, match=r"probe\.toml: field 'fields\.art\.prefill'.*juristische_person"):
+        parse_definition(definition, "probe.toml")

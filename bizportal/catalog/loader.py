@@ -511,7 +511,7 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
 
 
 CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values", "service",
-              "until", "bands", "item"}
+              "until", "bands", "item", "first"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
@@ -519,7 +519,12 @@ CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "required": ("*", None), "period_band": ("choice", "date"), "shorter_than_period": ("number", "date"),
     "accepted": ("yesno", None), "differs": ("*", "*"),
     "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode"),
-    "served": ("postcode", None)}
+    "served": ("postcode", None), "not_before_age": ("date", "*"), "not_older_than": ("date", None)}
+#: the rules whose ``limit`` is a whole number of years (an age, a span back from today)
+YEARS_RULES = ("not_before_age", "not_older_than")
+#: what a ``not_before_age`` check reads a birth date from: a date, a person (its birth date), or a
+#: group (its date ``item``)
+BIRTH_TYPES = ("date", "person", "group")
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
 #: the values a check's message may name
@@ -601,8 +606,14 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             if value is None:
                 raise ctx.fail(f"{where}.limit", f"an {rule} check needs a limit")
             limit = Decimal(str(value))
+        elif rule in YEARS_RULES:
+            value = ctx.number(rc, "limit", f"{where}.limit", None, 1, 150)
+            if not isinstance(value, int):
+                raise ctx.fail(f"{where}.limit", f"a {rule} check needs a limit: a whole number of years from 1 to 150")
+            limit = Decimal(value)
         elif "limit" in rc:
-            raise ctx.fail(f"{where}.limit", "only an at_most or at_least check has a limit")
+            raise ctx.fail(f"{where}.limit",
+                           f"only an at_most, at_least or {' or '.join(YEARS_RULES)} check has a limit")
         bands = _bands(ctx, rc, f"{where}.bands", fields[names["field"]]) if rule == "period_band" else ()
         if rule == "shorter_than_period" and "bands" in rc:
             raise ctx.fail(f"{where}.bands", "only a period_band check has bands")
@@ -614,12 +625,17 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             if sub is None:
                 raise ctx.fail(f"{where}.item", f"no field named '{item}' in the group '{names['field']}'")
             values = _one_of_values(ctx, rc.get("values"), f"{where}.values", sub)
+        elif rule == "not_before_age":
+            item = _birth_item(ctx, rc, where, fields[names["other"]])
         elif "item" in rc:
-            raise ctx.fail(f"{where}.item", "only a one_of check on a group names an item field")
+            raise ctx.fail(f"{where}.item", "only a one_of check on a group, or a not_before_age check reading a"
+                                            " group, names an item field")
         elif rule == "one_of":
             values = _one_of_values(ctx, rc.get("values"), f"{where}.values", fields[names["field"]])
-        elif "values" in rc:
+        if "values" in rc and rule != "one_of":
             raise ctx.fail(f"{where}.values", "only a one_of check has values")
+        if "first" in rc and rule != "not_before_age":
+            raise ctx.fail(f"{where}.first", "only a not_before_age check reading a group has 'first'")
         # a served check's failure is always the unrouted postcode's message (``check_message``)
         message = Text(de="", en="") if rule == "served" and "message" not in rc else \
             ctx.text(rc, "message", f"{where}.message")
@@ -632,8 +648,29 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
         checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
                             limit=limit, table=table, column=column, unless=unless, values=values,
                             body_kind=body_kind, field_routed=body_kind is not None and services is not None,
-                            until=names.get("until"), bands=bands, item=item))
+                            until=names.get("until"), bands=bands, item=item, first=rc.get("first", False)))
     return tuple(checks)
+
+
+def _birth_item(ctx: _Ctx, rc: dict[str, Any], where: str, other: FieldDefinition) -> str | None:
+    """A ``not_before_age`` check's ``other``: a date, a person, or a group with ``item`` (its
+    entries' birth date, a date field) and optional ``first = true`` (only the first entry's).
+    The ``item`` of a group (else None); refused, naming the key, when it does not fit."""
+    if other.type not in BIRTH_TYPES:
+        raise ctx.fail(f"{where}.other", "a not_before_age check reads the birth date of a date, person or group field")
+    first = rc.get("first", False)
+    if other.type != "group":
+        for key in ("item", "first"):
+            if key in rc:
+                raise ctx.fail(f"{where}.{key}", f"only a not_before_age check reading a group has '{key}'")
+        return None
+    if not isinstance(first, bool):
+        raise ctx.fail(f"{where}.first", "must be true or false")
+    item = ctx.string(rc, "item", f"{where}.item")
+    sub = next((f for f in other.fields if f.name == item), None)
+    if sub is None or sub.type != "date":
+        raise ctx.fail(f"{where}.item", f"no date field named '{item}' in the group '{other.name}'")
+    return item
 
 
 def _bands(ctx: _Ctx, rc: dict[str, Any], where: str, fd: FieldDefinition) -> tuple[tuple[str, int, int], ...]:
