@@ -284,3 +284,23 @@ def test_a_prefill_of_who_runs_the_business_needs_its_choices():
                     "choices": [{"value": "natuerliche_person", "label": label}, {"value": "andere", "label": label}]}]}
     with pytest.raises(DefinitionError, match=r"probe\.toml: field 'fields\.art\.prefill'.*juristische_person"):
         parse_definition(definition, "probe.toml")
+
+
+def test_a_person_added_later_reopens_the_plans_only_when_the_start_is_now_refused(client, login_as):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {**BORN_1985, **PLANS, "handwerk": "no",
+                                                                 "ausbilden": "no"})
+    draft = overview.rsplit("/", 1)[-1]
+    persons = f"/antraege/entwurf/{draft}/personen"
+    second = {"personen-1-funktion": "vertreter", "personen-1-familienname": "Becker", "personen-1-vornamen": "Lina",
+              "personen-1-geschlecht": "weiblich", "personen-1-geburtsort": "Bremen", "personen-1-geburtsland": "DE",
+              "personen-1-staatsangehoerigkeit": "DE", "personen-1-anschrift-street": "Parkallee 5",
+              "personen-1-anschrift-postcode": "28209", "personen-1-anschrift-city": "Bremen"}
+    assert post_shown_step(client, persons, {}, action="add:personen").status_code == 302
+    # an adult: the plans stay done
+    assert post_shown_step(client, persons, {**second, "personen-1-geburtsdatum": "1990-01-01"}).status_code == 302
+    assert client.get(overview).status_code == 200
+    # a child of 12 at the start: the plans are open again, and refuse the start
+    assert post_shown_step(client, persons, {**second, "personen-1-geburtsdatum": "2014-09-01"}).status_code == 302
+    assert path_of(client.get(overview).headers["Location"]).endswith("/vorhaben")
+    _refused(post_shown_step(client, f"/antraege/entwurf/{draft}/vorhaben", {}), "start_date", "01.09.2028")
