@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..common.legal_forms import owner_kind
 from ..common.time import utcnow
 from ..common.types import UTCDateTime
 from ..extensions import Model
@@ -57,11 +58,19 @@ class Company(Model):
     def needs_review(self) -> bool:
         return self.reviewed_fingerprint != self.provider_fingerprint()
 
+    @property
+    def owner_kind(self) -> str | None:
+        """Who runs the business as its legal form tells (``legal_forms.owner_kind``): the answer to
+        "Wer betreibt das Gewerbe?" the legal form determines, else None."""
+        return owner_kind(self.legal_form)
+
     def master_data(self) -> dict[str, Any]:
-        """The company data that filings are prefilled with and that receivers get."""
+        """The company data that filings are prefilled with and that receivers get (``owner_kind``:
+        computed from the legal form, so a form's "Wer betreibt das Gewerbe?" starts answered)."""
         return {
             "name": self.name,
             "legal_form": self.legal_form,
+            "owner_kind": self.owner_kind,
             "street": self.street,
             "postcode": self.postcode,
             "city": self.city,

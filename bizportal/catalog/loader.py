@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from ..common import countries
+from ..common.legal_forms import OWNER_KINDS
 from .minimums import TableError, load_table
 from .models import (
     ADDRESS_PARTS,
@@ -49,8 +50,11 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 PREFILL_PATHS = {
     "company.name", "company.legal_form", "company.street", "company.postcode", "company.city",
     "company.tax_number", "company.address", "company.phone", "company.email", "company.contact_email",
-    "person.name", "person.email", "person.given_names", "person.family_name",
+    "person.name", "person.email", "person.given_names", "person.family_name", "company.owner_kind",
 }
+#: the choices a field prefilled with ``company.owner_kind`` (who runs the business, as the account's
+#: legal form tells: ``common.legal_forms``) must offer
+OWNER_KIND_CHOICES = frozenset(OWNER_KINDS.values())
 DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
@@ -221,6 +225,10 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
             raise ctx.fail(f"{where}.prefill", f"'{prefill}' is not one of {sorted(PREFILL_PATHS)}")
         if (prefill == "company.address") != (ftype == "address"):
             raise ctx.fail(f"{where}.prefill", "only an address field takes 'company.address'")
+        offered = {c.get("value") for c in raw.get("choices") or () if isinstance(c, dict)}
+        if prefill == "company.owner_kind" and (ftype != "choice" or not offered >= OWNER_KIND_CHOICES):
+            raise ctx.fail(f"{where}.prefill", "'company.owner_kind' prefills a choice field with the choices "
+                           + ", ".join(sorted(OWNER_KIND_CHOICES)))
 
     choices: list[Choice] = []
     if ftype in CHOICE_TYPES:
@@ -503,7 +511,7 @@ def _steps(ctx: _Ctx, raw: Any) -> list[dict]:
 
 
 CHECK_KEYS = {"rule", "field", "other", "message", "table", "column", "unless", "limit", "values", "service",
-              "until", "bands", "item"}
+              "until", "bands", "item", "first"}
 #: the answer type each rule compares: (type of ``field``, type of ``other``; None: no other answer)
 CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "after": ("date", "date"), "not_before": ("date", "date"), "statutory_minimum": ("number", "date"),
@@ -511,7 +519,12 @@ CHECK_TYPES: dict[str, tuple[str, str | None]] = {
     "required": ("*", None), "period_band": ("choice", "date"), "shorter_than_period": ("number", "date"),
     "accepted": ("yesno", None), "differs": ("*", "*"),
     "one_of": ("*", None), "same_body": ("postcode", "postcode"), "other_body": ("postcode", "postcode"),
-    "served": ("postcode", None)}
+    "served": ("postcode", None), "not_before_age": ("date", "*"), "not_older_than": ("date", None)}
+#: the rules whose ``limit`` is a whole number of years (an age, a span back from today)
+YEARS_RULES = ("not_before_age", "not_older_than")
+#: what a ``not_before_age`` check reads a birth date from: a date, a person (its birth date), or a
+#: group (its date ``item``)
+BIRTH_TYPES = ("date", "person", "group")
 #: the answers a ``differs`` check can compare (two of the same type)
 DIFFERS_TYPES = ("text", "textarea", "email", "postcode", "choice", "country", "date", "number", "wz2008")
 #: the values a check's message may name
@@ -593,8 +606,14 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             if value is None:
                 raise ctx.fail(f"{where}.limit", f"an {rule} check needs a limit")
             limit = Decimal(str(value))
+        elif rule in YEARS_RULES:
+            value = ctx.number(rc, "limit", f"{where}.limit", None, 1, 150)
+            if not isinstance(value, int):
+                raise ctx.fail(f"{where}.limit", f"a {rule} check needs a limit: a whole number of years from 1 to 150")
+            limit = Decimal(value)
         elif "limit" in rc:
-            raise ctx.fail(f"{where}.limit", "only an at_most or at_least check has a limit")
+            raise ctx.fail(f"{where}.limit",
+                           f"only an at_most, at_least or {' or '.join(YEARS_RULES)} check has a limit")
         bands = _bands(ctx, rc, f"{where}.bands", fields[names["field"]]) if rule == "period_band" else ()
         if rule == "shorter_than_period" and "bands" in rc:
             raise ctx.fail(f"{where}.bands", "only a period_band check has bands")
@@ -606,12 +625,17 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
             if sub is None:
                 raise ctx.fail(f"{where}.item", f"no field named '{item}' in the group '{names['field']}'")
             values = _one_of_values(ctx, rc.get("values"), f"{where}.values", sub)
+        elif rule == "not_before_age":
+            item = _birth_item(ctx, rc, where, fields[names["other"]])
         elif "item" in rc:
-            raise ctx.fail(f"{where}.item", "only a one_of check on a group names an item field")
+            raise ctx.fail(f"{where}.item", "only a one_of check on a group, or a not_before_age check reading a"
+                                            " group, names an item field")
         elif rule == "one_of":
             values = _one_of_values(ctx, rc.get("values"), f"{where}.values", fields[names["field"]])
-        elif "values" in rc:
+        if "values" in rc and rule != "one_of":
             raise ctx.fail(f"{where}.values", "only a one_of check has values")
+        if "first" in rc and rule != "not_before_age":
+            raise ctx.fail(f"{where}.first", "only a not_before_age check reading a group has 'first'")
         # a served check's failure is always the unrouted postcode's message (``check_message``)
         message = Text(de="", en="") if rule == "served" and "message" not in rc else \
             ctx.text(rc, "message", f"{where}.message")
@@ -624,8 +648,29 @@ def _checks(ctx: _Ctx, raw: Any, fields: dict[str, FieldDefinition], position: C
         checks.append(Check(rule=rule, field=names["field"], other=names.get("other"), message=message,
                             limit=limit, table=table, column=column, unless=unless, values=values,
                             body_kind=body_kind, field_routed=body_kind is not None and services is not None,
-                            until=names.get("until"), bands=bands, item=item))
+                            until=names.get("until"), bands=bands, item=item, first=rc.get("first", False)))
     return tuple(checks)
+
+
+def _birth_item(ctx: _Ctx, rc: dict[str, Any], where: str, other: FieldDefinition) -> str | None:
+    """A ``not_before_age`` check's ``other``: a date, a person, or a group with ``item`` (its
+    entries' birth date, a date field) and optional ``first = true`` (only the first entry's).
+    The ``item`` of a group (else None); refused, naming the key, when it does not fit."""
+    if other.type not in BIRTH_TYPES:
+        raise ctx.fail(f"{where}.other", "a not_before_age check reads the birth date of a date, person or group field")
+    first = rc.get("first", False)
+    if other.type != "group":
+        for key in ("item", "first"):
+            if key in rc:
+                raise ctx.fail(f"{where}.{key}", f"only a not_before_age check reading a group has '{key}'")
+        return None
+    if not isinstance(first, bool):
+        raise ctx.fail(f"{where}.first", "must be true or false")
+    item = ctx.string(rc, "item", f"{where}.item")
+    sub = next((f for f in other.fields if f.name == item), None)
+    if sub is None or sub.type != "date":
+        raise ctx.fail(f"{where}.item", f"no date field named '{item}' in the group '{other.name}'")
+    return item
 
 
 def _bands(ctx: _Ctx, rc: dict[str, Any], where: str, fd: FieldDefinition) -> tuple[tuple[str, int, int], ...]:

@@ -23,7 +23,7 @@ TEXT_FORMATS = ("iban", "vat_de", "steuernummer", "handelsregisternummer", "wirt
 #: rules a ``[[checks]]`` entry can apply across answers (``Check``)
 CHECK_RULES = ("after", "not_before", "statutory_minimum", "at_most", "at_least", "not_more_than", "required",
                "accepted", "differs", "one_of", "period_band", "shorter_than_period", "same_body", "other_body",
-               "served")
+               "served", "not_before_age", "not_older_than")
 #: the rules that look up the competent bodies of postcodes (a postcode field or an address's
 #: postcode): compare two postcodes' bodies (a bundle's checks on its questions, or a service's own),
 #: or (``served``, a bundle's) demand that one postcode has a body
@@ -329,11 +329,20 @@ class Check:
     in another one than ``other`` (for ``same_body`` the message applies). Applied only where the
     caller can look the bodies up (``body_of``), and not while ``other`` has no body (the submit
     says so).
+    ``not_before_age``: the date ``field`` (an examination, the start of a business) must not lie
+    before the day the person born on ``other`` turns ``limit`` years old — ``other`` a date (a
+    birth date), a person (her birth date) or a group whose entries' date ``item`` is each one's
+    birth date (``first``: only the first entry's, e.g. the first person who passed the
+    Meisterprüfung); the message may name that birthday as ``{date}`` and the age as ``{limit}``.
+    ``not_older_than``: the date ``field`` must not lie more than ``limit`` years before today (a
+    late notice is possible, a start decades ago is a typo); the message may name the earliest day
+    allowed as ``{date}`` and the years as ``{limit}``.
     ``served`` (a bundle's check on its questions): a body of ``body_kind`` (the named service's
     primary receiver) must cover the postcode ``field``, else ``{"unrouted": …}`` — as a single
     service's step refuses a postcode its filing cannot be routed from (no message of its own).
     Not applied while any of ``unless`` holds, or (``after``, ``not_before``, ``statutory_minimum``,
-    ``at_most``, ``not_more_than``, ``differs``, ``one_of`` and the body rules) while an answer it compares is missing.
+    ``at_most``, ``not_more_than``, ``differs``, ``one_of``, ``not_before_age``, ``not_older_than`` and
+    the body rules) while an answer it compares is missing.
     """
 
     rule: str
@@ -353,8 +362,11 @@ class Check:
     until: str | None = None
     #: ``period_band``: each choice of ``field`` with the lowest and highest number of months
     bands: tuple[tuple[str, int, int], ...] = ()
-    #: ``one_of`` on a group: the field of each entry that must be one of ``values``
+    #: ``one_of`` on a group: the field of each entry that must be one of ``values``; ``not_before_age``
+    #: with a group ``other``: the date field of each entry that is the birth date
     item: str | None = None
+    #: ``not_before_age`` with a group ``other``: only its first entry's birth date counts
+    first: bool = False
 
     @property
     def inputs(self) -> set[str]:
@@ -363,15 +375,21 @@ class Check:
                 *(n for c in self.unless for n in c.inputs)}
 
     def problem(self, answers: dict[str, Any],
-                body_of: Callable[[str, str], str | None] | None = None) -> dict[str, Any] | None:
+                body_of: Callable[[str, str], str | None] | None = None,
+                today: date | None = None) -> dict[str, Any] | None:
         """None when the answers keep the rule; else the values its message names (``minimum``,
         ``year`` for a statutory minimum). ``body_of(kind, postcode)``: the competent body's key
-        (None: no body covers it), for the body rules; without it they are not applied."""
+        (None: no body covers it), for the body rules; without it they are not applied. ``today``:
+        the day ``not_older_than`` counts back from (the server's date when not given)."""
         if any(c.holds(answers) for c in self.unless):
             return None
         if self.rule in BODY_RULES:
             return self._body_problem(answers, body_of)
         value = answers.get(self.field)
+        if self.rule == "not_older_than":
+            return self._age_of_date_problem(value, today or date.today())
+        if self.rule == "not_before_age":
+            return self._before_age_problem(value, answers.get(self.other) if self.other else None)
         if self.rule == "required":
             return {} if value in (None, "", []) else None
         if self.rule == "accepted":
@@ -411,6 +429,31 @@ class Check:
         applied = self.table.applied_year(year)
         return {"minimum": minimum, "year": year, **({"applied_year": applied} if applied != year else {})}
 
+    def _age_of_date_problem(self, value: Any, today: date) -> dict[str, Any] | None:
+        """``not_older_than``: the date ``value`` lies at most ``limit`` years before ``today``."""
+        day = _date(value)
+        if day is None or self.limit is None:
+            return None
+        earliest = years_later(today, -int(self.limit))
+        return None if day >= earliest else {"date": earliest.isoformat(), "limit": self.limit}
+
+    def _before_age_problem(self, value: Any, other: Any) -> dict[str, Any] | None:
+        """``not_before_age``: the date ``value`` lies on or after the day each person of ``other``
+        (a birth date, a person, a group's entries) turns ``limit``; the first she does not, named."""
+        day = _date(value)
+        if day is None or self.limit is None:
+            return None
+        if isinstance(other, list):
+            entries = [e for e in other if isinstance(e, dict)][:1 if self.first else None]
+            births = [e.get(self.item) for e in entries] if self.item else []
+        else:
+            births = [other.get("birth_date") if isinstance(other, dict) else other]
+        for born in births:
+            birth = _date(born)
+            if birth is not None and day < (birthday := years_later(birth, int(self.limit))):
+                return {"date": birthday.isoformat(), "limit": self.limit}
+        return None
+
     def _period_problem(self, value: Any, start: Any, end: Any) -> dict[str, Any] | None:
         """The period rules: None while the period cannot be read (a date missing, or the end
         not after the start: the ``after`` check says so)."""
@@ -443,6 +486,22 @@ class Check:
         if mine is None and self.rule == "other_body" and self.field_routed:  # the new place's filing has no body
             return {"unrouted": str(value)}
         return None if (mine == theirs) == (self.rule == "same_body") else {}
+
+
+def _date(answer: Any) -> date | None:
+    """A date answer (ISO) as a date; None when there is none or it is no date."""
+    try:
+        return date.fromisoformat(str(answer)) if answer not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def years_later(day: date, years: int) -> date:
+    """``day`` moved by whole ``years`` (back when negative); 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def _postcode(answer: Any) -> Any:

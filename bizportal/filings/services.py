@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError
 
 from ..auth.models import Company, Person
 from ..bodies.routing import NoCompetentBody, competent_chamber
-from ..catalog.models import FieldDefinition, ServiceDefinition
+from ..catalog.models import BODY_RULES, FieldDefinition, ServiceDefinition
 from ..common.time import utcnow
 from ..common.uploads import (
     EMBEDDED_FILES,
@@ -397,13 +397,18 @@ def save_step(draft: Draft, person: Person, service: ServiceDefinition, step_key
     order = [s.key for s in service.steps]
     later = order[order.index(step_key) + 1:]
     changed = {name for name, value in answers.items() if draft.data.get(name) != value}
-    rechecked = {fd.step for c in service.checks if c.inputs & changed and (fd := service.field(c.field))}
+    keep = visible_fields(service, data) | {fd.name for fd in service.fields if fd.prefill} | set(prefilled)
+    data = {k: v for k, v in data.items() if k in keep}
+    # a later step is open again when a check of it reads a changed answer and may refuse now: a
+    # body rule (its bodies are looked up on the step), any other rule only when it does refuse
+    # (issue 16: adding a second person no longer reopens the plans, whose dates the persons' ages check)
+    rechecked = {fd.step for c in service.checks if c.inputs & changed and (fd := service.field(c.field))
+                 and (c.rule in BODY_RULES or c.problem(data) is not None)}
     completed = [k for k in draft.completed_steps
                  if k not in later or (before[k] == after[k] and k not in rechecked)]
     if step_key not in completed:
         completed.append(step_key)
-    keep = visible_fields(service, data) | {fd.name for fd in service.fields if fd.prefill} | set(prefilled)
-    draft.data = {k: v for k, v in data.items() if k in keep}
+    draft.data = data
     draft.completed_steps = completed
     draft.pending_input = {k: v for k, v in draft.pending_input.items() if k != step_key}
     if draft.reopened_steps:
