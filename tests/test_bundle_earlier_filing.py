@@ -108,12 +108,11 @@ def test_a_move_answered_once_files_the_notified_business(app, client, login_as)
 def test_another_companys_filing_prefills_nothing(client, login_as):
     login_as("anna.becker")
     reference = file_service(client, "gewerbeanmeldung", EARLIER)
-    client.get("/abmelden")
-    client.cookie_jar.clear() if hasattr(client, "cookie_jar") else None
-    login_as("lea.hansen")
+    login_as("lea.hansen")  # Hansen Versicherungsmakler, Große Elbstraße 14 in Hamburg
     first = start_bundle(client, "betrieb-verlegen-aufgeben")
     assert post_shown_step(client, first, {"vorhaben": "aufgeben"}).status_code == 302
     betrieb = _step(client, first, "betrieb")
+    assert form_values(betrieb)["street"] == "Große Elbstraße 14"  # her account's address
     assert "Hafenstraße 7" not in betrieb and "Becker Licht" not in betrieb
     assert reference not in betrieb and not _badge(betrieb)
     personen = _step(client, first, "personen", MOVE)
@@ -133,7 +132,8 @@ def test_without_an_earlier_filing_the_move_starts_with_the_account(client, logi
 
 def test_the_new_chambers_handwerksrolle_takes_the_betriebsleitung_from_the_persons(app, client, login_as):
     login_as("anna.becker")
-    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben", {**TO_HAMBURG, "betriebsleitung": "erste_person"})
+    overview = answer_questionnaire(client, "betrieb-verlegen-aufgeben",
+                                    {**TO_HAMBURG, "betriebsleitung": "erste_person"})
     drafts = service_drafts(client, overview)
     html = _step(client, f"/antraege/entwurf/{drafts['handwerksrolle-eintragung']}/angaben", "betriebsleitung",
                  HANDWERKSROLLE)

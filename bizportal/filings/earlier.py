@@ -38,6 +38,7 @@ def _premises(filing: Filing) -> dict[str, Any] | None:
     """The premises' address the filing leaves the business at: a Gewerbeanmeldung's premises, a
     Gewerbeummeldung's new address after a move, else its premises."""
     data = filing.data or {}
+    address: Any
     if filing.service_key == "gewerbeanmeldung":
         address = {part: data.get(part) for part in ADDRESS_PARTS}
     else:
