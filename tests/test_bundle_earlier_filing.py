@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
+from bizportal.extensions import db
+from bizportal.inbox.models import InboxItem
+
 from tests.support.bundles import (
     FILES,
     HANDWERKSROLLE,
@@ -24,7 +29,7 @@ from tests.support.bundles import (
     start_bundle,
     submit,
 )
-from tests.support.filing import file_service, gewerbe_answers, path_of
+from tests.support.filing import file_service, gewerbe_answers, path_of, start_draft
 from tests.test_bundle_checks import TAKEOVER
 from tests.test_bundle_trial_third import TO_HAMBURG, _received
 
@@ -100,7 +105,10 @@ def test_a_move_answered_once_files_the_notified_business(app, client, login_as)
     assert abmeldung["betriebsanschrift"]["street"] == "Hafenstraße 7"
     assert abmeldung["personen"][0]["geburtsdatum"] == "1980-05-17"
     assert abmeldung["taetigkeit"] == "Elektroinstallation und Elektroeinzelhandel" and abmeldung["vollzeit"] == 4
-    _chamber, anmeldung = received[("gewerbeanmeldung", "primary")]
+    with app.app_context():  # the new place's Anmeldung, not the earlier one at the old place
+        [anmeldung] = [i.data for i in db.session.scalars(select(InboxItem).where(
+            InboxItem.service_key == "gewerbeanmeldung", InboxItem.destination_role == "primary"))
+            if i.data.get("grund") == "wiedereroeffnung"]
     assert anmeldung["fruehere_betriebsstaette"]["street"] == "Hafenstraße 7"
     assert anmeldung["geschaeftsbezeichnung"] == "Becker Licht & Strom"
 
@@ -177,3 +185,15 @@ def test_field_22_is_worded_as_in_the_services(client, login_as):
     html = _step(client, first, "taetigkeit", TAKEOVER)
     assert "tätigen Personen in Teilzeit (Feld 22)" in html and html.count(hint) == 2
     assert "ohne Inhaber" not in html
+
+
+def test_a_single_abmeldung_starts_with_the_notified_business_too(client, login_as):
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", EARLIER)
+    first = start_draft(client, "gewerbeabmeldung")
+    inhaber = client.get(first).get_data(as_text=True)
+    assert form_values(inhaber)["inhaber_art"] == "juristische_person" and _badge(inhaber)
+    betrieb = form_values(_step(client, first, "betriebsstaette"))
+    assert (betrieb["betriebsanschrift-street"], betrieb["betriebsanschrift-postcode"]) == ("Hafenstraße 7", "28217")
+    assert form_values(_step(client, first, "taetigkeit"))["taetigkeit"] == EARLIER["activity"]
+    assert reference in " ".join(_badge(_step(client, first, "personen")))
