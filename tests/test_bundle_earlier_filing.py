@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from bizportal.extensions import db
 from bizportal.inbox.models import InboxItem
-
 from tests.support.bundles import (
     FILES,
     HANDWERKSROLLE,
