@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
+from bizportal.catalog.bundle_loader import BUNDLES_DIR, load_bundle_text
+from bizportal.catalog.loader import DefinitionError, load_catalog
 from bizportal.extensions import db
 from bizportal.inbox.models import InboxItem
 from tests.support.bundles import (
@@ -196,3 +199,13 @@ def test_a_single_abmeldung_starts_with_the_notified_business_too(client, login_
     assert (betrieb["betriebsanschrift-street"], betrieb["betriebsanschrift-postcode"]) == ("Hafenstraße 7", "28217")
     assert form_values(_step(client, first, "taetigkeit"))["taetigkeit"] == EARLIER["activity"]
     assert reference in " ".join(_badge(_step(client, first, "personen")))
+
+
+def test_a_from_filing_part_that_does_not_fit_its_field_stops_the_bundle():
+    source = BUNDLES_DIR / "betrieb-verlegen-aufgeben.toml"
+    text = source.read_text(encoding="utf-8")
+    assert 'from_filing = "vollzeit"' in text
+    for wrong, message in (('from_filing = "personen"', "fills a group field"),
+                           ('from_filing = "umsatz"', "is not one of")):
+        with pytest.raises(DefinitionError, match=message):
+            load_bundle_text(text.replace('from_filing = "vollzeit"', wrong), source.name, load_catalog())
