@@ -32,6 +32,7 @@ from tests.support.bundles import (
     submit,
 )
 from tests.support.filing import file_service, gewerbe_answers, path_of, start_draft
+from tests.support.http import csrf_token
 from tests.test_bundle_checks import TAKEOVER
 from tests.test_bundle_trial_third import TO_HAMBURG, _received
 
@@ -209,3 +210,19 @@ def test_a_from_filing_part_that_does_not_fit_its_field_stops_the_bundle():
                            ('from_filing = "umsatz"', "is not one of")):
         with pytest.raises(DefinitionError, match=message):
             load_bundle_text(text.replace('from_filing = "vollzeit"', wrong), source.name, load_catalog())
+
+
+def test_the_newest_notification_counts_and_a_withdrawn_one_not(client, login_as):
+    login_as("anna.becker")
+    kept = file_service(client, "gewerbeanmeldung", EARLIER)
+    withdrawn = file_service(client, "gewerbeanmeldung", gewerbe_answers(street="Falsche Straße 1", activity="Doppelt"))
+    page = client.get(f"/antraege/{withdrawn}")
+    confirm = client.post(f"/antraege/{withdrawn}/zurueckziehen",
+                          data={"csrf_token": csrf_token(page.get_data(as_text=True))}).get_data(as_text=True)
+    assert client.post(f"/antraege/{withdrawn}/zurueckziehen",
+                       data={"csrf_token": csrf_token(confirm), "confirm": "yes"}).status_code == 302
+    first = start_bundle(client, "betrieb-verlegen-aufgeben")
+    assert post_shown_step(client, first, {"vorhaben": "aufgeben"}).status_code == 302
+    betrieb = _step(client, first, "betrieb")
+    assert form_values(betrieb)["street"] == "Hafenstraße 7" and "Falsche Straße" not in betrieb
+    assert all(kept in b for b in _badge(betrieb)) and withdrawn not in betrieb
