@@ -26,6 +26,7 @@ from .models import (
     FEE_REGIONS,
     FIELD_TYPES,
     FILE_TYPES,
+    FILING_PARTS,
     LIFE_EVENTS,
     RETENTION_LIMITS,
     SERVICE_KINDS,
@@ -59,7 +60,7 @@ DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
               "fields", "min_items", "max_items", "item_label", "ask_nationality", "past",
-              "birth_place_required", "abroad", "copies"}
+              "birth_place_required", "abroad", "copies", "from_filing"}
 
 
 class DefinitionError(ValueError):
@@ -333,6 +334,14 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
     if min_items > max_items:
         raise ctx.fail(f"{where}.min_items", "must not exceed max_items")
 
+    from_filing = ctx.string(raw, "from_filing", f"{where}.from_filing", required=False)
+    if from_filing is not None:
+        if nested or from_filing not in FILING_PARTS:
+            raise ctx.fail(f"{where}.from_filing", f"'{from_filing}' is not one of {sorted(FILING_PARTS)}"
+                           + (" (a group's sub-field takes no prefill of its own)" if nested else ""))
+        if ftype not in FILING_PARTS[from_filing]:
+            raise ctx.fail(f"{where}.from_filing", f"'{from_filing}' fills a {' or '.join(FILING_PARTS[from_filing])} "
+                                                   f"field, '{name}' is a {ftype} field")
     copies = raw.get("copies")
     if copies is not None and (not nested or ftype != "yesno" or not isinstance(copies, str)):
         raise ctx.fail(f"{where}.copies", "only a yes/no field inside a group copies an address (its name)")
@@ -364,6 +373,7 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         birth_place_required=birth_place_required,
         abroad=abroad,
         copies=copies,
+        from_filing=from_filing,
     )
 
 

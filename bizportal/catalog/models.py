@@ -39,6 +39,19 @@ LIFE_EVENTS = ("gruendung", "aenderung", "aufgabe", "ausbildung", "aussenhandel"
 FILE_TYPES = ("pdf", "png", "jpeg")
 #: sub-fields of the compound types, in display order
 ADDRESS_PARTS = ("street", "postcode", "city")
+#: what a field may take from the company's latest filed Gewerbeanzeige (``from_filing``), by the
+#: type of field it fills: the business as notified before (``filings.earlier`` reads them from a
+#: Gewerbeanmeldung or -ummeldung); ``anschrift`` is the premises' address, ``street``,
+#: ``postcode`` and ``city`` its parts
+FILING_PARTS = {
+    "inhaber_art": ("choice",), "registereintrag": ("yesno",), "handelsregisternummer": ("text",),
+    "geschaeftsbezeichnung": ("text",), "oeffentliche_hand": ("choice",), "zahl_vertreter": ("number",),
+    "personen": ("group",), "taetigkeit": ("textarea",), "nebenerwerb": ("yesno",), "wz2008": ("wz2008",),
+    "handwerk": ("yesno",), "industrie": ("yesno",), "handel": ("yesno",), "sonstiges": ("yesno",),
+    "vollzeit": ("number",), "teilzeit": ("number",), "niederlassung": ("choice",), "reisegewerbe": ("yesno",),
+    "hauptniederlassung": ("address",), "anschrift": ("address",), "street": ("text",),
+    "postcode": ("postcode",), "city": ("text",),
+}
 #: the part an address that may lie abroad (``abroad``) has besides: its state (ISO 3166-1 alpha-2)
 COUNTRY_PART = "country"
 PERSON_PARTS = ("family_name", "given_names", "birth_date", "birth_place", "nationality")
@@ -188,6 +201,10 @@ class FieldDefinition:
     #: where the group asks it) of the address field of this name, e.g. a minor's guardian who lives
     #: at the trainee's address (``ServiceDefinition.with_copies``)
     copies: str | None = None
+    #: what of the company's latest filed Gewerbeanzeige a new draft starts with (one of
+    #: ``FILING_PARTS``), before the account's ``prefill``: the business as notified before (its
+    #: persons, activity, premises), where a move, a change or a closure describes it again
+    from_filing: str | None = None
 
     def visible(self, answers: dict[str, Any]) -> bool:
         return self.show_if is None or self.show_if.holds(answers)

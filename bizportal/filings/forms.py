@@ -668,13 +668,47 @@ def formdata_from_answers(fields: list[FieldDefinition], answers: dict[str, Any]
 def prefill_values(service: ServiceDefinition, sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Answers known from the company account for fields that declare ``prefill``; a group whose
     sub-fields declare it starts with one entry holding those (the signed-in person as the
-    first of a bundle's persons)."""
+    first of a bundle's persons). A field that declares ``from_filing`` takes first what the
+    source ``gewerbeanzeige`` (``earlier.filing_values``: the company's latest filed
+    Gewerbeanzeige) gives it, when that is an answer the field takes."""
     return _prefilled(service.fields, sources)
+
+
+def _filed_value(fd: FieldDefinition, value: Any) -> Any:
+    """``value`` as an answer of ``fd`` (a group's entries with the sub-fields it asks), or None
+    when the field would not take it (a choice it does not offer, a text too long)."""
+    if value in (None, "", [], {}):
+        return None
+    if fd.type == "group":
+        if not isinstance(value, list):
+            return None
+        entries = [{sub.name: v for sub in fd.fields
+                    if (v := _filed_value(sub, entry.get(sub.name))) is not None}
+                   for entry in value if isinstance(entry, dict)]
+        return [e for e in entries if e][:fd.max_items] or None
+    if fd.type in ("address", "person"):
+        if not isinstance(value, dict):
+            return None
+        kept = {part: value[part] for part in fd.parts if isinstance(value.get(part), str) and value[part]}
+        return kept or None
+    if fd.type == "choice":
+        return value if value in {c.value for c in fd.choices} else None
+    if fd.type == "yesno":
+        return value if isinstance(value, bool) else None
+    if fd.type == "number":
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if fd.type in ("text", "textarea"):
+        return value if isinstance(value, str) and len(value) <= fd.max_length else None
+    return value if isinstance(value, str) else None
 
 
 def _prefilled(fields: Sequence[FieldDefinition], sources: dict[str, dict[str, Any]]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for fd in fields:
+        filed = _filed_value(fd, sources.get("gewerbeanzeige", {}).get(fd.from_filing)) if fd.from_filing else None
+        if filed is not None:
+            values[fd.name] = filed
+            continue
         if fd.type == "group":
             first = _prefilled(fd.fields, sources)
             if first:

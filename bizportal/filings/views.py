@@ -19,7 +19,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_decimal, get_locale, ngettext
+from flask_babel import format_date, format_decimal, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -35,7 +35,7 @@ from ..catalog import queries as catalog
 from ..catalog.models import differs
 from ..common.fallback import never_fails
 from ..common.limits import judges_text_length, takes_files, too_large_message
-from . import bundles, conversation, lifecycle, queries, receipts, recheck, services
+from . import bundles, conversation, earlier, lifecycle, queries, receipts, recheck, services
 from .forms import (
     MessageForm,
     ReviewForm,
@@ -59,15 +59,29 @@ def _locale() -> str:
     return str(get_locale())
 
 
-def _prefill(service):
+def _prefill(service, filing=None):
+    """The answers a new draft of ``service`` starts with: the account's, and for the fields that
+    declare ``from_filing`` the company's latest filed Gewerbeanzeige's (``earlier``; ``filing``
+    when the caller looked it up already)."""
     company = current_user.company
+    if filing is None and any(fd.from_filing for fd in service.fields):
+        filing = earlier.latest_gewerbeanzeige(current_user.company_id)
     # contact_email: where the company is reached, as the portal's own mails reach it (notify):
     # its address for notifications, else the login's
     return prefill_values(service, {
         "company": {**company.master_data(), "phone": company.phone, "email": company.notification_email,
                     "contact_email": company.notification_email or current_user.email},
         "person": current_user.account_data(),
+        "gewerbeanzeige": earlier.filing_values(filing),
     })
+
+
+def _filing_source(filing) -> str:
+    """The badge of an answer taken from the earlier filing: "aus Ihrer Gewerbeanmeldung BP-… vom …"."""
+    date = format_date(filing.submitted_at, "medium")
+    if filing.service_key == "gewerbeummeldung":
+        return _("aus Ihrer Gewerbeummeldung %(reference)s vom %(date)s", reference=filing.reference, date=date)
+    return _("aus Ihrer Gewerbeanmeldung %(reference)s vom %(date)s", reference=filing.reference, date=date)
 
 
 class TrustTooLow(Exception):
@@ -721,16 +735,31 @@ def _progress(service, draft, current: str) -> list[dict]:
     return steps
 
 
-def _prefilled_names(service, draft) -> set[str]:
+def _prefilled_names(service, draft) -> dict[str, str | None]:
+    """The fields (and a group's sub-fields, "<group>-<n>-<sub>") still holding the data the draft
+    started with, each with its badge: None for the account's ("aus Ihrem Unternehmenskonto"), the
+    filing's name for an answer from the company's latest filed Gewerbeanzeige."""
     # with the account data a bundle starts its service draft with (e.g. the Hauptniederlassung)
     extra = _bundle_prefill(draft, service)
-    prefill = {**_prefill(service), **(_prefill(extra) if extra else {})}
-    names = {name for name, value in prefill.items() if draft.data.get(name) == value}
-    for name, value in prefill.items():  # a group's first entry: each sub-field still as the account gave it
+    filing = earlier.latest_gewerbeanzeige(current_user.company_id) \
+        if any(fd.from_filing for fd in service.fields) else None
+    prefill = {**_prefill(service, filing), **(_prefill(extra) if extra else {})}
+    filed = prefill_values(service, {"gewerbeanzeige": earlier.filing_values(filing)}) if filing else {}
+    names: dict[str, str | None] = {}
+    for name, value in prefill.items():
+        badge = _filing_source(filing) if filing is not None and filed.get(name) == value else None
+        if draft.data.get(name) == value:
+            names[name] = badge
         entries = draft.data.get(name)
-        if isinstance(value, list) and isinstance(entries, list) and entries and isinstance(entries[0], dict):
-            subs = {f"{name}-0-{sub}" for sub, known in value[0].items() if entries[0].get(sub) == known}
-            names |= subs | ({name} if subs else set())
+        if not (isinstance(value, list) and isinstance(entries, list)):
+            continue
+        # a group's entries: each sub-field still as the account (its first entry) or the filing gave it
+        for i, (known, entry) in enumerate(zip(value, entries, strict=False)):
+            if isinstance(known, dict) and isinstance(entry, dict):
+                subs = {f"{name}-{i}-{sub}": badge for sub, v in known.items() if entry.get(sub) == v}
+                names.update(subs)
+                if subs:
+                    names.setdefault(name, badge)
     return names
 
 

@@ -62,7 +62,8 @@ MOVE = {"vorhaben": "verlegen_anderswo", **GESCHAEFTSFUEHRERIN, **NEW_PLACE, "mo
         "handwerk": "yes", "industrie": "no", "handel": "no", "sonstiges": "no", "vollzeit": "3", "teilzeit": "1",
         "taetigkeit": "Elektroinstallation und Elektroeinzelhandel",
         # an electrician: entered in the Handwerksrolle (Anlage A); Bremerhaven is in HWK Bremen's district too
-        "handwerksrolle": "yes"}
+        # (a hired master leads it: the entry at another chamber asks for her)
+        "handwerksrolle": "yes", "betriebsleitung": "andere_person"}
 #: what the Abmeldung and the Anmeldung still need beyond the bundle's answers ("grund" is the
 #: bundle's: not given here; field 23 is the bundle's in a move, asked by a founding bundle's
 #: Gewerbeanmeldung)
