@@ -34,6 +34,9 @@ from tests.support.filing import TEST_PDF, EveryStep, gewerbe_answers, path_of, 
 from tests.support.handwerk import MEISTERPRUEFUNG, betriebsleitung
 
 BUNDLES = ("betrieb-gruenden", "betrieb-uebernehmen", "betrieb-verlegen-aufgeben")
+#: the bundles that found a business or take one over, with what the takeover asks besides
+STARTING = [("betrieb-gruenden", {}),
+            ("betrieb-uebernehmen", {"uebernahme_art": "pacht", "frueherer_inhaber": "Elektro Meier e. K."})]
 
 
 # --- 1. "Wer betreibt das Gewerbe?" from the account's legal form -------------------------------------
@@ -104,15 +107,17 @@ def _at_betriebsleitung(client, overview: str) -> str:
     return rolle
 
 
+@pytest.mark.parametrize(("key", "extra"), STARTING)
 @pytest.mark.parametrize(("owner", "funktion", "legal_form", "shown"), [
     ("juristische_person", "vertreter", "GmbH", "Geschäftsführerin oder Geschäftsführer"),
     ("personengesellschaft", "gesellschafter", "GbR", "Persönlich haftende Gesellschafterin"),
 ])
-def test_the_managers_position_follows_for_a_company_led_by_its_first_person(client, login_as, owner, funktion,
-                                                                             legal_form, shown):
+def test_the_managers_position_follows_for_a_company_led_by_its_first_person(client, login_as, key, extra, owner,
+                                                                             funktion, legal_form, shown):
     login_as("anna.becker")
-    overview = answer_questionnaire(client, "betrieb-gruenden", {
-        **SHARED, "inhaber_art": owner, "legal_form": legal_form, "personen-0-funktion": funktion, **MASTER_LEADS})
+    overview = answer_questionnaire(client, key, {
+        **SHARED, **extra, "inhaber_art": owner, "legal_form": legal_form, "personen-0-funktion": funktion,
+        **MASTER_LEADS})
     rolle = _at_betriebsleitung(client, overview)
     page = client.get(f"/antraege/entwurf/{rolle}/betriebsleitung").get_data(as_text=True)
     assert 'name="betriebsleiter_stellung"' not in page  # not asked again
@@ -134,10 +139,10 @@ def test_the_managers_position_is_asked_when_another_person_leads(client, login_
 BORN_1985 = {**SHARED, "personen-0-geburtsdatum": "1985-03-14"}
 
 
-def _plans_step(client) -> str:
-    """The founding's questionnaire answered up to "Ihr Vorhaben"; that step's path."""
-    first = start_bundle(client, "betrieb-gruenden")
-    fill(client, first, {**BORN_1985, **PLANS}, stop_at="vorhaben")
+def _plans_step(client, key: str = "betrieb-gruenden", extra: dict | None = None) -> str:
+    """The bundle's questionnaire answered up to "Ihr Vorhaben"; that step's path."""
+    first = start_bundle(client, key)
+    fill(client, first, {**BORN_1985, **(extra or {}), **PLANS}, stop_at="vorhaben")
     return first.rsplit("/", 1)[0] + "/vorhaben"
 
 
@@ -150,9 +155,10 @@ def _refused(resp, field: str, *words: str) -> None:
     assert f'href="#{field}"' in html  # the error summary leads to the field
 
 
-def test_a_founding_more_than_three_years_back_is_refused_with_the_rule(client, login_as):
+@pytest.mark.parametrize(("key", "extra"), STARTING)
+def test_a_founding_more_than_three_years_back_is_refused_with_the_rule(client, login_as, key, extra):
     login_as("anna.becker")
-    path = _plans_step(client)
+    path = _plans_step(client, key, extra)
     _refused(post_shown_step(client, path, {**PLANS, "start_date": "1901-01-01"}), "start_date",
              "höchstens 3 Jahre", "Tippfehler")
     earliest = years_later(date.today(), -3)
@@ -183,11 +189,12 @@ def test_a_business_cannot_start_before_each_of_its_persons_is_14(client, login_
     assert post_shown_step(client, path, {**PLANS, "start_date": "2028-09-01"}).status_code == 302
 
 
-def test_a_meisterpruefung_before_the_masters_14th_birthday_is_refused(client, login_as):
+@pytest.mark.parametrize(("key", "extra"), STARTING)
+def test_a_meisterpruefung_before_the_masters_14th_birthday_is_refused(client, login_as, key, extra):
     login_as("anna.becker")
-    first = start_bundle(client, "betrieb-gruenden")
+    first = start_bundle(client, key)
     plans = {**MASTER_LEADS, "start_date": "2027-03-01"}
-    fill(client, first, {**BORN_1985, **plans}, stop_at="meisterpruefung")
+    fill(client, first, {**BORN_1985, **extra, **plans}, stop_at="meisterpruefung")
     path = first.rsplit("/", 1)[0] + "/meisterpruefung"
     _refused(post_shown_step(client, path, {**plans, "pruefung_datum": "1980-06-01"}), "pruefung_datum",
              "14. Geburtstag", "14.03.1999")

@@ -67,7 +67,7 @@ def test_a_foreign_postcode_beyond_ten_letters_digits_spaces_or_hyphens_is_refus
     assert resp.status_code == 422
     html = _error_text(resp)
     assert ("höchstens 10 Buchstaben, Ziffern, Leerzeichen oder Bindestriche" in html
-            or "Bitte kürzen Sie Ihre Angabe auf höchstens 10 Zeichen." in html)
+            or "Dieser Text ist zu lang: höchstens 10 Zeichen" in html)
 
 
 def test_an_address_stored_without_a_state_reads_as_german(app, company):
