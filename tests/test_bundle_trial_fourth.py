@@ -111,6 +111,8 @@ def _at_betriebsleitung(client, overview: str) -> str:
 @pytest.mark.parametrize(("owner", "funktion", "legal_form", "shown"), [
     ("juristische_person", "vertreter", "GmbH", "Geschäftsführerin oder Geschäftsführer"),
     ("personengesellschaft", "gesellschafter", "GbR", "Persönlich haftende Gesellschafterin"),
+    ("juristische_person", "vertreter", "UG (haftungsbeschränkt)", "Geschäftsführerin oder Geschäftsführer"),
+    ("juristische_person", "vertreter", "AG", "Mitglied des Vorstands"),
 ])
 def test_the_managers_position_follows_for_a_company_led_by_its_first_person(client, login_as, key, extra, owner,
                                                                              funktion, legal_form, shown):
@@ -122,6 +124,43 @@ def test_the_managers_position_follows_for_a_company_led_by_its_first_person(cli
     page = client.get(f"/antraege/entwurf/{rolle}/betriebsleitung").get_data(as_text=True)
     assert 'name="betriebsleiter_stellung"' not in page  # not asked again
     assert given_values(page)["betriebsleiter_stellung"].startswith(shown)
+
+
+@pytest.mark.parametrize(("owner", "funktion", "legal_form"), [
+    ("personengesellschaft", "gesellschafter", "GmbH & Co. KG"),  # the partner is a GmbH: her position there?
+    ("juristische_person", "vertreter", "SE"),  # a board or a managing director
+])
+def test_the_managers_position_is_asked_where_the_legal_form_does_not_tell_it(client, login_as, owner, funktion,
+                                                                              legal_form):
+    login_as("anna.becker")
+    overview = answer_questionnaire(client, "betrieb-gruenden", {
+        **SHARED, "inhaber_art": owner, "legal_form": legal_form, "personen-0-funktion": funktion, **MASTER_LEADS})
+    rolle = _at_betriebsleitung(client, overview)
+    page = client.get(f"/antraege/entwurf/{rolle}/betriebsleitung").get_data(as_text=True)
+    assert 'name="betriebsleiter_stellung"' in page
+
+
+def _with_legal_form_condition(forms: list[str]) -> dict:
+    label = {"de": "L", "en": "L"}
+    return {
+        "key": "probe", "kind": "registration", "title": label, "summary": label, "competent_body": label,
+        "legal_basis": "x", "routing": [{"kind": "IHK"}],
+        "steps": [{"key": "angaben", "title": label}, {"key": "leitung", "title": label}],
+        "fields": [{"name": "rechtsform", "type": "text", "step": "angaben", "label": label},
+                   {"name": "stellung", "type": "text", "step": "leitung", "label": label,
+                    "show_if": {"field": "rechtsform", "legal_form_in": forms}}]}
+
+
+def test_a_legal_form_condition_names_only_known_legal_forms():
+    with pytest.raises(DefinitionError) as failure:
+        parse_definition(_with_legal_form_condition(["GmbH", "GmhB"]), "broken.toml")
+    assert "broken.toml" in str(failure.value) and "GmhB" in str(failure.value)
+    shown = parse_definition(_with_legal_form_condition(["GmbH", "UG (haftungsbeschränkt)"]), "fine.toml")
+    stellung = next(fd for fd in shown.fields if fd.name == "stellung")
+    assert stellung.show_if is not None
+    assert [stellung.show_if.holds({"rechtsform": form}) for form in ("G.m.b.H.", "gmbh", "UG (haftungsbeschraenkt)",
+                                                                      "GmbH & Co. KG", "", None)] == \
+        [True, True, True, False, False, False]
 
 
 def test_the_managers_position_is_asked_when_another_person_leads(client, login_as):

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from ..common import countries
+from ..common import countries, legal_forms
 from ..common.legal_forms import OWNER_KINDS
 from .minimums import TableError, load_table
 from .models import (
@@ -130,7 +130,7 @@ class _Ctx:
         return value
 
 
-CONDITION_OPS = ("equals", "in", "not_in", "contains")
+CONDITION_OPS = ("equals", "in", "not_in", "contains", "legal_form_in")
 #: conditions on a person's age: ``{ field, age_under = 18, on }`` (not yet 18 on the date answered to
 #: ``on``) and ``{ field, age_at_least = 18, on }``; ``field`` is a date or a person (its birth date);
 #: with ``year_start = true`` the age on 1 January of the year of ``on``
@@ -147,10 +147,13 @@ def _condition(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition
         return _age_condition(ctx, raw, where, known)
     if not isinstance(raw, dict) or "field" not in raw or len(set(raw) & set(CONDITION_OPS)) != 1 \
             or len(raw) != 2:
-        raise ctx.fail(where, "must be a table with 'field' and one of 'equals', 'in', 'not_in', 'contains'")
+        raise ctx.fail(where, "must be a table with 'field' and one of 'equals', 'in', 'not_in', 'contains', "
+                              "'legal_form_in'")
     target = known.get(raw["field"])
     if target is None:
         raise ctx.fail(f"{where}.field", f"no earlier field named '{raw['field']}'")
+    if "legal_form_in" in raw:
+        return _legal_form_condition(ctx, raw["legal_form_in"], f"{where}.legal_form_in", target)
     if target.type not in CONDITION_TYPES:
         raise ctx.fail(f"{where}.field", f"conditions can only test {', '.join(CONDITION_TYPES)} fields")
     op = next(k for k in CONDITION_OPS if k in raw)
@@ -174,6 +177,21 @@ def _condition(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition
     if op == "equals":
         return Condition(field=target.name, equals=raw["equals"])
     return Condition(field=target.name, values=tuple(compared), negate=op == "not_in")
+
+
+def _legal_form_condition(ctx: _Ctx, forms: Any, where: str, target: FieldDefinition) -> Condition:
+    """``{ field, legal_form_in = ["GmbH", "UG (haftungsbeschränkt)"] }``: the legal form answered as
+    text (``field``) is one of these, spelled in any of the usual ways (``legal_forms.folded``: "GmbH",
+    "G.m.b.H." and "gmbh" alike). Each must be a legal form ``legal_forms`` knows, so a typo in the
+    definition cannot make a condition that never holds."""
+    if target.type != "text":
+        raise ctx.fail(where, "only a text field (a legal form) is tested with 'legal_form_in'")
+    if not isinstance(forms, list) or not forms or not all(isinstance(f, str) for f in forms):
+        raise ctx.fail(where, "must be a non-empty list of legal forms")
+    unknown = [f for f in forms if legal_forms.owner_kind(f) is None]
+    if unknown:
+        raise ctx.fail(where, f"unknown legal form(s) {unknown}")
+    return Condition(field=target.name, values=tuple(legal_forms.folded(f) for f in forms), legal_form=True)
 
 
 def _age_condition(ctx: _Ctx, raw: dict, where: str, known: dict[str, FieldDefinition]) -> Condition:

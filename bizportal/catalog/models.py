@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..common import countries
+from ..common.legal_forms import folded as folded_legal_form
 
 SERVICE_KINDS = ("trade", "permit", "registration")
 FIELD_TYPES = ("text", "textarea", "email", "date", "number", "choice", "multichoice", "yesno", "postcode",
@@ -114,6 +115,8 @@ class Condition:
     age_on: str | None = None
     age: int | None = None
     year_start: bool = False
+    #: ``values`` are legal forms folded (``legal_forms.folded``); the answer is folded before it is compared
+    legal_form: bool = False
 
     @property
     def inputs(self) -> set[str]:
@@ -130,6 +133,8 @@ class Condition:
             return years is not None and self.age is not None and (years < self.age) != self.negate
         if self.contains:
             return isinstance(answer, list) and self.equals in answer
+        if self.legal_form:
+            return folded_legal_form(answer) in self.values
         if self.values:
             return (answer in self.values) != self.negate
         return answer == self.equals
