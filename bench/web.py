@@ -242,7 +242,7 @@ def pages(fx: Fixtures) -> list[Page]:
         Page("filing list, 200 filings", "/antraege", ("company", "company_person")),
         Page("form step GET", step, ("company", "company_person")),
         Page("form step POST (save, redirect)", step, ("company", "company_person"), "POST",
-             {"inhaber_art": "natuerliche_person", "action": "save"}),
+             {"inhaber_art": "natuerliche_person", "registereintrag": "no", "action": "save"}),
         Page("filing status page", f"/antraege/{fx.reference}", ("company", "company_person")),
         Page("staff inbox (100,000 items)", "/staff/posteingang", ("staff", "staff")),
         Page("staff filing page", f"/staff/posteingang/{fx.inbox_item}", ("staff", "staff")),
@@ -334,16 +334,17 @@ def load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def check(app, page: Page, cookie: str | None, body: str | None) -> int:
+def check(app, page: Page, cookie: str | None, body: str | None) -> tuple[int, str]:
     """One request through the test client; the status code (a page that answers an error or
-    sends to the login is no figure)."""
+    sends to the login is no figure) and the field errors the page shows, if any."""
     client = app.test_client(use_cookies=False)  # the Cookie header as wrk sends it
     headers = dict(h.split(": ", 1) for h in headers_for(cookie, page.path))
     headers.pop("Host")
     kwargs = {"data": body, "content_type": "application/x-www-form-urlencoded"} if body else {}
     response = client.open(page.path, method=page.method, base_url=f"https://{HOST}", headers=headers,
                            environ_base={"REMOTE_ADDR": "127.0.0.1"}, **kwargs)
-    return response.status_code
+    errors = re.findall(r'id="([\w-]+)-error">.*?Fehler: </span>(.*?)</span>', response.get_data(as_text=True), re.S)
+    return response.status_code, "; ".join(f"{name}: {text}" for name, text in errors)
 
 
 def profile(app, page: Page, fx: Fixtures, requests: int, sort: str = "cumulative", out: str | None = None,
@@ -359,7 +360,7 @@ def profile(app, page: Page, fx: Fixtures, requests: int, sort: str = "cumulativ
     with app.app_context():
         engine = db.engine
     listener = lambda *a: statements.append(a[2])  # noqa: E731
-    status = check(app, page, cookie, body)
+    status, _errors = check(app, page, cookie, body)
     event.listen(engine, "before_cursor_execute", listener)
     check(app, page, cookie, body)
     event.remove(engine, "before_cursor_execute", listener)
@@ -481,9 +482,9 @@ def run(app, args, fx: Fixtures, kinds: list[Page], portal_port: int, bare_port:
         for page in kinds:
             cookie, token = signed_in(app, page.user[0], getattr(fx, page.user[1])) if page.user else (None, "")
             body = urlencode({**(page.body or {}), "csrf_token": token}) if page.method == "POST" else None
-            status = check(app, page, cookie, body)
+            status, errors = check(app, page, cookie, body)
             if status != (302 if page.method == "POST" else 200):
-                raise RuntimeError(f"{page.name}: HTTP {status}")
+                raise RuntimeError(f"{page.name}: HTTP {status} {errors}".strip())
             figures = wrk(portal_port, page, cookie, body, args, scratch)
             if figures["bad"]:
                 raise RuntimeError(f"{page.name}: {figures['bad']} error responses under load")
