@@ -7,7 +7,8 @@
 
 Needs PostgreSQL (default: a database ``bizportal_web_bench`` on 127.0.0.1, created if missing;
 without ``--keep`` its tables are dropped, rebuilt from the migrations and filled) and
-``redis-server`` and ``wrk`` on the PATH. The data: ``bench/inbox.py``'s 100,000 items in one
+``redis-server`` and ``wrk`` on the PATH (installed with apt-get when missing and run as root).
+The data: ``bench/inbox.py``'s 100,000 items in one
 chamber's inbox (+10,000 in another), then ``flask demo generate``'s generator
 (``demo_history.generate``) with one million filings of 10,000 companies over a year, seeded;
 one company owns 200 of them, another none; a draft of a Gewerbeanmeldung; a steering user.
@@ -67,6 +68,25 @@ BARE_TEMPLATE = """<!doctype html><html lang="de"><head><meta charset="utf-8"><t
 <body><header><h1>{{ title }}</h1></header><nav><ul>
 {% for href, label in links %}<li><a href="{{ href }}">{{ label }}</a></li>
 {% endfor %}</ul></nav><main><p>{{ text }}</p></main></body></html>"""
+
+
+#: the programs the run needs, and the Debian package of each
+TOOLS = {"wrk": "wrk", "redis-server": "redis-server"}
+
+
+def ensure_tools() -> None:
+    """Install what is missing of ``TOOLS`` with apt-get when this runs as root on Debian (as CI and
+    a fresh machine of the project do); otherwise stop with what to install."""
+    missing = [package for program, package in TOOLS.items() if shutil.which(program) is None]
+    if not missing:
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"bench/web.py: installing {' '.join(missing)} (apt-get)", file=sys.stderr)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
+        return
+    sys.exit(f"bench/web.py needs {', '.join(missing)} on the PATH (Debian: apt-get install {' '.join(missing)})")
 
 
 def bare_app():
@@ -412,6 +432,7 @@ def main() -> None:
     parser.add_argument("--no-cprofile", action="store_true", help="only the statements and the times, no cProfile")
     parser.add_argument("--database-url", default=DEFAULT_URL)
     args = parser.parse_args()
+    ensure_tools()
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-web-"))
     procs: list[subprocess.Popen] = []
