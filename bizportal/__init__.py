@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from chambers.registry import AdapterRegistry
 
+from . import migrating
 from .catalog.bundle_loader import load_bundles
 from .catalog.loader import load_catalog
 from .catalog.models import BundleDefinition, ServiceDefinition
@@ -21,7 +22,7 @@ from .common import logs
 from .common.limits import PortalRequest
 from .common.virusscan import ClamdScanner
 from .config import Settings, load_config
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, login_manager
 
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
@@ -116,7 +117,7 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     with app.app_context():
         for engine in db.engines.values():
             dbpool.install(engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
-    migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
+    migrating.install(app, db, str(resource_dir("migrations")))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))

@@ -179,3 +179,53 @@ def test_the_development_server_on_an_unmigrated_database_says_what_to_run(tmp_p
     assert result.exit_code != 0
     assert "not at the current schema (it is empty)" in result.output
     assert "flask --app wsgi db upgrade head" in result.output and "bin/run" in result.output
+
+
+def test_readiness_reads_the_migrations_heads_as_alembic_does(tmp_path):
+    """``/readyz`` reads the heads from the migration files itself (no Alembic in a web worker):
+    the same as Alembic's for the portal's migrations, and for a branched and merged history."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bizportal import resource_dir
+    from bizportal.web import readiness
+
+    def alembic_heads(directory: str) -> frozenset[str]:
+        config = Config()
+        config.set_main_option("script_location", directory)
+        return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+    portal = str(resource_dir("migrations"))
+    assert readiness.code_heads(portal) == alembic_heads(portal) and len(readiness.code_heads(portal)) == 1
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (tmp_path / "script.py.mako").write_text("")
+    history = {"a": "None", "b": "'a'", "c": "'a'", "d": "('b', 'c')", "e": "'d'", "f": "'d'"}
+    for revision, down in history.items():
+        (versions / f"{revision}_step.py").write_text(
+            f"revision = '{revision}'\ndown_revision: str | None = {down}\n"
+            "branch_labels = None\ndepends_on = None\n\ndef upgrade():\n    pass\n")
+    readiness.code_heads.cache_clear()
+    assert readiness.code_heads(str(tmp_path)) == alembic_heads(str(tmp_path)) == {"e", "f"}
+
+
+def test_a_web_process_does_not_load_flask_migrate_until_the_db_commands_need_it(tmp_path):
+    """Flask-Migrate brings Alembic and Mako (11 MB a worker): the portal's web app loads neither, and
+    its ``/readyz`` answers from the files; the migrations then run through the same app."""
+    import subprocess
+    import sys
+
+    probe = f"""
+import sys
+from bizportal import create_app
+app = create_app({{"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite:///{tmp_path / 'lazy.sqlite'}"}})
+print("behind", app.test_client().get("/readyz").get_json()["migrations"])
+print("loaded", sorted(m for m in ("flask_migrate", "alembic", "mako") if m in sys.modules))
+from flask_migrate import upgrade
+with app.app_context():
+    upgrade(revision="head")
+print("ready", app.test_client().get("/readyz").status_code)
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    assert "behind behind" in out and "loaded []" in out and "ready 200" in out, out

@@ -8,25 +8,42 @@ import re
 from functools import cache
 from pathlib import Path
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import Flask
+from sqlalchemy import inspect, text
 
 PACKAGE = Path(__file__).resolve().parent.parent
 TEMPLATE_NAME = re.compile(r"""["']([a-z0-9_]+(?:/[a-z0-9_.-]+)*\.(?:html|txt))["']""")
 
 
+#: a migration's ``revision = '…'`` and ``down_revision = '…'`` / ``('…', '…')`` / ``None`` lines
+#: (optionally typed, as Alembic writes them)
+_REVISION = re.compile(r"^revision(?:\s*:\s*[\w\[\], |]+)?\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision(?:\s*:\s*[\w\[\], |]+)?\s*=\s*(.+)$", re.M)
+
+
 @cache
 def code_heads(directory: str) -> frozenset[str]:
-    """The head revisions of the migrations this code carries (read once per process)."""
-    config = Config(str(Path(directory) / "alembic.ini"))
-    config.set_main_option("script_location", directory)
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    """The head revisions of the migrations this code carries: the revisions no other migration
+    names as its ``down_revision`` (read once per process from the files, as Alembic reads them,
+    without loading Alembic into a web worker; compared with Alembic's own in the tests)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for source in sorted((Path(directory) / "versions").glob("*.py")):
+        code = source.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(code), _DOWN.search(code)
+        if revision is None or down is None:
+            raise ValueError(f"{source}: no revision or down_revision line")
+        revisions.add(revision.group(1))
+        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return frozenset(revisions - parents)
 
 
 def database_heads(connection) -> frozenset[str]:
-    return frozenset(MigrationContext.configure(connection).get_current_heads())
+    """The revisions the database is at (Alembic's ``alembic_version`` table; none before the first
+    migration)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
 
 
 @cache
