@@ -152,6 +152,9 @@ def test_the_new_chambers_handwerksrolle_takes_the_betriebsleitung_from_the_pers
     assert "Becker" in given["betriebsleiter"] and "Anna" in given["betriebsleiter"]
     assert "Parkallee 5" in given["betriebsleiter_anschrift"]
     assert 'name="betriebsleiter-family_name"' not in html
+    # the GmbH's managing director leads it: her position is not asked again (second trial, issue 16)
+    assert 'name="betriebsleiter_stellung"' not in html
+    assert given["betriebsleiter_stellung"].startswith("Geschäftsführerin oder Geschäftsführer")
     for key in ("gewerbeabmeldung", "gewerbeanmeldung"):
         complete_draft(client, drafts[key], MOVE_ANSWERS)
     asked = {k: v for k, v in HANDWERKSROLLE.items() if not k.startswith(("betriebsleiter-", "betriebsleiter_anschrift",
@@ -163,6 +166,7 @@ def test_the_new_chambers_handwerksrolle_takes_the_betriebsleitung_from_the_pers
     _chamber, data = _received(app)[("handwerksrolle-eintragung", "primary")]
     assert data["betriebsleiter"]["family_name"] == "Becker" and data["betriebsleiter"]["birth_date"] == "1980-05-17"
     assert data["betriebsleiter_anschrift"]["street"] == "Parkallee 5"
+    assert data["betriebsleiter_stellung"] == "geschaeftsfuehrer"
 
 
 def test_a_takeover_does_not_offer_the_accounts_address_as_the_premises(client, login_as):
