@@ -350,3 +350,32 @@ def test_every_service_of_the_shipped_bundles_says_why_the_law_requires_it():
         for entry in b.services:
             assert entry.required_reason is not None, (key, entry.service)
             assert "§" in entry.required_reason.de and "§" in entry.required_reason.en, (key, entry.service)
+
+
+CRAFT = '''
+[[fields]]
+name = "gewerk"
+type = "choice"
+choices_from = "{ref}"
+label = {{ de = "Handwerk?", en = "Craft?" }}
+maps = {{ handwerksrolle-eintragung = "trade" }}
+'''
+
+
+def test_a_question_takes_the_choices_of_a_services_field():
+    b = bundle(SERVICES + HANDWERK + CRAFT.format(ref="handwerksrolle-eintragung.trade"))
+    trade = next(fd for fd in CATALOG["handwerksrolle-eintragung"].fields if fd.name == "trade")
+    gewerk = next(fd for fd in b.questionnaire.fields if fd.name == "gewerk")
+    assert [(c.value, c.label.de) for c in gewerk.choices] == [(c.value, c.label.de) for c in trade.choices]
+    assert len(gewerk.choices) >= 53
+
+
+@pytest.mark.parametrize(("ref", "problem"), [
+    ("handwerksrolle-eintragung.tradee", "has no field 'tradee' with choices"),
+    ("handwerksrolle-eintragung.city", "has no field 'city' with choices"),
+    ("handwerksrole-eintragung.trade", "must name a service of the catalog"),
+    ("trade", "must name a service of the catalog"),
+])
+def test_choices_from_a_field_that_has_none_names_file_and_field(ref, problem):
+    with pytest.raises(DefinitionError, match=r"test-lage\.toml: field 'fields\[\d+\]\.choices_from'.*" + problem):
+        bundle(SERVICES + HANDWERK + CRAFT.format(ref=ref))

@@ -243,7 +243,8 @@ def test_a_changed_bundle_answer_opens_the_service_steps_it_touches_again(app, c
     # a craft again: the craft card step shows again, answered by the bundle again (the
     # Handwerksrolle entry is filed with it); the kind of business is open again
     _answer_again(client, overview, "vorhaben", {"handwerk": "yes", "handwerk_anlage": "a",
-                                                "betriebsleitung": PLANS["betriebsleitung"]})
+                                                "betriebsleitung": PLANS["betriebsleitung"],
+                                                "gewerk": PLANS["gewerk"]})
     completed = _completed(app, gewerbe)
     assert "betriebsart" not in completed and "handwerk_angaben" in completed
     assert complete_draft(client, gewerbe, SERVICE_ANSWERS) == ["betriebsart"]

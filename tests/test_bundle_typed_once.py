@@ -215,3 +215,26 @@ def test_a_takeover_counts_the_legal_representatives_from_the_persons(app, clien
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     data = _received(app)[("gewerbeanmeldung", "primary")]
     assert data["zahl_vertreter"] == 1 and len(data["personen"]) == 1
+
+
+# --- the craft, asked once (second new-user trial) ----------------------------------------------------
+
+@pytest.mark.parametrize(("key", "extra"), [
+    ("betrieb-gruenden", {}),
+    ("betrieb-uebernehmen", {"uebernahme_art": "pacht", "frueherer_inhaber": "Elektro Meier e. K."})])
+def test_the_craft_is_asked_once_with_the_handwerksrolles_list_and_filed_with_it(app, client, login_as, key, extra):
+    login_as("anna.becker")
+    first = start_bundle(client, key)
+    answers = {**SHARED, **extra, **PLANS, "handwerk_anlage": "a", "ausbilden": "no", "gewerk": "tischler"}
+    fill(client, first, answers, stop_at="betriebsleitung")
+    question = client.get(first.rsplit("/", 1)[0] + "/betriebsleitung").get_data(as_text=True)
+    # the Handwerksrolle's own 53 crafts of Anlage A, in the bundle
+    assert '<option value="tischler">Nr. 27 Tischler</option>' in question
+    assert '<option value="elektrotechniker">Nr. 25 Elektrotechniker</option>' in question
+    refused = post_shown_step(client, first.rsplit("/", 1)[0] + "/betriebsleitung", {**answers, "gewerk": "koch"})
+    assert refused.status_code == 422  # not a craft of the list
+    overview = answer_questionnaire(client, key, answers)
+    rolle = service_drafts(client, overview)["handwerksrolle-eintragung"]
+    html = _page(client, rolle, "angaben")  # the entry's first step, which holds the craft
+    assert 'name="trade"' not in html  # not chosen again in the entry
+    assert given_values(html)["trade"] == "Nr. 27 Tischler"

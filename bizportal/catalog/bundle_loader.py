@@ -659,6 +659,26 @@ def _first(ctx: _Ctx, question: FieldDefinition, subs: dict[str, FieldDefinition
     return tuple(raw.items())
 
 
+def _with_choices_from(ctx: _Ctx, rf: dict[str, Any], where: str,
+                       catalog: dict[str, ServiceDefinition]) -> dict[str, Any]:
+    """A question with ``choices_from = "service.field"``: the choices of that service's choice
+    field (e.g. the 53 crafts of Anlage A from the Handwerksrolle), so the bundle asks with the same
+    values the service files, and a list kept in one place. Retired choices stay retired."""
+    ref = rf.pop("choices_from")
+    if "choices" in rf:
+        raise ctx.fail(where, "a question has either choices or choices_from")
+    service_key, _, field_name = ref.partition(".") if isinstance(ref, str) else ("", "", "")
+    service = catalog.get(service_key)
+    if service is None or not field_name:
+        raise ctx.fail(where, f"'{ref}' must name a service of the catalog and its field: 'service.field'")
+    source = next((fd for fd in service.fields if fd.name == field_name), None)
+    if source is None or not source.choices:
+        raise ctx.fail(where, f"'{service_key}' has no field '{field_name}' with choices")
+    rf["choices"] = [{"value": c.value, "label": {"de": c.label.de, "en": c.label.en},
+                      **({"retired": True} if c.retired else {})} for c in source.choices]
+    return rf
+
+
 def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDefinition]) -> BundleDefinition:
     """Validate one parsed bundle file against the ``catalog`` of services and build its
     ``BundleDefinition``. Raises ``DefinitionError`` naming ``source`` and the field."""
@@ -676,6 +696,8 @@ def parse_bundle(raw: dict[str, Any], source: str, catalog: dict[str, ServiceDef
         if isinstance(rf, dict) and "maps" in rf:
             rf = dict(rf)
             maps[i] = rf.pop("maps")
+        if isinstance(rf, dict) and "choices_from" in rf:
+            rf = _with_choices_from(ctx, dict(rf), f"fields[{i}].choices_from", catalog)
         plain_fields.append(rf)
     steps, questions = steps_and_fields(ctx, {"steps": raw.get("steps"), "fields": plain_fields})
     services = _services(ctx, raw.get("services"), catalog, questions)

@@ -85,8 +85,9 @@ def test_founding_bundle_in_the_browser(app, live_server, new_page):
     page.select_option("#handwerk_anlage", "a")
     page.get_by_role("button", name="Weiter").click()
     page.wait_for_url(re.compile(r"/betriebsleitung$"))  # Anna leads the business: not named again
+    page.select_option("#gewerk", "elektrotechniker")  # the craft, asked here once
     page.select_option("#betriebsleitung", "erste_person_meister")
-    _check(page, "bundle question: who leads the business")
+    _check(page, "bundle question: the craft and who leads the business")
     page.get_by_role("button", name="Weiter").click()
     page.wait_for_url(re.compile(r"/meisterpruefung$"))  # her Meisterprüfung, asked once
     for name, value in MEISTERPRUEFUNG.items():

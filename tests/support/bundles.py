@@ -20,7 +20,9 @@ PLANS = {"start_date": "2027-03-01", "handwerk": "yes", "ausbilden": "yes", "ver
          # asked once for the Gewerbeanmeldung and the Verzeichnis (full and part time add up there)
          "taetigkeit": "Elektroinstallation und Montage von Photovoltaikanlagen", "vollzeit": "2", "teilzeit": "1",
          # a hired master leads the business and another person trains: the services ask for them
-         "betriebsleitung": "andere_person", "ausbildung_durch": "andere_person"}
+         "betriebsleitung": "andere_person", "ausbildung_durch": "andere_person",
+         # the craft of Anlage A (the Handwerksrolle's "trade", asked once in the questionnaire)
+         "gewerk": "elektrotechniker"}
 #: what each service still needs beyond the shared answers
 GEWERBE = {k: v for k, v in gewerbe_answers().items()
            if k not in {"business_name", "legal_form", "street", "postcode", "city", "start_date", "handwerk"}}
