@@ -332,6 +332,21 @@ def test_a_prefill_of_who_runs_the_business_needs_its_choices():
         parse_definition(definition, "probe.toml")
 
 
+@pytest.mark.parametrize(("field", "problem"), [
+    ({"type": "text", "prefill": "company.in_register"}, "prefills a yes/no field"),
+    ({"type": "choice", "prefill": "company.owner_function",
+      "choices": [{"value": "inhaber", "label": {"de": "L", "en": "L"}},
+                  {"value": "andere", "label": {"de": "L", "en": "L"}}]}, "gesellschafter, inhaber, vertreter"),
+])
+def test_a_prefill_of_what_the_legal_form_tells_needs_a_field_that_takes_it(field, problem):
+    label = {"de": "L", "en": "L"}
+    definition = {
+        "key": "probe", "kind": "registration", "title": label, "summary": label, "competent_body": label,
+        "legal_basis": "x", "routing": [{"kind": "IHK"}], "fields": [{"name": "art", "label": label, **field}]}
+    with pytest.raises(DefinitionError, match=r"probe\.toml: field 'fields\.art\.prefill'.*" + problem):
+        parse_definition(definition, "probe.toml")
+
+
 def test_a_person_added_later_reopens_the_plans_only_when_the_start_is_now_refused(client, login_as):
     login_as("anna.becker")
     overview = answer_questionnaire(client, "betrieb-gruenden", {**BORN_1985, **PLANS, "handwerk": "no",

@@ -97,7 +97,9 @@ def test_a_person_given_is_not_written_over_by_the_account(client, login_as, key
     values = form_values(html)
     assert (values["personen-0-familienname"], values["personen-0-vornamen"], values["personen-0-email"]) == (
         "Weber", "Jonas", "")
-    assert "-prefilled" not in html.split('id="personen"', 1)[1].split("</fieldset>", 1)[0]
+    persons = html.split('id="personen"', 1)[1].split("</fieldset>", 1)[0]
+    for sub in ("familienname", "vornamen", "email"):  # her role still as the legal form tells: marked
+        assert f'id="personen-0-{sub}-prefilled"' not in persons
 
 
 def test_the_founder_filed_without_retyping_her_name_reaches_each_receiver(app, client, login_as):
@@ -238,3 +240,34 @@ def test_the_craft_is_asked_once_with_the_handwerksrolles_list_and_filed_with_it
     html = _page(client, rolle, "angaben")  # the entry's first step, which holds the craft
     assert 'name="trade"' not in html  # not chosen again in the entry
     assert given_values(html)["trade"] == "Nr. 27 Tischler"
+
+
+# --- what the account's legal form tells (second new-user trial) --------------------------------------
+
+@pytest.mark.parametrize("key", ["betrieb-gruenden", "betrieb-uebernehmen", "betrieb-verlegen-aufgeben"])
+@pytest.mark.parametrize(("login", "role"), [("anna.becker", "vertreter"),  # Becker Elektrotechnik GmbH
+                                             ("lea.hansen", "inhaber")])  # Hansen Versicherungsmakler e. K.
+def test_the_register_entry_and_the_first_persons_role_start_as_the_legal_form_tells(client, login_as, key,
+                                                                                     login, role):
+    login_as(login)
+    first = start_bundle(client, key)
+    if key == "betrieb-verlegen-aufgeben":
+        assert post_shown_step(client, first, {"vorhaben": "aufgeben"}).status_code == 302
+        first = first.rsplit("/", 1)[0] + "/betrieb"
+    html = client.get(first).get_data(as_text=True)
+    assert form_values(html).get("registereintrag") == "yes"  # a GmbH and an e. K. are in the register
+    assert 'id="registereintrag-prefilled"' in html
+    persons = client.get(_persons_step(client, key)).get_data(as_text=True)
+    assert form_values(persons)["personen-0-funktion"] == role
+    assert 'id="personen-0-funktion-prefilled"' in persons
+
+
+@pytest.mark.parametrize(("legal_form", "registered", "role"), [
+    ("GbR", None, "gesellschafter"), ("eGbR", True, "gesellschafter"), ("Einzelunternehmen", None, "inhaber"),
+    ("e. Kfr.", True, "inhaber"), ("UG (haftungsbeschränkt)", True, "vertreter"), ("Stiftung", None, "vertreter"),
+    ("GmbH & Co. KG", True, "gesellschafter"), ("Verein", None, None), ("", None, None)])
+def test_the_legal_form_tells_the_register_and_the_role_only_where_it_determines_them(legal_form, registered, role):
+    from bizportal.common import legal_forms
+
+    assert legal_forms.in_register(legal_form) is registered
+    assert legal_forms.owner_function(legal_form) == role

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from ..common import countries, legal_forms
-from ..common.legal_forms import OWNER_KINDS
+from ..common.legal_forms import OWNER_FUNCTIONS, OWNER_KINDS
 from .minimums import TableError, load_table
 from .models import (
     ADDRESS_PARTS,
@@ -52,10 +52,13 @@ PREFILL_PATHS = {
     "company.name", "company.legal_form", "company.street", "company.postcode", "company.city",
     "company.tax_number", "company.address", "company.phone", "company.email", "company.contact_email",
     "person.name", "person.email", "person.given_names", "person.family_name", "company.owner_kind",
+    "company.in_register", "company.owner_function",
 }
 #: the choices a field prefilled with ``company.owner_kind`` (who runs the business, as the account's
 #: legal form tells: ``common.legal_forms``) must offer
 OWNER_KIND_CHOICES = frozenset(OWNER_KINDS.values())
+#: the choices a field prefilled with ``company.owner_function`` (a first person's role) must offer
+OWNER_FUNCTION_CHOICES = frozenset(OWNER_FUNCTIONS.values())
 DEFAULT_STEP = "angaben"
 FIELD_KEYS = {"name", "type", "label", "required", "hint", "prefill", "choices", "max_length",
               "autocomplete", "step", "format", "show_if", "min", "max", "accept", "max_size_mb",
@@ -248,6 +251,11 @@ def _field(ctx: _Ctx, raw: Any, where: str, known: dict[str, FieldDefinition], s
         if prefill == "company.owner_kind" and (ftype != "choice" or not offered >= OWNER_KIND_CHOICES):
             raise ctx.fail(f"{where}.prefill", "'company.owner_kind' prefills a choice field with the choices "
                            + ", ".join(sorted(OWNER_KIND_CHOICES)))
+        if prefill == "company.owner_function" and (ftype != "choice" or not offered >= OWNER_FUNCTION_CHOICES):
+            raise ctx.fail(f"{where}.prefill", "'company.owner_function' prefills a choice field with the choices "
+                           + ", ".join(sorted(OWNER_FUNCTION_CHOICES)))
+        if prefill == "company.in_register" and ftype != "yesno":
+            raise ctx.fail(f"{where}.prefill", "'company.in_register' prefills a yes/no field")
 
     choices: list[Choice] = []
     if ftype in CHOICE_TYPES:

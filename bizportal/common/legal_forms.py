@@ -36,3 +36,33 @@ def owner_kind(legal_form: str | None) -> str | None:
     determines it (e.g. "e. K.", "GbR", "GmbH & Co. KG", "UG (haftungsbeschränkt)"); None for one
     that does not, or none."""
     return OWNER_KINDS.get(folded(legal_form))
+
+
+#: legal forms entered in a register by law (Handels-, Genossenschafts-, Vereins-, Partnerschafts- or
+#: Gesellschaftsregister; GewA 1 field 2), folded: a GbR or an Einzelunternehmen may or may not be
+#: (an eGbR, an e. K. are), a foundation is in the Stiftungsverzeichnis, not a register
+REGISTERED: frozenset[str] = frozenset({
+    "ek", "ekfm", "ekfr", "eingetragenerkaufmann", "eingetragenekauffrau", "eingetrageneskaufmann",
+    "egbr", "ohg", "offenehandelsgesellschaft", "kg", "kommanditgesellschaft", "gmbhcokg", "ugcokg",
+    "ughaftungsbeschraenktcokg", "partg", "partgmbb", "partnerschaftsgesellschaft", "gmbh", "ggmbh",
+    "gesellschaftmitbeschraenkterhaftung", "ug", "ughaftungsbeschraenkt", "unternehmergesellschaft",
+    "unternehmergesellschafthaftungsbeschraenkt", "ag", "aktiengesellschaft", "se", "europaeischeaktiengesellschaft",
+    "kgaa", "eg", "eingetragenegenossenschaft", "ev", "eingetragenerverein"})
+
+#: the role of a business's first person as its kind of owner tells (the bundles' "Funktion" of the
+#: persons): the owner of a sole trader's business, a partnership's managing partner, a legal
+#: person's legal representative
+OWNER_FUNCTIONS = {"natuerliche_person": "inhaber", "personengesellschaft": "gesellschafter",
+                   "juristische_person": "vertreter"}
+
+
+def in_register(legal_form: str | None) -> bool | None:
+    """True for a legal form entered in a register by law (``REGISTERED``); None when the form does
+    not tell (a GbR, an Einzelunternehmen, an unknown or no form)."""
+    return True if folded(legal_form) in REGISTERED else None
+
+
+def owner_function(legal_form: str | None) -> str | None:
+    """The role of the business's first person (``OWNER_FUNCTIONS``) for a legal form that
+    determines the kind of owner; None otherwise."""
+    return OWNER_FUNCTIONS.get(owner_kind(legal_form) or "")

@@ -33,6 +33,7 @@ from ..auth.access import company_required, safe_next
 from ..bodies.routing import NoCompetentBody
 from ..catalog import queries as catalog
 from ..catalog.models import differs
+from ..common import legal_forms
 from ..common.fallback import never_fails
 from ..common.limits import judges_text_length, takes_files, too_large_message
 from . import bundles, conversation, earlier, lifecycle, queries, receipts, recheck, services
@@ -68,9 +69,12 @@ def _prefill(service, filing=None):
         filing = earlier.latest_gewerbeanzeige(current_user.company_id)
     # contact_email: where the company is reached, as the portal's own mails reach it (notify):
     # its address for notifications, else the login's
+    # in_register, owner_function: what the account's legal form tells (``common.legal_forms``)
     return prefill_values(service, {
         "company": {**company.master_data(), "phone": company.phone, "email": company.notification_email,
-                    "contact_email": company.notification_email or current_user.email},
+                    "contact_email": company.notification_email or current_user.email,
+                    "in_register": legal_forms.in_register(company.legal_form),
+                    "owner_function": legal_forms.owner_function(company.legal_form)},
         "person": current_user.account_data(),
         "gewerbeanzeige": earlier.filing_values(filing),
     })
