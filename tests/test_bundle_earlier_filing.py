@@ -155,6 +155,9 @@ def test_the_new_chambers_handwerksrolle_takes_the_betriebsleitung_from_the_pers
     # the GmbH's managing director leads it: her position is not asked again (second trial, issue 16)
     assert 'name="betriebsleiter_stellung"' not in html
     assert given["betriebsleiter_stellung"].startswith("Geschäftsführerin oder Geschäftsführer")
+    gruendung = _step(client, f"/antraege/entwurf/{drafts['handwerksrolle-eintragung']}/angaben", "gruendung",
+                      HANDWERKSROLLE)
+    assert 'name="existenzgruender"' not in gruendung and given_values(gruendung)["existenzgruender"] == "Nein"
     for key in ("gewerbeabmeldung", "gewerbeanmeldung"):
         complete_draft(client, drafts[key], MOVE_ANSWERS)
     asked = {k: v for k, v in HANDWERKSROLLE.items() if not k.startswith(("betriebsleiter-", "betriebsleiter_anschrift",
@@ -167,6 +170,7 @@ def test_the_new_chambers_handwerksrolle_takes_the_betriebsleitung_from_the_pers
     assert data["betriebsleiter"]["family_name"] == "Becker" and data["betriebsleiter"]["birth_date"] == "1980-05-17"
     assert data["betriebsleiter_anschrift"]["street"] == "Parkallee 5"
     assert data["betriebsleiter_stellung"] == "geschaeftsfuehrer"
+    assert data["existenzgruender"] is False  # an existing business moves in (third trial)
 
 
 def test_a_takeover_does_not_offer_the_accounts_address_as_the_premises(client, login_as):
