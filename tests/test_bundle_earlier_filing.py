@@ -22,6 +22,7 @@ from tests.support.bundles import (
     MOVE,
     MOVE_ANSWERS,
     NEW_PLACE,
+    SHARED,
     answer_questionnaire,
     complete_draft,
     form_values,
@@ -234,3 +235,20 @@ def test_the_newest_notification_counts_and_a_withdrawn_one_not(client, login_as
     betrieb = _step(client, first, "betrieb")
     assert form_values(betrieb)["street"] == "Hafenstraße 7" and "Falsche Straße" not in betrieb
     assert all(kept in b for b in _badge(betrieb)) and withdrawn not in betrieb
+
+
+@pytest.mark.parametrize(("key", "before"), [
+    ("betrieb-uebernehmen", {**SHARED, "uebernahme_art": "pacht", "frueherer_inhaber": "Elektro Meier e. K."}),
+    ("betrieb-gruenden", SHARED)])
+def test_a_takeover_or_founding_starts_with_the_persons_the_company_filed_before(client, login_as, key, before):
+    """Third trial: the takeover asked birth data and addresses again that the company had filed
+    minutes before in its Gewerbeanmeldung."""
+    login_as("anna.becker")
+    reference = file_service(client, "gewerbeanmeldung", EARLIER)
+    first = start_bundle(client, key)
+    given = {k: v for k, v in before.items() if not k.startswith("personen-")}
+    personen = _step(client, first, "personen", given)
+    persons = form_values(personen)
+    assert (persons["personen-0-familienname"], persons["personen-0-geburtsdatum"],
+            persons["personen-0-anschrift-street"]) == ("Becker", "1980-05-17", "Parkallee 5")
+    assert reference in " ".join(_badge(personen))
