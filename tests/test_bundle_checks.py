@@ -20,11 +20,11 @@ from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing
 from tests.support.bundles import (
     AUSBILDUNG,
+    FOUNDING,
     MOVE,
     MOVE_ANSWERS,
     NEW_PLACE,
-    PLANS,
-    SHARED,
+    TAKEOVER,
     answer_questionnaire,
     complete_draft,
     complete_services,
@@ -35,8 +35,6 @@ from tests.support.filing import path_of
 from tests.support.http import csrf_token
 
 CATALOG = load_catalog()
-FOUNDING = {**SHARED, **PLANS, "handwerk_anlage": "a"}  # trains an apprentice; the business starts 2027-03-01
-TAKEOVER = {**FOUNDING, "uebernahme_art": "pacht", "frueherer_inhaber": "Elektro Meier e. K."}
 TOO_EARLY = {
     "betrieb-gruenden": "Die Ausbildung kann nicht vor dem Beginn des Betriebs beginnen: Laut Ihrem Vorhaben "
                         "beginnt der Betrieb am 01.03.2027.",

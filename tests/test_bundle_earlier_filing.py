@@ -23,6 +23,8 @@ from tests.support.bundles import (
     MOVE_ANSWERS,
     NEW_PLACE,
     SHARED,
+    TAKEOVER,
+    TO_HAMBURG,
     answer_questionnaire,
     complete_draft,
     form_values,
@@ -32,10 +34,9 @@ from tests.support.bundles import (
     start_bundle,
     submit,
 )
+from tests.support.bundles import received_by_body as _received
 from tests.support.filing import file_service, gewerbe_answers, path_of, start_draft
 from tests.support.http import csrf_token
-from tests.test_bundle_checks import TAKEOVER
-from tests.test_bundle_trial_third import TO_HAMBURG, _received
 
 #: the premises Becker notified (not the account's Am Wall 120), so that their way shows
 PREMISES = {"street": "Hafenstraße 7", "postcode": "28217", "city": "Bremen"}

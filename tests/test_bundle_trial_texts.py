@@ -17,11 +17,11 @@ from bizportal.filings.models import Filing
 from tests.support import permits
 from tests.support.bundles import PLANS, SHARED, answer_questionnaire, press
 from tests.support.filing import file_service, gewerbe_answers, post_step
+from tests.support.handwerk import ROLLE, VERZEICHNIS
+from tests.support.handwerk import answers as hwk_answers
+from tests.support.handwerk import to_step as hwk_to_step
 from tests.support.http import catalog_links
 from tests.support.training import TRAINING_FILES, training_answers
-from tests.test_handwerk_hwk_form import ROLLE, VERZEICHNIS
-from tests.test_handwerk_hwk_form import answers as hwk_answers
-from tests.test_handwerk_hwk_form import to_step as hwk_to_step
 
 TRAINING = "ausbildungsvertrag-eintragung"
 

@@ -9,19 +9,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bizportal.bodies.models import Chamber
 from bizportal.catalog.bundle_loader import BUNDLES_DIR, load_bundle_text
 from bizportal.catalog.loader import DefinitionError, load_catalog
-from bizportal.delivery.worker import Worker
 from bizportal.extensions import db
 from bizportal.filings.models import Draft
-from bizportal.inbox.models import InboxItem
 from tests.support.bundles import (
     FILES,
     HANDWERKSROLLE,
     MOVE,
     MOVE_ANSWERS,
     SHARED,
+    TO_HAMBURG,
     answer_questionnaire,
     complete_draft,
     given_values,
@@ -30,6 +28,7 @@ from tests.support.bundles import (
     start_bundle,
     submit,
 )
+from tests.support.bundles import received_by_body as _received
 from tests.support.filing import file_service, gewerbe_answers, post_step
 from tests.support.http import field_error, login
 from tests.support.pdfs import receipt_text
@@ -99,18 +98,9 @@ def test_a_training_starting_in_2027_is_checked_against_2026_and_says_so(client,
 
 #: Becker Elektro (Am Wall 120, 28195 Bremen, the account's address) moves to Hamburg: another
 #: municipality and another Handwerkskammer's district
-TO_HAMBURG = {**MOVE, "new_street": "Große Elbstraße 14", "new_postcode": "22767", "new_city": "Hamburg"}
 #: the account's business name, the move bundle's prefilled answer
 BUSINESS = "Becker Elektrotechnik GmbH"
 ENTRY_REASON = "zieht in den Bezirk einer anderen Handwerkskammer"
-
-
-def _received(app) -> dict[tuple[str, str], tuple[str, dict]]:
-    """What each receiver got, by (service, role): the receiving body's slug and the data."""
-    Worker(app).run_once()
-    with app.app_context():
-        return {(i.service_key, i.destination_role): (db.session.get(Chamber, i.chamber_id).slug, i.data)
-                for i in db.session.scalars(select(InboxItem))}
 
 
 def test_a_craft_business_moving_to_another_chambers_district_is_offered_its_handwerksrolle(app, client, login_as):

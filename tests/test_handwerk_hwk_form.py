@@ -18,33 +18,8 @@ from bizportal.filings.models import Draft, Filing
 from tests.support import permits
 from tests.support.bundles import SHARED, answer_questionnaire, service_drafts
 from tests.support.filing import REFERENCE_RE, EveryStep, file_service, fill_steps, path_of, post_step, start_draft
-from tests.support.handwerk import MEISTERPRUEFUNG, betriebsleitung
+from tests.support.handwerk import FILES, PDF, ROLLE, VERZEICHNIS, answers, to_step
 from tests.support.http import submit_form
-from tests.support.pdfs import minimal_pdf
-
-ROLLE, VERZEICHNIS = "handwerksrolle-eintragung", "handwerk-verzeichnis-eintragung"
-PDF = (minimal_pdf("nachweis"), "Nachweis.pdf")
-FILES = {"qualifikationsnachweis": PDF, "gewerbeanmeldung": PDF, "arbeitsvertrag": PDF}
-
-
-def answers(**changes) -> EveryStep:
-    """A new electrician's business in Bremen, no branches, manager employed only here."""
-    every = EveryStep({
-        "business_name": "Becker Elektrotechnik GmbH", "legal_form": "GmbH", "street": "Am Wall 120",
-        "postcode": "28195", "city": "Bremen", "trade": "elektrotechniker", **MEISTERPRUEFUNG,
-        **betriebsleitung("angestellt", "Petersen", "Klaus", "1969-11-02", "Lüneburg"),
-        "betriebsleiter_wochenstunden": "40", "start_date": "2027-03-01", "gruendungsart": "neugruendung",
-        "registereintrag": "yes",
-        "betriebsanschrift-street": "Am Wall 120", "betriebsanschrift-postcode": "28195",
-        "betriebsanschrift-city": "Bremen", "inhaber-family_name": "Becker", "inhaber-given_names": "Anna",
-        "inhaber-birth_date": "1978-03-14", "email": "anna@becker.example", "anlage": "b1",
-        "gewerbe": "Gebäudereiniger", "taetigkeit": "Fassadenreinigung", "beginn": "2027-03-01",
-        "existenzgruender": "yes", "filialen": "no",
-        "berufsausbildung": ["meisterbrief"], "fruehere_selbstaendigkeit": "no",
-        "einwilligung_weitergabe": "no", "einwilligung_suchmaschine": "yes", "einwilligung_handwerktest": "no",
-        "keine_gewerbeuntersagung": "yes"})
-    every.update(changes)
-    return every
 
 
 @pytest.fixture
@@ -55,10 +30,6 @@ def company(client, login_as):
 
 def visited(client, service: str, every: EveryStep) -> list[str]:
     return permits.visited(client, service, every, files=FILES)
-
-
-def to_step(client, service: str, every: EveryStep, step: str) -> str:
-    return permits.to_step(client, service, every, step, files=FILES)
 
 
 @pytest.mark.parametrize("service", [ROLLE, VERZEICHNIS])

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 
 from tests.support.bundles import PLANS, SHARED, answer_questionnaire
+from tests.support.bundles import training_steps as _training_steps
 from tests.support.filing import path_of, post_step
 from tests.support.pdfs import minimal_pdf
 from tests.support.permits import to_step, visited
-from tests.support.training import TRAINING_FILES, training_answers
-from tests.test_training_minor import GUARDIAN, TRAINING, _training_steps
+from tests.support.training import GUARDIAN, TRAINING, TRAINING_FILES, training_answers
 
 #: born 10.06.2009: 17 on the signing (20.11.2026), 18 when the training starts (01.08.2027)
 SEVENTEEN_AT_SIGNING = {"auszubildende_person-birth_date": "2009-06-10", "vertragsschluss": "2026-11-20",

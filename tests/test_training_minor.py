@@ -16,30 +16,22 @@ from bizportal.extensions import db
 from bizportal.filings.models import Draft, Filing
 from tests.support.bundles import (
     AUSBILDUNG,
-    CHILD_ANSWERS,
     FILES,
     PLANS,
     SHARED,
     answer_questionnaire,
-    completion_links,
-    fill,
-    service_drafts,
     submit,
 )
+from tests.support.bundles import training_steps as _training_steps
 from tests.support.filing import file_service, fill_steps, path_of, post_step, start_draft
 from tests.support.http import submit_form
 from tests.support.pdfs import minimal_pdf
 from tests.support.permits import to_step, visited
-from tests.support.training import TRAINING_FILES, training_answers
+from tests.support.training import GUARDIAN, TRAINING, TRAINING_FILES, training_answers
 
-TRAINING = "ausbildungsvertrag-eintragung"
 #: born 2010-11-30: 15 when the contract is signed, 16 when the training starts (2027-08-01)
 SIXTEEN = {"auszubildende_person-birth_date": "2010-11-30", "vertragsschluss": "2026-08-20",
            "beginn": "2027-08-01", "ende": "2030-07-31"}
-GUARDIAN = {"gesetzliche_vertreter-0-family_name": "Lange", "gesetzliche_vertreter-0-given_names": "Petra",
-            "gesetzliche_vertreter-0-anschrift_wie_auszubildende": "no",
-            "gesetzliche_vertreter-0-street": "Friedrich-Ebert-Straße 48",
-            "gesetzliche_vertreter-0-postcode": "28199", "gesetzliche_vertreter-0-city": "Bremen"}
 CERTIFICATE = {"erstuntersuchung": (minimal_pdf("J1"), "Erstuntersuchung.pdf")}
 #: what the old form's question would have said for her: no longer a field, so it changes nothing
 CLAIMS_ADULT = {"minderjaehrig": "no"}
@@ -134,15 +126,6 @@ def test_the_submit_refuses_a_minors_draft_marked_done_without_guardians(app, co
 
 
 # --- "Betrieb gründen" with an apprentice --------------------------------------------------------------
-
-def _training_steps(client, overview: str, trainee: dict, files: dict) -> list[str]:
-    """Complete each service of the bundle; the steps its training contract's draft showed."""
-    drafts = service_drafts(client, overview)
-    shown = {}
-    for link in completion_links(client.get(overview).get_data(as_text=True)):
-        shown[link.split("/")[3]] = fill(client, link, {**CHILD_ANSWERS, **trainee}, files)
-    return shown[drafts[TRAINING]]
-
 
 def test_the_founding_bundle_asks_a_sixteen_year_old_apprentices_guardians(app, client, login_as):
     login_as("anna.becker")

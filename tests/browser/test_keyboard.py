@@ -91,13 +91,19 @@ def test_journey_by_keyboard_alone(app, live_server, new_page, screenshot_dir, v
     assert "/antraege/entwurf/" in company.url, company.url
     assert company.input_value("#business_name") == "Becker Elektrotechnik GmbH"  # prefilled
 
-    # --- "Weiter" with the form incomplete: the error summary has focus
+    # --- "Weiter" with the form incomplete: the error summary has focus (the account answers the
+    # step's questions, so the name is cleared first, by keyboard too)
+    assert company.input_value("#inhaber_art") == "juristische_person"  # as the legal form tells
+    tab_to_id(company, "business_name")
+    company.keyboard.press("Control+A")
+    company.keyboard.press("Delete")
+    assert company.input_value("#business_name") == ""
     tab_to_text(company, "Weiter", tag="button")
     press_and_wait(company)
     wait_for_focus(company, "error-summary")
     assert company.title().startswith("Fehler:")
     summary = company.inner_text("#error-summary")
-    assert "Wer betreibt das Gewerbe?" in summary, summary
+    assert "eingetragener Name mit Rechtsform (Feld 1)" in summary, summary
     screenshot(company, screenshot_dir, "keyboard-error-summary" + suffix)
 
     # --- the summary's first link leads to the first field with an error

@@ -112,6 +112,13 @@ class _FormValues(HTMLParser):
         if self._textarea:
             self.values[self._textarea] += data
 
+#: the founding electrician's questionnaire (a craft of Anlage A; trains an apprentice; the business
+#: starts 2027-03-01), and the same as a takeover by lease
+FOUNDING = {**SHARED, **PLANS, "handwerk_anlage": "a"}
+TAKEOVER = {**FOUNDING, "uebernahme_art": "pacht", "frueherer_inhaber": "Elektro Meier e. K."}
+#: the move into another Handwerkskammer's district (Hamburg)
+TO_HAMBURG = {**MOVE, "new_street": "Große Elbstraße 14", "new_postcode": "22767", "new_city": "Hamburg"}
+
 
 def given_values(html: str) -> dict[str, str]:
     """The answers a service step shows as the bundle's (read-only, no input), by field name."""
@@ -255,3 +262,28 @@ def post_shown_step(client, path: str, answers: dict, action: str = "next"):
     html = client.get(path).get_data(as_text=True)
     data = {**form_values(html), **{k: v for k, v in answers.items() if f'name="{k}"' in html}, "action": action}
     return client.post(path, data=data, content_type="multipart/form-data")
+
+
+def received_by_body(app) -> dict[tuple[str, str], tuple[str, dict]]:
+    """Deliver what is due; what each receiver got, by (service, role): the receiving body's slug and
+    the data."""
+    from sqlalchemy import select
+
+    from bizportal.bodies.models import Chamber
+    from bizportal.delivery.worker import Worker
+    from bizportal.extensions import db
+    from bizportal.inbox.models import InboxItem
+
+    Worker(app).run_once()
+    with app.app_context():
+        return {(i.service_key, i.destination_role): (db.session.get(Chamber, i.chamber_id).slug, i.data)
+                for i in db.session.scalars(select(InboxItem))}
+
+
+def training_steps(client, overview: str, trainee: dict, files: dict) -> list[str]:
+    """Complete each service of the bundle; the steps its training contract's draft showed."""
+    drafts = service_drafts(client, overview)
+    shown = {}
+    for link in completion_links(client.get(overview).get_data(as_text=True)):
+        shown[link.split("/")[3]] = fill(client, link, {**CHILD_ANSWERS, **trainee}, files)
+    return shown[drafts["ausbildungsvertrag-eintragung"]]

@@ -47,3 +47,11 @@ MINOR_FOLLOW_ON_SHORTENED = {
     "gesetzliche_vertreter-0-city": "Bremen", "gesetzliche_vertreter-0-email": "petra.lange@mail.example",
 }
 TRAINING_FILES = {"ausbildungsvertrag": (minimal_pdf("vertrag"), "Ausbildungsvertrag-Lange.pdf")}
+
+
+TRAINING = "ausbildungsvertrag-eintragung"
+#: a minor trainee's legal guardian (her mother, at another address)
+GUARDIAN = {"gesetzliche_vertreter-0-family_name": "Lange", "gesetzliche_vertreter-0-given_names": "Petra",
+            "gesetzliche_vertreter-0-anschrift_wie_auszubildende": "no",
+            "gesetzliche_vertreter-0-street": "Friedrich-Ebert-Straße 48",
+            "gesetzliche_vertreter-0-postcode": "28199", "gesetzliche_vertreter-0-city": "Bremen"}
