@@ -42,7 +42,8 @@ class LazyMigrate:
 
 
 class LazyGroup(click.Group):
-    """``flask db``: Flask-Migrate's command group, imported when the command line asks for it."""
+    """``flask db``: Flask-Migrate's command group, imported when the command line asks for it (the
+    whole group is handed over in ``make_context``: its options, callback, commands and help)."""
 
     def _group(self) -> click.Group:
         from flask_migrate.cli import db as group  # type: ignore[import-untyped]
@@ -53,12 +54,6 @@ class LazyGroup(click.Group):
                      **extra: Any) -> click.Context:
         # the whole group is Flask-Migrate's from here on: its options (-d, -x) and its callback too
         return self._group().make_context(info_name, args, parent=parent, **extra)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return self._group().list_commands(ctx)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return self._group().get_command(ctx, cmd_name)
 
 
 def install(app: Flask, db: Any, directory: str) -> None:
