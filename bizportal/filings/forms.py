@@ -342,6 +342,12 @@ class ListSelect(Select):
         selected = "selected " if choice.selected else ""
         return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label or choice.value)}</option>')
 
+    @classmethod
+    def _dispatch_render_option(cls):
+        """``render_option`` as it is: WTForms 3.3 inspects its signature on every render of a select
+        (for overrides of the older one), and this one has the current ``(choice, **kwargs)``."""
+        return cls.render_option
+
 
 class WholeNumberField(IntegerField):
     """A whole number as typed: a text input with a numeric keyboard, not ``type=number`` (whose value

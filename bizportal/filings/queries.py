@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import Row, Text, and_, cast, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -17,21 +18,25 @@ from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage, Fili
 FILINGS_PAGE = 25
 
 
+@cache
 def message_parts() -> tuple:
     """What a conversation shows of each message — its author (joined) and its files (one query
     for all) — as loader options, so they come with the messages, not one query per message.
-    (A function: building options configures the mappers, which must wait for every model.)"""
+    (A function: building options configures the mappers, which must wait for every model; built
+    once, as options are immutable and can be shared by statements.)"""
     return (joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
             selectinload(FilingMessage.attachments))
 
 
+@cache
 def page_parts() -> tuple:
     """What the filing's page shows besides the filing: its bodies, timeline, files and conversation,
     and its receipt's fingerprint (joined; the PDF itself is not read for the page). The deliveries
-    (one or two a filing, each with its body) are joined too: a round trip less for a second
-    row of the filing at most."""
+    (one or two a filing, each with its body) and the timeline are joined too: a round trip less
+    each, for rows of deliveries times timeline entries (a filing has one or two deliveries and a
+    handful of entries). Built once (see ``message_parts``)."""
     return (joinedload(Filing.receipt).defer(FilingReceipt.content), joinedload(Filing.deliveries),
-            selectinload(Filing.events), selectinload(Filing.attachments),
+            joinedload(Filing.events), selectinload(Filing.attachments),
             selectinload(Filing.messages).options(*message_parts()))
 
 
