@@ -167,3 +167,24 @@ def test_the_list_shows_a_chamber_s_status_change_at_once(app, client, login_as)
     html = client.get("/antraege").get_data(as_text=True)
     assert [re.findall(badge, _row(html, ref)) for ref in refs] == [["Bestätigt"], ["Abgelehnt"], ["Zurückgezogen"]]
     assert "Weg 0" in _row(html, refs[0])
+
+
+def test_a_submitted_bundle_is_listed_with_its_filings(app, client, login_as):
+    """"Eingereichte Vorhaben" names each bundle with the references of the filings made with it,
+    in the order they were made."""
+    from bizportal.extensions import db
+    from bizportal.filings.models import FilingBundle
+    from tests.support.bundles import PLANS, SHARED, file_bundle
+
+    login_as("anna.becker")
+    file_bundle(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no", "handwerk_anlage": "a"})
+    with app.app_context():
+        bundle = db.session.scalar(select(FilingBundle))
+        filed = [f.reference for f in bundle.filings]
+        reference = bundle.reference
+    assert len(filed) >= 2
+    html = client.get("/antraege").get_data(as_text=True)
+    table = html[html.index('id="vorhaben-liste"'):]
+    start = table.index(f">{reference}</a>")
+    row = table[start:table.index("</tr>", start)]
+    assert f"<td class=\"kern-table__cell\">{', '.join(filed)}</td>" in row
