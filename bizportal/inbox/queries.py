@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
-from sqlalchemy.orm import joinedload, load_only, raiseload
+from sqlalchemy.orm import joinedload
 
 from ..auth.models import Person, StaffUser
 from ..common.types import UTCDateTime
@@ -101,9 +101,22 @@ class Row:
     receivers: list[dict[str, str]] | None = None
 
 
+#: the columns of a list row (``list_page``), read as plain values, no ORM objects: the shown ones,
+#: the sort keys (``SORTS``) and only the company's name out of the delivered company document
+LIST_COLUMNS = (
+    InboxItem.id, InboxItem.reference, InboxItem.service_key, InboxItem.service_title, InboxItem.destination_role,
+    InboxItem.company["name"].as_string().label("company_name"), InboxItem.received_at,
+    InboxItem.company_name_folded, Filing.status.label("status"),
+    func.coalesce(StaffUser.name, StaffUser.sub).label("assigned_to"),
+)
+
+
 @dataclass(frozen=True)
 class Page:
-    rows: list[Row]
+    #: SQLAlchemy ``Row``s with the attributes of ``LIST_COLUMNS`` (``id``, ``reference``, ``service_key``,
+    #: ``service_title``, ``destination_role``, ``company_name``, ``received_at``, ``company_name_folded``,
+    #: ``status``: the filing's current one, None if it is gone, ``assigned_to``: a name or None)
+    rows: list[Any]
     #: cursors for "Weitere" (after the last row) and "Zurück" (before the first row), if there is more
     next: Cursor | None
     previous: Cursor | None
@@ -115,15 +128,18 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _listing(chamber_id: int, f: InboxFilter):  # a Select of (InboxItem, status, assignee name)
-    query = (
-        select(InboxItem, Filing.status, func.coalesce(StaffUser.name, StaffUser.sub))
-        .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
-        .outerjoin(Filing, Filing.id == Delivery.filing_id)
-        .outerjoin(StaffUser, StaffUser.id == InboxItem.assigned_to_id)
-        .where(InboxItem.chamber_id == chamber_id)
-    )
-    return query.where(*_conditions(f))
+def _joined(query: Select, chamber_id: int, f: InboxFilter) -> Select:
+    """``query`` over the chamber's items with their filing and assignee joined, filtered by ``f``."""
+    return (query
+            .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
+            .outerjoin(Filing, Filing.id == Delivery.filing_id)
+            .outerjoin(StaffUser, StaffUser.id == InboxItem.assigned_to_id)
+            .where(InboxItem.chamber_id == chamber_id, *_conditions(f)))
+
+
+def _listing(chamber_id: int, f: InboxFilter) -> Select:  # (InboxItem, status, assignee name)
+    return _joined(select(InboxItem, Filing.status, func.coalesce(StaffUser.name, StaffUser.sub))
+                   .select_from(InboxItem), chamber_id, f)
 
 
 def _conditions(f: InboxFilter) -> list[ColumnElement[bool]]:
@@ -169,8 +185,8 @@ def _beyond(cursor: Cursor, backwards: bool) -> ColumnElement[bool]:
     return key < position if descending != backwards else key > position
 
 
-def _cursor(sort: str, row: Row) -> Cursor:
-    return Cursor(sort, getattr(row.item, SORTS[sort][0].key), row.item.id)
+def _cursor(sort: str, row: Any) -> Cursor:
+    return Cursor(sort, getattr(row, SORTS[sort][0].key), row.id)
 
 
 def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, before: Cursor | None = None,
@@ -179,29 +195,24 @@ def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, befo
     ``after`` or the page before ``before``. Items arriving meanwhile never shift a page that is
     reached through a cursor (no offsets); the id breaks ties in every order.
 
-    Only the columns a row shows (and the sort keys) are read: not the delivered answers, files
-    and bundle, three JSON documents per row decoded for nothing; any other attribute raises.
-    With ``count_cap``, the page's statement also counts the matching items as ``count_matching``
-    does (an uncorrelated subquery, evaluated once): one round trip less; a page without rows
-    (past the end) counts by itself.
+    Only the columns a row shows (and the sort keys) are read, as plain values (``LIST_COLUMNS``):
+    no ORM objects, not the delivered answers, files and bundle, and of the company document only
+    its name. With ``count_cap``, the page's statement also counts the matching items as
+    ``count_matching`` does (an uncorrelated subquery, evaluated once): one round trip less; a page
+    without rows (past the end) counts by itself.
     """
-    counted = _counting(chamber_id, f, count_cap).scalar_subquery() if count_cap is not None else None
-    query = _listing(chamber_id, f).options(
-        load_only(InboxItem.id, InboxItem.reference, InboxItem.service_key, InboxItem.service_title,
-                  InboxItem.destination_role, InboxItem.company, InboxItem.received_at, InboxItem.company_name_folded,
-                  raiseload=True),
-        raiseload("*"))
-    if counted is not None:
-        query = query.add_columns(counted)
+    query = _joined(select(*LIST_COLUMNS).select_from(InboxItem), chamber_id, f)
+    if count_cap is not None:
+        query = query.add_columns(_counting(chamber_id, f, count_cap).scalar_subquery().label("matching"))
     total: list[int] = []
 
-    def fetch(statement: Select) -> list[Row]:
-        result = db.session.execute(statement).all()
-        if result and counted is not None:
-            total[:] = [result[0][3]]
-        return [Row(r[0], r[1], r[2]) for r in result]
+    def fetch(statement: Select) -> list[Any]:
+        rows = list(db.session.execute(statement).all())
+        if rows and count_cap is not None:
+            total[:] = [rows[0].matching]
+        return rows
 
-    def page(rows: list[Row], next_: Cursor | None, previous: Cursor | None) -> Page:
+    def page(rows: list[Any], next_: Cursor | None, previous: Cursor | None) -> Page:
         if count_cap is not None and not total:
             total.append(count_matching(chamber_id, f, count_cap))
         return Page(rows, next_, previous, total[0] if total else None)
