@@ -201,11 +201,33 @@ def _filter_form() -> InboxFilterForm:
     return InboxFilterForm(request.args, services=services_offered)
 
 
+class _Rendered:
+    """Markup rendered once per key and kept, the least recently used dropped beyond ``size``: for
+    parts of a page that hold nothing of the person, so the same key gives the same markup to
+    everyone. The key must name everything the markup depends on (the language among it)."""
+
+    def __init__(self, size: int) -> None:
+        self._kept: OrderedDict[tuple, Markup] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, render: Callable[[], str]) -> Markup:
+        with self._lock:
+            html = self._kept.get(key)
+            if html is not None:
+                self._kept.move_to_end(key)
+                return html
+        html = Markup(render())
+        with self._lock:
+            self._kept[key] = html
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return html
+
+
 #: rendered filter forms by (language, service choices, query string); bounded, as the query
 #: string is the visitor's. A quarter of the list's rendering time went into these ten fields.
-_FILTER_HTML: OrderedDict[tuple, Markup] = OrderedDict()
-_FILTER_HTML_MAX = 256
-_filter_html_lock = threading.Lock()
+_FILTER_HTML = _Rendered(256)
 
 
 def _filter_html(form: InboxFilterForm, link_args: dict[str, str]) -> Markup:
@@ -215,17 +237,7 @@ def _filter_html(form: InboxFilterForm, link_args: dict[str, str]) -> Markup:
     assert not form.meta.csrf and not form.errors
     # the form reads the first value of each argument, as link_args holds them; page cursors are not in it
     key = (str(get_locale()), form.services, tuple(sorted(link_args.items())))
-    with _filter_html_lock:
-        html = _FILTER_HTML.get(key)
-        if html is not None:
-            _FILTER_HTML.move_to_end(key)
-            return html
-    html = Markup(render_template("inbox/_filter.html", form=form, link_args=link_args))
-    with _filter_html_lock:
-        _FILTER_HTML[key] = html
-        while len(_FILTER_HTML) > _FILTER_HTML_MAX:
-            _FILTER_HTML.popitem(last=False)
-    return html
+    return _FILTER_HTML.get(key, lambda: render_template("inbox/_filter.html", form=form, link_args=link_args))
 
 
 def _link_args() -> dict[str, str]:
@@ -308,21 +320,55 @@ def _assignee_choices(form: AssignForm) -> list[tuple[str, str]]:
     return [(str(c[0]), str(c[1])) for c in form.assignee.choices or []]
 
 
+#: the fields of blank forms of the staff filing page, by (form, language, choices, …): bounded, as
+#: the assign form's choices are each chamber's staff
+_FIELDS_HTML = _Rendered(512)
+
+
+def _fields_html(name: str, form, blank: bool, *key: Any, **context: Any) -> Markup:
+    """The fields and buttons of one of the page's forms (a macro of ``inbox/_fields.html``),
+    without the form's tokens. A ``blank`` form (made without the request's input, no errors)
+    is rendered once per ``key``, which must hold what its fields show besides the language
+    (choices, the value chosen, attributes); a form shown again with its input is rendered anew."""
+    macro = get_template_attribute("inbox/_fields.html", name)
+    if not blank or form.errors:
+        return Markup(macro(form, **context))
+    return _FIELDS_HTML.get((name, str(get_locale()), *key), lambda: macro(form, **context))
+
+
+def _choices(field) -> tuple[tuple[str, ...], ...]:
+    """A choice field's choices as it renders them (value, label in the page's language, whether it
+    is the one chosen, their attributes) for a key of ``_fields_html``."""
+    return tuple(tuple(str(part) for part in choice) for choice in field.iter_choices())
+
+
 def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm | None = None,
             message_form: StaffMessageForm | None = None, note_form: NoteForm | None = None):
     item, filing = case.item, case.filing
     service = catalog.get_service(item.service_key)
     people = queries.chamber_people(item.chamber_id)  # for the assign form and the history
+    file_limits = conversation.file_input_attrs()
+    limits_key = tuple(sorted(file_limits.items()))
+    primary = item.destination_role == "primary"
+    action = _action_form(case, service, action_form)
+    message = message_form or StaffMessageForm(formdata=None)
+    note = note_form or NoteForm(formdata=None)
+    assign = _assign_form(item, people=people)
+    fields = {
+        "assign": _fields_html("assign", assign, True, _choices(assign.assignee)),
+        "message": _fields_html("message", message, message_form is None, limits_key, file_limits=file_limits),
+        "action": _fields_html("action", action, action_form is None, _choices(action.action), primary, limits_key,
+                               primary=primary, file_limits=file_limits) if action.action.choices else "",
+        "note": _fields_html("note", note, note_form is None),
+    }
     return render_template(
         "inbox/detail.html", item=item, service=service, filing=filing, locale=str(get_locale()),
-        action_form=_action_form(case, service, action_form),
-        message_form=message_form or StaffMessageForm(formdata=None), note_form=note_form or NoteForm(formdata=None),
-        assign_form=_assign_form(item, people=people),
+        action_form=action, message_form=message, note_form=note, assign_form=assign, fields=fields,
         messages=queries.conversation(filing.id, item.chamber_id) if filing else [],
         notes=queries.notes(item.id), delivery=case.delivery,
         history=queries.staff_history(filing.id, item.chamber_id, people) if filing else [],
         describe_action=describe_action,
-        closed=filing is None or filing.status in CLOSED, file_limits=conversation.file_input_attrs(),
+        closed=filing is None or filing.status in CLOSED, file_limits=file_limits,
         copy_noted=item.destination_role != "primary" and _noted(case),
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
         has_xgewerbeanzeige=exports.has_xgewerbeanzeige(item),
