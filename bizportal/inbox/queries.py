@@ -19,7 +19,7 @@ from ..common.types import UTCDateTime
 from ..delivery.models import Delivery
 from ..extensions import db
 from ..filings.models import Filing
-from ..filings.queries import filing_receivers, message_parts
+from ..filings.queries import filing_receivers
 from .models import CaseNote, InboxItem, InboxVisit
 
 #: sort orders of the list: name → (column, newest/highest first); the id breaks ties the same way
@@ -355,12 +355,16 @@ def filing_of(item: InboxItem):
 
 
 def conversation(filing_id: int, chamber_id: int):
-    """The messages between the company and this chamber about a filing, oldest first."""
+    """The messages between the company and this chamber about a filing, oldest first, with what
+    the conversation shows of each (as ``filings.queries.message_parts``: the author and the files),
+    all joined: one statement (``message_parts`` reads the files with a second one)."""
     from ..filings.models import FilingMessage
 
     return list(db.session.scalars(
         select(FilingMessage).where(FilingMessage.filing_id == filing_id, FilingMessage.chamber_id == chamber_id)
-        .options(*message_parts()).order_by(FilingMessage.created_at, FilingMessage.id)))
+        .options(joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
+                 joinedload(FilingMessage.attachments))
+        .order_by(FilingMessage.created_at, FilingMessage.id)).unique())
 
 
 def message_attachment(chamber_id: int, filing_id: int, attachment_id: str):
@@ -401,23 +405,25 @@ def delivery_of(item: InboxItem):
 
 
 def staff_history(filing_id: int, chamber_id: int, people: list[StaffUser] | None = None) -> list[tuple[Any, str]]:
-    """The audit entries of this chamber's staff on the filing, newest first, with the person's name;
-    ``people`` is the chamber's staff (``chamber_people``) if the caller has it already. The
-    chamber's own system through the API counts too (its steps and messages, not every call it
-    made), named after its API client (joined, so the clients need no query of their own)."""
+    """The audit entries of this chamber's staff on the filing, newest first, with the person's name:
+    rows with ``occurred_at``, ``action``, ``detail`` and ``outcome`` (no ORM objects). ``people`` is
+    the chamber's staff (``chamber_people``) if the caller has it already. The chamber's own system
+    through the API counts too (its steps and messages, not every call it made), named after its
+    API client (joined, so the clients need no query of their own)."""
     from ..api.models import ApiClient
     from ..audit.models import AuditEvent
 
     staff = {f"staff:{s.id}": s.display_name for s in (chamber_people(chamber_id) if people is None else people)}
     rows = db.session.execute(
-        select(AuditEvent, ApiClient.name)
+        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.detail, AuditEvent.outcome, AuditEvent.actor,
+               ApiClient.name)
         .outerjoin(ApiClient, and_(ApiClient.chamber_id == chamber_id,
                                    literal("api:") + ApiClient.client_id == AuditEvent.actor))
         .where(AuditEvent.filing_id == filing_id, AuditEvent.chamber_id == chamber_id,
                or_(AuditEvent.actor.in_(list(staff)),
                    and_(ApiClient.id.is_not(None), AuditEvent.action.not_in(("api.call", "api.token")))))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
-    return [(e, staff[e.actor] if system is None else f"{system} (API)") for e, system in rows]
+    return [(e, staff[e.actor] if e.name is None else f"{e.name} (API)") for e in rows]
 
 
 def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:
