@@ -342,6 +342,44 @@ def _choices(field) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(str(part) for part in choice) for choice in field.iter_choices())
 
 
+#: the staff filing page's fixed labels by (language, kind of service), translated once per process
+_TEXTS: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _page_texts(service) -> dict[str, Any]:
+    """The fixed labels of the staff filing page in the reader's language: a template's ``_()``
+    costs a context lookup and a call each, and the page had some forty of them in these lists.
+    The timeline names an acceptance by the kind of service (as the status badge does)."""
+    kind = service.kind if service else ""
+    key = (str(get_locale()), kind)
+    texts = _TEXTS.get(key)
+    if texts is None:
+        accepted = {"trade": _("Anzeige bestätigt durch"), "registration": _("Eingetragen durch")}
+        texts = _TEXTS[key] = {
+            "body_kinds": {"GEWERBEAMT": _("Gewerbeamt"), "HWK": _("Handwerkskammer"),
+                           "IHK": _("Industrie- und Handelskammer")},
+            "applicant": {"filed_by": _("Eingereicht von"), "email": _("E-Mail"),
+                          "phone": _("Telefon des Unternehmens"),
+                          "notification_email": _("Adresse für Benachrichtigungen"),
+                          "submitted_at": _("Eingereicht am"), "received_at": _("Eingegangen am")},
+            "account_fields": [("name", _("Name")), ("legal_form", _("Rechtsform")), ("street", _("Straße")),
+                               ("postcode", _("Postleitzahl")), ("city", _("Ort")),
+                               ("tax_number", _("Steuernummer"))],
+            "events": {"submitted": _("Eingereicht im Portal"), "forwarded": _("Zugestellt an"),
+                       "received": _("Eingang bestätigt durch"), "in_progress": _("In Bearbeitung bei"),
+                       "information_requested": _("Nachfrage von"), "answered": _("Antwort gesendet an"),
+                       "accepted": accepted.get(kind, _("Bewilligt durch")), "rejected": _("Abgelehnt durch"),
+                       "withdrawn": _("Zurückgezogen")},
+            "delivery": {"state": _("Zustand"), "attempts": _("Versuche"), "created_at": _("Angelegt"),
+                         "delivered_at": _("Zugestellt")},
+            "delivery_states": {"pending": _("wartet auf Versand"), "sending": _("wird gesendet"),
+                                "delivered": _("zugestellt"), "accepted": _("zugestellt, entschieden: positiv"),
+                                "rejected": _("zugestellt, abgelehnt"), "dead": _("gescheitert"),
+                                "cancelled": _("nicht gesendet (zurückgezogen)")},
+        }
+    return texts
+
+
 def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm | None = None,
             message_form: StaffMessageForm | None = None, note_form: NoteForm | None = None):
     item, filing = case.item, case.filing
@@ -363,6 +401,7 @@ def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm |
     }
     return render_template(
         "inbox/detail.html", item=item, service=service, filing=filing, locale=str(get_locale()),
+        texts=_page_texts(service),
         action_form=action, message_form=message, note_form=note, assign_form=assign, fields=fields,
         messages=queries.conversation(filing.id, item.chamber_id) if filing else [],
         notes=queries.notes(item.id), delivery=case.delivery,

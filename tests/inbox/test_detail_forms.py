@@ -85,7 +85,7 @@ def test_each_session_gets_its_own_csrf_token_and_each_page_new_one_time_tokens(
     assert second.post(f"{path}/notiz", data={**note, "csrf_token": csrf_token(two)}).status_code == 302
 
 
-def test_the_forms_follow_the_readers_language_from_one_request_to_the_next(app, filed):
+def test_the_forms_and_labels_follow_the_readers_language_from_one_request_to_the_next(app, filed):
     staff = staff_client(app, "gewerbeamt.bremen")
     path = item_path(staff, filed)
     german = staff.get(path).get_data(as_text=True)
@@ -93,7 +93,10 @@ def test_the_forms_follow_the_readers_language_from_one_request_to_the_next(app,
     english = staff.get(path).get_data(as_text=True)
     staff.get("/sprache/de")
     again = staff.get(path).get_data(as_text=True)
-    for text in (">Zuweisen<", ">Notiz speichern<", ">Nachricht senden<", ">niemand</option>"):
+    german_texts = (">Zuweisen<", ">Notiz speichern<", ">Nachricht senden<", ">niemand</option>",
+                    ">Eingereicht von</dt>", ">Steuernummer</dt>", "<strong>Zugestellt an ", ">Zustand</dt>")
+    for text in german_texts:
         assert text in german and text in again and text not in english, text
-    for text in (">Assign<", ">Save note<", ">Send message<", ">nobody</option>"):
+    for text in (">Assign<", ">Save note<", ">Send message<", ">nobody</option>",
+                 ">Submitted by</dt>", ">Tax number</dt>", "<strong>Delivered to ", ">Status</dt>"):
         assert text in english, text
