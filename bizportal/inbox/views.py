@@ -7,7 +7,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -26,7 +26,7 @@ from flask import (
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -94,7 +94,7 @@ def index():
     link_args = _link_args()
     return render_template("inbox/index.html", form=form, chamber=current_user.chamber, new_since=new_since,
                            link_args=link_args, page=page, count_cap=queries.COUNT_CAP,
-                           entries=_entries(page, new_since), filter_html=_filter_html(form, link_args),
+                           rows_html=_rows_html(page, new_since), filter_html=_filter_html(form, link_args),
                            count=page.count, format_decimal=format_decimal)
 
 
@@ -115,29 +115,35 @@ def export():
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-class _Entry(NamedTuple):
-    """One row of the list as the page shows it, its texts written once in Python (a macro or a
-    filter called per row costs more in Jinja than the row's own markup)."""
-
-    url: str
-    reference: str
-    copy: bool
-    new: bool
-    service_title: str
-    company: str
-    received: str
-    badge: Markup
-    assigned_to: str
+#: one row of the list; every value but the badge (markup made by the status macro) goes in escaped
+_ROW = ('\n    <tr class="kern-table__row">\n'
+        '      <td class="kern-table__cell"><a class="kern-link" href="{url}">{reference}</a>{copy}{new}</td>\n'
+        '      <td class="kern-table__cell">{service}</td>\n'
+        '      <td class="kern-table__cell">{company}</td>\n'
+        '      <td class="kern-table__cell">{received}</td>\n'
+        '      <td class="kern-table__cell">{badge}</td>\n'
+        '      <td class="kern-table__cell">{assigned}</td>\n'
+        '    </tr>')
+_NEW_BADGE = ' <span class="kern-badge kern-badge--info"><span class="kern-label kern-label--small">{}</span></span>'
 
 
-def _entries(page: queries.Page, new_since: datetime | None) -> list[_Entry]:
+def _rows_html(page: queries.Page, new_since: datetime | None) -> Markup:
+    """The list's rows as HTML, written in Python: the same markup a Jinja loop wrote, at a
+    fraction of its cost (50 rows of eight values each; a macro or a filter per row costs more
+    in Jinja than the row's own markup). Each row links to its item, marks a copy and what is new
+    since ``new_since``, and shows its status badge as the item's page does."""
     url = _url_pattern("inbox.detail", "item_id")
     badges = _status_badges(page)
-    return [_Entry(url(row.id), row.reference, row.destination_role == "copy",
-                   new_since is not None and row.received_at > new_since, row.service_title, row.company_name or "",
-                   datetime_medium(row.received_at), badges[(row.status or FilingStatus.SUBMITTED, row.service_key)],
-                   row.assigned_to or "–")
-            for row in page.rows]
+    copy_mark = f" ({escape(_('Kopie'))})"
+    new_badge = _NEW_BADGE.format(escape(_("neu")))
+    return Markup("".join(_ROW.format(
+        url=escape(url(row.id)), reference=escape(row.reference),
+        copy=copy_mark if row.destination_role == "copy" else "",
+        new=new_badge if new_since is not None and row.received_at > new_since else "",
+        service=escape(row.service_title), company=escape(row.company_name or ""),
+        received=escape(datetime_medium(row.received_at)),
+        badge=badges[(row.status or FilingStatus.SUBMITTED, row.service_key)],
+        assigned=escape(row.assigned_to or "–")) for row in page.rows))
 
 
 #: an id no row has, put into a URL once to find where ids go (``_url_pattern``)

@@ -340,8 +340,9 @@ BADGE = r'<span class="kern-badge kern-badge--(\w+)"><span class="kern-label ker
 
 def test_each_row_links_to_its_items_page_and_shows_what_was_delivered(app, staff):
     refs = deliver(app, "gewerbeamt-bremen", [
-        Spec(company="Erste & Söhne GmbH", age_minutes=2, role="copy"), Spec(company="Zweite GmbH", age_minutes=1)])
-    colleague_id = colleague(app, chamber_id_of(app, refs[0]), "Kollegin Weber")
+        Spec(company="Erste & <Söhne> GmbH", age_minutes=2, role="copy"),
+        Spec(company="Zweite GmbH", service_title="Gewerbe<br>anmeldung", age_minutes=1)])
+    colleague_id = colleague(app, chamber_id_of(app, refs[0]), "Kollegin <i>Weber</i>")
     assign(app, [refs[0]], colleague_id)
     html = staff.get(LIST).get_data(as_text=True)
     links = re.findall(ROW_LINK, html)
@@ -350,8 +351,11 @@ def test_each_row_links_to_its_items_page_and_shows_what_was_delivered(app, staf
         page = staff.get(url)
         assert page.status_code == 200 and f"Eingang {ref}" in page.get_data(as_text=True)
     assert f"{refs[0]}</a> (Kopie)" in html and f"{refs[1]}</a></td>" in html
-    assert ">Erste &amp; Söhne GmbH<" in html and ">Zweite GmbH<" in html
-    assert ">Kollegin Weber<" in html and ">–<" in html  # the other one is assigned to nobody
+    # what was delivered and the names are text, never markup
+    assert ">Erste &amp; &lt;Söhne&gt; GmbH<" in html and ">Zweite GmbH<" in html
+    assert ">Gewerbe&lt;br&gt;anmeldung<" in html
+    assert ">Kollegin &lt;i&gt;Weber&lt;/i&gt;<" in html and ">–<" in html  # the other one is assigned to nobody
+    assert "<Söhne>" not in html and "<br>anmeldung" not in html and "<i>Weber" not in html
 
 
 def test_the_lists_badges_and_marks_follow_the_readers_language_from_one_request_to_the_next(app, staff):
