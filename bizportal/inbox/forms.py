@@ -28,6 +28,9 @@ from ..filings.states import FilingStatus
 #: the longest time a company may be given to answer a request
 MAX_ANSWER_DAYS = 366
 
+# Hidden fields get an empty label: without one, WTForms translates a label made from the field's
+# name, and Flask-WTF loads WTForms' message catalog from disk for that, once per request.
+
 
 class ActionForm(FlaskForm):
     """One step of the filing's status machine, chosen from the steps allowed now (``inbox.actions``).
@@ -38,9 +41,9 @@ class ActionForm(FlaskForm):
 
     action = RadioField(_l("Nächster Schritt"), choices=[],
                         validators=[InputRequired(message=_l("Bitte wählen Sie einen Schritt."))])
-    expected_status = HiddenField()
+    expected_status = HiddenField(label="")
     #: a request or decision message posted twice is stored once
-    form_token = OneTimeTokenField()
+    form_token = OneTimeTokenField(label="")
     detail = TextAreaField(_l("Nachricht an das Unternehmen"), validators=[Length(max=2000)],
                            description=_l("Bei einer Nachforderung oder Ablehnung ist eine Begründung nötig."))
     # no Optional(): it would end the chain before validate_due_on, which requires it for a request
@@ -76,7 +79,7 @@ class StaffMessageForm(FlaskForm):
     body = TextAreaField(_l("Nachricht"), validators=[
         DataRequired(message=_l("Bitte schreiben Sie eine Nachricht.")), Length(max=5000)])
     files = MultipleFileField(_l("Dokumente (freiwillig)"), description=_l("PDF, PNG oder JPEG, je höchstens 10 MB."))
-    form_token = OneTimeTokenField()
+    form_token = OneTimeTokenField(label="")
 
 
 class AssignForm(FlaskForm):
@@ -91,7 +94,7 @@ class NoteForm(FlaskForm):
     note = TextAreaField(_l("Interne Notiz"), validators=[
         DataRequired(message=_l("Bitte schreiben Sie eine Notiz.")), Length(max=5000)],
         description=_l("Nur für Ihre Kammer sichtbar, nie für das Unternehmen."))
-    form_token = OneTimeTokenField()
+    form_token = OneTimeTokenField(label="")
 
 
 def _strip(value: str | None) -> str | None:

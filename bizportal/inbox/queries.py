@@ -12,14 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
-from sqlalchemy.orm import joinedload, load_only, raiseload
+from sqlalchemy.orm import joinedload
 
 from ..auth.models import Person, StaffUser
 from ..common.types import UTCDateTime
 from ..delivery.models import Delivery
 from ..extensions import db
 from ..filings.models import Filing
-from ..filings.queries import filing_receivers, message_parts
+from ..filings.queries import filing_receivers
 from .models import CaseNote, InboxItem, InboxVisit
 
 #: sort orders of the list: name → (column, newest/highest first); the id breaks ties the same way
@@ -101,9 +101,22 @@ class Row:
     receivers: list[dict[str, str]] | None = None
 
 
+#: the columns of a list row (``list_page``), read as plain values, no ORM objects: the shown ones,
+#: the sort keys (``SORTS``) and only the company's name out of the delivered company document
+LIST_COLUMNS = (
+    InboxItem.id, InboxItem.reference, InboxItem.service_key, InboxItem.service_title, InboxItem.destination_role,
+    InboxItem.company["name"].as_string().label("company_name"), InboxItem.received_at,
+    InboxItem.company_name_folded, Filing.status.label("status"),
+    func.coalesce(StaffUser.name, StaffUser.sub).label("assigned_to"),
+)
+
+
 @dataclass(frozen=True)
 class Page:
-    rows: list[Row]
+    #: SQLAlchemy ``Row``s with the attributes of ``LIST_COLUMNS`` (``id``, ``reference``, ``service_key``,
+    #: ``service_title``, ``destination_role``, ``company_name``, ``received_at``, ``company_name_folded``,
+    #: ``status``: the filing's current one, None if it is gone, ``assigned_to``: a name or None)
+    rows: list[Any]
     #: cursors for "Weitere" (after the last row) and "Zurück" (before the first row), if there is more
     next: Cursor | None
     previous: Cursor | None
@@ -115,15 +128,18 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _listing(chamber_id: int, f: InboxFilter):  # a Select of (InboxItem, status, assignee name)
-    query = (
-        select(InboxItem, Filing.status, func.coalesce(StaffUser.name, StaffUser.sub))
-        .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
-        .outerjoin(Filing, Filing.id == Delivery.filing_id)
-        .outerjoin(StaffUser, StaffUser.id == InboxItem.assigned_to_id)
-        .where(InboxItem.chamber_id == chamber_id)
-    )
-    return query.where(*_conditions(f))
+def _joined(query: Select, chamber_id: int, f: InboxFilter) -> Select:
+    """``query`` over the chamber's items with their filing and assignee joined, filtered by ``f``."""
+    return (query
+            .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
+            .outerjoin(Filing, Filing.id == Delivery.filing_id)
+            .outerjoin(StaffUser, StaffUser.id == InboxItem.assigned_to_id)
+            .where(InboxItem.chamber_id == chamber_id, *_conditions(f)))
+
+
+def _listing(chamber_id: int, f: InboxFilter) -> Select:  # (InboxItem, status, assignee name)
+    return _joined(select(InboxItem, Filing.status, func.coalesce(StaffUser.name, StaffUser.sub))
+                   .select_from(InboxItem), chamber_id, f)
 
 
 def _conditions(f: InboxFilter) -> list[ColumnElement[bool]]:
@@ -169,8 +185,8 @@ def _beyond(cursor: Cursor, backwards: bool) -> ColumnElement[bool]:
     return key < position if descending != backwards else key > position
 
 
-def _cursor(sort: str, row: Row) -> Cursor:
-    return Cursor(sort, getattr(row.item, SORTS[sort][0].key), row.item.id)
+def _cursor(sort: str, row: Any) -> Cursor:
+    return Cursor(sort, getattr(row, SORTS[sort][0].key), row.id)
 
 
 def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, before: Cursor | None = None,
@@ -179,29 +195,24 @@ def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, befo
     ``after`` or the page before ``before``. Items arriving meanwhile never shift a page that is
     reached through a cursor (no offsets); the id breaks ties in every order.
 
-    Only the columns a row shows (and the sort keys) are read: not the delivered answers, files
-    and bundle, three JSON documents per row decoded for nothing; any other attribute raises.
-    With ``count_cap``, the page's statement also counts the matching items as ``count_matching``
-    does (an uncorrelated subquery, evaluated once): one round trip less; a page without rows
-    (past the end) counts by itself.
+    Only the columns a row shows (and the sort keys) are read, as plain values (``LIST_COLUMNS``):
+    no ORM objects, not the delivered answers, files and bundle, and of the company document only
+    its name. With ``count_cap``, the page's statement also counts the matching items as
+    ``count_matching`` does (an uncorrelated subquery, evaluated once): one round trip less; a page
+    without rows (past the end) counts by itself.
     """
-    counted = _counting(chamber_id, f, count_cap).scalar_subquery() if count_cap is not None else None
-    query = _listing(chamber_id, f).options(
-        load_only(InboxItem.id, InboxItem.reference, InboxItem.service_key, InboxItem.service_title,
-                  InboxItem.destination_role, InboxItem.company, InboxItem.received_at, InboxItem.company_name_folded,
-                  raiseload=True),
-        raiseload("*"))
-    if counted is not None:
-        query = query.add_columns(counted)
+    query = _joined(select(*LIST_COLUMNS).select_from(InboxItem), chamber_id, f)
+    if count_cap is not None:
+        query = query.add_columns(_counting(chamber_id, f, count_cap).scalar_subquery().label("matching"))
     total: list[int] = []
 
-    def fetch(statement: Select) -> list[Row]:
-        result = db.session.execute(statement).all()
-        if result and counted is not None:
-            total[:] = [result[0][3]]
-        return [Row(r[0], r[1], r[2]) for r in result]
+    def fetch(statement: Select) -> list[Any]:
+        rows = list(db.session.execute(statement).all())
+        if rows and count_cap is not None:
+            total[:] = [rows[0].matching]
+        return rows
 
-    def page(rows: list[Row], next_: Cursor | None, previous: Cursor | None) -> Page:
+    def page(rows: list[Any], next_: Cursor | None, previous: Cursor | None) -> Page:
         if count_cap is not None and not total:
             total.append(count_matching(chamber_id, f, count_cap))
         return Page(rows, next_, previous, total[0] if total else None)
@@ -344,12 +355,16 @@ def filing_of(item: InboxItem):
 
 
 def conversation(filing_id: int, chamber_id: int):
-    """The messages between the company and this chamber about a filing, oldest first."""
+    """The messages between the company and this chamber about a filing, oldest first, with what
+    the conversation shows of each (as ``filings.queries.message_parts``: the author and the files),
+    all joined: one statement (``message_parts`` reads the files with a second one)."""
     from ..filings.models import FilingMessage
 
     return list(db.session.scalars(
         select(FilingMessage).where(FilingMessage.filing_id == filing_id, FilingMessage.chamber_id == chamber_id)
-        .options(*message_parts()).order_by(FilingMessage.created_at, FilingMessage.id)))
+        .options(joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
+                 joinedload(FilingMessage.attachments))
+        .order_by(FilingMessage.created_at, FilingMessage.id)).unique())
 
 
 def message_attachment(chamber_id: int, filing_id: int, attachment_id: str):
@@ -390,23 +405,25 @@ def delivery_of(item: InboxItem):
 
 
 def staff_history(filing_id: int, chamber_id: int, people: list[StaffUser] | None = None) -> list[tuple[Any, str]]:
-    """The audit entries of this chamber's staff on the filing, newest first, with the person's name;
-    ``people`` is the chamber's staff (``chamber_people``) if the caller has it already. The
-    chamber's own system through the API counts too (its steps and messages, not every call it
-    made), named after its API client (joined, so the clients need no query of their own)."""
+    """The audit entries of this chamber's staff on the filing, newest first, with the person's name:
+    rows with ``occurred_at``, ``action``, ``detail`` and ``outcome`` (no ORM objects). ``people`` is
+    the chamber's staff (``chamber_people``) if the caller has it already. The chamber's own system
+    through the API counts too (its steps and messages, not every call it made), named after its
+    API client (joined, so the clients need no query of their own)."""
     from ..api.models import ApiClient
     from ..audit.models import AuditEvent
 
     staff = {f"staff:{s.id}": s.display_name for s in (chamber_people(chamber_id) if people is None else people)}
     rows = db.session.execute(
-        select(AuditEvent, ApiClient.name)
+        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.detail, AuditEvent.outcome, AuditEvent.actor,
+               ApiClient.name)
         .outerjoin(ApiClient, and_(ApiClient.chamber_id == chamber_id,
                                    literal("api:") + ApiClient.client_id == AuditEvent.actor))
         .where(AuditEvent.filing_id == filing_id, AuditEvent.chamber_id == chamber_id,
                or_(AuditEvent.actor.in_(list(staff)),
                    and_(ApiClient.id.is_not(None), AuditEvent.action.not_in(("api.call", "api.token")))))
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
-    return [(e, staff[e.actor] if system is None else f"{system} (API)") for e, system in rows]
+    return [(e, staff[e.actor] if e.name is None else f"{e.name} (API)") for e in rows]
 
 
 def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:

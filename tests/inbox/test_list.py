@@ -332,3 +332,41 @@ def test_the_count_is_of_all_matching_items_on_every_page_and_past_the_end(app, 
     beyond = staff.get(LIST, query_string={"nach": past}).get_data(as_text=True)
     assert listed(beyond) == [] and "12 Anträge gefunden" in beyond
     assert sorted(listed(first) + listed(second) + listed(third)) == sorted(refs)
+
+
+ROW_LINK = r'<a class="kern-link" href="(/staff/posteingang/\d+)">([^<]+)</a>'
+BADGE = r'<span class="kern-badge kern-badge--(\w+)"><span class="kern-label kern-label--small">([^<]+)</span>'
+
+
+def test_each_row_links_to_its_items_page_and_shows_what_was_delivered(app, staff):
+    refs = deliver(app, "gewerbeamt-bremen", [
+        Spec(company="Erste & <Söhne> GmbH", age_minutes=2, role="copy"),
+        Spec(company="Zweite GmbH", service_title="Gewerbe<br>anmeldung", age_minutes=1)])
+    colleague_id = colleague(app, chamber_id_of(app, refs[0]), "Kollegin <i>Weber</i>")
+    assign(app, [refs[0]], colleague_id)
+    html = staff.get(LIST).get_data(as_text=True)
+    links = re.findall(ROW_LINK, html)
+    assert [ref for _url, ref in links] == [refs[1], refs[0]]
+    for url, ref in links:
+        page = staff.get(url)
+        assert page.status_code == 200 and f"Eingang {ref}" in page.get_data(as_text=True)
+    assert f"{refs[0]}</a> (Kopie)" in html and f"{refs[1]}</a></td>" in html
+    # what was delivered and the names are text, never markup
+    assert ">Erste &amp; &lt;Söhne&gt; GmbH<" in html and ">Zweite GmbH<" in html
+    assert ">Gewerbe&lt;br&gt;anmeldung<" in html
+    assert ">Kollegin &lt;i&gt;Weber&lt;/i&gt;<" in html and ">–<" in html  # the other one is assigned to nobody
+    assert "<Söhne>" not in html and "<br>anmeldung" not in html and "<i>Weber" not in html
+
+
+def test_the_lists_badges_and_marks_follow_the_readers_language_from_one_request_to_the_next(app, staff):
+    deliver(app, "gewerbeamt-bremen", [Spec(status="accepted", age_minutes=2),
+                                       Spec(status="in_progress", role="copy", age_minutes=1)])
+    german = staff.get(LIST).get_data(as_text=True)
+    staff.get("/sprache/en")
+    english = staff.get(LIST).get_data(as_text=True)
+    staff.get("/sprache/de")
+    again = staff.get(LIST).get_data(as_text=True)
+    assert re.findall(BADGE, german) == [("info", "In Bearbeitung"), ("success", "Bestätigt")]
+    assert re.findall(BADGE, english) == [("info", "In progress"), ("success", "Acknowledged")]
+    assert "</a> (copy)" in english and "</a> (Kopie)" in german
+    assert re.findall(BADGE, again) == re.findall(BADGE, german)
