@@ -303,21 +303,23 @@ def _storage():
 
 
 def _action_form(case: queries.CaseFile, service, form: ActionForm | None = None) -> ActionForm:
-    form = form or ActionForm(formdata=None)
+    """The decision form: the one posted, or a blank one carrying the status the page shows (also when
+    another form of the page was posted and is shown again with its error)."""
     status = case.filing.status if case.filing else ""
+    if form is None:
+        form = ActionForm(formdata=None)
+        form.expected_status.data = status
     form.action.choices = actions.allowed(status, service.kind if service else None, case.item.destination_role,
                                           noted=_noted(case))
-    if not form.is_submitted():
-        form.expected_status.data = status
     return form
 
 
 def _assign_form(item: InboxItem, form: AssignForm | None = None, people=None) -> AssignForm:
-    form = form or AssignForm(formdata=None)
+    if form is None:  # blank: it shows who works the filing now
+        form = AssignForm(formdata=None)
+        form.assignee.data = str(item.assigned_to_id) if item.assigned_to_id else ""
     form.assignee.choices = [("", _("niemand")), *((str(s.id), s.display_name)
                                                    for s in queries.chamber_staff(item.chamber_id, people))]
-    if not form.is_submitted():
-        form.assignee.data = str(item.assigned_to_id) if item.assigned_to_id else ""
     return form
 
 

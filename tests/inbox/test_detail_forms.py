@@ -100,3 +100,24 @@ def test_the_forms_and_labels_follow_the_readers_language_from_one_request_to_th
     for text in (">Assign<", ">Save note<", ">Send message<", ">nobody</option>",
                  ">Submitted by</dt>", ">Tax number</dt>", "<strong>Delivered to ", ">Status</dt>"):
         assert text in english, text
+
+
+def test_a_refused_note_leaves_the_other_forms_showing_the_filing_as_it_is(app, filed):
+    """The page shown again after a refused note still names who works the filing and carries the
+    status the decision form was shown for (a press of it after the error is checked against it)."""
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    with app.app_context():
+        me = db.session.scalar(select(StaffUser.id).where(StaffUser.sub == "gewerbeamt.bremen"))
+    page = staff.get(path).get_data(as_text=True)
+    assert staff.post(f"{path}/zuweisen", data={"csrf_token": csrf_token(page), "assignee": str(me)}).status_code == 302
+    page = staff.get(path).get_data(as_text=True)
+    shown_status = re.search(r'name="expected_status"[^>]*value="([^"]*)"', page)
+    assert shown_status and shown_status.group(1)
+    refused = staff.post(f"{path}/notiz", data={"csrf_token": csrf_token(page), "note": "x" * 6000,
+                                                "form_token": form_token(page, "note-form")})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert selected_assignee(html).startswith("Sabine Krüger")
+    again = re.search(r'name="expected_status"[^>]*value="([^"]*)"', html)
+    assert again and again.group(1) == shown_status.group(1)
