@@ -84,8 +84,8 @@ def _sqlite_without_fsync(dbapi_connection, _record) -> None:
 
 #: the database tests the SQLite run keeps under ``BIZPORTAL_TEST_SQLITE_SCOPE=embedded`` (bin/test): the
 #: embedded default's journeys (browser, HTTP end to end for three services, the start command, the
-#: installed wheel), and the packages with code of their own per database (the delivery worker's claim, clock and events,
-#: statistics, the backup of a SQLite file, the inbox's text matching, the API's and the portal's rate
+#: installed wheel), and the packages with code of their own per database (the delivery worker's claim,
+#: clock and events, statistics, the backup of a SQLite file, the inbox's text matching, the API's and the portal's rate
 #: limits, retention, the company lock of drafts and submits, the filing lifecycle's locks). The form,
 #: bundle, catalog, filing-list and case-work tests, and the delivery's administration pages, store and
 #: read their data through the same code on either database; they run on PostgreSQL, the production one.
