@@ -36,6 +36,7 @@ from tests.support.factories import (
 )
 from tests.support.receivers.counting import counting_receiver, settled_arrivals
 from tests.support.receivers.loopback import closed_port
+from tests.support.workers import CHAMBER_SLOTS
 
 pytestmark = pytest.mark.postgres_only
 
@@ -188,8 +189,8 @@ def test_sigkilled_worker_loses_nothing_and_duplicates_nothing(app, worker_proce
         set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
         ids = bulk_filings(app, 10, ["hk-bremen"], spread=timedelta(minutes=10))  # rows apart in time
         victim = worker_processes(DELIVERY_LEASE_SECONDS=2)
-        in_flight = settled_arrivals(server)  # the chamber's slots (DELIVERY_CHAMBER_CONCURRENCY)
-        assert 1 <= in_flight < 10
+        in_flight = settled_arrivals(server, at_least=CHAMBER_SLOTS)
+        assert in_flight == CHAMBER_SLOTS
         victim.send_signal(signal.SIGKILL)
         victim.wait(10)
         assert state_counts(app) == {"sending": in_flight, "pending": 10 - in_flight}
@@ -215,7 +216,8 @@ def test_sigterm_lets_the_sends_in_flight_finish(app, worker_processes):
         set_adapter(app, "hk-bremen", "webhook", webhook_options(url, timeout_seconds=30))
         bulk_filings(app, 12, ["hk-bremen"])
         proc = worker_processes()
-        in_flight = settled_arrivals(server)
+        in_flight = settled_arrivals(server, at_least=CHAMBER_SLOTS)
+        assert in_flight == CHAMBER_SLOTS
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         assert proc.poll() is None  # still waiting for its sends

@@ -29,6 +29,7 @@ from tests.support.factories import bulk_filings, set_adapter, state_counts, wai
 from tests.support.fitconnect import PDF, PNG, fit_delivery, fit_filing, forwarded_entries
 from tests.support.receivers.counting import counting_receiver, settled_arrivals
 from tests.support.receivers.fitconnect_receiver import fitconnect_receiver
+from tests.support.workers import CHAMBER_SLOTS
 
 pytestmark = pytest.mark.postgres_only(
     reason="several worker processes claim side by side only on PostgreSQL (FOR UPDATE SKIP LOCKED); "
@@ -74,9 +75,9 @@ def test_worker_stalled_past_its_lease_is_taken_over_and_its_late_answers_change
         ids = bulk_filings(app, n, ["hk-bremen"], spread=timedelta(minutes=10))  # rows apart in time
         started = database_now(app)
         stalled = worker_processes(**LEASE)
-        first = settled_arrivals(server)  # its chamber slots (DELIVERY_CHAMBER_CONCURRENCY)
+        first = settled_arrivals(server, at_least=CHAMBER_SLOTS)
         taker = worker_processes(**LEASE)
-        both = settled_arrivals(server, at_least=first + 1)
+        both = settled_arrivals(server, at_least=first + CHAMBER_SLOTS)
         victims = held_by(app, stalled)
         assert len(victims) == first and 1 <= first < both < n
         assert len(held_by(app, taker)) == both - first
