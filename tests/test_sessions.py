@@ -150,3 +150,16 @@ def test_audit_blanks_jwts_and_assigned_secrets_but_keeps_the_reason(app):
     assert _clean("client_secret=s3cr3t token refused") == "client_secret=[withheld] token refused"
     assert "eyJhbGciOi" not in _clean("got eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl back")
     assert _clean("ID token rejected: aud wrong") == "ID token rejected: aud wrong"
+
+
+def test_a_session_ended_elsewhere_is_refused_on_the_next_page(app, client, login_as):
+    """Ended by another process (back-channel logout, an administrator) between two pages: the next
+    page read of the login session sees it, however the request reads (no stale copy)."""
+    login_as("anna.becker")
+    assert client.get("/antraege").status_code == 200
+    with app.app_context():
+        db.session.execute(update(LoginSession).values(ended_at=utcnow(), end_reason="backchannel_logout"))
+        db.session.commit()
+    resp = client.get("/antraege")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert client.get("/").status_code == 200 and client.get("/antraege").status_code == 302
