@@ -163,3 +163,18 @@ def test_a_session_ended_elsewhere_is_refused_on_the_next_page(app, client, logi
     resp = client.get("/antraege")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
     assert client.get("/").status_code == 200 and client.get("/antraege").status_code == 302
+
+
+def test_pages_that_change_nothing_keep_the_login_cookie_as_it_was(app, client, login_as):
+    """The cookie is signed when the session changes, not for every page: the first page after the
+    login adds the form token, the pages after it keep that cookie, a language switch writes a new one."""
+    login_as("anna.becker")
+    assert "bizportal_session=" in client.get("/antraege").headers.get("Set-Cookie", "")
+    with_token = cookie_of(client)
+    for path in ("/antraege", "/", "/antraege"):
+        resp = client.get(path)
+        assert resp.status_code == 200 and "Set-Cookie" not in resp.headers
+    assert cookie_of(client) == with_token
+    switched = client.get("/sprache/en", headers={"Referer": "/antraege"})
+    assert "bizportal_session=" in switched.headers.get("Set-Cookie", "")
+    assert client.get("/antraege").status_code == 200
