@@ -72,8 +72,9 @@ DEMO_USERS: dict[str, dict[str, Any]] = {
 def ensure_chambers() -> int:
     """Create the demo chambers that are missing (all on the ``inbox`` adapter); returns how many."""
     created = 0
+    present = set(db.session.scalars(select(Chamber.slug).where(Chamber.slug.in_([c["slug"] for c in CHAMBERS]))))
     for spec in CHAMBERS:
-        if db.session.scalar(select(Chamber.id).where(Chamber.slug == spec["slug"])) is None:
+        if spec["slug"] not in present:
             db.session.add(Chamber(adapter_key="inbox", options={"chamber_slug": spec["slug"]},
                                    enabled=True, **spec))
             created += 1

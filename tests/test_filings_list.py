@@ -7,7 +7,9 @@ import re
 
 from sqlalchemy import select
 
+from bizportal.filings.models import Filing
 from tests.support.filing import file_service, gewerbe_answers, path_of, post_step, start_draft
+from tests.support.http import csrf_token
 
 
 def _row(html: str, reference: str) -> str:
@@ -131,3 +133,58 @@ def test_each_status_badge_names_the_state_as_the_filing_page_does(app, client, 
     english = client.get("/antraege").get_data(as_text=True)
     assert re.findall(badge, _row(english, refs[0])) == [("success", "Acknowledged")]
     assert re.findall(badge, _row(english, refs[4])) == [("success", "Approved")]
+
+
+def test_the_list_shows_a_chamber_s_status_change_at_once(app, client, login_as):
+    """The rows of the list are rendered once and kept; a status the chamber's system reports and
+    a decision of its staff appear on the very next request, and so does the company's withdrawal."""
+    from bizportal.auth.models import Person
+    from bizportal.delivery.models import Delivery
+    from bizportal.extensions import db
+    from bizportal.filings import lifecycle
+    from tests.support.factories import add_filings
+
+    login_as("anna.becker")
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.sub == "anna.becker"))
+        company_id, person_id = person.company_id, person.id
+    refs = add_filings(app, company_id, person_id, 3, "W")  # gewerbeanmeldung, -ummeldung, -abmeldung
+    badge = r'<span class="kern-badge kern-badge--\w+"><span class="kern-label kern-label--small">([^<]+)</span>'
+    html = client.get("/antraege").get_data(as_text=True)
+    assert [re.findall(badge, _row(html, ref)) for ref in refs] == [["Weitergeleitet"]] * 3
+    assert "Weg 0" in _row(html, refs[0])
+    with app.app_context():
+        delivery_of = {ref: db.session.scalar(select(Delivery.id).join(Filing, Filing.id == Delivery.filing_id)
+                                              .where(Filing.reference == ref)) for ref in refs}
+        lifecycle.apply_chamber_event(delivery_of[refs[0]], "received")
+    html = client.get("/antraege").get_data(as_text=True)
+    assert [re.findall(badge, _row(html, ref)) for ref in refs] == [["Eingegangen"], ["Weitergeleitet"],
+                                                                     ["Weitergeleitet"]]
+    with app.app_context():
+        lifecycle.apply_chamber_event(delivery_of[refs[0]], "accepted")
+        lifecycle.apply_chamber_event(delivery_of[refs[1]], "rejected", detail="Unvollständig")
+    client.post(f"/antraege/{refs[2]}/zurueckziehen", data={"csrf_token": csrf_token(html), "confirm": "yes"})
+    html = client.get("/antraege").get_data(as_text=True)
+    assert [re.findall(badge, _row(html, ref)) for ref in refs] == [["Bestätigt"], ["Abgelehnt"], ["Zurückgezogen"]]
+    assert "Weg 0" in _row(html, refs[0])
+
+
+def test_a_submitted_bundle_is_listed_with_its_filings(app, client, login_as):
+    """"Eingereichte Vorhaben" names each bundle with the references of the filings made with it,
+    in the order they were made."""
+    from bizportal.extensions import db
+    from bizportal.filings.models import FilingBundle
+    from tests.support.bundles import PLANS, SHARED, file_bundle
+
+    login_as("anna.becker")
+    file_bundle(client, "betrieb-gruenden", {**SHARED, **PLANS, "ausbilden": "no", "handwerk_anlage": "a"})
+    with app.app_context():
+        bundle = db.session.scalar(select(FilingBundle))
+        filed = [f.reference for f in bundle.filings]
+        reference = bundle.reference
+    assert len(filed) >= 2
+    html = client.get("/antraege").get_data(as_text=True)
+    table = html[html.index('id="vorhaben-liste"'):]
+    start = table.index(f">{reference}</a>")
+    row = table[start:table.index("</tr>", start)]
+    assert f"<td class=\"kern-table__cell\">{', '.join(filed)}</td>" in row

@@ -161,15 +161,16 @@ def test_filing_list_asks_as_often_on_an_older_page_for_many_filings_as_for_few(
     login_as("anna.becker")
     company_id, person_id = company_of(app, "anna.becker")
     add_filings(app, company_id, person_id, FILINGS_PAGE + 1, "E")
-    first_page = client.get("/antraege").get_data(as_text=True)
+    newest, first_page = statements(app, client, "/antraege")
     older = first_page.split('id="older-filings" rel="next" href="', 1)[1].split('"', 1)[0]
-    one, one_html = statements(app, client, older)
+    one, one_html = statements(app, client, older.replace("&amp;", "&"))
     add_filings(app, company_id, person_id, 3 * FILINGS_PAGE, "F")  # from now on, one a minute back
     full, full_html = statements(app, client, older)
     assert listed_filings(one_html) == 1 and "BP-QE-0025" in one_html and 'id="older-filings"' not in one_html
     assert listed_filings(full_html) == FILINGS_PAGE and "BP-QF-0040" in full_html and "BP-QF-0010" not in full_html
     assert 'id="older-filings"' in full_html
     assert full == one
+    assert one == newest  # the older page's anchor is read within the page's statement
 
 
 def test_filing_page_asks_as_often_for_thirty_files_and_messages_with_files_as_for_one(app, client, filed):

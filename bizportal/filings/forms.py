@@ -342,6 +342,12 @@ class ListSelect(Select):
         selected = "selected " if choice.selected else ""
         return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label or choice.value)}</option>')
 
+    @classmethod
+    def _dispatch_render_option(cls):
+        """``render_option`` as it is: WTForms 3.3 inspects its signature on every render of a select
+        (for overrides of the older one), and this one has the current ``(choice, **kwargs)``."""
+        return cls.render_option
+
 
 class WholeNumberField(IntegerField):
     """A whole number as typed: a text input with a numeric keyboard, not ``type=number`` (whose value
@@ -757,7 +763,7 @@ class ReviewForm(FlaskForm):
         description=_l("Falsche oder unvollständige Angaben können eine Ordnungswidrigkeit sein."))
     #: the saves of the drafts the page shows, as it showed them (``services.review_state``): a
     #: submit from a page opened before a colleague's save files nothing
-    revision = HiddenField()
+    revision = HiddenField("Revision")  # a label of its own: see MessageForm
 
 
 class MessageForm(FlaskForm):
@@ -767,5 +773,7 @@ class MessageForm(FlaskForm):
         DataRequired(message=_l("Bitte schreiben Sie eine Nachricht.")), Length(max=5000)])
     files = MultipleFileField(_l("Dokumente (freiwillig)"),
                               description=_l("PDF, PNG oder JPEG, je höchstens 10 MB, zusammen höchstens 20 MB."))
-    request_id = HiddenField()
-    form_token = OneTimeTokenField()
+    # labels of their own (the ones WTForms makes from the name, never shown): a field without one
+    # asks WTForms' translations for it, and Flask-WTF loads that catalog from disk in each request
+    request_id = HiddenField("Request Id")
+    form_token = OneTimeTokenField("Form Token")

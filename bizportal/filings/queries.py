@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload, load_only, raiseload, selectinload
+from sqlalchemy import Row, Text, and_, cast, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage, FilingReceipt
@@ -15,47 +18,52 @@ from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage, Fili
 FILINGS_PAGE = 25
 
 
+@cache
 def message_parts() -> tuple:
     """What a conversation shows of each message — its author (joined) and its files (one query
     for all) — as loader options, so they come with the messages, not one query per message.
-    (A function: building options configures the mappers, which must wait for every model.)"""
+    (A function: building options configures the mappers, which must wait for every model; built
+    once, as options are immutable and can be shared by statements.)"""
     return (joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
             selectinload(FilingMessage.attachments))
 
 
+@cache
 def page_parts() -> tuple:
     """What the filing's page shows besides the filing: its bodies, timeline, files and conversation,
     and its receipt's fingerprint (joined; the PDF itself is not read for the page). The deliveries
-    (one or two a filing, each with its body) are joined too: a round trip less for a second
-    row of the filing at most."""
+    (one or two a filing, each with its body) and the timeline are joined too: a round trip less
+    each, for rows of deliveries times timeline entries (a filing has one or two deliveries and a
+    handful of entries). Built once (see ``message_parts``)."""
     return (joinedload(Filing.receipt).defer(FilingReceipt.content), joinedload(Filing.deliveries),
-            selectinload(Filing.events), selectinload(Filing.attachments),
+            joinedload(Filing.events), selectinload(Filing.attachments),
             selectinload(Filing.messages).options(*message_parts()))
 
 
-def list_parts() -> tuple:
-    """What a row of "Meine Anträge" shows of a filing: reference, service and its distinguishing
-    answers, date and status (the id for the next page's anchor)."""
-    return (load_only(Filing.id, Filing.reference, Filing.service_key, Filing.data, Filing.status,
-                      Filing.submitted_at, raiseload=True), raiseload("*"))
+#: the columns of a row of "Meine Anträge" (``company_filings``)
+_LISTED = Filing.__table__.c
 
 
-def company_filings(company_id: int, after: int | None = None, limit: int = FILINGS_PAGE) -> tuple[list[Filing], bool]:
-    """One page of the company's filings, newest first, and whether older ones follow.
+def company_filings(company_id: int, after: int | None = None, limit: int = FILINGS_PAGE) -> tuple[list[Row], bool]:
+    """One page of the company's filings, newest first, and whether older ones follow; one statement.
 
     ``after``: the id of the last filing of the previous page (a filing of another company, or
     none, gives the first page). The page costs the same however many filings the company has
-    (index ``ix_filing_company_submitted``). Only the columns a row of the list shows are read
-    (the company snapshot, receivers and bundle context are not decoded for it), and neither
-    they nor any relationship can be loaded later, one statement per row: that raises instead.
+    (index ``ix_filing_company_submitted``). Each row is a tuple of what a row of the list shows —
+    ``id``, ``reference``, ``service_key``, ``status``, ``submitted_at`` and ``data_text``, the
+    answers as the stored JSON text (decoded only for a row not rendered before, see
+    ``listing.filing_rows``) — read with SQLAlchemy Core: no ORM objects, nothing else of the
+    filing (company snapshot, receivers, bundle context, relationships) is read.
     """
-    query = select(Filing).where(Filing.company_id == company_id)
-    anchor = db.session.scalar(select(Filing.submitted_at).where(Filing.id == after, Filing.company_id == company_id)) \
-        if after is not None else None
-    if anchor is not None:
-        query = query.where(or_(Filing.submitted_at < anchor, and_(Filing.submitted_at == anchor, Filing.id < after)))
-    rows = list(db.session.scalars(query.options(*list_parts())
-                                   .order_by(Filing.submitted_at.desc(), Filing.id.desc()).limit(limit + 1)))
+    query = (select(_LISTED.id, _LISTED.reference, _LISTED.service_key, _LISTED.status, _LISTED.submitted_at,
+                    cast(_LISTED.data, Text).label("data_text"))
+             .where(_LISTED.company_id == company_id))
+    if after is not None:  # the anchor within the same statement; not the company's (NULL): the first page
+        anchor = (select(_LISTED.submitted_at).where(_LISTED.id == after, _LISTED.company_id == company_id)
+                  .scalar_subquery())
+        query = query.where(or_(anchor.is_(None), _LISTED.submitted_at < anchor,
+                                and_(_LISTED.submitted_at == anchor, _LISTED.id < after)))
+    rows = list(db.session.execute(query.order_by(_LISTED.submitted_at.desc(), _LISTED.id.desc()).limit(limit + 1)))
     return rows[:limit], len(rows) > limit
 
 
@@ -77,11 +85,33 @@ def company_filing(company_id: int, reference: str, page: bool = False) -> Filin
     return db.session.execute(query.options(*page_parts())).unique().scalar_one_or_none()
 
 
-def company_bundles(company_id: int) -> list[FilingBundle]:
-    """The company's submitted bundles, newest first, with their filings."""
-    return list(db.session.scalars(
-        select(FilingBundle).where(FilingBundle.company_id == company_id)
-        .options(selectinload(FilingBundle.filings)).order_by(FilingBundle.submitted_at.desc())))
+@dataclass(frozen=True)
+class ListedBundle:
+    """A submitted bundle as "Meine Anträge" lists it."""
+
+    reference: str
+    bundle_key: str
+    submitted_at: datetime
+    #: the references of its filings, in the order they were made
+    filings: list[str]
+
+
+def company_bundles(company_id: int) -> list[ListedBundle]:
+    """The company's submitted bundles, newest first, with their filings' references: one statement
+    (the bundles joined to their filings, Core rows; not the receipt PDF or anything else)."""
+    b, f = FilingBundle.__table__.c, Filing.__table__.c
+    rows = db.session.execute(
+        select(b.id, b.reference, b.bundle_key, b.submitted_at, f.reference.label("filing"))
+        .select_from(FilingBundle.__table__.outerjoin(Filing.__table__, f.bundle_id == b.id))
+        .where(b.company_id == company_id).order_by(b.submitted_at.desc(), b.id.desc(), f.id))
+    listed: dict[int, ListedBundle] = {}
+    for row in rows:
+        bundle = listed.get(row.id)
+        if bundle is None:
+            bundle = listed[row.id] = ListedBundle(row.reference, row.bundle_key, row.submitted_at, [])
+        if row.filing is not None:
+            bundle.filings.append(row.filing)
+    return list(listed.values())
 
 
 def company_bundle(company_id: int, reference: str) -> FilingBundle | None:

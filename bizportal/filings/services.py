@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import ObjectDeletedError
 
 from ..auth.models import Company, Person
@@ -241,13 +242,18 @@ def start_draft(person: Person, service: ServiceDefinition, prefill: dict[str, A
     return draft
 
 
-def company_draft(company_id: int, draft_id: str) -> Draft | None:
-    """The draft if it belongs to the company; a foreign or malformed id looks like a missing one."""
+def company_draft(company_id: int, draft_id: str, with_files: bool = False) -> Draft | None:
+    """The draft if it belongs to the company; a foreign or malformed id looks like a missing one.
+    ``with_files``: its files joined to the same statement (a step page shows them; a draft has a
+    few), instead of a statement of their own when they are first read."""
     try:
         key = uuid.UUID(draft_id)
     except ValueError:
         return None
-    return db.session.scalar(select(Draft).where(Draft.id == key, Draft.company_id == company_id))
+    query = select(Draft).where(Draft.id == key, Draft.company_id == company_id)
+    if not with_files:
+        return db.session.scalar(query)
+    return db.session.execute(query.options(joinedload(Draft.attachments))).unique().scalar_one_or_none()
 
 
 def filed_from(company_id: int, draft_id: str) -> tuple[str, str] | None:

@@ -12,7 +12,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -36,7 +35,7 @@ from ..catalog.models import differs
 from ..common import legal_forms
 from ..common.fallback import never_fails
 from ..common.limits import judges_text_length, takes_files, too_large_message
-from . import bundles, conversation, earlier, lifecycle, queries, receipts, recheck, services
+from . import bundles, conversation, earlier, lifecycle, listing, queries, receipts, recheck, services
 from .forms import (
     MessageForm,
     ReviewForm,
@@ -188,8 +187,8 @@ def _seen_step(service, step_key: str) -> services.SeenStep | None:
     return services.SeenStep(step_key, services.step_answer_names(service, step_key), int(revision), digest[:64])
 
 
-def _draft_or_404(draft_id: str):
-    draft = services.company_draft(current_user.company_id, draft_id)
+def _draft_or_404(draft_id: str, with_files: bool = False):
+    draft = services.company_draft(current_user.company_id, draft_id, with_files)
     if draft is None:
         _to_what_it_became(draft_id)
     return draft, _service_of(draft)
@@ -245,21 +244,13 @@ def index():
     after = request.args.get("nach", "")
     after_id = int(after) if after.isdigit() and len(after) <= 18 else None  # within a 64-bit id
     filings, more = queries.company_filings(current_user.company_id, after_id)
+    locale = _locale()
     return render_template("filings/index.html", filings=filings, more=more, paged=after_id is not None,
-                           badges=_status_badges(filings, services_by_key),
+                           filing_rows=listing.filing_rows(filings, services_by_key, locale),
                            bundles=queries.company_bundles(current_user.company_id),
                            bundle_titles={k: b.title for k, b in catalog.bundles().items()},
                            drafts=drafts, progress=progress, catalog=services_by_key,
-                           locale=_locale(), form=FlaskForm())
-
-
-def _status_badges(filings, services_by_key) -> dict:
-    """Each status badge of the page rendered once ({(status, service key): markup}), by the one
-    macro that words them, with the filing's service (an accepted notification is "Bestätigt",
-    a permit "Bewilligt"): a page of 25 filings has a handful of distinct ones."""
-    status = get_template_attribute("filings/_status.html", "status")
-    return {(f.status, f.service_key): status(f.status, services_by_key.get(f.service_key))
-            for f in {(f.status, f.service_key): f for f in filings}.values()}
+                           locale=locale, form=FlaskForm())
 
 
 @bp.route("/leistungen/<key>/antrag", methods=["GET", "POST"])
@@ -285,7 +276,7 @@ def start(key: str):
 @judges_text_length
 @company_required
 def step(draft_id: str, step_key: str):
-    draft, service = _draft_or_404(draft_id)
+    draft, service = _draft_or_404(draft_id, with_files=request.method == "GET")  # the page shows its files
     back_to = _return_to()
     if not services.step_reachable(service, draft, step_key):
         target = services.first_open_step(service, draft)
