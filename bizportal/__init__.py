@@ -112,11 +112,12 @@ def create_app(overrides: dict[str, Any] | None = None, registry: AdapterRegistr
     logs.install(app)
 
     db.init_app(app)
-    from .common import dbpool
+    from .common import dbpool, reads
 
     with app.app_context():
         for engine in db.engines.values():
             dbpool.install(engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
+            reads.install(engine)
     migrating.install(app, db, str(resource_dir("migrations")))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale,

@@ -173,6 +173,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None,
         #: how long past a missed re-check a session survives a provider that cannot be asked
         "SESSION_RECHECK_GRACE_MINUTES": float(_env("SESSION_RECHECK_GRACE_MINUTES", "30")),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(_env("SESSION_ABSOLUTE_HOURS", "8"))),
+        #: the signed cookie is written when the session changes (the login, a language switch, a flash
+        #: message), not signed anew for every response. Its lifetime, dated from its last change (never
+        #: before the login), is the absolute limit the server-side session enforces from the login on
+        #: (``auth.sessions``), so the cookie lasts at least as long as the login it carries, as before.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         #: largest request body of a route that takes files (filing steps, messages, staff decisions)
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(25 * 1024 * 1024))),
         #: largest body of every other form post, and of any URL-encoded post (a form step needs kilobytes)

@@ -150,3 +150,31 @@ def test_audit_blanks_jwts_and_assigned_secrets_but_keeps_the_reason(app):
     assert _clean("client_secret=s3cr3t token refused") == "client_secret=[withheld] token refused"
     assert "eyJhbGciOi" not in _clean("got eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl back")
     assert _clean("ID token rejected: aud wrong") == "ID token rejected: aud wrong"
+
+
+def test_a_session_ended_elsewhere_is_refused_on_the_next_page(app, client, login_as):
+    """Ended by another process (back-channel logout, an administrator) between two pages: the next
+    page read of the login session sees it, however the request reads (no stale copy)."""
+    login_as("anna.becker")
+    assert client.get("/antraege").status_code == 200
+    with app.app_context():
+        db.session.execute(update(LoginSession).values(ended_at=utcnow(), end_reason="backchannel_logout"))
+        db.session.commit()
+    resp = client.get("/antraege")
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    assert client.get("/").status_code == 200 and client.get("/antraege").status_code == 302
+
+
+def test_pages_that_change_nothing_keep_the_login_cookie_as_it_was(app, client, login_as):
+    """The cookie is signed when the session changes, not for every page: the first page after the
+    login adds the form token, the pages after it keep that cookie, a language switch writes a new one."""
+    login_as("anna.becker")
+    assert "bizportal_session=" in client.get("/antraege").headers.get("Set-Cookie", "")
+    with_token = cookie_of(client)
+    for path in ("/antraege", "/", "/antraege"):
+        resp = client.get(path)
+        assert resp.status_code == 200 and "Set-Cookie" not in resp.headers
+    assert cookie_of(client) == with_token
+    switched = client.get("/sprache/en", headers={"Referer": "/antraege"})
+    assert "bizportal_session=" in switched.headers.get("Set-Cookie", "")
+    assert client.get("/antraege").status_code == 200

@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from flask import g, has_request_context, session
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import services as audit
@@ -211,6 +211,15 @@ def _staff_login(issuer: str, claims: dict[str, Any], roles_claim: str,
     return user, old
 
 
+#: the statement of ``load_user`` per model, built once: a statement built anew for every request
+#: costs more CPU than the database takes to answer it (SQLAlchemy computes its cache key each time)
+_USER_WITH_SESSION = {
+    model: select(model, LoginSession).outerjoin(LoginSession, LoginSession.id == bindparam("sid"))
+    .where(model.id == bindparam("user_id"))
+    for model in (Person, StaffUser)
+}
+
+
 def load_user(user_id: str) -> Person | StaffUser | None:
     """The signed-in person or staff user of the session's ``user_id`` ("company:7", "staff:3").
 
@@ -231,8 +240,7 @@ def load_user(user_id: str) -> Person | StaffUser | None:
     sid = session.get(SESSION_KEY) if has_request_context() else None
     if not isinstance(sid, str):
         return cast(Person | StaffUser | None, db.session.get(model, int(raw_id)))
-    found = db.session.execute(select(model, LoginSession).outerjoin(LoginSession, LoginSession.id == sid)
-                               .where(model.id == int(raw_id))).first()
+    found = db.session.execute(_USER_WITH_SESSION[model], {"user_id": int(raw_id), "sid": sid}).first()
     if found is None:
         return None
     user, g.login_session_row = found  # the identity map holds rows only while they are referenced
