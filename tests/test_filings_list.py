@@ -188,3 +188,32 @@ def test_a_submitted_bundle_is_listed_with_its_filings(app, client, login_as):
     start = table.index(f">{reference}</a>")
     row = table[start:table.index("</tr>", start)]
     assert f"<td class=\"kern-table__cell\">{', '.join(filed)}</td>" in row
+
+
+def test_the_list_shows_a_service_title_changed_by_a_catalog_import_at_once(app, client, login_as, tmp_path):
+    """A catalog import replaces the services the rows were rendered with: the kept rows go with the
+    old catalog, and the list names the service as its own page and the catalog do."""
+    from pathlib import Path
+
+    from bizportal.auth.models import Person
+    from bizportal.extensions import db
+    from tests.support.factories import add_filings
+
+    login_as("anna.becker")
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.sub == "anna.becker"))
+        company_id, person_id = person.company_id, person.id
+    ref = add_filings(app, company_id, person_id, 1, "T")[0]  # a Gewerbeanmeldung
+    before = _row(client.get("/antraege").get_data(as_text=True), ref)
+    assert '<td class="kern-table__cell">Gewerbeanmeldung' in before
+
+    shipped = Path(app.root_path) / "catalog" / "services" / "gewerbeanmeldung.toml"
+    changed = tmp_path / "gewerbeanmeldung.toml"
+    changed.write_text(shipped.read_text(encoding="utf-8").replace(
+        'title = { de = "Gewerbeanmeldung",', 'title = { de = "Gewerbeanzeige (Anmeldung)",', 1), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["catalog", "import", "--replace", str(changed)])
+    assert result.exit_code == 0, result.output
+
+    row = _row(client.get("/antraege").get_data(as_text=True), ref)
+    assert "Gewerbeanzeige (Anmeldung)" in row and ">Gewerbeanmeldung" not in row
+    assert "Gewerbeanzeige (Anmeldung)" in client.get(f"/antraege/{ref}").get_data(as_text=True)

@@ -230,9 +230,10 @@ def _bundle_draft_of(draft):
 @bp.get("/antraege")
 @company_required
 def index():
-    services_by_key = {**catalog.catalog(), **{k: b.questionnaire for k, b in catalog.bundles().items()}}
+    snapshot = current_app.extensions["bizportal"].snapshot  # services and bundles of one catalog version
+    services_by_key = {**snapshot.services, **{k: b.questionnaire for k, b in snapshot.bundles.items()}}
     drafts = queries.company_drafts(current_user.company_id)
-    bundle_drafts = {d.id for d in drafts if d.service_key in catalog.bundles()}
+    bundle_drafts = {d.id for d in drafts if d.service_key in snapshot.bundles}
     drafts = [d for d in drafts if d.bundle_draft_id not in bundle_drafts]  # shown on their bundle's page
     progress: dict = {}
     for d in drafts:
@@ -246,7 +247,7 @@ def index():
     filings, more = queries.company_filings(current_user.company_id, after_id)
     locale = _locale()
     return render_template("filings/index.html", filings=filings, more=more, paged=after_id is not None,
-                           filing_rows=listing.filing_rows(filings, services_by_key, locale),
+                           filing_rows=listing.filing_rows(filings, services_by_key, locale, snapshot),
                            bundles=queries.company_bundles(current_user.company_id),
                            bundle_titles={k: b.title for k, b in catalog.bundles().items()},
                            drafts=drafts, progress=progress, catalog=services_by_key,
