@@ -143,3 +143,16 @@ def test_the_staff_count_of_a_gmbh_does_not_speak_of_the_owners_spouse(company):
     assert "Zahl der bei Geschäftsaufnahme tätigen Personen in Vollzeit (Feld 22)" in label
     hint = re.search(r'id="vollzeit-hint"[^>]*>(.*?)</div>', html, re.S).group(1)
     assert "Bei einem Einzelunternehmen ohne die Inhaberin oder den Inhaber" in hint
+
+
+def test_no_required_question_is_hinted_to_be_left_open():
+    """A hint that says to leave a question open belongs to an optional one (fourth trial: the
+    required consent to pass the register data on said so, and leaving it open was refused)."""
+    from bizportal.catalog.loader import load_catalog
+
+    told_open = [(key, fd) for key, service in load_catalog().items() for fd in service.fields
+                 if "lassen Sie die Frage offen" in ((fd.hint or {}).get("de") or "")]
+    assert {(key, fd.name) for key, fd in told_open} == {
+        ("handwerksrolle-eintragung", "einwilligung_handwerktest"),
+        ("handwerk-verzeichnis-eintragung", "einwilligung_handwerktest")}
+    assert not any(fd.required for _key, fd in told_open)
