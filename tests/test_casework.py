@@ -309,8 +309,13 @@ def test_staff_are_not_offered_to_file_a_service(app):
 def test_a_request_needs_a_due_date_and_ids_out_of_range_are_not_found(app, filed):
     staff = staff_client(app, "gewerbeamt.bremen")
     path = item_path(staff, filed)
-    resp = take_step(staff, path, "information_requested", "Bitte nachreichen.", due_on="")
-    assert resp.status_code == 422 and "bis wann das Unternehmen antworten soll" in resp.get_data(as_text=True)
+    for due_on, said in (("", "Bitte geben Sie an, bis wann das Unternehmen antworten soll."),
+                         ("nächste Woche", "Bitte geben Sie ein gültiges Datum an.")):
+        resp = take_step(staff, path, "information_requested", "Bitte nachreichen.", due_on=due_on)
+        html = resp.get_data(as_text=True)
+        assert resp.status_code == 422 and said in html
+        errors = re.search(r'id="due_on-error"[^>]*>(.*?)</', html, re.S)
+        assert errors and "Kein gültiges Datum" not in html, "one message for the date, in the page's words"
     assert _status(app, filed) == "forwarded"
     assert staff.get("/staff/posteingang/99999999999999999999").status_code == 404
     assert staff.get("/staff/posteingang/9223372036854775808/export.json").status_code == 404

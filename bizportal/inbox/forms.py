@@ -63,6 +63,7 @@ class ActionForm(FlaskForm):
             field.errors = []  # a date typed for another step is ignored, not an error
             return
         if field.data is None:
+            field.errors = []  # the date field's own "not a valid date" is said once, in this form's words
             if field.raw_data and field.raw_data[0]:
                 raise ValidationError(_l("Bitte geben Sie ein gültiges Datum an."))
             raise ValidationError(_l("Bitte geben Sie an, bis wann das Unternehmen antworten soll."))
