@@ -127,6 +127,19 @@ _ROW = ('\n    <tr class="kern-table__row">\n'
 _NEW_BADGE = ' <span class="kern-badge kern-badge--info"><span class="kern-label kern-label--small">{}</span></span>'
 
 
+def _service_title(key: str, sent: str, locale: str) -> str:
+    """The service's title in the reader's language from the catalog (an English page names it in
+    English), or the title the filing was sent with for a service the catalog no longer has."""
+    service = catalog.get_service(key)
+    return (service.title.get(locale) if service else None) or sent
+
+
+def _bundle_title(key: str, sent: str, locale: str) -> str:
+    """The bundle's ("Betrieb gründen") title in the reader's language, as ``_service_title``."""
+    bundle = catalog.get_bundle(key) if key else None
+    return (bundle.title.get(locale) if bundle else None) or sent or key
+
+
 def _rows_html(page: queries.Page, new_since: datetime | None) -> Markup:
     """The list's rows as HTML, written in Python: the same markup a Jinja loop wrote, at a
     fraction of its cost (50 rows of eight values each; a macro or a filter per row costs more
@@ -136,11 +149,14 @@ def _rows_html(page: queries.Page, new_since: datetime | None) -> Markup:
     badges = _status_badges(page)
     copy_mark = f" ({escape(_('Kopie'))})"
     new_badge = _NEW_BADGE.format(escape(_("neu")))
+    locale = str(get_locale())
+    titles = {(key, sent): escape(_service_title(key, sent, locale))
+              for key, sent in {(row.service_key, row.service_title) for row in page.rows}}
     return Markup("".join(_ROW.format(
         url=escape(url(row.id)), reference=escape(row.reference),
         copy=copy_mark if row.destination_role == "copy" else "",
         new=new_badge if new_since is not None and row.received_at > new_since else "",
-        service=escape(row.service_title), company=escape(row.company_name or ""),
+        service=titles[(row.service_key, row.service_title)], company=escape(row.company_name or ""),
         received=escape(datetime_medium(row.received_at)),
         badge=badges[(row.status or FilingStatus.SUBMITTED, row.service_key)],
         assigned=escape(row.assigned_to or "–")) for row in page.rows))
@@ -409,6 +425,7 @@ def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm |
     }
     return render_template(
         "inbox/detail.html", item=item, service=service, filing=filing, locale=str(get_locale()),
+        service_title=_service_title, bundle_title=_bundle_title,
         texts=_page_texts(service),
         action_form=action, message_form=message, note_form=note, assign_form=assign, fields=fields,
         messages=queries.conversation(filing.id, item.chamber_id) if filing else [],

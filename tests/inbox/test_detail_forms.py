@@ -121,3 +121,18 @@ def test_a_refused_note_leaves_the_other_forms_showing_the_filing_as_it_is(app, 
     assert selected_assignee(html).startswith("Sabine Krüger")
     again = re.search(r'name="expected_status"[^>]*value="([^"]*)"', html)
     assert again and again.group(1) == shown_status.group(1)
+
+
+def test_an_english_page_names_the_service_in_english_in_the_list_and_on_the_item(app, filed):
+    """The item keeps the German title it was sent with; staff reading in English see the catalog's
+    English title in the list and on the item's page (trial: the service was named in German)."""
+    staff = staff_client(app, "gewerbeamt.bremen")
+    path = item_path(staff, filed)
+    german_list = staff.get("/staff/posteingang").get_data(as_text=True)
+    assert '<td class="kern-table__cell">Gewerbeanmeldung</td>' in german_list
+    staff.get("/sprache/en")
+    english_list = staff.get("/staff/posteingang").get_data(as_text=True)
+    assert '<td class="kern-table__cell">Business registration (Gewerbeanmeldung)</td>' in english_list
+    assert '<td class="kern-table__cell">Gewerbeanmeldung</td>' not in english_list
+    english = staff.get(path).get_data(as_text=True)
+    assert '<p class="kern-body kern-body--large">Business registration (Gewerbeanmeldung)</p>' in english
