@@ -65,9 +65,10 @@ def test_a_note_refused_is_shown_again_with_its_text_and_the_next_page_has_an_em
                                                 "form_token": form_token(page, "note-form")})
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and 'id="note-error"' in html
+    assert re.search(r"<title>Fehler: Eingang ", html)  # the window title says so first (screen readers)
     assert note_text(html) == too_long.strip()
     again = staff.get(path).get_data(as_text=True)
-    assert note_text(again) == "" and 'id="note-error"' not in again
+    assert note_text(again) == "" and 'id="note-error"' not in again and "<title>Fehler" not in again
 
 
 def test_each_session_gets_its_own_csrf_token_and_each_page_new_one_time_tokens(app, filed):
