@@ -32,6 +32,12 @@ MAX_ANSWER_DAYS = 366
 # name, and Flask-WTF loads WTForms' message catalog from disk for that, once per request.
 
 
+
+#: an over-long text's message: how long it may be and how long it is (WTForms fills both in), as the
+#: company's form steps say it
+TOO_LONG = _l("Dieser Text ist zu lang: höchstens %(max)s Zeichen, eingegeben wurden %(length)s. "
+              "Bitte kürzen Sie ihn.")
+
 class ActionForm(FlaskForm):
     """One step of the filing's status machine, chosen from the steps allowed now (``inbox.actions``).
 
@@ -44,7 +50,7 @@ class ActionForm(FlaskForm):
     expected_status = HiddenField(label="")
     #: a request or decision message posted twice is stored once
     form_token = OneTimeTokenField(label="")
-    detail = TextAreaField(_l("Nachricht an das Unternehmen"), validators=[Length(max=2000)],
+    detail = TextAreaField(_l("Nachricht an das Unternehmen"), validators=[Length(max=2000, message=TOO_LONG)],
                            description=_l("Bei einer Nachforderung oder Ablehnung ist eine Begründung nötig."))
     # no Optional(): it would end the chain before validate_due_on, which requires it for a request
     due_on = DateField(_l("Antwort erbeten bis"), validators=[],
@@ -78,7 +84,7 @@ class StaffMessageForm(FlaskForm):
     """A message from the chamber to the company that does not change the status."""
 
     body = TextAreaField(_l("Nachricht"), validators=[
-        DataRequired(message=_l("Bitte schreiben Sie eine Nachricht.")), Length(max=5000)])
+        DataRequired(message=_l("Bitte schreiben Sie eine Nachricht.")), Length(max=5000, message=TOO_LONG)])
     files = MultipleFileField(_l("Dokumente (freiwillig)"), description=_l("PDF, PNG oder JPEG, je höchstens 10 MB."))
     form_token = OneTimeTokenField(label="")
 
@@ -93,7 +99,7 @@ class NoteForm(FlaskForm):
     """An internal note: only the chamber's staff see it."""
 
     note = TextAreaField(_l("Interne Notiz"), validators=[
-        DataRequired(message=_l("Bitte schreiben Sie eine Notiz.")), Length(max=5000)],
+        DataRequired(message=_l("Bitte schreiben Sie eine Notiz.")), Length(max=5000, message=TOO_LONG)],
         description=_l("Nur für Ihre Kammer sichtbar, nie für das Unternehmen."))
     form_token = OneTimeTokenField(label="")
 

@@ -66,6 +66,7 @@ def test_a_note_refused_is_shown_again_with_its_text_and_the_next_page_has_an_em
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422 and 'id="note-error"' in html
     assert re.search(r"<title>Fehler: Eingang ", html)  # the window title says so first (screen readers)
+    assert f"höchstens 5000 Zeichen, eingegeben wurden {len(too_long)}. Bitte kürzen Sie ihn." in html
     assert note_text(html) == too_long.strip()
     again = staff.get(path).get_data(as_text=True)
     assert note_text(again) == "" and 'id="note-error"' not in again and "<title>Fehler" not in again
