@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from flask import current_app, get_template_attribute, request
@@ -25,25 +23,19 @@ from markupsafe import Markup
 from sqlalchemy import Row
 
 from ..catalog.models import ServiceDefinition
+from ..web.rendered import Rendered
 
 #: rendered rows kept per app: about 1.2 KB each with its key (measured on the bench data), so at
 #: most about 2.5 MB of a worker's memory (goal: under 150 MB); a page shows 25
 ROWS_KEPT = 2048
 
 
-class _Rows:
-    def __init__(self, size: int, snapshot: object) -> None:
-        self.size = size
-        self.snapshot = snapshot  #: the catalog snapshot the rows were rendered with
-        self.rows: OrderedDict[tuple, Markup] = OrderedDict()
-        self.lock = threading.Lock()
-
-
-def _kept(snapshot: object) -> _Rows:
-    kept: _Rows | None = current_app.extensions.get(_KEPT)
-    if kept is None or kept.snapshot is not snapshot:  # first use, or a catalog import since
-        kept = current_app.extensions[_KEPT] = _Rows(ROWS_KEPT, snapshot)
-    return kept
+def _kept(snapshot: object) -> Rendered:
+    """The rows kept with the catalog ``snapshot``: a new store at the first use and after an import."""
+    kept: tuple[object, Rendered] | None = current_app.extensions.get(_KEPT)
+    if kept is None or kept[0] is not snapshot:
+        kept = current_app.extensions[_KEPT] = (snapshot, Rendered(ROWS_KEPT))
+    return kept[1]
 
 
 _KEPT = "bizportal.filing_rows"
@@ -60,22 +52,15 @@ def filing_rows(filings: Sequence[Row], services: Mapping[str, ServiceDefinition
     and a digest of its answers' stored JSON text (decoded only to render a row)."""
     kept = _kept(snapshot)
     where = (locale, str(get_timezone()), request.script_root)
-    keys = [(*where, f.reference, f.service_key, f.status, f.submitted_at,
-             hashlib.blake2b(f.data_text.encode(), digest_size=16).digest()) for f in filings]
-    with kept.lock:
-        found = {key: html for key in keys if (html := kept.rows.get(key)) is not None}
-        for key in found:
-            kept.rows.move_to_end(key)
-    missing = [(f, key) for f, key in zip(filings, keys, strict=True) if key not in found]
-    if missing:
-        render = get_template_attribute("filings/_filing_row.html", "filing_row")
-        made = {key: Markup(render(f.reference, f.service_key, services.get(f.service_key),
-                                   json.loads(f.data_text) if f.data_text else {}, f.submitted_at, f.status,
-                                   locale))
-                for f, key in missing}
-        with kept.lock:
-            kept.rows.update(made)
-            while len(kept.rows) > kept.size:
-                kept.rows.popitem(last=False)
-        found.update(made)
-    return Markup("\n    ").join(found[key] for key in keys)
+
+    def render(f: Row) -> str:
+        macro = get_template_attribute("filings/_filing_row.html", "filing_row")
+        return macro(f.reference, f.service_key, services.get(f.service_key),
+                     json.loads(f.data_text) if f.data_text else {}, f.submitted_at, f.status, locale)
+
+    def row(f: Row) -> Markup:
+        key = (*where, f.reference, f.service_key, f.status, f.submitted_at,
+               hashlib.blake2b(f.data_text.encode(), digest_size=16).digest())
+        return kept.get(key, lambda: render(f))
+
+    return Markup("\n    ").join(row(f) for f in filings)

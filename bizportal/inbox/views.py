@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -44,6 +42,7 @@ from ..filings import conversation, lifecycle
 from ..filings import queries as filing_queries
 from ..filings.services import UploadOrigin, UploadRefused
 from ..filings.states import CLOSED, FilingStatus
+from ..web.rendered import Rendered
 from ..web.templating import datetime_medium
 from . import actions, exports, queries, services
 from .export import csv_chunks
@@ -223,33 +222,9 @@ def _filter_form() -> InboxFilterForm:
     return InboxFilterForm(request.args, services=services_offered)
 
 
-class _Rendered:
-    """Markup rendered once per key and kept, the least recently used dropped beyond ``size``: for
-    parts of a page that hold nothing of the person, so the same key gives the same markup to
-    everyone. The key must name everything the markup depends on (the language among it)."""
-
-    def __init__(self, size: int) -> None:
-        self._kept: OrderedDict[tuple, Markup] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, render: Callable[[], str]) -> Markup:
-        with self._lock:
-            html = self._kept.get(key)
-            if html is not None:
-                self._kept.move_to_end(key)
-                return html
-        html = Markup(render())
-        with self._lock:
-            self._kept[key] = html
-            while len(self._kept) > self._size:
-                self._kept.popitem(last=False)
-        return html
-
-
 #: rendered filter forms by (language, service choices, query string); bounded, as the query
 #: string is the visitor's. A quarter of the list's rendering time went into these ten fields.
-_FILTER_HTML = _Rendered(256)
+_FILTER_HTML = Rendered(256)
 
 
 def _filter_html(form: InboxFilterForm, link_args: dict[str, str]) -> Markup:
@@ -346,7 +321,7 @@ def _assignee_choices(form: AssignForm) -> list[tuple[str, str]]:
 
 #: the fields of blank forms of the staff filing page, by (form, language, choices, …): bounded, as
 #: the assign form's choices are each chamber's staff
-_FIELDS_HTML = _Rendered(512)
+_FIELDS_HTML = Rendered(512)
 
 
 def _fields_html(name: str, form, blank: bool, *key: Any, **context: Any) -> Markup:

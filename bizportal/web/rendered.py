@@ -1,0 +1,36 @@
+"""Markup rendered once per key and kept: a bounded store, the least recently used dropped first.
+
+For parts of a page that hold nothing of the person (no CSRF token, no name), so the same key gives
+the same markup to everyone: the staff inbox's filter form and the blank forms of the staff filing
+page (``inbox.views``), the rows of "Meine Anträge" (``filings.listing``). The key must name
+everything the markup depends on, the language among it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from markupsafe import Markup
+
+
+class Rendered:
+    def __init__(self, size: int) -> None:
+        self._kept: OrderedDict[tuple, Markup] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, render: Callable[[], str]) -> Markup:
+        """The markup kept for ``key``, or ``render()``'s, kept from now on."""
+        with self._lock:
+            html = self._kept.get(key)
+            if html is not None:
+                self._kept.move_to_end(key)
+                return html
+        html = Markup(render())
+        with self._lock:
+            self._kept[key] = html
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return html
