@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload
@@ -380,11 +380,48 @@ def message_attachment(chamber_id: int, filing_id: int, attachment_id: str):
         .where(Attachment.id == key, FilingMessage.filing_id == filing_id, FilingMessage.chamber_id == chamber_id))
 
 
-def notes(item_id: int) -> list[CaseNote]:
-    """The item's internal notes, oldest first, with their authors (one query for all)."""
-    return list(db.session.scalars(select(CaseNote).where(CaseNote.item_id == item_id)
-                                   .options(joinedload(CaseNote.staff))
-                                   .order_by(CaseNote.created_at, CaseNote.id)))
+class Note(NamedTuple):
+    """An internal note as the item's page shows it."""
+
+    created_at: datetime
+    author: str
+    body: str
+
+
+def notes(item_id: int) -> list[Note]:
+    """The item's internal notes, oldest first, each with its author's name (one statement of
+    plain values, no ORM objects)."""
+    rows = db.session.execute(
+        select(CaseNote.created_at, StaffUser.name, StaffUser.sub, CaseNote.body)
+        .join(StaffUser, StaffUser.id == CaseNote.staff_id)
+        .where(CaseNote.item_id == item_id).order_by(CaseNote.created_at, CaseNote.id))
+    return [Note(created_at, name or sub, body) for created_at, name, sub, body in rows]
+
+
+class TimelineEntry(NamedTuple):
+    """A step of the filing's timeline as the item's page shows it."""
+
+    kind: str
+    chamber_id: int | None
+    #: the name of the body the step was taken by or for, None for the portal's own steps
+    chamber_name: str | None
+    occurred_at: datetime
+    detail: str | None
+
+
+def timeline(filing_id: int, chamber_id: int) -> list[TimelineEntry]:
+    """The filing's timeline as this chamber sees it: the portal's own steps and this chamber's,
+    oldest first (``Filing.events``' order), never another body's; one statement of plain values."""
+    from ..bodies.models import Chamber
+    from ..filings.models import FilingEvent
+
+    rows = db.session.execute(
+        select(FilingEvent.kind, FilingEvent.chamber_id, Chamber.name, FilingEvent.occurred_at, FilingEvent.detail)
+        .outerjoin(Chamber, Chamber.id == FilingEvent.chamber_id)
+        .where(FilingEvent.filing_id == filing_id,
+               or_(FilingEvent.chamber_id.is_(None), FilingEvent.chamber_id == chamber_id))
+        .order_by(FilingEvent.occurred_at, FilingEvent.id))
+    return [TimelineEntry(*row) for row in rows]
 
 
 def noted(filing_id: int, chamber_id: int) -> bool:
@@ -404,7 +441,7 @@ def delivery_of(item: InboxItem):
     return db.session.get(Delivery, item.delivery_id)
 
 
-def staff_history(filing_id: int, chamber_id: int, people: list[StaffUser] | None = None) -> list[tuple[Any, str]]:
+def staff_history(filing_id: int, chamber_id: int, people: list[StaffMember] | None = None) -> list[tuple[Any, str]]:
     """The audit entries of this chamber's staff on the filing, newest first, with the person's name:
     rows with ``occurred_at``, ``action``, ``detail`` and ``outcome`` (no ORM objects). ``people`` is
     the chamber's staff (``chamber_people``) if the caller has it already. The chamber's own system
@@ -445,12 +482,27 @@ def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:
     return [(m, item) for m, item in rows]
 
 
-def chamber_people(chamber_id: int) -> list[StaffUser]:
-    """Every staff user of the chamber (whatever their roles), in one query."""
-    return list(db.session.scalars(select(StaffUser).where(StaffUser.chamber_id == chamber_id)))
+class StaffMember(NamedTuple):
+    """A staff user of a chamber, as the item's page names them (assign form, history)."""
+
+    id: int
+    name: str | None
+    sub: str
+    roles: list[str] | None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.sub  # as StaffUser.display_name
 
 
-def chamber_staff(chamber_id: int, people: list[StaffUser] | None = None) -> list[StaffUser]:
+def chamber_people(chamber_id: int) -> list[StaffMember]:
+    """Every staff user of the chamber (whatever their roles), in one statement of plain values."""
+    rows = db.session.execute(select(StaffUser.id, StaffUser.name, StaffUser.sub, StaffUser.roles)
+                              .where(StaffUser.chamber_id == chamber_id))
+    return [StaffMember(*row) for row in rows]
+
+
+def chamber_staff(chamber_id: int, people: list[StaffMember] | None = None) -> list[StaffMember]:
     """The chamber's staff who work the inbox (for assigning), by name; ``people`` is the chamber's
     staff (``chamber_people``) if the caller has it already."""
     people = chamber_people(chamber_id) if people is None else people

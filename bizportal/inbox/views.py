@@ -282,30 +282,33 @@ def _case_or_404(item_id: int) -> queries.CaseFile:
     return case
 
 
-def _noted(case: queries.CaseFile) -> bool:
+def _noted(case: queries.CaseFile, timeline: list[queries.TimelineEntry] | None = None) -> bool:
     """Whether this chamber confirmed receipt of the filing already (a copy notes it once): read
-    from the filing's timeline, which the page shows anyway."""
-    return case.filing is not None and any(
-        e.kind == FilingStatus.RECEIVED and e.chamber_id == case.item.chamber_id for e in case.filing.events)
+    from the filing's timeline (``timeline``, the rows the page shows, or the filing's events)."""
+    events = timeline if timeline is not None else case.filing.events if case.filing is not None else []
+    return any(e.kind == FilingStatus.RECEIVED and e.chamber_id == case.item.chamber_id for e in events)
 
 
 def _storage():
     return current_app.extensions["bizportal"].storage
 
 
-def _action_form(case: queries.CaseFile, service, form: ActionForm | None = None) -> ActionForm:
+def _action_form(case: queries.CaseFile, service, form: ActionForm | None = None,
+                 noted: bool | None = None) -> ActionForm:
     """The decision form: the one posted, or a blank one carrying the status the page shows (also when
-    another form of the page was posted and is shown again with its error)."""
+    another form of the page was posted and is shown again with its error). ``noted``: ``_noted(case)``
+    if the caller has it."""
     status = case.filing.status if case.filing else ""
     if form is None:
         form = ActionForm(formdata=None)
         form.expected_status.data = status
     form.action.choices = actions.allowed(status, service.kind if service else None, case.item.destination_role,
-                                          noted=_noted(case))
+                                          noted=_noted(case) if noted is None else noted)
     return form
 
 
-def _assign_form(item: InboxItem, form: AssignForm | None = None, people=None) -> AssignForm:
+def _assign_form(item: InboxItem, form: AssignForm | None = None,
+                 people: list[queries.StaffMember] | None = None) -> AssignForm:
     if form is None:  # blank: it shows who works the filing now
         form = AssignForm(formdata=None)
         form.assignee.data = str(item.assigned_to_id) if item.assigned_to_id else ""
@@ -355,6 +358,33 @@ def _page_texts(service) -> dict[str, Any]:
     if texts is None:
         accepted = {"trade": _("Anzeige bestätigt durch"), "registration": _("Eingetragen durch")}
         texts = _TEXTS[key] = {
+            # the page's headings and fixed sentences, as a template's ``_()`` gives them (markup, "%%" → "%")
+            "labels": {key: Markup(text) % {} for key, text in {
+                "error_prefix": _("Fehler:"), "copy_for_information": _("Kopie zur Kenntnis"),
+                "copy_progress": _("Stand bei Ihrer Stelle:"),
+                "copy_noted": _("Eingang bestätigt / zur Kenntnis genommen"),
+                "copy_not_noted": _("Eingegangen, noch nicht zur Kenntnis genommen"),
+                "competent_status": _("Stand des Antrags bei der zuständigen Stelle:"), "status": _("Stand:"),
+                "bundle_others": _("Mit diesem Antrag hat das Unternehmen zusammen eingereicht:"),
+                "reference": _("Aktenzeichen"),
+                "bundle_alone": _("Aus diesem Vorhaben wurde nur dieser Antrag eingereicht."),
+                "sections": _("Abschnitte"), "applicant": _("Antragsteller"), "answers": _("Angaben"),
+                "messages": _("Nachrichten"), "next_step": _("Nächster Schritt"), "notes": _("Interne Notizen"),
+                "history": _("Verlauf"), "export_pdf": _("Vorgang als PDF herunterladen"),
+                "export_json": _("Vorgang als JSON herunterladen"),
+                "export_xml": _("XGewerbeanzeige-Nachricht (XML) herunterladen"),
+                "receivers": _("Empfänger dieses Antrags"), "competent": _("zuständige Stelle"),
+                "yours": _("Ihre Stelle"), "account": _("Stammdaten des Kontos"),
+                "account_hint": _("Aus dem Unternehmenskonto, mit dem eingereicht wurde. Für welchen Betrieb der "
+                                  "Antrag gestellt ist, steht unter „Angaben im Antrag“."),
+                "answers_heading": _("Angaben im Antrag"), "attachments": _("Anlagen"),
+                "conversation": _("Nachrichten mit dem Unternehmen"),
+                "message_heading": _("Nachricht an das Unternehmen"), "closed": _("Dieser Antrag ist abgeschlossen."),
+                "no_step": _("Für Ihre Kammer ist hier kein Schritt mehr offen."),
+                "no_notes": _("Noch keine Notizen."), "casework": _("Bearbeitung in Ihrer Kammer"),
+                "refused": _("abgewiesen"), "no_casework": _("Noch keine Bearbeitungsschritte."),
+                "delivery": _("Zustellung an Ihre Kammer"), "back": _("Zurück zum Posteingang"),
+            }.items()},
             "body_kinds": {"GEWERBEAMT": _("Gewerbeamt"), "HWK": _("Handwerkskammer"),
                            "IHK": _("Industrie- und Handelskammer")},
             "applicant": {"filed_by": _("Eingereicht von"), "email": _("E-Mail"),
@@ -384,10 +414,12 @@ def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm |
     item, filing = case.item, case.filing
     service = catalog.get_service(item.service_key)
     people = queries.chamber_people(item.chamber_id)  # for the assign form and the history
+    timeline = queries.timeline(filing.id, item.chamber_id) if filing else []
+    noted = _noted(case, timeline)
     file_limits = conversation.file_input_attrs()
     limits_key = tuple(sorted(file_limits.items()))
     primary = item.destination_role == "primary"
-    action = _action_form(case, service, action_form)
+    action = _action_form(case, service, action_form, noted)
     message = message_form or StaffMessageForm(formdata=None)
     note = note_form or NoteForm(formdata=None)
     assign = _assign_form(item, people=people)
@@ -408,7 +440,7 @@ def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm |
         history=queries.staff_history(filing.id, item.chamber_id, people) if filing else [],
         describe_action=describe_action,
         closed=filing is None or filing.status in CLOSED, file_limits=file_limits,
-        copy_noted=item.destination_role != "primary" and _noted(case),
+        copy_noted=item.destination_role != "primary" and noted, timeline=timeline,
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
         has_xgewerbeanzeige=exports.has_xgewerbeanzeige(item),
         filed_by=queries.filed_by(filing), receivers=queries.receivers(filing),
