@@ -9,9 +9,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, literal, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import Person, StaffUser
@@ -303,17 +304,20 @@ class CaseFile:
     filing: Filing | None
 
 
+@cache
+def _case_file_statement() -> Select:
+    return (select(InboxItem, Delivery, Filing)
+            .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
+            .outerjoin(Filing, Filing.id == Delivery.filing_id)
+            .options(joinedload(Filing.person))
+            .where(InboxItem.id == bindparam("item_id"), InboxItem.chamber_id == bindparam("chamber_id")))
+
+
 def case_file(chamber_id: int, item_id: int) -> CaseFile | None:
     """The item if it was delivered to this chamber, with its delivery, filing and the filing's
     person (and company) in one statement; else None."""
-    row = db.session.execute(
-        select(InboxItem, Delivery, Filing)
-        .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
-        .outerjoin(Filing, Filing.id == Delivery.filing_id)
-        .options(joinedload(Filing.person))
-        .where(InboxItem.id == item_id, InboxItem.chamber_id == chamber_id)
-    ).first()
-    return None if row is None else CaseFile(*row)
+    row = db.session.execute(_case_file_statement(), {"item_id": item_id, "chamber_id": chamber_id}).first()
+    return None if row is None else CaseFile(row[0], row[1], row[2])
 
 
 def attachment_by_ref(ref):
@@ -354,17 +358,24 @@ def filing_of(item: InboxItem):
                              .where(Delivery.id == item.delivery_id))
 
 
+@cache
+def _conversation_statement() -> Select:
+    from ..filings.models import FilingMessage
+
+    return (select(FilingMessage)
+            .where(FilingMessage.filing_id == bindparam("filing_id"),
+                   FilingMessage.chamber_id == bindparam("chamber_id"))
+            .options(joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
+                     joinedload(FilingMessage.attachments))
+            .order_by(FilingMessage.created_at, FilingMessage.id))
+
+
 def conversation(filing_id: int, chamber_id: int):
     """The messages between the company and this chamber about a filing, oldest first, with what
     the conversation shows of each (as ``filings.queries.message_parts``: the author and the files),
     all joined: one statement (``message_parts`` reads the files with a second one)."""
-    from ..filings.models import FilingMessage
-
-    return list(db.session.scalars(
-        select(FilingMessage).where(FilingMessage.filing_id == filing_id, FilingMessage.chamber_id == chamber_id)
-        .options(joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
-                 joinedload(FilingMessage.attachments))
-        .order_by(FilingMessage.created_at, FilingMessage.id)).unique())
+    return list(db.session.scalars(_conversation_statement(),
+                                   {"filing_id": filing_id, "chamber_id": chamber_id}).unique())
 
 
 def message_attachment(chamber_id: int, filing_id: int, attachment_id: str):
@@ -391,11 +402,15 @@ class Note(NamedTuple):
 def notes(item_id: int) -> list[Note]:
     """The item's internal notes, oldest first, each with its author's name (one statement of
     plain values, no ORM objects)."""
-    rows = db.session.execute(
-        select(CaseNote.created_at, StaffUser.name, StaffUser.sub, CaseNote.body)
-        .join(StaffUser, StaffUser.id == CaseNote.staff_id)
-        .where(CaseNote.item_id == item_id).order_by(CaseNote.created_at, CaseNote.id))
-    return [Note(created_at, name or sub, body) for created_at, name, sub, body in rows]
+    rows = db.session.execute(_notes_statement(), {"item_id": item_id})
+    return [Note(row.created_at, row.name or row.sub, row.body) for row in rows]
+
+
+@cache
+def _notes_statement() -> Select:
+    return (select(CaseNote.created_at, StaffUser.name, StaffUser.sub, CaseNote.body)
+            .join(StaffUser, StaffUser.id == CaseNote.staff_id)
+            .where(CaseNote.item_id == bindparam("item_id")).order_by(CaseNote.created_at, CaseNote.id))
 
 
 class TimelineEntry(NamedTuple):
@@ -412,16 +427,20 @@ class TimelineEntry(NamedTuple):
 def timeline(filing_id: int, chamber_id: int) -> list[TimelineEntry]:
     """The filing's timeline as this chamber sees it: the portal's own steps and this chamber's,
     oldest first (``Filing.events``' order), never another body's; one statement of plain values."""
+    rows = db.session.execute(_timeline_statement(), {"filing_id": filing_id, "chamber_id": chamber_id})
+    return [TimelineEntry._make(row) for row in rows]
+
+
+@cache
+def _timeline_statement() -> Select:
     from ..bodies.models import Chamber
     from ..filings.models import FilingEvent
 
-    rows = db.session.execute(
-        select(FilingEvent.kind, FilingEvent.chamber_id, Chamber.name, FilingEvent.occurred_at, FilingEvent.detail)
-        .outerjoin(Chamber, Chamber.id == FilingEvent.chamber_id)
-        .where(FilingEvent.filing_id == filing_id,
-               or_(FilingEvent.chamber_id.is_(None), FilingEvent.chamber_id == chamber_id))
-        .order_by(FilingEvent.occurred_at, FilingEvent.id))
-    return [TimelineEntry(*row) for row in rows]
+    return (select(FilingEvent.kind, FilingEvent.chamber_id, Chamber.name, FilingEvent.occurred_at, FilingEvent.detail)
+            .outerjoin(Chamber, Chamber.id == FilingEvent.chamber_id)
+            .where(FilingEvent.filing_id == bindparam("filing_id"),
+                   or_(FilingEvent.chamber_id.is_(None), FilingEvent.chamber_id == bindparam("chamber_id")))
+            .order_by(FilingEvent.occurred_at, FilingEvent.id))
 
 
 def noted(filing_id: int, chamber_id: int) -> bool:
@@ -447,20 +466,26 @@ def staff_history(filing_id: int, chamber_id: int, people: list[StaffMember] | N
     the chamber's staff (``chamber_people``) if the caller has it already. The chamber's own system
     through the API counts too (its steps and messages, not every call it made), named after its
     API client (joined, so the clients need no query of their own)."""
+    staff = {f"staff:{s.id}": s.display_name for s in (chamber_people(chamber_id) if people is None else people)}
+    rows = db.session.execute(_history_statement(),
+                              {"filing_id": filing_id, "chamber_id": chamber_id, "actors": list(staff)})
+    return [(e, staff[e.actor] if e.name is None else f"{e.name} (API)") for e in rows]
+
+
+@cache
+def _history_statement() -> Select:
     from ..api.models import ApiClient
     from ..audit.models import AuditEvent
 
-    staff = {f"staff:{s.id}": s.display_name for s in (chamber_people(chamber_id) if people is None else people)}
-    rows = db.session.execute(
-        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.detail, AuditEvent.outcome, AuditEvent.actor,
-               ApiClient.name)
-        .outerjoin(ApiClient, and_(ApiClient.chamber_id == chamber_id,
-                                   literal("api:") + ApiClient.client_id == AuditEvent.actor))
-        .where(AuditEvent.filing_id == filing_id, AuditEvent.chamber_id == chamber_id,
-               or_(AuditEvent.actor.in_(list(staff)),
-                   and_(ApiClient.id.is_not(None), AuditEvent.action.not_in(("api.call", "api.token")))))
-        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
-    return [(e, staff[e.actor] if e.name is None else f"{e.name} (API)") for e in rows]
+    chamber_id: BindParameter[int] = bindparam("chamber_id")
+    return (select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.detail, AuditEvent.outcome, AuditEvent.actor,
+                   ApiClient.name)
+            .outerjoin(ApiClient, and_(ApiClient.chamber_id == chamber_id,
+                                       literal("api:") + ApiClient.client_id == AuditEvent.actor))
+            .where(AuditEvent.filing_id == bindparam("filing_id"), AuditEvent.chamber_id == chamber_id,
+                   or_(AuditEvent.actor.in_(bindparam("actors", expanding=True)),
+                       and_(ApiClient.id.is_not(None), AuditEvent.action.not_in(("api.call", "api.token")))))
+            .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(200))
 
 
 def open_requests(chamber_id: int) -> list[tuple[Any, InboxItem]]:
@@ -497,9 +522,14 @@ class StaffMember(NamedTuple):
 
 def chamber_people(chamber_id: int) -> list[StaffMember]:
     """Every staff user of the chamber (whatever their roles), in one statement of plain values."""
-    rows = db.session.execute(select(StaffUser.id, StaffUser.name, StaffUser.sub, StaffUser.roles)
-                              .where(StaffUser.chamber_id == chamber_id))
-    return [StaffMember(*row) for row in rows]
+    rows = db.session.execute(_people_statement(), {"chamber_id": chamber_id})
+    return [StaffMember._make(row) for row in rows]
+
+
+@cache
+def _people_statement() -> Select:
+    return select(StaffUser.id, StaffUser.name, StaffUser.sub, StaffUser.roles).where(
+        StaffUser.chamber_id == bindparam("chamber_id"))
 
 
 def chamber_staff(chamber_id: int, people: list[StaffMember] | None = None) -> list[StaffMember]:
