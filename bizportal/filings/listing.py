@@ -17,28 +17,17 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
-from flask import current_app, get_template_attribute, request
+from flask import get_template_attribute, request
 from flask_babel import get_timezone
 from markupsafe import Markup
 from sqlalchemy import Row
 
 from ..catalog.models import ServiceDefinition
-from ..web.rendered import Rendered
+from ..web.rendered import kept_with
 
 #: rendered rows kept per app: about 1.2 KB each with its key (measured on the bench data), so at
 #: most about 2.5 MB of a worker's memory (goal: under 150 MB); a page shows 25
 ROWS_KEPT = 2048
-
-
-def _kept(snapshot: object) -> Rendered:
-    """The rows kept with the catalog ``snapshot``: a new store at the first use and after an import."""
-    kept: tuple[object, Rendered] | None = current_app.extensions.get(_KEPT)
-    if kept is None or kept[0] is not snapshot:
-        kept = current_app.extensions[_KEPT] = (snapshot, Rendered(ROWS_KEPT))
-    return kept[1]
-
-
-_KEPT = "bizportal.filing_rows"
 
 
 def filing_rows(filings: Sequence[Row], services: Mapping[str, ServiceDefinition], locale: str,
@@ -50,7 +39,7 @@ def filing_rows(filings: Sequence[Row], services: Mapping[str, ServiceDefinition
     The key holds every input of the row that can differ between requests: the language, time
     zone and script root of the request, and the filing's reference, service, status, date filed
     and a digest of its answers' stored JSON text (decoded only to render a row)."""
-    kept = _kept(snapshot)
+    kept = kept_with("filing_rows", snapshot, ROWS_KEPT)
     where = (locale, str(get_timezone()), request.script_root)
 
     def render(f: Row) -> str:

@@ -21,7 +21,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from flask_babel import format_decimal, get_locale
+from flask_babel import format_decimal, get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -42,7 +42,7 @@ from ..filings import conversation, lifecycle
 from ..filings import queries as filing_queries
 from ..filings.services import UploadOrigin, UploadRefused
 from ..filings.states import CLOSED, FilingStatus
-from ..web.rendered import Rendered
+from ..web.rendered import Rendered, kept_with
 from ..web.templating import datetime_medium
 from . import actions, exports, queries, services
 from .export import csv_chunks
@@ -139,26 +139,50 @@ def _bundle_title(key: str, sent: str, locale: str) -> str:
     return (bundle.title.get(locale) if bundle else None) or sent or key
 
 
+#: rendered rows of the list kept per app and catalog snapshot: a row is about 0.7 KB of HTML, with its
+#: key about 1.5 KB, so at most about 3 MB of a worker's memory; a page shows 50
+ROWS_KEPT = 2048
+
+
 def _rows_html(page: queries.Page, new_since: datetime | None) -> Markup:
     """The list's rows as HTML, written in Python: the same markup a Jinja loop wrote, at a
     fraction of its cost (50 rows of eight values each; a macro or a filter per row costs more
     in Jinja than the row's own markup). Each row links to its item, marks a copy and what is new
-    since ``new_since``, and shows its status badge as the item's page does."""
-    url = _url_pattern("inbox.detail", "item_id")
-    badges = _status_badges(page)
-    copy_mark = f" ({escape(_('Kopie'))})"
-    new_badge = _NEW_BADGE.format(escape(_("neu")))
+    since ``new_since``, and shows its status badge as the item's page does.
+
+    Each row is written once and kept (``rendered.kept_with``), looked up by every input it shows,
+    all of them read by the page's statement on every request: the language, time zone and script
+    root of the request, the item's id, reference, service, delivered title, role, company name and
+    time of arrival, the filing's status, the assignee's name and whether the row counts as new.
+    A step, an assignment or a renamed colleague changes the key and shows at once; the catalog's
+    titles and badges are those of the snapshot the store belongs to."""
+    snapshot = current_app.extensions["bizportal"].snapshot
+    kept = kept_with("inbox_rows", snapshot, ROWS_KEPT)
     locale = str(get_locale())
-    titles = {(key, sent): escape(_service_title(key, sent, locale))
-              for key, sent in {(row.service_key, row.service_title) for row in page.rows}}
-    return Markup("".join(_ROW.format(
-        url=escape(url(row.id)), reference=escape(row.reference),
-        copy=copy_mark if row.destination_role == "copy" else "",
-        new=new_badge if new_since is not None and row.received_at > new_since else "",
-        service=titles[(row.service_key, row.service_title)], company=escape(row.company_name or ""),
-        received=escape(datetime_medium(row.received_at)),
-        badge=badges[(row.status or FilingStatus.SUBMITTED, row.service_key)],
-        assigned=escape(row.assigned_to or "–")) for row in page.rows))
+    where = (locale, str(get_timezone()), request.script_root)
+    parts: dict[str, Any] = {}
+
+    def render(row: Any, new: bool) -> str:
+        if not parts:  # what every row shares, found once a request and only for a row not kept
+            parts.update(url=_url_pattern("inbox.detail", "item_id"), copy=f" ({escape(_('Kopie'))})",
+                         new=_NEW_BADGE.format(escape(_("neu"))), status=_status_badge_of(locale, snapshot))
+        service = snapshot.services.get(row.service_key)
+        title = (service.title.get(locale) if service else None) or row.service_title
+        return _ROW.format(
+            url=escape(parts["url"](row.id)), reference=escape(row.reference),
+            copy=parts["copy"] if row.destination_role == "copy" else "", new=parts["new"] if new else "",
+            service=escape(title), company=escape(row.company_name or ""),
+            received=escape(datetime_medium(row.received_at)),
+            badge=parts["status"](row.status or FilingStatus.SUBMITTED, service),
+            assigned=escape(row.assigned_to or "–"))
+
+    def row_html(row: Any) -> Markup:
+        new = new_since is not None and row.received_at > new_since
+        key = (*where, row.id, row.reference, row.service_key, row.service_title, row.destination_role,
+               row.company_name, row.received_at, row.status, row.assigned_to, new)
+        return kept.get(key, lambda: render(row, new))
+
+    return Markup("".join(row_html(row) for row in page.rows))
 
 
 #: an id no row has, put into a URL once to find where ids go (``_url_pattern``)
@@ -178,29 +202,24 @@ def _url_pattern(endpoint: str, argument: str) -> Callable[[int], str]:
 
 
 #: status badges as the filing's page renders them, by (language, status, kind of service): the same
-#: markup for everyone, rendered once per process (``_status_badges``)
+#: markup for everyone, rendered once per process (``_status_badge_of``)
 _BADGES: dict[tuple[str, str, str], Markup] = {}
 
 
-def _status_badges(page: queries.Page) -> dict[tuple[str, str], Markup]:
-    """Each status badge of the page ({(status, service key): markup}), by the macro the filing's
-    page uses, with the item's service (an accepted trade notification is "Bestätigt" there and
-    here). The macro depends on the language, the status and the kind of service only; each
-    combination is rendered once per process."""
-    locale = str(get_locale())
-    found: dict[tuple[str, str], Markup] = {}
-    for row in page.rows:
-        key = (row.status or FilingStatus.SUBMITTED, row.service_key)
-        if key in found:
-            continue
-        service = catalog.get_service(key[1])
+def _status_badge_of(locale: str, snapshot) -> Callable[[str, Any], Markup]:
+    """The status badge of a row (status, its service in ``snapshot`` or None), by the macro the
+    filing's page uses, with the item's service (an accepted trade notification is "Bestätigt"
+    there and here). The macro depends on the language, the status and the kind of service only;
+    each combination is rendered once per process."""
+    def badge(status: str, service) -> Markup:
         kind = service.kind if service else ""
-        badge = _BADGES.get((locale, key[0], kind))
-        if badge is None:
-            status = get_template_attribute("filings/_status.html", "status")
-            badge = _BADGES[(locale, key[0], kind)] = status(key[0], service)
-        found[key] = badge
-    return found
+        found = _BADGES.get((locale, status, kind))
+        if found is None:
+            macro = get_template_attribute("filings/_status.html", "status")
+            found = _BADGES[(locale, status, kind)] = macro(status, service)
+        return found
+
+    return badge
 
 
 def _invalid(form: InboxFilterForm, new_since: datetime | None):

@@ -2,8 +2,8 @@
 
 For parts of a page that hold nothing of the person (no CSRF token, no name), so the same key gives
 the same markup to everyone: the staff inbox's filter form and the blank forms of the staff filing
-page (``inbox.views``), the rows of "Meine Anträge" (``filings.listing``). The key must name
-everything the markup depends on, the language among it.
+page and the rows of the staff inbox (``inbox.views``), the rows of "Meine Anträge"
+(``filings.listing``). The key must name everything the markup depends on, the language among it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+from flask import current_app
 from markupsafe import Markup
 
 
@@ -34,3 +35,14 @@ class Rendered:
             while len(self._kept) > self._size:
                 self._kept.popitem(last=False)
         return html
+
+
+def kept_with(name: str, snapshot: object, size: int) -> Rendered:
+    """The app's store ``name`` of markup rendered with the catalog ``snapshot`` (``Portal.snapshot``):
+    a new store at the first use and after a catalog import (``catalog.refresh`` puts a new snapshot
+    in place), so nothing rendered with an older catalog's titles or labels is served again."""
+    key = f"bizportal.rendered.{name}"
+    kept: tuple[object, Rendered] | None = current_app.extensions.get(key)
+    if kept is None or kept[0] is not snapshot:
+        kept = current_app.extensions[key] = (snapshot, Rendered(size))
+    return kept[1]

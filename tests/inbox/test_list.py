@@ -372,3 +372,57 @@ def test_the_lists_badges_and_marks_follow_the_readers_language_from_one_request
     assert re.findall(BADGE, english) == [("info", "In progress"), ("success", "Acknowledged")]
     assert "</a> (copy)" in english and "</a> (Kopie)" in german
     assert re.findall(BADGE, again) == re.findall(BADGE, german)
+
+
+def _list_row(html: str, reference: str) -> str:
+    """The table row of ``reference`` in the list."""
+    match = re.search(r'<tr class="kern-table__row">\s*<td class="kern-table__cell"><a [^>]*>'
+                      + re.escape(reference) + r"</a>.*?</tr>", html, re.S)
+    assert match, f"{reference} not listed"
+    return match.group(0)
+
+
+def test_a_row_shows_a_step_an_assignment_and_a_renamed_colleague_right_after_them(app, staff):
+    """The rows are kept once written; what a step, an assignment or a rename changes shows on the
+    very next request all the same."""
+    from sqlalchemy import update
+
+    from bizportal.auth.models import StaffUser
+    from bizportal.extensions import db
+    from bizportal.filings.models import Filing
+
+    [ref] = deliver(app, "gewerbeamt-bremen", [Spec(status="received")])
+    row = _list_row(staff.get(LIST).get_data(as_text=True), ref)
+    assert re.findall(BADGE, row) == [("info", "Eingegangen")] and ">–<" in row
+    assert row == _list_row(staff.get(LIST).get_data(as_text=True), ref)  # the kept row, as written
+
+    with app.app_context():
+        db.session.execute(update(Filing).where(Filing.reference == ref).values(status="in_progress"))
+        db.session.commit()
+    row = _list_row(staff.get(LIST).get_data(as_text=True), ref)
+    assert re.findall(BADGE, row) == [("info", "In Bearbeitung")]
+
+    weber = colleague(app, chamber_id_of(app, ref))
+    assign(app, [ref], weber)
+    assert ">Kollegin Weber<" in _list_row(staff.get(LIST).get_data(as_text=True), ref)
+
+    with app.app_context():
+        db.session.execute(update(StaffUser).where(StaffUser.id == weber).values(name="Kollegin Weber-Brandt"))
+        db.session.commit()
+    assert ">Kollegin Weber-Brandt<" in _list_row(staff.get(LIST).get_data(as_text=True), ref)
+
+
+def test_the_list_names_a_service_as_a_catalog_import_renamed_it_at_once(app, staff, tmp_path):
+    """The kept rows belong to the catalog they were written with; after an import the list names
+    the service with the new catalog's title."""
+    from pathlib import Path
+
+    [ref] = deliver(app, "gewerbeamt-bremen", [Spec()])
+    assert ">Gewerbeanmeldung<" in _list_row(staff.get(LIST).get_data(as_text=True), ref)
+    shipped = Path(app.root_path) / "catalog" / "services" / "gewerbeanmeldung.toml"
+    changed = tmp_path / "gewerbeanmeldung.toml"
+    changed.write_text(shipped.read_text(encoding="utf-8").replace(
+        'title = { de = "Gewerbeanmeldung",', 'title = { de = "Gewerbeanzeige (Anmeldung)",', 1), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["catalog", "import", "--replace", str(changed)])
+    assert result.exit_code == 0, result.output
+    assert ">Gewerbeanzeige (Anmeldung)<" in _list_row(staff.get(LIST).get_data(as_text=True), ref)
