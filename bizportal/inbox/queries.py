@@ -13,14 +13,13 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, literal, or_, select, tuple_
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload
 
 from ..auth.models import Person, StaffUser
 from ..common.types import UTCDateTime
 from ..delivery.models import Delivery
 from ..extensions import db
 from ..filings.models import Filing
-from ..filings.queries import filing_receivers
 from .models import CaseNote, InboxItem, InboxVisit
 
 #: sort orders of the list: name → (column, newest/highest first); the id breaks ties the same way
@@ -271,13 +270,17 @@ def export_rows(chamber_id: int, f: InboxFilter, batch: int = 1000) -> Iterator[
 
 def _delivered_to(filing_id: int) -> list[dict[str, str]]:
     """The receiving bodies of a filing made before they were recorded at submit, from its deliveries."""
+    rows = db.session.execute(_delivered_to_statement(), {"filing_id": filing_id})
+    return [{"role": row.role, "slug": row.slug, "name": row.name} for row in rows]
+
+
+@cache
+def _delivered_to_statement() -> Select:
     from ..bodies.models import Chamber
 
-    rows = db.session.execute(
-        select(Delivery.role, Chamber.slug, Chamber.name).join(Chamber, Chamber.id == Delivery.chamber_id)
-        .where(Delivery.filing_id == filing_id, Delivery.message_id.is_(None))
-        .order_by(Delivery.role != "primary", Delivery.created_at))
-    return [{"role": role, "slug": slug, "name": name} for role, slug, name in rows]
+    return (select(Delivery.role, Chamber.slug, Chamber.name).join(Chamber, Chamber.id == Delivery.chamber_id)
+            .where(Delivery.filing_id == bindparam("filing_id"), Delivery.message_id.is_(None))
+            .order_by(Delivery.role != "primary", Delivery.created_at))
 
 
 def new_since(staff_user_id: int, chamber_id: int) -> datetime | None:
@@ -306,10 +309,13 @@ class CaseFile:
 
 @cache
 def _case_file_statement() -> Select:
+    # the filing's answers and company data as submitted are the item's (``InboxItem.data``,
+    # ``.company``), which the page shows: the filing's copies are read only if something asks
     return (select(InboxItem, Delivery, Filing)
             .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
             .outerjoin(Filing, Filing.id == Delivery.filing_id)
-            .options(joinedload(Filing.person))
+            .options(joinedload(Filing.person), defer(Filing.data), defer(Filing.company_snapshot),
+                     defer(Filing.bundle_context), defer(Filing.submit_token))
             .where(InboxItem.id == bindparam("item_id"), InboxItem.chamber_id == bindparam("chamber_id")))
 
 
@@ -345,8 +351,12 @@ def filed_by(filing: Filing | None) -> dict[str, Any] | None:
 def receivers(filing: Filing | None) -> list[dict[str, str]]:
     """Every body the filing went to, primary first ({"role", "slug", "name"}), as recorded at
     submit: a chamber learns who else received the same filing (e.g. the Gewerbeamt and the
-    chamber that gets the copy), never what they did with it."""
-    return [] if filing is None else filing_receivers(filing)
+    chamber that gets the copy), never what they did with it. For a filing made before they were
+    recorded, as its deliveries name them (as ``filings.queries.filing_receivers``, one statement
+    of plain values)."""
+    if filing is None:
+        return []
+    return [dict(r) for r in filing.receivers] if filing.receivers is not None else _delivered_to(filing.id)
 
 
 def filing_of(item: InboxItem):
@@ -365,8 +375,9 @@ def _conversation_statement() -> Select:
     return (select(FilingMessage)
             .where(FilingMessage.filing_id == bindparam("filing_id"),
                    FilingMessage.chamber_id == bindparam("chamber_id"))
-            .options(joinedload(FilingMessage.staff), joinedload(FilingMessage.person),
-                     joinedload(FilingMessage.attachments))
+            # of the author only the name is shown, not their chamber or company (the message's chamber is)
+            .options(joinedload(FilingMessage.staff).lazyload(StaffUser.chamber),
+                     joinedload(FilingMessage.person).lazyload(Person.company), joinedload(FilingMessage.attachments))
             .order_by(FilingMessage.created_at, FilingMessage.id))
 
 

@@ -461,6 +461,7 @@ def _render(case: queries.CaseFile, status: int = 200, action_form: ActionForm |
         closed=filing is None or filing.status in CLOSED, file_limits=file_limits,
         copy_noted=item.destination_role != "primary" and noted, timeline=timeline,
         attachments={a["field"]: {"original_name": a["filename"], "size": a["size"]} for a in item.attachments or []},
+        answered_fields=[fd for fd in service.fields if fd.name in item.data] if service else [],
         has_xgewerbeanzeige=exports.has_xgewerbeanzeige(item),
         filed_by=queries.filed_by(filing), receivers=queries.receivers(filing),
     ), status
