@@ -305,13 +305,28 @@ class CaseFile:
     item: InboxItem
     delivery: Delivery | None
     filing: Filing | None
+    #: whether there may be messages between the company and this chamber, internal notes, audit
+    #: entries of this chamber on the filing: False when there were none as the item was read, so
+    #: the page need not ask (``conversation``, ``notes``, ``staff_history``)
+    has_messages: bool = True
+    has_notes: bool = True
+    has_history: bool = True
 
 
 @cache
 def _case_file_statement() -> Select:
+    from ..audit.models import AuditEvent
+    from ..filings.models import FilingMessage
+
+    has_messages = (select(FilingMessage.id)
+                    .where(FilingMessage.filing_id == Filing.id, FilingMessage.chamber_id == InboxItem.chamber_id)
+                    .exists())
+    has_notes = select(CaseNote.id).where(CaseNote.item_id == InboxItem.id).exists()
+    has_history = (select(AuditEvent.id)
+                   .where(AuditEvent.filing_id == Filing.id, AuditEvent.chamber_id == InboxItem.chamber_id).exists())
     # the filing's answers and company data as submitted are the item's (``InboxItem.data``,
     # ``.company``), which the page shows: the filing's copies are read only if something asks
-    return (select(InboxItem, Delivery, Filing)
+    return (select(InboxItem, Delivery, Filing, has_messages, has_notes, has_history)
             .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
             .outerjoin(Filing, Filing.id == Delivery.filing_id)
             .options(joinedload(Filing.person), defer(Filing.data), defer(Filing.company_snapshot),
@@ -321,9 +336,10 @@ def _case_file_statement() -> Select:
 
 def case_file(chamber_id: int, item_id: int) -> CaseFile | None:
     """The item if it was delivered to this chamber, with its delivery, filing and the filing's
-    person (and company) in one statement; else None."""
+    person (and company) in one statement, and whether it has messages, notes and audit entries
+    of this chamber; else None."""
     row = db.session.execute(_case_file_statement(), {"item_id": item_id, "chamber_id": chamber_id}).first()
-    return None if row is None else CaseFile(row[0], row[1], row[2])
+    return None if row is None else CaseFile(row[0], row[1], row[2], bool(row[3]), bool(row[4]), bool(row[5]))
 
 
 def attachment_by_ref(ref):
