@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import IO
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -37,9 +38,21 @@ def limits() -> dict[str, int]:
             "request_mb": int(current_app.config["MAX_CONTENT_LENGTH"]) // (1024 * 1024)}
 
 
+#: the file input's attributes by language, written once (they hold the fixed limits and their texts)
+_INPUT_ATTRS: dict[str, dict[str, str]] = {}
+
+
 def file_input_attrs(accept: tuple[str, ...] = MESSAGE_TYPES) -> dict[str, str]:
     """The attributes of a message's file input that ``static/js/file-limits.js`` reads: the
     limits in bytes and the translated messages, so over-limit files are refused at the field."""
+    locale = str(get_locale())
+    attrs = _INPUT_ATTRS.get(locale)
+    if attrs is None:
+        attrs = _INPUT_ATTRS[locale] = _file_input_attrs()
+    return dict(attrs)
+
+
+def _file_input_attrs() -> dict[str, str]:
     mb = 1024 * 1024
     return {
         "data-max-file-bytes": str(int(MAX_FILE_MB * mb)), "data-max-files": str(MAX_FILES),
