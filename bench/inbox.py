@@ -171,21 +171,22 @@ def measure(app, probe: dict, repeat: int, deep: int) -> list[tuple[str, float, 
             results.append((name, page, count))
         where = InboxFilter()
         # the "Weitere" cursor of the page that ends at row ``deep`` (found once, not timed)
-        item = db.session.execute(queries._ordered(queries._listing(chamber, where), where.sort)
-                                  .offset(deep - 1).limit(1)).one()[0]
+        item = db.session.execute(queries._ordered(queries._listing(where), where.sort)
+                                  .offset(deep - 1).limit(1), queries._values(chamber, where)).one()[0]
         cursor = Cursor(where.sort, item.received_at, item.id)
         results.append((f"deep page after row {deep:,} (keyset cursor)",
                         timed(lambda: queries.list_page(chamber, where, after=cursor), repeat), None))
         results.append((f"deep page after row {deep:,} (OFFSET, for comparison)",
-                        timed(lambda: db.session.execute(queries._ordered(queries._listing(chamber, where), where.sort)
-                                                         .offset(deep).limit(queries.PAGE_SIZE + 1)).all(), repeat),
+                        timed(lambda: db.session.execute(queries._ordered(queries._listing(where), where.sort)
+                                                         .offset(deep).limit(queries.PAGE_SIZE + 1),
+                                                         queries._values(chamber, where)).all(), repeat),
                         None))
         back = cursor
         results.append((f"page before row {deep:,} (Zurück)",
                         timed(lambda: queries.list_page(chamber, where, before=back), repeat), None))
         status = InboxFilter(status="accepted")
-        item = db.session.execute(queries._ordered(queries._listing(chamber, status), status.sort)
-                                  .offset(deep // 10 - 1).limit(1)).one()[0]
+        item = db.session.execute(queries._ordered(queries._listing(status), status.sort)
+                                  .offset(deep // 10 - 1).limit(1), queries._values(chamber, status)).one()[0]
         cursor = Cursor(status.sort, item.received_at, item.id)
         results.append((f"deep page, status accepted, after its row {deep // 10:,}",
                         timed(lambda: queries.list_page(chamber, status, after=cursor), repeat), None))

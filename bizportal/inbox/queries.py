@@ -8,8 +8,8 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cache
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, literal, or_, select, tuple_
@@ -128,44 +128,72 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _joined(query: Select, chamber_id: int, f: InboxFilter) -> Select:
-    """``query`` over the chamber's items with their filing and assignee joined, filtered by ``f``."""
+def _joined(query: Select, f: InboxFilter) -> Select:
+    """``query`` over the chamber's items with their filing and assignee joined, filtered by ``f``
+    (every value a bound parameter: ``_values``)."""
     return (query
             .outerjoin(Delivery, Delivery.id == InboxItem.delivery_id)
             .outerjoin(Filing, Filing.id == Delivery.filing_id)
             .outerjoin(StaffUser, StaffUser.id == InboxItem.assigned_to_id)
-            .where(InboxItem.chamber_id == chamber_id, *_conditions(f)))
+            .where(InboxItem.chamber_id == bindparam("chamber_id"), *_conditions(f)))
 
 
-def _listing(chamber_id: int, f: InboxFilter) -> Select:  # (InboxItem, status, assignee name)
+def _listing(f: InboxFilter) -> Select:  # (InboxItem, status, assignee name)
     return _joined(select(InboxItem, Filing.status, func.coalesce(StaffUser.name, StaffUser.sub))
-                   .select_from(InboxItem), chamber_id, f)
+                   .select_from(InboxItem), f)
 
 
 def _conditions(f: InboxFilter) -> list[ColumnElement[bool]]:
+    """The conditions of the filter's fields that are set, each value a bound parameter named after
+    its field; ``_values`` gives them."""
     where: list[ColumnElement[bool]] = []
     if f.reference:
-        where.append(InboxItem.reference.like(_escape_like(f.reference.upper()) + "%", escape="\\"))
+        where.append(InboxItem.reference.like(bindparam("reference"), escape="\\"))
     if f.company:
-        where.append(InboxItem.company_name_folded.like("%" + _escape_like(f.company.casefold()) + "%",
-                                                        escape="\\"))
+        where.append(InboxItem.company_name_folded.like(bindparam("company"), escape="\\"))
     if f.register:
-        where.append(InboxItem.register_number == f.register)
+        where.append(InboxItem.register_number == bindparam("register"))
     if f.status:
-        where.append(Filing.status == f.status)
+        where.append(Filing.status == bindparam("status"))
     if f.service_key:
-        where.append(InboxItem.service_key == f.service_key)
+        where.append(InboxItem.service_key == bindparam("service_key"))
     if f.received_from is not None:
-        where.append(InboxItem.received_at >= f.received_from)
+        where.append(InboxItem.received_at >= bindparam("received_from"))
     if f.received_before is not None:
-        where.append(InboxItem.received_at < f.received_before)
+        where.append(InboxItem.received_at < bindparam("received_before"))
     if f.assignment == "mir":
-        where.append(InboxItem.assigned_to_id == f.staff_user_id)
+        where.append(InboxItem.assigned_to_id == bindparam("staff_user_id"))
     elif f.assignment == "niemand":
         where.append(InboxItem.assigned_to_id.is_(None))
     if f.new_since is not None:
-        where.append(InboxItem.received_at > f.new_since)
+        where.append(InboxItem.received_at > bindparam("new_since"))
     return where
+
+
+def _values(chamber_id: int, f: InboxFilter, cursor: Cursor | None = None) -> dict[str, Any]:
+    """The bound parameters of the statements built from ``f`` (and of the position ``cursor``)."""
+    return {"chamber_id": chamber_id, "reference": _escape_like(f.reference.upper()) + "%",
+            "company": "%" + _escape_like(f.company.casefold()) + "%", "register": f.register,
+            "status": f.status, "service_key": f.service_key, "received_from": f.received_from,
+            "received_before": f.received_before, "staff_user_id": f.staff_user_id, "new_since": f.new_since,
+            **({"cursor_value": cursor.value, "cursor_id": cursor.id} if cursor is not None else {})}
+
+
+#: a stand-in for a time in ``_shape``
+_SOME_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _shape(f: InboxFilter) -> InboxFilter:
+    """``f`` with a stand-in for each value: the statements built from it are those built from ``f``
+    (which fields are set, the assignment chosen and the sort order decide them, the values are
+    bound parameters), so one statement serves every filter of the same shape."""
+    return InboxFilter(
+        reference="x" if f.reference else "", company="x" if f.company else "", register="x" if f.register else None,
+        status="x" if f.status else "", service_key="x" if f.service_key else "",
+        received_from=_SOME_TIME if f.received_from is not None else None,
+        received_before=_SOME_TIME if f.received_before is not None else None,
+        assignment=f.assignment if f.assignment in ("mir", "niemand") else "",
+        new_since=_SOME_TIME if f.new_since is not None else None, sort=f.sort)
 
 
 def _ordered(query: Select, sort: str, backwards: bool = False) -> Select:
@@ -175,18 +203,34 @@ def _ordered(query: Select, sort: str, backwards: bool = False) -> Select:
     return query.order_by(column.asc(), InboxItem.id.asc())
 
 
-def _beyond(cursor: Cursor, backwards: bool) -> ColumnElement[bool]:
-    """Rows after ``cursor`` in the list's order (before it, ``backwards``): one row comparison, so
-    PostgreSQL starts the index scan at the cursor."""
-    column, descending = SORTS[cursor.sort]
-    value = literal(cursor.value, UTCDateTime()) if column is InboxItem.received_at else literal(cursor.value)
+def _beyond(sort: str, backwards: bool) -> ColumnElement[bool]:
+    """Rows after the cursor (bound parameters ``cursor_value`` and ``cursor_id``) in the list's
+    order ``sort`` (before it, ``backwards``): one row comparison, so PostgreSQL starts the index
+    scan at the cursor."""
+    column, descending = SORTS[sort]
+    value = bindparam("cursor_value", type_=UTCDateTime() if column is InboxItem.received_at else column.type)
     key = tuple_(column, InboxItem.id)
-    position = tuple_(value, literal(cursor.id))
+    position = tuple_(value, bindparam("cursor_id", type_=InboxItem.id.type))
     return key < position if descending != backwards else key > position
 
 
 def _cursor(sort: str, row: Any) -> Cursor:
     return Cursor(sort, getattr(row, SORTS[sort][0].key), row.id)
+
+
+@lru_cache(maxsize=256)
+def _page_statement(shape: InboxFilter, position: str, size: int, count_cap: int | None) -> Select:
+    """The statement of a page of ``list_page`` for filters of ``shape`` (``_shape``): the first page,
+    the page ``"after"`` or ``"before"`` a cursor; built once per shape (building it cost about as much
+    CPU as running it)."""
+    query = _joined(select(*LIST_COLUMNS).select_from(InboxItem), shape)
+    if count_cap is not None:
+        query = query.add_columns(_counting(shape, count_cap).scalar_subquery().label("matching"))
+    if position == "before":
+        return _ordered(query.where(_beyond(shape.sort, backwards=True)), shape.sort, backwards=True).limit(size + 1)
+    if position == "after":
+        query = query.where(_beyond(shape.sort, backwards=False))
+    return _ordered(query, shape.sort).limit(size + 1)
 
 
 def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, before: Cursor | None = None,
@@ -201,13 +245,12 @@ def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, befo
     ``count_matching`` does (an uncorrelated subquery, evaluated once): one round trip less; a page
     without rows (past the end) counts by itself.
     """
-    query = _joined(select(*LIST_COLUMNS).select_from(InboxItem), chamber_id, f)
-    if count_cap is not None:
-        query = query.add_columns(_counting(chamber_id, f, count_cap).scalar_subquery().label("matching"))
+    shape = _shape(f)
     total: list[int] = []
 
-    def fetch(statement: Select) -> list[Any]:
-        rows = list(db.session.execute(statement).all())
+    def fetch(position: str, cursor: Cursor | None) -> list[Any]:
+        statement = _page_statement(shape, position, size, count_cap)
+        rows = list(db.session.execute(statement, _values(chamber_id, f, cursor)).all())
         if rows and count_cap is not None:
             total[:] = [rows[0].matching]
         return rows
@@ -218,23 +261,22 @@ def list_page(chamber_id: int, f: InboxFilter, after: Cursor | None = None, befo
         return Page(rows, next_, previous, total[0] if total else None)
 
     if before is not None:
-        rows = fetch(_ordered(query.where(_beyond(before, backwards=True)), f.sort, backwards=True).limit(size + 1))
+        rows = fetch("before", before)
         if len(rows) > size:
             rows = rows[:size][::-1]
             return page(rows, _cursor(f.sort, rows[-1]), _cursor(f.sort, rows[0]))
         after = None  # back at the start: show the first page in full
-    if after is not None:
-        query = query.where(_beyond(after, backwards=False))
-    rows = fetch(_ordered(query, f.sort).limit(size + 1))
+    rows = fetch("after", after) if after is not None else fetch("first", None)
     more = len(rows) > size
     rows = rows[:size]
     return page(rows, _cursor(f.sort, rows[-1]) if more else None,
                 _cursor(f.sort, rows[0]) if after is not None and rows else None)
 
 
-def _counting(chamber_id: int, f: InboxFilter, cap: int) -> Select:
+def _counting(f: InboxFilter, cap: int) -> Select:
     """The count of ``count_matching`` as a statement (never correlated to an enclosing query)."""
-    inner = select(literal(1)).select_from(InboxItem).where(InboxItem.chamber_id == chamber_id, *_conditions(f))
+    inner = (select(literal(1)).select_from(InboxItem)
+             .where(InboxItem.chamber_id == bindparam("chamber_id"), *_conditions(f)))
     if f.status:
         inner = (inner.join(Delivery, Delivery.id == InboxItem.delivery_id)
                  .join(Filing, Filing.id == Delivery.filing_id))
@@ -244,17 +286,17 @@ def _counting(chamber_id: int, f: InboxFilter, cap: int) -> Select:
 def count_matching(chamber_id: int, f: InboxFilter, cap: int = COUNT_CAP) -> int:
     """How many items match, counted up to ``cap + 1`` (an exact count of 100,000 rows with their
     filings joined would cost more than the page itself)."""
-    return db.session.scalar(_counting(chamber_id, f, cap)) or 0
+    return db.session.scalar(_counting(f, cap), _values(chamber_id, f)) or 0
 
 
 def export_rows(chamber_id: int, f: InboxFilter, batch: int = 1000) -> Iterator[Row]:
     """Every item matching ``f`` in list order, fetched in batches (for the CSV export), each with who
     filed it and every body it went to (as ``filed_by`` and ``receivers`` give them; a filing made
     before receivers were recorded at submit costs one more query for its deliveries)."""
-    query = (_listing(chamber_id, f)
+    query = (_listing(f)
              .add_columns(Filing.id, Filing.filed_by, Filing.receivers, Person.name, Person.email)
              .outerjoin(Person, Person.id == Filing.person_id))
-    result = db.session.execute(_ordered(query, f.sort).execution_options(yield_per=batch))
+    result = db.session.execute(_ordered(query, f.sort).execution_options(yield_per=batch), _values(chamber_id, f))
     row: Any
     for row in result:
         item, status, assigned, filing_id, recorded_filer, recorded_receivers, name, email = row
