@@ -139,8 +139,8 @@ def _bundle_title(key: str, sent: str, locale: str) -> str:
     return (bundle.title.get(locale) if bundle else None) or sent or key
 
 
-#: rendered rows of the list kept per app and catalog snapshot: a row is about 0.7 KB of HTML, with its
-#: key about 1.5 KB, so at most about 3 MB of a worker's memory; a page shows 50
+#: rendered rows of the list kept per app and catalog snapshot: a row is about 0.6 KB of HTML (plus its
+#: key); a page shows 50
 ROWS_KEPT = 2048
 
 
