@@ -96,11 +96,14 @@ def test_the_forms_and_labels_follow_the_readers_language_from_one_request_to_th
     staff.get("/sprache/de")
     again = staff.get(path).get_data(as_text=True)
     german_texts = (">Zuweisen<", ">Notiz speichern<", ">Nachricht senden<", ">niemand</option>",
-                    ">Eingereicht von</dt>", ">Steuernummer</dt>", "<strong>Zugestellt an ", ">Zustand</dt>")
+                    ">Eingereicht von</dt>", ">Steuernummer</dt>", "<strong>Zugestellt an ", ">Zustand</dt>",
+                    'id="gespraech">Nachrichten mit dem Unternehmen<', 'id="notizen">Interne Notizen<',
+                    ">Zurück zum Posteingang</a>")
     for text in german_texts:
         assert text in german and text in again and text not in english, text
     for text in (">Assign<", ">Save note<", ">Send message<", ">nobody</option>",
-                 ">Submitted by</dt>", ">Tax number</dt>", "<strong>Delivered to ", ">Status</dt>"):
+                 ">Submitted by</dt>", ">Tax number</dt>", "<strong>Delivered to ", ">Status</dt>",
+                 'id="gespraech">Messages with the company<', 'id="notizen">Internal notes<', ">Back to inbox</a>"):
         assert text in english, text
 
 
