@@ -202,10 +202,13 @@ def _lock_fresh(draft: Draft) -> None:
         company_id = None
     if company_id is not None:
         lock_company(company_id)
-    if company_id is None or db.session.scalar(select(Draft.id).where(Draft.id == draft_id)) is None:
+    # one statement: the row as now committed, written over what the session holds (as a refresh
+    # would), or none when it is gone
+    fresh = None if company_id is None else db.session.scalars(
+        select(Draft).where(Draft.id == draft_id).execution_options(populate_existing=True)).one_or_none()
+    if fresh is None:
         db.session.rollback()
         raise DraftGone(str(draft_id))
-    db.session.refresh(draft)
 
 
 def _draft_limits():

@@ -332,9 +332,10 @@ def step(draft_id: str, step_key: str):
             valid = False
         if valid and not upload_errors and not missing_files:
             extra = _bundle_prefill(draft, service)
+            # asked before the save's commit, which expires the draft (read again only where it is used)
+            bundle = catalog.get_bundle(draft.service_key)
             services.save_step(draft, current_user, service, step_key, {**answers_from_form(fields, form), **given},
                                seen, prefilled={fd.name for fd in extra.fields} if extra else ())
-            bundle = catalog.get_bundle(draft.service_key)
             if bundle is not None and services.first_open_step(service, draft) is None:
                 # the questions are answered: each chosen service gets its draft with the shared
                 # answers (again after a change, so no service draft keeps an old shared answer)
@@ -655,9 +656,11 @@ def _handle_uploads(draft, service, fields, seen) -> tuple[dict[str, str], bool]
 
 
 def _missing_files(draft, fields) -> dict[str, str]:
+    required = [fd.name for fd in fields if fd.type == "file" and fd.required]
+    if not required:  # the draft's files are read only for a step that asks for one
+        return {}
     present = {a.field_name for a in draft.attachments}
-    return {fd.name: _("Bitte laden Sie die Datei hoch.") for fd in fields
-            if fd.type == "file" and fd.required and fd.name not in present}
+    return {name: _("Bitte laden Sie die Datei hoch.") for name in required if name not in present}
 
 
 def _change_group(draft, step_key, form, fields, action, seen, back_to=None):
