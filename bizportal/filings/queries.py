@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Row, Text, and_, cast, or_, select
+from sqlalchemy import Row, Text, and_, cast, exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage, FilingReceipt
 
 #: filings on one page of "Meine Anträge"
 FILINGS_PAGE = 25
+
+#: the columns of a row of "Meine Anträge" (``company_filings``)
+_LISTED = Filing.__table__.c
 
 
 @cache
@@ -30,18 +34,21 @@ def message_parts() -> tuple:
 
 @cache
 def page_parts() -> tuple:
-    """What the filing's page shows besides the filing: its bodies, timeline, files and conversation,
-    and its receipt's fingerprint (joined; the PDF itself is not read for the page). The deliveries
-    (one or two a filing, each with its body) and the timeline are joined too: a round trip less
-    each, for rows of deliveries times timeline entries (a filing has one or two deliveries and a
-    handful of entries). Built once (see ``message_parts``)."""
+    """What the filing's page shows besides the filing, its files and conversation
+    (``company_filing``): its bodies, timeline and its receipt's fingerprint (joined; the PDF
+    itself is not read for the page). The deliveries (one or two a filing, each with its body) and
+    the timeline are joined too: a round trip less each, for rows of deliveries times timeline
+    entries (a filing has one or two deliveries and a handful of entries). Built once (see
+    ``message_parts``)."""
     return (joinedload(Filing.receipt).defer(FilingReceipt.content), joinedload(Filing.deliveries),
-            joinedload(Filing.events), selectinload(Filing.attachments),
-            selectinload(Filing.messages).options(*message_parts()))
+            joinedload(Filing.events))
 
 
-#: the columns of a row of "Meine Anträge" (``company_filings``)
-_LISTED = Filing.__table__.c
+#: whether the filing (the page's statement's) has files of its own, and messages
+_HAS_FILES = (exists().where(Attachment.__table__.c.filing_id == _LISTED.id).correlate(Filing.__table__)
+              .label("has_files"))
+_HAS_MESSAGES = (exists().where(FilingMessage.__table__.c.filing_id == _LISTED.id).correlate(Filing.__table__)
+                 .label("has_messages"))
 
 
 def company_filings(company_id: int, after: int | None = None, limit: int = FILINGS_PAGE) -> tuple[list[Row], bool]:
@@ -77,12 +84,31 @@ def company_drafts(company_id: int) -> list[Draft]:
 
 def company_filing(company_id: int, reference: str, page: bool = False) -> Filing | None:
     """The filing if it belongs to the company, else None (a foreign filing looks like a missing one).
-    ``page``: with everything its page shows (``page_parts``)."""
+
+    ``page``: with everything its page shows — ``page_parts`` in the filing's statement, which also
+    tells whether the filing has files and messages; its files (one statement) and its messages
+    with their authors and files (``message_parts``: one statement, and one for the messages'
+    files) are read only when there are any, else set empty without asking.
+    """
     query = select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
     if not page:
         return db.session.scalar(query)
-    # every row (one per delivery) makes the one filing; unique() as for any joined collection
-    return db.session.execute(query.options(*page_parts())).unique().scalar_one_or_none()
+    # every row (one per delivery and timeline entry) makes the one filing; unique() as for any
+    # joined collection
+    row = db.session.execute(query.add_columns(_HAS_FILES, _HAS_MESSAGES).options(*page_parts())).unique() \
+        .one_or_none()
+    if row is None:
+        return None
+    filing: Filing = row[0]
+    has_files, has_messages = row[1], row[2]
+    set_committed_value(filing, "attachments", list(db.session.scalars(
+        select(Attachment).where(Attachment.filing_id == filing.id).order_by(Attachment.created_at)))
+        if has_files else [])
+    set_committed_value(filing, "messages", list(db.session.scalars(
+        select(FilingMessage).where(FilingMessage.filing_id == filing.id)
+        .order_by(FilingMessage.created_at, FilingMessage.id).options(*message_parts())).unique())
+        if has_messages else [])
+    return filing
 
 
 @dataclass(frozen=True)
