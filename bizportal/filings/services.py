@@ -191,11 +191,21 @@ def lock_company(company_id: int) -> None:
     db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
 
 
+#: ``db.session.info`` key: the draft read under its company's lock (``company_draft(locked=True)``)
+#: and the transaction that holds the lock
+_READ_LOCKED = "bizportal.draft_read_locked"
+
+
 def _lock_fresh(draft: Draft) -> None:
     """Take the company's lock and read the draft again, as the last committed write left it;
-    ``DraftGone`` (after a rollback) when it was deleted or filed meanwhile."""
+    ``DraftGone`` (after a rollback) when it was deleted or filed meanwhile. Nothing to do for a
+    draft read under the lock by ``company_draft(locked=True)`` in the transaction still open:
+    every write of a draft holds that lock, so none has been committed since that read."""
     identity = sa_inspect(draft).identity
     draft_id = identity[0] if identity else draft.id
+    held = db.session.info.get(_READ_LOCKED)
+    if held is not None and held[0] == draft_id and held[1] is db.session().get_transaction():
+        return
     try:
         company_id = draft.company_id  # loaded again after an earlier commit of this request
     except ObjectDeletedError:
@@ -245,15 +255,24 @@ def start_draft(person: Person, service: ServiceDefinition, prefill: dict[str, A
     return draft
 
 
-def company_draft(company_id: int, draft_id: str, with_files: bool = False) -> Draft | None:
+def company_draft(company_id: int, draft_id: str, with_files: bool = False, locked: bool = False) -> Draft | None:
     """The draft if it belongs to the company; a foreign or malformed id looks like a missing one.
     ``with_files``: its files joined to the same statement (a step page shows them; a draft has a
-    few), instead of a statement of their own when they are first read."""
+    few), instead of a statement of their own when they are first read. ``locked`` (for a request
+    that writes the draft): the company's lock is taken first (``lock_company``, held until the
+    commit), so the draft is read as the last committed write left it and the first write of this
+    transaction (``save_step``, ``save_pending_input``, …) need not read it again."""
     try:
         key = uuid.UUID(draft_id)
     except ValueError:
         return None
     query = select(Draft).where(Draft.id == key, Draft.company_id == company_id)
+    if locked:
+        lock_company(company_id)
+        draft = db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+        if draft is not None:
+            db.session.info[_READ_LOCKED] = (draft.id, db.session().get_transaction())
+        return draft
     if not with_files:
         return db.session.scalar(query)
     return db.session.execute(query.options(joinedload(Draft.attachments))).unique().scalar_one_or_none()

@@ -187,8 +187,8 @@ def _seen_step(service, step_key: str) -> services.SeenStep | None:
     return services.SeenStep(step_key, services.step_answer_names(service, step_key), int(revision), digest[:64])
 
 
-def _draft_or_404(draft_id: str, with_files: bool = False):
-    draft = services.company_draft(current_user.company_id, draft_id, with_files)
+def _draft_or_404(draft_id: str, with_files: bool = False, locked: bool = False):
+    draft = services.company_draft(current_user.company_id, draft_id, with_files, locked)
     if draft is None:
         _to_what_it_became(draft_id)
     return draft, _service_of(draft)
@@ -277,7 +277,8 @@ def start(key: str):
 @judges_text_length
 @company_required
 def step(draft_id: str, step_key: str):
-    draft, service = _draft_or_404(draft_id, with_files=request.method == "GET")  # the page shows its files
+    # the page shows its files; a POST writes the draft, under the company's lock from its read on
+    draft, service = _draft_or_404(draft_id, with_files=request.method == "GET", locked=request.method == "POST")
     back_to = _return_to()
     if not services.step_reachable(service, draft, step_key):
         target = services.first_open_step(service, draft)
