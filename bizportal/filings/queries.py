@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Row, Text, and_, cast, exists, or_, select
+from sqlalchemy import BindParameter, Row, Text, and_, bindparam, cast, exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -51,6 +51,27 @@ _HAS_MESSAGES = (exists().where(FilingMessage.__table__.c.filing_id == _LISTED.i
                  .label("has_messages"))
 
 
+#: The statements below are built once (per variant) with bind parameters: one built anew for every
+#: request costs more CPU than the database takes to answer it, as SQLAlchemy computes its cache key
+#: each time (as ``auth.services.load_user``'s).
+
+
+@cache
+def _filings_page(paged: bool, limit: int):
+    """``company_filings``' statement: parameters ``company_id`` and, ``paged``, ``after``."""
+    company: BindParameter[int] = bindparam("company_id")
+    query = (select(_LISTED.id, _LISTED.reference, _LISTED.service_key, _LISTED.status, _LISTED.submitted_at,
+                    cast(_LISTED.data, Text).label("data_text"))
+             .where(_LISTED.company_id == company))
+    if paged:  # the anchor within the same statement; not the company's (NULL): the first page
+        after: BindParameter[int] = bindparam("after")
+        anchor = select(_LISTED.submitted_at).where(_LISTED.id == after, _LISTED.company_id == company) \
+            .scalar_subquery()
+        query = query.where(or_(anchor.is_(None), _LISTED.submitted_at < anchor,
+                                and_(_LISTED.submitted_at == anchor, _LISTED.id < after)))
+    return query.order_by(_LISTED.submitted_at.desc(), _LISTED.id.desc()).limit(limit + 1)
+
+
 def company_filings(company_id: int, after: int | None = None, limit: int = FILINGS_PAGE) -> tuple[list[Row], bool]:
     """One page of the company's filings, newest first, and whether older ones follow; one statement.
 
@@ -62,24 +83,27 @@ def company_filings(company_id: int, after: int | None = None, limit: int = FILI
     ``listing.filing_rows``) — read with SQLAlchemy Core: no ORM objects, nothing else of the
     filing (company snapshot, receivers, bundle context, relationships) is read.
     """
-    query = (select(_LISTED.id, _LISTED.reference, _LISTED.service_key, _LISTED.status, _LISTED.submitted_at,
-                    cast(_LISTED.data, Text).label("data_text"))
-             .where(_LISTED.company_id == company_id))
-    if after is not None:  # the anchor within the same statement; not the company's (NULL): the first page
-        anchor = (select(_LISTED.submitted_at).where(_LISTED.id == after, _LISTED.company_id == company_id)
-                  .scalar_subquery())
-        query = query.where(or_(anchor.is_(None), _LISTED.submitted_at < anchor,
-                                and_(_LISTED.submitted_at == anchor, _LISTED.id < after)))
-    rows = list(db.session.execute(query.order_by(_LISTED.submitted_at.desc(), _LISTED.id.desc()).limit(limit + 1)))
+    params = {"company_id": company_id} if after is None else {"company_id": company_id, "after": after}
+    rows = list(db.session.execute(_filings_page(after is not None, limit), params))
     return rows[:limit], len(rows) > limit
+
+
+@cache
+def _drafts_of_company():
+    return (select(Draft).where(Draft.company_id == bindparam("company_id")).options(joinedload(Draft.updated_by))
+            .order_by(Draft.updated_at.desc()))
 
 
 def company_drafts(company_id: int) -> list[Draft]:
     """The company's drafts, last edited first, with the person who edited each (one query for all)."""
-    return list(db.session.scalars(
-        select(Draft).where(Draft.company_id == company_id).options(joinedload(Draft.updated_by))
-        .order_by(Draft.updated_at.desc())
-    ))
+    return list(db.session.scalars(_drafts_of_company(), {"company_id": company_id}))
+
+
+@cache
+def _filing_of_company(page: bool):
+    query = select(Filing).where(Filing.reference == bindparam("reference"),
+                                 Filing.company_id == bindparam("company_id"))
+    return query.add_columns(_HAS_FILES, _HAS_MESSAGES).options(*page_parts()) if page else query
 
 
 def company_filing(company_id: int, reference: str, page: bool = False) -> Filing | None:
@@ -90,13 +114,12 @@ def company_filing(company_id: int, reference: str, page: bool = False) -> Filin
     with their authors and files (``message_parts``: one statement, and one for the messages'
     files) are read only when there are any, else set empty without asking.
     """
-    query = select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
+    params = {"reference": reference, "company_id": company_id}
     if not page:
-        return db.session.scalar(query)
+        return db.session.scalar(_filing_of_company(False), params)
     # every row (one per delivery and timeline entry) makes the one filing; unique() as for any
     # joined collection
-    row = db.session.execute(query.add_columns(_HAS_FILES, _HAS_MESSAGES).options(*page_parts())).unique() \
-        .one_or_none()
+    row = db.session.execute(_filing_of_company(True), params).unique().one_or_none()
     if row is None:
         return None
     filing: Filing = row[0]
@@ -122,14 +145,17 @@ class ListedBundle:
     filings: list[str]
 
 
+_b, _f = FilingBundle.__table__.c, Filing.__table__.c
+_BUNDLES_OF_COMPANY = (
+    select(_b.id, _b.reference, _b.bundle_key, _b.submitted_at, _f.reference.label("filing"))
+    .select_from(FilingBundle.__table__.outerjoin(Filing.__table__, _f.bundle_id == _b.id))
+    .where(_b.company_id == bindparam("company_id")).order_by(_b.submitted_at.desc(), _b.id.desc(), _f.id))
+
+
 def company_bundles(company_id: int) -> list[ListedBundle]:
     """The company's submitted bundles, newest first, with their filings' references: one statement
     (the bundles joined to their filings, Core rows; not the receipt PDF or anything else)."""
-    b, f = FilingBundle.__table__.c, Filing.__table__.c
-    rows = db.session.execute(
-        select(b.id, b.reference, b.bundle_key, b.submitted_at, f.reference.label("filing"))
-        .select_from(FilingBundle.__table__.outerjoin(Filing.__table__, f.bundle_id == b.id))
-        .where(b.company_id == company_id).order_by(b.submitted_at.desc(), b.id.desc(), f.id))
+    rows = db.session.execute(_BUNDLES_OF_COMPANY, {"company_id": company_id})
     listed: dict[int, ListedBundle] = {}
     for row in rows:
         bundle = listed.get(row.id)

@@ -9,10 +9,11 @@ import secrets
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -188,7 +189,12 @@ def lock_company(company_id: int) -> None:
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(update(Company).where(Company.id == company_id)
                            .values(updated_at=Company.updated_at).execution_options(synchronize_session=False))
-    db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+    db.session.execute(_LOCK_COMPANY, {"company_id": company_id})
+
+
+#: ``lock_company``'s and ``_lock_fresh``'s statements, built once (see ``_draft_of_company``)
+_LOCK_COMPANY = select(Company.id).where(Company.id == bindparam("company_id")).with_for_update()
+_FRESH_DRAFT = select(Draft).where(Draft.id == bindparam("draft_id")).execution_options(populate_existing=True)
 
 
 #: ``db.session.info`` key: the draft read under its company's lock (``company_draft(locked=True)``)
@@ -214,8 +220,7 @@ def _lock_fresh(draft: Draft) -> None:
         lock_company(company_id)
     # one statement: the row as now committed, written over what the session holds (as a refresh
     # would), or none when it is gone
-    fresh = None if company_id is None else db.session.scalars(
-        select(Draft).where(Draft.id == draft_id).execution_options(populate_existing=True)).one_or_none()
+    fresh = None if company_id is None else db.session.scalars(_FRESH_DRAFT, {"draft_id": draft_id}).one_or_none()
     if fresh is None:
         db.session.rollback()
         raise DraftGone(str(draft_id))
@@ -266,16 +271,29 @@ def company_draft(company_id: int, draft_id: str, with_files: bool = False, lock
         key = uuid.UUID(draft_id)
     except ValueError:
         return None
-    query = select(Draft).where(Draft.id == key, Draft.company_id == company_id)
+    params = {"draft_id": key, "company_id": company_id}
     if locked:
         lock_company(company_id)
-        draft = db.session.scalars(query.execution_options(populate_existing=True)).one_or_none()
+        draft = db.session.scalars(_draft_of_company("locked"), params).one_or_none()
         if draft is not None:
             db.session.info[_READ_LOCKED] = (draft.id, db.session().get_transaction())
         return draft
     if not with_files:
-        return db.session.scalar(query)
-    return db.session.execute(query.options(joinedload(Draft.attachments))).unique().scalar_one_or_none()
+        return db.session.scalar(_draft_of_company("plain"), params)
+    return db.session.execute(_draft_of_company("with_files"), params).unique().scalar_one_or_none()
+
+
+@cache
+def _draft_of_company(variant: str):
+    """``company_draft``'s statement ("plain", "with_files", "locked"), built once with bind
+    parameters: one built anew for every request costs more CPU than the database takes to answer
+    it (SQLAlchemy computes its cache key each time), as ``auth.services.load_user``'s."""
+    query = select(Draft).where(Draft.id == bindparam("draft_id"), Draft.company_id == bindparam("company_id"))
+    if variant == "with_files":
+        return query.options(joinedload(Draft.attachments))
+    if variant == "locked":  # written over what the session holds, as a refresh would
+        return query.execution_options(populate_existing=True)
+    return query
 
 
 def filed_from(company_id: int, draft_id: str) -> tuple[str, str] | None:
