@@ -640,3 +640,22 @@ def test_an_internal_note_posted_twice_is_stored_once(app, filed):
     codes = _same_form_at_once(app, staff, f"{path}/notiz", data) + [staff.post(f"{path}/notiz", data=data).status_code]
     assert set(codes) == {302}, codes
     assert staff.get(path).get_data(as_text=True).count("Rückruf vereinbart.") == 1
+
+
+def test_the_message_form_is_blank_after_a_refused_message_and_speaks_the_pages_language(app, client, filed):
+    """The blank message form is rendered once per language and kept: a refused message's text and
+    error stay on its own answer, and the next page shows the form blank, in the page's language."""
+    page = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Ihre Nachricht" in page and "Bitte schreiben Sie eine Nachricht." not in page
+    refused = client.post(f"/antraege/{filed}/nachricht", content_type="multipart/form-data",
+                          data={"csrf_token": csrf_token(page), "body": ""})
+    assert refused.status_code == 422 and "Bitte schreiben Sie eine Nachricht." in refused.get_data(as_text=True)
+    too_long = client.post(f"/antraege/{filed}/nachricht", content_type="multipart/form-data",
+                           data={"csrf_token": csrf_token(page), "body": "Zu lang " + "x" * 5000})
+    assert too_long.status_code == 422 and "Zu lang x" in too_long.get_data(as_text=True)
+    again = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Bitte schreiben Sie eine Nachricht." not in again and "Zu lang x" not in again
+    client.get("/sprache/en")
+    english = client.get(f"/antraege/{filed}").get_data(as_text=True)
+    assert "Your message" in english and "Ihre Nachricht" not in english
+    assert "Please choose at most 5 files" in english and "Bitte wählen Sie höchstens" not in english

@@ -33,6 +33,16 @@ def test_a_language_switched_within_a_request_is_used_from_then_on(app):
         assert render_template_string(when, at=at) == "Jul 1, 2026, 12:00:00\u202fPM"  # the date's language too
 
 
+def test_a_translated_text_escapes_its_values_on_a_page_and_leaves_them_in_a_text_mail(app):
+    with app.test_request_context("/"):
+        text = "{{ _('Nachricht an %(chamber)s', chamber=name) }} {{ _('100%% digital') }}"
+        assert render_template_string(text, name="A & <B>") == "Nachricht an A &amp; &lt;B&gt; 100% digital"
+        mail = "{% autoescape false %}" + text + "{% endautoescape %}"  # as a .txt template renders it
+        assert render_template_string(mail, name="A & <B>") == "Nachricht an A & <B> 100% digital"
+        with force_locale("en"):
+            assert render_template_string(text, name="A & B").startswith("Message to A &amp; B")
+
+
 def test_a_status_badge_reads_the_same_imported_or_included(app):
     with app.test_request_context("/"):
         included = render_template_string('{% set f = {"status": "received"} %}{% include "filings/_status.html" %}')

@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Row, Text, and_, cast, or_, select
+from sqlalchemy import BindParameter, Row, Text, and_, bindparam, cast, exists, or_, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..extensions import db
 from .models import Attachment, Draft, Filing, FilingBundle, FilingMessage, FilingReceipt
 
 #: filings on one page of "Meine Anträge"
 FILINGS_PAGE = 25
+
+#: the columns of a row of "Meine Anträge" (``company_filings``)
+_LISTED = Filing.__table__.c
 
 
 @cache
@@ -30,18 +34,42 @@ def message_parts() -> tuple:
 
 @cache
 def page_parts() -> tuple:
-    """What the filing's page shows besides the filing: its bodies, timeline, files and conversation,
-    and its receipt's fingerprint (joined; the PDF itself is not read for the page). The deliveries
-    (one or two a filing, each with its body) and the timeline are joined too: a round trip less
-    each, for rows of deliveries times timeline entries (a filing has one or two deliveries and a
-    handful of entries). Built once (see ``message_parts``)."""
+    """What the filing's page shows besides the filing, its files and conversation
+    (``company_filing``): its bodies, timeline and its receipt's fingerprint (joined; the PDF
+    itself is not read for the page). The deliveries (one or two a filing, each with its body) and
+    the timeline are joined too: a round trip less each, for rows of deliveries times timeline
+    entries (a filing has one or two deliveries and a handful of entries). Built once (see
+    ``message_parts``)."""
     return (joinedload(Filing.receipt).defer(FilingReceipt.content), joinedload(Filing.deliveries),
-            joinedload(Filing.events), selectinload(Filing.attachments),
-            selectinload(Filing.messages).options(*message_parts()))
+            joinedload(Filing.events))
 
 
-#: the columns of a row of "Meine Anträge" (``company_filings``)
-_LISTED = Filing.__table__.c
+#: whether the filing (the page's statement's) has files of its own, and messages
+_HAS_FILES = (exists().where(Attachment.__table__.c.filing_id == _LISTED.id).correlate(Filing.__table__)
+              .label("has_files"))
+_HAS_MESSAGES = (exists().where(FilingMessage.__table__.c.filing_id == _LISTED.id).correlate(Filing.__table__)
+                 .label("has_messages"))
+
+
+#: The statements below are built once (per variant) with bind parameters: one built anew for every
+#: request costs more CPU than the database takes to answer it, as SQLAlchemy computes its cache key
+#: each time (as ``auth.services.load_user``'s).
+
+
+@cache
+def _filings_page(paged: bool, limit: int):
+    """``company_filings``' statement: parameters ``company_id`` and, ``paged``, ``after``."""
+    company: BindParameter[int] = bindparam("company_id")
+    query = (select(_LISTED.id, _LISTED.reference, _LISTED.service_key, _LISTED.status, _LISTED.submitted_at,
+                    cast(_LISTED.data, Text).label("data_text"))
+             .where(_LISTED.company_id == company))
+    if paged:  # the anchor within the same statement; not the company's (NULL): the first page
+        after: BindParameter[int] = bindparam("after")
+        anchor = select(_LISTED.submitted_at).where(_LISTED.id == after, _LISTED.company_id == company) \
+            .scalar_subquery()
+        query = query.where(or_(anchor.is_(None), _LISTED.submitted_at < anchor,
+                                and_(_LISTED.submitted_at == anchor, _LISTED.id < after)))
+    return query.order_by(_LISTED.submitted_at.desc(), _LISTED.id.desc()).limit(limit + 1)
 
 
 def company_filings(company_id: int, after: int | None = None, limit: int = FILINGS_PAGE) -> tuple[list[Row], bool]:
@@ -55,34 +83,55 @@ def company_filings(company_id: int, after: int | None = None, limit: int = FILI
     ``listing.filing_rows``) — read with SQLAlchemy Core: no ORM objects, nothing else of the
     filing (company snapshot, receivers, bundle context, relationships) is read.
     """
-    query = (select(_LISTED.id, _LISTED.reference, _LISTED.service_key, _LISTED.status, _LISTED.submitted_at,
-                    cast(_LISTED.data, Text).label("data_text"))
-             .where(_LISTED.company_id == company_id))
-    if after is not None:  # the anchor within the same statement; not the company's (NULL): the first page
-        anchor = (select(_LISTED.submitted_at).where(_LISTED.id == after, _LISTED.company_id == company_id)
-                  .scalar_subquery())
-        query = query.where(or_(anchor.is_(None), _LISTED.submitted_at < anchor,
-                                and_(_LISTED.submitted_at == anchor, _LISTED.id < after)))
-    rows = list(db.session.execute(query.order_by(_LISTED.submitted_at.desc(), _LISTED.id.desc()).limit(limit + 1)))
+    params = {"company_id": company_id} if after is None else {"company_id": company_id, "after": after}
+    rows = list(db.session.execute(_filings_page(after is not None, limit), params))
     return rows[:limit], len(rows) > limit
+
+
+@cache
+def _drafts_of_company():
+    return (select(Draft).where(Draft.company_id == bindparam("company_id")).options(joinedload(Draft.updated_by))
+            .order_by(Draft.updated_at.desc()))
 
 
 def company_drafts(company_id: int) -> list[Draft]:
     """The company's drafts, last edited first, with the person who edited each (one query for all)."""
-    return list(db.session.scalars(
-        select(Draft).where(Draft.company_id == company_id).options(joinedload(Draft.updated_by))
-        .order_by(Draft.updated_at.desc())
-    ))
+    return list(db.session.scalars(_drafts_of_company(), {"company_id": company_id}))
+
+
+@cache
+def _filing_of_company(page: bool):
+    query = select(Filing).where(Filing.reference == bindparam("reference"),
+                                 Filing.company_id == bindparam("company_id"))
+    return query.add_columns(_HAS_FILES, _HAS_MESSAGES).options(*page_parts()) if page else query
 
 
 def company_filing(company_id: int, reference: str, page: bool = False) -> Filing | None:
     """The filing if it belongs to the company, else None (a foreign filing looks like a missing one).
-    ``page``: with everything its page shows (``page_parts``)."""
-    query = select(Filing).where(Filing.reference == reference, Filing.company_id == company_id)
+
+    ``page``: with everything its page shows — ``page_parts`` in the filing's statement, which also
+    tells whether the filing has files and messages; its files (one statement) and its messages
+    with their authors and files (``message_parts``: one statement, and one for the messages'
+    files) are read only when there are any, else set empty without asking.
+    """
+    params = {"reference": reference, "company_id": company_id}
     if not page:
-        return db.session.scalar(query)
-    # every row (one per delivery) makes the one filing; unique() as for any joined collection
-    return db.session.execute(query.options(*page_parts())).unique().scalar_one_or_none()
+        return db.session.scalar(_filing_of_company(False), params)
+    # every row (one per delivery and timeline entry) makes the one filing; unique() as for any
+    # joined collection
+    row = db.session.execute(_filing_of_company(True), params).unique().one_or_none()
+    if row is None:
+        return None
+    filing: Filing = row[0]
+    has_files, has_messages = row[1], row[2]
+    set_committed_value(filing, "attachments", list(db.session.scalars(
+        select(Attachment).where(Attachment.filing_id == filing.id).order_by(Attachment.created_at)))
+        if has_files else [])
+    set_committed_value(filing, "messages", list(db.session.scalars(
+        select(FilingMessage).where(FilingMessage.filing_id == filing.id)
+        .order_by(FilingMessage.created_at, FilingMessage.id).options(*message_parts())).unique())
+        if has_messages else [])
+    return filing
 
 
 @dataclass(frozen=True)
@@ -96,14 +145,17 @@ class ListedBundle:
     filings: list[str]
 
 
+_b, _f = FilingBundle.__table__.c, Filing.__table__.c
+_BUNDLES_OF_COMPANY = (
+    select(_b.id, _b.reference, _b.bundle_key, _b.submitted_at, _f.reference.label("filing"))
+    .select_from(FilingBundle.__table__.outerjoin(Filing.__table__, _f.bundle_id == _b.id))
+    .where(_b.company_id == bindparam("company_id")).order_by(_b.submitted_at.desc(), _b.id.desc(), _f.id))
+
+
 def company_bundles(company_id: int) -> list[ListedBundle]:
     """The company's submitted bundles, newest first, with their filings' references: one statement
     (the bundles joined to their filings, Core rows; not the receipt PDF or anything else)."""
-    b, f = FilingBundle.__table__.c, Filing.__table__.c
-    rows = db.session.execute(
-        select(b.id, b.reference, b.bundle_key, b.submitted_at, f.reference.label("filing"))
-        .select_from(FilingBundle.__table__.outerjoin(Filing.__table__, f.bundle_id == b.id))
-        .where(b.company_id == company_id).order_by(b.submitted_at.desc(), b.id.desc(), f.id))
+    rows = db.session.execute(_BUNDLES_OF_COMPANY, {"company_id": company_id})
     listed: dict[int, ListedBundle] = {}
     for row in rows:
         bundle = listed.get(row.id)

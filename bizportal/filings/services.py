@@ -9,10 +9,11 @@ import secrets
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -188,24 +189,41 @@ def lock_company(company_id: int) -> None:
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(update(Company).where(Company.id == company_id)
                            .values(updated_at=Company.updated_at).execution_options(synchronize_session=False))
-    db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+    db.session.execute(_LOCK_COMPANY, {"company_id": company_id})
+
+
+#: ``lock_company``'s and ``_lock_fresh``'s statements, built once (see ``_draft_of_company``)
+_LOCK_COMPANY = select(Company.id).where(Company.id == bindparam("company_id")).with_for_update()
+_FRESH_DRAFT = select(Draft).where(Draft.id == bindparam("draft_id")).execution_options(populate_existing=True)
+
+
+#: ``db.session.info`` key: the draft read under its company's lock (``company_draft(locked=True)``)
+#: and the transaction that holds the lock
+_READ_LOCKED = "bizportal.draft_read_locked"
 
 
 def _lock_fresh(draft: Draft) -> None:
     """Take the company's lock and read the draft again, as the last committed write left it;
-    ``DraftGone`` (after a rollback) when it was deleted or filed meanwhile."""
+    ``DraftGone`` (after a rollback) when it was deleted or filed meanwhile. Nothing to do for a
+    draft read under the lock by ``company_draft(locked=True)`` in the transaction still open:
+    every write of a draft holds that lock, so none has been committed since that read."""
     identity = sa_inspect(draft).identity
     draft_id = identity[0] if identity else draft.id
+    held = db.session.info.get(_READ_LOCKED)
+    if held is not None and held[0] == draft_id and held[1] is db.session().get_transaction():
+        return
     try:
         company_id = draft.company_id  # loaded again after an earlier commit of this request
     except ObjectDeletedError:
         company_id = None
     if company_id is not None:
         lock_company(company_id)
-    if company_id is None or db.session.scalar(select(Draft.id).where(Draft.id == draft_id)) is None:
+    # one statement: the row as now committed, written over what the session holds (as a refresh
+    # would), or none when it is gone
+    fresh = None if company_id is None else db.session.scalars(_FRESH_DRAFT, {"draft_id": draft_id}).one_or_none()
+    if fresh is None:
         db.session.rollback()
         raise DraftGone(str(draft_id))
-    db.session.refresh(draft)
 
 
 def _draft_limits():
@@ -242,18 +260,40 @@ def start_draft(person: Person, service: ServiceDefinition, prefill: dict[str, A
     return draft
 
 
-def company_draft(company_id: int, draft_id: str, with_files: bool = False) -> Draft | None:
+def company_draft(company_id: int, draft_id: str, with_files: bool = False, locked: bool = False) -> Draft | None:
     """The draft if it belongs to the company; a foreign or malformed id looks like a missing one.
     ``with_files``: its files joined to the same statement (a step page shows them; a draft has a
-    few), instead of a statement of their own when they are first read."""
+    few), instead of a statement of their own when they are first read. ``locked`` (for a request
+    that writes the draft): the company's lock is taken first (``lock_company``, held until the
+    commit), so the draft is read as the last committed write left it and the first write of this
+    transaction (``save_step``, ``save_pending_input``, …) need not read it again."""
     try:
         key = uuid.UUID(draft_id)
     except ValueError:
         return None
-    query = select(Draft).where(Draft.id == key, Draft.company_id == company_id)
+    params = {"draft_id": key, "company_id": company_id}
+    if locked:
+        lock_company(company_id)
+        draft = db.session.scalars(_draft_of_company("locked"), params).one_or_none()
+        if draft is not None:
+            db.session.info[_READ_LOCKED] = (draft.id, db.session().get_transaction())
+        return draft
     if not with_files:
-        return db.session.scalar(query)
-    return db.session.execute(query.options(joinedload(Draft.attachments))).unique().scalar_one_or_none()
+        return db.session.scalar(_draft_of_company("plain"), params)
+    return db.session.execute(_draft_of_company("with_files"), params).unique().scalar_one_or_none()
+
+
+@cache
+def _draft_of_company(variant: str):
+    """``company_draft``'s statement ("plain", "with_files", "locked"), built once with bind
+    parameters: one built anew for every request costs more CPU than the database takes to answer
+    it (SQLAlchemy computes its cache key each time), as ``auth.services.load_user``'s."""
+    query = select(Draft).where(Draft.id == bindparam("draft_id"), Draft.company_id == bindparam("company_id"))
+    if variant == "with_files":
+        return query.options(joinedload(Draft.attachments))
+    if variant == "locked":  # written over what the session holds, as a refresh would
+        return query.execution_options(populate_existing=True)
+    return query
 
 
 def filed_from(company_id: int, draft_id: str) -> tuple[str, str] | None:

@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    get_template_attribute,
     redirect,
     render_template,
     request,
@@ -23,6 +24,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import FieldList, FormField
 from wtforms.validators import Length
@@ -35,6 +37,7 @@ from ..catalog.models import differs
 from ..common import legal_forms
 from ..common.fallback import never_fails
 from ..common.limits import judges_text_length, takes_files, too_large_message
+from ..web.rendered import Rendered
 from . import bundles, conversation, earlier, lifecycle, listing, queries, receipts, recheck, services
 from .forms import (
     MessageForm,
@@ -187,8 +190,8 @@ def _seen_step(service, step_key: str) -> services.SeenStep | None:
     return services.SeenStep(step_key, services.step_answer_names(service, step_key), int(revision), digest[:64])
 
 
-def _draft_or_404(draft_id: str, with_files: bool = False):
-    draft = services.company_draft(current_user.company_id, draft_id, with_files)
+def _draft_or_404(draft_id: str, with_files: bool = False, locked: bool = False):
+    draft = services.company_draft(current_user.company_id, draft_id, with_files, locked)
     if draft is None:
         _to_what_it_became(draft_id)
     return draft, _service_of(draft)
@@ -277,7 +280,8 @@ def start(key: str):
 @judges_text_length
 @company_required
 def step(draft_id: str, step_key: str):
-    draft, service = _draft_or_404(draft_id, with_files=request.method == "GET")  # the page shows its files
+    # the page shows its files; a POST writes the draft, under the company's lock from its read on
+    draft, service = _draft_or_404(draft_id, with_files=request.method == "GET", locked=request.method == "POST")
     back_to = _return_to()
     if not services.step_reachable(service, draft, step_key):
         target = services.first_open_step(service, draft)
@@ -332,9 +336,10 @@ def step(draft_id: str, step_key: str):
             valid = False
         if valid and not upload_errors and not missing_files:
             extra = _bundle_prefill(draft, service)
+            # asked before the save's commit, which expires the draft (read again only where it is used)
+            bundle = catalog.get_bundle(draft.service_key)
             services.save_step(draft, current_user, service, step_key, {**answers_from_form(fields, form), **given},
                                seen, prefilled={fd.name for fd in extra.fields} if extra else ())
-            bundle = catalog.get_bundle(draft.service_key)
             if bundle is not None and services.first_open_step(service, draft) is None:
                 # the questions are answered: each chosen service gets its draft with the shared
                 # answers (again after a change, so no service draft keeps an old shared answer)
@@ -655,9 +660,11 @@ def _handle_uploads(draft, service, fields, seen) -> tuple[dict[str, str], bool]
 
 
 def _missing_files(draft, fields) -> dict[str, str]:
+    required = [fd.name for fd in fields if fd.type == "file" and fd.required]
+    if not required:  # the draft's files are read only for a step that asks for one
+        return {}
     present = {a.field_name for a in draft.attachments}
-    return {fd.name: _("Bitte laden Sie die Datei hoch.") for fd in fields
-            if fd.type == "file" and fd.required and fd.name not in present}
+    return {name: _("Bitte laden Sie die Datei hoch.") for name in required if name not in present}
 
 
 def _change_group(draft, step_key, form, fields, action, seen, back_to=None):
@@ -912,13 +919,32 @@ def _render_detail(filing, message_form: MessageForm | None = None, status: int 
     open_requests = [m for m in filing.messages if m.open_request]
     primary = queries.primary_chamber(filing)
     reply_to = open_requests[0].chamber if open_requests else primary
+    file_limits = conversation.file_input_attrs()
+    blank = message_form is None
+    message_form = message_form or MessageForm(formdata=None)
     return render_template("filings/detail.html", filing=filing, service=service, locale=_locale(),
-                           form=FlaskForm(), message_form=message_form or MessageForm(formdata=None),
+                           form=FlaskForm(), message_form=message_form,
+                           message_fields=_message_fields(message_form, blank, file_limits),
                            open_requests=open_requests, primary=primary, reply_to=reply_to,
                            just_submitted=just_submitted, receivers=queries.filing_receivers(filing),
                            fee_region=primary.region if primary else None,
-                           can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to),
-                           file_limits=conversation.file_input_attrs()), status
+                           can_reply=reply_to is not None and lifecycle.takes_portal_replies(reply_to)), status
+
+
+def _message_fields(form: MessageForm, blank: bool, file_limits: dict[str, str]) -> Markup:
+    """The message form's fields (``filings/_message_fields.html``). A ``blank`` form (not the one
+    posted: no input, no errors) is the same for everyone reading the page in one language (the
+    attributes of the file input are that language's too), so it is rendered once per app and
+    language and kept; a form posted and shown again is rendered anew."""
+    macro = get_template_attribute("filings/_message_fields.html", "message_fields")
+    if not blank:
+        return Markup(macro(form, file_limits))
+    kept: Rendered = current_app.extensions.setdefault(_MESSAGE_FIELDS, Rendered(16))
+    return kept.get((_locale(), *file_limits.items()), lambda: macro(form, file_limits))
+
+
+#: ``app.extensions`` key of the blank message forms' fields kept (``_message_fields``)
+_MESSAGE_FIELDS = "bizportal.filings.message_fields"
 
 
 @bp.post("/antraege/<reference>/nachricht")

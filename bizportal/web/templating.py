@@ -14,6 +14,9 @@ from babel import Locale
 from babel.dates import DateTimeFormat, DateTimePattern, get_date_format, get_datetime_format, get_time_format
 from flask import Flask, g, url_for
 from flask_babel import format_date, format_decimal, get_locale, get_timezone, get_translations, gettext
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 from ..catalog import fees, wz2008
 from ..catalog.models import Fee, FieldDefinition, choice_labels, compound_values, shown_entry_fields
@@ -143,6 +146,16 @@ def datetime_medium(value: datetime) -> str:
     return found(value)
 
 
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, text: str, **variables: Any) -> str:
+    """A template's ``_()``: as ``jinja2.ext``'s new-style gettext, always formatted (``%%`` is a
+    percent sign) and, where the template escapes, markup whose variables are escaped."""
+    found = translations().ugettext(text)
+    if eval_ctx.autoescape:
+        found = Markup(found)
+    return found % variables
+
+
 def install(app: Flask) -> None:
     # jinja2.ext.i18n (added by Flask-Babel) gives the environment this method
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
@@ -152,6 +165,9 @@ def install(app: Flask) -> None:
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    # a template's _() in one call: the extension's alias resolves "gettext" and calls it through
+    # the context twice per text (a page has some 25 to 50 of them); the same text comes out
+    app.jinja_env.globals["_"] = _template_gettext
 
     @app.context_processor
     def operator_identity() -> dict[str, Any]:
