@@ -62,6 +62,8 @@ HOST = "unternehmen.bremen.example.org"
 USER_AGENT = "bench-web"
 #: the company whose pages are measured owns this many filings
 COMPANY_FILINGS = 200
+#: companies that save a step of their own draft at the same time (the spread form-step POST)
+POSTING_COMPANIES = 16
 STEP_SERVICE, STEP_KEY = "gewerbeanmeldung", "inhaber"
 
 BARE_TEMPLATE = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>{{ title }}</title></head>
@@ -149,6 +151,8 @@ class Fixtures:
     draft: str = ""
     reference: str = ""
     inbox_item: int = 0
+    #: (person, draft) of each of ``POSTING_COMPANIES`` companies with a draft of the step's service
+    posters: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
 
 
@@ -189,6 +193,14 @@ def fixtures(app) -> Fixtures:
                                .values(company_id=owner.company_id, person_id=owner.id)
                                .execution_options(synchronize_session=False))
             db.session.commit()
+        for n in range(POSTING_COMPANIES):
+            poster = person(f"bench-post-{n}")
+            own = db.session.scalar(select(Draft.id).where(Draft.company_id == poster.company_id,
+                                                           Draft.service_key == STEP_SERVICE))
+            if own is None:
+                service = catalog.get_service(STEP_SERVICE)
+                own = services.start_draft(poster, service, _prefill_of(service, poster.company, poster)).id
+            out.posters.append((poster.id, own))
         out.reference = db.session.scalar(select(Filing.reference).where(Filing.company_id == owner.company_id)
                                           .order_by(Filing.submitted_at.desc()).limit(1))
         draft = db.session.scalar(select(Draft).where(Draft.company_id == owner.company_id,
@@ -249,6 +261,37 @@ class Page:
     user: tuple[str, str] | None = None  # (kind, fixture attribute)
     method: str = "GET"
     body: dict | None = None
+    #: a page asked for by every (person, draft) of this ``Fixtures`` list in turn; ``path`` has ``{draft}``
+    spread: str | None = None
+
+
+@dataclass
+class Request:
+    """One request wrk sends: the path, the session's cookie, the form body of a POST."""
+    path: str
+    cookie: str | None
+    body: str | None
+
+
+def requests_of(app, fx: Fixtures, page: Page) -> list[Request]:
+    """The requests of a page kind, each with a new login (and for a POST the step's fields as its
+    draft holds them and the session's CSRF token)."""
+    from urllib.parse import urlencode
+
+    if page.spread:
+        users = [("company", person, page.path.format(draft=draft), draft)
+                 for person, draft in getattr(fx, page.spread)]
+    else:
+        users = [(page.user[0] if page.user else "", getattr(fx, page.user[1]) if page.user else 0, page.path,
+                  fx.draft)]
+    out = []
+    for kind, user_id, path, draft in users:
+        cookie, token = signed_in(app, kind, user_id) if kind else (None, "")
+        body = None
+        if page.method == "POST":
+            body = urlencode({**step_form(app, draft), **(page.body or {}), "csrf_token": token})
+        out.append(Request(path, cookie, body))
+    return out
 
 
 def pages(fx: Fixtures) -> list[Page]:
@@ -263,6 +306,9 @@ def pages(fx: Fixtures) -> list[Page]:
         Page("form step GET", step, ("company", "company_person")),
         Page("form step POST (save, redirect)", step, ("company", "company_person"), "POST",
              {"inhaber_art": "natuerliche_person", "registereintrag": "no", "action": "save"}),
+        Page(f"form step POST, {POSTING_COMPANIES} companies' drafts in turn",
+             f"/antraege/entwurf/{{draft}}/{STEP_KEY}", None, "POST", {"inhaber_art": "natuerliche_person", "registereintrag": "no", "action": "save"},
+             spread="posters"),
         Page("filing status page", f"/antraege/{fx.reference}", ("company", "company_person")),
         Page("staff inbox (100,000 items)", "/staff/posteingang", ("staff", "staff")),
         Page("staff filing page", f"/staff/posteingang/{fx.inbox_item}", ("staff", "staff")),
@@ -270,7 +316,7 @@ def pages(fx: Fixtures) -> list[Page]:
     ]
 
 
-def step_form(app, fx: Fixtures) -> dict:
+def step_form(app, draft_id: str) -> dict:
     """The form-step POST body: the step's fields as the draft holds them (a complete, valid step)."""
     from bizportal.catalog import queries as catalog
     from bizportal.extensions import db
@@ -278,7 +324,7 @@ def step_form(app, fx: Fixtures) -> dict:
     from bizportal.filings.models import Draft
 
     with app.app_context():
-        draft = db.session.get(Draft, fx.draft)
+        draft = db.session.get(Draft, draft_id)
         fields = visible_step_fields(catalog.get_service(STEP_SERVICE), STEP_KEY, draft.data)
         data = formdata_from_answers(fields, draft.data)
         db.session.remove()
@@ -292,22 +338,56 @@ def headers_for(cookie: str | None, path: str) -> list[str]:
     return out
 
 
-def wrk(port: int, page: Page, cookie: str | None, body: str | None, args, scratch: Path) -> dict:
+def wrk(port: int, page: Page, sent: list[Request], args, scratch: Path) -> dict:
+    """wrk on one page kind; several requests (a spread page) are sent in turn by each wrk thread."""
     argv = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency"]
-    for h in headers_for(cookie, page.path):
-        argv += ["-H", h]
-    if page.method == "POST":
-        script = scratch / "post.lua"
-        script.write_text(f'wrk.method = "POST"\nwrk.body = "{body}"\n'
-                          'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
-        argv += ["-s", str(script)]
-    argv.append(f"http://127.0.0.1:{port}{page.path}")
+    first = sent[0]
+    if len(sent) > 1:
+        argv += ["-s", str(_rotation_script(page, sent, scratch))]
+    else:
+        for h in headers_for(first.cookie, first.path):
+            argv += ["-H", h]
+        if page.method == "POST":
+            script = scratch / "post.lua"
+            script.write_text(f'wrk.method = "POST"\nwrk.body = "{first.body}"\n'
+                              'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n')
+            argv += ["-s", str(script)]
+    argv.append(f"http://127.0.0.1:{port}{first.path}")
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
             "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
             "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
             "bad": int(bad.group(1)) if bad else 0}
+
+
+def _lua(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _rotation_script(page: Page, sent: list[Request], scratch: Path) -> Path:
+    """A wrk script whose threads send the requests in turn (each thread starting elsewhere)."""
+    rows = []
+    for r in sent:
+        headers = dict(h.split(": ", 1) for h in headers_for(r.cookie, r.path))
+        if r.body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        fields = ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in headers.items())
+        body = _lua(r.body) if r.body is not None else "nil"
+        rows.append(f"  {{{_lua(r.path)}, {{{fields}}}, {body}}},")
+    script = scratch / "rotation.lua"
+    script.write_text(
+        "local specs = {\n" + "\n".join(rows) + "\n}\n"
+        "local made, n = {}, 0\n"
+        "function init(args)\n"
+        "  for i, s in ipairs(specs) do made[i] = wrk.format(" + _lua(page.method) + ", s[1], s[2], s[3]) end\n"
+        "  n = math.random(#made) - 1\n"
+        "end\n"
+        "function request()\n"
+        "  n = n % #made + 1\n"
+        "  return made[n]\n"
+        "end\n")
+    return script
 
 
 def _ms(value: str) -> float:
@@ -354,14 +434,15 @@ def load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def check(app, page: Page, cookie: str | None, body: str | None) -> tuple[int, str]:
+def check(app, page: Page, sent: Request) -> tuple[int, str]:
     """One request through the test client; the status code (a page that answers an error or
     sends to the login is no figure) and the field errors the page shows, if any."""
     client = app.test_client(use_cookies=False)  # the Cookie header as wrk sends it
-    headers = dict(h.split(": ", 1) for h in headers_for(cookie, page.path))
+    headers = dict(h.split(": ", 1) for h in headers_for(sent.cookie, sent.path))
     headers.pop("Host")
+    body = sent.body
     kwargs = {"data": body, "content_type": "application/x-www-form-urlencoded"} if body else {}
-    response = client.open(page.path, method=page.method, base_url=f"https://{HOST}", headers=headers,
+    response = client.open(sent.path, method=page.method, base_url=f"https://{HOST}", headers=headers,
                            environ_base={"REMOTE_ADDR": "127.0.0.1"}, **kwargs)
     errors = re.findall(r'id="([\w-]+)-error">.*?Fehler: </span>(.*?)</span>', response.get_data(as_text=True), re.S)
     return response.status_code, "; ".join(f"{name}: {text}" for name, text in errors)
@@ -370,19 +451,16 @@ def check(app, page: Page, cookie: str | None, body: str | None) -> tuple[int, s
 def profile(app, page: Page, fx: Fixtures, requests: int, sort: str = "cumulative", out: str | None = None,
             batches: int = 1, profiled: bool = True) -> None:
     """``requests`` requests of one page in-process under cProfile; SQL statements per request."""
-    from urllib.parse import urlencode
-
     from bizportal.extensions import db
 
-    cookie, token = signed_in(app, page.user[0], getattr(fx, page.user[1])) if page.user else (None, "")
-    body = urlencode({**(page.body or {}), "csrf_token": token}) if page.method == "POST" else None
+    sent = requests_of(app, fx, page)[0]
     statements: list[str] = []
     with app.app_context():
         engine = db.engine
     listener = lambda *a: statements.append(a[2])  # noqa: E731
-    status, _errors = check(app, page, cookie, body)
+    status, _errors = check(app, page, sent)
     event.listen(engine, "before_cursor_execute", listener)
-    check(app, page, cookie, body)
+    check(app, page, sent)
     event.remove(engine, "before_cursor_execute", listener)
     print(f"{page.name}: HTTP {status}, {len(statements)} SQL statements per request:")
     for sql in statements:
@@ -391,7 +469,7 @@ def profile(app, page: Page, fx: Fixtures, requests: int, sort: str = "cumulativ
     for size in [requests // batches] * batches:  # batches: the least disturbed one tells the CPU a request needs
         t0, c0, o0 = time.perf_counter(), time.process_time(), time.thread_time()
         for _ in range(size):
-            check(app, page, cookie, body)
+            check(app, page, sent)
         walls.append((time.perf_counter() - t0) / size * 1000)
         cpus.append((time.process_time() - c0) / size * 1000)
         own.append((time.thread_time() - o0) / size * 1000)
@@ -404,7 +482,7 @@ def profile(app, page: Page, fx: Fixtures, requests: int, sort: str = "cumulativ
     prof = cProfile.Profile()
     prof.enable()
     for _ in range(requests):
-        check(app, page, cookie, body)
+        check(app, page, sent)
     prof.disable()
     if out:
         prof.dump_stats(out)
@@ -460,10 +538,6 @@ def main() -> None:
             filings = db.session.scalar(text("SELECT count(*) FROM filing"))
             db.session.remove()
         kinds = pages(fx)
-        form = step_form(app, fx)
-        for page in kinds:
-            if page.method == "POST":
-                page.body = {**form, **(page.body or {})}
         if args.profile:
             profile(app, next(p for p in kinds if args.profile in p.name), fx, args.requests, args.sort,
                     args.profile_out, max(1, args.batches), not args.no_cprofile)
@@ -492,21 +566,19 @@ def main() -> None:
 
 def run(app, args, fx: Fixtures, kinds: list[Page], portal_port: int, bare_port: int, scratch: Path,
         portal_pid: int, version: str, filings: int, generated: str) -> None:
-    from urllib.parse import urlencode
-
     bare_page = Page("bare Flask + Jinja page (13 links)", "/")
     results: dict[str, list[dict]] = {p.name: [] for p in [bare_page, *kinds]}
     before = load()
     for _ in range(args.rounds):
-        bare = wrk(bare_port, bare_page, None, None, args, scratch)
+        bare = wrk(bare_port, bare_page, [Request(bare_page.path, None, None)], args, scratch)
         results[bare_page.name].append({**bare, "ratio": 1.0})
         for page in kinds:
-            cookie, token = signed_in(app, page.user[0], getattr(fx, page.user[1])) if page.user else (None, "")
-            body = urlencode({**(page.body or {}), "csrf_token": token}) if page.method == "POST" else None
-            status, errors = check(app, page, cookie, body)
-            if status != (302 if page.method == "POST" else 200):
-                raise RuntimeError(f"{page.name}: HTTP {status} {errors}".strip())
-            figures = wrk(portal_port, page, cookie, body, args, scratch)
+            sent = requests_of(app, fx, page)
+            for one in sent:
+                status, errors = check(app, page, one)
+                if status != (302 if page.method == "POST" else 200):
+                    raise RuntimeError(f"{page.name}: HTTP {status} {errors}".strip())
+            figures = wrk(portal_port, page, sent, args, scratch)
             if figures["bad"]:
                 raise RuntimeError(f"{page.name}: {figures['bad']} error responses under load")
             results[page.name].append({**figures, "ratio": figures["rps"] / bare["rps"]})
