@@ -21,7 +21,9 @@ every request but does not answer 429. The bare page is a Flask app rendering a 
 template with 13 links, served by the same gunicorn command. Signed-in pages get a session made as
 the login callback makes it (``login_user`` with the login's identity: a server-side session row,
 the signed cookie with Flask-Login's strong session protection), fresh for every run so no re-check
-at the provider falls into the clock; the form-step POST sends the CSRF token of that session.
+at the provider falls into the clock; the form-step POST sends the CSRF token of that session. The
+form-step POST is measured twice: 16 connections saving one draft (each save holds its company's lock)
+and, as companies use the portal, 16 companies each saving a step of its own draft, sent in turn.
 
 Each round runs ``wrk`` (``--threads`` threads, ``--connections`` connections, ``--duration`` s)
 against the bare page and then every page kind; rounds are interleaved and the medians reported:
