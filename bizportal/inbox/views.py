@@ -247,12 +247,13 @@ _FILTER_HTML = Rendered(256)
 
 
 def _filter_html(form: InboxFilterForm, link_args: dict[str, str]) -> Markup:
-    """The filter form of a valid request as HTML, rendered once per language, service choices and
-    query string. The form holds nothing of the person (no CSRF token, no name): the same
-    inputs give the same HTML for everyone; ``InboxFilterForm.Meta.csrf`` must stay off for that."""
+    """The filter form of a valid request as HTML, rendered once per language, service choices,
+    query string and script root (its links are ``url_for``'s). The form holds nothing of the
+    person (no CSRF token, no name): the same inputs give the same HTML for everyone;
+    ``InboxFilterForm.Meta.csrf`` must stay off for that."""
     assert not form.meta.csrf and not form.errors
     # the form reads the first value of each argument, as link_args holds them; page cursors are not in it
-    key = (str(get_locale()), form.services, tuple(sorted(link_args.items())))
+    key = (str(get_locale()), request.script_root, form.services, tuple(sorted(link_args.items())))
     return _FILTER_HTML.get(key, lambda: render_template("inbox/_filter.html", form=form, link_args=link_args))
 
 

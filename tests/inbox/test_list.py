@@ -426,3 +426,17 @@ def test_the_list_names_a_service_as_a_catalog_import_renamed_it_at_once(app, st
     result = app.test_cli_runner().invoke(args=["catalog", "import", "--replace", str(changed)])
     assert result.exit_code == 0, result.output
     assert ">Gewerbeanzeige (Anmeldung)<" in _list_row(staff.get(LIST).get_data(as_text=True), ref)
+
+
+def test_the_filter_forms_links_follow_the_address_the_portal_is_mounted_under(app, staff):
+    """The filter form is kept rendered; served under a path prefix (``SCRIPT_NAME``, as a proxy
+    mounting the portal sets it) its action and reset link name that prefix, and without it not."""
+    deliver(app, "gewerbeamt-bremen", [Spec(company="Präfix GmbH")])
+    plain = staff.get("/staff/posteingang?q=Pr").get_data(as_text=True)
+    mounted = staff.get("/staff/posteingang?q=Pr", environ_overrides={"SCRIPT_NAME": "/portal"}).get_data(as_text=True)
+    again = staff.get("/staff/posteingang?q=Pr").get_data(as_text=True)
+    filter_form = re.compile(r'<form method="get" action="([^"]+)"[^>]*id="inbox-filter"')
+    assert filter_form.search(plain).group(1) == "/staff/posteingang"
+    assert filter_form.search(mounted).group(1) == "/portal/staff/posteingang"
+    assert 'href="/portal/staff/posteingang">' in mounted  # "Alle Filter zurücksetzen"
+    assert filter_form.search(again).group(1) == "/staff/posteingang"
