@@ -153,6 +153,9 @@ class Fixtures:
     draft: str = ""
     reference: str = ""
     inbox_item: int = 0
+    #: how many filings the measured company owns, how many items the measured inbox holds (the labels)
+    company_filings: int = 0
+    inbox_items: int = 0
     #: (person, draft) of each of ``POSTING_COMPANIES`` companies with a draft of the step's service
     posters: list = field(default_factory=list)
     extra: dict = field(default_factory=dict)
@@ -220,6 +223,10 @@ def fixtures(app) -> Fixtures:
             db.session.add(steering)
             db.session.commit()
         out.steering = steering.id
+        out.company_filings = db.session.scalar(select(func.count()).select_from(Filing)
+                                                 .where(Filing.company_id == owner.company_id))
+        out.inbox_items = db.session.scalar(select(func.count()).select_from(InboxItem)
+                                            .where(InboxItem.chamber_id == staff.chamber_id))
         out.inbox_item = db.session.scalar(select(InboxItem.id).where(InboxItem.chamber_id == staff.chamber_id)
                                            .order_by(InboxItem.received_at.desc()).limit(1))
         db.session.remove()
@@ -298,21 +305,20 @@ def requests_of(app, fx: Fixtures, page: Page) -> list[Request]:
 
 def pages(fx: Fixtures) -> list[Page]:
     step = f"/antraege/entwurf/{fx.draft}/{STEP_KEY}"
+    save = {"inhaber_art": "natuerliche_person", "registereintrag": "no", "action": "save"}
     return [
         Page("catalog", "/"),
         Page("catalog search", "/?q=gewerbe+anmelden"),
         Page("service page", f"/leistungen/{STEP_SERVICE}"),
-        Page("start page, signed in (200 filings)", "/", ("company", "company_person")),
+        Page(f"start page, signed in ({fx.company_filings:,} filings)", "/", ("company", "company_person")),
         Page("filing list, no filings", "/antraege", ("company", "empty_person")),
-        Page("filing list, 200 filings", "/antraege", ("company", "company_person")),
+        Page(f"filing list, {fx.company_filings:,} filings", "/antraege", ("company", "company_person")),
         Page("form step GET", step, ("company", "company_person")),
-        Page("form step POST (save, redirect)", step, ("company", "company_person"), "POST",
-             {"inhaber_art": "natuerliche_person", "registereintrag": "no", "action": "save"}),
+        Page("form step POST, one draft (save, redirect)", step, ("company", "company_person"), "POST", save),
         Page(f"form step POST, {POSTING_COMPANIES} companies' drafts in turn",
-             f"/antraege/entwurf/{{draft}}/{STEP_KEY}", None, "POST", {"inhaber_art": "natuerliche_person", "registereintrag": "no", "action": "save"},
-             spread="posters"),
+             f"/antraege/entwurf/{{draft}}/{STEP_KEY}", None, "POST", save, spread="posters"),
         Page("filing status page", f"/antraege/{fx.reference}", ("company", "company_person")),
-        Page("staff inbox (100,000 items)", "/staff/posteingang", ("staff", "staff")),
+        Page(f"staff inbox ({fx.inbox_items:,} items)", "/staff/posteingang", ("staff", "staff")),
         Page("staff filing page", f"/staff/posteingang/{fx.inbox_item}", ("staff", "staff")),
         Page("steering dashboard", "/staff/statistik", ("staff", "steering")),
     ]
@@ -583,6 +589,10 @@ def run(app, args, fx: Fixtures, kinds: list[Page], portal_port: int, bare_port:
             figures = wrk(portal_port, page, sent, args, scratch)
             if figures["bad"]:
                 raise RuntimeError(f"{page.name}: {figures['bad']} error responses under load")
+            for one in sent:  # wrk counts a redirect as an answer: the sessions must still be good after it
+                status, errors = check(app, page, one)
+                if status != (302 if page.method == "POST" else 200):
+                    raise RuntimeError(f"{page.name}: HTTP {status} after the run {errors}".strip())
             results[page.name].append({**figures, "ratio": figures["rps"] / bare["rps"]})
     memory = worker_memory_mb(portal_pid)
     print(f"{filings:,} filings; {generated}PostgreSQL {version}, Python {platform.python_version()}, "
