@@ -266,16 +266,22 @@ def company_draft(company_id: int, draft_id: str, with_files: bool = False, lock
     few), instead of a statement of their own when they are first read. ``locked`` (for a request
     that writes the draft): the company's lock is taken first (``lock_company``, held until the
     commit), so the draft is read as the last committed write left it and the first write of this
-    transaction (``save_step``, ``save_pending_input``, …) need not read it again."""
+    transaction (``save_step``, ``save_pending_input``, …) need not read it again. A draft not
+    found gives the lock back at once (a rollback). On SQLite the lock is the whole database's write
+    lock, which would keep every other writer waiting while the request validates and renders (and
+    the request's own audit entry, written on a connection of its own, failing): there the draft is
+    read without it and the first write locks and reads it again, as ``_lock_fresh`` does."""
     try:
         key = uuid.UUID(draft_id)
     except ValueError:
         return None
     params = {"draft_id": key, "company_id": company_id}
-    if locked:
+    if locked and db.session.get_bind().dialect.name != "sqlite":
         lock_company(company_id)
         draft = db.session.scalars(_draft_of_company("locked"), params).one_or_none()
-        if draft is not None:
+        if draft is None:
+            db.session.rollback()
+        else:
             db.session.info[_READ_LOCKED] = (draft.id, db.session().get_transaction())
         return draft
     if not with_files:
