@@ -193,10 +193,9 @@ def test_a_submitted_bundle_is_listed_with_its_filings(app, client, login_as):
 def test_the_list_shows_a_service_title_changed_by_a_catalog_import_at_once(app, client, login_as, tmp_path):
     """A catalog import replaces the services the rows were rendered with: the kept rows go with the
     old catalog, and the list names the service as its own page and the catalog do."""
-    from pathlib import Path
-
     from bizportal.auth.models import Person
     from bizportal.extensions import db
+    from tests.support.catalogs import import_renamed_gewerbeanmeldung
     from tests.support.factories import add_filings
 
     login_as("anna.becker")
@@ -207,12 +206,7 @@ def test_the_list_shows_a_service_title_changed_by_a_catalog_import_at_once(app,
     before = _row(client.get("/antraege").get_data(as_text=True), ref)
     assert '<td class="kern-table__cell">Gewerbeanmeldung' in before
 
-    shipped = Path(app.root_path) / "catalog" / "services" / "gewerbeanmeldung.toml"
-    changed = tmp_path / "gewerbeanmeldung.toml"
-    changed.write_text(shipped.read_text(encoding="utf-8").replace(
-        'title = { de = "Gewerbeanmeldung",', 'title = { de = "Gewerbeanzeige (Anmeldung)",', 1), encoding="utf-8")
-    result = app.test_cli_runner().invoke(args=["catalog", "import", "--replace", str(changed)])
-    assert result.exit_code == 0, result.output
+    import_renamed_gewerbeanmeldung(app, tmp_path, "Gewerbeanzeige (Anmeldung)")
 
     row = _row(client.get("/antraege").get_data(as_text=True), ref)
     assert "Gewerbeanzeige (Anmeldung)" in row and ">Gewerbeanmeldung" not in row

@@ -415,16 +415,11 @@ def test_a_row_shows_a_step_an_assignment_and_a_renamed_colleague_right_after_th
 def test_the_list_names_a_service_as_a_catalog_import_renamed_it_at_once(app, staff, tmp_path):
     """The kept rows belong to the catalog they were written with; after an import the list names
     the service with the new catalog's title."""
-    from pathlib import Path
+    from tests.support.catalogs import import_renamed_gewerbeanmeldung
 
     [ref] = deliver(app, "gewerbeamt-bremen", [Spec()])
     assert ">Gewerbeanmeldung<" in _list_row(staff.get(LIST).get_data(as_text=True), ref)
-    shipped = Path(app.root_path) / "catalog" / "services" / "gewerbeanmeldung.toml"
-    changed = tmp_path / "gewerbeanmeldung.toml"
-    changed.write_text(shipped.read_text(encoding="utf-8").replace(
-        'title = { de = "Gewerbeanmeldung",', 'title = { de = "Gewerbeanzeige (Anmeldung)",', 1), encoding="utf-8")
-    result = app.test_cli_runner().invoke(args=["catalog", "import", "--replace", str(changed)])
-    assert result.exit_code == 0, result.output
+    import_renamed_gewerbeanmeldung(app, tmp_path, "Gewerbeanzeige (Anmeldung)")
     assert ">Gewerbeanzeige (Anmeldung)<" in _list_row(staff.get(LIST).get_data(as_text=True), ref)
 
 
