@@ -937,10 +937,8 @@ def _message_fields(form: MessageForm, blank: bool, file_limits: dict[str, str])
     attributes of the file input are that language's too), so it is rendered once per app and
     language and kept; a form posted and shown again is rendered anew."""
     macro = get_template_attribute("filings/_message_fields.html", "message_fields")
-    if not blank:
-        return Markup(macro(form, file_limits))
     kept: Rendered = current_app.extensions.setdefault(_MESSAGE_FIELDS, Rendered(16))
-    return kept.get((_locale(), *file_limits.items()), lambda: macro(form, file_limits))
+    return kept.form_fields(blank, (_locale(), *file_limits.items()), lambda: macro(form, file_limits))
 
 
 #: ``app.extensions`` key of the blank message forms' fields kept (``_message_fields``)

@@ -353,9 +353,8 @@ def _fields_html(name: str, form, blank: bool, *key: Any, **context: Any) -> Mar
     is rendered once per ``key``, which must hold what its fields show besides the language
     (choices, the value chosen, attributes); a form shown again with its input is rendered anew."""
     macro = get_template_attribute("inbox/_fields.html", name)
-    if not blank or form.errors:
-        return Markup(macro(form, **context))
-    return _FIELDS_HTML.get((name, str(get_locale()), *key), lambda: macro(form, **context))
+    return _FIELDS_HTML.form_fields(blank and not form.errors, (name, str(get_locale()), *key),
+                                    lambda: macro(form, **context))
 
 
 def _choices(field) -> tuple[tuple[str, ...], ...]:

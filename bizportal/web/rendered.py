@@ -36,6 +36,12 @@ class Rendered:
                 self._kept.popitem(last=False)
         return html
 
+    def form_fields(self, blank: bool, key: tuple, render: Callable[[], str]) -> Markup:
+        """A form's fields: kept for ``key`` when the form is ``blank`` (made without the request's
+        input, so it shows nothing of anyone), rendered anew when it is shown again with its input
+        and errors. The key must name what the blank fields show besides the form itself."""
+        return self.get(key, render) if blank else Markup(render())
+
 
 def kept_with(name: str, snapshot: object, size: int) -> Rendered:
     """The app's store ``name`` of markup rendered with the catalog ``snapshot`` (``Portal.snapshot``):
